@@ -1,0 +1,422 @@
+#!/usr/bin/env bash
+# bench/accept.sh: SMTP *accept* throughput of postern and Postfix, side by
+# side, on loopback only.
+#
+# Both servers get the same load from Postfix's `smtp-source` (SESSIONS
+# parallel sessions, MESSAGES messages of 4 KiB, one recipient each) and we
+# time how long it takes until every message has been answered "250" after
+# DATA. For Postfix that means the message is in its durable queue (fsynced
+# by cleanup); delivery to the Maildir happens afterwards, in the
+# background, and is NOT part of the figure. Whatever postern does after its
+# 250 is likewise not counted.
+#
+# Runs alternate (postern, postfix, postern, postfix, ...) for ROUNDS rounds,
+# so that slow drifts of the machine hit both servers alike; the figure to
+# trust is the ratio of the medians, not any single run (see bench/README.md).
+#
+# Usage:
+#   bench/accept.sh [--quick] [--only postern|postfix]
+#
+#   --quick          2000 messages, 1 round (a smoke test, not a measurement)
+#   --only SERVER    measure one server only (e.g. to check the Postfix half
+#                    before a postern binary exists)
+#
+# Environment:
+#   MESSAGES=20000   messages per run (smtp-source -m)
+#   SESSIONS=20      parallel SMTP sessions (smtp-source -s)
+#   ROUNDS=3         rounds; each round runs every server once
+#   POSTERN_BIN=target/release/postern
+#   KEEP=1           keep the scratch directory (configs, logs, Maildirs);
+#                    it is also kept when a run fails
+#
+# Needs: root (to start a private Postfix), the `postfix` package (for
+# postfix, postconf and smtp-source), bash, awk. It never touches the
+# system Postfix: the private instance has its own config directory, queue
+# directory and port, and is stopped with `postfix -c DIR stop` at exit.
+#
+# Exit status: 0 on success, 2 when something needed is missing, 1 on any
+# other failure.
+
+set -euo pipefail
+
+# --- Settings ---------------------------------------------------------------
+
+MESSAGES="${MESSAGES:-20000}"
+SESSIONS="${SESSIONS:-20}"
+ROUNDS="${ROUNDS:-3}"
+MESSAGE_BYTES=4096                  # smtp-source -l
+SENDER="bench@src.test"             # src.test is discarded by Postfix, so a
+                                    # bounce could never clog its queue
+RECIPIENT="user@bench.test"
+
+POSTERN_ADDR=127.0.0.1
+POSTERN_PORT=2525
+POSTFIX_ADDR=127.0.0.1
+POSTFIX_PORT=2625
+
+STARTUP_WAIT_SECONDS=30             # how long a server may take to listen
+SHUTDOWN_WAIT_SECONDS=30            # how long a server may take to exit
+
+# The repository root, so that the default binary path works from anywhere.
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+POSTERN_BIN="${POSTERN_BIN:-$REPO_ROOT/target/release/postern}"
+
+SERVERS=(postern postfix)           # the order runs alternate in
+
+# --- Command line -----------------------------------------------------------
+
+usage() {
+    sed -n '2,/^$/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+}
+
+while (($# > 0)); do
+    case "$1" in
+        --quick)
+            MESSAGES=2000
+            ROUNDS=1
+            ;;
+        --only)
+            [[ $# -ge 2 ]] || { echo "accept.sh: --only needs postern or postfix" >&2; exit 2; }
+            case "$2" in
+                postern | postfix) SERVERS=("$2") ;;
+                *) echo "accept.sh: --only takes postern or postfix, not '$2'" >&2; exit 2 ;;
+            esac
+            shift
+            ;;
+        -h | --help)
+            usage
+            exit 0
+            ;;
+        *)
+            echo "accept.sh: unknown argument '$1' (try --help)" >&2
+            exit 2
+            ;;
+    esac
+    shift
+done
+
+for var in MESSAGES SESSIONS ROUNDS; do
+    if ! [[ "${!var}" =~ ^[1-9][0-9]*$ ]]; then
+        echo "accept.sh: $var must be a positive integer, not '${!var}'" >&2
+        exit 2
+    fi
+done
+
+wants() { # wants SERVER: is SERVER among those to measure?
+    local s
+    for s in "${SERVERS[@]}"; do [[ "$s" == "$1" ]] && return 0; done
+    return 1
+}
+
+# --- Prerequisites ----------------------------------------------------------
+
+# Postfix's tools live in /usr/sbin, which is not always on PATH.
+find_tool() {
+    command -v "$1" 2>/dev/null || { [[ -x "/usr/sbin/$1" ]] && echo "/usr/sbin/$1"; } || true
+}
+SMTP_SOURCE="$(find_tool smtp-source)"
+POSTFIX="$(find_tool postfix)"
+POSTCONF="$(find_tool postconf)"
+
+if [[ -z "$SMTP_SOURCE" ]] || { wants postfix && [[ -z "$POSTFIX" || -z "$POSTCONF" ]]; }; then
+    cat >&2 <<'EOF'
+accept.sh: Postfix's smtp-source (and postfix, postconf) are needed but not installed.
+Install them with:
+    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postfix
+(The package does not start the system Postfix here; this script runs its own.)
+EOF
+    exit 2
+fi
+
+if wants postern && [[ ! -x "$POSTERN_BIN" ]]; then
+    cat >&2 <<EOF
+accept.sh: no postern binary at $POSTERN_BIN
+Build it with:
+    cargo build --release -p postern
+or point POSTERN_BIN at one.
+EOF
+    exit 2
+fi
+
+if wants postfix && [[ "$EUID" -ne 0 ]]; then
+    echo "accept.sh: starting a private Postfix needs root (its master runs as root)." >&2
+    exit 2
+fi
+
+# Does something accept TCP connections on ADDR:PORT? (bash's /dev/tcp; the
+# subshell keeps the descriptor from leaking into this shell.)
+listening() { # listening ADDR PORT
+    (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
+}
+
+# Refuse to measure whatever else might already be on our ports.
+for server in "${SERVERS[@]}"; do
+    case "$server" in
+        postern) addr=$POSTERN_ADDR port=$POSTERN_PORT ;;
+        postfix) addr=$POSTFIX_ADDR port=$POSTFIX_PORT ;;
+    esac
+    if listening "$addr" "$port"; then
+        echo "accept.sh: $addr:$port is already in use; stop whatever listens there first." >&2
+        exit 1
+    fi
+done
+
+# --- Scratch directory and cleanup ------------------------------------------
+
+dir="$(mktemp -d /tmp/postern-bench.XXXXXX)"
+# Postfix's daemons drop to user postfix (and deliver as nobody) and must be
+# able to walk down into the queue and mail directories below this one;
+# mktemp's 0700 makes the master die on "open lock file ... Permission denied".
+chmod 755 "$dir"
+
+postern_pid=""
+postfix_etc="$dir/postfix/etc"
+postfix_started=""
+
+stop_postern() {
+    [[ -n "$postern_pid" ]] || return 0
+    if kill -0 "$postern_pid" 2>/dev/null; then
+        kill -TERM "$postern_pid" 2>/dev/null || true
+        local waited=0
+        while kill -0 "$postern_pid" 2>/dev/null && ((waited < SHUTDOWN_WAIT_SECONDS * 10)); do
+            sleep 0.1
+            waited=$((waited + 1))
+        done
+        if kill -0 "$postern_pid" 2>/dev/null; then
+            echo "accept.sh: postern (pid $postern_pid) ignored SIGTERM for ${SHUTDOWN_WAIT_SECONDS}s; killing it" >&2
+            kill -KILL "$postern_pid" 2>/dev/null || true
+        fi
+    fi
+    wait "$postern_pid" 2>/dev/null || true
+    postern_pid=""
+}
+
+stop_postfix() {
+    [[ -n "$postfix_started" ]] || return 0
+    # `postfix stop` signals the private master (found through the pid file
+    # in our own queue directory) and returns; wait for the master to go.
+    local pidfile="$dir/postfix/queue/pid/master.pid" master_pid=""
+    [[ -r "$pidfile" ]] && master_pid="$(tr -d ' \n' <"$pidfile")"
+    "$POSTFIX" -c "$postfix_etc" stop >/dev/null 2>&1 || true
+    if [[ -n "$master_pid" ]]; then
+        local waited=0
+        while kill -0 "$master_pid" 2>/dev/null && ((waited < SHUTDOWN_WAIT_SECONDS * 10)); do
+            sleep 0.1
+            waited=$((waited + 1))
+        done
+        if kill -0 "$master_pid" 2>/dev/null; then
+            echo "accept.sh: private Postfix master (pid $master_pid) did not stop; see $dir/postfix/maillog" >&2
+        fi
+    fi
+    postfix_started=""
+}
+
+cleanup() {
+    local status=$?
+    stop_postern
+    stop_postfix
+    # Keep the evidence when asked to, or when something failed (status 1);
+    # an interrupted run (130, 143) just cleans up.
+    if [[ -n "${KEEP:-}" || $status -eq 1 ]]; then
+        echo "accept.sh: scratch directory kept: $dir" >&2
+    else
+        rm -rf "$dir"
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Wait until ADDR:PORT accepts connections, or give up with a clear error.
+# PID, when given, is the server process: if it dies we stop waiting at once.
+wait_for_listener() { # wait_for_listener NAME ADDR PORT LOG [PID]
+    local name=$1 addr=$2 port=$3 log=$4 pid=${5:-} waited=0
+    until listening "$addr" "$port"; do
+        if [[ -n "$pid" ]] && ! kill -0 "$pid" 2>/dev/null; then
+            echo "accept.sh: $name exited before listening on $addr:$port; its log ($log):" >&2
+            tail -n 20 "$log" >&2 || true
+            exit 1
+        fi
+        if ((waited >= STARTUP_WAIT_SECONDS * 10)); then
+            echo "accept.sh: $name is not listening on $addr:$port after ${STARTUP_WAIT_SECONDS}s; its log ($log):" >&2
+            tail -n 20 "$log" >&2 || true
+            exit 1
+        fi
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+}
+
+# --- postern ----------------------------------------------------------------
+
+start_postern() {
+    mkdir -p "$dir/postern"
+    # data_dir is relative to the config file's directory.
+    cat >"$dir/postern/postern.toml" <<EOF
+[server]
+hostname = "bench.test"
+data_dir = "data"
+
+[[service]]
+name = "mx"
+kind = "smtp"
+listen = "$POSTERN_ADDR:$POSTERN_PORT"
+max_message_size = "25 MiB"
+
+[[domain]]
+name = "bench.test"
+users = ["user"]
+EOF
+    "$POSTERN_BIN" run --config "$dir/postern/postern.toml" >"$dir/postern/log" 2>&1 &
+    postern_pid=$!
+    wait_for_listener postern "$POSTERN_ADDR" "$POSTERN_PORT" "$dir/postern/log" "$postern_pid"
+}
+
+# --- Postfix ----------------------------------------------------------------
+
+# A private instance: config in $dir/postfix/etc, queue in
+# $dir/postfix/queue, log in $dir/postfix/maillog, mail delivered by the
+# virtual(8) agent to $dir/postfix/mail/user/Maildir/ as user nobody.
+start_postfix() {
+    local base="$dir/postfix"
+    local nobody_uid nobody_gid
+    nobody_uid="$(id -u nobody)"
+    nobody_gid="$(id -g nobody)"
+
+    mkdir -p "$postfix_etc" "$base/queue" "$base/data" "$base/mail"
+    chown postfix "$base/data"                     # Postfix insists on it
+    chown "$nobody_uid:$nobody_gid" "$base/mail"   # virtual(8) writes as nobody
+
+    # master.cf: the packaged one, with every service out of chroot (a
+    # chroot would need copies of /etc files inside our queue directory) and
+    # the port-25 listener replaced by ours. It keeps the postlog service
+    # that maillog_file needs.
+    cp /etc/postfix/master.cf "$postfix_etc/master.cf"
+    : >"$postfix_etc/main.cf"
+    local pc=("$POSTCONF" -c "$postfix_etc")
+    "${pc[@]}" -F '*/*/chroot = n'
+    "${pc[@]}" -MX smtp/inet
+    "${pc[@]}" -M "$POSTFIX_ADDR:$POSTFIX_PORT/inet = $POSTFIX_ADDR:$POSTFIX_PORT inet n - n - - smtpd"
+
+    # main.cf: PEERS.md's recipe plus Maildir delivery for bench.test.
+    # Beyond PEERS.md: maillog_file must lie under maillog_file_prefixes
+    # (default "/var, /dev/stdout"), or `postfix start` exits 1 without a
+    # word (there is no /dev/log here to complain to). src.test is relayed
+    # to discard(8), so bounces to our sender vanish instead of queueing.
+    "${pc[@]}" -e \
+        "compatibility_level = 3.6" \
+        "queue_directory = $base/queue" \
+        "data_directory = $base/data" \
+        "maillog_file = $base/maillog" \
+        "maillog_file_prefixes = $base" \
+        "myhostname = postfix.bench.test" \
+        "inet_interfaces = $POSTFIX_ADDR" \
+        "inet_protocols = ipv4" \
+        "mynetworks = 127.0.0.0/8" \
+        "smtp_dns_support_level = disabled" \
+        "mydestination =" \
+        "alias_maps =" \
+        "alias_database =" \
+        "virtual_mailbox_domains = bench.test" \
+        "virtual_mailbox_base = $base/mail" \
+        "virtual_mailbox_maps = static:user/Maildir/" \
+        "virtual_uid_maps = static:$nobody_uid" \
+        "virtual_gid_maps = static:$nobody_gid" \
+        "relay_domains = src.test" \
+        "transport_maps = inline:{ src.test=discard: }"
+
+    # `postfix start` creates the queue subdirectories, checks the setup and
+    # starts the master, which daemonizes.
+    if ! "$POSTFIX" -c "$postfix_etc" start >"$base/start.log" 2>&1; then
+        echo "accept.sh: the private Postfix did not start:" >&2
+        cat "$base/start.log" >&2
+        tail -n 20 "$base/maillog" >&2 2>/dev/null || true
+        exit 1
+    fi
+    postfix_started=1
+    wait_for_listener postfix "$POSTFIX_ADDR" "$POSTFIX_PORT" "$base/maillog"
+}
+
+# --- Load and timing --------------------------------------------------------
+
+# Seconds since the epoch, with nanoseconds.
+now() { date +%s.%N; }
+
+# Run smtp-source against ADDR:PORT; print the elapsed seconds.
+run_load() { # run_load NAME ADDR PORT
+    local name=$1 addr=$2 port=$3 start end
+    local err="$dir/smtp-source.$name.err"
+    start="$(now)"
+    if ! "$SMTP_SOURCE" -s "$SESSIONS" -m "$MESSAGES" -l "$MESSAGE_BYTES" \
+        -f "$SENDER" -t "$RECIPIENT" "$addr:$port" 2>"$err"; then
+        echo "accept.sh: smtp-source against $name ($addr:$port) failed:" >&2
+        tail -n 20 "$err" >&2
+        exit 1
+    fi
+    end="$(now)"
+    # smtp-source complains on stderr about replies it did not like; a run
+    # with complaints measured something else, so say so.
+    if [[ -s "$err" ]]; then
+        echo "accept.sh: warning: smtp-source against $name said:" >&2
+        head -n 5 "$err" >&2
+    fi
+    awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f\n", e - s }'
+}
+
+# Median of the numbers given as arguments.
+median() {
+    printf '%s\n' "$@" | sort -g | awk '
+        { v[NR] = $1 }
+        END {
+            if (NR == 0) { print "nan"; exit }
+            if (NR % 2) print v[(NR + 1) / 2]
+            else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2
+        }'
+}
+
+# --- Main -------------------------------------------------------------------
+
+wants postern && start_postern
+wants postfix && start_postfix
+
+echo "accept.sh: $MESSAGES messages of $MESSAGE_BYTES bytes, $SESSIONS sessions, $ROUNDS round(s); scratch in $dir"
+echo "accept.sh: servers keep delivering in the background after each run;"
+echo "accept.sh: that work overlaps the next run (see bench/README.md)."
+echo
+printf '%-6s %-8s %10s %12s\n' round server seconds "messages/s"
+
+postern_rates=()
+postfix_rates=()
+for ((round = 1; round <= ROUNDS; round++)); do
+    for server in "${SERVERS[@]}"; do
+        case "$server" in
+            postern) seconds="$(run_load postern "$POSTERN_ADDR" "$POSTERN_PORT")" ;;
+            postfix) seconds="$(run_load postfix "$POSTFIX_ADDR" "$POSTFIX_PORT")" ;;
+        esac
+        rate="$(awk -v m="$MESSAGES" -v s="$seconds" 'BEGIN { printf "%.1f\n", m / s }')"
+        printf '%-6s %-8s %10s %12s\n' "$round" "$server" "$seconds" "$rate"
+        case "$server" in
+            postern) postern_rates+=("$rate") ;;
+            postfix) postfix_rates+=("$rate") ;;
+        esac
+    done
+done
+
+echo
+if wants postern; then
+    postern_median="$(median "${postern_rates[@]}")"
+    echo "median postern: $postern_median messages/s"
+fi
+if wants postfix; then
+    postfix_median="$(median "${postfix_rates[@]}")"
+    echo "median postfix: $postfix_median messages/s"
+    # A sanity check that Postfix really took the mail: what its virtual
+    # agent has delivered so far (the rest is still queued).
+    delivered="$(find "$dir/postfix/mail/user/Maildir/new" -type f 2>/dev/null | wc -l)"
+    echo "postfix Maildir so far: $delivered of $((MESSAGES * ROUNDS)) delivered"
+fi
+if wants postern && wants postfix; then
+    awk -v a="$postern_median" -v b="$postfix_median" \
+        'BEGIN { printf "ratio postern/postfix: %.2f\n", a / b }'
+fi

@@ -1,0 +1,140 @@
+use super::*;
+
+const MINIMAL: &str = r#"
+[[service]]
+name = "mx"
+kind = "smtp"
+listen = "127.0.0.1:2525"
+"#;
+
+fn errors(source: &str) -> String {
+    match parse(source) {
+        Ok(config) => panic!("expected errors, got {config:?}"),
+        Err(errors) => errors
+            .iter()
+            .map(|e| e.render("postern.toml", source))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
+}
+
+#[test]
+fn minimal_config_gets_the_defaults() {
+    let config = parse(MINIMAL).unwrap();
+    assert_eq!(config.server.hostname, "localhost");
+    assert_eq!(config.server.data_dir, PathBuf::from("postern-data"));
+    let service = &config.services[0];
+    assert_eq!(service.listen, "127.0.0.1:2525".parse().unwrap());
+    assert_eq!(service.max_message_size, MESSAGE_BYTES_DEFAULT);
+    assert_eq!(service.max_recipients, 100);
+    assert_eq!(service.command_timeout, Duration::from_secs(300));
+    assert_eq!(service.data_timeout, Duration::from_secs(600));
+}
+
+#[test]
+fn every_key_is_read() {
+    let config = parse(
+        r#"
+[server]
+hostname = "mx.example.test"
+data_dir = "/var/lib/postern"
+shutdown_grace = "10s"
+
+[[service]]
+name = "mx"
+kind = "smtp"
+listen = "[::1]:25"
+max_message_size = "10 MiB"
+max_recipients = 50
+max_errors = 3
+command_timeout = "1m"
+data_timeout = "2m"
+
+[[domain]]
+name = "Example.TEST"
+users = ["alice", "Bob"]
+aliases = { info = "alice" }
+catch_all = "bob"
+"#,
+    )
+    .unwrap();
+    assert_eq!(config.server.hostname, "mx.example.test");
+    assert_eq!(config.server.shutdown_grace, Duration::from_secs(10));
+    let service = &config.services[0];
+    assert_eq!(service.max_message_size, 10 * 1024 * 1024);
+    assert_eq!((service.max_recipients, service.max_errors), (50, 3));
+    assert_eq!(
+        (service.command_timeout, service.data_timeout),
+        (Duration::from_secs(60), Duration::from_secs(120))
+    );
+    let domain = &config.domains[0];
+    assert_eq!(domain.name, "example.test");
+    assert_eq!(domain.users, ["alice", "bob"]);
+    assert_eq!(
+        domain.aliases.get("info").map(String::as_str),
+        Some("alice")
+    );
+    assert_eq!(domain.catch_all.as_deref(), Some("bob"));
+}
+
+#[test]
+fn sizes_may_be_plain_octets() {
+    let config = parse(&format!("{MINIMAL}max_message_size = 1000\n")).unwrap();
+    assert_eq!(config.services[0].max_message_size, 1000);
+}
+
+#[test]
+fn bad_listen_address_names_line_key_and_fix() {
+    insta::assert_snapshot!(errors(&MINIMAL.replace("127.0.0.1:2525", "localhost:smtp")));
+}
+
+#[test]
+fn unknown_key_is_named() {
+    insta::assert_snapshot!(errors(&format!("{MINIMAL}max_size = 10\n")));
+}
+
+#[test]
+fn unknown_service_kind_lists_the_known_ones() {
+    insta::assert_snapshot!(errors(&MINIMAL.replace("\"smtp\"", "\"gopher\"")));
+}
+
+#[test]
+fn bad_duration_and_size_are_explained() {
+    insta::assert_snapshot!(errors(&format!("{MINIMAL}command_timeout = \"soon\"\n")));
+    insta::assert_snapshot!(errors(&format!("{MINIMAL}max_message_size = \"huge\"\n")));
+}
+
+#[test]
+fn out_of_range_numbers_give_the_range() {
+    insta::assert_snapshot!(errors(&format!("{MINIMAL}max_recipients = 0\n")));
+}
+
+#[test]
+fn no_service_is_an_error_with_an_example() {
+    insta::assert_snapshot!(errors("[server]\nhostname = \"mx.test\"\n"));
+}
+
+#[test]
+fn every_cross_field_error_is_reported_at_once() {
+    insta::assert_snapshot!(errors(&format!(
+        r#"{MINIMAL}
+[[service]]
+name = "mx"
+kind = "smtp"
+listen = "127.0.0.1:2525"
+
+[[domain]]
+name = "example.test"
+users = ["alice"]
+aliases = {{ info = "nobody", alice = "alice" }}
+catch_all = "carol"
+"#
+    )));
+}
+
+#[test]
+fn bad_user_name_is_explained() {
+    insta::assert_snapshot!(errors(&format!(
+        "{MINIMAL}\n[[domain]]\nname = \"x.test\"\nusers = [\"alice@x.test\"]\n"
+    )));
+}

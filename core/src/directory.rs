@@ -1,0 +1,170 @@
+//! The local directory: which domains are ours and which mailboxes exist.
+//!
+//! The SMTP machine does not consult it directly: it asks the driver
+//! (`Request::CheckRecipient`), and the driver answers from a
+//! `Directory`. That keeps the machine independent of where accounts live
+//! (today the configuration, later an accounts file).
+
+use crate::address::ForwardPath;
+use crate::config::DomainConfig;
+use crate::envelope::LocalMailbox;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// RFC 5321 4.5.1: every domain must accept mail for `postmaster`.
+pub const POSTMASTER: &str = "postmaster";
+
+/// What a recipient address means here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RecipientVerdict {
+    /// One of our mailboxes.
+    Local(LocalMailbox),
+    /// Our domain, but no such user and no catch-all.
+    UnknownLocalUser,
+    /// Not one of our domains: accepting it would be relaying.
+    NotLocal,
+}
+
+#[derive(Clone, Debug, Default)]
+struct DomainEntry {
+    users: BTreeSet<String>,
+    aliases: BTreeMap<String, String>,
+    catch_all: Option<String>,
+}
+
+/// Local domains and their users, aliases and catch-alls, all lower-case.
+#[derive(Clone, Debug, Default)]
+pub struct Directory {
+    domains: BTreeMap<String, DomainEntry>,
+    /// The first configured domain: where a bare `<Postmaster>` goes.
+    primary_domain: Option<String>,
+}
+
+impl Directory {
+    pub fn new(domains: &[DomainConfig]) -> Self {
+        let mut directory = Directory::default();
+        for domain in domains {
+            let mut entry = DomainEntry::default();
+            entry
+                .users
+                .extend(domain.users.iter().map(|u| u.to_lowercase()));
+            entry.users.insert(POSTMASTER.to_owned());
+            for (alias, user) in &domain.aliases {
+                entry
+                    .aliases
+                    .insert(alias.to_lowercase(), user.to_lowercase());
+            }
+            entry.catch_all = domain.catch_all.as_ref().map(|u| u.to_lowercase());
+            let name = domain.name.to_lowercase();
+            directory.primary_domain.get_or_insert_with(|| name.clone());
+            directory.domains.insert(name, entry);
+        }
+        directory
+    }
+
+    pub fn is_local_domain(&self, domain: &str) -> bool {
+        self.domains.contains_key(&domain.to_lowercase())
+    }
+
+    /// Resolves a recipient. Local parts match without regard to case, as
+    /// almost every server does (RFC 5321 2.4 allows it).
+    pub fn resolve(&self, forward_path: &ForwardPath) -> RecipientVerdict {
+        let (local_part, domain) = match forward_path {
+            ForwardPath::Postmaster => match &self.primary_domain {
+                Some(domain) => (POSTMASTER.to_owned(), domain.clone()),
+                None => return RecipientVerdict::NotLocal,
+            },
+            ForwardPath::Mailbox(mailbox) => (
+                mailbox.local_part.to_lowercase(),
+                mailbox.domain.to_lowercase(),
+            ),
+        };
+        let Some(entry) = self.domains.get(&domain) else {
+            return RecipientVerdict::NotLocal;
+        };
+        let user = if entry.users.contains(&local_part) {
+            Some(local_part)
+        } else if let Some(target) = entry.aliases.get(&local_part) {
+            Some(target.clone())
+        } else {
+            entry.catch_all.clone()
+        };
+        match user {
+            Some(user) => RecipientVerdict::Local(LocalMailbox { domain, user }),
+            None => RecipientVerdict::UnknownLocalUser,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::address::Mailbox;
+
+    fn directory() -> Directory {
+        Directory::new(&[
+            DomainConfig {
+                name: "Example.test".into(),
+                users: vec!["alice".into(), "Bob".into()],
+                aliases: [("info".to_owned(), "alice".to_owned())].into(),
+                catch_all: None,
+            },
+            DomainConfig {
+                name: "catch.test".into(),
+                users: vec!["carol".into()],
+                aliases: BTreeMap::new(),
+                catch_all: Some("carol".into()),
+            },
+        ])
+    }
+
+    fn to(local: &str, domain: &str) -> ForwardPath {
+        ForwardPath::Mailbox(Mailbox {
+            local_part: local.into(),
+            domain: domain.into(),
+        })
+    }
+
+    fn local(user: &str, domain: &str) -> RecipientVerdict {
+        RecipientVerdict::Local(LocalMailbox {
+            domain: domain.into(),
+            user: user.into(),
+        })
+    }
+
+    #[test]
+    fn resolution_table() {
+        let directory = directory();
+        let rows = [
+            (to("alice", "example.test"), local("alice", "example.test")),
+            (to("ALICE", "EXAMPLE.TEST"), local("alice", "example.test")),
+            (to("bob", "example.test"), local("bob", "example.test")),
+            (to("info", "example.test"), local("alice", "example.test")),
+            (
+                to("postmaster", "example.test"),
+                local("postmaster", "example.test"),
+            ),
+            (
+                to("PostMaster", "catch.test"),
+                local("postmaster", "catch.test"),
+            ),
+            (
+                to("mallory", "example.test"),
+                RecipientVerdict::UnknownLocalUser,
+            ),
+            (to("anyone", "catch.test"), local("carol", "catch.test")),
+            (to("alice", "elsewhere.test"), RecipientVerdict::NotLocal),
+            (ForwardPath::Postmaster, local("postmaster", "example.test")),
+        ];
+        for (forward_path, expected) in rows {
+            assert_eq!(directory.resolve(&forward_path), expected, "{forward_path}");
+        }
+    }
+
+    #[test]
+    fn with_no_domains_nothing_is_local() {
+        assert_eq!(
+            Directory::default().resolve(&ForwardPath::Postmaster),
+            RecipientVerdict::NotLocal
+        );
+    }
+}

@@ -1,0 +1,192 @@
+//! What the SMTP session hands to the spool: the envelope of one message,
+//! and the queue ID that names it everywhere (replies, logs, file names).
+
+use crate::address::{ForwardPath, ReversePath};
+use crate::smtp::server::BodyType;
+use bincode::{Decode, Encode};
+use std::fmt;
+use std::str::FromStr;
+
+/// A message's name in the spool, in log lines and in the `250` reply.
+///
+/// The runtime allocates them from a counter that starts at the wall
+/// clock's microseconds, so they are unique across restarts and sort by
+/// arrival. Written as 13 characters of Crockford base 32.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode)]
+pub struct QueueId(pub u64);
+
+const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+const QUEUE_ID_CHARS: usize = 13;
+
+impl fmt::Display for QueueId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = [0u8; QUEUE_ID_CHARS];
+        for (i, slot) in text.iter_mut().enumerate() {
+            let shift = 5 * (QUEUE_ID_CHARS - 1 - i);
+            *slot = CROCKFORD[((self.0 >> shift) & 0x1f) as usize];
+        }
+        // Every byte comes from CROCKFORD, which is ASCII.
+        f.write_str(std::str::from_utf8(&text).expect("Crockford digits are ASCII"))
+    }
+}
+
+/// The text was not a queue ID.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InvalidQueueId;
+
+impl FromStr for QueueId {
+    type Err = InvalidQueueId;
+
+    fn from_str(text: &str) -> Result<Self, InvalidQueueId> {
+        if text.len() != QUEUE_ID_CHARS {
+            return Err(InvalidQueueId);
+        }
+        let mut value: u64 = 0;
+        for byte in text.bytes() {
+            let digit = CROCKFORD
+                .iter()
+                .position(|&c| c == byte.to_ascii_uppercase())
+                .ok_or(InvalidQueueId)?;
+            value = value.checked_mul(32).ok_or(InvalidQueueId)? | digit as u64;
+        }
+        Ok(QueueId(value))
+    }
+}
+
+/// A local mailbox, by canonical (lower-case) domain and user name.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode)]
+pub struct LocalMailbox {
+    pub domain: String,
+    pub user: String,
+}
+
+impl fmt::Display for LocalMailbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.user, self.domain)
+    }
+}
+
+/// One accepted recipient: the address the client gave and the mailbox it
+/// resolved to when it was accepted.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Recipient {
+    pub forward_path: ForwardPath,
+    pub mailbox: LocalMailbox,
+}
+
+/// Who sent the message to us.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct ClientInfo {
+    /// The HELO or EHLO argument.
+    pub helo: String,
+    /// The client's IP address, as text.
+    pub address: String,
+}
+
+/// The envelope of one message (RFC 5321 2.3.1).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Envelope {
+    pub reverse_path: ReversePath,
+    pub recipients: Vec<Recipient>,
+    pub body: BodyType,
+    pub smtputf8: bool,
+    pub client: ClientInfo,
+}
+
+impl Envelope {
+    /// The mailboxes to deliver to, each once, in a stable order: two
+    /// addresses may resolve to the same mailbox (an alias and its user).
+    pub fn local_mailboxes(&self) -> Vec<&LocalMailbox> {
+        let mut mailboxes: Vec<&LocalMailbox> =
+            self.recipients.iter().map(|r| &r.mailbox).collect();
+        mailboxes.sort();
+        mailboxes.dedup();
+        mailboxes
+    }
+
+    /// The trace headers that final delivery adds in front of the message
+    /// (RFC 5321 4.4: `Return-Path`; `Delivered-To` is the de facto header
+    /// that lets loops be spotted), with the given line ending.
+    pub fn delivery_headers(&self, mailbox: &LocalMailbox, line_ending: &str) -> String {
+        format!(
+            "Return-Path: {}{line_ending}Delivered-To: {mailbox}{line_ending}",
+            self.reverse_path
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::address::Mailbox;
+
+    #[test]
+    fn queue_ids_round_trip_through_text() {
+        for value in [0, 1, 31, 32, 1_795_212_959_000_000, u64::MAX] {
+            let id = QueueId(value);
+            let text = id.to_string();
+            assert_eq!(text.len(), 13);
+            assert_eq!(text.parse(), Ok(id), "{text}");
+        }
+    }
+
+    #[test]
+    fn queue_ids_sort_as_their_text_does() {
+        let (a, b) = (
+            QueueId(1_795_212_959_000_000),
+            QueueId(1_795_212_959_000_001),
+        );
+        assert!(a.to_string() < b.to_string());
+    }
+
+    #[test]
+    fn malformed_queue_ids_are_refused() {
+        for text in [
+            "",
+            "ABC",
+            "0000000000000U",
+            "000000000000U",
+            "ZZZZZZZZZZZZZ",
+        ] {
+            assert_eq!(text.parse::<QueueId>(), Err(InvalidQueueId), "{text}");
+        }
+    }
+
+    #[test]
+    fn local_mailboxes_are_delivered_once_each() {
+        let alice = LocalMailbox {
+            domain: "x.test".into(),
+            user: "alice".into(),
+        };
+        let to = |local: &str| {
+            ForwardPath::Mailbox(Mailbox {
+                local_part: local.into(),
+                domain: "x.test".into(),
+            })
+        };
+        let envelope = Envelope {
+            reverse_path: ReversePath::Null,
+            recipients: vec![
+                Recipient {
+                    forward_path: to("alice"),
+                    mailbox: alice.clone(),
+                },
+                Recipient {
+                    forward_path: to("info"),
+                    mailbox: alice.clone(),
+                },
+            ],
+            body: BodyType::SevenBit,
+            smtputf8: false,
+            client: ClientInfo {
+                helo: "c.test".into(),
+                address: "127.0.0.1".into(),
+            },
+        };
+        assert_eq!(envelope.local_mailboxes(), vec![&alice]);
+        assert_eq!(
+            envelope.delivery_headers(&alice, "\n"),
+            "Return-Path: <>\nDelivered-To: alice@x.test\n"
+        );
+    }
+}

@@ -1,0 +1,21 @@
+//! Postern's deterministic core.
+//!
+//! Everything that decides lives here: the configuration and its rules,
+//! the protocol session machines, the local directory, the message
+//! envelope. Nothing here performs I/O, reads a clock or draws a random
+//! number from the thread: time and randomness come in as parameters, and
+//! the world is reached only by emitting requests that a driver carries
+//! out (`runtime-tokio` in production, `sim` in simulation).
+//!
+//! `core/clippy.toml` forbids the clock, file and socket APIs, and a test
+//! in `runtime-tokio` checks that this crate's dependency tree holds no
+//! tokio. See the book's chapter "The machine contract" for how a driver
+//! runs a machine.
+
+pub mod address;
+pub mod config;
+pub mod directory;
+pub mod envelope;
+pub mod limits;
+pub mod smtp;
+pub mod time;

@@ -1,0 +1,237 @@
+//! The DATA decoder: dot-unstuffing and end-of-data detection, streaming.
+//!
+//! RFC 5321 4.5.2: a line that starts with a period has it removed, and
+//! the data ends at a line holding a single period. The decoder sees the
+//! bytes once, in whatever pieces they arrive, and never holds more than
+//! its position in the current line.
+//!
+//! Only `CRLF.CRLF` ends the data. A bare CR or LF anywhere is refused
+//! (RFC 5321 2.3.8): different servers read it differently, which is how
+//! SMTP smuggling works, so we stop reading the moment we see one.
+
+use crate::limits::TEXT_LINE_BYTES_MAX;
+
+/// Where the decoder is within the current line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LinePosition {
+    /// At the first byte of a line.
+    LineStart,
+    /// After a period at the start of a line.
+    Dot,
+    /// After `.` and CR at the start of a line: LF ends the data.
+    DotCr,
+    /// Inside a line.
+    InLine,
+    /// After a CR inside a line: only LF may follow.
+    Cr,
+}
+
+/// A fault in the message that is reported once the data has ended: the
+/// session stays in step with the client and the message is discarded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataFailure {
+    /// Over the session's message size limit (RFC 1870).
+    TooBig,
+    /// A line over [`TEXT_LINE_BYTES_MAX`] (RFC 5321 4.5.3.1.6).
+    LineTooLong,
+    /// A NUL byte, which no mail format allows.
+    NulByte,
+}
+
+/// The result of feeding bytes to the decoder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// Every byte was consumed; the data goes on.
+    NeedMore,
+    /// The data ended after `consumed` bytes; the rest are commands.
+    End { consumed: usize },
+    /// A bare CR or LF: the stream can no longer be trusted.
+    BareLineEnding,
+}
+
+#[derive(Debug)]
+pub struct DataDecoder {
+    position: LinePosition,
+    /// Octets of the current line so far, as transmitted.
+    line_bytes: usize,
+    /// Octets of message content after unstuffing.
+    size: u64,
+    max_size: u64,
+    failure: Option<DataFailure>,
+}
+
+impl DataDecoder {
+    pub fn new(max_size: u64) -> Self {
+        DataDecoder {
+            position: LinePosition::LineStart,
+            line_bytes: 0,
+            size: 0,
+            max_size,
+            failure: None,
+        }
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub fn failure(&self) -> Option<DataFailure> {
+        self.failure
+    }
+
+    /// Decodes `input`, appending message content to `out` until a failure
+    /// is found; after that, bytes are only scanned for the end.
+    pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> Progress {
+        for (i, &byte) in input.iter().enumerate() {
+            self.line_bytes += 1;
+            if self.line_bytes > TEXT_LINE_BYTES_MAX {
+                self.fail(DataFailure::LineTooLong);
+            }
+            match self.position {
+                LinePosition::LineStart if byte == b'.' => self.position = LinePosition::Dot,
+                LinePosition::Dot if byte == b'\r' => self.position = LinePosition::DotCr,
+                LinePosition::DotCr if byte == b'\n' => return Progress::End { consumed: i + 1 },
+                LinePosition::DotCr => return Progress::BareLineEnding,
+                LinePosition::Cr if byte == b'\n' => {
+                    self.emit(b"\r\n", out);
+                    self.position = LinePosition::LineStart;
+                    self.line_bytes = 0;
+                }
+                LinePosition::Cr => return Progress::BareLineEnding,
+                // A stuffed period was dropped (or there was none): this
+                // byte is line content.
+                LinePosition::LineStart | LinePosition::Dot | LinePosition::InLine => {
+                    if self.in_line(byte, out).is_err() {
+                        return Progress::BareLineEnding;
+                    }
+                }
+            }
+        }
+        Progress::NeedMore
+    }
+
+    fn in_line(&mut self, byte: u8, out: &mut Vec<u8>) -> Result<(), ()> {
+        self.position = LinePosition::InLine;
+        match byte {
+            b'\r' => self.position = LinePosition::Cr,
+            b'\n' => return Err(()),
+            0 => self.fail(DataFailure::NulByte),
+            _ => self.emit(&[byte], out),
+        }
+        Ok(())
+    }
+
+    fn emit(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
+        if self.failure.is_some() {
+            return;
+        }
+        self.size += bytes.len() as u64;
+        if self.size > self.max_size {
+            self.fail(DataFailure::TooBig);
+            return;
+        }
+        out.extend_from_slice(bytes);
+    }
+
+    /// Keeps the first failure: it is the one the client is told about.
+    fn fail(&mut self, failure: DataFailure) {
+        self.failure.get_or_insert(failure);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(input: &[u8]) -> (Progress, Vec<u8>, Option<DataFailure>) {
+        let mut decoder = DataDecoder::new(1_000_000);
+        let mut out = Vec::new();
+        let progress = decoder.feed(input, &mut out);
+        (progress, out, decoder.failure())
+    }
+
+    #[test]
+    fn decoding_table() {
+        let rows: &[(&[u8], Progress, &[u8])] = &[
+            (b".\r\n", Progress::End { consumed: 3 }, b""),
+            (b"Hi\r\n.\r\n", Progress::End { consumed: 7 }, b"Hi\r\n"),
+            (
+                b"..dot\r\n.\r\nQUIT\r\n",
+                Progress::End { consumed: 10 },
+                b".dot\r\n",
+            ),
+            (
+                b"a.\r\n.b\r\n.\r\n",
+                Progress::End { consumed: 11 },
+                b"a.\r\nb\r\n",
+            ),
+            (b"Hi\r\n", Progress::NeedMore, b"Hi\r\n"),
+            (b"Hi\r\n.", Progress::NeedMore, b"Hi\r\n"),
+            (b"Hi\n.\n", Progress::BareLineEnding, b"Hi"),
+            (b"Hi\r\n.\n", Progress::BareLineEnding, b"Hi\r\n"),
+            (b"Hi\r.\r\n", Progress::BareLineEnding, b"Hi"),
+            (b"Hi\r\n.\rX", Progress::BareLineEnding, b"Hi\r\n"),
+            (b"\n.\r\n", Progress::BareLineEnding, b""),
+        ];
+        for (input, progress, out) in rows {
+            let (got_progress, got_out, _) = decode(input);
+            assert_eq!(
+                got_progress,
+                *progress,
+                "{}",
+                String::from_utf8_lossy(input)
+            );
+            assert_eq!(got_out, *out, "{}", String::from_utf8_lossy(input));
+        }
+    }
+
+    #[test]
+    fn the_end_is_found_across_any_split() {
+        let input = b"Subject: x\r\n\r\n..a\r\nb\r\n.\r\n";
+        for split in 0..input.len() {
+            let mut decoder = DataDecoder::new(1_000);
+            let mut out = Vec::new();
+            assert_eq!(
+                decoder.feed(&input[..split], &mut out),
+                Progress::NeedMore,
+                "split {split}"
+            );
+            let rest = &input[split..];
+            assert_eq!(
+                decoder.feed(rest, &mut out),
+                Progress::End {
+                    consumed: rest.len()
+                },
+                "split {split}"
+            );
+            assert_eq!(out, b"Subject: x\r\n\r\n.a\r\nb\r\n");
+        }
+    }
+
+    #[test]
+    fn a_line_of_exactly_the_limit_is_accepted_and_one_more_octet_is_not() {
+        let mut fits = vec![b'a'; TEXT_LINE_BYTES_MAX - 2];
+        fits.extend_from_slice(b"\r\n.\r\n");
+        assert_eq!(decode(&fits).2, None);
+        let mut over = vec![b'a'; TEXT_LINE_BYTES_MAX - 1];
+        over.extend_from_slice(b"\r\n.\r\n");
+        assert_eq!(decode(&over).2, Some(DataFailure::LineTooLong));
+    }
+
+    #[test]
+    fn over_the_size_limit_stops_emitting_but_finds_the_end() {
+        let mut decoder = DataDecoder::new(5);
+        let mut out = Vec::new();
+        assert_eq!(
+            decoder.feed(b"123456789\r\n.\r\n", &mut out),
+            Progress::End { consumed: 14 }
+        );
+        assert_eq!(decoder.failure(), Some(DataFailure::TooBig));
+        assert!(out.len() <= 5);
+    }
+
+    #[test]
+    fn nul_byte_fails_the_message() {
+        assert_eq!(decode(b"a\0b\r\n.\r\n").2, Some(DataFailure::NulByte));
+    }
+}

@@ -1,0 +1,711 @@
+//! The server machine: states and transitions. See the module docs of
+//! [`super`] for the contract.
+
+use super::command::{self, Command, MailCommand, ParseContext};
+use super::data::{DataDecoder, DataFailure, Progress};
+use super::reply::{Reply, status};
+use super::state::{Receiving, State, Transaction};
+use super::{
+    Event, Input, OpenedMessage, Output, Request, SessionConfig, SessionInfo, StoreFailure,
+};
+use crate::address::ForwardPath;
+use crate::directory::RecipientVerdict;
+use crate::envelope::{ClientInfo, Envelope, Recipient};
+use crate::limits::{COMMAND_LINE_BYTES_MAX, INPUT_BUFFER_BYTES_MAX};
+use crate::time::Instant;
+use std::collections::VecDeque;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// What the client said in HELO or EHLO.
+#[derive(Debug)]
+struct Helo {
+    domain: String,
+    extended: bool,
+}
+
+/// One SMTP server session.
+#[derive(Debug)]
+pub struct Server {
+    config: Arc<SessionConfig>,
+    info: SessionInfo,
+    state: State,
+    helo: Option<Helo>,
+    /// Failure replies so far (RFC 5321 does not bound them; we do).
+    errors: u32,
+    /// Bytes received and not yet processed.
+    input: Vec<u8>,
+    /// Inside a command line that was already refused as too long: drop
+    /// bytes up to its end.
+    discarding_line: bool,
+    /// The client has gone; finish what is buffered, then close.
+    input_ended: bool,
+    output: VecDeque<Output>,
+    now: Instant,
+    /// When the client's silence becomes a timeout.
+    deadline: Instant,
+}
+
+impl Server {
+    /// A new session; the greeting is already queued.
+    pub fn new(config: Arc<SessionConfig>, info: SessionInfo, now: Instant) -> Self {
+        let greeting = Reply::plain(220, vec![format!("{} ESMTP Postern", config.hostname)]);
+        let deadline = now + config.command_timeout;
+        let mut server = Server {
+            config,
+            info,
+            state: State::ExpectMail,
+            helo: None,
+            errors: 0,
+            input: Vec::new(),
+            discarding_line: false,
+            input_ended: false,
+            output: VecDeque::new(),
+            now,
+            deadline,
+        };
+        server.reply(greeting);
+        server
+    }
+
+    /// Hands one input to the machine. Drain [`Server::poll_output`]
+    /// before the next call.
+    pub fn handle_input(&mut self, now: Instant, input: Input<'_>) {
+        assert!(
+            now >= self.now,
+            "time went backwards: {now:?} < {:?}",
+            self.now
+        );
+        assert!(
+            self.output.is_empty(),
+            "input handed in while output was pending"
+        );
+        self.now = now;
+        match input {
+            Input::Bytes(bytes) => self.receive(bytes),
+            Input::EndOfInput => self.input_ended = true,
+            Input::TimerFired => return self.timer_fired(),
+            Input::Shutdown => {
+                return self.end_session(
+                    Reply::new(
+                        421,
+                        status::SHUTTING_DOWN,
+                        format!(
+                            "{} Service shutting down, closing connection",
+                            self.config.hostname
+                        ),
+                    ),
+                    Event::ShutDown,
+                );
+            }
+            Input::RecipientChecked(verdict) => self.recipient_checked(verdict),
+            Input::MessageOpened(result) => self.message_opened(result),
+            Input::MessageCommitted(result) => self.message_committed(result),
+        }
+        self.process();
+        let timeout = match self.state {
+            State::ReceivingData(_) => self.config.data_timeout,
+            _ => self.config.command_timeout,
+        };
+        self.deadline = now + timeout;
+    }
+
+    /// The next thing for the driver to do, if any.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.output.pop_front()
+    }
+
+    /// When to hand in [`Input::TimerFired`]: only while the machine waits
+    /// for the client.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.state {
+            State::Closed => None,
+            ref state if state.is_awaiting_driver() => None,
+            _ => Some(self.deadline),
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        matches!(self.state, State::Closed)
+    }
+
+    /// Bytes held unprocessed; never more than
+    /// [`INPUT_BUFFER_BYTES_MAX`].
+    pub fn buffered_input_len(&self) -> usize {
+        self.input.len()
+    }
+
+    fn receive(&mut self, bytes: &[u8]) {
+        if self.is_closed() {
+            return;
+        }
+        if self.input.len() + bytes.len() > INPUT_BUFFER_BYTES_MAX {
+            // Only a driver that hands in bytes without answering requests
+            // gets here; replying now would put replies out of order.
+            self.abort_open_message();
+            self.close();
+            return;
+        }
+        self.input.extend_from_slice(bytes);
+    }
+
+    /// Runs buffered input until it runs out or the machine must wait.
+    fn process(&mut self) {
+        while self.step() {}
+        if self.input_ended && !self.is_closed() && !self.state.is_awaiting_driver() {
+            if let State::ReceivingData(receiving) = &self.state {
+                let queue_id = receiving.queue_id;
+                self.output
+                    .push_back(Output::Event(Event::ClientVanishedDuringData { queue_id }));
+            }
+            self.abort_open_message();
+            self.close();
+        }
+    }
+
+    /// One unit of work; false when no more can be done now.
+    fn step(&mut self) -> bool {
+        match self.state {
+            State::Closed => false,
+            ref state if state.is_awaiting_driver() => false,
+            State::ReceivingData(_) => self.receive_data(),
+            _ => match self.next_line() {
+                Some(line) => {
+                    self.handle_line(&line);
+                    true
+                }
+                None => false,
+            },
+        }
+    }
+
+    /// The next complete command line, without its line ending. Over-long
+    /// lines are refused here, once each.
+    fn next_line(&mut self) -> Option<Vec<u8>> {
+        while !self.is_closed() {
+            let Some(end) = self.input.iter().position(|&b| b == b'\n') else {
+                if self.input.len() >= COMMAND_LINE_BYTES_MAX {
+                    self.input.clear();
+                    if !self.discarding_line {
+                        self.discarding_line = true;
+                        self.refuse_command(line_too_long());
+                    }
+                }
+                return None;
+            };
+            let mut line: Vec<u8> = self.input.drain(..=end).collect();
+            if std::mem::take(&mut self.discarding_line) {
+                continue;
+            }
+            if line.len() > COMMAND_LINE_BYTES_MAX {
+                self.refuse_command(line_too_long());
+                continue;
+            }
+            line.pop();
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            return Some(line);
+        }
+        None
+    }
+
+    fn handle_line(&mut self, line: &[u8]) {
+        let context = ParseContext {
+            extended: self.helo.as_ref().is_some_and(|h| h.extended),
+        };
+        match command::parse(line, context) {
+            Ok(command) => self.handle_command(command),
+            Err(reply) => self.refuse_command(reply),
+        }
+    }
+
+    fn handle_command(&mut self, command: Command) {
+        match command {
+            Command::Ehlo(domain) => self.handle_helo(domain, true),
+            Command::Helo(domain) => self.handle_helo(domain, false),
+            Command::Mail(mail) => self.handle_mail(mail),
+            Command::Rcpt(forward_path) => self.handle_rcpt(forward_path),
+            Command::Data => self.handle_data(),
+            Command::Rset => {
+                self.state = State::ExpectMail;
+                self.reply(Reply::new(250, status::OK, "Ok"));
+            }
+            Command::Noop => self.reply(Reply::new(250, status::OK, "Ok")),
+            Command::Quit => {
+                let text = format!("{} closing connection", self.config.hostname);
+                self.reply(Reply::new(221, status::OK, text));
+                self.abort_open_message();
+                self.close();
+            }
+            // RFC 5321 3.5.3: 252 when we will not say whether a user exists.
+            Command::Vrfy => self.reply(Reply::new(
+                252,
+                status::CANNOT_VERIFY,
+                "Cannot VRFY user, but will accept message and attempt delivery",
+            )),
+            Command::Expn => self.refuse_command(Reply::new(
+                502,
+                status::INVALID_COMMAND,
+                "EXPN is not supported",
+            )),
+            Command::Help => self.reply(Reply::new(
+                214,
+                status::OK,
+                "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP; see RFC 5321",
+            )),
+        }
+    }
+
+    /// RFC 5321 4.1.4: HELO and EHLO reset any transaction.
+    fn handle_helo(&mut self, domain: String, extended: bool) {
+        self.state = State::ExpectMail;
+        self.output.push_back(Output::Event(Event::Helo {
+            domain: domain.clone(),
+            extended,
+        }));
+        let mut lines = vec![format!("{} Hello {domain}", self.config.hostname)];
+        if extended {
+            lines.extend([
+                "PIPELINING".to_owned(),
+                format!("SIZE {}", self.config.max_message_size),
+                "8BITMIME".to_owned(),
+                "ENHANCEDSTATUSCODES".to_owned(),
+                "SMTPUTF8".to_owned(),
+            ]);
+        }
+        self.helo = Some(Helo { domain, extended });
+        self.reply(Reply::plain(250, lines));
+    }
+
+    fn handle_mail(&mut self, mail: MailCommand) {
+        if self.helo.is_none() {
+            return self.refuse_command(Reply::new(
+                503,
+                status::INVALID_COMMAND,
+                "Send HELO or EHLO first",
+            ));
+        }
+        if !matches!(self.state, State::ExpectMail) {
+            return self.refuse_command(Reply::new(
+                503,
+                status::INVALID_COMMAND,
+                "Nested MAIL command",
+            ));
+        }
+        if mail
+            .size
+            .is_some_and(|size| size > self.config.max_message_size)
+        {
+            return self.refuse_command(message_too_big());
+        }
+        self.output.push_back(Output::Event(Event::MailFrom {
+            reverse_path: mail.reverse_path.clone(),
+            size: mail.size,
+        }));
+        self.state = State::ExpectRcpt(Transaction {
+            reverse_path: mail.reverse_path,
+            body: mail.body,
+            smtputf8: mail.smtputf8,
+            recipients: Vec::new(),
+            rcpt_attempts: 0,
+        });
+        self.reply(Reply::new(250, status::SENDER_OK, "Ok"));
+    }
+
+    fn handle_rcpt(&mut self, forward_path: ForwardPath) {
+        let mut transaction = match std::mem::replace(&mut self.state, State::Closed) {
+            State::ExpectRcpt(t) | State::ExpectRcptOrData(t) => t,
+            other => {
+                self.state = other;
+                return self.refuse_command(Reply::new(
+                    503,
+                    status::INVALID_COMMAND,
+                    "Need MAIL command first",
+                ));
+            }
+        };
+        transaction.rcpt_attempts += 1;
+        let refusal = if transaction.recipients.len() >= self.config.max_recipients {
+            Some(Reply::new(
+                452,
+                status::TOO_MANY_RECIPIENTS,
+                "Too many recipients",
+            ))
+        } else if !transaction.smtputf8 && !forward_path_is_ascii(&forward_path) {
+            Some(command::path_error_reply(
+                crate::address::PathError::NonAsciiWithoutSmtputf8,
+                status::BAD_DESTINATION_SYNTAX,
+                "recipient",
+            ))
+        } else {
+            None
+        };
+        match refusal {
+            Some(reply) => {
+                self.state = transaction_state(transaction);
+                self.refuse_recipient(forward_path, reply);
+            }
+            None => {
+                self.output
+                    .push_back(Output::Request(Request::CheckRecipient(
+                        forward_path.clone(),
+                    )));
+                self.state = State::AwaitingRecipientCheck(transaction, forward_path);
+            }
+        }
+    }
+
+    fn recipient_checked(&mut self, verdict: RecipientVerdict) {
+        let (mut transaction, forward_path) =
+            match std::mem::replace(&mut self.state, State::Closed) {
+                State::AwaitingRecipientCheck(t, f) => (t, f),
+                State::Closed => return,
+                other => panic!("RecipientChecked in state {other:?}"),
+            };
+        match verdict {
+            RecipientVerdict::Local(mailbox) => {
+                self.output
+                    .push_back(Output::Event(Event::RecipientAccepted {
+                        forward_path: forward_path.clone(),
+                    }));
+                transaction.recipients.push(Recipient {
+                    forward_path,
+                    mailbox,
+                });
+                self.state = State::ExpectRcptOrData(transaction);
+                self.reply(Reply::new(250, status::DESTINATION_OK, "Ok"));
+            }
+            RecipientVerdict::UnknownLocalUser => {
+                self.state = transaction_state(transaction);
+                let text = format!("{forward_path}: Recipient address rejected: User unknown");
+                self.refuse_recipient(
+                    forward_path,
+                    Reply::new(550, status::BAD_DESTINATION_MAILBOX, text),
+                );
+            }
+            RecipientVerdict::NotLocal => {
+                self.state = transaction_state(transaction);
+                let text = format!("{forward_path}: Relaying denied");
+                self.refuse_recipient(forward_path, Reply::new(554, status::RELAY_DENIED, text));
+            }
+        }
+    }
+
+    fn handle_data(&mut self) {
+        let transaction = match std::mem::replace(&mut self.state, State::Closed) {
+            State::ExpectRcptOrData(t) => t,
+            other => {
+                let reply = match &other {
+                    State::ExpectRcpt(t) if t.rcpt_attempts > 0 => {
+                        Reply::new(554, status::INVALID_COMMAND, "No valid recipients")
+                    }
+                    State::ExpectRcpt(_) => {
+                        Reply::new(503, status::INVALID_COMMAND, "Need RCPT command first")
+                    }
+                    _ => Reply::new(503, status::INVALID_COMMAND, "Need MAIL command first"),
+                };
+                self.state = other;
+                return self.refuse_command(reply);
+            }
+        };
+        let envelope = Envelope {
+            reverse_path: transaction.reverse_path.clone(),
+            recipients: transaction.recipients.clone(),
+            body: transaction.body,
+            smtputf8: transaction.smtputf8,
+            client: ClientInfo {
+                helo: self
+                    .helo
+                    .as_ref()
+                    .map(|h| h.domain.clone())
+                    .unwrap_or_default(),
+                address: self.info.remote.ip().to_string(),
+            },
+        };
+        self.output
+            .push_back(Output::Request(Request::OpenMessage(envelope)));
+        self.state = State::AwaitingOpen(transaction);
+    }
+
+    fn message_opened(&mut self, result: Result<OpenedMessage, StoreFailure>) {
+        let transaction = match std::mem::replace(&mut self.state, State::Closed) {
+            State::AwaitingOpen(t) => t,
+            State::Closed => return,
+            other => panic!("MessageOpened in state {other:?}"),
+        };
+        let Ok(opened) = result else {
+            self.state = State::ExpectMail;
+            return self.refuse_command(Reply::new(
+                451,
+                status::TEMPORARY_SYSTEM,
+                "Cannot queue the message now, try again later",
+            ));
+        };
+        let header = self.received_header(&transaction, opened);
+        self.output
+            .push_back(Output::MessageData(header.into_bytes()));
+        self.state = State::ReceivingData(Receiving {
+            queue_id: opened.queue_id,
+            decoder: DataDecoder::new(self.config.max_message_size),
+            recipients: transaction.recipients.len(),
+        });
+        // RFC 2034 section 3 leaves enhanced codes off intermediate 354
+        // replies in practice (Postfix, Exim, Sendmail all do).
+        self.reply(Reply::plain(
+            354,
+            vec!["End data with <CR><LF>.<CR><LF>".to_owned()],
+        ));
+    }
+
+    /// Feeds buffered bytes to the DATA decoder; true if the data ended
+    /// and commands may follow.
+    fn receive_data(&mut self) -> bool {
+        let State::ReceivingData(receiving) = &mut self.state else {
+            unreachable!("receive_data outside ReceivingData");
+        };
+        let mut content = Vec::new();
+        let progress = receiving.decoder.feed(&self.input, &mut content);
+        if !content.is_empty() {
+            self.output.push_back(Output::MessageData(content));
+        }
+        match progress {
+            Progress::NeedMore => {
+                self.input.clear();
+                false
+            }
+            Progress::End { consumed } => {
+                self.input.drain(..consumed);
+                self.end_of_data();
+                true
+            }
+            Progress::BareLineEnding => {
+                let reply = Reply::new(
+                    554,
+                    status::SYNTAX_ERROR,
+                    "Bare CR or LF in message data is not allowed (RFC 5321 2.3.8), closing connection",
+                );
+                let queue_id = receiving.queue_id;
+                self.output.push_back(Output::Event(Event::MessageRefused {
+                    queue_id,
+                    reply: reply_text(&reply),
+                }));
+                self.abort_open_message();
+                self.reply(reply);
+                self.close();
+                false
+            }
+        }
+    }
+
+    fn end_of_data(&mut self) {
+        let State::ReceivingData(receiving) = std::mem::replace(&mut self.state, State::ExpectMail)
+        else {
+            unreachable!("end_of_data outside ReceivingData");
+        };
+        let Some(failure) = receiving.decoder.failure() else {
+            self.output
+                .push_back(Output::Request(Request::CommitMessage));
+            self.state = State::AwaitingStore(receiving);
+            return;
+        };
+        let reply = match failure {
+            DataFailure::TooBig => message_too_big(),
+            DataFailure::LineTooLong => Reply::new(
+                500,
+                status::LINE_TOO_LONG,
+                "Message line too long: RFC 5321 4.5.3.1.6 allows 1000 octets",
+            ),
+            DataFailure::NulByte => {
+                Reply::new(554, status::MEDIA_ERROR, "NUL byte in message data")
+            }
+        };
+        self.output.push_back(Output::AbortMessage);
+        self.output.push_back(Output::Event(Event::MessageRefused {
+            queue_id: receiving.queue_id,
+            reply: reply_text(&reply),
+        }));
+        self.count_failure(reply);
+    }
+
+    fn message_committed(&mut self, result: Result<(), StoreFailure>) {
+        let receiving = match std::mem::replace(&mut self.state, State::ExpectMail) {
+            State::AwaitingStore(r) => r,
+            State::Closed => {
+                self.state = State::Closed;
+                return;
+            }
+            other => panic!("MessageCommitted in state {other:?}"),
+        };
+        let queue_id = receiving.queue_id;
+        match result {
+            Ok(()) => {
+                self.output.push_back(Output::Event(Event::MessageQueued {
+                    queue_id,
+                    size: receiving.decoder.size(),
+                    recipients: receiving.recipients,
+                }));
+                self.reply(Reply::new(
+                    250,
+                    status::OK,
+                    format!("Ok: queued as {queue_id}"),
+                ));
+            }
+            Err(StoreFailure) => {
+                let reply = Reply::new(
+                    451,
+                    status::TEMPORARY_SYSTEM,
+                    "Error writing the message to the queue, try again later",
+                );
+                self.output.push_back(Output::Event(Event::MessageRefused {
+                    queue_id,
+                    reply: reply_text(&reply),
+                }));
+                self.count_failure(reply);
+            }
+        }
+    }
+
+    fn timer_fired(&mut self) {
+        if self
+            .poll_timeout()
+            .is_some_and(|deadline| self.now >= deadline)
+        {
+            let text = format!("{} Error: timeout exceeded", self.config.hostname);
+            self.end_session(Reply::new(421, status::TIMEOUT, text), Event::Timeout);
+        }
+    }
+
+    /// Ends the session with a last reply, whatever it was doing.
+    fn end_session(&mut self, reply: Reply, event: Event) {
+        if self.is_closed() {
+            return;
+        }
+        self.abort_open_message();
+        self.output.push_back(Output::Event(event));
+        self.reply(reply);
+        self.close();
+    }
+
+    fn refuse_command(&mut self, reply: Reply) {
+        self.output.push_back(Output::Event(Event::CommandRefused {
+            reply: reply_text(&reply),
+        }));
+        self.count_failure(reply);
+    }
+
+    fn refuse_recipient(&mut self, forward_path: ForwardPath, reply: Reply) {
+        self.output
+            .push_back(Output::Event(Event::RecipientRefused {
+                forward_path,
+                reply: reply_text(&reply),
+            }));
+        self.count_failure(reply);
+    }
+
+    /// Sends a failure reply and closes the session once there have been
+    /// too many.
+    fn count_failure(&mut self, reply: Reply) {
+        debug_assert!(reply.is_failure());
+        self.reply(reply);
+        self.errors += 1;
+        if self.errors >= self.config.max_errors {
+            let text = format!(
+                "{} Error: too many errors, closing connection",
+                self.config.hostname
+            );
+            self.end_session(
+                Reply::new(421, status::TOO_MANY_ERRORS, text),
+                Event::TooManyErrors,
+            );
+        }
+    }
+
+    /// Queues a reply, joining it to a reply already waiting so that a
+    /// pipelined group goes out in one write.
+    fn reply(&mut self, reply: Reply) {
+        if let Some(Output::Send(bytes)) = self.output.back_mut() {
+            reply.render(bytes);
+        } else {
+            let mut bytes = Vec::new();
+            reply.render(&mut bytes);
+            self.output.push_back(Output::Send(bytes));
+        }
+    }
+
+    fn abort_open_message(&mut self) {
+        if let State::ReceivingData(_) = self.state {
+            self.output.push_back(Output::AbortMessage);
+        }
+    }
+
+    fn close(&mut self) {
+        self.state = State::Closed;
+        self.input.clear();
+        self.output.push_back(Output::Close);
+    }
+
+    /// RFC 5321 4.4 trace header, folded onto three lines.
+    fn received_header(&self, transaction: &Transaction, opened: OpenedMessage) -> String {
+        let helo = self.helo.as_ref().map_or("unknown", |h| h.domain.as_str());
+        let extended = self.helo.as_ref().is_some_and(|h| h.extended);
+        // RFC 3848 and RFC 6531 3.7.3 name the protocol.
+        let protocol = match (extended, transaction.smtputf8) {
+            (true, true) => "UTF8SMTP",
+            (true, false) => "ESMTP",
+            (false, _) => "SMTP",
+        };
+        let address = match self.info.remote.ip() {
+            IpAddr::V4(v4) => format!("[{v4}]"),
+            IpAddr::V6(v6) => format!("[IPv6:{v6}]"),
+        };
+        // Name the recipient only when there is one, so that a message to
+        // many does not tell each of them about the others.
+        let for_clause = match transaction.recipients.as_slice() {
+            [only] => format!("\r\n\tfor {}", only.forward_path),
+            _ => String::new(),
+        };
+        format!(
+            "Received: from {helo} ({address})\r\n\tby {host} (Postern) with {protocol} id {id}{for_clause};\r\n\t{date}\r\n",
+            host = self.config.hostname,
+            id = opened.queue_id,
+            date = opened.received_at.to_rfc5322(),
+        )
+    }
+}
+
+fn transaction_state(transaction: Transaction) -> State {
+    if transaction.recipients.is_empty() {
+        State::ExpectRcpt(transaction)
+    } else {
+        State::ExpectRcptOrData(transaction)
+    }
+}
+
+fn forward_path_is_ascii(forward_path: &ForwardPath) -> bool {
+    match forward_path {
+        ForwardPath::Postmaster => true,
+        ForwardPath::Mailbox(mailbox) => mailbox.is_ascii(),
+    }
+}
+
+fn line_too_long() -> Reply {
+    Reply::new(500, status::LINE_TOO_LONG, "Line too long")
+}
+
+fn message_too_big() -> Reply {
+    Reply::new(
+        552,
+        status::MESSAGE_TOO_BIG,
+        "Message size exceeds fixed maximum message size",
+    )
+}
+
+/// A reply as one line of text, for events.
+fn reply_text(reply: &Reply) -> String {
+    let mut bytes = Vec::new();
+    reply.render(&mut bytes);
+    String::from_utf8_lossy(&bytes)
+        .trim_end()
+        .replace("\r\n", " / ")
+}

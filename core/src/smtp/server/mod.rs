@@ -1,0 +1,219 @@
+//! The SMTP server machine: one session with one client, sans I/O.
+//!
+//! # Contract
+//!
+//! ```text
+//! Server::new(config, info, now)      greeting queued
+//! handle_input(now, Input)            bytes, end of input, timer, replies
+//! poll_output() -> Option<Output>     drain until None after every input
+//! poll_timeout() -> Option<Instant>   when to hand in Input::TimerFired
+//! ```
+//!
+//! The driver hands in one input, then drains every output before it hands
+//! in the next; `now` never goes backwards. Both are asserted. When the
+//! machine needs the world (does this mailbox exist, store this message)
+//! it emits an [`Output::Request`] and waits: the driver answers with the
+//! matching input ([`Input::RecipientChecked`], [`Input::MessageOpened`],
+//! [`Input::MessageCommitted`]). Bytes handed in meanwhile are kept, up
+//! to [`INPUT_BUFFER_BYTES_MAX`](crate::limits::INPUT_BUFFER_BYTES_MAX),
+//! and processed once the reply arrives, which is how pipelining
+//! (RFC 2920) works.
+//!
+//! Durability hangs on one ordering: the `250` that acknowledges a message
+//! is emitted only after [`Input::MessageCommitted`] says the store has
+//! synced it.
+
+mod command;
+mod data;
+mod machine;
+mod reply;
+mod state;
+#[cfg(test)]
+mod tests;
+
+pub use command::{BodyType, Command, MailCommand, ParseContext, parse as parse_command};
+pub use data::DataFailure;
+pub use machine::Server;
+pub use reply::{EnhancedStatus, Reply, status};
+
+use crate::address::{ForwardPath, ReversePath};
+use crate::directory::RecipientVerdict;
+use crate::envelope::{Envelope, QueueId};
+use crate::time::UnixTime;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// The per-instance settings a session runs under.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// Our name, in the greeting, EHLO reply and trace headers.
+    pub hostname: String,
+    /// The largest message accepted, in octets (RFC 1870 SIZE).
+    pub max_message_size: u64,
+    pub max_recipients: usize,
+    /// Failure replies before the session is closed with 421.
+    pub max_errors: u32,
+    /// How long to wait for a command (RFC 5321 4.5.3.2.7).
+    pub command_timeout: Duration,
+    /// How long to wait for more message data.
+    pub data_timeout: Duration,
+}
+
+/// The connection a session runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+}
+
+/// What the driver hands in.
+#[derive(Debug)]
+pub enum Input<'a> {
+    /// Bytes from the client, at most
+    /// [`READ_CHUNK_BYTES`](crate::limits::READ_CHUNK_BYTES) at a time.
+    Bytes(&'a [u8]),
+    /// The client closed the connection, or it failed.
+    EndOfInput,
+    /// `now` has reached the instant [`Server::poll_timeout`] named.
+    TimerFired,
+    /// The server is stopping: end the session now.
+    Shutdown,
+    /// The answer to [`Request::CheckRecipient`].
+    RecipientChecked(RecipientVerdict),
+    /// The answer to [`Request::OpenMessage`].
+    MessageOpened(Result<OpenedMessage, StoreFailure>),
+    /// The answer to [`Request::CommitMessage`]: `Ok` only once the
+    /// message and its envelope are durable.
+    MessageCommitted(Result<(), StoreFailure>),
+}
+
+/// The store accepted a new message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpenedMessage {
+    pub queue_id: QueueId,
+    /// Wall-clock time of arrival, for the `Received:` header.
+    pub received_at: UnixTime,
+}
+
+/// The store could not do what was asked; the driver logs the cause and
+/// the client gets a temporary failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreFailure;
+
+/// What the machine asks of the driver.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Request {
+    /// Is this a local mailbox? Answer with [`Input::RecipientChecked`].
+    CheckRecipient(ForwardPath),
+    /// Start a spool entry for this envelope; message data follows as
+    /// [`Output::MessageData`]. Answer with [`Input::MessageOpened`].
+    OpenMessage(Envelope),
+    /// Make the open message durable. Answer with
+    /// [`Input::MessageCommitted`].
+    CommitMessage,
+}
+
+/// What the machine emits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Bytes for the client.
+    Send(Vec<u8>),
+    /// Something only the driver can do; the machine waits for the answer.
+    Request(Request),
+    /// The next piece of the open message, in order: the `Received:`
+    /// header first, then the client's data, unstuffed, with CRLF line
+    /// endings.
+    MessageData(Vec<u8>),
+    /// Discard the open message: it will never be acknowledged.
+    AbortMessage,
+    /// Close the connection once everything before this has been sent.
+    Close,
+    /// Something worth a log line.
+    Event(Event),
+}
+
+/// Session events for logs and metrics.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    Helo {
+        domain: String,
+        extended: bool,
+    },
+    MailFrom {
+        reverse_path: ReversePath,
+        size: Option<u64>,
+    },
+    RecipientAccepted {
+        forward_path: ForwardPath,
+    },
+    RecipientRefused {
+        forward_path: ForwardPath,
+        reply: String,
+    },
+    /// The message is durable and the client has been told so.
+    MessageQueued {
+        queue_id: QueueId,
+        size: u64,
+        recipients: usize,
+    },
+    /// The message was discarded and the client told why.
+    MessageRefused {
+        queue_id: QueueId,
+        reply: String,
+    },
+    /// The client went away during DATA; nothing was stored.
+    ClientVanishedDuringData {
+        queue_id: QueueId,
+    },
+    /// A command was refused.
+    CommandRefused {
+        reply: String,
+    },
+    Timeout,
+    TooManyErrors,
+    ShutDown,
+}
+
+impl std::fmt::Display for Event {
+    /// One line, `key=value` style, as logs and transcripts show it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Event::Helo { domain, extended } => {
+                write!(f, "{} {domain}", if *extended { "EHLO" } else { "HELO" })
+            }
+            Event::MailFrom {
+                reverse_path,
+                size: Some(size),
+            } => write!(f, "mail from={reverse_path} size={size}"),
+            Event::MailFrom {
+                reverse_path,
+                size: None,
+            } => write!(f, "mail from={reverse_path}"),
+            Event::RecipientAccepted { forward_path } => {
+                write!(f, "rcpt to={forward_path} accepted")
+            }
+            Event::RecipientRefused {
+                forward_path,
+                reply,
+            } => write!(f, "rcpt to={forward_path} refused: {reply}"),
+            Event::MessageQueued {
+                queue_id,
+                size,
+                recipients,
+            } => {
+                write!(f, "{queue_id}: queued size={size} recipients={recipients}")
+            }
+            Event::MessageRefused { queue_id, reply } => write!(f, "{queue_id}: refused: {reply}"),
+            Event::ClientVanishedDuringData { queue_id } => {
+                write!(
+                    f,
+                    "{queue_id}: client went away during DATA; nothing stored"
+                )
+            }
+            Event::CommandRefused { reply } => write!(f, "command refused: {reply}"),
+            Event::Timeout => f.write_str("timeout"),
+            Event::TooManyErrors => f.write_str("too many errors"),
+            Event::ShutDown => f.write_str("shut down"),
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! The machine's states, each holding only what is valid in it.
+
+use super::BodyType;
+use super::data::DataDecoder;
+use crate::address::{ForwardPath, ReversePath};
+use crate::envelope::{QueueId, Recipient};
+
+/// A mail transaction, from MAIL to the end of DATA (RFC 5321 3.3).
+#[derive(Debug)]
+pub struct Transaction {
+    pub reverse_path: ReversePath,
+    pub body: BodyType,
+    pub smtputf8: bool,
+    pub recipients: Vec<Recipient>,
+    /// RCPT commands tried, accepted or not: DATA after only refused
+    /// recipients gets 554 rather than 503 (RFC 2920 3.1).
+    pub rcpt_attempts: usize,
+}
+
+/// A message being received.
+#[derive(Debug)]
+pub struct Receiving {
+    pub queue_id: QueueId,
+    pub decoder: DataDecoder,
+    pub recipients: usize,
+}
+
+#[derive(Debug)]
+pub enum State {
+    /// No transaction: waiting for MAIL (HELO or EHLO first).
+    ExpectMail,
+    /// MAIL accepted, no recipient yet.
+    ExpectRcpt(Transaction),
+    /// At least one recipient accepted.
+    ExpectRcptOrData(Transaction),
+    /// Waiting for the driver to resolve a recipient.
+    AwaitingRecipientCheck(Transaction, ForwardPath),
+    /// Waiting for the driver to open a spool entry.
+    AwaitingOpen(Transaction),
+    /// Between 354 and the final `.`.
+    ReceivingData(Receiving),
+    /// Waiting for the driver to make the message durable.
+    AwaitingStore(Receiving),
+    Closed,
+}
+
+impl State {
+    /// True while the machine waits for an answer from the driver rather
+    /// than for the client.
+    pub fn is_awaiting_driver(&self) -> bool {
+        matches!(
+            self,
+            State::AwaitingRecipientCheck(..) | State::AwaitingOpen(_) | State::AwaitingStore(_)
+        )
+    }
+}

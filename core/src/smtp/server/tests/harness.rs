@@ -1,0 +1,248 @@
+//! A driver for tests: answers the machine's requests from a directory and
+//! an in-memory store, on a virtual clock, and writes a transcript.
+//!
+//! Transcript lines: `C:` what the client sent, `S:` what the server
+//! replied, and indented lines for what the machine asked of the driver
+//! and the events it reported, each stamped with virtual time.
+
+use crate::config::DomainConfig;
+use crate::directory::Directory;
+use crate::envelope::{Envelope, QueueId};
+use crate::smtp::server::{
+    Input, OpenedMessage, Output, Request, Server, SessionConfig, SessionInfo, StoreFailure,
+};
+use crate::time::{Instant, UnixTime};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// 2026-11-20 22:15:59 UTC: the wall clock every test message arrives at.
+pub const RECEIVED_AT: UnixTime = UnixTime(1_795_212_959);
+
+pub fn config() -> SessionConfig {
+    SessionConfig {
+        hostname: "mx.example.test".into(),
+        max_message_size: 10_000,
+        max_recipients: 3,
+        max_errors: 5,
+        command_timeout: Duration::from_secs(300),
+        data_timeout: Duration::from_secs(600),
+    }
+}
+
+pub fn directory() -> Directory {
+    Directory::new(&[DomainConfig {
+        name: "example.test".into(),
+        users: vec!["alice".into(), "bob".into()],
+        aliases: BTreeMap::from([("info".to_owned(), "alice".to_owned())]),
+        catch_all: None,
+    }])
+}
+
+/// A message the store committed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stored {
+    pub queue_id: QueueId,
+    pub envelope: Envelope,
+    pub data: Vec<u8>,
+}
+
+pub struct Harness {
+    pub server: Server,
+    directory: Directory,
+    start: Instant,
+    now: Instant,
+    next_queue_id: u64,
+    open: Option<(QueueId, Envelope, Vec<u8>)>,
+    pub stored: Vec<Stored>,
+    /// Everything the server sent, as bytes.
+    pub server_bytes: Vec<u8>,
+    pub transcript: String,
+    pub closed: bool,
+    pub fail_open: bool,
+    pub fail_commit: bool,
+}
+
+impl Harness {
+    pub fn new() -> Self {
+        Self::with_config(config())
+    }
+
+    pub fn with_config(config: SessionConfig) -> Self {
+        let info = SessionInfo {
+            local: "127.0.0.1:25".parse().unwrap(),
+            remote: "192.0.2.7:40000".parse().unwrap(),
+        };
+        let start = Instant::from_nanos(1_000_000_000);
+        let server = Server::new(Arc::new(config), info, start);
+        let mut harness = Harness {
+            server,
+            directory: directory(),
+            start,
+            now: start,
+            next_queue_id: 0x1234_5678,
+            open: None,
+            stored: Vec::new(),
+            server_bytes: Vec::new(),
+            transcript: String::new(),
+            closed: false,
+            fail_open: false,
+            fail_commit: false,
+        };
+        harness.drain();
+        harness
+    }
+
+    /// The client sends `bytes` in one piece.
+    pub fn send(&mut self, bytes: &[u8]) {
+        for line in bytes.split_inclusive(|&b| b == b'\n') {
+            let shown = line.strip_suffix(b"\r\n").unwrap_or(line);
+            let shown = String::from_utf8_lossy(shown).escape_debug().to_string();
+            self.note(&format!("C: {shown}"));
+        }
+        self.feed(bytes);
+    }
+
+    /// Hands bytes in without writing them to the transcript.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        self.server.handle_input(self.now, Input::Bytes(bytes));
+        self.drain();
+    }
+
+    /// Writes a client line to the transcript, for input fed quietly.
+    pub fn note_client(&mut self, text: &str) {
+        self.note(&format!("C: {text}"));
+    }
+
+    pub fn send_line(&mut self, line: &str) {
+        self.send(format!("{line}\r\n").as_bytes());
+    }
+
+    /// The client closes the connection.
+    pub fn hang_up(&mut self) {
+        self.note("C: <hangs up>");
+        self.server.handle_input(self.now, Input::EndOfInput);
+        self.drain();
+    }
+
+    pub fn shut_down(&mut self) {
+        self.note("   <server shutting down>");
+        self.server.handle_input(self.now, Input::Shutdown);
+        self.drain();
+    }
+
+    /// Moves the clock on, firing the timer if it falls due.
+    pub fn advance(&mut self, by: Duration) {
+        self.now = self.now + by;
+        if self
+            .server
+            .poll_timeout()
+            .is_some_and(|deadline| deadline <= self.now)
+        {
+            self.server.handle_input(self.now, Input::TimerFired);
+            self.drain();
+        }
+    }
+
+    fn note(&mut self, text: &str) {
+        let elapsed = self.now.saturating_duration_since(self.start).as_secs();
+        writeln!(self.transcript, "[{elapsed:>4}s] {text}").unwrap();
+    }
+
+    /// Drains outputs, answering requests, until the machine is quiet.
+    fn drain(&mut self) {
+        loop {
+            let mut answer = None;
+            while let Some(output) = self.server.poll_output() {
+                if let Some(input) = self.carry_out(output) {
+                    assert!(answer.is_none(), "two requests in one drain");
+                    answer = Some(input);
+                }
+            }
+            match answer {
+                Some(input) => self.server.handle_input(self.now, input),
+                None => break,
+            }
+        }
+    }
+
+    fn carry_out(&mut self, output: Output) -> Option<Input<'static>> {
+        match output {
+            Output::Send(bytes) => {
+                assert!(!self.closed, "bytes sent after Close");
+                self.server_bytes.extend_from_slice(&bytes);
+                for line in String::from_utf8_lossy(&bytes).split_terminator("\r\n") {
+                    self.note(&format!("S: {line}"));
+                }
+                None
+            }
+            Output::Request(Request::CheckRecipient(forward_path)) => {
+                let verdict = self.directory.resolve(&forward_path);
+                let shown = match &verdict {
+                    crate::directory::RecipientVerdict::Local(mailbox) => {
+                        format!("local {mailbox}")
+                    }
+                    other => format!("{other:?}"),
+                };
+                self.note(&format!("   check {forward_path} -> {shown}"));
+                Some(Input::RecipientChecked(verdict))
+            }
+            Output::Request(Request::OpenMessage(envelope)) => {
+                if self.fail_open {
+                    self.note("   open -> failure");
+                    return Some(Input::MessageOpened(Err(StoreFailure)));
+                }
+                let queue_id = QueueId(self.next_queue_id);
+                self.next_queue_id += 1;
+                self.note(&format!(
+                    "   open {queue_id} from {} to {}",
+                    envelope.reverse_path,
+                    envelope.recipients.len()
+                ));
+                self.open = Some((queue_id, envelope, Vec::new()));
+                Some(Input::MessageOpened(Ok(OpenedMessage {
+                    queue_id,
+                    received_at: RECEIVED_AT,
+                })))
+            }
+            Output::MessageData(chunk) => {
+                let (_, _, data) = self
+                    .open
+                    .as_mut()
+                    .expect("message data without an open message");
+                data.extend_from_slice(&chunk);
+                None
+            }
+            Output::Request(Request::CommitMessage) => {
+                let (queue_id, envelope, data) =
+                    self.open.take().expect("commit without an open message");
+                if self.fail_commit {
+                    self.note(&format!("   commit {queue_id} -> failure"));
+                    return Some(Input::MessageCommitted(Err(StoreFailure)));
+                }
+                self.note(&format!("   commit {queue_id} ({} octets)", data.len()));
+                self.stored.push(Stored {
+                    queue_id,
+                    envelope,
+                    data,
+                });
+                Some(Input::MessageCommitted(Ok(())))
+            }
+            Output::AbortMessage => {
+                let (queue_id, _, _) = self.open.take().expect("abort without an open message");
+                self.note(&format!("   abort {queue_id}"));
+                None
+            }
+            Output::Close => {
+                self.closed = true;
+                self.note("   close");
+                None
+            }
+            Output::Event(event) => {
+                self.note(&format!("   event: {event}"));
+                None
+            }
+        }
+    }
+}
