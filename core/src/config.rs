@@ -305,7 +305,7 @@ impl TryFrom<String> for UserName {
                 Ok(UserName(text.to_lowercase()))
             }
             _ => Err(format!(
-                "\"{text}\" is not a user name; use letters, digits and . _ - + without @ (the domain comes from [[domain]] name)"
+                "\"{text}\" is not a user name; use letters, digits and . _ - + without @ or / (the domain comes from [[domain]] name)"
             )),
         }
     }

@@ -1,1 +1,13 @@
-pub fn _x() {}
+//! Postern's runtime: carries out what `postern-core` decides.
+//!
+//! It owns sockets, files, timers and signals. The [`driver`] runs a core
+//! machine over any byte stream and is shared with the simulation; the
+//! [`spool`], [`maildir`] and [`delivery`] modules keep messages durable and
+//! deliver them; [`server`] binds the services and runs sessions.
+
+pub mod config_file;
+pub mod delivery;
+pub mod driver;
+pub mod maildir;
+pub mod server;
+pub mod spool;

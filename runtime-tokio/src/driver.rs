@@ -1,0 +1,209 @@
+//! The session driver: runs one core machine over any byte stream.
+//!
+//! It carries out the machine's outputs and feeds it inputs, nothing more:
+//! no protocol decisions are made here. It is generic over the stream (a
+//! TCP socket in production, a turmoil socket in simulation) and over the
+//! [`MessageStore`], so the simulation drives this very code.
+//!
+//! The loop: drain every output; if one was a request, carry it out and
+//! hand in the answer; otherwise flush what is written and wait for bytes,
+//! the machine's timer or shutdown.
+
+use postern_core::address::ForwardPath;
+use postern_core::directory::RecipientVerdict;
+use postern_core::envelope::Envelope;
+use postern_core::limits::READ_CHUNK_BYTES;
+use postern_core::smtp::server::{Event, Input, OpenedMessage, Output, Request, Server, StoreFailure};
+use postern_core::time::Instant;
+use std::future::Future;
+use std::io;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::sync::watch;
+
+/// Where sessions put messages, and how they learn who is local.
+pub trait MessageStore {
+    type Message: StoredMessage;
+
+    /// Resolves a recipient against the local directory.
+    fn resolve(&self, forward_path: &ForwardPath) -> RecipientVerdict;
+
+    /// Starts a spool entry for a message with this envelope.
+    fn open(&self, envelope: Envelope) -> impl Future<Output = io::Result<(OpenedMessage, Self::Message)>> + Send;
+}
+
+/// A message being written to the store.
+pub trait StoredMessage: Send {
+    /// Appends message data.
+    fn write(&mut self, data: &[u8]) -> impl Future<Output = io::Result<()>> + Send;
+    /// Makes the message durable; only then may the client hear `250`.
+    fn commit(self) -> impl Future<Output = io::Result<()>> + Send;
+    /// Throws the message away.
+    fn abort(self) -> impl Future<Output = ()> + Send;
+}
+
+/// The monotonic clock the machines see: nanoseconds since the driver's
+/// origin, read from tokio's clock (which turmoil controls in simulation).
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    origin: tokio::time::Instant,
+}
+
+impl Clock {
+    pub fn new() -> Self {
+        Clock { origin: tokio::time::Instant::now() }
+    }
+
+    pub fn now(&self) -> Instant {
+        let nanos = self.origin.elapsed().as_nanos();
+        Instant::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+    }
+
+    fn to_tokio(self, instant: Instant) -> tokio::time::Instant {
+        self.origin + std::time::Duration::from_nanos(instant.as_nanos())
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Runs `machine` over `stream` until the session closes. `shutdown`
+/// turning true ends the session with the machine's shutdown reply;
+/// `on_event` receives the machine's events, for logging.
+pub async fn run_session<S, M>(
+    stream: S,
+    mut machine: Server,
+    store: &M,
+    clock: Clock,
+    mut shutdown: watch::Receiver<bool>,
+    mut on_event: impl FnMut(&Event),
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+    M: MessageStore,
+{
+    let (mut reader, writer) = tokio::io::split(stream);
+    let mut writer = BufWriter::new(writer);
+    let mut buffer = vec![0u8; READ_CHUNK_BYTES];
+    let mut message: Option<M::Message> = None;
+    // A write to the open message failed: its commit must fail too.
+    let mut message_failed = false;
+    let mut write_failed = false;
+    loop {
+        let mut answer: Option<Input<'static>> = None;
+        let mut close = false;
+        while let Some(output) = machine.poll_output() {
+            match output {
+                Output::Send(bytes) => {
+                    if !write_failed && writer.write_all(&bytes).await.is_err() {
+                        write_failed = true;
+                    }
+                }
+                Output::Request(Request::CheckRecipient(forward_path)) => {
+                    answer = Some(Input::RecipientChecked(store.resolve(&forward_path)));
+                }
+                Output::Request(Request::OpenMessage(envelope)) => {
+                    answer = Some(Input::MessageOpened(match store.open(envelope).await {
+                        Ok((opened, opened_message)) => {
+                            message = Some(opened_message);
+                            message_failed = false;
+                            Ok(opened)
+                        }
+                        Err(error) => {
+                            tracing::error!(%error, "cannot open a spool file");
+                            Err(StoreFailure)
+                        }
+                    }));
+                }
+                Output::MessageData(data) => {
+                    if let Some(open) = message.as_mut()
+                        && !message_failed
+                        && let Err(error) = open.write(&data).await
+                    {
+                        tracing::error!(%error, "cannot write to a spool file");
+                        message_failed = true;
+                    }
+                }
+                Output::Request(Request::CommitMessage) => {
+                    answer = Some(Input::MessageCommitted(commit(message.take(), message_failed).await));
+                }
+                Output::AbortMessage => {
+                    if let Some(open) = message.take() {
+                        open.abort().await;
+                    }
+                }
+                Output::Close => close = true,
+                Output::Event(event) => on_event(&event),
+            }
+        }
+        if let Some(input) = answer {
+            machine.handle_input(clock.now(), input);
+            continue;
+        }
+        if close || write_failed || writer.flush().await.is_err() {
+            break;
+        }
+        let input = next_input(&mut reader, &mut buffer, &machine, clock, &mut shutdown).await;
+        match input {
+            NextInput::Bytes(n) => machine.handle_input(clock.now(), Input::Bytes(&buffer[..n])),
+            NextInput::End => machine.handle_input(clock.now(), Input::EndOfInput),
+            NextInput::Timer => machine.handle_input(clock.now(), Input::TimerFired),
+            NextInput::Shutdown => machine.handle_input(clock.now(), Input::Shutdown),
+        }
+    }
+    if let Some(open) = message.take() {
+        open.abort().await;
+    }
+    let _ = writer.shutdown().await;
+}
+
+async fn commit<T: StoredMessage>(message: Option<T>, failed: bool) -> Result<(), StoreFailure> {
+    let Some(message) = message else {
+        return Err(StoreFailure);
+    };
+    if failed {
+        message.abort().await;
+        return Err(StoreFailure);
+    }
+    message.commit().await.map_err(|error| {
+        tracing::error!(%error, "cannot commit a spool file");
+        StoreFailure
+    })
+}
+
+enum NextInput {
+    Bytes(usize),
+    End,
+    Timer,
+    Shutdown,
+}
+
+/// Waits for whichever comes first: bytes, the machine's deadline, or
+/// shutdown.
+async fn next_input<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    buffer: &mut [u8],
+    machine: &Server,
+    clock: Clock,
+    shutdown: &mut watch::Receiver<bool>,
+) -> NextInput {
+    if *shutdown.borrow() {
+        return NextInput::Shutdown;
+    }
+    let deadline = machine.poll_timeout().map(|at| clock.to_tokio(at));
+    let timer = async {
+        match deadline {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        read = reader.read(buffer) => match read {
+            Ok(0) | Err(_) => NextInput::End,
+            Ok(n) => NextInput::Bytes(n),
+        },
+        () = timer => NextInput::Timer,
+        _ = shutdown.wait_for(|stop| *stop) => NextInput::Shutdown,
+    }
+}

@@ -1,0 +1,25 @@
+"""Sends messages one after another, printing each queue ID as soon as
+the server acknowledges it, until killed or done.
+
+usage: burst.py HOST PORT COUNT
+Each message's subject is "burst N"; each acknowledged message prints
+"ACK N QUEUE_ID" (flushed at once, so a reader sees every 250 that was
+given even if this process is then killed).
+"""
+import smtplib
+import sys
+
+host, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+try:
+    with smtplib.SMTP(host, port, timeout=30) as smtp:
+        smtp.ehlo("burst.test")
+        for n in range(count):
+            body = f"Subject: burst {n}\r\n\r\n" + ("payload line\r\n" * 200)
+            smtp.mail("sender@remote.test")
+            smtp.rcpt("alice@example.test")
+            code, reply = smtp.data(body.encode())
+            if code == 250:
+                queue_id = reply.decode().rsplit(" ", 1)[-1]
+                print(f"ACK {n} {queue_id}", flush=True)
+except (smtplib.SMTPException, OSError) as e:
+    print(f"STOPPED {e!r}", flush=True)

@@ -1,0 +1,94 @@
+//! Nothing acknowledged with 250 is lost, even to SIGKILL.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use support::{TestServer, python};
+
+#[test]
+fn message_in_the_spool_at_sigkill_is_delivered_after_restart() {
+    let mut server = TestServer::prepare("");
+    // Make delivery impossible: where alice's domain directory should be,
+    // put a file. (Permissions would not stop root.)
+    std::fs::create_dir_all(server.data().join("mail")).unwrap();
+    std::fs::write(server.data().join("mail/example.test"), b"in the way").unwrap();
+    server.launch();
+
+    let message = server.dir.path().join("m.eml");
+    std::fs::write(&message, b"Subject: survive\r\n\r\nstill here\r\n").unwrap();
+    let output = python("send.py", server.addr, &["sender@remote.test", "alice@example.test", message.to_str().unwrap()]);
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "OK {}");
+    assert_eq!(server.spool_queue().len(), 1, "acknowledged and waiting in the spool");
+
+    server.kill9();
+    std::fs::remove_file(server.data().join("mail/example.test")).unwrap();
+    server.launch();
+
+    let delivered = server.wait_for_delivery("alice", 1);
+    assert!(std::fs::read_to_string(&delivered[0]).unwrap().ends_with("Subject: survive\n\nstill here\n"));
+    assert!(server.log().contains("delivering messages left in the spool"), "{}", server.log());
+    wait_until_spool_empty(&server);
+}
+
+#[test]
+fn sigkill_during_a_burst_loses_no_acknowledged_message() {
+    let mut server = TestServer::start("");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/burst.py");
+    let mut client = Command::new("python3")
+        .arg(script)
+        .arg(server.addr.ip().to_string())
+        .arg(server.addr.port().to_string())
+        .arg("100000")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut acknowledged = BTreeSet::new();
+    let mut lines = BufReader::new(client.stdout.take().unwrap()).lines();
+    // Kill the server mid-stream, once some messages are acknowledged.
+    while acknowledged.len() < 40 {
+        let line = lines.next().expect("burst client stopped early").unwrap();
+        if let Some(rest) = line.strip_prefix("ACK ") {
+            acknowledged.insert(rest.split(' ').next().unwrap().parse::<u32>().unwrap());
+        }
+    }
+    server.kill9();
+    for line in lines {
+        if let Some(rest) = line.unwrap().strip_prefix("ACK ") {
+            acknowledged.insert(rest.split(' ').next().unwrap().parse::<u32>().unwrap());
+        }
+    }
+    client.wait().unwrap();
+
+    server.launch();
+    wait_until_spool_empty(&server);
+    let mut delivered = BTreeSet::new();
+    for path in server.delivered("alice") {
+        let content = std::fs::read_to_string(path).unwrap();
+        let subject = content.lines().find_map(|l| l.strip_prefix("Subject: burst ")).unwrap();
+        delivered.insert(subject.parse::<u32>().unwrap());
+    }
+    let lost: Vec<_> = acknowledged.difference(&delivered).collect();
+    assert!(lost.is_empty(), "acknowledged but lost: {lost:?} (of {} acknowledged)", acknowledged.len());
+    assert!(server.data().join("spool/incoming").read_dir().unwrap().next().is_none());
+}
+
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    let mut server = TestServer::start("");
+    let status = server.stop();
+    assert!(status.success(), "{status}; log:\n{}", server.log());
+    assert!(server.log().contains("stopping: no longer accepting connections"));
+    assert!(std::net::TcpStream::connect(server.addr).is_err());
+}
+
+fn wait_until_spool_empty(server: &TestServer) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !server.spool_queue().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "spool never drained; log:\n{}", server.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

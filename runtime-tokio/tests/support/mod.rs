@@ -1,0 +1,178 @@
+//! Runs the real `postern` binary for tests, on a loopback port of its
+//! own, with a data directory of its own.
+
+#![allow(dead_code)] // Each test file uses a different part of this.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct TestServer {
+    pub dir: tempfile::TempDir,
+    pub addr: SocketAddr,
+    child: Option<Child>,
+}
+
+/// A loopback port nobody is listening on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+pub fn postern() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_postern"))
+}
+
+impl TestServer {
+    /// Starts postern with `extra` appended to a configuration that
+    /// listens on a free port and delivers for `example.test`.
+    pub fn start(extra: &str) -> TestServer {
+        let mut server = Self::prepare(extra);
+        server.launch();
+        server
+    }
+
+    /// Writes the configuration without starting the server.
+    pub fn prepare(extra: &str) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let config = format!(
+            r#"
+[server]
+hostname = "mx.example.test"
+data_dir = "data"
+shutdown_grace = "5s"
+
+[[service]]
+name = "mx"
+kind = "smtp"
+listen = "{addr}"
+max_message_size = 100000
+
+[[domain]]
+name = "example.test"
+users = ["alice", "bob"]
+aliases = {{ info = "alice" }}
+{extra}
+"#
+        );
+        std::fs::write(dir.path().join("postern.toml"), config).unwrap();
+        TestServer { dir, addr, child: None }
+    }
+
+    /// Starts (or restarts) the process and waits until it accepts.
+    pub fn launch(&mut self) {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).unwrap();
+        let child = postern()
+            .arg("run")
+            .arg("--config")
+            .arg(self.dir.path().join("postern.toml"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(self.addr).is_err() {
+            assert!(Instant::now() < deadline, "postern did not start; log:\n{}", self.log());
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("postern exited with {status}; log:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("postern.log")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn maildir_new(&self, user: &str) -> PathBuf {
+        self.data().join("mail/example.test").join(user).join("new")
+    }
+
+    /// The files delivered to a user so far.
+    pub fn delivered(&self, user: &str) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = match std::fs::read_dir(self.maildir_new(user)) {
+            Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),
+            Err(_) => Vec::new(),
+        };
+        files.sort();
+        files
+    }
+
+    /// Waits until `user` has `count` messages; panics with the log if not.
+    pub fn wait_for_delivery(&self, user: &str, count: usize) -> Vec<PathBuf> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let files = self.delivered(user);
+            if files.len() >= count {
+                return files;
+            }
+            assert!(Instant::now() < deadline, "{} of {count} delivered to {user}; log:\n{}", files.len(), self.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn spool_queue(&self) -> Vec<PathBuf> {
+        match std::fs::read_dir(self.data().join("spool/queue")) {
+            Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap(); // SIGKILL
+            child.wait().unwrap();
+        }
+    }
+
+    /// SIGTERM, then waits for a clean exit.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("server not running");
+        // SAFETY: kill(2) with a valid PID of our own child.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "postern did not stop on SIGTERM; log:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Runs a Python client from `tests/clients/`, with the server address
+/// and `args`; returns its output, panicking with it on failure.
+pub fn python(script: &str, addr: SocketAddr, args: &[&str]) -> Output {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients").join(script);
+    let output = Command::new("python3")
+        .arg(path)
+        .arg(addr.ip().to_string())
+        .arg(addr.port().to_string())
+        .args(args)
+        .output()
+        .expect("python3 is needed for the real-client tests");
+    assert!(
+        output.status.success(),
+        "{script} failed:\nstdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
