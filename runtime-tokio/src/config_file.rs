@@ -23,23 +23,35 @@ pub struct Loaded {
 pub fn load(path: Option<&Path>) -> Result<Loaded, String> {
     let (source, origin, base) = match path {
         Some(path) => {
-            let source = std::fs::read_to_string(path)
-                .map_err(|error| format!("{}: cannot read the configuration: {error}", path.display()))?;
+            let source = std::fs::read_to_string(path).map_err(|error| {
+                format!("{}: cannot read the configuration: {error}", path.display())
+            })?;
             let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
             (source, path.display().to_string(), base)
         }
-        None => (DEFAULT_CONFIG.to_owned(), "(embedded default)".to_owned(), PathBuf::new()),
+        None => (
+            DEFAULT_CONFIG.to_owned(),
+            "(embedded default)".to_owned(),
+            PathBuf::new(),
+        ),
     };
     let config = config::parse(&source).map_err(|errors| {
         let count = errors.len();
         let mut text: Vec<String> = errors.iter().map(|e| e.render(&origin, &source)).collect();
-        text.push(format!("{count} error{} in {origin}", if count == 1 { "" } else { "s" }));
+        text.push(format!(
+            "{count} error{} in {origin}",
+            if count == 1 { "" } else { "s" }
+        ));
         text.join("\n")
     })?;
     // A relative data_dir is relative to the configuration file, so the
     // server finds the same data whatever directory it is started from.
     let data_dir = base.join(&config.server.data_dir);
-    Ok(Loaded { config, data_dir, origin })
+    Ok(Loaded {
+        config,
+        data_dir,
+        origin,
+    })
 }
 
 /// A readable summary of a valid configuration, for `check-config`.
@@ -54,16 +66,28 @@ pub fn summary(loaded: &Loaded) -> String {
     for service in &config.services {
         text.push_str(&format!(
             "  service   {:<12} {:?} on {} (max message {} octets, {} recipients)\n",
-            service.name, service.kind, service.listen, service.max_message_size, service.max_recipients
+            service.name,
+            service.kind,
+            service.listen,
+            service.max_message_size,
+            service.max_recipients
         ));
     }
     for domain in &config.domains {
-        let catch_all = domain.catch_all.as_deref().map(|c| format!(", catch-all -> {c}")).unwrap_or_default();
+        let catch_all = domain
+            .catch_all
+            .as_deref()
+            .map(|c| format!(", catch-all -> {c}"))
+            .unwrap_or_default();
         text.push_str(&format!(
             "  domain    {:<12} users: {}{}{catch_all}\n",
             domain.name,
             domain.users.join(", "),
-            if domain.aliases.is_empty() { String::new() } else { format!(", {} aliases", domain.aliases.len()) },
+            if domain.aliases.is_empty() {
+                String::new()
+            } else {
+                format!(", {} aliases", domain.aliases.len())
+            },
         ));
     }
     text

@@ -30,7 +30,10 @@ pub async fn run(
 ) {
     let retry = spool.committed_sender();
     if !backlog.is_empty() {
-        tracing::info!(count = backlog.len(), "delivering messages left in the spool");
+        tracing::info!(
+            count = backlog.len(),
+            "delivering messages left in the spool"
+        );
     }
     for id in backlog {
         let _ = retry.send(id);
@@ -38,7 +41,10 @@ pub async fn run(
     let workers = Arc::new(Semaphore::new(DELIVERY_WORKERS));
     while let Some(id) = arrivals.recv().await {
         // The semaphore lives as long as this loop and is never closed.
-        let permit = Arc::clone(&workers).acquire_owned().await.expect("delivery semaphore closed");
+        let permit = Arc::clone(&workers)
+            .acquire_owned()
+            .await
+            .expect("delivery semaphore closed");
         let (spool, maildirs, retry) = (Arc::clone(&spool), Arc::clone(&maildirs), retry.clone());
         tokio::spawn(async move {
             let result = {
@@ -68,7 +74,11 @@ fn deliver(spool: &Spool, maildirs: &Maildirs, id: QueueId) -> io::Result<()> {
     for mailbox in &mailboxes {
         file.seek(SeekFrom::Start(data_start))?;
         let headers = envelope.delivery_headers(mailbox, "\n");
-        let path = maildirs.deliver(mailbox, headers.as_bytes(), &mut io::BufReader::new(&mut file))?;
+        let path = maildirs.deliver(
+            mailbox,
+            headers.as_bytes(),
+            &mut io::BufReader::new(&mut file),
+        )?;
         tracing::info!(queue_id = %id, to = %mailbox, path = %path.display(), "{id}: delivered to {mailbox}");
     }
     spool.remove(id)?;

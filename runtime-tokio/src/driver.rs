@@ -13,7 +13,9 @@ use postern_core::address::ForwardPath;
 use postern_core::directory::RecipientVerdict;
 use postern_core::envelope::Envelope;
 use postern_core::limits::READ_CHUNK_BYTES;
-use postern_core::smtp::server::{Event, Input, OpenedMessage, Output, Request, Server, StoreFailure};
+use postern_core::smtp::server::{
+    Event, Input, OpenedMessage, Output, Request, Server, StoreFailure,
+};
 use postern_core::time::Instant;
 use std::future::Future;
 use std::io;
@@ -28,7 +30,10 @@ pub trait MessageStore {
     fn resolve(&self, forward_path: &ForwardPath) -> RecipientVerdict;
 
     /// Starts a spool entry for a message with this envelope.
-    fn open(&self, envelope: Envelope) -> impl Future<Output = io::Result<(OpenedMessage, Self::Message)>> + Send;
+    fn open(
+        &self,
+        envelope: Envelope,
+    ) -> impl Future<Output = io::Result<(OpenedMessage, Self::Message)>> + Send;
 }
 
 /// A message being written to the store.
@@ -50,7 +55,9 @@ pub struct Clock {
 
 impl Clock {
     pub fn new() -> Self {
-        Clock { origin: tokio::time::Instant::now() }
+        Clock {
+            origin: tokio::time::Instant::now(),
+        }
     }
 
     pub fn now(&self) -> Instant {
@@ -126,7 +133,9 @@ pub async fn run_session<S, M>(
                     }
                 }
                 Output::Request(Request::CommitMessage) => {
-                    answer = Some(Input::MessageCommitted(commit(message.take(), message_failed).await));
+                    answer = Some(Input::MessageCommitted(
+                        commit(message.take(), message_failed).await,
+                    ));
                 }
                 Output::AbortMessage => {
                     if let Some(open) = message.take() {

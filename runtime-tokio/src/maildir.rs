@@ -27,7 +27,11 @@ impl Maildirs {
     pub fn new(data_dir: &Path, hostname: &str) -> Self {
         // maildir(5): '/' and ':' cannot appear in the host part.
         let hostname = hostname.replace('/', "\\057").replace(':', "\\072");
-        Maildirs { root: data_dir.join("mail"), hostname, deliveries: AtomicU64::new(0) }
+        Maildirs {
+            root: data_dir.join("mail"),
+            hostname,
+            deliveries: AtomicU64::new(0),
+        }
     }
 
     /// The Maildir of a mailbox.
@@ -37,7 +41,12 @@ impl Maildirs {
 
     /// Delivers `headers` followed by `data` (CRLF text) into the
     /// mailbox; returns the path of the new file once it is durable.
-    pub fn deliver(&self, mailbox: &LocalMailbox, headers: &[u8], data: &mut impl Read) -> io::Result<PathBuf> {
+    pub fn deliver(
+        &self,
+        mailbox: &LocalMailbox,
+        headers: &[u8],
+        data: &mut impl Read,
+    ) -> io::Result<PathBuf> {
         let maildir = self.path(mailbox);
         for sub in ["tmp", "new", "cur"] {
             create_dir_durably(&maildir.join(sub))?;
@@ -60,9 +69,17 @@ impl Maildirs {
     /// `SECONDS.M<micros>P<pid>Q<n>.HOST`, unique per delivery on this
     /// host as maildir(5) asks.
     fn unique_name(&self) -> String {
-        let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
         let n = self.deliveries.fetch_add(1, Ordering::Relaxed);
-        format!("{}.M{}P{}Q{n}.{}", now.as_secs(), now.subsec_micros(), std::process::id(), self.hostname)
+        format!(
+            "{}.M{}P{}Q{n}.{}",
+            now.as_secs(),
+            now.subsec_micros(),
+            std::process::id(),
+            self.hostname
+        )
     }
 }
 
@@ -142,7 +159,11 @@ mod tests {
     fn crlf_becomes_lf_whatever_the_chunking() {
         let input = b"a\r\nb\r\n\r\nc\rd\r";
         for piece in 1..input.len() {
-            assert_eq!(convert_in_pieces(input, piece), b"a\nb\n\nc\rd\r", "piece {piece}");
+            assert_eq!(
+                convert_in_pieces(input, piece),
+                b"a\nb\n\nc\rd\r",
+                "piece {piece}"
+            );
         }
     }
 
@@ -150,14 +171,31 @@ mod tests {
     fn delivery_writes_new_file_named_with_its_size() {
         let dir = tempfile::tempdir().unwrap();
         let maildirs = Maildirs::new(dir.path(), "mx.test");
-        let mailbox = LocalMailbox { domain: "x.test".into(), user: "alice".into() };
-        let path = maildirs.deliver(&mailbox, b"Return-Path: <>\n", &mut &b"Subject: hi\r\n\r\nbody\r\n"[..]).unwrap();
+        let mailbox = LocalMailbox {
+            domain: "x.test".into(),
+            user: "alice".into(),
+        };
+        let path = maildirs
+            .deliver(
+                &mailbox,
+                b"Return-Path: <>\n",
+                &mut &b"Subject: hi\r\n\r\nbody\r\n"[..],
+            )
+            .unwrap();
         let content = fs::read(&path).unwrap();
         assert_eq!(content, b"Return-Path: <>\nSubject: hi\n\nbody\n");
         let name = path.file_name().unwrap().to_str().unwrap();
         assert!(name.ends_with(&format!(",S={}", content.len())), "{name}");
-        assert_eq!(path.parent().unwrap(), dir.path().join("mail/x.test/alice/new"));
+        assert_eq!(
+            path.parent().unwrap(),
+            dir.path().join("mail/x.test/alice/new")
+        );
         assert!(dir.path().join("mail/x.test/alice/cur").is_dir());
-        assert_eq!(fs::read_dir(dir.path().join("mail/x.test/alice/tmp")).unwrap().count(), 0);
+        assert_eq!(
+            fs::read_dir(dir.path().join("mail/x.test/alice/tmp"))
+                .unwrap()
+                .count(),
+            0
+        );
     }
 }

@@ -40,7 +40,13 @@ impl MessageStore for LocalStore {
 
     async fn open(&self, envelope: Envelope) -> io::Result<(OpenedMessage, SpoolFile)> {
         let (queue_id, received_at, file) = self.spool.create(envelope).await?;
-        Ok((OpenedMessage { queue_id, received_at }, file))
+        Ok((
+            OpenedMessage {
+                queue_id,
+                received_at,
+            },
+            file,
+        ))
     }
 }
 
@@ -48,13 +54,25 @@ impl MessageStore for LocalStore {
 pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), String> {
     let config = &loaded.config;
     let (committed, arrivals) = mpsc::unbounded_channel();
-    let (spool, backlog) = Spool::open(&loaded.data_dir, committed)
-        .map_err(|e| format!("cannot open the spool under {}: {e}", loaded.data_dir.display()))?;
+    let (spool, backlog) = Spool::open(&loaded.data_dir, committed).map_err(|e| {
+        format!(
+            "cannot open the spool under {}: {e}",
+            loaded.data_dir.display()
+        )
+    })?;
     let listeners = bind_all(&config.services).await?;
     let maildirs = Arc::new(Maildirs::new(&loaded.data_dir, &config.server.hostname));
-    tokio::spawn(delivery::run(Arc::clone(&spool), maildirs, backlog, arrivals));
+    tokio::spawn(delivery::run(
+        Arc::clone(&spool),
+        maildirs,
+        backlog,
+        arrivals,
+    ));
 
-    let store = LocalStore { spool, directory: Arc::new(Directory::new(&config.domains)) };
+    let store = LocalStore {
+        spool,
+        directory: Arc::new(Directory::new(&config.domains)),
+    };
     let (stop_accepting, accepting) = watch::channel(false);
     let (end_sessions, ending) = watch::channel(false);
     // Every session holds a clone of this sender; when all are dropped,
@@ -76,9 +94,15 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
 
     stop.await;
     let grace = config.server.shutdown_grace;
-    tracing::info!(grace_seconds = grace.as_secs(), "stopping: no longer accepting connections");
+    tracing::info!(
+        grace_seconds = grace.as_secs(),
+        "stopping: no longer accepting connections"
+    );
     let _ = stop_accepting.send(true);
-    if tokio::time::timeout(grace, sessions_done.recv()).await.is_err() {
+    if tokio::time::timeout(grace, sessions_done.recv())
+        .await
+        .is_err()
+    {
         tracing::warn!("sessions still running after the grace period; closing them with 421");
         let _ = end_sessions.send(true);
         let _ = tokio::time::timeout(GOODBYE_TIME, sessions_done.recv()).await;
@@ -94,12 +118,19 @@ async fn bind_all(services: &[ServiceConfig]) -> Result<Vec<TcpListener>, String
     for service in services {
         let listener = TcpListener::bind(service.listen).await.map_err(|error| {
             let hint = match error.kind() {
-                io::ErrorKind::AddrInUse => "; another program (or another Postern) is listening there",
-                io::ErrorKind::PermissionDenied => "; ports below 1024 need root or CAP_NET_BIND_SERVICE",
+                io::ErrorKind::AddrInUse => {
+                    "; another program (or another Postern) is listening there"
+                }
+                io::ErrorKind::PermissionDenied => {
+                    "; ports below 1024 need root or CAP_NET_BIND_SERVICE"
+                }
                 io::ErrorKind::AddrNotAvailable => "; that address is not one of this host's",
                 _ => "",
             };
-            format!("cannot listen on {} for service \"{}\": {error}{hint}; nothing was started", service.listen, service.name)
+            format!(
+                "cannot listen on {} for service \"{}\": {error}{hint}; nothing was started",
+                service.listen, service.name
+            )
         })?;
         listeners.push(listener);
     }
@@ -118,7 +149,11 @@ struct AcceptContext {
     sessions: Arc<AtomicU64>,
 }
 
-async fn accept_loop(listener: TcpListener, context: AcceptContext, mut stopping: watch::Receiver<bool>) {
+async fn accept_loop(
+    listener: TcpListener,
+    context: AcceptContext,
+    mut stopping: watch::Receiver<bool>,
+) {
     let session_config = Arc::new(context.service.session_config(&context.hostname));
     loop {
         let accepted = tokio::select! {
@@ -136,10 +171,23 @@ async fn accept_loop(listener: TcpListener, context: AcceptContext, mut stopping
         };
         let session = context.sessions.fetch_add(1, Ordering::Relaxed) + 1;
         let local = stream.local_addr().unwrap_or(context.service.listen);
-        let (store, ending, guard) = (context.store.clone(), context.ending.clone(), context.guard.clone());
+        let (store, ending, guard) = (
+            context.store.clone(),
+            context.ending.clone(),
+            context.guard.clone(),
+        );
         let (config, service) = (Arc::clone(&session_config), context.service.name.clone());
         tokio::spawn(async move {
-            run_one(stream, SessionInfo { local, remote }, config, &store, ending, session, &service).await;
+            run_one(
+                stream,
+                SessionInfo { local, remote },
+                config,
+                &store,
+                ending,
+                session,
+                &service,
+            )
+            .await;
             drop(guard);
         });
     }

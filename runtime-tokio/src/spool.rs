@@ -60,7 +60,10 @@ impl Spool {
     /// messages that were never acknowledged, and returns the spool with
     /// the IDs of committed messages still waiting, oldest first.
     /// Committed IDs are announced on `committed`.
-    pub fn open(data_dir: &Path, committed: mpsc::UnboundedSender<QueueId>) -> io::Result<(Arc<Spool>, Vec<QueueId>)> {
+    pub fn open(
+        data_dir: &Path,
+        committed: mpsc::UnboundedSender<QueueId>,
+    ) -> io::Result<(Arc<Spool>, Vec<QueueId>)> {
         let incoming = data_dir.join("spool").join("incoming");
         let queue = data_dir.join("spool").join("queue");
         for dir in [&incoming, &queue] {
@@ -76,7 +79,12 @@ impl Spool {
             .collect();
         waiting.sort();
         let last_id = waiting.last().map_or(0, |id| id.0);
-        let spool = Spool { incoming, queue, last_id: Mutex::new(last_id), committed };
+        let spool = Spool {
+            incoming,
+            queue,
+            last_id: Mutex::new(last_id),
+            committed,
+        };
         Ok((Arc::new(spool), waiting))
     }
 
@@ -103,21 +111,38 @@ impl Spool {
     }
 
     /// Starts a message: creates `incoming/ID` with the header and record.
-    pub async fn create(self: &Arc<Self>, envelope: Envelope) -> io::Result<(QueueId, UnixTime, SpoolFile)> {
+    pub async fn create(
+        self: &Arc<Self>,
+        envelope: Envelope,
+    ) -> io::Result<(QueueId, UnixTime, SpoolFile)> {
         let queue_id = self.next_id();
         let received_at = UnixTime(
-            SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64),
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64),
         );
-        let record = SpoolRecord { queue_id, received_at: received_at.0, envelope };
+        let record = SpoolRecord {
+            queue_id,
+            received_at: received_at.0,
+            envelope,
+        };
         let header = encode_header(&record)?;
         let path = self.incoming.join(queue_id.to_string());
         let file = blocking(move || {
-            let mut file = OpenOptions::new().write(true).create_new(true).open(&path)?;
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)?;
             file.write_all(&header)?;
             Ok(file)
         })
         .await?;
-        let spool_file = SpoolFile { spool: Arc::clone(self), queue_id, file: Some(file), buffer: Vec::new() };
+        let spool_file = SpoolFile {
+            spool: Arc::clone(self),
+            queue_id,
+            file: Some(file),
+            buffer: Vec::new(),
+        };
         Ok((queue_id, received_at, spool_file))
     }
 
@@ -152,9 +177,13 @@ impl SpoolFile {
     }
 
     async fn flush_buffer(&mut self) -> io::Result<()> {
-        let mut file = self.file.take().ok_or_else(|| io::Error::other("spool file lost after an earlier error"))?;
+        let mut file = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("spool file lost after an earlier error"))?;
         let buffer = std::mem::take(&mut self.buffer);
-        let (file, buffer) = blocking(move || file.write_all(&buffer).map(|()| (file, buffer))).await?;
+        let (file, buffer) =
+            blocking(move || file.write_all(&buffer).map(|()| (file, buffer))).await?;
         self.file = Some(file);
         self.buffer = buffer;
         self.buffer.clear();
@@ -172,7 +201,10 @@ impl StoredMessage for SpoolFile {
     }
 
     async fn commit(mut self) -> io::Result<()> {
-        let mut file = self.file.take().ok_or_else(|| io::Error::other("spool file lost after an earlier error"))?;
+        let mut file = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("spool file lost after an earlier error"))?;
         let buffer = std::mem::take(&mut self.buffer);
         let from = self.spool.incoming.join(self.queue_id.to_string());
         let to = self.spool.queue_path(self.queue_id);
@@ -200,8 +232,10 @@ impl StoredMessage for SpoolFile {
 }
 
 fn encode_header(record: &SpoolRecord) -> io::Result<Vec<u8>> {
-    let encoded = bincode::encode_to_vec(record, bincode::config::standard()).map_err(io::Error::other)?;
-    let length = u32::try_from(encoded.len()).map_err(|_| io::Error::other("envelope too large to spool"))?;
+    let encoded =
+        bincode::encode_to_vec(record, bincode::config::standard()).map_err(io::Error::other)?;
+    let length = u32::try_from(encoded.len())
+        .map_err(|_| io::Error::other("envelope too large to spool"))?;
     let mut header = Vec::with_capacity(HEADER_BYTES + encoded.len());
     header.extend_from_slice(&SPOOL_MAGIC);
     header.extend_from_slice(&SPOOL_FORMAT_VERSION.to_le_bytes());
@@ -220,11 +254,15 @@ pub fn read_header(file: &mut File) -> io::Result<SpoolRecord> {
     }
     let version = u16::from_le_bytes([fixed[8], fixed[9]]);
     if version != SPOOL_FORMAT_VERSION {
-        return Err(invalid(format!("spool format version {version}; this Postern reads {SPOOL_FORMAT_VERSION}")));
+        return Err(invalid(format!(
+            "spool format version {version}; this Postern reads {SPOOL_FORMAT_VERSION}"
+        )));
     }
     let length = u32::from_le_bytes([fixed[10], fixed[11], fixed[12], fixed[13]]);
     if length > RECORD_BYTES_MAX {
-        return Err(invalid(format!("spool record of {length} octets is implausibly large")));
+        return Err(invalid(format!(
+            "spool record of {length} octets is implausibly large"
+        )));
     }
     let mut encoded = vec![0u8; length as usize];
     file.read_exact(&mut encoded)?;
@@ -260,6 +298,10 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 }
 
 /// Runs blocking file work off the async threads.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> io::Result<T> + Send + 'static) -> io::Result<T> {
-    tokio::task::spawn_blocking(work).await.map_err(io::Error::other)?
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(io::Error::other)?
 }

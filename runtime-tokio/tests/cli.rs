@@ -14,7 +14,11 @@ fn the_embedded_default_configuration_checks_out() {
     std::fs::write(&file, &output.stdout).unwrap();
     let check = postern().arg("check-config").arg(&file).output().unwrap();
     let summary = String::from_utf8_lossy(&check.stdout);
-    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
     assert!(summary.contains("configuration is valid"), "{summary}");
     assert!(summary.contains("127.0.0.1:2525"), "{summary}");
 }
@@ -23,12 +27,19 @@ fn the_embedded_default_configuration_checks_out() {
 fn check_config_names_file_line_key_and_fix() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.toml");
-    std::fs::write(&file, "[[service]]\nname = \"mx\"\nkind = \"smtp\"\nlisten = \"127.0.0.1:99999\"\n").unwrap();
+    std::fs::write(
+        &file,
+        "[[service]]\nname = \"mx\"\nkind = \"smtp\"\nlisten = \"127.0.0.1:99999\"\n",
+    )
+    .unwrap();
     let check = postern().arg("check-config").arg(&file).output().unwrap();
     assert!(!check.status.success());
     let stderr = String::from_utf8_lossy(&check.stderr);
     assert!(stderr.contains("bad.toml:4:10: `listen`"), "{stderr}");
-    assert!(stderr.contains("write IP:PORT such as 127.0.0.1:2525"), "{stderr}");
+    assert!(
+        stderr.contains("write IP:PORT such as 127.0.0.1:2525"),
+        "{stderr}"
+    );
     assert!(stderr.contains("1 error in"), "{stderr}");
 }
 
@@ -44,10 +55,20 @@ fn a_port_in_use_stops_start_up_and_nothing_is_left_listening() {
     );
     let file = dir.path().join("postern.toml");
     std::fs::write(&file, config).unwrap();
-    let run = postern().arg("run").arg("--config").arg(&file).output().unwrap();
+    let run = postern()
+        .arg("run")
+        .arg("--config")
+        .arg(&file)
+        .output()
+        .unwrap();
     assert!(!run.status.success());
     let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(stderr.contains(&format!("cannot listen on {taken_addr} for service \"second\"")), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot listen on {taken_addr} for service \"second\""
+        )),
+        "{stderr}"
+    );
     assert!(stderr.contains("nothing was started"), "{stderr}");
     assert!(std::net::TcpStream::connect(("127.0.0.1", free)).is_err());
 }

@@ -4,7 +4,16 @@
 
 use std::collections::BTreeSet;
 
-const FORBIDDEN: &[&str] = &["tokio", "mio", "socket2", "turmoil", "hickory-resolver", "rustls", "async-std", "rand"];
+const FORBIDDEN: &[&str] = &[
+    "tokio",
+    "mio",
+    "socket2",
+    "turmoil",
+    "hickory-resolver",
+    "rustls",
+    "async-std",
+    "rand",
+];
 
 #[test]
 fn core_depends_on_nothing_that_does_io() {
@@ -15,7 +24,12 @@ fn core_depends_on_nothing_that_does_io() {
         packages
             .iter()
             .filter(|p| p["name"].as_str() == Some(name))
-            .flat_map(|p| p.get("dependencies").and_then(|d| d.as_array()).cloned().unwrap_or_default())
+            .flat_map(|p| {
+                p.get("dependencies")
+                    .and_then(|d| d.as_array())
+                    .cloned()
+                    .unwrap_or_default()
+            })
             .map(|d| d.as_str().unwrap().split(' ').next().unwrap().to_owned())
             .collect()
     };
@@ -23,9 +37,20 @@ fn core_depends_on_nothing_that_does_io() {
     // dev-dependencies, which never reach the library. (Registry crates'
     // own entries list only what they build with.)
     let manifest_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../core/Cargo.toml");
-    let manifest: toml::Table = std::fs::read_to_string(manifest_path).unwrap().parse().unwrap();
-    let direct: Vec<String> = manifest["dependencies"].as_table().unwrap().keys().cloned().collect();
-    assert!(!dependencies_of("postern-core").is_empty(), "postern-core not found in Cargo.lock");
+    let manifest: toml::Table = std::fs::read_to_string(manifest_path)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let direct: Vec<String> = manifest["dependencies"]
+        .as_table()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert!(
+        !dependencies_of("postern-core").is_empty(),
+        "postern-core not found in Cargo.lock"
+    );
     let mut seen = BTreeSet::new();
     let mut to_visit = direct;
     while let Some(name) = to_visit.pop() {
@@ -33,6 +58,12 @@ fn core_depends_on_nothing_that_does_io() {
             to_visit.extend(dependencies_of(&name));
         }
     }
-    let reached: Vec<&String> = seen.iter().filter(|n| FORBIDDEN.contains(&n.as_str())).collect();
-    assert!(reached.is_empty(), "postern-core reaches {reached:?} through {seen:?}");
+    let reached: Vec<&String> = seen
+        .iter()
+        .filter(|n| FORBIDDEN.contains(&n.as_str()))
+        .collect();
+    assert!(
+        reached.is_empty(),
+        "postern-core reaches {reached:?} through {seen:?}"
+    );
 }

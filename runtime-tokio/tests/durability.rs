@@ -20,17 +20,39 @@ fn message_in_the_spool_at_sigkill_is_delivered_after_restart() {
 
     let message = server.dir.path().join("m.eml");
     std::fs::write(&message, b"Subject: survive\r\n\r\nstill here\r\n").unwrap();
-    let output = python("send.py", server.addr, &["sender@remote.test", "alice@example.test", message.to_str().unwrap()]);
+    let output = python(
+        "send.py",
+        server.addr,
+        &[
+            "sender@remote.test",
+            "alice@example.test",
+            message.to_str().unwrap(),
+        ],
+    );
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "OK {}");
-    assert_eq!(server.spool_queue().len(), 1, "acknowledged and waiting in the spool");
+    assert_eq!(
+        server.spool_queue().len(),
+        1,
+        "acknowledged and waiting in the spool"
+    );
 
     server.kill9();
     std::fs::remove_file(server.data().join("mail/example.test")).unwrap();
     server.launch();
 
     let delivered = server.wait_for_delivery("alice", 1);
-    assert!(std::fs::read_to_string(&delivered[0]).unwrap().ends_with("Subject: survive\n\nstill here\n"));
-    assert!(server.log().contains("delivering messages left in the spool"), "{}", server.log());
+    assert!(
+        std::fs::read_to_string(&delivered[0])
+            .unwrap()
+            .ends_with("Subject: survive\n\nstill here\n")
+    );
+    assert!(
+        server
+            .log()
+            .contains("delivering messages left in the spool"),
+        "{}",
+        server.log()
+    );
     wait_until_spool_empty(&server);
 }
 
@@ -68,12 +90,27 @@ fn sigkill_during_a_burst_loses_no_acknowledged_message() {
     let mut delivered = BTreeSet::new();
     for path in server.delivered("alice") {
         let content = std::fs::read_to_string(path).unwrap();
-        let subject = content.lines().find_map(|l| l.strip_prefix("Subject: burst ")).unwrap();
+        let subject = content
+            .lines()
+            .find_map(|l| l.strip_prefix("Subject: burst "))
+            .unwrap();
         delivered.insert(subject.parse::<u32>().unwrap());
     }
     let lost: Vec<_> = acknowledged.difference(&delivered).collect();
-    assert!(lost.is_empty(), "acknowledged but lost: {lost:?} (of {} acknowledged)", acknowledged.len());
-    assert!(server.data().join("spool/incoming").read_dir().unwrap().next().is_none());
+    assert!(
+        lost.is_empty(),
+        "acknowledged but lost: {lost:?} (of {} acknowledged)",
+        acknowledged.len()
+    );
+    assert!(
+        server
+            .data()
+            .join("spool/incoming")
+            .read_dir()
+            .unwrap()
+            .next()
+            .is_none()
+    );
 }
 
 #[test]
@@ -81,14 +118,22 @@ fn sigterm_stops_the_server_cleanly() {
     let mut server = TestServer::start("");
     let status = server.stop();
     assert!(status.success(), "{status}; log:\n{}", server.log());
-    assert!(server.log().contains("stopping: no longer accepting connections"));
+    assert!(
+        server
+            .log()
+            .contains("stopping: no longer accepting connections")
+    );
     assert!(std::net::TcpStream::connect(server.addr).is_err());
 }
 
 fn wait_until_spool_empty(server: &TestServer) {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while !server.spool_queue().is_empty() {
-        assert!(std::time::Instant::now() < deadline, "spool never drained; log:\n{}", server.log());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "spool never drained; log:\n{}",
+            server.log()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }

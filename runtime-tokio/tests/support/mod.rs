@@ -16,7 +16,11 @@ pub struct TestServer {
 
 /// A loopback port nobody is listening on right now.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub fn postern() -> Command {
@@ -57,12 +61,20 @@ aliases = {{ info = "alice" }}
 "#
         );
         std::fs::write(dir.path().join("postern.toml"), config).unwrap();
-        TestServer { dir, addr, child: None }
+        TestServer {
+            dir,
+            addr,
+            child: None,
+        }
     }
 
     /// Starts (or restarts) the process and waits until it accepts.
     pub fn launch(&mut self) {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .unwrap();
         let child = postern()
             .arg("run")
             .arg("--config")
@@ -74,7 +86,11 @@ aliases = {{ info = "alice" }}
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(self.addr).is_err() {
-            assert!(Instant::now() < deadline, "postern did not start; log:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "postern did not start; log:\n{}",
+                self.log()
+            );
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
                 panic!("postern exited with {status}; log:\n{}", self.log());
             }
@@ -116,7 +132,12 @@ aliases = {{ info = "alice" }}
             if files.len() >= count {
                 return files;
             }
-            assert!(Instant::now() < deadline, "{} of {count} delivered to {user}; log:\n{}", files.len(), self.log());
+            assert!(
+                Instant::now() < deadline,
+                "{} of {count} delivered to {user}; log:\n{}",
+                files.len(),
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -145,7 +166,11 @@ aliases = {{ info = "alice" }}
             if let Some(status) = child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "postern did not stop on SIGTERM; log:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "postern did not stop on SIGTERM; log:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -160,7 +185,9 @@ impl Drop for TestServer {
 /// Runs a Python client from `tests/clients/`, with the server address
 /// and `args`; returns its output, panicking with it on failure.
 pub fn python(script: &str, addr: SocketAddr, args: &[&str]) -> Output {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients").join(script);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/clients")
+        .join(script);
     let output = Command::new("python3")
         .arg(path)
         .arg(addr.ip().to_string())

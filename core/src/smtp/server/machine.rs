@@ -448,7 +448,12 @@ impl Server {
         self.state = State::ReceivingData(Receiving {
             queue_id: opened.queue_id,
             decoder: DataDecoder::new(self.config.max_message_size),
-            recipients: transaction.recipients.len(),
+            reverse_path: transaction.reverse_path,
+            forward_paths: transaction
+                .recipients
+                .into_iter()
+                .map(|r| r.forward_path)
+                .collect(),
         });
         // RFC 2034 section 3 leaves enhanced codes off intermediate 354
         // replies in practice (Postfix, Exim, Sendmail all do).
@@ -542,8 +547,9 @@ impl Server {
             Ok(()) => {
                 self.output.push_back(Output::Event(Event::MessageQueued {
                     queue_id,
+                    reverse_path: receiving.reverse_path,
+                    forward_paths: receiving.forward_paths,
                     size: receiving.decoder.size(),
-                    recipients: receiving.recipients,
                 }));
                 self.reply(Reply::new(
                     250,

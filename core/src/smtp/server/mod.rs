@@ -153,8 +153,9 @@ pub enum Event {
     /// The message is durable and the client has been told so.
     MessageQueued {
         queue_id: QueueId,
+        reverse_path: ReversePath,
+        forward_paths: Vec<ForwardPath>,
         size: u64,
-        recipients: usize,
     },
     /// The message was discarded and the client told why.
     MessageRefused {
@@ -198,10 +199,15 @@ impl std::fmt::Display for Event {
             } => write!(f, "rcpt to={forward_path} refused: {reply}"),
             Event::MessageQueued {
                 queue_id,
+                reverse_path,
+                forward_paths,
                 size,
-                recipients,
             } => {
-                write!(f, "{queue_id}: queued size={size} recipients={recipients}")
+                write!(f, "{queue_id}: queued from={reverse_path} to=")?;
+                for (i, forward_path) in forward_paths.iter().enumerate() {
+                    write!(f, "{}{forward_path}", if i == 0 { "" } else { "," })?;
+                }
+                write!(f, " size={size}")
             }
             Event::MessageRefused { queue_id, reply } => write!(f, "{queue_id}: refused: {reply}"),
             Event::ClientVanishedDuringData { queue_id } => {

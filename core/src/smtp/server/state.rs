@@ -22,7 +22,9 @@ pub struct Transaction {
 pub struct Receiving {
     pub queue_id: QueueId,
     pub decoder: DataDecoder,
-    pub recipients: usize,
+    /// The envelope, kept for the log line that reports the message queued.
+    pub reverse_path: ReversePath,
+    pub forward_paths: Vec<ForwardPath>,
 }
 
 #[derive(Debug)]

@@ -1,0 +1,115 @@
+//! An in-memory message store with the spool's durability contract:
+//! nothing exists until `commit`, and a committed message is kept.
+//!
+//! Queue IDs count up from one and every message arrives at the same
+//! wall-clock second, so a simulated run is the same byte for byte.
+
+use postern::driver::{MessageStore, StoredMessage};
+use postern_core::address::ForwardPath;
+use postern_core::directory::{Directory, RecipientVerdict};
+use postern_core::envelope::{Envelope, QueueId};
+use postern_core::smtp::server::OpenedMessage;
+use postern_core::time::UnixTime;
+use std::io;
+use std::sync::{Arc, Mutex};
+
+/// The wall clock of simulated worlds: 2026-11-20 00:00:00 UTC.
+pub const SIMULATED_EPOCH: UnixTime = UnixTime(1_795_132_800);
+
+/// A committed message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Committed {
+    pub queue_id: QueueId,
+    pub envelope: Envelope,
+    pub data: Vec<u8>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    last_id: u64,
+    committed: Vec<Committed>,
+}
+
+/// A directory and the messages committed so far. Clones share state.
+#[derive(Clone, Debug)]
+pub struct MemoryStore {
+    directory: Arc<Directory>,
+    shared: Arc<Mutex<Shared>>,
+}
+
+impl MemoryStore {
+    pub fn new(directory: Directory) -> Self {
+        MemoryStore {
+            directory: Arc::new(directory),
+            shared: Arc::default(),
+        }
+    }
+
+    /// Every message committed so far, in commit order.
+    pub fn committed(&self) -> Vec<Committed> {
+        self.lock().committed.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
+        // The simulation is single-threaded; a poisoned lock means a
+        // panic that the simulation reports anyway.
+        self.shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl MessageStore for MemoryStore {
+    type Message = MemoryMessage;
+
+    fn resolve(&self, forward_path: &ForwardPath) -> RecipientVerdict {
+        self.directory.resolve(forward_path)
+    }
+
+    async fn open(&self, envelope: Envelope) -> io::Result<(OpenedMessage, MemoryMessage)> {
+        let queue_id = {
+            let mut shared = self.lock();
+            shared.last_id += 1;
+            QueueId(shared.last_id)
+        };
+        let opened = OpenedMessage {
+            queue_id,
+            received_at: SIMULATED_EPOCH,
+        };
+        Ok((
+            opened,
+            MemoryMessage {
+                store: self.clone(),
+                queue_id,
+                envelope,
+                data: Vec::new(),
+            },
+        ))
+    }
+}
+
+/// A message being received: lost unless committed.
+#[derive(Debug)]
+pub struct MemoryMessage {
+    store: MemoryStore,
+    queue_id: QueueId,
+    envelope: Envelope,
+    data: Vec<u8>,
+}
+
+impl StoredMessage for MemoryMessage {
+    async fn write(&mut self, data: &[u8]) -> io::Result<()> {
+        self.data.extend_from_slice(data);
+        Ok(())
+    }
+
+    async fn commit(self) -> io::Result<()> {
+        let committed = Committed {
+            queue_id: self.queue_id,
+            envelope: self.envelope,
+            data: self.data,
+        };
+        self.store.lock().committed.push(committed);
+        Ok(())
+    }
+
+    async fn abort(self) {}
+}
