@@ -38,6 +38,8 @@ fn run_world() -> (String, MemoryStore) {
     let store = store();
     let mut sim = turmoil::Builder::new()
         .simulation_duration(Duration::from_secs(3600))
+        // Coarse ticks: the world idles through a 5-minute timeout.
+        .tick_duration(Duration::from_millis(50))
         .build();
     let host_store = store.clone();
     sim.host("mx", move || {
