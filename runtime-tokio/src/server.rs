@@ -208,7 +208,10 @@ async fn run_one(
     let clock = Clock::new();
     let machine = SmtpServer::new(config, info, clock.now());
     driver::run_session(stream, machine, store, clock, ending, |event| {
-        tracing::info!(session, %peer, "{event}");
+        match event.queue_id() {
+            Some(queue_id) => tracing::info!(session, %peer, %queue_id, "{event}"),
+            None => tracing::info!(session, %peer, "{event}"),
+        }
     })
     .await;
     tracing::info!(session, %peer, "disconnect from {peer}");

@@ -137,3 +137,42 @@ fn wait_until_spool_empty(server: &TestServer) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn sigterm_lets_the_grace_period_run_then_closes_idle_sessions_with_421() {
+    use std::io::{BufRead, Write};
+    let mut server = TestServer::start("");
+    let stream = std::net::TcpStream::connect(server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.starts_with("220 "), "{line}");
+    (&stream).write_all(b"NOOP\r\n").unwrap();
+    line.clear();
+    reader.read_line(&mut line).unwrap();
+    assert_eq!(line, "250 2.0.0 Ok\r\n");
+
+    let started = std::time::Instant::now();
+    let status = server.stop();
+    assert!(status.success(), "{status}");
+    line.clear();
+    reader.read_line(&mut line).unwrap();
+    assert_eq!(
+        line,
+        "421 4.3.2 mx.example.test Service shutting down, closing connection\r\n"
+    );
+    // The configured grace is one second: the session was not cut short.
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        server
+            .log()
+            .contains("sessions still running after the grace period")
+    );
+}

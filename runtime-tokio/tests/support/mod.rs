@@ -45,7 +45,7 @@ impl TestServer {
 [server]
 hostname = "mx.example.test"
 data_dir = "data"
-shutdown_grace = "5s"
+shutdown_grace = "1s"
 
 [[service]]
 name = "mx"

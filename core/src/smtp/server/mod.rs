@@ -175,6 +175,18 @@ pub enum Event {
     ShutDown,
 }
 
+impl Event {
+    /// The message this event is about, if it is about one.
+    pub fn queue_id(&self) -> Option<QueueId> {
+        match self {
+            Event::MessageQueued { queue_id, .. }
+            | Event::MessageRefused { queue_id, .. }
+            | Event::ClientVanishedDuringData { queue_id } => Some(*queue_id),
+            _ => None,
+        }
+    }
+}
+
 impl std::fmt::Display for Event {
     /// One line, `key=value` style, as logs and transcripts show it.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
