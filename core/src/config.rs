@@ -10,8 +10,8 @@
 use crate::address::is_domain;
 use crate::limits::{
     COMMAND_TIMEOUT_DEFAULT, DATA_TIMEOUT_DEFAULT, ERRORS_PER_SESSION_DEFAULT,
-    MESSAGE_BYTES_DEFAULT, MESSAGE_BYTES_MAX, RECIPIENTS_PER_MESSAGE_DEFAULT,
-    RECIPIENTS_PER_MESSAGE_MAX,
+    ERRORS_PER_SESSION_MAX, MESSAGE_BYTES_DEFAULT, MESSAGE_BYTES_MAX,
+    RECIPIENTS_PER_MESSAGE_DEFAULT, RECIPIENTS_PER_MESSAGE_MAX,
 };
 use crate::smtp::server::SessionConfig;
 use serde::Deserialize;
@@ -79,6 +79,14 @@ impl ServiceConfig {
 pub enum ServiceKind {
     /// SMTP: mail from other servers and clients (RFC 5321).
     Smtp,
+}
+
+impl fmt::Display for ServiceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ServiceKind::Smtp => "smtp",
+        })
+    }
 }
 
 /// One `[[domain]]`: a domain we deliver for, and its mailboxes.
@@ -301,7 +309,8 @@ impl TryFrom<String> for UserName {
     fn try_from(text: String) -> Result<Self, String> {
         let probe = format!("{text}@x");
         match crate::address::parse_mailbox(&probe) {
-            Ok(mailbox) if mailbox.local_part == text && !text.contains('"') => {
+            // A user name becomes a directory name: no '/'.
+            Ok(mailbox) if mailbox.local_part == text && !text.contains(['"', '/']) => {
                 Ok(UserName(text.to_lowercase()))
             }
             _ => Err(format!(
@@ -360,7 +369,7 @@ impl TryFrom<String> for Seconds {
         match humantime::parse_duration(&text) {
             Ok(duration) if duration >= Duration::from_secs(1) => Ok(Seconds(duration)),
             Ok(_) => Err(format!(
-                "\"{text}\" is under a second; timeouts are at least \"1s\""
+                "\"{text}\" is under a second; durations here are at least \"1s\""
             )),
             Err(_) => Err(format!(
                 "\"{text}\" is not a duration; write one such as \"30s\", \"5m\" or \"1h\""
@@ -413,13 +422,13 @@ fn validate_services(
             help: Some("add one:\n    [[service]]\n    name = \"mx\"\n    kind = \"smtp\"\n    listen = \"127.0.0.1:2525\"".into()),
         });
     }
-    let mut names: BTreeMap<String, usize> = BTreeMap::new();
+    let mut names: BTreeSet<String> = BTreeSet::new();
     let mut listens: BTreeMap<SocketAddr, String> = BTreeMap::new();
     let mut services = Vec::new();
     for spanned in raw {
         let service = spanned.into_inner();
         let name = service.name.get_ref().clone();
-        if names.insert(name.clone(), 0).is_some() {
+        if !names.insert(name.clone()) {
             errors.push(spanned_error(
                 source,
                 service.name.span(),
@@ -468,7 +477,15 @@ fn validate_services(
         let max_errors = service
             .max_errors
             .map_or(ERRORS_PER_SESSION_DEFAULT, |count| {
-                check_range(source, &count, "max_errors", |c| *c, 1, 1000, errors)
+                check_range(
+                    source,
+                    &count,
+                    "max_errors",
+                    |c| *c,
+                    1,
+                    ERRORS_PER_SESSION_MAX,
+                    errors,
+                )
             });
         services.push(ServiceConfig {
             name,

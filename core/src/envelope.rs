@@ -30,7 +30,7 @@ impl fmt::Display for QueueId {
     }
 }
 
-/// The text was not a queue ID.
+/// The text was not a queue ID in its canonical, upper-case form.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InvalidQueueId;
 
@@ -45,7 +45,7 @@ impl FromStr for QueueId {
         for byte in text.bytes() {
             let digit = CROCKFORD
                 .iter()
-                .position(|&c| c == byte.to_ascii_uppercase())
+                .position(|&c| c == byte)
                 .ok_or(InvalidQueueId)?;
             value = value.checked_mul(32).ok_or(InvalidQueueId)? | digit as u64;
         }
@@ -147,6 +147,7 @@ mod tests {
             "0000000000000U",
             "000000000000U",
             "ZZZZZZZZZZZZZ",
+            "001k0qjrfamjd",
         ] {
             assert_eq!(text.parse::<QueueId>(), Err(InvalidQueueId), "{text}");
         }

@@ -35,6 +35,9 @@ pub const RECIPIENTS_PER_MESSAGE_MAX: usize = 10_000;
 /// times is confused or probing.
 pub const ERRORS_PER_SESSION_DEFAULT: u32 = 10;
 
+/// The largest `max_errors` a configuration may set.
+pub const ERRORS_PER_SESSION_MAX: u32 = 1000;
+
 /// Default largest message, in octets: 25 MiB.
 pub const MESSAGE_BYTES_DEFAULT: u64 = 25 * 1024 * 1024;
 
@@ -54,6 +57,7 @@ pub const READ_CHUNK_BYTES: usize = 16 * 1024;
 pub const COMMAND_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5 * 60);
 
 /// How long the server waits for more message data before giving up on a
-/// DATA transfer. RFC 5321 4.5.3.2.6 gives the client ten minutes for the
-/// end of data; we give the client the same between any two chunks.
+/// DATA transfer. RFC 5321 sets no server-side figure (4.5.3.2.5 gives
+/// the client three minutes per data block, 4.5.3.2.6 ten minutes for the
+/// reply to the final dot); we allow ten minutes between any two chunks.
 pub const DATA_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10 * 60);

@@ -65,7 +65,7 @@ pub fn summary(loaded: &Loaded) -> String {
     );
     for service in &config.services {
         text.push_str(&format!(
-            "  service   {:<12} {:?} on {} (max message {} octets, {} recipients)\n",
+            "  service   {:<12} {} on {} (max message {} octets, {} recipients)\n",
             service.name,
             service.kind,
             service.listen,

@@ -6,19 +6,36 @@
 //! at any point delivers again on restart rather than losing mail. The
 //! price is a duplicate when the crash falls between a mailbox's sync and
 //! the spool entry's removal.
+//!
+//! When a delivery fails part-way (a full disk, a mailbox path that is not
+//! a directory), the message is tried again later, with a delay that
+//! doubles up to [`RETRY_DELAY_MAX`]; mailboxes that already have their
+//! copy are remembered and skipped, so retries add no duplicates.
 
 use crate::maildir::Maildirs;
 use crate::spool::Spool;
-use postern_core::envelope::QueueId;
+use postern_core::envelope::{LocalMailbox, QueueId};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Seek, SeekFrom};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc};
 
 /// Messages delivered at once: enough to overlap the fsyncs of several.
 pub const DELIVERY_WORKERS: usize = 4;
-/// How long a message waits after a failed delivery before the next try.
-pub const RETRY_DELAY: Duration = Duration::from_secs(60);
+/// The delay after a message's first failed delivery.
+pub const RETRY_DELAY_FIRST: Duration = Duration::from_secs(30);
+/// The longest delay between two tries.
+pub const RETRY_DELAY_MAX: Duration = Duration::from_secs(60 * 60);
+
+/// What is known of a message whose delivery has failed at least once.
+#[derive(Debug, Default)]
+struct Progress {
+    delivered: BTreeSet<LocalMailbox>,
+    failures: u32,
+}
+
+type Retries = Arc<Mutex<BTreeMap<QueueId, Progress>>>;
 
 /// Delivers the `backlog`, then every ID the spool announces on
 /// `arrivals` as committed.
@@ -28,7 +45,7 @@ pub async fn run(
     backlog: Vec<QueueId>,
     mut arrivals: mpsc::UnboundedReceiver<QueueId>,
 ) {
-    let retry = spool.committed_sender();
+    let again = spool.committed_sender();
     if !backlog.is_empty() {
         tracing::info!(
             count = backlog.len(),
@@ -36,42 +53,76 @@ pub async fn run(
         );
     }
     for id in backlog {
-        let _ = retry.send(id);
+        let _ = again.send(id);
     }
     let workers = Arc::new(Semaphore::new(DELIVERY_WORKERS));
+    let retries: Retries = Arc::default();
     while let Some(id) = arrivals.recv().await {
         // The semaphore lives as long as this loop and is never closed.
         let permit = Arc::clone(&workers)
             .acquire_owned()
             .await
             .expect("delivery semaphore closed");
-        let (spool, maildirs, retry) = (Arc::clone(&spool), Arc::clone(&maildirs), retry.clone());
+        let (spool, maildirs, retries, again) = (
+            Arc::clone(&spool),
+            Arc::clone(&maildirs),
+            Arc::clone(&retries),
+            again.clone(),
+        );
         tokio::spawn(async move {
             let result = {
-                let spool = Arc::clone(&spool);
-                tokio::task::spawn_blocking(move || deliver(&spool, &maildirs, id)).await
+                let retries = Arc::clone(&retries);
+                tokio::task::spawn_blocking(move || deliver(&spool, &maildirs, id, &retries)).await
             };
             drop(permit);
-            match result {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => {
-                    tracing::error!(queue_id = %id, %error, "{id}: delivery failed; retrying in {}s", RETRY_DELAY.as_secs());
-                    tokio::time::sleep(RETRY_DELAY).await;
-                    let _ = retry.send(id);
-                }
-                Err(panic) => tracing::error!(queue_id = %id, %panic, "{id}: delivery task failed"),
-            }
+            let error = match result {
+                Ok(Ok(())) => return,
+                Ok(Err(error)) => error.to_string(),
+                Err(panic) => panic.to_string(),
+            };
+            let delay = {
+                let mut retries = retries.lock().unwrap_or_else(|e| e.into_inner());
+                let progress = retries.entry(id).or_default();
+                progress.failures += 1;
+                retry_delay(progress.failures)
+            };
+            tracing::error!(queue_id = %id, %error, "{id}: delivery failed; next try in {}s", delay.as_secs());
+            tokio::time::sleep(delay).await;
+            let _ = again.send(id);
         });
     }
 }
 
-/// Delivers one message to each of its mailboxes, then removes it.
-fn deliver(spool: &Spool, maildirs: &Maildirs, id: QueueId) -> io::Result<()> {
+/// 30 s, 60 s, 120 s, ... up to an hour.
+fn retry_delay(failures: u32) -> Duration {
+    let factor = 1u32
+        .checked_shl(failures.saturating_sub(1))
+        .unwrap_or(u32::MAX);
+    RETRY_DELAY_FIRST
+        .saturating_mul(factor)
+        .min(RETRY_DELAY_MAX)
+}
+
+/// Delivers one message to each of its mailboxes that lacks it, then
+/// removes it from the spool.
+fn deliver(
+    spool: &Spool,
+    maildirs: &Maildirs,
+    id: QueueId,
+    retries: &Mutex<BTreeMap<QueueId, Progress>>,
+) -> io::Result<()> {
+    let lock = || retries.lock().unwrap_or_else(|e| e.into_inner());
     let (record, mut file) = spool.read(id)?;
     let data_start = file.stream_position()?;
     let envelope = &record.envelope;
     let mailboxes = envelope.local_mailboxes();
-    for mailbox in &mailboxes {
+    for &mailbox in &mailboxes {
+        if lock()
+            .get(&id)
+            .is_some_and(|p| p.delivered.contains(mailbox))
+        {
+            continue;
+        }
         file.seek(SeekFrom::Start(data_start))?;
         let headers = envelope.delivery_headers(mailbox, "\n");
         let path = maildirs.deliver(
@@ -79,9 +130,27 @@ fn deliver(spool: &Spool, maildirs: &Maildirs, id: QueueId) -> io::Result<()> {
             headers.as_bytes(),
             &mut io::BufReader::new(&mut file),
         )?;
+        lock()
+            .entry(id)
+            .or_default()
+            .delivered
+            .insert(mailbox.clone());
         tracing::info!(queue_id = %id, to = %mailbox, path = %path.display(), "{id}: delivered to {mailbox}");
     }
     spool.remove(id)?;
+    lock().remove(&id);
     tracing::info!(queue_id = %id, mailboxes = mailboxes.len(), "{id}: removed from the spool");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delay_doubles_up_to_an_hour() {
+        let delays: Vec<u64> = (1..=10).map(|n| retry_delay(n).as_secs()).collect();
+        assert_eq!(delays, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]);
+        assert_eq!(retry_delay(u32::MAX), RETRY_DELAY_MAX);
+    }
 }

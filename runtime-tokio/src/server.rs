@@ -5,7 +5,7 @@ use crate::config_file::Loaded;
 use crate::delivery;
 use crate::driver::{self, Clock, MessageStore};
 use crate::maildir::Maildirs;
-use crate::spool::{Spool, SpoolFile};
+use crate::spool::{DataDirLock, Spool, SpoolFile};
 use postern_core::address::ForwardPath;
 use postern_core::config::ServiceConfig;
 use postern_core::directory::{Directory, RecipientVerdict};
@@ -53,6 +53,12 @@ impl MessageStore for LocalStore {
 /// Runs the server until `stop` completes, then shuts down gracefully.
 pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), String> {
     let config = &loaded.config;
+    let _lock = DataDirLock::acquire(&loaded.data_dir).map_err(|e| {
+        format!(
+            "cannot use the data directory {}: {e}",
+            loaded.data_dir.display()
+        )
+    })?;
     let (committed, arrivals) = mpsc::unbounded_channel();
     let (spool, backlog) = Spool::open(&loaded.data_dir, committed).map_err(|e| {
         format!(

@@ -209,11 +209,22 @@ impl StoredMessage for SpoolFile {
         let from = self.spool.incoming.join(self.queue_id.to_string());
         let to = self.spool.queue_path(self.queue_id);
         let queue_dir = self.spool.queue.clone();
+        // On any failure the message is removed, so that the 451 the client
+        // gets is the truth: nothing was kept, nothing will be delivered.
         blocking(move || {
-            file.write_all(&buffer)?;
-            file.sync_data()?;
-            fs::rename(&from, &to)?;
-            sync_dir(&queue_dir)
+            if let Err(error) = file.write_all(&buffer).and_then(|()| file.sync_data()) {
+                let _ = fs::remove_file(&from);
+                return Err(error);
+            }
+            if let Err(error) = fs::rename(&from, &to) {
+                let _ = fs::remove_file(&from);
+                return Err(error);
+            }
+            if let Err(error) = sync_dir(&queue_dir) {
+                let _ = fs::remove_file(&to);
+                return Err(error);
+            }
+            Ok(())
         })
         .await?;
         // The receiver is the delivery task; if it is gone the server is
@@ -270,6 +281,48 @@ pub fn read_header(file: &mut File) -> io::Result<SpoolRecord> {
         .map_err(|e| invalid(format!("damaged spool record: {e}")))?;
     file.seek(SeekFrom::Start((HEADER_BYTES + encoded.len()) as u64))?;
     Ok(record)
+}
+
+/// An exclusive lock on a data directory, held while the server runs, so
+/// that a second server cannot clean up the first one's incoming messages
+/// or deliver its queue twice.
+#[derive(Debug)]
+pub struct DataDirLock {
+    _file: File,
+}
+
+impl DataDirLock {
+    pub const FILE_NAME: &str = "postern.lock";
+
+    /// Takes the lock, creating the directory if need be; fails at once if
+    /// another process holds it.
+    pub fn acquire(data_dir: &Path) -> io::Result<DataDirLock> {
+        use std::os::fd::AsRawFd;
+        create_dir_durably(data_dir)?;
+        let path = data_dir.join(Self::FILE_NAME);
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)?;
+        // SAFETY: flock(2) on a file descriptor we own, for the life of `file`.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            return Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!(
+                    "{} is in use by another postern (pid {})",
+                    data_dir.display(),
+                    holder.trim()
+                ),
+            ));
+        }
+        file.set_len(0)?;
+        file.write_all(format!("{}\n", std::process::id()).as_bytes())?;
+        Ok(DataDirLock { _file: file })
+    }
 }
 
 /// Creates a directory and its missing parents, syncing each parent so the

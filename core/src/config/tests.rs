@@ -133,6 +133,14 @@ catch_all = "carol"
 }
 
 #[test]
+fn user_names_cannot_leave_the_mail_directory() {
+    for name in ["a/b", "/srv/x"] {
+        let source = format!("{MINIMAL}\n[[domain]]\nname = \"x.test\"\nusers = [\"{name}\"]\n");
+        assert!(errors(&source).contains("is not a user name"), "{name}");
+    }
+}
+
+#[test]
 fn bad_user_name_is_explained() {
     insta::assert_snapshot!(errors(&format!(
         "{MINIMAL}\n[[domain]]\nname = \"x.test\"\nusers = [\"alice@x.test\"]\n"

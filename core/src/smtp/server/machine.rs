@@ -436,11 +436,16 @@ impl Server {
         };
         let Ok(opened) = result else {
             self.state = State::ExpectMail;
-            return self.refuse_command(Reply::new(
+            let reply = Reply::new(
                 451,
                 status::TEMPORARY_SYSTEM,
                 "Cannot queue the message now, try again later",
-            ));
+            );
+            self.output.push_back(Output::Event(Event::CommandRefused {
+                reply: reply_text(&reply),
+            }));
+            // Our failure, not the client's: it does not count as an error.
+            return self.reply(reply);
         };
         let header = self.received_header(&transaction, opened);
         self.output
@@ -455,8 +460,8 @@ impl Server {
                 .map(|r| r.forward_path)
                 .collect(),
         });
-        // RFC 2034 section 3 leaves enhanced codes off intermediate 354
-        // replies in practice (Postfix, Exim, Sendmail all do).
+        // RFC 2034 section 3 asks for enhanced codes on 2xx, 4xx and 5xx
+        // replies; 354 is intermediate and goes without, as in Postfix.
         self.reply(Reply::plain(
             354,
             vec!["End data with <CR><LF>.<CR><LF>".to_owned()],
@@ -567,7 +572,8 @@ impl Server {
                     queue_id,
                     reply: reply_text(&reply),
                 }));
-                self.count_failure(reply);
+                // Our failure, not the client's: it does not count as an error.
+                self.reply(reply);
             }
         }
     }

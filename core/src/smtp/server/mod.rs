@@ -175,6 +175,10 @@ pub enum Event {
     ShutDown,
 }
 
+/// Recipients named in one log line; the rest are counted, so that a
+/// message to thousands does not make a line of megabytes.
+const LOGGED_RECIPIENTS_MAX: usize = 20;
+
 impl Event {
     /// The message this event is about, if it is about one.
     pub fn queue_id(&self) -> Option<QueueId> {
@@ -216,8 +220,17 @@ impl std::fmt::Display for Event {
                 size,
             } => {
                 write!(f, "{queue_id}: queued from={reverse_path} to=")?;
-                for (i, forward_path) in forward_paths.iter().enumerate() {
+                for (i, forward_path) in
+                    forward_paths.iter().take(LOGGED_RECIPIENTS_MAX).enumerate()
+                {
                     write!(f, "{}{forward_path}", if i == 0 { "" } else { "," })?;
+                }
+                if forward_paths.len() > LOGGED_RECIPIENTS_MAX {
+                    write!(
+                        f,
+                        ",(+{} more)",
+                        forward_paths.len() - LOGGED_RECIPIENTS_MAX
+                    )?;
                 }
                 write!(f, " size={size}")
             }
