@@ -187,14 +187,30 @@ fn a_second_server_on_the_same_data_directory_refuses_to_start() {
         support::free_port()
     );
     std::fs::write(&other, config).unwrap();
-    let run = support::postern().arg("run").arg("--config").arg(&other).output().unwrap();
+    let run = support::postern()
+        .arg("run")
+        .arg("--config")
+        .arg(&other)
+        .output()
+        .unwrap();
     assert!(!run.status.success());
     let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(stderr.contains("is in use by another postern (pid"), "{stderr}");
+    assert!(
+        stderr.contains("is in use by another postern (pid"),
+        "{stderr}"
+    );
 
     // The first server is untouched and still delivers.
     let message = server.dir.path().join("m.eml");
     std::fs::write(&message, b"Subject: still mine\r\n\r\nok\r\n").unwrap();
-    python("send.py", server.addr, &["sender@remote.test", "alice@example.test", message.to_str().unwrap()]);
+    python(
+        "send.py",
+        server.addr,
+        &[
+            "sender@remote.test",
+            "alice@example.test",
+            message.to_str().unwrap(),
+        ],
+    );
     server.wait_for_delivery("alice", 1);
 }
