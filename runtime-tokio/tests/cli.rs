@@ -55,14 +55,7 @@ fn a_port_in_use_stops_start_up_and_nothing_is_left_listening() {
     );
     let file = dir.path().join("postern.toml");
     std::fs::write(&file, config).unwrap();
-    let run = postern()
-        .arg("run")
-        .arg("--config")
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(!run.status.success());
-    let stderr = String::from_utf8_lossy(&run.stderr);
+    let stderr = support::run_expecting_failure(&file);
     assert!(
         stderr.contains(&format!(
             "cannot listen on {taken_addr} for service \"second\""

@@ -187,14 +187,7 @@ fn a_second_server_on_the_same_data_directory_refuses_to_start() {
         support::free_port()
     );
     std::fs::write(&other, config).unwrap();
-    let run = support::postern()
-        .arg("run")
-        .arg("--config")
-        .arg(&other)
-        .output()
-        .unwrap();
-    assert!(!run.status.success());
-    let stderr = String::from_utf8_lossy(&run.stderr);
+    let stderr = support::run_expecting_failure(&other);
     assert!(
         stderr.contains("is in use by another postern (pid"),
         "{stderr}"

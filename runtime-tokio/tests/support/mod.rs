@@ -203,3 +203,20 @@ pub fn python(script: &str, addr: SocketAddr, args: &[&str]) -> Output {
     );
     output
 }
+
+/// Runs `postern run --config FILE`, expecting it to refuse to start;
+/// returns what it printed on stderr.
+pub fn run_expecting_failure(config: &Path) -> String {
+    let run = postern()
+        .arg("run")
+        .arg("--config")
+        .arg(config)
+        .output()
+        .unwrap();
+    assert!(
+        !run.status.success(),
+        "postern started with {}",
+        config.display()
+    );
+    String::from_utf8_lossy(&run.stderr).into_owned()
+}
