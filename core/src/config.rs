@@ -7,21 +7,29 @@
 //! TOML parser reports them at their exact position; rules that relate
 //! several values are checked afterwards, with spans kept for the purpose.
 
+mod port;
+
+pub use port::{PortNames, PortSpec, WELL_KNOWN_PORTS};
+
 use crate::address::is_domain;
+use crate::admission::{CONNECTIONS_DEFAULT, CONNECTIONS_PER_HOST_DEFAULT};
 use crate::limits::{
     COMMAND_TIMEOUT_DEFAULT, DATA_TIMEOUT_DEFAULT, ERRORS_PER_SESSION_DEFAULT,
     ERRORS_PER_SESSION_MAX, MESSAGE_BYTES_DEFAULT, MESSAGE_BYTES_MAX,
     RECIPIENTS_PER_MESSAGE_DEFAULT, RECIPIENTS_PER_MESSAGE_MAX,
 };
+use crate::policy::{AccessList, Network, RelayPolicy};
 use crate::smtp::server::SessionConfig;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::net::SocketAddr;
 use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Duration;
 use toml::Spanned;
+
+/// The most connections an instance may be configured to take at once.
+pub const CONNECTIONS_MAX: u32 = 100_000;
 
 /// How long a stopping server lets sessions finish, by default.
 pub const SHUTDOWN_GRACE_DEFAULT: Duration = Duration::from_secs(30);
@@ -46,12 +54,25 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
 }
 
-/// One `[[service]]`: a listener and the policy of its sessions.
+/// One `[[service]]`: an instance of a service, where it listens, and
+/// the policy of its sessions.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServiceConfig {
     pub name: String,
     pub kind: ServiceKind,
-    pub listen: SocketAddr,
+    pub listen: PortSpec,
+    /// ISMail's secondary (alternate) listen spec.
+    pub secondary_listen: Option<PortSpec>,
+    /// Lines of `listen` and `secondary_listen` in the file, so that bind
+    /// conflicts can name them.
+    pub lines: ListenLines,
+    /// Who may connect.
+    pub access: AccessList,
+    /// Who may send mail to other domains through this instance.
+    pub relay: RelayPolicy,
+    /// Connections at once, in total and from one remote host.
+    pub max_connections: u32,
+    pub max_connections_per_host: u32,
     pub max_message_size: u64,
     pub max_recipients: usize,
     pub max_errors: u32,
@@ -64,6 +85,7 @@ impl ServiceConfig {
     pub fn session_config(&self, hostname: &str) -> SessionConfig {
         SessionConfig {
             hostname: hostname.to_owned(),
+            relay: self.relay.clone(),
             max_message_size: self.max_message_size,
             max_recipients: self.max_recipients,
             max_errors: self.max_errors,
@@ -71,6 +93,14 @@ impl ServiceConfig {
             data_timeout: self.data_timeout,
         }
     }
+}
+
+/// Where an instance's listen specs are written (1-based lines; 0 when
+/// the configuration was not read from text).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ListenLines {
+    pub listen: usize,
+    pub secondary_listen: usize,
 }
 
 /// What a service speaks.
@@ -200,6 +230,9 @@ fn spanned_error(
 struct RawConfig {
     #[serde(default)]
     server: RawServer,
+    /// More service names, like lines of the seed's Services file.
+    #[serde(default)]
+    port_names: BTreeMap<String, Spanned<u16>>,
     #[serde(default, rename = "service")]
     services: Vec<Spanned<RawService>>,
     #[serde(default, rename = "domain")]
@@ -244,7 +277,16 @@ fn default_shutdown_grace() -> Seconds {
 struct RawService {
     name: Spanned<String>,
     kind: ServiceKind,
-    listen: Spanned<ListenAddress>,
+    listen: Spanned<PortText>,
+    secondary_listen: Option<Spanned<PortText>>,
+    #[serde(default)]
+    allow: Vec<NetworkValue>,
+    #[serde(default)]
+    deny: Vec<NetworkValue>,
+    #[serde(default)]
+    relay: RelayValue,
+    max_connections: Option<Spanned<u32>>,
+    max_connections_per_host: Option<Spanned<u32>>,
     max_message_size: Option<Spanned<ByteSize>>,
     max_recipients: Option<Spanned<usize>>,
     max_errors: Option<Spanned<u32>>,
@@ -320,16 +362,69 @@ impl TryFrom<String> for UserName {
     }
 }
 
+/// A port spec as written: a number, or text resolved against the port
+/// names once they are all known.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+enum PortText {
+    Number(i64),
+    Text(String),
+}
+
+impl PortText {
+    fn resolve(&self, names: &PortNames) -> Result<PortSpec, String> {
+        match self {
+            PortText::Number(n) if !(1..=65535).contains(n) => {
+                Err(format!("{n} is not a port; ports run from 1 to 65535"))
+            }
+            PortText::Number(n) => names.parse(&n.to_string()),
+            PortText::Text(text) => names.parse(text),
+        }
+    }
+}
+
+/// An address or CIDR block in an `allow` or `deny` list.
 #[derive(Clone, Copy, Debug, Deserialize)]
 #[serde(try_from = "String")]
-struct ListenAddress(SocketAddr);
+struct NetworkValue(Network);
 
-impl TryFrom<String> for ListenAddress {
+impl TryFrom<String> for NetworkValue {
     type Error = String;
     fn try_from(text: String) -> Result<Self, String> {
-        text.parse().map(ListenAddress).map_err(|_| {
-            format!("\"{text}\" is not a listen address; write IP:PORT such as 127.0.0.1:2525 or [::1]:2525")
-        })
+        text.parse().map(NetworkValue).map_err(|e| e.to_string())
+    }
+}
+
+/// `relay = "none" | "any" | "authenticated" | ["192.168.0.0/16", ...]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(try_from = "RelayText")]
+struct RelayValue(RelayPolicy);
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RelayText {
+    Word(String),
+    Networks(Vec<String>),
+}
+
+impl TryFrom<RelayText> for RelayValue {
+    type Error = String;
+    fn try_from(value: RelayText) -> Result<Self, String> {
+        match value {
+            RelayText::Word(word) => match word.as_str() {
+                "none" => Ok(RelayValue(RelayPolicy::None)),
+                "any" => Ok(RelayValue(RelayPolicy::Any)),
+                "authenticated" => Ok(RelayValue(RelayPolicy::Authenticated)),
+                _ => Err(format!(
+                    "\"{word}\" is not a relay policy; write \"none\", \"any\", \"authenticated\", or a list of client networks such as [\"192.168.0.0/16\"]"
+                )),
+            },
+            RelayText::Networks(list) => list
+                .iter()
+                .map(|text| text.parse::<Network>().map_err(|e| e.to_string()))
+                .collect::<Result<Vec<_>, _>>()
+                .map(|networks| RelayValue(RelayPolicy::Networks(networks))),
+        }
     }
 }
 
@@ -350,10 +445,14 @@ impl TryFrom<SizeText> for ByteSize {
     fn try_from(value: SizeText) -> Result<Self, String> {
         match value {
             SizeText::Octets(octets) => Ok(ByteSize(octets)),
+            // The spool's own bound: "no size limit" in the seed's words.
+            SizeText::Text(text) if text.eq_ignore_ascii_case("unlimited") => {
+                Ok(ByteSize(MESSAGE_BYTES_MAX))
+            }
             SizeText::Text(text) => text
                 .parse::<bytesize::ByteSize>()
                 .map(|size| ByteSize(size.as_u64()))
-                .map_err(|_| format!("\"{text}\" is not a size; write octets (1048576) or a size such as \"25 MiB\" or \"10MB\"")),
+                .map_err(|_| format!("\"{text}\" is not a size; write octets (1048576), a size such as \"25 MiB\" or \"10MB\", or \"unlimited\"")),
         }
     }
 }
@@ -381,7 +480,19 @@ impl TryFrom<String> for Seconds {
 // ---- Rules across values. ----
 
 fn validate(source: &str, raw: RawConfig, errors: &mut Vec<ConfigError>) -> Config {
-    let services = validate_services(source, raw.services, errors);
+    let mut names = PortNames::default();
+    for (name, port) in &raw.port_names {
+        if let Err(message) = names.add(name, *port.get_ref()) {
+            errors.push(spanned_error(
+                source,
+                port.span(),
+                &format!("port_names.{name}"),
+                message,
+                "port names are like lines of a Services file: name = number",
+            ));
+        }
+    }
+    let services = validate_services(source, raw.services, &names, errors);
     let domains = raw
         .domains
         .into_iter()
@@ -412,6 +523,7 @@ fn validate(source: &str, raw: RawConfig, errors: &mut Vec<ConfigError>) -> Conf
 fn validate_services(
     source: &str,
     raw: Vec<Spanned<RawService>>,
+    names: &PortNames,
     errors: &mut Vec<ConfigError>,
 ) -> Vec<ServiceConfig> {
     if raw.is_empty() {
@@ -422,13 +534,12 @@ fn validate_services(
             help: Some("add one:\n    [[service]]\n    name = \"mx\"\n    kind = \"smtp\"\n    listen = \"127.0.0.1:2525\"".into()),
         });
     }
-    let mut names: BTreeSet<String> = BTreeSet::new();
-    let mut listens: BTreeMap<SocketAddr, String> = BTreeMap::new();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
     let mut services = Vec::new();
     for spanned in raw {
         let service = spanned.into_inner();
         let name = service.name.get_ref().clone();
-        if !names.insert(name.clone()) {
+        if !seen.insert(name.clone()) {
             errors.push(spanned_error(
                 source,
                 service.name.span(),
@@ -437,16 +548,62 @@ fn validate_services(
                 "give every [[service]] its own name",
             ));
         }
-        let listen = service.listen.get_ref().0;
-        if let Some(other) = listens.insert(listen, name.clone()) {
-            errors.push(spanned_error(
-                source,
-                service.listen.span(),
-                "listen",
-                format!("{listen} is already the listen address of service \"{other}\""),
-                "give each service its own address or port",
-            ));
-        }
+        let mut port_spec = |text: &Spanned<PortText>, key: &str| {
+            let line = line_column(source, text.span().start).0;
+            match text.get_ref().resolve(names) {
+                Ok(spec) => (spec, line),
+                Err(message) => {
+                    errors.push(spanned_error(
+                        source,
+                        text.span(),
+                        key,
+                        message,
+                        "for example: listen = \"smtp\" (port 25 on every interface) or listen = \"127.0.0.1:2525\"",
+                    ));
+                    (
+                        PortSpec {
+                            address: None,
+                            port: 1,
+                        },
+                        line,
+                    )
+                }
+            }
+        };
+        let (listen, listen_line) = port_spec(&service.listen, "listen");
+        let secondary = service
+            .secondary_listen
+            .as_ref()
+            .map(|text| port_spec(text, "secondary_listen"));
+        let max_connections =
+            service
+                .max_connections
+                .as_ref()
+                .map_or(CONNECTIONS_DEFAULT, |count| {
+                    check_range(
+                        source,
+                        count,
+                        "max_connections",
+                        |c| *c,
+                        1,
+                        CONNECTIONS_MAX,
+                        errors,
+                    )
+                });
+        let max_connections_per_host = service.max_connections_per_host.as_ref().map_or(
+            CONNECTIONS_PER_HOST_DEFAULT.min(max_connections),
+            |count| {
+                check_range(
+                    source,
+                    count,
+                    "max_connections_per_host",
+                    |c| *c,
+                    1,
+                    max_connections,
+                    errors,
+                )
+            },
+        );
         let max_message_size = service
             .max_message_size
             .map_or(MESSAGE_BYTES_DEFAULT, |size| {
@@ -491,6 +648,18 @@ fn validate_services(
             name,
             kind: service.kind,
             listen,
+            secondary_listen: secondary.map(|(spec, _)| spec),
+            lines: ListenLines {
+                listen: listen_line,
+                secondary_listen: secondary.map_or(0, |(_, line)| line),
+            },
+            access: AccessList {
+                allow: service.allow.iter().map(|n| n.0).collect(),
+                deny: service.deny.iter().map(|n| n.0).collect(),
+            },
+            relay: service.relay.0,
+            max_connections,
+            max_connections_per_host,
             max_message_size,
             max_recipients,
             max_errors,

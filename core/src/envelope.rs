@@ -66,12 +66,21 @@ impl fmt::Display for LocalMailbox {
     }
 }
 
-/// One accepted recipient: the address the client gave and the mailbox it
-/// resolved to when it was accepted.
+/// One accepted recipient: the address the client gave and where it was
+/// decided, when it was accepted, that the message goes.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct Recipient {
     pub forward_path: ForwardPath,
-    pub mailbox: LocalMailbox,
+    pub destination: Destination,
+}
+
+/// Where a recipient's copy goes.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum Destination {
+    /// A mailbox here.
+    Local(LocalMailbox),
+    /// Another domain's server: the instance permitted relaying.
+    Remote,
 }
 
 /// Who sent the message to us.
@@ -97,11 +106,25 @@ impl Envelope {
     /// The mailboxes to deliver to, each once, in a stable order: two
     /// addresses may resolve to the same mailbox (an alias and its user).
     pub fn local_mailboxes(&self) -> Vec<&LocalMailbox> {
-        let mut mailboxes: Vec<&LocalMailbox> =
-            self.recipients.iter().map(|r| &r.mailbox).collect();
+        let mut mailboxes: Vec<&LocalMailbox> = self
+            .recipients
+            .iter()
+            .filter_map(|r| match &r.destination {
+                Destination::Local(mailbox) => Some(mailbox),
+                Destination::Remote => None,
+            })
+            .collect();
         mailboxes.sort();
         mailboxes.dedup();
         mailboxes
+    }
+
+    /// The recipients in other domains, in the order given.
+    pub fn remote_recipients(&self) -> impl Iterator<Item = &ForwardPath> {
+        self.recipients
+            .iter()
+            .filter(|r| r.destination == Destination::Remote)
+            .map(|r| &r.forward_path)
     }
 
     /// The trace headers that final delivery adds in front of the message
@@ -170,11 +193,18 @@ mod tests {
             recipients: vec![
                 Recipient {
                     forward_path: to("alice"),
-                    mailbox: alice.clone(),
+                    destination: Destination::Local(alice.clone()),
                 },
                 Recipient {
                     forward_path: to("info"),
-                    mailbox: alice.clone(),
+                    destination: Destination::Local(alice.clone()),
+                },
+                Recipient {
+                    forward_path: ForwardPath::Mailbox(Mailbox {
+                        local_part: "carol".into(),
+                        domain: "elsewhere.test".into(),
+                    }),
+                    destination: Destination::Remote,
                 },
             ],
             body: BodyType::SevenBit,
@@ -185,6 +215,13 @@ mod tests {
             },
         };
         assert_eq!(envelope.local_mailboxes(), vec![&alice]);
+        assert_eq!(
+            envelope
+                .remote_recipients()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["<carol@elsewhere.test>"]
+        );
         assert_eq!(
             envelope.delivery_headers(&alice, "\n"),
             "Return-Path: <>\nDelivered-To: alice@x.test\n"

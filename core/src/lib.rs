@@ -13,9 +13,13 @@
 //! runs a machine.
 
 pub mod address;
+pub mod admission;
+pub mod bind;
 pub mod config;
 pub mod directory;
 pub mod envelope;
+pub mod explain;
 pub mod limits;
+pub mod policy;
 pub mod smtp;
 pub mod time;

@@ -1,6 +1,7 @@
 //! Loading the configuration: the file (or the embedded default), parsed
 //! and validated by the core, with paths resolved against the file.
 
+use postern_core::bind::BindPlan;
 use postern_core::config::{self, Config};
 use std::path::{Path, PathBuf};
 
@@ -16,6 +17,8 @@ pub struct Loaded {
     pub data_dir: PathBuf,
     /// The file name, or "(embedded default)".
     pub origin: String,
+    /// The text it was parsed from, to quote lines in later errors.
+    pub source: String,
 }
 
 /// Loads `path`, or the embedded default when `None`. Errors come back as
@@ -51,28 +54,69 @@ pub fn load(path: Option<&Path>) -> Result<Loaded, String> {
         config,
         data_dir,
         origin,
+        source,
     })
 }
 
-/// A readable summary of a valid configuration, for `check-config`.
-pub fn summary(loaded: &Loaded) -> String {
+/// A readable summary of a valid configuration and its bind plan, for
+/// `check-config`: one row per listener, then the domains.
+pub fn summary(loaded: &Loaded, plan: &BindPlan) -> String {
     let config = &loaded.config;
     let mut text = format!(
-        "{}: configuration is valid\n  hostname  {}\n  data_dir  {}\n",
+        "{}: configuration is valid\n  hostname  {}\n  data_dir  {}\n\n",
         loaded.origin,
         config.server.hostname,
         loaded.data_dir.display()
     );
-    for service in &config.services {
-        text.push_str(&format!(
-            "  service   {:<12} {} on {} (max message {} octets, {} recipients)\n",
-            service.name,
-            service.kind,
-            service.listen,
-            service.max_message_size,
-            service.max_recipients
-        ));
+    let mut rows = vec![[
+        "INSTANCE".to_owned(),
+        "SERVICE".to_owned(),
+        "ADDRESS".to_owned(),
+        "RELAY".to_owned(),
+        "MAX SIZE".to_owned(),
+        "CONNECTIONS".to_owned(),
+        "ACCESS".to_owned(),
+    ]];
+    for listener in &plan.listeners {
+        let Some(service) = config.services.iter().find(|s| s.name == listener.instance) else {
+            continue;
+        };
+        let instance = match listener.role {
+            postern_core::bind::Role::Primary => service.name.clone(),
+            postern_core::bind::Role::Secondary => format!("{} (2nd)", service.name),
+        };
+        let address = match listener.spec.address {
+            Some(_) => listener.spec.to_string(),
+            None => format!("{} (all interfaces)", listener.spec),
+        };
+        rows.push([
+            instance,
+            service.kind.to_string(),
+            address,
+            service.relay.to_string(),
+            bytesize::ByteSize(service.max_message_size)
+                .display()
+                .iec()
+                .to_string(),
+            format!(
+                "{} ({}/host)",
+                service.max_connections, service.max_connections_per_host
+            ),
+            service.access.summary(),
+        ]);
     }
+    let widths: Vec<usize> = (0..7)
+        .map(|column| rows.iter().map(|row| row[column].len()).max().unwrap_or(0))
+        .collect();
+    for row in &rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        text.push_str(&format!("  {}\n", cells.join("  ").trim_end()));
+    }
+    text.push('\n');
     for domain in &config.domains {
         let catch_all = domain
             .catch_all

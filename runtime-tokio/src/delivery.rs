@@ -137,6 +137,16 @@ fn deliver(
             .insert(mailbox.clone());
         tracing::info!(queue_id = %id, to = %mailbox, path = %path.display(), "{id}: delivered to {mailbox}");
     }
+    let remote: Vec<String> = envelope
+        .remote_recipients()
+        .map(ToString::to_string)
+        .collect();
+    if !remote.is_empty() {
+        // Relayed mail waits in the spool, durable, for outbound delivery
+        // (not in this version); nothing acknowledged is thrown away.
+        tracing::warn!(queue_id = %id, to = %remote.join(","), "{id}: held in the spool for {} remote recipient(s): outbound delivery is not available in this version", remote.len());
+        return Ok(());
+    }
     spool.remove(id)?;
     lock().remove(&id);
     tracing::info!(queue_id = %id, mailboxes = mailboxes.len(), "{id}: removed from the spool");

@@ -8,6 +8,7 @@
 pub mod config_file;
 pub mod delivery;
 pub mod driver;
+pub mod listen;
 pub mod maildir;
 pub mod server;
 pub mod spool;

@@ -1,7 +1,8 @@
 //! The `postern` command.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use postern::config_file;
+use postern::{config_file, listen};
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -31,10 +32,34 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
-    /// Checks a configuration file and prints what it sets up.
+    /// Checks a configuration file and its bind plan on this host, and
+    /// prints the plan, or every conflict (exit status 1).
     CheckConfig {
         /// The configuration file.
         file: PathBuf,
+    },
+    /// Says what the server would do with a connection and an envelope:
+    /// which instance takes it, whether it is admitted, whether each
+    /// recipient is accepted or relayed, the size limit. Sends no mail.
+    Explain {
+        /// The configuration file; without it, the embedded default.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// The address and port the client connects to.
+        #[arg(long, value_name = "ADDR:PORT")]
+        local: SocketAddr,
+        /// The client's address.
+        #[arg(long, value_name = "IP")]
+        remote: IpAddr,
+        /// The envelope sender, as in MAIL FROM (`<>` for a bounce).
+        #[arg(long, value_name = "ADDRESS")]
+        from: Option<String>,
+        /// A recipient, as in RCPT TO; may be repeated.
+        #[arg(long, value_name = "ADDRESS")]
+        to: Vec<String>,
+        /// The message size in octets, to check against the limit.
+        #[arg(long, value_name = "OCTETS")]
+        size: Option<u64>,
     },
     /// Prints the embedded default configuration, a starting point for
     /// your own file.
@@ -46,19 +71,91 @@ fn main() -> ExitCode {
     init_logging(cli.log_format);
     match cli.command {
         Command::Run { config } => run(config),
-        Command::CheckConfig { file } => match config_file::load(Some(&file)) {
-            Ok(loaded) => {
-                print!("{}", config_file::summary(&loaded));
-                ExitCode::SUCCESS
+        Command::CheckConfig { file } => {
+            match config_file::load(Some(&file)).and_then(|loaded| {
+                let plan = listen::plan(&loaded)?;
+                Ok(config_file::summary(&loaded, &plan))
+            }) {
+                Ok(summary) => {
+                    print!("{summary}");
+                    ExitCode::SUCCESS
+                }
+                Err(message) => {
+                    eprintln!("{message}");
+                    ExitCode::FAILURE
+                }
             }
-            Err(message) => {
-                eprintln!("{message}");
-                ExitCode::FAILURE
-            }
-        },
+        }
+        Command::Explain {
+            config,
+            local,
+            remote,
+            from,
+            to,
+            size,
+        } => explain(config, local, remote, from, to, size),
         Command::DefaultConfig => {
             print!("{}", config_file::DEFAULT_CONFIG);
             ExitCode::SUCCESS
+        }
+    }
+}
+
+fn explain(
+    config: Option<PathBuf>,
+    local: SocketAddr,
+    remote: IpAddr,
+    from: Option<String>,
+    to: Vec<String>,
+    size: Option<u64>,
+) -> ExitCode {
+    use postern_core::address::{parse_forward_path, parse_reverse_path};
+    // Addresses are taken with or without their angle brackets.
+    let bracketed = |a: &str| {
+        if a.starts_with('<') {
+            a.to_owned()
+        } else {
+            format!("<{a}>")
+        }
+    };
+    let question = (|| {
+        let from = from
+            .as_deref()
+            .map(|a| {
+                parse_reverse_path(&bracketed(a), true)
+                    .map_err(|e| format!("--from {a}: not a sender address ({e:?})"))
+            })
+            .transpose()?;
+        let to = to
+            .iter()
+            .map(|a| {
+                parse_forward_path(&bracketed(a), true)
+                    .map_err(|e| format!("--to {a}: not a recipient address ({e:?})"))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let loaded = config_file::load(config.as_deref())?;
+        let plan = listen::plan(&loaded)?;
+        let question = postern_core::explain::Question {
+            local,
+            remote,
+            from,
+            to,
+            size,
+        };
+        Ok::<_, String>(postern_core::explain::explain(
+            &loaded.config,
+            &plan,
+            &question,
+        ))
+    })();
+    match question {
+        Ok(answer) => {
+            print!("{}", answer.text);
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
         }
     }
 }

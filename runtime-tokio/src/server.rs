@@ -4,25 +4,34 @@
 use crate::config_file::Loaded;
 use crate::delivery;
 use crate::driver::{self, Clock, MessageStore};
+use crate::listen;
 use crate::maildir::Maildirs;
 use crate::spool::{DataDirLock, Spool, SpoolFile};
 use postern_core::address::ForwardPath;
+use postern_core::admission::{self, Limits, Permit, Quota, Refusal};
+use postern_core::bind::Listener;
 use postern_core::config::ServiceConfig;
 use postern_core::directory::{Directory, RecipientVerdict};
 use postern_core::envelope::Envelope;
-use postern_core::smtp::server::{OpenedMessage, Server as SmtpServer, SessionInfo};
+use postern_core::smtp::server::{
+    OpenedMessage, Server as SmtpServer, SessionConfig, SessionInfo, refusal_reply,
+};
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
 /// How long sessions still running after the grace period get to say
 /// goodbye once told to stop.
 const GOODBYE_TIME: Duration = Duration::from_secs(5);
+
+/// How long a refused client gets to read why before it is cut off.
+const REFUSAL_WRITE_TIME: Duration = Duration::from_secs(10);
 
 /// The production [`MessageStore`]: the spool and the directory.
 #[derive(Clone)]
@@ -66,7 +75,8 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
             loaded.data_dir.display()
         )
     })?;
-    let listeners = bind_all(&config.services).await?;
+    let plan = listen::plan(&loaded)?;
+    let listeners = listen::bind_all(&plan)?;
     let maildirs = Arc::new(Maildirs::new(&loaded.data_dir, &config.server.hostname));
     tokio::spawn(delivery::run(
         Arc::clone(&spool),
@@ -85,16 +95,29 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     // `sessions_done` yields None (the mini-redis shutdown pattern).
     let (session_guard, mut sessions_done) = mpsc::channel::<()>(1);
     let sessions = Arc::new(AtomicU64::new(0));
-    for (service, listener) in config.services.iter().zip(listeners) {
+    // One instance per [[service]]: its listeners share its quota.
+    let instances: Vec<Arc<Instance>> = config
+        .services
+        .iter()
+        .map(|service| Arc::new(Instance::new(service, &config.server.hostname)))
+        .collect();
+    for (listener, socket) in listeners {
+        let socket = TcpListener::from_std(socket)
+            .map_err(|e| format!("cannot listen on {}: {e}", listener.spec))?;
+        let instance = instances
+            .iter()
+            .find(|i| i.service.name == listener.instance)
+            .expect("every listener comes from an instance");
+        tracing::info!(instance = %listener.instance, "accepting connections on {}", listener.spec);
         let context = AcceptContext {
-            service: service.clone(),
-            hostname: config.server.hostname.clone(),
+            instance: Arc::clone(instance),
+            listener,
             store: store.clone(),
             ending: ending.clone(),
             guard: session_guard.clone(),
             sessions: Arc::clone(&sessions),
         };
-        tokio::spawn(accept_loop(listener, context, accepting.clone()));
+        tokio::spawn(accept_loop(socket, context, accepting.clone()));
     }
     drop(session_guard);
 
@@ -117,38 +140,60 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     Ok(())
 }
 
-/// Binds every service before any accepts, so that a failure leaves
-/// nothing listening.
-async fn bind_all(services: &[ServiceConfig]) -> Result<Vec<TcpListener>, String> {
-    let mut listeners = Vec::with_capacity(services.len());
-    for service in services {
-        let listener = TcpListener::bind(service.listen).await.map_err(|error| {
-            let hint = match error.kind() {
-                io::ErrorKind::AddrInUse => {
-                    "; another program (or another Postern) is listening there"
-                }
-                io::ErrorKind::PermissionDenied => {
-                    "; ports below 1024 need root or CAP_NET_BIND_SERVICE"
-                }
-                io::ErrorKind::AddrNotAvailable => "; that address is not one of this host's",
-                _ => "",
-            };
-            format!(
-                "cannot listen on {} for service \"{}\": {error}{hint}; nothing was started",
-                service.listen, service.name
-            )
-        })?;
-        listeners.push(listener);
+/// One `[[service]]` at run time: its settings and its connection quota,
+/// shared by its listeners.
+struct Instance {
+    service: ServiceConfig,
+    session_config: Arc<SessionConfig>,
+    hostname: String,
+    quota: Arc<Mutex<Quota<IpAddr>>>,
+}
+
+impl Instance {
+    fn new(service: &ServiceConfig, hostname: &str) -> Self {
+        Instance {
+            service: service.clone(),
+            session_config: Arc::new(service.session_config(hostname)),
+            hostname: hostname.to_owned(),
+            quota: Arc::new(Mutex::new(Quota::new(Limits {
+                total: service.max_connections,
+                per_key: service.max_connections_per_host,
+            }))),
+        }
     }
-    for service in services {
-        tracing::info!(service = %service.name, "accepting connections on {}", service.listen);
+
+    /// Admits a client or says why not; see [`admission::admit`].
+    fn admit(&self, client: IpAddr) -> Result<PermitGuard, Refusal> {
+        let mut quota = self.quota.lock().unwrap_or_else(|e| e.into_inner());
+        let permit = admission::admit(&self.service.access, &mut quota, client)?;
+        Ok(PermitGuard {
+            quota: Arc::clone(&self.quota),
+            permit: Some(permit),
+        })
     }
-    Ok(listeners)
+}
+
+/// Gives its permit back when dropped: when the connection's task ends,
+/// whether the session finished, failed or panicked.
+struct PermitGuard {
+    quota: Arc<Mutex<Quota<IpAddr>>>,
+    permit: Option<Permit<IpAddr>>,
+}
+
+impl Drop for PermitGuard {
+    fn drop(&mut self) {
+        if let Some(permit) = self.permit.take() {
+            self.quota
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .release(permit);
+        }
+    }
 }
 
 struct AcceptContext {
-    service: ServiceConfig,
-    hostname: String,
+    instance: Arc<Instance>,
+    listener: Listener,
     store: LocalStore,
     ending: watch::Receiver<bool>,
     guard: mpsc::Sender<()>,
@@ -156,63 +201,86 @@ struct AcceptContext {
 }
 
 async fn accept_loop(
-    listener: TcpListener,
+    socket: TcpListener,
     context: AcceptContext,
     mut stopping: watch::Receiver<bool>,
 ) {
-    let session_config = Arc::new(context.service.session_config(&context.hostname));
+    let name = &context.listener.instance;
     loop {
         let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
+            accepted = socket.accept() => accepted,
             _ = stopping.wait_for(|stop| *stop) => return,
         };
         let (stream, remote) = match accepted {
             Ok(pair) => pair,
             Err(error) => {
                 // Usually EMFILE: back off rather than spin.
-                tracing::warn!(service = %context.service.name, %error, "accept failed");
+                tracing::warn!(instance = %name, %error, "accept failed");
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
         };
+        // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d.
+        let canonical = |a: SocketAddr| SocketAddr::new(a.ip().to_canonical(), a.port());
+        let remote = canonical(remote);
+        let local = stream.local_addr().map_or(remote, canonical);
         let session = context.sessions.fetch_add(1, Ordering::Relaxed) + 1;
-        let local = stream.local_addr().unwrap_or(context.service.listen);
+        let peer = remote;
+        let permit = match context.instance.admit(remote.ip()) {
+            Ok(permit) => permit,
+            Err(refusal) => {
+                tracing::info!(session, %peer, instance = %name, "connect from {peer} refused: {refusal}");
+                let reply = refusal_reply(&context.instance.hostname, refusal);
+                tokio::spawn(refuse(stream, reply));
+                continue;
+            }
+        };
         let (store, ending, guard) = (
             context.store.clone(),
             context.ending.clone(),
             context.guard.clone(),
         );
-        let (config, service) = (Arc::clone(&session_config), context.service.name.clone());
+        let instance = Arc::clone(&context.instance);
         tokio::spawn(async move {
             run_one(
                 stream,
                 SessionInfo { local, remote },
-                config,
+                &instance,
                 &store,
                 ending,
                 session,
-                &service,
             )
             .await;
+            drop(permit);
             drop(guard);
         });
     }
 }
 
+/// Tells a refused client why, then closes, without waiting long for a
+/// client that does not read.
+async fn refuse(mut stream: TcpStream, reply: Vec<u8>) {
+    let _ = tokio::time::timeout(REFUSAL_WRITE_TIME, async {
+        stream.write_all(&reply).await?;
+        stream.shutdown().await
+    })
+    .await;
+}
+
 async fn run_one(
     stream: TcpStream,
     info: SessionInfo,
-    config: Arc<postern_core::smtp::server::SessionConfig>,
+    instance: &Instance,
     store: &LocalStore,
     ending: watch::Receiver<bool>,
     session: u64,
-    service: &str,
 ) {
     let _ = stream.set_nodelay(true);
     let peer: SocketAddr = info.remote;
-    tracing::info!(session, %peer, service, "connect from {peer}");
+    let name = &instance.service.name;
+    tracing::info!(session, %peer, instance = %name, "connect from {peer} to {}", info.local);
     let clock = Clock::new();
-    let machine = SmtpServer::new(config, info, clock.now());
+    let machine = SmtpServer::new(Arc::clone(&instance.session_config), info, clock.now());
     driver::run_session(stream, machine, store, clock, ending, |event| {
         match event.queue_id() {
             Some(queue_id) => tracing::info!(session, %peer, %queue_id, "{event}"),

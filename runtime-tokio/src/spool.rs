@@ -27,8 +27,11 @@ use tokio::sync::mpsc;
 /// The first bytes of every spool file.
 pub const SPOOL_MAGIC: [u8; 8] = *b"PSTNSPL\n";
 /// The format of what follows the magic; bump it when [`SpoolRecord`]
-/// changes, and teach [`read_header`] the old one.
-pub const SPOOL_FORMAT_VERSION: u16 = 1;
+/// changes, and teach [`read_header`] the old one (until the first
+/// release, older spools are refused with an error naming both versions).
+/// 1: the first; 2: each recipient carries its destination (a local
+/// mailbox, or remote for relayed mail).
+pub const SPOOL_FORMAT_VERSION: u16 = 2;
 /// Magic, version (u16) and record length (u32).
 const HEADER_BYTES: usize = SPOOL_MAGIC.len() + 2 + 4;
 /// The largest envelope record we will read back: a sanity bound against

@@ -23,6 +23,7 @@ fn store() -> MemoryStore {
 fn session_config() -> Arc<SessionConfig> {
     Arc::new(SessionConfig {
         hostname: "mx.example.test".into(),
+        relay: postern_core::policy::RelayPolicy::None,
         max_message_size: 1_000_000,
         max_recipients: 100,
         max_errors: 10,

@@ -24,7 +24,15 @@ fn minimal_config_gets_the_defaults() {
     assert_eq!(config.server.hostname, "localhost");
     assert_eq!(config.server.data_dir, PathBuf::from("postern-data"));
     let service = &config.services[0];
-    assert_eq!(service.listen, "127.0.0.1:2525".parse().unwrap());
+    assert_eq!(service.listen.to_string(), "127.0.0.1:2525");
+    assert_eq!(service.secondary_listen, None);
+    assert_eq!(service.relay, RelayPolicy::None);
+    assert_eq!(service.access, AccessList::default());
+    assert_eq!(
+        (service.max_connections, service.max_connections_per_host),
+        (20, 5),
+        "ISMail's defaults"
+    );
     assert_eq!(service.max_message_size, MESSAGE_BYTES_DEFAULT);
     assert_eq!(service.max_recipients, 100);
     assert_eq!(service.command_timeout, Duration::from_secs(300));
@@ -145,4 +153,89 @@ fn bad_user_name_is_explained() {
     insta::assert_snapshot!(errors(&format!(
         "{MINIMAL}\n[[domain]]\nname = \"x.test\"\nusers = [\"alice@x.test\"]\n"
     )));
+}
+
+#[test]
+fn instances_read_port_specs_policy_and_quotas() {
+    let config = parse(
+        r#"
+[port_names]
+mail-alt = 2525
+
+[[service]]
+name = "local"
+kind = "smtp"
+listen = "127.0.0.1:smtp"
+secondary_listen = "127.0.0.1:MAIL-ALT"
+relay = "any"
+max_message_size = "unlimited"
+
+[[service]]
+name = "lan"
+kind = "smtp"
+listen = 25
+relay = ["192.168.0.0/16", "::1"]
+allow = ["192.168.0.0/16"]
+deny = ["192.168.1.66"]
+max_connections = 50
+max_connections_per_host = 10
+"#,
+    )
+    .unwrap();
+    let (local, lan) = (&config.services[0], &config.services[1]);
+    assert_eq!(local.listen.to_string(), "127.0.0.1:25");
+    assert_eq!(
+        local.secondary_listen.map(|s| s.to_string()).as_deref(),
+        Some("127.0.0.1:2525")
+    );
+    assert_eq!((local.lines.listen, local.lines.secondary_listen), (8, 9));
+    assert_eq!(local.relay, RelayPolicy::Any);
+    assert_eq!(local.max_message_size, MESSAGE_BYTES_MAX);
+    assert_eq!(lan.listen.to_string(), "*:25");
+    assert_eq!(lan.relay.to_string(), "from 192.168.0.0/16 ::1");
+    assert_eq!(
+        lan.access.summary(),
+        "only 192.168.0.0/16, not 192.168.1.66"
+    );
+    assert_eq!(
+        (lan.max_connections, lan.max_connections_per_host),
+        (50, 10)
+    );
+}
+
+#[test]
+fn bad_port_specs_and_quotas_are_all_reported() {
+    insta::assert_snapshot!(errors(
+        r#"
+[port_names]
+smtp = 26
+
+[[service]]
+name = "a"
+kind = "smtp"
+listen = 0
+secondary_listen = "gopher"
+max_connections = 4
+max_connections_per_host = 5
+"#
+    ));
+}
+
+#[test]
+fn bad_policies_are_explained() {
+    let relay = errors(&format!("{MINIMAL}relay = \"everyone\"\n"));
+    assert!(
+        relay.contains("\"everyone\" is not a relay policy; write \"none\", \"any\""),
+        "{relay}"
+    );
+    let allow = errors(&format!("{MINIMAL}allow = [\"10.0.0.0/40\"]\n"));
+    assert!(
+        allow.contains("postern.toml:6:9: `allow`: \"10.0.0.0/40\": a prefix of /40"),
+        "{allow}"
+    );
+    let relay_network = errors(&format!("{MINIMAL}relay = [\"lan\"]\n"));
+    assert!(
+        relay_network.contains("\"lan\" is not a network"),
+        "{relay_network}"
+    );
 }

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::address::ForwardPath;
 use crate::directory::RecipientVerdict;
-use crate::envelope::{ClientInfo, Envelope, Recipient};
+use crate::envelope::{ClientInfo, Destination, Envelope, Recipient};
 use crate::limits::{COMMAND_LINE_BYTES_MAX, INPUT_BUFFER_BYTES_MAX};
 use crate::time::Instant;
 use std::collections::VecDeque;
@@ -44,6 +44,9 @@ pub struct Server {
     now: Instant,
     /// When the client's silence becomes a timeout.
     deadline: Instant,
+    /// The instance's relay policy permits this client to send mail to
+    /// other domains.
+    may_relay: bool,
 }
 
 impl Server {
@@ -51,6 +54,7 @@ impl Server {
     pub fn new(config: Arc<SessionConfig>, info: SessionInfo, now: Instant) -> Self {
         let greeting = Reply::plain(220, vec![format!("{} ESMTP Postern", config.hostname)]);
         let deadline = now + config.command_timeout;
+        let may_relay = config.relay.permits(info.remote.ip(), false);
         let mut server = Server {
             config,
             info,
@@ -63,6 +67,7 @@ impl Server {
             output: VecDeque::new(),
             now,
             deadline,
+            may_relay,
         };
         server.reply(greeting);
         server
@@ -363,23 +368,13 @@ impl Server {
                 State::Closed => return,
                 other => panic!("RecipientChecked in state {other:?}"),
             };
-        match verdict {
-            RecipientVerdict::Local(mailbox) => {
-                self.output
-                    .push_back(Output::Event(Event::RecipientAccepted {
-                        forward_path: forward_path.clone(),
-                    }));
-                transaction.recipients.push(Recipient {
-                    forward_path,
-                    mailbox,
-                });
-                self.state = State::ExpectRcptOrData(transaction);
-                self.reply(Reply::new(250, status::DESTINATION_OK, "Ok"));
-            }
+        let destination = match verdict {
+            RecipientVerdict::Local(mailbox) => Destination::Local(mailbox),
+            RecipientVerdict::NotLocal if self.may_relay => Destination::Remote,
             RecipientVerdict::UnknownLocalUser => {
                 self.state = transaction_state(transaction);
                 let text = format!("{forward_path}: Recipient address rejected: User unknown");
-                self.refuse_recipient(
+                return self.refuse_recipient(
                     forward_path,
                     Reply::new(550, status::BAD_DESTINATION_MAILBOX, text),
                 );
@@ -387,9 +382,20 @@ impl Server {
             RecipientVerdict::NotLocal => {
                 self.state = transaction_state(transaction);
                 let text = format!("{forward_path}: Relaying denied");
-                self.refuse_recipient(forward_path, Reply::new(554, status::RELAY_DENIED, text));
+                return self
+                    .refuse_recipient(forward_path, Reply::new(554, status::RELAY_DENIED, text));
             }
-        }
+        };
+        self.output
+            .push_back(Output::Event(Event::RecipientAccepted {
+                forward_path: forward_path.clone(),
+            }));
+        transaction.recipients.push(Recipient {
+            forward_path,
+            destination,
+        });
+        self.state = State::ExpectRcptOrData(transaction);
+        self.reply(Reply::new(250, status::DESTINATION_OK, "Ok"));
     }
 
     fn handle_data(&mut self) {

@@ -36,6 +36,9 @@ pub use data::DataFailure;
 pub use machine::Server;
 pub use reply::{EnhancedStatus, Reply, status};
 
+use crate::admission::Refusal;
+use crate::policy::RelayPolicy;
+
 use crate::address::{ForwardPath, ReversePath};
 use crate::directory::RecipientVerdict;
 use crate::envelope::{Envelope, QueueId};
@@ -48,6 +51,8 @@ use std::time::Duration;
 pub struct SessionConfig {
     /// Our name, in the greeting, EHLO reply and trace headers.
     pub hostname: String,
+    /// Who may send to domains that are not ours.
+    pub relay: RelayPolicy,
     /// The largest message accepted, in octets (RFC 1870 SIZE).
     pub max_message_size: u64,
     pub max_recipients: usize,
@@ -57,6 +62,32 @@ pub struct SessionConfig {
     pub command_timeout: Duration,
     /// How long to wait for more message data.
     pub data_timeout: Duration,
+}
+
+/// What a client turned away before its session starts is told, in
+/// place of the greeting (RFC 5321 3.1: `554` for "no service for you";
+/// `421` for "not now"). The driver sends it and closes.
+pub fn refusal_reply(hostname: &str, refusal: Refusal) -> Vec<u8> {
+    let reply = match refusal {
+        Refusal::AccessDenied => Reply::new(
+            554,
+            status::ACCESS_DENIED,
+            format!("{hostname} Access denied: no SMTP service for your address here"),
+        ),
+        Refusal::TooManyConnections { .. } => Reply::new(
+            421,
+            status::TOO_MANY_CONNECTIONS,
+            format!("{hostname} Too many connections, try again later"),
+        ),
+        Refusal::TooManyFromHost { .. } => Reply::new(
+            421,
+            status::TOO_MANY_CONNECTIONS,
+            format!("{hostname} Too many connections from your host, try again later"),
+        ),
+    };
+    let mut bytes = Vec::new();
+    reply.render(&mut bytes);
+    bytes
 }
 
 /// The connection a session runs on.

@@ -91,6 +91,10 @@ pub mod status {
     pub const NON_ASCII_ADDRESS: S = S(5, 6, 7);
     pub const RELAY_DENIED: S = S(5, 7, 1);
     pub const TOO_MANY_ERRORS: S = S(4, 7, 0);
+    /// RFC 3463 X.7.0: "other or undefined security status", which is
+    /// what Postfix and Exim give for connection limits too.
+    pub const TOO_MANY_CONNECTIONS: S = S(4, 7, 0);
+    pub const ACCESS_DENIED: S = S(5, 7, 1);
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ pub const RECEIVED_AT: UnixTime = UnixTime(1_795_212_959);
 pub fn config() -> SessionConfig {
     SessionConfig {
         hostname: "mx.example.test".into(),
+        relay: crate::policy::RelayPolicy::None,
         max_message_size: 10_000,
         max_recipients: 3,
         max_errors: 5,

@@ -146,6 +146,49 @@ fn unknown_local_user_and_relay_attempt_are_refused() {
 }
 
 #[test]
+fn a_client_in_a_relay_network_may_send_to_other_domains() {
+    use crate::envelope::Destination;
+    use crate::policy::RelayPolicy;
+    let relaying = |networks: &str| {
+        let mut config = super::harness::config();
+        config.relay = RelayPolicy::Networks(vec![networks.parse().unwrap()]);
+        let mut harness = Harness::with_config(config);
+        for line in [
+            "EHLO client.test",
+            "MAIL FROM:<alice@example.test>",
+            "RCPT TO:<carol@elsewhere.test>",
+            "RCPT TO:<bob@example.test>",
+            "DATA",
+        ] {
+            harness.send_line(line);
+        }
+        harness.send(b"Subject: hi\r\n\r\nHi.\r\n.\r\n");
+        harness
+    };
+    // The harness's client is 192.0.2.7.
+    let inside = relaying("192.0.2.0/24");
+    let destinations: Vec<_> = inside.stored[0]
+        .envelope
+        .recipients
+        .iter()
+        .map(|r| r.destination.clone())
+        .collect();
+    assert!(matches!(
+        destinations.as_slice(),
+        [Destination::Remote, Destination::Local(_)]
+    ));
+    insta::assert_snapshot!("relay_permitted", inside.transcript);
+    let outside = relaying("198.51.100.0/24");
+    assert!(
+        outside
+            .transcript
+            .contains("S: 554 5.7.1 <carol@elsewhere.test>: Relaying denied"),
+        "{}",
+        outside.transcript
+    );
+}
+
+#[test]
 fn non_ascii_addresses_need_smtputf8() {
     let harness = session(&[
         "EHLO client.test",

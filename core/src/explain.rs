@@ -1,0 +1,248 @@
+//! `postern explain`: what the server would do with a connection and an
+//! envelope, answered from the configuration and the bind plan alone,
+//! without sending mail.
+//!
+//! Every answer comes from the same functions the server runs: the plan's
+//! [`BindPlan::listener_for`], the instance's [`AccessList`] and
+//! [`RelayPolicy`](crate::policy::RelayPolicy), and the [`Directory`].
+
+use crate::address::{ForwardPath, ReversePath};
+use crate::bind::{BindPlan, Role};
+use crate::config::{Config, ServiceConfig};
+use crate::directory::{Directory, RecipientVerdict};
+use crate::policy::AccessList;
+use std::fmt::Write;
+use std::net::{IpAddr, SocketAddr};
+
+/// A connection and, optionally, an envelope to explain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Question {
+    /// The address and port the client connects to.
+    pub local: SocketAddr,
+    /// The client's address.
+    pub remote: IpAddr,
+    pub from: Option<ReversePath>,
+    pub to: Vec<ForwardPath>,
+    /// The message's size in octets, to check against the limit.
+    pub size: Option<u64>,
+}
+
+/// The answer, one fact per line. `admitted` is false when the connection
+/// would be refused (no instance, or the access list).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    pub text: String,
+    pub admitted: bool,
+}
+
+/// Explains `question` under `config` and its bind `plan`.
+pub fn explain(config: &Config, plan: &BindPlan, question: &Question) -> Answer {
+    let mut text = String::new();
+    let remote = question.remote.to_canonical();
+    let (local, port) = (question.local.ip().to_canonical(), question.local.port());
+    let _ = writeln!(text, "connection to {} from {remote}", question.local);
+    let found = plan.listener_for(local, port).and_then(|listener| {
+        let service = config
+            .services
+            .iter()
+            .find(|s| s.name == listener.instance)?;
+        Some((listener, service))
+    });
+    let Some((listener, service)) = found else {
+        line(
+            &mut text,
+            "instance",
+            "none: no instance listens there, so the connection is refused by the system",
+        );
+        return Answer {
+            text,
+            admitted: false,
+        };
+    };
+    let role = match listener.role {
+        Role::Primary => "",
+        Role::Secondary => ", secondary listen",
+    };
+    line(
+        &mut text,
+        "instance",
+        &format!(
+            "\"{}\" ({}, listening on {}{role})",
+            service.name, service.kind, listener.spec
+        ),
+    );
+    if !service.access.admits(remote) {
+        line(
+            &mut text,
+            "access",
+            &format!(
+                "refused: 554 5.7.1, then closed (the access list admits {})",
+                service.access.summary()
+            ),
+        );
+        return Answer {
+            text,
+            admitted: false,
+        };
+    }
+    line(&mut text, "access", &access_line(&service.access));
+    line(
+        &mut text,
+        "quota",
+        &format!(
+            "admitted while fewer than {} connections are open, and fewer than {} from {remote}; beyond that 421 4.7.0",
+            service.max_connections, service.max_connections_per_host
+        ),
+    );
+    size_lines(&mut text, service, question.size);
+    let may_relay = service.relay.permits(remote, false);
+    line(
+        &mut text,
+        "relay",
+        &format!(
+            "{} for {remote} (relay = {})",
+            if may_relay {
+                "permitted"
+            } else {
+                "not permitted"
+            },
+            service.relay
+        ),
+    );
+    if let Some(from) = &question.from {
+        line(&mut text, "sender", &from.to_string());
+    }
+    let directory = Directory::new(&config.domains);
+    for to in &question.to {
+        let verdict = match directory.resolve(to) {
+            RecipientVerdict::Local(mailbox) => {
+                format!("accepted: local mailbox {mailbox}, delivered to its Maildir")
+            }
+            RecipientVerdict::UnknownLocalUser => {
+                "refused: 550 5.1.1 User unknown (our domain, no such user, no catch-all)"
+                    .to_owned()
+            }
+            RecipientVerdict::NotLocal if may_relay => {
+                "accepted for relaying to another domain's server".to_owned()
+            }
+            RecipientVerdict::NotLocal => {
+                "refused: 554 5.7.1 Relaying denied (not one of our domains)".to_owned()
+            }
+        };
+        line(&mut text, "recipient", &format!("{to}: {verdict}"));
+    }
+    Answer {
+        text,
+        admitted: true,
+    }
+}
+
+fn line(text: &mut String, label: &str, fact: &str) {
+    let _ = writeln!(text, "  {label:<11}{fact}");
+}
+
+fn access_line(access: &AccessList) -> String {
+    format!("admitted (the access list admits {})", access.summary())
+}
+
+fn size_lines(text: &mut String, service: &ServiceConfig, size: Option<u64>) {
+    let limit = service.max_message_size;
+    line(
+        text,
+        "size limit",
+        &format!("{limit} octets, advertised as SIZE {limit}"),
+    );
+    if let Some(size) = size {
+        let verdict = if size > limit {
+            "refused: 552 5.3.4 Message size exceeds fixed limit"
+        } else {
+            "within the limit"
+        };
+        line(text, "size", &format!("{size} octets: {verdict}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::address::{parse_forward_path, parse_reverse_path};
+    use crate::bind::{HostAddresses, listeners, plan};
+
+    /// The Mailtraq example, on loopback.
+    const MAILTRAQ: &str = r#"
+[[service]]
+name = "local"
+kind = "smtp"
+listen = "127.0.0.1:2525"
+relay = "any"
+max_message_size = "unlimited"
+
+[[service]]
+name = "lan"
+kind = "smtp"
+listen = "127.0.0.2:2525"
+relay = "any"
+max_message_size = "unlimited"
+
+[[service]]
+name = "internet"
+kind = "smtp"
+listen = "127.0.0.3:2525"
+relay = "none"
+max_message_size = "10 KiB"
+deny = ["127.0.0.66"]
+
+[[domain]]
+name = "example.test"
+users = ["alice"]
+"#;
+
+    fn ask(local: &str, remote: &str, to: &[&str], size: Option<u64>) -> Answer {
+        let config = crate::config::parse(MAILTRAQ).unwrap();
+        let host = HostAddresses {
+            networks: vec!["127.0.0.0/8".parse().unwrap()],
+        };
+        let plan = plan(listeners(&config.services), &host).unwrap();
+        let question = Question {
+            local: local.parse().unwrap(),
+            remote: remote.parse().unwrap(),
+            from: Some(parse_reverse_path("<bob@elsewhere.test>", false).unwrap()),
+            to: to
+                .iter()
+                .map(|t| parse_forward_path(t, false).unwrap())
+                .collect(),
+            size,
+        };
+        explain(&config, &plan, &question)
+    }
+
+    #[test]
+    fn each_instance_answers_for_its_address() {
+        let to = ["<carol@elsewhere.test>", "<alice@example.test>"];
+        let lan = ask("127.0.0.2:2525", "127.0.0.9", &to, Some(50_000));
+        let internet = ask("127.0.0.3:2525", "127.0.0.9", &to, Some(50_000));
+        assert!(lan.admitted && internet.admitted);
+        insta::assert_snapshot!("explain_lan", lan.text);
+        insta::assert_snapshot!("explain_internet", internet.text);
+    }
+
+    #[test]
+    fn refused_connections_are_explained() {
+        let nobody = ask("127.0.0.4:2525", "127.0.0.9", &[], None);
+        assert!(!nobody.admitted);
+        assert!(
+            nobody.text.contains("no instance listens there"),
+            "{}",
+            nobody.text
+        );
+        let denied = ask("127.0.0.3:2525", "127.0.0.66", &[], None);
+        assert!(!denied.admitted);
+        assert!(
+            denied.text.contains(
+                "refused: 554 5.7.1, then closed (the access list admits all but 127.0.0.66)"
+            ),
+            "{}",
+            denied.text
+        );
+    }
+}
