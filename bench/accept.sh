@@ -263,6 +263,10 @@ name = "mx"
 kind = "smtp"
 listen = "$POSTERN_ADDR:$POSTERN_PORT"
 max_message_size = "25 MiB"
+# Every session comes from one host; the default quota (20, 5 per host)
+# would turn most of them away. Postfix allows 50 per client by default.
+max_connections = $((SESSIONS + 5))
+max_connections_per_host = $SESSIONS
 
 [[domain]]
 name = "bench.test"

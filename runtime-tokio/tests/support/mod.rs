@@ -68,6 +68,24 @@ aliases = {{ info = "alice" }}
         }
     }
 
+    /// Starts postern on `config`, a whole configuration file, and waits
+    /// until `addr` (one of its listeners) accepts.
+    pub fn start_with(config: &str, addr: SocketAddr) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("postern.toml"), config).unwrap();
+        let mut server = TestServer {
+            dir,
+            addr,
+            child: None,
+        };
+        server.launch();
+        server
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("postern.toml")
+    }
+
     /// Starts (or restarts) the process and waits until it accepts.
     pub fn launch(&mut self) {
         let log = std::fs::OpenOptions::new()
