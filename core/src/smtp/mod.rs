@@ -1,4 +1,5 @@
 //! SMTP session machines (RFC 5321). The server side receives mail; the
-//! client side (for outbound delivery) will join it here.
+//! client side delivers mail to other servers.
 
+pub mod client;
 pub mod server;

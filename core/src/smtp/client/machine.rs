@@ -1,0 +1,515 @@
+//! The client machine: states and transitions. See the module docs of
+//! [`super`] for the contract.
+
+use super::reply::{ReplyParser, ServerReply};
+use super::{
+    ClientConfig, ClientEvent, Delivery, Input, Outcome, Output, RecipientResult, SessionFailure,
+    Verdict,
+};
+use crate::smtp::server::BodyType;
+use crate::time::Instant;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What the server offered in its EHLO reply.
+#[derive(Debug, Default)]
+struct Extensions {
+    pipelining: bool,
+    /// `SIZE n`; 0 or absent means no fixed limit.
+    size: Option<u64>,
+    eight_bit_mime: bool,
+    smtputf8: bool,
+    auth_plain: bool,
+    auth_login: bool,
+}
+
+impl Extensions {
+    fn from_ehlo(reply: &ServerReply) -> Self {
+        let mut extensions = Extensions::default();
+        for line in reply.lines.iter().skip(1) {
+            let mut words = line.split_ascii_whitespace();
+            let keyword = words.next().unwrap_or("").to_ascii_uppercase();
+            match keyword.as_str() {
+                "PIPELINING" => extensions.pipelining = true,
+                "SIZE" => extensions.size = words.next().and_then(|n| n.parse().ok()),
+                "8BITMIME" => extensions.eight_bit_mime = true,
+                "SMTPUTF8" => extensions.smtputf8 = true,
+                "AUTH" => {
+                    for mechanism in words {
+                        match mechanism.to_ascii_uppercase().as_str() {
+                            "PLAIN" => extensions.auth_plain = true,
+                            "LOGIN" => extensions.auth_login = true,
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        extensions
+    }
+}
+
+/// A reply the machine is waiting for, oldest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Expect {
+    Greeting,
+    Ehlo,
+    Helo,
+    AuthPlain,
+    /// AUTH LOGIN: the prompt for the user name, then for the password,
+    /// then the result.
+    AuthLoginUser,
+    AuthLoginPassword,
+    AuthResult,
+    Mail,
+    /// The reply to RCPT for recipient `n`.
+    Rcpt(usize),
+    Data,
+    /// The reply after the final dot.
+    DataEnd,
+    /// The reply to a lone dot sent after an unwanted 354.
+    Discarded,
+}
+
+impl Expect {
+    fn command(self) -> &'static str {
+        match self {
+            Expect::Greeting => "greeting",
+            Expect::Ehlo => "EHLO",
+            Expect::Helo => "HELO",
+            Expect::AuthPlain
+            | Expect::AuthLoginUser
+            | Expect::AuthLoginPassword
+            | Expect::AuthResult => "AUTH",
+            Expect::Mail => "MAIL",
+            Expect::Rcpt(_) => "RCPT",
+            Expect::Data => "DATA",
+            Expect::DataEnd => "end of data",
+            Expect::Discarded => "end of discarded data",
+        }
+    }
+}
+
+/// One SMTP client session.
+#[derive(Debug)]
+pub struct Client {
+    config: Arc<ClientConfig>,
+    delivery: Delivery,
+    parser: ReplyParser,
+    extensions: Extensions,
+    /// Replies still to come, in order.
+    expected: VecDeque<Expect>,
+    /// The verdict so far of each recipient; `None` until its RCPT reply.
+    verdicts: Vec<Option<(Verdict, String)>>,
+    /// MAIL was refused: the recipients share its verdict.
+    mail_refused: Option<(Verdict, String)>,
+    /// The driver is streaming the message.
+    sending_message: bool,
+    finished: bool,
+    output: VecDeque<Output>,
+    now: Instant,
+    deadline: Option<Instant>,
+}
+
+impl Client {
+    /// A session that will deliver `delivery`; it waits for the greeting.
+    pub fn new(config: Arc<ClientConfig>, delivery: Delivery, now: Instant) -> Self {
+        let deadline = Some(now + config.timeouts.greeting);
+        let recipients = delivery.recipients.len();
+        Client {
+            config,
+            delivery,
+            parser: ReplyParser::default(),
+            extensions: Extensions::default(),
+            expected: VecDeque::from([Expect::Greeting]),
+            verdicts: vec![None; recipients],
+            mail_refused: None,
+            sending_message: false,
+            finished: false,
+            output: VecDeque::new(),
+            now,
+            deadline,
+        }
+    }
+
+    pub fn handle_input(&mut self, now: Instant, input: Input<'_>) {
+        assert!(now >= self.now, "time went backwards");
+        assert!(
+            self.output.is_empty(),
+            "input handed in while output was pending"
+        );
+        self.now = now;
+        if self.finished {
+            return;
+        }
+        match input {
+            Input::Bytes(bytes) => {
+                self.parser.push(bytes);
+                self.read_replies();
+            }
+            Input::EndOfInput => self.lost("the server closed the connection"),
+            Input::TimerFired => {
+                if self.deadline.is_some_and(|d| now >= d) {
+                    let waiting_for = if self.sending_message {
+                        "to send the message"
+                    } else {
+                        self.expected.front().map_or("", |e| e.command())
+                    };
+                    self.lost(&format!("timed out waiting for {waiting_for}"));
+                }
+            }
+            Input::MessageSent => {
+                assert!(self.sending_message, "MessageSent without SendMessage");
+                self.sending_message = false;
+                self.expect(Expect::DataEnd, self.config.timeouts.data_end);
+            }
+        }
+    }
+
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.output.pop_front()
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.finished { None } else { self.deadline }
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    fn read_replies(&mut self) {
+        while !self.finished {
+            match self.parser.next_reply() {
+                Ok(Some(reply)) => self.on_reply(reply),
+                Ok(None) => return,
+                Err(malformed) => return self.lost(&malformed.0),
+            }
+        }
+    }
+
+    fn send(&mut self, text: String) {
+        self.output.push_back(Output::Send(text.into_bytes()));
+    }
+
+    fn expect(&mut self, what: Expect, timeout: Duration) {
+        self.expected.push_back(what);
+        self.deadline = Some(self.now + timeout);
+    }
+
+    fn on_reply(&mut self, reply: ServerReply) {
+        let Some(expected) = self.expected.pop_front() else {
+            return self.lost(&format!("an unexpected reply: {reply}"));
+        };
+        self.output.push_back(Output::Event(ClientEvent::Reply {
+            command: expected.command(),
+            reply: reply.one_line(),
+        }));
+        let timeouts = self.config.timeouts;
+        match expected {
+            Expect::Greeting if reply.code == 220 => {
+                self.send(format!("EHLO {}\r\n", self.config.hostname));
+                self.expect(Expect::Ehlo, timeouts.command);
+            }
+            Expect::Greeting => self.fail_session("greeting", &reply),
+            Expect::Ehlo if reply.code == 250 => {
+                self.extensions = Extensions::from_ehlo(&reply);
+                self.after_hello();
+            }
+            // 500/502/504: EHLO not understood; try the old greeting.
+            Expect::Ehlo if reply.code >= 500 => {
+                self.send(format!("HELO {}\r\n", self.config.hostname));
+                self.expect(Expect::Helo, timeouts.command);
+            }
+            Expect::Ehlo | Expect::Helo if reply.code != 250 => {
+                self.fail_session(expected.command(), &reply)
+            }
+            Expect::Helo => self.after_hello(),
+            Expect::Ehlo => unreachable!("every EHLO reply code is handled above"),
+            Expect::AuthPlain | Expect::AuthResult if reply.code == 235 => self.authenticated(),
+            Expect::AuthLoginUser if reply.code == 334 => {
+                let user = self.credential(|c| c.user.clone());
+                self.send(format!("{}\r\n", BASE64.encode(user)));
+                self.expect(Expect::AuthLoginPassword, timeouts.command);
+            }
+            Expect::AuthLoginPassword if reply.code == 334 => {
+                let password = self.credential(|c| c.password.clone());
+                self.send(format!("{}\r\n", BASE64.encode(password)));
+                self.expect(Expect::AuthResult, timeouts.command);
+            }
+            Expect::AuthPlain
+            | Expect::AuthLoginUser
+            | Expect::AuthLoginPassword
+            | Expect::AuthResult => self.fail_session("AUTH", &reply),
+            Expect::Mail => {
+                if !reply.is_positive() {
+                    self.mail_refused = Some((verdict_of(&reply), reply.one_line()));
+                }
+                if !self.extensions.pipelining {
+                    self.after_mail();
+                }
+            }
+            Expect::Rcpt(n) => {
+                let verdict = match &self.mail_refused {
+                    Some(refused) => refused.clone(),
+                    None if reply.is_positive() => (Verdict::Delivered, reply.one_line()),
+                    None => (verdict_of(&reply), reply.one_line()),
+                };
+                self.verdicts[n] = Some(verdict);
+                if !self.extensions.pipelining {
+                    self.after_rcpt(n);
+                }
+            }
+            Expect::Data if reply.code == 354 && self.any_accepted() => {
+                self.sending_message = true;
+                self.deadline = Some(self.now + timeouts.data_block);
+                self.output.push_back(Output::SendMessage);
+            }
+            Expect::Data if reply.code == 354 => {
+                // RFC 2920 3.1: with no recipient accepted, end the data at
+                // once with a lone dot.
+                self.send(".\r\n".to_owned());
+                self.expect(Expect::Discarded, timeouts.data_end);
+            }
+            Expect::Data => {
+                let verdict = (verdict_of(&reply), reply.one_line());
+                self.settle_accepted(&verdict);
+                self.quit();
+            }
+            Expect::DataEnd => {
+                let verdict = if reply.is_positive() {
+                    (Verdict::Delivered, reply.one_line())
+                } else {
+                    (verdict_of(&reply), reply.one_line())
+                };
+                self.settle_accepted(&verdict);
+                self.quit();
+            }
+            Expect::Discarded => self.quit(),
+        }
+    }
+
+    fn credential(&self, field: impl Fn(&super::Credentials) -> String) -> String {
+        self.config
+            .credentials
+            .as_ref()
+            .map(field)
+            .unwrap_or_default()
+    }
+
+    /// After EHLO or HELO: log in if we must, then the transaction.
+    fn after_hello(&mut self) {
+        let Some(credentials) = self.config.credentials.clone() else {
+            return self.start_transaction();
+        };
+        let timeout = self.config.timeouts.command;
+        if self.extensions.auth_plain {
+            let token = format!("\0{}\0{}", credentials.user, credentials.password);
+            self.send(format!("AUTH PLAIN {}\r\n", BASE64.encode(token)));
+            self.expect(Expect::AuthPlain, timeout);
+        } else if self.extensions.auth_login {
+            self.send("AUTH LOGIN\r\n".to_owned());
+            self.expect(Expect::AuthLoginUser, timeout);
+        } else {
+            self.session_failed(
+                "AUTH",
+                "the server offers neither AUTH PLAIN nor AUTH LOGIN, and credentials are configured for it".to_owned(),
+                false,
+            );
+        }
+    }
+
+    fn authenticated(&mut self) {
+        let user = self.credential(|c| c.user.clone());
+        self.output
+            .push_back(Output::Event(ClientEvent::Authenticated { user }));
+        self.start_transaction();
+    }
+
+    fn start_transaction(&mut self) {
+        let size = self.delivery.size;
+        if let Some(limit) = self.extensions.size.filter(|&l| l > 0 && size > l) {
+            // RFC 1870 6: do not send what the server said it will refuse.
+            let detail =
+                format!("552 5.3.4 message of {size} octets exceeds the server's SIZE {limit}");
+            return self.settle_all(Verdict::Failed, &detail);
+        }
+        if self.delivery.smtputf8 && !self.extensions.smtputf8 {
+            let detail =
+                "553 5.6.7 the message needs SMTPUTF8 and the server does not offer it".to_owned();
+            return self.settle_all(Verdict::Failed, &detail);
+        }
+        let mut mail = format!("MAIL FROM:{}", self.delivery.reverse_path);
+        if self.extensions.size.is_some() {
+            mail.push_str(&format!(" SIZE={size}"));
+        }
+        if self.delivery.body == BodyType::EightBitMime && self.extensions.eight_bit_mime {
+            mail.push_str(" BODY=8BITMIME");
+        }
+        if self.delivery.smtputf8 {
+            mail.push_str(" SMTPUTF8");
+        }
+        mail.push_str("\r\n");
+        let timeout = self.config.timeouts.command;
+        if self.extensions.pipelining {
+            // RFC 2920: MAIL, every RCPT and DATA in one write; the replies
+            // come back in the same order.
+            for (n, recipient) in self.delivery.recipients.iter().enumerate() {
+                mail.push_str(&format!("RCPT TO:{recipient}\r\n"));
+                self.expected.push_back(Expect::Rcpt(n));
+            }
+            mail.push_str("DATA\r\n");
+            self.expected.push_front(Expect::Mail);
+            self.expected.push_back(Expect::Data);
+            self.deadline = Some(self.now + timeout);
+            self.send(mail);
+        } else {
+            self.send(mail);
+            self.expect(Expect::Mail, timeout);
+        }
+    }
+
+    /// Without pipelining, after the reply to MAIL.
+    fn after_mail(&mut self) {
+        if let Some((verdict, detail)) = self.mail_refused.clone() {
+            return self.settle_all(verdict, &detail);
+        }
+        self.send_rcpt(0);
+    }
+
+    fn send_rcpt(&mut self, n: usize) {
+        let recipient = self.delivery.recipients[n].to_string();
+        self.send(format!("RCPT TO:{recipient}\r\n"));
+        self.expect(Expect::Rcpt(n), self.config.timeouts.command);
+    }
+
+    /// Without pipelining, after the reply to RCPT `n`.
+    fn after_rcpt(&mut self, n: usize) {
+        if n + 1 < self.delivery.recipients.len() {
+            self.send_rcpt(n + 1);
+        } else if self.any_accepted() {
+            self.send("DATA\r\n".to_owned());
+            self.expect(Expect::Data, self.config.timeouts.data_start);
+        } else {
+            self.quit();
+        }
+    }
+
+    fn any_accepted(&self) -> bool {
+        self.verdicts
+            .iter()
+            .any(|v| matches!(v, Some((Verdict::Delivered, _))))
+    }
+
+    /// Recipients whose RCPT was accepted get the result of the data.
+    fn settle_accepted(&mut self, verdict: &(Verdict, String)) {
+        for slot in &mut self.verdicts {
+            if matches!(slot, Some((Verdict::Delivered, _))) {
+                *slot = Some(verdict.clone());
+            }
+        }
+    }
+
+    fn settle_all(&mut self, verdict: Verdict, detail: &str) {
+        for slot in &mut self.verdicts {
+            slot.get_or_insert_with(|| (verdict, detail.to_owned()));
+        }
+        self.quit();
+    }
+
+    fn quit(&mut self) {
+        self.send("QUIT\r\n".to_owned());
+        self.finish(None);
+    }
+
+    fn fail_session(&mut self, stage: &'static str, reply: &ServerReply) {
+        self.send("QUIT\r\n".to_owned());
+        self.session_failed(stage, reply.one_line(), reply.is_permanent_failure());
+    }
+
+    fn session_failed(&mut self, stage: &'static str, detail: String, permanent: bool) {
+        self.finish(Some(SessionFailure {
+            stage,
+            detail,
+            permanent,
+        }));
+    }
+
+    /// The connection is gone or useless: what was not settled is
+    /// deferred; before MAIL it is a session failure.
+    fn lost(&mut self, why: &str) {
+        let before_mail = self.expected.front().is_some_and(|e| {
+            matches!(
+                e,
+                Expect::Greeting
+                    | Expect::Ehlo
+                    | Expect::Helo
+                    | Expect::AuthPlain
+                    | Expect::AuthLoginUser
+                    | Expect::AuthLoginPassword
+                    | Expect::AuthResult
+            )
+        }) && !self.sending_message;
+        if before_mail {
+            return self.session_failed("connection", why.to_owned(), false);
+        }
+        // Accepted recipients whose data was not acknowledged are not
+        // delivered: the server may or may not have the message, and a
+        // duplicate is better than a loss (RFC 1047).
+        let detail = why.to_owned();
+        for slot in &mut self.verdicts {
+            match slot {
+                Some((Verdict::Delivered, _)) | None => {
+                    *slot = Some((Verdict::Deferred, detail.clone()));
+                }
+                Some(_) => {}
+            }
+        }
+        self.finish(None);
+    }
+
+    fn finish(&mut self, session_failure: Option<SessionFailure>) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        self.deadline = None;
+        let recipients = self
+            .delivery
+            .recipients
+            .iter()
+            .zip(&self.verdicts)
+            .map(|(forward_path, verdict)| {
+                let (verdict, detail) = match (&session_failure, verdict) {
+                    (Some(failure), _) => (Verdict::Deferred, failure.to_string()),
+                    (None, Some((verdict, detail))) => (*verdict, detail.clone()),
+                    (None, None) => (Verdict::Deferred, "not tried".to_owned()),
+                };
+                RecipientResult {
+                    forward_path: forward_path.clone(),
+                    verdict,
+                    detail,
+                }
+            })
+            .collect();
+        self.output.push_back(Output::Finished(Outcome {
+            session_failure,
+            recipients,
+        }));
+        self.output.push_back(Output::Close);
+    }
+}
+
+fn verdict_of(reply: &ServerReply) -> Verdict {
+    if reply.is_permanent_failure() {
+        Verdict::Failed
+    } else if reply.is_positive() {
+        Verdict::Delivered
+    } else {
+        Verdict::Deferred
+    }
+}

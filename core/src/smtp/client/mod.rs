@@ -1,0 +1,206 @@
+//! The SMTP client machine: delivers one message to one server, sans I/O.
+//!
+//! # Contract
+//!
+//! The same shape as the server machine:
+//!
+//! ```text
+//! Client::new(config, delivery, now)   nothing sent yet: the server speaks first
+//! handle_input(now, Input)             bytes, end of input, timer, message sent
+//! poll_output() -> Option<Output>      drain until None after every input
+//! poll_timeout() -> Option<Instant>    when to hand in Input::TimerFired
+//! ```
+//!
+//! The driver connects, then hands in what the server sends. The message
+//! itself never passes through the machine: when the server has said
+//! `354`, the machine emits [`Output::SendMessage`], and the driver streams
+//! the message through a [`DotStuffer`] and hands in
+//! [`Input::MessageSent`]. The session ends with exactly one
+//! [`Output::Finished`], whose [`Outcome`] gives every recipient's result,
+//! and an [`Output::Close`].
+//!
+//! EHLO (HELO if EHLO is refused), AUTH PLAIN or LOGIN when credentials are
+//! configured, MAIL with SIZE, BODY and SMTPUTF8 when offered, RCPT for each
+//! recipient, DATA, and QUIT; with PIPELINING (RFC 2920) MAIL, RCPT and DATA
+//! go in one write. Timeouts are RFC 5321 4.5.3.2's.
+
+mod machine;
+mod reply;
+mod stuff;
+#[cfg(test)]
+mod tests;
+
+pub use machine::Client;
+pub use reply::{MalformedReply, ReplyParser, ServerReply};
+pub use stuff::DotStuffer;
+
+use crate::address::{ForwardPath, ReversePath};
+use crate::smtp::server::BodyType;
+use std::fmt;
+use std::time::Duration;
+
+/// How long to wait at each stage (RFC 5321 4.5.3.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientTimeouts {
+    /// For the greeting: 5 minutes.
+    pub greeting: Duration,
+    /// For the replies to EHLO, AUTH, MAIL and RCPT: 5 minutes.
+    pub command: Duration,
+    /// For the reply to DATA: 2 minutes.
+    pub data_start: Duration,
+    /// For the driver to send the message, or the server to take it:
+    /// 3 minutes between blocks in the RFC; the driver's send is bounded by
+    /// the same figure here.
+    pub data_block: Duration,
+    /// For the reply after the final dot: 10 minutes.
+    pub data_end: Duration,
+}
+
+impl Default for ClientTimeouts {
+    fn default() -> Self {
+        let minutes = |m: u64| Duration::from_secs(60 * m);
+        ClientTimeouts {
+            greeting: minutes(5),
+            command: minutes(5),
+            data_start: minutes(2),
+            data_block: minutes(3),
+            data_end: minutes(10),
+        }
+    }
+}
+
+/// An account on the server (a smarthost) to log in with.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub user: String,
+    pub password: String,
+}
+
+impl fmt::Debug for Credentials {
+    /// Passwords never reach logs or traces.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Credentials {{ user: {:?}, password: \"***\" }}",
+            self.user
+        )
+    }
+}
+
+/// How a client session behaves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// Our name, for EHLO.
+    pub hostname: String,
+    pub timeouts: ClientTimeouts,
+    /// Log in before MAIL (to a smarthost). When set and the server offers
+    /// neither PLAIN nor LOGIN, the session fails.
+    pub credentials: Option<Credentials>,
+}
+
+/// The message to hand over: its envelope, as this server must send it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    pub reverse_path: ReversePath,
+    pub recipients: Vec<ForwardPath>,
+    /// The message's size in octets (before dot-stuffing), for SIZE=.
+    pub size: u64,
+    pub body: BodyType,
+    pub smtputf8: bool,
+}
+
+/// What the driver hands in.
+#[derive(Debug)]
+pub enum Input<'a> {
+    /// Bytes from the server.
+    Bytes(&'a [u8]),
+    /// The server closed the connection, or it failed.
+    EndOfInput,
+    /// `now` has reached [`Client::poll_timeout`].
+    TimerFired,
+    /// The driver has sent the whole message and the final `.CRLF`.
+    MessageSent,
+}
+
+/// What the machine emits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Bytes for the server.
+    Send(Vec<u8>),
+    /// Stream the message, dot-stuffed and ended with `.CRLF`, then hand
+    /// in [`Input::MessageSent`].
+    SendMessage,
+    /// The session's result; emitted once.
+    Finished(Outcome),
+    /// Close the connection once everything before this has been sent.
+    Close,
+    /// Something worth a log line.
+    Event(ClientEvent),
+}
+
+/// Session events for logs and traces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// A reply arrived, to this command.
+    Reply {
+        command: &'static str,
+        reply: String,
+    },
+    /// Logged in as this user.
+    Authenticated { user: String },
+}
+
+impl fmt::Display for ClientEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientEvent::Reply { command, reply } => write!(f, "{command}: {reply}"),
+            ClientEvent::Authenticated { user } => write!(f, "authenticated as {user}"),
+        }
+    }
+}
+
+/// A recipient's result from one session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verdict {
+    /// The server took responsibility for the message (2xx after DATA).
+    Delivered,
+    /// Try again later (4xx, a timeout, a lost connection).
+    Deferred,
+    /// The server refused for good (5xx): a bounce.
+    Failed,
+}
+
+/// What became of one recipient.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecipientResult {
+    pub forward_path: ForwardPath,
+    pub verdict: Verdict,
+    /// The server's reply, or what went wrong, on one line.
+    pub detail: String,
+}
+
+/// Why a session ended before any recipient was tried: the cases that
+/// send the message to the next MX or to a fallback smarthost.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionFailure {
+    /// Where it happened: "greeting", "EHLO", "AUTH", "connection".
+    pub stage: &'static str,
+    pub detail: String,
+    /// A 5xx reply (to the greeting or to EHLO and HELO both).
+    pub permanent: bool,
+}
+
+impl fmt::Display for SessionFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.stage, self.detail)
+    }
+}
+
+/// The result of one session: every recipient's verdict, and whether the
+/// session failed before MAIL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// `Some` when nothing was tried: every recipient is then `Deferred`.
+    pub session_failure: Option<SessionFailure>,
+    pub recipients: Vec<RecipientResult>,
+}
