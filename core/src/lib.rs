@@ -21,5 +21,8 @@ pub mod envelope;
 pub mod explain;
 pub mod limits;
 pub mod policy;
+pub mod queue;
+pub mod rng;
+pub mod route;
 pub mod smtp;
 pub mod time;

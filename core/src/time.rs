@@ -40,7 +40,9 @@ impl Add<Duration> for Instant {
 }
 
 /// Wall-clock time in whole seconds since the Unix epoch, UTC.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, bincode::Encode, bincode::Decode,
+)]
 pub struct UnixTime(pub i64);
 
 impl UnixTime {

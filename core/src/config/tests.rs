@@ -239,3 +239,79 @@ fn bad_policies_are_explained() {
         "{relay_network}"
     );
 }
+
+#[test]
+fn outbound_settings_and_the_smarthost() {
+    let config = parse(&format!(
+        r#"{MINIMAL}
+[outbound]
+max_connections = 5
+max_connections_per_destination = 2
+port = 2526
+nameservers = ["127.0.0.1:5353", "::1"]
+retry_delays = ["2s", "1m"]
+expire_after = "1h"
+connect_timeout = "5s"
+data_end_timeout = "1m"
+
+[outbound.smarthost]
+host = "relay.isp.test:587"
+mode = "fallback"
+user = "me"
+password = "secret"
+"#
+    ))
+    .unwrap();
+    let outbound = &config.outbound;
+    assert_eq!(
+        (
+            outbound.max_connections,
+            outbound.max_connections_per_destination
+        ),
+        (5, 2)
+    );
+    assert_eq!(outbound.port, 2526);
+    assert_eq!(
+        outbound.nameservers,
+        [
+            "127.0.0.1:5353".parse().unwrap(),
+            "[::1]:53".parse().unwrap()
+        ]
+    );
+    assert_eq!(
+        outbound.retry.delays,
+        [Duration::from_secs(2), Duration::from_secs(60)]
+    );
+    assert_eq!(outbound.retry.expire_after, Duration::from_secs(3600));
+    assert_eq!(outbound.timeouts.data_end, Duration::from_secs(60));
+    let smarthost = outbound.smarthost.as_ref().unwrap();
+    assert_eq!(smarthost.to_string(), "relay.isp.test:587");
+    assert_eq!(smarthost.mode, SmarthostMode::Fallback);
+    assert_eq!(smarthost.credentials.as_ref().unwrap().user, "me");
+    let defaults = parse(MINIMAL).unwrap().outbound;
+    assert_eq!(
+        (
+            defaults.max_connections,
+            defaults.max_connections_per_destination,
+            defaults.port
+        ),
+        (2, 1, 25)
+    );
+}
+
+#[test]
+fn bad_outbound_settings_are_explained() {
+    let too_many = errors(&format!("{MINIMAL}\n[outbound]\nmax_connections = 21\n"));
+    assert!(
+        too_many.contains("21 is out of range") && too_many.contains("from 1 to 20"),
+        "{too_many}"
+    );
+    let host = errors(&format!(
+        "{MINIMAL}\n[outbound.smarthost]\nhost = \"relay:x\"\nmode = \"exclusive\"\n"
+    ));
+    assert!(host.contains("is not a smarthost"), "{host}");
+    let half = errors(&format!(
+        "{MINIMAL}\n[outbound.smarthost]\nhost = \"relay.test\"\nmode = \"exclusive\"\nuser = \"me\"\n"
+    ));
+    assert!(half.contains("give both `user` and `password`"), "{half}");
+}
