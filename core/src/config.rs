@@ -551,7 +551,10 @@ impl TryFrom<RelayText> for RelayValue {
     type Error = String;
     fn try_from(value: RelayText) -> Result<Self, String> {
         match value {
-            RelayText::Word(word) => match word.as_str() {
+            RelayText::Networks(list) if list.is_empty() => Err(
+                "an empty list of relay networks would permit nobody; write relay = \"none\" for that".to_owned(),
+            ),
+            RelayText::Word(word) => match word.to_ascii_lowercase().as_str() {
                 "none" => Ok(RelayValue(RelayPolicy::None)),
                 "any" => Ok(RelayValue(RelayPolicy::Any)),
                 "authenticated" => Ok(RelayValue(RelayPolicy::Authenticated)),

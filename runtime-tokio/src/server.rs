@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
 
 /// How long sessions still running after the grace period get to say
 /// goodbye once told to stop.
@@ -32,6 +32,9 @@ const GOODBYE_TIME: Duration = Duration::from_secs(5);
 
 /// How long a refused client gets to read why before it is cut off.
 const REFUSAL_WRITE_TIME: Duration = Duration::from_secs(10);
+/// Refused connections being told why at once; beyond this, a flood's
+/// extra connections are closed without a word.
+const REFUSALS_IN_FLIGHT_MAX: usize = 256;
 
 /// The production [`MessageStore`]: the spool and the directory.
 #[derive(Clone)]
@@ -62,6 +65,8 @@ impl MessageStore for LocalStore {
 /// Runs the server until `stop` completes, then shuts down gracefully.
 pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), String> {
     let config = &loaded.config;
+    // The plan is checked before the data directory is touched.
+    let plan = listen::plan(&loaded)?;
     let _lock = DataDirLock::acquire(&loaded.data_dir).map_err(|e| {
         format!(
             "cannot use the data directory {}: {e}",
@@ -75,7 +80,6 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
             loaded.data_dir.display()
         )
     })?;
-    let plan = listen::plan(&loaded)?;
     let listeners = listen::bind_all(&plan)?;
     let maildirs = Arc::new(Maildirs::new(&loaded.data_dir, &config.server.hostname));
     tokio::spawn(delivery::run(
@@ -101,6 +105,7 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
         .iter()
         .map(|service| Arc::new(Instance::new(service, &config.server.hostname)))
         .collect();
+    let refusals = Arc::new(Semaphore::new(REFUSALS_IN_FLIGHT_MAX));
     for (listener, socket) in listeners {
         let socket = TcpListener::from_std(socket)
             .map_err(|e| format!("cannot listen on {}: {e}", listener.spec))?;
@@ -116,6 +121,7 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
             ending: ending.clone(),
             guard: session_guard.clone(),
             sessions: Arc::clone(&sessions),
+            refusals: Arc::clone(&refusals),
         };
         tokio::spawn(accept_loop(socket, context, accepting.clone()));
     }
@@ -198,6 +204,7 @@ struct AcceptContext {
     ending: watch::Receiver<bool>,
     guard: mpsc::Sender<()>,
     sessions: Arc<AtomicU64>,
+    refusals: Arc<Semaphore>,
 }
 
 async fn accept_loop(
@@ -230,8 +237,13 @@ async fn accept_loop(
             Ok(permit) => permit,
             Err(refusal) => {
                 tracing::info!(session, %peer, instance = %name, "connect from {peer} refused: {refusal}");
-                let reply = refusal_reply(&context.instance.hostname, refusal);
-                tokio::spawn(refuse(stream, reply));
+                if let Ok(slot) = Arc::clone(&context.refusals).try_acquire_owned() {
+                    let reply = refusal_reply(&context.instance.hostname, refusal);
+                    tokio::spawn(async move {
+                        refuse(stream, reply).await;
+                        drop(slot);
+                    });
+                }
                 continue;
             }
         };

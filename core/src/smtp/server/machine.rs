@@ -370,7 +370,13 @@ impl Server {
             };
         let destination = match verdict {
             RecipientVerdict::Local(mailbox) => Destination::Local(mailbox),
-            RecipientVerdict::NotLocal if self.may_relay => Destination::Remote,
+            // <Postmaster> without a domain is always ours (RFC 5321
+            // 4.5.1): with no domain configured it has nowhere to go.
+            RecipientVerdict::NotLocal
+                if self.may_relay && matches!(forward_path, ForwardPath::Mailbox(_)) =>
+            {
+                Destination::Remote
+            }
             RecipientVerdict::UnknownLocalUser => {
                 self.state = transaction_state(transaction);
                 let text = format!("{forward_path}: Recipient address rejected: User unknown");
