@@ -1,51 +1,146 @@
-//! Local delivery: takes committed messages from the spool into Maildirs.
+//! Delivery: the queue runner. It takes committed messages from the spool
+//! and carries out what the core decides for each recipient: a copy in a
+//! local Maildir, or an [`Attempt`] to another server, directly or through
+//! the smarthost; then it records each result, schedules retries, queues
+//! bounces, and removes the message when nothing is left to do.
 //!
-//! The core has already decided where each recipient goes (the envelope
-//! holds each recipient's mailbox); this task carries it out. A spool
-//! entry is removed only after every mailbox's copy is durable, so a crash
-//! at any point delivers again on restart rather than losing mail. The
-//! price is a duplicate when the crash falls between a mailbox's sync and
-//! the spool entry's removal.
-//!
-//! When a delivery fails part-way (a full disk, a mailbox path that is not
-//! a directory), the message is tried again later, with a delay that
-//! doubles up to [`RETRY_DELAY_MAX`]; mailboxes that already have their
-//! copy are remembered and skipped, so retries add no duplicates.
+//! One task owns the queue (every message's [`DeliveryState`]) and does
+//! all of its bookkeeping; local deliveries and outbound attempts run as
+//! tasks of their own and report back. State is written durably after
+//! every attempt that leaves something to do, so a crash never loses a
+//! result: a recipient may be tried twice after a crash, never zero times.
+//! A message whose every recipient is settled on the first try needs no
+//! state write at all, only its removal.
 
+use crate::driver::{self, Clock};
 use crate::maildir::Maildirs;
-use crate::spool::Spool;
-use postern_core::envelope::{LocalMailbox, QueueId};
+use crate::resolver::Resolver;
+use crate::spool::{Spool, SpoolRecord};
+use postern_core::address::ReversePath;
+use postern_core::admission::{Limits, Permit, Quota};
+use postern_core::config::{Config, OutboundConfig};
+use postern_core::directory::{Directory, RecipientVerdict};
+use postern_core::envelope::{ClientInfo, Destination, Envelope, LocalMailbox, QueueId, Recipient};
+use postern_core::queue::{self, BounceContext, DeliveryState, Failure, Status};
+use postern_core::route::{Attempt, AttemptResult, Leg, Step};
+use postern_core::smtp::client::{self, ClientConfig, Delivery, Verdict};
+use postern_core::smtp::server::BodyType;
+use postern_core::time::UnixTime;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{self, Seek, SeekFrom};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use tokio::sync::{Semaphore, mpsc};
+use std::io::{self, BufRead, Read, Seek, SeekFrom};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
 
-/// Messages delivered at once: enough to overlap the fsyncs of several.
-pub const DELIVERY_WORKERS: usize = 4;
-/// The delay after a message's first failed delivery.
-pub const RETRY_DELAY_FIRST: Duration = Duration::from_secs(30);
-/// The longest delay between two tries.
-pub const RETRY_DELAY_MAX: Duration = Duration::from_secs(60 * 60);
+/// The most header octets quoted in a bounce.
+const BOUNCE_HEADERS_MAX: usize = 64 * 1024;
 
-/// What is known of a message whose delivery has failed at least once.
-#[derive(Debug, Default)]
-struct Progress {
-    delivered: BTreeSet<LocalMailbox>,
-    failures: u32,
+/// What the runner needs, shared with its tasks.
+pub struct Context {
+    pub spool: Arc<Spool>,
+    pub maildirs: Arc<Maildirs>,
+    pub directory: Arc<Directory>,
+    pub hostname: String,
+    pub outbound: OutboundConfig,
+    pub resolver: Resolver,
 }
 
-type Retries = Arc<Mutex<BTreeMap<QueueId, Progress>>>;
+impl Context {
+    pub fn new(
+        config: &Config,
+        spool: Arc<Spool>,
+        maildirs: Arc<Maildirs>,
+        directory: Arc<Directory>,
+    ) -> Result<Self, String> {
+        Ok(Context {
+            spool,
+            maildirs,
+            directory,
+            hostname: config.server.hostname.clone(),
+            outbound: config.outbound.clone(),
+            resolver: Resolver::new(&config.outbound.nameservers)?,
+        })
+    }
+
+    fn client_config(&self, leg: Leg) -> ClientConfig {
+        ClientConfig {
+            hostname: self.hostname.clone(),
+            timeouts: self.outbound.timeouts,
+            credentials: match (leg, &self.outbound.smarthost) {
+                (Leg::Smarthost, Some(smarthost)) => smarthost.credentials.clone(),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// An operator's request to the runner (`postern queue ...`).
+#[derive(Debug)]
+pub enum Command {
+    /// Make every pending recipient due now; answers how many messages.
+    Flush(oneshot::Sender<usize>),
+    /// Remove a message; answers whether it was there.
+    Delete(QueueId, oneshot::Sender<bool>),
+}
+
+/// What tasks report back.
+enum Report {
+    Local {
+        id: QueueId,
+        /// Recipient indexes now in their Maildir, and the error that
+        /// stopped the rest, if one did.
+        delivered: Vec<usize>,
+        error: Option<String>,
+    },
+    Attempt {
+        id: QueueId,
+        domain: String,
+        indexes: Vec<usize>,
+        result: Result<AttemptResult, String>,
+    },
+}
+
+/// One message the runner knows.
+struct Entry {
+    record: Arc<SpoolRecord>,
+    state: DeliveryState,
+    /// The state on disk is older than `state`.
+    dirty: bool,
+    local_busy: bool,
+    /// Domains with an attempt under way, and the quota permit each holds.
+    in_flight: BTreeMap<String, Permit<String>>,
+}
+
+struct Runner {
+    context: Arc<Context>,
+    entries: BTreeMap<QueueId, Entry>,
+    quota: Quota<String>,
+    /// Messages with a due group that waits for an outbound connection.
+    blocked: BTreeSet<QueueId>,
+    reports: mpsc::UnboundedSender<Report>,
+}
 
 /// Delivers the `backlog`, then every ID the spool announces on
-/// `arrivals` as committed.
+/// `arrivals`, and carries out `commands`, until `arrivals` closes.
 pub async fn run(
-    spool: Arc<Spool>,
-    maildirs: Arc<Maildirs>,
+    context: Context,
     backlog: Vec<QueueId>,
     mut arrivals: mpsc::UnboundedReceiver<QueueId>,
+    mut commands: mpsc::UnboundedReceiver<Command>,
 ) {
-    let again = spool.committed_sender();
+    let (reports, mut reported) = mpsc::unbounded_channel();
+    let limits = Limits {
+        total: context.outbound.max_connections,
+        per_key: context.outbound.max_connections_per_destination,
+    };
+    let mut runner = Runner {
+        context: Arc::new(context),
+        entries: BTreeMap::new(),
+        quota: Quota::new(limits),
+        blocked: BTreeSet::new(),
+        reports,
+    };
     if !backlog.is_empty() {
         tracing::info!(
             count = backlog.len(),
@@ -53,114 +148,626 @@ pub async fn run(
         );
     }
     for id in backlog {
-        let _ = again.send(id);
+        runner.arrived(id, true).await;
     }
-    let workers = Arc::new(Semaphore::new(DELIVERY_WORKERS));
-    let retries: Retries = Arc::default();
-    while let Some(id) = arrivals.recv().await {
-        // The semaphore lives as long as this loop and is never closed.
-        let permit = Arc::clone(&workers)
-            .acquire_owned()
-            .await
-            .expect("delivery semaphore closed");
-        let (spool, maildirs, retries, again) = (
-            Arc::clone(&spool),
-            Arc::clone(&maildirs),
-            Arc::clone(&retries),
-            again.clone(),
-        );
-        tokio::spawn(async move {
-            let result = {
-                let retries = Arc::clone(&retries);
-                tokio::task::spawn_blocking(move || deliver(&spool, &maildirs, id, &retries)).await
-            };
-            drop(permit);
-            let error = match result {
-                Ok(Ok(())) => return,
-                Ok(Err(error)) => error.to_string(),
-                Err(panic) => panic.to_string(),
-            };
-            let delay = {
-                let mut retries = retries.lock().unwrap_or_else(|e| e.into_inner());
-                let progress = retries.entry(id).or_default();
-                progress.failures += 1;
-                retry_delay(progress.failures)
-            };
-            tracing::error!(queue_id = %id, %error, "{id}: delivery failed; next try in {}s", delay.as_secs());
-            tokio::time::sleep(delay).await;
-            let _ = again.send(id);
-        });
-    }
-}
-
-/// 30 s, 60 s, 120 s, ... up to an hour.
-fn retry_delay(failures: u32) -> Duration {
-    let factor = 1u32
-        .checked_shl(failures.saturating_sub(1))
-        .unwrap_or(u32::MAX);
-    RETRY_DELAY_FIRST
-        .saturating_mul(factor)
-        .min(RETRY_DELAY_MAX)
-}
-
-/// Delivers one message to each of its mailboxes that lacks it, then
-/// removes it from the spool.
-fn deliver(
-    spool: &Spool,
-    maildirs: &Maildirs,
-    id: QueueId,
-    retries: &Mutex<BTreeMap<QueueId, Progress>>,
-) -> io::Result<()> {
-    let lock = || retries.lock().unwrap_or_else(|e| e.into_inner());
-    let (record, mut file) = spool.read(id)?;
-    let data_start = file.stream_position()?;
-    let envelope = &record.envelope;
-    let mailboxes = envelope.local_mailboxes();
-    for &mailbox in &mailboxes {
-        if lock()
-            .get(&id)
-            .is_some_and(|p| p.delivered.contains(mailbox))
-        {
-            continue;
+    loop {
+        let wake = runner.next_wake();
+        let timer = async {
+            match wake {
+                Some(at) => tokio::time::sleep(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            arrival = arrivals.recv() => match arrival {
+                Some(id) => runner.arrived(id, false).await,
+                None => return,
+            },
+            Some(report) = reported.recv() => runner.report(report).await,
+            Some(command) = commands.recv() => runner.command(command).await,
+            () = timer => runner.process_all().await,
         }
-        file.seek(SeekFrom::Start(data_start))?;
-        let headers = envelope.delivery_headers(mailbox, "\n");
-        let path = maildirs.deliver(
-            mailbox,
-            headers.as_bytes(),
-            &mut io::BufReader::new(&mut file),
-        )?;
-        lock()
-            .entry(id)
-            .or_default()
-            .delivered
-            .insert(mailbox.clone());
-        tracing::info!(queue_id = %id, to = %mailbox, path = %path.display(), "{id}: delivered to {mailbox}");
     }
-    let remote: Vec<String> = envelope
-        .remote_recipients()
-        .map(ToString::to_string)
-        .collect();
-    if !remote.is_empty() {
-        // Relayed mail waits in the spool, durable, for outbound delivery
-        // (not in this version); nothing acknowledged is thrown away.
-        tracing::warn!(queue_id = %id, to = %remote.join(","), "{id}: held in the spool for {} remote recipient(s): outbound delivery is not available in this version", remote.len());
-        return Ok(());
-    }
-    spool.remove(id)?;
-    lock().remove(&id);
-    tracing::info!(queue_id = %id, mailboxes = mailboxes.len(), "{id}: removed from the spool");
-    Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+fn now() -> UnixTime {
+    UnixTime(
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64),
+    )
+}
 
-    #[test]
-    fn retry_delay_doubles_up_to_an_hour() {
-        let delays: Vec<u64> = (1..=10).map(|n| retry_delay(n).as_secs()).collect();
-        assert_eq!(delays, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]);
-        assert_eq!(retry_delay(u32::MAX), RETRY_DELAY_MAX);
+impl Runner {
+    /// Takes a message into the queue. At start-up (`restarted`), what
+    /// was waiting for a retry is tried at once, as a queue run would.
+    async fn arrived(&mut self, id: QueueId, restarted: bool) {
+        if self.entries.contains_key(&id) {
+            return;
+        }
+        let spool = Arc::clone(&self.context.spool);
+        let loaded = tokio::task::spawn_blocking(move || {
+            let (record, _) = spool.read(id)?;
+            let state = spool.read_state(id)?;
+            Ok::<_, io::Error>((record, state))
+        })
+        .await
+        .map_err(io::Error::other)
+        .and_then(|r| r);
+        let (record, state) = match loaded {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                tracing::error!(queue_id = %id, %error, "{id}: cannot read the spool entry; it stays in the queue");
+                return;
+            }
+        };
+        let mut state = state
+            .unwrap_or_else(|| DeliveryState::new(&record.envelope, UnixTime(record.received_at)));
+        if restarted {
+            state.flush(now());
+        }
+        self.entries.insert(
+            id,
+            Entry {
+                record: Arc::new(record),
+                state,
+                dirty: false,
+                local_busy: false,
+                in_flight: BTreeMap::new(),
+            },
+        );
+        self.process(id).await;
     }
+
+    /// How long until the earliest pending recipient is due.
+    fn next_wake(&self) -> Option<Duration> {
+        let earliest = self
+            .entries
+            .values()
+            .filter_map(|e| e.state.next_attempt())
+            .min()?;
+        let wait = earliest.0.saturating_sub(now().0).max(0) as u64;
+        // Wake at least once a minute so a blocked message is retried.
+        Some(Duration::from_secs(wait.clamp(1, 60)))
+    }
+
+    async fn process_all(&mut self) {
+        let ids: Vec<QueueId> = self.entries.keys().copied().collect();
+        for id in ids {
+            self.process(id).await;
+        }
+    }
+
+    /// Starts what is due for message `id`, sends bounces, saves state,
+    /// and removes the message once nothing is left.
+    async fn process(&mut self, id: QueueId) {
+        let now = now();
+        let Some(entry) = self.entries.get_mut(&id) else {
+            return;
+        };
+        self.blocked.remove(&id);
+        let record = Arc::clone(&entry.record);
+        let envelope = &record.envelope;
+        // Local copies first: they need no connection.
+        let local: Vec<usize> = entry
+            .state
+            .due(now)
+            .into_iter()
+            .filter(|&i| matches!(envelope.recipients[i].destination, Destination::Local(_)))
+            .collect();
+        if !local.is_empty() && !entry.local_busy {
+            entry.local_busy = true;
+            let (context, record, reports) = (
+                Arc::clone(&self.context),
+                Arc::clone(&entry.record),
+                self.reports.clone(),
+            );
+            tokio::task::spawn_blocking(move || {
+                let (delivered, error) = deliver_locally(&context, &record, &local);
+                let _ = reports.send(Report::Local {
+                    id,
+                    delivered,
+                    error: error.map(|e| e.to_string()),
+                });
+            });
+        }
+        for (domain, indexes) in queue::remote_groups(envelope, &entry.state, now) {
+            if entry.in_flight.contains_key(&domain) {
+                continue;
+            }
+            let seed = id.0 ^ u64::from(entry.state.recipients[indexes[0]].attempts);
+            let attempt = Attempt::new(
+                &domain,
+                self.context.outbound.smarthost.as_ref(),
+                self.context.outbound.port,
+                seed,
+            );
+            let permit = match self.quota.acquire(attempt.destination().to_owned()) {
+                Ok(permit) => permit,
+                Err(_) => {
+                    self.blocked.insert(id);
+                    continue;
+                }
+            };
+            entry.in_flight.insert(domain.clone(), permit);
+            let (context, record, reports) = (
+                Arc::clone(&self.context),
+                Arc::clone(&entry.record),
+                self.reports.clone(),
+            );
+            let task = tokio::spawn(run_attempt(
+                context,
+                Arc::clone(&record),
+                indexes.clone(),
+                attempt,
+            ));
+            // The report is sent even if the attempt panics, so that its
+            // permit always comes back.
+            tokio::spawn(async move {
+                let result = task.await.map_err(|panic| panic.to_string());
+                let _ = reports.send(Report::Attempt {
+                    id,
+                    domain,
+                    indexes,
+                    result,
+                });
+            });
+        }
+        self.bounce(id).await;
+        self.settle(id).await;
+    }
+
+    async fn report(&mut self, report: Report) {
+        let now = now();
+        let schedule = self.context.outbound.retry.clone();
+        let id = match report {
+            Report::Local {
+                id,
+                delivered,
+                error,
+            } => {
+                let Some(entry) = self.entries.get_mut(&id) else {
+                    return;
+                };
+                entry.local_busy = false;
+                let received_at = UnixTime(entry.record.received_at);
+                for &i in &delivered {
+                    entry.state.record(
+                        i,
+                        Verdict::Delivered,
+                        "delivered to Maildir",
+                        now,
+                        received_at,
+                        &schedule,
+                    );
+                }
+                if let Some(error) = error {
+                    let pending: Vec<usize> = entry
+                        .state
+                        .due(now)
+                        .into_iter()
+                        .filter(|&i| {
+                            matches!(
+                                entry.record.envelope.recipients[i].destination,
+                                Destination::Local(_)
+                            )
+                        })
+                        .collect();
+                    for i in pending {
+                        entry.state.record(
+                            i,
+                            Verdict::Deferred,
+                            &format!("local delivery failed: {error}"),
+                            now,
+                            received_at,
+                            &schedule,
+                        );
+                    }
+                    tracing::error!(queue_id = %id, %error, "{id}: local delivery failed; will retry");
+                }
+                entry.dirty = true;
+                id
+            }
+            Report::Attempt {
+                id,
+                domain,
+                indexes,
+                result,
+            } => {
+                let Some(entry) = self.entries.get_mut(&id) else {
+                    return;
+                };
+                if let Some(permit) = entry.in_flight.remove(&domain) {
+                    self.quota.release(permit);
+                }
+                let received_at = UnixTime(entry.record.received_at);
+                let record = Arc::clone(&entry.record);
+                let envelope = &record.envelope;
+                let results: Vec<(usize, Verdict, String, String)> = match result {
+                    Ok(AttemptResult::Session { outcome, host, leg }) => {
+                        let via = match leg {
+                            Leg::Direct => host,
+                            Leg::Smarthost => format!("smarthost {host}"),
+                        };
+                        indexes
+                            .iter()
+                            .zip(outcome.recipients)
+                            .map(|(&i, r)| (i, r.verdict, r.detail, via.clone()))
+                            .collect()
+                    }
+                    Ok(AttemptResult::Undeliverable { detail, permanent }) => {
+                        let verdict = if permanent {
+                            Verdict::Failed
+                        } else {
+                            Verdict::Deferred
+                        };
+                        indexes
+                            .iter()
+                            .map(|&i| (i, verdict, detail.clone(), domain.clone()))
+                            .collect()
+                    }
+                    Err(panic) => indexes
+                        .iter()
+                        .map(|&i| {
+                            (
+                                i,
+                                Verdict::Deferred,
+                                format!("internal error: {panic}"),
+                                domain.clone(),
+                            )
+                        })
+                        .collect(),
+                };
+                for (i, verdict, detail, via) in results {
+                    entry
+                        .state
+                        .record(i, verdict, &detail, now, received_at, &schedule);
+                    let to = &envelope.recipients[i].forward_path;
+                    match &entry.state.recipients[i].status {
+                        Status::Delivered => {
+                            tracing::info!(queue_id = %id, %to, %via, "{id}: to={to} delivered via {via}: {detail}")
+                        }
+                        Status::Failed => {
+                            tracing::warn!(queue_id = %id, %to, %via, "{id}: to={to} failed: {}", entry.state.recipients[i].last_detail)
+                        }
+                        Status::Pending { next_attempt } => {
+                            let wait = next_attempt.0.saturating_sub(now.0);
+                            tracing::info!(queue_id = %id, %to, %via, "{id}: to={to} deferred: {detail}; next attempt in {wait}s");
+                        }
+                    }
+                }
+                entry.dirty = true;
+                id
+            }
+        };
+        self.process(id).await;
+        // A permit may have come back: start what waited for one.
+        let blocked: Vec<QueueId> = std::mem::take(&mut self.blocked).into_iter().collect();
+        for waiting in blocked {
+            self.process(waiting).await;
+        }
+    }
+
+    /// Queues a bounce for failed recipients that have none yet.
+    async fn bounce(&mut self, id: QueueId) {
+        let Some(entry) = self.entries.get_mut(&id) else {
+            return;
+        };
+        let failed = entry.state.unbounced_failures();
+        if failed.is_empty() {
+            return;
+        }
+        let record = Arc::clone(&entry.record);
+        let envelope = &record.envelope;
+        let indexes: Vec<usize> = failed.iter().map(|(i, _)| *i).collect();
+        let failures: Vec<Failure> = failed
+            .into_iter()
+            .map(|(i, detail)| Failure {
+                recipient: envelope.recipients[i].forward_path.clone(),
+                detail,
+            })
+            .collect();
+        let spool = Arc::clone(&self.context.spool);
+        let headers = tokio::task::spawn_blocking(move || original_headers(&spool, id))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        let queue_id = id.to_string();
+        let context = BounceContext {
+            hostname: &self.context.hostname,
+            queue_id: &queue_id,
+            reverse_path: &envelope.reverse_path,
+            arrived: UnixTime(entry.record.received_at),
+            now: now(),
+            original_headers: &headers,
+            seed: id.0,
+        };
+        match queue::bounce(&context, &failures) {
+            None => {
+                tracing::warn!(queue_id = %id, "{id}: not bounced: the sender is null (a bounce is never bounced)");
+            }
+            Some(bounce) => {
+                let destination = match self.context.directory.resolve(&bounce.recipient) {
+                    RecipientVerdict::Local(mailbox) => Destination::Local(mailbox),
+                    RecipientVerdict::NotLocal => Destination::Remote,
+                    RecipientVerdict::UnknownLocalUser => {
+                        tracing::warn!(queue_id = %id, "{id}: not bounced: the sender {} is not a local user", bounce.recipient);
+                        entry.state.mark_bounced(&indexes);
+                        entry.dirty = true;
+                        return;
+                    }
+                };
+                let bounce_envelope = Envelope {
+                    reverse_path: ReversePath::Null,
+                    recipients: vec![Recipient {
+                        forward_path: bounce.recipient.clone(),
+                        destination,
+                    }],
+                    body: BodyType::SevenBit,
+                    smtputf8: false,
+                    client: ClientInfo {
+                        helo: self.context.hostname.clone(),
+                        address: "(bounce)".to_owned(),
+                    },
+                };
+                match self
+                    .context
+                    .spool
+                    .inject(bounce_envelope, &bounce.message)
+                    .await
+                {
+                    Ok(bounce_id) => {
+                        tracing::info!(queue_id = %id, bounce = %bounce_id, "{id}: bounce {bounce_id} queued for {}", bounce.recipient);
+                    }
+                    Err(error) => {
+                        tracing::error!(queue_id = %id, %error, "{id}: cannot queue the bounce; will try again");
+                        return;
+                    }
+                }
+            }
+        }
+        entry.state.mark_bounced(&indexes);
+        entry.dirty = true;
+    }
+
+    /// Saves the state if it changed, or removes the message if done.
+    async fn settle(&mut self, id: QueueId) {
+        let Some(entry) = self.entries.get_mut(&id) else {
+            return;
+        };
+        if entry.local_busy || !entry.in_flight.is_empty() {
+            return;
+        }
+        let spool = Arc::clone(&self.context.spool);
+        if entry.state.is_done() {
+            let recipients = entry.state.recipients.len();
+            match tokio::task::spawn_blocking(move || spool.remove(id)).await {
+                Ok(Ok(())) => {
+                    tracing::info!(queue_id = %id, recipients, "{id}: removed from the spool");
+                    self.entries.remove(&id);
+                }
+                Ok(Err(error)) => {
+                    tracing::error!(queue_id = %id, %error, "{id}: cannot remove from the spool")
+                }
+                Err(error) => {
+                    tracing::error!(queue_id = %id, %error, "{id}: cannot remove from the spool")
+                }
+            }
+        } else if entry.dirty {
+            let state = entry.state.clone();
+            match tokio::task::spawn_blocking(move || spool.write_state(id, &state)).await {
+                Ok(Ok(())) => entry.dirty = false,
+                Ok(Err(error)) => {
+                    tracing::error!(queue_id = %id, %error, "{id}: cannot save the delivery state")
+                }
+                Err(error) => {
+                    tracing::error!(queue_id = %id, %error, "{id}: cannot save the delivery state")
+                }
+            }
+        }
+    }
+
+    async fn command(&mut self, command: Command) {
+        match command {
+            Command::Flush(reply) => {
+                let now = now();
+                let mut count = 0;
+                for entry in self.entries.values_mut() {
+                    if entry.state.next_attempt().is_some() {
+                        entry.state.flush(now);
+                        entry.dirty = true;
+                        count += 1;
+                    }
+                }
+                tracing::info!(
+                    messages = count,
+                    "queue flushed: every pending recipient is due now"
+                );
+                let _ = reply.send(count);
+                self.process_all().await;
+            }
+            Command::Delete(id, reply) => {
+                let known = self.entries.contains_key(&id);
+                let spool = Arc::clone(&self.context.spool);
+                let removed = tokio::task::spawn_blocking(move || spool.remove(id))
+                    .await
+                    .is_ok_and(|r| r.is_ok());
+                if let Some(entry) = self.entries.remove(&id) {
+                    for (_, permit) in entry.in_flight {
+                        self.quota.release(permit);
+                    }
+                }
+                if removed {
+                    tracing::warn!(queue_id = %id, "{id}: deleted from the queue by the operator");
+                }
+                let _ = reply.send(known || removed);
+            }
+        }
+    }
+}
+
+/// Copies the message into the Maildir of each local recipient in
+/// `indexes` (once per mailbox).
+fn deliver_locally(
+    context: &Context,
+    record: &SpoolRecord,
+    indexes: &[usize],
+) -> (Vec<usize>, Option<io::Error>) {
+    let id = record.queue_id;
+    let envelope = &record.envelope;
+    let mut by_mailbox: BTreeMap<&LocalMailbox, Vec<usize>> = BTreeMap::new();
+    for &i in indexes {
+        if let Destination::Local(mailbox) = &envelope.recipients[i].destination {
+            by_mailbox.entry(mailbox).or_default().push(i);
+        }
+    }
+    let mut delivered = Vec::new();
+    let mut file = match context.spool.read(id) {
+        Ok((_, file)) => file,
+        Err(error) => return (delivered, Some(error)),
+    };
+    let data_start = match file.stream_position() {
+        Ok(position) => position,
+        Err(error) => return (delivered, Some(error)),
+    };
+    for (mailbox, recipients) in by_mailbox {
+        let result = file.seek(SeekFrom::Start(data_start)).and_then(|_| {
+            let headers = envelope.delivery_headers(mailbox, "\n");
+            context.maildirs.deliver(
+                mailbox,
+                headers.as_bytes(),
+                &mut io::BufReader::new(&mut file),
+            )
+        });
+        match result {
+            Ok(path) => {
+                tracing::info!(queue_id = %id, to = %mailbox, path = %path.display(), "{id}: delivered to {mailbox}");
+                delivered.extend(recipients);
+            }
+            Err(error) => return (delivered, Some(error)),
+        }
+    }
+    (delivered, None)
+}
+
+/// The original message's header section, for the bounce.
+fn original_headers(spool: &Spool, id: QueueId) -> io::Result<Vec<u8>> {
+    let (_, file) = spool.read(id)?;
+    let mut reader = io::BufReader::new(file).take(BOUNCE_HEADERS_MAX as u64);
+    let mut headers = Vec::new();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 || line == b"\r\n" || line == b"\n" {
+            return Ok(headers);
+        }
+        headers.extend_from_slice(&line);
+    }
+}
+
+/// Carries out one attempt: DNS, connections, SMTP sessions.
+async fn run_attempt(
+    context: Arc<Context>,
+    record: Arc<SpoolRecord>,
+    indexes: Vec<usize>,
+    mut attempt: Attempt,
+) -> AttemptResult {
+    let id = record.queue_id;
+    let envelope = &record.envelope;
+    loop {
+        match attempt.step() {
+            Step::LookUpMx { domain } => {
+                let answer = context.resolver.mx(&domain).await;
+                tracing::debug!(queue_id = %id, %domain, ?answer, "MX lookup");
+                attempt.mx_answer(answer);
+            }
+            Step::LookUpHost { host } => {
+                let answer = context.resolver.host(&host).await;
+                tracing::debug!(queue_id = %id, %host, ?answer, "address lookup");
+                attempt.host_answer(answer);
+            }
+            Step::Deliver { address, host, leg } => {
+                let connected = tokio::time::timeout(
+                    context.outbound.connect_timeout,
+                    TcpStream::connect(address),
+                )
+                .await;
+                let stream = match connected {
+                    Ok(Ok(stream)) => stream,
+                    Ok(Err(error)) => {
+                        tracing::info!(queue_id = %id, %host, %address, %error, "{id}: cannot connect to {host} [{address}]: {error}");
+                        attempt.connect_failed(&error.to_string());
+                        continue;
+                    }
+                    Err(_) => {
+                        tracing::info!(queue_id = %id, %host, %address, "{id}: connection to {host} [{address}] timed out");
+                        attempt.connect_failed("connection timed out");
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let outcome = session(&context, &record, &indexes, stream, leg).await;
+                match &outcome {
+                    Ok(outcome) => {
+                        if let Some(failure) = &outcome.session_failure {
+                            tracing::info!(queue_id = %id, %host, %address, "{id}: {host} [{address}] failed before MAIL: {failure}");
+                        }
+                        attempt.session_ended(outcome.clone());
+                    }
+                    Err(error) => {
+                        attempt.connect_failed(&format!("cannot read the message: {error}"))
+                    }
+                }
+            }
+            Step::Finished(result) => {
+                if let AttemptResult::Undeliverable { detail, .. } = &result {
+                    let to: Vec<String> = indexes
+                        .iter()
+                        .map(|&i| envelope.recipients[i].forward_path.to_string())
+                        .collect();
+                    tracing::info!(queue_id = %id, to = %to.join(","), "{id}: no server took the message: {detail}");
+                }
+                return result;
+            }
+        }
+    }
+}
+
+/// One SMTP client session over `stream`.
+async fn session(
+    context: &Context,
+    record: &SpoolRecord,
+    indexes: &[usize],
+    stream: TcpStream,
+    leg: Leg,
+) -> io::Result<client::Outcome> {
+    let id = record.queue_id;
+    let (_, mut file) = context.spool.read(id)?;
+    let data_start = file.stream_position()?;
+    let size = file.metadata()?.len().saturating_sub(data_start);
+    let envelope = &record.envelope;
+    let delivery = Delivery {
+        reverse_path: envelope.reverse_path.clone(),
+        recipients: indexes
+            .iter()
+            .map(|&i| envelope.recipients[i].forward_path.clone())
+            .collect(),
+        size,
+        body: envelope.body,
+        smtputf8: envelope.smtputf8,
+    };
+    let clock = Clock::new();
+    let machine = client::Client::new(Arc::new(context.client_config(leg)), delivery, clock.now());
+    let message = tokio::fs::File::from_std(file);
+    let peer = stream.peer_addr().ok();
+    Ok(driver::run_client(
+        stream,
+        machine,
+        clock,
+        message,
+        context.outbound.timeouts.data_block,
+        |event| tracing::debug!(queue_id = %id, ?peer, "{event}"),
+    )
+    .await)
 }

@@ -13,6 +13,7 @@ use postern_core::address::ForwardPath;
 use postern_core::directory::RecipientVerdict;
 use postern_core::envelope::Envelope;
 use postern_core::limits::READ_CHUNK_BYTES;
+use postern_core::smtp::client;
 use postern_core::smtp::server::{
     Event, Input, OpenedMessage, Output, Request, Server, StoreFailure,
 };
@@ -214,5 +215,115 @@ async fn next_input<R: AsyncRead + Unpin>(
         },
         () = timer => NextInput::Timer,
         _ = shutdown.wait_for(|stop| *stop) => NextInput::Shutdown,
+    }
+}
+
+/// Runs the SMTP client `machine` over `stream` until it finishes, and
+/// returns its outcome. `message` is the message data (CRLF lines), read
+/// from its start and dot-stuffed on the way out when the machine asks.
+pub async fn run_client<S, R>(
+    stream: S,
+    mut machine: client::Client,
+    clock: Clock,
+    mut message: R,
+    block_timeout: std::time::Duration,
+    mut on_event: impl FnMut(&client::ClientEvent),
+) -> client::Outcome
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    R: AsyncRead + Unpin,
+{
+    let (mut reader, mut writer) = tokio::io::split(stream);
+    let mut buffer = vec![0u8; READ_CHUNK_BYTES];
+    let mut outcome = None;
+    loop {
+        let mut write_failed = false;
+        let mut message_sent = false;
+        let mut close = false;
+        while let Some(output) = machine.poll_output() {
+            match output {
+                client::Output::Send(bytes) => {
+                    if !write_failed
+                        && !matches!(
+                            tokio::time::timeout(block_timeout, writer.write_all(&bytes)).await,
+                            Ok(Ok(()))
+                        )
+                    {
+                        write_failed = true;
+                    }
+                }
+                client::Output::SendMessage if !write_failed => {
+                    match send_message(&mut message, &mut writer, block_timeout).await {
+                        Ok(()) => message_sent = true,
+                        Err(error) => {
+                            tracing::debug!(%error, "sending the message failed");
+                            write_failed = true;
+                        }
+                    }
+                }
+                client::Output::SendMessage => {}
+                client::Output::Finished(result) => outcome = Some(result),
+                client::Output::Close => close = true,
+                client::Output::Event(event) => on_event(&event),
+            }
+        }
+        if close || machine.is_finished() {
+            let _ = writer.shutdown().await;
+            return outcome.expect("a finished client has given its outcome");
+        }
+        if write_failed {
+            machine.handle_input(clock.now(), client::Input::EndOfInput);
+            continue;
+        }
+        if message_sent {
+            machine.handle_input(clock.now(), client::Input::MessageSent);
+            continue;
+        }
+        let deadline = machine.poll_timeout().map(|at| clock.to_tokio(at));
+        let timer = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            read = reader.read(&mut buffer) => match read {
+                Ok(0) | Err(_) => machine.handle_input(clock.now(), client::Input::EndOfInput),
+                Ok(n) => machine.handle_input(clock.now(), client::Input::Bytes(&buffer[..n])),
+            },
+            () = timer => machine.handle_input(clock.now(), client::Input::TimerFired),
+        }
+    }
+}
+
+/// Streams the message, dot-stuffed, and the final `.CRLF`; each write
+/// must finish within `block_timeout`.
+async fn send_message<R, W>(
+    message: &mut R,
+    writer: &mut W,
+    block_timeout: std::time::Duration,
+) -> io::Result<()>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut stuffer = client::DotStuffer::default();
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut out = Vec::with_capacity(chunk.len() + 1024);
+    let timed_out = || io::Error::new(io::ErrorKind::TimedOut, "the server stopped taking data");
+    loop {
+        let n = message.read(&mut chunk).await?;
+        out.clear();
+        if n == 0 {
+            std::mem::take(&mut stuffer).finish(&mut out);
+        } else {
+            stuffer.stuff(&chunk[..n], &mut out);
+        }
+        tokio::time::timeout(block_timeout, writer.write_all(&out))
+            .await
+            .map_err(|_| timed_out())??;
+        if n == 0 {
+            return Ok(());
+        }
     }
 }

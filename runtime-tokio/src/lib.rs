@@ -6,9 +6,11 @@
 //! deliver them; [`server`] binds the services and runs sessions.
 
 pub mod config_file;
+pub mod control;
 pub mod delivery;
 pub mod driver;
 pub mod listen;
 pub mod maildir;
+pub mod resolver;
 pub mod server;
 pub mod spool;

@@ -2,6 +2,7 @@
 //! delivers, and stops gracefully.
 
 use crate::config_file::Loaded;
+use crate::control;
 use crate::delivery;
 use crate::driver::{self, Clock, MessageStore};
 use crate::listen;
@@ -82,17 +83,19 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     })?;
     let listeners = listen::bind_all(&plan)?;
     let maildirs = Arc::new(Maildirs::new(&loaded.data_dir, &config.server.hostname));
-    tokio::spawn(delivery::run(
-        Arc::clone(&spool),
-        maildirs,
-        backlog,
-        arrivals,
-    ));
+    let directory = Arc::new(Directory::new(&config.domains));
+    let context =
+        delivery::Context::new(config, Arc::clone(&spool), maildirs, Arc::clone(&directory))?;
+    let (commands, queue_commands) = mpsc::unbounded_channel();
+    tokio::spawn(delivery::run(context, backlog, arrivals, queue_commands));
+    let _control = control::serve(&loaded.data_dir, commands).map_err(|e| {
+        format!(
+            "cannot open the control socket in {}: {e}",
+            loaded.data_dir.display()
+        )
+    })?;
 
-    let store = LocalStore {
-        spool,
-        directory: Arc::new(Directory::new(&config.domains)),
-    };
+    let store = LocalStore { spool, directory };
     let (stop_accepting, accepting) = watch::channel(false);
     let (end_sessions, ending) = watch::channel(false);
     // Every session holds a clone of this sender; when all are dropped,

@@ -5,6 +5,11 @@
 //! - `incoming/ID`: a message being received. Never acknowledged; removed
 //!   at start-up if found.
 //! - `queue/ID`: a committed message, waiting for delivery.
+//! - `state/ID`: each recipient's delivery state, once an attempt has
+//!   left something to do (a retry, a bounce to send). Written to
+//!   `state/ID.new`, synced, renamed over, and the directory synced, so it
+//!   is always either the old state or the new one. A message without a
+//!   state file has had no attempt recorded: every recipient is pending.
 //!
 //! One file per message: a header (magic, format version, record length),
 //! the bincode-encoded [`SpoolRecord`] with the envelope, then the message
@@ -16,6 +21,7 @@
 use crate::driver::StoredMessage;
 use bincode::{Decode, Encode};
 use postern_core::envelope::{Envelope, QueueId};
+use postern_core::queue::DeliveryState;
 use postern_core::time::UnixTime;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -32,6 +38,9 @@ pub const SPOOL_MAGIC: [u8; 8] = *b"PSTNSPL\n";
 /// 1: the first; 2: each recipient carries its destination (a local
 /// mailbox, or remote for relayed mail).
 pub const SPOOL_FORMAT_VERSION: u16 = 2;
+/// The first bytes of every state file, and its format version.
+const STATE_MAGIC: [u8; 8] = *b"PSTNSTA\n";
+const STATE_FORMAT_VERSION: u16 = 1;
 /// Magic, version (u16) and record length (u32).
 const HEADER_BYTES: usize = SPOOL_MAGIC.len() + 2 + 4;
 /// The largest envelope record we will read back: a sanity bound against
@@ -54,6 +63,7 @@ pub struct SpoolRecord {
 pub struct Spool {
     incoming: PathBuf,
     queue: PathBuf,
+    state: PathBuf,
     last_id: Mutex<u64>,
     committed: mpsc::UnboundedSender<QueueId>,
 }
@@ -69,7 +79,8 @@ impl Spool {
     ) -> io::Result<(Arc<Spool>, Vec<QueueId>)> {
         let incoming = data_dir.join("spool").join("incoming");
         let queue = data_dir.join("spool").join("queue");
-        for dir in [&incoming, &queue] {
+        let state = data_dir.join("spool").join("state");
+        for dir in [&incoming, &queue, &state] {
             create_dir_durably(dir)?;
         }
         for entry in fs::read_dir(&incoming)? {
@@ -81,10 +92,20 @@ impl Spool {
             .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
             .collect();
         waiting.sort();
+        // A state file whose message is gone: the removal was cut short.
+        for entry in fs::read_dir(&state)? {
+            let path = entry?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let id = name.strip_suffix(".new").unwrap_or(name).parse::<QueueId>();
+            if name.ends_with(".new") || id.is_ok_and(|id| !waiting.contains(&id)) {
+                fs::remove_file(&path)?;
+            }
+        }
         let last_id = waiting.last().map_or(0, |id| id.0);
         let spool = Spool {
             incoming,
             queue,
+            state,
             last_id: Mutex::new(last_id),
             committed,
         };
@@ -157,10 +178,63 @@ impl Spool {
         Ok((record, file))
     }
 
-    /// Removes a delivered message, durably.
+    /// Removes a message that needs nothing more, durably, with its state.
     pub fn remove(&self, id: QueueId) -> io::Result<()> {
         fs::remove_file(self.queue_path(id))?;
-        sync_dir(&self.queue)
+        sync_dir(&self.queue)?;
+        match fs::remove_file(self.state.join(id.to_string())) {
+            Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error),
+            _ => Ok(()),
+        }
+    }
+
+    /// The message's recorded delivery state, if an attempt left one.
+    pub fn read_state(&self, id: QueueId) -> io::Result<Option<DeliveryState>> {
+        let bytes = match fs::read(self.state.join(id.to_string())) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(error),
+        };
+        let invalid = |what: String| io::Error::new(io::ErrorKind::InvalidData, what);
+        let body = bytes
+            .strip_prefix(&STATE_MAGIC[..])
+            .ok_or_else(|| invalid(format!("{id}: not a Postern state file")))?;
+        let (version, encoded) = body
+            .split_at_checked(2)
+            .ok_or_else(|| invalid(format!("{id}: state file cut short")))?;
+        let version = u16::from_le_bytes([version[0], version[1]]);
+        if version != STATE_FORMAT_VERSION {
+            return Err(invalid(format!(
+                "{id}: state format version {version}; this Postern reads {STATE_FORMAT_VERSION}"
+            )));
+        }
+        let (state, _) = bincode::decode_from_slice(encoded, bincode::config::standard())
+            .map_err(|e| invalid(format!("{id}: damaged state file: {e}")))?;
+        Ok(Some(state))
+    }
+
+    /// Records the message's delivery state durably (see the module docs).
+    pub fn write_state(&self, id: QueueId, state: &DeliveryState) -> io::Result<()> {
+        let mut bytes = STATE_MAGIC.to_vec();
+        bytes.extend_from_slice(&STATE_FORMAT_VERSION.to_le_bytes());
+        bincode::encode_into_std_write(state, &mut bytes, bincode::config::standard())
+            .map_err(io::Error::other)?;
+        let path = self.state.join(id.to_string());
+        let fresh = self.state.join(format!("{id}.new"));
+        let mut file = File::create(&fresh)?;
+        file.write_all(&bytes)?;
+        file.sync_data()?;
+        fs::rename(&fresh, &path)?;
+        sync_dir(&self.state)
+    }
+
+    /// Queues a message the server writes itself (a bounce): stored and
+    /// committed like one received over SMTP, and announced for delivery.
+    pub async fn inject(self: &Arc<Self>, envelope: Envelope, data: &[u8]) -> io::Result<QueueId> {
+        let (id, _, mut file) = self.create(envelope).await?;
+        file.write(data).await?;
+        file.commit().await?;
+        Ok(id)
     }
 }
 

@@ -1,0 +1,103 @@
+//! The control socket: how `postern queue flush` and `postern queue
+//! delete` reach a running server. A Unix socket at
+//! `DATA_DIR/postern.sock`, readable by the server's user only, taking one
+//! command per line and answering one line:
+//!
+//! ```text
+//! flush          ->  ok 3 messages due now
+//! delete ID      ->  ok deleted ID   |  error no message ID
+//! ```
+//!
+//! The server does the work itself, so the spool is never changed behind
+//! its back.
+
+use crate::delivery::Command;
+use postern_core::envelope::QueueId;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{mpsc, oneshot};
+
+/// The socket's file name in the data directory.
+pub const SOCKET_NAME: &str = "postern.sock";
+
+/// Removes the socket file when the server stops.
+pub struct ControlSocket {
+    path: PathBuf,
+}
+
+impl Drop for ControlSocket {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Listens on the control socket and passes commands to the queue runner.
+/// The caller holds the data directory's lock, so a socket file left by a
+/// crashed server is stale and can be replaced.
+pub fn serve(
+    data_dir: &Path,
+    commands: mpsc::UnboundedSender<Command>,
+) -> io::Result<ControlSocket> {
+    let path = data_dir.join(SOCKET_NAME);
+    match std::fs::remove_file(&path) {
+        Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(error),
+        _ => {}
+    }
+    let listener = UnixListener::bind(&path)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(answer(stream, commands.clone()));
+        }
+    });
+    Ok(ControlSocket { path })
+}
+
+async fn answer(stream: UnixStream, commands: mpsc::UnboundedSender<Command>) {
+    let (reader, mut writer) = stream.into_split();
+    let mut lines = BufReader::new(reader).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let reply = execute(line.trim(), &commands).await;
+        if writer
+            .write_all(format!("{reply}\n").as_bytes())
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+async fn execute(line: &str, commands: &mpsc::UnboundedSender<Command>) -> String {
+    let mut words = line.split_whitespace();
+    match (words.next(), words.next(), words.next()) {
+        (Some("flush"), None, _) => {
+            let (reply, answer) = oneshot::channel();
+            if commands.send(Command::Flush(reply)).is_err() {
+                return "error the server is stopping".to_owned();
+            }
+            match answer.await {
+                Ok(count) => format!("ok {count} messages due now"),
+                Err(_) => "error the server is stopping".to_owned(),
+            }
+        }
+        (Some("delete"), Some(id), None) => {
+            let Ok(id) = id.parse::<QueueId>() else {
+                return format!("error {id} is not a queue ID");
+            };
+            let (reply, answer) = oneshot::channel();
+            if commands.send(Command::Delete(id, reply)).is_err() {
+                return "error the server is stopping".to_owned();
+            }
+            match answer.await {
+                Ok(true) => format!("ok deleted {id}"),
+                Ok(false) => format!("error no message {id}"),
+                Err(_) => "error the server is stopping".to_owned(),
+            }
+        }
+        _ => format!("error unknown command {line:?}; the commands are: flush, delete ID"),
+    }
+}

@@ -1,0 +1,81 @@
+//! DNS for outbound delivery, through hickory-resolver: MX records and
+//! host addresses, answered in the core's terms ([`MxAnswer`],
+//! [`HostAnswer`]) so the core decides what each answer means.
+
+use hickory_resolver::config::{LookupIpStrategy, NameServerConfig, ResolverConfig, ResolverOpts};
+use hickory_resolver::name_server::TokioConnectionProvider;
+use hickory_resolver::proto::xfer::Protocol;
+use hickory_resolver::{ResolveError, TokioResolver};
+use postern_core::route::{HostAnswer, MxAnswer};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Asks DNS servers about mail exchangers and hosts.
+#[derive(Clone)]
+pub struct Resolver {
+    inner: TokioResolver,
+}
+
+impl Resolver {
+    /// Uses `nameservers` (UDP, then TCP), or the system's configuration
+    /// (/etc/resolv.conf) when the list is empty.
+    pub fn new(nameservers: &[SocketAddr]) -> Result<Self, String> {
+        let mut builder = if nameservers.is_empty() {
+            TokioResolver::builder_tokio()
+                .map_err(|e| format!("cannot read the system's DNS configuration: {e}"))?
+        } else {
+            let mut config = ResolverConfig::new();
+            for &address in nameservers {
+                config.add_name_server(NameServerConfig::new(address, Protocol::Udp));
+                config.add_name_server(NameServerConfig::new(address, Protocol::Tcp));
+            }
+            TokioResolver::builder_with_config(config, TokioConnectionProvider::default())
+        };
+        let options: &mut ResolverOpts = builder.options_mut();
+        options.timeout = Duration::from_secs(5);
+        options.attempts = 2;
+        options.ip_strategy = LookupIpStrategy::Ipv4AndIpv6;
+        Ok(Resolver {
+            inner: builder.build(),
+        })
+    }
+
+    /// The domain's MX records.
+    pub async fn mx(&self, domain: &str) -> MxAnswer {
+        match self.inner.mx_lookup(fully_qualified(domain)).await {
+            Ok(lookup) => MxAnswer::Records(
+                lookup
+                    .iter()
+                    .map(|mx| (mx.preference(), mx.exchange().to_ascii()))
+                    .collect(),
+            ),
+            Err(error) if error.is_nx_domain() => MxAnswer::NoSuchDomain,
+            Err(error) if error.is_no_records_found() => MxAnswer::NoRecords,
+            Err(error) => MxAnswer::TemporaryFailure(describe(&error)),
+        }
+    }
+
+    /// The host's IPv4 and IPv6 addresses.
+    pub async fn host(&self, host: &str) -> HostAnswer {
+        match self.inner.lookup_ip(fully_qualified(host)).await {
+            Ok(lookup) => HostAnswer::Addresses(lookup.iter().collect()),
+            Err(error) if error.is_nx_domain() || error.is_no_records_found() => {
+                HostAnswer::NotFound
+            }
+            Err(error) => HostAnswer::TemporaryFailure(describe(&error)),
+        }
+    }
+}
+
+/// Names from envelopes are absolute: no search-domain guessing.
+fn fully_qualified(name: &str) -> String {
+    if name.ends_with('.') {
+        name.to_owned()
+    } else {
+        format!("{name}.")
+    }
+}
+
+fn describe(error: &ResolveError) -> String {
+    error.to_string()
+}
