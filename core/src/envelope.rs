@@ -34,6 +34,14 @@ impl fmt::Display for QueueId {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InvalidQueueId;
 
+impl fmt::Display for InvalidQueueId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not a queue ID: write the 13 characters (digits and capitals) shown in the logs and in `postern queue list`")
+    }
+}
+
+impl std::error::Error for InvalidQueueId {}
+
 impl FromStr for QueueId {
     type Err = InvalidQueueId;
 

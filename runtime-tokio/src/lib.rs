@@ -11,6 +11,7 @@ pub mod delivery;
 pub mod driver;
 pub mod listen;
 pub mod maildir;
+pub mod queue_command;
 pub mod resolver;
 pub mod server;
 pub mod spool;

@@ -64,6 +64,29 @@ enum Command {
     /// Prints the embedded default configuration, a starting point for
     /// your own file.
     DefaultConfig,
+    /// Shows or changes the queue of messages waiting for delivery; safe
+    /// while the server runs.
+    Queue {
+        /// The configuration file (for the data directory); without it,
+        /// the embedded default.
+        #[arg(long, short, global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        action: QueueAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum QueueAction {
+    /// Lists every queued message and the state of each recipient.
+    List,
+    /// Retries every deferred recipient now.
+    Flush,
+    /// Removes a message from the queue without sending a bounce.
+    Delete {
+        /// The queue ID, as in the logs and `queue list`.
+        id: postern_core::envelope::QueueId,
+    },
 }
 
 fn main() -> ExitCode {
@@ -94,9 +117,32 @@ fn main() -> ExitCode {
             to,
             size,
         } => explain(config, local, remote, from, to, size),
+        Command::Queue { config, action } => queue(config, action),
         Command::DefaultConfig => {
             print!("{}", config_file::DEFAULT_CONFIG);
             ExitCode::SUCCESS
+        }
+    }
+}
+
+fn queue(config: Option<PathBuf>, action: QueueAction) -> ExitCode {
+    use postern::queue_command;
+    let result = config_file::load(config.as_deref()).and_then(|loaded| {
+        let data_dir = &loaded.data_dir;
+        match action {
+            QueueAction::List => queue_command::list(data_dir),
+            QueueAction::Flush => queue_command::flush(data_dir),
+            QueueAction::Delete { id } => queue_command::delete(data_dir, id),
+        }
+    });
+    match result {
+        Ok(text) => {
+            println!("{}", text.trim_end());
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -190,27 +190,7 @@ impl Spool {
 
     /// The message's recorded delivery state, if an attempt left one.
     pub fn read_state(&self, id: QueueId) -> io::Result<Option<DeliveryState>> {
-        let bytes = match fs::read(self.state.join(id.to_string())) {
-            Ok(bytes) => bytes,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(error) => return Err(error),
-        };
-        let invalid = |what: String| io::Error::new(io::ErrorKind::InvalidData, what);
-        let body = bytes
-            .strip_prefix(&STATE_MAGIC[..])
-            .ok_or_else(|| invalid(format!("{id}: not a Postern state file")))?;
-        let (version, encoded) = body
-            .split_at_checked(2)
-            .ok_or_else(|| invalid(format!("{id}: state file cut short")))?;
-        let version = u16::from_le_bytes([version[0], version[1]]);
-        if version != STATE_FORMAT_VERSION {
-            return Err(invalid(format!(
-                "{id}: state format version {version}; this Postern reads {STATE_FORMAT_VERSION}"
-            )));
-        }
-        let (state, _) = bincode::decode_from_slice(encoded, bincode::config::standard())
-            .map_err(|e| invalid(format!("{id}: damaged state file: {e}")))?;
-        Ok(Some(state))
+        read_state_file(&self.state, id)
     }
 
     /// Records the message's delivery state durably (see the module docs).
@@ -236,6 +216,31 @@ impl Spool {
         file.commit().await?;
         Ok(id)
     }
+}
+
+/// Reads `state_dir/ID`: the delivery state, if an attempt left one.
+pub fn read_state_file(state_dir: &Path, id: QueueId) -> io::Result<Option<DeliveryState>> {
+    let bytes = match fs::read(state_dir.join(id.to_string())) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    let invalid = |what: String| io::Error::new(io::ErrorKind::InvalidData, what);
+    let body = bytes
+        .strip_prefix(&STATE_MAGIC[..])
+        .ok_or_else(|| invalid(format!("{id}: not a Postern state file")))?;
+    let (version, encoded) = body
+        .split_at_checked(2)
+        .ok_or_else(|| invalid(format!("{id}: state file cut short")))?;
+    let version = u16::from_le_bytes([version[0], version[1]]);
+    if version != STATE_FORMAT_VERSION {
+        return Err(invalid(format!(
+            "{id}: state format version {version}; this Postern reads {STATE_FORMAT_VERSION}"
+        )));
+    }
+    let (state, _) = bincode::decode_from_slice(encoded, bincode::config::standard())
+        .map_err(|e| invalid(format!("{id}: damaged state file: {e}")))?;
+    Ok(Some(state))
 }
 
 /// A message being written to `incoming/`.

@@ -142,6 +142,29 @@ aliases = {{ info = "alice" }}
         files
     }
 
+    /// Waits until `user` of `domain` has `count` messages.
+    pub fn wait_for_delivery_to(&self, domain: &str, user: &str, count: usize) -> Vec<PathBuf> {
+        let maildir = self.data().join("mail").join(domain).join(user).join("new");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let mut files: Vec<PathBuf> = match std::fs::read_dir(&maildir) {
+                Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),
+                Err(_) => Vec::new(),
+            };
+            if files.len() >= count {
+                files.sort();
+                return files;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} of {count} delivered to {user}@{domain}; log:\n{}",
+                files.len(),
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Waits until `user` has `count` messages; panics with the log if not.
     pub fn wait_for_delivery(&self, user: &str, count: usize) -> Vec<PathBuf> {
         let deadline = Instant::now() + Duration::from_secs(20);

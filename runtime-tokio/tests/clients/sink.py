@@ -1,0 +1,121 @@
+"""A scripted remote mail server for outbound tests, built on aiosmtpd.
+
+usage: sink.py HOST PORT LOG [--reject] [--tempfail N] [--silent]
+               [--auth USER:PASS] [--data-delay SECONDS]
+
+Writes one JSON line to LOG per event:
+  {"event": "message", "from": ..., "to": [...], "data": ..., "auth": ...}
+  {"event": "open", "open": N, "max": M}   (after each new connection)
+--reject      answers every RCPT with 550 5.1.1
+--tempfail N  answers the first N DATA commands with 451 4.3.0
+--silent      accepts connections and never says a word
+--auth U:P    requires AUTH (PLAIN or LOGIN, no TLS) with these credentials
+--data-delay  waits this long before answering the end of data
+Prints "ready" once listening.
+"""
+import argparse
+import asyncio
+import json
+import threading
+import time
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+parser = argparse.ArgumentParser()
+parser.add_argument("host")
+parser.add_argument("port", type=int)
+parser.add_argument("log")
+parser.add_argument("--reject", action="store_true")
+parser.add_argument("--tempfail", type=int, default=0)
+parser.add_argument("--silent", action="store_true")
+parser.add_argument("--auth")
+parser.add_argument("--data-delay", type=float, default=0)
+args = parser.parse_args()
+
+lock = threading.Lock()
+counts = {"open": 0, "max": 0, "tempfail": args.tempfail}
+
+
+def log(record):
+    with lock, open(args.log, "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+class Handler:
+    async def handle_RCPT(self, server, session, envelope, address, options):
+        if args.reject:
+            return f"550 5.1.1 <{address}>: no such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if args.data_delay:
+            await asyncio.sleep(args.data_delay)
+        with lock:
+            if counts["tempfail"] > 0:
+                counts["tempfail"] -= 1
+                return "451 4.3.0 try again later"
+        user = session.auth_data.login.decode() if session.auth_data else None
+        log({
+            "event": "message",
+            "from": envelope.mail_from,
+            "to": envelope.rcpt_tos,
+            "data": envelope.content.decode("utf-8", "replace"),
+            "auth": user,
+        })
+        return "250 2.0.0 OK: queued"
+
+
+class CountingSMTP(SMTP):
+    def connection_made(self, transport):
+        with lock:
+            counts["open"] += 1
+            counts["max"] = max(counts["max"], counts["open"])
+            record = {"event": "open", "open": counts["open"], "max": counts["max"]}
+        log(record)
+        super().connection_made(transport)
+
+    def connection_lost(self, error):
+        with lock:
+            counts["open"] -= 1
+        super().connection_lost(error)
+
+
+class CountingController(Controller):
+    def factory(self):
+        return CountingSMTP(self.handler, **self.SMTP_kwargs)
+
+
+def authenticator(server, session, envelope, mechanism, auth_data):
+    user, password = args.auth.split(":", 1)
+    ok = (
+        isinstance(auth_data, LoginPassword)
+        and auth_data.login.decode() == user
+        and auth_data.password.decode() == password
+    )
+    return AuthResult(success=ok, auth_data=auth_data)
+
+
+if args.silent:
+    async def hold(reader, writer):
+        await asyncio.sleep(3600)
+
+    async def main():
+        server = await asyncio.start_server(hold, args.host, args.port)
+        print("ready", flush=True)
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+else:
+    kwargs = {"server_hostname": "sink.test"}
+    if args.auth:
+        kwargs.update(
+            authenticator=authenticator, auth_required=True, auth_require_tls=False
+        )
+    controller = CountingController(Handler(), hostname=args.host, port=args.port, **kwargs)
+    controller.start()
+    print("ready", flush=True)
+    while True:
+        time.sleep(3600)

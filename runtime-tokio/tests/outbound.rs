@@ -1,0 +1,568 @@
+//! Outbound delivery over real sockets on loopback: MX records from a
+//! local DNS server (dnsmasq), remote servers that are Postfix's
+//! smtp-sink, a scripted aiosmtpd server, or a second postern.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::net::UdpSocket;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::{TestServer, free_port, postern, python};
+
+/// Each test's remote servers live on loopback addresses of their own,
+/// 127.0.N.x, so that tests running at once never reach each other's.
+fn net() -> u8 {
+    static NEXT: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(10);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// dnsmasq serving the `test` zone from the given options.
+struct Dns {
+    child: Child,
+    port: u16,
+}
+
+impl Dns {
+    /// Starts dnsmasq on a free port and waits until it answers; a port
+    /// taken meanwhile by another test means another try.
+    fn start(records: &[&str]) -> Dns {
+        for _ in 0..5 {
+            let port = UdpSocket::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let mut child = Command::new("dnsmasq")
+                .args(["--keep-in-foreground", "--listen-address=127.0.0.1"])
+                .args(["--bind-interfaces", "--no-resolv", "--no-hosts"])
+                .args(["--user=nobody", "--group=nogroup", "--local=/test/"])
+                .arg(format!("--port={port}"))
+                .args(records)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("dnsmasq (Debian package dnsmasq-base) is needed for the outbound tests");
+            if answers(port) {
+                return Dns { child, port };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("dnsmasq did not start");
+    }
+}
+
+/// Does a DNS server answer on 127.0.0.1:`port` within a few seconds?
+fn answers(port: u16) -> bool {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    // A query for the SOA of "test": id, flags (recursion desired), one
+    // question, then the name, type 6 and class IN.
+    let query = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x04test\x00\x00\x06\x00\x01";
+    let mut reply = [0u8; 512];
+    for _ in 0..30 {
+        let _ = socket.send_to(query, ("127.0.0.1", port));
+        if let Ok((n, _)) = socket.recv_from(&mut reply)
+            && n >= 2
+            && reply[..2] == [0x12, 0x34]
+        {
+            return true;
+        }
+    }
+    false
+}
+
+impl Drop for Dns {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A scripted remote server (tests/clients/sink.py).
+struct Sink {
+    child: Child,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Sink {
+    fn start(address: &str, port: u16, options: &[&str]) -> Sink {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("sink.log");
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/sink.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .args([address, &port.to_string(), log.to_str().unwrap()])
+            .args(options)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut ready = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut ready)
+            .unwrap();
+        assert_eq!(ready.trim(), "ready", "sink.py needs python3's aiosmtpd");
+        Sink {
+            child,
+            log,
+            _dir: dir,
+        }
+    }
+
+    fn events(&self, kind: &str) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|e| e["event"] == kind)
+            .collect()
+    }
+
+    fn wait_for_messages(&self, count: usize, server: &TestServer) -> Vec<serde_json::Value> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let messages = self.events("message");
+            if messages.len() >= count {
+                return messages;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} of {count} messages reached the sink; log:\n{}",
+                messages.len(),
+                server.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Our server: mail for origin.test kept here, relaying for loopback
+/// clients, outbound settings as given.
+fn origin(outbound: &str) -> TestServer {
+    let port = free_port();
+    let config = format!(
+        r#"
+[server]
+hostname = "mx.origin.test"
+data_dir = "data"
+shutdown_grace = "1s"
+
+[[service]]
+name = "mx"
+kind = "smtp"
+listen = "127.0.0.1:{port}"
+relay = ["127.0.0.0/8"]
+
+[[domain]]
+name = "origin.test"
+users = ["alice"]
+
+[outbound]
+{outbound}
+"#
+    );
+    TestServer::start_with(&config, format!("127.0.0.1:{port}").parse().unwrap())
+}
+
+/// Sends one message from alice@origin.test with python's smtplib.
+fn send(server: &TestServer, to: &str) {
+    let path = server
+        .dir
+        .path()
+        .join(format!("message-{}.eml", to.replace(['@', ','], "_")));
+    std::fs::write(&path, format!("From: alice@origin.test\r\nTo: {to}\r\nSubject: outbound\r\n\r\nHello there.\r\n.dot line\r\n")).unwrap();
+    let output = python(
+        "send.py",
+        server.addr,
+        &["alice@origin.test", to, path.to_str().unwrap()],
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "OK {}");
+}
+
+fn wait_for_log(server: &TestServer, text: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let log = server.log();
+        if log.contains(text) {
+            return log;
+        }
+        assert!(Instant::now() < deadline, "no {text:?} in the log:\n{log}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn wait_for_empty_queue(server: &TestServer) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !server.spool_queue().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the queue did not drain; log:\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn delivery_to_the_mx_found_through_a_local_dns_server() {
+    let n = net();
+    let port = free_port();
+    let dns = Dns::start(&[
+        "--mx-host=dest.test,mx1.dest.test,10",
+        "--mx-host=dest.test,mx2.dest.test,20",
+        &format!("--host-record=mx1.dest.test,127.0.{n}.2"),
+        &format!("--host-record=mx2.dest.test,127.0.{n}.3"),
+    ]);
+    // mx1 (preferred) is Postfix's smtp-sink; mx2 would record the message.
+    let mut smtp_sink = Command::new("smtp-sink")
+        .args(["-u", "nobody", "-c", &format!("127.0.{n}.2:{port}"), "100"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("smtp-sink (Debian package postfix) is needed");
+    let backup = Sink::start(&format!("127.0.{n}.3"), port, &[]);
+    let server = origin(&format!(
+        "port = {port}\nnameservers = [\"127.0.0.1:{}\"]",
+        dns.port
+    ));
+    send(&server, "bob@dest.test");
+    let log = wait_for_log(
+        &server,
+        "to=<bob@dest.test> delivered via mx1.dest.test: 250 2.0.0 Ok",
+    );
+    wait_for_empty_queue(&server);
+    assert!(backup.events("message").is_empty(), "{log}");
+    let _ = smtp_sink.kill();
+    let _ = smtp_sink.wait();
+}
+
+#[test]
+fn an_equal_preference_mx_that_refuses_is_passed_over_for_the_next() {
+    let n = net();
+    let port = free_port();
+    let dns = Dns::start(&[
+        "--mx-host=dest.test,mx1.dest.test,10",
+        "--mx-host=dest.test,mx2.dest.test,20",
+        &format!("--host-record=mx1.dest.test,127.0.{n}.2"),
+        &format!("--host-record=mx2.dest.test,127.0.{n}.3"),
+    ]);
+    // Nothing listens on mx1: connection refused; mx2 takes it.
+    let mx2 = Sink::start(&format!("127.0.{n}.3"), port, &[]);
+    let server = origin(&format!(
+        "port = {port}\nnameservers = [\"127.0.0.1:{}\"]",
+        dns.port
+    ));
+    send(&server, "bob@dest.test");
+    let messages = mx2.wait_for_messages(1, &server);
+    assert_eq!(messages[0]["to"][0], "bob@dest.test");
+    assert_eq!(messages[0]["from"], "alice@origin.test");
+    let data = messages[0]["data"].as_str().unwrap();
+    assert!(
+        data.contains("\r\n.dot line\r\n"),
+        "dot-stuffing round trip: {data:?}"
+    );
+    assert!(data.starts_with("Received: from client.test"), "{data:?}");
+    wait_for_log(&server, "delivered via mx2.dest.test");
+}
+
+#[test]
+fn exclusive_smarthost_with_auth_never_goes_direct() {
+    let n = net();
+    let port = free_port();
+    let dns = Dns::start(&[
+        "--mx-host=dest.test,mx1.dest.test,10",
+        &format!("--host-record=mx1.dest.test,127.0.{n}.2"),
+    ]);
+    let direct = Sink::start(&format!("127.0.{n}.2"), port, &[]);
+    let smarthost = Sink::start(&format!("127.0.{n}.4"), port, &["--auth", "relay:s3cret"]);
+    let server = origin(&format!(
+        "port = {port}\nnameservers = [\"127.0.0.1:{}\"]\n\n[outbound.smarthost]\nhost = \"127.0.{n}.4:{port}\"\nmode = \"exclusive\"\nuser = \"relay\"\npassword = \"s3cret\"",
+        dns.port
+    ));
+    send(&server, "bob@dest.test,carol@elsewhere.test");
+    let messages = smarthost.wait_for_messages(2, &server);
+    assert!(
+        messages.iter().all(|m| m["auth"] == "relay"),
+        "{messages:?}"
+    );
+    assert!(direct.events("message").is_empty());
+    let log = wait_for_log(&server, &format!("delivered via smarthost 127.0.{n}.4"));
+    assert!(
+        !log.contains("s3cret"),
+        "the password never reaches the log"
+    );
+}
+
+#[test]
+fn exclusive_smarthost_that_is_a_second_postern() {
+    let n = net();
+    let relay_port = free_port();
+    let relay_config = format!(
+        r#"
+[server]
+hostname = "relay.isp.test"
+data_dir = "data"
+
+[[service]]
+name = "relay"
+kind = "smtp"
+listen = "127.0.{n}.5:{relay_port}"
+
+[[domain]]
+name = "dest.test"
+users = ["bob"]
+"#
+    );
+    let relay = TestServer::start_with(
+        &relay_config,
+        format!("127.0.{n}.5:{relay_port}").parse().unwrap(),
+    );
+    let server = origin(&format!(
+        "[outbound.smarthost]\nhost = \"127.0.{n}.5:{relay_port}\"\nmode = \"exclusive\""
+    ));
+    send(&server, "bob@dest.test");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let maildir = relay.data().join("mail/dest.test/bob/new");
+    loop {
+        let files: Vec<_> = std::fs::read_dir(&maildir)
+            .map(|d| d.collect())
+            .unwrap_or_default();
+        if !files.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "log:\n{}\nrelay log:\n{}",
+            server.log(),
+            relay.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    wait_for_log(&server, &format!("delivered via smarthost 127.0.{n}.5"));
+}
+
+#[test]
+fn fallback_smarthost_when_the_mx_refuses() {
+    let n = net();
+    let port = free_port();
+    let dns = Dns::start(&[
+        "--mx-host=dest.test,mx1.dest.test,10",
+        &format!("--host-record=mx1.dest.test,127.0.{n}.2"),
+    ]);
+    let smarthost = Sink::start(&format!("127.0.{n}.4"), port, &[]);
+    let server = origin(&format!(
+        "port = {port}\nnameservers = [\"127.0.0.1:{}\"]\n\n[outbound.smarthost]\nhost = \"127.0.{n}.4:{port}\"\nmode = \"fallback\"",
+        dns.port
+    ));
+    send(&server, "bob@dest.test");
+    smarthost.wait_for_messages(1, &server);
+    let log = wait_for_log(&server, "delivered via smarthost");
+    assert!(
+        log.contains(&format!("cannot connect to mx1.dest.test [127.0.{n}.2")),
+        "{log}"
+    );
+}
+
+#[test]
+fn fallback_smarthost_when_the_mx_is_silent() {
+    let n = net();
+    let port = free_port();
+    let dns = Dns::start(&[
+        "--mx-host=dest.test,mx1.dest.test,10",
+        &format!("--host-record=mx1.dest.test,127.0.{n}.2"),
+    ]);
+    let _silent = Sink::start(&format!("127.0.{n}.2"), port, &["--silent"]);
+    let smarthost = Sink::start(&format!("127.0.{n}.4"), port, &[]);
+    let server = origin(&format!(
+        "port = {port}\nnameservers = [\"127.0.0.1:{}\"]\ngreeting_timeout = \"1s\"\n\n[outbound.smarthost]\nhost = \"127.0.{n}.4:{port}\"\nmode = \"fallback\"",
+        dns.port
+    ));
+    send(&server, "bob@dest.test");
+    smarthost.wait_for_messages(1, &server);
+    let log = wait_for_log(&server, "delivered via smarthost");
+    assert!(log.contains("timed out waiting for greeting"), "{log}");
+}
+
+#[test]
+fn a_550_from_the_mx_bounces_to_the_sender_and_not_to_the_smarthost() {
+    let n = net();
+    let port = free_port();
+    let dns = Dns::start(&[
+        "--mx-host=dest.test,mx1.dest.test,10",
+        &format!("--host-record=mx1.dest.test,127.0.{n}.2"),
+    ]);
+    let _mx = Sink::start(&format!("127.0.{n}.2"), port, &["--reject"]);
+    let smarthost = Sink::start(&format!("127.0.{n}.4"), port, &[]);
+    let server = origin(&format!(
+        "port = {port}\nnameservers = [\"127.0.0.1:{}\"]\n\n[outbound.smarthost]\nhost = \"127.0.{n}.4:{port}\"\nmode = \"fallback\"",
+        dns.port
+    ));
+    send(&server, "nobody@dest.test");
+    let bounce =
+        std::fs::read_to_string(&server.wait_for_delivery_to("origin.test", "alice", 1)[0])
+            .unwrap();
+    for expected in [
+        "Return-Path: <>",
+        "From: Mail Delivery System <MAILER-DAEMON@mx.origin.test>",
+        "Content-Type: multipart/report; report-type=delivery-status",
+        "Final-Recipient: rfc822; nobody@dest.test",
+        "Action: failed",
+        "Status: 5.1.1",
+        "Diagnostic-Code: smtp; 550 5.1.1 <nobody@dest.test>: no such user here",
+        "Subject: outbound",
+    ] {
+        assert!(bounce.contains(expected), "{expected} in\n{bounce}");
+    }
+    assert!(
+        smarthost.events("message").is_empty(),
+        "a 5xx is not a reason to relay"
+    );
+    wait_for_empty_queue(&server);
+}
+
+#[test]
+fn a_temporary_failure_is_retried_on_schedule_and_the_queue_shows_it() {
+    let n = net();
+    let port = free_port();
+    let dns = Dns::start(&[
+        "--mx-host=dest.test,mx1.dest.test,10",
+        &format!("--host-record=mx1.dest.test,127.0.{n}.2"),
+    ]);
+    let mx = Sink::start(&format!("127.0.{n}.2"), port, &["--tempfail", "2"]);
+    let server = origin(&format!(
+        "port = {port}\nnameservers = [\"127.0.0.1:{}\"]\nretry_delays = [\"1s\", \"2s\"]",
+        dns.port
+    ));
+    send(&server, "bob@dest.test");
+    wait_for_log(
+        &server,
+        "to=<bob@dest.test> deferred: 451 4.3.0 try again later; next attempt in 1s",
+    );
+    let list = postern()
+        .args(["queue", "list", "--config"])
+        .arg(server.config_path())
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&list.stdout).into_owned();
+    assert!(list.contains("<alice@origin.test>"), "{list}");
+    assert!(
+        list.contains("<bob@dest.test> (remote) deferred 1 times"),
+        "{list}"
+    );
+    assert!(list.contains("1 message in the queue"), "{list}");
+    mx.wait_for_messages(1, &server);
+    let log = wait_for_log(&server, "to=<bob@dest.test> delivered via mx1.dest.test");
+    assert!(
+        log.contains("next attempt in 2s"),
+        "the second delay of the schedule: {log}"
+    );
+    wait_for_empty_queue(&server);
+}
+
+#[test]
+fn queue_flush_retries_now_and_delete_removes() {
+    let n = net();
+    let port = free_port();
+    let dns = Dns::start(&[
+        "--mx-host=dest.test,mx1.dest.test,10",
+        &format!("--host-record=mx1.dest.test,127.0.{n}.2"),
+    ]);
+    let mx = Sink::start(&format!("127.0.{n}.2"), port, &["--tempfail", "5"]);
+    let server = origin(&format!(
+        "port = {port}\nnameservers = [\"127.0.0.1:{}\"]\nretry_delays = [\"1h\"]",
+        dns.port
+    ));
+    let queue = |args: &[&str]| {
+        let output = postern()
+            .arg("queue")
+            .args(args)
+            .arg("--config")
+            .arg(server.config_path())
+            .output()
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned()
+                + &String::from_utf8_lossy(&output.stderr),
+        )
+    };
+    send(&server, "bob@dest.test");
+    wait_for_log(&server, "next attempt in 3600s");
+    let (_, list) = queue(&["list"]);
+    assert!(
+        list.contains("<bob@dest.test> (remote) deferred 1 times, next attempt in 1h: 451 4.3.0"),
+        "{list}"
+    );
+    let (ok, flushed) = queue(&["flush"]);
+    assert!(
+        ok && flushed.starts_with("ok 1 messages due now"),
+        "{flushed}"
+    );
+    // The flush made a second attempt at once; the sink refused it too.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !queue(&["list"]).1.contains("deferred 2 times") {
+        assert!(
+            Instant::now() < deadline,
+            "no second attempt; log:\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let id = server.spool_queue()[0]
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let (ok, deleted) = queue(&["delete", &id]);
+    assert!(
+        ok && deleted.trim() == format!("ok deleted {id}"),
+        "{deleted}"
+    );
+    assert!(server.spool_queue().is_empty());
+    assert!(mx.events("message").is_empty());
+    let (ok, missing) = queue(&["delete", &id]);
+    assert!(!ok && missing.contains("no message"), "{missing}");
+    let (_, list) = queue(&["list"]);
+    assert!(list.contains("0 messages in the queue"), "{list}");
+}
+
+#[test]
+fn never_more_outgoing_connections_than_the_maximum() {
+    let n = net();
+    let port = free_port();
+    let dns = Dns::start(&[
+        "--mx-host=dest.test,mx1.dest.test,10",
+        &format!("--host-record=mx1.dest.test,127.0.{n}.2"),
+    ]);
+    let slow = Sink::start(&format!("127.0.{n}.2"), port, &["--data-delay", "0.5"]);
+    let server = origin(&format!(
+        "port = {port}\nnameservers = [\"127.0.0.1:{}\"]\nmax_connections = 2\nmax_connections_per_destination = 2",
+        dns.port
+    ));
+    for n in 0..8 {
+        send(&server, &format!("user{n}@dest.test"));
+    }
+    slow.wait_for_messages(8, &server);
+    let most = slow
+        .events("open")
+        .iter()
+        .map(|e| e["max"].as_u64().unwrap())
+        .max()
+        .unwrap();
+    assert_eq!(most, 2, "two at once, never more");
+    wait_for_empty_queue(&server);
+}
