@@ -14,10 +14,17 @@
 # so that slow drifts of the machine hit both servers alike; the figure to
 # trust is the ratio of the medians, not any single run (see bench/README.md).
 #
+# With --relay it measures *relay* throughput end to end instead: every
+# message is for relay.test, which both servers must pass on to Postfix's
+# smtp-sink on 127.0.0.1:2626 (postern through an exclusive smarthost,
+# Postfix through transport_maps), and the clock stops only when the
+# server's queue is empty again, that is when the sink has every message.
+#
 # Usage:
-#   bench/accept.sh [--quick] [--only postern|postfix]
+#   bench/accept.sh [--quick] [--relay] [--only postern|postfix]
 #
 #   --quick          2000 messages, 1 round (a smoke test, not a measurement)
+#   --relay          relay to smtp-sink and wait for the queue to drain
 #   --only SERVER    measure one server only (e.g. to check the Postfix half
 #                    before a postern binary exists)
 #
@@ -48,6 +55,10 @@ MESSAGE_BYTES=4096                  # smtp-source -l
 SENDER="bench@src.test"             # src.test is discarded by Postfix, so a
                                     # bounce could never clog its queue
 RECIPIENT="user@bench.test"
+RELAY=""                            # set by --relay
+SINK_ADDR=127.0.0.1
+SINK_PORT=2626
+OUTBOUND_CONNECTIONS=20             # both servers' outbound parallelism
 
 POSTERN_ADDR=127.0.0.1
 POSTERN_PORT=2525
@@ -74,6 +85,10 @@ while (($# > 0)); do
         --quick)
             MESSAGES=2000
             ROUNDS=1
+            ;;
+        --relay)
+            RELAY=1
+            RECIPIENT="user@relay.test"
             ;;
         --only)
             [[ $# -ge 2 ]] || { echo "accept.sh: --only needs postern or postfix" >&2; exit 2; }
@@ -115,6 +130,7 @@ find_tool() {
     command -v "$1" 2>/dev/null || { [[ -x "/usr/sbin/$1" ]] && echo "/usr/sbin/$1"; } || true
 }
 SMTP_SOURCE="$(find_tool smtp-source)"
+SMTP_SINK="$(find_tool smtp-sink)"
 POSTFIX="$(find_tool postfix)"
 POSTCONF="$(find_tool postconf)"
 
@@ -170,6 +186,7 @@ dir="$(mktemp -d /tmp/postern-bench.XXXXXX)"
 chmod 755 "$dir"
 
 postern_pid=""
+sink_pid=""
 postfix_etc="$dir/postfix/etc"
 postfix_started=""
 
@@ -215,6 +232,10 @@ cleanup() {
     local status=$?
     stop_postern
     stop_postfix
+    if [[ -n "$sink_pid" ]]; then
+        kill "$sink_pid" 2>/dev/null || true
+        wait "$sink_pid" 2>/dev/null || true
+    fi
     # Keep the evidence when asked to, or when something failed (status 1);
     # an interrupted run (130, 143) just cleans up.
     if [[ -n "${KEEP:-}" || $status -eq 1 ]]; then
@@ -252,6 +273,8 @@ wait_for_listener() { # wait_for_listener NAME ADDR PORT LOG [PID]
 
 start_postern() {
     mkdir -p "$dir/postern"
+    local relay_line=""
+    if [[ -n "$RELAY" ]]; then relay_line='relay = "any"'; fi
     # data_dir is relative to the config file's directory.
     cat >"$dir/postern/postern.toml" <<EOF
 [server]
@@ -265,13 +288,28 @@ listen = "$POSTERN_ADDR:$POSTERN_PORT"
 max_message_size = "25 MiB"
 # Every session comes from one host; the default quota (20, 5 per host)
 # would turn most of them away. Postfix allows 50 per client by default.
-max_connections = $((SESSIONS + 5))
-max_connections_per_host = $SESSIONS
+# Twice the sessions: smtp-source reconnects as soon as it has read 221,
+# a moment before this side has seen the old connection close.
+max_connections = $((SESSIONS * 2))
+max_connections_per_host = $((SESSIONS * 2))
+$relay_line
 
 [[domain]]
 name = "bench.test"
 users = ["user"]
 EOF
+    if [[ -n "$RELAY" ]]; then
+        cat >>"$dir/postern/postern.toml" <<EOF
+
+[outbound]
+max_connections = $OUTBOUND_CONNECTIONS
+max_connections_per_destination = $OUTBOUND_CONNECTIONS
+
+[outbound.smarthost]
+host = "$SINK_ADDR:$SINK_PORT"
+mode = "exclusive"
+EOF
+    fi
     "$POSTERN_BIN" run --config "$dir/postern/postern.toml" >"$dir/postern/log" 2>&1 &
     postern_pid=$!
     wait_for_listener postern "$POSTERN_ADDR" "$POSTERN_PORT" "$dir/postern/log" "$postern_pid"
@@ -327,8 +365,10 @@ start_postfix() {
         "virtual_mailbox_maps = static:user/Maildir/" \
         "virtual_uid_maps = static:$nobody_uid" \
         "virtual_gid_maps = static:$nobody_gid" \
-        "relay_domains = src.test" \
-        "transport_maps = inline:{ src.test=discard: }"
+        "relay_domains = src.test, relay.test" \
+        "transport_maps = inline:{ src.test=discard:, relay.test=smtp:[$SINK_ADDR]:$SINK_PORT }" \
+        "default_destination_concurrency_limit = $OUTBOUND_CONNECTIONS" \
+        "smtp_destination_concurrency_limit = $OUTBOUND_CONNECTIONS"
 
     # `postfix start` creates the queue subdirectories, checks the setup and
     # starts the master, which daemonizes.
@@ -358,6 +398,7 @@ run_load() { # run_load NAME ADDR PORT
         tail -n 20 "$err" >&2
         exit 1
     fi
+    if [[ -n "$RELAY" ]]; then wait_for_empty_queue "$name"; fi
     end="$(now)"
     # smtp-source complains on stderr about replies it did not like; a run
     # with complaints measured something else, so say so.
@@ -366,6 +407,27 @@ run_load() { # run_load NAME ADDR PORT
         head -n 5 "$err" >&2
     fi
     awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f\n", e - s }'
+}
+
+# Files still queued by NAME: postern's spool, or Postfix's queues.
+queued() { # queued NAME
+    case "$1" in
+        postern) find "$dir/postern/data/spool/queue" -type f 2>/dev/null | wc -l ;;
+        postfix) find "$dir/postfix/queue/"{maildrop,incoming,active,deferred,hold} -type f 2>/dev/null | wc -l ;;
+    esac
+}
+
+# Waits until NAME has relayed everything (its queue is empty).
+wait_for_empty_queue() { # wait_for_empty_queue NAME
+    local waited=0
+    while (($(queued "$1") > 0)); do
+        if ((waited > 6000)); then
+            echo "accept.sh: $1 still has $(queued "$1") messages queued after 10 minutes" >&2
+            exit 1
+        fi
+        sleep 0.05
+        waited=$((waited + 1))
+    done
 }
 
 # Median of the numbers given as arguments.
@@ -381,6 +443,20 @@ median() {
 
 # --- Main -------------------------------------------------------------------
 
+if [[ -n "$RELAY" ]]; then
+    if [[ -z "$SMTP_SINK" ]]; then
+        echo "accept.sh: --relay needs Postfix's smtp-sink (package postfix)" >&2
+        exit 2
+    fi
+    if listening "$SINK_ADDR" "$SINK_PORT"; then
+        echo "accept.sh: $SINK_ADDR:$SINK_PORT (the sink) is already in use" >&2
+        exit 1
+    fi
+    "$SMTP_SINK" -u nobody "$SINK_ADDR:$SINK_PORT" 1024 >"$dir/sink.log" 2>&1 &
+    sink_pid=$!
+    wait_for_listener smtp-sink "$SINK_ADDR" "$SINK_PORT" "$dir/sink.log" "$sink_pid"
+    echo "accept.sh: relay mode: to smtp-sink on $SINK_ADDR:$SINK_PORT, timed until each queue is empty"
+fi
 wants postern && start_postern
 wants postfix && start_postfix
 
@@ -417,8 +493,10 @@ if wants postfix; then
     echo "median postfix: $postfix_median messages/s"
     # A sanity check that Postfix really took the mail: what its virtual
     # agent has delivered so far (the rest is still queued).
-    delivered="$(find "$dir/postfix/mail/user/Maildir/new" -type f 2>/dev/null | wc -l)"
-    echo "postfix Maildir so far: $delivered of $((MESSAGES * ROUNDS)) delivered"
+    if [[ -z "$RELAY" ]]; then
+        delivered="$( (find "$dir/postfix/mail/user/Maildir/new" -type f 2>/dev/null || true) | wc -l)"
+        echo "postfix Maildir so far: $delivered of $((MESSAGES * ROUNDS)) delivered"
+    fi
 fi
 if wants postern && wants postfix; then
     awk -v a="$postern_median" -v b="$postfix_median" \

@@ -50,9 +50,10 @@ pub struct Config {
 /// ISMail's bounds and default for outgoing connections.
 pub const OUTBOUND_CONNECTIONS_MAX: u32 = 20;
 pub const OUTBOUND_CONNECTIONS_DEFAULT: u32 = 2;
-/// By default one destination takes one of the connections, so a slow
-/// one cannot hold them all.
-pub const OUTBOUND_CONNECTIONS_PER_DESTINATION_DEFAULT: u32 = 1;
+/// By default one destination may use every outgoing connection, as in
+/// ISMail, where the total is the only knob; lower it so that one slow
+/// destination cannot hold them all.
+pub const OUTBOUND_CONNECTIONS_PER_DESTINATION_DEFAULT: u32 = OUTBOUND_CONNECTIONS_MAX;
 /// How long to wait for a TCP connection to a mail exchanger.
 pub const CONNECT_TIMEOUT_DEFAULT: Duration = Duration::from_secs(30);
 
@@ -78,7 +79,7 @@ impl Default for OutboundConfig {
     fn default() -> Self {
         OutboundConfig {
             max_connections: OUTBOUND_CONNECTIONS_DEFAULT,
-            max_connections_per_destination: OUTBOUND_CONNECTIONS_PER_DESTINATION_DEFAULT,
+            max_connections_per_destination: OUTBOUND_CONNECTIONS_DEFAULT,
             port: 25,
             nameservers: Vec::new(),
             retry: RetrySchedule::default(),

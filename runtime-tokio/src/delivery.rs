@@ -86,6 +86,12 @@ pub enum Command {
 
 /// What tasks report back.
 enum Report {
+    /// A message's record and state, read from the spool.
+    Loaded {
+        id: QueueId,
+        restarted: bool,
+        loaded: io::Result<(SpoolRecord, Option<DeliveryState>)>,
+    },
     Local {
         id: QueueId,
         /// Recipient indexes now in their Maildir, and the error that
@@ -108,14 +114,16 @@ struct Entry {
     /// The state on disk is older than `state`.
     dirty: bool,
     local_busy: bool,
-    /// Domains with an attempt under way, and the quota permit each holds.
-    in_flight: BTreeMap<String, Permit<String>>,
+    /// Domains with an attempt under way.
+    in_flight: BTreeSet<String>,
 }
 
 struct Runner {
     context: Arc<Context>,
     entries: BTreeMap<QueueId, Entry>,
     quota: Quota<String>,
+    /// The permit of each attempt under way, by message and domain.
+    permits: BTreeMap<(QueueId, String), Permit<String>>,
     /// Messages with a due group that waits for an outbound connection.
     blocked: BTreeSet<QueueId>,
     reports: mpsc::UnboundedSender<Report>,
@@ -138,6 +146,7 @@ pub async fn run(
         context: Arc::new(context),
         entries: BTreeMap::new(),
         quota: Quota::new(limits),
+        permits: BTreeMap::new(),
         blocked: BTreeSet::new(),
         reports,
     };
@@ -185,15 +194,26 @@ impl Runner {
         if self.entries.contains_key(&id) {
             return;
         }
-        let spool = Arc::clone(&self.context.spool);
-        let loaded = tokio::task::spawn_blocking(move || {
-            let (record, _) = spool.read(id)?;
-            let state = spool.read_state(id)?;
-            Ok::<_, io::Error>((record, state))
-        })
-        .await
-        .map_err(io::Error::other)
-        .and_then(|r| r);
+        // Read off the runner's task, so arrivals never queue behind a read.
+        let (spool, reports) = (Arc::clone(&self.context.spool), self.reports.clone());
+        tokio::task::spawn_blocking(move || {
+            let loaded = spool
+                .read(id)
+                .and_then(|(record, _)| Ok((record, spool.read_state(id)?)));
+            let _ = reports.send(Report::Loaded {
+                id,
+                restarted,
+                loaded,
+            });
+        });
+    }
+
+    async fn loaded(
+        &mut self,
+        id: QueueId,
+        restarted: bool,
+        loaded: io::Result<(SpoolRecord, Option<DeliveryState>)>,
+    ) {
         let (record, state) = match loaded {
             Ok(loaded) => loaded,
             Err(error) => {
@@ -201,6 +221,9 @@ impl Runner {
                 return;
             }
         };
+        if self.entries.contains_key(&id) {
+            return;
+        }
         let mut state = state
             .unwrap_or_else(|| DeliveryState::new(&record.envelope, UnixTime(record.received_at)));
         if restarted {
@@ -213,7 +236,7 @@ impl Runner {
                 state,
                 dirty: false,
                 local_busy: false,
-                in_flight: BTreeMap::new(),
+                in_flight: BTreeSet::new(),
             },
         );
         self.process(id).await;
@@ -272,7 +295,7 @@ impl Runner {
             });
         }
         for (domain, indexes) in queue::remote_groups(envelope, &entry.state, now) {
-            if entry.in_flight.contains_key(&domain) {
+            if entry.in_flight.contains(&domain) {
                 continue;
             }
             let seed = id.0 ^ u64::from(entry.state.recipients[indexes[0]].attempts);
@@ -289,7 +312,8 @@ impl Runner {
                     continue;
                 }
             };
-            entry.in_flight.insert(domain.clone(), permit);
+            entry.in_flight.insert(domain.clone());
+            self.permits.insert((id, domain.clone()), permit);
             let (context, record, reports) = (
                 Arc::clone(&self.context),
                 Arc::clone(&entry.record),
@@ -321,6 +345,11 @@ impl Runner {
         let now = now();
         let schedule = self.context.outbound.retry.clone();
         let id = match report {
+            Report::Loaded {
+                id,
+                restarted,
+                loaded,
+            } => return self.loaded(id, restarted, loaded).await,
             Report::Local {
                 id,
                 delivered,
@@ -374,12 +403,15 @@ impl Runner {
                 indexes,
                 result,
             } => {
+                // The permit comes back whatever became of the message (an
+                // operator may have deleted it meanwhile).
+                if let Some(permit) = self.permits.remove(&(id, domain.clone())) {
+                    self.quota.release(permit);
+                }
                 let Some(entry) = self.entries.get_mut(&id) else {
                     return;
                 };
-                if let Some(permit) = entry.in_flight.remove(&domain) {
-                    self.quota.release(permit);
-                }
+                entry.in_flight.remove(&domain);
                 let received_at = UnixTime(entry.record.received_at);
                 let record = Arc::clone(&entry.record);
                 let envelope = &record.envelope;
@@ -542,18 +574,17 @@ impl Runner {
         let spool = Arc::clone(&self.context.spool);
         if entry.state.is_done() {
             let recipients = entry.state.recipients.len();
-            match tokio::task::spawn_blocking(move || spool.remove(id)).await {
-                Ok(Ok(())) => {
-                    tracing::info!(queue_id = %id, recipients, "{id}: removed from the spool");
-                    self.entries.remove(&id);
-                }
-                Ok(Err(error)) => {
-                    tracing::error!(queue_id = %id, %error, "{id}: cannot remove from the spool")
+            self.entries.remove(&id);
+            // Nothing waits for the unlink (see Spool::remove); if it
+            // fails, the message is delivered again at the next start.
+            tokio::task::spawn_blocking(move || match spool.remove(id) {
+                Ok(()) => {
+                    tracing::info!(queue_id = %id, recipients, "{id}: removed from the spool")
                 }
                 Err(error) => {
                     tracing::error!(queue_id = %id, %error, "{id}: cannot remove from the spool")
                 }
-            }
+            });
         } else if entry.dirty {
             let state = entry.state.clone();
             match tokio::task::spawn_blocking(move || spool.write_state(id, &state)).await {
@@ -593,11 +624,8 @@ impl Runner {
                 let removed = tokio::task::spawn_blocking(move || spool.remove(id))
                     .await
                     .is_ok_and(|r| r.is_ok());
-                if let Some(entry) = self.entries.remove(&id) {
-                    for (_, permit) in entry.in_flight {
-                        self.quota.release(permit);
-                    }
-                }
+                // An attempt still running keeps its permit until it ends.
+                self.entries.remove(&id);
                 if removed {
                     tracing::warn!(queue_id = %id, "{id}: deleted from the queue by the operator");
                 }

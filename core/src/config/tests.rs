@@ -295,7 +295,7 @@ password = "secret"
             defaults.max_connections_per_destination,
             defaults.port
         ),
-        (2, 1, 25)
+        (2, 2, 25)
     );
 }
 

@@ -154,12 +154,13 @@ impl Client {
             Input::EndOfInput => self.lost("the server closed the connection"),
             Input::TimerFired => {
                 if self.deadline.is_some_and(|d| now >= d) {
-                    let waiting_for = if self.sending_message {
-                        "to send the message"
+                    let why = if self.sending_message {
+                        "timed out sending the message".to_owned()
                     } else {
-                        self.expected.front().map_or("", |e| e.command())
+                        let waiting_for = self.expected.front().map_or("a reply", |e| e.command());
+                        format!("timed out waiting for {waiting_for}")
                     };
-                    self.lost(&format!("timed out waiting for {waiting_for}"));
+                    self.lost(&why);
                 }
             }
             Input::MessageSent => {

@@ -183,10 +183,11 @@ pub struct RecipientResult {
 /// send the message to the next MX or to a fallback smarthost.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionFailure {
-    /// Where it happened: "greeting", "EHLO", "AUTH", "connection".
+    /// Where it happened: "greeting", "EHLO", "HELO", "AUTH", "connection".
     pub stage: &'static str,
     pub detail: String,
-    /// A 5xx reply (to the greeting or to EHLO and HELO both).
+    /// The server's reply was a 5xx (to the greeting, EHLO or HELO, or
+    /// AUTH).
     pub permanent: bool,
 }
 
