@@ -69,6 +69,14 @@ impl Clock {
     fn to_tokio(self, instant: Instant) -> tokio::time::Instant {
         self.origin + std::time::Duration::from_nanos(instant.as_nanos())
     }
+
+    /// Completes at a machine's deadline; never, when it has none.
+    async fn sleep_until(self, deadline: Option<Instant>) {
+        match deadline {
+            Some(at) => tokio::time::sleep_until(self.to_tokio(at)).await,
+            None => std::future::pending().await,
+        }
+    }
 }
 
 impl Default for Clock {
@@ -201,13 +209,7 @@ async fn next_input<R: AsyncRead + Unpin>(
     if *shutdown.borrow() {
         return NextInput::Shutdown;
     }
-    let deadline = machine.poll_timeout().map(|at| clock.to_tokio(at));
-    let timer = async {
-        match deadline {
-            Some(at) => tokio::time::sleep_until(at).await,
-            None => std::future::pending().await,
-        }
-    };
+    let timer = clock.sleep_until(machine.poll_timeout());
     tokio::select! {
         read = reader.read(buffer) => match read {
             Ok(0) | Err(_) => NextInput::End,
@@ -279,13 +281,7 @@ where
             machine.handle_input(clock.now(), client::Input::MessageSent);
             continue;
         }
-        let deadline = machine.poll_timeout().map(|at| clock.to_tokio(at));
-        let timer = async {
-            match deadline {
-                Some(at) => tokio::time::sleep_until(at).await,
-                None => std::future::pending().await,
-            }
-        };
+        let timer = clock.sleep_until(machine.poll_timeout());
         tokio::select! {
             read = reader.read(&mut buffer) => match read {
                 Ok(0) | Err(_) => machine.handle_input(clock.now(), client::Input::EndOfInput),
