@@ -21,8 +21,14 @@ impl Resolver {
     /// (/etc/resolv.conf) when the list is empty.
     pub fn new(nameservers: &[SocketAddr]) -> Result<Self, String> {
         let mut builder = if nameservers.is_empty() {
-            TokioResolver::builder_tokio()
-                .map_err(|e| format!("cannot read the system's DNS configuration: {e}"))?
+            TokioResolver::builder_tokio().unwrap_or_else(|error| {
+                // Local mail still flows; remote mail waits in the queue.
+                tracing::warn!(%error, "cannot read the system's DNS configuration; remote deliveries will be deferred until [outbound] nameservers is set");
+                TokioResolver::builder_with_config(
+                    ResolverConfig::new(),
+                    TokioConnectionProvider::default(),
+                )
+            })
         } else {
             let mut config = ResolverConfig::new();
             for &address in nameservers {
