@@ -8,8 +8,8 @@ use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-use support::{TestServer, free_port, postern, python};
+use std::time::Duration;
+use support::{TestServer, eventually, free_port, postern, python};
 
 /// Each test's remote servers live on loopback addresses of their own,
 /// 127.0.N.x, so that tests running at once never reach each other's.
@@ -125,20 +125,17 @@ impl Sink {
     }
 
     fn wait_for_messages(&self, count: usize, server: &TestServer) -> Vec<serde_json::Value> {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let messages = self.events("message");
-            if messages.len() >= count {
-                return messages;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} of {count} messages reached the sink; log:\n{}",
-                messages.len(),
-                server.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        eventually(
+            || self.events("message"),
+            |messages| messages.len() >= count,
+            |messages| {
+                format!(
+                    "{} of {count} messages reached the sink; log:\n{}",
+                    messages.len(),
+                    server.log()
+                )
+            },
+        )
     }
 }
 
@@ -193,69 +190,121 @@ fn send(server: &TestServer, to: &str) {
 }
 
 fn wait_for_log(server: &TestServer, text: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let log = server.log();
-        if log.contains(text) {
-            return log;
-        }
-        assert!(Instant::now() < deadline, "no {text:?} in the log:\n{log}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    eventually(
+        || server.log(),
+        |log| log.contains(text),
+        |log| format!("no {text:?} in the log:\n{log}"),
+    )
 }
 
 /// Runs `postern queue list` until its output contains `text`.
 fn wait_for_queue_list(server: &TestServer, text: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let output = postern()
-            .args(["queue", "list", "--config"])
-            .arg(server.config_path())
-            .output()
-            .unwrap();
-        let list = String::from_utf8_lossy(&output.stdout).into_owned();
-        if list.contains(text) {
-            return list;
-        }
-        assert!(Instant::now() < deadline, "no {text:?} in:\n{list}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    eventually(
+        || {
+            let output = postern()
+                .args(["queue", "list", "--config"])
+                .arg(server.config_path())
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&output.stdout).into_owned()
+        },
+        |list| list.contains(text),
+        |list| format!("no {text:?} in:\n{list}"),
+    )
 }
 
 fn wait_for_empty_queue(server: &TestServer) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !server.spool_queue().is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "the queue did not drain; log:\n{}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
+    eventually(
+        || server.spool_queue().len(),
+        |queued| *queued == 0,
+        |queued| format!("{queued} still queued; log:\n{}", server.log()),
+    );
+}
+
+/// One test's small Internet: its own loopback block 127.0.N.x, a free
+/// port that every remote server there listens on, and a DNS server.
+struct World {
+    n: u8,
+    port: u16,
+    dns: Dns,
+}
+
+impl World {
+    /// `dest.test` with one exchanger, mx1, at 127.0.N.2.
+    fn one_mx() -> World {
+        World::with_records(|n| {
+            vec![
+                "--mx-host=dest.test,mx1.dest.test,10".to_owned(),
+                format!("--host-record=mx1.dest.test,127.0.{n}.2"),
+            ]
+        })
     }
+
+    fn with_records(records: impl Fn(u8) -> Vec<String>) -> World {
+        let n = net();
+        let records = records(n);
+        let records: Vec<&str> = records.iter().map(String::as_str).collect();
+        World {
+            n,
+            port: free_port(),
+            dns: Dns::start(&records),
+        }
+    }
+
+    /// 127.0.N.`host`.
+    fn address(&self, host: u8) -> String {
+        format!("127.0.{}.{host}", self.n)
+    }
+
+    fn sink(&self, host: u8, options: &[&str]) -> Sink {
+        Sink::start(&self.address(host), self.port, options)
+    }
+
+    /// Our server, resolving through this world's DNS, delivering to its
+    /// port, with `more` [outbound] settings.
+    fn origin(&self, more: &str) -> TestServer {
+        origin(&format!(
+            "port = {}\nnameservers = [\"127.0.0.1:{}\"]\n{more}",
+            self.port, self.dns.port
+        ))
+    }
+
+    /// An `[outbound.smarthost]` table for 127.0.N.`host` on the port.
+    fn smarthost(&self, host: u8, mode: &str) -> String {
+        format!(
+            "\n[outbound.smarthost]\nhost = \"{}:{}\"\nmode = \"{mode}\"",
+            self.address(host),
+            self.port
+        )
+    }
+}
+
+/// dest.test with two exchangers: mx1 at 127.0.N.2, mx2 at 127.0.N.3.
+fn two_mx() -> World {
+    World::with_records(|n| {
+        vec![
+            "--mx-host=dest.test,mx1.dest.test,10".to_owned(),
+            "--mx-host=dest.test,mx2.dest.test,20".to_owned(),
+            format!("--host-record=mx1.dest.test,127.0.{n}.2"),
+            format!("--host-record=mx2.dest.test,127.0.{n}.3"),
+        ]
+    })
 }
 
 #[test]
 fn delivery_to_the_mx_found_through_a_local_dns_server() {
-    let n = net();
-    let port = free_port();
-    let dns = Dns::start(&[
-        "--mx-host=dest.test,mx1.dest.test,10",
-        "--mx-host=dest.test,mx2.dest.test,20",
-        &format!("--host-record=mx1.dest.test,127.0.{n}.2"),
-        &format!("--host-record=mx2.dest.test,127.0.{n}.3"),
-    ]);
+    let world = two_mx();
     // mx1 (preferred) is Postfix's smtp-sink; mx2 would record the message.
     let mut smtp_sink = Command::new("smtp-sink")
-        .args(["-u", "nobody", "-c", &format!("127.0.{n}.2:{port}"), "100"])
+        .args(["-u", "nobody", "-c"])
+        .arg(format!("{}:{}", world.address(2), world.port))
+        .arg("100")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("smtp-sink (Debian package postfix) is needed");
-    let backup = Sink::start(&format!("127.0.{n}.3"), port, &[]);
-    let server = origin(&format!(
-        "port = {port}\nnameservers = [\"127.0.0.1:{}\"]",
-        dns.port
-    ));
+    let backup = world.sink(3, &[]);
+    let server = world.origin("");
     send(&server, "bob@dest.test");
     let log = wait_for_log(
         &server,
@@ -269,20 +318,10 @@ fn delivery_to_the_mx_found_through_a_local_dns_server() {
 
 #[test]
 fn a_refusing_mx_is_passed_over_for_the_next_preference() {
-    let n = net();
-    let port = free_port();
-    let dns = Dns::start(&[
-        "--mx-host=dest.test,mx1.dest.test,10",
-        "--mx-host=dest.test,mx2.dest.test,20",
-        &format!("--host-record=mx1.dest.test,127.0.{n}.2"),
-        &format!("--host-record=mx2.dest.test,127.0.{n}.3"),
-    ]);
+    let world = two_mx();
     // Nothing listens on mx1: connection refused; mx2 takes it.
-    let mx2 = Sink::start(&format!("127.0.{n}.3"), port, &[]);
-    let server = origin(&format!(
-        "port = {port}\nnameservers = [\"127.0.0.1:{}\"]",
-        dns.port
-    ));
+    let mx2 = world.sink(3, &[]);
+    let server = world.origin("");
     send(&server, "bob@dest.test");
     let messages = mx2.wait_for_messages(1, &server);
     assert_eq!(messages[0]["to"][0], "bob@dest.test");
@@ -298,17 +337,12 @@ fn a_refusing_mx_is_passed_over_for_the_next_preference() {
 
 #[test]
 fn exclusive_smarthost_with_auth_never_goes_direct() {
-    let n = net();
-    let port = free_port();
-    let dns = Dns::start(&[
-        "--mx-host=dest.test,mx1.dest.test,10",
-        &format!("--host-record=mx1.dest.test,127.0.{n}.2"),
-    ]);
-    let direct = Sink::start(&format!("127.0.{n}.2"), port, &[]);
-    let smarthost = Sink::start(&format!("127.0.{n}.4"), port, &["--auth", "relay:s3cret"]);
-    let server = origin(&format!(
-        "port = {port}\nnameservers = [\"127.0.0.1:{}\"]\n\n[outbound.smarthost]\nhost = \"127.0.{n}.4:{port}\"\nmode = \"exclusive\"\nuser = \"relay\"\npassword = \"s3cret\"",
-        dns.port
+    let world = World::one_mx();
+    let direct = world.sink(2, &[]);
+    let smarthost = world.sink(4, &["--auth", "relay:s3cret"]);
+    let server = world.origin(&format!(
+        "{}\nuser = \"relay\"\npassword = \"s3cret\"",
+        world.smarthost(4, "exclusive")
     ));
     send(&server, "bob@dest.test,carol@elsewhere.test");
     let messages = smarthost.wait_for_messages(2, &server);
@@ -317,7 +351,10 @@ fn exclusive_smarthost_with_auth_never_goes_direct() {
         "{messages:?}"
     );
     assert!(direct.events("message").is_empty());
-    let log = wait_for_log(&server, &format!("delivered via smarthost 127.0.{n}.4"));
+    let log = wait_for_log(
+        &server,
+        &format!("delivered via smarthost {}", world.address(4)),
+    );
     assert!(
         !log.contains("s3cret"),
         "the password never reaches the log"
@@ -326,8 +363,8 @@ fn exclusive_smarthost_with_auth_never_goes_direct() {
 
 #[test]
 fn exclusive_smarthost_that_is_a_second_postern() {
-    let n = net();
-    let relay_port = free_port();
+    let world = World::one_mx();
+    let relay_address = format!("{}:{}", world.address(5), world.port);
     let relay_config = format!(
         r#"
 [server]
@@ -337,76 +374,43 @@ data_dir = "data"
 [[service]]
 name = "relay"
 kind = "smtp"
-listen = "127.0.{n}.5:{relay_port}"
+listen = "{relay_address}"
 
 [[domain]]
 name = "dest.test"
 users = ["bob"]
 "#
     );
-    let relay = TestServer::start_with(
-        &relay_config,
-        format!("127.0.{n}.5:{relay_port}").parse().unwrap(),
-    );
-    let server = origin(&format!(
-        "[outbound.smarthost]\nhost = \"127.0.{n}.5:{relay_port}\"\nmode = \"exclusive\""
-    ));
+    let relay = TestServer::start_with(&relay_config, relay_address.parse().unwrap());
+    let server = world.origin(&world.smarthost(5, "exclusive"));
     send(&server, "bob@dest.test");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let maildir = relay.data().join("mail/dest.test/bob/new");
-    loop {
-        let files: Vec<_> = std::fs::read_dir(&maildir)
-            .map(|d| d.collect())
-            .unwrap_or_default();
-        if !files.is_empty() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "log:\n{}\nrelay log:\n{}",
-            server.log(),
-            relay.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    wait_for_log(&server, &format!("delivered via smarthost 127.0.{n}.5"));
+    relay.wait_for_delivery_to("dest.test", "bob", 1);
+    wait_for_log(
+        &server,
+        &format!("delivered via smarthost {}:", world.address(5)),
+    );
 }
 
 #[test]
 fn fallback_smarthost_when_the_mx_refuses() {
-    let n = net();
-    let port = free_port();
-    let dns = Dns::start(&[
-        "--mx-host=dest.test,mx1.dest.test,10",
-        &format!("--host-record=mx1.dest.test,127.0.{n}.2"),
-    ]);
-    let smarthost = Sink::start(&format!("127.0.{n}.4"), port, &[]);
-    let server = origin(&format!(
-        "port = {port}\nnameservers = [\"127.0.0.1:{}\"]\n\n[outbound.smarthost]\nhost = \"127.0.{n}.4:{port}\"\nmode = \"fallback\"",
-        dns.port
-    ));
+    let world = World::one_mx();
+    let smarthost = world.sink(4, &[]);
+    let server = world.origin(&world.smarthost(4, "fallback"));
     send(&server, "bob@dest.test");
     smarthost.wait_for_messages(1, &server);
     let log = wait_for_log(&server, "delivered via smarthost");
-    assert!(
-        log.contains(&format!("cannot connect to mx1.dest.test [127.0.{n}.2")),
-        "{log}"
-    );
+    let refused = format!("cannot connect to mx1.dest.test [{}", world.address(2));
+    assert!(log.contains(&refused), "{log}");
 }
 
 #[test]
 fn fallback_smarthost_when_the_mx_is_silent() {
-    let n = net();
-    let port = free_port();
-    let dns = Dns::start(&[
-        "--mx-host=dest.test,mx1.dest.test,10",
-        &format!("--host-record=mx1.dest.test,127.0.{n}.2"),
-    ]);
-    let _silent = Sink::start(&format!("127.0.{n}.2"), port, &["--silent"]);
-    let smarthost = Sink::start(&format!("127.0.{n}.4"), port, &[]);
-    let server = origin(&format!(
-        "port = {port}\nnameservers = [\"127.0.0.1:{}\"]\ngreeting_timeout = \"1s\"\n\n[outbound.smarthost]\nhost = \"127.0.{n}.4:{port}\"\nmode = \"fallback\"",
-        dns.port
+    let world = World::one_mx();
+    let _silent = world.sink(2, &["--silent"]);
+    let smarthost = world.sink(4, &[]);
+    let server = world.origin(&format!(
+        "greeting_timeout = \"1s\"\n{}",
+        world.smarthost(4, "fallback")
     ));
     send(&server, "bob@dest.test");
     smarthost.wait_for_messages(1, &server);
@@ -416,18 +420,10 @@ fn fallback_smarthost_when_the_mx_is_silent() {
 
 #[test]
 fn a_550_from_the_mx_bounces_to_the_sender_and_not_to_the_smarthost() {
-    let n = net();
-    let port = free_port();
-    let dns = Dns::start(&[
-        "--mx-host=dest.test,mx1.dest.test,10",
-        &format!("--host-record=mx1.dest.test,127.0.{n}.2"),
-    ]);
-    let _mx = Sink::start(&format!("127.0.{n}.2"), port, &["--reject"]);
-    let smarthost = Sink::start(&format!("127.0.{n}.4"), port, &[]);
-    let server = origin(&format!(
-        "port = {port}\nnameservers = [\"127.0.0.1:{}\"]\n\n[outbound.smarthost]\nhost = \"127.0.{n}.4:{port}\"\nmode = \"fallback\"",
-        dns.port
-    ));
+    let world = World::one_mx();
+    let _mx = world.sink(2, &["--reject"]);
+    let smarthost = world.sink(4, &[]);
+    let server = world.origin(&world.smarthost(4, "fallback"));
     send(&server, "nobody@dest.test");
     let bounce =
         std::fs::read_to_string(&server.wait_for_delivery_to("origin.test", "alice", 1)[0])
@@ -453,17 +449,9 @@ fn a_550_from_the_mx_bounces_to_the_sender_and_not_to_the_smarthost() {
 
 #[test]
 fn a_temporary_failure_is_retried_on_schedule_and_the_queue_shows_it() {
-    let n = net();
-    let port = free_port();
-    let dns = Dns::start(&[
-        "--mx-host=dest.test,mx1.dest.test,10",
-        &format!("--host-record=mx1.dest.test,127.0.{n}.2"),
-    ]);
-    let mx = Sink::start(&format!("127.0.{n}.2"), port, &["--tempfail", "2"]);
-    let server = origin(&format!(
-        "port = {port}\nnameservers = [\"127.0.0.1:{}\"]\nretry_delays = [\"1s\", \"2s\"]",
-        dns.port
-    ));
+    let world = World::one_mx();
+    let mx = world.sink(2, &["--tempfail", "2"]);
+    let server = world.origin("retry_delays = [\"1s\", \"2s\"]");
     send(&server, "bob@dest.test");
     wait_for_log(
         &server,
@@ -485,17 +473,9 @@ fn a_temporary_failure_is_retried_on_schedule_and_the_queue_shows_it() {
 
 #[test]
 fn queue_flush_retries_now_and_delete_removes() {
-    let n = net();
-    let port = free_port();
-    let dns = Dns::start(&[
-        "--mx-host=dest.test,mx1.dest.test,10",
-        &format!("--host-record=mx1.dest.test,127.0.{n}.2"),
-    ]);
-    let mx = Sink::start(&format!("127.0.{n}.2"), port, &["--tempfail", "5"]);
-    let server = origin(&format!(
-        "port = {port}\nnameservers = [\"127.0.0.1:{}\"]\nretry_delays = [\"1h\"]",
-        dns.port
-    ));
+    let world = World::one_mx();
+    let mx = world.sink(2, &["--tempfail", "5"]);
+    let server = world.origin("retry_delays = [\"1h\"]");
     let queue = |args: &[&str]| {
         let output = postern()
             .arg("queue")
@@ -522,15 +502,7 @@ fn queue_flush_retries_now_and_delete_removes() {
         "{flushed}"
     );
     // The flush made a second attempt at once; the sink refused it too.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !queue(&["list"]).1.contains("deferred 2 times") {
-        assert!(
-            Instant::now() < deadline,
-            "no second attempt; log:\n{}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_queue_list(&server, "deferred 2 times");
     let id = server.spool_queue()[0]
         .file_name()
         .unwrap()
@@ -552,19 +524,11 @@ fn queue_flush_retries_now_and_delete_removes() {
 
 #[test]
 fn never_more_outgoing_connections_than_the_maximum() {
-    let n = net();
-    let port = free_port();
-    let dns = Dns::start(&[
-        "--mx-host=dest.test,mx1.dest.test,10",
-        &format!("--host-record=mx1.dest.test,127.0.{n}.2"),
-    ]);
-    let slow = Sink::start(&format!("127.0.{n}.2"), port, &["--data-delay", "0.5"]);
-    let server = origin(&format!(
-        "port = {port}\nnameservers = [\"127.0.0.1:{}\"]\nmax_connections = 2\nmax_connections_per_destination = 2",
-        dns.port
-    ));
-    for n in 0..8 {
-        send(&server, &format!("user{n}@dest.test"));
+    let world = World::one_mx();
+    let slow = world.sink(2, &["--data-delay", "0.5"]);
+    let server = world.origin("max_connections = 2\nmax_connections_per_destination = 2");
+    for k in 0..8 {
+        send(&server, &format!("user{k}@dest.test"));
     }
     slow.wait_for_messages(8, &server);
     let most = slow

@@ -132,9 +132,10 @@ aliases = {{ info = "alice" }}
         self.data().join("mail/example.test").join(user).join("new")
     }
 
-    /// The files delivered to a user so far.
-    pub fn delivered(&self, user: &str) -> Vec<PathBuf> {
-        let mut files: Vec<PathBuf> = match std::fs::read_dir(self.maildir_new(user)) {
+    /// The files delivered to `user` of `domain` so far, sorted.
+    pub fn delivered_to(&self, domain: &str, user: &str) -> Vec<PathBuf> {
+        let maildir = self.data().join("mail").join(domain).join(user).join("new");
+        let mut files: Vec<PathBuf> = match std::fs::read_dir(maildir) {
             Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),
             Err(_) => Vec::new(),
         };
@@ -142,45 +143,29 @@ aliases = {{ info = "alice" }}
         files
     }
 
-    /// Waits until `user` of `domain` has `count` messages.
-    pub fn wait_for_delivery_to(&self, domain: &str, user: &str, count: usize) -> Vec<PathBuf> {
-        let maildir = self.data().join("mail").join(domain).join(user).join("new");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let mut files: Vec<PathBuf> = match std::fs::read_dir(&maildir) {
-                Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),
-                Err(_) => Vec::new(),
-            };
-            if files.len() >= count {
-                files.sort();
-                return files;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} of {count} delivered to {user}@{domain}; log:\n{}",
-                files.len(),
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+    /// The files delivered to a user of example.test so far.
+    pub fn delivered(&self, user: &str) -> Vec<PathBuf> {
+        self.delivered_to("example.test", user)
     }
 
-    /// Waits until `user` has `count` messages; panics with the log if not.
+    /// Waits until `user` of `domain` has `count` messages.
+    pub fn wait_for_delivery_to(&self, domain: &str, user: &str, count: usize) -> Vec<PathBuf> {
+        eventually(
+            || self.delivered_to(domain, user),
+            |files| files.len() >= count,
+            |files| {
+                format!(
+                    "{} of {count} delivered to {user}@{domain}; log:\n{}",
+                    files.len(),
+                    self.log()
+                )
+            },
+        )
+    }
+
+    /// Waits until `user` of example.test has `count` messages.
     pub fn wait_for_delivery(&self, user: &str, count: usize) -> Vec<PathBuf> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let files = self.delivered(user);
-            if files.len() >= count {
-                return files;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} of {count} delivered to {user}; log:\n{}",
-                files.len(),
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.wait_for_delivery_to("example.test", user, count)
     }
 
     pub fn spool_queue(&self) -> Vec<PathBuf> {
@@ -220,6 +205,24 @@ aliases = {{ info = "alice" }}
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.kill9();
+    }
+}
+
+/// Looks with `probe` until `done` holds of what it sees, for up to 30
+/// seconds; then fails with `why` of the last look.
+pub fn eventually<T>(
+    mut probe: impl FnMut() -> T,
+    done: impl Fn(&T) -> bool,
+    why: impl Fn(&T) -> String,
+) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let seen = probe();
+        if done(&seen) {
+            return seen;
+        }
+        assert!(Instant::now() < deadline, "{}", why(&seen));
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
