@@ -13,6 +13,7 @@ pub use port::{PortNames, PortSpec, WELL_KNOWN_PORTS};
 
 use crate::address::is_domain;
 use crate::admission::{CONNECTIONS_DEFAULT, CONNECTIONS_PER_HOST_DEFAULT};
+use crate::auth::{AuthPolicy, LockoutPolicy};
 use crate::limits::{
     COMMAND_TIMEOUT_DEFAULT, DATA_TIMEOUT_DEFAULT, ERRORS_PER_SESSION_DEFAULT,
     ERRORS_PER_SESSION_MAX, MESSAGE_BYTES_DEFAULT, MESSAGE_BYTES_MAX,
@@ -45,6 +46,44 @@ pub struct Config {
     pub services: Vec<ServiceConfig>,
     pub domains: Vec<DomainConfig>,
     pub outbound: OutboundConfig,
+    /// `[auth]`: the server-wide lockout of hosts that guess passwords.
+    pub lockout: LockoutPolicy,
+}
+
+/// How long a TLS handshake may take, by default.
+pub const TLS_HANDSHAKE_TIMEOUT_DEFAULT: Duration = Duration::from_secs(30);
+
+/// When an instance speaks TLS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Clear text only.
+    None,
+    /// Clear text, upgraded by STARTTLS (RFC 3207) when the client asks.
+    StartTls,
+    /// TLS from the first byte (RFC 8314): smtps on 465.
+    Implicit,
+}
+
+impl fmt::Display for TlsMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TlsMode::None => "none",
+            TlsMode::StartTls => "starttls",
+            TlsMode::Implicit => "implicit",
+        })
+    }
+}
+
+/// An instance's TLS settings, when it has any.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsConfig {
+    pub mode: TlsMode,
+    /// PEM files. Relative paths are relative to the configuration file's
+    /// directory (the runtime resolves them).
+    pub certificate: PathBuf,
+    pub key: PathBuf,
+    /// A handshake that has not finished by then is dropped.
+    pub handshake_timeout: Duration,
 }
 
 /// ISMail's bounds and default for outgoing connections.
@@ -126,9 +165,16 @@ pub struct ServiceConfig {
     pub max_errors: u32,
     pub command_timeout: Duration,
     pub data_timeout: Duration,
+    /// `None` when the instance speaks only clear text.
+    pub tls: Option<TlsConfig>,
+    pub auth: AuthPolicy,
 }
 
 impl ServiceConfig {
+    pub fn tls_mode(&self) -> TlsMode {
+        self.tls.as_ref().map_or(TlsMode::None, |tls| tls.mode)
+    }
+
     /// The settings each SMTP session of this service runs under.
     pub fn session_config(&self, hostname: &str) -> SessionConfig {
         SessionConfig {
@@ -139,6 +185,8 @@ impl ServiceConfig {
             max_errors: self.max_errors,
             command_timeout: self.command_timeout,
             data_timeout: self.data_timeout,
+            starttls: self.tls_mode() == TlsMode::StartTls,
+            auth: self.auth.clone(),
         }
     }
 }
@@ -157,12 +205,16 @@ pub struct ListenLines {
 pub enum ServiceKind {
     /// SMTP: mail from other servers and clients (RFC 5321).
     Smtp,
+    /// Message submission (RFC 6409): SMTP for a site's own users, who
+    /// must authenticate before MAIL; relays for them by default.
+    Submission,
 }
 
 impl fmt::Display for ServiceKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             ServiceKind::Smtp => "smtp",
+            ServiceKind::Submission => "submission",
         })
     }
 }
@@ -287,6 +339,18 @@ struct RawConfig {
     domains: Vec<RawDomain>,
     #[serde(default)]
     outbound: RawOutbound,
+    #[serde(default)]
+    auth: RawAuth,
+}
+
+/// `[auth]`: failed-login rules for the whole server.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAuth {
+    failure_delay: Option<Delay>,
+    max_failures_per_session: Option<Spanned<u32>>,
+    lockout_failures: Option<Spanned<u32>>,
+    lockout_window: Option<Seconds>,
 }
 
 #[derive(Deserialize)]
@@ -342,6 +406,20 @@ struct RawService {
     max_errors: Option<Spanned<u32>>,
     command_timeout: Option<Seconds>,
     data_timeout: Option<Seconds>,
+    tls: Option<Spanned<RawTlsMode>>,
+    tls_certificate: Option<Spanned<PathBuf>>,
+    tls_key: Option<Spanned<PathBuf>>,
+    tls_handshake_timeout: Option<Seconds>,
+    auth: Option<Spanned<bool>>,
+    auth_without_tls: Option<Spanned<bool>>,
+}
+
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RawTlsMode {
+    None,
+    StartTls,
+    Implicit,
 }
 
 #[derive(Deserialize)]
@@ -536,10 +614,11 @@ impl TryFrom<String> for NetworkValue {
     }
 }
 
-/// `relay = "none" | "any" | "authenticated" | ["192.168.0.0/16", ...]`.
+/// `relay = "none" | "any" | "authenticated" | ["192.168.0.0/16", ...]`;
+/// `None` when not written, so each kind can have its own default.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(try_from = "RelayText")]
-struct RelayValue(RelayPolicy);
+struct RelayValue(Option<RelayPolicy>);
 
 #[derive(Deserialize)]
 #[serde(untagged)]
@@ -556,9 +635,9 @@ impl TryFrom<RelayText> for RelayValue {
                 "an empty list of relay networks would permit nobody; write relay = \"none\" for that".to_owned(),
             ),
             RelayText::Word(word) => match word.to_ascii_lowercase().as_str() {
-                "none" => Ok(RelayValue(RelayPolicy::None)),
-                "any" => Ok(RelayValue(RelayPolicy::Any)),
-                "authenticated" => Ok(RelayValue(RelayPolicy::Authenticated)),
+                "none" => Ok(RelayValue(Some(RelayPolicy::None))),
+                "any" => Ok(RelayValue(Some(RelayPolicy::Any))),
+                "authenticated" => Ok(RelayValue(Some(RelayPolicy::Authenticated))),
                 _ => Err(format!(
                     "\"{word}\" is not a relay policy; write \"none\", \"any\", \"authenticated\", or a list of client networks such as [\"192.168.0.0/16\"]"
                 )),
@@ -567,7 +646,7 @@ impl TryFrom<RelayText> for RelayValue {
                 .iter()
                 .map(|text| text.parse::<Network>().map_err(|e| e.to_string()))
                 .collect::<Result<Vec<_>, _>>()
-                .map(|networks| RelayValue(RelayPolicy::Networks(networks))),
+                .map(|networks| RelayValue(Some(RelayPolicy::Networks(networks)))),
         }
     }
 }
@@ -597,6 +676,26 @@ impl TryFrom<SizeText> for ByteSize {
                 .parse::<bytesize::ByteSize>()
                 .map(|size| ByteSize(size.as_u64()))
                 .map_err(|_| format!("\"{text}\" is not a size; write octets (1048576), a size such as \"25 MiB\" or \"10MB\", or \"unlimited\"")),
+        }
+    }
+}
+
+/// A delay that may be zero: `"0s"`, `"2s"`, `"500ms"`.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(try_from = "String")]
+struct Delay(Duration);
+
+impl TryFrom<String> for Delay {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        match humantime::parse_duration(&text) {
+            Ok(duration) if duration <= Duration::from_secs(60) => Ok(Delay(duration)),
+            Ok(_) => Err(format!(
+                "\"{text}\" is too long a delay; a delay here is at most \"60s\""
+            )),
+            Err(_) => Err(format!(
+                "\"{text}\" is not a duration; write one such as \"0s\", \"500ms\" or \"2s\""
+            )),
         }
     }
 }
@@ -636,7 +735,8 @@ fn validate(source: &str, raw: RawConfig, errors: &mut Vec<ConfigError>) -> Conf
             ));
         }
     }
-    let services = validate_services(source, raw.services, &names, errors);
+    let (auth, lockout) = validate_auth(source, &raw.auth, errors);
+    let services = validate_services(source, raw.services, &names, &auth, errors);
     let domains = raw
         .domains
         .into_iter()
@@ -662,6 +762,95 @@ fn validate(source: &str, raw: RawConfig, errors: &mut Vec<ConfigError>) -> Conf
         services,
         domains,
         outbound: validate_outbound(source, raw.outbound, errors),
+        lockout,
+    }
+}
+
+/// `[auth]`: the per-session failure rules every instance shares, and the
+/// server-wide lockout.
+fn validate_auth(
+    source: &str,
+    raw: &RawAuth,
+    errors: &mut Vec<ConfigError>,
+) -> (AuthPolicy, LockoutPolicy) {
+    let defaults = (AuthPolicy::default(), LockoutPolicy::default());
+    let policy = AuthPolicy {
+        max_failures: raw
+            .max_failures_per_session
+            .as_ref()
+            .map_or(defaults.0.max_failures, |n| {
+                check_range(
+                    source,
+                    n,
+                    "max_failures_per_session",
+                    |n| *n,
+                    1,
+                    100,
+                    errors,
+                )
+            }),
+        failure_delay: raw.failure_delay.map_or(defaults.0.failure_delay, |d| d.0),
+        ..defaults.0
+    };
+    let lockout = LockoutPolicy {
+        failures: raw
+            .lockout_failures
+            .as_ref()
+            .map_or(defaults.1.failures, |n| {
+                check_range(source, n, "lockout_failures", |n| *n, 1, 10_000, errors)
+            }),
+        window: raw.lockout_window.map_or(defaults.1.window, |d| d.0),
+    };
+    (policy, lockout)
+}
+
+/// An instance's `tls*` keys, checked against each other.
+fn validate_tls(
+    source: &str,
+    service: &RawService,
+    span: Range<usize>,
+    errors: &mut Vec<ConfigError>,
+) -> Option<TlsConfig> {
+    let mode = service
+        .tls
+        .as_ref()
+        .map_or(TlsMode::None, |m| match m.get_ref() {
+            RawTlsMode::None => TlsMode::None,
+            RawTlsMode::StartTls => TlsMode::StartTls,
+            RawTlsMode::Implicit => TlsMode::Implicit,
+        });
+    let files = (service.tls_certificate.as_ref(), service.tls_key.as_ref());
+    match (mode, files) {
+        (TlsMode::None, (None, None)) => None,
+        (TlsMode::None, (Some(file), _) | (_, Some(file))) => {
+            errors.push(spanned_error(
+                source,
+                file.span(),
+                "tls",
+                "a certificate or key is given but tls is \"none\"".to_owned(),
+                "set tls = \"starttls\" or \"implicit\", or remove tls_certificate and tls_key",
+            ));
+            None
+        }
+        (mode, (Some(certificate), Some(key))) => Some(TlsConfig {
+            mode,
+            certificate: certificate.get_ref().clone(),
+            key: key.get_ref().clone(),
+            handshake_timeout: service
+                .tls_handshake_timeout
+                .map_or(TLS_HANDSHAKE_TIMEOUT_DEFAULT, |d| d.0),
+        }),
+        (mode, _) => {
+            let span = service.tls.as_ref().map_or(span, |m| m.span());
+            errors.push(spanned_error(
+                source,
+                span,
+                "tls",
+                format!("tls = \"{mode}\" needs both tls_certificate and tls_key"),
+                "give the PEM files, for example tls_certificate = \"cert.pem\" and tls_key = \"key.pem\"; `postern cert self-signed --host NAME` makes a pair for a first run",
+            ));
+            None
+        }
     }
 }
 
@@ -669,6 +858,7 @@ fn validate_services(
     source: &str,
     raw: Vec<Spanned<RawService>>,
     names: &PortNames,
+    auth_defaults: &AuthPolicy,
     errors: &mut Vec<ConfigError>,
 ) -> Vec<ServiceConfig> {
     if raw.is_empty() {
@@ -682,7 +872,11 @@ fn validate_services(
     let mut seen: BTreeSet<String> = BTreeSet::new();
     let mut services = Vec::new();
     for spanned in raw {
+        let span = spanned.span();
         let service = spanned.into_inner();
+        let tls = validate_tls(source, &service, span.clone(), errors);
+        let auth =
+            validate_service_auth(source, &service, span, tls.as_ref(), auth_defaults, errors);
         let name = service.name.get_ref().clone();
         if !seen.insert(name.clone()) {
             errors.push(spanned_error(
@@ -802,7 +996,10 @@ fn validate_services(
                 allow: service.allow.iter().map(|n| n.0).collect(),
                 deny: service.deny.iter().map(|n| n.0).collect(),
             },
-            relay: service.relay.0,
+            relay: service.relay.0.unwrap_or(match service.kind {
+                ServiceKind::Smtp => RelayPolicy::None,
+                ServiceKind::Submission => RelayPolicy::Authenticated,
+            }),
             max_connections,
             max_connections_per_host,
             max_message_size,
@@ -812,9 +1009,62 @@ fn validate_services(
                 .command_timeout
                 .map_or(COMMAND_TIMEOUT_DEFAULT, |d| d.0),
             data_timeout: service.data_timeout.map_or(DATA_TIMEOUT_DEFAULT, |d| d.0),
+            tls,
+            auth,
         });
     }
     services
+}
+
+/// An instance's `auth` keys: AUTH must be reachable where it is needed.
+fn validate_service_auth(
+    source: &str,
+    service: &RawService,
+    span: Range<usize>,
+    tls: Option<&TlsConfig>,
+    defaults: &AuthPolicy,
+    errors: &mut Vec<ConfigError>,
+) -> AuthPolicy {
+    let submission = service.kind == ServiceKind::Submission;
+    let offered = service.auth.as_ref().map_or(submission, |a| *a.get_ref());
+    let without_tls = service
+        .auth_without_tls
+        .as_ref()
+        .is_some_and(|a| *a.get_ref());
+    let at = |key: Option<Range<usize>>| key.unwrap_or_else(|| span.clone());
+    if submission && !offered {
+        errors.push(spanned_error(
+            source,
+            at(service.auth.as_ref().map(|a| a.span())),
+            "auth",
+            "a submission instance needs AUTH: its clients must log in before MAIL".to_owned(),
+            "remove `auth = false`, or make this instance kind = \"smtp\"",
+        ));
+    }
+    if offered && tls.is_none() && !without_tls {
+        errors.push(spanned_error(
+            source,
+            at(service.auth.as_ref().map(|a| a.span())),
+            "auth",
+            "AUTH would never be offered: it needs TLS, and this instance has none".to_owned(),
+            "set tls = \"starttls\" (or \"implicit\") with tls_certificate and tls_key; or, for testing on loopback only, auth_without_tls = true",
+        ));
+    }
+    if matches!(service.relay.0, Some(RelayPolicy::Authenticated)) && !offered {
+        errors.push(spanned_error(
+            source,
+            span.clone(),
+            "relay",
+            "relay = \"authenticated\" but this instance does not offer AUTH, so nobody could relay".to_owned(),
+            "set auth = true (with TLS), or choose another relay policy",
+        ));
+    }
+    AuthPolicy {
+        offered,
+        without_tls,
+        required: submission,
+        ..defaults.clone()
+    }
 }
 
 fn validate_outbound(

@@ -12,8 +12,10 @@
 //! tokio. See the book's chapter "The machine contract" for how a driver
 //! runs a machine.
 
+pub mod accounts;
 pub mod address;
 pub mod admission;
+pub mod auth;
 pub mod bind;
 pub mod config;
 pub mod directory;

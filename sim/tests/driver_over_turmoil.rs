@@ -29,6 +29,8 @@ fn session_config() -> Arc<SessionConfig> {
         max_errors: 10,
         command_timeout: Duration::from_secs(300),
         data_timeout: Duration::from_secs(600),
+        starttls: false,
+        auth: postern_core::auth::AuthPolicy::default(),
     })
 }
 
@@ -52,8 +54,15 @@ fn run_world() -> (String, MemoryStore) {
                 let (stream, remote) = listener.accept().await?;
                 let local = stream.local_addr()?;
                 let clock = Clock::new();
-                let machine =
-                    Server::new(session_config(), SessionInfo { local, remote }, clock.now());
+                let machine = Server::new(
+                    session_config(),
+                    SessionInfo {
+                        local,
+                        remote,
+                        tls: false,
+                    },
+                    clock.now(),
+                );
                 run_session(stream, machine, &store, clock, shutdown.clone(), |_| {}).await;
             }
         }

@@ -315,3 +315,88 @@ fn bad_outbound_settings_are_explained() {
     ));
     assert!(half.contains("give both `user` and `password`"), "{half}");
 }
+
+#[test]
+fn tls_and_auth_settings_are_read_with_kind_defaults() {
+    let config = parse(
+        r#"
+[auth]
+failure_delay = "0s"
+max_failures_per_session = 2
+lockout_failures = 5
+lockout_window = "10m"
+
+[[service]]
+name = "mx"
+kind = "smtp"
+listen = "smtp"
+tls = "starttls"
+tls_certificate = "cert.pem"
+tls_key = "key.pem"
+
+[[service]]
+name = "submission"
+kind = "submission"
+listen = "submission"
+tls = "starttls"
+tls_certificate = "cert.pem"
+tls_key = "key.pem"
+tls_handshake_timeout = "5s"
+
+[[service]]
+name = "smtps"
+kind = "submission"
+listen = "smtps"
+tls = "implicit"
+tls_certificate = "cert.pem"
+tls_key = "key.pem"
+"#,
+    )
+    .unwrap();
+    let [mx, submission, smtps] = &config.services[..] else {
+        panic!("three services");
+    };
+    assert_eq!(mx.tls_mode(), TlsMode::StartTls);
+    assert!(!mx.auth.offered && !mx.auth.required);
+    assert_eq!(mx.relay, RelayPolicy::None);
+    assert!(submission.auth.offered && submission.auth.required);
+    assert_eq!(submission.relay, RelayPolicy::Authenticated);
+    assert_eq!(submission.listen.port, 587);
+    assert_eq!(
+        submission.tls.as_ref().unwrap().handshake_timeout,
+        Duration::from_secs(5)
+    );
+    assert_eq!(smtps.tls_mode(), TlsMode::Implicit);
+    assert_eq!(smtps.listen.port, 465);
+    assert_eq!(submission.auth.max_failures, 2);
+    assert_eq!(submission.auth.failure_delay, Duration::ZERO);
+    assert_eq!(config.lockout.failures, 5);
+    assert_eq!(config.lockout.window, Duration::from_secs(600));
+    let session = submission.session_config("mx.test");
+    assert!(session.starttls && session.auth.required);
+}
+
+#[test]
+fn tls_and_auth_mistakes_are_explained() {
+    insta::assert_snapshot!(errors(
+        r#"
+[[service]]
+name = "mx"
+kind = "smtp"
+listen = "2525"
+tls = "starttls"
+
+[[service]]
+name = "sub"
+kind = "submission"
+listen = "2587"
+
+[[service]]
+name = "plain"
+kind = "smtp"
+listen = "2526"
+tls_certificate = "cert.pem"
+relay = "authenticated"
+"#
+    ));
+}

@@ -68,10 +68,13 @@ fn run_pair(delivery: Delivery, pipelining_server: bool) -> Pair {
         max_errors: 10,
         command_timeout: std::time::Duration::from_secs(300),
         data_timeout: std::time::Duration::from_secs(600),
+        starttls: false,
+        auth: crate::auth::AuthPolicy::default(),
     };
     let info = SessionInfo {
         local: "192.0.2.1:25".parse().unwrap(),
         remote: "198.51.100.1:40000".parse().unwrap(),
+        tls: false,
     };
     let now = start();
     let mut server = server::Server::new(Arc::new(session), info, now);

@@ -21,6 +21,13 @@ pub enum Command {
     Vrfy,
     Expn,
     Help,
+    /// RFC 3207.
+    StartTls,
+    /// RFC 4954: `AUTH mechanism [initial-response]`.
+    Auth {
+        mechanism: String,
+        initial_response: Option<String>,
+    },
 }
 
 /// `MAIL FROM:<reverse-path> [SP mail-parameters]`.
@@ -73,6 +80,8 @@ pub fn parse(line: &[u8], context: ParseContext) -> Result<Command, Reply> {
         "DATA" => no_argument(argument, Command::Data),
         "RSET" => no_argument(argument, Command::Rset),
         "QUIT" => no_argument(argument, Command::Quit),
+        "STARTTLS" => no_argument(argument, Command::StartTls),
+        "AUTH" => parse_auth(argument),
         // RFC 5321 4.1.1.9: NOOP may carry a string, which is ignored; so
         // may HELP (4.1.1.8), whose topics we do not distinguish.
         "NOOP" => Ok(Command::Noop),
@@ -83,6 +92,21 @@ pub fn parse(line: &[u8], context: ParseContext) -> Result<Command, Reply> {
             500,
             status::INVALID_COMMAND,
             "Command unrecognized",
+        )),
+    }
+}
+
+fn parse_auth(argument: &str) -> Result<Command, Reply> {
+    let mut words = argument.split_whitespace();
+    match (words.next(), words.next(), words.next()) {
+        (Some(mechanism), initial_response, None) => Ok(Command::Auth {
+            mechanism: mechanism.to_owned(),
+            initial_response: initial_response.map(str::to_owned),
+        }),
+        _ => Err(Reply::new(
+            501,
+            status::INVALID_ARGUMENTS,
+            "Syntax: AUTH mechanism [initial-response]",
         )),
     }
 }
@@ -191,6 +215,9 @@ fn parse_mail(argument: &str, context: ParseContext) -> Result<MailCommand, Repl
                 ));
             }
             ("SMTPUTF8", None) => mail.smtputf8 = true,
+            // RFC 4954 5: the submitter's identity, for trusted relays
+            // only; accepted and not used.
+            ("AUTH", Some(_)) => {}
             _ => {
                 return Err(Reply::new(
                     555,
@@ -334,7 +361,7 @@ mod tests {
                 EXTENDED,
                 "501 5.5.4",
             ),
-            (b"MAIL FROM:<a@b.test> AUTH=<>", EXTENDED, "555 5.5.4"),
+            (b"MAIL FROM:<a@b.test> RET=HDRS", EXTENDED, "555 5.5.4"),
             (b"MAIL FROM:<a@b.test> SIZE=10", BASIC, "555 5.5.4"),
             (b"MAIL FROM:<j\xc3\xb6@b.test>", EXTENDED, "553 5.6.7"),
             (b"RCPT TO:<c@d.test> NOTIFY=NEVER", EXTENDED, "555 5.5.4"),

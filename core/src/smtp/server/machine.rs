@@ -4,11 +4,14 @@
 use super::command::{self, Command, MailCommand, ParseContext};
 use super::data::{DataDecoder, DataFailure, Progress};
 use super::reply::{Reply, status};
-use super::state::{Receiving, State, Transaction};
+use super::state::{Receiving, SaslStep, State, Transaction};
 use super::{
     Event, Input, OpenedMessage, Output, Request, SessionConfig, SessionInfo, StoreFailure,
 };
-use crate::address::ForwardPath;
+use crate::address::{ForwardPath, ReversePath};
+use crate::auth::{
+    AuthVerdict, Identity, LoginAttempt, Mechanism, PlainError, Secret, parse_plain,
+};
 use crate::directory::RecipientVerdict;
 use crate::envelope::{ClientInfo, Destination, Envelope, Recipient};
 use crate::limits::{COMMAND_LINE_BYTES_MAX, INPUT_BUFFER_BYTES_MAX};
@@ -16,6 +19,9 @@ use crate::time::Instant;
 use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 
 /// What the client said in HELO or EHLO.
 #[derive(Debug)]
@@ -47,6 +53,14 @@ pub struct Server {
     /// The instance's relay policy permits this client to send mail to
     /// other domains.
     may_relay: bool,
+    /// The connection is encrypted.
+    tls: bool,
+    /// Who the client logged in as.
+    identity: Option<Identity>,
+    /// Failed logins in this session.
+    auth_failures: u32,
+    /// Bytes thrown away at STARTTLS, for the log line after it.
+    discarded_after_starttls: usize,
 }
 
 impl Server {
@@ -68,6 +82,10 @@ impl Server {
             now,
             deadline,
             may_relay,
+            tls: info.tls,
+            identity: None,
+            auth_failures: 0,
+            discarded_after_starttls: 0,
         };
         server.reply(greeting);
         server
@@ -89,7 +107,11 @@ impl Server {
         match input {
             Input::Bytes(bytes) => self.receive(bytes),
             Input::EndOfInput => self.input_ended = true,
-            Input::TimerFired => return self.timer_fired(),
+            Input::TimerFired => {
+                if !self.auth_delay_over() {
+                    return self.timer_fired();
+                }
+            }
             Input::Shutdown => {
                 return self.end_session(
                     Reply::new(
@@ -106,6 +128,8 @@ impl Server {
             Input::RecipientChecked(verdict) => self.recipient_checked(verdict),
             Input::MessageOpened(result) => self.message_opened(result),
             Input::MessageCommitted(result) => self.message_committed(result),
+            Input::TlsStarted => self.tls_started(),
+            Input::Authenticated(verdict) => self.authenticated(verdict),
         }
         self.process();
         let timeout = match self.state {
@@ -125,6 +149,7 @@ impl Server {
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.state {
             State::Closed => None,
+            State::AuthDelay { until } => Some(until),
             ref state if state.is_awaiting_driver() => None,
             _ => Some(self.deadline),
         }
@@ -174,6 +199,7 @@ impl Server {
             State::Closed => false,
             ref state if state.is_awaiting_driver() => false,
             State::ReceivingData(_) => self.receive_data(),
+            State::AuthDelay { .. } => false,
             _ => match self.next_line() {
                 Some(line) => {
                     self.handle_line(&line);
@@ -216,6 +242,9 @@ impl Server {
     }
 
     fn handle_line(&mut self, line: &[u8]) {
+        if let State::AuthResponse(_) = self.state {
+            return self.sasl_response(line);
+        }
         let context = ParseContext {
             extended: self.helo.as_ref().is_some_and(|h| h.extended),
         };
@@ -257,9 +286,310 @@ impl Server {
             Command::Help => self.reply(Reply::new(
                 214,
                 status::OK,
-                "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP; see RFC 5321",
+                "Commands: EHLO HELO STARTTLS AUTH MAIL RCPT DATA RSET NOOP QUIT VRFY HELP; see RFC 5321",
             )),
+            Command::StartTls => self.handle_starttls(),
+            Command::Auth {
+                mechanism,
+                initial_response,
+            } => self.handle_auth(&mechanism, initial_response.as_deref()),
         }
+    }
+
+    /// AUTH is advertised and accepted on this connection now.
+    fn auth_offered(&self) -> bool {
+        self.config.auth.offered && (self.tls || self.config.auth.without_tls)
+    }
+
+    fn handle_starttls(&mut self) {
+        let refusal = if self.tls {
+            Some(Reply::new(
+                503,
+                status::INVALID_COMMAND,
+                "TLS already active",
+            ))
+        } else if !self.config.starttls {
+            Some(Reply::new(
+                502,
+                status::INVALID_COMMAND,
+                "STARTTLS is not offered here",
+            ))
+        } else if !matches!(self.state, State::ExpectMail) {
+            Some(Reply::new(
+                503,
+                status::INVALID_COMMAND,
+                "STARTTLS is not allowed during a mail transaction",
+            ))
+        } else {
+            None
+        };
+        if let Some(reply) = refusal {
+            return self.refuse_command(reply);
+        }
+        self.reply(Reply::new(220, status::OK, "Ready to start TLS"));
+        // RFC 3207 4.2 and CVE-2011-0411: nothing the client sent in clear
+        // after STARTTLS may be acted on once TLS is up. The count is kept
+        // for the log line.
+        self.discarded_after_starttls = self.input.len();
+        self.input.clear();
+        self.state = State::AwaitingTls;
+        self.output.push_back(Output::StartTls);
+    }
+
+    /// RFC 3207 4.2: after the handshake the server forgets everything it
+    /// learned from the client, which must start again with EHLO.
+    fn tls_started(&mut self) {
+        match std::mem::replace(&mut self.state, State::ExpectMail) {
+            State::AwaitingTls => {}
+            State::Closed => {
+                self.state = State::Closed;
+                return;
+            }
+            other => panic!("TlsStarted in state {other:?}"),
+        }
+        // Bytes that arrived while the driver ran the handshake were read
+        // by TLS, not by us; anything here came before it and is stale.
+        let discarded = std::mem::take(&mut self.discarded_after_starttls) + self.input.len();
+        self.input.clear();
+        self.tls = true;
+        self.helo = None;
+        self.identity = None;
+        self.may_relay = self.config.relay.permits(self.info.remote.ip(), false);
+        self.output
+            .push_back(Output::Event(Event::TlsStarted { discarded }));
+    }
+
+    fn handle_auth(&mut self, mechanism: &str, initial_response: Option<&str>) {
+        let refusal = if !self.config.auth.offered {
+            Some(Reply::new(
+                503,
+                status::INVALID_COMMAND,
+                "Authentication is not enabled here",
+            ))
+        } else if !self.helo.as_ref().is_some_and(|h| h.extended) {
+            Some(Reply::new(503, status::INVALID_COMMAND, "Send EHLO first"))
+        } else if self.identity.is_some() {
+            Some(Reply::new(
+                503,
+                status::INVALID_COMMAND,
+                "Already authenticated",
+            ))
+        } else if !matches!(self.state, State::ExpectMail) {
+            Some(Reply::new(
+                503,
+                status::INVALID_COMMAND,
+                "AUTH is not allowed during a mail transaction",
+            ))
+        } else if !self.auth_offered() {
+            Some(Reply::new(
+                538,
+                status::ENCRYPTION_REQUIRED,
+                "Encryption required for requested authentication mechanism: use STARTTLS first",
+            ))
+        } else {
+            None
+        };
+        if let Some(reply) = refusal {
+            return self.refuse_command(reply);
+        }
+        let Some(mechanism) = Mechanism::parse(mechanism) else {
+            return self.refuse_command(Reply::new(
+                504,
+                status::INVALID_ARGUMENTS,
+                "Unrecognized authentication type; use PLAIN or LOGIN",
+            ));
+        };
+        match (mechanism, initial_response) {
+            (Mechanism::Plain, None) => self.challenge(SaslStep::Plain, ""),
+            (Mechanism::Login, None) => self.challenge(SaslStep::LoginUser, "Username:"),
+            (_, Some(response)) => {
+                let step = match mechanism {
+                    Mechanism::Plain => SaslStep::Plain,
+                    Mechanism::Login => SaslStep::LoginUser,
+                };
+                self.sasl_step(step, response.as_bytes());
+            }
+        }
+    }
+
+    /// Sends a `334` challenge and waits for the client's response line.
+    fn challenge(&mut self, step: SaslStep, prompt: &str) {
+        self.state = State::AuthResponse(step);
+        self.reply(Reply::plain(334, vec![BASE64.encode(prompt)]));
+    }
+
+    fn sasl_response(&mut self, line: &[u8]) {
+        let State::AuthResponse(step) = std::mem::replace(&mut self.state, State::ExpectMail)
+        else {
+            unreachable!("sasl_response outside AuthResponse");
+        };
+        self.sasl_step(step, line);
+    }
+
+    /// Takes one base64 response (RFC 4954 4): `*` cancels, `=` is empty.
+    fn sasl_step(&mut self, step: SaslStep, response: &[u8]) {
+        self.state = State::ExpectMail;
+        if response == b"*" {
+            return self.refuse_command(Reply::new(
+                501,
+                status::AUTH_CANCELLED,
+                "Authentication cancelled",
+            ));
+        }
+        let decoded = if response == b"=" {
+            Ok(Vec::new())
+        } else {
+            BASE64.decode(response)
+        };
+        let Ok(decoded) = decoded else {
+            return self.refuse_command(Reply::new(
+                501,
+                status::SYNTAX_ERROR,
+                "Cannot decode the response: it is not base64",
+            ));
+        };
+        match step {
+            SaslStep::Plain => match parse_plain(&decoded) {
+                Ok(attempt) => self.check_login(Mechanism::Plain, attempt),
+                Err(PlainError::Malformed) => self.refuse_command(Reply::new(
+                    501,
+                    status::SYNTAX_ERROR,
+                    "Malformed PLAIN response (RFC 4616)",
+                )),
+                Err(PlainError::OtherIdentity) => self.login_failed(
+                    Mechanism::Plain,
+                    String::from_utf8_lossy(&decoded)
+                        .split('\0')
+                        .nth(1)
+                        .unwrap_or_default()
+                        .to_owned(),
+                ),
+            },
+            SaslStep::LoginUser => match String::from_utf8(decoded) {
+                Ok(login) if !login.is_empty() => {
+                    self.challenge(SaslStep::LoginPassword { login }, "Password:")
+                }
+                _ => self.refuse_command(Reply::new(
+                    501,
+                    status::SYNTAX_ERROR,
+                    "The user name must be UTF-8 and not empty",
+                )),
+            },
+            SaslStep::LoginPassword { login } => match String::from_utf8(decoded) {
+                Ok(password) => self.check_login(
+                    Mechanism::Login,
+                    LoginAttempt {
+                        login,
+                        password: Secret::new(password),
+                    },
+                ),
+                Err(_) => self.refuse_command(Reply::new(
+                    501,
+                    status::SYNTAX_ERROR,
+                    "The password must be UTF-8",
+                )),
+            },
+        }
+    }
+
+    fn check_login(&mut self, mechanism: Mechanism, attempt: LoginAttempt) {
+        self.state = State::AwaitingAuth {
+            mechanism,
+            login: attempt.login.clone(),
+        };
+        self.output
+            .push_back(Output::Request(Request::Authenticate(attempt)));
+    }
+
+    fn authenticated(&mut self, verdict: AuthVerdict) {
+        let (mechanism, login) = match std::mem::replace(&mut self.state, State::ExpectMail) {
+            State::AwaitingAuth { mechanism, login } => (mechanism, login),
+            State::Closed => {
+                self.state = State::Closed;
+                return;
+            }
+            other => panic!("Authenticated in state {other:?}"),
+        };
+        let temporary = |text: &str| Reply::new(454, status::AUTH_TEMPORARY, text);
+        match verdict {
+            AuthVerdict::Accepted(identity) => {
+                self.output.push_back(Output::Event(Event::AuthSucceeded {
+                    login: identity.login.clone(),
+                    mechanism,
+                }));
+                self.may_relay = self.config.relay.permits(self.info.remote.ip(), true);
+                self.identity = Some(identity);
+                self.reply(Reply::new(
+                    235,
+                    status::AUTH_SUCCEEDED,
+                    "Authentication successful",
+                ));
+            }
+            AuthVerdict::Rejected => self.login_failed(mechanism, login),
+            AuthVerdict::LockedOut => self.auth_refused(
+                mechanism,
+                login,
+                temporary("Too many failed logins from your address, try again later"),
+            ),
+            AuthVerdict::Unavailable => self.auth_refused(
+                mechanism,
+                login,
+                temporary("Temporary authentication failure, try again later"),
+            ),
+        }
+    }
+
+    /// A wrong login: the reply waits out the failure delay.
+    fn login_failed(&mut self, mechanism: Mechanism, login: String) {
+        self.auth_failures += 1;
+        let delay = self.config.auth.failure_delay;
+        self.output.push_back(Output::Event(Event::AuthFailed {
+            login,
+            mechanism,
+            reply: reply_text(&auth_invalid()),
+        }));
+        if delay.is_zero() {
+            self.finish_failed_login();
+        } else {
+            self.state = State::AuthDelay {
+                until: self.now + delay,
+            };
+        }
+    }
+
+    /// True if the timer that fired ended a failed login's delay.
+    fn auth_delay_over(&mut self) -> bool {
+        match self.state {
+            State::AuthDelay { until } if self.now >= until => {
+                self.state = State::ExpectMail;
+                self.finish_failed_login();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn finish_failed_login(&mut self) {
+        self.reply(auth_invalid());
+        if self.auth_failures >= self.config.auth.max_failures {
+            let text = format!(
+                "{} Error: too many failed logins, closing connection",
+                self.config.hostname
+            );
+            self.end_session(
+                Reply::new(421, status::AUTH_TEMPORARY, text),
+                Event::TooManyErrors,
+            );
+        }
+    }
+
+    fn auth_refused(&mut self, mechanism: Mechanism, login: String, reply: Reply) {
+        self.output.push_back(Output::Event(Event::AuthFailed {
+            login,
+            mechanism,
+            reply: reply_text(&reply),
+        }));
+        self.reply(reply);
     }
 
     /// RFC 5321 4.1.4: HELO and EHLO reset any transaction.
@@ -278,6 +608,12 @@ impl Server {
                 "ENHANCEDSTATUSCODES".to_owned(),
                 "SMTPUTF8".to_owned(),
             ]);
+            if self.config.starttls && !self.tls {
+                lines.push("STARTTLS".to_owned());
+            }
+            if self.auth_offered() {
+                lines.push("AUTH PLAIN LOGIN".to_owned());
+            }
         }
         self.helo = Some(Helo { domain, extended });
         self.reply(Reply::plain(250, lines));
@@ -297,6 +633,27 @@ impl Server {
                 status::INVALID_COMMAND,
                 "Nested MAIL command",
             ));
+        }
+        if self.config.auth.required && self.identity.is_none() {
+            return self.refuse_command(Reply::new(
+                530,
+                status::AUTH_REQUIRED,
+                "Authentication required",
+            ));
+        }
+        if let Some(identity) = &self.identity {
+            let sender = match &mail.reverse_path {
+                ReversePath::Null => None,
+                ReversePath::Mailbox(mailbox) => Some(mailbox.to_string()),
+            };
+            if !identity.may_send_as(sender.as_deref()) {
+                let text = format!(
+                    "<{}>: Sender address rejected: not owned by user {}",
+                    sender.unwrap_or_default(),
+                    identity.login
+                );
+                return self.refuse_command(Reply::new(553, status::SENDER_NOT_OWNED, text));
+            }
         }
         if mail
             .size
@@ -674,11 +1031,19 @@ impl Server {
         let helo = self.helo.as_ref().map_or("unknown", |h| h.domain.as_str());
         let extended = self.helo.as_ref().is_some_and(|h| h.extended);
         // RFC 3848 and RFC 6531 3.7.3 name the protocol.
-        let protocol = match (extended, transaction.smtputf8) {
+        let base = match (extended, transaction.smtputf8) {
             (true, true) => "UTF8SMTP",
             (true, false) => "ESMTP",
             (false, _) => "SMTP",
         };
+        // RFC 3848 and RFC 6531: S for TLS, A for AUTH (extended only).
+        let suffix = match (extended, self.tls, self.identity.is_some()) {
+            (false, _, _) | (true, false, false) => "",
+            (true, true, false) => "S",
+            (true, false, true) => "A",
+            (true, true, true) => "SA",
+        };
+        let protocol = format!("{base}{suffix}");
         let address = match self.info.remote.ip() {
             IpAddr::V4(v4) => format!("[{v4}]"),
             IpAddr::V6(v6) => format!("[IPv6:{v6}]"),
@@ -711,6 +1076,14 @@ fn forward_path_is_ascii(forward_path: &ForwardPath) -> bool {
         ForwardPath::Postmaster => true,
         ForwardPath::Mailbox(mailbox) => mailbox.is_ascii(),
     }
+}
+
+fn auth_invalid() -> Reply {
+    Reply::new(
+        535,
+        status::AUTH_INVALID,
+        "Authentication credentials invalid",
+    )
 }
 
 fn line_too_long() -> Reply {

@@ -37,6 +37,7 @@ pub use machine::Server;
 pub use reply::{EnhancedStatus, Reply, status};
 
 use crate::admission::Refusal;
+use crate::auth::{AuthPolicy, AuthVerdict, LoginAttempt, Mechanism};
 use crate::policy::RelayPolicy;
 
 use crate::address::{ForwardPath, ReversePath};
@@ -62,6 +63,9 @@ pub struct SessionConfig {
     pub command_timeout: Duration,
     /// How long to wait for more message data.
     pub data_timeout: Duration,
+    /// STARTTLS is offered (RFC 3207) on connections not yet encrypted.
+    pub starttls: bool,
+    pub auth: AuthPolicy,
 }
 
 /// What a client turned away before its session starts is told, in
@@ -95,6 +99,9 @@ pub fn refusal_reply(hostname: &str, refusal: Refusal) -> Vec<u8> {
 pub struct SessionInfo {
     pub local: SocketAddr,
     pub remote: SocketAddr,
+    /// The connection is encrypted from its first byte (implicit TLS,
+    /// RFC 8314).
+    pub tls: bool,
 }
 
 /// What the driver hands in.
@@ -116,6 +123,12 @@ pub enum Input<'a> {
     /// The answer to [`Request::CommitMessage`]: `Ok` only once the
     /// message and its envelope are durable.
     MessageCommitted(Result<(), StoreFailure>),
+    /// The TLS handshake that [`Output::StartTls`] asked for succeeded;
+    /// the session starts over, encrypted. (If it fails, the driver
+    /// closes the connection.)
+    TlsStarted,
+    /// The answer to [`Request::Authenticate`].
+    Authenticated(AuthVerdict),
 }
 
 /// The store accepted a new message.
@@ -142,6 +155,9 @@ pub enum Request {
     /// Make the open message durable. Answer with
     /// [`Input::MessageCommitted`].
     CommitMessage,
+    /// Check a login (and the lockout of this client's host). Answer with
+    /// [`Input::Authenticated`].
+    Authenticate(LoginAttempt),
 }
 
 /// What the machine emits.
@@ -157,6 +173,9 @@ pub enum Output {
     MessageData(Vec<u8>),
     /// Discard the open message: it will never be acknowledged.
     AbortMessage,
+    /// Send everything before this, then start TLS as the server; answer
+    /// with [`Input::TlsStarted`].
+    StartTls,
     /// Close the connection once everything before this has been sent.
     Close,
     /// Something worth a log line.
@@ -199,6 +218,23 @@ pub enum Event {
     },
     /// A command was refused.
     CommandRefused {
+        reply: String,
+    },
+    /// The connection is now encrypted. `discarded` counts the bytes the
+    /// client sent after STARTTLS in clear, which were thrown away
+    /// unread (RFC 3207 4.2).
+    TlsStarted {
+        discarded: usize,
+    },
+    AuthSucceeded {
+        login: String,
+        mechanism: Mechanism,
+    },
+    /// A login failed; `login` is what the client offered (never the
+    /// password).
+    AuthFailed {
+        login: String,
+        mechanism: Mechanism,
         reply: String,
     },
     Timeout,
@@ -273,6 +309,19 @@ impl std::fmt::Display for Event {
                 )
             }
             Event::CommandRefused { reply } => write!(f, "command refused: {reply}"),
+            Event::TlsStarted { discarded: 0 } => f.write_str("TLS started"),
+            Event::TlsStarted { discarded } => write!(
+                f,
+                "TLS started; {discarded} bytes sent in clear after STARTTLS were discarded"
+            ),
+            Event::AuthSucceeded { login, mechanism } => {
+                write!(f, "auth {mechanism} login={login} succeeded")
+            }
+            Event::AuthFailed {
+                login,
+                mechanism,
+                reply,
+            } => write!(f, "auth {mechanism} login={login} failed: {reply}"),
             Event::Timeout => f.write_str("timeout"),
             Event::TooManyErrors => f.write_str("too many errors"),
             Event::ShutDown => f.write_str("shut down"),

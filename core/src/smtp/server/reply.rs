@@ -95,6 +95,22 @@ pub mod status {
     /// what Postfix and Exim give for connection limits too.
     pub const TOO_MANY_CONNECTIONS: S = S(4, 7, 0);
     pub const ACCESS_DENIED: S = S(5, 7, 1);
+    /// RFC 4954 6: `235 2.7.0 Authentication Succeeded`.
+    pub const AUTH_SUCCEEDED: S = S(2, 7, 0);
+    /// RFC 4954 6: `530 5.7.0 Authentication required`, and `454 4.7.0`
+    /// for a temporary authentication failure.
+    pub const AUTH_REQUIRED: S = S(5, 7, 0);
+    pub const AUTH_TEMPORARY: S = S(4, 7, 0);
+    /// RFC 4954 6: `535 5.7.8 Authentication credentials invalid`.
+    pub const AUTH_INVALID: S = S(5, 7, 8);
+    /// RFC 4954 6 and RFC 5248: `538 5.7.11 Encryption required for
+    /// requested authentication mechanism`.
+    pub const ENCRYPTION_REQUIRED: S = S(5, 7, 11);
+    /// RFC 4954 4: a client's `*` cancels the exchange, `501 5.7.0`.
+    pub const AUTH_CANCELLED: S = S(5, 7, 0);
+    /// The envelope sender is not the authenticated user's (as Postfix's
+    /// `reject_sender_login_mismatch`, `553 5.7.1`).
+    pub const SENDER_NOT_OWNED: S = S(5, 7, 1);
 }
 
 #[cfg(test)]

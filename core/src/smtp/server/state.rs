@@ -3,7 +3,9 @@
 use super::BodyType;
 use super::data::DataDecoder;
 use crate::address::{ForwardPath, ReversePath};
+use crate::auth::Mechanism;
 use crate::envelope::{QueueId, Recipient};
+use crate::time::Instant;
 
 /// A mail transaction, from MAIL to the end of DATA (RFC 5321 3.3).
 #[derive(Debug)]
@@ -15,6 +17,18 @@ pub struct Transaction {
     /// RCPT commands tried, accepted or not: DATA after only refused
     /// recipients gets 554 rather than 503 (RFC 2920 3.1).
     pub rcpt_attempts: usize,
+}
+
+/// Where a SASL exchange (RFC 4954) stands while the client owes a
+/// response line.
+#[derive(Debug)]
+pub enum SaslStep {
+    /// PLAIN sent without an initial response: the whole response next.
+    Plain,
+    /// LOGIN: the user name next.
+    LoginUser,
+    /// LOGIN: the password next.
+    LoginPassword { login: String },
 }
 
 /// A message being received.
@@ -43,6 +57,20 @@ pub enum State {
     ReceivingData(Receiving),
     /// Waiting for the driver to make the message durable.
     AwaitingStore(Receiving),
+    /// STARTTLS accepted: waiting for the driver's TLS handshake.
+    AwaitingTls,
+    /// In a SASL exchange: the next line is a response, not a command.
+    AuthResponse(SaslStep),
+    /// Waiting for the driver to check a login.
+    AwaitingAuth {
+        mechanism: Mechanism,
+        login: String,
+    },
+    /// A failed login's reply is held back until `until`, to slow down
+    /// guessing; input waits.
+    AuthDelay {
+        until: Instant,
+    },
     Closed,
 }
 
@@ -52,7 +80,11 @@ impl State {
     pub fn is_awaiting_driver(&self) -> bool {
         matches!(
             self,
-            State::AwaitingRecipientCheck(..) | State::AwaitingOpen(_) | State::AwaitingStore(_)
+            State::AwaitingRecipientCheck(..)
+                | State::AwaitingOpen(_)
+                | State::AwaitingStore(_)
+                | State::AwaitingTls
+                | State::AwaitingAuth { .. }
         )
     }
 }

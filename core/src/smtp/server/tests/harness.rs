@@ -5,6 +5,7 @@
 //! replied, and indented lines for what the machine asked of the driver
 //! and the events it reported, each stamped with virtual time.
 
+use crate::auth::{AuthVerdict, Identity, LockoutPolicy, LoginGuard, SendAs};
 use crate::config::DomainConfig;
 use crate::directory::Directory;
 use crate::envelope::{Envelope, QueueId};
@@ -29,6 +30,8 @@ pub fn config() -> SessionConfig {
         max_errors: 5,
         command_timeout: Duration::from_secs(300),
         data_timeout: Duration::from_secs(600),
+        starttls: false,
+        auth: crate::auth::AuthPolicy::default(),
     }
 }
 
@@ -63,7 +66,18 @@ pub struct Harness {
     pub closed: bool,
     pub fail_open: bool,
     pub fail_commit: bool,
+    /// Accounts: login, password, and whether it may send as anyone.
+    pub accounts: Vec<(&'static str, &'static str, bool)>,
+    /// The server-wide lockout, as the runtime keeps it.
+    pub guard: LoginGuard,
+    remote: std::net::IpAddr,
 }
+
+/// The accounts every harness knows.
+pub const ACCOUNTS: &[(&str, &str, bool)] = &[
+    ("alice@example.test", "correct horse", false),
+    ("admin@example.test", "battery staple", true),
+];
 
 impl Harness {
     pub fn new() -> Self {
@@ -74,6 +88,7 @@ impl Harness {
         let info = SessionInfo {
             local: "127.0.0.1:25".parse().unwrap(),
             remote: "192.0.2.7:40000".parse().unwrap(),
+            tls: false,
         };
         let start = Instant::from_nanos(1_000_000_000);
         let server = Server::new(Arc::new(config), info, start);
@@ -90,6 +105,9 @@ impl Harness {
             closed: false,
             fail_open: false,
             fail_commit: false,
+            accounts: ACCOUNTS.to_vec(),
+            guard: LoginGuard::new(LockoutPolicy::default()),
+            remote: info.remote.ip(),
         };
         harness.drain();
         harness
@@ -114,6 +132,13 @@ impl Harness {
     /// Writes a client line to the transcript, for input fed quietly.
     pub fn note_client(&mut self, text: &str) {
         self.note(&format!("C: {text}"));
+    }
+
+    /// Sends a line that carries a password, noting only its length in
+    /// the transcript: passwords never reach snapshots.
+    pub fn send_secret_line(&mut self, line: &str) {
+        self.note(&format!("C: <credentials, {} octets>", line.len()));
+        self.feed(format!("{line}\r\n").as_bytes());
     }
 
     pub fn send_line(&mut self, line: &str) {
@@ -234,6 +259,41 @@ impl Harness {
                 let (queue_id, _, _) = self.open.take().expect("abort without an open message");
                 self.note(&format!("   abort {queue_id}"));
                 None
+            }
+            Output::StartTls => {
+                self.note("   TLS handshake");
+                Some(Input::TlsStarted)
+            }
+            Output::Request(Request::Authenticate(attempt)) => {
+                // The runtime's order: lockout first, then the password.
+                let verdict = if self.guard.locked_until(self.remote, self.now).is_some() {
+                    AuthVerdict::LockedOut
+                } else {
+                    let found = self.accounts.iter().find(|(login, password, _)| {
+                        login.eq_ignore_ascii_case(&attempt.login)
+                            && *password == attempt.password.expose()
+                    });
+                    match found {
+                        Some((login, _, anyone)) => AuthVerdict::Accepted(Identity {
+                            login: login.to_string(),
+                            send_as: if *anyone {
+                                SendAs::Anyone
+                            } else {
+                                SendAs::Addresses(vec![login.to_string()])
+                            },
+                        }),
+                        None => {
+                            self.guard.record_failure(self.remote, self.now);
+                            AuthVerdict::Rejected
+                        }
+                    }
+                };
+                let shown = match &verdict {
+                    AuthVerdict::Accepted(identity) => format!("accepted as {}", identity.login),
+                    other => format!("{other:?}"),
+                };
+                self.note(&format!("   authenticate {attempt:?} -> {shown}"));
+                Some(Input::Authenticated(verdict))
             }
             Output::Close => {
                 self.closed = true;

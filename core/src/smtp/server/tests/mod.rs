@@ -3,4 +3,5 @@
 
 mod harness;
 mod properties;
+mod security;
 mod transcripts;

@@ -1,0 +1,156 @@
+//! The accounts file: who may log in, with what password hash.
+//!
+//! It lives in the data directory as `accounts.toml` and is written by
+//! `postern user add|passwd|del`; the runtime reads and writes the file,
+//! this module only turns text into [`Accounts`] and back. Hashing is the
+//! runtime's too (argon2id; it needs a random salt). A hash is stored in
+//! the PHC string format (`$argon2id$v=19$m=...`), so parameters can
+//! change without breaking old entries.
+
+use crate::address::parse_mailbox;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The file's name in the data directory.
+pub const ACCOUNTS_FILE: &str = "accounts.toml";
+
+/// One account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    /// The address the user logs in with, lower-case.
+    pub login: String,
+    /// The password's hash, PHC string format.
+    pub password_hash: String,
+    /// May use any envelope sender, not only the account's own addresses.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub send_as_anyone: bool,
+}
+
+/// Every account, by login.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Accounts {
+    accounts: BTreeMap<String, Account>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default, rename = "account")]
+    accounts: Vec<Account>,
+}
+
+const HEADER: &str = "# Postern accounts, written by `postern user`. Each password is an argon2id\n# hash; the passwords themselves are stored nowhere.\n\n";
+
+/// Checks and normalizes a login: an address, compared without regard to
+/// case.
+pub fn normalize_login(text: &str) -> Result<String, String> {
+    match parse_mailbox(text) {
+        Ok(_) if text.is_ascii() => Ok(text.to_ascii_lowercase()),
+        _ => Err(format!(
+            "\"{text}\" is not an account name; accounts are email addresses such as alice@example.com"
+        )),
+    }
+}
+
+impl Accounts {
+    /// Reads the file's text; errors say what is wrong where.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut accounts = Accounts::default();
+        for account in file.accounts {
+            let login = normalize_login(&account.login)?;
+            if accounts.accounts.contains_key(&login) {
+                return Err(format!("account {login} appears twice"));
+            }
+            accounts
+                .accounts
+                .insert(login.clone(), Account { login, ..account });
+        }
+        Ok(accounts)
+    }
+
+    /// The file's text, accounts in order of login.
+    pub fn render(&self) -> String {
+        let file = File {
+            accounts: self.accounts.values().cloned().collect(),
+        };
+        let body = toml::to_string(&file).expect("accounts always serialize");
+        format!("{HEADER}{body}")
+    }
+
+    pub fn get(&self, login: &str) -> Option<&Account> {
+        self.accounts.get(&login.to_ascii_lowercase())
+    }
+
+    /// Adds or replaces an account.
+    pub fn insert(&mut self, account: Account) {
+        self.accounts.insert(account.login.clone(), account);
+    }
+
+    pub fn remove(&mut self, login: &str) -> Option<Account> {
+        self.accounts.remove(&login.to_ascii_lowercase())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Account> {
+        self.accounts.values()
+    }
+
+    pub fn len(&self) -> usize {
+        self.accounts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.accounts.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(login: &str, anyone: bool) -> Account {
+        Account {
+            login: login.into(),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            send_as_anyone: anyone,
+        }
+    }
+
+    #[test]
+    fn accounts_round_trip_through_the_file_format() {
+        let mut accounts = Accounts::default();
+        accounts.insert(account("bob@example.com", false));
+        accounts.insert(account("alice@example.com", true));
+        let text = accounts.render();
+        insta::assert_snapshot!(text);
+        assert_eq!(Accounts::parse(&text).unwrap(), accounts);
+    }
+
+    #[test]
+    fn logins_are_addresses_without_regard_to_case() {
+        assert_eq!(
+            normalize_login("Alice@Example.COM").unwrap(),
+            "alice@example.com"
+        );
+        assert!(normalize_login("alice").is_err());
+        let accounts =
+            Accounts::parse("[[account]]\nlogin = \"Alice@Example.com\"\npassword_hash = \"x\"\n")
+                .unwrap();
+        assert!(accounts.get("ALICE@example.com").is_some());
+    }
+
+    #[test]
+    fn bad_files_are_explained() {
+        let twice = "[[account]]\nlogin = \"a@b.c\"\npassword_hash = \"x\"\n[[account]]\nlogin = \"A@b.c\"\npassword_hash = \"y\"\n";
+        assert_eq!(
+            Accounts::parse(twice).unwrap_err(),
+            "account a@b.c appears twice"
+        );
+        assert!(
+            Accounts::parse("[[account]]\nlogin = \"a@b.c\"\n")
+                .unwrap_err()
+                .contains("password_hash")
+        );
+    }
+}
