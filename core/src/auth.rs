@@ -101,7 +101,7 @@ impl Identity {
             (SendAs::Addresses(_), None) => false,
             (SendAs::Addresses(owned), Some(sender)) => {
                 let sender = sender.to_lowercase();
-                owned.iter().any(|address| *address == sender)
+                owned.contains(&sender)
             }
         }
     }

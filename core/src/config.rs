@@ -22,7 +22,7 @@ use crate::limits::{
 use crate::policy::{AccessList, Network, RelayPolicy};
 use crate::queue::RetrySchedule;
 use crate::route::{Smarthost, SmarthostMode};
-use crate::smtp::client::{ClientTimeouts, Credentials};
+use crate::smtp::client::{ClientTimeouts, Credentials, TlsPolicy};
 use crate::smtp::server::SessionConfig;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -459,6 +459,16 @@ struct RawSmarthost {
     mode: RawSmarthostMode,
     user: Option<String>,
     password: Option<String>,
+    tls: Option<RawClientTls>,
+    ca_file: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RawClientTls {
+    None,
+    Opportunistic,
+    Required,
 }
 
 #[derive(Clone, Copy, Deserialize)]
@@ -1164,7 +1174,15 @@ fn validate_outbound(
                 RawSmarthostMode::Exclusive => SmarthostMode::Exclusive,
                 RawSmarthostMode::Fallback => SmarthostMode::Fallback,
             },
+            tls: match raw.tls {
+                Some(RawClientTls::None) => TlsPolicy::Never,
+                Some(RawClientTls::Opportunistic) => TlsPolicy::Opportunistic,
+                Some(RawClientTls::Required) => TlsPolicy::Required,
+                None if credentials.is_some() => TlsPolicy::Required,
+                None => TlsPolicy::Opportunistic,
+            },
             credentials,
+            ca_file: raw.ca_file,
         }
     });
     OutboundConfig {

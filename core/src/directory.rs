@@ -93,6 +93,27 @@ impl Directory {
             None => RecipientVerdict::UnknownLocalUser,
         }
     }
+
+    /// The envelope senders an account may use: its own address and,
+    /// when it is a local user, the aliases that lead to that user.
+    /// Lower-case, in order.
+    pub fn owned_addresses(&self, account: &str) -> Vec<String> {
+        let account = account.to_lowercase();
+        let mut owned = vec![account.clone()];
+        let Some((user, domain)) = account.rsplit_once('@') else {
+            return owned;
+        };
+        if let Some(entry) = self.domains.get(domain) {
+            owned.extend(
+                entry
+                    .aliases
+                    .iter()
+                    .filter(|(_, target)| *target == user)
+                    .map(|(alias, _)| format!("{alias}@{domain}")),
+            );
+        }
+        owned
+    }
 }
 
 #[cfg(test)]
@@ -115,6 +136,23 @@ mod tests {
                 catch_all: Some("carol".into()),
             },
         ])
+    }
+
+    #[test]
+    fn an_account_owns_its_address_and_its_aliases() {
+        let directory = directory();
+        assert_eq!(
+            directory.owned_addresses("Alice@example.test"),
+            ["alice@example.test", "info@example.test"]
+        );
+        assert_eq!(
+            directory.owned_addresses("bob@example.test"),
+            ["bob@example.test"]
+        );
+        assert_eq!(
+            directory.owned_addresses("x@elsewhere.test"),
+            ["x@elsewhere.test"]
+        );
     }
 
     fn to(local: &str, domain: &str) -> ForwardPath {

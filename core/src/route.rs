@@ -55,6 +55,12 @@ pub struct Smarthost {
     pub port: u16,
     pub mode: SmarthostMode,
     pub credentials: Option<Credentials>,
+    /// STARTTLS with the smarthost: required by default when there are
+    /// credentials, so a password never travels in clear.
+    pub tls: crate::smtp::client::TlsPolicy,
+    /// Certificates the smarthost's must chain to (PEM); the public roots
+    /// when `None`. Relative to the configuration file's directory.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl fmt::Display for Smarthost {

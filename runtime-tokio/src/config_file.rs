@@ -50,6 +50,17 @@ pub fn load(path: Option<&Path>) -> Result<Loaded, String> {
     // A relative data_dir is relative to the configuration file, so the
     // server finds the same data whatever directory it is started from.
     let data_dir = base.join(&config.server.data_dir);
+    // So are certificate, key and CA files.
+    let mut config = config;
+    for service in &mut config.services {
+        if let Some(tls) = &mut service.tls {
+            tls.certificate = base.join(&tls.certificate);
+            tls.key = base.join(&tls.key);
+        }
+    }
+    if let Some(smarthost) = &mut config.outbound.smarthost {
+        smarthost.ca_file = smarthost.ca_file.as_ref().map(|file| base.join(file));
+    }
     Ok(Loaded {
         config,
         data_dir,

@@ -16,6 +16,7 @@ use crate::driver::{self, Clock};
 use crate::maildir::Maildirs;
 use crate::resolver::Resolver;
 use crate::spool::{Spool, SpoolRecord};
+use crate::tls::ClientTls;
 use postern_core::address::ReversePath;
 use postern_core::admission::{Limits, Permit, Quota};
 use postern_core::config::{Config, OutboundConfig};
@@ -23,7 +24,7 @@ use postern_core::directory::{Directory, RecipientVerdict};
 use postern_core::envelope::{ClientInfo, Destination, Envelope, LocalMailbox, QueueId, Recipient};
 use postern_core::queue::{self, BounceContext, DeliveryState, Failure, Status};
 use postern_core::route::{Attempt, AttemptResult, Leg, Step};
-use postern_core::smtp::client::{self, ClientConfig, Delivery, Verdict};
+use postern_core::smtp::client::{self, ClientConfig, Delivery, TlsPolicy, Verdict};
 use postern_core::smtp::server::BodyType;
 use postern_core::time::UnixTime;
 use std::collections::{BTreeMap, BTreeSet};
@@ -44,6 +45,10 @@ pub struct Context {
     pub hostname: String,
     pub outbound: OutboundConfig,
     pub resolver: Resolver,
+    /// TLS with mail exchangers: opportunistic, any certificate.
+    pub mx_tls: ClientTls,
+    /// TLS with the smarthost: its certificate verified.
+    pub smarthost_tls: Option<ClientTls>,
 }
 
 impl Context {
@@ -53,6 +58,13 @@ impl Context {
         maildirs: Arc<Maildirs>,
         directory: Arc<Directory>,
     ) -> Result<Self, String> {
+        let smarthost_tls = match &config.outbound.smarthost {
+            Some(smarthost) if smarthost.tls != TlsPolicy::Never => Some(
+                ClientTls::verified(smarthost.ca_file.as_deref())
+                    .map_err(|error| format!("[outbound.smarthost] ca_file: {error}"))?,
+            ),
+            _ => None,
+        };
         Ok(Context {
             spool,
             maildirs,
@@ -60,6 +72,8 @@ impl Context {
             hostname: config.server.hostname.clone(),
             outbound: config.outbound.clone(),
             resolver: Resolver::new(&config.outbound.nameservers)?,
+            mx_tls: ClientTls::opportunistic(),
+            smarthost_tls,
         })
     }
 
@@ -71,6 +85,18 @@ impl Context {
                 (Leg::Smarthost, Some(smarthost)) => smarthost.credentials.clone(),
                 _ => None,
             },
+            tls: match (leg, &self.outbound.smarthost) {
+                (Leg::Smarthost, Some(smarthost)) => smarthost.tls,
+                _ => TlsPolicy::Opportunistic,
+            },
+        }
+    }
+
+    /// How to treat the certificate of a server on this leg.
+    fn client_tls(&self, leg: Leg) -> &ClientTls {
+        match (leg, &self.smarthost_tls) {
+            (Leg::Smarthost, Some(tls)) => tls,
+            _ => &self.mx_tls,
         }
     }
 }
@@ -735,7 +761,7 @@ async fn run_attempt(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let outcome = session(&context, &record, &indexes, stream, leg).await;
+                let outcome = session(&context, &record, &indexes, stream, &host, leg).await;
                 match &outcome {
                     Ok(outcome) => {
                         if let Some(failure) = &outcome.session_failure {
@@ -768,6 +794,7 @@ async fn session(
     record: &SpoolRecord,
     indexes: &[usize],
     stream: TcpStream,
+    host: &str,
     leg: Leg,
 ) -> io::Result<client::Outcome> {
     let id = record.queue_id;
@@ -792,6 +819,7 @@ async fn session(
     Ok(driver::run_client(
         stream,
         machine,
+        Some((context.client_tls(leg), host)),
         clock,
         message,
         context.outbound.timeouts.data_block,

@@ -3,13 +3,17 @@
 //! It carries out the machine's outputs and feeds it inputs, nothing more:
 //! no protocol decisions are made here. It is generic over the stream (a
 //! TCP socket in production, a turmoil socket in simulation) and over the
-//! [`MessageStore`], so the simulation drives this very code.
+//! [`Backend`], so the simulation drives this very code. When a machine
+//! asks for TLS, the driver runs the handshake on the same stream and goes
+//! on over the encrypted [`Transport`].
 //!
 //! The loop: drain every output; if one was a request, carry it out and
 //! hand in the answer; otherwise flush what is written and wait for bytes,
 //! the machine's timer or shutdown.
 
+use crate::tls::{ClientTls, ServerTls, Transport};
 use postern_core::address::ForwardPath;
+use postern_core::auth::{AuthVerdict, LoginAttempt};
 use postern_core::directory::RecipientVerdict;
 use postern_core::envelope::Envelope;
 use postern_core::limits::READ_CHUNK_BYTES;
@@ -20,15 +24,24 @@ use postern_core::smtp::server::{
 use postern_core::time::Instant;
 use std::future::Future;
 use std::io;
+use std::net::IpAddr;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::sync::watch;
 
-/// Where sessions put messages, and how they learn who is local.
-pub trait MessageStore {
+/// What sessions need of the world: where messages go, who is local, and
+/// who may log in.
+pub trait Backend {
     type Message: StoredMessage;
 
     /// Resolves a recipient against the local directory.
     fn resolve(&self, forward_path: &ForwardPath) -> RecipientVerdict;
+
+    /// Checks a login from `client`, and the lockout of that host.
+    fn authenticate(
+        &self,
+        attempt: LoginAttempt,
+        client: IpAddr,
+    ) -> impl Future<Output = AuthVerdict> + Send;
 
     /// Starts a spool entry for a message with this envelope.
     fn open(
@@ -88,19 +101,25 @@ impl Default for Clock {
 /// Runs `machine` over `stream` until the session closes. `shutdown`
 /// turning true ends the session with the machine's shutdown reply;
 /// `on_event` receives the machine's events, for logging.
+///
+/// `tls` serves STARTTLS; without it the machine must not be configured to
+/// offer STARTTLS. A failed handshake ends the session.
 pub async fn run_session<S, M>(
-    stream: S,
+    stream: Transport<S>,
     mut machine: Server,
     store: &M,
+    tls: Option<&ServerTls>,
     clock: Clock,
     mut shutdown: watch::Receiver<bool>,
     mut on_event: impl FnMut(&Event),
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
-    M: MessageStore,
+    M: Backend,
 {
-    let (mut reader, writer) = tokio::io::split(stream);
-    let mut writer = BufWriter::new(writer);
+    let client = machine.info().remote.ip();
+    // Reads and writes never overlap (the machine speaks only after it has
+    // been handed input), so one buffered stream serves both.
+    let mut connection = BufWriter::new(stream);
     let mut buffer = vec![0u8; READ_CHUNK_BYTES];
     let mut message: Option<M::Message> = None;
     // A write to the open message failed: its commit must fail too.
@@ -109,12 +128,47 @@ pub async fn run_session<S, M>(
     loop {
         let mut answer: Option<Input<'static>> = None;
         let mut close = false;
+        let mut break_session = false;
         while let Some(output) = machine.poll_output() {
             match output {
                 Output::Send(bytes) => {
-                    if !write_failed && writer.write_all(&bytes).await.is_err() {
+                    if !write_failed && connection.write_all(&bytes).await.is_err() {
                         write_failed = true;
                     }
+                }
+                Output::StartTls => {
+                    let started = match tls {
+                        Some(tls) if !write_failed && connection.flush().await.is_ok() => {
+                            let plain = std::mem::replace(connection.get_mut(), Transport::Closed);
+                            let Transport::Plain(stream) = plain else {
+                                unreachable!("the machine starts TLS only once");
+                            };
+                            match tls.accept(stream).await {
+                                Ok(encrypted) => {
+                                    if let Some(description) = encrypted.describe() {
+                                        tracing::debug!("TLS handshake done: {description}");
+                                    }
+                                    *connection.get_mut() = encrypted;
+                                    true
+                                }
+                                Err(error) => {
+                                    tracing::info!(%error, "TLS handshake failed");
+                                    false
+                                }
+                            }
+                        }
+                        _ => false,
+                    };
+                    if !started {
+                        break_session = true;
+                    } else {
+                        answer = Some(Input::TlsStarted);
+                    }
+                }
+                Output::Request(Request::Authenticate(attempt)) => {
+                    answer = Some(Input::Authenticated(
+                        store.authenticate(attempt, client).await,
+                    ));
                 }
                 Output::Request(Request::CheckRecipient(forward_path)) => {
                     answer = Some(Input::RecipientChecked(store.resolve(&forward_path)));
@@ -155,14 +209,17 @@ pub async fn run_session<S, M>(
                 Output::Event(event) => on_event(&event),
             }
         }
+        if break_session {
+            break;
+        }
         if let Some(input) = answer {
             machine.handle_input(clock.now(), input);
             continue;
         }
-        if close || write_failed || writer.flush().await.is_err() {
+        if close || write_failed || connection.flush().await.is_err() {
             break;
         }
-        let input = next_input(&mut reader, &mut buffer, &machine, clock, &mut shutdown).await;
+        let input = next_input(&mut connection, &mut buffer, &machine, clock, &mut shutdown).await;
         match input {
             NextInput::Bytes(n) => machine.handle_input(clock.now(), Input::Bytes(&buffer[..n])),
             NextInput::End => machine.handle_input(clock.now(), Input::EndOfInput),
@@ -173,7 +230,7 @@ pub async fn run_session<S, M>(
     if let Some(open) = message.take() {
         open.abort().await;
     }
-    let _ = writer.shutdown().await;
+    let _ = connection.shutdown().await;
 }
 
 async fn commit<T: StoredMessage>(message: Option<T>, failed: bool) -> Result<(), StoreFailure> {
@@ -223,9 +280,13 @@ async fn next_input<R: AsyncRead + Unpin>(
 /// Runs the SMTP client `machine` over `stream` until it finishes, and
 /// returns its outcome. `message` is the message data (CRLF lines), read
 /// from its start and dot-stuffed on the way out when the machine asks.
+///
+/// `tls` names the server (as its certificate should) and says how to
+/// treat its certificate, for when the machine starts TLS.
 pub async fn run_client<S, R>(
     stream: S,
     mut machine: client::Client,
+    tls: Option<(&ClientTls, &str)>,
     clock: Clock,
     mut message: R,
     block_timeout: std::time::Duration,
@@ -235,19 +296,20 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     R: AsyncRead + Unpin,
 {
-    let (mut reader, mut writer) = tokio::io::split(stream);
+    let mut connection = Transport::Plain(stream);
     let mut buffer = vec![0u8; READ_CHUNK_BYTES];
     let mut outcome = None;
     loop {
         let mut write_failed = false;
         let mut message_sent = false;
         let mut close = false;
+        let mut tls_result = None;
         while let Some(output) = machine.poll_output() {
             match output {
                 client::Output::Send(bytes) => {
                     if !write_failed
                         && !matches!(
-                            tokio::time::timeout(block_timeout, writer.write_all(&bytes)).await,
+                            tokio::time::timeout(block_timeout, connection.write_all(&bytes)).await,
                             Ok(Ok(()))
                         )
                     {
@@ -255,7 +317,7 @@ where
                     }
                 }
                 client::Output::SendMessage if !write_failed => {
-                    match send_message(&mut message, &mut writer, block_timeout).await {
+                    match send_message(&mut message, &mut connection, block_timeout).await {
                         Ok(()) => message_sent = true,
                         Err(error) => {
                             tracing::debug!(%error, "sending the message failed");
@@ -264,14 +326,41 @@ where
                     }
                 }
                 client::Output::SendMessage => {}
+                client::Output::StartTls if !write_failed => {
+                    let plain = std::mem::replace(&mut connection, Transport::Closed);
+                    tls_result = Some(match (plain, tls) {
+                        (Transport::Plain(stream), Some((tls, host))) => {
+                            match tls.connect(host, stream, block_timeout).await {
+                                Ok(encrypted) => {
+                                    if let Some(description) = encrypted.describe() {
+                                        tracing::debug!("TLS handshake done: {description}");
+                                    }
+                                    connection = encrypted;
+                                    client::Input::TlsStarted
+                                }
+                                // The connection is unusable now.
+                                Err(error) => client::Input::TlsFailed(error.to_string()),
+                            }
+                        }
+                        (other, _) => {
+                            connection = other;
+                            client::Input::TlsFailed("TLS is not available here".into())
+                        }
+                    });
+                }
+                client::Output::StartTls => {}
                 client::Output::Finished(result) => outcome = Some(result),
                 client::Output::Close => close = true,
                 client::Output::Event(event) => on_event(&event),
             }
         }
         if close || machine.is_finished() {
-            let _ = writer.shutdown().await;
+            let _ = connection.shutdown().await;
             return outcome.expect("a finished client has given its outcome");
+        }
+        if let Some(input) = tls_result {
+            machine.handle_input(clock.now(), input);
+            continue;
         }
         if write_failed {
             machine.handle_input(clock.now(), client::Input::EndOfInput);
@@ -283,7 +372,7 @@ where
         }
         let timer = clock.sleep_until(machine.poll_timeout());
         tokio::select! {
-            read = reader.read(&mut buffer) => match read {
+            read = connection.read(&mut buffer) => match read {
                 Ok(0) | Err(_) => machine.handle_input(clock.now(), client::Input::EndOfInput),
                 Ok(n) => machine.handle_input(clock.now(), client::Input::Bytes(&buffer[..n])),
             },

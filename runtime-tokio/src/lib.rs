@@ -5,6 +5,7 @@
 //! [`spool`], [`maildir`] and [`delivery`] modules keep messages durable and
 //! deliver them; [`server`] binds the services and runs sessions.
 
+pub mod accounts;
 pub mod config_file;
 pub mod control;
 pub mod delivery;
@@ -15,3 +16,4 @@ pub mod queue_command;
 pub mod resolver;
 pub mod server;
 pub mod spool;
+pub mod tls;

@@ -74,6 +74,62 @@ enum Command {
         #[command(subcommand)]
         action: QueueAction,
     },
+    /// Manages the accounts that may log in (SMTP AUTH), kept in the data
+    /// directory; changes take effect at once, also on a running server.
+    User {
+        /// The configuration file (for the data directory and the
+        /// domains); without it, the embedded default.
+        #[arg(long, short, global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Makes TLS certificates.
+    Cert {
+        #[command(subcommand)]
+        action: CertAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Adds an account. The password is read from the terminal (twice),
+    /// or from the first line of standard input when it is not one.
+    Add {
+        /// The login: an email address.
+        address: String,
+        /// The account may use any envelope sender, not only its own
+        /// address and its aliases.
+        #[arg(long)]
+        send_as_anyone: bool,
+    },
+    /// Sets a new password, read as for `add`.
+    Passwd { address: String },
+    /// Deletes an account.
+    Del { address: String },
+    /// Lists the accounts.
+    List,
+}
+
+#[derive(Subcommand)]
+enum CertAction {
+    /// Writes a self-signed certificate and its key (PEM) for a first run;
+    /// clients will warn about it. Replace it with one from a CA, then
+    /// send SIGHUP to the server to load it without a restart.
+    SelfSigned {
+        /// A name (or IP address) the certificate is for; may be repeated.
+        #[arg(long, required = true)]
+        host: Vec<String>,
+        /// Where the certificate goes.
+        #[arg(long, default_value = "cert.pem")]
+        cert: PathBuf,
+        /// Where the private key goes (readable by its owner only).
+        #[arg(long, default_value = "key.pem")]
+        key: PathBuf,
+        /// Replace existing files.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -97,6 +153,14 @@ fn main() -> ExitCode {
         Command::CheckConfig { file } => {
             match config_file::load(Some(&file)).and_then(|loaded| {
                 let plan = listen::plan(&loaded)?;
+                // Certificates are checked too: a key that does not match
+                // is better found now than at the first connection.
+                for service in &loaded.config.services {
+                    if let Some(tls) = &service.tls {
+                        postern::tls::ServerTls::load(tls)
+                            .map_err(|error| format!("instance {}: {error}", service.name))?;
+                    }
+                }
                 Ok(config_file::summary(&loaded, &plan))
             }) {
                 Ok(summary) => {
@@ -118,6 +182,25 @@ fn main() -> ExitCode {
             size,
         } => explain(config, local, remote, from, to, size),
         Command::Queue { config, action } => queue(config, action),
+        Command::User { config, action } => report(user(config, action)),
+        Command::Cert {
+            action:
+                CertAction::SelfSigned {
+                    host,
+                    cert,
+                    key,
+                    force,
+                },
+        } => report(
+            postern::tls::write_self_signed(&host, &cert, &key, force).map(|()| {
+                format!(
+                    "wrote {} and {} for {}",
+                    cert.display(),
+                    key.display(),
+                    host.join(", ")
+                )
+            }),
+        ),
         Command::DefaultConfig => {
             print!("{}", config_file::DEFAULT_CONFIG);
             ExitCode::SUCCESS
@@ -145,6 +228,68 @@ fn queue(config: Option<PathBuf>, action: QueueAction) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints a command's result, or its error, and exits accordingly.
+fn report(result: Result<String, String>) -> ExitCode {
+    match result {
+        Ok(text) => {
+            println!("{}", text.trim_end());
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn user(config: Option<PathBuf>, action: UserAction) -> Result<String, String> {
+    use postern::accounts;
+    let loaded = config_file::load(config.as_deref())?;
+    let data_dir = &loaded.data_dir;
+    match action {
+        UserAction::Add {
+            address,
+            send_as_anyone,
+        } => {
+            let password = read_new_password(&address)?;
+            accounts::add(data_dir, &address, &password, send_as_anyone)
+        }
+        UserAction::Passwd { address } => {
+            let password = read_new_password(&address)?;
+            accounts::set_password(data_dir, &address, &password)
+        }
+        UserAction::Del { address } => accounts::delete(data_dir, &address),
+        UserAction::List => accounts::list(data_dir),
+    }
+}
+
+/// A new password: asked twice on a terminal, or the first line of
+/// standard input (for scripts: `echo "$PASSWORD" | postern user add ...`).
+fn read_new_password(address: &str) -> Result<String, String> {
+    use std::io::{BufRead, IsTerminal};
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("New password for {address}: "))
+            .map_err(|e| format!("cannot read the password: {e}"))?;
+        let again = rpassword::prompt_password("Again: ")
+            .map_err(|e| format!("cannot read the password: {e}"))?;
+        if first != again {
+            return Err("the passwords differ; nothing was changed".to_owned());
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    if password.is_empty() {
+        return Err("the password is empty; nothing was changed".to_owned());
+    }
+    Ok(password)
 }
 
 fn explain(

@@ -1,17 +1,20 @@
 //! The server: binds every service, accepts connections, runs sessions,
 //! delivers, and stops gracefully.
 
+use crate::accounts::AccountBook;
 use crate::config_file::Loaded;
 use crate::control;
 use crate::delivery;
-use crate::driver::{self, Clock, MessageStore};
+use crate::driver::{self, Backend, Clock};
 use crate::listen;
 use crate::maildir::Maildirs;
 use crate::spool::{DataDirLock, Spool, SpoolFile};
+use crate::tls::{ServerTls, Transport};
 use postern_core::address::ForwardPath;
 use postern_core::admission::{self, Limits, Permit, Quota, Refusal};
+use postern_core::auth::{AuthVerdict, LoginAttempt};
 use postern_core::bind::Listener;
-use postern_core::config::ServiceConfig;
+use postern_core::config::{ServiceConfig, TlsMode};
 use postern_core::directory::{Directory, RecipientVerdict};
 use postern_core::envelope::Envelope;
 use postern_core::smtp::server::{
@@ -37,18 +40,23 @@ const REFUSAL_WRITE_TIME: Duration = Duration::from_secs(10);
 /// extra connections are closed without a word.
 const REFUSALS_IN_FLIGHT_MAX: usize = 256;
 
-/// The production [`MessageStore`]: the spool and the directory.
+/// The production [`Backend`]: the spool, the directory and the accounts.
 #[derive(Clone)]
 pub struct LocalStore {
     spool: Arc<Spool>,
     directory: Arc<Directory>,
+    accounts: Arc<AccountBook>,
 }
 
-impl MessageStore for LocalStore {
+impl Backend for LocalStore {
     type Message = SpoolFile;
 
     fn resolve(&self, forward_path: &ForwardPath) -> RecipientVerdict {
         self.directory.resolve(forward_path)
+    }
+
+    async fn authenticate(&self, attempt: LoginAttempt, client: IpAddr) -> AuthVerdict {
+        self.accounts.authenticate(attempt, client).await
     }
 
     async fn open(&self, envelope: Envelope) -> io::Result<(OpenedMessage, SpoolFile)> {
@@ -81,6 +89,13 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
             loaded.data_dir.display()
         )
     })?;
+    // One instance per [[service]]: its listeners share its quota and its
+    // certificate, which must load before anything listens.
+    let instances: Vec<Arc<Instance>> = config
+        .services
+        .iter()
+        .map(|service| Instance::new(service, &config.server.hostname).map(Arc::new))
+        .collect::<Result<_, _>>()?;
     let listeners = listen::bind_all(&plan)?;
     let maildirs = Arc::new(Maildirs::new(&loaded.data_dir, &config.server.hostname));
     let directory = Arc::new(Directory::new(&config.domains));
@@ -95,19 +110,23 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
         )
     })?;
 
-    let store = LocalStore { spool, directory };
+    let accounts = Arc::new(AccountBook::new(
+        &loaded.data_dir,
+        Arc::clone(&directory),
+        config.lockout,
+    ));
+    let store = LocalStore {
+        spool,
+        directory,
+        accounts,
+    };
     let (stop_accepting, accepting) = watch::channel(false);
     let (end_sessions, ending) = watch::channel(false);
     // Every session holds a clone of this sender; when all are dropped,
     // `sessions_done` yields None (the mini-redis shutdown pattern).
     let (session_guard, mut sessions_done) = mpsc::channel::<()>(1);
     let sessions = Arc::new(AtomicU64::new(0));
-    // One instance per [[service]]: its listeners share its quota.
-    let instances: Vec<Arc<Instance>> = config
-        .services
-        .iter()
-        .map(|service| Arc::new(Instance::new(service, &config.server.hostname)))
-        .collect();
+    tokio::spawn(reload_certificates_on_hangup(instances.clone()));
     let refusals = Arc::new(Semaphore::new(REFUSALS_IN_FLIGHT_MAX));
     for (listener, socket) in listeners {
         let socket = TcpListener::from_std(socket)
@@ -149,18 +168,52 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     Ok(())
 }
 
-/// One `[[service]]` at run time: its settings and its connection quota,
-/// shared by its listeners.
+/// Reads every instance's certificate again on SIGHUP. Sessions already
+/// running keep the certificate they started with; a file that does not
+/// load leaves the old certificate in use.
+async fn reload_certificates_on_hangup(instances: Vec<Arc<Instance>>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP; certificates will not be reloaded");
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        for instance in &instances {
+            let Some(tls) = &instance.tls else { continue };
+            let name = &instance.service.name;
+            match tls.reload() {
+                Ok(()) => {
+                    tracing::info!(instance = %name, "reloaded the certificate {}", tls.certificate().display())
+                }
+                Err(error) => {
+                    tracing::error!(instance = %name, "kept the old certificate: {error}")
+                }
+            }
+        }
+    }
+}
+
+/// One `[[service]]` at run time: its settings, its TLS and its connection
+/// quota, shared by its listeners.
 struct Instance {
     service: ServiceConfig,
     session_config: Arc<SessionConfig>,
     hostname: String,
     quota: Arc<Mutex<Quota<IpAddr>>>,
+    tls: Option<ServerTls>,
 }
 
 impl Instance {
-    fn new(service: &ServiceConfig, hostname: &str) -> Self {
-        Instance {
+    fn new(service: &ServiceConfig, hostname: &str) -> Result<Self, String> {
+        let tls = match &service.tls {
+            Some(config) => Some(
+                ServerTls::load(config)
+                    .map_err(|error| format!("instance {}: {error}", service.name))?,
+            ),
+            None => None,
+        };
+        Ok(Instance {
+            tls,
             service: service.clone(),
             session_config: Arc::new(service.session_config(hostname)),
             hostname: hostname.to_owned(),
@@ -168,7 +221,7 @@ impl Instance {
                 total: service.max_connections,
                 per_key: service.max_connections_per_host,
             }))),
-        }
+        })
     }
 
     /// Admits a client or says why not; see [`admission::admit`].
@@ -259,7 +312,11 @@ async fn accept_loop(
         tokio::spawn(async move {
             run_one(
                 stream,
-                SessionInfo { local, remote },
+                SessionInfo {
+                    local,
+                    remote,
+                    tls: false,
+                },
                 &instance,
                 &store,
                 ending,
@@ -294,14 +351,39 @@ async fn run_one(
     let peer: SocketAddr = info.remote;
     let name = &instance.service.name;
     tracing::info!(session, %peer, instance = %name, "connect from {peer} to {}", info.local);
+    let mut info = info;
+    // Implicit TLS (RFC 8314): the handshake comes first, bounded by its
+    // timeout, while the connection holds its quota permit like any other.
+    let transport = match (&instance.tls, instance.service.tls_mode()) {
+        (Some(tls), TlsMode::Implicit) => match tls.accept(stream).await {
+            Ok(encrypted) => {
+                info.tls = true;
+                let description = encrypted.describe().unwrap_or_default();
+                tracing::info!(session, %peer, "TLS handshake done: {description}");
+                encrypted
+            }
+            Err(error) => {
+                tracing::info!(session, %peer, "TLS handshake failed: {error}; disconnect from {peer}");
+                return;
+            }
+        },
+        _ => Transport::Plain(stream),
+    };
     let clock = Clock::new();
     let machine = SmtpServer::new(Arc::clone(&instance.session_config), info, clock.now());
-    driver::run_session(stream, machine, store, clock, ending, |event| {
-        match event.queue_id() {
+    let starttls = instance.tls.as_ref();
+    driver::run_session(
+        transport,
+        machine,
+        store,
+        starttls,
+        clock,
+        ending,
+        |event| match event.queue_id() {
             Some(queue_id) => tracing::info!(session, %peer, %queue_id, "{event}"),
             None => tracing::info!(session, %peer, "{event}"),
-        }
-    })
+        },
+    )
     .await;
     tracing::info!(session, %peer, "disconnect from {peer}");
 }

@@ -203,13 +203,7 @@ impl Spool {
         bytes.extend_from_slice(&STATE_FORMAT_VERSION.to_le_bytes());
         bincode::encode_into_std_write(state, &mut bytes, bincode::config::standard())
             .map_err(io::Error::other)?;
-        let path = self.state.join(id.to_string());
-        let fresh = self.state.join(format!("{id}.new"));
-        let mut file = File::create(&fresh)?;
-        file.write_all(&bytes)?;
-        file.sync_data()?;
-        fs::rename(&fresh, &path)?;
-        sync_dir(&self.state)
+        replace_file(&self.state.join(id.to_string()), &bytes)
     }
 
     /// Queues a message the server writes itself (a bounce): stored and
@@ -429,6 +423,26 @@ pub fn create_dir_durably(dir: &Path) -> io::Result<()> {
         Some(parent) => sync_dir(parent),
         None => sync_dir(Path::new(".")),
     }
+}
+
+/// Replaces `path` with `contents` so that after a crash it holds the old
+/// contents or the new, never a mix: written to `path.new`, synced,
+/// renamed over, and the directory synced. New files are private (0600).
+pub fn replace_file(path: &Path, contents: &[u8]) -> io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut fresh = path.as_os_str().to_owned();
+    fresh.push(".new");
+    let fresh = std::path::PathBuf::from(fresh);
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&fresh)?;
+    file.write_all(contents)?;
+    file.sync_data()?;
+    fs::rename(&fresh, path)?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")))
 }
 
 /// `fsync` on a directory: makes renames and new entries in it durable.

@@ -340,8 +340,9 @@ fn exclusive_smarthost_with_auth_never_goes_direct() {
     let world = World::one_mx();
     let direct = world.sink(2, &[]);
     let smarthost = world.sink(4, &["--auth", "relay:s3cret"]);
+    // This sink has no TLS: sending the password in clear must be chosen.
     let server = world.origin(&format!(
-        "{}\nuser = \"relay\"\npassword = \"s3cret\"",
+        "{}\nuser = \"relay\"\npassword = \"s3cret\"\ntls = \"none\"",
         world.smarthost(4, "exclusive")
     ));
     send(&server, "bob@dest.test,carol@elsewhere.test");
@@ -361,8 +362,11 @@ fn exclusive_smarthost_with_auth_never_goes_direct() {
     );
 }
 
+/// The smarthost is a second postern with a submission instance: the
+/// client must start TLS, check the certificate against the CA file it is
+/// given, and log in before MAIL.
 #[test]
-fn exclusive_smarthost_that_is_a_second_postern() {
+fn exclusive_smarthost_that_is_a_second_postern_with_starttls_and_auth() {
     let world = World::one_mx();
     let relay_address = format!("{}:{}", world.address(5), world.port);
     let relay_config = format!(
@@ -372,23 +376,156 @@ hostname = "relay.isp.test"
 data_dir = "data"
 
 [[service]]
-name = "relay"
-kind = "smtp"
+name = "submission"
+kind = "submission"
 listen = "{relay_address}"
+tls = "starttls"
+tls_certificate = "cert.pem"
+tls_key = "key.pem"
 
 [[domain]]
 name = "dest.test"
 users = ["bob"]
 "#
     );
-    let relay = TestServer::start_with(&relay_config, relay_address.parse().unwrap());
-    let server = world.origin(&world.smarthost(5, "exclusive"));
+    let host = world.address(5);
+    let relay =
+        TestServer::start_with_files(&relay_config, relay_address.parse().unwrap(), |dir| {
+            let made = postern()
+                .current_dir(dir)
+                .args(["cert", "self-signed", "--host", &host])
+                .output()
+                .unwrap();
+            assert!(made.status.success(), "{made:?}");
+            let mut add = postern()
+                .args([
+                    "user",
+                    "add",
+                    "origin@isp.test",
+                    "--send-as-anyone",
+                    "--config",
+                ])
+                .arg(dir.join("postern.toml"))
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            use std::io::Write;
+            writeln!(add.stdin.take().unwrap(), "s3cret").unwrap();
+            assert!(add.wait().unwrap().success());
+        });
+    let ca_file = relay.dir.path().join("cert.pem");
+    let server = world.origin(&format!(
+        "{}\nuser = \"origin@isp.test\"\npassword = \"s3cret\"\nca_file = \"{}\"",
+        world.smarthost(5, "exclusive"),
+        ca_file.display()
+    ));
     send(&server, "bob@dest.test");
-    relay.wait_for_delivery_to("dest.test", "bob", 1);
+    let delivered = relay.wait_for_delivery_to("dest.test", "bob", 1);
+    let message = std::fs::read_to_string(&delivered[0]).unwrap();
+    assert!(
+        message.contains("with ESMTPSA id"),
+        "TLS and AUTH: {message}"
+    );
     wait_for_log(
         &server,
         &format!("delivered via smarthost {}:", world.address(5)),
     );
+    assert!(
+        relay
+            .log()
+            .contains("auth PLAIN login=origin@isp.test succeeded")
+    );
+}
+
+/// Delivery to an MX that offers STARTTLS is encrypted (opportunistic
+/// TLS: its self-signed certificate is accepted).
+#[test]
+fn delivery_to_an_mx_starts_tls_when_offered() {
+    let world = World::one_mx();
+    let mx_address = format!("{}:{}", world.address(2), world.port);
+    let mx_config = format!(
+        r#"
+[server]
+hostname = "mx1.dest.test"
+data_dir = "data"
+
+[[service]]
+name = "mx"
+kind = "smtp"
+listen = "{mx_address}"
+tls = "starttls"
+tls_certificate = "cert.pem"
+tls_key = "key.pem"
+
+[[domain]]
+name = "dest.test"
+users = ["bob"]
+"#
+    );
+    let mx = TestServer::start_with_files(&mx_config, mx_address.parse().unwrap(), |dir| {
+        let made = postern()
+            .current_dir(dir)
+            .args(["cert", "self-signed", "--host", "mx1.dest.test"])
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{made:?}");
+    });
+    let server = world.origin("");
+    send(&server, "bob@dest.test");
+    let delivered = mx.wait_for_delivery_to("dest.test", "bob", 1);
+    let message = std::fs::read_to_string(&delivered[0]).unwrap();
+    assert!(message.contains("with ESMTPS id"), "{message}");
+    wait_for_log(&server, "delivered via mx1.dest.test");
+}
+
+/// A smarthost whose certificate the client cannot verify gets neither
+/// the password nor the message: it is deferred.
+#[test]
+fn an_unverifiable_smarthost_certificate_defers_the_message() {
+    let world = World::one_mx();
+    let relay_address = format!("{}:{}", world.address(6), world.port);
+    let relay_config = format!(
+        r#"
+[server]
+hostname = "relay.isp.test"
+data_dir = "data"
+
+[[service]]
+name = "submission"
+kind = "submission"
+listen = "{relay_address}"
+tls = "starttls"
+tls_certificate = "cert.pem"
+tls_key = "key.pem"
+"#
+    );
+    let host = world.address(6);
+    let relay =
+        TestServer::start_with_files(&relay_config, relay_address.parse().unwrap(), |dir| {
+            let made = postern()
+                .current_dir(dir)
+                .args(["cert", "self-signed", "--host", &host])
+                .output()
+                .unwrap();
+            assert!(made.status.success(), "{made:?}");
+        });
+    // No ca_file: the public roots, which never signed a self-signed one.
+    let server = world.origin(&format!(
+        "{}\nuser = \"origin@isp.test\"\npassword = \"s3cret\"",
+        world.smarthost(6, "exclusive")
+    ));
+    send(&server, "bob@dest.test");
+    let log = wait_for_log(
+        &server,
+        "failed before MAIL: STARTTLS: the TLS handshake failed",
+    );
+    assert!(
+        log.contains("UnknownIssuer") || log.contains("certificate"),
+        "{log}"
+    );
+    assert!(!relay.log().contains("auth PLAIN"), "no password was sent");
+    wait_for_queue_list(&server, "bob@dest.test");
 }
 
 #[test]

@@ -4,13 +4,16 @@
 //! Queue IDs count up from one and every message arrives at the same
 //! wall-clock second, so a simulated run is the same byte for byte.
 
-use postern::driver::{MessageStore, StoredMessage};
+use postern::driver::{Backend, StoredMessage};
 use postern_core::address::ForwardPath;
+use postern_core::auth::{AuthVerdict, Identity, LoginAttempt, SendAs};
 use postern_core::directory::{Directory, RecipientVerdict};
 use postern_core::envelope::{Envelope, QueueId};
 use postern_core::smtp::server::OpenedMessage;
 use postern_core::time::UnixTime;
+use std::collections::BTreeMap;
 use std::io;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 /// The wall clock of simulated worlds: 2026-11-20 00:00:00 UTC.
@@ -28,6 +31,8 @@ pub struct Committed {
 struct Shared {
     last_id: u64,
     committed: Vec<Committed>,
+    /// Login to password, in clear: a simulated world has no secrets.
+    accounts: BTreeMap<String, String>,
 }
 
 /// A directory and the messages committed so far. Clones share state.
@@ -45,6 +50,13 @@ impl MemoryStore {
         }
     }
 
+    /// Adds an account that may log in with `password`.
+    pub fn add_account(&self, login: &str, password: &str) {
+        self.lock()
+            .accounts
+            .insert(login.to_lowercase(), password.to_owned());
+    }
+
     /// Every message committed so far, in commit order.
     pub fn committed(&self) -> Vec<Committed> {
         self.lock().committed.clone()
@@ -57,11 +69,24 @@ impl MemoryStore {
     }
 }
 
-impl MessageStore for MemoryStore {
+impl Backend for MemoryStore {
     type Message = MemoryMessage;
 
     fn resolve(&self, forward_path: &ForwardPath) -> RecipientVerdict {
         self.directory.resolve(forward_path)
+    }
+
+    async fn authenticate(&self, attempt: LoginAttempt, _client: IpAddr) -> AuthVerdict {
+        let login = attempt.login.to_lowercase();
+        match self.lock().accounts.get(&login) {
+            Some(password) if password == attempt.password.expose() => {
+                AuthVerdict::Accepted(Identity {
+                    send_as: SendAs::Addresses(self.directory.owned_addresses(&login)),
+                    login,
+                })
+            }
+            _ => AuthVerdict::Rejected,
+        }
     }
 
     async fn open(&self, envelope: Envelope) -> io::Result<(OpenedMessage, MemoryMessage)> {

@@ -2,6 +2,7 @@
 //! the proof that the runtime's code is what the simulation will run.
 
 use postern::driver::{Clock, run_session};
+use postern::tls::Transport;
 use postern_core::config::DomainConfig;
 use postern_core::directory::Directory;
 use postern_core::smtp::server::{Server, SessionConfig, SessionInfo};
@@ -63,7 +64,17 @@ fn run_world() -> (String, MemoryStore) {
                     },
                     clock.now(),
                 );
-                run_session(stream, machine, &store, clock, shutdown.clone(), |_| {}).await;
+                let stream = Transport::Plain(stream);
+                run_session(
+                    stream,
+                    machine,
+                    &store,
+                    None,
+                    clock,
+                    shutdown.clone(),
+                    |_| {},
+                )
+                .await;
             }
         }
     });

@@ -8,6 +8,8 @@ fn smarthost(mode: SmarthostMode) -> Smarthost {
         port: 587,
         mode,
         credentials: None,
+        tls: Default::default(),
+        ca_file: None,
     }
 }
 

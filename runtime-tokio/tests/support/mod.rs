@@ -71,8 +71,19 @@ aliases = {{ info = "alice" }}
     /// Starts postern on `config`, a whole configuration file, and waits
     /// until `addr` (one of its listeners) accepts.
     pub fn start_with(config: &str, addr: SocketAddr) -> TestServer {
+        Self::start_with_files(config, addr, |_| {})
+    }
+
+    /// As [`TestServer::start_with`], with `prepare` run first on the
+    /// directory that holds the configuration (to put files beside it).
+    pub fn start_with_files(
+        config: &str,
+        addr: SocketAddr,
+        prepare: impl FnOnce(&Path),
+    ) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("postern.toml"), config).unwrap();
+        prepare(dir.path());
         let mut server = TestServer {
             dir,
             addr,
@@ -80,6 +91,11 @@ aliases = {{ info = "alice" }}
         };
         server.launch();
         server
+    }
+
+    /// The server's process ID, for signals.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the server runs").id()
     }
 
     pub fn config_path(&self) -> PathBuf {

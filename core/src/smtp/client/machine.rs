@@ -4,7 +4,7 @@
 use super::reply::{ReplyParser, ServerReply};
 use super::{
     ClientConfig, ClientEvent, Delivery, Input, Outcome, Output, RecipientResult, SessionFailure,
-    Verdict,
+    TlsPolicy, Verdict,
 };
 use crate::smtp::server::BodyType;
 use crate::time::Instant;
@@ -24,6 +24,7 @@ struct Extensions {
     smtputf8: bool,
     auth_plain: bool,
     auth_login: bool,
+    starttls: bool,
 }
 
 impl Extensions {
@@ -37,6 +38,7 @@ impl Extensions {
                 "SIZE" => extensions.size = words.next().and_then(|n| n.parse().ok()),
                 "8BITMIME" => extensions.eight_bit_mime = true,
                 "SMTPUTF8" => extensions.smtputf8 = true,
+                "STARTTLS" => extensions.starttls = true,
                 "AUTH" => {
                     for mechanism in words {
                         match mechanism.to_ascii_uppercase().as_str() {
@@ -59,6 +61,7 @@ enum Expect {
     Greeting,
     Ehlo,
     Helo,
+    StartTls,
     AuthPlain,
     /// AUTH LOGIN: the prompt for the user name, then for the password,
     /// then the result.
@@ -81,6 +84,7 @@ impl Expect {
             Expect::Greeting => "greeting",
             Expect::Ehlo => "EHLO",
             Expect::Helo => "HELO",
+            Expect::StartTls => "STARTTLS",
             Expect::AuthPlain
             | Expect::AuthLoginUser
             | Expect::AuthLoginPassword
@@ -110,6 +114,8 @@ pub struct Client {
     /// The driver is streaming the message.
     sending_message: bool,
     finished: bool,
+    /// The connection is encrypted.
+    tls: bool,
     output: VecDeque<Output>,
     now: Instant,
     deadline: Option<Instant>,
@@ -130,6 +136,7 @@ impl Client {
             mail_refused: None,
             sending_message: false,
             finished: false,
+            tls: false,
             output: VecDeque::new(),
             now,
             deadline,
@@ -168,6 +175,21 @@ impl Client {
                 self.sending_message = false;
                 self.expect(Expect::DataEnd, self.config.timeouts.data_end);
             }
+            // RFC 3207 4.2: start over with EHLO, forgetting what the
+            // server offered in clear.
+            Input::TlsStarted => {
+                self.tls = true;
+                self.extensions = Extensions::default();
+                self.output
+                    .push_back(Output::Event(ClientEvent::TlsStarted));
+                self.send(format!("EHLO {}\r\n", self.config.hostname));
+                self.expect(Expect::Ehlo, self.config.timeouts.command);
+            }
+            Input::TlsFailed(detail) => self.session_failed(
+                "STARTTLS",
+                format!("the TLS handshake failed: {detail}"),
+                false,
+            ),
         }
     }
 
@@ -219,7 +241,7 @@ impl Client {
             Expect::Greeting => self.fail_session("greeting", &reply),
             Expect::Ehlo if reply.code == 250 => {
                 self.extensions = Extensions::from_ehlo(&reply);
-                self.after_hello();
+                self.secure_or_go_on();
             }
             // 500/502/504: EHLO not understood; try the old greeting.
             Expect::Ehlo if reply.code >= 500 => {
@@ -229,7 +251,18 @@ impl Client {
             Expect::Ehlo | Expect::Helo if reply.code != 250 => {
                 self.fail_session(expected.command(), &reply)
             }
-            Expect::Helo => self.after_hello(),
+            Expect::Helo => self.secure_or_go_on(),
+            Expect::StartTls if reply.code == 220 => {
+                // The driver owns the connection until the handshake ends.
+                self.deadline = None;
+                self.output.push_back(Output::StartTls);
+            }
+            Expect::StartTls if self.config.tls == TlsPolicy::Required => {
+                self.send("QUIT\r\n".to_owned());
+                self.session_failed("STARTTLS", reply.one_line(), false);
+            }
+            // Opportunistic: the session goes on in clear.
+            Expect::StartTls => self.after_hello(),
             Expect::Ehlo => unreachable!("every EHLO reply code is handled above"),
             Expect::AuthPlain | Expect::AuthResult if reply.code == 235 => self.authenticated(),
             Expect::AuthLoginUser if reply.code == 334 => {
@@ -302,7 +335,29 @@ impl Client {
             .unwrap_or_default()
     }
 
-    /// After EHLO or HELO: log in if we must, then the transaction.
+    /// After EHLO or HELO: STARTTLS when offered and wanted; give up when
+    /// TLS is required and not offered.
+    fn secure_or_go_on(&mut self) {
+        if self.tls || self.config.tls == TlsPolicy::Never {
+            return self.after_hello();
+        }
+        if self.extensions.starttls {
+            self.send("STARTTLS\r\n".to_owned());
+            return self.expect(Expect::StartTls, self.config.timeouts.command);
+        }
+        if self.config.tls == TlsPolicy::Required {
+            self.send("QUIT\r\n".to_owned());
+            return self.session_failed(
+                "STARTTLS",
+                "the server does not offer STARTTLS, and TLS is required for it".to_owned(),
+                false,
+            );
+        }
+        self.after_hello();
+    }
+
+    /// After EHLO or HELO (and TLS): log in if we must, then the
+    /// transaction.
     fn after_hello(&mut self) {
         let Some(credentials) = self.config.credentials.clone() else {
             return self.start_transaction();
@@ -449,6 +504,7 @@ impl Client {
                 Expect::Greeting
                     | Expect::Ehlo
                     | Expect::Helo
+                    | Expect::StartTls
                     | Expect::AuthPlain
                     | Expect::AuthLoginUser
                     | Expect::AuthLoginPassword

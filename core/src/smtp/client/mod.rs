@@ -96,6 +96,23 @@ pub struct ClientConfig {
     /// Log in before MAIL (to a smarthost). When set and the server offers
     /// neither PLAIN nor LOGIN, the session fails.
     pub credentials: Option<Credentials>,
+    /// When to use STARTTLS (RFC 3207).
+    pub tls: TlsPolicy,
+}
+
+/// When the client starts TLS.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TlsPolicy {
+    /// Never, even when offered.
+    Never,
+    /// When the server offers it; in clear otherwise, or when the server
+    /// refuses STARTTLS with a reply (RFC 7435 opportunistic security). A
+    /// failed handshake fails the session: the connection is unusable.
+    #[default]
+    Opportunistic,
+    /// Always: a server that does not offer STARTTLS, or refuses it, fails
+    /// the session before anything (a password above all) is sent.
+    Required,
 }
 
 /// The message to hand over: its envelope, as this server must send it.
@@ -120,6 +137,10 @@ pub enum Input<'a> {
     TimerFired,
     /// The driver has sent the whole message and the final `.CRLF`.
     MessageSent,
+    /// The TLS handshake [`Output::StartTls`] asked for succeeded.
+    TlsStarted,
+    /// It failed, for this reason; the connection is unusable.
+    TlsFailed(String),
 }
 
 /// What the machine emits.
@@ -130,6 +151,9 @@ pub enum Output {
     /// Stream the message, dot-stuffed and ended with `.CRLF`, then hand
     /// in [`Input::MessageSent`].
     SendMessage,
+    /// Start TLS as the client, then hand in [`Input::TlsStarted`] or
+    /// [`Input::TlsFailed`].
+    StartTls,
     /// The session's result; emitted once.
     Finished(Outcome),
     /// Close the connection once everything before this has been sent.
@@ -148,6 +172,8 @@ pub enum ClientEvent {
     },
     /// Logged in as this user.
     Authenticated { user: String },
+    /// The connection is encrypted from here on.
+    TlsStarted,
 }
 
 impl fmt::Display for ClientEvent {
@@ -155,6 +181,7 @@ impl fmt::Display for ClientEvent {
         match self {
             ClientEvent::Reply { command, reply } => write!(f, "{command}: {reply}"),
             ClientEvent::Authenticated { user } => write!(f, "authenticated as {user}"),
+            ClientEvent::TlsStarted => f.write_str("TLS started"),
         }
     }
 }
@@ -183,7 +210,8 @@ pub struct RecipientResult {
 /// send the message to the next MX or to a fallback smarthost.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionFailure {
-    /// Where it happened: "greeting", "EHLO", "HELO", "AUTH", "connection".
+    /// Where it happened: "greeting", "EHLO", "HELO", "STARTTLS", "AUTH",
+    /// "connection".
     pub stage: &'static str,
     pub detail: String,
     /// The server's reply was a 5xx (to the greeting, EHLO or HELO, or

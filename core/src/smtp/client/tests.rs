@@ -31,6 +31,7 @@ fn config() -> ClientConfig {
         hostname: "out.origin.test".into(),
         timeouts: ClientTimeouts::default(),
         credentials: None,
+        tls: TlsPolicy::Opportunistic,
     }
 }
 
@@ -54,6 +55,17 @@ struct Pair {
 }
 
 fn run_pair(delivery: Delivery, pipelining_server: bool) -> Pair {
+    run_pair_with(config(), None, delivery, pipelining_server)
+}
+
+/// `security` makes the server offer STARTTLS and AUTH (after TLS), with
+/// one account, relay / s3cret, which may relay.
+fn run_pair_with(
+    client_config: ClientConfig,
+    security: Option<()>,
+    delivery: Delivery,
+    pipelining_server: bool,
+) -> Pair {
     let directory = Directory::new(&[DomainConfig {
         name: "dest.test".into(),
         users: vec!["alice".into(), "bob".into()],
@@ -62,14 +74,20 @@ fn run_pair(delivery: Delivery, pipelining_server: bool) -> Pair {
     }]);
     let session = SessionConfig {
         hostname: "mx.dest.test".into(),
-        relay: crate::policy::RelayPolicy::None,
+        relay: match security {
+            Some(()) => crate::policy::RelayPolicy::Authenticated,
+            None => crate::policy::RelayPolicy::None,
+        },
         max_message_size: 10_000,
         max_recipients: 10,
         max_errors: 10,
         command_timeout: std::time::Duration::from_secs(300),
         data_timeout: std::time::Duration::from_secs(600),
-        starttls: false,
-        auth: crate::auth::AuthPolicy::default(),
+        starttls: security.is_some(),
+        auth: crate::auth::AuthPolicy {
+            offered: security.is_some(),
+            ..Default::default()
+        },
     };
     let info = SessionInfo {
         local: "192.0.2.1:25".parse().unwrap(),
@@ -78,7 +96,7 @@ fn run_pair(delivery: Delivery, pipelining_server: bool) -> Pair {
     };
     let now = start();
     let mut server = server::Server::new(Arc::new(session), info, now);
-    let mut client = Client::new(Arc::new(config()), delivery, now);
+    let mut client = Client::new(Arc::new(client_config), delivery, now);
     let mut pair = Pair {
         transcript: String::new(),
         stored: Vec::new(),
@@ -106,6 +124,22 @@ fn run_pair(delivery: Delivery, pipelining_server: bool) -> Pair {
                     server.handle_input(now, server::Input::MessageCommitted(Ok(())));
                 }
                 server::Output::MessageData(bytes) => pair.stored.extend(bytes),
+                server::Output::StartTls => {
+                    let _ = writeln!(pair.transcript, "   (server: TLS handshake)");
+                    server.handle_input(now, server::Input::TlsStarted);
+                }
+                server::Output::Request(server::Request::Authenticate(attempt)) => {
+                    let verdict =
+                        if attempt.login == "relay" && attempt.password.expose() == "s3cret" {
+                            crate::auth::AuthVerdict::Accepted(crate::auth::Identity {
+                                login: "relay".into(),
+                                send_as: crate::auth::SendAs::Anyone,
+                            })
+                        } else {
+                            crate::auth::AuthVerdict::Rejected
+                        };
+                    server.handle_input(now, server::Input::Authenticated(verdict));
+                }
                 _ => {}
             }
         }
@@ -124,13 +158,13 @@ fn run_pair(delivery: Delivery, pipelining_server: bool) -> Pair {
         while let Some(output) = client.poll_output() {
             match output {
                 Output::Send(bytes) => {
-                    let _ = writeln!(
-                        pair.transcript,
-                        "C: {}",
-                        String::from_utf8_lossy(&bytes)
-                            .trim_end()
-                            .replace("\r\n", " | ")
-                    );
+                    let text = String::from_utf8_lossy(&bytes);
+                    // Passwords stay out of snapshots.
+                    let shown = match text.strip_prefix("AUTH PLAIN ") {
+                        Some(_) => "AUTH PLAIN <credentials>".to_owned(),
+                        None => text.trim_end().replace("\r\n", " | "),
+                    };
+                    let _ = writeln!(pair.transcript, "C: {shown}");
                     to_server.extend(bytes);
                 }
                 Output::SendMessage => {
@@ -141,6 +175,10 @@ fn run_pair(delivery: Delivery, pipelining_server: bool) -> Pair {
                     client.handle_input(now, Input::MessageSent);
                 }
                 Output::Finished(outcome) => pair.outcome = Some(outcome),
+                Output::StartTls => {
+                    let _ = writeln!(pair.transcript, "   (client: TLS handshake)");
+                    client.handle_input(now, Input::TlsStarted);
+                }
                 Output::Close | Output::Event(_) => {}
             }
         }
@@ -184,6 +222,36 @@ fn pipelined_delivery_to_the_server_machine() {
 }
 
 #[test]
+fn starttls_then_auth_against_the_server_machine() {
+    let client_config = ClientConfig {
+        tls: TlsPolicy::Required,
+        ..with_credentials()
+    };
+    let pair = run_pair_with(
+        client_config,
+        Some(()),
+        delivery(&["alice@dest.test", "friend@far.test"]),
+        true,
+    );
+    let outcome = pair.outcome.expect("finished");
+    assert_eq!(outcome.session_failure, None, "{}", pair.transcript);
+    assert_eq!(
+        verdicts(&outcome),
+        [
+            ("<alice@dest.test>".to_owned(), Verdict::Delivered),
+            ("<friend@far.test>".to_owned(), Verdict::Delivered),
+        ],
+        "the server relays for the authenticated client: {}",
+        pair.transcript
+    );
+    let tls_at = pair.transcript.find("TLS handshake").unwrap();
+    let auth_at = pair.transcript.find("C: AUTH PLAIN").unwrap();
+    assert!(!pair.transcript.contains("AHJlbGF5AHMzY3JldA=="));
+    assert!(tls_at < auth_at, "no password before TLS");
+    insta::assert_snapshot!(pair.transcript);
+}
+
+#[test]
 fn without_pipelining_commands_go_one_at_a_time() {
     let pair = run_pair(delivery(&["alice@dest.test", "bob@dest.test"]), false);
     let outcome = pair.outcome.expect("finished");
@@ -209,6 +277,8 @@ struct Scripted {
     now: Instant,
     sent: Vec<String>,
     outcome: Option<Outcome>,
+    /// The client asked the driver for a TLS handshake.
+    tls_requested: bool,
 }
 
 impl Scripted {
@@ -218,6 +288,7 @@ impl Scripted {
             now: start(),
             sent: Vec::new(),
             outcome: None,
+            tls_requested: false,
         };
         scripted.server_says(greeting);
         scripted
@@ -241,6 +312,7 @@ impl Scripted {
                     }
                 }
                 Output::Finished(outcome) => self.outcome = Some(outcome.clone()),
+                Output::StartTls => self.tls_requested = true,
                 _ => {}
             }
             outputs.push(output);
@@ -605,6 +677,44 @@ fn a_failed_login_or_no_auth_offered_is_a_session_failure() {
         !format!("{:?}", with_credentials()).contains("s3cret"),
         "passwords stay out of Debug"
     );
+}
+
+#[test]
+fn required_tls_refuses_a_server_without_starttls_before_any_password() {
+    let config = ClientConfig {
+        tls: TlsPolicy::Required,
+        ..with_credentials()
+    };
+    let run = Scripted::new(config, delivery(&["a@far.test"]), "220 hi\r\n")
+        .play(&with(&[("EHLO", "250-smarthost\r\n250 AUTH PLAIN\r\n")]));
+    assert!(!run.sent.iter().any(|line| line.starts_with("AUTH")));
+    let failure = run.outcome().session_failure.clone().unwrap();
+    assert_eq!((failure.stage, failure.permanent), ("STARTTLS", false));
+}
+
+#[test]
+fn opportunistic_tls_goes_on_in_clear_when_starttls_is_refused() {
+    let run = Scripted::new(config(), delivery(&["a@dest.test"]), "220 hi\r\n").play(&with(&[
+        ("EHLO", "250-mx\r\n250 STARTTLS\r\n"),
+        ("STARTTLS", "454 4.7.0 TLS not available\r\n"),
+    ]));
+    assert_eq!(run.sent[1], "STARTTLS");
+    assert_eq!(run.outcome().recipients[0].verdict, Verdict::Delivered);
+}
+
+#[test]
+fn a_failed_handshake_fails_the_session() {
+    let mut run = Scripted::new(config(), delivery(&["a@dest.test"]), "220 hi\r\n").play(&with(&[
+        ("EHLO", "250-mx\r\n250 STARTTLS\r\n"),
+        ("STARTTLS", "220 go ahead\r\n"),
+    ]));
+    assert!(run.tls_requested, "the driver was asked for a handshake");
+    run.client
+        .handle_input(run.now, Input::TlsFailed("bad certificate".into()));
+    run.drain();
+    let failure = run.outcome().session_failure.clone().unwrap();
+    assert_eq!(failure.stage, "STARTTLS");
+    assert!(failure.detail.contains("bad certificate"));
 }
 
 #[test]

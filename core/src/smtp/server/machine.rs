@@ -155,6 +155,11 @@ impl Server {
         }
     }
 
+    /// The connection this session runs on.
+    pub fn info(&self) -> SessionInfo {
+        self.info
+    }
+
     pub fn is_closed(&self) -> bool {
         matches!(self.state, State::Closed)
     }

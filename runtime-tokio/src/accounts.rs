@@ -1,0 +1,295 @@
+//! Accounts on disk: `DATA_DIR/accounts.toml`, argon2id hashes, checked
+//! for SMTP AUTH and changed by `postern user`.
+//!
+//! The server reads the file again whenever it changes, so `postern user
+//! add` takes effect at once, without a restart. Every write replaces the
+//! file atomically ([`replace_file`]), under a lock, so a reader sees the
+//! old file or the new one, never half of one.
+
+use crate::driver::Clock;
+use crate::spool::{create_dir_durably, replace_file};
+use argon2::Argon2;
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use postern_core::accounts::{ACCOUNTS_FILE, Account, Accounts, normalize_login};
+use postern_core::auth::{AuthVerdict, Identity, LockoutPolicy, LoginAttempt, LoginGuard, SendAs};
+use postern_core::directory::Directory;
+use std::fs::File;
+use std::io;
+use std::net::IpAddr;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::SystemTime;
+
+/// Hashes a password with argon2id and a fresh random salt.
+pub fn hash_password(password: &str) -> Result<String, String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|error| format!("cannot hash the password: {error}"))
+}
+
+/// True if `password` matches `hash` (a PHC string).
+fn verify_password(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+/// A hash nobody's password matches, checked for unknown logins so that
+/// they take as long as known ones and the timing does not tell.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| hash_password("no account has this password").unwrap_or_default())
+}
+
+/// What identifies a version of the file: when a write replaces it, one
+/// of these changes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    modified: Option<SystemTime>,
+    length: u64,
+    inode: u64,
+}
+
+fn stamp(path: &Path) -> io::Result<Option<Stamp>> {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::metadata(path) {
+        Ok(metadata) => Ok(Some(Stamp {
+            modified: metadata.modified().ok(),
+            length: metadata.len(),
+            inode: metadata.ino(),
+        })),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// Reads the accounts file; a missing file means no accounts.
+pub fn read(path: &Path) -> Result<Accounts, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Accounts::parse(&text).map_err(|error| format!("{}: {error}", path.display())),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(Accounts::default()),
+        Err(error) => Err(format!("{}: {error}", path.display())),
+    }
+}
+
+/// The accounts as the server sees them: the file, cached until it
+/// changes, the directory for the aliases an account owns, and the
+/// lockout of hosts that guess.
+pub struct AccountBook {
+    path: PathBuf,
+    directory: Arc<Directory>,
+    cache: Mutex<Option<(Option<Stamp>, Arc<Accounts>)>>,
+    guard: Mutex<LoginGuard>,
+    /// One clock for every session, so the lockout's instants compare.
+    clock: Clock,
+}
+
+impl AccountBook {
+    pub fn new(data_dir: &Path, directory: Arc<Directory>, lockout: LockoutPolicy) -> Self {
+        AccountBook {
+            path: data_dir.join(ACCOUNTS_FILE),
+            directory,
+            cache: Mutex::new(None),
+            guard: Mutex::new(LoginGuard::new(lockout)),
+            clock: Clock::new(),
+        }
+    }
+
+    /// The current accounts, read again if the file changed.
+    fn accounts(&self) -> Result<Arc<Accounts>, String> {
+        let current = stamp(&self.path).map_err(|e| format!("{}: {e}", self.path.display()))?;
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((cached, accounts)) = cache.as_ref()
+            && *cached == current
+        {
+            return Ok(Arc::clone(accounts));
+        }
+        let accounts = Arc::new(read(&self.path)?);
+        *cache = Some((current, Arc::clone(&accounts)));
+        Ok(accounts)
+    }
+
+    /// Checks a login: the lockout first, then the password, off the
+    /// async threads (argon2 is slow on purpose).
+    pub async fn authenticate(
+        self: &Arc<Self>,
+        attempt: LoginAttempt,
+        client: IpAddr,
+    ) -> AuthVerdict {
+        let now = self.clock.now();
+        if self
+            .guard
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .locked_until(client, now)
+            .is_some()
+        {
+            return AuthVerdict::LockedOut;
+        }
+        let book = Arc::clone(self);
+        let checked = tokio::task::spawn_blocking(move || book.check(&attempt)).await;
+        let verdict = match checked {
+            Ok(Ok(verdict)) => verdict,
+            Ok(Err(error)) => {
+                tracing::error!("cannot read the accounts: {error}");
+                AuthVerdict::Unavailable
+            }
+            Err(error) => {
+                tracing::error!(%error, "the password check failed");
+                AuthVerdict::Unavailable
+            }
+        };
+        if verdict == AuthVerdict::Rejected {
+            self.guard
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .record_failure(client, self.clock.now());
+        }
+        verdict
+    }
+
+    fn check(&self, attempt: &LoginAttempt) -> Result<AuthVerdict, String> {
+        let accounts = self.accounts()?;
+        let account = normalize_login(&attempt.login)
+            .ok()
+            .and_then(|login| accounts.get(&login));
+        let hash = account.map_or(decoy_hash(), |a| a.password_hash.as_str());
+        let matches = verify_password(hash, attempt.password.expose());
+        Ok(match account {
+            Some(account) if matches => AuthVerdict::Accepted(Identity {
+                login: account.login.clone(),
+                send_as: if account.send_as_anyone {
+                    SendAs::Anyone
+                } else {
+                    SendAs::Addresses(self.directory.owned_addresses(&account.login))
+                },
+            }),
+            _ => AuthVerdict::Rejected,
+        })
+    }
+}
+
+/// Changes the accounts file under its lock: reads it, applies `change`,
+/// and replaces it atomically. `change` returns the message to print.
+pub fn update(
+    data_dir: &Path,
+    change: impl FnOnce(&mut Accounts) -> Result<String, String>,
+) -> Result<String, String> {
+    create_dir_durably(data_dir)
+        .map_err(|error| format!("cannot create {}: {error}", data_dir.display()))?;
+    let path = data_dir.join(ACCOUNTS_FILE);
+    let _lock = FileLock::acquire(&data_dir.join("accounts.lock"))?;
+    let mut accounts = read(&path)?;
+    let message = change(&mut accounts)?;
+    replace_file(&path, accounts.render().as_bytes())
+        .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
+    Ok(message)
+}
+
+/// Adds an account; refuses to replace one.
+pub fn add(
+    data_dir: &Path,
+    login: &str,
+    password: &str,
+    send_as_anyone: bool,
+) -> Result<String, String> {
+    let login = normalize_login(login)?;
+    let password_hash = hash_password(password)?;
+    update(data_dir, |accounts| {
+        if accounts.get(&login).is_some() {
+            return Err(format!(
+                "{login} already has an account; use `postern user passwd {login}` to change its password"
+            ));
+        }
+        accounts.insert(Account {
+            login: login.clone(),
+            password_hash,
+            send_as_anyone,
+        });
+        Ok(format!("added {login}"))
+    })
+}
+
+/// Sets a new password for an existing account.
+pub fn set_password(data_dir: &Path, login: &str, password: &str) -> Result<String, String> {
+    let login = normalize_login(login)?;
+    let password_hash = hash_password(password)?;
+    update(data_dir, |accounts| {
+        let Some(account) = accounts.get(&login).cloned() else {
+            return Err(format!(
+                "{login} has no account; add it with `postern user add {login}`"
+            ));
+        };
+        accounts.insert(Account {
+            password_hash,
+            ..account
+        });
+        Ok(format!("changed the password of {login}"))
+    })
+}
+
+pub fn delete(data_dir: &Path, login: &str) -> Result<String, String> {
+    let login = normalize_login(login)?;
+    update(data_dir, |accounts| match accounts.remove(&login) {
+        Some(_) => Ok(format!("deleted {login}")),
+        None => Err(format!("{login} has no account")),
+    })
+}
+
+/// One line per account: the login, and `send-as-anyone` when it may.
+pub fn list(data_dir: &Path) -> Result<String, String> {
+    let accounts = read(&data_dir.join(ACCOUNTS_FILE))?;
+    if accounts.is_empty() {
+        return Ok("no accounts".to_owned());
+    }
+    Ok(accounts
+        .iter()
+        .map(|account| {
+            if account.send_as_anyone {
+                format!("{} send-as-anyone", account.login)
+            } else {
+                account.login.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
+/// An exclusive `flock` held while it lives.
+struct FileLock(File);
+
+impl FileLock {
+    fn acquire(path: &Path) -> Result<Self, String> {
+        use std::os::fd::AsRawFd;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .map_err(|error| format!("cannot open {}: {error}", path.display()))?;
+        // SAFETY: flock on a descriptor this function owns.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(format!(
+                "cannot lock {}: {}",
+                path.display(),
+                io::Error::last_os_error()
+            ));
+        }
+        Ok(FileLock(file))
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: unlocking the descriptor this lock owns.
+        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
+    }
+}

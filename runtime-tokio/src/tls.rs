@@ -1,0 +1,392 @@
+//! TLS with rustls: certificates from PEM files, the server side of
+//! STARTTLS and implicit TLS, the client side for outbound delivery, and
+//! self-signed certificates for a first run.
+//!
+//! When TLS starts is the core machines' decision ([`Output::StartTls`]);
+//! this module only performs handshakes, each bounded by a timeout, and
+//! hands the driver a [`Transport`] that reads and writes the same way
+//! before and after.
+//!
+//! [`Output::StartTls`]: postern_core::smtp::server::Output::StartTls
+
+use postern_core::config::TlsConfig;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, ring};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::{Arc, RwLock};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio_rustls::{TlsAcceptor, TlsConnector};
+
+/// The cryptography every TLS session uses: rustls with *ring*.
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(ring::default_provider())
+}
+
+/// A connection, in clear or encrypted: the driver reads and writes it
+/// the same way either way, and upgrades it in place.
+pub enum Transport<S> {
+    Plain(S),
+    Server(Box<tokio_rustls::server::TlsStream<S>>),
+    Client(Box<tokio_rustls::client::TlsStream<S>>),
+    /// Given up, or taken for a handshake that failed: reads see the end,
+    /// writes fail.
+    Closed,
+}
+
+impl<S> Transport<S> {
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Transport::Server(_) | Transport::Client(_))
+    }
+
+    /// The negotiated protocol and cipher suite, for the log line.
+    pub fn describe(&self) -> Option<String> {
+        let (version, suite) = match self {
+            Transport::Plain(_) | Transport::Closed => return None,
+            Transport::Server(tls) => {
+                let connection = tls.get_ref().1;
+                (
+                    connection.protocol_version(),
+                    connection.negotiated_cipher_suite(),
+                )
+            }
+            Transport::Client(tls) => {
+                let connection = tls.get_ref().1;
+                (
+                    connection.protocol_version(),
+                    connection.negotiated_cipher_suite(),
+                )
+            }
+        };
+        Some(format!(
+            "{} {}",
+            version.map_or("?".to_owned(), |v| format!("{v:?}")),
+            suite.map_or("?".to_owned(), |s| format!("{:?}", s.suite()))
+        ))
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Transport<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Transport::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Transport::Server(s) => Pin::new(s).poll_read(cx, buf),
+            Transport::Client(s) => Pin::new(s).poll_read(cx, buf),
+            Transport::Closed => Poll::Ready(Ok(())),
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Transport<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Transport::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Transport::Server(s) => Pin::new(s).poll_write(cx, buf),
+            Transport::Client(s) => Pin::new(s).poll_write(cx, buf),
+            Transport::Closed => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Transport::Plain(s) => Pin::new(s).poll_flush(cx),
+            Transport::Server(s) => Pin::new(s).poll_flush(cx),
+            Transport::Client(s) => Pin::new(s).poll_flush(cx),
+            Transport::Closed => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Transport::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Transport::Server(s) => Pin::new(s).poll_shutdown(cx),
+            Transport::Client(s) => Pin::new(s).poll_shutdown(cx),
+            Transport::Closed => Poll::Ready(Ok(())),
+        }
+    }
+}
+
+/// The server side of TLS for one instance: what a handshake needs right
+/// now. Sessions take a copy of the acceptor when they start TLS, so a
+/// reload never disturbs a session already running.
+pub struct ServerTls {
+    certificate: PathBuf,
+    key: PathBuf,
+    acceptor: RwLock<TlsAcceptor>,
+    pub handshake_timeout: Duration,
+}
+
+impl ServerTls {
+    /// Loads the instance's certificate and key.
+    pub fn load(config: &TlsConfig) -> Result<Self, String> {
+        let acceptor = acceptor(&config.certificate, &config.key)?;
+        Ok(ServerTls {
+            certificate: config.certificate.clone(),
+            key: config.key.clone(),
+            acceptor: RwLock::new(acceptor),
+            handshake_timeout: config.handshake_timeout,
+        })
+    }
+
+    pub fn acceptor(&self) -> TlsAcceptor {
+        self.acceptor
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Reads the files again (on SIGHUP). On error the old certificate
+    /// stays in use.
+    pub fn reload(&self) -> Result<(), String> {
+        let acceptor = acceptor(&self.certificate, &self.key)?;
+        *self.acceptor.write().unwrap_or_else(|e| e.into_inner()) = acceptor;
+        Ok(())
+    }
+
+    pub fn certificate(&self) -> &Path {
+        &self.certificate
+    }
+
+    /// Runs the server handshake on `stream`, within the timeout.
+    pub async fn accept<S>(&self, stream: S) -> io::Result<Transport<S>>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let handshake = self.acceptor().accept(stream);
+        match tokio::time::timeout(self.handshake_timeout, handshake).await {
+            Ok(Ok(tls)) => Ok(Transport::Server(Box::new(tls))),
+            Ok(Err(error)) => Err(error),
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "the TLS handshake did not finish within {}s",
+                    self.handshake_timeout.as_secs()
+                ),
+            )),
+        }
+    }
+}
+
+fn acceptor(certificate: &Path, key: &Path) -> Result<TlsAcceptor, String> {
+    let chain = read_certificates(certificate)?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|error| {
+        format!(
+            "{}: cannot read a private key: {error}; expected a PEM file with a \"-----BEGIN PRIVATE KEY-----\" block (PKCS#8, RSA or EC)",
+            key.display()
+        )
+    })?;
+    let config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|error| {
+            format!(
+                "{}: the certificate cannot be used with its key: {error}",
+                certificate.display()
+            )
+        })?;
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let bad = |error: &dyn std::fmt::Display| {
+        format!(
+            "{}: cannot read certificates: {error}; expected a PEM file with \"-----BEGIN CERTIFICATE-----\" blocks, the server's certificate first",
+            path.display()
+        )
+    };
+    let chain = CertificateDer::pem_file_iter(path)
+        .map_err(|e| bad(&e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(&e))?;
+    if chain.is_empty() {
+        return Err(bad(&"no certificate found"));
+    }
+    Ok(chain)
+}
+
+/// How the outbound client treats the server's certificate.
+#[derive(Clone)]
+pub struct ClientTls {
+    connector: TlsConnector,
+}
+
+impl ClientTls {
+    /// Opportunistic TLS (RFC 7435), as for delivery to an MX: encrypt,
+    /// but accept any certificate, since refusing would only push the
+    /// mail into clear text.
+    pub fn opportunistic() -> Self {
+        let provider = provider();
+        let config = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default protocol versions")
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+            .with_no_client_auth();
+        ClientTls {
+            connector: TlsConnector::from(Arc::new(config)),
+        }
+    }
+
+    /// Verified TLS, as for a smarthost that gets a password: the
+    /// certificate must chain to `ca_file`'s certificates, or to the
+    /// public roots (webpki-roots) when there is none, and name the host.
+    pub fn verified(ca_file: Option<&Path>) -> Result<Self, String> {
+        let mut roots = rustls::RootCertStore::empty();
+        match ca_file {
+            Some(path) => {
+                for certificate in read_certificates(path)? {
+                    roots.add(certificate).map_err(|error| {
+                        format!("{}: not a usable CA certificate: {error}", path.display())
+                    })?;
+                }
+            }
+            None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+        }
+        let config = rustls::ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(ClientTls {
+            connector: TlsConnector::from(Arc::new(config)),
+        })
+    }
+
+    /// Runs the client handshake with `host` (a name or an IP address),
+    /// within `timeout`.
+    pub async fn connect<S>(
+        &self,
+        host: &str,
+        stream: S,
+        timeout: Duration,
+    ) -> io::Result<Transport<S>>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let host = host.trim_end_matches('.');
+        let name = ServerName::try_from(host.to_owned()).map_err(|error| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{host} is not a TLS server name: {error}"),
+            )
+        })?;
+        match tokio::time::timeout(timeout, self.connector.connect(name, stream)).await {
+            Ok(Ok(tls)) => Ok(Transport::Client(Box::new(tls))),
+            Ok(Err(error)) => Err(error),
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "the TLS handshake did not finish within {}s",
+                    timeout.as_secs()
+                ),
+            )),
+        }
+    }
+}
+
+/// Accepts any certificate, but still checks that the server holds its
+/// key: opportunistic TLS protects against eavesdropping, not against an
+/// active attacker.
+#[derive(Debug)]
+struct AnyCertificate(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Writes a self-signed certificate for `hosts` (names or IP addresses)
+/// and its private key, as PEM. The key file is readable by its owner
+/// only. Existing files are kept unless `overwrite`.
+pub fn write_self_signed(
+    hosts: &[String],
+    certificate: &Path,
+    key: &Path,
+    overwrite: bool,
+) -> Result<(), String> {
+    if !overwrite {
+        for path in [certificate, key] {
+            if path.exists() {
+                return Err(format!(
+                    "{} exists; remove it or pass --force to replace it",
+                    path.display()
+                ));
+            }
+        }
+    }
+    let generated = rcgen::generate_simple_self_signed(hosts.to_vec())
+        .map_err(|error| format!("cannot make a certificate for {hosts:?}: {error}"))?;
+    let write = |path: &Path, text: String, mode: u32| {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .open(path)
+            .map_err(|error| format!("{}: {error}", path.display()))?;
+        file.write_all(text.as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(|error| format!("{}: {error}", path.display()))
+    };
+    write(key, generated.signing_key.serialize_pem(), 0o600)?;
+    write(certificate, generated.cert.pem(), 0o644)?;
+    Ok(())
+}
