@@ -210,24 +210,14 @@ fn main() -> ExitCode {
 
 fn queue(config: Option<PathBuf>, action: QueueAction) -> ExitCode {
     use postern::queue_command;
-    let result = config_file::load(config.as_deref()).and_then(|loaded| {
+    report(config_file::load(config.as_deref()).and_then(|loaded| {
         let data_dir = &loaded.data_dir;
         match action {
             QueueAction::List => queue_command::list(data_dir),
             QueueAction::Flush => queue_command::flush(data_dir),
             QueueAction::Delete { id } => queue_command::delete(data_dir, id),
         }
-    });
-    match result {
-        Ok(text) => {
-            println!("{}", text.trim_end());
-            ExitCode::SUCCESS
-        }
-        Err(message) => {
-            eprintln!("{message}");
-            ExitCode::FAILURE
-        }
-    }
+    }))
 }
 
 /// Prints a command's result, or its error, and exits accordingly.

@@ -362,23 +362,21 @@ fn exclusive_smarthost_with_auth_never_goes_direct() {
     );
 }
 
-/// The smarthost is a second postern with a submission instance: the
-/// client must start TLS, check the certificate against the CA file it is
-/// given, and log in before MAIL.
-#[test]
-fn exclusive_smarthost_that_is_a_second_postern_with_starttls_and_auth() {
-    let world = World::one_mx();
-    let relay_address = format!("{}:{}", world.address(5), world.port);
-    let relay_config = format!(
+/// A second postern at 127.0.N.`host` on the world's port: one instance
+/// of `kind` with STARTTLS, a self-signed certificate for `cert_name`
+/// beside its configuration, delivering for dest.test (user bob).
+fn tls_postern(world: &World, host: u8, kind: &str, cert_name: &str) -> TestServer {
+    let address = format!("{}:{}", world.address(host), world.port);
+    let config = format!(
         r#"
 [server]
-hostname = "relay.isp.test"
+hostname = "{kind}.isp.test"
 data_dir = "data"
 
 [[service]]
-name = "submission"
-kind = "submission"
-listen = "{relay_address}"
+name = "{kind}"
+kind = "{kind}"
+listen = "{address}"
 tls = "starttls"
 tls_certificate = "cert.pem"
 tls_key = "key.pem"
@@ -388,32 +386,39 @@ name = "dest.test"
 users = ["bob"]
 "#
     );
-    let host = world.address(5);
-    let relay =
-        TestServer::start_with_files(&relay_config, relay_address.parse().unwrap(), |dir| {
-            let made = postern()
-                .current_dir(dir)
-                .args(["cert", "self-signed", "--host", &host])
-                .output()
-                .unwrap();
-            assert!(made.status.success(), "{made:?}");
-            let mut add = postern()
-                .args([
-                    "user",
-                    "add",
-                    "origin@isp.test",
-                    "--send-as-anyone",
-                    "--config",
-                ])
-                .arg(dir.join("postern.toml"))
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::null())
-                .spawn()
-                .unwrap();
-            use std::io::Write;
-            writeln!(add.stdin.take().unwrap(), "s3cret").unwrap();
-            assert!(add.wait().unwrap().success());
-        });
+    TestServer::start_with_files(&config, address.parse().unwrap(), |dir| {
+        let made = postern()
+            .current_dir(dir)
+            .args(["cert", "self-signed", "--host", cert_name])
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{made:?}");
+    })
+}
+
+/// The smarthost is a second postern with a submission instance: the
+/// client must start TLS, check the certificate against the CA file it is
+/// given, and log in before MAIL.
+#[test]
+fn exclusive_smarthost_that_is_a_second_postern_with_starttls_and_auth() {
+    let world = World::one_mx();
+    let relay = tls_postern(&world, 5, "submission", &world.address(5));
+    let mut add = postern()
+        .args([
+            "user",
+            "add",
+            "origin@isp.test",
+            "--send-as-anyone",
+            "--config",
+        ])
+        .arg(relay.config_path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    writeln!(add.stdin.take().unwrap(), "s3cret").unwrap();
+    assert!(add.wait().unwrap().success());
     let ca_file = relay.dir.path().join("cert.pem");
     let server = world.origin(&format!(
         "{}\nuser = \"origin@isp.test\"\npassword = \"s3cret\"\nca_file = \"{}\"",
@@ -443,34 +448,7 @@ users = ["bob"]
 #[test]
 fn delivery_to_an_mx_starts_tls_when_offered() {
     let world = World::one_mx();
-    let mx_address = format!("{}:{}", world.address(2), world.port);
-    let mx_config = format!(
-        r#"
-[server]
-hostname = "mx1.dest.test"
-data_dir = "data"
-
-[[service]]
-name = "mx"
-kind = "smtp"
-listen = "{mx_address}"
-tls = "starttls"
-tls_certificate = "cert.pem"
-tls_key = "key.pem"
-
-[[domain]]
-name = "dest.test"
-users = ["bob"]
-"#
-    );
-    let mx = TestServer::start_with_files(&mx_config, mx_address.parse().unwrap(), |dir| {
-        let made = postern()
-            .current_dir(dir)
-            .args(["cert", "self-signed", "--host", "mx1.dest.test"])
-            .output()
-            .unwrap();
-        assert!(made.status.success(), "{made:?}");
-    });
+    let mx = tls_postern(&world, 2, "smtp", "mx1.dest.test");
     let server = world.origin("");
     send(&server, "bob@dest.test");
     let delivered = mx.wait_for_delivery_to("dest.test", "bob", 1);
@@ -484,32 +462,7 @@ users = ["bob"]
 #[test]
 fn an_unverifiable_smarthost_certificate_defers_the_message() {
     let world = World::one_mx();
-    let relay_address = format!("{}:{}", world.address(6), world.port);
-    let relay_config = format!(
-        r#"
-[server]
-hostname = "relay.isp.test"
-data_dir = "data"
-
-[[service]]
-name = "submission"
-kind = "submission"
-listen = "{relay_address}"
-tls = "starttls"
-tls_certificate = "cert.pem"
-tls_key = "key.pem"
-"#
-    );
-    let host = world.address(6);
-    let relay =
-        TestServer::start_with_files(&relay_config, relay_address.parse().unwrap(), |dir| {
-            let made = postern()
-                .current_dir(dir)
-                .args(["cert", "self-signed", "--host", &host])
-                .output()
-                .unwrap();
-            assert!(made.status.success(), "{made:?}");
-        });
+    let relay = tls_postern(&world, 6, "submission", &world.address(6));
     // No ca_file: the public roots, which never signed a self-signed one.
     let server = world.origin(&format!(
         "{}\nuser = \"origin@isp.test\"\npassword = \"s3cret\"",
