@@ -79,10 +79,12 @@ pub fn summary(loaded: &Loaded, plan: &BindPlan) -> String {
         config.server.hostname,
         loaded.data_dir.display()
     );
-    let mut rows = vec![[
+    let mut rows: Vec<[String; 9]> = vec![[
         "INSTANCE".to_owned(),
         "SERVICE".to_owned(),
         "ADDRESS".to_owned(),
+        "TLS".to_owned(),
+        "AUTH".to_owned(),
         "RELAY".to_owned(),
         "MAX SIZE".to_owned(),
         "CONNECTIONS".to_owned(),
@@ -104,6 +106,19 @@ pub fn summary(loaded: &Loaded, plan: &BindPlan) -> String {
             instance,
             service.kind.to_string(),
             address,
+            service.tls_mode().to_string(),
+            match (
+                &service.auth.offered,
+                &service.auth.required,
+                &service.auth.without_tls,
+            ) {
+                (false, _, _) => "no",
+                (true, true, false) => "required",
+                (true, true, true) => "required (also in clear)",
+                (true, false, false) => "offered",
+                (true, false, true) => "offered (also in clear)",
+            }
+            .to_owned(),
             service.relay.to_string(),
             bytesize::ByteSize(service.max_message_size)
                 .display()
@@ -116,7 +131,7 @@ pub fn summary(loaded: &Loaded, plan: &BindPlan) -> String {
             service.access.summary(),
         ]);
     }
-    let widths: Vec<usize> = (0..7)
+    let widths: Vec<usize> = (0..rows[0].len())
         .map(|column| rows.iter().map(|row| row[column].len()).max().unwrap_or(0))
         .collect();
     for row in &rows {

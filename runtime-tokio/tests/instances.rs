@@ -117,8 +117,8 @@ fn check_config_and_explain_describe_the_mailtraq_example() {
         "the plan is a table: {table}"
     );
     for row in [
-        format!("local     smtp     127.0.0.1:{port}  any    1.0 GiB"),
-        format!("internet  smtp     127.0.0.3:{port}  none   10.0 KiB  3 (2/host)"),
+        format!("local     smtp     127.0.0.1:{port}  none  no    any    1.0 GiB"),
+        format!("internet  smtp     127.0.0.3:{port}  none  no    none   10.0 KiB  3 (2/host)"),
     ] {
         assert!(table.contains(&row), "{row} in\n{table}");
     }
