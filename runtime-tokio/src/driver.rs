@@ -128,7 +128,7 @@ pub async fn run_session<S, M>(
     loop {
         let mut answer: Option<Input<'static>> = None;
         let mut close = false;
-        let mut break_session = false;
+        let mut end_session = false;
         while let Some(output) = machine.poll_output() {
             match output {
                 Output::Send(bytes) => {
@@ -137,32 +137,13 @@ pub async fn run_session<S, M>(
                     }
                 }
                 Output::StartTls => {
-                    let started = match tls {
-                        Some(tls) if !write_failed && connection.flush().await.is_ok() => {
-                            let plain = std::mem::replace(connection.get_mut(), Transport::Closed);
-                            let Transport::Plain(stream) = plain else {
-                                unreachable!("the machine starts TLS only once");
-                            };
-                            match tls.accept(stream).await {
-                                Ok(encrypted) => {
-                                    if let Some(description) = encrypted.describe() {
-                                        tracing::debug!("TLS handshake done: {description}");
-                                    }
-                                    *connection.get_mut() = encrypted;
-                                    true
-                                }
-                                Err(error) => {
-                                    tracing::info!(%error, "TLS handshake failed");
-                                    false
-                                }
-                            }
+                    // The 220 goes out in clear first; then the handshake.
+                    let flushed = !write_failed && connection.flush().await.is_ok();
+                    match tls {
+                        Some(tls) if flushed && start_tls(connection.get_mut(), tls).await => {
+                            answer = Some(Input::TlsStarted);
                         }
-                        _ => false,
-                    };
-                    if !started {
-                        break_session = true;
-                    } else {
-                        answer = Some(Input::TlsStarted);
+                        _ => end_session = true,
                     }
                 }
                 Output::Request(Request::Authenticate(attempt)) => {
@@ -209,7 +190,7 @@ pub async fn run_session<S, M>(
                 Output::Event(event) => on_event(&event),
             }
         }
-        if break_session {
+        if end_session {
             break;
         }
         if let Some(input) = answer {
@@ -231,6 +212,30 @@ pub async fn run_session<S, M>(
         open.abort().await;
     }
     let _ = connection.shutdown().await;
+}
+
+/// Runs the server side of a TLS handshake on `connection`, in place;
+/// false if it failed, and the connection is then unusable.
+async fn start_tls<S>(connection: &mut Transport<S>, tls: &ServerTls) -> bool
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let Transport::Plain(stream) = std::mem::replace(connection, Transport::Closed) else {
+        unreachable!("the machine starts TLS once, on a plain connection");
+    };
+    match tls.accept(stream).await {
+        Ok(encrypted) => {
+            if let Some(description) = encrypted.describe() {
+                tracing::debug!("TLS handshake done: {description}");
+            }
+            *connection = encrypted;
+            true
+        }
+        Err(error) => {
+            tracing::info!(%error, "TLS handshake failed");
+            false
+        }
+    }
 }
 
 async fn commit<T: StoredMessage>(message: Option<T>, failed: bool) -> Result<(), StoreFailure> {
