@@ -26,8 +26,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, watch};
 
 /// How long sessions still running after the grace period get to say
@@ -194,8 +194,10 @@ async fn reload_certificates_on_hangup(instances: Vec<Arc<Instance>>) {
 }
 
 /// One `[[service]]` at run time: its settings, its TLS and its connection
-/// quota, shared by its listeners.
-struct Instance {
+/// quota, shared by its listeners. What happens to one connection, from
+/// admission to the end of its session, is here and generic over the
+/// stream, so the simulation serves its connections with this very code.
+pub struct Instance {
     service: ServiceConfig,
     session_config: Arc<SessionConfig>,
     hostname: String,
@@ -204,7 +206,8 @@ struct Instance {
 }
 
 impl Instance {
-    fn new(service: &ServiceConfig, hostname: &str) -> Result<Self, String> {
+    /// Loads the instance's certificate, if it has TLS.
+    pub fn new(service: &ServiceConfig, hostname: &str) -> Result<Self, String> {
         let tls = match &service.tls {
             Some(config) => Some(
                 ServerTls::load(config)
@@ -224,8 +227,19 @@ impl Instance {
         })
     }
 
+    pub fn name(&self) -> &str {
+        &self.service.name
+    }
+
+    /// Connections admitted and not yet finished, in total and from
+    /// `client`: never more than the limits.
+    pub fn connections(&self, client: IpAddr) -> (u32, u32) {
+        let quota = self.quota.lock().unwrap_or_else(|e| e.into_inner());
+        (quota.in_use(), quota.in_use_by(&client))
+    }
+
     /// Admits a client or says why not; see [`admission::admit`].
-    fn admit(&self, client: IpAddr) -> Result<PermitGuard, Refusal> {
+    pub fn admit(&self, client: IpAddr) -> Result<PermitGuard, Refusal> {
         let mut quota = self.quota.lock().unwrap_or_else(|e| e.into_inner());
         let permit = admission::admit(&self.service.access, &mut quota, client)?;
         Ok(PermitGuard {
@@ -237,7 +251,7 @@ impl Instance {
 
 /// Gives its permit back when dropped: when the connection's task ends,
 /// whether the session finished, failed or panicked.
-struct PermitGuard {
+pub struct PermitGuard {
     quota: Arc<Mutex<Quota<IpAddr>>>,
     permit: Option<Permit<IpAddr>>,
 }
@@ -294,9 +308,9 @@ async fn accept_loop(
             Err(refusal) => {
                 tracing::info!(session, %peer, instance = %name, "connect from {peer} refused: {refusal}");
                 if let Ok(slot) = Arc::clone(&context.refusals).try_acquire_owned() {
-                    let reply = refusal_reply(&context.instance.hostname, refusal);
+                    let instance = Arc::clone(&context.instance);
                     tokio::spawn(async move {
-                        refuse(stream, reply).await;
+                        instance.refuse(stream, refusal).await;
                         drop(slot);
                     });
                 }
@@ -310,80 +324,84 @@ async fn accept_loop(
         );
         let instance = Arc::clone(&context.instance);
         tokio::spawn(async move {
-            run_one(
-                stream,
-                SessionInfo {
-                    local,
-                    remote,
-                    tls: false,
-                },
-                &instance,
-                &store,
-                ending,
-                session,
-            )
-            .await;
+            let _ = stream.set_nodelay(true);
+            instance
+                .serve(stream, local, remote, &store, ending, session)
+                .await;
             drop(permit);
             drop(guard);
         });
     }
 }
 
-/// Tells a refused client why, then closes, without waiting long for a
-/// client that does not read.
-async fn refuse(mut stream: TcpStream, reply: Vec<u8>) {
-    let _ = tokio::time::timeout(REFUSAL_WRITE_TIME, async {
-        stream.write_all(&reply).await?;
-        stream.shutdown().await
-    })
-    .await;
-}
+impl Instance {
+    /// Tells a refused client why, then closes, without waiting long for a
+    /// client that does not read.
+    pub async fn refuse<S: AsyncWrite + Unpin>(&self, mut stream: S, refusal: Refusal) {
+        let reply = refusal_reply(&self.hostname, refusal);
+        let _ = tokio::time::timeout(REFUSAL_WRITE_TIME, async {
+            stream.write_all(&reply).await?;
+            stream.shutdown().await
+        })
+        .await;
+    }
 
-async fn run_one(
-    stream: TcpStream,
-    info: SessionInfo,
-    instance: &Instance,
-    store: &LocalStore,
-    ending: watch::Receiver<bool>,
-    session: u64,
-) {
-    let _ = stream.set_nodelay(true);
-    let peer: SocketAddr = info.remote;
-    let name = &instance.service.name;
-    tracing::info!(session, %peer, instance = %name, "connect from {peer} to {}", info.local);
-    let mut info = info;
-    // Implicit TLS (RFC 8314): the handshake comes first, bounded by its
-    // timeout, while the connection holds its quota permit like any other.
-    let transport = match (&instance.tls, instance.service.tls_mode()) {
-        (Some(tls), TlsMode::Implicit) => match tls.accept(stream).await {
-            Ok(encrypted) => {
-                info.tls = true;
-                let description = encrypted.describe().unwrap_or_default();
-                tracing::info!(session, %peer, "TLS handshake done: {description}");
-                encrypted
-            }
-            Err(error) => {
-                tracing::info!(session, %peer, "TLS handshake failed: {error}; disconnect from {peer}");
-                return;
-            }
-        },
-        _ => Transport::Plain(stream),
-    };
-    let clock = Clock::new();
-    let machine = SmtpServer::new(Arc::clone(&instance.session_config), info, clock.now());
-    let starttls = instance.tls.as_ref();
-    driver::run_session(
-        transport,
-        machine,
-        store,
-        starttls,
-        clock,
-        ending,
-        |event| match event.queue_id() {
-            Some(queue_id) => tracing::info!(session, %peer, %queue_id, "{event}"),
-            None => tracing::info!(session, %peer, "{event}"),
-        },
-    )
-    .await;
-    tracing::info!(session, %peer, "disconnect from {peer}");
+    /// Runs one admitted connection: the TLS handshake first on an
+    /// implicit-TLS instance, then the SMTP session, logged with the
+    /// session number.
+    pub async fn serve<S, M>(
+        &self,
+        stream: S,
+        local: SocketAddr,
+        remote: SocketAddr,
+        store: &M,
+        ending: watch::Receiver<bool>,
+        session: u64,
+    ) where
+        S: AsyncRead + AsyncWrite + Unpin,
+        M: Backend,
+    {
+        let peer = remote;
+        let name = &self.service.name;
+        tracing::info!(session, %peer, instance = %name, "connect from {peer} to {local}");
+        let mut info = SessionInfo {
+            local,
+            remote,
+            tls: false,
+        };
+        // Implicit TLS (RFC 8314): the handshake comes first, bounded by its
+        // timeout, while the connection holds its quota permit like any other.
+        let transport = match (&self.tls, self.service.tls_mode()) {
+            (Some(tls), TlsMode::Implicit) => match tls.accept(stream).await {
+                Ok(encrypted) => {
+                    info.tls = true;
+                    let description = encrypted.describe().unwrap_or_default();
+                    tracing::info!(session, %peer, "TLS handshake done: {description}");
+                    encrypted
+                }
+                Err(error) => {
+                    tracing::info!(session, %peer, "TLS handshake failed: {error}; disconnect from {peer}");
+                    return;
+                }
+            },
+            _ => Transport::Plain(stream),
+        };
+        let clock = Clock::new();
+        let machine = SmtpServer::new(Arc::clone(&self.session_config), info, clock.now());
+        let starttls = self.tls.as_ref();
+        driver::run_session(
+            transport,
+            machine,
+            store,
+            starttls,
+            clock,
+            ending,
+            |event| match event.queue_id() {
+                Some(queue_id) => tracing::info!(session, %peer, %queue_id, "{event}"),
+                None => tracing::info!(session, %peer, "{event}"),
+            },
+        )
+        .await;
+        tracing::info!(session, %peer, "disconnect from {peer}");
+    }
 }

@@ -2,11 +2,24 @@
 //! that whole networks of mail hosts can run in one process on turmoil,
 //! reproducibly.
 //!
-//! Today this holds the in-memory [`MemoryStore`], and a test runs the
-//! production session driver (`postern::driver::run_session`) unchanged
-//! over turmoil's simulated TCP. Scenario files, faults, crash and restart
-//! of hosts, and swarm runs are the simulation work still to come.
+//! A [`Scenario`] file describes a world: our server (its configuration,
+//! each address a simulated host), clients that send mail or flood it
+//! with connections, faults at virtual times (crash and restart,
+//! partition, hold), and what must come of it. [`run`] plays it on
+//! turmoil from a seed, serving every connection with the production
+//! `postern::server::Instance` and driver, and checks the invariants:
+//! nothing answered `250` is lost, no quota is ever exceeded, no session
+//! outlives its client. The same seed gives the same trace, byte for byte.
+//!
+//! Outbound delivery (the queue runner, DNS, remote MTAs, the smarthost)
+//! does not run in the simulation yet: it needs the runtime's resolver
+//! and network behind traits first.
 
+pub mod scenario;
 pub mod store;
+pub mod trace;
+pub mod world;
 
-pub use store::{Committed, MemoryStore};
+pub use scenario::Scenario;
+pub use store::{Committed, MemoryStore, PlantedBug};
+pub use world::{Options, Report, run};

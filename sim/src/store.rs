@@ -35,11 +35,24 @@ struct Shared {
     accounts: BTreeMap<String, String>,
 }
 
+/// A known bug, planted on purpose to show that the simulation finds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlantedBug {
+    /// `commit` says the message is durable at once and stores it a
+    /// moment later, so the client hears `250` before the sync: a crash
+    /// in between loses an acknowledged message.
+    AckBeforeSync,
+}
+
+/// How long the planted bug leaves a message unsynced after its `250`.
+const PLANTED_SYNC_DELAY: std::time::Duration = std::time::Duration::from_millis(300);
+
 /// A directory and the messages committed so far. Clones share state.
 #[derive(Clone, Debug)]
 pub struct MemoryStore {
     directory: Arc<Directory>,
     shared: Arc<Mutex<Shared>>,
+    bug: Option<PlantedBug>,
 }
 
 impl MemoryStore {
@@ -47,6 +60,15 @@ impl MemoryStore {
         MemoryStore {
             directory: Arc::new(directory),
             shared: Arc::default(),
+            bug: None,
+        }
+    }
+
+    /// The same store with `bug` planted in it.
+    pub fn with_planted_bug(self, bug: PlantedBug) -> Self {
+        MemoryStore {
+            bug: Some(bug),
+            ..self
         }
     }
 
@@ -132,7 +154,18 @@ impl StoredMessage for MemoryMessage {
             envelope: self.envelope,
             data: self.data,
         };
-        self.store.lock().committed.push(committed);
+        match self.store.bug {
+            Some(PlantedBug::AckBeforeSync) => {
+                // The bug: the sync happens later, on a task that a crash
+                // of the host kills.
+                let store = self.store.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(PLANTED_SYNC_DELAY).await;
+                    store.lock().committed.push(committed);
+                });
+            }
+            None => self.store.lock().committed.push(committed),
+        }
         Ok(())
     }
 

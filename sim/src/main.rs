@@ -1,0 +1,216 @@
+//! `postern-sim`: runs scenario files on a simulated network.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use postern_sim::{Options, PlantedBug, Report, Scenario, run};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Runs Postern scenarios on a simulated network, on virtual time,
+/// reproducibly from a seed.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs one scenario with one seed: prints the trace and the verdict.
+    Run {
+        scenario: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Moves faults within their jitter, as the swarm does.
+        #[arg(long)]
+        randomize: bool,
+        /// Plants a known bug, to see the invariants catch it.
+        #[arg(long, value_enum)]
+        plant_bug: Option<Bug>,
+    },
+    /// Runs every scenario in the folders or files given with each seed in
+    /// a range, faults moved within their jitter; prints a summary, and
+    /// for each failure the seed and the command that replays it.
+    Swarm {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// A range of seeds, `A..B` (B excluded).
+        #[arg(long, default_value = "0..100")]
+        seeds: String,
+        #[arg(long, value_enum)]
+        plant_bug: Option<Bug>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Bug {
+    /// The store says a message is durable before it is.
+    AckBeforeSync,
+}
+
+impl Bug {
+    fn planted(self) -> PlantedBug {
+        match self {
+            Bug::AckBeforeSync => PlantedBug::AckBeforeSync,
+        }
+    }
+
+    fn flag(bug: Option<Bug>) -> &'static str {
+        match bug {
+            Some(Bug::AckBeforeSync) => " --plant-bug ack-before-sync",
+            None => "",
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Run {
+            scenario,
+            seed,
+            randomize,
+            plant_bug,
+        } => {
+            let loaded = match Scenario::read(&scenario) {
+                Ok(loaded) => loaded,
+                Err(error) => {
+                    eprintln!("{error}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let options = Options {
+                seed,
+                randomize,
+                bug: plant_bug.map(Bug::planted),
+            };
+            let report = run(&loaded, &options);
+            print!("{}", report.trace);
+            println!("{}", verdict(&loaded, &report));
+            if report.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Command::Swarm {
+            paths,
+            seeds,
+            plant_bug,
+        } => swarm(&paths, &seeds, plant_bug),
+    }
+}
+
+fn verdict(scenario: &Scenario, report: &Report) -> String {
+    let stats = report.stats;
+    let mut text = format!(
+        "{}: {} ({} sessions, {} accepted, {} stored, {} connections refused, {} recipients refused, {:.3}s virtual)",
+        scenario.name,
+        if report.passed() { "PASS" } else { "FAIL" },
+        stats.sessions,
+        stats.accepted,
+        stats.stored,
+        stats.refused_connections,
+        stats.refused_recipients,
+        stats.virtual_millis as f64 / 1000.0
+    );
+    for violation in &report.violations {
+        text.push_str(&format!("\n  violated: {violation}"));
+    }
+    text
+}
+
+fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let entries =
+                std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let mut found: Vec<PathBuf> = entries
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn parse_seeds(text: &str) -> Result<std::ops::Range<u64>, String> {
+    let bad = || format!("--seeds {text}: write a range such as 0..300");
+    let (start, end) = text.split_once("..").ok_or_else(bad)?;
+    let (start, end) = (
+        start.parse().map_err(|_| bad())?,
+        end.parse().map_err(|_| bad())?,
+    );
+    if start >= end {
+        return Err(bad());
+    }
+    Ok(start..end)
+}
+
+fn swarm(paths: &[PathBuf], seeds: &str, bug: Option<Bug>) -> ExitCode {
+    let (files, seeds) = match (scenario_files(paths), parse_seeds(seeds)) {
+        (Ok(files), Ok(seeds)) => (files, seeds),
+        (Err(error), _) | (_, Err(error)) => {
+            eprintln!("{error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let started = Instant::now();
+    let (mut runs, mut failures, mut transactions) = (0u64, 0u64, 0u64);
+    for file in &files {
+        let scenario = match Scenario::read(file) {
+            Ok(scenario) => scenario,
+            Err(error) => {
+                eprintln!("{error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let mut failed = 0;
+        for seed in seeds.clone() {
+            let options = Options {
+                seed,
+                randomize: true,
+                bug: bug.map(Bug::planted),
+            };
+            let report = run(&scenario, &options);
+            runs += 1;
+            transactions += u64::from(report.stats.sessions);
+            if !report.passed() {
+                failures += 1;
+                failed += 1;
+                println!(
+                    "FAIL {} seed {seed}: {}\n  replay: postern-sim run {} --seed {seed} --randomize{}",
+                    scenario.name,
+                    report.violations.join("; "),
+                    display(file),
+                    Bug::flag(bug)
+                );
+            }
+        }
+        println!(
+            "{:<28} {} seeds, {} failed",
+            scenario.name,
+            seeds.end - seeds.start,
+            failed
+        );
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "swarm: {runs} runs, {failures} failed, {transactions} simulated SMTP sessions in {seconds:.1}s ({:.0} sessions/s)",
+        transactions as f64 / seconds.max(1e-9)
+    );
+    if failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn display(path: &Path) -> String {
+    path.display().to_string()
+}
