@@ -10,14 +10,14 @@
 //! """
 //!
 //! [[send]]                     # a client host sending mail
-//! from = "10.1.0.1"
-//! to = "127.0.0.1:25"
+//! from = "10.1.0.1"            # (not loopback: turmoil gives every host
+//! to = "10.0.0.1:25"           # its own 127/8)
 //! messages = 3
 //! recipients = ["alice@example.test"]
 //!
 //! [[flood]]                    # a client host opening idle connections
 //! from = "10.1.0.2"
-//! to = "127.0.0.1:25"
+//! to = "10.0.0.1:25"
 //! connections = 30
 //!
 //! [[fault]]                    # at a virtual time, give or take `jitter`
@@ -137,7 +137,8 @@ pub struct Expect {
     pub stored: Option<u32>,
     /// Connections refused at connect (quota or access).
     pub refused_connections: Option<u32>,
-    /// Recipients refused at RCPT.
+    /// Recipients the client ended with as failed: a 5xx at MAIL, RCPT
+    /// or the end of data, or a size over the server's SIZE.
     pub refused_recipients: Option<u32>,
 }
 

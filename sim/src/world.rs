@@ -595,7 +595,7 @@ fn message(n: u32, size: usize) -> Vec<u8> {
 }
 
 /// A client host opening idle connections, reading only the first reply;
-/// it closes them all after the server's command timeout would have.
+/// it holds those it got a greeting on for a second, then closes them.
 async fn open_connections(flood: &Flood) {
     tokio::time::sleep(flood.start).await;
     let mut open = Vec::new();
