@@ -243,10 +243,13 @@ fn user(config: Option<PathBuf>, action: UserAction) -> Result<String, String> {
             address,
             send_as_anyone,
         } => {
+            // A bad address is reported before anyone types a password.
+            let address = postern_core::accounts::normalize_login(&address)?;
             let password = read_new_password(&address)?;
             accounts::add(data_dir, &address, &password, send_as_anyone)
         }
         UserAction::Passwd { address } => {
+            let address = postern_core::accounts::normalize_login(&address)?;
             let password = read_new_password(&address)?;
             accounts::set_password(data_dir, &address, &password)
         }
