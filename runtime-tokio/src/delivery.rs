@@ -11,11 +11,13 @@
 //! result: a recipient may be tried twice after a crash, never zero times.
 //! A message whose every recipient is settled on the first try needs no
 //! state write at all, only its removal.
+//!
+//! The runner reaches the world only through an [`Environment`]: the real
+//! one in production, a simulated one in `postern-sim`.
 
 use crate::driver::{self, Clock};
-use crate::maildir::Maildirs;
-use crate::resolver::Resolver;
-use crate::spool::{Spool, SpoolRecord};
+use crate::environment::Environment;
+use crate::spool::SpoolRecord;
 use crate::tls::ClientTls;
 use postern_core::address::ReversePath;
 use postern_core::admission::{Limits, Permit, Quota};
@@ -28,36 +30,26 @@ use postern_core::smtp::client::{self, ClientConfig, Delivery, TlsPolicy, Verdic
 use postern_core::smtp::server::BodyType;
 use postern_core::time::UnixTime;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{self, BufRead, Read, Seek, SeekFrom};
+use std::io;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
-use tokio::net::TcpStream;
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
-/// The most header octets quoted in a bounce.
-const BOUNCE_HEADERS_MAX: usize = 64 * 1024;
-
 /// What the runner needs, shared with its tasks.
-pub struct Context {
-    pub spool: Arc<Spool>,
-    pub maildirs: Arc<Maildirs>,
+pub struct Context<E> {
+    /// The network, DNS, clock and storage.
+    pub env: E,
     pub directory: Arc<Directory>,
     pub hostname: String,
     pub outbound: OutboundConfig,
-    pub resolver: Resolver,
     /// TLS with mail exchangers: opportunistic, any certificate.
     pub mx_tls: ClientTls,
     /// TLS with the smarthost: its certificate verified.
     pub smarthost_tls: Option<ClientTls>,
 }
 
-impl Context {
-    pub fn new(
-        config: &Config,
-        spool: Arc<Spool>,
-        maildirs: Arc<Maildirs>,
-        directory: Arc<Directory>,
-    ) -> Result<Self, String> {
+impl<E: Environment> Context<E> {
+    pub fn new(config: &Config, env: E, directory: Arc<Directory>) -> Result<Self, String> {
         let smarthost_tls = match &config.outbound.smarthost {
             Some(smarthost) if smarthost.tls != TlsPolicy::Never => Some(
                 ClientTls::verified(smarthost.ca_file.as_deref())
@@ -66,12 +58,10 @@ impl Context {
             _ => None,
         };
         Ok(Context {
-            spool,
-            maildirs,
+            env,
             directory,
             hostname: config.server.hostname.clone(),
             outbound: config.outbound.clone(),
-            resolver: Resolver::new(&config.outbound.nameservers)?,
             mx_tls: ClientTls::opportunistic(),
             smarthost_tls,
         })
@@ -144,8 +134,8 @@ struct Entry {
     in_flight: BTreeSet<String>,
 }
 
-struct Runner {
-    context: Arc<Context>,
+struct Runner<E> {
+    context: Arc<Context<E>>,
     entries: BTreeMap<QueueId, Entry>,
     quota: Quota<String>,
     /// The permit of each attempt under way, by message and domain.
@@ -157,8 +147,8 @@ struct Runner {
 
 /// Delivers the `backlog`, then every ID the spool announces on
 /// `arrivals`, and carries out `commands`, until `arrivals` closes.
-pub async fn run(
-    context: Context,
+pub async fn run<E: Environment>(
+    context: Context<E>,
     backlog: Vec<QueueId>,
     mut arrivals: mpsc::UnboundedReceiver<QueueId>,
     mut commands: mpsc::UnboundedReceiver<Command>,
@@ -205,15 +195,11 @@ pub async fn run(
     }
 }
 
-fn now() -> UnixTime {
-    UnixTime(
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64),
-    )
-}
+impl<E: Environment> Runner<E> {
+    fn now(&self) -> UnixTime {
+        self.context.env.now()
+    }
 
-impl Runner {
     /// Takes a message into the queue. At start-up (`restarted`), what
     /// was waiting for a retry is tried at once, as a queue run would.
     async fn arrived(&mut self, id: QueueId, restarted: bool) {
@@ -221,11 +207,9 @@ impl Runner {
             return;
         }
         // Read off the runner's task, so arrivals never queue behind a read.
-        let (spool, reports) = (Arc::clone(&self.context.spool), self.reports.clone());
-        tokio::task::spawn_blocking(move || {
-            let loaded = spool
-                .read(id)
-                .and_then(|(record, _)| Ok((record, spool.read_state(id)?)));
+        let (context, reports) = (Arc::clone(&self.context), self.reports.clone());
+        tokio::spawn(async move {
+            let loaded = context.env.load(id).await;
             let _ = reports.send(Report::Loaded {
                 id,
                 restarted,
@@ -253,7 +237,7 @@ impl Runner {
         let mut state = state
             .unwrap_or_else(|| DeliveryState::new(&record.envelope, UnixTime(record.received_at)));
         if restarted {
-            state.flush(now());
+            state.flush(self.now());
         }
         self.entries.insert(
             id,
@@ -275,7 +259,7 @@ impl Runner {
             .values()
             .filter_map(|e| e.state.next_attempt())
             .min()?;
-        let wait = earliest.0.saturating_sub(now().0).max(0) as u64;
+        let wait = earliest.0.saturating_sub(self.now().0).max(0) as u64;
         // Wake at least once a minute so a blocked message is retried.
         Some(Duration::from_secs(wait.clamp(1, 60)))
     }
@@ -290,7 +274,7 @@ impl Runner {
     /// Starts what is due for message `id`, sends bounces, saves state,
     /// and removes the message once nothing is left.
     async fn process(&mut self, id: QueueId) {
-        let now = now();
+        let now = self.now();
         let Some(entry) = self.entries.get_mut(&id) else {
             return;
         };
@@ -311,8 +295,8 @@ impl Runner {
                 Arc::clone(&entry.record),
                 self.reports.clone(),
             );
-            tokio::task::spawn_blocking(move || {
-                let (delivered, error) = deliver_locally(&context, &record, &local);
+            tokio::spawn(async move {
+                let (delivered, error) = deliver_locally(&context, record, &local).await;
                 let _ = reports.send(Report::Local {
                     id,
                     delivered,
@@ -368,7 +352,7 @@ impl Runner {
     }
 
     async fn report(&mut self, report: Report) {
-        let now = now();
+        let now = self.now();
         let schedule = self.context.outbound.retry.clone();
         let id = match report {
             Report::Loaded {
@@ -525,19 +509,20 @@ impl Runner {
                 detail,
             })
             .collect();
-        let spool = Arc::clone(&self.context.spool);
-        let headers = tokio::task::spawn_blocking(move || original_headers(&spool, id))
+        let headers = self
+            .context
+            .env
+            .header_section(id)
             .await
-            .ok()
-            .and_then(Result::ok)
             .unwrap_or_default();
         let queue_id = id.to_string();
+        let now = self.context.env.now();
         let context = BounceContext {
             hostname: &self.context.hostname,
             queue_id: &queue_id,
             reverse_path: &envelope.reverse_path,
             arrived: UnixTime(entry.record.received_at),
-            now: now(),
+            now,
             original_headers: &headers,
             seed: id.0,
         };
@@ -571,8 +556,8 @@ impl Runner {
                 };
                 match self
                     .context
-                    .spool
-                    .inject(bounce_envelope, &bounce.message)
+                    .env
+                    .inject(bounce_envelope, bounce.message)
                     .await
                 {
                     Ok(bounce_id) => {
@@ -597,27 +582,25 @@ impl Runner {
         if entry.local_busy || !entry.in_flight.is_empty() {
             return;
         }
-        let spool = Arc::clone(&self.context.spool);
         if entry.state.is_done() {
             let recipients = entry.state.recipients.len();
             self.entries.remove(&id);
-            // Nothing waits for the unlink (see Spool::remove); if it
+            // Nothing waits for the removal (see Spool::remove); if it
             // fails, the message is delivered again at the next start.
-            tokio::task::spawn_blocking(move || match spool.remove(id) {
-                Ok(()) => {
-                    tracing::info!(queue_id = %id, recipients, "{id}: removed from the spool")
-                }
-                Err(error) => {
-                    tracing::error!(queue_id = %id, %error, "{id}: cannot remove from the spool")
+            let context = Arc::clone(&self.context);
+            tokio::spawn(async move {
+                match context.env.remove(id).await {
+                    Ok(()) => {
+                        tracing::info!(queue_id = %id, recipients, "{id}: removed from the spool")
+                    }
+                    Err(error) => {
+                        tracing::error!(queue_id = %id, %error, "{id}: cannot remove from the spool")
+                    }
                 }
             });
         } else if entry.dirty {
-            let state = entry.state.clone();
-            match tokio::task::spawn_blocking(move || spool.write_state(id, &state)).await {
-                Ok(Ok(())) => entry.dirty = false,
-                Ok(Err(error)) => {
-                    tracing::error!(queue_id = %id, %error, "{id}: cannot save the delivery state")
-                }
+            match self.context.env.save_state(id, entry.state.clone()).await {
+                Ok(()) => entry.dirty = false,
                 Err(error) => {
                     tracing::error!(queue_id = %id, %error, "{id}: cannot save the delivery state")
                 }
@@ -628,7 +611,7 @@ impl Runner {
     async fn command(&mut self, command: Command) {
         match command {
             Command::Flush(reply) => {
-                let now = now();
+                let now = self.now();
                 let mut count = 0;
                 for entry in self.entries.values_mut() {
                     if entry.state.next_attempt().is_some() {
@@ -646,10 +629,7 @@ impl Runner {
             }
             Command::Delete(id, reply) => {
                 let known = self.entries.contains_key(&id);
-                let spool = Arc::clone(&self.context.spool);
-                let removed = tokio::task::spawn_blocking(move || spool.remove(id))
-                    .await
-                    .is_ok_and(|r| r.is_ok());
+                let removed = self.context.env.remove(id).await.is_ok();
                 // An attempt still running keeps its permit until it ends.
                 self.entries.remove(&id);
                 if removed {
@@ -663,40 +643,27 @@ impl Runner {
 
 /// Copies the message into the Maildir of each local recipient in
 /// `indexes` (once per mailbox).
-fn deliver_locally(
-    context: &Context,
-    record: &SpoolRecord,
+async fn deliver_locally<E: Environment>(
+    context: &Context<E>,
+    record: Arc<SpoolRecord>,
     indexes: &[usize],
 ) -> (Vec<usize>, Option<io::Error>) {
     let id = record.queue_id;
-    let envelope = &record.envelope;
     let mut by_mailbox: BTreeMap<&LocalMailbox, Vec<usize>> = BTreeMap::new();
     for &i in indexes {
-        if let Destination::Local(mailbox) = &envelope.recipients[i].destination {
+        if let Destination::Local(mailbox) = &record.envelope.recipients[i].destination {
             by_mailbox.entry(mailbox).or_default().push(i);
         }
     }
     let mut delivered = Vec::new();
-    let mut file = match context.spool.read(id) {
-        Ok((_, file)) => file,
-        Err(error) => return (delivered, Some(error)),
-    };
-    let data_start = match file.stream_position() {
-        Ok(position) => position,
-        Err(error) => return (delivered, Some(error)),
-    };
     for (mailbox, recipients) in by_mailbox {
-        let result = file.seek(SeekFrom::Start(data_start)).and_then(|_| {
-            let headers = envelope.delivery_headers(mailbox, "\n");
-            context.maildirs.deliver(
-                mailbox,
-                headers.as_bytes(),
-                &mut io::BufReader::new(&mut file),
-            )
-        });
-        match result {
+        match context
+            .env
+            .deliver(Arc::clone(&record), mailbox.clone())
+            .await
+        {
             Ok(path) => {
-                tracing::info!(queue_id = %id, to = %mailbox, path = %path.display(), "{id}: delivered to {mailbox}");
+                tracing::info!(queue_id = %id, to = %mailbox, %path, "{id}: delivered to {mailbox}");
                 delivered.extend(recipients);
             }
             Err(error) => return (delivered, Some(error)),
@@ -705,24 +672,9 @@ fn deliver_locally(
     (delivered, None)
 }
 
-/// The original message's header section, for the bounce.
-fn original_headers(spool: &Spool, id: QueueId) -> io::Result<Vec<u8>> {
-    let (_, file) = spool.read(id)?;
-    let mut reader = io::BufReader::new(file).take(BOUNCE_HEADERS_MAX as u64);
-    let mut headers = Vec::new();
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        if reader.read_until(b'\n', &mut line)? == 0 || line == b"\r\n" || line == b"\n" {
-            return Ok(headers);
-        }
-        headers.extend_from_slice(&line);
-    }
-}
-
 /// Carries out one attempt: DNS, connections, SMTP sessions.
-async fn run_attempt(
-    context: Arc<Context>,
+async fn run_attempt<E: Environment>(
+    context: Arc<Context<E>>,
     record: Arc<SpoolRecord>,
     indexes: Vec<usize>,
     mut attempt: Attempt,
@@ -732,19 +684,19 @@ async fn run_attempt(
     loop {
         match attempt.step() {
             Step::LookUpMx { domain } => {
-                let answer = context.resolver.mx(&domain).await;
+                let answer = context.env.mx(&domain).await;
                 tracing::debug!(queue_id = %id, %domain, ?answer, "MX lookup");
                 attempt.mx_answer(answer);
             }
             Step::LookUpHost { host } => {
-                let answer = context.resolver.host(&host).await;
+                let answer = context.env.host(&host).await;
                 tracing::debug!(queue_id = %id, %host, ?answer, "address lookup");
                 attempt.host_answer(answer);
             }
             Step::Deliver { address, host, leg } => {
                 let connected = tokio::time::timeout(
                     context.outbound.connect_timeout,
-                    TcpStream::connect(address),
+                    context.env.connect(address),
                 )
                 .await;
                 let stream = match connected {
@@ -760,7 +712,6 @@ async fn run_attempt(
                         continue;
                     }
                 };
-                let _ = stream.set_nodelay(true);
                 let outcome = session(&context, &record, &indexes, stream, &host, leg).await;
                 match &outcome {
                     Ok(outcome) => {
@@ -789,18 +740,16 @@ async fn run_attempt(
 }
 
 /// One SMTP client session over `stream`.
-async fn session(
-    context: &Context,
+async fn session<E: Environment>(
+    context: &Context<E>,
     record: &SpoolRecord,
     indexes: &[usize],
-    stream: TcpStream,
+    stream: E::Stream,
     host: &str,
     leg: Leg,
 ) -> io::Result<client::Outcome> {
     let id = record.queue_id;
-    let (_, mut file) = context.spool.read(id)?;
-    let data_start = file.stream_position()?;
-    let size = file.metadata()?.len().saturating_sub(data_start);
+    let (size, message) = context.env.data(id).await?;
     let envelope = &record.envelope;
     let delivery = Delivery {
         reverse_path: envelope.reverse_path.clone(),
@@ -814,8 +763,6 @@ async fn session(
     };
     let clock = Clock::new();
     let machine = client::Client::new(Arc::new(context.client_config(leg)), delivery, clock.now());
-    let message = tokio::fs::File::from_std(file);
-    let peer = stream.peer_addr().ok();
     Ok(driver::run_client(
         stream,
         machine,
@@ -823,7 +770,7 @@ async fn session(
         clock,
         message,
         context.outbound.timeouts.data_block,
-        |event| tracing::debug!(queue_id = %id, ?peer, "{event}"),
+        |event| tracing::debug!(queue_id = %id, %host, "{event}"),
     )
     .await)
 }

@@ -10,6 +10,7 @@ pub mod config_file;
 pub mod control;
 pub mod delivery;
 pub mod driver;
+pub mod environment;
 pub mod listen;
 pub mod maildir;
 pub mod queue_command;

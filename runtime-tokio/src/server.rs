@@ -6,8 +6,10 @@ use crate::config_file::Loaded;
 use crate::control;
 use crate::delivery;
 use crate::driver::{self, Backend, Clock};
+use crate::environment::System;
 use crate::listen;
 use crate::maildir::Maildirs;
+use crate::resolver::Resolver;
 use crate::spool::{DataDirLock, Spool, SpoolFile};
 use crate::tls::{ServerTls, Transport};
 use postern_core::address::ForwardPath;
@@ -99,8 +101,12 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     let listeners = listen::bind_all(&plan)?;
     let maildirs = Arc::new(Maildirs::new(&loaded.data_dir, &config.server.hostname));
     let directory = Arc::new(Directory::new(&config.domains));
-    let context =
-        delivery::Context::new(config, Arc::clone(&spool), maildirs, Arc::clone(&directory))?;
+    let system = System {
+        spool: Arc::clone(&spool),
+        maildirs,
+        resolver: Resolver::new(&config.outbound.nameservers)?,
+    };
+    let context = delivery::Context::new(config, system, Arc::clone(&directory))?;
     let (commands, queue_commands) = mpsc::unbounded_channel();
     tokio::spawn(delivery::run(context, backlog, arrivals, queue_commands));
     let _control = control::serve(&loaded.data_dir, commands).map_err(|e| {

@@ -1,0 +1,216 @@
+//! The world as the queue runner sees it: a network to connect through,
+//! DNS to ask, a wall clock, and the queue's storage.
+//!
+//! The runner ([`crate::delivery`]) reaches the world only through these
+//! traits, so the same runner delivers mail in production ([`System`]:
+//! tokio sockets, hickory-resolver, the spool and Maildirs on disk) and in
+//! the simulation (turmoil sockets, a scripted DNS zone, an in-memory store
+//! that loses what was not synced when its host crashes). Inbound sessions
+//! reach the world through [`crate::driver::Backend`] in the same way.
+//!
+//! Every method is `async` and may take its time; none may block the
+//! thread, so disk work in [`System`] runs on tokio's blocking pool.
+
+use crate::maildir::Maildirs;
+use crate::resolver::Resolver;
+use crate::spool::{Spool, SpoolRecord, blocking};
+use postern_core::envelope::{Envelope, LocalMailbox, QueueId};
+use postern_core::queue::DeliveryState;
+use postern_core::route::{HostAnswer, MxAnswer};
+use postern_core::time::UnixTime;
+use std::future::Future;
+use std::io::{self, BufRead, Read, Seek};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// The most header octets quoted in a bounce.
+pub const HEADER_SECTION_MAX: usize = 64 * 1024;
+
+/// Outbound connections.
+pub trait Network: Send + Sync + 'static {
+    type Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+
+    /// Opens a TCP connection. The caller bounds the wait.
+    fn connect(&self, address: SocketAddr)
+    -> impl Future<Output = io::Result<Self::Stream>> + Send;
+}
+
+/// DNS, answered in the core's terms so the core decides what each answer
+/// means.
+pub trait Dns: Send + Sync + 'static {
+    /// The domain's MX records.
+    fn mx(&self, domain: &str) -> impl Future<Output = MxAnswer> + Send;
+    /// The host's IPv4 and IPv6 addresses.
+    fn host(&self, host: &str) -> impl Future<Output = HostAnswer> + Send;
+}
+
+/// The calendar: retry times, expiry, and the dates in bounces. Timers and
+/// timeouts use tokio's clock, which the simulation controls anyway.
+pub trait WallClock: Send + Sync + 'static {
+    fn now(&self) -> UnixTime;
+}
+
+/// The queue's storage: committed messages, their delivery state, the
+/// local mailboxes, and new messages the server writes itself (bounces).
+pub trait QueueStore: Send + Sync + 'static {
+    /// A committed message's data, from its first octet.
+    type Data: AsyncRead + Unpin + Send + 'static;
+
+    /// A committed message's record, and its delivery state if an attempt
+    /// left one.
+    fn load(
+        &self,
+        id: QueueId,
+    ) -> impl Future<Output = io::Result<(SpoolRecord, Option<DeliveryState>)>> + Send;
+
+    /// The message data to send, and its size in octets.
+    fn data(&self, id: QueueId) -> impl Future<Output = io::Result<(u64, Self::Data)>> + Send;
+
+    /// The message's header section (at most [`HEADER_SECTION_MAX`]
+    /// octets), to quote in a bounce.
+    fn header_section(&self, id: QueueId) -> impl Future<Output = io::Result<Vec<u8>>> + Send;
+
+    /// Puts a copy of the message in `mailbox`, durably; answers where.
+    fn deliver(
+        &self,
+        record: Arc<SpoolRecord>,
+        mailbox: LocalMailbox,
+    ) -> impl Future<Output = io::Result<String>> + Send;
+
+    /// Records the delivery state durably: after a crash the message is
+    /// found with this state or the one before.
+    fn save_state(
+        &self,
+        id: QueueId,
+        state: DeliveryState,
+    ) -> impl Future<Output = io::Result<()>> + Send;
+
+    /// Removes a message that needs nothing more, with its state.
+    fn remove(&self, id: QueueId) -> impl Future<Output = io::Result<()>> + Send;
+
+    /// Queues a message the server writes itself, committed like one
+    /// received over SMTP and announced for delivery.
+    fn inject(
+        &self,
+        envelope: Envelope,
+        data: Vec<u8>,
+    ) -> impl Future<Output = io::Result<QueueId>> + Send;
+}
+
+/// Everything the queue runner needs. Clones share one world.
+pub trait Environment: Network + Dns + WallClock + QueueStore + Clone {}
+
+impl<T: Network + Dns + WallClock + QueueStore + Clone> Environment for T {}
+
+/// The real world: tokio's TCP, hickory-resolver, the system clock, the
+/// spool and Maildirs on disk.
+#[derive(Clone)]
+pub struct System {
+    pub spool: Arc<Spool>,
+    pub maildirs: Arc<Maildirs>,
+    pub resolver: Resolver,
+}
+
+impl Network for System {
+    type Stream = tokio::net::TcpStream;
+
+    async fn connect(&self, address: SocketAddr) -> io::Result<Self::Stream> {
+        let stream = tokio::net::TcpStream::connect(address).await?;
+        let _ = stream.set_nodelay(true);
+        Ok(stream)
+    }
+}
+
+impl Dns for System {
+    async fn mx(&self, domain: &str) -> MxAnswer {
+        self.resolver.mx(domain).await
+    }
+
+    async fn host(&self, host: &str) -> HostAnswer {
+        self.resolver.host(host).await
+    }
+}
+
+impl WallClock for System {
+    fn now(&self) -> UnixTime {
+        UnixTime(
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64),
+        )
+    }
+}
+
+impl QueueStore for System {
+    type Data = tokio::fs::File;
+
+    async fn load(&self, id: QueueId) -> io::Result<(SpoolRecord, Option<DeliveryState>)> {
+        let spool = Arc::clone(&self.spool);
+        blocking(move || {
+            let (record, _) = spool.read(id)?;
+            Ok((record, spool.read_state(id)?))
+        })
+        .await
+    }
+
+    async fn data(&self, id: QueueId) -> io::Result<(u64, Self::Data)> {
+        let spool = Arc::clone(&self.spool);
+        blocking(move || {
+            let (_, mut file) = spool.read(id)?;
+            let data_start = file.stream_position()?;
+            let size = file.metadata()?.len().saturating_sub(data_start);
+            Ok((size, tokio::fs::File::from_std(file)))
+        })
+        .await
+    }
+
+    async fn header_section(&self, id: QueueId) -> io::Result<Vec<u8>> {
+        let spool = Arc::clone(&self.spool);
+        blocking(move || {
+            let (_, file) = spool.read(id)?;
+            let mut reader = io::BufReader::new(file).take(HEADER_SECTION_MAX as u64);
+            let mut headers = Vec::new();
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                if reader.read_until(b'\n', &mut line)? == 0 || line == b"\r\n" || line == b"\n" {
+                    return Ok(headers);
+                }
+                headers.extend_from_slice(&line);
+            }
+        })
+        .await
+    }
+
+    async fn deliver(&self, record: Arc<SpoolRecord>, mailbox: LocalMailbox) -> io::Result<String> {
+        let (spool, maildirs) = (Arc::clone(&self.spool), Arc::clone(&self.maildirs));
+        blocking(move || {
+            // `read` leaves the file at the first octet of the data.
+            let (_, mut file) = spool.read(record.queue_id)?;
+            let headers = record.envelope.delivery_headers(&mailbox, "\n");
+            let path = maildirs.deliver(
+                &mailbox,
+                headers.as_bytes(),
+                &mut io::BufReader::new(&mut file),
+            )?;
+            Ok(path.display().to_string())
+        })
+        .await
+    }
+
+    async fn save_state(&self, id: QueueId, state: DeliveryState) -> io::Result<()> {
+        let spool = Arc::clone(&self.spool);
+        blocking(move || spool.write_state(id, &state)).await
+    }
+
+    async fn remove(&self, id: QueueId) -> io::Result<()> {
+        let spool = Arc::clone(&self.spool);
+        blocking(move || spool.remove(id)).await
+    }
+
+    async fn inject(&self, envelope: Envelope, data: Vec<u8>) -> io::Result<QueueId> {
+        self.spool.inject(envelope, &data).await
+    }
+}
