@@ -34,6 +34,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
 
 /// What the runner needs, shared with its tasks.
 pub struct Context<E> {
@@ -208,14 +209,17 @@ impl<E: Environment> Runner<E> {
         }
         // Read off the runner's task, so arrivals never queue behind a read.
         let (context, reports) = (Arc::clone(&self.context), self.reports.clone());
-        tokio::spawn(async move {
-            let loaded = context.env.load(id).await;
-            let _ = reports.send(Report::Loaded {
-                id,
-                restarted,
-                loaded,
-            });
-        });
+        tokio::spawn(
+            async move {
+                let loaded = context.env.load(id).await;
+                let _ = reports.send(Report::Loaded {
+                    id,
+                    restarted,
+                    loaded,
+                });
+            }
+            .in_current_span(),
+        );
     }
 
     async fn loaded(
@@ -295,14 +299,17 @@ impl<E: Environment> Runner<E> {
                 Arc::clone(&entry.record),
                 self.reports.clone(),
             );
-            tokio::spawn(async move {
-                let (delivered, error) = deliver_locally(&context, record, &local).await;
-                let _ = reports.send(Report::Local {
-                    id,
-                    delivered,
-                    error: error.map(|e| e.to_string()),
-                });
-            });
+            tokio::spawn(
+                async move {
+                    let (delivered, error) = deliver_locally(&context, record, &local).await;
+                    let _ = reports.send(Report::Local {
+                        id,
+                        delivered,
+                        error: error.map(|e| e.to_string()),
+                    });
+                }
+                .in_current_span(),
+            );
         }
         for (domain, indexes) in queue::remote_groups(envelope, &entry.state, now) {
             if entry.in_flight.contains(&domain) {
@@ -329,23 +336,24 @@ impl<E: Environment> Runner<E> {
                 Arc::clone(&entry.record),
                 self.reports.clone(),
             );
-            let task = tokio::spawn(run_attempt(
-                context,
-                Arc::clone(&record),
-                indexes.clone(),
-                attempt,
-            ));
+            let task = tokio::spawn(
+                run_attempt(context, Arc::clone(&record), indexes.clone(), attempt)
+                    .in_current_span(),
+            );
             // The report is sent even if the attempt panics, so that its
             // permit always comes back.
-            tokio::spawn(async move {
-                let result = task.await.map_err(|panic| panic.to_string());
-                let _ = reports.send(Report::Attempt {
-                    id,
-                    domain,
-                    indexes,
-                    result,
-                });
-            });
+            tokio::spawn(
+                async move {
+                    let result = task.await.map_err(|panic| panic.to_string());
+                    let _ = reports.send(Report::Attempt {
+                        id,
+                        domain,
+                        indexes,
+                        result,
+                    });
+                }
+                .in_current_span(),
+            );
         }
         self.bounce(id).await;
         self.settle(id).await;
@@ -597,7 +605,7 @@ impl<E: Environment> Runner<E> {
                         tracing::error!(queue_id = %id, %error, "{id}: cannot remove from the spool")
                     }
                 }
-            });
+            }.in_current_span());
         } else if entry.dirty {
             match self.context.env.save_state(id, entry.state.clone()).await {
                 Ok(()) => entry.dirty = false,

@@ -11,10 +11,17 @@
 //! nothing answered `250` is lost, no quota is ever exceeded, no session
 //! outlives its client. The same seed gives the same trace, byte for byte.
 //!
-//! Outbound delivery (the queue runner, DNS, remote MTAs, the smarthost)
-//! does not run in the simulation yet: it needs the runtime's resolver
-//! and network behind traits first.
+//! The production delivery runner runs too, through the runtime's
+//! `postern::environment` traits: [`outbound::SimEnvironment`] gives it
+//! turmoil's TCP, a scripted DNS zone, the virtual wall clock and the
+//! in-memory store, and [`remote`] servers take, defer, refuse or lose its
+//! mail as their scripts say. Every message answered `250` must end in a
+//! mailbox, at a remote server, or bounced; the queue must drain; the
+//! smarthost must be used as configured; no outbound quota may be
+//! exceeded.
 
+pub mod outbound;
+pub mod remote;
 pub mod scenario;
 pub mod store;
 pub mod trace;

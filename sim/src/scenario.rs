@@ -20,6 +20,17 @@
 //! to = "10.0.0.1:25"
 //! connections = 30
 //!
+//! [[remote]]                   # another mail server, scripted
+//! name = "mx.remote.test"      # given an A record in the zone
+//! address = "10.2.0.1"
+//! behaviour = "tempfail"       # accept | tempfail | reject | slow | silent
+//! until = "2d"                 #   | drop-during-data; then `then`
+//! then = "accept"
+//!
+//! [[zone]]                     # the simulated DNS
+//! name = "remote.test"
+//! mx = ["10 mx.remote.test"]
+//!
 //! [[fault]]                    # at a virtual time, give or take `jitter`
 //! at = "2s"
 //! kind = "crash"               # crash | restart | partition | repair | hold | release
@@ -28,6 +39,7 @@
 //! [expect]                     # checked after the invariants
 //! accepted = 3                 # messages answered 250
 //! refused_connections = 25
+//! delivered = 3                # messages taken by remote servers
 //! ```
 
 use serde::Deserialize;
@@ -44,11 +56,19 @@ pub struct Scenario {
     pub description: String,
     #[serde(with = "humantime_serde_lite")]
     pub duration: Duration,
+    /// How far virtual time moves per simulation step: coarser for
+    /// scenarios that span days.
+    #[serde(default = "default_tick", with = "humantime_serde_lite")]
+    pub tick: Duration,
     pub server: ServerSpec,
     #[serde(default, rename = "send")]
     pub senders: Vec<Sender>,
     #[serde(default, rename = "flood")]
     pub floods: Vec<Flood>,
+    #[serde(default, rename = "remote")]
+    pub remotes: Vec<Remote>,
+    #[serde(default, rename = "zone")]
+    pub zones: Vec<Zone>,
     #[serde(default, rename = "fault")]
     pub faults: Vec<Fault>,
     #[serde(default)]
@@ -96,6 +116,83 @@ pub struct Flood {
     pub start: Duration,
 }
 
+/// Another mail server on the network, following a script: an MX our
+/// server delivers to, or a smarthost.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Remote {
+    /// Its host name, which the zone resolves to `address`.
+    pub name: String,
+    pub address: IpAddr,
+    #[serde(default = "smtp_port")]
+    pub port: u16,
+    #[serde(default)]
+    pub behaviour: Behaviour,
+    /// When `behaviour` ends and `then` begins; never, by default.
+    #[serde(default, with = "optional_duration")]
+    pub until: Option<Duration>,
+    #[serde(default)]
+    pub then: Behaviour,
+    /// How long a `slow` server waits before each reply.
+    #[serde(default = "default_delay", with = "humantime_serde_lite")]
+    pub delay: Duration,
+    /// A login that must AUTH (PLAIN) before MAIL, as a smarthost asks.
+    pub auth: Option<RemoteAuth>,
+}
+
+/// What a remote server does with the mail it is offered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Behaviour {
+    /// Takes every message.
+    #[default]
+    Accept,
+    /// 451 to every recipient.
+    Tempfail,
+    /// 550 to every recipient.
+    Reject,
+    /// Takes every message, waiting `delay` before each reply.
+    Slow,
+    /// Accepts the connection and never says a word.
+    Silent,
+    /// Closes the connection after the first line of message data.
+    DropDuringData,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteAuth {
+    pub login: String,
+    pub password: String,
+}
+
+/// A name in the simulated DNS.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Zone {
+    pub name: String,
+    /// MX records, "PREFERENCE HOST".
+    #[serde(default)]
+    pub mx: Vec<String>,
+    /// A and AAAA records.
+    #[serde(default)]
+    pub address: Vec<IpAddr>,
+    /// A failure every question about the name gets instead.
+    pub answer: Option<DnsFailure>,
+    /// When the failure ends; never, by default.
+    #[serde(default, with = "optional_duration")]
+    pub until: Option<Duration>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DnsFailure {
+    Nxdomain,
+    Servfail,
+    /// No answer: the question times out.
+    Timeout,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FaultKind {
@@ -140,6 +237,14 @@ pub struct Expect {
     /// Recipients the client ended with as failed: a 5xx at MAIL, RCPT
     /// or the end of data, or a size over the server's SIZE.
     pub refused_recipients: Option<u32>,
+    /// Messages remote servers took from ours (bounces included).
+    pub delivered: Option<u32>,
+    /// Bounces our server queued.
+    pub bounces: Option<u32>,
+    /// Copies put in local mailboxes.
+    pub local: Option<u32>,
+    /// Whether the queue must be empty at the end; by default it must.
+    pub queue_drains: Option<bool>,
 }
 
 fn one() -> u32 {
@@ -158,6 +263,18 @@ fn default_interval() -> Duration {
     Duration::from_secs(1)
 }
 
+fn default_tick() -> Duration {
+    Duration::from_millis(10)
+}
+
+fn smtp_port() -> u16 {
+    25
+}
+
+fn default_delay() -> Duration {
+    Duration::from_secs(30)
+}
+
 impl Scenario {
     pub fn read(path: &Path) -> Result<Scenario, String> {
         let text = std::fs::read_to_string(path)
@@ -166,7 +283,52 @@ impl Scenario {
     }
 
     pub fn parse(text: &str) -> Result<Scenario, String> {
-        toml::from_str(text).map_err(|error| error.to_string())
+        let scenario: Scenario = toml::from_str(text).map_err(|error| error.to_string())?;
+        for zone in &scenario.zones {
+            zone.mx_records()?;
+        }
+        Ok(scenario)
+    }
+}
+
+impl Remote {
+    /// What the server does at virtual time `now`.
+    pub fn behaviour_at(&self, now: Duration) -> Behaviour {
+        match self.until {
+            Some(until) if now >= until => self.then,
+            _ => self.behaviour,
+        }
+    }
+}
+
+impl Zone {
+    /// The failure questions about this name get at virtual time `now`.
+    pub fn failure_at(&self, now: Duration) -> Option<DnsFailure> {
+        match self.until {
+            Some(until) if now >= until => None,
+            _ => self.answer,
+        }
+    }
+
+    /// The MX records as (preference, host).
+    pub fn mx_records(&self) -> Result<Vec<(u16, String)>, String> {
+        self.mx
+            .iter()
+            .map(|record| {
+                let parsed = record
+                    .split_once(' ')
+                    .and_then(|(preference, host)| Some((preference.parse().ok()?, host.trim())));
+                match parsed {
+                    Some((preference, host)) if !host.is_empty() => {
+                        Ok((preference, host.to_lowercase()))
+                    }
+                    _ => Err(format!(
+                        "zone {}: the MX record \"{record}\" is not \"PREFERENCE HOST\", such as \"10 mx.{}\"",
+                        self.name, self.name
+                    )),
+                }
+            })
+            .collect()
     }
 }
 
@@ -182,5 +344,17 @@ mod humantime_serde_lite {
                 "\"{text}\" is not a duration; write one such as \"500ms\", \"2s\" or \"10m\""
             ))
         })
+    }
+}
+
+/// An optional duration as text.
+mod optional_duration {
+    use serde::Deserializer;
+    use std::time::Duration;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        super::humantime_serde_lite::deserialize(deserializer).map(Some)
     }
 }

@@ -1,23 +1,40 @@
 //! An in-memory message store with the spool's durability contract:
-//! nothing exists until `commit`, and a committed message is kept.
+//! nothing exists until `commit`, and a committed message is kept until
+//! delivery removes it. Every write is synced when it returns, so a crash
+//! of the server's hosts loses only what was never written: a message
+//! still being received, an attempt's result not yet recorded.
 //!
-//! Queue IDs count up from one and every message arrives at the same
-//! wall-clock second, so a simulated run is the same byte for byte.
+//! It is both sides of the spool: the [`Backend`] sessions write to, and
+//! the [`QueueStore`] the delivery runner reads, with local mailboxes.
+//!
+//! Queue IDs count up from one and the wall clock is virtual time from a
+//! fixed epoch, so a simulated run is the same byte for byte.
 
 use postern::driver::{Backend, StoredMessage};
+use postern::environment::{HEADER_SECTION_MAX, QueueStore};
+use postern::spool::SpoolRecord;
 use postern_core::address::ForwardPath;
 use postern_core::auth::{AuthVerdict, Identity, LoginAttempt, SendAs};
 use postern_core::directory::{Directory, RecipientVerdict};
-use postern_core::envelope::{Envelope, QueueId};
+use postern_core::envelope::{Envelope, LocalMailbox, QueueId};
+use postern_core::queue::{DeliveryState, Status};
 use postern_core::smtp::server::OpenedMessage;
 use postern_core::time::UnixTime;
 use std::collections::BTreeMap;
 use std::io;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
 
-/// The wall clock of simulated worlds: 2026-11-20 00:00:00 UTC.
+/// The wall clock of simulated worlds at virtual time zero:
+/// 2026-11-20 00:00:00 UTC.
 pub const SIMULATED_EPOCH: UnixTime = UnixTime(1_795_132_800);
+
+/// The simulated wall clock: the epoch plus virtual time.
+pub fn wall_clock() -> UnixTime {
+    let elapsed = turmoil::sim_elapsed().unwrap_or_default();
+    UnixTime(SIMULATED_EPOCH.0 + elapsed.as_secs() as i64)
+}
 
 /// A committed message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,12 +42,22 @@ pub struct Committed {
     pub queue_id: QueueId,
     pub envelope: Envelope,
     pub data: Vec<u8>,
+    /// Written by the server itself (a bounce), not received over SMTP.
+    pub bounce: bool,
 }
 
 #[derive(Debug, Default)]
 struct Shared {
     last_id: u64,
+    /// Every message ever committed, in order: the record the invariants
+    /// are checked against.
     committed: Vec<Committed>,
+    /// Messages waiting for delivery, with their state once recorded.
+    queue: BTreeMap<QueueId, (Arc<SpoolRecord>, Option<DeliveryState>)>,
+    /// What each local mailbox holds, by address.
+    mailboxes: BTreeMap<String, Vec<Vec<u8>>>,
+    /// Where commits are announced: the running delivery runner's inbox.
+    arrivals: Option<mpsc::UnboundedSender<QueueId>>,
     /// Login to password, in clear: a simulated world has no secrets.
     accounts: BTreeMap<String, String>,
 }
@@ -42,6 +69,10 @@ pub enum PlantedBug {
     /// moment later, so the client hears `250` before the sync: a crash
     /// in between loses an acknowledged message.
     AckBeforeSync,
+    /// Saving a delivery state in which some recipient is delivered
+    /// removes the message, as if it were done: the recipients still
+    /// waiting for a retry are dropped without a bounce.
+    DropAfterPartialDelivery,
 }
 
 /// How long the planted bug leaves a message unsynced after its `250`.
@@ -84,6 +115,64 @@ impl MemoryStore {
         self.lock().committed.clone()
     }
 
+    /// Messages still waiting for delivery.
+    pub fn queued(&self) -> Vec<QueueId> {
+        self.lock().queue.keys().copied().collect()
+    }
+
+    /// What each local mailbox holds.
+    pub fn mailboxes(&self) -> BTreeMap<String, Vec<Vec<u8>>> {
+        self.lock().mailboxes.clone()
+    }
+
+    /// Announces commits on `arrivals` from now on (a delivery runner has
+    /// started); answers the messages already waiting.
+    pub fn attach(&self, arrivals: mpsc::UnboundedSender<QueueId>) -> Vec<QueueId> {
+        let mut shared = self.lock();
+        shared.arrivals = Some(arrivals);
+        shared.queue.keys().copied().collect()
+    }
+
+    fn next_id(&self) -> QueueId {
+        let mut shared = self.lock();
+        shared.last_id += 1;
+        QueueId(shared.last_id)
+    }
+
+    /// Makes a message durable and announces it.
+    fn store(&self, committed: Committed, received_at: UnixTime) {
+        let mut shared = self.lock();
+        let record = SpoolRecord {
+            queue_id: committed.queue_id,
+            received_at: received_at.0,
+            envelope: committed.envelope.clone(),
+        };
+        shared
+            .queue
+            .insert(committed.queue_id, (Arc::new(record), None));
+        if let Some(arrivals) = &shared.arrivals {
+            let _ = arrivals.send(committed.queue_id);
+        }
+        shared.committed.push(committed);
+    }
+
+    fn queued_data(&self, id: QueueId) -> io::Result<(Arc<SpoolRecord>, Vec<u8>)> {
+        let shared = self.lock();
+        let record = shared
+            .queue
+            .get(&id)
+            .map(|(record, _)| Arc::clone(record))
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{id}: not queued")))?;
+        let data = shared
+            .committed
+            .iter()
+            .rev()
+            .find(|c| c.queue_id == id)
+            .map(|c| c.data.clone())
+            .unwrap_or_default();
+        Ok((record, data))
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
         // The simulation is single-threaded; a poisoned lock means a
         // panic that the simulation reports anyway.
@@ -112,14 +201,10 @@ impl Backend for MemoryStore {
     }
 
     async fn open(&self, envelope: Envelope) -> io::Result<(OpenedMessage, MemoryMessage)> {
-        let queue_id = {
-            let mut shared = self.lock();
-            shared.last_id += 1;
-            QueueId(shared.last_id)
-        };
+        let queue_id = self.next_id();
         let opened = OpenedMessage {
             queue_id,
-            received_at: SIMULATED_EPOCH,
+            received_at: wall_clock(),
         };
         Ok((
             opened,
@@ -153,6 +238,7 @@ impl StoredMessage for MemoryMessage {
             queue_id: self.queue_id,
             envelope: self.envelope,
             data: self.data,
+            bounce: false,
         };
         match self.store.bug {
             Some(PlantedBug::AckBeforeSync) => {
@@ -161,13 +247,87 @@ impl StoredMessage for MemoryMessage {
                 let store = self.store.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(PLANTED_SYNC_DELAY).await;
-                    store.lock().committed.push(committed);
+                    store.store(committed, wall_clock());
                 });
             }
-            None => self.store.lock().committed.push(committed),
+            _ => self.store.store(committed, wall_clock()),
         }
         Ok(())
     }
 
     async fn abort(self) {}
+}
+
+impl QueueStore for MemoryStore {
+    type Data = io::Cursor<Vec<u8>>;
+
+    async fn load(&self, id: QueueId) -> io::Result<(SpoolRecord, Option<DeliveryState>)> {
+        let shared = self.lock();
+        match shared.queue.get(&id) {
+            Some((record, state)) => Ok((SpoolRecord::clone(record), state.clone())),
+            None => Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{id}: not queued"),
+            )),
+        }
+    }
+
+    async fn data(&self, id: QueueId) -> io::Result<(u64, Self::Data)> {
+        let (_, data) = self.queued_data(id)?;
+        Ok((data.len() as u64, io::Cursor::new(data)))
+    }
+
+    async fn header_section(&self, id: QueueId) -> io::Result<Vec<u8>> {
+        let (_, data) = self.queued_data(id)?;
+        let end = data
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(data.len(), |at| at + 2);
+        Ok(data[..end.min(HEADER_SECTION_MAX)].to_vec())
+    }
+
+    async fn deliver(&self, record: Arc<SpoolRecord>, mailbox: LocalMailbox) -> io::Result<String> {
+        let (_, data) = self.queued_data(record.queue_id)?;
+        let mut copy = record
+            .envelope
+            .delivery_headers(&mailbox, "\r\n")
+            .into_bytes();
+        copy.extend_from_slice(&data);
+        let mut shared = self.lock();
+        let held = shared.mailboxes.entry(mailbox.to_string()).or_default();
+        held.push(copy);
+        Ok(format!("message {} in the mailbox", held.len()))
+    }
+
+    async fn save_state(&self, id: QueueId, state: DeliveryState) -> io::Result<()> {
+        let mut shared = self.lock();
+        if self.bug == Some(PlantedBug::DropAfterPartialDelivery)
+            && state
+                .recipients
+                .iter()
+                .any(|r| r.status == Status::Delivered)
+        {
+            shared.queue.remove(&id);
+        } else if let Some((_, saved)) = shared.queue.get_mut(&id) {
+            *saved = Some(state);
+        }
+        Ok(())
+    }
+
+    async fn remove(&self, id: QueueId) -> io::Result<()> {
+        self.lock().queue.remove(&id);
+        Ok(())
+    }
+
+    async fn inject(&self, envelope: Envelope, data: Vec<u8>) -> io::Result<QueueId> {
+        let queue_id = self.next_id();
+        let committed = Committed {
+            queue_id,
+            envelope,
+            data,
+            bounce: true,
+        };
+        self.store(committed, wall_clock());
+        Ok(queue_id)
+    }
 }

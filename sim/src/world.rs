@@ -8,10 +8,18 @@
 //! `postern::server::Instance`, the production code, over turmoil's TCP;
 //! clients send with the core's SMTP client machine and the production
 //! client driver.
+//!
+//! The production delivery runner runs on the server's first host, with a
+//! [`SimEnvironment`]: it delivers to local mailboxes in the store and to
+//! scripted remote servers ([`crate::remote`]) found through a simulated
+//! DNS zone, retrying on virtual time.
 
+use crate::outbound::{OutboundLimits, OutboundLog, SimEnvironment, Zone};
+use crate::remote::{self, Ledger, Taken};
 use crate::scenario::{FaultKind, Flood, Scenario, Sender};
-use crate::store::{MemoryStore, PlantedBug};
+use crate::store::{Committed, MemoryStore, PlantedBug};
 use crate::trace::Trace;
+use postern::delivery;
 use postern::driver::{self, Clock};
 use postern::server::{Instance, PermitGuard};
 use postern_core::address::{parse_forward_path, parse_reverse_path};
@@ -19,8 +27,10 @@ use postern_core::admission::Limits;
 use postern_core::bind::{self, BindPlan, HostAddresses};
 use postern_core::config::{self, Config};
 use postern_core::directory::Directory;
+use postern_core::envelope::Destination;
 use postern_core::policy::Network;
 use postern_core::rng::Rng;
+use postern_core::route::SmarthostMode;
 use postern_core::smtp::client::{
     Client, ClientConfig, ClientEvent, ClientTimeouts, Delivery, TlsPolicy, Verdict,
 };
@@ -30,7 +40,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
 /// How to run a scenario.
@@ -59,10 +69,18 @@ pub struct Stats {
     pub sessions: u32,
     /// Messages answered 250 after their data.
     pub accepted: u32,
-    /// Messages in the store at the end.
+    /// Messages received over SMTP and committed to the store.
     pub stored: u32,
     pub refused_connections: u32,
     pub refused_recipients: u32,
+    /// Messages remote servers took from ours.
+    pub delivered: u32,
+    /// Bounces our server queued.
+    pub bounces: u32,
+    /// Copies in local mailboxes.
+    pub local: u32,
+    /// Messages still queued at the end.
+    pub queued: u32,
     /// Virtual time the run took, in milliseconds.
     pub virtual_millis: u64,
 }
@@ -78,6 +96,8 @@ impl Report {
 struct Shared {
     /// Queue IDs the clients were told were queued (the 250 after data).
     acknowledged: Vec<String>,
+    /// Senders that have sent all they had to.
+    senders_done: usize,
     stats: Stats,
     violations: Vec<String>,
 }
@@ -104,6 +124,8 @@ struct ServerGroup {
     plan: BindPlan,
     addresses: Vec<IpAddr>,
     store: MemoryStore,
+    /// The delivery runner's world; its store is `store`.
+    outbound: SimEnvironment,
     boot: Mutex<Option<Arc<Boot>>>,
 }
 
@@ -138,8 +160,9 @@ impl ServerGroup {
 pub fn run(scenario: &Scenario, options: &Options) -> Report {
     let trace = Trace::default();
     let shared: SharedState = Arc::default();
+    let ledger = Ledger::default();
     let outcome = tracing::subscriber::with_default(trace.subscriber(), || {
-        run_world(scenario, options, &shared)
+        run_world(scenario, options, &shared, &ledger)
     });
     let mut shared = lock(&shared);
     let mut report = Report {
@@ -148,7 +171,11 @@ pub fn run(scenario: &Scenario, options: &Options) -> Report {
         stats: shared.stats,
     };
     match outcome {
-        Ok(group) => check_outcome(scenario, &group, &shared, &mut report),
+        Ok(group) => {
+            let taken = lock(&ledger).clone();
+            check_outcome(scenario, &group, &shared, &mut report);
+            check_deliveries(scenario, &group, &shared, &taken, &mut report);
+        }
         Err(error) => report.violations.push(error),
     }
     report
@@ -158,14 +185,23 @@ fn run_world(
     scenario: &Scenario,
     options: &Options,
     shared: &SharedState,
+    ledger: &Ledger,
 ) -> Result<Arc<ServerGroup>, String> {
     let group = Arc::new(server_group(scenario, options)?);
     let mut rng = Rng::new(options.seed);
     let mut sim = turmoil::Builder::new()
         .simulation_duration(scenario.duration)
-        .tick_duration(Duration::from_millis(10))
+        .tick_duration(scenario.tick)
         .rng_seed(options.seed)
         .build();
+    for remote in &scenario.remotes {
+        let (remote, ledger) = (Arc::new(remote.clone()), Arc::clone(ledger));
+        let address = remote.address;
+        sim.host(address, move || {
+            remote::serve(Arc::clone(&remote), Arc::clone(&ledger))
+                .instrument(tracing::info_span!(parent: None, "host", ip = %address))
+        });
+    }
     for &address in &group.addresses {
         let group = Arc::clone(&group);
         let shared = Arc::clone(shared);
@@ -186,11 +222,14 @@ fn run_world(
             sender.from,
             async move {
                 send_messages(&sender, &shared).await;
+                lock(&shared).senders_done += 1;
                 Ok(())
             }
             .instrument(span),
         );
     }
+    let watcher = watch_until_settled(scenario.clone(), Arc::clone(&group), Arc::clone(shared));
+    sim.client(WATCHER, watcher);
     for flood in &scenario.floods {
         let flood = flood.clone();
         let span = tracing::info_span!(parent: None, "host", ip = %flood.from);
@@ -237,13 +276,50 @@ fn run_world(
         }
     }
     // The clients are done: give the server a moment to see them go.
-    for _ in 0..100 {
+    for _ in 0..SETTLE_STEPS {
         sim.step()
             .map_err(|error| format!("the simulation failed: {error}"))?;
     }
     lock(shared).stats.virtual_millis = sim.elapsed().as_millis() as u64;
     Ok(group)
 }
+
+/// The address of the host that ends a run once it has settled.
+const WATCHER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 255, 255, 254));
+
+/// Waits until the senders are done, every fault has happened and the
+/// queue is empty, or until the scenario's time is nearly up: the run ends
+/// when it does.
+async fn watch_until_settled(
+    scenario: Scenario,
+    group: Arc<ServerGroup>,
+    shared: SharedState,
+) -> turmoil::Result {
+    let last_fault = scenario
+        .faults
+        .iter()
+        .map(|f| f.at + f.jitter)
+        .max()
+        .unwrap_or_default();
+    let senders = scenario.senders.len();
+    // Leave the end of the run for the server to see its clients go.
+    let deadline = scenario
+        .duration
+        .saturating_sub(scenario.tick * (SETTLE_STEPS + 100));
+    loop {
+        tokio::time::sleep(Duration::from_secs(1).max(scenario.tick)).await;
+        let now = turmoil::sim_elapsed().unwrap_or_default();
+        let settled = lock(&shared).senders_done == senders
+            && now >= last_fault
+            && group.store.queued().is_empty();
+        if settled || now >= deadline {
+            return Ok(());
+        }
+    }
+}
+
+/// Steps run after every client has finished.
+const SETTLE_STEPS: u32 = 100;
 
 fn server_group(scenario: &Scenario, options: &Options) -> Result<ServerGroup, String> {
     let config = config::parse(&scenario.server.config).map_err(|errors| {
@@ -275,13 +351,55 @@ fn server_group(scenario: &Scenario, options: &Options) -> Result<ServerGroup, S
     if let Some(bug) = options.bug {
         store = store.with_planted_bug(bug);
     }
+    let zone = Zone::of(scenario)?;
+    let limits = outbound_limits(scenario, &config, &zone);
+    let outbound = SimEnvironment {
+        store: store.clone(),
+        zone: Arc::new(zone),
+        log: Arc::new(Mutex::new(OutboundLog::default())),
+        limits: Arc::new(limits),
+    };
     Ok(ServerGroup {
         config,
         plan,
         addresses,
         store,
+        outbound,
         boot: Mutex::new(None),
     })
+}
+
+/// The outbound limits as the world checks them: the per-destination limit
+/// applies per remote address, times the destinations it serves.
+fn outbound_limits(scenario: &Scenario, config: &Config, zone: &Zone) -> OutboundLimits {
+    let per_destination = config.outbound.max_connections_per_destination;
+    let smarthost = smarthost_addresses(config, zone);
+    let per_address = scenario
+        .remotes
+        .iter()
+        .map(|remote| {
+            let destinations = zone.destinations_at(remote.address).len()
+                + usize::from(smarthost.contains(&remote.address));
+            (
+                remote.address,
+                per_destination.saturating_mul(destinations.max(1) as u32),
+            )
+        })
+        .collect();
+    OutboundLimits {
+        total: config.outbound.max_connections,
+        per_address,
+    }
+}
+
+/// The addresses of the configured smarthost, if there is one.
+fn smarthost_addresses(config: &Config, zone: &Zone) -> Vec<IpAddr> {
+    config
+        .outbound
+        .smarthost
+        .as_ref()
+        .map(|smarthost| zone.addresses(&smarthost.host))
+        .unwrap_or_default()
 }
 
 fn apply_fault(sim: &mut turmoil::Sim<'_>, group: &ServerGroup, scenario: &Scenario, n: usize) {
@@ -291,7 +409,10 @@ fn apply_fault(sim: &mut turmoil::Sim<'_>, group: &ServerGroup, scenario: &Scena
             .iter()
             .flat_map(|name| match name.as_str() {
                 "server" => group.addresses.clone(),
-                other => other.parse().into_iter().collect(),
+                other => match other.parse() {
+                    Ok(address) => vec![address],
+                    Err(_) => group.outbound.zone.addresses(other),
+                },
             })
             .collect()
     };
@@ -342,6 +463,29 @@ async fn serve_host(group: Arc<ServerGroup>, address: IpAddr, shared: SharedStat
     };
     let (_never, ending) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
+    // The delivery runner runs on the first host; its sender of operator
+    // commands lives as long as the host.
+    let (_commands, commands) = mpsc::unbounded_channel();
+    if address == group.addresses[0] {
+        let context = delivery::Context::new(
+            &group.config,
+            group.outbound.clone(),
+            Arc::new(Directory::new(&group.config.domains)),
+        );
+        match context {
+            Ok(context) => {
+                let (arrivals, arrived) = mpsc::unbounded_channel();
+                let backlog = group.store.attach(arrivals);
+                tasks.spawn(delivery::run(context, backlog, arrived, commands).in_current_span());
+            }
+            Err(error) => {
+                lock(&shared)
+                    .violations
+                    .push(format!("delivery cannot start: {error}"));
+                return;
+            }
+        }
+    }
     for listener in &group.plan.listeners {
         if listener.spec.address.is_some_and(|a| a != address) {
             continue;
@@ -514,7 +658,7 @@ async fn send_messages(sender: &Sender, shared: &SharedState) {
         if n > 0 {
             tokio::time::sleep(sender.interval).await;
         }
-        let message = message(n, sender.size);
+        let message = message(n, sender.from, sender.size);
         let delivery = Delivery {
             reverse_path: reverse_path.clone(),
             recipients: recipients.clone(),
@@ -585,9 +729,11 @@ async fn send_messages(sender: &Sender, shared: &SharedState) {
     }
 }
 
-/// A message of about `size` octets, CRLF lines.
-fn message(n: u32, size: usize) -> Vec<u8> {
-    let mut text = format!("Subject: simulated message {n}\r\n\r\n");
+/// Message `n` from host `from`: about `size` octets, CRLF lines, with a
+/// Message-ID the invariants follow it by.
+fn message(n: u32, from: IpAddr, size: usize) -> Vec<u8> {
+    let mut text =
+        format!("Message-ID: <{n}.{from}@sim.test>\r\nSubject: simulated message {n}\r\n\r\n");
     while text.len() < size {
         text.push_str("The quick brown fox jumps over the lazy dog.\r\n");
     }
@@ -627,6 +773,7 @@ fn check_outcome(scenario: &Scenario, group: &ServerGroup, shared: &Shared, repo
         .store
         .committed()
         .iter()
+        .filter(|c| !c.bounce)
         .map(|c| c.queue_id.to_string())
         .collect();
     report.stats.stored = stored.len() as u32;
@@ -669,4 +816,149 @@ fn check_outcome(scenario: &Scenario, group: &ServerGroup, shared: &Shared, repo
                 .push(format!("expected {what} = {expected}, got {actual}"));
         }
     }
+}
+
+/// The invariants of delivery: every message answered `250` reached each
+/// recipient (its mailbox, or a remote server that took it) or was
+/// bounced to its sender; the queue drained; the smarthost was used as
+/// configured; no outbound quota was exceeded.
+fn check_deliveries(
+    scenario: &Scenario,
+    group: &ServerGroup,
+    shared: &Shared,
+    taken: &[Taken],
+    report: &mut Report,
+) {
+    let committed = group.store.committed();
+    let queued = group.store.queued();
+    let mailboxes = group.store.mailboxes();
+    let bounces: Vec<&Committed> = committed
+        .iter()
+        .filter(|c| c.bounce)
+        .collect();
+    let stats = &mut report.stats;
+    stats.delivered = taken.len() as u32;
+    stats.bounces = bounces.len() as u32;
+    stats.local = mailboxes.values().map(|copies| copies.len() as u32).sum();
+    stats.queued = queued.len() as u32;
+    for id in &shared.acknowledged {
+        let Some(message) = committed.iter().find(|c| &c.queue_id.to_string() == id) else {
+            continue; // lost: reported by check_outcome
+        };
+        if queued.contains(&message.queue_id) {
+            continue; // still waiting: see the drain check
+        }
+        let message_id = message_id(&message.data);
+        for recipient in &message.envelope.recipients {
+            let address = recipient
+                .forward_path
+                .to_string()
+                .trim_matches(['<', '>'])
+                .to_lowercase();
+            let arrived = match &recipient.destination {
+                Destination::Local(mailbox) => mailboxes
+                    .get(&mailbox.to_string())
+                    .is_some_and(|copies| copies.iter().any(|c| contains(c, &message_id))),
+                Destination::Remote => taken
+                    .iter()
+                    .any(|t| t.recipients.contains(&address) && contains(&t.data, &message_id)),
+            };
+            let bounced = bounces
+                .iter()
+                .any(|b| contains(&b.data, &message_id) && contains(&b.data, &address));
+            if !arrived && !bounced {
+                report.violations.push(format!(
+                    "message {id} {message_id} was answered 250, then neither delivered to {address} nor bounced: lost"
+                ));
+            }
+        }
+    }
+    if scenario.expect.queue_drains != Some(false) && !queued.is_empty() {
+        let ids: Vec<String> = queued.iter().map(ToString::to_string).collect();
+        report.violations.push(format!(
+            "the queue did not drain: {} still queued at the end",
+            ids.join(", ")
+        ));
+    }
+    let log = lock(&group.outbound.log);
+    report.violations.extend(log.violations.iter().cloned());
+    if let Some(smarthost) = &group.config.outbound.smarthost {
+        let relay = smarthost_addresses(&group.config, &group.outbound.zone);
+        match smarthost.mode {
+            SmarthostMode::Exclusive => {
+                for (at, address) in &log.connects {
+                    if !relay.contains(&address.ip()) {
+                        report.violations.push(format!(
+                            "the smarthost is exclusive, yet at {:.3}s the server connected to {address}",
+                            at.as_secs_f64()
+                        ));
+                    }
+                }
+                for (at, domain) in &log.mx_lookups {
+                    report.violations.push(format!(
+                        "the smarthost is exclusive, yet at {:.3}s the server looked up the MX of {domain}",
+                        at.as_secs_f64()
+                    ));
+                }
+            }
+            SmarthostMode::Fallback => {
+                let relayed = taken.iter().filter(|t| {
+                    scenario
+                        .remotes
+                        .iter()
+                        .any(|r| r.name == t.server && relay.contains(&r.address))
+                });
+                for t in relayed {
+                    for recipient in &t.recipients {
+                        let domain = recipient.rsplit('@').next().unwrap_or_default();
+                        let tried_direct = log
+                            .mx_lookups
+                            .iter()
+                            .any(|(at, looked_up)| *at <= t.at && looked_up == domain);
+                        if !tried_direct {
+                            report.violations.push(format!(
+                                "the smarthost took mail for {recipient} at {:.3}s before any direct attempt",
+                                t.at.as_secs_f64()
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let expect = &scenario.expect;
+    let checks = [
+        ("delivered", expect.delivered, report.stats.delivered),
+        ("bounces", expect.bounces, report.stats.bounces),
+        ("local", expect.local, report.stats.local),
+    ];
+    for (what, expected, actual) in checks {
+        if let Some(expected) = expected
+            && expected != actual
+        {
+            report
+                .violations
+                .push(format!("expected {what} = {expected}, got {actual}"));
+        }
+    }
+}
+
+/// The value of the Message-ID header, angle brackets included.
+fn message_id(data: &[u8]) -> String {
+    String::from_utf8_lossy(data)
+        .lines()
+        .take_while(|line| !line.is_empty())
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("message-id")
+                .then(|| value.trim().to_owned())
+        })
+        .unwrap_or_default()
+}
+
+fn contains(data: &[u8], text: &str) -> bool {
+    !text.is_empty()
+        && data
+            .windows(text.len())
+            .any(|w| w.eq_ignore_ascii_case(text.as_bytes()))
 }
