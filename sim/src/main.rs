@@ -112,7 +112,12 @@ fn virtual_time(millis: u64) -> String {
         return format!("{:.3}s", millis as f64 / 1000.0);
     }
     let (days, rest) = (seconds / 86_400, seconds % 86_400);
-    let clock = format!("{:02}:{:02}:{:02}", rest / 3600, rest % 3600 / 60, rest % 60);
+    let clock = format!(
+        "{:02}:{:02}:{:02}",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    );
     match days {
         0 => clock,
         days => format!("{days}d {clock}"),

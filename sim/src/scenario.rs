@@ -245,6 +245,9 @@ pub struct Expect {
     pub local: Option<u32>,
     /// Whether the queue must be empty at the end; by default it must.
     pub queue_drains: Option<bool>,
+    /// That no mailbox holds two copies of one message.
+    #[serde(default)]
+    pub local_copies_once: bool,
 }
 
 fn one() -> u32 {

@@ -832,10 +832,7 @@ fn check_deliveries(
     let committed = group.store.committed();
     let queued = group.store.queued();
     let mailboxes = group.store.mailboxes();
-    let bounces: Vec<&Committed> = committed
-        .iter()
-        .filter(|c| c.bounce)
-        .collect();
+    let bounces: Vec<&Committed> = committed.iter().filter(|c| c.bounce).collect();
     let stats = &mut report.stats;
     stats.delivered = taken.len() as u32;
     stats.bounces = bounces.len() as u32;
@@ -879,6 +876,19 @@ fn check_deliveries(
             "the queue did not drain: {} still queued at the end",
             ids.join(", ")
         ));
+    }
+    if scenario.expect.local_copies_once {
+        for (mailbox, copies) in &mailboxes {
+            let mut seen = BTreeSet::new();
+            for copy in copies {
+                let id = message_id(copy);
+                if !seen.insert(id.clone()) {
+                    report
+                        .violations
+                        .push(format!("{mailbox} holds message {id} twice"));
+                }
+            }
+        }
     }
     let log = lock(&group.outbound.log);
     report.violations.extend(log.violations.iter().cloned());

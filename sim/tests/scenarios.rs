@@ -76,7 +76,10 @@ fn smarthost_exclusive() {
 fn smarthost_fallback_when_the_mx_refuses_and_when_it_is_silent() {
     let report = passes("smarthost-fallback");
     let trace = &report.trace;
-    assert!(trace.contains("cannot connect to mx.refusing.test"), "{trace}");
+    assert!(
+        trace.contains("cannot connect to mx.refusing.test"),
+        "{trace}"
+    );
     assert!(trace.contains("timed out waiting for greeting"), "{trace}");
     assert!(trace.contains("to=<a@refusing.test> delivered via smarthost relay.isp.test"));
     assert!(trace.contains("to=<b@silent.test> delivered via smarthost relay.isp.test"));
@@ -229,7 +232,11 @@ fn the_swarm_finds_a_message_dropped_after_a_partial_delivery() {
         "{:?}",
         report.violations
     );
-    assert_eq!(run(&scenario, &planted(seed)), report, "the replay is exact");
+    assert_eq!(
+        run(&scenario, &planted(seed)),
+        report,
+        "the replay is exact"
+    );
     let fixed = Options {
         bug: None,
         ..planted(seed)
