@@ -128,7 +128,7 @@ fn verdict(scenario: &Scenario, report: &Report) -> String {
     let stats = report.stats;
     let mut text = format!(
         "{}: {} ({} sessions, {} accepted, {} stored, {} connections refused, {} recipients refused; \
-         {} delivered to remote servers, {} to local mailboxes, {} bounces, {} left in the queue; {} virtual)",
+         {} delivered to remote servers ({} connections at most at once), {} to local mailboxes, {} bounces, {} left in the queue; {} virtual)",
         scenario.name,
         if report.passed() { "PASS" } else { "FAIL" },
         stats.sessions,
@@ -137,6 +137,7 @@ fn verdict(scenario: &Scenario, report: &Report) -> String {
         stats.refused_connections,
         stats.refused_recipients,
         stats.delivered,
+        stats.outbound_peak,
         stats.local,
         stats.bounces,
         stats.queued,

@@ -129,6 +129,8 @@ pub struct OutboundLog {
     pub connects: Vec<(Duration, SocketAddr)>,
     /// Connections open now, by remote address.
     live: BTreeMap<IpAddr, u32>,
+    /// The most connections ever open at once.
+    pub peak: u32,
     /// Quota breaches seen.
     pub violations: Vec<String>,
 }
@@ -171,6 +173,7 @@ impl Network for SimEnvironment {
         let mut log = lock(&self.log);
         *log.live.entry(ip).or_default() += 1;
         let total: u32 = log.live.values().sum();
+        log.peak = log.peak.max(total);
         let here = log.live[&ip];
         let limit = self
             .limits

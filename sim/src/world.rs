@@ -81,6 +81,8 @@ pub struct Stats {
     pub local: u32,
     /// Messages still queued at the end.
     pub queued: u32,
+    /// The most outbound connections open at once.
+    pub outbound_peak: u32,
     /// Virtual time the run took, in milliseconds.
     pub virtual_millis: u64,
 }
@@ -891,6 +893,7 @@ fn check_deliveries(
         }
     }
     let log = lock(&group.outbound.log);
+    report.stats.outbound_peak = log.peak;
     report.violations.extend(log.violations.iter().cloned());
     if let Some(smarthost) = &group.config.outbound.smarthost {
         let relay = smarthost_addresses(&group.config, &group.outbound.zone);

@@ -110,6 +110,15 @@ fn a_message_deferred_for_five_days_expires_into_a_bounce() {
 }
 
 #[test]
+fn the_outbound_quota_holds_at_every_instant() {
+    let report = passes("outbound-quota");
+    // The limit was reached, so the check that it was never passed means
+    // something.
+    assert_eq!(report.stats.outbound_peak, 3);
+    insta::assert_snapshot!(report.trace);
+}
+
+#[test]
 fn a_partition_during_outbound_delivery() {
     insta::assert_snapshot!(passes("partition-during-delivery").trace);
 }
