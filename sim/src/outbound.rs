@@ -243,6 +243,15 @@ impl AsyncWrite for Counted {
     }
 }
 
+/// What a resolver says of a failure that may pass.
+fn describe_failure(failure: DnsFailure) -> String {
+    match failure {
+        DnsFailure::Servfail => "SERVFAIL from the name server".to_owned(),
+        DnsFailure::Timeout => "the DNS question timed out".to_owned(),
+        DnsFailure::Nxdomain => "no such domain".to_owned(),
+    }
+}
+
 impl Dns for SimEnvironment {
     async fn mx(&self, domain: &str) -> MxAnswer {
         lock(&self.log)
@@ -250,12 +259,7 @@ impl Dns for SimEnvironment {
             .push((elapsed(), canonical(domain)));
         match self.zone.failure(domain).await {
             Some(DnsFailure::Nxdomain) => return MxAnswer::NoSuchDomain,
-            Some(DnsFailure::Servfail) => {
-                return MxAnswer::TemporaryFailure("SERVFAIL from the name server".to_owned());
-            }
-            Some(DnsFailure::Timeout) => {
-                return MxAnswer::TemporaryFailure("the DNS question timed out".to_owned());
-            }
+            Some(temporary) => return MxAnswer::TemporaryFailure(describe_failure(temporary)),
             None => {}
         }
         match self.zone.names.get(&canonical(domain)) {
@@ -268,12 +272,7 @@ impl Dns for SimEnvironment {
     async fn host(&self, host: &str) -> HostAnswer {
         match self.zone.failure(host).await {
             Some(DnsFailure::Nxdomain) => return HostAnswer::NotFound,
-            Some(DnsFailure::Servfail) => {
-                return HostAnswer::TemporaryFailure("SERVFAIL from the name server".to_owned());
-            }
-            Some(DnsFailure::Timeout) => {
-                return HostAnswer::TemporaryFailure("the DNS question timed out".to_owned());
-            }
+            Some(temporary) => return HostAnswer::TemporaryFailure(describe_failure(temporary)),
             None => {}
         }
         match self.zone.addresses(host) {

@@ -178,66 +178,22 @@ fn a_small_swarm_passes() {
     }
 }
 
-/// The proof that the invariants find bugs: with the store acknowledging
-/// before it syncs, a swarm over the crash scenario finds a lost message
-/// within 10 seeds, and the seed it prints replays the loss exactly.
-#[test]
-fn the_swarm_finds_a_planted_bug_and_its_seed_replays_it() {
-    let scenario = scenario("crash-after-250");
+/// Runs `name` with `bug` planted on seeds 0 to 9 until a run fails;
+/// checks that the failure names the loss (`violation`), that its seed
+/// replays it exactly, and that the same seed without the bug passes.
+fn the_swarm_finds(name: &str, bug: PlantedBug, violation: &str) {
+    let scenario = scenario(name);
     let planted = |seed| Options {
         seed,
         randomize: true,
-        bug: Some(PlantedBug::AckBeforeSync),
+        bug: Some(bug),
     };
     let found = (0..10)
         .map(|seed| (seed, run(&scenario, &planted(seed))))
         .find(|(_, report)| !report.passed());
     let (seed, report) = found.expect("the planted bug is found within 10 seeds");
     assert!(
-        report
-            .violations
-            .iter()
-            .any(|v| v.contains("answered 250 but is not in the store")),
-        "{:?}",
-        report.violations
-    );
-    assert_eq!(
-        run(&scenario, &planted(seed)),
-        report,
-        "the replay is exact"
-    );
-    assert!(
-        run(
-            &scenario,
-            &Options {
-                bug: None,
-                ..planted(seed)
-            }
-        )
-        .passed()
-    );
-}
-
-/// The same proof on the delivery side: a queue that drops a message once
-/// any recipient is delivered loses the recipients still waiting for a
-/// retry, and the delivery invariant says which.
-#[test]
-fn the_swarm_finds_a_message_dropped_after_a_partial_delivery() {
-    let scenario = scenario("crash-during-outbound");
-    let planted = |seed| Options {
-        seed,
-        randomize: true,
-        bug: Some(PlantedBug::DropAfterPartialDelivery),
-    };
-    let found = (0..10)
-        .map(|seed| (seed, run(&scenario, &planted(seed))))
-        .find(|(_, report)| !report.passed());
-    let (seed, report) = found.expect("the planted bug is found within 10 seeds");
-    assert!(
-        report
-            .violations
-            .iter()
-            .any(|v| v.contains("neither delivered to friend@far.test nor bounced: lost")),
+        report.violations.iter().any(|v| v.contains(violation)),
         "{:?}",
         report.violations
     );
@@ -251,4 +207,28 @@ fn the_swarm_finds_a_message_dropped_after_a_partial_delivery() {
         ..planted(seed)
     };
     assert!(run(&scenario, &fixed).passed());
+}
+
+/// The proof that the invariants find bugs: with the store acknowledging
+/// before it syncs, a swarm over the crash scenario finds a lost message
+/// within 10 seeds, and the seed it prints replays the loss exactly.
+#[test]
+fn the_swarm_finds_a_planted_bug_and_its_seed_replays_it() {
+    the_swarm_finds(
+        "crash-after-250",
+        PlantedBug::AckBeforeSync,
+        "answered 250 but is not in the store",
+    );
+}
+
+/// The same proof on the delivery side: a queue that drops a message once
+/// any recipient is delivered loses the recipients still waiting for a
+/// retry, and the delivery invariant says which.
+#[test]
+fn the_swarm_finds_a_message_dropped_after_a_partial_delivery() {
+    the_swarm_finds(
+        "crash-during-outbound",
+        PlantedBug::DropAfterPartialDelivery,
+        "neither delivered to friend@far.test nor bounced: lost",
+    );
 }
