@@ -80,6 +80,17 @@ pub struct Scenario {
 pub struct ServerSpec {
     /// Our server's configuration file, as text.
     pub config: String,
+    /// Accounts that may log in with AUTH.
+    #[serde(default)]
+    pub accounts: Vec<Account>,
+}
+
+/// A login and its password, in clear: a simulated world has no secrets.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    pub login: String,
+    pub password: String,
 }
 
 /// A client host that sends messages one after another, each in its own
@@ -103,6 +114,9 @@ pub struct Sender {
     /// Between messages.
     #[serde(default = "default_interval", with = "humantime_serde_lite")]
     pub interval: Duration,
+    /// Logs in with AUTH before sending, as a mail client on a
+    /// submission port does.
+    pub auth: Option<Account>,
 }
 
 /// A client host that opens connections and keeps them open, idle.

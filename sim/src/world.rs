@@ -22,6 +22,7 @@ use crate::trace::Trace;
 use postern::delivery;
 use postern::driver::{self, Clock};
 use postern::server::{Instance, PermitGuard};
+use postern_core::accounts::normalize_login;
 use postern_core::address::{parse_forward_path, parse_reverse_path};
 use postern_core::admission::Limits;
 use postern_core::bind::{self, BindPlan, HostAddresses};
@@ -32,7 +33,7 @@ use postern_core::policy::Network;
 use postern_core::rng::Rng;
 use postern_core::route::SmarthostMode;
 use postern_core::smtp::client::{
-    Client, ClientConfig, ClientEvent, ClientTimeouts, Delivery, TlsPolicy, Verdict,
+    Client, ClientConfig, ClientEvent, ClientTimeouts, Credentials, Delivery, TlsPolicy, Verdict,
 };
 use postern_core::smtp::server::BodyType;
 use std::collections::{BTreeMap, BTreeSet};
@@ -351,6 +352,11 @@ fn server_group(scenario: &Scenario, options: &Options) -> Result<ServerGroup, S
         format!("the bind plan is refused: {}", text.join("; "))
     })?;
     let mut store = MemoryStore::new(Directory::new(&config.domains));
+    for account in &scenario.server.accounts {
+        let login =
+            normalize_login(&account.login).map_err(|e| format!("[server] accounts: {e}"))?;
+        store.add_account(&login, &account.password);
+    }
     if let Some(bug) = options.bug {
         store = store.with_planted_bug(bug);
     }
@@ -654,7 +660,10 @@ async fn send_messages(sender: &Sender, shared: &SharedState) {
     let config = Arc::new(ClientConfig {
         hostname: "client.test".to_owned(),
         timeouts: ClientTimeouts::default(),
-        credentials: None,
+        credentials: sender.auth.as_ref().map(|account| Credentials {
+            user: account.login.clone(),
+            password: account.password.clone(),
+        }),
         tls: TlsPolicy::Never,
     });
     for n in 0..sender.messages {

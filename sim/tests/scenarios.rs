@@ -119,6 +119,19 @@ fn the_outbound_quota_holds_at_every_instant() {
 }
 
 #[test]
+fn submission_with_auth() {
+    let report = passes("submission-auth");
+    let trace = &report.trace;
+    assert!(trace.contains("AUTH: 535 5.7.8"), "{trace}");
+    assert!(
+        trace.contains("not owned by user alice@example.test"),
+        "{trace}"
+    );
+    assert!(!trace.contains("wonderland"), "no password in the trace");
+    insta::assert_snapshot!(report.trace);
+}
+
+#[test]
 fn a_partition_during_outbound_delivery() {
     insta::assert_snapshot!(passes("partition-during-delivery").trace);
 }
