@@ -27,4 +27,5 @@ pub mod queue;
 pub mod rng;
 pub mod route;
 pub mod smtp;
+pub mod text;
 pub mod time;
