@@ -25,6 +25,8 @@
 //! else restarts the runner with every message it knew.
 
 mod supervise;
+#[cfg(test)]
+mod tests;
 
 pub use supervise::UnreadableEntry;
 
