@@ -31,7 +31,7 @@ mod record;
 
 pub use record::{
     Damaged, HEADER_BYTES, SPOOL_FORMAT_VERSION, SPOOL_MAGIC, SpoolRecord, check_state, damage,
-    damaged, decode_spool_record, decode_state,
+    damaged, decode_spool_record, decode_state, encode_state,
 };
 
 use crate::driver::StoredMessage;
