@@ -234,15 +234,24 @@ pub fn flush(data_dir: &Path) -> Result<String, String> {
     offline(data_dir, |spool, ids| {
         let now = UnixTime(now());
         let mut count = 0;
+        let mut skipped = String::new();
         for id in ids {
-            if let Some(mut state) = spool.read_state(id).map_err(|e| e.to_string())? {
+            let state = match spool.read_state(id) {
+                Ok(state) => state,
+                // A damaged state is left for the server to set aside.
+                Err(error) => {
+                    skipped.push_str(&format!("\nskipped {id}: {}", shown(&error.to_string())));
+                    continue;
+                }
+            };
+            if let Some(mut state) = state {
                 state.flush(now);
                 spool.write_state(id, &state).map_err(|e| e.to_string())?;
                 count += 1;
             }
         }
         Ok(format!(
-            "ok {count} messages due now (no server is running: they go when it starts)"
+            "ok {count} messages due now (no server is running: they go when it starts){skipped}"
         ))
     })
 }
