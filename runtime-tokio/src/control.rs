@@ -74,11 +74,13 @@ async fn answer(stream: UnixStream, commands: mpsc::UnboundedSender<Command>) {
         tokio::time::timeout(CONTROL_IDLE_TIMEOUT, lines.next_line()).await
     {
         let reply = execute(line.trim(), &commands).await;
-        if writer
-            .write_all(format!("{reply}\n").as_bytes())
-            .await
-            .is_err()
-        {
+        // A client that does not read its reply is not waited for.
+        let reply = format!("{reply}\n");
+        let write = writer.write_all(reply.as_bytes());
+        if !matches!(
+            tokio::time::timeout(CONTROL_IDLE_TIMEOUT, write).await,
+            Ok(Ok(()))
+        ) {
             return;
         }
     }

@@ -14,7 +14,7 @@
 //! its control characters escaped.
 
 use crate::control::SOCKET_NAME;
-use crate::spool::{DataDirLock, Spool, damage, read_header};
+use crate::spool::{DataDirLock, Spool, damage, damaged, read_header};
 use postern_core::envelope::{Destination, QueueId};
 use postern_core::limits::CONTROL_REPLY_TIMEOUT;
 use postern_core::queue::{DeliveryState, Status};
@@ -87,6 +87,14 @@ pub fn list(data_dir: &Path) -> Result<String, String> {
         };
         count += 1;
         let record = match read_header(&mut file) {
+            Ok(record) if record.queue_id != id => {
+                let error = damaged(format!(
+                    "the record in queue/{id} is for message {}",
+                    record.queue_id
+                ));
+                text.push_str(&format!("{id}  {}\n", problem(&error)));
+                continue;
+            }
             Ok(record) => record,
             Err(error) => {
                 text.push_str(&format!("{id}  {}\n", problem(&error)));
