@@ -112,7 +112,12 @@ impl<E: Environment> Runner<E> {
         let (context, reports) = (Arc::clone(&self.context), self.reports.clone());
         tokio::spawn(
             async move {
-                let loaded = context.env.load(id).await;
+                // A read that panics is a read that failed: retried later.
+                let loaded = supervise::catch_panic(context.env.load(id))
+                    .await
+                    .unwrap_or_else(|panic| {
+                        Err(io::Error::other(format!("internal error: {panic}")))
+                    });
                 let _ = reports.send(Report::Loaded {
                     id,
                     restarted,
