@@ -35,6 +35,9 @@ struct Script {
     set_aside: Vec<(QueueId, String)>,
     /// Stuck deliveries that were dropped (cancelled).
     cancelled: Vec<QueueId>,
+    /// The wall clock panics once when this is set: a bug outside any
+    /// one message's handling.
+    panic_on_now: bool,
 }
 
 #[derive(Clone, Default)]
@@ -66,6 +69,9 @@ impl Dns for Fake {
 
 impl WallClock for Fake {
     fn now(&self) -> UnixTime {
+        if std::mem::take(&mut self.script().panic_on_now) {
+            panic!("a bug in the runner's loop");
+        }
         UnixTime(1_800_000_000)
     }
 }
@@ -395,4 +401,38 @@ async fn a_delete_cancels_a_delivery_under_way() {
         })
         .await;
     assert!(fake.script().queue.is_empty());
+}
+
+#[tokio::test]
+async fn a_panic_in_the_runners_loop_restarts_it_with_every_message() {
+    let fake = Fake::default();
+    {
+        let mut script = fake.script();
+        script
+            .queue
+            .insert(QueueId(1), (record(1, &["alice"]), None));
+        script.stuck.insert(QueueId(1));
+    }
+    let running = Running::start(&fake, vec![QueueId(1)]);
+    running
+        .until("message 1's delivery is under way", |s| {
+            s.loads.contains_key(&QueueId(1))
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The next turn of the loop reads the clock, which panics.
+    fake.script().panic_on_now = true;
+    fake.script()
+        .queue
+        .insert(QueueId(2), (record(2, &["bob"]), None));
+    running.arrivals.send(QueueId(2)).unwrap();
+    running
+        .until("message 2 is delivered after the restart", |s| {
+            !s.queue.contains_key(&QueueId(2))
+        })
+        .await;
+    let script = fake.script();
+    assert!(!script.panic_on_now, "the panic happened");
+    assert_eq!(script.cancelled, [QueueId(1)], "its delivery was cancelled");
+    assert_eq!(script.loads[&QueueId(1)], 2, "message 1 was read again");
 }
