@@ -18,7 +18,7 @@
 //! The runner reaches the world only through an [`Environment`]: the real
 //! one in production, a simulated one in `postern-sim`.
 //!
-//! The runner never stops delivering silently (see [`supervise`]): a panic
+//! The runner never stops delivering silently (see `delivery/supervise.rs`): a panic
 //! while it handles one message is caught, logged with the queue ID, and
 //! the message is read again later; a message that cannot be read is tried
 //! again with backoff; a damaged one is moved aside; and a panic anywhere

@@ -12,7 +12,7 @@
 //!   state file has had no attempt recorded: every recipient is pending.
 //! - `damaged/ID.queue`, `damaged/ID.state`, `damaged/ID.reason`: a
 //!   message whose record or state does not decode or does not check out
-//!   (see [`record`]), moved aside by the queue runner with the reason, so
+//!   (see `spool/record.rs`), moved aside by the queue runner with the reason, so
 //!   that the rest of the queue is delivered. Nothing reads them again; an
 //!   operator can inspect them, and `postern queue list` shows them.
 //!
