@@ -44,6 +44,33 @@ pub const MESSAGE_BYTES_DEFAULT: u64 = 25 * 1024 * 1024;
 /// The largest `max_message_size` a configuration may set: 1 GiB.
 pub const MESSAGE_BYTES_MAX: u64 = 1024 * 1024 * 1024;
 
+/// The largest envelope record a spool file may hold, and the most that
+/// decoding one may allocate (bincode's limit): far above 10,000
+/// recipients of 256 octets, and small enough that a damaged length
+/// prefix cannot exhaust memory.
+pub const SPOOL_RECORD_BYTES_MAX: usize = 16 * 1024 * 1024;
+
+/// The largest state file (every recipient's status and last reply), and
+/// the most that decoding one may allocate: 10,000 recipients with a
+/// reply text of several kilobytes each.
+pub const STATE_FILE_BYTES_MAX: usize = 64 * 1024 * 1024;
+
+/// A queued message that cannot be read (too many open files, an I/O
+/// error, a panic while it was handled) is tried again after this delay,
+/// doubled at each failure up to [`LOAD_RETRY_DELAY_MAX`].
+pub const LOAD_RETRY_DELAY_FIRST: Duration = Duration::from_secs(1);
+
+/// The longest wait between two tries at reading a queued message.
+pub const LOAD_RETRY_DELAY_MAX: Duration = Duration::from_secs(5 * 60);
+
+/// How long `postern queue` waits for the control socket to accept and
+/// for each reply line before saying the server does not answer.
+pub const CONTROL_REPLY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long the server waits for a command on a control connection
+/// before closing it, so idle clients hold no task.
+pub const CONTROL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Unprocessed input a session machine holds while it waits for a reply
 /// from the driver (pipelined commands, RFC 2920). Four read chunks: a
 /// driver that follows the contract never comes near it.

@@ -1,18 +1,29 @@
-//! The control socket: how `postern queue flush` and `postern queue
-//! delete` reach a running server. A Unix socket at
-//! `DATA_DIR/postern.sock`, readable by the server's user only, taking one
-//! command per line and answering one line:
+//! The control socket: how `postern queue flush`, `postern queue delete`
+//! and `postern queue list` reach a running server. A Unix socket at
+//! `DATA_DIR/postern.sock`, taking one command per line and answering with
+//! one line that starts `ok` or `error`, after any lines of data:
 //!
 //! ```text
 //! flush          ->  ok 3 messages due now
 //! delete ID      ->  ok deleted ID   |  error no message ID
+//! unreadable     ->  unreadable ID RETRY_IN_SECONDS ATTEMPTS ERROR  (one per message)
+//!                    ok 1 unreadable
 //! ```
 //!
 //! The server does the work itself, so the spool is never changed behind
 //! its back.
+//!
+//! Only the server's user may connect: the socket is created in the data
+//! directory, which is 0700 before the socket exists (see
+//! [`crate::spool::DataDirLock::acquire`]), so there is no moment between
+//! `bind` and `chmod` when another user could connect; the socket itself is
+//! then made 0600 as well. A connection idle for
+//! [`CONTROL_IDLE_TIMEOUT`] is closed.
 
 use crate::delivery::Command;
 use postern_core::envelope::QueueId;
+use postern_core::limits::CONTROL_IDLE_TIMEOUT;
+use postern_core::text::escape_controls;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -59,13 +70,17 @@ pub fn serve(
 async fn answer(stream: UnixStream, commands: mpsc::UnboundedSender<Command>) {
     let (reader, mut writer) = stream.into_split();
     let mut lines = BufReader::new(reader).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
+    while let Ok(Ok(Some(line))) =
+        tokio::time::timeout(CONTROL_IDLE_TIMEOUT, lines.next_line()).await
+    {
         let reply = execute(line.trim(), &commands).await;
-        if writer
-            .write_all(format!("{reply}\n").as_bytes())
-            .await
-            .is_err()
-        {
+        // A client that does not read its reply is not waited for.
+        let reply = format!("{reply}\n");
+        let write = writer.write_all(reply.as_bytes());
+        if !matches!(
+            tokio::time::timeout(CONTROL_IDLE_TIMEOUT, write).await,
+            Ok(Ok(()))
+        ) {
             return;
         }
     }
@@ -98,6 +113,31 @@ async fn execute(line: &str, commands: &mpsc::UnboundedSender<Command>) -> Strin
                 Err(_) => "error the server is stopping".to_owned(),
             }
         }
-        _ => format!("error unknown command {line:?}; the commands are: flush, delete ID"),
+        (Some("unreadable"), None, _) => {
+            let (reply, answer) = oneshot::channel();
+            if commands.send(Command::Unreadable(reply)).is_err() {
+                return "error the server is stopping".to_owned();
+            }
+            match answer.await {
+                Ok(unreadable) => {
+                    let mut text = String::new();
+                    for entry in &unreadable {
+                        text.push_str(&format!(
+                            "unreadable {} {} {} {}\n",
+                            entry.id,
+                            entry.retry_in.as_secs(),
+                            entry.attempts,
+                            escape_controls(&entry.error)
+                        ));
+                    }
+                    text + &format!("ok {} unreadable", unreadable.len())
+                }
+                Err(_) => "error the server is stopping".to_owned(),
+            }
+        }
+        _ => format!(
+            "error unknown command {:?}; the commands are: flush, delete ID, unreadable",
+            escape_controls(line)
+        ),
     }
 }

@@ -17,13 +17,27 @@
 //!
 //! The runner reaches the world only through an [`Environment`]: the real
 //! one in production, a simulated one in `postern-sim`.
+//!
+//! The runner never stops delivering silently (see `delivery/supervise.rs`): a panic
+//! while it handles one message is caught, logged with the queue ID, and
+//! the message is read again later; a message that cannot be read is tried
+//! again with backoff; a damaged one is moved aside; and a panic anywhere
+//! else restarts the runner with every message it knew.
+
+mod lifecycle;
+mod supervise;
+#[cfg(test)]
+mod tests;
+
+pub use lifecycle::run;
+pub use supervise::UnreadableEntry;
 
 use crate::driver::{self, Clock};
 use crate::environment::Environment;
 use crate::spool::SpoolRecord;
 use crate::tls::ClientTls;
 use postern_core::address::ReversePath;
-use postern_core::admission::{Limits, Permit, Quota};
+use postern_core::admission::{Permit, Quota};
 use postern_core::config::{Config, OutboundConfig};
 use postern_core::directory::{Directory, RecipientVerdict};
 use postern_core::envelope::{ClientInfo, Destination, Envelope, LocalMailbox, QueueId, Recipient};
@@ -35,7 +49,6 @@ use postern_core::time::UnixTime;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
@@ -100,8 +113,11 @@ impl<E: Environment> Context<E> {
 pub enum Command {
     /// Make every pending recipient due now; answers how many messages.
     Flush(oneshot::Sender<usize>),
-    /// Remove a message; answers whether it was there.
+    /// Remove a message, stopping its deliveries under way; answers
+    /// whether it was there.
     Delete(QueueId, oneshot::Sender<bool>),
+    /// Messages that cannot be read just now, with their next try.
+    Unreadable(oneshot::Sender<Vec<UnreadableEntry>>),
 }
 
 /// What tasks report back.
@@ -114,6 +130,8 @@ enum Report {
     },
     Local {
         id: QueueId,
+        /// The task that made the deliveries (see [`Runner::tasks`]).
+        task: u64,
         /// Recipient indexes now in their Maildir, and the error that
         /// stopped the rest, if one did.
         delivered: Vec<usize>,
@@ -121,6 +139,7 @@ enum Report {
     },
     Attempt {
         id: QueueId,
+        task: u64,
         domain: String,
         indexes: Vec<usize>,
         result: Result<AttemptResult, String>,
@@ -133,149 +152,40 @@ struct Entry {
     state: DeliveryState,
     /// The state on disk is older than `state`.
     dirty: bool,
-    local_busy: bool,
-    /// Domains with an attempt under way.
-    in_flight: BTreeSet<String>,
+    /// The local delivery task under way, if one is.
+    local_task: Option<u64>,
+    /// Domains with an attempt under way, and its task.
+    in_flight: BTreeMap<String, u64>,
 }
 
 struct Runner<E> {
     context: Arc<Context<E>>,
     entries: BTreeMap<QueueId, Entry>,
     quota: Quota<String>,
-    /// The permit of each attempt under way, by message and domain.
-    permits: BTreeMap<(QueueId, String), Permit<String>>,
+    /// The permit of each attempt under way, by task.
+    permits: BTreeMap<u64, Permit<String>>,
+    /// Every delivery task under way (local or an attempt), by a number
+    /// never reused, so that a report from a task that was cancelled is
+    /// told from one of its successor.
+    tasks: BTreeMap<u64, supervise::Task>,
+    next_task: u64,
     /// Messages with a due group that waits for an outbound connection.
     blocked: BTreeSet<QueueId>,
+    /// Messages being read from the store.
+    loading: BTreeSet<QueueId>,
+    /// Messages deleted while being read: their read is not to bring them
+    /// back.
+    deleted: BTreeSet<QueueId>,
+    /// Messages that could not be read, waiting for another try.
+    unreadable: BTreeMap<QueueId, supervise::Unreadable>,
+    /// Failed reads (and panics) so far of each message, for the backoff.
+    failures: BTreeMap<QueueId, u32>,
     reports: mpsc::UnboundedSender<Report>,
-}
-
-/// Delivers the `backlog`, then every ID the spool announces on
-/// `arrivals`, and carries out `commands`, until `arrivals` closes.
-pub async fn run<E: Environment>(
-    context: Context<E>,
-    backlog: Vec<QueueId>,
-    mut arrivals: mpsc::UnboundedReceiver<QueueId>,
-    mut commands: mpsc::UnboundedReceiver<Command>,
-) {
-    let (reports, mut reported) = mpsc::unbounded_channel();
-    let limits = Limits {
-        total: context.outbound.max_connections,
-        per_key: context.outbound.max_connections_per_destination,
-    };
-    let mut runner = Runner {
-        context: Arc::new(context),
-        entries: BTreeMap::new(),
-        quota: Quota::new(limits),
-        permits: BTreeMap::new(),
-        blocked: BTreeSet::new(),
-        reports,
-    };
-    if !backlog.is_empty() {
-        tracing::info!(
-            count = backlog.len(),
-            "delivering messages left in the spool"
-        );
-    }
-    for id in backlog {
-        runner.arrived(id, true).await;
-    }
-    loop {
-        let wake = runner.next_wake();
-        let timer = async {
-            match wake {
-                Some(at) => tokio::time::sleep(at).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            arrival = arrivals.recv() => match arrival {
-                Some(id) => runner.arrived(id, false).await,
-                None => return,
-            },
-            Some(report) = reported.recv() => runner.report(report).await,
-            Some(command) = commands.recv() => runner.command(command).await,
-            () = timer => runner.process_all().await,
-        }
-    }
 }
 
 impl<E: Environment> Runner<E> {
     fn now(&self) -> UnixTime {
         self.context.env.now()
-    }
-
-    /// Takes a message into the queue. At start-up (`restarted`), what
-    /// was waiting for a retry is tried at once, as a queue run would.
-    async fn arrived(&mut self, id: QueueId, restarted: bool) {
-        if self.entries.contains_key(&id) {
-            return;
-        }
-        // Read off the runner's task, so arrivals never queue behind a read.
-        let (context, reports) = (Arc::clone(&self.context), self.reports.clone());
-        tokio::spawn(
-            async move {
-                let loaded = context.env.load(id).await;
-                let _ = reports.send(Report::Loaded {
-                    id,
-                    restarted,
-                    loaded,
-                });
-            }
-            .in_current_span(),
-        );
-    }
-
-    async fn loaded(
-        &mut self,
-        id: QueueId,
-        restarted: bool,
-        loaded: io::Result<(SpoolRecord, Option<DeliveryState>)>,
-    ) {
-        let (record, state) = match loaded {
-            Ok(loaded) => loaded,
-            Err(error) => {
-                tracing::error!(queue_id = %id, %error, "{id}: cannot read the spool entry; it stays in the queue");
-                return;
-            }
-        };
-        if self.entries.contains_key(&id) {
-            return;
-        }
-        let mut state = state
-            .unwrap_or_else(|| DeliveryState::new(&record.envelope, UnixTime(record.received_at)));
-        if restarted {
-            state.flush(self.now());
-        }
-        self.entries.insert(
-            id,
-            Entry {
-                record: Arc::new(record),
-                state,
-                dirty: false,
-                local_busy: false,
-                in_flight: BTreeSet::new(),
-            },
-        );
-        self.process(id).await;
-    }
-
-    /// How long until the earliest pending recipient is due.
-    fn next_wake(&self) -> Option<Duration> {
-        let earliest = self
-            .entries
-            .values()
-            .filter_map(|e| e.state.next_attempt())
-            .min()?;
-        let wait = earliest.0.saturating_sub(self.now().0).max(0) as u64;
-        // Wake at least once a minute so a blocked message is retried.
-        Some(Duration::from_secs(wait.clamp(1, 60)))
-    }
-
-    async fn process_all(&mut self) {
-        let ids: Vec<QueueId> = self.entries.keys().copied().collect();
-        for id in ids {
-            self.process(id).await;
-        }
     }
 
     /// Starts what is due for message `id`, sends bounces, saves state,
@@ -295,27 +205,43 @@ impl<E: Environment> Runner<E> {
             .into_iter()
             .filter(|&i| matches!(envelope.recipients[i].destination, Destination::Local(_)))
             .collect();
-        if !local.is_empty() && !entry.local_busy {
-            entry.local_busy = true;
+        if !local.is_empty() && entry.local_task.is_none() {
+            let task = self.next_task;
+            self.next_task += 1;
+            entry.local_task = Some(task);
             let (context, record, reports) = (
                 Arc::clone(&self.context),
                 Arc::clone(&entry.record),
                 self.reports.clone(),
             );
-            tokio::spawn(
+            let work = tokio::spawn(
                 async move {
                     let (delivered, error) = deliver_locally(&context, record, &local).await;
+                    (delivered, error.map(|e| e.to_string()))
+                }
+                .in_current_span(),
+            );
+            self.tasks.insert(task, supervise::Task::new(id, &work));
+            // The report is sent even if the delivery panics, so that the
+            // message is not left waiting for it.
+            tokio::spawn(
+                async move {
+                    let (delivered, error) = match work.await {
+                        Ok(done) => done,
+                        Err(panic) => (Vec::new(), Some(format!("internal error: {panic}"))),
+                    };
                     let _ = reports.send(Report::Local {
                         id,
+                        task,
                         delivered,
-                        error: error.map(|e| e.to_string()),
+                        error,
                     });
                 }
                 .in_current_span(),
             );
         }
         for (domain, indexes) in queue::remote_groups(envelope, &entry.state, now) {
-            if entry.in_flight.contains(&domain) {
+            if entry.in_flight.contains_key(&domain) {
                 continue;
             }
             let seed = id.0 ^ u64::from(entry.state.recipients[indexes[0]].attempts);
@@ -332,24 +258,28 @@ impl<E: Environment> Runner<E> {
                     continue;
                 }
             };
-            entry.in_flight.insert(domain.clone());
-            self.permits.insert((id, domain.clone()), permit);
+            let task = self.next_task;
+            self.next_task += 1;
+            entry.in_flight.insert(domain.clone(), task);
+            self.permits.insert(task, permit);
             let (context, record, reports) = (
                 Arc::clone(&self.context),
                 Arc::clone(&entry.record),
                 self.reports.clone(),
             );
-            let task = tokio::spawn(
+            let work = tokio::spawn(
                 run_attempt(context, Arc::clone(&record), indexes.clone(), attempt)
                     .in_current_span(),
             );
+            self.tasks.insert(task, supervise::Task::new(id, &work));
             // The report is sent even if the attempt panics, so that its
             // permit always comes back.
             tokio::spawn(
                 async move {
-                    let result = task.await.map_err(|panic| panic.to_string());
+                    let result = work.await.map_err(|panic| panic.to_string());
                     let _ = reports.send(Report::Attempt {
                         id,
+                        task,
                         domain,
                         indexes,
                         result,
@@ -362,24 +292,26 @@ impl<E: Environment> Runner<E> {
         self.settle(id).await;
     }
 
-    async fn report(&mut self, report: Report) {
+    /// Records what a task reports; answers the message to process next.
+    /// (Loads are handled by [`Runner::report`].)
+    fn apply_report(&mut self, report: Report) -> Option<QueueId> {
         let now = self.now();
         let schedule = self.context.outbound.retry.clone();
         let id = match report {
-            Report::Loaded {
-                id,
-                restarted,
-                loaded,
-            } => return self.loaded(id, restarted, loaded).await,
+            Report::Loaded { .. } => return None,
             Report::Local {
                 id,
+                task,
                 delivered,
                 error,
             } => {
-                let Some(entry) = self.entries.get_mut(&id) else {
-                    return;
-                };
-                entry.local_busy = false;
+                self.tasks.remove(&task);
+                let entry = self.entries.get_mut(&id)?;
+                // A task cancelled (and replaced) since it started.
+                if entry.local_task != Some(task) {
+                    return None;
+                }
+                entry.local_task = None;
                 let received_at = UnixTime(entry.record.received_at);
                 for &i in &delivered {
                     entry.state.record(
@@ -420,18 +352,21 @@ impl<E: Environment> Runner<E> {
             }
             Report::Attempt {
                 id,
+                task,
                 domain,
                 indexes,
                 result,
             } => {
                 // The permit comes back whatever became of the message (an
                 // operator may have deleted it meanwhile).
-                if let Some(permit) = self.permits.remove(&(id, domain.clone())) {
+                self.tasks.remove(&task);
+                if let Some(permit) = self.permits.remove(&task) {
                     self.quota.release(permit);
                 }
-                let Some(entry) = self.entries.get_mut(&id) else {
-                    return;
-                };
+                let entry = self.entries.get_mut(&id)?;
+                if entry.in_flight.get(&domain) != Some(&task) {
+                    return None;
+                }
                 entry.in_flight.remove(&domain);
                 let received_at = UnixTime(entry.record.received_at);
                 let record = Arc::clone(&entry.record);
@@ -493,12 +428,7 @@ impl<E: Environment> Runner<E> {
                 id
             }
         };
-        self.process(id).await;
-        // A permit may have come back: start what waited for one.
-        let blocked: Vec<QueueId> = std::mem::take(&mut self.blocked).into_iter().collect();
-        for waiting in blocked {
-            self.process(waiting).await;
-        }
+        Some(id)
     }
 
     /// Queues a bounce for failed recipients that have none yet.
@@ -583,72 +513,6 @@ impl<E: Environment> Runner<E> {
         }
         entry.state.mark_bounced(&indexes);
         entry.dirty = true;
-    }
-
-    /// Saves the state if it changed, or removes the message if done.
-    async fn settle(&mut self, id: QueueId) {
-        let Some(entry) = self.entries.get_mut(&id) else {
-            return;
-        };
-        // What is done is saved even while other deliveries of the message
-        // are under way, so a crash meanwhile does not repeat it.
-        let busy = entry.local_busy || !entry.in_flight.is_empty();
-        if entry.state.is_done() && !busy {
-            let recipients = entry.state.recipients.len();
-            self.entries.remove(&id);
-            // Nothing waits for the removal (see Spool::remove); if it
-            // fails, the message is delivered again at the next start.
-            let context = Arc::clone(&self.context);
-            tokio::spawn(async move {
-                match context.env.remove(id).await {
-                    Ok(()) => {
-                        tracing::info!(queue_id = %id, recipients, "{id}: removed from the spool")
-                    }
-                    Err(error) => {
-                        tracing::error!(queue_id = %id, %error, "{id}: cannot remove from the spool")
-                    }
-                }
-            }.in_current_span());
-        } else if entry.dirty {
-            match self.context.env.save_state(id, entry.state.clone()).await {
-                Ok(()) => entry.dirty = false,
-                Err(error) => {
-                    tracing::error!(queue_id = %id, %error, "{id}: cannot save the delivery state")
-                }
-            }
-        }
-    }
-
-    async fn command(&mut self, command: Command) {
-        match command {
-            Command::Flush(reply) => {
-                let now = self.now();
-                let mut count = 0;
-                for entry in self.entries.values_mut() {
-                    if entry.state.next_attempt().is_some() {
-                        entry.state.flush(now);
-                        entry.dirty = true;
-                        count += 1;
-                    }
-                }
-                tracing::info!(
-                    messages = count,
-                    "queue flushed: every pending recipient is due now"
-                );
-                let _ = reply.send(count);
-                self.process_all().await;
-            }
-            Command::Delete(id, reply) => {
-                let known = self.entries.contains_key(&id);
-                let removed = self.context.env.remove(id).await.is_ok();
-                // An attempt still running keeps its permit until it ends.
-                self.entries.remove(&id);
-                if removed {
-                    tracing::warn!(queue_id = %id, "{id}: deleted from the queue by the operator");
-                }
-                let _ = reply.send(known || removed);
-            }
-        }
     }
 }
 

@@ -59,7 +59,9 @@ pub trait QueueStore: Send + Sync + 'static {
     type Data: AsyncRead + Unpin + Send + 'static;
 
     /// A committed message's record, and its delivery state if an attempt
-    /// left one.
+    /// left one. A record or state that cannot be used is an error that
+    /// [`crate::spool::damage`] recognizes; the runner then calls
+    /// [`QueueStore::set_aside`]. Any other error is retried later.
     fn load(
         &self,
         id: QueueId,
@@ -89,6 +91,14 @@ pub trait QueueStore: Send + Sync + 'static {
 
     /// Removes a message that needs nothing more, with its state.
     fn remove(&self, id: QueueId) -> impl Future<Output = io::Result<()>> + Send;
+
+    /// Moves a damaged message (and its state) out of the queue, keeping
+    /// it for an operator with `reason`; answers where it went.
+    fn set_aside(
+        &self,
+        id: QueueId,
+        reason: String,
+    ) -> impl Future<Output = io::Result<String>> + Send;
 
     /// Queues a message the server writes itself, committed like one
     /// received over SMTP and announced for delivery.
@@ -148,11 +158,7 @@ impl QueueStore for System {
 
     async fn load(&self, id: QueueId) -> io::Result<(SpoolRecord, Option<DeliveryState>)> {
         let spool = Arc::clone(&self.spool);
-        blocking(move || {
-            let (record, _) = spool.read(id)?;
-            Ok((record, spool.read_state(id)?))
-        })
-        .await
+        blocking(move || spool.load(id)).await
     }
 
     async fn data(&self, id: QueueId) -> io::Result<(u64, Self::Data)> {
@@ -208,6 +214,13 @@ impl QueueStore for System {
     async fn remove(&self, id: QueueId) -> io::Result<()> {
         let spool = Arc::clone(&self.spool);
         blocking(move || spool.remove(id)).await
+    }
+
+    async fn set_aside(&self, id: QueueId, reason: String) -> io::Result<String> {
+        let spool = Arc::clone(&self.spool);
+        blocking(move || spool.set_aside(id, &reason))
+            .await
+            .map(|place| place.display().to_string())
     }
 
     async fn inject(&self, envelope: Envelope, data: Vec<u8>) -> io::Result<QueueId> {

@@ -5,6 +5,8 @@
 //! unique name ending in `,S=<size>`, and the `new/` directory is synced.
 //! Maildir files use LF line endings, so the spool's CRLF become LF on the
 //! way, and the size in the name is the size of the file.
+//!
+//! Directories are created 0700 and files 0600, whatever the umask.
 
 use crate::spool::{create_dir_durably, sync_dir};
 use postern_core::envelope::LocalMailbox;
@@ -85,7 +87,13 @@ impl Maildirs {
 
 /// Writes the file, CRLF turned to LF, synced; returns its size.
 fn write_converted(path: &Path, headers: &[u8], data: &mut impl Read) -> io::Result<u64> {
-    let file = OpenOptions::new().write(true).create_new(true).open(path)?;
+    use std::os::unix::fs::OpenOptionsExt;
+    // Mail is private to its owner, whatever the umask.
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     let mut out = BufWriter::with_capacity(64 * 1024, file);
     let mut converter = LineEndings::default();
     let mut size = 0u64;

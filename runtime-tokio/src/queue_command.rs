@@ -2,21 +2,38 @@
 //! queue, safe beside a running server.
 //!
 //! `list` only reads spool and state files, which are always replaced
-//! whole (renamed into place), so it needs no cooperation. `flush` and
+//! whole (renamed into place), so it needs no cooperation; it asks a
+//! running server only which messages it cannot read just now. `flush` and
 //! `delete` change the queue, so they go through the running server's
 //! control socket; when no server runs, they take the data directory's
 //! lock and change the files themselves.
+//!
+//! Every wait on the server is bounded by [`CONTROL_REPLY_TIMEOUT`]: a
+//! server that accepts and never answers gets a clear error, not a hang.
+//! Text that came from a peer (addresses, remote replies) is shown with
+//! its control characters escaped.
 
 use crate::control::SOCKET_NAME;
-use crate::spool::{DataDirLock, Spool, read_header};
+use crate::spool::{DataDirLock, Spool, damage, damaged, read_header};
 use postern_core::envelope::{Destination, QueueId};
+use postern_core::limits::CONTROL_REPLY_TIMEOUT;
 use postern_core::queue::{DeliveryState, Status};
+use postern_core::text::{bounded, escape_controls};
 use postern_core::time::UnixTime;
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::SystemTime;
+
+/// The longest peer text (an address, a remote reply) shown on one line.
+const SHOWN_TEXT_BYTES_MAX: usize = 300;
+
+/// Peer-supplied `text`, safe for a terminal and bounded.
+fn shown(text: &str) -> String {
+    bounded(&escape_controls(text), SHOWN_TEXT_BYTES_MAX).into_owned()
+}
 
 fn now() -> i64 {
     SystemTime::now()
@@ -36,7 +53,7 @@ fn span(seconds: i64) -> String {
 }
 
 /// The queue as a table, like `mailq`: one line per message, then one per
-/// recipient with its state.
+/// recipient with its state; then the damaged messages set aside.
 pub fn list(data_dir: &Path) -> Result<String, String> {
     let queue = data_dir.join("spool").join("queue");
     let mut ids: Vec<QueueId> = match std::fs::read_dir(&queue) {
@@ -48,52 +65,78 @@ pub fn list(data_dir: &Path) -> Result<String, String> {
     };
     ids.sort();
     let now = now();
-    let mut text = String::from("QUEUE ID       AGE    SIZE  SENDER\n");
+    let mut text = String::new();
+    // A server that does not answer does not keep the files from being
+    // listed.
+    let unreadable = unreadable_in_server(data_dir).unwrap_or_else(|error| {
+        text.push_str(&format!("note: {error}\n"));
+        BTreeMap::new()
+    });
+    text.push_str("QUEUE ID       AGE    SIZE  SENDER\n");
     let mut count = 0;
     for id in ids {
+        if let Some(problem) = unreadable.get(&id) {
+            count += 1;
+            text.push_str(&format!("{id}  {problem}\n"));
+            continue;
+        }
         let path = queue.join(id.to_string());
         // A message delivered while we looked is simply gone.
         let Ok(mut file) = File::open(&path) else {
             continue;
         };
+        count += 1;
         let record = match read_header(&mut file) {
+            Ok(record) if record.queue_id != id => {
+                let error = damaged(format!(
+                    "the record in queue/{id} is for message {}",
+                    record.queue_id
+                ));
+                text.push_str(&format!("{id}  {}\n", problem(&error)));
+                continue;
+            }
             Ok(record) => record,
             Err(error) => {
-                text.push_str(&format!("{id}  (unreadable: {error})\n"));
+                text.push_str(&format!("{id}  {}\n", problem(&error)));
                 continue;
             }
         };
         let size = file.metadata().map_or(0, |m| m.len());
-        let state = read_state(data_dir, id)
-            .unwrap_or_else(|| DeliveryState::new(&record.envelope, UnixTime(record.received_at)));
-        count += 1;
+        let state = match read_state(data_dir, id) {
+            Ok(Some(state)) => state,
+            Ok(None) => DeliveryState::new(&record.envelope, UnixTime(record.received_at)),
+            Err(error) => {
+                text.push_str(&format!("{id}  {}\n", problem(&error)));
+                continue;
+            }
+        };
         text.push_str(&format!(
             "{id}  {:<5}  {:<4}  {}\n",
             span(now - record.received_at),
             bytesize::ByteSize(size).display().si_short(),
-            record.envelope.reverse_path
+            shown(&record.envelope.reverse_path.to_string())
         ));
         for (recipient, state) in record.envelope.recipients.iter().zip(&state.recipients) {
             let kind = match recipient.destination {
                 Destination::Local(_) => "local",
                 Destination::Remote => "remote",
             };
+            let detail = shown(&state.last_detail);
             let status = match &state.status {
                 Status::Delivered => "delivered".to_owned(),
-                Status::Failed => format!("failed: {}", state.last_detail),
+                Status::Failed => format!("failed: {detail}"),
                 Status::Pending { next_attempt } if state.attempts == 0 => {
                     format!("pending, first attempt in {}", span(next_attempt.0 - now))
                 }
                 Status::Pending { next_attempt } => format!(
-                    "deferred {} times, next attempt in {}: {}",
+                    "deferred {} times, next attempt in {}: {detail}",
                     state.attempts,
                     span(next_attempt.0 - now),
-                    state.last_detail
                 ),
             };
             text.push_str(&format!(
                 "    {} ({kind}) {status}\n",
-                recipient.forward_path
+                shown(&recipient.forward_path.to_string())
             ));
         }
     }
@@ -101,34 +144,122 @@ pub fn list(data_dir: &Path) -> Result<String, String> {
         "{count} message{} in the queue\n",
         if count == 1 { "" } else { "s" }
     ));
+    text.push_str(&damaged_section(data_dir));
     Ok(text)
+}
+
+/// How `list` shows a message it cannot read itself.
+fn problem(error: &io::Error) -> String {
+    match damage(error) {
+        Some(reason) => format!(
+            "damaged: {} (a running server moves it to spool/damaged/)",
+            shown(reason)
+        ),
+        None => format!("unreadable: {}", shown(&error.to_string())),
+    }
+}
+
+/// The messages a running server cannot read just now, each with its
+/// status line; empty when no server runs.
+fn unreadable_in_server(data_dir: &Path) -> Result<BTreeMap<QueueId, String>, String> {
+    let Some(lines) = ask_server(data_dir, "unreadable")? else {
+        return Ok(BTreeMap::new());
+    };
+    let mut unreadable = BTreeMap::new();
+    for line in &lines[..lines.len().saturating_sub(1)] {
+        let mut words = line.splitn(5, ' ');
+        if let (Some("unreadable"), Some(id), Some(retry_in), Some(attempts), error) = (
+            words.next(),
+            words.next(),
+            words.next(),
+            words.next(),
+            words.next(),
+        ) && let (Ok(id), Ok(retry_in), Ok(attempts)) = (
+            id.parse::<QueueId>(),
+            retry_in.parse::<i64>(),
+            attempts.parse::<u32>(),
+        ) {
+            unreadable.insert(
+                id,
+                format!(
+                    "unreadable ({attempts} tries), retry in {}: {}",
+                    span(retry_in),
+                    shown(error.unwrap_or(""))
+                ),
+            );
+        }
+    }
+    Ok(unreadable)
+}
+
+/// The messages moved to `spool/damaged/`, each with its reason.
+fn damaged_section(data_dir: &Path) -> String {
+    let dir = data_dir.join("spool").join("damaged");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return String::new();
+    };
+    let mut ids: Vec<QueueId> = entries
+        .filter_map(|e| {
+            let name = e.ok()?.file_name();
+            name.to_str()?.strip_suffix(".queue")?.parse().ok()
+        })
+        .collect();
+    if ids.is_empty() {
+        return String::new();
+    }
+    ids.sort();
+    let mut text = format!(
+        "\nDAMAGED (set aside in {}, not delivered)\n",
+        dir.display()
+    );
+    for id in &ids {
+        let reason = std::fs::read_to_string(dir.join(format!("{id}.reason")))
+            .unwrap_or_else(|error| format!("(no reason recorded: {error})"));
+        text.push_str(&format!(
+            "{id}  damaged: {} ({id}.queue, {id}.state)\n",
+            shown(reason.trim_end())
+        ));
+    }
+    text.push_str(&format!(
+        "{} damaged message{}\n",
+        ids.len(),
+        if ids.len() == 1 { "" } else { "s" }
+    ));
+    text
 }
 
 /// Reads a state file directly: opening a [`Spool`] would clean up, and
 /// `list` changes nothing.
-fn read_state(data_dir: &Path, id: QueueId) -> Option<DeliveryState> {
+fn read_state(data_dir: &Path, id: QueueId) -> io::Result<Option<DeliveryState>> {
     crate::spool::read_state_file(&data_dir.join("spool").join("state"), id)
-        .ok()
-        .flatten()
 }
 
 /// Retries every deferred message now.
 pub fn flush(data_dir: &Path) -> Result<String, String> {
     if let Some(reply) = ask_server(data_dir, "flush")? {
-        return Ok(reply);
+        return Ok(reply.join("\n"));
     }
     offline(data_dir, |spool, ids| {
         let now = UnixTime(now());
         let mut count = 0;
+        let mut skipped = String::new();
         for id in ids {
-            if let Some(mut state) = spool.read_state(id).map_err(|e| e.to_string())? {
+            let state = match spool.read_state(id) {
+                Ok(state) => state,
+                // A damaged state is left for the server to set aside.
+                Err(error) => {
+                    skipped.push_str(&format!("\nskipped {id}: {}", shown(&error.to_string())));
+                    continue;
+                }
+            };
+            if let Some(mut state) = state {
                 state.flush(now);
                 spool.write_state(id, &state).map_err(|e| e.to_string())?;
                 count += 1;
             }
         }
         Ok(format!(
-            "ok {count} messages due now (no server is running: they go when it starts)"
+            "ok {count} messages due now (no server is running: they go when it starts){skipped}"
         ))
     })
 }
@@ -136,6 +267,7 @@ pub fn flush(data_dir: &Path) -> Result<String, String> {
 /// Removes one message from the queue, without a bounce.
 pub fn delete(data_dir: &Path, id: QueueId) -> Result<String, String> {
     if let Some(reply) = ask_server(data_dir, &format!("delete {id}"))? {
+        let reply = reply.join("\n");
         return if reply.starts_with("ok") {
             Ok(reply)
         } else {
@@ -151,12 +283,30 @@ pub fn delete(data_dir: &Path, id: QueueId) -> Result<String, String> {
     })
 }
 
-/// Sends one command to a running server; `None` when none is running.
-fn ask_server(data_dir: &Path, command: &str) -> Result<Option<String>, String> {
+/// Sends one command to a running server and answers its reply lines,
+/// the last starting `ok` or `error`; `None` when no server is running.
+/// Connecting and each reply line are bounded by [`CONTROL_REPLY_TIMEOUT`].
+fn ask_server(data_dir: &Path, command: &str) -> Result<Option<Vec<String>>, String> {
+    ask_server_within(data_dir, command, CONTROL_REPLY_TIMEOUT)
+}
+
+fn ask_server_within(
+    data_dir: &Path,
+    command: &str,
+    timeout: std::time::Duration,
+) -> Result<Option<Vec<String>>, String> {
     let path = data_dir.join(SOCKET_NAME);
-    let mut stream = match UnixStream::connect(&path) {
-        Ok(stream) => stream,
-        Err(error)
+    let silent = || {
+        format!(
+            "the server at {} did not answer within {}s: it may be overloaded or stuck \
+             (a command sent may still be carried out); try again, or restart it",
+            path.display(),
+            timeout.as_secs()
+        )
+    };
+    let stream = match connect_within(&path, timeout) {
+        Some(Ok(stream)) => stream,
+        Some(Err(error))
             if matches!(
                 error.kind(),
                 io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused
@@ -164,19 +314,58 @@ fn ask_server(data_dir: &Path, command: &str) -> Result<Option<String>, String> 
         {
             return Ok(None);
         }
-        Err(error) => {
+        Some(Err(error)) => {
             return Err(format!(
                 "cannot reach the server at {}: {error}",
                 path.display()
             ));
         }
+        None => return Err(silent()),
     };
-    writeln!(stream, "{command}").map_err(|e| e.to_string())?;
-    let mut reply = String::new();
-    BufReader::new(stream)
-        .read_line(&mut reply)
-        .map_err(|e| e.to_string())?;
-    Ok(Some(reply.trim_end().to_owned()))
+    let unreachable = |error: io::Error| {
+        if matches!(
+            error.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+        ) {
+            silent()
+        } else {
+            format!("lost the server at {}: {error}", path.display())
+        }
+    };
+    stream
+        .set_read_timeout(Some(timeout))
+        .and_then(|()| stream.set_write_timeout(Some(timeout)))
+        .map_err(unreachable)?;
+    writeln!(&stream, "{command}").map_err(unreachable)?;
+    let mut reader = BufReader::new(stream);
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).map_err(unreachable)? == 0 {
+            return Err(format!(
+                "the server at {} closed the connection without an answer",
+                path.display()
+            ));
+        }
+        let line = line.trim_end().to_owned();
+        let last = line.starts_with("ok") || line.starts_with("error");
+        lines.push(line);
+        if last {
+            return Ok(Some(lines));
+        }
+    }
+}
+
+/// Connects to the control socket, giving up after `timeout` (a server
+/// whose accept backlog is full makes `connect` wait); `None` on timeout.
+fn connect_within(path: &Path, timeout: std::time::Duration) -> Option<io::Result<UnixStream>> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let path = path.to_owned();
+    // A thread left waiting on connect ends with the process.
+    std::thread::spawn(move || {
+        let _ = sender.send(UnixStream::connect(&path));
+    });
+    receiver.recv_timeout(timeout).ok()
 }
 
 /// Works on the files with the data directory locked, so that a server

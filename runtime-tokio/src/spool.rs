@@ -10,6 +10,15 @@
 //!   `state/ID.new`, synced, renamed over, and the directory synced, so it
 //!   is always either the old state or the new one. A message without a
 //!   state file has had no attempt recorded: every recipient is pending.
+//! - `damaged/ID.queue`, `damaged/ID.state`, `damaged/ID.reason`: a
+//!   message whose record or state does not decode or does not check out
+//!   (see `spool/record.rs`), moved aside by the queue runner with the reason, so
+//!   that the rest of the queue is delivered. Nothing reads them again; an
+//!   operator can inspect them, and `postern queue list` shows them.
+//!
+//! Everything here is private to the server's user: directories are
+//! created 0700 and files 0600, whatever the umask (mail is personal, and
+//! the spool holds everyone's).
 //!
 //! One file per message: a header (magic, format version, record length),
 //! the bincode-encoded [`SpoolRecord`] with the envelope, then the message
@@ -18,45 +27,28 @@
 //! `incoming/` to `queue/`, `fsync` the `queue/` directory. Only then is
 //! the session told the message is stored.
 
+mod record;
+
+pub use record::{
+    Damaged, HEADER_BYTES, SPOOL_FORMAT_VERSION, SPOOL_MAGIC, SpoolRecord, check_state, damage,
+    damaged, decode_spool_record, decode_state, encode_state,
+};
+
 use crate::driver::StoredMessage;
-use bincode::{Decode, Encode};
 use postern_core::envelope::{Envelope, QueueId};
+use postern_core::limits::STATE_FILE_BYTES_MAX;
 use postern_core::queue::DeliveryState;
 use postern_core::time::UnixTime;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 use tokio::sync::mpsc;
 
-/// The first bytes of every spool file.
-pub const SPOOL_MAGIC: [u8; 8] = *b"PSTNSPL\n";
-/// The format of what follows the magic; bump it when [`SpoolRecord`]
-/// changes, and teach [`read_header`] the old one (until the first
-/// release, older spools are refused with an error naming both versions).
-/// 1: the first; 2: each recipient carries its destination (a local
-/// mailbox, or remote for relayed mail).
-pub const SPOOL_FORMAT_VERSION: u16 = 2;
-/// The first bytes of every state file, and its format version.
-const STATE_MAGIC: [u8; 8] = *b"PSTNSTA\n";
-const STATE_FORMAT_VERSION: u16 = 1;
-/// Magic, version (u16) and record length (u32).
-const HEADER_BYTES: usize = SPOOL_MAGIC.len() + 2 + 4;
-/// The largest envelope record we will read back: a sanity bound against
-/// a damaged file, far above 10,000 recipients of 256 octets.
-const RECORD_BYTES_MAX: u32 = 16 * 1024 * 1024;
 /// Message data is buffered to this size before each write to the file.
 const WRITE_BUFFER_BYTES: usize = 256 * 1024;
-
-/// What the spool keeps about a message besides its data.
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-pub struct SpoolRecord {
-    pub queue_id: QueueId,
-    /// Seconds since the Unix epoch when the message arrived.
-    pub received_at: i64,
-    pub envelope: Envelope,
-}
 
 /// The spool directories and the queue ID allocator.
 #[derive(Debug)]
@@ -64,6 +56,7 @@ pub struct Spool {
     incoming: PathBuf,
     queue: PathBuf,
     state: PathBuf,
+    damaged: PathBuf,
     last_id: Mutex<u64>,
     committed: mpsc::UnboundedSender<QueueId>,
 }
@@ -80,7 +73,8 @@ impl Spool {
         let incoming = data_dir.join("spool").join("incoming");
         let queue = data_dir.join("spool").join("queue");
         let state = data_dir.join("spool").join("state");
-        for dir in [&incoming, &queue, &state] {
+        let damaged = data_dir.join("spool").join("damaged");
+        for dir in [&incoming, &queue, &state, &damaged] {
             create_dir_durably(dir)?;
         }
         for entry in fs::read_dir(&incoming)? {
@@ -106,6 +100,7 @@ impl Spool {
             incoming,
             queue,
             state,
+            damaged,
             last_id: Mutex::new(last_id),
             committed,
         };
@@ -150,12 +145,13 @@ impl Spool {
             received_at: received_at.0,
             envelope,
         };
-        let header = encode_header(&record)?;
+        let header = record::encode_header(&record)?;
         let path = self.incoming.join(queue_id.to_string());
         let file = blocking(move || {
             let mut file = OpenOptions::new()
                 .write(true)
                 .create_new(true)
+                .mode(0o600)
                 .open(&path)?;
             file.write_all(&header)?;
             Ok(file)
@@ -171,11 +167,52 @@ impl Spool {
     }
 
     /// Reads a committed message's record; the returned file is positioned
-    /// at the start of the message data.
+    /// at the start of the message data. A record that does not decode,
+    /// does not check out or names another message is [`damage`]d.
     pub fn read(&self, id: QueueId) -> io::Result<(SpoolRecord, File)> {
         let mut file = File::open(self.queue_path(id))?;
         let record = read_header(&mut file)?;
+        if record.queue_id != id {
+            return Err(damaged(format!(
+                "the record in queue/{id} is for message {}",
+                record.queue_id
+            )));
+        }
         Ok((record, file))
+    }
+
+    /// A committed message's record, and its delivery state if an attempt
+    /// left one, both checked, and checked against each other.
+    pub fn load(&self, id: QueueId) -> io::Result<(SpoolRecord, Option<DeliveryState>)> {
+        let (record, _) = self.read(id)?;
+        let state = self.read_state(id)?;
+        if let Some(state) = &state {
+            check_state(&record, state)?;
+        }
+        Ok((record, state))
+    }
+
+    /// Moves a damaged message aside: `queue/ID` to `damaged/ID.queue`,
+    /// `state/ID` (if any) to `damaged/ID.state`, with `reason` written to
+    /// `damaged/ID.reason`. Answers where the message went.
+    pub fn set_aside(&self, id: QueueId, reason: &str) -> io::Result<PathBuf> {
+        let reason_file = self.damaged.join(format!("{id}.reason"));
+        replace_file(&reason_file, format!("{reason}\n").as_bytes())?;
+        // The message leaves the queue first: a crash before its state
+        // follows leaves a stray state file, which the next start removes,
+        // rather than a message without its state, which would be
+        // delivered again to every recipient.
+        let queue_to = self.damaged.join(format!("{id}.queue"));
+        fs::rename(self.queue_path(id), &queue_to)?;
+        let state_to = self.damaged.join(format!("{id}.state"));
+        match fs::rename(self.state.join(id.to_string()), &state_to) {
+            Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(error),
+            _ => {}
+        }
+        sync_dir(&self.damaged)?;
+        sync_dir(&self.queue)?;
+        sync_dir(&self.state)?;
+        Ok(queue_to)
     }
 
     /// Removes a message that needs nothing more, with its state.
@@ -199,10 +236,7 @@ impl Spool {
 
     /// Records the message's delivery state durably (see the module docs).
     pub fn write_state(&self, id: QueueId, state: &DeliveryState) -> io::Result<()> {
-        let mut bytes = STATE_MAGIC.to_vec();
-        bytes.extend_from_slice(&STATE_FORMAT_VERSION.to_le_bytes());
-        bincode::encode_into_std_write(state, &mut bytes, bincode::config::standard())
-            .map_err(io::Error::other)?;
+        let bytes = record::encode_state(state)?;
         replace_file(&self.state.join(id.to_string()), &bytes)
     }
 
@@ -216,29 +250,41 @@ impl Spool {
     }
 }
 
-/// Reads `state_dir/ID`: the delivery state, if an attempt left one.
+/// Reads `state_dir/ID`: the delivery state, if an attempt left one. At
+/// most [`STATE_FILE_BYTES_MAX`] octets are read: a larger file is damaged.
 pub fn read_state_file(state_dir: &Path, id: QueueId) -> io::Result<Option<DeliveryState>> {
-    let bytes = match fs::read(state_dir.join(id.to_string())) {
-        Ok(bytes) => bytes,
+    let file = match File::open(state_dir.join(id.to_string())) {
+        Ok(file) => file,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(error) => return Err(error),
     };
-    let invalid = |what: String| io::Error::new(io::ErrorKind::InvalidData, what);
-    let body = bytes
-        .strip_prefix(&STATE_MAGIC[..])
-        .ok_or_else(|| invalid(format!("{id}: not a Postern state file")))?;
-    let (version, encoded) = body
-        .split_at_checked(2)
-        .ok_or_else(|| invalid(format!("{id}: state file cut short")))?;
-    let version = u16::from_le_bytes([version[0], version[1]]);
-    if version != STATE_FORMAT_VERSION {
-        return Err(invalid(format!(
-            "{id}: state format version {version}; this Postern reads {STATE_FORMAT_VERSION}"
-        )));
+    let mut bytes = Vec::new();
+    file.take(STATE_FILE_BYTES_MAX as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    decode_state(&bytes).map(Some)
+}
+
+/// Reads and checks the header and record of a spool file, leaving the
+/// file at the first octet of the message data.
+pub fn read_header(file: &mut File) -> io::Result<SpoolRecord> {
+    let mut bytes = vec![0u8; HEADER_BYTES];
+    read_all(file, &mut bytes)?;
+    let length = record::record_length(&bytes)?;
+    bytes.resize(HEADER_BYTES + length, 0);
+    read_all(file, &mut bytes[HEADER_BYTES..])?;
+    let record = decode_spool_record(&bytes)?;
+    file.seek(SeekFrom::Start(bytes.len() as u64))?;
+    Ok(record)
+}
+
+/// `read_exact`, where a file that ends too soon is damaged.
+fn read_all(file: &mut File, buffer: &mut [u8]) -> io::Result<()> {
+    match file.read_exact(buffer) {
+        Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => Err(damaged(
+            "spool file cut short: it ends inside its header or record",
+        )),
+        other => other,
     }
-    let (state, _) = bincode::decode_from_slice(encoded, bincode::config::standard())
-        .map_err(|e| invalid(format!("{id}: damaged state file: {e}")))?;
-    Ok(Some(state))
 }
 
 /// A message being written to `incoming/`.
@@ -322,47 +368,6 @@ impl StoredMessage for SpoolFile {
     }
 }
 
-fn encode_header(record: &SpoolRecord) -> io::Result<Vec<u8>> {
-    let encoded =
-        bincode::encode_to_vec(record, bincode::config::standard()).map_err(io::Error::other)?;
-    let length = u32::try_from(encoded.len())
-        .map_err(|_| io::Error::other("envelope too large to spool"))?;
-    let mut header = Vec::with_capacity(HEADER_BYTES + encoded.len());
-    header.extend_from_slice(&SPOOL_MAGIC);
-    header.extend_from_slice(&SPOOL_FORMAT_VERSION.to_le_bytes());
-    header.extend_from_slice(&length.to_le_bytes());
-    header.extend_from_slice(&encoded);
-    Ok(header)
-}
-
-/// Reads and checks the header and record of a spool file.
-pub fn read_header(file: &mut File) -> io::Result<SpoolRecord> {
-    let mut fixed = [0u8; HEADER_BYTES];
-    file.read_exact(&mut fixed)?;
-    let invalid = |what: String| io::Error::new(io::ErrorKind::InvalidData, what);
-    if fixed[..SPOOL_MAGIC.len()] != SPOOL_MAGIC {
-        return Err(invalid("not a Postern spool file".into()));
-    }
-    let version = u16::from_le_bytes([fixed[8], fixed[9]]);
-    if version != SPOOL_FORMAT_VERSION {
-        return Err(invalid(format!(
-            "spool format version {version}; this Postern reads {SPOOL_FORMAT_VERSION}"
-        )));
-    }
-    let length = u32::from_le_bytes([fixed[10], fixed[11], fixed[12], fixed[13]]);
-    if length > RECORD_BYTES_MAX {
-        return Err(invalid(format!(
-            "spool record of {length} octets is implausibly large"
-        )));
-    }
-    let mut encoded = vec![0u8; length as usize];
-    file.read_exact(&mut encoded)?;
-    let (record, _) = bincode::decode_from_slice(&encoded, bincode::config::standard())
-        .map_err(|e| invalid(format!("damaged spool record: {e}")))?;
-    file.seek(SeekFrom::Start((HEADER_BYTES + encoded.len()) as u64))?;
-    Ok(record)
-}
-
 /// An exclusive lock on a data directory, held while the server runs, so
 /// that a second server cannot clean up the first one's incoming messages
 /// or deliver its queue twice.
@@ -374,17 +379,20 @@ pub struct DataDirLock {
 impl DataDirLock {
     pub const FILE_NAME: &str = "postern.lock";
 
-    /// Takes the lock, creating the directory if need be; fails at once if
+    /// Takes the lock, creating the directory (0700) if need be, and
+    /// tightening it to 0700 if it is open to others; fails at once if
     /// another process holds it.
     pub fn acquire(data_dir: &Path) -> io::Result<DataDirLock> {
         use std::os::fd::AsRawFd;
         create_dir_durably(data_dir)?;
+        make_private(data_dir)?;
         let path = data_dir.join(Self::FILE_NAME);
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
+            .mode(0o600)
             .open(&path)?;
         // SAFETY: flock(2) on a file descriptor we own, for the life of `file`.
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
@@ -405,8 +413,25 @@ impl DataDirLock {
     }
 }
 
-/// Creates a directory and its missing parents, syncing each parent so the
-/// new entries survive a crash.
+/// Takes group and other permissions off a directory that has them (a
+/// data directory made before Postern made them private, or by hand), and
+/// says so in the log. Everything beneath is then out of other users'
+/// reach, whatever its own mode.
+pub fn make_private(dir: &Path) -> io::Result<()> {
+    let mode = fs::metadata(dir)?.permissions().mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+        tracing::warn!(
+            dir = %dir.display(),
+            "{}: was mode {mode:04o}, open to other users; made it 0700",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// Creates a directory (0700) and its missing parents, syncing each parent
+/// so the new entries survive a crash.
 pub fn create_dir_durably(dir: &Path) -> io::Result<()> {
     if dir.is_dir() {
         return Ok(());
@@ -414,7 +439,7 @@ pub fn create_dir_durably(dir: &Path) -> io::Result<()> {
     if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
         create_dir_durably(parent)?;
     }
-    match fs::create_dir(dir) {
+    match fs::DirBuilder::new().mode(0o700).create(dir) {
         Ok(()) => {}
         Err(error) if error.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
         Err(error) => return Err(error),
@@ -429,10 +454,14 @@ pub fn create_dir_durably(dir: &Path) -> io::Result<()> {
 /// contents or the new, never a mix: written to `path.new`, synced,
 /// renamed over, and the directory synced. New files are private (0600).
 pub fn replace_file(path: &Path, contents: &[u8]) -> io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
     let mut fresh = path.as_os_str().to_owned();
     fresh.push(".new");
     let fresh = std::path::PathBuf::from(fresh);
+    // A leftover from a crash may have another mode; the file is made anew.
+    match fs::remove_file(&fresh) {
+        Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(error),
+        _ => {}
+    }
     let mut file = OpenOptions::new()
         .write(true)
         .create(true)

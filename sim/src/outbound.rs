@@ -315,6 +315,10 @@ impl QueueStore for SimEnvironment {
         self.store.remove(id).await
     }
 
+    async fn set_aside(&self, id: QueueId, reason: String) -> io::Result<String> {
+        self.store.set_aside(id, reason).await
+    }
+
     async fn inject(&self, envelope: Envelope, data: Vec<u8>) -> io::Result<QueueId> {
         self.store.inject(envelope, data).await
     }

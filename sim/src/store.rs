@@ -54,6 +54,8 @@ struct Shared {
     committed: Vec<Committed>,
     /// Messages waiting for delivery, with their state once recorded.
     queue: BTreeMap<QueueId, (Arc<SpoolRecord>, Option<DeliveryState>)>,
+    /// Messages the runner found damaged, with the reason.
+    damaged: BTreeMap<QueueId, String>,
     /// What each local mailbox holds, by address.
     mailboxes: BTreeMap<String, Vec<Vec<u8>>>,
     /// Where commits are announced: the running delivery runner's inbox.
@@ -317,6 +319,13 @@ impl QueueStore for MemoryStore {
     async fn remove(&self, id: QueueId) -> io::Result<()> {
         self.lock().queue.remove(&id);
         Ok(())
+    }
+
+    async fn set_aside(&self, id: QueueId, reason: String) -> io::Result<String> {
+        let mut shared = self.lock();
+        shared.queue.remove(&id);
+        shared.damaged.insert(id, reason);
+        Ok(format!("damaged/{id}"))
     }
 
     async fn inject(&self, envelope: Envelope, data: Vec<u8>) -> io::Result<QueueId> {

@@ -1,0 +1,263 @@
+//! How messages enter and leave the runner, and its loop: the backlog and
+//! arrivals are read from the store (off the runner's task), the runner
+//! wakes for what is due, saves states and removes finished messages, and
+//! carries out the operator's commands. Delivery itself (local copies and
+//! attempts) is in the parent module; what keeps the loop running
+//! whatever happens is in [`super::supervise`].
+
+use super::{Command, Context, Entry, Report, Runner, supervise};
+use crate::environment::Environment;
+use crate::spool::SpoolRecord;
+use postern_core::admission::{Limits, Quota};
+use postern_core::envelope::QueueId;
+use postern_core::queue::DeliveryState;
+use postern_core::time::UnixTime;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tracing::Instrument;
+
+/// Delivers the `backlog`, then every ID the spool announces on
+/// `arrivals`, and carries out `commands`, until `arrivals` closes.
+pub async fn run<E: Environment>(
+    context: Context<E>,
+    backlog: Vec<QueueId>,
+    mut arrivals: mpsc::UnboundedReceiver<QueueId>,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+) {
+    let (reports, mut reported) = mpsc::unbounded_channel();
+    let mut runner = Runner::new(Arc::new(context), reports);
+    if !backlog.is_empty() {
+        tracing::info!(
+            count = backlog.len(),
+            "delivering messages left in the spool"
+        );
+    }
+    for id in backlog {
+        runner.arrived(id, true).await;
+    }
+    loop {
+        let step = runner.step(&mut arrivals, &mut reported, &mut commands);
+        match supervise::catch_panic(step).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(panic) => runner.restart(&panic).await,
+        }
+    }
+}
+
+impl<E: Environment> Runner<E> {
+    pub(super) fn new(context: Arc<Context<E>>, reports: mpsc::UnboundedSender<Report>) -> Self {
+        let limits = Limits {
+            total: context.outbound.max_connections,
+            per_key: context.outbound.max_connections_per_destination,
+        };
+        Runner {
+            context,
+            entries: BTreeMap::new(),
+            quota: Quota::new(limits),
+            permits: BTreeMap::new(),
+            tasks: BTreeMap::new(),
+            next_task: 0,
+            blocked: BTreeSet::new(),
+            loading: BTreeSet::new(),
+            deleted: BTreeSet::new(),
+            unreadable: BTreeMap::new(),
+            failures: BTreeMap::new(),
+            reports,
+        }
+    }
+
+    /// Waits for one event and handles it; false once `arrivals` closes.
+    pub(super) async fn step(
+        &mut self,
+        arrivals: &mut mpsc::UnboundedReceiver<QueueId>,
+        reported: &mut mpsc::UnboundedReceiver<Report>,
+        commands: &mut mpsc::UnboundedReceiver<Command>,
+    ) -> bool {
+        let wake = self.next_wake();
+        let timer = async {
+            match wake {
+                Some(at) => tokio::time::sleep(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            arrival = arrivals.recv() => match arrival {
+                Some(id) => self.arrived(id, false).await,
+                None => return false,
+            },
+            Some(report) = reported.recv() => self.report(report).await,
+            Some(command) = commands.recv() => self.command(command).await,
+            () = timer => {
+                self.retry_loads().await;
+                self.process_all().await;
+            }
+        }
+        true
+    }
+}
+
+impl<E: Environment> Runner<E> {
+    /// Takes a message into the queue. At start-up (`restarted`), what
+    /// was waiting for a retry is tried at once, as a queue run would.
+    pub(super) async fn arrived(&mut self, id: QueueId, restarted: bool) {
+        if self.entries.contains_key(&id) || !self.loading.insert(id) {
+            return;
+        }
+        self.unreadable.remove(&id);
+        // Read off the runner's task, so arrivals never queue behind a read.
+        let (context, reports) = (Arc::clone(&self.context), self.reports.clone());
+        tokio::spawn(
+            async move {
+                // A read that panics is a read that failed: retried later.
+                let loaded = supervise::catch_panic(context.env.load(id))
+                    .await
+                    .unwrap_or_else(|panic| {
+                        Err(io::Error::other(format!("internal error: {panic}")))
+                    });
+                let _ = reports.send(Report::Loaded {
+                    id,
+                    restarted,
+                    loaded,
+                });
+            }
+            .in_current_span(),
+        );
+    }
+
+    pub(super) async fn loaded(
+        &mut self,
+        id: QueueId,
+        restarted: bool,
+        loaded: io::Result<(SpoolRecord, Option<DeliveryState>)>,
+    ) {
+        self.loading.remove(&id);
+        // Deleted while it was read: the read must not bring it back.
+        if self.deleted.remove(&id) || self.entries.contains_key(&id) {
+            return;
+        }
+        // Whatever the store, the runner indexes the state by recipient.
+        let checked = loaded.and_then(|(record, state)| {
+            if let Some(state) = &state {
+                crate::spool::check_state(&record, state)?;
+            }
+            Ok((record, state))
+        });
+        let (record, state) = match checked {
+            Ok(loaded) => loaded,
+            Err(error) => return self.load_failed(id, restarted, error).await,
+        };
+        let mut state = state
+            .unwrap_or_else(|| DeliveryState::new(&record.envelope, UnixTime(record.received_at)));
+        if restarted {
+            state.flush(self.now());
+        }
+        self.entries.insert(
+            id,
+            Entry {
+                record: Arc::new(record),
+                state,
+                dirty: false,
+                local_task: None,
+                in_flight: BTreeMap::new(),
+            },
+        );
+        self.process_supervised(id).await;
+    }
+
+    /// How long until the earliest pending recipient is due, or the
+    /// earliest message that could not be read is to be read again.
+    pub(super) fn next_wake(&self) -> Option<Duration> {
+        let due = self
+            .entries
+            .values()
+            .filter_map(|e| e.state.next_attempt())
+            .min()
+            .map(|earliest| {
+                let wait = earliest.0.saturating_sub(self.now().0).max(0) as u64;
+                // Wake at least once a minute so a blocked message is retried.
+                Duration::from_secs(wait.clamp(1, 60))
+            });
+        let reread = self
+            .unreadable
+            .values()
+            .map(|u| u.retry_at)
+            .min()
+            .map(|at| at.saturating_duration_since(tokio::time::Instant::now()));
+        due.into_iter().chain(reread).min()
+    }
+
+    pub(super) async fn process_all(&mut self) {
+        let ids: Vec<QueueId> = self.entries.keys().copied().collect();
+        for id in ids {
+            self.process_supervised(id).await;
+        }
+    }
+
+    /// Saves the state if it changed, or removes the message if done.
+    pub(super) async fn settle(&mut self, id: QueueId) {
+        let Some(entry) = self.entries.get_mut(&id) else {
+            return;
+        };
+        // What is done is saved even while other deliveries of the message
+        // are under way, so a crash meanwhile does not repeat it.
+        let busy = entry.local_task.is_some() || !entry.in_flight.is_empty();
+        if entry.state.is_done() && !busy {
+            let recipients = entry.state.recipients.len();
+            self.entries.remove(&id);
+            self.failures.remove(&id);
+            // Nothing waits for the removal (see Spool::remove); if it
+            // fails, the message is delivered again at the next start.
+            let context = Arc::clone(&self.context);
+            tokio::spawn(async move {
+                match context.env.remove(id).await {
+                    Ok(()) => {
+                        tracing::info!(queue_id = %id, recipients, "{id}: removed from the spool")
+                    }
+                    Err(error) => {
+                        tracing::error!(queue_id = %id, %error, "{id}: cannot remove from the spool")
+                    }
+                }
+            }.in_current_span());
+        } else if entry.dirty {
+            match self.context.env.save_state(id, entry.state.clone()).await {
+                Ok(()) => entry.dirty = false,
+                Err(error) => {
+                    tracing::error!(queue_id = %id, %error, "{id}: cannot save the delivery state")
+                }
+            }
+        }
+    }
+
+    pub(super) async fn command(&mut self, command: Command) {
+        match command {
+            Command::Flush(reply) => {
+                let now = self.now();
+                let mut count = 0;
+                for entry in self.entries.values_mut() {
+                    if entry.state.next_attempt().is_some() {
+                        entry.state.flush(now);
+                        entry.dirty = true;
+                        count += 1;
+                    }
+                }
+                tracing::info!(
+                    messages = count,
+                    "queue flushed: every pending recipient is due now"
+                );
+                let _ = reply.send(count);
+                self.process_all().await;
+            }
+            Command::Delete(id, reply) => {
+                let deleted = self.delete(id).await;
+                let _ = reply.send(deleted);
+            }
+            Command::Unreadable(reply) => {
+                let _ = reply.send(self.unreadable_entries());
+            }
+        }
+    }
+}

@@ -1,0 +1,438 @@
+//! The runner's supervision against a scripted store: damaged and
+//! unreadable messages, panics, and deletes racing loads and deliveries.
+//! Every message here is local, so no network is involved.
+
+use super::{Command, Context, run};
+use crate::environment::{Dns, Network, QueueStore, WallClock};
+use crate::spool::SpoolRecord;
+use postern_core::address::{ForwardPath, Mailbox, ReversePath};
+use postern_core::envelope::{ClientInfo, Destination, Envelope, LocalMailbox, QueueId, Recipient};
+use postern_core::queue::DeliveryState;
+use postern_core::route::{HostAnswer, MxAnswer};
+use postern_core::smtp::server::BodyType;
+use postern_core::time::UnixTime;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Notify, mpsc, oneshot};
+
+/// What the scripted store does, and what it saw.
+#[derive(Default)]
+struct Script {
+    queue: BTreeMap<QueueId, (SpoolRecord, Option<DeliveryState>)>,
+    /// Loads of these fail with an I/O error, this many more times.
+    load_errors: BTreeMap<QueueId, u32>,
+    /// Loads of these wait for the notification.
+    load_gates: BTreeMap<QueueId, Arc<Notify>>,
+    /// Deliveries of these never finish.
+    stuck: BTreeSet<QueueId>,
+    /// Saving the state of these panics, once each.
+    panic_on_save: BTreeSet<QueueId>,
+    loads: BTreeMap<QueueId, u32>,
+    delivered: Vec<(QueueId, String)>,
+    set_aside: Vec<(QueueId, String)>,
+    /// Stuck deliveries that were dropped (cancelled).
+    cancelled: Vec<QueueId>,
+    /// The wall clock panics once when this is set: a bug outside any
+    /// one message's handling.
+    panic_on_now: bool,
+}
+
+#[derive(Clone, Default)]
+struct Fake(Arc<Mutex<Script>>);
+
+impl Fake {
+    fn script(&self) -> std::sync::MutexGuard<'_, Script> {
+        self.0.lock().unwrap()
+    }
+}
+
+impl Network for Fake {
+    type Stream = tokio::io::DuplexStream;
+
+    async fn connect(&self, _: SocketAddr) -> io::Result<Self::Stream> {
+        Err(io::ErrorKind::ConnectionRefused.into())
+    }
+}
+
+impl Dns for Fake {
+    async fn mx(&self, _: &str) -> MxAnswer {
+        MxAnswer::NoSuchDomain
+    }
+
+    async fn host(&self, _: &str) -> HostAnswer {
+        HostAnswer::NotFound
+    }
+}
+
+impl WallClock for Fake {
+    fn now(&self) -> UnixTime {
+        if std::mem::take(&mut self.script().panic_on_now) {
+            panic!("a bug in the runner's loop");
+        }
+        UnixTime(1_800_000_000)
+    }
+}
+
+/// Marks a stuck delivery cancelled when its future is dropped.
+struct OnDrop(Fake, QueueId);
+
+impl Drop for OnDrop {
+    fn drop(&mut self) {
+        self.0.script().cancelled.push(self.1);
+    }
+}
+
+impl QueueStore for Fake {
+    type Data = io::Cursor<Vec<u8>>;
+
+    async fn load(&self, id: QueueId) -> io::Result<(SpoolRecord, Option<DeliveryState>)> {
+        let gate = self.script().load_gates.get(&id).cloned();
+        if let Some(gate) = gate {
+            gate.notified().await;
+        }
+        let mut script = self.script();
+        *script.loads.entry(id).or_default() += 1;
+        if let Some(left) = script.load_errors.get_mut(&id).filter(|n| **n > 0) {
+            *left -= 1;
+            return Err(io::Error::other("Too many open files (os error 24)"));
+        }
+        script
+            .queue
+            .get(&id)
+            .cloned()
+            .ok_or(io::ErrorKind::NotFound.into())
+    }
+
+    async fn data(&self, _: QueueId) -> io::Result<(u64, Self::Data)> {
+        Ok((0, io::Cursor::new(Vec::new())))
+    }
+
+    async fn header_section(&self, _: QueueId) -> io::Result<Vec<u8>> {
+        Ok(Vec::new())
+    }
+
+    async fn deliver(&self, record: Arc<SpoolRecord>, mailbox: LocalMailbox) -> io::Result<String> {
+        let id = record.queue_id;
+        if self.script().stuck.contains(&id) {
+            let _guard = OnDrop(self.clone(), id);
+            std::future::pending::<()>().await;
+        }
+        self.script().delivered.push((id, mailbox.user.clone()));
+        if mailbox.user == "broken" {
+            return Err(io::Error::other("the disk is full"));
+        }
+        Ok(format!("{}", mailbox))
+    }
+
+    async fn save_state(&self, id: QueueId, state: DeliveryState) -> io::Result<()> {
+        let mut script = self.script();
+        if script.panic_on_save.remove(&id) {
+            drop(script);
+            panic!("a bug while saving the state of {id}");
+        }
+        if let Some((_, saved)) = script.queue.get_mut(&id) {
+            *saved = Some(state);
+        }
+        Ok(())
+    }
+
+    async fn remove(&self, id: QueueId) -> io::Result<()> {
+        match self.script().queue.remove(&id) {
+            Some(_) => Ok(()),
+            None => Err(io::ErrorKind::NotFound.into()),
+        }
+    }
+
+    async fn set_aside(&self, id: QueueId, reason: String) -> io::Result<String> {
+        let mut script = self.script();
+        script.queue.remove(&id);
+        script.set_aside.push((id, reason));
+        Ok(format!("damaged/{id}"))
+    }
+
+    async fn inject(&self, _: Envelope, _: Vec<u8>) -> io::Result<QueueId> {
+        Err(io::Error::other("no bounces here"))
+    }
+}
+
+fn record(id: u64, users: &[&str]) -> SpoolRecord {
+    SpoolRecord {
+        queue_id: QueueId(id),
+        received_at: 1_800_000_000,
+        envelope: Envelope {
+            reverse_path: ReversePath::Null,
+            recipients: users
+                .iter()
+                .map(|user| Recipient {
+                    forward_path: ForwardPath::Mailbox(Mailbox {
+                        local_part: (*user).into(),
+                        domain: "localhost".into(),
+                    }),
+                    destination: Destination::Local(LocalMailbox {
+                        domain: "localhost".into(),
+                        user: (*user).into(),
+                    }),
+                })
+                .collect(),
+            body: BodyType::SevenBit,
+            smtputf8: false,
+            client: ClientInfo {
+                helo: "client.test".into(),
+                address: "127.0.0.1".into(),
+            },
+        },
+    }
+}
+
+/// A running runner over `fake`, with `backlog`.
+struct Running {
+    fake: Fake,
+    arrivals: mpsc::UnboundedSender<QueueId>,
+    commands: mpsc::UnboundedSender<Command>,
+    runner: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    fn start(fake: &Fake, backlog: Vec<QueueId>) -> Running {
+        let config = postern_core::config::parse(crate::config_file::DEFAULT_CONFIG).unwrap();
+        let directory = Arc::new(postern_core::directory::Directory::new(&config.domains));
+        let context = Context::new(&config, fake.clone(), directory).unwrap();
+        let (arrivals, arrived) = mpsc::unbounded_channel();
+        let (commands, commanded) = mpsc::unbounded_channel();
+        let runner = tokio::spawn(run(context, backlog, arrived, commanded));
+        Running {
+            fake: fake.clone(),
+            arrivals,
+            commands,
+            runner,
+        }
+    }
+
+    /// Waits (up to 10 s) until `done` holds of the script.
+    async fn until(&self, what: &str, done: impl Fn(&Script) -> bool) {
+        for _ in 0..1000 {
+            if done(&self.fake.script()) {
+                return;
+            }
+            assert!(!self.runner.is_finished(), "the runner stopped");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("timed out waiting until {what}");
+    }
+
+    fn delivered(&self, id: u64) -> Vec<String> {
+        let script = self.fake.script();
+        script
+            .delivered
+            .iter()
+            .filter(|(d, _)| d.0 == id)
+            .map(|(_, user)| user.clone())
+            .collect()
+    }
+
+    async fn delete(&self, id: u64) -> bool {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::Delete(QueueId(id), reply))
+            .unwrap();
+        answer.await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_state_of_the_wrong_recipient_count_is_set_aside_and_the_others_are_delivered() {
+    let fake = Fake::default();
+    {
+        let mut script = fake.script();
+        let bad = record(1, &["alice"]);
+        // The state of a two-recipient message beside a one-recipient
+        // envelope: the runner would index recipient 1 of the envelope.
+        let state = DeliveryState::new(&record(1, &["alice", "bob"]).envelope, UnixTime(0));
+        script.queue.insert(QueueId(1), (bad, Some(state)));
+        script.queue.insert(QueueId(2), (record(2, &["bob"]), None));
+    }
+    let running = Running::start(&fake, vec![QueueId(1), QueueId(2)]);
+    running
+        .until("the good message is delivered", |s| s.queue.is_empty())
+        .await;
+    assert_eq!(running.delivered(2), ["bob"]);
+    assert!(running.delivered(1).is_empty());
+    let set_aside = fake.script().set_aside.clone();
+    assert_eq!(set_aside.len(), 1, "{set_aside:?}");
+    assert_eq!(set_aside[0].0, QueueId(1));
+    assert!(
+        set_aside[0].1.contains("state has 2 recipients"),
+        "{set_aside:?}"
+    );
+    // Still running: a message arriving now is delivered.
+    fake.script()
+        .queue
+        .insert(QueueId(3), (record(3, &["alice"]), None));
+    running.arrivals.send(QueueId(3)).unwrap();
+    running
+        .until("the later message is delivered", |s| s.queue.is_empty())
+        .await;
+    assert_eq!(running.delivered(3), ["alice"]);
+}
+
+#[tokio::test]
+async fn a_panic_while_handling_one_message_is_caught_and_it_is_read_again() {
+    let fake = Fake::default();
+    {
+        let mut script = fake.script();
+        // alice's copy lands, broken's fails: the state must be saved, and
+        // saving it panics once.
+        script
+            .queue
+            .insert(QueueId(1), (record(1, &["alice", "broken"]), None));
+        script.panic_on_save.insert(QueueId(1));
+    }
+    let running = Running::start(&fake, vec![QueueId(1)]);
+    running
+        .until("message 1 is read again after the panic", |s| {
+            s.loads.get(&QueueId(1)) == Some(&2)
+        })
+        .await;
+    // The runner goes on: another message is delivered.
+    fake.script()
+        .queue
+        .insert(QueueId(2), (record(2, &["bob"]), None));
+    running.arrivals.send(QueueId(2)).unwrap();
+    running
+        .until("message 2 is delivered", |s| {
+            !s.queue.contains_key(&QueueId(2))
+        })
+        .await;
+    assert_eq!(running.delivered(2), ["bob"]);
+    // Read again, message 1's due recipients went once more and its state
+    // was saved this time.
+    running
+        .until("message 1's state is saved", |s| {
+            s.queue
+                .get(&QueueId(1))
+                .is_some_and(|(_, state)| state.is_some())
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn an_unreadable_message_is_read_again_with_backoff_and_listed_meanwhile() {
+    let fake = Fake::default();
+    {
+        let mut script = fake.script();
+        script
+            .queue
+            .insert(QueueId(1), (record(1, &["alice"]), None));
+        script.load_errors.insert(QueueId(1), 2);
+    }
+    let running = Running::start(&fake, vec![QueueId(1)]);
+    running
+        .until("the first read failed", |s| {
+            s.loads.get(&QueueId(1)) == Some(&1)
+        })
+        .await;
+    let (reply, answer) = oneshot::channel();
+    running.commands.send(Command::Unreadable(reply)).unwrap();
+    let unreadable = answer.await.unwrap();
+    assert_eq!(unreadable.len(), 1, "{unreadable:?}");
+    assert_eq!(unreadable[0].id, QueueId(1));
+    assert!(unreadable[0].error.contains("Too many open files"));
+    assert!(unreadable[0].retry_in <= Duration::from_secs(1));
+    // Two failures (1 s, then 2 s of backoff), then the read works.
+    running
+        .until("message 1 is delivered", |s| s.queue.is_empty())
+        .await;
+    assert_eq!(running.delivered(1), ["alice"]);
+    assert_eq!(fake.script().loads[&QueueId(1)], 3);
+}
+
+#[tokio::test]
+async fn a_delete_during_a_load_does_not_bring_the_message_back() {
+    let fake = Fake::default();
+    let gate = Arc::new(Notify::new());
+    {
+        let mut script = fake.script();
+        script
+            .queue
+            .insert(QueueId(1), (record(1, &["alice"]), None));
+        script.load_gates.insert(QueueId(1), Arc::clone(&gate));
+    }
+    let running = Running::start(&fake, vec![QueueId(1)]);
+    assert!(running.delete(1).await, "known: its load is under way");
+    // The load completes after the delete, with the record it read before.
+    fake.script()
+        .queue
+        .insert(QueueId(1), (record(1, &["alice"]), None));
+    gate.notify_one();
+    running
+        .until("the load completed", |s| s.loads.contains_key(&QueueId(1)))
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        running.delivered(1).is_empty(),
+        "delivered after its delete"
+    );
+}
+
+#[tokio::test]
+async fn a_delete_cancels_a_delivery_under_way() {
+    let fake = Fake::default();
+    {
+        let mut script = fake.script();
+        script
+            .queue
+            .insert(QueueId(1), (record(1, &["alice"]), None));
+        script.stuck.insert(QueueId(1));
+    }
+    let running = Running::start(&fake, vec![QueueId(1)]);
+    running
+        .until("the delivery is under way", |s| {
+            s.loads.contains_key(&QueueId(1))
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(running.delete(1).await);
+    running
+        .until("the stuck delivery is cancelled", |s| {
+            s.cancelled.contains(&QueueId(1))
+        })
+        .await;
+    assert!(fake.script().queue.is_empty());
+}
+
+#[tokio::test]
+async fn a_panic_in_the_runners_loop_restarts_it_with_every_message() {
+    let fake = Fake::default();
+    {
+        let mut script = fake.script();
+        script
+            .queue
+            .insert(QueueId(1), (record(1, &["alice"]), None));
+        script.stuck.insert(QueueId(1));
+    }
+    let running = Running::start(&fake, vec![QueueId(1)]);
+    running
+        .until("message 1's delivery is under way", |s| {
+            s.loads.contains_key(&QueueId(1))
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The next turn of the loop reads the clock, which panics.
+    fake.script().panic_on_now = true;
+    fake.script()
+        .queue
+        .insert(QueueId(2), (record(2, &["bob"]), None));
+    running.arrivals.send(QueueId(2)).unwrap();
+    running
+        .until("message 2 is delivered after the restart", |s| {
+            !s.queue.contains_key(&QueueId(2))
+        })
+        .await;
+    let script = fake.script();
+    assert!(!script.panic_on_now, "the panic happened");
+    assert_eq!(script.cancelled, [QueueId(1)], "its delivery was cancelled");
+    assert_eq!(script.loads[&QueueId(1)], 2, "message 1 was read again");
+}

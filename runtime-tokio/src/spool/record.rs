@@ -1,0 +1,425 @@
+//! The formats of spool and state files, decoded with limits and checked.
+//!
+//! A file on disk is not trusted: a disk error, a partial restore or an
+//! editor can leave anything there. Decoding never allocates more than
+//! the file's limit ([`SPOOL_RECORD_BYTES_MAX`], [`STATE_FILE_BYTES_MAX`],
+//! given to bincode as its limit, so a length prefix of a terabyte is an
+//! error and not an abort), and every record is checked for what the
+//! queue runner relies on (a state with one entry per recipient, mailbox
+//! names that are safe as path components, ...). What fails is
+//! [`Damaged`]: the runner moves it aside rather than retrying it.
+//!
+//! [`decode_spool_record`] and [`decode_state`] are pure functions of a
+//! byte slice, so a fuzzer can call them.
+
+use bincode::{Decode, Encode};
+use postern_core::address::ForwardPath;
+use postern_core::envelope::{Destination, Envelope, LocalMailbox, QueueId};
+use postern_core::limits::{
+    RECIPIENTS_PER_MESSAGE_MAX, SPOOL_RECORD_BYTES_MAX, STATE_FILE_BYTES_MAX,
+};
+use postern_core::queue::DeliveryState;
+use std::fmt;
+use std::io;
+
+/// The first bytes of every spool file.
+pub const SPOOL_MAGIC: [u8; 8] = *b"PSTNSPL\n";
+/// The format of what follows the magic; bump it when [`SpoolRecord`]
+/// changes, and teach [`decode_spool_record`] the old one (until the
+/// first release, older spools are refused with an error naming both
+/// versions). 1: the first; 2: each recipient carries its destination (a
+/// local mailbox, or remote for relayed mail).
+pub const SPOOL_FORMAT_VERSION: u16 = 2;
+/// The first bytes of every state file, and its format version.
+pub const STATE_MAGIC: [u8; 8] = *b"PSTNSTA\n";
+pub const STATE_FORMAT_VERSION: u16 = 1;
+/// Magic, version (u16) and record length (u32).
+pub const HEADER_BYTES: usize = SPOOL_MAGIC.len() + 2 + 4;
+
+/// What the spool keeps about a message besides its data.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct SpoolRecord {
+    pub queue_id: QueueId,
+    /// Seconds since the Unix epoch when the message arrived.
+    pub received_at: i64,
+    pub envelope: Envelope,
+}
+
+/// Why a spool or state file cannot be used: it is damaged, and reading it
+/// again will not help. Carried inside an [`io::Error`] of kind
+/// `InvalidData`; see [`damage`].
+#[derive(Debug)]
+pub struct Damaged(pub String);
+
+impl fmt::Display for Damaged {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Damaged {}
+
+/// An error saying a file is damaged, for `reason`.
+pub fn damaged(reason: impl Into<String>) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, Damaged(reason.into()))
+}
+
+/// The reason, if `error` says a file is damaged (rather than that it
+/// could not be read just now).
+pub fn damage(error: &io::Error) -> Option<&str> {
+    error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<Damaged>())
+        .map(|damaged| damaged.0.as_str())
+}
+
+fn bincode_config<const LIMIT: usize>() -> bincode::config::Configuration<
+    bincode::config::LittleEndian,
+    bincode::config::Varint,
+    bincode::config::Limit<LIMIT>,
+> {
+    bincode::config::standard().with_limit::<LIMIT>()
+}
+
+/// The header and record that start a spool file.
+pub fn encode_header(record: &SpoolRecord) -> io::Result<Vec<u8>> {
+    let encoded = bincode::encode_to_vec(record, bincode_config::<SPOOL_RECORD_BYTES_MAX>())
+        .map_err(io::Error::other)?;
+    if encoded.len() > SPOOL_RECORD_BYTES_MAX {
+        return Err(io::Error::other("envelope too large to spool"));
+    }
+    // Within SPOOL_RECORD_BYTES_MAX, which fits a u32.
+    let length = encoded.len() as u32;
+    let mut header = Vec::with_capacity(HEADER_BYTES + encoded.len());
+    header.extend_from_slice(&SPOOL_MAGIC);
+    header.extend_from_slice(&SPOOL_FORMAT_VERSION.to_le_bytes());
+    header.extend_from_slice(&length.to_le_bytes());
+    header.extend_from_slice(&encoded);
+    Ok(header)
+}
+
+/// The length of the record that follows a spool file's fixed header, once
+/// the magic and version are checked.
+pub fn record_length(fixed: &[u8]) -> io::Result<usize> {
+    if fixed.len() < HEADER_BYTES {
+        return Err(damaged(format!(
+            "spool file cut short: {} octets, the header alone is {HEADER_BYTES}",
+            fixed.len()
+        )));
+    }
+    if fixed[..SPOOL_MAGIC.len()] != SPOOL_MAGIC {
+        return Err(damaged("not a Postern spool file (wrong magic)"));
+    }
+    let version = u16::from_le_bytes([fixed[8], fixed[9]]);
+    if version != SPOOL_FORMAT_VERSION {
+        return Err(damaged(format!(
+            "spool format version {version}; this Postern reads {SPOOL_FORMAT_VERSION}"
+        )));
+    }
+    let length = u32::from_le_bytes([fixed[10], fixed[11], fixed[12], fixed[13]]) as usize;
+    if length > SPOOL_RECORD_BYTES_MAX {
+        return Err(damaged(format!(
+            "spool record of {length} octets is over the limit of {SPOOL_RECORD_BYTES_MAX}"
+        )));
+    }
+    Ok(length)
+}
+
+/// Decodes and checks the start of a spool file: magic, version, record
+/// length and record. What follows the record (the message) is ignored.
+pub fn decode_spool_record(bytes: &[u8]) -> io::Result<SpoolRecord> {
+    let length = record_length(bytes)?;
+    let encoded = bytes
+        .get(HEADER_BYTES..HEADER_BYTES + length)
+        .ok_or_else(|| {
+            damaged(format!(
+                "spool file cut short: the record should be {length} octets"
+            ))
+        })?;
+    let (record, used): (SpoolRecord, usize) =
+        bincode::decode_from_slice(encoded, bincode_config::<SPOOL_RECORD_BYTES_MAX>())
+            .map_err(|e| damaged(format!("spool record does not decode: {e}")))?;
+    if used != length {
+        return Err(damaged(format!(
+            "spool record is {used} octets, its header says {length}"
+        )));
+    }
+    check_envelope(&record.envelope)?;
+    Ok(record)
+}
+
+/// A whole state file.
+pub fn encode_state(state: &DeliveryState) -> io::Result<Vec<u8>> {
+    let mut bytes = STATE_MAGIC.to_vec();
+    bytes.extend_from_slice(&STATE_FORMAT_VERSION.to_le_bytes());
+    bincode::encode_into_std_write(state, &mut bytes, bincode_config::<STATE_FILE_BYTES_MAX>())
+        .map_err(io::Error::other)?;
+    Ok(bytes)
+}
+
+/// Decodes and checks a whole state file.
+pub fn decode_state(bytes: &[u8]) -> io::Result<DeliveryState> {
+    if bytes.len() > STATE_FILE_BYTES_MAX {
+        return Err(damaged(format!(
+            "state file of {} octets is over the limit of {STATE_FILE_BYTES_MAX}",
+            bytes.len()
+        )));
+    }
+    let body = bytes
+        .strip_prefix(&STATE_MAGIC[..])
+        .ok_or_else(|| damaged("not a Postern state file (wrong magic)"))?;
+    let (version, encoded) = body
+        .split_at_checked(2)
+        .ok_or_else(|| damaged("state file cut short"))?;
+    let version = u16::from_le_bytes([version[0], version[1]]);
+    if version != STATE_FORMAT_VERSION {
+        return Err(damaged(format!(
+            "state format version {version}; this Postern reads {STATE_FORMAT_VERSION}"
+        )));
+    }
+    let (state, used): (DeliveryState, usize) =
+        bincode::decode_from_slice(encoded, bincode_config::<STATE_FILE_BYTES_MAX>())
+            .map_err(|e| damaged(format!("state does not decode: {e}")))?;
+    if used != encoded.len() {
+        return Err(damaged(format!(
+            "{} octets after the state",
+            encoded.len() - used
+        )));
+    }
+    if state.recipients.len() != state.bounced.len() {
+        return Err(damaged(format!(
+            "state has {} recipients but {} bounce marks",
+            state.recipients.len(),
+            state.bounced.len()
+        )));
+    }
+    if let Some(i) = state.recipients.iter().position(|r| r.attempts == u32::MAX) {
+        return Err(damaged(format!(
+            "state of recipient {i} counts an impossible number of attempts"
+        )));
+    }
+    Ok(state)
+}
+
+/// Checks that `state` belongs with `record`: one entry per recipient of
+/// the envelope, as the runner indexes them.
+pub fn check_state(record: &SpoolRecord, state: &DeliveryState) -> io::Result<()> {
+    let (expected, found) = (record.envelope.recipients.len(), state.recipients.len());
+    if expected != found || state.bounced.len() != found {
+        return Err(damaged(format!(
+            "state has {found} recipients ({} bounce marks), the envelope {expected}",
+            state.bounced.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Checks what the runner relies on in an envelope.
+fn check_envelope(envelope: &Envelope) -> io::Result<()> {
+    let count = envelope.recipients.len();
+    if count == 0 || count > RECIPIENTS_PER_MESSAGE_MAX {
+        return Err(damaged(format!(
+            "envelope has {count} recipients (1 to {RECIPIENTS_PER_MESSAGE_MAX} expected)"
+        )));
+    }
+    for (i, recipient) in envelope.recipients.iter().enumerate() {
+        match (&recipient.destination, &recipient.forward_path) {
+            (Destination::Local(mailbox), _) => check_mailbox(mailbox)
+                .map_err(|why| damaged(format!("recipient {i}: local mailbox {why}")))?,
+            (Destination::Remote, ForwardPath::Postmaster) => {
+                return Err(damaged(format!(
+                    "recipient {i}: <Postmaster> cannot be remote"
+                )));
+            }
+            (Destination::Remote, ForwardPath::Mailbox(_)) => {}
+        }
+    }
+    Ok(())
+}
+
+/// A local mailbox's domain and user name become directories under
+/// `mail/`: each must be one plain path component.
+fn check_mailbox(mailbox: &LocalMailbox) -> Result<(), String> {
+    for (what, name) in [("domain", &mailbox.domain), ("user", &mailbox.user)] {
+        let plain = !name.is_empty()
+            && name != "."
+            && name != ".."
+            && !name.contains(['/', '\0'])
+            && !name.chars().any(char::is_control);
+        if !plain {
+            return Err(format!(
+                "{what} {:?} is not a safe directory name",
+                postern_core::text::bounded(&postern_core::text::escape_controls(name), 80)
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use postern_core::address::{Mailbox, ReversePath};
+    use postern_core::envelope::{ClientInfo, Recipient};
+    use postern_core::smtp::server::BodyType;
+    use postern_core::time::UnixTime;
+
+    fn record(recipients: usize) -> SpoolRecord {
+        SpoolRecord {
+            queue_id: QueueId(42),
+            received_at: 1_700_000_000,
+            envelope: Envelope {
+                reverse_path: ReversePath::Null,
+                recipients: (0..recipients)
+                    .map(|i| Recipient {
+                        forward_path: ForwardPath::Mailbox(Mailbox {
+                            local_part: format!("u{i}"),
+                            domain: "example.test".into(),
+                        }),
+                        destination: Destination::Local(LocalMailbox {
+                            domain: "example.test".into(),
+                            user: format!("u{i}"),
+                        }),
+                    })
+                    .collect(),
+                body: BodyType::SevenBit,
+                smtputf8: false,
+                client: ClientInfo {
+                    helo: "client.test".into(),
+                    address: "127.0.0.1".into(),
+                },
+            },
+        }
+    }
+
+    fn reason(error: io::Error) -> String {
+        damage(&error)
+            .unwrap_or_else(|| panic!("not marked damaged: {error}"))
+            .to_owned()
+    }
+
+    #[test]
+    fn a_record_round_trips_and_data_after_it_is_ignored() {
+        let record = record(3);
+        let mut bytes = encode_header(&record).unwrap();
+        bytes.extend_from_slice(b"Subject: hi\r\n\r\nbody\r\n");
+        assert_eq!(decode_spool_record(&bytes).unwrap(), record);
+    }
+
+    #[test]
+    fn a_huge_length_inside_the_record_is_refused_without_allocating_it() {
+        // The record's first recipient local part claims 2^40 octets: the
+        // varint 0xFD (u64 follows) then 1 << 40.
+        let record = record(1);
+        let mut bytes = encode_header(&record).unwrap();
+        let marker = b"\x02u0";
+        let at = bytes.windows(3).position(|w| w == marker).unwrap();
+        let mut huge = vec![0xfd];
+        huge.extend_from_slice(&(1u64 << 40).to_le_bytes());
+        bytes.splice(at..at + 1, huge);
+        let length = (bytes.len() - HEADER_BYTES) as u32;
+        bytes[10..14].copy_from_slice(&length.to_le_bytes());
+        let why = reason(decode_spool_record(&bytes).unwrap_err());
+        assert!(why.contains("does not decode"), "{why}");
+    }
+
+    #[test]
+    fn a_huge_recipient_count_in_a_state_is_refused_without_allocating_it() {
+        let mut bytes = STATE_MAGIC.to_vec();
+        bytes.extend_from_slice(&STATE_FORMAT_VERSION.to_le_bytes());
+        bytes.push(0xfd);
+        bytes.extend_from_slice(&(1u64 << 40).to_le_bytes());
+        let why = reason(decode_state(&bytes).unwrap_err());
+        assert!(why.contains("does not decode"), "{why}");
+    }
+
+    #[test]
+    fn damaged_headers_say_what_is_wrong() {
+        let good = encode_header(&record(1)).unwrap();
+        let mut wrong_magic = good.clone();
+        wrong_magic[0] = b'X';
+        let mut too_long = good.clone();
+        too_long[10..14].copy_from_slice(&u32::MAX.to_le_bytes());
+        let mut longer_than_file = good.clone();
+        longer_than_file[10] += 1;
+        for (bytes, expected) in [
+            (&good[..5], "cut short"),
+            (&wrong_magic[..], "wrong magic"),
+            (&too_long[..], "over the limit"),
+            (&longer_than_file[..], "cut short"),
+        ] {
+            let why = reason(decode_spool_record(bytes).unwrap_err());
+            assert!(why.contains(expected), "{why} should say {expected}");
+        }
+    }
+
+    #[test]
+    fn unsafe_mailbox_names_and_remote_postmaster_are_damage() {
+        let mut traversal = record(1);
+        traversal.envelope.recipients[0].destination = Destination::Local(LocalMailbox {
+            domain: "..".into(),
+            user: "x".into(),
+        });
+        let mut remote_postmaster = record(1);
+        remote_postmaster.envelope.recipients[0] = Recipient {
+            forward_path: ForwardPath::Postmaster,
+            destination: Destination::Remote,
+        };
+        let empty = record(0);
+        for (record, expected) in [
+            (traversal, "not a safe directory name"),
+            (remote_postmaster, "cannot be remote"),
+            (empty, "0 recipients"),
+        ] {
+            let bytes = encode_header(&record).unwrap();
+            let why = reason(decode_spool_record(&bytes).unwrap_err());
+            assert!(why.contains(expected), "{why} should say {expected}");
+        }
+    }
+
+    #[test]
+    fn a_state_must_match_its_envelope() {
+        let record = record(2);
+        let state = DeliveryState::new(&record.envelope, UnixTime(0));
+        let decoded = decode_state(&encode_state(&state).unwrap()).unwrap();
+        assert_eq!(decoded, state);
+        check_state(&record, &decoded).unwrap();
+        let other = DeliveryState::new(&self::record(3).envelope, UnixTime(0));
+        let why = reason(check_state(&record, &other).unwrap_err());
+        assert!(why.contains("state has 3 recipients"), "{why}");
+        let mut uneven = state.clone();
+        uneven.bounced.pop();
+        let why = reason(decode_state(&encode_state(&uneven).unwrap()).unwrap_err());
+        assert!(why.contains("bounce marks"), "{why}");
+        let mut trailing = encode_state(&state).unwrap();
+        trailing.push(0);
+        let why = reason(decode_state(&trailing).unwrap_err());
+        assert!(why.contains("after the state"), "{why}");
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic() {
+        // A cheap stand-in for the fuzz target: every prefix and every
+        // single-octet change of a good file decodes or is refused.
+        let mut bytes = encode_header(&record(2)).unwrap();
+        for end in 0..bytes.len() {
+            let _ = decode_spool_record(&bytes[..end]);
+        }
+        for at in 0..bytes.len() {
+            for value in [0x00, 0x7f, 0xfb, 0xfc, 0xfd, 0xfe, 0xff] {
+                let old = std::mem::replace(&mut bytes[at], value);
+                let _ = decode_spool_record(&bytes);
+                bytes[at] = old;
+            }
+        }
+        let mut state =
+            encode_state(&DeliveryState::new(&record(2).envelope, UnixTime(0))).unwrap();
+        for at in 0..state.len() {
+            for value in [0x00, 0x7f, 0xfb, 0xfc, 0xfd, 0xfe, 0xff] {
+                let old = std::mem::replace(&mut state[at], value);
+                let _ = decode_state(&state);
+                state[at] = old;
+            }
+        }
+    }
+}
