@@ -276,4 +276,42 @@ mod tests {
         parser.push(b"220 real\r\n");
         assert_eq!(parser.next_reply().unwrap().unwrap().one_line(), "220 real");
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Whatever a server sends, in whatever chunks: no panic, and
+        /// every reply kept is escaped and within its bounds.
+        #[test]
+        fn arbitrary_bytes_give_bounded_escaped_replies_or_an_error(
+            chunks in proptest::collection::vec(
+                proptest::collection::vec(
+                    proptest::sample::select(b"0259 -\r\n\x1b\x00\xc3\xa9\xffx".to_vec()),
+                    0..400,
+                ),
+                0..8,
+            )
+        ) {
+            let mut parser = ReplyParser::default();
+            'feed: for chunk in &chunks {
+                parser.push(chunk);
+                loop {
+                    match parser.next_reply() {
+                        Ok(Some(reply)) => {
+                            proptest::prop_assert!(reply.lines.len() <= REPLY_LINES_MAX);
+                            for line in &reply.lines {
+                                proptest::prop_assert!(line.len() <= REPLY_LINE_TEXT_BYTES_MAX);
+                                proptest::prop_assert!(!line.chars().any(char::is_control));
+                            }
+                            proptest::prop_assert!(reply.one_line().len() <= REPLY_TEXT_BYTES_MAX);
+                        }
+                        Ok(None) => break,
+                        Err(error) => {
+                            proptest::prop_assert!(!error.0.chars().any(char::is_control));
+                            break 'feed;
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
