@@ -286,3 +286,43 @@ fn a_bounce_to_a_utf8_sender_is_sent_with_smtputf8() {
         plain.commands()
     );
 }
+
+/// A reply text with a bare CR, an ESC sequence and 3,000 octets reaches
+/// the log and `postern queue list` escaped and cut to about 1,000.
+#[test]
+fn a_hostile_reply_text_is_escaped_and_bounded_in_the_log_and_the_queue() {
+    let (n, port) = (net(), free_port());
+    let hostile = format!(
+        "451-4.3.0 busy\rforged\x1b[2J\r\n451 4.3.0 {}",
+        "y".repeat(3000)
+    );
+    let _mx = RawMx::start(&format!("127.0.{n}.2"), port, &["--rcpt-reply", &hostile]);
+    let server = origin(port);
+    let to = format!("bob@[127.0.{n}.2]");
+    send(
+        &server,
+        "alice@origin.test",
+        &to,
+        "Subject: hi\r\n\r\nHello.\r\n",
+        &[],
+    );
+    let escaped = "451 4.3.0 busy\\rforged\\x1b[2J 4.3.0 yyy";
+    let log = wait_for_log(&server, &format!("to=<{to}> deferred: {escaped}"));
+    let line = log.lines().find(|l| l.contains(escaped)).unwrap();
+    assert!(line.len() < 1300, "{} octets: {line}", line.len());
+    assert!(!log.contains('\x1b'), "no raw ESC in the log");
+    let list = eventually(
+        || {
+            let output = support::postern()
+                .args(["queue", "list", "--config"])
+                .arg(server.config_path())
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&output.stdout).into_owned()
+        },
+        |list| list.contains(escaped),
+        |list| format!("no {escaped:?} in:\n{list}"),
+    );
+    assert!(!list.contains('\x1b') && !list.contains('\r'), "{list:?}");
+    assert!(list.len() < 2000, "{} octets:\n{list}", list.len());
+}

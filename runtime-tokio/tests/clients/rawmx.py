@@ -2,11 +2,14 @@
 what aiosmtpd will not do: offer no 8BITMIME, answer DATA with a 250.
 
 usage: rawmx.py HOST PORT LOG [--ext KEYWORD]... [--data-reply REPLY]
+                 [--rcpt-reply REPLY]
 
 Offers only the EHLO keywords given with --ext. Writes one JSON line to
 LOG per command ({"event": "command", "line": ...}) and per message
 received ({"event": "message", "data": ...}). --data-reply answers DATA
-with REPLY (for example "250 2.0.0 no need") instead of 354. Prints
+with REPLY (for example "250 2.0.0 no need") instead of 354;
+--rcpt-reply answers every RCPT with REPLY, sent as given (it may hold
+CR LF between lines of a multi-line reply, or anything else). Prints
 "ready" once listening.
 """
 import argparse
@@ -19,6 +22,7 @@ parser.add_argument("port", type=int)
 parser.add_argument("log")
 parser.add_argument("--ext", action="append", default=[])
 parser.add_argument("--data-reply")
+parser.add_argument("--rcpt-reply")
 args = parser.parse_args()
 
 
@@ -45,6 +49,8 @@ async def session(reader, writer):
                 for keyword in lines[:-1]:
                     say("250-" + keyword)
                 say("250 " + lines[-1])
+            elif verb == "RCPT" and args.rcpt_reply:
+                writer.write(args.rcpt_reply.encode("utf-8", "surrogateescape") + b"\r\n")
             elif verb == "DATA" and args.data_reply:
                 say(args.data_reply)
             elif verb == "DATA":
