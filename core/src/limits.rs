@@ -88,3 +88,28 @@ pub const COMMAND_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5 * 60);
 /// the client three minutes per data block, 4.5.3.2.6 ten minutes for the
 /// reply to the final dot); we allow ten minutes between any two chunks.
 pub const DATA_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10 * 60);
+
+/// The longest line of a server's reply the SMTP client reads. RFC 5321
+/// 4.5.3.1.5 says 512 octets, but real servers send longer texts, so the
+/// client is lenient up to this bound; past it the reply is a protocol
+/// error and the session ends.
+pub const REPLY_LINE_BYTES_MAX: usize = 4096;
+
+/// The most lines in one server reply (EHLO replies are the long ones:
+/// a few dozen extensions at most). Past it the reply is a protocol error.
+pub const REPLY_LINES_MAX: usize = 100;
+
+/// The text the client keeps of each reply line, after control characters
+/// are escaped (RFC 5321 4.5.3.1.5's 512 octets): a reply held while it is
+/// read is at most `REPLY_LINES_MAX` times this.
+pub const REPLY_LINE_TEXT_BYTES_MAX: usize = 512;
+
+/// The most of one reply, on one line, that reaches an outcome's detail, a
+/// log line, the delivery state (`postern queue list`) and a bounce. A
+/// remote server chooses this text; a few hundred octets say why.
+pub const REPLY_TEXT_BYTES_MAX: usize = 1000;
+
+/// The most of one failure's detail a bounce quotes. With the recipient
+/// (at most 256 octets) or `Diagnostic-Code: smtp; ` before it, every
+/// line of the bounce stays within RFC 5322 2.1.1's 998 octets.
+pub const BOUNCE_DETAIL_BYTES_MAX: usize = 700;

@@ -8,7 +8,10 @@
 
 use crate::address::{ForwardPath, ReversePath};
 use crate::envelope::{Destination, Envelope};
+use crate::limits::BOUNCE_DETAIL_BYTES_MAX;
 use crate::smtp::client::Verdict;
+use crate::smtp::server::BodyType;
+use crate::text::{bounded, escape_controls};
 use crate::time::UnixTime;
 use bincode::{Decode, Encode};
 use std::fmt;
@@ -254,6 +257,12 @@ pub struct Bounce {
     pub recipient: ForwardPath,
     /// The whole message, CRLF line endings.
     pub message: Vec<u8>,
+    /// How its envelope must declare it: `BODY=8BITMIME` when it carries
+    /// 8-bit octets (quoted UTF-8 headers, a UTF-8 address).
+    pub body: BodyType,
+    /// `SMTPUTF8` when an address in it is not ASCII (RFC 6531): the
+    /// bounce goes back to a UTF-8 sender, or names a UTF-8 recipient.
+    pub smtputf8: bool,
 }
 
 /// What a bounce needs to know of the message that failed.
@@ -325,8 +334,18 @@ pub fn bounce(context: &BounceContext<'_>, failures: &[Failure]) -> Option<Bounc
         context.arrived.to_rfc5322()
     ));
     line("");
-    for failure in failures {
-        line(&format!("{}: {}", failure.recipient, failure.detail));
+    // The details come from remote servers and DNS: escaped and cut, so
+    // that none can end a line (or forge a MIME part) and every line stays
+    // within RFC 5322 2.1.1's 998 octets.
+    let details: Vec<String> = failures
+        .iter()
+        .map(|failure| {
+            let escaped = escape_controls(&failure.detail);
+            bounded(&escaped, BOUNCE_DETAIL_BYTES_MAX).into_owned()
+        })
+        .collect();
+    for (failure, detail) in failures.iter().zip(&details) {
+        line(&format!("{}: {detail}", failure.recipient));
     }
     line("");
     line(&format!("--{boundary}"));
@@ -335,7 +354,7 @@ pub fn bounce(context: &BounceContext<'_>, failures: &[Failure]) -> Option<Bounc
     line(&format!("Reporting-MTA: dns; {}", context.hostname));
     line(&format!("X-Postern-Queue-ID: {}", context.queue_id));
     line(&format!("Arrival-Date: {}", context.arrived.to_rfc5322()));
-    for failure in failures {
+    for (failure, detail) in failures.iter().zip(&details) {
         line("");
         let address = match &failure.recipient {
             ForwardPath::Mailbox(mailbox) => mailbox.to_string(),
@@ -343,8 +362,8 @@ pub fn bounce(context: &BounceContext<'_>, failures: &[Failure]) -> Option<Bounc
         };
         line(&format!("Final-Recipient: rfc822; {address}"));
         line("Action: failed");
-        line(&format!("Status: {}", status_of(&failure.detail)));
-        line(&format!("Diagnostic-Code: smtp; {}", failure.detail));
+        line(&format!("Status: {}", status_of(detail)));
+        line(&format!("Diagnostic-Code: smtp; {detail}"));
         line(&format!("Last-Attempt-Date: {}", context.now.to_rfc5322()));
     }
     line("");
@@ -357,9 +376,21 @@ pub fn bounce(context: &BounceContext<'_>, failures: &[Failure]) -> Option<Bounc
         message.extend_from_slice(b"\r\n");
     }
     message.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let smtputf8 = !sender.is_ascii()
+        || failures.iter().any(|failure| match &failure.recipient {
+            ForwardPath::Mailbox(mailbox) => !mailbox.is_ascii(),
+            ForwardPath::Postmaster => false,
+        });
+    let body = if message.is_ascii() {
+        BodyType::SevenBit
+    } else {
+        BodyType::EightBitMime
+    };
     Some(Bounce {
         recipient: ForwardPath::Mailbox(sender.clone()),
         message,
+        body,
+        smtputf8,
     })
 }
 

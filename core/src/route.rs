@@ -330,6 +330,23 @@ impl Attempt {
                 detail: self.failures.join("; "),
                 permanent: self.permanent,
             }),
+            // RFC 5321 5.1 and 4.1.3: an address literal names the host
+            // itself; there is no MX to look up.
+            (Some(Leg::Direct), _) if self.domain.starts_with('[') => {
+                if literal_address(&self.domain).is_none() {
+                    self.failures.push(format!(
+                        "553 5.1.3 cannot route to the address literal {}",
+                        self.domain
+                    ));
+                    self.permanent = true;
+                    return self.next_leg();
+                }
+                self.targets = VecDeque::from([Target {
+                    host: self.domain.clone(),
+                    port: self.mx_port,
+                }]);
+                return self.next_target();
+            }
             (Some(Leg::Direct), _) => Step::LookUpMx {
                 domain: self.domain.clone(),
             },
@@ -352,13 +369,18 @@ impl Attempt {
             return self.next_leg();
         };
         self.host = target.host.clone();
-        match target.host.parse::<IpAddr>() {
-            Ok(address) => {
+        match target
+            .host
+            .parse::<IpAddr>()
+            .ok()
+            .or_else(|| literal_address(&target.host))
+        {
+            Some(address) => {
                 self.targets.pop_front();
                 self.addresses = VecDeque::from([SocketAddr::new(address, target.port)]);
                 self.next_address();
             }
-            Err(_) => self.next = Some(Step::LookUpHost { host: target.host }),
+            None => self.next = Some(Step::LookUpHost { host: target.host }),
         }
     }
 
@@ -373,6 +395,20 @@ impl Attempt {
             }
             None => self.next_target(),
         }
+    }
+}
+
+/// The address in an address literal (RFC 5321 4.1.3): `[192.0.2.1]` or
+/// `[IPv6:2001:db8::1]` (the tag in any case). `None` for anything else,
+/// a General-address-literal among them: nothing here can route to one.
+pub fn literal_address(domain: &str) -> Option<IpAddr> {
+    let inner = domain.strip_prefix('[')?.strip_suffix(']')?;
+    match inner.get(..5) {
+        Some(tag) if tag.eq_ignore_ascii_case("IPv6:") => inner[5..]
+            .parse::<std::net::Ipv6Addr>()
+            .ok()
+            .map(IpAddr::V6),
+        _ => inner.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4),
     }
 }
 

@@ -43,12 +43,14 @@ use postern_core::directory::{Directory, RecipientVerdict};
 use postern_core::envelope::{ClientInfo, Destination, Envelope, LocalMailbox, QueueId, Recipient};
 use postern_core::queue::{self, BounceContext, DeliveryState, Failure, Status};
 use postern_core::route::{Attempt, AttemptResult, Leg, Step};
-use postern_core::smtp::client::{self, ClientConfig, Delivery, TlsPolicy, Verdict};
-use postern_core::smtp::server::BodyType;
+use postern_core::smtp::client::{
+    self, ClientConfig, Content, ContentScan, Delivery, TlsPolicy, Verdict,
+};
 use postern_core::time::UnixTime;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::sync::Arc;
+use tokio::io::AsyncReadExt;
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
@@ -488,8 +490,8 @@ impl<E: Environment> Runner<E> {
                         forward_path: bounce.recipient.clone(),
                         destination,
                     }],
-                    body: BodyType::SevenBit,
-                    smtputf8: false,
+                    body: bounce.body,
+                    smtputf8: bounce.smtputf8,
                     client: ClientInfo {
                         helo: self.context.hostname.clone(),
                         address: "(bounce)".to_owned(),
@@ -624,8 +626,9 @@ async fn session<E: Environment>(
     leg: Leg,
 ) -> io::Result<client::Outcome> {
     let id = record.queue_id;
-    let (size, message) = context.env.data(id).await?;
     let envelope = &record.envelope;
+    let content = content(context, id, envelope).await?;
+    let (size, message) = context.env.data(id).await?;
     let delivery = Delivery {
         reverse_path: envelope.reverse_path.clone(),
         recipients: indexes
@@ -635,6 +638,7 @@ async fn session<E: Environment>(
         size,
         body: envelope.body,
         smtputf8: envelope.smtputf8,
+        content,
     };
     let clock = Clock::new();
     let machine = client::Client::new(Arc::new(context.client_config(leg)), delivery, clock.now());
@@ -645,7 +649,41 @@ async fn session<E: Environment>(
         clock,
         message,
         context.outbound.timeouts.data_block,
-        |event| tracing::debug!(queue_id = %id, %host, "{event}"),
+        |event| match event {
+            client::ClientEvent::PlaintextDiscarded { .. } => {
+                tracing::warn!(queue_id = %id, %host, "{id}: {host}: {event}")
+            }
+            _ => tracing::debug!(queue_id = %id, %host, "{event}"),
+        },
     )
     .await)
+}
+
+/// What the message's octets are, for the client machine's 8BITMIME and
+/// SMTPUTF8 decisions: the spooled data streamed through a
+/// [`ContentScan`] in fixed-size chunks, stopping as soon as the answer is
+/// known. A message declared 7-bit without SMTPUTF8 goes as it came, so it
+/// is not read.
+async fn content<E: Environment>(
+    context: &Context<E>,
+    id: QueueId,
+    envelope: &Envelope,
+) -> io::Result<Content> {
+    if !Content::worth_scanning(envelope.body, envelope.smtputf8) {
+        return Ok(Content::declared(envelope.body, envelope.smtputf8));
+    }
+    let (_, mut data) = context.env.data(id).await?;
+    let mut scan = ContentScan::default();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = data.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        scan.push(&chunk[..n]);
+        if scan.is_settled() {
+            break;
+        }
+    }
+    Ok(scan.finish())
 }

@@ -33,7 +33,8 @@ use postern_core::policy::Network;
 use postern_core::rng::Rng;
 use postern_core::route::SmarthostMode;
 use postern_core::smtp::client::{
-    Client, ClientConfig, ClientEvent, ClientTimeouts, Credentials, Delivery, TlsPolicy, Verdict,
+    Client, ClientConfig, ClientEvent, ClientTimeouts, Content, Credentials, Delivery, TlsPolicy,
+    Verdict,
 };
 use postern_core::smtp::server::BodyType;
 use std::collections::{BTreeMap, BTreeSet};
@@ -677,6 +678,7 @@ async fn send_messages(sender: &Sender, shared: &SharedState) {
             size: message.len() as u64,
             body: BodyType::SevenBit,
             smtputf8: false,
+            content: Content::declared(BodyType::SevenBit, false),
         };
         let stream = match tokio::time::timeout(
             Duration::from_secs(30),

@@ -227,3 +227,54 @@ fn a_bounce_is_never_bounced() {
     }];
     assert_eq!(bounce(&context(&null), &failures), None);
 }
+
+#[test]
+fn a_bounce_quotes_remote_text_escaped_and_bounded() {
+    let sender = parse_reverse_path("<sender@origin.test>", false).unwrap();
+    let hostile = format!(
+        "550 5.1.1 no\r\n--fake-boundary\r\nContent-Type: text/html\x1b[2J {}",
+        "z".repeat(5000)
+    );
+    let failures = [Failure {
+        recipient: parse_forward_path("<b@far.test>", false).unwrap(),
+        detail: hostile,
+    }];
+    let bounce = bounce(&context(&sender), &failures).unwrap();
+    let text = String::from_utf8(bounce.message).unwrap();
+    assert!(!text.contains("\r\n--fake-boundary"), "{text}");
+    assert!(!text.contains('\x1b'));
+    assert!(text.contains("Diagnostic-Code: smtp; 550 5.1.1 no\\r\\n--fake-boundary"));
+    assert!(text.contains("Status: 5.1.1"));
+    for line in text.split("\r\n") {
+        assert!(line.len() <= 998, "RFC 5322 2.1.1: {} octets", line.len());
+    }
+}
+
+#[test]
+fn a_bounce_to_or_about_a_utf8_address_is_flagged_smtputf8() {
+    let ascii = parse_reverse_path("<sender@origin.test>", false).unwrap();
+    let utf8 = parse_reverse_path("<jörg@origin.test>", true).unwrap();
+    let failure = |to: &str| Failure {
+        recipient: parse_forward_path(to, true).unwrap(),
+        detail: "550 5.1.1 no".into(),
+    };
+    let plain = bounce(&context(&ascii), &[failure("<b@far.test>")]).unwrap();
+    assert!(!plain.smtputf8);
+    assert_eq!(plain.body, BodyType::SevenBit);
+    let to_utf8 = bounce(&context(&utf8), &[failure("<b@far.test>")]).unwrap();
+    assert!(to_utf8.smtputf8);
+    assert_eq!(to_utf8.body, BodyType::EightBitMime);
+    let about_utf8 = bounce(&context(&ascii), &[failure("<zoë@far.test>")]).unwrap();
+    assert!(about_utf8.smtputf8);
+    // 8-bit octets in the quoted headers make an 8BITMIME bounce.
+    let headers = "Subject: caf\u{e9}\r\n".as_bytes();
+    let quoting = BounceContext {
+        original_headers: headers,
+        ..context(&ascii)
+    };
+    let quoted = bounce(&quoting, &[failure("<b@far.test>")]).unwrap();
+    assert_eq!(
+        (quoted.body, quoted.smtputf8),
+        (BodyType::EightBitMime, false)
+    );
+}

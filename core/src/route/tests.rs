@@ -245,3 +245,67 @@ fn fallback_takes_the_smarthost_only_when_direct_delivery_fails() {
     );
     assert_eq!(bounced.destination(), "dest.test");
 }
+
+#[test]
+fn an_address_literal_is_delivered_to_its_address_without_dns() {
+    let rows: &[(&str, &str)] = &[
+        ("[192.0.2.1]", "192.0.2.1:25"),
+        ("[IPv6:2001:db8::1]", "[2001:db8::1]:25"),
+        // Groups are keyed by the lower-cased domain.
+        ("[ipv6:::1]", "[::1]:25"),
+    ];
+    for &(domain, address) in rows {
+        let attempt = Attempt::new(domain, None, 25, 1);
+        match attempt.step() {
+            Step::Deliver {
+                address: to,
+                host,
+                leg,
+            } => {
+                assert_eq!(to, address.parse().unwrap(), "{domain}");
+                assert_eq!(host, domain.to_ascii_lowercase());
+                assert_eq!(leg, Leg::Direct);
+            }
+            other => panic!("{domain}: expected Deliver, got {other:?}"),
+        }
+        assert_eq!(attempt.destination(), domain.to_ascii_lowercase());
+    }
+}
+
+#[test]
+fn an_address_literal_fails_like_any_host_and_falls_back_to_the_smarthost() {
+    let mut alone = Attempt::new("[192.0.2.1]", None, 25, 1);
+    alone.connect_failed("connection refused");
+    assert_eq!(
+        alone.step(),
+        Step::Finished(AttemptResult::Undeliverable {
+            detail: "[192.0.2.1] [192.0.2.1]: connection refused".into(),
+            permanent: false,
+        })
+    );
+    let fallback = smarthost(SmarthostMode::Fallback);
+    let mut attempt = Attempt::new("[192.0.2.1]", Some(&fallback), 25, 1);
+    attempt.connect_failed("connection refused");
+    assert_eq!(
+        attempt.step(),
+        Step::LookUpHost {
+            host: "relay.isp.test".into()
+        }
+    );
+}
+
+#[test]
+fn a_general_or_malformed_address_literal_cannot_be_routed() {
+    for domain in ["[x-tag:whatever]", "[999.1.1.1]", "[IPv6:192.0.2.1]"] {
+        let attempt = Attempt::new(domain, None, 25, 1);
+        match attempt.step() {
+            Step::Finished(AttemptResult::Undeliverable { detail, permanent }) => {
+                assert!(permanent, "{domain}");
+                assert!(detail.starts_with("553 5.1.3"), "{detail}");
+            }
+            other => panic!("{domain}: {other:?}"),
+        }
+    }
+    assert_eq!(literal_address("dest.test"), None);
+    assert_eq!(literal_address("192.0.2.1"), None, "brackets required");
+}

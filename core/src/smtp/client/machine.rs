@@ -6,7 +6,10 @@ use super::{
     ClientConfig, ClientEvent, Delivery, Input, Outcome, Output, RecipientResult, SessionFailure,
     TlsPolicy, Verdict,
 };
+use crate::address::{ForwardPath, ReversePath};
+use crate::limits::REPLY_TEXT_BYTES_MAX;
 use crate::smtp::server::BodyType;
+use crate::text::{bounded, escape_controls};
 use crate::time::Instant;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -53,6 +56,59 @@ impl Extensions {
         }
         extensions
     }
+}
+
+/// How the message goes to this server: the MAIL parameters it needs.
+#[derive(Debug, PartialEq, Eq)]
+struct Transfer {
+    eight_bit_mime: bool,
+    smtputf8: bool,
+}
+
+impl Transfer {
+    /// What the message needs against what the server offers; `Err` with
+    /// the detail every recipient fails with when it cannot go there.
+    fn decide(delivery: &Delivery, extensions: &Extensions) -> Result<Transfer, String> {
+        let content = delivery.content;
+        // RFC 6531 3.2: a message that needs SMTPUTF8 is not sent to a
+        // server without it. One whose envelope and header section are
+        // ASCII does not need it, whatever its sender declared.
+        let smtputf8 = delivery.smtputf8
+            && (extensions.smtputf8 || !content.ascii_headers || !envelope_is_ascii(delivery));
+        if smtputf8 && !extensions.smtputf8 {
+            return Err(if envelope_is_ascii(delivery) {
+                "554 5.6.9 the message has UTF-8 header fields and needs SMTPUTF8, which the server does not offer".to_owned()
+            } else {
+                "553 5.6.7 the message has non-ASCII addresses and needs SMTPUTF8, which the server does not offer".to_owned()
+            });
+        }
+        // RFC 6152 3: 8-bit data goes only to a server that offers
+        // 8BITMIME; otherwise it is converted or returned. We do not
+        // convert. A server that offers SMTPUTF8 takes 8-bit data (RFC
+        // 6531 3.1 requires 8BITMIME of it).
+        if content.eight_bit && !extensions.eight_bit_mime && !smtputf8 {
+            return Err(
+                "554 5.6.3 the message has 8-bit data and requires 8BITMIME, which the server does not offer".to_owned(),
+            );
+        }
+        Ok(Transfer {
+            eight_bit_mime: extensions.eight_bit_mime
+                && (delivery.body == BodyType::EightBitMime || content.eight_bit),
+            smtputf8,
+        })
+    }
+}
+
+fn envelope_is_ascii(delivery: &Delivery) -> bool {
+    let sender = match &delivery.reverse_path {
+        ReversePath::Null => true,
+        ReversePath::Mailbox(mailbox) => mailbox.is_ascii(),
+    };
+    sender
+        && delivery.recipients.iter().all(|recipient| match recipient {
+            ForwardPath::Postmaster => true,
+            ForwardPath::Mailbox(mailbox) => mailbox.is_ascii(),
+        })
 }
 
 /// A reply the machine is waiting for, oldest first.
@@ -116,6 +172,8 @@ pub struct Client {
     finished: bool,
     /// The connection is encrypted.
     tls: bool,
+    /// StartTls was emitted; the handshake's result has not come back.
+    awaiting_tls: bool,
     output: VecDeque<Output>,
     now: Instant,
     deadline: Option<Instant>,
@@ -137,6 +195,7 @@ impl Client {
             sending_message: false,
             finished: false,
             tls: false,
+            awaiting_tls: false,
             output: VecDeque::new(),
             now,
             deadline,
@@ -154,6 +213,14 @@ impl Client {
             return;
         }
         match input {
+            // RFC 3207 4.2: nothing the server sends between its 220 and
+            // the handshake is read as a reply.
+            Input::Bytes(bytes) if self.awaiting_tls => {
+                self.output
+                    .push_back(Output::Event(ClientEvent::PlaintextDiscarded {
+                        octets: bytes.len(),
+                    }));
+            }
             Input::Bytes(bytes) => {
                 self.parser.push(bytes);
                 self.read_replies();
@@ -178,6 +245,7 @@ impl Client {
             // RFC 3207 4.2: start over with EHLO, forgetting what the
             // server offered in clear.
             Input::TlsStarted => {
+                self.awaiting_tls = false;
                 self.tls = true;
                 self.extensions = Extensions::default();
                 self.output
@@ -185,11 +253,18 @@ impl Client {
                 self.send(format!("EHLO {}\r\n", self.config.hostname));
                 self.expect(Expect::Ehlo, self.config.timeouts.command);
             }
-            Input::TlsFailed(detail) => self.session_failed(
-                "STARTTLS",
-                format!("the TLS handshake failed: {detail}"),
-                false,
-            ),
+            Input::TlsFailed(detail) => {
+                self.awaiting_tls = false;
+                let detail = escape_controls(&detail);
+                self.session_failed(
+                    "STARTTLS",
+                    format!(
+                        "the TLS handshake failed: {}",
+                        bounded(&detail, REPLY_TEXT_BYTES_MAX)
+                    ),
+                    false,
+                )
+            }
         }
     }
 
@@ -254,7 +329,16 @@ impl Client {
             Expect::Helo => self.secure_or_go_on(),
             Expect::StartTls if reply.code == 220 => {
                 // The driver owns the connection until the handshake ends.
+                // RFC 3207 4.2: what the server sent after its 220 and
+                // before the handshake is not to be trusted (the classic
+                // command injection, here on the client side): it goes.
                 self.deadline = None;
+                self.awaiting_tls = true;
+                let octets = self.parser.discard();
+                if octets > 0 {
+                    self.output
+                        .push_back(Output::Event(ClientEvent::PlaintextDiscarded { octets }));
+                }
                 self.output.push_back(Output::StartTls);
             }
             Expect::StartTls if self.config.tls == TlsPolicy::Required => {
@@ -280,8 +364,8 @@ impl Client {
             | Expect::AuthLoginPassword
             | Expect::AuthResult => self.fail_session("AUTH", &reply),
             Expect::Mail => {
-                if !reply.is_positive() {
-                    self.mail_refused = Some((verdict_of(&reply), reply.one_line()));
+                if !reply.is_success() {
+                    self.mail_refused = Some((failure_verdict(&reply), reply.one_line()));
                 }
                 if !self.extensions.pipelining {
                     self.after_mail();
@@ -290,8 +374,8 @@ impl Client {
             Expect::Rcpt(n) => {
                 let verdict = match &self.mail_refused {
                     Some(refused) => refused.clone(),
-                    None if reply.is_positive() => (Verdict::Delivered, reply.one_line()),
-                    None => (verdict_of(&reply), reply.one_line()),
+                    None if reply.is_success() => (Verdict::Delivered, reply.one_line()),
+                    None => (failure_verdict(&reply), reply.one_line()),
                 };
                 self.verdicts[n] = Some(verdict);
                 if !self.extensions.pipelining {
@@ -309,18 +393,28 @@ impl Client {
                 self.send(".\r\n".to_owned());
                 self.expect(Expect::Discarded, timeouts.data_end);
             }
+            // RFC 5321 4.3.2: only 354 starts the data. A 2xx here is not
+            // a delivery: the server has not seen a byte of the message.
+            Expect::Data if reply.is_success() || reply.is_intermediate() => {
+                let detail = protocol_error("DATA", "354", &reply);
+                self.settle_accepted(&(Verdict::Deferred, detail));
+                self.quit();
+            }
             Expect::Data => {
-                let verdict = (verdict_of(&reply), reply.one_line());
-                self.settle_accepted(&verdict);
+                self.settle_accepted(&(failure_verdict(&reply), reply.one_line()));
+                self.quit();
+            }
+            Expect::DataEnd if reply.is_success() => {
+                self.settle_accepted(&(Verdict::Delivered, reply.one_line()));
+                self.quit();
+            }
+            Expect::DataEnd if reply.is_intermediate() => {
+                let detail = protocol_error("the final dot", "2xx", &reply);
+                self.settle_accepted(&(Verdict::Deferred, detail));
                 self.quit();
             }
             Expect::DataEnd => {
-                let verdict = if reply.is_positive() {
-                    (Verdict::Delivered, reply.one_line())
-                } else {
-                    (verdict_of(&reply), reply.one_line())
-                };
-                self.settle_accepted(&verdict);
+                self.settle_accepted(&(failure_verdict(&reply), reply.one_line()));
                 self.quit();
             }
             Expect::Discarded => self.quit(),
@@ -387,6 +481,9 @@ impl Client {
     }
 
     fn start_transaction(&mut self) {
+        if self.delivery.recipients.is_empty() {
+            return self.quit();
+        }
         let size = self.delivery.size;
         if let Some(limit) = self.extensions.size.filter(|&l| l > 0 && size > l) {
             // RFC 1870 6: do not send what the server said it will refuse.
@@ -394,19 +491,22 @@ impl Client {
                 format!("552 5.3.4 message of {size} octets exceeds the server's SIZE {limit}");
             return self.settle_all(Verdict::Failed, &detail);
         }
-        if self.delivery.smtputf8 && !self.extensions.smtputf8 {
-            let detail =
-                "553 5.6.7 the message needs SMTPUTF8 and the server does not offer it".to_owned();
-            return self.settle_all(Verdict::Failed, &detail);
+        let transfer = match Transfer::decide(&self.delivery, &self.extensions) {
+            Ok(transfer) => transfer,
+            Err(detail) => return self.settle_all(Verdict::Failed, &detail),
+        };
+        if self.delivery.smtputf8 && !transfer.smtputf8 {
+            self.output
+                .push_back(Output::Event(ClientEvent::Smtputf8NotNeeded));
         }
         let mut mail = format!("MAIL FROM:{}", self.delivery.reverse_path);
         if self.extensions.size.is_some() {
             mail.push_str(&format!(" SIZE={size}"));
         }
-        if self.delivery.body == BodyType::EightBitMime && self.extensions.eight_bit_mime {
+        if transfer.eight_bit_mime {
             mail.push_str(" BODY=8BITMIME");
         }
-        if self.delivery.smtputf8 {
+        if transfer.smtputf8 {
             mail.push_str(" SMTPUTF8");
         }
         mail.push_str("\r\n");
@@ -498,19 +598,20 @@ impl Client {
     /// The connection is gone or useless: what was not settled is
     /// deferred; before MAIL it is a session failure.
     fn lost(&mut self, why: &str) {
-        let before_mail = self.expected.front().is_some_and(|e| {
-            matches!(
-                e,
-                Expect::Greeting
-                    | Expect::Ehlo
-                    | Expect::Helo
-                    | Expect::StartTls
-                    | Expect::AuthPlain
-                    | Expect::AuthLoginUser
-                    | Expect::AuthLoginPassword
-                    | Expect::AuthResult
-            )
-        }) && !self.sending_message;
+        let before_mail = self.awaiting_tls
+            || self.expected.front().is_some_and(|e| {
+                matches!(
+                    e,
+                    Expect::Greeting
+                        | Expect::Ehlo
+                        | Expect::Helo
+                        | Expect::StartTls
+                        | Expect::AuthPlain
+                        | Expect::AuthLoginUser
+                        | Expect::AuthLoginPassword
+                        | Expect::AuthResult
+                )
+            }) && !self.sending_message;
         if before_mail {
             return self.session_failed("connection", why.to_owned(), false);
         }
@@ -561,12 +662,20 @@ impl Client {
     }
 }
 
-fn verdict_of(reply: &ServerReply) -> Verdict {
+/// A reply that is not a success: 5xx fails for good, anything else
+/// (4xx, or a 3xx where none belongs) is worth another try.
+fn failure_verdict(reply: &ServerReply) -> Verdict {
     if reply.is_permanent_failure() {
         Verdict::Failed
-    } else if reply.is_positive() {
-        Verdict::Delivered
     } else {
         Verdict::Deferred
     }
+}
+
+/// The detail for a reply the protocol does not allow at this point.
+fn protocol_error(command: &str, expected: &str, reply: &ServerReply) -> String {
+    format!(
+        "protocol error: the server answered {command} with {}, not {expected}",
+        reply.one_line()
+    )
 }

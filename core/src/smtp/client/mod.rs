@@ -23,13 +23,26 @@
 //! configured, MAIL with SIZE, BODY and SMTPUTF8 when offered, RCPT for each
 //! recipient, DATA, and QUIT; with PIPELINING (RFC 2920) MAIL, RCPT and DATA
 //! go in one write. Timeouts are RFC 5321 4.5.3.2's.
+//!
+//! Only what RFC 5321 4.2 and 4.3.2 allow counts as success: `354` to
+//! DATA starts the data (any other reply to DATA ends the attempt), and
+//! only a `2xx` after the final dot means delivered. A message that needs
+//! 8BITMIME or SMTPUTF8 (its [`Content`] says so) is not sent to a server
+//! that lacks them: its recipients fail with `554 5.6.3` (RFC 6152 3) or
+//! `553 5.6.7` / `554 5.6.9` (RFC 6531 3.2); when it does not need them it
+//! goes without. After the server's `220` to STARTTLS, whatever it sent in
+//! clear is discarded (RFC 3207 4.2).
 
+mod content;
 mod machine;
+#[cfg(test)]
+mod protocol_tests;
 mod reply;
 mod stuff;
 #[cfg(test)]
 mod tests;
 
+pub use content::{Content, ContentScan};
 pub use machine::Client;
 pub use reply::{MalformedReply, ReplyParser, ServerReply};
 pub use stuff::DotStuffer;
@@ -122,8 +135,12 @@ pub struct Delivery {
     pub recipients: Vec<ForwardPath>,
     /// The message's size in octets (before dot-stuffing), for SIZE=.
     pub size: u64,
+    /// As the message was received: `BODY=8BITMIME`, `SMTPUTF8`.
     pub body: BodyType,
     pub smtputf8: bool,
+    /// What the message's octets actually are: whether 8BITMIME and
+    /// SMTPUTF8 are needed, or only declared.
+    pub content: Content,
 }
 
 /// What the driver hands in.
@@ -174,6 +191,12 @@ pub enum ClientEvent {
     Authenticated { user: String },
     /// The connection is encrypted from here on.
     TlsStarted,
+    /// The server sent this many octets after its `220` to STARTTLS and
+    /// before the handshake; they were thrown away unread (RFC 3207 4.2).
+    PlaintextDiscarded { octets: usize },
+    /// The message was flagged SMTPUTF8, the server does not offer it, and
+    /// the envelope and header section are ASCII: it goes without.
+    Smtputf8NotNeeded,
 }
 
 impl fmt::Display for ClientEvent {
@@ -182,6 +205,13 @@ impl fmt::Display for ClientEvent {
             ClientEvent::Reply { command, reply } => write!(f, "{command}: {reply}"),
             ClientEvent::Authenticated { user } => write!(f, "authenticated as {user}"),
             ClientEvent::TlsStarted => f.write_str("TLS started"),
+            ClientEvent::PlaintextDiscarded { octets } => write!(
+                f,
+                "discarded {octets} octets the server sent in clear after its 220 to STARTTLS"
+            ),
+            ClientEvent::Smtputf8NotNeeded => f.write_str(
+                "sent without SMTPUTF8, which the server does not offer: the envelope and headers are ASCII",
+            ),
         }
     }
 }
@@ -189,7 +219,8 @@ impl fmt::Display for ClientEvent {
 /// A recipient's result from one session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Verdict {
-    /// The server took responsibility for the message (2xx after DATA).
+    /// The server took responsibility for the message (2xx after the
+    /// final dot).
     Delivered,
     /// Try again later (4xx, a timeout, a lost connection).
     Deferred,

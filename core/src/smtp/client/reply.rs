@@ -1,36 +1,49 @@
 //! Reading a server's replies (RFC 5321 4.2): `DDD-text` lines that go on,
 //! then one `DDD text` line that ends the reply.
+//!
+//! A remote server chooses its reply texts, and they end up in log lines,
+//! the delivery state (`postern queue list`) and bounces. So the parser
+//! escapes control characters (a bare CR, an ESC sequence) as it reads, and
+//! keeps a bounded amount: each line cut to [`REPLY_LINE_TEXT_BYTES_MAX`],
+//! at most [`REPLY_LINES_MAX`] lines, and [`ServerReply::one_line`] cut to
+//! [`REPLY_TEXT_BYTES_MAX`]. Lines longer than [`REPLY_LINE_BYTES_MAX`] or
+//! more lines than that are a protocol error, not a reason to grow.
 
+use crate::limits::{
+    REPLY_LINE_BYTES_MAX, REPLY_LINE_TEXT_BYTES_MAX, REPLY_LINES_MAX, REPLY_TEXT_BYTES_MAX,
+};
+use crate::text::{bounded, escape_bytes};
 use std::fmt;
-
-/// The longest reply line we read; RFC 5321 4.5.3.1.5 says 512, but real
-/// servers send longer texts, so we are lenient up to a bound.
-pub const REPLY_LINE_BYTES_MAX: usize = 4096;
-/// The most lines in one reply (EHLO replies are the long ones).
-pub const REPLY_LINES_MAX: usize = 100;
 
 /// One whole reply from the server.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerReply {
     pub code: u16,
-    /// The text of each line, without the code and separator.
+    /// The text of each line, without the code and separator; control
+    /// characters escaped, each cut to [`REPLY_LINE_TEXT_BYTES_MAX`].
     pub lines: Vec<String>,
 }
 
 impl ServerReply {
-    pub fn is_positive(&self) -> bool {
-        (200..400).contains(&self.code)
+    /// 2xx: the command succeeded (RFC 5321 4.2.1).
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.code)
+    }
+
+    /// 3xx: the server waits for more (354 to DATA, 334 to AUTH).
+    pub fn is_intermediate(&self) -> bool {
+        (300..400).contains(&self.code)
     }
 
     pub fn is_permanent_failure(&self) -> bool {
         self.code >= 500
     }
 
-    /// The reply on one line, as logs and bounces quote it.
+    /// The reply on one line, as logs and bounces quote it: at most
+    /// [`REPLY_TEXT_BYTES_MAX`] octets, with no control characters.
     pub fn one_line(&self) -> String {
-        format!("{} {}", self.code, self.lines.join(" "))
-            .trim_end()
-            .to_owned()
+        let text = format!("{} {}", self.code, self.lines.join(" "));
+        bounded(text.trim_end(), REPLY_TEXT_BYTES_MAX).into_owned()
     }
 }
 
@@ -43,6 +56,9 @@ impl fmt::Display for ServerReply {
 /// The server sent something that is not a reply.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MalformedReply(pub String);
+
+/// How much of a malformed line its error quotes.
+const QUOTED_BYTES_MAX: usize = 100;
 
 /// Collects bytes into replies.
 #[derive(Debug, Default)]
@@ -57,36 +73,58 @@ impl ReplyParser {
         self.buffer.extend_from_slice(bytes);
     }
 
+    /// Forgets everything received and not yet returned as a reply;
+    /// answers how many octets that was. After the server's `220` to
+    /// STARTTLS, nothing it sent in clear may be read as said under TLS
+    /// (RFC 3207 4.2).
+    pub fn discard(&mut self) -> usize {
+        let octets = self.buffer.len();
+        self.buffer.clear();
+        self.lines.clear();
+        self.code = None;
+        octets
+    }
+
     /// The next whole reply, if one has arrived.
     pub fn next_reply(&mut self) -> Result<Option<ServerReply>, MalformedReply> {
         loop {
-            let Some(end) = self.buffer.iter().position(|&b| b == b'\n') else {
-                if self.buffer.len() > REPLY_LINE_BYTES_MAX {
-                    return Err(MalformedReply(format!(
-                        "a reply line longer than {REPLY_LINE_BYTES_MAX} octets"
-                    )));
-                }
+            let newline = self.buffer.iter().position(|&b| b == b'\n');
+            let too_long = match newline {
+                Some(end) => end + 1 > REPLY_LINE_BYTES_MAX,
+                None => self.buffer.len() > REPLY_LINE_BYTES_MAX,
+            };
+            if too_long {
+                return Err(MalformedReply(format!(
+                    "a reply line longer than {REPLY_LINE_BYTES_MAX} octets"
+                )));
+            }
+            let Some(end) = newline else {
                 return Ok(None);
             };
             let raw: Vec<u8> = self.buffer.drain(..=end).collect();
             let line = raw.strip_suffix(b"\n").unwrap_or(&raw);
             let line = line.strip_suffix(b"\r").unwrap_or(line);
-            let text = String::from_utf8_lossy(line);
-            let malformed = || MalformedReply(format!("not an SMTP reply: {text:?}"));
-            if line.len() < 3 || !line[..3].iter().all(u8::is_ascii_digit) {
+            let malformed = || {
+                let quoted = escape_bytes(line);
+                MalformedReply(format!(
+                    "not an SMTP reply: \"{}\"",
+                    bounded(&quoted, QUOTED_BYTES_MAX)
+                ))
+            };
+            let Some(code) = reply_code(line) else {
                 return Err(malformed());
-            }
-            let code: u16 = text[..3].parse().map_err(|_| malformed())?;
+            };
             if !(200..600).contains(&code) || self.code.is_some_and(|c| c != code) {
                 return Err(malformed());
             }
-            let (last, rest) = match line.get(3) {
-                None => (true, ""),
-                Some(b' ') => (true, &text[4..]),
-                Some(b'-') => (false, &text[4..]),
+            let last = match line.get(3) {
+                None | Some(b' ') => true,
+                Some(b'-') => false,
                 Some(_) => return Err(malformed()),
             };
-            self.lines.push(rest.to_owned());
+            let text = escape_bytes(line.get(4..).unwrap_or_default());
+            self.lines
+                .push(bounded(&text, REPLY_LINE_TEXT_BYTES_MAX).into_owned());
             if last {
                 self.code = None;
                 return Ok(Some(ServerReply {
@@ -102,6 +140,15 @@ impl ReplyParser {
             self.code = Some(code);
         }
     }
+}
+
+/// The three digits a reply line starts with.
+fn reply_code(line: &[u8]) -> Option<u16> {
+    let digits = line.get(..3)?;
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(digits.iter().fold(0, |n, d| n * 10 + u16::from(d - b'0')))
 }
 
 #[cfg(test)]
@@ -156,5 +203,115 @@ mod tests {
         let mut parser = ReplyParser::default();
         parser.push(&vec![b'2'; REPLY_LINE_BYTES_MAX + 1]);
         assert!(parser.next_reply().is_err());
+    }
+
+    #[test]
+    fn control_characters_in_reply_text_are_escaped() {
+        let mut parser = ReplyParser::default();
+        parser.push(b"550-5.1.1 no\rsuch\x1b[2J user\r\n550 5.1.1 bye\xff\r\n");
+        let reply = parser.next_reply().unwrap().unwrap();
+        assert_eq!(
+            reply.lines,
+            ["5.1.1 no\\rsuch\\x1b[2J user", "5.1.1 bye\\xff"]
+        );
+        assert!(!reply.one_line().chars().any(char::is_control));
+    }
+
+    #[test]
+    fn reply_text_kept_is_bounded_per_line_and_in_total() {
+        let line = format!("250-{}\r\n", "x".repeat(REPLY_LINE_BYTES_MAX - 6));
+        let mut text = line.repeat(REPLY_LINES_MAX - 1);
+        text.push_str("250 end\r\n");
+        let mut parser = ReplyParser::default();
+        parser.push(text.as_bytes());
+        let reply = parser.next_reply().unwrap().unwrap();
+        assert_eq!(reply.lines.len(), REPLY_LINES_MAX);
+        assert!(
+            reply
+                .lines
+                .iter()
+                .all(|l| l.len() <= REPLY_LINE_TEXT_BYTES_MAX)
+        );
+        assert!(reply.one_line().len() <= REPLY_TEXT_BYTES_MAX);
+        assert!(reply.one_line().ends_with("..."));
+    }
+
+    #[test]
+    fn overlong_lines_and_too_many_lines_are_protocol_errors() {
+        // A whole overlong line in one chunk, newline included.
+        let mut parser = ReplyParser::default();
+        let mut long = vec![b'5'; 3];
+        long.extend(vec![b'x'; REPLY_LINE_BYTES_MAX]);
+        long.extend(b"\r\n");
+        parser.push(&long);
+        assert!(parser.next_reply().is_err());
+        // One line more than a reply may have.
+        let mut parser = ReplyParser::default();
+        parser.push("250-x\r\n".repeat(REPLY_LINES_MAX).as_bytes());
+        let error = parser.next_reply().unwrap_err();
+        assert!(error.0.contains("more than 100 lines"), "{error:?}");
+    }
+
+    #[test]
+    fn a_malformed_line_is_quoted_escaped_and_bounded() {
+        let mut parser = ReplyParser::default();
+        let mut junk = b"hello\x1b[31m".to_vec();
+        junk.extend(vec![b'y'; 1000]);
+        junk.extend(b"\r\n");
+        parser.push(&junk);
+        let error = parser.next_reply().unwrap_err();
+        assert!(
+            error.0.starts_with("not an SMTP reply: \"hello\\x1b[31m"),
+            "{error:?}"
+        );
+        assert!(error.0.len() < 200, "{error:?}");
+    }
+
+    #[test]
+    fn discard_forgets_buffered_bytes_and_partial_replies() {
+        let mut parser = ReplyParser::default();
+        parser.push(b"250-half\r\n250 fake\r\n25");
+        assert_eq!(parser.discard(), 22);
+        assert_eq!(parser.next_reply(), Ok(None));
+        parser.push(b"220 real\r\n");
+        assert_eq!(parser.next_reply().unwrap().unwrap().one_line(), "220 real");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Whatever a server sends, in whatever chunks: no panic, and
+        /// every reply kept is escaped and within its bounds.
+        #[test]
+        fn arbitrary_bytes_give_bounded_escaped_replies_or_an_error(
+            chunks in proptest::collection::vec(
+                proptest::collection::vec(
+                    proptest::sample::select(b"0259 -\r\n\x1b\x00\xc3\xa9\xffx".to_vec()),
+                    0..400,
+                ),
+                0..8,
+            )
+        ) {
+            let mut parser = ReplyParser::default();
+            'feed: for chunk in &chunks {
+                parser.push(chunk);
+                loop {
+                    match parser.next_reply() {
+                        Ok(Some(reply)) => {
+                            proptest::prop_assert!(reply.lines.len() <= REPLY_LINES_MAX);
+                            for line in &reply.lines {
+                                proptest::prop_assert!(line.len() <= REPLY_LINE_TEXT_BYTES_MAX);
+                                proptest::prop_assert!(!line.chars().any(char::is_control));
+                            }
+                            proptest::prop_assert!(reply.one_line().len() <= REPLY_TEXT_BYTES_MAX);
+                        }
+                        Ok(None) => break,
+                        Err(error) => {
+                            proptest::prop_assert!(!error.0.chars().any(char::is_control));
+                            break 'feed;
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 const MESSAGE: &[u8] = b"Subject: test\r\n\r\nHello.\r\n.leading dot\r\n";
 
-fn delivery(recipients: &[&str]) -> Delivery {
+pub(super) fn delivery(recipients: &[&str]) -> Delivery {
     Delivery {
         reverse_path: parse_reverse_path("<sender@origin.test>", false).unwrap(),
         recipients: recipients
@@ -23,10 +23,11 @@ fn delivery(recipients: &[&str]) -> Delivery {
         size: MESSAGE.len() as u64,
         body: BodyType::SevenBit,
         smtputf8: false,
+        content: Content::declared(BodyType::SevenBit, false),
     }
 }
 
-fn config() -> ClientConfig {
+pub(super) fn config() -> ClientConfig {
     ClientConfig {
         hostname: "out.origin.test".into(),
         timeouts: ClientTimeouts::default(),
@@ -35,11 +36,11 @@ fn config() -> ClientConfig {
     }
 }
 
-fn start() -> Instant {
+pub(super) fn start() -> Instant {
     Instant::from_nanos(1_000_000_000)
 }
 
-fn verdicts(outcome: &Outcome) -> Vec<(String, Verdict)> {
+pub(super) fn verdicts(outcome: &Outcome) -> Vec<(String, Verdict)> {
     outcome
         .recipients
         .iter()
@@ -272,29 +273,35 @@ fn without_pipelining_commands_go_one_at_a_time() {
 /// A scripted server: each client line gets the reply the script gives
 /// for the first prefix it matches; the message data is answered with the
 /// reply for "<data>".
-struct Scripted {
-    client: Client,
-    now: Instant,
-    sent: Vec<String>,
-    outcome: Option<Outcome>,
+pub(super) struct Scripted {
+    pub(super) client: Client,
+    pub(super) now: Instant,
+    pub(super) sent: Vec<String>,
+    pub(super) outcome: Option<Outcome>,
     /// The client asked the driver for a TLS handshake.
-    tls_requested: bool,
+    pub(super) tls_requested: bool,
+    /// The client asked the driver to send the message.
+    pub(super) message_sent: bool,
+    /// Every event the client emitted.
+    pub(super) events: Vec<ClientEvent>,
 }
 
 impl Scripted {
-    fn new(config: ClientConfig, delivery: Delivery, greeting: &str) -> Self {
+    pub(super) fn new(config: ClientConfig, delivery: Delivery, greeting: &str) -> Self {
         let mut scripted = Scripted {
             client: Client::new(Arc::new(config), delivery, start()),
             now: start(),
             sent: Vec::new(),
             outcome: None,
             tls_requested: false,
+            message_sent: false,
+            events: Vec::new(),
         };
         scripted.server_says(greeting);
         scripted
     }
 
-    fn server_says(&mut self, text: &str) -> Vec<Output> {
+    pub(super) fn server_says(&mut self, text: &str) -> Vec<Output> {
         if !text.is_empty() {
             self.client
                 .handle_input(self.now, Input::Bytes(text.as_bytes()));
@@ -302,7 +309,7 @@ impl Scripted {
         self.drain()
     }
 
-    fn drain(&mut self) -> Vec<Output> {
+    pub(super) fn drain(&mut self) -> Vec<Output> {
         let mut outputs = Vec::new();
         while let Some(output) = self.client.poll_output() {
             match &output {
@@ -313,6 +320,8 @@ impl Scripted {
                 }
                 Output::Finished(outcome) => self.outcome = Some(outcome.clone()),
                 Output::StartTls => self.tls_requested = true,
+                Output::SendMessage => self.message_sent = true,
+                Output::Event(event) => self.events.push(event.clone()),
                 _ => {}
             }
             outputs.push(output);
@@ -322,7 +331,7 @@ impl Scripted {
 
     /// Plays the script until the client finishes or waits for a reply
     /// the script does not have.
-    fn play(mut self, script: &[(&str, &str)]) -> Self {
+    pub(super) fn play(mut self, script: &[(&str, &str)]) -> Self {
         let mut answered = 0;
         for _ in 0..50 {
             if self.outcome.is_some() {
@@ -352,20 +361,21 @@ impl Scripted {
         self
     }
 
-    fn wait(mut self, seconds: u64) -> Self {
+    pub(super) fn wait(mut self, seconds: u64) -> Self {
         self.now = self.now + std::time::Duration::from_secs(seconds);
         self.client.handle_input(self.now, Input::TimerFired);
         self.drain();
         self
     }
 
-    fn outcome(&self) -> &Outcome {
+    pub(super) fn outcome(&self) -> &Outcome {
         self.outcome.as_ref().expect("the client finished")
     }
 }
 
-const EHLO_OK: &str = "250-mx.dest.test\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250 8BITMIME\r\n";
-const HAPPY: &[(&str, &str)] = &[
+pub(super) const EHLO_OK: &str =
+    "250-mx.dest.test\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250 8BITMIME\r\n";
+pub(super) const HAPPY: &[(&str, &str)] = &[
     ("EHLO", EHLO_OK),
     ("MAIL", "250 2.1.0 Ok\r\n"),
     ("RCPT", "250 2.1.5 Ok\r\n"),
@@ -374,7 +384,7 @@ const HAPPY: &[(&str, &str)] = &[
     ("QUIT", "221 bye\r\n"),
 ];
 
-fn with(overrides: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+pub(super) fn with<'a>(overrides: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut script: Vec<_> = overrides.to_vec();
     script.extend(
         HAPPY
@@ -384,7 +394,7 @@ fn with(overrides: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'stat
     script
 }
 
-fn scripted(script: &[(&str, &str)], greeting: &str) -> Scripted {
+pub(super) fn scripted(script: &[(&str, &str)], greeting: &str) -> Scripted {
     Scripted::new(
         config(),
         delivery(&["a@dest.test", "b@dest.test"]),
