@@ -11,12 +11,12 @@ mod port;
 
 pub use port::{PortNames, PortSpec, WELL_KNOWN_PORTS};
 
-use crate::address::is_domain;
+use crate::address::{DomainError, domain_key, is_domain};
 use crate::admission::{CONNECTIONS_DEFAULT, CONNECTIONS_PER_HOST_DEFAULT};
 use crate::auth::{AuthPolicy, LockoutPolicy};
 use crate::limits::{
     COMMAND_TIMEOUT_DEFAULT, DATA_TIMEOUT_DEFAULT, ERRORS_PER_SESSION_DEFAULT,
-    ERRORS_PER_SESSION_MAX, HOPS_DEFAULT, HOPS_MAX, IPV6_HOST_PREFIX_DEFAULT,
+    DOMAIN_LABEL_BYTES_MAX, ERRORS_PER_SESSION_MAX, HOPS_DEFAULT, HOPS_MAX, IPV6_HOST_PREFIX_DEFAULT,
     IPV6_HOST_PREFIX_MIN, MESSAGE_BYTES_DEFAULT, MESSAGE_BYTES_MAX,
     RECIPIENTS_PER_MESSAGE_DEFAULT, RECIPIENTS_PER_MESSAGE_MAX,
 };
@@ -575,7 +575,16 @@ struct DomainName(String);
 impl TryFrom<String> for DomainName {
     type Error = String;
     fn try_from(text: String) -> Result<Self, String> {
-        if is_domain(&text) {
+        if let Some(label) = text.split('.').find(|l| l.len() > DOMAIN_LABEL_BYTES_MAX) {
+            Err(format!(
+                "\"{text}\" has a label of {} octets (\"{label}\"); RFC 1035 allows at most {DOMAIN_LABEL_BYTES_MAX}",
+                label.len()
+            ))
+        } else if domain_key(&text) == Err(DomainError::LabelTooLong) {
+            Err(format!(
+                "\"{text}\" has a label over {DOMAIN_LABEL_BYTES_MAX} octets once written as an A-label (xn--...), as DNS carries it"
+            ))
+        } else if is_domain(&text) {
             Ok(DomainName(text.to_lowercase()))
         } else {
             Err(format!(
@@ -774,12 +783,17 @@ fn validate(source: &str, raw: RawConfig, errors: &mut Vec<ConfigError>) -> Conf
         .filter_map(|d| validate_domain(source, d, errors))
         .collect::<Vec<_>>();
     let mut seen = BTreeSet::new();
+    // `bücher.test` and `xn--bcher-kva.test` are one domain.
     for domain in &domains {
-        if !seen.insert(domain.name.clone()) {
+        let key = domain_key(&domain.name).unwrap_or_else(|_| domain.name.clone());
+        if !seen.insert(key) {
             errors.push(ConfigError {
                 position: None,
                 key: Some("domain.name".into()),
-                message: format!("domain \"{}\" is declared twice", domain.name),
+                message: format!(
+                    "domain \"{}\" is declared twice (perhaps once as a U-label, once as its xn-- A-label)",
+                    domain.name
+                ),
                 help: Some("merge the two [[domain]] tables into one".into()),
             });
         }

@@ -437,3 +437,21 @@ fn bad_hop_limits_and_prefixes_are_explained() {
     );
     assert!(text.contains("help: use 16 to 128"), "{text}");
 }
+
+#[test]
+fn a_domain_and_its_a_label_are_one_domain_and_long_labels_are_refused() {
+    let twice = errors(&format!(
+        "{MINIMAL}\n[[domain]]\nname = \"bücher.test\"\n\n[[domain]]\nname = \"xn--bcher-kva.test\"\n"
+    ));
+    assert!(
+        twice.contains("domain \"xn--bcher-kva.test\" is declared twice"),
+        "{twice}"
+    );
+    let long = errors(&format!(
+        "{MINIMAL}\n[[domain]]\nname = \"{}.test\"\n",
+        "a".repeat(64)
+    ));
+    assert!(long.contains("has a label of 64 octets"), "{long}");
+    assert!(long.contains("RFC 1035 allows at most 63"), "{long}");
+    assert!(parse(&format!("{MINIMAL}\n[[domain]]\nname = \"{}.test\"\n", "a".repeat(63))).is_ok());
+}

@@ -15,6 +15,7 @@ use crate::auth::{
 use crate::directory::RecipientVerdict;
 use crate::envelope::{ClientInfo, Destination, Envelope, Recipient};
 use crate::limits::{AUTH_LINE_BYTES_MAX, COMMAND_LINE_BYTES_MAX, INPUT_BUFFER_BYTES_MAX};
+use crate::text::escape_controls;
 use crate::time::Instant;
 use std::collections::VecDeque;
 use std::net::IpAddr;
@@ -1058,7 +1059,9 @@ impl Server {
 
     /// RFC 5321 4.4 trace header, folded onto three lines.
     fn received_header(&self, transaction: &Transaction, opened: OpenedMessage) -> String {
-        let helo = self.helo.as_ref().map_or("unknown", |h| h.domain.as_str());
+        // The parser refuses control characters in HELO; escaping here too
+        // means no change there can let one forge a header line.
+        let helo = escape_controls(self.helo.as_ref().map_or("unknown", |h| h.domain.as_str()));
         let extended = self.helo.as_ref().is_some_and(|h| h.extended);
         // RFC 3848 and RFC 6531 3.7.3 name the protocol.
         let base = match (extended, transaction.smtputf8) {
