@@ -306,3 +306,26 @@ fn the_info_log_has_one_line_per_session_and_message_not_per_command() {
         "{log}"
     );
 }
+
+#[test]
+fn a_u_label_domain_takes_mail_for_its_a_label_and_long_labels_are_refused() {
+    let server = TestServer::start("\n[[domain]]\nname = \"bücher.test\"\nusers = [\"anna\"]\n");
+    let mut client = Client::connect(server.addr);
+    client.command("EHLO client.test");
+    assert!(client.command("MAIL FROM:<sender@remote.test>").starts_with("250"));
+    let long = format!("RCPT TO:<anna@{}.test>", "b".repeat(64));
+    let refused = client.command(&long);
+    assert!(
+        refused.starts_with("501 5.1.3 ") && refused.contains("label over 63 octets"),
+        "{refused}"
+    );
+    assert!(
+        client.command("RCPT TO:<anna@xn--bcher-kva.test>").starts_with("250"),
+        "the A-label of a configured U-label domain is local"
+    );
+    assert!(client.command("DATA").starts_with("354"));
+    assert!(client.send(b"Subject: idn\r\n\r\nbody\r\n.\r\n").starts_with("250"));
+    client.command("QUIT");
+    // One mailbox, named by the domain as configured.
+    server.wait_for_delivery_to("bücher.test", "anna", 1);
+}
