@@ -3,7 +3,9 @@
 //! `Path = "<" [ A-d-l ":" ] Mailbox ">"`. Source routes (`A-d-l`) are
 //! parsed and discarded, as RFC 5321 appendix C asks.
 
-use crate::limits::{DOMAIN_BYTES_MAX, DOMAIN_LABEL_BYTES_MAX, LOCAL_PART_BYTES_MAX, PATH_BYTES_MAX};
+use crate::limits::{
+    DOMAIN_BYTES_MAX, DOMAIN_LABEL_BYTES_MAX, LOCAL_PART_BYTES_MAX, PATH_BYTES_MAX,
+};
 use bincode::{Decode, Encode};
 use std::fmt;
 
@@ -438,7 +440,11 @@ mod tests {
         );
         let fits = format!("<a@{}.test>", "b".repeat(63));
         assert!(parse_forward_path(&fits, false).is_ok());
-        for text in ["<a\u{85}b@b.test>", "<\"a\u{9b}b\"@b.test>", "<a@b\u{85}.test>"] {
+        for text in [
+            "<a\u{85}b@b.test>",
+            "<\"a\u{9b}b\"@b.test>",
+            "<a@b\u{85}.test>",
+        ] {
             assert_eq!(
                 parse_forward_path(text, true),
                 Err(PathError::Syntax),

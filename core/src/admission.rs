@@ -42,9 +42,7 @@ impl HostKey {
             },
             IpAddr::V6(v6) => {
                 let prefix = ipv6_prefix.min(128);
-                let mask = u128::MAX
-                    .checked_shl(u32::from(128 - prefix))
-                    .unwrap_or(0);
+                let mask = u128::MAX.checked_shl(u32::from(128 - prefix)).unwrap_or(0);
                 HostKey {
                     network: IpAddr::V6(Ipv6Addr::from(u128::from(v6) & mask)),
                     prefix,

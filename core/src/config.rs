@@ -15,9 +15,9 @@ use crate::address::{DomainError, domain_key, is_domain};
 use crate::admission::{CONNECTIONS_DEFAULT, CONNECTIONS_PER_HOST_DEFAULT};
 use crate::auth::{AuthPolicy, LockoutPolicy};
 use crate::limits::{
-    COMMAND_TIMEOUT_DEFAULT, DATA_TIMEOUT_DEFAULT, ERRORS_PER_SESSION_DEFAULT,
-    DOMAIN_LABEL_BYTES_MAX, ERRORS_PER_SESSION_MAX, HOPS_DEFAULT, HOPS_MAX, IPV6_HOST_PREFIX_DEFAULT,
-    IPV6_HOST_PREFIX_MIN, MESSAGE_BYTES_DEFAULT, MESSAGE_BYTES_MAX,
+    COMMAND_TIMEOUT_DEFAULT, DATA_TIMEOUT_DEFAULT, DOMAIN_LABEL_BYTES_MAX,
+    ERRORS_PER_SESSION_DEFAULT, ERRORS_PER_SESSION_MAX, HOPS_DEFAULT, HOPS_MAX,
+    IPV6_HOST_PREFIX_DEFAULT, IPV6_HOST_PREFIX_MIN, MESSAGE_BYTES_DEFAULT, MESSAGE_BYTES_MAX,
     RECIPIENTS_PER_MESSAGE_DEFAULT, RECIPIENTS_PER_MESSAGE_MAX,
 };
 use crate::policy::{AccessList, Network, RelayPolicy};
@@ -1078,12 +1078,7 @@ fn validate_services(
 
 /// A prefix length that makes one IPv6 host: from
 /// [`IPV6_HOST_PREFIX_MIN`] to 128.
-fn ipv6_prefix(
-    source: &str,
-    value: &Spanned<u8>,
-    key: &str,
-    errors: &mut Vec<ConfigError>,
-) -> u8 {
+fn ipv6_prefix(source: &str, value: &Spanned<u8>, key: &str, errors: &mut Vec<ConfigError>) -> u8 {
     let prefix = *value.get_ref();
     if !(IPV6_HOST_PREFIX_MIN..=128).contains(&prefix) {
         errors.push(spanned_error(

@@ -81,10 +81,9 @@ impl Directory {
                 Some(domain) => (POSTMASTER.to_owned(), domain.clone()),
                 None => return RecipientVerdict::NotLocal,
             },
-            ForwardPath::Mailbox(mailbox) => (
-                mailbox.local_part.to_lowercase(),
-                mailbox.domain.clone(),
-            ),
+            ForwardPath::Mailbox(mailbox) => {
+                (mailbox.local_part.to_lowercase(), mailbox.domain.clone())
+            }
         };
         let Some(entry) = self.domains.get(&key(&domain)) else {
             return RecipientVerdict::NotLocal;
@@ -231,7 +230,12 @@ mod tests {
                 aliases: BTreeMap::new(),
                 catch_all: None,
             }]);
-            for written in ["bücher.test", "BÜCHER.test", "xn--bcher-kva.test", "XN--BCHER-KVA.TEST"] {
+            for written in [
+                "bücher.test",
+                "BÜCHER.test",
+                "xn--bcher-kva.test",
+                "XN--BCHER-KVA.TEST",
+            ] {
                 assert!(directory.is_local_domain(written), "{configured} {written}");
                 // The mailbox is named by the configured form, whichever
                 // the client used: one Maildir, not two.

@@ -265,6 +265,10 @@ users = ["alice"]
             v6.text
         );
         let v4 = ask("127.0.0.3:2525", "::ffff:127.0.0.9", &[], None);
-        assert!(v4.text.contains("fewer than 5 from 127.0.0.9;"), "{}", v4.text);
+        assert!(
+            v4.text.contains("fewer than 5 from 127.0.0.9;"),
+            "{}",
+            v4.text
+        );
     }
 }

@@ -24,7 +24,9 @@ use tracing_subscriber::fmt::MakeWriter;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     /// Plain text; `colours` if the formatter writes ANSI colours.
-    Text { colours: bool },
+    Text {
+        colours: bool,
+    },
     Json,
 }
 
@@ -60,7 +62,8 @@ pub struct EscapingWriter<W> {
 
 impl<W: Write> Write for EscapingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.inner.write_all(escape_line(buf, self.format).as_bytes())?;
+        self.inner
+            .write_all(escape_line(buf, self.format).as_bytes())?;
         Ok(buf.len())
     }
 
@@ -145,7 +148,10 @@ mod tests {
                 b"auth login=x\r\n2026 INFO forged failed\n",
                 "auth login=x\\r\\n2026 INFO forged failed\n",
             ),
-            (b"esc \x1b[2J nul \0 del \x7f\n", "esc \\x1b[2J nul \\x00 del \\x7f\n"),
+            (
+                b"esc \x1b[2J nul \0 del \x7f\n",
+                "esc \\x1b[2J nul \\x00 del \\x7f\n",
+            ),
             ("c1 \u{85} b\u{fc}cher\n".as_bytes(), "c1 \\x85 bücher\n"),
             (b"no newline", "no newline"),
             (b"bad utf8 \xff\n", "bad utf8 \u{fffd}\n"),

@@ -70,12 +70,10 @@ failure_delay = "0s"
 fn auth_server() -> TestServer {
     let mut server = TestServer::prepare(AUTH_IN_CLEAR);
     let path = server.config_path();
-    let config = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace(
-            "max_message_size = 100000",
-            "max_message_size = 100000\nauth = true\nauth_without_tls = true",
-        );
+    let config = std::fs::read_to_string(&path).unwrap().replace(
+        "max_message_size = 100000",
+        "max_message_size = 100000\nauth = true\nauth_without_tls = true",
+    );
     std::fs::write(&path, config).unwrap();
     server.launch();
     server
@@ -87,12 +85,19 @@ const FORGED: &str = "2026-11-30T02:00:00.000000Z  INFO auth LOGIN login=admin@e
 fn a_login_name_with_crlf_writes_no_forged_log_line() {
     let server = auth_server();
     let mut client = Client::connect(server.addr);
-    assert!(client.command("EHLO client.test").contains("AUTH PLAIN LOGIN"));
+    assert!(
+        client
+            .command("EHLO client.test")
+            .contains("AUTH PLAIN LOGIN")
+    );
     assert!(client.command("AUTH LOGIN").starts_with("334 "));
     let user = format!("nobody\r\n{FORGED}");
     assert!(client.command(&BASE64.encode(user)).starts_with("334 "));
     let refused = client.command(&BASE64.encode("wrong"));
-    assert!(refused.starts_with("535 ") || refused.starts_with("454 "), "{refused}");
+    assert!(
+        refused.starts_with("535 ") || refused.starts_with("454 "),
+        "{refused}"
+    );
     client.command("QUIT");
     let log = eventually(
         || server.log(),
@@ -100,7 +105,10 @@ fn a_login_name_with_crlf_writes_no_forged_log_line() {
         |log| format!("no disconnect line:\n{log}"),
     );
     for line in log.lines() {
-        assert!(!line.starts_with("2026-11-30T02:00:00"), "forged: {line}\n{log}");
+        assert!(
+            !line.starts_with("2026-11-30T02:00:00"),
+            "forged: {line}\n{log}"
+        );
     }
     assert!(
         log.contains(&format!("login=nobody\\r\\n{FORGED} failed")),
@@ -122,15 +130,30 @@ fn control_characters_in_ehlo_reach_neither_the_log_nor_received() {
         assert!(reply.starts_with("501 5.5.4 "), "{reply}");
     }
     assert!(client.command("EHLO client.test").starts_with("250"));
-    assert!(client.command("MAIL FROM:<sender@remote.test>").starts_with("250"));
-    assert!(client.command("RCPT TO:<alice@example.test>").starts_with("250"));
+    assert!(
+        client
+            .command("MAIL FROM:<sender@remote.test>")
+            .starts_with("250")
+    );
+    assert!(
+        client
+            .command("RCPT TO:<alice@example.test>")
+            .starts_with("250")
+    );
     assert!(client.command("DATA").starts_with("354"));
-    assert!(client.send(b"Subject: hi\r\n\r\nbody\r\n.\r\n").starts_with("250"));
+    assert!(
+        client
+            .send(b"Subject: hi\r\n\r\nbody\r\n.\r\n")
+            .starts_with("250")
+    );
     client.command("QUIT");
     let delivered = server.wait_for_delivery("alice", 1);
     let message = std::fs::read(&delivered[0]).unwrap();
     let text = String::from_utf8(message).unwrap();
-    assert!(text.contains("Received: from client.test ([127.0.0.1])"), "{text}");
+    assert!(
+        text.contains("Received: from client.test ([127.0.0.1])"),
+        "{text}"
+    );
     assert!(!text.contains(['\x1b', '\r', '\x07', '\u{85}']), "{text:?}");
     let log = eventually(
         || server.log(),
@@ -144,8 +167,11 @@ fn message_with_hops(hops: usize) -> Vec<u8> {
     let mut message = Vec::new();
     for n in 0..hops {
         message.extend_from_slice(
-            format!("Received: from hop{n}.test by hop{}.test; Mon, 30 Nov 2026 02:00:00 +0000\r\n", n + 1)
-                .as_bytes(),
+            format!(
+                "Received: from hop{n}.test by hop{}.test; Mon, 30 Nov 2026 02:00:00 +0000\r\n",
+                n + 1
+            )
+            .as_bytes(),
         );
     }
     message.extend_from_slice(b"From: a@remote.test\r\nSubject: loop\r\n\r\nround and round\r\n");
@@ -160,7 +186,11 @@ fn a_message_with_51_received_headers_gets_554_5_4_6_and_is_not_queued() {
     let output = python(
         "send.py",
         server.addr,
-        &["a@remote.test", "alice@example.test", path.to_str().unwrap()],
+        &[
+            "a@remote.test",
+            "alice@example.test",
+            path.to_str().unwrap(),
+        ],
     );
     let outcome = String::from_utf8_lossy(&output.stdout);
     assert_eq!(
@@ -172,14 +202,30 @@ fn a_message_with_51_received_headers_gets_554_5_4_6_and_is_not_queued() {
     let output = python(
         "send.py",
         server.addr,
-        &["a@remote.test", "alice@example.test", path.to_str().unwrap()],
+        &[
+            "a@remote.test",
+            "alice@example.test",
+            path.to_str().unwrap(),
+        ],
     );
     assert!(String::from_utf8_lossy(&output.stdout).starts_with("OK"));
     server.wait_for_delivery("alice", 1);
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(server.delivered("alice").len(), 1, "the looping one is not delivered");
-    assert!(server.spool_queue().is_empty(), "{:?}", server.spool_queue());
-    assert!(server.log().contains("refused: 554 5.4.6 Too many hops"), "{}", server.log());
+    assert_eq!(
+        server.delivered("alice").len(),
+        1,
+        "the looping one is not delivered"
+    );
+    assert!(
+        server.spool_queue().is_empty(),
+        "{:?}",
+        server.spool_queue()
+    );
+    assert!(
+        server.log().contains("refused: 554 5.4.6 Too many hops"),
+        "{}",
+        server.log()
+    );
 }
 
 #[test]
@@ -223,7 +269,10 @@ users = ["alice"]
         log.contains("refused: too many connections from ::/64 (limit 1)"),
         "{log}"
     );
-    assert!(log.contains("host=::/64"), "the connect line names the key: {log}");
+    assert!(
+        log.contains("host=::/64"),
+        "the connect line names the key: {log}"
+    );
 
     // `postern explain` says which key a client is counted by.
     let explain = postern()
@@ -259,7 +308,11 @@ fn a_12_kilobyte_auth_plain_initial_response_is_read_and_checked() {
         "AUTH PLAIN {}",
         BASE64.encode(format!("\0alice@example.test\0{password}"))
     );
-    assert!(line.len() > 12_000 && line.len() + 2 <= 12_288, "{}", line.len());
+    assert!(
+        line.len() > 12_000 && line.len() + 2 <= 12_288,
+        "{}",
+        line.len()
+    );
     let reply = client.command(&line);
     assert!(reply.starts_with("235 2.7.0"), "{reply}");
     // Other commands are still held to 512 octets.
@@ -279,9 +332,17 @@ fn the_info_log_has_one_line_per_session_and_message_not_per_command() {
     }
     client.command("MAIL FROM:<sender@remote.test>");
     client.command("RCPT TO:<alice@example.test>");
-    assert!(client.command("RCPT TO:<nobody@example.test>").starts_with("550"));
+    assert!(
+        client
+            .command("RCPT TO:<nobody@example.test>")
+            .starts_with("550")
+    );
     client.command("DATA");
-    assert!(client.send(b"Subject: x\r\n\r\nbody\r\n.\r\n").starts_with("250"));
+    assert!(
+        client
+            .send(b"Subject: x\r\n\r\nbody\r\n.\r\n")
+            .starts_with("250")
+    );
     client.command("QUIT");
     let log = eventually(
         || server.log(),
@@ -299,8 +360,14 @@ fn the_info_log_has_one_line_per_session_and_message_not_per_command() {
         3,
         "connect, queued, disconnect: {session_lines:#?}"
     );
-    assert!(!log.contains("EHLO client.test") && !log.contains("rcpt to="), "{log}");
-    assert!(log.contains("queued from=<sender@remote.test> to=<alice@example.test>"), "{log}");
+    assert!(
+        !log.contains("EHLO client.test") && !log.contains("rcpt to="),
+        "{log}"
+    );
+    assert!(
+        log.contains("queued from=<sender@remote.test> to=<alice@example.test>"),
+        "{log}"
+    );
     assert!(
         log.contains("helo=1 mail=21 rcpt=21/22 data=1/1 errors=1 last_error=\"550 5.1.1 <nobody@example.test>"),
         "{log}"
@@ -312,7 +379,11 @@ fn a_u_label_domain_takes_mail_for_its_a_label_and_long_labels_are_refused() {
     let server = TestServer::start("\n[[domain]]\nname = \"bücher.test\"\nusers = [\"anna\"]\n");
     let mut client = Client::connect(server.addr);
     client.command("EHLO client.test");
-    assert!(client.command("MAIL FROM:<sender@remote.test>").starts_with("250"));
+    assert!(
+        client
+            .command("MAIL FROM:<sender@remote.test>")
+            .starts_with("250")
+    );
     let long = format!("RCPT TO:<anna@{}.test>", "b".repeat(64));
     let refused = client.command(&long);
     assert!(
@@ -320,11 +391,17 @@ fn a_u_label_domain_takes_mail_for_its_a_label_and_long_labels_are_refused() {
         "{refused}"
     );
     assert!(
-        client.command("RCPT TO:<anna@xn--bcher-kva.test>").starts_with("250"),
+        client
+            .command("RCPT TO:<anna@xn--bcher-kva.test>")
+            .starts_with("250"),
         "the A-label of a configured U-label domain is local"
     );
     assert!(client.command("DATA").starts_with("354"));
-    assert!(client.send(b"Subject: idn\r\n\r\nbody\r\n.\r\n").starts_with("250"));
+    assert!(
+        client
+            .send(b"Subject: idn\r\n\r\nbody\r\n.\r\n")
+            .starts_with("250")
+    );
     client.command("QUIT");
     // One mailbox, named by the domain as configured.
     server.wait_for_delivery_to("bücher.test", "anna", 1);

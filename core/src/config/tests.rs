@@ -453,5 +453,11 @@ fn a_domain_and_its_a_label_are_one_domain_and_long_labels_are_refused() {
     ));
     assert!(long.contains("has a label of 64 octets"), "{long}");
     assert!(long.contains("RFC 1035 allows at most 63"), "{long}");
-    assert!(parse(&format!("{MINIMAL}\n[[domain]]\nname = \"{}.test\"\n", "a".repeat(63))).is_ok());
+    assert!(
+        parse(&format!(
+            "{MINIMAL}\n[[domain]]\nname = \"{}.test\"\n",
+            "a".repeat(63)
+        ))
+        .is_ok()
+    );
 }

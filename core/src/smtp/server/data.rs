@@ -352,13 +352,22 @@ mod tests {
             (b"Received: a\r\nReceived: b\r\n\r\nbody\r\n.\r\n", 2),
             (b"received: a\r\nRECEIVED:b\r\nReceived :c\r\n\r\n.\r\n", 3),
             // Folded continuation lines are part of their field.
-            (b"Received: a\r\n Received: no\r\n\tReceived: no\r\n\r\n.\r\n", 1),
+            (
+                b"Received: a\r\n Received: no\r\n\tReceived: no\r\n\r\n.\r\n",
+                1,
+            ),
             // After the empty line, a Received: line is body.
             (b"Subject: x\r\n\r\nReceived: body\r\n.\r\n", 0),
             // A line that is no header field ends the header section.
-            (b"Received: a\r\nnot a header\r\nReceived: b\r\n\r\n.\r\n", 1),
+            (
+                b"Received: a\r\nnot a header\r\nReceived: b\r\n\r\n.\r\n",
+                1,
+            ),
             // Other fields, and names that only start like it.
-            (b"X-Received: a\r\nReceivedX: b\r\nReceive: c\r\n\r\n.\r\n", 0),
+            (
+                b"X-Received: a\r\nReceivedX: b\r\nReceive: c\r\n\r\n.\r\n",
+                0,
+            ),
             // Dot-stuffed: unstuffed first, so the field is still seen.
             (b"..Received: a\r\nReceived: b\r\n\r\n.\r\n", 1),
             (b"Received: a\r\n", 1),

@@ -38,7 +38,6 @@ pub use machine::Server;
 pub use reply::{EnhancedStatus, Reply, status};
 pub use summary::SessionSummary;
 
-
 use crate::admission::Refusal;
 use crate::auth::{AuthPolicy, AuthVerdict, LoginAttempt, Mechanism};
 use crate::policy::RelayPolicy;
@@ -277,8 +276,11 @@ impl Event {
             | Event::RecipientAccepted { .. }
             | Event::RecipientRefused { .. }
             | Event::CommandRefused { .. }
-            | Event::TlsStarted { .. } => EventLevel::Debug,
-            Event::MessageQueued { .. }
+            | Event::TlsStarted { discarded: 0 } => EventLevel::Debug,
+            // Commands sent in clear behind STARTTLS: an injection attempt
+            // or a broken client, worth a line of its own.
+            Event::TlsStarted { .. }
+            | Event::MessageQueued { .. }
             | Event::MessageRefused { .. }
             | Event::ClientVanishedDuringData { .. }
             | Event::AuthSucceeded { .. }

@@ -27,8 +27,11 @@ fn message_with_hops(hops: usize) -> Vec<u8> {
     let mut message = Vec::new();
     for n in 0..hops {
         message.extend_from_slice(
-            format!("Received: from hop{n}.test by hop{}.test; Sat, 1 Jan 2000\r\n", n + 1)
-                .as_bytes(),
+            format!(
+                "Received: from hop{n}.test by hop{}.test; Sat, 1 Jan 2000\r\n",
+                n + 1
+            )
+            .as_bytes(),
         );
     }
     message.extend_from_slice(b"Subject: loop\r\n\r\nReceived: in the body is not a hop\r\n.\r\n");
@@ -48,7 +51,11 @@ fn more_received_headers_than_the_hop_limit_is_refused_with_554_5_4_6() {
         "{}",
         harness.transcript
     );
-    assert!(harness.transcript.contains("abort"), "{}", harness.transcript);
+    assert!(
+        harness.transcript.contains("abort"),
+        "{}",
+        harness.transcript
+    );
 }
 
 #[test]
@@ -154,7 +161,8 @@ fn a_login_name_with_a_line_break_cannot_forge_a_log_line() {
     let mut harness = Harness::with_config(auth_config());
     harness.send_line("EHLO client.test");
     harness.send_line("AUTH LOGIN");
-    let forged = "x\r\n2026-11-30T02:00:00Z  INFO auth LOGIN login=admin succeeded peer=10.9.9.9\x1b[2J";
+    let forged =
+        "x\r\n2026-11-30T02:00:00Z  INFO auth LOGIN login=admin succeeded peer=10.9.9.9\x1b[2J";
     harness.send_secret_line(&BASE64.encode(forged));
     harness.send_secret_line(&BASE64.encode("wrong"));
     let event = harness
@@ -197,7 +205,10 @@ fn per_command_events_are_debug_and_messages_and_endings_info() {
     };
     assert_eq!(helo.level(), EventLevel::Debug);
     assert_eq!(
-        Event::CommandRefused { reply: "500".into() }.level(),
+        Event::CommandRefused {
+            reply: "500".into()
+        }
+        .level(),
         EventLevel::Debug
     );
     assert_eq!(Event::Timeout.level(), EventLevel::Info);
