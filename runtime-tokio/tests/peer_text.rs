@@ -406,3 +406,70 @@ fn a_u_label_domain_takes_mail_for_its_a_label_and_long_labels_are_refused() {
     // One mailbox, named by the domain as configured.
     server.wait_for_delivery_to("bücher.test", "anna", 1);
 }
+
+#[test]
+fn an_ipv6_guesser_is_locked_out_with_its_64_and_the_log_names_it_once() {
+    let addr: SocketAddr = format!("[::1]:{}", free_port()).parse().unwrap();
+    let config = format!(
+        r#"
+[server]
+hostname = "mx.example.test"
+data_dir = "data"
+shutdown_grace = "1s"
+
+[auth]
+failure_delay = "0s"
+lockout_failures = 2
+
+[[service]]
+name = "mx"
+kind = "smtp"
+listen = "{addr}"
+auth = true
+auth_without_tls = true
+
+[[domain]]
+name = "example.test"
+users = ["alice"]
+"#
+    );
+    let server = TestServer::start_with(&config, addr);
+    let mut add = postern()
+        .args(["user", "add", "alice@example.test", "--config"])
+        .arg(server.config_path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(add.stdin.take().unwrap(), "right password").unwrap();
+    assert!(add.wait().unwrap().success());
+    let plain = |password: &str| {
+        format!(
+            "AUTH PLAIN {}",
+            BASE64.encode(format!("\0alice@example.test\0{password}"))
+        )
+    };
+    let mut client = Client::connect(addr);
+    client.command("EHLO client.test");
+    for _ in 0..2 {
+        assert!(client.command(&plain("wrong")).starts_with("535 "));
+    }
+    assert!(
+        client
+            .command(&plain("right password"))
+            .starts_with("454 4.7.0"),
+        "locked out even with the right password"
+    );
+    let log = eventually(
+        || server.log(),
+        |log| log.contains("locked out after too many failures"),
+        |log| format!("no lockout line:\n{log}"),
+    );
+    assert_eq!(
+        log.matches("logins from ::/64 locked out after too many failures")
+            .count(),
+        1,
+        "{log}"
+    );
+}
