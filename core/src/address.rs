@@ -3,7 +3,9 @@
 //! `Path = "<" [ A-d-l ":" ] Mailbox ">"`. Source routes (`A-d-l`) are
 //! parsed and discarded, as RFC 5321 appendix C asks.
 
-use crate::limits::{DOMAIN_BYTES_MAX, LOCAL_PART_BYTES_MAX, PATH_BYTES_MAX};
+use crate::limits::{
+    DOMAIN_BYTES_MAX, DOMAIN_LABEL_BYTES_MAX, LOCAL_PART_BYTES_MAX, PATH_BYTES_MAX,
+};
 use bincode::{Decode, Encode};
 use std::fmt;
 
@@ -86,6 +88,9 @@ pub enum PathError {
     NonAsciiWithoutSmtputf8,
     /// Over a length limit of RFC 5321 4.5.3.1.
     TooLong,
+    /// A label of the domain is over 63 octets (RFC 1035 2.3.4), in its
+    /// A-label form for an internationalized one.
+    LabelTooLong,
 }
 
 /// Parses `<>` or a path; the text must be exactly the path.
@@ -172,8 +177,15 @@ pub fn parse_mailbox(text: &str) -> Result<Mailbox, PathError> {
     if local_part.len() > LOCAL_PART_BYTES_MAX || domain.len() > DOMAIN_BYTES_MAX {
         return Err(PathError::TooLong);
     }
-    if !(is_domain(domain) || is_address_literal(domain)) {
+    if !(is_domain_shape(domain) || is_address_literal(domain)) {
         return Err(PathError::Syntax);
+    }
+    if !is_address_literal(domain) {
+        match domain_key(domain) {
+            Ok(_) => {}
+            Err(DomainError::LabelTooLong) => return Err(PathError::LabelTooLong),
+            Err(DomainError::Invalid) => return Err(PathError::Syntax),
+        }
     }
     Ok(Mailbox {
         local_part,
@@ -195,16 +207,23 @@ fn parse_quoted(rest: &str) -> Result<(String, &str), PathError> {
             },
             // qtextSMTP is %d32-33 / %d35-91 / %d93-126, plus UTF-8 (RFC 6531).
             ' '..='~' => content.push(c),
-            c if !c.is_ascii() => content.push(c),
+            c if is_utf8_text(c) => content.push(c),
             _ => return Err(PathError::Syntax),
         }
     }
     Err(PathError::Syntax)
 }
 
-/// `atext` of RFC 5322 3.2.3, widened to UTF-8 by RFC 6531 3.3.
+/// `atext` of RFC 5322 3.2.3, widened to UTF-8 by RFC 6531 3.3 (but not
+/// to control characters, which have no place in an address and would
+/// reach log lines and headers).
 fn is_atext(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c) || !c.is_ascii()
+    c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c) || is_utf8_text(c)
+}
+
+/// A non-ASCII character allowed in addresses: anything but a control.
+fn is_utf8_text(c: char) -> bool {
+    !c.is_ascii() && !c.is_control()
 }
 
 /// `Dot-string = Atom *("." Atom)`.
@@ -216,8 +235,15 @@ fn is_dot_string(text: &str) -> bool {
 }
 
 /// `Domain = sub-domain *("." sub-domain)`; a sub-domain is letters,
-/// digits and inner hyphens, or a U-label (RFC 6531 3.3).
+/// digits and inner hyphens, or a U-label (RFC 6531 3.3), and no label
+/// is over 63 octets (RFC 1035 2.3.4) in its A-label form.
 pub fn is_domain(text: &str) -> bool {
+    is_domain_shape(text) && domain_key(text).is_ok()
+}
+
+/// The shape of RFC 5321's `Domain`, without the checks of its labels'
+/// lengths and encoding that [`domain_key`] makes.
+fn is_domain_shape(text: &str) -> bool {
     !text.is_empty()
         && text.split('.').all(|label| {
             !label.is_empty()
@@ -225,8 +251,50 @@ pub fn is_domain(text: &str) -> bool {
                 && !label.ends_with('-')
                 && label
                     .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || !c.is_ascii())
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || is_utf8_text(c))
         })
+}
+
+/// Why a domain has no [`domain_key`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DomainError {
+    /// A label is over 63 octets (RFC 1035 2.3.4).
+    LabelTooLong,
+    /// Not a domain IDNA can encode: a bad A-label (`xn--` that is not
+    /// Punycode), a disallowed character.
+    Invalid,
+}
+
+/// The form in which domains are compared: ASCII, lower case, each
+/// internationalized label as its A-label (RFC 5890, by UTS 46
+/// processing), so that `bücher.test`, `BÜCHER.test` and
+/// `xn--bcher-kva.test` are one domain. The domain as the client or the
+/// operator wrote it is kept for display; this is for lookups.
+pub fn domain_key(domain: &str) -> Result<String, DomainError> {
+    if domain.is_ascii() {
+        // The common case needs no IDNA: only the lengths, and A-labels
+        // (`xn--`) checked for being Punycode.
+        if domain.split('.').any(|l| l.len() > DOMAIN_LABEL_BYTES_MAX) {
+            return Err(DomainError::LabelTooLong);
+        }
+        let lower = domain.to_ascii_lowercase();
+        if !lower.split('.').any(|l| l.starts_with("xn--")) {
+            return Ok(lower);
+        }
+    }
+    let uts46 = idna::uts46::Uts46::new();
+    let ascii = uts46
+        .to_ascii(
+            domain.as_bytes(),
+            idna::uts46::AsciiDenyList::STD3,
+            idna::uts46::Hyphens::Allow,
+            idna::uts46::DnsLength::Ignore,
+        )
+        .map_err(|_| DomainError::Invalid)?;
+    if ascii.split('.').any(|l| l.len() > DOMAIN_LABEL_BYTES_MAX) {
+        return Err(DomainError::LabelTooLong);
+    }
+    Ok(ascii.into_owned())
 }
 
 /// `"[" ( IPv4 / "IPv6:" IPv6 / tag ":" dcontent ) "]"`.
@@ -333,6 +401,58 @@ mod tests {
         for (text, utf8, expected) in rows {
             assert_eq!(&parse_reverse_path(text, *utf8), expected, "{text}");
         }
+    }
+
+    #[test]
+    fn domains_compare_in_one_form_and_labels_are_at_most_63_octets() {
+        let long = "a".repeat(64);
+        let rows: &[(&str, Result<&str, DomainError>)] = &[
+            ("example.test", Ok("example.test")),
+            ("Example.TEST", Ok("example.test")),
+            ("bücher.test", Ok("xn--bcher-kva.test")),
+            ("BÜCHER.test", Ok("xn--bcher-kva.test")),
+            ("xn--bcher-kva.test", Ok("xn--bcher-kva.test")),
+            ("XN--BCHER-KVA.test", Ok("xn--bcher-kva.test")),
+            (&long, Err(DomainError::LabelTooLong)),
+            ("xn--zz-.test", Err(DomainError::Invalid)),
+        ];
+        for (domain, expected) in rows {
+            let got = domain_key(domain);
+            assert_eq!(got.as_deref(), expected.as_ref().map(|s| *s), "{domain}");
+        }
+        // 63 ASCII octets fit; a U-label whose A-label is over 63 does not.
+        assert!(domain_key(&format!("{}.test", "a".repeat(63))).is_ok());
+        // Twenty CJK ideographs: 60 octets of UTF-8, 68 as an A-label.
+        let ideographs: String = (0..20u32)
+            .filter_map(|i| char::from_u32(0x4e00 + (i * 7919) % 20_000))
+            .collect();
+        let wide = format!("{ideographs}.test");
+        assert_eq!(ideographs.len(), 60);
+        assert_eq!(domain_key(&wide), Err(DomainError::LabelTooLong));
+    }
+
+    #[test]
+    fn addresses_with_long_labels_or_control_characters_are_refused() {
+        let long_label = format!("<a@{}.test>", "b".repeat(64));
+        assert_eq!(
+            parse_forward_path(&long_label, false),
+            Err(PathError::LabelTooLong)
+        );
+        let fits = format!("<a@{}.test>", "b".repeat(63));
+        assert!(parse_forward_path(&fits, false).is_ok());
+        for text in [
+            "<a\u{85}b@b.test>",
+            "<\"a\u{9b}b\"@b.test>",
+            "<a@b\u{85}.test>",
+        ] {
+            assert_eq!(
+                parse_forward_path(text, true),
+                Err(PathError::Syntax),
+                "{text:?}"
+            );
+        }
+        assert!(!is_domain(&format!("{}.test", "b".repeat(64))));
+        assert!(is_domain("bücher.test"));
     }
 
     #[test]

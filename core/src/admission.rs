@@ -11,12 +11,56 @@
 use crate::policy::AccessList;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 /// ISMail's default maximum of incoming connections, in total.
 pub const CONNECTIONS_DEFAULT: u32 = 20;
 /// ISMail's default maximum of incoming connections from a single host.
 pub const CONNECTIONS_PER_HOST_DEFAULT: u32 = 5;
+
+/// What counts as one remote host, for the per-host quota and the login
+/// lockout: an IPv4 address, or the IPv6 network of a configured prefix
+/// length around an address (a customer is usually given a whole /64,
+/// RFC 6177, and can use a new address from it for every connection).
+/// An IPv4-mapped IPv6 address is its IPv4 address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HostKey {
+    /// The address, or the network's first address.
+    network: IpAddr,
+    /// 32 for IPv4; the prefix length for IPv6.
+    prefix: u8,
+}
+
+impl HostKey {
+    /// The host `client` belongs to when IPv6 hosts are networks of
+    /// `ipv6_prefix` bits (clamped to 0..=128).
+    pub fn new(client: IpAddr, ipv6_prefix: u8) -> Self {
+        match client.to_canonical() {
+            IpAddr::V4(v4) => HostKey {
+                network: IpAddr::V4(v4),
+                prefix: 32,
+            },
+            IpAddr::V6(v6) => {
+                let prefix = ipv6_prefix.min(128);
+                let mask = u128::MAX.checked_shl(u32::from(128 - prefix)).unwrap_or(0);
+                HostKey {
+                    network: IpAddr::V6(Ipv6Addr::from(u128::from(v6) & mask)),
+                    prefix,
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for HostKey {
+    /// `192.0.2.1`, `2001:db8::1` (a /128), or `2001:db8::/64`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.network {
+            IpAddr::V6(v6) if self.prefix < 128 => write!(f, "{v6}/{}", self.prefix),
+            network => write!(f, "{network}"),
+        }
+    }
+}
 
 /// The two limits of a quota.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,8 +162,9 @@ pub enum Refusal {
     AccessDenied,
     /// The instance has its maximum of connections.
     TooManyConnections { limit: u32 },
-    /// The client's host has its maximum of connections.
-    TooManyFromHost { limit: u32 },
+    /// The client's host (its address, or its IPv6 network) has its
+    /// maximum of connections.
+    TooManyFromHost { limit: u32, host: HostKey },
 }
 
 impl fmt::Display for Refusal {
@@ -129,27 +174,31 @@ impl fmt::Display for Refusal {
             Refusal::TooManyConnections { limit } => {
                 write!(f, "too many connections (limit {limit})")
             }
-            Refusal::TooManyFromHost { limit } => {
-                write!(f, "too many connections from this host (limit {limit})")
+            Refusal::TooManyFromHost { limit, host } => {
+                write!(f, "too many connections from {host} (limit {limit})")
             }
         }
     }
 }
 
 /// Decides whether an instance takes a connection from `client`: the
-/// access list first (a denied client takes no permit), then the quota.
+/// access list first (a denied client takes no permit), then the quota,
+/// which counts the client's [`HostKey`] (IPv6 clients by their network
+/// of `ipv6_prefix` bits).
 pub fn admit(
     access: &AccessList,
-    quota: &mut Quota<IpAddr>,
+    quota: &mut Quota<HostKey>,
     client: IpAddr,
-) -> Result<Permit<IpAddr>, Refusal> {
+    ipv6_prefix: u8,
+) -> Result<Permit<HostKey>, Refusal> {
     let client = client.to_canonical();
     if !access.admits(client) {
         return Err(Refusal::AccessDenied);
     }
-    quota.acquire(client).map_err(|over| match over {
+    let host = HostKey::new(client, ipv6_prefix);
+    quota.acquire(host).map_err(|over| match over {
         OverQuota::Total { limit } => Refusal::TooManyConnections { limit },
-        OverQuota::PerKey { limit } => Refusal::TooManyFromHost { limit },
+        OverQuota::PerKey { limit } => Refusal::TooManyFromHost { limit, host },
     })
 }
 
@@ -160,6 +209,76 @@ mod tests {
 
     fn ip(last: u8) -> IpAddr {
         IpAddr::from([127, 0, 0, last])
+    }
+
+    fn key(last: u8) -> HostKey {
+        HostKey::new(ip(last), 64)
+    }
+
+    fn admit(
+        access: &AccessList,
+        quota: &mut Quota<HostKey>,
+        client: IpAddr,
+    ) -> Result<Permit<HostKey>, Refusal> {
+        super::admit(access, quota, client, 64)
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_network_and_ipv4_by_address() {
+        let same = |a: &str, b: &str, prefix: u8| {
+            HostKey::new(a.parse().unwrap(), prefix) == HostKey::new(b.parse().unwrap(), prefix)
+        };
+        let rows: &[(&str, &str, u8, bool)] = &[
+            ("2001:db8:1:2::1", "2001:db8:1:2:ffff::9", 64, true),
+            ("2001:db8:1:2::1", "2001:db8:1:3::1", 64, false),
+            ("2001:db8:1:2::1", "2001:db8:1:3::1", 48, true),
+            ("2001:db8::1", "2001:db8::2", 128, false),
+            ("2001:db8::1", "2001:db8::1", 128, true),
+            ("::1", "::1", 64, true),
+            // IPv4 is per address, whatever the IPv6 prefix.
+            ("192.0.2.1", "192.0.2.2", 16, false),
+            // An IPv4-mapped address is the IPv4 client, not a /64 of
+            // every IPv4 address.
+            ("::ffff:192.0.2.1", "192.0.2.1", 64, true),
+            ("::ffff:192.0.2.1", "::ffff:192.0.2.2", 64, false),
+        ];
+        for &(a, b, prefix, expected) in rows {
+            assert_eq!(same(a, b, prefix), expected, "{a} {b} /{prefix}");
+        }
+        let shown = |a: &str, prefix| HostKey::new(a.parse().unwrap(), prefix).to_string();
+        assert_eq!(shown("2001:db8:1:2:3:4:5:6", 64), "2001:db8:1:2::/64");
+        assert_eq!(shown("2001:db8::6", 128), "2001:db8::6");
+        assert_eq!(shown("::ffff:192.0.2.1", 64), "192.0.2.1");
+    }
+
+    #[test]
+    fn two_addresses_of_one_ipv6_network_share_the_per_host_limit() {
+        let mut quota = Quota::new(Limits {
+            total: 10,
+            per_key: 1,
+        });
+        let open = AccessList::default();
+        let first: IpAddr = "2001:db8:0:1::1".parse().unwrap();
+        let same_net: IpAddr = "2001:db8:0:1::2".parse().unwrap();
+        let other_net: IpAddr = "2001:db8:0:2::1".parse().unwrap();
+        let _a = admit(&open, &mut quota, first).unwrap();
+        let refused = admit(&open, &mut quota, same_net);
+        assert_eq!(
+            refused,
+            Err(Refusal::TooManyFromHost {
+                limit: 1,
+                host: HostKey::new(first, 64)
+            })
+        );
+        assert_eq!(
+            refused.unwrap_err().to_string(),
+            "too many connections from 2001:db8:0:1::/64 (limit 1)"
+        );
+        assert!(admit(&open, &mut quota, other_net).is_ok());
+        // Per address, the two of one network are two hosts.
+        let mut exact = Quota::new(quota.limits());
+        let _b = super::admit(&open, &mut exact, first, 128).unwrap();
+        assert!(super::admit(&open, &mut exact, same_net, 128).is_ok());
     }
 
     #[test]
@@ -173,7 +292,10 @@ mod tests {
         let _a2 = admit(&open, &mut quota, ip(1)).unwrap();
         assert_eq!(
             admit(&open, &mut quota, ip(1)),
-            Err(Refusal::TooManyFromHost { limit: 2 })
+            Err(Refusal::TooManyFromHost {
+                limit: 2,
+                host: key(1)
+            })
         );
         let _b1 = admit(&open, &mut quota, ip(2)).unwrap();
         assert_eq!(
@@ -181,7 +303,7 @@ mod tests {
             Err(Refusal::TooManyConnections { limit: 3 })
         );
         quota.release(a1);
-        assert_eq!(quota.in_use_by(&ip(1)), 1);
+        assert_eq!(quota.in_use_by(&key(1)), 1);
         assert!(admit(&open, &mut quota, ip(3)).is_ok());
     }
 
@@ -236,12 +358,12 @@ mod tests {
             steps in steps(),
         ) {
             let mut quota = Quota::new(Limits { total, per_key });
-            let mut open: Vec<Permit<IpAddr>> = Vec::new();
+            let mut open: Vec<Permit<HostKey>> = Vec::new();
             for step in steps {
                 match step {
                     Step::Connect(host) => {
                         let before_total = quota.in_use();
-                        let before_host = quota.in_use_by(&ip(host));
+                        let before_host = quota.in_use_by(&key(host));
                         match admit(&AccessList::default(), &mut quota, ip(host)) {
                             Ok(permit) => open.push(permit),
                             Err(Refusal::TooManyConnections { .. }) => {
@@ -262,9 +384,9 @@ mod tests {
                 prop_assert!(quota.in_use() <= total);
                 prop_assert_eq!(quota.in_use() as usize, open.len());
                 for host in 0..4 {
-                    let held = open.iter().filter(|p| *p.key() == ip(host)).count();
-                    prop_assert!(quota.in_use_by(&ip(host)) <= per_key);
-                    prop_assert_eq!(quota.in_use_by(&ip(host)) as usize, held);
+                    let held = open.iter().filter(|p| *p.key() == key(host)).count();
+                    prop_assert!(quota.in_use_by(&key(host)) <= per_key);
+                    prop_assert_eq!(quota.in_use_by(&key(host)) as usize, held);
                 }
             }
             for permit in open.drain(..) {

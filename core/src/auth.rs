@@ -11,6 +11,8 @@
 //! - [`LoginGuard`]: per server, a sliding window of failures for each
 //!   remote host, which locks a guessing host out.
 
+use crate::admission::HostKey;
+use crate::limits::IPV6_HOST_PREFIX_DEFAULT;
 use crate::time::Instant;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
@@ -158,6 +160,9 @@ impl Default for AuthPolicy {
 pub struct LockoutPolicy {
     pub failures: u32,
     pub window: Duration,
+    /// IPv6 clients in one network of this prefix length are one host
+    /// (IPv4 clients: one address). See [`host_key`].
+    pub ipv6_prefix: u8,
 }
 
 pub const LOCKOUT_FAILURES_DEFAULT: u32 = 10;
@@ -168,6 +173,7 @@ impl Default for LockoutPolicy {
         LockoutPolicy {
             failures: LOCKOUT_FAILURES_DEFAULT,
             window: LOCKOUT_WINDOW_DEFAULT,
+            ipv6_prefix: IPV6_HOST_PREFIX_DEFAULT,
         }
     }
 }
@@ -182,8 +188,9 @@ pub const LOCKOUT_HOSTS_MAX: usize = 65_536;
 #[derive(Debug, Default)]
 pub struct LoginGuard {
     policy: LockoutPolicy,
-    /// The failures within the window, oldest first, per host.
-    hosts: BTreeMap<IpAddr, VecDeque<Instant>>,
+    /// The failures within the window, oldest first, per host (an IPv6
+    /// client's host is its network: see [`HostKey`]).
+    hosts: BTreeMap<HostKey, VecDeque<Instant>>,
 }
 
 impl LoginGuard {
@@ -195,8 +202,11 @@ impl LoginGuard {
     }
 
     /// `Some(until)` if `host` is locked out at `now`.
-    pub fn locked_until(&mut self, host: IpAddr, now: Instant) -> Option<Instant> {
-        let LockoutPolicy { failures, window } = self.policy;
+    pub fn locked_until(&mut self, client: IpAddr, now: Instant) -> Option<Instant> {
+        let LockoutPolicy {
+            failures, window, ..
+        } = self.policy;
+        let host = self.host(client);
         let recent = self.recent(host, now)?;
         if recent.len() < failures as usize {
             return None;
@@ -205,7 +215,8 @@ impl LoginGuard {
     }
 
     /// Notes a failed login from `host`.
-    pub fn record_failure(&mut self, host: IpAddr, now: Instant) {
+    pub fn record_failure(&mut self, client: IpAddr, now: Instant) {
+        let host = self.host(client);
         if !self.hosts.contains_key(&host) && self.hosts.len() >= LOCKOUT_HOSTS_MAX {
             self.forget_one(now);
         }
@@ -222,8 +233,13 @@ impl LoginGuard {
         self.hosts.len()
     }
 
+    /// Which host `client` counts as.
+    pub fn host(&self, client: IpAddr) -> HostKey {
+        HostKey::new(client, self.policy.ipv6_prefix)
+    }
+
     /// The host's failures still inside the window, pruning the rest.
-    fn recent(&mut self, host: IpAddr, now: Instant) -> Option<&VecDeque<Instant>> {
+    fn recent(&mut self, host: HostKey, now: Instant) -> Option<&VecDeque<Instant>> {
         let window = self.policy.window;
         let failures = self.hosts.get_mut(&host)?;
         while failures.front().is_some_and(|&at| at + window <= now) {
@@ -303,7 +319,26 @@ mod tests {
         LoginGuard::new(LockoutPolicy {
             failures,
             window: Duration::from_secs(window_seconds),
+            ..LockoutPolicy::default()
         })
+    }
+
+    #[test]
+    fn an_ipv6_network_is_locked_out_as_one_host() {
+        let mut guard = guard(2, 60);
+        let first: IpAddr = "2001:db8:0:1::1".parse().unwrap();
+        let same_net: IpAddr = "2001:db8:0:1::2".parse().unwrap();
+        let other_net: IpAddr = "2001:db8:0:2::1".parse().unwrap();
+        guard.record_failure(first, at(0));
+        guard.record_failure(same_net, at(1));
+        assert_eq!(guard.locked_until(first, at(2)), Some(at(60)));
+        assert_eq!(
+            guard.locked_until("2001:db8:0:1::99".parse().unwrap(), at(2)),
+            Some(at(60)),
+            "a new address in the same /64 is still locked out"
+        );
+        assert_eq!(guard.locked_until(other_net, at(2)), None);
+        assert_eq!(guard.hosts(), 1);
     }
 
     #[test]

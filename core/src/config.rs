@@ -11,12 +11,13 @@ mod port;
 
 pub use port::{PortNames, PortSpec, WELL_KNOWN_PORTS};
 
-use crate::address::is_domain;
+use crate::address::{DomainError, domain_key, is_domain};
 use crate::admission::{CONNECTIONS_DEFAULT, CONNECTIONS_PER_HOST_DEFAULT};
 use crate::auth::{AuthPolicy, LockoutPolicy};
 use crate::limits::{
-    COMMAND_TIMEOUT_DEFAULT, DATA_TIMEOUT_DEFAULT, ERRORS_PER_SESSION_DEFAULT,
-    ERRORS_PER_SESSION_MAX, MESSAGE_BYTES_DEFAULT, MESSAGE_BYTES_MAX,
+    COMMAND_TIMEOUT_DEFAULT, DATA_TIMEOUT_DEFAULT, DOMAIN_LABEL_BYTES_MAX,
+    ERRORS_PER_SESSION_DEFAULT, ERRORS_PER_SESSION_MAX, HOPS_DEFAULT, HOPS_MAX,
+    IPV6_HOST_PREFIX_DEFAULT, IPV6_HOST_PREFIX_MIN, MESSAGE_BYTES_DEFAULT, MESSAGE_BYTES_MAX,
     RECIPIENTS_PER_MESSAGE_DEFAULT, RECIPIENTS_PER_MESSAGE_MAX,
 };
 use crate::policy::{AccessList, Network, RelayPolicy};
@@ -139,6 +140,9 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// How long sessions may run on after a stop signal.
     pub shutdown_grace: Duration,
+    /// `Received:` headers a message may carry (RFC 5321 6.3); more is a
+    /// mail loop. Every instance applies it.
+    pub max_hops: usize,
 }
 
 /// One `[[service]]`: an instance of a service, where it listens, and
@@ -160,6 +164,10 @@ pub struct ServiceConfig {
     /// Connections at once, in total and from one remote host.
     pub max_connections: u32,
     pub max_connections_per_host: u32,
+    /// IPv6 clients in one network of this prefix length count as one
+    /// host for `max_connections_per_host`; IPv4 clients count per
+    /// address.
+    pub ipv6_prefix: u8,
     pub max_message_size: u64,
     pub max_recipients: usize,
     pub max_errors: u32,
@@ -168,6 +176,8 @@ pub struct ServiceConfig {
     /// `None` when the instance speaks only clear text.
     pub tls: Option<TlsConfig>,
     pub auth: AuthPolicy,
+    /// `[server] max_hops`, the same for every instance.
+    pub max_hops: usize,
 }
 
 impl ServiceConfig {
@@ -187,6 +197,7 @@ impl ServiceConfig {
             data_timeout: self.data_timeout,
             starttls: self.tls_mode() == TlsMode::StartTls,
             auth: self.auth.clone(),
+            max_hops: self.max_hops,
         }
     }
 }
@@ -351,6 +362,7 @@ struct RawAuth {
     max_failures_per_session: Option<Spanned<u32>>,
     lockout_failures: Option<Spanned<u32>>,
     lockout_window: Option<Seconds>,
+    lockout_ipv6_prefix: Option<Spanned<u8>>,
 }
 
 #[derive(Deserialize)]
@@ -362,6 +374,7 @@ struct RawServer {
     data_dir: PathBuf,
     #[serde(default = "default_shutdown_grace")]
     shutdown_grace: Seconds,
+    max_hops: Option<Spanned<usize>>,
 }
 
 impl Default for RawServer {
@@ -370,6 +383,7 @@ impl Default for RawServer {
             hostname: default_hostname(),
             data_dir: default_data_dir(),
             shutdown_grace: default_shutdown_grace(),
+            max_hops: None,
         }
     }
 }
@@ -401,6 +415,7 @@ struct RawService {
     relay: RelayValue,
     max_connections: Option<Spanned<u32>>,
     max_connections_per_host: Option<Spanned<u32>>,
+    ipv6_prefix: Option<Spanned<u8>>,
     max_message_size: Option<Spanned<ByteSize>>,
     max_recipients: Option<Spanned<usize>>,
     max_errors: Option<Spanned<u32>>,
@@ -560,7 +575,16 @@ struct DomainName(String);
 impl TryFrom<String> for DomainName {
     type Error = String;
     fn try_from(text: String) -> Result<Self, String> {
-        if is_domain(&text) {
+        if let Some(label) = text.split('.').find(|l| l.len() > DOMAIN_LABEL_BYTES_MAX) {
+            Err(format!(
+                "\"{text}\" has a label of {} octets (\"{label}\"); RFC 1035 allows at most {DOMAIN_LABEL_BYTES_MAX}",
+                label.len()
+            ))
+        } else if domain_key(&text) == Err(DomainError::LabelTooLong) {
+            Err(format!(
+                "\"{text}\" has a label over {DOMAIN_LABEL_BYTES_MAX} octets once written as an A-label (xn--...), as DNS carries it"
+            ))
+        } else if is_domain(&text) {
             Ok(DomainName(text.to_lowercase()))
         } else {
             Err(format!(
@@ -746,19 +770,30 @@ fn validate(source: &str, raw: RawConfig, errors: &mut Vec<ConfigError>) -> Conf
         }
     }
     let (auth, lockout) = validate_auth(source, &raw.auth, errors);
-    let services = validate_services(source, raw.services, &names, &auth, errors);
+    let max_hops = raw.server.max_hops.as_ref().map_or(HOPS_DEFAULT, |n| {
+        check_range(source, n, "max_hops", |n| *n, 1, HOPS_MAX, errors)
+    });
+    let mut services = validate_services(source, raw.services, &names, &auth, errors);
+    for service in &mut services {
+        service.max_hops = max_hops;
+    }
     let domains = raw
         .domains
         .into_iter()
         .filter_map(|d| validate_domain(source, d, errors))
         .collect::<Vec<_>>();
     let mut seen = BTreeSet::new();
+    // `bücher.test` and `xn--bcher-kva.test` are one domain.
     for domain in &domains {
-        if !seen.insert(domain.name.clone()) {
+        let key = domain_key(&domain.name).unwrap_or_else(|_| domain.name.clone());
+        if !seen.insert(key) {
             errors.push(ConfigError {
                 position: None,
                 key: Some("domain.name".into()),
-                message: format!("domain \"{}\" is declared twice", domain.name),
+                message: format!(
+                    "domain \"{}\" is declared twice (perhaps once as a U-label, once as its xn-- A-label)",
+                    domain.name
+                ),
                 help: Some("merge the two [[domain]] tables into one".into()),
             });
         }
@@ -768,6 +803,7 @@ fn validate(source: &str, raw: RawConfig, errors: &mut Vec<ConfigError>) -> Conf
             hostname: raw.server.hostname.0,
             data_dir: raw.server.data_dir,
             shutdown_grace: raw.server.shutdown_grace.0,
+            max_hops,
         },
         services,
         domains,
@@ -810,6 +846,12 @@ fn validate_auth(
                 check_range(source, n, "lockout_failures", |n| *n, 1, 10_000, errors)
             }),
         window: raw.lockout_window.map_or(defaults.1.window, |d| d.0),
+        ipv6_prefix: raw
+            .lockout_ipv6_prefix
+            .as_ref()
+            .map_or(defaults.1.ipv6_prefix, |n| {
+                ipv6_prefix(source, n, "lockout_ipv6_prefix", errors)
+            }),
     };
     (policy, lockout)
 }
@@ -953,6 +995,12 @@ fn validate_services(
                 )
             },
         );
+        let ipv6_prefix = service
+            .ipv6_prefix
+            .as_ref()
+            .map_or(IPV6_HOST_PREFIX_DEFAULT, |n| {
+                ipv6_prefix(source, n, "ipv6_prefix", errors)
+            });
         let max_message_size = service
             .max_message_size
             .map_or(MESSAGE_BYTES_DEFAULT, |size| {
@@ -1012,6 +1060,7 @@ fn validate_services(
             }),
             max_connections,
             max_connections_per_host,
+            ipv6_prefix,
             max_message_size,
             max_recipients,
             max_errors,
@@ -1021,9 +1070,28 @@ fn validate_services(
             data_timeout: service.data_timeout.map_or(DATA_TIMEOUT_DEFAULT, |d| d.0),
             tls,
             auth,
+            max_hops: HOPS_DEFAULT,
         });
     }
     services
+}
+
+/// A prefix length that makes one IPv6 host: from
+/// [`IPV6_HOST_PREFIX_MIN`] to 128.
+fn ipv6_prefix(source: &str, value: &Spanned<u8>, key: &str, errors: &mut Vec<ConfigError>) -> u8 {
+    let prefix = *value.get_ref();
+    if !(IPV6_HOST_PREFIX_MIN..=128).contains(&prefix) {
+        errors.push(spanned_error(
+            source,
+            value.span(),
+            key,
+            format!("/{prefix} is not a prefix length this server counts as one host"),
+            &format!(
+                "use {IPV6_HOST_PREFIX_MIN} to 128: 64 (the default) counts each /64 as one host, as most providers give one to each customer; 128 counts every address"
+            ),
+        ));
+    }
+    prefix
 }
 
 /// An instance's `auth` keys: AUTH must be reachable where it is needed.

@@ -5,7 +5,7 @@
 //! `Directory`. That keeps the machine independent of where accounts live
 //! (today the configuration, later an accounts file).
 
-use crate::address::ForwardPath;
+use crate::address::{ForwardPath, domain_key};
 use crate::config::DomainConfig;
 use crate::envelope::LocalMailbox;
 use std::collections::{BTreeMap, BTreeSet};
@@ -26,12 +26,18 @@ pub enum RecipientVerdict {
 
 #[derive(Clone, Debug, Default)]
 struct DomainEntry {
+    /// The name as configured, lower-case: what local mailboxes (and
+    /// their Maildir folders) are named by, whichever form a recipient
+    /// used.
+    name: String,
     users: BTreeSet<String>,
     aliases: BTreeMap<String, String>,
     catch_all: Option<String>,
 }
 
 /// Local domains and their users, aliases and catch-alls, all lower-case.
+/// Domains are found by their [`domain_key`], so that a U-label and its
+/// A-label (`bücher.test`, `xn--bcher-kva.test`) are one domain.
 #[derive(Clone, Debug, Default)]
 pub struct Directory {
     domains: BTreeMap<String, DomainEntry>,
@@ -54,15 +60,17 @@ impl Directory {
                     .insert(alias.to_lowercase(), user.to_lowercase());
             }
             entry.catch_all = domain.catch_all.as_ref().map(|u| u.to_lowercase());
-            let name = domain.name.to_lowercase();
-            directory.primary_domain.get_or_insert_with(|| name.clone());
-            directory.domains.insert(name, entry);
+            entry.name = domain.name.to_lowercase();
+            directory
+                .primary_domain
+                .get_or_insert_with(|| entry.name.clone());
+            directory.domains.insert(key(&entry.name), entry);
         }
         directory
     }
 
     pub fn is_local_domain(&self, domain: &str) -> bool {
-        self.domains.contains_key(&domain.to_lowercase())
+        self.domains.contains_key(&key(domain))
     }
 
     /// Resolves a recipient. Local parts match without regard to case, as
@@ -73,14 +81,14 @@ impl Directory {
                 Some(domain) => (POSTMASTER.to_owned(), domain.clone()),
                 None => return RecipientVerdict::NotLocal,
             },
-            ForwardPath::Mailbox(mailbox) => (
-                mailbox.local_part.to_lowercase(),
-                mailbox.domain.to_lowercase(),
-            ),
+            ForwardPath::Mailbox(mailbox) => {
+                (mailbox.local_part.to_lowercase(), mailbox.domain.clone())
+            }
         };
-        let Some(entry) = self.domains.get(&domain) else {
+        let Some(entry) = self.domains.get(&key(&domain)) else {
             return RecipientVerdict::NotLocal;
         };
+        let domain = entry.name.clone();
         let user = if entry.users.contains(&local_part) {
             Some(local_part)
         } else if let Some(target) = entry.aliases.get(&local_part) {
@@ -103,7 +111,7 @@ impl Directory {
         let Some((user, domain)) = account.rsplit_once('@') else {
             return owned;
         };
-        if let Some(entry) = self.domains.get(domain) {
+        if let Some(entry) = self.domains.get(&key(domain)) {
             owned.extend(
                 entry
                     .aliases
@@ -114,6 +122,13 @@ impl Directory {
         }
         owned
     }
+}
+
+/// The lookup key of a domain: its [`domain_key`], or (for an address
+/// literal, or a name IDNA cannot encode, which is never a configured
+/// domain) the name in lower case.
+fn key(domain: &str) -> String {
+    domain_key(domain).unwrap_or_else(|_| domain.to_lowercase())
 }
 
 #[cfg(test)]
@@ -204,5 +219,36 @@ mod tests {
             Directory::default().resolve(&ForwardPath::Postmaster),
             RecipientVerdict::NotLocal
         );
+    }
+
+    #[test]
+    fn a_u_label_domain_and_its_a_label_are_one_local_domain() {
+        for configured in ["bücher.test", "xn--bcher-kva.test"] {
+            let directory = Directory::new(&[DomainConfig {
+                name: configured.into(),
+                users: vec!["anna".into()],
+                aliases: BTreeMap::new(),
+                catch_all: None,
+            }]);
+            for written in [
+                "bücher.test",
+                "BÜCHER.test",
+                "xn--bcher-kva.test",
+                "XN--BCHER-KVA.TEST",
+            ] {
+                assert!(directory.is_local_domain(written), "{configured} {written}");
+                // The mailbox is named by the configured form, whichever
+                // the client used: one Maildir, not two.
+                assert_eq!(
+                    directory.resolve(&to("anna", written)),
+                    local("anna", configured),
+                    "{configured} {written}"
+                );
+            }
+            assert_eq!(
+                directory.resolve(&to("anna", "bucher.test")),
+                RecipientVerdict::NotLocal
+            );
+        }
     }
 }

@@ -7,6 +7,7 @@
 //! [`RelayPolicy`](crate::policy::RelayPolicy), and the [`Directory`].
 
 use crate::address::{ForwardPath, ReversePath};
+use crate::admission::HostKey;
 use crate::bind::{BindPlan, Role};
 use crate::config::{Config, ServiceConfig};
 use crate::directory::{Directory, RecipientVerdict};
@@ -86,11 +87,19 @@ pub fn explain(config: &Config, plan: &BindPlan, question: &Question) -> Answer 
         };
     }
     line(&mut text, "access", &access_line(&service.access));
+    // The per-host count is kept for the client's host key: its IPv6
+    // network, not its address alone.
+    let host = HostKey::new(remote, service.ipv6_prefix);
+    let counted = if host.to_string() == remote.to_string() {
+        String::new()
+    } else {
+        format!(" (IPv6 clients count by /{})", service.ipv6_prefix)
+    };
     line(
         &mut text,
         "quota",
         &format!(
-            "admitted while fewer than {} connections are open, and fewer than {} from {remote}; beyond that 421 4.7.0",
+            "admitted while fewer than {} connections are open, and fewer than {} from {host}{counted}; beyond that 421 4.7.0",
             service.max_connections, service.max_connections_per_host
         ),
     );
@@ -243,6 +252,23 @@ users = ["alice"]
             ),
             "{}",
             denied.text
+        );
+    }
+
+    #[test]
+    fn the_quota_line_names_the_key_an_ipv6_client_is_counted_by() {
+        let v6 = ask("127.0.0.3:2525", "2001:db8:1:2::5", &[], None);
+        assert!(
+            v6.text
+                .contains("fewer than 5 from 2001:db8:1:2::/64 (IPv6 clients count by /64)"),
+            "{}",
+            v6.text
+        );
+        let v4 = ask("127.0.0.3:2525", "::ffff:127.0.0.9", &[], None);
+        assert!(
+            v4.text.contains("fewer than 5 from 127.0.0.9;"),
+            "{}",
+            v4.text
         );
     }
 }

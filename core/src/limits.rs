@@ -9,6 +9,12 @@ use std::time::Duration;
 /// RFC 5321 4.5.3.1.4: a command line is at most 512 octets, CRLF included.
 pub const COMMAND_LINE_BYTES_MAX: usize = 512;
 
+/// RFC 4954 4: an AUTH command line, and each SASL response line after a
+/// `334`, may be up to 12,288 octets (CRLF included), so that a large
+/// initial response fits. Every other command keeps
+/// [`COMMAND_LINE_BYTES_MAX`].
+pub const AUTH_LINE_BYTES_MAX: usize = 12_288;
+
 /// RFC 5321 4.5.3.1.6: a text line (in DATA) is at most 1000 octets, CRLF
 /// included.
 pub const TEXT_LINE_BYTES_MAX: usize = 1000;
@@ -18,6 +24,10 @@ pub const LOCAL_PART_BYTES_MAX: usize = 64;
 
 /// RFC 5321 4.5.3.1.2: a domain is at most 255 octets.
 pub const DOMAIN_BYTES_MAX: usize = 255;
+
+/// RFC 1035 2.3.4: a label of a domain is at most 63 octets (of its
+/// A-label form, for an internationalized domain).
+pub const DOMAIN_LABEL_BYTES_MAX: usize = 63;
 
 /// RFC 5321 4.5.3.1.3: a path, angle brackets included, is at most 256
 /// octets.
@@ -113,3 +123,28 @@ pub const REPLY_TEXT_BYTES_MAX: usize = 1000;
 /// (at most 256 octets) or `Diagnostic-Code: smtp; ` before it, every
 /// line of the bounce stays within RFC 5322 2.1.1's 998 octets.
 pub const BOUNCE_DETAIL_BYTES_MAX: usize = 700;
+
+/// RFC 5321 6.3: a message with more `Received:` headers than this is
+/// taken to be looping and refused with `554 5.4.6`. Postfix's
+/// `hopcount_limit` is 50 too; a message genuinely relayed that often
+/// does not exist.
+pub const HOPS_DEFAULT: usize = 50;
+
+/// The largest `max_hops` a configuration may set.
+pub const HOPS_MAX: usize = 1000;
+
+/// The longest piece of peer-chosen text (a login, an address, a reply
+/// quoting one) a log line shows, after its control characters are
+/// escaped; longer text is cut and marked `...`. A path is at most 256
+/// octets (RFC 5321 4.5.3.1.3), so an escaped one nearly always fits.
+pub const LOGGED_PEER_TEXT_BYTES_MAX: usize = 512;
+
+/// Connection quotas and the login lockout count IPv6 clients by network
+/// prefix, not by full address: one customer is usually given a whole
+/// /64 (RFC 6177), and can pick a new address in it for every
+/// connection. IPv4 clients are counted per address (/32).
+pub const IPV6_HOST_PREFIX_DEFAULT: u8 = 64;
+
+/// The shortest IPv6 prefix a configuration may count as one host: a
+/// shorter one would lump whole providers together.
+pub const IPV6_HOST_PREFIX_MIN: u8 = 16;

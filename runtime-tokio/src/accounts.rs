@@ -146,10 +146,14 @@ impl AccountBook {
             }
         };
         if verdict == AuthVerdict::Rejected {
-            self.guard
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .record_failure(client, self.clock.now());
+            let now = self.clock.now();
+            let mut guard = self.guard.lock().unwrap_or_else(|e| e.into_inner());
+            guard.record_failure(client, now);
+            // Logged once: later attempts are refused before they count.
+            if guard.locked_until(client, now).is_some() {
+                let host = guard.host(client);
+                tracing::warn!(%host, "logins from {host} locked out after too many failures");
+            }
         }
         verdict
     }

@@ -12,6 +12,7 @@ pub mod delivery;
 pub mod driver;
 pub mod environment;
 pub mod listen;
+pub mod logging;
 pub mod maildir;
 pub mod queue_command;
 pub mod resolver;

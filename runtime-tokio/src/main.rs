@@ -389,16 +389,25 @@ async fn stop_signal() {
     }
 }
 
+/// Log lines go to standard error, each one line whatever a peer put in
+/// its fields: [`logging::Escaping`] escapes every control character but
+/// the final newline (keeping the formatter's colours on a terminal).
 fn init_logging(format: LogFormat) {
+    use postern::logging::{Escaping, Format};
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    use std::io::IsTerminal;
+    let colours = std::io::stderr().is_terminal();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
+        .with_ansi(colours);
     match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder
+            .with_writer(Escaping::new(std::io::stderr, Format::Text { colours }))
+            .init(),
+        LogFormat::Json => builder
+            .json()
+            .with_writer(Escaping::new(std::io::stderr, Format::Json))
+            .init(),
     }
 }

@@ -13,14 +13,15 @@ use crate::resolver::Resolver;
 use crate::spool::{DataDirLock, Spool, SpoolFile};
 use crate::tls::{ServerTls, Transport};
 use postern_core::address::ForwardPath;
-use postern_core::admission::{self, Limits, Permit, Quota, Refusal};
+use postern_core::admission::{self, HostKey, Limits, Permit, Quota, Refusal};
 use postern_core::auth::{AuthVerdict, LoginAttempt};
 use postern_core::bind::Listener;
 use postern_core::config::{ServiceConfig, TlsMode};
 use postern_core::directory::{Directory, RecipientVerdict};
 use postern_core::envelope::Envelope;
 use postern_core::smtp::server::{
-    OpenedMessage, Server as SmtpServer, SessionConfig, SessionInfo, refusal_reply,
+    Event, EventLevel, OpenedMessage, Server as SmtpServer, SessionConfig, SessionInfo,
+    SessionSummary, refusal_reply,
 };
 use std::future::Future;
 use std::io;
@@ -207,7 +208,7 @@ pub struct Instance {
     service: ServiceConfig,
     session_config: Arc<SessionConfig>,
     hostname: String,
-    quota: Arc<Mutex<Quota<IpAddr>>>,
+    quota: Arc<Mutex<Quota<HostKey>>>,
     tls: Option<ServerTls>,
 }
 
@@ -237,17 +238,28 @@ impl Instance {
         &self.service.name
     }
 
+    /// The host `client` is counted as: its IPv6 network, or its IPv4
+    /// address.
+    pub fn host(&self, client: IpAddr) -> HostKey {
+        HostKey::new(client, self.service.ipv6_prefix)
+    }
+
     /// Connections admitted and not yet finished, in total and from
-    /// `client`: never more than the limits.
+    /// `client`'s host: never more than the limits.
     pub fn connections(&self, client: IpAddr) -> (u32, u32) {
         let quota = self.quota.lock().unwrap_or_else(|e| e.into_inner());
-        (quota.in_use(), quota.in_use_by(&client))
+        (quota.in_use(), quota.in_use_by(&self.host(client)))
     }
 
     /// Admits a client or says why not; see [`admission::admit`].
     pub fn admit(&self, client: IpAddr) -> Result<PermitGuard, Refusal> {
         let mut quota = self.quota.lock().unwrap_or_else(|e| e.into_inner());
-        let permit = admission::admit(&self.service.access, &mut quota, client)?;
+        let permit = admission::admit(
+            &self.service.access,
+            &mut quota,
+            client,
+            self.service.ipv6_prefix,
+        )?;
         Ok(PermitGuard {
             quota: Arc::clone(&self.quota),
             permit: Some(permit),
@@ -258,8 +270,8 @@ impl Instance {
 /// Gives its permit back when dropped: when the connection's task ends,
 /// whether the session finished, failed or panicked.
 pub struct PermitGuard {
-    quota: Arc<Mutex<Quota<IpAddr>>>,
-    permit: Option<Permit<IpAddr>>,
+    quota: Arc<Mutex<Quota<HostKey>>>,
+    permit: Option<Permit<HostKey>>,
 }
 
 impl Drop for PermitGuard {
@@ -369,7 +381,8 @@ impl Instance {
     {
         let peer = remote;
         let name = &self.service.name;
-        tracing::info!(session, %peer, instance = %name, "connect from {peer} to {local}");
+        let host = self.host(remote.ip());
+        tracing::info!(session, %peer, %host, instance = %name, "connect from {peer} to {local}");
         let mut info = SessionInfo {
             local,
             remote,
@@ -393,6 +406,7 @@ impl Instance {
             _ => Transport::Plain(stream),
         };
         let clock = Clock::new();
+        let mut summary = SessionSummary::default();
         let machine = SmtpServer::new(Arc::clone(&self.session_config), info, clock.now());
         let starttls = self.tls.as_ref();
         driver::run_session(
@@ -402,12 +416,28 @@ impl Instance {
             starttls,
             clock,
             ending,
-            |event| match event.queue_id() {
-                Some(queue_id) => tracing::info!(session, %peer, %queue_id, "{event}"),
-                None => tracing::info!(session, %peer, "{event}"),
+            |event| {
+                summary.record(event);
+                log_event(session, peer, event);
             },
         )
         .await;
-        tracing::info!(session, %peer, "disconnect from {peer}");
+        tracing::info!(session, %peer, "disconnect from {peer}: {summary}");
+    }
+}
+
+/// One log line for a session event, at the level the core gives it:
+/// per-command events are debug, messages and endings info. Peer text in
+/// the event is already escaped by its `Display`.
+fn log_event(session: u64, peer: SocketAddr, event: &Event) {
+    match (event.level(), event.queue_id()) {
+        (EventLevel::Info, Some(queue_id)) => {
+            tracing::info!(session, %peer, %queue_id, "{event}")
+        }
+        (EventLevel::Info, None) => tracing::info!(session, %peer, "{event}"),
+        (EventLevel::Debug, Some(queue_id)) => {
+            tracing::debug!(session, %peer, %queue_id, "{event}")
+        }
+        (EventLevel::Debug, None) => tracing::debug!(session, %peer, "{event}"),
     }
 }

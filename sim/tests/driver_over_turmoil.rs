@@ -32,6 +32,7 @@ fn session_config() -> Arc<SessionConfig> {
         data_timeout: Duration::from_secs(600),
         starttls: false,
         auth: postern_core::auth::AuthPolicy::default(),
+        max_hops: postern_core::limits::HOPS_DEFAULT,
     })
 }
 

@@ -400,3 +400,64 @@ relay = "authenticated"
 "#
     ));
 }
+
+#[test]
+fn hop_limit_and_ipv6_host_prefixes_have_defaults_and_are_read() {
+    let config = parse(MINIMAL).unwrap();
+    assert_eq!(config.server.max_hops, 50);
+    assert_eq!(config.services[0].max_hops, 50);
+    assert_eq!(config.services[0].session_config("h").max_hops, 50);
+    assert_eq!(config.services[0].ipv6_prefix, 64);
+    assert_eq!(config.lockout.ipv6_prefix, 64);
+    let config = parse(&format!(
+        "[server]\nmax_hops = 30\n[auth]\nlockout_ipv6_prefix = 56\n{MINIMAL}ipv6_prefix = 128\n"
+    ))
+    .unwrap();
+    assert_eq!(config.services[0].session_config("h").max_hops, 30);
+    assert_eq!(config.services[0].ipv6_prefix, 128);
+    assert_eq!(config.lockout.ipv6_prefix, 56);
+}
+
+#[test]
+fn bad_hop_limits_and_prefixes_are_explained() {
+    let text = errors(&format!(
+        "[server]\nmax_hops = 0\n[auth]\nlockout_ipv6_prefix = 8\n{MINIMAL}ipv6_prefix = 129\n"
+    ));
+    assert!(
+        text.contains("postern.toml:2:12: `max_hops`: 0 is out of range"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`lockout_ipv6_prefix`: /8 is not a prefix length"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`ipv6_prefix`: /129 is not a prefix length"),
+        "{text}"
+    );
+    assert!(text.contains("help: use 16 to 128"), "{text}");
+}
+
+#[test]
+fn a_domain_and_its_a_label_are_one_domain_and_long_labels_are_refused() {
+    let twice = errors(&format!(
+        "{MINIMAL}\n[[domain]]\nname = \"bücher.test\"\n\n[[domain]]\nname = \"xn--bcher-kva.test\"\n"
+    ));
+    assert!(
+        twice.contains("domain \"xn--bcher-kva.test\" is declared twice"),
+        "{twice}"
+    );
+    let long = errors(&format!(
+        "{MINIMAL}\n[[domain]]\nname = \"{}.test\"\n",
+        "a".repeat(64)
+    ));
+    assert!(long.contains("has a label of 64 octets"), "{long}");
+    assert!(long.contains("RFC 1035 allows at most 63"), "{long}");
+    assert!(
+        parse(&format!(
+            "{MINIMAL}\n[[domain]]\nname = \"{}.test\"\n",
+            "a".repeat(63)
+        ))
+        .is_ok()
+    );
+}

@@ -89,6 +89,7 @@ fn run_pair_with(
             offered: security.is_some(),
             ..Default::default()
         },
+        max_hops: crate::limits::HOPS_DEFAULT,
     };
     let info = SessionInfo {
         local: "192.0.2.1:25".parse().unwrap(),

@@ -267,6 +267,11 @@ pub fn path_error_reply(
             syntax_status,
             format!("The {role} address is too long"),
         ),
+        PathError::LabelTooLong => Reply::new(
+            501,
+            syntax_status,
+            format!("The {role} address has a domain label over 63 octets (RFC 1035 2.3.4)"),
+        ),
         PathError::NonAsciiWithoutSmtputf8 => Reply::new(
             553,
             status::NON_ASCII_ADDRESS,
@@ -377,5 +382,22 @@ mod tests {
             let got = format!("{} {}", reply.code, reply.status.unwrap());
             assert_eq!(&got, expected, "{}", String::from_utf8_lossy(line));
         }
+    }
+
+    #[test]
+    fn a_domain_label_over_63_octets_is_a_syntax_error_of_the_path() {
+        let label = "d".repeat(64);
+        let rows = [
+            (format!("RCPT TO:<c@{label}.test>"), "501 5.1.3"),
+            (format!("MAIL FROM:<c@{label}.test>"), "501 5.1.7"),
+        ];
+        for (line, expected) in rows {
+            let reply = parse(line.as_bytes(), EXTENDED).unwrap_err();
+            let got = format!("{} {}", reply.code, reply.status.unwrap());
+            assert_eq!(got, expected, "{line}");
+            assert!(reply.lines[0].contains("label over 63 octets"), "{reply:?}");
+        }
+        let fits = format!("RCPT TO:<c@{}.test>", "d".repeat(63));
+        assert!(parse(fits.as_bytes(), EXTENDED).is_ok());
     }
 }

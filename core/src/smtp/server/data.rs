@@ -8,6 +8,10 @@
 //! Only `CRLF.CRLF` ends the data. A bare CR or LF anywhere is refused
 //! (RFC 5321 2.3.8): different servers read it differently, which is how
 //! SMTP smuggling works, so we stop reading the moment we see one.
+//!
+//! On the way it counts the `Received:` fields of the header section
+//! (RFC 5321 6.3: a message with too many has been looping), with a few
+//! bytes of state, whatever the pieces.
 
 use crate::limits::TEXT_LINE_BYTES_MAX;
 
@@ -36,6 +40,9 @@ pub enum DataFailure {
     LineTooLong,
     /// A NUL byte, which no mail format allows.
     NulByte,
+    /// More `Received:` fields than the session's hop limit: a mail loop
+    /// (RFC 5321 6.3). [`DataDecoder::hops`] says how many.
+    TooManyHops,
 }
 
 /// The result of feeding bytes to the decoder.
@@ -57,22 +64,32 @@ pub struct DataDecoder {
     /// Octets of message content after unstuffing.
     size: u64,
     max_size: u64,
+    hops: HopCounter,
+    max_hops: usize,
     failure: Option<DataFailure>,
 }
 
 impl DataDecoder {
-    pub fn new(max_size: u64) -> Self {
+    pub fn new(max_size: u64, max_hops: usize) -> Self {
         DataDecoder {
             position: LinePosition::LineStart,
             line_bytes: 0,
             size: 0,
             max_size,
+            hops: HopCounter::default(),
+            max_hops,
             failure: None,
         }
     }
 
     pub fn size(&self) -> u64 {
         self.size
+    }
+
+    /// `Received:` fields in the header section so far (counted on after
+    /// a failure, so that the reply can say how many).
+    pub fn hops(&self) -> usize {
+        self.hops.count
     }
 
     pub fn failure(&self) -> Option<DataFailure> {
@@ -122,6 +139,12 @@ impl DataDecoder {
     }
 
     fn emit(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
+        for &byte in bytes {
+            self.hops.scan(byte);
+        }
+        if self.hops.count > self.max_hops {
+            self.fail(DataFailure::TooManyHops);
+        }
         if self.failure.is_some() {
             return;
         }
@@ -139,12 +162,93 @@ impl DataDecoder {
     }
 }
 
+/// Where the header scan is, in message content (unstuffed, CRLF lines).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum HeaderScan {
+    /// At the start of a header line.
+    #[default]
+    LineStart,
+    /// In a field name, `matched` octets long so far; `received` while
+    /// it is still a prefix of `Received` (any case).
+    Name { matched: u8, received: bool },
+    /// Blanks after a field name, before its colon (RFC 5322 4.5.3
+    /// obsolete syntax, which readers must accept).
+    BeforeColon { received: bool },
+    /// In a field body or a folded continuation line.
+    InLine,
+    /// A CR at the start of a line: the empty line that ends the header
+    /// section.
+    EmptyLine,
+    /// Past the header section: nothing more is counted.
+    Body,
+}
+
+/// Counts `Received:` fields at the start of header lines, case
+/// insensitively. A line that is not a header field (nor a continuation)
+/// ends the header section, as it does for mail readers.
+#[derive(Debug, Default)]
+struct HopCounter {
+    scan: HeaderScan,
+    count: usize,
+}
+
+const RECEIVED: &[u8] = b"received";
+
+impl HopCounter {
+    fn scan(&mut self, byte: u8) {
+        // RFC 5322 2.2: a field name is printable ASCII except the colon.
+        let name_byte = (33..=126).contains(&byte) && byte != b':';
+        self.scan = match self.scan {
+            HeaderScan::Body => HeaderScan::Body,
+            HeaderScan::LineStart => match byte {
+                b'\r' => HeaderScan::EmptyLine,
+                b' ' | b'\t' => HeaderScan::InLine,
+                _ if name_byte => HeaderScan::Name {
+                    matched: 1,
+                    received: byte.eq_ignore_ascii_case(&RECEIVED[0]),
+                },
+                _ => HeaderScan::Body,
+            },
+            HeaderScan::Name { matched, received } => match byte {
+                b':' => self.field(received && usize::from(matched) == RECEIVED.len()),
+                b' ' | b'\t' => HeaderScan::BeforeColon {
+                    received: received && usize::from(matched) == RECEIVED.len(),
+                },
+                _ if name_byte => HeaderScan::Name {
+                    matched: matched.saturating_add(1),
+                    received: received
+                        && RECEIVED
+                            .get(usize::from(matched))
+                            .is_some_and(|r| byte.eq_ignore_ascii_case(r)),
+                },
+                _ => HeaderScan::Body,
+            },
+            HeaderScan::BeforeColon { received } => match byte {
+                b' ' | b'\t' => HeaderScan::BeforeColon { received },
+                b':' => self.field(received),
+                _ => HeaderScan::Body,
+            },
+            HeaderScan::InLine if byte == b'\n' => HeaderScan::LineStart,
+            HeaderScan::InLine => HeaderScan::InLine,
+            HeaderScan::EmptyLine => HeaderScan::Body,
+        };
+    }
+
+    /// A field name has ended with its colon.
+    fn field(&mut self, received: bool) -> HeaderScan {
+        if received {
+            self.count = self.count.saturating_add(1);
+        }
+        HeaderScan::InLine
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn decode(input: &[u8]) -> (Progress, Vec<u8>, Option<DataFailure>) {
-        let mut decoder = DataDecoder::new(1_000_000);
+        let mut decoder = DataDecoder::new(1_000_000, 50);
         let mut out = Vec::new();
         let progress = decoder.feed(input, &mut out);
         (progress, out, decoder.failure())
@@ -189,7 +293,7 @@ mod tests {
     fn the_end_is_found_across_any_split() {
         let input = b"Subject: x\r\n\r\n..a\r\nb\r\n.\r\n";
         for split in 0..input.len() {
-            let mut decoder = DataDecoder::new(1_000);
+            let mut decoder = DataDecoder::new(1_000, 50);
             let mut out = Vec::new();
             assert_eq!(
                 decoder.feed(&input[..split], &mut out),
@@ -220,7 +324,7 @@ mod tests {
 
     #[test]
     fn over_the_size_limit_stops_emitting_but_finds_the_end() {
-        let mut decoder = DataDecoder::new(5);
+        let mut decoder = DataDecoder::new(5, 50);
         let mut out = Vec::new();
         assert_eq!(
             decoder.feed(b"123456789\r\n.\r\n", &mut out),
@@ -233,5 +337,72 @@ mod tests {
     #[test]
     fn nul_byte_fails_the_message() {
         assert_eq!(decode(b"a\0b\r\n.\r\n").2, Some(DataFailure::NulByte));
+    }
+
+    fn hops(input: &[u8]) -> usize {
+        let mut decoder = DataDecoder::new(1_000_000, 1_000);
+        let mut out = Vec::new();
+        decoder.feed(input, &mut out);
+        decoder.hops()
+    }
+
+    #[test]
+    fn received_fields_are_counted_in_the_header_section_only() {
+        let rows: &[(&[u8], usize)] = &[
+            (b"Received: a\r\nReceived: b\r\n\r\nbody\r\n.\r\n", 2),
+            (b"received: a\r\nRECEIVED:b\r\nReceived :c\r\n\r\n.\r\n", 3),
+            // Folded continuation lines are part of their field.
+            (
+                b"Received: a\r\n Received: no\r\n\tReceived: no\r\n\r\n.\r\n",
+                1,
+            ),
+            // After the empty line, a Received: line is body.
+            (b"Subject: x\r\n\r\nReceived: body\r\n.\r\n", 0),
+            // A line that is no header field ends the header section.
+            (
+                b"Received: a\r\nnot a header\r\nReceived: b\r\n\r\n.\r\n",
+                1,
+            ),
+            // Other fields, and names that only start like it.
+            (
+                b"X-Received: a\r\nReceivedX: b\r\nReceive: c\r\n\r\n.\r\n",
+                0,
+            ),
+            // Dot-stuffed: unstuffed first, so the field is still seen.
+            (b"..Received: a\r\nReceived: b\r\n\r\n.\r\n", 1),
+            (b"Received: a\r\n", 1),
+        ];
+        for (input, expected) in rows {
+            assert_eq!(hops(input), *expected, "{}", String::from_utf8_lossy(input));
+        }
+    }
+
+    #[test]
+    fn hops_are_counted_across_any_split() {
+        let input = b"Received: a\r\nreceived : b\r\n c\r\nSubject: d\r\n\r\nReceived: e\r\n.\r\n";
+        for split in 0..input.len() {
+            let mut decoder = DataDecoder::new(1_000, 50);
+            let mut out = Vec::new();
+            decoder.feed(&input[..split], &mut out);
+            decoder.feed(&input[split..], &mut out);
+            assert_eq!(decoder.hops(), 2, "split {split}");
+        }
+    }
+
+    #[test]
+    fn one_hop_over_the_limit_fails_the_message_and_counting_goes_on() {
+        let mut message = b"Received: x\r\n".repeat(4);
+        message.extend_from_slice(b"\r\nbody\r\n.\r\n");
+        let mut decoder = DataDecoder::new(1_000, 3);
+        let mut out = Vec::new();
+        assert!(matches!(
+            decoder.feed(&message, &mut out),
+            Progress::End { .. }
+        ));
+        assert_eq!(decoder.failure(), Some(DataFailure::TooManyHops));
+        assert_eq!(decoder.hops(), 4);
+        let mut at_limit = DataDecoder::new(1_000, 4);
+        at_limit.feed(&message, &mut out);
+        assert_eq!(at_limit.failure(), None);
     }
 }

@@ -14,7 +14,8 @@ use crate::auth::{
 };
 use crate::directory::RecipientVerdict;
 use crate::envelope::{ClientInfo, Destination, Envelope, Recipient};
-use crate::limits::{COMMAND_LINE_BYTES_MAX, INPUT_BUFFER_BYTES_MAX};
+use crate::limits::{AUTH_LINE_BYTES_MAX, COMMAND_LINE_BYTES_MAX, INPUT_BUFFER_BYTES_MAX};
+use crate::text::escape_controls;
 use crate::time::Instant;
 use std::collections::VecDeque;
 use std::net::IpAddr;
@@ -219,8 +220,9 @@ impl Server {
     /// lines are refused here, once each.
     fn next_line(&mut self) -> Option<Vec<u8>> {
         while !self.is_closed() {
+            let limit = self.line_limit();
             let Some(end) = self.input.iter().position(|&b| b == b'\n') else {
-                if self.input.len() >= COMMAND_LINE_BYTES_MAX {
+                if self.input.len() >= limit {
                     self.input.clear();
                     if !self.discarding_line {
                         self.discarding_line = true;
@@ -233,7 +235,7 @@ impl Server {
             if std::mem::take(&mut self.discarding_line) {
                 continue;
             }
-            if line.len() > COMMAND_LINE_BYTES_MAX {
+            if line.len() > limit {
                 self.refuse_command(line_too_long());
                 continue;
             }
@@ -244,6 +246,22 @@ impl Server {
             return Some(line);
         }
         None
+    }
+
+    /// How long the next line may be: RFC 4954 4 allows an AUTH command
+    /// and each SASL response 12,288 octets; other commands get the 512
+    /// of RFC 5321 4.5.3.1.4.
+    fn line_limit(&self) -> usize {
+        let auth = matches!(self.state, State::AuthResponse(_))
+            || self
+                .input
+                .get(..5)
+                .is_some_and(|start| start.eq_ignore_ascii_case(b"AUTH "));
+        if auth {
+            AUTH_LINE_BYTES_MAX
+        } else {
+            COMMAND_LINE_BYTES_MAX
+        }
     }
 
     fn handle_line(&mut self, line: &[u8]) {
@@ -826,7 +844,7 @@ impl Server {
             .push_back(Output::MessageData(header.into_bytes()));
         self.state = State::ReceivingData(Receiving {
             queue_id: opened.queue_id,
-            decoder: DataDecoder::new(self.config.max_message_size),
+            decoder: DataDecoder::new(self.config.max_message_size, self.config.max_hops),
             reverse_path: transaction.reverse_path,
             forward_paths: transaction
                 .recipients
@@ -903,6 +921,14 @@ impl Server {
             DataFailure::NulByte => {
                 Reply::new(554, status::MEDIA_ERROR, "NUL byte in message data")
             }
+            DataFailure::TooManyHops => Reply::new(
+                554,
+                status::ROUTING_LOOP,
+                format!(
+                    "Too many hops ({} Received headers): mail loop?",
+                    receiving.decoder.hops()
+                ),
+            ),
         };
         self.output.push_back(Output::AbortMessage);
         self.output.push_back(Output::Event(Event::MessageRefused {
@@ -1033,7 +1059,9 @@ impl Server {
 
     /// RFC 5321 4.4 trace header, folded onto three lines.
     fn received_header(&self, transaction: &Transaction, opened: OpenedMessage) -> String {
-        let helo = self.helo.as_ref().map_or("unknown", |h| h.domain.as_str());
+        // The parser refuses control characters in HELO; escaping here too
+        // means no change there can let one forge a header line.
+        let helo = escape_controls(self.helo.as_ref().map_or("unknown", |h| h.domain.as_str()));
         let extended = self.helo.as_ref().is_some_and(|h| h.extended);
         // RFC 3848 and RFC 6531 3.7.3 name the protocol.
         let base = match (extended, transaction.smtputf8) {

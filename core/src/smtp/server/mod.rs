@@ -28,6 +28,7 @@ mod data;
 mod machine;
 mod reply;
 mod state;
+mod summary;
 #[cfg(test)]
 mod tests;
 
@@ -35,6 +36,7 @@ pub use command::{BodyType, Command, MailCommand, ParseContext, parse as parse_c
 pub use data::DataFailure;
 pub use machine::Server;
 pub use reply::{EnhancedStatus, Reply, status};
+pub use summary::SessionSummary;
 
 use crate::admission::Refusal;
 use crate::auth::{AuthPolicy, AuthVerdict, LoginAttempt, Mechanism};
@@ -43,7 +45,10 @@ use crate::policy::RelayPolicy;
 use crate::address::{ForwardPath, ReversePath};
 use crate::directory::RecipientVerdict;
 use crate::envelope::{Envelope, QueueId};
+use crate::limits::LOGGED_PEER_TEXT_BYTES_MAX;
+use crate::text::{bounded, escape_controls};
 use crate::time::UnixTime;
+use std::fmt::Display;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -66,6 +71,9 @@ pub struct SessionConfig {
     /// STARTTLS is offered (RFC 3207) on connections not yet encrypted.
     pub starttls: bool,
     pub auth: AuthPolicy,
+    /// More `Received:` headers than this in a message is a mail loop
+    /// (RFC 5321 6.3): it is refused with `554 5.4.6`.
+    pub max_hops: usize,
 }
 
 /// What a client turned away before its session starts is told, in
@@ -246,7 +254,43 @@ pub enum Event {
 /// message to thousands does not make a line of megabytes.
 const LOGGED_RECIPIENTS_MAX: usize = 20;
 
+/// How much an event matters to an operator reading the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EventLevel {
+    /// One line per command: for tracing a session, not for the log a
+    /// busy server keeps (a stalled client can send thousands).
+    Debug,
+    /// At most a few per session and one per message: messages queued or
+    /// refused, logins, how a session ended.
+    Info,
+}
+
 impl Event {
+    /// The level its log line gets. Per-command events are
+    /// [`EventLevel::Debug`]; the runtime adds one info line per session
+    /// (connect, and disconnect with a [`SessionSummary`]).
+    pub fn level(&self) -> EventLevel {
+        match self {
+            Event::Helo { .. }
+            | Event::MailFrom { .. }
+            | Event::RecipientAccepted { .. }
+            | Event::RecipientRefused { .. }
+            | Event::CommandRefused { .. }
+            | Event::TlsStarted { discarded: 0 } => EventLevel::Debug,
+            // Commands sent in clear behind STARTTLS: an injection attempt
+            // or a broken client, worth a line of its own.
+            Event::TlsStarted { .. }
+            | Event::MessageQueued { .. }
+            | Event::MessageRefused { .. }
+            | Event::ClientVanishedDuringData { .. }
+            | Event::AuthSucceeded { .. }
+            | Event::AuthFailed { .. }
+            | Event::Timeout
+            | Event::TooManyErrors
+            | Event::ShutDown => EventLevel::Info,
+        }
+    }
+
     /// The message this event is about, if it is about one.
     pub fn queue_id(&self) -> Option<QueueId> {
         match self {
@@ -258,39 +302,55 @@ impl Event {
     }
 }
 
+/// Text a peer chose (a HELO argument, an address, a login, a reply
+/// that quotes one), as a log line may show it: control characters
+/// escaped, so that it cannot end the line or forge another, and bounded.
+pub(crate) fn shown(text: impl Display) -> String {
+    let text = text.to_string();
+    bounded(&escape_controls(&text), LOGGED_PEER_TEXT_BYTES_MAX).into_owned()
+}
+
 impl std::fmt::Display for Event {
     /// One line, `key=value` style, as logs and transcripts show it.
+    /// Everything the peer chose goes through [`shown`].
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Event::Helo { domain, extended } => {
+                let domain = shown(domain);
                 write!(f, "{} {domain}", if *extended { "EHLO" } else { "HELO" })
             }
             Event::MailFrom {
                 reverse_path,
                 size: Some(size),
-            } => write!(f, "mail from={reverse_path} size={size}"),
+            } => write!(f, "mail from={} size={size}", shown(reverse_path)),
             Event::MailFrom {
                 reverse_path,
                 size: None,
-            } => write!(f, "mail from={reverse_path}"),
+            } => write!(f, "mail from={}", shown(reverse_path)),
             Event::RecipientAccepted { forward_path } => {
-                write!(f, "rcpt to={forward_path} accepted")
+                write!(f, "rcpt to={} accepted", shown(forward_path))
             }
             Event::RecipientRefused {
                 forward_path,
                 reply,
-            } => write!(f, "rcpt to={forward_path} refused: {reply}"),
+            } => write!(
+                f,
+                "rcpt to={} refused: {}",
+                shown(forward_path),
+                shown(reply)
+            ),
             Event::MessageQueued {
                 queue_id,
                 reverse_path,
                 forward_paths,
                 size,
             } => {
-                write!(f, "{queue_id}: queued from={reverse_path} to=")?;
+                write!(f, "{queue_id}: queued from={} to=", shown(reverse_path))?;
                 for (i, forward_path) in
                     forward_paths.iter().take(LOGGED_RECIPIENTS_MAX).enumerate()
                 {
-                    write!(f, "{}{forward_path}", if i == 0 { "" } else { "," })?;
+                    let separator = if i == 0 { "" } else { "," };
+                    write!(f, "{separator}{}", shown(forward_path))?;
                 }
                 if forward_paths.len() > LOGGED_RECIPIENTS_MAX {
                     write!(
@@ -301,27 +361,34 @@ impl std::fmt::Display for Event {
                 }
                 write!(f, " size={size}")
             }
-            Event::MessageRefused { queue_id, reply } => write!(f, "{queue_id}: refused: {reply}"),
+            Event::MessageRefused { queue_id, reply } => {
+                write!(f, "{queue_id}: refused: {}", shown(reply))
+            }
             Event::ClientVanishedDuringData { queue_id } => {
                 write!(
                     f,
                     "{queue_id}: client went away during DATA; nothing stored"
                 )
             }
-            Event::CommandRefused { reply } => write!(f, "command refused: {reply}"),
+            Event::CommandRefused { reply } => write!(f, "command refused: {}", shown(reply)),
             Event::TlsStarted { discarded: 0 } => f.write_str("TLS started"),
             Event::TlsStarted { discarded } => write!(
                 f,
                 "TLS started; {discarded} bytes sent in clear after STARTTLS were discarded"
             ),
             Event::AuthSucceeded { login, mechanism } => {
-                write!(f, "auth {mechanism} login={login} succeeded")
+                write!(f, "auth {mechanism} login={} succeeded", shown(login))
             }
             Event::AuthFailed {
                 login,
                 mechanism,
                 reply,
-            } => write!(f, "auth {mechanism} login={login} failed: {reply}"),
+            } => write!(
+                f,
+                "auth {mechanism} login={} failed: {}",
+                shown(login),
+                shown(reply)
+            ),
             Event::Timeout => f.write_str("timeout"),
             Event::TooManyErrors => f.write_str("too many errors"),
             Event::ShutDown => f.write_str("shut down"),

@@ -76,6 +76,8 @@ pub mod status {
     pub const BAD_DESTINATION_SYNTAX: S = S(5, 1, 3);
     pub const BAD_SENDER_SYNTAX: S = S(5, 1, 7);
     pub const MESSAGE_TOO_BIG: S = S(5, 3, 4);
+    /// RFC 3463: routing loop detected.
+    pub const ROUTING_LOOP: S = S(5, 4, 6);
     pub const TEMPORARY_SYSTEM: S = S(4, 3, 0);
     pub const SHUTTING_DOWN: S = S(4, 3, 2);
     pub const TIMEOUT: S = S(4, 4, 2);

@@ -32,6 +32,7 @@ pub fn config() -> SessionConfig {
         data_timeout: Duration::from_secs(600),
         starttls: false,
         auth: crate::auth::AuthPolicy::default(),
+        max_hops: crate::limits::HOPS_DEFAULT,
     }
 }
 

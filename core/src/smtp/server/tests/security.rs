@@ -227,6 +227,7 @@ fn a_host_that_failed_too_often_is_locked_out_even_with_the_right_password() {
     harness.guard = LoginGuard::new(LockoutPolicy {
         failures: 2,
         window: Duration::from_secs(60),
+        ..LockoutPolicy::default()
     });
     harness.send_line("EHLO client.test");
     for _ in 0..2 {
