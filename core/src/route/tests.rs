@@ -289,7 +289,14 @@ fn routing_here(smarthost: Option<&Smarthost>, mx_port: u16) -> Routing {
 #[test]
 fn an_exchanger_that_is_ourselves_is_a_permanent_loop() {
     let fallback = smarthost(SmarthostMode::Fallback);
-    let rows: &[(&str, Option<&Smarthost>, u16, MxAnswer, Option<HostAnswer>)] = &[
+    type Row<'a> = (
+        &'a str,
+        Option<&'a Smarthost>,
+        u16,
+        MxAnswer,
+        Option<HostAnswer>,
+    );
+    let rows: &[Row] = &[
         (
             "best MX named, on loopback",
             None,
