@@ -28,7 +28,7 @@ use postern_core::config::{Config, OutboundConfig};
 use postern_core::directory::{Directory, RecipientVerdict};
 use postern_core::envelope::{ClientInfo, Destination, Envelope, LocalMailbox, QueueId, Recipient};
 use postern_core::queue::{self, BounceContext, DeliveryState, Failure, Status};
-use postern_core::route::{Attempt, AttemptResult, Leg, Step};
+use postern_core::route::{Attempt, AttemptResult, Leg, Ourselves, Routing, Step};
 use postern_core::smtp::client::{self, ClientConfig, Delivery, TlsPolicy, Verdict};
 use postern_core::smtp::server::BodyType;
 use postern_core::time::UnixTime;
@@ -50,6 +50,9 @@ pub struct Context<E> {
     pub mx_tls: ClientTls,
     /// TLS with the smarthost: its certificate verified.
     pub smarthost_tls: Option<ClientTls>,
+    /// What every attempt shares: the smarthost, the limits, and where we
+    /// listen ourselves (see [`Context::listening_at`]).
+    pub routing: Routing,
 }
 
 impl<E: Environment> Context<E> {
@@ -68,10 +71,24 @@ impl<E: Environment> Context<E> {
             outbound: config.outbound.clone(),
             mx_tls: ClientTls::opportunistic(),
             smarthost_tls,
+            routing: config.outbound.routing(Ourselves::default()),
         })
     }
 
-    fn client_config(&self, leg: Leg) -> ClientConfig {
+    /// Where this server listens: an exchanger there is a mail loop.
+    pub fn listening_at(mut self, ourselves: Ourselves) -> Self {
+        self.routing.ourselves = ourselves;
+        self
+    }
+
+    /// A new attempt to deliver to `domain`.
+    fn attempt(&self, domain: &str, seed: u64) -> Attempt {
+        Attempt::start(domain, &self.routing, seed)
+    }
+
+    /// The machine's configuration for a session on `leg`, with STARTTLS
+    /// as the attempt says (`tls`).
+    fn client_config(&self, leg: Leg, tls: TlsPolicy) -> ClientConfig {
         ClientConfig {
             hostname: self.hostname.clone(),
             timeouts: self.outbound.timeouts,
@@ -79,10 +96,7 @@ impl<E: Environment> Context<E> {
                 (Leg::Smarthost, Some(smarthost)) => smarthost.credentials.clone(),
                 _ => None,
             },
-            tls: match (leg, &self.outbound.smarthost) {
-                (Leg::Smarthost, Some(smarthost)) => smarthost.tls,
-                _ => TlsPolicy::Opportunistic,
-            },
+            tls,
         }
     }
 
@@ -319,12 +333,7 @@ impl<E: Environment> Runner<E> {
                 continue;
             }
             let seed = id.0 ^ u64::from(entry.state.recipients[indexes[0]].attempts);
-            let attempt = Attempt::new(
-                &domain,
-                self.context.outbound.smarthost.as_ref(),
-                self.context.outbound.port,
-                seed,
-            );
+            let attempt = self.context.attempt(&domain, seed);
             let permit = match self.quota.acquire(attempt.destination().to_owned()) {
                 Ok(permit) => permit,
                 Err(_) => {
@@ -683,7 +692,11 @@ async fn deliver_locally<E: Environment>(
     (delivered, None)
 }
 
-/// Carries out one attempt: DNS, connections, SMTP sessions.
+/// Carries out one attempt: DNS, connections, SMTP sessions, all within
+/// the attempt's deadline (`[outbound] attempt_timeout`, by default sized
+/// from the message): past it, the attempt ends and every recipient is
+/// deferred, so a server that trickles or stalls cannot hold an outbound
+/// connection slot.
 async fn run_attempt<E: Environment>(
     context: Arc<Context<E>>,
     record: Arc<SpoolRecord>,
@@ -692,29 +705,60 @@ async fn run_attempt<E: Environment>(
 ) -> AttemptResult {
     let id = record.queue_id;
     let envelope = &record.envelope;
+    // The message is opened once up front, for its size (the deadline
+    // depends on it), and that copy serves the first session.
+    let mut data = match context.env.data(id).await {
+        Ok(data) => Some(data),
+        Err(error) => {
+            tracing::error!(queue_id = %id, %error, "{id}: cannot read the message; will retry");
+            return AttemptResult::Undeliverable {
+                detail: format!("cannot read the message: {error}"),
+                permanent: false,
+            };
+        }
+    };
+    let size = data.as_ref().map_or(0, |(size, _)| *size);
+    let budget = context.outbound.attempt_timeout(size, indexes.len());
+    let deadline = tokio::time::Instant::now() + budget;
     loop {
         match attempt.step() {
             Step::LookUpMx { domain } => {
-                let answer = context.env.mx(&domain).await;
-                tracing::debug!(queue_id = %id, %domain, ?answer, "MX lookup");
-                attempt.mx_answer(answer);
+                match tokio::time::timeout_at(deadline, context.env.mx(&domain)).await {
+                    Ok(answer) => {
+                        tracing::debug!(queue_id = %id, %domain, ?answer, "MX lookup");
+                        attempt.mx_answer(answer);
+                    }
+                    Err(_) => attempt.timed_out(budget),
+                }
             }
             Step::LookUpHost { host } => {
-                let answer = context.env.host(&host).await;
-                tracing::debug!(queue_id = %id, %host, ?answer, "address lookup");
-                attempt.host_answer(answer);
+                match tokio::time::timeout_at(deadline, context.env.host(&host)).await {
+                    Ok(answer) => {
+                        tracing::debug!(queue_id = %id, %host, ?answer, "address lookup");
+                        attempt.host_answer(answer);
+                    }
+                    Err(_) => attempt.timed_out(budget),
+                }
             }
-            Step::Deliver { address, host, leg } => {
-                let connected = tokio::time::timeout(
-                    context.outbound.connect_timeout,
-                    context.env.connect(address),
-                )
-                .await;
+            Step::Deliver {
+                address,
+                host,
+                leg,
+                tls,
+            } => {
+                let connect_by =
+                    deadline.min(tokio::time::Instant::now() + context.outbound.connect_timeout);
+                let connected =
+                    tokio::time::timeout_at(connect_by, context.env.connect(address)).await;
                 let stream = match connected {
                     Ok(Ok(stream)) => stream,
                     Ok(Err(error)) => {
                         tracing::info!(queue_id = %id, %host, %address, %error, "{id}: cannot connect to {host} [{address}]: {error}");
                         attempt.connect_failed(&error.to_string());
+                        continue;
+                    }
+                    Err(_) if tokio::time::Instant::now() >= deadline => {
+                        attempt.timed_out(budget);
                         continue;
                     }
                     Err(_) => {
@@ -723,13 +767,25 @@ async fn run_attempt<E: Environment>(
                         continue;
                     }
                 };
-                let outcome = session(&context, &record, &indexes, stream, &host, leg).await;
-                match &outcome {
-                    Ok(outcome) => {
+                let session = Session {
+                    host: &host,
+                    leg,
+                    tls,
+                    deadline,
+                };
+                match session
+                    .run(&context, &record, &indexes, stream, data.take())
+                    .await
+                {
+                    Ok(Some(outcome)) => {
                         if let Some(failure) = &outcome.session_failure {
                             tracing::info!(queue_id = %id, %host, %address, "{id}: {host} [{address}] failed before MAIL: {failure}");
                         }
-                        attempt.session_ended(outcome.clone());
+                        attempt.session_ended(outcome);
+                    }
+                    Ok(None) => {
+                        tracing::info!(queue_id = %id, %host, %address, "{id}: {host} [{address}]: the attempt timed out after {}s", budget.as_secs());
+                        attempt.timed_out(budget);
                     }
                     Err(error) => {
                         attempt.connect_failed(&format!("cannot read the message: {error}"))
@@ -750,38 +806,58 @@ async fn run_attempt<E: Environment>(
     }
 }
 
-/// One SMTP client session over `stream`.
-async fn session<E: Environment>(
-    context: &Context<E>,
-    record: &SpoolRecord,
-    indexes: &[usize],
-    stream: E::Stream,
-    host: &str,
+/// One SMTP client session of an attempt.
+struct Session<'a> {
+    host: &'a str,
     leg: Leg,
-) -> io::Result<client::Outcome> {
-    let id = record.queue_id;
-    let (size, message) = context.env.data(id).await?;
-    let envelope = &record.envelope;
-    let delivery = Delivery {
-        reverse_path: envelope.reverse_path.clone(),
-        recipients: indexes
-            .iter()
-            .map(|&i| envelope.recipients[i].forward_path.clone())
-            .collect(),
-        size,
-        body: envelope.body,
-        smtputf8: envelope.smtputf8,
-    };
-    let clock = Clock::new();
-    let machine = client::Client::new(Arc::new(context.client_config(leg)), delivery, clock.now());
-    Ok(driver::run_client(
-        stream,
-        machine,
-        Some((context.client_tls(leg), host)),
-        clock,
-        message,
-        context.outbound.timeouts.data_block,
-        |event| tracing::debug!(queue_id = %id, %host, "{event}"),
-    )
-    .await)
+    /// STARTTLS for this session, as the attempt says.
+    tls: TlsPolicy,
+    /// The attempt's deadline.
+    deadline: tokio::time::Instant,
+}
+
+impl Session<'_> {
+    /// Runs the session over `stream`, sending `data` if given (the
+    /// message opened for the attempt, unread) or the message opened
+    /// afresh; `None` when the attempt's deadline passed first.
+    async fn run<E: Environment>(
+        &self,
+        context: &Context<E>,
+        record: &SpoolRecord,
+        indexes: &[usize],
+        stream: E::Stream,
+        data: Option<(u64, E::Data)>,
+    ) -> io::Result<Option<client::Outcome>> {
+        let id = record.queue_id;
+        let (size, message) = match data {
+            Some(data) => data,
+            None => context.env.data(id).await?,
+        };
+        let envelope = &record.envelope;
+        let delivery = Delivery {
+            reverse_path: envelope.reverse_path.clone(),
+            recipients: indexes
+                .iter()
+                .map(|&i| envelope.recipients[i].forward_path.clone())
+                .collect(),
+            size,
+            body: envelope.body,
+            smtputf8: envelope.smtputf8,
+        };
+        let clock = Clock::new();
+        let config = context.client_config(self.leg, self.tls);
+        let machine = client::Client::new(Arc::new(config), delivery, clock.now());
+        let host = self.host;
+        Ok(driver::run_client_until(
+            stream,
+            machine,
+            Some((context.client_tls(self.leg), host)),
+            clock,
+            message,
+            context.outbound.timeouts.data_block,
+            self.deadline,
+            |event| tracing::debug!(queue_id = %id, %host, "{event}"),
+        )
+        .await)
+    }
 }
