@@ -21,7 +21,17 @@
 //! A reply to MAIL, RCPT or DATA is the destination's answer, not a
 //! failure to reach it: a 5xx for a recipient is a bounce, a 4xx a retry,
 //! and neither sends the message to the smarthost. A null MX (RFC 7505)
-//! says the domain takes no mail at all: a bounce, not a fallback.
+//! says the domain takes no mail at all: a bounce, not a fallback; so does
+//! a best exchanger that is ourselves (RFC 5321 5.1, a mail loop:
+//! `554 5.4.6 mail for DOMAIN loops back to myself`).
+//!
+//! # Bounds
+//!
+//! Each leg tries at most `max_addresses` addresses and runs at most
+//! `max_sessions` sessions (Postfix's 5 and 2); each failure text and
+//! their joined detail are bounded. The runtime watches the attempt's
+//! deadline ([`attempt_timeout`]) and reports it with
+//! [`Attempt::timed_out`].
 
 mod ourselves;
 

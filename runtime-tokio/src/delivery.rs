@@ -746,8 +746,7 @@ async fn run_attempt<E: Environment>(
                 leg,
                 tls,
             } => {
-                let connect_by =
-                    deadline.min(tokio::time::Instant::now() + context.outbound.connect_timeout);
+                let connect_by = driver::within(context.outbound.connect_timeout, deadline);
                 let connected =
                     tokio::time::timeout_at(connect_by, context.env.connect(address)).await;
                 let stream = match connected {

@@ -345,7 +345,7 @@ where
     let mut buffer = vec![0u8; READ_CHUNK_BYTES];
     let mut outcome = None;
     // A write or handshake may take `block_timeout`, never past `deadline`.
-    let block = || deadline.min(tokio::time::Instant::now() + block_timeout);
+    let block = || within(block_timeout, deadline);
     loop {
         let mut write_failed = false;
         let mut message_sent = false;
@@ -378,9 +378,9 @@ where
                     let plain = std::mem::replace(&mut connection, Transport::Closed);
                     tls_result = Some(match (plain, tls) {
                         (Transport::Plain(stream), Some((tls, host))) => {
-                            let within =
+                            let limit =
                                 block().saturating_duration_since(tokio::time::Instant::now());
-                            match tls.connect(host, stream, within).await {
+                            match tls.connect(host, stream, limit).await {
                                 Ok(encrypted) => {
                                     if let Some(description) = encrypted.describe() {
                                         tracing::debug!("TLS handshake done: {description}");
@@ -453,6 +453,13 @@ where
     }
 }
 
+/// `limit` from now, but never past `deadline`.
+pub fn within(limit: Duration, deadline: tokio::time::Instant) -> tokio::time::Instant {
+    tokio::time::Instant::now()
+        .checked_add(limit)
+        .map_or(deadline, |at| at.min(deadline))
+}
+
 /// Streams the message, dot-stuffed, and the final `.CRLF`; each write
 /// must finish within `block_timeout`, and all of them by `deadline`.
 async fn send_message<R, W>(
@@ -477,8 +484,7 @@ where
         } else {
             stuffer.stuff(&chunk[..n], &mut out);
         }
-        let within = deadline.min(tokio::time::Instant::now() + block_timeout);
-        tokio::time::timeout_at(within, async {
+        tokio::time::timeout_at(within(block_timeout, deadline), async {
             writer.write_all(&out).await?;
             writer.flush().await
         })
