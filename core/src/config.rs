@@ -15,14 +15,15 @@ use crate::address::{DomainError, domain_key, is_domain};
 use crate::admission::{CONNECTIONS_DEFAULT, CONNECTIONS_PER_HOST_DEFAULT};
 use crate::auth::{AuthPolicy, LockoutPolicy};
 use crate::limits::{
-    COMMAND_TIMEOUT_DEFAULT, DATA_TIMEOUT_DEFAULT, DOMAIN_LABEL_BYTES_MAX,
+    ATTEMPT_TIMEOUT_MAX, COMMAND_TIMEOUT_DEFAULT, DATA_TIMEOUT_DEFAULT, DOMAIN_LABEL_BYTES_MAX,
     ERRORS_PER_SESSION_DEFAULT, ERRORS_PER_SESSION_MAX, HOPS_DEFAULT, HOPS_MAX,
     IPV6_HOST_PREFIX_DEFAULT, IPV6_HOST_PREFIX_MIN, MESSAGE_BYTES_DEFAULT, MESSAGE_BYTES_MAX,
+    OUTBOUND_ADDRESSES_DEFAULT, OUTBOUND_ATTEMPT_TRIES_MAX, OUTBOUND_SESSIONS_DEFAULT,
     RECIPIENTS_PER_MESSAGE_DEFAULT, RECIPIENTS_PER_MESSAGE_MAX,
 };
 use crate::policy::{AccessList, Network, RelayPolicy};
 use crate::queue::RetrySchedule;
-use crate::route::{Smarthost, SmarthostMode};
+use crate::route::{self, Ourselves, Routing, Smarthost, SmarthostMode};
 use crate::smtp::client::{ClientTimeouts, Credentials, TlsPolicy};
 use crate::smtp::server::SessionConfig;
 use serde::Deserialize;
@@ -112,7 +113,37 @@ pub struct OutboundConfig {
     pub retry: RetrySchedule,
     pub connect_timeout: Duration,
     pub timeouts: ClientTimeouts,
+    /// The deadline of one delivery attempt; `None`: sized for each
+    /// message by [`route::attempt_timeout`].
+    pub attempt_timeout: Option<Duration>,
+    /// Exchanger addresses one attempt tries at most.
+    pub max_addresses: u32,
+    /// SMTP sessions one attempt runs at most.
+    pub max_sessions: u32,
     pub smarthost: Option<Smarthost>,
+}
+
+impl OutboundConfig {
+    /// The deadline of an attempt to deliver `size` octets to
+    /// `recipients` recipients.
+    pub fn attempt_timeout(&self, size: u64, recipients: usize) -> Duration {
+        self.attempt_timeout
+            .unwrap_or_else(|| {
+                route::attempt_timeout(self.connect_timeout, &self.timeouts, size, recipients)
+            })
+            .min(ATTEMPT_TIMEOUT_MAX)
+    }
+
+    /// What every attempt shares, with where we listen ourselves.
+    pub fn routing(&self, ourselves: Ourselves) -> Routing {
+        Routing {
+            smarthost: self.smarthost.clone(),
+            mx_port: self.port,
+            max_addresses: self.max_addresses,
+            max_sessions: self.max_sessions,
+            ourselves,
+        }
+    }
 }
 
 impl Default for OutboundConfig {
@@ -125,6 +156,9 @@ impl Default for OutboundConfig {
             retry: RetrySchedule::default(),
             connect_timeout: CONNECT_TIMEOUT_DEFAULT,
             timeouts: ClientTimeouts::default(),
+            attempt_timeout: None,
+            max_addresses: OUTBOUND_ADDRESSES_DEFAULT,
+            max_sessions: OUTBOUND_SESSIONS_DEFAULT,
             smarthost: None,
         }
     }
@@ -464,6 +498,9 @@ struct RawOutbound {
     data_start_timeout: Option<Seconds>,
     data_block_timeout: Option<Seconds>,
     data_end_timeout: Option<Seconds>,
+    attempt_timeout: Option<Seconds>,
+    max_addresses: Option<Spanned<u32>>,
+    max_sessions: Option<Spanned<u32>>,
     smarthost: Option<Spanned<RawSmarthost>>,
 }
 
@@ -1184,6 +1221,31 @@ fn validate_outbound(
     let port = raw.port.as_ref().map_or(defaults.port, |p| {
         check_range(source, p, "port", |p| *p, 1, u16::MAX, errors)
     });
+    let tries = |value: &Option<Spanned<u32>>, key: &str, default: u32, errors: &mut Vec<_>| {
+        value.as_ref().map_or(default, |n| {
+            check_range(
+                source,
+                n,
+                key,
+                |n| *n,
+                1,
+                OUTBOUND_ATTEMPT_TRIES_MAX,
+                errors,
+            )
+        })
+    };
+    let max_addresses = tries(
+        &raw.max_addresses,
+        "max_addresses",
+        defaults.max_addresses,
+        errors,
+    );
+    let max_sessions = tries(
+        &raw.max_sessions,
+        "max_sessions",
+        defaults.max_sessions,
+        errors,
+    );
     let mut retry = defaults.retry.clone();
     if let Some(delays) = &raw.retry_delays {
         if delays.get_ref().is_empty() {
@@ -1263,6 +1325,9 @@ fn validate_outbound(
             .connect_timeout
             .map_or(defaults.connect_timeout, |d| d.0),
         timeouts,
+        attempt_timeout: raw.attempt_timeout.map(|d| d.0),
+        max_addresses,
+        max_sessions,
         smarthost,
     }
 }

@@ -148,3 +148,44 @@ pub const IPV6_HOST_PREFIX_DEFAULT: u8 = 64;
 /// The shortest IPv6 prefix a configuration may count as one host: a
 /// shorter one would lump whole providers together.
 pub const IPV6_HOST_PREFIX_MIN: u8 = 16;
+
+/// Addresses of mail exchangers one delivery attempt tries at most, and
+/// exchanger hosts it looks up at most (Postfix's `smtp_mx_address_limit`
+/// is 5): a domain that lists dozens of dead exchangers must not hold an
+/// outbound connection slot for dozens of connect timeouts.
+pub const OUTBOUND_ADDRESSES_DEFAULT: u32 = 5;
+
+/// SMTP sessions one delivery attempt runs at most, counting those that
+/// reached the server's greeting (Postfix's `smtp_mx_session_limit` is 2).
+pub const OUTBOUND_SESSIONS_DEFAULT: u32 = 2;
+
+/// The largest `max_addresses` or `max_sessions` a configuration may set.
+pub const OUTBOUND_ATTEMPT_TRIES_MAX: u32 = 100;
+
+/// The most octets kept of one failure's text (a remote reply, a
+/// connection error) in an attempt's detail: one long reply must not crowd
+/// out the others.
+pub const FAILURE_DETAIL_BYTES_MAX: usize = 512;
+
+/// The most octets of an attempt's joined failure detail, as it goes into
+/// the state file, the log line and the bounce.
+pub const ATTEMPT_DETAIL_BYTES_MAX: usize = 2048;
+
+/// How many octets of message data the default attempt deadline allows one
+/// `data_block_timeout` for (RFC 5321 4.5.3.2.5 gives 3 minutes per block;
+/// at 1 MiB a block, the slowest server we wait for takes about 5.7 KiB/s).
+pub const ATTEMPT_DATA_BLOCK_BYTES: u64 = 1024 * 1024;
+
+/// How long the client waits to close a connection (QUIT sent, the TLS
+/// close_notify flushed, the socket shut down) once the session is over:
+/// the result is known by then, so a server that stopped reading costs
+/// this much and no more.
+pub const CLIENT_CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Failure texts an attempt keeps: the first, and the latest after it.
+pub const ATTEMPT_FAILURES_KEPT: usize = 8;
+
+/// The longest deadline an attempt gets, whatever the formula or the
+/// configuration says: a 1 GiB message at the default rate needs about 51
+/// hours, and a deadline must stay a time the clock can reach.
+pub const ATTEMPT_TIMEOUT_MAX: Duration = Duration::from_secs(72 * 60 * 60);

@@ -21,13 +21,33 @@
 //! A reply to MAIL, RCPT or DATA is the destination's answer, not a
 //! failure to reach it: a 5xx for a recipient is a bounce, a 4xx a retry,
 //! and neither sends the message to the smarthost. A null MX (RFC 7505)
-//! says the domain takes no mail at all: a bounce, not a fallback.
+//! says the domain takes no mail at all: a bounce, not a fallback; so does
+//! a best exchanger that is ourselves (RFC 5321 5.1, a mail loop:
+//! `554 5.4.6 mail for DOMAIN loops back to myself`).
+//!
+//! # Bounds
+//!
+//! Each leg tries at most `max_addresses` addresses and runs at most
+//! `max_sessions` sessions (Postfix's 5 and 2); each failure text and
+//! their joined detail are bounded. The runtime watches the attempt's
+//! deadline ([`attempt_timeout`]) and reports it with
+//! [`Attempt::timed_out`].
 
+mod ourselves;
+
+pub use ourselves::Ourselves;
+
+use crate::limits::{
+    ATTEMPT_DATA_BLOCK_BYTES, ATTEMPT_DETAIL_BYTES_MAX, ATTEMPT_FAILURES_KEPT, ATTEMPT_TIMEOUT_MAX,
+    FAILURE_DETAIL_BYTES_MAX, OUTBOUND_ADDRESSES_DEFAULT, OUTBOUND_SESSIONS_DEFAULT,
+};
 use crate::rng::Rng;
-use crate::smtp::client::{Credentials, Outcome};
+use crate::smtp::client::{ClientTimeouts, Credentials, Outcome, TlsPolicy};
+use crate::text::bounded;
 use std::collections::VecDeque;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 /// How the smarthost is used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,6 +147,10 @@ pub enum Step {
         address: SocketAddr,
         host: String,
         leg: Leg,
+        /// STARTTLS for this session: the leg's policy, or
+        /// [`TlsPolicy::Never`] when the address is tried again in clear
+        /// after a failed handshake.
+        tls: TlsPolicy,
     },
     /// Nothing more to do.
     Finished(AttemptResult),
@@ -147,11 +171,106 @@ pub enum AttemptResult {
     Undeliverable { detail: String, permanent: bool },
 }
 
-/// A host to try, with its port.
+/// What every attempt of this server shares: `[outbound]`'s routing
+/// settings and where we ourselves listen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Routing {
+    pub smarthost: Option<Smarthost>,
+    /// The port of mail exchangers (25; tests use another).
+    pub mx_port: u16,
+    /// Exchanger addresses tried, and exchanger hosts looked up, at most
+    /// per leg ([`OUTBOUND_ADDRESSES_DEFAULT`]).
+    pub max_addresses: u32,
+    /// Sessions run at most per leg ([`OUTBOUND_SESSIONS_DEFAULT`]).
+    pub max_sessions: u32,
+    /// An exchanger here is a mail loop.
+    pub ourselves: Ourselves,
+}
+
+impl Routing {
+    /// The defaults, with `smarthost` and `mx_port`, and no listener of
+    /// our own.
+    pub fn new(smarthost: Option<&Smarthost>, mx_port: u16) -> Self {
+        Routing {
+            smarthost: smarthost.cloned(),
+            mx_port,
+            max_addresses: OUTBOUND_ADDRESSES_DEFAULT,
+            max_sessions: OUTBOUND_SESSIONS_DEFAULT,
+            ourselves: Ourselves::default(),
+        }
+    }
+}
+
+/// The default deadline of one attempt, for a message of `size` octets to
+/// `recipients` recipients: the longest one session may honestly take
+/// under RFC 5321 4.5.3.2's timeouts. That is the connection, the
+/// greeting, a command timeout for each of EHLO, STARTTLS, EHLO again,
+/// AUTH, MAIL and every RCPT, the reply to DATA, one `data_block` timeout
+/// per [`ATTEMPT_DATA_BLOCK_BYTES`] of message begun (at least one), and
+/// the reply to the final dot. With the defaults and one recipient, about
+/// 50 minutes plus 3 minutes a MiB; never more than
+/// [`ATTEMPT_TIMEOUT_MAX`].
+pub fn attempt_timeout(
+    connect: Duration,
+    timeouts: &ClientTimeouts,
+    size: u64,
+    recipients: usize,
+) -> Duration {
+    let commands = u32::try_from(recipients.saturating_add(5)).unwrap_or(u32::MAX);
+    let blocks = u32::try_from(size.div_ceil(ATTEMPT_DATA_BLOCK_BYTES).max(1)).unwrap_or(u32::MAX);
+    connect
+        .saturating_add(timeouts.greeting)
+        .saturating_add(timeouts.command.saturating_mul(commands))
+        .saturating_add(timeouts.data_start)
+        .saturating_add(timeouts.data_block.saturating_mul(blocks))
+        .saturating_add(timeouts.data_end)
+        .min(ATTEMPT_TIMEOUT_MAX)
+}
+
+/// A host to try, with its port and MX preference.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Target {
     host: String,
     port: u16,
+    preference: u16,
+}
+
+/// Why each thing tried failed, for the log and the deferral text: each
+/// text bounded, and the list bounded by keeping the first failure and the
+/// latest ones (the first says what went wrong at the best exchanger, the
+/// last how the attempt ended).
+#[derive(Debug, Default)]
+struct Failures {
+    kept: Vec<String>,
+    /// Failures dropped from the middle.
+    omitted: usize,
+}
+
+impl Failures {
+    fn push(&mut self, failure: String) {
+        if self.kept.len() == ATTEMPT_FAILURES_KEPT {
+            self.kept.remove(1);
+            self.omitted += 1;
+        }
+        self.kept
+            .push(bounded(&failure, FAILURE_DETAIL_BYTES_MAX).into_owned());
+    }
+
+    /// At most [`ATTEMPT_DETAIL_BYTES_MAX`] octets: every failure when
+    /// they fit, else the first and the last with a count between.
+    fn render(&self) -> String {
+        let joined = self.kept.join("; ");
+        let omitted = self.omitted + self.kept.len().saturating_sub(2);
+        if joined.len() <= ATTEMPT_DETAIL_BYTES_MAX && self.omitted == 0 {
+            return joined;
+        }
+        let (Some(first), Some(last)) = (self.kept.first(), self.kept.last()) else {
+            return joined;
+        };
+        let between = format!("; ... {omitted} more ...; ");
+        let each = (ATTEMPT_DETAIL_BYTES_MAX - between.len()) / 2;
+        format!("{}{between}{}", bounded(first, each), bounded(last, each))
+    }
 }
 
 /// Delivering one domain's recipients of one message.
@@ -161,14 +280,28 @@ pub struct Attempt {
     smarthost: Option<Smarthost>,
     /// The port of mail exchangers (25; tests use another).
     mx_port: u16,
+    max_addresses: u32,
+    max_sessions: u32,
+    ourselves: Ourselves,
     legs: VecDeque<Leg>,
     leg: Option<Leg>,
+    /// STARTTLS on this leg.
+    tls: TlsPolicy,
     targets: VecDeque<Target>,
-    /// The current target's host name and its addresses still to try.
+    /// The current target's host name, MX preference, and addresses still
+    /// to try.
     host: String,
+    preference: u16,
     addresses: VecDeque<SocketAddr>,
-    /// Why each thing tried failed, for the log and the deferral text.
-    failures: Vec<String>,
+    /// The current address is being tried again in clear, after its TLS
+    /// handshake failed.
+    in_clear: bool,
+    /// On this leg: addresses tried, sessions run, and the best (lowest)
+    /// preference of an exchanger tried.
+    addresses_tried: u32,
+    sessions: u32,
+    best_tried: Option<u16>,
+    failures: Failures,
     permanent: bool,
     rng: Rng,
     next: Option<Step>,
@@ -176,8 +309,16 @@ pub struct Attempt {
 }
 
 impl Attempt {
-    /// `seed` orders mail exchangers of equal preference.
+    /// `seed` orders mail exchangers of equal preference. The default
+    /// limits, and no listener of our own; see [`Attempt::start`].
     pub fn new(domain: &str, smarthost: Option<&Smarthost>, mx_port: u16, seed: u64) -> Self {
+        Attempt::start(domain, &Routing::new(smarthost, mx_port), seed)
+    }
+
+    /// An attempt under `routing`; `seed` orders mail exchangers of equal
+    /// preference.
+    pub fn start(domain: &str, routing: &Routing, seed: u64) -> Self {
+        let smarthost = routing.smarthost.as_ref();
         let legs = legs(smarthost);
         let destination = match (legs.first(), smarthost) {
             (Some(Leg::Smarthost), Some(smarthost)) => smarthost.to_string(),
@@ -187,13 +328,22 @@ impl Attempt {
             destination,
             domain: domain.to_ascii_lowercase(),
             smarthost: smarthost.cloned(),
-            mx_port,
+            mx_port: routing.mx_port,
+            max_addresses: routing.max_addresses.max(1),
+            max_sessions: routing.max_sessions.max(1),
+            ourselves: routing.ourselves.clone(),
             legs: legs.into(),
             leg: None,
+            tls: TlsPolicy::Opportunistic,
             targets: VecDeque::new(),
             host: String::new(),
+            preference: 0,
             addresses: VecDeque::new(),
-            failures: Vec::new(),
+            in_clear: false,
+            addresses_tried: 0,
+            sessions: 0,
+            best_tried: None,
+            failures: Failures::default(),
             permanent: false,
             rng: Rng::new(seed),
             next: None,
@@ -237,11 +387,15 @@ impl Attempt {
                 // order, so load spreads as RFC 5321 5.1 asks.
                 self.rng.shuffle(&mut records);
                 records.sort_by_key(|(preference, _)| *preference);
+                // Every host gives at least one address: hosts past the
+                // address limit would never be tried.
                 self.targets = records
                     .into_iter()
-                    .map(|(_, host)| Target {
+                    .take(self.max_addresses as usize)
+                    .map(|(preference, host)| Target {
                         host: host.trim_end_matches('.').to_ascii_lowercase(),
                         port: self.mx_port,
+                        preference,
                     })
                     .collect();
                 self.next_target();
@@ -250,6 +404,7 @@ impl Attempt {
                 self.targets = VecDeque::from([Target {
                     host: self.domain.clone(),
                     port: self.mx_port,
+                    preference: 0,
                 }]);
                 self.next_target();
             }
@@ -277,6 +432,9 @@ impl Attempt {
                     .into_iter()
                     .map(|a| SocketAddr::new(a, port))
                     .collect();
+                if self.addresses.iter().any(|&a| self.ourselves.contains(a)) {
+                    return self.loops_back();
+                }
                 self.next_address();
             }
             HostAnswer::Addresses(_) | HostAnswer::NotFound => {
@@ -296,6 +454,7 @@ impl Attempt {
 
     /// The connection to the last [`Step::Deliver`] address failed.
     pub fn connect_failed(&mut self, why: &str) {
+        self.in_clear = false;
         let address = self.addresses.pop_front();
         self.failures.push(match address {
             Some(address) => format!("{} [{}]: {why}", self.host, address.ip()),
@@ -305,13 +464,36 @@ impl Attempt {
     }
 
     /// A session with the last [`Step::Deliver`] address ended.
+    ///
+    /// A session that failed at STARTTLS under opportunistic TLS failed in
+    /// the handshake (a refused STARTTLS goes on in clear): the same
+    /// address is tried once more without STARTTLS, as Postfix does, since
+    /// refusing would only keep the mail from a server that takes it in
+    /// clear. Never when TLS is required.
     pub fn session_ended(&mut self, outcome: Outcome) {
         match &outcome.session_failure {
+            Some(failure)
+                if failure.stage == "STARTTLS"
+                    && self.tls == TlsPolicy::Opportunistic
+                    && !self.in_clear
+                    && !self.addresses.is_empty() =>
+            {
+                let address = self.addresses[0];
+                self.failures.push(format!(
+                    "{} [{}]: {failure}; trying again in clear",
+                    self.host,
+                    address.ip()
+                ));
+                self.in_clear = true;
+                self.next = Some(self.deliver(address, TlsPolicy::Never));
+            }
             Some(failure) => {
+                self.sessions += 1;
                 let why = failure.to_string();
                 self.connect_failed(&why);
             }
             None => {
+                self.sessions += 1;
                 self.next = Some(Step::Finished(AttemptResult::Session {
                     outcome,
                     host: self.host.clone(),
@@ -321,13 +503,83 @@ impl Attempt {
         }
     }
 
+    /// The attempt's deadline passed (after `after`) before it finished:
+    /// nothing more is tried, and every recipient is deferred.
+    pub fn timed_out(&mut self, after: Duration) {
+        self.failures
+            .push(format!("attempt timed out after {}s", after.as_secs()));
+        self.permanent = false;
+        self.legs.clear();
+        self.next_leg();
+    }
+
+    fn deliver(&self, address: SocketAddr, tls: TlsPolicy) -> Step {
+        Step::Deliver {
+            address,
+            host: self.host.clone(),
+            leg: self.leg.unwrap_or(Leg::Direct),
+            tls,
+        }
+    }
+
+    /// The current target is this server. RFC 5321 5.1: it and every
+    /// exchanger of equal or greater preference are dropped. When no better
+    /// exchanger was tried, the domain's mail would come back to us: a
+    /// permanent failure, with no fallback (as Postfix: `5.4.6 mail for
+    /// DOMAIN loops back to myself`). When better ones were tried and
+    /// failed, we are a backup exchanger: the message waits for them.
+    fn loops_back(&mut self) {
+        self.targets.clear();
+        self.addresses.clear();
+        if self.best_tried.is_some_and(|best| best < self.preference) {
+            self.failures.push(format!(
+                "{} is this server, a backup exchanger for {}; the better ones failed",
+                self.host, self.domain
+            ));
+            return self.next_leg();
+        }
+        let mut text = format!("554 5.4.6 mail for {} loops back to myself", self.domain);
+        if self.leg == Some(Leg::Smarthost) {
+            text.push_str(&format!(" (the smarthost {} is this server)", self.host));
+        }
+        self.failures.push(text);
+        self.permanent = true;
+        self.legs.clear();
+        self.next_leg();
+    }
+
+    /// Why this leg tries nothing more, when a limit says so.
+    fn limit_reached(&self) -> Option<String> {
+        if self.sessions >= self.max_sessions {
+            Some(format!(
+                "gave up after {} sessions (max_sessions)",
+                self.sessions
+            ))
+        } else if self.addresses_tried >= self.max_addresses {
+            Some(format!(
+                "gave up after {} addresses (max_addresses)",
+                self.addresses_tried
+            ))
+        } else {
+            None
+        }
+    }
+
     fn next_leg(&mut self) {
         self.leg = self.legs.pop_front();
         self.addresses.clear();
         self.targets.clear();
+        self.in_clear = false;
+        self.addresses_tried = 0;
+        self.sessions = 0;
+        self.best_tried = None;
+        self.tls = match (self.leg, &self.smarthost) {
+            (Some(Leg::Smarthost), Some(smarthost)) => smarthost.tls,
+            _ => TlsPolicy::Opportunistic,
+        };
         self.next = Some(match (self.leg, &self.smarthost) {
             (None, _) => Step::Finished(AttemptResult::Undeliverable {
-                detail: self.failures.join("; "),
+                detail: self.failures.render(),
                 permanent: self.permanent,
             }),
             // RFC 5321 5.1 and 4.1.3: an address literal names the host
@@ -344,6 +596,7 @@ impl Attempt {
                 self.targets = VecDeque::from([Target {
                     host: self.domain.clone(),
                     port: self.mx_port,
+                    preference: 0,
                 }]);
                 return self.next_target();
             }
@@ -357,6 +610,7 @@ impl Attempt {
                 self.targets = VecDeque::from([Target {
                     host: smarthost.host.clone(),
                     port: smarthost.port,
+                    preference: 0,
                 }]);
                 return self.next_target();
             }
@@ -368,7 +622,12 @@ impl Attempt {
         let Some(target) = self.targets.front().cloned() else {
             return self.next_leg();
         };
+        if let Some(why) = self.limit_reached() {
+            self.failures.push(why);
+            return self.next_leg();
+        }
         self.host = target.host.clone();
+        self.preference = target.preference;
         match target
             .host
             .parse::<IpAddr>()
@@ -377,7 +636,11 @@ impl Attempt {
         {
             Some(address) => {
                 self.targets.pop_front();
-                self.addresses = VecDeque::from([SocketAddr::new(address, target.port)]);
+                let address = SocketAddr::new(address, target.port);
+                if self.ourselves.contains(address) {
+                    return self.loops_back();
+                }
+                self.addresses = VecDeque::from([address]);
                 self.next_address();
             }
             None => self.next = Some(Step::LookUpHost { host: target.host }),
@@ -387,11 +650,16 @@ impl Attempt {
     fn next_address(&mut self) {
         match self.addresses.front() {
             Some(&address) => {
-                self.next = Some(Step::Deliver {
-                    address,
-                    host: self.host.clone(),
-                    leg: self.leg.unwrap_or(Leg::Direct),
-                });
+                if let Some(why) = self.limit_reached() {
+                    self.failures.push(why);
+                    return self.next_leg();
+                }
+                self.addresses_tried += 1;
+                self.best_tried = Some(
+                    self.best_tried
+                        .map_or(self.preference, |best| best.min(self.preference)),
+                );
+                self.next = Some(self.deliver(address, self.tls));
             }
             None => self.next_target(),
         }

@@ -32,25 +32,24 @@ mod tests;
 pub use lifecycle::run;
 pub use supervise::UnreadableEntry;
 
-use crate::driver::{self, Clock};
+mod attempt;
+
 use crate::environment::Environment;
 use crate::spool::SpoolRecord;
 use crate::tls::ClientTls;
+use attempt::run_attempt;
 use postern_core::address::ReversePath;
 use postern_core::admission::{Permit, Quota};
 use postern_core::config::{Config, OutboundConfig};
 use postern_core::directory::{Directory, RecipientVerdict};
 use postern_core::envelope::{ClientInfo, Destination, Envelope, LocalMailbox, QueueId, Recipient};
 use postern_core::queue::{self, BounceContext, DeliveryState, Failure, Status};
-use postern_core::route::{Attempt, AttemptResult, Leg, Step};
-use postern_core::smtp::client::{
-    self, ClientConfig, Content, ContentScan, Delivery, TlsPolicy, Verdict,
-};
+use postern_core::route::{Attempt, AttemptResult, Leg, Ourselves, Routing};
+use postern_core::smtp::client::{ClientConfig, TlsPolicy, Verdict};
 use postern_core::time::UnixTime;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::sync::Arc;
-use tokio::io::AsyncReadExt;
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
@@ -65,6 +64,9 @@ pub struct Context<E> {
     pub mx_tls: ClientTls,
     /// TLS with the smarthost: its certificate verified.
     pub smarthost_tls: Option<ClientTls>,
+    /// What every attempt shares: the smarthost, the limits, and where we
+    /// listen ourselves (see [`Context::listening_at`]).
+    pub routing: Routing,
 }
 
 impl<E: Environment> Context<E> {
@@ -83,10 +85,24 @@ impl<E: Environment> Context<E> {
             outbound: config.outbound.clone(),
             mx_tls: ClientTls::opportunistic(),
             smarthost_tls,
+            routing: config.outbound.routing(Ourselves::default()),
         })
     }
 
-    fn client_config(&self, leg: Leg) -> ClientConfig {
+    /// Where this server listens: an exchanger there is a mail loop.
+    pub fn listening_at(mut self, ourselves: Ourselves) -> Self {
+        self.routing.ourselves = ourselves;
+        self
+    }
+
+    /// A new attempt to deliver to `domain`.
+    fn attempt(&self, domain: &str, seed: u64) -> Attempt {
+        Attempt::start(domain, &self.routing, seed)
+    }
+
+    /// The machine's configuration for a session on `leg`, with STARTTLS
+    /// as the attempt says (`tls`).
+    fn client_config(&self, leg: Leg, tls: TlsPolicy) -> ClientConfig {
         ClientConfig {
             hostname: self.hostname.clone(),
             timeouts: self.outbound.timeouts,
@@ -94,10 +110,7 @@ impl<E: Environment> Context<E> {
                 (Leg::Smarthost, Some(smarthost)) => smarthost.credentials.clone(),
                 _ => None,
             },
-            tls: match (leg, &self.outbound.smarthost) {
-                (Leg::Smarthost, Some(smarthost)) => smarthost.tls,
-                _ => TlsPolicy::Opportunistic,
-            },
+            tls,
         }
     }
 
@@ -247,12 +260,7 @@ impl<E: Environment> Runner<E> {
                 continue;
             }
             let seed = id.0 ^ u64::from(entry.state.recipients[indexes[0]].attempts);
-            let attempt = Attempt::new(
-                &domain,
-                self.context.outbound.smarthost.as_ref(),
-                self.context.outbound.port,
-                seed,
-            );
+            let attempt = self.context.attempt(&domain, seed);
             let permit = match self.quota.acquire(attempt.destination().to_owned()) {
                 Ok(permit) => permit,
                 Err(_) => {
@@ -547,143 +555,4 @@ async fn deliver_locally<E: Environment>(
         }
     }
     (delivered, None)
-}
-
-/// Carries out one attempt: DNS, connections, SMTP sessions.
-async fn run_attempt<E: Environment>(
-    context: Arc<Context<E>>,
-    record: Arc<SpoolRecord>,
-    indexes: Vec<usize>,
-    mut attempt: Attempt,
-) -> AttemptResult {
-    let id = record.queue_id;
-    let envelope = &record.envelope;
-    loop {
-        match attempt.step() {
-            Step::LookUpMx { domain } => {
-                let answer = context.env.mx(&domain).await;
-                tracing::debug!(queue_id = %id, %domain, ?answer, "MX lookup");
-                attempt.mx_answer(answer);
-            }
-            Step::LookUpHost { host } => {
-                let answer = context.env.host(&host).await;
-                tracing::debug!(queue_id = %id, %host, ?answer, "address lookup");
-                attempt.host_answer(answer);
-            }
-            Step::Deliver { address, host, leg } => {
-                let connected = tokio::time::timeout(
-                    context.outbound.connect_timeout,
-                    context.env.connect(address),
-                )
-                .await;
-                let stream = match connected {
-                    Ok(Ok(stream)) => stream,
-                    Ok(Err(error)) => {
-                        tracing::info!(queue_id = %id, %host, %address, %error, "{id}: cannot connect to {host} [{address}]: {error}");
-                        attempt.connect_failed(&error.to_string());
-                        continue;
-                    }
-                    Err(_) => {
-                        tracing::info!(queue_id = %id, %host, %address, "{id}: connection to {host} [{address}] timed out");
-                        attempt.connect_failed("connection timed out");
-                        continue;
-                    }
-                };
-                let outcome = session(&context, &record, &indexes, stream, &host, leg).await;
-                match &outcome {
-                    Ok(outcome) => {
-                        if let Some(failure) = &outcome.session_failure {
-                            tracing::info!(queue_id = %id, %host, %address, "{id}: {host} [{address}] failed before MAIL: {failure}");
-                        }
-                        attempt.session_ended(outcome.clone());
-                    }
-                    Err(error) => {
-                        attempt.connect_failed(&format!("cannot read the message: {error}"))
-                    }
-                }
-            }
-            Step::Finished(result) => {
-                if let AttemptResult::Undeliverable { detail, .. } = &result {
-                    let to: Vec<String> = indexes
-                        .iter()
-                        .map(|&i| envelope.recipients[i].forward_path.to_string())
-                        .collect();
-                    tracing::info!(queue_id = %id, to = %to.join(","), "{id}: no server took the message: {detail}");
-                }
-                return result;
-            }
-        }
-    }
-}
-
-/// One SMTP client session over `stream`.
-async fn session<E: Environment>(
-    context: &Context<E>,
-    record: &SpoolRecord,
-    indexes: &[usize],
-    stream: E::Stream,
-    host: &str,
-    leg: Leg,
-) -> io::Result<client::Outcome> {
-    let id = record.queue_id;
-    let envelope = &record.envelope;
-    let content = content(context, id, envelope).await?;
-    let (size, message) = context.env.data(id).await?;
-    let delivery = Delivery {
-        reverse_path: envelope.reverse_path.clone(),
-        recipients: indexes
-            .iter()
-            .map(|&i| envelope.recipients[i].forward_path.clone())
-            .collect(),
-        size,
-        body: envelope.body,
-        smtputf8: envelope.smtputf8,
-        content,
-    };
-    let clock = Clock::new();
-    let machine = client::Client::new(Arc::new(context.client_config(leg)), delivery, clock.now());
-    Ok(driver::run_client(
-        stream,
-        machine,
-        Some((context.client_tls(leg), host)),
-        clock,
-        message,
-        context.outbound.timeouts.data_block,
-        |event| match event {
-            client::ClientEvent::PlaintextDiscarded { .. } => {
-                tracing::warn!(queue_id = %id, %host, "{id}: {host}: {event}")
-            }
-            _ => tracing::debug!(queue_id = %id, %host, "{event}"),
-        },
-    )
-    .await)
-}
-
-/// What the message's octets are, for the client machine's 8BITMIME and
-/// SMTPUTF8 decisions: the spooled data streamed through a
-/// [`ContentScan`] in fixed-size chunks, stopping as soon as the answer is
-/// known. A message declared 7-bit without SMTPUTF8 goes as it came, so it
-/// is not read.
-async fn content<E: Environment>(
-    context: &Context<E>,
-    id: QueueId,
-    envelope: &Envelope,
-) -> io::Result<Content> {
-    if !Content::worth_scanning(envelope.body, envelope.smtputf8) {
-        return Ok(Content::declared(envelope.body, envelope.smtputf8));
-    }
-    let (_, mut data) = context.env.data(id).await?;
-    let mut scan = ContentScan::default();
-    let mut chunk = vec![0u8; 64 * 1024];
-    loop {
-        let n = data.read(&mut chunk).await?;
-        if n == 0 {
-            break;
-        }
-        scan.push(&chunk[..n]);
-        if scan.is_settled() {
-            break;
-        }
-    }
-    Ok(scan.finish())
 }

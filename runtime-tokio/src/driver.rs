@@ -16,7 +16,7 @@ use postern_core::address::ForwardPath;
 use postern_core::auth::{AuthVerdict, LoginAttempt};
 use postern_core::directory::RecipientVerdict;
 use postern_core::envelope::Envelope;
-use postern_core::limits::READ_CHUNK_BYTES;
+use postern_core::limits::{ATTEMPT_TIMEOUT_MAX, CLIENT_CLOSE_TIMEOUT, READ_CHUNK_BYTES};
 use postern_core::smtp::client;
 use postern_core::smtp::server::{
     Event, Input, OpenedMessage, Output, Request, Server, StoreFailure,
@@ -25,6 +25,7 @@ use postern_core::time::Instant;
 use std::future::Future;
 use std::io;
 use std::net::IpAddr;
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::sync::watch;
 
@@ -290,13 +291,52 @@ async fn next_input<R: AsyncRead + Unpin>(
 /// treat its certificate, for when the machine starts TLS.
 pub async fn run_client<S, R>(
     stream: S,
+    machine: client::Client,
+    tls: Option<(&ClientTls, &str)>,
+    clock: Clock,
+    message: R,
+    block_timeout: Duration,
+    on_event: impl FnMut(&client::ClientEvent),
+) -> client::Outcome
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    R: AsyncRead + Unpin,
+{
+    let far = tokio::time::Instant::now() + ATTEMPT_TIMEOUT_MAX;
+    let outcome = run_client_until(
+        stream,
+        machine,
+        tls,
+        clock,
+        message,
+        block_timeout,
+        far,
+        on_event,
+    );
+    outcome
+        .await
+        .expect("no session outlasts the longest attempt deadline")
+}
+
+/// As [`run_client`], until `deadline`: `None` when the session had not
+/// finished by then (the connection is dropped).
+///
+/// Nothing waits unbounded: every write, the flush after it and the TLS
+/// handshake within `block_timeout` (RFC 5321 4.5.3.2.5), reads within the
+/// machine's timer, all of it within `deadline`; and the close once the
+/// outcome is known within [`CLIENT_CLOSE_TIMEOUT`], so a server that
+/// stopped reading cannot keep the outcome, or the connection slot.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_client_until<S, R>(
+    stream: S,
     mut machine: client::Client,
     tls: Option<(&ClientTls, &str)>,
     clock: Clock,
     mut message: R,
-    block_timeout: std::time::Duration,
+    block_timeout: Duration,
+    deadline: tokio::time::Instant,
     mut on_event: impl FnMut(&client::ClientEvent),
-) -> client::Outcome
+) -> Option<client::Outcome>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     R: AsyncRead + Unpin,
@@ -304,6 +344,8 @@ where
     let mut connection = Transport::Plain(stream);
     let mut buffer = vec![0u8; READ_CHUNK_BYTES];
     let mut outcome = None;
+    // A write or handshake may take `block_timeout`, never past `deadline`.
+    let block = || within(block_timeout, deadline);
     loop {
         let mut write_failed = false;
         let mut message_sent = false;
@@ -314,7 +356,7 @@ where
                 client::Output::Send(bytes) => {
                     if !write_failed
                         && !matches!(
-                            tokio::time::timeout(block_timeout, connection.write_all(&bytes)).await,
+                            tokio::time::timeout_at(block(), connection.write_all(&bytes)).await,
                             Ok(Ok(()))
                         )
                     {
@@ -322,7 +364,8 @@ where
                     }
                 }
                 client::Output::SendMessage if !write_failed => {
-                    match send_message(&mut message, &mut connection, block_timeout).await {
+                    match send_message(&mut message, &mut connection, block_timeout, deadline).await
+                    {
                         Ok(()) => message_sent = true,
                         Err(error) => {
                             tracing::debug!(%error, "sending the message failed");
@@ -335,7 +378,9 @@ where
                     let plain = std::mem::replace(&mut connection, Transport::Closed);
                     tls_result = Some(match (plain, tls) {
                         (Transport::Plain(stream), Some((tls, host))) => {
-                            match tls.connect(host, stream, block_timeout).await {
+                            let limit =
+                                block().saturating_duration_since(tokio::time::Instant::now());
+                            match tls.connect(host, stream, limit).await {
                                 Ok(encrypted) => {
                                     if let Some(description) = encrypted.describe() {
                                         tracing::debug!("TLS handshake done: {description}");
@@ -360,12 +405,33 @@ where
             }
         }
         if close || machine.is_finished() {
-            let _ = connection.shutdown().await;
-            return outcome.expect("a finished client has given its outcome");
+            // The outcome is known: the close is bounded on its own, and
+            // does not hold the result back.
+            let _ = tokio::time::timeout(CLIENT_CLOSE_TIMEOUT, async {
+                let _ = connection.flush().await;
+                let _ = connection.shutdown().await;
+            })
+            .await;
+            return Some(outcome.expect("a finished client has given its outcome"));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
         }
         if let Some(input) = tls_result {
             machine.handle_input(clock.now(), input);
             continue;
+        }
+        // What was written may still sit in the TLS layer's buffer.
+        if !write_failed
+            && !matches!(
+                tokio::time::timeout_at(block(), connection.flush()).await,
+                Ok(Ok(()))
+            )
+        {
+            write_failed = true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
         }
         if write_failed {
             machine.handle_input(clock.now(), client::Input::EndOfInput);
@@ -382,16 +448,25 @@ where
                 Ok(n) => machine.handle_input(clock.now(), client::Input::Bytes(&buffer[..n])),
             },
             () = timer => machine.handle_input(clock.now(), client::Input::TimerFired),
+            () = tokio::time::sleep_until(deadline) => return None,
         }
     }
 }
 
+/// `limit` from now, but never past `deadline`.
+pub fn within(limit: Duration, deadline: tokio::time::Instant) -> tokio::time::Instant {
+    tokio::time::Instant::now()
+        .checked_add(limit)
+        .map_or(deadline, |at| at.min(deadline))
+}
+
 /// Streams the message, dot-stuffed, and the final `.CRLF`; each write
-/// must finish within `block_timeout`.
+/// must finish within `block_timeout`, and all of them by `deadline`.
 async fn send_message<R, W>(
     message: &mut R,
     writer: &mut W,
-    block_timeout: std::time::Duration,
+    block_timeout: Duration,
+    deadline: tokio::time::Instant,
 ) -> io::Result<()>
 where
     R: AsyncRead + Unpin,
@@ -409,9 +484,12 @@ where
         } else {
             stuffer.stuff(&chunk[..n], &mut out);
         }
-        tokio::time::timeout(block_timeout, writer.write_all(&out))
-            .await
-            .map_err(|_| timed_out())??;
+        tokio::time::timeout_at(within(block_timeout, deadline), async {
+            writer.write_all(&out).await?;
+            writer.flush().await
+        })
+        .await
+        .map_err(|_| timed_out())??;
         if n == 0 {
             return Ok(());
         }

@@ -15,10 +15,11 @@ use crate::tls::{ServerTls, Transport};
 use postern_core::address::ForwardPath;
 use postern_core::admission::{self, HostKey, Limits, Permit, Quota, Refusal};
 use postern_core::auth::{AuthVerdict, LoginAttempt};
-use postern_core::bind::Listener;
+use postern_core::bind::{BindPlan, HostAddresses, Listener};
 use postern_core::config::{ServiceConfig, TlsMode};
 use postern_core::directory::{Directory, RecipientVerdict};
 use postern_core::envelope::Envelope;
+use postern_core::route::Ourselves;
 use postern_core::smtp::server::{
     Event, EventLevel, OpenedMessage, Server as SmtpServer, SessionConfig, SessionInfo,
     SessionSummary, refusal_reply,
@@ -107,7 +108,8 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
         maildirs,
         resolver: Resolver::new(&config.outbound.nameservers)?,
     };
-    let context = delivery::Context::new(config, system, Arc::clone(&directory))?;
+    let context = delivery::Context::new(config, system, Arc::clone(&directory))?
+        .listening_at(ourselves(&plan));
     let (commands, queue_commands) = mpsc::unbounded_channel();
     tokio::spawn(delivery::run(context, backlog, arrivals, queue_commands));
     let _control = control::serve(&loaded.data_dir, commands).map_err(|e| {
@@ -173,6 +175,21 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Where this server listens, for loop detection: the plan's listeners,
+/// and for one on every interface the host's addresses (loopback always).
+fn ourselves(plan: &BindPlan) -> Ourselves {
+    let host = listen::host_addresses().unwrap_or_else(|error| {
+        tracing::warn!(%error, "cannot list this host's addresses; only loopback and named listen addresses count as this server");
+        HostAddresses::default()
+    });
+    Ourselves::new(
+        plan.listeners
+            .iter()
+            .map(|listener| (listener.spec.address, listener.spec.port)),
+        host,
+    )
 }
 
 /// Reads every instance's certificate again on SIGHUP. Sessions already

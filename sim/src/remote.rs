@@ -143,6 +143,10 @@ async fn session(
                     "354 End data with <CR><LF>.<CR><LF>".to_owned(),
                 )
                 .await?;
+                if behaviour == Behaviour::StallDuringData {
+                    tracing::info!("{name}: stops reading in the middle of the data");
+                    std::future::pending::<()>().await;
+                }
                 let mut data = Vec::new();
                 let mut data_line = Vec::new();
                 loop {

@@ -171,6 +171,9 @@ pub enum Behaviour {
     Silent,
     /// Closes the connection after the first line of message data.
     DropDuringData,
+    /// Answers `354` to DATA and then never reads or answers again,
+    /// holding the connection open.
+    StallDuringData,
 }
 
 #[derive(Clone, Debug, Deserialize)]

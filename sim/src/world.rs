@@ -31,6 +31,7 @@ use postern_core::directory::Directory;
 use postern_core::envelope::Destination;
 use postern_core::policy::Network;
 use postern_core::rng::Rng;
+use postern_core::route::Ourselves;
 use postern_core::route::SmarthostMode;
 use postern_core::smtp::client::{
     Client, ClientConfig, ClientEvent, ClientTimeouts, Content, Credentials, Delivery, TlsPolicy,
@@ -477,11 +478,24 @@ async fn serve_host(group: Arc<ServerGroup>, address: IpAddr, shared: SharedStat
     // commands lives as long as the host.
     let (_commands, commands) = mpsc::unbounded_channel();
     if address == group.addresses[0] {
+        // Our own listeners, as production gives them: an exchanger there
+        // is a mail loop.
+        let ourselves = Ourselves::new(
+            group
+                .plan
+                .listeners
+                .iter()
+                .map(|listener| (listener.spec.address, listener.spec.port)),
+            HostAddresses {
+                networks: group.addresses.iter().map(|&a| Network::host(a)).collect(),
+            },
+        );
         let context = delivery::Context::new(
             &group.config,
             group.outbound.clone(),
             Arc::new(Directory::new(&group.config.domains)),
-        );
+        )
+        .map(|context| context.listening_at(ourselves));
         match context {
             Ok(context) => {
                 let (arrivals, arrived) = mpsc::unbounded_channel();

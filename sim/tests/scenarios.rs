@@ -118,6 +118,34 @@ fn the_outbound_quota_holds_at_every_instant() {
     insta::assert_snapshot!(report.trace);
 }
 
+/// A mail exchanger that stalls mid-DATA never holds the only outbound
+/// connection past an attempt's deadline: the other domain's mail goes out.
+#[test]
+fn a_stalled_exchanger_does_not_hold_the_only_connection() {
+    let report = passes("outbound-stall");
+    assert!(
+        report.trace.contains("attempt timed out after 120s"),
+        "{}",
+        report.trace
+    );
+    insta::assert_snapshot!(report.trace);
+}
+
+/// An MX that is our own server: bounced with 5.4.6 at the first attempt,
+/// never relayed to ourselves.
+#[test]
+fn an_exchanger_that_is_ourselves_is_a_loop_and_bounces() {
+    let report = passes("mail-loop");
+    assert!(
+        report
+            .trace
+            .contains("failed: 554 5.4.6 mail for loop.test loops back to myself"),
+        "{}",
+        report.trace
+    );
+    insta::assert_snapshot!(report.trace);
+}
+
 #[test]
 fn submission_with_auth() {
     let report = passes("submission-auth");

@@ -300,6 +300,40 @@ password = "secret"
 }
 
 #[test]
+fn attempt_limits_and_deadline_are_read_with_postfix_defaults() {
+    let config = parse(&format!(
+        "{MINIMAL}\n[outbound]\nmax_addresses = 3\nmax_sessions = 1\nattempt_timeout = \"90s\"\n"
+    ))
+    .unwrap();
+    let outbound = &config.outbound;
+    assert_eq!((outbound.max_addresses, outbound.max_sessions), (3, 1));
+    assert_eq!(
+        outbound.attempt_timeout(1 << 30, 100),
+        Duration::from_secs(90)
+    );
+    let defaults = parse(MINIMAL).unwrap().outbound;
+    assert_eq!((defaults.max_addresses, defaults.max_sessions), (5, 2));
+    // Sized by the message: 30s + 5m + 6 x 5m + 2m + 1 x 3m + 10m, then
+    // 3 minutes a MiB more.
+    assert_eq!(defaults.attempt_timeout(1000, 1), Duration::from_secs(3030));
+    assert_eq!(
+        defaults.attempt_timeout(10 * 1024 * 1024, 1),
+        Duration::from_secs(3030 + 9 * 180)
+    );
+    for bad in ["max_addresses = 0", "max_sessions = 101"] {
+        let text = errors(&format!("{MINIMAL}\n[outbound]\n{bad}\n"));
+        assert!(
+            text.contains("is out of range") && text.contains("from 1 to 100"),
+            "{text}"
+        );
+    }
+    let zero = errors(&format!(
+        "{MINIMAL}\n[outbound]\nattempt_timeout = \"0s\"\n"
+    ));
+    assert!(zero.contains("under a second"), "{zero}");
+}
+
+#[test]
 fn bad_outbound_settings_are_explained() {
     let too_many = errors(&format!("{MINIMAL}\n[outbound]\nmax_connections = 21\n"));
     assert!(

@@ -1,6 +1,7 @@
 use super::*;
 use crate::address::parse_forward_path;
-use crate::smtp::client::{RecipientResult, SessionFailure, Verdict};
+use crate::smtp::client::{ClientTimeouts, RecipientResult, SessionFailure, TlsPolicy, Verdict};
+use std::time::Duration;
 
 fn smarthost(mode: SmarthostMode) -> Smarthost {
     Smarthost {
@@ -246,6 +247,336 @@ fn fallback_takes_the_smarthost_only_when_direct_delivery_fails() {
     assert_eq!(bounced.destination(), "dest.test");
 }
 
+fn refused_starttls() -> Outcome {
+    Outcome {
+        session_failure: Some(SessionFailure {
+            stage: "STARTTLS",
+            detail: "the TLS handshake failed: received corrupt message".into(),
+            permanent: false,
+        }),
+        recipients: vec![],
+    }
+}
+
+fn deliver_step(attempt: &Attempt) -> (SocketAddr, TlsPolicy) {
+    match attempt.step() {
+        Step::Deliver { address, tls, .. } => (address, tls),
+        other => panic!("expected Deliver, got {other:?}"),
+    }
+}
+
+fn undeliverable(attempt: &Attempt) -> (String, bool) {
+    match attempt.step() {
+        Step::Finished(AttemptResult::Undeliverable { detail, permanent }) => (detail, permanent),
+        other => panic!("expected Undeliverable, got {other:?}"),
+    }
+}
+
+/// This server listens on 127.0.0.1:25 and on every interface at 2525;
+/// the host also has 192.0.2.7.
+fn routing_here(smarthost: Option<&Smarthost>, mx_port: u16) -> Routing {
+    let host = crate::bind::HostAddresses {
+        networks: vec![crate::policy::Network::host(ip("192.0.2.7"))],
+    };
+    Routing {
+        ourselves: Ourselves::new([(Some(ip("127.0.0.1")), 25), (None, 2525)], host),
+        ..Routing::new(smarthost, mx_port)
+    }
+}
+
+/// RFC 5321 5.1: the best exchanger is ourselves: a permanent 5.4.6, the
+/// smarthost not tried, nothing connected.
+#[test]
+fn an_exchanger_that_is_ourselves_is_a_permanent_loop() {
+    let fallback = smarthost(SmarthostMode::Fallback);
+    type Row<'a> = (
+        &'a str,
+        Option<&'a Smarthost>,
+        u16,
+        MxAnswer,
+        Option<HostAnswer>,
+    );
+    let rows: &[Row] = &[
+        (
+            "best MX named, on loopback",
+            None,
+            25,
+            MxAnswer::Records(vec![
+                (10, "mx.dest.test".into()),
+                (20, "mx2.dest.test".into()),
+            ]),
+            Some(HostAnswer::Addresses(vec![ip("127.0.0.1")])),
+        ),
+        (
+            "an address literal MX, with a fallback smarthost",
+            Some(&fallback),
+            25,
+            MxAnswer::Records(vec![(0, "127.0.0.1".into())]),
+            None,
+        ),
+        (
+            "no MX: the domain's own address is this host's, wildcard listener",
+            None,
+            2525,
+            MxAnswer::NoRecords,
+            Some(HostAnswer::Addresses(vec![
+                ip("192.0.2.8"),
+                ip("192.0.2.7"),
+            ])),
+        ),
+        (
+            "the unspecified address",
+            None,
+            2525,
+            MxAnswer::Records(vec![(5, "0.0.0.0".into())]),
+            None,
+        ),
+    ];
+    for (case, smarthost, port, mx, host) in rows {
+        let mut attempt = Attempt::start("Dest.test", &routing_here(*smarthost, *port), 1);
+        attempt.mx_answer(mx.clone());
+        if let Some(host) = host {
+            attempt.host_answer(host.clone());
+        }
+        let (detail, permanent) = undeliverable(&attempt);
+        assert!(permanent, "{case}");
+        assert_eq!(
+            detail, "554 5.4.6 mail for dest.test loops back to myself",
+            "{case}"
+        );
+    }
+}
+
+#[test]
+fn our_address_on_another_port_or_another_address_is_not_a_loop() {
+    let mut other_port = Attempt::start("dest.test", &routing_here(None, 26), 1);
+    other_port.mx_answer(MxAnswer::Records(vec![(10, "127.0.0.1".into())]));
+    assert_eq!(deliver_to(&other_port).0, "127.0.0.1:26".parse().unwrap());
+    let mut other_address = Attempt::start("dest.test", &routing_here(None, 25), 1);
+    other_address.mx_answer(MxAnswer::Records(vec![(10, "127.0.0.2".into())]));
+    assert_eq!(
+        deliver_to(&other_address).0,
+        "127.0.0.2:25".parse().unwrap()
+    );
+}
+
+/// A backup exchanger that is ourselves: the better one was tried and
+/// failed, so the message waits for it; ours and worse are never tried.
+#[test]
+fn as_a_backup_exchanger_we_defer_and_try_nothing_worse() {
+    let mut attempt = Attempt::start("dest.test", &routing_here(None, 25), 1);
+    attempt.mx_answer(MxAnswer::Records(vec![
+        (10, "192.0.2.50".into()),
+        (20, "backup.dest.test".into()),
+        (30, "192.0.2.51".into()),
+    ]));
+    attempt.connect_failed("connection refused");
+    attempt.host_answer(HostAnswer::Addresses(vec![ip("127.0.0.1")]));
+    let (detail, permanent) = undeliverable(&attempt);
+    assert!(!permanent);
+    assert!(
+        detail.starts_with(
+            "192.0.2.50 [192.0.2.50]: connection refused; backup.dest.test is this server"
+        ),
+        "{detail}"
+    );
+}
+
+#[test]
+fn a_smarthost_that_is_ourselves_is_a_permanent_loop() {
+    let mut relay = smarthost(SmarthostMode::Exclusive);
+    relay.host = "127.0.0.1".into();
+    relay.port = 25;
+    let attempt = Attempt::start("dest.test", &routing_here(Some(&relay), 25), 1);
+    let (detail, permanent) = undeliverable(&attempt);
+    assert!(permanent);
+    assert!(
+        detail.starts_with(
+            "554 5.4.6 mail for dest.test loops back to myself (the smarthost 127.0.0.1"
+        ),
+        "{detail}"
+    );
+}
+
+/// Postfix's limits: 5 addresses, 2 sessions, per leg; the smarthost leg
+/// still follows.
+#[test]
+fn addresses_and_sessions_per_attempt_are_capped() {
+    let many: Vec<IpAddr> = (1..=9).map(|i| ip(&format!("192.0.2.{i}"))).collect();
+    // Every address refuses: five are tried.
+    let mut refused = Attempt::new("dest.test", None, 25, 1);
+    refused.mx_answer(MxAnswer::Records(vec![(10, "mx.dest.test".into())]));
+    refused.host_answer(HostAnswer::Addresses(many.clone()));
+    let mut tried = 0;
+    while let Step::Deliver { .. } = refused.step() {
+        tried += 1;
+        refused.connect_failed("connection refused");
+    }
+    assert_eq!(tried, 5);
+    let (detail, _) = undeliverable(&refused);
+    assert!(
+        detail.ends_with("gave up after 5 addresses (max_addresses)"),
+        "{detail}"
+    );
+
+    // Every session fails at the greeting: two run, then the smarthost.
+    let fallback = smarthost(SmarthostMode::Fallback);
+    let mut busy = Attempt::new("dest.test", Some(&fallback), 25, 1);
+    busy.mx_answer(MxAnswer::Records(vec![(10, "mx.dest.test".into())]));
+    busy.host_answer(HostAnswer::Addresses(many));
+    busy.session_ended(refused_greeting());
+    busy.session_ended(refused_greeting());
+    assert_eq!(
+        busy.step(),
+        Step::LookUpHost {
+            host: "relay.isp.test".into()
+        }
+    );
+}
+
+#[test]
+fn mx_hosts_looked_up_are_capped_too() {
+    let records: Vec<(u16, String)> = (0..50).map(|i| (i, format!("mx{i}.dest.test"))).collect();
+    let mut attempt = Attempt::new("dest.test", None, 25, 1);
+    attempt.mx_answer(MxAnswer::Records(records));
+    let mut lookups = 0;
+    while let Step::LookUpHost { .. } = attempt.step() {
+        lookups += 1;
+        attempt.host_answer(HostAnswer::NotFound);
+    }
+    assert_eq!(lookups, 5);
+}
+
+/// Each failure is bounded, and so is their sum: the first and the last
+/// are kept.
+#[test]
+fn the_failure_detail_is_bounded_and_keeps_the_first_and_last() {
+    let routing = Routing {
+        max_addresses: 100,
+        max_sessions: 100,
+        ..Routing::new(None, 25)
+    };
+    let mut attempt = Attempt::start("dest.test", &routing, 1);
+    attempt.mx_answer(MxAnswer::Records(vec![(10, "mx.dest.test".into())]));
+    let addresses: Vec<IpAddr> = (1..=60).map(|i| ip(&format!("192.0.2.{i}"))).collect();
+    attempt.host_answer(HostAnswer::Addresses(addresses));
+    let huge = "x".repeat(400_000);
+    attempt.connect_failed(&format!("first {huge}"));
+    for _ in 0..58 {
+        attempt.connect_failed(&huge);
+    }
+    attempt.connect_failed("the last one");
+    let (detail, _) = undeliverable(&attempt);
+    assert!(
+        detail.len() <= crate::limits::ATTEMPT_DETAIL_BYTES_MAX,
+        "{}",
+        detail.len()
+    );
+    assert!(
+        detail.starts_with("mx.dest.test [192.0.2.1]: first xxx"),
+        "{detail}"
+    );
+    assert!(detail.contains("; ... 58 more ...; "), "{detail}");
+    assert!(
+        detail.ends_with("mx.dest.test [192.0.2.60]: the last one"),
+        "{detail}"
+    );
+    // A few short failures are all kept.
+    let mut few = Attempt::new("dest.test", None, 25, 1);
+    few.mx_answer(MxAnswer::Records(vec![
+        (10, "192.0.2.1".into()),
+        (20, "192.0.2.2".into()),
+    ]));
+    few.connect_failed("refused");
+    few.connect_failed("timed out");
+    assert_eq!(
+        undeliverable(&few).0,
+        "192.0.2.1 [192.0.2.1]: refused; 192.0.2.2 [192.0.2.2]: timed out"
+    );
+}
+
+/// A failed TLS handshake with an MX: the same address once more in
+/// clear (opportunistic TLS); a second failure moves on.
+#[test]
+fn a_failed_handshake_is_retried_once_in_clear() {
+    let mut attempt = Attempt::new("dest.test", None, 25, 1);
+    attempt.mx_answer(MxAnswer::Records(vec![
+        (10, "192.0.2.1".into()),
+        (20, "192.0.2.2".into()),
+    ]));
+    let first = "192.0.2.1:25".parse().unwrap();
+    assert_eq!(deliver_step(&attempt), (first, TlsPolicy::Opportunistic));
+    attempt.session_ended(refused_starttls());
+    assert_eq!(deliver_step(&attempt), (first, TlsPolicy::Never));
+    attempt.session_ended(refused_greeting());
+    assert_eq!(
+        deliver_step(&attempt),
+        ("192.0.2.2:25".parse().unwrap(), TlsPolicy::Opportunistic)
+    );
+    attempt.session_ended(delivered());
+    assert!(matches!(
+        attempt.step(),
+        Step::Finished(AttemptResult::Session { .. })
+    ));
+}
+
+#[test]
+fn a_smarthost_with_required_tls_is_never_tried_in_clear() {
+    let mut relay = smarthost(SmarthostMode::Exclusive);
+    relay.tls = TlsPolicy::Required;
+    let mut attempt = Attempt::new("dest.test", Some(&relay), 25, 1);
+    attempt.host_answer(HostAnswer::Addresses(vec![ip("192.0.2.9")]));
+    assert_eq!(deliver_step(&attempt).1, TlsPolicy::Required);
+    attempt.session_ended(refused_starttls());
+    let (detail, permanent) = undeliverable(&attempt);
+    assert!(!permanent);
+    assert!(
+        detail.contains("STARTTLS: the TLS handshake failed"),
+        "{detail}"
+    );
+}
+
+#[test]
+fn a_deadline_ends_the_attempt_with_a_deferral() {
+    let mut attempt = Attempt::new(
+        "dest.test",
+        Some(&smarthost(SmarthostMode::Fallback)),
+        25,
+        1,
+    );
+    attempt.mx_answer(MxAnswer::Records(vec![(10, "192.0.2.1".into())]));
+    attempt.timed_out(Duration::from_secs(42));
+    assert_eq!(
+        undeliverable(&attempt),
+        ("attempt timed out after 42s".to_owned(), false)
+    );
+}
+
+#[test]
+fn the_default_deadline_grows_with_the_message_and_its_recipients() {
+    let timeouts = ClientTimeouts::default();
+    let connect = Duration::from_secs(30);
+    let minutes = |m: u64| Duration::from_secs(60 * m) + connect;
+    let rows = [
+        (0, 1, minutes(5 + 30 + 2 + 3 + 10)),
+        (1024 * 1024, 1, minutes(50)),
+        (1024 * 1024 + 1, 1, minutes(53)),
+        (25 * 1024 * 1024, 1, minutes(50 + 24 * 3)),
+        (1000, 3, minutes(60)),
+    ];
+    for (size, recipients, expected) in rows {
+        assert_eq!(
+            attempt_timeout(connect, &timeouts, size, recipients),
+            expected,
+            "{size} octets to {recipients}"
+        );
+    }
+    assert_eq!(
+        attempt_timeout(connect, &timeouts, u64::MAX, usize::MAX),
+        crate::limits::ATTEMPT_TIMEOUT_MAX
+    );
+}
+
 #[test]
 fn an_address_literal_is_delivered_to_its_address_without_dns() {
     let rows: &[(&str, &str)] = &[
@@ -261,6 +592,7 @@ fn an_address_literal_is_delivered_to_its_address_without_dns() {
                 address: to,
                 host,
                 leg,
+                ..
             } => {
                 assert_eq!(to, address.parse().unwrap(), "{domain}");
                 assert_eq!(host, domain.to_ascii_lowercase());
