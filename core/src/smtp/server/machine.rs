@@ -5,6 +5,7 @@ use super::command::{self, Command, MailCommand, ParseContext};
 use super::data::{DataDecoder, DataFailure, Progress};
 use super::reply::{Reply, status};
 use super::state::{Receiving, SaslStep, State, Transaction};
+use super::timers::{DataPace, Timer, TimerTable};
 use super::{
     Event, Input, OpenedMessage, Output, Request, SessionConfig, SessionInfo, StoreFailure,
 };
@@ -48,8 +49,7 @@ pub struct Server {
     input_ended: bool,
     output: VecDeque<Output>,
     now: Instant,
-    /// When the client's silence becomes a timeout.
-    deadline: Instant,
+    timers: TimerTable,
     /// The instance's relay policy permits this client to send mail to
     /// other domains.
     may_relay: bool,
@@ -67,7 +67,10 @@ impl Server {
     /// A new session; the greeting is already queued.
     pub fn new(config: Arc<SessionConfig>, info: SessionInfo, now: Instant) -> Self {
         let greeting = Reply::plain(220, vec![format!("{} ESMTP Postern", config.hostname)]);
-        let deadline = now + config.command_timeout;
+        let mut timers = TimerTable::default();
+        timers.set(Timer::Session, now + config.max_session_time);
+        timers.set(Timer::Command, now + config.command_timeout);
+        timers.set(Timer::Send, now + config.command_timeout);
         let may_relay = config.relay.permits(info.remote.ip(), false);
         let mut server = Server {
             config,
@@ -80,7 +83,7 @@ impl Server {
             input_ended: false,
             output: VecDeque::new(),
             now,
-            deadline,
+            timers,
             may_relay,
             tls: info.tls,
             identity: None,
@@ -104,14 +107,14 @@ impl Server {
             "input handed in while output was pending"
         );
         self.now = now;
+        // A deadline that has passed is acted on before anything else, so
+        // that bytes racing the timer in the driver change nothing.
+        self.fire_due_timers();
         match input {
             Input::Bytes(bytes) => self.receive(bytes),
             Input::EndOfInput => self.input_ended = true,
-            Input::TimerFired => {
-                if !self.auth_delay_over() {
-                    return self.timer_fired();
-                }
-            }
+            Input::TimerFired => {}
+            Input::SendTimedOut => self.send_timed_out(),
             Input::Shutdown => {
                 return self.end_session(
                     Reply::new(
@@ -132,11 +135,33 @@ impl Server {
             Input::Authenticated(verdict) => self.authenticated(verdict),
         }
         self.process();
-        let timeout = match self.state {
-            State::ReceivingData(_) => self.config.data_timeout,
-            _ => self.config.command_timeout,
+        self.rearm();
+    }
+
+    /// Sets the timers for what the machine waits for now.
+    fn rearm(&mut self) {
+        let writes = |output: &Output| {
+            matches!(output, Output::Send(_) | Output::StartTls | Output::Close)
         };
-        self.deadline = now + timeout;
+        if self.output.iter().any(writes) {
+            self.timers
+                .set(Timer::Send, self.now + self.config.command_timeout);
+        }
+        if !self.state.awaits_command() {
+            self.timers.stop(Timer::Command);
+        } else if self.timers.get(Timer::Command).is_none() {
+            self.timers
+                .set(Timer::Command, self.now + self.config.command_timeout);
+        }
+        match &self.state {
+            State::ReceivingData(receiving) => self.timers.set(
+                Timer::Data,
+                receiving
+                    .pace
+                    .deadline(self.config.data_timeout, self.config.min_data_rate),
+            ),
+            _ => self.timers.stop(Timer::Data),
+        }
     }
 
     /// The next thing for the driver to do, if any.
@@ -145,14 +170,23 @@ impl Server {
     }
 
     /// When to hand in [`Input::TimerFired`]: only while the machine waits
-    /// for the client.
+    /// for the client (or for a failed login's delay to pass).
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.state {
             State::Closed => None,
-            State::AuthDelay { until } => Some(until),
             ref state if state.is_awaiting_driver() => None,
-            _ => Some(self.deadline),
+            _ => self.timers.next_expiry(),
         }
+    }
+
+    /// The instant by which the driver must have written (and flushed)
+    /// everything emitted so far; past it, hand in
+    /// [`Input::SendTimedOut`]. It is `command_timeout` after the input
+    /// that produced the latest output.
+    pub fn send_deadline(&self) -> Instant {
+        self.timers
+            .get(Timer::Send)
+            .expect("the send timer is set at the greeting and never stopped")
     }
 
     /// The connection this session runs on.
@@ -204,7 +238,7 @@ impl Server {
             State::Closed => false,
             ref state if state.is_awaiting_driver() => false,
             State::ReceivingData(_) => self.receive_data(),
-            State::AuthDelay { .. } => false,
+            State::AuthDelay => false,
             _ => match self.next_line() {
                 Some(line) => {
                     self.handle_line(&line);
@@ -230,6 +264,8 @@ impl Server {
                 return None;
             };
             let mut line: Vec<u8> = self.input.drain(..=end).collect();
+            // A line is complete: the next one gets its own deadline.
+            self.timers.stop(Timer::Command);
             if std::mem::take(&mut self.discarding_line) {
                 continue;
             }
@@ -238,8 +274,16 @@ impl Server {
                 continue;
             }
             line.pop();
-            if line.last() == Some(&b'\r') {
-                line.pop();
+            // RFC 5321 2.3.8: CR and LF travel only as CRLF. A line that
+            // ends in a bare LF, or holds a bare CR, is refused whole: the
+            // next LF still marks where the next command starts.
+            if line.pop() != Some(b'\r') {
+                self.refuse_command(bare_line_ending("LF"));
+                continue;
+            }
+            if line.contains(&b'\r') {
+                self.refuse_command(bare_line_ending("CR"));
+                continue;
             }
             return Some(line);
         }
@@ -556,21 +600,17 @@ impl Server {
         if delay.is_zero() {
             self.finish_failed_login();
         } else {
-            self.state = State::AuthDelay {
-                until: self.now + delay,
-            };
+            self.state = State::AuthDelay;
+            self.timers.set(Timer::AuthDelay, self.now + delay);
         }
     }
 
-    /// True if the timer that fired ended a failed login's delay.
-    fn auth_delay_over(&mut self) -> bool {
-        match self.state {
-            State::AuthDelay { until } if self.now >= until => {
-                self.state = State::ExpectMail;
-                self.finish_failed_login();
-                true
-            }
-            _ => false,
+    /// A failed login's delay is over: its reply goes out now.
+    fn auth_delay_over(&mut self) {
+        self.timers.stop(Timer::AuthDelay);
+        if let State::AuthDelay = self.state {
+            self.state = State::ExpectMail;
+            self.finish_failed_login();
         }
     }
 
@@ -833,6 +873,7 @@ impl Server {
                 .into_iter()
                 .map(|r| r.forward_path)
                 .collect(),
+            pace: DataPace::new(self.now),
         });
         // RFC 2034 section 3 asks for enhanced codes on 2xx, 4xx and 5xx
         // replies; 354 is intermediate and goes without, as in Postfix.
@@ -853,6 +894,12 @@ impl Server {
         if !content.is_empty() {
             self.output.push_back(Output::MessageData(content));
         }
+        let consumed = match progress {
+            Progress::NeedMore => self.input.len(),
+            Progress::End { consumed } => consumed,
+            Progress::BareLineEnding => 0,
+        };
+        receiving.pace.received(consumed, self.now);
         match progress {
             Progress::NeedMore => {
                 self.input.clear();
@@ -897,7 +944,7 @@ impl Server {
             DataFailure::TooBig => message_too_big(),
             DataFailure::LineTooLong => Reply::new(
                 500,
-                status::LINE_TOO_LONG,
+                status::SYNTAX_ERROR,
                 "Message line too long: RFC 5321 4.5.3.1.6 allows 1000 octets",
             ),
             DataFailure::NulByte => {
@@ -952,13 +999,47 @@ impl Server {
         }
     }
 
-    fn timer_fired(&mut self) {
-        if self
-            .poll_timeout()
-            .is_some_and(|deadline| self.now >= deadline)
-        {
-            let text = format!("{} Error: timeout exceeded", self.config.hostname);
-            self.end_session(Reply::new(421, status::TIMEOUT, text), Event::Timeout);
+    /// Acts on every timer that waits on the client and has expired,
+    /// earliest first.
+    fn fire_due_timers(&mut self) {
+        while self.poll_timeout().is_some() {
+            let Some(timer) = self.timers.expired(self.now) else {
+                return;
+            };
+            match timer {
+                Timer::AuthDelay => self.auth_delay_over(),
+                Timer::Command | Timer::Data => {
+                    let text = format!("{} Error: timeout exceeded", self.config.hostname);
+                    self.end_session(Reply::new(421, status::TIMEOUT, text), Event::Timeout);
+                }
+                Timer::Session => {
+                    let lasted = self.config.max_session_time;
+                    let text = format!(
+                        "{} Error: session too long ({}s), closing connection",
+                        self.config.hostname,
+                        lasted.as_secs()
+                    );
+                    self.end_session(
+                        Reply::new(421, status::TIMEOUT, text),
+                        Event::SessionTooLong { lasted },
+                    );
+                }
+                Timer::Send => unreachable!("the send timer does not wait on the client"),
+            }
+        }
+    }
+
+    /// The driver could not write our output in time: the client is not
+    /// reading, so nothing more is said; the event is reported once.
+    fn send_timed_out(&mut self) {
+        self.output.push_back(Output::Event(Event::SendStalled {
+            waited: self.config.command_timeout,
+        }));
+        if !self.is_closed() {
+            self.abort_open_message();
+            self.state = State::Closed;
+            self.input.clear();
+            self.output.push_back(Output::Close);
         }
     }
 
@@ -1091,8 +1172,19 @@ fn auth_invalid() -> Reply {
     )
 }
 
+/// RFC 5321 4.5.3.1.10 names the reply, `500 Line too long`; RFC 3463
+/// X.5.2, a syntax error, is the enhanced status that fits (X.5.6 is
+/// RFC 4954's, for authentication lines).
 fn line_too_long() -> Reply {
-    Reply::new(500, status::LINE_TOO_LONG, "Line too long")
+    Reply::new(500, status::SYNTAX_ERROR, "Line too long")
+}
+
+fn bare_line_ending(what: &str) -> Reply {
+    Reply::new(
+        500,
+        status::SYNTAX_ERROR,
+        format!("Bare {what} in a command line is not allowed: end lines with CRLF (RFC 5321 2.3.8)"),
+    )
 }
 
 fn message_too_big() -> Reply {

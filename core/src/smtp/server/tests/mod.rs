@@ -4,4 +4,5 @@
 mod harness;
 mod properties;
 mod security;
+mod timeouts;
 mod transcripts;
