@@ -1027,19 +1027,17 @@ fn validate_services(
                 .command_timeout
                 .map_or(COMMAND_TIMEOUT_DEFAULT, |d| d.0),
             data_timeout: service.data_timeout.map_or(DATA_TIMEOUT_DEFAULT, |d| d.0),
-            min_data_rate: service
-                .min_data_rate
-                .map_or(MIN_DATA_RATE_DEFAULT, |rate| {
-                    check_range(
-                        source,
-                        &rate,
-                        "min_data_rate",
-                        |r| *r,
-                        0,
-                        MIN_DATA_RATE_MAX,
-                        errors,
-                    )
-                }),
+            min_data_rate: service.min_data_rate.map_or(MIN_DATA_RATE_DEFAULT, |rate| {
+                check_range(
+                    source,
+                    &rate,
+                    "min_data_rate",
+                    |r| *r,
+                    0,
+                    MIN_DATA_RATE_MAX,
+                    errors,
+                )
+            }),
             max_session_time: service
                 .max_session_time
                 .as_ref()

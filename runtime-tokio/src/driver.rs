@@ -153,7 +153,9 @@ pub async fn run_session<S, M>(
                         note_write(flushed, &mut write_failed, &mut stalled);
                     }
                     match tls {
-                        Some(tls) if !write_failed && start_tls(connection.get_mut(), tls).await => {
+                        Some(tls)
+                            if !write_failed && start_tls(connection.get_mut(), tls).await =>
+                        {
                             answer = Some(Input::TlsStarted);
                         }
                         _ => end_session = true,

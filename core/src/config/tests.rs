@@ -407,8 +407,10 @@ fn slow_client_bounds_have_defaults_and_may_be_set_per_service() {
     let service = &config.services[0];
     assert_eq!(service.min_data_rate, 500, "Postfix's smtpd_min_data_rate");
     assert_eq!(service.max_session_time, Duration::from_secs(30 * 60));
-    let config =
-        parse(&format!("{MINIMAL}min_data_rate = 0\nmax_session_time = \"2h\"\n")).unwrap();
+    let config = parse(&format!(
+        "{MINIMAL}min_data_rate = 0\nmax_session_time = \"2h\"\n"
+    ))
+    .unwrap();
     let session = config.services[0].session_config("mx.example.test");
     assert_eq!(session.min_data_rate, 0);
     assert_eq!(session.max_session_time, Duration::from_secs(2 * 60 * 60));

@@ -108,8 +108,11 @@ impl Server {
         );
         self.now = now;
         // A deadline that has passed is acted on before anything else, so
-        // that bytes racing the timer in the driver change nothing.
-        self.fire_due_timers();
+        // that bytes racing the timer in the driver change nothing. A
+        // stalled write is its own cause: no timeout is reported with it.
+        if !matches!(input, Input::SendTimedOut) {
+            self.fire_due_timers();
+        }
         match input {
             Input::Bytes(bytes) => self.receive(bytes),
             Input::EndOfInput => self.input_ended = true,
@@ -140,9 +143,8 @@ impl Server {
 
     /// Sets the timers for what the machine waits for now.
     fn rearm(&mut self) {
-        let writes = |output: &Output| {
-            matches!(output, Output::Send(_) | Output::StartTls | Output::Close)
-        };
+        let writes =
+            |output: &Output| matches!(output, Output::Send(_) | Output::StartTls | Output::Close);
         if self.output.iter().any(writes) {
             self.timers
                 .set(Timer::Send, self.now + self.config.command_timeout);
@@ -1183,7 +1185,9 @@ fn bare_line_ending(what: &str) -> Reply {
     Reply::new(
         500,
         status::SYNTAX_ERROR,
-        format!("Bare {what} in a command line is not allowed: end lines with CRLF (RFC 5321 2.3.8)"),
+        format!(
+            "Bare {what} in a command line is not allowed: end lines with CRLF (RFC 5321 2.3.8)"
+        ),
     )
 }
 

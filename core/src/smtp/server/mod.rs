@@ -35,9 +35,9 @@ mod data;
 mod machine;
 mod reply;
 mod state;
-pub mod timers;
 #[cfg(test)]
 mod tests;
+pub mod timers;
 
 pub use command::{BodyType, Command, MailCommand, ParseContext, parse as parse_command};
 pub use data::DataFailure;

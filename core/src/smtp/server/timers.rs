@@ -37,8 +37,12 @@ impl Timer {
 
     /// The timers whose expiry the driver reports as
     /// [`Input::TimerFired`](super::Input::TimerFired).
-    const WAITING_ON_CLIENT: [Timer; 4] =
-        [Timer::Command, Timer::Data, Timer::AuthDelay, Timer::Session];
+    const WAITING_ON_CLIENT: [Timer; 4] = [
+        Timer::Command,
+        Timer::Data,
+        Timer::AuthDelay,
+        Timer::Session,
+    ];
 }
 
 /// One optional deadline per timer.
@@ -125,8 +129,7 @@ impl DataPace {
         if min_data_rate == 0 {
             return silence;
         }
-        let credit_nanos =
-            u128::from(self.received) * 1_000_000_000 / u128::from(min_data_rate);
+        let credit_nanos = u128::from(self.received) * 1_000_000_000 / u128::from(min_data_rate);
         let credit = Duration::from_nanos(u64::try_from(credit_nanos).unwrap_or(u64::MAX));
         silence.min(self.started + data_timeout + credit)
     }

@@ -158,7 +158,11 @@ fn a_session_that_keeps_busy_is_ended_at_its_lifetime_cap() {
         "{}",
         harness.transcript
     );
-    assert!(harness.transcript.contains("event: session too long: 1000s"));
+    assert!(
+        harness
+            .transcript
+            .contains("event: session too long: 1000s")
+    );
 }
 
 #[test]
