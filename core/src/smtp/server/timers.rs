@@ -160,8 +160,9 @@ mod tests {
     #[test]
     fn data_pace_table() {
         let timeout = Duration::from_secs(10);
-        // (rate, [(second, octets)], deadline in seconds)
-        let rows: &[(u32, &[(u64, usize)], u64)] = &[
+        /// (minimum rate, [(second, octets received)], deadline in seconds)
+        type Row = (u32, &'static [(u64, usize)], u64);
+        let rows: &[Row] = &[
             // Nothing sent: ten seconds of silence.
             (100, &[], 10),
             // Fast: the silence rule binds.
