@@ -175,7 +175,7 @@ const DRIPS: &[Drip] = &[
         prelude:
             b"EHLO slow.test\r\nMAIL FROM:<s@slow.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n",
         drip: b"Subject: slow\r\n\r\nThis arrives very slowly indeed.\r\n",
-        reply: "421 4.4.2 mx.example.test Error: timeout exceeded",
+        reply: "421 4.4.2 mx.example.test Error: message data too slow (under 500 octets/s), closing connection",
     },
     // Complete commands, each in time, for longer than a session may last.
     Drip {

@@ -1010,6 +1010,19 @@ impl Server {
             };
             match timer {
                 Timer::AuthDelay => self.auth_delay_over(),
+                Timer::Data if self.data_too_slow() => {
+                    let rate = self.config.min_data_rate;
+                    let text = format!(
+                        "{} Error: message data too slow (under {rate} octets/s), closing connection",
+                        self.config.hostname
+                    );
+                    self.end_session(
+                        Reply::new(421, status::TIMEOUT, text),
+                        Event::DataTooSlow {
+                            min_data_rate: rate,
+                        },
+                    );
+                }
                 Timer::Command | Timer::Data => {
                     let text = format!("{} Error: timeout exceeded", self.config.hostname);
                     self.end_session(Reply::new(421, status::TIMEOUT, text), Event::Timeout);
@@ -1028,6 +1041,17 @@ impl Server {
                 }
                 Timer::Send => unreachable!("the send timer does not wait on the client"),
             }
+        }
+    }
+
+    /// The data timer fired because the client sends too slowly, not
+    /// because it went silent.
+    fn data_too_slow(&self) -> bool {
+        match &self.state {
+            State::ReceivingData(receiving) => {
+                receiving.pace.too_slow(self.now, self.config.data_timeout)
+            }
+            _ => false,
         }
     }
 

@@ -257,6 +257,10 @@ pub enum Event {
         reply: String,
     },
     Timeout,
+    /// Message data came in under the minimum rate.
+    DataTooSlow {
+        min_data_rate: u32,
+    },
     /// The session reached its lifetime cap.
     SessionTooLong {
         lasted: Duration,
@@ -351,6 +355,9 @@ impl std::fmt::Display for Event {
                 reply,
             } => write!(f, "auth {mechanism} login={login} failed: {reply}"),
             Event::Timeout => f.write_str("timeout"),
+            Event::DataTooSlow { min_data_rate } => {
+                write!(f, "message data too slow: under {min_data_rate} octets/s")
+            }
             Event::SessionTooLong { lasted } => {
                 write!(f, "session too long: {}s", lasted.as_secs())
             }

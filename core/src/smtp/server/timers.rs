@@ -123,6 +123,12 @@ impl DataPace {
         }
     }
 
+    /// True if, at `now`, the pace rule has been broken but not the
+    /// silence rule: the client sends, only too slowly.
+    pub fn too_slow(&self, now: Instant, data_timeout: Duration) -> bool {
+        now < self.last + data_timeout
+    }
+
     /// When the transfer falls behind, by the rule above.
     pub fn deadline(&self, data_timeout: Duration, min_data_rate: u32) -> Instant {
         let silence = self.last + data_timeout;

@@ -98,11 +98,16 @@ fn data_dripped_below_the_minimum_rate_times_out_and_the_message_is_discarded() 
     assert!(
         harness
             .transcript
-            .contains("[ 610s] S: 421 4.4.2 mx.example.test Error: timeout exceeded"),
+            .contains("[ 610s] S: 421 4.4.2 mx.example.test Error: message data too slow (under 100 octets/s), closing connection"),
         "{}",
         harness.transcript
     );
     assert!(harness.transcript.contains("abort"));
+    assert!(
+        harness
+            .transcript
+            .contains("event: message data too slow: under 100 octets/s")
+    );
 }
 
 #[test]
@@ -138,6 +143,12 @@ fn a_pause_longer_than_the_data_timeout_ends_data_whatever_was_sent_before() {
     assert!(!harness.closed);
     harness.advance(secs(1));
     assert!(harness.closed, "{}", harness.transcript);
+    assert!(
+        harness
+            .transcript
+            .contains("S: 421 4.4.2 mx.example.test Error: timeout exceeded"),
+        "silence is a timeout, not a slow transfer"
+    );
 }
 
 #[test]
