@@ -5,6 +5,7 @@
 
 use super::harness::{Harness, config};
 use crate::smtp::server::SessionConfig;
+use proptest::prelude::*;
 use std::time::Duration;
 
 fn secs(n: u64) -> Duration {
@@ -242,4 +243,28 @@ fn a_stall_on_the_last_reply_is_still_reported() {
         "{}",
         harness.transcript
     );
+}
+
+proptest! {
+    /// However bytes without a line end arrive, and whenever, the command
+    /// deadline stays where it was when the command was awaited.
+    #[test]
+    fn bytes_without_a_line_end_never_move_the_command_deadline(
+        pieces in proptest::collection::vec(
+            (0u64..60, proptest::collection::vec(any::<u8>().prop_filter("no LF", |b| *b != b'\n'), 0..700)),
+            0..20,
+        ),
+    ) {
+        let mut harness = Harness::new();
+        harness.send_line("EHLO client.test");
+        let deadline = harness.server.poll_timeout();
+        for (wait, bytes) in &pieces {
+            harness.advance(secs(*wait));
+            if harness.closed {
+                break;
+            }
+            harness.feed(bytes);
+            prop_assert_eq!(harness.server.poll_timeout(), deadline);
+        }
+    }
 }
