@@ -1061,6 +1061,11 @@ impl Server {
         self.output.push_back(Output::Event(Event::SendStalled {
             waited: self.config.command_timeout,
         }));
+        if let State::ReceivingData(receiving) = &self.state {
+            let queue_id = receiving.queue_id;
+            self.output
+                .push_back(Output::Event(Event::ClientVanishedDuringData { queue_id }));
+        }
         if !self.is_closed() {
             self.abort_open_message();
             self.state = State::Closed;
@@ -1073,6 +1078,14 @@ impl Server {
     fn end_session(&mut self, reply: Reply, event: Event) {
         if self.is_closed() {
             return;
+        }
+        // A message cut off gets its own line, with its queue ID.
+        if let State::ReceivingData(receiving) = &self.state {
+            let queue_id = receiving.queue_id;
+            self.output.push_back(Output::Event(Event::MessageRefused {
+                queue_id,
+                reply: reply_text(&reply),
+            }));
         }
         self.abort_open_message();
         self.output.push_back(Output::Event(event));
