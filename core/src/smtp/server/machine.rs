@@ -119,7 +119,7 @@ impl Server {
             Input::TimerFired => {}
             Input::SendTimedOut => self.send_timed_out(),
             Input::Shutdown => {
-                return self.end_session(
+                self.end_session(
                     Reply::new(
                         421,
                         status::SHUTTING_DOWN,

@@ -268,3 +268,16 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn every_goodbye_gets_a_fresh_send_deadline() {
+    let mut harness = Harness::new();
+    harness.send_line("EHLO client.test");
+    let after_ehlo = harness.server.send_deadline();
+    harness.advance(secs(299));
+    harness.shut_down();
+    assert!(harness.transcript.contains("S: 421 4.3.2"));
+    // The 421 went out at 299 s: it has a whole command_timeout to be
+    // written, not the second left of the EHLO reply's.
+    assert_eq!(harness.server.send_deadline(), after_ehlo + secs(299));
+}
