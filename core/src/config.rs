@@ -18,8 +18,9 @@ use crate::limits::{
     ATTEMPT_TIMEOUT_MAX, COMMAND_TIMEOUT_DEFAULT, DATA_TIMEOUT_DEFAULT, DOMAIN_LABEL_BYTES_MAX,
     ERRORS_PER_SESSION_DEFAULT, ERRORS_PER_SESSION_MAX, HOPS_DEFAULT, HOPS_MAX,
     IPV6_HOST_PREFIX_DEFAULT, IPV6_HOST_PREFIX_MIN, MESSAGE_BYTES_DEFAULT, MESSAGE_BYTES_MAX,
-    OUTBOUND_ADDRESSES_DEFAULT, OUTBOUND_ATTEMPT_TRIES_MAX, OUTBOUND_SESSIONS_DEFAULT,
-    RECIPIENTS_PER_MESSAGE_DEFAULT, RECIPIENTS_PER_MESSAGE_MAX,
+    MIN_DATA_RATE_DEFAULT, MIN_DATA_RATE_MAX, OUTBOUND_ADDRESSES_DEFAULT,
+    OUTBOUND_ATTEMPT_TRIES_MAX, OUTBOUND_SESSIONS_DEFAULT, RECIPIENTS_PER_MESSAGE_DEFAULT,
+    RECIPIENTS_PER_MESSAGE_MAX, SESSION_TIME_DEFAULT, SESSION_TIME_MAX,
 };
 use crate::policy::{AccessList, Network, RelayPolicy};
 use crate::queue::RetrySchedule;
@@ -207,6 +208,9 @@ pub struct ServiceConfig {
     pub max_errors: u32,
     pub command_timeout: Duration,
     pub data_timeout: Duration,
+    /// Octets per second a DATA transfer must keep up; 0 for no minimum.
+    pub min_data_rate: u32,
+    pub max_session_time: Duration,
     /// `None` when the instance speaks only clear text.
     pub tls: Option<TlsConfig>,
     pub auth: AuthPolicy,
@@ -229,6 +233,8 @@ impl ServiceConfig {
             max_errors: self.max_errors,
             command_timeout: self.command_timeout,
             data_timeout: self.data_timeout,
+            min_data_rate: self.min_data_rate,
+            max_session_time: self.max_session_time,
             starttls: self.tls_mode() == TlsMode::StartTls,
             auth: self.auth.clone(),
             max_hops: self.max_hops,
@@ -455,6 +461,8 @@ struct RawService {
     max_errors: Option<Spanned<u32>>,
     command_timeout: Option<Seconds>,
     data_timeout: Option<Seconds>,
+    min_data_rate: Option<Spanned<u32>>,
+    max_session_time: Option<Spanned<Seconds>>,
     tls: Option<Spanned<RawTlsMode>>,
     tls_certificate: Option<Spanned<PathBuf>>,
     tls_key: Option<Spanned<PathBuf>>,
@@ -1105,6 +1113,23 @@ fn validate_services(
                 .command_timeout
                 .map_or(COMMAND_TIMEOUT_DEFAULT, |d| d.0),
             data_timeout: service.data_timeout.map_or(DATA_TIMEOUT_DEFAULT, |d| d.0),
+            min_data_rate: service.min_data_rate.map_or(MIN_DATA_RATE_DEFAULT, |rate| {
+                check_range(
+                    source,
+                    &rate,
+                    "min_data_rate",
+                    |r| *r,
+                    0,
+                    MIN_DATA_RATE_MAX,
+                    errors,
+                )
+            }),
+            max_session_time: service
+                .max_session_time
+                .as_ref()
+                .map_or(SESSION_TIME_DEFAULT, |time| {
+                    check_session_time(source, time, errors)
+                }),
             tls,
             auth,
             max_hops: HOPS_DEFAULT,
@@ -1330,6 +1355,25 @@ fn validate_outbound(
         max_sessions,
         smarthost,
     }
+}
+
+/// `max_session_time` is at most [`SESSION_TIME_MAX`].
+fn check_session_time(
+    source: &str,
+    time: &Spanned<Seconds>,
+    errors: &mut Vec<ConfigError>,
+) -> Duration {
+    let duration = time.get_ref().0;
+    if duration > SESSION_TIME_MAX {
+        errors.push(spanned_error(
+            source,
+            time.span(),
+            "max_session_time",
+            format!("{}s is too long", duration.as_secs()),
+            "use at most \"24h\"; sessions are meant to end",
+        ));
+    }
+    duration
 }
 
 fn check_range<T, N>(

@@ -189,3 +189,22 @@ pub const ATTEMPT_FAILURES_KEPT: usize = 8;
 /// configuration says: a 1 GiB message at the default rate needs about 51
 /// hours, and a deadline must stay a time the clock can reach.
 pub const ATTEMPT_TIMEOUT_MAX: Duration = Duration::from_secs(72 * 60 * 60);
+
+/// The slowest pace of message data, in octets per second, that keeps a
+/// DATA transfer going (see `smtp::server::timers::DataPace`): Postfix's
+/// `smtpd_min_data_rate` default. A byte every few minutes no longer
+/// holds a connection for hours.
+pub const MIN_DATA_RATE_DEFAULT: u32 = 500;
+
+/// The largest `min_data_rate` a configuration may set: 1 MiB/s; more
+/// would cut off honest clients on ordinary links.
+pub const MIN_DATA_RATE_MAX: u32 = 1024 * 1024;
+
+/// The longest a session may last, whatever it is doing: thirty minutes,
+/// enough for a 25 MiB message at 15 kB/s. A client that keeps a
+/// connection busy forever (a NOOP every few minutes) holds its slot no
+/// longer than this.
+pub const SESSION_TIME_DEFAULT: Duration = Duration::from_secs(30 * 60);
+
+/// The largest `max_session_time` a configuration may set: one day.
+pub const SESSION_TIME_MAX: Duration = Duration::from_secs(24 * 60 * 60);

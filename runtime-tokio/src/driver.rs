@@ -10,6 +10,11 @@
 //! The loop: drain every output; if one was a request, carry it out and
 //! hand in the answer; otherwise flush what is written and wait for bytes,
 //! the machine's timer or shutdown.
+//!
+//! Every write, flush and the final shutdown is bounded by the machine's
+//! [`Server::send_deadline`]: a client that stops reading cannot hold its
+//! connection past it. When a write stalls the driver writes nothing
+//! more, hands in [`Input::SendTimedOut`] and closes.
 
 use crate::tls::{ClientTls, ServerTls, Transport};
 use postern_core::address::ForwardPath;
@@ -126,22 +131,32 @@ pub async fn run_session<S, M>(
     // A write to the open message failed: its commit must fail too.
     let mut message_failed = false;
     let mut write_failed = false;
+    // A write did not finish by the machine's send deadline.
+    let mut stalled = false;
     loop {
         let mut answer: Option<Input<'static>> = None;
         let mut close = false;
         let mut end_session = false;
+        let send_by = clock.to_tokio(machine.send_deadline());
         while let Some(output) = machine.poll_output() {
             match output {
                 Output::Send(bytes) => {
-                    if !write_failed && connection.write_all(&bytes).await.is_err() {
-                        write_failed = true;
+                    if !write_failed {
+                        let written = bounded(send_by, connection.write_all(&bytes)).await;
+                        note_write(written, &mut write_failed, &mut stalled);
                     }
                 }
                 Output::StartTls => {
-                    // The 220 goes out in clear first; then the handshake.
-                    let flushed = !write_failed && connection.flush().await.is_ok();
+                    // The 220 goes out in clear first; then the handshake,
+                    // bounded by its own timeout.
+                    if !write_failed {
+                        let flushed = bounded(send_by, connection.flush()).await;
+                        note_write(flushed, &mut write_failed, &mut stalled);
+                    }
                     match tls {
-                        Some(tls) if flushed && start_tls(connection.get_mut(), tls).await => {
+                        Some(tls)
+                            if !write_failed && start_tls(connection.get_mut(), tls).await =>
+                        {
                             answer = Some(Input::TlsStarted);
                         }
                         _ => end_session = true,
@@ -191,14 +206,21 @@ pub async fn run_session<S, M>(
                 Output::Event(event) => on_event(&event),
             }
         }
-        if end_session {
-            break;
-        }
+        // A request's answer goes in even after a stall, so that what was
+        // committed is logged; nothing more is written.
         if let Some(input) = answer {
             machine.handle_input(clock.now(), input);
             continue;
         }
-        if close || write_failed || connection.flush().await.is_err() {
+        if !write_failed && !close {
+            let flushed = bounded(send_by, connection.flush()).await;
+            note_write(flushed, &mut write_failed, &mut stalled);
+        }
+        if stalled {
+            report_stall(&mut machine, clock, &mut on_event);
+            break;
+        }
+        if end_session || close || write_failed {
             break;
         }
         let input = next_input(&mut connection, &mut buffer, &machine, clock, &mut shutdown).await;
@@ -212,7 +234,55 @@ pub async fn run_session<S, M>(
     if let Some(open) = message.take() {
         open.abort().await;
     }
-    let _ = connection.shutdown().await;
+    if !stalled {
+        // The last reply is flushed here, and TLS sends its close_notify.
+        let send_by = clock.to_tokio(machine.send_deadline());
+        if let WriteResult::Stalled = bounded(send_by, connection.shutdown()).await {
+            report_stall(&mut machine, clock, &mut on_event);
+        }
+    }
+}
+
+enum WriteResult {
+    Done,
+    Failed,
+    Stalled,
+}
+
+/// Runs a write, flush or shutdown, giving up at `deadline`.
+async fn bounded(
+    deadline: tokio::time::Instant,
+    io: impl Future<Output = io::Result<()>>,
+) -> WriteResult {
+    match tokio::time::timeout_at(deadline, io).await {
+        Ok(Ok(())) => WriteResult::Done,
+        Ok(Err(_)) => WriteResult::Failed,
+        Err(_) => WriteResult::Stalled,
+    }
+}
+
+fn note_write(result: WriteResult, write_failed: &mut bool, stalled: &mut bool) {
+    match result {
+        WriteResult::Done => {}
+        WriteResult::Failed => *write_failed = true,
+        WriteResult::Stalled => {
+            *write_failed = true;
+            *stalled = true;
+        }
+    }
+}
+
+/// Tells the machine that its output could not be written in time, and
+/// passes on the event it reports; the session is over.
+fn report_stall(machine: &mut Server, clock: Clock, on_event: &mut impl FnMut(&Event)) {
+    machine.handle_input(clock.now(), Input::SendTimedOut);
+    while let Some(output) = machine.poll_output() {
+        // The open message, if any, is aborted by the caller; nothing is
+        // written any more.
+        if let Output::Event(event) = output {
+            on_event(&event);
+        }
+    }
 }
 
 /// Runs the server side of a TLS handshake on `connection`, in place;

@@ -38,7 +38,8 @@ use tokio::sync::{Semaphore, mpsc, watch};
 /// goodbye once told to stop.
 const GOODBYE_TIME: Duration = Duration::from_secs(5);
 
-/// How long a refused client gets to read why before it is cut off.
+/// How long a refused client gets to read why before it is cut off; on
+/// an implicit-TLS instance the handshake comes out of the same time.
 const REFUSAL_WRITE_TIME: Duration = Duration::from_secs(10);
 /// Refused connections being told why at once; beyond this, a flood's
 /// extra connections are closed without a word.
@@ -371,12 +372,22 @@ async fn accept_loop(
 
 impl Instance {
     /// Tells a refused client why, then closes, without waiting long for a
-    /// client that does not read.
-    pub async fn refuse<S: AsyncWrite + Unpin>(&self, mut stream: S, refusal: Refusal) {
+    /// client that does not read. On an implicit-TLS instance not a word
+    /// goes out in clear (RFC 8314 3.3): the reply follows a TLS
+    /// handshake, and a client that does not finish one within
+    /// [`REFUSAL_WRITE_TIME`] is closed without a reply.
+    pub async fn refuse<S>(&self, stream: S, refusal: Refusal)
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
         let reply = refusal_reply(&self.hostname, refusal);
         let _ = tokio::time::timeout(REFUSAL_WRITE_TIME, async {
-            stream.write_all(&reply).await?;
-            stream.shutdown().await
+            let mut transport = match (&self.tls, self.service.tls_mode()) {
+                (Some(tls), TlsMode::Implicit) => tls.accept(stream).await?,
+                _ => Transport::Plain(stream),
+            };
+            transport.write_all(&reply).await?;
+            transport.shutdown().await
         })
         .await;
     }

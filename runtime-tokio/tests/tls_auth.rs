@@ -247,10 +247,13 @@ fn silent_tls_clients_are_dropped_at_the_timeout_and_their_permits_freed() {
     // A client that never starts the handshake holds the only permit...
     let mut silent = TcpStream::connect(secure.smtps).unwrap();
     std::thread::sleep(Duration::from_millis(200));
+    // (A client refused on an implicit-TLS instance hears nothing in
+    // clear: this one never starts a handshake, so it is closed without a
+    // word.)
     let mut refused = TcpStream::connect(secure.smtps).unwrap();
     let mut text = String::new();
     refused.read_to_string(&mut text).unwrap();
-    assert!(text.starts_with("421 4.7.0"), "{text:?}");
+    assert!(text.is_empty(), "{text:?}");
     // ...until the handshake timeout closes it.
     let started = Instant::now();
     silent
@@ -400,4 +403,43 @@ fn bad_certificates_are_reported_before_anything_listens() {
     );
     let run = support::run_expecting_failure(&config);
     assert!(run.contains("cert.pem: cannot read certificates"), "{run}");
+}
+
+#[test]
+fn a_refusal_on_an_implicit_tls_instance_goes_out_over_tls_never_in_clear() {
+    let secure = Secure::start("", "max_connections = 1\ntls_handshake_timeout = \"5s\"");
+    // A client that never starts its handshake holds the only slot.
+    let _holder = TcpStream::connect(secure.smtps).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    // A TLS client is refused over TLS (RFC 8314 3.3)...
+    let output = python(
+        "tls_refusal.py",
+        secure.smtps,
+        &[secure.cafile().to_str().unwrap()],
+    );
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        out.contains("over tls: 421 4.7.0 mx.example.test Too many connections, try again later"),
+        "{out}"
+    );
+    // ...and a client that speaks in clear hears no cleartext reply.
+    let mut plain = TcpStream::connect(secure.smtps).unwrap();
+    plain
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let mut heard = [0u8; 64];
+    match plain.read(&mut heard) {
+        Ok(n) => assert!(
+            !String::from_utf8_lossy(&heard[..n]).contains("421"),
+            "cleartext: {:?}",
+            String::from_utf8_lossy(&heard[..n])
+        ),
+        Err(e) => assert!(
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+            "{e}"
+        ),
+    }
 }

@@ -30,6 +30,8 @@ fn session_config() -> Arc<SessionConfig> {
         max_errors: 10,
         command_timeout: Duration::from_secs(300),
         data_timeout: Duration::from_secs(600),
+        min_data_rate: postern_core::limits::MIN_DATA_RATE_DEFAULT,
+        max_session_time: postern_core::limits::SESSION_TIME_DEFAULT,
         starttls: false,
         auth: postern_core::auth::AuthPolicy::default(),
         max_hops: postern_core::limits::HOPS_DEFAULT,

@@ -495,3 +495,37 @@ fn a_domain_and_its_a_label_are_one_domain_and_long_labels_are_refused() {
         .is_ok()
     );
 }
+
+#[test]
+fn slow_client_bounds_have_defaults_and_may_be_set_per_service() {
+    let config = parse(MINIMAL).unwrap();
+    let service = &config.services[0];
+    assert_eq!(service.min_data_rate, 500, "Postfix's smtpd_min_data_rate");
+    assert_eq!(service.max_session_time, Duration::from_secs(30 * 60));
+    let config = parse(&format!(
+        "{MINIMAL}min_data_rate = 0\nmax_session_time = \"2h\"\n"
+    ))
+    .unwrap();
+    let session = config.services[0].session_config("mx.example.test");
+    assert_eq!(session.min_data_rate, 0);
+    assert_eq!(session.max_session_time, Duration::from_secs(2 * 60 * 60));
+}
+
+#[test]
+fn slow_client_bounds_out_of_range_are_explained() {
+    let out = errors(&format!(
+        "{MINIMAL}min_data_rate = 2000000\nmax_session_time = \"2d\"\n"
+    ));
+    assert!(
+        out.contains("`min_data_rate`: 2000000 is out of range"),
+        "{out}"
+    );
+    assert!(out.contains("use a value from 0 to 1048576"), "{out}");
+    assert!(
+        out.contains("`max_session_time`: 172800s is too long"),
+        "{out}"
+    );
+    assert!(out.contains("postern.toml:7:"), "{out}");
+    let out = errors(&format!("{MINIMAL}max_session_time = \"0s\"\n"));
+    assert!(out.contains("under a second"), "{out}");
+}

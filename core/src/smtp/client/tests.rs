@@ -84,6 +84,8 @@ fn run_pair_with(
         max_errors: 10,
         command_timeout: std::time::Duration::from_secs(300),
         data_timeout: std::time::Duration::from_secs(600),
+        min_data_rate: crate::limits::MIN_DATA_RATE_DEFAULT,
+        max_session_time: crate::limits::SESSION_TIME_DEFAULT,
         starttls: security.is_some(),
         auth: crate::auth::AuthPolicy {
             offered: security.is_some(),

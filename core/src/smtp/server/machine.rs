@@ -5,6 +5,7 @@ use super::command::{self, Command, MailCommand, ParseContext};
 use super::data::{DataDecoder, DataFailure, Progress};
 use super::reply::{Reply, status};
 use super::state::{Receiving, SaslStep, State, Transaction};
+use super::timers::{DataPace, Timer, TimerTable};
 use super::{
     Event, Input, OpenedMessage, Output, Request, SessionConfig, SessionInfo, StoreFailure,
 };
@@ -49,8 +50,7 @@ pub struct Server {
     input_ended: bool,
     output: VecDeque<Output>,
     now: Instant,
-    /// When the client's silence becomes a timeout.
-    deadline: Instant,
+    timers: TimerTable,
     /// The instance's relay policy permits this client to send mail to
     /// other domains.
     may_relay: bool,
@@ -68,7 +68,10 @@ impl Server {
     /// A new session; the greeting is already queued.
     pub fn new(config: Arc<SessionConfig>, info: SessionInfo, now: Instant) -> Self {
         let greeting = Reply::plain(220, vec![format!("{} ESMTP Postern", config.hostname)]);
-        let deadline = now + config.command_timeout;
+        let mut timers = TimerTable::default();
+        timers.set(Timer::Session, now + config.max_session_time);
+        timers.set(Timer::Command, now + config.command_timeout);
+        timers.set(Timer::Send, now + config.command_timeout);
         let may_relay = config.relay.permits(info.remote.ip(), false);
         let mut server = Server {
             config,
@@ -81,7 +84,7 @@ impl Server {
             input_ended: false,
             output: VecDeque::new(),
             now,
-            deadline,
+            timers,
             may_relay,
             tls: info.tls,
             identity: None,
@@ -105,16 +108,19 @@ impl Server {
             "input handed in while output was pending"
         );
         self.now = now;
+        // A deadline that has passed is acted on before anything else, so
+        // that bytes racing the timer in the driver change nothing. A
+        // stalled write is its own cause: no timeout is reported with it.
+        if !matches!(input, Input::SendTimedOut) {
+            self.fire_due_timers();
+        }
         match input {
             Input::Bytes(bytes) => self.receive(bytes),
             Input::EndOfInput => self.input_ended = true,
-            Input::TimerFired => {
-                if !self.auth_delay_over() {
-                    return self.timer_fired();
-                }
-            }
+            Input::TimerFired => {}
+            Input::SendTimedOut => self.send_timed_out(),
             Input::Shutdown => {
-                return self.end_session(
+                self.end_session(
                     Reply::new(
                         421,
                         status::SHUTTING_DOWN,
@@ -133,11 +139,32 @@ impl Server {
             Input::Authenticated(verdict) => self.authenticated(verdict),
         }
         self.process();
-        let timeout = match self.state {
-            State::ReceivingData(_) => self.config.data_timeout,
-            _ => self.config.command_timeout,
-        };
-        self.deadline = now + timeout;
+        self.rearm();
+    }
+
+    /// Sets the timers for what the machine waits for now.
+    fn rearm(&mut self) {
+        let writes =
+            |output: &Output| matches!(output, Output::Send(_) | Output::StartTls | Output::Close);
+        if self.output.iter().any(writes) {
+            self.timers
+                .set(Timer::Send, self.now + self.config.command_timeout);
+        }
+        if !self.state.awaits_command() {
+            self.timers.stop(Timer::Command);
+        } else if self.timers.get(Timer::Command).is_none() {
+            self.timers
+                .set(Timer::Command, self.now + self.config.command_timeout);
+        }
+        match &self.state {
+            State::ReceivingData(receiving) => self.timers.set(
+                Timer::Data,
+                receiving
+                    .pace
+                    .deadline(self.config.data_timeout, self.config.min_data_rate),
+            ),
+            _ => self.timers.stop(Timer::Data),
+        }
     }
 
     /// The next thing for the driver to do, if any.
@@ -146,14 +173,23 @@ impl Server {
     }
 
     /// When to hand in [`Input::TimerFired`]: only while the machine waits
-    /// for the client.
+    /// for the client (or for a failed login's delay to pass).
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.state {
             State::Closed => None,
-            State::AuthDelay { until } => Some(until),
             ref state if state.is_awaiting_driver() => None,
-            _ => Some(self.deadline),
+            _ => self.timers.next_expiry(),
         }
+    }
+
+    /// The instant by which the driver must have written (and flushed)
+    /// everything emitted so far; past it, hand in
+    /// [`Input::SendTimedOut`]. It is `command_timeout` after the input
+    /// that produced the latest output.
+    pub fn send_deadline(&self) -> Instant {
+        self.timers
+            .get(Timer::Send)
+            .expect("the send timer is set at the greeting and never stopped")
     }
 
     /// The connection this session runs on.
@@ -205,7 +241,7 @@ impl Server {
             State::Closed => false,
             ref state if state.is_awaiting_driver() => false,
             State::ReceivingData(_) => self.receive_data(),
-            State::AuthDelay { .. } => false,
+            State::AuthDelay => false,
             _ => match self.next_line() {
                 Some(line) => {
                     self.handle_line(&line);
@@ -226,22 +262,32 @@ impl Server {
                     self.input.clear();
                     if !self.discarding_line {
                         self.discarding_line = true;
-                        self.refuse_command(line_too_long());
+                        self.refuse_command(line_too_long(limit));
                     }
                 }
                 return None;
             };
             let mut line: Vec<u8> = self.input.drain(..=end).collect();
+            // A line is complete: the next one gets its own deadline.
+            self.timers.stop(Timer::Command);
             if std::mem::take(&mut self.discarding_line) {
                 continue;
             }
             if line.len() > limit {
-                self.refuse_command(line_too_long());
+                self.refuse_command(line_too_long(limit));
                 continue;
             }
             line.pop();
-            if line.last() == Some(&b'\r') {
-                line.pop();
+            // RFC 5321 2.3.8: CR and LF travel only as CRLF. A line that
+            // ends in a bare LF, or holds a bare CR, is refused whole: the
+            // next LF still marks where the next command starts.
+            if line.pop() != Some(b'\r') {
+                self.refuse_command(bare_line_ending("LF"));
+                continue;
+            }
+            if line.contains(&b'\r') {
+                self.refuse_command(bare_line_ending("CR"));
+                continue;
             }
             return Some(line);
         }
@@ -574,21 +620,17 @@ impl Server {
         if delay.is_zero() {
             self.finish_failed_login();
         } else {
-            self.state = State::AuthDelay {
-                until: self.now + delay,
-            };
+            self.state = State::AuthDelay;
+            self.timers.set(Timer::AuthDelay, self.now + delay);
         }
     }
 
-    /// True if the timer that fired ended a failed login's delay.
-    fn auth_delay_over(&mut self) -> bool {
-        match self.state {
-            State::AuthDelay { until } if self.now >= until => {
-                self.state = State::ExpectMail;
-                self.finish_failed_login();
-                true
-            }
-            _ => false,
+    /// A failed login's delay is over: its reply goes out now.
+    fn auth_delay_over(&mut self) {
+        self.timers.stop(Timer::AuthDelay);
+        if let State::AuthDelay = self.state {
+            self.state = State::ExpectMail;
+            self.finish_failed_login();
         }
     }
 
@@ -851,6 +893,7 @@ impl Server {
                 .into_iter()
                 .map(|r| r.forward_path)
                 .collect(),
+            pace: DataPace::new(self.now),
         });
         // RFC 2034 section 3 asks for enhanced codes on 2xx, 4xx and 5xx
         // replies; 354 is intermediate and goes without, as in Postfix.
@@ -871,6 +914,12 @@ impl Server {
         if !content.is_empty() {
             self.output.push_back(Output::MessageData(content));
         }
+        let consumed = match progress {
+            Progress::NeedMore => self.input.len(),
+            Progress::End { consumed } => consumed,
+            Progress::BareLineEnding => 0,
+        };
+        receiving.pace.received(consumed, self.now);
         match progress {
             Progress::NeedMore => {
                 self.input.clear();
@@ -915,7 +964,7 @@ impl Server {
             DataFailure::TooBig => message_too_big(),
             DataFailure::LineTooLong => Reply::new(
                 500,
-                status::LINE_TOO_LONG,
+                status::SYNTAX_ERROR,
                 "Message line too long: RFC 5321 4.5.3.1.6 allows 1000 octets",
             ),
             DataFailure::NulByte => {
@@ -978,13 +1027,76 @@ impl Server {
         }
     }
 
-    fn timer_fired(&mut self) {
-        if self
-            .poll_timeout()
-            .is_some_and(|deadline| self.now >= deadline)
-        {
-            let text = format!("{} Error: timeout exceeded", self.config.hostname);
-            self.end_session(Reply::new(421, status::TIMEOUT, text), Event::Timeout);
+    /// Acts on every timer that waits on the client and has expired,
+    /// earliest first.
+    fn fire_due_timers(&mut self) {
+        while self.poll_timeout().is_some() {
+            let Some(timer) = self.timers.expired(self.now) else {
+                return;
+            };
+            match timer {
+                Timer::AuthDelay => self.auth_delay_over(),
+                Timer::Data if self.data_too_slow() => {
+                    let rate = self.config.min_data_rate;
+                    let text = format!(
+                        "{} Error: message data too slow (under {rate} octets/s), closing connection",
+                        self.config.hostname
+                    );
+                    self.end_session(
+                        Reply::new(421, status::TIMEOUT, text),
+                        Event::DataTooSlow {
+                            min_data_rate: rate,
+                        },
+                    );
+                }
+                Timer::Command | Timer::Data => {
+                    let text = format!("{} Error: timeout exceeded", self.config.hostname);
+                    self.end_session(Reply::new(421, status::TIMEOUT, text), Event::Timeout);
+                }
+                Timer::Session => {
+                    let lasted = self.config.max_session_time;
+                    let text = format!(
+                        "{} Error: session too long ({}s), closing connection",
+                        self.config.hostname,
+                        lasted.as_secs()
+                    );
+                    self.end_session(
+                        Reply::new(421, status::TIMEOUT, text),
+                        Event::SessionTooLong { lasted },
+                    );
+                }
+                Timer::Send => unreachable!("the send timer does not wait on the client"),
+            }
+        }
+    }
+
+    /// The data timer fired because the client sends too slowly, not
+    /// because it went silent.
+    fn data_too_slow(&self) -> bool {
+        match &self.state {
+            State::ReceivingData(receiving) => {
+                receiving.pace.too_slow(self.now, self.config.data_timeout)
+            }
+            _ => false,
+        }
+    }
+
+    /// The driver could not write our output in time: the client is not
+    /// reading, so nothing more is said; the event is reported once.
+    fn send_timed_out(&mut self) {
+        self.output.push_back(Output::Event(Event::SendStalled {
+            waited: self.config.command_timeout,
+        }));
+        if let State::ReceivingData(receiving) = &self.state {
+            let queue_id = receiving.queue_id;
+            self.output
+                .push_back(Output::Event(Event::ClientVanishedDuringData { queue_id }));
+        }
+        if !self.is_closed() {
+            self.abort_open_message();
+            self.state = State::Closed;
+            self.input.clear();
+            self.output.push_back(Output::Close);
         }
     }
 
@@ -992,6 +1104,14 @@ impl Server {
     fn end_session(&mut self, reply: Reply, event: Event) {
         if self.is_closed() {
             return;
+        }
+        // A message cut off gets its own line, with its queue ID.
+        if let State::ReceivingData(receiving) = &self.state {
+            let queue_id = receiving.queue_id;
+            self.output.push_back(Output::Event(Event::MessageRefused {
+                queue_id,
+                reply: reply_text(&reply),
+            }));
         }
         self.abort_open_message();
         self.output.push_back(Output::Event(event));
@@ -1119,8 +1239,29 @@ fn auth_invalid() -> Reply {
     )
 }
 
-fn line_too_long() -> Reply {
-    Reply::new(500, status::LINE_TOO_LONG, "Line too long")
+/// RFC 5321 4.5.3.1.10 names the reply, `500 Line too long`; RFC 3463
+/// X.5.2, a syntax error, is the enhanced status that fits. An AUTH line
+/// over its own limit gets RFC 4954 section 4's reply instead.
+fn line_too_long(limit: usize) -> Reply {
+    if limit == AUTH_LINE_BYTES_MAX {
+        Reply::new(
+            500,
+            status::LINE_TOO_LONG,
+            "Authentication Exchange line is too long",
+        )
+    } else {
+        Reply::new(500, status::SYNTAX_ERROR, "Line too long")
+    }
+}
+
+fn bare_line_ending(what: &str) -> Reply {
+    Reply::new(
+        500,
+        status::SYNTAX_ERROR,
+        format!(
+            "Bare {what} in a command line is not allowed: end lines with CRLF (RFC 5321 2.3.8)"
+        ),
+    )
 }
 
 fn message_too_big() -> Reply {

@@ -19,6 +19,13 @@
 //! and processed once the reply arrives, which is how pipelining
 //! (RFC 2920) works.
 //!
+//! Timers (see [`timers`]): [`Server::poll_timeout`] is the earliest
+//! deadline that waits on the client (the command being awaited, the pace
+//! of message data, a failed login's delay, the session's lifetime);
+//! [`Server::send_deadline`] bounds the driver's writes. A driver that
+//! cannot write the machine's output by then hands in
+//! [`Input::SendTimedOut`] and the session ends without another word.
+//!
 //! Durability hangs on one ordering: the `250` that acknowledges a message
 //! is emitted only after [`Input::MessageCommitted`] says the store has
 //! synced it.
@@ -31,6 +38,7 @@ mod state;
 mod summary;
 #[cfg(test)]
 mod tests;
+pub mod timers;
 
 pub use command::{BodyType, Command, MailCommand, ParseContext, parse as parse_command};
 pub use data::DataFailure;
@@ -64,10 +72,17 @@ pub struct SessionConfig {
     pub max_recipients: usize,
     /// Failure replies before the session is closed with 421.
     pub max_errors: u32,
-    /// How long to wait for a command (RFC 5321 4.5.3.2.7).
+    /// How long a command may take to arrive, from when the machine
+    /// starts waiting for it to its line end (RFC 5321 4.5.3.2.7); also
+    /// how long the driver may take to write a reply.
     pub command_timeout: Duration,
-    /// How long to wait for more message data.
+    /// How long message data may pause; see [`timers::DataPace`].
     pub data_timeout: Duration,
+    /// The slowest pace of message data, in octets per second, that
+    /// keeps a transfer going; 0 for none. See [`timers::DataPace`].
+    pub min_data_rate: u32,
+    /// The longest a session may last, whatever it is doing.
+    pub max_session_time: Duration,
     /// STARTTLS is offered (RFC 3207) on connections not yet encrypted.
     pub starttls: bool,
     pub auth: AuthPolicy,
@@ -124,6 +139,10 @@ pub enum Input<'a> {
     TimerFired,
     /// The server is stopping: end the session now.
     Shutdown,
+    /// The driver could not write the machine's output by
+    /// [`Server::send_deadline`]: the client is not reading. The session
+    /// ends without another word.
+    SendTimedOut,
     /// The answer to [`Request::CheckRecipient`].
     RecipientChecked(RecipientVerdict),
     /// The answer to [`Request::OpenMessage`].
@@ -246,6 +265,19 @@ pub enum Event {
         reply: String,
     },
     Timeout,
+    /// Message data came in under the minimum rate.
+    DataTooSlow {
+        min_data_rate: u32,
+    },
+    /// The session reached its lifetime cap.
+    SessionTooLong {
+        lasted: Duration,
+    },
+    /// The client stopped reading: our output could not be written within
+    /// `waited`.
+    SendStalled {
+        waited: Duration,
+    },
     TooManyErrors,
     ShutDown,
 }
@@ -286,6 +318,9 @@ impl Event {
             | Event::AuthSucceeded { .. }
             | Event::AuthFailed { .. }
             | Event::Timeout
+            | Event::DataTooSlow { .. }
+            | Event::SessionTooLong { .. }
+            | Event::SendStalled { .. }
             | Event::TooManyErrors
             | Event::ShutDown => EventLevel::Info,
         }
@@ -390,6 +425,17 @@ impl std::fmt::Display for Event {
                 shown(reply)
             ),
             Event::Timeout => f.write_str("timeout"),
+            Event::DataTooSlow { min_data_rate } => {
+                write!(f, "message data too slow: under {min_data_rate} octets/s")
+            }
+            Event::SessionTooLong { lasted } => {
+                write!(f, "session too long: {}s", lasted.as_secs())
+            }
+            Event::SendStalled { waited } => write!(
+                f,
+                "write stalled for {}s: the client is not reading",
+                waited.as_secs()
+            ),
             Event::TooManyErrors => f.write_str("too many errors"),
             Event::ShutDown => f.write_str("shut down"),
         }

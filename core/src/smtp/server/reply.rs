@@ -85,8 +85,8 @@ pub mod status {
     pub const SYNTAX_ERROR: S = S(5, 5, 2);
     pub const TOO_MANY_RECIPIENTS: S = S(4, 5, 3);
     pub const INVALID_ARGUMENTS: S = S(5, 5, 4);
-    /// RFC 4954 defines X.5.6 for over-long lines; we use it for every
-    /// line over its limit, as the project's issue asks.
+    /// RFC 4954 4: X.5.6, an authentication exchange line that is too
+    /// long. Other over-long lines get `SYNTAX_ERROR` (RFC 3463 X.5.2).
     pub const LINE_TOO_LONG: S = S(5, 5, 6);
     pub const MEDIA_ERROR: S = S(5, 6, 0);
     /// RFC 6531 3.7.4.2: non-ASCII address without SMTPUTF8.

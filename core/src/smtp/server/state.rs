@@ -2,10 +2,10 @@
 
 use super::BodyType;
 use super::data::DataDecoder;
+use super::timers::DataPace;
 use crate::address::{ForwardPath, ReversePath};
 use crate::auth::Mechanism;
 use crate::envelope::{QueueId, Recipient};
-use crate::time::Instant;
 
 /// A mail transaction, from MAIL to the end of DATA (RFC 5321 3.3).
 #[derive(Debug)]
@@ -39,6 +39,8 @@ pub struct Receiving {
     /// The envelope, kept for the log line that reports the message queued.
     pub reverse_path: ReversePath,
     pub forward_paths: Vec<ForwardPath>,
+    /// How the transfer keeps up, for the data timer.
+    pub pace: DataPace,
 }
 
 #[derive(Debug)]
@@ -66,15 +68,26 @@ pub enum State {
         mechanism: Mechanism,
         login: String,
     },
-    /// A failed login's reply is held back until `until`, to slow down
+    /// A failed login's reply is held back until the
+    /// [`AuthDelay`](super::timers::Timer::AuthDelay) timer, to slow down
     /// guessing; input waits.
-    AuthDelay {
-        until: Instant,
-    },
+    AuthDelay,
     Closed,
 }
 
 impl State {
+    /// True while the machine waits for the client's next line: the
+    /// command timer runs.
+    pub fn awaits_command(&self) -> bool {
+        matches!(
+            self,
+            State::ExpectMail
+                | State::ExpectRcpt(_)
+                | State::ExpectRcptOrData(_)
+                | State::AuthResponse(_)
+        )
+    }
+
     /// True while the machine waits for an answer from the driver rather
     /// than for the client.
     pub fn is_awaiting_driver(&self) -> bool {

@@ -51,6 +51,9 @@ impl SessionSummary {
             }
             Event::TlsStarted { .. } => {}
             Event::Timeout => self.ended = Some("timeout"),
+            Event::DataTooSlow { .. } => self.ended = Some("message data too slow"),
+            Event::SessionTooLong { .. } => self.ended = Some("session too long"),
+            Event::SendStalled { .. } => self.ended = Some("write stalled"),
             Event::TooManyErrors => self.ended = Some("too many errors"),
             Event::ShutDown => self.ended = Some("shut down"),
         }

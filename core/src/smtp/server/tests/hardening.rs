@@ -127,7 +127,13 @@ fn an_auth_line_may_be_12288_octets_and_other_commands_512() {
     let over = format!("AUTH PLAIN {}", "A".repeat(AUTH_LINE_BYTES_MAX - 12));
     assert_eq!(over.len() + 2, AUTH_LINE_BYTES_MAX + 1);
     harness.send_secret_line(&over);
-    assert!(harness.transcript.contains("S: 500 5.5.6 Line too long"));
+    assert!(
+        harness
+            .transcript
+            .contains("S: 500 5.5.6 Authentication Exchange line is too long"),
+        "{}",
+        harness.transcript
+    );
     harness.send_line("NOOP");
     assert!(harness.transcript.ends_with("S: 250 2.0.0 Ok\n"));
 
@@ -135,7 +141,7 @@ fn an_auth_line_may_be_12288_octets_and_other_commands_512() {
     let long_mail = format!("MAIL FROM:<{}@remote.test>", "a".repeat(600));
     harness.send_line(&long_mail);
     assert!(
-        harness.transcript.ends_with("S: 500 5.5.6 Line too long\n"),
+        harness.transcript.ends_with("S: 500 5.5.2 Line too long\n"),
         "{}",
         harness.transcript
     );
@@ -182,11 +188,16 @@ fn a_login_name_with_a_line_break_cannot_forge_a_log_line() {
 
 #[test]
 fn a_helo_argument_with_control_characters_is_refused_and_never_shown_raw() {
-    for bad in ["EHLO evil\x1b[2Jname", "HELO a\rb", "EHLO x\u{85}y"] {
+    // A bare CR is refused before the HELO is even parsed.
+    for (bad, refusal) in [
+        ("EHLO evil\x1b[2Jname", "S: 501 5.5.4 Syntax: "),
+        ("HELO a\rb", "S: 500 5.5.2 Bare CR"),
+        ("EHLO x\u{85}y", "S: 501 5.5.4 Syntax: "),
+    ] {
         let mut harness = Harness::new();
         harness.send_line(bad);
         assert!(
-            harness.transcript.contains("S: 501 5.5.4 Syntax: "),
+            harness.transcript.contains(refusal),
             "{bad:?}: {}",
             harness.transcript
         );

@@ -30,6 +30,8 @@ pub fn config() -> SessionConfig {
         max_errors: 5,
         command_timeout: Duration::from_secs(300),
         data_timeout: Duration::from_secs(600),
+        min_data_rate: 100,
+        max_session_time: Duration::from_secs(3600),
         starttls: false,
         auth: crate::auth::AuthPolicy::default(),
         max_hops: crate::limits::HOPS_DEFAULT,
@@ -159,6 +161,18 @@ impl Harness {
         self.drain();
     }
 
+    /// The driver could not write the server's output in time.
+    pub fn send_timed_out(&mut self) {
+        self.note("   <driver: send timed out>");
+        self.server.handle_input(self.now, Input::SendTimedOut);
+        self.drain();
+    }
+
+    /// Seconds since the session started, on the virtual clock.
+    pub fn elapsed(&self) -> Duration {
+        self.now.saturating_duration_since(self.start)
+    }
+
     /// Moves the clock on, firing the timer if it falls due.
     pub fn advance(&mut self, by: Duration) {
         self.now = self.now + by;
@@ -170,6 +184,12 @@ impl Harness {
             self.server.handle_input(self.now, Input::TimerFired);
             self.drain();
         }
+    }
+
+    /// Moves the clock on without firing the timer, as when the driver's
+    /// read wins a race against it.
+    pub fn advance_quietly(&mut self, by: Duration) {
+        self.now = self.now + by;
     }
 
     fn note(&mut self, text: &str) {

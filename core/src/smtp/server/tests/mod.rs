@@ -5,4 +5,5 @@ mod hardening;
 mod harness;
 mod properties;
 mod security;
+mod timeouts;
 mod transcripts;

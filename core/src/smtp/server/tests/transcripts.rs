@@ -321,3 +321,23 @@ fn data_after_only_refused_recipients_gets_554() {
     ]);
     insta::assert_snapshot!(harness.transcript);
 }
+
+#[test]
+fn bare_cr_and_lf_in_commands_are_refused_and_the_session_goes_on() {
+    let mut harness = Harness::new();
+    // A bare LF ends the line but is refused with it; a bare CR inside a
+    // line makes it refused whole (RFC 5321 2.3.8). 8-bit bytes that are
+    // not UTF-8 are refused too.
+    harness.send(b"EHLO client.test\n");
+    harness.send(b"NOOP\rRSET\r\n");
+    harness.send(b"MAIL FROM:<a@remote.test>\r\r\n");
+    harness.send(b"NOOP \xff\xfe\r\n");
+    harness.send_line("EHLO client.test");
+    harness.send_line("QUIT");
+    let transcript = &harness.transcript;
+    assert!(transcript.contains("S: 500 5.5.2 Bare LF in a command line"));
+    assert_eq!(transcript.matches("S: 500 5.5.2 Bare CR").count(), 2);
+    assert!(!transcript.contains("mail from="));
+    assert!(transcript.contains("S: 221 2.0.0"));
+    insta::assert_snapshot!(harness.transcript);
+}
