@@ -121,13 +121,18 @@ fn a_login_name_with_crlf_writes_no_forged_log_line() {
 fn control_characters_in_ehlo_reach_neither_the_log_nor_received() {
     let server = TestServer::start("");
     let mut client = Client::connect(server.addr);
-    for bad in [
-        &b"EHLO evil\x1b[2J\x1b]0;owned\x07.test\r\n"[..],
-        b"EHLO a\rINFO forged.test\r\n",
-        "HELO x\u{85}y.test\r\n".as_bytes(),
+    // A bare CR is refused as a broken line ending before the HELO is
+    // parsed; the other control characters as a bad argument.
+    for (bad, refusal) in [
+        (
+            &b"EHLO evil\x1b[2J\x1b]0;owned\x07.test\r\n"[..],
+            "501 5.5.4 ",
+        ),
+        (b"EHLO a\rINFO forged.test\r\n", "500 5.5.2 Bare CR"),
+        ("HELO x\u{85}y.test\r\n".as_bytes(), "501 5.5.4 "),
     ] {
         let reply = client.send(bad);
-        assert!(reply.starts_with("501 5.5.4 "), "{reply}");
+        assert!(reply.starts_with(refusal), "{reply}");
     }
     assert!(client.command("EHLO client.test").starts_with("250"));
     assert!(
