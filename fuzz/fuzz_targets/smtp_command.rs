@@ -11,6 +11,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use postern_core::address::{parse_forward_path, parse_reverse_path};
+use postern_core::limits::COMMAND_LINE_BYTES_MAX;
 use postern_core::smtp::client::ReplyParser;
 use postern_core::smtp::server::{Command, ParseContext, parse_command};
 
@@ -34,6 +35,11 @@ fuzz_target!(|data: &[u8]| {
                 "a refusal with {}",
                 reply.code
             );
+            // The machine never hands in a longer line; a longer one may
+            // echo into a reply over the client's line bound.
+            if line.len() > COMMAND_LINE_BYTES_MAX {
+                return;
+            }
             let mut bytes = Vec::new();
             reply.render(&mut bytes);
             let mut parser = ReplyParser::default();
