@@ -168,7 +168,10 @@ pub fn parse_mailbox(text: &str) -> Result<Mailbox, PathError> {
         let domain = after.strip_prefix('@').ok_or(PathError::Syntax)?;
         (local, domain)
     } else {
-        let (local, domain) = text.rsplit_once('@').ok_or(PathError::Syntax)?;
+        // A dot-string holds no `@`, so the first one ends it: the domain
+        // may be a general address literal with `@` in it (RFC 5321 4.1.3
+        // `dcontent`).
+        let (local, domain) = text.split_once('@').ok_or(PathError::Syntax)?;
         if !is_dot_string(local) {
             return Err(PathError::Syntax);
         }
@@ -487,6 +490,24 @@ mod tests {
         );
         assert_eq!(split_path("a@b"), None);
         assert_eq!(split_path("<a@b"), None);
+    }
+
+    /// Found by the `smtp_command` fuzz target: a mailbox parsed from a
+    /// quoted local part and a general address literal holding `@`
+    /// printed as text that did not parse back, because the unquoted form
+    /// was split at its last `@`.
+    #[test]
+    fn an_at_sign_in_an_address_literal_survives_printing() {
+        let text = "<\"quote\"@[tag:x@y]>";
+        let parsed = parse_reverse_path(text, false).unwrap();
+        assert_eq!(parsed, ReversePath::Mailbox(mailbox("quote", "[tag:x@y]")));
+        let printed = parsed.to_string();
+        assert_eq!(printed, "<quote@[tag:x@y]>");
+        assert_eq!(parse_reverse_path(&printed, false), Ok(parsed));
+        assert_eq!(
+            parse_forward_path("<a@b@c.test>", false),
+            Err(PathError::Syntax)
+        );
     }
 
     #[test]

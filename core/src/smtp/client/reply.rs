@@ -88,19 +88,22 @@ impl ReplyParser {
     /// The next whole reply, if one has arrived.
     pub fn next_reply(&mut self) -> Result<Option<ServerReply>, MalformedReply> {
         loop {
-            let newline = self.buffer.iter().position(|&b| b == b'\n');
-            let too_long = match newline {
-                Some(end) => end + 1 > REPLY_LINE_BYTES_MAX,
-                None => self.buffer.len() > REPLY_LINE_BYTES_MAX,
-            };
-            if too_long {
-                return Err(MalformedReply(format!(
+            let too_long = || {
+                MalformedReply(format!(
                     "a reply line longer than {REPLY_LINE_BYTES_MAX} octets"
-                )));
-            }
-            let Some(end) = newline else {
+                ))
+            };
+            let Some(end) = self.buffer.iter().position(|&b| b == b'\n') else {
+                if self.buffer.len() > REPLY_LINE_BYTES_MAX {
+                    return Err(too_long());
+                }
                 return Ok(None);
             };
+            // The same bound for a line that arrived whole as for one that
+            // arrived in pieces: more than the bound before its LF.
+            if end > REPLY_LINE_BYTES_MAX {
+                return Err(too_long());
+            }
             let raw: Vec<u8> = self.buffer.drain(..=end).collect();
             let line = raw.strip_suffix(b"\n").unwrap_or(&raw);
             let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -311,6 +314,37 @@ mod tests {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// Found by the `smtp_reply` fuzz target: a line over the bound was
+    /// refused when it came in pieces but accepted when it came whole.
+    #[test]
+    fn a_long_line_is_refused_however_it_arrives() {
+        let mut long = b"250 ".to_vec();
+        long.resize(REPLY_LINE_BYTES_MAX + 1, b'a');
+        long.extend_from_slice(b"\r\n");
+        let mut whole = ReplyParser::default();
+        whole.push(&long);
+        assert!(whole.next_reply().is_err(), "in one piece");
+        let mut pieces = ReplyParser::default();
+        pieces.push(&long[..REPLY_LINE_BYTES_MAX + 1]);
+        assert!(pieces.next_reply().is_err(), "in two pieces");
+        // At the bound, a line is read however it arrives.
+        let mut at_bound = b"250 ".to_vec();
+        at_bound.resize(REPLY_LINE_BYTES_MAX, b'a');
+        at_bound.extend_from_slice(b"\n");
+        for split in [at_bound.len(), REPLY_LINE_BYTES_MAX] {
+            let mut parser = ReplyParser::default();
+            parser.push(&at_bound[..split]);
+            assert_eq!(
+                parser.next_reply().map(|r| r.is_some()),
+                Ok(split == at_bound.len())
+            );
+            parser.push(&at_bound[split..]);
+            if split != at_bound.len() {
+                assert!(parser.next_reply().unwrap().is_some(), "split at {split}");
             }
         }
     }

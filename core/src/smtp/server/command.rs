@@ -6,6 +6,9 @@
 
 use super::reply::{Reply, status};
 use crate::address::{self, ForwardPath, PathError, ReversePath};
+// A parameter the client sent is echoed in the refusal: a CR or ESC in it
+// must not reach the client's terminal or reply parser raw.
+use crate::text::escape_controls;
 
 /// A command, parsed (RFC 5321 4.1.1).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -222,7 +225,7 @@ fn parse_mail(argument: &str, context: ParseContext) -> Result<MailCommand, Repl
                 return Err(Reply::new(
                     555,
                     status::INVALID_ARGUMENTS,
-                    format!("Unsupported MAIL parameter {keyword}"),
+                    format!("Unsupported MAIL parameter {}", escape_controls(&keyword)),
                 ));
             }
         }
@@ -243,7 +246,7 @@ fn parse_rcpt(argument: &str, _context: ParseContext) -> Result<Command, Reply> 
             status::INVALID_ARGUMENTS,
             format!(
                 "Unsupported RCPT parameter {}",
-                parameter.split('=').next().unwrap_or(parameter)
+                escape_controls(parameter.split('=').next().unwrap_or(parameter))
             ),
         ));
     }
@@ -399,5 +402,31 @@ mod tests {
         }
         let fits = format!("RCPT TO:<c@{}.test>", "d".repeat(63));
         assert!(parse(fits.as_bytes(), EXTENDED).is_ok());
+    }
+
+    /// Found by the `smtp_command` fuzz target: the unknown parameter was
+    /// echoed raw, control characters (bare CR, ESC) and all.
+    #[test]
+    fn refused_parameters_are_echoed_without_control_characters() {
+        let rows: &[(&[u8], &str)] = &[
+            (
+                b"MAIL FROM:<a@b.test>\x1fSIZEP100",
+                "Unsupported MAIL parameter \\x1fSIZEP100",
+            ),
+            (
+                b"MAIL FROM:<a@b.test> X\r250\x1b[2J",
+                "Unsupported MAIL parameter X\\r250\\x1b[2J",
+            ),
+            (
+                b"RCPT TO:<c@d.test> N\rO=1",
+                "Unsupported RCPT parameter N\\rO",
+            ),
+        ];
+        for (line, expected) in rows {
+            let reply = parse(line, EXTENDED).expect_err(&String::from_utf8_lossy(line));
+            let text = reply.lines.join("\n");
+            assert!(text.ends_with(expected), "{text:?}");
+            assert!(!text.chars().any(char::is_control), "{text:?}");
+        }
     }
 }

@@ -1,0 +1,43 @@
+//! The configuration parser on arbitrary UTF-8 text.
+//!
+//! Errors are expected; panics are not. Asserted besides: every error
+//! renders (quoting its line when it has a position, and that position is
+//! inside the text), and a configuration that parses keeps every bound in
+//! `core/src/limits.rs`.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use postern_core::limits::{ERRORS_PER_SESSION_MAX, MESSAGE_BYTES_MAX, RECIPIENTS_PER_MESSAGE_MAX};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(source) = std::str::from_utf8(data) else {
+        return;
+    };
+    match postern_core::config::parse(source) {
+        Ok(config) => {
+            for service in &config.services {
+                assert!(service.max_recipients >= 1);
+                assert!(service.max_recipients <= RECIPIENTS_PER_MESSAGE_MAX);
+                assert!(service.max_message_size <= MESSAGE_BYTES_MAX);
+                assert!(service.max_errors >= 1 && service.max_errors <= ERRORS_PER_SESSION_MAX);
+                assert!(!service.command_timeout.is_zero());
+                assert!(!service.data_timeout.is_zero());
+                let _ = service.session_config(&config.server.hostname);
+            }
+        }
+        Err(errors) => {
+            assert!(!errors.is_empty(), "an error list with no error");
+            let lines = source.lines().count().max(1);
+            for error in &errors {
+                if let Some((line, column)) = error.position {
+                    assert!(line >= 1 && column >= 1, "a position of {line}:{column}");
+                    assert!(line <= lines + 1, "line {line} of a {lines}-line text");
+                }
+                let rendered = error.render("postern.toml", source);
+                assert!(rendered.starts_with("postern.toml:"));
+                let _ = error.to_string();
+            }
+        }
+    }
+});
