@@ -366,7 +366,10 @@ fn run(config: Option<PathBuf>) -> ExitCode {
     // The handlers are installed before anything listens: a SIGTERM that
     // comes as soon as the port accepts must stop the server gracefully,
     // not kill it (signal(2)'s default action).
-    let stop = runtime.block_on(async { stop_signal() });
+    let stop = {
+        let _context = runtime.enter();
+        stop_signal()
+    };
     match runtime.block_on(postern::server::run(loaded, stop)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

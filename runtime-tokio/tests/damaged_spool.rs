@@ -11,7 +11,7 @@ use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use support::{TestServer, eventually, free_port, postern, python};
+use support::{TestServer, eventually, postern, python};
 
 /// A server whose local deliveries fail (a file where example.test's
 /// mailboxes go), holding `count` messages to alice, each with a state
@@ -25,8 +25,17 @@ fn server_with_queued_messages(count: usize) -> (TestServer, Vec<PathBuf>) {
     for k in 0..count {
         send(&server, "alice@example.test", &format!("message {k}"));
     }
+    // A state file counts once renamed into place: `ID.new` is one being
+    // written.
+    let states = || {
+        std::fs::read_dir(server.data().join("spool/state")).map_or(0, |dir| {
+            dir.filter_map(Result::ok)
+                .filter(|entry| !entry.file_name().to_string_lossy().ends_with(".new"))
+                .count()
+        })
+    };
     eventually(
-        || std::fs::read_dir(server.data().join("spool/state")).map_or(0, |d| d.count()),
+        states,
         |states| *states == count,
         |states| format!("{states} of {count} state files; log:\n{}", server.log()),
     );
@@ -248,33 +257,9 @@ fn queue_delete_stops_a_delivery_under_way_and_frees_its_slot() {
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let silent_addr = silent.local_addr().unwrap();
     let connections = silent_server(silent);
-    let port = free_port();
-    let config = format!(
-        r#"
-[server]
-hostname = "mx.origin.test"
-data_dir = "data"
-shutdown_grace = "1s"
-
-[[service]]
-name = "mx"
-kind = "smtp"
-listen = "127.0.0.1:{port}"
-relay = ["127.0.0.0/8"]
-
-[[domain]]
-name = "origin.test"
-users = ["alice"]
-
-[outbound]
-max_connections = 1
-
-[outbound.smarthost]
-host = "{silent_addr}"
-mode = "exclusive"
-"#
-    );
-    let server = TestServer::start_with(&config, format!("127.0.0.1:{port}").parse().unwrap());
+    let server = support::outbound::origin(&format!(
+        "max_connections = 1\n[outbound.smarthost]\nhost = \"{silent_addr}\"\nmode = \"exclusive\""
+    ));
     send(&server, "bob@dest.test", "first");
     let mut first = connections
         .recv_timeout(Duration::from_secs(20))

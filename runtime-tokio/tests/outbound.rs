@@ -4,11 +4,8 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::net::UdpSocket;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::{Command, Stdio};
+use support::outbound::{Dns, Remote, origin};
 use support::{TestServer, eventually, free_port, postern, python};
 
 /// Each test's remote servers live on loopback addresses of their own,
@@ -16,162 +13,6 @@ use support::{TestServer, eventually, free_port, postern, python};
 fn net() -> u8 {
     static NEXT: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(10);
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-}
-
-/// dnsmasq serving the `test` zone from the given options.
-struct Dns {
-    child: Child,
-    port: u16,
-}
-
-impl Dns {
-    /// Starts dnsmasq on a free port and waits until it answers; a port
-    /// taken meanwhile by another test means another try.
-    fn start(records: &[&str]) -> Dns {
-        for _ in 0..5 {
-            let port = UdpSocket::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let mut child = Command::new("dnsmasq")
-                .args(["--keep-in-foreground", "--listen-address=127.0.0.1"])
-                .args(["--bind-interfaces", "--no-resolv", "--no-hosts"])
-                .args(["--user=nobody", "--group=nogroup", "--local=/test/"])
-                .arg(format!("--port={port}"))
-                .args(records)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("dnsmasq (Debian package dnsmasq-base) is needed for the outbound tests");
-            if answers(port) {
-                return Dns { child, port };
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("dnsmasq did not start");
-    }
-}
-
-/// Does a DNS server answer on 127.0.0.1:`port` within a few seconds?
-fn answers(port: u16) -> bool {
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_millis(100)))
-        .unwrap();
-    // A query for the SOA of "test": id, flags (recursion desired), one
-    // question, then the name, type 6 and class IN.
-    let query = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x04test\x00\x00\x06\x00\x01";
-    let mut reply = [0u8; 512];
-    for _ in 0..30 {
-        let _ = socket.send_to(query, ("127.0.0.1", port));
-        if let Ok((n, _)) = socket.recv_from(&mut reply)
-            && n >= 2
-            && reply[..2] == [0x12, 0x34]
-        {
-            return true;
-        }
-    }
-    false
-}
-
-impl Drop for Dns {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A scripted remote server (tests/clients/sink.py).
-struct Sink {
-    child: Child,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Sink {
-    fn start(address: &str, port: u16, options: &[&str]) -> Sink {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("sink.log");
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/sink.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .args([address, &port.to_string(), log.to_str().unwrap()])
-            .args(options)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut ready = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut ready)
-            .unwrap();
-        assert_eq!(ready.trim(), "ready", "sink.py needs python3's aiosmtpd");
-        Sink {
-            child,
-            log,
-            _dir: dir,
-        }
-    }
-
-    fn events(&self, kind: &str) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-            .filter(|e| e["event"] == kind)
-            .collect()
-    }
-
-    fn wait_for_messages(&self, count: usize, server: &TestServer) -> Vec<serde_json::Value> {
-        eventually(
-            || self.events("message"),
-            |messages| messages.len() >= count,
-            |messages| {
-                format!(
-                    "{} of {count} messages reached the sink; log:\n{}",
-                    messages.len(),
-                    server.log()
-                )
-            },
-        )
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Our server: mail for origin.test kept here, relaying for loopback
-/// clients, outbound settings as given.
-fn origin(outbound: &str) -> TestServer {
-    let port = free_port();
-    let config = format!(
-        r#"
-[server]
-hostname = "mx.origin.test"
-data_dir = "data"
-shutdown_grace = "1s"
-
-[[service]]
-name = "mx"
-kind = "smtp"
-listen = "127.0.0.1:{port}"
-relay = ["127.0.0.0/8"]
-
-[[domain]]
-name = "origin.test"
-users = ["alice"]
-
-[outbound]
-{outbound}
-"#
-    );
-    TestServer::start_with(&config, format!("127.0.0.1:{port}").parse().unwrap())
 }
 
 /// Sends one message from alice@origin.test with python's smtplib.
@@ -256,8 +97,8 @@ impl World {
         format!("127.0.{}.{host}", self.n)
     }
 
-    fn sink(&self, host: u8, options: &[&str]) -> Sink {
-        Sink::start(&self.address(host), self.port, options)
+    fn sink(&self, host: u8, options: &[&str]) -> Remote {
+        Remote::sink(&self.address(host), self.port, options)
     }
 
     /// Our server, resolving through this world's DNS, delivering to its

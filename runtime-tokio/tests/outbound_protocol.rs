@@ -76,31 +76,9 @@ impl Drop for RawMx {
 /// Our server, mail for origin.test (user alice) kept here, relaying for
 /// loopback; remote servers on `port`; a nameserver that never answers.
 fn origin(port: u16) -> TestServer {
-    let listen = free_port();
-    let config = format!(
-        r#"
-[server]
-hostname = "mx.origin.test"
-data_dir = "data"
-shutdown_grace = "1s"
-
-[[service]]
-name = "mx"
-kind = "smtp"
-listen = "127.0.0.1:{listen}"
-relay = ["127.0.0.0/8"]
-
-[[domain]]
-name = "origin.test"
-users = ["alice"]
-
-[outbound]
-port = {port}
-nameservers = ["127.0.0.1:1"]
-retry_delays = ["1h"]
-"#
-    );
-    TestServer::start_with(&config, format!("127.0.0.1:{listen}").parse().unwrap())
+    support::outbound::origin(&format!(
+        "port = {port}\nnameservers = [\"127.0.0.1:1\"]\nretry_delays = [\"1h\"]"
+    ))
 }
 
 /// Sends `message` from `sender` to `recipient` with python's smtplib and

@@ -6,12 +6,10 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use support::{TestServer, eventually, free_port, postern, python};
+use support::outbound::{Dns, Remote, origin_at};
+use support::{TestServer, eventually, free_port, python};
 
 /// Each test's servers live on loopback addresses of their own, 127.0.N.x
 /// (tests/outbound.rs counts up from 10; these from 200).
@@ -20,177 +18,14 @@ fn net() -> u8 {
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
-/// dnsmasq serving the `test` zone from the given options.
-struct Dns {
-    child: Child,
-    port: u16,
-}
-
-impl Dns {
-    fn start(records: &[String]) -> Dns {
-        for _ in 0..5 {
-            let port = UdpSocket::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let mut child = Command::new("dnsmasq")
-                .args(["--keep-in-foreground", "--listen-address=127.0.0.1"])
-                .args(["--bind-interfaces", "--no-resolv", "--no-hosts"])
-                .args(["--user=nobody", "--group=nogroup", "--local=/test/"])
-                .arg(format!("--port={port}"))
-                .args(records)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("dnsmasq (Debian package dnsmasq-base) is needed for the outbound tests");
-            if answers(port) {
-                return Dns { child, port };
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("dnsmasq did not start");
-    }
-}
-
-/// Does a DNS server answer on 127.0.0.1:`port` within a few seconds?
-fn answers(port: u16) -> bool {
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_millis(100)))
-        .unwrap();
-    let query = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x04test\x00\x00\x06\x00\x01";
-    let mut reply = [0u8; 512];
-    for _ in 0..30 {
-        let _ = socket.send_to(query, ("127.0.0.1", port));
-        if let Ok((n, _)) = socket.recv_from(&mut reply)
-            && n >= 2
-            && reply[..2] == [0x12, 0x34]
-        {
-            return true;
-        }
-    }
-    false
-}
-
-impl Drop for Dns {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A Python server (tests/clients/`script`) that logs JSON events.
-struct Remote {
-    child: Child,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Remote {
-    fn start(script: &str, args: &[&str], prepare: impl FnOnce(&Path) -> Vec<String>) -> Remote {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("events.log");
-        let extra = prepare(dir.path());
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/clients")
-            .join(script);
-        let mut child = Command::new("python3")
-            .arg(path)
-            .args(args)
-            .arg(&log)
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut ready = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut ready)
-            .unwrap();
-        assert_eq!(ready.trim(), "ready", "{script} did not start");
-        Remote {
-            child,
-            log,
-            _dir: dir,
-        }
-    }
-
-    /// The aiosmtpd sink: takes every message.
-    fn sink(address: &str, port: u16) -> Remote {
-        Remote::start("sink.py", &[address, &port.to_string()], |_| Vec::new())
-    }
-
-    /// fake_mx.py in `mode`, with a fresh self-signed certificate.
-    fn fake_mx(address: &str, port: u16, mode: &str) -> Remote {
-        Remote::start("fake_mx.py", &[address, &port.to_string()], |dir| {
-            let made = postern()
-                .current_dir(dir)
-                .args(["cert", "self-signed", "--host", "fake.mx.test"])
-                .output()
-                .unwrap();
-            assert!(made.status.success(), "{made:?}");
-            vec![
-                dir.join("cert.pem").display().to_string(),
-                dir.join("key.pem").display().to_string(),
-                mode.to_owned(),
-            ]
-        })
-    }
-
-    fn events(&self, kind: &str) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-            .filter(|e| e["event"] == kind)
-            .collect()
-    }
-
-    fn wait_for(&self, kind: &str, server: &TestServer) -> Vec<serde_json::Value> {
-        eventually(
-            || self.events(kind),
-            |events| !events.is_empty(),
-            |_| format!("no {kind:?} event; log:\n{}", server.log()),
-        )
-    }
-}
-
-impl Drop for Remote {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Our server at `listen`, keeping mail for origin.test, relaying for
 /// loopback, resolving through `dns`, with `outbound` settings.
 fn origin(listen: &str, addr: SocketAddr, dns: &Dns, outbound: &str) -> TestServer {
-    let config = format!(
-        r#"
-[server]
-hostname = "mx.origin.test"
-data_dir = "data"
-shutdown_grace = "1s"
-
-[[service]]
-name = "mx"
-kind = "smtp"
-listen = "{listen}"
-relay = ["127.0.0.0/8"]
-
-[[domain]]
-name = "origin.test"
-users = ["alice"]
-
-[outbound]
-nameservers = ["127.0.0.1:{}"]
-{outbound}
-"#,
-        dns.port
-    );
-    TestServer::start_with(&config, addr)
+    origin_at(
+        listen,
+        addr,
+        &format!("nameservers = [\"127.0.0.1:{}\"]\n{outbound}", dns.port),
+    )
 }
 
 /// Sends a message of about `size` octets from alice@origin.test.
@@ -242,7 +77,7 @@ impl StallWorld {
             format!("--host-record=mx.good.test,127.0.{n}.3"),
         ]);
         let stalling = Remote::fake_mx(&format!("127.0.{n}.2"), port, "stall");
-        let good = Remote::sink(&format!("127.0.{n}.3"), port);
+        let good = Remote::sink(&format!("127.0.{n}.3"), port, &[]);
         StallWorld {
             n,
             port,

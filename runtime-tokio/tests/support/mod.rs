@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // Each test file uses a different part of this.
 
+pub mod outbound;
+
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
