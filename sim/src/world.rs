@@ -15,9 +15,9 @@
 //! DNS zone, retrying on virtual time.
 
 use crate::outbound::{OutboundLimits, OutboundLog, SimEnvironment, Zone};
-use crate::remote::{self, Ledger, Taken};
+use crate::remote::{self, Ledger};
 use crate::scenario::{FaultKind, Flood, Scenario, Sender};
-use crate::store::{Committed, MemoryStore, PlantedBug};
+use crate::store::{MemoryStore, PlantedBug};
 use crate::trace::Trace;
 use postern::delivery;
 use postern::driver::{self, Clock};
@@ -28,11 +28,9 @@ use postern_core::admission::Limits;
 use postern_core::bind::{self, BindPlan, HostAddresses};
 use postern_core::config::{self, Config};
 use postern_core::directory::Directory;
-use postern_core::envelope::Destination;
 use postern_core::policy::Network;
 use postern_core::rng::Rng;
 use postern_core::route::Ourselves;
-use postern_core::route::SmarthostMode;
 use postern_core::smtp::client::{
     Client, ClientConfig, ClientEvent, ClientTimeouts, Content, Credentials, Delivery, TlsPolicy,
     Verdict,
@@ -45,6 +43,10 @@ use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
+
+mod checks;
+
+use checks::{check_deliveries, check_expectations, check_outcome};
 
 /// How to run a scenario.
 #[derive(Clone, Copy, Debug, Default)]
@@ -793,204 +795,4 @@ async fn open_connections(flood: &Flood) {
     tracing::info!("holding {} connections", open.len());
     tokio::time::sleep(Duration::from_secs(1)).await;
     drop(open);
-}
-
-/// The invariants every run must keep: nothing acknowledged is lost from
-/// the store, and no session outlives its clients.
-fn check_outcome(group: &ServerGroup, shared: &Shared, report: &mut Report) {
-    let stored: BTreeSet<String> = group
-        .store
-        .committed()
-        .iter()
-        .filter(|c| !c.bounce)
-        .map(|c| c.queue_id.to_string())
-        .collect();
-    report.stats.stored = stored.len() as u32;
-    for id in &shared.acknowledged {
-        if !stored.contains(id) {
-            report.violations.push(format!(
-                "message {id} was answered 250 but is not in the store: lost"
-            ));
-        }
-    }
-    if let Some(boot) = lock(&group.boot).as_ref() {
-        let live = lock(&boot.live);
-        if !live.is_empty() {
-            report.violations.push(format!(
-                "sessions still open after every client left: {live:?}"
-            ));
-        }
-    }
-}
-
-/// The scenario's own expectations, once the stats are in.
-fn check_expectations(scenario: &Scenario, report: &mut Report) {
-    let expect = &scenario.expect;
-    let checks = [
-        ("accepted", expect.accepted, report.stats.accepted),
-        ("stored", expect.stored, report.stats.stored),
-        (
-            "refused_connections",
-            expect.refused_connections,
-            report.stats.refused_connections,
-        ),
-        (
-            "refused_recipients",
-            expect.refused_recipients,
-            report.stats.refused_recipients,
-        ),
-        ("delivered", expect.delivered, report.stats.delivered),
-        ("bounces", expect.bounces, report.stats.bounces),
-        ("local", expect.local, report.stats.local),
-    ];
-    for (what, expected, actual) in checks {
-        if let Some(expected) = expected
-            && expected != actual
-        {
-            report
-                .violations
-                .push(format!("expected {what} = {expected}, got {actual}"));
-        }
-    }
-}
-
-/// The invariants of delivery: every message answered `250` reached each
-/// recipient (its mailbox, or a remote server that took it) or was
-/// bounced to its sender; the queue drained; the smarthost was used as
-/// configured; no outbound quota was exceeded.
-fn check_deliveries(
-    scenario: &Scenario,
-    group: &ServerGroup,
-    shared: &Shared,
-    taken: &[Taken],
-    report: &mut Report,
-) {
-    let committed = group.store.committed();
-    let queued = group.store.queued();
-    let mailboxes = group.store.mailboxes();
-    let bounces: Vec<&Committed> = committed.iter().filter(|c| c.bounce).collect();
-    let stats = &mut report.stats;
-    stats.delivered = taken.len() as u32;
-    stats.bounces = bounces.len() as u32;
-    stats.local = mailboxes.values().map(|copies| copies.len() as u32).sum();
-    stats.queued = queued.len() as u32;
-    for id in &shared.acknowledged {
-        let Some(message) = committed.iter().find(|c| &c.queue_id.to_string() == id) else {
-            continue; // lost: reported by check_outcome
-        };
-        if queued.contains(&message.queue_id) {
-            continue; // still waiting: see the drain check
-        }
-        let message_id = message_id(&message.data);
-        for recipient in &message.envelope.recipients {
-            let address = recipient
-                .forward_path
-                .to_string()
-                .trim_matches(['<', '>'])
-                .to_lowercase();
-            let arrived = match &recipient.destination {
-                Destination::Local(mailbox) => mailboxes
-                    .get(&mailbox.to_string())
-                    .is_some_and(|copies| copies.iter().any(|c| contains(c, &message_id))),
-                Destination::Remote => taken
-                    .iter()
-                    .any(|t| t.recipients.contains(&address) && contains(&t.data, &message_id)),
-            };
-            let bounced = bounces
-                .iter()
-                .any(|b| contains(&b.data, &message_id) && contains(&b.data, &address));
-            if !arrived && !bounced {
-                report.violations.push(format!(
-                    "message {id} {message_id} was answered 250, then neither delivered to {address} nor bounced: lost"
-                ));
-            }
-        }
-    }
-    if scenario.expect.queue_drains != Some(false) && !queued.is_empty() {
-        let ids: Vec<String> = queued.iter().map(ToString::to_string).collect();
-        report.violations.push(format!(
-            "the queue did not drain: {} still queued at the end",
-            ids.join(", ")
-        ));
-    }
-    if scenario.expect.local_copies_once {
-        for (mailbox, copies) in &mailboxes {
-            let mut seen = BTreeSet::new();
-            for copy in copies {
-                let id = message_id(copy);
-                if !seen.insert(id.clone()) {
-                    report
-                        .violations
-                        .push(format!("{mailbox} holds message {id} twice"));
-                }
-            }
-        }
-    }
-    let log = lock(&group.outbound.log);
-    report.stats.outbound_peak = log.peak;
-    report.violations.extend(log.violations.iter().cloned());
-    if let Some(smarthost) = &group.config.outbound.smarthost {
-        let relay = smarthost_addresses(&group.config, &group.outbound.zone);
-        match smarthost.mode {
-            SmarthostMode::Exclusive => {
-                for (at, address) in &log.connects {
-                    if !relay.contains(&address.ip()) {
-                        report.violations.push(format!(
-                            "the smarthost is exclusive, yet at {:.3}s the server connected to {address}",
-                            at.as_secs_f64()
-                        ));
-                    }
-                }
-                for (at, domain) in &log.mx_lookups {
-                    report.violations.push(format!(
-                        "the smarthost is exclusive, yet at {:.3}s the server looked up the MX of {domain}",
-                        at.as_secs_f64()
-                    ));
-                }
-            }
-            SmarthostMode::Fallback => {
-                let relayed = taken.iter().filter(|t| {
-                    scenario
-                        .remotes
-                        .iter()
-                        .any(|r| r.name == t.server && relay.contains(&r.address))
-                });
-                for t in relayed {
-                    for recipient in &t.recipients {
-                        let domain = recipient.rsplit('@').next().unwrap_or_default();
-                        let tried_direct = log
-                            .mx_lookups
-                            .iter()
-                            .any(|(at, looked_up)| *at <= t.at && looked_up == domain);
-                        if !tried_direct {
-                            report.violations.push(format!(
-                                "the smarthost took mail for {recipient} at {:.3}s before any direct attempt",
-                                t.at.as_secs_f64()
-                            ));
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// The value of the Message-ID header, angle brackets included.
-fn message_id(data: &[u8]) -> String {
-    String::from_utf8_lossy(data)
-        .lines()
-        .take_while(|line| !line.is_empty())
-        .find_map(|line| {
-            let (name, value) = line.split_once(':')?;
-            name.eq_ignore_ascii_case("message-id")
-                .then(|| value.trim().to_owned())
-        })
-        .unwrap_or_default()
-}
-
-fn contains(data: &[u8], text: &str) -> bool {
-    !text.is_empty()
-        && data
-            .windows(text.len())
-            .any(|w| w.eq_ignore_ascii_case(text.as_bytes()))
 }

@@ -1,4 +1,7 @@
 use super::*;
+use crate::limits::MESSAGE_BYTES_DEFAULT;
+use crate::policy::AccessList;
+use crate::route::SmarthostMode;
 
 const MINIMAL: &str = r#"
 [[service]]

@@ -1,0 +1,465 @@
+//! `[[service]]`: the instance types, their raw shape, and the checks of
+//! each instance's listen, TLS, limits and AUTH keys.
+
+use super::{
+    ByteSize, CONNECTIONS_MAX, ConfigError, NetworkValue, PortNames, PortSpec, PortText,
+    RelayValue, Seconds, TLS_HANDSHAKE_TIMEOUT_DEFAULT, TlsConfig, TlsMode, check_range,
+    check_session_time, line_column, spanned_error,
+};
+use crate::admission::{CONNECTIONS_DEFAULT, CONNECTIONS_PER_HOST_DEFAULT};
+use crate::auth::AuthPolicy;
+use crate::limits::{
+    COMMAND_TIMEOUT_DEFAULT, DATA_TIMEOUT_DEFAULT, ERRORS_PER_SESSION_DEFAULT,
+    ERRORS_PER_SESSION_MAX, HOPS_DEFAULT, IPV6_HOST_PREFIX_DEFAULT, IPV6_HOST_PREFIX_MIN,
+    MESSAGE_BYTES_DEFAULT, MESSAGE_BYTES_MAX, MIN_DATA_RATE_DEFAULT, MIN_DATA_RATE_MAX,
+    RECIPIENTS_PER_MESSAGE_DEFAULT, RECIPIENTS_PER_MESSAGE_MAX, SESSION_TIME_DEFAULT,
+};
+use crate::policy::{AccessList, RelayPolicy};
+use crate::smtp::server::SessionConfig;
+use serde::Deserialize;
+use std::collections::BTreeSet;
+use std::fmt;
+use std::ops::Range;
+use std::path::PathBuf;
+use std::time::Duration;
+use toml::Spanned;
+
+/// One `[[service]]`: an instance of a service, where it listens, and
+/// the policy of its sessions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceConfig {
+    pub name: String,
+    pub kind: ServiceKind,
+    pub listen: PortSpec,
+    /// ISMail's secondary (alternate) listen spec.
+    pub secondary_listen: Option<PortSpec>,
+    /// Lines of `listen` and `secondary_listen` in the file, so that bind
+    /// conflicts can name them.
+    pub lines: ListenLines,
+    /// Who may connect.
+    pub access: AccessList,
+    /// Who may send mail to other domains through this instance.
+    pub relay: RelayPolicy,
+    /// Connections at once, in total and from one remote host.
+    pub max_connections: u32,
+    pub max_connections_per_host: u32,
+    /// IPv6 clients in one network of this prefix length count as one
+    /// host for `max_connections_per_host`; IPv4 clients count per
+    /// address.
+    pub ipv6_prefix: u8,
+    pub max_message_size: u64,
+    pub max_recipients: usize,
+    pub max_errors: u32,
+    pub command_timeout: Duration,
+    pub data_timeout: Duration,
+    /// Octets per second a DATA transfer must keep up; 0 for no minimum.
+    pub min_data_rate: u32,
+    pub max_session_time: Duration,
+    /// `None` when the instance speaks only clear text.
+    pub tls: Option<TlsConfig>,
+    pub auth: AuthPolicy,
+    /// `[server] max_hops`, the same for every instance.
+    pub max_hops: usize,
+}
+
+impl ServiceConfig {
+    pub fn tls_mode(&self) -> TlsMode {
+        self.tls.as_ref().map_or(TlsMode::None, |tls| tls.mode)
+    }
+
+    /// The settings each SMTP session of this service runs under.
+    pub fn session_config(&self, hostname: &str) -> SessionConfig {
+        SessionConfig {
+            hostname: hostname.to_owned(),
+            relay: self.relay.clone(),
+            max_message_size: self.max_message_size,
+            max_recipients: self.max_recipients,
+            max_errors: self.max_errors,
+            command_timeout: self.command_timeout,
+            data_timeout: self.data_timeout,
+            min_data_rate: self.min_data_rate,
+            max_session_time: self.max_session_time,
+            starttls: self.tls_mode() == TlsMode::StartTls,
+            auth: self.auth.clone(),
+            max_hops: self.max_hops,
+        }
+    }
+}
+
+/// Where an instance's listen specs are written (1-based lines; 0 when
+/// the configuration was not read from text).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ListenLines {
+    pub listen: usize,
+    pub secondary_listen: usize,
+}
+
+/// What a service speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceKind {
+    /// SMTP: mail from other servers and clients (RFC 5321).
+    Smtp,
+    /// Message submission (RFC 6409): SMTP for a site's own users, who
+    /// must authenticate before MAIL; relays for them by default.
+    Submission,
+}
+
+impl fmt::Display for ServiceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ServiceKind::Smtp => "smtp",
+            ServiceKind::Submission => "submission",
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawService {
+    name: Spanned<String>,
+    kind: ServiceKind,
+    listen: Spanned<PortText>,
+    secondary_listen: Option<Spanned<PortText>>,
+    #[serde(default)]
+    allow: Vec<NetworkValue>,
+    #[serde(default)]
+    deny: Vec<NetworkValue>,
+    #[serde(default)]
+    relay: RelayValue,
+    max_connections: Option<Spanned<u32>>,
+    max_connections_per_host: Option<Spanned<u32>>,
+    ipv6_prefix: Option<Spanned<u8>>,
+    max_message_size: Option<Spanned<ByteSize>>,
+    max_recipients: Option<Spanned<usize>>,
+    max_errors: Option<Spanned<u32>>,
+    command_timeout: Option<Seconds>,
+    data_timeout: Option<Seconds>,
+    min_data_rate: Option<Spanned<u32>>,
+    max_session_time: Option<Spanned<Seconds>>,
+    tls: Option<Spanned<RawTlsMode>>,
+    tls_certificate: Option<Spanned<PathBuf>>,
+    tls_key: Option<Spanned<PathBuf>>,
+    tls_handshake_timeout: Option<Seconds>,
+    auth: Option<Spanned<bool>>,
+    auth_without_tls: Option<Spanned<bool>>,
+}
+
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RawTlsMode {
+    None,
+    StartTls,
+    Implicit,
+}
+
+/// An instance's `tls*` keys, checked against each other.
+fn validate_tls(
+    source: &str,
+    service: &RawService,
+    span: Range<usize>,
+    errors: &mut Vec<ConfigError>,
+) -> Option<TlsConfig> {
+    let mode = service
+        .tls
+        .as_ref()
+        .map_or(TlsMode::None, |m| match m.get_ref() {
+            RawTlsMode::None => TlsMode::None,
+            RawTlsMode::StartTls => TlsMode::StartTls,
+            RawTlsMode::Implicit => TlsMode::Implicit,
+        });
+    let files = (service.tls_certificate.as_ref(), service.tls_key.as_ref());
+    match (mode, files) {
+        (TlsMode::None, (None, None)) => None,
+        (TlsMode::None, (Some(file), _) | (_, Some(file))) => {
+            errors.push(spanned_error(
+                source,
+                file.span(),
+                "tls",
+                "a certificate or key is given but tls is \"none\"".to_owned(),
+                "set tls = \"starttls\" or \"implicit\", or remove tls_certificate and tls_key",
+            ));
+            None
+        }
+        (mode, (Some(certificate), Some(key))) => Some(TlsConfig {
+            mode,
+            certificate: certificate.get_ref().clone(),
+            key: key.get_ref().clone(),
+            handshake_timeout: service
+                .tls_handshake_timeout
+                .map_or(TLS_HANDSHAKE_TIMEOUT_DEFAULT, |d| d.0),
+        }),
+        (mode, _) => {
+            let span = service.tls.as_ref().map_or(span, |m| m.span());
+            errors.push(spanned_error(
+                source,
+                span,
+                "tls",
+                format!("tls = \"{mode}\" needs both tls_certificate and tls_key"),
+                "give the PEM files, for example tls_certificate = \"cert.pem\" and tls_key = \"key.pem\"; `postern cert self-signed --host NAME` makes a pair for a first run",
+            ));
+            None
+        }
+    }
+}
+
+pub(super) fn validate_services(
+    source: &str,
+    raw: Vec<Spanned<RawService>>,
+    names: &PortNames,
+    auth_defaults: &AuthPolicy,
+    errors: &mut Vec<ConfigError>,
+) -> Vec<ServiceConfig> {
+    if raw.is_empty() {
+        errors.push(ConfigError {
+            position: None,
+            key: Some("service".into()),
+            message: "no [[service]] is defined, so the server would listen nowhere".into(),
+            help: Some("add one:\n    [[service]]\n    name = \"mx\"\n    kind = \"smtp\"\n    listen = \"127.0.0.1:2525\"".into()),
+        });
+    }
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut services = Vec::new();
+    for spanned in raw {
+        let span = spanned.span();
+        let service = spanned.into_inner();
+        let tls = validate_tls(source, &service, span.clone(), errors);
+        let auth =
+            validate_service_auth(source, &service, span, tls.as_ref(), auth_defaults, errors);
+        let name = service.name.get_ref().clone();
+        if !seen.insert(name.clone()) {
+            errors.push(spanned_error(
+                source,
+                service.name.span(),
+                "name",
+                format!("service name \"{name}\" is used twice"),
+                "give every [[service]] its own name",
+            ));
+        }
+        let mut port_spec = |text: &Spanned<PortText>, key: &str| {
+            let line = line_column(source, text.span().start).0;
+            match text.get_ref().resolve(names) {
+                Ok(spec) => (spec, line),
+                Err(message) => {
+                    errors.push(spanned_error(
+                        source,
+                        text.span(),
+                        key,
+                        message,
+                        "for example: listen = \"smtp\" (port 25 on every interface) or listen = \"127.0.0.1:2525\"",
+                    ));
+                    (
+                        PortSpec {
+                            address: None,
+                            port: 1,
+                        },
+                        line,
+                    )
+                }
+            }
+        };
+        let (listen, listen_line) = port_spec(&service.listen, "listen");
+        let secondary = service
+            .secondary_listen
+            .as_ref()
+            .map(|text| port_spec(text, "secondary_listen"));
+        let max_connections =
+            service
+                .max_connections
+                .as_ref()
+                .map_or(CONNECTIONS_DEFAULT, |count| {
+                    check_range(
+                        source,
+                        count,
+                        "max_connections",
+                        |c| *c,
+                        1,
+                        CONNECTIONS_MAX,
+                        errors,
+                    )
+                });
+        let max_connections_per_host = service.max_connections_per_host.as_ref().map_or(
+            CONNECTIONS_PER_HOST_DEFAULT.min(max_connections),
+            |count| {
+                check_range(
+                    source,
+                    count,
+                    "max_connections_per_host",
+                    |c| *c,
+                    1,
+                    max_connections,
+                    errors,
+                )
+            },
+        );
+        let ipv6_prefix = service
+            .ipv6_prefix
+            .as_ref()
+            .map_or(IPV6_HOST_PREFIX_DEFAULT, |n| {
+                ipv6_prefix(source, n, "ipv6_prefix", errors)
+            });
+        let max_message_size = service
+            .max_message_size
+            .map_or(MESSAGE_BYTES_DEFAULT, |size| {
+                check_range(
+                    source,
+                    &size,
+                    "max_message_size",
+                    |s| s.0,
+                    1,
+                    MESSAGE_BYTES_MAX,
+                    errors,
+                )
+            });
+        let max_recipients =
+            service
+                .max_recipients
+                .map_or(RECIPIENTS_PER_MESSAGE_DEFAULT, |count| {
+                    check_range(
+                        source,
+                        &count,
+                        "max_recipients",
+                        |c| *c,
+                        1,
+                        RECIPIENTS_PER_MESSAGE_MAX,
+                        errors,
+                    )
+                });
+        let max_errors = service
+            .max_errors
+            .map_or(ERRORS_PER_SESSION_DEFAULT, |count| {
+                check_range(
+                    source,
+                    &count,
+                    "max_errors",
+                    |c| *c,
+                    1,
+                    ERRORS_PER_SESSION_MAX,
+                    errors,
+                )
+            });
+        services.push(ServiceConfig {
+            name,
+            kind: service.kind,
+            listen,
+            secondary_listen: secondary.map(|(spec, _)| spec),
+            lines: ListenLines {
+                listen: listen_line,
+                secondary_listen: secondary.map_or(0, |(_, line)| line),
+            },
+            access: AccessList {
+                allow: service.allow.iter().map(|n| n.0).collect(),
+                deny: service.deny.iter().map(|n| n.0).collect(),
+            },
+            relay: service.relay.0.unwrap_or(match service.kind {
+                ServiceKind::Smtp => RelayPolicy::None,
+                ServiceKind::Submission => RelayPolicy::Authenticated,
+            }),
+            max_connections,
+            max_connections_per_host,
+            ipv6_prefix,
+            max_message_size,
+            max_recipients,
+            max_errors,
+            command_timeout: service
+                .command_timeout
+                .map_or(COMMAND_TIMEOUT_DEFAULT, |d| d.0),
+            data_timeout: service.data_timeout.map_or(DATA_TIMEOUT_DEFAULT, |d| d.0),
+            min_data_rate: service.min_data_rate.map_or(MIN_DATA_RATE_DEFAULT, |rate| {
+                check_range(
+                    source,
+                    &rate,
+                    "min_data_rate",
+                    |r| *r,
+                    0,
+                    MIN_DATA_RATE_MAX,
+                    errors,
+                )
+            }),
+            max_session_time: service
+                .max_session_time
+                .as_ref()
+                .map_or(SESSION_TIME_DEFAULT, |time| {
+                    check_session_time(source, time, errors)
+                }),
+            tls,
+            auth,
+            max_hops: HOPS_DEFAULT,
+        });
+    }
+    services
+}
+
+/// A prefix length that makes one IPv6 host: from
+/// [`IPV6_HOST_PREFIX_MIN`] to 128.
+pub(super) fn ipv6_prefix(
+    source: &str,
+    value: &Spanned<u8>,
+    key: &str,
+    errors: &mut Vec<ConfigError>,
+) -> u8 {
+    let prefix = *value.get_ref();
+    if !(IPV6_HOST_PREFIX_MIN..=128).contains(&prefix) {
+        errors.push(spanned_error(
+            source,
+            value.span(),
+            key,
+            format!("/{prefix} is not a prefix length this server counts as one host"),
+            &format!(
+                "use {IPV6_HOST_PREFIX_MIN} to 128: 64 (the default) counts each /64 as one host, as most providers give one to each customer; 128 counts every address"
+            ),
+        ));
+    }
+    prefix
+}
+
+/// An instance's `auth` keys: AUTH must be reachable where it is needed.
+fn validate_service_auth(
+    source: &str,
+    service: &RawService,
+    span: Range<usize>,
+    tls: Option<&TlsConfig>,
+    defaults: &AuthPolicy,
+    errors: &mut Vec<ConfigError>,
+) -> AuthPolicy {
+    let submission = service.kind == ServiceKind::Submission;
+    let offered = service.auth.as_ref().map_or(submission, |a| *a.get_ref());
+    let without_tls = service
+        .auth_without_tls
+        .as_ref()
+        .is_some_and(|a| *a.get_ref());
+    let at = |key: Option<Range<usize>>| key.unwrap_or_else(|| span.clone());
+    if submission && !offered {
+        errors.push(spanned_error(
+            source,
+            at(service.auth.as_ref().map(|a| a.span())),
+            "auth",
+            "a submission instance needs AUTH: its clients must log in before MAIL".to_owned(),
+            "remove `auth = false`, or make this instance kind = \"smtp\"",
+        ));
+    }
+    if offered && tls.is_none() && !without_tls {
+        errors.push(spanned_error(
+            source,
+            at(service.auth.as_ref().map(|a| a.span())),
+            "auth",
+            "AUTH would never be offered: it needs TLS, and this instance has none".to_owned(),
+            "set tls = \"starttls\" (or \"implicit\") with tls_certificate and tls_key; or, for testing on loopback only, auth_without_tls = true",
+        ));
+    }
+    if matches!(service.relay.0, Some(RelayPolicy::Authenticated)) && !offered {
+        errors.push(spanned_error(
+            source,
+            span.clone(),
+            "relay",
+            "relay = \"authenticated\" but this instance does not offer AUTH, so nobody could relay".to_owned(),
+            "set auth = true (with TLS), or choose another relay policy",
+        ));
+    }
+    AuthPolicy {
+        offered,
+        without_tls,
+        required: submission,
+        ..defaults.clone()
+    }
+}
