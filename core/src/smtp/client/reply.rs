@@ -61,15 +61,25 @@ pub struct MalformedReply(pub String);
 const QUOTED_BYTES_MAX: usize = 100;
 
 /// Collects bytes into replies.
+///
+/// Linear in what it is handed, however a server cuts its bytes: lines are
+/// read from `buffer[start..]` (consumed octets are dropped once per push,
+/// not once per line), and the search for a line's end resumes where the
+/// last one stopped.
 #[derive(Debug, Default)]
 pub struct ReplyParser {
     buffer: Vec<u8>,
+    /// Octets at the front of `buffer` already returned as lines.
+    start: usize,
+    /// Octets after `start` already searched for a line end, in vain.
+    searched: usize,
     lines: Vec<String>,
     code: Option<u16>,
 }
 
 impl ReplyParser {
     pub fn push(&mut self, bytes: &[u8]) {
+        self.buffer.drain(..std::mem::take(&mut self.start));
         self.buffer.extend_from_slice(bytes);
     }
 
@@ -78,8 +88,10 @@ impl ReplyParser {
     /// STARTTLS, nothing it sent in clear may be read as said under TLS
     /// (RFC 3207 4.2).
     pub fn discard(&mut self) -> usize {
-        let octets = self.buffer.len();
+        let octets = self.buffer.len() - self.start;
         self.buffer.clear();
+        self.start = 0;
+        self.searched = 0;
         self.lines.clear();
         self.code = None;
         octets
@@ -93,19 +105,24 @@ impl ReplyParser {
                     "a reply line longer than {REPLY_LINE_BYTES_MAX} octets"
                 ))
             };
-            let Some(end) = self.buffer.iter().position(|&b| b == b'\n') else {
-                if self.buffer.len() > REPLY_LINE_BYTES_MAX {
+            let pending = &self.buffer[self.start..];
+            let Some(found) = pending[self.searched..].iter().position(|&b| b == b'\n') else {
+                self.searched = pending.len();
+                if pending.len() > REPLY_LINE_BYTES_MAX {
                     return Err(too_long());
                 }
                 return Ok(None);
             };
+            let end = self.searched + found;
             // The same bound for a line that arrived whole as for one that
             // arrived in pieces: more than the bound before its LF.
             if end > REPLY_LINE_BYTES_MAX {
                 return Err(too_long());
             }
-            let raw: Vec<u8> = self.buffer.drain(..=end).collect();
-            let line = raw.strip_suffix(b"\n").unwrap_or(&raw);
+            let raw = &self.buffer[self.start..=self.start + end];
+            self.start += end + 1;
+            self.searched = 0;
+            let line = raw.strip_suffix(b"\n").unwrap_or(raw);
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             let malformed = || {
                 let quoted = escape_bytes(line);
