@@ -236,25 +236,7 @@ fn a_message_with_51_received_headers_gets_554_5_4_6_and_is_not_queued() {
 #[test]
 fn ipv6_clients_are_counted_by_their_64_network() {
     let addr: SocketAddr = format!("[::1]:{}", free_port()).parse().unwrap();
-    let config = format!(
-        r#"
-[server]
-hostname = "mx.example.test"
-data_dir = "data"
-shutdown_grace = "1s"
-
-[[service]]
-name = "mx"
-kind = "smtp"
-listen = "{addr}"
-max_connections_per_host = 1
-
-[[domain]]
-name = "example.test"
-users = ["alice"]
-"#
-    );
-    let server = TestServer::start_with(&config, addr);
+    let server = TestServer::start_service(addr, "max_connections_per_host = 1");
     // The readiness probe's connection may still hold the one slot.
     std::thread::sleep(Duration::from_millis(300));
     let _held = Client::connect(addr);

@@ -15,27 +15,10 @@ use support::{TestServer, free_port};
 /// for one connection at a time.
 fn one_slot_server(service: &str) -> TestServer {
     let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let config = format!(
-        r#"
-[server]
-hostname = "mx.example.test"
-data_dir = "data"
-shutdown_grace = "1s"
-
-[[service]]
-name = "mx"
-kind = "smtp"
-listen = "{addr}"
-max_connections = 1
-max_connections_per_host = 1
-{service}
-
-[[domain]]
-name = "example.test"
-users = ["alice"]
-"#
-    );
-    TestServer::start_with(&config, addr)
+    TestServer::start_service(
+        addr,
+        &format!("max_connections = 1\nmax_connections_per_host = 1\n{service}"),
+    )
 }
 
 /// The first line a new connection hears, within two seconds.

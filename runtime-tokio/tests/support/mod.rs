@@ -70,6 +70,30 @@ aliases = {{ info = "alice" }}
         }
     }
 
+    /// Starts postern with one `[[service]]` listening on `addr` with
+    /// the extra `service` keys, delivering for example.test (alice).
+    pub fn start_service(addr: SocketAddr, service: &str) -> TestServer {
+        let config = format!(
+            r#"
+[server]
+hostname = "mx.example.test"
+data_dir = "data"
+shutdown_grace = "1s"
+
+[[service]]
+name = "mx"
+kind = "smtp"
+listen = "{addr}"
+{service}
+
+[[domain]]
+name = "example.test"
+users = ["alice"]
+"#
+        );
+        Self::start_with(&config, addr)
+    }
+
     /// Starts postern on `config`, a whole configuration file, and waits
     /// until `addr` (one of its listeners) accepts.
     pub fn start_with(config: &str, addr: SocketAddr) -> TestServer {
