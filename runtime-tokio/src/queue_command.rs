@@ -43,12 +43,18 @@ fn now() -> i64 {
 
 /// "42s", "5m", "3h", "2d".
 fn span(seconds: i64) -> String {
+    // Rounded to the nearest unit, the unit chosen after rounding: an
+    // attempt due in 3599 s is "in 1h", not "in 59m".
     let seconds = seconds.max(0);
-    match seconds {
-        0..60 => format!("{seconds}s"),
-        60..3600 => format!("{}m", seconds / 60),
-        3600..86400 => format!("{}h", seconds / 3600),
-        _ => format!("{}d", seconds / 86400),
+    let nearest = |unit: i64| (seconds + unit / 2) / unit;
+    if seconds < 60 {
+        format!("{seconds}s")
+    } else if nearest(60) < 60 {
+        format!("{}m", nearest(60))
+    } else if nearest(3600) < 24 {
+        format!("{}h", nearest(3600))
+    } else {
+        format!("{}d", nearest(86400))
     }
 }
 
@@ -380,4 +386,29 @@ fn offline(
     let (spool, ids) =
         Spool::open(data_dir, sender).map_err(|e| format!("cannot open the spool: {e}"))?;
     work(&spool, ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::span;
+
+    #[test]
+    fn spans_round_to_the_nearest_unit() {
+        let cases = [
+            (-5, "0s"),
+            (59, "59s"),
+            (60, "1m"),
+            (89, "1m"),
+            (90, "2m"),
+            (3569, "59m"),
+            (3570, "1h"),
+            (3599, "1h"),
+            (5399, "1h"),
+            (86_399, "1d"),
+            (3 * 86_400 + 100, "3d"),
+        ];
+        for (seconds, shown) in cases {
+            assert_eq!(span(seconds), shown, "{seconds} s");
+        }
+    }
 }
