@@ -9,11 +9,13 @@
 use crate::address::{ForwardPath, ReversePath};
 use crate::admission::HostKey;
 use crate::bind::{BindPlan, Role};
-use crate::config::{Config, ServiceConfig};
+use crate::config::{Config, ServiceConfig, ServiceKind};
 use crate::directory::{Directory, RecipientVerdict};
 use crate::policy::AccessList;
 use std::fmt::Write;
 use std::net::{IpAddr, SocketAddr};
+
+mod pop3;
 
 /// A connection and, optionally, an envelope to explain.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,12 +74,14 @@ pub fn explain(config: &Config, plan: &BindPlan, question: &Question) -> Answer 
             service.name, service.kind, listener.spec
         ),
     );
+    let refusals = Refusals::of(service.kind);
     if !service.access.admits(remote) {
         line(
             &mut text,
             "access",
             &format!(
-                "refused: 554 5.7.1, then closed (the access list admits {})",
+                "refused: {}, then closed (the access list admits {})",
+                refusals.access_denied,
                 service.access.summary()
             ),
         );
@@ -99,10 +103,17 @@ pub fn explain(config: &Config, plan: &BindPlan, question: &Question) -> Answer 
         &mut text,
         "quota",
         &format!(
-            "admitted while fewer than {} connections are open, and fewer than {} from {host}{counted}; beyond that 421 4.7.0",
-            service.max_connections, service.max_connections_per_host
+            "admitted while fewer than {} connections are open, and fewer than {} from {host}{counted}; beyond that {}",
+            service.max_connections, service.max_connections_per_host, refusals.too_many
         ),
     );
+    if service.kind == ServiceKind::Pop3 {
+        pop3::lines(&mut text, config, service, question);
+        return Answer {
+            text,
+            admitted: true,
+        };
+    }
     size_lines(&mut text, service, question.size);
     let may_relay = service.relay.permits(remote, false);
     line(
@@ -143,6 +154,29 @@ pub fn explain(config: &Config, plan: &BindPlan, question: &Question) -> Answer 
     Answer {
         text,
         admitted: true,
+    }
+}
+
+/// What a refused client is told, by the kind of instance.
+struct Refusals {
+    access_denied: &'static str,
+    too_many: &'static str,
+}
+
+impl Refusals {
+    fn of(kind: ServiceKind) -> Self {
+        match kind {
+            ServiceKind::Smtp | ServiceKind::Submission => Refusals {
+                access_denied: "554 5.7.1",
+                too_many: "421 4.7.0",
+            },
+            // RFC 3206 response codes: a refusal that retrying will not
+            // change, and one that it may.
+            ServiceKind::Pop3 => Refusals {
+                access_denied: "-ERR [SYS/PERM]",
+                too_many: "-ERR [SYS/TEMP]",
+            },
+        }
     }
 }
 

@@ -208,3 +208,12 @@ pub const SESSION_TIME_DEFAULT: Duration = Duration::from_secs(30 * 60);
 
 /// The largest `max_session_time` a configuration may set: one day.
 pub const SESSION_TIME_MAX: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// RFC 1939 section 3: a POP3 server's inactivity autologout timer "MUST
+/// be of at least 10 minutes' duration". A POP3 instance's
+/// `command_timeout` may not be set below it.
+pub const POP3_AUTOLOGOUT_MIN: Duration = Duration::from_secs(10 * 60);
+
+/// A POP3 instance's `command_timeout` when none is written: the RFC 1939
+/// minimum, which is also Dovecot's idle timeout for POP3 clients.
+pub const POP3_AUTOLOGOUT_DEFAULT: Duration = POP3_AUTOLOGOUT_MIN;

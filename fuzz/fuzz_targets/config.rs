@@ -8,7 +8,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use postern_core::limits::{ERRORS_PER_SESSION_MAX, MESSAGE_BYTES_MAX, RECIPIENTS_PER_MESSAGE_MAX};
+use postern_core::config::ServiceKind;
+use postern_core::limits::{
+    ERRORS_PER_SESSION_MAX, MESSAGE_BYTES_MAX, POP3_AUTOLOGOUT_MIN, RECIPIENTS_PER_MESSAGE_MAX,
+};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(source) = std::str::from_utf8(data) else {
@@ -24,6 +27,13 @@ fuzz_target!(|data: &[u8]| {
                 assert!(!service.command_timeout.is_zero());
                 assert!(!service.data_timeout.is_zero());
                 let _ = service.session_config(&config.server.hostname);
+                if service.kind == ServiceKind::Pop3 {
+                    // RFC 1939 section 3, and a POP3 instance always
+                    // takes logins, over TLS unless told otherwise.
+                    assert!(service.command_timeout >= POP3_AUTOLOGOUT_MIN);
+                    assert!(service.auth.offered && service.auth.required);
+                    assert!(service.tls.is_some() || service.auth.without_tls);
+                }
             }
         }
         Err(errors) => {

@@ -2,11 +2,12 @@
 //! and validated by the core, with paths resolved against the file.
 
 use postern_core::bind::BindPlan;
-use postern_core::config::{self, Config};
+use postern_core::config::{self, Config, ServiceConfig, ServiceKind, TlsMode};
 use std::path::{Path, PathBuf};
 
 /// The configuration used when `postern run` is given no file: SMTP on
-/// 127.0.0.1:2525 for the domain `localhost`, data under ./postern-data.
+/// 127.0.0.1:2525 and POP3 on 127.0.0.1:1110 for the domain `localhost`,
+/// data under ./postern-data.
 pub const DEFAULT_CONFIG: &str = include_str!("default.toml");
 
 /// A configuration and where it came from.
@@ -102,28 +103,27 @@ pub fn summary(loaded: &Loaded, plan: &BindPlan) -> String {
             Some(_) => listener.spec.to_string(),
             None => format!("{} (all interfaces)", listener.spec),
         };
+        let pop3 = service.kind == ServiceKind::Pop3;
         rows.push([
             instance,
             service.kind.to_string(),
             address,
             service.tls_mode().to_string(),
-            match (
-                &service.auth.offered,
-                &service.auth.required,
-                &service.auth.without_tls,
-            ) {
-                (false, _, _) => "no",
-                (true, true, false) => "required",
-                (true, true, true) => "required (also in clear)",
-                (true, false, false) => "offered",
-                (true, false, true) => "offered (also in clear)",
-            }
-            .to_owned(),
-            service.relay.to_string(),
-            bytesize::ByteSize(service.max_message_size)
-                .display()
-                .iec()
-                .to_string(),
+            auth_cell(service),
+            // A POP3 instance takes no mail: neither applies.
+            if pop3 {
+                "-".to_owned()
+            } else {
+                service.relay.to_string()
+            },
+            if pop3 {
+                "-".to_owned()
+            } else {
+                bytesize::ByteSize(service.max_message_size)
+                    .display()
+                    .iec()
+                    .to_string()
+            },
             format!(
                 "{} ({}/host)",
                 service.max_connections, service.max_connections_per_host
@@ -161,4 +161,26 @@ pub fn summary(loaded: &Loaded, plan: &BindPlan) -> String {
         ));
     }
     text
+}
+
+/// The AUTH column: whether logins are taken, and whether in clear. A POP3
+/// instance always takes logins; they travel in clear only where
+/// `auth_without_tls` allows it and the session is not TLS from the start.
+fn auth_cell(service: &ServiceConfig) -> String {
+    let auth = &service.auth;
+    if service.kind == ServiceKind::Pop3 {
+        return match (service.tls_mode(), auth.without_tls) {
+            (TlsMode::Implicit, _) | (_, false) => "login over TLS",
+            (_, true) => "login (also in clear)",
+        }
+        .to_owned();
+    }
+    match (auth.offered, auth.required, auth.without_tls) {
+        (false, _, _) => "no",
+        (true, true, false) => "required",
+        (true, true, true) => "required (also in clear)",
+        (true, false, false) => "offered",
+        (true, false, true) => "offered (also in clear)",
+    }
+    .to_owned()
 }

@@ -28,7 +28,8 @@ enum Command {
     /// Runs the server until SIGTERM or SIGINT.
     Run {
         /// The configuration file; without it, the embedded default
-        /// (SMTP on 127.0.0.1:2525, mail for @localhost in ./postern-data).
+        /// (SMTP on 127.0.0.1:2525, POP3 on 127.0.0.1:1110, mail for
+        /// @localhost in ./postern-data).
         #[arg(long, short)]
         config: Option<PathBuf>,
     },

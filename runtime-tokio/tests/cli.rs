@@ -21,6 +21,34 @@ fn the_embedded_default_configuration_checks_out() {
     );
     assert!(summary.contains("configuration is valid"), "{summary}");
     assert!(summary.contains("127.0.0.1:2525"), "{summary}");
+    // POP3 on loopback, logins in clear allowed there.
+    let pop3 = summary
+        .lines()
+        .find(|row| row.contains("127.0.0.1:1110"))
+        .unwrap_or_else(|| panic!("no POP3 row in\n{summary}"));
+    assert!(pop3.trim_start().starts_with("pop3 "), "{pop3}");
+    assert!(pop3.contains("login (also in clear)"), "{pop3}");
+    // And it is the text `postern run` uses without --config.
+    let explain = postern()
+        .args([
+            "explain",
+            "--local",
+            "127.0.0.1:1110",
+            "--remote",
+            "127.0.0.1",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&explain.stdout);
+    assert!(explain.status.success(), "{explain:?}");
+    assert!(
+        text.contains("instance   \"pop3\" (pop3, listening on 127.0.0.1:1110)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("in clear: passwords travel unencrypted"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -315,3 +315,202 @@ listen = "192.0.2.1:{b}"
     assert!(run.contains("3 listen conflicts"), "{run}");
     assert!(std::net::TcpStream::connect(("127.0.0.2", b)).is_err());
 }
+
+/// POP3 beside SMTP, multi-homed on loopback: clear logins on 127.0.0.1,
+/// STLS and POP3S (implicit TLS) on 127.0.0.2 with a self-signed
+/// certificate, and an SMTP instance on every interface of its own port.
+fn pop3_config(smtp: u16, pop3: u16, pop3s: u16) -> String {
+    format!(
+        r#"
+[server]
+data_dir = "data"
+
+[[service]]
+name = "mx"
+kind = "smtp"
+listen = "{smtp}"
+
+[[service]]
+name = "pop-local"
+kind = "pop3"
+listen = "127.0.0.1:{pop3}"
+auth_without_tls = true
+
+[[service]]
+name = "pop-lan"
+kind = "pop3"
+listen = "127.0.0.2:{pop3}"
+tls = "starttls"
+tls_certificate = "cert.pem"
+tls_key = "key.pem"
+deny = ["127.0.0.66"]
+command_timeout = "15m"
+
+[[service]]
+name = "pops"
+kind = "pop3"
+listen = "127.0.0.2:{pop3s}"
+tls = "implicit"
+tls_certificate = "cert.pem"
+tls_key = "key.pem"
+max_connections = 8
+max_connections_per_host = 2
+"#
+    )
+}
+
+#[test]
+fn check_config_and_explain_describe_pop3_and_pop3s_instances() {
+    let (smtp, pop3, pop3s) = (free_port(), free_port(), free_port());
+    let dir = tempfile::tempdir().unwrap();
+    let certificate = postern()
+        .current_dir(dir.path())
+        .args(["cert", "self-signed", "--host", "127.0.0.2"])
+        .output()
+        .unwrap();
+    assert!(certificate.status.success(), "{certificate:?}");
+    let file = dir.path().join("postern.toml");
+    std::fs::write(&file, pop3_config(smtp, pop3, pop3s)).unwrap();
+
+    let check = postern().arg("check-config").arg(&file).output().unwrap();
+    assert!(check.status.success(), "{check:?}");
+    let table = stdout(&check);
+    let rows: Vec<&str> = table.lines().map(str::trim_end).collect();
+    // Columns are padded to the widest cell; compare cells, not spaces.
+    let cells = |instance: &str| -> Vec<String> {
+        let row = rows
+            .iter()
+            .find(|r| r.trim_start().starts_with(&format!("{instance} ")))
+            .unwrap_or_else(|| panic!("no row for {instance} in\n{table}"));
+        row.split("  ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let expected = |row: &[&str]| row.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>();
+    let mx = cells("mx");
+    assert_eq!(mx[1], "smtp", "{table}");
+    assert_eq!(
+        cells("pop-local"),
+        expected(&[
+            "pop-local",
+            "pop3",
+            &format!("127.0.0.1:{pop3}"),
+            "none",
+            "login (also in clear)",
+            "-",
+            "-",
+            "20 (5/host)",
+            "everyone",
+        ]),
+        "{table}"
+    );
+    assert_eq!(
+        cells("pop-lan"),
+        expected(&[
+            "pop-lan",
+            "pop3",
+            &format!("127.0.0.2:{pop3}"),
+            "starttls",
+            "login over TLS",
+            "-",
+            "-",
+            "20 (5/host)",
+            "all but 127.0.0.66",
+        ]),
+        "{table}"
+    );
+    assert_eq!(
+        cells("pops"),
+        expected(&[
+            "pops",
+            "pop3",
+            &format!("127.0.0.2:{pop3s}"),
+            "implicit",
+            "login over TLS",
+            "-",
+            "-",
+            "8 (2/host)",
+            "everyone",
+        ]),
+        "{table}"
+    );
+
+    let explain = |local: String, remote: &str| {
+        let output = postern()
+            .args(["explain", "--config"])
+            .arg(&file)
+            .args(["--local", &local, "--remote", remote])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        stdout(&output)
+    };
+    let local = explain(format!("127.0.0.1:{pop3}"), "127.0.0.1");
+    assert!(local.contains("instance   \"pop-local\" (pop3"), "{local}");
+    assert!(
+        local.contains("login      USER/PASS and AUTH PLAIN/LOGIN in clear"),
+        "{local}"
+    );
+    let lan = explain(format!("127.0.0.2:{pop3}"), "127.0.0.9");
+    assert!(lan.contains("instance   \"pop-lan\" (pop3"), "{lan}");
+    assert!(lan.contains("only after STLS"), "{lan}");
+    assert!(lan.contains("closed after 15m without a command"), "{lan}");
+    let pops = explain(format!("127.0.0.2:{pop3s}"), "127.0.0.9");
+    assert!(pops.contains("tls        implicit (pop3s)"), "{pops}");
+    assert!(
+        pops.contains("fewer than 2 from 127.0.0.9; beyond that -ERR [SYS/TEMP]"),
+        "{pops}"
+    );
+    let denied = explain(format!("127.0.0.2:{pop3}"), "127.0.0.66");
+    assert!(
+        denied.contains("access     refused: -ERR [SYS/PERM]"),
+        "{denied}"
+    );
+    // The SMTP instance on every interface answers for the other port.
+    let mx = explain(format!("127.0.0.2:{smtp}"), "127.0.0.9");
+    assert!(mx.contains("instance   \"mx\" (smtp"), "{mx}");
+}
+
+#[test]
+fn a_pop3_instance_on_an_smtp_port_is_a_listen_conflict_and_smtp_keys_are_refused() {
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("postern.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[server]\ndata_dir = \"data\"\n\n[[service]]\nname = \"mx\"\nkind = \"smtp\"\nlisten = \"{port}\"\n\n\
+[[service]]\nname = \"pop\"\nkind = \"pop3\"\nlisten = \"127.0.0.1:{port}\"\nauth_without_tls = true\n"
+        ),
+    )
+    .unwrap();
+    let check = postern().arg("check-config").arg(&file).output().unwrap();
+    assert!(!check.status.success());
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    let name = file.display();
+    let expected = format!(
+        "{name}:12: instance \"pop\" listens on 127.0.0.1:{port} but instance \"mx\" holds port {port} on every interface"
+    );
+    assert!(stderr.contains(&expected), "{expected}\nin:\n{stderr}");
+    assert!(support::run_expecting_failure(&file).contains("1 listen conflict"));
+
+    let keys = file.with_file_name("keys.toml");
+    std::fs::write(
+        &keys,
+        "[[service]]\nname = \"pop\"\nkind = \"pop3\"\nlisten = \"127.0.0.1:1110\"\nauth_without_tls = true\nmax_message_size = \"10 MiB\"\ncommand_timeout = \"5m\"\n",
+    )
+    .unwrap();
+    let check = postern().arg("check-config").arg(&keys).output().unwrap();
+    assert!(!check.status.success());
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    for expected in [
+        "keys.toml:6:20: `max_message_size`: does not apply to a POP3 instance",
+        "help: remove `max_message_size` from the [[service]] \"pop\" (kind = \"pop3\")",
+        "keys.toml:7:19: `command_timeout`: 5m is under 10 minutes: RFC 1939 section 3",
+        "2 errors in",
+    ] {
+        assert!(stderr.contains(expected), "{expected}\nin:\n{stderr}");
+    }
+}

@@ -24,6 +24,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 use toml::Spanned;
 
+mod pop3;
+
 /// One `[[service]]`: an instance of a service, where it listens, and
 /// the policy of its sessions.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,6 +105,8 @@ pub enum ServiceKind {
     /// Message submission (RFC 6409): SMTP for a site's own users, who
     /// must authenticate before MAIL; relays for them by default.
     Submission,
+    /// POP3 (RFC 1939): reading mail from the INBOX.
+    Pop3,
 }
 
 impl fmt::Display for ServiceKind {
@@ -110,6 +114,7 @@ impl fmt::Display for ServiceKind {
         f.write_str(match self {
             ServiceKind::Smtp => "smtp",
             ServiceKind::Submission => "submission",
+            ServiceKind::Pop3 => "pop3",
         })
     }
 }
@@ -118,23 +123,22 @@ impl fmt::Display for ServiceKind {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawService {
     name: Spanned<String>,
-    kind: ServiceKind,
+    kind: Spanned<ServiceKind>,
     listen: Spanned<PortText>,
     secondary_listen: Option<Spanned<PortText>>,
     #[serde(default)]
     allow: Vec<NetworkValue>,
     #[serde(default)]
     deny: Vec<NetworkValue>,
-    #[serde(default)]
-    relay: RelayValue,
+    relay: Option<Spanned<RelayValue>>,
     max_connections: Option<Spanned<u32>>,
     max_connections_per_host: Option<Spanned<u32>>,
     ipv6_prefix: Option<Spanned<u8>>,
     max_message_size: Option<Spanned<ByteSize>>,
     max_recipients: Option<Spanned<usize>>,
     max_errors: Option<Spanned<u32>>,
-    command_timeout: Option<Seconds>,
-    data_timeout: Option<Seconds>,
+    command_timeout: Option<Spanned<Seconds>>,
+    data_timeout: Option<Spanned<Seconds>>,
     min_data_rate: Option<Spanned<u32>>,
     max_session_time: Option<Spanned<Seconds>>,
     tls: Option<Spanned<RawTlsMode>>,
@@ -224,6 +228,20 @@ pub(super) fn validate_services(
         let span = spanned.span();
         let service = spanned.into_inner();
         let tls = validate_tls(source, &service, span.clone(), errors);
+        let relay = relay_value(&service).unwrap_or(match service.kind.get_ref() {
+            ServiceKind::Smtp | ServiceKind::Pop3 => RelayPolicy::None,
+            ServiceKind::Submission => RelayPolicy::Authenticated,
+        });
+        let command_timeout = match service.kind.get_ref() {
+            ServiceKind::Pop3 => {
+                pop3::check_inapplicable_keys(source, &service, errors);
+                pop3::autologout(source, &service, errors)
+            }
+            ServiceKind::Smtp | ServiceKind::Submission => service
+                .command_timeout
+                .as_ref()
+                .map_or(COMMAND_TIMEOUT_DEFAULT, |d| d.get_ref().0),
+        };
         let auth =
             validate_service_auth(source, &service, span, tls.as_ref(), auth_defaults, errors);
         let name = service.name.get_ref().clone();
@@ -340,7 +358,7 @@ pub(super) fn validate_services(
             });
         services.push(ServiceConfig {
             name,
-            kind: service.kind,
+            kind: *service.kind.get_ref(),
             listen,
             secondary_listen: secondary.map(|(spec, _)| spec),
             lines: ListenLines {
@@ -351,20 +369,18 @@ pub(super) fn validate_services(
                 allow: service.allow.iter().map(|n| n.0).collect(),
                 deny: service.deny.iter().map(|n| n.0).collect(),
             },
-            relay: service.relay.0.unwrap_or(match service.kind {
-                ServiceKind::Smtp => RelayPolicy::None,
-                ServiceKind::Submission => RelayPolicy::Authenticated,
-            }),
+            relay,
             max_connections,
             max_connections_per_host,
             ipv6_prefix,
             max_message_size,
             max_recipients,
             max_errors,
-            command_timeout: service
-                .command_timeout
-                .map_or(COMMAND_TIMEOUT_DEFAULT, |d| d.0),
-            data_timeout: service.data_timeout.map_or(DATA_TIMEOUT_DEFAULT, |d| d.0),
+            command_timeout,
+            data_timeout: service
+                .data_timeout
+                .as_ref()
+                .map_or(DATA_TIMEOUT_DEFAULT, |d| d.get_ref().0),
             min_data_rate: service.min_data_rate.map_or(MIN_DATA_RATE_DEFAULT, |rate| {
                 check_range(
                     source,
@@ -422,7 +438,10 @@ fn validate_service_auth(
     defaults: &AuthPolicy,
     errors: &mut Vec<ConfigError>,
 ) -> AuthPolicy {
-    let submission = service.kind == ServiceKind::Submission;
+    if *service.kind.get_ref() == ServiceKind::Pop3 {
+        return pop3::login_policy(source, service, tls, defaults, errors);
+    }
+    let submission = *service.kind.get_ref() == ServiceKind::Submission;
     let offered = service.auth.as_ref().map_or(submission, |a| *a.get_ref());
     let without_tls = service
         .auth_without_tls
@@ -447,7 +466,7 @@ fn validate_service_auth(
             "set tls = \"starttls\" (or \"implicit\") with tls_certificate and tls_key; or, for testing on loopback only, auth_without_tls = true",
         ));
     }
-    if matches!(service.relay.0, Some(RelayPolicy::Authenticated)) && !offered {
+    if matches!(relay_value(service), Some(RelayPolicy::Authenticated)) && !offered {
         errors.push(spanned_error(
             source,
             span.clone(),
@@ -462,4 +481,9 @@ fn validate_service_auth(
         required: submission,
         ..defaults.clone()
     }
+}
+
+/// The `relay` policy written for an instance, if any.
+fn relay_value(service: &RawService) -> Option<RelayPolicy> {
+    service.relay.as_ref().and_then(|r| r.get_ref().0.clone())
 }
