@@ -31,8 +31,8 @@
 #   SECONDS_PER_RUN=20  length of each timed run
 #   ROUNDS=3         rounds; each round runs every server once
 #   HASH=argon2id    the password hashes: argon2id as `postern user add`
-#                    makes them (m=19456,t=2,p=1: about 60% of Dovecot's
-#                    time per session here), or `light` (argon2id with
+#                    makes them (m=19456,t=2,p=1: about two thirds of
+#                    Dovecot's time per session here), or `light` (argon2id with
 #                    m=8,t=1,p=1, made by the `argon2` tool, package argon2)
 #   POSTERN_BIN      the postern binary; by default the script builds
 #                    target/release/postern (cargo build --release). With
