@@ -322,6 +322,9 @@ add_users() { # add_users CONFIG
             >>"$dir/user-add.log" 2>&1; then
             echo "pop3.sh: postern user add $user@$DOMAIN --config $1 failed:" >&2
             tail -n 20 "$dir/user-add.log" >&2
+            if grep -q 'unknown variant `pop3`' "$dir/user-add.log"; then
+                echo "pop3.sh: $POSTERN_BIN has no POP3 service; measure Dovecot alone with --only dovecot" >&2
+            fi
             exit 1
         fi
     done
