@@ -158,3 +158,21 @@ fn flags_and_keywords_in_file_names_come_back_from_doveadm() {
     let status = doveadm_mailbox_status(&maildir, "alice", "INBOX");
     assert_eq!((status.messages, status.unseen), (1, 0));
 }
+
+#[test]
+fn a_folder_dovecot_does_not_find_fails_the_check() {
+    // doveadm answers a fetch from a missing folder with no messages and
+    // success; the helper must not take that for an empty folder.
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("alice");
+    for sub in ["cur", "new", "tmp", ".Sent/cur", ".Sent/new", ".Sent/tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).unwrap();
+    }
+    assert_eq!(doveadm_fetch(&maildir, "alice", "Sent"), []);
+    let copy = DoveadmCopy::new(&maildir, "alice");
+    assert_eq!(copy.mailbox_list(), ["INBOX", "Sent"]);
+    let failure = failure_of(|| {
+        copy.fetch("Drafts");
+    });
+    assert!(failure.contains("no folder \"Drafts\""), "{failure}");
+}

@@ -181,8 +181,10 @@ impl DoveadmCopy {
         })
     }
 
-    /// The messages of `folder`, in UID order.
+    /// The messages of `folder`, in UID order. A folder Dovecot does not
+    /// find fails the test (doveadm itself answers "no messages").
     pub fn fetch(&self, folder: &str) -> Vec<DoveadmMessage> {
+        self.assert_folder(folder);
         let fields = "uid guid flags hdr.subject size.physical size.virtual text";
         let rows = self.run(&["fetch", fields, "mailbox", folder, "all"]);
         let mut messages: Vec<DoveadmMessage> = rows_of(&rows)
@@ -207,6 +209,7 @@ impl DoveadmCopy {
 
     /// UIDVALIDITY, UIDNEXT and counts of `folder`.
     pub fn mailbox_status(&self, folder: &str) -> DoveadmMailboxStatus {
+        self.assert_folder(folder);
         let rows = self.run(&[
             "mailbox",
             "status",
@@ -222,6 +225,14 @@ impl DoveadmCopy {
             uidnext: number(row, "uidnext"),
             unseen: number(row, "unseen"),
         }
+    }
+
+    fn assert_folder(&self, folder: &str) {
+        let folders = self.mailbox_list();
+        assert!(
+            folders.iter().any(|found| found == folder),
+            "Dovecot finds no folder {folder:?} in the Maildir; it finds {folders:?}"
+        );
     }
 
     /// The folders Dovecot finds, sorted.
