@@ -1,0 +1,178 @@
+//! Dovecot reads the Maildirs Postern writes: messages delivered over
+//! SMTP by the real server are read back by `doveadm` (see
+//! support/dovecot.rs) with the UIDs, subjects and sizes we expect. The
+//! check can fail: a file whose name carries a wrong `,S=` size is
+//! refused.
+
+mod support;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use support::dovecot::{DoveadmCopy, doveadm_fetch, doveadm_mailbox_status};
+use support::{TestServer, python};
+
+/// Sends `subject` to alice@example.test with python's smtplib and waits
+/// until it is the `count`th message in her Maildir; returns its file.
+fn deliver(server: &TestServer, subject: &str, count: usize) -> PathBuf {
+    let message = format!(
+        "From: sender@remote.test\r\nTo: alice@example.test\r\nSubject: {subject}\r\n\r\n\
+         Body of {subject}.\r\n.a line that starts with a dot\r\n"
+    );
+    let file = server.dir.path().join(format!("message-{count}.eml"));
+    std::fs::write(&file, message).unwrap();
+    let output = python(
+        "send.py",
+        server.addr,
+        &[
+            "sender@remote.test",
+            "alice@example.test",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "OK {}");
+    let delivered = server.wait_for_delivery("alice", count);
+    assert_eq!(delivered.len(), count, "one delivery per message");
+    newest(&delivered)
+}
+
+/// The most recently delivered of `files` (by modification time, then
+/// name: Maildir names start with the delivery time).
+fn newest(files: &[PathBuf]) -> PathBuf {
+    files
+        .iter()
+        .max_by_key(|file| {
+            let modified = std::fs::metadata(file).unwrap().modified().unwrap();
+            (modified, file.file_name().unwrap().to_owned())
+        })
+        .unwrap()
+        .clone()
+}
+
+fn alice_maildir(server: &TestServer) -> PathBuf {
+    server.data().join("mail/example.test/alice")
+}
+
+/// The Maildir base name of `file`: its name before the `:2,` flags.
+fn base_name(file: &Path) -> String {
+    let name = file.file_name().unwrap().to_str().unwrap();
+    name.split(':').next().unwrap().to_owned()
+}
+
+/// Runs `check`, expecting it to fail the test; returns its message.
+fn failure_of(check: impl FnOnce()) -> String {
+    let payload = catch_unwind(AssertUnwindSafe(check)).expect_err("the check passed");
+    match payload.downcast::<String>() {
+        Ok(message) => *message,
+        Err(payload) => payload
+            .downcast::<&str>()
+            .map(|message| (*message).to_owned())
+            .unwrap_or_default(),
+    }
+}
+
+#[test]
+fn dovecot_reads_delivered_messages_with_uids_in_delivery_order() {
+    let server = TestServer::start("");
+    let subjects = ["first message", "second: with spaces\tand a tab", "third"];
+    // One at a time, so that the delivery order is the sending order.
+    let files: Vec<PathBuf> = subjects
+        .iter()
+        .enumerate()
+        .map(|(i, subject)| deliver(&server, subject, i + 1))
+        .collect();
+
+    let maildir = alice_maildir(&server);
+    let messages = doveadm_fetch(&maildir, "alice@example.test", "INBOX");
+    assert_eq!(messages.len(), 3, "{messages:#?}");
+    for (i, (message, file)) in messages.iter().zip(&files).enumerate() {
+        let content = std::fs::read(file).unwrap();
+        let lines = content.iter().filter(|&&byte| byte == b'\n').count() as u64;
+        assert_eq!(message.uid, i as u32 + 1, "{message:#?}");
+        assert_eq!(message.subject, subjects[i], "{message:#?}");
+        assert_eq!(message.guid, base_name(file), "{message:#?}");
+        assert_eq!(message.size_physical, content.len() as u64, "{file:?}");
+        // The file has LF line endings; clients see CRLF.
+        assert_eq!(message.size_virtual, content.len() as u64 + lines);
+        assert_eq!(message.text.as_bytes(), content.as_slice());
+        assert_eq!(message.flags, Vec::<String>::new(), "{message:#?}");
+    }
+
+    let status = doveadm_mailbox_status(&maildir, "alice@example.test", "INBOX");
+    assert_eq!((status.messages, status.uidnext, status.unseen), (3, 4, 3));
+    assert_ne!(status.uidvalidity, 0);
+    let copy = DoveadmCopy::new(&maildir, "alice@example.test");
+    assert!(copy.mailbox_list().contains(&"INBOX".to_owned()));
+
+    // Dovecot read copies: Postern's Maildir is as Postern left it.
+    assert_eq!(server.delivered("alice"), {
+        let mut sorted = files.clone();
+        sorted.sort();
+        sorted
+    });
+    assert!(!maildir.join("dovecot-uidlist").exists());
+}
+
+#[test]
+fn a_wrong_size_in_a_maildir_file_name_fails_the_doveadm_check() {
+    let server = TestServer::start("");
+    let file = deliver(&server, "sized", 1);
+    let size = std::fs::metadata(&file).unwrap().len();
+    let maildir = alice_maildir(&server);
+    // Right as delivered.
+    assert_eq!(
+        doveadm_fetch(&maildir, "alice", "INBOX")[0].size_physical,
+        size
+    );
+
+    let base = base_name(&file);
+    let unique = base.rsplit_once(",S=").unwrap().0;
+    for wrong in [size + 1, size - 1] {
+        let renamed = maildir.join("new").join(format!("{unique},S={wrong}"));
+        std::fs::rename(&file, &renamed).unwrap();
+        let failure = failure_of(|| {
+            doveadm_fetch(&maildir, "alice", "INBOX");
+        });
+        assert!(
+            failure.contains("Error:") && failure.contains("Cached message size"),
+            "S={wrong} for a file of {size} octets: {failure}"
+        );
+        std::fs::rename(&renamed, &file).unwrap();
+    }
+}
+
+#[test]
+fn flags_and_keywords_in_file_names_come_back_from_doveadm() {
+    let server = TestServer::start("");
+    let file = deliver(&server, "flagged", 1);
+    let maildir = alice_maildir(&server);
+    // Keyword letter `a` is keyword 0 of dovecot-keywords.
+    std::fs::write(maildir.join("dovecot-keywords"), "0 $Forwarded\n").unwrap();
+    let seen = maildir
+        .join("cur")
+        .join(format!("{}:2,FSa", base_name(&file)));
+    std::fs::rename(&file, &seen).unwrap();
+
+    let messages = doveadm_fetch(&maildir, "alice", "INBOX");
+    assert_eq!(messages.len(), 1, "{messages:#?}");
+    assert_eq!(messages[0].flags, ["\\Flagged", "\\Seen", "$Forwarded"]);
+    let status = doveadm_mailbox_status(&maildir, "alice", "INBOX");
+    assert_eq!((status.messages, status.unseen), (1, 0));
+}
+
+#[test]
+fn a_folder_dovecot_does_not_find_fails_the_check() {
+    // doveadm answers a fetch from a missing folder with no messages and
+    // success; the helper must not take that for an empty folder.
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("alice");
+    for sub in ["cur", "new", "tmp", ".Sent/cur", ".Sent/new", ".Sent/tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).unwrap();
+    }
+    assert_eq!(doveadm_fetch(&maildir, "alice", "Sent"), []);
+    let copy = DoveadmCopy::new(&maildir, "alice");
+    assert_eq!(copy.mailbox_list(), ["INBOX", "Sent"]);
+    let failure = failure_of(|| {
+        copy.fetch("Drafts");
+    });
+    assert!(failure.contains("no folder \"Drafts\""), "{failure}");
+}
