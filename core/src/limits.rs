@@ -208,3 +208,16 @@ pub const SESSION_TIME_DEFAULT: Duration = Duration::from_secs(30 * 60);
 
 /// The largest `max_session_time` a configuration may set: one day.
 pub const SESSION_TIME_MAX: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// RFC 2449 4: a POP3 command line is at most 255 octets, CRLF included.
+/// AUTH lines and SASL responses get [`AUTH_LINE_BYTES_MAX`] instead, as
+/// RFC 5034 4 lets a client's responses run longer than a command.
+pub const POP3_COMMAND_LINE_BYTES_MAX: usize = 255;
+
+/// RFC 1939 3: a POP3 server's inactivity autologout timer "MUST be of at
+/// least 10 minutes' duration".
+pub const POP3_AUTOLOGOUT_MIN: Duration = Duration::from_secs(10 * 60);
+
+/// How much of a message the POP3 driver reads from the store and hands
+/// the machine at a time: RETR streams, it never holds a whole message.
+pub const POP3_MESSAGE_CHUNK_BYTES: usize = 64 * 1024;

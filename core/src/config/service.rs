@@ -84,6 +84,24 @@ impl ServiceConfig {
             max_hops: self.max_hops,
         }
     }
+
+    /// The settings each POP3 session of this service runs under: the
+    /// autologout timer (RFC 1939 3) is `command_timeout`, STLS is offered
+    /// on a `tls = "starttls"` instance, and logins are always offered
+    /// (over TLS, or in clear where `auth_without_tls` allows).
+    pub fn pop3_session_config(&self, hostname: &str) -> crate::pop3::SessionConfig {
+        crate::pop3::SessionConfig {
+            hostname: hostname.to_owned(),
+            stls: self.tls_mode() == TlsMode::StartTls,
+            auth: AuthPolicy {
+                offered: true,
+                ..self.auth.clone()
+            },
+            max_errors: self.max_errors,
+            autologout: self.command_timeout,
+            max_session_time: self.max_session_time,
+        }
+    }
 }
 
 /// Where an instance's listen specs are written (1-based lines; 0 when
@@ -103,6 +121,8 @@ pub enum ServiceKind {
     /// Message submission (RFC 6409): SMTP for a site's own users, who
     /// must authenticate before MAIL; relays for them by default.
     Submission,
+    /// POP3 (RFC 1939): reading mail from the INBOX.
+    Pop3,
 }
 
 impl fmt::Display for ServiceKind {
@@ -110,6 +130,7 @@ impl fmt::Display for ServiceKind {
         f.write_str(match self {
             ServiceKind::Smtp => "smtp",
             ServiceKind::Submission => "submission",
+            ServiceKind::Pop3 => "pop3",
         })
     }
 }
@@ -352,7 +373,7 @@ pub(super) fn validate_services(
                 deny: service.deny.iter().map(|n| n.0).collect(),
             },
             relay: service.relay.0.unwrap_or(match service.kind {
-                ServiceKind::Smtp => RelayPolicy::None,
+                ServiceKind::Smtp | ServiceKind::Pop3 => RelayPolicy::None,
                 ServiceKind::Submission => RelayPolicy::Authenticated,
             }),
             max_connections,

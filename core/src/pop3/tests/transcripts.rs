@@ -1,0 +1,302 @@
+//! Whole sessions, snapshot-tested as transcripts.
+
+use super::harness::{Harness, config};
+use crate::pop3::MaildropFailure;
+use std::time::Duration;
+
+fn session(lines: &[&str]) -> Harness {
+    let mut harness = Harness::new();
+    for line in lines {
+        harness.send_line(line);
+    }
+    harness
+}
+
+#[test]
+fn good_session_reads_deletes_and_updates() {
+    let mut harness = Harness::new();
+    harness.send_line("CAPA");
+    harness.login();
+    for line in [
+        "STAT", "LIST", "UIDL", "LIST 2", "UIDL 3", "RETR 1", "TOP 1 1", "TOP 3 0", "DELE 2",
+        "STAT", "NOOP", "QUIT",
+    ] {
+        harness.send_line(line);
+    }
+    assert!(harness.closed);
+    assert_eq!(harness.updates, vec![(vec![7], vec![3])]);
+    insta::assert_snapshot!(harness.transcript);
+}
+
+#[test]
+fn retr_sends_exactly_the_listed_octets_dot_stuffed() {
+    let mut harness = Harness::new();
+    harness.login();
+    let before = harness.server_bytes.len();
+    harness.send_line("RETR 1");
+    let sent = &harness.server_bytes[before..];
+    let (first, rest) = sent.split_at(sent.iter().position(|&b| b == b'\n').unwrap() + 1);
+    let content = &super::harness::messages()[0].1;
+    assert_eq!(
+        first,
+        format!("+OK {} octets\r\n", content.len()).as_bytes()
+    );
+    let body = rest.strip_suffix(b".\r\n").unwrap();
+    let unstuffed = String::from_utf8_lossy(body).replace("\r\n..", "\r\n.");
+    assert_eq!(unstuffed.as_bytes(), &content[..]);
+}
+
+#[test]
+fn pipelined_session_is_answered_in_order() {
+    let mut harness = Harness::new();
+    harness.send(
+        b"USER alice@example.test\r\nPASS correct horse\r\nSTAT\r\nUIDL\r\nRETR 2\r\nDELE 2\r\nDELE 3\r\nQUIT\r\n",
+    );
+    assert_eq!(harness.updates, vec![(vec![7, 9], vec![])]);
+    insta::assert_snapshot!(harness.transcript);
+}
+
+#[test]
+fn auth_plain_login_and_the_mechanism_list() {
+    let mut harness = Harness::new();
+    harness.send_line("AUTH");
+    harness.send_line("AUTH CRAM-MD5");
+    // base64("\0alice@example.test\0correct horse")
+    harness.send_line("AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABjb3JyZWN0IGhvcnNl");
+    harness.send_line("QUIT");
+    insta::assert_snapshot!(harness.transcript);
+}
+
+#[test]
+fn auth_login_with_challenges_and_a_cancel() {
+    let mut harness = Harness::new();
+    harness.send_line("AUTH PLAIN");
+    harness.send_line("*");
+    harness.send_line("AUTH LOGIN");
+    harness.send_line("YWxpY2VAZXhhbXBsZS50ZXN0"); // alice@example.test
+    harness.send_line("Y29ycmVjdCBob3JzZQ=="); // correct horse
+    harness.send_line("STAT");
+    insta::assert_snapshot!(harness.transcript);
+}
+
+#[test]
+fn unknown_command_and_bad_arguments() {
+    let harness = session(&[
+        "FROB",
+        "USER",
+        "USER alice@example.test",
+        "PASS correct horse",
+        "LIST x",
+        "RETR",
+        "TOP 1",
+        "DELE 1 2",
+        "QUIT",
+    ]);
+    assert!(harness.updates.is_empty());
+    insta::assert_snapshot!(harness.transcript);
+}
+
+#[test]
+fn message_numbers_out_of_range_and_deleted_messages() {
+    let mut harness = Harness::new();
+    harness.login();
+    for line in [
+        "RETR 0",
+        "RETR 4",
+        "LIST 4294967295",
+        "DELE 1",
+        "DELE 1",
+        "RETR 1",
+        "TOP 1 5",
+        "LIST 1",
+        "UIDL 1",
+        "RSET",
+        "LIST 1",
+    ] {
+        harness.send_line(line);
+    }
+    insta::assert_snapshot!(harness.transcript);
+}
+
+#[test]
+fn commands_in_the_wrong_state() {
+    let mut harness = session(&["STAT", "RETR 1", "NOOP", "PASS nothing", "APOP alice 0123"]);
+    harness.login();
+    for line in ["USER bob", "STLS", "APOP alice 0123", "QUIT"] {
+        harness.send_line(line);
+    }
+    insta::assert_snapshot!(harness.transcript);
+}
+
+#[test]
+fn too_many_errors_close_without_update() {
+    let mut harness = Harness::new();
+    harness.login();
+    harness.send_line("DELE 1");
+    for _ in 0..10 {
+        harness.send_line("FROB");
+    }
+    assert!(harness.closed);
+    assert!(harness.updates.is_empty(), "nothing deleted");
+    insta::assert_snapshot!(harness.transcript);
+}
+
+#[test]
+fn overlong_line_is_refused_once() {
+    let mut harness = Harness::new();
+    let long = format!("USER {}\r\n", "a".repeat(300));
+    harness.send(long.as_bytes());
+    harness.send(format!("LIST {}", "9".repeat(400)).as_bytes());
+    harness.send(b"\r\nNOOP\r\nQUIT\r\n");
+    insta::assert_snapshot!(harness.transcript);
+}
+
+#[test]
+fn a_line_of_exactly_255_octets_is_taken() {
+    let mut harness = Harness::new();
+    let name = "a".repeat(255 - "USER \r\n".len());
+    harness.send_line(&format!("USER {name}"));
+    assert!(
+        harness.transcript.ends_with("S: +OK\n"),
+        "{}",
+        harness.transcript
+    );
+}
+
+#[test]
+fn stls_discards_pipelined_commands() {
+    let mut config = config();
+    config.auth.without_tls = false;
+    let mut harness = Harness::with_config(config, false);
+    harness.send_line("CAPA");
+    harness.send_line("USER alice@example.test");
+    // The injection: commands behind STLS in the same packet.
+    harness.send(b"STLS\r\nUSER alice@example.test\r\nPASS correct horse\r\n");
+    harness.send_line("CAPA");
+    harness.login();
+    harness.send_line("STAT");
+    assert!(
+        !harness.transcript.contains("Logged in: 3 messages (") || {
+            // The login after TLS is the only one.
+            harness.transcript.matches("request: authenticate").count() == 1
+        }
+    );
+    insta::assert_snapshot!(harness.transcript);
+}
+
+#[test]
+fn autologout_closes_an_idle_session_without_update() {
+    let mut harness = Harness::new();
+    harness.login();
+    harness.send_line("DELE 1");
+    harness.advance(Duration::from_secs(599));
+    assert!(!harness.closed);
+    harness.send_line("NOOP");
+    harness.advance(Duration::from_secs(599));
+    assert!(!harness.closed, "each command restarts the timer");
+    harness.advance(Duration::from_secs(1));
+    assert!(harness.closed);
+    assert!(harness.updates.is_empty());
+    insta::assert_snapshot!(harness.transcript);
+}
+
+#[test]
+fn a_dropped_connection_after_dele_deletes_nothing() {
+    let mut harness = Harness::new();
+    harness.login();
+    harness.send_line("DELE 1");
+    harness.send_line("DELE 2");
+    harness.hang_up();
+    assert!(harness.closed);
+    assert!(harness.updates.is_empty());
+    assert_eq!(harness.store.len(), 3);
+}
+
+#[test]
+fn shutdown_ends_the_session_without_update() {
+    let mut harness = Harness::new();
+    harness.login();
+    harness.send_line("DELE 1");
+    harness.shut_down();
+    assert!(harness.updates.is_empty());
+    insta::assert_snapshot!(harness.transcript);
+}
+
+#[test]
+fn failed_logins_are_delayed_and_limited() {
+    let mut harness = Harness::new();
+    harness.send_line("USER alice@example.test");
+    harness.send_line("PASS wrong");
+    assert!(!harness.transcript.contains("S: -ERR [AUTH]"), "held back");
+    harness.advance(Duration::from_secs(2));
+    harness.send(b"USER alice@example.test\r\nPASS wrong\r\nUSER x\r\n");
+    harness.advance(Duration::from_secs(2));
+    harness.send_line("USER locked@example.test");
+    harness.send_line("PASS anything");
+    harness.send_line("AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdAB3cm9uZw==");
+    harness.advance(Duration::from_secs(2));
+    assert!(harness.closed, "the third failure closes");
+    insta::assert_snapshot!(harness.transcript);
+}
+
+#[test]
+fn plaintext_login_is_refused_without_tls() {
+    let mut config = config();
+    config.auth.without_tls = false;
+    let mut harness = Harness::with_config(config, false);
+    for line in [
+        "CAPA",
+        "USER alice@example.test",
+        "AUTH PLAIN",
+        "AUTH",
+        "QUIT",
+    ] {
+        harness.send_line(line);
+    }
+    insta::assert_snapshot!(harness.transcript);
+}
+
+#[test]
+fn implicit_tls_allows_login_and_offers_no_stls() {
+    let mut config = config();
+    config.auth.without_tls = false;
+    let mut harness = Harness::with_config(config, true);
+    harness.send_line("CAPA");
+    harness.send_line("STLS");
+    harness.login();
+    assert!(harness.transcript.contains("Logged in: 3 messages"));
+    assert!(!harness.transcript.contains("S: STLS"));
+}
+
+#[test]
+fn a_locked_maildrop_gets_in_use_and_the_session_stays_in_authorization() {
+    let mut harness = Harness::new();
+    harness.maildrop_failure = Some(MaildropFailure::InUse);
+    harness.login();
+    harness.send_line("STAT");
+    harness.maildrop_failure = Some(MaildropFailure::Unavailable);
+    harness.login();
+    harness.maildrop_failure = None;
+    harness.login();
+    harness.send_line("STAT");
+    insta::assert_snapshot!(harness.transcript);
+}
+
+#[test]
+fn a_vanished_message_and_a_failed_update() {
+    let mut harness = Harness::new();
+    harness.vanished = vec![7];
+    harness.fail_update = true;
+    harness.login();
+    harness.send_line("RETR 2");
+    harness.send_line("DELE 1");
+    harness.send_line("QUIT");
+    assert!(harness.closed);
+    insta::assert_snapshot!(harness.transcript);
+}
+
+#[test]
+fn uidl_is_dovecots_default_format() {
+    assert_eq!(crate::pop3::uidl(3, 0x5F00_0001), "000000035F000001");
+    assert_eq!(crate::pop3::uidl(0xABCDEF12, 1), "ABCDEF1200000001");
+}
