@@ -277,6 +277,55 @@ pub enum Event {
 
 pub use crate::smtp::server::EventLevel;
 
+/// What a session did, for the one line logged when it ends.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SessionSummary {
+    pub tls: bool,
+    pub login: Option<String>,
+    pub retrieved: usize,
+    pub deleted: usize,
+    pub refused: usize,
+    pub updated: bool,
+}
+
+impl SessionSummary {
+    pub fn new(info: SessionInfo) -> Self {
+        SessionSummary {
+            tls: info.tls,
+            ..SessionSummary::default()
+        }
+    }
+
+    pub fn record(&mut self, event: &Event) {
+        match event {
+            Event::TlsStarted { .. } => self.tls = true,
+            Event::MaildropOpened { login, .. } => self.login = Some(login.clone()),
+            Event::Retrieved { .. } => self.retrieved += 1,
+            Event::Updated { deleted, .. } => {
+                self.deleted = *deleted;
+                self.updated = true;
+            }
+            Event::CommandRefused { .. } | Event::LoginFailed { .. } => self.refused += 1,
+            _ => {}
+        }
+    }
+}
+
+impl fmt::Display for SessionSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let login = self.login.as_deref().map_or_else(|| "-".to_owned(), shown);
+        write!(
+            f,
+            "pop3 tls={} login={login} retrieved={} deleted={} refused={} updated={}",
+            if self.tls { "yes" } else { "no" },
+            self.retrieved,
+            self.deleted,
+            self.refused,
+            if self.updated { "yes" } else { "no" },
+        )
+    }
+}
+
 impl Event {
     /// The level its log line gets.
     pub fn level(&self) -> EventLevel {
