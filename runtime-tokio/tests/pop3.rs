@@ -416,3 +416,65 @@ fn curl_lists_and_retrieves_in_clear_and_over_stls() {
         "{log}"
     );
 }
+
+#[test]
+fn refused_connections_on_a_pop3_instance_get_err_not_an_smtp_reply() {
+    use std::io::{BufRead, BufReader};
+    let [smtp, pop3, busy] = [0; 3].map(|_| address());
+    let config = format!(
+        r#"
+[server]
+hostname = "mx.example.test"
+data_dir = "data"
+shutdown_grace = "1s"
+
+[[service]]
+name = "mx"
+kind = "smtp"
+listen = "{smtp}"
+
+[[service]]
+name = "pop3"
+kind = "pop3"
+listen = "{pop3}"
+auth_without_tls = true
+deny = ["127.0.0.1"]
+
+[[service]]
+name = "busy"
+kind = "pop3"
+listen = "{busy}"
+auth_without_tls = true
+max_connections_per_host = 1
+
+[[domain]]
+name = "example.test"
+users = ["alice"]
+"#
+    );
+    let _server = TestServer::start_with(&config, smtp);
+    let first_line = |addr: SocketAddr| {
+        let stream = std::net::TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(&stream).read_line(&mut line).unwrap();
+        (stream, line)
+    };
+    let (_denied, line) = first_line(pop3);
+    assert!(
+        line.starts_with("-ERR [SYS/PERM] mx.example.test Access denied"),
+        "{line:?}"
+    );
+    let (_held, greeting) = first_line(busy);
+    assert!(
+        greeting.starts_with("+OK mx.example.test POP3 Postern ready"),
+        "{greeting:?}"
+    );
+    let (_second, line) = first_line(busy);
+    assert!(
+        line.starts_with("-ERR [SYS/TEMP] mx.example.test Too many connections from your host"),
+        "{line:?}"
+    );
+}

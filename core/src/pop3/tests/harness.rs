@@ -135,6 +135,14 @@ impl Harness {
         self.drain();
     }
 
+    /// The driver could not write by `deadline`.
+    pub fn send_timed_out(&mut self, deadline: Instant) {
+        self.now = self.now.max(deadline);
+        self.note("   <driver: send timed out>");
+        self.server.handle_input(self.now, Input::SendTimedOut);
+        self.drain();
+    }
+
     pub fn advance(&mut self, by: Duration) {
         self.now = self.now + by;
         if self

@@ -300,3 +300,62 @@ fn uidl_is_dovecots_default_format() {
     assert_eq!(crate::pop3::uidl(3, 0x5F00_0001), "000000035F000001");
     assert_eq!(crate::pop3::uidl(0xABCDEF12, 1), "ABCDEF1200000001");
 }
+
+#[test]
+fn the_session_lifetime_ends_even_a_busy_session() {
+    let mut harness = Harness::new();
+    harness.login();
+    harness.send_line("DELE 1");
+    for _ in 0..7 {
+        harness.advance(Duration::from_secs(599));
+        if harness.closed {
+            break;
+        }
+        harness.send_line("NOOP");
+    }
+    assert!(harness.closed);
+    assert!(harness.updates.is_empty());
+    assert!(
+        harness
+            .transcript
+            .contains("S: -ERR [SYS/TEMP] Session too long (3600s), closing connection"),
+        "{}",
+        harness.transcript
+    );
+}
+
+#[test]
+fn a_stalled_write_ends_the_session_silently_without_update() {
+    let mut harness = Harness::new();
+    harness.login();
+    harness.send_line("DELE 1");
+    let sent = harness.server_bytes.len();
+    let deadline = harness.server.send_deadline();
+    harness.send_timed_out(deadline);
+    assert!(harness.closed);
+    assert_eq!(harness.server_bytes.len(), sent, "nothing more is written");
+    assert!(harness.updates.is_empty());
+    assert!(harness.transcript.contains("write stalled"));
+}
+
+#[test]
+fn a_client_that_pipelines_past_the_buffer_while_a_request_is_out_is_closed() {
+    use crate::limits::INPUT_BUFFER_BYTES_MAX;
+    use crate::pop3::{Input, Output};
+    let mut harness = Harness::new();
+    harness.send_line("USER alice@example.test");
+    // PASS goes out as a request the driver has not answered yet.
+    let now = crate::time::Instant::from_nanos(1_000_000_000);
+    harness
+        .server
+        .handle_input(now, Input::Bytes(b"PASS correct horse\r\n"));
+    let mut requested = false;
+    while let Some(output) = harness.server.poll_output() {
+        requested |= matches!(output, Output::Request(_));
+    }
+    assert!(requested);
+    let flood = vec![b'N'; INPUT_BUFFER_BYTES_MAX + 1];
+    harness.server.handle_input(now, Input::Bytes(&flood));
+    assert!(harness.server.is_closed());
+    assert!(harness.server.buffered_input_len() <= INPUT_BUFFER_BYTES_MAX);
+}
