@@ -315,6 +315,15 @@ fn a_connection_dropped_after_dele_deletes_nothing() {
 /// Runs fetchmail once against the plain instance; returns its output and
 /// what it handed its MDA.
 fn fetchmail(world: &Pop3World, keep: bool) -> (String, String) {
+    let options = format!(
+        "{} fetchall sslproto ''",
+        if keep { "keep" } else { "nokeep" }
+    );
+    fetchmail_with(world, world.plain, &options)
+}
+
+/// Runs fetchmail once against `addr` with these poll options.
+fn fetchmail_with(world: &Pop3World, addr: SocketAddr, options: &str) -> (String, String) {
     let home = world.server.dir.path().join("fetchmail-home");
     std::fs::create_dir_all(&home).unwrap();
     let delivered = home.join("delivered.mbox");
@@ -325,10 +334,9 @@ fn fetchmail(world: &Pop3World, keep: bool) -> (String, String) {
             "set no bouncemail\n\
              poll 127.0.0.1 with service {port} protocol POP3 auth password\n\
              \tuser \"{USER}\" there with password \"{PASSWORD}\" is root here\n\
-             \t{keep} fetchall sslproto ''\n\
+             \t{options}\n\
              \tmda \"/bin/sh -c 'cat >> {delivered}'\"\n",
-            port = world.plain.port(),
-            keep = if keep { "keep" } else { "nokeep" },
+            port = addr.port(),
             delivered = delivered.display(),
         ),
     )
@@ -476,5 +484,44 @@ users = ["alice"]
     assert!(
         line.starts_with("-ERR [SYS/TEMP] mx.example.test Too many connections from your host"),
         "{line:?}"
+    );
+}
+
+#[test]
+fn commands_pipelined_behind_stls_are_discarded() {
+    let world = Pop3World::start();
+    let out = world.poplib(world.stls, "stls_injection");
+    assert_lines(
+        &out,
+        &[
+            "stls: +OK Begin TLS negotiation",
+            // NOOP is refused in AUTHORIZATION: had the injected USER been
+            // acted on, its +OK would come first.
+            "first reply inside tls: -ERR Log in first (USER/PASS or AUTH)",
+            "quit: +OK",
+        ],
+    );
+    let log = world.server.log();
+    assert!(
+        log.contains("bytes sent in clear after STLS were discarded"),
+        "{log}"
+    );
+}
+
+#[test]
+fn fetchmail_over_stls_with_the_self_signed_certificate() {
+    let world = Pop3World::start();
+    world.deliver(1);
+    let options = format!(
+        "nokeep fetchall sslproto 'TLS1.2+' sslcertck sslcertfile {} sslcommonname localhost",
+        world.cafile().display()
+    );
+    let (out, mbox) = fetchmail_with(&world, world.stls, &options);
+    assert_eq!(mbox.matches("Subject: message 0").count(), 1, "{out}");
+    assert_eq!(world.message_count(), 0, "{out}");
+    let log = world.server.log();
+    assert!(
+        log.contains("pop3 tls=yes login=alice@example.test retrieved=1 deleted=1"),
+        "{log}"
     );
 }

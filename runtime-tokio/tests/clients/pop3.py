@@ -103,6 +103,20 @@ elif scenario == "drop_after_dele":
     pop.sock.shutdown(socket.SHUT_RDWR)
     pop.sock.close()
     print("dropped", flush=True)
+elif scenario == "stls_injection":
+    # STLS with a command behind it in the same packet: the command must
+    # be discarded, never answered inside TLS.
+    raw = socket.create_connection((host, port), timeout=30)
+    reader = raw.makefile("rb")
+    print("greeting:", reader.readline().decode().strip())
+    raw.sendall(b"STLS\r\nUSER injected@example.test\r\n")
+    print("stls:", reader.readline().decode().strip())
+    tls = context().wrap_socket(raw, server_hostname=host)
+    tls_reader = tls.makefile("rb")
+    tls.sendall(b"NOOP\r\n")
+    print("first reply inside tls:", tls_reader.readline().decode().strip())
+    tls.sendall(b"QUIT\r\n")
+    print("quit:", tls_reader.readline().decode().strip())
 elif scenario == "count":
     pop = poplib.POP3(host, port, timeout=30)
     login(pop)
