@@ -275,7 +275,6 @@ impl Pop3Server {
         match command {
             Command::Capa => self.handle_capa(),
             Command::Quit => self.handle_quit(),
-            Command::Noop if !authorization => self.ok(""),
             Command::User(name) if authorization => self.handle_user(name),
             Command::Pass(password) if authorization => self.handle_pass(password),
             Command::Auth {

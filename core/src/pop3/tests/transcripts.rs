@@ -359,3 +359,63 @@ fn a_client_that_pipelines_past_the_buffer_while_a_request_is_out_is_closed() {
     assert!(harness.server.is_closed());
     assert!(harness.server.buffered_input_len() <= INPUT_BUFFER_BYTES_MAX);
 }
+
+/// Every command in each state a client can type it in: the first
+/// response line, or how it starts.
+#[test]
+fn command_by_state_table() {
+    /// (command, in AUTHORIZATION, in TRANSACTION)
+    let rows: &[(&str, &str, &str)] = &[
+        (
+            "CAPA",
+            "+OK Capability list follows",
+            "+OK Capability list follows",
+        ),
+        ("USER alice@example.test", "+OK", "-ERR Already logged in"),
+        ("PASS x", "-ERR Send USER first", "-ERR Already logged in"),
+        (
+            "APOP a b",
+            "-ERR APOP is not supported",
+            "-ERR Already logged in",
+        ),
+        ("AUTH", "+OK", "-ERR Already logged in"),
+        ("AUTH PLAIN", "+ ", "-ERR Already logged in"),
+        (
+            "STLS",
+            "+OK Begin TLS negotiation",
+            "-ERR Already logged in",
+        ),
+        ("STAT", "-ERR Log in first", "+OK 3 130"),
+        ("LIST", "-ERR Log in first", "+OK 3 messages"),
+        ("LIST 1", "-ERR Log in first", "+OK 1 73"),
+        ("UIDL", "-ERR Log in first", "+OK 3 messages"),
+        ("UIDL 1", "-ERR Log in first", "+OK 1 000000035F000001"),
+        ("RETR 2", "-ERR Log in first", "+OK 23 octets"),
+        ("TOP 2 0", "-ERR Log in first", "+OK Top of message follows"),
+        ("DELE 1", "-ERR Log in first", "+OK Message 1 deleted"),
+        ("RSET", "-ERR Log in first", "+OK 3 messages"),
+        ("NOOP", "-ERR Log in first", "+OK"),
+        (
+            "QUIT",
+            "+OK pop.example.test POP3 Postern signing off",
+            "+OK pop.example.test",
+        ),
+        ("FROB", "-ERR Unknown command", "-ERR Unknown command"),
+    ];
+    for &(command, authorization, transaction) in rows {
+        for (logged_in, expected) in [(false, authorization), (true, transaction)] {
+            let mut harness = Harness::new();
+            if logged_in {
+                harness.login();
+            }
+            let before = harness.server_bytes.len();
+            harness.send_line(command);
+            let response = String::from_utf8_lossy(&harness.server_bytes[before..]).into_owned();
+            let first = response.lines().next().unwrap_or_default();
+            assert!(
+                first.starts_with(expected),
+                "{command} (logged in: {logged_in}): {first:?}, expected {expected:?}"
+            );
+        }
+    }
+}
