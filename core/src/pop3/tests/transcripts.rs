@@ -364,7 +364,7 @@ fn a_client_that_pipelines_past_the_buffer_while_a_request_is_out_is_closed() {
 /// response line, or how it starts.
 #[test]
 fn command_by_state_table() {
-    /// (command, in AUTHORIZATION, in TRANSACTION)
+    // (command, in AUTHORIZATION, in TRANSACTION)
     let rows: &[(&str, &str, &str)] = &[
         (
             "CAPA",
