@@ -23,6 +23,7 @@ pub mod envelope;
 pub mod explain;
 pub mod limits;
 pub mod policy;
+pub mod pop3;
 pub mod queue;
 pub mod rng;
 pub mod route;

@@ -217,3 +217,13 @@ pub const POP3_AUTOLOGOUT_MIN: Duration = Duration::from_secs(10 * 60);
 /// A POP3 instance's `command_timeout` when none is written: the RFC 1939
 /// minimum, which is also Dovecot's idle timeout for POP3 clients.
 pub const POP3_AUTOLOGOUT_DEFAULT: Duration = POP3_AUTOLOGOUT_MIN;
+
+/// RFC 2449 4: a POP3 command line is at most 255 octets, CRLF included.
+/// AUTH lines and SASL responses get [`AUTH_LINE_BYTES_MAX`] instead, as
+/// RFC 5034 4 lets a client's responses run longer than a command.
+pub const POP3_COMMAND_LINE_BYTES_MAX: usize = 255;
+
+/// How much of a message the POP3 driver reads from the store and hands
+/// the machine at a time: RETR streams, it never holds a whole message.
+pub const POP3_MESSAGE_CHUNK_BYTES: usize = 64 * 1024;
+

@@ -38,6 +38,11 @@ use tokio::sync::watch;
 /// who may log in.
 pub trait Backend {
     type Message: StoredMessage;
+    /// Where POP3 sessions read mail.
+    type Maildrops: crate::pop3::Maildrops;
+
+    /// The mailboxes POP3 sessions read.
+    fn maildrops(&self) -> &Self::Maildrops;
 
     /// Resolves a recipient against the local directory.
     fn resolve(&self, forward_path: &ForwardPath) -> RecipientVerdict;
@@ -85,12 +90,12 @@ impl Clock {
         Instant::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
     }
 
-    fn to_tokio(self, instant: Instant) -> tokio::time::Instant {
+    pub(crate) fn to_tokio(self, instant: Instant) -> tokio::time::Instant {
         self.origin + std::time::Duration::from_nanos(instant.as_nanos())
     }
 
     /// Completes at a machine's deadline; never, when it has none.
-    async fn sleep_until(self, deadline: Option<Instant>) {
+    pub(crate) async fn sleep_until(self, deadline: Option<Instant>) {
         match deadline {
             Some(at) => tokio::time::sleep_until(self.to_tokio(at)).await,
             None => std::future::pending().await,
@@ -223,7 +228,8 @@ pub async fn run_session<S, M>(
         if end_session || close || write_failed {
             break;
         }
-        let input = next_input(&mut connection, &mut buffer, &machine, clock, &mut shutdown).await;
+        let deadline = machine.poll_timeout();
+        let input = next_input(&mut connection, &mut buffer, deadline, clock, &mut shutdown).await;
         match input {
             NextInput::Bytes(n) => machine.handle_input(clock.now(), Input::Bytes(&buffer[..n])),
             NextInput::End => machine.handle_input(clock.now(), Input::EndOfInput),
@@ -243,14 +249,14 @@ pub async fn run_session<S, M>(
     }
 }
 
-enum WriteResult {
+pub(crate) enum WriteResult {
     Done,
     Failed,
     Stalled,
 }
 
 /// Runs a write, flush or shutdown, giving up at `deadline`.
-async fn bounded(
+pub(crate) async fn bounded(
     deadline: tokio::time::Instant,
     io: impl Future<Output = io::Result<()>>,
 ) -> WriteResult {
@@ -261,7 +267,7 @@ async fn bounded(
     }
 }
 
-fn note_write(result: WriteResult, write_failed: &mut bool, stalled: &mut bool) {
+pub(crate) fn note_write(result: WriteResult, write_failed: &mut bool, stalled: &mut bool) {
     match result {
         WriteResult::Done => {}
         WriteResult::Failed => *write_failed = true,
@@ -287,7 +293,7 @@ fn report_stall(machine: &mut Server, clock: Clock, on_event: &mut impl FnMut(&E
 
 /// Runs the server side of a TLS handshake on `connection`, in place;
 /// false if it failed, and the connection is then unusable.
-async fn start_tls<S>(connection: &mut Transport<S>, tls: &ServerTls) -> bool
+pub(crate) async fn start_tls<S>(connection: &mut Transport<S>, tls: &ServerTls) -> bool
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -323,7 +329,7 @@ async fn commit<T: StoredMessage>(message: Option<T>, failed: bool) -> Result<()
     })
 }
 
-enum NextInput {
+pub(crate) enum NextInput {
     Bytes(usize),
     End,
     Timer,
@@ -332,17 +338,17 @@ enum NextInput {
 
 /// Waits for whichever comes first: bytes, the machine's deadline, or
 /// shutdown.
-async fn next_input<R: AsyncRead + Unpin>(
+pub(crate) async fn next_input<R: AsyncRead + Unpin>(
     reader: &mut R,
     buffer: &mut [u8],
-    machine: &Server,
+    deadline: Option<Instant>,
     clock: Clock,
     shutdown: &mut watch::Receiver<bool>,
 ) -> NextInput {
     if *shutdown.borrow() {
         return NextInput::Shutdown;
     }
-    let timer = clock.sleep_until(machine.poll_timeout());
+    let timer = clock.sleep_until(deadline);
     tokio::select! {
         read = reader.read(buffer) => match read {
             Ok(0) | Err(_) => NextInput::End,

@@ -9,6 +9,7 @@ use crate::driver::{self, Backend, Clock};
 use crate::environment::System;
 use crate::listen;
 use crate::maildir::Maildirs;
+use crate::pop3::temporary_maildir::TemporaryMaildrops;
 use crate::resolver::Resolver;
 use crate::spool::{DataDirLock, Spool, SpoolFile};
 use crate::tls::{ServerTls, Transport};
@@ -16,9 +17,10 @@ use postern_core::address::ForwardPath;
 use postern_core::admission::{self, HostKey, Limits, Permit, Quota, Refusal};
 use postern_core::auth::{AuthVerdict, LoginAttempt};
 use postern_core::bind::{BindPlan, HostAddresses, Listener};
-use postern_core::config::{ServiceConfig, TlsMode};
+use postern_core::config::{ServiceConfig, ServiceKind, TlsMode};
 use postern_core::directory::{Directory, RecipientVerdict};
 use postern_core::envelope::Envelope;
+use postern_core::pop3::{self, Pop3Server};
 use postern_core::route::Ourselves;
 use postern_core::smtp::server::{
     Event, EventLevel, OpenedMessage, Server as SmtpServer, SessionConfig, SessionInfo,
@@ -51,10 +53,16 @@ pub struct LocalStore {
     spool: Arc<Spool>,
     directory: Arc<Directory>,
     accounts: Arc<AccountBook>,
+    maildrops: Arc<TemporaryMaildrops>,
 }
 
 impl Backend for LocalStore {
     type Message = SpoolFile;
+    type Maildrops = TemporaryMaildrops;
+
+    fn maildrops(&self) -> &TemporaryMaildrops {
+        &self.maildrops
+    }
 
     fn resolve(&self, forward_path: &ForwardPath) -> RecipientVerdict {
         self.directory.resolve(forward_path)
@@ -129,6 +137,7 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
         spool,
         directory,
         accounts,
+        maildrops: Arc::new(TemporaryMaildrops::new(&loaded.data_dir)),
     };
     let (stop_accepting, accepting) = watch::channel(false);
     let (end_sessions, ending) = watch::channel(false);
@@ -225,6 +234,7 @@ async fn reload_certificates_on_hangup(instances: Vec<Arc<Instance>>) {
 pub struct Instance {
     service: ServiceConfig,
     session_config: Arc<SessionConfig>,
+    pop3_config: Arc<pop3::SessionConfig>,
     hostname: String,
     quota: Arc<Mutex<Quota<HostKey>>>,
     tls: Option<ServerTls>,
@@ -244,6 +254,7 @@ impl Instance {
             tls,
             service: service.clone(),
             session_config: Arc::new(service.session_config(hostname)),
+            pop3_config: Arc::new(service.pop3_session_config(hostname)),
             hostname: hostname.to_owned(),
             quota: Arc::new(Mutex::new(Quota::new(Limits {
                 total: service.max_connections,
@@ -380,7 +391,10 @@ impl Instance {
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        let reply = refusal_reply(&self.hostname, refusal);
+        let reply = match self.service.kind {
+            ServiceKind::Pop3 => pop3::refusal_response(&self.hostname, refusal),
+            ServiceKind::Smtp | ServiceKind::Submission => refusal_reply(&self.hostname, refusal),
+        };
         let _ = tokio::time::timeout(REFUSAL_WRITE_TIME, async {
             let mut transport = match (&self.tls, self.service.tls_mode()) {
                 (Some(tls), TlsMode::Implicit) => tls.accept(stream).await?,
@@ -434,6 +448,11 @@ impl Instance {
             _ => Transport::Plain(stream),
         };
         let clock = Clock::new();
+        if self.service.kind == ServiceKind::Pop3 {
+            return self
+                .serve_pop3(transport, info, store, ending, session, clock)
+                .await;
+        }
         let mut summary = SessionSummary::default();
         let machine = SmtpServer::new(Arc::clone(&self.session_config), info, clock.now());
         let starttls = self.tls.as_ref();
@@ -447,6 +466,43 @@ impl Instance {
             |event| {
                 summary.record(event);
                 log_event(session, peer, event);
+            },
+        )
+        .await;
+        tracing::info!(session, %peer, "disconnect from {peer}: {summary}");
+    }
+}
+
+impl Instance {
+    /// Runs one POP3 session on an admitted connection.
+    async fn serve_pop3<S, M>(
+        &self,
+        transport: Transport<S>,
+        info: SessionInfo,
+        store: &M,
+        ending: watch::Receiver<bool>,
+        session: u64,
+        clock: Clock,
+    ) where
+        S: AsyncRead + AsyncWrite + Unpin,
+        M: Backend,
+    {
+        let peer = info.remote;
+        let machine = Pop3Server::new(Arc::clone(&self.pop3_config), info, clock.now());
+        let mut summary = pop3::SessionSummary::new(info);
+        crate::pop3::run_pop3_session(
+            transport,
+            machine,
+            store,
+            self.tls.as_ref(),
+            clock,
+            ending,
+            |event| {
+                summary.record(event);
+                match event.level() {
+                    EventLevel::Info => tracing::info!(session, %peer, "{event}"),
+                    EventLevel::Debug => tracing::debug!(session, %peer, "{event}"),
+                }
             },
         )
         .await;

@@ -184,6 +184,12 @@ impl MemoryStore {
 
 impl Backend for MemoryStore {
     type Message = MemoryMessage;
+    // No POP3 in the simulation yet: every maildrop is unavailable.
+    type Maildrops = postern::pop3::NoMaildrops;
+
+    fn maildrops(&self) -> &postern::pop3::NoMaildrops {
+        &postern::pop3::NoMaildrops
+    }
 
     fn resolve(&self, forward_path: &ForwardPath) -> RecipientVerdict {
         self.directory.resolve(forward_path)

@@ -86,6 +86,24 @@ impl ServiceConfig {
             max_hops: self.max_hops,
         }
     }
+
+    /// The settings each POP3 session of this service runs under: the
+    /// autologout timer (RFC 1939 3) is `command_timeout`, STLS is offered
+    /// on a `tls = "starttls"` instance, and logins are always offered
+    /// (over TLS, or in clear where `auth_without_tls` allows).
+    pub fn pop3_session_config(&self, hostname: &str) -> crate::pop3::SessionConfig {
+        crate::pop3::SessionConfig {
+            hostname: hostname.to_owned(),
+            stls: self.tls_mode() == TlsMode::StartTls,
+            auth: AuthPolicy {
+                offered: true,
+                ..self.auth.clone()
+            },
+            max_errors: self.max_errors,
+            autologout: self.command_timeout,
+            max_session_time: self.max_session_time,
+        }
+    }
 }
 
 /// Where an instance's listen specs are written (1-based lines; 0 when
