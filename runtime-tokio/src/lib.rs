@@ -14,6 +14,7 @@ pub mod environment;
 pub mod listen;
 pub mod logging;
 pub mod maildir;
+pub mod mailstore;
 pub mod queue_command;
 pub mod resolver;
 pub mod server;

@@ -232,7 +232,14 @@ mod tests {
 
     #[test]
     fn names_parse_as_dovecot_writes_them() {
-        let rows: &[(&str, &str, Option<u64>, Option<u64>, Option<&str>)] = &[
+        type Row = (
+            &'static str,
+            &'static str,
+            Option<u64>,
+            Option<u64>,
+            Option<&'static str>,
+        );
+        let rows: &[Row] = &[
             ("1.M1P2.host", "1.M1P2.host", None, None, None),
             ("1.M1P2.host,S=10", "1.M1P2.host,S=10", Some(10), None, None),
             (

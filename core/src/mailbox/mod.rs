@@ -15,6 +15,7 @@
 //! `dovecot-keywords` ([`keywords`]). No I/O here: the runtime reads and
 //! writes the files.
 
+pub mod folder;
 pub mod keywords;
 pub mod maildir_name;
 mod state;
