@@ -212,10 +212,15 @@ impl MaildirStore {
         let inbox = inbox();
         let dir = self.folder_dir(mailbox, &inbox)?;
         let new = dir.join("new").join(name.to_string());
-        fs::rename(tmp, &new)?;
-        crate::spool::sync_dir(&dir.join("new"))?;
         let stem = name.stem().to_owned();
-        let synced = self.locked(mailbox, &inbox, false, |locked| Ok(uid_of(locked, &stem)))?;
+        // Into new/ under the lock, as Dovecot's delivery does: a reader
+        // never sees the file before its UID is settled.
+        let synced = self.locked(mailbox, &inbox, false, |locked| {
+            fs::rename(tmp, &new)?;
+            crate::spool::sync_dir(&dir.join("new"))?;
+            locked.scan(false)?;
+            Ok(uid_of(locked, &stem))
+        })?;
         let uid = synced.value.ok_or_else(|| {
             io::Error::other(format!("delivered file {} vanished", new.display()))
         })?;
