@@ -13,6 +13,7 @@ pub mod driver;
 pub mod environment;
 pub mod listen;
 pub mod logging;
+pub mod mailbox_command;
 pub mod maildir;
 pub mod mailstore;
 pub mod queue_command;

@@ -16,6 +16,7 @@
 //! writes the files.
 
 pub mod folder;
+pub mod header;
 pub mod keywords;
 pub mod maildir_name;
 mod state;
@@ -62,7 +63,7 @@ impl Uid {
 
 impl fmt::Display for Uid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
@@ -73,7 +74,7 @@ pub struct UidValidity(pub u32);
 
 impl fmt::Display for UidValidity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
@@ -84,7 +85,7 @@ pub struct ModSeq(pub u64);
 
 impl fmt::Display for ModSeq {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
+        fmt::Display::fmt(&self.0, f)
     }
 }
 

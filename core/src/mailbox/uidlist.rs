@@ -108,11 +108,13 @@ impl Uidlist {
                     return Err(error(number, format!("UID {} out of order", record.uid)));
                 }
             }
+            // Dovecot appends records without rewriting the header, so N
+            // may lag behind: the next UID is above every record (as
+            // Dovecot reads it).
             if record.uid.get() >= list.next_uid {
-                return Err(error(
-                    number,
-                    format!("UID {} not below next UID {}", record.uid, list.next_uid),
-                ));
+                list.next_uid = record.uid.get().checked_add(1).ok_or_else(|| {
+                    error(number, format!("UID {} leaves no next UID", record.uid))
+                })?;
             }
             list.records.push(record);
         }
@@ -313,6 +315,14 @@ mod tests {
     }
 
     #[test]
+    fn records_dovecot_appended_after_the_header_raise_the_next_uid() {
+        // doveadm save appends "7 :..." and leaves N7 in the header.
+        let list = Uidlist::parse(b"3 V9 N7 Gab\n6 :x\n7 :1796016956.M4P2.vm,S=29,W=32\n").unwrap();
+        assert_eq!(list.next_uid, 8);
+        assert_eq!(list.records[1].uid, uid(7));
+    }
+
+    #[test]
     fn reads_version_1() {
         let list = Uidlist::parse(b"1 1000 3\n1 a.b.c:2,S\n2 d.e.f\n").unwrap();
         assert_eq!(list.uid_validity, UidValidity(1000));
@@ -350,7 +360,7 @@ mod tests {
             (b"3 V1 N5\n0 :a\n", 2, "UID 0"),
             (b"3 V1 N5\n2 :a\n1 :b\n", 3, "out of order"),
             (b"3 V1 N5\n2 :a\n2 :b\n", 3, "out of order"),
-            (b"3 V1 N5\n5 :a\n", 2, "not below next UID"),
+            (b"3 V1 N5\n4294967295 :a\n", 2, "leaves no next UID"),
             (b"3 V1 N5\n1 Sx :a\n", 2, "not a number"),
             (b"3 V1 N5\n1 :\n", 2, "bad file name"),
             (b"3 V1 N5\n1 :a/b\n", 2, "bad file name"),
