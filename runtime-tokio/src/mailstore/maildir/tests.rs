@@ -446,3 +446,73 @@ proptest! {
         }
     }
 }
+
+/// Three processes at once on one folder, each appending its own messages,
+/// flagging them and expunging every other one, while they all sync: no
+/// update is lost and no UID is handed out twice.
+#[test]
+fn concurrent_appends_flag_changes_and_expunges_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    MaildirStore::new(dir.path(), "mx.test")
+        .sync_blocking(&alice(), &inbox())
+        .unwrap();
+    let threads: Vec<_> = (0..3)
+        .map(|t| {
+            let path = dir.path().to_owned();
+            std::thread::spawn(move || {
+                let store = MaildirStore::new(&path, "mx.test");
+                let inbox = inbox();
+                let root = store.folder_dir(&alice(), &inbox).unwrap();
+                let mut mine = Vec::new();
+                for i in 0..12 {
+                    let unique = unique_name(store.host());
+                    let tmp = root.join("tmp").join(&unique);
+                    let text = format!("Subject: {t}-{i}\r\n\r\n");
+                    let (size, vsize) = write_blocking(&tmp, b"", &mut text.as_bytes()).unwrap();
+                    let message = NewMessage {
+                        tmp,
+                        name: MaildirName::new(&unique, size, vsize),
+                        flags: Flags::EMPTY,
+                        keywords: Keywords::new(),
+                        internal_date: UnixTime(1_000),
+                    };
+                    mine.push(store.append_blocking(&alice(), &inbox, message).unwrap());
+                }
+                let flag = [Flag::Flagged, Flag::Answered, Flag::Draft][t];
+                store
+                    .store_flags_blocking(
+                        &alice(),
+                        &inbox,
+                        &mine,
+                        FlagOp::Add,
+                        Flags::EMPTY.with(flag),
+                        &Keywords::new(),
+                    )
+                    .unwrap();
+                let gone: Vec<Uid> = mine.iter().step_by(2).copied().collect();
+                let removed = store.expunge_blocking(&alice(), &inbox, &gone).unwrap();
+                assert_eq!(removed, gone);
+                (flag, mine, gone)
+            })
+        })
+        .collect();
+    let results: Vec<(Flag, Vec<Uid>, Vec<Uid>)> =
+        threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let all: BTreeSet<Uid> = results
+        .iter()
+        .flat_map(|(_, mine, _)| mine.clone())
+        .collect();
+    assert_eq!(all.len(), 36, "a UID was handed out twice");
+    let snapshot = MaildirStore::new(dir.path(), "mx.test")
+        .sync_blocking(&alice(), &inbox())
+        .unwrap()
+        .snapshot;
+    let found: BTreeMap<Uid, Flags> = snapshot.messages.iter().map(|m| (m.uid, m.flags)).collect();
+    let mut expected = BTreeMap::new();
+    for (flag, mine, gone) in &results {
+        for uid in mine.iter().filter(|u| !gone.contains(u)) {
+            expected.insert(*uid, Flags::EMPTY.with(*flag));
+        }
+    }
+    assert_eq!(found, expected);
+}
