@@ -192,8 +192,15 @@ impl MailboxState {
     ) -> Result<Reconciled, StateError> {
         check_ascending(&found)?;
         if uid_validity != self.uid_validity {
-            *self = MailboxState::new(uid_validity, 1);
-            self.reconcile(uid_validity, uid_next, found)?;
+            // MODSEQ carries on (it never goes back in one process), and
+            // every change before the rebuild is forgotten: a session that
+            // asks for changes since an older MODSEQ must start over.
+            let base = self.highest_modseq.0 + 1;
+            let mut rebuilt = MailboxState::new(uid_validity, 1);
+            rebuilt.highest_modseq = ModSeq(base);
+            rebuilt.changes_from = ModSeq(base + 1);
+            rebuilt.reconcile(uid_validity, uid_next, found)?;
+            *self = rebuilt;
             return Ok(Reconciled::UidValidityChanged);
         }
         if uid_next < self.uid_next {

@@ -105,6 +105,7 @@ fn a_new_uidvalidity_rebuilds_the_state() {
     state
         .reconcile(UidValidity(1), 6, vec![found(5, Flags::EMPTY)])
         .unwrap();
+    let before = state.highest_modseq();
     assert_eq!(
         state.reconcile(UidValidity(2), 2, vec![found(1, Flags::EMPTY)]),
         Ok(Reconciled::UidValidityChanged)
@@ -114,6 +115,10 @@ fn a_new_uidvalidity_rebuilds_the_state() {
         state.messages().map(|m| m.uid).collect::<Vec<_>>(),
         [uid(1)]
     );
+    // Nobody is told the new messages as changes of the old mailbox.
+    assert_eq!(state.changes_since(before), None);
+    assert!(state.highest_modseq() > before);
+    assert_eq!(state.changes_since(state.highest_modseq()), Some(vec![]));
 }
 
 #[test]
