@@ -227,3 +227,48 @@ pub const POP3_COMMAND_LINE_BYTES_MAX: usize = 255;
 /// the machine at a time: RETR streams, it never holds a whole message.
 pub const POP3_MESSAGE_CHUNK_BYTES: usize = 64 * 1024;
 
+/// Keywords a Maildir mailbox can hold: Dovecot gives each a letter `a`
+/// to `z` in file names (the `dovecot-keywords` index), so 26.
+pub const MAILDIR_KEYWORDS_MAX: usize = 26;
+
+/// The longest keyword accepted: RFC 9051 sets no bound; Dovecot's own
+/// limit on a keyword (`mail_max_keyword_length`) defaults to 50.
+pub const KEYWORD_BYTES_MAX: usize = 50;
+
+/// The longest Maildir file name: Linux's `NAME_MAX`.
+pub const MAILDIR_FILE_NAME_BYTES_MAX: usize = 255;
+
+/// The longest line in `dovecot-uidlist` or `dovecot-keywords`: a file
+/// name of [`MAILDIR_FILE_NAME_BYTES_MAX`] with a UID and extension fields
+/// (GUID, sizes, POP3 UIDL) fits many times over.
+pub const UIDLIST_LINE_BYTES_MAX: usize = 4096;
+
+/// The most messages one mailbox may hold: a bound on what a sync reads
+/// into memory (about 100 octets each), far above any real mailbox.
+pub const MAILBOX_MESSAGES_MAX: usize = 1_000_000;
+
+/// The largest `dovecot-uidlist` read: [`MAILBOX_MESSAGES_MAX`] lines of
+/// about 100 octets, with room to spare.
+pub const UIDLIST_BYTES_MAX: u64 = 256 * 1024 * 1024;
+
+/// Dovecot's `MAILDIR_UIDLIST_LOCK_STALE_TIMEOUT`: a `dovecot-uidlist.lock`
+/// left unchanged this long belongs to a process that died, and is removed.
+pub const UIDLIST_LOCK_STALE: Duration = Duration::from_secs(2 * 60);
+
+/// How long a sync waits for another process's `dovecot-uidlist.lock`
+/// before it gives up with an error; a stale lock is broken before then.
+pub const UIDLIST_LOCK_WAIT_MAX: Duration = Duration::from_secs(150);
+
+/// Times an operation on a Maildir file is retried after the file was
+/// renamed away by another process (ENOENT), each after a rescan.
+pub const MAILDIR_RENAME_RETRIES_MAX: usize = 8;
+
+/// Changes a mailbox remembers for `changes since MODSEQ`; a session that
+/// fell further behind re-reads the whole state.
+pub const MAILBOX_CHANGES_KEPT_MAX: usize = 10_000;
+
+/// Folders one user may have: bounds a listing and the subscriptions file.
+pub const FOLDERS_PER_USER_MAX: usize = 1000;
+
+/// The longest folder name, in octets (one Maildir++ directory name).
+pub const FOLDER_NAME_BYTES_MAX: usize = 200;

@@ -85,6 +85,16 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Shows a user's mailboxes: folders with their figures, or the
+    /// messages of one folder. Safe while the server runs.
+    Mailbox {
+        /// The configuration file (for the data directory and the
+        /// domains); without it, the embedded default.
+        #[arg(long, short, global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        action: MailboxAction,
+    },
     /// Makes TLS certificates.
     Cert {
         #[command(subcommand)]
@@ -110,6 +120,24 @@ enum UserAction {
     Del { address: String },
     /// Lists the accounts.
     List,
+}
+
+#[derive(Subcommand)]
+enum MailboxAction {
+    /// Lists the user's folders: messages, unseen, size (octets as
+    /// clients see them), UIDVALIDITY, UIDNEXT.
+    List {
+        /// The user's address, such as alice@localhost.
+        user: String,
+    },
+    /// Lists the messages of a folder: UID, flags, size, date, subject.
+    Show {
+        /// The user's address, such as alice@localhost.
+        user: String,
+        /// The folder.
+        #[arg(default_value = "INBOX")]
+        folder: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -184,6 +212,7 @@ fn main() -> ExitCode {
         } => explain(config, local, remote, from, to, size),
         Command::Queue { config, action } => queue(config, action),
         Command::User { config, action } => report(user(config, action)),
+        Command::Mailbox { config, action } => report(mailbox(config, action)),
         Command::Cert {
             action:
                 CertAction::SelfSigned {
@@ -256,6 +285,15 @@ fn user(config: Option<PathBuf>, action: UserAction) -> Result<String, String> {
         }
         UserAction::Del { address } => accounts::delete(data_dir, &address),
         UserAction::List => accounts::list(data_dir),
+    }
+}
+
+fn mailbox(config: Option<PathBuf>, action: MailboxAction) -> Result<String, String> {
+    use postern::mailbox_command;
+    let loaded = config_file::load(config.as_deref())?;
+    match action {
+        MailboxAction::List { user } => mailbox_command::list(&loaded, &user),
+        MailboxAction::Show { user, folder } => mailbox_command::show(&loaded, &user, &folder),
     }
 }
 

@@ -99,6 +99,7 @@ mode = "exclusive"
         maildir.clone(),
     ];
     dirs.extend(["tmp", "new", "cur"].map(|sub| maildir.join(sub)));
+    dirs.extend([".Sent", ".Trash/cur"].map(|sub| maildir.join(sub)));
     for dir in &dirs {
         assert_eq!(mode(dir), 0o700, "{}", dir.display());
     }
@@ -107,6 +108,8 @@ mode = "exclusive"
         &states[0],
         &delivered[0],
         &data.join("postern.lock"),
+        &maildir.join("dovecot-uidlist"),
+        &maildir.join("subscriptions"),
     ] {
         assert_eq!(mode(file), 0o600, "{}", file.display());
     }

@@ -2,7 +2,7 @@
 
 mod support;
 
-use support::{TestServer, python};
+use support::{TestServer, eventually, python};
 
 fn write_message(server: &TestServer, name: &str, text: &[u8]) -> String {
     let path = server.dir.path().join(name);
@@ -54,7 +54,12 @@ Hello Alice.\r\n.a line that starts with a dot\r\n\r\n8-bit: \u{fc}ber\r\n";
     );
     assert!(!content.contains('\r'));
     let name = delivered[0].file_name().unwrap().to_str().unwrap();
-    assert!(name.ends_with(&format!(",S={}", content.len())), "{name}");
+    // S= is the file's size, W= the size with CRLF line ends (Dovecot's).
+    let crlf_size = content.len() + content.matches('\n').count();
+    assert!(
+        name.ends_with(&format!(",S={},W={crlf_size}", content.len())),
+        "{name}"
+    );
     // The queue ID in the Received header is the one in the log.
     let queue_id = by.rsplit(' ').next().unwrap();
     assert!(
@@ -62,10 +67,12 @@ Hello Alice.\r\n.a line that starts with a dot\r\n\r\n8-bit: \u{fc}ber\r\n";
         "{}",
         server.log()
     );
-    assert!(
-        server
-            .log()
-            .contains(&format!("{queue_id}: delivered to alice@example.test"))
+    // The file is in new/ a moment before delivery ends (its UID is given
+    // under the mailbox lock, then the log line is written).
+    eventually(
+        || server.log(),
+        |log| log.contains(&format!("{queue_id}: delivered to alice@example.test")),
+        |log| format!("no delivery line; log:\n{log}"),
     );
     assert!(
         server.spool_queue().is_empty(),

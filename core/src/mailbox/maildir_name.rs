@@ -1,0 +1,328 @@
+//! Maildir file names, as Dovecot writes and reads them.
+//!
+//! `STEM[:2,INFO]` where the stem is `UNIQUE[,S=<file size>][,W=<virtual
+//! size>][,other fields]` and INFO holds one letter per flag, in ASCII
+//! order: `D` Draft, `F` Flagged, `P` Passed, `R` Replied (\Answered), `S`
+//! Seen, `T` Trashed (\Deleted), and `a` to `z` for the keywords at index
+//! 0 to 25 of `dovecot-keywords` (maildir(5); Dovecot's maildir docs). The
+//! stem never changes while the message lives; `dovecot-uidlist` keys on
+//! it. `W=` is the size with CRLF line ends, what clients are told.
+
+use super::{Flag, Flags};
+use crate::limits::{MAILDIR_FILE_NAME_BYTES_MAX, MAILDIR_KEYWORDS_MAX};
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// A parsed Maildir file name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MaildirName {
+    /// Everything before `:`: the unique part and its `,X=` fields.
+    stem: String,
+    /// `S=`: the file's size.
+    pub size: Option<u64>,
+    /// `W=`: the size with CRLF line ends.
+    pub vsize: Option<u64>,
+    /// The `:2,` part, if the name has one (files in `new/` have none).
+    pub info: Option<Info>,
+}
+
+/// The flags of a `:2,` suffix.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Info {
+    pub flags: Flags,
+    /// `P`: resent or forwarded; no IMAP flag, kept as found.
+    pub passed: bool,
+    /// Keyword indexes (0 = `a`) into `dovecot-keywords`.
+    pub keywords: BTreeSet<u8>,
+    /// Other letters another program set; kept, in ASCII order.
+    pub other: BTreeSet<char>,
+}
+
+/// Why a file name is not a Maildir name we can use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NameError {
+    Empty,
+    TooLong {
+        len: usize,
+    },
+    /// `/` or NUL: never part of a file name.
+    ForbiddenCharacter,
+    /// `,S=` or `,W=` not followed by a decimal number.
+    BadSize {
+        field: String,
+    },
+    /// A `:` part that is neither `:2,...` nor `:1,...`.
+    UnknownInfo {
+        info: String,
+    },
+    /// A flag letter that is not printable ASCII.
+    BadFlagLetter,
+}
+
+impl fmt::Display for NameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NameError::Empty => write!(f, "empty Maildir file name"),
+            NameError::TooLong { len } => write!(
+                f,
+                "Maildir file name of {len} octets, above {MAILDIR_FILE_NAME_BYTES_MAX}"
+            ),
+            NameError::ForbiddenCharacter => write!(f, "'/' or NUL in a Maildir file name"),
+            NameError::BadSize { field } => write!(f, "size field {field:?} is not a number"),
+            NameError::UnknownInfo { info } => {
+                write!(f, "unknown Maildir info {info:?} (expected \":2,FLAGS\")")
+            }
+            NameError::BadFlagLetter => write!(f, "a Maildir flag letter is not printable ASCII"),
+        }
+    }
+}
+
+impl std::error::Error for NameError {}
+
+impl MaildirName {
+    /// A name for a new message: `UNIQUE,S=<size>,W=<vsize>`. `unique`
+    /// must hold no `,`, `:` or `/` (maildir(5)).
+    pub fn new(unique: &str, size: u64, vsize: u64) -> Self {
+        debug_assert!(!unique.contains([',', ':', '/']), "bad unique {unique:?}");
+        MaildirName {
+            stem: format!("{unique},S={size},W={vsize}"),
+            size: Some(size),
+            vsize: Some(vsize),
+            info: None,
+        }
+    }
+
+    pub fn parse(name: &str) -> Result<Self, NameError> {
+        if name.is_empty() {
+            return Err(NameError::Empty);
+        }
+        if name.len() > MAILDIR_FILE_NAME_BYTES_MAX {
+            return Err(NameError::TooLong { len: name.len() });
+        }
+        if name.contains(['/', '\0']) {
+            return Err(NameError::ForbiddenCharacter);
+        }
+        let (stem, info) = match name.split_once(':') {
+            Some((stem, info)) => (stem, Some(parse_info(info)?)),
+            None => (name, None),
+        };
+        if stem.is_empty() {
+            return Err(NameError::Empty);
+        }
+        let mut size = None;
+        let mut vsize = None;
+        for field in stem.split(',').skip(1) {
+            if let Some(value) = field.strip_prefix("S=") {
+                size = Some(parse_size(field, value)?);
+            } else if let Some(value) = field.strip_prefix("W=") {
+                vsize = Some(parse_size(field, value)?);
+            }
+        }
+        Ok(MaildirName {
+            stem: stem.to_owned(),
+            size,
+            vsize,
+            info,
+        })
+    }
+
+    /// The part before `:`, which stays the same when flags change.
+    pub fn stem(&self) -> &str {
+        &self.stem
+    }
+
+    /// The same message with these flags: `STEM:2,<letters>`.
+    pub fn with_info(&self, info: Info) -> MaildirName {
+        MaildirName {
+            info: Some(info),
+            ..self.clone()
+        }
+    }
+}
+
+impl fmt::Display for MaildirName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.stem)?;
+        if let Some(info) = &self.info {
+            write!(f, ":2,{info}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Info {
+    /// The letters in ASCII order, as Dovecot writes them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut letters: BTreeSet<char> = self.other.clone();
+        for flag in self.flags.iter() {
+            letters.insert(flag_letter(flag));
+        }
+        if self.passed {
+            letters.insert('P');
+        }
+        for &index in &self.keywords {
+            letters.insert(char::from(b'a' + index));
+        }
+        letters.into_iter().try_for_each(|c| write!(f, "{c}"))
+    }
+}
+
+/// Dovecot's letter for a system flag.
+pub fn flag_letter(flag: Flag) -> char {
+    match flag {
+        Flag::Draft => 'D',
+        Flag::Flagged => 'F',
+        Flag::Answered => 'R',
+        Flag::Seen => 'S',
+        Flag::Deleted => 'T',
+    }
+}
+
+fn parse_size(field: &str, value: &str) -> Result<u64, NameError> {
+    let bad = || NameError::BadSize {
+        field: field.to_owned(),
+    };
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    value.parse().map_err(|_| bad())
+}
+
+fn parse_info(info: &str) -> Result<Info, NameError> {
+    // maildir(5): ":1," is experimental semantics we do not interpret;
+    // keep the message, with no flags.
+    if info.starts_with("1,") {
+        return Ok(Info::default());
+    }
+    let Some(letters) = info.strip_prefix("2,") else {
+        return Err(NameError::UnknownInfo {
+            info: info.to_owned(),
+        });
+    };
+    let mut parsed = Info::default();
+    for c in letters.chars() {
+        match c {
+            'D' => parsed.flags.insert(Flag::Draft),
+            'F' => parsed.flags.insert(Flag::Flagged),
+            'R' => parsed.flags.insert(Flag::Answered),
+            'S' => parsed.flags.insert(Flag::Seen),
+            'T' => parsed.flags.insert(Flag::Deleted),
+            'P' => parsed.passed = true,
+            'a'..='z' => {
+                let index = c as u8 - b'a';
+                debug_assert!(usize::from(index) < MAILDIR_KEYWORDS_MAX);
+                parsed.keywords.insert(index);
+            }
+            c if c.is_ascii_graphic() && c != ',' => {
+                parsed.other.insert(c);
+            }
+            _ => return Err(NameError::BadFlagLetter),
+        }
+    }
+    Ok(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(letters: &str) -> Info {
+        parse_info(&format!("2,{letters}")).unwrap()
+    }
+
+    #[test]
+    fn names_parse_as_dovecot_writes_them() {
+        type Row = (
+            &'static str,
+            &'static str,
+            Option<u64>,
+            Option<u64>,
+            Option<&'static str>,
+        );
+        let rows: &[Row] = &[
+            ("1.M1P2.host", "1.M1P2.host", None, None, None),
+            ("1.M1P2.host,S=10", "1.M1P2.host,S=10", Some(10), None, None),
+            (
+                "1.M1P2.host,S=10,W=12:2,",
+                "1.M1P2.host,S=10,W=12",
+                Some(10),
+                Some(12),
+                Some(""),
+            ),
+            (
+                "1.M1P2.host,W=12,S=10:2,FS",
+                "1.M1P2.host,W=12,S=10",
+                Some(10),
+                Some(12),
+                Some("FS"),
+            ),
+            (
+                "1.x,S=5,X=y:2,DFPRSTab",
+                "1.x,S=5,X=y",
+                Some(5),
+                None,
+                Some("DFPRSTab"),
+            ),
+        ];
+        for &(name, stem, size, vsize, letters) in rows {
+            let parsed = MaildirName::parse(name).unwrap();
+            assert_eq!(parsed.stem(), stem, "{name}");
+            assert_eq!(parsed.size, size, "{name}");
+            assert_eq!(parsed.vsize, vsize, "{name}");
+            assert_eq!(parsed.info, letters.map(info), "{name}");
+            assert_eq!(parsed.to_string(), name);
+        }
+    }
+
+    #[test]
+    fn letters_map_to_flags_and_keywords() {
+        let parsed = info("STRaz");
+        assert_eq!(
+            parsed.flags,
+            Flags::EMPTY
+                .with(Flag::Seen)
+                .with(Flag::Deleted)
+                .with(Flag::Answered)
+        );
+        assert_eq!(parsed.keywords, BTreeSet::from([0, 25]));
+        assert!(!parsed.passed);
+    }
+
+    #[test]
+    fn info_renders_in_ascii_order() {
+        let name = MaildirName::new("1.a.h", 3, 4).with_info(info("aTSF"));
+        assert_eq!(name.to_string(), "1.a.h,S=3,W=4:2,FSTa");
+    }
+
+    #[test]
+    fn damaged_names_are_refused_with_a_reason() {
+        let rows: &[(&str, NameError)] = &[
+            ("", NameError::Empty),
+            (":2,S", NameError::Empty),
+            ("a/b", NameError::ForbiddenCharacter),
+            (
+                "a,S=x",
+                NameError::BadSize {
+                    field: "S=x".into(),
+                },
+            ),
+            ("a,W=", NameError::BadSize { field: "W=".into() }),
+            (
+                "a,S=99999999999999999999999",
+                NameError::BadSize {
+                    field: "S=99999999999999999999999".into(),
+                },
+            ),
+            ("a:3,S", NameError::UnknownInfo { info: "3,S".into() }),
+            ("a:2,S\u{e9}", NameError::BadFlagLetter),
+        ];
+        for (name, error) in rows {
+            assert_eq!(MaildirName::parse(name).as_ref(), Err(error), "{name:?}");
+        }
+        let long = "x".repeat(MAILDIR_FILE_NAME_BYTES_MAX + 1);
+        assert!(matches!(
+            MaildirName::parse(&long),
+            Err(NameError::TooLong { .. })
+        ));
+    }
+}

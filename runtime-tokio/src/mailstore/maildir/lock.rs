@@ -1,0 +1,277 @@
+//! Dovecot's dot-lock discipline for `dovecot-uidlist` and
+//! `dovecot-keywords` (`file-dotlock.c`).
+//!
+//! The lock is `FILE.lock`, created exclusively (`O_EXCL`); the new
+//! content is written into it, synced, and renamed over `FILE`, which
+//! releases the lock in the same step. A lock left unchanged for
+//! [`UIDLIST_LOCK_STALE`] belongs to a process that died and is removed,
+//! as Dovecot does. Nobody else writes `FILE` while the lock is held.
+//!
+//! While we hold a lock it reads `PID:HOST:TOKEN` (Dovecot's dot-locks
+//! begin `PID:HOST` too), `TOKEN` telling this process from an earlier one
+//! with the same PID. A lock of ours whose process is gone (a crash, a
+//! SIGKILL) is broken at once rather than after two minutes, so a restart
+//! delivers without waiting.
+
+use crate::mailstore::StoreError;
+use crate::spool::sync_dir;
+use postern_core::limits::{UIDLIST_LOCK_STALE, UIDLIST_LOCK_WAIT_MAX};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+/// A held lock on `target`; dropping it without [`Lock::replace`]
+/// removes the lock file and leaves `target` as it was.
+#[derive(Debug)]
+pub(super) struct Lock {
+    target: PathBuf,
+    path: PathBuf,
+    file: Option<File>,
+}
+
+impl Lock {
+    /// Takes the lock on `target`, waiting for another holder up to
+    /// [`UIDLIST_LOCK_WAIT_MAX`] and breaking a stale lock.
+    pub(super) fn acquire(target: &Path) -> Result<Lock, StoreError> {
+        let mut name = target.file_name().unwrap_or_default().to_os_string();
+        name.push(".lock");
+        let path = target.with_file_name(name);
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+            {
+                Ok(mut file) => {
+                    if let Err(error) = file.write_all(owner().as_bytes()) {
+                        let _ = fs::remove_file(&path);
+                        return Err(error.into());
+                    }
+                    return Ok(Lock {
+                        target: target.to_owned(),
+                        path,
+                        file: Some(file),
+                    });
+                }
+                Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(error) => return Err(error.into()),
+            }
+            if break_if_stale(&path)? || break_if_owner_died(&path)? {
+                continue;
+            }
+            if started.elapsed() > UIDLIST_LOCK_WAIT_MAX {
+                return Err(StoreError::LockTimeout {
+                    file: path.display().to_string(),
+                });
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    }
+
+    /// Writes `content` into the lock file, syncs it and renames it over
+    /// the target (releasing the lock), then syncs the directory.
+    pub(super) fn replace(mut self, content: &[u8]) -> Result<(), StoreError> {
+        let mut file = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("lock used twice"))?;
+        let written = file
+            .set_len(0)
+            .and_then(|()| file.seek(SeekFrom::Start(0)))
+            .and_then(|_| file.write_all(content))
+            .and_then(|()| file.sync_all());
+        if let Err(error) = written {
+            let _ = fs::remove_file(&self.path);
+            return Err(error.into());
+        }
+        drop(file);
+        if let Err(error) = fs::rename(&self.path, &self.target) {
+            let _ = fs::remove_file(&self.path);
+            return Err(error.into());
+        }
+        if let Some(dir) = self.target.parent() {
+            sync_dir(dir)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// What a lock we hold reads: `PID:HOST:TOKEN`.
+fn owner() -> String {
+    format!("{}:{}:{}", std::process::id(), host(), token())
+}
+
+fn host() -> String {
+    let mut name = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at
+    // most that many octets.
+    let ok = unsafe { libc::gethostname(name.as_mut_ptr().cast(), name.len()) } == 0;
+    let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+    if ok {
+        String::from_utf8_lossy(&name[..end]).into_owned()
+    } else {
+        "localhost".to_owned()
+    }
+}
+
+/// Tells this process from an earlier one that had the same PID: the
+/// time this process first took a lock.
+fn token() -> u128 {
+    static TOKEN: std::sync::OnceLock<u128> = std::sync::OnceLock::new();
+    *TOKEN.get_or_init(|| {
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(1)
+    })
+}
+
+/// Removes a lock that one of our processes on this host took and that
+/// process is gone; true if the lock is gone. A lock taken by anyone else
+/// (Dovecot writes the new list into it) waits for [`break_if_stale`].
+fn break_if_owner_died(path: &Path) -> io::Result<bool> {
+    let mut head = String::new();
+    match File::open(path) {
+        Ok(file) => {
+            let _ = file.take(300).read_to_string(&mut head);
+        }
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(true),
+        Err(error) => return Err(error),
+    }
+    let mut parts = head.trim_end().splitn(3, ':');
+    let (Some(pid), Some(lock_host), Some(lock_token)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Ok(false);
+    };
+    let (Ok(pid), Ok(lock_token)) = (pid.parse::<i32>(), lock_token.parse::<u128>()) else {
+        return Ok(false);
+    };
+    if lock_host != host() || pid <= 0 {
+        return Ok(false);
+    }
+    let dead = if pid as u32 == std::process::id() {
+        lock_token != token()
+    } else {
+        // SAFETY: kill with signal 0 only checks that the process exists.
+        let alive = unsafe { libc::kill(pid, 0) } == 0
+            || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH);
+        !alive
+    };
+    if !dead {
+        return Ok(false);
+    }
+    tracing::warn!(lock = %path.display(), pid, "removing the lock of a process that is gone");
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(true),
+        Err(error) => Err(error),
+    }
+}
+
+/// Removes a lock file not modified for [`UIDLIST_LOCK_STALE`]; true if
+/// it is gone (removed here, or by its holder meanwhile).
+fn break_if_stale(path: &Path) -> io::Result<bool> {
+    let modified = match fs::metadata(path).and_then(|m| m.modified()) {
+        Ok(modified) => modified,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(true),
+        Err(error) => return Err(error),
+    };
+    let age = SystemTime::now()
+        .duration_since(modified)
+        .unwrap_or_default();
+    if age < UIDLIST_LOCK_STALE {
+        return Ok(false);
+    }
+    tracing::warn!(lock = %path.display(), ?age, "removing a stale lock");
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(true),
+        Err(error) => Err(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_holder_waits_and_a_stale_lock_is_broken() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("dovecot-uidlist");
+        let lock = Lock::acquire(&target).unwrap();
+        assert!(dir.path().join("dovecot-uidlist.lock").exists());
+        let waiter = {
+            let target = target.clone();
+            std::thread::spawn(move || Lock::acquire(&target).map(|l| l.replace(b"two")))
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        lock.replace(b"one").unwrap();
+        waiter.join().unwrap().unwrap().unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"two");
+
+        let stale = dir.path().join("dovecot-uidlist.lock");
+        let file = File::create(&stale).unwrap();
+        let old = SystemTime::now() - UIDLIST_LOCK_STALE - Duration::from_secs(1);
+        file.set_modified(old).unwrap();
+        Lock::acquire(&target).unwrap().replace(b"three").unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"three");
+        assert!(!stale.exists());
+    }
+
+    #[test]
+    fn a_lock_whose_process_is_gone_is_broken_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("dovecot-uidlist");
+        let lock_path = dir.path().join("dovecot-uidlist.lock");
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        fs::write(&lock_path, format!("{dead}:{}:{}", host(), token())).unwrap();
+        let started = Instant::now();
+        Lock::acquire(&target).unwrap().replace(b"new").unwrap();
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+        // Our own PID from an earlier run (another token) is gone too.
+        fs::write(&lock_path, format!("{}:{}:1", std::process::id(), host())).unwrap();
+        Lock::acquire(&target).unwrap().replace(b"again").unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"again");
+    }
+
+    #[test]
+    fn a_lock_of_a_live_process_or_of_dovecot_is_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock_path = dir.path().join("dovecot-uidlist.lock");
+        // This process, this run: held by another store here.
+        fs::write(&lock_path, owner()).unwrap();
+        assert!(!break_if_owner_died(&lock_path).unwrap());
+        // Dovecot writes the new list into its lock: no owner to check.
+        fs::write(&lock_path, "3 V1 N1\n").unwrap();
+        assert!(!break_if_owner_died(&lock_path).unwrap());
+        assert!(!break_if_stale(&lock_path).unwrap());
+        assert!(lock_path.exists());
+    }
+
+    #[test]
+    fn dropping_a_lock_leaves_the_target_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("dovecot-uidlist");
+        fs::write(&target, b"kept").unwrap();
+        drop(Lock::acquire(&target).unwrap());
+        assert_eq!(fs::read(&target).unwrap(), b"kept");
+        assert!(!dir.path().join("dovecot-uidlist.lock").exists());
+    }
+}

@@ -1,0 +1,594 @@
+//! [`MailboxStore`] on Maildir, readable by Dovecot with the same UIDs and
+//! flags.
+//!
+//! `DATA/mail/DOMAIN/USER/` is INBOX; other folders are Maildir++
+//! directories in it (`.Sent`). Flags are letters in file names; UIDs,
+//! UIDVALIDITY and keywords live in `dovecot-uidlist` and
+//! `dovecot-keywords`, changed only under Dovecot's dot-lock
+//! (`dovecot-uidlist.lock`). Within this process a mutex per folder orders
+//! the work; across processes (Dovecot, another `postern`) the lock file
+//! does. MODSEQs are this process's: the model's counter, kept in memory.
+
+mod folders;
+mod lock;
+mod locked;
+mod write;
+
+#[cfg(test)]
+mod tests;
+
+pub(crate) use folders::ensure_user as make_user;
+use write::safe_host;
+pub(crate) use write::{unique_name, write_blocking};
+
+use super::{FlagOp, FolderName, FolderStatus, MailboxStore, MessageReader, StoreError};
+use locked::Locked;
+use postern_core::envelope::LocalMailbox;
+use postern_core::mailbox::maildir_name::{Info, MaildirName};
+use postern_core::mailbox::{
+    Change, Flag, Flags, Keywords, MailboxState, ModSeq, Reconciled, Snapshot, Uid, keyword,
+};
+use postern_core::time::UnixTime;
+use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+use tokio::io::AsyncRead;
+use tokio::sync::watch;
+
+/// The Maildir store of one data directory. Cloning is cheap; clones
+/// share their state (one process). Separate `new`s on the same directory
+/// behave as separate processes would.
+#[derive(Clone, Debug)]
+pub struct MaildirStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    /// `DATA/mail`.
+    root: PathBuf,
+    /// Our host name, safe for a file name.
+    host: String,
+    folders: Mutex<BTreeMap<(LocalMailbox, FolderName), Arc<Handle>>>,
+}
+
+/// One folder in this process.
+#[derive(Debug)]
+struct Handle {
+    cache: Mutex<Option<Cache>>,
+    changed: watch::Sender<ModSeq>,
+}
+
+/// What the last sync saw.
+#[derive(Debug)]
+struct Cache {
+    state: MailboxState,
+    paths: BTreeMap<Uid, PathBuf>,
+}
+
+/// A message written to `tmp/`, to be appended.
+struct NewMessage {
+    tmp: PathBuf,
+    name: MaildirName,
+    flags: Flags,
+    keywords: Keywords,
+    internal_date: UnixTime,
+}
+
+/// What a sync under the lock brought.
+struct Synced<T> {
+    value: T,
+    reconciled: Reconciled,
+    snapshot: Snapshot,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the guard leaves data that was only being
+    // replaced whole; carry on with it.
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl MaildirStore {
+    pub fn new(data_dir: &Path, hostname: &str) -> Self {
+        MaildirStore {
+            inner: Arc::new(Inner {
+                root: data_dir.join("mail"),
+                host: safe_host(hostname),
+                folders: Mutex::new(BTreeMap::new()),
+            }),
+        }
+    }
+
+    /// The user's Maildir (INBOX).
+    pub fn user_dir(&self, mailbox: &LocalMailbox) -> PathBuf {
+        self.inner.root.join(&mailbox.domain).join(&mailbox.user)
+    }
+
+    pub(crate) fn host(&self) -> &str {
+        &self.inner.host
+    }
+
+    fn handle(&self, mailbox: &LocalMailbox, folder: &FolderName) -> Arc<Handle> {
+        let mut folders = lock(&self.inner.folders);
+        folders
+            .entry((mailbox.clone(), folder.clone()))
+            .or_insert_with(|| {
+                Arc::new(Handle {
+                    cache: Mutex::new(None),
+                    changed: watch::Sender::new(ModSeq(0)),
+                })
+            })
+            .clone()
+    }
+
+    fn forget(&self, mailbox: &LocalMailbox, gone: impl Fn(&FolderName) -> bool) {
+        lock(&self.inner.folders).retain(|(m, f), _| m != mailbox || !gone(f));
+    }
+
+    /// The folder's directory, the user's Maildir made on first use.
+    fn folder_dir(
+        &self,
+        mailbox: &LocalMailbox,
+        folder: &FolderName,
+    ) -> Result<PathBuf, StoreError> {
+        let root = self.user_dir(mailbox);
+        folders::ensure_user(&root)?;
+        let dir = folders::folder_dir(&root, folder);
+        if !dir.is_dir() {
+            return Err(StoreError::NoSuchFolder(folder.to_string()));
+        }
+        Ok(dir)
+    }
+
+    /// Locks the folder (this process's mutex, then the lock file), syncs
+    /// it, runs `op`, writes the uidlist back and brings the model up to
+    /// date; fires the watch channel if anything changed.
+    fn locked<T>(
+        &self,
+        mailbox: &LocalMailbox,
+        folder: &FolderName,
+        move_new: bool,
+        op: impl FnOnce(&mut Locked) -> Result<T, StoreError>,
+    ) -> Result<Synced<T>, StoreError> {
+        let dir = self.folder_dir(mailbox, folder)?;
+        let handle = self.handle(mailbox, folder);
+        let mut cache = lock(&handle.cache);
+        let mut locked = Locked::open(&dir)?;
+        locked.scan(move_new)?;
+        let value = op(&mut locked)?;
+        let found = locked.found();
+        let uid_validity = locked.uid_validity();
+        let uid_next = locked.list.next_uid;
+        let paths = locked
+            .files
+            .iter()
+            .map(|(&uid, entry)| (uid, entry.path.clone()))
+            .collect();
+        locked.finish()?;
+        let cache = cache.get_or_insert_with(|| Cache {
+            state: MailboxState::new(uid_validity, 1),
+            paths: BTreeMap::new(),
+        });
+        let reconciled = cache
+            .state
+            .reconcile(uid_validity, uid_next, found)
+            .map_err(|error| StoreError::Damaged {
+                file: dir.join(locked::UIDLIST).display().to_string(),
+                reason: error.to_string(),
+            })?;
+        cache.paths = paths;
+        if reconciled != Reconciled::Changes(Vec::new()) {
+            handle.changed.send_replace(cache.state.highest_modseq());
+        }
+        Ok(Synced {
+            value,
+            reconciled,
+            snapshot: cache.state.snapshot(),
+        })
+    }
+
+    fn sync_blocking(
+        &self,
+        mailbox: &LocalMailbox,
+        folder: &FolderName,
+    ) -> Result<Synced<()>, StoreError> {
+        self.locked(mailbox, folder, true, |_| Ok(()))
+    }
+
+    /// Delivery: moves a synced file from `tmp/` into INBOX's `new/` as
+    /// `name`, then gives it its UID under the lock (leaving it in `new/`,
+    /// as Dovecot's delivery does). Returns the UID and the file's path.
+    pub(crate) fn deliver_blocking(
+        &self,
+        mailbox: &LocalMailbox,
+        tmp: &Path,
+        name: &MaildirName,
+    ) -> Result<(Uid, PathBuf), StoreError> {
+        let inbox = inbox();
+        let dir = self.folder_dir(mailbox, &inbox)?;
+        let new = dir.join("new").join(name.to_string());
+        let stem = name.stem().to_owned();
+        // Into new/ under the lock, as Dovecot's delivery does: a reader
+        // never sees the file before its UID is settled.
+        let synced = self.locked(mailbox, &inbox, false, |locked| {
+            fs::rename(tmp, &new)?;
+            crate::spool::sync_dir(&dir.join("new"))?;
+            locked.scan(false)?;
+            Ok(uid_of(locked, &stem))
+        })?;
+        let uid = synced.value.ok_or_else(|| {
+            io::Error::other(format!("delivered file {} vanished", new.display()))
+        })?;
+        Ok((uid, new))
+    }
+
+    fn append_blocking(
+        &self,
+        mailbox: &LocalMailbox,
+        folder: &FolderName,
+        message: NewMessage,
+    ) -> Result<Uid, StoreError> {
+        let NewMessage {
+            tmp,
+            name,
+            flags,
+            keywords,
+            internal_date,
+        } = message;
+        let tmp = tmp.as_path();
+        let date = SystemTime::UNIX_EPOCH + Duration::from_secs(internal_date.0.max(0) as u64);
+        fs::File::options()
+            .write(true)
+            .open(tmp)?
+            .set_modified(date)?;
+        let stem = name.stem().to_owned();
+        let synced = self.locked(mailbox, folder, true, |locked| {
+            let mut info = Info {
+                flags,
+                ..Info::default()
+            };
+            for word in &keywords {
+                info.keywords.insert(locked.keyword_index(word)?);
+            }
+            let target = locked
+                .dir()
+                .join("cur")
+                .join(name.with_info(info).to_string());
+            fs::rename(tmp, &target)?;
+            locked.scan(true)?;
+            Ok(uid_of(locked, &stem))
+        });
+        match synced {
+            Ok(synced) => synced
+                .value
+                .ok_or_else(|| io::Error::other("appended file vanished").into()),
+            Err(error) => {
+                let _ = fs::remove_file(tmp);
+                Err(error)
+            }
+        }
+    }
+
+    fn store_flags_blocking(
+        &self,
+        mailbox: &LocalMailbox,
+        folder: &FolderName,
+        uids: &[Uid],
+        op: FlagOp,
+        flags: Flags,
+        keywords: &Keywords,
+    ) -> Result<Vec<Change>, StoreError> {
+        let synced = self.locked(mailbox, folder, true, |locked| {
+            let mut indexes = std::collections::BTreeSet::new();
+            for word in keywords {
+                indexes.insert(locked.keyword_index(word)?);
+            }
+            let mut changed = false;
+            for &uid in uids {
+                let Some(entry) = locked.files.get(&uid) else {
+                    continue;
+                };
+                let old = entry.name.info.clone().unwrap_or_default();
+                let mut new = old.clone();
+                match op {
+                    FlagOp::Set => {
+                        new.flags = flags;
+                        new.keywords = indexes.clone();
+                    }
+                    FlagOp::Add => {
+                        new.flags = new.flags.union(flags);
+                        new.keywords.extend(indexes.iter().copied());
+                    }
+                    FlagOp::Remove => {
+                        new.flags = new.flags.difference(flags);
+                        new.keywords.retain(|i| !indexes.contains(i));
+                    }
+                }
+                if new != old || entry.name.info.is_none() {
+                    changed |= locked.set_info(uid, new)?;
+                }
+            }
+            if changed {
+                locked.scan(true)?;
+            }
+            Ok(())
+        })?;
+        Ok(changes(synced.reconciled))
+    }
+
+    fn expunge_blocking(
+        &self,
+        mailbox: &LocalMailbox,
+        folder: &FolderName,
+        uids: &[Uid],
+    ) -> Result<Vec<Uid>, StoreError> {
+        let synced = self.locked(mailbox, folder, true, |locked| {
+            let mut removed = Vec::new();
+            for &uid in uids {
+                if locked.remove(uid)? {
+                    removed.push(uid);
+                }
+            }
+            if !removed.is_empty() {
+                locked.scan(true)?;
+            }
+            Ok(removed)
+        })?;
+        Ok(synced.value)
+    }
+
+    fn read_blocking(
+        &self,
+        mailbox: &LocalMailbox,
+        folder: &FolderName,
+        uid: Uid,
+    ) -> Result<(fs::File, u64), StoreError> {
+        let handle = self.handle(mailbox, folder);
+        let cached = lock(&handle.cache).as_ref().and_then(|cache| {
+            let size = cache.state.message(uid)?.size;
+            Some((cache.paths.get(&uid)?.clone(), size))
+        });
+        if let Some((path, size)) = cached {
+            match fs::File::open(&path) {
+                Ok(file) => return Ok((file, size)),
+                Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        // Not seen yet, or renamed by someone else: sync and look again.
+        for _ in 0..postern_core::limits::MAILDIR_RENAME_RETRIES_MAX {
+            let synced = self.sync_blocking(mailbox, folder)?;
+            let Some(meta) = synced.snapshot.messages.iter().find(|m| m.uid == uid) else {
+                return Err(StoreError::NoSuchMessage(uid));
+            };
+            let path = lock(&handle.cache)
+                .as_ref()
+                .and_then(|cache| cache.paths.get(&uid).cloned());
+            if let Some(path) = path {
+                match fs::File::open(&path) {
+                    Ok(file) => return Ok((file, meta.size)),
+                    Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
+                    Err(error) => return Err(error.into()),
+                }
+            }
+        }
+        Err(StoreError::NoSuchMessage(uid))
+    }
+
+    fn folders_blocking(&self, mailbox: &LocalMailbox) -> Result<Vec<FolderStatus>, StoreError> {
+        let root = self.user_dir(mailbox);
+        folders::ensure_user(&root)?;
+        let subscribed = folders::subscriptions(&root)?;
+        let mut statuses = Vec::new();
+        for name in folders::list(&root)? {
+            let synced = self.sync_blocking(mailbox, &name)?;
+            let snapshot = synced.snapshot;
+            statuses.push(FolderStatus {
+                subscribed: name.is_inbox() || subscribed.contains(&name),
+                name: name.to_string(),
+                uid_validity: snapshot.uid_validity,
+                uid_next: snapshot.uid_next,
+                messages: snapshot.messages.len(),
+                unseen: snapshot
+                    .messages
+                    .iter()
+                    .filter(|m| !m.flags.contains(Flag::Seen))
+                    .count(),
+                size: snapshot.messages.iter().map(|m| m.size).sum(),
+            });
+        }
+        Ok(statuses)
+    }
+}
+
+fn inbox() -> FolderName {
+    FolderName::parse(super::INBOX).unwrap_or_else(|_| unreachable!("INBOX is a valid name"))
+}
+
+fn folder_name(folder: &str) -> Result<FolderName, StoreError> {
+    FolderName::parse(folder).map_err(StoreError::BadFolderName)
+}
+
+fn uid_of(locked: &Locked, stem: &str) -> Option<Uid> {
+    locked
+        .list
+        .records
+        .iter()
+        .find(|r| r.stem == stem)
+        .map(|r| r.uid)
+}
+
+fn changes(reconciled: Reconciled) -> Vec<Change> {
+    match reconciled {
+        Reconciled::Changes(changes) => changes,
+        Reconciled::UidValidityChanged => Vec::new(),
+    }
+}
+
+fn check_keywords(keywords: &Keywords) -> Result<(), StoreError> {
+    for word in keywords {
+        keyword(word).map_err(|error| StoreError::BadKeyword(error.to_string()))?;
+    }
+    Ok(())
+}
+
+/// Runs blocking store work off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| StoreError::Io(io::Error::other(error)))?
+}
+
+impl MailboxStore for MaildirStore {
+    async fn open(&self, mailbox: &LocalMailbox, folder: &str) -> Result<Snapshot, StoreError> {
+        let (store, mailbox, folder) = (self.clone(), mailbox.clone(), folder_name(folder)?);
+        blocking(move || Ok(store.sync_blocking(&mailbox, &folder)?.snapshot)).await
+    }
+
+    async fn changes_since(
+        &self,
+        mailbox: &LocalMailbox,
+        folder: &str,
+        since: ModSeq,
+    ) -> Result<Option<Vec<Change>>, StoreError> {
+        let (store, mailbox, folder) = (self.clone(), mailbox.clone(), folder_name(folder)?);
+        blocking(move || {
+            let synced = store.sync_blocking(&mailbox, &folder)?;
+            if synced.reconciled == Reconciled::UidValidityChanged {
+                return Ok(None);
+            }
+            let handle = store.handle(&mailbox, &folder);
+            let cache = lock(&handle.cache);
+            Ok(cache.as_ref().and_then(|c| c.state.changes_since(since)))
+        })
+        .await
+    }
+
+    async fn read(
+        &self,
+        mailbox: &LocalMailbox,
+        folder: &str,
+        uid: Uid,
+    ) -> Result<MessageReader, StoreError> {
+        let (store, mailbox, folder) = (self.clone(), mailbox.clone(), folder_name(folder)?);
+        let (file, size) = blocking(move || store.read_blocking(&mailbox, &folder, uid)).await?;
+        Ok(MessageReader::new(tokio::fs::File::from_std(file), size))
+    }
+
+    async fn append<R: AsyncRead + Unpin + Send>(
+        &self,
+        mailbox: &LocalMailbox,
+        folder: &str,
+        message: R,
+        flags: Flags,
+        keywords: &Keywords,
+        internal_date: UnixTime,
+    ) -> Result<Uid, StoreError> {
+        check_keywords(keywords)?;
+        let folder = folder_name(folder)?;
+        let dir = {
+            let (store, mailbox, folder) = (self.clone(), mailbox.clone(), folder.clone());
+            blocking(move || store.folder_dir(&mailbox, &folder)).await?
+        };
+        let unique = unique_name(self.host());
+        let tmp = dir.join("tmp").join(&unique);
+        let (size, vsize) = write::write_async(&tmp, message).await?;
+        let name = MaildirName::new(&unique, size, vsize);
+        let (store, mailbox, keywords) = (self.clone(), mailbox.clone(), keywords.clone());
+        let message = NewMessage {
+            tmp,
+            name,
+            flags,
+            keywords,
+            internal_date,
+        };
+        blocking(move || store.append_blocking(&mailbox, &folder, message)).await
+    }
+
+    async fn store_flags(
+        &self,
+        mailbox: &LocalMailbox,
+        folder: &str,
+        uids: &[Uid],
+        op: FlagOp,
+        flags: Flags,
+        keywords: &Keywords,
+    ) -> Result<Vec<Change>, StoreError> {
+        check_keywords(keywords)?;
+        let (store, mailbox, folder) = (self.clone(), mailbox.clone(), folder_name(folder)?);
+        let (uids, keywords) = (uids.to_vec(), keywords.clone());
+        blocking(move || store.store_flags_blocking(&mailbox, &folder, &uids, op, flags, &keywords))
+            .await
+    }
+
+    async fn expunge(
+        &self,
+        mailbox: &LocalMailbox,
+        folder: &str,
+        uids: &[Uid],
+    ) -> Result<Vec<Uid>, StoreError> {
+        let (store, mailbox, folder) = (self.clone(), mailbox.clone(), folder_name(folder)?);
+        let uids = uids.to_vec();
+        blocking(move || store.expunge_blocking(&mailbox, &folder, &uids)).await
+    }
+
+    async fn folders(&self, mailbox: &LocalMailbox) -> Result<Vec<FolderStatus>, StoreError> {
+        let (store, mailbox) = (self.clone(), mailbox.clone());
+        blocking(move || store.folders_blocking(&mailbox)).await
+    }
+
+    async fn create_folder(&self, mailbox: &LocalMailbox, folder: &str) -> Result<(), StoreError> {
+        let (store, mailbox, folder) = (self.clone(), mailbox.clone(), folder_name(folder)?);
+        blocking(move || {
+            let root = store.user_dir(&mailbox);
+            folders::ensure_user(&root)?;
+            folders::create(&root, &folder)
+        })
+        .await
+    }
+
+    async fn delete_folder(&self, mailbox: &LocalMailbox, folder: &str) -> Result<(), StoreError> {
+        let (store, mailbox, folder) = (self.clone(), mailbox.clone(), folder_name(folder)?);
+        blocking(move || {
+            let root = store.user_dir(&mailbox);
+            folders::ensure_user(&root)?;
+            folders::delete(&root, &folder)?;
+            store.forget(&mailbox, |f| f.is_within(&folder));
+            Ok(())
+        })
+        .await
+    }
+
+    async fn rename_folder(
+        &self,
+        mailbox: &LocalMailbox,
+        from: &str,
+        to: &str,
+    ) -> Result<(), StoreError> {
+        let (store, mailbox) = (self.clone(), mailbox.clone());
+        let (from, to) = (folder_name(from)?, folder_name(to)?);
+        blocking(move || {
+            let root = store.user_dir(&mailbox);
+            folders::ensure_user(&root)?;
+            folders::rename(&root, &from, &to)?;
+            store.forget(&mailbox, |f| f.is_within(&from));
+            Ok(())
+        })
+        .await
+    }
+
+    fn watch(&self, mailbox: &LocalMailbox, folder: &str) -> watch::Receiver<ModSeq> {
+        match folder_name(folder) {
+            Ok(folder) => self.handle(mailbox, &folder).changed.subscribe(),
+            // No such folder can change: a channel whose sender is gone.
+            Err(_) => watch::channel(ModSeq(0)).1,
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! Writing a new message file into `tmp/`: CRLF made LF (Maildir files
+//! use the local line end), synced, with its size and its size as clients
+//! see it (CRLF) counted on the way.
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, BufWriter, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// Counts across the process, so that several stores (or a store and the
+/// delivery) never make the same name in the same microsecond.
+static DELIVERIES: AtomicU64 = AtomicU64::new(0);
+
+/// `SECONDS.M<micros>P<pid>Q<n>.HOST`, unique on this host as maildir(5)
+/// asks; `host` is already safe for a file name.
+pub(crate) fn unique_name(host: &str) -> String {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    let n = DELIVERIES.fetch_add(1, Ordering::Relaxed);
+    format!(
+        "{}.M{}P{}Q{n}.{host}",
+        now.as_secs(),
+        now.subsec_micros(),
+        std::process::id()
+    )
+}
+
+/// maildir(5): '/' and ':' cannot appear in the host part; ',' would
+/// start a field in Dovecot's names.
+pub(crate) fn safe_host(hostname: &str) -> String {
+    hostname
+        .replace('/', "\\057")
+        .replace(':', "\\072")
+        .replace(',', "\\054")
+}
+
+/// CRLF to LF across chunk boundaries; a CR not followed by LF is kept.
+/// Counts the octets written and the octets with CRLF line ends.
+#[derive(Default)]
+pub(crate) struct LineEndings {
+    pending_cr: bool,
+    last_out: Option<u8>,
+    pub size: u64,
+    pub vsize: u64,
+}
+
+impl LineEndings {
+    pub(crate) fn convert(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        for &byte in input {
+            if std::mem::take(&mut self.pending_cr) && byte != b'\n' {
+                self.push(b'\r', out);
+            }
+            if byte == b'\r' {
+                self.pending_cr = true;
+            } else {
+                self.push(byte, out);
+            }
+        }
+    }
+
+    pub(crate) fn finish(&mut self, out: &mut Vec<u8>) {
+        if std::mem::take(&mut self.pending_cr) {
+            self.push(b'\r', out);
+        }
+    }
+
+    fn push(&mut self, byte: u8, out: &mut Vec<u8>) {
+        if byte == b'\n' && self.last_out != Some(b'\r') {
+            self.vsize += 1;
+        }
+        out.push(byte);
+        self.size += 1;
+        self.vsize += 1;
+        self.last_out = Some(byte);
+    }
+}
+
+fn create(path: &Path) -> io::Result<fs::File> {
+    // Mail is private to its owner, whatever the umask.
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+}
+
+/// Writes `headers` then `data` to a new file at `path`, synced; returns
+/// (size, CRLF size). The file is removed on failure.
+pub(crate) fn write_blocking(
+    path: &Path,
+    headers: &[u8],
+    data: &mut impl Read,
+) -> io::Result<(u64, u64)> {
+    let result = (|| {
+        let mut out = BufWriter::with_capacity(CHUNK_BYTES, create(path)?);
+        let mut converter = LineEndings::default();
+        let mut converted = Vec::with_capacity(CHUNK_BYTES);
+        converter.convert(headers, &mut converted);
+        let mut buffer = vec![0u8; CHUNK_BYTES];
+        loop {
+            out.write_all(&converted)?;
+            converted.clear();
+            let n = data.read(&mut buffer)?;
+            if n == 0 {
+                break;
+            }
+            converter.convert(&buffer[..n], &mut converted);
+        }
+        converter.finish(&mut converted);
+        out.write_all(&converted)?;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        Ok((converter.size, converter.vsize))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(path);
+    }
+    result
+}
+
+/// [`write_blocking`] for an async source, in bounded chunks.
+pub(crate) async fn write_async<R: AsyncRead + Unpin>(
+    path: &Path,
+    mut data: R,
+) -> io::Result<(u64, u64)> {
+    let result = async {
+        let std_file = {
+            let path = path.to_owned();
+            crate::spool::blocking(move || create(&path)).await?
+        };
+        let mut file = tokio::fs::File::from_std(std_file);
+        let mut converter = LineEndings::default();
+        let mut converted = Vec::with_capacity(CHUNK_BYTES);
+        let mut buffer = vec![0u8; CHUNK_BYTES];
+        loop {
+            let n = data.read(&mut buffer).await?;
+            if n == 0 {
+                break;
+            }
+            converted.clear();
+            converter.convert(&buffer[..n], &mut converted);
+            file.write_all(&converted).await?;
+        }
+        converted.clear();
+        converter.finish(&mut converted);
+        file.write_all(&converted).await?;
+        file.sync_all().await?;
+        Ok((converter.size, converter.vsize))
+    }
+    .await;
+    if result.is_err() {
+        let _ = tokio::fs::remove_file(path).await;
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn convert_in_pieces(input: &[u8], piece: usize) -> (Vec<u8>, u64, u64) {
+        let mut converter = LineEndings::default();
+        let mut out = Vec::new();
+        for chunk in input.chunks(piece) {
+            converter.convert(chunk, &mut out);
+        }
+        converter.finish(&mut out);
+        (out, converter.size, converter.vsize)
+    }
+
+    #[test]
+    fn crlf_becomes_lf_and_both_sizes_are_counted_whatever_the_chunking() {
+        let input = b"a\r\nb\r\n\r\nc\rd\r";
+        for piece in 1..input.len() {
+            let (out, size, vsize) = convert_in_pieces(input, piece);
+            assert_eq!(out, b"a\nb\n\nc\rd\r", "piece {piece}");
+            assert_eq!(size, out.len() as u64);
+            // Back to CRLF: every LF gains its CR again.
+            assert_eq!(vsize, input.len() as u64, "piece {piece}");
+        }
+    }
+
+    #[test]
+    fn the_crlf_size_matches_what_a_reader_yields() {
+        // "\r\r\n" leaves "\r\n" in the file: a reader adds no CR there.
+        let (out, size, vsize) = convert_in_pieces(b"x\r\r\ny\n", 3);
+        assert_eq!(out, b"x\r\ny\n");
+        assert_eq!((size, vsize), (5, 6));
+    }
+}
