@@ -9,7 +9,8 @@ use crate::driver::{self, Backend, Clock};
 use crate::environment::System;
 use crate::listen;
 use crate::maildir::Maildirs;
-use crate::pop3::temporary_maildir::TemporaryMaildrops;
+use crate::mailstore::MaildirStore;
+use crate::pop3::StoreMaildrops;
 use crate::resolver::Resolver;
 use crate::spool::{DataDirLock, Spool, SpoolFile};
 use crate::tls::{ServerTls, Transport};
@@ -53,14 +54,14 @@ pub struct LocalStore {
     spool: Arc<Spool>,
     directory: Arc<Directory>,
     accounts: Arc<AccountBook>,
-    maildrops: Arc<TemporaryMaildrops>,
+    maildrops: Arc<StoreMaildrops<MaildirStore>>,
 }
 
 impl Backend for LocalStore {
     type Message = SpoolFile;
-    type Maildrops = TemporaryMaildrops;
+    type Maildrops = StoreMaildrops<MaildirStore>;
 
-    fn maildrops(&self) -> &TemporaryMaildrops {
+    fn maildrops(&self) -> &StoreMaildrops<MaildirStore> {
         &self.maildrops
     }
 
@@ -111,6 +112,8 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
         .collect::<Result<_, _>>()?;
     let listeners = listen::bind_all(&plan)?;
     let maildirs = Arc::new(Maildirs::new(&loaded.data_dir, &config.server.hostname));
+    // Readers share delivery's store: one lock and one MODSEQ per mailbox.
+    let maildrops = Arc::new(StoreMaildrops::new(Arc::new(maildirs.store().clone())));
     let directory = Arc::new(Directory::new(&config.domains));
     let system = System {
         spool: Arc::clone(&spool),
@@ -137,7 +140,7 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
         spool,
         directory,
         accounts,
-        maildrops: Arc::new(TemporaryMaildrops::new(&loaded.data_dir)),
+        maildrops,
     };
     let (stop_accepting, accepting) = watch::channel(false);
     let (end_sessions, ending) = watch::channel(false);

@@ -109,7 +109,24 @@ fn dovecot_reads_delivered_messages_with_uids_in_delivery_order() {
         sorted.sort();
         sorted
     });
-    assert!(!maildir.join("dovecot-uidlist").exists());
+    // Dovecot's UIDs and UIDVALIDITY are the ones Postern's store gave.
+    let uidlist = std::fs::read_to_string(maildir.join("dovecot-uidlist")).unwrap();
+    let header = uidlist.lines().next().unwrap();
+    let fields: Vec<&str> = header.split_whitespace().take(3).collect();
+    let expected = format!("3 V{} N4", status.uidvalidity);
+    assert_eq!(fields.join(" "), expected, "{uidlist}");
+    for (uid, file) in (1..).zip(&files) {
+        let line = format!("{uid} ");
+        let entry = uidlist
+            .lines()
+            .skip(1)
+            .find(|l| l.starts_with(&line))
+            .unwrap();
+        assert!(
+            entry.ends_with(&format!(":{}", base_name(file))),
+            "{uidlist}"
+        );
+    }
 }
 
 #[test]

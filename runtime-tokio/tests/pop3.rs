@@ -9,6 +9,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use support::dovecot::{doveadm_fetch, doveadm_mailbox_status};
 use support::{TestServer, free_port, postern, python};
 
 const USER: &str = "alice@example.test";
@@ -108,7 +109,7 @@ users = ["alice", "bob"]
 
     /// Delivers `count` messages to alice through SMTP and waits for them.
     fn deliver(&self, count: usize) {
-        let before = self.server.delivered("alice").len() + self.seen_count();
+        let before = self.message_count();
         for i in 0..count {
             let file = self.server.dir.path().join(format!("message-{i}.eml"));
             std::fs::write(
@@ -125,12 +126,32 @@ users = ["alice", "bob"]
             );
             assert!(String::from_utf8_lossy(&out.stdout).starts_with("OK"));
         }
-        self.server.wait_for_delivery("alice", before + count);
+        support::eventually(
+            || self.message_count(),
+            |&n| n >= before + count,
+            |n| format!("{n} of {} messages delivered", before + count),
+        );
     }
 
-    /// Messages moved to `cur/` (retrieved and marked seen).
+    /// Messages marked `\Seen` (the `S` in a Maildir name's flags).
     fn seen_count(&self) -> usize {
-        self.files("cur").len()
+        let seen = |file: &PathBuf| {
+            let name = file.file_name().unwrap().to_str().unwrap();
+            name.split_once(":2,")
+                .is_some_and(|(_, flags)| flags.contains('S'))
+        };
+        self.files("cur").iter().filter(|file| seen(file)).count()
+    }
+
+    /// Alice's INBOX UIDVALIDITY, from the store's `dovecot-uidlist`.
+    fn uid_validity(&self) -> u32 {
+        let uidlist = self
+            .server
+            .data()
+            .join("mail/example.test/alice/dovecot-uidlist");
+        let text = std::fs::read_to_string(uidlist).unwrap();
+        let field = text.split_whitespace().nth(1).unwrap();
+        field.strip_prefix('V').unwrap().parse().unwrap()
     }
 
     fn files(&self, sub: &str) -> Vec<PathBuf> {
@@ -193,7 +214,11 @@ fn poplib_reads_delivered_mail_and_deletes_only_at_quit() {
             "pass: +OK Logged in: 2 messages",
             "capa: ['AUTH-RESP-CODE', 'IMPLEMENTATION', 'PIPELINING', 'RESP-CODES', 'TOP', 'UIDL']",
             "stat: (2, ",
-            "uidl: ['1 0000000100000001', '2 0000000200000001']",
+            format!(
+                "uidl: ['1 00000001{v:08X}', '2 00000002{v:08X}']",
+                v = world.uid_validity()
+            )
+            .as_str(),
             "retr 1 subject: ['Subject: message 0']",
             "retr 2 subject: ['Subject: message 1']",
             "top 1 0: +OK Top of message follows",
@@ -524,4 +549,29 @@ fn fetchmail_over_stls_with_the_self_signed_certificate() {
         log.contains("pop3 tls=yes login=alice@example.test retrieved=1 deleted=1"),
         "{log}"
     );
+}
+
+#[test]
+fn dovecot_reads_pop3_deletions_and_seen_flags_with_the_same_uids() {
+    let world = Pop3World::start();
+    world.deliver(3);
+    // RETR every message, DELE 1, QUIT.
+    let out = world.poplib(world.plain, "plain");
+    assert_lines(&out, &["quit: +OK"]);
+    world.deliver(1);
+    let maildir = world.server.data().join("mail/example.test/alice");
+    let messages = doveadm_fetch(&maildir, USER, "INBOX");
+    let seen: Vec<(u32, Vec<String>)> = messages.iter().map(|m| (m.uid, m.flags.clone())).collect();
+    let flagged = || vec!["\\Seen".to_owned()];
+    // UID 1 is gone for good: the next delivery got 4, not 1.
+    assert_eq!(seen, [(2, flagged()), (3, flagged()), (4, vec![])], "{out}");
+    let status = doveadm_mailbox_status(&maildir, USER, "INBOX");
+    assert_eq!(status.uidvalidity, world.uid_validity());
+    // POP3 shows the UIDLs Dovecot's pop3 would (%08Xu%08Xv).
+    let again = world.poplib(world.plain, "plain");
+    let expected = format!(
+        "uidl: ['1 00000002{v:08X}', '2 00000003{v:08X}', '3 00000004{v:08X}']",
+        v = status.uidvalidity
+    );
+    assert_lines(&again, &[expected.as_str()]);
 }

@@ -8,10 +8,11 @@
 
 pub mod driver;
 pub mod lock;
-pub mod temporary_maildir;
+pub mod store;
 
 pub use driver::run_pop3_session;
 pub use lock::{MaildropLock, MaildropLocks};
+pub use store::StoreMaildrops;
 
 use postern_core::envelope::LocalMailbox;
 use postern_core::pop3::{Maildrop, MaildropFailure};
