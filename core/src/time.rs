@@ -5,6 +5,7 @@
 //! in production, zero in simulation). Wall-clock time, which only mail
 //! headers need, arrives separately as a [`UnixTime`].
 
+use std::marker::PhantomData;
 use std::ops::Add;
 use std::time::Duration;
 
@@ -36,6 +37,71 @@ impl Add<Duration> for Instant {
     fn add(self, rhs: Duration) -> Instant {
         let nanos = u64::try_from(rhs.as_nanos()).unwrap_or(u64::MAX);
         Instant(self.0.saturating_add(nanos))
+    }
+}
+
+/// What a machine's deadlines are for: an enum whose variants index a
+/// [`TimerTable`].
+pub trait TimerKind: Copy + 'static {
+    /// The timers the driver reports as fired when they pass; the others
+    /// (a send deadline) bound the driver's own work instead.
+    const WAITING_ON_CLIENT: &'static [Self];
+
+    /// The timer's slot, below [`TIMERS_PER_MACHINE_MAX`].
+    fn index(self) -> usize;
+}
+
+/// The most timers one machine has.
+pub const TIMERS_PER_MACHINE_MAX: usize = 8;
+
+/// A machine's timers: one optional deadline per [`TimerKind`] variant, in
+/// a fixed table (quinn-proto's shape). The earliest armed timer that waits
+/// on the client is what the machine's `poll_timeout` names.
+#[derive(Clone, Debug)]
+pub struct TimerTable<T> {
+    deadlines: [Option<Instant>; TIMERS_PER_MACHINE_MAX],
+    kind: PhantomData<T>,
+}
+
+impl<T: TimerKind> Default for TimerTable<T> {
+    fn default() -> Self {
+        TimerTable {
+            deadlines: [None; TIMERS_PER_MACHINE_MAX],
+            kind: PhantomData,
+        }
+    }
+}
+
+impl<T: TimerKind> TimerTable<T> {
+    pub fn set(&mut self, timer: T, at: Instant) {
+        self.deadlines[timer.index()] = Some(at);
+    }
+
+    pub fn stop(&mut self, timer: T) {
+        self.deadlines[timer.index()] = None;
+    }
+
+    pub fn get(&self, timer: T) -> Option<Instant> {
+        self.deadlines[timer.index()]
+    }
+
+    /// The earliest deadline of the timers that wait on the client.
+    pub fn next_expiry(&self) -> Option<Instant> {
+        T::WAITING_ON_CLIENT
+            .iter()
+            .filter_map(|&timer| self.get(timer))
+            .min()
+    }
+
+    /// The timer waiting on the client that expired first, if any has by
+    /// `now`.
+    pub fn expired(&self, now: Instant) -> Option<T> {
+        T::WAITING_ON_CLIENT
+            .iter()
+            .filter_map(|&timer| self.get(timer).map(|at| (at, timer)))
+            .filter(|&(at, _)| at <= now)
+            .min_by_key(|&(at, _)| at)
+            .map(|(_, timer)| timer)
     }
 }
 
@@ -87,5 +153,36 @@ mod tests {
             UnixTime(1_795_212_959).to_rfc5322(),
             "Fri, 20 Nov 2026 22:15:59 +0000"
         );
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum Timer {
+        Command,
+        Send,
+        Session,
+    }
+
+    impl TimerKind for Timer {
+        const WAITING_ON_CLIENT: &'static [Timer] = &[Timer::Command, Timer::Session];
+
+        fn index(self) -> usize {
+            self as usize
+        }
+    }
+
+    #[test]
+    fn only_timers_waiting_on_the_client_expire_and_the_earliest_first() {
+        let at = Instant::from_nanos;
+        let mut timers = TimerTable::<Timer>::default();
+        assert_eq!(timers.next_expiry(), None);
+        timers.set(Timer::Send, at(1));
+        timers.set(Timer::Session, at(30));
+        timers.set(Timer::Command, at(20));
+        assert_eq!(timers.next_expiry(), Some(at(20)));
+        assert_eq!(timers.expired(at(19)), None);
+        assert_eq!(timers.expired(at(40)), Some(Timer::Command));
+        timers.stop(Timer::Command);
+        assert_eq!(timers.expired(at(40)), Some(Timer::Session));
+        assert_eq!(timers.get(Timer::Send), Some(at(1)));
     }
 }

@@ -1,6 +1,6 @@
 //! The POP3 machine's timers: one slot per [`Timer`] in a fixed table.
 
-use crate::time::Instant;
+use crate::time::TimerKind;
 
 /// What a deadline is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,45 +17,16 @@ pub enum Timer {
     Send,
 }
 
-impl Timer {
-    const COUNT: usize = 4;
-
+impl TimerKind for Timer {
     /// The timers whose expiry the driver reports as
     /// [`Input::TimerFired`](super::Input::TimerFired).
-    const WAITING_ON_CLIENT: [Timer; 3] = [Timer::Autologout, Timer::AuthDelay, Timer::Session];
-}
+    const WAITING_ON_CLIENT: &'static [Timer] =
+        &[Timer::Autologout, Timer::AuthDelay, Timer::Session];
 
-#[derive(Clone, Debug, Default)]
-pub struct TimerTable([Option<Instant>; Timer::COUNT]);
-
-impl TimerTable {
-    pub fn set(&mut self, timer: Timer, at: Instant) {
-        self.0[timer as usize] = Some(at);
-    }
-
-    pub fn stop(&mut self, timer: Timer) {
-        self.0[timer as usize] = None;
-    }
-
-    pub fn get(&self, timer: Timer) -> Option<Instant> {
-        self.0[timer as usize]
-    }
-
-    /// The earliest deadline of the timers that wait on the client.
-    pub fn next_expiry(&self) -> Option<Instant> {
-        Timer::WAITING_ON_CLIENT
-            .iter()
-            .filter_map(|&timer| self.get(timer))
-            .min()
-    }
-
-    /// The client timer that expired first by `now`, if any.
-    pub fn expired(&self, now: Instant) -> Option<Timer> {
-        Timer::WAITING_ON_CLIENT
-            .iter()
-            .filter_map(|&timer| self.get(timer).map(|at| (at, timer)))
-            .filter(|&(at, _)| at <= now)
-            .min_by_key(|&(at, _)| at)
-            .map(|(_, timer)| timer)
+    fn index(self) -> usize {
+        self as usize
     }
 }
+
+/// One optional deadline per timer.
+pub type TimerTable = crate::time::TimerTable<Timer>;

@@ -6,7 +6,7 @@
 //! ([`Server::send_deadline`](super::Server::send_deadline)). Output the
 //! server sends never moves a timer that waits on the client.
 
-use crate::time::Instant;
+use crate::time::{Instant, TimerKind};
 use std::time::Duration;
 
 /// What a deadline is for.
@@ -28,59 +28,23 @@ pub enum Timer {
     Send,
 }
 
-impl Timer {
-    const COUNT: usize = 5;
-
-    fn index(self) -> usize {
-        self as usize
-    }
-
+impl TimerKind for Timer {
     /// The timers whose expiry the driver reports as
     /// [`Input::TimerFired`](super::Input::TimerFired).
-    const WAITING_ON_CLIENT: [Timer; 4] = [
+    const WAITING_ON_CLIENT: &'static [Timer] = &[
         Timer::Command,
         Timer::Data,
         Timer::AuthDelay,
         Timer::Session,
     ];
+
+    fn index(self) -> usize {
+        self as usize
+    }
 }
 
 /// One optional deadline per timer.
-#[derive(Clone, Debug, Default)]
-pub struct TimerTable([Option<Instant>; Timer::COUNT]);
-
-impl TimerTable {
-    pub fn set(&mut self, timer: Timer, at: Instant) {
-        self.0[timer.index()] = Some(at);
-    }
-
-    pub fn stop(&mut self, timer: Timer) {
-        self.0[timer.index()] = None;
-    }
-
-    pub fn get(&self, timer: Timer) -> Option<Instant> {
-        self.0[timer.index()]
-    }
-
-    /// The earliest deadline of the timers that wait on the client.
-    pub fn next_expiry(&self) -> Option<Instant> {
-        Timer::WAITING_ON_CLIENT
-            .iter()
-            .filter_map(|&timer| self.get(timer))
-            .min()
-    }
-
-    /// The timer waiting on the client that expired first, if any has by
-    /// `now`.
-    pub fn expired(&self, now: Instant) -> Option<Timer> {
-        Timer::WAITING_ON_CLIENT
-            .iter()
-            .filter_map(|&timer| self.get(timer).map(|at| (at, timer)))
-            .filter(|&(at, _)| at <= now)
-            .min_by_key(|&(at, _)| at)
-            .map(|(_, timer)| timer)
-    }
-}
+pub type TimerTable = crate::time::TimerTable<Timer>;
 
 /// How a DATA transfer is keeping up.
 ///
