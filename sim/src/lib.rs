@@ -29,4 +29,5 @@ pub mod world;
 
 pub use scenario::Scenario;
 pub use store::{Committed, MemoryStore, PlantedBug};
+pub use world::reader::ReadSession;
 pub use world::{Options, Report, run};
