@@ -157,8 +157,8 @@ fn verdict(scenario: &Scenario, report: &Report) -> String {
     );
     if stats.read_sessions + stats.in_use > 0 {
         text.push_str(&format!(
-            "; POP3: {} sessions listed a maildrop, {} found it in use, {} messages deleted",
-            stats.read_sessions, stats.in_use, stats.expunged
+            "; POP3: {} sessions listed a maildrop, {} found it in use, {} messages deleted, {} updates cut part way",
+            stats.read_sessions, stats.in_use, stats.expunged, stats.partial_updates
         ));
     }
     for violation in &report.violations {

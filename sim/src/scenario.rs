@@ -48,6 +48,8 @@
 //! accepted = 3                 # messages answered 250
 //! refused_connections = 25
 //! delivered = 3                # messages taken by remote servers
+//! read_sessions = 4            # POP3 sessions that listed a maildrop
+//! in_use = 0                   # POP3 sessions told [IN-USE]
 //! ```
 
 use serde::Deserialize;
@@ -306,6 +308,10 @@ pub struct Expect {
     pub bounces: Option<u32>,
     /// Copies put in local mailboxes.
     pub local: Option<u32>,
+    /// POP3 reader sessions that listed a maildrop.
+    pub read_sessions: Option<u32>,
+    /// POP3 reader sessions turned away with `[IN-USE]`.
+    pub in_use: Option<u32>,
     /// Whether the queue must be empty at the end; by default it must.
     pub queue_drains: Option<bool>,
     /// That no mailbox holds two copies of one message.

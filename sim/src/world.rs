@@ -91,6 +91,9 @@ pub struct Stats {
     pub in_use: u32,
     /// Messages POP3 readers deleted, their QUIT answered `+OK`.
     pub expunged: u32,
+    /// POP3 updates a crash cut part way: the next session listed some,
+    /// not all, of the messages deleted before the QUIT.
+    pub partial_updates: u32,
     /// Virtual time the run took, in milliseconds.
     pub virtual_millis: u64,
 }

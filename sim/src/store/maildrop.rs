@@ -211,6 +211,13 @@ impl MaildropHandle for SimHandle {
     }
 
     async fn update(&mut self, expunge: &[u32], seen: &[u32]) -> io::Result<()> {
+        tracing::info!(
+            "maildrop {}: update begins, {} to expunge, {} to mark seen, {}ms a step",
+            self.mailbox,
+            expunge.len(),
+            seen.len(),
+            UPDATE_STEP.as_millis()
+        );
         for &uid in expunge {
             tokio::time::sleep(UPDATE_STEP).await;
             let mut shared = self.store.lock();
@@ -240,7 +247,7 @@ impl MaildropHandle for SimHandle {
             }
         }
         tracing::info!(
-            "maildrop {}: updated, {} expunged, {} marked seen",
+            "maildrop {}: update done, {} expunged, {} marked seen",
             self.mailbox,
             expunge.len(),
             seen.len()

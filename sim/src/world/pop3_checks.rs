@@ -25,6 +25,21 @@ pub(super) fn check_maildrops(group: &ServerGroup, shared: &Shared, report: &mut
         .filter(|s| s.quit_ok)
         .map(|s| s.deleted.len() as u32)
         .sum();
+    stats.partial_updates = sessions
+        .iter()
+        .filter(|s| s.quit_sent_at.is_some() && !s.quit_ok && !s.deleted.is_empty())
+        .filter(|cut| {
+            let next = sessions
+                .iter()
+                .filter(|t| t.login == cut.login && t.listed_at > cut.listed_at)
+                .filter_map(|t| t.listing.as_ref().map(|listing| (t.listed_at, listing)))
+                .min_by_key(|(at, _)| *at);
+            next.is_some_and(|(_, listing)| {
+                let kept = cut.deleted.iter().filter(|u| listing.contains(u)).count();
+                kept > 0 && kept < cut.deleted.len()
+            })
+        })
+        .count() as u32;
     let violations = &mut report.violations;
     // Every copy ever delivered, by its place: a place given twice is a
     // UID handed out twice.

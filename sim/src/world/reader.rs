@@ -79,19 +79,19 @@ pub(super) async fn read_mail(reader: &Reader, seed: u64, shared: &SharedState) 
             quit_ok: false,
         };
         let outcome = session(reader, &mut rng, &mut record).await;
-        let summary = match &outcome {
-            Ok(()) => format!(
-                "{} listed, {} retrieved, {} deleted, QUIT {}",
-                record.listing.as_ref().map_or(0, Vec::len),
+        let summary = match (&record.listing, &outcome) {
+            (None, Err(why)) => why.clone(),
+            (Some(listing), outcome) => format!(
+                "{} listed, {} retrieved, {} deleted; {}",
+                listing.len(),
                 record.retrieved.len(),
                 record.deleted.len(),
-                if record.quit_ok {
-                    "+OK"
-                } else {
-                    "not answered +OK"
+                match outcome {
+                    Ok(()) => "QUIT +OK",
+                    Err(why) => why,
                 }
             ),
-            Err(why) => why.clone(),
+            (None, Ok(())) => "no listing".to_owned(),
         };
         tracing::info!("POP3 session {number}: {summary}");
         lock(shared).read_sessions.push(record);
@@ -115,7 +115,9 @@ async fn session(reader: &Reader, rng: &mut Rng, record: &mut ReadSession) -> Re
     expect_ok(&mut connection, "USER").await?;
     command(&mut connection, &format!("PASS {}", reader.password)).await?;
     record.pass_sent_at = Some(now());
-    let pass = line(&mut connection).await?;
+    let pass = line(&mut connection)
+        .await
+        .map_err(|e| format!("PASS: {e}"))?;
     if !pass.starts_with("+OK") {
         record.in_use = pass.contains("[IN-USE]");
         let _ = command(&mut connection, "QUIT").await;
@@ -126,7 +128,10 @@ async fn session(reader: &Reader, rng: &mut Rng, record: &mut ReadSession) -> Re
     command(&mut connection, "UIDL").await?;
     expect_ok(&mut connection, "UIDL").await?;
     let mut listing = Vec::new();
-    for entry in multiline(&mut connection).await? {
+    for entry in multiline(&mut connection)
+        .await
+        .map_err(|e| format!("UIDL: {e}"))?
+    {
         let entry = String::from_utf8_lossy(&entry).into_owned();
         let uidl = entry.split_whitespace().nth(1).unwrap_or_default();
         listing.push(uidl.to_owned());
@@ -148,7 +153,10 @@ async fn session(reader: &Reader, rng: &mut Rng, record: &mut ReadSession) -> Re
         command(&mut connection, &format!("RETR {}", n + 1)).await?;
         expect_ok(&mut connection, "RETR").await?;
         let mut data = Vec::new();
-        for text in multiline(&mut connection).await? {
+        for text in multiline(&mut connection)
+            .await
+            .map_err(|e| format!("RETR: {e}"))?
+        {
             data.extend_from_slice(&text);
             data.extend_from_slice(b"\r\n");
         }
@@ -207,7 +215,9 @@ async fn raw_line(connection: &mut Connection) -> Result<Vec<u8>, String> {
 }
 
 async fn expect_ok(connection: &mut Connection, what: &str) -> Result<String, String> {
-    let response = line(connection).await?;
+    let response = line(connection)
+        .await
+        .map_err(|error| format!("{what}: {error}"))?;
     match response.starts_with("+OK") {
         true => Ok(response),
         false => Err(format!("{what}: {response}")),
