@@ -55,6 +55,8 @@ enum Bug {
     ExpungeUnlisted,
     /// The maildrop lock is not taken.
     NoMaildropLock,
+    /// The maildrop gives sizes without the CRs RETR sends.
+    SizesWithoutCr,
 }
 
 impl Bug {
@@ -65,6 +67,7 @@ impl Bug {
             Bug::UidReuse => PlantedBug::UidReuse,
             Bug::ExpungeUnlisted => PlantedBug::ExpungeUnlisted,
             Bug::NoMaildropLock => PlantedBug::NoMaildropLock,
+            Bug::SizesWithoutCr => PlantedBug::SizesWithoutCr,
         }
     }
 
@@ -75,6 +78,7 @@ impl Bug {
             Some(Bug::UidReuse) => " --plant-bug uid-reuse",
             Some(Bug::ExpungeUnlisted) => " --plant-bug expunge-unlisted",
             Some(Bug::NoMaildropLock) => " --plant-bug no-maildrop-lock",
+            Some(Bug::SizesWithoutCr) => " --plant-bug sizes-without-cr",
             None => "",
         }
     }

@@ -22,6 +22,7 @@
 //! password = "wonderland"
 //! sessions = 4
 //! delete = "all"
+//! hang_up = false              # true: close after DELE, without QUIT
 //!
 //! [[flood]]                    # a client host opening idle connections
 //! from = "10.1.0.2"
@@ -152,6 +153,10 @@ pub struct Reader {
     pub interval: Duration,
     #[serde(default)]
     pub delete: DeleteChoice,
+    /// Closes the connection after its DELEs instead of sending QUIT: a
+    /// dropped connection, which must delete nothing.
+    #[serde(default)]
+    pub hang_up: bool,
 }
 
 /// Which of the messages it listed a POP3 reader deletes.

@@ -90,6 +90,9 @@ pub enum PlantedBug {
     ExpungeUnlisted,
     /// The maildrop lock is not taken: two sessions may hold one maildrop.
     NoMaildropLock,
+    /// The maildrop gives sizes with LF line ends, as a Maildrop file
+    /// holds them, not the CRLF octets RETR sends.
+    SizesWithoutCr,
 }
 
 /// How long the planted bug leaves a message unsynced after its `250`.

@@ -176,7 +176,12 @@ impl Maildrops for MemoryStore {
                 .iter()
                 .map(|m| MaildropMessage {
                     uid: m.uid,
-                    size: m.data.len() as u64,
+                    size: match self.bug {
+                        Some(PlantedBug::SizesWithoutCr) => {
+                            m.data.iter().filter(|&&b| b != b'\r').count() as u64
+                        }
+                        _ => m.data.len() as u64,
+                    },
                 })
                 .collect(),
         };

@@ -67,7 +67,10 @@ pub(super) fn check_maildrops(group: &ServerGroup, shared: &Shared, report: &mut
         sessions
             .iter()
             .filter(|(s, mailbox)| {
-                *mailbox == key.0 && s.quit_sent_at.is_some() && s.deleted.contains(&uidl)
+                *mailbox == key.0
+                    && s.quit_sent_at.is_some()
+                    && s.retrieved.contains_key(&uidl)
+                    && s.deleted.contains(&uidl)
             })
             .map(|(s, _)| *s)
             .collect()
@@ -96,6 +99,9 @@ pub(super) fn check_maildrops(group: &ServerGroup, shared: &Shared, report: &mut
     }
     for (session, mailbox) in &sessions {
         let name = format!("POP3 session {} of {}", session.number, session.reader);
+        for contradiction in &session.contradictions {
+            violations.push(format!("{name}: {contradiction}"));
+        }
         let Some(held) = contents.get(mailbox) else {
             continue;
         };

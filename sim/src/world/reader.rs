@@ -1,6 +1,7 @@
 //! A scripted POP3 reader: a client host that logs in at intervals, lists
-//! the maildrop (STAT, UIDL), retrieves every message, deletes those its
-//! script picks and quits, recording what it saw for the invariants.
+//! the maildrop (STAT, UIDL, LIST), retrieves every message, deletes those
+//! its script picks and quits (or hangs up), recording what it saw for the
+//! invariants.
 //!
 //! It speaks POP3 by hand, line by line, as a plain client would: nothing
 //! of ours is used on this side, so the server is checked from outside.
@@ -36,6 +37,9 @@ pub struct ReadSession {
     pub retrieved: BTreeMap<String, u64>,
     /// UIDLs answered `+OK` to DELE.
     pub deleted: Vec<String>,
+    /// What the server said that cannot be true: STAT and UIDL counting
+    /// differently, a LIST size that is not the octets RETR sent.
+    pub contradictions: Vec<String>,
     /// Virtual time QUIT was sent after the login, if it was.
     pub quit_sent_at: Option<Duration>,
     /// QUIT was answered `+OK`: the update is done.
@@ -75,6 +79,7 @@ pub(super) async fn read_mail(reader: &Reader, seed: u64, shared: &SharedState) 
             listed_at: Duration::ZERO,
             retrieved: BTreeMap::new(),
             deleted: Vec::new(),
+            contradictions: Vec::new(),
             quit_sent_at: None,
             quit_ok: false,
         };
@@ -144,9 +149,35 @@ async fn session(reader: &Reader, rng: &mut Rng, record: &mut ReadSession) -> Re
         .and_then(|n| n.parse().ok())
         .unwrap_or(usize::MAX);
     if count != listing.len() {
-        return Err(format!(
+        record.contradictions.push(format!(
             "STAT says {count} messages, UIDL lists {}",
             listing.len()
+        ));
+    }
+    command(&mut connection, "LIST").await?;
+    expect_ok(&mut connection, "LIST").await?;
+    let sizes: Vec<u64> = multiline(&mut connection)
+        .await
+        .map_err(|e| format!("LIST: {e}"))?
+        .iter()
+        .map(|entry| {
+            let entry = String::from_utf8_lossy(entry);
+            entry
+                .split_whitespace()
+                .nth(1)
+                .and_then(|size| size.parse().ok())
+                .unwrap_or(u64::MAX)
+        })
+        .collect();
+    let octets: u64 = stat
+        .split_whitespace()
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(u64::MAX);
+    if octets != sizes.iter().sum::<u64>() {
+        record.contradictions.push(format!(
+            "STAT says {octets} octets, LIST sizes add up to {}",
+            sizes.iter().sum::<u64>()
         ));
     }
     for (n, uidl) in listing.iter().enumerate() {
@@ -161,6 +192,14 @@ async fn session(reader: &Reader, rng: &mut Rng, record: &mut ReadSession) -> Re
             data.extend_from_slice(b"\r\n");
         }
         record.retrieved.insert(uidl.clone(), digest(&data));
+        if sizes.get(n) != Some(&(data.len() as u64)) {
+            record.contradictions.push(format!(
+                "LIST gives message {} (UIDL {uidl}) {} octets, RETR sent {}",
+                n + 1,
+                sizes.get(n).map_or("no".to_owned(), u64::to_string),
+                data.len()
+            ));
+        }
     }
     for (n, uidl) in listing.iter().enumerate() {
         let delete = match reader.delete {
@@ -173,6 +212,9 @@ async fn session(reader: &Reader, rng: &mut Rng, record: &mut ReadSession) -> Re
             expect_ok(&mut connection, "DELE").await?;
             record.deleted.push(uidl.clone());
         }
+    }
+    if reader.hang_up {
+        return Err("hung up without QUIT".to_owned());
     }
     command(&mut connection, "QUIT").await?;
     record.quit_sent_at = Some(now());
