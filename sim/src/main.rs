@@ -57,6 +57,8 @@ enum Bug {
     NoMaildropLock,
     /// The maildrop gives sizes without the CRs RETR sends.
     SizesWithoutCr,
+    /// A POP3 update says +OK before its changes are made.
+    UpdateBeforeSync,
 }
 
 impl Bug {
@@ -68,6 +70,7 @@ impl Bug {
             Bug::ExpungeUnlisted => PlantedBug::ExpungeUnlisted,
             Bug::NoMaildropLock => PlantedBug::NoMaildropLock,
             Bug::SizesWithoutCr => PlantedBug::SizesWithoutCr,
+            Bug::UpdateBeforeSync => PlantedBug::UpdateBeforeSync,
         }
     }
 
@@ -79,6 +82,7 @@ impl Bug {
             Some(Bug::ExpungeUnlisted) => " --plant-bug expunge-unlisted",
             Some(Bug::NoMaildropLock) => " --plant-bug no-maildrop-lock",
             Some(Bug::SizesWithoutCr) => " --plant-bug sizes-without-cr",
+            Some(Bug::UpdateBeforeSync) => " --plant-bug update-before-sync",
             None => "",
         }
     }

@@ -93,6 +93,10 @@ pub enum PlantedBug {
     /// The maildrop gives sizes with LF line ends, as a Maildrop file
     /// holds them, not the CRLF octets RETR sends.
     SizesWithoutCr,
+    /// A POP3 update answers `+OK` at once and makes its changes a
+    /// moment later, on a task a crash kills: deletions acknowledged to
+    /// the client come back.
+    UpdateBeforeSync,
 }
 
 /// How long the planted bug leaves a message unsynced after its `250`.

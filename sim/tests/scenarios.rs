@@ -392,3 +392,15 @@ fn the_swarm_finds_sizes_that_are_not_what_retr_sends() {
         "octets, RETR sent",
     );
 }
+
+/// An update that answers +OK before its changes are made loses them to a
+/// crash just after: the deleted messages come back, and the next session
+/// lists what its client was told is gone.
+#[test]
+fn the_swarm_finds_an_update_acknowledged_before_it_is_synced() {
+    the_swarm_finds(
+        "pop3-crash-in-update",
+        PlantedBug::UpdateBeforeSync,
+        "its QUIT was answered +OK before this login",
+    );
+}

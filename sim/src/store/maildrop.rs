@@ -16,6 +16,7 @@ use postern_core::pop3::{Maildrop, MaildropFailure, MaildropMessage};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// How long one change of an update (one expunge or one flag) takes to be
 /// written and synced: the window a crash can cut an update in.
@@ -216,49 +217,72 @@ impl MaildropHandle for SimHandle {
     }
 
     async fn update(&mut self, expunge: &[u32], seen: &[u32]) -> io::Result<()> {
-        tracing::info!(
-            "maildrop {}: update begins, {} to expunge, {} to mark seen, {}ms a step",
-            self.mailbox,
-            expunge.len(),
-            seen.len(),
-            UPDATE_STEP.as_millis()
+        let update = apply_update(
+            self.store.clone(),
+            self.mailbox.clone(),
+            self.listed.clone(),
+            expunge.to_vec(),
+            seen.to_vec(),
         );
-        for &uid in expunge {
-            tokio::time::sleep(UPDATE_STEP).await;
-            let mut shared = self.store.lock();
-            if let Some(held) = shared.mail.boxes.get_mut(&self.mailbox) {
-                held.messages.retain(|m| m.uid != uid);
+        match self.store.bug {
+            // The bug: the client hears +OK at once, and the changes are
+            // made later, on a task that a crash of the host kills.
+            Some(PlantedBug::UpdateBeforeSync) => {
+                tokio::spawn(update.in_current_span());
             }
+            _ => update.await,
         }
-        if self.store.bug == Some(PlantedBug::ExpungeUnlisted) && !expunge.is_empty() {
-            // The bug: the mailbox is rewritten from what the session was
-            // shown, dropping the mail that arrived since.
-            tokio::time::sleep(UPDATE_STEP).await;
-            let mut shared = self.store.lock();
-            if let Some(held) = shared.mail.boxes.get_mut(&self.mailbox) {
-                held.messages.retain(|m| self.listed.contains(&m.uid));
-            }
-        }
-        for &uid in seen {
-            tokio::time::sleep(UPDATE_STEP).await;
-            let mut shared = self.store.lock();
-            let message = shared
-                .mail
-                .boxes
-                .get_mut(&self.mailbox)
-                .and_then(|held| held.messages.iter_mut().find(|m| m.uid == uid));
-            if let Some(message) = message {
-                message.seen = true;
-            }
-        }
-        tracing::info!(
-            "maildrop {}: update done, {} expunged, {} marked seen",
-            self.mailbox,
-            expunge.len(),
-            seen.len()
-        );
         Ok(())
     }
+}
+
+/// The update after QUIT, one synced change at a time.
+async fn apply_update(
+    store: MemoryStore,
+    mailbox: String,
+    listed: BTreeSet<u32>,
+    expunge: Vec<u32>,
+    seen: Vec<u32>,
+) {
+    tracing::info!(
+        "maildrop {mailbox}: update begins, {} to expunge, {} to mark seen, {}ms a step",
+        expunge.len(),
+        seen.len(),
+        UPDATE_STEP.as_millis()
+    );
+    for &uid in &expunge {
+        tokio::time::sleep(UPDATE_STEP).await;
+        let mut shared = store.lock();
+        if let Some(held) = shared.mail.boxes.get_mut(&mailbox) {
+            held.messages.retain(|m| m.uid != uid);
+        }
+    }
+    if store.bug == Some(PlantedBug::ExpungeUnlisted) && !expunge.is_empty() {
+        // The bug: the mailbox is rewritten from what the session was
+        // shown, dropping the mail that arrived since.
+        tokio::time::sleep(UPDATE_STEP).await;
+        let mut shared = store.lock();
+        if let Some(held) = shared.mail.boxes.get_mut(&mailbox) {
+            held.messages.retain(|m| listed.contains(&m.uid));
+        }
+    }
+    for &uid in &seen {
+        tokio::time::sleep(UPDATE_STEP).await;
+        let mut shared = store.lock();
+        let message = shared
+            .mail
+            .boxes
+            .get_mut(&mailbox)
+            .and_then(|held| held.messages.iter_mut().find(|m| m.uid == uid));
+        if let Some(message) = message {
+            message.seen = true;
+        }
+    }
+    tracing::info!(
+        "maildrop {mailbox}: update done, {} expunged, {} marked seen",
+        expunge.len(),
+        seen.len()
+    );
 }
 
 impl Drop for SimHandle {

@@ -149,6 +149,19 @@ pub(super) fn check_maildrops(group: &ServerGroup, shared: &Shared, report: &mut
         let (Some(listing), Some(pass_sent_at)) = (&session.listing, session.pass_sent_at) else {
             continue;
         };
+        // Nor is mail whose deletion was answered +OK before the login.
+        for (other, other_mailbox) in &sessions {
+            let done_before = other.quit_ok_at.is_some_and(|at| at < pass_sent_at);
+            if other_mailbox != mailbox || !done_before {
+                continue;
+            }
+            for uidl in other.deleted.iter().filter(|u| listing.contains(u)) {
+                violations.push(format!(
+                    "{name}: {uidl} is listed, yet POP3 session {} of {} deleted it and its QUIT was answered +OK before this login",
+                    other.number, other.reader
+                ));
+            }
+        }
         for (key, copy) in delivered.range((mailbox.clone(), 0, 0)..) {
             if key.0 != *mailbox {
                 break;

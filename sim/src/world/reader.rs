@@ -44,6 +44,8 @@ pub struct ReadSession {
     pub quit_sent_at: Option<Duration>,
     /// QUIT was answered `+OK`: the update is done.
     pub quit_ok: bool,
+    /// Virtual time that `+OK` arrived.
+    pub quit_ok_at: Option<Duration>,
 }
 
 /// FNV-1a of a message as RETR sends it (dot-stuffing undone).
@@ -82,6 +84,7 @@ pub(super) async fn read_mail(reader: &Reader, seed: u64, shared: &SharedState) 
             contradictions: Vec::new(),
             quit_sent_at: None,
             quit_ok: false,
+            quit_ok_at: None,
         };
         let outcome = session(reader, &mut rng, &mut record).await;
         let summary = match (&record.listing, &outcome) {
@@ -220,6 +223,7 @@ async fn session(reader: &Reader, rng: &mut Rng, record: &mut ReadSession) -> Re
     record.quit_sent_at = Some(now());
     expect_ok(&mut connection, "QUIT").await?;
     record.quit_ok = true;
+    record.quit_ok_at = Some(now());
     Ok(())
 }
 
