@@ -19,6 +19,16 @@
 //! mailbox, at a remote server, or bounced; the queue must drain; the
 //! smarthost must be used as configured; no outbound quota may be
 //! exceeded.
+//!
+//! POP3 readers ([`scenario::Reader`], `[[read]]` in a scenario) log in to
+//! a `kind = "pop3"` instance served by the production POP3 machine and
+//! driver, which read `MemoryStore`'s mailboxes through
+//! `postern::pop3::Maildrops` ([`store::maildrop`]): UIDs, `\Seen`, the
+//! maildrop lock, and an update after QUIT that a crash can cut part way.
+//! The invariants: nothing not marked deleted is lost, delivered mail is
+//! listed by the next session, a deletion answered `+OK` is done, UIDs
+//! never repeat and a UIDL always names the same content, sizes are the
+//! octets RETR sends, and two sessions never hold one maildrop at once.
 
 pub mod outbound;
 pub mod remote;
@@ -29,4 +39,5 @@ pub mod world;
 
 pub use scenario::Scenario;
 pub use store::{Committed, MemoryStore, PlantedBug};
+pub use world::reader::ReadSession;
 pub use world::{Options, Report, run};

@@ -49,6 +49,16 @@ enum Bug {
     AckBeforeSync,
     /// The queue drops a message once any recipient is delivered.
     DropAfterPartialDelivery,
+    /// A mailbox hands out the UID of an expunged last message again.
+    UidReuse,
+    /// A POP3 update drops the mail that arrived during its session.
+    ExpungeUnlisted,
+    /// The maildrop lock is not taken.
+    NoMaildropLock,
+    /// The maildrop gives sizes without the CRs RETR sends.
+    SizesWithoutCr,
+    /// A POP3 update says +OK before its changes are made.
+    UpdateBeforeSync,
 }
 
 impl Bug {
@@ -56,6 +66,11 @@ impl Bug {
         match self {
             Bug::AckBeforeSync => PlantedBug::AckBeforeSync,
             Bug::DropAfterPartialDelivery => PlantedBug::DropAfterPartialDelivery,
+            Bug::UidReuse => PlantedBug::UidReuse,
+            Bug::ExpungeUnlisted => PlantedBug::ExpungeUnlisted,
+            Bug::NoMaildropLock => PlantedBug::NoMaildropLock,
+            Bug::SizesWithoutCr => PlantedBug::SizesWithoutCr,
+            Bug::UpdateBeforeSync => PlantedBug::UpdateBeforeSync,
         }
     }
 
@@ -63,6 +78,11 @@ impl Bug {
         match bug {
             Some(Bug::AckBeforeSync) => " --plant-bug ack-before-sync",
             Some(Bug::DropAfterPartialDelivery) => " --plant-bug drop-after-partial-delivery",
+            Some(Bug::UidReuse) => " --plant-bug uid-reuse",
+            Some(Bug::ExpungeUnlisted) => " --plant-bug expunge-unlisted",
+            Some(Bug::NoMaildropLock) => " --plant-bug no-maildrop-lock",
+            Some(Bug::SizesWithoutCr) => " --plant-bug sizes-without-cr",
+            Some(Bug::UpdateBeforeSync) => " --plant-bug update-before-sync",
             None => "",
         }
     }
@@ -143,6 +163,12 @@ fn verdict(scenario: &Scenario, report: &Report) -> String {
         stats.queued,
         virtual_time(stats.virtual_millis),
     );
+    if stats.read_sessions + stats.in_use > 0 {
+        text.push_str(&format!(
+            "; POP3: {} sessions listed a maildrop, {} found it in use, {} messages deleted, {} updates cut part way",
+            stats.read_sessions, stats.in_use, stats.expunged, stats.partial_updates
+        ));
+    }
     for violation in &report.violations {
         text.push_str(&format!("\n  violated: {violation}"));
     }

@@ -15,6 +15,15 @@
 //! messages = 3
 //! recipients = ["alice@example.test"]
 //!
+//! [[read]]                     # a client host reading a maildrop over POP3
+//! from = "10.1.0.3"            # USER/PASS, STAT, UIDL, RETR all, DELE
+//! to = "10.0.0.1:110"          # "all" | "some" (seeded) | "none", QUIT;
+//! login = "alice@example.test" # one session every `interval`
+//! password = "wonderland"
+//! sessions = 4
+//! delete = "all"
+//! hang_up = false              # true: close after DELE, without QUIT
+//!
 //! [[flood]]                    # a client host opening idle connections
 //! from = "10.1.0.2"
 //! to = "10.0.0.1:25"
@@ -40,6 +49,8 @@
 //! accepted = 3                 # messages answered 250
 //! refused_connections = 25
 //! delivered = 3                # messages taken by remote servers
+//! read_sessions = 4            # POP3 sessions that listed a maildrop
+//! in_use = 0                   # POP3 sessions told [IN-USE]
 //! ```
 
 use serde::Deserialize;
@@ -63,6 +74,8 @@ pub struct Scenario {
     pub server: ServerSpec,
     #[serde(default, rename = "send")]
     pub senders: Vec<Sender>,
+    #[serde(default, rename = "read")]
+    pub readers: Vec<Reader>,
     #[serde(default, rename = "flood")]
     pub floods: Vec<Flood>,
     #[serde(default, rename = "remote")]
@@ -117,6 +130,46 @@ pub struct Sender {
     /// Logs in with AUTH before sending, as a mail client on a
     /// submission port does.
     pub auth: Option<Account>,
+}
+
+/// A client host that reads a maildrop over POP3, one session every
+/// `interval`: USER/PASS, STAT, UIDL, RETR of every message, DELE of
+/// those `delete` picks, QUIT.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reader {
+    pub from: IpAddr,
+    /// A POP3 instance of our server.
+    pub to: SocketAddr,
+    pub login: String,
+    pub password: String,
+    #[serde(default = "one")]
+    pub sessions: u32,
+    /// Virtual time before the first session.
+    #[serde(default, with = "humantime_serde_lite")]
+    pub start: Duration,
+    /// From the end of one session to the start of the next.
+    #[serde(default = "default_interval", with = "humantime_serde_lite")]
+    pub interval: Duration,
+    #[serde(default)]
+    pub delete: DeleteChoice,
+    /// Closes the connection after its DELEs instead of sending QUIT: a
+    /// dropped connection, which must delete nothing.
+    #[serde(default)]
+    pub hang_up: bool,
+}
+
+/// Which of the messages it listed a POP3 reader deletes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeleteChoice {
+    /// Every message: a client that does not keep mail on the server.
+    All,
+    /// Each message with even odds, drawn from the run's seed.
+    Some,
+    /// None: a client that keeps mail on the server.
+    #[default]
+    None,
 }
 
 /// A client host that opens connections and keeps them open, idle.
@@ -260,6 +313,10 @@ pub struct Expect {
     pub bounces: Option<u32>,
     /// Copies put in local mailboxes.
     pub local: Option<u32>,
+    /// POP3 reader sessions that listed a maildrop.
+    pub read_sessions: Option<u32>,
+    /// POP3 reader sessions turned away with `[IN-USE]`.
+    pub in_use: Option<u32>,
     /// Whether the queue must be empty at the end; by default it must.
     pub queue_drains: Option<bool>,
     /// That no mailbox holds two copies of one message.

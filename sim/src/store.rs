@@ -5,7 +5,9 @@
 //! still being received, an attempt's result not yet recorded.
 //!
 //! It is both sides of the spool: the [`Backend`] sessions write to, and
-//! the [`QueueStore`] the delivery runner reads, with local mailboxes.
+//! the [`QueueStore`] the delivery runner reads, with local mailboxes that
+//! POP3 sessions read through [`postern::pop3::Maildrops`] (see
+//! [`maildrop`]).
 //!
 //! Queue IDs count up from one and the wall clock is virtual time from a
 //! fixed epoch, so a simulated run is the same byte for byte.
@@ -25,6 +27,10 @@ use std::io;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
+
+pub mod maildrop;
+
+use maildrop::MailState;
 
 /// The wall clock of simulated worlds at virtual time zero:
 /// 2026-11-20 00:00:00 UTC.
@@ -56,8 +62,8 @@ struct Shared {
     queue: BTreeMap<QueueId, (Arc<SpoolRecord>, Option<DeliveryState>)>,
     /// Messages the runner found damaged, with the reason.
     damaged: BTreeMap<QueueId, String>,
-    /// What each local mailbox holds, by address.
-    mailboxes: BTreeMap<String, Vec<Vec<u8>>>,
+    /// The local mailboxes, by address.
+    mail: MailState,
     /// Where commits are announced: the running delivery runner's inbox.
     arrivals: Option<mpsc::UnboundedSender<QueueId>>,
     /// Login to password, in clear: a simulated world has no secrets.
@@ -75,6 +81,22 @@ pub enum PlantedBug {
     /// removes the message, as if it were done: the recipients still
     /// waiting for a retry are dropped without a bounce.
     DropAfterPartialDelivery,
+    /// A mailbox's UID counter is recomputed from the messages it holds,
+    /// so a UID expunged last is handed out again.
+    UidReuse,
+    /// A POP3 update rewrites the mailbox from what its session was
+    /// shown: mail that arrived during the session is dropped, never
+    /// marked deleted.
+    ExpungeUnlisted,
+    /// The maildrop lock is not taken: two sessions may hold one maildrop.
+    NoMaildropLock,
+    /// The maildrop gives sizes with LF line ends, as a Maildrop file
+    /// holds them, not the CRLF octets RETR sends.
+    SizesWithoutCr,
+    /// A POP3 update answers `+OK` at once and makes its changes a
+    /// moment later, on a task a crash kills: deletions acknowledged to
+    /// the client come back.
+    UpdateBeforeSync,
 }
 
 /// How long the planted bug leaves a message unsynced after its `250`.
@@ -122,9 +144,28 @@ impl MemoryStore {
         self.lock().queue.keys().copied().collect()
     }
 
-    /// What each local mailbox holds.
+    /// Every copy ever put in each local mailbox, by address, whether a
+    /// reader has deleted it since or not.
     pub fn mailboxes(&self) -> BTreeMap<String, Vec<Vec<u8>>> {
-        self.lock().mailboxes.clone()
+        let mut copies: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
+        for delivered in self.delivered() {
+            copies
+                .entry(delivered.mailbox)
+                .or_default()
+                .push(delivered.data);
+        }
+        copies
+    }
+
+    /// The mailbox `login` reads over POP3, `user@domain`, if it has one.
+    pub fn mailbox_of(&self, login: &str) -> Option<String> {
+        let forward_path = postern_core::address::parse_mailbox(login)
+            .map(ForwardPath::Mailbox)
+            .ok()?;
+        match self.directory.resolve(&forward_path) {
+            RecipientVerdict::Local(mailbox) => Some(mailbox.to_string()),
+            _ => None,
+        }
     }
 
     /// Announces commits on `arrivals` from now on (a delivery runner has
@@ -184,11 +225,10 @@ impl MemoryStore {
 
 impl Backend for MemoryStore {
     type Message = MemoryMessage;
-    // No POP3 in the simulation yet: every maildrop is unavailable.
-    type Maildrops = postern::pop3::NoMaildrops;
+    type Maildrops = MemoryStore;
 
-    fn maildrops(&self) -> &postern::pop3::NoMaildrops {
-        &postern::pop3::NoMaildrops
+    fn maildrops(&self) -> &MemoryStore {
+        self
     }
 
     fn resolve(&self, forward_path: &ForwardPath) -> RecipientVerdict {
@@ -302,9 +342,8 @@ impl QueueStore for MemoryStore {
             .into_bytes();
         copy.extend_from_slice(&data);
         let mut shared = self.lock();
-        let held = shared.mailboxes.entry(mailbox.to_string()).or_default();
-        held.push(copy);
-        Ok(format!("message {} in the mailbox", held.len()))
+        let uid = shared.mail.append(&mailbox.to_string(), copy, self.bug);
+        Ok(format!("message {uid} in the mailbox"))
     }
 
     async fn save_state(&self, id: QueueId, state: DeliveryState) -> io::Result<()> {

@@ -16,14 +16,12 @@
 
 use crate::outbound::{OutboundLimits, OutboundLog, SimEnvironment, Zone};
 use crate::remote::{self, Ledger};
-use crate::scenario::{FaultKind, Flood, Scenario, Sender};
+use crate::scenario::{FaultKind, Scenario};
 use crate::store::{MemoryStore, PlantedBug};
 use crate::trace::Trace;
 use postern::delivery;
-use postern::driver::{self, Clock};
 use postern::server::{Instance, PermitGuard};
 use postern_core::accounts::normalize_login;
-use postern_core::address::{parse_forward_path, parse_reverse_path};
 use postern_core::admission::Limits;
 use postern_core::bind::{self, BindPlan, HostAddresses};
 use postern_core::config::{self, Config};
@@ -31,22 +29,21 @@ use postern_core::directory::Directory;
 use postern_core::policy::Network;
 use postern_core::rng::Rng;
 use postern_core::route::Ourselves;
-use postern_core::smtp::client::{
-    Client, ClientConfig, ClientEvent, ClientTimeouts, Content, Credentials, Delivery, TlsPolicy,
-    Verdict,
-};
-use postern_core::smtp::server::BodyType;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::AsyncReadExt;
 use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
 mod checks;
+mod pop3_checks;
+pub mod reader;
+mod senders;
 
 use checks::{check_deliveries, check_expectations, check_outcome};
+use reader::ReadSession;
+use senders::{open_connections, send_messages};
 
 /// How to run a scenario.
 #[derive(Clone, Copy, Debug, Default)]
@@ -88,6 +85,15 @@ pub struct Stats {
     pub queued: u32,
     /// The most outbound connections open at once.
     pub outbound_peak: u32,
+    /// POP3 reader sessions that listed a maildrop.
+    pub read_sessions: u32,
+    /// POP3 reader sessions turned away with `[IN-USE]`.
+    pub in_use: u32,
+    /// Messages POP3 readers deleted, their QUIT answered `+OK`.
+    pub expunged: u32,
+    /// POP3 updates a crash cut part way: the next session listed some,
+    /// not all, of the messages deleted before the QUIT.
+    pub partial_updates: u32,
     /// Virtual time the run took, in milliseconds.
     pub virtual_millis: u64,
 }
@@ -105,6 +111,10 @@ struct Shared {
     acknowledged: Vec<String>,
     /// Senders that have sent all they had to.
     senders_done: usize,
+    /// What POP3 readers saw, one record per session.
+    read_sessions: Vec<ReadSession>,
+    /// Readers that have run all their sessions.
+    readers_done: usize,
     stats: Stats,
     violations: Vec<String>,
 }
@@ -160,6 +170,7 @@ impl ServerGroup {
 
     fn crashed(&self) {
         *lock(&self.boot) = None;
+        self.store.crashed();
     }
 }
 
@@ -182,6 +193,7 @@ pub fn run(scenario: &Scenario, options: &Options) -> Report {
             let taken = lock(&ledger).clone();
             check_outcome(&group, &shared, &mut report);
             check_deliveries(scenario, &group, &shared, &taken, &mut report);
+            pop3_checks::check_maildrops(&group, &shared, &mut report);
             check_expectations(scenario, &mut report);
         }
         Err(error) => report.violations.push(error),
@@ -231,6 +243,19 @@ fn run_world(
             async move {
                 send_messages(&sender, &shared).await;
                 lock(&shared).senders_done += 1;
+                Ok(())
+            }
+            .instrument(span),
+        );
+    }
+    for reader in &scenario.readers {
+        let (reader, shared, seed) = (reader.clone(), Arc::clone(shared), options.seed);
+        let span = tracing::info_span!(parent: None, "host", ip = %reader.from);
+        sim.client(
+            reader.from,
+            async move {
+                reader::read_mail(&reader, seed, &shared).await;
+                lock(&shared).readers_done += 1;
                 Ok(())
             }
             .instrument(span),
@@ -295,7 +320,7 @@ fn run_world(
 /// The address of the host that ends a run once it has settled.
 const WATCHER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 255, 255, 254));
 
-/// Waits until the senders are done, every fault has happened and the
+/// Waits until the senders and readers are done, every fault has happened and the
 /// queue is empty, or until the scenario's time is nearly up: the run ends
 /// when it does.
 async fn watch_until_settled(
@@ -309,7 +334,7 @@ async fn watch_until_settled(
         .map(|f| f.at + f.jitter)
         .max()
         .unwrap_or_default();
-    let senders = scenario.senders.len();
+    let (senders, readers) = (scenario.senders.len(), scenario.readers.len());
     // Leave the end of the run for the server to see its clients go.
     let deadline = scenario
         .duration
@@ -318,6 +343,7 @@ async fn watch_until_settled(
         tokio::time::sleep(Duration::from_secs(1).max(scenario.tick)).await;
         let now = turmoil::sim_elapsed().unwrap_or_default();
         let settled = lock(&shared).senders_done == senders
+            && lock(&shared).readers_done == readers
             && now >= last_fault
             && group.store.queued().is_empty();
         if settled || now >= deadline {
@@ -662,137 +688,4 @@ impl Drop for LiveSession {
             }
         }
     }
-}
-
-/// A client host sending its messages, one session each.
-async fn send_messages(sender: &Sender, shared: &SharedState) {
-    tokio::time::sleep(sender.start).await;
-    let reverse_path = parse_reverse_path(&format!("<{}>", sender.sender), false)
-        .expect("the scenario's sender is an address");
-    let recipients: Vec<_> = sender
-        .recipients
-        .iter()
-        .map(|r| parse_forward_path(&format!("<{r}>"), false).expect("recipient addresses"))
-        .collect();
-    let config = Arc::new(ClientConfig {
-        hostname: "client.test".to_owned(),
-        timeouts: ClientTimeouts::default(),
-        credentials: sender.auth.as_ref().map(|account| Credentials {
-            user: account.login.clone(),
-            password: account.password.clone(),
-        }),
-        tls: TlsPolicy::Never,
-    });
-    for n in 0..sender.messages {
-        if n > 0 {
-            tokio::time::sleep(sender.interval).await;
-        }
-        let message = message(n, sender.from, sender.size);
-        let delivery = Delivery {
-            reverse_path: reverse_path.clone(),
-            recipients: recipients.clone(),
-            size: message.len() as u64,
-            body: BodyType::SevenBit,
-            smtputf8: false,
-            content: Content::declared(BodyType::SevenBit, false),
-        };
-        let stream = match tokio::time::timeout(
-            Duration::from_secs(30),
-            turmoil::net::TcpStream::connect(sender.to),
-        )
-        .await
-        {
-            Ok(Ok(stream)) => stream,
-            Ok(Err(error)) => {
-                tracing::info!("message {n}: cannot connect to {}: {error}", sender.to);
-                continue;
-            }
-            Err(_) => {
-                tracing::info!("message {n}: connecting to {} timed out", sender.to);
-                continue;
-            }
-        };
-        let clock = Clock::new();
-        let machine = Client::new(Arc::clone(&config), delivery, clock.now());
-        let mut queued = None;
-        let outcome = driver::run_client(
-            stream,
-            machine,
-            None,
-            clock,
-            &message[..],
-            config.timeouts.data_block,
-            |event| {
-                if let ClientEvent::Reply {
-                    command: "end of data",
-                    reply,
-                } = event
-                    && let Some(id) = reply.split("queued as ").nth(1)
-                {
-                    queued = Some(id.trim().to_owned());
-                }
-            },
-        )
-        .await;
-        let mut shared = lock(shared);
-        shared.stats.refused_recipients += outcome
-            .recipients
-            .iter()
-            .filter(|r| r.verdict == Verdict::Failed)
-            .count() as u32;
-        match (queued, &outcome.session_failure) {
-            (Some(id), _) => {
-                tracing::info!("message {n}: queued as {id}");
-                shared.stats.accepted += 1;
-                shared.acknowledged.push(id);
-            }
-            (None, Some(failure)) => tracing::info!("message {n}: not sent: {failure}"),
-            (None, None) => {
-                let details: Vec<&str> = outcome
-                    .recipients
-                    .iter()
-                    .map(|r| r.detail.as_str())
-                    .collect();
-                tracing::info!("message {n}: not accepted: {}", details.join("; "));
-            }
-        }
-    }
-}
-
-/// Message `n` from host `from`: about `size` octets, CRLF lines, with a
-/// Message-ID the invariants follow it by.
-fn message(n: u32, from: IpAddr, size: usize) -> Vec<u8> {
-    let mut text =
-        format!("Message-ID: <{n}.{from}@sim.test>\r\nSubject: simulated message {n}\r\n\r\n");
-    while text.len() < size {
-        text.push_str("The quick brown fox jumps over the lazy dog.\r\n");
-    }
-    text.into_bytes()
-}
-
-/// A client host opening idle connections, reading only the first reply;
-/// it holds those it got a greeting on for a second, then closes them.
-async fn open_connections(flood: &Flood) {
-    tokio::time::sleep(flood.start).await;
-    let mut open = Vec::new();
-    for n in 0..flood.connections {
-        let Ok(mut stream) = turmoil::net::TcpStream::connect(flood.to).await else {
-            tracing::info!("connection {n}: refused");
-            continue;
-        };
-        let mut first = [0u8; 512];
-        let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut first)).await;
-        let line = match read {
-            Ok(Ok(len)) => String::from_utf8_lossy(&first[..len]).trim_end().to_owned(),
-            _ => String::new(),
-        };
-        if line.starts_with("220") {
-            open.push(stream);
-        } else {
-            tracing::info!("connection {n}: {line}");
-        }
-    }
-    tracing::info!("holding {} connections", open.len());
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    drop(open);
 }

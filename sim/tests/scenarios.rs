@@ -174,6 +174,81 @@ fn crash_during_outbound() {
     insta::assert_snapshot!(passes("crash-during-outbound").trace);
 }
 
+/// POP3 readers collect while mail arrives: sessions list, retrieve and
+/// delete; a second client of one mailbox is told [IN-USE] while the first
+/// holds it; one that hangs up after DELE deletes nothing.
+#[test]
+fn pop3_readers_collect_while_mail_arrives() {
+    let report = passes("pop3-readers");
+    assert!(report.stats.read_sessions >= 12, "{:?}", report.stats);
+    assert!(report.stats.in_use > 0, "{:?}", report.stats);
+    assert!(report.stats.expunged > 0, "{:?}", report.stats);
+    assert!(report.trace.contains("-ERR [IN-USE]"), "{}", report.trace);
+    // A session that deleted all and hung up without QUIT deleted nothing
+    // (the invariants would say what it lost).
+    assert!(
+        report
+            .trace
+            .contains("5 listed, 5 retrieved, 5 deleted; hung up without QUIT"),
+        "{}",
+        report.trace
+    );
+    insta::assert_snapshot!(report.trace);
+}
+
+/// The crash lands in the middle of the update (seed 1, the crash where
+/// the file puts it): the next session, after the restart, lists some of
+/// the deleted messages and not others, each whole, and the invariants
+/// hold.
+#[test]
+fn pop3_crash_in_the_middle_of_update() {
+    let report = passes("pop3-crash-in-update");
+    assert_eq!(report.stats.partial_updates, 1, "{}", report.trace);
+    assert!(
+        report.trace.contains(
+            "POP3 session 1: 8 listed, 8 retrieved, 8 deleted; QUIT: the connection closed"
+        ),
+        "{}",
+        report.trace
+    );
+    insta::assert_snapshot!(report.trace);
+}
+
+/// A swarm moves the crash across the window: before the QUIT, in the
+/// middle of the update, after its +OK; every run keeps the invariants,
+/// and some runs cut an update part way, so the window is really hit.
+#[test]
+fn a_swarm_moves_the_crash_across_the_update() {
+    let scenario = scenario("pop3-crash-in-update");
+    let reports: Vec<Report> = (0..10)
+        .map(|seed| {
+            run(
+                &scenario,
+                &Options {
+                    seed,
+                    randomize: true,
+                    bug: None,
+                },
+            )
+        })
+        .collect();
+    for (seed, report) in reports.iter().enumerate() {
+        assert!(report.passed(), "seed {seed}: {:?}", report.violations);
+    }
+    let cut = reports
+        .iter()
+        .filter(|r| r.stats.partial_updates > 0)
+        .count();
+    let whole = reports
+        .iter()
+        .filter(|r| r.stats.partial_updates == 0)
+        .count();
+    assert!(
+        cut > 0 && whole > 0,
+        "{cut} runs cut an update, {whole} did not"
+    );
+}
+
 fn digest(report: &Report) -> u64 {
     let mut hasher = DefaultHasher::new();
     report.trace.hash(&mut hasher);
@@ -271,5 +346,61 @@ fn the_swarm_finds_a_message_dropped_after_a_partial_delivery() {
         "crash-during-outbound",
         PlantedBug::DropAfterPartialDelivery,
         "neither delivered to friend@far.test nor bounced: lost",
+    );
+}
+
+/// A mailbox that recomputes its UID counter from what it holds hands out
+/// the UID of an expunged message again: the swarm finds the UID given
+/// twice, and a UIDL that named two contents.
+#[test]
+fn the_swarm_finds_a_reused_uid() {
+    the_swarm_finds(
+        "pop3-readers",
+        PlantedBug::UidReuse,
+        "was given to two messages",
+    );
+}
+
+/// An update that rewrites the mailbox from what its session listed drops
+/// the mail that arrived meanwhile: never marked deleted, lost.
+#[test]
+fn the_swarm_finds_an_update_that_expunges_unmarked_mail() {
+    the_swarm_finds(
+        "pop3-readers",
+        PlantedBug::ExpungeUnlisted,
+        "is gone, yet no session deleted it and quit: lost",
+    );
+}
+
+/// Without the maildrop lock, two sessions hold one maildrop at once.
+#[test]
+fn the_swarm_finds_a_missing_maildrop_lock() {
+    the_swarm_finds(
+        "pop3-readers",
+        PlantedBug::NoMaildropLock,
+        "sessions held the maildrop of alice@example.test at once",
+    );
+}
+
+/// A maildrop that gives sizes as a file with LF line ends holds them:
+/// LIST and STAT disagree with the octets RETR sends.
+#[test]
+fn the_swarm_finds_sizes_that_are_not_what_retr_sends() {
+    the_swarm_finds(
+        "pop3-readers",
+        PlantedBug::SizesWithoutCr,
+        "octets, RETR sent",
+    );
+}
+
+/// An update that answers +OK before its changes are made loses them to a
+/// crash just after: the deleted messages come back, and the next session
+/// lists what its client was told is gone.
+#[test]
+fn the_swarm_finds_an_update_acknowledged_before_it_is_synced() {
+    the_swarm_finds(
+        "pop3-crash-in-update",
+        PlantedBug::UpdateBeforeSync,
+        "its QUIT was answered +OK before this login",
     );
 }

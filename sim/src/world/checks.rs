@@ -56,6 +56,12 @@ pub(super) fn check_expectations(scenario: &Scenario, report: &mut Report) {
         ("delivered", expect.delivered, report.stats.delivered),
         ("bounces", expect.bounces, report.stats.bounces),
         ("local", expect.local, report.stats.local),
+        (
+            "read_sessions",
+            expect.read_sessions,
+            report.stats.read_sessions,
+        ),
+        ("in_use", expect.in_use, report.stats.in_use),
     ];
     for (what, expected, actual) in checks {
         if let Some(expected) = expected
