@@ -281,3 +281,32 @@ fn a_new_smarthost_takes_the_next_message() {
     assert_eq!(messages[0]["to"], serde_json::json!(["carol@dest.test"]));
     assert_eq!(first.events("message").len(), 1);
 }
+
+#[test]
+fn a_lowered_connection_limit_counts_the_sessions_under_way() {
+    let server = TestServer::start("");
+    let mut first = Held::open(server.addr);
+    let mut second = Held::open(server.addr);
+    edit(
+        &server,
+        &[(
+            "max_message_size = 100000",
+            "max_message_size = 100000\nmax_connections = 2",
+        )],
+    );
+    hangup_and_wait(&server, "new sessions use it", 1);
+    // The two sessions opened before the reload fill the new limit.
+    let refused = rcpt(server.addr, "127.0.0.1", &["alice@example.test"]);
+    assert!(
+        refused.starts_with("refused 421") && refused.contains("Too many connections"),
+        "{refused}"
+    );
+    assert!(first.command("QUIT").starts_with("221 "));
+    // Once one ends, there is room again.
+    eventually(
+        || rcpt(server.addr, "127.0.0.1", &["alice@example.test"]),
+        |answer| answer == "alice@example.test 250",
+        |answer| format!("still {answer:?}"),
+    );
+    assert!(second.command("NOOP").starts_with("250 "));
+}
