@@ -98,11 +98,15 @@ pub fn require_data_dir(
     source: &Source,
     empty_is_fine: bool,
 ) -> Result<(), String> {
-    let dir = loaded.data_dir.display();
-    let how = format!(
-        "point at the server's configuration with `-c FILE` or {CONFIG_VARIABLE}=FILE (this is the {})",
-        source.describe()
-    );
+    // Absolute, so that a relative data_dir says where it was looked for.
+    let dir = std::path::absolute(&loaded.data_dir).unwrap_or_else(|_| loaded.data_dir.clone());
+    let dir = dir.display();
+    let how = match source {
+        Source::Flag(_) => "is this the server's configuration?".to_owned(),
+        _ => {
+            format!("point at the server's configuration with `-c FILE` or {CONFIG_VARIABLE}=FILE")
+        }
+    };
     let empty = match std::fs::read_dir(&loaded.data_dir) {
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             return Err(format!(

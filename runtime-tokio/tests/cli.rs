@@ -318,9 +318,10 @@ fn without_a_configuration_commands_say_so_and_create_no_data_directory() {
             "{args:?}: {stderr}"
         );
         assert!(
-            stderr.contains(
-                "the data directory postern-data does not exist, and was not created: no server has run with this configuration; point at the server's configuration with `-c FILE` or POSTERN_CONFIG=FILE"
-            ),
+            stderr.contains(&format!(
+                "the data directory {} does not exist, and was not created: no server has run with this configuration; point at the server's configuration with `-c FILE` or POSTERN_CONFIG=FILE\n",
+                cwd.path().join("postern-data").display()
+            )),
             "{args:?}: {stderr}"
         );
         let left: Vec<_> = cwd.path().read_dir().unwrap().collect();
@@ -351,7 +352,7 @@ fn an_empty_data_directory_is_named_and_takes_only_a_first_account() {
         assert!(!output.status.success(), "{args:?}: {stderr}");
         assert!(
             stderr.contains(&format!(
-                "the data directory {} is empty: no server has run with this configuration; point at",
+                "the data directory {} is empty: no server has run with this configuration; is this the server's configuration?\n",
                 data.display()
             )),
             "{args:?}: {stderr}"
