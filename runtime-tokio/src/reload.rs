@@ -15,6 +15,7 @@ use postern_core::config::reload::{applicable, needs_restart};
 use postern_core::directory::Directory;
 use std::path::PathBuf;
 use std::sync::Arc;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 
 /// What a reload reads and where it puts the result.
@@ -27,13 +28,21 @@ pub(crate) struct Reloader {
     pub(crate) accounts: Arc<AccountBook>,
 }
 
+/// Installs the SIGHUP handler now, before anything listens: a SIGHUP
+/// that comes early (a `systemctl reload` at start-up) must not kill the
+/// server, as signal(2)'s default action would.
+pub(crate) fn hangups() -> Option<Signal> {
+    match signal(SignalKind::hangup()) {
+        Ok(hangups) => Some(hangups),
+        Err(error) => {
+            tracing::warn!(%error, "cannot listen for SIGHUP; the configuration will not be reloaded");
+            None
+        }
+    }
+}
+
 /// Reloads on every SIGHUP until the server stops.
-pub(crate) async fn on_hangup(reloader: Reloader) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
-        tracing::warn!("cannot listen for SIGHUP; the configuration will not be reloaded");
-        return;
-    };
+pub(crate) async fn on_hangup(mut hangups: Signal, reloader: Reloader) {
     while hangups.recv().await.is_some() {
         tracing::info!("SIGHUP received: reloading {}", reloader.origin);
         if let Err(message) = reloader.reload() {
@@ -41,11 +50,22 @@ pub(crate) async fn on_hangup(reloader: Reloader) {
                 "configuration not reloaded; the one in use is kept: {}",
                 message.trim_end()
             );
+            // Renewed certificates are still taken, as the configuration
+            // in use names them (a certbot hook should not wait on a typo).
+            reloader.reload_certificates();
         }
     }
 }
 
 impl Reloader {
+    /// Reads the certificate of every running instance again.
+    fn reload_certificates(&self) {
+        let running = Arc::clone(&self.generation.borrow());
+        for instance in &running.instances {
+            instance.reload_certificate();
+        }
+    }
+
     fn reload(&self) -> Result<(), String> {
         let loaded = config_file::load(self.path.as_deref())?;
         // Listeners are not changed, but a file whose listeners would not

@@ -99,6 +99,7 @@ impl Backend for LocalStore {
 /// Runs the server until `stop` completes, then shuts down gracefully.
 pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), String> {
     let config = &loaded.config;
+    let hangups = reload::hangups();
     // The plan is checked before the data directory is touched.
     let plan = listen::plan(&loaded)?;
     let _lock = DataDirLock::acquire(&loaded.data_dir).map_err(|e| {
@@ -172,7 +173,9 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     // `sessions_done` yields None (the mini-redis shutdown pattern).
     let (session_guard, mut sessions_done) = mpsc::channel::<()>(1);
     let sessions = Arc::new(AtomicU64::new(0));
-    tokio::spawn(reload::on_hangup(reloader));
+    if let Some(hangups) = hangups {
+        tokio::spawn(reload::on_hangup(hangups, reloader));
+    }
     let refusals = Arc::new(Semaphore::new(REFUSALS_IN_FLIGHT_MAX));
     for (listener, socket) in listeners {
         let socket = TcpListener::from_std(socket)
@@ -265,6 +268,22 @@ impl Instance {
         &self.service.name
     }
 
+    /// Reads the certificate again, if the instance has TLS; one that
+    /// does not load leaves the old one in use. Sessions already running
+    /// keep the certificate they started with.
+    pub fn reload_certificate(&self) {
+        let Some(tls) = &self.tls else { return };
+        let name = &self.service.name;
+        match tls.reload() {
+            Ok(()) => {
+                tracing::info!(instance = %name, "reloaded the certificate {}", tls.certificate().display())
+            }
+            Err(error) => {
+                tracing::error!(instance = %name, "kept the old certificate: {error}")
+            }
+        }
+    }
+
     /// This instance with `service`'s settings (a configuration reload),
     /// sharing its connection quota (with the new limits) so that
     /// connections under way still count. Its certificate is read again;
@@ -281,14 +300,7 @@ impl Instance {
         let tls = match (&self.tls, &service.tls) {
             (_, None) => None,
             (Some(old), Some(new)) if same_files(old, new) => {
-                match old.reload() {
-                    Ok(()) => {
-                        tracing::info!(instance = %name, "reloaded the certificate {}", old.certificate().display())
-                    }
-                    Err(error) => {
-                        tracing::error!(instance = %name, "kept the old certificate: {error}")
-                    }
-                }
+                self.reload_certificate();
                 Some(Arc::clone(old))
             }
             (_, Some(new)) => match ServerTls::load(new) {

@@ -310,3 +310,62 @@ fn a_lowered_connection_limit_counts_the_sessions_under_way() {
     );
     assert!(second.command("NOOP").starts_with("250 "));
 }
+
+/// The SHA-256 of the certificate served after STARTTLS, as python's
+/// smtplib and ssl see it.
+fn served_certificate(addr: SocketAddr) -> String {
+    let script = "import hashlib, smtplib, ssl, sys\n\
+        context = ssl.create_default_context()\n\
+        context.check_hostname = False\n\
+        context.verify_mode = ssl.CERT_NONE\n\
+        with smtplib.SMTP(sys.argv[1], int(sys.argv[2]), timeout=30) as smtp:\n\
+        \x20   smtp.starttls(context=context)\n\
+        \x20   print(hashlib.sha256(smtp.sock.getpeercert(binary_form=True)).hexdigest())\n";
+    let output = std::process::Command::new("python3")
+        .args([
+            "-c",
+            script,
+            &addr.ip().to_string(),
+            &addr.port().to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+#[test]
+fn a_renewed_certificate_is_taken_even_when_the_file_does_not_load() {
+    let make_certificate = |dir: &std::path::Path| {
+        let made = support::postern()
+            .current_dir(dir)
+            .args([
+                "cert",
+                "self-signed",
+                "--host",
+                "mx.example.test",
+                "--force",
+            ])
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{made:?}");
+    };
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let config = format!(
+        "[server]\nhostname = \"mx.example.test\"\ndata_dir = \"data\"\nshutdown_grace = \"1s\"\n\n\
+[[service]]\nname = \"mx\"\nkind = \"smtp\"\nlisten = \"{addr}\"\ntls = \"starttls\"\n\
+tls_certificate = \"cert.pem\"\ntls_key = \"key.pem\"\n\n\
+[[domain]]\nname = \"example.test\"\nusers = [\"alice\"]\n"
+    );
+    let server = TestServer::start_with_files(&config, addr, make_certificate);
+    let before = served_certificate(addr);
+    make_certificate(server.dir.path());
+    append(&server, "typo = 1\n");
+    let log = hangup_and_wait(&server, "reloaded the certificate", 1);
+    let error = log.find("configuration not reloaded").unwrap();
+    assert!(
+        error < log.find("reloaded the certificate").unwrap(),
+        "{log}"
+    );
+    assert_ne!(served_certificate(addr), before);
+}
