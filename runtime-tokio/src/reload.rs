@@ -76,7 +76,8 @@ impl Reloader {
         let config = applicable(&running.config, &loaded.config);
         let directory = Arc::new(Directory::new(&config.domains));
         // The last step that may fail, before anything is changed.
-        let settings = delivery::Settings::new(&config, Arc::clone(&directory))?;
+        let settings = delivery::Settings::new(&config, Arc::clone(&directory))
+            .map_err(|error| format!("{}: {error}", self.origin))?;
         if !restart.is_empty() {
             let changes: Vec<String> = restart.iter().map(ToString::to_string).collect();
             tracing::warn!(

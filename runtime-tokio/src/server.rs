@@ -144,7 +144,7 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
         )
     })?;
 
-    let accounts: Arc<AccountBook> = Arc::new(AccountBook::new(
+    let accounts = Arc::new(AccountBook::new(
         &loaded.data_dir,
         Arc::clone(&directory),
         config.lockout,
