@@ -370,3 +370,39 @@ fn an_empty_data_directory_is_named_and_takes_only_a_first_account() {
     let list = admin(dir.path(), None, &["user", "list", "-c", flag]);
     assert_eq!(text(&list.stdout).trim(), "alice@example.test");
 }
+
+#[test]
+fn run_takes_postern_config_and_logs_it() {
+    let server = support::TestServer::prepare("");
+    let config = server.config_path();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let mut child = postern()
+        .current_dir(elsewhere.path())
+        .arg("run")
+        .env("POSTERN_CONFIG", &config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
+    let first = lines.next().unwrap().unwrap();
+    assert!(
+        first.contains(&format!(
+            "starting; configuration {} (from POSTERN_CONFIG)",
+            config.display()
+        )),
+        "{first}"
+    );
+    support::eventually(
+        || std::net::TcpStream::connect(server.addr).is_ok(),
+        |up| *up,
+        |_| "the server does not listen".to_owned(),
+    );
+    // Its data directory is the one the file names, not one of the
+    // working directory.
+    assert!(server.data().is_dir());
+    assert!(elsewhere.path().read_dir().unwrap().next().is_none());
+    let _ = child.kill();
+    let _ = child.wait();
+}
