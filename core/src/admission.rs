@@ -113,6 +113,13 @@ impl<K: Ord + Clone> Quota<K> {
         self.limits
     }
 
+    /// New limits for new connections (a configuration reload). Permits
+    /// already given stay valid; over a lowered limit, nothing more is
+    /// admitted until enough are released.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
     /// A permit for one more connection with `key`, if both limits allow.
     pub fn acquire(&mut self, key: K) -> Result<Permit<K>, OverQuota> {
         if self.total >= self.limits.total {

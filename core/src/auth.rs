@@ -233,6 +233,12 @@ impl LoginGuard {
         self.hosts.len()
     }
 
+    /// A new policy (a configuration reload); the failures counted so
+    /// far stay, judged by the new policy from now on.
+    pub fn set_policy(&mut self, policy: LockoutPolicy) {
+        self.policy = policy;
+    }
+
     /// Which host `client` counts as.
     pub fn host(&self, client: IpAddr) -> HostKey {
         HostKey::new(client, self.policy.ipv6_prefix)

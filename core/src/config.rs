@@ -9,6 +9,7 @@
 
 mod outbound;
 mod port;
+pub mod reload;
 mod service;
 
 pub use outbound::{

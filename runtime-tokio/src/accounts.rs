@@ -83,7 +83,8 @@ pub fn read(path: &Path) -> Result<Accounts, String> {
 /// lockout of hosts that guess.
 pub struct AccountBook {
     path: PathBuf,
-    directory: Arc<Directory>,
+    /// Replaced by a configuration reload.
+    directory: Mutex<Arc<Directory>>,
     cache: Mutex<Option<(Option<Stamp>, Arc<Accounts>)>>,
     guard: Mutex<LoginGuard>,
     /// One clock for every session, so the lockout's instants compare.
@@ -94,11 +95,21 @@ impl AccountBook {
     pub fn new(data_dir: &Path, directory: Arc<Directory>, lockout: LockoutPolicy) -> Self {
         AccountBook {
             path: data_dir.join(ACCOUNTS_FILE),
-            directory,
+            directory: Mutex::new(directory),
             cache: Mutex::new(None),
             guard: Mutex::new(LoginGuard::new(lockout)),
             clock: Clock::new(),
         }
+    }
+
+    /// The directory and lockout policy of a reloaded configuration; the
+    /// failures counted so far stay.
+    pub fn reconfigure(&self, directory: Arc<Directory>, lockout: LockoutPolicy) {
+        *self.directory.lock().unwrap_or_else(|e| e.into_inner()) = directory;
+        self.guard
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .set_policy(lockout);
     }
 
     /// The current accounts, read again if the file changed.
@@ -171,7 +182,9 @@ impl AccountBook {
                 send_as: if account.send_as_anyone {
                     SendAs::Anyone
                 } else {
-                    SendAs::Addresses(self.directory.owned_addresses(&account.login))
+                    let directory =
+                        Arc::clone(&self.directory.lock().unwrap_or_else(|e| e.into_inner()));
+                    SendAs::Addresses(directory.owned_addresses(&account.login))
                 },
             }),
             _ => AuthVerdict::Rejected,

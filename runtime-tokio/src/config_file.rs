@@ -3,7 +3,126 @@
 
 use postern_core::bind::BindPlan;
 use postern_core::config::{self, Config, ServiceConfig, ServiceKind, TlsMode};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+
+/// The environment variable naming the configuration file when `-c` is
+/// not given.
+pub const CONFIG_VARIABLE: &str = "POSTERN_CONFIG";
+
+/// Where the Debian package installs the configuration; used when neither
+/// `-c` nor [`CONFIG_VARIABLE`] names one and this file exists.
+pub const INSTALLED_CONFIG: &str = "/etc/postern/postern.toml";
+
+/// Where the configuration comes from, in the order every command looks:
+/// `-c`, then [`CONFIG_VARIABLE`], then [`INSTALLED_CONFIG`], then the
+/// embedded default.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// `-c FILE` (or `check-config FILE`).
+    Flag(PathBuf),
+    /// `POSTERN_CONFIG=FILE`.
+    Environment(PathBuf),
+    /// [`INSTALLED_CONFIG`], which exists.
+    Installed(PathBuf),
+    /// [`DEFAULT_CONFIG`].
+    Embedded,
+}
+
+impl Source {
+    /// Looks for the configuration as every command does.
+    pub fn locate(flag: Option<PathBuf>) -> Source {
+        let installed = Path::new(INSTALLED_CONFIG);
+        Self::choose(
+            flag,
+            std::env::var_os(CONFIG_VARIABLE),
+            installed.is_file().then(|| installed.to_path_buf()),
+        )
+    }
+
+    /// The first of `flag`, `variable` (when not empty) and `installed`
+    /// (when the file exists), or the embedded default.
+    pub fn choose(
+        flag: Option<PathBuf>,
+        variable: Option<OsString>,
+        installed: Option<PathBuf>,
+    ) -> Source {
+        if let Some(path) = flag {
+            return Source::Flag(path);
+        }
+        match variable {
+            Some(value) if !value.is_empty() => Source::Environment(PathBuf::from(value)),
+            _ => installed.map_or(Source::Embedded, Source::Installed),
+        }
+    }
+
+    /// The file, unless it is the embedded default.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Source::Flag(path) | Source::Environment(path) | Source::Installed(path) => Some(path),
+            Source::Embedded => None,
+        }
+    }
+
+    /// How it was found, for the line every command prints.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Flag(path) => format!("configuration {} (from -c)", path.display()),
+            Source::Environment(path) => {
+                format!("configuration {} (from {CONFIG_VARIABLE})", path.display())
+            }
+            Source::Installed(path) => format!("configuration {} (installed)", path.display()),
+            Source::Embedded => format!(
+                "configuration: the embedded default (no -c, no {CONFIG_VARIABLE}, no {INSTALLED_CONFIG})"
+            ),
+        }
+    }
+
+    /// Loads the configuration found.
+    pub fn load(&self) -> Result<Loaded, String> {
+        load(self.path()).map_err(|message| match self {
+            Source::Environment(_) => {
+                format!("{message}\n(the file is named by {CONFIG_VARIABLE})")
+            }
+            _ => message,
+        })
+    }
+}
+
+/// Refuses to act on a data directory that does not exist, or (unless
+/// `empty_is_fine`) one that is empty: a command run without the server's
+/// configuration would otherwise report an empty queue or no accounts
+/// beside a running server, or create a data directory of its own.
+pub fn require_data_dir(
+    loaded: &Loaded,
+    source: &Source,
+    empty_is_fine: bool,
+) -> Result<(), String> {
+    // Absolute, so that a relative data_dir says where it was looked for.
+    let dir = std::path::absolute(&loaded.data_dir).unwrap_or_else(|_| loaded.data_dir.clone());
+    let dir = dir.display();
+    let how = match source {
+        Source::Flag(_) => "is this the server's configuration?".to_owned(),
+        _ => {
+            format!("point at the server's configuration with `-c FILE` or {CONFIG_VARIABLE}=FILE")
+        }
+    };
+    let empty = match std::fs::read_dir(&loaded.data_dir) {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!(
+                "the data directory {dir} does not exist, and was not created: no server has run with this configuration; {how}"
+            ));
+        }
+        Err(error) => return Err(format!("cannot read the data directory {dir}: {error}")),
+        Ok(mut entries) => entries.next().is_none(),
+    };
+    if empty && !empty_is_fine {
+        return Err(format!(
+            "the data directory {dir} is empty: no server has run with this configuration; {how}"
+        ));
+    }
+    Ok(())
+}
 
 /// The configuration used when `postern run` is given no file: SMTP on
 /// 127.0.0.1:2525 and POP3 on 127.0.0.1:1110 for the domain `localhost`,
@@ -20,6 +139,8 @@ pub struct Loaded {
     pub origin: String,
     /// The text it was parsed from, to quote lines in later errors.
     pub source: String,
+    /// The file, to read again on SIGHUP; `None` for the embedded default.
+    pub path: Option<PathBuf>,
 }
 
 /// Loads `path`, or the embedded default when `None`. Errors come back as
@@ -67,6 +188,7 @@ pub fn load(path: Option<&Path>) -> Result<Loaded, String> {
         data_dir,
         origin,
         source,
+        path: path.map(Path::to_path_buf),
     })
 }
 
@@ -183,4 +305,62 @@ fn auth_cell(service: &ServiceConfig) -> String {
         (true, false, true) => "offered (also in clear)",
     }
     .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Source;
+    use std::path::PathBuf;
+
+    #[test]
+    fn the_configuration_is_looked_for_in_order() {
+        let path = |p: &str| Some(PathBuf::from(p));
+        let installed = path("/etc/postern/postern.toml");
+        // (-c, POSTERN_CONFIG, installed file, expected)
+        let rows = [
+            (
+                path("a.toml"),
+                Some("b.toml"),
+                installed.clone(),
+                Source::Flag("a.toml".into()),
+            ),
+            (
+                None,
+                Some("b.toml"),
+                installed.clone(),
+                Source::Environment("b.toml".into()),
+            ),
+            (
+                None,
+                Some(""),
+                installed.clone(),
+                Source::Installed("/etc/postern/postern.toml".into()),
+            ),
+            (
+                None,
+                None,
+                installed.clone(),
+                Source::Installed("/etc/postern/postern.toml".into()),
+            ),
+            (None, None, None, Source::Embedded),
+            (None, Some(""), None, Source::Embedded),
+        ];
+        for (flag, variable, installed, expected) in rows {
+            let chosen = Source::choose(flag, variable.map(Into::into), installed);
+            assert_eq!(chosen, expected);
+        }
+    }
+
+    #[test]
+    fn each_source_says_how_it_was_found() {
+        assert_eq!(
+            Source::Environment("/srv/p.toml".into()).describe(),
+            "configuration /srv/p.toml (from POSTERN_CONFIG)"
+        );
+        assert!(
+            Source::Embedded
+                .describe()
+                .contains("/etc/postern/postern.toml")
+        );
+    }
 }

@@ -69,8 +69,27 @@ pub struct Context<E> {
     pub routing: Routing,
 }
 
-impl<E: Environment> Context<E> {
-    pub fn new(config: &Config, env: E, directory: Arc<Directory>) -> Result<Self, String> {
+/// What a configuration reload (SIGHUP) changes in delivery: the
+/// directory (for bounces), the outbound settings (smarthost, retry
+/// schedule, limits, timeouts) and the smarthost's CA.
+pub struct Settings {
+    directory: Arc<Directory>,
+    hostname: String,
+    outbound: OutboundConfig,
+    smarthost_tls: Option<ClientTls>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("hostname", &self.hostname)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Settings {
+    /// Reads the smarthost's CA file, if it has one.
+    pub fn new(config: &Config, directory: Arc<Directory>) -> Result<Self, String> {
         let smarthost_tls = match &config.outbound.smarthost {
             Some(smarthost) if smarthost.tls != TlsPolicy::Never => Some(
                 ClientTls::verified(smarthost.ca_file.as_deref())
@@ -78,15 +97,47 @@ impl<E: Environment> Context<E> {
             ),
             _ => None,
         };
-        Ok(Context {
-            env,
+        Ok(Settings {
             directory,
             hostname: config.server.hostname.clone(),
             outbound: config.outbound.clone(),
-            mx_tls: ClientTls::opportunistic(),
             smarthost_tls,
-            routing: config.outbound.routing(Ourselves::default()),
         })
+    }
+}
+
+impl<E: Environment> Context<E> {
+    pub fn new(config: &Config, env: E, directory: Arc<Directory>) -> Result<Self, String> {
+        let settings = Settings::new(config, directory)?;
+        Ok(Self::with_settings(
+            env,
+            ClientTls::opportunistic(),
+            settings,
+            Ourselves::default(),
+        ))
+    }
+
+    fn with_settings(env: E, mx_tls: ClientTls, settings: Settings, ourselves: Ourselves) -> Self {
+        Context {
+            env,
+            directory: settings.directory,
+            hostname: settings.hostname,
+            routing: settings.outbound.routing(ourselves),
+            outbound: settings.outbound,
+            mx_tls,
+            smarthost_tls: settings.smarthost_tls,
+        }
+    }
+
+    /// This context with reloaded `settings`: the same world, and the
+    /// same addresses of our own. Tasks under way keep the old one.
+    fn reloaded(&self, settings: Settings) -> Self {
+        Self::with_settings(
+            self.env.clone(),
+            self.mx_tls.clone(),
+            settings,
+            self.routing.ourselves.clone(),
+        )
     }
 
     /// Where this server listens: an exchanger there is a mail loop.
@@ -133,6 +184,9 @@ pub enum Command {
     Delete(QueueId, oneshot::Sender<bool>),
     /// Messages that cannot be read just now, with their next try.
     Unreadable(oneshot::Sender<Vec<UnreadableEntry>>),
+    /// New settings from a configuration reload, for attempts and
+    /// bounces from now on.
+    Reload(Box<Settings>),
 }
 
 /// What tasks report back.

@@ -18,6 +18,7 @@ pub mod maildir;
 pub mod mailstore;
 pub mod pop3;
 pub mod queue_command;
+mod reload;
 pub mod resolver;
 pub mod server;
 pub mod spool;

@@ -1,7 +1,8 @@
 //! The `postern` command.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use postern::{config_file, listen};
+use postern::config_file::{self, Loaded, Source};
+use postern::listen;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,23 +28,28 @@ enum LogFormat {
 enum Command {
     /// Runs the server until SIGTERM or SIGINT.
     Run {
-        /// The configuration file; without it, the embedded default
-        /// (SMTP on 127.0.0.1:2525, POP3 on 127.0.0.1:1110, mail for
-        /// @localhost in ./postern-data).
+        /// The configuration file; without it, $POSTERN_CONFIG, then
+        /// /etc/postern/postern.toml if it exists, then the embedded
+        /// default (SMTP on 127.0.0.1:2525, POP3 on 127.0.0.1:1110, mail
+        /// for @localhost in ./postern-data).
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
     /// Checks a configuration file and its bind plan on this host, and
     /// prints the plan, or every conflict (exit status 1).
     CheckConfig {
-        /// The configuration file.
-        file: PathBuf,
+        /// The configuration file; without it, found as for `run`.
+        #[arg(long, short, conflicts_with = "file")]
+        config: Option<PathBuf>,
+        /// The configuration file (the older form of `-c FILE`).
+        #[arg(value_name = "FILE")]
+        file: Option<PathBuf>,
     },
     /// Says what the server would do with a connection and an envelope:
     /// which instance takes it, whether it is admitted, whether each
     /// recipient is accepted or relayed, the size limit. Sends no mail.
     Explain {
-        /// The configuration file; without it, the embedded default.
+        /// The configuration file; without it, found as for `run`.
         #[arg(long, short)]
         config: Option<PathBuf>,
         /// The address and port the client connects to.
@@ -69,7 +75,7 @@ enum Command {
     /// while the server runs.
     Queue {
         /// The configuration file (for the data directory); without it,
-        /// the embedded default.
+        /// found as for `run`.
         #[arg(long, short, global = true)]
         config: Option<PathBuf>,
         #[command(subcommand)]
@@ -79,7 +85,7 @@ enum Command {
     /// directory; changes take effect at once, also on a running server.
     User {
         /// The configuration file (for the data directory and the
-        /// domains); without it, the embedded default.
+        /// domains); without it, found as for `run`.
         #[arg(long, short, global = true)]
         config: Option<PathBuf>,
         #[command(subcommand)]
@@ -89,7 +95,7 @@ enum Command {
     /// messages of one folder. Safe while the server runs.
     Mailbox {
         /// The configuration file (for the data directory and the
-        /// domains); without it, the embedded default.
+        /// domains); without it, found as for `run`.
         #[arg(long, short, global = true)]
         config: Option<PathBuf>,
         #[command(subcommand)]
@@ -179,8 +185,8 @@ fn main() -> ExitCode {
     init_logging(cli.log_format);
     match cli.command {
         Command::Run { config } => run(config),
-        Command::CheckConfig { file } => {
-            match config_file::load(Some(&file)).and_then(|loaded| {
+        Command::CheckConfig { config, file } => {
+            match configuration(config.or(file)).and_then(|(_, loaded)| {
                 let plan = listen::plan(&loaded)?;
                 // Certificates are checked too: a key that does not match
                 // is better found now than at the first connection.
@@ -238,9 +244,26 @@ fn main() -> ExitCode {
     }
 }
 
+/// Finds and loads the configuration as every command does, saying on
+/// standard error which file it is.
+fn configuration(flag: Option<PathBuf>) -> Result<(Source, Loaded), String> {
+    let source = Source::locate(flag);
+    eprintln!("postern: {}", source.describe());
+    let loaded = source.load()?;
+    Ok((source, loaded))
+}
+
+/// As [`configuration`], for a command that acts on the data directory:
+/// refused when it is missing, or empty unless `empty_is_fine`.
+fn configuration_with_data(flag: Option<PathBuf>, empty_is_fine: bool) -> Result<Loaded, String> {
+    let (source, loaded) = configuration(flag)?;
+    config_file::require_data_dir(&loaded, &source, empty_is_fine)?;
+    Ok(loaded)
+}
+
 fn queue(config: Option<PathBuf>, action: QueueAction) -> ExitCode {
     use postern::queue_command;
-    report(config_file::load(config.as_deref()).and_then(|loaded| {
+    report(configuration_with_data(config, false).and_then(|loaded| {
         let data_dir = &loaded.data_dir;
         match action {
             QueueAction::List => queue_command::list(data_dir),
@@ -266,7 +289,9 @@ fn report(result: Result<String, String>) -> ExitCode {
 
 fn user(config: Option<PathBuf>, action: UserAction) -> Result<String, String> {
     use postern::accounts;
-    let loaded = config_file::load(config.as_deref())?;
+    // An account may be the first thing in a new (empty) data directory,
+    // as the package creates it; never in one that does not exist.
+    let loaded = configuration_with_data(config, matches!(action, UserAction::Add { .. }))?;
     let data_dir = &loaded.data_dir;
     match action {
         UserAction::Add {
@@ -290,7 +315,7 @@ fn user(config: Option<PathBuf>, action: UserAction) -> Result<String, String> {
 
 fn mailbox(config: Option<PathBuf>, action: MailboxAction) -> Result<String, String> {
     use postern::mailbox_command;
-    let loaded = config_file::load(config.as_deref())?;
+    let loaded = configuration_with_data(config, false)?;
     match action {
         MailboxAction::List { user } => mailbox_command::list(&loaded, &user),
         MailboxAction::Show { user, folder } => mailbox_command::show(&loaded, &user, &folder),
@@ -356,7 +381,7 @@ fn explain(
                     .map_err(|e| format!("--to {a}: not a recipient address ({e:?})"))
             })
             .collect::<Result<Vec<_>, String>>()?;
-        let loaded = config_file::load(config.as_deref())?;
+        let (_, loaded) = configuration(config)?;
         let plan = listen::plan(&loaded)?;
         let question = postern_core::explain::Question {
             local,
@@ -384,14 +409,15 @@ fn explain(
 }
 
 fn run(config: Option<PathBuf>) -> ExitCode {
-    let loaded = match config_file::load(config.as_deref()) {
+    let source = Source::locate(config);
+    let loaded = match source.load() {
         Ok(loaded) => loaded,
         Err(message) => {
-            eprintln!("{message}");
+            eprintln!("postern: {}\n{message}", source.describe());
             return ExitCode::FAILURE;
         }
     };
-    tracing::info!(config = %loaded.origin, data_dir = %loaded.data_dir.display(), "postern {} starting", env!("CARGO_PKG_VERSION"));
+    tracing::info!(config = %loaded.origin, data_dir = %loaded.data_dir.display(), "postern {} starting; {}", env!("CARGO_PKG_VERSION"), source.describe());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -11,6 +11,7 @@ use crate::listen;
 use crate::maildir::Maildirs;
 use crate::mailstore::MaildirStore;
 use crate::pop3::StoreMaildrops;
+use crate::reload::{self, Reloader};
 use crate::resolver::Resolver;
 use crate::spool::{DataDirLock, Spool, SpoolFile};
 use crate::tls::{ServerTls, Transport};
@@ -57,6 +58,16 @@ pub struct LocalStore {
     maildrops: Arc<StoreMaildrops<MaildirStore>>,
 }
 
+impl LocalStore {
+    /// The same store with a reloaded directory.
+    pub(crate) fn with_directory(&self, directory: Arc<Directory>) -> Self {
+        LocalStore {
+            directory,
+            ..self.clone()
+        }
+    }
+}
+
 impl Backend for LocalStore {
     type Message = SpoolFile;
     type Maildrops = StoreMaildrops<MaildirStore>;
@@ -88,6 +99,7 @@ impl Backend for LocalStore {
 /// Runs the server until `stop` completes, then shuts down gracefully.
 pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), String> {
     let config = &loaded.config;
+    let hangups = reload::hangups();
     // The plan is checked before the data directory is touched.
     let plan = listen::plan(&loaded)?;
     let _lock = DataDirLock::acquire(&loaded.data_dir).map_err(|e| {
@@ -124,6 +136,7 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
         .listening_at(ourselves(&plan));
     let (commands, queue_commands) = mpsc::unbounded_channel();
     tokio::spawn(delivery::run(context, backlog, arrivals, queue_commands));
+    let reload_commands = commands.clone();
     let _control = control::serve(&loaded.data_dir, commands).map_err(|e| {
         format!(
             "cannot open the control socket in {}: {e}",
@@ -139,8 +152,20 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     let store = LocalStore {
         spool,
         directory,
-        accounts,
+        accounts: Arc::clone(&accounts),
         maildrops,
+    };
+    let (generation, current) = watch::channel(Arc::new(Generation {
+        config: config.clone(),
+        instances: instances.clone(),
+        store,
+    }));
+    let reloader = Reloader {
+        path: loaded.path.clone(),
+        origin: loaded.origin.clone(),
+        generation,
+        delivery: reload_commands,
+        accounts,
     };
     let (stop_accepting, accepting) = watch::channel(false);
     let (end_sessions, ending) = watch::channel(false);
@@ -148,20 +173,17 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     // `sessions_done` yields None (the mini-redis shutdown pattern).
     let (session_guard, mut sessions_done) = mpsc::channel::<()>(1);
     let sessions = Arc::new(AtomicU64::new(0));
-    tokio::spawn(reload_certificates_on_hangup(instances.clone()));
+    if let Some(hangups) = hangups {
+        tokio::spawn(reload::on_hangup(hangups, reloader));
+    }
     let refusals = Arc::new(Semaphore::new(REFUSALS_IN_FLIGHT_MAX));
     for (listener, socket) in listeners {
         let socket = TcpListener::from_std(socket)
             .map_err(|e| format!("cannot listen on {}: {e}", listener.spec))?;
-        let instance = instances
-            .iter()
-            .find(|i| i.service.name == listener.instance)
-            .expect("every listener comes from an instance");
         tracing::info!(instance = %listener.instance, "accepting connections on {}", listener.spec);
         let context = AcceptContext {
-            instance: Arc::clone(instance),
+            current: current.clone(),
             listener,
-            store: store.clone(),
             ending: ending.clone(),
             guard: session_guard.clone(),
             sessions: Arc::clone(&sessions),
@@ -172,7 +194,7 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     drop(session_guard);
 
     stop.await;
-    let grace = config.server.shutdown_grace;
+    let grace = current.borrow().config.server.shutdown_grace;
     tracing::info!(
         grace_seconds = grace.as_secs(),
         "stopping: no longer accepting connections"
@@ -205,31 +227,6 @@ fn ourselves(plan: &BindPlan) -> Ourselves {
     )
 }
 
-/// Reads every instance's certificate again on SIGHUP. Sessions already
-/// running keep the certificate they started with; a file that does not
-/// load leaves the old certificate in use.
-async fn reload_certificates_on_hangup(instances: Vec<Arc<Instance>>) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
-        tracing::warn!("cannot listen for SIGHUP; certificates will not be reloaded");
-        return;
-    };
-    while hangups.recv().await.is_some() {
-        for instance in &instances {
-            let Some(tls) = &instance.tls else { continue };
-            let name = &instance.service.name;
-            match tls.reload() {
-                Ok(()) => {
-                    tracing::info!(instance = %name, "reloaded the certificate {}", tls.certificate().display())
-                }
-                Err(error) => {
-                    tracing::error!(instance = %name, "kept the old certificate: {error}")
-                }
-            }
-        }
-    }
-}
-
 /// One `[[service]]` at run time: its settings, its TLS and its connection
 /// quota, shared by its listeners. What happens to one connection, from
 /// admission to the end of its session, is here and generic over the
@@ -240,17 +237,18 @@ pub struct Instance {
     pop3_config: Arc<pop3::SessionConfig>,
     hostname: String,
     quota: Arc<Mutex<Quota<HostKey>>>,
-    tls: Option<ServerTls>,
+    tls: Option<Arc<ServerTls>>,
 }
 
 impl Instance {
     /// Loads the instance's certificate, if it has TLS.
     pub fn new(service: &ServiceConfig, hostname: &str) -> Result<Self, String> {
         let tls = match &service.tls {
-            Some(config) => Some(
-                ServerTls::load(config)
-                    .map_err(|error| format!("instance {}: {error}", service.name))?,
-            ),
+            Some(config) => {
+                Some(Arc::new(ServerTls::load(config).map_err(|error| {
+                    format!("instance {}: {error}", service.name)
+                })?))
+            }
             None => None,
         };
         Ok(Instance {
@@ -268,6 +266,69 @@ impl Instance {
 
     pub fn name(&self) -> &str {
         &self.service.name
+    }
+
+    /// Reads the certificate again, if the instance has TLS; one that
+    /// does not load leaves the old one in use. Sessions already running
+    /// keep the certificate they started with.
+    pub fn reload_certificate(&self) {
+        let Some(tls) = &self.tls else { return };
+        let name = &self.service.name;
+        match tls.reload() {
+            Ok(()) => {
+                tracing::info!(instance = %name, "reloaded the certificate {}", tls.certificate().display())
+            }
+            Err(error) => {
+                tracing::error!(instance = %name, "kept the old certificate: {error}")
+            }
+        }
+    }
+
+    /// This instance with `service`'s settings (a configuration reload),
+    /// sharing its connection quota (with the new limits) so that
+    /// connections under way still count. Its certificate is read again;
+    /// one that does not load leaves the old one in use, and new
+    /// certificate files that do not load leave the whole instance as it
+    /// was. Sessions under way keep the instance they started with.
+    pub fn reconfigured(self: &Arc<Self>, service: &ServiceConfig, hostname: &str) -> Arc<Self> {
+        let name = &service.name;
+        let same_files = |old: &ServerTls, new: &postern_core::config::TlsConfig| {
+            old.certificate() == new.certificate
+                && old.key() == new.key
+                && old.handshake_timeout == new.handshake_timeout
+        };
+        let tls = match (&self.tls, &service.tls) {
+            (_, None) => None,
+            (Some(old), Some(new)) if same_files(old, new) => {
+                self.reload_certificate();
+                Some(Arc::clone(old))
+            }
+            (_, Some(new)) => match ServerTls::load(new) {
+                Ok(tls) => {
+                    tracing::info!(instance = %name, "loaded the certificate {}", tls.certificate().display());
+                    Some(Arc::new(tls))
+                }
+                Err(error) => {
+                    tracing::error!(instance = %name, "kept the instance's settings in use: {error}");
+                    return Arc::clone(self);
+                }
+            },
+        };
+        self.quota
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .set_limits(Limits {
+                total: service.max_connections,
+                per_key: service.max_connections_per_host,
+            });
+        Arc::new(Instance {
+            tls,
+            service: service.clone(),
+            session_config: Arc::new(service.session_config(hostname)),
+            pop3_config: Arc::new(service.pop3_session_config(hostname)),
+            hostname: hostname.to_owned(),
+            quota: Arc::clone(&self.quota),
+        })
     }
 
     /// The host `client` is counted as: its IPv6 network, or its IPv4
@@ -317,10 +378,25 @@ impl Drop for PermitGuard {
     }
 }
 
+/// What new sessions use: every instance and the store, as of the start
+/// or the last reload. Each session takes the current one when it is
+/// accepted and keeps it to its end.
+pub(crate) struct Generation {
+    /// The configuration applied (see [`postern_core::config::reload`]).
+    pub(crate) config: postern_core::config::Config,
+    pub(crate) instances: Vec<Arc<Instance>>,
+    pub(crate) store: LocalStore,
+}
+
+impl Generation {
+    fn instance(&self, name: &str) -> Option<&Arc<Instance>> {
+        self.instances.iter().find(|i| i.service.name == name)
+    }
+}
+
 struct AcceptContext {
-    instance: Arc<Instance>,
+    current: watch::Receiver<Arc<Generation>>,
     listener: Listener,
-    store: LocalStore,
     ending: watch::Receiver<bool>,
     guard: mpsc::Sender<()>,
     sessions: Arc<AtomicU64>,
@@ -353,12 +429,18 @@ async fn accept_loop(
         let local = stream.local_addr().map_or(remote, canonical);
         let session = context.sessions.fetch_add(1, Ordering::Relaxed) + 1;
         let peer = remote;
-        let permit = match context.instance.admit(remote.ip()) {
+        let generation = Arc::clone(&context.current.borrow());
+        let Some(instance) = generation.instance(name).cloned() else {
+            // A reload never drops a listening instance (see
+            // `config::reload::applicable`); this is a bug, not a client's fault.
+            tracing::error!(session, %peer, instance = %name, "no settings for this instance; connection closed");
+            continue;
+        };
+        let permit = match instance.admit(remote.ip()) {
             Ok(permit) => permit,
             Err(refusal) => {
                 tracing::info!(session, %peer, instance = %name, "connect from {peer} refused: {refusal}");
                 if let Ok(slot) = Arc::clone(&context.refusals).try_acquire_owned() {
-                    let instance = Arc::clone(&context.instance);
                     tokio::spawn(async move {
                         instance.refuse(stream, refusal).await;
                         drop(slot);
@@ -368,11 +450,10 @@ async fn accept_loop(
             }
         };
         let (store, ending, guard) = (
-            context.store.clone(),
+            generation.store.clone(),
             context.ending.clone(),
             context.guard.clone(),
         );
-        let instance = Arc::clone(&context.instance);
         tokio::spawn(async move {
             let _ = stream.set_nodelay(true);
             instance
@@ -458,7 +539,7 @@ impl Instance {
         }
         let mut summary = SessionSummary::default();
         let machine = SmtpServer::new(Arc::clone(&self.session_config), info, clock.now());
-        let starttls = self.tls.as_ref();
+        let starttls = self.tls.as_deref();
         driver::run_session(
             transport,
             machine,
@@ -497,7 +578,7 @@ impl Instance {
             transport,
             machine,
             store,
-            self.tls.as_ref(),
+            self.tls.as_deref(),
             clock,
             ending,
             |event| {

@@ -161,6 +161,10 @@ impl ServerTls {
         &self.certificate
     }
 
+    pub fn key(&self) -> &Path {
+        &self.key
+    }
+
     /// Runs the server handshake on `stream`, within the timeout.
     pub async fn accept<S>(&self, stream: S) -> io::Result<Transport<S>>
     where

@@ -1,8 +1,11 @@
-//! The command line: check-config, default-config, start-up failures.
+//! The command line: check-config, default-config, start-up failures,
+//! how every command finds the configuration and the data directory.
 
 mod support;
 
+use std::io::Write;
 use std::net::TcpListener;
+use std::process::{Output, Stdio};
 use support::{free_port, postern};
 
 #[test]
@@ -180,6 +183,226 @@ fn mailbox_list_and_show_report_folders_and_messages_of_a_user() {
     assert!(!folder.status.success());
     assert_eq!(
         String::from_utf8_lossy(&folder.stderr).trim(),
-        "no folder \"Nope\""
+        format!(
+            "postern: configuration {} (from -c)\nno folder \"Nope\"",
+            server.config_path().display()
+        )
     );
+}
+
+/// Runs `postern ARGS` in `cwd` with `POSTERN_CONFIG` as given (unset when
+/// `None`), the password `stdin` on standard input.
+fn admin(cwd: &std::path::Path, variable: Option<&std::path::Path>, args: &[&str]) -> Output {
+    let mut command = postern();
+    command
+        .current_dir(cwd)
+        .args(args)
+        .env_remove("POSTERN_CONFIG");
+    if let Some(path) = variable {
+        command.env("POSTERN_CONFIG", path);
+    }
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A password for `user add`; the other commands do not read it.
+    let _ = child.stdin.take().unwrap().write_all(b"secret\n");
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn admin_commands_find_the_server_through_postern_config_and_say_so() {
+    let server = support::TestServer::start("");
+    let config = server.config_path();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let add = admin(
+        elsewhere.path(),
+        Some(&config),
+        &["user", "add", "alice@example.test"],
+    );
+    assert!(add.status.success(), "{}", text(&add.stderr));
+    assert_eq!(
+        text(&add.stderr).trim(),
+        format!(
+            "postern: configuration {} (from POSTERN_CONFIG)",
+            config.display()
+        )
+    );
+    let list = admin(elsewhere.path(), Some(&config), &["user", "list"]);
+    assert_eq!(text(&list.stdout).trim(), "alice@example.test");
+    let queue = admin(elsewhere.path(), Some(&config), &["queue", "list"]);
+    assert!(queue.status.success(), "{}", text(&queue.stderr));
+    // -c comes first: a POSTERN_CONFIG naming no file is not even read.
+    let missing = elsewhere.path().join("missing.toml");
+    let flag = config.to_str().unwrap();
+    let list = admin(
+        elsewhere.path(),
+        Some(&missing),
+        &["user", "list", "-c", flag],
+    );
+    assert!(list.status.success(), "{}", text(&list.stderr));
+    assert_eq!(text(&list.stdout).trim(), "alice@example.test");
+    assert!(
+        text(&list.stderr).contains("(from -c)"),
+        "{}",
+        text(&list.stderr)
+    );
+    // And a POSTERN_CONFIG naming no file is an error that says where the
+    // name came from.
+    let broken = admin(elsewhere.path(), Some(&missing), &["user", "list"]);
+    assert!(!broken.status.success());
+    let stderr = text(&broken.stderr);
+    assert!(
+        stderr.contains("missing.toml: cannot read the configuration"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("(the file is named by POSTERN_CONFIG)"),
+        "{stderr}"
+    );
+    // check-config takes -c, POSTERN_CONFIG, or the file as before.
+    for (variable, args) in [
+        (None, vec!["check-config", "-c", flag]),
+        (Some(config.as_path()), vec!["check-config"]),
+        (None, vec!["check-config", flag]),
+    ] {
+        let check = admin(elsewhere.path(), variable, &args);
+        assert!(check.status.success(), "{args:?}: {}", text(&check.stderr));
+        assert!(text(&check.stdout).contains("configuration is valid"));
+    }
+    // `run` logs which configuration it uses.
+    assert!(
+        server
+            .log()
+            .contains(&format!("configuration {} (from -c)", config.display())),
+        "{}",
+        server.log()
+    );
+    assert!(elsewhere.path().read_dir().unwrap().next().is_none());
+}
+
+#[test]
+fn without_a_configuration_commands_say_so_and_create_no_data_directory() {
+    if std::path::Path::new("/etc/postern/postern.toml").exists() {
+        eprintln!("skipped: /etc/postern/postern.toml is installed on this host");
+        return;
+    }
+    let cwd = tempfile::tempdir().unwrap();
+    for args in [
+        &["queue", "list"][..],
+        &["queue", "flush"],
+        &["queue", "delete", "0000000000001"],
+        &["user", "list"],
+        &["user", "add", "carol@localhost"],
+        &["user", "del", "carol@localhost"],
+        &["mailbox", "list", "carol@localhost"],
+    ] {
+        let output = admin(cwd.path(), None, args);
+        let stderr = text(&output.stderr);
+        assert!(!output.status.success(), "{args:?}: {stderr}");
+        assert!(
+            output.stdout.is_empty(),
+            "{args:?}: {}",
+            text(&output.stdout)
+        );
+        assert!(
+            stderr.starts_with(
+                "postern: configuration: the embedded default (no -c, no POSTERN_CONFIG, no /etc/postern/postern.toml)\n"
+            ),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains(&format!(
+                "the data directory {} does not exist, and was not created: no server has run with this configuration; point at the server's configuration with `-c FILE` or POSTERN_CONFIG=FILE\n",
+                cwd.path().join("postern-data").display()
+            )),
+            "{args:?}: {stderr}"
+        );
+        let left: Vec<_> = cwd.path().read_dir().unwrap().collect();
+        assert!(left.is_empty(), "{args:?} left {left:?}");
+    }
+}
+
+#[test]
+fn an_empty_data_directory_is_named_and_takes_only_a_first_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("postern.toml");
+    std::fs::write(
+        &file,
+        "[server]\ndata_dir = \"data\"\n\n[[service]]\nname = \"mx\"\nkind = \"smtp\"\nlisten = \"127.0.0.1:2525\"\n\n[[domain]]\nname = \"example.test\"\nusers = [\"alice\"]\n",
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let flag = file.to_str().unwrap();
+    for args in [
+        &["queue", "list", "-c", flag][..],
+        &["queue", "flush", "-c", flag],
+        &["user", "list", "-c", flag],
+        &["mailbox", "list", "alice@example.test", "-c", flag],
+    ] {
+        let output = admin(dir.path(), None, args);
+        let stderr = text(&output.stderr);
+        assert!(!output.status.success(), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "the data directory {} is empty: no server has run with this configuration; is this the server's configuration?\n",
+                data.display()
+            )),
+            "{args:?}: {stderr}"
+        );
+        assert!(data.read_dir().unwrap().next().is_none(), "{args:?}");
+    }
+    // The package makes the data directory empty; accounts may be added
+    // before the first start.
+    let add = admin(
+        dir.path(),
+        None,
+        &["user", "add", "alice@example.test", "-c", flag],
+    );
+    assert!(add.status.success(), "{}", text(&add.stderr));
+    let list = admin(dir.path(), None, &["user", "list", "-c", flag]);
+    assert_eq!(text(&list.stdout).trim(), "alice@example.test");
+}
+
+#[test]
+fn run_takes_postern_config_and_logs_it() {
+    let server = support::TestServer::prepare("");
+    let config = server.config_path();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let mut child = postern()
+        .current_dir(elsewhere.path())
+        .arg("run")
+        .env("POSTERN_CONFIG", &config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
+    let first = lines.next().unwrap().unwrap();
+    assert!(
+        first.contains(&format!(
+            "starting; configuration {} (from POSTERN_CONFIG)",
+            config.display()
+        )),
+        "{first}"
+    );
+    support::eventually(
+        || std::net::TcpStream::connect(server.addr).is_ok(),
+        |up| *up,
+        |_| "the server does not listen".to_owned(),
+    );
+    // Its data directory is the one the file names, not one of the
+    // working directory.
+    assert!(server.data().is_dir());
+    assert!(elsewhere.path().read_dir().unwrap().next().is_none());
+    let _ = child.kill();
+    let _ = child.wait();
 }

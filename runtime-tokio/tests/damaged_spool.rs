@@ -266,8 +266,13 @@ fn queue_delete_stops_a_delivery_under_way_and_frees_its_slot() {
         .expect("the first attempt connects");
     let id = name(&server.spool_queue()[0]);
     let (ok, deleted) = queue(&server, &["delete", &id]);
+    // stdout, then the stderr line saying which configuration was used.
     assert!(
-        ok && deleted.trim() == format!("ok deleted {id}"),
+        ok && deleted.trim()
+            == format!(
+                "ok deleted {id}\npostern: configuration {} (from -c)",
+                server.config_path().display()
+            ),
         "{deleted}"
     );
 

@@ -441,8 +441,13 @@ fn queue_flush_retries_now_and_delete_removes() {
         .unwrap()
         .to_owned();
     let (ok, deleted) = queue(&["delete", &id]);
+    // stdout, then the stderr line saying which configuration was used.
     assert!(
-        ok && deleted.trim() == format!("ok deleted {id}"),
+        ok && deleted.trim()
+            == format!(
+                "ok deleted {id}\npostern: configuration {} (from -c)",
+                server.config_path().display()
+            ),
         "{deleted}"
     );
     assert!(server.spool_queue().is_empty());

@@ -258,6 +258,21 @@ impl<E: Environment> Runner<E> {
             Command::Unreadable(reply) => {
                 let _ = reply.send(self.unreadable_entries());
             }
+            Command::Reload(settings) => {
+                self.context = Arc::new(self.context.reloaded(*settings));
+                let outbound = &self.context.outbound;
+                self.quota.set_limits(Limits {
+                    total: outbound.max_connections,
+                    per_key: outbound.max_connections_per_destination,
+                });
+                let smarthost = outbound
+                    .smarthost
+                    .as_ref()
+                    .map_or("none".to_owned(), |s| format!("{}:{}", s.host, s.port));
+                tracing::info!(%smarthost, "delivery uses the reloaded settings from now on");
+                // A new smarthost or higher limits may unblock messages.
+                self.process_all().await;
+            }
         }
     }
 }
