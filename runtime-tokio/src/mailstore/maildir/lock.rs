@@ -1,23 +1,26 @@
 //! Dovecot's dot-lock discipline for `dovecot-uidlist` and
 //! `dovecot-keywords` (`file-dotlock.c`).
 //!
-//! The lock is `FILE.lock`, created exclusively (`O_EXCL`); the new
-//! content is written into it, synced, and renamed over `FILE`, which
-//! releases the lock in the same step. A lock left unchanged for
-//! [`UIDLIST_LOCK_STALE`] belongs to a process that died and is removed,
-//! as Dovecot does. Nobody else writes `FILE` while the lock is held.
+//! The lock is `FILE.lock`, created exclusively; while it is held nobody
+//! else writes `FILE`. The new content is written to a file of its own in
+//! the Maildir's `tmp/`, synced, renamed over `FILE`, and then the lock is
+//! removed. A lock left unchanged for [`UIDLIST_LOCK_STALE`] belongs to a
+//! process that died and is removed, as Dovecot does.
 //!
-//! While we hold a lock it reads `PID:HOST:TOKEN` (Dovecot's dot-locks
-//! begin `PID:HOST` too), `TOKEN` telling this process from an earlier one
-//! with the same PID. A lock of ours whose process is gone (a crash, a
-//! SIGKILL) is broken at once rather than after two minutes, so a restart
+//! A lock of ours reads `PID:HOST:TOKEN` from the moment it exists to the
+//! moment it is removed (Dovecot's dot-locks begin `PID:HOST` too),
+//! `TOKEN` telling this process from an earlier one with the same PID: it
+//! is written to a file in `tmp/` first and linked into place, so no
+//! lock of ours is ever empty or half written. A lock whose process is
+//! gone (a crash, a SIGKILL at any instant) is therefore always known as
+//! ours and broken at once rather than after two minutes, so a restart
 //! delivers without waiting.
 
 use crate::mailstore::StoreError;
 use crate::spool::sync_dir;
 use postern_core::limits::{UIDLIST_LOCK_STALE, UIDLIST_LOCK_WAIT_MAX};
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -41,17 +44,8 @@ impl Lock {
         let started = Instant::now();
         let mut pause = Duration::from_millis(1);
         loop {
-            match OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)
-            {
-                Ok(mut file) => {
-                    if let Err(error) = file.write_all(owner().as_bytes()) {
-                        let _ = fs::remove_file(&path);
-                        return Err(error.into());
-                    }
+            match create_with_owner(&path) {
+                Ok(file) => {
                     return Ok(Lock {
                         target: target.to_owned(),
                         path,
@@ -74,32 +68,63 @@ impl Lock {
         }
     }
 
-    /// Writes `content` into the lock file, syncs it and renames it over
-    /// the target (releasing the lock), then syncs the directory.
-    pub(super) fn replace(mut self, content: &[u8]) -> Result<(), StoreError> {
-        let mut file = self
-            .file
-            .take()
-            .ok_or_else(|| io::Error::other("lock used twice"))?;
-        let written = file
-            .set_len(0)
-            .and_then(|()| file.seek(SeekFrom::Start(0)))
-            .and_then(|_| file.write_all(content))
-            .and_then(|()| file.sync_all());
+    /// Writes `content` to a new file, syncs it, renames it over the
+    /// target and syncs the directory; then releases the lock. The lock
+    /// keeps its owner line throughout, so a crash at any point leaves a
+    /// lock that is known as ours.
+    pub(super) fn replace(self, content: &[u8]) -> Result<(), StoreError> {
+        let new = scratch_path(&self.target, "new");
+        let written = write_synced(&new, content).and_then(|()| fs::rename(&new, &self.target));
         if let Err(error) = written {
-            let _ = fs::remove_file(&self.path);
-            return Err(error.into());
-        }
-        drop(file);
-        if let Err(error) = fs::rename(&self.path, &self.target) {
-            let _ = fs::remove_file(&self.path);
+            let _ = fs::remove_file(&new);
             return Err(error.into());
         }
         if let Some(dir) = self.target.parent() {
             sync_dir(dir)?;
         }
+        // Drop removes the lock file.
         Ok(())
     }
+}
+
+/// Creates the lock at `path` holding our owner line, or fails with
+/// `AlreadyExists`: the line is written to a scratch file and hard-linked
+/// into place, so the lock never exists without it.
+fn create_with_owner(path: &Path) -> io::Result<File> {
+    let scratch = scratch_path(path, "lock");
+    write_synced(&scratch, owner().as_bytes())?;
+    let linked = fs::hard_link(&scratch, path);
+    let _ = fs::remove_file(&scratch);
+    linked?;
+    OpenOptions::new().read(true).open(path)
+}
+
+/// A file name of our own beside `target`: in the Maildir's `tmp/` when
+/// there is one (Dovecot removes what a crash leaves there after 36
+/// hours), unique to this process and call.
+fn scratch_path(target: &Path, purpose: &str) -> PathBuf {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join("tmp");
+    let dir = if tmp.is_dir() { tmp } else { dir.to_owned() };
+    let name = target.file_name().unwrap_or_default().to_string_lossy();
+    dir.join(format!(
+        "{name}.{purpose}.{}.{}.{n}",
+        std::process::id(),
+        token()
+    ))
+}
+
+/// Writes a new file (0600) with `content` and syncs it.
+fn write_synced(path: &Path, content: &[u8]) -> io::Result<()> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(content)?;
+    file.sync_all()
 }
 
 impl Drop for Lock {
@@ -263,6 +288,21 @@ mod tests {
         assert!(!break_if_owner_died(&lock_path).unwrap());
         assert!(!break_if_stale(&lock_path).unwrap());
         assert!(lock_path.exists());
+    }
+
+    #[test]
+    fn a_held_lock_always_names_its_owner_and_leaves_no_scratch_files() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("tmp")).unwrap();
+        let target = dir.path().join("dovecot-uidlist");
+        let lock = Lock::acquire(&target).unwrap();
+        let lock_path = dir.path().join("dovecot-uidlist.lock");
+        assert_eq!(fs::read_to_string(&lock_path).unwrap(), owner());
+        lock.replace(b"3 V1 N1\n").unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"3 V1 N1\n");
+        assert!(!lock_path.exists());
+        let left: Vec<_> = fs::read_dir(dir.path().join("tmp")).unwrap().collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 
     #[test]
