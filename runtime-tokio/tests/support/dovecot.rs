@@ -92,18 +92,34 @@ impl DoveadmCopy {
             std::fs::create_dir(root.join(sub)).unwrap();
         }
         // cp -a keeps the file times: Dovecot takes a Maildir message's
-        // received date from its file's mtime.
-        let copy = Command::new("cp")
-            .arg("-a")
-            .arg(maildir)
-            .arg(root.join("maildir"))
-            .output()
-            .unwrap();
+        // received date from its file's mtime. A running server may still
+        // hold the uidlist lock for a moment after a delivery shows up (a
+        // lock or scratch file listed, then gone before it is copied):
+        // copy again once it has settled.
+        let target = root.join("maildir");
+        let mut attempts = 0;
+        let copy = loop {
+            let copy = Command::new("cp")
+                .arg("-a")
+                .arg(maildir)
+                .arg(&target)
+                .output()
+                .unwrap();
+            attempts += 1;
+            if copy.status.success() || attempts == 10 {
+                break copy;
+            }
+            let _ = std::fs::remove_dir_all(&target);
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        };
         assert!(
             copy.status.success(),
             "cp -a {}: {copy:?}",
             maildir.display()
         );
+        // A lock the server held at that instant belongs to no process
+        // of the copy's: Dovecot would wait it out.
+        remove_locks(&target);
         std::fs::write(root.join("dovecot.conf"), config(root)).unwrap();
         if running_as_root() {
             let chown = Command::new("chown")
@@ -295,4 +311,16 @@ fn number<T: std::str::FromStr>(row: &serde_json::Value, field: &str) -> T {
     value
         .parse()
         .unwrap_or_else(|_| panic!("doveadm's {field} is not a number: {value:?} in {row}"))
+}
+
+/// Removes `*.lock` files from a copied Maildir and its folders.
+fn remove_locks(dir: &Path) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            remove_locks(&path);
+        } else if path.extension().is_some_and(|e| e == "lock") {
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
 }
