@@ -12,7 +12,7 @@ mod port;
 mod service;
 
 pub use outbound::{
-    CONNECT_TIMEOUT_DEFAULT, OUTBOUND_CONNECTIONS_DEFAULT, OUTBOUND_CONNECTIONS_MAX,
+    CONNECT_TIMEOUT_DEFAULT, tls_word, OUTBOUND_CONNECTIONS_DEFAULT, OUTBOUND_CONNECTIONS_MAX,
     OUTBOUND_CONNECTIONS_PER_DESTINATION_DEFAULT, OutboundConfig,
 };
 pub use port::{PortNames, PortSpec, WELL_KNOWN_PORTS};
@@ -50,6 +50,10 @@ pub struct Config {
     pub outbound: OutboundConfig,
     /// `[auth]`: the server-wide lockout of hosts that guess passwords.
     pub lockout: LockoutPolicy,
+    /// Settings that are valid but probably a mistake (a smarthost on
+    /// port 465 without `tls = "implicit"`): `check-config` prints them,
+    /// the server logs them at start.
+    pub warnings: Vec<ConfigError>,
 }
 
 /// How long a TLS handshake may take, by default.
@@ -84,6 +88,9 @@ pub struct TlsConfig {
     /// directory (the runtime resolves them).
     pub certificate: PathBuf,
     pub key: PathBuf,
+    /// Lines of `tls_certificate` and `tls_key` in the file (1-based; 0
+    /// when not read from text), so that an error in a file names them.
+    pub lines: (usize, usize),
     /// A handshake that has not finished by then is dropped.
     pub handshake_timeout: Duration,
 }
@@ -177,13 +184,58 @@ fn syntax_error(source: &str, error: &toml::de::Error) -> ConfigError {
         let (key, _) = text.split_once('=')?;
         Some(key.trim().to_owned()).filter(|k| !k.is_empty() && !k.starts_with('['))
     });
+    let message = error.message().trim().to_owned();
     ConfigError {
         position,
         key,
-        message: error.message().trim().to_owned(),
-        help: None,
+        help: did_you_mean(&message),
+        message,
     }
 }
+
+/// For serde's "unknown field `x`, expected one of `a`, `b`" (and the same
+/// for variants): the expected name nearest to the one written, if one is
+/// near enough to be a typo or a shortening. Nearness is Jaro-Winkler
+/// similarity from the `strsim` crate, which favours a shared start
+/// (`max_size` is near `max_message_size`), or a Damerau-Levenshtein
+/// distance of at most a third of the name (a swapped pair is one edit).
+fn did_you_mean(message: &str) -> Option<String> {
+    let rest = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("unknown variant `"))?;
+    let (written, expected) = rest.split_once('`')?;
+    let (_, expected) = expected.split_once("expected")?;
+    let written = written.to_ascii_lowercase();
+    let near = (written.chars().count() / 3).clamp(1, 3);
+    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    // A shortened name (`max_size`): the shortest key that has its words
+    // in order (`max_message_size`).
+    let words: Vec<&str> = written.split('_').collect();
+    let shortened = candidates
+        .iter()
+        .filter(|name| words.len() > 1 && has_words_in_order(name, &words))
+        .min_by_key(|name| name.len());
+    if let Some(name) = shortened {
+        return Some(format!("did you mean `{name}`?"));
+    }
+    let (similarity, best) = candidates
+        .iter()
+        .map(|name| (strsim::jaro_winkler(&written, name), *name))
+        .max_by(|a, b| a.0.total_cmp(&b.0))?;
+    (similarity >= DID_YOU_MEAN_SIMILARITY_MIN
+        || strsim::damerau_levenshtein(&written, best) <= near)
+        .then(|| format!("did you mean `{best}`?"))
+}
+
+/// True if `name`'s `_`-separated words include `words`, in order.
+fn has_words_in_order(name: &str, words: &[&str]) -> bool {
+    let mut own = name.split('_');
+    words.iter().all(|word| own.any(|w| w == *word))
+}
+
+/// How similar (Jaro-Winkler, 0 to 1) an unknown name must be to a known
+/// one for the error to suggest it.
+const DID_YOU_MEAN_SIMILARITY_MIN: f64 = 0.85;
 
 fn line_column(source: &str, offset: usize) -> (usize, usize) {
     let before = &source[..offset.min(source.len())];
@@ -512,27 +564,8 @@ fn validate(source: &str, raw: RawConfig, errors: &mut Vec<ConfigError>) -> Conf
     for service in &mut services {
         service.max_hops = max_hops;
     }
-    let domains = raw
-        .domains
-        .into_iter()
-        .filter_map(|d| validate_domain(source, d, errors))
-        .collect::<Vec<_>>();
-    let mut seen = BTreeSet::new();
-    // `bücher.test` and `xn--bcher-kva.test` are one domain.
-    for domain in &domains {
-        let key = domain_key(&domain.name).unwrap_or_else(|_| domain.name.clone());
-        if !seen.insert(key) {
-            errors.push(ConfigError {
-                position: None,
-                key: Some("domain.name".into()),
-                message: format!(
-                    "domain \"{}\" is declared twice (perhaps once as a U-label, once as its xn-- A-label)",
-                    domain.name
-                ),
-                help: Some("merge the two [[domain]] tables into one".into()),
-            });
-        }
-    }
+    let domains = validate_domains(source, raw.domains, errors);
+    let mut warnings = Vec::new();
     Config {
         server: ServerConfig {
             hostname: raw.server.hostname.0,
@@ -542,8 +575,9 @@ fn validate(source: &str, raw: RawConfig, errors: &mut Vec<ConfigError>) -> Conf
         },
         services,
         domains,
-        outbound: validate_outbound(source, raw.outbound, errors),
+        outbound: validate_outbound(source, raw.outbound, errors, &mut warnings),
         lockout,
+        warnings,
     }
 }
 
@@ -635,6 +669,47 @@ where
     n
 }
 
+/// Every `[[domain]]`: at least one (RFC 5321 4.5.1: mail to
+/// postmaster must be taken, so a server needs a domain to deliver it
+/// in), each declared once.
+fn validate_domains(
+    source: &str,
+    raw: Vec<RawDomain>,
+    errors: &mut Vec<ConfigError>,
+) -> Vec<DomainConfig> {
+    if raw.is_empty() {
+        errors.push(ConfigError {
+            position: None,
+            key: Some("domain".into()),
+            message: "no [[domain]] is defined, so no mail could be delivered here, not even to postmaster (RFC 5321 4.5.1)".into(),
+            help: Some("add the domain you take mail for:\n    [[domain]]\n    name = \"example.com\"\n    users = [\"alice\"]".into()),
+        });
+    }
+    let mut first_line: BTreeMap<String, usize> = BTreeMap::new();
+    let mut domains = Vec::new();
+    for domain in raw {
+        let span = domain.name.span();
+        let name = domain.name.get_ref().0.clone();
+        // `bücher.test` and `xn--bcher-kva.test` are one domain.
+        let key = domain_key(&name).unwrap_or_else(|_| name.clone());
+        if let Some(&line) = first_line.get(&key) {
+            errors.push(spanned_error(
+                source,
+                span,
+                "domain.name",
+                format!(
+                    "domain \"{name}\" is declared twice: here and on line {line} (perhaps once as a U-label, once as its xn-- A-label)"
+                ),
+                "merge the two [[domain]] tables into one",
+            ));
+        } else {
+            first_line.insert(key, line_column(source, span.start).0);
+        }
+        domains.extend(validate_domain(source, domain, errors));
+    }
+    domains
+}
+
 fn validate_domain(
     source: &str,
     raw: RawDomain,
@@ -645,6 +720,21 @@ fn validate_domain(
     let is_user =
         |user: &str| users.iter().any(|u| u == user) || user == crate::directory::POSTMASTER;
     let before = errors.len();
+    let mut seen = BTreeSet::new();
+    for user in &raw.users {
+        if !seen.insert(&user.get_ref().0) {
+            errors.push(spanned_error(
+                source,
+                user.span(),
+                "users",
+                format!(
+                    "user \"{}\" is listed twice in domain {name} (user names are compared without case)",
+                    user.get_ref().0
+                ),
+                "list each user once",
+            ));
+        }
+    }
     for (alias, target) in &raw.aliases {
         if is_user(&alias.0) {
             errors.push(spanned_error(
