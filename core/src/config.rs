@@ -12,8 +12,8 @@ mod port;
 mod service;
 
 pub use outbound::{
-    CONNECT_TIMEOUT_DEFAULT, tls_word, OUTBOUND_CONNECTIONS_DEFAULT, OUTBOUND_CONNECTIONS_MAX,
-    OUTBOUND_CONNECTIONS_PER_DESTINATION_DEFAULT, OutboundConfig,
+    CONNECT_TIMEOUT_DEFAULT, OUTBOUND_CONNECTIONS_DEFAULT, OUTBOUND_CONNECTIONS_MAX,
+    OUTBOUND_CONNECTIONS_PER_DESTINATION_DEFAULT, OutboundConfig, tls_word,
 };
 pub use port::{PortNames, PortSpec, WELL_KNOWN_PORTS};
 pub use service::{ListenLines, ServiceConfig, ServiceKind};

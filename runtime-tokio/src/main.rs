@@ -95,6 +95,17 @@ enum Command {
         #[command(subcommand)]
         action: MailboxAction,
     },
+    /// Clears the login lockout of a client address at once, on the
+    /// running server (through its control socket).
+    Unlock {
+        /// The configuration file (for the data directory); without it,
+        /// the embedded default.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// The client's IP address, as in the log line "logins from
+        /// ADDRESS locked out"; an IPv6 address clears its whole network.
+        address: String,
+    },
     /// Makes TLS certificates.
     Cert {
         #[command(subcommand)]
@@ -213,6 +224,10 @@ fn main() -> ExitCode {
         Command::Queue { config, action } => queue(config, action),
         Command::User { config, action } => report(user(config, action)),
         Command::Mailbox { config, action } => report(mailbox(config, action)),
+        Command::Unlock { config, address } => report(
+            config_file::load(config.as_deref())
+                .and_then(|loaded| postern::accounts::unlock(&loaded.data_dir, &address)),
+        ),
         Command::Cert {
             action:
                 CertAction::SelfSigned {

@@ -157,7 +157,8 @@ catch_all = "carol"
 #[test]
 fn user_names_cannot_leave_the_mail_directory() {
     for name in ["a/b", "/srv/x"] {
-        let source = format!("{SERVICE_ONLY}\n[[domain]]\nname = \"x.test\"\nusers = [\"{name}\"]\n");
+        let source =
+            format!("{SERVICE_ONLY}\n[[domain]]\nname = \"x.test\"\nusers = [\"{name}\"]\n");
         assert!(errors(&source).contains("is not a user name"), "{name}");
     }
 }
@@ -565,11 +566,17 @@ fn unknown_keys_and_words_get_a_did_you_mean() {
         );
     }
     let far = errors(&format!("{MINIMAL}colour = \"blue\"\n"));
-    assert!(!far.contains("did you mean"), "no guess for a far name: {far}");
+    assert!(
+        !far.contains("did you mean"),
+        "no guess for a far name: {far}"
+    );
     let smarthost = errors(&format!(
         "{MINIMAL}\n[outbound.smarthost]\nhost = \"relay.test\"\nmode = \"exclusive\"\ntls = \"implict\"\n"
     ));
-    assert!(smarthost.contains("did you mean `implicit`?"), "{smarthost}");
+    assert!(
+        smarthost.contains("did you mean `implicit`?"),
+        "{smarthost}"
+    );
 }
 
 #[test]
@@ -595,9 +602,15 @@ fn implicit_tls_to_a_smarthost_defaults_to_port_465() {
         (smarthost.port, smarthost.tls, config.warnings.len())
     };
     use crate::smtp::client::TlsPolicy;
-    assert_eq!(smarthost("tls = \"implicit\"\n"), (465, TlsPolicy::Implicit, 0));
+    assert_eq!(
+        smarthost("tls = \"implicit\"\n"),
+        (465, TlsPolicy::Implicit, 0)
+    );
     assert_eq!(smarthost(""), (25, TlsPolicy::Opportunistic, 0));
-    assert_eq!(smarthost("tls = \"required\"\n"), (25, TlsPolicy::Required, 0));
+    assert_eq!(
+        smarthost("tls = \"required\"\n"),
+        (25, TlsPolicy::Required, 0)
+    );
 }
 
 #[test]
@@ -618,7 +631,10 @@ fn a_smarthost_port_against_its_tls_convention_is_a_warning() {
     assert!(warnings("relay.test:465", "").contains("port 465"));
     assert!(warnings("relay.test:465", "tls = \"implicit\"\n").is_empty());
     assert!(warnings("relay.test:587", "tls = \"implicit\"\n").contains("port 587"));
-    assert!(warnings("relay.test:2465", "").is_empty(), "only the conventions");
+    assert!(
+        warnings("relay.test:2465", "").is_empty(),
+        "only the conventions"
+    );
     assert!(parse(MINIMAL).unwrap().warnings.is_empty());
 }
 

@@ -446,7 +446,11 @@ fn implicit_tls_handshakes_first_then_reads_the_greeting_and_never_sends_starttl
     let run = run.play(&script);
     assert_eq!(run.outcome().session_failure, None, "{:?}", run.sent);
     assert_eq!(run.outcome().recipients[0].verdict, Verdict::Delivered);
-    assert!(!run.sent.iter().any(|line| line == "STARTTLS"), "{:?}", run.sent);
+    assert!(
+        !run.sent.iter().any(|line| line == "STARTTLS"),
+        "{:?}",
+        run.sent
+    );
     assert!(!run.tls_requested, "one handshake only");
     assert_eq!(run.sent[0], "EHLO out.origin.test");
 }
@@ -466,12 +470,19 @@ fn implicit_tls_handshake_failure_fails_the_session_before_any_smtp() {
 #[test]
 fn implicit_tls_greeting_timer_starts_after_the_handshake() {
     let mut run = implicit();
-    assert_eq!(run.client.poll_timeout(), None, "the driver bounds the handshake");
+    assert_eq!(
+        run.client.poll_timeout(),
+        None,
+        "the driver bounds the handshake"
+    );
     run.client.handle_input(run.now, Input::TlsStarted);
     run.drain();
     let greeting = ClientTimeouts::default().greeting;
     assert_eq!(run.client.poll_timeout(), Some(run.now + greeting));
     let run = run.wait(greeting.as_secs());
     let failure = run.outcome().session_failure.clone().unwrap();
-    assert!(failure.detail.contains("waiting for greeting"), "{failure:?}");
+    assert!(
+        failure.detail.contains("waiting for greeting"),
+        "{failure:?}"
+    );
 }
