@@ -49,6 +49,9 @@ pub struct OutboundConfig {
     /// SMTP sessions one attempt runs at most.
     pub max_sessions: u32,
     pub smarthost: Option<Smarthost>,
+    /// The line of the smarthost's `ca_file` (0 when none), so that an
+    /// error in the file can name it.
+    pub ca_file_line: usize,
 }
 
 impl OutboundConfig {
@@ -88,6 +91,7 @@ impl Default for OutboundConfig {
             max_addresses: OUTBOUND_ADDRESSES_DEFAULT,
             max_sessions: OUTBOUND_SESSIONS_DEFAULT,
             smarthost: None,
+            ca_file_line: 0,
         }
     }
 }
@@ -122,7 +126,7 @@ struct RawSmarthost {
     user: Option<String>,
     password: Option<String>,
     tls: Option<RawClientTls>,
-    ca_file: Option<PathBuf>,
+    ca_file: Option<Spanned<PathBuf>>,
 }
 
 #[derive(Clone, Copy, Deserialize)]
@@ -337,6 +341,11 @@ pub(super) fn validate_outbound(
             .data_end_timeout
             .map_or(defaults.timeouts.data_end, |d| d.0),
     };
+    let ca_file_line = raw
+        .smarthost
+        .as_ref()
+        .and_then(|s| s.get_ref().ca_file.as_ref())
+        .map_or(0, |file| super::line_column(source, file.span().start).0);
     let smarthost = raw.smarthost.map(|spanned| {
         let span = spanned.span();
         let raw = spanned.into_inner();
@@ -390,7 +399,7 @@ pub(super) fn validate_outbound(
             },
             tls,
             credentials,
-            ca_file: raw.ca_file,
+            ca_file: raw.ca_file.map(Spanned::into_inner),
         }
     });
     OutboundConfig {
@@ -407,5 +416,6 @@ pub(super) fn validate_outbound(
         max_addresses,
         max_sessions,
         smarthost,
+        ca_file_line,
     }
 }
