@@ -157,8 +157,10 @@ impl AccountBook {
                 let host = guard.host(client);
                 let policy = guard.policy();
                 let window = humantime::format_duration(policy.window);
+                // Whole seconds, rounded up: "10m", not "9m 59s".
+                let left = until.saturating_duration_since(now);
                 let left = humantime::format_duration(Duration::from_secs(
-                    until.saturating_duration_since(now).as_secs(),
+                    left.as_secs() + u64::from(left.subsec_nanos() > 0),
                 ));
                 tracing::warn!(
                     %host,
