@@ -253,7 +253,7 @@ fn exclusive_smarthost_that_is_a_second_postern_with_starttls_and_auth() {
         .args([
             "user",
             "add",
-            "origin@isp.test",
+            "origin@dest.test",
             "--send-as-anyone",
             "--config",
         ])
@@ -267,7 +267,7 @@ fn exclusive_smarthost_that_is_a_second_postern_with_starttls_and_auth() {
     assert!(add.wait().unwrap().success());
     let ca_file = relay.dir.path().join("cert.pem");
     let server = world.origin(&format!(
-        "{}\nuser = \"origin@isp.test\"\npassword = \"s3cret\"\nca_file = \"{}\"",
+        "{}\nuser = \"origin@dest.test\"\npassword = \"s3cret\"\nca_file = \"{}\"",
         world.smarthost(5, "exclusive"),
         ca_file.display()
     ));
@@ -285,7 +285,7 @@ fn exclusive_smarthost_that_is_a_second_postern_with_starttls_and_auth() {
     assert!(
         relay
             .log()
-            .contains("auth PLAIN login=origin@isp.test succeeded")
+            .contains("auth PLAIN login=origin@dest.test succeeded")
     );
 }
 
@@ -353,7 +353,7 @@ fn an_unverifiable_smarthost_certificate_defers_the_message() {
     let relay = tls_postern(&world, 6, "submission", &world.address(6));
     // No ca_file: the public roots, which never signed a self-signed one.
     let server = world.origin(&format!(
-        "{}\nuser = \"origin@isp.test\"\npassword = \"s3cret\"",
+        "{}\nuser = \"origin@dest.test\"\npassword = \"s3cret\"",
         world.smarthost(6, "exclusive")
     ));
     send(&server, "bob@dest.test");
