@@ -53,6 +53,26 @@ pub fn normalize_login(text: &str) -> Result<String, String> {
     }
 }
 
+/// Refuses a login in a domain the configuration does not deliver for:
+/// such an account could log in, but its mail would be refused or relayed
+/// elsewhere, and it could never read any. `domains` are the configured
+/// `[[domain]]` names; U-labels and their `xn--` A-labels are one domain.
+pub fn check_login_domain(login: &str, domains: &[&str]) -> Result<(), String> {
+    let domain = login.rsplit_once('@').map_or("", |(_, d)| d);
+    let key = |d: &str| crate::address::domain_key(d).unwrap_or_else(|_| d.to_lowercase());
+    if domains.iter().any(|d| key(d) == key(domain)) {
+        return Ok(());
+    }
+    let configured = if domains.is_empty() {
+        "none".to_owned()
+    } else {
+        domains.join(", ")
+    };
+    Err(format!(
+        "{domain} is not a domain this server delivers for (configured: {configured}); refusing to add {login}. Add a [[domain]] with name = \"{domain}\" to the configuration first, or give an address in a configured domain"
+    ))
+}
+
 impl Accounts {
     /// Reads the file's text; errors say what is wrong where.
     pub fn parse(text: &str) -> Result<Self, String> {
@@ -115,6 +135,19 @@ mod tests {
             password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
             send_as_anyone: anyone,
         }
+    }
+
+    #[test]
+    fn an_account_outside_the_configured_domains_is_refused_naming_them() {
+        let domains = ["example.test", "bücher.test"];
+        assert!(check_login_domain("alice@example.test", &domains).is_ok());
+        assert!(check_login_domain("bob@xn--bcher-kva.test", &domains).is_ok());
+        let refused = check_login_domain("alice@example.com", &domains).unwrap_err();
+        assert!(
+            refused.contains("example.com is not a domain this server delivers for")
+                && refused.contains("configured: example.test, bücher.test"),
+            "{refused}"
+        );
     }
 
     #[test]

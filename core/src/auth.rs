@@ -12,9 +12,9 @@
 //!   remote host, which locks a guessing host out.
 
 use crate::admission::HostKey;
-use crate::limits::IPV6_HOST_PREFIX_DEFAULT;
+use crate::limits::{IPV6_HOST_PREFIX_DEFAULT, LOGINS_TRIED_PER_SESSION_MAX};
 use crate::time::Instant;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -46,6 +46,71 @@ impl fmt::Debug for Secret {
 pub struct LoginAttempt {
     pub login: String,
     pub password: Secret,
+    /// The session tried this login and password before (see
+    /// [`TriedLogins`]): if it fails again, the failure does not count
+    /// toward the [`LoginGuard`] lockout a second time.
+    pub repeated: bool,
+}
+
+impl LoginAttempt {
+    pub fn new(login: impl Into<String>, password: Secret) -> Self {
+        LoginAttempt {
+            login: login.into(),
+            password,
+            repeated: false,
+        }
+    }
+}
+
+/// The logins a session has tried, so that one guess counts once toward
+/// the lockout however many mechanisms carry it.
+///
+/// The rule: a session's failed logins count toward the lockout once per
+/// distinct login and password. Clients fall back from one mechanism to
+/// the next with the same credentials (Python's smtplib tries PLAIN, then
+/// LOGIN; mail clients retry after a `535`), so one typo used to count
+/// twice or three times, and five typos locked an address out. Repeating a
+/// password teaches a guesser nothing, so not counting the repeat costs
+/// the lockout nothing; each new password still counts. The session's own
+/// limit ([`AuthPolicy::max_failures`]) still counts every failed command.
+///
+/// Only a hash of each pair is kept (SipHash with fixed keys, the same in
+/// every run), never the password, and at most
+/// [`LOGINS_TRIED_PER_SESSION_MAX`] of them: past that every attempt
+/// counts, as before.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TriedLogins {
+    /// The pairs that failed (`Rejected`), as hashes.
+    failed: BTreeSet<u64>,
+    /// The pair being checked now.
+    pending: Option<u64>,
+}
+
+impl TriedLogins {
+    /// Notes `attempt`, about to be checked, and marks it `repeated` if
+    /// the same login (compared without case) and password failed
+    /// earlier in the session.
+    pub fn note(&mut self, attempt: &mut LoginAttempt) {
+        use std::hash::{DefaultHasher, Hash, Hasher};
+        let mut hasher = DefaultHasher::new();
+        attempt.login.to_lowercase().hash(&mut hasher);
+        attempt.password.expose().hash(&mut hasher);
+        let digest = hasher.finish();
+        attempt.repeated = self.failed.contains(&digest);
+        self.pending = Some(digest);
+    }
+
+    /// The verdict on the attempt last noted. Only a `Rejected` pair is
+    /// remembered: one refused unchecked (locked out, or the accounts
+    /// unreadable) was never counted, so trying it again must count.
+    pub fn settled(&mut self, verdict: &AuthVerdict) {
+        if let Some(digest) = self.pending.take()
+            && *verdict == AuthVerdict::Rejected
+            && self.failed.len() < LOGINS_TRIED_PER_SESSION_MAX
+        {
+            self.failed.insert(digest);
+        }
+    }
 }
 
 /// The SASL mechanisms offered (RFC 4616 PLAIN and the de facto LOGIN).
@@ -228,6 +293,17 @@ impl LoginGuard {
         }
     }
 
+    /// Forgets `client`'s host's failures at once (`postern unlock`):
+    /// true if it had any, locked out or not.
+    pub fn unlock(&mut self, client: IpAddr) -> bool {
+        let host = self.host(client);
+        self.hosts.remove(&host).is_some()
+    }
+
+    pub fn policy(&self) -> LockoutPolicy {
+        self.policy
+    }
+
     /// Hosts remembered: for tests and metrics.
     pub fn hosts(&self) -> usize {
         self.hosts.len()
@@ -303,10 +379,7 @@ pub fn parse_plain(decoded: &[u8]) -> Result<LoginAttempt, PlainError> {
     if !authzid.is_empty() && !authzid.eq_ignore_ascii_case(login) {
         return Err(PlainError::OtherIdentity);
     }
-    Ok(LoginAttempt {
-        login: login.to_owned(),
-        password: Secret::new(password),
-    })
+    Ok(LoginAttempt::new(login, Secret::new(password)))
 }
 
 #[cfg(test)]
@@ -378,6 +451,86 @@ mod tests {
         assert_eq!(guard.hosts(), 0);
     }
 
+    /// Checks `login` and `password` in a session whose checks all give
+    /// `verdict`; true if the session marked it a repeat.
+    fn try_login(
+        tried: &mut TriedLogins,
+        login: &str,
+        password: &str,
+        verdict: AuthVerdict,
+    ) -> bool {
+        let mut attempt = LoginAttempt::new(login, Secret::new(password));
+        tried.note(&mut attempt);
+        tried.settled(&verdict);
+        attempt.repeated
+    }
+
+    #[test]
+    fn a_session_repeating_a_failed_login_and_password_is_marked_repeated() {
+        let mut tried = TriedLogins::default();
+        let mut rejected = |login: &str, password: &str| {
+            try_login(&mut tried, login, password, AuthVerdict::Rejected)
+        };
+        assert!(
+            !rejected("alice@example.com", "typo"),
+            "the first try counts"
+        );
+        assert!(rejected("alice@example.com", "typo"), "PLAIN then LOGIN");
+        assert!(
+            rejected("Alice@Example.com", "typo"),
+            "logins compare without case"
+        );
+        assert!(
+            !rejected("alice@example.com", "Typo"),
+            "a new password counts"
+        );
+        assert!(!rejected("bob@example.com", "typo"), "a new login counts");
+    }
+
+    #[test]
+    fn a_login_refused_unchecked_is_no_repeat_when_tried_again() {
+        let mut tried = TriedLogins::default();
+        for verdict in [AuthVerdict::LockedOut, AuthVerdict::Unavailable] {
+            assert!(!try_login(&mut tried, "alice", "guess", verdict));
+        }
+        assert!(
+            !try_login(&mut tried, "alice", "guess", AuthVerdict::Rejected),
+            "never checked before, so this failure counts"
+        );
+    }
+
+    #[test]
+    fn tried_logins_are_bounded_and_past_the_bound_every_attempt_counts() {
+        let mut tried = TriedLogins::default();
+        for n in 0..LOGINS_TRIED_PER_SESSION_MAX + 10 {
+            try_login(&mut tried, "alice", &n.to_string(), AuthVerdict::Rejected);
+        }
+        assert_eq!(tried.failed.len(), LOGINS_TRIED_PER_SESSION_MAX);
+        assert!(!try_login(
+            &mut tried,
+            "alice",
+            "late",
+            AuthVerdict::Rejected
+        ));
+        assert!(
+            !try_login(&mut tried, "alice", "late", AuthVerdict::Rejected),
+            "not remembered past the bound, so it counts"
+        );
+    }
+
+    #[test]
+    fn unlock_clears_a_locked_out_host_at_once() {
+        let mut guard = guard(2, 900);
+        guard.record_failure(HOST, at(0));
+        guard.record_failure(HOST, at(1));
+        guard.record_failure(OTHER, at(1));
+        assert!(guard.locked_until(HOST, at(2)).is_some());
+        assert!(guard.unlock(HOST));
+        assert_eq!(guard.locked_until(HOST, at(2)), None);
+        assert!(!guard.unlock(HOST), "nothing left to clear");
+        assert_eq!(guard.hosts(), 1, "other hosts keep their failures");
+    }
+
     #[test]
     fn plain_responses_are_split_and_checked() {
         let attempt = parse_plain(b"\0alice@example.com\0s3cret").unwrap();
@@ -395,10 +548,7 @@ mod tests {
 
     #[test]
     fn secrets_do_not_show_in_debug_output() {
-        let attempt = LoginAttempt {
-            login: "alice".into(),
-            password: Secret::new("hunter2"),
-        };
+        let attempt = LoginAttempt::new("alice", Secret::new("hunter2"));
         assert!(!format!("{attempt:?}").contains("hunter2"));
     }
 

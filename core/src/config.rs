@@ -7,6 +7,7 @@
 //! TOML parser reports them at their exact position; rules that relate
 //! several values are checked afterwards, with spans kept for the purpose.
 
+mod domain;
 mod outbound;
 mod port;
 pub mod reload;
@@ -14,11 +15,12 @@ mod service;
 
 pub use outbound::{
     CONNECT_TIMEOUT_DEFAULT, OUTBOUND_CONNECTIONS_DEFAULT, OUTBOUND_CONNECTIONS_MAX,
-    OUTBOUND_CONNECTIONS_PER_DESTINATION_DEFAULT, OutboundConfig,
+    OUTBOUND_CONNECTIONS_PER_DESTINATION_DEFAULT, OutboundConfig, tls_word,
 };
 pub use port::{PortNames, PortSpec, WELL_KNOWN_PORTS};
 pub use service::{ListenLines, ServiceConfig, ServiceKind};
 
+use domain::{RawDomain, validate_domains};
 use outbound::{RawOutbound, validate_outbound};
 use service::{RawService, ipv6_prefix, validate_services};
 
@@ -29,7 +31,7 @@ use crate::limits::{
 };
 use crate::policy::{Network, RelayPolicy};
 use serde::Deserialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 use std::path::PathBuf;
@@ -51,6 +53,10 @@ pub struct Config {
     pub outbound: OutboundConfig,
     /// `[auth]`: the server-wide lockout of hosts that guess passwords.
     pub lockout: LockoutPolicy,
+    /// Settings that are valid but probably a mistake (a smarthost on
+    /// port 465 without `tls = "implicit"`): `check-config` prints them,
+    /// the server logs them at start.
+    pub warnings: Vec<ConfigError>,
 }
 
 /// How long a TLS handshake may take, by default.
@@ -85,6 +91,9 @@ pub struct TlsConfig {
     /// directory (the runtime resolves them).
     pub certificate: PathBuf,
     pub key: PathBuf,
+    /// Lines of `tls_certificate` and `tls_key` in the file (1-based; 0
+    /// when not read from text), so that an error in a file names them.
+    pub lines: (usize, usize),
     /// A handshake that has not finished by then is dropped.
     pub handshake_timeout: Duration,
 }
@@ -178,13 +187,58 @@ fn syntax_error(source: &str, error: &toml::de::Error) -> ConfigError {
         let (key, _) = text.split_once('=')?;
         Some(key.trim().to_owned()).filter(|k| !k.is_empty() && !k.starts_with('['))
     });
+    let message = error.message().trim().to_owned();
     ConfigError {
         position,
         key,
-        message: error.message().trim().to_owned(),
-        help: None,
+        help: did_you_mean(&message),
+        message,
     }
 }
+
+/// For serde's "unknown field `x`, expected one of `a`, `b`" (and the same
+/// for variants): the expected name nearest to the one written, if one is
+/// near enough to be a typo or a shortening. Nearness is Jaro-Winkler
+/// similarity from the `strsim` crate, which favours a shared start
+/// (`max_size` is near `max_message_size`), or a Damerau-Levenshtein
+/// distance of at most a third of the name (a swapped pair is one edit).
+fn did_you_mean(message: &str) -> Option<String> {
+    let rest = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("unknown variant `"))?;
+    let (written, expected) = rest.split_once('`')?;
+    let (_, expected) = expected.split_once("expected")?;
+    let written = written.to_ascii_lowercase();
+    let near = (written.chars().count() / 3).clamp(1, 3);
+    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    // A shortened name (`max_size`): the shortest key that has its words
+    // in order (`max_message_size`).
+    let words: Vec<&str> = written.split('_').collect();
+    let shortened = candidates
+        .iter()
+        .filter(|name| words.len() > 1 && has_words_in_order(name, &words))
+        .min_by_key(|name| name.len());
+    if let Some(name) = shortened {
+        return Some(format!("did you mean `{name}`?"));
+    }
+    let (similarity, best) = candidates
+        .iter()
+        .map(|name| (strsim::jaro_winkler(&written, name), *name))
+        .max_by(|a, b| a.0.total_cmp(&b.0))?;
+    (similarity >= DID_YOU_MEAN_SIMILARITY_MIN
+        || strsim::damerau_levenshtein(&written, best) <= near)
+        .then(|| format!("did you mean `{best}`?"))
+}
+
+/// True if `name`'s `_`-separated words include `words`, in order.
+fn has_words_in_order(name: &str, words: &[&str]) -> bool {
+    let mut own = name.split('_');
+    words.iter().all(|word| own.any(|w| w == *word))
+}
+
+/// How similar (Jaro-Winkler, 0 to 1) an unknown name must be to a known
+/// one for the error to suggest it.
+const DID_YOU_MEAN_SIMILARITY_MIN: f64 = 0.85;
 
 fn line_column(source: &str, offset: usize) -> (usize, usize) {
     let before = &source[..offset.min(source.len())];
@@ -272,17 +326,6 @@ fn default_data_dir() -> PathBuf {
 
 fn default_shutdown_grace() -> Seconds {
     Seconds(SHUTDOWN_GRACE_DEFAULT)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawDomain {
-    name: Spanned<DomainName>,
-    #[serde(default)]
-    users: Vec<Spanned<UserName>>,
-    #[serde(default)]
-    aliases: BTreeMap<UserName, Spanned<UserName>>,
-    catch_all: Option<Spanned<UserName>>,
 }
 
 // ---- Values with a shape: checked as they are parsed. ----
@@ -513,27 +556,8 @@ fn validate(source: &str, raw: RawConfig, errors: &mut Vec<ConfigError>) -> Conf
     for service in &mut services {
         service.max_hops = max_hops;
     }
-    let domains = raw
-        .domains
-        .into_iter()
-        .filter_map(|d| validate_domain(source, d, errors))
-        .collect::<Vec<_>>();
-    let mut seen = BTreeSet::new();
-    // `bücher.test` and `xn--bcher-kva.test` are one domain.
-    for domain in &domains {
-        let key = domain_key(&domain.name).unwrap_or_else(|_| domain.name.clone());
-        if !seen.insert(key) {
-            errors.push(ConfigError {
-                position: None,
-                key: Some("domain.name".into()),
-                message: format!(
-                    "domain \"{}\" is declared twice (perhaps once as a U-label, once as its xn-- A-label)",
-                    domain.name
-                ),
-                help: Some("merge the two [[domain]] tables into one".into()),
-            });
-        }
-    }
+    let domains = validate_domains(source, raw.domains, errors);
+    let mut warnings = Vec::new();
     Config {
         server: ServerConfig {
             hostname: raw.server.hostname.0,
@@ -543,8 +567,9 @@ fn validate(source: &str, raw: RawConfig, errors: &mut Vec<ConfigError>) -> Conf
         },
         services,
         domains,
-        outbound: validate_outbound(source, raw.outbound, errors),
+        outbound: validate_outbound(source, raw.outbound, errors, &mut warnings),
         lockout,
+        warnings,
     }
 }
 
@@ -634,67 +659,6 @@ where
         ));
     }
     n
-}
-
-fn validate_domain(
-    source: &str,
-    raw: RawDomain,
-    errors: &mut Vec<ConfigError>,
-) -> Option<DomainConfig> {
-    let name = raw.name.get_ref().0.clone();
-    let users: Vec<String> = raw.users.iter().map(|u| u.get_ref().0.clone()).collect();
-    let is_user =
-        |user: &str| users.iter().any(|u| u == user) || user == crate::directory::POSTMASTER;
-    let before = errors.len();
-    for (alias, target) in &raw.aliases {
-        if is_user(&alias.0) {
-            errors.push(spanned_error(
-                source,
-                target.span(),
-                &format!("aliases.{}", alias.0),
-                format!(
-                    "\"{}\" is both a user and an alias in domain {name}",
-                    alias.0
-                ),
-                "remove it from users or from aliases",
-            ));
-        } else if !is_user(&target.get_ref().0) {
-            errors.push(spanned_error(
-                source,
-                target.span(),
-                &format!("aliases.{}", alias.0),
-                format!(
-                    "alias target \"{}\" is not a user of domain {name}",
-                    target.get_ref().0
-                ),
-                "add it to this domain's users, or point the alias at an existing user",
-            ));
-        }
-    }
-    if let Some(catch_all) = &raw.catch_all
-        && !is_user(&catch_all.get_ref().0)
-    {
-        errors.push(spanned_error(
-            source,
-            catch_all.span(),
-            "catch_all",
-            format!(
-                "catch_all \"{}\" is not a user of domain {name}",
-                catch_all.get_ref().0
-            ),
-            "add it to this domain's users",
-        ));
-    }
-    (errors.len() == before).then(|| DomainConfig {
-        name,
-        users,
-        aliases: raw
-            .aliases
-            .into_iter()
-            .map(|(a, t)| (a.0, t.into_inner().0))
-            .collect(),
-        catch_all: raw.catch_all.map(|c| c.into_inner().0),
-    })
 }
 
 #[cfg(test)]

@@ -114,6 +114,7 @@ pub fn explain(config: &Config, plan: &BindPlan, question: &Question) -> Answer 
             admitted: true,
         };
     }
+    auth_line(&mut text, service);
     size_lines(&mut text, service, question.size);
     let may_relay = service.relay.permits(remote, false);
     line(
@@ -186,6 +187,29 @@ fn line(text: &mut String, label: &str, fact: &str) {
 
 fn access_line(access: &AccessList) -> String {
     format!("admitted (the access list admits {})", access.summary())
+}
+
+/// Where AUTH is offered, and what a client that has not logged in is
+/// told (RFC 4954 6: 530 before MAIL on an instance that requires it).
+fn auth_line(text: &mut String, service: &ServiceConfig) {
+    let auth = &service.auth;
+    if !auth.offered {
+        return;
+    }
+    let offered = match (service.tls_mode(), auth.without_tls) {
+        (crate::config::TlsMode::Implicit, _) => "offered over TLS",
+        (_, true) => "offered, also in clear",
+        (crate::config::TlsMode::StartTls, false) => "offered after STARTTLS",
+        (crate::config::TlsMode::None, false) => "offered",
+    };
+    let fact = if auth.required {
+        format!(
+            "{offered}, required: a client that has not logged in gets 530 5.7.0 Authentication required at MAIL"
+        )
+    } else {
+        format!("{offered}, not required")
+    };
+    line(text, "auth", &fact);
 }
 
 fn size_lines(text: &mut String, service: &ServiceConfig, size: Option<u64>) {
@@ -267,6 +291,44 @@ users = ["alice"]
         assert!(lan.admitted && internet.admitted);
         insta::assert_snapshot!("explain_lan", lan.text);
         insta::assert_snapshot!("explain_internet", internet.text);
+    }
+
+    #[test]
+    fn a_submission_instance_says_a_client_not_logged_in_gets_530() {
+        let config = crate::config::parse(
+            r#"
+[[service]]
+name = "submission"
+kind = "submission"
+listen = "127.0.0.1:2587"
+tls = "starttls"
+tls_certificate = "cert.pem"
+tls_key = "key.pem"
+
+[[domain]]
+name = "example.test"
+users = ["alice"]
+"#,
+        )
+        .unwrap();
+        let host = HostAddresses {
+            networks: vec!["127.0.0.0/8".parse().unwrap()],
+        };
+        let plan = plan(listeners(&config.services), &host).unwrap();
+        let question = Question {
+            local: "127.0.0.1:2587".parse().unwrap(),
+            remote: "127.0.0.9".parse().unwrap(),
+            from: None,
+            to: vec![parse_forward_path("<friend@far.test>", false).unwrap()],
+            size: None,
+        };
+        let text = explain(&config, &plan, &question).text;
+        assert!(
+            text.contains(
+                "auth       offered after STARTTLS, required: a client that has not logged in gets 530 5.7.0 Authentication required at MAIL"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

@@ -272,3 +272,9 @@ pub const FOLDERS_PER_USER_MAX: usize = 1000;
 
 /// The longest folder name, in octets (one Maildir++ directory name).
 pub const FOLDER_NAME_BYTES_MAX: usize = 200;
+
+/// Distinct login and password pairs a session remembers (as hashes) so
+/// that a repeat, as when a client falls back from PLAIN to LOGIN, counts
+/// once toward the lockout. Above `[auth] max_failures_per_session`'s
+/// greatest value (100), so a session closes before the bound matters.
+pub const LOGINS_TRIED_PER_SESSION_MAX: usize = 128;

@@ -20,7 +20,7 @@ use std::net::IpAddr;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 /// Hashes a password with argon2id and a fresh random salt.
 pub fn hash_password(password: &str) -> Result<String, String> {
@@ -143,6 +143,7 @@ impl AccountBook {
         {
             return AuthVerdict::LockedOut;
         }
+        let repeated = attempt.repeated;
         let book = Arc::clone(self);
         let checked = tokio::task::spawn_blocking(move || book.check(&attempt)).await;
         let verdict = match checked {
@@ -156,17 +157,53 @@ impl AccountBook {
                 AuthVerdict::Unavailable
             }
         };
-        if verdict == AuthVerdict::Rejected {
+        // A session's repeat of a login and password that failed already
+        // (smtplib: PLAIN, then LOGIN) is one guess: it counts once.
+        if verdict == AuthVerdict::Rejected && !repeated {
             let now = self.clock.now();
             let mut guard = self.guard.lock().unwrap_or_else(|e| e.into_inner());
             guard.record_failure(client, now);
             // Logged once: later attempts are refused before they count.
-            if guard.locked_until(client, now).is_some() {
+            if let Some(until) = guard.locked_until(client, now) {
                 let host = guard.host(client);
-                tracing::warn!(%host, "logins from {host} locked out after too many failures");
+                let policy = guard.policy();
+                let window = humantime::format_duration(policy.window);
+                // Whole seconds, rounded up: "10m", not "9m 59s".
+                let left = until.saturating_duration_since(now);
+                let left = humantime::format_duration(Duration::from_secs(
+                    left.as_secs() + u64::from(left.subsec_nanos() > 0),
+                ));
+                tracing::warn!(
+                    %host,
+                    %client,
+                    failures = policy.failures,
+                    window = %window,
+                    "logins from {host} locked out for {left}: {} failed logins within {window}; `postern unlock {client}` clears it",
+                    policy.failures
+                );
             }
         }
         verdict
+    }
+
+    /// Which host `client` counts as for the lockout.
+    pub fn host(&self, client: IpAddr) -> postern_core::admission::HostKey {
+        self.guard
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .host(client)
+    }
+
+    /// Clears the lockout of `client`'s host at once (`postern unlock`):
+    /// true if it had failures on record.
+    pub fn unlock(&self, client: IpAddr) -> bool {
+        let mut guard = self.guard.lock().unwrap_or_else(|e| e.into_inner());
+        let host = guard.host(client);
+        let cleared = guard.unlock(client);
+        if cleared {
+            tracing::warn!(%host, "logins from {host} unlocked by the operator");
+        }
+        cleared
     }
 
     fn check(&self, attempt: &LoginAttempt) -> Result<AuthVerdict, String> {
@@ -308,5 +345,29 @@ impl Drop for FileLock {
         use std::os::fd::AsRawFd;
         // SAFETY: unlocking the descriptor this lock owns.
         unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
+    }
+}
+
+/// `postern unlock ADDRESS`: asks the running server to clear the lockout
+/// of a client address. A lockout lives only in the server's memory, so
+/// with no server running there is nothing to clear.
+pub fn unlock(data_dir: &Path, address: &str) -> Result<String, String> {
+    let client: IpAddr = address.trim().parse().map_err(|_| {
+        format!(
+            "{address} is not an IP address; give the client address from the log line \"logins from ADDRESS locked out\""
+        )
+    })?;
+    match crate::queue_command::ask_server(data_dir, &format!("unlock {client}"))? {
+        Some(reply) => {
+            let reply = reply.join("\n");
+            match reply.strip_prefix("ok ") {
+                Some(text) => Ok(text.to_owned()),
+                None => Err(reply),
+            }
+        }
+        None => Err(format!(
+            "no server is running on {}; a lockout lasts only while the server runs, so there is nothing to clear",
+            data_dir.display()
+        )),
     }
 }

@@ -282,6 +282,11 @@ pub fn summary(loaded: &Loaded, plan: &BindPlan) -> String {
             },
         ));
     }
+    text.push('\n');
+    text.push_str(&crate::config_check::outbound_summary(loaded));
+    for warning in crate::config_check::warnings(loaded) {
+        text.push_str(&format!("\n{warning}\n"));
+    }
     text
 }
 

@@ -8,6 +8,7 @@
 //! delete ID      ->  ok deleted ID   |  error no message ID
 //! unreadable     ->  unreadable ID RETRY_IN_SECONDS ATTEMPTS ERROR  (one per message)
 //!                    ok 1 unreadable
+//! unlock IP      ->  ok unlocked HOST  |  ok HOST was not locked out
 //! ```
 //!
 //! The server does the work itself, so the spool is never changed behind
@@ -20,13 +21,16 @@
 //! then made 0600 as well. A connection idle for
 //! [`CONTROL_IDLE_TIMEOUT`] is closed.
 
+use crate::accounts::AccountBook;
 use crate::delivery::Command;
 use postern_core::envelope::QueueId;
 use postern_core::limits::CONTROL_IDLE_TIMEOUT;
 use postern_core::text::escape_controls;
 use std::io;
+use std::net::IpAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
@@ -51,6 +55,7 @@ impl Drop for ControlSocket {
 pub fn serve(
     data_dir: &Path,
     commands: mpsc::UnboundedSender<Command>,
+    accounts: Arc<AccountBook>,
 ) -> io::Result<ControlSocket> {
     let path = data_dir.join(SOCKET_NAME);
     match std::fs::remove_file(&path) {
@@ -61,19 +66,23 @@ pub fn serve(
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(answer(stream, commands.clone()));
+            tokio::spawn(answer(stream, commands.clone(), Arc::clone(&accounts)));
         }
     });
     Ok(ControlSocket { path })
 }
 
-async fn answer(stream: UnixStream, commands: mpsc::UnboundedSender<Command>) {
+async fn answer(
+    stream: UnixStream,
+    commands: mpsc::UnboundedSender<Command>,
+    accounts: Arc<AccountBook>,
+) {
     let (reader, mut writer) = stream.into_split();
     let mut lines = BufReader::new(reader).lines();
     while let Ok(Ok(Some(line))) =
         tokio::time::timeout(CONTROL_IDLE_TIMEOUT, lines.next_line()).await
     {
-        let reply = execute(line.trim(), &commands).await;
+        let reply = execute(line.trim(), &commands, &accounts).await;
         // A client that does not read its reply is not waited for.
         let reply = format!("{reply}\n");
         let write = writer.write_all(reply.as_bytes());
@@ -86,9 +95,20 @@ async fn answer(stream: UnixStream, commands: mpsc::UnboundedSender<Command>) {
     }
 }
 
-async fn execute(line: &str, commands: &mpsc::UnboundedSender<Command>) -> String {
+async fn execute(
+    line: &str,
+    commands: &mpsc::UnboundedSender<Command>,
+    accounts: &AccountBook,
+) -> String {
     let mut words = line.split_whitespace();
     match (words.next(), words.next(), words.next()) {
+        (Some("unlock"), Some(address), None) => match address.parse::<IpAddr>() {
+            Ok(client) => unlock(accounts, client),
+            Err(_) => format!(
+                "error {} is not an IP address; the lockout is kept per client address, as in the log line",
+                escape_controls(address)
+            ),
+        },
         (Some("flush"), None, _) => {
             let (reply, answer) = oneshot::channel();
             if commands.send(Command::Flush(reply)).is_err() {
@@ -136,8 +156,19 @@ async fn execute(line: &str, commands: &mpsc::UnboundedSender<Command>) -> Strin
             }
         }
         _ => format!(
-            "error unknown command {:?}; the commands are: flush, delete ID, unreadable",
+            "error unknown command {:?}; the commands are: flush, delete ID, unreadable, unlock IP",
             escape_controls(line)
         ),
+    }
+}
+
+/// Clears the lockout of `client`'s host (its /64 or other configured
+/// network, for IPv6).
+fn unlock(accounts: &AccountBook, client: IpAddr) -> String {
+    let host = accounts.host(client);
+    if accounts.unlock(client) {
+        format!("ok unlocked {host}")
+    } else {
+        format!("ok {host} was not locked out")
     }
 }

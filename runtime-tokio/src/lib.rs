@@ -6,6 +6,7 @@
 //! deliver them; [`server`] binds the services and runs sessions.
 
 pub mod accounts;
+pub mod config_check;
 pub mod config_file;
 pub mod control;
 pub mod delivery;

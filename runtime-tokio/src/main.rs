@@ -101,6 +101,17 @@ enum Command {
         #[command(subcommand)]
         action: MailboxAction,
     },
+    /// Clears the login lockout of a client address at once, on the
+    /// running server (through its control socket).
+    Unlock {
+        /// The configuration file (for the data directory); without it,
+        /// the embedded default.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// The client's IP address, as in the log line "logins from
+        /// ADDRESS locked out"; an IPv6 address clears its whole network.
+        address: String,
+    },
     /// Makes TLS certificates.
     Cert {
         #[command(subcommand)]
@@ -188,14 +199,10 @@ fn main() -> ExitCode {
         Command::CheckConfig { config, file } => {
             match configuration(config.or(file)).and_then(|(_, loaded)| {
                 let plan = listen::plan(&loaded)?;
-                // Certificates are checked too: a key that does not match
-                // is better found now than at the first connection.
-                for service in &loaded.config.services {
-                    if let Some(tls) = &service.tls {
-                        postern::tls::ServerTls::load(tls)
-                            .map_err(|error| format!("instance {}: {error}", service.name))?;
-                    }
-                }
+                // The files it names are read too: a key that does not
+                // match, or a CA file that is not PEM, is better found now
+                // than at the first connection or delivery.
+                postern::config_check::check_files(&loaded)?;
                 Ok(config_file::summary(&loaded, &plan))
             }) {
                 Ok(summary) => {
@@ -219,6 +226,10 @@ fn main() -> ExitCode {
         Command::Queue { config, action } => queue(config, action),
         Command::User { config, action } => report(user(config, action)),
         Command::Mailbox { config, action } => report(mailbox(config, action)),
+        Command::Unlock { config, address } => report(
+            config_file::load(config.as_deref())
+                .and_then(|loaded| postern::accounts::unlock(&loaded.data_dir, &address)),
+        ),
         Command::Cert {
             action:
                 CertAction::SelfSigned {
@@ -300,6 +311,13 @@ fn user(config: Option<PathBuf>, action: UserAction) -> Result<String, String> {
         } => {
             // A bad address is reported before anyone types a password.
             let address = postern_core::accounts::normalize_login(&address)?;
+            let domains: Vec<&str> = loaded
+                .config
+                .domains
+                .iter()
+                .map(|d| d.name.as_str())
+                .collect();
+            postern_core::accounts::check_login_domain(&address, &domains)?;
             let password = read_new_password(&address)?;
             accounts::add(data_dir, &address, &password, send_as_anyone)
         }
@@ -417,7 +435,15 @@ fn run(config: Option<PathBuf>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Certificates, keys and the CA file, each error at its line.
+    if let Err(message) = postern::config_check::check_files(&loaded) {
+        eprintln!("{message}");
+        return ExitCode::FAILURE;
+    }
     tracing::info!(config = %loaded.origin, data_dir = %loaded.data_dir.display(), "postern {} starting; {}", env!("CARGO_PKG_VERSION"), source.describe());
+    for warning in postern::config_check::warning_lines(&loaded) {
+        tracing::warn!("{warning}");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -437,8 +463,9 @@ fn run(config: Option<PathBuf>) -> ExitCode {
     };
     match runtime.block_on(postern::server::run(loaded, stop)) {
         Ok(()) => ExitCode::SUCCESS,
+        // Once: log lines and this go to the same standard error (the
+        // journal, under systemd).
         Err(message) => {
-            tracing::error!("{message}");
             eprintln!("postern: {message}");
             ExitCode::FAILURE
         }

@@ -292,7 +292,7 @@ pub fn delete(data_dir: &Path, id: QueueId) -> Result<String, String> {
 /// Sends one command to a running server and answers its reply lines,
 /// the last starting `ok` or `error`; `None` when no server is running.
 /// Connecting and each reply line are bounded by [`CONTROL_REPLY_TIMEOUT`].
-fn ask_server(data_dir: &Path, command: &str) -> Result<Option<Vec<String>>, String> {
+pub(crate) fn ask_server(data_dir: &Path, command: &str) -> Result<Option<Vec<String>>, String> {
     ask_server_within(data_dir, command, CONTROL_REPLY_TIMEOUT)
 }
 

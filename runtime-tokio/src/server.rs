@@ -137,18 +137,18 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     let (commands, queue_commands) = mpsc::unbounded_channel();
     tokio::spawn(delivery::run(context, backlog, arrivals, queue_commands));
     let reload_commands = commands.clone();
-    let _control = control::serve(&loaded.data_dir, commands).map_err(|e| {
-        format!(
-            "cannot open the control socket in {}: {e}",
-            loaded.data_dir.display()
-        )
-    })?;
-
     let accounts = Arc::new(AccountBook::new(
         &loaded.data_dir,
         Arc::clone(&directory),
         config.lockout,
     ));
+    let _control =
+        control::serve(&loaded.data_dir, commands, Arc::clone(&accounts)).map_err(|e| {
+            format!(
+                "cannot open the control socket in {}: {e}",
+                loaded.data_dir.display()
+            )
+        })?;
     let store = LocalStore {
         spool,
         directory,

@@ -132,7 +132,7 @@ pub struct ServerTls {
 
 impl ServerTls {
     /// Loads the instance's certificate and key.
-    pub fn load(config: &TlsConfig) -> Result<Self, String> {
+    pub fn load(config: &TlsConfig) -> Result<Self, TlsFileError> {
         let acceptor = acceptor(&config.certificate, &config.key)?;
         Ok(ServerTls {
             certificate: config.certificate.clone(),
@@ -152,7 +152,7 @@ impl ServerTls {
     /// Reads the files again (on SIGHUP). On error the old certificate
     /// stays in use.
     pub fn reload(&self) -> Result<(), String> {
-        let acceptor = acceptor(&self.certificate, &self.key)?;
+        let acceptor = acceptor(&self.certificate, &self.key).map_err(|e| e.to_string())?;
         *self.acceptor.write().unwrap_or_else(|e| e.into_inner()) = acceptor;
         Ok(())
     }
@@ -185,32 +185,79 @@ impl ServerTls {
     }
 }
 
-fn acceptor(certificate: &Path, key: &Path) -> Result<TlsAcceptor, String> {
-    let chain = read_certificates(certificate)?;
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|error| {
-        format!(
+/// Which of an instance's files a TLS error is about, so that the error
+/// can name the line of the configuration that names the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsFile {
+    Certificate,
+    Key,
+    /// Each file reads, but the key is not the certificate's.
+    Pair,
+}
+
+/// A certificate or key that cannot be used; the message names the
+/// file (both files, for [`TlsFile::Pair`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFileError {
+    pub file: TlsFile,
+    pub message: String,
+}
+
+impl std::fmt::Display for TlsFileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+fn acceptor(certificate: &Path, key: &Path) -> Result<TlsAcceptor, TlsFileError> {
+    let chain =
+        read_certificates(certificate, "the server's certificate first").map_err(|message| {
+            TlsFileError {
+                file: TlsFile::Certificate,
+                message,
+            }
+        })?;
+    let key_der = PrivateKeyDer::from_pem_file(key).map_err(|error| TlsFileError {
+        file: TlsFile::Key,
+        message: format!(
             "{}: cannot read a private key: {error}; expected a PEM file with a \"-----BEGIN PRIVATE KEY-----\" block (PKCS#8, RSA or EC)",
             key.display()
-        )
+        ),
     })?;
     let config = rustls::ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .map_err(|e| TlsFileError {
+            file: TlsFile::Pair,
+            message: e.to_string(),
+        })?
         .with_no_client_auth()
-        .with_single_cert(chain, key)
+        .with_single_cert(chain, key_der)
         .map_err(|error| {
-            format!(
-                "{}: the certificate cannot be used with its key: {error}",
-                certificate.display()
-            )
+            let why = match error {
+                rustls::Error::InconsistentKeys(_) => {
+                    "the key is not the private key of the certificate (the first in the file)"
+                        .to_owned()
+                }
+                other => other.to_string(),
+            };
+            TlsFileError {
+                file: TlsFile::Pair,
+                message: format!(
+                    "{} and {} cannot be used together: {why}; give the key that was made with this certificate",
+                    certificate.display(),
+                    key.display()
+                ),
+            }
         })?;
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
-fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+/// The PEM certificates in `path`; `order` says what they should be, for
+/// the error ("the server's certificate first").
+fn read_certificates(path: &Path, order: &str) -> Result<Vec<CertificateDer<'static>>, String> {
     let bad = |error: &dyn std::fmt::Display| {
         format!(
-            "{}: cannot read certificates: {error}; expected a PEM file with \"-----BEGIN CERTIFICATE-----\" blocks, the server's certificate first",
+            "{}: cannot read certificates: {error}; expected a PEM file with \"-----BEGIN CERTIFICATE-----\" blocks, {order}",
             path.display()
         )
     };
@@ -254,7 +301,9 @@ impl ClientTls {
         let mut roots = rustls::RootCertStore::empty();
         match ca_file {
             Some(path) => {
-                for certificate in read_certificates(path)? {
+                for certificate in
+                    read_certificates(path, "the CA certificates the smarthost's must chain to")?
+                {
                     roots.add(certificate).map_err(|error| {
                         format!("{}: not a usable CA certificate: {error}", path.display())
                     })?;

@@ -60,7 +60,7 @@ fn check_config_names_file_line_key_and_fix() {
     let file = dir.path().join("bad.toml");
     std::fs::write(
         &file,
-        "[[service]]\nname = \"mx\"\nkind = \"smtp\"\nlisten = \"127.0.0.1:99999\"\n",
+        "[[service]]\nname = \"mx\"\nkind = \"smtp\"\nlisten = \"127.0.0.1:99999\"\n\n[[domain]]\nname = \"example.test\"\n",
     )
     .unwrap();
     let check = postern().arg("check-config").arg(&file).output().unwrap();
@@ -79,7 +79,7 @@ fn a_port_in_use_stops_start_up_and_nothing_is_left_listening() {
     let free = free_port();
     let config = format!(
         "[server]\ndata_dir = \"data\"\n\n[[service]]\nname = \"first\"\nkind = \"smtp\"\nlisten = \"127.0.0.1:{free}\"\n\n\
-[[service]]\nname = \"second\"\nkind = \"smtp\"\nlisten = \"{taken_addr}\"\n"
+[[service]]\nname = \"second\"\nkind = \"smtp\"\nlisten = \"{taken_addr}\"\n\n[[domain]]\nname = \"example.test\"\n"
     );
     let file = dir.path().join("postern.toml");
     std::fs::write(&file, config).unwrap();

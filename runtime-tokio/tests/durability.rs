@@ -182,7 +182,7 @@ fn a_second_server_on_the_same_data_directory_refuses_to_start() {
     let server = TestServer::start("");
     let other = server.dir.path().join("other.toml");
     let config = format!(
-        "[server]\ndata_dir = \"{}\"\n\n[[service]]\nname = \"mx2\"\nkind = \"smtp\"\nlisten = \"127.0.0.1:{}\"\n",
+        "[server]\ndata_dir = \"{}\"\n\n[[service]]\nname = \"mx2\"\nkind = \"smtp\"\nlisten = \"127.0.0.1:{}\"\n\n[[domain]]\nname = \"example.test\"\n",
         server.data().display(),
         support::free_port()
     );

@@ -290,6 +290,9 @@ listen = "127.0.0.2:{b}"
 name = "absent"
 kind = "smtp"
 listen = "192.0.2.1:{b}"
+
+[[domain]]
+name = "example.test"
 "#
     );
     let dir = tempfile::tempdir().unwrap();
@@ -355,6 +358,9 @@ tls_certificate = "cert.pem"
 tls_key = "key.pem"
 max_connections = 8
 max_connections_per_host = 2
+
+[[domain]]
+name = "example.test"
 "#
     )
 }
@@ -482,7 +488,7 @@ fn a_pop3_instance_on_an_smtp_port_is_a_listen_conflict_and_smtp_keys_are_refuse
         &file,
         format!(
             "[server]\ndata_dir = \"data\"\n\n[[service]]\nname = \"mx\"\nkind = \"smtp\"\nlisten = \"{port}\"\n\n\
-[[service]]\nname = \"pop\"\nkind = \"pop3\"\nlisten = \"127.0.0.1:{port}\"\nauth_without_tls = true\n"
+[[service]]\nname = \"pop\"\nkind = \"pop3\"\nlisten = \"127.0.0.1:{port}\"\nauth_without_tls = true\n\n[[domain]]\nname = \"example.test\"\n"
         ),
     )
     .unwrap();
@@ -499,7 +505,7 @@ fn a_pop3_instance_on_an_smtp_port_is_a_listen_conflict_and_smtp_keys_are_refuse
     let keys = file.with_file_name("keys.toml");
     std::fs::write(
         &keys,
-        "[[service]]\nname = \"pop\"\nkind = \"pop3\"\nlisten = \"127.0.0.1:1110\"\nauth_without_tls = true\nmax_message_size = \"10 MiB\"\ncommand_timeout = \"5m\"\n",
+        "[[service]]\nname = \"pop\"\nkind = \"pop3\"\nlisten = \"127.0.0.1:1110\"\nauth_without_tls = true\nmax_message_size = \"10 MiB\"\ncommand_timeout = \"5m\"\n\n[[domain]]\nname = \"example.test\"\n",
     )
     .unwrap();
     let check = postern().arg("check-config").arg(&keys).output().unwrap();

@@ -207,6 +207,11 @@ fn exclusive_smarthost_with_auth_never_goes_direct() {
 /// of `kind` with STARTTLS, a self-signed certificate for `cert_name`
 /// beside its configuration, delivering for dest.test (user bob).
 fn tls_postern(world: &World, host: u8, kind: &str, cert_name: &str) -> TestServer {
+    tls_postern_with(world, host, kind, cert_name, "starttls")
+}
+
+/// As [`tls_postern`], with `tls` (`starttls` or `implicit`).
+fn tls_postern_with(world: &World, host: u8, kind: &str, cert_name: &str, tls: &str) -> TestServer {
     let address = format!("{}:{}", world.address(host), world.port);
     let config = format!(
         r#"
@@ -218,7 +223,7 @@ data_dir = "data"
 name = "{kind}"
 kind = "{kind}"
 listen = "{address}"
-tls = "starttls"
+tls = "{tls}"
 tls_certificate = "cert.pem"
 tls_key = "key.pem"
 
@@ -248,7 +253,7 @@ fn exclusive_smarthost_that_is_a_second_postern_with_starttls_and_auth() {
         .args([
             "user",
             "add",
-            "origin@isp.test",
+            "origin@dest.test",
             "--send-as-anyone",
             "--config",
         ])
@@ -262,7 +267,7 @@ fn exclusive_smarthost_that_is_a_second_postern_with_starttls_and_auth() {
     assert!(add.wait().unwrap().success());
     let ca_file = relay.dir.path().join("cert.pem");
     let server = world.origin(&format!(
-        "{}\nuser = \"origin@isp.test\"\npassword = \"s3cret\"\nca_file = \"{}\"",
+        "{}\nuser = \"origin@dest.test\"\npassword = \"s3cret\"\nca_file = \"{}\"",
         world.smarthost(5, "exclusive"),
         ca_file.display()
     ));
@@ -280,7 +285,49 @@ fn exclusive_smarthost_that_is_a_second_postern_with_starttls_and_auth() {
     assert!(
         relay
             .log()
-            .contains("auth PLAIN login=origin@isp.test succeeded")
+            .contains("auth PLAIN login=origin@dest.test succeeded")
+    );
+}
+
+/// `tls = "implicit"`: the smarthost is a second postern whose submission
+/// instance speaks TLS from the first byte (smtps), as on port 465. The
+/// client handshakes before the greeting, verifies the certificate
+/// against the CA file, never sends STARTTLS, and logs in.
+#[test]
+fn exclusive_smarthost_with_implicit_tls_is_reached_over_smtps() {
+    let world = World::one_mx();
+    let relay = tls_postern_with(&world, 7, "submission", &world.address(7), "implicit");
+    let mut add = postern()
+        .args([
+            "user",
+            "add",
+            "origin@dest.test",
+            "--send-as-anyone",
+            "--config",
+        ])
+        .arg(relay.config_path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    writeln!(add.stdin.take().unwrap(), "s3cret").unwrap();
+    assert!(add.wait().unwrap().success());
+    let ca_file = relay.dir.path().join("cert.pem");
+    let server = world.origin(&format!(
+        "{}\ntls = \"implicit\"\nuser = \"origin@dest.test\"\npassword = \"s3cret\"\nca_file = \"{}\"",
+        world.smarthost(7, "exclusive"),
+        ca_file.display()
+    ));
+    send(&server, "bob@dest.test");
+    let delivered = relay.wait_for_delivery_to("dest.test", "bob", 1);
+    let message = std::fs::read_to_string(&delivered[0]).unwrap();
+    // ESMTPSA: TLS and AUTH (RFC 3848); over implicit TLS there is no
+    // STARTTLS for the relay to have seen.
+    assert!(message.contains("with ESMTPSA id"), "{message}");
+    wait_for_log(
+        &server,
+        &format!("delivered via smarthost {}:", world.address(7)),
     );
 }
 
@@ -306,7 +353,7 @@ fn an_unverifiable_smarthost_certificate_defers_the_message() {
     let relay = tls_postern(&world, 6, "submission", &world.address(6));
     // No ca_file: the public roots, which never signed a self-signed one.
     let server = world.origin(&format!(
-        "{}\nuser = \"origin@isp.test\"\npassword = \"s3cret\"",
+        "{}\nuser = \"origin@dest.test\"\npassword = \"s3cret\"",
         world.smarthost(6, "exclusive")
     ));
     send(&server, "bob@dest.test");

@@ -390,7 +390,7 @@ fn bad_certificates_are_reported_before_anything_listens() {
     std::fs::write(
         &config,
         format!(
-            "[[service]]\nname = \"mx\"\nkind = \"smtp\"\nlisten = \"127.0.0.1:{port}\"\ntls = \"starttls\"\ntls_certificate = \"cert.pem\"\ntls_key = \"key.pem\"\n"
+            "[[service]]\nname = \"mx\"\nkind = \"smtp\"\nlisten = \"127.0.0.1:{port}\"\ntls = \"starttls\"\ntls_certificate = \"cert.pem\"\ntls_key = \"key.pem\"\n\n[[domain]]\nname = \"example.test\"\n"
         ),
     )
     .unwrap();

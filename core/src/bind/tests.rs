@@ -110,7 +110,7 @@ fn every_conflict_is_reported_at_once() {
 fn service(name: &str, primary: &str, secondary: Option<&str>) -> ServiceConfig {
     let names = PortNames::default();
     let mut config = crate::config::parse(&format!(
-        "[[service]]\nname = \"{name}\"\nkind = \"smtp\"\nlisten = \"{primary}\"\n"
+        "domain = [{{ name = \"x.test\" }}]\n[[service]]\nname = \"{name}\"\nkind = \"smtp\"\nlisten = \"{primary}\"\n"
     ))
     .unwrap()
     .services

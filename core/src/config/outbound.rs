@@ -49,6 +49,9 @@ pub struct OutboundConfig {
     /// SMTP sessions one attempt runs at most.
     pub max_sessions: u32,
     pub smarthost: Option<Smarthost>,
+    /// The line of the smarthost's `ca_file` (0 when none), so that an
+    /// error in the file can name it.
+    pub ca_file_line: usize,
 }
 
 impl OutboundConfig {
@@ -88,6 +91,7 @@ impl Default for OutboundConfig {
             max_addresses: OUTBOUND_ADDRESSES_DEFAULT,
             max_sessions: OUTBOUND_SESSIONS_DEFAULT,
             smarthost: None,
+            ca_file_line: 0,
         }
     }
 }
@@ -117,12 +121,12 @@ pub(super) struct RawOutbound {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSmarthost {
-    host: HostAndPort,
+    host: Spanned<HostAndPort>,
     mode: RawSmarthostMode,
     user: Option<String>,
     password: Option<String>,
     tls: Option<RawClientTls>,
-    ca_file: Option<PathBuf>,
+    ca_file: Option<Spanned<PathBuf>>,
 }
 
 #[derive(Clone, Copy, Deserialize)]
@@ -131,6 +135,7 @@ enum RawClientTls {
     None,
     Opportunistic,
     Required,
+    Implicit,
 }
 
 #[derive(Clone, Copy, Deserialize)]
@@ -143,7 +148,7 @@ enum RawSmarthostMode {
 /// `host`, `host:port`, `192.0.2.1:587` or `[2001:db8::1]:587`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(try_from = "String")]
-struct HostAndPort(String, u16);
+struct HostAndPort(String, Option<u16>);
 
 impl TryFrom<String> for HostAndPort {
     type Error = String;
@@ -165,12 +170,13 @@ impl TryFrom<String> for HostAndPort {
             }
         };
         let port = match port {
-            None => 25,
-            Some(port) => port
-                .parse::<u16>()
-                .ok()
-                .filter(|&p| p > 0)
-                .ok_or_else(bad)?,
+            None => None,
+            Some(port) => Some(
+                port.parse::<u16>()
+                    .ok()
+                    .filter(|&p| p > 0)
+                    .ok_or_else(bad)?,
+            ),
         };
         if host.parse::<std::net::IpAddr>().is_err() && !is_domain(&host) {
             return Err(bad());
@@ -196,10 +202,52 @@ impl TryFrom<String> for NameServer {
     }
 }
 
+/// SMTP's port (RFC 5321 4.5.4.1 names no other) and smtps's, TLS from
+/// the first byte (RFC 8314 3.3).
+const SMTP_PORT: u16 = 25;
+const SMTPS_PORT: u16 = 465;
+/// Submission with STARTTLS (RFC 6409).
+const SUBMISSION_PORT: u16 = 587;
+
+/// A smarthost port whose convention disagrees with `tls`: the message
+/// and the fix. Not an error: a server may listen anywhere, but a client
+/// that waits for a clear greeting on 465 (or starts a handshake on 587)
+/// stalls until a timeout, and the mail waits with it.
+fn port_warning(port: u16, tls: TlsPolicy) -> Option<(String, &'static str)> {
+    match (port, tls) {
+        (SMTPS_PORT, TlsPolicy::Implicit) => None,
+        (SMTPS_PORT, _) => Some((
+            format!(
+                "port {SMTPS_PORT} is conventionally smtps, TLS from the first byte (RFC 8314 3.3), but tls = \"{}\" waits for a greeting in clear, which such a server never sends",
+                tls_word(tls)
+            ),
+            "set tls = \"implicit\" for this smarthost, or use its STARTTLS port (587)",
+        )),
+        (SMTP_PORT | SUBMISSION_PORT, TlsPolicy::Implicit) => Some((
+            format!(
+                "tls = \"implicit\" starts TLS at once, but port {port} conventionally greets in clear and offers STARTTLS"
+            ),
+            "use tls = \"required\" for STARTTLS on this port, or the smarthost's smtps port (465) with tls = \"implicit\"",
+        )),
+        _ => None,
+    }
+}
+
+/// The `tls` word that gives `policy`.
+pub fn tls_word(policy: TlsPolicy) -> &'static str {
+    match policy {
+        TlsPolicy::Never => "none",
+        TlsPolicy::Opportunistic => "opportunistic",
+        TlsPolicy::Required => "required",
+        TlsPolicy::Implicit => "implicit",
+    }
+}
+
 pub(super) fn validate_outbound(
     source: &str,
     raw: RawOutbound,
     errors: &mut Vec<ConfigError>,
+    warnings: &mut Vec<ConfigError>,
 ) -> OutboundConfig {
     let defaults = OutboundConfig::default();
     let max_connections = raw
@@ -293,6 +341,11 @@ pub(super) fn validate_outbound(
             .data_end_timeout
             .map_or(defaults.timeouts.data_end, |d| d.0),
     };
+    let ca_file_line = raw
+        .smarthost
+        .as_ref()
+        .and_then(|s| s.get_ref().ca_file.as_ref())
+        .map_or(0, |file| super::line_column(source, file.span().start).0);
     let smarthost = raw.smarthost.map(|spanned| {
         let span = spanned.span();
         let raw = spanned.into_inner();
@@ -311,22 +364,42 @@ pub(super) fn validate_outbound(
                 None
             }
         };
+        let tls = match raw.tls {
+            Some(RawClientTls::None) => TlsPolicy::Never,
+            Some(RawClientTls::Opportunistic) => TlsPolicy::Opportunistic,
+            Some(RawClientTls::Required) => TlsPolicy::Required,
+            Some(RawClientTls::Implicit) => TlsPolicy::Implicit,
+            None if credentials.is_some() => TlsPolicy::Required,
+            None => TlsPolicy::Opportunistic,
+        };
+        let host_span = raw.host.span();
+        let HostAndPort(host, port) = raw.host.into_inner();
+        // Without a port: smtps (RFC 8314 3.3) for TLS from the first
+        // byte, SMTP's own port otherwise.
+        let port = port.unwrap_or(if tls == TlsPolicy::Implicit {
+            SMTPS_PORT
+        } else {
+            SMTP_PORT
+        });
+        if let Some(warning) = port_warning(port, tls) {
+            warnings.push(spanned_error(
+                source,
+                host_span,
+                "smarthost.host",
+                warning.0,
+                warning.1,
+            ));
+        }
         Smarthost {
-            host: raw.host.0,
-            port: raw.host.1,
+            host,
+            port,
             mode: match raw.mode {
                 RawSmarthostMode::Exclusive => SmarthostMode::Exclusive,
                 RawSmarthostMode::Fallback => SmarthostMode::Fallback,
             },
-            tls: match raw.tls {
-                Some(RawClientTls::None) => TlsPolicy::Never,
-                Some(RawClientTls::Opportunistic) => TlsPolicy::Opportunistic,
-                Some(RawClientTls::Required) => TlsPolicy::Required,
-                None if credentials.is_some() => TlsPolicy::Required,
-                None => TlsPolicy::Opportunistic,
-            },
+            tls,
             credentials,
-            ca_file: raw.ca_file,
+            ca_file: raw.ca_file.map(Spanned::into_inner),
         }
     });
     OutboundConfig {
@@ -343,5 +416,6 @@ pub(super) fn validate_outbound(
         max_addresses,
         max_sessions,
         smarthost,
+        ca_file_line,
     }
 }

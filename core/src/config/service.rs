@@ -207,6 +207,10 @@ fn validate_tls(
             mode,
             certificate: certificate.get_ref().clone(),
             key: key.get_ref().clone(),
+            lines: (
+                line_column(source, certificate.span().start).0,
+                line_column(source, key.span().start).0,
+            ),
             handshake_timeout: service
                 .tls_handshake_timeout
                 .map_or(TLS_HANDSHAKE_TIMEOUT_DEFAULT, |d| d.0),

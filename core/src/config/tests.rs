@@ -3,7 +3,18 @@ use crate::limits::MESSAGE_BYTES_DEFAULT;
 use crate::policy::AccessList;
 use crate::route::SmarthostMode;
 
-const MINIMAL: &str = r#"
+/// One service and one domain; the domain is on the first line, so that
+/// keys appended to this text are the service's, and the lines of the
+/// snapshots are those of [`SERVICE_ONLY`].
+const MINIMAL: &str = r#"domain = [{ name = "example.test" }]
+[[service]]
+name = "mx"
+kind = "smtp"
+listen = "127.0.0.1:2525"
+"#;
+
+/// One service, no domain: for tests that add their own `[[domain]]`.
+const SERVICE_ONLY: &str = r#"
 [[service]]
 name = "mx"
 kind = "smtp"
@@ -128,7 +139,7 @@ fn no_service_is_an_error_with_an_example() {
 #[test]
 fn every_cross_field_error_is_reported_at_once() {
     insta::assert_snapshot!(errors(&format!(
-        r#"{MINIMAL}
+        r#"{SERVICE_ONLY}
 [[service]]
 name = "mx"
 kind = "smtp"
@@ -146,7 +157,8 @@ catch_all = "carol"
 #[test]
 fn user_names_cannot_leave_the_mail_directory() {
     for name in ["a/b", "/srv/x"] {
-        let source = format!("{MINIMAL}\n[[domain]]\nname = \"x.test\"\nusers = [\"{name}\"]\n");
+        let source =
+            format!("{SERVICE_ONLY}\n[[domain]]\nname = \"x.test\"\nusers = [\"{name}\"]\n");
         assert!(errors(&source).contains("is not a user name"), "{name}");
     }
 }
@@ -154,7 +166,7 @@ fn user_names_cannot_leave_the_mail_directory() {
 #[test]
 fn bad_user_name_is_explained() {
     insta::assert_snapshot!(errors(&format!(
-        "{MINIMAL}\n[[domain]]\nname = \"x.test\"\nusers = [\"alice@x.test\"]\n"
+        "{SERVICE_ONLY}\n[[domain]]\nname = \"x.test\"\nusers = [\"alice@x.test\"]\n"
     )));
 }
 
@@ -182,6 +194,9 @@ allow = ["192.168.0.0/16"]
 deny = ["192.168.1.66"]
 max_connections = 50
 max_connections_per_host = 10
+
+[[domain]]
+name = "example.test"
 "#,
     )
     .unwrap();
@@ -209,7 +224,7 @@ max_connections_per_host = 10
 #[test]
 fn bad_port_specs_and_quotas_are_all_reported() {
     insta::assert_snapshot!(errors(
-        r#"
+        r#"domain = [{ name = "example.test" }]
 [port_names]
 smtp = 26
 
@@ -357,6 +372,8 @@ fn bad_outbound_settings_are_explained() {
 fn tls_and_auth_settings_are_read_with_kind_defaults() {
     let config = parse(
         r#"
+[[domain]]
+name = "example.test"
 [auth]
 failure_delay = "0s"
 max_failures_per_session = 2
@@ -416,7 +433,7 @@ tls_key = "key.pem"
 #[test]
 fn tls_and_auth_mistakes_are_explained() {
     insta::assert_snapshot!(errors(
-        r#"
+        r#"domain = [{ name = "example.test" }]
 [[service]]
 name = "mx"
 kind = "smtp"
@@ -447,7 +464,7 @@ fn hop_limit_and_ipv6_host_prefixes_have_defaults_and_are_read() {
     assert_eq!(config.services[0].ipv6_prefix, 64);
     assert_eq!(config.lockout.ipv6_prefix, 64);
     let config = parse(&format!(
-        "[server]\nmax_hops = 30\n[auth]\nlockout_ipv6_prefix = 56\n{MINIMAL}ipv6_prefix = 128\n"
+        "[server]\nmax_hops = 30\n[auth]\nlockout_ipv6_prefix = 56\n[[domain]]\nname = \"example.test\"\n{SERVICE_ONLY}ipv6_prefix = 128\n"
     ))
     .unwrap();
     assert_eq!(config.services[0].session_config("h").max_hops, 30);
@@ -458,7 +475,7 @@ fn hop_limit_and_ipv6_host_prefixes_have_defaults_and_are_read() {
 #[test]
 fn bad_hop_limits_and_prefixes_are_explained() {
     let text = errors(&format!(
-        "[server]\nmax_hops = 0\n[auth]\nlockout_ipv6_prefix = 8\n{MINIMAL}ipv6_prefix = 129\n"
+        "[server]\nmax_hops = 0\n[auth]\nlockout_ipv6_prefix = 8\n[[domain]]\nname = \"example.test\"\n{SERVICE_ONLY}ipv6_prefix = 129\n"
     ));
     assert!(
         text.contains("postern.toml:2:12: `max_hops`: 0 is out of range"),
@@ -478,21 +495,21 @@ fn bad_hop_limits_and_prefixes_are_explained() {
 #[test]
 fn a_domain_and_its_a_label_are_one_domain_and_long_labels_are_refused() {
     let twice = errors(&format!(
-        "{MINIMAL}\n[[domain]]\nname = \"bücher.test\"\n\n[[domain]]\nname = \"xn--bcher-kva.test\"\n"
+        "{SERVICE_ONLY}\n[[domain]]\nname = \"bücher.test\"\n\n[[domain]]\nname = \"xn--bcher-kva.test\"\n"
     ));
     assert!(
         twice.contains("domain \"xn--bcher-kva.test\" is declared twice"),
         "{twice}"
     );
     let long = errors(&format!(
-        "{MINIMAL}\n[[domain]]\nname = \"{}.test\"\n",
+        "{SERVICE_ONLY}\n[[domain]]\nname = \"{}.test\"\n",
         "a".repeat(64)
     ));
     assert!(long.contains("has a label of 64 octets"), "{long}");
     assert!(long.contains("RFC 1035 allows at most 63"), "{long}");
     assert!(
         parse(&format!(
-            "{MINIMAL}\n[[domain]]\nname = \"{}.test\"\n",
+            "{SERVICE_ONLY}\n[[domain]]\nname = \"{}.test\"\n",
             "a".repeat(63)
         ))
         .is_ok()
@@ -531,4 +548,101 @@ fn slow_client_bounds_out_of_range_are_explained() {
     assert!(out.contains("postern.toml:7:"), "{out}");
     let out = errors(&format!("{MINIMAL}max_session_time = \"0s\"\n"));
     assert!(out.contains("under a second"), "{out}");
+}
+
+#[test]
+fn unknown_keys_and_words_get_a_did_you_mean() {
+    for (typo, suggestion) in [
+        ("max_size = 10", "max_message_size"),
+        ("max_mesage_size = 10", "max_message_size"),
+        ("tls_certficate = \"c.pem\"", "tls_certificate"),
+        ("comand_timeout = \"1m\"", "command_timeout"),
+        ("tls = \"starttsl\"", "starttls"),
+    ] {
+        let text = errors(&format!("{MINIMAL}{typo}\n"));
+        assert!(
+            text.contains(&format!("help: did you mean `{suggestion}`?")),
+            "{typo}: {text}"
+        );
+    }
+    let far = errors(&format!("{MINIMAL}colour = \"blue\"\n"));
+    assert!(
+        !far.contains("did you mean"),
+        "no guess for a far name: {far}"
+    );
+    let smarthost = errors(&format!(
+        "{MINIMAL}\n[outbound.smarthost]\nhost = \"relay.test\"\nmode = \"exclusive\"\ntls = \"implict\"\n"
+    ));
+    assert!(
+        smarthost.contains("did you mean `implicit`?"),
+        "{smarthost}"
+    );
+}
+
+#[test]
+fn domain_mistakes_name_their_lines() {
+    insta::assert_snapshot!(errors(&format!(
+        "{SERVICE_ONLY}\n[[domain]]\nname = \"example.test\"\nusers = [\"alice\", \"bob\", \"Alice\"]\n\n[[domain]]\nname = \"Example.test\"\n"
+    )));
+}
+
+#[test]
+fn a_config_without_a_domain_is_an_error_with_an_example() {
+    insta::assert_snapshot!(errors(SERVICE_ONLY));
+}
+
+#[test]
+fn implicit_tls_to_a_smarthost_defaults_to_port_465() {
+    let smarthost = |extra: &str| {
+        let config = parse(&format!(
+            "{MINIMAL}\n[outbound.smarthost]\nhost = \"relay.test\"\nmode = \"exclusive\"\n{extra}"
+        ))
+        .unwrap();
+        let smarthost = config.outbound.smarthost.clone().unwrap();
+        (smarthost.port, smarthost.tls, config.warnings.len())
+    };
+    use crate::smtp::client::TlsPolicy;
+    assert_eq!(
+        smarthost("tls = \"implicit\"\n"),
+        (465, TlsPolicy::Implicit, 0)
+    );
+    assert_eq!(smarthost(""), (25, TlsPolicy::Opportunistic, 0));
+    assert_eq!(
+        smarthost("tls = \"required\"\n"),
+        (25, TlsPolicy::Required, 0)
+    );
+}
+
+#[test]
+fn a_smarthost_port_against_its_tls_convention_is_a_warning() {
+    let warnings = |host: &str, tls: &str| {
+        let source = format!(
+            "{MINIMAL}\n[outbound.smarthost]\nhost = \"{host}\"\nmode = \"fallback\"\n{tls}"
+        );
+        let config = parse(&source).unwrap();
+        config
+            .warnings
+            .iter()
+            .map(|w| w.render("postern.toml", &source))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    insta::assert_snapshot!(warnings("relay.test:465", "tls = \"required\"\n"));
+    assert!(warnings("relay.test:465", "").contains("port 465"));
+    assert!(warnings("relay.test:465", "tls = \"implicit\"\n").is_empty());
+    assert!(warnings("relay.test:587", "tls = \"implicit\"\n").contains("port 587"));
+    assert!(
+        warnings("relay.test:2465", "").is_empty(),
+        "only the conventions"
+    );
+    assert!(parse(MINIMAL).unwrap().warnings.is_empty());
+}
+
+#[test]
+fn certificate_and_key_lines_are_kept_for_later_errors() {
+    let config = parse(&format!(
+        "{MINIMAL}tls = \"implicit\"\ntls_certificate = \"c.pem\"\ntls_key = \"k.pem\"\n"
+    ))
+    .unwrap();
+    assert_eq!(config.services[0].tls.as_ref().unwrap().lines, (7, 8));
 }

@@ -36,6 +36,8 @@ pub struct Pop3Server {
     tls: bool,
     /// Failed logins in this session.
     auth_failures: u32,
+    /// Logins tried, so a repeat does not count twice toward the lockout.
+    tried_logins: crate::auth::TriedLogins,
     /// Bytes thrown away at STLS, for the log line after it.
     discarded_after_stls: usize,
 }
@@ -62,6 +64,7 @@ impl Pop3Server {
             timers,
             tls: info.tls,
             auth_failures: 0,
+            tried_logins: crate::auth::TriedLogins::default(),
             discarded_after_stls: 0,
         };
         server.ok(&greeting);

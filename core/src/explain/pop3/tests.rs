@@ -4,7 +4,7 @@ use crate::explain::{Answer, Question, explain};
 
 /// POP3 and POP3S beside SMTP, multi-homed on loopback: clear logins on
 /// 127.0.0.1 only, STLS and pop3s on 127.0.0.3.
-const INSTANCES: &str = r#"
+const INSTANCES: &str = r#"domain = [{ name = "example.test" }]
 [auth]
 failure_delay = "3s"
 lockout_failures = 5

@@ -52,7 +52,7 @@ impl Pop3Server {
         else {
             return self.refuse(None, "Send USER first");
         };
-        self.check_login(LoginVia::UserPass, LoginAttempt { login, password });
+        self.check_login(LoginVia::UserPass, LoginAttempt::new(login, password));
     }
 
     pub(super) fn handle_auth(&mut self, mechanism: Option<String>, initial: Option<String>) {
@@ -142,17 +142,15 @@ impl Pop3Server {
             SaslStep::LoginPassword { login } => match String::from_utf8(decoded) {
                 Ok(password) => self.check_login(
                     LoginVia::Sasl(Mechanism::Login),
-                    LoginAttempt {
-                        login,
-                        password: Secret::new(password),
-                    },
+                    LoginAttempt::new(login, Secret::new(password)),
                 ),
                 Err(_) => self.refuse(None, "The password must be UTF-8"),
             },
         }
     }
 
-    fn check_login(&mut self, via: LoginVia, attempt: LoginAttempt) {
+    fn check_login(&mut self, via: LoginVia, mut attempt: LoginAttempt) {
+        self.tried_logins.note(&mut attempt);
         self.state = State::AwaitingAuth {
             via,
             login: attempt.login.clone(),
@@ -162,6 +160,7 @@ impl Pop3Server {
     }
 
     pub(in crate::pop3) fn authenticated(&mut self, verdict: AuthVerdict) {
+        self.tried_logins.settled(&verdict);
         let (via, login) =
             match std::mem::replace(&mut self.state, State::Authorization { user: None }) {
                 State::AwaitingAuth { via, login } => (via, login),

@@ -63,6 +63,9 @@ pub struct Harness {
     pub chunk: usize,
     /// Updates carried out: (expunged, seen).
     pub updates: Vec<(Vec<u32>, Vec<u32>)>,
+    /// Each login checked: the login, and whether the session marked it
+    /// a repeat (which the lockout does not count again).
+    pub logins: Vec<(String, bool)>,
     /// The message being handed in, and how far.
     reading: Option<(Vec<u8>, usize)>,
     /// Server output not yet ending in a line end.
@@ -94,6 +97,7 @@ impl Harness {
             vanished: Vec::new(),
             chunk: 16,
             updates: Vec::new(),
+            logins: Vec::new(),
             reading: None,
             partial_line: Vec::new(),
         };
@@ -247,6 +251,7 @@ impl Harness {
     fn answer(&mut self, request: Request) -> Option<Answer> {
         Some(match request {
             Request::Authenticate(attempt) => {
+                self.logins.push((attempt.login.clone(), attempt.repeated));
                 let ok = attempt.login == "alice@example.test"
                     && attempt.password.expose() == "correct horse";
                 Answer::Auth(if ok {

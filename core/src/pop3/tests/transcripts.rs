@@ -240,6 +240,32 @@ fn failed_logins_are_delayed_and_limited() {
 }
 
 #[test]
+fn the_same_wrong_password_by_another_mechanism_is_marked_a_repeat() {
+    let mut harness = Harness::new();
+    harness.send_line("USER alice@example.test");
+    harness.send_line("PASS wrong");
+    harness.advance(Duration::from_secs(2));
+    // AUTH PLAIN with alice@example.test and "wrong" again.
+    harness.send_line("AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdAB3cm9uZw==");
+    harness.advance(Duration::from_secs(2));
+    harness.send_line("USER alice@example.test");
+    harness.send_line("PASS correct horse");
+    assert_eq!(
+        harness.logins,
+        [
+            ("alice@example.test".to_owned(), false),
+            ("alice@example.test".to_owned(), true),
+            ("alice@example.test".to_owned(), false),
+        ]
+    );
+    assert!(
+        harness.transcript.contains("S: +OK"),
+        "{}",
+        harness.transcript
+    );
+}
+
+#[test]
 fn plaintext_login_is_refused_without_tls() {
     let mut config = config();
     config.auth.without_tls = false;

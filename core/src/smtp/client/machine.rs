@@ -184,7 +184,8 @@ impl Client {
     pub fn new(config: Arc<ClientConfig>, delivery: Delivery, now: Instant) -> Self {
         let deadline = Some(now + config.timeouts.greeting);
         let recipients = delivery.recipients.len();
-        Client {
+        let implicit = config.tls == TlsPolicy::Implicit;
+        let mut client = Client {
             config,
             delivery,
             parser: ReplyParser::default(),
@@ -199,7 +200,15 @@ impl Client {
             output: VecDeque::new(),
             now,
             deadline,
+        };
+        if implicit {
+            // RFC 8314 3.3: the handshake comes first; the driver bounds
+            // it, and the greeting timer starts when it is done.
+            client.awaiting_tls = true;
+            client.deadline = None;
+            client.output.push_back(Output::StartTls);
         }
+        client
     }
 
     pub fn handle_input(&mut self, now: Instant, input: Input<'_>) {
@@ -244,6 +253,14 @@ impl Client {
             }
             // RFC 3207 4.2: start over with EHLO, forgetting what the
             // server offered in clear.
+            Input::TlsStarted if self.expected.front() == Some(&Expect::Greeting) => {
+                // Implicit TLS: now the greeting, inside the tunnel.
+                self.awaiting_tls = false;
+                self.tls = true;
+                self.output
+                    .push_back(Output::Event(ClientEvent::TlsStarted));
+                self.deadline = Some(now + self.config.timeouts.greeting);
+            }
             Input::TlsStarted => {
                 self.awaiting_tls = false;
                 self.tls = true;
@@ -256,8 +273,13 @@ impl Client {
             Input::TlsFailed(detail) => {
                 self.awaiting_tls = false;
                 let detail = escape_controls(&detail);
+                let stage = if self.config.tls == TlsPolicy::Implicit {
+                    "TLS"
+                } else {
+                    "STARTTLS"
+                };
                 self.session_failed(
-                    "STARTTLS",
+                    stage,
                     format!(
                         "the TLS handshake failed: {}",
                         bounded(&detail, REPLY_TEXT_BYTES_MAX)

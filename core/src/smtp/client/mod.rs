@@ -126,6 +126,11 @@ pub enum TlsPolicy {
     /// Always: a server that does not offer STARTTLS, or refuses it, fails
     /// the session before anything (a password above all) is sent.
     Required,
+    /// TLS from the first byte (RFC 8314 3.3, smtps on 465): the driver
+    /// runs the handshake before the greeting, and the machine starts as
+    /// if secured, so it never sends STARTTLS. A failed handshake fails
+    /// the session before a byte of SMTP.
+    Implicit,
 }
 
 /// The message to hand over: its envelope, as this server must send it.

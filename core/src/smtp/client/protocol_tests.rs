@@ -417,3 +417,72 @@ fn eight_bit_and_utf8_messages_against_what_the_server_offers() {
         }
     }
 }
+
+/// A client with `tls = "implicit"`: its first output is the handshake,
+/// before any SMTP byte is read or written.
+fn implicit() -> Scripted {
+    let config = ClientConfig {
+        tls: TlsPolicy::Implicit,
+        ..config()
+    };
+    let mut run = Scripted::new(config, delivery(&["a@dest.test"]), "");
+    assert!(run.tls_requested, "the handshake comes first");
+    assert!(run.sent.is_empty(), "nothing is sent before the handshake");
+    run.tls_requested = false;
+    run
+}
+
+#[test]
+fn implicit_tls_handshakes_first_then_reads_the_greeting_and_never_sends_starttls() {
+    let mut run = implicit();
+    run.client.handle_input(run.now, Input::TlsStarted);
+    run.drain();
+    assert!(run.sent.is_empty(), "the greeting comes before EHLO");
+    run.server_says("220 relay.test ESMTP\r\n");
+    let script = with(&[(
+        "EHLO",
+        "250-relay.test\r\n250-STARTTLS\r\n250 PIPELINING\r\n",
+    )]);
+    let run = run.play(&script);
+    assert_eq!(run.outcome().session_failure, None, "{:?}", run.sent);
+    assert_eq!(run.outcome().recipients[0].verdict, Verdict::Delivered);
+    assert!(
+        !run.sent.iter().any(|line| line == "STARTTLS"),
+        "{:?}",
+        run.sent
+    );
+    assert!(!run.tls_requested, "one handshake only");
+    assert_eq!(run.sent[0], "EHLO out.origin.test");
+}
+
+#[test]
+fn implicit_tls_handshake_failure_fails_the_session_before_any_smtp() {
+    let mut run = implicit();
+    run.client
+        .handle_input(run.now, Input::TlsFailed("received corrupt message".into()));
+    run.drain();
+    let failure = run.outcome().session_failure.clone().unwrap();
+    assert_eq!(failure.stage, "TLS");
+    assert!(failure.detail.contains("handshake failed"), "{failure:?}");
+    assert!(run.sent.is_empty());
+}
+
+#[test]
+fn implicit_tls_greeting_timer_starts_after_the_handshake() {
+    let mut run = implicit();
+    assert_eq!(
+        run.client.poll_timeout(),
+        None,
+        "the driver bounds the handshake"
+    );
+    run.client.handle_input(run.now, Input::TlsStarted);
+    run.drain();
+    let greeting = ClientTimeouts::default().greeting;
+    assert_eq!(run.client.poll_timeout(), Some(run.now + greeting));
+    let run = run.wait(greeting.as_secs());
+    let failure = run.outcome().session_failure.clone().unwrap();
+    assert!(
+        failure.detail.contains("waiting for greeting"),
+        "{failure:?}"
+    );
+}

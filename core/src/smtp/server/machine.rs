@@ -53,6 +53,8 @@ pub struct Server {
     identity: Option<Identity>,
     /// Failed logins in this session.
     auth_failures: u32,
+    /// Logins tried, so a repeat does not count twice toward the lockout.
+    tried_logins: crate::auth::TriedLogins,
     /// Bytes thrown away at STARTTLS, for the log line after it.
     discarded_after_starttls: usize,
 }
@@ -82,6 +84,7 @@ impl Server {
             tls: info.tls,
             identity: None,
             auth_failures: 0,
+            tried_logins: crate::auth::TriedLogins::default(),
             discarded_after_starttls: 0,
         };
         server.reply(greeting);

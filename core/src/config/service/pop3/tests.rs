@@ -8,7 +8,7 @@ use std::time::Duration;
 
 /// A POP3 instance on loopback that takes logins in clear, as the
 /// embedded default has.
-const LOOPBACK: &str = r#"
+const LOOPBACK: &str = r#"domain = [{ name = "example.test" }]
 [[service]]
 name = "pop"
 kind = "pop3"
@@ -54,6 +54,8 @@ fn a_pop3_instance_gets_the_pop3_defaults() {
 fn pop3_and_pop3s_take_their_port_names_and_tls_settings() {
     let config = parse(&format!(
         r#"
+[[domain]]
+name = "example.test"
 [[service]]
 name = "pop"
 kind = "pop3"
@@ -198,6 +200,8 @@ fn multi_homed_pop3_and_smtp_instances_make_one_plan() {
     // policy, 995 for POP3S, and SMTP beside them on 25.
     let config = parse(&format!(
         r#"
+[[domain]]
+name = "example.test"
 [[service]]
 name = "pop-lan"
 kind = "pop3"

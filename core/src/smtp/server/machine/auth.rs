@@ -131,10 +131,7 @@ impl Server {
             SaslStep::LoginPassword { login } => match String::from_utf8(decoded) {
                 Ok(password) => self.check_login(
                     Mechanism::Login,
-                    LoginAttempt {
-                        login,
-                        password: Secret::new(password),
-                    },
+                    LoginAttempt::new(login, Secret::new(password)),
                 ),
                 Err(_) => self.refuse_command(Reply::new(
                     501,
@@ -145,7 +142,8 @@ impl Server {
         }
     }
 
-    fn check_login(&mut self, mechanism: Mechanism, attempt: LoginAttempt) {
+    fn check_login(&mut self, mechanism: Mechanism, mut attempt: LoginAttempt) {
+        self.tried_logins.note(&mut attempt);
         self.state = State::AwaitingAuth {
             mechanism,
             login: attempt.login.clone(),
@@ -155,6 +153,7 @@ impl Server {
     }
 
     pub(super) fn authenticated(&mut self, verdict: AuthVerdict) {
+        self.tried_logins.settled(&verdict);
         let (mechanism, login) = match std::mem::replace(&mut self.state, State::ExpectMail) {
             State::AwaitingAuth { mechanism, login } => (mechanism, login),
             State::Closed => {

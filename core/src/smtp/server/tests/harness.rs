@@ -303,8 +303,12 @@ impl Harness {
                                 SendAs::Addresses(vec![login.to_string()])
                             },
                         }),
+                        // As the runtime does: a session's repeat of a
+                        // failed login and password is not counted again.
                         None => {
-                            self.guard.record_failure(self.remote, self.now);
+                            if !attempt.repeated {
+                                self.guard.record_failure(self.remote, self.now);
+                            }
                             AuthVerdict::Rejected
                         }
                     }

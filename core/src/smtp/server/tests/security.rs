@@ -230,10 +230,11 @@ fn a_host_that_failed_too_often_is_locked_out_even_with_the_right_password() {
         ..LockoutPolicy::default()
     });
     harness.send_line("EHLO client.test");
-    for _ in 0..2 {
+    // Two different guesses: a repeated one would count once.
+    for guess in ["guess", "guesS"] {
         harness.send_secret_line(&format!(
             "AUTH PLAIN {}",
-            plain("alice@example.test", "guess")
+            plain("alice@example.test", guess)
         ));
     }
     harness.send_secret_line(&format!(
@@ -253,4 +254,77 @@ fn a_host_that_failed_too_often_is_locked_out_even_with_the_right_password() {
     ));
     assert!(harness.transcript.contains("S: 235 2.7.0"));
     insta::assert_snapshot!(harness.transcript);
+}
+
+/// smtplib's order: AUTH PLAIN, and after a 535 the same password by
+/// AUTH LOGIN. One typo is one failure toward the lockout, not two.
+#[test]
+fn the_same_password_by_plain_then_login_counts_once_toward_the_lockout() {
+    let mut harness = Harness::with_config(SessionConfig {
+        auth: AuthPolicy {
+            max_failures: 10,
+            failure_delay: Duration::ZERO,
+            ..submission_config().auth
+        },
+        ..submission_config()
+    });
+    harness.guard = LoginGuard::new(LockoutPolicy {
+        failures: 2,
+        window: Duration::from_secs(60),
+        ..LockoutPolicy::default()
+    });
+    harness.send_line("EHLO client.test");
+    harness.send_secret_line(&format!(
+        "AUTH PLAIN {}",
+        plain("alice@example.test", "typo")
+    ));
+    harness.send_line("AUTH LOGIN");
+    harness.send_secret_line(&BASE64.encode("alice@example.test"));
+    harness.send_secret_line(&BASE64.encode("typo"));
+    assert_eq!(harness.transcript.matches("S: 535").count(), 2);
+    assert_eq!(harness.guard.hosts(), 1);
+    harness.send_secret_line(&format!(
+        "AUTH PLAIN {}",
+        plain("alice@example.test", "correct horse")
+    ));
+    assert!(
+        harness.transcript.contains("S: 235 2.7.0"),
+        "one typo, two mechanisms: not locked out\n{}",
+        harness.transcript
+    );
+}
+
+/// Two different wrong passwords are two guesses, by any mechanisms.
+#[test]
+fn different_passwords_by_plain_then_login_count_twice() {
+    let mut harness = Harness::with_config(SessionConfig {
+        auth: AuthPolicy {
+            max_failures: 10,
+            failure_delay: Duration::ZERO,
+            ..submission_config().auth
+        },
+        ..submission_config()
+    });
+    harness.guard = LoginGuard::new(LockoutPolicy {
+        failures: 2,
+        window: Duration::from_secs(60),
+        ..LockoutPolicy::default()
+    });
+    harness.send_line("EHLO client.test");
+    harness.send_secret_line(&format!(
+        "AUTH PLAIN {}",
+        plain("alice@example.test", "typo")
+    ));
+    harness.send_line("AUTH LOGIN");
+    harness.send_secret_line(&BASE64.encode("alice@example.test"));
+    harness.send_secret_line(&BASE64.encode("other typo"));
+    harness.send_secret_line(&format!(
+        "AUTH PLAIN {}",
+        plain("alice@example.test", "correct horse")
+    ));
+    assert!(
+        harness.transcript.contains("S: 454 4.7.0"),
+        "{}",
+        harness.transcript
+    );
 }

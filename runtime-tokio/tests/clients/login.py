@@ -1,0 +1,37 @@
+"""One login with a stock client, as a user would make it.
+
+usage: login.py HOST PORT smtp|pop3 USER PASSWORD
+smtp: python's smtplib `login()`, which tries the mechanisms the server
+offers in its own order (PLAIN, then LOGIN) until one works.
+pop3: python's poplib, USER and PASS.
+Prints "ok" or "refused: CODE TEXT" (smtp) / "refused: TEXT" (pop3).
+"""
+import poplib
+import smtplib
+import sys
+
+host, port, protocol, user, password = sys.argv[1], int(sys.argv[2]), *sys.argv[3:6]
+
+if protocol == "smtp":
+    with smtplib.SMTP(host, port, timeout=30) as smtp:
+        smtp.ehlo("client.test")
+        try:
+            smtp.login(user, password)
+            print("ok")
+        except smtplib.SMTPAuthenticationError as error:
+            print(f"refused: {error.smtp_code} {error.smtp_error.decode()}")
+elif protocol == "pop3":
+    pop = poplib.POP3(host, port, timeout=30)
+    try:
+        pop.user(user)
+        pop.pass_(password)
+        print("ok")
+    except poplib.error_proto as error:
+        print(f"refused: {error.args[0].decode()}")
+    finally:
+        try:
+            pop.quit()
+        except (poplib.error_proto, OSError):
+            pass
+else:
+    sys.exit(f"unknown protocol {protocol}")
