@@ -195,6 +195,8 @@ fn user_add_refuses_an_address_outside_the_configured_domains() {
         dir.path(),
         &format!("{SERVICE}{DOMAIN}\n[[domain]]\nname = \"example.org\"\n"),
     );
+    // The server has run: its data directory exists.
+    std::fs::create_dir(dir.path().join("data")).unwrap();
     let added = postern()
         .args(["user", "add", "alice@example.com", "--config"])
         .arg(&file)
