@@ -59,6 +59,16 @@ pub fn bounded(text: &str, max: usize) -> Cow<'_, str> {
     Cow::Owned(format!("{}{MARK}", &text[..end]))
 }
 
+/// A count and its noun, singular for one: `counted(1, "message",
+/// "messages")` is "1 message", `counted(3, ...)` "3 messages", and 0
+/// takes the plural ("0 messages"), as English does.
+pub fn counted(count: impl std::fmt::Display, singular: &str, plural: &str) -> String {
+    // Any integer type: its decimal form is "1" exactly when it is one.
+    let count = count.to_string();
+    let noun = if count == "1" { singular } else { plural };
+    format!("{count} {noun}")
+}
+
 fn push_escaped(out: &mut String, c: char) {
     match c {
         '\r' => out.push_str("\\r"),
@@ -113,5 +123,19 @@ mod tests {
         let cut = bounded("ééééé", 8);
         assert!(cut.len() <= 8, "{cut}");
         assert_eq!(cut, "éé...");
+    }
+
+    #[test]
+    fn counted_is_singular_only_for_one() {
+        let rows = [
+            (0usize, "0 messages"),
+            (1, "1 message"),
+            (2, "2 messages"),
+            (21, "21 messages"),
+        ];
+        for (count, expected) in rows {
+            assert_eq!(counted(count, "message", "messages"), expected);
+        }
+        assert_eq!(counted(1u32, "time", "times"), "1 time");
     }
 }

@@ -3,6 +3,7 @@
 
 use postern_core::bind::BindPlan;
 use postern_core::config::{self, Config, ServiceConfig, ServiceKind, TlsMode};
+use postern_core::text::counted;
 use std::path::{Path, PathBuf};
 
 /// The configuration used when `postern run` is given no file: SMTP on
@@ -156,7 +157,7 @@ pub fn summary(loaded: &Loaded, plan: &BindPlan) -> String {
             if domain.aliases.is_empty() {
                 String::new()
             } else {
-                format!(", {} aliases", domain.aliases.len())
+                format!(", {}", counted(domain.aliases.len(), "alias", "aliases"))
             },
         ));
     }

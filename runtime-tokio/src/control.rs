@@ -4,7 +4,7 @@
 //! one line that starts `ok` or `error`, after any lines of data:
 //!
 //! ```text
-//! flush          ->  ok 3 messages due now
+//! flush          ->  ok 3 messages due now ("1 message" for one)
 //! delete ID      ->  ok deleted ID   |  error no message ID
 //! unreadable     ->  unreadable ID RETRY_IN_SECONDS ATTEMPTS ERROR  (one per message)
 //!                    ok 1 unreadable
@@ -23,7 +23,7 @@
 use crate::delivery::Command;
 use postern_core::envelope::QueueId;
 use postern_core::limits::CONTROL_IDLE_TIMEOUT;
-use postern_core::text::escape_controls;
+use postern_core::text::{counted, escape_controls};
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -95,7 +95,7 @@ async fn execute(line: &str, commands: &mpsc::UnboundedSender<Command>) -> Strin
                 return "error the server is stopping".to_owned();
             }
             match answer.await {
-                Ok(count) => format!("ok {count} messages due now"),
+                Ok(count) => format!("ok {} due now", counted(count, "message", "messages")),
                 Err(_) => "error the server is stopping".to_owned(),
             }
         }
