@@ -322,6 +322,35 @@ fn an_unverifiable_smarthost_certificate_defers_the_message() {
     wait_for_queue_list(&server, "bob@dest.test");
 }
 
+/// A `ca_file` holding another self-signed certificate than the
+/// smarthost's: each is named for its host, so the client reports an
+/// unknown issuer (which certificate is wrong), not a bad signature.
+#[test]
+fn a_wrong_ca_file_is_an_unknown_issuer_not_a_bad_signature() {
+    let world = World::one_mx();
+    let relay = tls_postern(&world, 7, "submission", &world.address(7));
+    let other = tempfile::tempdir().unwrap();
+    let made = postern()
+        .current_dir(other.path())
+        .args(["cert", "self-signed", "--host", "other.isp.test"])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let server = world.origin(&format!(
+        "{}\nuser = \"origin@isp.test\"\npassword = \"s3cret\"\nca_file = \"{}\"",
+        world.smarthost(7, "exclusive"),
+        other.path().join("cert.pem").display()
+    ));
+    send(&server, "bob@dest.test");
+    let log = wait_for_log(
+        &server,
+        "failed before MAIL: STARTTLS: the TLS handshake failed",
+    );
+    assert!(log.contains("UnknownIssuer"), "{log}");
+    assert!(!log.contains("BadSignature"), "{log}");
+    assert!(!relay.log().contains("auth PLAIN"), "no password was sent");
+}
+
 #[test]
 fn fallback_smarthost_when_the_mx_refuses() {
     let world = World::one_mx();
