@@ -36,6 +36,7 @@ use postern_core::smtp::client::{
     Verdict,
 };
 use postern_core::smtp::server::BodyType;
+use postern_core::text::counted;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -792,7 +793,10 @@ async fn open_connections(flood: &Flood) {
             tracing::info!("connection {n}: {line}");
         }
     }
-    tracing::info!("holding {} connections", open.len());
+    tracing::info!(
+        "holding {}",
+        counted(open.len(), "connection", "connections")
+    );
     tokio::time::sleep(Duration::from_secs(1)).await;
     drop(open);
 }
