@@ -138,4 +138,41 @@ mod tests {
         }
         assert_eq!(counted(1u32, "time", "times"), "1 time");
     }
+
+    /// Counted texts of events, one and many: the singular for one.
+    #[test]
+    fn event_texts_agree_with_their_counts() {
+        use crate::pop3::Event as Pop3Event;
+        use crate::smtp::client::ClientEvent;
+        use crate::smtp::server::Event;
+        let rows = [
+            (
+                Event::TlsStarted { discarded: 1 }.to_string(),
+                "TLS started; 1 byte sent in clear after STARTTLS was discarded",
+            ),
+            (
+                Event::TlsStarted { discarded: 62 }.to_string(),
+                "TLS started; 62 bytes sent in clear after STARTTLS were discarded",
+            ),
+            (
+                Pop3Event::TlsStarted { discarded: 1 }.to_string(),
+                "TLS started; 1 byte sent in clear after STLS was discarded",
+            ),
+            (
+                Pop3Event::UpdateFailed { deleted: 1 }.to_string(),
+                "update failed: the deleted message may remain",
+            ),
+            (
+                Pop3Event::UpdateFailed { deleted: 2 }.to_string(),
+                "update failed: some of the 2 deleted messages may remain",
+            ),
+            (
+                ClientEvent::PlaintextDiscarded { octets: 1 }.to_string(),
+                "discarded 1 octet the server sent in clear after its 220 to STARTTLS",
+            ),
+        ];
+        for (text, expected) in rows {
+            assert_eq!(text, expected);
+        }
+    }
 }
