@@ -11,7 +11,7 @@ use crate::envelope::{Destination, Envelope};
 use crate::limits::BOUNCE_DETAIL_BYTES_MAX;
 use crate::smtp::client::Verdict;
 use crate::smtp::server::BodyType;
-use crate::text::{bounded, escape_controls};
+use crate::text::{bounded, counted, escape_controls};
 use crate::time::UnixTime;
 use bincode::{Decode, Encode};
 use std::fmt;
@@ -181,8 +181,8 @@ impl DeliveryState {
                     Some(next_attempt) => Status::Pending { next_attempt },
                     None => {
                         recipient.last_detail = format!(
-                            "gave up after {} attempts over {}; last: {detail}",
-                            recipient.attempts,
+                            "gave up after {} over {}; last: {detail}",
+                            counted(recipient.attempts, "attempt", "attempts"),
                             humanize(schedule.expire_after)
                         );
                         Status::Failed
@@ -212,11 +212,11 @@ impl DeliveryState {
 fn humanize(duration: Duration) -> String {
     let hours = duration.as_secs() / 3600;
     if hours >= 24 && hours % 24 == 0 {
-        format!("{} days", hours / 24)
+        counted(hours / 24, "day", "days")
     } else if hours >= 1 {
-        format!("{hours} hours")
+        counted(hours, "hour", "hours")
     } else {
-        format!("{} seconds", duration.as_secs())
+        counted(duration.as_secs(), "second", "seconds")
     }
 }
 
@@ -395,9 +395,13 @@ pub fn bounce(context: &BounceContext<'_>, failures: &[Failure]) -> Option<Bounc
 }
 
 /// The RFC 3463 status in a reply such as `550 5.1.1 ...`, or a generic
-/// permanent failure.
+/// permanent failure. After a fallback the smarthost's answer decided, so
+/// its status is the one reported (`direct: ...; smarthost: 550 5.1.1`).
 fn status_of(detail: &str) -> String {
-    let found = detail.split_whitespace().find(|word| {
+    let decided = detail
+        .rsplit_once("; smarthost: ")
+        .map_or(detail, |(_, smarthost)| smarthost);
+    let found = decided.split_whitespace().find(|word| {
         let parts: Vec<&str> = word.split('.').collect();
         parts.len() == 3
             && matches!(parts[0], "4" | "5")

@@ -43,7 +43,7 @@ use crate::limits::{
 };
 use crate::rng::Rng;
 use crate::smtp::client::{ClientTimeouts, Credentials, Outcome, TlsPolicy};
-use crate::text::bounded;
+use crate::text::{bounded, counted};
 use std::collections::VecDeque;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -302,6 +302,9 @@ pub struct Attempt {
     sessions: u32,
     best_tried: Option<u16>,
     failures: Failures,
+    /// Why the direct leg failed, rendered, once the attempt has fallen
+    /// back to the smarthost: each leg's failures are then labelled.
+    direct_failed: Option<String>,
     permanent: bool,
     rng: Rng,
     next: Option<Step>,
@@ -344,6 +347,7 @@ impl Attempt {
             sessions: 0,
             best_tried: None,
             failures: Failures::default(),
+            direct_failed: None,
             permanent: false,
             rng: Rng::new(seed),
             next: None,
@@ -362,6 +366,13 @@ impl Attempt {
     /// The leg being tried.
     pub fn leg(&self) -> Option<Leg> {
         self.leg
+    }
+
+    /// Why direct delivery failed, once the attempt has fallen back to the
+    /// smarthost (fallback mode): the runtime logs it before the smarthost
+    /// is tried, so the fallback is never silent.
+    pub fn fallback_reason(&self) -> Option<&str> {
+        self.direct_failed.as_deref()
     }
 
     /// Where this attempt's connections go, for the per-destination
@@ -494,6 +505,16 @@ impl Attempt {
             }
             None => {
                 self.sessions += 1;
+                let mut outcome = outcome;
+                if let Some(direct) = &self.direct_failed {
+                    // The smarthost's refusal alone would hide why the
+                    // message went to it: each leg says what it said.
+                    for recipient in &mut outcome.recipients {
+                        if recipient.verdict != crate::smtp::client::Verdict::Delivered {
+                            recipient.detail = label_legs(direct, &recipient.detail);
+                        }
+                    }
+                }
                 self.next = Some(Step::Finished(AttemptResult::Session {
                     outcome,
                     host: self.host.clone(),
@@ -552,13 +573,13 @@ impl Attempt {
     fn limit_reached(&self) -> Option<String> {
         if self.sessions >= self.max_sessions {
             Some(format!(
-                "gave up after {} sessions (max_sessions)",
-                self.sessions
+                "gave up after {} (max_sessions)",
+                counted(self.sessions, "session", "sessions")
             ))
         } else if self.addresses_tried >= self.max_addresses {
             Some(format!(
-                "gave up after {} addresses (max_addresses)",
-                self.addresses_tried
+                "gave up after {} (max_addresses)",
+                counted(self.addresses_tried, "address", "addresses")
             ))
         } else {
             None
@@ -566,7 +587,11 @@ impl Attempt {
     }
 
     fn next_leg(&mut self) {
+        let previous = self.leg;
         self.leg = self.legs.pop_front();
+        if previous == Some(Leg::Direct) && self.leg == Some(Leg::Smarthost) {
+            self.direct_failed = Some(std::mem::take(&mut self.failures).render());
+        }
         self.addresses.clear();
         self.targets.clear();
         self.in_clear = false;
@@ -579,7 +604,10 @@ impl Attempt {
         };
         self.next = Some(match (self.leg, &self.smarthost) {
             (None, _) => Step::Finished(AttemptResult::Undeliverable {
-                detail: self.failures.render(),
+                detail: match &self.direct_failed {
+                    Some(direct) => label_legs(direct, &self.failures.render()),
+                    None => self.failures.render(),
+                },
                 permanent: self.permanent,
             }),
             // RFC 5321 5.1 and 4.1.3: an address literal names the host
@@ -664,6 +692,22 @@ impl Attempt {
             None => self.next_target(),
         }
     }
+}
+
+/// What each leg of a fallback said, labelled ("direct: ...; smarthost:
+/// ..."), within [`ATTEMPT_DETAIL_BYTES_MAX`] octets: each leg's text is
+/// cut to half of it when both do not fit.
+pub fn label_legs(direct: &str, smarthost: &str) -> String {
+    let text = format!("direct: {direct}; smarthost: {smarthost}");
+    if text.len() <= ATTEMPT_DETAIL_BYTES_MAX {
+        return text;
+    }
+    let each = (ATTEMPT_DETAIL_BYTES_MAX - "direct: ; smarthost: ".len()) / 2;
+    format!(
+        "direct: {}; smarthost: {}",
+        bounded(direct, each),
+        bounded(smarthost, each)
+    )
 }
 
 /// The address in an address literal (RFC 5321 4.1.3): `[192.0.2.1]` or

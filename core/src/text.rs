@@ -59,6 +59,16 @@ pub fn bounded(text: &str, max: usize) -> Cow<'_, str> {
     Cow::Owned(format!("{}{MARK}", &text[..end]))
 }
 
+/// A count and its noun, singular for one: `counted(1, "message",
+/// "messages")` is "1 message", `counted(3, ...)` "3 messages", and 0
+/// takes the plural ("0 messages"), as English does.
+pub fn counted(count: impl std::fmt::Display, singular: &str, plural: &str) -> String {
+    // Any integer type: its decimal form is "1" exactly when it is one.
+    let count = count.to_string();
+    let noun = if count == "1" { singular } else { plural };
+    format!("{count} {noun}")
+}
+
 fn push_escaped(out: &mut String, c: char) {
     match c {
         '\r' => out.push_str("\\r"),
@@ -113,5 +123,56 @@ mod tests {
         let cut = bounded("ééééé", 8);
         assert!(cut.len() <= 8, "{cut}");
         assert_eq!(cut, "éé...");
+    }
+
+    #[test]
+    fn counted_is_singular_only_for_one() {
+        let rows = [
+            (0usize, "0 messages"),
+            (1, "1 message"),
+            (2, "2 messages"),
+            (21, "21 messages"),
+        ];
+        for (count, expected) in rows {
+            assert_eq!(counted(count, "message", "messages"), expected);
+        }
+        assert_eq!(counted(1u32, "time", "times"), "1 time");
+    }
+
+    /// Counted texts of events, one and many: the singular for one.
+    #[test]
+    fn event_texts_agree_with_their_counts() {
+        use crate::pop3::Event as Pop3Event;
+        use crate::smtp::client::ClientEvent;
+        use crate::smtp::server::Event;
+        let rows = [
+            (
+                Event::TlsStarted { discarded: 1 }.to_string(),
+                "TLS started; 1 byte sent in clear after STARTTLS was discarded",
+            ),
+            (
+                Event::TlsStarted { discarded: 62 }.to_string(),
+                "TLS started; 62 bytes sent in clear after STARTTLS were discarded",
+            ),
+            (
+                Pop3Event::TlsStarted { discarded: 1 }.to_string(),
+                "TLS started; 1 byte sent in clear after STLS was discarded",
+            ),
+            (
+                Pop3Event::UpdateFailed { deleted: 1 }.to_string(),
+                "update failed: the deleted message may remain",
+            ),
+            (
+                Pop3Event::UpdateFailed { deleted: 2 }.to_string(),
+                "update failed: some of the 2 deleted messages may remain",
+            ),
+            (
+                ClientEvent::PlaintextDiscarded { octets: 1 }.to_string(),
+                "discarded 1 octet the server sent in clear after its 220 to STARTTLS",
+            ),
+        ];
+        for (text, expected) in rows {
+            assert_eq!(text, expected);
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 use postern_core::bind::BindPlan;
 use postern_core::config::{self, Config, ServiceConfig, ServiceKind, TlsMode};
+use postern_core::text::counted;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -278,7 +279,7 @@ pub fn summary(loaded: &Loaded, plan: &BindPlan) -> String {
             if domain.aliases.is_empty() {
                 String::new()
             } else {
-                format!(", {} aliases", domain.aliases.len())
+                format!(", {}", counted(domain.aliases.len(), "alias", "aliases"))
             },
         ));
     }

@@ -4,7 +4,7 @@
 //! one line that starts `ok` or `error`, after any lines of data:
 //!
 //! ```text
-//! flush          ->  ok 3 messages due now
+//! flush          ->  ok 3 messages due now ("1 message" for one)
 //! delete ID      ->  ok deleted ID   |  error no message ID
 //! unreadable     ->  unreadable ID RETRY_IN_SECONDS ATTEMPTS ERROR  (one per message)
 //!                    ok 1 unreadable
@@ -25,7 +25,7 @@ use crate::accounts::AccountBook;
 use crate::delivery::Command;
 use postern_core::envelope::QueueId;
 use postern_core::limits::CONTROL_IDLE_TIMEOUT;
-use postern_core::text::escape_controls;
+use postern_core::text::{counted, escape_controls};
 use std::io;
 use std::net::IpAddr;
 use std::os::unix::fs::PermissionsExt;
@@ -115,7 +115,7 @@ async fn execute(
                 return "error the server is stopping".to_owned();
             }
             match answer.await {
-                Ok(count) => format!("ok {count} messages due now"),
+                Ok(count) => format!("ok {} due now", counted(count, "message", "messages")),
                 Err(_) => "error the server is stopping".to_owned(),
             }
         }

@@ -9,7 +9,7 @@ use postern_core::address::parse_forward_path;
 use postern_core::directory::{Directory, RecipientVerdict};
 use postern_core::envelope::LocalMailbox;
 use postern_core::mailbox::header;
-use postern_core::text::{bounded, escape_controls};
+use postern_core::text::{bounded, counted, escape_controls};
 use std::fmt::Write;
 use tokio::io::AsyncReadExt;
 
@@ -80,10 +80,10 @@ pub fn show(loaded: &Loaded, address: &str, folder: &str) -> Result<String, Stri
     run(async {
         let snapshot = store.open(&mailbox, folder).await?;
         let mut out = format!(
-            "{folder} of {mailbox}: UIDVALIDITY {}, UIDNEXT {}, {} messages\n",
+            "{folder} of {mailbox}: UIDVALIDITY {}, UIDNEXT {}, {}\n",
             snapshot.uid_validity,
             snapshot.uid_next,
-            snapshot.messages.len()
+            counted(snapshot.messages.len(), "message", "messages")
         );
         let _ = writeln!(
             out,

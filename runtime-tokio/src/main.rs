@@ -163,7 +163,10 @@ enum CertAction {
     /// clients will warn about it. Replace it with one from a CA, then
     /// send SIGHUP to the server to load it without a restart.
     SelfSigned {
-        /// A name (or IP address) the certificate is for; may be repeated.
+        /// A name or an IP address the certificate is for; may be repeated.
+        /// Clients check the address they connect to, so give that too
+        /// (`--host mail.example.com --host 192.0.2.25`). The first is the
+        /// certificate's subject.
         #[arg(long, required = true)]
         host: Vec<String>,
         /// Where the certificate goes.

@@ -18,7 +18,7 @@ use crate::spool::{DataDirLock, Spool, damage, damaged, read_header};
 use postern_core::envelope::{Destination, QueueId};
 use postern_core::limits::CONTROL_REPLY_TIMEOUT;
 use postern_core::queue::{DeliveryState, Status};
-use postern_core::text::{bounded, escape_controls};
+use postern_core::text::{bounded, counted, escape_controls};
 use postern_core::time::UnixTime;
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -135,8 +135,8 @@ pub fn list(data_dir: &Path) -> Result<String, String> {
                     format!("pending, first attempt in {}", span(next_attempt.0 - now))
                 }
                 Status::Pending { next_attempt } => format!(
-                    "deferred {} times, next attempt in {}: {detail}",
-                    state.attempts,
+                    "deferred {}, next attempt in {}: {detail}",
+                    counted(state.attempts, "time", "times"),
                     span(next_attempt.0 - now),
                 ),
             };
@@ -147,8 +147,8 @@ pub fn list(data_dir: &Path) -> Result<String, String> {
         }
     }
     text.push_str(&format!(
-        "{count} message{} in the queue\n",
-        if count == 1 { "" } else { "s" }
+        "{} in the queue\n",
+        counted(count, "message", "messages")
     ));
     text.push_str(&damaged_section(data_dir));
     Ok(text)
@@ -188,7 +188,8 @@ fn unreadable_in_server(data_dir: &Path) -> Result<BTreeMap<QueueId, String>, St
             unreadable.insert(
                 id,
                 format!(
-                    "unreadable ({attempts} tries), retry in {}: {}",
+                    "unreadable ({}), retry in {}: {}",
+                    counted(attempts, "try", "tries"),
                     span(retry_in),
                     shown(error.unwrap_or(""))
                 ),
@@ -265,7 +266,8 @@ pub fn flush(data_dir: &Path) -> Result<String, String> {
             }
         }
         Ok(format!(
-            "ok {count} messages due now (no server is running: they go when it starts){skipped}"
+            "ok {} due now (no server is running: they go when it starts){skipped}",
+            counted(count, "message", "messages")
         ))
     })
 }

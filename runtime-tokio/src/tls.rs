@@ -423,8 +423,7 @@ pub fn write_self_signed(
             }
         }
     }
-    let generated = rcgen::generate_simple_self_signed(hosts.to_vec())
-        .map_err(|error| format!("cannot make a certificate for {hosts:?}: {error}"))?;
+    let (certificate_pem, key_pem) = self_signed(hosts)?;
     let write = |path: &Path, text: String, mode: u32| {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
@@ -439,7 +438,81 @@ pub fn write_self_signed(
             .and_then(|()| file.sync_all())
             .map_err(|error| format!("{}: {error}", path.display()))
     };
-    write(key, generated.signing_key.serialize_pem(), 0o600)?;
-    write(certificate, generated.cert.pem(), 0o644)?;
+    write(key, key_pem, 0o600)?;
+    write(certificate, certificate_pem, 0o644)?;
     Ok(())
+}
+
+/// A self-signed certificate and its key (PEM) for `hosts`: each name a
+/// DNS name, each IP address (`127.0.0.2`, `::1` or `[::1]`) an IP
+/// address, in the subject alternative names that clients check; the first
+/// host is the subject's common name. Without a name of its own every such
+/// certificate would share one subject, and a client given the wrong one
+/// as its CA would report a bad signature rather than an unknown issuer.
+fn self_signed(hosts: &[String]) -> Result<(String, String), String> {
+    let Some(first) = hosts.first() else {
+        return Err("give at least one --host (a name or an IP address)".to_owned());
+    };
+    let mut names = Vec::with_capacity(hosts.len());
+    for host in hosts {
+        let host = host.trim();
+        let unbracketed = host
+            .strip_prefix('[')
+            .and_then(|inner| inner.strip_suffix(']'))
+            .unwrap_or(host);
+        let name =
+            match unbracketed.parse::<std::net::IpAddr>() {
+                Ok(ip) => rcgen::SanType::IpAddress(ip),
+                Err(_) => {
+                    // A wildcard's "*." stands before a valid name.
+                    let bare = host.strip_prefix("*.").unwrap_or(host);
+                    let valid = matches!(
+                        ServerName::try_from(bare.to_owned()),
+                        Ok(ServerName::DnsName(_))
+                    );
+                    let name = host.to_owned().try_into().ok().filter(|_| valid);
+                    rcgen::SanType::DnsName(name.ok_or_else(|| {
+                        format!("{host:?} is neither a host name nor an IP address")
+                    })?)
+                }
+            };
+        names.push(name);
+    }
+    let mut params = rcgen::CertificateParams::default();
+    params.subject_alt_names = names;
+    let mut subject = rcgen::DistinguishedName::new();
+    subject.push(rcgen::DnType::CommonName, first.trim());
+    params.distinguished_name = subject;
+    let key = rcgen::KeyPair::generate()
+        .map_err(|error| format!("cannot make a key for {hosts:?}: {error}"))?;
+    let certificate = params
+        .self_signed(&key)
+        .map_err(|error| format!("cannot make a certificate for {hosts:?}: {error}"))?;
+    Ok((certificate.pem(), key.serialize_pem()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::self_signed;
+
+    #[test]
+    fn self_signed_takes_names_and_ip_addresses_and_refuses_anything_else() {
+        for hosts in [
+            &["mail.example.test"][..],
+            &["127.0.0.2", "mail.example.test"],
+            &["[::1]", "::2"],
+            &["*.example.test"],
+        ] {
+            let hosts: Vec<String> = hosts.iter().map(|h| h.to_string()).collect();
+            assert!(self_signed(&hosts).is_ok(), "{hosts:?}");
+        }
+        for bad in ["not a name", "", "mail..example.test", "[127.0.0.1"] {
+            let error = self_signed(&[bad.to_owned()]).unwrap_err();
+            assert!(
+                error.contains("neither a host name nor an IP address"),
+                "{bad:?}: {error}"
+            );
+        }
+        assert!(self_signed(&[]).unwrap_err().contains("--host"));
+    }
 }

@@ -369,6 +369,35 @@ fn an_unverifiable_smarthost_certificate_defers_the_message() {
     wait_for_queue_list(&server, "bob@dest.test");
 }
 
+/// A `ca_file` holding another self-signed certificate than the
+/// smarthost's: each is named for its host, so the client reports an
+/// unknown issuer (which certificate is wrong), not a bad signature.
+#[test]
+fn a_wrong_ca_file_is_an_unknown_issuer_not_a_bad_signature() {
+    let world = World::one_mx();
+    let relay = tls_postern(&world, 7, "submission", &world.address(7));
+    let other = tempfile::tempdir().unwrap();
+    let made = postern()
+        .current_dir(other.path())
+        .args(["cert", "self-signed", "--host", "other.isp.test"])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let server = world.origin(&format!(
+        "{}\nuser = \"origin@isp.test\"\npassword = \"s3cret\"\nca_file = \"{}\"",
+        world.smarthost(7, "exclusive"),
+        other.path().join("cert.pem").display()
+    ));
+    send(&server, "bob@dest.test");
+    let log = wait_for_log(
+        &server,
+        "failed before MAIL: STARTTLS: the TLS handshake failed",
+    );
+    assert!(log.contains("UnknownIssuer"), "{log}");
+    assert!(!log.contains("BadSignature"), "{log}");
+    assert!(!relay.log().contains("auth PLAIN"), "no password was sent");
+}
+
 #[test]
 fn fallback_smarthost_when_the_mx_refuses() {
     let world = World::one_mx();
@@ -394,6 +423,72 @@ fn fallback_smarthost_when_the_mx_is_silent() {
     smarthost.wait_for_messages(1, &server);
     let log = wait_for_log(&server, "delivered via smarthost");
     assert!(log.contains("timed out waiting for greeting"), "{log}");
+}
+
+/// At the default log level, a DNS failure that sends mail to the
+/// smarthost says why before "delivered via smarthost".
+#[test]
+fn a_fallback_after_a_dns_failure_is_logged_with_why_before_the_smarthost() {
+    let world = World::one_mx();
+    let smarthost = world.sink(4, &[]);
+    let server = world.origin(&world.smarthost(4, "fallback"));
+    send(&server, "bob@missing.test");
+    smarthost.wait_for_messages(1, &server);
+    let log = wait_for_log(&server, "delivered via smarthost");
+    let why = "direct delivery to missing.test failed: 550 5.1.2 domain missing.test does not exist; falling back to the smarthost";
+    let (Some(fallback), Some(delivered)) = (log.find(why), log.find("delivered via smarthost"))
+    else {
+        panic!("no {why:?} in the log:\n{log}");
+    };
+    assert!(fallback < delivered, "{log}");
+    let line = log[..fallback].rsplit('\n').next().unwrap_or_default();
+    assert!(line.contains("INFO"), "at info level: {line:?}");
+}
+
+/// When both legs fail, the deferral in the log and in `postern queue
+/// list` says which leg said what.
+#[test]
+fn when_both_legs_fail_the_deferral_labels_each_leg() {
+    let world = World::one_mx();
+    // Nothing listens at mx1; the smarthost refuses for now, then for good.
+    let _smarthost = world.sink(4, &["--tempfail", "1"]);
+    let server = world.origin(&format!(
+        "retry_delays = [\"1s\"]\n{}",
+        world.smarthost(4, "fallback")
+    ));
+    send(&server, "bob@dest.test");
+    let refused = format!("direct: mx1.dest.test [{}]: ", world.address(2));
+    let list = wait_for_queue_list(&server, "; smarthost: 451 4.3.0 try again later");
+    assert!(list.contains(&refused), "{list}");
+    assert!(list.contains("deferred 1 time,"), "{list}");
+    let log = wait_for_log(
+        &server,
+        "; smarthost: 451 4.3.0 try again later; next attempt in 1s",
+    );
+    assert!(log.contains(&format!("deferred: {refused}")), "{log}");
+}
+
+/// A bounce after a fallback names both legs, and its status is the
+/// smarthost's, whose answer decided.
+#[test]
+fn when_both_legs_fail_for_good_the_bounce_labels_each_leg() {
+    let world = World::one_mx();
+    let _smarthost = world.sink(4, &["--reject"]);
+    let server = world.origin(&world.smarthost(4, "fallback"));
+    send(&server, "nobody@missing.test");
+    let bounce =
+        std::fs::read_to_string(&server.wait_for_delivery_to("origin.test", "alice", 1)[0])
+            .unwrap();
+    for expected in [
+        "Status: 5.1.1",
+        "Diagnostic-Code: smtp; direct: 550 5.1.2 domain missing.test does not exist; \
+         smarthost: 550 5.1.1 <nobody@missing.test>: no such user here",
+    ] {
+        assert!(
+            bounce.lines().any(|line| line.trim_end() == expected),
+            "{expected} in\n{bounce}"
+        );
+    }
 }
 
 #[test]
@@ -472,11 +567,11 @@ fn queue_flush_retries_now_and_delete_removes() {
     wait_for_log(&server, "next attempt in 3600s");
     wait_for_queue_list(
         &server,
-        "<bob@dest.test> (remote) deferred 1 times, next attempt in 1h: 451 4.3.0",
+        "<bob@dest.test> (remote) deferred 1 time, next attempt in 1h: 451 4.3.0",
     );
     let (ok, flushed) = queue(&["flush"]);
     assert!(
-        ok && flushed.starts_with("ok 1 messages due now"),
+        ok && flushed.starts_with("ok 1 message due now"),
         "{flushed}"
     );
     // The flush made a second attempt at once; the sink refused it too.

@@ -223,7 +223,7 @@ fn poplib_reads_delivered_mail_and_deletes_only_at_quit() {
             "retr 2 subject: ['Subject: message 1']",
             "top 1 0: +OK Top of message follows",
             "dele 1: +OK Message 1 deleted",
-            "quit: +OK mx.example.test POP3 Postern signing off (1 messages left)",
+            "quit: +OK mx.example.test POP3 Postern signing off (1 message left)",
         ],
     );
     // RETR sends exactly the octets LIST announced.
@@ -266,7 +266,7 @@ fn poplib_over_stls_and_pop3_ssl() {
             "capa before tls: ['AUTH-RESP-CODE', 'IMPLEMENTATION', 'PIPELINING', 'RESP-CODES', 'STLS', 'TOP', 'UIDL']",
             "stls: +OK Begin TLS negotiation",
             "capa after tls: ['AUTH-RESP-CODE', 'IMPLEMENTATION', 'PIPELINING', 'RESP-CODES', 'SASL', 'TOP', 'UIDL', 'USER']",
-            "pass: +OK Logged in: 1 messages",
+            "pass: +OK Logged in: 1 message",
             "retr 1 subject: ['Subject: message 0']",
         ],
     );
@@ -275,7 +275,7 @@ fn poplib_over_stls_and_pop3_ssl() {
         &out,
         &[
             "capa before login: ['AUTH-RESP-CODE', 'IMPLEMENTATION', 'PIPELINING', 'RESP-CODES', 'SASL', 'TOP', 'UIDL', 'USER']",
-            "pass: +OK Logged in: 1 messages",
+            "pass: +OK Logged in: 1 message",
             "quit: +OK",
         ],
     );
@@ -311,10 +311,10 @@ fn a_second_session_gets_in_use_until_the_first_quits() {
     assert_lines(
         &out,
         &[
-            "pass: +OK Logged in: 1 messages",
+            "pass: +OK Logged in: 1 message",
             "second pass: error: -ERR [IN-USE] Mailbox is locked by another POP3 session",
             "first quit: +OK",
-            "second pass again: +OK Logged in: 1 messages",
+            "second pass again: +OK Logged in: 1 message",
             "second stat: (1, ",
         ],
     );

@@ -1,6 +1,7 @@
 //! `postern-sim`: runs scenario files on a simulated network.
 
 use clap::{Parser, Subcommand, ValueEnum};
+use postern_core::text::counted;
 use postern_sim::{Options, PlantedBug, Report, Scenario, run};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -108,6 +109,7 @@ fn main() -> ExitCode {
                 randomize,
                 bug: plant_bug.map(Bug::planted),
             };
+            print!("{}", header(&loaded, &scenario, &options, plant_bug));
             let report = run(&loaded, &options);
             print!("{}", report.trace);
             println!("{}", verdict(&loaded, &report));
@@ -123,6 +125,34 @@ fn main() -> ExitCode {
             plant_bug,
         } => swarm(&paths, &seeds, plant_bug),
     }
+}
+
+/// What a run is, before its trace: the scenario's name and file, its
+/// description, and the seed (with how faults are placed), so a saved
+/// output says what produced it and how to produce it again.
+fn header(scenario: &Scenario, path: &Path, options: &Options, bug: Option<Bug>) -> String {
+    let mut text = format!("scenario: {} ({})\n", scenario.name, display(path));
+    for line in scenario.description.trim().lines() {
+        text.push_str(&format!("  {}\n", line.trim_end()));
+    }
+    let randomize = if options.randomize {
+        " --randomize"
+    } else {
+        ""
+    };
+    text.push_str(&format!(
+        "seed: {} ({}); replay: postern-sim run {} --seed {}{randomize}{}\n\n",
+        options.seed,
+        if options.randomize {
+            "faults moved within their jitter"
+        } else {
+            "faults at their written times"
+        },
+        display(path),
+        options.seed,
+        Bug::flag(bug),
+    ));
+    text
 }
 
 /// Virtual time for people: "3.010s", or "2d 03:04:05" past a day.
@@ -147,19 +177,19 @@ fn virtual_time(millis: u64) -> String {
 fn verdict(scenario: &Scenario, report: &Report) -> String {
     let stats = report.stats;
     let mut text = format!(
-        "{}: {} ({} sessions, {} accepted, {} stored, {} connections refused, {} recipients refused; \
-         {} delivered to remote servers ({} connections at most at once), {} to local mailboxes, {} bounces, {} left in the queue; {} virtual)",
+        "{}: {} ({}, {} accepted, {} stored, {} refused, {} refused; \
+         {} delivered to remote servers ({} at most at once), {} to local mailboxes, {}, {} left in the queue; {} virtual)",
         scenario.name,
         if report.passed() { "PASS" } else { "FAIL" },
-        stats.sessions,
+        counted(stats.sessions, "session", "sessions"),
         stats.accepted,
         stats.stored,
-        stats.refused_connections,
-        stats.refused_recipients,
+        counted(stats.refused_connections, "connection", "connections"),
+        counted(stats.refused_recipients, "recipient", "recipients"),
         stats.delivered,
-        stats.outbound_peak,
+        counted(stats.outbound_peak, "connection", "connections"),
         stats.local,
-        stats.bounces,
+        counted(stats.bounces, "bounce", "bounces"),
         stats.queued,
         virtual_time(stats.virtual_millis),
     );
@@ -280,9 +310,9 @@ fn swarm(paths: &[PathBuf], seeds: &str, bug: Option<Bug>) -> ExitCode {
             }
         }
         println!(
-            "{:<28} {} seeds, {} failed",
+            "{:<28} {}, {} failed",
             scenario.name,
-            seeds.end - seeds.start,
+            counted(seeds.end - seeds.start, "seed", "seeds"),
             failed
         );
     }

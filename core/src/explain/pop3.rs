@@ -5,6 +5,7 @@
 use super::{Question, line};
 use crate::admission::HostKey;
 use crate::config::{Config, ServiceConfig, TlsMode};
+use crate::text::counted;
 use humantime::format_duration;
 
 /// The facts after access and quota, for a POP3 instance.
@@ -43,10 +44,10 @@ pub(super) fn lines(text: &mut String, config: &Config, service: &ServiceConfig,
         text,
         "failures",
         &format!(
-            "each failed login is answered after {}; failure {} closes the session; {} failures within {} lock out {locked}",
+            "each failed login is answered after {}; failure {} closes the session; {} within {} lock out {locked}",
             format_duration(service.auth.failure_delay),
             service.auth.max_failures,
-            lockout.failures,
+            counted(lockout.failures, "failure", "failures"),
             format_duration(lockout.window)
         ),
     );

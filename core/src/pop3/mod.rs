@@ -46,7 +46,7 @@ pub use timers::Timer;
 use crate::admission::Refusal;
 use crate::auth::{AuthPolicy, AuthVerdict, LoginAttempt, Mechanism};
 use crate::limits::LOGGED_PEER_TEXT_BYTES_MAX;
-use crate::text::{bounded, escape_controls};
+use crate::text::{bounded, counted, escape_controls};
 use std::fmt;
 use std::time::Duration;
 
@@ -361,25 +361,39 @@ impl fmt::Display for Event {
                 octets,
             } => write!(
                 f,
-                "maildrop of {} open: {messages} messages, {octets} octets",
-                shown(login)
+                "maildrop of {} open: {}, {}",
+                shown(login),
+                counted(messages, "message", "messages"),
+                counted(octets, "octet", "octets")
             ),
             Event::MaildropRefused { login, reply } => {
                 write!(f, "maildrop of {} refused: {}", shown(login), shown(reply))
             }
-            Event::Retrieved { uid, octets } => write!(f, "retrieved uid {uid}: {octets} octets"),
+            Event::Retrieved { uid, octets } => {
+                write!(
+                    f,
+                    "retrieved uid {uid}: {}",
+                    counted(octets, "octet", "octets")
+                )
+            }
             Event::Updated { deleted, seen } => {
                 write!(f, "update: {deleted} deleted, {seen} marked seen")
             }
+            Event::UpdateFailed { deleted: 1 } => {
+                f.write_str("update failed: the deleted message may remain")
+            }
             Event::UpdateFailed { deleted } => write!(
                 f,
-                "update failed: some of {deleted} deleted messages may remain"
+                "update failed: some of the {deleted} deleted messages may remain"
             ),
             Event::RetrievalFailed { uid } => {
                 write!(f, "message uid {uid} could not be read to its end")
             }
             Event::CommandRefused { reply } => write!(f, "command refused: {}", shown(reply)),
             Event::TlsStarted { discarded: 0 } => f.write_str("TLS started"),
+            Event::TlsStarted { discarded: 1 } => {
+                f.write_str("TLS started; 1 byte sent in clear after STLS was discarded")
+            }
             Event::TlsStarted { discarded } => write!(
                 f,
                 "TLS started; {discarded} bytes sent in clear after STLS were discarded"

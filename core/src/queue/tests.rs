@@ -278,3 +278,27 @@ fn a_bounce_to_or_about_a_utf8_address_is_flagged_smtputf8() {
         (BodyType::EightBitMime, false)
     );
 }
+
+/// After a fallback both legs are in the bounce, labelled, and the status
+/// is the smarthost's: its answer decided.
+#[test]
+fn a_bounce_after_a_fallback_labels_each_leg_and_takes_the_smarthost_status() {
+    let sender = parse_reverse_path("<sender@origin.test>", false).unwrap();
+    let failures = [Failure {
+        recipient: parse_forward_path("<b@far.test>", false).unwrap(),
+        detail: crate::route::label_legs(
+            "550 5.1.2 domain far.test does not exist",
+            "550 5.7.1 relaying denied",
+        ),
+    }];
+    let bounce = bounce(&context(&sender), &failures).unwrap();
+    let text = String::from_utf8(bounce.message).unwrap();
+    assert!(text.contains("Status: 5.7.1\r\n"), "{text}");
+    assert!(
+        text.contains(
+            "Diagnostic-Code: smtp; direct: 550 5.1.2 domain far.test does not exist; \
+             smarthost: 550 5.7.1 relaying denied\r\n"
+        ),
+        "{text}"
+    );
+}

@@ -641,3 +641,66 @@ fn a_general_or_malformed_address_literal_cannot_be_routed() {
     assert_eq!(literal_address("dest.test"), None);
     assert_eq!(literal_address("192.0.2.1"), None, "brackets required");
 }
+
+/// When direct delivery fails and the smarthost does too, each leg's
+/// failure is labelled, so the deferral says which leg said what; the
+/// reason the direct leg failed is there for the log before the fallback.
+#[test]
+fn when_both_legs_fail_each_is_labelled() {
+    let fallback = smarthost(SmarthostMode::Fallback);
+    let mut attempt = Attempt::new("dest.test", Some(&fallback), 25, 1);
+    assert_eq!(attempt.fallback_reason(), None);
+    attempt.mx_answer(MxAnswer::NoSuchDomain);
+    assert_eq!(
+        attempt.fallback_reason(),
+        Some("550 5.1.2 domain dest.test does not exist")
+    );
+    attempt.host_answer(HostAnswer::Addresses(vec![ip("127.0.0.9")]));
+    attempt.connect_failed("connection refused");
+    let (detail, permanent) = undeliverable(&attempt);
+    assert!(!permanent, "the smarthost may answer later");
+    assert_eq!(
+        detail,
+        "direct: 550 5.1.2 domain dest.test does not exist; \
+         smarthost: relay.isp.test [127.0.0.9]: connection refused"
+    );
+}
+
+/// A smarthost's refusal of a recipient after a fallback keeps the direct
+/// leg's reason beside it; a delivery is not relabelled.
+#[test]
+fn a_smarthost_refusal_after_a_fallback_names_both_legs() {
+    let fallback = smarthost(SmarthostMode::Fallback);
+    let mut attempt = Attempt::new("dest.test", Some(&fallback), 25, 1);
+    attempt.mx_answer(MxAnswer::TemporaryFailure("SERVFAIL".into()));
+    attempt.host_answer(HostAnswer::Addresses(vec![ip("127.0.0.9")]));
+    let mut outcome = delivered();
+    outcome.recipients[0].verdict = Verdict::Deferred;
+    outcome.recipients[0].detail = "451 4.3.0 try later".into();
+    outcome.recipients.push(delivered().recipients.remove(0));
+    attempt.session_ended(outcome);
+    match attempt.step() {
+        Step::Finished(AttemptResult::Session { outcome, leg, .. }) => {
+            assert_eq!(leg, Leg::Smarthost);
+            assert_eq!(
+                outcome.recipients[0].detail,
+                "direct: MX lookup for dest.test failed: SERVFAIL; smarthost: 451 4.3.0 try later"
+            );
+            assert_eq!(outcome.recipients[1].detail, "250 ok");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn labelled_legs_stay_within_the_detail_limit() {
+    let long = "x".repeat(crate::limits::ATTEMPT_DETAIL_BYTES_MAX);
+    let text = label_legs(&long, &long);
+    assert!(
+        text.len() <= crate::limits::ATTEMPT_DETAIL_BYTES_MAX,
+        "{}",
+        text.len()
+    );
+    assert!(text.starts_with("direct: xx") && text.contains("...; smarthost: xx"));
+    assert_eq!(label_legs("a", "b"), "direct: a; smarthost: b");
+}

@@ -45,7 +45,15 @@ pub(super) async fn run_attempt<E: Environment>(
     let size = data.as_ref().map_or(0, |(size, _)| *size);
     let budget = context.outbound.attempt_timeout(size, indexes.len());
     let deadline = tokio::time::Instant::now() + budget;
+    let mut fallback_logged = false;
     loop {
+        if !fallback_logged && let Some(why) = attempt.fallback_reason() {
+            // At the default level: "delivered via smarthost" alone would
+            // not say why the direct route was not taken.
+            fallback_logged = true;
+            let domain = attempt.destination();
+            tracing::info!(queue_id = %id, %domain, "{id}: direct delivery to {domain} failed: {why}; falling back to the smarthost");
+        }
         match attempt.step() {
             Step::LookUpMx { domain } => {
                 match tokio::time::timeout_at(deadline, context.env.mx(&domain)).await {

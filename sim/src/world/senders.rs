@@ -10,6 +10,7 @@ use postern_core::smtp::client::{
     Verdict,
 };
 use postern_core::smtp::server::BodyType;
+use postern_core::text::counted;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -143,7 +144,10 @@ pub(super) async fn open_connections(flood: &Flood) {
             tracing::info!("connection {n}: {line}");
         }
     }
-    tracing::info!("holding {} connections", open.len());
+    tracing::info!(
+        "holding {}",
+        counted(open.len(), "connection", "connections")
+    );
     tokio::time::sleep(Duration::from_secs(1)).await;
     drop(open);
 }

@@ -8,6 +8,7 @@ use crate::pop3::state::{SaslStep, Session, State};
 use crate::pop3::timers::Timer;
 use crate::pop3::{Event, LoginVia, Maildrop, MaildropFailure, Output, Request};
 
+use crate::text::counted;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
@@ -271,7 +272,11 @@ impl Pop3Server {
                     octets,
                 }));
                 self.state = State::Transaction(session);
-                return self.ok(&format!("Logged in: {messages} messages ({octets} octets)"));
+                return self.ok(&format!(
+                    "Logged in: {} ({})",
+                    counted(messages, "message", "messages"),
+                    counted(octets, "octet", "octets")
+                ));
             }
             Err(MaildropFailure::InUse) => (
                 Code::InUse,

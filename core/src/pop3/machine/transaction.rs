@@ -6,6 +6,7 @@ use crate::pop3::codec::Code;
 use crate::pop3::state::{Retrieval, Session, State, TopFilter};
 use crate::pop3::{Event, Output, Request, UpdateFailure, uidl};
 use crate::smtp::client::DotStuffer;
+use crate::text::counted;
 
 impl Pop3Server {
     fn session(&self) -> &Session {
@@ -75,7 +76,14 @@ impl Pop3Server {
             .map(|i| format!("{} {}", i + 1, value(session, i)))
             .collect();
         let (messages, octets) = session.totals();
-        self.multi_line(&format!("{messages} messages ({octets} octets)"), &lines);
+        self.multi_line(
+            &format!(
+                "{} ({})",
+                counted(messages, "message", "messages"),
+                counted(octets, "octet", "octets")
+            ),
+            &lines,
+        );
     }
 
     /// RETR, or TOP with `lines`: asks the driver for the message.
@@ -115,7 +123,7 @@ impl Pop3Server {
         let text = if retrieval.top.is_some() {
             "Top of message follows".to_owned()
         } else {
-            format!("{} octets", retrieval.size)
+            counted(retrieval.size, "octet", "octets")
         };
         self.ok(&text);
     }
@@ -212,7 +220,11 @@ impl Pop3Server {
         let session = self.session_mut();
         session.deleted.fill(false);
         let (messages, octets) = session.totals();
-        self.ok(&format!("{messages} messages ({octets} octets)"));
+        self.ok(&format!(
+            "{} ({})",
+            counted(messages, "message", "messages"),
+            counted(octets, "octet", "octets")
+        ));
     }
 
     /// QUIT: in AUTHORIZATION a goodbye; in TRANSACTION the UPDATE state
@@ -229,7 +241,10 @@ impl Pop3Server {
         let (expunge, seen) = (session.expunge(), session.seen());
         let (left, _) = session.totals();
         if expunge.is_empty() && seen.is_empty() {
-            self.ok(&format!("{goodbye} ({left} messages left)"));
+            self.ok(&format!(
+                "{goodbye} ({} left)",
+                counted(left, "message", "messages")
+            ));
             self.close();
             return;
         }
@@ -257,8 +272,9 @@ impl Pop3Server {
                 self.output
                     .push_back(Output::Event(Event::Updated { deleted, seen }));
                 let text = format!(
-                    "{} POP3 Postern signing off ({left} messages left)",
-                    self.config.hostname
+                    "{} POP3 Postern signing off ({} left)",
+                    self.config.hostname,
+                    counted(left, "message", "messages")
                 );
                 self.ok(&text);
             }

@@ -212,7 +212,8 @@ impl fmt::Display for ClientEvent {
             ClientEvent::TlsStarted => f.write_str("TLS started"),
             ClientEvent::PlaintextDiscarded { octets } => write!(
                 f,
-                "discarded {octets} octets the server sent in clear after its 220 to STARTTLS"
+                "discarded {} the server sent in clear after its 220 to STARTTLS",
+                crate::text::counted(octets, "octet", "octets")
             ),
             ClientEvent::Smtputf8NotNeeded => f.write_str(
                 "sent without SMTPUTF8, which the server does not offer: the envelope and headers are ASCII",

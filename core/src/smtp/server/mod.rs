@@ -407,6 +407,9 @@ impl std::fmt::Display for Event {
             }
             Event::CommandRefused { reply } => write!(f, "command refused: {}", shown(reply)),
             Event::TlsStarted { discarded: 0 } => f.write_str("TLS started"),
+            Event::TlsStarted { discarded: 1 } => {
+                f.write_str("TLS started; 1 byte sent in clear after STARTTLS was discarded")
+            }
             Event::TlsStarted { discarded } => write!(
                 f,
                 "TLS started; {discarded} bytes sent in clear after STARTTLS were discarded"
