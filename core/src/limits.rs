@@ -272,3 +272,8 @@ pub const FOLDERS_PER_USER_MAX: usize = 1000;
 
 /// The longest folder name, in octets (one Maildir++ directory name).
 pub const FOLDER_NAME_BYTES_MAX: usize = 200;
+
+/// The longest system user or group name `[server] user` and `group` take:
+/// useradd's and groupadd's limit on Linux (32, `LOGIN_NAME_MAX` less its
+/// terminator, as shadow-utils sets it).
+pub const SYSTEM_NAME_BYTES_MAX: usize = 32;
