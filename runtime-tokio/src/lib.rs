@@ -17,6 +17,7 @@ pub mod mailbox_command;
 pub mod maildir;
 pub mod mailstore;
 pub mod pop3;
+pub mod privileges;
 pub mod queue_command;
 pub mod resolver;
 pub mod server;

@@ -241,6 +241,7 @@ fn main() -> ExitCode {
 fn queue(config: Option<PathBuf>, action: QueueAction) -> ExitCode {
     use postern::queue_command;
     report(config_file::load(config.as_deref()).and_then(|loaded| {
+        postern::privileges::become_configured_user(&loaded)?;
         let data_dir = &loaded.data_dir;
         match action {
             QueueAction::List => queue_command::list(data_dir),
@@ -267,6 +268,7 @@ fn report(result: Result<String, String>) -> ExitCode {
 fn user(config: Option<PathBuf>, action: UserAction) -> Result<String, String> {
     use postern::accounts;
     let loaded = config_file::load(config.as_deref())?;
+    postern::privileges::become_configured_user(&loaded)?;
     let data_dir = &loaded.data_dir;
     match action {
         UserAction::Add {
@@ -291,6 +293,7 @@ fn user(config: Option<PathBuf>, action: UserAction) -> Result<String, String> {
 fn mailbox(config: Option<PathBuf>, action: MailboxAction) -> Result<String, String> {
     use postern::mailbox_command;
     let loaded = config_file::load(config.as_deref())?;
+    postern::privileges::become_configured_user(&loaded)?;
     match action {
         MailboxAction::List { user } => mailbox_command::list(&loaded, &user),
         MailboxAction::Show { user, folder } => mailbox_command::show(&loaded, &user, &folder),

@@ -1,0 +1,239 @@
+//! Running as a service: root is dropped to `[server] user` once the
+//! privileged ports are bound, and refused without it. These tests run as
+//! root (scripts/test does, in CI): they fail, and say why, otherwise.
+
+mod support;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::Stdio;
+use support::{TestServer, postern, python};
+
+/// nobody and nogroup on Debian.
+const NOBODY: u32 = 65534;
+
+fn require_root() {
+    // SAFETY: geteuid(2) cannot fail and touches no memory.
+    let euid = unsafe { libc::geteuid() };
+    assert_eq!(
+        euid, 0,
+        "these tests start postern as root to see it drop root; run them as root (scripts/test in CI does)"
+    );
+}
+
+/// A configuration with SMTP on port 25 and POP3 on port 110 of `ip`,
+/// and `server` keys added to `[server]`.
+fn privileged_config(ip: &str, server: &str) -> String {
+    format!(
+        r#"[server]
+hostname = "mx.example.test"
+data_dir = "data"
+shutdown_grace = "1s"
+{server}
+
+[[service]]
+name = "mx"
+kind = "smtp"
+listen = "{ip}:25"
+
+[[service]]
+name = "pop3"
+kind = "pop3"
+listen = "{ip}:110"
+auth_without_tls = true
+
+[[domain]]
+name = "example.test"
+users = ["alice"]
+"#
+    )
+}
+
+/// The test's directory is root's 0700 temporary directory: nobody must
+/// be able to reach the data directory inside it.
+fn open_to_others(dir: &Path) {
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// The Uid:, Gid: and Groups: lines of every thread of `pid`.
+fn credentials(pid: u32) -> Vec<String> {
+    let mut lines = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let status = std::fs::read_to_string(task.unwrap().path().join("status")).unwrap();
+        lines.extend(
+            status
+                .lines()
+                .filter(|l| {
+                    l.starts_with("Uid:") || l.starts_with("Gid:") || l.starts_with("Groups:")
+                })
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")),
+        );
+    }
+    lines
+}
+
+fn add_user(config: &Path, login: &str, password: &str) -> std::process::Output {
+    let mut child = postern()
+        .args(["user", "add", login, "--config"])
+        .arg(config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(format!("{password}\n").as_bytes()).unwrap();
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn sessions_run_as_the_configured_user_on_privileged_ports() {
+    require_root();
+    let ip = "127.0.21.1";
+    let smtp: SocketAddr = format!("{ip}:25").parse().unwrap();
+    let config = privileged_config(ip, "user = \"nobody\"\ngroup = \"nogroup\"");
+    let server = TestServer::start_with_files(&config, smtp, open_to_others);
+
+    // Every thread: real, effective, saved and file-system IDs, and no
+    // supplementary group but nogroup.
+    let ids = credentials(server.pid());
+    assert!(ids.len() >= 3, "{ids:?}");
+    for line in &ids {
+        let expected = match line.split(' ').next().unwrap() {
+            "Groups:" => format!("Groups: {NOBODY}"),
+            field => format!("{field} {NOBODY} {NOBODY} {NOBODY} {NOBODY}"),
+        };
+        assert_eq!(line, &expected, "all: {ids:?}");
+    }
+    assert!(server.log().contains("dropped root"), "{}", server.log());
+
+    // The data directory Postern made is nobody's, 0700.
+    let data = std::fs::metadata(server.data()).unwrap();
+    assert_eq!(
+        (data.uid(), data.gid(), data.mode() & 0o777),
+        (NOBODY, NOBODY, 0o700)
+    );
+
+    // SMTP takes a message; it is delivered into a Maildir owned by nobody.
+    let message = server.dir.path().join("m.eml");
+    std::fs::write(&message, b"Subject: from below\r\n\r\nHello.\r\n").unwrap();
+    let out = python(
+        "send.py",
+        smtp,
+        &[
+            "bob@remote.test",
+            "alice@example.test",
+            message.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("OK"),
+        "{out:?}"
+    );
+    let files = server.wait_for_delivery_to("example.test", "alice", 1);
+    assert_eq!(std::fs::metadata(&files[0]).unwrap().uid(), NOBODY);
+
+    // `postern user add`, run as root, switches to nobody too: the server
+    // can read the account it writes, and POP3 logs in and reads the mail.
+    let added = add_user(&server.config_path(), "alice@example.test", "pw-alice");
+    assert!(added.status.success(), "{added:?}");
+    let accounts: Vec<u32> = std::fs::read_dir(server.data())
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().uid())
+        .collect();
+    assert!(accounts.iter().all(|&uid| uid == NOBODY), "{accounts:?}");
+    let pop3: SocketAddr = format!("{ip}:110").parse().unwrap();
+    let out = python(
+        "pop3.py",
+        pop3,
+        &["plain", "/dev/null", "alice@example.test", "pw-alice"],
+    );
+    let out = String::from_utf8_lossy(&out.stdout);
+    assert!(out.contains("pass: +OK"), "{out}");
+    assert!(
+        out.contains("retr 1 subject: ['Subject: from below']"),
+        "{out}"
+    );
+}
+
+#[test]
+fn started_as_root_without_user_refuses_naming_the_keys() {
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("postern.toml");
+    std::fs::write(&file, privileged_config("127.0.21.2", "")).unwrap();
+    let stderr = support::run_expecting_failure(&file);
+    assert!(stderr.contains("`server.user`"), "{stderr}");
+    assert!(
+        stderr.contains("client sessions would run as root"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("run_as_root = true"), "{stderr}");
+    assert!(stderr.contains("CAP_NET_BIND_SERVICE"), "{stderr}");
+    // Refused before anything was written under the data directory but
+    // its lock.
+    assert!(!dir.path().join("data/spool").exists());
+
+    // Said explicitly, root is kept (and warned about).
+    let addr: SocketAddr = "127.0.21.2:25".parse().unwrap();
+    let server =
+        TestServer::start_with(&privileged_config("127.0.21.2", "run_as_root = true"), addr);
+    assert!(
+        credentials(server.pid())
+            .iter()
+            .any(|l| l == "Uid: 0 0 0 0")
+    );
+    assert!(
+        server.log().contains("sessions run as root"),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn unknown_user_or_group_is_named_at_its_line_with_the_fix() {
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("postern.toml");
+    let config = privileged_config("127.0.21.3", "user = \"no-such-postern-user\"");
+    std::fs::write(&file, config).unwrap();
+    let stderr = support::run_expecting_failure(&file);
+    assert!(
+        stderr.contains(":5:8: `server.user`: no system user is named \"no-such-postern-user\""),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("help: create it (useradd --system"),
+        "{stderr}"
+    );
+
+    let config = privileged_config(
+        "127.0.21.3",
+        "user = \"nobody\"\ngroup = \"no-such-postern-group\"",
+    );
+    std::fs::write(&file, config).unwrap();
+    let stderr = support::run_expecting_failure(&file);
+    assert!(
+        stderr.contains(":6:9: `server.group`: no system group is named \"no-such-postern-group\""),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_data_directory_owned_by_root_is_refused_with_the_chown() {
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    open_to_others(dir.path());
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    let file = dir.path().join("postern.toml");
+    std::fs::write(&file, privileged_config("127.0.21.4", "user = \"nobody\"")).unwrap();
+    let stderr = support::run_expecting_failure(&file);
+    assert!(
+        stderr.contains("belongs to uid 0, not to nobody (uid 65534)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("help: chown -R nobody:nogroup"), "{stderr}");
+}
