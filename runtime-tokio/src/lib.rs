@@ -12,6 +12,7 @@ pub mod delivery;
 pub mod driver;
 pub mod environment;
 pub mod listen;
+pub mod log_file;
 pub mod logging;
 pub mod mailbox_command;
 pub mod maildir;

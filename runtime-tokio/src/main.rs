@@ -176,9 +176,12 @@ enum QueueAction {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    // `run` starts logging once it knows its configuration's log_file.
+    if !matches!(cli.command, Command::Run { .. }) {
+        init_logging(cli.log_format, None);
+    }
     match cli.command {
-        Command::Run { config } => run(config),
+        Command::Run { config } => run(config, cli.log_format),
         Command::CheckConfig { file } => {
             match config_file::load(Some(&file)).and_then(|loaded| {
                 let plan = listen::plan(&loaded)?;
@@ -386,7 +389,7 @@ fn explain(
     }
 }
 
-fn run(config: Option<PathBuf>) -> ExitCode {
+fn run(config: Option<PathBuf>, format: LogFormat) -> ExitCode {
     let loaded = match config_file::load(config.as_deref()) {
         Ok(loaded) => loaded,
         Err(message) => {
@@ -394,6 +397,22 @@ fn run(config: Option<PathBuf>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Opened before root is dropped, so it may live where only root
+    // creates files; SIGUSR1 opens it again (as the dropped user).
+    let log_file = match &loaded.config.server.log_file {
+        Some(path) => match postern::log_file::LogFile::open(path) {
+            Ok(file) => Some(file),
+            Err(error) => {
+                eprintln!(
+                    "{}: `server.log_file`: cannot open the log file: {error}\n  help: create its directory, or point log_file at a writable place (or remove it to log to standard error)",
+                    loaded.origin
+                );
+                return ExitCode::FAILURE;
+            }
+        },
+        None => None,
+    };
+    init_logging(format, log_file.clone());
     tracing::info!(config = %loaded.origin, data_dir = %loaded.data_dir.display(), "postern {} starting", env!("CARGO_PKG_VERSION"));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -410,6 +429,9 @@ fn run(config: Option<PathBuf>) -> ExitCode {
     // not kill it (signal(2)'s default action).
     let stop = {
         let _context = runtime.enter();
+        if let Some(log) = log_file {
+            tokio::spawn(postern::log_file::reopen_on_usr1(log));
+        }
         stop_signal()
     };
     match runtime.block_on(postern::server::run(loaded, stop)) {
@@ -442,25 +464,34 @@ fn stop_signal() -> impl std::future::Future<Output = ()> {
     }
 }
 
-/// Log lines go to standard error, each one line whatever a peer put in
-/// its fields: [`logging::Escaping`] escapes every control character but
-/// the final newline (keeping the formatter's colours on a terminal).
-fn init_logging(format: LogFormat) {
+/// Log lines go to standard error (the journal, under systemd), or to
+/// `log_file`, each one line whatever a peer put in its fields:
+/// [`logging::Escaping`] escapes every control character but the final
+/// newline (keeping the formatter's colours on a terminal).
+fn init_logging(format: LogFormat, file: Option<std::sync::Arc<postern::log_file::LogFile>>) {
+    use postern::log_file::LogFileWriter;
     use postern::logging::{Escaping, Format};
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let colours = std::io::stderr().is_terminal();
+    let colours = file.is_none() && std::io::stderr().is_terminal();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(colours);
-    match format {
-        LogFormat::Text => builder
+    match (format, file) {
+        (LogFormat::Text, None) => builder
             .with_writer(Escaping::new(std::io::stderr, Format::Text { colours }))
             .init(),
-        LogFormat::Json => builder
+        (LogFormat::Json, None) => builder
             .json()
             .with_writer(Escaping::new(std::io::stderr, Format::Json))
+            .init(),
+        (LogFormat::Text, Some(file)) => builder
+            .with_writer(Escaping::new(LogFileWriter(file), Format::Text { colours }))
+            .init(),
+        (LogFormat::Json, Some(file)) => builder
+            .json()
+            .with_writer(Escaping::new(LogFileWriter(file), Format::Json))
             .init(),
     }
 }

@@ -94,6 +94,10 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     let privileges = privileges::plan(&loaded)?;
     if let Some(account) = privileges.account() {
         privileges::hand_over_data_dir(&loaded.data_dir, account)?;
+        // The log file (opened by root) is the account's too.
+        if let Some(log_file) = &config.server.log_file {
+            privileges::hand_over(log_file, account)?;
+        }
     }
     let _lock = DataDirLock::acquire(&loaded.data_dir).map_err(|e| {
         format!(

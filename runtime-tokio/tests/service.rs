@@ -237,3 +237,98 @@ fn a_data_directory_owned_by_root_is_refused_with_the_chown() {
     );
     assert!(stderr.contains("help: chown -R nobody:nogroup"), "{stderr}");
 }
+
+/// Waits until `path` holds `needle`.
+fn wait_for_text(path: &Path, needle: &str) -> String {
+    support::eventually(
+        || std::fs::read_to_string(path).unwrap_or_default(),
+        |text| text.contains(needle),
+        |text| format!("no {needle:?} in {}:\n{text}", path.display()),
+    )
+}
+
+#[test]
+fn sigusr1_reopens_the_log_file_after_logrotate_moves_it() {
+    let addr: SocketAddr = format!("127.0.0.1:{}", support::free_port())
+        .parse()
+        .unwrap();
+    let config = format!(
+        r#"[server]
+hostname = "mx.example.test"
+data_dir = "data"
+shutdown_grace = "1s"
+log_file = "logs/postern.log"
+
+[[service]]
+name = "mx"
+kind = "smtp"
+listen = "{addr}"
+
+[[domain]]
+name = "example.test"
+users = ["alice"]
+"#
+    );
+    let server = TestServer::start_with_files(&config, addr, |dir| {
+        std::fs::create_dir(dir.join("logs")).unwrap();
+    });
+    let logs = server.dir.path().join("logs");
+    let current = logs.join("postern.log");
+    let rotated = logs.join("postern.log.1");
+    wait_for_text(&current, &format!("accepting connections on {addr}"));
+    // Nothing goes to standard error once the file is open.
+    assert_eq!(server.log(), "");
+
+    // logrotate: rename, then signal.
+    std::fs::rename(&current, &rotated).unwrap();
+    let kill = std::process::Command::new("kill")
+        .args(["-USR1", &server.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    wait_for_text(&current, "SIGUSR1: reopened the log file");
+
+    // A session's lines go to the new file only; the server lives on.
+    let message = server.dir.path().join("m.eml");
+    std::fs::write(&message, b"Subject: after rotation\r\n\r\nHello.\r\n").unwrap();
+    let out = python(
+        "send.py",
+        addr,
+        &[
+            "bob@remote.test",
+            "alice@example.test",
+            message.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("OK"),
+        "{out:?}"
+    );
+    let fresh = wait_for_text(&current, "delivered");
+    assert!(fresh.contains("queued from=<bob@remote.test>"), "{fresh}");
+    let old = std::fs::read_to_string(&rotated).unwrap();
+    assert!(old.contains("accepting connections"), "{old}");
+    assert!(
+        !old.contains("queued from") && !old.contains("reopened"),
+        "{old}"
+    );
+    let mode = std::fs::metadata(&current).unwrap().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+}
+
+#[test]
+fn a_log_file_that_cannot_be_opened_names_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("postern.toml");
+    let config = format!(
+        "[server]\nlog_file = \"no-such-dir/postern.log\"\nrun_as_root = true\n\n[[service]]\nname = \"mx\"\nkind = \"smtp\"\nlisten = \"127.0.0.1:{}\"\n",
+        support::free_port()
+    );
+    std::fs::write(&file, config).unwrap();
+    let stderr = support::run_expecting_failure(&file);
+    assert!(
+        stderr.contains("`server.log_file`: cannot open the log file:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("no-such-dir/postern.log"), "{stderr}");
+}
