@@ -193,7 +193,7 @@ fn main() -> ExitCode {
                             .map_err(|error| format!("instance {}: {error}", service.name))?;
                     }
                 }
-                Ok(config_file::summary(&loaded, &plan))
+                Ok(config_file::summary(&loaded, &plan) + &postern::privileges::describe(&loaded))
             }) {
                 Ok(summary) => {
                     print!("{summary}");

@@ -245,3 +245,31 @@ pub fn become_configured_user(loaded: &Loaded) -> Result<(), String> {
         Plan::Already(_) | Plan::KeepRoot | Plan::Unprivileged | Plan::Refuse(_) => Ok(()),
     }
 }
+
+/// `check-config`'s line about whom sessions run as. A user or group this
+/// host does not know is a warning here (the package's postinst creates
+/// `postern`; the file may be checked on another machine), and an error
+/// at `postern run`.
+pub fn describe(loaded: &Loaded) -> String {
+    let run_as = &loaded.config.server.run_as;
+    let Some(user) = &run_as.user else {
+        return if run_as.as_root {
+            "  run as    root (run_as_root = true)\n".to_owned()
+        } else {
+            "  run as    whoever starts postern (no [server] user; as root it refuses)\n".to_owned()
+        };
+    };
+    let group = run_as.group.as_ref();
+    let group_name = group.map_or("(the user's group)", |g| g.name.as_str());
+    let mut text = format!("  run as    {}:{group_name}\n", user.name);
+    let known = |found: bool, what: &str, name: &str| {
+        (!found).then(|| format!("  warning   no {what} \"{name}\" on this host: `postern run` will refuse until it exists\n"))
+    };
+    let user_found = matches!(User::from_name(&user.name), Ok(Some(_)));
+    text.extend(known(user_found, "user", &user.name));
+    if let Some(group) = group {
+        let found = matches!(Group::from_name(&group.name), Ok(Some(_)));
+        text.extend(known(found, "group", &group.name));
+    }
+    text
+}
