@@ -246,17 +246,20 @@ pub fn become_configured_user(loaded: &Loaded) -> Result<(), String> {
     }
 }
 
-/// `check-config`'s line about whom sessions run as. A user or group this
+/// `check-config`'s line about whom sessions run as, when the file names
+/// a user or `run_as_root`. A user or group this
 /// host does not know is a warning here (the package's postinst creates
 /// `postern`; the file may be checked on another machine), and an error
 /// at `postern run`.
 pub fn describe(loaded: &Loaded) -> String {
     let run_as = &loaded.config.server.run_as;
+    // Without either key, nothing: sessions run as whoever starts postern
+    // (as root, `run` refuses and says so).
     let Some(user) = &run_as.user else {
         return if run_as.as_root {
             "  run as    root (run_as_root = true)\n".to_owned()
         } else {
-            "  run as    whoever starts postern (no [server] user; as root it refuses)\n".to_owned()
+            String::new()
         };
     };
     let group = run_as.group.as_ref();

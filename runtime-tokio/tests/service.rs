@@ -332,3 +332,31 @@ fn a_log_file_that_cannot_be_opened_names_the_key() {
     );
     assert!(stderr.contains("no-such-dir/postern.log"), "{stderr}");
 }
+
+#[test]
+fn check_config_says_whom_sessions_run_as_and_warns_of_an_unknown_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("postern.toml");
+    let check = |server: &str| {
+        std::fs::write(&file, privileged_config("127.0.21.5", server)).unwrap();
+        let output = postern().arg("check-config").arg(&file).output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let out = check("user = \"nobody\"\ngroup = \"nogroup\"");
+    assert!(out.contains("\n  run as    nobody:nogroup\n"), "{out}");
+    assert!(!out.contains("warning"), "{out}");
+    let out = check("user = \"no-such-postern-user\"");
+    assert!(
+        out.contains("run as    no-such-postern-user:(the user's group)"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "warning   no user \"no-such-postern-user\" on this host: `postern run` will refuse"
+        ),
+        "{out}"
+    );
+    assert!(check("run_as_root = true").contains("run as    root (run_as_root = true)"));
+    assert!(!check("").contains("run as"));
+}
