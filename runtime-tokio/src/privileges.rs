@@ -35,8 +35,9 @@ pub enum Plan {
     /// Not root and no user named: nothing to do.
     Unprivileged,
     /// Started as root with no user and no `run_as_root = true`: the
-    /// server refuses, with this text, once its other start-up checks
-    /// (bind plan, data directory lock, certificates, sockets) are done.
+    /// server refuses with this text (before it touches anything; the
+    /// commands that only read or write the data directory go on as the
+    /// user who started them).
     Refuse(String),
 }
 

@@ -92,6 +92,10 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     // The plan is checked before the data directory is touched.
     let plan = listen::plan(&loaded)?;
     let privileges = privileges::plan(&loaded)?;
+    // A refusal to run sessions as root comes before anything is touched.
+    if let privileges::Plan::Refuse(text) = &privileges {
+        return Err(text.clone());
+    }
     if let Some(account) = privileges.account() {
         privileges::hand_over_data_dir(&loaded.data_dir, account)?;
         // The log file (opened by root) is the account's too.

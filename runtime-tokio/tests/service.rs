@@ -165,7 +165,7 @@ fn started_as_root_without_user_refuses_naming_the_keys() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("postern.toml");
     std::fs::write(&file, privileged_config("127.0.21.2", "")).unwrap();
-    let stderr = support::run_expecting_failure(&file);
+    let stderr = support::run_as_is_expecting_failure(&file);
     assert!(stderr.contains("`server.user`"), "{stderr}");
     assert!(
         stderr.contains("client sessions would run as root"),
@@ -173,9 +173,8 @@ fn started_as_root_without_user_refuses_naming_the_keys() {
     );
     assert!(stderr.contains("run_as_root = true"), "{stderr}");
     assert!(stderr.contains("CAP_NET_BIND_SERVICE"), "{stderr}");
-    // Refused before anything was written under the data directory but
-    // its lock.
-    assert!(!dir.path().join("data/spool").exists());
+    // Refused before anything was touched: no data directory.
+    assert!(!dir.path().join("data").exists());
 
     // Said explicitly, root is kept (and warned about).
     let addr: SocketAddr = "127.0.21.2:25".parse().unwrap();
