@@ -303,7 +303,12 @@ pub fn allow_root(config: &Path) {
         return;
     }
     let text = std::fs::read_to_string(config).unwrap();
-    if text.contains("run_as_root") || text.lines().any(|l| l.trim_start().starts_with("user ")) {
+    // A file that is not TOML fails before the question of root arises.
+    let Ok(table) = text.parse::<toml::Table>() else {
+        return;
+    };
+    let server = table.get("server").and_then(|server| server.as_table());
+    if server.is_some_and(|s| s.contains_key("user") || s.contains_key("run_as_root")) {
         return;
     }
     let text = match text.split_once("[server]\n") {
