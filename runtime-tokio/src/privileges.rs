@@ -9,7 +9,7 @@
 
 use crate::config_file::Loaded;
 use nix::unistd::{Gid, Group, Uid, User};
-use postern_core::config::{Privileges, RunAs};
+use postern_core::config::{ConfigError, Privileges, RunAs, SystemName};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
@@ -80,33 +80,25 @@ pub fn plan(loaded: &Loaded) -> Result<Plan, String> {
             ),
         )));
     };
+    if found.uid.is_root() {
+        return Err(render(user.error(
+            "server.user",
+            format!(
+                "user \"{}\" has uid 0: it is root by another name",
+                user.name
+            ),
+            "name an unprivileged system account such as \"postern\"".to_owned(),
+        )));
+    }
     let (group_name, gid) = match &group {
-        None => {
-            let primary = Group::from_gid(found.gid).ok().flatten();
-            (
-                primary.map_or_else(|| found.gid.to_string(), |g| g.name),
-                found.gid,
-            )
-        }
-        Some(group) => {
-            let entry = Group::from_name(&group.name).map_err(|e| {
-                format!(
-                    "cannot read the group database for group \"{}\": {e}",
-                    group.name
-                )
-            })?;
-            let Some(entry) = entry else {
-                return Err(render(group.error(
-                    "server.group",
-                    format!("no system group is named \"{}\"", group.name),
-                    format!(
-                        "create it (groupadd --system {}), name an existing group, or remove group to use the user's own",
-                        group.name
-                    ),
-                )));
-            };
-            (entry.name, entry.gid)
-        }
+        None => (
+            Group::from_gid(found.gid)
+                .ok()
+                .flatten()
+                .map_or_else(|| found.gid.to_string(), |g| g.name),
+            found.gid,
+        ),
+        Some(group) => lookup_group(group).map_err(|error| render(*error))?,
     };
     let account = Account {
         user: found.name,
@@ -128,6 +120,28 @@ pub fn plan(loaded: &Loaded) -> Result<Plan, String> {
             ),
             "start postern as root (it drops to the user once its ports are bound), start it as that user and group, or remove user".to_owned(),
         )))
+    }
+}
+
+/// The configured group's name and ID, or an error at its line.
+fn lookup_group(group: &SystemName) -> Result<(String, Gid), Box<ConfigError>> {
+    let entry = Group::from_name(&group.name).map_err(|e| {
+        Box::new(group.error(
+            "server.group",
+            format!("cannot read the group database: {e}"),
+            "check /etc/group and /etc/nsswitch.conf".to_owned(),
+        ))
+    })?;
+    match entry {
+        Some(entry) => Ok((entry.name, entry.gid)),
+        None => Err(Box::new(group.error(
+            "server.group",
+            format!("no system group is named \"{}\"", group.name),
+            format!(
+                "create it (groupadd --system {}), name an existing group, or remove group to use the user's own",
+                group.name
+            ),
+        ))),
     }
 }
 
@@ -241,6 +255,9 @@ pub fn carry_out(plan: &Plan) -> Result<(), String> {
 /// account the server runs as (a root-owned accounts file would lock the
 /// server out of it). Otherwise they run as whoever started them.
 pub fn become_configured_user(loaded: &Loaded) -> Result<(), String> {
+    if !Uid::effective().is_root() {
+        return Ok(());
+    }
     match plan(loaded)? {
         Plan::Drop(account) => drop_to(&account),
         Plan::Already(_) | Plan::KeepRoot | Plan::Unprivileged | Plan::Refuse(_) => Ok(()),
