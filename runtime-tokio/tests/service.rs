@@ -357,3 +357,103 @@ fn check_config_says_whom_sessions_run_as_and_warns_of_an_unknown_user() {
     assert!(check("run_as_root = true").contains("run as    root (run_as_root = true)"));
     assert!(!check("").contains("run as"));
 }
+
+/// The line of `/proc/PID/status` that starts with `field`.
+fn status_line(pid: u32, field: &str) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The book's alternative to starting as root: an ordinary user with only
+/// CAP_NET_BIND_SERVICE (what `AmbientCapabilities=` in a unit gives),
+/// started here with util-linux's setpriv.
+#[test]
+fn an_unprivileged_user_with_cap_net_bind_service_serves_port_25() {
+    require_root();
+    let ip = "127.0.21.6";
+    let dir = tempfile::tempdir().unwrap();
+    open_to_others(dir.path());
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::os::unix::fs::chown(&data, Some(NOBODY), Some(NOBODY)).unwrap();
+    let file = dir.path().join("postern.toml");
+    let config = privileged_config(ip, "user = \"nobody\"\ngroup = \"nogroup\"");
+    std::fs::write(&file, config).unwrap();
+    let log = std::fs::File::create(dir.path().join("postern.log")).unwrap();
+    let child = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+            "--inh-caps=+net_bind_service",
+            "--ambient-caps=+net_bind_service",
+        ])
+        .arg(env!("CARGO_BIN_EXE_postern"))
+        .arg("run")
+        .arg("--config")
+        .arg(&file)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("setpriv (util-linux) is needed");
+    let mut child = KillOnDrop(child);
+    let smtp: SocketAddr = format!("{ip}:25").parse().unwrap();
+    let read_log = || std::fs::read_to_string(dir.path().join("postern.log")).unwrap();
+    let started = support::eventually(
+        || {
+            let exited = child.0.try_wait().unwrap();
+            (exited, std::net::TcpStream::connect(smtp).is_ok())
+        },
+        |(exited, up)| *up || exited.is_some(),
+        |_| format!("postern did not start; log:\n{}", read_log()),
+    );
+    assert!(started.1, "postern exited: {:?}\n{}", started.0, read_log());
+    let pid = child.0.id();
+    assert_eq!(status_line(pid, "Uid:"), "Uid: 65534 65534 65534 65534");
+    // CAP_NET_BIND_SERVICE is capability 10: bit 0x400, and nothing else.
+    assert_eq!(status_line(pid, "CapEff:"), "CapEff: 0000000000000400");
+    assert!(
+        read_log().contains("running as the configured user"),
+        "{}",
+        read_log()
+    );
+
+    let message = dir.path().join("m.eml");
+    std::fs::write(&message, b"Subject: no root at all\r\n\r\nHello.\r\n").unwrap();
+    let out = python(
+        "send.py",
+        smtp,
+        &[
+            "bob@remote.test",
+            "alice@example.test",
+            message.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("OK"),
+        "{out:?}"
+    );
+    let maildir = data.join("mail/example.test/alice/new");
+    support::eventually(
+        || std::fs::read_dir(&maildir).map_or(0, |d| d.count()),
+        |&n| n == 1,
+        |n| {
+            format!(
+                "{n} messages in {}; log:\n{}",
+                maildir.display(),
+                read_log()
+            )
+        },
+    );
+}
+
+/// Kills the server when the test ends, passed or failed.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
