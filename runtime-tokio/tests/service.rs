@@ -365,42 +365,23 @@ fn status_line(pid: u32, field: &str) -> String {
     line.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The book's alternative to starting as root: an ordinary user with only
-/// CAP_NET_BIND_SERVICE (what `AmbientCapabilities=` in a unit gives),
-/// started here with util-linux's setpriv.
-#[test]
-fn an_unprivileged_user_with_cap_net_bind_service_serves_port_25() {
-    require_root();
-    let ip = "127.0.21.6";
-    let dir = tempfile::tempdir().unwrap();
-    open_to_others(dir.path());
-    let data = dir.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    std::os::unix::fs::chown(&data, Some(NOBODY), Some(NOBODY)).unwrap();
-    let file = dir.path().join("postern.toml");
-    let config = privileged_config(ip, "user = \"nobody\"\ngroup = \"nogroup\"");
-    std::fs::write(&file, config).unwrap();
-    let log = std::fs::File::create(dir.path().join("postern.log")).unwrap();
+/// Starts `postern run --config FILE` through util-linux's setpriv with
+/// `args`, its log in DIR/postern.log, and waits until `smtp` accepts.
+fn start_under_setpriv(dir: &Path, args: &[String], smtp: SocketAddr) -> KillOnDrop {
+    let log = std::fs::File::create(dir.join("postern.log")).unwrap();
     let child = std::process::Command::new("setpriv")
-        .args([
-            "--reuid=nobody",
-            "--regid=nogroup",
-            "--clear-groups",
-            "--inh-caps=+net_bind_service",
-            "--ambient-caps=+net_bind_service",
-        ])
+        .args(args)
         .arg(env!("CARGO_BIN_EXE_postern"))
         .arg("run")
         .arg("--config")
-        .arg(&file)
+        .arg(dir.join("postern.toml"))
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
         .expect("setpriv (util-linux) is needed");
     let mut child = KillOnDrop(child);
-    let smtp: SocketAddr = format!("{ip}:25").parse().unwrap();
-    let read_log = || std::fs::read_to_string(dir.path().join("postern.log")).unwrap();
-    let started = support::eventually(
+    let read_log = || std::fs::read_to_string(dir.join("postern.log")).unwrap();
+    let (exited, up) = support::eventually(
         || {
             let exited = child.0.try_wait().unwrap();
             (exited, std::net::TcpStream::connect(smtp).is_ok())
@@ -408,19 +389,15 @@ fn an_unprivileged_user_with_cap_net_bind_service_serves_port_25() {
         |(exited, up)| *up || exited.is_some(),
         |_| format!("postern did not start; log:\n{}", read_log()),
     );
-    assert!(started.1, "postern exited: {:?}\n{}", started.0, read_log());
-    let pid = child.0.id();
-    assert_eq!(status_line(pid, "Uid:"), "Uid: 65534 65534 65534 65534");
-    // CAP_NET_BIND_SERVICE is capability 10: bit 0x400, and nothing else.
-    assert_eq!(status_line(pid, "CapEff:"), "CapEff: 0000000000000400");
-    assert!(
-        read_log().contains("running as the configured user"),
-        "{}",
-        read_log()
-    );
+    assert!(up, "postern exited: {exited:?}\n{}", read_log());
+    child
+}
 
-    let message = dir.path().join("m.eml");
-    std::fs::write(&message, b"Subject: no root at all\r\n\r\nHello.\r\n").unwrap();
+/// Sends a message to alice through `smtp` and waits for it in her
+/// Maildir under `dir`/data.
+fn send_and_wait_for_delivery(dir: &Path, smtp: SocketAddr) {
+    let message = dir.join("m.eml");
+    std::fs::write(&message, b"Subject: hello\r\n\r\nHello.\r\n").unwrap();
     let out = python(
         "send.py",
         smtp,
@@ -434,18 +411,84 @@ fn an_unprivileged_user_with_cap_net_bind_service_serves_port_25() {
         String::from_utf8_lossy(&out.stdout).starts_with("OK"),
         "{out:?}"
     );
-    let maildir = data.join("mail/example.test/alice/new");
+    let maildir = dir.join("data/mail/example.test/alice/new");
     support::eventually(
         || std::fs::read_dir(&maildir).map_or(0, |d| d.count()),
         |&n| n == 1,
-        |n| {
-            format!(
-                "{n} messages in {}; log:\n{}",
-                maildir.display(),
-                read_log()
-            )
-        },
+        |n| format!("{n} messages in {}", maildir.display()),
     );
+}
+
+/// A directory with postern.toml for SMTP on port 25 of `ip` as nobody,
+/// and a data directory nobody owns (as the package's postinst makes it).
+fn nobody_world(ip: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    open_to_others(dir.path());
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::os::unix::fs::chown(&data, Some(NOBODY), Some(NOBODY)).unwrap();
+    let config = privileged_config(ip, "user = \"nobody\"\ngroup = \"nogroup\"");
+    std::fs::write(dir.path().join("postern.toml"), config).unwrap();
+    dir
+}
+
+/// The book's alternative to starting as root: an ordinary user with only
+/// CAP_NET_BIND_SERVICE (what `AmbientCapabilities=` in a unit gives).
+#[test]
+fn an_unprivileged_user_with_cap_net_bind_service_serves_port_25() {
+    require_root();
+    let dir = nobody_world("127.0.21.6");
+    let smtp: SocketAddr = "127.0.21.6:25".parse().unwrap();
+    let args = [
+        "--reuid=nobody",
+        "--regid=nogroup",
+        "--clear-groups",
+        "--inh-caps=+net_bind_service",
+        "--ambient-caps=+net_bind_service",
+    ]
+    .map(String::from);
+    let server = start_under_setpriv(dir.path(), &args, smtp);
+    let pid = server.0.id();
+    assert_eq!(status_line(pid, "Uid:"), "Uid: 65534 65534 65534 65534");
+    // CAP_NET_BIND_SERVICE is capability 10: bit 0x400, and nothing else.
+    assert_eq!(status_line(pid, "CapEff:"), "CapEff: 0000000000000400");
+    let log = std::fs::read_to_string(dir.path().join("postern.log")).unwrap();
+    assert!(log.contains("running as the configured user"), "{log}");
+    send_and_wait_for_delivery(dir.path(), smtp);
+}
+
+/// The packaged unit's `CapabilityBoundingSet=` and `NoNewPrivileges=`,
+/// read from packaging/postern.service, are enough for the root phase
+/// (bind port 25, lock the user's data directory, switch user), and
+/// nothing is left after the switch.
+#[test]
+fn the_units_capability_bounding_set_suffices_to_start_as_root_and_drop() {
+    require_root();
+    let unit_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/postern.service");
+    let unit = std::fs::read_to_string(unit_path).unwrap();
+    assert!(unit.lines().any(|l| l == "NoNewPrivileges=yes"));
+    let bounding = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("CapabilityBoundingSet="))
+        .expect("the unit sets CapabilityBoundingSet=");
+    let caps: Vec<String> = bounding
+        .split_whitespace()
+        .map(|cap| format!("+{}", cap.to_lowercase().trim_start_matches("cap_")))
+        .collect();
+    assert!(caps.contains(&"+net_bind_service".to_owned()), "{caps:?}");
+    let args = [
+        format!("--bounding-set=-all,{}", caps.join(",")),
+        "--no-new-privs".to_owned(),
+    ];
+    let dir = nobody_world("127.0.21.8");
+    let smtp: SocketAddr = "127.0.21.8:25".parse().unwrap();
+    let server = start_under_setpriv(dir.path(), &args, smtp);
+    let pid = server.0.id();
+    assert_eq!(status_line(pid, "Uid:"), "Uid: 65534 65534 65534 65534");
+    assert_eq!(status_line(pid, "CapEff:"), "CapEff: 0000000000000000");
+    assert_eq!(status_line(pid, "CapPrm:"), "CapPrm: 0000000000000000");
+    assert_eq!(status_line(pid, "NoNewPrivs:"), "NoNewPrivs: 1");
+    send_and_wait_for_delivery(dir.path(), smtp);
 }
 
 /// Kills the server when the test ends, passed or failed.
