@@ -281,13 +281,22 @@ pub fn describe(loaded: &Loaded) -> String {
         };
     };
     let group = run_as.group.as_ref();
-    let group_name = group.map_or("(the user's group)", |g| g.name.as_str());
+    let found = User::from_name(&user.name).ok().flatten();
+    // Without `group`, the user's own group, named when the user exists.
+    let primary = found
+        .as_ref()
+        .and_then(|user| Group::from_gid(user.gid).ok().flatten())
+        .map(|group| group.name);
+    let group_name = match (group, primary) {
+        (Some(group), _) => group.name.clone(),
+        (None, Some(primary)) => primary,
+        (None, None) => "(the user's group)".to_owned(),
+    };
     let mut text = format!("  run as    {}:{group_name}\n", user.name);
     let known = |found: bool, what: &str, name: &str| {
         (!found).then(|| format!("  warning   no {what} \"{name}\" on this host: `postern run` will refuse until it exists\n"))
     };
-    let user_found = matches!(User::from_name(&user.name), Ok(Some(_)));
-    text.extend(known(user_found, "user", &user.name));
+    text.extend(known(found.is_some(), "user", &user.name));
     if let Some(group) = group {
         let found = matches!(Group::from_name(&group.name), Ok(Some(_)));
         text.extend(known(found, "group", &group.name));

@@ -343,6 +343,8 @@ fn check_config_says_whom_sessions_run_as_and_warns_of_an_unknown_user() {
     let out = check("user = \"nobody\"\ngroup = \"nogroup\"");
     assert!(out.contains("\n  run as    nobody:nogroup\n"), "{out}");
     assert!(!out.contains("warning"), "{out}");
+    let out = check("user = \"nobody\"");
+    assert!(out.contains("\n  run as    nobody:nogroup\n"), "{out}");
     let out = check("user = \"no-such-postern-user\"");
     assert!(
         out.contains("run as    no-such-postern-user:(the user's group)"),
