@@ -88,7 +88,9 @@ impl<'a> MakeWriter<'a> for LogFileWriter {
 
 /// Opens the log file again on every SIGUSR1, for logrotate's
 /// `postrotate`. Call it inside the runtime, before anything listens.
-pub fn reopen_on_usr1(log: Arc<LogFile>) -> impl std::future::Future<Output = ()> {
+/// Without a log file the signal is only logged: its default action
+/// would kill the server.
+pub fn reopen_on_usr1(log: Option<Arc<LogFile>>) -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
     let handler = signal(SignalKind::user_defined1());
     async move {
@@ -97,6 +99,12 @@ pub fn reopen_on_usr1(log: Arc<LogFile>) -> impl std::future::Future<Output = ()
             return;
         };
         while signals.recv().await.is_some() {
+            let Some(log) = &log else {
+                tracing::info!(
+                    "SIGUSR1: no [server] log_file to reopen; logging to standard error"
+                );
+                continue;
+            };
             match log.reopen() {
                 Ok(()) => tracing::info!("SIGUSR1: reopened the log file {}", log.path().display()),
                 Err(error) => {

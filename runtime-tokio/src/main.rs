@@ -429,9 +429,7 @@ fn run(config: Option<PathBuf>, format: LogFormat) -> ExitCode {
     // not kill it (signal(2)'s default action).
     let stop = {
         let _context = runtime.enter();
-        if let Some(log) = log_file {
-            tokio::spawn(postern::log_file::reopen_on_usr1(log));
-        }
+        tokio::spawn(postern::log_file::reopen_on_usr1(log_file));
         stop_signal()
     };
     match runtime.block_on(postern::server::run(loaded, stop)) {

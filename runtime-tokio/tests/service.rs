@@ -502,3 +502,18 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+#[test]
+fn sigusr1_without_a_log_file_is_logged_and_harmless() {
+    let server = TestServer::start("");
+    let pid = libc::pid_t::try_from(server.pid()).unwrap();
+    // SAFETY: kill(2) with a signal number; it touches no memory.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGUSR1) }, 0);
+    support::eventually(
+        || server.log(),
+        |log| log.contains("SIGUSR1: no [server] log_file to reopen"),
+        |log| format!("no SIGUSR1 line in:\n{log}"),
+    );
+    // Still serving.
+    assert!(std::net::TcpStream::connect(server.addr).is_ok());
+}
