@@ -280,6 +280,8 @@ start_postern() {
 [server]
 hostname = "bench.test"
 data_dir = "data"
+# The bench runs as root, as the servers it is compared with start.
+run_as_root = true
 
 [[service]]
 name = "mx"

@@ -377,6 +377,8 @@ prepare_postern() {
 [server]
 hostname = "pop3.$DOMAIN"
 data_dir = "data"
+# The bench runs as root, as the servers it is compared with start.
+run_as_root = true
 
 [[service]]
 name = "pop3"

@@ -11,6 +11,7 @@ mod domain;
 mod outbound;
 mod port;
 pub mod reload;
+mod run_as;
 mod service;
 
 pub use outbound::{
@@ -18,10 +19,12 @@ pub use outbound::{
     OUTBOUND_CONNECTIONS_PER_DESTINATION_DEFAULT, OutboundConfig, tls_word,
 };
 pub use port::{PortNames, PortSpec, WELL_KNOWN_PORTS};
+pub use run_as::{Privileges, RunAs, SystemName};
 pub use service::{ListenLines, ServiceConfig, ServiceKind};
 
 use domain::{RawDomain, validate_domains};
 use outbound::{RawOutbound, validate_outbound};
+use run_as::{RawRunAs, validate_run_as};
 use service::{RawService, ipv6_prefix, validate_services};
 
 use crate::address::{DomainError, domain_key, is_domain};
@@ -111,6 +114,12 @@ pub struct ServerConfig {
     /// `Received:` headers a message may carry (RFC 5321 6.3); more is a
     /// mail loop. Every instance applies it.
     pub max_hops: usize,
+    /// `user`, `group`, `run_as_root`: whom client sessions run as.
+    pub run_as: RunAs,
+    /// `log_file`: log lines go here (appended, reopened on SIGUSR1)
+    /// instead of standard error. A relative path is relative to the
+    /// configuration file's directory (the runtime resolves it).
+    pub log_file: Option<PathBuf>,
 }
 
 /// One `[[domain]]`: a domain we deliver for, and its mailboxes.
@@ -303,6 +312,10 @@ struct RawServer {
     #[serde(default = "default_shutdown_grace")]
     shutdown_grace: Seconds,
     max_hops: Option<Spanned<usize>>,
+    user: Option<Spanned<String>>,
+    group: Option<Spanned<String>>,
+    run_as_root: Option<Spanned<bool>>,
+    log_file: Option<PathBuf>,
 }
 
 impl Default for RawServer {
@@ -312,6 +325,10 @@ impl Default for RawServer {
             data_dir: default_data_dir(),
             shutdown_grace: default_shutdown_grace(),
             max_hops: None,
+            user: None,
+            group: None,
+            run_as_root: None,
+            log_file: None,
         }
     }
 }
@@ -556,6 +573,15 @@ fn validate(source: &str, raw: RawConfig, errors: &mut Vec<ConfigError>) -> Conf
     for service in &mut services {
         service.max_hops = max_hops;
     }
+    let run_as = validate_run_as(
+        source,
+        RawRunAs {
+            user: raw.server.user,
+            group: raw.server.group,
+            run_as_root: raw.server.run_as_root,
+        },
+        errors,
+    );
     let domains = validate_domains(source, raw.domains, errors);
     let mut warnings = Vec::new();
     Config {
@@ -564,6 +590,8 @@ fn validate(source: &str, raw: RawConfig, errors: &mut Vec<ConfigError>) -> Conf
             data_dir: raw.server.data_dir,
             shutdown_grace: raw.server.shutdown_grace.0,
             max_hops,
+            run_as,
+            log_file: raw.server.log_file,
         },
         services,
         domains,
@@ -663,3 +691,6 @@ where
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod run_as_tests;

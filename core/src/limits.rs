@@ -278,3 +278,8 @@ pub const FOLDER_NAME_BYTES_MAX: usize = 200;
 /// once toward the lockout. Above `[auth] max_failures_per_session`'s
 /// greatest value (100), so a session closes before the bound matters.
 pub const LOGINS_TRIED_PER_SESSION_MAX: usize = 128;
+
+/// The longest system user or group name `[server] user` and `group` take:
+/// useradd's and groupadd's limit on Linux (32, `LOGIN_NAME_MAX` less its
+/// terminator, as shadow-utils sets it).
+pub const SYSTEM_NAME_BYTES_MAX: usize = 32;

@@ -181,6 +181,9 @@ pub fn load(path: Option<&Path>) -> Result<Loaded, String> {
             tls.key = base.join(&tls.key);
         }
     }
+    if let Some(log_file) = &mut config.server.log_file {
+        *log_file = base.join(&*log_file);
+    }
     if let Some(smarthost) = &mut config.outbound.smarthost {
         smarthost.ca_file = smarthost.ca_file.as_ref().map(|file| base.join(file));
     }

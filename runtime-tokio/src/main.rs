@@ -196,9 +196,12 @@ enum QueueAction {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    // `run` starts logging once it knows its configuration's log_file.
+    if !matches!(cli.command, Command::Run { .. }) {
+        init_logging(cli.log_format, None);
+    }
     match cli.command {
-        Command::Run { config } => run(config),
+        Command::Run { config } => run(config, cli.log_format),
         Command::CheckConfig { config, file } => {
             match configuration(config.or(file)).and_then(|(_, loaded)| {
                 let plan = listen::plan(&loaded)?;
@@ -206,7 +209,7 @@ fn main() -> ExitCode {
                 // match, or a CA file that is not PEM, is better found now
                 // than at the first connection or delivery.
                 postern::config_check::check_files(&loaded)?;
-                Ok(config_file::summary(&loaded, &plan))
+                Ok(config_file::summary(&loaded, &plan) + &postern::privileges::describe(&loaded))
             }) {
                 Ok(summary) => {
                     print!("{summary}");
@@ -278,6 +281,7 @@ fn configuration_with_data(flag: Option<PathBuf>, empty_is_fine: bool) -> Result
 fn queue(config: Option<PathBuf>, action: QueueAction) -> ExitCode {
     use postern::queue_command;
     report(configuration_with_data(config, false).and_then(|loaded| {
+        postern::privileges::become_configured_user(&loaded)?;
         let data_dir = &loaded.data_dir;
         match action {
             QueueAction::List => queue_command::list(data_dir),
@@ -306,6 +310,7 @@ fn user(config: Option<PathBuf>, action: UserAction) -> Result<String, String> {
     // An account may be the first thing in a new (empty) data directory,
     // as the package creates it; never in one that does not exist.
     let loaded = configuration_with_data(config, matches!(action, UserAction::Add { .. }))?;
+    postern::privileges::become_configured_user(&loaded)?;
     let data_dir = &loaded.data_dir;
     match action {
         UserAction::Add {
@@ -337,6 +342,7 @@ fn user(config: Option<PathBuf>, action: UserAction) -> Result<String, String> {
 fn mailbox(config: Option<PathBuf>, action: MailboxAction) -> Result<String, String> {
     use postern::mailbox_command;
     let loaded = configuration_with_data(config, false)?;
+    postern::privileges::become_configured_user(&loaded)?;
     match action {
         MailboxAction::List { user } => mailbox_command::list(&loaded, &user),
         MailboxAction::Show { user, folder } => mailbox_command::show(&loaded, &user, &folder),
@@ -429,7 +435,7 @@ fn explain(
     }
 }
 
-fn run(config: Option<PathBuf>) -> ExitCode {
+fn run(config: Option<PathBuf>, format: LogFormat) -> ExitCode {
     let source = Source::locate(config);
     let loaded = match source.load() {
         Ok(loaded) => loaded,
@@ -443,6 +449,22 @@ fn run(config: Option<PathBuf>) -> ExitCode {
         eprintln!("{message}");
         return ExitCode::FAILURE;
     }
+    // Opened before root is dropped, so it may live where only root
+    // creates files; SIGUSR1 opens it again (as the dropped user).
+    let log_file = match &loaded.config.server.log_file {
+        Some(path) => match postern::log_file::LogFile::open(path) {
+            Ok(file) => Some(file),
+            Err(error) => {
+                eprintln!(
+                    "{}: `server.log_file`: cannot open the log file: {error}\n  help: create its directory, or point log_file at a writable place (or remove it to log to standard error)",
+                    loaded.origin
+                );
+                return ExitCode::FAILURE;
+            }
+        },
+        None => None,
+    };
+    init_logging(format, log_file.clone());
     tracing::info!(config = %loaded.origin, data_dir = %loaded.data_dir.display(), "postern {} starting; {}", env!("CARGO_PKG_VERSION"), source.describe());
     for warning in postern::config_check::warning_lines(&loaded) {
         tracing::warn!("{warning}");
@@ -462,6 +484,7 @@ fn run(config: Option<PathBuf>) -> ExitCode {
     // not kill it (signal(2)'s default action).
     let stop = {
         let _context = runtime.enter();
+        tokio::spawn(postern::log_file::reopen_on_usr1(log_file));
         stop_signal()
     };
     match runtime.block_on(postern::server::run(loaded, stop)) {
@@ -495,25 +518,34 @@ fn stop_signal() -> impl std::future::Future<Output = ()> {
     }
 }
 
-/// Log lines go to standard error, each one line whatever a peer put in
-/// its fields: [`logging::Escaping`] escapes every control character but
-/// the final newline (keeping the formatter's colours on a terminal).
-fn init_logging(format: LogFormat) {
+/// Log lines go to standard error (the journal, under systemd), or to
+/// `log_file`, each one line whatever a peer put in its fields:
+/// [`logging::Escaping`] escapes every control character but the final
+/// newline (keeping the formatter's colours on a terminal).
+fn init_logging(format: LogFormat, file: Option<std::sync::Arc<postern::log_file::LogFile>>) {
+    use postern::log_file::LogFileWriter;
     use postern::logging::{Escaping, Format};
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let colours = std::io::stderr().is_terminal();
+    let colours = file.is_none() && std::io::stderr().is_terminal();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(colours);
-    match format {
-        LogFormat::Text => builder
+    match (format, file) {
+        (LogFormat::Text, None) => builder
             .with_writer(Escaping::new(std::io::stderr, Format::Text { colours }))
             .init(),
-        LogFormat::Json => builder
+        (LogFormat::Json, None) => builder
             .json()
             .with_writer(Escaping::new(std::io::stderr, Format::Json))
+            .init(),
+        (LogFormat::Text, Some(file)) => builder
+            .with_writer(Escaping::new(LogFileWriter(file), Format::Text { colours }))
+            .init(),
+        (LogFormat::Json, Some(file)) => builder
+            .json()
+            .with_writer(Escaping::new(LogFileWriter(file), Format::Json))
             .init(),
     }
 }

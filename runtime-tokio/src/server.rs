@@ -11,6 +11,7 @@ use crate::listen;
 use crate::maildir::Maildirs;
 use crate::mailstore::MaildirStore;
 use crate::pop3::StoreMaildrops;
+use crate::privileges;
 use crate::reload::{self, Reloader};
 use crate::resolver::Resolver;
 use crate::spool::{DataDirLock, Spool, SpoolFile};
@@ -102,12 +103,39 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     let hangups = reload::hangups();
     // The plan is checked before the data directory is touched.
     let plan = listen::plan(&loaded)?;
+    let privileges = privileges::plan(&loaded)?;
+    // A refusal to run sessions as root comes before anything is touched.
+    if let privileges::Plan::Refuse(text) = &privileges {
+        return Err(text.clone());
+    }
+    if let Some(account) = privileges.account() {
+        privileges::hand_over_data_dir(&loaded.data_dir, account)?;
+        // The log file (opened by root) is the account's too.
+        if let Some(log_file) = &config.server.log_file {
+            privileges::hand_over(log_file, account)?;
+        }
+    }
     let _lock = DataDirLock::acquire(&loaded.data_dir).map_err(|e| {
         format!(
             "cannot use the data directory {}: {e}",
             loaded.data_dir.display()
         )
     })?;
+    if let Some(account) = privileges.account() {
+        privileges::hand_over(&loaded.data_dir.join(DataDirLock::FILE_NAME), account)?;
+    }
+    // One instance per [[service]]: its listeners share its quota and its
+    // certificate, which must load before anything listens (and before
+    // root is dropped: keys are often readable by root only).
+    let instances: Vec<Arc<Instance>> = config
+        .services
+        .iter()
+        .map(|service| Instance::new(service, &config.server.hostname).map(Arc::new))
+        .collect::<Result<_, _>>()?;
+    let listeners = listen::bind_all(&plan)?;
+    // Every port is bound: root is dropped before anything else is
+    // written under the data directory and before any client byte is read.
+    privileges::carry_out(&privileges)?;
     let (committed, arrivals) = mpsc::unbounded_channel();
     let (spool, backlog) = Spool::open(&loaded.data_dir, committed).map_err(|e| {
         format!(
@@ -115,14 +143,6 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
             loaded.data_dir.display()
         )
     })?;
-    // One instance per [[service]]: its listeners share its quota and its
-    // certificate, which must load before anything listens.
-    let instances: Vec<Arc<Instance>> = config
-        .services
-        .iter()
-        .map(|service| Instance::new(service, &config.server.hostname).map(Arc::new))
-        .collect::<Result<_, _>>()?;
-    let listeners = listen::bind_all(&plan)?;
     let maildirs = Arc::new(Maildirs::new(&loaded.data_dir, &config.server.hostname));
     // Readers share delivery's store: one lock and one MODSEQ per mailbox.
     let maildrops = Arc::new(StoreMaildrops::new(Arc::new(maildirs.store().clone())));

@@ -74,6 +74,15 @@ pub fn needs_restart(running: &Config, new: &Config) -> Vec<NeedsRestart> {
             "[server] hostname",
             running.server.hostname != new.server.hostname,
         ),
+        // Root was dropped at start-up; it cannot be taken back.
+        (
+            "[server] user, group, run_as_root",
+            running.server.run_as != new.server.run_as,
+        ),
+        (
+            "[server] log_file",
+            running.server.log_file != new.server.log_file,
+        ),
         (
             "[outbound] nameservers",
             running.outbound.nameservers != new.outbound.nameservers,
@@ -111,6 +120,8 @@ pub fn applicable(running: &Config, new: &Config) -> Config {
         .collect();
     applied.server.data_dir = running.server.data_dir.clone();
     applied.server.hostname = running.server.hostname.clone();
+    applied.server.run_as = running.server.run_as.clone();
+    applied.server.log_file = running.server.log_file.clone();
     applied.outbound.nameservers = running.outbound.nameservers.clone();
     applied
 }
@@ -174,6 +185,16 @@ users = ["alice"]
                 "hostname = \"mx.example.test\"",
                 "hostname = \"mail.example.test\"",
                 &["[server] hostname"],
+            ),
+            (
+                "data_dir = \"data\"",
+                "data_dir = \"data\"\nuser = \"nobody\"",
+                &["[server] user, group, run_as_root"],
+            ),
+            (
+                "data_dir = \"data\"",
+                "data_dir = \"data\"\nlog_file = \"postern.log\"",
+                &["[server] log_file"],
             ),
             (
                 "[[domain]]",
