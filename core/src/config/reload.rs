@@ -159,7 +159,7 @@ users = ["alice"]
     /// Rows: (edit of BASE, what needs a restart, as displayed).
     #[test]
     fn changes_a_reload_leaves_for_a_restart() {
-        let rows: [(&str, &str, &[&str]); 8] = [
+        let rows: [(&str, &str, &[&str]); 10] = [
             ("users = [\"alice\"]", "users = [\"alice\", \"bob\"]", &[]),
             (
                 "listen = \"127.0.0.1:2525\"",

@@ -7,6 +7,9 @@ const SERVICE: &str = r#"
 name = "mx"
 kind = "smtp"
 listen = "127.0.0.1:2525"
+
+[[domain]]
+name = "example.test"
 "#;
 
 fn server(keys: &str) -> Result<Config, String> {
