@@ -375,6 +375,8 @@ fn an_empty_data_directory_is_named_and_takes_only_a_first_account() {
 fn run_takes_postern_config_and_logs_it() {
     let server = support::TestServer::prepare("");
     let config = server.config_path();
+    // Started by hand, not by the harness: as root it must say so.
+    support::allow_root(&config);
     let elsewhere = tempfile::tempdir().unwrap();
     let mut child = postern()
         .current_dir(elsewhere.path())

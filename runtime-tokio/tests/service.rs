@@ -318,7 +318,7 @@ fn a_log_file_that_cannot_be_opened_names_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("postern.toml");
     let config = format!(
-        "[server]\nlog_file = \"no-such-dir/postern.log\"\nrun_as_root = true\n\n[[service]]\nname = \"mx\"\nkind = \"smtp\"\nlisten = \"127.0.0.1:{}\"\n",
+        "[server]\nlog_file = \"no-such-dir/postern.log\"\nrun_as_root = true\n\n[[service]]\nname = \"mx\"\nkind = \"smtp\"\nlisten = \"127.0.0.1:{}\"\n\n[[domain]]\nname = \"example.test\"\n",
         support::free_port()
     );
     std::fs::write(&file, config).unwrap();
