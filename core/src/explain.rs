@@ -103,8 +103,15 @@ pub fn explain(config: &Config, plan: &BindPlan, question: &Question) -> Answer 
         &mut text,
         "quota",
         &format!(
-            "admitted while fewer than {} connections are open, and fewer than {} from {host}{counted}; beyond that {}",
-            service.max_connections, service.max_connections_per_host, refusals.too_many
+            "admitted while fewer than {} {} open, and fewer than {} from {host}{counted}; beyond that {}",
+            crate::text::counted(service.max_connections, "connection", "connections"),
+            if service.max_connections == 1 {
+                "is"
+            } else {
+                "are"
+            },
+            service.max_connections_per_host,
+            refusals.too_many
         ),
     );
     if service.kind == ServiceKind::Pop3 {
@@ -365,6 +372,31 @@ users = ["alice"]
             v4.text.contains("fewer than 5 from 127.0.0.9;"),
             "{}",
             v4.text
+        );
+    }
+
+    #[test]
+    fn a_limit_of_one_connection_reads_in_the_singular() {
+        let source = MAILTRAQ.replace(
+            "listen = \"127.0.0.3:2525\"",
+            "listen = \"127.0.0.3:2525\"\nmax_connections = 1\nmax_connections_per_host = 1",
+        );
+        let config = crate::config::parse(&source).unwrap();
+        let host = HostAddresses {
+            networks: vec!["127.0.0.0/8".parse().unwrap()],
+        };
+        let plan = plan(listeners(&config.services), &host).unwrap();
+        let question = Question {
+            local: "127.0.0.3:2525".parse().unwrap(),
+            remote: "127.0.0.9".parse().unwrap(),
+            from: None,
+            to: Vec::new(),
+            size: None,
+        };
+        let text = explain(&config, &plan, &question).text;
+        assert!(
+            text.contains("admitted while fewer than 1 connection is open, and fewer than 1 from"),
+            "{text}"
         );
     }
 }

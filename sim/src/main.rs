@@ -90,6 +90,13 @@ impl Bug {
 }
 
 fn main() -> ExitCode {
+    // `postern-sim run ... | head`: when the reader goes away, the program
+    // ends quietly, as any Unix filter does, instead of panicking in the
+    // next println!. The simulation opens no real sockets, so SIGPIPE's
+    // default action cannot cut anything else short.
+    // SAFETY: signal(2) with a valid signal and SIG_DFL, before any other
+    // thread exists.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     match Cli::parse().command {
         Command::Run {
             scenario,

@@ -47,3 +47,24 @@ fn run_output_starts_with_the_scenario_its_description_and_the_seed() {
             .starts_with("submission-auth: PASS (")
     );
 }
+
+/// `postern-sim run ... | head`: a reader that stops early ends the run
+/// quietly (SIGPIPE), never with a panic.
+#[test]
+fn a_reader_that_goes_away_ends_the_run_without_a_panic() {
+    use std::process::Stdio;
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/submission-auth.toml");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_postern-sim"))
+        .arg("run")
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Like `head -n 0`: the pipe's reader is gone before the first line.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!output.status.success());
+}
