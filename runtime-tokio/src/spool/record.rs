@@ -19,6 +19,7 @@ use postern_core::limits::{
     RECIPIENTS_PER_MESSAGE_MAX, SPOOL_RECORD_BYTES_MAX, STATE_FILE_BYTES_MAX,
 };
 use postern_core::queue::DeliveryState;
+use postern_core::text::counted;
 use std::fmt;
 use std::io;
 
@@ -182,15 +183,15 @@ pub fn decode_state(bytes: &[u8]) -> io::Result<DeliveryState> {
             .map_err(|e| damaged(format!("state does not decode: {e}")))?;
     if used != encoded.len() {
         return Err(damaged(format!(
-            "{} octets after the state",
-            encoded.len() - used
+            "{} after the state",
+            counted(encoded.len() - used, "octet", "octets")
         )));
     }
     if state.recipients.len() != state.bounced.len() {
         return Err(damaged(format!(
-            "state has {} recipients but {} bounce marks",
-            state.recipients.len(),
-            state.bounced.len()
+            "state has {} but {}",
+            counted(state.recipients.len(), "recipient", "recipients"),
+            counted(state.bounced.len(), "bounce mark", "bounce marks")
         )));
     }
     if let Some(i) = state.recipients.iter().position(|r| r.attempts == u32::MAX) {
@@ -390,7 +391,10 @@ mod tests {
         let mut uneven = state.clone();
         uneven.bounced.pop();
         let why = reason(decode_state(&encode_state(&uneven).unwrap()).unwrap_err());
-        assert!(why.contains("bounce marks"), "{why}");
+        assert!(
+            why.contains("state has 2 recipients but 1 bounce mark"),
+            "{why}"
+        );
         let mut trailing = encode_state(&state).unwrap();
         trailing.push(0);
         let why = reason(decode_state(&trailing).unwrap_err());
