@@ -198,10 +198,7 @@ impl Relay {
 
     /// `bytes` read from `from` were written whole to the other side.
     pub fn relayed(&mut self, now: Instant, from: Side, bytes: usize) -> Next {
-        assert!(
-            self.ending.is_none(),
-            "bytes relayed after the relay ended"
-        );
+        assert!(self.ending.is_none(), "bytes relayed after the relay ended");
         self.advance(now);
         let bytes = bytes as u64;
         match from {
@@ -231,8 +228,7 @@ impl Relay {
 
     /// A read or write on `side` failed: the relay is cut.
     pub fn failed(&mut self, side: Side, error: String) -> Next {
-        self.ending
-            .get_or_insert(Ending::Failed { side, error });
+        self.ending.get_or_insert(Ending::Failed { side, error });
         Next::Finish
     }
 
@@ -253,8 +249,7 @@ impl Relay {
         if now < self.poll_timeout() {
             return Next::Relay;
         }
-        self.ending
-            .get_or_insert(Ending::Idle(self.idle_timeout));
+        self.ending.get_or_insert(Ending::Idle(self.idle_timeout));
         Next::Finish
     }
 
@@ -289,9 +284,8 @@ pub struct RelaySummary {
 impl fmt::Display for RelaySummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Whole milliseconds: the log needs no nanoseconds.
-        let millis = Duration::from_millis(
-            u64::try_from(self.duration.as_millis()).unwrap_or(u64::MAX),
-        );
+        let millis =
+            Duration::from_millis(u64::try_from(self.duration.as_millis()).unwrap_or(u64::MAX));
         write!(
             f,
             "{} bytes client to target, {} bytes target to client, {}; ",

@@ -12,7 +12,10 @@ fn targets_parse_as_host_and_port() {
     let rows: [(&str, Option<(TargetHost, u16)>); 14] = [
         ("127.0.0.1:2525", Some((address("127.0.0.1"), 2525))),
         ("[::1]:119", Some((address("::1"), 119))),
-        ("News.Example.NET:119", Some((name("news.example.net"), 119))),
+        (
+            "News.Example.NET:119",
+            Some((name("news.example.net"), 119)),
+        ),
         ("irc.example.:6667", Some((name("irc.example"), 6667))),
         ("localhost:6667", Some((name("localhost"), 6667))),
         ("10.0.0.2:65535", Some((address("10.0.0.2"), 65535))),
