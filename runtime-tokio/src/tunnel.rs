@@ -179,3 +179,41 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use postern_core::tunnel::Ending;
+
+    #[tokio::test]
+    async fn a_relay_counts_both_ways_and_passes_half_close_on() {
+        let (client, mut client_far) = tokio::io::duplex(64);
+        let (target, mut target_far) = tokio::io::duplex(64);
+        let (_stop, ending) = watch::channel(false);
+        let relay = tokio::spawn(relay(
+            client,
+            target,
+            Duration::from_secs(60),
+            Clock::new(),
+            ending,
+        ));
+        client_far.write_all(b"hello").await.unwrap();
+        let mut buffer = [0u8; 5];
+        target_far.read_exact(&mut buffer).await.unwrap();
+        target_far.write_all(b"world!").await.unwrap();
+        let mut six = [0u8; 6];
+        client_far.read_exact(&mut six).await.unwrap();
+        client_far.shutdown().await.unwrap();
+        let mut rest = Vec::new();
+        target_far.read_to_end(&mut rest).await.unwrap();
+        assert!(rest.is_empty());
+        target_far.write_all(b"bye").await.unwrap();
+        target_far.shutdown().await.unwrap();
+        let mut rest = Vec::new();
+        client_far.read_to_end(&mut rest).await.unwrap();
+        assert_eq!(rest, b"bye");
+        let summary = relay.await.unwrap();
+        assert_eq!((summary.to_target, summary.to_client), (5, 9));
+        assert_eq!(summary.ending, Ending::Closed);
+    }
+}
