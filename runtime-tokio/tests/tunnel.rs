@@ -273,3 +273,66 @@ fn two_tunnels_share_a_port_on_a_multi_homed_host() {
         assert_eq!(all, expected, "{addr}");
     }
 }
+
+#[test]
+fn check_config_warns_of_a_tunnel_on_a_well_known_port_and_explain_shows_the_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("postern.toml");
+    let config = "[server]\ndata_dir = \"data\"\n\n[[service]]\nname = \"news\"\nkind = \"tunnel\"\nlisten = \"127.0.0.1:119\"\ntarget = \"news.example.net:119\"\n\n[[domain]]\nname = \"example.test\"\n";
+    std::fs::write(&file, config).unwrap();
+    let output = support::postern()
+        .arg("check-config")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "a warning is not an error: {output:?}"
+    );
+    for expected in [
+        "news      tunnel",
+        "-> news.example.net:119",
+        "only 127.0.0.0/8 ::1 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 fc00::/7",
+        &format!(
+            "warning: {}:7:10: `listen`: the tunnel \"news\" listens on port 119, a well-known port",
+            file.display()
+        ),
+        "help: put tunnels on ports 5000 and above",
+    ] {
+        assert!(stdout.contains(expected), "{expected:?} in:\n{stdout}");
+    }
+    let explain = |remote: &str| {
+        let output = support::postern()
+            .args(["explain", "--config"])
+            .arg(&file)
+            .args(["--local", "127.0.0.1:119", "--remote", remote])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let lan = explain("192.168.1.7");
+    assert!(
+        lan.contains("connected through to news.example.net:119 (the name is resolved"),
+        "{lan}"
+    );
+    let world = explain("198.51.100.7");
+    assert!(world.contains("access     refused"), "{world}");
+    // A TLS key on a tunnel is an error at its line.
+    std::fs::write(
+        &file,
+        config.replace("target =", "tls = \"implicit\"\ntarget ="),
+    )
+    .unwrap();
+    let output = support::postern()
+        .arg("check-config")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("`tls`: does not apply to a tunnel: a tunnel does not terminate TLS"),
+        "{stderr}"
+    );
+}
