@@ -336,3 +336,23 @@ fn check_config_warns_of_a_tunnel_on_a_well_known_port_and_explain_shows_the_tar
         "{stderr}"
     );
 }
+
+#[test]
+fn a_reload_points_new_connections_at_a_new_target() {
+    let (old, new) = (greeter(b"old\n"), greeter(b"new\n"));
+    let listen = loopback(1);
+    let server = server(&tunnel("moving", listen, old, ""), listen);
+    let first_line = |addr: SocketAddr| {
+        let mut all = Vec::new();
+        connect(addr).read_to_end(&mut all).unwrap();
+        all
+    };
+    assert_eq!(first_line(listen), b"old\n");
+    let path = server.config_path();
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace(&old.to_string(), &new.to_string())).unwrap();
+    // SAFETY: kill(2) on our own child process.
+    assert_eq!(unsafe { libc::kill(server.pid() as i32, libc::SIGHUP) }, 0);
+    log_has(&server, "reloaded");
+    assert_eq!(first_line(listen), b"new\n");
+}
