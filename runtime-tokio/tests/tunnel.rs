@@ -356,3 +356,36 @@ fn a_reload_points_new_connections_at_a_new_target() {
     log_has(&server, "reloaded");
     assert_eq!(first_line(listen), b"new\n");
 }
+
+#[test]
+fn a_target_name_is_resolved_through_the_servers_resolver() {
+    let echo = echo_server(b"");
+    let dns = support::outbound::Dns::start(&["--host-record=echo.tunnel.test,127.0.0.1"]);
+    let listen = loopback(1);
+    let target = format!("echo.tunnel.test:{}", echo.port());
+    let services = format!(
+        "[[service]]\nname = \"named\"\nkind = \"tunnel\"\nlisten = \"{listen}\"\ntarget = \"{target}\"\n\n[outbound]\nnameservers = [\"127.0.0.1:{}\"]\n",
+        dns.port
+    );
+    let named = server(&services, listen);
+    let mut client = connect(listen);
+    client.write_all(b"by name\n").unwrap();
+    assert_eq!(read_exactly(&mut client, 8), b"by name\n");
+    log_has(
+        &named,
+        &format!("tunnel to {target} connected (127.0.0.1:"),
+    );
+    // A name with no address closes the client cleanly, with a log line.
+    drop(client);
+    let missing = loopback(1);
+    let services = format!(
+        "[[service]]\nname = \"missing\"\nkind = \"tunnel\"\nlisten = \"{missing}\"\ntarget = \"nowhere.tunnel.test:7\"\n\n[outbound]\nnameservers = [\"127.0.0.1:{}\"]\n",
+        dns.port
+    );
+    let unresolved = server(&services, missing);
+    let mut all = Vec::new();
+    connect(missing).read_to_end(&mut all).unwrap();
+    assert!(all.is_empty());
+    log_has(&unresolved, "tunnel to nowhere.tunnel.test:7 failed");
+    drop(named);
+}
