@@ -371,10 +371,7 @@ fn a_target_name_is_resolved_through_the_servers_resolver() {
     let mut client = connect(listen);
     client.write_all(b"by name\n").unwrap();
     assert_eq!(read_exactly(&mut client, 8), b"by name\n");
-    log_has(
-        &named,
-        &format!("tunnel to {target} connected (127.0.0.1:"),
-    );
+    log_has(&named, &format!("tunnel to {target} connected (127.0.0.1:"));
     // A name with no address closes the client cleanly, with a log line.
     drop(client);
     let missing = loopback(1);
