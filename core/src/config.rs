@@ -569,7 +569,9 @@ fn validate(source: &str, raw: RawConfig, errors: &mut Vec<ConfigError>) -> Conf
     let max_hops = raw.server.max_hops.as_ref().map_or(HOPS_DEFAULT, |n| {
         check_range(source, n, "max_hops", |n| *n, 1, HOPS_MAX, errors)
     });
-    let mut services = validate_services(source, raw.services, &names, &auth, errors);
+    let mut warnings = Vec::new();
+    let mut services =
+        validate_services(source, raw.services, &names, &auth, errors, &mut warnings);
     for service in &mut services {
         service.max_hops = max_hops;
     }
@@ -583,7 +585,6 @@ fn validate(source: &str, raw: RawConfig, errors: &mut Vec<ConfigError>) -> Conf
         errors,
     );
     let domains = validate_domains(source, raw.domains, errors);
-    let mut warnings = Vec::new();
     Config {
         server: ServerConfig {
             hostname: raw.server.hostname.0,

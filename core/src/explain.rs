@@ -16,6 +16,7 @@ use std::fmt::Write;
 use std::net::{IpAddr, SocketAddr};
 
 mod pop3;
+mod tunnel;
 
 /// A connection and, optionally, an envelope to explain.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -114,6 +115,13 @@ pub fn explain(config: &Config, plan: &BindPlan, question: &Question) -> Answer 
             refusals.too_many
         ),
     );
+    if service.kind == ServiceKind::Tunnel {
+        tunnel::lines(&mut text, service, question);
+        return Answer {
+            text,
+            admitted: true,
+        };
+    }
     if service.kind == ServiceKind::Pop3 {
         pop3::lines(&mut text, config, service, question);
         return Answer {
@@ -183,6 +191,12 @@ impl Refusals {
             ServiceKind::Pop3 => Refusals {
                 access_denied: "-ERR [SYS/PERM]",
                 too_many: "-ERR [SYS/TEMP]",
+            },
+            // A tunnel speaks no protocol of its own: any word would reach
+            // the client as if the target had said it.
+            ServiceKind::Tunnel => Refusals {
+                access_denied: "no reply (a tunnel has no protocol of its own to say why in)",
+                too_many: "closed without a reply",
             },
         }
     }

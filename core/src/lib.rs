@@ -31,3 +31,4 @@ pub mod route;
 pub mod smtp;
 pub mod text;
 pub mod time;
+pub mod tunnel;

@@ -283,3 +283,36 @@ pub const LOGINS_TRIED_PER_SESSION_MAX: usize = 128;
 /// useradd's and groupadd's limit on Linux (32, `LOGIN_NAME_MAX` less its
 /// terminator, as shadow-utils sets it).
 pub const SYSTEM_NAME_BYTES_MAX: usize = 32;
+
+/// A tunnel's `connect_timeout` when none is written: how long a client
+/// waits for the target to answer the TCP handshake before it is closed.
+/// Long enough for a LAN or a nearby host, short enough that a client is
+/// not left hanging on a dead target (Linux's own SYN retries take over
+/// two minutes).
+pub const TUNNEL_CONNECT_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10);
+
+/// The longest `connect_timeout` a tunnel may set.
+pub const TUNNEL_CONNECT_TIMEOUT_MAX: Duration = Duration::from_secs(5 * 60);
+
+/// A tunnel's `idle_timeout` when none is written: a relay with no byte
+/// either way for this long is closed. An IRC or NNTP session pings well
+/// within it.
+pub const TUNNEL_IDLE_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10 * 60);
+
+/// The longest `idle_timeout` a tunnel may set: one day.
+pub const TUNNEL_IDLE_TIMEOUT_MAX: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Bytes a tunnel holds for each direction of a connection: one buffer
+/// read from one side is written whole to the other before the next
+/// read, so a slow reader slows its writer (TCP back-pressure) instead of
+/// growing a queue.
+pub const TUNNEL_BUFFER_BYTES: usize = 16 * 1024;
+
+/// Ports below this are the IANA well-known ports; the seed's extra
+/// instances use ports 5000 and above ([`TUNNEL_PORT_CONVENTION_MIN`]), so
+/// `check-config` warns when a tunnel listens on a well-known port.
+pub const WELL_KNOWN_PORT_END: u16 = 1024;
+
+/// The seed (Mailtraq) puts its extra instances, tunnels among them, on
+/// ports 5000 and above.
+pub const TUNNEL_PORT_CONVENTION_MIN: u16 = 5000;

@@ -11,7 +11,9 @@ use libfuzzer_sys::fuzz_target;
 use postern_core::config::ServiceKind;
 use postern_core::limits::{
     ERRORS_PER_SESSION_MAX, MESSAGE_BYTES_MAX, POP3_AUTOLOGOUT_MIN, RECIPIENTS_PER_MESSAGE_MAX,
+    TUNNEL_CONNECT_TIMEOUT_MAX, TUNNEL_IDLE_TIMEOUT_MAX,
 };
+use postern_core::tunnel::Target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(source) = std::str::from_utf8(data) else {
@@ -33,6 +35,24 @@ fuzz_target!(|data: &[u8]| {
                     assert!(service.command_timeout >= POP3_AUTOLOGOUT_MIN);
                     assert!(service.auth.offered && service.auth.required);
                     assert!(service.tls.is_some() || service.auth.without_tls);
+                }
+                match (&service.tunnel, service.kind) {
+                    (Some(tunnel), ServiceKind::Tunnel) => {
+                        // No TLS, no logins, never open to the world
+                        // unless an allow list was written.
+                        assert!(service.tls.is_none() && !service.auth.offered);
+                        assert!(!service.access.allow.is_empty());
+                        assert!(!tunnel.connect_timeout.is_zero());
+                        assert!(tunnel.connect_timeout <= TUNNEL_CONNECT_TIMEOUT_MAX);
+                        assert!(!tunnel.idle_timeout.is_zero());
+                        assert!(tunnel.idle_timeout <= TUNNEL_IDLE_TIMEOUT_MAX);
+                        // The target parsed is the target written back.
+                        let again: Target = tunnel.target.to_string().parse().unwrap();
+                        assert_eq!(again, tunnel.target);
+                    }
+                    (None, ServiceKind::Tunnel) => panic!("a tunnel without a target"),
+                    (Some(_), _) => panic!("a target on a {} instance", service.kind),
+                    (None, _) => {}
                 }
             }
         }

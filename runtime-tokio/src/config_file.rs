@@ -229,14 +229,15 @@ pub fn summary(loaded: &Loaded, plan: &BindPlan) -> String {
             Some(_) => listener.spec.to_string(),
             None => format!("{} (all interfaces)", listener.spec),
         };
-        let pop3 = service.kind == ServiceKind::Pop3;
+        // Neither a POP3 instance nor a tunnel takes mail: RELAY and MAX
+        // SIZE do not apply.
+        let pop3 = matches!(service.kind, ServiceKind::Pop3 | ServiceKind::Tunnel);
         rows.push([
             instance,
             service.kind.to_string(),
             address,
             service.tls_mode().to_string(),
             auth_cell(service),
-            // A POP3 instance takes no mail: neither applies.
             if pop3 {
                 "-".to_owned()
             } else {
@@ -299,6 +300,9 @@ pub fn summary(loaded: &Loaded, plan: &BindPlan) -> String {
 /// `auth_without_tls` allows it and the session is not TLS from the start.
 fn auth_cell(service: &ServiceConfig) -> String {
     let auth = &service.auth;
+    if let Some(tunnel) = &service.tunnel {
+        return format!("-> {}", tunnel.target);
+    }
     if service.kind == ServiceKind::Pop3 {
         return match (service.tls_mode(), auth.without_tls) {
             (TlsMode::Implicit, _) | (_, false) => "login over TLS",

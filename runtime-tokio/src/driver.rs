@@ -59,6 +59,17 @@ pub trait Backend {
         &self,
         envelope: Envelope,
     ) -> impl Future<Output = io::Result<(OpenedMessage, Self::Message)>> + Send;
+
+    /// A tunnel's connection to its target.
+    type Tunnel: AsyncRead + AsyncWrite + Unpin + Send;
+
+    /// Connects a tunnel to its target within `timeout` (a name through
+    /// the server's resolver); the error says what failed, for the log.
+    fn connect_tunnel(
+        &self,
+        target: &postern_core::tunnel::Target,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<(Self::Tunnel, std::net::SocketAddr), String>> + Send;
 }
 
 /// A message being written to the store.

@@ -57,6 +57,8 @@ pub struct LocalStore {
     directory: Arc<Directory>,
     accounts: Arc<AccountBook>,
     maildrops: Arc<StoreMaildrops<MaildirStore>>,
+    /// Resolves tunnel targets given by name.
+    resolver: Resolver,
 }
 
 impl LocalStore {
@@ -72,6 +74,15 @@ impl LocalStore {
 impl Backend for LocalStore {
     type Message = SpoolFile;
     type Maildrops = StoreMaildrops<MaildirStore>;
+    type Tunnel = tokio::net::TcpStream;
+
+    async fn connect_tunnel(
+        &self,
+        target: &postern_core::tunnel::Target,
+        timeout: Duration,
+    ) -> Result<(tokio::net::TcpStream, SocketAddr), String> {
+        crate::tunnel::connect(&self.resolver, target, timeout).await
+    }
 
     fn maildrops(&self) -> &StoreMaildrops<MaildirStore> {
         &self.maildrops
@@ -147,10 +158,11 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     // Readers share delivery's store: one lock and one MODSEQ per mailbox.
     let maildrops = Arc::new(StoreMaildrops::new(Arc::new(maildirs.store().clone())));
     let directory = Arc::new(Directory::new(&config.domains));
+    let resolver = Resolver::new(&config.outbound.nameservers)?;
     let system = System {
         spool: Arc::clone(&spool),
         maildirs,
-        resolver: Resolver::new(&config.outbound.nameservers)?,
+        resolver: resolver.clone(),
     };
     let context = delivery::Context::new(config, system, Arc::clone(&directory))?
         .listening_at(ourselves(&plan));
@@ -174,6 +186,7 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
         directory,
         accounts: Arc::clone(&accounts),
         maildrops,
+        resolver,
     };
     let (generation, current) = watch::channel(Arc::new(Generation {
         config: config.clone(),
@@ -498,6 +511,9 @@ impl Instance {
         let reply = match self.service.kind {
             ServiceKind::Pop3 => pop3::refusal_response(&self.hostname, refusal),
             ServiceKind::Smtp | ServiceKind::Submission => refusal_reply(&self.hostname, refusal),
+            // A tunnel speaks no protocol of its own: any word would reach
+            // the client as if the target had said it. A clean close.
+            ServiceKind::Tunnel => Vec::new(),
         };
         let _ = tokio::time::timeout(REFUSAL_WRITE_TIME, async {
             let mut transport = match (&self.tls, self.service.tls_mode()) {
@@ -529,6 +545,11 @@ impl Instance {
         let name = &self.service.name;
         let host = self.host(remote.ip());
         tracing::info!(session, %peer, %host, instance = %name, "connect from {peer} to {local}");
+        if self.service.kind == ServiceKind::Tunnel {
+            return self
+                .serve_tunnel(stream, remote, store, ending, session)
+                .await;
+        }
         let mut info = SessionInfo {
             local,
             remote,
@@ -578,6 +599,49 @@ impl Instance {
 }
 
 impl Instance {
+    /// Runs one tunnel connection: connects to the target (a refused or
+    /// unreachable target closes the client cleanly, with a log line),
+    /// then relays until both sides close, and logs the bytes each way
+    /// and the duration.
+    async fn serve_tunnel<S, M>(
+        &self,
+        mut stream: S,
+        peer: SocketAddr,
+        store: &M,
+        ending: watch::Receiver<bool>,
+        session: u64,
+    ) where
+        S: AsyncRead + AsyncWrite + Unpin,
+        M: Backend,
+    {
+        // Configuration checks give every tunnel a target.
+        let Some(tunnel) = &self.service.tunnel else {
+            tracing::error!(session, %peer, "tunnel without a target; disconnect from {peer}");
+            return;
+        };
+        let target = &tunnel.target;
+        let started = tokio::time::Instant::now();
+        let connected = store.connect_tunnel(target, tunnel.connect_timeout).await;
+        let (upstream, address) = match connected {
+            Ok(pair) => pair,
+            Err(error) => {
+                let _ = tokio::time::timeout(REFUSAL_WRITE_TIME, stream.shutdown()).await;
+                tracing::warn!(
+                    session,
+                    %peer,
+                    "tunnel to {target} failed after {}ms: {}; disconnect from {peer}",
+                    started.elapsed().as_millis(),
+                    postern_core::text::escape_controls(&error)
+                );
+                return;
+            }
+        };
+        tracing::info!(session, %peer, "tunnel to {target} connected ({address})");
+        let summary =
+            crate::tunnel::relay(stream, upstream, tunnel.idle_timeout, Clock::new(), ending).await;
+        tracing::info!(session, %peer, "disconnect from {peer}: {summary}");
+    }
+
     /// Runs one POP3 session on an admitted connection.
     async fn serve_pop3<S, M>(
         &self,

@@ -71,6 +71,17 @@ async fn session(
     let (reader, mut writer) = tokio::io::split(stream);
     let mut reader = BufReader::new(reader);
     let name = remote.name.as_str();
+    if behaviour == Behaviour::Echo {
+        let mut buffer = [0u8; 4096];
+        loop {
+            let read = reader.read(&mut buffer).await?;
+            if read == 0 {
+                tracing::info!("{name}: echo session with the client closed");
+                return writer.shutdown().await;
+            }
+            writer.write_all(&buffer[..read]).await?;
+        }
+    }
     if behaviour == Behaviour::Silent {
         // Reads and drops whatever comes, until the client gives up.
         let mut sink = [0u8; 1024];

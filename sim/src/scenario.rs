@@ -78,6 +78,8 @@ pub struct Scenario {
     pub readers: Vec<Reader>,
     #[serde(default, rename = "flood")]
     pub floods: Vec<Flood>,
+    #[serde(default, rename = "tunnel_client")]
+    pub tunnel_clients: Vec<TunnelClient>,
     #[serde(default, rename = "remote")]
     pub remotes: Vec<Remote>,
     #[serde(default, rename = "zone")]
@@ -227,6 +229,9 @@ pub enum Behaviour {
     /// Answers `354` to DATA and then never reads or answers again,
     /// holding the connection open.
     StallDuringData,
+    /// Speaks no SMTP: sends back every byte it reads, and closes when
+    /// the client has closed its sending half (a tunnel's target).
+    Echo,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -322,6 +327,33 @@ pub struct Expect {
     /// That no mailbox holds two copies of one message.
     #[serde(default)]
     pub local_copies_once: bool,
+    /// Tunnel client sessions that got back every byte they sent.
+    pub tunnel_complete: Option<u32>,
+    /// Tunnel client sessions closed cleanly before all came back (the
+    /// target unreachable): a prefix of what was sent, never other bytes.
+    pub tunnel_cut: Option<u32>,
+}
+
+/// A client of a tunnel instance whose target echoes: each session
+/// connects, sends `bytes` seeded bytes, closes its sending half and reads
+/// until the end of file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TunnelClient {
+    pub from: IpAddr,
+    pub to: SocketAddr,
+    #[serde(default = "one")]
+    pub sessions: u32,
+    #[serde(default = "default_tunnel_bytes")]
+    pub bytes: usize,
+    #[serde(default, with = "humantime_serde_lite")]
+    pub start: Duration,
+    #[serde(default = "default_interval", with = "humantime_serde_lite")]
+    pub interval: Duration,
+}
+
+fn default_tunnel_bytes() -> usize {
+    4096
 }
 
 fn one() -> u32 {

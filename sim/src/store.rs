@@ -226,6 +226,30 @@ impl MemoryStore {
 impl Backend for MemoryStore {
     type Message = MemoryMessage;
     type Maildrops = MemoryStore;
+    type Tunnel = turmoil::net::TcpStream;
+
+    /// Connects over the simulated network: a name is a simulated host's.
+    async fn connect_tunnel(
+        &self,
+        target: &postern_core::tunnel::Target,
+        timeout: std::time::Duration,
+    ) -> Result<(turmoil::net::TcpStream, std::net::SocketAddr), String> {
+        use postern_core::tunnel::TargetHost;
+        let host = match &target.host {
+            TargetHost::Address(address) => address.to_string(),
+            TargetHost::Name(name) => name.clone(),
+        };
+        let connect = async {
+            let stream = turmoil::net::TcpStream::connect((host.as_str(), target.port))
+                .await
+                .map_err(|e| format!("{target}: {e}"))?;
+            let address = stream.peer_addr().map_err(|e| e.to_string())?;
+            Ok((stream, address))
+        };
+        tokio::time::timeout(timeout, connect)
+            .await
+            .unwrap_or_else(|_| Err(format!("no connection to {target} within {timeout:?}")))
+    }
 
     fn maildrops(&self) -> &MemoryStore {
         self

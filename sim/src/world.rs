@@ -40,6 +40,7 @@ mod checks;
 mod pop3_checks;
 pub mod reader;
 mod senders;
+mod tunnel_clients;
 
 use checks::{check_deliveries, check_expectations, check_outcome};
 use reader::ReadSession;
@@ -94,6 +95,10 @@ pub struct Stats {
     /// POP3 updates a crash cut part way: the next session listed some,
     /// not all, of the messages deleted before the QUIT.
     pub partial_updates: u32,
+    /// Tunnel client sessions that got back every byte they sent.
+    pub tunnel_complete: u32,
+    /// Tunnel client sessions closed cleanly after a prefix.
+    pub tunnel_cut: u32,
     /// Virtual time the run took, in milliseconds.
     pub virtual_millis: u64,
 }
@@ -115,6 +120,8 @@ struct Shared {
     read_sessions: Vec<ReadSession>,
     /// Readers that have run all their sessions.
     readers_done: usize,
+    /// Tunnel clients that have run all their sessions.
+    tunnel_clients_done: usize,
     stats: Stats,
     violations: Vec<String>,
 }
@@ -261,6 +268,18 @@ fn run_world(
             .instrument(span),
         );
     }
+    for client in &scenario.tunnel_clients {
+        let (client, shared) = (client.clone(), Arc::clone(shared));
+        let span = tracing::info_span!(parent: None, "host", ip = %client.from);
+        sim.client(
+            client.from,
+            async move {
+                tunnel_clients::run(&client, &shared).await;
+                Ok(())
+            }
+            .instrument(span),
+        );
+    }
     let watcher = watch_until_settled(scenario.clone(), Arc::clone(&group), Arc::clone(shared));
     sim.client(WATCHER, watcher);
     for flood in &scenario.floods {
@@ -344,6 +363,7 @@ async fn watch_until_settled(
         let now = turmoil::sim_elapsed().unwrap_or_default();
         let settled = lock(&shared).senders_done == senders
             && lock(&shared).readers_done == readers
+            && lock(&shared).tunnel_clients_done == scenario.tunnel_clients.len()
             && now >= last_fault
             && group.store.queued().is_empty();
         if settled || now >= deadline {

@@ -404,3 +404,22 @@ fn the_swarm_finds_an_update_acknowledged_before_it_is_synced() {
         "its QUIT was answered +OK before this login",
     );
 }
+
+#[test]
+fn a_tunnel_to_a_remote_host_under_a_partition() {
+    let report = passes("tunnel-partition");
+    assert_eq!(
+        (report.stats.tunnel_complete, report.stats.tunnel_cut),
+        (5, 5),
+        "{}",
+        report.trace
+    );
+    assert!(
+        report
+            .trace
+            .contains("20000 bytes client to target, 20000 bytes target to client"),
+        "{}",
+        report.trace
+    );
+    insta::assert_snapshot!(report.trace);
+}

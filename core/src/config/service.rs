@@ -25,6 +25,7 @@ use std::time::Duration;
 use toml::Spanned;
 
 mod pop3;
+mod tunnel;
 
 /// One `[[service]]`: an instance of a service, where it listens, and
 /// the policy of its sessions.
@@ -62,6 +63,8 @@ pub struct ServiceConfig {
     pub auth: AuthPolicy,
     /// `[server] max_hops`, the same for every instance.
     pub max_hops: usize,
+    /// A tunnel's target and timeouts; `None` for every other kind.
+    pub tunnel: Option<crate::tunnel::TunnelConfig>,
 }
 
 impl ServiceConfig {
@@ -125,6 +128,9 @@ pub enum ServiceKind {
     Submission,
     /// POP3 (RFC 1939): reading mail from the INBOX.
     Pop3,
+    /// The TCP/IP proxy tunnel: each client is connected through to one
+    /// fixed target.
+    Tunnel,
 }
 
 impl fmt::Display for ServiceKind {
@@ -133,6 +139,7 @@ impl fmt::Display for ServiceKind {
             ServiceKind::Smtp => "smtp",
             ServiceKind::Submission => "submission",
             ServiceKind::Pop3 => "pop3",
+            ServiceKind::Tunnel => "tunnel",
         })
     }
 }
@@ -162,7 +169,11 @@ pub(super) struct RawService {
     tls: Option<Spanned<RawTlsMode>>,
     tls_certificate: Option<Spanned<PathBuf>>,
     tls_key: Option<Spanned<PathBuf>>,
-    tls_handshake_timeout: Option<Seconds>,
+    tls_handshake_timeout: Option<Spanned<Seconds>>,
+    /// A tunnel's `host:port`.
+    target: Option<Spanned<String>>,
+    connect_timeout: Option<Spanned<Seconds>>,
+    idle_timeout: Option<Spanned<Seconds>>,
     auth: Option<Spanned<bool>>,
     auth_without_tls: Option<Spanned<bool>>,
 }
@@ -213,7 +224,8 @@ fn validate_tls(
             ),
             handshake_timeout: service
                 .tls_handshake_timeout
-                .map_or(TLS_HANDSHAKE_TIMEOUT_DEFAULT, |d| d.0),
+                .as_ref()
+                .map_or(TLS_HANDSHAKE_TIMEOUT_DEFAULT, |d| d.get_ref().0),
         }),
         (mode, _) => {
             let span = service.tls.as_ref().map_or(span, |m| m.span());
@@ -235,6 +247,7 @@ pub(super) fn validate_services(
     names: &PortNames,
     auth_defaults: &AuthPolicy,
     errors: &mut Vec<ConfigError>,
+    warnings: &mut Vec<ConfigError>,
 ) -> Vec<ServiceConfig> {
     if raw.is_empty() {
         errors.push(ConfigError {
@@ -249,9 +262,45 @@ pub(super) fn validate_services(
     for spanned in raw {
         let span = spanned.span();
         let service = spanned.into_inner();
-        let tls = validate_tls(source, &service, span.clone(), errors);
+        let is_tunnel = *service.kind.get_ref() == ServiceKind::Tunnel;
+        // A tunnel refuses every tls key itself (see `tunnel`).
+        let tls = if is_tunnel {
+            tunnel::check_inapplicable_keys(source, &service, errors);
+            None
+        } else {
+            validate_tls(source, &service, span.clone(), errors)
+        };
+        let tunnel = if is_tunnel {
+            tunnel::tunnel_config(source, &service, span.clone(), errors)
+        } else {
+            for (key, written) in [
+                ("target", service.target.as_ref().map(|t| t.span())),
+                (
+                    "connect_timeout",
+                    service.connect_timeout.as_ref().map(|t| t.span()),
+                ),
+                (
+                    "idle_timeout",
+                    service.idle_timeout.as_ref().map(|t| t.span()),
+                ),
+            ] {
+                if let Some(at) = written {
+                    errors.push(spanned_error(
+                        source,
+                        at,
+                        key,
+                        format!(
+                            "applies only to a tunnel, and this instance is kind = \"{}\"",
+                            service.kind.get_ref()
+                        ),
+                        &format!("remove `{key}`, or make this instance kind = \"tunnel\""),
+                    ));
+                }
+            }
+            None
+        };
         let relay = relay_value(&service).unwrap_or(match service.kind.get_ref() {
-            ServiceKind::Smtp | ServiceKind::Pop3 => RelayPolicy::None,
+            ServiceKind::Smtp | ServiceKind::Pop3 | ServiceKind::Tunnel => RelayPolicy::None,
             ServiceKind::Submission => RelayPolicy::Authenticated,
         });
         let command_timeout = match service.kind.get_ref() {
@@ -259,7 +308,7 @@ pub(super) fn validate_services(
                 pop3::check_inapplicable_keys(source, &service, errors);
                 pop3::autologout(source, &service, errors)
             }
-            ServiceKind::Smtp | ServiceKind::Submission => service
+            ServiceKind::Smtp | ServiceKind::Submission | ServiceKind::Tunnel => service
                 .command_timeout
                 .as_ref()
                 .map_or(COMMAND_TIMEOUT_DEFAULT, |d| d.get_ref().0),
@@ -299,6 +348,9 @@ pub(super) fn validate_services(
             }
         };
         let (listen, listen_line) = port_spec(&service.listen, "listen");
+        if is_tunnel {
+            tunnel::well_known_port_warning(source, &service, listen.port, warnings);
+        }
         let secondary = service
             .secondary_listen
             .as_ref()
@@ -387,9 +439,13 @@ pub(super) fn validate_services(
                 listen: listen_line,
                 secondary_listen: secondary.map_or(0, |(_, line)| line),
             },
-            access: AccessList {
-                allow: service.allow.iter().map(|n| n.0).collect(),
-                deny: service.deny.iter().map(|n| n.0).collect(),
+            access: if is_tunnel && service.allow.is_empty() {
+                crate::tunnel::default_access(service.deny.iter().map(|n| n.0).collect())
+            } else {
+                AccessList {
+                    allow: service.allow.iter().map(|n| n.0).collect(),
+                    deny: service.deny.iter().map(|n| n.0).collect(),
+                }
             },
             relay,
             max_connections,
@@ -423,6 +479,7 @@ pub(super) fn validate_services(
             tls,
             auth,
             max_hops: HOPS_DEFAULT,
+            tunnel,
         });
     }
     services
@@ -462,6 +519,15 @@ fn validate_service_auth(
 ) -> AuthPolicy {
     if *service.kind.get_ref() == ServiceKind::Pop3 {
         return pop3::login_policy(source, service, tls, defaults, errors);
+    }
+    if *service.kind.get_ref() == ServiceKind::Tunnel {
+        // No logins through a tunnel; its `auth` keys were refused.
+        return AuthPolicy {
+            offered: false,
+            without_tls: false,
+            required: false,
+            ..defaults.clone()
+        };
     }
     let submission = *service.kind.get_ref() == ServiceKind::Submission;
     let offered = service.auth.as_ref().map_or(submission, |a| *a.get_ref());

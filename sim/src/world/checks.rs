@@ -62,6 +62,12 @@ pub(super) fn check_expectations(scenario: &Scenario, report: &mut Report) {
             report.stats.read_sessions,
         ),
         ("in_use", expect.in_use, report.stats.in_use),
+        (
+            "tunnel_complete",
+            expect.tunnel_complete,
+            report.stats.tunnel_complete,
+        ),
+        ("tunnel_cut", expect.tunnel_cut, report.stats.tunnel_cut),
     ];
     for (what, expected, actual) in checks {
         if let Some(expected) = expected
