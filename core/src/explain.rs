@@ -15,6 +15,7 @@ use crate::policy::AccessList;
 use std::fmt::Write;
 use std::net::{IpAddr, SocketAddr};
 
+mod finger;
 mod pop3;
 
 /// A connection and, optionally, an envelope to explain.
@@ -107,6 +108,13 @@ pub fn explain(config: &Config, plan: &BindPlan, question: &Question) -> Answer 
             service.max_connections, service.max_connections_per_host, refusals.too_many
         ),
     );
+    if service.kind == ServiceKind::Finger {
+        finger::lines(&mut text, service, question);
+        return Answer {
+            text,
+            admitted: true,
+        };
+    }
     if service.kind == ServiceKind::Pop3 {
         pop3::lines(&mut text, config, service, question);
         return Answer {
@@ -176,6 +184,11 @@ impl Refusals {
             ServiceKind::Pop3 => Refusals {
                 access_denied: "-ERR [SYS/PERM]",
                 too_many: "-ERR [SYS/TEMP]",
+            },
+            // Finger has no status codes: a plain line.
+            ServiceKind::Finger => Refusals {
+                access_denied: "\"finger: no finger service for your address here.\"",
+                too_many: "\"finger: too many connections, try again later.\"",
             },
         }
     }

@@ -24,6 +24,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 use toml::Spanned;
 
+mod finger;
 mod pop3;
 
 /// One `[[service]]`: an instance of a service, where it listens, and
@@ -62,6 +63,10 @@ pub struct ServiceConfig {
     pub auth: AuthPolicy,
     /// `[server] max_hops`, the same for every instance.
     pub max_hops: usize,
+    /// A finger instance: an empty query lists the users.
+    pub list_users: bool,
+    /// A finger instance: addresses (lower-case) it never shows.
+    pub hidden: Vec<String>,
 }
 
 impl ServiceConfig {
@@ -104,6 +109,16 @@ impl ServiceConfig {
             max_session_time: self.max_session_time,
         }
     }
+
+    /// The settings each finger session of this service runs under: the
+    /// query timeout is `command_timeout`.
+    pub fn finger_session_config(&self) -> crate::finger::SessionConfig {
+        crate::finger::SessionConfig {
+            list_users: self.list_users,
+            hidden: self.hidden.clone(),
+            query_timeout: self.command_timeout,
+        }
+    }
 }
 
 /// Where an instance's listen specs are written (1-based lines; 0 when
@@ -125,6 +140,8 @@ pub enum ServiceKind {
     Submission,
     /// POP3 (RFC 1939): reading mail from the INBOX.
     Pop3,
+    /// Finger (RFC 1288): who a user is and whether mail waits.
+    Finger,
 }
 
 impl fmt::Display for ServiceKind {
@@ -133,6 +150,7 @@ impl fmt::Display for ServiceKind {
             ServiceKind::Smtp => "smtp",
             ServiceKind::Submission => "submission",
             ServiceKind::Pop3 => "pop3",
+            ServiceKind::Finger => "finger",
         })
     }
 }
@@ -165,6 +183,8 @@ pub(super) struct RawService {
     tls_handshake_timeout: Option<Seconds>,
     auth: Option<Spanned<bool>>,
     auth_without_tls: Option<Spanned<bool>>,
+    list_users: Option<Spanned<bool>>,
+    hidden: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Clone, Copy, Deserialize)]
@@ -251,7 +271,7 @@ pub(super) fn validate_services(
         let service = spanned.into_inner();
         let tls = validate_tls(source, &service, span.clone(), errors);
         let relay = relay_value(&service).unwrap_or(match service.kind.get_ref() {
-            ServiceKind::Smtp | ServiceKind::Pop3 => RelayPolicy::None,
+            ServiceKind::Smtp | ServiceKind::Pop3 | ServiceKind::Finger => RelayPolicy::None,
             ServiceKind::Submission => RelayPolicy::Authenticated,
         });
         let command_timeout = match service.kind.get_ref() {
@@ -259,11 +279,16 @@ pub(super) fn validate_services(
                 pop3::check_inapplicable_keys(source, &service, errors);
                 pop3::autologout(source, &service, errors)
             }
+            ServiceKind::Finger => {
+                finger::check_inapplicable_keys(source, &service, errors);
+                finger::query_timeout(source, &service, errors)
+            }
             ServiceKind::Smtp | ServiceKind::Submission => service
                 .command_timeout
                 .as_ref()
                 .map_or(COMMAND_TIMEOUT_DEFAULT, |d| d.get_ref().0),
         };
+        let (list_users, hidden) = finger::finger_keys(source, &service, errors);
         let auth =
             validate_service_auth(source, &service, span, tls.as_ref(), auth_defaults, errors);
         let name = service.name.get_ref().clone();
@@ -423,6 +448,8 @@ pub(super) fn validate_services(
             tls,
             auth,
             max_hops: HOPS_DEFAULT,
+            list_users,
+            hidden,
         });
     }
     services
@@ -460,8 +487,19 @@ fn validate_service_auth(
     defaults: &AuthPolicy,
     errors: &mut Vec<ConfigError>,
 ) -> AuthPolicy {
-    if *service.kind.get_ref() == ServiceKind::Pop3 {
-        return pop3::login_policy(source, service, tls, defaults, errors);
+    match service.kind.get_ref() {
+        ServiceKind::Pop3 => return pop3::login_policy(source, service, tls, defaults, errors),
+        // Finger takes no logins; its `auth` keys are reported as not
+        // applying.
+        ServiceKind::Finger => {
+            return AuthPolicy {
+                offered: false,
+                without_tls: false,
+                required: false,
+                ..defaults.clone()
+            };
+        }
+        ServiceKind::Smtp | ServiceKind::Submission => {}
     }
     let submission = *service.kind.get_ref() == ServiceKind::Submission;
     let offered = service.auth.as_ref().map_or(submission, |a| *a.get_ref());
