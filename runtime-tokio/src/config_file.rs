@@ -229,14 +229,14 @@ pub fn summary(loaded: &Loaded, plan: &BindPlan) -> String {
             Some(_) => listener.spec.to_string(),
             None => format!("{} (all interfaces)", listener.spec),
         };
-        let pop3 = service.kind == ServiceKind::Pop3;
+        // POP3 and finger instances take no mail: neither applies.
+        let pop3 = matches!(service.kind, ServiceKind::Pop3 | ServiceKind::Finger);
         rows.push([
             instance,
             service.kind.to_string(),
             address,
             service.tls_mode().to_string(),
             auth_cell(service),
-            // A POP3 instance takes no mail: neither applies.
             if pop3 {
                 "-".to_owned()
             } else {
