@@ -299,6 +299,9 @@ pub fn summary(loaded: &Loaded, plan: &BindPlan) -> String {
 /// `auth_without_tls` allows it and the session is not TLS from the start.
 fn auth_cell(service: &ServiceConfig) -> String {
     let auth = &service.auth;
+    if service.kind == ServiceKind::Finger {
+        return "-".to_owned();
+    }
     if service.kind == ServiceKind::Pop3 {
         return match (service.tls_mode(), auth.without_tls) {
             (TlsMode::Implicit, _) | (_, false) => "login over TLS",

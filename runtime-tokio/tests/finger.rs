@@ -314,3 +314,93 @@ fn user_name_and_plan_are_checked_and_cleared() {
         "{accounts}"
     );
 }
+
+#[test]
+fn check_config_shows_the_finger_row_and_refuses_keys_that_do_not_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.toml");
+    std::fs::write(
+        &good,
+        "[server]\ndata_dir = \"data\"\n[[service]]\nname = \"mx\"\nkind = \"smtp\"\nlisten = \"127.0.0.1:2525\"\n[[service]]\nname = \"finger\"\nkind = \"finger\"\nlisten = \"127.0.0.1:finger\"\nlist_users = true\n[[domain]]\nname = \"example.test\"\n",
+    )
+    .unwrap();
+    let output = postern().arg("check-config").arg(&good).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    let row = stdout
+        .lines()
+        .find(|line| line.trim_start().starts_with("finger "))
+        .unwrap_or_else(|| panic!("no finger row in:\n{stdout}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(
+        cells,
+        [
+            "finger",
+            "finger",
+            "127.0.0.1:79",
+            "none",
+            "-",
+            "-",
+            "-",
+            "20",
+            "(5/host)",
+            "everyone"
+        ],
+        "{row}"
+    );
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[service]]\nname = \"finger\"\nkind = \"finger\"\nlisten = \"127.0.0.1:finger\"\ntls = \"starttls\"\ncommand_timeout = \"5m\"\n[[domain]]\nname = \"example.test\"\n",
+    )
+    .unwrap();
+    let output = postern().arg("check-config").arg(&bad).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert_has(
+        &stderr,
+        &[
+            "bad.toml:5:7: `tls`: does not apply to a finger instance: RFC 1288 finger has no TLS",
+            "help: remove `tls` from the [[service]] \"finger\" (kind = \"finger\")",
+            "bad.toml:6:19: `command_timeout`: 5m is not a finger query timeout",
+            "2 errors in",
+        ],
+    );
+}
+
+#[test]
+fn sighup_changes_list_users_and_hidden_for_new_sessions() {
+    let smtp = address();
+    let finger_addr = address();
+    let instance = format!(
+        "\n[[service]]\nname = \"finger\"\nkind = \"finger\"\nlisten = \"{finger_addr}\"\n"
+    );
+    let server = TestServer::start_with(&config(smtp, &instance), smtp);
+    for login in ["alice@example.test", "bob@example.test"] {
+        user(&server, &["add", login], "a password\n");
+    }
+    assert!(raw(finger_addr, b"\r\n").contains("does not list its users"));
+    assert!(raw(finger_addr, b"bob\r\n").contains("Login: bob@example.test"));
+
+    let path = server.config_path();
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "kind = \"finger\"\n",
+        "kind = \"finger\"\nlist_users = true\nhidden = [\"bob@example.test\"]\n",
+    );
+    std::fs::write(&path, text).unwrap();
+    // SAFETY: kill(2) on our own child process.
+    assert_eq!(unsafe { libc::kill(server.pid() as i32, libc::SIGHUP) }, 0);
+    support::eventually(
+        || server.log(),
+        |log| log.contains("new sessions use it"),
+        |log| format!("no reload in:\n{log}"),
+    );
+    let list = raw(finger_addr, b"\r\n");
+    assert!(list.contains("alice@example.test"), "{list}");
+    assert!(!list.contains("bob"), "{list}");
+    assert_eq!(
+        raw(finger_addr, b"bob\r\n"),
+        "finger: bob: no such user.\r\n"
+    );
+}

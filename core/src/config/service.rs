@@ -269,7 +269,11 @@ pub(super) fn validate_services(
     for spanned in raw {
         let span = spanned.span();
         let service = spanned.into_inner();
-        let tls = validate_tls(source, &service, span.clone(), errors);
+        // Finger has no TLS: its tls keys are reported as not applying.
+        let tls = match service.kind.get_ref() {
+            ServiceKind::Finger => None,
+            _ => validate_tls(source, &service, span.clone(), errors),
+        };
         let relay = relay_value(&service).unwrap_or(match service.kind.get_ref() {
             ServiceKind::Smtp | ServiceKind::Pop3 | ServiceKind::Finger => RelayPolicy::None,
             ServiceKind::Submission => RelayPolicy::Authenticated,
