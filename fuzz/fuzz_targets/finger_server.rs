@@ -1,7 +1,7 @@
 //! The finger server machine, driven as `runtime-tokio/src/finger.rs`
 //! drives it, on a virtual clock, with client bytes in arbitrary pieces
-//! and every request answered with users the fuzzer makes up (names and
-//! plans full of control characters included).
+//! and every request answered with users whose names and plans the
+//! fuzzer makes up (control characters included).
 //!
 //! Input layout:
 //!
@@ -62,7 +62,7 @@ fn run(flags: u8, mut control: &[u8], mut stream: &[u8]) {
     let mut server = FingerServer::new(Arc::new(config), info, now);
     let mut closed = false;
     let mut requested = false;
-    let mut next = |control: &mut &[u8]| -> Option<u8> {
+    let next = |control: &mut &[u8]| -> Option<u8> {
         let (&first, rest) = control.split_first()?;
         *control = rest;
         Some(first)
@@ -141,7 +141,9 @@ fn run(flags: u8, mut control: &[u8], mut stream: &[u8]) {
 /// Three users whose names and plans are cut from `control`: arbitrary
 /// bytes, read as UTF-8 where they are.
 fn make_users(control: &[u8]) -> Vec<UserInfo> {
-    let text = String::from_utf8_lossy(control).into_owned();
+    // Without `@`, so that only an address can put the hidden user's
+    // address in the output, whatever the names and plans say.
+    let text = String::from_utf8_lossy(control).replace('@', "");
     let third = text.len() / 3;
     let cut = |n: usize| {
         let mut i = (third * n).min(text.len());
@@ -164,7 +166,7 @@ fn make_users(control: &[u8]) -> Vec<UserInfo> {
             plan: Some(text[a..b].to_owned()),
         },
         UserInfo {
-            address: format!("x{}@example.test", &text[b..]),
+            address: "carol@example.test".to_owned(),
             real_name: Some(text[b..].to_owned()),
             mail: None,
             plan: Some(text.clone()),
@@ -188,9 +190,6 @@ fn check_lines(bytes: &[u8], hidden: bool) {
         assert!(!line.chars().any(char::is_control), "a control character in {line:?}");
     }
     if hidden {
-        let shown = text
-            .split_terminator("\r\n")
-            .any(|line| line.starts_with(HIDDEN) || line.starts_with(&format!("Login: {HIDDEN}")));
-        assert!(!shown, "a hidden user was shown: {text:?}");
+        assert!(!text.contains(HIDDEN), "a hidden user was shown: {text:?}");
     }
 }
