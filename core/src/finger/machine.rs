@@ -11,9 +11,9 @@ use std::sync::Arc;
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum State {
     /// Waiting for the query line.
-    Reading,
+    ExpectQuery,
     /// Waiting for the driver's [`Input::Users`].
-    Looking(Query),
+    AwaitingUsers(Query),
     Closed,
 }
 
@@ -28,6 +28,8 @@ pub struct FingerServer {
     line: Vec<u8>,
     timers: TimerTable,
     output: VecDeque<Output>,
+    /// The `now` of the last input.
+    now: Instant,
 }
 
 impl FingerServer {
@@ -38,10 +40,11 @@ impl FingerServer {
         FingerServer {
             config,
             info,
-            state: State::Reading,
+            state: State::ExpectQuery,
             line: Vec::new(),
             timers,
             output: VecDeque::new(),
+            now,
         }
     }
 
@@ -54,14 +57,26 @@ impl FingerServer {
         self.line.len()
     }
 
+    /// Hands one input to the machine. Drain [`FingerServer::poll_output`]
+    /// before the next call.
     pub fn handle_input(&mut self, now: Instant, input: Input<'_>) {
+        assert!(
+            now >= self.now,
+            "time went backwards: {now:?} < {:?}",
+            self.now
+        );
+        assert!(
+            self.output.is_empty(),
+            "input handed in while output was pending"
+        );
+        self.now = now;
         if self.state == State::Closed {
             return;
         }
         match input {
             Input::Bytes(bytes) => self.bytes(now, bytes),
             Input::EndOfInput => {
-                if self.state == State::Reading {
+                if self.state == State::ExpectQuery {
                     if self.line.is_empty() {
                         self.event(Event::ClientLeft);
                         self.close();
@@ -74,7 +89,9 @@ impl FingerServer {
                 }
             }
             Input::TimerFired => {
-                if self.state == State::Reading && self.timers.expired(now) == Some(Timer::Query) {
+                if self.state == State::ExpectQuery
+                    && self.timers.expired(now) == Some(Timer::Query)
+                {
                     self.event(Event::TimedOut);
                     self.close();
                 }
@@ -89,7 +106,9 @@ impl FingerServer {
                 self.close();
             }
             Input::Users(users) => {
-                if let State::Looking(query) = std::mem::replace(&mut self.state, State::Reading) {
+                if let State::AwaitingUsers(query) =
+                    std::mem::replace(&mut self.state, State::ExpectQuery)
+                {
                     self.answer(now, &query, &users);
                 }
             }
@@ -104,7 +123,7 @@ impl FingerServer {
     /// awaited.
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.state {
-            State::Reading => self.timers.next_expiry(),
+            State::ExpectQuery => self.timers.next_expiry(),
             _ => None,
         }
     }
@@ -119,7 +138,7 @@ impl FingerServer {
     }
 
     fn bytes(&mut self, now: Instant, bytes: &[u8]) {
-        if self.state != State::Reading {
+        if self.state != State::ExpectQuery {
             // Anything after the query line is ignored (RFC 1288 has one
             // query per connection).
             return;
@@ -127,7 +146,7 @@ impl FingerServer {
         match bytes.iter().position(|&b| b == b'\n') {
             Some(end) => {
                 if self.line.len() + end + 1 > FINGER_QUERY_BYTES_MAX {
-                    return self.refuse(now, Refused::TooLong);
+                    return self.refuse(now, Refused::QueryTooLong);
                 }
                 let mut line = std::mem::take(&mut self.line);
                 line.extend_from_slice(&bytes[..end]);
@@ -138,7 +157,7 @@ impl FingerServer {
             }
             None => {
                 if self.line.len() + bytes.len() >= FINGER_QUERY_BYTES_MAX {
-                    return self.refuse(now, Refused::TooLong);
+                    return self.refuse(now, Refused::QueryTooLong);
                 }
                 self.line.extend_from_slice(bytes);
             }
@@ -153,21 +172,21 @@ impl FingerServer {
         let query = match parse_query(line) {
             Ok(query) => query,
             Err(QueryError::BadCharacters | QueryError::Malformed) => {
-                return self.refuse(now, Refused::Malformed);
+                return self.refuse(now, Refused::MalformedQuery);
             }
         };
         match &query.target {
-            Target::Forward => self.refuse(now, Refused::Forwarding),
-            Target::List if !self.config.list_users => self.refuse(now, Refused::Listing),
+            Target::Forward => self.refuse(now, Refused::ForwardingQuery),
+            Target::List if !self.config.list_users => self.refuse(now, Refused::ListingNotAllowed),
             Target::List => {
                 self.output.push_back(Output::Request(Request::List));
-                self.state = State::Looking(query);
+                self.state = State::AwaitingUsers(query);
             }
             Target::User(user) => {
                 let user = user.clone();
                 self.output
                     .push_back(Output::Request(Request::Lookup { user }));
-                self.state = State::Looking(query);
+                self.state = State::AwaitingUsers(query);
             }
         }
     }
@@ -203,14 +222,14 @@ impl FingerServer {
         self.timers.stop(Timer::Query);
         self.line.clear();
         let text = match why {
-            Refused::Forwarding => {
+            Refused::ForwardingQuery => {
                 "finger: forwarding refused: this server answers only for its own users (RFC 1288 3.2.1)."
             }
-            Refused::Listing => {
+            Refused::ListingNotAllowed => {
                 "finger: this server does not list its users; ask for one by name (finger user@host)."
             }
-            Refused::TooLong => "finger: query too long.",
-            Refused::Malformed => {
+            Refused::QueryTooLong => "finger: query too long.",
+            Refused::MalformedQuery => {
                 "finger: bad query: send a user name, /W and a user name, or an empty line."
             }
         };

@@ -153,22 +153,22 @@ pub enum Output {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refused {
     /// `user@host`: RFC 1288 3.2.1.
-    Forwarding,
+    ForwardingQuery,
     /// An empty query, and `list_users` is off.
-    Listing,
+    ListingNotAllowed,
     /// Longer than [`FINGER_QUERY_BYTES_MAX`](crate::limits::FINGER_QUERY_BYTES_MAX).
-    TooLong,
+    QueryTooLong,
     /// Not a query RFC 1288 2.3 describes.
-    Malformed,
+    MalformedQuery,
 }
 
 impl fmt::Display for Refused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Refused::Forwarding => "forwarding query refused",
-            Refused::Listing => "user list refused (list_users is off)",
-            Refused::TooLong => "query too long",
-            Refused::Malformed => "malformed query",
+            Refused::ForwardingQuery => "forwarding query refused",
+            Refused::ListingNotAllowed => "user list refused (list_users is off)",
+            Refused::QueryTooLong => "query too long",
+            Refused::MalformedQuery => "malformed query",
         })
     }
 }

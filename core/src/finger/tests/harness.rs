@@ -1,10 +1,13 @@
 //! Drives a [`FingerServer`] the way the runtime driver does, answering
-//! its requests from a fixed set of users.
+//! its requests from a fixed set of users, on a virtual clock, and writes
+//! a transcript (`C:` what the client sent, `S:` each line the server
+//! sent, with the seconds since the connection).
 
 use crate::finger::{
     FingerServer, Input, MailStatus, Output, Request, SessionConfig, SessionInfo, UserInfo,
 };
 use crate::time::{Instant, UnixTime};
+use std::fmt::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,6 +62,8 @@ pub struct Harness {
     pub closed: bool,
     /// Bytes handed in at most this many at a time.
     pub chunk: usize,
+    pub transcript: String,
+    start: Instant,
 }
 
 impl Harness {
@@ -81,12 +86,16 @@ impl Harness {
             events: Vec::new(),
             closed: false,
             chunk: usize::MAX,
+            transcript: String::new(),
+            start: now,
         };
         harness.drain();
         harness
     }
 
     pub fn feed(&mut self, bytes: &[u8]) {
+        let text = String::from_utf8_lossy(bytes).escape_debug().to_string();
+        self.note(&format!("C: {text}"));
         for piece in bytes.chunks(self.chunk.max(1)) {
             self.server.handle_input(self.now, Input::Bytes(piece));
             self.drain();
@@ -94,6 +103,7 @@ impl Harness {
     }
 
     pub fn input(&mut self, input: Input<'_>) {
+        self.note(&format!("   {input:?}"));
         self.server.handle_input(self.now, input);
         self.drain();
     }
@@ -102,33 +112,60 @@ impl Harness {
         String::from_utf8(self.sent.clone()).unwrap()
     }
 
+    fn note(&mut self, text: &str) {
+        let elapsed = self.now.saturating_duration_since(self.start).as_secs();
+        writeln!(self.transcript, "[{elapsed:>3}s] {text}").unwrap();
+    }
+
+    /// Drains every output, then hands in the answer to a request, as the
+    /// driver does.
     pub fn drain(&mut self) {
-        while let Some(output) = self.server.poll_output() {
-            match output {
-                Output::Send(bytes) => {
-                    assert!(!self.closed, "sent after close");
-                    self.sent.extend_from_slice(&bytes);
+        loop {
+            let mut answer = None;
+            while let Some(output) = self.server.poll_output() {
+                match output {
+                    Output::Send(bytes) => {
+                        assert!(!self.closed, "sent after close");
+                        self.sent.extend_from_slice(&bytes);
+                        let text = String::from_utf8(bytes).unwrap();
+                        for line in text.split_terminator("\r\n") {
+                            self.note(&format!("S: {}", line.escape_debug()));
+                        }
+                    }
+                    Output::Request(request) => {
+                        assert!(answer.is_none(), "two requests at once");
+                        self.note(&format!("   request: {request:?}"));
+                        answer = Some(lookup(&request));
+                        self.requests.push(request);
+                    }
+                    Output::Close => {
+                        self.note("   close");
+                        self.closed = true;
+                    }
+                    Output::Event(event) => self.events.push(event.to_string()),
                 }
-                Output::Request(request) => {
-                    let answer = match &request {
-                        Request::List => users(),
-                        Request::Lookup { user } => users()
-                            .into_iter()
-                            .filter(|u| {
-                                u.address
-                                    .split('@')
-                                    .next()
-                                    .is_some_and(|local| local.eq_ignore_ascii_case(user))
-                            })
-                            .collect(),
-                    };
-                    self.requests.push(request);
-                    self.server.handle_input(self.now, Input::Users(answer));
-                }
-                Output::Close => self.closed = true,
-                Output::Event(event) => self.events.push(event.to_string()),
+            }
+            match answer {
+                Some(users) => self.server.handle_input(self.now, Input::Users(users)),
+                None => break,
             }
         }
+    }
+}
+
+/// The users a request names, from [`users`].
+fn lookup(request: &Request) -> Vec<UserInfo> {
+    match request {
+        Request::List => users(),
+        Request::Lookup { user } => users()
+            .into_iter()
+            .filter(|u| {
+                u.address
+                    .split('@')
+                    .next()
+                    .is_some_and(|local| local.eq_ignore_ascii_case(user))
+            })
+            .collect(),
     }
 }
 

@@ -23,7 +23,7 @@ fn a_user_is_answered_with_name_mail_and_plan() {
     let text = harness.text();
     assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text}");
     assert!(text.contains("Mail: 3 new messages since"), "{text}");
-    insta::assert_snapshot!(text);
+    insta::assert_snapshot!(harness.transcript);
 }
 
 #[test]
@@ -35,7 +35,7 @@ fn verbose_adds_the_mailbox_line() {
         long.contains("Mailbox: 5 messages in the INBOX, 3 unseen"),
         "{long}"
     );
-    insta::assert_snapshot!(long);
+    insta::assert_snapshot!(ask(config(), b"/W alice\r\n").transcript);
 }
 
 #[test]
@@ -73,7 +73,7 @@ fn the_list_is_refused_unless_allowed_and_leaves_out_hidden_users() {
     assert_eq!(allowed.requests, vec![Request::List]);
     let text = allowed.text();
     assert!(!text.contains("carol"), "{text}");
-    insta::assert_snapshot!(text);
+    insta::assert_snapshot!(allowed.transcript);
 }
 
 #[test]
@@ -128,6 +128,7 @@ fn a_silent_client_is_closed_after_the_query_timeout() {
     assert!(harness.closed);
     assert!(harness.sent.is_empty());
     assert_eq!(harness.events, vec!["no query in time"]);
+    insta::assert_snapshot!(harness.transcript);
 }
 
 #[test]
