@@ -25,6 +25,7 @@ use std::time::Duration;
 use toml::Spanned;
 
 mod finger;
+pub(super) use finger::warnings as finger_warnings;
 mod pop3;
 
 /// One `[[service]]`: an instance of a service, where it listens, and

@@ -6,7 +6,7 @@
 //! for those are errors on a finger instance, not silently ignored; and
 //! `list_users` and `hidden` are errors on any other kind.
 
-use super::{ConfigError, RawService, ServiceKind, spanned_error};
+use super::{ConfigError, RawService, ServiceConfig, ServiceKind, spanned_error};
 use crate::accounts::normalize_login;
 use crate::limits::{FINGER_QUERY_TIMEOUT_DEFAULT, FINGER_QUERY_TIMEOUT_MAX};
 use std::ops::Range;
@@ -160,6 +160,30 @@ pub(super) fn finger_keys(
         }
     }
     (list_users, hidden)
+}
+
+/// Warns of a finger instance that lists its users to the world: one
+/// with `list_users = true`, an access list that admits everyone, and a
+/// listener that is not on loopback. Legitimate on a LAN-only address,
+/// hence a warning, not an error.
+pub(in crate::config) fn warnings(services: &[ServiceConfig]) -> Vec<ConfigError> {
+    services
+        .iter()
+        .filter(|s| s.kind == ServiceKind::Finger && s.list_users)
+        .filter(|s| s.access.allow.is_empty() && s.access.deny.is_empty())
+        .filter(|s| s.listen.address.is_none_or(|address| !address.is_loopback()))
+        .map(|s| ConfigError {
+            position: (s.lines.listen > 0).then_some((s.lines.listen, 1)),
+            key: Some("listen".to_owned()),
+            message: format!(
+                "finger instance \"{}\" lists every account (list_users = true) to anyone who can reach {}",
+                s.name, s.listen
+            ),
+            help: Some(
+                "give it an allow list (allow = [\"10.0.0.0/8\"]), listen on a LAN or loopback address, or remove list_users".to_owned(),
+            ),
+        })
+        .collect()
 }
 
 #[cfg(test)]

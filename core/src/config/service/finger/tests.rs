@@ -100,3 +100,26 @@ fn finger_keys_on_another_kind_are_errors() {
         "{text}"
     );
 }
+
+#[test]
+fn a_list_open_to_the_world_is_a_warning() {
+    let open = parse(&FINGER.replace("127.0.0.1:finger", "finger"))
+        .map(|c| c.warnings)
+        .unwrap();
+    assert!(open.is_empty(), "no list, no warning: {open:?}");
+    let source = FINGER.replace("127.0.0.1:finger", "finger") + "list_users = true\n";
+    let warnings = parse(&source).unwrap().warnings;
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let text = warnings[0].render("postern.toml", &source);
+    assert!(
+        text.contains("postern.toml:5:1: `listen`: finger instance \"finger\" lists every account (list_users = true) to anyone who can reach *:79"),
+        "{text}"
+    );
+    for quiet in [
+        format!("{FINGER}list_users = true\n"),
+        FINGER.replace("127.0.0.1:finger", "finger")
+            + "list_users = true\nallow = [\"10.0.0.0/8\"]\n",
+    ] {
+        assert!(parse(&quiet).unwrap().warnings.is_empty(), "{quiet}");
+    }
+}
