@@ -8,6 +8,7 @@
 //! change without breaking old entries.
 
 use crate::address::parse_mailbox;
+use crate::limits::{FINGER_PLAN_BYTES_MAX, FINGER_REAL_NAME_BYTES_MAX};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -25,6 +26,12 @@ pub struct Account {
     /// May use any envelope sender, not only the account's own addresses.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub send_as_anyone: bool,
+    /// The user's real name, shown by finger (`postern user name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub real_name: Option<String>,
+    /// The user's plan text, shown by finger (`postern user plan`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
 }
 
 /// Every account, by login.
@@ -41,6 +48,54 @@ struct File {
 }
 
 const HEADER: &str = "# Postern accounts, written by `postern user`. Each password is an argon2id\n# hash; the passwords themselves are stored nowhere.\n\n";
+
+/// Checks a real name for `postern user name`: one line, no control
+/// characters, at most [`FINGER_REAL_NAME_BYTES_MAX`] octets.
+pub fn check_real_name(name: &str) -> Result<String, String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err("the name is empty; use --clear to remove a name".to_owned());
+    }
+    if name.chars().any(char::is_control) {
+        return Err("a name is one line of text, without control characters".to_owned());
+    }
+    if name.len() > FINGER_REAL_NAME_BYTES_MAX {
+        return Err(format!(
+            "the name is {} octets long; at most {FINGER_REAL_NAME_BYTES_MAX} are kept",
+            name.len()
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// Checks a plan for `postern user plan`: UTF-8 text of at most
+/// [`FINGER_PLAN_BYTES_MAX`] octets, lines ending in LF; control
+/// characters other than line ends and tabs are refused (finger would
+/// strip them anyway).
+pub fn check_plan(plan: &[u8]) -> Result<String, String> {
+    let text = std::str::from_utf8(plan).map_err(|_| "the plan is not UTF-8 text".to_owned())?;
+    let text = text.replace("\r\n", "\n");
+    let text = text.trim_end_matches('\n');
+    if text.trim().is_empty() {
+        return Err("the plan is empty; use --clear to remove a plan".to_owned());
+    }
+    if text.len() > FINGER_PLAN_BYTES_MAX {
+        return Err(format!(
+            "the plan is {} octets long; at most {FINGER_PLAN_BYTES_MAX} are allowed",
+            text.len()
+        ));
+    }
+    if let Some(c) = text
+        .chars()
+        .find(|&c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(format!(
+            "the plan has a control character ({}); it may have text, tabs and line ends only",
+            c.escape_unicode()
+        ));
+    }
+    Ok(text.to_owned())
+}
 
 /// Checks and normalizes a login: an address, compared without regard to
 /// case.
@@ -134,7 +189,47 @@ mod tests {
             login: login.into(),
             password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
             send_as_anyone: anyone,
+            real_name: None,
+            plan: None,
         }
+    }
+
+    #[test]
+    fn a_real_name_and_a_plan_round_trip_and_old_files_still_read() {
+        let mut accounts = Accounts::default();
+        accounts.insert(Account {
+            real_name: Some("Alice Example".into()),
+            plan: Some("Line one\n\tline two".into()),
+            ..account("alice@example.com", false)
+        });
+        let text = accounts.render();
+        assert!(text.contains("real_name = \"Alice Example\""), "{text}");
+        assert_eq!(Accounts::parse(&text).unwrap(), accounts);
+        let old =
+            Accounts::parse("[[account]]\nlogin = \"a@b.c\"\npassword_hash = \"x\"\n").unwrap();
+        let a = old.get("a@b.c").unwrap();
+        assert_eq!((a.real_name.as_deref(), a.plan.as_deref()), (None, None));
+    }
+
+    #[test]
+    fn names_and_plans_are_checked() {
+        assert_eq!(
+            check_real_name("  Alice Example ").unwrap(),
+            "Alice Example"
+        );
+        assert!(check_real_name("Alice\x1b[2J").is_err());
+        assert!(check_real_name("").is_err());
+        assert!(check_real_name(&"x".repeat(FINGER_REAL_NAME_BYTES_MAX + 1)).is_err());
+        assert_eq!(check_plan(b"one\r\ntwo\n\n").unwrap(), "one\ntwo");
+        assert!(
+            check_plan(b"bell\x07")
+                .unwrap_err()
+                .contains("control character")
+        );
+        assert!(check_plan(b"\xff").is_err());
+        assert!(check_plan(b"\n").is_err());
+        assert!(check_plan(&vec![b'x'; FINGER_PLAN_BYTES_MAX + 1]).is_err());
+        assert!(check_plan(&vec![b'x'; FINGER_PLAN_BYTES_MAX]).is_ok());
     }
 
     #[test]

@@ -585,6 +585,7 @@ fn validate(source: &str, raw: RawConfig, errors: &mut Vec<ConfigError>) -> Conf
         errors,
     );
     let domains = validate_domains(source, raw.domains, errors);
+    warnings.extend(service::finger_warnings(&services));
     Config {
         server: ServerConfig {
             hostname: raw.server.hostname.0,

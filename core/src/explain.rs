@@ -15,6 +15,7 @@ use crate::policy::AccessList;
 use std::fmt::Write;
 use std::net::{IpAddr, SocketAddr};
 
+mod finger;
 mod pop3;
 mod tunnel;
 
@@ -122,6 +123,13 @@ pub fn explain(config: &Config, plan: &BindPlan, question: &Question) -> Answer 
             admitted: true,
         };
     }
+    if service.kind == ServiceKind::Finger {
+        finger::lines(&mut text, service, question);
+        return Answer {
+            text,
+            admitted: true,
+        };
+    }
     if service.kind == ServiceKind::Pop3 {
         pop3::lines(&mut text, config, service, question);
         return Answer {
@@ -197,6 +205,11 @@ impl Refusals {
             ServiceKind::Tunnel => Refusals {
                 access_denied: "no reply (a tunnel has no protocol of its own to say why in)",
                 too_many: "closed without a reply",
+            },
+            // Finger has no status codes: a plain line.
+            ServiceKind::Finger => Refusals {
+                access_denied: "\"finger: no finger service for your address here.\"",
+                too_many: "\"finger: too many connections, try again later.\"",
             },
         }
     }

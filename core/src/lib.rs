@@ -21,6 +21,7 @@ pub mod config;
 pub mod directory;
 pub mod envelope;
 pub mod explain;
+pub mod finger;
 pub mod limits;
 pub mod mailbox;
 pub mod policy;

@@ -316,3 +316,26 @@ pub const WELL_KNOWN_PORT_END: u16 = 1024;
 /// The seed (Mailtraq) puts its extra instances, tunnels among them, on
 /// ports 5000 and above.
 pub const TUNNEL_PORT_CONVENTION_MIN: u16 = 5000;
+
+/// A finger query line, CRLF included. RFC 1288 sets no limit; a query is
+/// a user name and perhaps `/W`, so 256 octets is plenty, and anything
+/// longer is refused before it is read further.
+pub const FINGER_QUERY_BYTES_MAX: usize = 256;
+
+/// A finger instance's `command_timeout` (how long a client has to send
+/// its one query line) when none is written. Real clients send the query
+/// at once; a short wait keeps idle connections from holding the quota.
+pub const FINGER_QUERY_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10);
+
+/// The longest `command_timeout` a finger instance accepts.
+pub const FINGER_QUERY_TIMEOUT_MAX: Duration = Duration::from_secs(60);
+
+/// A user's plan text (`postern user plan`), in octets: a few screens.
+pub const FINGER_PLAN_BYTES_MAX: usize = 4096;
+
+/// A user's real name (`postern user name`), in octets.
+pub const FINGER_REAL_NAME_BYTES_MAX: usize = 100;
+
+/// Users listed for an empty query (`list_users = true`); the rest are
+/// counted, not shown.
+pub const FINGER_LIST_USERS_MAX: usize = 500;

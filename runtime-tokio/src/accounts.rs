@@ -113,7 +113,7 @@ impl AccountBook {
     }
 
     /// The current accounts, read again if the file changed.
-    fn accounts(&self) -> Result<Arc<Accounts>, String> {
+    pub(crate) fn accounts(&self) -> Result<Arc<Accounts>, String> {
         let current = stamp(&self.path).map_err(|e| format!("{}: {e}", self.path.display()))?;
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((cached, accounts)) = cache.as_ref()
@@ -265,6 +265,8 @@ pub fn add(
             login: login.clone(),
             password_hash,
             send_as_anyone,
+            real_name: None,
+            plan: None,
         });
         Ok(format!("added {login}"))
     })
@@ -285,6 +287,53 @@ pub fn set_password(data_dir: &Path, login: &str, password: &str) -> Result<Stri
             ..account
         });
         Ok(format!("changed the password of {login}"))
+    })
+}
+
+/// Sets (or with `None` removes) an account's real name, shown by finger.
+pub fn set_real_name(data_dir: &Path, login: &str, name: Option<&str>) -> Result<String, String> {
+    let login = normalize_login(login)?;
+    let name = name
+        .map(postern_core::accounts::check_real_name)
+        .transpose()?;
+    change_account(data_dir, &login, |account| {
+        let message = match &name {
+            Some(name) => format!("the name of {login} is now {name}"),
+            None => format!("removed the name of {login}"),
+        };
+        account.real_name = name;
+        message
+    })
+}
+
+/// Sets (or with `None` removes) an account's plan, shown by finger.
+pub fn set_plan(data_dir: &Path, login: &str, plan: Option<&[u8]>) -> Result<String, String> {
+    let login = normalize_login(login)?;
+    let plan = plan.map(postern_core::accounts::check_plan).transpose()?;
+    change_account(data_dir, &login, |account| {
+        let message = match &plan {
+            Some(plan) => format!("set the plan of {login} ({} octets)", plan.len()),
+            None => format!("removed the plan of {login}"),
+        };
+        account.plan = plan;
+        message
+    })
+}
+
+fn change_account(
+    data_dir: &Path,
+    login: &str,
+    change: impl FnOnce(&mut Account) -> String,
+) -> Result<String, String> {
+    update(data_dir, |accounts| {
+        let Some(mut account) = accounts.get(login).cloned() else {
+            return Err(format!(
+                "{login} has no account; add it with `postern user add {login}`"
+            ));
+        };
+        let message = change(&mut account);
+        accounts.insert(account);
+        Ok(message)
     })
 }
 

@@ -229,9 +229,12 @@ pub fn summary(loaded: &Loaded, plan: &BindPlan) -> String {
             Some(_) => listener.spec.to_string(),
             None => format!("{} (all interfaces)", listener.spec),
         };
-        // Neither a POP3 instance nor a tunnel takes mail: RELAY and MAX
+        // POP3, tunnel and finger instances take no mail: RELAY and MAX
         // SIZE do not apply.
-        let pop3 = matches!(service.kind, ServiceKind::Pop3 | ServiceKind::Tunnel);
+        let pop3 = matches!(
+            service.kind,
+            ServiceKind::Pop3 | ServiceKind::Tunnel | ServiceKind::Finger
+        );
         rows.push([
             instance,
             service.kind.to_string(),
@@ -302,6 +305,9 @@ fn auth_cell(service: &ServiceConfig) -> String {
     let auth = &service.auth;
     if let Some(tunnel) = &service.tunnel {
         return format!("-> {}", tunnel.target);
+    }
+    if service.kind == ServiceKind::Finger {
+        return "-".to_owned();
     }
     if service.kind == ServiceKind::Pop3 {
         return match (service.tls_mode(), auth.without_tls) {

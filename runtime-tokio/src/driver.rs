@@ -54,6 +54,16 @@ pub trait Backend {
         client: IpAddr,
     ) -> impl Future<Output = AuthVerdict> + Send;
 
+    /// Answers a finger request: every account it names, hidden ones
+    /// included (the machine leaves those out). Backends without
+    /// accounts know no one.
+    fn finger(
+        &self,
+        _request: &postern_core::finger::Request,
+    ) -> impl Future<Output = Vec<postern_core::finger::UserInfo>> + Send {
+        async { Vec::new() }
+    }
+
     /// Starts a spool entry for a message with this envelope.
     fn open(
         &self,

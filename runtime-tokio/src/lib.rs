@@ -12,6 +12,7 @@ pub mod control;
 pub mod delivery;
 pub mod driver;
 pub mod environment;
+pub mod finger;
 pub mod listen;
 pub mod log_file;
 pub mod logging;

@@ -133,6 +133,24 @@ enum UserAction {
     },
     /// Sets a new password, read as for `add`.
     Passwd { address: String },
+    /// Sets the real name finger shows for an account.
+    Name {
+        address: String,
+        /// The name, such as "Alice Example".
+        #[arg(required_unless_present = "clear")]
+        name: Option<String>,
+        /// Removes the name instead.
+        #[arg(long, conflicts_with = "name")]
+        clear: bool,
+    },
+    /// Sets the plan finger shows for an account, read from standard
+    /// input (at most 4096 octets of text).
+    Plan {
+        address: String,
+        /// Removes the plan instead.
+        #[arg(long)]
+        clear: bool,
+    },
     /// Deletes an account.
     Del { address: String },
     /// Lists the accounts.
@@ -334,6 +352,23 @@ fn user(config: Option<PathBuf>, action: UserAction) -> Result<String, String> {
             let password = read_new_password(&address)?;
             accounts::set_password(data_dir, &address, &password)
         }
+        UserAction::Name {
+            address,
+            name,
+            clear,
+        } => accounts::set_real_name(
+            data_dir,
+            &address,
+            if clear { None } else { name.as_deref() },
+        ),
+        UserAction::Plan { address, clear } => {
+            if clear {
+                accounts::set_plan(data_dir, &address, None)
+            } else {
+                let plan = read_plan()?;
+                accounts::set_plan(data_dir, &address, Some(&plan))
+            }
+        }
         UserAction::Del { address } => accounts::delete(data_dir, &address),
         UserAction::List => accounts::list(data_dir),
     }
@@ -347,6 +382,20 @@ fn mailbox(config: Option<PathBuf>, action: MailboxAction) -> Result<String, Str
         MailboxAction::List { user } => mailbox_command::list(&loaded, &user),
         MailboxAction::Show { user, folder } => mailbox_command::show(&loaded, &user, &folder),
     }
+}
+
+/// A plan from standard input, read up to one octet past the limit so a
+/// long one is refused, not cut.
+fn read_plan() -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let limit = postern_core::limits::FINGER_PLAN_BYTES_MAX as u64 + 1;
+    let mut plan = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(limit)
+        .read_to_end(&mut plan)
+        .map_err(|e| format!("cannot read the plan from standard input: {e}"))?;
+    Ok(plan)
 }
 
 /// A new password: asked twice on a terminal, or the first line of

@@ -23,6 +23,7 @@ use postern_core::bind::{BindPlan, HostAddresses, Listener};
 use postern_core::config::{ServiceConfig, ServiceKind, TlsMode};
 use postern_core::directory::{Directory, RecipientVerdict};
 use postern_core::envelope::Envelope;
+use postern_core::finger::{self, FingerServer};
 use postern_core::pop3::{self, Pop3Server};
 use postern_core::route::Ourselves;
 use postern_core::smtp::server::{
@@ -35,7 +36,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, watch};
 
@@ -94,6 +95,22 @@ impl Backend for LocalStore {
 
     async fn authenticate(&self, attempt: LoginAttempt, client: IpAddr) -> AuthVerdict {
         self.accounts.authenticate(attempt, client).await
+    }
+
+    async fn finger(&self, request: &finger::Request) -> Vec<finger::UserInfo> {
+        let accounts = match self.accounts.accounts() {
+            Ok(accounts) => accounts,
+            Err(error) => {
+                tracing::error!("finger cannot read the accounts: {error}");
+                return Vec::new();
+            }
+        };
+        let mut users = Vec::new();
+        for account in crate::finger::matching(&accounts, request) {
+            let store = self.maildrops.store();
+            users.push(crate::finger::user_info(account, &self.directory, store.as_ref()).await);
+        }
+        users
     }
 
     async fn open(&self, envelope: Envelope) -> io::Result<(OpenedMessage, SpoolFile)> {
@@ -268,6 +285,7 @@ pub struct Instance {
     service: ServiceConfig,
     session_config: Arc<SessionConfig>,
     pop3_config: Arc<pop3::SessionConfig>,
+    finger_config: Arc<finger::SessionConfig>,
     hostname: String,
     quota: Arc<Mutex<Quota<HostKey>>>,
     tls: Option<Arc<ServerTls>>,
@@ -289,6 +307,7 @@ impl Instance {
             service: service.clone(),
             session_config: Arc::new(service.session_config(hostname)),
             pop3_config: Arc::new(service.pop3_session_config(hostname)),
+            finger_config: Arc::new(service.finger_session_config()),
             hostname: hostname.to_owned(),
             quota: Arc::new(Mutex::new(Quota::new(Limits {
                 total: service.max_connections,
@@ -359,6 +378,7 @@ impl Instance {
             service: service.clone(),
             session_config: Arc::new(service.session_config(hostname)),
             pop3_config: Arc::new(service.pop3_session_config(hostname)),
+            finger_config: Arc::new(service.finger_session_config()),
             hostname: hostname.to_owned(),
             quota: Arc::clone(&self.quota),
         })
@@ -510,6 +530,7 @@ impl Instance {
     {
         let reply = match self.service.kind {
             ServiceKind::Pop3 => pop3::refusal_response(&self.hostname, refusal),
+            ServiceKind::Finger => finger::refusal_response(refusal),
             ServiceKind::Smtp | ServiceKind::Submission => refusal_reply(&self.hostname, refusal),
             // A tunnel speaks no protocol of its own: any word would reach
             // the client as if the target had said it. A clean close.
@@ -521,7 +542,17 @@ impl Instance {
                 _ => Transport::Plain(stream),
             };
             transport.write_all(&reply).await?;
-            transport.shutdown().await
+            transport.shutdown().await?;
+            if self.service.kind == ServiceKind::Finger {
+                // A finger client sends its query at once, often after
+                // the refusal went out; were the socket closed with the
+                // query unread, the kernel would answer it with a reset
+                // and the client could lose the refusal. Read what it
+                // sends until it closes (within the same time bound).
+                let mut sink = [0u8; 512];
+                while transport.read(&mut sink).await? > 0 {}
+            }
+            Ok::<(), io::Error>(())
         })
         .await;
     }
@@ -576,6 +607,11 @@ impl Instance {
         if self.service.kind == ServiceKind::Pop3 {
             return self
                 .serve_pop3(transport, info, store, ending, session, clock)
+                .await;
+        }
+        if self.service.kind == ServiceKind::Finger {
+            return self
+                .serve_finger(transport, info, store, ending, session, clock)
                 .await;
         }
         let mut summary = SessionSummary::default();
@@ -675,6 +711,36 @@ impl Instance {
         )
         .await;
         tracing::info!(session, %peer, "disconnect from {peer}: {summary}");
+    }
+}
+
+impl Instance {
+    /// Runs one finger session on an admitted connection: each event is
+    /// an info line (a finger session is one query).
+    async fn serve_finger<S, M>(
+        &self,
+        transport: Transport<S>,
+        info: SessionInfo,
+        store: &M,
+        ending: watch::Receiver<bool>,
+        session: u64,
+        clock: Clock,
+    ) where
+        S: AsyncRead + AsyncWrite + Unpin,
+        M: Backend,
+    {
+        let peer = info.remote;
+        let machine = FingerServer::new(Arc::clone(&self.finger_config), info, clock.now());
+        crate::finger::run_finger_session(
+            transport,
+            machine,
+            store,
+            clock,
+            ending,
+            |event| tracing::info!(session, %peer, "{event}"),
+        )
+        .await;
+        tracing::info!(session, %peer, "disconnect from {peer}");
     }
 }
 

@@ -24,6 +24,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 use toml::Spanned;
 
+mod finger;
+pub(super) use finger::warnings as finger_warnings;
 mod pop3;
 mod tunnel;
 
@@ -65,6 +67,10 @@ pub struct ServiceConfig {
     pub max_hops: usize,
     /// A tunnel's target and timeouts; `None` for every other kind.
     pub tunnel: Option<crate::tunnel::TunnelConfig>,
+    /// A finger instance: an empty query lists the users.
+    pub list_users: bool,
+    /// A finger instance: addresses (lower-case) it never shows.
+    pub hidden: Vec<String>,
 }
 
 impl ServiceConfig {
@@ -107,6 +113,16 @@ impl ServiceConfig {
             max_session_time: self.max_session_time,
         }
     }
+
+    /// The settings each finger session of this service runs under: the
+    /// query timeout is `command_timeout`.
+    pub fn finger_session_config(&self) -> crate::finger::SessionConfig {
+        crate::finger::SessionConfig {
+            list_users: self.list_users,
+            hidden: self.hidden.clone(),
+            query_timeout: self.command_timeout,
+        }
+    }
 }
 
 /// Where an instance's listen specs are written (1-based lines; 0 when
@@ -131,6 +147,8 @@ pub enum ServiceKind {
     /// The TCP/IP proxy tunnel: each client is connected through to one
     /// fixed target.
     Tunnel,
+    /// Finger (RFC 1288): who a user is and whether mail waits.
+    Finger,
 }
 
 impl fmt::Display for ServiceKind {
@@ -140,6 +158,7 @@ impl fmt::Display for ServiceKind {
             ServiceKind::Submission => "submission",
             ServiceKind::Pop3 => "pop3",
             ServiceKind::Tunnel => "tunnel",
+            ServiceKind::Finger => "finger",
         })
     }
 }
@@ -176,6 +195,8 @@ pub(super) struct RawService {
     idle_timeout: Option<Spanned<Seconds>>,
     auth: Option<Spanned<bool>>,
     auth_without_tls: Option<Spanned<bool>>,
+    list_users: Option<Spanned<bool>>,
+    hidden: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Clone, Copy, Deserialize)]
@@ -264,11 +285,15 @@ pub(super) fn validate_services(
         let service = spanned.into_inner();
         let is_tunnel = *service.kind.get_ref() == ServiceKind::Tunnel;
         // A tunnel refuses every tls key itself (see `tunnel`).
-        let tls = if is_tunnel {
-            tunnel::check_inapplicable_keys(source, &service, errors);
-            None
-        } else {
-            validate_tls(source, &service, span.clone(), errors)
+        // Finger has no TLS either: its tls keys are reported as not
+        // applying.
+        let tls = match service.kind.get_ref() {
+            ServiceKind::Tunnel => {
+                tunnel::check_inapplicable_keys(source, &service, errors);
+                None
+            }
+            ServiceKind::Finger => None,
+            _ => validate_tls(source, &service, span.clone(), errors),
         };
         let tunnel = if is_tunnel {
             tunnel::tunnel_config(source, &service, span.clone(), errors)
@@ -300,7 +325,9 @@ pub(super) fn validate_services(
             None
         };
         let relay = relay_value(&service).unwrap_or(match service.kind.get_ref() {
-            ServiceKind::Smtp | ServiceKind::Pop3 | ServiceKind::Tunnel => RelayPolicy::None,
+            ServiceKind::Smtp | ServiceKind::Pop3 | ServiceKind::Tunnel | ServiceKind::Finger => {
+                RelayPolicy::None
+            }
             ServiceKind::Submission => RelayPolicy::Authenticated,
         });
         let command_timeout = match service.kind.get_ref() {
@@ -308,11 +335,16 @@ pub(super) fn validate_services(
                 pop3::check_inapplicable_keys(source, &service, errors);
                 pop3::autologout(source, &service, errors)
             }
+            ServiceKind::Finger => {
+                finger::check_inapplicable_keys(source, &service, errors);
+                finger::query_timeout(source, &service, errors)
+            }
             ServiceKind::Smtp | ServiceKind::Submission | ServiceKind::Tunnel => service
                 .command_timeout
                 .as_ref()
                 .map_or(COMMAND_TIMEOUT_DEFAULT, |d| d.get_ref().0),
         };
+        let (list_users, hidden) = finger::finger_keys(source, &service, errors);
         let auth =
             validate_service_auth(source, &service, span, tls.as_ref(), auth_defaults, errors);
         let name = service.name.get_ref().clone();
@@ -480,6 +512,8 @@ pub(super) fn validate_services(
             auth,
             max_hops: HOPS_DEFAULT,
             tunnel,
+            list_users,
+            hidden,
         });
     }
     services
@@ -517,17 +551,19 @@ fn validate_service_auth(
     defaults: &AuthPolicy,
     errors: &mut Vec<ConfigError>,
 ) -> AuthPolicy {
-    if *service.kind.get_ref() == ServiceKind::Pop3 {
-        return pop3::login_policy(source, service, tls, defaults, errors);
-    }
-    if *service.kind.get_ref() == ServiceKind::Tunnel {
-        // No logins through a tunnel; its `auth` keys were refused.
-        return AuthPolicy {
-            offered: false,
-            without_tls: false,
-            required: false,
-            ..defaults.clone()
-        };
+    match service.kind.get_ref() {
+        ServiceKind::Pop3 => return pop3::login_policy(source, service, tls, defaults, errors),
+        // No logins through a tunnel or to finger; their `auth` keys are
+        // reported as not applying.
+        ServiceKind::Tunnel | ServiceKind::Finger => {
+            return AuthPolicy {
+                offered: false,
+                without_tls: false,
+                required: false,
+                ..defaults.clone()
+            };
+        }
+        ServiceKind::Smtp | ServiceKind::Submission => {}
     }
     let submission = *service.kind.get_ref() == ServiceKind::Submission;
     let offered = service.auth.as_ref().map_or(submission, |a| *a.get_ref());

@@ -30,6 +30,11 @@ impl<S> StoreMaildrops<S> {
         }
     }
 
+    /// The mailbox store the maildrops are in.
+    pub fn store(&self) -> &Arc<S> {
+        &self.store
+    }
+
     /// The maildrop locks, for tests.
     pub fn locks(&self) -> &MaildropLocks {
         &self.locks
