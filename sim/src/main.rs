@@ -60,6 +60,8 @@ enum Bug {
     SizesWithoutCr,
     /// A POP3 update says +OK before its changes are made.
     UpdateBeforeSync,
+    /// Finger counts every mailbox's new mail as the user's.
+    FingerCountsEveryMailbox,
 }
 
 impl Bug {
@@ -72,6 +74,7 @@ impl Bug {
             Bug::NoMaildropLock => PlantedBug::NoMaildropLock,
             Bug::SizesWithoutCr => PlantedBug::SizesWithoutCr,
             Bug::UpdateBeforeSync => PlantedBug::UpdateBeforeSync,
+            Bug::FingerCountsEveryMailbox => PlantedBug::FingerCountsEveryMailbox,
         }
     }
 
@@ -84,6 +87,7 @@ impl Bug {
             Some(Bug::NoMaildropLock) => " --plant-bug no-maildrop-lock",
             Some(Bug::SizesWithoutCr) => " --plant-bug sizes-without-cr",
             Some(Bug::UpdateBeforeSync) => " --plant-bug update-before-sync",
+            Some(Bug::FingerCountsEveryMailbox) => " --plant-bug finger-counts-every-mailbox",
             None => "",
         }
     }

@@ -24,6 +24,12 @@
 //! delete = "all"
 //! hang_up = false              # true: close after DELE, without QUIT
 //!
+//! [[finger]]                   # a client host asking a finger instance
+//! from = "10.1.0.4"            # one query per session, in turn; the
+//! to = "10.0.0.1:79"           # answer is read to the end of file
+//! queries = ["alice", "/W alice", "", "bob@far.test"]
+//! sessions = 8
+//!
 //! [[flood]]                    # a client host opening idle connections
 //! from = "10.1.0.2"
 //! to = "10.0.0.1:25"
@@ -51,6 +57,7 @@
 //! delivered = 3                # messages taken by remote servers
 //! read_sessions = 4            # POP3 sessions that listed a maildrop
 //! in_use = 0                   # POP3 sessions told [IN-USE]
+//! finger_answered = 6          # finger queries answered with a user
 //! ```
 
 use serde::Deserialize;
@@ -80,6 +87,8 @@ pub struct Scenario {
     pub floods: Vec<Flood>,
     #[serde(default, rename = "tunnel_client")]
     pub tunnel_clients: Vec<TunnelClient>,
+    #[serde(default, rename = "finger")]
+    pub finger_clients: Vec<FingerClient>,
     #[serde(default, rename = "remote")]
     pub remotes: Vec<Remote>,
     #[serde(default, rename = "zone")]
@@ -106,6 +115,11 @@ pub struct ServerSpec {
 pub struct Account {
     pub login: String,
     pub password: String,
+    /// What finger shows as the user's name and plan.
+    #[serde(default)]
+    pub real_name: Option<String>,
+    #[serde(default)]
+    pub plan: Option<String>,
 }
 
 /// A client host that sends messages one after another, each in its own
@@ -332,6 +346,14 @@ pub struct Expect {
     /// Tunnel client sessions closed cleanly before all came back (the
     /// target unreachable): a prefix of what was sent, never other bytes.
     pub tunnel_cut: Option<u32>,
+    /// Finger queries answered with at least one user.
+    pub finger_answered: Option<u32>,
+    /// Finger connections turned away by the instance's access list or
+    /// quotas, before the query was read.
+    pub finger_refused: Option<u32>,
+    /// Finger queries the instance declined: a forwarding query, a list
+    /// where listing is off, or no such user.
+    pub finger_declined: Option<u32>,
 }
 
 /// A client of a tunnel instance whose target echoes: each session
@@ -346,6 +368,24 @@ pub struct TunnelClient {
     pub sessions: u32,
     #[serde(default = "default_tunnel_bytes")]
     pub bytes: usize,
+    #[serde(default, with = "humantime_serde_lite")]
+    pub start: Duration,
+    #[serde(default = "default_interval", with = "humantime_serde_lite")]
+    pub interval: Duration,
+}
+
+/// A finger client: each session connects, sends one query of `queries`
+/// (in turn), reads the answer to the end of file and classifies it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FingerClient {
+    pub from: IpAddr,
+    pub to: SocketAddr,
+    /// The query lines, without CRLF (`alice`, `/W alice`, `` for a
+    /// list, `bob@elsewhere.test`); session N sends query N mod len.
+    pub queries: Vec<String>,
+    #[serde(default = "one")]
+    pub sessions: u32,
     #[serde(default, with = "humantime_serde_lite")]
     pub start: Duration,
     #[serde(default = "default_interval", with = "humantime_serde_lite")]
@@ -395,6 +435,16 @@ impl Scenario {
         let scenario: Scenario = toml::from_str(text).map_err(|error| error.to_string())?;
         for zone in &scenario.zones {
             zone.mx_records()?;
+        }
+        if let Some(client) = scenario
+            .finger_clients
+            .iter()
+            .find(|c| c.queries.is_empty())
+        {
+            return Err(format!(
+                "the [[finger]] client from {} has no queries: give it queries = [\"alice\"]",
+                client.from
+            ));
         }
         Ok(scenario)
     }

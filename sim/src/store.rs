@@ -19,6 +19,7 @@ use postern_core::address::ForwardPath;
 use postern_core::auth::{AuthVerdict, Identity, LoginAttempt, SendAs};
 use postern_core::directory::{Directory, RecipientVerdict};
 use postern_core::envelope::{Envelope, LocalMailbox, QueueId};
+use postern_core::finger;
 use postern_core::queue::{DeliveryState, Status};
 use postern_core::smtp::server::OpenedMessage;
 use postern_core::time::UnixTime;
@@ -66,8 +67,17 @@ struct Shared {
     mail: MailState,
     /// Where commits are announced: the running delivery runner's inbox.
     arrivals: Option<mpsc::UnboundedSender<QueueId>>,
-    /// Login to password, in clear: a simulated world has no secrets.
-    accounts: BTreeMap<String, String>,
+    /// The accounts, by login.
+    accounts: BTreeMap<String, SimAccount>,
+}
+
+/// An account: its password in clear (a simulated world has no secrets)
+/// and what finger shows of it.
+#[derive(Clone, Debug, Default)]
+struct SimAccount {
+    password: String,
+    real_name: Option<String>,
+    plan: Option<String>,
 }
 
 /// A known bug, planted on purpose to show that the simulation finds it.
@@ -97,6 +107,8 @@ pub enum PlantedBug {
     /// moment later, on a task a crash kills: deletions acknowledged to
     /// the client come back.
     UpdateBeforeSync,
+    /// Finger counts the new mail of every mailbox as the user's.
+    FingerCountsEveryMailbox,
 }
 
 /// How long the planted bug leaves a message unsynced after its `250`.
@@ -127,11 +139,21 @@ impl MemoryStore {
         }
     }
 
-    /// Adds an account that may log in with `password`.
-    pub fn add_account(&self, login: &str, password: &str) {
-        self.lock()
-            .accounts
-            .insert(login.to_lowercase(), password.to_owned());
+    /// Adds an account that may log in with `password`, with the name
+    /// and plan finger shows.
+    pub fn add_account(
+        &self,
+        login: &str,
+        password: &str,
+        real_name: Option<String>,
+        plan: Option<String>,
+    ) {
+        let account = SimAccount {
+            password: password.to_owned(),
+            real_name,
+            plan,
+        };
+        self.lock().accounts.insert(login.to_lowercase(), account);
     }
 
     /// Every message committed so far, in commit order.
@@ -255,6 +277,31 @@ impl Backend for MemoryStore {
         self
     }
 
+    /// The accounts the request names, as the runtime's finger answers:
+    /// the INBOX is the mailbox the account's address resolves to.
+    async fn finger(&self, request: &finger::Request) -> Vec<finger::UserInfo> {
+        let shared = self.lock();
+        shared
+            .accounts
+            .iter()
+            .filter(|(login, _)| match request {
+                finger::Request::List => true,
+                finger::Request::Lookup { user } => login
+                    .rsplit_once('@')
+                    .is_some_and(|(local, _)| local.eq_ignore_ascii_case(user)),
+            })
+            .map(|(login, account)| finger::UserInfo {
+                address: login.clone(),
+                real_name: account.real_name.clone(),
+                mail: self.mailbox_of(login).map(|mailbox| match self.bug {
+                    Some(PlantedBug::FingerCountsEveryMailbox) => shared.mail.status_of_all(),
+                    _ => shared.mail.status(&mailbox),
+                }),
+                plan: account.plan.clone(),
+            })
+            .collect()
+    }
+
     fn resolve(&self, forward_path: &ForwardPath) -> RecipientVerdict {
         self.directory.resolve(forward_path)
     }
@@ -262,7 +309,7 @@ impl Backend for MemoryStore {
     async fn authenticate(&self, attempt: LoginAttempt, _client: IpAddr) -> AuthVerdict {
         let login = attempt.login.to_lowercase();
         match self.lock().accounts.get(&login) {
-            Some(password) if password == attempt.password.expose() => {
+            Some(account) if account.password == attempt.password.expose() => {
                 AuthVerdict::Accepted(Identity {
                     send_as: SendAs::Addresses(self.directory.owned_addresses(&login)),
                     login,

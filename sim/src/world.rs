@@ -24,7 +24,7 @@ use postern::server::{Instance, PermitGuard};
 use postern_core::accounts::normalize_login;
 use postern_core::admission::Limits;
 use postern_core::bind::{self, BindPlan, HostAddresses};
-use postern_core::config::{self, Config};
+use postern_core::config::{self, Config, ServiceKind};
 use postern_core::directory::Directory;
 use postern_core::policy::Network;
 use postern_core::rng::Rng;
@@ -37,6 +37,7 @@ use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
 mod checks;
+mod finger_clients;
 mod pop3_checks;
 pub mod reader;
 mod senders;
@@ -99,6 +100,13 @@ pub struct Stats {
     pub tunnel_complete: u32,
     /// Tunnel client sessions closed cleanly after a prefix.
     pub tunnel_cut: u32,
+    /// Finger queries answered with a user or a list.
+    pub finger_answered: u32,
+    /// Finger queries the instance declined (forwarding, listing off, no
+    /// such user).
+    pub finger_declined: u32,
+    /// Finger connections turned away before the query was read.
+    pub finger_refused: u32,
     /// Virtual time the run took, in milliseconds.
     pub virtual_millis: u64,
 }
@@ -122,6 +130,8 @@ struct Shared {
     readers_done: usize,
     /// Tunnel clients that have run all their sessions.
     tunnel_clients_done: usize,
+    /// Finger clients that have run all their sessions.
+    finger_clients_done: usize,
     stats: Stats,
     violations: Vec<String>,
 }
@@ -280,6 +290,20 @@ fn run_world(
             .instrument(span),
         );
     }
+    for client in &scenario.finger_clients {
+        let (client, shared) = (client.clone(), Arc::clone(shared));
+        let hidden = hidden_by(&group.config, client.to);
+        let store = group.store.clone();
+        let span = tracing::info_span!(parent: None, "host", ip = %client.from);
+        sim.client(
+            client.from,
+            async move {
+                finger_clients::run(&client, &hidden, &store, &shared).await;
+                Ok(())
+            }
+            .instrument(span),
+        );
+    }
     let watcher = watch_until_settled(scenario.clone(), Arc::clone(&group), Arc::clone(shared));
     sim.client(WATCHER, watcher);
     for flood in &scenario.floods {
@@ -364,12 +388,31 @@ async fn watch_until_settled(
         let settled = lock(&shared).senders_done == senders
             && lock(&shared).readers_done == readers
             && lock(&shared).tunnel_clients_done == scenario.tunnel_clients.len()
+            && lock(&shared).finger_clients_done == scenario.finger_clients.len()
             && now >= last_fault
             && group.store.queued().is_empty();
         if settled || now >= deadline {
             return Ok(());
         }
     }
+}
+
+/// The users the finger instance listening on `to` hides; none when no
+/// finger instance listens there.
+fn hidden_by(config: &Config, to: SocketAddr) -> Vec<String> {
+    config
+        .services
+        .iter()
+        .filter(|service| service.kind == ServiceKind::Finger)
+        .find(|service| {
+            service.listen.port == to.port()
+                && service
+                    .listen
+                    .address
+                    .is_none_or(|address| address == to.ip())
+        })
+        .map(|service| service.hidden.clone())
+        .unwrap_or_default()
 }
 
 /// Steps run after every client has finished.
@@ -405,7 +448,12 @@ fn server_group(scenario: &Scenario, options: &Options) -> Result<ServerGroup, S
     for account in &scenario.server.accounts {
         let login =
             normalize_login(&account.login).map_err(|e| format!("[server] accounts: {e}"))?;
-        store.add_account(&login, &account.password);
+        store.add_account(
+            &login,
+            &account.password,
+            account.real_name.clone(),
+            account.plan.clone(),
+        );
     }
     if let Some(bug) = options.bug {
         store = store.with_planted_bug(bug);

@@ -405,6 +405,43 @@ fn the_swarm_finds_an_update_acknowledged_before_it_is_synced() {
     );
 }
 
+/// Finger on a multi-homed server: each address answers whom its access
+/// list admits, in its own way.
+#[test]
+fn finger_on_a_multi_homed_server_with_access_lists() {
+    let report = passes("finger-multihomed");
+    let stats = &report.stats;
+    assert_eq!(
+        (
+            stats.finger_answered,
+            stats.finger_declined,
+            stats.finger_refused
+        ),
+        (7, 3, 4),
+        "{}",
+        report.trace
+    );
+    for line in [
+        "user list refused (list_users is off)",
+        "forwarding query refused",
+        "answered: 2 users shown",
+    ] {
+        assert!(report.trace.contains(line), "{line:?} in {}", report.trace);
+    }
+    insta::assert_snapshot!(report.trace);
+}
+
+/// Finger that counts other users' mail as the user's says more is new
+/// than was ever delivered.
+#[test]
+fn the_swarm_finds_finger_counting_other_mailboxes() {
+    the_swarm_finds(
+        "finger-multihomed",
+        PlantedBug::FingerCountsEveryMailbox,
+        "new messages, more than the",
+    );
+}
+
 #[test]
 fn a_tunnel_to_a_remote_host_under_a_partition() {
     let report = passes("tunnel-partition");

@@ -12,7 +12,9 @@
 use super::{MemoryStore, PlantedBug, wall_clock};
 use postern::pop3::{MaildropHandle, Maildrops};
 use postern_core::envelope::LocalMailbox;
+use postern_core::finger::MailStatus;
 use postern_core::pop3::{Maildrop, MaildropFailure, MaildropMessage};
+use postern_core::time::UnixTime;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::time::Duration;
@@ -38,6 +40,8 @@ pub struct MailMessage {
     /// CRLF lines, as clients see them.
     pub data: Vec<u8>,
     pub seen: bool,
+    /// When it was delivered, by the simulated wall clock.
+    pub arrived: UnixTime,
 }
 
 /// A copy put in a mailbox, as it was put.
@@ -87,6 +91,7 @@ impl MailState {
             uid,
             data: data.clone(),
             seen: false,
+            arrived: wall_clock(),
         });
         self.delivered.push(Delivered {
             mailbox: mailbox.to_owned(),
@@ -98,11 +103,38 @@ impl MailState {
         uid
     }
 
+    /// What finger tells of `mailbox`: an INBOX never delivered to is
+    /// empty.
+    pub(super) fn status(&self, mailbox: &str) -> MailStatus {
+        let messages = self.boxes.get(mailbox).map_or(&[][..], |b| &b.messages);
+        status_of(messages.iter())
+    }
+
+    /// The planted bug's answer: every mailbox's mail as one.
+    pub(super) fn status_of_all(&self) -> MailStatus {
+        status_of(self.boxes.values().flat_map(|b| &b.messages))
+    }
+
     /// The server crashed: every lock and hold of its sessions is gone.
     pub(super) fn crashed(&mut self) {
         self.generation += 1;
         self.locks.clear();
         self.holders.clear();
+    }
+}
+
+/// What finger tells of `messages`.
+fn status_of<'a>(messages: impl Iterator<Item = &'a MailMessage> + Clone) -> MailStatus {
+    let unseen: Vec<UnixTime> = messages
+        .clone()
+        .filter(|m| !m.seen)
+        .map(|m| m.arrived)
+        .collect();
+    MailStatus {
+        messages: messages.count(),
+        unseen: unseen.len(),
+        oldest_unseen: unseen.iter().min().copied(),
+        newest_unseen: unseen.iter().max().copied(),
     }
 }
 

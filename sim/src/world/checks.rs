@@ -68,6 +68,21 @@ pub(super) fn check_expectations(scenario: &Scenario, report: &mut Report) {
             report.stats.tunnel_complete,
         ),
         ("tunnel_cut", expect.tunnel_cut, report.stats.tunnel_cut),
+        (
+            "finger_answered",
+            expect.finger_answered,
+            report.stats.finger_answered,
+        ),
+        (
+            "finger_declined",
+            expect.finger_declined,
+            report.stats.finger_declined,
+        ),
+        (
+            "finger_refused",
+            expect.finger_refused,
+            report.stats.finger_refused,
+        ),
     ];
     for (what, expected, actual) in checks {
         if let Some(expected) = expected
