@@ -89,6 +89,17 @@ pub const INPUT_BUFFER_BYTES_MAX: usize = 4 * READ_CHUNK_BYTES;
 /// The most a driver reads from a socket and hands in at once.
 pub const READ_CHUNK_BYTES: usize = 16 * 1024;
 
+/// What an SMTP session's read buffer starts at: a command line and a
+/// little more. It grows to [`READ_CHUNK_BYTES`] when a read fills it (a
+/// message's data, pipelined commands), so that an idle session holds
+/// 1 KiB, not 16.
+pub const READ_BUFFER_BYTES_INITIAL: usize = 1024;
+
+/// An SMTP session's write buffer: replies are short, and a batch of
+/// pipelined replies that passes this is written out in more than one
+/// go. The buffer is what an idle session holds of it.
+pub const WRITE_BUFFER_BYTES: usize = 1024;
+
 /// RFC 5321 4.5.3.2.7: the server waits at least five minutes for a
 /// command.
 pub const COMMAND_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5 * 60);

@@ -21,7 +21,10 @@ use postern_core::address::ForwardPath;
 use postern_core::auth::{AuthVerdict, LoginAttempt};
 use postern_core::directory::RecipientVerdict;
 use postern_core::envelope::Envelope;
-use postern_core::limits::{ATTEMPT_TIMEOUT_MAX, CLIENT_CLOSE_TIMEOUT, READ_CHUNK_BYTES};
+use postern_core::limits::{
+    ATTEMPT_TIMEOUT_MAX, CLIENT_CLOSE_TIMEOUT, READ_BUFFER_BYTES_INITIAL, READ_CHUNK_BYTES,
+    WRITE_BUFFER_BYTES,
+};
 use postern_core::smtp::client;
 use postern_core::smtp::server::{
     Event, Input, OpenedMessage, Output, Request, Server, StoreFailure,
@@ -151,8 +154,12 @@ pub async fn run_session<S, M>(
     let client = machine.info().remote.ip();
     // Reads and writes never overlap (the machine speaks only after it has
     // been handed input), so one buffered stream serves both.
-    let mut connection = BufWriter::new(stream);
-    let mut buffer = vec![0u8; READ_CHUNK_BYTES];
+    // What an idle session holds is most of what 10,000 of them cost (see
+    // the book's "Memory per session"): small buffers that grow when used,
+    // and the rare awaits below (AUTH, the spool, STARTTLS) boxed, so that
+    // their futures do not widen this one for its whole life.
+    let mut connection = BufWriter::with_capacity(WRITE_BUFFER_BYTES, stream);
+    let mut buffer = ReadBuffer::new();
     let mut message: Option<M::Message> = None;
     // A write to the open message failed: its commit must fail too.
     let mut message_failed = false;
@@ -181,7 +188,8 @@ pub async fn run_session<S, M>(
                     }
                     match tls {
                         Some(tls)
-                            if !write_failed && start_tls(connection.get_mut(), tls).await =>
+                            if !write_failed
+                                && Box::pin(start_tls(connection.get_mut(), tls)).await =>
                         {
                             answer = Some(Input::TlsStarted);
                         }
@@ -190,29 +198,31 @@ pub async fn run_session<S, M>(
                 }
                 Output::Request(Request::Authenticate(attempt)) => {
                     answer = Some(Input::Authenticated(
-                        store.authenticate(attempt, client).await,
+                        Box::pin(store.authenticate(attempt, client)).await,
                     ));
                 }
                 Output::Request(Request::CheckRecipient(forward_path)) => {
                     answer = Some(Input::RecipientChecked(store.resolve(&forward_path)));
                 }
                 Output::Request(Request::OpenMessage(envelope)) => {
-                    answer = Some(Input::MessageOpened(match store.open(envelope).await {
-                        Ok((opened, opened_message)) => {
-                            message = Some(opened_message);
-                            message_failed = false;
-                            Ok(opened)
-                        }
-                        Err(error) => {
-                            tracing::error!(%error, "cannot open a spool file");
-                            Err(StoreFailure)
-                        }
-                    }));
+                    answer = Some(Input::MessageOpened(
+                        match Box::pin(store.open(envelope)).await {
+                            Ok((opened, opened_message)) => {
+                                message = Some(opened_message);
+                                message_failed = false;
+                                Ok(opened)
+                            }
+                            Err(error) => {
+                                tracing::error!(%error, "cannot open a spool file");
+                                Err(StoreFailure)
+                            }
+                        },
+                    ));
                 }
                 Output::MessageData(data) => {
                     if let Some(open) = message.as_mut()
                         && !message_failed
-                        && let Err(error) = open.write(&data).await
+                        && let Err(error) = Box::pin(open.write(&data)).await
                     {
                         tracing::error!(%error, "cannot write to a spool file");
                         message_failed = true;
@@ -220,12 +230,12 @@ pub async fn run_session<S, M>(
                 }
                 Output::Request(Request::CommitMessage) => {
                     answer = Some(Input::MessageCommitted(
-                        commit(message.take(), message_failed).await,
+                        Box::pin(commit(message.take(), message_failed)).await,
                     ));
                 }
                 Output::AbortMessage => {
                     if let Some(open) = message.take() {
-                        open.abort().await;
+                        Box::pin(open.abort()).await;
                     }
                 }
                 Output::Close => close = true,
@@ -250,9 +260,10 @@ pub async fn run_session<S, M>(
             break;
         }
         let deadline = machine.poll_timeout();
-        let input = next_input(&mut connection, &mut buffer, deadline, clock, &mut shutdown).await;
+        let space = buffer.space();
+        let input = next_input(&mut connection, space, deadline, clock, &mut shutdown).await;
         match input {
-            NextInput::Bytes(n) => machine.handle_input(clock.now(), Input::Bytes(&buffer[..n])),
+            NextInput::Bytes(n) => machine.handle_input(clock.now(), Input::Bytes(buffer.read(n))),
             NextInput::End => machine.handle_input(clock.now(), Input::EndOfInput),
             NextInput::Timer => machine.handle_input(clock.now(), Input::TimerFired),
             NextInput::Shutdown => machine.handle_input(clock.now(), Input::Shutdown),
@@ -359,6 +370,39 @@ pub(crate) enum NextInput {
 
 /// Waits for whichever comes first: bytes, the machine's deadline, or
 /// shutdown.
+/// A session's read buffer: small while the client sends commands, grown
+/// to [`READ_CHUNK_BYTES`] the first time a read fills it, so that idle
+/// sessions (the many) hold little and a message's data (the few) is
+/// read in large chunks.
+pub(crate) struct ReadBuffer {
+    bytes: Vec<u8>,
+}
+
+impl ReadBuffer {
+    pub(crate) fn new() -> Self {
+        ReadBuffer {
+            bytes: vec![0; READ_BUFFER_BYTES_INITIAL],
+        }
+    }
+
+    /// Where the next read goes.
+    pub(crate) fn space(&mut self) -> &mut [u8] {
+        &mut self.bytes
+    }
+
+    /// The `n` bytes the last read put in [`ReadBuffer::space`]. A read
+    /// that filled the space makes it grow for the next one.
+    pub(crate) fn read(&mut self, n: usize) -> &[u8] {
+        if n == self.bytes.len() && n < READ_CHUNK_BYTES {
+            let grown = (n * 4).min(READ_CHUNK_BYTES);
+            let mut bytes = vec![0; grown];
+            bytes[..n].copy_from_slice(&self.bytes[..n]);
+            self.bytes = bytes;
+        }
+        &self.bytes[..n]
+    }
+}
+
 pub(crate) async fn next_input<R: AsyncRead + Unpin>(
     reader: &mut R,
     buffer: &mut [u8],
@@ -590,5 +634,39 @@ where
         if n == 0 {
             return Ok(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_read_buffer_grows_only_when_a_read_fills_it() {
+        let mut buffer = ReadBuffer::new();
+        assert_eq!(buffer.space().len(), READ_BUFFER_BYTES_INITIAL);
+        buffer.space()[..5].copy_from_slice(b"EHLO ");
+        assert_eq!(buffer.read(5), b"EHLO ");
+        assert_eq!(buffer.space().len(), READ_BUFFER_BYTES_INITIAL);
+        let mut sizes = Vec::new();
+        loop {
+            let space = buffer.space();
+            let n = space.len();
+            space.fill(b'x');
+            space[n - 1] = b'!';
+            let read = buffer.read(n);
+            assert_eq!(read.len(), n);
+            assert_eq!(read[n - 1], b'!', "what was read survives the growth");
+            sizes.push(n);
+            if n == READ_CHUNK_BYTES {
+                break;
+            }
+        }
+        assert_eq!(sizes, [1024, 4096, READ_CHUNK_BYTES]);
+        assert_eq!(
+            buffer.space().len(),
+            READ_CHUNK_BYTES,
+            "no growth past the chunk"
+        );
     }
 }

@@ -576,10 +576,10 @@ impl Instance {
         let name = &self.service.name;
         let host = self.host(remote.ip());
         tracing::info!(session, %peer, %host, instance = %name, "connect from {peer} to {local}");
+        // The other kinds' sessions and the TLS handshake are boxed, so
+        // that an SMTP session's future is no larger than its own needs.
         if self.service.kind == ServiceKind::Tunnel {
-            return self
-                .serve_tunnel(stream, remote, store, ending, session)
-                .await;
+            return Box::pin(self.serve_tunnel(stream, remote, store, ending, session)).await;
         }
         let mut info = SessionInfo {
             local,
@@ -589,7 +589,7 @@ impl Instance {
         // Implicit TLS (RFC 8314): the handshake comes first, bounded by its
         // timeout, while the connection holds its quota permit like any other.
         let transport = match (&self.tls, self.service.tls_mode()) {
-            (Some(tls), TlsMode::Implicit) => match tls.accept(stream).await {
+            (Some(tls), TlsMode::Implicit) => match Box::pin(tls.accept(stream)).await {
                 Ok(encrypted) => {
                     info.tls = true;
                     let description = encrypted.describe().unwrap_or_default();
@@ -605,13 +605,10 @@ impl Instance {
         };
         let clock = Clock::new();
         if self.service.kind == ServiceKind::Pop3 {
-            return self
-                .serve_pop3(transport, info, store, ending, session, clock)
-                .await;
+            return Box::pin(self.serve_pop3(transport, info, store, ending, session, clock)).await;
         }
         if self.service.kind == ServiceKind::Finger {
-            return self
-                .serve_finger(transport, info, store, ending, session, clock)
+            return Box::pin(self.serve_finger(transport, info, store, ending, session, clock))
                 .await;
         }
         let mut summary = SessionSummary::default();
