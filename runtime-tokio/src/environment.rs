@@ -196,12 +196,17 @@ impl QueueStore for System {
             // `read` leaves the file at the first octet of the data.
             let (_, mut file) = spool.read(record.queue_id)?;
             let headers = record.envelope.delivery_headers(&mailbox, "\n");
-            let path = maildirs.deliver(
+            let copy = maildirs.deliver(
                 &mailbox,
+                (record.queue_id, record.received_at),
                 headers.as_bytes(),
                 &mut io::BufReader::new(&mut file),
             )?;
-            Ok(path.display().to_string())
+            Ok(if copy.earlier {
+                format!("{} (made by an earlier try)", copy.path.display())
+            } else {
+                copy.path.display().to_string()
+            })
         })
         .await
     }

@@ -2,10 +2,17 @@
 //! Courier read it), through the mailbox store's rules.
 //!
 //! A message is written to `tmp/`, synced, renamed into `new/` under a
-//! unique name ending in `,S=<size>,W=<CRLF size>`, and the `new/`
-//! directory is synced; then, under the `dovecot-uidlist` lock, it gets
-//! its UID (see [`crate::mailstore`]), so a UID is never handed out twice
-//! whether a message came by delivery or by append. Maildir files use LF
+//! name ending in `,S=<size>,W=<CRLF size>`, and the `new/` directory is
+//! synced; then, under the `dovecot-uidlist` lock, it gets its UID (see
+//! [`crate::mailstore`]), so a UID is never handed out twice whether a
+//! message came by delivery or by append.
+//!
+//! Delivery is exactly once: the name is made from the queue ID, the
+//! time the message was received and the mailbox
+//! ([`delivery_unique`]), the same at every try, and a try that finds a
+//! message of that name in the INBOX (in `new/`, or in `cur/` where a
+//! reader moved it) makes no second copy. A crash after the copy and
+//! before the queue recorded it costs nothing but a repeated check. Maildir files use LF
 //! line endings, so the spool's CRLF become LF on the way; `S=` is the
 //! file's size, `W=` the size clients are told (POP3 LIST, IMAP
 //! RFC822.SIZE).
@@ -13,9 +20,9 @@
 //! Directories are created 0700 and files 0600, whatever the umask.
 
 use crate::mailstore::maildir_internal::{unique_name, write_blocking};
-use crate::mailstore::{MaildirStore, StoreError};
-use postern_core::envelope::LocalMailbox;
-use postern_core::mailbox::maildir_name::MaildirName;
+use crate::mailstore::{DeliveredCopy, MaildirStore, StoreError};
+use postern_core::envelope::{LocalMailbox, QueueId};
+use postern_core::mailbox::maildir_name::{MaildirName, delivery_unique};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
@@ -43,23 +50,27 @@ impl Maildirs {
         self.store.user_dir(mailbox)
     }
 
-    /// Delivers `headers` followed by `data` (CRLF text) into the
-    /// mailbox's INBOX; returns the path of the new file once it is
-    /// durable and has its UID.
+    /// Delivers `headers` followed by `data` (CRLF text), the message
+    /// `queue_id` received at `received_at`, into the mailbox's INBOX;
+    /// returns the copy once it is durable and has its UID, or the copy
+    /// an earlier try made.
     pub fn deliver(
         &self,
         mailbox: &LocalMailbox,
+        (queue_id, received_at): (QueueId, i64),
         headers: &[u8],
         data: &mut impl Read,
-    ) -> io::Result<PathBuf> {
+    ) -> io::Result<DeliveredCopy> {
         let maildir = self.path(mailbox);
         crate::mailstore::maildir_internal::make_user(&maildir).map_err(into_io)?;
-        let unique = unique_name(self.store.host());
-        let tmp = maildir.join("tmp").join(&unique);
+        // The file in tmp/ has a name of its own at each try: a crash can
+        // leave one behind, which must not stop the next try.
+        let tmp = maildir.join("tmp").join(unique_name(self.store.host()));
         let (size, vsize) = write_blocking(&tmp, headers, data)?;
+        let unique = delivery_unique(received_at, queue_id, mailbox, self.store.host());
         let name = MaildirName::new(&unique, size, vsize);
         match self.store.deliver_blocking(mailbox, &tmp, &name) {
-            Ok((_, path)) => Ok(path),
+            Ok(copy) => Ok(copy),
             Err(error) => {
                 let _ = std::fs::remove_file(&tmp);
                 Err(into_io(error))
@@ -91,10 +102,12 @@ mod tests {
         let path = maildirs
             .deliver(
                 &mailbox,
+                (QueueId(1), 1_795_000_000),
                 b"Return-Path: <>\n",
                 &mut &b"Subject: hi\r\n\r\nbody\r\n"[..],
             )
-            .unwrap();
+            .unwrap()
+            .path;
         let content = fs::read(&path).unwrap();
         assert_eq!(content, b"Return-Path: <>\nSubject: hi\n\nbody\n");
         let name = path.file_name().unwrap().to_str().unwrap();

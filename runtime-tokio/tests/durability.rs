@@ -56,22 +56,24 @@ fn message_in_the_spool_at_sigkill_is_delivered_after_restart() {
     wait_until_spool_empty(&server);
 }
 
-#[test]
-fn sigkill_during_a_burst_loses_no_acknowledged_message() {
-    let mut server = TestServer::start("");
+/// Runs the burst client (subjects from `first` on) until `before_kill`
+/// messages are acknowledged, kills the server with SIGKILL, and returns
+/// every message the client saw acknowledged.
+fn burst_then_sigkill(server: &mut TestServer, first: u32, before_kill: usize) -> BTreeSet<u32> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/burst.py");
     let mut client = Command::new("python3")
         .arg(script)
         .arg(server.addr.ip().to_string())
         .arg(server.addr.port().to_string())
         .arg("100000")
+        .arg(first.to_string())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     let mut acknowledged = BTreeSet::new();
     let mut lines = BufReader::new(client.stdout.take().unwrap()).lines();
     // Kill the server mid-stream, once some messages are acknowledged.
-    while acknowledged.len() < 40 {
+    while acknowledged.len() < before_kill {
         let line = lines.next().expect("burst client stopped early").unwrap();
         if let Some(rest) = line.strip_prefix("ACK ") {
             acknowledged.insert(rest.split(' ').next().unwrap().parse::<u32>().unwrap());
@@ -84,18 +86,37 @@ fn sigkill_during_a_burst_loses_no_acknowledged_message() {
         }
     }
     client.wait().unwrap();
+    acknowledged
+}
 
+/// The burst number of every copy in alice's INBOX, in `new/` or `cur/`.
+fn burst_copies(server: &TestServer) -> Vec<u32> {
+    let inbox = server.data().join("mail/example.test/alice");
+    let mut copies = Vec::new();
+    for sub in ["new", "cur"] {
+        let Ok(entries) = std::fs::read_dir(inbox.join(sub)) else {
+            continue;
+        };
+        for entry in entries {
+            let content = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            let subject = content
+                .lines()
+                .find_map(|l| l.strip_prefix("Subject: burst "))
+                .unwrap();
+            copies.push(subject.parse::<u32>().unwrap());
+        }
+    }
+    copies.sort_unstable();
+    copies
+}
+
+#[test]
+fn sigkill_during_a_burst_loses_no_acknowledged_message() {
+    let mut server = TestServer::start("");
+    let acknowledged = burst_then_sigkill(&mut server, 0, 40);
     server.launch();
     wait_until_spool_empty(&server);
-    let mut delivered = BTreeSet::new();
-    for path in server.delivered("alice") {
-        let content = std::fs::read_to_string(path).unwrap();
-        let subject = content
-            .lines()
-            .find_map(|l| l.strip_prefix("Subject: burst "))
-            .unwrap();
-        delivered.insert(subject.parse::<u32>().unwrap());
-    }
+    let delivered: BTreeSet<u32> = burst_copies(&server).into_iter().collect();
     let lost: Vec<_> = acknowledged.difference(&delivered).collect();
     assert!(
         lost.is_empty(),
@@ -111,6 +132,38 @@ fn sigkill_during_a_burst_loses_no_acknowledged_message() {
             .next()
             .is_none()
     );
+}
+
+/// Local delivery is exactly once: SIGKILLs while mail is being
+/// received and delivered (some of them between a copy and the record of
+/// it, when the delivery is repeated after the restart) leave each
+/// message in the mailbox once, and every acknowledged one there.
+#[test]
+fn repeated_sigkills_during_delivery_leave_exactly_one_copy_of_each_message() {
+    let mut server = TestServer::start("");
+    let mut acknowledged = BTreeSet::new();
+    for round in 0..10 {
+        acknowledged.extend(burst_then_sigkill(&mut server, round * 100_000, 25));
+        server.launch();
+    }
+    wait_until_spool_empty(&server);
+    let copies = burst_copies(&server);
+    let mut twice: Vec<u32> = copies
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0])
+        .collect();
+    twice.dedup();
+    assert!(
+        twice.is_empty(),
+        "{} messages delivered twice: {twice:?} (of {} copies); log:\n{}",
+        twice.len(),
+        copies.len(),
+        server.log()
+    );
+    let delivered: BTreeSet<u32> = copies.into_iter().collect();
+    let lost: Vec<_> = acknowledged.difference(&delivered).collect();
+    assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
 }
 
 #[test]

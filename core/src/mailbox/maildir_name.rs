@@ -9,6 +9,7 @@
 //! it. `W=` is the size with CRLF line ends, what clients are told.
 
 use super::{Flag, Flags};
+use crate::envelope::{LocalMailbox, QueueId};
 use crate::limits::{MAILDIR_FILE_NAME_BYTES_MAX, MAILDIR_KEYWORDS_MAX};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -222,12 +223,61 @@ fn parse_info(info: &str) -> Result<Info, NameError> {
     Ok(parsed)
 }
 
+/// The unique part of the name a message's copy for `mailbox` gets on
+/// delivery: `RECEIVED.Q<queue ID>R<mailbox hash>.HOST` (the stem adds
+/// the sizes, which the same content always has), the same at every try of
+/// that delivery, so a delivery repeated after a crash finds the copy it
+/// made before (in `new/`, or moved to `cur/` by a reader) and makes no
+/// second one. `host` must already be safe for a file name. The hash is
+/// FNV-1a over the mailbox's `user@domain`: it is part of names on disk,
+/// so it must never change.
+pub fn delivery_unique(
+    received_at: i64,
+    queue_id: QueueId,
+    mailbox: &LocalMailbox,
+    host: &str,
+) -> String {
+    const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+    let hash = mailbox.to_string().bytes().fold(FNV_OFFSET, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(FNV_PRIME)
+    });
+    format!("{received_at}.Q{queue_id}R{hash:016x}.{host}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn info(letters: &str) -> Info {
         parse_info(&format!("2,{letters}")).unwrap()
+    }
+
+    fn mailbox(user: &str) -> LocalMailbox {
+        LocalMailbox {
+            domain: "example.test".into(),
+            user: user.into(),
+        }
+    }
+
+    #[test]
+    fn a_delivery_name_is_the_same_at_every_try_and_differs_between_copies() {
+        let stem = delivery_unique(1_795_000_000, QueueId(5), &mailbox("alice"), "mx.test");
+        // Fixed: names on disk depend on it, across versions.
+        assert_eq!(stem, "1795000000.Q0000000000005Raefb1876ddbddfdd.mx.test");
+        assert_eq!(
+            delivery_unique(1_795_000_000, QueueId(5), &mailbox("alice"), "mx.test"),
+            stem
+        );
+        for other in [
+            delivery_unique(1_795_000_000, QueueId(5), &mailbox("bob"), "mx.test"),
+            delivery_unique(1_795_000_000, QueueId(6), &mailbox("alice"), "mx.test"),
+            delivery_unique(1_795_000_001, QueueId(5), &mailbox("alice"), "mx.test"),
+        ] {
+            assert_ne!(other, stem);
+        }
+        let name = MaildirName::new(&stem, 10, 12).to_string();
+        assert_eq!(MaildirName::parse(&name).unwrap().size, Some(10));
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub(crate) mod maildir_internal {
     pub(crate) use super::maildir::{make_user, unique_name, write_blocking};
 }
 
-pub use maildir::MaildirStore;
+pub use maildir::{DeliveredCopy, MaildirStore};
 pub use postern_core::mailbox::folder::{DEFAULT_FOLDERS, FolderError, FolderName, INBOX};
 pub use reader::MessageReader;
 

@@ -203,12 +203,18 @@ impl MaildirStore {
     /// Delivery: moves a synced file from `tmp/` into INBOX's `new/` as
     /// `name`, then gives it its UID under the lock (leaving it in `new/`,
     /// as Dovecot's delivery does). Returns the UID and the file's path.
+    ///
+    /// A delivery's names are the same at every try (see
+    /// [`postern_core::mailbox::maildir_name::delivery_unique`]): when the
+    /// folder already holds a message of this name, in `new/` or moved to
+    /// `cur/` by a reader, an earlier try made the copy before a crash cut
+    /// it short, and this one removes its file instead of making a second.
     pub(crate) fn deliver_blocking(
         &self,
         mailbox: &LocalMailbox,
         tmp: &Path,
         name: &MaildirName,
-    ) -> Result<(Uid, PathBuf), StoreError> {
+    ) -> Result<DeliveredCopy, StoreError> {
         let inbox = inbox();
         let dir = self.folder_dir(mailbox, &inbox)?;
         let new = dir.join("new").join(name.to_string());
@@ -216,15 +222,30 @@ impl MaildirStore {
         // Into new/ under the lock, as Dovecot's delivery does: a reader
         // never sees the file before its UID is settled.
         let synced = self.locked(mailbox, &inbox, false, |locked| {
-            fs::rename(tmp, &new)?;
-            crate::spool::sync_dir(&dir.join("new"))?;
+            let earlier = uid_of(locked, &stem).is_some() || new.exists();
+            if !earlier {
+                fs::rename(tmp, &new)?;
+                crate::spool::sync_dir(&dir.join("new"))?;
+            }
             locked.scan(false)?;
-            Ok(uid_of(locked, &stem))
+            let uid = uid_of(locked, &stem);
+            let path = uid.and_then(|uid| locked.files.get(&uid).map(|f| f.path.clone()));
+            Ok((uid, path, earlier))
         })?;
-        let uid = synced.value.ok_or_else(|| {
-            io::Error::other(format!("delivered file {} vanished", new.display()))
-        })?;
-        Ok((uid, new))
+        let (uid, path, earlier) = synced.value;
+        if earlier {
+            let _ = fs::remove_file(tmp);
+        }
+        match uid {
+            Some(uid) => Ok(DeliveredCopy {
+                uid,
+                path: path.unwrap_or(new),
+                earlier,
+            }),
+            None => {
+                Err(io::Error::other(format!("delivered file {} vanished", new.display())).into())
+            }
+        }
     }
 
     fn append_blocking(
@@ -412,6 +433,16 @@ fn inbox() -> FolderName {
 
 fn folder_name(folder: &str) -> Result<FolderName, StoreError> {
     FolderName::parse(folder).map_err(StoreError::BadFolderName)
+}
+
+/// A message delivered into an INBOX.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveredCopy {
+    pub uid: Uid,
+    /// Its file, where the delivery found it.
+    pub path: PathBuf,
+    /// An earlier try had made this copy; this one made none.
+    pub earlier: bool,
 }
 
 fn uid_of(locked: &Locked, stem: &str) -> Option<Uid> {

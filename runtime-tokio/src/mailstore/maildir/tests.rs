@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::maildir::Maildirs;
+use postern_core::envelope::QueueId;
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use tokio::io::AsyncReadExt;
@@ -22,10 +23,14 @@ fn uids(snapshot: &Snapshot) -> Vec<u32> {
     snapshot.messages.iter().map(|m| m.uid.get()).collect()
 }
 
+/// Delivers `text` as a message of its own (a new queue ID each time).
 fn deliver(maildirs: &Maildirs, text: &str) -> PathBuf {
+    static QUEUE_IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let id = QueueId(QUEUE_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     maildirs
-        .deliver(&alice(), b"", &mut text.as_bytes())
+        .deliver(&alice(), (id, 1_795_000_000), b"", &mut text.as_bytes())
         .unwrap()
+        .path
 }
 
 fn names_in(dir: &Path) -> Vec<String> {
@@ -515,4 +520,61 @@ fn concurrent_appends_flag_changes_and_expunges_lose_nothing() {
         }
     }
     assert_eq!(found, expected);
+}
+
+/// A delivery tried again after a crash (the same queue ID, received at
+/// the same time, for the same mailbox) finds the copy the first try
+/// made, whether still in new/ or moved to cur/ by a reader, and makes no
+/// second one.
+#[tokio::test]
+async fn a_repeated_delivery_finds_the_earlier_copy_and_makes_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let maildirs = Maildirs::new(dir.path(), "mx.test");
+    let store = maildirs.store().clone();
+    let message = (QueueId(77), 1_795_000_000);
+    let text = "Subject: once\r\n\r\nonly once\r\n";
+    let first = maildirs
+        .deliver(&alice(), message, b"", &mut text.as_bytes())
+        .unwrap();
+    assert!(!first.earlier);
+    let again = maildirs
+        .deliver(&alice(), message, b"", &mut text.as_bytes())
+        .unwrap();
+    assert_eq!((again.uid, again.earlier), (first.uid, true));
+    assert_eq!(again.path, first.path);
+    let inbox = dir.path().join("mail/x.test/alice");
+    assert_eq!(names_in(&inbox.join("new")).len(), 1);
+    assert!(
+        names_in(&inbox.join("tmp")).is_empty(),
+        "the second try's file is removed"
+    );
+
+    // A reader moves it to cur/; a third try still finds it.
+    let snapshot = store.open(&alice(), "INBOX").await.unwrap();
+    assert_eq!(uids(&snapshot), [first.uid.get()]);
+    assert!(names_in(&inbox.join("new")).is_empty());
+    let third = maildirs
+        .deliver(&alice(), message, b"", &mut text.as_bytes())
+        .unwrap();
+    assert_eq!((third.uid, third.earlier), (first.uid, true));
+    assert!(
+        third.path.starts_with(inbox.join("cur")),
+        "{:?}",
+        third.path
+    );
+    assert_eq!(names_in(&inbox.join("cur")).len(), 1);
+    assert!(names_in(&inbox.join("new")).is_empty());
+
+    // Another message, or the same one for another mailbox, is a copy of
+    // its own.
+    let other = maildirs
+        .deliver(
+            &alice(),
+            (QueueId(78), 1_795_000_000),
+            b"",
+            &mut text.as_bytes(),
+        )
+        .unwrap();
+    assert!(!other.earlier);
+    assert_ne!(other.uid, first.uid);
 }
