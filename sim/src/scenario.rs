@@ -338,9 +338,9 @@ pub struct Expect {
     pub in_use: Option<u32>,
     /// Whether the queue must be empty at the end; by default it must.
     pub queue_drains: Option<bool>,
-    /// That no mailbox holds two copies of one message.
-    #[serde(default)]
-    pub local_copies_once: bool,
+    /// That no mailbox holds two copies of one message; by default it
+    /// must not (local delivery is exactly once).
+    pub local_copies_once: Option<bool>,
     /// Tunnel client sessions that got back every byte they sent.
     pub tunnel_complete: Option<u32>,
     /// Tunnel client sessions closed cleanly before all came back (the

@@ -11,7 +11,7 @@
 
 use super::{MemoryStore, PlantedBug, wall_clock};
 use postern::pop3::{MaildropHandle, Maildrops};
-use postern_core::envelope::LocalMailbox;
+use postern_core::envelope::{LocalMailbox, QueueId};
 use postern_core::finger::MailStatus;
 use postern_core::pop3::{Maildrop, MaildropFailure, MaildropMessage};
 use postern_core::time::UnixTime;
@@ -42,6 +42,8 @@ pub struct MailMessage {
     pub seen: bool,
     /// When it was delivered, by the simulated wall clock.
     pub arrived: UnixTime,
+    /// The message it is a copy of, when delivery put it here.
+    pub origin: Option<QueueId>,
 }
 
 /// A copy put in a mailbox, as it was put.
@@ -74,8 +76,25 @@ pub(super) struct MailState {
 }
 
 impl MailState {
-    /// Puts `data` in `mailbox` under a new UID; answers the UID.
-    pub(super) fn append(&mut self, mailbox: &str, data: Vec<u8>, bug: Option<PlantedBug>) -> u32 {
+    /// The UID of the copy of `origin` that `mailbox` holds, if it holds
+    /// one.
+    pub(super) fn copy_of(&self, mailbox: &str, origin: QueueId) -> Option<u32> {
+        let held = self.boxes.get(mailbox)?;
+        held.messages
+            .iter()
+            .find(|m| m.origin == Some(origin))
+            .map(|m| m.uid)
+    }
+
+    /// Puts `data`, a copy of `origin`, in `mailbox` under a new UID;
+    /// answers the UID.
+    pub(super) fn append(
+        &mut self,
+        mailbox: &str,
+        data: Vec<u8>,
+        bug: Option<PlantedBug>,
+        origin: Option<QueueId>,
+    ) -> u32 {
         let held = self
             .boxes
             .entry(mailbox.to_owned())
@@ -92,6 +111,7 @@ impl MailState {
             data: data.clone(),
             seen: false,
             arrived: wall_clock(),
+            origin,
         });
         self.delivered.push(Delivered {
             mailbox: mailbox.to_owned(),

@@ -154,7 +154,7 @@ pub(super) fn check_deliveries(
             ids.join(", ")
         ));
     }
-    if scenario.expect.local_copies_once {
+    if scenario.expect.local_copies_once != Some(false) {
         for (mailbox, copies) in &mailboxes {
             let mut seen = BTreeSet::new();
             for copy in copies {
