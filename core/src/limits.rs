@@ -387,4 +387,4 @@ pub const REMOTE_LOG_IDLE_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5 * 60
 /// that a client that stops reading is noticed after a few dozen lines,
 /// not megabytes (Linux may grow an unset one to several MiB), and the
 /// lines it misses are counted in its drop marker.
-pub const REMOTE_LOG_SOCKET_SEND_BYTES: usize = 32 * 1024;
+pub const REMOTE_LOG_SOCKET_SEND_BYTES: usize = 16 * 1024;

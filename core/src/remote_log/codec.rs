@@ -308,3 +308,47 @@ pub fn parse_command(line: &[u8]) -> Result<Command, ParseError> {
         _ => Err(ParseError::UnknownCommand),
     }
 }
+
+/// The `AUTH PLAIN` command line (without its line end) that logs in as
+/// `login` with `password` (RFC 4616: no authorization identity).
+pub fn auth_plain_command(login: &str, password: &str) -> String {
+    use base64::Engine as _;
+    let response = format!("\0{login}\0{password}");
+    format!(
+        "AUTH PLAIN {}",
+        base64::engine::general_purpose::STANDARD.encode(response)
+    )
+}
+
+/// What a line from the server is, by its marker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServerLine<'a> {
+    /// `+OK text`.
+    Ok(&'a str),
+    /// `-ERR text`.
+    Err(&'a str),
+    /// `+ `: a SASL response is wanted.
+    Continue,
+    /// `* TIME LEVEL INSTANCE QUEUE TEXT`: a log line (what follows `* `).
+    Log(&'a str),
+    /// `! text`: news about the stream, such as lines dropped.
+    Notice(&'a str),
+    Other(&'a str),
+}
+
+/// Tells a server line (without its line end) by its marker.
+pub fn classify(line: &str) -> ServerLine<'_> {
+    if let Some(rest) = line.strip_prefix("+OK") {
+        ServerLine::Ok(rest.trim_start())
+    } else if let Some(rest) = line.strip_prefix("-ERR") {
+        ServerLine::Err(rest.trim_start())
+    } else if line == "+" || line.starts_with("+ ") {
+        ServerLine::Continue
+    } else if let Some(rest) = line.strip_prefix("* ") {
+        ServerLine::Log(rest)
+    } else if let Some(rest) = line.strip_prefix("! ") {
+        ServerLine::Notice(rest)
+    } else {
+        ServerLine::Other(line)
+    }
+}

@@ -43,7 +43,10 @@ mod tests;
 mod timers;
 
 pub use buffer::ClientBuffer;
-pub use codec::{Command, Filter, FilterError, Level, ParseError, parse_command, parse_filter};
+pub use codec::{
+    Command, Filter, FilterError, Level, ParseError, ServerLine, auth_plain_command, classify,
+    parse_command, parse_filter,
+};
 pub use machine::RemoteLogServer;
 pub use timers::Timer;
 
@@ -263,8 +266,14 @@ impl fmt::Display for Event {
                     "TLS started; {discarded} octets sent before it discarded"
                 )
             }
+            Event::Following { backlog, filter } if filter.is_empty() => {
+                write!(f, "following the log ({backlog} recent lines, every line)")
+            }
             Event::Following { backlog, filter } => {
-                write!(f, "following the log ({backlog} recent lines, {filter})")
+                write!(
+                    f,
+                    "following the log ({backlog} recent lines, filter {filter})"
+                )
             }
             Event::TimedOut => f.write_str("idle too long"),
             Event::TooManyErrors => f.write_str("too many errors"),

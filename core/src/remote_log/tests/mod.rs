@@ -222,3 +222,26 @@ fn a_full_buffer_counts_drops_in_their_place() {
     assert!(buffer.is_empty());
     assert_eq!(buffer.lines(), 0);
 }
+
+#[test]
+fn the_client_side_builds_auth_plain_and_tells_lines_apart() {
+    use super::{ServerLine, auth_plain_command, classify};
+    assert_eq!(
+        auth_plain_command("admin@example.test", "secret"),
+        format!("AUTH PLAIN {}", harness::ADMIN_PLAIN)
+    );
+    let rows = [
+        ("+OK logged in", ServerLine::Ok("logged in")),
+        ("-ERR [AUTH] no", ServerLine::Err("[AUTH] no")),
+        ("+ ", ServerLine::Continue),
+        ("* 2026 INFO mx - x", ServerLine::Log("2026 INFO mx - x")),
+        (
+            "! ... 3 lines dropped",
+            ServerLine::Notice("... 3 lines dropped"),
+        ),
+        ("hello", ServerLine::Other("hello")),
+    ];
+    for (line, expected) in rows {
+        assert_eq!(classify(line), expected, "{line}");
+    }
+}
