@@ -587,3 +587,98 @@ fn a_denied_address_is_told_before_anything_else() {
         );
     }
 }
+
+/// Started as root with `user = "nobody"`: the remote log works after
+/// root is dropped (the accounts read as nobody), and SIGHUP changes
+/// `tail_lines` for new sessions.
+#[test]
+fn after_root_is_dropped_and_a_sighup_new_sessions_get_the_new_tail_lines() {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: geteuid(2) cannot fail and touches no memory.
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "run as root (scripts/test does)"
+    );
+    let ip = "127.0.21.16";
+    let smtp: SocketAddr = format!("{ip}:25").parse().unwrap();
+    let log: SocketAddr = format!("{ip}:5001").parse().unwrap();
+    let config = format!(
+        r#"[server]
+hostname = "mx.example.test"
+data_dir = "data"
+shutdown_grace = "1s"
+user = "nobody"
+group = "nogroup"
+
+[[service]]
+name = "mx"
+kind = "smtp"
+listen = "{ip}:smtp"
+
+[[service]]
+name = "log"
+kind = "remote-log"
+listen = "{ip}:remote-logging"
+auth_without_tls = true
+tail_lines = 4
+
+[[domain]]
+name = "example.test"
+users = ["admin"]
+"#
+    );
+    let server = TestServer::start_with_files(&config, smtp, |dir| {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    });
+    support::eventually(
+        || server.log(),
+        |log| log.contains("dropped root"),
+        |log| format!("root not dropped:\n{log}"),
+    );
+    let world = World {
+        server,
+        smtp,
+        plain: log,
+        starttls: log,
+        implicit: log,
+    };
+    world.add_user(ADMIN, &["--admin"]);
+    let listed = postern()
+        .args(["user", "list", "--config"])
+        .arg(world.server.config_path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&listed.stdout),
+        format!("{ADMIN} admin\n")
+    );
+    let mut client = Client::connect(log);
+    assert_eq!(
+        client.login().last().unwrap(),
+        "+OK following (4 recent lines above)"
+    );
+
+    let path = world.server.config_path();
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("tail_lines = 4", "tail_lines = 1");
+    std::fs::write(&path, text).unwrap();
+    // SAFETY: kill(2) on our own child process.
+    assert_eq!(
+        unsafe { libc::kill(world.server.pid() as i32, libc::SIGHUP) },
+        0
+    );
+    support::eventually(
+        || world.server.log(),
+        |log| log.contains("new sessions use it"),
+        |log| format!("no reload in:\n{log}"),
+    );
+    // The first session goes on following and sees the reload's line.
+    client.until(|l| l.contains("new sessions use it"));
+    let mut again = Client::connect(log);
+    let lines = again.login();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].starts_with("* "), "{lines:?}");
+    assert_eq!(lines[1], "+OK following (1 recent line above)");
+}

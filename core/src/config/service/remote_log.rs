@@ -25,7 +25,7 @@ pub(super) fn check_inapplicable_keys(
     errors: &mut Vec<ConfigError>,
 ) {
     let name = service.name.get_ref();
-    let inapplicable: [(&str, Option<Range<usize>>, &str); 6] = [
+    let inapplicable: [(&str, Option<Range<usize>>, &str); 7] = [
         (
             "relay",
             service.relay.as_ref().map(|v| v.span()),
@@ -50,6 +50,11 @@ pub(super) fn check_inapplicable_keys(
             "min_data_rate",
             service.min_data_rate.as_ref().map(|v| v.span()),
             "it takes no mail",
+        ),
+        (
+            "max_session_time",
+            service.max_session_time.as_ref().map(|v| v.span()),
+            "a console follows the log for as long as it likes; how long a client that is not following may stay silent is command_timeout",
         ),
         (
             "auth",

@@ -74,9 +74,16 @@ fn a_remote_log_instance_nobody_could_log_in_to_is_an_error() {
 #[test]
 fn keys_that_do_not_apply_are_errors_naming_key_line_and_fix() {
     let text = errors(&format!(
-        "{REMOTE_LOG}auth_without_tls = true\nrelay = \"none\"\nmax_message_size = \"1M\"\nauth = true\ntarget = \"127.0.0.1:1\"\nlist_users = true\n"
+        "{REMOTE_LOG}auth_without_tls = true\nrelay = \"none\"\nmax_message_size = \"1M\"\nauth = true\ntarget = \"127.0.0.1:1\"\nlist_users = true\nmax_session_time = \"1h\"\n"
     ));
-    for key in ["relay", "max_message_size", "auth", "target", "list_users"] {
+    for key in [
+        "relay",
+        "max_message_size",
+        "auth",
+        "target",
+        "list_users",
+        "max_session_time",
+    ] {
         assert!(text.contains(&format!("`{key}`")), "{key}: {text}");
     }
     assert!(
