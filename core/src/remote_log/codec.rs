@@ -261,7 +261,10 @@ pub fn parse_command(line: &[u8]) -> Result<Command, ParseError> {
     if text.chars().any(|c| c.is_control() && c != '\t') {
         return Err(ParseError::BadCharacters);
     }
-    let text = text.trim_matches([' ', '\t']);
+    // A tab is a space: no tab reaches a filter, and so none is echoed
+    // back in a reply.
+    let text = text.replace('\t', " ");
+    let text = text.trim_matches(' ');
     if text.is_empty() {
         return Err(ParseError::Empty);
     }

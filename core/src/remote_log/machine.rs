@@ -285,7 +285,7 @@ impl RemoteLogServer {
                 let reply = if filter.is_empty() {
                     "+OK no filter: every line".to_owned()
                 } else {
-                    format!("+OK filter {filter}")
+                    format!("+OK filter {}", escape_controls(&filter.to_string()))
                 };
                 self.filter = filter;
                 if self.state == State::Following {

@@ -90,6 +90,13 @@ fn commands_parse_in_any_case_with_their_arguments() {
             b"NOOP now",
             Err(ParseError::BadArguments("this command takes no arguments")),
         ),
+        (
+            b"FILTER\ttext=x\tstop",
+            filter(Filter {
+                text: Some("x stop".into()),
+                ..Filter::default()
+            }),
+        ),
         (b"", Err(ParseError::Empty)),
         (b"HELO", Err(ParseError::UnknownCommand)),
         (b"NOOP\x1b", Err(ParseError::BadCharacters)),
