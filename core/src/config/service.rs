@@ -28,6 +28,7 @@ mod finger;
 pub(super) use finger::warnings as finger_warnings;
 mod pop3;
 mod remote_log;
+pub(super) use remote_log::warnings as remote_log_warnings;
 mod tunnel;
 
 /// One `[[service]]`: an instance of a service, where it listens, and

@@ -7,7 +7,9 @@
 //! `auth` does not apply; whether a login may travel in clear is
 //! `auth_without_tls`, as for POP3.
 
-use super::{ConfigError, RawService, RawTlsMode, ServiceKind, TlsConfig, spanned_error};
+use super::{
+    ConfigError, RawService, RawTlsMode, ServiceConfig, ServiceKind, TlsConfig, spanned_error,
+};
 use crate::auth::AuthPolicy;
 use crate::config::check_range;
 use crate::limits::{
@@ -196,6 +198,31 @@ pub(super) fn remote_log_keys(
             )
         });
     (tail_lines, buffer_lines)
+}
+
+/// Warns of a remote-log instance that takes admin passwords in clear
+/// (`auth_without_tls = true`) from anyone who can reach it: no access
+/// list, and a listener that is not on loopback. Legitimate on a trusted
+/// LAN address, hence a warning, not an error.
+pub(in crate::config) fn warnings(services: &[ServiceConfig]) -> Vec<ConfigError> {
+    services
+        .iter()
+        .filter(|s| s.kind == ServiceKind::RemoteLog && s.auth.without_tls)
+        .filter(|s| s.tls_mode() != crate::config::TlsMode::Implicit)
+        .filter(|s| s.access.allow.is_empty())
+        .filter(|s| s.listen.address.is_none_or(|address| !address.is_loopback()))
+        .map(|s| ConfigError {
+            position: (s.lines.listen > 0).then_some((s.lines.listen, 1)),
+            key: Some("listen".to_owned()),
+            message: format!(
+                "remote-log instance \"{}\" takes admin passwords in clear (auth_without_tls = true) from anyone who can reach {}",
+                s.name, s.listen
+            ),
+            help: Some(
+                "give it an allow list (allow = [\"192.168.1.0/24\"]), listen on a LAN or loopback address, or use TLS and remove auth_without_tls".to_owned(),
+            ),
+        })
+        .collect()
 }
 
 #[cfg(test)]

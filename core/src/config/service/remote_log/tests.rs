@@ -98,3 +98,28 @@ fn keys_that_do_not_apply_are_errors_naming_key_line_and_fix() {
         "{other}"
     );
 }
+
+#[test]
+fn clear_logins_open_to_the_world_are_warned_about() {
+    let open = "domain = [{ name = \"example.test\" }]\n[[service]]\nname = \"log\"\nkind = \"remote-log\"\nlisten = \"remote-logging\"\nauth_without_tls = true\n";
+    let warnings = parse(open).unwrap().warnings;
+    let text: Vec<String> = warnings
+        .iter()
+        .map(|w| w.render("postern.toml", open))
+        .collect();
+    assert_eq!(text.len(), 1, "{text:?}");
+    assert!(
+        text[0].contains("takes admin passwords in clear"),
+        "{}",
+        text[0]
+    );
+    for quiet in [
+        open.replace(
+            "listen = \"remote-logging\"",
+            "listen = \"127.0.0.1:remote-logging\"",
+        ),
+        format!("{open}allow = [\"192.168.1.0/24\"]\n"),
+    ] {
+        assert!(parse(&quiet).unwrap().warnings.is_empty(), "{quiet}");
+    }
+}
