@@ -218,10 +218,14 @@ pub fn parse_filter(arguments: &str) -> Result<Filter, FilterError> {
     Ok(filter)
 }
 
-/// `rest` after `key=`, the key in any case.
+/// `rest` after `key=`, the key (ASCII) in any case.
 fn strip_key<'a>(rest: &'a str, key: &str) -> Option<&'a str> {
-    let head = rest.get(..key.len() + 1)?;
-    (head[..key.len()].eq_ignore_ascii_case(key) && head.ends_with('='))
+    let bytes = rest.as_bytes();
+    // Compared as bytes: `rest` may have a multi-byte character where the
+    // key would end; an ASCII key and `=` matched leave a boundary after.
+    (bytes.len() > key.len()
+        && bytes[..key.len()].eq_ignore_ascii_case(key.as_bytes())
+        && bytes[key.len()] == b'=')
         .then(|| &rest[key.len() + 1..])
 }
 

@@ -135,6 +135,8 @@ fn filters_parse_and_refuse_what_they_do_not_know() {
         ("instance=", Err(FilterError::MissingValue("instance"))),
         ("text=   ", Err(FilterError::MissingValue("text"))),
         ("mx", Err(FilterError::UnknownKey("mx".into()))),
+        ("texé=1", Err(FilterError::UnknownKey("texé".into()))),
+        ("té", Err(FilterError::UnknownKey("té".into()))),
         (
             "instance=a instance=b",
             Err(FilterError::Repeated("instance")),

@@ -84,3 +84,27 @@ proptest! {
         prop_assert!(seen.windows(2).all(|w| w[0] < w[1]), "lines stay in order");
     }
 }
+
+proptest! {
+    #[test]
+    fn any_text_parses_as_a_filter_or_an_error_never_a_panic(text in "\\PC{0,40}") {
+        let _ = crate::remote_log::parse_filter(&text);
+        let _ = crate::remote_log::parse_command(text.as_bytes());
+    }
+
+    #[test]
+    fn a_filter_parses_back_from_how_it_is_written(
+        level in proptest::option::of(0usize..5),
+        instance in proptest::option::of("[a-z0-9-]{1,10}"),
+        queue_id in proptest::option::of("[A-Z0-9]{1,12}"),
+        text in proptest::option::of("[a-z]([a-z= ]{0,18}[a-z])?"),
+    ) {
+        let filter = crate::remote_log::Filter {
+            level: level.map(|n| Level::ALL[n]),
+            instance,
+            queue_id,
+            text,
+        };
+        prop_assert_eq!(crate::remote_log::parse_filter(&filter.to_string()), Ok(filter));
+    }
+}
