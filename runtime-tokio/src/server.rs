@@ -512,11 +512,14 @@ async fn accept_loop(
                 continue;
             }
         };
-        let (store, ending, guard) = (
-            generation.store.clone(),
-            context.ending.clone(),
-            context.guard.clone(),
-        );
+        // A console following the log is no work in progress: it is told
+        // at once that the server stops, not after the grace period.
+        let ending = if instance.service.kind == ServiceKind::RemoteLog {
+            stopping.clone()
+        } else {
+            context.ending.clone()
+        };
+        let (store, guard) = (generation.store.clone(), context.guard.clone());
         tokio::spawn(async move {
             let _ = stream.set_nodelay(true);
             if instance.service.kind == ServiceKind::RemoteLog {

@@ -607,7 +607,7 @@ fn after_root_is_dropped_and_a_sighup_new_sessions_get_the_new_tail_lines() {
         r#"[server]
 hostname = "mx.example.test"
 data_dir = "data"
-shutdown_grace = "1s"
+shutdown_grace = "30s"
 user = "nobody"
 group = "nogroup"
 
@@ -681,4 +681,18 @@ users = ["admin"]
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert!(lines[0].starts_with("* "), "{lines:?}");
     assert_eq!(lines[1], "+OK following (1 recent line above)");
+    // On SIGTERM a following console is told at once, not after the 30 s
+    // of grace that sessions doing work get.
+    let started = Instant::now();
+    // SAFETY: kill(2) on our own child process.
+    assert_eq!(
+        unsafe { libc::kill(world.server.pid() as i32, libc::SIGTERM) },
+        0
+    );
+    again.until(|l| l == "-ERR [SYS/TEMP] server shutting down");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
 }
