@@ -247,6 +247,16 @@ fn an_admin_gets_the_recent_lines_then_live_smtp_lines_with_their_queue_ids() {
             .command("FOLLOW")
             .starts_with("-ERR [AUTH] log in first")
     );
+    // A wrong password: the shared check (failure_delay = "0s" here).
+    let wrong = {
+        use base64::Engine as _;
+        let response = format!("\0{ADMIN}\0wrong");
+        format!(
+            "AUTH PLAIN {}",
+            base64::engine::general_purpose::STANDARD.encode(response)
+        )
+    };
+    assert_eq!(alice.command(&wrong), "-ERR [AUTH] authentication failed");
 
     let mut admin = Client::connect(world.plain);
     let recent = admin.login();
@@ -451,6 +461,20 @@ fn nc_and_openssl_s_client_are_clients() {
         "{s_client}"
     );
     assert!(s_client.contains("+OK bye"), "{s_client}");
+
+    // postern log --tls checks the certificate: without --cafile the
+    // self-signed one is refused.
+    let refused = postern()
+        .args(["log", "--remote"])
+        .arg(world.implicit.to_string())
+        .args(["--tls", "--servername", "localhost", "--user", ADMIN])
+        .arg("--password-file")
+        .arg(world.password_file())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{stderr}");
+    assert!(stderr.contains("postern log: TLS with"), "{stderr}");
 }
 
 /// Runs `command` with `input` on its standard input (kept open until
