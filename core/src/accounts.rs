@@ -32,6 +32,11 @@ pub struct Account {
     /// The user's plan text, shown by finger (`postern user plan`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<String>,
+    /// An administrator: may watch the server's log through a remote-log
+    /// instance (`postern user admin ADDRESS on`, `postern user add
+    /// --admin`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub admin: bool,
 }
 
 /// Every account, by login.
@@ -191,7 +196,24 @@ mod tests {
             send_as_anyone: anyone,
             real_name: None,
             plan: None,
+            admin: false,
         }
+    }
+
+    #[test]
+    fn the_admin_mark_round_trips_and_is_absent_when_off() {
+        let mut accounts = Accounts::default();
+        accounts.insert(Account {
+            admin: true,
+            ..account("root@example.com", false)
+        });
+        accounts.insert(account("alice@example.com", false));
+        let text = accounts.render();
+        assert_eq!(text.matches("admin = true").count(), 1, "{text}");
+        assert!(!text.contains("admin = false"), "{text}");
+        let parsed = Accounts::parse(&text).unwrap();
+        assert!(parsed.get("root@example.com").unwrap().admin);
+        assert!(!parsed.get("alice@example.com").unwrap().admin);
     }
 
     #[test]

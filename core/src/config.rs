@@ -586,6 +586,7 @@ fn validate(source: &str, raw: RawConfig, errors: &mut Vec<ConfigError>) -> Conf
     );
     let domains = validate_domains(source, raw.domains, errors);
     warnings.extend(service::finger_warnings(&services));
+    warnings.extend(service::remote_log_warnings(&services));
     Config {
         server: ServerConfig {
             hostname: raw.server.hostname.0,

@@ -17,6 +17,7 @@ use std::net::{IpAddr, SocketAddr};
 
 mod finger;
 mod pop3;
+mod remote_log;
 mod tunnel;
 
 /// A connection and, optionally, an envelope to explain.
@@ -130,6 +131,13 @@ pub fn explain(config: &Config, plan: &BindPlan, question: &Question) -> Answer 
             admitted: true,
         };
     }
+    if service.kind == ServiceKind::RemoteLog {
+        remote_log::lines(&mut text, config, service, question);
+        return Answer {
+            text,
+            admitted: true,
+        };
+    }
     if service.kind == ServiceKind::Pop3 {
         pop3::lines(&mut text, config, service, question);
         return Answer {
@@ -196,7 +204,7 @@ impl Refusals {
             },
             // RFC 3206 response codes: a refusal that retrying will not
             // change, and one that it may.
-            ServiceKind::Pop3 => Refusals {
+            ServiceKind::Pop3 | ServiceKind::RemoteLog => Refusals {
                 access_denied: "-ERR [SYS/PERM]",
                 too_many: "-ERR [SYS/TEMP]",
             },

@@ -27,6 +27,7 @@ pub mod mailbox;
 pub mod policy;
 pub mod pop3;
 pub mod queue;
+pub mod remote_log;
 pub mod rng;
 pub mod route;
 pub mod smtp;

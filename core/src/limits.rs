@@ -350,3 +350,52 @@ pub const FINGER_REAL_NAME_BYTES_MAX: usize = 100;
 /// Users listed for an empty query (`list_users = true`); the rest are
 /// counted, not shown.
 pub const FINGER_LIST_USERS_MAX: usize = 500;
+
+/// A remote-log command line, CRLF included. The longest command is
+/// `AUTH PLAIN` with its base64 response: RFC 4616 allows 255 octets for
+/// each of the three parts, so 2048 octets hold any real login; longer
+/// lines are refused and skipped to their end.
+pub const REMOTE_LOG_COMMAND_LINE_BYTES_MAX: usize = 2048;
+
+/// Recent log lines a remote-log client gets after its login
+/// (`tail_lines`) when none is written: Mailtraq's console showed 700.
+pub const REMOTE_LOG_TAIL_LINES_DEFAULT: usize = 700;
+
+/// The most `tail_lines` (and `TAIL n`) may ask for, and the lines the
+/// server keeps in its ring of recent lines: about 2.5 MiB at the longest
+/// lines seen in practice.
+pub const REMOTE_LOG_TAIL_LINES_MAX: usize = 10_000;
+
+/// Lines waiting for one remote-log client (`buffer_lines`) when none is
+/// written. Past it, new lines are dropped for that client and counted;
+/// logging never waits for a reader.
+pub const REMOTE_LOG_BUFFER_LINES_DEFAULT: usize = 1000;
+
+/// The bounds of `buffer_lines`.
+pub const REMOTE_LOG_BUFFER_LINES_MIN: usize = 10;
+pub const REMOTE_LOG_BUFFER_LINES_MAX: usize = 100_000;
+
+/// One log line as the remote-log service keeps and sends it, in octets;
+/// a longer one is cut (at a character boundary) and marked with `...`.
+pub const REMOTE_LOG_LINE_BYTES_MAX: usize = 4096;
+
+/// Lines handed to a remote-log session at once from its buffer, so that
+/// one busy moment becomes several bounded writes.
+pub const REMOTE_LOG_BATCH_LINES_MAX: usize = 256;
+
+/// How long a remote-log client may leave what was sent unread before the
+/// session is closed. Lines that arrive meanwhile are dropped and
+/// counted; this bounds how long a reader that never reads holds its
+/// connection.
+pub const REMOTE_LOG_SEND_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A remote-log instance's `command_timeout` when none is written: how
+/// long a client that has not logged in, or has stopped following, may
+/// stay silent. A client following the log is never idle.
+pub const REMOTE_LOG_IDLE_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5 * 60);
+
+/// The kernel send buffer of a remote-log connection, in octets: small, so
+/// that a client that stops reading is noticed after a few dozen lines,
+/// not megabytes (Linux may grow an unset one to several MiB), and the
+/// lines it misses are counted in its drop marker.
+pub const REMOTE_LOG_SOCKET_SEND_BYTES: usize = 16 * 1024;

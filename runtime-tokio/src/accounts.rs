@@ -186,6 +186,13 @@ impl AccountBook {
         verdict
     }
 
+    /// True if `login` is an account marked admin (read from the current
+    /// file; false when it cannot be read).
+    pub fn is_admin(&self, login: &str) -> bool {
+        self.accounts()
+            .is_ok_and(|accounts| accounts.get(login).is_some_and(|account| account.admin))
+    }
+
     /// Which host `client` counts as for the lockout.
     pub fn host(&self, client: IpAddr) -> postern_core::admission::HostKey {
         self.guard
@@ -252,6 +259,7 @@ pub fn add(
     login: &str,
     password: &str,
     send_as_anyone: bool,
+    admin: bool,
 ) -> Result<String, String> {
     let login = normalize_login(login)?;
     let password_hash = hash_password(password)?;
@@ -267,8 +275,13 @@ pub fn add(
             send_as_anyone,
             real_name: None,
             plan: None,
+            admin,
         });
-        Ok(format!("added {login}"))
+        Ok(if admin {
+            format!("added {login} (admin)")
+        } else {
+            format!("added {login}")
+        })
     })
 }
 
@@ -320,6 +333,20 @@ pub fn set_plan(data_dir: &Path, login: &str, plan: Option<&[u8]>) -> Result<Str
     })
 }
 
+/// Marks an account admin or not: an admin may watch the server's log
+/// through a remote-log instance.
+pub fn set_admin(data_dir: &Path, login: &str, admin: bool) -> Result<String, String> {
+    let login = normalize_login(login)?;
+    change_account(data_dir, &login, |account| {
+        account.admin = admin;
+        if admin {
+            format!("{login} is now an admin: it may watch the log through a remote-log instance")
+        } else {
+            format!("{login} is no longer an admin")
+        }
+    })
+}
+
 fn change_account(
     data_dir: &Path,
     login: &str,
@@ -345,7 +372,8 @@ pub fn delete(data_dir: &Path, login: &str) -> Result<String, String> {
     })
 }
 
-/// One line per account: the login, and `send-as-anyone` when it may.
+/// One line per account: the login, `send-as-anyone` when it may, and
+/// `admin` for an admin.
 pub fn list(data_dir: &Path) -> Result<String, String> {
     let accounts = read(&data_dir.join(ACCOUNTS_FILE))?;
     if accounts.is_empty() {
@@ -354,11 +382,14 @@ pub fn list(data_dir: &Path) -> Result<String, String> {
     Ok(accounts
         .iter()
         .map(|account| {
+            let mut line = account.login.clone();
             if account.send_as_anyone {
-                format!("{} send-as-anyone", account.login)
-            } else {
-                account.login.clone()
+                line.push_str(" send-as-anyone");
             }
+            if account.admin {
+                line.push_str(" admin");
+            }
+            line
         })
         .collect::<Vec<_>>()
         .join("\n"))

@@ -229,11 +229,11 @@ pub fn summary(loaded: &Loaded, plan: &BindPlan) -> String {
             Some(_) => listener.spec.to_string(),
             None => format!("{} (all interfaces)", listener.spec),
         };
-        // POP3, tunnel and finger instances take no mail: RELAY and MAX
-        // SIZE do not apply.
+        // POP3, tunnel, finger and remote-log instances take no mail:
+        // RELAY and MAX SIZE do not apply.
         let pop3 = matches!(
             service.kind,
-            ServiceKind::Pop3 | ServiceKind::Tunnel | ServiceKind::Finger
+            ServiceKind::Pop3 | ServiceKind::Tunnel | ServiceKind::Finger | ServiceKind::RemoteLog
         );
         rows.push([
             instance,
@@ -308,6 +308,13 @@ fn auth_cell(service: &ServiceConfig) -> String {
     }
     if service.kind == ServiceKind::Finger {
         return "-".to_owned();
+    }
+    if service.kind == ServiceKind::RemoteLog {
+        return match (service.tls_mode(), auth.without_tls) {
+            (TlsMode::Implicit, _) | (_, false) => "admins, over TLS",
+            (_, true) => "admins (also in clear)",
+        }
+        .to_owned();
     }
     if service.kind == ServiceKind::Pop3 {
         return match (service.tls_mode(), auth.without_tls) {

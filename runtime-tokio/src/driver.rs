@@ -57,6 +57,13 @@ pub trait Backend {
         client: IpAddr,
     ) -> impl Future<Output = AuthVerdict> + Send;
 
+    /// True if `login` is an account marked admin, who may watch the log
+    /// through a remote-log instance. Backends without accounts have
+    /// none.
+    fn is_admin(&self, _login: &str) -> bool {
+        false
+    }
+
     /// Answers a finger request: every account it names, hidden ones
     /// included (the machine leaves those out). Backends without
     /// accounts know no one.

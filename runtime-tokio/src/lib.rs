@@ -23,6 +23,7 @@ pub mod pop3;
 pub mod privileges;
 pub mod queue_command;
 mod reload;
+pub mod remote_log;
 pub mod resolver;
 pub mod server;
 pub mod spool;

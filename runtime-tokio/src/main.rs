@@ -112,6 +112,43 @@ enum Command {
         /// ADDRESS locked out"; an IPv6 address clears its whole network.
         address: String,
     },
+    /// Watches a server's log through its remote-log instance: logs in
+    /// (as an admin account), prints the recent lines, then each new line
+    /// as it comes, until interrupted.
+    Log {
+        /// The remote-log instance, as HOST:PORT.
+        #[arg(long, value_name = "HOST:PORT")]
+        remote: String,
+        /// TLS from the first byte (an instance with tls = "implicit").
+        #[arg(long, conflicts_with = "starttls")]
+        tls: bool,
+        /// STARTTLS before logging in (an instance with tls = "starttls").
+        #[arg(long)]
+        starttls: bool,
+        /// The CA certificates (PEM) the server's must chain to, for a
+        /// self-signed one; without it, the public roots.
+        #[arg(long, value_name = "FILE")]
+        cafile: Option<PathBuf>,
+        /// The name the server's certificate must carry; without it, HOST.
+        #[arg(long, value_name = "NAME")]
+        servername: Option<String>,
+        /// The admin account to log in as; without it, $POSTERN_USER.
+        #[arg(long, value_name = "ADDRESS")]
+        user: Option<String>,
+        /// A file whose first line is the password; without it,
+        /// $POSTERN_PASSWORD, or asked on the terminal. Never on the
+        /// command line, where other users could see it.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        /// Which lines: level=warn instance=NAME queue=ID text=WORDS (the
+        /// remote-log FILTER syntax).
+        #[arg(long, value_name = "FILTER")]
+        filter: Option<String>,
+        /// How many recent lines to print first (0 to 10000); without it,
+        /// the instance's tail_lines.
+        #[arg(long, value_name = "N")]
+        lines: Option<usize>,
+    },
     /// Makes TLS certificates.
     Cert {
         #[command(subcommand)]
@@ -130,6 +167,17 @@ enum UserAction {
         /// address and its aliases.
         #[arg(long)]
         send_as_anyone: bool,
+        /// The account is an admin: it may watch the server's log through
+        /// a remote-log instance.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Marks an account admin (`on`) or not (`off`): only admins may
+    /// watch the server's log through a remote-log instance.
+    Admin {
+        address: String,
+        #[arg(value_enum)]
+        state: OnOff,
     },
     /// Sets a new password, read as for `add`.
     Passwd { address: String },
@@ -155,6 +203,12 @@ enum UserAction {
     Del { address: String },
     /// Lists the accounts.
     List,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OnOff {
+    On,
+    Off,
 }
 
 #[derive(Subcommand)]
@@ -214,9 +268,10 @@ enum QueueAction {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // `run` starts logging once it knows its configuration's log_file.
-    if !matches!(cli.command, Command::Run { .. }) {
-        init_logging(cli.log_format, None);
+    // `run` starts logging once it knows its configuration's log_file;
+    // `log` prints the server's lines and nothing of its own.
+    if !matches!(cli.command, Command::Run { .. } | Command::Log { .. }) {
+        init_logging(cli.log_format, None, false);
     }
     match cli.command {
         Command::Run { config } => run(config, cli.log_format),
@@ -254,6 +309,41 @@ fn main() -> ExitCode {
             config_file::load(config.as_deref())
                 .and_then(|loaded| postern::accounts::unlock(&loaded.data_dir, &address)),
         ),
+        Command::Log {
+            remote,
+            tls,
+            starttls,
+            cafile,
+            servername,
+            user,
+            password_file,
+            filter,
+            lines,
+        } => {
+            let options = postern::remote_log::client::Options {
+                remote,
+                tls: if tls {
+                    postern::remote_log::client::TlsChoice::Implicit
+                } else if starttls {
+                    postern::remote_log::client::TlsChoice::StartTls
+                } else {
+                    postern::remote_log::client::TlsChoice::None
+                },
+                cafile,
+                servername,
+                user,
+                password_file,
+                filter,
+                lines,
+            };
+            match postern::remote_log::client::run(&options) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(message) => {
+                    eprintln!("postern log: {message}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Cert {
             action:
                 CertAction::SelfSigned {
@@ -334,6 +424,7 @@ fn user(config: Option<PathBuf>, action: UserAction) -> Result<String, String> {
         UserAction::Add {
             address,
             send_as_anyone,
+            admin,
         } => {
             // A bad address is reported before anyone types a password.
             let address = postern_core::accounts::normalize_login(&address)?;
@@ -345,7 +436,7 @@ fn user(config: Option<PathBuf>, action: UserAction) -> Result<String, String> {
                 .collect();
             postern_core::accounts::check_login_domain(&address, &domains)?;
             let password = read_new_password(&address)?;
-            accounts::add(data_dir, &address, &password, send_as_anyone)
+            accounts::add(data_dir, &address, &password, send_as_anyone, admin)
         }
         UserAction::Passwd { address } => {
             let address = postern_core::accounts::normalize_login(&address)?;
@@ -368,6 +459,9 @@ fn user(config: Option<PathBuf>, action: UserAction) -> Result<String, String> {
                 let plan = read_plan()?;
                 accounts::set_plan(data_dir, &address, Some(&plan))
             }
+        }
+        UserAction::Admin { address, state } => {
+            accounts::set_admin(data_dir, &address, matches!(state, OnOff::On))
         }
         UserAction::Del { address } => accounts::delete(data_dir, &address),
         UserAction::List => accounts::list(data_dir),
@@ -513,7 +607,12 @@ fn run(config: Option<PathBuf>, format: LogFormat) -> ExitCode {
         },
         None => None,
     };
-    init_logging(format, log_file.clone());
+    let remote_log = loaded
+        .config
+        .services
+        .iter()
+        .any(|service| service.kind == postern_core::config::ServiceKind::RemoteLog);
+    init_logging(format, log_file.clone(), remote_log);
     tracing::info!(config = %loaded.origin, data_dir = %loaded.data_dir.display(), "postern {} starting; {}", env!("CARGO_PKG_VERSION"), source.describe());
     for warning in postern::config_check::warning_lines(&loaded) {
         tracing::warn!("{warning}");
@@ -570,31 +669,46 @@ fn stop_signal() -> impl std::future::Future<Output = ()> {
 /// Log lines go to standard error (the journal, under systemd), or to
 /// `log_file`, each one line whatever a peer put in its fields:
 /// [`logging::Escaping`] escapes every control character but the final
-/// newline (keeping the formatter's colours on a terminal).
-fn init_logging(format: LogFormat, file: Option<std::sync::Arc<postern::log_file::LogFile>>) {
+/// newline (keeping the formatter's colours on a terminal). With
+/// `remote_log`, every line also feeds the remote logging service
+/// ([`postern::remote_log::FeedLayer`]); the span that names a session's
+/// instance is for that feed and stays out of the text.
+fn init_logging(
+    format: LogFormat,
+    file: Option<std::sync::Arc<postern::log_file::LogFile>>,
+    remote_log: bool,
+) {
     use postern::log_file::LogFileWriter;
     use postern::logging::{Escaping, Format};
+    use postern::remote_log::{FeedLayer, INSTANCE_SPAN};
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::filter::filter_fn;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let colours = file.is_none() && std::io::stderr().is_terminal();
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(colours);
-    match (format, file) {
-        (LogFormat::Text, None) => builder
+    let layer = tracing_subscriber::fmt::layer().with_ansi(colours);
+    let text = match (format, file) {
+        (LogFormat::Text, None) => layer
             .with_writer(Escaping::new(std::io::stderr, Format::Text { colours }))
-            .init(),
-        (LogFormat::Json, None) => builder
+            .boxed(),
+        (LogFormat::Json, None) => layer
             .json()
             .with_writer(Escaping::new(std::io::stderr, Format::Json))
-            .init(),
-        (LogFormat::Text, Some(file)) => builder
+            .boxed(),
+        (LogFormat::Text, Some(file)) => layer
             .with_writer(Escaping::new(LogFileWriter(file), Format::Text { colours }))
-            .init(),
-        (LogFormat::Json, Some(file)) => builder
+            .boxed(),
+        (LogFormat::Json, Some(file)) => layer
             .json()
             .with_writer(Escaping::new(LogFileWriter(file), Format::Json))
-            .init(),
-    }
+            .boxed(),
+    };
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(text.with_filter(filter_fn(|metadata| metadata.target() != INSTANCE_SPAN)))
+        .with(remote_log.then_some(FeedLayer))
+        .init();
 }

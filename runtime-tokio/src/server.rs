@@ -25,6 +25,7 @@ use postern_core::directory::{Directory, RecipientVerdict};
 use postern_core::envelope::Envelope;
 use postern_core::finger::{self, FingerServer};
 use postern_core::pop3::{self, Pop3Server};
+use postern_core::remote_log;
 use postern_core::route::Ourselves;
 use postern_core::smtp::server::{
     Event, EventLevel, OpenedMessage, Server as SmtpServer, SessionConfig, SessionInfo,
@@ -50,6 +51,8 @@ const REFUSAL_WRITE_TIME: Duration = Duration::from_secs(10);
 /// Refused connections being told why at once; beyond this, a flood's
 /// extra connections are closed without a word.
 const REFUSALS_IN_FLIGHT_MAX: usize = 256;
+
+mod remote_log_session;
 
 /// The production [`Backend`]: the spool, the directory and the accounts.
 #[derive(Clone)]
@@ -95,6 +98,10 @@ impl Backend for LocalStore {
 
     async fn authenticate(&self, attempt: LoginAttempt, client: IpAddr) -> AuthVerdict {
         self.accounts.authenticate(attempt, client).await
+    }
+
+    fn is_admin(&self, login: &str) -> bool {
+        self.accounts.is_admin(login)
     }
 
     async fn finger(&self, request: &finger::Request) -> Vec<finger::UserInfo> {
@@ -286,6 +293,7 @@ pub struct Instance {
     session_config: Arc<SessionConfig>,
     pop3_config: Arc<pop3::SessionConfig>,
     finger_config: Arc<finger::SessionConfig>,
+    remote_log_config: Arc<remote_log::SessionConfig>,
     hostname: String,
     quota: Arc<Mutex<Quota<HostKey>>>,
     tls: Option<Arc<ServerTls>>,
@@ -308,6 +316,7 @@ impl Instance {
             session_config: Arc::new(service.session_config(hostname)),
             pop3_config: Arc::new(service.pop3_session_config(hostname)),
             finger_config: Arc::new(service.finger_session_config()),
+            remote_log_config: Arc::new(service.remote_log_session_config(hostname)),
             hostname: hostname.to_owned(),
             quota: Arc::new(Mutex::new(Quota::new(Limits {
                 total: service.max_connections,
@@ -379,6 +388,7 @@ impl Instance {
             session_config: Arc::new(service.session_config(hostname)),
             pop3_config: Arc::new(service.pop3_session_config(hostname)),
             finger_config: Arc::new(service.finger_session_config()),
+            remote_log_config: Arc::new(service.remote_log_session_config(hostname)),
             hostname: hostname.to_owned(),
             quota: Arc::clone(&self.quota),
         })
@@ -502,13 +512,19 @@ async fn accept_loop(
                 continue;
             }
         };
-        let (store, ending, guard) = (
-            generation.store.clone(),
-            context.ending.clone(),
-            context.guard.clone(),
-        );
+        // A console following the log is no work in progress: it is told
+        // at once that the server stops, not after the grace period.
+        let ending = if instance.service.kind == ServiceKind::RemoteLog {
+            stopping.clone()
+        } else {
+            context.ending.clone()
+        };
+        let (store, guard) = (generation.store.clone(), context.guard.clone());
         tokio::spawn(async move {
             let _ = stream.set_nodelay(true);
+            if instance.service.kind == ServiceKind::RemoteLog {
+                remote_log_session::bound_send_buffer(&stream);
+            }
             instance
                 .serve(stream, local, remote, &store, ending, session)
                 .await;
@@ -531,6 +547,7 @@ impl Instance {
         let reply = match self.service.kind {
             ServiceKind::Pop3 => pop3::refusal_response(&self.hostname, refusal),
             ServiceKind::Finger => finger::refusal_response(refusal),
+            ServiceKind::RemoteLog => remote_log::refusal_response(&self.hostname, refusal),
             ServiceKind::Smtp | ServiceKind::Submission => refusal_reply(&self.hostname, refusal),
             // A tunnel speaks no protocol of its own: any word would reach
             // the client as if the target had said it. A clean close.
@@ -558,9 +575,33 @@ impl Instance {
     }
 
     /// Runs one admitted connection: the TLS handshake first on an
-    /// implicit-TLS instance, then the SMTP session, logged with the
-    /// session number.
+    /// implicit-TLS instance, then the session, logged with the session
+    /// number, inside a span that names the instance (the remote log's
+    /// instance filter reads it; the text log leaves the span out).
     pub async fn serve<S, M>(
+        &self,
+        stream: S,
+        local: SocketAddr,
+        remote: SocketAddr,
+        store: &M,
+        ending: watch::Receiver<bool>,
+        session: u64,
+    ) where
+        S: AsyncRead + AsyncWrite + Unpin,
+        M: Backend,
+    {
+        use tracing::Instrument as _;
+        let span = tracing::info_span!(
+            target: crate::remote_log::INSTANCE_SPAN,
+            "instance",
+            instance = %self.service.name
+        );
+        self.serve_in_span(stream, local, remote, store, ending, session)
+            .instrument(span)
+            .await;
+    }
+
+    async fn serve_in_span<S, M>(
         &self,
         stream: S,
         local: SocketAddr,
@@ -606,6 +647,11 @@ impl Instance {
         let clock = Clock::new();
         if self.service.kind == ServiceKind::Pop3 {
             return Box::pin(self.serve_pop3(transport, info, store, ending, session, clock)).await;
+        }
+        if self.service.kind == ServiceKind::RemoteLog {
+            return self
+                .serve_remote_log(transport, info, store, ending, session, clock)
+                .await;
         }
         if self.service.kind == ServiceKind::Finger {
             return Box::pin(self.serve_finger(transport, info, store, ending, session, clock))

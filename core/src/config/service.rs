@@ -27,6 +27,8 @@ use toml::Spanned;
 mod finger;
 pub(super) use finger::warnings as finger_warnings;
 mod pop3;
+mod remote_log;
+pub(super) use remote_log::warnings as remote_log_warnings;
 mod tunnel;
 
 /// One `[[service]]`: an instance of a service, where it listens, and
@@ -71,6 +73,11 @@ pub struct ServiceConfig {
     pub list_users: bool,
     /// A finger instance: addresses (lower-case) it never shows.
     pub hidden: Vec<String>,
+    /// A remote-log instance: recent lines sent after a login.
+    pub tail_lines: usize,
+    /// A remote-log instance: lines waiting for one client before new
+    /// ones are dropped (and counted) for it.
+    pub buffer_lines: usize,
 }
 
 impl ServiceConfig {
@@ -114,6 +121,25 @@ impl ServiceConfig {
         }
     }
 
+    /// The settings each remote-log session of this service runs under:
+    /// the idle timeout is `command_timeout`, STARTTLS is offered on a
+    /// `tls = "starttls"` instance, logins are always offered (over TLS,
+    /// or in clear where `auth_without_tls` allows).
+    pub fn remote_log_session_config(&self, hostname: &str) -> crate::remote_log::SessionConfig {
+        crate::remote_log::SessionConfig {
+            hostname: hostname.to_owned(),
+            starttls: self.tls_mode() == TlsMode::StartTls,
+            auth: AuthPolicy {
+                offered: true,
+                ..self.auth.clone()
+            },
+            tail_lines: self.tail_lines,
+            max_errors: self.max_errors,
+            idle_timeout: self.command_timeout,
+            send_timeout: crate::limits::REMOTE_LOG_SEND_TIMEOUT,
+        }
+    }
+
     /// The settings each finger session of this service runs under: the
     /// query timeout is `command_timeout`.
     pub fn finger_session_config(&self) -> crate::finger::SessionConfig {
@@ -149,6 +175,9 @@ pub enum ServiceKind {
     Tunnel,
     /// Finger (RFC 1288): who a user is and whether mail waits.
     Finger,
+    /// The remote logging service: admins watch the server's log.
+    #[serde(rename = "remote-log")]
+    RemoteLog,
 }
 
 impl fmt::Display for ServiceKind {
@@ -159,6 +188,7 @@ impl fmt::Display for ServiceKind {
             ServiceKind::Pop3 => "pop3",
             ServiceKind::Tunnel => "tunnel",
             ServiceKind::Finger => "finger",
+            ServiceKind::RemoteLog => "remote-log",
         })
     }
 }
@@ -197,6 +227,8 @@ pub(super) struct RawService {
     auth_without_tls: Option<Spanned<bool>>,
     list_users: Option<Spanned<bool>>,
     hidden: Option<Spanned<Vec<Spanned<String>>>>,
+    tail_lines: Option<Spanned<usize>>,
+    buffer_lines: Option<Spanned<usize>>,
 }
 
 #[derive(Clone, Copy, Deserialize)]
@@ -325,9 +357,11 @@ pub(super) fn validate_services(
             None
         };
         let relay = relay_value(&service).unwrap_or(match service.kind.get_ref() {
-            ServiceKind::Smtp | ServiceKind::Pop3 | ServiceKind::Tunnel | ServiceKind::Finger => {
-                RelayPolicy::None
-            }
+            ServiceKind::Smtp
+            | ServiceKind::Pop3
+            | ServiceKind::Tunnel
+            | ServiceKind::Finger
+            | ServiceKind::RemoteLog => RelayPolicy::None,
             ServiceKind::Submission => RelayPolicy::Authenticated,
         });
         let command_timeout = match service.kind.get_ref() {
@@ -339,12 +373,17 @@ pub(super) fn validate_services(
                 finger::check_inapplicable_keys(source, &service, errors);
                 finger::query_timeout(source, &service, errors)
             }
+            ServiceKind::RemoteLog => {
+                remote_log::check_inapplicable_keys(source, &service, errors);
+                remote_log::idle_timeout(&service)
+            }
             ServiceKind::Smtp | ServiceKind::Submission | ServiceKind::Tunnel => service
                 .command_timeout
                 .as_ref()
                 .map_or(COMMAND_TIMEOUT_DEFAULT, |d| d.get_ref().0),
         };
         let (list_users, hidden) = finger::finger_keys(source, &service, errors);
+        let (tail_lines, buffer_lines) = remote_log::remote_log_keys(source, &service, errors);
         let auth =
             validate_service_auth(source, &service, span, tls.as_ref(), auth_defaults, errors);
         let name = service.name.get_ref().clone();
@@ -514,6 +553,8 @@ pub(super) fn validate_services(
             tunnel,
             list_users,
             hidden,
+            tail_lines,
+            buffer_lines,
         });
     }
     services
@@ -553,6 +594,9 @@ fn validate_service_auth(
 ) -> AuthPolicy {
     match service.kind.get_ref() {
         ServiceKind::Pop3 => return pop3::login_policy(source, service, tls, defaults, errors),
+        ServiceKind::RemoteLog => {
+            return remote_log::login_policy(source, service, tls, defaults, errors);
+        }
         // No logins through a tunnel or to finger; their `auth` keys are
         // reported as not applying.
         ServiceKind::Tunnel | ServiceKind::Finger => {
