@@ -706,6 +706,9 @@ fn init_logging(
             .with_writer(Escaping::new(LogFileWriter(file), Format::Json))
             .boxed(),
     };
+    if remote_log {
+        postern::remote_log::mark_installed();
+    }
     tracing_subscriber::registry()
         .with(filter)
         .with(text.with_filter(filter_fn(|metadata| metadata.target() != INSTANCE_SPAN)))

@@ -591,6 +591,13 @@ impl Instance {
         M: Backend,
     {
         use tracing::Instrument as _;
+        // The span costs memory in every session: only when the remote
+        // log service is there to read it.
+        if !crate::remote_log::installed() {
+            return self
+                .serve_in_span(stream, local, remote, store, ending, session)
+                .await;
+        }
         let span = tracing::info_span!(
             target: crate::remote_log::INSTANCE_SPAN,
             "instance",
@@ -649,8 +656,7 @@ impl Instance {
             return Box::pin(self.serve_pop3(transport, info, store, ending, session, clock)).await;
         }
         if self.service.kind == ServiceKind::RemoteLog {
-            return self
-                .serve_remote_log(transport, info, store, ending, session, clock)
+            return Box::pin(self.serve_remote_log(transport, info, store, ending, session, clock))
                 .await;
         }
         if self.service.kind == ServiceKind::Finger {

@@ -59,6 +59,20 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Whether a [`FeedLayer`] is installed: without one, nobody reads the
+/// span that names a session's instance, and sessions do without it.
+static INSTALLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Says that a [`FeedLayer`] is installed (at start-up, once).
+pub fn mark_installed() {
+    INSTALLED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether sessions should open the span that names their instance.
+pub fn installed() -> bool {
+    INSTALLED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The server's one feed: every remote-log session and the layer share it.
 pub fn feed() -> &'static LogFeed {
     static FEED: OnceLock<LogFeed> = OnceLock::new();

@@ -10,4 +10,4 @@ pub mod driver;
 pub mod feed;
 
 pub use driver::run_remote_log_session;
-pub use feed::{FeedLayer, INSTANCE_SPAN, LogFeed, feed};
+pub use feed::{FeedLayer, INSTANCE_SPAN, LogFeed, feed, installed, mark_installed};
