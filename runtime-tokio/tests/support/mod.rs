@@ -17,9 +17,13 @@ pub struct TestServer {
     child: Option<Child>,
 }
 
-/// A loopback port nobody is listening on right now.
+/// A port nobody is using right now on any address: tests bind some
+/// ports on every interface, where a port that is only free on
+/// 127.0.0.1 can be taken (by a connection's end on another loopback
+/// address, for one).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
+    TcpListener::bind("[::]:0")
+        .or_else(|_| TcpListener::bind("0.0.0.0:0"))
         .unwrap()
         .local_addr()
         .unwrap()
