@@ -25,7 +25,9 @@ use std::time::Duration;
 use toml::Spanned;
 
 mod finger;
+mod ftp;
 pub(super) use finger::warnings as finger_warnings;
+pub use ftp::FtpConfig;
 mod pop3;
 mod tunnel;
 
@@ -71,6 +73,9 @@ pub struct ServiceConfig {
     pub list_users: bool,
     /// A finger instance: addresses (lower-case) it never shows.
     pub hidden: Vec<String>,
+    /// An FTP instance's passive ports, quota and data timeout; `None`
+    /// for every other kind.
+    pub ftp: Option<FtpConfig>,
 }
 
 impl ServiceConfig {
@@ -114,6 +119,28 @@ impl ServiceConfig {
         }
     }
 
+    /// The settings each FTP session of this service runs under: AUTH TLS
+    /// on a `tls = "starttls"` instance, the idle timer is
+    /// `command_timeout`, and logins are always taken (over TLS, or in
+    /// clear where `auth_without_tls` allows).
+    pub fn ftp_session_config(&self, hostname: &str) -> crate::ftp::SessionConfig {
+        crate::ftp::SessionConfig {
+            hostname: hostname.to_owned(),
+            auth_tls: self.tls_mode() == TlsMode::StartTls,
+            auth: AuthPolicy {
+                offered: true,
+                ..self.auth.clone()
+            },
+            max_errors: self.max_errors,
+            idle_timeout: self.command_timeout,
+            max_session_time: self.max_session_time,
+            quota: self
+                .ftp
+                .as_ref()
+                .map_or(crate::limits::FTP_QUOTA_BYTES_DEFAULT, |ftp| ftp.quota),
+        }
+    }
+
     /// The settings each finger session of this service runs under: the
     /// query timeout is `command_timeout`.
     pub fn finger_session_config(&self) -> crate::finger::SessionConfig {
@@ -149,6 +176,8 @@ pub enum ServiceKind {
     Tunnel,
     /// Finger (RFC 1288): who a user is and whether mail waits.
     Finger,
+    /// FTP (RFC 959): each account's own directory.
+    Ftp,
 }
 
 impl fmt::Display for ServiceKind {
@@ -159,6 +188,7 @@ impl fmt::Display for ServiceKind {
             ServiceKind::Pop3 => "pop3",
             ServiceKind::Tunnel => "tunnel",
             ServiceKind::Finger => "finger",
+            ServiceKind::Ftp => "ftp",
         })
     }
 }
@@ -197,6 +227,9 @@ pub(super) struct RawService {
     auth_without_tls: Option<Spanned<bool>>,
     list_users: Option<Spanned<bool>>,
     hidden: Option<Spanned<Vec<Spanned<String>>>>,
+    /// An FTP instance's passive port range, `"50000-50100"`.
+    passive_ports: Option<Spanned<String>>,
+    ftp_quota: Option<Spanned<ByteSize>>,
 }
 
 #[derive(Clone, Copy, Deserialize)]
@@ -325,9 +358,11 @@ pub(super) fn validate_services(
             None
         };
         let relay = relay_value(&service).unwrap_or(match service.kind.get_ref() {
-            ServiceKind::Smtp | ServiceKind::Pop3 | ServiceKind::Tunnel | ServiceKind::Finger => {
-                RelayPolicy::None
-            }
+            ServiceKind::Smtp
+            | ServiceKind::Pop3
+            | ServiceKind::Tunnel
+            | ServiceKind::Finger
+            | ServiceKind::Ftp => RelayPolicy::None,
             ServiceKind::Submission => RelayPolicy::Authenticated,
         });
         let command_timeout = match service.kind.get_ref() {
@@ -339,12 +374,17 @@ pub(super) fn validate_services(
                 finger::check_inapplicable_keys(source, &service, errors);
                 finger::query_timeout(source, &service, errors)
             }
+            ServiceKind::Ftp => {
+                ftp::check_inapplicable_keys(source, &service, errors);
+                ftp::idle_timeout(&service)
+            }
             ServiceKind::Smtp | ServiceKind::Submission | ServiceKind::Tunnel => service
                 .command_timeout
                 .as_ref()
                 .map_or(COMMAND_TIMEOUT_DEFAULT, |d| d.get_ref().0),
         };
         let (list_users, hidden) = finger::finger_keys(source, &service, errors);
+        let ftp = ftp::ftp_keys(source, &service, errors);
         let auth =
             validate_service_auth(source, &service, span, tls.as_ref(), auth_defaults, errors);
         let name = service.name.get_ref().clone();
@@ -514,6 +554,7 @@ pub(super) fn validate_services(
             tunnel,
             list_users,
             hidden,
+            ftp,
         });
     }
     services
@@ -553,6 +594,7 @@ fn validate_service_auth(
 ) -> AuthPolicy {
     match service.kind.get_ref() {
         ServiceKind::Pop3 => return pop3::login_policy(source, service, tls, defaults, errors),
+        ServiceKind::Ftp => return ftp::login_policy(source, service, tls, defaults, errors),
         // No logins through a tunnel or to finger; their `auth` keys are
         // reported as not applying.
         ServiceKind::Tunnel | ServiceKind::Finger => {
