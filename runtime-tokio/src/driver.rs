@@ -44,6 +44,12 @@ pub trait Backend {
     /// The mailboxes POP3 sessions read.
     fn maildrops(&self) -> &Self::Maildrops;
 
+    /// Where FTP sessions find their users' homes.
+    type FtpFiles: crate::ftp::FtpFiles;
+
+    /// The homes FTP sessions work in.
+    fn ftp_files(&self) -> &Self::FtpFiles;
+
     /// Resolves a recipient against the local directory.
     fn resolve(&self, forward_path: &ForwardPath) -> RecipientVerdict;
 

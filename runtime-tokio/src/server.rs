@@ -58,6 +58,8 @@ pub struct LocalStore {
     directory: Arc<Directory>,
     accounts: Arc<AccountBook>,
     maildrops: Arc<StoreMaildrops<MaildirStore>>,
+    /// FTP homes, `DATA_DIR/ftp/<login>/`.
+    ftp_files: crate::ftp::DiskFiles,
     /// Resolves tunnel targets given by name.
     resolver: Resolver,
 }
@@ -87,6 +89,12 @@ impl Backend for LocalStore {
 
     fn maildrops(&self) -> &StoreMaildrops<MaildirStore> {
         &self.maildrops
+    }
+
+    type FtpFiles = crate::ftp::DiskFiles;
+
+    fn ftp_files(&self) -> &crate::ftp::DiskFiles {
+        &self.ftp_files
     }
 
     fn resolve(&self, forward_path: &ForwardPath) -> RecipientVerdict {
@@ -203,6 +211,7 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
         directory,
         accounts: Arc::clone(&accounts),
         maildrops,
+        ftp_files: crate::ftp::DiskFiles::new(&loaded.data_dir),
         resolver,
     };
     let (generation, current) = watch::channel(Arc::new(Generation {
@@ -286,6 +295,7 @@ pub struct Instance {
     session_config: Arc<SessionConfig>,
     pop3_config: Arc<pop3::SessionConfig>,
     finger_config: Arc<finger::SessionConfig>,
+    ftp_config: Arc<postern_core::ftp::SessionConfig>,
     hostname: String,
     quota: Arc<Mutex<Quota<HostKey>>>,
     tls: Option<Arc<ServerTls>>,
@@ -308,6 +318,7 @@ impl Instance {
             session_config: Arc::new(service.session_config(hostname)),
             pop3_config: Arc::new(service.pop3_session_config(hostname)),
             finger_config: Arc::new(service.finger_session_config()),
+            ftp_config: Arc::new(service.ftp_session_config(hostname)),
             hostname: hostname.to_owned(),
             quota: Arc::new(Mutex::new(Quota::new(Limits {
                 total: service.max_connections,
@@ -379,6 +390,7 @@ impl Instance {
             session_config: Arc::new(service.session_config(hostname)),
             pop3_config: Arc::new(service.pop3_session_config(hostname)),
             finger_config: Arc::new(service.finger_session_config()),
+            ftp_config: Arc::new(service.ftp_session_config(hostname)),
             hostname: hostname.to_owned(),
             quota: Arc::clone(&self.quota),
         })
@@ -531,6 +543,7 @@ impl Instance {
         let reply = match self.service.kind {
             ServiceKind::Pop3 => pop3::refusal_response(&self.hostname, refusal),
             ServiceKind::Finger => finger::refusal_response(refusal),
+            ServiceKind::Ftp => postern_core::ftp::refusal_response(&self.hostname, refusal),
             ServiceKind::Smtp | ServiceKind::Submission => refusal_reply(&self.hostname, refusal),
             // A tunnel speaks no protocol of its own: any word would reach
             // the client as if the target had said it. A clean close.
@@ -612,6 +625,11 @@ impl Instance {
         if self.service.kind == ServiceKind::Finger {
             return self
                 .serve_finger(transport, info, store, ending, session, clock)
+                .await;
+        }
+        if self.service.kind == ServiceKind::Ftp {
+            return self
+                .serve_ftp(transport, info, store, ending, session, clock)
                 .await;
         }
         let mut summary = SessionSummary::default();
@@ -741,6 +759,55 @@ impl Instance {
         )
         .await;
         tracing::info!(session, %peer, "disconnect from {peer}");
+    }
+}
+
+impl Instance {
+    /// Runs one FTP session on an admitted connection.
+    async fn serve_ftp<S, M>(
+        &self,
+        transport: Transport<S>,
+        info: SessionInfo,
+        store: &M,
+        ending: watch::Receiver<bool>,
+        session: u64,
+        clock: Clock,
+    ) where
+        S: AsyncRead + AsyncWrite + Unpin,
+        M: Backend,
+    {
+        let peer = info.remote;
+        let machine =
+            postern_core::ftp::FtpServer::new(Arc::clone(&self.ftp_config), info, clock.now());
+        let settings = crate::ftp::FtpRuntime {
+            passive_ports: self.service.ftp.as_ref().and_then(|ftp| ftp.passive_ports),
+            data_timeout: self
+                .service
+                .ftp
+                .as_ref()
+                .map_or(postern_core::limits::FTP_DATA_TIMEOUT_DEFAULT, |ftp| {
+                    ftp.data_timeout
+                }),
+        };
+        let mut summary = postern_core::ftp::SessionSummary::new(info);
+        crate::ftp::run_ftp_session(
+            transport,
+            machine,
+            store,
+            self.tls.as_deref(),
+            settings,
+            clock,
+            ending,
+            |event| {
+                summary.record(event);
+                match event.level() {
+                    EventLevel::Info => tracing::info!(session, %peer, "{event}"),
+                    EventLevel::Debug => tracing::debug!(session, %peer, "{event}"),
+                }
+            },
+        )
+        .await;
+        tracing::info!(session, %peer, "disconnect from {peer}: {summary}");
     }
 }
 

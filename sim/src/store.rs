@@ -255,6 +255,14 @@ impl Backend for MemoryStore {
         self
     }
 
+    /// No FTP homes in the simulation yet (the core's `MemoryHome` is
+    /// what a simulated one would answer with).
+    type FtpFiles = postern::ftp::NoFtpFiles;
+
+    fn ftp_files(&self) -> &postern::ftp::NoFtpFiles {
+        &postern::ftp::NoFtpFiles
+    }
+
     fn resolve(&self, forward_path: &ForwardPath) -> RecipientVerdict {
         self.directory.resolve(forward_path)
     }

@@ -49,6 +49,14 @@ pub enum Pending {
         format: ListingFormat,
         channel: DataChannel,
     },
+    /// STOR or APPE: first the target is looked at (it must be a file
+    /// or not exist yet), then the home's usage is asked for.
+    StoreTarget {
+        path: FtpPath,
+        append: bool,
+        offset: u64,
+        channel: DataChannel,
+    },
     /// STOR or APPE waiting for the home's usage.
     Store {
         path: FtpPath,

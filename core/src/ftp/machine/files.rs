@@ -156,6 +156,10 @@ impl FtpServer {
             }
             other => panic!("Stat in state {other:?}"),
         };
+        if let Pending::StoreTarget { .. } = pending {
+            let found = result.map(|info| info.kind);
+            return self.store_target_checked(pending, found);
+        }
         let info = match result {
             Ok(info) => info,
             Err(failure) => return self.refuse_file(failure),

@@ -145,13 +145,45 @@ impl FtpServer {
         let Some(channel) = self.data_channel() else {
             return;
         };
-        self.state = State::AwaitingFile(Pending::Store {
-            path,
+        self.state = State::AwaitingFile(Pending::StoreTarget {
+            path: path.clone(),
             append,
             offset,
             channel,
         });
-        self.request(Request::File(FileRequest::Usage));
+        self.request(Request::File(FileRequest::Stat(path)));
+    }
+
+    /// The upload's target, looked at before any 150: a directory, a
+    /// symbolic link or a special file is refused here, so the client
+    /// hears 550 instead of a data connection that fails.
+    pub(super) fn store_target_checked(
+        &mut self,
+        pending: Pending,
+        found: Result<crate::ftp::FileKind, FileFailure>,
+    ) {
+        let Pending::StoreTarget {
+            path,
+            append,
+            offset,
+            channel,
+        } = pending
+        else {
+            unreachable!("only a store target is checked here");
+        };
+        match found {
+            Ok(crate::ftp::FileKind::File) | Err(FileFailure::NotFound) => {
+                self.state = State::AwaitingFile(Pending::Store {
+                    path,
+                    append,
+                    offset,
+                    channel,
+                });
+                self.request(Request::File(FileRequest::Usage));
+            }
+            Ok(crate::ftp::FileKind::Directory) => self.refuse_file(FileFailure::IsADirectory),
+            Err(failure) => self.refuse_file(failure),
+        }
     }
 
     pub(in crate::ftp) fn usage_answered(&mut self, result: Result<u64, FileFailure>) {

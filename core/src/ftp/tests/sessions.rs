@@ -244,3 +244,15 @@ fn a_client_that_hangs_up_mid_transfer_is_closed_after_it() {
     harness.finish_transfer(Ok(15));
     assert!(harness.closed);
 }
+
+#[test]
+fn stor_onto_a_directory_is_refused_before_any_data_connection() {
+    let mut harness = Harness::new();
+    harness.login();
+    harness.send_line("PASV");
+    harness.send_line("STOR docs");
+    assert_eq!(harness.last_reply(), "550 Is a directory");
+    assert!(harness.transfers.is_empty());
+    let text = String::from_utf8_lossy(&harness.server_bytes).into_owned();
+    assert!(!text.contains("150 "), "{text}");
+}

@@ -90,8 +90,8 @@ tls = "implicit"
 
 #[test]
 fn bad_ftp_keys_are_reported_at_their_lines() {
-    let text = errors(&format!(
-        r#"domain = [{{ name = "example.test" }}]
+    let text = errors(
+        r#"domain = [{ name = "example.test" }]
 [[service]]
 name = "files"
 kind = "ftp"
@@ -109,8 +109,8 @@ kind = "smtp"
 listen = "127.0.0.1:2525"
 passive_ports = "50000-50001"
 ftp_quota = "1 MiB"
-"#
-    ));
+"#,
+    );
     insta::assert_snapshot!(text);
 }
 
