@@ -74,6 +74,7 @@ elif scenario == "tls":
     show("login", lambda: ftp.login(user, password))
     show("retr-before-prot", lambda: download(ftp, "missing.txt"))
     show("prot_p", ftp.prot_p)
+    show("pasv", lambda: ftp.sendcmd("PASV"))
     session(ftp)
 elif scenario == "active":
     ftp = ftplib.FTP()
