@@ -502,3 +502,100 @@ users = ["alice"]
         assert_eq!(std::fs::metadata(&path).unwrap().uid(), NOBODY, "{path:?}");
     }
 }
+
+#[test]
+fn check_config_shows_the_ftp_rows_and_refuses_keys_that_do_not_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.toml");
+    std::fs::write(
+        &good,
+        "[server]\ndata_dir = \"data\"\n[[service]]\nname = \"files\"\nkind = \"ftp\"\nlisten = \"127.0.0.1:ftp\"\nauth_without_tls = true\npassive_ports = \"50000-50100\"\nallow = [\"127.0.0.0/8\"]\n[[domain]]\nname = \"example.test\"\n",
+    )
+    .unwrap();
+    let output = postern().arg("check-config").arg(&good).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    let row = stdout
+        .lines()
+        .find(|line| line.trim_start().starts_with("files "))
+        .unwrap_or_else(|| panic!("no ftp row in:\n{stdout}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(
+        cells,
+        [
+            "files",
+            "ftp",
+            "127.0.0.1:21",
+            "none",
+            "login",
+            "(also",
+            "in",
+            "clear)",
+            "-",
+            "-",
+            "20",
+            "(5/host)",
+            "only",
+            "127.0.0.0/8"
+        ],
+        "{row}"
+    );
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[service]]\nname = \"files\"\nkind = \"ftp\"\nlisten = \"127.0.0.1:ftp\"\nrelay = \"none\"\npassive_ports = \"80-90\"\n[[domain]]\nname = \"example.test\"\n",
+    )
+    .unwrap();
+    let output = postern().arg("check-config").arg(&bad).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert_lines(
+        &stderr,
+        &[
+            "bad.toml:5:9: `relay`: does not apply to an FTP instance: an FTP instance takes no mail",
+            "bad.toml:6:17: `passive_ports`: \"80-90\" is not a range of ports from 1024 to 65535",
+            "bad.toml:3:8: `kind`: an FTP instance takes logins only over TLS",
+            "3 errors in",
+        ],
+    );
+}
+
+#[test]
+fn sighup_changes_the_quota_for_new_sessions() {
+    let ftp = address("127.0.0.1");
+    let config = format!(
+        "[server]\nhostname = \"mx.example.test\"\ndata_dir = \"data\"\nshutdown_grace = \"1s\"\n\n[[service]]\nname = \"files\"\nkind = \"ftp\"\nlisten = \"{ftp}\"\nauth_without_tls = true\nftp_quota = \"100 KiB\"\n\n[[domain]]\nname = \"example.test\"\nusers = [\"alice\"]\n"
+    );
+    let server = TestServer::start_with(&config, ftp);
+    add_user(&server.config_path(), USER, PASSWORD);
+    let upload = |name: &str| {
+        let file = server.dir.path().join("upload.bin");
+        std::fs::write(&file, vec![b'q'; 30_000]).unwrap();
+        Command::new("curl")
+            .args(["-sS", "--max-time", "20", "-T"])
+            .arg(&file)
+            .arg(format!("ftp://{CURL_USER}@{ftp}/{name}"))
+            .output()
+            .unwrap()
+    };
+    assert!(upload("one.bin").status.success());
+    let path = server.config_path();
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("ftp_quota = \"100 KiB\"", "ftp_quota = \"40 KiB\"");
+    std::fs::write(&path, text).unwrap();
+    // SAFETY: kill(2) on our own child process.
+    assert_eq!(unsafe { libc::kill(server.pid() as i32, libc::SIGHUP) }, 0);
+    support::eventually(
+        || server.log(),
+        |log| log.contains("new sessions use it"),
+        |log| format!("no reload in:\n{log}"),
+    );
+    // 30,000 bytes are stored; 40 KiB leaves room for 10,960 more.
+    // curl's exit code 70 is CURLE_REMOTE_DISK_FULL, its name for 552.
+    let refused = upload("two.bin");
+    assert_eq!(refused.status.code(), Some(70), "{refused:?}");
+    let home = server.data().join("ftp").join(USER);
+    assert!(home.join("one.bin").exists() && !home.join("two.bin").exists());
+}
