@@ -43,6 +43,9 @@ fn bind(address: SocketAddr) -> io::Result<TcpListener> {
         SocketAddr::V4(_) => TcpSocket::new_v4()?,
         SocketAddr::V6(_) => TcpSocket::new_v6()?,
     };
+    // A port whose last data connection is in TIME_WAIT can listen again
+    // (Linux still refuses a second listener on it).
+    socket.set_reuseaddr(true)?;
     socket.bind(address)?;
     // One connection is expected; a short backlog is enough.
     socket.listen(4)
