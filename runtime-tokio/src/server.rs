@@ -40,6 +40,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, watch};
 
+mod serve_ftp;
+
 /// How long sessions still running after the grace period get to say
 /// goodbye once told to stop.
 const GOODBYE_TIME: Duration = Duration::from_secs(5);
@@ -759,55 +761,6 @@ impl Instance {
         )
         .await;
         tracing::info!(session, %peer, "disconnect from {peer}");
-    }
-}
-
-impl Instance {
-    /// Runs one FTP session on an admitted connection.
-    async fn serve_ftp<S, M>(
-        &self,
-        transport: Transport<S>,
-        info: SessionInfo,
-        store: &M,
-        ending: watch::Receiver<bool>,
-        session: u64,
-        clock: Clock,
-    ) where
-        S: AsyncRead + AsyncWrite + Unpin,
-        M: Backend,
-    {
-        let peer = info.remote;
-        let machine =
-            postern_core::ftp::FtpServer::new(Arc::clone(&self.ftp_config), info, clock.now());
-        let settings = crate::ftp::FtpRuntime {
-            passive_ports: self.service.ftp.as_ref().and_then(|ftp| ftp.passive_ports),
-            data_timeout: self
-                .service
-                .ftp
-                .as_ref()
-                .map_or(postern_core::limits::FTP_DATA_TIMEOUT_DEFAULT, |ftp| {
-                    ftp.data_timeout
-                }),
-        };
-        let mut summary = postern_core::ftp::SessionSummary::new(info);
-        crate::ftp::run_ftp_session(
-            transport,
-            machine,
-            store,
-            self.tls.as_deref(),
-            settings,
-            clock,
-            ending,
-            |event| {
-                summary.record(event);
-                match event.level() {
-                    EventLevel::Info => tracing::info!(session, %peer, "{event}"),
-                    EventLevel::Debug => tracing::debug!(session, %peer, "{event}"),
-                }
-            },
-        )
-        .await;
-        tracing::info!(session, %peer, "disconnect from {peer}: {summary}");
     }
 }
 

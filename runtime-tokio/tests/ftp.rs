@@ -316,16 +316,14 @@ fn lftp_mirrors_over_tls() {
     std::fs::create_dir(dir.join("local")).unwrap();
     std::fs::write(dir.join("local/one.txt"), b"first\n").unwrap();
     std::fs::write(dir.join("local/two.bin"), vec![7u8; 200_000]).unwrap();
-    let script = format!(
-        "set ssl:verify-certificate no; set ftp:ssl-force yes; set ftp:ssl-protect-data yes; \
+    let script = "set ssl:verify-certificate no; set ftp:ssl-force yes; set ftp:ssl-protect-data yes; \
          set net:max-retries 1; set net:timeout 20; \
-         mirror -R local remote; cls -1 remote; mirror remote back; rm remote/one.txt; cls -1 remote; bye"
-    );
+         mirror -R local remote; cls -1 remote; mirror remote back; rm remote/one.txt; cls -1 remote; bye";
     let output = Command::new("lftp")
         .current_dir(dir)
         .args(["-u", &format!("{USER},{PASSWORD}")])
         .args(["-p", &world.auth_tls.port().to_string()])
-        .args(["-e", &script, "127.0.0.1"])
+        .args(["-e", script, "127.0.0.1"])
         .output()
         .expect("lftp is needed for the FTP tests (scripts/test installs it)");
     let out = String::from_utf8_lossy(&output.stdout);
