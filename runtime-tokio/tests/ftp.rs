@@ -597,3 +597,53 @@ fn sighup_changes_the_quota_for_new_sessions() {
     let home = server.data().join("ftp").join(USER);
     assert!(home.join("one.bin").exists() && !home.join("two.bin").exists());
 }
+
+/// One lockout for every protocol: wrong FTP passwords lock the host
+/// out, and then even the right one is refused, over FTP and POP3.
+#[test]
+fn failed_ftp_logins_lock_the_host_out_of_every_protocol() {
+    let ftp = address("127.0.0.1");
+    let pop3 = address("127.0.0.1");
+    let config = format!(
+        "[server]\nhostname = \"mx.example.test\"\ndata_dir = \"data\"\nshutdown_grace = \"1s\"\n\n[auth]\nfailure_delay = \"0s\"\nlockout_failures = 2\n\n[[service]]\nname = \"files\"\nkind = \"ftp\"\nlisten = \"{ftp}\"\nauth_without_tls = true\n\n[[service]]\nname = \"pop3\"\nkind = \"pop3\"\nlisten = \"{pop3}\"\nauth_without_tls = true\n\n[[domain]]\nname = \"example.test\"\nusers = [\"alice\"]\n"
+    );
+    let server = TestServer::start_with(&config, ftp);
+    add_user(&server.config_path(), USER, PASSWORD);
+    let login = |password: &str| {
+        let out = python(
+            "ftp.py",
+            ftp,
+            &["cleartext_refused", "/dev/null", USER, password],
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(login(PASSWORD).contains("login: 230"));
+    for wrong in ["wrong one", "wrong two"] {
+        assert!(login(wrong).contains("login: error: 530 Login incorrect"));
+    }
+    let locked = login(PASSWORD);
+    assert!(
+        locked.contains("login: error: 530 Too many failed logins from your address"),
+        "{locked}"
+    );
+    // POP3 from the same host, raw: the right password, refused too.
+    use std::io::{BufRead, BufReader};
+    let stream = std::net::TcpStream::connect(pop3).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    (&stream)
+        .write_all(format!("USER {USER}\r\nPASS {PASSWORD}\r\n").as_bytes())
+        .unwrap();
+    let mut replies = String::new();
+    for _ in 0..2 {
+        reader.read_line(&mut replies).unwrap();
+    }
+    assert!(
+        replies.contains("-ERR [SYS/TEMP] Too many failed logins"),
+        "{replies}"
+    );
+}
