@@ -49,13 +49,16 @@ pub enum Pending {
         format: ListingFormat,
         channel: DataChannel,
     },
-    /// STOR or APPE: first the target is looked at (it must be a file
-    /// or not exist yet), then the home's usage is asked for.
+    /// STOR or APPE: first the target is looked at (it must be a file,
+    /// or not exist yet in a directory that does), then the home's usage
+    /// is asked for.
     StoreTarget {
         path: FtpPath,
         append: bool,
         offset: u64,
         channel: DataChannel,
+        /// The answer is about the target's directory, not the target.
+        parent: bool,
     },
     /// STOR or APPE waiting for the home's usage.
     Store {

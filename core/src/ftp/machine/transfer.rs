@@ -150,40 +150,59 @@ impl FtpServer {
             append,
             offset,
             channel,
+            parent: false,
         });
         self.request(Request::File(FileRequest::Stat(path)));
     }
 
     /// The upload's target, looked at before any 150: a directory, a
-    /// symbolic link or a special file is refused here, so the client
-    /// hears 550 instead of a data connection that fails.
+    /// symbolic link, a special file or a missing directory is refused
+    /// here, so the client hears 550 instead of a data connection that
+    /// fails.
     pub(super) fn store_target_checked(
         &mut self,
         pending: Pending,
         found: Result<crate::ftp::FileKind, FileFailure>,
     ) {
+        use crate::ftp::FileKind;
         let Pending::StoreTarget {
             path,
             append,
             offset,
             channel,
+            parent,
         } = pending
         else {
             unreachable!("only a store target is checked here");
         };
-        match found {
-            Ok(crate::ftp::FileKind::File) | Err(FileFailure::NotFound) => {
-                self.state = State::AwaitingFile(Pending::Store {
+        match (parent, found) {
+            (false, Ok(FileKind::File)) | (true, Ok(FileKind::Directory)) => {}
+            (false, Err(FileFailure::NotFound)) if path.parent().is_root() => {}
+            (false, Err(FileFailure::NotFound)) => {
+                // A new file: its directory must be there.
+                let directory = path.parent();
+                self.state = State::AwaitingFile(Pending::StoreTarget {
                     path,
                     append,
                     offset,
                     channel,
+                    parent: true,
                 });
-                self.request(Request::File(FileRequest::Usage));
+                return self.request(Request::File(FileRequest::Stat(directory)));
             }
-            Ok(crate::ftp::FileKind::Directory) => self.refuse_file(FileFailure::IsADirectory),
-            Err(failure) => self.refuse_file(failure),
+            (false, Ok(FileKind::Directory)) => {
+                return self.refuse_file(FileFailure::IsADirectory);
+            }
+            (true, Ok(FileKind::File)) => return self.refuse_file(FileFailure::NotADirectory),
+            (_, Err(failure)) => return self.refuse_file(failure),
         }
+        self.state = State::AwaitingFile(Pending::Store {
+            path,
+            append,
+            offset,
+            channel,
+        });
+        self.request(Request::File(FileRequest::Usage));
     }
 
     pub(in crate::ftp) fn usage_answered(&mut self, result: Result<u64, FileFailure>) {

@@ -256,3 +256,17 @@ fn stor_onto_a_directory_is_refused_before_any_data_connection() {
     let text = String::from_utf8_lossy(&harness.server_bytes).into_owned();
     assert!(!text.contains("150 "), "{text}");
 }
+
+#[test]
+fn stor_into_a_missing_directory_is_refused_before_any_data_connection() {
+    let mut harness = Harness::new();
+    harness.login();
+    harness.send_line("PASV");
+    harness.send_line("STOR nowhere/x.txt");
+    assert_eq!(harness.last_reply(), "550 No such file or directory");
+    harness.send_line("STOR hello.txt/x.txt");
+    assert_eq!(harness.last_reply(), "550 Not a directory");
+    assert!(harness.transfers.is_empty());
+    harness.send_line("STOR docs/new.txt");
+    assert_eq!(harness.last_reply(), "226 Transfer complete");
+}
