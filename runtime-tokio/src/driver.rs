@@ -50,6 +50,11 @@ pub trait Backend {
     /// The homes FTP sessions work in.
     fn ftp_files(&self) -> &Self::FtpFiles;
 
+    /// How FTP data connections are made.
+    type FtpNetwork: crate::ftp::DataNetwork;
+
+    fn ftp_network(&self) -> &Self::FtpNetwork;
+
     /// Resolves a recipient against the local directory.
     fn resolve(&self, forward_path: &ForwardPath) -> RecipientVerdict;
 

@@ -99,6 +99,12 @@ impl Backend for LocalStore {
         &self.ftp_files
     }
 
+    type FtpNetwork = crate::ftp::TokioNetwork;
+
+    fn ftp_network(&self) -> &crate::ftp::TokioNetwork {
+        &crate::ftp::TokioNetwork
+    }
+
     fn resolve(&self, forward_path: &ForwardPath) -> RecipientVerdict {
         self.directory.resolve(forward_path)
     }

@@ -263,6 +263,14 @@ impl Backend for MemoryStore {
         &postern::ftp::NoFtpFiles
     }
 
+    /// No FTP data connections in the simulation yet: a turmoil
+    /// `DataNetwork` is what an FTP client there needs.
+    type FtpNetwork = postern::ftp::NoDataNetwork;
+
+    fn ftp_network(&self) -> &postern::ftp::NoDataNetwork {
+        &postern::ftp::NoDataNetwork
+    }
+
     fn resolve(&self, forward_path: &ForwardPath) -> RecipientVerdict {
         self.directory.resolve(forward_path)
     }

@@ -4,7 +4,7 @@
 //! target the core has checked; TLS on them for PROT P; and the transfer
 //! itself, every step bounded by the instance's `data_timeout`.
 
-use super::{FtpHome, Upload};
+use super::{DataListener, DataNetwork, FtpHome, Upload};
 use crate::tls::{ServerTls, Transport};
 use postern_core::ftp::data::{PortRange, data_peer_allowed};
 use postern_core::ftp::{DataChannel, Transfer, TransferAction, TransferFailure};
@@ -16,21 +16,105 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::watch;
 
+/// Data connections over the host's real network (tokio's sockets).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TokioNetwork;
+
+impl DataNetwork for TokioNetwork {
+    type Stream = TcpStream;
+    type Listener = TcpListener;
+
+    async fn listen(&self, address: SocketAddr) -> io::Result<TcpListener> {
+        let socket = match address {
+            SocketAddr::V4(_) => TcpSocket::new_v4()?,
+            SocketAddr::V6(_) => TcpSocket::new_v6()?,
+        };
+        // A port whose last data connection is in TIME_WAIT can listen
+        // again (Linux still refuses a second listener on it).
+        socket.set_reuseaddr(true)?;
+        socket.bind(address)?;
+        // One connection is expected; a short backlog is enough.
+        socket.listen(4)
+    }
+
+    async fn connect(&self, local: IpAddr, target: SocketAddr) -> io::Result<TcpStream> {
+        let socket = match target {
+            SocketAddr::V4(_) => TcpSocket::new_v4()?,
+            SocketAddr::V6(_) => TcpSocket::new_v6()?,
+        };
+        if local.is_ipv4() == target.is_ipv4() {
+            socket.bind(SocketAddr::new(local, 0))?;
+        }
+        let stream = socket.connect(target).await?;
+        let _ = stream.set_nodelay(true);
+        Ok(stream)
+    }
+}
+
+impl DataListener for TcpListener {
+    type Stream = TcpStream;
+
+    fn port(&self) -> io::Result<u16> {
+        self.local_addr().map(|address| address.port())
+    }
+
+    async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (stream, from) = TcpListener::accept(self).await?;
+        let _ = stream.set_nodelay(true);
+        Ok((stream, from))
+    }
+}
+
+/// For backends without data connections (the simulation today): every
+/// listen and connect fails, so PASV gets 425.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoDataNetwork;
+
+/// The listener [`NoDataNetwork`] never hands out.
+#[derive(Debug)]
+pub enum NoListener {}
+
+impl DataNetwork for NoDataNetwork {
+    type Stream = tokio::io::DuplexStream;
+    type Listener = NoListener;
+
+    async fn listen(&self, _address: SocketAddr) -> io::Result<NoListener> {
+        Err(io::Error::other("no data connections here"))
+    }
+
+    async fn connect(&self, _local: IpAddr, _target: SocketAddr) -> io::Result<Self::Stream> {
+        Err(io::Error::other("no data connections here"))
+    }
+}
+
+impl DataListener for NoListener {
+    type Stream = tokio::io::DuplexStream;
+
+    fn port(&self) -> io::Result<u16> {
+        match *self {}
+    }
+
+    async fn accept(&self) -> io::Result<(tokio::io::DuplexStream, SocketAddr)> {
+        match *self {}
+    }
+}
+
 /// Opens a passive listener on `local` (the control connection's own
 /// address, so a multi-homed server answers on the address the client
 /// used): a port of `range` starting at `start` and wrapping, or any
 /// free port without a range.
-pub fn open_passive(
+pub async fn open_passive<N: DataNetwork>(
+    network: &N,
     local: IpAddr,
     range: Option<PortRange>,
     start: u64,
-) -> io::Result<TcpListener> {
+) -> io::Result<N::Listener> {
     let Some(range) = range else {
-        return bind(SocketAddr::new(local, 0));
+        return network.listen(SocketAddr::new(local, 0)).await;
     };
     let mut last_error = None;
     for port in range.ports_from(start) {
-        match bind(SocketAddr::new(local, port)) {
+        match network.listen(SocketAddr::new(local, port)).await {
             Ok(listener) => return Ok(listener),
             Err(error) => last_error = Some(error),
         }
@@ -38,23 +122,14 @@ pub fn open_passive(
     Err(last_error.unwrap_or_else(|| io::Error::other("the passive port range is empty")))
 }
 
-fn bind(address: SocketAddr) -> io::Result<TcpListener> {
-    let socket = match address {
-        SocketAddr::V4(_) => TcpSocket::new_v4()?,
-        SocketAddr::V6(_) => TcpSocket::new_v6()?,
-    };
-    // A port whose last data connection is in TIME_WAIT can listen again
-    // (Linux still refuses a second listener on it).
-    socket.set_reuseaddr(true)?;
-    socket.bind(address)?;
-    // One connection is expected; a short backlog is enough.
-    socket.listen(4)
-}
-
 /// Takes the one data connection on `listener`, from `peer` only;
 /// connections from anywhere else are closed (and logged) and the wait
 /// goes on until `timeout`.
-async fn accept_from(listener: &TcpListener, peer: IpAddr, timeout: Duration) -> Option<TcpStream> {
+async fn accept_from<L: DataListener>(
+    listener: &L,
+    peer: IpAddr,
+    timeout: Duration,
+) -> Option<L::Stream> {
     let wait = async {
         loop {
             match listener.accept().await {
@@ -74,18 +149,13 @@ async fn accept_from(listener: &TcpListener, peer: IpAddr, timeout: Duration) ->
 
 /// Connects to an active target from the control connection's local
 /// address.
-async fn connect_active(local: IpAddr, target: SocketAddr, timeout: Duration) -> Option<TcpStream> {
-    let connect = async {
-        let socket = match target {
-            SocketAddr::V4(_) => TcpSocket::new_v4()?,
-            SocketAddr::V6(_) => TcpSocket::new_v6()?,
-        };
-        if local.is_ipv4() == target.is_ipv4() {
-            socket.bind(SocketAddr::new(local, 0))?;
-        }
-        socket.connect(target).await
-    };
-    match tokio::time::timeout(timeout, connect).await {
+async fn connect_active<N: DataNetwork>(
+    network: &N,
+    local: IpAddr,
+    target: SocketAddr,
+    timeout: Duration,
+) -> Option<N::Stream> {
+    match tokio::time::timeout(timeout, network.connect(local, target)).await {
         Ok(Ok(stream)) => Some(stream),
         Ok(Err(error)) => {
             tracing::debug!(%error, %target, "FTP active data connection failed");
@@ -96,9 +166,10 @@ async fn connect_active(local: IpAddr, target: SocketAddr, timeout: Duration) ->
 }
 
 /// What one transfer works with.
-pub struct TransferContext<'a, H> {
+pub struct TransferContext<'a, H, N: DataNetwork> {
     pub home: H,
-    pub passive: Option<TcpListener>,
+    pub network: &'a N,
+    pub passive: Option<N::Listener>,
     pub local: IpAddr,
     pub peer: IpAddr,
     pub timeout: Duration,
@@ -111,8 +182,8 @@ pub struct TransferContext<'a, H> {
 /// be used fails before any connection), then the data connection, TLS
 /// when protected, the bytes, and the close. ABOR stops it at any point;
 /// an upload that did not complete is thrown away.
-pub async fn run_transfer<H: FtpHome>(
-    mut context: TransferContext<'_, H>,
+pub async fn run_transfer<H: FtpHome, N: DataNetwork>(
+    mut context: TransferContext<'_, H, N>,
     transfer: Transfer,
 ) -> Result<u64, TransferFailure> {
     let mut file = match transfer.action {
@@ -164,8 +235,8 @@ enum FileSide<H: FtpHome> {
 }
 
 /// The data connection's part: made, protected, used and closed.
-async fn exchange<H: FtpHome>(
-    context: &mut TransferContext<'_, H>,
+async fn exchange<H: FtpHome, N: DataNetwork>(
+    context: &mut TransferContext<'_, H, N>,
     channel: DataChannel,
     protected: bool,
     file: &mut FileSide<H>,
@@ -176,10 +247,11 @@ async fn exchange<H: FtpHome>(
             Some(listener) => accept_from(&listener, context.peer, timeout).await,
             None => None,
         },
-        DataChannel::Active(target) => connect_active(context.local, target, timeout).await,
+        DataChannel::Active(target) => {
+            connect_active(context.network, context.local, target, timeout).await
+        }
     };
     let stream = stream.ok_or(TransferFailure::NoConnection)?;
-    let _ = stream.set_nodelay(true);
     let mut connection = match (protected, context.tls) {
         (true, Some(tls)) => tls.accept(stream).await.map_err(|error| {
             tracing::debug!(%error, "TLS on an FTP data connection failed");

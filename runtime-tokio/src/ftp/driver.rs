@@ -11,7 +11,7 @@
 //! its result still comes back as [`Input::TransferDone`].
 
 use super::data::{TransferContext, open_passive, run_transfer};
-use super::{FtpFiles, FtpHome};
+use super::{DataListener, DataNetwork, FtpFiles, FtpHome};
 use crate::driver::{
     Backend, Clock, NextInput, WriteResult, bounded, next_input, note_write, start_tls,
 };
@@ -26,7 +26,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 /// How long a session's last transfer gets to stop and clean up after
@@ -42,6 +41,7 @@ pub struct FtpRuntime {
 }
 
 type Home<B> = <<B as Backend>::FtpFiles as FtpFiles>::Home;
+type Listener<B> = <<B as Backend>::FtpNetwork as DataNetwork>::Listener;
 type TransferFuture<'a> = Pin<Box<dyn Future<Output = Result<u64, TransferFailure>> + Send + 'a>>;
 
 /// Runs `machine` over `stream` until the session closes; see
@@ -65,7 +65,8 @@ pub async fn run_ftp_session<S, B>(
     let mut connection = BufWriter::new(stream);
     let mut buffer = vec![0u8; READ_CHUNK_BYTES];
     let mut home: Option<Home<B>> = None;
-    let mut passive: Option<TcpListener> = None;
+    let mut passive: Option<Listener<B>> = None;
+    let network = backend.ftp_network();
     let mut transfer: Option<TransferFuture<'_>> = None;
     let (abort, aborting) = watch::channel(false);
     let mut control_ended = false;
@@ -117,11 +118,12 @@ pub async fn run_ftp_session<S, B>(
                 Output::Request(Request::OpenPassive) => {
                     passive = None;
                     let start = clock.now().as_nanos();
-                    let opened = match open_passive(local, settings.passive_ports, start) {
-                        Ok(listener) => match listener.local_addr() {
-                            Ok(address) => {
+                    let opened = open_passive(network, local, settings.passive_ports, start).await;
+                    let opened = match opened {
+                        Ok(listener) => match listener.port() {
+                            Ok(port) => {
                                 passive = Some(listener);
-                                Ok(address.port())
+                                Ok(port)
                             }
                             Err(_) => Err(PassiveFailure),
                         },
@@ -137,6 +139,7 @@ pub async fn run_ftp_session<S, B>(
                         let _ = abort.send(false);
                         let context = TransferContext {
                             home,
+                            network,
                             passive: passive.take(),
                             local,
                             peer,

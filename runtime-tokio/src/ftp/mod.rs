@@ -1,23 +1,59 @@
 //! FTP at run time: the narrow file interface a session works through
 //! ([`FtpFiles`], [`FtpHome`]), the homes on disk ([`disk::DiskFiles`]),
-//! data connections ([`data`]) and the session driver
-//! ([`driver::run_ftp_session`]).
+//! data connections through [`DataNetwork`] ([`data`]: tokio's sockets in
+//! production) and the session driver ([`driver::run_ftp_session`]).
 //!
 //! The protocol, and every path's confinement to the home, is decided in
-//! `postern_core::ftp`; this module carries out its requests. A simulated
-//! file system implements the same two traits (the core's
-//! `MemoryHome` answers the same requests).
+//! `postern_core::ftp`; this module carries out its requests. A
+//! simulation implements the same traits: homes (the core's `MemoryHome`
+//! answers the same requests) and a network of simulated sockets.
 
 pub mod data;
 pub mod disk;
 pub mod driver;
 
+pub use data::{NoDataNetwork, TokioNetwork};
 pub use disk::DiskFiles;
 pub use driver::{FtpRuntime, run_ftp_session};
 
 use postern_core::ftp::{FileFailure, FileRequest, FtpPath, Input};
 use std::future::Future;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
 use tokio::io::{AsyncRead, AsyncWrite};
+
+/// How data connections are made: real sockets in production
+/// ([`TokioNetwork`]), simulated ones in a simulation. Which peer may
+/// connect, and where active mode may go, is decided in the core; this
+/// only listens, accepts and connects.
+pub trait DataNetwork: Send + Sync {
+    type Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+    type Listener: DataListener<Stream = Self::Stream>;
+
+    /// Listens on `address`; port 0 lets the system pick.
+    fn listen(
+        &self,
+        address: SocketAddr,
+    ) -> impl Future<Output = io::Result<Self::Listener>> + Send;
+
+    /// Connects to `target` from the address `local`.
+    fn connect(
+        &self,
+        local: IpAddr,
+        target: SocketAddr,
+    ) -> impl Future<Output = io::Result<Self::Stream>> + Send;
+}
+
+/// A passive listener.
+pub trait DataListener: Send + Sync + 'static {
+    type Stream;
+
+    /// The port it listens on, for the 227 or 229 reply.
+    fn port(&self) -> io::Result<u16>;
+
+    /// The next connection and where it comes from.
+    fn accept(&self) -> impl Future<Output = io::Result<(Self::Stream, SocketAddr)>> + Send;
+}
 
 /// Where FTP sessions find their users' homes.
 pub trait FtpFiles: Send + Sync {
