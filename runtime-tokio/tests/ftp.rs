@@ -218,9 +218,35 @@ fn curl_uploads_lists_and_downloads_in_clear_and_over_tls() {
         std::fs::read(world.home().join("docs/report.txt")).unwrap(),
         b"quarterly numbers\r\n"
     );
+    // A download resumed with REST (curl -C -) and an upload resumed with
+    // SIZE and APPE (curl -C - -T).
+    let partial = world.file("partial.txt", b"quarterly");
+    stdout(&world.curl(&[
+        "-C",
+        "-",
+        "-o",
+        partial.to_str().unwrap(),
+        &format!("{plain}/docs/report.txt"),
+    ]));
+    assert_eq!(std::fs::read(&partial).unwrap(), b"quarterly numbers\r\n");
+    let longer = world.file("longer.txt", b"quarterly numbers\r\nand more\r\n");
+    stdout(&world.curl(&[
+        "-C",
+        "-",
+        "-T",
+        longer.to_str().unwrap(),
+        &format!("{plain}/docs/report.txt"),
+    ]));
+    assert_eq!(
+        std::fs::read(world.home().join("docs/report.txt")).unwrap(),
+        b"quarterly numbers\r\nand more\r\n"
+    );
+    let log = world.server.log();
+    assert!(log.contains("RETR /docs/report.txt: 10 bytes"), "{log}");
+    assert!(log.contains("APPE /docs/report.txt: 10 bytes"), "{log}");
     // Active mode: curl's PORT names its own address, which is allowed.
     let active = stdout(&world.curl(&["-P", "-", &format!("{plain}/docs/report.txt")]));
-    assert_eq!(active, "quarterly numbers\r\n");
+    assert_eq!(active, "quarterly numbers\r\nand more\r\n");
 
     // AUTH TLS with --ssl-reqd: the same files, protected (PROT P).
     let tls = format!("ftp://{CURL_USER}@{}", world.auth_tls);
