@@ -20,7 +20,7 @@ pub use outbound::{
 };
 pub use port::{PortNames, PortSpec, WELL_KNOWN_PORTS};
 pub use run_as::{Privileges, RunAs, SystemName};
-pub use service::{ListenLines, ServiceConfig, ServiceKind};
+pub use service::{FtpConfig, ListenLines, ServiceConfig, ServiceKind};
 
 use domain::{RawDomain, validate_domains};
 use outbound::{RawOutbound, validate_outbound};

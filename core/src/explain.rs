@@ -16,6 +16,7 @@ use std::fmt::Write;
 use std::net::{IpAddr, SocketAddr};
 
 mod finger;
+mod ftp;
 mod pop3;
 mod remote_log;
 mod tunnel;
@@ -138,6 +139,13 @@ pub fn explain(config: &Config, plan: &BindPlan, question: &Question) -> Answer 
             admitted: true,
         };
     }
+    if service.kind == ServiceKind::Ftp {
+        ftp::lines(&mut text, config, service, question);
+        return Answer {
+            text,
+            admitted: true,
+        };
+    }
     if service.kind == ServiceKind::Pop3 {
         pop3::lines(&mut text, config, service, question);
         return Answer {
@@ -213,6 +221,11 @@ impl Refusals {
             ServiceKind::Tunnel => Refusals {
                 access_denied: "no reply (a tunnel has no protocol of its own to say why in)",
                 too_many: "closed without a reply",
+            },
+            // RFC 959 5.4: 421 closes the control connection.
+            ServiceKind::Ftp => Refusals {
+                access_denied: "421",
+                too_many: "421",
             },
             // Finger has no status codes: a plain line.
             ServiceKind::Finger => Refusals {

@@ -22,6 +22,7 @@ pub mod directory;
 pub mod envelope;
 pub mod explain;
 pub mod finger;
+pub mod ftp;
 pub mod limits;
 pub mod mailbox;
 pub mod policy;

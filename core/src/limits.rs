@@ -399,3 +399,52 @@ pub const REMOTE_LOG_IDLE_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5 * 60
 /// not megabytes (Linux may grow an unset one to several MiB), and the
 /// lines it misses are counted in its drop marker.
 pub const REMOTE_LOG_SOCKET_SEND_BYTES: usize = 16 * 1024;
+
+/// An FTP path argument, in octets. RFC 959 sets no limit; Linux's
+/// PATH_MAX is 4096, but a user's home holds nothing that deep, and a
+/// shorter bound keeps every command line small.
+pub const FTP_PATH_BYTES_MAX: usize = 1024;
+
+/// One name in an FTP path: Linux's NAME_MAX (ext4 and most others).
+pub const FTP_NAME_BYTES_MAX: usize = 255;
+
+/// Directories below a user's home an FTP path may go.
+pub const FTP_PATH_DEPTH_MAX: usize = 32;
+
+/// An FTP command line, CRLF included: the longest verb and argument
+/// ([`FTP_PATH_BYTES_MAX`] plus room for the verb). RFC 959 sets no limit.
+pub const FTP_COMMAND_LINE_BYTES_MAX: usize = FTP_PATH_BYTES_MAX + 64;
+
+/// An FTP instance's `command_timeout` (how long a logged-in or not
+/// session may sit idle between commands) when none is written: vsftpd's
+/// `idle_session_timeout`.
+pub const FTP_IDLE_TIMEOUT_DEFAULT: Duration = Duration::from_secs(300);
+
+/// An FTP instance's `data_timeout` when none is written: how long a data
+/// connection may take to be made, and how long one may stall.
+pub const FTP_DATA_TIMEOUT_DEFAULT: Duration = Duration::from_secs(60);
+
+/// The longest `data_timeout` an FTP instance accepts.
+pub const FTP_DATA_TIMEOUT_MAX: Duration = Duration::from_secs(60 * 60);
+
+/// A user's FTP storage quota when `ftp_quota` is not written.
+pub const FTP_QUOTA_BYTES_DEFAULT: u64 = 100 * 1024 * 1024;
+
+/// The largest `ftp_quota` a configuration may set: 1 TiB.
+pub const FTP_QUOTA_BYTES_MAX: u64 = 1024 * 1024 * 1024 * 1024;
+
+/// Entries one LIST, NLST or MLSD shows; the rest of a larger directory
+/// is left out (and the event says how many).
+pub const FTP_LISTING_ENTRIES_MAX: usize = 10_000;
+
+/// Files and directories counted when measuring a home's usage for the
+/// quota; a home with more is treated as full.
+pub const FTP_USAGE_ENTRIES_MAX: usize = 100_000;
+
+/// RFC 2577 section 3 (the bounce attack): PORT and EPRT may name only
+/// the client's own address, and never a privileged port below this.
+pub const FTP_ACTIVE_PORT_MIN: u16 = 1024;
+
+/// How much of a file the FTP driver moves at a time between the disk and
+/// a data connection.
+pub const FTP_TRANSFER_CHUNK_BYTES: usize = 64 * 1024;

@@ -10,7 +10,8 @@
 use libfuzzer_sys::fuzz_target;
 use postern_core::config::ServiceKind;
 use postern_core::limits::{
-    ERRORS_PER_SESSION_MAX, MESSAGE_BYTES_MAX, POP3_AUTOLOGOUT_MIN, RECIPIENTS_PER_MESSAGE_MAX,
+    ERRORS_PER_SESSION_MAX, FTP_ACTIVE_PORT_MIN, FTP_DATA_TIMEOUT_MAX, FTP_QUOTA_BYTES_MAX,
+    MESSAGE_BYTES_MAX, POP3_AUTOLOGOUT_MIN, RECIPIENTS_PER_MESSAGE_MAX,
     TUNNEL_CONNECT_TIMEOUT_MAX, TUNNEL_IDLE_TIMEOUT_MAX,
 };
 use postern_core::tunnel::Target;
@@ -35,6 +36,26 @@ fuzz_target!(|data: &[u8]| {
                     assert!(service.command_timeout >= POP3_AUTOLOGOUT_MIN);
                     assert!(service.auth.offered && service.auth.required);
                     assert!(service.tls.is_some() || service.auth.without_tls);
+                }
+                match (&service.ftp, service.kind) {
+                    (Some(ftp), ServiceKind::Ftp) => {
+                        // Logins always, over TLS unless told otherwise;
+                        // a quota and a data timeout within their bounds;
+                        // passive ports never privileged.
+                        assert!(service.auth.offered);
+                        assert!(service.tls.is_some() || service.auth.without_tls);
+                        assert!(ftp.quota >= 1 && ftp.quota <= FTP_QUOTA_BYTES_MAX);
+                        assert!(!ftp.data_timeout.is_zero());
+                        assert!(ftp.data_timeout <= FTP_DATA_TIMEOUT_MAX);
+                        if let Some(range) = ftp.passive_ports {
+                            assert!(range.first >= FTP_ACTIVE_PORT_MIN && range.first <= range.last);
+                        }
+                        let session = service.ftp_session_config(&config.server.hostname);
+                        assert_eq!(session.quota, ftp.quota);
+                    }
+                    (None, ServiceKind::Ftp) => panic!("an FTP instance without its settings"),
+                    (Some(_), _) => panic!("FTP settings on a {} instance", service.kind),
+                    (None, _) => {}
                 }
                 match (&service.tunnel, service.kind) {
                     (Some(tunnel), ServiceKind::Tunnel) => {

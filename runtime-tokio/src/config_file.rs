@@ -229,11 +229,15 @@ pub fn summary(loaded: &Loaded, plan: &BindPlan) -> String {
             Some(_) => listener.spec.to_string(),
             None => format!("{} (all interfaces)", listener.spec),
         };
-        // POP3, tunnel, finger and remote-log instances take no mail:
-        // RELAY and MAX SIZE do not apply.
+        // POP3, tunnel, finger, remote-log and FTP instances take no
+        // mail: RELAY and MAX SIZE do not apply.
         let pop3 = matches!(
             service.kind,
-            ServiceKind::Pop3 | ServiceKind::Tunnel | ServiceKind::Finger | ServiceKind::RemoteLog
+            ServiceKind::Pop3
+                | ServiceKind::Tunnel
+                | ServiceKind::Finger
+                | ServiceKind::RemoteLog
+                | ServiceKind::Ftp
         );
         rows.push([
             instance,
@@ -316,7 +320,7 @@ fn auth_cell(service: &ServiceConfig) -> String {
         }
         .to_owned();
     }
-    if service.kind == ServiceKind::Pop3 {
+    if matches!(service.kind, ServiceKind::Pop3 | ServiceKind::Ftp) {
         return match (service.tls_mode(), auth.without_tls) {
             (TlsMode::Implicit, _) | (_, false) => "login over TLS",
             (_, true) => "login (also in clear)",

@@ -47,6 +47,17 @@ pub trait Backend {
     /// The mailboxes POP3 sessions read.
     fn maildrops(&self) -> &Self::Maildrops;
 
+    /// Where FTP sessions find their users' homes.
+    type FtpFiles: crate::ftp::FtpFiles;
+
+    /// The homes FTP sessions work in.
+    fn ftp_files(&self) -> &Self::FtpFiles;
+
+    /// How FTP data connections are made.
+    type FtpNetwork: crate::ftp::DataNetwork;
+
+    fn ftp_network(&self) -> &Self::FtpNetwork;
+
     /// Resolves a recipient against the local directory.
     fn resolve(&self, forward_path: &ForwardPath) -> RecipientVerdict;
 

@@ -13,6 +13,7 @@ pub mod delivery;
 pub mod driver;
 pub mod environment;
 pub mod finger;
+pub mod ftp;
 pub mod listen;
 pub mod log_file;
 pub mod logging;

@@ -41,6 +41,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, watch};
 
+mod serve_ftp;
+
 /// How long sessions still running after the grace period get to say
 /// goodbye once told to stop.
 const GOODBYE_TIME: Duration = Duration::from_secs(5);
@@ -61,6 +63,8 @@ pub struct LocalStore {
     directory: Arc<Directory>,
     accounts: Arc<AccountBook>,
     maildrops: Arc<StoreMaildrops<MaildirStore>>,
+    /// FTP homes, `DATA_DIR/ftp/<login>/`.
+    ftp_files: crate::ftp::DiskFiles,
     /// Resolves tunnel targets given by name.
     resolver: Resolver,
 }
@@ -90,6 +94,18 @@ impl Backend for LocalStore {
 
     fn maildrops(&self) -> &StoreMaildrops<MaildirStore> {
         &self.maildrops
+    }
+
+    type FtpFiles = crate::ftp::DiskFiles;
+
+    fn ftp_files(&self) -> &crate::ftp::DiskFiles {
+        &self.ftp_files
+    }
+
+    type FtpNetwork = crate::ftp::TokioNetwork;
+
+    fn ftp_network(&self) -> &crate::ftp::TokioNetwork {
+        &crate::ftp::TokioNetwork
     }
 
     fn resolve(&self, forward_path: &ForwardPath) -> RecipientVerdict {
@@ -210,6 +226,7 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
         directory,
         accounts: Arc::clone(&accounts),
         maildrops,
+        ftp_files: crate::ftp::DiskFiles::new(&loaded.data_dir),
         resolver,
     };
     let (generation, current) = watch::channel(Arc::new(Generation {
@@ -294,6 +311,7 @@ pub struct Instance {
     pop3_config: Arc<pop3::SessionConfig>,
     finger_config: Arc<finger::SessionConfig>,
     remote_log_config: Arc<remote_log::SessionConfig>,
+    ftp_config: Arc<postern_core::ftp::SessionConfig>,
     hostname: String,
     quota: Arc<Mutex<Quota<HostKey>>>,
     tls: Option<Arc<ServerTls>>,
@@ -317,6 +335,7 @@ impl Instance {
             pop3_config: Arc::new(service.pop3_session_config(hostname)),
             finger_config: Arc::new(service.finger_session_config()),
             remote_log_config: Arc::new(service.remote_log_session_config(hostname)),
+            ftp_config: Arc::new(service.ftp_session_config(hostname)),
             hostname: hostname.to_owned(),
             quota: Arc::new(Mutex::new(Quota::new(Limits {
                 total: service.max_connections,
@@ -389,6 +408,7 @@ impl Instance {
             pop3_config: Arc::new(service.pop3_session_config(hostname)),
             finger_config: Arc::new(service.finger_session_config()),
             remote_log_config: Arc::new(service.remote_log_session_config(hostname)),
+            ftp_config: Arc::new(service.ftp_session_config(hostname)),
             hostname: hostname.to_owned(),
             quota: Arc::clone(&self.quota),
         })
@@ -548,6 +568,7 @@ impl Instance {
             ServiceKind::Pop3 => pop3::refusal_response(&self.hostname, refusal),
             ServiceKind::Finger => finger::refusal_response(refusal),
             ServiceKind::RemoteLog => remote_log::refusal_response(&self.hostname, refusal),
+            ServiceKind::Ftp => postern_core::ftp::refusal_response(&self.hostname, refusal),
             ServiceKind::Smtp | ServiceKind::Submission => refusal_reply(&self.hostname, refusal),
             // A tunnel speaks no protocol of its own: any word would reach
             // the client as if the target had said it. A clean close.
@@ -662,6 +683,9 @@ impl Instance {
         if self.service.kind == ServiceKind::Finger {
             return Box::pin(self.serve_finger(transport, info, store, ending, session, clock))
                 .await;
+        }
+        if self.service.kind == ServiceKind::Ftp {
+            return Box::pin(self.serve_ftp(transport, info, store, ending, session, clock)).await;
         }
         let mut summary = SessionSummary::default();
         let machine = SmtpServer::new(Arc::clone(&self.session_config), info, clock.now());

@@ -302,6 +302,22 @@ impl Backend for MemoryStore {
             .collect()
     }
 
+    /// No FTP homes in the simulation yet (the core's `MemoryHome` is
+    /// what a simulated one would answer with).
+    type FtpFiles = postern::ftp::NoFtpFiles;
+
+    fn ftp_files(&self) -> &postern::ftp::NoFtpFiles {
+        &postern::ftp::NoFtpFiles
+    }
+
+    /// No FTP data connections in the simulation yet: a turmoil
+    /// `DataNetwork` is what an FTP client there needs.
+    type FtpNetwork = postern::ftp::NoDataNetwork;
+
+    fn ftp_network(&self) -> &postern::ftp::NoDataNetwork {
+        &postern::ftp::NoDataNetwork
+    }
+
     fn resolve(&self, forward_path: &ForwardPath) -> RecipientVerdict {
         self.directory.resolve(forward_path)
     }

@@ -62,6 +62,8 @@ pub const WELL_KNOWN_PORTS: &[(&str, u16)] = &[
     ("smtps", 465),
     ("imaps", 993),
     ("pop3s", 995),
+    ("ftp", 21),
+    ("ftps", 990),
 ];
 
 /// Service names and their ports: [`WELL_KNOWN_PORTS`] plus the

@@ -25,7 +25,9 @@ use std::time::Duration;
 use toml::Spanned;
 
 mod finger;
+mod ftp;
 pub(super) use finger::warnings as finger_warnings;
+pub use ftp::FtpConfig;
 mod pop3;
 mod remote_log;
 pub(super) use remote_log::warnings as remote_log_warnings;
@@ -78,6 +80,9 @@ pub struct ServiceConfig {
     /// A remote-log instance: lines waiting for one client before new
     /// ones are dropped (and counted) for it.
     pub buffer_lines: usize,
+    /// An FTP instance's passive ports, quota and data timeout; `None`
+    /// for every other kind.
+    pub ftp: Option<FtpConfig>,
 }
 
 impl ServiceConfig {
@@ -140,6 +145,28 @@ impl ServiceConfig {
         }
     }
 
+    /// The settings each FTP session of this service runs under: AUTH TLS
+    /// on a `tls = "starttls"` instance, the idle timer is
+    /// `command_timeout`, and logins are always taken (over TLS, or in
+    /// clear where `auth_without_tls` allows).
+    pub fn ftp_session_config(&self, hostname: &str) -> crate::ftp::SessionConfig {
+        crate::ftp::SessionConfig {
+            hostname: hostname.to_owned(),
+            auth_tls: self.tls_mode() == TlsMode::StartTls,
+            auth: AuthPolicy {
+                offered: true,
+                ..self.auth.clone()
+            },
+            max_errors: self.max_errors,
+            idle_timeout: self.command_timeout,
+            max_session_time: self.max_session_time,
+            quota: self
+                .ftp
+                .as_ref()
+                .map_or(crate::limits::FTP_QUOTA_BYTES_DEFAULT, |ftp| ftp.quota),
+        }
+    }
+
     /// The settings each finger session of this service runs under: the
     /// query timeout is `command_timeout`.
     pub fn finger_session_config(&self) -> crate::finger::SessionConfig {
@@ -178,6 +205,8 @@ pub enum ServiceKind {
     /// The remote logging service: admins watch the server's log.
     #[serde(rename = "remote-log")]
     RemoteLog,
+    /// FTP (RFC 959): each account's own directory.
+    Ftp,
 }
 
 impl fmt::Display for ServiceKind {
@@ -189,6 +218,7 @@ impl fmt::Display for ServiceKind {
             ServiceKind::Tunnel => "tunnel",
             ServiceKind::Finger => "finger",
             ServiceKind::RemoteLog => "remote-log",
+            ServiceKind::Ftp => "ftp",
         })
     }
 }
@@ -229,6 +259,9 @@ pub(super) struct RawService {
     hidden: Option<Spanned<Vec<Spanned<String>>>>,
     tail_lines: Option<Spanned<usize>>,
     buffer_lines: Option<Spanned<usize>>,
+    /// An FTP instance's passive port range, `"50000-50100"`.
+    passive_ports: Option<Spanned<String>>,
+    ftp_quota: Option<Spanned<ByteSize>>,
 }
 
 #[derive(Clone, Copy, Deserialize)]
@@ -361,7 +394,8 @@ pub(super) fn validate_services(
             | ServiceKind::Pop3
             | ServiceKind::Tunnel
             | ServiceKind::Finger
-            | ServiceKind::RemoteLog => RelayPolicy::None,
+            | ServiceKind::RemoteLog
+            | ServiceKind::Ftp => RelayPolicy::None,
             ServiceKind::Submission => RelayPolicy::Authenticated,
         });
         let command_timeout = match service.kind.get_ref() {
@@ -377,6 +411,10 @@ pub(super) fn validate_services(
                 remote_log::check_inapplicable_keys(source, &service, errors);
                 remote_log::idle_timeout(&service)
             }
+            ServiceKind::Ftp => {
+                ftp::check_inapplicable_keys(source, &service, errors);
+                ftp::idle_timeout(&service)
+            }
             ServiceKind::Smtp | ServiceKind::Submission | ServiceKind::Tunnel => service
                 .command_timeout
                 .as_ref()
@@ -384,6 +422,7 @@ pub(super) fn validate_services(
         };
         let (list_users, hidden) = finger::finger_keys(source, &service, errors);
         let (tail_lines, buffer_lines) = remote_log::remote_log_keys(source, &service, errors);
+        let ftp = ftp::ftp_keys(source, &service, errors);
         let auth =
             validate_service_auth(source, &service, span, tls.as_ref(), auth_defaults, errors);
         let name = service.name.get_ref().clone();
@@ -555,6 +594,7 @@ pub(super) fn validate_services(
             hidden,
             tail_lines,
             buffer_lines,
+            ftp,
         });
     }
     services
@@ -597,6 +637,7 @@ fn validate_service_auth(
         ServiceKind::RemoteLog => {
             return remote_log::login_policy(source, service, tls, defaults, errors);
         }
+        ServiceKind::Ftp => return ftp::login_policy(source, service, tls, defaults, errors),
         // No logins through a tunnel or to finger; their `auth` keys are
         // reported as not applying.
         ServiceKind::Tunnel | ServiceKind::Finger => {

@@ -1,0 +1,4 @@
+mod harness;
+mod properties;
+mod sessions;
+mod transcripts;
