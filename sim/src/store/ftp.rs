@@ -180,7 +180,8 @@ impl DataNetwork for SimNetwork {
             SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
         };
-        let listener = turmoil::net::TcpListener::bind(SocketAddr::new(any, address.port())).await?;
+        let listener =
+            turmoil::net::TcpListener::bind(SocketAddr::new(any, address.port())).await?;
         Ok(SimListener(listener))
     }
 
