@@ -32,9 +32,16 @@ const READ_BYTES_MAX: u64 = 1 << 20;
 /// neither the client nor the server.
 const THIRD_PARTY: &str = "PORT 198,51,100,99,31,64";
 
-/// What every login uploaded, by login and file name: recorded before
-/// the STOR, so that an upload a crash cuts short is still known.
-pub(super) type Uploads = BTreeMap<String, BTreeMap<String, Vec<u8>>>;
+/// What the FTP logins uploaded.
+#[derive(Debug, Default)]
+pub(super) struct Uploads {
+    /// By login and file name: recorded before the STOR, so that an
+    /// upload a crash cuts short is still known.
+    attempted: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
+    /// By login: the files whose STOR was answered 226, which every later
+    /// listing of that login must show (a crash of the server included).
+    kept: BTreeMap<String, BTreeSet<String>>,
+}
 
 /// How a session ended.
 enum Outcome {
@@ -237,6 +244,7 @@ async fn session(
     let login = client.login.to_lowercase();
     lock(shared)
         .ftp_uploads
+        .attempted
         .entry(login.clone())
         .or_default()
         .insert(name.to_owned(), data.to_vec());
@@ -252,6 +260,12 @@ async fn session(
     let _ = connection.shutdown().await;
     drop(connection);
     control.reply_code(226, "STOR").await?;
+    let kept = {
+        let mut shared = lock(shared);
+        let kept = shared.ftp_uploads.kept.entry(login.clone()).or_default();
+        kept.insert(name.to_owned());
+        kept.clone()
+    };
 
     // List: only this login's files.
     let listing = if number % 2 == 0 { "LIST" } else { "NLST" };
@@ -265,12 +279,14 @@ async fn session(
     drop(connection);
     control.reply_code(226, listing).await?;
     let names = listed_names(&String::from_utf8_lossy(&text), listing == "LIST");
-    if !names.contains(name) {
-        problems.push(format!("{listing} does not show {name}, just uploaded"));
+    for missing in kept.difference(&names) {
+        problems.push(format!(
+            "{listing} does not show {missing}, uploaded before (226)"
+        ));
     }
     {
         let shared = lock(shared);
-        let own = shared.ftp_uploads.get(&login);
+        let own = shared.ftp_uploads.attempted.get(&login);
         for listed in &names {
             if !own.is_some_and(|own| own.contains_key(listed)) {
                 problems.push(format!(
@@ -326,13 +342,14 @@ impl Control {
 pub(super) fn check_homes(store: &MemoryStore, shared: &Shared, report: &mut Report) {
     let owners: BTreeMap<String, &String> = shared
         .ftp_uploads
+        .attempted
         .keys()
         .filter_map(|login| Some((home_name(login)?, login)))
         .collect();
     for (home, files) in store.ftp_homes() {
         let uploads = owners
             .get(&home)
-            .and_then(|login| shared.ftp_uploads.get(*login));
+            .and_then(|login| shared.ftp_uploads.attempted.get(*login));
         for (path, bytes) in files {
             let name = path.trim_start_matches('/');
             match uploads.and_then(|uploads| uploads.get(name)) {
