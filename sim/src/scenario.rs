@@ -487,6 +487,18 @@ impl Scenario {
                 client.from
             ));
         }
+        if let Some(client) = scenario.ftp_clients.iter().find(|c| {
+            !scenario
+                .server
+                .accounts
+                .iter()
+                .any(|a| a.login.eq_ignore_ascii_case(&c.login))
+        }) {
+            return Err(format!(
+                "the [[ftp]] client from {} logs in as {}, which is not in [server] accounts: add it there",
+                client.from, client.login
+            ));
+        }
         Ok(scenario)
     }
 }
@@ -556,5 +568,36 @@ mod optional_duration {
         deserializer: D,
     ) -> Result<Option<Duration>, D::Error> {
         super::humantime_serde_lite::deserialize(deserializer).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ftp_client_must_log_in_with_a_known_account() {
+        let text = |login: &str| {
+            format!(
+                r#"
+name = "x"
+duration = "1m"
+[server]
+config = ""
+accounts = [{{ login = "alice@example.test", password = "p" }}]
+[[ftp]]
+from = "10.1.0.1"
+to = "10.0.0.1:21"
+login = "{login}"
+password = "p"
+"#
+            )
+        };
+        assert!(Scenario::parse(&text("Alice@example.test")).is_ok());
+        let error = Scenario::parse(&text("carol@example.test")).unwrap_err();
+        assert!(
+            error.contains("logs in as carol@example.test, which is not in [server] accounts"),
+            "{error}"
+        );
     }
 }

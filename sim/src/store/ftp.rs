@@ -204,3 +204,71 @@ impl DataListener for SimListener {
         self.0.accept().await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use postern_core::directory::Directory;
+
+    fn store(bug: Option<PlantedBug>) -> MemoryStore {
+        let store = MemoryStore::new(Directory::new(&[]));
+        match bug {
+            Some(bug) => store.with_planted_bug(bug),
+            None => store,
+        }
+    }
+
+    /// Uploads `data` as `name` into `home` and keeps it.
+    async fn upload(home: &SimHome, name: &str, data: &[u8]) {
+        use tokio::io::AsyncWriteExt;
+        let path = FtpPath::root().join(name).unwrap();
+        let mut upload = home.write(&path, false, 0).await.unwrap();
+        upload.writer.write_all(data).await.unwrap();
+        home.keep(upload).await.unwrap();
+    }
+
+    fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(future)
+    }
+
+    #[test]
+    fn each_home_keeps_its_own_files_and_a_discarded_upload_leaves_none() {
+        block_on(async {
+            let store = store(None);
+            let alice = store.open_home("alice@example.test").await.unwrap();
+            let bob = store.open_home("bob@example.test").await.unwrap();
+            upload(&alice, "a.bin", b"alice's").await;
+            let path = FtpPath::root().join("b.bin").unwrap();
+            let mut failed = bob.write(&path, false, 0).await.unwrap();
+            tokio::io::AsyncWriteExt::write_all(&mut failed.writer, b"cut")
+                .await
+                .unwrap();
+            bob.discard(failed).await;
+            let homes = store.ftp_homes();
+            assert_eq!(
+                homes["alice@example.test"],
+                vec![("/a.bin".to_owned(), b"alice's".to_vec())]
+            );
+            assert!(homes["bob@example.test"].is_empty());
+            // Opened again (a new session, or after a crash): the same files.
+            store.crashed();
+            let again = store.open_home("alice@example.test").await.unwrap();
+            let read = again.read(&path.parent().join("a.bin").unwrap(), 2).await;
+            assert_eq!(read.unwrap().into_inner(), b"ice's".to_vec());
+        });
+    }
+
+    #[test]
+    fn the_planted_bug_shares_one_home() {
+        block_on(async {
+            let store = store(Some(PlantedBug::SharedFtpHomes));
+            let alice = store.open_home("alice@example.test").await.unwrap();
+            let _bob = store.open_home("bob@example.test").await.unwrap();
+            upload(&alice, "a.bin", b"x").await;
+            assert_eq!(store.ftp_homes().len(), 1);
+        });
+    }
+}
