@@ -62,6 +62,8 @@ enum Bug {
     UpdateBeforeSync,
     /// Finger counts every mailbox's new mail as the user's.
     FingerCountsEveryMailbox,
+    /// Every FTP login gets one shared home.
+    SharedFtpHomes,
 }
 
 impl Bug {
@@ -75,6 +77,7 @@ impl Bug {
             Bug::SizesWithoutCr => PlantedBug::SizesWithoutCr,
             Bug::UpdateBeforeSync => PlantedBug::UpdateBeforeSync,
             Bug::FingerCountsEveryMailbox => PlantedBug::FingerCountsEveryMailbox,
+            Bug::SharedFtpHomes => PlantedBug::SharedFtpHomes,
         }
     }
 
@@ -88,6 +91,7 @@ impl Bug {
             Some(Bug::SizesWithoutCr) => " --plant-bug sizes-without-cr",
             Some(Bug::UpdateBeforeSync) => " --plant-bug update-before-sync",
             Some(Bug::FingerCountsEveryMailbox) => " --plant-bug finger-counts-every-mailbox",
+            Some(Bug::SharedFtpHomes) => " --plant-bug shared-ftp-homes",
             None => "",
         }
     }

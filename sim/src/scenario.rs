@@ -30,6 +30,14 @@
 //! queries = ["alice", "/W alice", "", "bob@far.test"]
 //! sessions = 8
 //!
+//! [[ftp]]                      # a client host using an FTP instance
+//! from = "10.1.0.5"            # (plain FTP: auth_without_tls = true)
+//! to = "10.0.0.1:21"           # USER/PASS, CWD ../.. (550), PORT to a
+//! login = "alice@example.test" # third party (refused), PASV/EPSV + STOR
+//! password = "wonderland"      # of `bytes` seeded bytes, NLST/LIST,
+//! sessions = 3                 # RETR and compare, QUIT
+//! bytes = 4096
+//!
 //! [[flood]]                    # a client host opening idle connections
 //! from = "10.1.0.2"
 //! to = "10.0.0.1:25"
@@ -58,6 +66,8 @@
 //! read_sessions = 4            # POP3 sessions that listed a maildrop
 //! in_use = 0                   # POP3 sessions told [IN-USE]
 //! finger_answered = 6          # finger queries answered with a user
+//! ftp_sessions = 3             # FTP sessions that ran their script
+//! ftp_refused = 2              # FTP connections turned away (421)
 //! ```
 
 use serde::Deserialize;
@@ -89,6 +99,8 @@ pub struct Scenario {
     pub tunnel_clients: Vec<TunnelClient>,
     #[serde(default, rename = "finger")]
     pub finger_clients: Vec<FingerClient>,
+    #[serde(default, rename = "ftp")]
+    pub ftp_clients: Vec<FtpClient>,
     #[serde(default, rename = "remote")]
     pub remotes: Vec<Remote>,
     #[serde(default, rename = "zone")]
@@ -354,6 +366,13 @@ pub struct Expect {
     /// Finger queries the instance declined: a forwarding query, a list
     /// where listing is off, or no such user.
     pub finger_declined: Option<u32>,
+    /// FTP sessions that logged in and ran their whole script.
+    pub ftp_sessions: Option<u32>,
+    /// FTP connections turned away (421) by the instance's access list
+    /// or quotas.
+    pub ftp_refused: Option<u32>,
+    /// Files FTP clients uploaded and downloaded back.
+    pub ftp_transfers: Option<u32>,
 }
 
 /// A client of a tunnel instance whose target echoes: each session
@@ -386,6 +405,28 @@ pub struct FingerClient {
     pub queries: Vec<String>,
     #[serde(default = "one")]
     pub sessions: u32,
+    #[serde(default, with = "humantime_serde_lite")]
+    pub start: Duration,
+    #[serde(default = "default_interval", with = "humantime_serde_lite")]
+    pub interval: Duration,
+}
+
+/// An FTP client: each session logs in, uploads a file of seeded bytes,
+/// lists its home, downloads the file back, tries a path escape and an
+/// active connection to a third party, and quits.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FtpClient {
+    pub from: IpAddr,
+    pub to: SocketAddr,
+    /// An account of `[server] accounts`.
+    pub login: String,
+    pub password: String,
+    #[serde(default = "one")]
+    pub sessions: u32,
+    /// The size of each uploaded file.
+    #[serde(default = "default_tunnel_bytes")]
+    pub bytes: usize,
     #[serde(default, with = "humantime_serde_lite")]
     pub start: Duration,
     #[serde(default = "default_interval", with = "humantime_serde_lite")]
@@ -444,6 +485,18 @@ impl Scenario {
             return Err(format!(
                 "the [[finger]] client from {} has no queries: give it queries = [\"alice\"]",
                 client.from
+            ));
+        }
+        if let Some(client) = scenario.ftp_clients.iter().find(|c| {
+            !scenario
+                .server
+                .accounts
+                .iter()
+                .any(|a| a.login.eq_ignore_ascii_case(&c.login))
+        }) {
+            return Err(format!(
+                "the [[ftp]] client from {} logs in as {}, which is not in [server] accounts: add it there",
+                client.from, client.login
             ));
         }
         Ok(scenario)
@@ -515,5 +568,36 @@ mod optional_duration {
         deserializer: D,
     ) -> Result<Option<Duration>, D::Error> {
         super::humantime_serde_lite::deserialize(deserializer).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ftp_client_must_log_in_with_a_known_account() {
+        let text = |login: &str| {
+            format!(
+                r#"
+name = "x"
+duration = "1m"
+[server]
+config = ""
+accounts = [{{ login = "alice@example.test", password = "p" }}]
+[[ftp]]
+from = "10.1.0.1"
+to = "10.0.0.1:21"
+login = "{login}"
+password = "p"
+"#
+            )
+        };
+        assert!(Scenario::parse(&text("Alice@example.test")).is_ok());
+        let error = Scenario::parse(&text("carol@example.test")).unwrap_err();
+        assert!(
+            error.contains("logs in as carol@example.test, which is not in [server] accounts"),
+            "{error}"
+        );
     }
 }

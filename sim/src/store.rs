@@ -29,6 +29,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
+pub mod ftp;
 pub mod maildrop;
 
 use maildrop::MailState;
@@ -69,6 +70,8 @@ struct Shared {
     arrivals: Option<mpsc::UnboundedSender<QueueId>>,
     /// The accounts, by login.
     accounts: BTreeMap<String, SimAccount>,
+    /// The FTP homes, by home name: kept like a disk, through crashes.
+    homes: BTreeMap<String, postern_core::ftp::memory::MemoryHome>,
 }
 
 /// An account: its password in clear (a simulated world has no secrets)
@@ -109,6 +112,9 @@ pub enum PlantedBug {
     UpdateBeforeSync,
     /// Finger counts the new mail of every mailbox as the user's.
     FingerCountsEveryMailbox,
+    /// Every FTP login opens one home, shared: a file one login uploads
+    /// is seen by the others.
+    SharedFtpHomes,
 }
 
 /// How long the planted bug leaves a message unsynced after its `250`.
@@ -302,20 +308,18 @@ impl Backend for MemoryStore {
             .collect()
     }
 
-    /// No FTP homes in the simulation yet (the core's `MemoryHome` is
-    /// what a simulated one would answer with).
-    type FtpFiles = postern::ftp::NoFtpFiles;
+    /// FTP homes in the store: the core's `MemoryHome`, one per login.
+    type FtpFiles = MemoryStore;
 
-    fn ftp_files(&self) -> &postern::ftp::NoFtpFiles {
-        &postern::ftp::NoFtpFiles
+    fn ftp_files(&self) -> &MemoryStore {
+        self
     }
 
-    /// No FTP data connections in the simulation yet: a turmoil
-    /// `DataNetwork` is what an FTP client there needs.
-    type FtpNetwork = postern::ftp::NoDataNetwork;
+    /// FTP data connections over the simulated network.
+    type FtpNetwork = ftp::SimNetwork;
 
-    fn ftp_network(&self) -> &postern::ftp::NoDataNetwork {
-        &postern::ftp::NoDataNetwork
+    fn ftp_network(&self) -> &ftp::SimNetwork {
+        &ftp::SimNetwork
     }
 
     fn resolve(&self, forward_path: &ForwardPath) -> RecipientVerdict {

@@ -38,6 +38,7 @@ use tracing::Instrument;
 
 mod checks;
 mod finger_clients;
+mod ftp_clients;
 mod pop3_checks;
 pub mod reader;
 mod senders;
@@ -107,6 +108,12 @@ pub struct Stats {
     pub finger_declined: u32,
     /// Finger connections turned away before the query was read.
     pub finger_refused: u32,
+    /// FTP sessions that logged in and ran their whole script.
+    pub ftp_sessions: u32,
+    /// FTP connections turned away (421) before the login.
+    pub ftp_refused: u32,
+    /// Files FTP clients uploaded and downloaded back unchanged.
+    pub ftp_transfers: u32,
     /// Virtual time the run took, in milliseconds.
     pub virtual_millis: u64,
 }
@@ -132,6 +139,10 @@ struct Shared {
     tunnel_clients_done: usize,
     /// Finger clients that have run all their sessions.
     finger_clients_done: usize,
+    /// FTP clients that have run all their sessions.
+    ftp_clients_done: usize,
+    /// What each FTP login uploaded.
+    ftp_uploads: ftp_clients::Uploads,
     stats: Stats,
     violations: Vec<String>,
 }
@@ -211,6 +222,7 @@ pub fn run(scenario: &Scenario, options: &Options) -> Report {
             check_outcome(&group, &shared, &mut report);
             check_deliveries(scenario, &group, &shared, &taken, &mut report);
             pop3_checks::check_maildrops(&group, &shared, &mut report);
+            ftp_clients::check_homes(&group.store, &shared, &mut report);
             check_expectations(scenario, &mut report);
         }
         Err(error) => report.violations.push(error),
@@ -304,6 +316,18 @@ fn run_world(
             .instrument(span),
         );
     }
+    for client in &scenario.ftp_clients {
+        let (client, shared, seed) = (client.clone(), Arc::clone(shared), options.seed);
+        let span = tracing::info_span!(parent: None, "host", ip = %client.from);
+        sim.client(
+            client.from,
+            async move {
+                ftp_clients::run(&client, seed, &shared).await;
+                Ok(())
+            }
+            .instrument(span),
+        );
+    }
     let watcher = watch_until_settled(scenario.clone(), Arc::clone(&group), Arc::clone(shared));
     sim.client(WATCHER, watcher);
     for flood in &scenario.floods {
@@ -389,6 +413,7 @@ async fn watch_until_settled(
             && lock(&shared).readers_done == readers
             && lock(&shared).tunnel_clients_done == scenario.tunnel_clients.len()
             && lock(&shared).finger_clients_done == scenario.finger_clients.len()
+            && lock(&shared).ftp_clients_done == scenario.ftp_clients.len()
             && now >= last_fault
             && group.store.queued().is_empty();
         if settled || now >= deadline {

@@ -442,6 +442,48 @@ fn the_swarm_finds_finger_counting_other_mailboxes() {
     );
 }
 
+/// Finger and FTP on a multi-homed server: the LAN's FTP serves the LAN
+/// only, the Internet's turns a barred host away; every login keeps to
+/// its home, its files come back as sent and outlive a crash, and every
+/// escape and bounce is refused.
+#[test]
+fn finger_and_ftp_on_a_multi_homed_server_with_access_lists() {
+    let report = passes("finger-ftp-multihomed");
+    let stats = &report.stats;
+    assert_eq!(
+        (
+            stats.finger_answered,
+            stats.finger_declined,
+            stats.finger_refused,
+            stats.ftp_sessions,
+            stats.ftp_refused,
+            stats.ftp_transfers,
+        ),
+        (7, 3, 4, 9, 4, 9),
+        "{}",
+        report.trace
+    );
+    for line in [
+        "550 Permission denied: the path leads outside your home",
+        "active data connection to 198.51.100.99:8000 refused: 500",
+        "refused: 421 mail.example.test Access denied: no FTP service for your address here",
+        "ftp session 1: 4096 bytes up and back, 4 listed",
+    ] {
+        assert!(report.trace.contains(line), "{line:?} in {}", report.trace);
+    }
+    insta::assert_snapshot!(report.trace);
+}
+
+/// FTP homes shared between logins show one login's files to another.
+#[test]
+fn the_swarm_finds_ftp_homes_shared_between_logins() {
+    the_swarm_finds(
+        "finger-ftp-multihomed",
+        PlantedBug::SharedFtpHomes,
+        "which bob@example.test never uploaded",
+    );
+}
+
 #[test]
 fn a_tunnel_to_a_remote_host_under_a_partition() {
     let report = passes("tunnel-partition");

@@ -51,6 +51,17 @@ impl MemoryHome {
         }
     }
 
+    /// Every file, in path order: its path and bytes.
+    pub fn files(&self) -> Vec<(String, Vec<u8>)> {
+        self.nodes
+            .iter()
+            .filter_map(|(path, node)| match node {
+                Node::File { data, .. } => Some((path.to_string(), data.clone())),
+                Node::Directory => None,
+            })
+            .collect()
+    }
+
     /// Bytes all files hold.
     pub fn usage(&self) -> u64 {
         self.nodes

@@ -65,7 +65,7 @@ impl DataListener for TcpListener {
     }
 }
 
-/// For backends without data connections (the simulation today): every
+/// For backends without data connections: every
 /// listen and connect fails, so PASV gets 425.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoDataNetwork;

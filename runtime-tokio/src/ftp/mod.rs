@@ -120,7 +120,7 @@ pub struct Upload<W> {
     pub target: std::path::PathBuf,
 }
 
-/// For backends with no homes (the simulation today): every home is
+/// For backends with no homes: every home is
 /// unavailable, so an FTP login gets 530.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoFtpFiles;

@@ -83,6 +83,17 @@ pub(super) fn check_expectations(scenario: &Scenario, report: &mut Report) {
             expect.finger_refused,
             report.stats.finger_refused,
         ),
+        (
+            "ftp_sessions",
+            expect.ftp_sessions,
+            report.stats.ftp_sessions,
+        ),
+        ("ftp_refused", expect.ftp_refused, report.stats.ftp_refused),
+        (
+            "ftp_transfers",
+            expect.ftp_transfers,
+            report.stats.ftp_transfers,
+        ),
     ];
     for (what, expected, actual) in checks {
         if let Some(expected) = expected
