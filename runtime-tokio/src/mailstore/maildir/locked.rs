@@ -128,34 +128,53 @@ impl Locked {
                 records.push(record);
             }
         }
-        for (stem, entry) in by_stem {
-            let uid = Uid::new(self.list.next_uid).ok_or_else(|| {
-                damaged(
-                    &self.dir,
-                    UIDLIST,
-                    "UIDs used up: the folder needs a new UIDVALIDITY",
-                )
-            })?;
-            self.list.next_uid = self.list.next_uid.checked_add(1).ok_or_else(|| {
-                damaged(
-                    &self.dir,
-                    UIDLIST,
-                    "UIDs used up: the folder needs a new UIDVALIDITY",
-                )
-            })?;
-            let mut record = Record {
-                uid,
-                size: None,
-                vsize: None,
-                extra: Vec::new(),
-                stem,
-            };
-            fill_sizes(&mut record, &entry)?;
-            self.files.insert(uid, entry);
-            records.push(record);
-        }
         self.list.records = records;
+        for (stem, entry) in by_stem {
+            self.give_uid(stem, entry)?;
+        }
         Ok(())
+    }
+
+    /// Gives a file the scan has not seen (one this process just put in
+    /// the folder, under the lock) its UID, as [`Locked::scan`] would,
+    /// without listing the folder again; a file whose stem already has a
+    /// UID keeps it. `None` when it is not a message file or is gone.
+    pub(super) fn adopt(&mut self, name: &str, path: PathBuf) -> Result<Option<Uid>, StoreError> {
+        let mut one = BTreeMap::new();
+        insert_entry(&mut one, name, path)?;
+        let Some((stem, entry)) = one.pop_first() else {
+            return Ok(None);
+        };
+        if let Some(record) = self.list.records.iter().find(|r| r.stem == stem) {
+            let uid = record.uid;
+            self.files.insert(uid, entry);
+            return Ok(Some(uid));
+        }
+        self.give_uid(stem, entry).map(Some)
+    }
+
+    /// Records a new file under the next UID, at the end of the list.
+    fn give_uid(&mut self, stem: String, entry: FileEntry) -> Result<Uid, StoreError> {
+        let used_up = || {
+            damaged(
+                &self.dir,
+                UIDLIST,
+                "UIDs used up: the folder needs a new UIDVALIDITY",
+            )
+        };
+        let uid = Uid::new(self.list.next_uid).ok_or_else(used_up)?;
+        self.list.next_uid = self.list.next_uid.checked_add(1).ok_or_else(used_up)?;
+        let mut record = Record {
+            uid,
+            size: None,
+            vsize: None,
+            extra: Vec::new(),
+            stem,
+        };
+        fill_sizes(&mut record, &entry)?;
+        self.files.insert(uid, entry);
+        self.list.records.push(record);
+        Ok(uid)
     }
 
     fn list_files(&self, move_new: bool) -> Result<BTreeMap<String, FileEntry>, StoreError> {

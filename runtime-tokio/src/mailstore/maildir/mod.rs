@@ -221,13 +221,15 @@ impl MaildirStore {
         let stem = name.stem().to_owned();
         // Into new/ under the lock, as Dovecot's delivery does: a reader
         // never sees the file before its UID is settled.
+        // `locked` has just scanned the folder, so an earlier try's copy
+        // has its UID already; this try's file is the only one to add.
         let synced = self.locked(mailbox, &inbox, false, |locked| {
-            let earlier = uid_of(locked, &stem).is_some() || new.exists();
+            let earlier = uid_of(locked, &stem).is_some();
             if !earlier {
                 fs::rename(tmp, &new)?;
                 crate::spool::sync_dir(&dir.join("new"))?;
+                locked.adopt(&name.to_string(), new.clone())?;
             }
-            locked.scan(false)?;
             let uid = uid_of(locked, &stem);
             let path = uid.and_then(|uid| locked.files.get(&uid).map(|f| f.path.clone()));
             Ok((uid, path, earlier))

@@ -565,6 +565,20 @@ async fn a_repeated_delivery_finds_the_earlier_copy_and_makes_none() {
     assert_eq!(names_in(&inbox.join("cur")).len(), 1);
     assert!(names_in(&inbox.join("new")).is_empty());
 
+    // A copy renamed into new/ by a try that crashed before its UID was
+    // written is found too (the uidlist here is lost altogether).
+    let crashed = (QueueId(79), 1_795_000_000);
+    let first = maildirs
+        .deliver(&alice(), crashed, b"", &mut text.as_bytes())
+        .unwrap();
+    fs::remove_file(inbox.join("dovecot-uidlist")).unwrap();
+    let again = maildirs
+        .deliver(&alice(), crashed, b"", &mut text.as_bytes())
+        .unwrap();
+    assert!(again.earlier);
+    assert_eq!(again.path, first.path);
+    assert_eq!(names_in(&inbox.join("new")).len(), 1);
+
     // Another message, or the same one for another mailbox, is a copy of
     // its own.
     let other = maildirs
