@@ -26,6 +26,7 @@ use toml::Spanned;
 
 mod finger;
 mod ftp;
+mod login;
 pub(super) use finger::warnings as finger_warnings;
 pub use ftp::FtpConfig;
 mod pop3;

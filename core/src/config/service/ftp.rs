@@ -8,7 +8,8 @@
 //! `auth_without_tls`, as for POP3. `tls = "starttls"` offers AUTH TLS
 //! (RFC 4217); `tls = "implicit"` is FTPS on port 990.
 
-use super::{ConfigError, RawService, RawTlsMode, ServiceKind, TlsConfig, spanned_error};
+use super::login::{NoLoginPossible, always_takes_logins};
+use super::{ConfigError, RawService, ServiceKind, TlsConfig, spanned_error};
 use crate::auth::AuthPolicy;
 use crate::ftp::data::{PortRange, parse_port_range};
 use crate::limits::{
@@ -195,36 +196,18 @@ pub(super) fn login_policy(
     defaults: &AuthPolicy,
     errors: &mut Vec<ConfigError>,
 ) -> AuthPolicy {
-    let without_tls = service
-        .auth_without_tls
-        .as_ref()
-        .is_some_and(|a| *a.get_ref());
-    if tls.is_none() && !without_tls {
-        let fix = "set tls = \"starttls\" (AUTH TLS on port 21) or tls = \"implicit\" (ftps, port 990) with tls_certificate and tls_key; or, on loopback only, auth_without_tls = true";
-        match &service.tls {
-            None => errors.push(spanned_error(
-                source,
-                service.kind.span(),
-                "kind",
-                "an FTP instance takes logins only over TLS, and this instance has none, so nobody could log in".to_owned(),
-                fix,
-            )),
-            Some(mode) if matches!(mode.get_ref(), RawTlsMode::None) => errors.push(spanned_error(
-                source,
-                mode.span(),
-                "tls",
-                "an FTP instance takes logins only over TLS, and tls = \"none\", so nobody could log in".to_owned(),
-                fix,
-            )),
-            Some(_) => {}
-        }
-    }
-    AuthPolicy {
-        offered: true,
-        without_tls,
-        required: true,
-        ..defaults.clone()
-    }
+    always_takes_logins(
+        source,
+        service,
+        tls,
+        defaults,
+        errors,
+        NoLoginPossible {
+            without_tls_key: "an FTP instance takes logins only over TLS, and this instance has none, so nobody could log in",
+            with_tls_none: "an FTP instance takes logins only over TLS, and tls = \"none\", so nobody could log in",
+            fix: "set tls = \"starttls\" (AUTH TLS on port 21) or tls = \"implicit\" (ftps, port 990) with tls_certificate and tls_key; or, on loopback only, auth_without_tls = true",
+        },
+    )
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 //! takes logins (USER/PASS and AUTH), so `auth` does not apply either;
 //! whether a login may travel in clear is `auth_without_tls`.
 
-use super::{ConfigError, RawService, RawTlsMode, TlsConfig, spanned_error};
+use super::login::{NoLoginPossible, always_takes_logins};
+use super::{ConfigError, RawService, TlsConfig, spanned_error};
 use crate::auth::AuthPolicy;
 use crate::limits::{POP3_AUTOLOGOUT_DEFAULT, POP3_AUTOLOGOUT_MIN};
 use std::ops::Range;
@@ -111,38 +112,18 @@ pub(super) fn login_policy(
     defaults: &AuthPolicy,
     errors: &mut Vec<ConfigError>,
 ) -> AuthPolicy {
-    let without_tls = service
-        .auth_without_tls
-        .as_ref()
-        .is_some_and(|a| *a.get_ref());
-    if tls.is_none() && !without_tls {
-        let fix = "set tls = \"starttls\" (STLS on port 110) or tls = \"implicit\" (pop3s, port 995) with tls_certificate and tls_key; or, on loopback only, auth_without_tls = true";
-        match &service.tls {
-            None => errors.push(spanned_error(
-                source,
-                service.kind.span(),
-                "kind",
-                "a POP3 instance takes logins only over TLS, and this instance has none, so nobody could log in".to_owned(),
-                fix,
-            )),
-            Some(mode) if matches!(mode.get_ref(), RawTlsMode::None) => errors.push(spanned_error(
-                source,
-                mode.span(),
-                "tls",
-                "a POP3 instance takes logins only over TLS, and tls = \"none\", so nobody could log in".to_owned(),
-                fix,
-            )),
-            // TLS was asked for but its files are missing: the tls
-            // checks have reported that already.
-            Some(_) => {}
-        }
-    }
-    AuthPolicy {
-        offered: true,
-        without_tls,
-        required: true,
-        ..defaults.clone()
-    }
+    always_takes_logins(
+        source,
+        service,
+        tls,
+        defaults,
+        errors,
+        NoLoginPossible {
+            without_tls_key: "a POP3 instance takes logins only over TLS, and this instance has none, so nobody could log in",
+            with_tls_none: "a POP3 instance takes logins only over TLS, and tls = \"none\", so nobody could log in",
+            fix: "set tls = \"starttls\" (STLS on port 110) or tls = \"implicit\" (pop3s, port 995) with tls_certificate and tls_key; or, on loopback only, auth_without_tls = true",
+        },
+    )
 }
 
 #[cfg(test)]

@@ -7,9 +7,8 @@
 //! `auth` does not apply; whether a login may travel in clear is
 //! `auth_without_tls`, as for POP3.
 
-use super::{
-    ConfigError, RawService, RawTlsMode, ServiceConfig, ServiceKind, TlsConfig, spanned_error,
-};
+use super::login::{NoLoginPossible, always_takes_logins};
+use super::{ConfigError, RawService, ServiceConfig, ServiceKind, TlsConfig, spanned_error};
 use crate::auth::AuthPolicy;
 use crate::config::check_range;
 use crate::limits::{
@@ -97,39 +96,19 @@ pub(super) fn login_policy(
     defaults: &AuthPolicy,
     errors: &mut Vec<ConfigError>,
 ) -> AuthPolicy {
-    let without_tls = service
-        .auth_without_tls
-        .as_ref()
-        .is_some_and(|a| *a.get_ref());
-    if tls.is_none() && !without_tls {
-        let fix = "set tls = \"starttls\" or tls = \"implicit\" with tls_certificate and tls_key; or, on loopback only, auth_without_tls = true";
-        let message = "a remote-log instance takes logins only over TLS, and this instance has none, so no admin could log in";
-        match &service.tls {
-            None => errors.push(spanned_error(
-                source,
-                service.kind.span(),
-                "kind",
-                message.to_owned(),
-                fix,
-            )),
-            Some(mode) if matches!(mode.get_ref(), RawTlsMode::None) => errors.push(spanned_error(
-                source,
-                mode.span(),
-                "tls",
-                message.to_owned(),
-                fix,
-            )),
-            // TLS was asked for but its files are missing: reported
-            // already.
-            Some(_) => {}
-        }
-    }
-    AuthPolicy {
-        offered: true,
-        without_tls,
-        required: true,
-        ..defaults.clone()
-    }
+    let message = "a remote-log instance takes logins only over TLS, and this instance has none, so no admin could log in";
+    always_takes_logins(
+        source,
+        service,
+        tls,
+        defaults,
+        errors,
+        NoLoginPossible {
+            without_tls_key: message,
+            with_tls_none: message,
+            fix: "set tls = \"starttls\" or tls = \"implicit\" with tls_certificate and tls_key; or, on loopback only, auth_without_tls = true",
+        },
+    )
 }
 
 /// `tail_lines` and `buffer_lines`: remote-log keys, errors on any other
