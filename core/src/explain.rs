@@ -17,6 +17,7 @@ use std::net::{IpAddr, SocketAddr};
 
 mod finger;
 mod ftp;
+mod imap;
 mod pop3;
 mod remote_log;
 mod tunnel;
@@ -146,6 +147,13 @@ pub fn explain(config: &Config, plan: &BindPlan, question: &Question) -> Answer 
             admitted: true,
         };
     }
+    if service.kind == ServiceKind::Imap {
+        imap::lines(&mut text, config, service, question);
+        return Answer {
+            text,
+            admitted: true,
+        };
+    }
     if service.kind == ServiceKind::Pop3 {
         pop3::lines(&mut text, config, service, question);
         return Answer {
@@ -215,6 +223,12 @@ impl Refusals {
             ServiceKind::Pop3 | ServiceKind::RemoteLog => Refusals {
                 access_denied: "-ERR [SYS/PERM]",
                 too_many: "-ERR [SYS/TEMP]",
+            },
+            // RFC 9051 7.1.5: a server that will not serve the client
+            // greets it with BYE and closes.
+            ServiceKind::Imap => Refusals {
+                access_denied: "* BYE",
+                too_many: "* BYE [UNAVAILABLE]",
             },
             // A tunnel speaks no protocol of its own: any word would reach
             // the client as if the target had said it.

@@ -448,3 +448,19 @@ pub const FTP_ACTIVE_PORT_MIN: u16 = 1024;
 /// How much of a file the FTP driver moves at a time between the disk and
 /// a data connection.
 pub const FTP_TRANSFER_CHUNK_BYTES: usize = 64 * 1024;
+
+// IMAP instances
+
+/// RFC 9051 section 5.4: an IMAP server's inactivity autologout timer
+/// "MUST be at least 30 minutes". An IMAP instance's `command_timeout`
+/// may not be shorter.
+pub const IMAP_AUTOLOGOUT_MIN: Duration = Duration::from_secs(30 * 60);
+
+/// An IMAP instance's `command_timeout` when none is written: the RFC
+/// 9051 minimum, as Dovecot's IMAP idle timeout.
+pub const IMAP_AUTOLOGOUT_DEFAULT: Duration = IMAP_AUTOLOGOUT_MIN;
+
+/// An IMAP instance's `max_session_time` when none is written: a day.
+/// Mail clients stay connected all day (IDLE), so the other services'
+/// 30 minutes would cut them off every half hour.
+pub const IMAP_SESSION_TIME_DEFAULT: Duration = SESSION_TIME_MAX;

@@ -229,28 +229,22 @@ pub fn summary(loaded: &Loaded, plan: &BindPlan) -> String {
             Some(_) => listener.spec.to_string(),
             None => format!("{} (all interfaces)", listener.spec),
         };
-        // POP3, tunnel, finger, remote-log and FTP instances take no
-        // mail: RELAY and MAX SIZE do not apply.
-        let pop3 = matches!(
-            service.kind,
-            ServiceKind::Pop3
-                | ServiceKind::Tunnel
-                | ServiceKind::Finger
-                | ServiceKind::RemoteLog
-                | ServiceKind::Ftp
-        );
+        // Only SMTP and submission relay; of the others only IMAP takes
+        // messages (APPEND), so MAX SIZE applies to it and to no other.
+        let relays = matches!(service.kind, ServiceKind::Smtp | ServiceKind::Submission);
+        let takes_messages = relays || service.kind == ServiceKind::Imap;
         rows.push([
             instance,
             service.kind.to_string(),
             address,
             service.tls_mode().to_string(),
             auth_cell(service),
-            if pop3 {
-                "-".to_owned()
-            } else {
+            if relays {
                 service.relay.to_string()
+            } else {
+                "-".to_owned()
             },
-            if pop3 {
+            if !takes_messages {
                 "-".to_owned()
             } else {
                 bytesize::ByteSize(service.max_message_size)
@@ -320,7 +314,10 @@ fn auth_cell(service: &ServiceConfig) -> String {
         }
         .to_owned();
     }
-    if matches!(service.kind, ServiceKind::Pop3 | ServiceKind::Ftp) {
+    if matches!(
+        service.kind,
+        ServiceKind::Pop3 | ServiceKind::Imap | ServiceKind::Ftp
+    ) {
         return match (service.tls_mode(), auth.without_tls) {
             (TlsMode::Implicit, _) | (_, false) => "login over TLS",
             (_, true) => "login (also in clear)",

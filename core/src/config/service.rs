@@ -10,9 +10,10 @@ use crate::admission::{CONNECTIONS_DEFAULT, CONNECTIONS_PER_HOST_DEFAULT};
 use crate::auth::AuthPolicy;
 use crate::limits::{
     COMMAND_TIMEOUT_DEFAULT, DATA_TIMEOUT_DEFAULT, ERRORS_PER_SESSION_DEFAULT,
-    ERRORS_PER_SESSION_MAX, HOPS_DEFAULT, IPV6_HOST_PREFIX_DEFAULT, IPV6_HOST_PREFIX_MIN,
-    MESSAGE_BYTES_DEFAULT, MESSAGE_BYTES_MAX, MIN_DATA_RATE_DEFAULT, MIN_DATA_RATE_MAX,
-    RECIPIENTS_PER_MESSAGE_DEFAULT, RECIPIENTS_PER_MESSAGE_MAX, SESSION_TIME_DEFAULT,
+    ERRORS_PER_SESSION_MAX, HOPS_DEFAULT, IMAP_SESSION_TIME_DEFAULT, IPV6_HOST_PREFIX_DEFAULT,
+    IPV6_HOST_PREFIX_MIN, MESSAGE_BYTES_DEFAULT, MESSAGE_BYTES_MAX, MIN_DATA_RATE_DEFAULT,
+    MIN_DATA_RATE_MAX, RECIPIENTS_PER_MESSAGE_DEFAULT, RECIPIENTS_PER_MESSAGE_MAX,
+    SESSION_TIME_DEFAULT,
 };
 use crate::policy::{AccessList, RelayPolicy};
 use crate::smtp::server::SessionConfig;
@@ -26,6 +27,7 @@ use toml::Spanned;
 
 mod finger;
 mod ftp;
+mod imap;
 mod login;
 pub(super) use finger::warnings as finger_warnings;
 pub use ftp::FtpConfig;
@@ -198,6 +200,9 @@ pub enum ServiceKind {
     Submission,
     /// POP3 (RFC 1939): reading mail from the INBOX.
     Pop3,
+    /// IMAP (RFC 9051, and RFC 3501 for older clients): reading and
+    /// filing mail in every folder.
+    Imap,
     /// The TCP/IP proxy tunnel: each client is connected through to one
     /// fixed target.
     Tunnel,
@@ -216,6 +221,7 @@ impl fmt::Display for ServiceKind {
             ServiceKind::Smtp => "smtp",
             ServiceKind::Submission => "submission",
             ServiceKind::Pop3 => "pop3",
+            ServiceKind::Imap => "imap",
             ServiceKind::Tunnel => "tunnel",
             ServiceKind::Finger => "finger",
             ServiceKind::RemoteLog => "remote-log",
@@ -393,6 +399,7 @@ pub(super) fn validate_services(
         let relay = relay_value(&service).unwrap_or(match service.kind.get_ref() {
             ServiceKind::Smtp
             | ServiceKind::Pop3
+            | ServiceKind::Imap
             | ServiceKind::Tunnel
             | ServiceKind::Finger
             | ServiceKind::RemoteLog
@@ -403,6 +410,10 @@ pub(super) fn validate_services(
             ServiceKind::Pop3 => {
                 pop3::check_inapplicable_keys(source, &service, errors);
                 pop3::autologout(source, &service, errors)
+            }
+            ServiceKind::Imap => {
+                imap::check_inapplicable_keys(source, &service, errors);
+                imap::autologout(source, &service, errors)
             }
             ServiceKind::Finger => {
                 finger::check_inapplicable_keys(source, &service, errors);
@@ -581,12 +592,14 @@ pub(super) fn validate_services(
                     errors,
                 )
             }),
-            max_session_time: service
-                .max_session_time
-                .as_ref()
-                .map_or(SESSION_TIME_DEFAULT, |time| {
-                    check_session_time(source, time, errors)
-                }),
+            max_session_time: service.max_session_time.as_ref().map_or(
+                if *service.kind.get_ref() == ServiceKind::Imap {
+                    IMAP_SESSION_TIME_DEFAULT
+                } else {
+                    SESSION_TIME_DEFAULT
+                },
+                |time| check_session_time(source, time, errors),
+            ),
             tls,
             auth,
             max_hops: HOPS_DEFAULT,
@@ -635,6 +648,7 @@ fn validate_service_auth(
 ) -> AuthPolicy {
     match service.kind.get_ref() {
         ServiceKind::Pop3 => return pop3::login_policy(source, service, tls, defaults, errors),
+        ServiceKind::Imap => return imap::login_policy(source, service, tls, defaults, errors),
         ServiceKind::RemoteLog => {
             return remote_log::login_policy(source, service, tls, defaults, errors);
         }
