@@ -254,7 +254,7 @@ impl Locked {
         self.retry_on_file(uid, |entry| fs::remove_file(&entry.path))
     }
 
-    fn retry_on_file(
+    pub(super) fn retry_on_file(
         &mut self,
         uid: Uid,
         action: impl Fn(&FileEntry) -> io::Result<()>,
@@ -278,15 +278,29 @@ impl Locked {
         .into())
     }
 
-    /// Writes what changed and releases the locks.
-    pub(super) fn finish(self) -> Result<(), StoreError> {
+    /// Writes what changed and releases the keywords' lock; the uidlist's
+    /// lock comes back, still held, for the files written with it
+    /// (`postern-modseq`): dropping it releases it.
+    pub(super) fn finish(self) -> Result<Lock, StoreError> {
         if let Some(lock) = self.keywords_lock {
             lock.replace(self.keywords.render().as_bytes())?;
         }
         if self.on_disk.as_ref() != Some(&self.list) {
-            self.lock.replace(self.list.render().as_bytes())?;
+            self.lock.write(self.list.render().as_bytes())?;
         }
-        Ok(())
+        Ok(self.lock)
+    }
+
+    /// The message's size and its size with CRLF line ends, as recorded.
+    pub(super) fn sizes(&self, uid: Uid) -> (Option<u64>, Option<u64>) {
+        // Records are in UID order (new ones are added at the end with
+        // the next UID); look the slow way if a file had them otherwise.
+        let records = &self.list.records;
+        let record = match records.binary_search_by_key(&uid, |r| r.uid) {
+            Ok(at) => records.get(at),
+            Err(_) => records.iter().find(|r| r.uid == uid),
+        };
+        record.map_or((None, None), |r| (r.size, r.vsize))
     }
 
     pub(super) fn uid_validity(&self) -> UidValidity {

@@ -410,7 +410,7 @@ proptest! {
                     let unique = unique_name(store.host());
                     let tmp = root.join("tmp").join(&unique);
                     let (size, vsize) = write_blocking(&tmp, b"", &mut &b"Subject: a\r\n\r\n"[..]).unwrap();
-                    let message = NewMessage {
+                    let message = TmpMessage {
                         tmp,
                         name: MaildirName::new(&unique, size, vsize),
                         flags: flags_of(flags),
@@ -474,7 +474,7 @@ fn concurrent_appends_flag_changes_and_expunges_lose_nothing() {
                     let tmp = root.join("tmp").join(&unique);
                     let text = format!("Subject: {t}-{i}\r\n\r\n");
                     let (size, vsize) = write_blocking(&tmp, b"", &mut text.as_bytes()).unwrap();
-                    let message = NewMessage {
+                    let message = TmpMessage {
                         tmp,
                         name: MaildirName::new(&unique, size, vsize),
                         flags: Flags::EMPTY,
