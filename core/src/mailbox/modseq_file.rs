@@ -109,7 +109,10 @@ impl ModSeqFile {
     /// tombstones.
     pub fn parse(bytes: &[u8]) -> Result<ModSeqFile, ModSeqFileError> {
         let text = std::str::from_utf8(bytes).map_err(|e| ModSeqFileError {
-            line: 1 + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count(),
+            line: 1 + bytes[..e.valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count(),
             reason: "not UTF-8".into(),
         })?;
         let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));

@@ -144,8 +144,7 @@ fn a_new_uidvalidity_or_a_rebuild_never_takes_modseq_back() {
     let state = worked_state();
     let highest = state.highest_modseq();
     let (resumed, reconciled) =
-        MailboxState::resume(state.durable(), UidValidity(10), 2, vec![found(1, seen())])
-            .unwrap();
+        MailboxState::resume(state.durable(), UidValidity(10), 2, vec![found(1, seen())]).unwrap();
     assert_eq!(reconciled, Reconciled::UidValidityChanged);
     assert!(resumed.highest_modseq() > highest);
     assert!(resumed.message(uid(1)).unwrap().modseq > highest);

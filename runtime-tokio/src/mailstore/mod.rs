@@ -287,8 +287,10 @@ pub trait MailboxStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 
     /// What the user's mail takes over all folders (RFC 9208 QUOTA).
-    fn usage(&self, mailbox: &LocalMailbox)
-    -> impl Future<Output = Result<Usage, StoreError>> + Send;
+    fn usage(
+        &self,
+        mailbox: &LocalMailbox,
+    ) -> impl Future<Output = Result<Usage, StoreError>> + Send;
 
     /// Fires with the folder's highest MODSEQ after each change this
     /// process makes (append, delivery, flags, expunge).

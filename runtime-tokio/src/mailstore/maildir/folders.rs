@@ -4,10 +4,10 @@
 //! Blocking file work: run it on a blocking thread.
 
 use crate::mailstore::{DEFAULT_FOLDERS, FolderName, StoreError};
-use postern_core::limits::SPECIAL_USE_FILE_BYTES_MAX;
-use postern_core::mailbox::folder::{SpecialUse, SpecialUses};
 use crate::spool::{create_dir_durably, sync_dir};
 use postern_core::limits::FOLDERS_PER_USER_MAX;
+use postern_core::limits::SPECIAL_USE_FILE_BYTES_MAX;
+use postern_core::mailbox::folder::{SpecialUse, SpecialUses};
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -232,7 +232,9 @@ pub(super) fn special_uses(root: &Path) -> Result<SpecialUses, StoreError> {
         reason: format!("{reason}; fix the line or remove the file (the uses it sets are lost)"),
     };
     if text.len() as u64 > SPECIAL_USE_FILE_BYTES_MAX {
-        return Err(damaged(format!("larger than {SPECIAL_USE_FILE_BYTES_MAX} octets")));
+        return Err(damaged(format!(
+            "larger than {SPECIAL_USE_FILE_BYTES_MAX} octets"
+        )));
     }
     SpecialUses::parse(&text).map_err(damaged)
 }

@@ -94,6 +94,16 @@ impl Locked {
         Ok(index)
     }
 
+    /// Writes `dovecot-keywords` now if a keyword was added (keeping its
+    /// lock): a file is about to be named with the new letter, and a crash
+    /// must not leave a letter that names nothing.
+    pub(super) fn write_keywords(&self) -> Result<(), StoreError> {
+        match &self.keywords_lock {
+            Some(lock) => lock.write(self.keywords.render().as_bytes()),
+            None => Ok(()),
+        }
+    }
+
     /// Reads `new/` then `cur/` (that order, so a file Dovecot moves from
     /// one to the other meanwhile is seen at least once), moves new files
     /// to `cur/` if `move_new`, drops the records of files that are gone,

@@ -22,6 +22,8 @@ mod write;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_imap;
 
 pub(crate) use folders::ensure_user as make_user;
 use write::safe_host;
@@ -135,8 +137,7 @@ impl<'a> Held<'a> {
             .collect();
         let still_locked = locked.finish()?;
         let state = cache.take().map(|c| c.state);
-        let (state, reconciled) =
-            modseq::sync_state(&dir, state, uid_validity, uid_next, found)?;
+        let (state, reconciled) = modseq::sync_state(&dir, state, uid_validity, uid_next, found)?;
         drop(still_locked);
         let snapshot = state.snapshot();
         if reconciled != Reconciled::Changes(Vec::new()) {

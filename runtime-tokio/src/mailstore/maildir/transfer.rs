@@ -28,16 +28,16 @@
 //!   `rename` each, no data written) can leave the first ones, which the
 //!   next sync then lists.
 
-use super::locked::Locked;
 use super::MaildirStore;
+use super::locked::Locked;
 use crate::mailstore::{FolderName, StoreError};
 use crate::spool::sync_dir;
+use postern_core::envelope::LocalMailbox;
 use postern_core::limits::MULTIAPPEND_MESSAGES_MAX;
 use postern_core::mailbox::maildir_name::{Info, MaildirName};
 use postern_core::mailbox::{
     CopyResult, Flags, Keywords, MoveResult, NewMessage, Uid, UidValidity,
 };
-use postern_core::envelope::LocalMailbox;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -57,7 +57,11 @@ pub(super) struct Staged {
 
 /// The UIDs asked for, each once, in ascending order.
 fn ascending(uids: &[Uid]) -> Vec<Uid> {
-    uids.iter().copied().collect::<BTreeSet<Uid>>().into_iter().collect()
+    uids.iter()
+        .copied()
+        .collect::<BTreeSet<Uid>>()
+        .into_iter()
+        .collect()
 }
 
 /// The keyword names of a message's info.
@@ -133,7 +137,10 @@ impl MaildirStore {
         match placed {
             Ok(synced) => {
                 let (uid_validity, pairs) = synced.value;
-                Ok((uid_validity, pairs.into_iter().map(|(_, new)| new).collect()))
+                Ok((
+                    uid_validity,
+                    pairs.into_iter().map(|(_, new)| new).collect(),
+                ))
             }
             Err(error) => {
                 for staged in &staged {
@@ -199,7 +206,8 @@ fn stage(
         for &uid in uids {
             let unique = super::unique_name(host);
             let tmp = to_tmp.join(&unique);
-            let linked = locked.retry_on_file(uid, |entry| link_or_copy(&entry.path, &tmp, entry))?;
+            let linked =
+                locked.retry_on_file(uid, |entry| link_or_copy(&entry.path, &tmp, entry))?;
             if !linked {
                 continue;
             }
@@ -235,11 +243,7 @@ fn stage(
 
 /// A hard link, as Dovecot copies; the bytes (and the mtime, the internal
 /// date) where the file system refuses links.
-fn link_or_copy(
-    source: &Path,
-    tmp: &Path,
-    entry: &super::locked::FileEntry,
-) -> io::Result<()> {
+fn link_or_copy(source: &Path, tmp: &Path, entry: &super::locked::FileEntry) -> io::Result<()> {
     match fs::hard_link(source, tmp) {
         Ok(()) => Ok(()),
         Err(error) if error.kind() == io::ErrorKind::NotFound => Err(error),
@@ -259,8 +263,7 @@ fn write_staged(tmp_dir: &Path, host: &str, message: NewMessage) -> Result<Stage
     let unique = super::unique_name(host);
     let tmp = tmp_dir.join(&unique);
     let (size, vsize) = super::write_blocking(&tmp, b"", &mut message.content.as_slice())?;
-    let date =
-        SystemTime::UNIX_EPOCH + Duration::from_secs(message.internal_date.0.max(0) as u64);
+    let date = SystemTime::UNIX_EPOCH + Duration::from_secs(message.internal_date.0.max(0) as u64);
     fs::File::options()
         .write(true)
         .open(&tmp)?
@@ -287,8 +290,13 @@ fn place(locked: &mut Locked, staged: &[Staged]) -> Result<Vec<(Uid, Uid)>, Stor
                 flags: item.flags,
                 ..Info::default()
             };
+            let mut added = false;
             for word in &item.keywords {
+                added |= locked.keywords.index(word).is_none();
                 info.keywords.insert(locked.keyword_index(word)?);
+            }
+            if added {
+                locked.write_keywords()?;
             }
             let name = item.name.with_info(info).to_string();
             let target = cur.join(&name);
@@ -333,6 +341,7 @@ fn rename_across(
             }
         }
     }
+    target.write_keywords()?;
     let cur = target.dir().join("cur");
     let mut moved: Vec<(PathBuf, PathBuf)> = Vec::new();
     let mut pairs = Vec::new();
