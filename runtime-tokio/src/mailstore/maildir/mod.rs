@@ -321,7 +321,10 @@ impl MaildirStore {
                 .dir()
                 .join("cur")
                 .join(name.with_info(info).to_string());
+            // A new keyword's letter must name it before a file carries it.
+            locked.write_keywords()?;
             fs::rename(tmp, &target)?;
+            crate::spool::sync_dir(&locked.dir().join("cur"))?;
             locked.scan(true)?;
             Ok(uid_of(locked, &stem))
         });
