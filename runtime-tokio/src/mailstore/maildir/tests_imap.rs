@@ -608,3 +608,66 @@ async fn two_processes_share_one_modseq_sequence() {
         highest = seen_by_one.highest_modseq;
     }
 }
+
+/// A placing that fails half way (the second file is gone) puts the
+/// first back in `tmp/`: nothing is visible, and no journal is left.
+#[tokio::test]
+async fn a_placing_that_fails_half_way_undoes_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = three_in_inbox(dir.path()).await;
+    let root = store.user_dir(&alice());
+    let staged: Vec<transfer::Staged> = ["a", "b"]
+        .iter()
+        .map(|text| {
+            let unique = unique_name(store.host());
+            let tmp = root.join("tmp").join(&unique);
+            let (size, vsize) = write_blocking(&tmp, b"", &mut text.as_bytes()).unwrap();
+            transfer::Staged {
+                source: None,
+                tmp,
+                name: MaildirName::new(&unique, size, vsize),
+                flags: Flags::EMPTY,
+                keywords: keywords(&["Fresh"]),
+            }
+        })
+        .collect();
+    fs::remove_file(&staged[1].tmp).unwrap();
+    let result = store.locked(&alice(), &inbox(), true, |locked| {
+        transfer::place(locked, &staged)
+    });
+    assert!(matches!(result, Err(StoreError::Io(_))));
+    assert!(staged[0].tmp.is_file(), "the first file is back in tmp/");
+    assert_eq!(names_in(&root.join("cur")).len(), 3);
+    assert!(!root.join(locked::PLACING).exists());
+    let after = store.open(&alice(), "INBOX").await.unwrap();
+    assert_eq!(after.messages.len(), 3);
+}
+
+/// A crash after some of a MULTIAPPEND's renames, before the uidlist was
+/// written: the next holder of the lock removes the files the journal
+/// names that have no UID, and keeps those that have one.
+#[tokio::test]
+async fn a_multiappend_cut_short_by_a_crash_is_undone_at_the_next_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = three_in_inbox(dir.path()).await;
+    let root = store.user_dir(&alice());
+    let kept = names_in(&root.join("cur")).remove(0);
+    let half = format!("{}:2,S", unique_name(store.host()));
+    fs::write(root.join("cur").join(&half), "half placed\n").unwrap();
+    fs::write(
+        root.join(locked::PLACING),
+        format!("{kept}\n{half}\nnot/a name\n"),
+    )
+    .unwrap();
+    drop(store);
+    let store = MaildirStore::new(dir.path(), "mx.test");
+    let inbox = store.open(&alice(), "INBOX").await.unwrap();
+    assert_eq!(inbox.messages.len(), 3);
+    assert_eq!(
+        inbox.uid_next, 4,
+        "no UID was given to the half-placed file"
+    );
+    assert!(!root.join("cur").join(&half).exists());
+    assert!(root.join("cur").join(&kept).exists());
+    assert!(!root.join(locked::PLACING).exists());
+}

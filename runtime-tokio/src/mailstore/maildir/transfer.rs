@@ -24,9 +24,11 @@
 //! - **MULTIAPPEND** (RFC 3502): every message is written to `tmp/` and
 //!   synced first; then, under the lock, all are renamed into `cur/` and
 //!   given UIDs, and a failure on any renames back what was placed: all
-//!   stored or none. Only a crash in the middle of those renames (one
-//!   `rename` each, no data written) can leave the first ones, which the
-//!   next sync then lists.
+//!   stored or none. Before the first rename the names are journaled
+//!   (`postern-placing`, synced); the journal goes once the uidlist
+//!   holds them all. A crash in between leaves the journal, and the next
+//!   holder of the lock removes the files it names that have no UID, so
+//!   none is visible (a copy is undone the same way).
 
 use super::MaildirStore;
 use super::locked::Locked;
@@ -47,12 +49,12 @@ use std::time::{Duration, SystemTime};
 
 /// A message file in the target's `tmp/`, waiting to be placed.
 pub(super) struct Staged {
-    /// Its UID in the source (or its index in a MULTIAPPEND).
-    source: Option<Uid>,
-    tmp: PathBuf,
-    name: MaildirName,
-    flags: Flags,
-    keywords: Keywords,
+    /// Its UID in the source; `None` in a MULTIAPPEND.
+    pub source: Option<Uid>,
+    pub tmp: PathBuf,
+    pub name: MaildirName,
+    pub flags: Flags,
+    pub keywords: Keywords,
 }
 
 /// The UIDs asked for, each once, in ascending order.
@@ -278,32 +280,39 @@ fn write_staged(tmp_dir: &Path, host: &str, message: NewMessage) -> Result<Stage
 }
 
 /// Renames the staged files into `cur/` with their flags and gives them
-/// UIDs, in order; on any failure the ones placed go back to `tmp/` and
-/// the error is returned. Returns (source UID or new UID, new UID).
-fn place(locked: &mut Locked, staged: &[Staged]) -> Result<Vec<(Uid, Uid)>, StoreError> {
+/// UIDs, in order. Every name is made first (a keyword refused refuses
+/// the whole call before any file moves) and journaled (see
+/// [`super::locked::PLACING`]); on any failure the files placed go back
+/// to `tmp/`. Returns (source UID or new UID, new UID).
+pub(super) fn place(locked: &mut Locked, staged: &[Staged]) -> Result<Vec<(Uid, Uid)>, StoreError> {
     let cur = locked.dir().join("cur");
+    let mut names = Vec::with_capacity(staged.len());
+    let mut added = false;
+    for item in staged {
+        let mut info = Info {
+            flags: item.flags,
+            ..Info::default()
+        };
+        for word in &item.keywords {
+            added |= locked.keywords.index(word).is_none();
+            info.keywords.insert(locked.keyword_index(word)?);
+        }
+        names.push(item.name.with_info(info).to_string());
+    }
+    if added {
+        // A new keyword's letter must name it before a file carries it.
+        locked.write_keywords()?;
+    }
+    locked.begin_placing(&names)?;
     let mut placed: Vec<(PathBuf, &Staged)> = Vec::new();
     let mut pairs = Vec::new();
     let result = (|| {
-        for item in staged {
-            let mut info = Info {
-                flags: item.flags,
-                ..Info::default()
-            };
-            let mut added = false;
-            for word in &item.keywords {
-                added |= locked.keywords.index(word).is_none();
-                info.keywords.insert(locked.keyword_index(word)?);
-            }
-            if added {
-                locked.write_keywords()?;
-            }
-            let name = item.name.with_info(info).to_string();
-            let target = cur.join(&name);
+        for (item, name) in staged.iter().zip(&names) {
+            let target = cur.join(name);
             fs::rename(&item.tmp, &target)?;
             placed.push((target.clone(), item));
             let uid = locked
-                .adopt(&name, target)?
+                .adopt(name, target)?
                 .ok_or_else(|| io::Error::other(format!("placed file {name} vanished")))?;
             pairs.push((item.source.unwrap_or(uid), uid));
         }
@@ -314,6 +323,7 @@ fn place(locked: &mut Locked, staged: &[Staged]) -> Result<Vec<(Uid, Uid)>, Stor
         for (target, item) in placed {
             let _ = fs::rename(&target, &item.tmp);
         }
+        locked.abandon_placing();
         return Err(error);
     }
     Ok(pairs)
