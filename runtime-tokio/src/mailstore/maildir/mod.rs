@@ -137,10 +137,14 @@ impl<'a> Held<'a> {
             .collect();
         let still_locked = locked.finish()?;
         let state = cache.take().map(|c| c.state);
+        let before = state.as_ref().map(MailboxState::highest_modseq);
         let (state, reconciled) = modseq::sync_state(&dir, state, uid_validity, uid_next, found)?;
         drop(still_locked);
         let snapshot = state.snapshot();
-        if reconciled != Reconciled::Changes(Vec::new()) {
+        // Changes found now, or made by another process since this one
+        // last looked (its state was resumed from `postern-modseq`).
+        let moved = before.is_some_and(|b| b != state.highest_modseq());
+        if moved || reconciled != Reconciled::Changes(Vec::new()) {
             handle.changed.send_replace(state.highest_modseq());
         }
         *cache = Some(Cache { state, paths });

@@ -760,3 +760,24 @@ fn opposite_moves_from_several_processes_lose_nothing() {
     assert_eq!(all.len(), 20, "every message is somewhere");
     assert!(copies <= 3, "only the copies add messages: {copies}");
 }
+
+/// Another process's change, found at this process's next sync, fires
+/// this process's watch channel and shows in `changes_since`.
+#[tokio::test]
+async fn another_processs_change_fires_the_watch_at_the_next_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let here = three_in_inbox(dir.path()).await;
+    let before = here.open(&alice(), "INBOX").await.unwrap();
+    let mut watch = here.watch(&alice(), "INBOX");
+    watch.borrow_and_update();
+    let there = MaildirStore::new(dir.path(), "mx.test");
+    there.expunge(&alice(), "INBOX", &[uid(2)]).await.unwrap();
+    assert!(!watch.has_changed().unwrap());
+    let changes = here
+        .changes_since(&alice(), "INBOX", before.highest_modseq)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(watch.has_changed().unwrap());
+    assert!(matches!(&changes[..], [Change::Expunged { uid: u, .. }] if *u == uid(2)));
+}
