@@ -19,8 +19,8 @@ pub enum Mutf7Error {
     InvalidBase64,
     /// UTF-16 that is not whole characters (a lone surrogate).
     InvalidUtf16,
-    /// Printable ASCII encoded in base64, which RFC 3501 forbids: the
-    /// name has one spelling only.
+    /// Printable ASCII encoded in base64 (RFC 3501 forbids it), or two
+    /// runs in a row: a name has one spelling only.
     NotCanonical,
 }
 
@@ -31,7 +31,7 @@ impl fmt::Display for Mutf7Error {
             Mutf7Error::Unterminated => "a &-run without its closing - in a mailbox name",
             Mutf7Error::InvalidBase64 => "invalid modified base64 in a mailbox name",
             Mutf7Error::InvalidUtf16 => "invalid UTF-16 in a mailbox name",
-            Mutf7Error::NotCanonical => "printable ASCII encoded in a mailbox name",
+            Mutf7Error::NotCanonical => "a mailbox name not in its one modified UTF-7 spelling",
         };
         f.write_str(text)
     }
@@ -95,12 +95,14 @@ fn flush(units: &mut Vec<u16>, out: &mut String) {
 pub fn decode(wire: &str) -> Result<String, Mutf7Error> {
     let mut out = String::with_capacity(wire.len());
     let mut chars = wire.chars();
+    let mut after_run = false;
     while let Some(c) = chars.next() {
         if c != '&' {
             if !is_direct(c) {
                 return Err(Mutf7Error::InvalidCharacter);
             }
             out.push(c);
+            after_run = false;
             continue;
         }
         let mut run = Vec::new();
@@ -113,8 +115,13 @@ pub fn decode(wire: &str) -> Result<String, Mutf7Error> {
         }
         if run.is_empty() {
             out.push('&');
+            after_run = false;
+        } else if after_run {
+            // Two runs in a row are one run spelled differently.
+            return Err(Mutf7Error::NotCanonical);
         } else {
             decode_run(&run, &mut out)?;
+            after_run = true;
         }
     }
     Ok(out)
