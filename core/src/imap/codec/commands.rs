@@ -6,8 +6,8 @@ use super::fetch::{fetch_items, fetch_modifiers};
 use super::parser::{Error, Literal, PResult, Parser, is_tag_char, syntax};
 use super::search::{search_program, sort_command, thread_command};
 use crate::imap::command::{
-    AppendMessage, Command, CommandBody, ListCommand, ListReturn, ListSelection,
-    QresyncParams, SelectParams, StatusItem, StoreAction,
+    AppendMessage, Command, CommandBody, ListCommand, ListReturn, ListSelection, QresyncParams,
+    SelectParams, StatusItem, StoreAction,
 };
 
 /// Why a framed command was refused.
@@ -158,8 +158,7 @@ fn command_body(p: &mut Parser) -> PResult<CommandBody> {
                     .map_or_else(|| syntax("Unknown UID command"), Ok)?
             }
         }
-        _ => selected_command(p, &name, false)?
-            .map_or_else(|| syntax("Unknown command"), Ok)?,
+        _ => selected_command(p, &name, false)?.map_or_else(|| syntax("Unknown command"), Ok)?,
     };
     Ok(body)
 }

@@ -36,11 +36,11 @@ mod tests;
 
 pub use reader::CommandReader;
 
+use crate::imap::command::Command;
 use crate::limits::{
     IMAP_COMMAND_BYTES_DEFAULT, IMAP_COMMAND_DEPTH_MAX, IMAP_COMMAND_ITEMS_MAX,
     IMAP_COMMAND_LINE_BYTES_MAX, MESSAGE_BYTES_DEFAULT,
 };
-use crate::imap::command::Command;
 
 /// The reader's bounds; the session sets them from the instance's
 /// configuration (`literal_bytes_max` is its APPENDLIMIT).
@@ -87,7 +87,10 @@ pub enum ReadEvent {
     ContinuationNeeded,
     /// Unparseable: the session answers `tag BAD text` (`* BAD` without
     /// a tag). The reader has skipped to the end of that command.
-    Bad { tag: Option<String>, text: String },
+    Bad {
+        tag: Option<String>,
+        text: String,
+    },
     /// A literal (or the whole command) over a bound: `tag NO [TOOBIG]`
     /// for APPEND (RFC 9051 7.1, RFC 7889), `tag BAD [TOOBIG]`
     /// otherwise; `command` is the command's name in capitals when it

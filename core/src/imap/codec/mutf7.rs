@@ -5,8 +5,7 @@
 
 use std::fmt;
 
-const ALPHABET: &[u8; 64] =
-    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
 
 /// Why a name is not modified UTF-7.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,9 +7,7 @@
 //! text just after its `{n}` announcement.
 
 use super::ReaderLimits;
-use crate::imap::command::{
-    Date, DateTime, FlagName, SeqNumber, SequenceRange, SequenceSet,
-};
+use crate::imap::command::{Date, DateTime, FlagName, SeqNumber, SequenceRange, SequenceSet};
 use std::num::NonZeroU32;
 
 /// One literal of a command, with where it sits in the command's text.

@@ -4,8 +4,7 @@
 
 use super::parser::{PResult, Parser, syntax};
 use crate::imap::command::{
-    CommandBody, SearchKey, SearchProgram, SearchReturn, SortCriterion, SortKey,
-    ThreadAlgorithm,
+    CommandBody, SearchKey, SearchProgram, SearchReturn, SortCriterion, SortKey, ThreadAlgorithm,
 };
 
 /// `SEARCH [RETURN (...)] [CHARSET x] keys`, from the space after the

@@ -29,7 +29,11 @@ fn over_long_line_is_bad_and_the_next_command_parses() {
         for piece in long.as_bytes().chunks(chunk) {
             reader.push(piece);
             got.extend(drain(&mut reader));
-            assert!(reader.buffered() <= 100 + 1 + chunk, "held {}", reader.buffered());
+            assert!(
+                reader.buffered() <= 100 + 1 + chunk,
+                "held {}",
+                reader.buffered()
+            );
         }
         assert_eq!(got.len(), 2, "{got:?}");
         assert!(
@@ -95,7 +99,7 @@ fn nonsync_literal_over_the_limit_is_too_big_after_its_octets() {
 #[test]
 fn literal8_counts_against_the_same_bounds() {
     let got = events_with(small(), b"a APPEND x ~{51+}\r\n");
-    assert!(matches!(&got[..], [] ));
+    assert!(matches!(&got[..], []));
     let input = format!("a APPEND x ~{{51+}}\r\n{}\r\nb NOOP\r\n", "y".repeat(51));
     let got = events_with(small(), input.as_bytes());
     assert!(matches!(&got[0], ReadEvent::TooBig { .. }));

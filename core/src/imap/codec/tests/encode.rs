@@ -190,11 +190,14 @@ fn body(body: &CommandBody, out: &mut Vec<u8>) {
                 s(out, &format!(" (UNCHANGEDSINCE {modseq})"));
             }
             s(out, " ");
-            s(out, match action {
-                StoreAction::Replace => "",
-                StoreAction::Add => "+",
-                StoreAction::Remove => "-",
-            });
+            s(
+                out,
+                match action {
+                    StoreAction::Replace => "",
+                    StoreAction::Add => "+",
+                    StoreAction::Remove => "-",
+                },
+            );
             s(out, if *silent { "FLAGS.SILENT " } else { "FLAGS " });
             list(out, flags, flag);
         }
@@ -222,10 +225,13 @@ fn body(body: &CommandBody, out: &mut Vec<u8>) {
             algorithm, search, ..
         } => {
             s(out, body.name());
-            s(out, match algorithm {
-                ThreadAlgorithm::OrderedSubject => " ORDEREDSUBJECT",
-                ThreadAlgorithm::References => " REFERENCES",
-            });
+            s(
+                out,
+                match algorithm {
+                    ThreadAlgorithm::OrderedSubject => " ORDEREDSUBJECT",
+                    ThreadAlgorithm::References => " REFERENCES",
+                },
+            );
             charset_and_keys(out, search);
         }
     }
@@ -482,13 +488,16 @@ fn search_program(out: &mut Vec<u8>, program: &SearchProgram) {
     if let Some(returns) = &program.returns {
         s(out, " RETURN ");
         list(out, returns, |out, option| {
-            s(out, match option {
-                SearchReturn::Min => "MIN",
-                SearchReturn::Max => "MAX",
-                SearchReturn::All => "ALL",
-                SearchReturn::Count => "COUNT",
-                SearchReturn::Save => "SAVE",
-            })
+            s(
+                out,
+                match option {
+                    SearchReturn::Min => "MIN",
+                    SearchReturn::Max => "MAX",
+                    SearchReturn::All => "ALL",
+                    SearchReturn::Count => "COUNT",
+                    SearchReturn::Save => "SAVE",
+                },
+            )
         });
     }
     if let Some(charset) = &program.charset {
@@ -561,19 +570,25 @@ pub fn search_key(out: &mut Vec<u8>, key: &SearchKey) {
         SearchKey::Keyword(k) => s(out, &format!("KEYWORD {k}")),
         SearchKey::Unkeyword(k) => s(out, &format!("UNKEYWORD {k}")),
         SearchKey::Before(d) | SearchKey::On(d) | SearchKey::Since(d) => {
-            s(out, match key {
-                SearchKey::Before(_) => "BEFORE ",
-                SearchKey::On(_) => "ON ",
-                _ => "SINCE ",
-            });
+            s(
+                out,
+                match key {
+                    SearchKey::Before(_) => "BEFORE ",
+                    SearchKey::On(_) => "ON ",
+                    _ => "SINCE ",
+                },
+            );
             date(out, d);
         }
         SearchKey::SentBefore(d) | SearchKey::SentOn(d) | SearchKey::SentSince(d) => {
-            s(out, match key {
-                SearchKey::SentBefore(_) => "SENTBEFORE ",
-                SearchKey::SentOn(_) => "SENTON ",
-                _ => "SENTSINCE ",
-            });
+            s(
+                out,
+                match key {
+                    SearchKey::SentBefore(_) => "SENTBEFORE ",
+                    SearchKey::SentOn(_) => "SENTON ",
+                    _ => "SENTSINCE ",
+                },
+            );
             date(out, d);
         }
         SearchKey::Younger(n) => s(out, &format!("YOUNGER {n}")),

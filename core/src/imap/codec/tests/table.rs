@@ -60,7 +60,10 @@ fn tags_and_names() {
     for line in ["+ NOOP", "* NOOP", "a(b NOOP"] {
         let events = super::events(format!("{line}\r\n").as_bytes());
         assert!(
-            matches!(&events[..], [crate::imap::codec::ReadEvent::Bad { tag: None, .. }]),
+            matches!(
+                &events[..],
+                [crate::imap::codec::ReadEvent::Bad { tag: None, .. }]
+            ),
             "{line}: {events:?}"
         );
     }
@@ -165,9 +168,9 @@ fn select_and_examine() {
             }
         }
     );
-    let CommandBody::Select { params, .. } =
-        body("B04 SELECT INBOX (QRESYNC (67890007 90060115194045000 1:29997 (5000,7500,9000,9990:9999 15000,22500,27000,29970,29973,29976,29979,29982,29985,29988,29991,29994,29997)))")
-    else {
+    let CommandBody::Select { params, .. } = body(
+        "B04 SELECT INBOX (QRESYNC (67890007 90060115194045000 1:29997 (5000,7500,9000,9990:9999 15000,22500,27000,29970,29973,29976,29979,29982,29985,29988,29991,29994,29997)))",
+    ) else {
         panic!("not a SELECT");
     };
     let qresync = params.qresync.expect("QRESYNC");
@@ -218,7 +221,10 @@ fn create_delete_rename_subscribe() {
     );
     bad("a RENAME foo");
     assert_eq!(body("a SUBSCRIBE x"), CommandBody::Subscribe("x".into()));
-    assert_eq!(body("a UNSUBSCRIBE x"), CommandBody::Unsubscribe("x".into()));
+    assert_eq!(
+        body("a UNSUBSCRIBE x"),
+        CommandBody::Unsubscribe("x".into())
+    );
     bad("a SUBSCRIBE");
     bad("a UNSUBSCRIBE (x)");
     // UTF-8 in a quoted mailbox name (IMAP4rev2); invalid UTF-8 is BAD.
@@ -337,7 +343,10 @@ fn append_and_multiappend() {
 #[test]
 fn quota_commands() {
     assert_eq!(body("a GETQUOTA \"\""), CommandBody::GetQuota("".into()));
-    assert_eq!(body("a GETQUOTAROOT inbox"), CommandBody::GetQuotaRoot("INBOX".into()));
+    assert_eq!(
+        body("a GETQUOTAROOT inbox"),
+        CommandBody::GetQuotaRoot("INBOX".into())
+    );
     assert_eq!(
         body("a SETQUOTA \"\" (STORAGE 512)"),
         CommandBody::SetQuota {
@@ -585,13 +594,22 @@ fn search() {
         ("RECENT", SearchKey::Recent),
         ("NEW", SearchKey::New),
         ("OLD", SearchKey::Old),
-        ("KEYWORD $Forwarded", SearchKey::Keyword("$Forwarded".into())),
+        (
+            "KEYWORD $Forwarded",
+            SearchKey::Keyword("$Forwarded".into()),
+        ),
         ("UNKEYWORD x", SearchKey::Unkeyword("x".into())),
         ("BEFORE \"1-jan-2000\"", SearchKey::Before(date(1, 1, 2000))),
         ("ON 29-Feb-2024", SearchKey::On(date(29, 2, 2024))),
-        ("SENTBEFORE 1-Mar-2026", SearchKey::SentBefore(date(1, 3, 2026))),
+        (
+            "SENTBEFORE 1-Mar-2026",
+            SearchKey::SentBefore(date(1, 3, 2026)),
+        ),
         ("SENTON 01-MAR-2026", SearchKey::SentOn(date(1, 3, 2026))),
-        ("SENTSINCE 31-Dec-1999", SearchKey::SentSince(date(31, 12, 1999))),
+        (
+            "SENTSINCE 31-Dec-1999",
+            SearchKey::SentSince(date(31, 12, 1999)),
+        ),
         ("YOUNGER 3600", SearchKey::Younger(3600)),
         ("OLDER 60", SearchKey::Older(60)),
         ("LARGER 1024", SearchKey::Larger(1024)),
@@ -599,7 +617,10 @@ fn search() {
         ("BCC a", SearchKey::Bcc("a".into())),
         ("CC b", SearchKey::Cc("b".into())),
         ("TO \"c d\"", SearchKey::To("c d".into())),
-        ("SUBJECT {3}\r\nf\u{f6}", SearchKey::Subject("f\u{f6}".into())),
+        (
+            "SUBJECT {3}\r\nf\u{f6}",
+            SearchKey::Subject("f\u{f6}".into()),
+        ),
         ("BODY x", SearchKey::Body("x".into())),
         ("TEXT y", SearchKey::Text("y".into())),
         (
@@ -701,7 +722,10 @@ fn sort_and_thread() {
 #[test]
 fn leniency_real_clients_need() {
     // A trailing space, lowercase names, LF alone.
-    assert_eq!(super::command("a select INBOX \r\n").body, body("a SELECT INBOX"));
+    assert_eq!(
+        super::command("a select INBOX \r\n").body,
+        body("a SELECT INBOX")
+    );
     assert_eq!(super::command("a noop\n").body, CommandBody::Noop);
     assert_eq!(
         super::command("a login {3}\nabc x\n").body,
