@@ -20,7 +20,7 @@ pub(super) struct Failure {
 /// Parses one framed command.
 pub(super) fn parse_command(
     text: &[u8],
-    literals: &[Literal],
+    literals: &mut [Literal],
     limits: &ReaderLimits,
 ) -> Result<Command, Failure> {
     let mut parser = Parser::new(text, literals, limits);

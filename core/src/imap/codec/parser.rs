@@ -58,7 +58,7 @@ pub(super) fn is_tag_char(byte: u8) -> bool {
 pub(super) struct Parser<'a> {
     text: &'a [u8],
     pub pos: usize,
-    literals: &'a [Literal],
+    literals: &'a mut [Literal],
     next_literal: usize,
     items: usize,
     depth: usize,
@@ -66,7 +66,7 @@ pub(super) struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
-    pub fn new(text: &'a [u8], literals: &'a [Literal], limits: &'a ReaderLimits) -> Self {
+    pub fn new(text: &'a [u8], literals: &'a mut [Literal], limits: &'a ReaderLimits) -> Self {
         Parser {
             text,
             pos: 0,
@@ -272,14 +272,18 @@ impl<'a> Parser<'a> {
         let length = self.number64()?;
         self.eat(b'+');
         self.expect(b'}', "} ending the literal")?;
-        let literal = match self.literals.get(self.next_literal) {
-            Some(literal) if literal.at == self.pos => literal,
-            _ if self.pos == self.text.len() => return Err(Error::NeedLiteral),
+        let pos = self.pos;
+        let at_end = pos == self.text.len();
+        let literal = match self.literals.get_mut(self.next_literal) {
+            Some(literal) if literal.at == pos => literal,
+            _ if at_end => return Err(Error::NeedLiteral),
             _ => return syntax("A literal's announcement must end its line"),
         };
         debug_assert_eq!(literal.bytes.len() as u64, length);
         self.next_literal += 1;
-        Ok((literal.bytes.clone(), is_binary))
+        // Each literal is parsed once: its octets move into the command
+        // (an APPEND's message is not copied).
+        Ok((std::mem::take(&mut literal.bytes), is_binary))
     }
 
     /// `string`: quoted or a literal, as octets.

@@ -222,13 +222,13 @@ impl CommandReader {
                     self.frame.text.pop();
                 }
                 let frame = std::mem::take(&mut self.frame);
-                Step::Emit(self.parse(&frame))
+                Step::Emit(self.parse(frame))
             }
         }
     }
 
-    fn parse(&self, frame: &Frame) -> ReadEvent {
-        match parse_command(&frame.text, &frame.literals, &self.limits) {
+    fn parse(&self, mut frame: Frame) -> ReadEvent {
+        match parse_command(&frame.text, &mut frame.literals, &self.limits) {
             Ok(command) => ReadEvent::Command(command),
             Err(Failure {
                 tag,
@@ -315,7 +315,7 @@ impl CommandReader {
             if let Err(Failure {
                 tag,
                 error: Error::Syntax(text),
-            }) = parse_command(&self.frame.text, &[], &limits)
+            }) = parse_command(&self.frame.text, &mut [], &limits)
             {
                 self.frame = Frame::default();
                 return Step::Emit(ReadEvent::Bad { tag, text });
