@@ -134,9 +134,12 @@ impl CommandReader {
     /// For AUTHENTICATE's client responses and IDLE's `DONE`: the next
     /// raw line without its CRLF (LF alone accepted), bounded by
     /// `line_bytes_max`; a longer one is an error and is skipped to its
-    /// end. Only between commands.
+    /// end. Only between commands: while a command is being read (after
+    /// `ContinuationNeeded`, or before its line has ended) it is `None`.
     pub fn next_line(&mut self) -> Option<Result<Vec<u8>, LineTooLong>> {
-        debug_assert!(self.frame.text.is_empty() && self.frame.literals.is_empty());
+        if !self.frame.text.is_empty() || !self.frame.literals.is_empty() {
+            return None;
+        }
         loop {
             match &self.state {
                 State::Skip(skip) if !skip.literals => match self.skip() {

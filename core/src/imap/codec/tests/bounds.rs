@@ -220,3 +220,16 @@ fn set_limits_applies_to_the_next_literal() {
     reader.push(b"a APPEND x {500}\r\n");
     assert_eq!(reader.next_command(), Some(ReadEvent::ContinuationNeeded));
 }
+
+#[test]
+fn next_line_waits_while_a_command_is_being_read() {
+    let mut reader = CommandReader::new(small());
+    reader.push(b"a LOGIN {3}\r\n");
+    assert_eq!(reader.next_command(), Some(ReadEvent::ContinuationNeeded));
+    reader.push(b"abc x\r\n");
+    assert_eq!(reader.next_line(), None);
+    assert!(matches!(reader.next_command(), Some(ReadEvent::Command(_))));
+    reader.push(b"b NOOP");
+    assert_eq!(reader.next_command(), None);
+    assert_eq!(reader.next_line(), None);
+}
