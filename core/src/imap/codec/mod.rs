@@ -23,12 +23,16 @@
 //! Mailbox names are returned as sent (modified UTF-7 or UTF-8, which
 //! the session decodes with [`mutf7`]); only `INBOX` is normalized, as
 //! RFC 9051 5.1 makes it case-insensitive.
+//!
+//! Responses are [`Value`](crate::imap::value::Value)s; [`response`]
+//! adds the number sets of COPYUID, ESEARCH and VANISHED.
 
 mod commands;
 mod fetch;
 pub mod mutf7;
 mod parser;
 mod reader;
+pub mod response;
 mod search;
 
 #[cfg(test)]
