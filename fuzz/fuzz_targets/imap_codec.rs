@@ -46,7 +46,8 @@ fuzz_target!(|data: &[u8]| {
         ReaderLimits::default()
     };
     if flags & 2 != 0 {
-        limits.nonsync_literal_bytes_max = IMAP_LITERAL_MINUS_BYTES_MAX.min(limits.literal_bytes_max);
+        limits.nonsync_literal_bytes_max =
+            IMAP_LITERAL_MINUS_BYTES_MAX.min(limits.literal_bytes_max);
     }
     let raw_lines = flags & 4 != 0;
     let bound = limits.line_bytes_max + 1 + limits.command_bytes_max as usize;
@@ -77,7 +78,11 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
         }
-        assert!(reader.buffered() <= bound, "held {} octets", reader.buffered());
+        assert!(
+            reader.buffered() <= bound,
+            "held {} octets",
+            reader.buffered()
+        );
     }
     if raw_lines {
         return;
@@ -101,7 +106,10 @@ fuzz_target!(|data: &[u8]| {
 fn check(event: &ReadEvent) {
     match event {
         ReadEvent::Bad { tag, text } | ReadEvent::TooBig { tag, text, .. } => {
-            assert!(!text.chars().any(char::is_control), "a control character in {text:?}");
+            assert!(
+                !text.chars().any(char::is_control),
+                "a control character in {text:?}"
+            );
             if let Some(tag) = tag {
                 assert!(!tag.is_empty() && !tag.contains([' ', '+', '\r', '\n', '(', '{']));
             }
@@ -110,7 +118,11 @@ fn check(event: &ReadEvent) {
             assert!(!command.tag.is_empty() && !command.tag.contains([' ', '+']));
             if let Some(name) = mailbox(&command.body) {
                 if let Ok(decoded) = mutf7::decode(name) {
-                    assert_eq!(mutf7::encode(&decoded), name, "two spellings of {decoded:?}");
+                    assert_eq!(
+                        mutf7::encode(&decoded),
+                        name,
+                        "two spellings of {decoded:?}"
+                    );
                 }
                 let wire = mutf7::encode(name);
                 assert_eq!(mutf7::decode(&wire).as_deref(), Ok(name));
