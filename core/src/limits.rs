@@ -502,3 +502,8 @@ pub const IMAP_COMMAND_ITEMS_MAX: usize = 10_000;
 /// Nesting in one IMAP command: parenthesised lists and search keys
 /// (NOT and OR count as a level), so that parsing never recurses deeper.
 pub const IMAP_COMMAND_DEPTH_MAX: usize = 32;
+
+/// The largest `mailbox_quota` a configuration may set: 16 TiB, far past
+/// any one user's mail, small enough that RFC 9208's 1024-octet units fit
+/// any client's integers.
+pub const MAILBOX_QUOTA_BYTES_MAX: u64 = 16 * 1024 * 1024 * 1024 * 1024;

@@ -31,6 +31,7 @@ mod imap;
 mod login;
 pub(super) use finger::warnings as finger_warnings;
 pub use ftp::FtpConfig;
+pub use imap::ImapConfig;
 mod pop3;
 mod remote_log;
 pub(super) use remote_log::warnings as remote_log_warnings;
@@ -86,6 +87,8 @@ pub struct ServiceConfig {
     /// An FTP instance's passive ports, quota and data timeout; `None`
     /// for every other kind.
     pub ftp: Option<FtpConfig>,
+    /// An IMAP instance's quota; `None` for every other kind.
+    pub imap: Option<ImapConfig>,
 }
 
 impl ServiceConfig {
@@ -269,6 +272,8 @@ pub(super) struct RawService {
     /// An FTP instance's passive port range, `"50000-50100"`.
     passive_ports: Option<Spanned<String>>,
     ftp_quota: Option<Spanned<ByteSize>>,
+    mailbox_quota: Option<Spanned<ByteSize>>,
+    mailbox_quota_messages: Option<Spanned<u64>>,
 }
 
 #[derive(Clone, Copy, Deserialize)]
@@ -435,6 +440,7 @@ pub(super) fn validate_services(
         let (list_users, hidden) = finger::finger_keys(source, &service, errors);
         let (tail_lines, buffer_lines) = remote_log::remote_log_keys(source, &service, errors);
         let ftp = ftp::ftp_keys(source, &service, errors);
+        let imap = imap::imap_keys(source, &service, errors);
         let auth =
             validate_service_auth(source, &service, span, tls.as_ref(), auth_defaults, errors);
         let name = service.name.get_ref().clone();
@@ -609,6 +615,7 @@ pub(super) fn validate_services(
             tail_lines,
             buffer_lines,
             ftp,
+            imap,
         });
     }
     services

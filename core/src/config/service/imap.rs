@@ -8,9 +8,9 @@
 //! travel in clear is `auth_without_tls`.
 
 use super::login::{NoLoginPossible, always_takes_logins};
-use super::{ConfigError, RawService, TlsConfig, spanned_error};
+use super::{ConfigError, RawService, ServiceKind, TlsConfig, spanned_error};
 use crate::auth::AuthPolicy;
-use crate::limits::{IMAP_AUTOLOGOUT_DEFAULT, IMAP_AUTOLOGOUT_MIN};
+use crate::limits::{IMAP_AUTOLOGOUT_DEFAULT, IMAP_AUTOLOGOUT_MIN, MAILBOX_QUOTA_BYTES_MAX};
 use std::ops::Range;
 use std::time::Duration;
 
@@ -118,4 +118,79 @@ pub(super) fn login_policy(
             fix: "set tls = \"starttls\" (STARTTLS on port 143) or tls = \"implicit\" (imaps, port 993) with tls_certificate and tls_key; or, on loopback only, auth_without_tls = true",
         },
     )
+}
+
+/// What only an IMAP instance has: each user's quota (RFC 9208), over
+/// all of their folders.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ImapConfig {
+    /// `mailbox_quota`: octets (QUOTA's STORAGE resource).
+    pub quota_bytes: Option<u64>,
+    /// `mailbox_quota_messages`: messages (QUOTA's MESSAGE resource).
+    pub quota_messages: Option<u64>,
+}
+
+/// The IMAP keys, `mailbox_quota` and `mailbox_quota_messages`: errors on
+/// any other kind, `None` for them.
+pub(super) fn imap_keys(
+    source: &str,
+    service: &RawService,
+    errors: &mut Vec<ConfigError>,
+) -> Option<ImapConfig> {
+    let kind = *service.kind.get_ref();
+    if kind != ServiceKind::Imap {
+        let name = service.name.get_ref();
+        let written = [
+            (
+                "mailbox_quota",
+                service.mailbox_quota.as_ref().map(|v| v.span()),
+            ),
+            (
+                "mailbox_quota_messages",
+                service.mailbox_quota_messages.as_ref().map(|v| v.span()),
+            ),
+        ];
+        for (key, span) in written {
+            if let Some(span) = span {
+                errors.push(spanned_error(
+                    source,
+                    span,
+                    key,
+                    format!("applies only to an IMAP instance, and this one is kind = \"{kind}\""),
+                    &format!("remove `{key}` from the [[service]] \"{name}\""),
+                ));
+            }
+        }
+        return None;
+    }
+    let quota_bytes = service.mailbox_quota.as_ref().map(|quota| {
+        let bytes = quota.get_ref().0;
+        if bytes == 0 || bytes > MAILBOX_QUOTA_BYTES_MAX {
+            errors.push(spanned_error(
+                source,
+                quota.span(),
+                "mailbox_quota",
+                format!("{bytes} octets is not a quota this server keeps"),
+                "use a size from 1 octet to \"16 TiB\", for example mailbox_quota = \"2 GiB\", or remove the key for no quota",
+            ));
+        }
+        bytes
+    });
+    let quota_messages = service.mailbox_quota_messages.as_ref().map(|quota| {
+        let messages = *quota.get_ref();
+        if messages == 0 {
+            errors.push(spanned_error(
+                source,
+                quota.span(),
+                "mailbox_quota_messages",
+                "0 messages is a mailbox nobody could use".to_owned(),
+                "use at least 1, for example mailbox_quota_messages = 100000, or remove the key for no limit",
+            ));
+        }
+        messages
+    });
+    Some(ImapConfig {
+        quota_bytes,
+        quota_messages,
+    })
 }

@@ -1,0 +1,225 @@
+//! Carrying out an IMAP session's store requests: each maps onto one
+//! [`MailboxStore`] method (the machine's module documentation lists
+//! them), and each [`StoreError`] onto the [`StoreFailure`] the machine
+//! turns into a response code.
+
+use super::RecentClaims;
+use crate::mailstore::{FlagOp, MailboxStore, StoreError};
+use postern_core::envelope::LocalMailbox;
+use postern_core::imap::command::StoreAction;
+use postern_core::imap::session::{ChangeSet, FolderStatus, Input, Opened, Request, StoreFailure};
+use postern_core::mailbox::Change;
+use tokio::io::AsyncReadExt;
+
+/// What the session's user may reach: their mailbox, and the process's
+/// `\Recent` claims.
+pub(super) struct UserStore<'a, S> {
+    pub store: &'a S,
+    pub mailbox: &'a LocalMailbox,
+    pub recent: &'a RecentClaims,
+    /// The largest message a read hands the machine (the instance's
+    /// APPENDLIMIT: nothing larger can be stored through it, and delivery
+    /// takes nothing larger than the SMTP limit).
+    pub read_limit: u64,
+}
+
+impl<S: MailboxStore> UserStore<'_, S> {
+    /// Carries out one request (never [`Request::Authenticate`], which the
+    /// driver answers itself) and returns the machine's answer.
+    pub async fn carry_out(&self, request: Request) -> Input<'static> {
+        let (store, mailbox) = (self.store, self.mailbox);
+        match request {
+            Request::Authenticate(_) => {
+                unreachable!("the driver answers Authenticate itself")
+            }
+            Request::Open { folder, read_only } => {
+                Input::Opened(store.open(mailbox, &folder).await.map_err(failure).map(
+                    |snapshot| {
+                        let recent_from = self.recent.claim(
+                            mailbox,
+                            &folder,
+                            snapshot.uid_validity,
+                            snapshot.uid_next,
+                            read_only,
+                        );
+                        Opened {
+                            snapshot,
+                            recent_from,
+                        }
+                    },
+                ))
+            }
+            Request::Changes {
+                folder,
+                since,
+                read_only,
+            } => Input::Changes(self.changes(&folder, since, read_only).await),
+            Request::Read { folder, uid } => Input::Message(self.read(&folder, uid).await),
+            Request::Append { folder, messages } => Input::Appended(
+                store
+                    .append_many(mailbox, &folder, messages)
+                    .await
+                    .map_err(failure),
+            ),
+            Request::StoreFlags {
+                folder,
+                uids,
+                action,
+                flags,
+                keywords,
+            } => {
+                let op = match action {
+                    StoreAction::Replace => FlagOp::Set,
+                    StoreAction::Add => FlagOp::Add,
+                    StoreAction::Remove => FlagOp::Remove,
+                };
+                Input::FlagsStored(
+                    store
+                        .store_flags(mailbox, &folder, &uids, op, flags, &keywords)
+                        .await
+                        .map_err(failure),
+                )
+            }
+            Request::Expunge { folder, uids } => {
+                Input::Expunged(store.expunge(mailbox, &folder, &uids).await.map_err(failure))
+            }
+            Request::Copy { from, uids, to } => {
+                Input::Copied(store.copy(mailbox, &from, &uids, &to).await.map_err(failure))
+            }
+            Request::Move { from, uids, to } => Input::Moved(
+                store
+                    .move_messages(mailbox, &from, &uids, &to)
+                    .await
+                    .map_err(failure),
+            ),
+            Request::Folders => Input::Folders(
+                store
+                    .folders(mailbox)
+                    .await
+                    .map(|folders| folders.into_iter().map(folder_status).collect())
+                    .map_err(failure),
+            ),
+            Request::CreateFolder { name, special_use } => Input::Done(
+                store
+                    .create_folder_with_use(mailbox, &name, special_use)
+                    .await
+                    .map_err(failure),
+            ),
+            Request::DeleteFolder { name } => {
+                let deleted = store.delete_folder(mailbox, &name).await;
+                self.recent.forget(mailbox, &name);
+                Input::Done(deleted.map_err(failure))
+            }
+            Request::RenameFolder { from, to } => {
+                let renamed = store.rename_folder(mailbox, &from, &to).await;
+                self.recent.forget(mailbox, &from);
+                Input::Done(renamed.map_err(failure))
+            }
+            Request::Subscribe { name, subscribed } => Input::Done(
+                store
+                    .subscribe(mailbox, &name, subscribed)
+                    .await
+                    .map_err(failure),
+            ),
+            Request::Subscriptions => {
+                Input::Subscriptions(store.subscriptions(mailbox).await.map_err(failure))
+            }
+            Request::Usage => Input::Usage(store.usage(mailbox).await.map_err(failure)),
+        }
+    }
+
+    /// The changes since `since`; new messages are claimed as recent as an
+    /// open claims them.
+    async fn changes(
+        &self,
+        folder: &str,
+        since: postern_core::mailbox::ModSeq,
+        read_only: bool,
+    ) -> Result<ChangeSet, StoreFailure> {
+        let changes = self
+            .store
+            .changes_since(self.mailbox, folder, since)
+            .await
+            .map_err(failure)?;
+        let appended_next = changes.iter().flatten().filter_map(|change| match change {
+            Change::Appended(meta) => Some(meta.uid.get().saturating_add(1)),
+            _ => None,
+        });
+        let recent_from = match appended_next.max() {
+            Some(uid_next) => self
+                .recent
+                .claim_new(self.mailbox, folder, uid_next, read_only),
+            None => u32::MAX,
+        };
+        Ok(ChangeSet {
+            changes,
+            recent_from,
+        })
+    }
+
+    /// A message whole, as clients see it (CRLF), at most `read_limit`
+    /// octets (a larger one is a damaged store: the machine answers
+    /// `NO [SERVERBUG]`).
+    async fn read(
+        &self,
+        folder: &str,
+        uid: postern_core::mailbox::Uid,
+    ) -> Result<Vec<u8>, StoreFailure> {
+        let reader = self
+            .store
+            .read(self.mailbox, folder, uid)
+            .await
+            .map_err(failure)?;
+        let size = reader.size();
+        if size > self.read_limit {
+            tracing::error!(
+                mailbox = %self.mailbox, folder, %uid, size,
+                "a message is larger than this instance's limit; it is not read whole"
+            );
+            return Err(StoreFailure::Failed);
+        }
+        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        let mut limited = reader.take(self.read_limit.saturating_add(1));
+        match limited.read_to_end(&mut bytes).await {
+            Ok(_) => Ok(bytes),
+            Err(error) => {
+                tracing::warn!(mailbox = %self.mailbox, folder, %uid, %error, "reading a message failed");
+                Err(StoreFailure::Failed)
+            }
+        }
+    }
+}
+
+fn folder_status(status: crate::mailstore::FolderStatus) -> FolderStatus {
+    FolderStatus {
+        name: status.name,
+        uid_validity: status.uid_validity,
+        uid_next: status.uid_next,
+        messages: status.messages,
+        unseen: status.unseen,
+        size: status.size,
+        subscribed: status.subscribed,
+        special_use: status.special_use,
+        highest_modseq: status.highest_modseq,
+        deleted: status.deleted,
+    }
+}
+
+/// The machine's name for what went wrong; failures that are the
+/// server's (damage, I/O) are logged here with their detail.
+fn failure(error: StoreError) -> StoreFailure {
+    match error {
+        StoreError::NoSuchFolder(_) => StoreFailure::NoSuchFolder,
+        StoreError::FolderExists(_) => StoreFailure::AlreadyExists,
+        StoreError::NoSuchMessage(_) => StoreFailure::MessageGone,
+        StoreError::LockTimeout { .. } => StoreFailure::InUse,
+        StoreError::InboxIsPermanent
+        | StoreError::BadFolderName(_)
+        | StoreError::BadKeyword(_)
+        | StoreError::TooManyMessages { .. } => StoreFailure::Cannot(error.to_string()),
+        StoreError::Damaged { .. } | StoreError::Io(_) => {
+            tracing::error!(%error, "mailbox store failure");
+            StoreFailure::Failed
+        }
+    }
+}
