@@ -448,3 +448,30 @@ pub const FTP_ACTIVE_PORT_MIN: u16 = 1024;
 /// How much of a file the FTP driver moves at a time between the disk and
 /// a data connection.
 pub const FTP_TRANSFER_CHUNK_BYTES: usize = 64 * 1024;
+
+// IMAP session
+
+/// RFC 9051 5.4: an IMAP server's inactivity autologout timer must be at
+/// least 30 minutes once the client is logged in.
+pub const IMAP_AUTOLOGOUT_MIN: Duration = Duration::from_secs(30 * 60);
+
+/// An IMAP instance's autologout when none is configured.
+pub const IMAP_AUTOLOGOUT_DEFAULT: Duration = IMAP_AUTOLOGOUT_MIN;
+
+/// RFC 2177 3: clients re-issue IDLE at least every 29 minutes; an IDLE
+/// that lasts longer than this ends the session.
+pub const IMAP_IDLE_MAX: Duration = Duration::from_secs(30 * 60);
+
+/// `BAD` replies an IMAP session may earn before `* BYE` (Dovecot allows
+/// 20 too).
+pub const IMAP_BAD_COMMANDS_MAX: u32 = 20;
+
+/// Octets an IMAP session holds beyond the command it is reading while a
+/// request is out: room for a pipelined group of commands. The driver
+/// stops reading at this bound ([`crate::imap::session::ImapServer::wants_input`]).
+pub const IMAP_INPUT_BUFFER_BYTES_MAX: usize = 64 * 1024;
+
+/// UIDs a `VANISHED (EARLIER)` reply works through when the store no
+/// longer knows which were expunged (RFC 7162 3.2.5.2 lets the server
+/// name every UID it does not have).
+pub const IMAP_VANISHED_UIDS_MAX: usize = 1_000_000;

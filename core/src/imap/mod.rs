@@ -16,4 +16,5 @@
 //! book's chapter "IMAP" says more). MIME parsing is `mail-parser`'s.
 
 pub mod command;
+pub mod session;
 pub mod value;

@@ -1,0 +1,9 @@
+//! Tests of the IMAP session machine: a harness with an in-memory store,
+//! whole sessions as insta transcripts, two sessions on one mailbox, and
+//! properties.
+
+mod content;
+mod harness;
+mod properties;
+mod sessions;
+mod transcripts;

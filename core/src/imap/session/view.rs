@@ -1,0 +1,548 @@
+//! The selected folder as this session sees it: message sequence numbers
+//! and UIDs, flags and MODSEQs, and the changes not yet told.
+//!
+//! RFC 9051 7.4.1 and 5.2: a change by another session is told only at
+//! the moments the machine allows. Until an expunge is told its message
+//! keeps its sequence number (it is marked, not removed), so that
+//! numbers never shift under the client mid-command.
+
+use crate::imap::command::{SeqNumber, SequenceSet};
+use crate::mailbox::{Change, Flags, Keywords, MessageMeta, ModSeq, Snapshot, Uid, UidValidity};
+use crate::time::UnixTime;
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::io::Write as _;
+
+/// One message of the view.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ViewMessage {
+    pub uid: Uid,
+    pub flags: Flags,
+    pub keywords: Keywords,
+    pub modseq: ModSeq,
+    pub internal_date: UnixTime,
+    pub size: u64,
+    /// RFC 3501 2.3.2: this session is the first to see it.
+    pub recent: bool,
+    /// Expunged in the store, not yet told to the client.
+    pub expunged: bool,
+}
+
+impl ViewMessage {
+    fn new(meta: MessageMeta, recent: bool) -> Self {
+        ViewMessage {
+            uid: meta.uid,
+            flags: meta.flags,
+            keywords: meta.keywords,
+            modseq: meta.modseq,
+            internal_date: meta.internal_date,
+            size: meta.size,
+            recent,
+            expunged: false,
+        }
+    }
+}
+
+/// How updates are told: the extensions the client enabled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UpdateStyle {
+    /// RFC 7162: FETCH FLAGS carry UID and MODSEQ.
+    pub condstore: bool,
+    /// RFC 7162 3.2.10: VANISHED in place of EXPUNGE.
+    pub qresync: bool,
+    /// IMAP4rev1: RECENT counts and the `\Recent` flag.
+    pub recent: bool,
+}
+
+/// A sequence set named a message that does not exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NoSuchMessage {
+    pub number: u32,
+}
+
+/// The selected folder.
+#[derive(Clone, Debug)]
+pub struct View {
+    /// UTF-8, `INBOX` canonical.
+    pub folder: String,
+    pub read_only: bool,
+    pub uid_validity: UidValidity,
+    pub uid_next: u32,
+    pub highest_modseq: ModSeq,
+    /// In UID order; message number n is `messages[n - 1]`.
+    pub messages: Vec<ViewMessage>,
+    /// RFC 5182 SEARCHRES: the UIDs `SEARCH RETURN (SAVE)` saved.
+    pub saved: Vec<Uid>,
+    /// Messages whose flags changed and are still to be told.
+    flag_news: BTreeSet<Uid>,
+    /// The number of messages the client was last told of (EXISTS).
+    told_exists: usize,
+}
+
+impl View {
+    pub fn new(folder: String, read_only: bool, snapshot: Snapshot, recent_from: u32) -> Self {
+        let messages: Vec<ViewMessage> = snapshot
+            .messages
+            .into_iter()
+            .map(|meta| {
+                let recent = meta.uid.get() >= recent_from;
+                ViewMessage::new(meta, recent)
+            })
+            .collect();
+        View {
+            folder,
+            read_only,
+            uid_validity: snapshot.uid_validity,
+            uid_next: snapshot.uid_next,
+            highest_modseq: snapshot.highest_modseq,
+            told_exists: messages.len(),
+            messages,
+            saved: Vec::new(),
+            flag_news: BTreeSet::new(),
+        }
+    }
+
+    pub fn exists(&self) -> usize {
+        self.messages.len()
+    }
+
+    pub fn recent(&self) -> usize {
+        self.messages.iter().filter(|m| m.recent).count()
+    }
+
+    /// The message sequence number of the first message without `\Seen`.
+    pub fn first_unseen(&self) -> Option<usize> {
+        self.messages
+            .iter()
+            .position(|m| !m.flags.contains(crate::mailbox::Flag::Seen))
+            .map(|i| i + 1)
+    }
+
+    pub fn index_of(&self, uid: Uid) -> Option<usize> {
+        self.messages.binary_search_by_key(&uid, |m| m.uid).ok()
+    }
+
+    /// Takes in changes from the store, oldest first: they are told later,
+    /// by [`View::tell`].
+    pub fn apply(&mut self, changes: Vec<Change>, recent_from: u32) {
+        for change in changes {
+            self.highest_modseq = self.highest_modseq.max(change.modseq());
+            match change {
+                Change::Appended(meta) => {
+                    // Only a UID above every one seen is new (RFC 9051
+                    // 2.3.1.1: UIDs are never reused).
+                    if meta.uid.get() >= self.uid_next {
+                        self.uid_next = self.uid_next.max(meta.uid.get().saturating_add(1));
+                        let recent = meta.uid.get() >= recent_from;
+                        self.messages.push(ViewMessage::new(meta, recent));
+                    }
+                }
+                Change::FlagsChanged {
+                    uid,
+                    flags,
+                    keywords,
+                    modseq,
+                } => {
+                    let Some(i) = self.index_of(uid) else {
+                        continue;
+                    };
+                    let message = &mut self.messages[i];
+                    if message.expunged || modseq <= message.modseq {
+                        continue;
+                    }
+                    message.flags = flags;
+                    message.keywords = keywords;
+                    message.modseq = modseq;
+                    self.flag_news.insert(uid);
+                }
+                Change::Expunged { uid, .. } => {
+                    if let Some(i) = self.index_of(uid) {
+                        self.messages[i].expunged = true;
+                        self.flag_news.remove(&uid);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The changes a fresh snapshot shows against this view, for when the
+    /// store no longer keeps changes that old.
+    pub fn difference(&self, snapshot: &Snapshot) -> Vec<Change> {
+        let mut changes = Vec::new();
+        let fresh: std::collections::BTreeMap<Uid, &MessageMeta> =
+            snapshot.messages.iter().map(|m| (m.uid, m)).collect();
+        for message in &self.messages {
+            match fresh.get(&message.uid) {
+                None => changes.push(Change::Expunged {
+                    uid: message.uid,
+                    modseq: snapshot.highest_modseq,
+                }),
+                Some(meta) if meta.flags != message.flags || meta.keywords != message.keywords => {
+                    changes.push(Change::FlagsChanged {
+                        uid: meta.uid,
+                        flags: meta.flags,
+                        keywords: meta.keywords.clone(),
+                        modseq: meta.modseq.max(ModSeq(message.modseq.0 + 1)),
+                    })
+                }
+                Some(_) => {}
+            }
+        }
+        for meta in &snapshot.messages {
+            if meta.uid.get() >= self.uid_next {
+                changes.push(Change::Appended((*meta).clone()));
+            }
+        }
+        changes
+    }
+
+    /// Notes a change this session made itself (STORE): told by the
+    /// command's own FETCH, not again as news.
+    pub fn apply_own(&mut self, change: &Change) {
+        if let Change::FlagsChanged {
+            uid,
+            flags,
+            keywords,
+            modseq,
+        } = change
+        {
+            self.highest_modseq = self.highest_modseq.max(*modseq);
+            if let Some(i) = self.index_of(*uid) {
+                let message = &mut self.messages[i];
+                if !message.expunged && *modseq > message.modseq {
+                    message.flags = *flags;
+                    message.keywords = keywords.clone();
+                    message.modseq = *modseq;
+                    self.flag_news.remove(uid);
+                }
+            }
+        }
+    }
+
+    /// Whether an expunge waits to be told.
+    pub fn holds_expunges(&self) -> bool {
+        self.messages.iter().any(|m| m.expunged)
+    }
+
+    /// The untagged responses for what changed, in the order RFC 9051 7.4.1
+    /// allows: EXPUNGE (or VANISHED) only when `expunges` says they may be
+    /// told now, then EXISTS (and RECENT), then FETCH FLAGS.
+    pub fn tell(&mut self, expunges: bool, style: UpdateStyle, out: &mut Vec<u8>) {
+        // A message the client was never told of (past the last EXISTS)
+        // goes without a word: no number it knows shifts.
+        let told = self.told_exists;
+        let mut index = 0;
+        self.messages.retain(|m| {
+            index += 1;
+            index <= told || !m.expunged
+        });
+        if expunges && self.holds_expunges() {
+            let gone: Vec<u32> = self
+                .messages
+                .iter()
+                .filter(|m| m.expunged)
+                .map(|m| m.uid.get())
+                .collect();
+            if style.qresync {
+                let _ = write!(out, "* VANISHED {}\r\n", uid_set(&gone));
+            } else {
+                let mut removed = 0;
+                for (i, message) in self.messages.iter().enumerate() {
+                    if message.expunged {
+                        let _ = write!(out, "* {} EXPUNGE\r\n", i + 1 - removed);
+                        removed += 1;
+                    }
+                }
+            }
+            self.told_exists -= gone.len().min(self.told_exists);
+            self.messages.retain(|m| !m.expunged);
+        }
+        if self.messages.len() != self.told_exists {
+            let _ = write!(out, "* {} EXISTS\r\n", self.messages.len());
+            if style.recent {
+                let _ = write!(out, "* {} RECENT\r\n", self.recent());
+            }
+            self.told_exists = self.messages.len();
+        }
+        for uid in std::mem::take(&mut self.flag_news) {
+            let Some(i) = self.index_of(uid) else {
+                continue;
+            };
+            let message = &self.messages[i];
+            if message.expunged {
+                continue;
+            }
+            let _ = write!(out, "* {} FETCH (", i + 1);
+            if style.condstore || style.qresync {
+                let _ = write!(out, "UID {} ", message.uid);
+            }
+            out.extend_from_slice(b"FLAGS ");
+            flag_list(message, style.recent, out);
+            if style.condstore {
+                let _ = write!(out, " MODSEQ ({})", message.modseq);
+            }
+            out.extend_from_slice(b")\r\n");
+        }
+    }
+
+    /// The indices of the messages a set names, ascending, without
+    /// repeats. Message numbers past the end are an error (RFC 9051 9
+    /// `seq-number`); UIDs that are not there are left out, and `*` is the
+    /// largest UID in use, so that `n:*` always takes in the last message.
+    pub fn resolve(&self, set: &SequenceSet, uid: bool) -> Result<Vec<usize>, NoSuchMessage> {
+        let ranges = match set {
+            SequenceSet::Saved => {
+                let mut found: Vec<usize> = self
+                    .saved
+                    .iter()
+                    .filter_map(|&u| self.index_of(u))
+                    .collect();
+                found.sort_unstable();
+                found.dedup();
+                return Ok(found);
+            }
+            SequenceSet::Ranges(ranges) => ranges,
+        };
+        let mut found = BTreeSet::new();
+        let count = self.messages.len();
+        let largest_uid = self.messages.last().map_or(0, |m| m.uid.get());
+        for range in ranges {
+            let value = |n: SeqNumber| match n {
+                SeqNumber::Value(v) => v.get(),
+                SeqNumber::Largest if uid => largest_uid,
+                SeqNumber::Largest => count as u32,
+            };
+            let (a, b) = (value(range.start), value(range.end));
+            let (low, high) = (a.min(b), a.max(b));
+            if uid {
+                let start = self.messages.partition_point(|m| m.uid.get() < low);
+                let end = self.messages.partition_point(|m| m.uid.get() <= high);
+                found.extend(start..end);
+            } else {
+                if high as usize > count {
+                    return Err(NoSuchMessage { number: high });
+                }
+                if low >= 1 {
+                    found.extend(low as usize - 1..high as usize);
+                }
+            }
+        }
+        Ok(found.into_iter().collect())
+    }
+}
+
+/// `(\Seen $Junk)`, with `\Recent` for IMAP4rev1 sessions.
+pub fn flag_list(message: &ViewMessage, recent: bool, out: &mut Vec<u8>) {
+    out.push(b'(');
+    let mut first = true;
+    let mut item = |out: &mut Vec<u8>, text: &str| {
+        if !first {
+            out.push(b' ');
+        }
+        first = false;
+        out.extend_from_slice(text.as_bytes());
+    };
+    for flag in message.flags.iter() {
+        item(out, flag.imap_name());
+    }
+    if recent && message.recent {
+        item(out, "\\Recent");
+    }
+    for keyword in &message.keywords {
+        item(out, keyword);
+    }
+    out.push(b')');
+}
+
+/// A set of numbers in the shortest sequence-set form: `1:3,7,9:10`.
+/// `values` ascending.
+pub fn uid_set(values: &[u32]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < values.len() {
+        let start = values[i];
+        let mut end = start;
+        while i + 1 < values.len() && values[i + 1] == end.wrapping_add(1) {
+            i += 1;
+            end = values[i];
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if start == end {
+            let _ = write!(out, "{start}");
+        } else {
+            let _ = write!(out, "{start}:{end}");
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::imap::command::SequenceRange;
+    use crate::mailbox::Flag;
+    use std::num::NonZeroU32;
+
+    fn meta(uid: u32, modseq: u64) -> MessageMeta {
+        MessageMeta {
+            uid: Uid::new(uid).unwrap(),
+            flags: Flags::EMPTY,
+            keywords: Keywords::new(),
+            internal_date: UnixTime(0),
+            size: 10,
+            modseq: ModSeq(modseq),
+        }
+    }
+
+    fn view(uids: &[u32]) -> View {
+        let snapshot = Snapshot {
+            uid_validity: UidValidity(7),
+            uid_next: uids.last().map_or(1, |u| u + 1),
+            highest_modseq: ModSeq(10),
+            messages: uids.iter().map(|&u| meta(u, 5)).collect(),
+        };
+        View::new("INBOX".into(), false, snapshot, u32::MAX)
+    }
+
+    fn range(a: u32, b: Option<u32>) -> SequenceSet {
+        let n = |v: u32| SeqNumber::Value(NonZeroU32::new(v).unwrap());
+        SequenceSet::Ranges(vec![SequenceRange {
+            start: n(a),
+            end: b.map_or(SeqNumber::Largest, n),
+        }])
+    }
+
+    fn told(view: &mut View, expunges: bool, style: UpdateStyle) -> String {
+        let mut out = Vec::new();
+        view.tell(expunges, style, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn uid_sets_are_compressed() {
+        assert_eq!(uid_set(&[1, 2, 3, 7, 9, 10]), "1:3,7,9:10");
+        assert_eq!(uid_set(&[4]), "4");
+        assert_eq!(uid_set(&[]), "");
+    }
+
+    #[test]
+    fn sequence_numbers_past_the_end_are_refused_and_uids_skipped() {
+        let view = view(&[3, 5, 8]);
+        assert_eq!(view.resolve(&range(2, None), false), Ok(vec![1, 2]));
+        assert_eq!(
+            view.resolve(&range(2, Some(4)), false),
+            Err(NoSuchMessage { number: 4 })
+        );
+        assert_eq!(view.resolve(&range(4, Some(6)), true), Ok(vec![1]));
+        // RFC 9051 6.4.8: `559:*` takes in the last message.
+        assert_eq!(view.resolve(&range(559, None), true), Ok(vec![2]));
+    }
+
+    #[test]
+    fn held_expunges_keep_their_numbers_until_told() {
+        let mut view = view(&[3, 5, 8]);
+        view.apply(
+            vec![
+                Change::Expunged {
+                    uid: Uid::new(5).unwrap(),
+                    modseq: ModSeq(11),
+                },
+                Change::Appended(meta(9, 12)),
+            ],
+            u32::MAX,
+        );
+        let style = UpdateStyle::default();
+        assert_eq!(told(&mut view, false, style), "* 4 EXISTS\r\n");
+        assert_eq!(view.index_of(Uid::new(8).unwrap()), Some(2));
+        assert_eq!(told(&mut view, true, style), "* 2 EXPUNGE\r\n");
+        assert_eq!(view.exists(), 3);
+        assert_eq!(told(&mut view, true, style), "");
+    }
+
+    #[test]
+    fn a_message_never_told_of_goes_without_a_word() {
+        let mut view = view(&[1, 2]);
+        view.apply(
+            vec![
+                Change::Appended(meta(3, 11)),
+                Change::Expunged {
+                    uid: Uid::new(3).unwrap(),
+                    modseq: ModSeq(12),
+                },
+                Change::Expunged {
+                    uid: Uid::new(2).unwrap(),
+                    modseq: ModSeq(13),
+                },
+            ],
+            u32::MAX,
+        );
+        assert_eq!(told(&mut view, false, UpdateStyle::default()), "");
+        assert_eq!(
+            told(&mut view, true, UpdateStyle::default()),
+            "* 2 EXPUNGE\r\n"
+        );
+        assert_eq!(view.exists(), 1);
+    }
+
+    #[test]
+    fn expunges_are_numbered_as_the_client_counts() {
+        let mut view = view(&[1, 2, 3, 4, 5]);
+        let gone = |uid| Change::Expunged {
+            uid: Uid::new(uid).unwrap(),
+            modseq: ModSeq(11),
+        };
+        view.apply(vec![gone(2), gone(3), gone(5)], u32::MAX);
+        let text = told(&mut view, true, UpdateStyle::default());
+        assert_eq!(text, "* 2 EXPUNGE\r\n* 2 EXPUNGE\r\n* 3 EXPUNGE\r\n");
+        view.apply(vec![gone(4)], u32::MAX);
+        let qresync = UpdateStyle {
+            qresync: true,
+            ..UpdateStyle::default()
+        };
+        assert_eq!(told(&mut view, true, qresync), "* VANISHED 4\r\n");
+    }
+
+    #[test]
+    fn flag_changes_are_told_once_with_modseq_under_condstore() {
+        let mut view = view(&[3, 5]);
+        let change = Change::FlagsChanged {
+            uid: Uid::new(5).unwrap(),
+            flags: Flags::EMPTY.with(Flag::Seen),
+            keywords: Keywords::from(["$Junk".to_owned()]),
+            modseq: ModSeq(12),
+        };
+        view.apply(vec![change.clone()], u32::MAX);
+        let style = UpdateStyle {
+            condstore: true,
+            ..UpdateStyle::default()
+        };
+        assert_eq!(
+            told(&mut view, false, style),
+            "* 2 FETCH (UID 5 FLAGS (\\Seen $Junk) MODSEQ (12))\r\n"
+        );
+        // The same change again (an older MODSEQ is never told twice).
+        view.apply(vec![change], u32::MAX);
+        assert_eq!(told(&mut view, false, style), "");
+    }
+
+    #[test]
+    fn a_fresh_snapshot_gives_the_difference() {
+        let view = view(&[3, 5]);
+        let mut changed = meta(3, 20);
+        changed.flags = Flags::EMPTY.with(Flag::Flagged);
+        let snapshot = Snapshot {
+            uid_validity: UidValidity(7),
+            uid_next: 10,
+            highest_modseq: ModSeq(21),
+            messages: vec![changed, meta(9, 21)],
+        };
+        let changes = view.difference(&snapshot);
+        assert_eq!(changes.len(), 3);
+        assert!(matches!(changes[0], Change::FlagsChanged { .. }));
+        assert!(matches!(changes[1], Change::Expunged { .. }));
+        assert!(matches!(changes[2], Change::Appended(_)));
+    }
+}
