@@ -11,7 +11,7 @@ use super::view::{View, flag_list, uid_set};
 use super::{ChangeSet, Event, Input, MoveResult, NewMessage, Opened, Request, SpecialUse};
 use super::{StoreFailure, Usage};
 use crate::imap::command::{AppendMessage, QresyncParams, SelectParams};
-use crate::mailbox::{Change, Keywords, Uid};
+use crate::mailbox::{Change, Uid};
 use std::fmt::Write as _;
 use std::io::Write as _;
 
@@ -78,11 +78,7 @@ impl ImapServer {
             messages: view.exists(),
         });
         let mut out = String::new();
-        let keywords: Keywords = view
-            .messages
-            .iter()
-            .flat_map(|m| m.keywords.iter().cloned())
-            .collect();
+        let keywords = view.told_keywords.clone();
         let _ = write!(out, "* FLAGS ({})\r\n", flags_line(&keywords, false));
         if read_only {
             out.push_str("* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n");

@@ -54,6 +54,9 @@ pub struct ImapServer {
     pub(super) tried_logins: TriedLogins,
     /// Bytes thrown away at STARTTLS, for the log line after it.
     pub(super) discarded_after_starttls: usize,
+    /// The store said the selected folder changed while the machine could
+    /// not ask (mid-request): IDLE asks once it can.
+    pub(super) folder_dirty: bool,
 }
 
 impl ImapServer {
@@ -88,6 +91,7 @@ impl ImapServer {
             auth_failures: 0,
             tried_logins: TriedLogins::default(),
             discarded_after_starttls: 0,
+            folder_dirty: false,
         };
         let greeting = format!(
             "* OK [CAPABILITY {}] {} IMAP4rev2 ready\r\n",
@@ -595,6 +599,7 @@ impl ImapServer {
 fn reader_limits(config: &SessionConfig) -> ReaderLimits {
     ReaderLimits {
         literal_bytes_max: config.append_limit,
+        nonsync_literal_bytes_max: config.append_limit,
         ..ReaderLimits::default()
     }
 }

@@ -366,6 +366,7 @@ impl ImapServer {
         }
         let changed: Vec<Uid> = changes.iter().map(Change::uid).collect();
         let mut out = Vec::new();
+        view.announce_keywords(&mut out);
         for uid in &job.targets {
             let Some(i) = view.index_of(*uid) else {
                 continue;

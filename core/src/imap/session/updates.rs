@@ -103,6 +103,9 @@ impl ImapServer {
             Then::Idle { tag } => {
                 self.tell_updates(true);
                 self.state = State::Idle { tag };
+                if self.folder_dirty {
+                    self.folder_changed();
+                }
             }
         }
     }
@@ -124,6 +127,7 @@ impl ImapServer {
             condstore: self.enabled.condstore,
             qresync: self.enabled.qresync,
             recent: !self.enabled.rev2,
+            uid: self.enabled.condstore || self.enabled.qresync || self.enabled.rev2,
         }
     }
 
@@ -143,6 +147,8 @@ impl ImapServer {
 
     /// The store's watch: during IDLE the changes are asked for and told
     /// at once; otherwise the next command's end tells them.
+    /// A change that comes while IDLE's own request is out is asked for
+    /// again once that answer is told.
     pub(super) fn folder_changed(&mut self) {
         if let (State::Idle { tag }, Mode::Selected(view)) = (&self.state, &self.mode) {
             let request = Request::Changes {
@@ -151,7 +157,10 @@ impl ImapServer {
                 read_only: view.read_only,
             };
             let tag = tag.clone();
+            self.folder_dirty = false;
             self.request(Pending::Changes(Then::Idle { tag }), request);
+        } else {
+            self.folder_dirty = true;
         }
     }
 
@@ -159,6 +168,7 @@ impl ImapServer {
     /// come, until `DONE`.
     pub(super) fn handle_idle(&mut self, tag: String) {
         self.send(b"+ idling\r\n".to_vec());
+        self.folder_dirty = false;
         self.timers
             .set(Timer::Idle, self.now + self.config.idle_max);
         match &self.mode {

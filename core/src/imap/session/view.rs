@@ -6,6 +6,7 @@
 //! keeps its sequence number (it is marked, not removed), so that
 //! numbers never shift under the client mid-command.
 
+use super::response::flags_line;
 use crate::imap::command::{SeqNumber, SequenceSet};
 use crate::mailbox::{Change, Flags, Keywords, MessageMeta, ModSeq, Snapshot, Uid, UidValidity};
 use crate::time::UnixTime;
@@ -52,6 +53,10 @@ pub struct UpdateStyle {
     pub qresync: bool,
     /// IMAP4rev1: RECENT counts and the `\Recent` flag.
     pub recent: bool,
+    /// Unsolicited FETCH carries UID (RFC 7162 3.2.4 under QRESYNC; the
+    /// same under CONDSTORE and for IMAP4rev2 clients, as they resync by
+    /// UID).
+    pub uid: bool,
 }
 
 /// A sequence set named a message that does not exist.
@@ -77,6 +82,9 @@ pub struct View {
     flag_news: BTreeSet<Uid>,
     /// The number of messages the client was last told of (EXISTS).
     told_exists: usize,
+    /// The keywords the last FLAGS response listed (RFC 9051 7.3.5: a
+    /// keyword new to the folder is announced before it is used).
+    pub told_keywords: Keywords,
 }
 
 impl View {
@@ -89,7 +97,12 @@ impl View {
                 ViewMessage::new(meta, recent)
             })
             .collect();
+        let told_keywords = messages
+            .iter()
+            .flat_map(|m| m.keywords.iter().cloned())
+            .collect();
         View {
+            told_keywords,
             folder,
             read_only,
             uid_validity: snapshot.uid_validity,
@@ -219,6 +232,34 @@ impl View {
         }
     }
 
+    /// `* FLAGS` and `* OK [PERMANENTFLAGS]` again when a keyword is in
+    /// use that the client has not been told of.
+    pub fn announce_keywords(&mut self, out: &mut Vec<u8>) {
+        let in_use: Keywords = self
+            .messages
+            .iter()
+            .flat_map(|m| m.keywords.iter())
+            .filter(|k| !self.told_keywords.contains(*k))
+            .cloned()
+            .collect();
+        if in_use.is_empty() {
+            return;
+        }
+        self.told_keywords.extend(in_use);
+        let _ = write!(
+            out,
+            "* FLAGS ({})\r\n",
+            flags_line(&self.told_keywords, false)
+        );
+        if !self.read_only {
+            let _ = write!(
+                out,
+                "* OK [PERMANENTFLAGS ({})] Flags permitted\r\n",
+                flags_line(&self.told_keywords, true)
+            );
+        }
+    }
+
     /// Whether an expunge waits to be told.
     pub fn holds_expunges(&self) -> bool {
         self.messages.iter().any(|m| m.expunged)
@@ -264,6 +305,9 @@ impl View {
             }
             self.told_exists = self.messages.len();
         }
+        if !self.flag_news.is_empty() {
+            self.announce_keywords(out);
+        }
         for uid in std::mem::take(&mut self.flag_news) {
             let Some(i) = self.index_of(uid) else {
                 continue;
@@ -273,7 +317,7 @@ impl View {
                 continue;
             }
             let _ = write!(out, "* {} FETCH (", i + 1);
-            if style.condstore || style.qresync {
+            if style.uid {
                 let _ = write!(out, "UID {} ", message.uid);
             }
             out.extend_from_slice(b"FLAGS ");
@@ -319,6 +363,12 @@ impl View {
                 let end = self.messages.partition_point(|m| m.uid.get() <= high);
                 found.extend(start..end);
             } else {
+                let star = matches!(range.start, SeqNumber::Largest)
+                    || matches!(range.end, SeqNumber::Largest);
+                if star && count == 0 {
+                    // `1:*` in an empty folder names nothing (as Dovecot).
+                    continue;
+                }
                 if high as usize > count {
                     return Err(NoSuchMessage { number: high });
                 }
@@ -517,11 +567,14 @@ mod tests {
         view.apply(vec![change.clone()], u32::MAX);
         let style = UpdateStyle {
             condstore: true,
+            uid: true,
             ..UpdateStyle::default()
         };
         assert_eq!(
             told(&mut view, false, style),
-            "* 2 FETCH (UID 5 FLAGS (\\Seen $Junk) MODSEQ (12))\r\n"
+            "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Junk)\r\n\
+             * OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Junk \\*)] Flags permitted\r\n\
+             * 2 FETCH (UID 5 FLAGS (\\Seen $Junk) MODSEQ (12))\r\n"
         );
         // The same change again (an older MODSEQ is never told twice).
         view.apply(vec![change], u32::MAX);

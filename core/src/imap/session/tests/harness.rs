@@ -6,8 +6,8 @@
 //! stamped with virtual time and, with several sessions, the session's
 //! letter.
 
-use crate::imap::session::memory::Store;
 use crate::auth::AuthPolicy;
+use crate::imap::session::memory::Store;
 use crate::imap::session::{ImapServer, Input, Output, Quota, Request, SessionConfig, SessionInfo};
 use crate::time::{Instant, UnixTime};
 use std::fmt::Write;
