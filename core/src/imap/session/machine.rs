@@ -191,13 +191,15 @@ impl ImapServer {
         if self.is_closed() {
             return;
         }
-        let waiting = self.state.is_awaiting_driver();
-        if waiting
-            && self.reader.buffered() + bytes.len() > IMAP_INPUT_BUFFER_BYTES_MAX + READ_CHUNK_BYTES
-        {
+        let reading = matches!(
+            self.state,
+            State::Command | State::AuthResponse { .. } | State::Idle { .. }
+        );
+        let held = self.reader.buffered() + bytes.len();
+        if !reading && held > IMAP_INPUT_BUFFER_BYTES_MAX + READ_CHUNK_BYTES {
             // Only a driver that ignores wants_input gets here: replying
             // now would put replies out of order.
-            self.output.push_back(Output::Event(Event::InputOverflow));
+            self.event(Event::InputOverflow);
             self.close();
             return;
         }

@@ -5,5 +5,7 @@
 mod content;
 mod harness;
 mod properties;
+mod rfc;
 mod sessions;
+mod states;
 mod transcripts;
