@@ -449,6 +449,19 @@ pub const FTP_ACTIVE_PORT_MIN: u16 = 1024;
 /// a data connection.
 pub const FTP_TRANSFER_CHUNK_BYTES: usize = 64 * 1024;
 
+// IMAP store
+
+/// Messages one MULTIAPPEND (RFC 3502) may store at once: each is written
+/// to `tmp/` before any is made visible, so this bounds that work.
+pub const MULTIAPPEND_MESSAGES_MAX: usize = 1000;
+
+/// The largest `postern-modseq` read: a line of about 40 octets for each
+/// of [`MAILBOX_MESSAGES_MAX`] messages, with room for keywords.
+pub const MODSEQ_FILE_BYTES_MAX: u64 = 256 * 1024 * 1024;
+
+/// The largest `postern-special-use` read: one short line per folder.
+pub const SPECIAL_USE_FILE_BYTES_MAX: u64 = 256 * 1024;
+
 // IMAP session
 
 /// RFC 9051 5.4: an IMAP server's inactivity autologout timer must be at

@@ -2,7 +2,9 @@
 //! SMTP by the real server are read back by `doveadm` (see
 //! support/dovecot.rs) with the UIDs, subjects and sizes we expect. The
 //! check can fail: a file whose name carries a wrong `,S=` size is
-//! refused.
+//! refused. What the store's IMAP operations (copy, move, MULTIAPPEND,
+//! subscriptions, special use) leave is read back the same way, and a
+//! flag Dovecot sets gets a MODSEQ from Postern's next sync.
 
 mod support;
 
@@ -192,4 +194,144 @@ fn a_folder_dovecot_does_not_find_fails_the_check() {
         copy.fetch("Drafts");
     });
     assert!(failure.contains("no folder \"Drafts\""), "{failure}");
+}
+
+/// What IMAP's COPY, MOVE, SUBSCRIBE and CREATE ... USE leave in the
+/// Maildir, Dovecot reads the same: the UIDs the store answered, the
+/// flags and keywords that went with the messages, the folders and the
+/// subscriptions; and the files Postern keeps beside Dovecot's
+/// (`postern-modseq`, `postern-special-use`) are no folders to it.
+#[tokio::test]
+async fn dovecot_reads_what_copy_move_subscribe_and_create_with_use_leave() {
+    use postern::mailstore::{FlagOp, MailboxStore, MaildirStore, NewMessage, SpecialUse};
+    use postern_core::envelope::LocalMailbox;
+    use postern_core::mailbox::{Flag, Flags, Keywords, Uid};
+    use postern_core::time::UnixTime;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = MaildirStore::new(dir.path(), "mx.test");
+    let alice = LocalMailbox {
+        domain: "example.test".into(),
+        user: "alice".into(),
+    };
+    let message = |subject: &str, flags: Flags, keywords: &[&str]| NewMessage {
+        content: format!("Subject: {subject}\r\n\r\nBody of {subject}.\r\n").into_bytes(),
+        flags,
+        keywords: keywords.iter().map(|k| (*k).to_owned()).collect(),
+        internal_date: UnixTime(1_700_000_000),
+    };
+    let seen = Flags::EMPTY.with(Flag::Seen);
+    let (_, uids) = store
+        .append_many(
+            &alice,
+            "INBOX",
+            vec![
+                message("one", seen, &["Work"]),
+                message("two", Flags::EMPTY.with(Flag::Flagged), &["$Forwarded"]),
+                message("three", Flags::EMPTY, &[]),
+            ],
+        )
+        .await
+        .unwrap();
+    let uid = |n: u32| Uid::new(n).unwrap();
+    assert_eq!(uids, [uid(1), uid(2), uid(3)]);
+    store
+        .create_folder_with_use(&alice, "Lists.rust", Some(SpecialUse::Archive))
+        .await
+        .unwrap();
+    let copied = store
+        .copy(&alice, "INBOX", &[uid(1), uid(2)], "Lists.rust")
+        .await
+        .unwrap();
+    assert_eq!(copied.pairs, [(uid(1), uid(1)), (uid(2), uid(2))]);
+    let moved = store
+        .move_messages(&alice, "INBOX", &[uid(3)], "Trash")
+        .await
+        .unwrap();
+    assert_eq!(moved.expunged, [uid(3)]);
+    store
+        .store_flags(
+            &alice,
+            "Lists.rust",
+            &[uid(2)],
+            FlagOp::Add,
+            seen,
+            &Keywords::new(),
+        )
+        .await
+        .unwrap();
+    store.subscribe(&alice, "Junk", false).await.unwrap();
+    store.subscribe(&alice, "Lists", true).await.unwrap();
+
+    let maildir = dir.path().join("mail/example.test/alice");
+    assert!(maildir.join("postern-modseq").is_file());
+    assert!(maildir.join(".Lists.rust/postern-modseq").is_file());
+    assert!(maildir.join("postern-special-use").is_file());
+    let copy = DoveadmCopy::new(&maildir, "alice");
+    assert_eq!(
+        copy.mailbox_list(),
+        [
+            "Archive",
+            "Drafts",
+            "INBOX",
+            "Junk",
+            "Lists",
+            "Lists.rust",
+            "Sent",
+            "Trash"
+        ]
+    );
+    // `Lists` exists for Dovecot only as the parent of `Lists.rust`; it
+    // is subscribed without existing (RFC 9051 6.3.7).
+    assert_eq!(
+        copy.subscribed_list(),
+        ["Archive", "Drafts", "Lists", "Lists.rust", "Sent", "Trash"]
+    );
+    let summary = |folder: &str| -> Vec<(u32, String, Vec<String>)> {
+        copy.fetch(folder)
+            .into_iter()
+            .map(|m| (m.uid, m.subject, m.flags))
+            .collect()
+    };
+    let strings = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    assert_eq!(
+        summary("INBOX"),
+        [
+            (1, "one".into(), strings(&["\\Seen", "Work"])),
+            (2, "two".into(), strings(&["\\Flagged", "$Forwarded"])),
+        ]
+    );
+    assert_eq!(
+        summary("Lists.rust"),
+        [
+            (1, "one".into(), strings(&["\\Seen", "Work"])),
+            (
+                2,
+                "two".into(),
+                strings(&["\\Flagged", "\\Seen", "$Forwarded"])
+            ),
+        ]
+    );
+    assert_eq!(summary("Trash"), [(1, "three".into(), Vec::new())]);
+    let status = copy.mailbox_status("Lists.rust");
+    assert_eq!((status.messages, status.uidnext), (2, 3));
+    assert_eq!(status.uidvalidity, copied.uid_validity.0);
+    let trash = copy.mailbox_status("Trash");
+    assert_eq!(trash.uidvalidity, moved.copied.uid_validity.0);
+
+    // Dovecot sets a flag while no Postern watches: Postern's next sync
+    // gives the change a MODSEQ above the highest it had kept.
+    let kept = store.open(&alice, "INBOX").await.unwrap();
+    copy.run(&["flags", "add", "\\Deleted", "mailbox", "INBOX", "uid", "1"]);
+    let data = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(data.path().join("mail/example.test")).unwrap();
+    std::os::unix::fs::symlink(copy.maildir(), data.path().join("mail/example.test/alice"))
+        .unwrap();
+    let after = MaildirStore::new(data.path(), "mx.test")
+        .open(&alice, "INBOX")
+        .await
+        .unwrap();
+    assert_eq!(after.messages[0].flags, seen.with(Flag::Deleted));
+    assert_eq!(after.messages[0].modseq.0, kept.highest_modseq.0 + 1);
+    assert_eq!(after.messages[1], kept.messages[1]);
 }

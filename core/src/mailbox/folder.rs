@@ -124,6 +124,118 @@ impl fmt::Display for FolderName {
     }
 }
 
+/// RFC 6154 special-use attributes of the default folders (Sent, Drafts,
+/// Trash, Junk, Archive), and of folders created with `CREATE ... USE`
+/// (RFC 6154 3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SpecialUse {
+    All,
+    Archive,
+    Drafts,
+    Flagged,
+    Junk,
+    Sent,
+    Trash,
+}
+
+impl SpecialUse {
+    pub const ALL: [SpecialUse; 7] = [
+        SpecialUse::All,
+        SpecialUse::Archive,
+        SpecialUse::Drafts,
+        SpecialUse::Flagged,
+        SpecialUse::Junk,
+        SpecialUse::Sent,
+        SpecialUse::Trash,
+    ];
+
+    /// The attribute as IMAP writes it, such as `\Sent`.
+    pub const fn attribute(self) -> &'static str {
+        match self {
+            SpecialUse::All => "\\All",
+            SpecialUse::Archive => "\\Archive",
+            SpecialUse::Drafts => "\\Drafts",
+            SpecialUse::Flagged => "\\Flagged",
+            SpecialUse::Junk => "\\Junk",
+            SpecialUse::Sent => "\\Sent",
+            SpecialUse::Trash => "\\Trash",
+        }
+    }
+
+    /// The use an attribute names (any case, RFC 6154 2); `None` for
+    /// what is not one.
+    pub fn from_attribute(attribute: &str) -> Option<SpecialUse> {
+        SpecialUse::ALL
+            .into_iter()
+            .find(|use_| use_.attribute().eq_ignore_ascii_case(attribute))
+    }
+
+    /// The use of one of [`DEFAULT_FOLDERS`] by its name.
+    pub fn of_default_folder(name: &FolderName) -> Option<SpecialUse> {
+        match name.as_str() {
+            "Sent" => Some(SpecialUse::Sent),
+            "Drafts" => Some(SpecialUse::Drafts),
+            "Trash" => Some(SpecialUse::Trash),
+            "Junk" => Some(SpecialUse::Junk),
+            "Archive" => Some(SpecialUse::Archive),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for SpecialUse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.attribute())
+    }
+}
+
+/// The special uses of a user's folders as Postern keeps them (Dovecot
+/// keeps them in its configuration, not beside the mail): one folder a
+/// line, `NAME<TAB>\\Use`. A use written for a folder overrides the
+/// default use of its name ([`SpecialUse::of_default_folder`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SpecialUses(pub std::collections::BTreeMap<FolderName, SpecialUse>);
+
+impl SpecialUses {
+    /// Lines this codec cannot read are errors naming the line; at most
+    /// [`crate::limits::FOLDERS_PER_USER_MAX`] lines.
+    pub fn parse(text: &str) -> Result<SpecialUses, String> {
+        let mut uses = std::collections::BTreeMap::new();
+        for (number, line) in text.lines().enumerate().filter(|(_, l)| !l.is_empty()) {
+            let line_no = number + 1;
+            if uses.len() >= crate::limits::FOLDERS_PER_USER_MAX {
+                return Err(format!(
+                    "more than {} folders",
+                    crate::limits::FOLDERS_PER_USER_MAX
+                ));
+            }
+            let (name, attribute) = line
+                .split_once('\t')
+                .ok_or_else(|| format!("line {line_no}: expected NAME<TAB>\\\\Use"))?;
+            let name = FolderName::parse(name).map_err(|e| format!("line {line_no}: {e}"))?;
+            let use_ = SpecialUse::from_attribute(attribute)
+                .ok_or_else(|| format!("line {line_no}: {attribute:?} is not a special use"))?;
+            uses.insert(name, use_);
+        }
+        Ok(SpecialUses(uses))
+    }
+
+    pub fn render(&self) -> String {
+        self.0
+            .iter()
+            .map(|(name, use_)| format!("{name}\t{use_}\n"))
+            .collect()
+    }
+
+    /// The folder's use: the one written for it, else its default.
+    pub fn of(&self, name: &FolderName) -> Option<SpecialUse> {
+        self.0
+            .get(name)
+            .copied()
+            .or_else(|| SpecialUse::of_default_folder(name))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,5 +299,29 @@ mod tests {
         );
         assert!(parent.is_within(&parent));
         assert!(!FolderName::parse("Archives").unwrap().is_within(&parent));
+    }
+
+    #[test]
+    fn special_uses_round_trip_and_default_folders_have_theirs() {
+        let text = "Archive.2026\t\\Archive\nFlagged mail\t\\flagged\n";
+        let uses = SpecialUses::parse(text).unwrap();
+        assert_eq!(
+            uses.of(&FolderName::parse("Flagged mail").unwrap()),
+            Some(SpecialUse::Flagged)
+        );
+        assert_eq!(
+            uses.render(),
+            "Archive.2026\t\\Archive\nFlagged mail\t\\Flagged\n"
+        );
+        assert_eq!(SpecialUses::parse(&uses.render()).unwrap(), uses);
+        assert_eq!(
+            uses.of(&FolderName::parse("Sent").unwrap()),
+            Some(SpecialUse::Sent)
+        );
+        assert_eq!(uses.of(&FolderName::parse("Work").unwrap()), None);
+        for bad in ["Sent", "Sent\t\\Inbox", "a..b\t\\Sent"] {
+            let error = SpecialUses::parse(bad).unwrap_err();
+            assert!(error.contains("line 1"), "{bad:?}: {error}");
+        }
     }
 }

@@ -19,13 +19,19 @@ pub mod folder;
 pub mod header;
 pub mod keywords;
 pub mod maildir_name;
+pub mod modseq_file;
+mod resume;
 mod state;
+mod store_types;
 pub mod uidlist;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_modseq;
 
 pub use state::{Change, Found, MailboxState, Reconciled, Snapshot, StateError};
+pub use store_types::{CopyResult, MoveResult, NewMessage, Usage};
 
 use crate::limits::KEYWORD_BYTES_MAX;
 use crate::time::UnixTime;

@@ -102,15 +102,15 @@ pub struct Snapshot {
 /// order and the latest changes.
 #[derive(Clone, Debug)]
 pub struct MailboxState {
-    uid_validity: UidValidity,
-    uid_next: u32,
-    highest_modseq: ModSeq,
-    messages: BTreeMap<Uid, MessageMeta>,
+    pub(super) uid_validity: UidValidity,
+    pub(super) uid_next: u32,
+    pub(super) highest_modseq: ModSeq,
+    pub(super) messages: BTreeMap<Uid, MessageMeta>,
     /// The latest changes, oldest first, at most
     /// [`MAILBOX_CHANGES_KEPT_MAX`].
-    changes: VecDeque<Change>,
+    pub(super) changes: VecDeque<Change>,
     /// Changes older than this MODSEQ were dropped from `changes`.
-    changes_from: ModSeq,
+    pub(super) changes_from: ModSeq,
 }
 
 impl MailboxState {
@@ -298,7 +298,7 @@ impl MailboxState {
         Some(change)
     }
 
-    fn remember(&mut self, change: Change) {
+    pub(super) fn remember(&mut self, change: Change) {
         if self.changes.len() == MAILBOX_CHANGES_KEPT_MAX {
             if let Some(dropped) = self.changes.pop_front() {
                 self.changes_from = ModSeq(dropped.modseq().0 + 1);
@@ -318,7 +318,7 @@ impl MailboxState {
     }
 }
 
-fn check_ascending(found: &[Found]) -> Result<(), StateError> {
+pub(super) fn check_ascending(found: &[Found]) -> Result<(), StateError> {
     for pair in found.windows(2) {
         if pair[1].uid <= pair[0].uid {
             return Err(StateError::UidsNotAscending { uid: pair[1].uid });

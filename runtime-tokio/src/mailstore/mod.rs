@@ -22,7 +22,10 @@ pub(crate) mod maildir_internal {
 }
 
 pub use maildir::{DeliveredCopy, MaildirStore};
-pub use postern_core::mailbox::folder::{DEFAULT_FOLDERS, FolderError, FolderName, INBOX};
+pub use postern_core::mailbox::folder::{
+    DEFAULT_FOLDERS, FolderError, FolderName, INBOX, SpecialUse,
+};
+pub use postern_core::mailbox::{CopyResult, MoveResult, NewMessage, Usage};
 pub use reader::MessageReader;
 
 use postern_core::envelope::LocalMailbox;
@@ -57,6 +60,13 @@ pub struct FolderStatus {
     /// Octets as clients see them (CRLF), summed.
     pub size: u64,
     pub subscribed: bool,
+    /// RFC 6154: the default folders' own, or the one `CREATE ... USE`
+    /// gave.
+    pub special_use: Option<SpecialUse>,
+    /// RFC 7162 HIGHESTMODSEQ (STATUS), durable across restarts.
+    pub highest_modseq: ModSeq,
+    /// Messages with `\Deleted` (RFC 9051 STATUS DELETED).
+    pub deleted: usize,
 }
 
 /// Why the store could not do what was asked.
@@ -80,6 +90,11 @@ pub enum StoreError {
         file: String,
         reason: String,
     },
+    /// More messages in one request than a bound allows.
+    TooManyMessages {
+        count: usize,
+        max: usize,
+    },
     /// The mailbox lock stayed taken past the wait limit.
     LockTimeout {
         file: String,
@@ -97,6 +112,9 @@ impl fmt::Display for StoreError {
             StoreError::NoSuchMessage(uid) => write!(f, "no message with UID {uid}"),
             StoreError::BadKeyword(why) => write!(f, "bad keyword: {why}"),
             StoreError::Damaged { file, reason } => write!(f, "{file} is damaged: {reason}"),
+            StoreError::TooManyMessages { count, max } => {
+                write!(f, "{count} messages in one request, at most {max}")
+            }
             StoreError::LockTimeout { file } => write!(
                 f,
                 "{file} stayed locked by another process; if none runs, remove the lock file"
@@ -129,6 +147,8 @@ pub trait MailboxStore: Send + Sync + 'static {
 
     /// The changes after `since`, oldest first, after a sync; `None` when
     /// some were already forgotten (or the UIDVALIDITY changed): re-open.
+    /// UIDs expunged after `since` come as `Change::Expunged` (QRESYNC
+    /// VANISHED), across restarts too.
     fn changes_since(
         &self,
         mailbox: &LocalMailbox,
@@ -207,6 +227,70 @@ pub trait MailboxStore: Send + Sync + 'static {
         from: &str,
         to: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Copies these messages into `to` (which may be `from`) with their
+    /// flags, keywords and internal date (RFC 9051 6.4.7), durable before
+    /// it returns; UIDs no longer there are skipped. The pairs come in
+    /// source UID order (RFC 4315 COPYUID).
+    fn copy(
+        &self,
+        mailbox: &LocalMailbox,
+        from: &str,
+        uids: &[Uid],
+        to: &str,
+    ) -> impl Future<Output = Result<CopyResult, StoreError>> + Send;
+
+    /// Moves these messages into `to` (RFC 6851): each is in one folder
+    /// or the other at every instant, never lost (see the Maildir
+    /// store's `transfer` module for how). UIDs no longer there are
+    /// skipped.
+    fn move_messages(
+        &self,
+        mailbox: &LocalMailbox,
+        from: &str,
+        uids: &[Uid],
+        to: &str,
+    ) -> impl Future<Output = Result<MoveResult, StoreError>> + Send;
+
+    /// RFC 3502 MULTIAPPEND: stores every message or none; returns the
+    /// folder's UIDVALIDITY and the new UIDs in order (RFC 4315
+    /// APPENDUID).
+    fn append_many(
+        &self,
+        mailbox: &LocalMailbox,
+        folder: &str,
+        messages: Vec<NewMessage>,
+    ) -> impl Future<Output = Result<(UidValidity, Vec<Uid>), StoreError>> + Send;
+
+    /// Creates a folder, subscribes to it, and records its special use
+    /// (RFC 6154 CREATE-SPECIAL-USE), if any.
+    fn create_folder_with_use(
+        &self,
+        mailbox: &LocalMailbox,
+        folder: &str,
+        special_use: Option<SpecialUse>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Subscribes or unsubscribes; a name that does not exist may be
+    /// subscribed (RFC 9051 6.3.7).
+    fn subscribe(
+        &self,
+        mailbox: &LocalMailbox,
+        folder: &str,
+        subscribed: bool,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The subscribed names, in the order they were subscribed.
+    fn subscriptions(
+        &self,
+        mailbox: &LocalMailbox,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+
+    /// What the user's mail takes over all folders (RFC 9208 QUOTA).
+    fn usage(
+        &self,
+        mailbox: &LocalMailbox,
+    ) -> impl Future<Output = Result<Usage, StoreError>> + Send;
 
     /// Fires with the folder's highest MODSEQ after each change this
     /// process makes (append, delivery, flags, expunge).

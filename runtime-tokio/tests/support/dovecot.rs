@@ -251,6 +251,18 @@ impl DoveadmCopy {
         );
     }
 
+    /// The folders Dovecot reads as subscribed (`mailbox list -s`, from
+    /// the `subscriptions` file), sorted.
+    pub fn subscribed_list(&self) -> Vec<String> {
+        let rows = self.run(&["mailbox", "list", "-s"]);
+        let mut folders: Vec<String> = rows_of(&rows)
+            .iter()
+            .map(|row| text(row, "mailbox"))
+            .collect();
+        folders.sort();
+        folders
+    }
+
     /// The folders Dovecot finds, sorted.
     pub fn mailbox_list(&self) -> Vec<String> {
         let rows = self.run(&["mailbox", "list"]);

@@ -6,12 +6,18 @@
 use crate::mailstore::{DEFAULT_FOLDERS, FolderName, StoreError};
 use crate::spool::{create_dir_durably, sync_dir};
 use postern_core::limits::FOLDERS_PER_USER_MAX;
+use postern_core::limits::SPECIAL_USE_FILE_BYTES_MAX;
+use postern_core::mailbox::folder::{SpecialUse, SpecialUses};
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 const SUBSCRIPTIONS: &str = "subscriptions";
+
+/// Special uses set by `CREATE ... USE` (RFC 6154 3), ours: Dovecot keeps
+/// them in its configuration, not beside the mail.
+pub(super) const SPECIAL_USE: &str = "postern-special-use";
 
 /// Creates INBOX, the default folders and the subscriptions file the first
 /// time a user's Maildir is used (the subscriptions file marks it done, so
@@ -124,7 +130,14 @@ pub(super) fn delete(root: &Path, folder: &FolderName) -> Result<(), StoreError>
         .into_iter()
         .filter(|name| !name.is_within(folder))
         .collect();
-    write_subscriptions(root, &subscribed)
+    write_subscriptions(root, &subscribed)?;
+    let mut uses = special_uses(root)?;
+    let before = uses.0.len();
+    uses.0.retain(|name, _| !name.is_within(folder));
+    if uses.0.len() != before {
+        write_special_uses(root, &uses)?;
+    }
+    Ok(())
 }
 
 /// Renames the folder and its subfolders; returns the pairs renamed.
@@ -163,7 +176,85 @@ pub(super) fn rename(
         })
         .collect();
     write_subscriptions(root, &subscribed)?;
+    let mut uses = special_uses(root)?;
+    let mut moved = false;
+    for (old, new) in &renamed {
+        if let Some(use_) = uses.0.remove(old) {
+            uses.0.insert(new.clone(), use_);
+            moved = true;
+        }
+    }
+    if moved {
+        write_special_uses(root, &uses)?;
+    }
     Ok(renamed)
+}
+
+/// Subscribes to a folder or unsubscribes from it; the folder need not
+/// exist (RFC 9051 6.3.7).
+pub(super) fn set_subscribed(
+    root: &Path,
+    folder: &FolderName,
+    subscribed: bool,
+) -> Result<(), StoreError> {
+    let mut names = subscriptions(root)?;
+    let present = names.contains(folder);
+    if subscribed && !present {
+        if names.len() >= FOLDERS_PER_USER_MAX {
+            return Err(StoreError::Io(io::Error::other(format!(
+                "a user has at most {FOLDERS_PER_USER_MAX} subscriptions"
+            ))));
+        }
+        names.push(folder.clone());
+    } else if !subscribed && present {
+        names.retain(|name| name != folder);
+    } else {
+        return Ok(());
+    }
+    write_subscriptions(root, &names)
+}
+
+/// The special uses written for the user's folders (`postern-special-use`);
+/// a damaged file is an error naming it.
+pub(super) fn special_uses(root: &Path) -> Result<SpecialUses, StoreError> {
+    let path = root.join(SPECIAL_USE);
+    let mut text = String::new();
+    match fs::File::open(&path) {
+        Ok(file) => {
+            file.take(SPECIAL_USE_FILE_BYTES_MAX + 1)
+                .read_to_string(&mut text)?;
+        }
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(SpecialUses::default()),
+        Err(error) => return Err(error.into()),
+    }
+    let damaged = |reason: String| StoreError::Damaged {
+        file: path.display().to_string(),
+        reason: format!("{reason}; fix the line or remove the file (the uses it sets are lost)"),
+    };
+    if text.len() as u64 > SPECIAL_USE_FILE_BYTES_MAX {
+        return Err(damaged(format!(
+            "larger than {SPECIAL_USE_FILE_BYTES_MAX} octets"
+        )));
+    }
+    SpecialUses::parse(&text).map_err(damaged)
+}
+
+/// Sets (or, with `None`, clears) a folder's special use.
+pub(super) fn set_special_use(
+    root: &Path,
+    folder: &FolderName,
+    special_use: Option<SpecialUse>,
+) -> Result<(), StoreError> {
+    let mut uses = special_uses(root)?;
+    match special_use {
+        Some(use_) => uses.0.insert(folder.clone(), use_),
+        None => uses.0.remove(folder),
+    };
+    write_special_uses(root, &uses)
+}
+
+fn write_special_uses(root: &Path, uses: &SpecialUses) -> Result<(), StoreError> {
+    super::lock::write_atomically(&root.join(SPECIAL_USE), uses.render().as_bytes())
 }
 
 /// The subscribed folders. Dovecot reads (and we write) one name per line;

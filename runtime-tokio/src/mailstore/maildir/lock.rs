@@ -73,18 +73,31 @@ impl Lock {
     /// keeps its owner line throughout, so a crash at any point leaves a
     /// lock that is known as ours.
     pub(super) fn replace(self, content: &[u8]) -> Result<(), StoreError> {
-        let new = scratch_path(&self.target, "new");
-        let written = write_synced(&new, content).and_then(|()| fs::rename(&new, &self.target));
-        if let Err(error) = written {
-            let _ = fs::remove_file(&new);
-            return Err(error.into());
-        }
-        if let Some(dir) = self.target.parent() {
-            sync_dir(dir)?;
-        }
+        self.write(content)
         // Drop removes the lock file.
-        Ok(())
     }
+
+    /// As [`Lock::replace`], keeping the lock: files that go with the
+    /// target (`postern-modseq`) are written under it next.
+    pub(super) fn write(&self, content: &[u8]) -> Result<(), StoreError> {
+        write_atomically(&self.target, content)
+    }
+}
+
+/// Replaces `target` with `content`: a scratch file (in the Maildir's
+/// `tmp/` when there is one), synced, renamed over it, the directory
+/// synced. A crash leaves the old file or the new one, never a torn one.
+pub(super) fn write_atomically(target: &Path, content: &[u8]) -> Result<(), StoreError> {
+    let new = scratch_path(target, "new");
+    let written = write_synced(&new, content).and_then(|()| fs::rename(&new, target));
+    if let Err(error) = written {
+        let _ = fs::remove_file(&new);
+        return Err(error.into());
+    }
+    if let Some(dir) = target.parent() {
+        sync_dir(dir)?;
+    }
+    Ok(())
 }
 
 /// Creates the lock at `path` holding our owner line, or fails with

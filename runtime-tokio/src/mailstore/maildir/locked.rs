@@ -4,7 +4,7 @@
 //!
 //! Blocking file work: run it on a blocking thread.
 
-use super::lock::Lock;
+use super::lock::{Lock, write_atomically};
 use crate::mailstore::StoreError;
 use postern_core::limits::{MAILBOX_MESSAGES_MAX, MAILDIR_RENAME_RETRIES_MAX, UIDLIST_BYTES_MAX};
 use postern_core::mailbox::keywords::KeywordTable;
@@ -20,6 +20,11 @@ use std::time::SystemTime;
 
 pub(super) const UIDLIST: &str = "dovecot-uidlist";
 pub(super) const KEYWORDS: &str = "dovecot-keywords";
+/// Ours: the files a copy or MULTIAPPEND is renaming into `cur/`, written
+/// before the first rename and removed once the uidlist holds them all.
+/// Found at the next lock, it names files a crash left half placed:
+/// those without a UID are removed (the client never had an OK).
+pub(super) const PLACING: &str = "postern-placing";
 
 /// A message file as the last scan found it.
 #[derive(Clone, Debug)]
@@ -38,6 +43,8 @@ pub(super) struct Locked {
     keywords_lock: Option<Lock>,
     pub keywords: KeywordTable,
     pub files: BTreeMap<Uid, FileEntry>,
+    /// A [`PLACING`] journal was written by this holder.
+    placing: bool,
 }
 
 impl Locked {
@@ -54,6 +61,7 @@ impl Locked {
         let list = on_disk
             .clone()
             .unwrap_or_else(|| Uidlist::new(new_uid_validity(), None));
+        recover_placing(dir, &list)?;
         let keywords = match read_bounded(&dir.join(KEYWORDS))? {
             Some(bytes) => KeywordTable::parse(&bytes)
                 .map_err(|error| damaged(dir, KEYWORDS, error.to_string()))?,
@@ -67,7 +75,25 @@ impl Locked {
             keywords_lock: None,
             keywords,
             files: BTreeMap::new(),
+            placing: false,
         })
+    }
+
+    /// Names the files about to be renamed into `cur/` (see [`PLACING`]),
+    /// durably, before the first rename.
+    pub(super) fn begin_placing(&mut self, names: &[String]) -> Result<(), StoreError> {
+        let mut text = names.join("\n");
+        text.push('\n');
+        write_atomically(&self.dir.join(PLACING), text.as_bytes())?;
+        self.placing = true;
+        Ok(())
+    }
+
+    /// The placing was undone: the journal goes.
+    pub(super) fn abandon_placing(&mut self) {
+        if std::mem::take(&mut self.placing) {
+            let _ = fs::remove_file(self.dir.join(PLACING));
+        }
     }
 
     pub(super) fn dir(&self) -> &Path {
@@ -92,6 +118,16 @@ impl Locked {
             StoreError::BadKeyword(format!("{word:?}: this mailbox has 26 keywords already"))
         })?;
         Ok(index)
+    }
+
+    /// Writes `dovecot-keywords` now if a keyword was added (keeping its
+    /// lock): a file is about to be named with the new letter, and a crash
+    /// must not leave a letter that names nothing.
+    pub(super) fn write_keywords(&self) -> Result<(), StoreError> {
+        match &self.keywords_lock {
+            Some(lock) => lock.write(self.keywords.render().as_bytes()),
+            None => Ok(()),
+        }
     }
 
     /// Reads `new/` then `cur/` (that order, so a file Dovecot moves from
@@ -254,7 +290,7 @@ impl Locked {
         self.retry_on_file(uid, |entry| fs::remove_file(&entry.path))
     }
 
-    fn retry_on_file(
+    pub(super) fn retry_on_file(
         &mut self,
         uid: Uid,
         action: impl Fn(&FileEntry) -> io::Result<()>,
@@ -278,20 +314,75 @@ impl Locked {
         .into())
     }
 
-    /// Writes what changed and releases the locks.
-    pub(super) fn finish(self) -> Result<(), StoreError> {
+    /// Writes what changed and releases the keywords' lock; the uidlist's
+    /// lock comes back, still held, for the files written with it
+    /// (`postern-modseq`): dropping it releases it.
+    pub(super) fn finish(self) -> Result<Lock, StoreError> {
         if let Some(lock) = self.keywords_lock {
             lock.replace(self.keywords.render().as_bytes())?;
         }
         if self.on_disk.as_ref() != Some(&self.list) {
-            self.lock.replace(self.list.render().as_bytes())?;
+            self.lock.write(self.list.render().as_bytes())?;
         }
-        Ok(())
+        if self.placing {
+            // The uidlist holds every placed file now; should this removal
+            // be lost, the next lock finds them all with UIDs and keeps them.
+            fs::remove_file(self.dir.join(PLACING))?;
+        }
+        Ok(self.lock)
+    }
+
+    /// The message's size and its size with CRLF line ends, as recorded.
+    pub(super) fn sizes(&self, uid: Uid) -> (Option<u64>, Option<u64>) {
+        // Records are in UID order (new ones are added at the end with
+        // the next UID); look the slow way if a file had them otherwise.
+        let records = &self.list.records;
+        let record = match records.binary_search_by_key(&uid, |r| r.uid) {
+            Ok(at) => records.get(at),
+            Err(_) => records.iter().find(|r| r.uid == uid),
+        };
+        record.map_or((None, None), |r| (r.size, r.vsize))
     }
 
     pub(super) fn uid_validity(&self) -> UidValidity {
         self.list.uid_validity
     }
+}
+
+/// Undoes a placing a crash cut short (see [`PLACING`]): the journal's
+/// files that have no UID in `list` are removed from `cur/`.
+fn recover_placing(dir: &Path, list: &Uidlist) -> Result<(), StoreError> {
+    let journal = dir.join(PLACING);
+    let Some(bytes) = read_bounded(&journal)? else {
+        return Ok(());
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let recorded: std::collections::BTreeSet<&str> =
+        list.records.iter().map(|r| r.stem.as_str()).collect();
+    let mut removed = 0;
+    for name in text.lines().filter(|l| !l.is_empty() && !l.contains('/')) {
+        let Ok(parsed) = MaildirName::parse(name) else {
+            continue;
+        };
+        if recorded.contains(parsed.stem()) {
+            continue;
+        }
+        match fs::remove_file(dir.join("cur").join(name)) {
+            Ok(()) => removed += 1,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    crate::spool::sync_dir(&dir.join("cur"))?;
+    fs::remove_file(&journal)?;
+    if removed > 0 {
+        tracing::warn!(
+            folder = %dir.display(),
+            removed,
+            "removed the files of a copy or append that a crash cut short"
+        );
+    }
+    Ok(())
 }
 
 /// The file names in a directory (not those starting with `.`), with

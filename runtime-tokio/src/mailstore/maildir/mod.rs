@@ -7,26 +7,38 @@
 //! `dovecot-keywords`, changed only under Dovecot's dot-lock
 //! (`dovecot-uidlist.lock`). Within this process a mutex per folder orders
 //! the work; across processes (Dovecot, another `postern`) the lock file
-//! does. MODSEQs are this process's: the model's counter, kept in memory.
+//! does. MODSEQs and expunge tombstones are durable in a file of ours
+//! beside Dovecot's, `postern-modseq`, written under the same lock
+//! ([`modseq`]); special uses set by `CREATE ... USE` in the user's
+//! `postern-special-use` ([`folders`]). COPY, MOVE and MULTIAPPEND are in
+//! [`transfer`].
 
 mod folders;
 mod lock;
 mod locked;
+mod modseq;
+mod transfer;
 mod write;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_imap;
 
 pub(crate) use folders::ensure_user as make_user;
 use write::safe_host;
 pub(crate) use write::{unique_name, write_blocking};
 
-use super::{FlagOp, FolderName, FolderStatus, MailboxStore, MessageReader, StoreError};
+use super::{
+    CopyResult, FlagOp, FolderName, FolderStatus, MailboxStore, MessageReader, MoveResult,
+    NewMessage, SpecialUse, StoreError, Usage,
+};
 use locked::Locked;
 use postern_core::envelope::LocalMailbox;
 use postern_core::mailbox::maildir_name::{Info, MaildirName};
 use postern_core::mailbox::{
-    Change, Flag, Flags, Keywords, MailboxState, ModSeq, Reconciled, Snapshot, Uid, keyword,
+    Change, Flag, Flags, Keywords, MailboxState, ModSeq, Reconciled, Snapshot, Uid, UidValidity,
+    keyword,
 };
 use postern_core::time::UnixTime;
 use std::collections::BTreeMap;
@@ -70,7 +82,7 @@ struct Cache {
 }
 
 /// A message written to `tmp/`, to be appended.
-struct NewMessage {
+struct TmpMessage {
     tmp: PathBuf,
     name: MaildirName,
     flags: Flags,
@@ -83,6 +95,61 @@ struct Synced<T> {
     value: T,
     reconciled: Reconciled,
     snapshot: Snapshot,
+}
+
+/// A folder held: this process's mutex and the lock file, scanned.
+struct Held<'a> {
+    dir: PathBuf,
+    handle: &'a Handle,
+    cache: MutexGuard<'a, Option<Cache>>,
+    locked: Locked,
+}
+
+impl<'a> Held<'a> {
+    fn take(dir: PathBuf, handle: &'a Handle, move_new: bool) -> Result<Held<'a>, StoreError> {
+        let cache = lock(&handle.cache);
+        let mut locked = Locked::open(&dir)?;
+        locked.scan(move_new)?;
+        Ok(Held {
+            dir,
+            handle,
+            cache,
+            locked,
+        })
+    }
+
+    /// Writes the uidlist, then (still under its lock) brings the model
+    /// and `postern-modseq` up to date; releases the folder.
+    fn commit(self) -> Result<(Reconciled, Snapshot), StoreError> {
+        let Held {
+            dir,
+            handle,
+            mut cache,
+            locked,
+        } = self;
+        let found = locked.found();
+        let uid_validity = locked.uid_validity();
+        let uid_next = locked.list.next_uid;
+        let paths = locked
+            .files
+            .iter()
+            .map(|(&uid, entry)| (uid, entry.path.clone()))
+            .collect();
+        let still_locked = locked.finish()?;
+        let state = cache.take().map(|c| c.state);
+        let before = state.as_ref().map(MailboxState::highest_modseq);
+        let (state, reconciled) = modseq::sync_state(&dir, state, uid_validity, uid_next, found)?;
+        drop(still_locked);
+        let snapshot = state.snapshot();
+        // Changes found now, or made by another process since this one
+        // last looked (its state was resumed from `postern-modseq`).
+        let moved = before.is_some_and(|b| b != state.highest_modseq());
+        if moved || reconciled != Reconciled::Changes(Vec::new()) {
+            handle.changed.send_replace(state.highest_modseq());
+        }
+        *cache = Some(Cache { state, paths });
+        Ok((reconciled, snapshot))
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -146,8 +213,9 @@ impl MaildirStore {
     }
 
     /// Locks the folder (this process's mutex, then the lock file), syncs
-    /// it, runs `op`, writes the uidlist back and brings the model up to
-    /// date; fires the watch channel if anything changed.
+    /// it, runs `op`, writes the uidlist back and brings the model (and
+    /// `postern-modseq`) up to date; fires the watch channel if anything
+    /// changed.
     fn locked<T>(
         &self,
         mailbox: &LocalMailbox,
@@ -157,38 +225,13 @@ impl MaildirStore {
     ) -> Result<Synced<T>, StoreError> {
         let dir = self.folder_dir(mailbox, folder)?;
         let handle = self.handle(mailbox, folder);
-        let mut cache = lock(&handle.cache);
-        let mut locked = Locked::open(&dir)?;
-        locked.scan(move_new)?;
-        let value = op(&mut locked)?;
-        let found = locked.found();
-        let uid_validity = locked.uid_validity();
-        let uid_next = locked.list.next_uid;
-        let paths = locked
-            .files
-            .iter()
-            .map(|(&uid, entry)| (uid, entry.path.clone()))
-            .collect();
-        locked.finish()?;
-        let cache = cache.get_or_insert_with(|| Cache {
-            state: MailboxState::new(uid_validity, 1),
-            paths: BTreeMap::new(),
-        });
-        let reconciled = cache
-            .state
-            .reconcile(uid_validity, uid_next, found)
-            .map_err(|error| StoreError::Damaged {
-                file: dir.join(locked::UIDLIST).display().to_string(),
-                reason: error.to_string(),
-            })?;
-        cache.paths = paths;
-        if reconciled != Reconciled::Changes(Vec::new()) {
-            handle.changed.send_replace(cache.state.highest_modseq());
-        }
+        let mut held = Held::take(dir, &handle, move_new)?;
+        let value = op(&mut held.locked)?;
+        let (reconciled, snapshot) = held.commit()?;
         Ok(Synced {
             value,
             reconciled,
-            snapshot: cache.state.snapshot(),
+            snapshot,
         })
     }
 
@@ -254,9 +297,9 @@ impl MaildirStore {
         &self,
         mailbox: &LocalMailbox,
         folder: &FolderName,
-        message: NewMessage,
+        message: TmpMessage,
     ) -> Result<Uid, StoreError> {
-        let NewMessage {
+        let TmpMessage {
             tmp,
             name,
             flags,
@@ -282,7 +325,10 @@ impl MaildirStore {
                 .dir()
                 .join("cur")
                 .join(name.with_info(info).to_string());
+            // A new keyword's letter must name it before a file carries it.
+            locked.write_keywords()?;
             fs::rename(tmp, &target)?;
+            crate::spool::sync_dir(&locked.dir().join("cur"))?;
             locked.scan(true)?;
             Ok(uid_of(locked, &stem))
         });
@@ -407,22 +453,29 @@ impl MaildirStore {
         let root = self.user_dir(mailbox);
         folders::ensure_user(&root)?;
         let subscribed = folders::subscriptions(&root)?;
+        let uses = folders::special_uses(&root)?;
         let mut statuses = Vec::new();
         for name in folders::list(&root)? {
             let synced = self.sync_blocking(mailbox, &name)?;
             let snapshot = synced.snapshot;
+            let count = |flag: Flag, set: bool| {
+                snapshot
+                    .messages
+                    .iter()
+                    .filter(|m| m.flags.contains(flag) == set)
+                    .count()
+            };
             statuses.push(FolderStatus {
                 subscribed: name.is_inbox() || subscribed.contains(&name),
+                special_use: uses.of(&name),
                 name: name.to_string(),
                 uid_validity: snapshot.uid_validity,
                 uid_next: snapshot.uid_next,
                 messages: snapshot.messages.len(),
-                unseen: snapshot
-                    .messages
-                    .iter()
-                    .filter(|m| !m.flags.contains(Flag::Seen))
-                    .count(),
+                unseen: count(Flag::Seen, false),
+                deleted: count(Flag::Deleted, true),
                 size: snapshot.messages.iter().map(|m| m.size).sum(),
+                highest_modseq: snapshot.highest_modseq,
             });
         }
         Ok(statuses)
@@ -535,7 +588,7 @@ impl MailboxStore for MaildirStore {
         let (size, vsize) = write::write_async(&tmp, message).await?;
         let name = MaildirName::new(&unique, size, vsize);
         let (store, mailbox, keywords) = (self.clone(), mailbox.clone(), keywords.clone());
-        let message = NewMessage {
+        let message = TmpMessage {
             tmp,
             name,
             flags,
@@ -615,6 +668,94 @@ impl MailboxStore for MaildirStore {
             Ok(())
         })
         .await
+    }
+
+    async fn copy(
+        &self,
+        mailbox: &LocalMailbox,
+        from: &str,
+        uids: &[Uid],
+        to: &str,
+    ) -> Result<CopyResult, StoreError> {
+        let (store, mailbox, uids) = (self.clone(), mailbox.clone(), uids.to_vec());
+        let (from, to) = (folder_name(from)?, folder_name(to)?);
+        blocking(move || store.copy_blocking(&mailbox, &from, &uids, &to)).await
+    }
+
+    async fn move_messages(
+        &self,
+        mailbox: &LocalMailbox,
+        from: &str,
+        uids: &[Uid],
+        to: &str,
+    ) -> Result<MoveResult, StoreError> {
+        let (store, mailbox, uids) = (self.clone(), mailbox.clone(), uids.to_vec());
+        let (from, to) = (folder_name(from)?, folder_name(to)?);
+        blocking(move || store.move_blocking(&mailbox, &from, &uids, &to)).await
+    }
+
+    async fn append_many(
+        &self,
+        mailbox: &LocalMailbox,
+        folder: &str,
+        messages: Vec<NewMessage>,
+    ) -> Result<(UidValidity, Vec<Uid>), StoreError> {
+        let (store, mailbox, folder) = (self.clone(), mailbox.clone(), folder_name(folder)?);
+        blocking(move || store.append_many_blocking(&mailbox, &folder, messages)).await
+    }
+
+    async fn create_folder_with_use(
+        &self,
+        mailbox: &LocalMailbox,
+        folder: &str,
+        special_use: Option<SpecialUse>,
+    ) -> Result<(), StoreError> {
+        let (store, mailbox, folder) = (self.clone(), mailbox.clone(), folder_name(folder)?);
+        blocking(move || {
+            let root = store.user_dir(&mailbox);
+            folders::ensure_user(&root)?;
+            folders::create(&root, &folder)?;
+            if special_use.is_some() {
+                folders::set_special_use(&root, &folder, special_use)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn subscribe(
+        &self,
+        mailbox: &LocalMailbox,
+        folder: &str,
+        subscribed: bool,
+    ) -> Result<(), StoreError> {
+        let (store, mailbox, folder) = (self.clone(), mailbox.clone(), folder_name(folder)?);
+        blocking(move || {
+            let root = store.user_dir(&mailbox);
+            folders::ensure_user(&root)?;
+            folders::set_subscribed(&root, &folder, subscribed)
+        })
+        .await
+    }
+
+    async fn subscriptions(&self, mailbox: &LocalMailbox) -> Result<Vec<String>, StoreError> {
+        let (store, mailbox) = (self.clone(), mailbox.clone());
+        blocking(move || {
+            let root = store.user_dir(&mailbox);
+            folders::ensure_user(&root)?;
+            let names = folders::subscriptions(&root)?;
+            Ok(names.iter().map(ToString::to_string).collect())
+        })
+        .await
+    }
+
+    async fn usage(&self, mailbox: &LocalMailbox) -> Result<Usage, StoreError> {
+        let (store, mailbox) = (self.clone(), mailbox.clone());
+        let folders = blocking(move || store.folders_blocking(&mailbox)).await?;
+        Ok(Usage {
+            bytes: folders.iter().map(|f| f.size).sum(),
+            messages: folders.iter().map(|f| f.messages as u64).sum(),
+        })
     }
 
     fn watch(&self, mailbox: &LocalMailbox, folder: &str) -> watch::Receiver<ModSeq> {

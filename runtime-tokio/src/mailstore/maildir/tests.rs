@@ -356,6 +356,10 @@ enum Op {
         handle: usize,
         pick: usize,
     },
+    /// The process restarts: a new store on the same directory.
+    Restart {
+        handle: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -368,6 +372,7 @@ fn op() -> impl Strategy<Value = Op> {
             flags
         }),
         (0..3usize, any::<usize>()).prop_map(|(handle, pick)| Op::Expunge { handle, pick }),
+        (0..3usize).prop_map(|handle| Op::Restart { handle }),
     ]
 }
 
@@ -386,11 +391,14 @@ proptest! {
     /// Three handles on one Maildir (three processes) append, deliver,
     /// change flags and expunge; after every step each handle's view
     /// matches a reference model: UIDs strictly increase and are never
-    /// reused, flags are as last set, expunged messages are gone.
+    /// reused, flags are as last set, expunged messages are gone. A
+    /// handle may restart (a new store on the directory); every handle
+    /// sees the same MODSEQs, and HIGHESTMODSEQ never goes back.
     #[test]
     fn several_handles_keep_the_rules_of_the_model(ops in proptest::collection::vec(op(), 1..25)) {
         let dir = tempfile::tempdir().unwrap();
-        let handles: Vec<Maildirs> = (0..3).map(|_| Maildirs::new(dir.path(), "mx.test")).collect();
+        let mut handles: Vec<Maildirs> = (0..3).map(|_| Maildirs::new(dir.path(), "mx.test")).collect();
+        let mut highest = ModSeq(0);
         let inbox = inbox();
         let mut model: BTreeMap<u32, Flags> = BTreeMap::new();
         let mut ever: BTreeSet<u32> = BTreeSet::new();
@@ -410,7 +418,7 @@ proptest! {
                     let unique = unique_name(store.host());
                     let tmp = root.join("tmp").join(&unique);
                     let (size, vsize) = write_blocking(&tmp, b"", &mut &b"Subject: a\r\n\r\n"[..]).unwrap();
-                    let message = NewMessage {
+                    let message = TmpMessage {
                         tmp,
                         name: MaildirName::new(&unique, size, vsize),
                         flags: flags_of(flags),
@@ -440,13 +448,20 @@ proptest! {
                     prop_assert_eq!(removed.len(), 1);
                     model.remove(&uid);
                 }
+                Op::Restart { handle } => {
+                    handles[handle] = Maildirs::new(dir.path(), "mx.test");
+                }
             }
+            let first = handles[0].store().sync_blocking(&alice(), &inbox).unwrap().snapshot;
+            prop_assert!(first.highest_modseq >= highest, "HIGHESTMODSEQ went back");
+            highest = first.highest_modseq;
             for handle in &handles {
                 let snapshot = handle.store().sync_blocking(&alice(), &inbox).unwrap().snapshot;
                 let seen: BTreeMap<u32, Flags> =
                     snapshot.messages.iter().map(|m| (m.uid.get(), m.flags)).collect();
                 prop_assert_eq!(&seen, &model);
                 prop_assert!(ever.iter().all(|&u| u < snapshot.uid_next));
+                prop_assert_eq!(&snapshot, &first, "every handle sees the same MODSEQs");
             }
         }
     }
@@ -474,7 +489,7 @@ fn concurrent_appends_flag_changes_and_expunges_lose_nothing() {
                     let tmp = root.join("tmp").join(&unique);
                     let text = format!("Subject: {t}-{i}\r\n\r\n");
                     let (size, vsize) = write_blocking(&tmp, b"", &mut text.as_bytes()).unwrap();
-                    let message = NewMessage {
+                    let message = TmpMessage {
                         tmp,
                         name: MaildirName::new(&unique, size, vsize),
                         flags: Flags::EMPTY,
