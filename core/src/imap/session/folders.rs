@@ -218,7 +218,7 @@ impl ImapServer {
         }
         let mut special_use = None;
         for attribute in uses {
-            match SpecialUse::parse(attribute) {
+            match SpecialUse::from_attribute(attribute) {
                 Some(use_) if special_use.is_none() => special_use = Some(use_),
                 Some(_) => {
                     return self.reply(
@@ -537,7 +537,8 @@ impl ImapServer {
                 content: message.content,
                 flags,
                 keywords,
-                internal_date,
+                // RFC 9051 6.3.12: without a date, the time it is stored.
+                internal_date: internal_date.unwrap_or_else(|| self.wall_now()),
             });
         }
         let quota = self.config.quota;

@@ -304,14 +304,7 @@ impl Store {
         let folder = self.folder(name)?;
         let uids = messages
             .into_iter()
-            .map(|m| {
-                folder.add(
-                    &m.content,
-                    m.flags,
-                    m.keywords,
-                    m.internal_date.unwrap_or(DATE),
-                )
-            })
+            .map(|m| folder.add(&m.content, m.flags, m.keywords, m.internal_date))
             .collect();
         Ok((folder.uid_validity, uids))
     }
@@ -428,16 +421,16 @@ impl Store {
                     name: name.clone(),
                     uid_validity: folder.uid_validity,
                     uid_next: folder.uid_next,
-                    messages: folder.messages.len() as u64,
+                    messages: folder.messages.len(),
                     unseen: metas
                         .clone()
                         .filter(|m| !m.flags.contains(Flag::Seen))
-                        .count() as u64,
+                        .count(),
                     size: metas.clone().map(|m| m.size).sum(),
                     subscribed: self.subscriptions.contains(name),
                     special_use: folder.special_use,
                     highest_modseq: folder.highest_modseq,
-                    deleted: metas.filter(|m| m.flags.contains(Flag::Deleted)).count() as u64,
+                    deleted: metas.filter(|m| m.flags.contains(Flag::Deleted)).count(),
                 }
             })
             .collect())
@@ -489,7 +482,7 @@ impl Store {
         let folders = self.folder_list()?;
         Ok(Usage {
             bytes: folders.iter().map(|f| f.size).sum(),
-            messages: folders.iter().map(|f| f.messages).sum(),
+            messages: folders.iter().map(|f| f.messages as u64).sum(),
         })
     }
 }

@@ -92,10 +92,11 @@ use crate::imap::command::StoreAction;
 use crate::limits::LOGGED_PEER_TEXT_BYTES_MAX;
 use crate::mailbox::{Change, Flags, Keywords, ModSeq, Snapshot, Uid, UidValidity};
 use crate::text::{bounded, escape_controls};
-use crate::time::UnixTime;
 use std::fmt;
 use std::time::Duration;
 
+pub use crate::mailbox::folder::SpecialUse;
+pub use crate::mailbox::{CopyResult, MoveResult, NewMessage, Usage};
 pub use crate::smtp::server::{EventLevel, SessionInfo};
 
 /// The per-instance settings an IMAP session runs under.
@@ -135,66 +136,23 @@ pub struct Quota {
     pub messages: Option<u64>,
 }
 
-/// RFC 6154 special uses of folders.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum SpecialUse {
-    All,
-    Archive,
-    Drafts,
-    Flagged,
-    Junk,
-    Sent,
-    Trash,
-}
-
-impl SpecialUse {
-    pub const ALL: [SpecialUse; 7] = [
-        SpecialUse::All,
-        SpecialUse::Archive,
-        SpecialUse::Drafts,
-        SpecialUse::Flagged,
-        SpecialUse::Junk,
-        SpecialUse::Sent,
-        SpecialUse::Trash,
-    ];
-
-    /// The attribute as LIST shows it, such as `\Drafts`.
-    pub fn attribute(self) -> &'static str {
-        match self {
-            SpecialUse::All => "\\All",
-            SpecialUse::Archive => "\\Archive",
-            SpecialUse::Drafts => "\\Drafts",
-            SpecialUse::Flagged => "\\Flagged",
-            SpecialUse::Junk => "\\Junk",
-            SpecialUse::Sent => "\\Sent",
-            SpecialUse::Trash => "\\Trash",
-        }
-    }
-
-    /// The attribute a client wrote (without case), if it is one.
-    pub fn parse(attribute: &str) -> Option<SpecialUse> {
-        SpecialUse::ALL
-            .into_iter()
-            .find(|use_| use_.attribute().eq_ignore_ascii_case(attribute))
-    }
-}
-
-/// One folder as [`Request::Folders`] lists it.
+/// One folder as [`Request::Folders`] lists it (the fields of the
+/// runtime store's `FolderStatus`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FolderStatus {
     /// UTF-8, `.`-separated levels, `INBOX` canonical.
     pub name: String,
     pub uid_validity: UidValidity,
     pub uid_next: u32,
-    pub messages: u64,
-    pub unseen: u64,
+    pub messages: usize,
+    pub unseen: usize,
     /// Octets of all its messages (RFC 8438 STATUS SIZE).
     pub size: u64,
     pub subscribed: bool,
     pub special_use: Option<SpecialUse>,
     pub highest_modseq: ModSeq,
     /// Messages with `\Deleted` (RFC 9051 STATUS DELETED).
-    pub deleted: u64,
+    pub deleted: usize,
 }
 
 /// [`Request::Open`]'s answer.
@@ -212,40 +170,6 @@ pub struct ChangeSet {
     pub changes: Option<Vec<Change>>,
     /// New messages with this UID or above are `\Recent` to this session.
     pub recent_from: u32,
-}
-
-/// One message to store (APPEND).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewMessage {
-    pub content: Vec<u8>,
-    pub flags: Flags,
-    pub keywords: Keywords,
-    /// `None`: the time it is stored (RFC 9051 6.3.12).
-    pub internal_date: Option<UnixTime>,
-}
-
-/// [`Request::Copy`]'s answer (RFC 4315 COPYUID).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CopyResult {
-    /// Of the target folder.
-    pub uid_validity: UidValidity,
-    /// Source UID and the new one, in source UID order; UIDs no longer
-    /// there are left out.
-    pub pairs: Vec<(Uid, Uid)>,
-}
-
-/// [`Request::Move`]'s answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MoveResult {
-    pub copied: CopyResult,
-    pub expunged: Vec<Uid>,
-}
-
-/// A user's use of the store (RFC 9208 STORAGE in octets and MESSAGE).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Usage {
-    pub bytes: u64,
-    pub messages: u64,
 }
 
 /// Why the store could not do what was asked.
