@@ -8,7 +8,9 @@ use super::machine::ImapServer;
 use super::response::{Reply, failure_reply, flags_line, stored_flags, unix_time};
 use super::state::{Mode, Pending, RenameInboxStep};
 use super::view::{View, flag_list, uid_set};
-use super::{ChangeSet, Event, Input, MoveResult, NewMessage, Opened, Request, SpecialUse};
+use super::{
+    ChangeSet, Event, FolderStatus, Input, MoveResult, NewMessage, Opened, Request, SpecialUse,
+};
 use super::{StoreFailure, Usage};
 use crate::imap::command::{AppendMessage, QresyncParams, SelectParams};
 use crate::mailbox::{Change, Uid};
@@ -299,9 +301,12 @@ impl ImapServer {
         self.create_next(tag, folder, special_use, parents)
     }
 
-    /// DELETE (RFC 9051 6.3.5): the folder alone. Folders below it stay
-    /// (Maildir++ keeps each level apart, as Dovecot does); LIST then
-    /// shows the deleted name as `\NonExistent` while it has children.
+    /// DELETE (RFC 9051 6.3.5). A folder with folders below it is
+    /// refused: the RFC forbids removing the inferior names with it, and
+    /// a Maildir++ store cannot keep them without it as Dovecot would
+    /// (the store's `delete_folder` removes subfolders too), so the
+    /// client deletes the children first, as RFC 9051 6.3.5 allows a
+    /// server to ask. The folders are listed first to see.
     pub(super) fn handle_delete(&mut self, tag: String, wire: &str) {
         let folder = match self.folder_name(wire) {
             Ok(folder) => folder,
@@ -317,6 +322,27 @@ impl ImapServer {
                     Some("INUSE"),
                     "Cannot delete the selected mailbox: CLOSE it first",
                 ),
+            );
+        }
+        self.request(Pending::Delete { tag, folder }, Request::Folders);
+    }
+
+    pub(super) fn delete_listed(
+        &mut self,
+        tag: String,
+        folder: String,
+        result: Result<Vec<FolderStatus>, StoreFailure>,
+    ) {
+        let folders = match result {
+            Ok(folders) => folders,
+            Err(failure) => return self.done(tag, "DELETE", folder, Err(failure)),
+        };
+        let below = format!("{folder}.");
+        if folders.iter().any(|f| f.name.starts_with(&below)) {
+            return self.finish(
+                tag,
+                Reply::no(Some("INUSE"), "Mailbox has children, delete them first"),
+                true,
             );
         }
         let request = Request::DeleteFolder {

@@ -3,8 +3,8 @@
 //! and HIGHESTMODSEQ) and NAMESPACE (RFC 2342).
 //!
 //! The hierarchy separator is `.` (Maildir++). A name that does not exist
-//! but has folders below it (after DELETE of a parent) is shown with
-//! `\NonExistent` (`\Noselect` to a plain IMAP4rev1 LIST).
+//! but has folders below it (a store's folder made without its parent)
+//! is shown with `\NonExistent` (`\Noselect` to a plain IMAP4rev1 LIST).
 
 use super::machine::ImapServer;
 use super::response::{Reply, failure_reply};

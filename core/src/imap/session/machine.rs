@@ -449,6 +449,9 @@ impl ImapServer {
                 },
                 Input::Subscriptions(result),
             ) => self.subscriptions_listed(tag, list, lsub, folders, result),
+            (Pending::Delete { tag, folder }, Input::Folders(result)) => {
+                self.delete_listed(tag, folder, result)
+            }
             (Pending::Status { tag, folder, items }, Input::Folders(result)) => {
                 self.status_answer(tag, folder, items, result)
             }

@@ -167,6 +167,11 @@ pub enum Pending {
         parents: Vec<String>,
         last: bool,
     },
+    /// DELETE: the folders, to see whether this one has children.
+    Delete {
+        tag: String,
+        folder: String,
+    },
     /// CREATE, DELETE, SUBSCRIBE, UNSUBSCRIBE and RENAME: a plain answer.
     Done {
         tag: String,

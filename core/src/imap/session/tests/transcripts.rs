@@ -176,6 +176,8 @@ fn folders_create_list_rename_delete() {
     h.line("a6 LIST \"\" %");
     h.line("a7 RENAME Projects Work");
     h.line("a8 DELETE Work");
+    h.line("a9 DELETE Work.2026");
+    h.line("a0 DELETE Work");
     h.line("a9 LIST \"\" Work*");
     h.line("b1 DELETE INBOX");
     h.line("b2 DELETE Nowhere");
