@@ -4,8 +4,8 @@
 //! (the authenticated state), [`super::selected`], [`super::fetch`] and
 //! [`super::search`]. See the module docs of [`super`] for the contract.
 
+use super::events::shown;
 use super::response::{Reply, Status};
-use super::shown;
 use super::state::{Mode, Pending, State};
 use super::timers::{Timer, TimerTable};
 use super::{Event, Input, Output, Request, SessionConfig, SessionInfo};

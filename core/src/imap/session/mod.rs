@@ -68,6 +68,7 @@
 //! number until it can be told.
 
 mod any;
+mod events;
 mod fetch;
 mod folders;
 mod list;
@@ -84,15 +85,13 @@ mod timers;
 mod updates;
 mod view;
 
+pub use events::{Event, LoginVia, SessionSummary};
 pub use machine::ImapServer;
 pub use timers::Timer;
 
-use crate::auth::{AuthPolicy, AuthVerdict, LoginAttempt, Mechanism};
+use crate::auth::{AuthPolicy, AuthVerdict, LoginAttempt};
 use crate::imap::command::StoreAction;
-use crate::limits::LOGGED_PEER_TEXT_BYTES_MAX;
 use crate::mailbox::{Change, Flags, Keywords, ModSeq, Snapshot, Uid, UidValidity};
-use crate::text::{bounded, escape_controls};
-use std::fmt;
 use std::time::Duration;
 
 pub use crate::mailbox::folder::SpecialUse;
@@ -316,160 +315,4 @@ pub enum Output {
     Close,
     /// Something worth a log line.
     Event(Event),
-}
-
-/// How a client logged in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LoginVia {
-    /// The LOGIN command (RFC 9051 6.2.3).
-    Login,
-    /// AUTHENTICATE with a SASL mechanism (RFC 9051 6.2.2).
-    Sasl(Mechanism),
-}
-
-impl fmt::Display for LoginVia {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LoginVia::Login => f.write_str("LOGIN"),
-            LoginVia::Sasl(mechanism) => write!(f, "{mechanism}"),
-        }
-    }
-}
-
-/// Session events for logs and metrics; never message content.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Event {
-    LoginSucceeded {
-        login: String,
-        via: LoginVia,
-    },
-    /// `login` is what the client offered (never the password).
-    LoginFailed {
-        login: String,
-        via: LoginVia,
-        reply: String,
-    },
-    Selected {
-        folder: String,
-        read_only: bool,
-        messages: usize,
-    },
-    Appended {
-        folder: String,
-        messages: usize,
-        octets: u64,
-    },
-    Expunged {
-        folder: String,
-        messages: usize,
-    },
-    Copied {
-        to: String,
-        messages: usize,
-        moved: bool,
-    },
-    /// A `BAD` or `NO` reply.
-    CommandRefused {
-        reply: String,
-    },
-    /// A store request failed (`NO [SERVERBUG]`).
-    StoreFailed {
-        command: &'static str,
-    },
-    TlsStarted {
-        discarded: usize,
-    },
-    /// LOGOUT.
-    LoggedOut,
-    /// RFC 9051 5.4.
-    Autologout,
-    IdleTooLong,
-    SendStalled {
-        waited: Duration,
-    },
-    TooManyErrors,
-    /// The client held more input unread than the bound allows.
-    InputOverflow,
-    ShutDown,
-}
-
-impl Event {
-    /// The level its log line gets.
-    pub fn level(&self) -> EventLevel {
-        match self {
-            Event::CommandRefused { .. } | Event::TlsStarted { discarded: 0 } => EventLevel::Debug,
-            _ => EventLevel::Info,
-        }
-    }
-}
-
-/// Peer text as a log line may show it: escaped and bounded.
-fn shown(text: &str) -> String {
-    bounded(&escape_controls(text), LOGGED_PEER_TEXT_BYTES_MAX).into_owned()
-}
-
-impl fmt::Display for Event {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Event::LoginSucceeded { login, via } => {
-                write!(f, "imap login {via} login={} succeeded", shown(login))
-            }
-            Event::LoginFailed { login, via, reply } => write!(
-                f,
-                "imap login {via} login={} failed: {}",
-                shown(login),
-                shown(reply)
-            ),
-            Event::Selected {
-                folder,
-                read_only,
-                messages,
-            } => write!(
-                f,
-                "{} {}: {messages} messages",
-                if *read_only { "examine" } else { "select" },
-                shown(folder)
-            ),
-            Event::Appended {
-                folder,
-                messages,
-                octets,
-            } => write!(
-                f,
-                "append to {}: {messages} messages, {octets} octets",
-                shown(folder)
-            ),
-            Event::Expunged { folder, messages } => {
-                write!(f, "expunge in {}: {messages} messages", shown(folder))
-            }
-            Event::Copied {
-                to,
-                messages,
-                moved,
-            } => write!(
-                f,
-                "{} {messages} messages to {}",
-                if *moved { "moved" } else { "copied" },
-                shown(to)
-            ),
-            Event::CommandRefused { reply } => write!(f, "command refused: {}", shown(reply)),
-            Event::StoreFailed { command } => write!(f, "{command}: the store failed"),
-            Event::TlsStarted { discarded: 0 } => f.write_str("TLS started"),
-            Event::TlsStarted { discarded } => write!(
-                f,
-                "TLS started; {discarded} bytes sent in clear after STARTTLS were discarded"
-            ),
-            Event::LoggedOut => f.write_str("logout"),
-            Event::Autologout => f.write_str("autologout: the client was idle too long"),
-            Event::IdleTooLong => f.write_str("IDLE ended: it lasted too long"),
-            Event::SendStalled { waited } => write!(
-                f,
-                "write stalled for {}s: the client is not reading",
-                waited.as_secs()
-            ),
-            Event::TooManyErrors => f.write_str("too many errors"),
-            Event::InputOverflow => f.write_str("too much input held unread"),
-            Event::ShutDown => f.write_str("shut down"),
-        }
-    }
 }
