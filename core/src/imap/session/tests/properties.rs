@@ -31,6 +31,13 @@ const COMMANDS: &[&str] = &[
     "UNSELECT",
     "IDLE\r\nDONE",
     "STATUS INBOX (MESSAGES UIDNEXT)",
+    "SEARCH ALL",
+    "SEARCH UNSEEN SUBJECT lunch",
+    "UID SEARCH RETURN (SAVE) DELETED",
+    "FETCH $ (FLAGS)",
+    "SORT (ARRIVAL) UTF-8 ALL",
+    "FETCH 1:2 (BODY.PEEK[HEADER] ENVELOPE)",
+    "FETCH 1 BODY[TEXT]",
     "<deliver>",
 ];
 

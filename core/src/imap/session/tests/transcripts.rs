@@ -280,3 +280,17 @@ fn qresync_select_tells_vanished_and_changed_messages() {
     h.line("a8 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)");
     insta::assert_snapshot!(h.transcript);
 }
+
+#[test]
+fn mailbox_names_are_modified_utf7_for_imap4rev1_and_utf8_for_imap4rev2() {
+    let mut h = logged_in();
+    h.line("a1 CREATE R&AOk-sum&AOk-");
+    h.line("a2 LIST \"\" R*");
+    h.line("a3 CREATE Bad&Name");
+    h.line("a4 ENABLE IMAP4rev2");
+    h.line("a5 LIST \"\" R*");
+    h.line("a6 STATUS \"Résumé\" (MESSAGES)");
+    h.line("a7 LIST \"\" (INBOX Sent)");
+    assert!(h.store.folders.contains_key("Résumé"));
+    insta::assert_snapshot!(h.transcript);
+}
