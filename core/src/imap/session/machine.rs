@@ -263,7 +263,7 @@ impl ImapServer {
                 {
                     self.reply(tag, Reply::no(Some("TOOBIG"), text));
                 } else {
-                    self.bad(tag, &text);
+                    self.bad_with(tag, Some("TOOBIG"), &text);
                 }
             }
         }
@@ -555,7 +555,14 @@ impl ImapServer {
     /// A `BAD` reply, counted toward `max_errors`; the session ends with
     /// `* BYE` once there have been too many.
     pub(super) fn bad(&mut self, tag: &str, text: &str) {
-        self.reply(tag, Reply::bad(text));
+        self.bad_with(tag, None, text);
+    }
+
+    /// A `BAD` reply with a response code, counted as [`Self::bad`] is.
+    pub(super) fn bad_with(&mut self, tag: &str, code: Option<&str>, text: &str) {
+        let mut reply = Reply::bad(text);
+        reply.code = code.map(str::to_owned);
+        self.reply(tag, reply);
         self.errors += 1;
         if self.errors >= self.config.max_errors {
             self.bye("Too many invalid commands", Event::TooManyErrors);

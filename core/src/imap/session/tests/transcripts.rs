@@ -294,3 +294,16 @@ fn mailbox_names_are_modified_utf7_for_imap4rev1_and_utf8_for_imap4rev2() {
     assert!(h.store.folders.contains_key("Résumé"));
     insta::assert_snapshot!(h.transcript);
 }
+
+#[test]
+fn literals_over_the_limits_are_refused_and_the_session_goes_on() {
+    let mut h = logged_in();
+    h.line("a1 APPEND INBOX {70000}");
+    h.line("a2 APPEND INBOX {70000+}");
+    h.feed(&vec![b'x'; 70_000]);
+    h.line("");
+    h.line("a3 LOGIN {70000}");
+    h.line("a4 NOOP");
+    assert!(!h.closed());
+    insta::assert_snapshot!(h.transcript);
+}
