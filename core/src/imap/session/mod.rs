@@ -48,6 +48,23 @@
 //! be handed in whenever the machine is not mid-request; during IDLE it
 //! makes the machine ask for the changes and tell them at once.
 //!
+//! # Carrying out requests (for the driver)
+//!
+//! Each request maps onto one `MailboxStore` method: `Open` → `open`
+//! (and the driver's `\Recent` claim), `Changes` → `changes_since`,
+//! `Read` → `read` read whole, `Append` → `append_many`, `StoreFlags` →
+//! `store_flags`, `Expunge` → `expunge`, `Copy` → `copy`, `Move` →
+//! `move_messages`, `Folders` → `folders`, `CreateFolder` →
+//! `create_folder_with_use`, `DeleteFolder` → `delete_folder` (never
+//! asked for a folder with children), `RenameFolder` → `rename_folder`,
+//! `Subscribe` → `subscribe`, `Subscriptions` → `subscriptions`, `Usage`
+//! → `usage`. Its `StoreError`s become [`StoreFailure`]s:
+//! `NoSuchFolder` → `NoSuchFolder`; `FolderExists` → `AlreadyExists`;
+//! `NoSuchMessage` → `MessageGone`; `InboxIsPermanent`, `BadFolderName`,
+//! `BadKeyword` and `TooManyMessages` → `Cannot(text)`; `LockTimeout` →
+//! `InUse`; the rest (`Damaged`, `Io`) → `Failed`, logged by the driver.
+//! `watch` firing for the selected folder is [`Input::FolderChanged`].
+//!
 //! # Back-pressure
 //!
 //! The machine holds at most
