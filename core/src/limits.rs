@@ -483,8 +483,3 @@ pub const IMAP_BAD_COMMANDS_MAX: u32 = 20;
 /// request is out: room for a pipelined group of commands. The driver
 /// stops reading at this bound ([`crate::imap::session::ImapServer::wants_input`]).
 pub const IMAP_INPUT_BUFFER_BYTES_MAX: usize = 64 * 1024;
-
-/// UIDs a `VANISHED (EARLIER)` reply works through when the store no
-/// longer knows which were expunged (RFC 7162 3.2.5.2 lets the server
-/// name every UID it does not have).
-pub const IMAP_VANISHED_UIDS_MAX: usize = 1_000_000;

@@ -10,7 +10,7 @@
 use super::machine::ImapServer;
 use super::response::{Reply, date_time, failure_reply};
 use super::state::Pending;
-use super::view::{ViewMessage, flag_list, uid_set};
+use super::view::{ViewMessage, flag_list, ranges_contain, set_ranges, uid_set};
 use super::{ChangeSet, Event, Input, Request, StoreFailure};
 use crate::imap::command::{
     FetchItem, FetchModifiers, Partial, Section, SectionText, SequenceSet, StoreAction,
@@ -200,13 +200,14 @@ impl ImapServer {
         else {
             return;
         };
+        let within = set_ranges(&job.set, largest);
         let mut gone: Vec<u32> = changes
             .iter()
             .filter_map(|c| match c {
                 Change::Expunged { uid, .. } if view.index_of(*uid).is_none() => Some(uid.get()),
                 _ => None,
             })
-            .filter(|&uid| set_contains(&job.set, uid, largest))
+            .filter(|&uid| ranges_contain(&within, uid))
             .collect();
         gone.sort_unstable();
         gone.dedup();
@@ -476,22 +477,6 @@ fn needs_content(item: &FetchItem) -> bool {
             | FetchItem::Rfc822Size
             | FetchItem::ModSeq
     )
-}
-
-/// Whether a UID set holds `uid` (`*` is the largest UID in use).
-pub fn set_contains(set: &SequenceSet, uid: u32, largest: u32) -> bool {
-    use crate::imap::command::SeqNumber;
-    let SequenceSet::Ranges(ranges) = set else {
-        return false;
-    };
-    ranges.iter().any(|range| {
-        let value = |n: SeqNumber| match n {
-            SeqNumber::Value(v) => v.get(),
-            SeqNumber::Largest => largest,
-        };
-        let (a, b) = (value(range.start), value(range.end));
-        (a.min(b)..=a.max(b)).contains(&uid)
-    })
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 use super::machine::ImapServer;
 use super::response::{Reply, failure_reply, flags_line, stored_flags, unix_time};
 use super::state::{Mode, Pending, RenameInboxStep};
-use super::view::{View, flag_list, uid_set};
+use super::view::{View, flag_list, ranges_contain, ranges_text, set_ranges, uid_set};
 use super::{
     ChangeSet, Event, FolderStatus, Input, MoveResult, NewMessage, Opened, Request, SpecialUse,
 };
@@ -157,39 +157,37 @@ impl ImapServer {
         let Some(view) = self.view() else {
             return self.reply(&tag, reply);
         };
-        let known = |uid: u32| {
-            params
-                .known_uids
-                .as_ref()
-                .is_none_or(|set| view_contains(set, uid))
+        let known: Vec<(u32, u32)> = match &params.known_uids {
+            Some(set) => set_ranges(set, u32::MAX),
+            None => vec![(1, u32::MAX)],
         };
-        let mut vanished: Vec<u32> = match result {
+        let vanished: Vec<(u32, u32)> = match result {
             Ok(ChangeSet {
                 changes: Some(changes),
                 ..
-            }) => changes
-                .iter()
-                .filter_map(|change| match change {
-                    Change::Expunged { uid, .. } => Some(uid.get()),
-                    _ => None,
-                })
-                .filter(|&uid| {
-                    known(uid) && view.index_of(Uid::new(uid).unwrap_or(Uid::FIRST)).is_none()
-                })
-                .collect(),
+            }) => {
+                let mut gone: Vec<u32> = changes
+                    .iter()
+                    .filter_map(|change| match change {
+                        Change::Expunged { uid, .. } if view.index_of(*uid).is_none() => {
+                            Some(uid.get())
+                        }
+                        _ => None,
+                    })
+                    .filter(|&uid| ranges_contain(&known, uid))
+                    .collect();
+                gone.sort_unstable();
+                gone.dedup();
+                gone.into_iter().map(|uid| (uid, uid)).collect()
+            }
             // The store no longer knows: every UID the client may know of
             // that is not here (RFC 7162 3.2.5.2 allows this).
-            _ => (1..view.uid_next)
-                .filter(|&uid| known(uid))
-                .filter(|&uid| Uid::new(uid).is_some_and(|u| view.index_of(u).is_none()))
-                .take(crate::limits::IMAP_VANISHED_UIDS_MAX)
-                .collect(),
+            _ => view.missing_ranges(&known),
         };
-        vanished.sort_unstable();
-        vanished.dedup();
         let mut out = Vec::new();
         if !vanished.is_empty() {
-            let _ = write!(out, "* VANISHED (EARLIER) {}\r\n", uid_set(&vanished));
+            let text = ranges_text(&set_ranges_of(&vanished));
+            let _ = write!(out, "* VANISHED (EARLIER) {text}\r\n");
         }
         for (i, message) in view.messages.iter().enumerate() {
             if message.modseq.0 > params.modseq {
@@ -738,19 +736,14 @@ pub fn uid_set_in_order(uids: &[u32]) -> String {
         .join(",")
 }
 
-/// Whether a UID set (QRESYNC's known UIDs) holds `uid`; `*` is taken as
-/// the largest UID there is.
-fn view_contains(set: &crate::imap::command::SequenceSet, uid: u32) -> bool {
-    use crate::imap::command::{SeqNumber, SequenceSet};
-    let SequenceSet::Ranges(ranges) = set else {
-        return false;
-    };
-    ranges.iter().any(|range| {
-        let value = |n: SeqNumber| match n {
-            SeqNumber::Value(v) => v.get(),
-            SeqNumber::Largest => u32::MAX,
-        };
-        let (a, b) = (value(range.start), value(range.end));
-        (a.min(b)..=a.max(b)).contains(&uid)
-    })
+/// Single UIDs and ranges merged where they touch.
+fn set_ranges_of(ranges: &[(u32, u32)]) -> Vec<(u32, u32)> {
+    let mut merged: Vec<(u32, u32)> = Vec::with_capacity(ranges.len());
+    for &(low, high) in ranges {
+        match merged.last_mut() {
+            Some(last) if low <= last.1.saturating_add(1) => last.1 = last.1.max(high),
+            _ => merged.push((low, high)),
+        }
+    }
+    merged
 }

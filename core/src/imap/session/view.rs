@@ -381,6 +381,88 @@ impl View {
     }
 }
 
+/// A set's ranges with `*` as `largest`, each low to high, sorted and
+/// merged; `$` gives none.
+pub fn set_ranges(set: &SequenceSet, largest: u32) -> Vec<(u32, u32)> {
+    let SequenceSet::Ranges(ranges) = set else {
+        return Vec::new();
+    };
+    let value = |n: SeqNumber| match n {
+        SeqNumber::Value(v) => v.get(),
+        SeqNumber::Largest => largest,
+    };
+    let mut out: Vec<(u32, u32)> = ranges
+        .iter()
+        .map(|r| {
+            let (a, b) = (value(r.start), value(r.end));
+            (a.min(b), a.max(b))
+        })
+        .collect();
+    out.sort_unstable();
+    let mut merged: Vec<(u32, u32)> = Vec::with_capacity(out.len());
+    for (low, high) in out {
+        match merged.last_mut() {
+            Some(last) if low <= last.1.saturating_add(1) => last.1 = last.1.max(high),
+            _ => merged.push((low, high)),
+        }
+    }
+    merged
+}
+
+/// Whether sorted, merged ranges hold `value`.
+pub fn ranges_contain(ranges: &[(u32, u32)], value: u32) -> bool {
+    let at = ranges.partition_point(|&(low, _)| low <= value);
+    at > 0 && ranges[at - 1].1 >= value
+}
+
+/// Ranges as a sequence set: `1:3,7`.
+pub fn ranges_text(ranges: &[(u32, u32)]) -> String {
+    ranges
+        .iter()
+        .map(|&(low, high)| {
+            if low == high {
+                low.to_string()
+            } else {
+                format!("{low}:{high}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+impl View {
+    /// The UIDs below UIDNEXT, within `within` (sorted, merged ranges),
+    /// that no message of the view has, as ranges: work in proportion to
+    /// the ranges and messages, never to the UIDs they span.
+    pub fn missing_ranges(&self, within: &[(u32, u32)]) -> Vec<(u32, u32)> {
+        let mut out = Vec::new();
+        let top = self.uid_next.saturating_sub(1);
+        for &(low, high) in within {
+            let high = high.min(top);
+            if low > high {
+                continue;
+            }
+            // Counted in 64 bits: a UID of u32::MAX has no successor.
+            let mut start = u64::from(low);
+            let first = self.messages.partition_point(|m| m.uid.get() < low);
+            for message in &self.messages[first..] {
+                let uid = u64::from(message.uid.get());
+                if uid > u64::from(high) {
+                    break;
+                }
+                if uid > start {
+                    out.push((start as u32, (uid - 1) as u32));
+                }
+                start = uid + 1;
+            }
+            if start <= u64::from(high) {
+                out.push((start as u32, high));
+            }
+        }
+        out
+    }
+}
+
 /// `(\Seen $Junk)`, with `\Recent` for IMAP4rev1 sessions.
 pub fn flag_list(message: &ViewMessage, recent: bool, out: &mut Vec<u8>) {
     out.push(b'(');
@@ -469,6 +551,22 @@ mod tests {
         let mut out = Vec::new();
         view.tell(expunges, style, &mut out);
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn missing_uids_are_worked_out_as_ranges() {
+        let view = view(&[3, 5, 8]);
+        assert_eq!(view.missing_ranges(&[(1, 8)]), vec![(1, 2), (4, 4), (6, 7)]);
+        assert_eq!(
+            view.missing_ranges(&[(4, 4), (6, u32::MAX)]),
+            vec![(4, 4), (6, 7)]
+        );
+        let set = range(9, Some(2));
+        let ranges = set_ranges(&set, 8);
+        assert_eq!(ranges, vec![(2, 9)]);
+        assert!(ranges_contain(&ranges, 2) && ranges_contain(&ranges, 9));
+        assert!(!ranges_contain(&ranges, 1) && !ranges_contain(&ranges, 10));
+        assert_eq!(ranges_text(&[(1, 2), (4, 4)]), "1:2,4");
     }
 
     #[test]
