@@ -347,37 +347,41 @@ impl View {
             }
             SequenceSet::Ranges(ranges) => ranges,
         };
-        let mut found = BTreeSet::new();
         let count = self.messages.len();
-        let largest_uid = self.messages.last().map_or(0, |m| m.uid.get());
-        for range in ranges {
-            let value = |n: SeqNumber| match n {
-                SeqNumber::Value(v) => v.get(),
-                SeqNumber::Largest if uid => largest_uid,
-                SeqNumber::Largest => count as u32,
-            };
-            let (a, b) = (value(range.start), value(range.end));
-            let (low, high) = (a.min(b), a.max(b));
+        if !uid {
+            // RFC 9051 9: a message number past the end is an error; `*`
+            // in an empty folder names nothing (as Dovecot).
+            for range in ranges {
+                let star = matches!(range.start, SeqNumber::Largest)
+                    || matches!(range.end, SeqNumber::Largest);
+                let number = |n: SeqNumber| match n {
+                    SeqNumber::Value(v) => v.get(),
+                    SeqNumber::Largest => 0,
+                };
+                let high = number(range.start).max(number(range.end));
+                if high as usize > count && !(star && count == 0) {
+                    return Err(NoSuchMessage { number: high });
+                }
+            }
+        }
+        let largest = if uid {
+            self.messages.last().map_or(0, |m| m.uid.get())
+        } else {
+            count as u32
+        };
+        // Merged ranges first, so each message is looked at once however
+        // many ranges name it.
+        let mut found = Vec::new();
+        for (low, high) in set_ranges(set, largest) {
             if uid {
                 let start = self.messages.partition_point(|m| m.uid.get() < low);
                 let end = self.messages.partition_point(|m| m.uid.get() <= high);
                 found.extend(start..end);
-            } else {
-                let star = matches!(range.start, SeqNumber::Largest)
-                    || matches!(range.end, SeqNumber::Largest);
-                if star && count == 0 {
-                    // `1:*` in an empty folder names nothing (as Dovecot).
-                    continue;
-                }
-                if high as usize > count {
-                    return Err(NoSuchMessage { number: high });
-                }
-                if low >= 1 {
-                    found.extend(low as usize - 1..high as usize);
-                }
+            } else if low >= 1 && count > 0 {
+                found.extend(low as usize - 1..(high as usize).min(count));
             }
         }
-        Ok(found.into_iter().collect())
+        Ok(found)
     }
 }
 
