@@ -461,6 +461,32 @@ pub const MODSEQ_FILE_BYTES_MAX: u64 = 256 * 1024 * 1024;
 
 /// The largest `postern-special-use` read: one short line per folder.
 pub const SPECIAL_USE_FILE_BYTES_MAX: u64 = 256 * 1024;
+// IMAP codec
+
+/// One IMAP command's text outside its literals, line ends included.
+/// RFC 9051 4 sets no limit; RFC 7162 4 asks servers to accept command
+/// lines of at least 8192 octets, and a QRESYNC client's known-UID sets
+/// can be longer, so 64 KiB (Dovecot's default is the same).
+pub const IMAP_COMMAND_LINE_BYTES_MAX: usize = 64 * 1024;
+
+/// RFC 7888 4: with LITERAL- (not LITERAL+) a non-synchronizing literal
+/// is at most 4096 octets. A session that advertises LITERAL- sets its
+/// reader's `nonsync_literal_bytes_max` to this.
+pub const IMAP_LITERAL_MINUS_BYTES_MAX: u64 = 4096;
+
+/// One whole IMAP command, literals included, when the session sets no
+/// other bound: a MULTIAPPEND (RFC 3502) of several messages of the
+/// default maximum size.
+pub const IMAP_COMMAND_BYTES_DEFAULT: u64 = 4 * MESSAGE_BYTES_DEFAULT;
+
+/// Items in one IMAP command: sequence ranges, search keys, list and
+/// FETCH items together. A real client's longest commands are QRESYNC
+/// UID sets and SEARCH UID sets of a few thousand ranges.
+pub const IMAP_COMMAND_ITEMS_MAX: usize = 10_000;
+
+/// Nesting in one IMAP command: parenthesised lists and search keys
+/// (NOT and OR count as a level), so that parsing never recurses deeper.
+pub const IMAP_COMMAND_DEPTH_MAX: usize = 32;
 
 // IMAP session
 

@@ -15,6 +15,7 @@
 //! LIST-EXTENDED, BINARY and MULTIAPPEND, and its 2.0 is an alpha (the
 //! book's chapter "IMAP" says more). MIME parsing is `mail-parser`'s.
 
+pub mod codec;
 pub mod command;
 pub mod session;
 pub mod value;
