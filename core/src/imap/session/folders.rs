@@ -639,7 +639,7 @@ impl ImapServer {
                     octets,
                 });
                 let uids: Vec<u32> = uids.iter().map(|u| u.get()).collect();
-                let code = format!("APPENDUID {uid_validity} {}", uid_set_in_order(&uids));
+                let code = format!("APPENDUID {uid_validity} {}", uid_set(&uids));
                 self.finish(tag, Reply::ok_code(code, "Append completed"), true);
             }
             Err(failure) => {
@@ -722,18 +722,6 @@ impl ImapServer {
         };
         self.finish(tag, Reply::ok(text), true);
     }
-}
-
-/// A set of UIDs in the order given (APPENDUID and COPYUID list them in
-/// the order of the messages, RFC 4315 3): runs where they ascend.
-pub fn uid_set_in_order(uids: &[u32]) -> String {
-    if uids.windows(2).all(|w| w[0] < w[1]) {
-        return uid_set(uids);
-    }
-    uids.iter()
-        .map(u32::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 /// Single UIDs and ranges merged where they touch.

@@ -3,7 +3,6 @@
 //! and MOVE (RFC 6851) with COPYUID, and STORE (with UNCHANGEDSINCE,
 //! RFC 7162 3.1.3).
 
-use super::folders::uid_set_in_order;
 use super::machine::ImapServer;
 use super::response::{Reply, failure_reply, stored_flags};
 use super::state::{Mode, Pending};
@@ -420,7 +419,7 @@ fn copyuid(copied: &CopyResult) -> Option<String> {
     Some(format!(
         "COPYUID {} {} {}",
         copied.uid_validity,
-        uid_set_in_order(&from),
-        uid_set_in_order(&to)
+        uid_set(&from),
+        uid_set(&to)
     ))
 }

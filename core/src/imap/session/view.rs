@@ -11,7 +11,6 @@ use crate::imap::command::{SeqNumber, SequenceSet};
 use crate::mailbox::{Change, Flags, Keywords, MessageMeta, ModSeq, Snapshot, Uid, UidValidity};
 use crate::time::UnixTime;
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
 use std::io::Write as _;
 
 /// One message of the view.
@@ -490,30 +489,7 @@ pub fn flag_list(message: &ViewMessage, recent: bool, out: &mut Vec<u8>) {
     out.push(b')');
 }
 
-/// A set of numbers in the shortest sequence-set form: `1:3,7,9:10`.
-/// `values` ascending.
-pub fn uid_set(values: &[u32]) -> String {
-    let mut out = String::new();
-    let mut i = 0;
-    while i < values.len() {
-        let start = values[i];
-        let mut end = start;
-        while i + 1 < values.len() && values[i + 1] == end.wrapping_add(1) {
-            i += 1;
-            end = values[i];
-        }
-        if !out.is_empty() {
-            out.push(',');
-        }
-        if start == end {
-            let _ = write!(out, "{start}");
-        } else {
-            let _ = write!(out, "{start}:{end}");
-        }
-        i += 1;
-    }
-    out
-}
+pub use crate::imap::codec::response::sequence_set_text as uid_set;
 
 #[cfg(test)]
 mod tests {
@@ -571,13 +547,6 @@ mod tests {
         assert!(ranges_contain(&ranges, 2) && ranges_contain(&ranges, 9));
         assert!(!ranges_contain(&ranges, 1) && !ranges_contain(&ranges, 10));
         assert_eq!(ranges_text(&[(1, 2), (4, 4)]), "1:2,4");
-    }
-
-    #[test]
-    fn uid_sets_are_compressed() {
-        assert_eq!(uid_set(&[1, 2, 3, 7, 9, 10]), "1:3,7,9:10");
-        assert_eq!(uid_set(&[4]), "4");
-        assert_eq!(uid_set(&[]), "");
     }
 
     #[test]
