@@ -448,3 +448,19 @@ pub const FTP_ACTIVE_PORT_MIN: u16 = 1024;
 /// How much of a file the FTP driver moves at a time between the disk and
 /// a data connection.
 pub const FTP_TRANSFER_CHUNK_BYTES: usize = 64 * 1024;
+
+// IMAP message
+
+/// How deep multiparts and message/rfc822 parts nest before a part is
+/// taken as an opaque leaf (its octets still reachable as one part).
+/// Dovecot stops at 100; real mail rarely passes 5, and the bound keeps
+/// a crafted message from costing a deep recursion.
+pub const IMAP_MIME_DEPTH_MAX: usize = 32;
+
+/// MIME parts one message is split into; past it the rest of a
+/// multipart is not split further (BODYSTRUCTURE stays bounded).
+pub const IMAP_MIME_PARTS_MAX: usize = 5_000;
+
+/// Message-IDs taken from one message's References for THREAD
+/// (RFC 5256 3): the oldest ones beyond it are dropped.
+pub const IMAP_THREAD_REFERENCES_MAX: usize = 256;

@@ -16,4 +16,6 @@
 //! book's chapter "IMAP" says more). MIME parsing is `mail-parser`'s.
 
 pub mod command;
+pub mod message;
+pub mod sequence;
 pub mod value;
