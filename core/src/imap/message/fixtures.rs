@@ -26,6 +26,8 @@ pub(super) struct Fixture {
     pub body_structure: &'static str,
 }
 
+/// The searched mailbox: SEARCH, SORT and THREAD run over these seven,
+/// numbered 1 to 7 in this order.
 pub(super) const FIXTURES: &[Fixture] = &[
     Fixture {
         name: "plain",
@@ -75,5 +77,105 @@ pub(super) const FIXTURES: &[Fixture] = &[
         envelope: r#"(NIL "no date, no from" NIL NIL NIL NIL NIL NIL NIL NIL)"#,
         body: r#"("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 37 1)"#,
         body_structure: r#"("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 37 1 NIL NIL NIL NIL)"#,
+    },
+];
+
+/// Odd and damaged MIME: a digest, a multipart without boundary or
+/// parts, an encoded message/rfc822, RFC 2231 parameters, a boundary
+/// that is a prefix of another, a header without body, a type without
+/// subtype and an empty file; then where a part ends when what it
+/// carries ends with a line of its own (a close delimiter, a header
+/// without body), which Dovecot counts in the part.
+pub(super) const DAMAGED: &[Fixture] = &[
+    Fixture {
+        name: "digest",
+        raw: include_bytes!("fixtures/digest.eml"),
+        envelope: r#"(NIL "digest" ((NIL NIL "digest" "example.org")) ((NIL NIL "digest" "example.org")) ((NIL NIL "digest" "example.org")) NIL NIL NIL NIL NIL)"#,
+        body: r#"(("message" "rfc822" NIL NIL NIL "7bit" 53 (NIL "first digested" ((NIL NIL "one" "example.org")) ((NIL NIL "one" "example.org")) ((NIL NIL "one" "example.org")) NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 3 0) 3)("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 13 0) "digest")"#,
+        body_structure: r#"(("message" "rfc822" NIL NIL NIL "7bit" 53 (NIL "first digested" ((NIL NIL "one" "example.org")) ((NIL NIL "one" "example.org")) ((NIL NIL "one" "example.org")) NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 3 0 NIL NIL NIL NIL) 3 NIL NIL NIL NIL)("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 13 0 NIL NIL NIL NIL) "digest" ("boundary" "d") NIL NIL NIL)"#,
+    },
+    Fixture {
+        name: "noboundary",
+        raw: include_bytes!("fixtures/noboundary.eml"),
+        envelope: r#"(NIL "multipart without boundary" ((NIL NIL "x" "example.org")) ((NIL NIL "x" "example.org")) ((NIL NIL "x" "example.org")) NIL NIL NIL NIL NIL)"#,
+        body: r#"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0) "mixed")"#,
+        body_structure: r#"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0 NIL NIL NIL NIL) "mixed" NIL NIL NIL NIL)"#,
+    },
+    Fixture {
+        name: "emptymultipart",
+        raw: include_bytes!("fixtures/emptymultipart.eml"),
+        envelope: r#"(NIL "no parts" ((NIL NIL "x" "example.org")) ((NIL NIL "x" "example.org")) ((NIL NIL "x" "example.org")) NIL NIL NIL NIL NIL)"#,
+        body: r#"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0) "mixed")"#,
+        body_structure: r#"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0 NIL NIL NIL NIL) "mixed" ("boundary" "zz") NIL NIL NIL)"#,
+    },
+    Fixture {
+        name: "base64message",
+        raw: include_bytes!("fixtures/base64message.eml"),
+        envelope: r#"(NIL "encoded message" ((NIL NIL "x" "example.org")) ((NIL NIL "x" "example.org")) ((NIL NIL "x" "example.org")) NIL NIL NIL NIL NIL)"#,
+        body: r#"(("message" "rfc822" NIL NIL NIL "base64" 78 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0) 1) "mixed")"#,
+        body_structure: r#"(("message" "rfc822" NIL NIL NIL "base64" 78 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0 NIL NIL NIL NIL) 1 NIL NIL NIL NIL) "mixed" ("boundary" "q") NIL NIL NIL)"#,
+    },
+    Fixture {
+        name: "params",
+        raw: include_bytes!("fixtures/params.eml"),
+        envelope: r#"(NIL "parameters" ((NIL NIL "x" "example.org")) ((NIL NIL "x" "example.org")) ((NIL NIL "x" "example.org")) NIL NIL NIL NIL NIL)"#,
+        body: r#"("TEXT" "Plain" ("CHARSET" "UTF-8" "Format" "flowed") NIL NIL "7bit" 6 1)"#,
+        body_structure: r#"("TEXT" "Plain" ("CHARSET" "UTF-8" "Format" "flowed") NIL NIL "7bit" 6 1 NIL ("attachment" ("size" "12" "filename*" "utf-8''caf%C3%A9.txt")) ("en-GB") NIL)"#,
+    },
+    Fixture {
+        name: "prefix",
+        raw: include_bytes!("fixtures/prefix.eml"),
+        envelope: r#"(NIL "boundary prefix" ((NIL NIL "x" "example.org")) ((NIL NIL "x" "example.org")) ((NIL NIL "x" "example.org")) NIL NIL NIL NIL NIL)"#,
+        body: r#"((("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 11 0) "alternative")("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 4 0) "mixed")"#,
+        body_structure: r#"((("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 11 0 NIL NIL NIL NIL) "alternative" ("boundary" "b2") NIL NIL NIL)("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 4 0 NIL NIL NIL NIL) "mixed" ("boundary" "b") NIL NIL NIL)"#,
+    },
+    Fixture {
+        name: "headeronly",
+        raw: include_bytes!("fixtures/headeronly.eml"),
+        envelope: r#"(NIL "header only" ((NIL NIL "x" "example.org")) ((NIL NIL "x" "example.org")) ((NIL NIL "x" "example.org")) NIL NIL NIL NIL NIL)"#,
+        body: r#"("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0)"#,
+        body_structure: r#"("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0 NIL NIL NIL NIL)"#,
+    },
+    Fixture {
+        name: "notype",
+        raw: include_bytes!("fixtures/notype.eml"),
+        envelope: r#"(NIL "odd content type" ((NIL NIL "x" "example.org")) ((NIL NIL "x" "example.org")) ((NIL NIL "x" "example.org")) NIL NIL NIL NIL NIL)"#,
+        body: r#"("text" "" ("charset" "us-ascii") NIL NIL "7bit" 6 1)"#,
+        body_structure: r#"("text" "" ("charset" "us-ascii") NIL NIL "7bit" 6 1 NIL NIL NIL NIL)"#,
+    },
+    Fixture {
+        name: "empty",
+        raw: include_bytes!("fixtures/empty.eml"),
+        envelope: r#"(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)"#,
+        body: r#"("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0)"#,
+        body_structure: r#"("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0 NIL NIL NIL NIL)"#,
+    },
+    Fixture {
+        name: "rfc822simple",
+        raw: include_bytes!("fixtures/rfc822simple.eml"),
+        envelope: r#"(NIL "simple rfc822" ((NIL NIL "x" "example.org")) ((NIL NIL "x" "example.org")) ((NIL NIL "x" "example.org")) NIL NIL NIL NIL NIL)"#,
+        body: r#"(("message" "rfc822" NIL NIL NIL "7bit" 28 (NIL "inner" NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 10 0) 2)("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 1 0) "mixed")"#,
+        body_structure: r#"(("message" "rfc822" NIL NIL NIL "7bit" 28 (NIL "inner" NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 10 0 NIL NIL NIL NIL) 2 NIL NIL NIL NIL)("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 1 0 NIL NIL NIL NIL) "mixed" ("boundary" "q") NIL NIL NIL)"#,
+    },
+    Fixture {
+        name: "multipartinmultipart",
+        raw: include_bytes!("fixtures/multipartinmultipart.eml"),
+        envelope: r#"(NIL "nested multipart directly" ((NIL NIL "x" "example.org")) ((NIL NIL "x" "example.org")) ((NIL NIL "x" "example.org")) NIL NIL NIL NIL NIL)"#,
+        body: r#"((("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 1 0) "alternative")("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 1 0) "mixed")"#,
+        body_structure: r#"((("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 1 0 NIL NIL NIL NIL) "alternative" ("boundary" "r") NIL NIL NIL)("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 1 0 NIL NIL NIL NIL) "mixed" ("boundary" "q") NIL NIL NIL)"#,
+    },
+    Fixture {
+        name: "epilogue",
+        raw: include_bytes!("fixtures/epilogue.eml"),
+        envelope: r#"(NIL "nested multipart with epilogue" ((NIL NIL "x" "example.org")) ((NIL NIL "x" "example.org")) ((NIL NIL "x" "example.org")) NIL NIL NIL NIL NIL)"#,
+        body: r#"((("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 1 0) "alternative") "mixed")"#,
+        body_structure: r#"((("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 1 0 NIL NIL NIL NIL) "alternative" ("boundary" "r") NIL NIL NIL) "mixed" ("boundary" "q") NIL NIL NIL)"#,
+    },
+    Fixture {
+        name: "rfc822unclosed",
+        raw: include_bytes!("fixtures/rfc822unclosed.eml"),
+        envelope: r#"(NIL "rfc822 last part no close" ((NIL NIL "x" "example.org")) ((NIL NIL "x" "example.org")) ((NIL NIL "x" "example.org")) NIL NIL NIL NIL NIL)"#,
+        body: r#"(("message" "rfc822" NIL NIL NIL "7bit" 30 (NIL "inner" NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 12 1) 3) "mixed")"#,
+        body_structure: r#"(("message" "rfc822" NIL NIL NIL "7bit" 30 (NIL "inner" NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 12 1 NIL NIL NIL NIL) 3 NIL NIL NIL NIL) "mixed" ("boundary" "q") NIL NIL NIL)"#,
     },
 ];

@@ -67,6 +67,8 @@ pub(crate) struct Part {
     pub header: Range<usize>,
     pub fields: Vec<Field>,
     pub body: Range<usize>,
+    /// The header block has no blank line: it runs to the end.
+    pub open_header: bool,
     pub content_type: ContentType,
     pub kind: Kind,
 }
@@ -92,16 +94,24 @@ impl Part {
 
     /// Where this part's (or its carried message's) close delimiter line
     /// ends, if it has one.
+    /// A carried message whose header runs to the end counts too: its
+    /// last header line was a line, end and all.
     fn closes_at(&self) -> Option<usize> {
         match &self.kind {
             Kind::Leaf => None,
             Kind::Multipart(_, close_end) => *close_end,
-            Kind::Message(inner) => inner.closes_at(),
+            Kind::Message(inner) => inner.closes_at().or_else(|| {
+                (inner.open_header && !inner.header.is_empty()).then_some(inner.header.end)
+            }),
         }
     }
 
     /// Makes the body (and a carried message's) end at `end`.
     fn extend_to(&mut self, end: usize) {
+        if self.open_header && self.body.is_empty() {
+            self.header.end = end;
+            self.body = end..end;
+        }
         self.body.end = end;
         if let Kind::Message(inner) = &mut self.kind {
             inner.extend_to(end);
@@ -109,7 +119,7 @@ impl Part {
     }
 
     /// The Content-Transfer-Encoding as sent, trimmed.
-    pub fn transfer_encoding<'r>(&self, raw: &'r [u8]) -> Option<String> {
+    pub fn transfer_encoding(&self, raw: &[u8]) -> Option<String> {
         self.field(raw, "Content-Transfer-Encoding")
             .map(|value| unfold(value).trim().to_owned())
             .filter(|value| !value.is_empty())
@@ -130,13 +140,14 @@ fn parse_part(
     parts: &mut usize,
 ) -> Part {
     *parts += 1;
-    let (fields, body_start) = header_fields(raw, range.clone());
+    let (fields, body_start, blank_line) = header_fields(raw, range.clone());
     let header = range.start..body_start;
     let body = body_start..range.end;
     let mut part = Part {
         header,
         fields,
         body: body.clone(),
+        open_header: !blank_line,
         content_type: default_type.clone(),
         kind: Kind::Leaf,
     };
@@ -150,60 +161,69 @@ fn parse_part(
         return part;
     }
     if part.content_type.kind.eq_ignore_ascii_case("multipart") {
-        match part.content_type.param("boundary") {
-            Some(boundary) if !boundary.is_empty() => {
-                let child_type = if part.content_type.subtype.eq_ignore_ascii_case("digest") {
-                    ContentType::message_rfc822()
-                } else {
-                    ContentType::text_plain()
-                };
-                let boundary = boundary.as_bytes().to_vec();
-                let split = split_multipart(raw, body.clone(), &boundary);
-                let mut children = Vec::new();
-                for (range, untrimmed_end) in split.parts {
-                    if *parts >= IMAP_MIME_PARTS_MAX {
-                        break;
-                    }
-                    let end = range.end;
-                    let mut child = parse_part(raw, range, depth + 1, &child_type, parts);
-                    // Dovecot's reading, kept for the same sizes: when a
-                    // part ends with its own close delimiter line, that
-                    // line's end is not also the next delimiter's.
-                    if child.closes_at() == Some(end) {
-                        child.extend_to(untrimmed_end);
-                    }
-                    children.push(child);
-                }
-                if children.is_empty() {
-                    // RFC 9051 7.5.2 needs at least one part; Dovecot
-                    // shows an empty text/plain one too.
-                    let end = body.end;
-                    children.push(parse_part(raw, end..end, depth + 1, &child_type, parts));
-                }
-                part.kind = Kind::Multipart(children, split.close_end);
+        let child_type = if part.content_type.subtype.eq_ignore_ascii_case("digest") {
+            ContentType::message_rfc822()
+        } else {
+            ContentType::text_plain()
+        };
+        // Without a boundary nothing can be split: the multipart gets the
+        // one empty part below, as in Dovecot.
+        let boundary = part
+            .content_type
+            .param("boundary")
+            .unwrap_or_default()
+            .as_bytes()
+            .to_vec();
+        let split = if boundary.is_empty() {
+            Split {
+                parts: Vec::new(),
+                close_end: None,
             }
-            // A multipart without a boundary cannot be split: it is read
-            // as text, as Dovecot does.
-            _ => part.content_type = ContentType::text_plain(),
+        } else {
+            split_multipart(raw, body.clone(), &boundary)
+        };
+        let mut children = Vec::new();
+        for (range, untrimmed_end) in split.parts {
+            if *parts >= IMAP_MIME_PARTS_MAX {
+                break;
+            }
+            let end = range.end;
+            let mut child = parse_part(raw, range, depth + 1, &child_type, parts);
+            // Dovecot's reading, kept for the same sizes: when a part
+            // ends with its own close delimiter line, that line's end is
+            // not also the next delimiter's.
+            if child.closes_at() == Some(end) {
+                child.extend_to(untrimmed_end);
+            }
+            children.push(child);
         }
-    } else if part.content_type.kind.eq_ignore_ascii_case("message")
-        && (part.content_type.subtype.eq_ignore_ascii_case("rfc822")
-            || part.content_type.subtype.eq_ignore_ascii_case("global"))
+        if children.is_empty() {
+            // RFC 9051 7.5.2 needs at least one part; Dovecot shows an
+            // empty text/plain one.
+            let end = body.end;
+            children.push(parse_part(
+                raw,
+                end..end,
+                depth + 1,
+                &ContentType::text_plain(),
+                parts,
+            ));
+        }
+        part.kind = Kind::Multipart(children, split.close_end);
+    } else if part.content_type.is("message", "rfc822") || part.content_type.is("message", "global")
     {
-        let encoded = part.transfer_encoding(raw).is_some_and(|cte| {
-            cte.eq_ignore_ascii_case("base64") || cte.eq_ignore_ascii_case("quoted-printable")
-        });
-        if !encoded {
-            let inner = parse_part(raw, body, depth + 1, &ContentType::text_plain(), parts);
-            part.kind = Kind::Message(Box::new(inner));
-        }
+        // Read as a message whatever its transfer encoding, as Dovecot
+        // does: a base64 one shows an empty envelope and body.
+        let inner = parse_part(raw, body, depth + 1, &ContentType::text_plain(), parts);
+        part.kind = Kind::Message(Box::new(inner));
     }
     part
 }
 
-/// The fields of the header block starting at `range.start`, and where
-/// the body starts (after the blank line; the end when there is none).
-fn header_fields(raw: &[u8], range: Range<usize>) -> (Vec<Field>, usize) {
+/// The fields of the header block starting at `range.start`, where the
+/// body starts (after the blank line; the end when there is none), and
+/// whether there was a blank line.
+fn header_fields(raw: &[u8], range: Range<usize>) -> (Vec<Field>, usize, bool) {
     let mut fields: Vec<Field> = Vec::new();
     let mut at = range.start;
     while at < range.end {
@@ -213,7 +233,7 @@ fn header_fields(raw: &[u8], range: Range<usize>) -> (Vec<Field>, usize) {
         };
         let line = &raw[at..line_end];
         if line == b"\r\n" || line == b"\n" {
-            return (fields, line_end);
+            return (fields, line_end, true);
         }
         if line[0] == b' ' || line[0] == b'\t' {
             if let Some(last) = fields.last_mut() {
@@ -235,7 +255,7 @@ fn header_fields(raw: &[u8], range: Range<usize>) -> (Vec<Field>, usize) {
         // the header block and is otherwise ignored.
         at = line_end;
     }
-    (fields, range.end)
+    (fields, range.end, false)
 }
 
 /// `line_end` without its CRLF or LF, not before `start`.
@@ -271,11 +291,15 @@ fn split_multipart(raw: &[u8], body: Range<usize>, boundary: &[u8]) -> Split {
             None => body.end,
         };
         let line = &raw[at..line_end];
-        let is_delimiter = line.len() >= 2 + boundary.len()
-            && line.starts_with(b"--")
-            && &line[2..2 + boundary.len()] == boundary;
+        let after = line
+            .strip_prefix(b"--")
+            .and_then(|rest| rest.strip_prefix(boundary));
+        // RFC 2046 5.1.1: the boundary, then `--` for the close
+        // delimiter, then only white space; `--b2` is not `--b`.
+        let close = after.is_some_and(|rest| rest.starts_with(b"--"));
+        let is_delimiter =
+            after.is_some_and(|rest| close || rest.iter().all(|b| b.is_ascii_whitespace()));
         if is_delimiter {
-            let close = line[2 + boundary.len()..].starts_with(b"--");
             if let Some(start) = open.take() {
                 // The line end before the delimiter is the delimiter's.
                 let mut end = at;

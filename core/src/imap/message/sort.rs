@@ -202,7 +202,7 @@ fn strip_leader(text: &str) -> Option<String> {
 /// `subj-blob = "[" *BLOBCHAR "]" *WSP`: the text after it, or `None`.
 fn strip_blob(text: &str) -> Option<&str> {
     let inner = text.strip_prefix('[')?;
-    let close = inner.find(|c| c == ']' || c == '[')?;
+    let close = inner.find([']', '['])?;
     if !inner[close..].starts_with(']') {
         return None;
     }

@@ -117,6 +117,15 @@ fn single_part(raw: &[u8], part: &Part, extensible: bool) -> Value {
             items.push(body_structure(raw, inner, extensible));
             items.push(Value::Number(lines(body)));
         }
+        // A message/rfc822 part in base64 or quoted-printable is not
+        // opened; its envelope and structure are an empty message's, as
+        // in Dovecot (the grammar needs both).
+        _ if content_type.is("message", "rfc822") || content_type.is("message", "global") => {
+            let empty = mime::parse(b"");
+            items.push(envelope(b"", &empty));
+            items.push(body_structure(b"", &empty, extensible));
+            items.push(Value::Number(lines(body)));
+        }
         _ if is_text => {
             items.push(Value::Number(lines(body)));
         }
@@ -148,12 +157,9 @@ fn common_extensions(raw: &[u8], part: &Part) -> [Value; 3] {
                 .collect::<Vec<_>>()
         })
         .filter(|tags| !tags.is_empty())
-        .map_or(Value::Nil, |mut tags| {
-            if tags.len() == 1 {
-                Value::string(tags.remove(0))
-            } else {
-                Value::List(tags.into_iter().map(Value::string).collect())
-            }
+        // Always a list, even of one, as Dovecot sends it.
+        .map_or(Value::Nil, |tags| {
+            Value::List(tags.into_iter().map(Value::string).collect())
         });
     let location = Value::nstring(part.field(raw, "Content-Location").map(mime::unfold_raw));
     [disposition, language, location]
@@ -176,14 +182,42 @@ fn strip_comments(text: &str) -> String {
         .collect()
 }
 
+/// A parameter list as Dovecot writes it: plain parameters first, then
+/// RFC 2231 ones (`name*`), whose continuations (`name*0`, `name*1*`)
+/// are joined into one (`name`, or `name*` when any piece is encoded).
+/// Values are otherwise as sent.
 fn params(params: &[(String, String)]) -> Value {
     if params.is_empty() {
         return Value::Nil;
     }
+    let mut plain: Vec<(String, String)> = Vec::new();
+    let mut extended: Vec<(String, String, bool)> = Vec::new();
+    for (name, value) in params {
+        let Some((base, rest)) = name.split_once('*') else {
+            plain.push((name.clone(), value.clone()));
+            continue;
+        };
+        let encoded = rest.ends_with('*') || rest.is_empty();
+        match extended
+            .iter_mut()
+            .find(|(seen, _, _)| seen.eq_ignore_ascii_case(base))
+        {
+            Some(entry) => {
+                entry.1.push_str(value);
+                entry.2 |= encoded;
+            }
+            None => extended.push((base.to_owned(), value.clone(), encoded)),
+        }
+    }
+    let extended = extended.into_iter().map(|(base, value, encoded)| {
+        let name = if encoded { format!("{base}*") } else { base };
+        (name, value)
+    });
     Value::List(
-        params
-            .iter()
-            .flat_map(|(name, value)| [Value::string(name.as_str()), Value::string(value.as_str())])
+        plain
+            .into_iter()
+            .chain(extended)
+            .flat_map(|(name, value)| [Value::string(name), Value::string(value)])
             .collect(),
     )
 }
