@@ -588,4 +588,31 @@ mod tests {
         }
         assert_eq!(depth, IMAP_MIME_DEPTH_MAX);
     }
+
+    #[test]
+    fn parts_stop_at_the_parts_bound() {
+        let mut raw = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n".to_vec();
+        for _ in 0..IMAP_MIME_PARTS_MAX + 100 {
+            raw.extend_from_slice(b"--b\r\n\r\nx\r\n");
+        }
+        raw.extend_from_slice(b"--b--\r\n");
+        let root = parse(&raw);
+        let Kind::Multipart(children, _) = &root.kind else {
+            panic!("not a multipart");
+        };
+        // The root counts as one part.
+        assert_eq!(children.len(), IMAP_MIME_PARTS_MAX - 1);
+    }
+
+    #[test]
+    fn a_delimiter_needs_the_whole_boundary_and_nothing_after() {
+        let raw = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\none\r\n--b2\r\n--b \t\r\n\r\ntwo\r\n--b--";
+        let root = parse(raw);
+        let Kind::Multipart(children, close_end) = &root.kind else {
+            panic!("not a multipart");
+        };
+        assert_eq!(&raw[children[0].body.clone()], b"one\r\n--b2");
+        assert_eq!(&raw[children[1].body.clone()], b"two");
+        assert_eq!(*close_end, Some(raw.len()));
+    }
 }
