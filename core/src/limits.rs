@@ -464,3 +464,9 @@ pub const IMAP_MIME_PARTS_MAX: usize = 5_000;
 /// Message-IDs taken from one message's References for THREAD
 /// (RFC 5256 3): the oldest ones beyond it are dropped.
 pub const IMAP_THREAD_REFERENCES_MAX: usize = 256;
+
+/// How deep a THREAD REFERENCES tree goes before the rest of a reply
+/// chain is shown flat under its last level: the tree is walked
+/// recursively, and a mailbox where each message answers the one before
+/// must not exhaust the stack.
+pub const IMAP_THREAD_DEPTH_MAX: usize = 256;

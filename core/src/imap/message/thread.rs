@@ -7,7 +7,7 @@
 use super::ParsedMessage;
 use super::sort::base_subject_and_reply;
 use crate::imap::command::ThreadAlgorithm;
-use crate::limits::IMAP_THREAD_REFERENCES_MAX;
+use crate::limits::{IMAP_THREAD_DEPTH_MAX, IMAP_THREAD_REFERENCES_MAX};
 use crate::mailbox::Uid;
 use crate::time::UnixTime;
 use std::collections::BTreeMap;
@@ -281,7 +281,7 @@ fn references(facts: &[Facts]) -> Vec<Thread> {
     // (4) Prune dummies.
     let mut trees: Vec<Node> = roots
         .into_iter()
-        .flat_map(|root| prune(&table, root, true))
+        .flat_map(|root| prune(&table, root, 0))
         .collect();
     // (5) The root set by date.
     for tree in &mut trees {
@@ -319,13 +319,27 @@ impl Node {
 
 /// RFC 5256 3 (4): a dummy without children goes; a dummy's children
 /// take its place, unless it is a root with more than one child.
-fn prune(table: &Table, container: usize, is_root: bool) -> Vec<Node> {
+///
+/// Below [`IMAP_THREAD_DEPTH_MAX`] levels the rest of a chain is flattened
+/// into children of the last level, so that no step here or after
+/// recurses deeper than that.
+fn prune(table: &Table, container: usize, depth: usize) -> Vec<Node> {
     let node = &table.containers[container];
-    let children: Vec<Node> = node
-        .children
-        .iter()
-        .flat_map(|&child| prune(table, child, false))
-        .collect();
+    let children: Vec<Node> = if depth + 1 >= IMAP_THREAD_DEPTH_MAX {
+        descendants(table, container)
+            .into_iter()
+            .map(|message| Node {
+                message: Some(message),
+                children: Vec::new(),
+            })
+            .collect()
+    } else {
+        node.children
+            .iter()
+            .flat_map(|&child| prune(table, child, depth + 1))
+            .collect()
+    };
+    let is_root = depth == 0;
     match node.message {
         Some(message) => vec![Node {
             message: Some(message),
@@ -337,6 +351,18 @@ fn prune(table: &Table, container: usize, is_root: bool) -> Vec<Node> {
         }],
         None => children,
     }
+}
+
+/// Every message below `container`, found without recursion.
+fn descendants(table: &Table, container: usize) -> Vec<usize> {
+    let mut found = Vec::new();
+    let mut stack: Vec<usize> = table.containers[container].children.clone();
+    while let Some(next) = stack.pop() {
+        let node = &table.containers[next];
+        found.extend(node.message);
+        stack.extend(node.children.iter().copied());
+    }
+    found
 }
 
 /// RFC 5256 3 (7): siblings by date; a dummy dates as its first child.
@@ -449,5 +475,52 @@ fn merge(mut held: Node, mut current: Node, held_reply: bool, current_reply: boo
             message: None,
             children: vec![held, current],
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chain_deeper_than_the_bound_is_flattened_not_lost() {
+        let count = IMAP_THREAD_DEPTH_MAX * 3;
+        let raws: Vec<Vec<u8>> = (0..count)
+            .map(|i| {
+                let references = if i == 0 {
+                    String::new()
+                } else {
+                    format!("In-Reply-To: <m{}@x>\r\n", i - 1)
+                };
+                format!(
+                    "Message-ID: <m{i}@x>\r\n{references}Subject: chain\r\nDate: Tue, 3 Nov 2026 09:15:00 +0000\r\n\r\n"
+                )
+                .into_bytes()
+            })
+            .collect();
+        let messages: Vec<ParsedMessage> =
+            raws.iter().map(|raw| ParsedMessage::parse(raw)).collect();
+        let items: Vec<ThreadInput> = messages
+            .iter()
+            .enumerate()
+            .map(|(i, message)| ThreadInput {
+                seq: i as u32 + 1,
+                uid: Uid::FIRST,
+                internal_date: UnixTime(0),
+                message,
+            })
+            .collect();
+        let threads = thread(ThreadAlgorithm::References, &items, false);
+        assert_eq!(threads.len(), 1);
+        let mut out = Vec::new();
+        encode(&threads, &mut out);
+        let text = String::from_utf8(out).expect("ASCII");
+        let numbers = text
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|n| !n.is_empty())
+            .count();
+        assert_eq!(numbers, count);
+        let depth = text.chars().filter(|&c| c == '(').count();
+        assert!(depth <= count, "{depth}");
     }
 }
