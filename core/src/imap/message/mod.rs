@@ -29,6 +29,7 @@ use crate::imap::command::{Date, Partial, Section};
 use crate::imap::value::Value;
 use crate::time::UnixTime;
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::fmt;
 
 /// A message parsed for IMAP: its octets and its MIME tree.
@@ -36,6 +37,8 @@ use std::fmt;
 pub struct ParsedMessage<'a> {
     raw: &'a [u8],
     root: mime::Part,
+    /// What SEARCH BODY and TEXT read, decoded once on first use.
+    texts: OnceCell<section::Texts>,
 }
 
 /// Why BINARY[part] has no answer.
@@ -71,6 +74,7 @@ impl<'a> ParsedMessage<'a> {
         ParsedMessage {
             raw,
             root: mime::parse(raw),
+            texts: OnceCell::new(),
         }
     }
 
@@ -154,11 +158,20 @@ impl<'a> ParsedMessage<'a> {
             .unwrap_or_default()
     }
 
-    /// The decoded text parts and the part headers SEARCH reads.
-    pub(crate) fn texts(&self) -> section::Texts {
-        let mut texts = section::Texts::default();
-        section::collect_texts(self.raw, &self.root, &mut texts);
-        texts
+    /// The decoded text parts and the part headers SEARCH reads (and
+    /// the message's own header, decoded), in lower case.
+    pub(crate) fn texts(&self) -> &section::Texts {
+        self.texts.get_or_init(|| {
+            let mut texts = section::Texts::default();
+            texts
+                .headers
+                .push(decode::header_text_block(self.header_block()));
+            section::collect_texts(self.raw, &self.root, &mut texts);
+            for text in texts.bodies.iter_mut().chain(texts.headers.iter_mut()) {
+                *text = text.to_lowercase();
+            }
+            texts
+        })
     }
 
     /// The message's header block, as sent.

@@ -121,14 +121,13 @@ pub fn matches(key: &SearchKey, candidate: &Candidate, context: &SearchContext) 
         SearchKey::Header(name, text) => header_contains(message, name, text),
         SearchKey::Body(text) => message.is_some_and(|m| {
             let needle = text.to_lowercase();
-            m.texts().bodies.iter().any(|body| contains(body, &needle))
+            m.texts().bodies.iter().any(|body| body.contains(&needle))
         }),
         SearchKey::Text(text) => message.is_some_and(|m| {
             let needle = text.to_lowercase();
             let texts = m.texts();
-            contains(&super::decode::header_text_block(m.header_block()), &needle)
-                || texts.headers.iter().any(|header| contains(header, &needle))
-                || texts.bodies.iter().any(|body| contains(body, &needle))
+            texts.headers.iter().any(|header| header.contains(&needle))
+                || texts.bodies.iter().any(|body| body.contains(&needle))
         }),
         SearchKey::ModSeq(modseq) => candidate.modseq.0 >= *modseq,
     }

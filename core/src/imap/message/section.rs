@@ -123,11 +123,12 @@ pub(crate) fn binary<'a>(
     Ok(encoding.decode(body))
 }
 
-/// What SEARCH reads of a message below its own header (as Dovecot
-/// does): BODY the decoded text parts, TEXT those and every part's and
-/// carried message's header. Preambles, epilogues, non-text parts and
-/// parts in an unknown transfer encoding are not searched.
-#[derive(Debug, Default)]
+/// What SEARCH reads of a message (as Dovecot does): BODY the decoded
+/// text parts, TEXT those and every header (the message's, each part's,
+/// each carried message's), encoded words decoded. Preambles,
+/// epilogues, non-text parts and parts in an unknown transfer encoding
+/// are not searched.
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Texts {
     pub bodies: Vec<String>,
     pub headers: Vec<String>,
