@@ -596,5 +596,67 @@ fn thread_encoding_follows_rfc_5256_4() {
     assert_eq!(wire(&[Dummy(vec![leaf(3), leaf(5)])]), "((3)(5))");
 }
 
+#[test]
+fn subjects_group_and_sort_as_in_dovecot() {
+    // Dovecot 2.3.19 on these subjects (one message each, Dates 1 to 20
+    // Nov 2026): THREAD ORDEREDSUBJECT UTF-8 1:20 and SORT (SUBJECT).
+    let subjects = [
+        "hello",
+        "Re: [list] Re: hello",
+        "[list] hello",
+        "hello (fwd)",
+        "Fwd: [fwd: hello]",
+        "RE[2]: hello",
+        "=?utf-8?q?Re=3A_hello?=",
+        "Re:hello",
+        "re : hello",
+        "Fw: hello",
+        "[a][b] hello",
+        "[a]",
+        "Re: [a]",
+        "FWD:hello",
+        "Re: Re:  hello  world",
+        "hello world",
+        "[fwd: [list] hello]",
+        "Ré: hello",
+        "Re: =?utf-8?q?h=C3=A9llo?=",
+        "héllo",
+    ];
+    let raws: Vec<Vec<u8>> = subjects
+        .iter()
+        .enumerate()
+        .map(|(i, subject)| {
+            format!(
+                "From: a@b\r\nSubject: {subject}\r\nDate: Tue, {} Nov 2026 10:00:00 +0000\r\n\r\nx\r\n",
+                i + 1
+            )
+            .into_bytes()
+        })
+        .collect();
+    let messages: Vec<ParsedMessage> = raws.iter().map(|raw| ParsedMessage::parse(raw)).collect();
+    assert_eq!(
+        thread_wire(ThreadAlgorithm::OrderedSubject, &messages),
+        "(1 (2)(3)(4)(5)(6)(7)(8)(9)(10)(11)(14)(17))(12 13)(15 16)(18)(19 20)"
+    );
+    assert_eq!(
+        sort_all(&[(false, SortKey::Subject)], &messages),
+        [
+            1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 14, 17, 15, 16, 19, 20, 18, 12, 13
+        ]
+    );
+}
+
+#[test]
+fn message_global_is_a_message_as_rfc_9051_says() {
+    // Dovecot 2.3.19 shows message/global as a plain part; RFC 9051's
+    // `media-message` includes GLOBAL, so its envelope and body are sent.
+    let raw = b"Subject: global\r\nContent-Type: multipart/mixed; boundary=q\r\n\r\n--q\r\nContent-Type: message/global\r\n\r\nSubject: in\r\n\r\nbody\r\n--q--\r\n";
+    let message = ParsedMessage::parse(raw);
+    assert_eq!(
+        lossy(&message.body_structure(false)),
+        r#"(("message" "global" NIL NIL NIL "7bit" 19 (NIL "in" NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 4 0) 2) "mixed")"#
+    );
+}
+
 mod keys;
 mod properties;
