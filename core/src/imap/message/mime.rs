@@ -158,6 +158,12 @@ fn parse_part(
     }
     let deep = depth >= IMAP_MIME_DEPTH_MAX || *parts >= IMAP_MIME_PARTS_MAX;
     if deep {
+        // Past a bound a part is not opened. A multipart left shut would
+        // break BODYSTRUCTURE's grammar (it must list parts), so it is
+        // shown as the text it then is.
+        if part.content_type.kind.eq_ignore_ascii_case("multipart") {
+            part.content_type = ContentType::text_plain();
+        }
         return part;
     }
     if part.content_type.kind.eq_ignore_ascii_case("multipart") {
@@ -587,6 +593,23 @@ mod tests {
             depth += 1;
         }
         assert_eq!(depth, IMAP_MIME_DEPTH_MAX);
+    }
+
+    #[test]
+    fn a_multipart_past_the_depth_bound_is_text() {
+        let mut raw = Vec::new();
+        for _ in 0..IMAP_MIME_DEPTH_MAX + 1 {
+            raw.extend_from_slice(b"Content-Type: message/rfc822\r\n\r\n");
+        }
+        raw.extend_from_slice(
+            b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n",
+        );
+        let mut part = parse(&raw);
+        while let Kind::Message(inner) = part.kind {
+            part = *inner;
+        }
+        assert!(matches!(part.kind, Kind::Leaf));
+        assert!(!part.content_type.kind.eq_ignore_ascii_case("multipart"));
     }
 
     #[test]

@@ -178,3 +178,52 @@ proptest! {
         }
     }
 }
+
+/// Each single part's size in BODYSTRUCTURE, by part path, as a client
+/// reads them (imaptest checks BODY[path] against these).
+fn sizes(body: &Value, path: Vec<u32>, out: &mut Vec<(Vec<u32>, u64)>) {
+    let Value::List(items) = body else {
+        panic!("a body is a list: {body:?}");
+    };
+    if let Some(Value::Concat(parts)) = items.first() {
+        for (i, part) in parts.iter().enumerate() {
+            let mut child = path.clone();
+            child.push(i as u32 + 1);
+            sizes(part, child, out);
+        }
+        return;
+    }
+    let Some(Value::Number(size)) = items.get(6) else {
+        panic!("a single part has its size seventh: {body:?}");
+    };
+    out.push((path.clone(), *size));
+    if let Some(inner @ Value::List(_)) = items.get(8) {
+        // message/rfc822: the carried message's parts, or its body as 1.
+        let multipart =
+            matches!(inner, Value::List(list) if matches!(list.first(), Some(Value::Concat(_))));
+        if multipart {
+            sizes(inner, path, out);
+        } else {
+            let mut child = path;
+            child.push(1);
+            sizes(inner, child, out);
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn body_structure_sizes_are_the_sections_sizes(raw in mailish()) {
+        let message = ParsedMessage::parse(&raw);
+        let structure = message.body_structure(true);
+        let mut found = Vec::new();
+        let top_multipart =
+            matches!(&structure, Value::List(list) if matches!(list.first(), Some(Value::Concat(_))));
+        sizes(&structure, if top_multipart { vec![] } else { vec![1] }, &mut found);
+        prop_assert!(!found.is_empty());
+        for (path, size) in found {
+            let octets = message.section(&Section { part: path.clone(), text: None });
+            prop_assert_eq!(octets.map(|o| o.len() as u64), Some(size), "part {:?}", path);
+        }
+    }
+}
