@@ -243,7 +243,8 @@ fn mailbox(item: &[Token]) -> Option<Address> {
         Some(at) => (join(&spec[..at]), join(&spec[at + 1..])),
         None => (join(spec), String::new()),
     };
-    if local.is_empty() && domain.is_empty() && name.is_none() {
+    // `<>` is an address with nothing in it, shown as missing both.
+    if local.is_empty() && domain.is_empty() && name.is_none() && open.is_none() {
         return None;
     }
     Some(Address {
@@ -262,23 +263,14 @@ fn mailbox(item: &[Token]) -> Option<Address> {
     })
 }
 
-/// An addr-spec's or route's tokens written back without spaces (quoted
-/// local parts keep their quotes).
+/// An addr-spec's or route's tokens written back without spaces; a
+/// quoted local part loses its quotes (`"a b"@x` is mailbox `a b`, as
+/// Dovecot shows it).
 fn join(tokens: &[Token]) -> String {
     let mut out = String::new();
     for token in tokens {
         match token {
-            Token::Word(word) => out.push_str(word),
-            Token::Quoted(text) => {
-                out.push('"');
-                for c in text.chars() {
-                    if c == '"' || c == '\\' {
-                        out.push('\\');
-                    }
-                    out.push(c);
-                }
-                out.push('"');
-            }
+            Token::Word(word) | Token::Quoted(word) => out.push_str(word),
             Token::Special(byte) => out.push(char::from(*byte)),
             Token::Comment(_) => {}
         }

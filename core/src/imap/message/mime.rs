@@ -92,6 +92,15 @@ impl Part {
             .map(|field| &raw[field.value.clone()])
     }
 
+    /// The last field named `name`: ENVELOPE's choice, as in Dovecot,
+    /// when a header repeats a field it should have once.
+    pub fn field_last<'r>(&self, raw: &'r [u8], name: &str) -> Option<&'r [u8]> {
+        self.fields
+            .iter()
+            .rfind(|field| raw[field.name.clone()].eq_ignore_ascii_case(name.as_bytes()))
+            .map(|field| &raw[field.value.clone()])
+    }
+
     /// Where this part's (or its carried message's) close delimiter line
     /// ends, if it has one.
     /// A carried message whose header runs to the end counts too: its
@@ -351,12 +360,30 @@ pub(crate) fn unfold(value: &[u8]) -> String {
 /// A header value as ENVELOPE and BODYSTRUCTURE send it: folds undone,
 /// white space around it trimmed, octets as sent (8-bit text included).
 pub(crate) fn unfold_raw(value: &[u8]) -> Vec<u8> {
-    let unfolded: Vec<u8> = value
-        .iter()
-        .copied()
-        .filter(|&b| b != b'\r' && b != b'\n')
-        .collect();
-    unfolded.trim_ascii().to_vec()
+    unfold_raw_untrimmed(value).trim_ascii().to_vec()
+}
+
+/// A header value's octets with its folds undone, nothing trimmed: the
+/// line end goes, and a tab that began the folded line becomes a space
+/// (as Dovecot shows it).
+pub(crate) fn unfold_raw_untrimmed(value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len());
+    let mut after_line_end = false;
+    for &byte in value {
+        match byte {
+            b'\r' => {}
+            b'\n' => after_line_end = true,
+            b'\t' if after_line_end => {
+                out.push(b' ');
+                after_line_end = false;
+            }
+            _ => {
+                out.push(byte);
+                after_line_end = false;
+            }
+        }
+    }
+    out
 }
 
 /// Parses `type/subtype *(; attribute=value)` (RFC 2045 5.1) leniently;

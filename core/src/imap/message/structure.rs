@@ -12,10 +12,18 @@ use crate::imap::value::Value;
 
 /// The ENVELOPE of the message whose header is `part`'s.
 pub(crate) fn envelope(raw: &[u8], part: &Part) -> Value {
-    let text =
-        |name: &str| -> Value { Value::nstring(part.field(raw, name).map(mime::unfold_raw)) };
+    // As sent, unfolded, white space before the text dropped and after
+    // it kept (Dovecot's reading, which clients already meet).
+    let text = |name: &str| -> Value {
+        Value::nstring(part.field_last(raw, name).map(|value| {
+            let mut unfolded = mime::unfold_raw_untrimmed(value);
+            let start = unfolded.len() - unfolded.trim_ascii_start().len();
+            unfolded.drain(..start);
+            unfolded
+        }))
+    };
     let addresses = |name: &str| -> Option<Value> {
-        let value = part.field(raw, name)?;
+        let value = part.field_last(raw, name)?;
         address_list(&mime::unfold(value))
     };
     let from = addresses("From");
