@@ -115,11 +115,12 @@ impl Part {
         }
     }
 
-    /// Makes the body (and a carried message's) end at `end`.
+    /// Makes the body (and a carried message's) end at `end`. A carried
+    /// message whose header runs to the end keeps its header and empty
+    /// body as they are, as Dovecot shows them.
     fn extend_to(&mut self, end: usize) {
         if self.open_header && self.body.is_empty() {
-            self.header.end = end;
-            self.body = end..end;
+            return;
         }
         self.body.end = end;
         if let Kind::Message(inner) = &mut self.kind {

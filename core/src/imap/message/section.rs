@@ -22,6 +22,9 @@ struct Target<'p> {
 fn resolve<'p>(root: &'p Part, path: &[u32]) -> Option<Target<'p>> {
     let mut node = root;
     let mut at_root = true;
+    // Whether the last number named the part itself (a single part's
+    // `1`); Dovecot allows that once, not `1.1.1`.
+    let mut stayed = false;
     for &number in path {
         let index = (number as usize).checked_sub(1)?;
         // A message/rfc822 part's numbers go into the message it carries
@@ -29,16 +32,24 @@ fn resolve<'p>(root: &'p Part, path: &[u32]) -> Option<Target<'p>> {
         if !at_root {
             if let Kind::Message(inner) = &node.kind {
                 node = inner;
+                stayed = false;
+                match &node.kind {
+                    Kind::Multipart(children, _) => node = children.get(index)?,
+                    _ if index == 0 => stayed = true,
+                    _ => return None,
+                }
+                continue;
             }
         }
         match &node.kind {
-            Kind::Multipart(children, _) => {
+            Kind::Multipart(children, _) if !stayed => {
                 node = children.get(index)?;
+                stayed = false;
             }
             // A single-part message's only part is 1, its body; Dovecot
-            // reads `1` below any other single part as that part too
-            // (BODY[1.1] of a text/plain part 1), and so do we.
-            _ if index == 0 => {}
+            // also reads `1` below another single part as that part
+            // (BODY[1.1] of a text/plain part 1), once.
+            _ if index == 0 && !stayed => stayed = true,
             _ => return None,
         }
         at_root = false;
@@ -115,7 +126,10 @@ pub(crate) fn binary<'a>(
     let target = resolve(root, path).ok_or(BinaryError::NoSuchPart)?;
     let part = target.part;
     let body = &raw[part.body.clone()];
-    if let Kind::Multipart(..) = part.kind {
+    // A multipart has no transfer encoding of its own, and message/rfc822
+    // may only be 7bit, 8bit or binary (RFC 2046 5.2.1): Dovecot sends
+    // either as it is, and so does Postern.
+    if matches!(part.kind, Kind::Multipart(..) | Kind::Message(_)) {
         return Ok(Cow::Borrowed(body));
     }
     let encoding = part.transfer_encoding(raw);
