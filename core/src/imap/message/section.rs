@@ -166,7 +166,10 @@ pub(crate) fn collect_texts(raw: &[u8], part: &Part, texts: &mut Texts) {
             collect_texts(raw, inner, texts);
         }
         Kind::Leaf => {
-            if !part.content_type.kind.eq_ignore_ascii_case("text") {
+            // `Content-Type: text` without a subtype is not text to
+            // Dovecot's search either.
+            let content_type = &part.content_type;
+            if !content_type.kind.eq_ignore_ascii_case("text") || content_type.subtype.is_empty() {
                 return;
             }
             let encoding = part.transfer_encoding(raw);

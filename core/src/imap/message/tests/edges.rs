@@ -173,3 +173,282 @@ fn parse_section(spec: &str) -> Section {
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     section(head, &names)
 }
+
+/// All twenty fixtures as one mailbox (FIXTURES then DAMAGED, internal
+/// dates 2026-11-10 00:00:01 to :20), and Dovecot's answers to SEARCH,
+/// SORT and THREAD there (each command as sent is in the comment).
+fn whole_mailbox() -> Vec<ParsedMessage<'static>> {
+    FIXTURES
+        .iter()
+        .chain(DAMAGED)
+        .map(|f| ParsedMessage::parse(f.raw))
+        .collect()
+}
+
+/// A sequence set from (start, end) pairs, 0 standing for `*`.
+fn set(ranges: &[(u32, u32)]) -> crate::imap::command::SequenceSet {
+    use crate::imap::command::{SeqNumber, SequenceRange, SequenceSet};
+    let number = |n: u32| match NonZeroU32::new(n) {
+        Some(n) => SeqNumber::Value(n),
+        None => SeqNumber::Largest,
+    };
+    SequenceSet::Ranges(
+        ranges
+            .iter()
+            .map(|&(start, end)| SequenceRange {
+                start: number(start),
+                end: number(end),
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn search_over_every_fixture_matches_dovecot() {
+    let messages = whole_mailbox();
+    let rows: Vec<(SearchKey, Vec<u32>)> = vec![
+        // SEARCH TEXT inner
+        (SearchKey::Text("inner".into()), vec![4, 13, 17, 20]),
+        // SEARCH BODY inner
+        (SearchKey::Body("inner".into()), vec![4, 13, 17, 20]),
+        // SEARCH TEXT "inner body"
+        (SearchKey::Text("inner body".into()), vec![17, 20]),
+        // SEARCH BODY "inner body"
+        (SearchKey::Body("inner body".into()), vec![17, 20]),
+        // SEARCH TEXT one@example.org
+        (SearchKey::Text("one@example.org".into()), vec![8]),
+        // SEARCH BODY one
+        (SearchKey::Body("one".into()), vec![8]),
+        // SEARCH BODY "not a message"
+        (SearchKey::Body("not a message".into()), vec![8]),
+        // SEARCH TEXT boundary
+        (
+            SearchKey::Text("boundary".into()),
+            vec![2, 3, 4, 5, 8, 9, 10, 11, 13, 17, 18, 19, 20],
+        ),
+        // SEARCH TEXT preamble
+        (SearchKey::Text("preamble".into()), vec![]),
+        // SEARCH BODY hi
+        (SearchKey::Body("hi".into()), vec![2]),
+        // SEARCH BODY body
+        (SearchKey::Body("body".into()), vec![7, 12, 17, 20]),
+        // SEARCH TEXT body
+        (SearchKey::Text("body".into()), vec![7, 12, 17, 20]),
+        // SEARCH BODY a
+        (
+            SearchKey::Body("a".into()),
+            vec![1, 2, 3, 4, 6, 7, 8, 13, 18, 19],
+        ),
+        // SEARCH BODY t
+        (
+            SearchKey::Body("t".into()),
+            vec![1, 2, 3, 4, 7, 8, 13, 17, 18],
+        ),
+        // SEARCH BODY last
+        (SearchKey::Body("last".into()), vec![13]),
+        // SEARCH TEXT "caf%C3%A9.txt"
+        (SearchKey::Text("caf%C3%A9.txt".into()), vec![12]),
+        // SEARCH HEADER Content-Disposition attachment
+        (
+            SearchKey::Header("Content-Disposition".into(), "attachment".into()),
+            vec![12],
+        ),
+        // SEARCH HEADER Content-Language ""
+        (
+            SearchKey::Header("Content-Language".into(), "".into()),
+            vec![12],
+        ),
+        // SEARCH HEADER Content-Type multipart
+        (
+            SearchKey::Header("Content-Type".into(), "multipart".into()),
+            vec![2, 3, 4, 5, 8, 9, 10, 11, 13, 17, 18, 19, 20],
+        ),
+        // SEARCH HEADER subject ""
+        (
+            SearchKey::Header("subject".into(), "".into()),
+            vec![
+                1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17, 18, 19, 20,
+            ],
+        ),
+        // SEARCH HEADER from example.org
+        (
+            SearchKey::Header("from".into(), "example.org".into()),
+            vec![1, 3, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15, 17, 18, 19, 20],
+        ),
+        // SEARCH FROM x@example.org
+        (
+            SearchKey::From("x@example.org".into()),
+            vec![9, 10, 11, 12, 13, 14, 15, 17, 18, 19, 20],
+        ),
+        // SEARCH FROM "Alice Example"
+        (SearchKey::From("Alice Example".into()), vec![1]),
+        // SEARCH TO example
+        (SearchKey::To("example".into()), vec![1, 3, 4, 6]),
+        // SEARCH SUBJECT inner
+        (SearchKey::Subject("inner".into()), vec![]),
+        // SEARCH SUBJECT "résumé"
+        (SearchKey::Subject("résumé".into()), vec![2]),
+        // SEARCH SUBJECT message
+        (SearchKey::Subject("message".into()), vec![11]),
+        // SEARCH SENTBEFORE 1-Jan-2000
+        (
+            SearchKey::SentBefore(day(2000, 1, 1)),
+            vec![5, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20],
+        ),
+        // SEARCH SENTON 5-Nov-2026
+        (SearchKey::SentOn(day(2026, 11, 5)), vec![3]),
+        // SEARCH SENTSINCE 7-Nov-2026
+        (SearchKey::SentSince(day(2026, 11, 7)), vec![6]),
+        // SEARCH SENTON 8-Nov-2026
+        (SearchKey::SentOn(day(2026, 11, 8)), vec![]),
+        // SEARCH SENTON 7-Nov-2026
+        (SearchKey::SentOn(day(2026, 11, 7)), vec![6]),
+        // SEARCH LARGER 300 SMALLER 600
+        (
+            SearchKey::And(vec![SearchKey::Larger(300), SearchKey::Smaller(600)]),
+            vec![1, 5],
+        ),
+        // SEARCH OR SUBJECT boundary OR SUBJECT parts SUBJECT type
+        (
+            SearchKey::Or(
+                Box::new(SearchKey::Subject("boundary".into())),
+                Box::new(SearchKey::Or(
+                    Box::new(SearchKey::Subject("parts".into())),
+                    Box::new(SearchKey::Subject("type".into())),
+                )),
+            ),
+            vec![9, 10, 13, 15],
+        ),
+        // SEARCH NOT TEXT example
+        (
+            SearchKey::Not(Box::new(SearchKey::Text("example".into()))),
+            vec![7, 16],
+        ),
+        // SEARCH BODY "=3D"
+        (SearchKey::Body("=3D".into()), vec![]),
+        // SEARCH BODY "week. "
+        (SearchKey::Body("week. ".into()), vec![2]),
+        // SEARCH TEXT "Content-Transfer-Encoding: base64"
+        (
+            SearchKey::Text("Content-Transfer-Encoding: base64".into()),
+            vec![3, 5, 11],
+        ),
+        // SEARCH BODY "HTML inner"
+        (SearchKey::Body("HTML inner".into()), vec![4]),
+        // SEARCH BODY "<b>"
+        (SearchKey::Body("<b>".into()), vec![4]),
+        // SEARCH ON 10-Nov-2026
+        (
+            SearchKey::On(day(2026, 11, 10)),
+            vec![
+                1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+            ],
+        ),
+        // SEARCH BEFORE 10-Nov-2026
+        (SearchKey::Before(day(2026, 11, 10)), vec![]),
+        // SEARCH 1:3,7,19:* NOT 2
+        (
+            SearchKey::And(vec![
+                SearchKey::SequenceSet(set(&[(1, 3), (7, 7), (19, 0)])),
+                SearchKey::Not(Box::new(SearchKey::SequenceSet(set(&[(2, 2)])))),
+            ]),
+            vec![1, 3, 7, 19, 20],
+        ),
+        // SEARCH UID 5:*
+        (
+            SearchKey::Uid(set(&[(5, 0)])),
+            vec![5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20],
+        ),
+    ];
+    let mut differences = Vec::new();
+    for (key, expected) in rows {
+        let ours = search_all(&key, &messages);
+        if ours != expected {
+            differences.push(format!("{key:?}: ours {ours:?}, Dovecot's {expected:?}"));
+        }
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+#[test]
+fn sort_and_thread_over_every_fixture_match_dovecot() {
+    let messages = whole_mailbox();
+    type Row = (&'static [(bool, SortKey)], &'static [u32]);
+    let rows: &[Row] = &[
+        (
+            &[(false, SortKey::Subject)],
+            &[
+                16, 13, 5, 1, 8, 6, 11, 14, 9, 18, 19, 7, 10, 15, 12, 3, 20, 17, 4, 2,
+            ],
+        ),
+        (
+            &[(false, SortKey::From)],
+            &[
+                7, 16, 1, 3, 8, 4, 5, 2, 6, 9, 10, 11, 12, 13, 14, 15, 17, 18, 19, 20,
+            ],
+        ),
+        (
+            &[(false, SortKey::To)],
+            &[
+                5, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 1, 4, 6, 3, 2,
+            ],
+        ),
+        (
+            &[(false, SortKey::Cc)],
+            &[
+                2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 1,
+            ],
+        ),
+        (
+            &[(false, SortKey::Date)],
+            &[
+                1, 2, 3, 4, 6, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+            ],
+        ),
+        (
+            &[(true, SortKey::Date)],
+            &[
+                20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 5, 6, 4, 3, 2, 1,
+            ],
+        ),
+        (
+            &[(false, SortKey::DisplayFrom)],
+            &[
+                7, 16, 1, 3, 8, 4, 5, 2, 6, 9, 10, 11, 12, 13, 14, 15, 17, 18, 19, 20,
+            ],
+        ),
+        (
+            &[(false, SortKey::DisplayTo)],
+            &[
+                5, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 1, 4, 6, 3, 2,
+            ],
+        ),
+        (
+            &[(false, SortKey::Size)],
+            &[
+                16, 14, 7, 15, 10, 9, 20, 17, 8, 19, 6, 12, 18, 11, 13, 5, 1, 2, 4, 3,
+            ],
+        ),
+        (
+            &[(false, SortKey::Arrival)],
+            &[
+                1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+            ],
+        ),
+    ];
+    for (criteria, expected) in rows {
+        assert_eq!(
+            &sort_all(criteria, &messages),
+            expected,
+            "SORT {criteria:?}"
+        );
+    }
+    assert_eq!(
+        thread_wire(ThreadAlgorithm::References, &messages),
+        "(1)(2 4)(3)(6)(5)(7)(8)(9)(10)(11)(12)(13)(14)(15)(16)(17)(18)(19)(20)"
+    );
+    assert_eq!(
+        thread_wire(ThreadAlgorithm::OrderedSubject, &messages),
+        "(1)(2)(3)(4)(6)(5)(7)(8)(9)(10)(11)(12)(13)(14)(15)(16)(17)(18)(19)(20)"
+    );
+}
