@@ -85,7 +85,10 @@ pub(super) const FIXTURES: &[Fixture] = &[
 /// that is a prefix of another, a header without body, a type without
 /// subtype and an empty file; then where a part ends when what it
 /// carries ends with a line of its own (a close delimiter, a header
-/// without body), which Dovecot counts in the part.
+/// without body), which Dovecot counts in the part; then MIME fields of
+/// a message with neither MIME-Version nor Content-Type (not shown), an
+/// empty Content-Type, and a message/rfc822 whose message is one open
+/// header.
 pub(super) const DAMAGED: &[Fixture] = &[
     Fixture {
         name: "digest",
@@ -177,5 +180,40 @@ pub(super) const DAMAGED: &[Fixture] = &[
         envelope: r#"(NIL "rfc822 last part no close" ((NIL NIL "x" "example.org")) ((NIL NIL "x" "example.org")) ((NIL NIL "x" "example.org")) NIL NIL NIL NIL NIL)"#,
         body: r#"(("message" "rfc822" NIL NIL NIL "7bit" 30 (NIL "inner" NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 12 1) 3) "mixed")"#,
         body_structure: r#"(("message" "rfc822" NIL NIL NIL "7bit" 30 (NIL "inner" NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 12 1 NIL NIL NIL NIL) 3 NIL NIL NIL NIL) "mixed" ("boundary" "q") NIL NIL NIL)"#,
+    },
+    Fixture {
+        name: "mimeversiononly",
+        raw: include_bytes!("fixtures/mimeversiononly.eml"),
+        envelope: r#"(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)"#,
+        body: r#"("text" "plain" ("charset" "us-ascii") "<a@b>" NIL "base64" 10 1)"#,
+        body_structure: r#"("text" "plain" ("charset" "us-ascii") "<a@b>" NIL "base64" 10 1 NIL NIL NIL NIL)"#,
+    },
+    Fixture {
+        name: "emptytype",
+        raw: include_bytes!("fixtures/emptytype.eml"),
+        envelope: r#"(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)"#,
+        body: r#"("" "" NIL "<a@b>" NIL "base64" 10)"#,
+        body_structure: r#"("" "" NIL "<a@b>" NIL "base64" 10 NIL NIL NIL NIL)"#,
+    },
+    Fixture {
+        name: "partwithoutmime",
+        raw: include_bytes!("fixtures/partwithoutmime.eml"),
+        envelope: r#"(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)"#,
+        body: r#"(("text" "plain" ("charset" "us-ascii") "<a@b>" NIL "base64" 8 0)("message" "rfc822" NIL NIL NIL "7bit" 45 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 8 0) 2) "mixed")"#,
+        body_structure: r#"(("text" "plain" ("charset" "us-ascii") "<a@b>" NIL "base64" 8 0 NIL NIL NIL NIL)("message" "rfc822" NIL NIL NIL "7bit" 45 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 8 0 NIL NIL NIL NIL) 2 NIL NIL NIL NIL) "mixed" ("boundary" "q") NIL NIL NIL)"#,
+    },
+    Fixture {
+        name: "nomime",
+        raw: include_bytes!("fixtures/nomime.eml"),
+        envelope: r#"(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)"#,
+        body: r#"("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 10 1)"#,
+        body_structure: r#"("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 10 1 NIL NIL NIL NIL)"#,
+    },
+    Fixture {
+        name: "openinner",
+        raw: include_bytes!("fixtures/openinner.eml"),
+        envelope: r#"(NIL NIL ((NIL NIL "a" "b")) ((NIL NIL "a" "b")) ((NIL NIL "a" "b")) NIL NIL NIL NIL NIL)"#,
+        body: r#"("message" "rfc822" NIL NIL NIL "7bit" 21 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0) 2)"#,
+        body_structure: r#"("message" "rfc822" NIL NIL NIL "7bit" 21 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0 NIL NIL NIL NIL) 2 NIL NIL NIL NIL)"#,
     },
 ];

@@ -69,6 +69,11 @@ pub(crate) struct Part {
     pub body: Range<usize>,
     /// The header block has no blank line: it runs to the end.
     pub open_header: bool,
+    /// Whether BODYSTRUCTURE reads the part's MIME fields: always for a
+    /// multipart's parts, for a message only when it has MIME-Version or
+    /// Content-Type (RFC 2045 4; Dovecot shows a Content-ID or transfer
+    /// encoding of a message without either as absent).
+    pub mime: bool,
     pub content_type: ContentType,
     pub kind: Kind,
 }
@@ -139,7 +144,14 @@ impl Part {
 /// Parses a whole message into its tree.
 pub(crate) fn parse(raw: &[u8]) -> Part {
     let mut parts = 0;
-    parse_part(raw, 0..raw.len(), 0, &ContentType::text_plain(), &mut parts)
+    parse_part(
+        raw,
+        0..raw.len(),
+        0,
+        &ContentType::text_plain(),
+        &mut parts,
+        true,
+    )
 }
 
 fn parse_part(
@@ -148,6 +160,7 @@ fn parse_part(
     depth: usize,
     default_type: &ContentType,
     parts: &mut usize,
+    message: bool,
 ) -> Part {
     *parts += 1;
     let (fields, body_start, blank_line) = header_fields(raw, range.clone());
@@ -158,14 +171,17 @@ fn parse_part(
         fields,
         body: body.clone(),
         open_header: !blank_line,
+        mime: true,
         content_type: default_type.clone(),
         kind: Kind::Leaf,
     };
     if let Some(value) = part.field(raw, "Content-Type") {
-        if let Some(parsed) = parse_content_type(&unfold(value)) {
-            part.content_type = parsed;
-        }
+        // A Content-Type with no type at all shows as "" "" (Dovecot).
+        part.content_type = parse_content_type(&unfold(value)).unwrap_or_default();
     }
+    part.mime = !message
+        || part.field(raw, "MIME-Version").is_some()
+        || part.field(raw, "Content-Type").is_some();
     let deep = depth >= IMAP_MIME_DEPTH_MAX || *parts >= IMAP_MIME_PARTS_MAX;
     if deep {
         // Past a bound a part is not opened. A multipart left shut would
@@ -204,7 +220,7 @@ fn parse_part(
                 break;
             }
             let end = range.end;
-            let mut child = parse_part(raw, range, depth + 1, &child_type, parts);
+            let mut child = parse_part(raw, range, depth + 1, &child_type, parts, false);
             // Dovecot's reading, kept for the same sizes: when a part
             // ends with its own close delimiter line, that line's end is
             // not also the next delimiter's.
@@ -223,6 +239,7 @@ fn parse_part(
                 depth + 1,
                 &ContentType::text_plain(),
                 parts,
+                false,
             ));
         }
         part.kind = Kind::Multipart(children, split.close_end);
@@ -230,7 +247,14 @@ fn parse_part(
     {
         // Read as a message whatever its transfer encoding, as Dovecot
         // does: a base64 one shows an empty envelope and body.
-        let inner = parse_part(raw, body, depth + 1, &ContentType::text_plain(), parts);
+        let inner = parse_part(
+            raw,
+            body,
+            depth + 1,
+            &ContentType::text_plain(),
+            parts,
+            true,
+        );
         part.kind = Kind::Message(Box::new(inner));
     }
     part

@@ -95,7 +95,9 @@ pub(crate) fn section<'a>(raw: &'a [u8], root: &Part, section: &Section) -> Opti
 }
 
 /// The fields named (or, with `wanted` false, not named) in `names`, in
-/// message order, then the blank line (RFC 9051 6.4.5).
+/// message order, then the blank line (RFC 9051 6.4.5). A header with no
+/// blank line of its own and none of the fields gives nothing at all,
+/// as in Dovecot.
 fn header_fields(raw: &[u8], message: &Part, names: &[String], wanted: bool) -> Vec<u8> {
     let mut out = Vec::new();
     for field in &message.fields {
@@ -110,6 +112,9 @@ fn header_fields(raw: &[u8], message: &Part, names: &[String], wanted: bool) -> 
                 out.extend_from_slice(b"\r\n");
             }
         }
+    }
+    if out.is_empty() && message.open_header && !message.header.is_empty() {
+        return out;
     }
     out.extend_from_slice(b"\r\n");
     out

@@ -97,8 +97,9 @@ pub(crate) fn body_structure(raw: &[u8], part: &Part, extensible: bool) -> Value
 
 fn single_part(raw: &[u8], part: &Part, extensible: bool) -> Value {
     let content_type = &part.content_type;
-    let text =
-        |name: &str| -> Value { Value::nstring(part.field(raw, name).map(mime::unfold_raw)) };
+    // A message without MIME-Version or Content-Type has no MIME fields.
+    let field = |name: &str| part.field(raw, name).filter(|_| part.mime);
+    let text = |name: &str| -> Value { Value::nstring(field(name).map(mime::unfold_raw)) };
     let body = &raw[part.body.clone()];
     let is_text = content_type.kind.eq_ignore_ascii_case("text");
     let mut shown_params = content_type.params.clone();
@@ -114,6 +115,7 @@ fn single_part(raw: &[u8], part: &Part, extensible: bool) -> Value {
         text("Content-Description"),
         Value::string(
             part.transfer_encoding(raw)
+                .filter(|_| part.mime)
                 // Dovecot writes the default in lower case too.
                 .unwrap_or_else(|| "7bit".to_owned()),
         ),
@@ -149,14 +151,13 @@ fn single_part(raw: &[u8], part: &Part, extensible: bool) -> Value {
 /// Disposition, language and location: the extension data every part
 /// has (RFC 9051 7.5.2).
 fn common_extensions(raw: &[u8], part: &Part) -> [Value; 3] {
-    let disposition = part
-        .field(raw, "Content-Disposition")
+    let field = |name: &str| part.field(raw, name).filter(|_| part.mime);
+    let disposition = field("Content-Disposition")
         .and_then(|value| mime::parse_content_type(&mime::unfold(value)))
         .map_or(Value::Nil, |parsed| {
             Value::List(vec![Value::string(parsed.kind), params(&parsed.params)])
         });
-    let language = part
-        .field(raw, "Content-Language")
+    let language = field("Content-Language")
         .map(|value| {
             mime::unfold(value)
                 .split(',')
@@ -169,7 +170,7 @@ fn common_extensions(raw: &[u8], part: &Part) -> [Value; 3] {
         .map_or(Value::Nil, |tags| {
             Value::List(tags.into_iter().map(Value::string).collect())
         });
-    let location = Value::nstring(part.field(raw, "Content-Location").map(mime::unfold_raw));
+    let location = Value::nstring(field("Content-Location").map(mime::unfold_raw));
     [disposition, language, location]
 }
 
