@@ -22,9 +22,16 @@ pub(crate) fn envelope(raw: &[u8], part: &Part) -> Value {
             unfolded
         }))
     };
+    // A repeated address field adds its addresses to the list, as in
+    // Dovecot.
     let addresses = |name: &str| -> Option<Value> {
-        let value = part.field_last(raw, name)?;
-        address_list(&mime::unfold(value))
+        let entries: Vec<Entry> = part
+            .fields
+            .iter()
+            .filter(|field| raw[field.name.clone()].eq_ignore_ascii_case(name.as_bytes()))
+            .flat_map(|field| address::parse_list(&mime::unfold(&raw[field.value.clone()])))
+            .collect();
+        address_list(entries)
     };
     let from = addresses("From");
     let sender = addresses("Sender").or_else(|| from.clone());
@@ -45,8 +52,7 @@ pub(crate) fn envelope(raw: &[u8], part: &Part) -> Value {
 
 /// An address list as ENVELOPE writes it; `None` (NIL) when it holds no
 /// address and no group.
-fn address_list(value: &str) -> Option<Value> {
-    let entries = address::parse_list(value);
+fn address_list(entries: Vec<Entry>) -> Option<Value> {
     if entries.is_empty() {
         return None;
     }

@@ -8,6 +8,12 @@ use super::*;
 #[test]
 fn envelope_edge_cases_match_dovecot() {
     let rows: &[(&str, &str)] = &[
+        // A repeated From: adds to the list (Dovecot on a generated
+        // message with `From: a@b` twice).
+        (
+            "From: a@b\r\nFrom: a@b\r\nSubject: s\r\n\r\n",
+            "(NIL \"s\" ((NIL NIL \"a\" \"b\")(NIL NIL \"a\" \"b\")) ((NIL NIL \"a\" \"b\")(NIL NIL \"a\" \"b\")) ((NIL NIL \"a\" \"b\")(NIL NIL \"a\" \"b\")) NIL NIL NIL NIL NIL)",
+        ),
         (
             "Subject:\r\nFrom: \r\nTo: a@b\r\n\r\nbody\r\n",
             "(NIL \"\" NIL NIL NIL ((NIL NIL \"a\" \"b\")) NIL NIL NIL NIL)",
