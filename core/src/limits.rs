@@ -453,8 +453,8 @@ pub const FTP_TRANSFER_CHUNK_BYTES: usize = 64 * 1024;
 
 /// How deep multiparts and message/rfc822 parts nest before a part is
 /// taken as an opaque leaf (its octets still reachable as one part).
-/// Dovecot stops at 100; real mail rarely passes 5, and the bound keeps
-/// a crafted message from costing a deep recursion.
+/// Real mail rarely nests past 5; the bound keeps a crafted message from
+/// costing a deep recursion (the tree and BODYSTRUCTURE are recursive).
 pub const IMAP_MIME_DEPTH_MAX: usize = 32;
 
 /// MIME parts one message is split into; past it the rest of a

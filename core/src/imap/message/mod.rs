@@ -7,9 +7,13 @@
 //! Parsing never fails: damaged mail still has a structure, the one
 //! Dovecot would show where the rules leave room.
 //!
-//! The part tree is scanned here ([`mime`]) because IMAP needs exact
-//! octet ranges; `mail-parser` (0.11) does the value-level work: RFC 2047
-//! encoded words, charsets, dates.
+//! The part tree is scanned here (`mime.rs`) because IMAP needs exact
+//! octet ranges, which `mail-parser`'s parts do not give (its offsets
+//! follow its decoding); `mail-parser` 0.11 does the value-level work:
+//! RFC 2047 encoded words, charsets, dates. Where RFC 9051 leaves room
+//! (damaged MIME, repeated fields, defaults) the answers are Dovecot
+//! 2.3's, and the tests hold Dovecot's own answers for the fixtures in
+//! `fixtures/`.
 
 mod address;
 mod decode;
