@@ -17,4 +17,6 @@
 
 pub mod codec;
 pub mod command;
+pub mod message;
+pub mod sequence;
 pub mod value;
