@@ -488,6 +488,28 @@ pub const IMAP_COMMAND_ITEMS_MAX: usize = 10_000;
 /// (NOT and OR count as a level), so that parsing never recurses deeper.
 pub const IMAP_COMMAND_DEPTH_MAX: usize = 32;
 
+// IMAP message
+
+/// How deep multiparts and message/rfc822 parts nest before a part is
+/// taken as an opaque leaf (its octets still reachable as one part).
+/// Real mail rarely nests past 5; the bound keeps a crafted message from
+/// costing a deep recursion (the tree and BODYSTRUCTURE are recursive).
+pub const IMAP_MIME_DEPTH_MAX: usize = 32;
+
+/// MIME parts one message is split into; past it the rest of a
+/// multipart is not split further (BODYSTRUCTURE stays bounded).
+pub const IMAP_MIME_PARTS_MAX: usize = 5_000;
+
+/// Message-IDs taken from one message's References for THREAD
+/// (RFC 5256 3): the oldest ones beyond it are dropped.
+pub const IMAP_THREAD_REFERENCES_MAX: usize = 256;
+
+/// How deep a THREAD REFERENCES tree goes before the rest of a reply
+/// chain is shown flat under its last level: the tree is walked
+/// recursively, and a mailbox where each message answers the one before
+/// must not exhaust the stack.
+pub const IMAP_THREAD_DEPTH_MAX: usize = 256;
+
 // IMAP session
 
 /// RFC 9051 5.4: an IMAP server's inactivity autologout timer must be at
