@@ -3,6 +3,7 @@
 //! properties.
 
 mod content;
+mod driving;
 mod harness;
 mod properties;
 mod rfc;
