@@ -307,3 +307,14 @@ fn literals_over_the_limits_are_refused_and_the_session_goes_on() {
     assert!(!h.closed());
     insta::assert_snapshot!(h.transcript);
 }
+
+#[test]
+fn imap4rev2_select_has_no_recent_and_says_closed_when_switching() {
+    let mut h = logged_in();
+    h.line("a1 ENABLE IMAP4rev2");
+    h.line("a2 SELECT INBOX");
+    h.line("a3 FETCH 1 (FLAGS)");
+    h.line("a4 EXAMINE Sent");
+    h.line("a5 UNSELECT");
+    insta::assert_snapshot!(h.transcript);
+}
