@@ -464,6 +464,7 @@ pub const IMAP_AUTOLOGOUT_DEFAULT: Duration = IMAP_AUTOLOGOUT_MIN;
 /// Mail clients stay connected all day (IDLE), so the other services'
 /// 30 minutes would cut them off every half hour.
 pub const IMAP_SESSION_TIME_DEFAULT: Duration = SESSION_TIME_MAX;
+
 // IMAP store
 
 /// Messages one MULTIAPPEND (RFC 3502) may store at once: each is written
@@ -507,3 +508,39 @@ pub const IMAP_COMMAND_DEPTH_MAX: usize = 32;
 /// any one user's mail, small enough that RFC 9208's 1024-octet units fit
 /// any client's integers.
 pub const MAILBOX_QUOTA_BYTES_MAX: u64 = 16 * 1024 * 1024 * 1024 * 1024;
+// IMAP message
+
+/// How deep multiparts and message/rfc822 parts nest before a part is
+/// taken as an opaque leaf (its octets still reachable as one part).
+/// Real mail rarely nests past 5; the bound keeps a crafted message from
+/// costing a deep recursion (the tree and BODYSTRUCTURE are recursive).
+pub const IMAP_MIME_DEPTH_MAX: usize = 32;
+
+/// MIME parts one message is split into; past it the rest of a
+/// multipart is not split further (BODYSTRUCTURE stays bounded).
+pub const IMAP_MIME_PARTS_MAX: usize = 5_000;
+
+/// Message-IDs taken from one message's References for THREAD
+/// (RFC 5256 3): the oldest ones beyond it are dropped.
+pub const IMAP_THREAD_REFERENCES_MAX: usize = 256;
+
+/// How deep a THREAD REFERENCES tree goes before the rest of a reply
+/// chain is shown flat under its last level: the tree is walked
+/// recursively, and a mailbox where each message answers the one before
+/// must not exhaust the stack.
+pub const IMAP_THREAD_DEPTH_MAX: usize = 256;
+
+// IMAP session
+
+/// RFC 2177 3: clients re-issue IDLE at least every 29 minutes; an IDLE
+/// that lasts longer than this ends the session.
+pub const IMAP_IDLE_MAX: Duration = Duration::from_secs(30 * 60);
+
+/// `BAD` replies an IMAP session may earn before `* BYE` (Dovecot allows
+/// 20 too).
+pub const IMAP_BAD_COMMANDS_MAX: u32 = 20;
+
+/// Octets an IMAP session holds beyond the command it is reading while a
+/// request is out: room for a pipelined group of commands. The driver
+/// stops reading at this bound ([`crate::imap::session::ImapServer::wants_input`]).
+pub const IMAP_INPUT_BUFFER_BYTES_MAX: usize = 64 * 1024;

@@ -17,4 +17,7 @@
 
 pub mod codec;
 pub mod command;
+pub mod message;
+pub mod sequence;
+pub mod session;
 pub mod value;

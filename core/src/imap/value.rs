@@ -20,6 +20,10 @@ pub enum Value {
     /// RFC 3516 `literal8` (`~{n}`): BINARY data that may hold NUL.
     Binary(Vec<u8>),
     List(Vec<Value>),
+    /// Values written one after another with nothing between them and no
+    /// parentheses: RFC 9051 9's `1*address` (an ENVELOPE address list)
+    /// and `1*body` (a multipart's parts) have no space between items.
+    Concat(Vec<Value>),
 }
 
 impl Value {
@@ -61,6 +65,11 @@ impl Value {
                     item.encode(out, utf8);
                 }
                 out.push(b')');
+            }
+            Value::Concat(items) => {
+                for item in items {
+                    item.encode(out, utf8);
+                }
             }
         }
     }
@@ -153,6 +162,18 @@ mod tests {
             Value::List(vec![Value::string("a"), Value::nstring(None::<&str>)]),
         ]);
         assert_eq!(wire(&value, false), "(NIL 42 \\Seen (\"a\" NIL))");
+    }
+
+    #[test]
+    fn concatenated_values_have_no_separator() {
+        let value = Value::List(vec![
+            Value::Concat(vec![
+                Value::List(vec![Value::Nil]),
+                Value::List(vec![Value::Number(1)]),
+            ]),
+            Value::string("mixed"),
+        ]);
+        assert_eq!(wire(&value, false), "((NIL)(1) \"mixed\")");
     }
 
     #[test]
