@@ -87,6 +87,7 @@ fn run(header: &[u8], mut control: Control<'_>, mut stream: &[u8]) {
         max_errors: 1 + u32::from(header[1] % 30),
         autologout: Duration::from_secs(1800),
         idle_max: Duration::from_secs(1800),
+        max_session_time: Duration::from_secs(24 * 60 * 60),
         append_limit: APPEND_LIMIT,
         quota: Quota {
             storage_bytes: Some(64 * 1024),

@@ -47,6 +47,20 @@ pub trait Backend {
     /// The mailboxes POP3 sessions read.
     fn maildrops(&self) -> &Self::Maildrops;
 
+    /// Where IMAP sessions read and file mail (POP3's maildrops are in
+    /// the same store).
+    type Mailboxes: crate::mailstore::MailboxStore;
+
+    fn mailboxes(&self) -> &Self::Mailboxes;
+
+    /// Which messages are `\Recent` to which IMAP session: one set of
+    /// claims per store.
+    fn recent_claims(&self) -> &crate::imap::RecentClaims;
+
+    /// The calendar time now (IMAP's internal dates and WITHIN): the
+    /// system's, or the simulation's.
+    fn wall_now(&self) -> postern_core::time::UnixTime;
+
     /// Where FTP sessions find their users' homes.
     type FtpFiles: crate::ftp::FtpFiles;
 

@@ -145,12 +145,17 @@ impl Dns for System {
 
 impl WallClock for System {
     fn now(&self) -> UnixTime {
-        UnixTime(
-            SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() as i64),
-        )
+        system_now()
     }
+}
+
+/// The system's calendar time, in whole seconds.
+pub fn system_now() -> UnixTime {
+    UnixTime(
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64),
+    )
 }
 
 impl QueueStore for System {

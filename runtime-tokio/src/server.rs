@@ -64,6 +64,8 @@ pub struct LocalStore {
     directory: Arc<Directory>,
     accounts: Arc<AccountBook>,
     maildrops: Arc<StoreMaildrops<MaildirStore>>,
+    /// Which messages are `\Recent` to which IMAP session.
+    recent: Arc<crate::imap::RecentClaims>,
     /// FTP homes, `DATA_DIR/ftp/<login>/`.
     ftp_files: crate::ftp::DiskFiles,
     /// Resolves tunnel targets given by name.
@@ -95,6 +97,20 @@ impl Backend for LocalStore {
 
     fn maildrops(&self) -> &StoreMaildrops<MaildirStore> {
         &self.maildrops
+    }
+
+    type Mailboxes = MaildirStore;
+
+    fn mailboxes(&self) -> &MaildirStore {
+        self.maildrops.store()
+    }
+
+    fn recent_claims(&self) -> &crate::imap::RecentClaims {
+        &self.recent
+    }
+
+    fn wall_now(&self) -> postern_core::time::UnixTime {
+        crate::environment::system_now()
     }
 
     type FtpFiles = crate::ftp::DiskFiles;
@@ -227,6 +243,7 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
         directory,
         accounts: Arc::clone(&accounts),
         maildrops,
+        recent: Arc::default(),
         ftp_files: crate::ftp::DiskFiles::new(&loaded.data_dir),
         resolver,
     };
@@ -313,6 +330,7 @@ pub struct Instance {
     finger_config: Arc<finger::SessionConfig>,
     remote_log_config: Arc<remote_log::SessionConfig>,
     ftp_config: Arc<postern_core::ftp::SessionConfig>,
+    imap_config: Arc<postern_core::imap::session::SessionConfig>,
     hostname: String,
     quota: Arc<Mutex<Quota<HostKey>>>,
     tls: Option<Arc<ServerTls>>,
@@ -337,6 +355,7 @@ impl Instance {
             finger_config: Arc::new(service.finger_session_config()),
             remote_log_config: Arc::new(service.remote_log_session_config(hostname)),
             ftp_config: Arc::new(service.ftp_session_config(hostname)),
+            imap_config: Arc::new(service.imap_session_config(hostname)),
             hostname: hostname.to_owned(),
             quota: Arc::new(Mutex::new(Quota::new(Limits {
                 total: service.max_connections,
@@ -410,6 +429,7 @@ impl Instance {
             finger_config: Arc::new(service.finger_session_config()),
             remote_log_config: Arc::new(service.remote_log_session_config(hostname)),
             ftp_config: Arc::new(service.ftp_session_config(hostname)),
+            imap_config: Arc::new(service.imap_session_config(hostname)),
             hostname: hostname.to_owned(),
             quota: Arc::clone(&self.quota),
         })
@@ -567,6 +587,9 @@ impl Instance {
     {
         let reply = match self.service.kind {
             ServiceKind::Pop3 => pop3::refusal_response(&self.hostname, refusal),
+            ServiceKind::Imap => {
+                postern_core::imap::refusal::refusal_response(&self.hostname, refusal)
+            }
             ServiceKind::Finger => finger::refusal_response(refusal),
             ServiceKind::RemoteLog => remote_log::refusal_response(&self.hostname, refusal),
             ServiceKind::Ftp => postern_core::ftp::refusal_response(&self.hostname, refusal),
@@ -676,6 +699,9 @@ impl Instance {
         let clock = Clock::new();
         if self.service.kind == ServiceKind::Pop3 {
             return Box::pin(self.serve_pop3(transport, info, store, ending, session, clock)).await;
+        }
+        if self.service.kind == ServiceKind::Imap {
+            return Box::pin(self.serve_imap(transport, info, store, ending, session, clock)).await;
         }
         if self.service.kind == ServiceKind::RemoteLog {
             return Box::pin(self.serve_remote_log(transport, info, store, ending, session, clock))

@@ -132,6 +132,32 @@ impl ServiceConfig {
         }
     }
 
+    /// The settings each IMAP session of this service runs under: the
+    /// autologout timer (RFC 9051 5.4) is `command_timeout`, STARTTLS is
+    /// offered on a `tls = "starttls"` instance, logins are always offered
+    /// (over TLS, or in clear where `auth_without_tls` allows), APPENDLIMIT
+    /// is `max_message_size` and the quota `mailbox_quota`.
+    pub fn imap_session_config(&self, hostname: &str) -> crate::imap::session::SessionConfig {
+        let imap = self.imap.unwrap_or_default();
+        crate::imap::session::SessionConfig {
+            hostname: hostname.to_owned(),
+            starttls: self.tls_mode() == TlsMode::StartTls,
+            auth: AuthPolicy {
+                offered: true,
+                ..self.auth.clone()
+            },
+            max_errors: self.max_errors,
+            autologout: self.command_timeout,
+            idle_max: crate::limits::IMAP_IDLE_MAX,
+            max_session_time: self.max_session_time,
+            append_limit: self.max_message_size,
+            quota: crate::imap::session::Quota {
+                storage_bytes: imap.quota_bytes,
+                messages: imap.quota_messages,
+            },
+        }
+    }
+
     /// The settings each remote-log session of this service runs under:
     /// the idle timeout is `command_timeout`, STARTTLS is offered on a
     /// `tls = "starttls"` instance, logins are always offered (over TLS,
@@ -545,9 +571,13 @@ pub(super) fn validate_services(
                         errors,
                     )
                 });
-        let max_errors = service
-            .max_errors
-            .map_or(ERRORS_PER_SESSION_DEFAULT, |count| {
+        let max_errors = service.max_errors.map_or(
+            if *service.kind.get_ref() == ServiceKind::Imap {
+                crate::limits::IMAP_BAD_COMMANDS_MAX
+            } else {
+                ERRORS_PER_SESSION_DEFAULT
+            },
+            |count| {
                 check_range(
                     source,
                     &count,
@@ -557,7 +587,8 @@ pub(super) fn validate_services(
                     ERRORS_PER_SESSION_MAX,
                     errors,
                 )
-            });
+            },
+        );
         services.push(ServiceConfig {
             name,
             kind: *service.kind.get_ref(),

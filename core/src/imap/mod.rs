@@ -18,6 +18,7 @@
 pub mod codec;
 pub mod command;
 pub mod message;
+pub mod refusal;
 pub mod sequence;
 pub mod session;
 pub mod value;

@@ -32,9 +32,12 @@ impl<S: MailboxStore> UserStore<'_, S> {
             Request::Authenticate(_) => {
                 unreachable!("the driver answers Authenticate itself")
             }
-            Request::Open { folder, read_only } => {
-                Input::Opened(store.open(mailbox, &folder).await.map_err(failure).map(
-                    |snapshot| {
+            Request::Open { folder, read_only } => Input::Opened(
+                store
+                    .open(mailbox, &folder)
+                    .await
+                    .map_err(failure)
+                    .map(|snapshot| {
                         let recent_from = self.recent.claim(
                             mailbox,
                             &folder,
@@ -46,9 +49,8 @@ impl<S: MailboxStore> UserStore<'_, S> {
                             snapshot,
                             recent_from,
                         }
-                    },
-                ))
-            }
+                    }),
+            ),
             Request::Changes {
                 folder,
                 since,
@@ -80,12 +82,18 @@ impl<S: MailboxStore> UserStore<'_, S> {
                         .map_err(failure),
                 )
             }
-            Request::Expunge { folder, uids } => {
-                Input::Expunged(store.expunge(mailbox, &folder, &uids).await.map_err(failure))
-            }
-            Request::Copy { from, uids, to } => {
-                Input::Copied(store.copy(mailbox, &from, &uids, &to).await.map_err(failure))
-            }
+            Request::Expunge { folder, uids } => Input::Expunged(
+                store
+                    .expunge(mailbox, &folder, &uids)
+                    .await
+                    .map_err(failure),
+            ),
+            Request::Copy { from, uids, to } => Input::Copied(
+                store
+                    .copy(mailbox, &from, &uids, &to)
+                    .await
+                    .map_err(failure),
+            ),
             Request::Move { from, uids, to } => Input::Moved(
                 store
                     .move_messages(mailbox, &from, &uids, &to)

@@ -1,10 +1,11 @@
-//! The tunnel, POP3 and finger sessions on an admitted connection, for
-//! [`Instance::serve`].
+//! The tunnel, POP3, IMAP and finger sessions on an admitted connection,
+//! for [`Instance::serve`].
 
 use super::{Instance, REFUSAL_WRITE_TIME};
 use crate::driver::{Backend, Clock};
 use crate::tls::Transport;
 use postern_core::finger::FingerServer;
+use postern_core::imap::session::{ImapServer, SessionSummary as ImapSummary};
 use postern_core::pop3::{self, Pop3Server};
 use postern_core::smtp::server::{EventLevel, SessionInfo};
 use std::net::SocketAddr;
@@ -119,5 +120,48 @@ impl Instance {
         )
         .await;
         tracing::info!(session, %peer, "disconnect from {peer}");
+    }
+
+    /// Runs one IMAP session on an admitted connection.
+    pub(super) async fn serve_imap<S, M>(
+        &self,
+        transport: Transport<S>,
+        info: SessionInfo,
+        store: &M,
+        ending: watch::Receiver<bool>,
+        session: u64,
+        clock: Clock,
+    ) where
+        S: AsyncRead + AsyncWrite + Unpin,
+        M: Backend,
+    {
+        let peer = info.remote;
+        let machine = ImapServer::new(
+            Arc::clone(&self.imap_config),
+            info,
+            clock.now(),
+            store.wall_now(),
+        );
+        let mut summary = ImapSummary::new(info);
+        crate::imap::run_imap_session(
+            transport,
+            machine,
+            store,
+            store.mailboxes(),
+            store.recent_claims(),
+            self.imap_config.append_limit,
+            self.tls.as_deref(),
+            clock,
+            ending,
+            |event| {
+                summary.record(event);
+                match event.level() {
+                    EventLevel::Info => tracing::info!(session, %peer, "{event}"),
+                    EventLevel::Debug => tracing::debug!(session, %peer, "{event}"),
+                }
+            },
+        )
+        .await;
+        tracing::info!(session, %peer, "disconnect from {peer}: {summary}");
     }
 }

@@ -75,6 +75,8 @@ pub enum Event {
     /// RFC 9051 5.4.
     Autologout,
     IdleTooLong,
+    /// The instance's `max_session_time` passed.
+    SessionTooLong,
     SendStalled {
         waited: Duration,
     },
@@ -153,6 +155,7 @@ impl fmt::Display for Event {
             Event::LoggedOut => f.write_str("logout"),
             Event::Autologout => f.write_str("autologout: the client was idle too long"),
             Event::IdleTooLong => f.write_str("IDLE ended: it lasted too long"),
+            Event::SessionTooLong => f.write_str("session ended: it lasted max_session_time"),
             Event::SendStalled { waited } => write!(
                 f,
                 "write stalled for {}s: the client is not reading",

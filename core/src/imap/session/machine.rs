@@ -71,6 +71,7 @@ impl ImapServer {
         let mut timers = TimerTable::default();
         timers.set(Timer::Autologout, now + config.autologout);
         timers.set(Timer::Send, now + config.autologout);
+        timers.set(Timer::SessionEnd, now + config.max_session_time);
         let reader = CommandReader::new(reader_limits(&config));
         let mut server = ImapServer {
             config,
@@ -516,6 +517,9 @@ impl ImapServer {
                 Timer::AuthDelay => self.auth_delay_over(),
                 Timer::Autologout => self.bye("Autologout; idle for too long", Event::Autologout),
                 Timer::Idle => self.bye("IDLE lasted too long, reconnect", Event::IdleTooLong),
+                Timer::SessionEnd => {
+                    self.bye("Session lasted too long, reconnect", Event::SessionTooLong)
+                }
                 Timer::Send => unreachable!("the send timer does not wait on the client"),
             }
         }

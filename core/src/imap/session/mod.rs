@@ -137,6 +137,9 @@ pub struct SessionConfig {
     /// How long an IDLE may last before the machine ends it (RFC 2177:
     /// clients re-issue it at least every 29 minutes).
     pub idle_max: Duration,
+    /// The longest a session may last, whatever it is doing (the
+    /// instance's `max_session_time`).
+    pub max_session_time: Duration,
     /// APPENDLIMIT (RFC 7889): the largest message APPEND takes, the
     /// instance's maximum message size.
     pub append_limit: u64,

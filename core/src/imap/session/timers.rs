@@ -12,6 +12,8 @@ pub enum Timer {
     AuthDelay,
     /// RFC 2177: an IDLE is ended when it has lasted this long.
     Idle,
+    /// The session has lasted its instance's `max_session_time`.
+    SessionEnd,
     /// Everything emitted must be written by then (see
     /// [`ImapServer::send_deadline`](super::ImapServer::send_deadline)).
     Send,
@@ -20,7 +22,12 @@ pub enum Timer {
 impl TimerKind for Timer {
     /// The timers whose expiry the driver reports as
     /// [`Input::TimerFired`](super::Input::TimerFired).
-    const WAITING_ON_CLIENT: &'static [Timer] = &[Timer::Autologout, Timer::AuthDelay, Timer::Idle];
+    const WAITING_ON_CLIENT: &'static [Timer] = &[
+        Timer::Autologout,
+        Timer::AuthDelay,
+        Timer::Idle,
+        Timer::SessionEnd,
+    ];
 
     fn index(self) -> usize {
         self as usize

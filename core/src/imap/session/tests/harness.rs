@@ -27,6 +27,7 @@ pub fn config() -> SessionConfig {
         max_errors: 5,
         autologout: Duration::from_secs(30 * 60),
         idle_max: Duration::from_secs(30 * 60),
+        max_session_time: Duration::from_secs(24 * 60 * 60),
         append_limit: 64 * 1024,
         quota: Quota {
             storage_bytes: Some(20 * 1024),
