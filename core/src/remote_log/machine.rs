@@ -198,6 +198,12 @@ impl RemoteLogServer {
     /// Handles every whole line received while the state takes commands.
     fn process_input(&mut self) {
         loop {
+            // Every line handled may close the session (QUIT, the error
+            // that reaches `max_errors`): then the input left is never
+            // looked at, and nothing more is sent.
+            if self.state == State::Closed {
+                return;
+            }
             if !matches!(
                 self.state,
                 State::ExpectCommand
@@ -242,9 +248,6 @@ impl RemoteLogServer {
                 self.sasl_response(&line);
             } else {
                 self.command(&line);
-            }
-            if self.state == State::Closed {
-                return;
             }
         }
     }

@@ -14,7 +14,9 @@
 //! ```
 //!
 //! The driver hands in one input, then drains every output before the
-//! next; `now` never goes backwards. Requests and their answers:
+//! next; `now` never goes backwards. [`Output::Close`] is the machine's
+//! last output: nothing follows it (no `Send`, no second `Close`), and
+//! every input after it is ignored. Requests and their answers:
 //!
 //! - [`Request::Authenticate`] → [`Input::Authenticated`], with whether
 //!   the account is an admin: only admins may watch the log;
@@ -211,6 +213,7 @@ pub enum Output {
     /// End the subscription: no more [`Input::Live`].
     Unfollow,
     /// Close the connection once everything before this has been sent.
+    /// The last output of the session: nothing is emitted after it.
     Close,
     /// Something worth a log line. Never one per log line sent: the
     /// session's own events would feed its stream.

@@ -220,7 +220,10 @@ impl Harness {
                         *old = filter;
                     }
                     Output::Unfollow => self.subscription = None,
-                    Output::Close => self.closed = true,
+                    Output::Close => {
+                        assert!(!self.closed, "closed twice");
+                        self.closed = true;
+                    }
                     Output::Event(event) => self.events.push(event.to_string()),
                 }
             }

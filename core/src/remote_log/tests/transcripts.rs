@@ -174,3 +174,31 @@ fn errors_are_counted_and_the_last_one_closes() {
     assert!(harness.closed);
     insta::assert_snapshot!(harness.transcript);
 }
+
+/// The case proptest found (`arbitrary_bytes_never_panic_and_only_clean_lines_are_sent`,
+/// kept in `core/proptest-regressions/remote_log/tests/properties.txt`),
+/// cut down: four empty lines, then an over-long line whose error is the
+/// fifth and closes the session, with more than the pending-input bound
+/// still buffered behind it. The machine used to go round its input loop
+/// once more after that close, find itself in a state that takes no
+/// commands with too much input held, and send `-ERR too much input sent
+/// ahead, closing` and a second `Close` after the first.
+#[test]
+fn the_error_that_closes_on_an_over_long_line_is_the_last_thing_sent() {
+    use crate::limits::{READ_CHUNK_BYTES, REMOTE_LOG_COMMAND_LINE_BYTES_MAX};
+    let mut bytes = b"\n\n\n\n".to_vec();
+    bytes.extend_from_slice(&[b'x'; REMOTE_LOG_COMMAND_LINE_BYTES_MAX]);
+    bytes.push(b'\n');
+    bytes.resize(READ_CHUNK_BYTES, b'y');
+    let mut harness = Harness::new();
+    harness.feed(&bytes);
+    assert!(harness.closed);
+    let text = harness.text();
+    assert_eq!(text.matches("-ERR").count(), 5, "{text}");
+    assert!(
+        text.ends_with("-ERR line too long; too many errors, closing\r\n"),
+        "{text}"
+    );
+    assert!(!text.contains("too much input"), "{text}");
+    assert_eq!(harness.server.poll_timeout(), None);
+}
