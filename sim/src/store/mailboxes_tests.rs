@@ -1,0 +1,753 @@
+//! The simulation's `MailboxStore` against the expectations the Maildir
+//! store's tests set (`runtime-tokio/src/mailstore/maildir/tests*.rs`),
+//! and a proptest that random operations keep the model's rules.
+
+use super::MemoryStore;
+use super::maildrop;
+use postern::mailstore::{
+    FlagOp, FolderStatus, MailboxStore, NewMessage, SpecialUse, StoreError, Usage,
+};
+use postern_core::directory::Directory;
+use postern_core::envelope::{LocalMailbox, QueueId};
+use postern_core::mailbox::{Change, Flag, Flags, Keywords, ModSeq, Snapshot, Uid};
+use postern_core::time::UnixTime;
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+
+fn alice() -> LocalMailbox {
+    LocalMailbox {
+        domain: "x.test".into(),
+        user: "alice".into(),
+    }
+}
+
+fn uid(n: u32) -> Uid {
+    Uid::new(n).unwrap()
+}
+
+fn keywords(words: &[&str]) -> Keywords {
+    words.iter().map(|w| (*w).to_owned()).collect()
+}
+
+fn message(text: &str, flags: Flags, words: &[&str], date: i64) -> NewMessage {
+    NewMessage {
+        content: text.as_bytes().to_vec(),
+        flags,
+        keywords: keywords(words),
+        internal_date: UnixTime(date),
+    }
+}
+
+fn store() -> MemoryStore {
+    MemoryStore::new(Directory::new(&[])).with_mailbox_step(Duration::ZERO)
+}
+
+fn uids(snapshot: &Snapshot) -> Vec<u32> {
+    snapshot.messages.iter().map(|m| m.uid.get()).collect()
+}
+
+/// Three messages in INBOX: 1 \Seen with `Work`, 2 \Flagged with
+/// `$Forwarded`, 3 plain.
+async fn three_in_inbox() -> MemoryStore {
+    let store = store();
+    let seen = Flags::EMPTY.with(Flag::Seen);
+    let flagged = Flags::EMPTY.with(Flag::Flagged);
+    let messages = vec![
+        message("Subject: 1\r\n\r\none\r\n", seen, &["Work"], 1_700_000_001),
+        message(
+            "Subject: 2\r\n\r\ntwo\r\n",
+            flagged,
+            &["$Forwarded"],
+            1_700_000_002,
+        ),
+        message("Subject: 3\r\n\r\nthree\r\n", Flags::EMPTY, &[], 1_700_000_003),
+    ];
+    let (_, new) = store
+        .append_many(&alice(), "INBOX", messages)
+        .await
+        .unwrap();
+    assert_eq!(new, [uid(1), uid(2), uid(3)]);
+    store
+}
+
+async fn read_all(store: &MemoryStore, folder: &str, n: u32) -> Vec<u8> {
+    let mut reader = store.read(&alice(), folder, uid(n)).await.unwrap();
+    let mut out = Vec::new();
+    reader.read_to_end(&mut out).await.unwrap();
+    assert_eq!(out.len() as u64, reader.size());
+    out
+}
+
+#[tokio::test]
+async fn copy_keeps_flags_keywords_and_date_and_answers_pairs_in_source_order() {
+    let store = three_in_inbox().await;
+    store
+        .append(
+            &alice(),
+            "Archive",
+            &b"x\r\n"[..],
+            Flags::EMPTY,
+            &keywords(&["Other"]),
+            UnixTime(5),
+        )
+        .await
+        .unwrap();
+    let result = store
+        .copy(
+            &alice(),
+            "INBOX",
+            &[uid(3), uid(9), uid(1), uid(2)],
+            "Archive",
+        )
+        .await
+        .unwrap();
+    let archive = store.open(&alice(), "Archive").await.unwrap();
+    assert_eq!(result.uid_validity, archive.uid_validity);
+    assert_eq!(
+        result.pairs,
+        [(uid(1), uid(2)), (uid(2), uid(3)), (uid(3), uid(4))]
+    );
+    let inbox = store.open(&alice(), "INBOX").await.unwrap();
+    for (source, copy) in inbox.messages.iter().zip(&archive.messages[1..]) {
+        assert_eq!(
+            (
+                source.flags,
+                &source.keywords,
+                source.internal_date,
+                source.size
+            ),
+            (copy.flags, &copy.keywords, copy.internal_date, copy.size)
+        );
+    }
+    assert_eq!(
+        read_all(&store, "Archive", 3).await,
+        b"Subject: 2\r\n\r\ntwo\r\n"
+    );
+    // Into the same folder: new UIDs, the originals stay.
+    let again = store
+        .copy(&alice(), "INBOX", &[uid(2)], "INBOX")
+        .await
+        .unwrap();
+    assert_eq!(again.pairs, [(uid(2), uid(4))]);
+    let inbox = store.open(&alice(), "INBOX").await.unwrap();
+    assert_eq!(inbox.messages.len(), 4);
+    assert_eq!(inbox.messages[3].keywords, keywords(&["$Forwarded"]));
+    assert!(matches!(
+        store.copy(&alice(), "INBOX", &[uid(1)], "Nope").await,
+        Err(StoreError::NoSuchFolder(_))
+    ));
+}
+
+#[tokio::test]
+async fn move_takes_messages_out_of_the_source_which_records_expunges() {
+    let store = three_in_inbox().await;
+    let before = store.open(&alice(), "INBOX").await.unwrap();
+    let result = store
+        .move_messages(&alice(), "INBOX", &[uid(2), uid(3), uid(7)], "Trash")
+        .await
+        .unwrap();
+    assert_eq!(result.expunged, [uid(2), uid(3)]);
+    assert_eq!(result.copied.pairs, [(uid(2), uid(1)), (uid(3), uid(2))]);
+    let trash = store.open(&alice(), "Trash").await.unwrap();
+    assert_eq!(result.copied.uid_validity, trash.uid_validity);
+    assert_eq!(trash.messages[0].flags, Flags::EMPTY.with(Flag::Flagged));
+    assert_eq!(trash.messages[0].keywords, keywords(&["$Forwarded"]));
+    assert_eq!(trash.messages[0].internal_date, UnixTime(1_700_000_002));
+    assert_eq!(read_all(&store, "Trash", 1).await, b"Subject: 2\r\n\r\ntwo\r\n");
+    let changes = store
+        .changes_since(&alice(), "INBOX", before.highest_modseq)
+        .await
+        .unwrap()
+        .unwrap();
+    let gone: Vec<Uid> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Expunged { uid, .. } => Some(*uid),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(gone, [uid(2), uid(3)]);
+    // Back again, and within one folder.
+    let back = store
+        .move_messages(&alice(), "Trash", &[uid(1)], "INBOX")
+        .await
+        .unwrap();
+    assert_eq!(back.copied.pairs, [(uid(1), uid(4))]);
+    let within = store
+        .move_messages(&alice(), "INBOX", &[uid(1)], "INBOX")
+        .await
+        .unwrap();
+    assert_eq!(
+        (within.copied.pairs, within.expunged),
+        (vec![(uid(1), uid(5))], vec![uid(1)])
+    );
+    assert_eq!(uids(&store.open(&alice(), "INBOX").await.unwrap()), [4, 5]);
+}
+
+/// A crash in the middle of a move (the task dropped between two steps):
+/// the messages moved so far are in the target only, the rest in the
+/// source only; none is in both, none is lost.
+#[tokio::test]
+async fn a_move_cut_short_by_a_crash_leaves_each_message_in_one_folder() {
+    let store = three_in_inbox()
+        .await
+        .with_mailbox_step(Duration::from_millis(100));
+    let (who, all) = (alice(), [uid(1), uid(2), uid(3)]);
+    let moving = store.move_messages(&who, "INBOX", &all, "Junk");
+    let cut = tokio::time::timeout(Duration::from_millis(150), moving).await;
+    assert!(cut.is_err(), "the move finished before the crash");
+    let inbox = store.open(&alice(), "INBOX").await.unwrap();
+    let junk = store.open(&alice(), "Junk").await.unwrap();
+    assert_eq!(inbox.messages.len() + junk.messages.len(), 3);
+    let mut dates: Vec<i64> = inbox
+        .messages
+        .iter()
+        .chain(&junk.messages)
+        .map(|m| m.internal_date.0)
+        .collect();
+    dates.sort();
+    assert_eq!(dates, [1_700_000_001, 1_700_000_002, 1_700_000_003]);
+    assert!(inbox.uid_next == 4 && junk.uid_next == junk.messages.len() as u32 + 1);
+}
+
+#[tokio::test]
+async fn multiappend_stores_all_or_none() {
+    let store = three_in_inbox().await;
+    let inbox = store.open(&alice(), "INBOX").await.unwrap();
+    assert_eq!(inbox.messages[0].internal_date, UnixTime(1_700_000_001));
+    assert_eq!(inbox.messages[1].keywords, keywords(&["$Forwarded"]));
+    assert_eq!(
+        inbox.messages[2].size,
+        "Subject: 3\r\n\r\nthree\r\n".len() as u64
+    );
+    // The second message's keyword is refused: nothing is stored.
+    let bad = vec![
+        message("a\r\n", Flags::EMPTY, &[], 1),
+        message("b\r\n", Flags::EMPTY, &["not an atom"], 1),
+    ];
+    assert!(matches!(
+        store.append_many(&alice(), "INBOX", bad).await,
+        Err(StoreError::BadKeyword(_))
+    ));
+    let too_many = (0..=postern_core::limits::MULTIAPPEND_MESSAGES_MAX)
+        .map(|_| message("x\r\n", Flags::EMPTY, &[], 1))
+        .collect();
+    assert!(matches!(
+        store.append_many(&alice(), "INBOX", too_many).await,
+        Err(StoreError::TooManyMessages { .. })
+    ));
+    assert!(matches!(
+        store.append_many(&alice(), "Nope", vec![message("x\r\n", Flags::EMPTY, &[], 1)]).await,
+        Err(StoreError::NoSuchFolder(_))
+    ));
+    assert_eq!(store.open(&alice(), "INBOX").await.unwrap(), inbox);
+    // LF text is kept with CRLF line ends, and its size counts them.
+    let lf = vec![message("a\nb\n", Flags::EMPTY, &[], 1)];
+    let (validity, new) = store.append_many(&alice(), "INBOX", lf).await.unwrap();
+    assert_eq!((validity, new), (inbox.uid_validity, vec![uid(4)]));
+    assert_eq!(read_all(&store, "INBOX", 4).await, b"a\r\nb\r\n");
+}
+
+#[tokio::test]
+async fn modseqs_only_go_up_and_changes_since_tells_of_expunges() {
+    let store = three_in_inbox().await;
+    let start = store.open(&alice(), "INBOX").await.unwrap();
+    let mut highest = start.highest_modseq;
+    let seen = Flags::EMPTY.with(Flag::Seen);
+    let changes = store
+        .store_flags(&alice(), "INBOX", &[uid(3), uid(8)], FlagOp::Add, seen, &keywords(&["Later"]))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&changes[..], [Change::FlagsChanged { uid: u, flags, keywords: k, modseq }]
+            if *u == uid(3) && *flags == seen && *k == keywords(&["Later"]) && *modseq > highest),
+        "{changes:?}"
+    );
+    highest = changes[0].modseq();
+    // A change to what is already so changes nothing.
+    let none = store
+        .store_flags(&alice(), "INBOX", &[uid(3)], FlagOp::Add, seen, &Keywords::new())
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    assert_eq!(store.open(&alice(), "INBOX").await.unwrap().highest_modseq, highest);
+    let removed = store
+        .expunge(&alice(), "INBOX", &[uid(2), uid(2), uid(9)])
+        .await
+        .unwrap();
+    assert_eq!(removed, [uid(2)]);
+    let after = store.open(&alice(), "INBOX").await.unwrap();
+    assert!(after.highest_modseq > highest);
+    let changes = store
+        .changes_since(&alice(), "INBOX", start.highest_modseq)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(&changes[..], [Change::FlagsChanged { .. }, Change::Expunged { uid: u, modseq }]
+            if *u == uid(2) && *modseq == after.highest_modseq),
+        "{changes:?}"
+    );
+    assert!(matches!(
+        store.store_flags(&alice(), "INBOX", &[uid(1)], FlagOp::Add, seen, &keywords(&["a b"])).await,
+        Err(StoreError::BadKeyword(_))
+    ));
+    // Changes beyond what the model keeps: a session must re-open.
+    let flagged = Flags::EMPTY.with(Flag::Flagged);
+    for n in 0..=postern_core::limits::MAILBOX_CHANGES_KEPT_MAX {
+        let op = if n % 2 == 0 { FlagOp::Add } else { FlagOp::Remove };
+        store
+            .store_flags(&alice(), "INBOX", &[uid(1)], op, flagged, &Keywords::new())
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.changes_since(&alice(), "INBOX", start.highest_modseq).await.unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn expunged_uids_are_never_handed_out_again_nor_after_a_folder_is_made_again() {
+    let store = store();
+    for text in ["a\r\n", "b\r\n"] {
+        store
+            .append(&alice(), "Sent", text.as_bytes(), Flags::EMPTY, &Keywords::new(), UnixTime(1))
+            .await
+            .unwrap();
+    }
+    store.expunge(&alice(), "Sent", &[uid(2)]).await.unwrap();
+    let next = store
+        .append(&alice(), "Sent", &b"c\r\n"[..], Flags::EMPTY, &Keywords::new(), UnixTime(1))
+        .await
+        .unwrap();
+    assert_eq!(next, uid(3));
+    let old = store.open(&alice(), "Sent").await.unwrap().uid_validity;
+    store.delete_folder(&alice(), "Sent").await.unwrap();
+    store.create_folder(&alice(), "Sent").await.unwrap();
+    let new = store.open(&alice(), "Sent").await.unwrap();
+    assert!(new.uid_validity > old, "{} then {}", old, new.uid_validity);
+    assert_eq!((new.uid_next, new.messages.len()), (1, 0));
+}
+
+#[tokio::test]
+async fn subscriptions_may_name_folders_that_do_not_exist() {
+    let store = store();
+    store.subscribe(&alice(), "Lists.rust", true).await.unwrap();
+    store.subscribe(&alice(), "Junk", false).await.unwrap();
+    store.subscribe(&alice(), "Sent", true).await.unwrap();
+    assert_eq!(
+        store.subscriptions(&alice()).await.unwrap(),
+        ["Sent", "Drafts", "Trash", "Archive", "Lists.rust"]
+    );
+    let folders = store.folders(&alice()).await.unwrap();
+    let junk = folders.iter().find(|f| f.name == "Junk").unwrap();
+    assert!(!junk.subscribed);
+    assert!(folders[0].subscribed, "INBOX is always subscribed");
+    assert!(matches!(
+        store.subscribe(&alice(), "a..b", true).await,
+        Err(StoreError::BadFolderName(_))
+    ));
+}
+
+#[tokio::test]
+async fn special_use_is_kept_for_created_folders_and_follows_renames() {
+    let store = three_in_inbox().await;
+    store
+        .create_folder_with_use(&alice(), "Important", Some(SpecialUse::Flagged))
+        .await
+        .unwrap();
+    store
+        .create_folder_with_use(&alice(), "Plain", None)
+        .await
+        .unwrap();
+    let uses = |folders: &[FolderStatus]| -> Vec<(String, Option<SpecialUse>)> {
+        folders
+            .iter()
+            .map(|f| (f.name.clone(), f.special_use))
+            .collect()
+    };
+    let folders = store.folders(&alice()).await.unwrap();
+    assert_eq!(
+        uses(&folders),
+        [
+            ("INBOX".into(), None),
+            ("Archive".into(), Some(SpecialUse::Archive)),
+            ("Drafts".into(), Some(SpecialUse::Drafts)),
+            ("Important".into(), Some(SpecialUse::Flagged)),
+            ("Junk".into(), Some(SpecialUse::Junk)),
+            ("Plain".into(), None),
+            ("Sent".into(), Some(SpecialUse::Sent)),
+            ("Trash".into(), Some(SpecialUse::Trash)),
+        ]
+    );
+    store
+        .rename_folder(&alice(), "Important", "Starred")
+        .await
+        .unwrap();
+    let folders = store.folders(&alice()).await.unwrap();
+    let starred = folders.iter().find(|f| f.name == "Starred").unwrap();
+    assert_eq!(starred.special_use, Some(SpecialUse::Flagged));
+    assert!(starred.subscribed);
+    store.delete_folder(&alice(), "Starred").await.unwrap();
+    store.create_folder(&alice(), "Starred").await.unwrap();
+    let folders = store.folders(&alice()).await.unwrap();
+    let starred = folders.iter().find(|f| f.name == "Starred").unwrap();
+    assert_eq!(starred.special_use, None, "a delete drops the use");
+}
+
+#[tokio::test]
+async fn folders_are_created_renamed_with_their_subfolders_and_deleted() {
+    let store = three_in_inbox().await;
+    store.create_folder(&alice(), "Lists").await.unwrap();
+    store.create_folder(&alice(), "Lists.rust").await.unwrap();
+    store
+        .append(&alice(), "Lists.rust", &b"r\r\n"[..], Flags::EMPTY, &Keywords::new(), UnixTime(1))
+        .await
+        .unwrap();
+    let rust = store.open(&alice(), "Lists.rust").await.unwrap();
+    store.rename_folder(&alice(), "Lists", "Groups").await.unwrap();
+    let names = |folders: Vec<FolderStatus>| -> Vec<String> {
+        folders.into_iter().map(|f| f.name).collect()
+    };
+    assert_eq!(
+        names(store.folders(&alice()).await.unwrap()),
+        ["INBOX", "Archive", "Drafts", "Groups", "Groups.rust", "Junk", "Sent", "Trash"]
+    );
+    // UIDs and UIDVALIDITY go with the folder.
+    assert_eq!(store.open(&alice(), "Groups.rust").await.unwrap(), rust);
+    assert_eq!(
+        store.subscriptions(&alice()).await.unwrap(),
+        ["Sent", "Drafts", "Trash", "Junk", "Archive", "Groups", "Groups.rust"]
+    );
+    let errors = [
+        store.create_folder(&alice(), "Groups").await,
+        store.create_folder(&alice(), "inbox").await,
+        store.rename_folder(&alice(), "INBOX", "Old").await,
+        store.rename_folder(&alice(), "Nope", "Other").await,
+        store.delete_folder(&alice(), "INBOX").await,
+    ];
+    assert!(
+        matches!(
+            &errors,
+            [
+                Err(StoreError::FolderExists(_)),
+                Err(StoreError::FolderExists(_)),
+                Err(StoreError::InboxIsPermanent),
+                Err(StoreError::NoSuchFolder(_)),
+                Err(StoreError::InboxIsPermanent),
+            ]
+        ),
+        "{errors:?}"
+    );
+    store.delete_folder(&alice(), "Groups").await.unwrap();
+    assert!(matches!(
+        store.open(&alice(), "Groups.rust").await,
+        Err(StoreError::NoSuchFolder(_))
+    ));
+    assert!(matches!(
+        store.open(&alice(), "../x").await,
+        Err(StoreError::BadFolderName(_))
+    ));
+    assert_eq!(
+        store.subscriptions(&alice()).await.unwrap(),
+        ["Sent", "Drafts", "Trash", "Junk", "Archive"]
+    );
+}
+
+#[tokio::test]
+async fn folder_figures_count_deleted_and_usage_sums_every_folder() {
+    let store = three_in_inbox().await;
+    let deleted = Flags::EMPTY.with(Flag::Deleted);
+    store
+        .store_flags(&alice(), "INBOX", &[uid(1), uid(3)], FlagOp::Add, deleted, &Keywords::new())
+        .await
+        .unwrap();
+    store
+        .copy(&alice(), "INBOX", &[uid(2)], "Archive")
+        .await
+        .unwrap();
+    let folders = store.folders(&alice()).await.unwrap();
+    let inbox = &folders[0];
+    assert_eq!((inbox.messages, inbox.deleted, inbox.unseen), (3, 2, 2));
+    let snapshot = store.open(&alice(), "INBOX").await.unwrap();
+    assert_eq!(inbox.highest_modseq, snapshot.highest_modseq);
+    assert_eq!(inbox.size, snapshot.messages.iter().map(|m| m.size).sum::<u64>());
+    let usage = store.usage(&alice()).await.unwrap();
+    let sizes: u64 =
+        snapshot.messages.iter().map(|m| m.size).sum::<u64>() + snapshot.messages[1].size;
+    assert_eq!(
+        usage,
+        Usage {
+            bytes: sizes,
+            messages: 4
+        }
+    );
+}
+
+#[tokio::test]
+async fn watch_fires_after_delivery_append_flags_expunge_and_move() {
+    let store = store();
+    let mut inbox = store.watch(&alice(), "INBOX");
+    let mut trash = store.watch(&alice(), "Trash");
+    inbox.borrow_and_update();
+    trash.borrow_and_update();
+    maildrop::deliver(&store, &alice(), b"Subject: d\r\n\r\n".to_vec(), QueueId(1)).unwrap();
+    assert!(inbox.has_changed().unwrap());
+    let mut last = *inbox.borrow_and_update();
+    assert_eq!(last, store.open(&alice(), "INBOX").await.unwrap().highest_modseq);
+    store
+        .append(&alice(), "INBOX", &b"a\r\n"[..], Flags::EMPTY, &Keywords::new(), UnixTime(1))
+        .await
+        .unwrap();
+    let seen = Flags::EMPTY.with(Flag::Seen);
+    store
+        .store_flags(&alice(), "INBOX", &[uid(1)], FlagOp::Add, seen, &Keywords::new())
+        .await
+        .unwrap();
+    store.expunge(&alice(), "INBOX", &[uid(1)]).await.unwrap();
+    assert!(inbox.has_changed().unwrap());
+    let now = *inbox.borrow_and_update();
+    assert_eq!(now, store.open(&alice(), "INBOX").await.unwrap().highest_modseq);
+    assert!(now > last);
+    last = now;
+    assert!(!trash.has_changed().unwrap());
+    store
+        .move_messages(&alice(), "INBOX", &[uid(2)], "Trash")
+        .await
+        .unwrap();
+    assert!(inbox.has_changed().unwrap() && trash.has_changed().unwrap());
+    assert!(*inbox.borrow_and_update() > last);
+    trash.borrow_and_update();
+    // A deleted folder's channel closes.
+    store.delete_folder(&alice(), "Trash").await.unwrap();
+    assert!(trash.changed().await.is_err());
+}
+
+#[tokio::test]
+async fn delivered_mail_is_read_through_the_store_and_a_second_try_makes_no_copy() {
+    let store = store();
+    let text = b"Subject: hi\r\n\r\nbody\r\n";
+    let first = maildrop::deliver(&store, &alice(), text.to_vec(), QueueId(7)).unwrap();
+    let again = maildrop::deliver(&store, &alice(), text.to_vec(), QueueId(7)).unwrap();
+    assert_eq!(first, "message 1 in the mailbox");
+    assert!(again.contains("earlier try"), "{again}");
+    let inbox = store.open(&alice(), "INBOX").await.unwrap();
+    assert_eq!(uids(&inbox), [1]);
+    assert_eq!(inbox.messages[0].size, text.len() as u64);
+    assert_eq!(read_all(&store, "INBOX", 1).await, text);
+    // POP3 through the runtime's own adapter reads the same mail.
+    {
+        use postern::pop3::{MaildropHandle, Maildrops, StoreMaildrops};
+        let pop3 = StoreMaildrops::new(std::sync::Arc::new(store.clone()));
+        let (maildrop, mut handle) = pop3.open(&alice()).await.unwrap();
+        assert_eq!(maildrop.uid_validity, inbox.uid_validity.0);
+        assert_eq!(maildrop.messages[0].size, text.len() as u64);
+        handle.update(&[1], &[]).await.unwrap();
+    }
+    let after = MailboxStore::open(&store, &alice(), "INBOX").await.unwrap();
+    assert!(after.messages.is_empty());
+}
+
+mod model {
+    //! Random operations on two folders against a reference model.
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Append { folder: usize, flags: u8 },
+        AppendMany { folder: usize, count: usize },
+        Deliver,
+        SetFlags { folder: usize, pick: usize, flags: u8, op: u8 },
+        Expunge { folder: usize, pick: usize },
+        Copy { from: usize, pick: usize, to: usize },
+        Move { from: usize, pick: usize, to: usize },
+    }
+
+    const FOLDERS: [&str; 2] = ["INBOX", "Trash"];
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0..2usize, 0u8..32).prop_map(|(folder, flags)| Op::Append { folder, flags }),
+            (0..2usize, 0..4usize).prop_map(|(folder, count)| Op::AppendMany { folder, count }),
+            Just(Op::Deliver),
+            (0..2usize, any::<usize>(), 0u8..32, 0u8..3)
+                .prop_map(|(folder, pick, flags, op)| Op::SetFlags { folder, pick, flags, op }),
+            (0..2usize, any::<usize>()).prop_map(|(folder, pick)| Op::Expunge { folder, pick }),
+            (0..2usize, any::<usize>(), 0..2usize)
+                .prop_map(|(from, pick, to)| Op::Copy { from, pick, to }),
+            (0..2usize, any::<usize>(), 0..2usize)
+                .prop_map(|(from, pick, to)| Op::Move { from, pick, to }),
+        ]
+    }
+
+    fn flags_of(bits: u8) -> Flags {
+        Flag::ALL
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| bits & (1 << i) != 0)
+            .map(|(_, f)| f)
+            .collect()
+    }
+
+    /// A folder as the model sees it: UID to flags and content.
+    type Model = BTreeMap<u32, (Flags, Vec<u8>)>;
+
+    fn pick(model: &Model, pick: usize) -> Option<u32> {
+        (!model.is_empty()).then(|| *model.keys().nth(pick % model.len()).unwrap_or(&0))
+    }
+
+    /// The snapshot `before` with `changes` applied, as a session would.
+    fn apply(before: &Snapshot, changes: &[Change]) -> BTreeMap<u32, (Flags, ModSeq)> {
+        let mut seen: BTreeMap<u32, (Flags, ModSeq)> = before
+            .messages
+            .iter()
+            .map(|m| (m.uid.get(), (m.flags, m.modseq)))
+            .collect();
+        for change in changes {
+            match change {
+                Change::Appended(meta) => {
+                    seen.insert(meta.uid.get(), (meta.flags, meta.modseq));
+                }
+                Change::FlagsChanged { uid, flags, modseq, .. } => {
+                    seen.insert(uid.get(), (*flags, *modseq));
+                }
+                Change::Expunged { uid, .. } => {
+                    seen.remove(&uid.get());
+                }
+            }
+        }
+        seen
+    }
+
+    async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
+        let store = store();
+        let mut models: [Model; 2] = [Model::new(), Model::new()];
+        let mut ever: [BTreeSet<u32>; 2] = [BTreeSet::new(), BTreeSet::new()];
+        let mut before = Vec::new();
+        for name in FOLDERS {
+            before.push(store.open(&alice(), name).await.unwrap());
+        }
+        let mut counter = 0u32;
+        let mut text = || {
+            counter += 1;
+            format!("Subject: {counter}\r\n\r\n").into_bytes()
+        };
+        let mut next_queue_id = 0;
+        for op in ops {
+            // What each folder gained: (folder, new UID, flags, content).
+            let mut added: Vec<(usize, Uid, Flags, Vec<u8>)> = Vec::new();
+            match op {
+                Op::Append { folder, flags } => {
+                    let content = text();
+                    let new = store
+                        .append(&alice(), FOLDERS[folder], &content[..], flags_of(flags), &Keywords::new(), UnixTime(1))
+                        .await
+                        .unwrap();
+                    added.push((folder, new, flags_of(flags), content));
+                }
+                Op::AppendMany { folder, count } => {
+                    let contents: Vec<Vec<u8>> = (0..count).map(|_| text()).collect();
+                    let messages = contents
+                        .iter()
+                        .map(|c| NewMessage { content: c.clone(), flags: Flags::EMPTY, keywords: Keywords::new(), internal_date: UnixTime(2) })
+                        .collect();
+                    let (_, new) = store.append_many(&alice(), FOLDERS[folder], messages).await.unwrap();
+                    prop_assert_eq!(new.len(), count);
+                    for (uid, content) in new.into_iter().zip(contents) {
+                        added.push((folder, uid, Flags::EMPTY, content));
+                    }
+                }
+                Op::Deliver => {
+                    next_queue_id += 1;
+                    let content = text();
+                    maildrop::deliver(&store, &alice(), content.clone(), QueueId(next_queue_id)).unwrap();
+                    let last = store.open(&alice(), "INBOX").await.unwrap().messages.last().unwrap().uid;
+                    added.push((0, last, Flags::EMPTY, content));
+                }
+                Op::SetFlags { folder, pick: p, flags, op } => {
+                    let Some(target) = pick(&models[folder], p) else { continue };
+                    let (op, flags) = ([FlagOp::Set, FlagOp::Add, FlagOp::Remove][op as usize], flags_of(flags));
+                    store.store_flags(&alice(), FOLDERS[folder], &[uid(target)], op, flags, &Keywords::new()).await.unwrap();
+                    let entry = models[folder].get_mut(&target).unwrap();
+                    entry.0 = match op {
+                        FlagOp::Set => flags,
+                        FlagOp::Add => entry.0.union(flags),
+                        FlagOp::Remove => entry.0.difference(flags),
+                    };
+                }
+                Op::Expunge { folder, pick: p } => {
+                    let Some(target) = pick(&models[folder], p) else { continue };
+                    let removed = store.expunge(&alice(), FOLDERS[folder], &[uid(target)]).await.unwrap();
+                    prop_assert_eq!(removed, vec![uid(target)]);
+                    models[folder].remove(&target);
+                }
+                Op::Copy { from, pick: p, to } | Op::Move { from, pick: p, to } => {
+                    let Some(source) = pick(&models[from], p) else { continue };
+                    let (flags, content) = models[from][&source].clone();
+                    let pairs = if matches!(op, Op::Move { .. }) {
+                        let moved = store.move_messages(&alice(), FOLDERS[from], &[uid(source)], FOLDERS[to]).await.unwrap();
+                        prop_assert_eq!(&moved.expunged, &vec![uid(source)]);
+                        models[from].remove(&source);
+                        moved.copied.pairs
+                    } else {
+                        store.copy(&alice(), FOLDERS[from], &[uid(source)], FOLDERS[to]).await.unwrap().pairs
+                    };
+                    prop_assert_eq!(pairs.len(), 1);
+                    prop_assert_eq!(pairs[0].0, uid(source));
+                    added.push((to, pairs[0].1, flags, content));
+                }
+            }
+            for (folder, new, flags, content) in added {
+                // UIDs strictly increase and are never reused.
+                prop_assert!(ever[folder].iter().all(|&u| u < new.get()), "UID {} reused or not above the rest", new);
+                ever[folder].insert(new.get());
+                models[folder].insert(new.get(), (flags, content));
+            }
+            for (i, name) in FOLDERS.into_iter().enumerate() {
+                let now = store.open(&alice(), name).await.unwrap();
+                // Nothing is lost but by EXPUNGE (or MOVE), flags as set.
+                let seen: BTreeMap<u32, Flags> = now.messages.iter().map(|m| (m.uid.get(), m.flags)).collect();
+                let want: BTreeMap<u32, Flags> = models[i].iter().map(|(&u, (f, _))| (u, *f)).collect();
+                prop_assert_eq!(&seen, &want);
+                for (&u, (_, content)) in &models[i] {
+                    prop_assert_eq!(&read_all(&store, name, u).await, content);
+                }
+                prop_assert!(ever[i].iter().all(|&u| u < now.uid_next));
+                // MODSEQ only goes up, and a session that applies the
+                // changes since its snapshot sees what a new one sees.
+                prop_assert!(now.highest_modseq >= before[i].highest_modseq);
+                for meta in &now.messages {
+                    prop_assert!(meta.modseq <= now.highest_modseq);
+                }
+                let changes = store.changes_since(&alice(), name, before[i].highest_modseq).await.unwrap().unwrap();
+                let mut last = before[i].highest_modseq;
+                for change in &changes {
+                    prop_assert!(change.modseq() > last, "changes out of order: {:?}", changes);
+                    last = change.modseq();
+                }
+                let fresh: BTreeMap<u32, (Flags, ModSeq)> = now.messages.iter().map(|m| (m.uid.get(), (m.flags, m.modseq))).collect();
+                prop_assert_eq!(apply(&before[i], &changes), fresh);
+                before[i] = now;
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Random appends, MULTIAPPENDs, deliveries, flag changes,
+        /// expunges, copies and moves on two folders keep the model's
+        /// rules: UIDs strictly increase and are never reused, nothing is
+        /// lost but by expunge or move, MODSEQs only go up, and the
+        /// changes since a snapshot bring it to the next.
+        #[test]
+        fn random_operations_keep_the_rules_of_the_model(ops in proptest::collection::vec(op(), 1..40)) {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+            runtime.block_on(run(ops))?;
+        }
+    }
+}
