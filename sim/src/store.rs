@@ -32,9 +32,11 @@ use tokio::sync::mpsc;
 
 pub mod ftp;
 pub mod mailbox_store;
-pub mod maildrop;
 pub mod mailboxes;
+pub mod maildrop;
 
+#[cfg(test)]
+mod mailboxes_model_tests;
 #[cfg(test)]
 mod mailboxes_tests;
 
@@ -214,7 +216,8 @@ impl MemoryStore {
 
     /// The mailbox `login` reads over POP3, `user@domain`, if it has one.
     pub fn mailbox_of(&self, login: &str) -> Option<String> {
-        self.local_mailbox_of(login).map(|mailbox| mailbox.to_string())
+        self.local_mailbox_of(login)
+            .map(|mailbox| mailbox.to_string())
     }
 
     /// The mailbox `login`'s address resolves to, if it is local.

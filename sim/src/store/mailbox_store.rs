@@ -16,9 +16,7 @@ use postern::mailstore::{
 };
 use postern_core::envelope::LocalMailbox;
 use postern_core::limits::MULTIAPPEND_MESSAGES_MAX;
-use postern_core::mailbox::{
-    Change, Flag, Flags, Keywords, ModSeq, Snapshot, Uid, UidValidity,
-};
+use postern_core::mailbox::{Change, Flag, Flags, Keywords, ModSeq, Snapshot, Uid, UidValidity};
 use postern_core::time::UnixTime;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -310,7 +308,10 @@ impl MailboxStore for MemoryStore {
             user.folder_mut(&from)?.expunge(&[uid])?;
             shared.mailboxes.changed(mailbox, &to);
             shared.mailboxes.changed(mailbox, &from);
-            result.copied.pairs.extend(new.into_iter().map(|new| (uid, new)));
+            result
+                .copied
+                .pairs
+                .extend(new.into_iter().map(|new| (uid, new)));
             result.expunged.push(uid);
         }
         Ok(result)
@@ -377,7 +378,11 @@ impl MailboxStore for MemoryStore {
     async fn subscriptions(&self, mailbox: &LocalMailbox) -> Result<Vec<String>, StoreError> {
         let mut shared = self.lock();
         let user = shared.mailboxes.user(mailbox, wall_clock());
-        Ok(user.subscriptions().iter().map(ToString::to_string).collect())
+        Ok(user
+            .subscriptions()
+            .iter()
+            .map(ToString::to_string)
+            .collect())
     }
 
     async fn usage(&self, mailbox: &LocalMailbox) -> Result<Usage, StoreError> {

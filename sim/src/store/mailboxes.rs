@@ -26,7 +26,8 @@ use postern_core::envelope::{LocalMailbox, QueueId};
 use postern_core::limits::FOLDERS_PER_USER_MAX;
 use postern_core::mailbox::folder::DEFAULT_FOLDERS;
 use postern_core::mailbox::{
-    Change, Flags, Found, Keywords, MailboxState, ModSeq, Reconciled, Uid, UidValidity, keyword,
+    Change, Flags, Found, Keywords, MailboxState, ModSeq, Reconciled, StateError, Uid, UidValidity,
+    keyword,
 };
 use postern_core::time::UnixTime;
 use std::collections::BTreeMap;
@@ -97,10 +98,7 @@ impl Folder {
             Ok(Reconciled::Changes(changes)) => Ok(changes),
             // The same UIDVALIDITY was handed in.
             Ok(Reconciled::UidValidityChanged) => Ok(Vec::new()),
-            Err(error) => Err(StoreError::Damaged {
-                file: "the simulated mailbox".into(),
-                reason: error.to_string(),
-            }),
+            Err(error) => Err(refused(error)),
         }
     }
 
@@ -130,30 +128,24 @@ impl Folder {
                 size: message.body.data.len() as u64,
             });
         }
-        let uid_next = uids.last().map_or(self.state.uid_next(), |uid| uid.get() + 1);
+        let uid_next = uids
+            .last()
+            .map_or(self.state.uid_next(), |uid| uid.get() + 1);
         // A planted bug may hand out UIDs below existing ones; the model
         // refuses those, so keep the order it checks.
         found.sort_by_key(|f| f.uid);
         found.dedup_by_key(|f| f.uid);
         if found.len() != self.state.len() + messages.len() {
-            return Err(self.refused(uids[0]));
+            return Err(refused(StateError::UidNotIncreasing {
+                uid: uids[0],
+                uid_next: self.state.uid_next(),
+            }));
         }
         self.reconcile(found, uid_next.max(self.state.uid_next()))?;
         for (uid, message) in uids.iter().zip(messages) {
             self.bodies.insert(*uid, message.body);
         }
         Ok(uids)
-    }
-
-    /// What the model says of a UID given twice.
-    fn refused(&self, uid: Uid) -> StoreError {
-        StoreError::Damaged {
-            file: "the simulated mailbox".into(),
-            reason: format!(
-                "UID {uid} is in use already (UIDNEXT {}): a UID may not be reused",
-                self.state.uid_next()
-            ),
-        }
     }
 
     /// Changes the flags of these messages (those still here).
@@ -365,7 +357,8 @@ impl UserMail {
         let mut renamed = Vec::new();
         for old in self.folders.keys().filter(|f| f.is_within(from)) {
             let tail = &old.as_str()[from.as_str().len()..];
-            let new = FolderName::parse(&format!("{to}{tail}")).map_err(StoreError::BadFolderName)?;
+            let new =
+                FolderName::parse(&format!("{to}{tail}")).map_err(StoreError::BadFolderName)?;
             renamed.push((old.clone(), new));
         }
         if let Some((_, taken)) = renamed
@@ -478,6 +471,13 @@ impl Mailboxes {
         self.watches
             .retain(|(m, f), _| m != mailbox || !names.contains(f));
     }
+}
+
+/// A change the model refused: a bug in the store, as it happens.
+fn refused(error: StateError) -> StoreError {
+    StoreError::Io(io::Error::other(format!(
+        "the mailbox model refused the change: {error}"
+    )))
 }
 
 pub(super) fn inbox() -> FolderName {

@@ -9,19 +9,19 @@ use postern::mailstore::{
 };
 use postern_core::directory::Directory;
 use postern_core::envelope::{LocalMailbox, QueueId};
-use postern_core::mailbox::{Change, Flag, Flags, Keywords, ModSeq, Snapshot, Uid};
+use postern_core::mailbox::{Change, Flag, Flags, Keywords, Snapshot, Uid};
 use postern_core::time::UnixTime;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 
-fn alice() -> LocalMailbox {
+pub(super) fn alice() -> LocalMailbox {
     LocalMailbox {
         domain: "x.test".into(),
         user: "alice".into(),
     }
 }
 
-fn uid(n: u32) -> Uid {
+pub(super) fn uid(n: u32) -> Uid {
     Uid::new(n).unwrap()
 }
 
@@ -38,7 +38,7 @@ fn message(text: &str, flags: Flags, words: &[&str], date: i64) -> NewMessage {
     }
 }
 
-fn store() -> MemoryStore {
+pub(super) fn store() -> MemoryStore {
     MemoryStore::new(Directory::new(&[])).with_mailbox_step(Duration::ZERO)
 }
 
@@ -60,7 +60,12 @@ async fn three_in_inbox() -> MemoryStore {
             &["$Forwarded"],
             1_700_000_002,
         ),
-        message("Subject: 3\r\n\r\nthree\r\n", Flags::EMPTY, &[], 1_700_000_003),
+        message(
+            "Subject: 3\r\n\r\nthree\r\n",
+            Flags::EMPTY,
+            &[],
+            1_700_000_003,
+        ),
     ];
     let (_, new) = store
         .append_many(&alice(), "INBOX", messages)
@@ -70,7 +75,7 @@ async fn three_in_inbox() -> MemoryStore {
     store
 }
 
-async fn read_all(store: &MemoryStore, folder: &str, n: u32) -> Vec<u8> {
+pub(super) async fn read_all(store: &MemoryStore, folder: &str, n: u32) -> Vec<u8> {
     let mut reader = store.read(&alice(), folder, uid(n)).await.unwrap();
     let mut out = Vec::new();
     reader.read_to_end(&mut out).await.unwrap();
@@ -153,7 +158,10 @@ async fn move_takes_messages_out_of_the_source_which_records_expunges() {
     assert_eq!(trash.messages[0].flags, Flags::EMPTY.with(Flag::Flagged));
     assert_eq!(trash.messages[0].keywords, keywords(&["$Forwarded"]));
     assert_eq!(trash.messages[0].internal_date, UnixTime(1_700_000_002));
-    assert_eq!(read_all(&store, "Trash", 1).await, b"Subject: 2\r\n\r\ntwo\r\n");
+    assert_eq!(
+        read_all(&store, "Trash", 1).await,
+        b"Subject: 2\r\n\r\ntwo\r\n"
+    );
     let changes = store
         .changes_since(&alice(), "INBOX", before.highest_modseq)
         .await
@@ -237,7 +245,13 @@ async fn multiappend_stores_all_or_none() {
         Err(StoreError::TooManyMessages { .. })
     ));
     assert!(matches!(
-        store.append_many(&alice(), "Nope", vec![message("x\r\n", Flags::EMPTY, &[], 1)]).await,
+        store
+            .append_many(
+                &alice(),
+                "Nope",
+                vec![message("x\r\n", Flags::EMPTY, &[], 1)]
+            )
+            .await,
         Err(StoreError::NoSuchFolder(_))
     ));
     assert_eq!(store.open(&alice(), "INBOX").await.unwrap(), inbox);
@@ -255,7 +269,14 @@ async fn modseqs_only_go_up_and_changes_since_tells_of_expunges() {
     let mut highest = start.highest_modseq;
     let seen = Flags::EMPTY.with(Flag::Seen);
     let changes = store
-        .store_flags(&alice(), "INBOX", &[uid(3), uid(8)], FlagOp::Add, seen, &keywords(&["Later"]))
+        .store_flags(
+            &alice(),
+            "INBOX",
+            &[uid(3), uid(8)],
+            FlagOp::Add,
+            seen,
+            &keywords(&["Later"]),
+        )
         .await
         .unwrap();
     assert!(
@@ -266,11 +287,21 @@ async fn modseqs_only_go_up_and_changes_since_tells_of_expunges() {
     highest = changes[0].modseq();
     // A change to what is already so changes nothing.
     let none = store
-        .store_flags(&alice(), "INBOX", &[uid(3)], FlagOp::Add, seen, &Keywords::new())
+        .store_flags(
+            &alice(),
+            "INBOX",
+            &[uid(3)],
+            FlagOp::Add,
+            seen,
+            &Keywords::new(),
+        )
         .await
         .unwrap();
     assert!(none.is_empty());
-    assert_eq!(store.open(&alice(), "INBOX").await.unwrap().highest_modseq, highest);
+    assert_eq!(
+        store.open(&alice(), "INBOX").await.unwrap().highest_modseq,
+        highest
+    );
     let removed = store
         .expunge(&alice(), "INBOX", &[uid(2), uid(2), uid(9)])
         .await
@@ -289,20 +320,36 @@ async fn modseqs_only_go_up_and_changes_since_tells_of_expunges() {
         "{changes:?}"
     );
     assert!(matches!(
-        store.store_flags(&alice(), "INBOX", &[uid(1)], FlagOp::Add, seen, &keywords(&["a b"])).await,
+        store
+            .store_flags(
+                &alice(),
+                "INBOX",
+                &[uid(1)],
+                FlagOp::Add,
+                seen,
+                &keywords(&["a b"])
+            )
+            .await,
         Err(StoreError::BadKeyword(_))
     ));
     // Changes beyond what the model keeps: a session must re-open.
     let flagged = Flags::EMPTY.with(Flag::Flagged);
     for n in 0..=postern_core::limits::MAILBOX_CHANGES_KEPT_MAX {
-        let op = if n % 2 == 0 { FlagOp::Add } else { FlagOp::Remove };
+        let op = if n % 2 == 0 {
+            FlagOp::Add
+        } else {
+            FlagOp::Remove
+        };
         store
             .store_flags(&alice(), "INBOX", &[uid(1)], op, flagged, &Keywords::new())
             .await
             .unwrap();
     }
     assert_eq!(
-        store.changes_since(&alice(), "INBOX", start.highest_modseq).await.unwrap(),
+        store
+            .changes_since(&alice(), "INBOX", start.highest_modseq)
+            .await
+            .unwrap(),
         None
     );
 }
@@ -312,13 +359,27 @@ async fn expunged_uids_are_never_handed_out_again_nor_after_a_folder_is_made_aga
     let store = store();
     for text in ["a\r\n", "b\r\n"] {
         store
-            .append(&alice(), "Sent", text.as_bytes(), Flags::EMPTY, &Keywords::new(), UnixTime(1))
+            .append(
+                &alice(),
+                "Sent",
+                text.as_bytes(),
+                Flags::EMPTY,
+                &Keywords::new(),
+                UnixTime(1),
+            )
             .await
             .unwrap();
     }
     store.expunge(&alice(), "Sent", &[uid(2)]).await.unwrap();
     let next = store
-        .append(&alice(), "Sent", &b"c\r\n"[..], Flags::EMPTY, &Keywords::new(), UnixTime(1))
+        .append(
+            &alice(),
+            "Sent",
+            &b"c\r\n"[..],
+            Flags::EMPTY,
+            &Keywords::new(),
+            UnixTime(1),
+        )
         .await
         .unwrap();
     assert_eq!(next, uid(3));
@@ -402,23 +463,50 @@ async fn folders_are_created_renamed_with_their_subfolders_and_deleted() {
     store.create_folder(&alice(), "Lists").await.unwrap();
     store.create_folder(&alice(), "Lists.rust").await.unwrap();
     store
-        .append(&alice(), "Lists.rust", &b"r\r\n"[..], Flags::EMPTY, &Keywords::new(), UnixTime(1))
+        .append(
+            &alice(),
+            "Lists.rust",
+            &b"r\r\n"[..],
+            Flags::EMPTY,
+            &Keywords::new(),
+            UnixTime(1),
+        )
         .await
         .unwrap();
     let rust = store.open(&alice(), "Lists.rust").await.unwrap();
-    store.rename_folder(&alice(), "Lists", "Groups").await.unwrap();
+    store
+        .rename_folder(&alice(), "Lists", "Groups")
+        .await
+        .unwrap();
     let names = |folders: Vec<FolderStatus>| -> Vec<String> {
         folders.into_iter().map(|f| f.name).collect()
     };
     assert_eq!(
         names(store.folders(&alice()).await.unwrap()),
-        ["INBOX", "Archive", "Drafts", "Groups", "Groups.rust", "Junk", "Sent", "Trash"]
+        [
+            "INBOX",
+            "Archive",
+            "Drafts",
+            "Groups",
+            "Groups.rust",
+            "Junk",
+            "Sent",
+            "Trash"
+        ]
     );
     // UIDs and UIDVALIDITY go with the folder.
     assert_eq!(store.open(&alice(), "Groups.rust").await.unwrap(), rust);
     assert_eq!(
         store.subscriptions(&alice()).await.unwrap(),
-        ["Sent", "Drafts", "Trash", "Junk", "Archive", "Groups", "Groups.rust"]
+        [
+            "Sent",
+            "Drafts",
+            "Trash",
+            "Junk",
+            "Archive",
+            "Groups",
+            "Groups.rust"
+        ]
     );
     let errors = [
         store.create_folder(&alice(), "Groups").await,
@@ -460,7 +548,14 @@ async fn folder_figures_count_deleted_and_usage_sums_every_folder() {
     let store = three_in_inbox().await;
     let deleted = Flags::EMPTY.with(Flag::Deleted);
     store
-        .store_flags(&alice(), "INBOX", &[uid(1), uid(3)], FlagOp::Add, deleted, &Keywords::new())
+        .store_flags(
+            &alice(),
+            "INBOX",
+            &[uid(1), uid(3)],
+            FlagOp::Add,
+            deleted,
+            &Keywords::new(),
+        )
         .await
         .unwrap();
     store
@@ -472,7 +567,10 @@ async fn folder_figures_count_deleted_and_usage_sums_every_folder() {
     assert_eq!((inbox.messages, inbox.deleted, inbox.unseen), (3, 2, 2));
     let snapshot = store.open(&alice(), "INBOX").await.unwrap();
     assert_eq!(inbox.highest_modseq, snapshot.highest_modseq);
-    assert_eq!(inbox.size, snapshot.messages.iter().map(|m| m.size).sum::<u64>());
+    assert_eq!(
+        inbox.size,
+        snapshot.messages.iter().map(|m| m.size).sum::<u64>()
+    );
     let usage = store.usage(&alice()).await.unwrap();
     let sizes: u64 =
         snapshot.messages.iter().map(|m| m.size).sum::<u64>() + snapshot.messages[1].size;
@@ -495,20 +593,40 @@ async fn watch_fires_after_delivery_append_flags_expunge_and_move() {
     maildrop::deliver(&store, &alice(), b"Subject: d\r\n\r\n".to_vec(), QueueId(1)).unwrap();
     assert!(inbox.has_changed().unwrap());
     let mut last = *inbox.borrow_and_update();
-    assert_eq!(last, store.open(&alice(), "INBOX").await.unwrap().highest_modseq);
+    assert_eq!(
+        last,
+        store.open(&alice(), "INBOX").await.unwrap().highest_modseq
+    );
     store
-        .append(&alice(), "INBOX", &b"a\r\n"[..], Flags::EMPTY, &Keywords::new(), UnixTime(1))
+        .append(
+            &alice(),
+            "INBOX",
+            &b"a\r\n"[..],
+            Flags::EMPTY,
+            &Keywords::new(),
+            UnixTime(1),
+        )
         .await
         .unwrap();
     let seen = Flags::EMPTY.with(Flag::Seen);
     store
-        .store_flags(&alice(), "INBOX", &[uid(1)], FlagOp::Add, seen, &Keywords::new())
+        .store_flags(
+            &alice(),
+            "INBOX",
+            &[uid(1)],
+            FlagOp::Add,
+            seen,
+            &Keywords::new(),
+        )
         .await
         .unwrap();
     store.expunge(&alice(), "INBOX", &[uid(1)]).await.unwrap();
     assert!(inbox.has_changed().unwrap());
     let now = *inbox.borrow_and_update();
-    assert_eq!(now, store.open(&alice(), "INBOX").await.unwrap().highest_modseq);
+    assert_eq!(
+        now,
+        store.open(&alice(), "INBOX").await.unwrap().highest_modseq
+    );
     assert!(now > last);
     last = now;
     assert!(!trash.has_changed().unwrap());
@@ -547,207 +665,4 @@ async fn delivered_mail_is_read_through_the_store_and_a_second_try_makes_no_copy
     }
     let after = MailboxStore::open(&store, &alice(), "INBOX").await.unwrap();
     assert!(after.messages.is_empty());
-}
-
-mod model {
-    //! Random operations on two folders against a reference model.
-    use super::*;
-    use proptest::prelude::*;
-    use std::collections::{BTreeMap, BTreeSet};
-
-    #[derive(Clone, Debug)]
-    enum Op {
-        Append { folder: usize, flags: u8 },
-        AppendMany { folder: usize, count: usize },
-        Deliver,
-        SetFlags { folder: usize, pick: usize, flags: u8, op: u8 },
-        Expunge { folder: usize, pick: usize },
-        Copy { from: usize, pick: usize, to: usize },
-        Move { from: usize, pick: usize, to: usize },
-    }
-
-    const FOLDERS: [&str; 2] = ["INBOX", "Trash"];
-
-    fn op() -> impl Strategy<Value = Op> {
-        prop_oneof![
-            (0..2usize, 0u8..32).prop_map(|(folder, flags)| Op::Append { folder, flags }),
-            (0..2usize, 0..4usize).prop_map(|(folder, count)| Op::AppendMany { folder, count }),
-            Just(Op::Deliver),
-            (0..2usize, any::<usize>(), 0u8..32, 0u8..3)
-                .prop_map(|(folder, pick, flags, op)| Op::SetFlags { folder, pick, flags, op }),
-            (0..2usize, any::<usize>()).prop_map(|(folder, pick)| Op::Expunge { folder, pick }),
-            (0..2usize, any::<usize>(), 0..2usize)
-                .prop_map(|(from, pick, to)| Op::Copy { from, pick, to }),
-            (0..2usize, any::<usize>(), 0..2usize)
-                .prop_map(|(from, pick, to)| Op::Move { from, pick, to }),
-        ]
-    }
-
-    fn flags_of(bits: u8) -> Flags {
-        Flag::ALL
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| bits & (1 << i) != 0)
-            .map(|(_, f)| f)
-            .collect()
-    }
-
-    /// A folder as the model sees it: UID to flags and content.
-    type Model = BTreeMap<u32, (Flags, Vec<u8>)>;
-
-    fn pick(model: &Model, pick: usize) -> Option<u32> {
-        (!model.is_empty()).then(|| *model.keys().nth(pick % model.len()).unwrap_or(&0))
-    }
-
-    /// The snapshot `before` with `changes` applied, as a session would.
-    fn apply(before: &Snapshot, changes: &[Change]) -> BTreeMap<u32, (Flags, ModSeq)> {
-        let mut seen: BTreeMap<u32, (Flags, ModSeq)> = before
-            .messages
-            .iter()
-            .map(|m| (m.uid.get(), (m.flags, m.modseq)))
-            .collect();
-        for change in changes {
-            match change {
-                Change::Appended(meta) => {
-                    seen.insert(meta.uid.get(), (meta.flags, meta.modseq));
-                }
-                Change::FlagsChanged { uid, flags, modseq, .. } => {
-                    seen.insert(uid.get(), (*flags, *modseq));
-                }
-                Change::Expunged { uid, .. } => {
-                    seen.remove(&uid.get());
-                }
-            }
-        }
-        seen
-    }
-
-    async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
-        let store = store();
-        let mut models: [Model; 2] = [Model::new(), Model::new()];
-        let mut ever: [BTreeSet<u32>; 2] = [BTreeSet::new(), BTreeSet::new()];
-        let mut before = Vec::new();
-        for name in FOLDERS {
-            before.push(store.open(&alice(), name).await.unwrap());
-        }
-        let mut counter = 0u32;
-        let mut text = || {
-            counter += 1;
-            format!("Subject: {counter}\r\n\r\n").into_bytes()
-        };
-        let mut next_queue_id = 0;
-        for op in ops {
-            // What each folder gained: (folder, new UID, flags, content).
-            let mut added: Vec<(usize, Uid, Flags, Vec<u8>)> = Vec::new();
-            match op {
-                Op::Append { folder, flags } => {
-                    let content = text();
-                    let new = store
-                        .append(&alice(), FOLDERS[folder], &content[..], flags_of(flags), &Keywords::new(), UnixTime(1))
-                        .await
-                        .unwrap();
-                    added.push((folder, new, flags_of(flags), content));
-                }
-                Op::AppendMany { folder, count } => {
-                    let contents: Vec<Vec<u8>> = (0..count).map(|_| text()).collect();
-                    let messages = contents
-                        .iter()
-                        .map(|c| NewMessage { content: c.clone(), flags: Flags::EMPTY, keywords: Keywords::new(), internal_date: UnixTime(2) })
-                        .collect();
-                    let (_, new) = store.append_many(&alice(), FOLDERS[folder], messages).await.unwrap();
-                    prop_assert_eq!(new.len(), count);
-                    for (uid, content) in new.into_iter().zip(contents) {
-                        added.push((folder, uid, Flags::EMPTY, content));
-                    }
-                }
-                Op::Deliver => {
-                    next_queue_id += 1;
-                    let content = text();
-                    maildrop::deliver(&store, &alice(), content.clone(), QueueId(next_queue_id)).unwrap();
-                    let last = store.open(&alice(), "INBOX").await.unwrap().messages.last().unwrap().uid;
-                    added.push((0, last, Flags::EMPTY, content));
-                }
-                Op::SetFlags { folder, pick: p, flags, op } => {
-                    let Some(target) = pick(&models[folder], p) else { continue };
-                    let (op, flags) = ([FlagOp::Set, FlagOp::Add, FlagOp::Remove][op as usize], flags_of(flags));
-                    store.store_flags(&alice(), FOLDERS[folder], &[uid(target)], op, flags, &Keywords::new()).await.unwrap();
-                    let entry = models[folder].get_mut(&target).unwrap();
-                    entry.0 = match op {
-                        FlagOp::Set => flags,
-                        FlagOp::Add => entry.0.union(flags),
-                        FlagOp::Remove => entry.0.difference(flags),
-                    };
-                }
-                Op::Expunge { folder, pick: p } => {
-                    let Some(target) = pick(&models[folder], p) else { continue };
-                    let removed = store.expunge(&alice(), FOLDERS[folder], &[uid(target)]).await.unwrap();
-                    prop_assert_eq!(removed, vec![uid(target)]);
-                    models[folder].remove(&target);
-                }
-                Op::Copy { from, pick: p, to } | Op::Move { from, pick: p, to } => {
-                    let Some(source) = pick(&models[from], p) else { continue };
-                    let (flags, content) = models[from][&source].clone();
-                    let pairs = if matches!(op, Op::Move { .. }) {
-                        let moved = store.move_messages(&alice(), FOLDERS[from], &[uid(source)], FOLDERS[to]).await.unwrap();
-                        prop_assert_eq!(&moved.expunged, &vec![uid(source)]);
-                        models[from].remove(&source);
-                        moved.copied.pairs
-                    } else {
-                        store.copy(&alice(), FOLDERS[from], &[uid(source)], FOLDERS[to]).await.unwrap().pairs
-                    };
-                    prop_assert_eq!(pairs.len(), 1);
-                    prop_assert_eq!(pairs[0].0, uid(source));
-                    added.push((to, pairs[0].1, flags, content));
-                }
-            }
-            for (folder, new, flags, content) in added {
-                // UIDs strictly increase and are never reused.
-                prop_assert!(ever[folder].iter().all(|&u| u < new.get()), "UID {} reused or not above the rest", new);
-                ever[folder].insert(new.get());
-                models[folder].insert(new.get(), (flags, content));
-            }
-            for (i, name) in FOLDERS.into_iter().enumerate() {
-                let now = store.open(&alice(), name).await.unwrap();
-                // Nothing is lost but by EXPUNGE (or MOVE), flags as set.
-                let seen: BTreeMap<u32, Flags> = now.messages.iter().map(|m| (m.uid.get(), m.flags)).collect();
-                let want: BTreeMap<u32, Flags> = models[i].iter().map(|(&u, (f, _))| (u, *f)).collect();
-                prop_assert_eq!(&seen, &want);
-                for (&u, (_, content)) in &models[i] {
-                    prop_assert_eq!(&read_all(&store, name, u).await, content);
-                }
-                prop_assert!(ever[i].iter().all(|&u| u < now.uid_next));
-                // MODSEQ only goes up, and a session that applies the
-                // changes since its snapshot sees what a new one sees.
-                prop_assert!(now.highest_modseq >= before[i].highest_modseq);
-                for meta in &now.messages {
-                    prop_assert!(meta.modseq <= now.highest_modseq);
-                }
-                let changes = store.changes_since(&alice(), name, before[i].highest_modseq).await.unwrap().unwrap();
-                let mut last = before[i].highest_modseq;
-                for change in &changes {
-                    prop_assert!(change.modseq() > last, "changes out of order: {:?}", changes);
-                    last = change.modseq();
-                }
-                let fresh: BTreeMap<u32, (Flags, ModSeq)> = now.messages.iter().map(|m| (m.uid.get(), (m.flags, m.modseq))).collect();
-                prop_assert_eq!(apply(&before[i], &changes), fresh);
-                before[i] = now;
-            }
-        }
-        Ok(())
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
-
-        /// Random appends, MULTIAPPENDs, deliveries, flag changes,
-        /// expunges, copies and moves on two folders keep the model's
-        /// rules: UIDs strictly increase and are never reused, nothing is
-        /// lost but by expunge or move, MODSEQs only go up, and the
-        /// changes since a snapshot bring it to the next.
-        #[test]
-        fn random_operations_keep_the_rules_of_the_model(ops in proptest::collection::vec(op(), 1..40)) {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
-            runtime.block_on(run(ops))?;
-        }
-    }
 }

@@ -120,9 +120,13 @@ pub(super) fn deliver(
     let first_uid = match store.bug {
         // The bug: the counter is recomputed from what the mailbox holds,
         // so the UID of an expunged last message comes back.
-        Some(PlantedBug::UidReuse) => {
-            Some(folder.state().messages().last().map_or(1, |m| m.uid.get() + 1))
-        }
+        Some(PlantedBug::UidReuse) => Some(
+            folder
+                .state()
+                .messages()
+                .last()
+                .map_or(1, |m| m.uid.get() + 1),
+        ),
         _ => None,
     };
     let uid_validity = folder.state().uid_validity().0;
@@ -139,10 +143,15 @@ pub(super) fn deliver(
         Ok(uids) => uids[0],
         Err(error) => {
             // The model refused: the rule it keeps was about to break.
+            // Said once; delivery retries and is refused again.
             let uid = first_uid.unwrap_or_default();
-            shared.mail.violations.push(format!(
-                "UID {uid} of {mailbox} (UIDVALIDITY {uid_validity}) was given to two messages: the mailbox model refused the second ({error})"
-            ));
+            let broken = format!(
+                "UID {uid} of {mailbox} (UIDVALIDITY {uid_validity}) was given to two messages"
+            );
+            let violations = &mut shared.mail.violations;
+            if !violations.iter().any(|v| v.starts_with(&broken)) {
+                violations.push(format!("{broken}: {error}"));
+            }
             return Err(io::Error::other(error.to_string()));
         }
     };
@@ -386,7 +395,8 @@ async fn apply_update(
         seen.len(),
         UPDATE_STEP.as_millis()
     );
-    let uids = |list: &[u32]| -> Vec<Uid> { list.iter().filter_map(|&uid| Uid::new(uid)).collect() };
+    let uids =
+        |list: &[u32]| -> Vec<Uid> { list.iter().filter_map(|&uid| Uid::new(uid)).collect() };
     for uid in uids(&expunge) {
         tokio::time::sleep(UPDATE_STEP).await;
         change(&store, &mailbox, |folder| folder.expunge(&[uid]).map(drop));
