@@ -3,7 +3,7 @@
 //! [`super::mailboxes`]. Each operation takes the store's mutex for an
 //! instant and never holds it across an await. Append, MULTIAPPEND and
 //! copy read their messages first and place them all at one instant;
-//! flag changes, expunges and moves take one [`MemoryStore::mailbox_step`]
+//! flag changes, expunges and moves take one step (`MAILBOX_STEP`)
 //! per message, each durable when done, so a crash can cut them between
 //! messages as it can cut the Maildir store's renames and unlinks. Every
 //! change fires the folder's watch channel.
