@@ -8,7 +8,7 @@
 //! messages as it can cut the Maildir store's renames and unlinks. Every
 //! change fires the folder's watch channel.
 
-use super::mailboxes::{Body, Placed, check_keywords, crlf, folder_name};
+use super::mailboxes::{Body, MailEvent, Placed, check_keywords, crlf, folder_name};
 use super::{MemoryStore, wall_clock};
 use postern::mailstore::{
     CopyResult, FlagOp, FolderName, FolderStatus, MailboxStore, MessageReader, MoveResult,
@@ -33,6 +33,12 @@ fn ascending(uids: &[Uid]) -> Vec<Uid> {
 }
 
 impl MemoryStore {
+    /// Every message placed in or removed from a folder so far, and every
+    /// folder renamed or deleted, in order.
+    pub fn mail_history(&self) -> Vec<MailEvent> {
+        self.lock().mailboxes.history.clone()
+    }
+
     /// Waits one step of a change made message by message.
     async fn step(&self) {
         if !self.mailbox_step.is_zero() {
@@ -230,13 +236,7 @@ impl MailboxStore for MemoryStore {
 
     async fn delete_folder(&self, mailbox: &LocalMailbox, folder: &str) -> Result<(), StoreError> {
         let folder = folder_name(folder)?;
-        let mut shared = self.lock();
-        let gone = shared
-            .mailboxes
-            .user(mailbox, wall_clock())
-            .delete(&folder)?;
-        shared.mailboxes.forget(mailbox, &gone);
-        Ok(())
+        self.lock().mailboxes.delete(mailbox, &folder, wall_clock())
     }
 
     async fn rename_folder(
@@ -246,13 +246,9 @@ impl MailboxStore for MemoryStore {
         to: &str,
     ) -> Result<(), StoreError> {
         let (from, to) = (folder_name(from)?, folder_name(to)?);
-        let mut shared = self.lock();
-        let gone = shared
+        self.lock()
             .mailboxes
-            .user(mailbox, wall_clock())
-            .rename(&from, &to)?;
-        shared.mailboxes.forget(mailbox, &gone);
-        Ok(())
+            .rename(mailbox, &from, &to, wall_clock())
     }
 
     async fn copy(

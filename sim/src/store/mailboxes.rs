@@ -57,6 +57,8 @@ pub(super) struct Placed {
 pub struct Folder {
     state: MailboxState,
     bodies: BTreeMap<Uid, Body>,
+    /// Changes the model made that the history has not recorded yet.
+    unrecorded: Vec<Change>,
 }
 
 impl Folder {
@@ -64,6 +66,7 @@ impl Folder {
         Folder {
             state: MailboxState::new(uid_validity, 1),
             bodies: BTreeMap::new(),
+            unrecorded: Vec::new(),
         }
     }
 
@@ -95,7 +98,10 @@ impl Folder {
     fn reconcile(&mut self, found: Vec<Found>, uid_next: u32) -> Result<Vec<Change>, StoreError> {
         let uid_validity = self.state.uid_validity();
         match self.state.reconcile(uid_validity, uid_next, found) {
-            Ok(Reconciled::Changes(changes)) => Ok(changes),
+            Ok(Reconciled::Changes(changes)) => {
+                self.unrecorded.extend(changes.iter().cloned());
+                Ok(changes)
+            }
             // The same UIDVALIDITY was handed in.
             Ok(Reconciled::UidValidityChanged) => Ok(Vec::new()),
             Err(error) => Err(refused(error)),
@@ -406,12 +412,13 @@ impl UserMail {
     }
 }
 
-/// Every user's mail, and the watch channels of the folders someone
-/// watches.
+/// Every user's mail, the watch channels of the folders someone watches,
+/// and the history of every message placed and removed.
 #[derive(Debug, Default)]
 pub struct Mailboxes {
     users: BTreeMap<LocalMailbox, UserMail>,
     watches: BTreeMap<(LocalMailbox, FolderName), watch::Sender<ModSeq>>,
+    pub(super) history: Vec<MailEvent>,
 }
 
 impl Mailboxes {
@@ -433,9 +440,40 @@ impl Mailboxes {
         self.users.get(mailbox)?.folder(&inbox())
     }
 
-    /// Tells the folder's watchers its highest MODSEQ, if anything
-    /// changed.
-    pub(super) fn changed(&self, mailbox: &LocalMailbox, folder: &FolderName) {
+    /// After a change: records it in the history and tells the folder's
+    /// watchers its highest MODSEQ, if anything changed.
+    pub(super) fn changed(&mut self, mailbox: &LocalMailbox, folder: &FolderName) {
+        let Some(held) = self
+            .users
+            .get_mut(mailbox)
+            .and_then(|user| user.folders.get_mut(folder))
+        else {
+            return;
+        };
+        let at = turmoil::sim_elapsed().unwrap_or_default();
+        for change in held.unrecorded.drain(..) {
+            let place = Place {
+                at,
+                mailbox: mailbox.to_string(),
+                folder: folder.to_string(),
+                uid_validity: held.state.uid_validity().0,
+                uid: change.uid().get(),
+                modseq: change.modseq().0,
+            };
+            let event = match change {
+                Change::Appended(meta) => MailEvent::Appended {
+                    data: held
+                        .bodies
+                        .get(&meta.uid)
+                        .map(|b| Arc::clone(&b.data))
+                        .unwrap_or_default(),
+                    place,
+                },
+                Change::Expunged { .. } => MailEvent::Expunged { place },
+                Change::FlagsChanged { .. } => continue,
+            };
+            self.history.push(event);
+        }
         let Some(sender) = self.watches.get(&(mailbox.clone(), folder.clone())) else {
             return;
         };
@@ -465,12 +503,110 @@ impl Mailboxes {
             .subscribe()
     }
 
+    /// Deletes a folder and its subfolders, recording the messages they
+    /// held.
+    pub(super) fn delete(
+        &mut self,
+        mailbox: &LocalMailbox,
+        folder: &FolderName,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        let user = self.user(mailbox, now);
+        let held: Vec<(FolderName, u32, Vec<u32>)> = user
+            .folders
+            .iter()
+            .filter(|(name, _)| name.is_within(folder))
+            .map(|(name, f)| {
+                let uids = f.state.messages().map(|m| m.uid.get()).collect();
+                (name.clone(), f.state.uid_validity().0, uids)
+            })
+            .collect();
+        let gone = user.delete(folder)?;
+        let at = turmoil::sim_elapsed().unwrap_or_default();
+        for (name, uid_validity, uids) in held {
+            let place = Place {
+                at,
+                mailbox: mailbox.to_string(),
+                folder: name.to_string(),
+                uid_validity,
+                uid: 0,
+                modseq: 0,
+            };
+            self.history.push(MailEvent::FolderDeleted { place, uids });
+        }
+        self.forget(mailbox, &gone);
+        Ok(())
+    }
+
+    /// Renames a folder and its subfolders, recording each.
+    pub(super) fn rename(
+        &mut self,
+        mailbox: &LocalMailbox,
+        from: &FolderName,
+        to: &FolderName,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        let user = self.user(mailbox, now);
+        let gone = user.rename(from, to)?;
+        let at = turmoil::sim_elapsed().unwrap_or_default();
+        let mut events = Vec::with_capacity(gone.len());
+        for old in &gone {
+            let tail = &old.as_str()[from.as_str().len()..];
+            let new = format!("{to}{tail}");
+            let uid_validity = FolderName::parse(&new)
+                .ok()
+                .and_then(|name| user.folder(&name))
+                .map_or(0, |f| f.state.uid_validity().0);
+            let place = Place {
+                at,
+                mailbox: mailbox.to_string(),
+                folder: old.to_string(),
+                uid_validity,
+                uid: 0,
+                modseq: 0,
+            };
+            events.push(MailEvent::FolderRenamed { place, to: new });
+        }
+        self.history.extend(events);
+        self.forget(mailbox, &gone);
+        Ok(())
+    }
+
     /// Folders deleted or renamed: their channels close, as the Maildir
     /// store forgets their handles.
-    pub(super) fn forget(&mut self, mailbox: &LocalMailbox, names: &[FolderName]) {
+    fn forget(&mut self, mailbox: &LocalMailbox, names: &[FolderName]) {
         self.watches
             .retain(|(m, f), _| m != mailbox || !names.contains(f));
     }
+}
+
+/// Where and when a message was placed or removed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Place {
+    /// Virtual time.
+    pub at: std::time::Duration,
+    /// `user@domain`.
+    pub mailbox: String,
+    pub folder: String,
+    pub uid_validity: u32,
+    pub uid: u32,
+    /// The MODSEQ the model gave the change.
+    pub modseq: u64,
+}
+
+/// What happened to the messages of the mailboxes, in order: the record
+/// IMAP's invariants check against (UIDs never reused, nothing lost but
+/// by expunge or a folder's deletion). Flag changes are left out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MailEvent {
+    /// By delivery, append, copy or move, with the bytes placed.
+    Appended { place: Place, data: Arc<Vec<u8>> },
+    /// By expunge, move or a POP3 update.
+    Expunged { place: Place },
+    /// A folder deleted with these messages in it (RFC 9051 6.3.4).
+    FolderDeleted { place: Place, uids: Vec<u32> },
+    /// A folder renamed, with its UIDVALIDITY and UIDs, to `to`.
+    FolderRenamed { place: Place, to: String },
 }
 
 /// A change the model refused: a bug in the store, as it happens.

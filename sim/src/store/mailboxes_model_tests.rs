@@ -1,7 +1,7 @@
 //! The simulation's `MailboxStore` under random operations on two folders,
 //! against a reference model.
 
-use super::mailboxes_tests::{alice, read_all, store, uid};
+use super::mailboxes_tests::{alice, holdings, read_all, replay, store, uid};
 use super::maildrop;
 use postern::mailstore::{FlagOp, MailboxStore, NewMessage};
 use postern_core::envelope::QueueId;
@@ -301,6 +301,12 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             before[i] = now;
         }
     }
+    // The history tells the same: every placement and removal, in order.
+    let history = store.mail_history();
+    prop_assert_eq!(
+        replay(&history).map_err(TestCaseError::fail)?,
+        holdings(&store).await
+    );
     Ok(())
 }
 
@@ -310,8 +316,9 @@ proptest! {
     /// Random appends, MULTIAPPENDs, deliveries, flag changes,
     /// expunges, copies and moves on two folders keep the model's
     /// rules: UIDs strictly increase and are never reused, nothing is
-    /// lost but by expunge or move, MODSEQs only go up, and the
-    /// changes since a snapshot bring it to the next.
+    /// lost but by expunge or move, MODSEQs only go up, the changes
+    /// since a snapshot bring it to the next, and the mail history
+    /// replays to what the folders hold.
     #[test]
     fn random_operations_keep_the_rules_of_the_model(ops in proptest::collection::vec(op(), 1..40)) {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
