@@ -1,7 +1,10 @@
 //! The simulation's `MailboxStore` under random operations on two folders,
-//! against a reference model.
+//! against a reference model, and its mail history against what the
+//! folders hold.
 
-use super::mailboxes_tests::{alice, holdings, read_all, replay, store, uid};
+use super::MemoryStore;
+use super::mailboxes::{MailEvent, Place};
+use super::mailboxes_tests::{alice, read_all, store, three_in_inbox, uid};
 use super::maildrop;
 use postern::mailstore::{FlagOp, MailboxStore, NewMessage};
 use postern_core::envelope::QueueId;
@@ -324,4 +327,126 @@ proptest! {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
         runtime.block_on(run(ops))?;
     }
+}
+
+/// Each folder's messages: (mailbox, folder, UIDVALIDITY) to UID to bytes.
+type Holdings = BTreeMap<(String, String, u32), BTreeMap<u32, Vec<u8>>>;
+
+/// What the history says each folder holds: (mailbox, folder,
+/// UIDVALIDITY) to UID to bytes. A UID placed twice is an error.
+fn replay(history: &[MailEvent]) -> Result<Holdings, String> {
+    let mut held = Holdings::new();
+    let key = |p: &Place| (p.mailbox.clone(), p.folder.clone(), p.uid_validity);
+    for event in history {
+        match event {
+            MailEvent::Appended { place, data } => {
+                let folder = held.entry(key(place)).or_default();
+                if folder
+                    .keys()
+                    .next_back()
+                    .is_some_and(|&last| last >= place.uid)
+                {
+                    return Err(format!(
+                        "UID {} placed below another in {place:?}",
+                        place.uid
+                    ));
+                }
+                folder.insert(place.uid, data.to_vec());
+            }
+            MailEvent::Expunged { place } => {
+                let gone = held.entry(key(place)).or_default().remove(&place.uid);
+                if gone.is_none() {
+                    return Err(format!("{place:?} expunged what it did not hold"));
+                }
+            }
+            MailEvent::FolderDeleted { place, uids } => {
+                let gone = held.remove(&key(place)).unwrap_or_default();
+                if gone.keys().copied().collect::<Vec<u32>>() != *uids {
+                    return Err(format!("{place:?} deleted other messages than it held"));
+                }
+            }
+            MailEvent::FolderRenamed { place, to } => {
+                let moved = held.remove(&key(place)).unwrap_or_default();
+                let new = (place.mailbox.clone(), to.clone(), place.uid_validity);
+                held.insert(new, moved);
+            }
+        }
+    }
+    held.retain(|_, messages| !messages.is_empty());
+    Ok(held)
+}
+
+/// What the store holds now, as [`replay`] gives it.
+async fn holdings(store: &MemoryStore) -> Holdings {
+    let mut now = BTreeMap::new();
+    for folder in store.folders(&alice()).await.unwrap() {
+        let snapshot = MailboxStore::open(store, &alice(), &folder.name)
+            .await
+            .unwrap();
+        let mut messages = BTreeMap::new();
+        for meta in &snapshot.messages {
+            messages.insert(
+                meta.uid.get(),
+                read_all(store, &folder.name, meta.uid.get()).await,
+            );
+        }
+        if !messages.is_empty() {
+            let key = (alice().to_string(), folder.name, snapshot.uid_validity.0);
+            now.insert(key, messages);
+        }
+    }
+    now
+}
+
+#[tokio::test]
+async fn the_history_replays_to_what_the_folders_hold() {
+    let store = three_in_inbox().await;
+    maildrop::deliver(&store, &alice(), b"d\r\n".to_vec(), QueueId(1)).unwrap();
+    store.create_folder(&alice(), "Lists").await.unwrap();
+    store.create_folder(&alice(), "Lists.rust").await.unwrap();
+    store
+        .copy(&alice(), "INBOX", &[uid(1), uid(4)], "Lists.rust")
+        .await
+        .unwrap();
+    store
+        .move_messages(&alice(), "INBOX", &[uid(2)], "Lists")
+        .await
+        .unwrap();
+    store.expunge(&alice(), "INBOX", &[uid(3)]).await.unwrap();
+    store
+        .rename_folder(&alice(), "Lists", "Groups")
+        .await
+        .unwrap();
+    store
+        .append(
+            &alice(),
+            "Archive",
+            &b"x\r\n"[..],
+            Flags::EMPTY,
+            &Keywords::new(),
+            UnixTime(1),
+        )
+        .await
+        .unwrap();
+    store.delete_folder(&alice(), "Archive").await.unwrap();
+    let history = store.mail_history();
+    let kinds: Vec<&str> = history
+        .iter()
+        .map(|event| match event {
+            MailEvent::Appended { .. } => "appended",
+            MailEvent::Expunged { .. } => "expunged",
+            MailEvent::FolderDeleted { .. } => "deleted",
+            MailEvent::FolderRenamed { .. } => "renamed",
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "appended", "appended", "appended", "appended", "appended", "appended", "appended",
+            "expunged", "expunged", "renamed", "renamed", "appended", "deleted",
+        ]
+    );
+    assert!(matches!(&history[3], MailEvent::Appended { place, .. }
+        if place.folder == "INBOX" && place.uid == 4 && place.mailbox == "alice@x.test"));
+    assert_eq!(replay(&history).unwrap(), holdings(&store).await);
 }

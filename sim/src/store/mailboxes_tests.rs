@@ -3,7 +3,6 @@
 //! and a proptest that random operations keep the model's rules.
 
 use super::MemoryStore;
-use super::mailboxes::{MailEvent, Place};
 use super::maildrop;
 use postern::mailstore::{
     FlagOp, FolderStatus, MailboxStore, NewMessage, SpecialUse, StoreError, Usage,
@@ -12,7 +11,6 @@ use postern_core::directory::Directory;
 use postern_core::envelope::{LocalMailbox, QueueId};
 use postern_core::mailbox::{Change, Flag, Flags, Keywords, Snapshot, Uid};
 use postern_core::time::UnixTime;
-use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 
@@ -50,7 +48,7 @@ fn uids(snapshot: &Snapshot) -> Vec<u32> {
 
 /// Three messages in INBOX: 1 \Seen with `Work`, 2 \Flagged with
 /// `$Forwarded`, 3 plain.
-async fn three_in_inbox() -> MemoryStore {
+pub(super) async fn three_in_inbox() -> MemoryStore {
     let store = store();
     let seen = Flags::EMPTY.with(Flag::Seen);
     let flagged = Flags::EMPTY.with(Flag::Flagged);
@@ -686,127 +684,4 @@ async fn delivered_mail_is_read_through_the_store_and_a_second_try_makes_no_copy
     }
     let after = MailboxStore::open(&store, &alice(), "INBOX").await.unwrap();
     assert!(after.messages.is_empty());
-}
-
-/// What the history says each folder holds: (mailbox, folder,
-/// UIDVALIDITY) to UID to bytes. A UID placed twice is an error.
-pub(super) fn replay(
-    history: &[MailEvent],
-) -> Result<BTreeMap<(String, String, u32), BTreeMap<u32, Vec<u8>>>, String> {
-    let mut held: BTreeMap<(String, String, u32), BTreeMap<u32, Vec<u8>>> = BTreeMap::new();
-    let key = |p: &Place| (p.mailbox.clone(), p.folder.clone(), p.uid_validity);
-    for event in history {
-        match event {
-            MailEvent::Appended { place, data } => {
-                let folder = held.entry(key(place)).or_default();
-                if folder
-                    .keys()
-                    .next_back()
-                    .is_some_and(|&last| last >= place.uid)
-                {
-                    return Err(format!(
-                        "UID {} placed below another in {place:?}",
-                        place.uid
-                    ));
-                }
-                folder.insert(place.uid, data.to_vec());
-            }
-            MailEvent::Expunged { place } => {
-                let gone = held.entry(key(place)).or_default().remove(&place.uid);
-                if gone.is_none() {
-                    return Err(format!("{place:?} expunged what it did not hold"));
-                }
-            }
-            MailEvent::FolderDeleted { place, uids } => {
-                let gone = held.remove(&key(place)).unwrap_or_default();
-                if gone.keys().copied().collect::<Vec<u32>>() != *uids {
-                    return Err(format!("{place:?} deleted other messages than it held"));
-                }
-            }
-            MailEvent::FolderRenamed { place, to } => {
-                let moved = held.remove(&key(place)).unwrap_or_default();
-                let new = (place.mailbox.clone(), to.clone(), place.uid_validity);
-                held.insert(new, moved);
-            }
-        }
-    }
-    held.retain(|_, messages| !messages.is_empty());
-    Ok(held)
-}
-
-/// What the store holds now, as [`replay`] gives it.
-pub(super) async fn holdings(
-    store: &MemoryStore,
-) -> BTreeMap<(String, String, u32), BTreeMap<u32, Vec<u8>>> {
-    let mut now = BTreeMap::new();
-    for folder in store.folders(&alice()).await.unwrap() {
-        let snapshot = MailboxStore::open(store, &alice(), &folder.name)
-            .await
-            .unwrap();
-        let mut messages = BTreeMap::new();
-        for meta in &snapshot.messages {
-            messages.insert(
-                meta.uid.get(),
-                read_all(store, &folder.name, meta.uid.get()).await,
-            );
-        }
-        if !messages.is_empty() {
-            let key = (alice().to_string(), folder.name, snapshot.uid_validity.0);
-            now.insert(key, messages);
-        }
-    }
-    now
-}
-
-#[tokio::test]
-async fn the_history_replays_to_what_the_folders_hold() {
-    let store = three_in_inbox().await;
-    maildrop::deliver(&store, &alice(), b"d\r\n".to_vec(), QueueId(1)).unwrap();
-    store.create_folder(&alice(), "Lists").await.unwrap();
-    store.create_folder(&alice(), "Lists.rust").await.unwrap();
-    store
-        .copy(&alice(), "INBOX", &[uid(1), uid(4)], "Lists.rust")
-        .await
-        .unwrap();
-    store
-        .move_messages(&alice(), "INBOX", &[uid(2)], "Lists")
-        .await
-        .unwrap();
-    store.expunge(&alice(), "INBOX", &[uid(3)]).await.unwrap();
-    store
-        .rename_folder(&alice(), "Lists", "Groups")
-        .await
-        .unwrap();
-    store
-        .append(
-            &alice(),
-            "Archive",
-            &b"x\r\n"[..],
-            Flags::EMPTY,
-            &Keywords::new(),
-            UnixTime(1),
-        )
-        .await
-        .unwrap();
-    store.delete_folder(&alice(), "Archive").await.unwrap();
-    let history = store.mail_history();
-    let kinds: Vec<&str> = history
-        .iter()
-        .map(|event| match event {
-            MailEvent::Appended { .. } => "appended",
-            MailEvent::Expunged { .. } => "expunged",
-            MailEvent::FolderDeleted { .. } => "deleted",
-            MailEvent::FolderRenamed { .. } => "renamed",
-        })
-        .collect();
-    assert_eq!(
-        kinds,
-        [
-            "appended", "appended", "appended", "appended", "appended", "appended", "appended",
-            "expunged", "expunged", "renamed", "renamed", "appended", "deleted",
-        ]
-    );
-    assert!(matches!(&history[3], MailEvent::Appended { place, .. }
-        if place.folder == "INBOX" && place.uid == 4 && place.mailbox == "alice@x.test"));
-    assert_eq!(replay(&history).unwrap(), holdings(&store).await);
 }
