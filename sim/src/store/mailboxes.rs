@@ -30,7 +30,7 @@ use postern_core::mailbox::{
     keyword,
 };
 use postern_core::time::UnixTime;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -162,6 +162,7 @@ impl Folder {
         flags: Flags,
         keywords: &Keywords,
     ) -> Result<Vec<Change>, StoreError> {
+        let uids: BTreeSet<Uid> = uids.iter().copied().collect();
         let mut found = self.found();
         for message in found.iter_mut().filter(|m| uids.contains(&m.uid)) {
             match op {
@@ -187,8 +188,9 @@ impl Folder {
     /// removed, in the order asked.
     pub(super) fn expunge(&mut self, uids: &[Uid]) -> Result<Vec<Uid>, StoreError> {
         let mut removed: Vec<Uid> = Vec::new();
+        let mut gone = BTreeSet::new();
         for &uid in uids {
-            if self.bodies.contains_key(&uid) && !removed.contains(&uid) {
+            if self.bodies.contains_key(&uid) && gone.insert(uid) {
                 removed.push(uid);
             }
         }
@@ -198,7 +200,7 @@ impl Folder {
         let found = self
             .found()
             .into_iter()
-            .filter(|m| !removed.contains(&m.uid))
+            .filter(|m| !gone.contains(&m.uid))
             .collect();
         let uid_next = self.state.uid_next();
         self.reconcile(found, uid_next)?;
