@@ -20,9 +20,12 @@
 //! smarthost must be used as configured; no outbound quota may be
 //! exceeded.
 //!
+//! Local delivery puts mail in `MemoryStore`'s mailboxes
+//! ([`store::mailboxes`]): an in-memory `postern::mailstore::MailboxStore`
+//! ([`store::mailbox_store`]) on the rules of `postern_core::mailbox`.
 //! POP3 readers ([`scenario::Reader`], `[[read]]` in a scenario) log in to
 //! a `kind = "pop3"` instance served by the production POP3 machine and
-//! driver, which read `MemoryStore`'s mailboxes through
+//! driver, which read the users' INBOXes through
 //! `postern::pop3::Maildrops` ([`store::maildrop`]): UIDs, `\Seen`, the
 //! maildrop lock, and an update after QUIT that a crash can cut part way.
 //! The invariants: nothing not marked deleted is lost, delivered mail is

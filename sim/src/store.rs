@@ -5,9 +5,10 @@
 //! still being received, an attempt's result not yet recorded.
 //!
 //! It is both sides of the spool: the [`Backend`] sessions write to, and
-//! the [`QueueStore`] the delivery runner reads, with local mailboxes that
-//! POP3 sessions read through [`postern::pop3::Maildrops`] (see
-//! [`maildrop`]).
+//! the [`QueueStore`] the delivery runner reads. Delivery puts mail in the
+//! users' mailboxes ([`mailboxes`]), which readers reach through
+//! `postern::mailstore::MailboxStore` ([`mailbox_store`]) and POP3
+//! sessions through [`postern::pop3::Maildrops`] (see [`maildrop`]).
 //!
 //! Queue IDs count up from one and the wall clock is virtual time from a
 //! fixed epoch, so a simulated run is the same byte for byte.
@@ -30,8 +31,16 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 pub mod ftp;
+pub mod mailbox_store;
+pub mod mailboxes;
 pub mod maildrop;
 
+#[cfg(test)]
+mod mailboxes_model_tests;
+#[cfg(test)]
+mod mailboxes_tests;
+
+use mailboxes::Mailboxes;
 use maildrop::MailState;
 
 /// The wall clock of simulated worlds at virtual time zero:
@@ -64,7 +73,10 @@ struct Shared {
     queue: BTreeMap<QueueId, (Arc<SpoolRecord>, Option<DeliveryState>)>,
     /// Messages the runner found damaged, with the reason.
     damaged: BTreeMap<QueueId, String>,
-    /// The local mailboxes, by address.
+    /// Every user's folders and messages: what delivery puts in the
+    /// mailboxes and readers read.
+    mailboxes: Mailboxes,
+    /// POP3's locks and the record of deliveries.
     mail: MailState,
     /// Where commits are announced: the running delivery runner's inbox.
     arrivals: Option<mpsc::UnboundedSender<QueueId>>,
@@ -120,12 +132,19 @@ pub enum PlantedBug {
 /// How long the planted bug leaves a message unsynced after its `250`.
 const PLANTED_SYNC_DELAY: std::time::Duration = std::time::Duration::from_millis(300);
 
+/// How long a change made message by message (flags, expunge, move) takes
+/// for each message: the window a crash can cut it in (the POP3 update's
+/// step, [`maildrop::UPDATE_STEP`]).
+pub const MAILBOX_STEP: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// A directory and the messages committed so far. Clones share state.
 #[derive(Clone, Debug)]
 pub struct MemoryStore {
     directory: Arc<Directory>,
     shared: Arc<Mutex<Shared>>,
     bug: Option<PlantedBug>,
+    /// One step of a change made message by message ([`MAILBOX_STEP`]).
+    mailbox_step: std::time::Duration,
 }
 
 impl MemoryStore {
@@ -134,6 +153,16 @@ impl MemoryStore {
             directory: Arc::new(directory),
             shared: Arc::default(),
             bug: None,
+            mailbox_step: MAILBOX_STEP,
+        }
+    }
+
+    /// The same store with changes made message by message taking `step`
+    /// a message (zero: at once).
+    pub fn with_mailbox_step(self, step: std::time::Duration) -> Self {
+        MemoryStore {
+            mailbox_step: step,
+            ..self
         }
     }
 
@@ -187,11 +216,17 @@ impl MemoryStore {
 
     /// The mailbox `login` reads over POP3, `user@domain`, if it has one.
     pub fn mailbox_of(&self, login: &str) -> Option<String> {
+        self.local_mailbox_of(login)
+            .map(|mailbox| mailbox.to_string())
+    }
+
+    /// The mailbox `login`'s address resolves to, if it is local.
+    pub fn local_mailbox_of(&self, login: &str) -> Option<LocalMailbox> {
         let forward_path = postern_core::address::parse_mailbox(login)
             .map(ForwardPath::Mailbox)
             .ok()?;
         match self.directory.resolve(&forward_path) {
-            RecipientVerdict::Local(mailbox) => Some(mailbox.to_string()),
+            RecipientVerdict::Local(mailbox) => Some(mailbox),
             _ => None,
         }
     }
@@ -299,9 +334,11 @@ impl Backend for MemoryStore {
             .map(|(login, account)| finger::UserInfo {
                 address: login.clone(),
                 real_name: account.real_name.clone(),
-                mail: self.mailbox_of(login).map(|mailbox| match self.bug {
-                    Some(PlantedBug::FingerCountsEveryMailbox) => shared.mail.status_of_all(),
-                    _ => shared.mail.status(&mailbox),
+                mail: self.local_mailbox_of(login).map(|mailbox| match self.bug {
+                    Some(PlantedBug::FingerCountsEveryMailbox) => {
+                        maildrop::status_of_all(&shared.mailboxes)
+                    }
+                    _ => maildrop::status(&shared.mailboxes, &mailbox),
                 }),
                 plan: account.plan.clone(),
             })
@@ -432,19 +469,7 @@ impl QueueStore for MemoryStore {
             .delivery_headers(&mailbox, "\r\n")
             .into_bytes();
         copy.extend_from_slice(&data);
-        let mut shared = self.lock();
-        let key = mailbox.to_string();
-        // As the Maildir store: a try that finds the copy an earlier one
-        // made (the same queue ID in the mailbox) makes no second.
-        if let Some(uid) = shared.mail.copy_of(&key, record.queue_id) {
-            return Ok(format!(
-                "message {uid} in the mailbox (made by an earlier try)"
-            ));
-        }
-        let uid = shared
-            .mail
-            .append(&key, copy, self.bug, Some(record.queue_id));
-        Ok(format!("message {uid} in the mailbox"))
+        maildrop::deliver(self, &mailbox, copy, record.queue_id)
     }
 
     async fn save_state(&self, id: QueueId, state: DeliveryState) -> io::Result<()> {

@@ -350,8 +350,9 @@ fn the_swarm_finds_a_message_dropped_after_a_partial_delivery() {
 }
 
 /// A mailbox that recomputes its UID counter from what it holds hands out
-/// the UID of an expunged message again: the swarm finds the UID given
-/// twice, and a UIDL that named two contents.
+/// the UID of an expunged message again: the mailbox model
+/// (`MailboxState`, which the simulated store runs) refuses it as it
+/// happens, and the swarm reports the UID given twice.
 #[test]
 fn the_swarm_finds_a_reused_uid() {
     the_swarm_finds(

@@ -1,5 +1,6 @@
 //! A message as clients see it: the Maildir file (LF line ends) read with
-//! CRLF line ends, in bounded chunks.
+//! CRLF line ends, in bounded chunks. A store that keeps messages in
+//! memory (the simulation's) hands its bytes in instead of a file.
 
 use std::io;
 use std::pin::Pin;
@@ -13,7 +14,7 @@ const CHUNK_BYTES: usize = 16 * 1024;
 /// CRLF, everything else passes as it is (Dovecot's virtual size counts
 /// the same way, so this yields `size` octets).
 pub struct MessageReader {
-    file: tokio::fs::File,
+    source: Source,
     size: u64,
     raw: Box<[u8]>,
     out: Vec<u8>,
@@ -22,10 +23,26 @@ pub struct MessageReader {
     done: bool,
 }
 
+/// Where the octets come from.
+enum Source {
+    File(tokio::fs::File),
+    Memory(io::Cursor<Vec<u8>>),
+}
+
 impl MessageReader {
     pub(crate) fn new(file: tokio::fs::File, size: u64) -> Self {
+        MessageReader::with_source(Source::File(file), size)
+    }
+
+    /// A message kept in memory (LF or CRLF line ends); `size` is its
+    /// length with CRLF line ends, as the store recorded it.
+    pub fn from_bytes(bytes: Vec<u8>, size: u64) -> Self {
+        MessageReader::with_source(Source::Memory(io::Cursor::new(bytes)), size)
+    }
+
+    fn with_source(source: Source, size: u64) -> Self {
         MessageReader {
-            file,
+            source,
             size,
             raw: vec![0; CHUNK_BYTES].into_boxed_slice(),
             out: Vec::with_capacity(2 * CHUNK_BYTES),
@@ -71,7 +88,10 @@ impl AsyncRead for MessageReader {
                 return Poll::Ready(Ok(()));
             }
             let mut raw = ReadBuf::new(&mut this.raw);
-            ready!(Pin::new(&mut this.file).poll_read(cx, &mut raw))?;
+            match &mut this.source {
+                Source::File(file) => ready!(Pin::new(file).poll_read(cx, &mut raw))?,
+                Source::Memory(bytes) => ready!(Pin::new(bytes).poll_read(cx, &mut raw))?,
+            }
             let filled = raw.filled().len();
             this.out.clear();
             this.out_at = 0;
@@ -99,5 +119,14 @@ mod tests {
             }
             assert_eq!(out, b"a\r\nb\r\nc\rd\r\n\r\n", "piece {piece}");
         }
+    }
+
+    #[tokio::test]
+    async fn bytes_in_memory_are_read_with_crlf_line_ends() {
+        use tokio::io::AsyncReadExt;
+        let mut reader = MessageReader::from_bytes(b"a\nb\r\n".to_vec(), 6);
+        let mut out = Vec::new();
+        reader.read_to_end(&mut out).await.unwrap();
+        assert_eq!((out.as_slice(), reader.size()), (&b"a\r\nb\r\n"[..], 6));
     }
 }

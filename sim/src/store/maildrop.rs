@@ -1,22 +1,33 @@
-//! The store's mailboxes as POP3 reads them: per mailbox a UIDVALIDITY, a
-//! UID counter and messages with their UID, CRLF bytes and `\Seen` flag;
+//! The users' INBOXes as POP3 reads them ([`super::mailboxes`], the same
+//! mail IMAP reads through `MailboxStore`): UIDs, CRLF bytes and `\Seen`;
 //! the maildrop lock (one session per mailbox, released when the session
 //! ends and when the server crashes); and the update after QUIT applied
 //! one change at a time, each a simulated synced write, so that a crash in
 //! the middle of UPDATE leaves a partial update, as a real disk could.
 //!
+//! The sim keeps its own `Maildrops` rather than the runtime's
+//! `postern::pop3::StoreMaildrops` over the same store, because the
+//! planted bugs the swarm tests find live here: a missing lock, an update
+//! that rewrites the mailbox from the listing, one acknowledged before it
+//! is synced, sizes counted without CR. The data is the store's, so POP3,
+//! delivery and `MailboxStore` readers see one mailbox.
+//!
 //! Beside what the mailboxes hold now, the store keeps every copy ever
 //! delivered, with its UID and virtual time: the record the invariants
 //! check the mailboxes and the readers against.
 
+use super::mailboxes::{Body, Mailboxes, Placed, inbox};
 use super::{MemoryStore, PlantedBug, wall_clock};
+use postern::mailstore::FlagOp;
 use postern::pop3::{MaildropHandle, Maildrops};
 use postern_core::envelope::{LocalMailbox, QueueId};
 use postern_core::finger::MailStatus;
+use postern_core::mailbox::{Flag, Flags, Keywords, Uid};
 use postern_core::pop3::{Maildrop, MaildropFailure, MaildropMessage};
 use postern_core::time::UnixTime;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
 
@@ -24,7 +35,7 @@ use tracing::Instrument;
 /// written and synced: the window a crash can cut an update in.
 pub const UPDATE_STEP: Duration = Duration::from_millis(20);
 
-/// One mailbox as it is now.
+/// One INBOX as it is now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mailbox {
     pub uid_validity: u32,
@@ -40,7 +51,8 @@ pub struct MailMessage {
     /// CRLF lines, as clients see them.
     pub data: Vec<u8>,
     pub seen: bool,
-    /// When it was delivered, by the simulated wall clock.
+    /// When it was delivered, by the simulated wall clock (its internal
+    /// date).
     pub arrived: UnixTime,
     /// The message it is a copy of, when delivery put it here.
     pub origin: Option<QueueId>,
@@ -58,10 +70,9 @@ pub struct Delivered {
     pub at: Duration,
 }
 
-/// The mailboxes, their locks and their history.
+/// The maildrop locks and the record of deliveries.
 #[derive(Debug, Default)]
 pub(super) struct MailState {
-    boxes: BTreeMap<String, Mailbox>,
     delivered: Vec<Delivered>,
     /// The server's life: one more at each crash. Locks and holds taken
     /// in an earlier life are void, as a process's are when it dies.
@@ -76,71 +87,100 @@ pub(super) struct MailState {
 }
 
 impl MailState {
-    /// The UID of the copy of `origin` that `mailbox` holds, if it holds
-    /// one.
-    pub(super) fn copy_of(&self, mailbox: &str, origin: QueueId) -> Option<u32> {
-        let held = self.boxes.get(mailbox)?;
-        held.messages
-            .iter()
-            .find(|m| m.origin == Some(origin))
-            .map(|m| m.uid)
-    }
-
-    /// Puts `data`, a copy of `origin`, in `mailbox` under a new UID;
-    /// answers the UID.
-    pub(super) fn append(
-        &mut self,
-        mailbox: &str,
-        data: Vec<u8>,
-        bug: Option<PlantedBug>,
-        origin: Option<QueueId>,
-    ) -> u32 {
-        let held = self
-            .boxes
-            .entry(mailbox.to_owned())
-            .or_insert_with(new_mailbox);
-        let uid = match bug {
-            // The bug: the counter is recomputed from what the mailbox
-            // holds, so the UID of an expunged last message comes back.
-            Some(PlantedBug::UidReuse) => held.messages.last().map_or(1, |m| m.uid + 1),
-            _ => held.uid_next,
-        };
-        held.uid_next = uid + 1;
-        held.messages.push(MailMessage {
-            uid,
-            data: data.clone(),
-            seen: false,
-            arrived: wall_clock(),
-            origin,
-        });
-        self.delivered.push(Delivered {
-            mailbox: mailbox.to_owned(),
-            uid_validity: held.uid_validity,
-            uid,
-            data,
-            at: turmoil::sim_elapsed().unwrap_or_default(),
-        });
-        uid
-    }
-
-    /// What finger tells of `mailbox`: an INBOX never delivered to is
-    /// empty.
-    pub(super) fn status(&self, mailbox: &str) -> MailStatus {
-        let messages = self.boxes.get(mailbox).map_or(&[][..], |b| &b.messages);
-        status_of(messages.iter())
-    }
-
-    /// The planted bug's answer: every mailbox's mail as one.
-    pub(super) fn status_of_all(&self) -> MailStatus {
-        status_of(self.boxes.values().flat_map(|b| &b.messages))
-    }
-
     /// The server crashed: every lock and hold of its sessions is gone.
     pub(super) fn crashed(&mut self) {
         self.generation += 1;
         self.locks.clear();
         self.holders.clear();
     }
+}
+
+/// Delivery: puts `data`, a copy of `origin`, in the INBOX of `mailbox`
+/// under a new UID, unless an earlier try did (as the Maildir store: the
+/// same queue ID in the mailbox makes no second copy).
+pub(super) fn deliver(
+    store: &MemoryStore,
+    mailbox: &LocalMailbox,
+    data: Vec<u8>,
+    origin: QueueId,
+) -> io::Result<String> {
+    let mut shared = store.lock();
+    let shared = &mut *shared;
+    let now = wall_clock();
+    let folder = shared
+        .mailboxes
+        .user(mailbox, now)
+        .folder_mut(&inbox())
+        .map_err(|error| io::Error::other(error.to_string()))?;
+    if let Some(uid) = folder.copy_of(origin) {
+        return Ok(format!(
+            "message {uid} in the mailbox (made by an earlier try)"
+        ));
+    }
+    let first_uid = match store.bug {
+        // The bug: the counter is recomputed from what the mailbox holds,
+        // so the UID of an expunged last message comes back.
+        Some(PlantedBug::UidReuse) => Some(
+            folder
+                .state()
+                .messages()
+                .last()
+                .map_or(1, |m| m.uid.get() + 1),
+        ),
+        _ => None,
+    };
+    let uid_validity = folder.state().uid_validity().0;
+    let placed = Placed {
+        body: Body {
+            data: Arc::new(data.clone()),
+            origin: Some(origin),
+        },
+        flags: Flags::EMPTY,
+        keywords: Keywords::new(),
+        internal_date: now,
+    };
+    let uid = match folder.place(vec![placed], first_uid) {
+        Ok(uids) => uids[0],
+        Err(error) => {
+            // The model refused: the rule it keeps was about to break.
+            // Said once; delivery retries and is refused again.
+            let uid = first_uid.unwrap_or_default();
+            let broken = format!(
+                "UID {uid} of {mailbox} (UIDVALIDITY {uid_validity}) was given to two messages"
+            );
+            let violations = &mut shared.mail.violations;
+            if !violations.iter().any(|v| v.starts_with(&broken)) {
+                violations.push(format!("{broken}: {error}"));
+            }
+            return Err(io::Error::other(error.to_string()));
+        }
+    };
+    shared.mailboxes.changed(mailbox, &inbox());
+    shared.mail.delivered.push(Delivered {
+        mailbox: mailbox.to_string(),
+        uid_validity,
+        uid: uid.get(),
+        data,
+        at: turmoil::sim_elapsed().unwrap_or_default(),
+    });
+    Ok(format!("message {uid} in the mailbox"))
+}
+
+/// What finger tells of `mailbox`: an INBOX never delivered to is empty.
+pub(super) fn status(mailboxes: &Mailboxes, mailbox: &LocalMailbox) -> MailStatus {
+    let messages = mailboxes.inbox(mailbox).map(inbox_messages);
+    status_of(messages.iter().flatten())
+}
+
+/// The planted bug's answer: every mailbox's mail as one.
+pub(super) fn status_of_all(mailboxes: &Mailboxes) -> MailStatus {
+    let all: Vec<MailMessage> = mailboxes
+        .users()
+        .keys()
+        .filter_map(|mailbox| mailboxes.inbox(mailbox))
+        .flat_map(inbox_messages)
+        .collect();
+    status_of(all.iter())
 }
 
 /// What finger tells of `messages`.
@@ -158,13 +198,22 @@ fn status_of<'a>(messages: impl Iterator<Item = &'a MailMessage> + Clone) -> Mai
     }
 }
 
-/// A new mailbox: its UIDVALIDITY is its creation time, as Dovecot's is.
-fn new_mailbox() -> Mailbox {
-    Mailbox {
-        uid_validity: wall_clock().0 as u32,
-        uid_next: 1,
-        messages: Vec::new(),
-    }
+/// An INBOX's messages as POP3 and the checks see them.
+fn inbox_messages(folder: &super::mailboxes::Folder) -> Vec<MailMessage> {
+    folder
+        .state()
+        .messages()
+        .filter_map(|meta| {
+            let body = folder.body(meta.uid)?;
+            Some(MailMessage {
+                uid: meta.uid.get(),
+                data: body.data.to_vec(),
+                seen: meta.flags.contains(Flag::Seen),
+                arrived: meta.internal_date,
+                origin: body.origin,
+            })
+        })
+        .collect()
 }
 
 impl MemoryStore {
@@ -173,9 +222,23 @@ impl MemoryStore {
         self.lock().mail.delivered.clone()
     }
 
-    /// What each mailbox holds now.
+    /// What each INBOX holds now, by address.
     pub fn mailbox_contents(&self) -> BTreeMap<String, Mailbox> {
-        self.lock().mail.boxes.clone()
+        let shared = self.lock();
+        shared
+            .mailboxes
+            .users()
+            .keys()
+            .filter_map(|mailbox| {
+                let folder = shared.mailboxes.inbox(mailbox)?;
+                let held = Mailbox {
+                    uid_validity: folder.state().uid_validity().0,
+                    uid_next: folder.state().uid_next(),
+                    messages: inbox_messages(folder),
+                };
+                Some((mailbox.to_string(), held))
+            })
+            .collect()
     }
 
     /// Invariants the mailboxes saw broken as they ran.
@@ -194,7 +257,9 @@ impl MemoryStore {
 #[derive(Debug)]
 pub struct SimHandle {
     store: MemoryStore,
+    /// The lock's key, `user@domain`.
     mailbox: String,
+    local: LocalMailbox,
     generation: u64,
     /// The UIDs the session was shown.
     listed: BTreeSet<u32>,
@@ -221,11 +286,15 @@ impl Maildrops for MemoryStore {
                 at.as_secs_f64()
             ));
         }
-        let held = mail.boxes.entry(key.clone()).or_insert_with(new_mailbox);
+        let folder = shared
+            .mailboxes
+            .user(mailbox, wall_clock())
+            .folder(&inbox())
+            .ok_or(MaildropFailure::Unavailable)?;
+        let held = inbox_messages(folder);
         let maildrop = Maildrop {
-            uid_validity: held.uid_validity,
+            uid_validity: folder.state().uid_validity().0,
             messages: held
-                .messages
                 .iter()
                 .map(|m| MaildropMessage {
                     uid: m.uid,
@@ -238,10 +307,11 @@ impl Maildrops for MemoryStore {
                 })
                 .collect(),
         };
-        let listed = held.messages.iter().map(|m| m.uid).collect();
+        let listed = held.iter().map(|m| m.uid).collect();
         let handle = SimHandle {
             store: self.clone(),
             mailbox: key,
+            local: mailbox.clone(),
             generation,
             listed,
         };
@@ -255,11 +325,11 @@ impl MaildropHandle for SimHandle {
     async fn read(&self, uid: u32) -> io::Result<io::Cursor<Vec<u8>>> {
         let shared = self.store.lock();
         shared
-            .mail
-            .boxes
-            .get(&self.mailbox)
-            .and_then(|held| held.messages.iter().find(|m| m.uid == uid))
-            .map(|m| io::Cursor::new(m.data.clone()))
+            .mailboxes
+            .inbox(&self.local)
+            .zip(Uid::new(uid))
+            .and_then(|(folder, uid)| folder.body(uid))
+            .map(|body| io::Cursor::new(body.data.to_vec()))
             .ok_or_else(|| {
                 io::Error::new(
                     io::ErrorKind::NotFound,
@@ -271,7 +341,7 @@ impl MaildropHandle for SimHandle {
     async fn update(&mut self, expunge: &[u32], seen: &[u32]) -> io::Result<()> {
         let update = apply_update(
             self.store.clone(),
-            self.mailbox.clone(),
+            self.local.clone(),
             self.listed.clone(),
             expunge.to_vec(),
             seen.to_vec(),
@@ -288,10 +358,33 @@ impl MaildropHandle for SimHandle {
     }
 }
 
+/// One change of an update, at one instant, told to the INBOX's watchers;
+/// a change the model refuses is a violation.
+fn change(
+    store: &MemoryStore,
+    mailbox: &LocalMailbox,
+    op: impl FnOnce(&mut super::mailboxes::Folder) -> Result<(), postern::mailstore::StoreError>,
+) {
+    let mut shared = store.lock();
+    let shared = &mut *shared;
+    let done = shared
+        .mailboxes
+        .user(mailbox, wall_clock())
+        .folder_mut(&inbox())
+        .and_then(op);
+    match done {
+        Ok(()) => shared.mailboxes.changed(mailbox, &inbox()),
+        Err(error) => shared
+            .mail
+            .violations
+            .push(format!("the update of {mailbox}: {error}")),
+    }
+}
+
 /// The update after QUIT, one synced change at a time.
 async fn apply_update(
     store: MemoryStore,
-    mailbox: String,
+    mailbox: LocalMailbox,
     listed: BTreeSet<u32>,
     expunge: Vec<u32>,
     seen: Vec<u32>,
@@ -302,33 +395,34 @@ async fn apply_update(
         seen.len(),
         UPDATE_STEP.as_millis()
     );
-    for &uid in &expunge {
+    let uids =
+        |list: &[u32]| -> Vec<Uid> { list.iter().filter_map(|&uid| Uid::new(uid)).collect() };
+    for uid in uids(&expunge) {
         tokio::time::sleep(UPDATE_STEP).await;
-        let mut shared = store.lock();
-        if let Some(held) = shared.mail.boxes.get_mut(&mailbox) {
-            held.messages.retain(|m| m.uid != uid);
-        }
+        change(&store, &mailbox, |folder| folder.expunge(&[uid]).map(drop));
     }
     if store.bug == Some(PlantedBug::ExpungeUnlisted) && !expunge.is_empty() {
         // The bug: the mailbox is rewritten from what the session was
         // shown, dropping the mail that arrived since.
         tokio::time::sleep(UPDATE_STEP).await;
-        let mut shared = store.lock();
-        if let Some(held) = shared.mail.boxes.get_mut(&mailbox) {
-            held.messages.retain(|m| listed.contains(&m.uid));
-        }
+        change(&store, &mailbox, |folder| {
+            let unlisted: Vec<Uid> = folder
+                .state()
+                .messages()
+                .map(|m| m.uid)
+                .filter(|uid| !listed.contains(&uid.get()))
+                .collect();
+            folder.expunge(&unlisted).map(drop)
+        });
     }
-    for &uid in &seen {
+    let seen_flag = Flags::EMPTY.with(Flag::Seen);
+    for uid in uids(&seen) {
         tokio::time::sleep(UPDATE_STEP).await;
-        let mut shared = store.lock();
-        let message = shared
-            .mail
-            .boxes
-            .get_mut(&mailbox)
-            .and_then(|held| held.messages.iter_mut().find(|m| m.uid == uid));
-        if let Some(message) = message {
-            message.seen = true;
-        }
+        change(&store, &mailbox, |folder| {
+            folder
+                .set_flags(&[uid], FlagOp::Add, seen_flag, &Keywords::new())
+                .map(drop)
+        });
     }
     tracing::info!(
         "maildrop {mailbox}: update done, {} expunged, {} marked seen",
