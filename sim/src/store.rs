@@ -145,6 +145,8 @@ pub struct MemoryStore {
     bug: Option<PlantedBug>,
     /// One step of a change made message by message ([`MAILBOX_STEP`]).
     mailbox_step: std::time::Duration,
+    /// Which messages are `\Recent` to which IMAP session.
+    recent: Arc<postern::imap::RecentClaims>,
 }
 
 impl MemoryStore {
@@ -154,6 +156,7 @@ impl MemoryStore {
             shared: Arc::default(),
             bug: None,
             mailbox_step: MAILBOX_STEP,
+            recent: Arc::default(),
         }
     }
 
@@ -316,6 +319,21 @@ impl Backend for MemoryStore {
 
     fn maildrops(&self) -> &MemoryStore {
         self
+    }
+
+    type Mailboxes = MemoryStore;
+
+    fn mailboxes(&self) -> &MemoryStore {
+        self
+    }
+
+    fn recent_claims(&self) -> &postern::imap::RecentClaims {
+        &self.recent
+    }
+
+    /// The simulated calendar.
+    fn wall_now(&self) -> UnixTime {
+        wall_clock()
     }
 
     /// The accounts the request names, as the runtime's finger answers:
