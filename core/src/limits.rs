@@ -465,6 +465,12 @@ pub const IMAP_AUTOLOGOUT_DEFAULT: Duration = IMAP_AUTOLOGOUT_MIN;
 /// 30 minutes would cut them off every half hour.
 pub const IMAP_SESSION_TIME_DEFAULT: Duration = SESSION_TIME_MAX;
 
+/// An IMAP instance's `max_connections_per_host` when none is written:
+/// a mail client keeps several connections open (one per folder it
+/// watches, Thunderbird up to five), often from a desktop and a phone
+/// behind one address; Dovecot allows 10 per user and address.
+pub const IMAP_CONNECTIONS_PER_HOST_DEFAULT: u32 = 10;
+
 // IMAP store
 
 /// Messages one MULTIAPPEND (RFC 3502) may store at once: each is written

@@ -525,7 +525,12 @@ pub(super) fn validate_services(
                     )
                 });
         let max_connections_per_host = service.max_connections_per_host.as_ref().map_or(
-            CONNECTIONS_PER_HOST_DEFAULT.min(max_connections),
+            if *service.kind.get_ref() == ServiceKind::Imap {
+                crate::limits::IMAP_CONNECTIONS_PER_HOST_DEFAULT
+            } else {
+                CONNECTIONS_PER_HOST_DEFAULT
+            }
+            .min(max_connections),
             |count| {
                 check_range(
                     source,

@@ -69,7 +69,7 @@ pub(super) fn lines(text: &mut String, config: &Config, service: &ServiceConfig,
         text,
         "idle",
         &format!(
-            "closed after {} without a command (autologout, RFC 9051 section 5.4; IDLE counts as activity until it is renewed), and after {} in all",
+            "closed after {} without a command (autologout, RFC 9051 section 5.4), an IDLE after 30m (clients renew it), and after {} in all",
             format_duration(service.command_timeout),
             format_duration(service.max_session_time)
         ),
@@ -82,3 +82,6 @@ pub(super) fn lines(text: &mut String, config: &Config, service: &ServiceConfig,
         );
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -194,3 +194,6 @@ pub(super) fn imap_keys(
         quota_messages,
     })
 }
+
+#[cfg(test)]
+mod tests;
