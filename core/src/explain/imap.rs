@@ -69,8 +69,9 @@ pub(super) fn lines(text: &mut String, config: &Config, service: &ServiceConfig,
         text,
         "idle",
         &format!(
-            "closed after {} without a command (autologout, RFC 9051 section 5.4), an IDLE after 30m (clients renew it), and after {} in all",
+            "closed after {} without a command (autologout, RFC 9051 section 5.4), an IDLE after {} (clients renew it), and after {} in all",
             format_duration(service.command_timeout),
+            format_duration(crate::limits::IMAP_IDLE_MAX),
             format_duration(service.max_session_time)
         ),
     );
