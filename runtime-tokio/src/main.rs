@@ -81,7 +81,7 @@ enum Command {
         #[command(subcommand)]
         action: QueueAction,
     },
-    /// Manages the accounts that may log in (SMTP AUTH and POP3), kept in the data
+    /// Manages the accounts that may log in (SMTP AUTH, POP3, IMAP, FTP and remote logging), kept in the data
     /// directory; changes take effect at once, also on a running server.
     User {
         /// The configuration file (for the data directory and the
