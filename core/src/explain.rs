@@ -18,6 +18,7 @@ use std::net::{IpAddr, SocketAddr};
 mod finger;
 mod ftp;
 mod imap;
+mod login;
 mod pop3;
 mod remote_log;
 mod tunnel;

@@ -2,55 +2,29 @@
 //! login may travel in clear, the failed-login rules, the home and its
 //! quota, the data connections and the timers.
 
+use super::login::{self, LoginWords};
 use super::{Question, line};
-use crate::admission::HostKey;
-use crate::config::{Config, ServiceConfig, TlsMode};
-use crate::text::counted;
+use crate::config::{Config, ServiceConfig};
 use humantime::format_duration;
 
 /// The facts after access and quota, for an FTP instance.
 pub(super) fn lines(text: &mut String, config: &Config, service: &ServiceConfig, q: &Question) {
-    let tls = match &service.tls {
-        None => "none: the session and its data connections are in clear".to_owned(),
-        Some(tls) if tls.mode == TlsMode::StartTls => {
-            "AUTH TLS (RFC 4217) upgrades the session when the client asks; PROT P protects data connections".to_owned()
-        }
-        Some(tls) => format!(
-            "implicit (ftps): the TLS handshake comes first, within {}; PROT P protects data connections",
-            format_duration(tls.handshake_timeout)
-        ),
-    };
-    line(text, "tls", &tls);
-    let login = match (service.tls_mode(), service.auth.without_tls) {
-        (TlsMode::Implicit, _) => {
-            "USER/PASS, always over TLS; files only over protected data connections (PROT P)"
-        }
-        (TlsMode::StartTls, false) => {
-            "USER/PASS only after AUTH TLS (530 before it); files only over protected data connections (PROT P)"
-        }
-        (TlsMode::StartTls, true) => {
-            "USER/PASS, also before AUTH TLS: passwords and files may travel in clear (auth_without_tls = true)"
-        }
-        (TlsMode::None, true) => {
-            "USER/PASS in clear: passwords and files travel unencrypted (auth_without_tls = true, for loopback)"
-        }
-        (TlsMode::None, false) => "never: no TLS, and auth_without_tls is not set",
-    };
-    line(text, "login", login);
-    let remote = q.remote.to_canonical();
-    let lockout = &config.lockout;
-    let locked = HostKey::new(remote, lockout.ipv6_prefix);
-    line(
+    login::tls_and_login(
         text,
-        "failures",
-        &format!(
-            "each failed login is answered after {}; failure {} closes the session; {} within {} lock out {locked}",
-            format_duration(service.auth.failure_delay),
-            service.auth.max_failures,
-            counted(lockout.failures, "failure", "failures"),
-            format_duration(lockout.window)
-        ),
+        service,
+        &LoginWords {
+            clear: "none: the session and its data connections are in clear",
+            starttls: "AUTH TLS (RFC 4217) upgrades the session when the client asks; PROT P protects data connections",
+            implicit: "implicit (ftps)",
+            implicit_after: "; PROT P protects data connections",
+            login_implicit: "USER/PASS, always over TLS; files only over protected data connections (PROT P)",
+            login_after_starttls: "USER/PASS only after AUTH TLS (530 before it); files only over protected data connections (PROT P)",
+            login_before_starttls: "USER/PASS, also before AUTH TLS: passwords and files may travel in clear (auth_without_tls = true)",
+            login_in_clear: "USER/PASS in clear: passwords and files travel unencrypted (auth_without_tls = true, for loopback)",
+        },
     );
+    login::failures(text, config, service, q);
+    let remote = q.remote.to_canonical();
     let (quota, data_timeout, ports) = match &service.ftp {
         Some(ftp) => (
             bytesize::ByteSize(ftp.quota).display().iec().to_string(),

@@ -2,56 +2,29 @@
 //! login may travel in clear, the failed-login rules, the folders, the
 //! APPEND limit and the timers.
 
+use super::login::{self, LoginWords};
 use super::{Question, line};
-use crate::admission::HostKey;
-use crate::config::{Config, ServiceConfig, TlsMode};
-use crate::text::counted;
+use crate::config::{Config, ServiceConfig};
 use bytesize::ByteSize;
 use humantime::format_duration;
 
 /// The facts after access and quota, for an IMAP instance.
 pub(super) fn lines(text: &mut String, config: &Config, service: &ServiceConfig, q: &Question) {
-    let tls = match &service.tls {
-        None => "none: the session is in clear".to_owned(),
-        Some(tls) if tls.mode == TlsMode::StartTls => {
-            "STARTTLS (RFC 9051 6.2.1) upgrades the session when the client asks".to_owned()
-        }
-        Some(tls) => format!(
-            "implicit (imaps): the TLS handshake comes first, within {}",
-            format_duration(tls.handshake_timeout)
-        ),
-    };
-    line(text, "tls", &tls);
-    let login = match (service.tls_mode(), service.auth.without_tls) {
-        (TlsMode::Implicit, _) => "LOGIN and AUTHENTICATE PLAIN/LOGIN, always over TLS",
-        (TlsMode::StartTls, false) => {
-            "LOGIN and AUTHENTICATE PLAIN/LOGIN only after STARTTLS (LOGINDISABLED before): a password never travels in clear"
-        }
-        (TlsMode::StartTls, true) => {
-            "LOGIN and AUTHENTICATE PLAIN/LOGIN, also before STARTTLS: passwords may travel in clear (auth_without_tls = true)"
-        }
-        (TlsMode::None, true) => {
-            "LOGIN and AUTHENTICATE PLAIN/LOGIN in clear: passwords travel unencrypted (auth_without_tls = true, for loopback)"
-        }
-        // Configuration checks refuse an IMAP instance nobody could log
-        // in to; say so should one get here anyway.
-        (TlsMode::None, false) => "never: no TLS, and auth_without_tls is not set",
-    };
-    line(text, "login", login);
-    let remote = q.remote.to_canonical();
-    let lockout = &config.lockout;
-    let locked = HostKey::new(remote, lockout.ipv6_prefix);
-    line(
+    login::tls_and_login(
         text,
-        "failures",
-        &format!(
-            "each failed login is answered after {}; failure {} closes the session; {} within {} lock out {locked}",
-            format_duration(service.auth.failure_delay),
-            service.auth.max_failures,
-            counted(lockout.failures, "failure", "failures"),
-            format_duration(lockout.window)
-        ),
+        service,
+        &LoginWords {
+            clear: "none: the session is in clear",
+            starttls: "STARTTLS (RFC 9051 6.2.1) upgrades the session when the client asks",
+            implicit: "implicit (imaps)",
+            implicit_after: "",
+            login_implicit: "LOGIN and AUTHENTICATE PLAIN/LOGIN, always over TLS",
+            login_after_starttls: "LOGIN and AUTHENTICATE PLAIN/LOGIN only after STARTTLS (LOGINDISABLED before): a password never travels in clear",
+            login_before_starttls: "LOGIN and AUTHENTICATE PLAIN/LOGIN, also before STARTTLS: passwords may travel in clear (auth_without_tls = true)",
+            login_in_clear: "LOGIN and AUTHENTICATE PLAIN/LOGIN in clear: passwords travel unencrypted (auth_without_tls = true, for loopback)",
+        },
     );
+    login::failures(text, config, service, q);
     line(
         text,
         "folders",
