@@ -28,6 +28,7 @@ use toml::Spanned;
 mod finger;
 mod ftp;
 mod imap;
+mod keys;
 mod login;
 pub(super) use finger::warnings as finger_warnings;
 pub use ftp::FtpConfig;

@@ -8,6 +8,7 @@
 //! `auth_without_tls`, as for POP3. `tls = "starttls"` offers AUTH TLS
 //! (RFC 4217); `tls = "implicit"` is FTPS on port 990.
 
+use super::keys::{Inapplicable, report_inapplicable};
 use super::login::{NoLoginPossible, always_takes_logins};
 use super::{ConfigError, RawService, ServiceKind, TlsConfig, spanned_error};
 use crate::auth::AuthPolicy;
@@ -16,7 +17,6 @@ use crate::limits::{
     FTP_DATA_TIMEOUT_DEFAULT, FTP_DATA_TIMEOUT_MAX, FTP_IDLE_TIMEOUT_DEFAULT,
     FTP_QUOTA_BYTES_DEFAULT, FTP_QUOTA_BYTES_MAX,
 };
-use std::ops::Range;
 use std::time::Duration;
 use toml::Spanned;
 
@@ -39,8 +39,7 @@ pub(super) fn check_inapplicable_keys(
     service: &RawService,
     errors: &mut Vec<ConfigError>,
 ) {
-    let name = service.name.get_ref();
-    let inapplicable: [(&str, Option<Range<usize>>, &str); 5] = [
+    let inapplicable: [Inapplicable<'_>; 5] = [
         (
             "relay",
             service.relay.as_ref().map(|v| v.span()),
@@ -67,17 +66,7 @@ pub(super) fn check_inapplicable_keys(
             "it always takes logins (USER/PASS); they are over TLS unless auth_without_tls = true",
         ),
     ];
-    for (key, span, why) in inapplicable {
-        if let Some(span) = span {
-            errors.push(spanned_error(
-                source,
-                span,
-                key,
-                format!("does not apply to an FTP instance: {why}"),
-                &format!("remove `{key}` from the [[service]] \"{name}\" (kind = \"ftp\")"),
-            ));
-        }
-    }
+    report_inapplicable(source, service, errors, "an FTP instance", &inapplicable);
 }
 
 /// `command_timeout` of an FTP instance: how long a session may wait for

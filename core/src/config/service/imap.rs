@@ -7,11 +7,11 @@
 //! and AUTHENTICATE), so `auth` does not apply; whether a login may
 //! travel in clear is `auth_without_tls`.
 
+use super::keys::{Inapplicable, report_inapplicable};
 use super::login::{NoLoginPossible, always_takes_logins};
 use super::{ConfigError, RawService, ServiceKind, TlsConfig, spanned_error};
 use crate::auth::AuthPolicy;
 use crate::limits::{IMAP_AUTOLOGOUT_DEFAULT, IMAP_AUTOLOGOUT_MIN, MAILBOX_QUOTA_BYTES_MAX};
-use std::ops::Range;
 use std::time::Duration;
 
 /// Reports every key written for an IMAP instance that only an SMTP
@@ -22,7 +22,7 @@ pub(super) fn check_inapplicable_keys(
     errors: &mut Vec<ConfigError>,
 ) {
     let name = service.name.get_ref();
-    let smtp_only: [(&str, Option<Range<usize>>, &str); 4] = [
+    let smtp_only: [Inapplicable<'_>; 4] = [
         (
             "relay",
             service.relay.as_ref().map(|v| v.span()),
@@ -44,17 +44,13 @@ pub(super) fn check_inapplicable_keys(
             "it paces an SMTP DATA transfer",
         ),
     ];
-    for (key, span, why) in smtp_only {
-        if let Some(span) = span {
-            errors.push(spanned_error(
-                source,
-                span,
-                key,
-                format!("does not apply to an IMAP instance, which sends no mail on: {why}"),
-                &format!("remove `{key}` from the [[service]] \"{name}\" (kind = \"imap\")"),
-            ));
-        }
-    }
+    report_inapplicable(
+        source,
+        service,
+        errors,
+        "an IMAP instance, which sends no mail on",
+        &smtp_only,
+    );
     if let Some(auth) = &service.auth {
         errors.push(spanned_error(
             source,

@@ -6,11 +6,11 @@
 //! takes logins (USER/PASS and AUTH), so `auth` does not apply either;
 //! whether a login may travel in clear is `auth_without_tls`.
 
+use super::keys::{Inapplicable, report_inapplicable};
 use super::login::{NoLoginPossible, always_takes_logins};
 use super::{ConfigError, RawService, TlsConfig, spanned_error};
 use crate::auth::AuthPolicy;
 use crate::limits::{POP3_AUTOLOGOUT_DEFAULT, POP3_AUTOLOGOUT_MIN};
-use std::ops::Range;
 use std::time::Duration;
 
 /// Reports every key written for a POP3 instance that only an SMTP
@@ -21,7 +21,7 @@ pub(super) fn check_inapplicable_keys(
     errors: &mut Vec<ConfigError>,
 ) {
     let name = service.name.get_ref();
-    let smtp_only: [(&str, Option<Range<usize>>, &str); 5] = [
+    let smtp_only: [Inapplicable<'_>; 5] = [
         (
             "relay",
             service.relay.as_ref().map(|v| v.span()),
@@ -48,19 +48,13 @@ pub(super) fn check_inapplicable_keys(
             "it paces an SMTP DATA transfer",
         ),
     ];
-    for (key, span, why) in smtp_only {
-        if let Some(span) = span {
-            errors.push(spanned_error(
-                source,
-                span,
-                key,
-                format!(
-                    "does not apply to a POP3 instance, which reads mail and takes none: {why}"
-                ),
-                &format!("remove `{key}` from the [[service]] \"{name}\" (kind = \"pop3\")"),
-            ));
-        }
-    }
+    report_inapplicable(
+        source,
+        service,
+        errors,
+        "a POP3 instance, which reads mail and takes none",
+        &smtp_only,
+    );
     if let Some(auth) = &service.auth {
         errors.push(spanned_error(
             source,

@@ -7,6 +7,7 @@
 //! `auth` does not apply; whether a login may travel in clear is
 //! `auth_without_tls`, as for POP3.
 
+use super::keys::{Inapplicable, report_inapplicable};
 use super::login::{NoLoginPossible, always_takes_logins};
 use super::{ConfigError, RawService, ServiceConfig, ServiceKind, TlsConfig, spanned_error};
 use crate::auth::AuthPolicy;
@@ -15,7 +16,6 @@ use crate::limits::{
     REMOTE_LOG_BUFFER_LINES_DEFAULT, REMOTE_LOG_BUFFER_LINES_MAX, REMOTE_LOG_BUFFER_LINES_MIN,
     REMOTE_LOG_IDLE_TIMEOUT_DEFAULT, REMOTE_LOG_TAIL_LINES_DEFAULT, REMOTE_LOG_TAIL_LINES_MAX,
 };
-use std::ops::Range;
 use std::time::Duration;
 
 /// Reports every key written for a remote-log instance that does not
@@ -25,8 +25,7 @@ pub(super) fn check_inapplicable_keys(
     service: &RawService,
     errors: &mut Vec<ConfigError>,
 ) {
-    let name = service.name.get_ref();
-    let inapplicable: [(&str, Option<Range<usize>>, &str); 7] = [
+    let inapplicable: [Inapplicable<'_>; 7] = [
         (
             "relay",
             service.relay.as_ref().map(|v| v.span()),
@@ -63,17 +62,13 @@ pub(super) fn check_inapplicable_keys(
             "it always takes logins (AUTH PLAIN, admin accounts only); logins are over TLS unless auth_without_tls = true",
         ),
     ];
-    for (key, span, why) in inapplicable {
-        if let Some(span) = span {
-            errors.push(spanned_error(
-                source,
-                span,
-                key,
-                format!("does not apply to a remote-log instance: {why}"),
-                &format!("remove `{key}` from the [[service]] \"{name}\" (kind = \"remote-log\")"),
-            ));
-        }
-    }
+    report_inapplicable(
+        source,
+        service,
+        errors,
+        "a remote-log instance",
+        &inapplicable,
+    );
 }
 
 /// `command_timeout` of a remote-log instance: how long a client that is
