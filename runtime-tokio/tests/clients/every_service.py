@@ -8,6 +8,7 @@ the addresses are the example's.)
 """
 import base64
 import ftplib
+import imaplib
 import io
 import poplib
 import smtplib
@@ -85,6 +86,26 @@ def pop3s():
     assert count >= 3, count
 
 
+def lan_imap():
+    imap = imaplib.IMAP4(LAN, 143, timeout=TIMEOUT)
+    imap.login(login, password)
+    typ, data = imap.select("INBOX")
+    assert typ == "OK" and int(data[0]) >= 3, data
+    typ, data = imap.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    assert typ == "OK" and b"Subject:" in data[0][1], data
+    imap.logout()
+
+
+def imaps():
+    imap = imaplib.IMAP4_SSL(INTERNET, 993, ssl_context=context, timeout=TIMEOUT)
+    imap.login(login, password)
+    typ, data = imap.status("INBOX", "(MESSAGES)")
+    assert typ == "OK" and b"MESSAGES" in data[0], data
+    typ, data = imap.getquotaroot("INBOX")
+    assert typ == "OK" and b"1048576" in b" ".join(d for d in data[1] if d), data
+    imap.logout()
+
+
 def finger(host, query):
     with socket.create_connection((host, 79), timeout=TIMEOUT) as conn:
         conn.sendall(query.encode() + b"\r\n")
@@ -160,6 +181,8 @@ for name, action in [
     ("submission", submission),
     ("lan-pop3", lan_pop3),
     ("pop3s", pop3s),
+    ("lan-imap", lan_imap),
+    ("imaps", imaps),
     ("lan-finger", lan_finger),
     ("finger", internet_finger),
     ("lan-ftp", lan_ftp),
