@@ -367,6 +367,13 @@ fn fetchmail_over_imap_keeps_or_deletes() {
     assert!(mbox.contains("\n.a line with a dot\n"), "{mbox}");
     assert_eq!(world.inbox_count(), 2, "keep: nothing deleted:\n{out}");
     let options = format!(
+        "keep fetchall ssl sslproto 'TLS1.2+' sslcertck sslcertfile {} sslcommonname localhost",
+        world.cafile().display()
+    );
+    let (out, mbox) = fetchmail(&world, world.imaps, &options);
+    assert_eq!(mbox.matches("Subject: message").count(), 2, "{out}");
+    assert_eq!(world.inbox_count(), 2, "keep over imaps:\n{out}");
+    let options = format!(
         "nokeep fetchall sslproto 'TLS1.2+' sslcertck sslcertfile {} sslcommonname localhost",
         world.cafile().display()
     );

@@ -111,6 +111,33 @@ impl Drop for Tmux {
 #[test]
 fn mutt_opens_inbox_reads_flags_and_moves_a_message() {
     let world = ImapWorld::start();
+    mutt_session(
+        &world,
+        world.plain,
+        "set ssl_starttls=no\nset ssl_force_tls=no\n",
+    );
+}
+
+#[test]
+fn mutt_does_the_same_over_starttls() {
+    let world = ImapWorld::start();
+    // mutt trusts the certificates in its certificate_file.
+    let tls = format!(
+        "set ssl_starttls=yes\nset ssl_force_tls=yes\nset certificate_file=\"{}\"\n",
+        world.cafile().display()
+    );
+    mutt_session(&world, world.starttls, &tls);
+    let log = world.server.log();
+    assert!(
+        log.contains("imap tls=yes login=alice@example.test"),
+        "{log}"
+    );
+}
+
+/// mutt against `addr` with `tls` (muttrc lines): opens INBOX, reads the
+/// first of two messages, flags it, saves it to Archive, syncs, opens
+/// Archive, quits.
+fn mutt_session(world: &ImapWorld, addr: std::net::SocketAddr, tls: &str) {
     world.deliver(2);
     let dir = world.server.dir.path();
     let muttrc = dir.join("muttrc");
@@ -121,8 +148,7 @@ fn mutt_opens_inbox_reads_flags_and_moves_a_message() {
              set imap_pass=\"{PASSWORD}\"\n\
              set folder=\"imap://{addr}/\"\n\
              set spoolfile=\"+INBOX\"\n\
-             set ssl_starttls=no\n\
-             set ssl_force_tls=no\n\
+             {tls}\
              set header_cache=\"\"\n\
              set message_cachedir=\"\"\n\
              set sort=mailbox-order\n\
@@ -135,7 +161,6 @@ fn mutt_opens_inbox_reads_flags_and_moves_a_message() {
              set pager_stop=yes\n\
              set mail_check=1\n\
              set timeout=1\n",
-            addr = world.plain
         ),
     )
     .unwrap();
