@@ -40,6 +40,10 @@ show("remove flags", client.remove_flags(uids[:1], [b"Work"]))
 show("get flags again", client.get_flags(uids[:1]))
 appended = client.append("INBOX", b"Subject: appended by imapclient\r\n\r\nBody.\r\n", flags=[b"\\Draft"])
 show("append", appended)
+# UTF-8 in a body that declares no charset (US-ASCII by default), as much
+# mail is written: SEARCH BODY with CHARSET UTF-8 finds it.
+client.append("INBOX", "Subject: undeclared\r\n\r\nUn caf\u00e9 cr\u00e8me.\r\n".encode())
+show("search utf-8 body", client.search(["BODY", "café crème"], charset="UTF-8"))
 if not client.folder_exists("Later"):
     show("create", client.create_folder("Later"))
 show("move", client.move(uids[:1], "Later"))
