@@ -29,7 +29,8 @@ fn imaplib_does_the_everyday_commands() {
             // BODY.PEEK left both deliveries unseen; the append came \Seen.
             "search unseen: ['OK', ['1 2']]",
             "bodystructure: 3 (BODYSTRUCTURE ((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"7bit\" 19 0 NIL NIL NIL NIL)(\"application\" \"octet-stream\" (\"name\" \"a.bin\") NIL NIL \"base64\" 8 NIL NIL NIL NIL) \"mixed\" (\"boundary\" \"xyz\") NIL NIL NIL))",
-            "fetch part 2: ['3 (BODY[2] \"AAECAw==\")']",
+            // Message data comes as a literal, however short.
+            "fetch part 2: [['3 (BODY[2] {8}', 'AAECAw=='], ')']",
             "create: ['OK', ['CREATE completed']]",
             "(\\\\HasNoChildren) \".\" \"Projects\"",
             "(\\\\HasNoChildren \\\\Sent) \".\" \"Sent\"",
@@ -284,6 +285,14 @@ fn curl_lists_fetches_searches_and_appends() {
     assert!(
         out.ends_with("\r\nHello 1.\r\n.a line with a dot\r\n"),
         "{out:?}"
+    );
+    // Short message data: curl reads FETCH data only as a literal.
+    let partial = format!("{base}/INBOX;UID=2;SECTION=TEXT;PARTIAL=0.5");
+    assert_eq!(curl(&["-u", &credentials, &partial]), "Hello");
+    let header = format!("{base}/INBOX;UID=2;SECTION=HEADER.FIELDS%20(SUBJECT)");
+    assert_eq!(
+        curl(&["-u", &credentials, &header]),
+        "Subject: message 1\r\n\r\n"
     );
     let search = format!("{base}/INBOX?SUBJECT%20%22message%201%22");
     assert_eq!(curl(&["-u", &credentials, &search]), "* SEARCH 2\r\n");
