@@ -139,6 +139,25 @@ fn imapclient_session_and_idle_sees_a_delivery_within_a_second() {
     assert!(delay < 1.0, "IDLE took {delay} s:\n{out}");
 }
 
+#[test]
+fn idle_hears_another_sessions_flag_change_and_expunge_within_a_second() {
+    let world = ImapWorld::start();
+    world.deliver(3);
+    let out = python("imap_two_sessions.py", world.plain, &[USER, PASSWORD]);
+    let out = String::from_utf8_lossy(&out.stdout);
+    for what in ["flag", "expunge"] {
+        let delay: f64 = out
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{what} seen after: ")))
+            .unwrap_or_else(|| panic!("IDLE did not report the {what}:\n{out}"))
+            .parse()
+            .unwrap();
+        println!("IDLE reported the other session's {what} after {delay:.3} s");
+        assert!(delay < 1.0, "{what} reported after {delay} s:\n{out}");
+    }
+    assert_lines(&out, &["exists after: 2"]);
+}
+
 /// Logins with imaplib (`imap`) or poplib (`pop3`); "ok" or the refusal.
 fn login(addr: SocketAddr, protocol: &str, password: &str) -> String {
     let out = if protocol == "imap" {
