@@ -17,6 +17,12 @@ pub enum Value {
     Atom(String),
     /// Quoted or a literal, whichever can carry it.
     String(Vec<u8>),
+    /// Always a literal (`{n}`), however short: message data (FETCH
+    /// BODY[...], BINARY[...], RFC822...). RFC 9051 allows a quoted
+    /// string there, but clients read message data as a literal: curl
+    /// fails on a quoted one ("Failed to parse FETCH response"), and
+    /// Dovecot never sends one.
+    Literal(Vec<u8>),
     /// RFC 3516 `literal8` (`~{n}`): BINARY data that may hold NUL.
     Binary(Vec<u8>),
     List(Vec<Value>),
@@ -52,6 +58,10 @@ impl Value {
             Value::Number(n) => out.extend_from_slice(n.to_string().as_bytes()),
             Value::Atom(atom) => out.extend_from_slice(atom.as_bytes()),
             Value::String(bytes) => encode_string(bytes, out, utf8),
+            Value::Literal(bytes) => {
+                out.extend_from_slice(format!("{{{}}}\r\n", bytes.len()).as_bytes());
+                out.extend_from_slice(bytes);
+            }
             Value::Binary(bytes) => {
                 out.extend_from_slice(format!("~{{{}}}\r\n", bytes.len()).as_bytes());
                 out.extend_from_slice(bytes);

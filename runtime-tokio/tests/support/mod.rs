@@ -4,6 +4,7 @@
 #![allow(dead_code)] // Each test file uses a different part of this.
 
 pub mod dovecot;
+pub mod imap;
 pub mod outbound;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};

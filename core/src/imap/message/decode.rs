@@ -111,8 +111,19 @@ fn quoted_printable(input: &[u8]) -> Vec<u8> {
 
 /// Text in `charset` as UTF-8 (`mail-parser`'s decoders, which know the
 /// charsets mail uses); unknown charsets are read as UTF-8 with invalid
-/// sequences replaced.
+/// sequences replaced. US-ASCII, which a text part without a charset is,
+/// is read as UTF-8 too, as Dovecot does (`charset_is_utf8`): mail
+/// written in UTF-8 without saying so is common, and a strict ASCII
+/// decoder would hide its words from SEARCH BODY.
 pub(crate) fn to_utf8(bytes: &[u8], charset: Option<&str>) -> String {
+    let read_as_utf8 = |name: &str| {
+        ["us-ascii", "ascii", "utf-8", "utf8"]
+            .iter()
+            .any(|utf8| name.trim().eq_ignore_ascii_case(utf8))
+    };
+    if charset.is_some_and(read_as_utf8) {
+        return String::from_utf8_lossy(bytes).into_owned();
+    }
     if let Some(decoder) = charset.and_then(|name| {
         mail_parser::decoders::charsets::map::charset_decoder(name.trim().as_bytes())
     }) {
@@ -181,6 +192,10 @@ mod tests {
     #[test]
     fn charsets_and_encoded_words_become_utf8() {
         assert_eq!(to_utf8(b"caf\xe9", Some("iso-8859-1")), "café");
+        // Undeclared 8-bit text (US-ASCII by default) is read as UTF-8.
+        assert_eq!(to_utf8("café".as_bytes(), Some("us-ascii")), "café");
+        assert_eq!(to_utf8("café".as_bytes(), Some(" US-ASCII")), "café");
+        assert_eq!(to_utf8(b"caf\xe9", Some("us-ascii")), "caf\u{fffd}");
         assert_eq!(
             header_text(b" =?utf-8?q?caf=C3=A9?= au\r\n lait"),
             "café au lait"

@@ -346,17 +346,17 @@ fn content_item(
         FetchItem::Envelope => with("ENVELOPE", parsed.envelope()),
         FetchItem::Body => with("BODY", parsed.body_structure(false)),
         FetchItem::BodyStructure => with("BODYSTRUCTURE", parsed.body_structure(true)),
-        FetchItem::Rfc822 => with("RFC822", Value::String(section(Section::default()))),
+        FetchItem::Rfc822 => with("RFC822", Value::Literal(section(Section::default()))),
         FetchItem::Rfc822Header => with(
             "RFC822.HEADER",
-            Value::String(section(Section {
+            Value::Literal(section(Section {
                 part: Vec::new(),
                 text: Some(SectionText::Header),
             })),
         ),
         FetchItem::Rfc822Text => with(
             "RFC822.TEXT",
-            Value::String(section(Section {
+            Value::Literal(section(Section {
                 part: Vec::new(),
                 text: Some(SectionText::Text),
             })),
@@ -368,7 +368,7 @@ fn content_item(
         } => {
             let data = section(wanted.clone());
             let name = format!("BODY[{}]{}", section_spec(wanted), origin(*range));
-            with(&name, Value::String(partial(&data, *range).to_vec()))
+            with(&name, Value::Literal(partial(&data, *range).to_vec()))
         }
         FetchItem::Binary {
             part,
@@ -383,7 +383,7 @@ fn content_item(
                     let value = if data.contains(&0) {
                         Value::Binary(data)
                     } else {
-                        Value::String(data)
+                        Value::Literal(data)
                     };
                     with(&name, value)
                 }

@@ -1,0 +1,186 @@
+//! A server with IMAP instances for the real-client tests (tests/imap*.rs):
+//! an SMTP instance to deliver through, `plain` (logins in clear, as on
+//! loopback), `starttls` (logins only after STARTTLS) and `imaps`
+//! (implicit TLS), all on one data directory, with alice's password set.
+
+use super::{TestServer, free_port, postern, python};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+pub const USER: &str = "alice@example.test";
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct ImapWorld {
+    pub server: TestServer,
+    pub smtp: SocketAddr,
+    pub plain: SocketAddr,
+    pub starttls: SocketAddr,
+    pub imaps: SocketAddr,
+}
+
+pub fn address() -> SocketAddr {
+    format!("127.0.0.1:{}", free_port()).parse().unwrap()
+}
+
+impl ImapWorld {
+    pub fn start() -> ImapWorld {
+        Self::start_with("")
+    }
+
+    /// As [`ImapWorld::start`], with `extra` appended to the configuration
+    /// (more `[[service]]`s, an `[auth]` table).
+    pub fn start_with(extra: &str) -> ImapWorld {
+        let [smtp, plain, starttls, imaps] = [0; 4].map(|_| address());
+        let config = format!(
+            r#"
+[server]
+hostname = "mx.example.test"
+data_dir = "data"
+shutdown_grace = "1s"
+
+[[service]]
+name = "mx"
+kind = "smtp"
+listen = "{smtp}"
+
+[[service]]
+name = "imap"
+kind = "imap"
+listen = "{plain}"
+auth_without_tls = true
+
+[[service]]
+name = "imap-starttls"
+kind = "imap"
+listen = "{starttls}"
+tls = "starttls"
+tls_certificate = "cert.pem"
+tls_key = "key.pem"
+
+[[service]]
+name = "imaps"
+kind = "imap"
+listen = "{imaps}"
+tls = "implicit"
+tls_certificate = "cert.pem"
+tls_key = "key.pem"
+
+[[domain]]
+name = "example.test"
+users = ["alice", "bob"]
+{extra}
+"#
+        );
+        let server = TestServer::start_with_files(&config, smtp, make_certificate);
+        let world = ImapWorld {
+            server,
+            smtp,
+            plain,
+            starttls,
+            imaps,
+        };
+        world.add_user(USER, PASSWORD);
+        world
+    }
+
+    pub fn add_user(&self, login: &str, password: &str) {
+        let mut child = postern()
+            .args(["user", "add", login, "--config"])
+            .arg(self.server.config_path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(format!("{password}\n").as_bytes()).unwrap();
+        drop(stdin);
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+    }
+
+    pub fn cafile(&self) -> PathBuf {
+        self.server.dir.path().join("cert.pem")
+    }
+
+    /// Alice's Maildir root.
+    pub fn maildir(&self) -> PathBuf {
+        self.server.data().join("mail/example.test/alice")
+    }
+
+    /// Delivers `count` messages ("message 0", ...) to alice through SMTP
+    /// and waits until they are in her INBOX.
+    pub fn deliver(&self, count: usize) {
+        let before = self.inbox_count();
+        for i in 0..count {
+            let file = self.server.dir.path().join(format!("message-{i}.eml"));
+            std::fs::write(
+                &file,
+                format!(
+                    "From: bob@remote.test\r\nTo: {USER}\r\nSubject: message {i}\r\n\r\nHello {i}.\r\n.a line with a dot\r\n"
+                ),
+            )
+            .unwrap();
+            let out = python(
+                "send.py",
+                self.smtp,
+                &["bob@remote.test", USER, file.to_str().unwrap()],
+            );
+            assert!(String::from_utf8_lossy(&out.stdout).starts_with("OK"));
+        }
+        super::eventually(
+            || self.inbox_count(),
+            |&n| n >= before + count,
+            |n| format!("{n} of {} messages delivered", before + count),
+        );
+    }
+
+    fn files(&self, sub: &str) -> Vec<PathBuf> {
+        match std::fs::read_dir(self.maildir().join(sub)) {
+            Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Messages in alice's INBOX, new and current.
+    pub fn inbox_count(&self) -> usize {
+        self.files("new").len() + self.files("cur").len()
+    }
+
+    /// Runs a scenario of `clients/imap.py` against `addr`; its output.
+    pub fn imaplib(&self, addr: SocketAddr, scenario: &str, password: &str) -> String {
+        let cafile = self.cafile();
+        let out = python(
+            "imap.py",
+            addr,
+            &[scenario, cafile.to_str().unwrap(), USER, password],
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+pub fn make_certificate(dir: &Path) {
+    let output = postern()
+        .current_dir(dir)
+        .args([
+            "cert",
+            "self-signed",
+            "--host",
+            "127.0.0.1",
+            "--host",
+            "localhost",
+            "--force",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+}
+
+/// Fails unless every one of `expected` is a substring of `out`.
+pub fn assert_lines(out: &str, expected: &[&str]) {
+    for line in expected {
+        assert!(out.contains(line), "no {line:?} in:\n{out}");
+    }
+}
