@@ -199,8 +199,10 @@ impl ImapServer {
         let mut name = if self.utf8_names() {
             joined
         } else {
-            crate::imap::codec::mutf7::decode(&joined)
-                .map_err(|_| Reply::bad("Pattern is not valid modified UTF-7"))?
+            // A pattern that is not valid modified UTF-7 (`&'`) is
+            // matched as written, as Dovecot does: it names no folder
+            // the store could hold, so the answer is an empty OK.
+            crate::imap::codec::mutf7::decode(&joined).unwrap_or(joined)
         };
         // INBOX matches without case (RFC 9051 5.1).
         if name.len() >= 5 && name.is_char_boundary(5) && name[..5].eq_ignore_ascii_case("INBOX") {
@@ -265,9 +267,9 @@ impl ImapServer {
                 StatusItem::Unseen => format!("UNSEEN {}", folder.unseen),
                 StatusItem::Deleted => format!("DELETED {}", folder.deleted),
                 StatusItem::Size => format!("SIZE {}", folder.size),
-                // \Recent belongs to the session that selects a folder;
-                // STATUS, which selects nothing, counts none.
-                StatusItem::Recent => "RECENT 0".to_owned(),
+                // The messages the next SELECT will call \Recent; STATUS
+                // claims none of them.
+                StatusItem::Recent => format!("RECENT {}", folder.recent),
                 StatusItem::HighestModSeq => format!("HIGHESTMODSEQ {}", folder.highest_modseq),
                 StatusItem::AppendLimit => format!("APPENDLIMIT {}", self.config.append_limit),
             })

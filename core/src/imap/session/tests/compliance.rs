@@ -1,0 +1,107 @@
+//! What Dovecot's imaptest compliance suite found, each as a session the
+//! machine must answer as imaptest expects (the group named on each).
+
+use super::harness::Harness;
+
+/// imaptest `select`: EXAMINE claims no `\Recent`, so STATUS still
+/// counts them; after SELECT it counts none.
+#[test]
+fn status_recent_counts_what_the_next_select_will_call_recent() {
+    let mut h = Harness::new();
+    h.login();
+    h.line("a1 CREATE box");
+    h.line("a2 APPEND box {3+}");
+    h.line("a-1");
+    h.line("a3 APPEND box {3+}");
+    h.line("a-2");
+    h.line("a4 EXAMINE box");
+    h.line("a5 CLOSE");
+    let mark = h.mark();
+    h.line("a6 STATUS box (MESSAGES RECENT)");
+    assert!(
+        h.sent_since(mark).contains("* STATUS \"box\" (MESSAGES 2 RECENT 2)\r\n"),
+        "{}",
+        h.sent_since(mark)
+    );
+    h.line("a7 SELECT box");
+    h.line("a8 CLOSE");
+    let mark = h.mark();
+    h.line("a9 STATUS box (RECENT)");
+    assert!(
+        h.sent_since(mark).contains("* STATUS \"box\" (RECENT 0)\r\n"),
+        "{}",
+        h.sent_since(mark)
+    );
+}
+
+/// imaptest `atoms`: a LIST pattern that is not valid modified UTF-7 is
+/// an empty OK, not BAD.
+#[test]
+fn a_list_pattern_that_is_not_modified_utf7_lists_nothing() {
+    let mut h = Harness::new();
+    h.login();
+    let mark = h.mark();
+    h.line("a1 LIST \"\" !#$&'+,-.0123456789:;<=>?@^_`|[}%*");
+    assert_eq!(h.sent_since(mark), "a1 OK List completed\r\n");
+}
+
+/// imaptest `mutf7`: international folder names are created, listed and
+/// given STATUS in modified UTF-7.
+#[test]
+fn international_folder_names_round_trip_in_modified_utf7() {
+    let mut h = Harness::new();
+    h.login();
+    h.line("a1 CREATE box.p&AOQA5A-");
+    let mark = h.mark();
+    h.line("a2 LIST \"\" box.p&AOQA5A-");
+    h.line("a3 STATUS box.p&AOQA5A- (MESSAGES)");
+    let sent = h.sent_since(mark);
+    assert!(sent.contains("\"box.p&AOQA5A-\"\r\n") || sent.contains(" box.p&AOQA5A-\r\n"), "{sent}");
+    assert!(sent.contains("(MESSAGES 0)\r\na3 OK"), "{sent}");
+}
+
+/// imaptest `expunge`: a session that changes flags while another
+/// expunges is still told of the expunge at its next NOOP, and an
+/// EXPUNGE of a message another session already expunged tells of it.
+#[test]
+fn expunges_by_another_session_survive_a_store_in_between() {
+    let mut h = Harness::new();
+    let b = h.connect(false);
+    h.login_on(0);
+    h.login_on(b);
+    h.line_on(0, "a1 SELECT INBOX");
+    h.line_on(b, "b1 SELECT INBOX");
+    h.line_on(0, "a2 STORE 2 +FLAGS (\\Deleted)");
+    h.line_on(0, "a3 EXPUNGE");
+    h.line_on(b, "b2 STORE 1 FLAGS (\\Answered)");
+    h.line_on(0, "a4 CHECK");
+    let mark = h.transcript.len();
+    h.line_on(b, "b3 NOOP");
+    assert!(
+        h.transcript[mark..].contains("B S: * 2 EXPUNGE\n"),
+        "{}",
+        h.transcript
+    );
+}
+
+/// imaptest `expunge` part 4: both sessions mark a message, one
+/// expunges, then the other's EXPUNGE tells of it.
+#[test]
+fn an_expunge_of_what_another_session_expunged_tells_of_it() {
+    let mut h = Harness::new();
+    let b = h.connect(false);
+    h.login_on(0);
+    h.login_on(b);
+    h.line_on(0, "a1 SELECT INBOX");
+    h.line_on(b, "b1 SELECT INBOX");
+    h.line_on(0, "a2 STORE 1 +FLAGS (\\Deleted)");
+    h.line_on(b, "b2 STORE 1 +FLAGS (\\Deleted)");
+    h.line_on(0, "a3 EXPUNGE");
+    let mark = h.transcript.len();
+    h.line_on(b, "b3 EXPUNGE");
+    assert!(
+        h.transcript[mark..].contains("B S: * 1 EXPUNGE\n"),
+        "{}",
+        h.transcript
+    );
+}
