@@ -287,7 +287,7 @@ impl ImapServer {
         names: &[FlagName],
     ) {
         if unchanged_since.is_some() {
-            self.enabled.condstore = true;
+            self.enable_condstore();
         }
         let Some(view) = self.view() else {
             return;

@@ -105,3 +105,40 @@ fn an_expunge_of_what_another_session_expunged_tells_of_it() {
         h.transcript
     );
 }
+
+/// imaptest `esearch-condstore`: a CONDSTORE enabling command in the
+/// selected state tells HIGHESTMODSEQ; ESEARCH's MODSEQ is that of the
+/// messages it reports (MIN alone: the first; MAX alone: the last).
+#[test]
+fn condstore_enabled_by_fetch_and_esearch_modseq_of_what_is_reported() {
+    let mut h = Harness::new();
+    h.login();
+    h.line("a1 SELECT INBOX");
+    let mark = h.mark();
+    h.line("a2 FETCH 1 MODSEQ");
+    let sent = h.sent_since(mark);
+    assert!(sent.starts_with("* OK [HIGHESTMODSEQ "), "{sent}");
+    h.line("a3 STORE 1 +FLAGS (\\Seen)");
+    h.line("a4 STORE 3 +FLAGS (\\Seen)");
+    h.line("a5 STORE 2 +FLAGS (\\Seen)");
+    let modseq = |h: &mut Harness, n: u32| {
+        let mark = h.mark();
+        h.line(&format!("m FETCH {n} MODSEQ"));
+        let sent = h.sent_since(mark);
+        let at = sent.find("MODSEQ (").unwrap() + 8;
+        sent[at..at + sent[at..].find(')').unwrap()].to_owned()
+    };
+    let (m1, m2, m3) = (modseq(&mut h, 1), modseq(&mut h, 2), modseq(&mut h, 3));
+    let rows = [
+        ("MIN", format!("MIN 1 MODSEQ {m1}")),
+        ("MAX", format!("MAX 3 MODSEQ {m3}")),
+        ("", format!("ALL 1:3 MODSEQ {m2}")),
+        ("MIN MAX", format!("MIN 1 MAX 3 MODSEQ {m3}")),
+    ];
+    for (returns, expected) in rows {
+        let mark = h.mark();
+        h.line(&format!("s SEARCH RETURN ({returns}) 1:3 MODSEQ 1"));
+        let sent = h.sent_since(mark);
+        assert!(sent.contains(&format!("(TAG \"s\") {expected}\r\n")), "{returns}: {sent}");
+    }
+}
