@@ -103,13 +103,10 @@ pub(super) fn create(root: &Path, folder: &FolderName) -> Result<(), StoreError>
             "a user has at most {FOLDERS_PER_USER_MAX} folders"
         ))));
     }
-    make_folder(root, folder)?;
-    let mut subscribed = subscriptions(root)?;
-    if !subscribed.contains(folder) {
-        subscribed.push(folder.clone());
-        write_subscriptions(root, &subscribed)?;
-    }
-    Ok(())
+    // Not subscribed: CREATE does not subscribe (RFC 9051 6.3.4), as
+    // Dovecot does not.
+    make_folder(root, folder)
+
 }
 
 /// Removes the folder and its subfolders.
@@ -126,11 +123,9 @@ pub(super) fn delete(root: &Path, folder: &FolderName) -> Result<(), StoreError>
         }
     }
     sync_dir(root)?;
-    let subscribed: Vec<FolderName> = subscriptions(root)?
-        .into_iter()
-        .filter(|name| !name.is_within(folder))
-        .collect();
-    write_subscriptions(root, &subscribed)?;
+    // The subscriptions stay: a server must not remove a name from them
+    // because its folder is gone (RFC 3501 6.3.6; LIST shows it
+    // `\NonExistent`, RFC 5258).
     let mut uses = special_uses(root)?;
     let before = uses.0.len();
     uses.0.retain(|name, _| !name.is_within(folder));

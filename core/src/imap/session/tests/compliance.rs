@@ -142,3 +142,39 @@ fn condstore_enabled_by_fetch_and_esearch_modseq_of_what_is_reported() {
         assert!(sent.contains(&format!("(TAG \"s\") {expected}\r\n")), "{returns}: {sent}");
     }
 }
+
+/// imaptest `subscribe`: a parent of subscribed folders that is not
+/// subscribed itself is LSUB `\Noselect` (RFC 3501 6.3.9), and LIST
+/// (SUBSCRIBED) shows a subscribed name whose folder was deleted
+/// `\NonExistent` (RFC 5258 3.1): CREATE does not subscribe, DELETE
+/// does not unsubscribe.
+#[test]
+fn lsub_parents_are_noselect_and_subscriptions_outlive_their_folders() {
+    let mut h = Harness::new();
+    h.login();
+    for line in [
+        "a1 CREATE t.a",
+        "a2 CREATE t.b.c",
+        "a3 CREATE t.b",
+        "a4 SUBSCRIBE t.b.c",
+        "a5 CREATE t.gone",
+        "a6 SUBSCRIBE t.gone",
+        "a7 DELETE t.gone",
+    ] {
+        h.line(line);
+    }
+    let mark = h.mark();
+    h.line("b1 LSUB \"\" t.%");
+    assert_eq!(
+        h.sent_since(mark),
+        "* LSUB (\\Noselect) \".\" \"t.b\"\r\n* LSUB () \".\" \"t.gone\"\r\nb1 OK Lsub completed\r\n"
+    );
+    let mark = h.mark();
+    h.line("b2 LIST (SUBSCRIBED) \"\" t.*");
+    let sent = h.sent_since(mark);
+    let gone = sent.lines().find(|l| l.ends_with("\"t.gone\"")).unwrap_or("");
+    assert!(
+        gone.contains("\\NonExistent") && gone.contains("\\Subscribed"),
+        "{sent}"
+    );
+}
