@@ -129,7 +129,12 @@ impl ImapServer {
                 // shows it `\Noselect` (RFC 3501 6.3.9).
                 if lsub && entry.subscribed_child && !name.is_empty() {
                     attributes.push("\\Noselect");
-                } else if selection.recursive_match && entry.subscribed_child {
+                } else if selection.recursive_match
+                    && entry.subscribed_child
+                    && subscribed_child_unlisted(&entries, name, &patterns)
+                {
+                    // RFC 5258 3.5: only for a subscribed child that is
+                    // not listed itself (no pattern matches it).
                     child_info = true;
                 } else {
                     continue;
@@ -307,6 +312,17 @@ fn entries<'a>(folders: &'a [FolderStatus], subscriptions: &[String]) -> Vec<(St
     let mut entries: Vec<(String, Entry<'a>)> = map.into_iter().collect();
     entries.sort_by_key(|(name, _)| (name != "INBOX", name.clone()));
     entries
+}
+
+/// Whether a subscribed folder below `name` matches none of `patterns`.
+fn subscribed_child_unlisted(entries: &[(String, Entry<'_>)], name: &str, patterns: &[String]) -> bool {
+    entries.iter().any(|(child, entry)| {
+        entry.subscribed
+            && child.len() > name.len() + 1
+            && child.starts_with(name)
+            && child.as_bytes()[name.len()] == b'.'
+            && !patterns.iter().any(|p| matches(p, child))
+    })
 }
 
 /// RFC 9051 6.3.9: `*` matches anything, `%` anything but the separator.

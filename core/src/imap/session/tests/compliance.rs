@@ -178,3 +178,21 @@ fn lsub_parents_are_noselect_and_subscriptions_outlive_their_folders() {
         "{sent}"
     );
 }
+
+/// imaptest `listext`: RECURSIVEMATCH gives a parent CHILDINFO only for
+/// a subscribed child no pattern lists itself (RFC 5258 3.5).
+#[test]
+fn childinfo_only_for_a_subscribed_child_not_listed_itself() {
+    let mut h = Harness::new();
+    h.login();
+    h.line("a1 CREATE p.c");
+    h.line("a2 SUBSCRIBE p.c");
+    let mark = h.mark();
+    h.line("a3 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" (p)");
+    assert!(h.sent_since(mark).contains("\"p\" (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n"));
+    let mark = h.mark();
+    h.line("a4 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" (p p.c)");
+    let sent = h.sent_since(mark);
+    assert!(!sent.contains("CHILDINFO"), "{sent}");
+    assert!(sent.contains("\"p.c\"\r\n"), "{sent}");
+}
