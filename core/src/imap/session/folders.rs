@@ -592,14 +592,7 @@ impl ImapServer {
             Err(failure) => return self.finish(tag, failure_reply(&failure, "APPEND"), true),
         };
         let octets: u64 = messages.iter().map(|m| m.content.len() as u64).sum();
-        let quota = self.config.quota;
-        let over_storage = quota
-            .storage_bytes
-            .is_some_and(|limit| usage.bytes.saturating_add(octets) > limit);
-        let over_count = quota
-            .messages
-            .is_some_and(|limit| usage.messages.saturating_add(messages.len() as u64) > limit);
-        if over_storage || over_count {
+        if self.over_quota(&usage, octets, messages.len() as u64) {
             return self.finish(tag, Reply::no(Some("OVERQUOTA"), "Quota exceeded"), true);
         }
         self.append_now(tag, folder, messages);
@@ -685,7 +678,20 @@ impl ImapServer {
         self.request(Pending::Quota { tag, root_of: None }, Request::Usage);
     }
 
-    fn has_quota(&self) -> bool {
+    /// Whether adding `messages` messages of `octets` octets in all to
+    /// `usage` passes a limit of the quota.
+    pub(super) fn over_quota(&self, usage: &Usage, octets: u64, messages: u64) -> bool {
+        let quota = self.config.quota;
+        let over_storage = quota
+            .storage_bytes
+            .is_some_and(|limit| usage.bytes.saturating_add(octets) > limit);
+        let over_count = quota
+            .messages
+            .is_some_and(|limit| usage.messages.saturating_add(messages) > limit);
+        over_storage || over_count
+    }
+
+    pub(super) fn has_quota(&self) -> bool {
         let quota = self.config.quota;
         quota.storage_bytes.is_some() || quota.messages.is_some()
     }
