@@ -45,10 +45,9 @@ impl fmt::Display for FolderError {
                 f,
                 "a folder name is at most {FOLDER_NAME_BYTES_MAX} octets, this one {len}"
             ),
-            FolderError::BadCharacter { name } => write!(
-                f,
-                "folder name {name:?}: no control characters, / \\ * %"
-            ),
+            FolderError::BadCharacter { name } => {
+                write!(f, "folder name {name:?}: no control characters, / \\ * %")
+            }
             FolderError::EmptyLevel { name } => {
                 write!(
                     f,

@@ -402,7 +402,10 @@ mod tests {
             plain_list("g: a@b.org, c@d.org;, h: e@f.org;"),
             "g: a@b.org, c@d.org;, h: e@f.org;"
         );
-        assert_eq!(plain_list("=?utf-8?q?J=C3=B6rg?= <j@x.org>"), "Jörg <j@x.org>");
+        assert_eq!(
+            plain_list("=?utf-8?q?J=C3=B6rg?= <j@x.org>"),
+            "Jörg <j@x.org>"
+        );
     }
 
     #[test]

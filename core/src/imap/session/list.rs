@@ -315,7 +315,11 @@ fn entries<'a>(folders: &'a [FolderStatus], subscriptions: &[String]) -> Vec<(St
 }
 
 /// Whether a subscribed folder below `name` matches none of `patterns`.
-fn subscribed_child_unlisted(entries: &[(String, Entry<'_>)], name: &str, patterns: &[String]) -> bool {
+fn subscribed_child_unlisted(
+    entries: &[(String, Entry<'_>)],
+    name: &str,
+    patterns: &[String],
+) -> bool {
     entries.iter().any(|(child, entry)| {
         entry.subscribed
             && child.len() > name.len() + 1

@@ -216,7 +216,10 @@ impl ImapServer {
         let modseqs: Vec<ModSeq> = job
             .found
             .iter()
-            .map(|&u| view.index_of(u).map_or(ModSeq(0), |i| view.messages[i].modseq))
+            .map(|&u| {
+                view.index_of(u)
+                    .map_or(ModSeq(0), |i| view.messages[i].modseq)
+            })
             .collect();
         let highest = modseqs.iter().copied().max().unwrap_or(ModSeq(0));
         let mut out = Vec::new();

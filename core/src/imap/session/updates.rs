@@ -132,10 +132,7 @@ impl ImapServer {
         }
         self.enabled.condstore = true;
         if let Mode::Selected(view) = &self.mode {
-            let line = format!(
-                "* OK [HIGHESTMODSEQ {}] Highest\r\n",
-                view.highest_modseq
-            );
+            let line = format!("* OK [HIGHESTMODSEQ {}] Highest\r\n", view.highest_modseq);
             self.send(line.into_bytes());
         }
     }

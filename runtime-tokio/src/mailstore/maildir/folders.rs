@@ -106,7 +106,6 @@ pub(super) fn create(root: &Path, folder: &FolderName) -> Result<(), StoreError>
     // Not subscribed: CREATE does not subscribe (RFC 9051 6.3.4), as
     // Dovecot does not.
     make_folder(root, folder)
-
 }
 
 /// Removes the folder and its subfolders.

@@ -12,11 +12,11 @@ use postern_core::mailbox::maildir_name::{Info, MaildirName};
 use postern_core::mailbox::uidlist::{Record, Uidlist};
 use postern_core::mailbox::{Found, Keywords, Uid, UidValidity};
 use postern_core::time::UnixTime;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::SystemTime;
 
 pub(super) const UIDLIST: &str = "dovecot-uidlist";

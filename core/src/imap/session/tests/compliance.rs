@@ -19,7 +19,8 @@ fn status_recent_counts_what_the_next_select_will_call_recent() {
     let mark = h.mark();
     h.line("a6 STATUS box (MESSAGES RECENT)");
     assert!(
-        h.sent_since(mark).contains("* STATUS \"box\" (MESSAGES 2 RECENT 2)\r\n"),
+        h.sent_since(mark)
+            .contains("* STATUS \"box\" (MESSAGES 2 RECENT 2)\r\n"),
         "{}",
         h.sent_since(mark)
     );
@@ -28,7 +29,8 @@ fn status_recent_counts_what_the_next_select_will_call_recent() {
     let mark = h.mark();
     h.line("a9 STATUS box (RECENT)");
     assert!(
-        h.sent_since(mark).contains("* STATUS \"box\" (RECENT 0)\r\n"),
+        h.sent_since(mark)
+            .contains("* STATUS \"box\" (RECENT 0)\r\n"),
         "{}",
         h.sent_since(mark)
     );
@@ -56,7 +58,10 @@ fn international_folder_names_round_trip_in_modified_utf7() {
     h.line("a2 LIST \"\" box.p&AOQA5A-");
     h.line("a3 STATUS box.p&AOQA5A- (MESSAGES)");
     let sent = h.sent_since(mark);
-    assert!(sent.contains("\"box.p&AOQA5A-\"\r\n") || sent.contains(" box.p&AOQA5A-\r\n"), "{sent}");
+    assert!(
+        sent.contains("\"box.p&AOQA5A-\"\r\n") || sent.contains(" box.p&AOQA5A-\r\n"),
+        "{sent}"
+    );
     assert!(sent.contains("(MESSAGES 0)\r\na3 OK"), "{sent}");
 }
 
@@ -139,7 +144,10 @@ fn condstore_enabled_by_fetch_and_esearch_modseq_of_what_is_reported() {
         let mark = h.mark();
         h.line(&format!("s SEARCH RETURN ({returns}) 1:3 MODSEQ 1"));
         let sent = h.sent_since(mark);
-        assert!(sent.contains(&format!("(TAG \"s\") {expected}\r\n")), "{returns}: {sent}");
+        assert!(
+            sent.contains(&format!("(TAG \"s\") {expected}\r\n")),
+            "{returns}: {sent}"
+        );
     }
 }
 
@@ -172,7 +180,10 @@ fn lsub_parents_are_noselect_and_subscriptions_outlive_their_folders() {
     let mark = h.mark();
     h.line("b2 LIST (SUBSCRIBED) \"\" t.*");
     let sent = h.sent_since(mark);
-    let gone = sent.lines().find(|l| l.ends_with("\"t.gone\"")).unwrap_or("");
+    let gone = sent
+        .lines()
+        .find(|l| l.ends_with("\"t.gone\""))
+        .unwrap_or("");
     assert!(
         gone.contains("\\NonExistent") && gone.contains("\\Subscribed"),
         "{sent}"
@@ -189,7 +200,10 @@ fn childinfo_only_for_a_subscribed_child_not_listed_itself() {
     h.line("a2 SUBSCRIBE p.c");
     let mark = h.mark();
     h.line("a3 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" (p)");
-    assert!(h.sent_since(mark).contains("\"p\" (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n"));
+    assert!(
+        h.sent_since(mark)
+            .contains("\"p\" (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n")
+    );
     let mark = h.mark();
     h.line("a4 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" (p p.c)");
     let sent = h.sent_since(mark);
