@@ -557,8 +557,21 @@ impl ImapServer {
                     ),
                 );
             }
+            // RFC 3516 4.4: binary parts are stored in base64, so that
+            // BODY[] never sends a NUL.
+            let content = match message.binary {
+                true => crate::imap::message::convert::binary_parts_to_base64(&message.content)
+                    .unwrap_or(message.content),
+                false => message.content,
+            };
+            if content.len() as u64 > self.config.append_limit {
+                return self.reply(
+                    &tag,
+                    Reply::no(Some("TOOBIG"), "Message larger than APPENDLIMIT in base64"),
+                );
+            }
             new.push(NewMessage {
-                content: message.content,
+                content,
                 flags,
                 keywords,
                 // RFC 9051 6.3.12: without a date, the time it is stored.

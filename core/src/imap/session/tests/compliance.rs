@@ -210,3 +210,22 @@ fn childinfo_only_for_a_subscribed_child_not_listed_itself() {
     assert!(!sent.contains("CHILDINFO"), "{sent}");
     assert!(sent.contains("\"p.c\"\r\n"), "{sent}");
 }
+
+/// imaptest `append-binary`: a `literal8` APPEND of a binary part is
+/// stored in base64, so BODY[1] holds no NUL and BINARY[1] gives the
+/// octets back.
+#[test]
+fn a_binary_append_is_stored_so_body_never_sends_a_nul() {
+    let mut h = Harness::new();
+    h.login();
+    let message = b"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n\0-\xe4\r\n\r\n\r\n";
+    h.line(&format!("a1 APPEND INBOX ~{{{}+}}", message.len()));
+    h.feed(message);
+    h.line("");
+    h.line("a2 SELECT INBOX");
+    let mark = h.mark();
+    h.line("a3 FETCH 4 (BODY.PEEK[1] BINARY.SIZE[1])");
+    let sent = h.sent_since(mark);
+    assert!(!sent.contains('\0'), "{sent}");
+    assert!(sent.contains("BINARY.SIZE[1] 7"), "{sent}");
+}
