@@ -10,8 +10,7 @@ use std::ops::Range;
 
 /// The message with every leaf part in `binary` (or holding a NUL
 /// without an encoding that allows one) stored in base64; `None` when
-/// there is no such part. A part that runs to the message's end keeps
-/// its last line end out of the encoded octets, as Dovecot does.
+/// there is no such part.
 pub fn binary_parts_to_base64(raw: &[u8]) -> Option<Vec<u8>> {
     let root = mime::parse(raw);
     let mut edits: Vec<(Range<usize>, Vec<u8>)> = Vec::new();
@@ -80,18 +79,11 @@ fn collect(raw: &[u8], part: &Part, edits: &mut Vec<(Range<usize>, Vec<u8>)>) {
                     edits.push((at..at, field));
                 }
             }
-            // A part that runs to the message's end gives its last line
-            // end to that end, as a boundary takes the one before it.
-            let at_end = part.body.end == raw.len();
-            let octets = if at_end {
-                body.strip_suffix(b"\r\n")
-                    .or_else(|| body.strip_suffix(b"\n"))
-                    .unwrap_or(body)
-            } else {
-                body
-            };
-            let mut encoded = base64_lines(octets);
-            if at_end {
+            // Every octet of the body is kept; a part that runs to the
+            // message's end gets a line end after its last base64 line (a
+            // boundary brings its own).
+            let mut encoded = base64_lines(body);
+            if part.body.end == raw.len() {
                 encoded.extend_from_slice(b"\r\n");
             }
             edits.push((part.body.clone(), encoded));
@@ -140,16 +132,16 @@ mod tests {
 
     #[test]
     fn a_binary_message_is_stored_in_base64_and_binary_gives_it_back() {
-        let raw = [HEAD, b"\0-\xe4\r\n\r\n\r\n"].concat();
+        let raw = [HEAD, b"\0-\xe4\n\r\n\n"].concat();
         let stored = binary_parts_to_base64(&raw).unwrap();
         assert!(!stored.contains(&0));
         assert!(
-            stored.ends_with(b"Content-Transfer-Encoding: base64\r\n\r\nAC3kDQoNCg==\r\n"),
+            stored.ends_with(b"Content-Transfer-Encoding: base64\r\n\r\nAC3kCg0KCg==\r\n"),
             "{}",
             String::from_utf8_lossy(&stored)
         );
         let parsed = ParsedMessage::parse(&stored);
-        assert_eq!(parsed.binary(&[1]).unwrap().as_ref(), b"\0-\xe4\r\n\r\n");
+        assert_eq!(parsed.binary(&[1]).unwrap().as_ref(), b"\0-\xe4\n\r\n\n");
     }
 
     #[test]

@@ -218,7 +218,7 @@ fn childinfo_only_for_a_subscribed_child_not_listed_itself() {
 fn a_binary_append_is_stored_so_body_never_sends_a_nul() {
     let mut h = Harness::new();
     h.login();
-    let message = b"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n\0-\xe4\r\n\r\n\r\n";
+    let message = b"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n\0-\xe4\n\r\n\n";
     h.line(&format!("a1 APPEND INBOX ~{{{}+}}", message.len()));
     h.feed(message);
     h.line("");
