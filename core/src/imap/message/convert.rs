@@ -51,15 +51,16 @@ fn collect(raw: &[u8], part: &Part, edits: &mut Vec<(Range<usize>, Vec<u8>)>) {
             let binary = encoding
                 .as_deref()
                 .is_some_and(|e| e.eq_ignore_ascii_case("binary"));
-            let identity = TransferEncoding::parse(encoding.as_deref())
-                == Some(TransferEncoding::Identity);
+            let identity =
+                TransferEncoding::parse(encoding.as_deref()) == Some(TransferEncoding::Identity);
             if !(binary || (identity && body.contains(&0))) {
                 return;
             }
             let field = b"Content-Transfer-Encoding: base64\r\n".to_vec();
-            let mut cte = part.fields.iter().filter(|f| {
-                raw[f.name.clone()].eq_ignore_ascii_case(b"Content-Transfer-Encoding")
-            });
+            let mut cte = part
+                .fields
+                .iter()
+                .filter(|f| raw[f.name.clone()].eq_ignore_ascii_case(b"Content-Transfer-Encoding"));
             match cte.next() {
                 Some(first) => {
                     edits.push((first.whole.clone(), field));
@@ -94,8 +95,7 @@ fn collect(raw: &[u8], part: &Part, edits: &mut Vec<(Range<usize>, Vec<u8>)>) {
 /// Base64 in lines of 76 characters, each ended by CRLF but the last
 /// (RFC 2045 6.8).
 fn base64_lines(octets: &[u8]) -> Vec<u8> {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = Vec::with_capacity(octets.len() / 3 * 4 + octets.len() / 57 * 2 + 4);
     for (i, chunk) in octets.chunks(3).enumerate() {
         if i > 0 && i % 19 == 0 {
@@ -149,9 +149,14 @@ mod tests {
         let raw = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n--b\r\nContent-Type: application/x\r\n\r\na\0b\r\n--b--\r\n";
         let stored = binary_parts_to_base64(raw).unwrap();
         let text = String::from_utf8_lossy(&stored);
-        assert!(text.contains("text/plain\r\n\r\nhello\r\n--b\r\n"), "{text}");
         assert!(
-            text.contains("application/x\r\nContent-Transfer-Encoding: base64\r\n\r\nYQBi\r\n--b--"),
+            text.contains("text/plain\r\n\r\nhello\r\n--b\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "application/x\r\nContent-Transfer-Encoding: base64\r\n\r\nYQBi\r\n--b--"
+            ),
             "{text}"
         );
         let parsed = ParsedMessage::parse(&stored);
@@ -160,7 +165,10 @@ mod tests {
 
     #[test]
     fn text_without_nul_or_binary_is_left_alone() {
-        assert_eq!(binary_parts_to_base64(b"Subject: x\r\n\r\nplain 8bit \xe4\r\n"), None);
+        assert_eq!(
+            binary_parts_to_base64(b"Subject: x\r\n\r\nplain 8bit \xe4\r\n"),
+            None
+        );
         assert_eq!(base64_lines(&[0u8; 60]).len(), 76 + 2 + 4);
     }
 }
