@@ -349,6 +349,9 @@ mod tests {
             create(&root, &name("Work")),
             Err(StoreError::FolderExists(_))
         ));
+        // CREATE does not subscribe (RFC 9051 6.3.4).
+        assert!(!subscriptions(&root).unwrap().contains(&name("Work.2026")));
+        set_subscribed(&root, &name("Work.2026"), true).unwrap();
         rename(&root, &name("Work"), &name("Job")).unwrap();
         assert!(root.join(".Job.2026/cur").is_dir());
         assert!(!root.join(".Work").exists());
@@ -356,7 +359,8 @@ mod tests {
         assert!(subscribed.contains(&name("Job.2026")), "{subscribed:?}");
         delete(&root, &name("Job")).unwrap();
         assert!(!root.join(".Job.2026").exists());
-        assert!(!subscriptions(&root).unwrap().contains(&name("Job")));
+        // The subscription outlives the folder (RFC 3501 6.3.6).
+        assert!(subscriptions(&root).unwrap().contains(&name("Job.2026")));
         assert!(matches!(
             delete(&root, &name("INBOX")),
             Err(StoreError::InboxIsPermanent)
