@@ -482,6 +482,13 @@ async fn folders_are_created_renamed_with_their_subfolders_and_deleted() {
     let store = three_in_inbox().await;
     store.create_folder(&alice(), "Lists").await.unwrap();
     store.create_folder(&alice(), "Lists.rust").await.unwrap();
+    // CREATE does not subscribe (RFC 9051 6.3.4).
+    assert_eq!(
+        store.subscriptions(&alice()).await.unwrap(),
+        ["Sent", "Drafts", "Trash", "Junk", "Archive"]
+    );
+    store.subscribe(&alice(), "Lists", true).await.unwrap();
+    store.subscribe(&alice(), "Lists.rust", true).await.unwrap();
     store
         .append(
             &alice(),
@@ -557,9 +564,18 @@ async fn folders_are_created_renamed_with_their_subfolders_and_deleted() {
         store.open(&alice(), "../x").await,
         Err(StoreError::BadFolderName(_))
     ));
+    // Subscriptions outlive their folders (RFC 3501 6.3.6).
     assert_eq!(
         store.subscriptions(&alice()).await.unwrap(),
-        ["Sent", "Drafts", "Trash", "Junk", "Archive"]
+        [
+            "Sent",
+            "Drafts",
+            "Trash",
+            "Junk",
+            "Archive",
+            "Groups",
+            "Groups.rust"
+        ]
     );
 }
 
