@@ -262,6 +262,8 @@ async fn dovecot_reads_what_copy_move_subscribe_and_create_with_use_leave() {
         .unwrap();
     store.subscribe(&alice, "Junk", false).await.unwrap();
     store.subscribe(&alice, "Lists", true).await.unwrap();
+    // CREATE does not subscribe (RFC 9051 6.3.4).
+    store.subscribe(&alice, "Lists.rust", true).await.unwrap();
 
     let maildir = dir.path().join("mail/example.test/alice");
     assert!(maildir.join("postern-modseq").is_file());

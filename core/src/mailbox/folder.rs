@@ -5,6 +5,7 @@
 //! `.` as the hierarchy separator (`Archive.2026`), as Dovecot's default
 //! `maildir++` layout has it.
 
+use crate::imap::codec::mutf7;
 use crate::limits::FOLDER_NAME_BYTES_MAX;
 use std::fmt;
 
@@ -25,8 +26,8 @@ pub enum FolderError {
     TooLong {
         len: usize,
     },
-    /// Only printable ASCII (a client sends other names in modified
-    /// UTF-7, RFC 3501 5.1.3), without `/`, `\`, `*` or `%`.
+    /// No control characters, `/`, `\`, `*` or `%` (names are UTF-8;
+    /// on disk they are modified UTF-7, as Dovecot keeps them).
     BadCharacter {
         name: String,
     },
@@ -44,10 +45,9 @@ impl fmt::Display for FolderError {
                 f,
                 "a folder name is at most {FOLDER_NAME_BYTES_MAX} octets, this one {len}"
             ),
-            FolderError::BadCharacter { name } => write!(
-                f,
-                "folder name {name:?}: only printable ASCII without / \\ * %"
-            ),
+            FolderError::BadCharacter { name } => {
+                write!(f, "folder name {name:?}: no control characters, / \\ * %")
+            }
             FolderError::EmptyLevel { name } => {
                 write!(
                     f,
@@ -71,8 +71,8 @@ impl FolderName {
         if name.eq_ignore_ascii_case(INBOX) {
             return Ok(FolderName(INBOX.to_owned()));
         }
-        let bad = |b: u8| !(b' '..=b'~').contains(&b) || matches!(b, b'/' | b'\\' | b'*' | b'%');
-        if name.bytes().any(bad) {
+        let bad = |c: char| c.is_control() || matches!(c, '/' | '\\' | '*' | '%');
+        if name.chars().any(bad) {
             return Err(FolderError::BadCharacter {
                 name: name.to_owned(),
             });
@@ -87,12 +87,16 @@ impl FolderName {
 
     /// The name from a Maildir++ directory name (`.Sent` gives `Sent`);
     /// `None` for what is not a folder.
+    /// The directory holds the name in modified UTF-7 (RFC 3501 5.1.3),
+    /// as Dovecot's Maildir++ layout does; a directory that is not valid
+    /// modified UTF-7 (a bare `&`) is read as it is.
     pub fn from_dir_name(dir: &str) -> Option<Self> {
-        let name = dir.strip_prefix('.')?;
+        let stored = dir.strip_prefix('.')?;
+        let name = mutf7::decode(stored).unwrap_or_else(|_| stored.to_owned());
         if name.eq_ignore_ascii_case(INBOX) {
             return None;
         }
-        FolderName::parse(name).ok()
+        FolderName::parse(&name).ok()
     }
 
     pub fn is_inbox(&self) -> bool {
@@ -104,9 +108,10 @@ impl FolderName {
     }
 
     /// The directory under the user's Maildir: `None` for INBOX (the
-    /// Maildir itself), `.NAME` for the others.
+    /// Maildir itself), `.NAME` for the others, NAME in modified UTF-7
+    /// (`.p&AOQA5A-` for `pää`, `&` as `&-`), as Dovecot names them.
     pub fn dir_name(&self) -> Option<String> {
-        (!self.is_inbox()).then(|| format!(".{}", self.0))
+        (!self.is_inbox()).then(|| format!(".{}", mutf7::encode(&self.0)))
     }
 
     /// Whether `self` is `parent` or lies below it.
@@ -248,6 +253,8 @@ mod tests {
             ("Sent", Some(".Sent")),
             ("Archive.2026", Some(".Archive.2026")),
             ("My Stuff", Some(".My Stuff")),
+            ("p\u{e4}\u{e4}", Some(".p&AOQA5A-")),
+            ("A&B", Some(".A&-B")),
         ];
         for &(name, dir) in rows {
             let parsed = FolderName::parse(name).unwrap();
@@ -256,6 +263,15 @@ mod tests {
         assert_eq!(
             FolderName::from_dir_name(".Sent").map(|f| f.to_string()),
             Some("Sent".into())
+        );
+        assert_eq!(
+            FolderName::from_dir_name(".p&AOQA5A-").map(|f| f.to_string()),
+            Some("p\u{e4}\u{e4}".into())
+        );
+        // Written before names were encoded: a bare `&` reads as itself.
+        assert_eq!(
+            FolderName::from_dir_name(".A&B").map(|f| f.to_string()),
+            Some("A&B".into())
         );
         assert_eq!(FolderName::from_dir_name("cur"), None);
         assert_eq!(FolderName::from_dir_name(".."), None);
@@ -269,7 +285,7 @@ mod tests {
             ("", |e| matches!(e, FolderError::Empty)),
             ("a/b", |e| matches!(e, FolderError::BadCharacter { .. })),
             ("a\\b", |e| matches!(e, FolderError::BadCharacter { .. })),
-            ("caf\u{e9}", |e| {
+            ("caf\u{85}", |e| {
                 matches!(e, FolderError::BadCharacter { .. })
             }),
             ("a\tb", |e| matches!(e, FolderError::BadCharacter { .. })),

@@ -71,6 +71,22 @@ impl RecentClaims {
         }
     }
 
+    /// The first UID no session has claimed (1 for a folder this process
+    /// has not opened, or opened under another UIDVALIDITY); claims
+    /// nothing.
+    pub fn unclaimed_from(
+        &self,
+        mailbox: &LocalMailbox,
+        folder: &str,
+        uid_validity: UidValidity,
+    ) -> u32 {
+        let claimed = self.claimed.lock().unwrap_or_else(|e| e.into_inner());
+        match claimed.get(&(mailbox.clone(), folder.to_owned())) {
+            Some(&(validity, from)) if validity == uid_validity => from,
+            _ => 1,
+        }
+    }
+
     /// Forgets a folder's claims (it was deleted or renamed).
     pub fn forget(&self, mailbox: &LocalMailbox, folder: &str) {
         let mut claimed = self.claimed.lock().unwrap_or_else(|e| e.into_inner());
@@ -110,5 +126,18 @@ mod tests {
         claims.forget(&alice(), "INBOX");
         assert_eq!(claims.claim_new(&alice(), "INBOX", 9, false), 9);
         assert_eq!(claims.claim(&alice(), "INBOX", UidValidity(8), 2, false), 1);
+    }
+
+    #[test]
+    fn status_sees_the_unclaimed_uids_without_claiming() {
+        let claims = RecentClaims::default();
+        let v = UidValidity(7);
+        assert_eq!(claims.unclaimed_from(&alice(), "INBOX", v), 1);
+        assert_eq!(claims.claim(&alice(), "INBOX", v, 3, true), 1);
+        assert_eq!(claims.unclaimed_from(&alice(), "INBOX", v), 1);
+        assert_eq!(claims.claim(&alice(), "INBOX", v, 3, false), 1);
+        assert_eq!(claims.unclaimed_from(&alice(), "INBOX", v), 3);
+        assert_eq!(claims.unclaimed_from(&alice(), "INBOX", v), 3);
+        assert_eq!(claims.unclaimed_from(&alice(), "INBOX", UidValidity(8)), 1);
     }
 }

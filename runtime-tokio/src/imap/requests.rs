@@ -100,13 +100,7 @@ impl<S: MailboxStore> UserStore<'_, S> {
                     .await
                     .map_err(failure),
             ),
-            Request::Folders => Input::Folders(
-                store
-                    .folders(mailbox)
-                    .await
-                    .map(|folders| folders.into_iter().map(folder_status).collect())
-                    .map_err(failure),
-            ),
+            Request::Folders => Input::Folders(self.folders().await),
             Request::CreateFolder { name, special_use } => Input::Done(
                 store
                     .create_folder_with_use(mailbox, &name, special_use)
@@ -134,6 +128,37 @@ impl<S: MailboxStore> UserStore<'_, S> {
             }
             Request::Usage => Input::Usage(store.usage(mailbox).await.map_err(failure)),
         }
+    }
+
+    /// Every folder's figures, with the messages the next SELECT would
+    /// call `\Recent` (STATUS RECENT): all of them in a folder this
+    /// process has not opened, none when every UID is claimed, and
+    /// otherwise counted in a snapshot (some may have been expunged).
+    async fn folders(&self) -> Result<Vec<FolderStatus>, StoreFailure> {
+        let (store, mailbox) = (self.store, self.mailbox);
+        let folders = store.folders(mailbox).await.map_err(failure)?;
+        let mut statuses = Vec::with_capacity(folders.len());
+        for folder in folders {
+            let from = self
+                .recent
+                .unclaimed_from(mailbox, &folder.name, folder.uid_validity);
+            let recent = if from <= 1 {
+                folder.messages
+            } else if from >= folder.uid_next {
+                0
+            } else {
+                match store.open(mailbox, &folder.name).await {
+                    Ok(snapshot) => snapshot
+                        .messages
+                        .iter()
+                        .filter(|m| m.uid.get() >= from)
+                        .count(),
+                    Err(_) => 0,
+                }
+            };
+            statuses.push(folder_status(folder, recent));
+        }
+        Ok(statuses)
     }
 
     /// The changes since `since`; new messages are claimed as recent as an
@@ -198,7 +223,7 @@ impl<S: MailboxStore> UserStore<'_, S> {
     }
 }
 
-fn folder_status(status: crate::mailstore::FolderStatus) -> FolderStatus {
+fn folder_status(status: crate::mailstore::FolderStatus, recent: usize) -> FolderStatus {
     FolderStatus {
         name: status.name,
         uid_validity: status.uid_validity,
@@ -210,6 +235,7 @@ fn folder_status(status: crate::mailstore::FolderStatus) -> FolderStatus {
         special_use: status.special_use,
         highest_modseq: status.highest_modseq,
         deleted: status.deleted,
+        recent,
     }
 }
 

@@ -205,7 +205,8 @@ pub trait MailboxStore: Send + Sync + 'static {
         mailbox: &LocalMailbox,
     ) -> impl Future<Output = Result<Vec<FolderStatus>, StoreError>> + Send;
 
-    /// Creates a folder and subscribes to it.
+    /// Creates a folder (not subscribed: RFC 9051 6.3.4 CREATE does not
+    /// subscribe, nor does Dovecot).
     fn create_folder(
         &self,
         mailbox: &LocalMailbox,
@@ -262,7 +263,7 @@ pub trait MailboxStore: Send + Sync + 'static {
         messages: Vec<NewMessage>,
     ) -> impl Future<Output = Result<(UidValidity, Vec<Uid>), StoreError>> + Send;
 
-    /// Creates a folder, subscribes to it, and records its special use
+    /// Creates a folder (not subscribed) and records its special use
     /// (RFC 6154 CREATE-SPECIAL-USE), if any.
     fn create_folder_with_use(
         &self,

@@ -316,10 +316,8 @@ impl UserMail {
                 "a user has at most {FOLDERS_PER_USER_MAX} folders"
             ))));
         }
+        // CREATE does not subscribe (RFC 9051 6.3.4), as Dovecot.
         self.make(name.clone(), now);
-        if !self.subscriptions.contains(name) {
-            self.subscriptions.push(name.clone());
-        }
         if let Some(special_use) = special_use {
             self.special_uses.insert(name.clone(), special_use);
         }
@@ -341,7 +339,7 @@ impl UserMail {
             .cloned()
             .collect();
         self.folders.retain(|f, _| !f.is_within(name));
-        self.subscriptions.retain(|f| !f.is_within(name));
+        // Subscriptions outlive their folders (RFC 3501 6.3.6).
         self.special_uses.retain(|f, _| !f.is_within(name));
         Ok(gone)
     }

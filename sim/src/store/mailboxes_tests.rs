@@ -461,6 +461,7 @@ async fn special_use_is_kept_for_created_folders_and_follows_renames() {
             ("Trash".into(), Some(SpecialUse::Trash)),
         ]
     );
+    store.subscribe(&alice(), "Important", true).await.unwrap();
     store
         .rename_folder(&alice(), "Important", "Starred")
         .await
@@ -481,6 +482,13 @@ async fn folders_are_created_renamed_with_their_subfolders_and_deleted() {
     let store = three_in_inbox().await;
     store.create_folder(&alice(), "Lists").await.unwrap();
     store.create_folder(&alice(), "Lists.rust").await.unwrap();
+    // CREATE does not subscribe (RFC 9051 6.3.4).
+    assert_eq!(
+        store.subscriptions(&alice()).await.unwrap(),
+        ["Sent", "Drafts", "Trash", "Junk", "Archive"]
+    );
+    store.subscribe(&alice(), "Lists", true).await.unwrap();
+    store.subscribe(&alice(), "Lists.rust", true).await.unwrap();
     store
         .append(
             &alice(),
@@ -556,9 +564,18 @@ async fn folders_are_created_renamed_with_their_subfolders_and_deleted() {
         store.open(&alice(), "../x").await,
         Err(StoreError::BadFolderName(_))
     ));
+    // Subscriptions outlive their folders (RFC 3501 6.3.6).
     assert_eq!(
         store.subscriptions(&alice()).await.unwrap(),
-        ["Sent", "Drafts", "Trash", "Junk", "Archive"]
+        [
+            "Sent",
+            "Drafts",
+            "Trash",
+            "Junk",
+            "Archive",
+            "Groups",
+            "Groups.rust"
+        ]
     );
 }
 

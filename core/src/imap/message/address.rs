@@ -167,6 +167,53 @@ pub(crate) fn parse_list(value: &str) -> Vec<Entry> {
     entries
 }
 
+/// An address list written out plainly for searching: `Name
+/// <mailbox@host>` or `mailbox@host`, groups as `group: a@b, c@d;`,
+/// names with their encoded words decoded, comments inside addresses
+/// dropped.
+pub(crate) fn plain_list(value: &str) -> String {
+    let mut out = String::new();
+    let mut first_in_group = false;
+    for entry in parse_list(value) {
+        match entry {
+            Entry::Address(address) => {
+                if !out.is_empty() && !first_in_group {
+                    out.push_str(", ");
+                }
+                first_in_group = false;
+                match &address.name {
+                    Some(name) => {
+                        out.push_str(&super::decode::header_text(name.as_bytes()));
+                        out.push_str(" <");
+                        out.push_str(&address.mailbox);
+                        out.push('@');
+                        out.push_str(&address.host);
+                        out.push('>');
+                    }
+                    None => {
+                        out.push_str(&address.mailbox);
+                        out.push('@');
+                        out.push_str(&address.host);
+                    }
+                }
+            }
+            Entry::GroupStart(name) => {
+                if !out.is_empty() {
+                    out.push_str(", ");
+                }
+                out.push_str(&name);
+                out.push_str(": ");
+                first_in_group = true;
+            }
+            Entry::GroupEnd => {
+                out.push(';');
+                first_in_group = false;
+            }
+        }
+    }
+    out
+}
+
 fn item_has_at(item: &[Token]) -> bool {
     item.iter()
         .any(|t| matches!(t, Token::Special(b'@') | Token::Special(b'<')))
@@ -211,7 +258,8 @@ fn phrase(tokens: &[Token]) -> Option<String> {
 }
 
 fn mailbox(item: &[Token]) -> Option<Address> {
-    if item.is_empty() {
+    // Nothing but comments (`group: (foo) ;`) is no address.
+    if item.iter().all(|t| matches!(t, Token::Comment(_))) {
         return None;
     }
     let open = item.iter().position(|t| *t == Token::Special(b'<'));
@@ -338,6 +386,39 @@ mod tests {
         for (input, expected) in rows {
             assert_eq!(&parse_list(input), expected, "{input}");
         }
+    }
+
+    #[test]
+    fn plain_lists_drop_comments_and_keep_groups() {
+        assert_eq!(
+            plain_list("<user-from (comment)@ (comment) domain.org>"),
+            "user-from@domain.org"
+        );
+        assert_eq!(
+            plain_list("user@domain.org (Real Name)"),
+            "Real Name <user@domain.org>"
+        );
+        assert_eq!(
+            plain_list("g: a@b.org, c@d.org;, h: e@f.org;"),
+            "g: a@b.org, c@d.org;, h: e@f.org;"
+        );
+        assert_eq!(
+            plain_list("=?utf-8?q?J=C3=B6rg?= <j@x.org>"),
+            "Jörg <j@x.org>"
+        );
+    }
+
+    #[test]
+    fn a_comment_alone_in_a_group_is_no_address() {
+        assert_eq!(
+            parse_list("group:;, group2: (foo) ;"),
+            vec![
+                Entry::GroupStart("group".into()),
+                Entry::GroupEnd,
+                Entry::GroupStart("group2".into()),
+                Entry::GroupEnd,
+            ]
+        );
     }
 
     #[test]

@@ -71,13 +71,26 @@ fn base64(input: &[u8]) -> Vec<u8> {
 }
 
 /// Quoted-printable (RFC 2045 6.7): `=XX` decoded, soft line breaks
-/// removed, a broken escape kept as it is.
+/// removed, white space at the end of a line removed (rule 3: it is
+/// transport padding), a broken escape kept as it is.
 fn quoted_printable(input: &[u8]) -> Vec<u8> {
     let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
     let mut out = Vec::with_capacity(input.len());
     let mut at = 0;
     while at < input.len() {
         let byte = input[at];
+        if byte == b' ' || byte == b'\t' {
+            let run = input[at..]
+                .iter()
+                .take_while(|&&b| b == b' ' || b == b'\t')
+                .count();
+            match &input[at + run..] {
+                [] | [b'\n', ..] | [b'\r', b'\n', ..] => {}
+                _ => out.extend_from_slice(&input[at..at + run]),
+            }
+            at += run;
+            continue;
+        }
         if byte != b'=' {
             out.push(byte);
             at += 1;
@@ -174,6 +187,14 @@ mod tests {
         );
         assert_eq!(quoted_printable(b"a=zz b= \r\nc"), b"a=zz bc");
         assert_eq!(quoted_printable(b"end="), b"end");
+    }
+
+    #[test]
+    fn quoted_printable_drops_trailing_white_space() {
+        assert_eq!(
+            quoted_printable(b"hello  \r\nfoo\t \t= \r\n=62\r\nfoo = \t\r\nbar \t"),
+            b"hello\r\nfoo\t \tb\r\nfoo bar"
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //! `fixtures/`.
 
 mod address;
+pub mod convert;
 mod decode;
 mod mime;
 pub mod search;

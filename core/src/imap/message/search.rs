@@ -113,11 +113,11 @@ pub fn matches(key: &SearchKey, candidate: &Candidate, context: &SearchContext) 
         }
         SearchKey::Larger(n) => candidate.size > u64::from(*n),
         SearchKey::Smaller(n) => candidate.size < u64::from(*n),
-        SearchKey::Bcc(text) => header_contains(message, "Bcc", text),
-        SearchKey::Cc(text) => header_contains(message, "Cc", text),
-        SearchKey::From(text) => header_contains(message, "From", text),
+        SearchKey::Bcc(text) => address_contains(message, "Bcc", text),
+        SearchKey::Cc(text) => address_contains(message, "Cc", text),
+        SearchKey::From(text) => address_contains(message, "From", text),
         SearchKey::Subject(text) => header_contains(message, "Subject", text),
-        SearchKey::To(text) => header_contains(message, "To", text),
+        SearchKey::To(text) => address_contains(message, "To", text),
         SearchKey::Header(name, text) => header_contains(message, name, text),
         SearchKey::Body(text) => message.is_some_and(|m| {
             let needle = text.to_lowercase();
@@ -175,6 +175,26 @@ fn header_contains(message: Option<&ParsedMessage>, name: &str, text: &str) -> b
         .filter(|(field, _)| field.eq_ignore_ascii_case(name.as_bytes()))
         .any(|(_, value)| {
             needle.is_empty() || contains(&super::decode::header_text(value), &needle)
+        })
+}
+
+/// FROM, TO, CC and BCC: any field named `name` whose addresses, written
+/// out plainly (`Name <mailbox@host>`, groups as `group: ...;`, comments
+/// and route syntax dropped), hold `text`, as Dovecot searches them; an
+/// empty `text` matches any message with the field.
+fn address_contains(message: Option<&ParsedMessage>, name: &str, text: &str) -> bool {
+    let Some(message) = message else {
+        return false;
+    };
+    let needle = text.to_lowercase();
+    message
+        .header_fields()
+        .filter(|(field, _)| field.eq_ignore_ascii_case(name.as_bytes()))
+        .any(|(_, value)| {
+            needle.is_empty() || {
+                let unfolded = super::mime::unfold(value);
+                contains(&super::address::plain_list(&unfolded), &needle)
+            }
         })
 }
 

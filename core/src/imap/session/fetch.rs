@@ -74,7 +74,7 @@ impl ImapServer {
         }
         let modseq = modifiers.changed_since.is_some() || items.contains(&FetchItem::ModSeq);
         if modseq {
-            self.enabled.condstore = true;
+            self.enable_condstore();
         }
         let Some(view) = self.view() else {
             return;

@@ -557,8 +557,21 @@ impl ImapServer {
                     ),
                 );
             }
+            // RFC 3516 4.4: binary parts are stored in base64, so that
+            // BODY[] never sends a NUL.
+            let content = match message.binary {
+                true => crate::imap::message::convert::binary_parts_to_base64(&message.content)
+                    .unwrap_or(message.content),
+                false => message.content,
+            };
+            if content.len() as u64 > self.config.append_limit {
+                return self.reply(
+                    &tag,
+                    Reply::no(Some("TOOBIG"), "Message larger than APPENDLIMIT in base64"),
+                );
+            }
             new.push(NewMessage {
-                content: message.content,
+                content,
                 flags,
                 keywords,
                 // RFC 9051 6.3.12: without a date, the time it is stored.
@@ -592,14 +605,7 @@ impl ImapServer {
             Err(failure) => return self.finish(tag, failure_reply(&failure, "APPEND"), true),
         };
         let octets: u64 = messages.iter().map(|m| m.content.len() as u64).sum();
-        let quota = self.config.quota;
-        let over_storage = quota
-            .storage_bytes
-            .is_some_and(|limit| usage.bytes.saturating_add(octets) > limit);
-        let over_count = quota
-            .messages
-            .is_some_and(|limit| usage.messages.saturating_add(messages.len() as u64) > limit);
-        if over_storage || over_count {
+        if self.over_quota(&usage, octets, messages.len() as u64) {
             return self.finish(tag, Reply::no(Some("OVERQUOTA"), "Quota exceeded"), true);
         }
         self.append_now(tag, folder, messages);
@@ -685,7 +691,20 @@ impl ImapServer {
         self.request(Pending::Quota { tag, root_of: None }, Request::Usage);
     }
 
-    fn has_quota(&self) -> bool {
+    /// Whether adding `messages` messages of `octets` octets in all to
+    /// `usage` passes a limit of the quota.
+    pub(super) fn over_quota(&self, usage: &Usage, octets: u64, messages: u64) -> bool {
+        let quota = self.config.quota;
+        let over_storage = quota
+            .storage_bytes
+            .is_some_and(|limit| usage.bytes.saturating_add(octets) > limit);
+        let over_count = quota
+            .messages
+            .is_some_and(|limit| usage.messages.saturating_add(messages) > limit);
+        over_storage || over_count
+    }
+
+    pub(super) fn has_quota(&self) -> bool {
         let quota = self.config.quota;
         quota.storage_bytes.is_some() || quota.messages.is_some()
     }

@@ -129,7 +129,12 @@ impl ImapServer {
                 // shows it `\Noselect` (RFC 3501 6.3.9).
                 if lsub && entry.subscribed_child && !name.is_empty() {
                     attributes.push("\\Noselect");
-                } else if selection.recursive_match && entry.subscribed_child {
+                } else if selection.recursive_match
+                    && entry.subscribed_child
+                    && subscribed_child_unlisted(&entries, name, &patterns)
+                {
+                    // RFC 5258 3.5: only for a subscribed child that is
+                    // not listed itself (no pattern matches it).
                     child_info = true;
                 } else {
                     continue;
@@ -199,8 +204,10 @@ impl ImapServer {
         let mut name = if self.utf8_names() {
             joined
         } else {
-            crate::imap::codec::mutf7::decode(&joined)
-                .map_err(|_| Reply::bad("Pattern is not valid modified UTF-7"))?
+            // A pattern that is not valid modified UTF-7 (`&'`) is
+            // matched as written, as Dovecot does: it names no folder
+            // the store could hold, so the answer is an empty OK.
+            crate::imap::codec::mutf7::decode(&joined).unwrap_or(joined)
         };
         // INBOX matches without case (RFC 9051 5.1).
         if name.len() >= 5 && name.is_char_boundary(5) && name[..5].eq_ignore_ascii_case("INBOX") {
@@ -265,9 +272,9 @@ impl ImapServer {
                 StatusItem::Unseen => format!("UNSEEN {}", folder.unseen),
                 StatusItem::Deleted => format!("DELETED {}", folder.deleted),
                 StatusItem::Size => format!("SIZE {}", folder.size),
-                // \Recent belongs to the session that selects a folder;
-                // STATUS, which selects nothing, counts none.
-                StatusItem::Recent => "RECENT 0".to_owned(),
+                // The messages the next SELECT will call \Recent; STATUS
+                // claims none of them.
+                StatusItem::Recent => format!("RECENT {}", folder.recent),
                 StatusItem::HighestModSeq => format!("HIGHESTMODSEQ {}", folder.highest_modseq),
                 StatusItem::AppendLimit => format!("APPENDLIMIT {}", self.config.append_limit),
             })
@@ -305,6 +312,21 @@ fn entries<'a>(folders: &'a [FolderStatus], subscriptions: &[String]) -> Vec<(St
     let mut entries: Vec<(String, Entry<'a>)> = map.into_iter().collect();
     entries.sort_by_key(|(name, _)| (name != "INBOX", name.clone()));
     entries
+}
+
+/// Whether a subscribed folder below `name` matches none of `patterns`.
+fn subscribed_child_unlisted(
+    entries: &[(String, Entry<'_>)],
+    name: &str,
+    patterns: &[String],
+) -> bool {
+    entries.iter().any(|(child, entry)| {
+        entry.subscribed
+            && child.len() > name.len() + 1
+            && child.starts_with(name)
+            && child.as_bytes()[name.len()] == b'.'
+            && !patterns.iter().any(|p| matches(p, child))
+    })
 }
 
 /// RFC 9051 6.3.9: `*` matches anything, `%` anything but the separator.

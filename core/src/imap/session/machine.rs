@@ -438,6 +438,17 @@ impl ImapServer {
                 },
                 Input::Moved(result),
             ) => self.moved(tag, &to, uid, result),
+            (
+                Pending::CopyUsage {
+                    tag,
+                    from,
+                    uids,
+                    to,
+                    uid,
+                    octets,
+                },
+                Input::Usage(result),
+            ) => self.copy_usage(tag, from, uids, to, uid, octets, result),
             (Pending::List { tag, list, lsub }, Input::Folders(result)) => {
                 self.folders_listed(tag, list, lsub, result)
             }

@@ -431,6 +431,11 @@ impl Store {
                     special_use: folder.special_use,
                     highest_modseq: folder.highest_modseq,
                     deleted: metas.filter(|m| m.flags.contains(Flag::Deleted)).count(),
+                    recent: folder
+                        .messages
+                        .keys()
+                        .filter(|uid| uid.get() >= folder.recent_claimed)
+                        .count(),
                 }
             })
             .collect())

@@ -172,6 +172,9 @@ pub struct FolderStatus {
     pub highest_modseq: ModSeq,
     /// Messages with `\Deleted` (RFC 9051 STATUS DELETED).
     pub deleted: usize,
+    /// Messages no session has yet been told are `\Recent` (RFC 3501
+    /// STATUS RECENT): the next to select the folder will be.
+    pub recent: usize,
 }
 
 /// [`Request::Open`]'s answer.

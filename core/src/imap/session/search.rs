@@ -92,7 +92,7 @@ impl ImapServer {
         }
         let modseq = uses_modseq(&search.key);
         if modseq {
-            self.enabled.condstore = true;
+            self.enable_condstore();
         }
         let Some(view) = self.view() else {
             return;
@@ -212,12 +212,16 @@ impl ImapServer {
                 view.index_of(uid).map_or(0, |i| i as u32 + 1)
             }
         };
-        let highest = job
+        // In UID order, as `job.found`.
+        let modseqs: Vec<ModSeq> = job
             .found
             .iter()
-            .filter_map(|&u| view.index_of(u).map(|i| view.messages[i].modseq))
-            .max()
-            .unwrap_or(ModSeq(0));
+            .map(|&u| {
+                view.index_of(u)
+                    .map_or(ModSeq(0), |i| view.messages[i].modseq)
+            })
+            .collect();
+        let highest = modseqs.iter().copied().max().unwrap_or(ModSeq(0));
         let mut out = Vec::new();
         let mut saved = None;
         match &job.kind {
@@ -235,7 +239,7 @@ impl ImapServer {
                     out.extend_from_slice(b"\r\n");
                 } else {
                     let options = returns.clone().unwrap_or_default();
-                    saved = esearch_reply(&job, &options, &numbers, highest, &mut out);
+                    saved = esearch_reply(&job, &options, &numbers, &modseqs, &mut out);
                 }
             }
             SearchKind::Sort { criteria } => {
@@ -319,7 +323,7 @@ fn esearch_reply(
     job: &SearchJob,
     options: &[SearchReturn],
     numbers: &[u32],
-    highest: ModSeq,
+    modseqs: &[ModSeq],
     out: &mut Vec<u8>,
 ) -> Option<Vec<Uid>> {
     let has = |option: SearchReturn| options.contains(&option);
@@ -368,7 +372,23 @@ fn esearch_reply(
         let _ = write!(out, " COUNT {}", numbers.len());
     }
     if job.modseq && !numbers.is_empty() {
-        let _ = write!(out, " MODSEQ {highest}");
+        // RFC 7162 3.1.5: the highest MODSEQ of the messages the answer
+        // reports: with MIN and/or MAX alone, those messages only.
+        let highest = if all || has(SearchReturn::Count) {
+            modseqs.iter().copied().max()
+        } else {
+            let mut reported = Vec::new();
+            if has(SearchReturn::Min) {
+                reported.extend(modseqs.first().copied());
+            }
+            if has(SearchReturn::Max) {
+                reported.extend(modseqs.last().copied());
+            }
+            reported.into_iter().max()
+        };
+        if let Some(highest) = highest {
+            let _ = write!(out, " MODSEQ {highest}");
+        }
     }
     out.extend_from_slice(b"\r\n");
     saved

@@ -183,6 +183,26 @@ impl ImapServer {
             return self.finish(tag, reply, true);
         }
         let from = view.folder.clone();
+        // RFC 9208 5: a COPY may not pass the quota; a MOVE between the
+        // user's own folders adds nothing to the usage.
+        if !moved && self.has_quota() {
+            let octets = uids
+                .iter()
+                .filter_map(|&u| view.index_of(u))
+                .map(|i| view.messages[i].size)
+                .sum();
+            return self.request(
+                Pending::CopyUsage {
+                    tag,
+                    from,
+                    uids,
+                    to,
+                    uid,
+                    octets,
+                },
+                Request::Usage,
+            );
+        }
         let request = if moved {
             Request::Move {
                 from,
@@ -204,6 +224,37 @@ impl ImapServer {
                 uid,
             },
             request,
+        );
+    }
+
+    /// The usage is in: the COPY goes ahead, or is refused whole with
+    /// `NO [OVERQUOTA]` if it would pass a limit.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn copy_usage(
+        &mut self,
+        tag: String,
+        from: String,
+        uids: Vec<Uid>,
+        to: String,
+        uid: bool,
+        octets: u64,
+        result: Result<super::Usage, StoreFailure>,
+    ) {
+        let usage = match result {
+            Ok(usage) => usage,
+            Err(failure) => return self.finish(tag, failure_reply(&failure, "COPY"), true),
+        };
+        if self.over_quota(&usage, octets, uids.len() as u64) {
+            return self.finish(tag, Reply::no(Some("OVERQUOTA"), "Quota exceeded"), true);
+        }
+        self.request(
+            Pending::Copy {
+                tag,
+                to: to.clone(),
+                moved: false,
+                uid,
+            },
+            Request::Copy { from, uids, to },
         );
     }
 
@@ -287,7 +338,7 @@ impl ImapServer {
         names: &[FlagName],
     ) {
         if unchanged_since.is_some() {
-            self.enabled.condstore = true;
+            self.enable_condstore();
         }
         let Some(view) = self.view() else {
             return;

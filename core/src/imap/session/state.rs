@@ -127,6 +127,16 @@ pub enum Pending {
         moved: bool,
         uid: bool,
     },
+    /// COPY: the user's usage, to check the quota first (RFC 9208 5).
+    CopyUsage {
+        tag: String,
+        from: String,
+        uids: Vec<crate::mailbox::Uid>,
+        to: String,
+        uid: bool,
+        /// The octets the copies add.
+        octets: u64,
+    },
     /// LIST, LSUB and STATUS wait for the folders.
     List {
         tag: String,

@@ -122,6 +122,21 @@ impl ImapServer {
         }
     }
 
+    /// A CONDSTORE enabling command (RFC 7162 3.1): from now on MODSEQ
+    /// goes with every FETCH; used first in the selected state, the
+    /// folder's HIGHESTMODSEQ is told at once (RFC 7162 3.1.2.1), as
+    /// SELECT would have told it.
+    pub(super) fn enable_condstore(&mut self) {
+        if self.enabled.condstore {
+            return;
+        }
+        self.enabled.condstore = true;
+        if let Mode::Selected(view) = &self.mode {
+            let line = format!("* OK [HIGHESTMODSEQ {}] Highest\r\n", view.highest_modseq);
+            self.send(line.into_bytes());
+        }
+    }
+
     pub(super) fn update_style(&self) -> UpdateStyle {
         UpdateStyle {
             condstore: self.enabled.condstore,

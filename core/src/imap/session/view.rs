@@ -209,7 +209,10 @@ impl View {
     }
 
     /// Notes a change this session made itself (STORE): told by the
-    /// command's own FETCH, not again as news.
+    /// command's own FETCH, not again as news. The view's highest MODSEQ
+    /// stays: other sessions' changes below this one (an EXPUNGE) are
+    /// still to be asked for, and this one comes back with them, already
+    /// known.
     pub fn apply_own(&mut self, change: &Change) {
         if let Change::FlagsChanged {
             uid,
@@ -218,7 +221,6 @@ impl View {
             modseq,
         } = change
         {
-            self.highest_modseq = self.highest_modseq.max(*modseq);
             if let Some(i) = self.index_of(*uid) {
                 let message = &mut self.messages[i];
                 if !message.expunged && *modseq > message.modseq {

@@ -103,13 +103,9 @@ pub(super) fn create(root: &Path, folder: &FolderName) -> Result<(), StoreError>
             "a user has at most {FOLDERS_PER_USER_MAX} folders"
         ))));
     }
-    make_folder(root, folder)?;
-    let mut subscribed = subscriptions(root)?;
-    if !subscribed.contains(folder) {
-        subscribed.push(folder.clone());
-        write_subscriptions(root, &subscribed)?;
-    }
-    Ok(())
+    // Not subscribed: CREATE does not subscribe (RFC 9051 6.3.4), as
+    // Dovecot does not.
+    make_folder(root, folder)
 }
 
 /// Removes the folder and its subfolders.
@@ -126,11 +122,9 @@ pub(super) fn delete(root: &Path, folder: &FolderName) -> Result<(), StoreError>
         }
     }
     sync_dir(root)?;
-    let subscribed: Vec<FolderName> = subscriptions(root)?
-        .into_iter()
-        .filter(|name| !name.is_within(folder))
-        .collect();
-    write_subscriptions(root, &subscribed)?;
+    // The subscriptions stay: a server must not remove a name from them
+    // because its folder is gone (RFC 3501 6.3.6; LIST shows it
+    // `\NonExistent`, RFC 5258).
     let mut uses = special_uses(root)?;
     let before = uses.0.len();
     uses.0.retain(|name, _| !name.is_within(folder));
@@ -355,6 +349,9 @@ mod tests {
             create(&root, &name("Work")),
             Err(StoreError::FolderExists(_))
         ));
+        // CREATE does not subscribe (RFC 9051 6.3.4).
+        assert!(!subscriptions(&root).unwrap().contains(&name("Work.2026")));
+        set_subscribed(&root, &name("Work.2026"), true).unwrap();
         rename(&root, &name("Work"), &name("Job")).unwrap();
         assert!(root.join(".Job.2026/cur").is_dir());
         assert!(!root.join(".Work").exists());
@@ -362,7 +359,8 @@ mod tests {
         assert!(subscribed.contains(&name("Job.2026")), "{subscribed:?}");
         delete(&root, &name("Job")).unwrap();
         assert!(!root.join(".Job.2026").exists());
-        assert!(!subscriptions(&root).unwrap().contains(&name("Job")));
+        // The subscription outlives the folder (RFC 3501 6.3.6).
+        assert!(subscriptions(&root).unwrap().contains(&name("Job.2026")));
         assert!(matches!(
             delete(&root, &name("INBOX")),
             Err(StoreError::InboxIsPermanent)

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::SystemTime;
 
 pub(super) const UIDLIST: &str = "dovecot-uidlist";
@@ -510,11 +511,23 @@ fn damaged(dir: &Path, file: &str, reason: impl Into<String>) -> StoreError {
     }
 }
 
-/// Dovecot's rule: a new folder's UIDVALIDITY is the time of its creation.
+/// The last UIDVALIDITY this process gave a new folder.
+static LAST_UID_VALIDITY: AtomicU32 = AtomicU32::new(0);
+
+/// Dovecot's rule: a new folder's UIDVALIDITY is the time of its
+/// creation, and above every one given before (a folder deleted and
+/// created again within a second must not get its old UIDVALIDITY back,
+/// RFC 9051 2.3.1.1), as Dovecot's `dovecot-uidvalidity` keeps it.
 fn new_uid_validity() -> UidValidity {
     let now = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(1);
-    UidValidity(u32::try_from(now).unwrap_or(u32::MAX).max(1))
+    let now = u32::try_from(now).unwrap_or(u32::MAX).max(1);
+    let previous = LAST_UID_VALIDITY
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
+            Some(now.max(last.saturating_add(1)))
+        })
+        .unwrap_or_else(|last| last);
+    UidValidity(now.max(previous.saturating_add(1)))
 }

@@ -365,6 +365,7 @@ async fn special_use_is_kept_for_created_folders_and_follows_renames() {
             ("Trash".into(), Some(SpecialUse::Trash)),
         ]
     );
+    store.subscribe(&alice(), "Important", true).await.unwrap();
     store
         .rename_folder(&alice(), "Important", "Starred")
         .await

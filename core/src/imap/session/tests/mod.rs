@@ -2,6 +2,7 @@
 //! whole sessions as insta transcripts, two sessions on one mailbox, and
 //! properties.
 
+mod compliance;
 mod content;
 mod driving;
 mod harness;

@@ -165,6 +165,30 @@ fn append_over_the_quota_is_refused() {
     insta::assert_snapshot!(h.transcript);
 }
 
+/// RFC 9208 5: COPY is refused whole when the copies would pass the
+/// quota (message count or storage); MOVE between the user's own folders
+/// adds nothing and goes ahead.
+#[test]
+fn copy_over_the_quota_is_refused_and_move_is_not() {
+    let mut config = config();
+    config.quota.messages = Some(4);
+    let mut h = Harness::with_config(config);
+    h.login();
+    h.line("a1 SELECT INBOX");
+    h.line("a2 COPY 1:2 Trash");
+    h.line("a3 COPY 1 Trash");
+    h.line("a4 MOVE 1:2 Trash");
+    h.line("a5 STATUS Trash (MESSAGES)");
+    let mut config = super::harness::config();
+    config.quota.storage_bytes = Some(600);
+    let mut h2 = Harness::with_config(config);
+    h2.login();
+    h2.line("b1 SELECT INBOX");
+    h2.line("b2 UID COPY 1:* Trash");
+    h.transcript.push_str(&h2.transcript);
+    insta::assert_snapshot!(h.transcript);
+}
+
 #[test]
 fn folders_create_list_rename_delete() {
     let mut h = logged_in();
