@@ -39,6 +39,8 @@ use tracing::Instrument;
 mod checks;
 mod finger_clients;
 mod ftp_clients;
+mod imap_checks;
+pub mod imap_client;
 mod pop3_checks;
 pub mod reader;
 mod senders;
@@ -114,6 +116,19 @@ pub struct Stats {
     pub ftp_refused: u32,
     /// Files FTP clients uploaded and downloaded back unchanged.
     pub ftp_transfers: u32,
+    /// IMAP sessions that logged in and selected their folder.
+    pub imap_sessions: u32,
+    /// IMAP APPENDs answered `OK`.
+    pub imap_appended: u32,
+    /// Messages IMAP sessions' EXPUNGEs removed, answered `OK`.
+    pub imap_expunged: u32,
+    /// Deliveries a session in IDLE heard of within a second.
+    pub imap_idle_notices: u32,
+    /// IMAP sessions whose view equalled the store's after the last NOOP.
+    pub imap_converged: u32,
+    /// IMAP EXPUNGEs a crash cut part way: some, not all, of the messages
+    /// marked were removed.
+    pub imap_partial_expunges: u32,
     /// Virtual time the run took, in milliseconds.
     pub virtual_millis: u64,
 }
@@ -143,6 +158,10 @@ struct Shared {
     ftp_clients_done: usize,
     /// What each FTP login uploaded.
     ftp_uploads: ftp_clients::Uploads,
+    /// What IMAP clients saw, one record per session.
+    imap_sessions: Vec<imap_client::ImapSession>,
+    /// IMAP clients that have run all their sessions.
+    imap_clients_done: usize,
     stats: Stats,
     violations: Vec<String>,
 }
@@ -223,6 +242,7 @@ pub fn run(scenario: &Scenario, options: &Options) -> Report {
             check_deliveries(scenario, &group, &shared, &taken, &mut report);
             pop3_checks::check_maildrops(&group, &shared, &mut report);
             ftp_clients::check_homes(&group.store, &shared, &mut report);
+            imap_checks::check_imap(&group, &shared, &mut report);
             check_expectations(scenario, &mut report);
         }
         Err(error) => report.violations.push(error),
@@ -328,6 +348,19 @@ fn run_world(
             .instrument(span),
         );
     }
+    for client in &scenario.imap_clients {
+        let (client, shared, seed) = (client.clone(), Arc::clone(shared), options.seed);
+        let store = group.store.clone();
+        let span = tracing::info_span!(parent: None, "host", ip = %client.from);
+        sim.client(
+            client.from,
+            async move {
+                imap_client::run(&client, seed, &store, &shared).await;
+                Ok(())
+            }
+            .instrument(span),
+        );
+    }
     let watcher = watch_until_settled(scenario.clone(), Arc::clone(&group), Arc::clone(shared));
     sim.client(WATCHER, watcher);
     for flood in &scenario.floods {
@@ -414,6 +447,7 @@ async fn watch_until_settled(
             && lock(&shared).tunnel_clients_done == scenario.tunnel_clients.len()
             && lock(&shared).finger_clients_done == scenario.finger_clients.len()
             && lock(&shared).ftp_clients_done == scenario.ftp_clients.len()
+            && lock(&shared).imap_clients_done == scenario.imap_clients.len()
             && now >= last_fault
             && group.store.queued().is_empty();
         if settled || now >= deadline {
