@@ -22,7 +22,6 @@ use crate::trace::Trace;
 use postern::delivery;
 use postern::server::{Instance, PermitGuard};
 use postern_core::accounts::normalize_login;
-use postern_core::admission::Limits;
 use postern_core::bind::{self, BindPlan, HostAddresses};
 use postern_core::config::{self, Config, ServiceKind};
 use postern_core::directory::Directory;
@@ -42,11 +41,13 @@ mod ftp_clients;
 mod imap_checks;
 pub mod imap_client;
 mod pop3_checks;
+mod quota;
 pub mod reader;
 mod senders;
 mod tunnel_clients;
 
 use checks::{check_deliveries, check_expectations, check_outcome};
+use quota::{LiveSession, check_quota};
 use reader::ReadSession;
 use senders::{open_connections, send_messages};
 
@@ -761,58 +762,4 @@ fn admit_and_serve(
         }
         .in_current_span(),
     );
-}
-
-/// The invariant: no instance ever serves more sessions than its limits,
-/// in total or from one host.
-fn check_quota(group: &ServerGroup, boot: &Boot, name: &str, remote: IpAddr, shared: &SharedState) {
-    let Some(service) = group.config.services.iter().find(|s| s.name == name) else {
-        return;
-    };
-    let limits = Limits {
-        total: service.max_connections,
-        per_key: service.max_connections_per_host,
-    };
-    let live = lock(&boot.live);
-    let total: u32 = live
-        .iter()
-        .filter(|((n, _), _)| n == name)
-        .map(|(_, c)| c)
-        .sum();
-    let from_host = live.get(&(name.to_owned(), remote)).copied().unwrap_or(0);
-    if total > limits.total || from_host > limits.per_key {
-        lock(shared).violations.push(format!(
-            "quota exceeded on instance {name}: {total} sessions (limit {}), {from_host} from {remote} (limit {})",
-            limits.total, limits.per_key
-        ));
-    }
-}
-
-/// A session counted while it lives.
-struct LiveSession {
-    boot: Arc<Boot>,
-    key: (String, IpAddr),
-}
-
-impl LiveSession {
-    fn start(boot: &Arc<Boot>, instance: &str, remote: IpAddr) -> Self {
-        let key = (instance.to_owned(), remote);
-        *lock(&boot.live).entry(key.clone()).or_default() += 1;
-        LiveSession {
-            boot: Arc::clone(boot),
-            key,
-        }
-    }
-}
-
-impl Drop for LiveSession {
-    fn drop(&mut self) {
-        let mut live = lock(&self.boot.live);
-        if let Some(count) = live.get_mut(&self.key) {
-            *count -= 1;
-            if *count == 0 {
-                live.remove(&self.key);
-            }
-        }
-    }
 }
