@@ -185,9 +185,12 @@ async fn session(
     if script.fetch {
         let uids: Vec<u32> = client.view.iter().filter_map(|slot| slot.uid).collect();
         for uid in uids {
-            client
-                .expect_ok(&format!("UID FETCH {uid} (UID BODY.PEEK[])"), "UID FETCH")
-                .await?;
+            let command = format!("UID FETCH {uid} (UID BODY.PEEK[])");
+            let answer = client.command(&command, "UID FETCH").await?;
+            // RFC 9051 7.1: another session expunged it; the client goes on.
+            if !answer.starts_with("OK") && !answer.starts_with("NO [EXPUNGEISSUED]") {
+                return Err(format!("UID FETCH: {answer}"));
+            }
         }
     }
     if script.flag && !client.view.is_empty() {
