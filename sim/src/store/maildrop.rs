@@ -155,10 +155,7 @@ pub(super) fn deliver(
             return Err(io::Error::other(error.to_string()));
         }
     };
-    match store.bug {
-        Some(PlantedBug::DeliveryUnannounced) => shared.mailboxes.record(mailbox, &inbox()),
-        _ => shared.mailboxes.changed(mailbox, &inbox()),
-    }
+    shared.mailboxes.changed(mailbox, &inbox());
     shared.mail.delivered.push(Delivered {
         mailbox: mailbox.to_string(),
         uid_validity,
