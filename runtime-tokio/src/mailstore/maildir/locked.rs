@@ -366,6 +366,11 @@ impl Locked {
             unsynced = true;
         }
         if self.placing {
+            // The journal may go only once the uidlist holding the placed
+            // files is durable: its rename first, then the removal.
+            if unsynced {
+                crate::spool::sync_dir(&self.dir)?;
+            }
             // The uidlist holds every placed file now; should this removal
             // be lost, the next lock finds them all with UIDs and keeps them.
             fs::remove_file(self.dir.join(PLACING))?;
