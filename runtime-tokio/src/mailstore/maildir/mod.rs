@@ -276,33 +276,6 @@ impl MaildirStore {
         self.locked(mailbox, folder, true, |_| Ok(()))
     }
 
-    /// The sync when nothing changed since the last one (see
-    /// [`settled`]): four stats, no lock, no listing; `None` when a full
-    /// sync is needed.
-    fn quick_sync(
-        &self,
-        mailbox: &LocalMailbox,
-        folder: &FolderName,
-    ) -> Result<Option<Synced<()>>, StoreError> {
-        let dir = self.folder_dir(mailbox, folder)?;
-        let handle = self.handle(mailbox, folder);
-        let cache = lock(&handle.cache);
-        let Some(cache) = cache.as_ref() else {
-            return Ok(None);
-        };
-        let Some(seen) = &cache.seen else {
-            return Ok(None);
-        };
-        if !settled::unchanged(&dir, seen)? {
-            return Ok(None);
-        }
-        Ok(Some(Synced {
-            value: (),
-            reconciled: Reconciled::Changes(Vec::new()),
-            snapshot: cache.state.snapshot(),
-        }))
-    }
-
     /// Delivery: moves a synced file from `tmp/` into INBOX's `new/` as
     /// `name`, then gives it its UID under the lock (leaving it in `new/`,
     /// as Dovecot's delivery does). Returns the UID and the file's path.

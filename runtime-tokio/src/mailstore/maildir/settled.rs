@@ -23,13 +23,46 @@
 //! keywords file needs no stamp: a new keyword changes no message until
 //! a file is renamed to carry it, which moves `cur/`'s mtime.
 
+use super::{Synced, lock};
+use crate::mailstore::{FolderName, StoreError};
+use postern_core::envelope::LocalMailbox;
 use postern_core::limits::{MAILDIR_FINE_MTIME_SETTLED, MAILDIR_MTIME_SETTLED};
+use postern_core::mailbox::Reconciled;
 use postern_core::mailbox::modseq_file::MODSEQ_FILE;
 use std::fs;
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
+
+impl super::MaildirStore {
+    /// The sync when nothing changed since the last one (see
+    /// the module): four stats, no lock, no listing; `None` when a full
+    /// sync is needed.
+    pub(super) fn quick_sync(
+        &self,
+        mailbox: &LocalMailbox,
+        folder: &FolderName,
+    ) -> Result<Option<Synced<()>>, StoreError> {
+        let dir = self.folder_dir(mailbox, folder)?;
+        let handle = self.handle(mailbox, folder);
+        let cache = lock(&handle.cache);
+        let Some(cache) = cache.as_ref() else {
+            return Ok(None);
+        };
+        let Some(seen) = &cache.seen else {
+            return Ok(None);
+        };
+        if !unchanged(&dir, seen)? {
+            return Ok(None);
+        }
+        Ok(Some(Synced {
+            value: (),
+            reconciled: Reconciled::Changes(Vec::new()),
+            snapshot: cache.state.snapshot(),
+        }))
+    }
+}
 
 /// One path's identity and last change; `None` when it does not exist.
 pub(super) type Stamp = Option<FileStamp>;
