@@ -274,6 +274,16 @@ pub const UIDLIST_LOCK_WAIT_MAX: Duration = Duration::from_secs(150);
 /// renamed away by another process (ENOENT), each after a rescan.
 pub const MAILDIR_RENAME_RETRIES_MAX: usize = 8;
 
+/// How long after its mtime a Maildir directory or file stamped with
+/// whole seconds is trusted to show a later change by a later mtime
+/// (Dovecot's rule: a directory changed within the last second or two is
+/// listed anyway, as a change in the same second leaves the same mtime).
+pub const MAILDIR_MTIME_SETTLED: Duration = Duration::from_secs(2);
+
+/// The same for a file system with sub-second stamps: well above the
+/// kernel's timestamp tick (a jiffy, at most 10 ms).
+pub const MAILDIR_FINE_MTIME_SETTLED: Duration = Duration::from_millis(100);
+
 /// Changes a mailbox remembers for `changes since MODSEQ`; a session that
 /// fell further behind re-reads the whole state.
 pub const MAILBOX_CHANGES_KEPT_MAX: usize = 10_000;

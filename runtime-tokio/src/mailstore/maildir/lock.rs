@@ -11,10 +11,13 @@
 //! moment it is removed (Dovecot's dot-locks begin `PID:HOST` too),
 //! `TOKEN` telling this process from an earlier one with the same PID: it
 //! is written to a file in `tmp/` first and linked into place, so no
-//! lock of ours is ever empty or half written. A lock whose process is
-//! gone (a crash, a SIGKILL at any instant) is therefore always known as
-//! ours and broken at once rather than after two minutes, so a restart
-//! delivers without waiting.
+//! lock of ours is ever empty or half written while the system runs. A
+//! lock whose process is gone (a crash, a SIGKILL at any instant) is
+//! therefore always known as ours and broken at once rather than after
+//! two minutes, so a restart delivers without waiting. The line is not
+//! synced (that was an fsync on every store call): a crash of the whole
+//! system can leave the lock empty, and an empty lock made before the
+//! system booted is broken at once too.
 
 use crate::mailstore::StoreError;
 use crate::spool::sync_dir;
@@ -82,18 +85,30 @@ impl Lock {
     pub(super) fn write(&self, content: &[u8]) -> Result<(), StoreError> {
         write_atomically(&self.target, content)
     }
+
+    /// As [`Lock::write`] without the directory's fsync: the caller syncs
+    /// the directory before anyone hears of the change.
+    pub(super) fn write_leaving_dir(&self, content: &[u8]) -> Result<(), StoreError> {
+        replace_leaving_dir(&self.target, content)
+    }
 }
 
-/// Replaces `target` with `content`: a scratch file (in the Maildir's
-/// `tmp/` when there is one), synced, renamed over it, the directory
-/// synced. A crash leaves the old file or the new one, never a torn one.
-pub(super) fn write_atomically(target: &Path, content: &[u8]) -> Result<(), StoreError> {
+/// [`write_atomically`] but for the directory's fsync.
+pub(super) fn replace_leaving_dir(target: &Path, content: &[u8]) -> Result<(), StoreError> {
     let new = scratch_path(target, "new");
     let written = write_synced(&new, content).and_then(|()| fs::rename(&new, target));
     if let Err(error) = written {
         let _ = fs::remove_file(&new);
         return Err(error.into());
     }
+    Ok(())
+}
+
+/// Replaces `target` with `content`: a scratch file (in the Maildir's
+/// `tmp/` when there is one), synced, renamed over it, the directory
+/// synced. A crash leaves the old file or the new one, never a torn one.
+pub(super) fn write_atomically(target: &Path, content: &[u8]) -> Result<(), StoreError> {
+    replace_leaving_dir(target, content)?;
     if let Some(dir) = target.parent() {
         sync_dir(dir)?;
     }
@@ -103,9 +118,15 @@ pub(super) fn write_atomically(target: &Path, content: &[u8]) -> Result<(), Stor
 /// Creates the lock at `path` holding our owner line, or fails with
 /// `AlreadyExists`: the line is written to a scratch file and hard-linked
 /// into place, so the lock never exists without it.
+///
+/// The scratch file is not synced: after a crash of the process its line
+/// is in the page cache and reads back; only a crash of the system can
+/// lose it, and a lock made before the system booted has no live holder
+/// ([`break_if_owner_died`] removes it). Syncing it cost an fsync on
+/// every store call, NOOP included.
 fn create_with_owner(path: &Path) -> io::Result<File> {
     let scratch = scratch_path(path, "lock");
-    write_synced(&scratch, owner().as_bytes())?;
+    write_new(&scratch, owner().as_bytes())?;
     let linked = fs::hard_link(&scratch, path);
     let _ = fs::remove_file(&scratch);
     linked?;
@@ -131,13 +152,39 @@ fn scratch_path(target: &Path, purpose: &str) -> PathBuf {
 
 /// Writes a new file (0600) with `content` and syncs it.
 fn write_synced(path: &Path, content: &[u8]) -> io::Result<()> {
+    write_new(path, content)?.sync_all()
+}
+
+/// Writes a new file (0600) with `content`, not synced.
+fn write_new(path: &Path, content: &[u8]) -> io::Result<File> {
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)?;
     file.write_all(content)?;
-    file.sync_all()
+    Ok(file)
+}
+
+/// When this system booted (`btime` in `/proc/stat`), if it can be read.
+fn boot_time() -> Option<SystemTime> {
+    static BOOT: std::sync::OnceLock<Option<SystemTime>> = std::sync::OnceLock::new();
+    *BOOT.get_or_init(|| {
+        let stat = fs::read_to_string("/proc/stat").ok()?;
+        let secs = stat
+            .lines()
+            .find_map(|line| line.strip_prefix("btime "))?
+            .trim()
+            .parse::<u64>()
+            .ok()?;
+        Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+    })
+}
+
+/// The lock was made before this system booted: no process holds it now.
+fn made_before_boot(path: &Path) -> io::Result<bool> {
+    let modified = fs::metadata(path)?.modified()?;
+    Ok(boot_time().is_some_and(|boot| modified < boot))
 }
 
 impl Drop for Lock {
@@ -190,6 +237,17 @@ fn break_if_owner_died(path: &Path) -> io::Result<bool> {
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(true),
         Err(error) => return Err(error),
     }
+    if head.is_empty() {
+        // Ours, its line lost with the system that crashed while it was
+        // held (it is not synced), or Dovecot's cut short the same way:
+        // gone if it predates the boot.
+        return match made_before_boot(path) {
+            Ok(true) => remove_dead(path, 0),
+            Ok(false) => Ok(false),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(true),
+            Err(error) => Err(error),
+        };
+    }
     let mut parts = head.trim_end().splitn(3, ':');
     let (Some(pid), Some(lock_host), Some(lock_token)) = (parts.next(), parts.next(), parts.next())
     else {
@@ -212,6 +270,10 @@ fn break_if_owner_died(path: &Path) -> io::Result<bool> {
     if !dead {
         return Ok(false);
     }
+    remove_dead(path, pid)
+}
+
+fn remove_dead(path: &Path, pid: i32) -> io::Result<bool> {
     tracing::warn!(lock = %path.display(), pid, "removing the lock of a process that is gone");
     match fs::remove_file(path) {
         Ok(()) => Ok(true),
@@ -287,6 +349,25 @@ mod tests {
         fs::write(&lock_path, format!("{}:{}:1", std::process::id(), host())).unwrap();
         Lock::acquire(&target).unwrap().replace(b"again").unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"again");
+    }
+
+    #[test]
+    fn an_empty_lock_from_before_the_boot_is_broken_and_a_fresh_one_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("dovecot-uidlist");
+        let lock_path = dir.path().join("dovecot-uidlist.lock");
+        // Being written right now (by Dovecot, or by us before the link).
+        File::create(&lock_path).unwrap();
+        assert!(!break_if_owner_died(&lock_path).unwrap());
+        assert!(lock_path.exists());
+        // Left by a system crash: its line never reached the disk.
+        let boot = boot_time().expect("/proc/stat names the boot time");
+        let file = File::options().write(true).open(&lock_path).unwrap();
+        file.set_modified(boot - Duration::from_secs(5)).unwrap();
+        let started = Instant::now();
+        Lock::acquire(&target).unwrap().replace(b"new").unwrap();
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(fs::read(&target).unwrap(), b"new");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! Blocking file work: run it on a blocking thread.
 
 use super::lock::{Lock, write_atomically};
+use super::settled::{Listed, before_listing};
 use crate::mailstore::StoreError;
 use postern_core::limits::{MAILBOX_MESSAGES_MAX, MAILDIR_RENAME_RETRIES_MAX, UIDLIST_BYTES_MAX};
 use postern_core::mailbox::keywords::KeywordTable;
@@ -46,7 +47,16 @@ pub(super) struct Locked {
     pub files: BTreeMap<Uid, FileEntry>,
     /// A [`PLACING`] journal was written by this holder.
     placing: bool,
+    /// The mtimes (dates) of the files an earlier scan found, by file
+    /// name: a Maildir file keeps its content and date for as long as it
+    /// keeps its name, so a scan stats only the names it has not seen.
+    pub known: Dates,
+    /// `new/` and `cur/` stamped before the last scan listed them.
+    pub listed: Option<Listed>,
 }
+
+/// File name to mtime.
+pub(super) type Dates = std::collections::HashMap<String, UnixTime>;
 
 impl Locked {
     /// Takes the folder's lock and reads its `dovecot-uidlist` (a new one,
@@ -77,6 +87,8 @@ impl Locked {
             keywords,
             files: BTreeMap::new(),
             placing: false,
+            known: Dates::new(),
+            listed: None,
         })
     }
 
@@ -136,6 +148,7 @@ impl Locked {
     /// to `cur/` if `move_new`, drops the records of files that are gone,
     /// and gives new files the next UIDs, in name order.
     pub(super) fn scan(&mut self, move_new: bool) -> Result<(), StoreError> {
+        self.listed = Some(before_listing(&self.dir)?);
         let mut by_stem = self.list_files(move_new)?;
         let missing = self
             .list
@@ -178,7 +191,7 @@ impl Locked {
     /// UID keeps it. `None` when it is not a message file or is gone.
     pub(super) fn adopt(&mut self, name: &str, path: PathBuf) -> Result<Option<Uid>, StoreError> {
         let mut one = BTreeMap::new();
-        insert_entry(&mut one, name, path)?;
+        insert_entry(&mut one, name, path, &self.known)?;
         let Some((stem, entry)) = one.pop_first() else {
             return Ok(None);
         };
@@ -233,10 +246,10 @@ impl Locked {
             } else {
                 path
             };
-            insert_entry(&mut by_stem, &name, path)?;
+            insert_entry(&mut by_stem, &name, path, &self.known)?;
         }
         for (name, path) in read_names(&self.dir.join("cur"))? {
-            insert_entry(&mut by_stem, &name, path)?;
+            insert_entry(&mut by_stem, &name, path, &self.known)?;
         }
         Ok(by_stem)
     }
@@ -272,9 +285,10 @@ impl Locked {
     /// Renames a message's file to carry `info`; the file may have been
     /// renamed by another process meanwhile (found again by its stem) or
     /// removed (false).
+    /// The entry is brought up to date, so no scan is needed after.
     pub(super) fn set_info(&mut self, uid: Uid, info: Info) -> Result<bool, StoreError> {
-        self.retry_on_file(uid, |entry| {
-            let name = entry.name.with_info(info.clone()).to_string();
+        let renamed = |entry: &FileEntry| {
+            let name = entry.name.with_info(info.clone());
             let parent = entry.path.parent().unwrap_or(Path::new("."));
             // Files in new/ have no flags: a flagged file goes to cur/.
             let dir = if parent.file_name() == Some("new".as_ref()) {
@@ -282,8 +296,19 @@ impl Locked {
             } else {
                 parent.to_path_buf()
             };
-            fs::rename(&entry.path, dir.join(name))
-        })
+            let path = dir.join(name.to_string());
+            (name, path)
+        };
+        let done = self.retry_on_file(uid, |entry| fs::rename(&entry.path, renamed(entry).1))?;
+        if done {
+            // The entry the rename succeeded on: a retry rescans first.
+            if let Some(entry) = self.files.get_mut(&uid) {
+                let (name, path) = renamed(entry);
+                entry.name = name;
+                entry.path = path;
+            }
+        }
+        Ok(done)
     }
 
     /// Removes a message's file; false if it was gone already.
@@ -315,22 +340,43 @@ impl Locked {
         .into())
     }
 
+    /// The dates of the files this holder found, for the next scan.
+    pub(super) fn dates(&self) -> Dates {
+        self.files
+            .values()
+            .filter_map(|entry| {
+                let name = entry.path.file_name()?.to_str()?;
+                Some((name.to_owned(), entry.mtime))
+            })
+            .collect()
+    }
+
     /// Writes what changed and releases the keywords' lock; the uidlist's
     /// lock comes back, still held, for the files written with it
-    /// (`postern-modseq`): dropping it releases it.
-    pub(super) fn finish(self) -> Result<Lock, StoreError> {
+    /// (`postern-modseq`): dropping it releases it. The flag is true when
+    /// the uidlist was replaced and the folder's directory is still to be
+    /// synced: `postern-modseq`, written next in the same directory, is
+    /// made durable by the same directory fsync, before any reply.
+    pub(super) fn finish(self) -> Result<(Lock, bool), StoreError> {
         if let Some(lock) = self.keywords_lock {
             lock.replace(self.keywords.render().as_bytes())?;
         }
+        let mut unsynced = false;
         if self.on_disk.as_ref() != Some(&self.list) {
-            self.lock.write(self.list.render().as_bytes())?;
+            self.lock.write_leaving_dir(self.list.render().as_bytes())?;
+            unsynced = true;
         }
         if self.placing {
+            // The journal may go only once the uidlist holding the placed
+            // files is durable: its rename first, then the removal.
+            if unsynced {
+                crate::spool::sync_dir(&self.dir)?;
+            }
             // The uidlist holds every placed file now; should this removal
             // be lost, the next lock finds them all with UIDs and keeps them.
             fs::remove_file(self.dir.join(PLACING))?;
         }
-        Ok(self.lock)
+        Ok((self.lock, unsynced))
     }
 
     /// The message's size and its size with CRLF line ends, as recorded.
@@ -412,6 +458,7 @@ fn insert_entry(
     by_stem: &mut BTreeMap<String, FileEntry>,
     name: &str,
     path: PathBuf,
+    known: &Dates,
 ) -> Result<(), StoreError> {
     let parsed = match MaildirName::parse(name) {
         Ok(parsed) => parsed,
@@ -420,16 +467,25 @@ fn insert_entry(
             return Ok(());
         }
     };
-    let modified = match fs::metadata(&path).and_then(|m| m.modified()) {
-        Ok(modified) => modified,
-        // Moved or removed since the listing.
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(error) => return Err(error.into()),
+    let known = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| known.get(n));
+    let mtime = match known {
+        Some(&mtime) => mtime,
+        None => {
+            let modified = match fs::metadata(&path).and_then(|m| m.modified()) {
+                Ok(modified) => modified,
+                // Moved or removed since the listing.
+                Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
+                Err(error) => return Err(error.into()),
+            };
+            modified
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| UnixTime(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
+                .unwrap_or(UnixTime(0))
+        }
     };
-    let mtime = modified
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| UnixTime(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
-        .unwrap_or(UnixTime(0));
     by_stem.insert(
         parsed.stem().to_owned(),
         FileEntry {

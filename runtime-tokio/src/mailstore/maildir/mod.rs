@@ -17,6 +17,7 @@ mod folders;
 mod lock;
 mod locked;
 mod modseq;
+mod settled;
 mod transfer;
 mod write;
 
@@ -24,6 +25,8 @@ mod write;
 mod tests;
 #[cfg(test)]
 mod tests_imap;
+#[cfg(test)]
+mod tests_quick;
 
 pub(crate) use folders::ensure_user as make_user;
 use write::safe_host;
@@ -72,6 +75,9 @@ struct Inner {
 struct Handle {
     cache: Mutex<Option<Cache>>,
     changed: watch::Sender<ModSeq>,
+    /// Syncs under the lock, for the tests of the quick sync.
+    #[cfg(test)]
+    full_syncs: std::sync::atomic::AtomicU64,
 }
 
 /// What the last sync saw.
@@ -79,6 +85,11 @@ struct Handle {
 struct Cache {
     state: MailboxState,
     paths: BTreeMap<Uid, PathBuf>,
+    /// The files' dates by name, so the next scan stats only new names.
+    dates: locked::Dates,
+    /// The folder as the last sync left it, if that can be trusted: a
+    /// sync that finds it so answers from here ([`settled`]).
+    seen: Option<settled::Seen>,
 }
 
 /// A message written to `tmp/`, to be appended.
@@ -107,8 +118,12 @@ struct Held<'a> {
 
 impl<'a> Held<'a> {
     fn take(dir: PathBuf, handle: &'a Handle, move_new: bool) -> Result<Held<'a>, StoreError> {
-        let cache = lock(&handle.cache);
+        let mut cache = lock(&handle.cache);
         let mut locked = Locked::open(&dir)?;
+        if let Some(cache) = cache.as_mut() {
+            locked.known = std::mem::take(&mut cache.dates);
+            cache.seen = None;
+        }
         locked.scan(move_new)?;
         Ok(Held {
             dir,
@@ -135,10 +150,14 @@ impl<'a> Held<'a> {
             .iter()
             .map(|(&uid, entry)| (uid, entry.path.clone()))
             .collect();
-        let still_locked = locked.finish()?;
+        let dates = locked.dates();
+        let listed = locked.listed;
+        let (still_locked, dir_unsynced) = locked.finish()?;
         let state = cache.take().map(|c| c.state);
         let before = state.as_ref().map(MailboxState::highest_modseq);
-        let (state, reconciled) = modseq::sync_state(&dir, state, uid_validity, uid_next, found)?;
+        let (state, reconciled) =
+            modseq::sync_state(&dir, state, uid_validity, uid_next, found, dir_unsynced)?;
+        let seen = settled::after_sync(&dir, listed)?;
         drop(still_locked);
         let snapshot = state.snapshot();
         // Changes found now, or made by another process since this one
@@ -147,7 +166,12 @@ impl<'a> Held<'a> {
         if moved || reconciled != Reconciled::Changes(Vec::new()) {
             handle.changed.send_replace(state.highest_modseq());
         }
-        *cache = Some(Cache { state, paths });
+        *cache = Some(Cache {
+            state,
+            paths,
+            dates,
+            seen,
+        });
         Ok((reconciled, snapshot))
     }
 }
@@ -188,6 +212,8 @@ impl MaildirStore {
                 Arc::new(Handle {
                     cache: Mutex::new(None),
                     changed: watch::Sender::new(ModSeq(0)),
+                    #[cfg(test)]
+                    full_syncs: std::sync::atomic::AtomicU64::new(0),
                 })
             })
             .clone()
@@ -225,6 +251,10 @@ impl MaildirStore {
     ) -> Result<Synced<T>, StoreError> {
         let dir = self.folder_dir(mailbox, folder)?;
         let handle = self.handle(mailbox, folder);
+        #[cfg(test)]
+        handle
+            .full_syncs
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut held = Held::take(dir, &handle, move_new)?;
         let value = op(&mut held.locked)?;
         let (reconciled, snapshot) = held.commit()?;
@@ -240,6 +270,9 @@ impl MaildirStore {
         mailbox: &LocalMailbox,
         folder: &FolderName,
     ) -> Result<Synced<()>, StoreError> {
+        if let Some(synced) = self.quick_sync(mailbox, folder)? {
+            return Ok(synced);
+        }
         self.locked(mailbox, folder, true, |_| Ok(()))
     }
 
@@ -321,15 +354,15 @@ impl MaildirStore {
             for word in &keywords {
                 info.keywords.insert(locked.keyword_index(word)?);
             }
-            let target = locked
-                .dir()
-                .join("cur")
-                .join(name.with_info(info).to_string());
+            let file_name = name.with_info(info).to_string();
+            let target = locked.dir().join("cur").join(&file_name);
             // A new keyword's letter must name it before a file carries it.
             locked.write_keywords()?;
             fs::rename(tmp, &target)?;
             crate::spool::sync_dir(&locked.dir().join("cur"))?;
-            locked.scan(true)?;
+            // Placed under the lock just now: its UID without listing the
+            // folder again.
+            locked.adopt(&file_name, target)?;
             Ok(uid_of(locked, &stem))
         });
         match synced {
@@ -357,7 +390,6 @@ impl MaildirStore {
             for word in keywords {
                 indexes.insert(locked.keyword_index(word)?);
             }
-            let mut changed = false;
             for &uid in uids {
                 let Some(entry) = locked.files.get(&uid) else {
                     continue;
@@ -379,11 +411,9 @@ impl MaildirStore {
                     }
                 }
                 if new != old || entry.name.info.is_none() {
-                    changed |= locked.set_info(uid, new)?;
+                    // Brings the entry up to date: no scan after.
+                    locked.set_info(uid, new)?;
                 }
-            }
-            if changed {
-                locked.scan(true)?;
             }
             Ok(())
         })?;

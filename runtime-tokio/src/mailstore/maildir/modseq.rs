@@ -20,8 +20,9 @@
 //! that counts one a change), and every change before it is unknown
 //! (`changes_since` answers `None`: resync).
 
-use super::lock::write_atomically;
+use super::lock::replace_leaving_dir;
 use crate::mailstore::StoreError;
+use crate::spool::sync_dir;
 use postern_core::limits::MODSEQ_FILE_BYTES_MAX;
 use postern_core::mailbox::modseq_file::{MODSEQ_FILE, ModSeqFile};
 use postern_core::mailbox::{Found, MailboxState, ModSeq, Reconciled, UidValidity};
@@ -46,12 +47,38 @@ enum OnDisk {
 /// Brings `state` (this process's, if it has one) in line with the
 /// folder under its lock: `found` as the sync found it. Returns the state
 /// and what changed; writes the file if the highest MODSEQ moved.
+///
+/// `dir_unsynced`: the uidlist was just replaced in `dir` and the
+/// directory not yet synced. One directory fsync, after this file's
+/// rename (or alone, if it is not written, or on an error), makes both
+/// renames durable before anyone hears of them. A crash between them
+/// can leave either file new and the other old, as it always could (the
+/// two were never one atomic step): the next holder reconciles the files
+/// it finds with the uidlist, or rebuilds above the highest MODSEQ the
+/// file names, so a MODSEQ never goes back.
 pub(super) fn sync_state(
     dir: &Path,
     state: Option<MailboxState>,
     uid_validity: UidValidity,
     uid_next: u32,
     found: Vec<Found>,
+    dir_unsynced: bool,
+) -> Result<(MailboxState, Reconciled), StoreError> {
+    let mut written = false;
+    let result = sync_state_leaving_dir(dir, state, uid_validity, uid_next, found, &mut written);
+    if dir_unsynced || written {
+        sync_dir(dir)?;
+    }
+    result
+}
+
+fn sync_state_leaving_dir(
+    dir: &Path,
+    state: Option<MailboxState>,
+    uid_validity: UidValidity,
+    uid_next: u32,
+    found: Vec<Found>,
+    wrote: &mut bool,
 ) -> Result<(MailboxState, Reconciled), StoreError> {
     let path = dir.join(MODSEQ_FILE);
     let current = state
@@ -94,7 +121,8 @@ pub(super) fn sync_state(
         }
     };
     if written != Some(state.highest_modseq()) {
-        write_atomically(&path, state.durable().render().as_bytes())?;
+        *wrote = true;
+        replace_leaving_dir(&path, state.durable().render().as_bytes())?;
     }
     Ok((state, reconciled))
 }
