@@ -32,6 +32,16 @@
 //! listed by the next session, a deletion answered `+OK` is done, UIDs
 //! never repeat and a UIDL always names the same content, sizes are the
 //! octets RETR sends, and two sessions never hold one maildrop at once.
+//!
+//! IMAP clients (`[[imap]]`, [`world::imap_client`]) log in to a
+//! `kind = "imap"` instance served by the production IMAP machine and
+//! driver over the store's `MailboxStore`; they append, fetch, flag,
+//! expunge, IDLE and poll, checking every response against their own
+//! model of the folder. The invariants: UIDs strictly increase and are
+//! never reused, nothing is lost but by an EXPUNGE asked for, an APPEND
+//! answered OK is durable and whole, an OK'd expunge never comes back,
+//! every session's view converges to the store's after its last NOOP,
+//! and IDLE hears of a delivery within a second.
 
 pub mod outbound;
 pub mod remote;

@@ -64,6 +64,12 @@ enum Bug {
     FingerCountsEveryMailbox,
     /// Every FTP login gets one shared home.
     SharedFtpHomes,
+    /// An IMAP APPEND is answered OK before the message is stored.
+    AppendBeforeSync,
+    /// Delivery does not wake the sessions watching the INBOX (IDLE).
+    DeliveryUnannounced,
+    /// An IMAP EXPUNGE also removes the next message, silently.
+    ExpungeNeighbour,
 }
 
 impl Bug {
@@ -78,6 +84,9 @@ impl Bug {
             Bug::UpdateBeforeSync => PlantedBug::UpdateBeforeSync,
             Bug::FingerCountsEveryMailbox => PlantedBug::FingerCountsEveryMailbox,
             Bug::SharedFtpHomes => PlantedBug::SharedFtpHomes,
+            Bug::AppendBeforeSync => PlantedBug::AppendBeforeSync,
+            Bug::DeliveryUnannounced => PlantedBug::DeliveryUnannounced,
+            Bug::ExpungeNeighbour => PlantedBug::ExpungeNeighbour,
         }
     }
 
@@ -92,6 +101,9 @@ impl Bug {
             Some(Bug::UpdateBeforeSync) => " --plant-bug update-before-sync",
             Some(Bug::FingerCountsEveryMailbox) => " --plant-bug finger-counts-every-mailbox",
             Some(Bug::SharedFtpHomes) => " --plant-bug shared-ftp-homes",
+            Some(Bug::AppendBeforeSync) => " --plant-bug append-before-sync",
+            Some(Bug::DeliveryUnannounced) => " --plant-bug delivery-unannounced",
+            Some(Bug::ExpungeNeighbour) => " --plant-bug expunge-neighbour",
             None => "",
         }
     }
@@ -214,6 +226,17 @@ fn verdict(scenario: &Scenario, report: &Report) -> String {
             stats.read_sessions, stats.in_use, stats.expunged, stats.partial_updates
         ));
     }
+    if stats.imap_sessions > 0 {
+        text.push_str(&format!(
+            "; IMAP: {}, {} appended, {} expunged, {} heard in IDLE, {} converged, {} cut part way",
+            counted(stats.imap_sessions, "session", "sessions"),
+            stats.imap_appended,
+            stats.imap_expunged,
+            stats.imap_idle_notices,
+            stats.imap_converged,
+            counted(stats.imap_partial_expunges, "expunge", "expunges"),
+        ));
+    }
     for violation in &report.violations {
         text.push_str(&format!("\n  violated: {violation}"));
     }
@@ -298,7 +321,7 @@ fn swarm(paths: &[PathBuf], seeds: &str, bug: Option<Bug>) -> ExitCode {
         }
     };
     let started = Instant::now();
-    let (mut runs, mut failures, mut transactions) = (0u64, 0u64, 0u64);
+    let (mut runs, mut failures, mut transactions, mut imap_sessions) = (0u64, 0u64, 0u64, 0u64);
     for file in &files {
         let scenario = match Scenario::read(file) {
             Ok(scenario) => scenario,
@@ -312,6 +335,7 @@ fn swarm(paths: &[PathBuf], seeds: &str, bug: Option<Bug>) -> ExitCode {
         for (seed, report) in run_seeds(&scenario, seeds.clone(), planted) {
             runs += 1;
             transactions += u64::from(report.stats.sessions) + u64::from(report.stats.delivered);
+            imap_sessions += u64::from(report.stats.imap_sessions);
             if !report.passed() {
                 failures += 1;
                 failed += 1;
@@ -333,7 +357,7 @@ fn swarm(paths: &[PathBuf], seeds: &str, bug: Option<Bug>) -> ExitCode {
     }
     let seconds = started.elapsed().as_secs_f64();
     println!(
-        "swarm: {runs} runs, {failures} failed, {transactions} simulated SMTP transactions (sessions in, deliveries out) in {seconds:.1}s ({:.0} transactions/s)",
+        "swarm: {runs} runs, {failures} failed, {transactions} simulated SMTP transactions (sessions in, deliveries out), {imap_sessions} IMAP sessions in {seconds:.1}s ({:.0} transactions/s)",
         transactions as f64 / seconds.max(1e-9)
     );
     if failures == 0 {

@@ -38,6 +38,17 @@
 //! sessions = 3                 # RETR and compare, QUIT
 //! bytes = 4096
 //!
+//! [[imap]]                     # a client host using an IMAP instance
+//! from = "10.1.0.6"            # LOGIN, SELECT, UID FETCH 1:* (UID FLAGS),
+//! to = "10.0.0.1:143"          # `append` APPENDs of seeded messages,
+//! login = "alice@example.test" # BODY.PEEK[] of each message, STORE
+//! password = "wonderland"      # +FLAGS \Seen if `flag`, \Deleted and
+//! sessions = 2                 # EXPUNGE on those `expunge` picks, IDLE
+//! append = 3                   # for `idle` then DONE, `polls` NOOPs
+//! expunge = "some"             # `poll` apart, a last NOOP, LOGOUT; its
+//! idle = "10s"                 # view of the folder is checked at every
+//! polls = 2                    # response
+//!
 //! [[flood]]                    # a client host opening idle connections
 //! from = "10.1.0.2"
 //! to = "10.0.0.1:25"
@@ -68,6 +79,9 @@
 //! finger_answered = 6          # finger queries answered with a user
 //! ftp_sessions = 3             # FTP sessions that ran their script
 //! ftp_refused = 2              # FTP connections turned away (421)
+//! imap_sessions = 2            # IMAP sessions that selected their folder
+//! imap_converged = 2           # ... whose last NOOP left their view
+//!                              #     equal to the store's
 //! ```
 
 use serde::Deserialize;
@@ -101,6 +115,8 @@ pub struct Scenario {
     pub finger_clients: Vec<FingerClient>,
     #[serde(default, rename = "ftp")]
     pub ftp_clients: Vec<FtpClient>,
+    #[serde(default, rename = "imap")]
+    pub imap_clients: Vec<ImapClient>,
     #[serde(default, rename = "remote")]
     pub remotes: Vec<Remote>,
     #[serde(default, rename = "zone")]
@@ -373,6 +389,68 @@ pub struct Expect {
     pub ftp_refused: Option<u32>,
     /// Files FTP clients uploaded and downloaded back.
     pub ftp_transfers: Option<u32>,
+    /// IMAP sessions that logged in and selected their folder.
+    pub imap_sessions: Option<u32>,
+    /// APPENDs answered `OK`.
+    pub imap_appended: Option<u32>,
+    /// Messages IMAP sessions saw expunged by their EXPUNGE, answered `OK`.
+    pub imap_expunged: Option<u32>,
+    /// Deliveries an IDLE session heard of (`EXISTS`) within a second.
+    pub imap_idle_notices: Option<u32>,
+    /// Sessions whose last NOOP left their view equal to the store's
+    /// (the store unchanged while the NOOP ran, so the check applies).
+    pub imap_converged: Option<u32>,
+}
+
+/// An IMAP client: each session logs in, selects `folder`, lists it,
+/// appends, reads, flags, expunges, idles and polls as its keys say, and
+/// logs out; every response is checked against its model of the folder.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImapClient {
+    pub from: IpAddr,
+    pub to: SocketAddr,
+    pub login: String,
+    pub password: String,
+    #[serde(default = "inbox")]
+    pub folder: String,
+    #[serde(default = "one")]
+    pub sessions: u32,
+    #[serde(default, with = "humantime_serde_lite")]
+    pub start: Duration,
+    #[serde(default = "default_interval", with = "humantime_serde_lite")]
+    pub interval: Duration,
+    /// Messages APPENDed each session, one command each.
+    #[serde(default)]
+    pub append: u32,
+    /// Body octets of each appended message.
+    #[serde(default = "default_size")]
+    pub append_size: usize,
+    /// Fetches every message's body (`BODY.PEEK[]`).
+    #[serde(default = "yes")]
+    pub fetch: bool,
+    /// Marks every message `\Seen` (`STORE 1:n +FLAGS`).
+    #[serde(default)]
+    pub flag: bool,
+    /// Which messages get `\Deleted` before an EXPUNGE.
+    #[serde(default)]
+    pub expunge: DeleteChoice,
+    /// How long to IDLE before DONE; zero: no IDLE.
+    #[serde(default, with = "humantime_serde_lite")]
+    pub idle: Duration,
+    /// NOOPs sent before the last one, `poll` apart.
+    #[serde(default)]
+    pub polls: u32,
+    #[serde(default = "default_interval", with = "humantime_serde_lite")]
+    pub poll: Duration,
+}
+
+fn inbox() -> String {
+    "INBOX".to_owned()
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A client of a tunnel instance whose target echoes: each session

@@ -127,6 +127,16 @@ pub enum PlantedBug {
     /// Every FTP login opens one home, shared: a file one login uploads
     /// is seen by the others.
     SharedFtpHomes,
+    /// An IMAP APPEND is answered `OK [APPENDUID ...]` at once and the
+    /// message placed a moment later, on a task a crash kills: an
+    /// acknowledged APPEND is lost.
+    AppendBeforeSync,
+    /// Delivery puts a message in the INBOX without telling the folder's
+    /// watchers: a session in IDLE hears nothing.
+    DeliveryUnannounced,
+    /// An IMAP EXPUNGE also removes the message after each one asked for
+    /// (an off-by-one), without saying so.
+    ExpungeNeighbour,
 }
 
 /// How long the planted bug leaves a message unsynced after its `250`.

@@ -22,7 +22,6 @@ use crate::trace::Trace;
 use postern::delivery;
 use postern::server::{Instance, PermitGuard};
 use postern_core::accounts::normalize_login;
-use postern_core::admission::Limits;
 use postern_core::bind::{self, BindPlan, HostAddresses};
 use postern_core::config::{self, Config, ServiceKind};
 use postern_core::directory::Directory;
@@ -39,12 +38,16 @@ use tracing::Instrument;
 mod checks;
 mod finger_clients;
 mod ftp_clients;
+mod imap_checks;
+pub mod imap_client;
 mod pop3_checks;
+mod quota;
 pub mod reader;
 mod senders;
 mod tunnel_clients;
 
 use checks::{check_deliveries, check_expectations, check_outcome};
+use quota::{LiveSession, check_quota};
 use reader::ReadSession;
 use senders::{open_connections, send_messages};
 
@@ -114,6 +117,19 @@ pub struct Stats {
     pub ftp_refused: u32,
     /// Files FTP clients uploaded and downloaded back unchanged.
     pub ftp_transfers: u32,
+    /// IMAP sessions that logged in and selected their folder.
+    pub imap_sessions: u32,
+    /// IMAP APPENDs answered `OK`.
+    pub imap_appended: u32,
+    /// Messages IMAP sessions' EXPUNGEs removed, answered `OK`.
+    pub imap_expunged: u32,
+    /// Deliveries a session in IDLE heard of within a second.
+    pub imap_idle_notices: u32,
+    /// IMAP sessions whose view equalled the store's after the last NOOP.
+    pub imap_converged: u32,
+    /// IMAP EXPUNGEs a crash cut part way: some, not all, of the messages
+    /// marked were removed.
+    pub imap_partial_expunges: u32,
     /// Virtual time the run took, in milliseconds.
     pub virtual_millis: u64,
 }
@@ -143,6 +159,10 @@ struct Shared {
     ftp_clients_done: usize,
     /// What each FTP login uploaded.
     ftp_uploads: ftp_clients::Uploads,
+    /// What IMAP clients saw, one record per session.
+    imap_sessions: Vec<imap_client::ImapSession>,
+    /// IMAP clients that have run all their sessions.
+    imap_clients_done: usize,
     stats: Stats,
     violations: Vec<String>,
 }
@@ -223,6 +243,7 @@ pub fn run(scenario: &Scenario, options: &Options) -> Report {
             check_deliveries(scenario, &group, &shared, &taken, &mut report);
             pop3_checks::check_maildrops(&group, &shared, &mut report);
             ftp_clients::check_homes(&group.store, &shared, &mut report);
+            imap_checks::check_imap(&group, &shared, &mut report);
             check_expectations(scenario, &mut report);
         }
         Err(error) => report.violations.push(error),
@@ -328,6 +349,19 @@ fn run_world(
             .instrument(span),
         );
     }
+    for client in &scenario.imap_clients {
+        let (client, shared, seed) = (client.clone(), Arc::clone(shared), options.seed);
+        let store = group.store.clone();
+        let span = tracing::info_span!(parent: None, "host", ip = %client.from);
+        sim.client(
+            client.from,
+            async move {
+                imap_client::run(&client, seed, &store, &shared).await;
+                Ok(())
+            }
+            .instrument(span),
+        );
+    }
     let watcher = watch_until_settled(scenario.clone(), Arc::clone(&group), Arc::clone(shared));
     sim.client(WATCHER, watcher);
     for flood in &scenario.floods {
@@ -414,6 +448,7 @@ async fn watch_until_settled(
             && lock(&shared).tunnel_clients_done == scenario.tunnel_clients.len()
             && lock(&shared).finger_clients_done == scenario.finger_clients.len()
             && lock(&shared).ftp_clients_done == scenario.ftp_clients.len()
+            && lock(&shared).imap_clients_done == scenario.imap_clients.len()
             && now >= last_fault
             && group.store.queued().is_empty();
         if settled || now >= deadline {
@@ -727,58 +762,4 @@ fn admit_and_serve(
         }
         .in_current_span(),
     );
-}
-
-/// The invariant: no instance ever serves more sessions than its limits,
-/// in total or from one host.
-fn check_quota(group: &ServerGroup, boot: &Boot, name: &str, remote: IpAddr, shared: &SharedState) {
-    let Some(service) = group.config.services.iter().find(|s| s.name == name) else {
-        return;
-    };
-    let limits = Limits {
-        total: service.max_connections,
-        per_key: service.max_connections_per_host,
-    };
-    let live = lock(&boot.live);
-    let total: u32 = live
-        .iter()
-        .filter(|((n, _), _)| n == name)
-        .map(|(_, c)| c)
-        .sum();
-    let from_host = live.get(&(name.to_owned(), remote)).copied().unwrap_or(0);
-    if total > limits.total || from_host > limits.per_key {
-        lock(shared).violations.push(format!(
-            "quota exceeded on instance {name}: {total} sessions (limit {}), {from_host} from {remote} (limit {})",
-            limits.total, limits.per_key
-        ));
-    }
-}
-
-/// A session counted while it lives.
-struct LiveSession {
-    boot: Arc<Boot>,
-    key: (String, IpAddr),
-}
-
-impl LiveSession {
-    fn start(boot: &Arc<Boot>, instance: &str, remote: IpAddr) -> Self {
-        let key = (instance.to_owned(), remote);
-        *lock(&boot.live).entry(key.clone()).or_default() += 1;
-        LiveSession {
-            boot: Arc::clone(boot),
-            key,
-        }
-    }
-}
-
-impl Drop for LiveSession {
-    fn drop(&mut self) {
-        let mut live = lock(&self.boot.live);
-        if let Some(count) = live.get_mut(&self.key) {
-            *count -= 1;
-            if *count == 0 {
-                live.remove(&self.key);
-            }
-        }
-    }
 }

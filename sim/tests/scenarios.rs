@@ -503,3 +503,101 @@ fn a_tunnel_to_a_remote_host_under_a_partition() {
     );
     insta::assert_snapshot!(report.trace);
 }
+
+/// A session in IDLE hears EXISTS within a second of each delivery, and
+/// both sessions' views end equal to the store's.
+#[test]
+fn imap_idle_hears_each_delivery_within_a_second() {
+    let report = passes("imap-idle-delivery");
+    assert_eq!(report.stats.imap_idle_notices, 4, "{:?}", report.stats);
+    assert_eq!(report.stats.imap_converged, 2, "{:?}", report.stats);
+    insta::assert_snapshot!(report.trace);
+}
+
+/// The crash lands in the middle of the appends (seed 1): sessions are cut
+/// with an APPEND unanswered, and every APPEND answered OK is stored whole.
+#[test]
+fn imap_crash_during_append() {
+    let report = passes("imap-crash-append");
+    assert!(
+        report.trace.contains("APPEND: the connection closed"),
+        "{}",
+        report.trace
+    );
+    assert!(report.stats.imap_appended >= 20, "{:?}", report.stats);
+    insta::assert_snapshot!(report.trace);
+}
+
+/// The crash lands in the middle of an EXPUNGE (seed 1): some of the
+/// marked messages are gone, the rest are whole, nothing else is lost.
+#[test]
+fn imap_crash_during_expunge() {
+    let report = passes("imap-crash-expunge");
+    assert_eq!(report.stats.imap_partial_expunges, 1, "{}", report.trace);
+    insta::assert_snapshot!(report.trace);
+}
+
+/// A swarm moves the crash across the EXPUNGE: every run keeps the
+/// invariants, some runs cut it part way and some do not, so the window is
+/// really hit.
+#[test]
+fn a_swarm_moves_the_crash_across_the_expunge() {
+    let scenario = scenario("imap-crash-expunge");
+    let reports: Vec<Report> = (0..10)
+        .map(|seed| {
+            run(
+                &scenario,
+                &Options {
+                    seed,
+                    randomize: true,
+                    bug: None,
+                },
+            )
+        })
+        .collect();
+    for (seed, report) in reports.iter().enumerate() {
+        assert!(report.passed(), "seed {seed}: {:?}", report.violations);
+    }
+    let cut = reports
+        .iter()
+        .filter(|r| r.stats.imap_partial_expunges > 0)
+        .count();
+    assert!(cut > 0 && cut < reports.len(), "{cut} runs cut an expunge");
+}
+
+/// Two sessions on one mailbox: each told of the other's changes, both
+/// views equal to the store's after their last NOOP.
+#[test]
+fn imap_two_sessions_on_one_mailbox_converge() {
+    let report = passes("imap-two-sessions");
+    assert_eq!(report.stats.imap_converged, 2, "{:?}", report.stats);
+    assert!(report.stats.imap_expunged > 0, "{:?}", report.stats);
+    insta::assert_snapshot!(report.trace);
+}
+
+#[test]
+fn the_swarm_finds_an_append_acknowledged_before_it_is_stored() {
+    the_swarm_finds(
+        "imap-crash-append",
+        PlantedBug::AppendBeforeSync,
+        "the acknowledged APPEND is lost",
+    );
+}
+
+#[test]
+fn the_swarm_finds_a_delivery_idle_never_hears_of() {
+    the_swarm_finds(
+        "imap-idle-delivery",
+        PlantedBug::DeliveryUnannounced,
+        "while the session was in IDLE, was not told",
+    );
+}
+
+#[test]
+fn the_swarm_finds_an_expunge_that_takes_a_neighbour() {
+    the_swarm_finds(
+        "imap-two-sessions",
+        PlantedBug::ExpungeNeighbour,
+        "yet no session asked to expunge it: lost",
+    );
+}

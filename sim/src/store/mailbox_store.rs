@@ -9,7 +9,7 @@
 //! change fires the folder's watch channel.
 
 use super::mailboxes::{Body, MailEvent, Placed, check_keywords, crlf, folder_name};
-use super::{MemoryStore, wall_clock};
+use super::{MemoryStore, PlantedBug, wall_clock};
 use postern::mailstore::{
     CopyResult, FlagOp, FolderName, FolderStatus, MailboxStore, MessageReader, MoveResult,
     NewMessage, SpecialUse, StoreError, Usage,
@@ -37,6 +37,38 @@ impl MemoryStore {
     /// folder renamed or deleted, in order.
     pub fn mail_history(&self) -> Vec<MailEvent> {
         self.lock().mailboxes.history.clone()
+    }
+
+    /// A folder as a session should see it once it has caught up: its
+    /// UIDVALIDITY, highest MODSEQ and each message's UID and flags (IMAP
+    /// names, keywords included), in UID order. `None` when the user or
+    /// folder does not exist.
+    pub fn folder_view(&self, login: &str, folder: &str) -> Option<FolderView> {
+        let mailbox = self.local_mailbox_of(login)?;
+        let name = folder_name(folder).ok()?;
+        let shared = self.lock();
+        let state = shared
+            .mailboxes
+            .users()
+            .get(&mailbox)?
+            .folder(&name)?
+            .state();
+        Some(FolderView {
+            uid_validity: state.uid_validity().0,
+            highest_modseq: state.highest_modseq().0,
+            messages: state
+                .messages()
+                .map(|meta| {
+                    let mut flags: BTreeSet<String> = meta
+                        .flags
+                        .iter()
+                        .map(|flag| flag.imap_name().to_owned())
+                        .collect();
+                    flags.extend(meta.keywords.iter().cloned());
+                    (meta.uid.get(), flags)
+                })
+                .collect(),
+        })
     }
 
     /// Waits one step of a change made message by message.
@@ -73,6 +105,28 @@ impl MemoryStore {
         })
     }
 
+    /// The planted bug: answers the UIDs the messages will get and places
+    /// them a moment later, on a task a crash of the host kills.
+    fn place_later(
+        &self,
+        mailbox: &LocalMailbox,
+        folder: FolderName,
+        messages: Vec<Placed>,
+    ) -> Result<(UidValidity, Vec<Uid>), StoreError> {
+        let (uid_validity, uid_next) = self.in_folder(mailbox, &folder, |f| {
+            Ok((f.state().uid_validity(), f.state().uid_next()))
+        })?;
+        let uids = (0..messages.len() as u32)
+            .filter_map(|n| Uid::new(uid_next + n))
+            .collect();
+        let (store, mailbox) = (self.clone(), mailbox.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(super::PLANTED_SYNC_DELAY).await;
+            let _ = store.place(&mailbox, &folder, messages);
+        });
+        Ok((uid_validity, uids))
+    }
+
     fn copy_now(
         &self,
         mailbox: &LocalMailbox,
@@ -96,6 +150,15 @@ impl MemoryStore {
             pairs: sources.into_iter().zip(new).collect(),
         })
     }
+}
+
+/// A folder's messages and flags at one instant ([`MemoryStore::folder_view`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FolderView {
+    pub uid_validity: u32,
+    pub highest_modseq: u64,
+    /// UID and flags, in UID order.
+    pub messages: Vec<(u32, BTreeSet<String>)>,
 }
 
 impl MailboxStore for MemoryStore {
@@ -194,7 +257,15 @@ impl MailboxStore for MemoryStore {
         let mut removed = Vec::new();
         for uid in uids {
             self.step().await;
-            let gone = self.in_folder(mailbox, &folder, |f| f.expunge(&[*uid]))?;
+            let bug = self.bug;
+            let gone = self.in_folder(mailbox, &folder, |f| {
+                let gone = f.expunge(&[*uid])?;
+                if bug == Some(PlantedBug::ExpungeNeighbour) {
+                    let next = f.state().messages().map(|m| m.uid).find(|u| u > uid);
+                    f.expunge(&next.into_iter().collect::<Vec<_>>())?;
+                }
+                Ok(gone)
+            })?;
             removed.extend(gone);
         }
         Ok(removed)
@@ -341,6 +412,9 @@ impl MailboxStore for MemoryStore {
                 internal_date: message.internal_date,
             })
             .collect();
+        if self.bug == Some(PlantedBug::AppendBeforeSync) {
+            return self.place_later(mailbox, folder, placed);
+        }
         self.place(mailbox, &folder, placed)
     }
 

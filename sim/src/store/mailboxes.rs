@@ -443,6 +443,13 @@ impl Mailboxes {
     /// After a change: records it in the history and tells the folder's
     /// watchers its highest MODSEQ, if anything changed.
     pub(super) fn changed(&mut self, mailbox: &LocalMailbox, folder: &FolderName) {
+        self.record(mailbox, folder);
+        self.notify(mailbox, folder);
+    }
+
+    /// Records a change in the history, telling no watcher (the planted
+    /// [`super::PlantedBug::DeliveryUnannounced`]).
+    pub(super) fn record(&mut self, mailbox: &LocalMailbox, folder: &FolderName) {
         let Some(held) = self
             .users
             .get_mut(mailbox)
@@ -474,6 +481,10 @@ impl Mailboxes {
             };
             self.history.push(event);
         }
+    }
+
+    /// Tells the folder's watchers its highest MODSEQ, if it moved.
+    fn notify(&mut self, mailbox: &LocalMailbox, folder: &FolderName) {
         let Some(sender) = self.watches.get(&(mailbox.clone(), folder.clone())) else {
             return;
         };

@@ -155,7 +155,10 @@ pub(super) fn deliver(
             return Err(io::Error::other(error.to_string()));
         }
     };
-    shared.mailboxes.changed(mailbox, &inbox());
+    match store.bug {
+        Some(PlantedBug::DeliveryUnannounced) => shared.mailboxes.record(mailbox, &inbox()),
+        _ => shared.mailboxes.changed(mailbox, &inbox()),
+    }
     shared.mail.delivered.push(Delivered {
         mailbox: mailbox.to_string(),
         uid_validity,

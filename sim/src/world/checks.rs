@@ -94,6 +94,31 @@ pub(super) fn check_expectations(scenario: &Scenario, report: &mut Report) {
             expect.ftp_transfers,
             report.stats.ftp_transfers,
         ),
+        (
+            "imap_sessions",
+            expect.imap_sessions,
+            report.stats.imap_sessions,
+        ),
+        (
+            "imap_appended",
+            expect.imap_appended,
+            report.stats.imap_appended,
+        ),
+        (
+            "imap_expunged",
+            expect.imap_expunged,
+            report.stats.imap_expunged,
+        ),
+        (
+            "imap_idle_notices",
+            expect.imap_idle_notices,
+            report.stats.imap_idle_notices,
+        ),
+        (
+            "imap_converged",
+            expect.imap_converged,
+            report.stats.imap_converged,
+        ),
     ];
     for (what, expected, actual) in checks {
         if let Some(expected) = expected

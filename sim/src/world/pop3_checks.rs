@@ -3,12 +3,13 @@
 //! deleted is ever lost; a message delivered is listed by the next
 //! session; a deletion answered `+OK` at QUIT is done; UIDs never repeat
 //! within a UIDVALIDITY and a UIDL always names the same content; two
-//! sessions never held one maildrop at once.
+//! sessions never held one maildrop at once. A message an IMAP session
+//! expunged is gone by EXPUNGE, not lost (see `imap_checks`).
 
 use super::reader::{ReadSession, digest};
 use super::{Report, ServerGroup, Shared};
 use crate::store::maildrop::Delivered;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A message's place: mailbox, UIDVALIDITY, UID.
 type Key = (String, u32, u32);
@@ -56,6 +57,18 @@ pub(super) fn check_maildrops(group: &ServerGroup, shared: &Shared, report: &mut
         delivered.entry(key).or_insert(copy);
     }
     let contents = store.mailbox_contents();
+    // Messages IMAP sessions marked \Deleted and expunged: gone by
+    // EXPUNGE, not lost (the IMAP checks hold those sessions to account).
+    let imap_expunged: BTreeSet<Key> = shared
+        .imap_sessions
+        .iter()
+        .filter_map(|s| Some((store.mailbox_of(&s.login)?, s)))
+        .flat_map(|(mailbox, s)| {
+            s.expunge_requested
+                .iter()
+                .map(move |&uid| (mailbox.clone(), s.uid_validity, uid))
+        })
+        .collect();
     // Each session with the mailbox its login reads.
     let sessions: Vec<(&ReadSession, String)> = sessions
         .iter()
@@ -88,7 +101,7 @@ pub(super) fn check_maildrops(group: &ServerGroup, shared: &Shared, report: &mut
                 key.2, key.0
             )),
             Some(_) => {}
-            None if deleted_by(key).is_empty() => violations.push(format!(
+            None if deleted_by(key).is_empty() && !imap_expunged.contains(key) => violations.push(format!(
                 "message UID {} of {} (delivered at {:.3}s) is gone, yet no session deleted it and quit: lost",
                 key.2,
                 key.0,
@@ -171,7 +184,11 @@ pub(super) fn check_maildrops(group: &ServerGroup, shared: &Shared, report: &mut
                 !std::ptr::eq(*other, *session)
                     && other.quit_sent_at.is_some_and(|at| at < session.listed_at)
             });
-            if copy.at < pass_sent_at && !listing.contains(&uidl) && !deleted_before {
+            if copy.at < pass_sent_at
+                && !listing.contains(&uidl)
+                && !deleted_before
+                && !imap_expunged.contains(key)
+            {
                 violations.push(format!(
                     "{name}: message UID {} of {mailbox}, delivered at {:.3}s before the login, is not listed",
                     key.2,

@@ -210,9 +210,10 @@ impl View {
 
     /// Notes a change this session made itself (STORE): told by the
     /// command's own FETCH, not again as news. The view's highest MODSEQ
-    /// stays: other sessions' changes below this one (an EXPUNGE) are
-    /// still to be asked for, and this one comes back with them, already
-    /// known.
+    /// stays where it is: other sessions' changes may lie between it and
+    /// this one (an expunge made while the STORE ran), and the next
+    /// request for changes must still bring them; this change comes back
+    /// with them, no newer than the message's, and is not told twice.
     pub fn apply_own(&mut self, change: &Change) {
         if let Change::FlagsChanged {
             uid,
@@ -583,6 +584,37 @@ mod tests {
         assert_eq!(told(&mut view, true, style), "* 2 EXPUNGE\r\n");
         assert_eq!(view.exists(), 3);
         assert_eq!(told(&mut view, true, style), "");
+    }
+
+    /// Found by the simulation (imap-two-sessions): another session's
+    /// expunge lands while this session's STORE runs, at a MODSEQ below
+    /// the STORE's own; the changes asked for after the STORE must still
+    /// bring it, and the STORE's own change must not be told again.
+    #[test]
+    fn an_own_store_does_not_skip_changes_made_before_it() {
+        let mut view = view(&[3, 5, 8]);
+        let own = Change::FlagsChanged {
+            uid: Uid::new(8).unwrap(),
+            flags: Flags::EMPTY.with(Flag::Seen),
+            keywords: Keywords::new(),
+            modseq: ModSeq(12),
+        };
+        view.apply_own(&own);
+        assert_eq!(view.highest_modseq, ModSeq(10));
+        // What the store answers for "changes since 10".
+        view.apply(
+            vec![
+                Change::Expunged {
+                    uid: Uid::new(5).unwrap(),
+                    modseq: ModSeq(11),
+                },
+                own,
+            ],
+            u32::MAX,
+        );
+        assert_eq!(view.highest_modseq, ModSeq(12));
+        let style = UpdateStyle::default();
+        assert_eq!(told(&mut view, true, style), "* 2 EXPUNGE\r\n");
     }
 
     #[test]
