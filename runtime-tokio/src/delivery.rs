@@ -283,7 +283,7 @@ impl<E: Environment> Runner<E> {
                 Arc::clone(&entry.record),
                 self.reports.clone(),
             );
-            let work = tokio::spawn(
+            let work = crate::task::spawn(
                 async move {
                     let (delivered, error) = deliver_locally(&context, record, &local).await;
                     (delivered, error.map(|e| e.to_string()))
@@ -293,7 +293,7 @@ impl<E: Environment> Runner<E> {
             self.tasks.insert(task, supervise::Task::new(id, &work));
             // The report is sent even if the delivery panics, so that the
             // message is not left waiting for it.
-            tokio::spawn(
+            crate::task::spawn(
                 async move {
                     let (delivered, error) = match work.await {
                         Ok(done) => done,
@@ -331,14 +331,14 @@ impl<E: Environment> Runner<E> {
                 Arc::clone(&entry.record),
                 self.reports.clone(),
             );
-            let work = tokio::spawn(
+            let work = crate::task::spawn(
                 run_attempt(context, Arc::clone(&record), indexes.clone(), attempt)
                     .in_current_span(),
             );
             self.tasks.insert(task, supervise::Task::new(id, &work));
             // The report is sent even if the attempt panics, so that its
             // permit always comes back.
-            tokio::spawn(
+            crate::task::spawn(
                 async move {
                     let result = work.await.map_err(|panic| panic.to_string());
                     let _ = reports.send(Report::Attempt {

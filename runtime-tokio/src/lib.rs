@@ -29,5 +29,6 @@ pub mod remote_log;
 pub mod resolver;
 pub mod server;
 pub mod spool;
+pub mod task;
 pub mod tls;
 pub mod tunnel;

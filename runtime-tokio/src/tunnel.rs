@@ -190,7 +190,7 @@ mod tests {
         let (client, mut client_far) = tokio::io::duplex(64);
         let (target, mut target_far) = tokio::io::duplex(64);
         let (_stop, ending) = watch::channel(false);
-        let relay = tokio::spawn(relay(
+        let relay = crate::task::spawn(relay(
             client,
             target,
             Duration::from_secs(60),

@@ -38,7 +38,7 @@ pub async fn serve(remote: Arc<Remote>, ledger: Ledger) -> Result<(), Box<dyn st
     loop {
         let (stream, peer) = listener.accept().await?;
         let (remote, ledger) = (Arc::clone(&remote), Arc::clone(&ledger));
-        tokio::spawn(
+        tokio::task::spawn_local(
             async move {
                 if let Err(error) = session(stream, &remote, &ledger).await {
                     tracing::info!("{}: session with {peer} ended: {error}", remote.name);

@@ -449,7 +449,7 @@ impl StoredMessage for MemoryMessage {
                 // The bug: the sync happens later, on a task that a crash
                 // of the host kills.
                 let store = self.store.clone();
-                tokio::spawn(async move {
+                tokio::task::spawn_local(async move {
                     tokio::time::sleep(PLANTED_SYNC_DELAY).await;
                     store.store(committed, wall_clock());
                 });

@@ -227,6 +227,9 @@ pub fn run(scenario: &Scenario, options: &Options) -> Report {
     let trace = Trace::default();
     let shared: SharedState = Arc::default();
     let ledger = Ledger::default();
+    // Every task of a host on its LocalSet, so that a crash drops them in
+    // the order they were spawned (see `postern::task`).
+    let _local = postern::task::LocalTasks::enter();
     let outcome = tracing::subscriber::with_default(trace.subscriber(), || {
         run_world(scenario, options, &shared, &ledger)
     });
@@ -656,7 +659,9 @@ async fn serve_host(group: Arc<ServerGroup>, address: IpAddr, shared: SharedStat
             Ok(context) => {
                 let (arrivals, arrived) = mpsc::unbounded_channel();
                 let backlog = group.store.attach(arrivals);
-                tasks.spawn(delivery::run(context, backlog, arrived, commands).in_current_span());
+                tasks.spawn_local(
+                    delivery::run(context, backlog, arrived, commands).in_current_span(),
+                );
             }
             Err(error) => {
                 lock(&shared)
@@ -693,7 +698,7 @@ async fn serve_host(group: Arc<ServerGroup>, address: IpAddr, shared: SharedStat
             Arc::clone(&shared),
             ending.clone(),
         );
-        tasks.spawn(
+        tasks.spawn_local(
             async move {
                 loop {
                     let Ok((stream, remote)) = socket.accept().await else {
@@ -738,7 +743,9 @@ fn admit_and_serve(
             tracing::info!(instance = %name, "connect from {remote} refused: {refusal}");
             lock(shared).stats.refused_connections += 1;
             let instance = Arc::clone(instance);
-            tokio::spawn(async move { instance.refuse(stream, refusal).await }.in_current_span());
+            tokio::task::spawn_local(
+                async move { instance.refuse(stream, refusal).await }.in_current_span(),
+            );
             return;
         }
     };
@@ -751,7 +758,7 @@ fn admit_and_serve(
     let live = LiveSession::start(boot, &name, remote.ip());
     check_quota(group, boot, &name, remote.ip(), shared);
     let (instance, store, boot) = (Arc::clone(instance), group.store.clone(), Arc::clone(boot));
-    tokio::spawn(
+    tokio::task::spawn_local(
         async move {
             instance
                 .serve(stream, local, remote, &store, ending, session)

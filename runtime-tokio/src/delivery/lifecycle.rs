@@ -110,7 +110,7 @@ impl<E: Environment> Runner<E> {
         self.unreadable.remove(&id);
         // Read off the runner's task, so arrivals never queue behind a read.
         let (context, reports) = (Arc::clone(&self.context), self.reports.clone());
-        tokio::spawn(
+        crate::task::spawn(
             async move {
                 // A read that panics is a read that failed: retried later.
                 let loaded = supervise::catch_panic(context.env.load(id))
@@ -212,7 +212,7 @@ impl<E: Environment> Runner<E> {
             // Nothing waits for the removal (see Spool::remove); if it
             // fails, the message is delivered again at the next start.
             let context = Arc::clone(&self.context);
-            tokio::spawn(async move {
+            crate::task::spawn(async move {
                 match context.env.remove(id).await {
                     Ok(()) => {
                         tracing::info!(queue_id = %id, recipients, "{id}: removed from the spool")

@@ -120,7 +120,7 @@ impl MemoryStore {
             .filter_map(|n| Uid::new(uid_next + n))
             .collect();
         let (store, mailbox) = (self.clone(), mailbox.clone());
-        tokio::spawn(async move {
+        tokio::task::spawn_local(async move {
             tokio::time::sleep(super::PLANTED_SYNC_DELAY).await;
             let _ = store.place(&mailbox, &folder, messages);
         });

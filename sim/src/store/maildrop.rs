@@ -353,7 +353,7 @@ impl MaildropHandle for SimHandle {
             // The bug: the client hears +OK at once, and the changes are
             // made later, on a task that a crash of the host kills.
             Some(PlantedBug::UpdateBeforeSync) => {
-                tokio::spawn(update.in_current_span());
+                tokio::task::spawn_local(update.in_current_span());
             }
             _ => update.await,
         }
