@@ -5,7 +5,7 @@
 use super::{EventLevel, SessionInfo};
 use crate::auth::Mechanism;
 use crate::limits::LOGGED_PEER_TEXT_BYTES_MAX;
-use crate::text::{bounded, escape_controls};
+use crate::text::{bounded, counted, escape_controls};
 use std::fmt;
 use std::time::Duration;
 
@@ -119,9 +119,10 @@ impl fmt::Display for Event {
                 messages,
             } => write!(
                 f,
-                "{} {}: {messages} messages",
+                "{} {}: {}",
                 if *read_only { "examine" } else { "select" },
-                shown(folder)
+                shown(folder),
+                counted(messages, "message", "messages")
             ),
             Event::Appended {
                 folder,
@@ -129,11 +130,17 @@ impl fmt::Display for Event {
                 octets,
             } => write!(
                 f,
-                "append to {}: {messages} messages, {octets} octets",
-                shown(folder)
+                "append to {}: {}, {octets} octets",
+                shown(folder),
+                counted(messages, "message", "messages")
             ),
             Event::Expunged { folder, messages } => {
-                write!(f, "expunge in {}: {messages} messages", shown(folder))
+                write!(
+                    f,
+                    "expunge in {}: {}",
+                    shown(folder),
+                    counted(messages, "message", "messages")
+                )
             }
             Event::Copied {
                 to,
@@ -141,8 +148,9 @@ impl fmt::Display for Event {
                 moved,
             } => write!(
                 f,
-                "{} {messages} messages to {}",
+                "{} {} to {}",
                 if *moved { "moved" } else { "copied" },
+                counted(messages, "message", "messages"),
                 shown(to)
             ),
             Event::CommandRefused { reply } => write!(f, "command refused: {}", shown(reply)),
