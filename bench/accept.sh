@@ -20,11 +20,19 @@
 # Postfix through transport_maps), and the clock stops only when the
 # server's queue is empty again, that is when the sink has every message.
 #
+# With --latency it measures the time one message takes instead: Halon's
+# smtpping sends PINGS messages of 4 KiB one after another (a connection
+# each, WAIT ms apart) and reports, per run, the time from connect to the
+# 250 after DATA ("datasent"), its mean and minimum; the figures are the
+# medians of the means over the rounds, and the ratio postern/postfix
+# (below 1: postern answers sooner).
+#
 # Usage:
 #   bench/accept.sh [--quick] [--relay] [--only postern|postfix]
 #
 #   --quick          2000 messages, 1 round (a smoke test, not a measurement)
 #   --relay          relay to smtp-sink and wait for the queue to drain
+#   --latency        time single messages with smtpping (bench/latency.sh)
 #   --only SERVER    measure one server only (e.g. to check the Postfix half
 #                    before a postern binary exists)
 #
@@ -33,6 +41,8 @@
 #   SESSIONS=20      parallel SMTP sessions (smtp-source -s)
 #   ROUNDS=3         rounds; each round runs every server once
 #   POSTERN_BIN=target/release/postern
+#   PINGS=500        messages per --latency run (50 with --quick)
+#   WAIT=20          ms between --latency messages
 #   KEEP=1           keep the scratch directory (configs, logs, Maildirs);
 #                    it is also kept when a run fails
 #
@@ -56,6 +66,9 @@ SENDER="bench@src.test"             # src.test is discarded by Postfix, so a
                                     # bounce could never clog its queue
 RECIPIENT="user@bench.test"
 RELAY=""                            # set by --relay
+LATENCY=""                          # set by --latency
+PINGS="${PINGS:-500}"
+WAIT="${WAIT:-20}"
 SINK_ADDR=127.0.0.1
 SINK_PORT=2626
 OUTBOUND_CONNECTIONS=20             # both servers' outbound parallelism
@@ -84,8 +97,10 @@ while (($# > 0)); do
     case "$1" in
         --quick)
             MESSAGES=2000
+            PINGS=50
             ROUNDS=1
             ;;
+        --latency) LATENCY=1 ;;
         --relay)
             RELAY=1
             RECIPIENT="user@relay.test"
@@ -110,7 +125,7 @@ while (($# > 0)); do
     shift
 done
 
-for var in MESSAGES SESSIONS ROUNDS; do
+for var in MESSAGES SESSIONS ROUNDS PINGS WAIT; do
     if ! [[ "${!var}" =~ ^[1-9][0-9]*$ ]]; then
         echo "accept.sh: $var must be a positive integer, not '${!var}'" >&2
         exit 2
@@ -133,6 +148,7 @@ SMTP_SOURCE="$(find_tool smtp-source)"
 SMTP_SINK="$(find_tool smtp-sink)"
 POSTFIX="$(find_tool postfix)"
 POSTCONF="$(find_tool postconf)"
+SMTPPING="$(find_tool smtpping)"
 
 if [[ -z "$SMTP_SOURCE" ]] || { wants postfix && [[ -z "$POSTFIX" || -z "$POSTCONF" ]]; }; then
     cat >&2 <<'EOF'
@@ -140,6 +156,14 @@ accept.sh: Postfix's smtp-source (and postfix, postconf) are needed but not inst
 Install them with:
     apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postfix
 (The package does not start the system Postfix here; this script runs its own.)
+EOF
+    exit 2
+fi
+
+if [[ -n "$LATENCY" && -z "$SMTPPING" ]]; then
+    cat >&2 <<'EOF'
+accept.sh: --latency needs Halon's smtpping. Install it with:
+    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y smtpping
 EOF
     exit 2
 fi
@@ -411,6 +435,25 @@ run_load() { # run_load NAME ADDR PORT
     awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f\n", e - s }'
 }
 
+# Run smtpping against ADDR:PORT; print the mean and the minimum
+# milliseconds from connect to the 250 after DATA.
+run_latency() { # run_latency NAME ADDR PORT
+    local name=$1 addr=$2 port=$3
+    local out="$dir/smtpping.$name.out"
+    if ! "$SMTPPING" -q -c "$PINGS" -w "$WAIT" -s 4 -p "$port" -S "$SENDER" \
+        "$RECIPIENT" "@$addr" >"$out" 2>&1; then
+        echo "accept.sh: smtpping against $name ($addr:$port) failed:" >&2
+        tail -n 20 "$out" >&2
+        exit 1
+    fi
+    # "datasent min/avg/max = 0.83/5.98/24.97 ms"
+    awk -F'[ /]+' '/^datasent min\/avg\/max/ { print $7, $6; found = 1 }
+        END { exit !found }' "$out" || {
+        echo "accept.sh: no datasent line in smtpping's output ($out)" >&2
+        exit 1
+    }
+}
+
 # Files still queued by NAME: postern's spool, or Postfix's queues.
 queued() { # queued NAME
     case "$1" in
@@ -461,6 +504,35 @@ if [[ -n "$RELAY" ]]; then
 fi
 wants postern && start_postern
 wants postfix && start_postfix
+
+if [[ -n "$LATENCY" ]]; then
+    echo "accept.sh: latency: $PINGS messages of 4 KiB one at a time, ${WAIT} ms apart, $ROUNDS round(s); scratch in $dir"
+    echo
+    printf '%-6s %-8s %12s %12s\n' round server "mean (ms)" "min (ms)"
+    postern_means=()
+    postfix_means=()
+    for ((round = 1; round <= ROUNDS; round++)); do
+        for server in "${SERVERS[@]}"; do
+            case "$server" in
+                postern) read -r mean least < <(run_latency postern "$POSTERN_ADDR" "$POSTERN_PORT") ;;
+                postfix) read -r mean least < <(run_latency postfix "$POSTFIX_ADDR" "$POSTFIX_PORT") ;;
+            esac
+            printf '%-6s %-8s %12s %12s\n' "$round" "$server" "$mean" "$least"
+            case "$server" in
+                postern) postern_means+=("$mean") ;;
+                postfix) postfix_means+=("$mean") ;;
+            esac
+        done
+    done
+    echo
+    wants postern && echo "median postern: $(median "${postern_means[@]}") ms from connect to 250 after DATA"
+    wants postfix && echo "median postfix: $(median "${postfix_means[@]}") ms from connect to 250 after DATA"
+    if wants postern && wants postfix; then
+        awk -v a="$(median "${postern_means[@]}")" -v b="$(median "${postfix_means[@]}")" \
+            'BEGIN { printf "ratio postern/postfix: %.2f (below 1: postern answers sooner)\n", a / b }'
+    fi
+    exit 0
+fi
 
 echo "accept.sh: $MESSAGES messages of $MESSAGE_BYTES bytes, $SESSIONS sessions, $ROUNDS round(s); scratch in $dir"
 echo "accept.sh: servers keep delivering in the background after each run;"
