@@ -466,6 +466,13 @@ pub const FTP_TRANSFER_CHUNK_BYTES: usize = 64 * 1024;
 /// may not be shorter.
 pub const IMAP_AUTOLOGOUT_MIN: Duration = Duration::from_secs(30 * 60);
 
+/// How long an IMAP client that has not logged in may stay without a
+/// command. RFC 9051 section 5.4 sets its 30-minute minimum for sessions
+/// after authentication only; a connection that has not logged in holds
+/// a slot of the instance's connection quota and has shown nothing, so
+/// it gets three minutes, as Dovecot's login process gives it.
+pub const IMAP_LOGIN_TIMEOUT: Duration = Duration::from_secs(3 * 60);
+
 /// An IMAP instance's `command_timeout` when none is written: the RFC
 /// 9051 minimum, as Dovecot's IMAP idle timeout.
 pub const IMAP_AUTOLOGOUT_DEFAULT: Duration = IMAP_AUTOLOGOUT_MIN;

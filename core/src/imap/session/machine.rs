@@ -12,10 +12,11 @@ use super::{Event, Input, Output, Request, SessionConfig, SessionInfo};
 use crate::auth::TriedLogins;
 use crate::imap::codec::{CommandReader, ReadEvent, ReaderLimits};
 use crate::imap::command::{Command, CommandBody};
-use crate::limits::{IMAP_INPUT_BUFFER_BYTES_MAX, READ_CHUNK_BYTES};
+use crate::limits::{IMAP_INPUT_BUFFER_BYTES_MAX, IMAP_LOGIN_TIMEOUT, READ_CHUNK_BYTES};
 use crate::time::{Instant, UnixTime};
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// What the client switched on with ENABLE (RFC 5161), or by using it
 /// (RFC 7162 3.1: CONDSTORE by its first use).
@@ -69,7 +70,10 @@ impl ImapServer {
         wall: UnixTime,
     ) -> Self {
         let mut timers = TimerTable::default();
-        timers.set(Timer::Autologout, now + config.autologout);
+        timers.set(
+            Timer::Autologout,
+            now + config.autologout.min(IMAP_LOGIN_TIMEOUT),
+        );
         timers.set(Timer::Send, now + config.autologout);
         timers.set(Timer::SessionEnd, now + config.max_session_time);
         let reader = CommandReader::new(reader_limits(&config));
@@ -513,7 +517,16 @@ impl ImapServer {
             self.timers.stop(Timer::Autologout);
         } else if self.timers.get(Timer::Autologout).is_none() {
             self.timers
-                .set(Timer::Autologout, self.now + self.config.autologout);
+                .set(Timer::Autologout, self.now + self.autologout());
+        }
+    }
+
+    /// The inactivity timer: the instance's once logged in, at most
+    /// [`IMAP_LOGIN_TIMEOUT`] before.
+    fn autologout(&self) -> Duration {
+        match self.mode {
+            Mode::NotAuthenticated => self.config.autologout.min(IMAP_LOGIN_TIMEOUT),
+            _ => self.config.autologout,
         }
     }
 

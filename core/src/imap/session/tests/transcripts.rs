@@ -273,6 +273,29 @@ fn autologout_after_thirty_minutes_without_a_command() {
 }
 
 #[test]
+fn a_client_that_has_not_logged_in_is_logged_out_after_three_minutes() {
+    let mut h = Harness::new();
+    h.advance(Duration::from_secs(2 * 60));
+    h.line("a1 CAPABILITY");
+    h.advance(Duration::from_secs(2 * 60));
+    assert!(!h.closed());
+    h.advance(Duration::from_secs(60));
+    assert!(h.closed());
+    insta::assert_snapshot!(h.transcript);
+}
+
+#[test]
+fn logging_in_gives_the_session_its_thirty_minutes() {
+    let mut h = Harness::new();
+    h.advance(Duration::from_secs(2 * 60));
+    h.login();
+    h.advance(Duration::from_secs(29 * 60));
+    assert!(!h.closed());
+    h.advance(Duration::from_secs(60));
+    assert!(h.closed());
+}
+
+#[test]
 fn status_of_every_item() {
     let mut h = logged_in();
     h.line("a1 STATUS INBOX (MESSAGES UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE RECENT HIGHESTMODSEQ APPENDLIMIT)");
