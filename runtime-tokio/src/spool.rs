@@ -25,9 +25,14 @@
 //! data exactly as the session produced it (CRLF line endings, trace
 //! header first). Commit is: write, `fdatasync` the file, rename it from
 //! `incoming/` to `queue/`, `fsync` the `queue/` directory. Only then is
-//! the session told the message is stored.
+//! the session told the message is stored. Concurrent commits share the
+//! directory's `fsync` ([`DirSync`], group commit): each waits for one
+//! that started after its rename.
 
+mod dir_sync;
 mod record;
+
+pub use dir_sync::DirSync;
 
 pub use record::{
     Damaged, HEADER_BYTES, SPOOL_FORMAT_VERSION, SPOOL_MAGIC, SpoolRecord, check_state, damage,
@@ -55,6 +60,8 @@ const WRITE_BUFFER_BYTES: usize = 256 * 1024;
 pub struct Spool {
     incoming: PathBuf,
     queue: PathBuf,
+    /// The `fsync`s of `queue/` after commits, shared (group commit).
+    queue_sync: Arc<DirSync>,
     state: PathBuf,
     damaged: PathBuf,
     last_id: Mutex<u64>,
@@ -98,6 +105,7 @@ impl Spool {
         let last_id = waiting.last().map_or(0, |id| id.0);
         let spool = Spool {
             incoming,
+            queue_sync: Arc::new(DirSync::new(queue.clone())),
             queue,
             state,
             damaged,
@@ -334,7 +342,7 @@ impl StoredMessage for SpoolFile {
         let buffer = std::mem::take(&mut self.buffer);
         let from = self.spool.incoming.join(self.queue_id.to_string());
         let to = self.spool.queue_path(self.queue_id);
-        let queue_dir = self.spool.queue.clone();
+        let queue_sync = Arc::clone(&self.spool.queue_sync);
         // On any failure the message is removed, so that the 451 the client
         // gets is the truth: nothing was kept, nothing will be delivered.
         blocking(move || {
@@ -346,7 +354,7 @@ impl StoredMessage for SpoolFile {
                 let _ = fs::remove_file(&from);
                 return Err(error);
             }
-            if let Err(error) = sync_dir(&queue_dir) {
+            if let Err(error) = queue_sync.sync() {
                 let _ = fs::remove_file(&to);
                 return Err(error);
             }
