@@ -56,6 +56,8 @@
 
 set -euo pipefail
 
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 # --- Settings ---------------------------------------------------------------
 
 MESSAGES="${MESSAGES:-20000}"
@@ -89,9 +91,6 @@ SERVERS=(postern postfix)           # the order runs alternate in
 
 # --- Command line -----------------------------------------------------------
 
-usage() {
-    sed -n '2,/^$/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
-}
 
 while (($# > 0)); do
     case "$1" in
@@ -125,25 +124,11 @@ while (($# > 0)); do
     shift
 done
 
-for var in MESSAGES SESSIONS ROUNDS PINGS WAIT; do
-    if ! [[ "${!var}" =~ ^[1-9][0-9]*$ ]]; then
-        echo "accept.sh: $var must be a positive integer, not '${!var}'" >&2
-        exit 2
-    fi
-done
+require_positive_integers MESSAGES SESSIONS ROUNDS PINGS WAIT
 
-wants() { # wants SERVER: is SERVER among those to measure?
-    local s
-    for s in "${SERVERS[@]}"; do [[ "$s" == "$1" ]] && return 0; done
-    return 1
-}
 
 # --- Prerequisites ----------------------------------------------------------
 
-# Postfix's tools live in /usr/sbin, which is not always on PATH.
-find_tool() {
-    command -v "$1" 2>/dev/null || { [[ -x "/usr/sbin/$1" ]] && echo "/usr/sbin/$1"; } || true
-}
 SMTP_SOURCE="$(find_tool smtp-source)"
 SMTP_SINK="$(find_tool smtp-sink)"
 POSTFIX="$(find_tool postfix)"
@@ -183,11 +168,6 @@ if wants postfix && [[ "$EUID" -ne 0 ]]; then
     exit 2
 fi
 
-# Does something accept TCP connections on ADDR:PORT? (bash's /dev/tcp; the
-# subshell keeps the descriptor from leaking into this shell.)
-listening() { # listening ADDR PORT
-    (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
-}
 
 # Refuse to measure whatever else might already be on our ports.
 for server in "${SERVERS[@]}"; do
@@ -273,25 +253,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Wait until ADDR:PORT accepts connections, or give up with a clear error.
-# PID, when given, is the server process: if it dies we stop waiting at once.
-wait_for_listener() { # wait_for_listener NAME ADDR PORT LOG [PID]
-    local name=$1 addr=$2 port=$3 log=$4 pid=${5:-} waited=0
-    until listening "$addr" "$port"; do
-        if [[ -n "$pid" ]] && ! kill -0 "$pid" 2>/dev/null; then
-            echo "accept.sh: $name exited before listening on $addr:$port; its log ($log):" >&2
-            tail -n 20 "$log" >&2 || true
-            exit 1
-        fi
-        if ((waited >= STARTUP_WAIT_SECONDS * 10)); then
-            echo "accept.sh: $name is not listening on $addr:$port after ${STARTUP_WAIT_SECONDS}s; its log ($log):" >&2
-            tail -n 20 "$log" >&2 || true
-            exit 1
-        fi
-        sleep 0.1
-        waited=$((waited + 1))
-    done
-}
 
 # --- postern ----------------------------------------------------------------
 
@@ -475,16 +436,6 @@ wait_for_empty_queue() { # wait_for_empty_queue NAME
     done
 }
 
-# Median of the numbers given as arguments.
-median() {
-    printf '%s\n' "$@" | sort -g | awk '
-        { v[NR] = $1 }
-        END {
-            if (NR == 0) { print "nan"; exit }
-            if (NR % 2) print v[(NR + 1) / 2]
-            else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2
-        }'
-}
 
 # --- Main -------------------------------------------------------------------
 

@@ -40,6 +40,8 @@
 
 set -euo pipefail
 
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 KILLS="${KILLS:-100}"
 SESSIONS="${SESSIONS:-20}"
 ADDR=127.0.0.1
@@ -49,10 +51,6 @@ STARTUP_WAIT_SECONDS=20
 DRAIN_WAIT_SECONDS=300
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 POSTERN_BIN="${POSTERN_BIN:-$REPO_ROOT/target/release/postern}"
-
-usage() {
-    sed -n '2,/^$/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
-}
 
 while (($# > 0)); do
     case "$1" in
@@ -69,21 +67,13 @@ while (($# > 0)); do
     shift
 done
 
-for var in KILLS SESSIONS; do
-    if ! [[ "${!var}" =~ ^[1-9][0-9]*$ ]]; then
-        echo "crash.sh: $var must be a positive integer, not '${!var}'" >&2
-        exit 2
-    fi
-done
+require_positive_integers KILLS SESSIONS
 if [[ ! -x "$POSTERN_BIN" ]]; then
     echo "crash.sh: no postern binary at $POSTERN_BIN; build it with cargo build --release -p postern, or set POSTERN_BIN" >&2
     exit 2
 fi
 command -v python3 >/dev/null || { echo "crash.sh: python3 is needed" >&2; exit 2; }
 
-listening() { # listening ADDR PORT
-    (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
-}
 if listening "$ADDR" "$PORT"; then
     echo "crash.sh: $ADDR:$PORT is already in use; stop whatever listens there first." >&2
     exit 1
@@ -134,20 +124,7 @@ EOF
 start_postern() {
     "$POSTERN_BIN" run --config "$dir/postern.toml" >>"$dir/log" 2>&1 &
     postern_pid=$!
-    local waited=0
-    until listening "$ADDR" "$PORT"; do
-        if ! kill -0 "$postern_pid" 2>/dev/null; then
-            echo "crash.sh: postern exited before listening; its log ($dir/log):" >&2
-            tail -n 20 "$dir/log" >&2
-            exit 1
-        fi
-        if ((waited >= STARTUP_WAIT_SECONDS * 10)); then
-            echo "crash.sh: postern is not listening after ${STARTUP_WAIT_SECONDS}s; see $dir/log" >&2
-            exit 1
-        fi
-        sleep 0.1
-        waited=$((waited + 1))
-    done
+    wait_for_listener postern "$ADDR" "$PORT" "$dir/log" "$postern_pid"
 }
 
 # Messages still in the spool (queued, not yet delivered or removed).

@@ -52,6 +52,8 @@
 
 set -euo pipefail
 
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 # --- Settings ---------------------------------------------------------------
 
 CLIENTS="${CLIENTS:-20}"
@@ -79,9 +81,6 @@ SERVERS=(postern dovecot)
 
 # --- Command line -----------------------------------------------------------
 
-usage() {
-    sed -n '2,/^$/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
-}
 
 while (($# > 0)); do
     case "$1" in
@@ -109,12 +108,7 @@ while (($# > 0)); do
     shift
 done
 
-for var in CLIENTS MESSAGES MESSAGE_BYTES SECONDS_PER_RUN ROUNDS; do
-    if ! [[ "${!var}" =~ ^[1-9][0-9]*$ ]]; then
-        echo "pop3.sh: $var must be a positive integer, not '${!var}'" >&2
-        exit 2
-    fi
-done
+require_positive_integers CLIENTS MESSAGES MESSAGE_BYTES SECONDS_PER_RUN ROUNDS
 case "$HASH" in
     argon2id) ;;
     light)
@@ -134,11 +128,6 @@ if ((MESSAGE_BYTES < 512)); then
     exit 2
 fi
 
-wants() { # wants SERVER: is SERVER among those to measure?
-    local s
-    for s in "${SERVERS[@]}"; do [[ "$s" == "$1" ]] && return 0; done
-    return 1
-}
 
 # --- Prerequisites ----------------------------------------------------------
 
@@ -185,9 +174,6 @@ if [[ ! -x "$POSTERN_BIN" ]]; then
     exit 2
 fi
 
-listening() { # listening ADDR PORT
-    (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
-}
 
 for server in "${SERVERS[@]}"; do
     case "$server" in
@@ -237,23 +223,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-wait_for_listener() { # wait_for_listener NAME ADDR PORT LOG PID
-    local name=$1 addr=$2 port=$3 log=$4 pid=$5 waited=0
-    until listening "$addr" "$port"; do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            echo "pop3.sh: $name exited before listening on $addr:$port; its log ($log):" >&2
-            tail -n 20 "$log" >&2 || true
-            exit 1
-        fi
-        if ((waited >= STARTUP_WAIT_SECONDS * 10)); then
-            echo "pop3.sh: $name is not listening on $addr:$port after ${STARTUP_WAIT_SECONDS}s; its log ($log):" >&2
-            tail -n 20 "$log" >&2 || true
-            exit 1
-        fi
-        sleep 0.1
-        waited=$((waited + 1))
-    done
-}
 
 users() { # the local parts: bench01 .. benchNN
     local i
@@ -317,6 +286,10 @@ fill_maildirs() { # fill_maildirs ROOT
 # data directory of CONFIG, which writes DATA/accounts.toml.
 add_users() { # add_users CONFIG
     local user
+    # `user add` works on a server's data directory and will not make one
+    # (a mistyped --config would scatter accounts): both configurations
+    # here say data_dir = "data".
+    mkdir -p -m 700 "$(dirname "$1")/data"
     for user in $(users); do
         if ! printf '%s\n' "$PASSWORD" | "$POSTERN_BIN" user add "$user@$DOMAIN" --config "$1" \
             >>"$dir/user-add.log" 2>&1; then
@@ -506,15 +479,6 @@ run_load() { # run_load NAME ADDR PORT SECONDS
     awk '{ print $2, $6 }' "$out"
 }
 
-median() {
-    printf '%s\n' "$@" | sort -g | awk '
-        { v[NR] = $1 }
-        END {
-            if (NR == 0) { print "nan"; exit }
-            if (NR % 2) print v[(NR + 1) / 2]
-            else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2
-        }'
-}
 
 # --- Main -------------------------------------------------------------------
 

@@ -38,6 +38,8 @@
 
 set -euo pipefail
 
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 SESSIONS="${SESSIONS:-10000}"
 POSTFIX_SESSIONS="${POSTFIX_SESSIONS:-200}"
 SERVERS=(postern postfix)
@@ -58,9 +60,6 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 POSTERN_BIN="${POSTERN_BIN:-$REPO_ROOT/target/release/postern}"
 CLIENT="$REPO_ROOT/bench/idle_sessions.py"
 
-usage() {
-    sed -n '2,/^$/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
-}
 
 while (($# > 0)); do
     case "$1" in
@@ -88,22 +87,9 @@ while (($# > 0)); do
     shift
 done
 
-for var in SESSIONS POSTFIX_SESSIONS; do
-    if ! [[ "${!var}" =~ ^[1-9][0-9]*$ ]]; then
-        echo "sessions.sh: $var must be a positive integer, not '${!var}'" >&2
-        exit 2
-    fi
-done
+require_positive_integers SESSIONS POSTFIX_SESSIONS
 
-wants() { # wants SERVER
-    local s
-    for s in "${SERVERS[@]}"; do [[ "$s" == "$1" ]] && return 0; done
-    return 1
-}
 
-find_tool() {
-    command -v "$1" 2>/dev/null || { [[ -x "/usr/sbin/$1" ]] && echo "/usr/sbin/$1"; } || true
-}
 POSTFIX="$(find_tool postfix)"
 POSTCONF="$(find_tool postconf)"
 
@@ -133,9 +119,6 @@ if [[ "$limit" != unlimited ]] && ((limit < SESSIONS + 100)); then
     exit 2
 fi
 
-listening() { # listening ADDR PORT
-    (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
-}
 
 dir="$(mktemp -d /tmp/postern-sessions.XXXXXX)"
 chmod 755 "$dir" # Postfix's daemons walk down into its queue below here
@@ -182,18 +165,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-wait_for_listener() { # wait_for_listener NAME ADDR PORT LOG
-    local waited=0
-    until listening "$2" "$3"; do
-        if ((waited >= STARTUP_WAIT_SECONDS * 10)); then
-            echo "sessions.sh: $1 is not listening on $2:$3 after ${STARTUP_WAIT_SECONDS}s; its log ($4):" >&2
-            tail -n 20 "$4" >&2 || true
-            exit 1
-        fi
-        sleep 0.1
-        waited=$((waited + 1))
-    done
-}
 
 # Opens COUNT idle sessions to ADDR:PORT and waits until all are idle after
 # EHLO. The client holds them until its stdin (fd 9 here) closes.

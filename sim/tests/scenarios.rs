@@ -25,6 +25,30 @@ fn all_scenarios() -> Vec<PathBuf> {
     files
 }
 
+/// Seeds 0 to 9 of `name`, faults moved within their jitter; every run
+/// must pass.
+fn ten_passing_seeds(name: &str) -> Vec<Report> {
+    let scenario = scenario(name);
+    let reports: Vec<Report> = (0..10)
+        .map(|seed| {
+            let options = Options {
+                seed,
+                randomize: true,
+                bug: None,
+            };
+            run(&scenario, &options)
+        })
+        .collect();
+    for (seed, report) in reports.iter().enumerate() {
+        assert!(
+            report.passed(),
+            "{name} seed {seed}: {:?}",
+            report.violations
+        );
+    }
+    reports
+}
+
 fn seed(seed: u64) -> Options {
     Options {
         seed,
@@ -219,22 +243,7 @@ fn pop3_crash_in_the_middle_of_update() {
 /// and some runs cut an update part way, so the window is really hit.
 #[test]
 fn a_swarm_moves_the_crash_across_the_update() {
-    let scenario = scenario("pop3-crash-in-update");
-    let reports: Vec<Report> = (0..10)
-        .map(|seed| {
-            run(
-                &scenario,
-                &Options {
-                    seed,
-                    randomize: true,
-                    bug: None,
-                },
-            )
-        })
-        .collect();
-    for (seed, report) in reports.iter().enumerate() {
-        assert!(report.passed(), "seed {seed}: {:?}", report.violations);
-    }
+    let reports = ten_passing_seeds("pop3-crash-in-update");
     let cut = reports
         .iter()
         .filter(|r| r.stats.partial_updates > 0)
@@ -585,22 +594,7 @@ fn imap_crash_during_expunge() {
 /// really hit.
 #[test]
 fn a_swarm_moves_the_crash_across_the_expunge() {
-    let scenario = scenario("imap-crash-expunge");
-    let reports: Vec<Report> = (0..10)
-        .map(|seed| {
-            run(
-                &scenario,
-                &Options {
-                    seed,
-                    randomize: true,
-                    bug: None,
-                },
-            )
-        })
-        .collect();
-    for (seed, report) in reports.iter().enumerate() {
-        assert!(report.passed(), "seed {seed}: {:?}", report.violations);
-    }
+    let reports = ten_passing_seeds("imap-crash-expunge");
     let cut = reports
         .iter()
         .filter(|r| r.stats.imap_partial_expunges > 0)
