@@ -91,7 +91,6 @@ SERVERS=(postern postfix)           # the order runs alternate in
 
 # --- Command line -----------------------------------------------------------
 
-
 while (($# > 0)); do
     case "$1" in
         --quick)
@@ -125,7 +124,6 @@ while (($# > 0)); do
 done
 
 require_positive_integers MESSAGES SESSIONS ROUNDS PINGS WAIT
-
 
 # --- Prerequisites ----------------------------------------------------------
 
@@ -167,7 +165,6 @@ if wants postfix && [[ "$EUID" -ne 0 ]]; then
     echo "accept.sh: starting a private Postfix needs root (its master runs as root)." >&2
     exit 2
 fi
-
 
 # Refuse to measure whatever else might already be on our ports.
 for server in "${SERVERS[@]}"; do
@@ -240,19 +237,9 @@ cleanup() {
         kill "$sink_pid" 2>/dev/null || true
         wait "$sink_pid" 2>/dev/null || true
     fi
-    # Keep the evidence when asked to, or when something failed (status 1);
-    # an interrupted run (130, 143) just cleans up.
-    if [[ -n "${KEEP:-}" || $status -eq 1 ]]; then
-        echo "accept.sh: scratch directory kept: $dir" >&2
-    else
-        rm -rf "$dir"
-    fi
-    exit "$status"
+    leave_scratch "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
+on_exit cleanup
 
 # --- postern ----------------------------------------------------------------
 
@@ -435,7 +422,6 @@ wait_for_empty_queue() { # wait_for_empty_queue NAME
         waited=$((waited + 1))
     done
 }
-
 
 # --- Main -------------------------------------------------------------------
 

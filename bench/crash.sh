@@ -92,16 +92,9 @@ cleanup() {
         kill -TERM "$postern_pid" 2>/dev/null || true
         wait "$postern_pid" 2>/dev/null || true
     fi
-    if [[ -n "${KEEP:-}" || $status -eq 1 ]]; then
-        echo "crash.sh: scratch directory kept: $dir" >&2
-    else
-        rm -rf "$dir"
-    fi
-    exit "$status"
+    leave_scratch "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+on_exit cleanup
 
 cat >"$dir/postern.toml" <<EOF
 [server]

@@ -71,3 +71,23 @@ median() { # median NUMBER...
             else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2
         }'
 }
+
+# Ends a script's cleanup: keeps the scratch directory $dir when KEEP is set
+# or the run failed (status 1; an interrupted run, 130 or 143, just cleans
+# up), removes it otherwise, and exits with STATUS.
+leave_scratch() { # leave_scratch STATUS
+    if [[ -n "${KEEP:-}" || $1 -eq 1 ]]; then
+        echo "$BENCH: scratch directory kept: $dir" >&2
+    else
+        rm -rf "$dir"
+    fi
+    exit "$1"
+}
+
+# Runs FUNCTION at exit, and makes SIGINT and SIGTERM exit (130, 143) so
+# that it runs then too.
+on_exit() { # on_exit FUNCTION
+    trap "$1" EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}

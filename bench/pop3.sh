@@ -81,7 +81,6 @@ SERVERS=(postern dovecot)
 
 # --- Command line -----------------------------------------------------------
 
-
 while (($# > 0)); do
     case "$1" in
         --quick)
@@ -128,7 +127,6 @@ if ((MESSAGE_BYTES < 512)); then
     exit 2
 fi
 
-
 # --- Prerequisites ----------------------------------------------------------
 
 if [[ "$EUID" -ne 0 ]]; then
@@ -174,7 +172,6 @@ if [[ ! -x "$POSTERN_BIN" ]]; then
     exit 2
 fi
 
-
 for server in "${SERVERS[@]}"; do
     case "$server" in
         postern) addr=$POSTERN_ADDR port=$POSTERN_PORT ;;
@@ -212,17 +209,9 @@ cleanup() {
     local status=$?
     stop_pid postern "$postern_pid"
     stop_pid dovecot "$dovecot_pid"
-    if [[ -n "${KEEP:-}" || $status -eq 1 ]]; then
-        echo "pop3.sh: scratch directory kept: $dir" >&2
-    else
-        rm -rf "$dir"
-    fi
-    exit "$status"
+    leave_scratch "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
+on_exit cleanup
 
 users() { # the local parts: bench01 .. benchNN
     local i
@@ -478,7 +467,6 @@ run_load() { # run_load NAME ADDR PORT SECONDS
     # "sessions N errors E seconds S"
     awk '{ print $2, $6 }' "$out"
 }
-
 
 # --- Main -------------------------------------------------------------------
 

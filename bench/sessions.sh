@@ -60,7 +60,6 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 POSTERN_BIN="${POSTERN_BIN:-$REPO_ROOT/target/release/postern}"
 CLIENT="$REPO_ROOT/bench/idle_sessions.py"
 
-
 while (($# > 0)); do
     case "$1" in
         --quick)
@@ -88,7 +87,6 @@ while (($# > 0)); do
 done
 
 require_positive_integers SESSIONS POSTFIX_SESSIONS
-
 
 POSTFIX="$(find_tool postfix)"
 POSTCONF="$(find_tool postconf)"
@@ -118,7 +116,6 @@ if [[ "$limit" != unlimited ]] && ((limit < SESSIONS + 100)); then
     echo "sessions.sh: the open-files limit ($limit) is below SESSIONS + 100; raise it (ulimit -n) or lower SESSIONS." >&2
     exit 2
 fi
-
 
 dir="$(mktemp -d /tmp/postern-sessions.XXXXXX)"
 chmod 755 "$dir" # Postfix's daemons walk down into its queue below here
@@ -154,17 +151,9 @@ cleanup() {
     stop_client
     stop_postern
     stop_postfix
-    if [[ -n "${KEEP:-}" || $status -eq 1 ]]; then
-        echo "sessions.sh: scratch directory kept: $dir" >&2
-    else
-        rm -rf "$dir"
-    fi
-    exit "$status"
+    leave_scratch "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
+on_exit cleanup
 
 # Opens COUNT idle sessions to ADDR:PORT and waits until all are idle after
 # EHLO. The client holds them until its stdin (fd 9 here) closes.
