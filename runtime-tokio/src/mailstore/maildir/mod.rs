@@ -507,6 +507,10 @@ impl MailboxStore for MaildirStore {
         since: ModSeq,
     ) -> Result<Option<Vec<Change>>, StoreError> {
         let (store, mailbox, folder) = (self.clone(), mailbox.clone(), folder_name(folder)?);
+        // Asked after every command: nothing changed is answered here.
+        if let Some(changes) = store.quick_changes(&mailbox, &folder, since) {
+            return Ok(changes);
+        }
         blocking(move || {
             let synced = store.sync_blocking(&mailbox, &folder)?;
             if synced.reconciled == Reconciled::UidValidityChanged {
