@@ -555,6 +555,11 @@ pub const IMAP_THREAD_DEPTH_MAX: usize = 256;
 
 // IMAP session
 
+/// A stored message this large or smaller is read whole in one step
+/// (one trip to the blocking threads); a larger one is streamed in
+/// bounded chunks.
+pub const MESSAGE_READ_AT_ONCE_BYTES_MAX: u64 = 256 * 1024;
+
 /// RFC 2177 3: clients re-issue IDLE at least every 29 minutes; an IDLE
 /// that lasts longer than this ends the session.
 pub const IMAP_IDLE_MAX: Duration = Duration::from_secs(30 * 60);
@@ -567,3 +572,18 @@ pub const IMAP_BAD_COMMANDS_MAX: u32 = 20;
 /// request is out: room for a pipelined group of commands. The driver
 /// stops reading at this bound ([`crate::imap::session::ImapServer::wants_input`]).
 pub const IMAP_INPUT_BUFFER_BYTES_MAX: usize = 64 * 1024;
+
+// Passwords
+
+/// Cores a server leaves to its sessions while it checks passwords:
+/// argon2 checks run on (cores - this) threads of their own, at least
+/// one. A burst of logins then queues for the hasher instead of taking
+/// every core from the sessions' commands (Dovecot's single auth process
+/// does the same), and at most that many argon2 memories (19 MiB each at
+/// the default cost) exist at once.
+pub const PASSWORD_CHECK_SPARE_CORES: usize = 1;
+
+/// The niceness of the password-checking threads: under a shortage of
+/// CPU, sessions' commands and deliveries go first and logins take what
+/// is left (a login waits; mail keeps moving).
+pub const PASSWORD_CHECK_NICENESS: i32 = 10;

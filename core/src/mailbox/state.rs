@@ -80,7 +80,7 @@ impl fmt::Display for StateError {
 impl std::error::Error for StateError {}
 
 /// What [`MailboxState::reconcile`] made of a store's findings.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reconciled {
     /// The same UIDVALIDITY: these changes, oldest first (maybe none).
     Changes(Vec<Change>),

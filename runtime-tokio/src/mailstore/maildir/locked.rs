@@ -53,6 +53,10 @@ pub(super) struct Locked {
     pub known: Dates,
     /// `new/` and `cur/` stamped before the last scan listed them.
     pub listed: Option<Listed>,
+    /// Directories a file was renamed into, synced once by
+    /// [`Locked::finish`] before the uidlist is written: several
+    /// sessions' appends in one round share the fsync.
+    unsynced_dirs: Vec<PathBuf>,
 }
 
 /// File name to mtime.
@@ -89,6 +93,7 @@ impl Locked {
             placing: false,
             known: Dates::new(),
             listed: None,
+            unsynced_dirs: Vec::new(),
         })
     }
 
@@ -106,6 +111,14 @@ impl Locked {
     pub(super) fn abandon_placing(&mut self) {
         if std::mem::take(&mut self.placing) {
             let _ = fs::remove_file(self.dir.join(PLACING));
+        }
+    }
+
+    /// A file was renamed into `dir`: sync it before the uidlist is
+    /// written ([`Locked::finish`]), hence before any caller is answered.
+    pub(super) fn sync_later(&mut self, dir: &Path) {
+        if !self.unsynced_dirs.iter().any(|d| d == dir) {
+            self.unsynced_dirs.push(dir.to_owned());
         }
     }
 
@@ -351,13 +364,17 @@ impl Locked {
             .collect()
     }
 
-    /// Writes what changed and releases the keywords' lock; the uidlist's
+    /// Syncs the directories files were renamed into ([`Locked::sync_later`]),
+    /// writes what changed and releases the keywords' lock; the uidlist's
     /// lock comes back, still held, for the files written with it
     /// (`postern-modseq`): dropping it releases it. The flag is true when
     /// the uidlist was replaced and the folder's directory is still to be
     /// synced: `postern-modseq`, written next in the same directory, is
     /// made durable by the same directory fsync, before any reply.
     pub(super) fn finish(self) -> Result<(Lock, bool), StoreError> {
+        for dir in &self.unsynced_dirs {
+            crate::spool::sync_dir(dir)?;
+        }
         if let Some(lock) = self.keywords_lock {
             lock.replace(self.keywords.render().as_bytes())?;
         }

@@ -14,6 +14,7 @@
 //! [`transfer`].
 
 mod folders;
+mod group;
 mod lock;
 mod locked;
 mod modseq;
@@ -23,6 +24,8 @@ mod write;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_group;
 #[cfg(test)]
 mod tests_imap;
 #[cfg(test)]
@@ -36,8 +39,10 @@ use super::{
     CopyResult, FlagOp, FolderName, FolderStatus, MailboxStore, MessageReader, MoveResult,
     NewMessage, SpecialUse, StoreError, Usage,
 };
+use group::Held;
 use locked::Locked;
 use postern_core::envelope::LocalMailbox;
+use postern_core::limits::MESSAGE_READ_AT_ONCE_BYTES_MAX;
 use postern_core::mailbox::maildir_name::{Info, MaildirName};
 use postern_core::mailbox::{
     Change, Flag, Flags, Keywords, MailboxState, ModSeq, Reconciled, Snapshot, Uid, UidValidity,
@@ -74,10 +79,15 @@ struct Inner {
 #[derive(Debug)]
 struct Handle {
     cache: Mutex<Option<Cache>>,
+    /// Work waiting for the next round under the lock ([`group`]).
+    queue: Mutex<Vec<group::Job>>,
     changed: watch::Sender<ModSeq>,
     /// Syncs under the lock, for the tests of the quick sync.
     #[cfg(test)]
     full_syncs: std::sync::atomic::AtomicU64,
+    /// Rounds under the lock ([`group`]), for its tests.
+    #[cfg(test)]
+    rounds: std::sync::atomic::AtomicU64,
 }
 
 /// What the last sync saw.
@@ -106,74 +116,6 @@ struct Synced<T> {
     value: T,
     reconciled: Reconciled,
     snapshot: Snapshot,
-}
-
-/// A folder held: this process's mutex and the lock file, scanned.
-struct Held<'a> {
-    dir: PathBuf,
-    handle: &'a Handle,
-    cache: MutexGuard<'a, Option<Cache>>,
-    locked: Locked,
-}
-
-impl<'a> Held<'a> {
-    fn take(dir: PathBuf, handle: &'a Handle, move_new: bool) -> Result<Held<'a>, StoreError> {
-        let mut cache = lock(&handle.cache);
-        let mut locked = Locked::open(&dir)?;
-        if let Some(cache) = cache.as_mut() {
-            locked.known = std::mem::take(&mut cache.dates);
-            cache.seen = None;
-        }
-        locked.scan(move_new)?;
-        Ok(Held {
-            dir,
-            handle,
-            cache,
-            locked,
-        })
-    }
-
-    /// Writes the uidlist, then (still under its lock) brings the model
-    /// and `postern-modseq` up to date; releases the folder.
-    fn commit(self) -> Result<(Reconciled, Snapshot), StoreError> {
-        let Held {
-            dir,
-            handle,
-            mut cache,
-            locked,
-        } = self;
-        let found = locked.found();
-        let uid_validity = locked.uid_validity();
-        let uid_next = locked.list.next_uid;
-        let paths = locked
-            .files
-            .iter()
-            .map(|(&uid, entry)| (uid, entry.path.clone()))
-            .collect();
-        let dates = locked.dates();
-        let listed = locked.listed;
-        let (still_locked, dir_unsynced) = locked.finish()?;
-        let state = cache.take().map(|c| c.state);
-        let before = state.as_ref().map(MailboxState::highest_modseq);
-        let (state, reconciled) =
-            modseq::sync_state(&dir, state, uid_validity, uid_next, found, dir_unsynced)?;
-        let seen = settled::after_sync(&dir, listed)?;
-        drop(still_locked);
-        let snapshot = state.snapshot();
-        // Changes found now, or made by another process since this one
-        // last looked (its state was resumed from `postern-modseq`).
-        let moved = before.is_some_and(|b| b != state.highest_modseq());
-        if moved || reconciled != Reconciled::Changes(Vec::new()) {
-            handle.changed.send_replace(state.highest_modseq());
-        }
-        *cache = Some(Cache {
-            state,
-            paths,
-            dates,
-            seen,
-        });
-        Ok((reconciled, snapshot))
-    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -211,9 +153,12 @@ impl MaildirStore {
             .or_insert_with(|| {
                 Arc::new(Handle {
                     cache: Mutex::new(None),
+                    queue: Mutex::new(Vec::new()),
                     changed: watch::Sender::new(ModSeq(0)),
                     #[cfg(test)]
                     full_syncs: std::sync::atomic::AtomicU64::new(0),
+                    #[cfg(test)]
+                    rounds: std::sync::atomic::AtomicU64::new(0),
                 })
             })
             .clone()
@@ -236,33 +181,6 @@ impl MaildirStore {
             return Err(StoreError::NoSuchFolder(folder.to_string()));
         }
         Ok(dir)
-    }
-
-    /// Locks the folder (this process's mutex, then the lock file), syncs
-    /// it, runs `op`, writes the uidlist back and brings the model (and
-    /// `postern-modseq`) up to date; fires the watch channel if anything
-    /// changed.
-    fn locked<T>(
-        &self,
-        mailbox: &LocalMailbox,
-        folder: &FolderName,
-        move_new: bool,
-        op: impl FnOnce(&mut Locked) -> Result<T, StoreError>,
-    ) -> Result<Synced<T>, StoreError> {
-        let dir = self.folder_dir(mailbox, folder)?;
-        let handle = self.handle(mailbox, folder);
-        #[cfg(test)]
-        handle
-            .full_syncs
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut held = Held::take(dir, &handle, move_new)?;
-        let value = op(&mut held.locked)?;
-        let (reconciled, snapshot) = held.commit()?;
-        Ok(Synced {
-            value,
-            reconciled,
-            snapshot,
-        })
     }
 
     fn sync_blocking(
@@ -299,12 +217,14 @@ impl MaildirStore {
         // never sees the file before its UID is settled.
         // `locked` has just scanned the folder, so an earlier try's copy
         // has its UID already; this try's file is the only one to add.
-        let synced = self.locked(mailbox, &inbox, false, |locked| {
+        let (tmp_owned, new_owned, file_name) = (tmp.to_owned(), new.clone(), name.to_string());
+        let synced = self.locked(mailbox, &inbox, false, move |locked| {
             let earlier = uid_of(locked, &stem).is_some();
             if !earlier {
-                fs::rename(tmp, &new)?;
-                crate::spool::sync_dir(&dir.join("new"))?;
-                locked.adopt(&name.to_string(), new.clone())?;
+                fs::rename(&tmp_owned, &new_owned)?;
+                // Synced with the round's commit, before the uidlist.
+                locked.sync_later(&dir.join("new"));
+                locked.adopt(&file_name, new_owned)?;
             }
             let uid = uid_of(locked, &stem);
             let path = uid.and_then(|uid| locked.files.get(&uid).map(|f| f.path.clone()));
@@ -346,7 +266,8 @@ impl MaildirStore {
             .open(tmp)?
             .set_modified(date)?;
         let stem = name.stem().to_owned();
-        let synced = self.locked(mailbox, folder, true, |locked| {
+        let tmp_owned = tmp.to_owned();
+        let synced = self.locked(mailbox, folder, true, move |locked| {
             let mut info = Info {
                 flags,
                 ..Info::default()
@@ -358,8 +279,10 @@ impl MaildirStore {
             let target = locked.dir().join("cur").join(&file_name);
             // A new keyword's letter must name it before a file carries it.
             locked.write_keywords()?;
-            fs::rename(tmp, &target)?;
-            crate::spool::sync_dir(&locked.dir().join("cur"))?;
+            fs::rename(&tmp_owned, &target)?;
+            // Synced with the round's commit, before the uidlist.
+            let cur = locked.dir().join("cur");
+            locked.sync_later(&cur);
             // Placed under the lock just now: its UID without listing the
             // folder again.
             locked.adopt(&file_name, target)?;
@@ -385,12 +308,13 @@ impl MaildirStore {
         flags: Flags,
         keywords: &Keywords,
     ) -> Result<Vec<Change>, StoreError> {
-        let synced = self.locked(mailbox, folder, true, |locked| {
+        let (targets, keywords) = (uids.to_vec(), keywords.clone());
+        let synced = self.locked(mailbox, folder, true, move |locked| {
             let mut indexes = std::collections::BTreeSet::new();
-            for word in keywords {
+            for word in &keywords {
                 indexes.insert(locked.keyword_index(word)?);
             }
-            for &uid in uids {
+            for &uid in &targets {
                 let Some(entry) = locked.files.get(&uid) else {
                     continue;
                 };
@@ -417,7 +341,14 @@ impl MaildirStore {
             }
             Ok(())
         })?;
-        Ok(changes(synced.reconciled))
+        // This call's own changes: the round may hold other sessions'
+        // (told to them at their next sync, not as this STORE's).
+        let asked: std::collections::BTreeSet<Uid> = uids.iter().copied().collect();
+        let mut own = changes(synced.reconciled);
+        own.retain(|change| {
+            matches!(change, Change::FlagsChanged { .. }) && asked.contains(&change.uid())
+        });
+        Ok(own)
     }
 
     fn expunge_blocking(
@@ -426,9 +357,10 @@ impl MaildirStore {
         folder: &FolderName,
         uids: &[Uid],
     ) -> Result<Vec<Uid>, StoreError> {
-        let synced = self.locked(mailbox, folder, true, |locked| {
+        let uids = uids.to_vec();
+        let synced = self.locked(mailbox, folder, true, move |locked| {
             let mut removed = Vec::new();
-            for &uid in uids {
+            for &uid in &uids {
                 if locked.remove(uid)? {
                     removed.push(uid);
                 }
@@ -575,6 +507,10 @@ impl MailboxStore for MaildirStore {
         since: ModSeq,
     ) -> Result<Option<Vec<Change>>, StoreError> {
         let (store, mailbox, folder) = (self.clone(), mailbox.clone(), folder_name(folder)?);
+        // Asked after every command: nothing changed is answered here.
+        if let Some(changes) = store.quick_changes(&mailbox, &folder, since) {
+            return Ok(changes);
+        }
         blocking(move || {
             let synced = store.sync_blocking(&mailbox, &folder)?;
             if synced.reconciled == Reconciled::UidValidityChanged {
@@ -594,8 +530,23 @@ impl MailboxStore for MaildirStore {
         uid: Uid,
     ) -> Result<MessageReader, StoreError> {
         let (store, mailbox, folder) = (self.clone(), mailbox.clone(), folder_name(folder)?);
-        let (file, size) = blocking(move || store.read_blocking(&mailbox, &folder, uid)).await?;
-        Ok(MessageReader::new(tokio::fs::File::from_std(file), size))
+        let (read, size) = blocking(move || {
+            let (mut file, size) = store.read_blocking(&mailbox, &folder, uid)?;
+            // A small message is read here, on the same trip to the
+            // blocking threads: reading it in chunks through tokio's
+            // file costs a trip for every chunk.
+            if file.metadata()?.len() <= MESSAGE_READ_AT_ONCE_BYTES_MAX {
+                let mut bytes = Vec::new();
+                io::Read::read_to_end(&mut file, &mut bytes)?;
+                return Ok((Err(bytes), size));
+            }
+            Ok((Ok(file), size))
+        })
+        .await?;
+        Ok(match read {
+            Ok(file) => MessageReader::new(tokio::fs::File::from_std(file), size),
+            Err(bytes) => MessageReader::from_bytes(bytes, size),
+        })
     }
 
     async fn append<R: AsyncRead + Unpin + Send>(

@@ -27,8 +27,8 @@ use super::{Synced, lock};
 use crate::mailstore::{FolderName, StoreError};
 use postern_core::envelope::LocalMailbox;
 use postern_core::limits::{MAILDIR_FINE_MTIME_SETTLED, MAILDIR_MTIME_SETTLED};
-use postern_core::mailbox::Reconciled;
 use postern_core::mailbox::modseq_file::MODSEQ_FILE;
+use postern_core::mailbox::{Change, ModSeq, Reconciled};
 use std::fs;
 use std::io;
 use std::os::unix::fs::MetadataExt;
@@ -61,6 +61,30 @@ impl super::MaildirStore {
             reconciled: Reconciled::Changes(Vec::new()),
             snapshot: cache.state.snapshot(),
         }))
+    }
+}
+
+impl super::MaildirStore {
+    /// `changes_since` without a trip to the blocking threads, when it
+    /// can be had at once: the folder's mutex free, and its four stamps
+    /// as the last trusted sync left them (four stats of paths whose
+    /// directory entries are cached; no lock file, no listing). `None`
+    /// sends the caller the usual way.
+    pub(super) fn quick_changes(
+        &self,
+        mailbox: &LocalMailbox,
+        folder: &FolderName,
+        since: ModSeq,
+    ) -> Option<Option<Vec<Change>>> {
+        let handle = self.handle(mailbox, folder);
+        let cache = handle.cache.try_lock().ok()?;
+        let cache = cache.as_ref()?;
+        let seen = cache.seen.as_ref()?;
+        let dir = super::folders::folder_dir(&self.user_dir(mailbox), folder);
+        if !unchanged(&dir, seen).ok()? {
+            return None;
+        }
+        Some(cache.state.changes_since(since))
     }
 }
 

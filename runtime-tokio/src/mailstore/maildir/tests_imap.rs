@@ -633,8 +633,10 @@ async fn a_placing_that_fails_half_way_undoes_itself() {
         })
         .collect();
     fs::remove_file(&staged[1].tmp).unwrap();
-    let result = store.locked(&alice(), &inbox(), true, |locked| {
-        transfer::place(locked, &staged)
+    let staged = std::sync::Arc::new(staged);
+    let to_place = std::sync::Arc::clone(&staged);
+    let result = store.locked(&alice(), &inbox(), true, move |locked| {
+        transfer::place(locked, &to_place)
     });
     assert!(matches!(result, Err(StoreError::Io(_))));
     assert!(staged[0].tmp.is_file(), "the first file is back in tmp/");

@@ -193,3 +193,44 @@ async fn a_uidlist_replaced_with_its_old_mtime_is_still_seen() {
     let after = store.open(&alice(), "INBOX").await.unwrap();
     assert_eq!(after.uid_validity.0, before.uid_validity.0 + 1);
 }
+
+/// `changes_since` answered on the calling thread: only when the folder's
+/// mutex is free and nothing changed; never waiting, never stale.
+#[tokio::test]
+async fn quick_changes_answer_at_once_or_send_the_caller_the_usual_way() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = two_in_inbox(dir.path()).await;
+    settle(&store).await;
+    let first = store.open(&alice(), "INBOX").await.unwrap();
+    let since = first.highest_modseq;
+    assert_eq!(
+        store.quick_changes(&alice(), &inbox(), since),
+        Some(Some(Vec::new()))
+    );
+    // The mutex taken (a round under way): no waiting for it here.
+    let handle = store.handle(&alice(), &inbox());
+    let held = lock(&handle.cache);
+    assert_eq!(store.quick_changes(&alice(), &inbox(), since), None);
+    drop(held);
+    // Another process changes a flag: the stamps moved, so the usual way,
+    // which finds the change.
+    let other = MaildirStore::new(dir.path(), "mx.test");
+    other
+        .store_flags(
+            &alice(),
+            "INBOX",
+            &[Uid::new(2).unwrap()],
+            FlagOp::Add,
+            Flags::EMPTY.with(Flag::Flagged),
+            &Keywords::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.quick_changes(&alice(), &inbox(), since), None);
+    let changes = store
+        .changes_since(&alice(), "INBOX", since)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+}

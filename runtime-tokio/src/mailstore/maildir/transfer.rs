@@ -45,6 +45,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// A message file in the target's `tmp/`, waiting to be placed.
@@ -84,13 +85,16 @@ impl MaildirStore {
     ) -> Result<CopyResult, StoreError> {
         let to_tmp = self.folder_dir(mailbox, to)?.join("tmp");
         let host = self.host().to_owned();
-        let staged = self
-            .locked(mailbox, from, true, |locked| {
-                stage(locked, &ascending(uids), &to_tmp, &host)
+        let asked = ascending(uids);
+        let staged = Arc::new(
+            self.locked(mailbox, from, true, move |locked| {
+                stage(locked, &asked, &to_tmp, &host)
             })?
-            .value;
-        let placed = self.locked(mailbox, to, true, |locked| {
-            let pairs = place(locked, &staged)?;
+            .value,
+        );
+        let to_place = Arc::clone(&staged);
+        let placed = self.locked(mailbox, to, true, move |locked| {
+            let pairs = place(locked, &to_place)?;
             Ok((locked.uid_validity(), pairs))
         });
         match placed {
@@ -102,7 +106,7 @@ impl MaildirStore {
                 })
             }
             Err(error) => {
-                for staged in &staged {
+                for staged in staged.iter() {
                     let _ = fs::remove_file(&staged.tmp);
                 }
                 Err(error)
@@ -130,9 +134,11 @@ impl MaildirStore {
             }
             Ok::<(), StoreError>(())
         })();
+        let staged = Arc::new(staged);
+        let to_place = Arc::clone(&staged);
         let placed = written.and_then(|()| {
-            self.locked(mailbox, folder, true, |locked| {
-                let pairs = place(locked, &staged)?;
+            self.locked(mailbox, folder, true, move |locked| {
+                let pairs = place(locked, &to_place)?;
                 Ok((locked.uid_validity(), pairs))
             })
         });
@@ -145,7 +151,7 @@ impl MaildirStore {
                 ))
             }
             Err(error) => {
-                for staged in &staged {
+                for staged in staged.iter() {
                     let _ = fs::remove_file(&staged.tmp);
                 }
                 Err(error)
@@ -172,12 +178,23 @@ impl MaildirStore {
         let to_dir = self.folder_dir(mailbox, to)?;
         let (from_handle, to_handle) = (self.handle(mailbox, from), self.handle(mailbox, to));
         // Every Postern takes the two folders in name order.
+        let (mut from_cache, mut to_cache);
         let (mut source, mut target) = if from < to {
-            let source = super::Held::take(from_dir, &from_handle, true)?;
-            (source, super::Held::take(to_dir, &to_handle, true)?)
+            from_cache = super::lock(&from_handle.cache);
+            let source = super::Held::hold(from_dir, &from_handle, &mut from_cache, true)?;
+            to_cache = super::lock(&to_handle.cache);
+            (
+                source,
+                super::Held::hold(to_dir, &to_handle, &mut to_cache, true)?,
+            )
         } else {
-            let target = super::Held::take(to_dir, &to_handle, true)?;
-            (super::Held::take(from_dir, &from_handle, true)?, target)
+            to_cache = super::lock(&to_handle.cache);
+            let target = super::Held::hold(to_dir, &to_handle, &mut to_cache, true)?;
+            from_cache = super::lock(&from_handle.cache);
+            (
+                super::Held::hold(from_dir, &from_handle, &mut from_cache, true)?,
+                target,
+            )
         };
         let moved = rename_across(&mut source.locked, &mut target.locked, &ascending(uids))?;
         source.locked.scan(true)?;
@@ -325,7 +342,13 @@ pub(super) fn place(locked: &mut Locked, staged: &[Staged]) -> Result<Vec<(Uid, 
                 .ok_or_else(|| io::Error::other(format!("placed file {name} vanished")))?;
             pairs.push((item.source.unwrap_or(uid), uid));
         }
-        sync_dir(&cur)?;
+        if staged.len() > 1 {
+            sync_dir(&cur)?;
+        } else {
+            // One file, no journal: synced with the round's commit,
+            // before the uidlist (several sessions' APPENDs share it).
+            locked.sync_later(&cur);
+        }
         Ok::<(), StoreError>(())
     })();
     if let Err(error) = result {
