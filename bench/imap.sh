@@ -40,6 +40,8 @@
 
 set -euo pipefail
 
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 CLIENTS="${CLIENTS:-5}"
 SECONDS_PER_RUN="${SECONDS_PER_RUN:-60}"
 ROUNDS="${ROUNDS:-3}"
@@ -62,7 +64,7 @@ while (($# > 0)); do
             SERVERS=("$2")
             shift
             ;;
-        -h | --help) sed -n '2,/^$/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        -h | --help) usage; exit 0 ;;
         *) echo "imap.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
     shift
@@ -94,23 +96,12 @@ cleanup() {
     local status=$? pid
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    if [[ -n "${KEEP:-}" || $status -ne 0 ]]; then
-        echo "imap.sh: scratch directory kept: $dir" >&2
-    else
-        rm -rf "$dir"
-    fi
-    exit "$status"
+    # Any failure keeps the evidence (this script's failures are not all 1).
+    ((status == 0 || status == 130 || status == 143)) || status=1
+    leave_scratch "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
+on_exit cleanup
 
-wait_for() { # wait_for NAME PORT LOG
-    local waited=0
-    until (exec 3<>"/dev/tcp/$ADDR/$2") 2>/dev/null; do
-        ((waited++ < 300)) || { echo "imap.sh: $1 is not listening; its log:" >&2; tail "$3" >&2; exit 1; }
-        sleep 0.1
-    done
-}
 
 # The mbox: 200 messages of 1 to 20 KiB with unique Message-IDs.
 if [[ -z "${MBOX:-}" ]]; then
@@ -209,13 +200,13 @@ start() { # start SERVER
         postern)
             "$POSTERN_BIN" run --config "$dir/postern/postern.toml" >"$dir/postern/log" 2>&1 &
             pids+=($!)
-            wait_for postern "$POSTERN_PORT" "$dir/postern/log"
+            wait_for_listener postern "$ADDR" "$POSTERN_PORT" "$dir/postern/log" "$!"
             ;;
         dovecot)
             setpriv --reuid=nobody --regid=nogroup --clear-groups \
                 "$DOVECOT" -F -c "$base/dovecot.conf" >"$base/stdout" 2>&1 &
             pids+=($!)
-            wait_for dovecot "$DOVECOT_PORT" "$base/dovecot.log"
+            wait_for_listener dovecot "$ADDR" "$DOVECOT_PORT" "$base/dovecot.log" "$!"
             ;;
     esac
 }
@@ -257,13 +248,14 @@ for ((round = 1; round <= ROUNDS; round++)); do
     done
 done
 
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 echo
 printf '%-8s %12s %10s %8s\n' server "ops/s" "ms/cmd" errors
 declare -A ops
 for server in "${SERVERS[@]}"; do
-    ops[$server]="$(printf '%s' "${results[$server]}" | awk '{ print $1 }' | median)"
-    ms="$(printf '%s' "${results[$server]}" | awk '{ print $2 }' | median)"
+    # shellcheck disable=SC2046 # one number per word
+    ops[$server]="$(median $(printf '%s' "${results[$server]}" | awk '{ print $1 }'))"
+    # shellcheck disable=SC2046
+    ms="$(median $(printf '%s' "${results[$server]}" | awk '{ print $2 }'))"
     errors="$(printf '%s' "${results[$server]}" | awk '{ s += $3 } END { print s }')"
     printf '%-8s %12s %10s %8s\n' "$server" "${ops[$server]}" "$ms" "$errors"
 done
