@@ -304,3 +304,52 @@ mod tests {
         );
     }
 }
+
+/// Checks a new password chosen by its user (the webmail's password
+/// change): long enough to resist guessing, bounded, and typed the same
+/// twice.
+pub fn check_new_password(password: &str, repeated: &str) -> Result<(), String> {
+    use crate::limits::{PASSWORD_BYTES_MAX, PASSWORD_CHARS_MIN};
+    if password != repeated {
+        return Err("the two new passwords differ".to_owned());
+    }
+    if password.chars().count() < PASSWORD_CHARS_MIN {
+        return Err(format!(
+            "the new password is too short: use at least {PASSWORD_CHARS_MIN} characters"
+        ));
+    }
+    if password.len() > PASSWORD_BYTES_MAX {
+        return Err(format!(
+            "the new password is too long: at most {PASSWORD_BYTES_MAX} octets"
+        ));
+    }
+    if password.chars().any(char::is_control) {
+        return Err("the new password has a control character".to_owned());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod new_password_tests {
+    use super::check_new_password;
+
+    #[test]
+    fn a_new_password_must_be_long_repeated_and_printable() {
+        assert!(check_new_password("correct horse", "correct horse").is_ok());
+        let rows = [
+            ("correct horse", "correct house", "differ"),
+            ("short", "short", "too short"),
+            ("tab\there is x", "tab\there is x", "control"),
+        ];
+        for (new, repeat, why) in rows {
+            let error = check_new_password(new, repeat).unwrap_err();
+            assert!(error.contains(why), "{new:?}: {error}");
+        }
+        let long = "x".repeat(1025);
+        assert!(
+            check_new_password(&long, &long)
+                .unwrap_err()
+                .contains("too long")
+        );
+    }
+}

@@ -17,6 +17,7 @@ use std::net::{IpAddr, SocketAddr};
 
 mod finger;
 mod ftp;
+mod http;
 mod imap;
 mod login;
 mod pop3;
@@ -148,6 +149,13 @@ pub fn explain(config: &Config, plan: &BindPlan, question: &Question) -> Answer 
             admitted: true,
         };
     }
+    if service.kind == ServiceKind::Http {
+        http::lines(&mut text, config, service, question);
+        return Answer {
+            text,
+            admitted: true,
+        };
+    }
     if service.kind == ServiceKind::Imap {
         imap::lines(&mut text, config, service, question);
         return Answer {
@@ -241,6 +249,11 @@ impl Refusals {
             ServiceKind::Ftp => Refusals {
                 access_denied: "421",
                 too_many: "421",
+            },
+            // RFC 9110 15.5.4 and 15.6.4.
+            ServiceKind::Http => Refusals {
+                access_denied: "403 Forbidden",
+                too_many: "503 Service Unavailable",
             },
             // Finger has no status codes: a plain line.
             ServiceKind::Finger => Refusals {

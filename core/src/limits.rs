@@ -587,3 +587,49 @@ pub const PASSWORD_CHECK_SPARE_CORES: usize = 1;
 /// CPU, sessions' commands and deliveries go first and logins take what
 /// is left (a login waits; mail keeps moving).
 pub const PASSWORD_CHECK_NICENESS: i32 = 10;
+
+// HTTP and webmail
+
+/// An idle kept-alive HTTP connection is closed after this, and a client
+/// must send a request's headers within it (hyper's header read timeout:
+/// a slow-loris client is cut off). An HTTP instance's `command_timeout`
+/// unless written; browsers keep idle connections about as long.
+pub const HTTP_IDLE_TIMEOUT_DEFAULT: Duration = Duration::from_secs(60);
+
+/// Octets of a request's headers (hyper's read buffer): larger requests
+/// get `431`.
+pub const HTTP_HEADER_BYTES_MAX: usize = 64 * 1024;
+
+/// Octets of a form without uploads (login, settings, flags): larger ones
+/// get `413`.
+pub const HTTP_FORM_BYTES_MAX: usize = 256 * 1024;
+
+/// Webmail sessions an HTTP instance keeps at once; beyond this, the one
+/// idle longest is ended to make room.
+pub const WEBMAIL_SESSIONS_MAX: usize = 10_000;
+
+/// A webmail session on a personal computer: ended after this long idle,
+/// and after [`WEBMAIL_PERSONAL_LIFETIME`] in all.
+pub const WEBMAIL_PERSONAL_IDLE: Duration = Duration::from_secs(24 * 60 * 60);
+pub const WEBMAIL_PERSONAL_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// A webmail session on a shared computer (Mailtraq's "public" choice):
+/// ended after this long idle, after [`WEBMAIL_SHARED_LIFETIME`] in all,
+/// and its cookie lives only as long as the browser.
+pub const WEBMAIL_SHARED_IDLE: Duration = Duration::from_secs(15 * 60);
+pub const WEBMAIL_SHARED_LIFETIME: Duration = Duration::from_secs(2 * 60 * 60);
+
+/// Messages on one page of the webmail's message list.
+pub const WEBMAIL_PAGE_MESSAGES: usize = 50;
+
+/// Octets of a message body the webmail shows at once; the rest is
+/// offered as a download of the whole message.
+pub const WEBMAIL_SHOWN_BODY_BYTES_MAX: usize = 2 * 1024 * 1024;
+
+/// Attachments one composed message may carry.
+pub const WEBMAIL_ATTACHMENTS_MAX: usize = 32;
+
+/// The shortest password the webmail's password change accepts.
+pub const PASSWORD_CHARS_MIN: usize = 10;
+/// The longest (octets): argon2 takes any length, a form should not.
+pub const PASSWORD_BYTES_MAX: usize = 1024;

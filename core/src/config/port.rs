@@ -55,6 +55,7 @@ pub const WELL_KNOWN_PORTS: &[(&str, u16)] = &[
     ("pop3", 110),
     ("nntp", 119),
     ("http", 80),
+    ("https", 443),
     ("finger", 79),
     ("imap", 143),
     ("remote-logging", 5001),

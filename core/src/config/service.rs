@@ -27,11 +27,13 @@ use toml::Spanned;
 
 mod finger;
 mod ftp;
+mod http;
 mod imap;
 mod keys;
 mod login;
 pub(super) use finger::warnings as finger_warnings;
 pub use ftp::FtpConfig;
+pub use http::HttpConfig;
 pub use imap::ImapConfig;
 mod pop3;
 mod remote_log;
@@ -90,6 +92,8 @@ pub struct ServiceConfig {
     pub ftp: Option<FtpConfig>,
     /// An IMAP instance's quota; `None` for every other kind.
     pub imap: Option<ImapConfig>,
+    /// What an HTTP instance serves; `None` for every other kind.
+    pub http: Option<HttpConfig>,
 }
 
 impl ServiceConfig {
@@ -243,6 +247,9 @@ pub enum ServiceKind {
     RemoteLog,
     /// FTP (RFC 959): each account's own directory.
     Ftp,
+    /// HTTP (RFC 9110), or HTTPS: webmail, the status page, metrics and
+    /// the admin area, as its `serve` key chooses.
+    Http,
 }
 
 impl fmt::Display for ServiceKind {
@@ -256,6 +263,7 @@ impl fmt::Display for ServiceKind {
             ServiceKind::Finger => "finger",
             ServiceKind::RemoteLog => "remote-log",
             ServiceKind::Ftp => "ftp",
+            ServiceKind::Http => "http",
         })
     }
 }
@@ -301,6 +309,8 @@ pub(super) struct RawService {
     ftp_quota: Option<Spanned<ByteSize>>,
     mailbox_quota: Option<Spanned<ByteSize>>,
     mailbox_quota_messages: Option<Spanned<u64>>,
+    /// An HTTP instance's areas, `["webmail", "status"]`.
+    serve: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Clone, Copy, Deserialize)]
@@ -436,7 +446,7 @@ pub(super) fn validate_services(
             | ServiceKind::Finger
             | ServiceKind::RemoteLog
             | ServiceKind::Ftp => RelayPolicy::None,
-            ServiceKind::Submission => RelayPolicy::Authenticated,
+            ServiceKind::Submission | ServiceKind::Http => RelayPolicy::Authenticated,
         });
         let command_timeout = match service.kind.get_ref() {
             ServiceKind::Pop3 => {
@@ -459,6 +469,10 @@ pub(super) fn validate_services(
                 ftp::check_inapplicable_keys(source, &service, errors);
                 ftp::idle_timeout(&service)
             }
+            ServiceKind::Http => {
+                http::check_inapplicable_keys(source, &service, errors);
+                http::idle_timeout(&service)
+            }
             ServiceKind::Smtp | ServiceKind::Submission | ServiceKind::Tunnel => service
                 .command_timeout
                 .as_ref()
@@ -468,8 +482,19 @@ pub(super) fn validate_services(
         let (tail_lines, buffer_lines) = remote_log::remote_log_keys(source, &service, errors);
         let ftp = ftp::ftp_keys(source, &service, errors);
         let imap = imap::imap_keys(source, &service, errors);
-        let auth =
-            validate_service_auth(source, &service, span, tls.as_ref(), auth_defaults, errors);
+        let http = http::http_keys(source, &service, errors);
+        let auth = if *service.kind.get_ref() == ServiceKind::Http {
+            http::login_policy(
+                source,
+                &service,
+                tls.as_ref(),
+                http.as_ref(),
+                auth_defaults,
+                errors,
+            )
+        } else {
+            validate_service_auth(source, &service, span, tls.as_ref(), auth_defaults, errors)
+        };
         let name = service.name.get_ref().clone();
         if !seen.insert(name.clone()) {
             errors.push(spanned_error(
@@ -653,6 +678,7 @@ pub(super) fn validate_services(
             buffer_lines,
             ftp,
             imap,
+            http,
         });
     }
     services
@@ -698,8 +724,8 @@ fn validate_service_auth(
         }
         ServiceKind::Ftp => return ftp::login_policy(source, service, tls, defaults, errors),
         // No logins through a tunnel or to finger; their `auth` keys are
-        // reported as not applying.
-        ServiceKind::Tunnel | ServiceKind::Finger => {
+        // reported as not applying. HTTP's are `http::login_policy`'s.
+        ServiceKind::Tunnel | ServiceKind::Finger | ServiceKind::Http => {
             return AuthPolicy {
                 offered: false,
                 without_tls: false,
