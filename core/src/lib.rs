@@ -23,6 +23,7 @@ pub mod envelope;
 pub mod explain;
 pub mod finger;
 pub mod ftp;
+pub mod http;
 pub mod imap;
 pub mod limits;
 pub mod mailbox;
