@@ -39,7 +39,7 @@ use tokio::sync::watch;
 
 /// What sessions need of the world: where messages go, who is local, and
 /// who may log in.
-pub trait Backend {
+pub trait Backend: Clone + Send + Sync + 'static {
     type Message: StoredMessage;
     /// Where POP3 sessions read mail.
     type Maildrops: crate::pop3::Maildrops;
@@ -87,6 +87,22 @@ pub trait Backend {
     /// none.
     fn is_admin(&self, _login: &str) -> bool {
         false
+    }
+
+    /// The account's real name (`postern user name`), for the From of
+    /// mail written in the webmail.
+    fn real_name(&self, _login: &str) -> Option<String> {
+        None
+    }
+
+    /// Sets a new password for an account (the webmail's settings).
+    /// Backends without accounts refuse.
+    fn change_password(
+        &self,
+        _login: &str,
+        _password: &str,
+    ) -> impl Future<Output = Result<(), String>> + Send {
+        async { Err("this server keeps no accounts".to_owned()) }
     }
 
     /// Answers a finger request: every account it names, hidden ones

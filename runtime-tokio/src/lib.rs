@@ -14,6 +14,7 @@ pub mod driver;
 pub mod environment;
 pub mod finger;
 pub mod ftp;
+pub mod http;
 pub mod imap;
 pub mod listen;
 pub mod log_file;

@@ -70,6 +70,8 @@ pub struct LocalStore {
     ftp_files: crate::ftp::DiskFiles,
     /// Resolves tunnel targets given by name.
     resolver: Resolver,
+    /// Where the accounts are (the webmail changes passwords).
+    data_dir: std::path::PathBuf,
 }
 
 impl LocalStore {
@@ -135,6 +137,21 @@ impl Backend for LocalStore {
 
     fn is_admin(&self, login: &str) -> bool {
         self.accounts.is_admin(login)
+    }
+
+    fn real_name(&self, login: &str) -> Option<String> {
+        let accounts = self.accounts.accounts().ok()?;
+        accounts.get(login)?.real_name.clone()
+    }
+
+    async fn change_password(&self, login: &str, password: &str) -> Result<(), String> {
+        let (data_dir, login, password) =
+            (self.data_dir.clone(), login.to_owned(), password.to_owned());
+        tokio::task::spawn_blocking(move || {
+            crate::accounts::set_password(&data_dir, &login, &password).map(|_| ())
+        })
+        .await
+        .map_err(|e| format!("the password change stopped: {e}"))?
     }
 
     async fn finger(&self, request: &finger::Request) -> Vec<finger::UserInfo> {
@@ -246,6 +263,7 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
         recent: Arc::default(),
         ftp_files: crate::ftp::DiskFiles::new(&loaded.data_dir),
         resolver,
+        data_dir: loaded.data_dir.clone(),
     };
     let (generation, current) = watch::channel(Arc::new(Generation {
         config: config.clone(),
@@ -334,6 +352,8 @@ pub struct Instance {
     hostname: String,
     quota: Arc<Mutex<Quota<HostKey>>>,
     tls: Option<Arc<ServerTls>>,
+    /// An HTTP instance's webmail sessions, kept across reloads.
+    web: Arc<crate::http::WebState>,
 }
 
 impl Instance {
@@ -361,6 +381,7 @@ impl Instance {
                 total: service.max_connections,
                 per_key: service.max_connections_per_host,
             }))),
+            web: Arc::default(),
         })
     }
 
@@ -432,6 +453,7 @@ impl Instance {
             imap_config: Arc::new(service.imap_session_config(hostname)),
             hostname: hostname.to_owned(),
             quota: Arc::clone(&self.quota),
+            web: Arc::clone(&self.web),
         })
     }
 
@@ -594,6 +616,7 @@ impl Instance {
             ServiceKind::RemoteLog => remote_log::refusal_response(&self.hostname, refusal),
             ServiceKind::Ftp => postern_core::ftp::refusal_response(&self.hostname, refusal),
             ServiceKind::Smtp | ServiceKind::Submission => refusal_reply(&self.hostname, refusal),
+            ServiceKind::Http => postern_core::http::refusal_response(refusal),
             // A tunnel speaks no protocol of its own: any word would reach
             // the client as if the target had said it. A clean close.
             ServiceKind::Tunnel => Vec::new(),
@@ -713,6 +736,22 @@ impl Instance {
         }
         if self.service.kind == ServiceKind::Ftp {
             return Box::pin(self.serve_ftp(transport, info, store, ending, session, clock)).await;
+        }
+        if self.service.kind == ServiceKind::Http {
+            Box::pin(crate::http::serve_connection(
+                transport,
+                remote,
+                info.tls,
+                &self.service,
+                &self.hostname,
+                Arc::clone(&self.web),
+                store,
+                ending,
+                session,
+            ))
+            .await;
+            tracing::info!(session, %peer, "disconnect from {peer}");
+            return;
         }
         let mut summary = SessionSummary::default();
         let machine = SmtpServer::new(Arc::clone(&self.session_config), info, clock.now());
