@@ -6,6 +6,7 @@
 pub mod dovecot;
 pub mod imap;
 pub mod outbound;
+pub mod web;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,213 @@
+"""A webmail client with python's urllib and a cookie jar, for the
+security and protocol tests of the HTTP instance (tests/webmail.rs).
+
+usage: web.py HOST PORT SCENARIO [ARGS...] [--tls CAFILE]
+Prints one line per fact the test checks ("status: 303", "set-cookie: ...").
+"""
+import http.client
+import re
+import ssl
+import sys
+import urllib.parse
+
+args = sys.argv[1:]
+cafile = None
+if "--tls" in args:
+    i = args.index("--tls")
+    cafile = args[i + 1]
+    del args[i : i + 2]
+host, port, scenario, rest = args[0], int(args[1]), args[2], args[3:]
+
+
+class Browser:
+    """Just enough of a browser: cookies, forms, no redirects followed."""
+
+    def __init__(self):
+        self.cookies = {}
+
+    def request(self, method, path, body=None, headers=None):
+        if cafile:
+            context = ssl.create_default_context(cafile=cafile)
+            conn = http.client.HTTPSConnection(host, port, context=context, timeout=30)
+        else:
+            conn = http.client.HTTPConnection(host, port, timeout=30)
+        headers = dict(headers or {})
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        data = response.read()
+        for name, value in response.getheaders():
+            if name.lower() == "set-cookie":
+                key, _, rest_ = value.partition("=")
+                cookie_value = rest_.split(";")[0]
+                if "Max-Age=0" in value:
+                    self.cookies.pop(key, None)
+                else:
+                    self.cookies[key] = cookie_value
+        conn.close()
+        return response, data.decode("utf-8", "replace")
+
+    def get(self, path, headers=None):
+        return self.request("GET", path, headers=headers)
+
+    def post(self, path, fields, headers=None):
+        body = urllib.parse.urlencode(fields)
+        all_headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        all_headers.update(headers or {})
+        return self.request("POST", path, body=body, headers=all_headers)
+
+    def post_multipart(self, path, fields, files=()):
+        boundary = "----postern-test-boundary"
+        parts = []
+        for name, value in fields.items():
+            parts.append(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+            )
+        for name, filename, content_type, data in files:
+            parts.append(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'.encode()
+                + data
+                + b"\r\n"
+            )
+        parts.append(f"--{boundary}--\r\n".encode())
+        return self.request(
+            "POST",
+            path,
+            body=b"".join(parts),
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
+
+    def login(self, user, password, computer="personal"):
+        _, page = self.get("/login")
+        token = form_token(page)
+        return self.post(
+            "/login",
+            {"token": token, "login": user, "password": password, "computer": computer},
+        )
+
+    def token(self, path="/folder?f=INBOX"):
+        _, page = self.get(path)
+        return form_token(page)
+
+
+def form_token(page):
+    match = re.search(r'name="token" value="([^"]+)"', page)
+    return match.group(1) if match else ""
+
+
+def uids(page):
+    return [int(u) for u in re.findall(r"/message\?f=[^&\"]+&amp;uid=(\d+)", page)]
+
+
+def show(label, response, page=None):
+    print(f"{label}: {response.status}")
+
+
+b = Browser()
+if scenario == "login-cookies":
+    user, password, computer = rest
+    response, page = b.get("/login")
+    for value in response.headers.get_all("Set-Cookie") or []:
+        print(f"login form set-cookie: {value}")
+    response, _ = b.login(user, password, computer)
+    show("login", response)
+    print(f"location: {response.getheader('Location')}")
+    for value in response.headers.get_all("Set-Cookie") or []:
+        print(f"set-cookie: {value}")
+    for name in ["Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy", "Cache-Control"]:
+        print(f"{name.lower()}: {response.getheader(name)}")
+elif scenario == "forms":
+    user, password = rest
+    # A login form posted from elsewhere: no login cookie.
+    response, _ = Browser().post("/login", {"token": "x" * 43, "login": user, "password": password})
+    show("login without the form's cookie", response)
+    b.login(user, password)
+    token = b.token()
+    response, _ = b.post("/logout", {})
+    show("logout without a token", response)
+    response, _ = b.post("/logout", {"token": "A" * 43})
+    show("logout with another token", response)
+    response, _ = b.post("/logout", {"token": token}, headers={"Origin": "http://evil.test"})
+    show("logout from another origin", response)
+    response, _ = b.get("/folder?f=INBOX")
+    show("still logged in", response)
+    response, _ = b.post("/logout", {"token": token}, headers={"Origin": f"http://{host}:{port}"})
+    show("logout", response)
+    response, _ = b.get("/folder?f=INBOX")
+    show("after logout", response)
+    print(f"after logout location: {response.getheader('Location')}")
+elif scenario == "wrong-passwords":
+    user, password, count = rest[0], rest[1], int(rest[2])
+    for i in range(count):
+        response, page = Browser().login(user, "wrong password %d" % i)
+        show(f"wrong {i + 1}", response)
+    response, page = Browser().login(user, password)
+    show("right password", response)
+    print("page says locked" if "Too many failed logins" in page else "page does not say locked")
+elif scenario == "read":
+    user, password = rest[0], rest[1]
+    extra = rest[2] if len(rest) > 2 else ""
+    b.login(user, password)
+    response, page = b.get("/folder?f=INBOX")
+    show("inbox", response)
+    found = uids(page)
+    print(f"uids: {found}")
+    for uid in found:
+        response, page = b.get(f"/message?f=INBOX&uid={uid}{extra}")
+        show(f"message {uid}", response)
+        print(f"csp {uid}: {response.getheader('Content-Security-Policy')}")
+        print(f"--- page {uid} ---")
+        print(page)
+        print(f"--- end {uid} ---")
+elif scenario == "other-user":
+    user, password, uid = rest
+    b.login(user, password)
+    for path in [
+        f"/message?f=INBOX&uid={uid}",
+        f"/raw?f=INBOX&uid={uid}",
+        f"/part?f=INBOX&uid={uid}&n=0",
+        f"/message?f=../alice&uid={uid}",
+        f"/message?f=..%2F..%2Falice%2Fcur&uid={uid}",
+        f"/folder?f=..%2Falice",
+    ]:
+        response, page = b.get(path)
+        show(path, response)
+        if "secret" in page.lower():
+            print(f"LEAK at {path}")
+elif scenario == "download":
+    user, password, uid, number = rest
+    b.login(user, password)
+    response, data = b.get(f"/part?f=INBOX&uid={uid}&n={number}")
+    show("part", response)
+    print(f"content-type: {response.getheader('Content-Type')}")
+    print(f"content-disposition: {response.getheader('Content-Disposition')}")
+    print(f"nosniff: {response.getheader('X-Content-Type-Options')}")
+elif scenario == "send":
+    user, password, to, subject = rest
+    b.login(user, password)
+    token = b.token("/compose")
+    response, page = b.post_multipart(
+        "/compose",
+        {"token": token, "action": "send", "to": to, "cc": "", "bcc": "", "subject": subject, "body": "Line one.\nLine two."},
+        [("attachment", "notes.txt", "text/plain", b"attached notes\n")],
+    )
+    show("send", response)
+    print(f"location: {response.getheader('Location')}")
+    if response.status != 303:
+        print(page)
+    response, page = b.get("/folder?f=Sent")
+    print(f"in sent: {subject in page}")
+elif scenario == "send-refused":
+    user, password, to = rest
+    b.login(user, password)
+    token = b.token("/compose")
+    response, page = b.post_multipart(
+        "/compose",
+        {"token": token, "action": "send", "to": to, "subject": "x", "body": "x"},
+    )
+    show("send", response)
+    notice = re.search(r'<p class="notice problem"[^>]*>([^<]*)</p>', page)
+    print(f"notice: {notice.group(1) if notice else None}")
+else:
+    sys.exit(f"unknown scenario {scenario}")
