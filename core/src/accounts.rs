@@ -37,6 +37,10 @@ pub struct Account {
     /// --admin`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub admin: bool,
+    /// No login by any protocol (`postern user disabled ADDRESS on`, or
+    /// the webmail's admin area); mail is still delivered.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
 }
 
 /// Every account, by login.

@@ -336,7 +336,9 @@ impl AccountBook {
         let hash = account.map_or(decoy_hash(), |a| a.password_hash.as_str());
         let matches = verify_password(hash, attempt.password.expose());
         Ok(match account {
-            Some(account) if matches => AuthVerdict::Accepted(Identity {
+            // A disabled account is refused like a wrong password, after
+            // the same work, so a guesser cannot tell.
+            Some(account) if matches && !account.disabled => AuthVerdict::Accepted(Identity {
                 login: account.login.clone(),
                 send_as: if account.send_as_anyone {
                     SendAs::Anyone
@@ -391,6 +393,7 @@ pub fn add(
             real_name: None,
             plan: None,
             admin,
+            disabled: false,
         });
         Ok(if admin {
             format!("added {login} (admin)")
@@ -462,6 +465,19 @@ pub fn set_admin(data_dir: &Path, login: &str, admin: bool) -> Result<String, St
     })
 }
 
+/// Disables an account (no login by any protocol) or enables it again.
+pub fn set_disabled(data_dir: &Path, login: &str, disabled: bool) -> Result<String, String> {
+    let login = normalize_login(login)?;
+    change_account(data_dir, &login, |account| {
+        account.disabled = disabled;
+        if disabled {
+            format!("{login} is disabled: it cannot log in; its mail is still delivered")
+        } else {
+            format!("{login} is enabled again")
+        }
+    })
+}
+
 fn change_account(
     data_dir: &Path,
     login: &str,
@@ -503,6 +519,9 @@ pub fn list(data_dir: &Path) -> Result<String, String> {
             }
             if account.admin {
                 line.push_str(" admin");
+            }
+            if account.disabled {
+                line.push_str(" disabled");
             }
             line
         })

@@ -95,6 +95,12 @@ pub trait Backend: Clone + Send + Sync + 'static {
         None
     }
 
+    /// The files backend's data directory, for the admin area (the queue
+    /// and the accounts); `None` where there is none.
+    fn data_dir(&self) -> Option<std::path::PathBuf> {
+        None
+    }
+
     /// Sets a new password for an account (the webmail's settings).
     /// Backends without accounts refuse.
     fn change_password(

@@ -179,6 +179,13 @@ enum UserAction {
         #[arg(value_enum)]
         state: OnOff,
     },
+    /// Disables an account (`on`: no login by any protocol, mail still
+    /// delivered) or enables it again (`off`).
+    Disabled {
+        address: String,
+        #[arg(value_enum)]
+        state: OnOff,
+    },
     /// Sets a new password, read as for `add`.
     Passwd { address: String },
     /// Sets the real name finger shows for an account.
@@ -462,6 +469,9 @@ fn user(config: Option<PathBuf>, action: UserAction) -> Result<String, String> {
         }
         UserAction::Admin { address, state } => {
             accounts::set_admin(data_dir, &address, matches!(state, OnOff::On))
+        }
+        UserAction::Disabled { address, state } => {
+            accounts::set_disabled(data_dir, &address, matches!(state, OnOff::On))
         }
         UserAction::Del { address } => accounts::delete(data_dir, &address),
         UserAction::List => accounts::list(data_dir),

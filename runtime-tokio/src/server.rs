@@ -139,6 +139,10 @@ impl Backend for LocalStore {
         self.accounts.is_admin(login)
     }
 
+    fn data_dir(&self) -> Option<std::path::PathBuf> {
+        Some(self.data_dir.clone())
+    }
+
     fn real_name(&self, login: &str) -> Option<String> {
         let accounts = self.accounts.accounts().ok()?;
         accounts.get(login)?.real_name.clone()

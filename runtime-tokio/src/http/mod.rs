@@ -13,6 +13,7 @@
 // once per request and returned at once, its size does not matter.
 #![allow(clippy::result_large_err)]
 
+mod admin;
 mod compose;
 mod settings;
 mod webmail;
@@ -171,6 +172,9 @@ pub async fn serve_connection<S, M>(
 fn router<M: Backend>(app: App<M>) -> Router {
     let serve = app.settings.serve;
     let mut router = Router::new().route(pages::STYLESHEET_PATH, get(stylesheet));
+    if serve.takes_logins() {
+        router = router.merge(webmail::login_routes());
+    }
     if serve.contains(Area::Webmail) {
         router = router
             .merge(webmail::routes())
@@ -178,6 +182,9 @@ fn router<M: Backend>(app: App<M>) -> Router {
             .merge(compose::routes(app.settings.max_message_size));
     } else {
         router = router.route("/", get(front_without_webmail::<M>));
+    }
+    if serve.contains(Area::Admin) {
+        router = router.merge(admin::routes());
     }
     router
         .fallback(not_found)
@@ -198,7 +205,7 @@ async fn front_without_webmail<M: Backend>(
         .filter_map(|area| match area {
             Area::Status => Some(("/status", "Status")),
             Area::Metrics => Some(("/metrics", "Metrics")),
-            Area::Admin => Some(("/admin", "Admin")),
+            Area::Admin => Some(("/admin", "Admin (log in as an admin)")),
             Area::Webmail => None,
         })
         .collect();

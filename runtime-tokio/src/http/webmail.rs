@@ -28,11 +28,16 @@ use postern_core::mailbox::{Flag, Flags, Keywords, MessageMeta, Uid};
 use serde::Deserialize;
 use tokio::io::AsyncReadExt;
 
+/// Logging in and out: for webmail, and for the admin area.
+pub(super) fn login_routes<M: Backend>() -> Router<App<M>> {
+    Router::new()
+        .route("/login", get(login_form::<M>).post(login::<M>))
+        .route("/logout", post(logout::<M>))
+}
+
 pub(super) fn routes<M: Backend>() -> Router<App<M>> {
     Router::new()
         .route("/", get(front::<M>))
-        .route("/login", get(login_form::<M>).post(login::<M>))
-        .route("/logout", post(logout::<M>))
         .route("/folder", get(folder::<M>))
         .route("/folder/empty", post(empty_folder::<M>))
         .route("/message", get(message::<M>))
@@ -80,9 +85,23 @@ fn login_response(
 
 async fn login_form<M: Backend>(State(app): State<App<M>>, headers: HeaderMap) -> Response {
     if super::session_of(&app, &headers).is_some() {
-        return Redirect::to("/folder?f=INBOX").into_response();
+        return Redirect::to(home(&app)).into_response();
     }
     login_response(app.settings.secure, "", None, StatusCode::OK)
+}
+
+/// Where a logged-in user starts: the INBOX, or the admin area on an
+/// instance without webmail.
+fn home<M>(app: &App<M>) -> &'static str {
+    if app
+        .settings
+        .serve
+        .contains(postern_core::http::Area::Webmail)
+    {
+        "/folder?f=INBOX"
+    } else {
+        "/admin"
+    }
 }
 
 #[derive(Deserialize)]
@@ -131,7 +150,7 @@ async fn login<M: Backend>(
                 Computer::Shared => "shared",
             };
             tracing::info!(session, peer = %peer.remote, instance = %app.settings.instance, "webmail login: {login} ({kind} computer)");
-            let mut response = Redirect::to("/folder?f=INBOX").into_response();
+            let mut response = Redirect::to(home(&app)).into_response();
             let cookies = response.headers_mut();
             for cookie in [
                 session_cookie(&name, computer, secure),

@@ -209,5 +209,35 @@ elif scenario == "send-refused":
     show("send", response)
     notice = re.search(r'<p class="notice problem"[^>]*>([^<]*)</p>', page)
     print(f"notice: {notice.group(1) if notice else None}")
+elif scenario == "admin":
+    user, password = rest
+    b.login(user, password)
+    response, page = b.get("/admin")
+    show("admin page", response)
+    print(f"lists queue header: {'QUEUE ID' in page}")
+    for login in re.findall(r'<td>([^<@]+@[^<]+)</td>', page):
+        print(f"account: {login}")
+    token = form_token(page)
+    response, _ = b.post("/admin/users/add", {"token": token, "login": "dave@example.test", "password": "dave long password"})
+    show("add", response)
+    print(f"add location: {urllib.parse.unquote(response.getheader('Location'))}")
+    response, _ = b.post("/admin/users/add", {"token": token, "login": "erin@example.test", "password": "short"})
+    print(f"short location: {urllib.parse.unquote(response.getheader('Location'))}")
+    response, _ = b.post("/admin/users/disabled", {"token": token, "login": "bob@example.test", "state": "on"})
+    print(f"disable location: {urllib.parse.unquote(response.getheader('Location'))}")
+    response, _ = b.post("/admin/users/password", {"token": token, "login": "dave@example.test", "password": "dave second password"})
+    print(f"reset location: {urllib.parse.unquote(response.getheader('Location'))}")
+    response, _ = b.post("/admin/queue/flush", {"token": token})
+    print(f"flush location: {urllib.parse.unquote(response.getheader('Location'))}")
+    response, _ = b.post("/admin/queue/delete", {"token": token, "id": "nonsense"})
+    print(f"delete location: {urllib.parse.unquote(response.getheader('Location'))}")
+    response, _ = b.post("/admin/queue/flush", {"token": "A" * 43})
+    show("flush with another token", response)
+elif scenario == "login":
+    user, password = rest
+    response, page = b.login(user, password)
+    show(f"login {user}", response)
+    response, page = b.get("/admin")
+    show("admin page", response)
 else:
     sys.exit(f"unknown scenario {scenario}")

@@ -3,10 +3,12 @@
 //! form token. No page needs JavaScript; one small stylesheet, served
 //! from the binary, lays them out for a desktop or a phone.
 
+mod admin;
 mod mail;
 mod settings;
 mod status;
 
+pub use admin::{AccountRow, AdminPage, admin_page};
 pub use mail::{
     FolderLink, FolderPage, ListRow, MessagePage, Sort, compose_page, encode, folder_page,
     human_size, message_page,
@@ -58,6 +60,7 @@ pub fn layout(
                             a href="/folder?f=INBOX" { "Inbox" }
                             a href="/compose" { "Write" }
                             a href="/settings" { "Settings" }
+                            @if viewer.admin { a href="/admin" { "Admin" } }
                             span.who { (viewer.login) }
                             form.inline method="post" action="/logout" {
                                 (token_field(viewer.form_token))
