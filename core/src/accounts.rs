@@ -201,6 +201,7 @@ mod tests {
             real_name: None,
             plan: None,
             admin: false,
+            disabled: false,
         }
     }
 
