@@ -44,7 +44,18 @@ pub(super) fn lines(text: &mut String, config: &Config, service: &ServiceConfig,
                 login_in_clear: "the login form in clear: passwords and session cookies travel unencrypted (auth_without_tls = true, for loopback)",
             },
         );
-        login::failures(text, config, service, q);
+        let lockout = &config.lockout;
+        let locked = crate::admission::HostKey::new(q.remote.to_canonical(), lockout.ipv6_prefix);
+        line(
+            text,
+            "failures",
+            &format!(
+                "each failed login is answered after {} (403); {} within {} lock out {locked} (429), for every protocol",
+                format_duration(service.auth.failure_delay),
+                crate::text::counted(lockout.failures, "failure", "failures"),
+                format_duration(lockout.window)
+            ),
+        );
         line(
             text,
             "sessions",
@@ -93,3 +104,6 @@ pub(super) fn lines(text: &mut String, config: &Config, service: &ServiceConfig,
         );
     }
 }
+
+#[cfg(test)]
+mod tests;
