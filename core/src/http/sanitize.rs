@@ -5,11 +5,13 @@
 //! goes: `<script>` and `<style>` with their content, every event handler
 //! (`onerror=`, `onclick=`...), `style` attributes, forms, frames and
 //! objects, and any URL that is not `http`, `https` or `mailto` (so no
-//! `javascript:`). Links open in a new tab without telling the target who
-//! sent the reader (`rel="noopener noreferrer nofollow"`). Remote images
-//! are removed until the reader asks for them: fetching one tells the
-//! sender the mail was read, and when. The page's Content-Security-Policy
-//! (see the runtime) blocks anything that would slip through all the same.
+//! `javascript:`; `data:` only for inline images). Links open in a new
+//! tab without telling the target who sent the reader
+//! (`rel="noopener noreferrer nofollow"`). Images other than inline
+//! `data:image/` ones are removed until the reader asks for them:
+//! fetching one tells the sender the mail was read, and when. The page's
+//! Content-Security-Policy (see the runtime) blocks anything that would
+//! slip through all the same.
 
 use std::borrow::Cow;
 // ammonia's API takes a HashSet of URL schemes; it is only looked up,
@@ -34,16 +36,30 @@ pub fn sanitize(html: &str, remote_images: bool) -> SafeHtml {
     let seen = Arc::clone(&blocked);
     let mut builder = ammonia::Builder::default();
     builder
-        .url_schemes(HashSet::from(["http", "https", "mailto"]))
+        .url_schemes(HashSet::from(["http", "https", "mailto", "data"]))
         .link_rel(Some("noopener noreferrer nofollow"))
         .set_tag_attribute_value("a", "target", "_blank")
         .attribute_filter(move |element, attribute, value| {
-            let remote = {
-                let lower = value.trim_start().to_ascii_lowercase();
-                lower.starts_with("http:") || lower.starts_with("https:") || lower.starts_with("//")
-            };
-            if element == "img" && attribute == "src" && remote && !remote_images {
+            // Until the reader asks, an image may only be inline data: a
+            // message has no other images of its own to show, and any URL
+            // (however written: browsers drop tabs and newlines in URLs and
+            // read `/\\host` as `//host`) may reach a tracker.
+            let inline = value
+                .trim_start_matches(|c: char| c <= ' ')
+                .get(..11)
+                .is_some_and(|start| start.eq_ignore_ascii_case("data:image/"));
+            let image = element == "img" && attribute == "src";
+            if image && !remote_images && !inline {
                 seen.store(true, Ordering::Relaxed);
+                return None;
+            }
+            // `data:` is allowed for inline images only: a `data:` link
+            // would open a page of the sender's making.
+            let data = value
+                .trim_start_matches(|c: char| c <= ' ')
+                .get(..5)
+                .is_some_and(|start| start.eq_ignore_ascii_case("data:"));
+            if data && !(image && inline) {
                 return None;
             }
             Some(Cow::Borrowed(value))
@@ -167,6 +183,16 @@ mod tests {
         let shown = sanitize(html, true);
         assert!(!shown.remote_images_blocked);
         assert!(shown.html.contains("https://cdn.test/logo.png"));
+    }
+
+    #[test]
+    fn inline_images_are_shown_at_once() {
+        let safe = sanitize(
+            "<img src=\"data:image/png;base64,iVBORw0KGgo=\" alt=\"dot\">",
+            false,
+        );
+        assert!(safe.html.contains("data:image/png"), "{}", safe.html);
+        assert!(!safe.remote_images_blocked);
     }
 
     #[test]

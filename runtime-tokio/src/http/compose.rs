@@ -14,7 +14,7 @@ use axum::{Extension, Router};
 use postern_core::address::{ForwardPath, ReversePath, parse_mailbox};
 use postern_core::envelope::{ClientInfo, Envelope, LocalMailbox};
 use postern_core::http::compose::{self, Answer, Draft, NotSent};
-use postern_core::http::pages::{self, Notice};
+use postern_core::http::pages::{self, Notice, Origin};
 use postern_core::http::view;
 use postern_core::limits::WEBMAIL_ATTACHMENTS_MAX;
 use postern_core::mailbox::{Flag, Flags, Keywords, Uid};
@@ -63,6 +63,7 @@ async fn compose_form<M: Backend>(
         ..Draft::default()
     };
     let mut forwarding = None;
+    let mut replying = None;
     let mut draft_uid = None;
     if let (Some(how), Some(folder), Some(uid)) = (
         query.answer.as_deref().and_then(Answer::parse),
@@ -75,6 +76,8 @@ async fn compose_form<M: Backend>(
                 draft = compose::answer(&original, how, user.session.login());
                 if how == Answer::Forward {
                     forwarding = Some((folder.to_owned(), uid.get()));
+                } else {
+                    replying = Some((folder.to_owned(), uid.get()));
                 }
             }
             Err(error) => {
@@ -120,8 +123,11 @@ async fn compose_form<M: Backend>(
     Html(pages::compose_page(
         &user.viewer(),
         &draft,
-        forwarding.as_ref().map(|(f, uid)| (f.as_str(), *uid)),
-        draft_uid,
+        Origin {
+            forwarding: forwarding.as_ref().map(|(f, uid)| (f.as_str(), *uid)),
+            replying: replying.as_ref().map(|(f, uid)| (f.as_str(), *uid)),
+            draft_uid,
+        },
         app.settings.max_message_size,
         None,
     ))
@@ -135,6 +141,7 @@ struct Posted {
     action: String,
     draft: Draft,
     forward: Option<(String, u32)>,
+    reply: Option<(String, u32)>,
     draft_uid: Option<u32>,
     /// Name, type and octets of each uploaded file.
     files: Vec<(String, String, Vec<u8>)>,
@@ -185,6 +192,11 @@ async fn read_form(mut multipart: Multipart) -> Result<Posted, String> {
             "forward_uid" => {
                 let uid = text.parse().unwrap_or(0);
                 posted.forward = Some((posted.forward.map(|(f, _)| f).unwrap_or_default(), uid));
+            }
+            "reply_f" => posted.reply = Some((text, posted.reply.map_or(0, |(_, uid)| uid))),
+            "reply_uid" => {
+                let uid = text.parse().unwrap_or(0);
+                posted.reply = Some((posted.reply.map(|(f, _)| f).unwrap_or_default(), uid));
             }
             "draft_uid" => posted.draft_uid = text.parse().ok(),
             _ => {}
@@ -302,8 +314,11 @@ async fn compose_post<M: Backend>(
             Html(pages::compose_page(
                 &user.viewer(),
                 &posted.draft,
-                posted.forward.as_ref().map(|(f, uid)| (f.as_str(), *uid)),
-                posted.draft_uid,
+                Origin {
+                    forwarding: posted.forward.as_ref().map(|(f, uid)| (f.as_str(), *uid)),
+                    replying: posted.reply.as_ref().map(|(f, uid)| (f.as_str(), *uid)),
+                    draft_uid: posted.draft_uid,
+                },
                 app.settings.max_message_size,
                 Some(&Notice::Problem(problem)),
             )),
@@ -374,6 +389,21 @@ async fn compose_post<M: Backend>(
         );
     }
     remove_draft(&app, &mailbox, &drafts, posted.draft_uid).await;
+    if let Some((folder, uid)) = &posted.reply
+        && let Some(uid) = Uid::new(*uid)
+    {
+        let answered = Flags::EMPTY.with(Flag::Answered);
+        let _ = store
+            .store_flags(
+                &mailbox,
+                folder,
+                &[uid],
+                crate::mailstore::FlagOp::Add,
+                answered,
+                &Keywords::default(),
+            )
+            .await;
+    }
     Redirect::to(&folder_url("INBOX", "sent")).into_response()
 }
 

@@ -199,6 +199,8 @@ pub struct MessagePage<'a> {
     pub flagged: bool,
     pub folders: &'a [FolderLink],
     pub is_trash: bool,
+    /// The message is a saved draft: it can be opened for writing.
+    pub is_drafts: bool,
 }
 
 fn people(list: &[crate::http::view::Person]) -> String {
@@ -240,6 +242,9 @@ pub fn message_page(
                     @if !summary.date.is_empty() { dt { "Date" } dd { (summary.date) } }
                 }
                 div.actions {
+                    @if page.is_drafts {
+                        a.button href=(format!("/compose?draft={}", page.uid)) { "Go on writing" }
+                    }
                     a.button href=(answer("reply")) { "Reply" }
                     a.button href=(answer("reply-all")) { "Reply to all" }
                     a.button href=(answer("forward")) { "Forward" }
@@ -315,14 +320,21 @@ pub fn human_size(octets: u64) -> String {
     bytesize::ByteSize(octets).display().iec().to_string()
 }
 
-/// The compose form, filled from `draft`; `answering` carries the
-/// message answered (folder and UID) so that its attachments can be
-/// forwarded, and `draft_uid` the saved draft this replaces.
+/// Where a message being written comes from: the message it forwards
+/// (sent along as an attachment) or replies to (marked `\Answered` once
+/// sent), by folder and UID, and the saved draft it replaces.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Origin<'a> {
+    pub forwarding: Option<(&'a str, u32)>,
+    pub replying: Option<(&'a str, u32)>,
+    pub draft_uid: Option<u32>,
+}
+
+/// The compose form, filled from `draft`.
 pub fn compose_page(
     viewer: &Viewer<'_>,
     draft: &Draft,
-    forwarding: Option<(&str, u32)>,
-    draft_uid: Option<u32>,
+    origin: Origin<'_>,
     max_size: u64,
     notice: Option<&Notice<'_>>,
 ) -> String {
@@ -332,12 +344,16 @@ pub fn compose_page(
             (token_field(viewer.form_token))
             @if let Some(id) = &draft.in_reply_to { input type="hidden" name="in_reply_to" value=(id); }
             @if !draft.references.is_empty() { input type="hidden" name="references" value=(draft.references.join(" ")); }
-            @if let Some((folder, uid)) = forwarding {
+            @if let Some((folder, uid)) = origin.forwarding {
                 input type="hidden" name="forward_f" value=(folder);
                 input type="hidden" name="forward_uid" value=(uid);
                 p.meta { "The original message goes with it as an attachment." }
             }
-            @if let Some(uid) = draft_uid { input type="hidden" name="draft_uid" value=(uid); }
+            @if let Some((folder, uid)) = origin.replying {
+                input type="hidden" name="reply_f" value=(folder);
+                input type="hidden" name="reply_uid" value=(uid);
+            }
+            @if let Some(uid) = origin.draft_uid { input type="hidden" name="draft_uid" value=(uid); }
             label { "To" input type="text" name="to" value=(draft.to) autocomplete="off"; }
             label { "Cc" input type="text" name="cc" value=(draft.cc) autocomplete="off"; }
             label { "Bcc" input type="text" name="bcc" value=(draft.bcc) autocomplete="off"; }

@@ -10,7 +10,7 @@ mod status;
 
 pub use admin::{AccountRow, AdminPage, admin_page};
 pub use mail::{
-    FolderLink, FolderPage, ListRow, MessagePage, Sort, compose_page, encode, folder_page,
+    FolderLink, FolderPage, ListRow, MessagePage, Origin, Sort, compose_page, encode, folder_page,
     human_size, message_page,
 };
 pub use settings::{SettingsPage, settings_page};
