@@ -587,3 +587,13 @@ pub const PASSWORD_CHECK_SPARE_CORES: usize = 1;
 /// CPU, sessions' commands and deliveries go first and logins take what
 /// is left (a login waits; mail keeps moving).
 pub const PASSWORD_CHECK_NICENESS: i32 = 10;
+
+/// Warning and error log lines the status page shows: the most recent,
+/// kept in a ring by the runtime's metrics. A screenful; the log file and
+/// the remote-log service have the rest.
+pub const STATUS_RECENT_PROBLEMS_MAX: usize = 20;
+
+/// One such line, in octets; a longer one is cut (at a character
+/// boundary) and marked with `...`. Enough for any line the server writes
+/// itself; what makes a line longer is a peer's text quoted in it.
+pub const STATUS_PROBLEM_LINE_BYTES_MAX: usize = 1024;

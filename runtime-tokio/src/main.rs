@@ -672,7 +672,9 @@ fn stop_signal() -> impl std::future::Future<Output = ()> {
 /// newline (keeping the formatter's colours on a terminal). With
 /// `remote_log`, every line also feeds the remote logging service
 /// ([`postern::remote_log::FeedLayer`]); the span that names a session's
-/// instance is for that feed and stays out of the text.
+/// instance is for that feed and stays out of the text. Warnings and
+/// errors are also kept for the status page
+/// ([`postern::metrics::ProblemLayer`]).
 fn init_logging(
     format: LogFormat,
     file: Option<std::sync::Arc<postern::log_file::LogFile>>,
@@ -680,6 +682,7 @@ fn init_logging(
 ) {
     use postern::log_file::LogFileWriter;
     use postern::logging::{Escaping, Format};
+    use postern::metrics::ProblemLayer;
     use postern::remote_log::{FeedLayer, INSTANCE_SPAN};
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
@@ -713,5 +716,6 @@ fn init_logging(
         .with(filter)
         .with(text.with_filter(filter_fn(|metadata| metadata.target() != INSTANCE_SPAN)))
         .with(remote_log.then_some(FeedLayer))
+        .with(ProblemLayer::new(postern::metrics::global()))
         .init();
 }
