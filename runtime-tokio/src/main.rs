@@ -112,6 +112,15 @@ enum Command {
         /// ADDRESS locked out"; an IPv6 address clears its whole network.
         address: String,
     },
+    /// Prints the running server's metrics (connections, messages,
+    /// deliveries, the queue, logins, TLS) in the Prometheus text format
+    /// (OpenMetrics), through its control socket.
+    Metrics {
+        /// The configuration file (for the data directory); without it,
+        /// found as for `run`.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
     /// Watches a server's log through its remote-log instance: logs in
     /// (as an admin account), prints the recent lines, then each new line
     /// as it comes, until interrupted.
@@ -308,6 +317,10 @@ fn main() -> ExitCode {
         Command::Unlock { config, address } => report(
             config_file::load(config.as_deref())
                 .and_then(|loaded| postern::accounts::unlock(&loaded.data_dir, &address)),
+        ),
+        Command::Metrics { config } => report(
+            config_file::load(config.as_deref())
+                .and_then(|loaded| postern::metrics::from_server(&loaded.data_dir)),
         ),
         Command::Log {
             remote,

@@ -385,6 +385,11 @@ impl Metrics {
         let _ = self
             .open
             .get_or_create(&InstanceLabels { instance: name() });
+        if matches!(kind, "smtp" | "submission") {
+            let _ = self
+                .accepted
+                .get_or_create(&InstanceLabels { instance: name() });
+        }
     }
 
     /// A connection admitted; it counts as open until the guard is dropped.
@@ -577,6 +582,21 @@ pub struct OpenConnection {
 impl Drop for OpenConnection {
     fn drop(&mut self) {
         self.gauge.dec();
+    }
+}
+
+/// `postern metrics`: the running server's metrics, asked through its
+/// control socket.
+pub fn from_server(data_dir: &std::path::Path) -> Result<String, String> {
+    match crate::queue_command::ask_server(data_dir, "metrics")? {
+        Some(mut lines) => match lines.pop() {
+            Some(last) if last.starts_with("ok") => Ok(lines.join("\n")),
+            last => Err(last.unwrap_or_default()),
+        },
+        None => Err(format!(
+            "no server is running on {}; its metrics live in the running process",
+            data_dir.display()
+        )),
     }
 }
 
