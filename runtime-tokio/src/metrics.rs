@@ -265,9 +265,8 @@ impl Default for Metrics {
 impl Metrics {
     /// A fresh registry (the server uses [`global`]; tests make their own).
     pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("postern");
-        let metrics = Metrics {
-            registry: Registry::default(),
+        let mut metrics = Metrics {
+            registry: Registry::with_prefix("postern"),
             started: SystemTime::now(),
             connections: Family::default(),
             refused: Family::default(),
@@ -283,71 +282,75 @@ impl Metrics {
             queue: Mutex::default(),
             problems: Mutex::default(),
         };
+        metrics.register();
+        metrics.zero_series();
+        metrics
+    }
+
+    /// Registers every metric under its name (after the `postern_`
+    /// prefix, and before the `_total` or unit suffix the encoder adds).
+    fn register(&mut self) {
+        let registry = &mut self.registry;
         registry.register(
             "connections",
             "Connections admitted, by instance and kind",
-            metrics.connections.clone(),
+            self.connections.clone(),
         );
         registry.register(
             "connections_refused",
             "Connections refused, by instance and reason (access, quota_total, quota_host)",
-            metrics.refused.clone(),
+            self.refused.clone(),
         );
         registry.register(
             "connections_open",
             "Connections open now, by instance",
-            metrics.open.clone(),
+            self.open.clone(),
         );
         registry.register(
             "messages_accepted",
             "Messages accepted (250 after DATA), by instance",
-            metrics.accepted.clone(),
+            self.accepted.clone(),
         );
         registry.register(
             "deliveries",
             "Delivery results per recipient: delivered, deferred, bounced",
-            metrics.deliveries.clone(),
+            self.deliveries.clone(),
         );
         registry.register_with_unit(
             "delivery_latency",
             "From receipt to a recipient's final result (delivered or bounced)",
             Unit::Seconds,
-            metrics.latency.clone(),
+            self.latency.clone(),
         );
         registry.register(
             "queue_messages",
             "Messages in the delivery queue now, by state (delivering, waiting, unreadable)",
-            metrics.queue_messages.clone(),
+            self.queue_messages.clone(),
         );
         registry.register_with_unit(
             "queue_oldest_message_age",
             "How long the oldest message in the queue has waited (0 when it is empty)",
             Unit::Seconds,
-            metrics.queue_oldest_age.clone(),
+            self.queue_oldest_age.clone(),
         );
         registry.register(
             "login_failures",
             "Logins refused (wrong password, unknown user, locked out, accounts unavailable), by protocol",
-            metrics.login_failures.clone(),
+            self.login_failures.clone(),
         );
         registry.register(
             "tls_handshakes",
             "Server TLS handshakes, by instance and result (ok, failed)",
-            metrics.tls_handshakes.clone(),
+            self.tls_handshakes.clone(),
         );
         let started_at = Gauge::<i64>::default();
-        started_at.set(unix_seconds(metrics.started));
+        started_at.set(unix_seconds(self.started));
         registry.register_with_unit(
             "start_time",
             "When the server process started, in seconds since the Unix epoch",
             Unit::Seconds,
             started_at,
         );
-        metrics.zero_series();
-        Metrics {
-            registry,
-            ..metrics
-        }
     }
 
     /// Series that exist from the start at zero, so that a rate over them
