@@ -633,3 +633,12 @@ pub const WEBMAIL_ATTACHMENTS_MAX: usize = 32;
 pub const PASSWORD_CHARS_MIN: usize = 10;
 /// The longest (octets): argon2 takes any length, a form should not.
 pub const PASSWORD_BYTES_MAX: usize = 1024;
+/// Warning and error log lines the status page shows: the most recent,
+/// kept in a ring by the runtime's metrics. A screenful; the log file and
+/// the remote-log service have the rest.
+pub const STATUS_RECENT_PROBLEMS_MAX: usize = 20;
+
+/// One such line, in octets; a longer one is cut (at a character
+/// boundary) and marked with `...`. Enough for any line the server writes
+/// itself; what makes a line longer is a peer's text quoted in it.
+pub const STATUS_PROBLEM_LINE_BYTES_MAX: usize = 1024;

@@ -16,7 +16,7 @@ pub fn check_files(loaded: &Loaded) -> Result<(), String> {
     let mut errors = Vec::new();
     for service in &loaded.config.services {
         let Some(tls) = &service.tls else { continue };
-        let Err(error) = ServerTls::load(tls) else {
+        let Err(error) = ServerTls::load(tls, &service.name) else {
             continue;
         };
         let (certificate_line, key_line) = tls.lines;

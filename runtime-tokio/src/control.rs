@@ -1,5 +1,6 @@
-//! The control socket: how `postern queue flush`, `postern queue delete`
-//! and `postern queue list` reach a running server. A Unix socket at
+//! The control socket: how `postern queue flush`, `postern queue delete`,
+//! `postern queue list`, `postern unlock` and `postern metrics` reach a
+//! running server. A Unix socket at
 //! `DATA_DIR/postern.sock`, taking one command per line and answering with
 //! one line that starts `ok` or `error`, after any lines of data:
 //!
@@ -9,7 +10,12 @@
 //! unreadable     ->  unreadable ID RETRY_IN_SECONDS ATTEMPTS ERROR  (one per message)
 //!                    ok 1 unreadable
 //! unlock IP      ->  ok unlocked HOST  |  ok HOST was not locked out
+//! metrics        ->  the metrics in the OpenMetrics text format, to `# EOF`
+//!                    ok metrics
 //! ```
+//!
+//! (No line of data starts with `ok` or `error`: every metric is named
+//! `postern_...`.)
 //!
 //! The server does the work itself, so the spool is never changed behind
 //! its back.
@@ -109,6 +115,7 @@ async fn execute(
                 escape_controls(address)
             ),
         },
+        (Some("metrics"), None, _) => crate::metrics::global().encode() + "ok metrics",
         (Some("flush"), None, _) => {
             let (reply, answer) = oneshot::channel();
             if commands.send(Command::Flush(reply)).is_err() {
@@ -156,7 +163,7 @@ async fn execute(
             }
         }
         _ => format!(
-            "error unknown command {:?}; the commands are: flush, delete ID, unreadable, unlock IP",
+            "error unknown command {:?}; the commands are: flush, delete ID, unreadable, unlock IP, metrics",
             escape_controls(line)
         ),
     }

@@ -35,6 +35,7 @@ pub use supervise::UnreadableEntry;
 mod attempt;
 
 use crate::environment::Environment;
+use crate::metrics::DeliveryResult;
 use crate::spool::SpoolRecord;
 use crate::tls::ClientTls;
 use attempt::run_attempt;
@@ -50,6 +51,7 @@ use postern_core::time::UnixTime;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
@@ -196,6 +198,8 @@ enum Report {
         id: QueueId,
         restarted: bool,
         loaded: io::Result<(SpoolRecord, Option<DeliveryState>)>,
+        /// When the runner heard of the message (for the latency metric).
+        arrived: tokio::time::Instant,
     },
     Local {
         id: QueueId,
@@ -225,6 +229,39 @@ struct Entry {
     local_task: Option<u64>,
     /// Domains with an attempt under way, and its task.
     in_flight: BTreeMap<String, u64>,
+    /// When this process heard the message was committed, if it did (not
+    /// for one found in the spool at start-up).
+    arrived: Option<tokio::time::Instant>,
+}
+
+impl Entry {
+    /// Counts in the metrics the result just recorded for recipient `i`,
+    /// with its latency when it is final.
+    fn count_result(&self, i: usize, now: UnixTime) {
+        let result = match self.state.recipients[i].status {
+            Status::Delivered => DeliveryResult::Delivered,
+            Status::Failed => DeliveryResult::Bounced,
+            Status::Pending { .. } => DeliveryResult::Deferred,
+        };
+        let latency = (result != DeliveryResult::Deferred).then(|| self.latency(now));
+        crate::metrics::global().delivery(result, latency);
+    }
+
+    /// How long since the message was received. The spool keeps whole
+    /// seconds, so a message this process saw arrive is timed by the
+    /// monotonic clock from its arrival; never less than the whole seconds
+    /// the calendar shows, less one (the arrival is noted again after a
+    /// failed read or a restart of the runner).
+    fn latency(&self, now: UnixTime) -> Duration {
+        let waited = now.0.saturating_sub(self.record.received_at);
+        let calendar = Duration::from_secs(u64::try_from(waited).unwrap_or(0));
+        match self.arrived {
+            Some(arrived) => arrived
+                .elapsed()
+                .max(calendar.saturating_sub(Duration::from_secs(1))),
+            None => calendar,
+        }
+    }
 }
 
 struct Runner<E> {
@@ -386,6 +423,7 @@ impl<E: Environment> Runner<E> {
                         received_at,
                         &schedule,
                     );
+                    entry.count_result(i, now);
                 }
                 if let Some(error) = error {
                     let pending: Vec<usize> = entry
@@ -408,6 +446,7 @@ impl<E: Environment> Runner<E> {
                             received_at,
                             &schedule,
                         );
+                        entry.count_result(i, now);
                     }
                     tracing::error!(queue_id = %id, %error, "{id}: local delivery failed; will retry");
                 }
@@ -474,6 +513,7 @@ impl<E: Environment> Runner<E> {
                     entry
                         .state
                         .record(i, verdict, &detail, now, received_at, &schedule);
+                    entry.count_result(i, now);
                     let to = &envelope.recipients[i].forward_path;
                     match &entry.state.recipients[i].status {
                         Status::Delivered => {

@@ -22,6 +22,7 @@ pub mod logging;
 pub mod mailbox_command;
 pub mod maildir;
 pub mod mailstore;
+pub mod metrics;
 pub mod pop3;
 pub mod privileges;
 pub mod queue_command;

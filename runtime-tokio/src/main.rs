@@ -112,6 +112,15 @@ enum Command {
         /// ADDRESS locked out"; an IPv6 address clears its whole network.
         address: String,
     },
+    /// Prints the running server's metrics (connections, messages,
+    /// deliveries, the queue, logins, TLS) in the Prometheus text format
+    /// (OpenMetrics), through its control socket.
+    Metrics {
+        /// The configuration file (for the data directory); without it,
+        /// found as for `run`.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
     /// Watches a server's log through its remote-log instance: logs in
     /// (as an admin account), prints the recent lines, then each new line
     /// as it comes, until interrupted.
@@ -315,6 +324,10 @@ fn main() -> ExitCode {
         Command::Unlock { config, address } => report(
             config_file::load(config.as_deref())
                 .and_then(|loaded| postern::accounts::unlock(&loaded.data_dir, &address)),
+        ),
+        Command::Metrics { config } => report(
+            config_file::load(config.as_deref())
+                .and_then(|loaded| postern::metrics::from_server(&loaded.data_dir)),
         ),
         Command::Log {
             remote,
@@ -682,7 +695,9 @@ fn stop_signal() -> impl std::future::Future<Output = ()> {
 /// newline (keeping the formatter's colours on a terminal). With
 /// `remote_log`, every line also feeds the remote logging service
 /// ([`postern::remote_log::FeedLayer`]); the span that names a session's
-/// instance is for that feed and stays out of the text.
+/// instance is for that feed and stays out of the text. Warnings and
+/// errors are also kept for the status page
+/// ([`postern::metrics::ProblemLayer`]).
 fn init_logging(
     format: LogFormat,
     file: Option<std::sync::Arc<postern::log_file::LogFile>>,
@@ -690,6 +705,7 @@ fn init_logging(
 ) {
     use postern::log_file::LogFileWriter;
     use postern::logging::{Escaping, Format};
+    use postern::metrics::ProblemLayer;
     use postern::remote_log::{FeedLayer, INSTANCE_SPAN};
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
@@ -723,5 +739,6 @@ fn init_logging(
         .with(filter)
         .with(text.with_filter(filter_fn(|metadata| metadata.target() != INSTANCE_SPAN)))
         .with(remote_log.then_some(FeedLayer))
+        .with(ProblemLayer::new(postern::metrics::global()))
         .init();
 }

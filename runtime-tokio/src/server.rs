@@ -221,6 +221,10 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
         .iter()
         .map(|service| Instance::new(service, &config.server.hostname).map(Arc::new))
         .collect::<Result<_, _>>()?;
+    let metrics = crate::metrics::global();
+    for service in &config.services {
+        metrics.instance_started(&service.name, &service.kind.to_string());
+    }
     let listeners = listen::bind_all(&plan)?;
     // Every port is bound: root is dropped before anything else is
     // written under the data directory and before any client byte is read.
@@ -364,11 +368,10 @@ impl Instance {
     /// Loads the instance's certificate, if it has TLS.
     pub fn new(service: &ServiceConfig, hostname: &str) -> Result<Self, String> {
         let tls = match &service.tls {
-            Some(config) => {
-                Some(Arc::new(ServerTls::load(config).map_err(|error| {
-                    format!("instance {}: {error}", service.name)
-                })?))
-            }
+            Some(config) => Some(Arc::new(
+                ServerTls::load(config, &service.name)
+                    .map_err(|error| format!("instance {}: {error}", service.name))?,
+            )),
             None => None,
         };
         Ok(Instance {
@@ -428,7 +431,7 @@ impl Instance {
                 self.reload_certificate();
                 Some(Arc::clone(old))
             }
-            (_, Some(new)) => match ServerTls::load(new) {
+            (_, Some(new)) => match ServerTls::load(new, name) {
                 Ok(tls) => {
                     tracing::info!(instance = %name, "loaded the certificate {}", tls.certificate().display());
                     Some(Arc::new(tls))
@@ -474,18 +477,24 @@ impl Instance {
         (quota.in_use(), quota.in_use_by(&self.host(client)))
     }
 
-    /// Admits a client or says why not; see [`admission::admit`].
+    /// Admits a client or says why not; see [`admission::admit`]. Either
+    /// way it is counted in the [`metrics`](crate::metrics), and an
+    /// admitted connection counts as open until its guard is dropped.
     pub fn admit(&self, client: IpAddr) -> Result<PermitGuard, Refusal> {
+        let metrics = crate::metrics::global();
+        let name = &self.service.name;
         let mut quota = self.quota.lock().unwrap_or_else(|e| e.into_inner());
         let permit = admission::admit(
             &self.service.access,
             &mut quota,
             client,
             self.service.ipv6_prefix,
-        )?;
+        )
+        .inspect_err(|refusal| metrics.connection_refused(name, refusal))?;
         Ok(PermitGuard {
             quota: Arc::clone(&self.quota),
             permit: Some(permit),
+            _open: metrics.connection_admitted(name, &self.service.kind.to_string()),
         })
     }
 }
@@ -495,6 +504,7 @@ impl Instance {
 pub struct PermitGuard {
     quota: Arc<Mutex<Quota<HostKey>>>,
     permit: Option<Permit<HostKey>>,
+    _open: crate::metrics::OpenConnection,
 }
 
 impl Drop for PermitGuard {
@@ -769,11 +779,29 @@ impl Instance {
             ending,
             |event| {
                 summary.record(event);
+                self.count_event(event);
                 log_event(session, peer, event);
             },
         )
         .await;
         tracing::info!(session, %peer, "disconnect from {peer}: {summary}");
+    }
+}
+
+impl Instance {
+    /// What the metrics count of an SMTP session's events: messages
+    /// accepted, and logins refused (whatever the verdict, the machine
+    /// reports each as [`Event::AuthFailed`]).
+    fn count_event(&self, event: &Event) {
+        let metrics = crate::metrics::global();
+        match event {
+            Event::MessageQueued { .. } => metrics.message_accepted(&self.service.name),
+            Event::AuthFailed { .. } => metrics.login_failed(match self.service.kind {
+                ServiceKind::Submission => crate::metrics::LoginProtocol::Submission,
+                _ => crate::metrics::LoginProtocol::Smtp,
+            }),
+            _ => {}
+        }
     }
 }
 

@@ -124,6 +124,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Transport<S> {
 /// now. Sessions take a copy of the acceptor when they start TLS, so a
 /// reload never disturbs a session already running.
 pub struct ServerTls {
+    /// The instance's name, which its handshakes are counted under.
+    instance: String,
     certificate: PathBuf,
     key: PathBuf,
     acceptor: RwLock<TlsAcceptor>,
@@ -131,10 +133,11 @@ pub struct ServerTls {
 }
 
 impl ServerTls {
-    /// Loads the instance's certificate and key.
-    pub fn load(config: &TlsConfig) -> Result<Self, TlsFileError> {
+    /// Loads the certificate and key of the instance named `instance`.
+    pub fn load(config: &TlsConfig, instance: &str) -> Result<Self, TlsFileError> {
         let acceptor = acceptor(&config.certificate, &config.key)?;
         Ok(ServerTls {
+            instance: instance.to_owned(),
             certificate: config.certificate.clone(),
             key: config.key.clone(),
             acceptor: RwLock::new(acceptor),
@@ -165,13 +168,16 @@ impl ServerTls {
         &self.key
     }
 
-    /// Runs the server handshake on `stream`, within the timeout.
+    /// Runs the server handshake on `stream`, within the timeout, and
+    /// counts it in the [`metrics`](crate::metrics) as done or failed.
     pub async fn accept<S>(&self, stream: S) -> io::Result<Transport<S>>
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
         let handshake = self.acceptor().accept(stream);
-        match tokio::time::timeout(self.handshake_timeout, handshake).await {
+        let result = tokio::time::timeout(self.handshake_timeout, handshake).await;
+        crate::metrics::global().tls_handshake(&self.instance, matches!(result, Ok(Ok(_))));
+        match result {
             Ok(Ok(tls)) => Ok(Transport::Server(Box::new(tls))),
             Ok(Err(error)) => Err(error),
             Err(_) => Err(io::Error::new(

@@ -7,6 +7,7 @@
 
 use super::{Command, Context, Entry, Report, Runner, supervise};
 use crate::environment::Environment;
+use crate::metrics::QueueFigures;
 use crate::spool::SpoolRecord;
 use postern_core::admission::{Limits, Quota};
 use postern_core::envelope::QueueId;
@@ -39,6 +40,7 @@ pub async fn run<E: Environment>(
         runner.arrived(id, true).await;
     }
     loop {
+        crate::metrics::global().queue_changed(runner.queue_figures());
         let step = runner.step(&mut arrivals, &mut reported, &mut commands);
         match supervise::catch_panic(step).await {
             Ok(true) => {}
@@ -67,6 +69,26 @@ impl<E: Environment> Runner<E> {
             unreadable: BTreeMap::new(),
             failures: BTreeMap::new(),
             reports,
+        }
+    }
+
+    /// The queue now, for the metrics: one pass over the messages, like
+    /// [`Runner::next_wake`]'s. Queue IDs sort by arrival, so the first
+    /// is the oldest.
+    pub(super) fn queue_figures(&self) -> QueueFigures {
+        let delivering = self
+            .entries
+            .values()
+            .filter(|entry| entry.local_task.is_some() || !entry.in_flight.is_empty())
+            .count();
+        QueueFigures {
+            delivering: delivering + self.loading.len(),
+            waiting: self.entries.len() - delivering,
+            unreadable: self.unreadable.len(),
+            oldest_received_at: self
+                .entries
+                .first_key_value()
+                .map(|(_, entry)| UnixTime(entry.record.received_at)),
         }
     }
 
@@ -108,6 +130,7 @@ impl<E: Environment> Runner<E> {
             return;
         }
         self.unreadable.remove(&id);
+        let arrived = tokio::time::Instant::now();
         // Read off the runner's task, so arrivals never queue behind a read.
         let (context, reports) = (Arc::clone(&self.context), self.reports.clone());
         crate::task::spawn(
@@ -122,6 +145,7 @@ impl<E: Environment> Runner<E> {
                     id,
                     restarted,
                     loaded,
+                    arrived,
                 });
             }
             .in_current_span(),
@@ -133,6 +157,7 @@ impl<E: Environment> Runner<E> {
         id: QueueId,
         restarted: bool,
         loaded: io::Result<(SpoolRecord, Option<DeliveryState>)>,
+        arrived: tokio::time::Instant,
     ) {
         self.loading.remove(&id);
         // Deleted while it was read: the read must not bring it back.
@@ -163,6 +188,7 @@ impl<E: Environment> Runner<E> {
                 dirty: false,
                 local_task: None,
                 in_flight: BTreeMap::new(),
+                arrived: (!restarted).then_some(arrived),
             },
         );
         self.process_supervised(id).await;

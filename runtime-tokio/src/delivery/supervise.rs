@@ -113,7 +113,8 @@ impl<E: Environment> Runner<E> {
                 id,
                 restarted,
                 loaded,
-            } => return self.loaded(id, restarted, loaded).await,
+                arrived,
+            } => return self.loaded(id, restarted, loaded, arrived).await,
             Report::Local { id, .. } | Report::Attempt { id, .. } => id,
         };
         let next = match catch_panic(async { self.apply_report(report) }).await {

@@ -101,6 +101,8 @@ pub async fn run_ftp_session<S, B>(
                 }
                 Output::Request(Request::Authenticate(attempt)) => {
                     let verdict = backend.authenticate(attempt, peer).await;
+                    crate::metrics::global()
+                        .login_verdict(crate::metrics::LoginProtocol::Ftp, &verdict);
                     answer = Some(Input::Authenticated(verdict));
                 }
                 Output::Request(Request::OpenHome { home: name, .. }) => {

@@ -88,6 +88,8 @@ pub async fn run_imap_session<S, B, M>(
                 }
                 Output::Request(Request::Authenticate(attempt)) => {
                     let verdict = backend.authenticate(attempt, client).await;
+                    crate::metrics::global()
+                        .login_verdict(crate::metrics::LoginProtocol::Imap, &verdict);
                     if let AuthVerdict::Accepted(identity) = &verdict {
                         mailbox = local_mailbox(backend, &identity.login);
                     }

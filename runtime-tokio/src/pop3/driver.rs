@@ -83,6 +83,8 @@ pub async fn run_pop3_session<S, B>(
                 }
                 Output::Request(Request::Authenticate(attempt)) => {
                     let verdict = backend.authenticate(attempt, client).await;
+                    crate::metrics::global()
+                        .login_verdict(crate::metrics::LoginProtocol::Pop3, &verdict);
                     answer = Some(Answer::Input(Input::Authenticated(verdict)));
                 }
                 Output::Request(Request::OpenMaildrop { login }) => {

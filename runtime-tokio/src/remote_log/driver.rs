@@ -82,6 +82,8 @@ pub async fn run_remote_log_session<S, B>(
                 Output::Request(Request::Authenticate(attempt)) => {
                     let login = attempt.login.clone();
                     let verdict = backend.authenticate(attempt, client).await;
+                    crate::metrics::global()
+                        .login_verdict(crate::metrics::LoginProtocol::RemoteLog, &verdict);
                     // Asked only once the password is right, so that the
                     // answer tells a guesser nothing.
                     let admin =

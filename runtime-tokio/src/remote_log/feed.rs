@@ -205,32 +205,47 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let mut fields = Fields::default();
-        event.record(&mut fields);
-        let instance = fields.instance.or_else(|| {
-            ctx.event_scope(event)?.find_map(|span| {
-                span.extensions()
-                    .get::<InstanceName>()
-                    .map(|name| name.0.clone())
-            })
-        });
-        let level = match *event.metadata().level() {
-            tracing::Level::ERROR => Level::Error,
-            tracing::Level::WARN => Level::Warn,
-            tracing::Level::INFO => Level::Info,
-            tracing::Level::DEBUG => Level::Debug,
-            tracing::Level::TRACE => Level::Trace,
-        };
-        let mut text = fields.message;
-        text.push_str(&fields.rest);
-        let text = cut(&escape_controls(&text), REMOTE_LOG_LINE_BYTES_MAX).into_owned();
-        feed().publish(LogRecord {
-            time: now_rfc3339(),
-            level,
-            instance,
-            queue_id: fields.queue_id,
-            text,
-        });
+        feed().publish(log_record(event, &ctx, REMOTE_LOG_LINE_BYTES_MAX));
+    }
+}
+
+/// `event` as a [`LogRecord`]: its level, its instance (from its fields,
+/// or from the span it was logged in when [`FeedLayer`] is installed to
+/// note spans' instances), its queue ID, and its text with every control
+/// character escaped, cut to `line_bytes_max` octets.
+pub(crate) fn log_record<S>(
+    event: &Event<'_>,
+    ctx: &Context<'_, S>,
+    line_bytes_max: usize,
+) -> LogRecord
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let mut fields = Fields::default();
+    event.record(&mut fields);
+    let instance = fields.instance.or_else(|| {
+        ctx.event_scope(event)?.find_map(|span| {
+            span.extensions()
+                .get::<InstanceName>()
+                .map(|name| name.0.clone())
+        })
+    });
+    let level = match *event.metadata().level() {
+        tracing::Level::ERROR => Level::Error,
+        tracing::Level::WARN => Level::Warn,
+        tracing::Level::INFO => Level::Info,
+        tracing::Level::DEBUG => Level::Debug,
+        tracing::Level::TRACE => Level::Trace,
+    };
+    let mut text = fields.message;
+    text.push_str(&fields.rest);
+    let text = cut(&escape_controls(&text), line_bytes_max).into_owned();
+    LogRecord {
+        time: now_rfc3339(),
+        level,
+        instance,
+        queue_id: fields.queue_id,
+        text,
     }
 }
 
