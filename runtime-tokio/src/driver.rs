@@ -39,6 +39,15 @@ use tokio::sync::watch;
 
 /// What sessions need of the world: where messages go, who is local, and
 /// who may log in.
+/// An instance as the status page lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstanceListing {
+    pub name: String,
+    /// Its listen specs, as written in the bind plan (`127.0.0.1:25`).
+    pub listen: Vec<String>,
+    pub max_connections: u32,
+}
+
 pub trait Backend: Clone + Send + Sync + 'static {
     type Message: StoredMessage;
     /// Where POP3 sessions read mail.
@@ -93,6 +102,12 @@ pub trait Backend: Clone + Send + Sync + 'static {
     /// mail written in the webmail.
     fn real_name(&self, _login: &str) -> Option<String> {
         None
+    }
+
+    /// Every instance the server runs, with its listen specs, for the
+    /// status page.
+    fn instances(&self) -> std::sync::Arc<Vec<InstanceListing>> {
+        std::sync::Arc::default()
     }
 
     /// The files backend's data directory, for the admin area (the queue

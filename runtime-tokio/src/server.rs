@@ -72,6 +72,8 @@ pub struct LocalStore {
     resolver: Resolver,
     /// Where the accounts are (the webmail changes passwords).
     data_dir: std::path::PathBuf,
+    /// The instances and where they listen, for the status page.
+    instances: Arc<Vec<driver::InstanceListing>>,
 }
 
 impl LocalStore {
@@ -137,6 +139,10 @@ impl Backend for LocalStore {
 
     fn is_admin(&self, login: &str) -> bool {
         self.accounts.is_admin(login)
+    }
+
+    fn instances(&self) -> Arc<Vec<driver::InstanceListing>> {
+        Arc::clone(&self.instances)
     }
 
     fn data_dir(&self) -> Option<std::path::PathBuf> {
@@ -272,6 +278,19 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
         ftp_files: crate::ftp::DiskFiles::new(&loaded.data_dir),
         resolver,
         data_dir: loaded.data_dir.clone(),
+        instances: Arc::new(
+            config
+                .services
+                .iter()
+                .map(|service| driver::InstanceListing {
+                    name: service.name.clone(),
+                    listen: std::iter::once(service.listen.to_string())
+                        .chain(service.secondary_listen.map(|spec| spec.to_string()))
+                        .collect(),
+                    max_connections: service.max_connections,
+                })
+                .collect(),
+        ),
     };
     let (generation, current) = watch::channel(Arc::new(Generation {
         config: config.clone(),

@@ -359,6 +359,7 @@ async fn compose_post<M: Backend>(
     }
     match send(&app, &user, peer, &posted.draft, &bytes).await {
         Ok(Ok(queue_id)) => {
+            crate::metrics::global().message_accepted(&app.settings.instance);
             tracing::info!(session = peer.session, peer = %peer.remote, %queue_id, instance = %app.settings.instance, "{queue_id}: webmail message from {login} queued");
         }
         Ok(Err(not_sent)) => return again(&not_sent.to_string()),

@@ -16,6 +16,7 @@
 mod admin;
 mod compose;
 mod settings;
+mod status;
 mod webmail;
 
 use crate::driver::{Backend, Clock};
@@ -185,6 +186,12 @@ fn router<M: Backend>(app: App<M>) -> Router {
     }
     if serve.contains(Area::Admin) {
         router = router.merge(admin::routes());
+    }
+    if serve.contains(Area::Status) {
+        router = router.merge(status::status_routes());
+    }
+    if serve.contains(Area::Metrics) {
+        router = router.merge(status::metrics_routes());
     }
     router
         .fallback(not_found)

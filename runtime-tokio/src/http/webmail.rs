@@ -136,7 +136,9 @@ async fn login<M: Backend>(
     let client = peer.remote.ip();
     let session = peer.session;
     let shown = form.login.trim().to_owned();
-    match app.store.authenticate(attempt, client).await {
+    let verdict = app.store.authenticate(attempt, client).await;
+    crate::metrics::global().login_verdict(crate::metrics::LoginProtocol::Http, &verdict);
+    match verdict {
         AuthVerdict::Accepted(identity) => {
             let name = random_token();
             let admin = app.store.is_admin(&identity.login);

@@ -233,6 +233,19 @@ elif scenario == "admin":
     print(f"delete location: {urllib.parse.unquote(response.getheader('Location'))}")
     response, _ = b.post("/admin/queue/flush", {"token": "A" * 43})
     show("flush with another token", response)
+elif scenario == "status":
+    response, page = b.get("/status")
+    show("status", response)
+    print(page)
+elif scenario == "metrics":
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+    response, text = b.get("/metrics")
+    show("metrics", response)
+    print(f"content-type: {response.getheader('Content-Type')}")
+    for family in text_string_to_metric_families(text) if response.status == 200 else []:
+        for sample in family.samples:
+            labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+            print(f"sample: {sample.name}{{{labels}}} {sample.value:g}")
 elif scenario == "login":
     user, password = rest
     response, page = b.login(user, password)

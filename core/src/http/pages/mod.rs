@@ -14,7 +14,7 @@ pub use mail::{
     human_size, message_page,
 };
 pub use settings::{SettingsPage, settings_page};
-pub use status::{StatusPage, status_page};
+pub use status::{InstanceRow, StatusPage, status_page};
 
 use maud::{DOCTYPE, Markup, html};
 

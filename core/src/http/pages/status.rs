@@ -9,8 +9,12 @@ pub struct InstanceRow {
     pub name: String,
     pub kind: String,
     pub listen: Vec<String>,
-    pub connections: u64,
+    /// Open now.
+    pub connections: i64,
     pub max_connections: u32,
+    /// Since the start.
+    pub admitted: u64,
+    pub refused: u64,
 }
 
 /// Everything the status page shows, gathered by the runtime.
@@ -25,8 +29,9 @@ pub struct StatusPage {
     /// Age of the oldest message in the queue, for people; `None` when
     /// the queue is empty.
     pub oldest: Option<String>,
-    /// Counters since start: accepted, delivered, deferred, bounced.
-    pub deliveries: Vec<(String, u64)>,
+    /// Counts since start (accepted, delivered, deferred, bounced, failed
+    /// logins), each with its rate, written for people.
+    pub deliveries: Vec<(String, String)>,
     /// The latest warnings and errors of the log, newest last.
     pub recent_errors: Vec<String>,
 }
@@ -38,7 +43,7 @@ pub fn status_page(page: &StatusPage) -> String {
         section {
             h2 { "Instances" }
             table.status {
-                thead { tr { th { "Instance" } th { "Kind" } th { "Listening on" } th { "Connections" } } }
+                thead { tr { th { "Instance" } th { "Kind" } th { "Listening on" } th { "Open" } th { "Admitted" } th { "Refused" } } }
                 tbody {
                     @for row in &page.instances {
                         tr {
@@ -46,6 +51,8 @@ pub fn status_page(page: &StatusPage) -> String {
                             td { (row.kind) }
                             td { (row.listen.join(", ")) }
                             td.number { (row.connections) " of " (row.max_connections) }
+                            td.number { (row.admitted) }
+                            td.number { (row.refused) }
                         }
                     }
                 }
