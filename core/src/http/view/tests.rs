@@ -43,6 +43,15 @@ fn a_list_row_needs_only_the_header_section() {
     let row = summary(header_only);
     assert_eq!(row.subject, "Lunch");
     assert_eq!(row.to[0].address, "bob@b.test");
+    assert!(!row.has_attachments);
+}
+
+#[test]
+fn a_list_row_shows_attachments_of_a_mixed_message_from_its_header() {
+    let header_only = &MIXED[..MIXED.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4];
+    assert!(summary(header_only).has_attachments);
+    let alternative = b"Subject: x\r\nContent-Type: multipart/alternative; boundary=\"a\"\r\n\r\n";
+    assert!(!summary(alternative).has_attachments);
 }
 
 #[test]
