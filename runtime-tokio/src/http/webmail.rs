@@ -474,7 +474,7 @@ async fn message<M: Backend>(
         return missing("This message", &user);
     };
     let store = app.store.mailboxes();
-    let (links, statuses) = match folder_links(&app, &mailbox).await {
+    let (mut links, statuses) = match folder_links(&app, &mailbox).await {
         Ok(found) => found,
         Err(error) => return store_error("The folders could not be listed", error, &user),
     };
@@ -506,6 +506,10 @@ async fn message<M: Backend>(
             .is_ok()
         {
             flags.insert(Flag::Seen);
+            // The folder list was counted before: this one is read now.
+            if let Some(link) = links.iter_mut().find(|link| link.name == query.f) {
+                link.unseen = link.unseen.saturating_sub(1);
+            }
         }
     }
     let remote_images = query.images == Some(1);
