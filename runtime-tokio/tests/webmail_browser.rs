@@ -227,8 +227,12 @@ fn a_reader_reads_replies_with_a_file_deletes_and_changes_the_password_in_chromi
         &[
             "login: /folder?f=INBOX\n",
             "inbox lists the message: true\n",
+            "unread: 4\n",
+            // The photos: the list reads only headers, multipart/mixed.
+            "attachment marks: 1\n",
             "message heading: Lunch on Friday?\n",
             "message text: Hi Alice,\n",
+            "unread while reading: 3\n",
             "reply to: Bob Baker <bob@example.test>\n",
             "reply subject: Re: Lunch on Friday?\n",
             "after send: /folder?f=INBOX&done=sent\n",
@@ -259,6 +263,13 @@ fn a_reader_reads_replies_with_a_file_deletes_and_changes_the_password_in_chromi
     for absent in ["dialog:", "page error:"] {
         assert!(!out.contains(absent), "{absent} in:\n{out}");
     }
+    // The browser's console stays quiet but for the refused old password.
+    let console: Vec<&str> = out.lines().filter(|l| l.starts_with("console:")).collect();
+    assert_eq!(
+        console,
+        ["console: Failed to load resource: the server responded with a status of 403 (Forbidden)"],
+        "{out}"
+    );
 
     // Bob has the reply, with the file the browser attached.
     let to_bob = folder(&world, "bob", "");

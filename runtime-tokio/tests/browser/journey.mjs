@@ -28,6 +28,8 @@ run(async ([base, login, password, newPassword, subject, deleteSubject, attachme
 
     fact('login', await logIn(page, base, login, password));
     fact('inbox lists the message', await page.getByRole('link', { name: subject }).isVisible());
+    fact('unread', await page.locator('nav.folders li.current .count').innerText());
+    fact('attachment marks', await page.locator('table.messages .clip').count());
     await page.screenshot({ path: path.join(shots, 'webmail-inbox.png') });
 
     // Reading.
@@ -35,6 +37,7 @@ run(async ([base, login, password, newPassword, subject, deleteSubject, attachme
     await page.waitForLoadState();
     fact('message heading', await page.locator('h1').innerText());
     fact('message text', (await page.locator('div.body').innerText()).split('\n')[0]);
+    fact('unread while reading', await page.locator('nav.folders li.current .count').innerText());
     await page.screenshot({ path: path.join(shots, 'webmail-message.png') });
 
     // Replying, with a file set on the file input.
