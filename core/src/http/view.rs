@@ -127,6 +127,12 @@ pub fn summary(bytes: &[u8]) -> Summary {
         .unwrap_or_default()
 }
 
+/// A time as a list shows it when the message has no `Date:` field of
+/// its own (its arrival, the IMAP internal date): RFC 5322's format, UTC.
+pub fn date_text(time: crate::time::UnixTime) -> String {
+    mail_parser::DateTime::from_timestamp(time.0).to_rfc822()
+}
+
 /// Cuts `text` at `max` octets, on a character boundary.
 fn cut(text: &str, max: usize) -> (&str, bool) {
     if text.len() <= max {

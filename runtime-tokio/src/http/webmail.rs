@@ -421,7 +421,11 @@ async fn folder<M: Backend>(
             .map(|p| p.short().to_owned())
             .unwrap_or_default(),
         subject: summary.subject.clone(),
-        date: summary.date.clone(),
+        date: if summary.date.is_empty() {
+            view::date_text(meta.internal_date)
+        } else {
+            summary.date.clone()
+        },
         seen: meta.flags.contains(Flag::Seen),
         flagged: meta.flags.contains(Flag::Flagged),
         has_attachments: summary.has_attachments,

@@ -70,3 +70,11 @@ fn download_names_cannot_escape_the_header() {
     assert_eq!(attachment_name(Some("   "), 2), "attachment-3");
     assert_eq!(attachment_name(Some(".hidden"), 0), "hidden");
 }
+
+#[test]
+fn an_arrival_time_is_shown_as_a_date_field_would_be() {
+    assert_eq!(
+        date_text(crate::time::UnixTime(1_796_039_280)),
+        "Mon, 30 Nov 2026 11:48:00 +0000"
+    );
+}
