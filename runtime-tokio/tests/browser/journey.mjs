@@ -30,6 +30,8 @@ run(async ([base, login, password, newPassword, subject, deleteSubject, attachme
     fact('inbox lists the message', await page.getByRole('link', { name: subject }).isVisible());
     fact('unread', await page.locator('nav.folders li.current .count').innerText());
     fact('attachment marks', await page.locator('table.messages .clip').count());
+    const dates = await page.locator('table.messages td.date').allInnerTexts();
+    fact('dates shown', `${dates.filter((date) => date.trim() !== '').length} of ${dates.length}`);
     await page.screenshot({ path: path.join(shots, 'webmail-inbox.png') });
 
     // Reading.
