@@ -5,7 +5,8 @@
 //! and its attachment, the copy in Sent, the message in Trash); a hostile
 //! message that must stay inert (no script, no request leaving the
 //! webmail) until the reader asks for its images; forms posted from
-//! another site; pages that fit a phone's width. With
+//! another site; the session cookie as Chromium keeps it, over HTTP and
+//! HTTPS; pages that fit a phone's width. With
 //! `POSTERN_SCREENSHOTS=book/src/images` the screenshots land in the book.
 //!
 //! `scripts/test` installs Chromium, Node.js and playwright-core; a test
@@ -477,4 +478,33 @@ fn forms_posted_from_another_site_are_refused_in_chromium() {
         ["GET /delete.html HTTP/1.1", "GET /logout.html HTTP/1.1"]
     );
     assert_eq!(subjects(&folder(&world, "alice", "Trash")), [LUNCH]);
+}
+
+#[test]
+fn chromium_keeps_the_session_cookie_http_only_strict_and_secure_over_https() {
+    let world = WebWorld::start();
+    let plain = browser("cookies.mjs", &[&world.base(), ALICE, ALICE_PASSWORD]);
+    let https = format!("https://{}", world.https);
+    let tls = browser("cookies.mjs", &[&https, ALICE, ALICE_PASSWORD]);
+    for (out, secure) in [(&plain, false), (&tls, true)] {
+        assert_lines(
+            out,
+            &[
+                "personal login: /folder?f=INBOX\n",
+                &format!(
+                    "personal cookie postern_session: httpOnly=true secure={secure} sameSite=Strict path=/ expires=7 days\n"
+                ),
+                // Script cannot read it.
+                "personal document.cookie: \"\"\n",
+                "shared login: /folder?f=INBOX\n",
+                // A shared computer's session ends with the browser.
+                &format!(
+                    "shared cookie postern_session: httpOnly=true secure={secure} sameSite=Strict path=/ expires=session\n"
+                ),
+                "shared document.cookie: \"\"\n",
+            ],
+        );
+        // The login form's cookie is gone once logged in: one cookie each.
+        assert_eq!(out.matches(" cookie ").count(), 2, "{out}");
+    }
 }
