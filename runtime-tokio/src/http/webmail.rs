@@ -530,6 +530,7 @@ async fn message<M: Backend>(
             flagged: flags.contains(Flag::Flagged),
             folders: &links,
             is_trash: query.f == trash,
+            is_drafts: query.f == special_folder(&statuses, SpecialUse::Drafts, "Drafts"),
         },
         done.as_ref(),
     );

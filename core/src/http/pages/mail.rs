@@ -212,6 +212,8 @@ pub struct MessagePage<'a> {
     pub flagged: bool,
     pub folders: &'a [FolderLink],
     pub is_trash: bool,
+    /// The folder holds drafts: the message can be written on.
+    pub is_drafts: bool,
 }
 
 fn people(list: &[crate::http::view::Person]) -> String {
@@ -253,6 +255,9 @@ pub fn message_page(
                     @if !summary.date.is_empty() { dt { "Date" } dd { (summary.date) } }
                 }
                 div.actions {
+                    @if page.is_drafts {
+                        a.button href=(format!("/compose?draft={}", page.uid)) { "Edit draft" }
+                    }
                     a.button href=(answer("reply")) { "Reply" }
                     a.button href=(answer("reply-all")) { "Reply to all" }
                     a.button href=(answer("forward")) { "Forward" }
