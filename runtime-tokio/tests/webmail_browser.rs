@@ -228,6 +228,7 @@ fn a_reader_reads_replies_with_a_file_deletes_and_changes_the_password_in_chromi
             NEWSLETTER,
             attachment.to_str().unwrap(),
             shots.to_str().unwrap(),
+            BOB,
         ],
     );
     assert_lines(
@@ -246,6 +247,12 @@ fn a_reader_reads_replies_with_a_file_deletes_and_changes_the_password_in_chromi
             "reply subject: Re: Lunch on Friday?\n",
             "after send: /folder?f=INBOX&done=sent\n",
             "send notice: Message sent.\n",
+            "after draft: /folder?f=Drafts&done=draft\n",
+            "draft notice: Draft saved.\n",
+            "draft to: bob@example.test\n",
+            "draft subject: Notes for Friday\n",
+            "draft sent: /folder?f=INBOX&done=sent\n",
+            "drafts left: 0\n",
             "after delete: /folder?f=INBOX&done=deleted\n",
             "delete notice: Message deleted.\n",
             "inbox still lists deleted: 0\n",
@@ -280,10 +287,23 @@ fn a_reader_reads_replies_with_a_file_deletes_and_changes_the_password_in_chromi
         "{out}"
     );
 
-    // Bob has the reply, with the file the browser attached.
+    // Bob has the reply, with the file the browser attached, and the
+    // message that was a draft first.
     let to_bob = folder(&world, "bob", "");
-    assert_eq!(subjects(&to_bob), ["Re: Lunch on Friday?"], "{to_bob:?}");
-    let reply = &to_bob[0];
+    assert_eq!(
+        subjects(&to_bob),
+        ["Notes for Friday", "Re: Lunch on Friday?"],
+        "{to_bob:?}"
+    );
+    let notes = to_bob
+        .iter()
+        .find(|t| t.contains("Subject: Notes"))
+        .unwrap();
+    assert!(
+        notes.contains("First thoughts.\nSecond thoughts."),
+        "{notes}"
+    );
+    let reply = to_bob.iter().find(|t| t.contains("Subject: Re:")).unwrap();
     use base64::Engine as _;
     let encoded = base64::engine::general_purpose::STANDARD.encode(MINUTES);
     for expected in [
@@ -301,8 +321,15 @@ fn a_reader_reads_replies_with_a_file_deletes_and_changes_the_password_in_chromi
     );
     // Alice keeps a copy in Sent; the newsletter is in Trash, not INBOX.
     let sent = folder(&world, "alice", "Sent");
-    assert_eq!(subjects(&sent), ["Re: Lunch on Friday?"]);
-    assert!(sent[0].contains("filename=\"minutes.txt\""), "{}", sent[0]);
+    assert_eq!(
+        subjects(&sent),
+        ["Notes for Friday", "Re: Lunch on Friday?"]
+    );
+    assert!(
+        sent.iter().any(|t| t.contains("filename=\"minutes.txt\"")),
+        "{sent:?}"
+    );
+    assert_eq!(folder(&world, "alice", "Drafts"), Vec::<String>::new());
     assert_eq!(subjects(&folder(&world, "alice", "Trash")), [NEWSLETTER]);
     let inbox = subjects(&folder(&world, "alice", ""));
     assert_eq!(inbox.len(), 3, "{inbox:?}");

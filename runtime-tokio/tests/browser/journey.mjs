@@ -6,7 +6,7 @@
 // and of a message (desktop) and of the inbox (phone) go to SHOTS.
 //
 // usage: node journey.mjs BASE LOGIN PASSWORD NEW_PASSWORD SUBJECT
-//        DELETE_SUBJECT ATTACHMENT SHOTS
+//        DELETE_SUBJECT ATTACHMENT SHOTS DRAFT_TO
 // Prints one `label: value` line per fact (tests/webmail_browser.rs).
 import path from 'node:path';
 import { launch, logIn, logOut, fact, where, notice, fitsWidth, run } from './lib.mjs';
@@ -14,7 +14,7 @@ import { launch, logIn, logOut, fact, where, notice, fitsWidth, run } from './li
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 
-run(async ([base, login, password, newPassword, subject, deleteSubject, attachment, shots]) => {
+run(async ([base, login, password, newPassword, subject, deleteSubject, attachment, shots, draftTo]) => {
   const browser = await launch();
   try {
     const context = await browser.newContext({ viewport: DESKTOP });
@@ -58,6 +58,29 @@ run(async ([base, login, password, newPassword, subject, deleteSubject, attachme
     await page.getByRole('link', { name: /^Sent/ }).click();
     await page.waitForLoadState();
     fact('sent lists', await page.locator('table.messages tbody').innerText());
+
+    // A draft: saved, found in Drafts, written on, sent.
+    await page.getByRole('link', { name: 'Write' }).click();
+    await page.getByLabel('To', { exact: true }).fill(draftTo);
+    await page.getByLabel('Subject', { exact: true }).fill('Notes for Friday');
+    await page.locator('textarea[name=body]').fill('First thoughts.');
+    await page.getByRole('button', { name: 'Save draft' }).click();
+    await page.waitForLoadState();
+    fact('after draft', where(page));
+    fact('draft notice', await notice(page));
+    await page.getByRole('link', { name: 'Notes for Friday' }).click();
+    await page.getByRole('link', { name: 'Edit draft' }).click();
+    await page.waitForLoadState();
+    fact('draft to', await page.getByLabel('To', { exact: true }).inputValue());
+    fact('draft subject', await page.getByLabel('Subject', { exact: true }).inputValue());
+    const draft = page.locator('textarea[name=body]');
+    await draft.fill((await draft.inputValue()).trimEnd() + '\nSecond thoughts.');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.waitForLoadState();
+    fact('draft sent', where(page));
+    await page.getByRole('link', { name: /^Drafts/ }).click();
+    await page.waitForLoadState();
+    fact('drafts left', await page.locator('table.messages tbody tr').count());
 
     // Deleting: the message goes to Trash.
     await page.getByRole('link', { name: /^INBOX/ }).click();
