@@ -517,7 +517,11 @@ async fn message<M: Backend>(
         }
     }
     let remote_images = query.images == Some(1);
-    let shown = view::view(&bytes, query.html != Some(0), remote_images);
+    let mut shown = view::view(&bytes, query.html != Some(0), remote_images);
+    if shown.summary.date.is_empty() {
+        // No Date: field: when it arrived, as the list shows it.
+        shown.summary.date = view::date_text(meta.internal_date);
+    }
     let trash = special_folder(&statuses, SpecialUse::Trash, "Trash");
     let done = done_text(query.done.as_deref()).map(Notice::Done);
     let page = pages::message_page(
