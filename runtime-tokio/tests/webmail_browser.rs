@@ -169,8 +169,7 @@ fn fill_inbox(world: &WebWorld) {
         &message(
             "Postern News <news@remote.test>",
             NEWSLETTER,
-            // No Date: the list shows when it arrived.
-            "",
+            "Thu, 26 Nov 2026 07:30:00 +0000",
             "This week: IMAP, webmail, and a status page.",
         ),
     );
@@ -193,7 +192,8 @@ fn fill_inbox(world: &WebWorld) {
         &message(
             "Bob Baker <bob@example.test>",
             LUNCH,
-            "Mon, 30 Nov 2026 11:48:00 +0000",
+            // No Date: the list and the message show when it arrived.
+            "",
             "Hi Alice,\r\n\r\nShall we have lunch on Friday at noon? The usual place.\r\n\r\nBob",
         ),
     );
@@ -243,6 +243,7 @@ fn a_reader_reads_replies_with_a_file_deletes_and_changes_the_password_in_chromi
             "message heading: Lunch on Friday?\n",
             "message text: Hi Alice,\n",
             "unread while reading: 3\n",
+            "message date shown: true\n",
             "reply to: Bob Baker <bob@example.test>\n",
             "reply subject: Re: Lunch on Friday?\n",
             "after send: /folder?f=INBOX&done=sent\n",

@@ -40,6 +40,7 @@ run(async ([base, login, password, newPassword, subject, deleteSubject, attachme
     fact('message heading', await page.locator('h1').innerText());
     fact('message text', (await page.locator('div.body').innerText()).split('\n')[0]);
     fact('unread while reading', await page.locator('nav.folders li.current .count').innerText());
+    fact('message date shown', /\d{4} \d\d:\d\d/.test(await page.locator('dl.fields').innerText()));
     await page.screenshot({ path: path.join(shots, 'webmail-message.png') });
 
     // Replying, with a file set on the file input.
