@@ -9,6 +9,7 @@
 //! and the random bytes of tokens come in as arguments.
 
 pub mod compose;
+pub mod origin;
 pub mod pages;
 pub mod sanitize;
 pub mod session;

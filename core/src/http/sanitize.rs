@@ -4,9 +4,10 @@
 //! What is left: text formatting, tables, lists, links and images. What
 //! goes: `<script>` and `<style>` with their content, every event handler
 //! (`onerror=`, `onclick=`...), `style` attributes, forms, frames and
-//! objects, and any URL that is not `http`, `https` or `mailto` (so no
-//! `javascript:`; `data:` only for inline images). Links open in a new
-//! tab without telling the target who sent the reader
+//! objects, any URL that is not `http`, `https` or `mailto` (so no
+//! `javascript:`; `data:` only for inline images), and relative URLs
+//! (they would point into the webmail). Links open in a new tab without
+//! telling the target who sent the reader
 //! (`rel="noopener noreferrer nofollow"`). Images other than inline
 //! `data:image/` ones are removed until the reader asks for them:
 //! fetching one tells the sender the mail was read, and when. The page's
@@ -38,6 +39,10 @@ pub fn sanitize(html: &str, remote_images: bool) -> SafeHtml {
     builder
         .url_schemes(HashSet::from(["http", "https", "mailto", "data"]))
         .link_rel(Some("noopener noreferrer nofollow"))
+        // A relative URL in a message would point into the webmail
+        // itself (`<img src="/raw?...">` is a request the reader's browser
+        // makes, with the session's cookie): a mail has no base, so they go.
+        .url_relative(ammonia::UrlRelative::Deny)
         .set_tag_attribute_value("a", "target", "_blank")
         .attribute_filter(move |element, attribute, value| {
             // Until the reader asks, an image may only be inline data: a
@@ -146,6 +151,16 @@ mod tests {
             "protocol-relative image",
             "<img src=\"//tracker.test/p.gif\">",
             "tracker.test",
+        ),
+        (
+            "relative image, a request into the webmail",
+            "<img src=\"/raw?f=INBOX&amp;uid=1\"><img src=\"x\">",
+            "src",
+        ),
+        (
+            "relative link into the webmail",
+            "<a href=\"/folder?f=Trash\">x</a>",
+            "href",
         ),
         (
             "data URL link",

@@ -106,12 +106,31 @@ fn summary_of(message: &Message<'_>) -> Summary {
 }
 
 /// The list row of a message, parsing only what `bytes` holds (the
-/// header section is enough).
+/// header section is enough). Without the body the parts are unknown, so
+/// a `multipart/mixed` message counts as having attachments (the reading
+/// of most mail programs: the other multiparts hold alternatives or
+/// related parts of one body).
 pub fn summary(bytes: &[u8]) -> Summary {
     MessageParser::default()
         .parse_headers(bytes)
-        .map(|message| summary_of(&message))
+        .map(|message| {
+            let mut summary = summary_of(&message);
+            summary.has_attachments |= message.content_type().is_some_and(|kind| {
+                kind.c_type.eq_ignore_ascii_case("multipart")
+                    && kind
+                        .c_subtype
+                        .as_deref()
+                        .is_some_and(|sub| sub.eq_ignore_ascii_case("mixed"))
+            });
+            summary
+        })
         .unwrap_or_default()
+}
+
+/// A time as a list shows it when the message has no `Date:` field of
+/// its own (its arrival, the IMAP internal date): RFC 5322's format, UTC.
+pub fn date_text(time: crate::time::UnixTime) -> String {
+    mail_parser::DateTime::from_timestamp(time.0).to_rfc822()
 }
 
 /// Cuts `text` at `max` octets, on a character boundary.

@@ -335,24 +335,27 @@ impl LoggedIn {
     }
 }
 
-/// True unless the request says it comes from another site: its
-/// `Origin` (sent by browsers on every POST) names another host than the
-/// `Host` it was sent to.
+/// True unless the request says it comes from another site
+/// (`postern_core::http::origin` decides from its `Origin`,
+/// `Sec-Fetch-Site` and `Host`).
 fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return true;
-    };
-    let (Ok(origin), Some(Ok(host))) = (
-        origin.to_str(),
-        headers.get(header::HOST).map(|h| h.to_str()),
+    // A header that is not text is refused as if it named another site.
+    let (Ok(origin), Ok(fetch_site), Ok(host)) = (
+        header_text(headers, "origin"),
+        header_text(headers, "sec-fetch-site"),
+        header_text(headers, "host"),
     ) else {
         return false;
     };
-    let origin_host = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"))
-        .unwrap_or("");
-    origin_host.eq_ignore_ascii_case(host)
+    postern_core::http::origin::form_from_this_site(origin, fetch_site, host)
+}
+
+/// A header's value as text: `Ok(None)` when absent, `Err` when not text.
+fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ()> {
+    headers
+        .get(name)
+        .map(|value| value.to_str().map_err(|_| ()))
+        .transpose()
 }
 
 fn forbidden_form() -> Response {

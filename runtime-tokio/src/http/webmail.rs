@@ -442,7 +442,11 @@ async fn folder<M: Backend>(
             .map(|p| p.short().to_owned())
             .unwrap_or_default(),
         subject: summary.subject.clone(),
-        date: summary.date.clone(),
+        date: if summary.date.is_empty() {
+            view::date_text(meta.internal_date)
+        } else {
+            summary.date.clone()
+        },
         seen: meta.flags.contains(Flag::Seen),
         flagged: meta.flags.contains(Flag::Flagged),
         has_attachments: summary.has_attachments,
@@ -495,7 +499,7 @@ async fn message<M: Backend>(
         return missing("This message", &user);
     };
     let store = app.store.mailboxes();
-    let (links, statuses) = match folder_links(&app, &mailbox).await {
+    let (mut links, statuses) = match folder_links(&app, &mailbox).await {
         Ok(found) => found,
         Err(error) => return store_error("The folders could not be listed", error, &user),
     };
@@ -527,10 +531,18 @@ async fn message<M: Backend>(
             .is_ok()
         {
             flags.insert(Flag::Seen);
+            // The folder list was counted before: this one is read now.
+            if let Some(link) = links.iter_mut().find(|link| link.name == query.f) {
+                link.unseen = link.unseen.saturating_sub(1);
+            }
         }
     }
     let remote_images = query.images == Some(1);
-    let shown = view::view(&bytes, query.html != Some(0), remote_images);
+    let mut shown = view::view(&bytes, query.html != Some(0), remote_images);
+    if shown.summary.date.is_empty() {
+        // No Date: field: when it arrived, as the list shows it.
+        shown.summary.date = view::date_text(meta.internal_date);
+    }
     let trash = special_folder(&statuses, SpecialUse::Trash, "Trash");
     let done = done_text(query.done.as_deref()).map(Notice::Done);
     let page = pages::message_page(

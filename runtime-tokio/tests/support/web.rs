@@ -109,6 +109,11 @@ users = ["alice", "bob"]
     /// Delivers `message` (a whole RFC 5322 text) to `to` through SMTP and
     /// waits until it is in their INBOX.
     pub fn deliver(&self, to: &str, message: &str) {
+        self.deliver_from("carol@remote.test", to, message);
+    }
+
+    /// As [`WebWorld::deliver`], with `from` as the envelope's sender.
+    pub fn deliver_from(&self, from: &str, to: &str, message: &str) {
         let user = to.split('@').next().unwrap();
         let before = self.server.delivered(user).len();
         let file = self
@@ -117,11 +122,7 @@ users = ["alice", "bob"]
             .path()
             .join(format!("message-{}.eml", free_port()));
         std::fs::write(&file, message).unwrap();
-        let out = python(
-            "send.py",
-            self.smtp,
-            &["carol@remote.test", to, file.to_str().unwrap()],
-        );
+        let out = python("send.py", self.smtp, &[from, to, file.to_str().unwrap()]);
         assert!(String::from_utf8_lossy(&out.stdout).starts_with("OK"));
         self.server.wait_for_delivery(user, before + 1);
     }

@@ -167,7 +167,7 @@ pub fn folder_page(
                                         a href=(message_url(page.folder, row.uid)) {
                                             @if row.subject.is_empty() { "(no subject)" } @else { (row.subject) }
                                         }
-                                        @if row.has_attachments { span.clip title="Attachments" { " \u{1F4CE}" } }
+                                        @if row.has_attachments { " " (paperclip()) }
                                     }
                                     td.date { (row.date) }
                                 }
@@ -179,7 +179,7 @@ pub fn folder_page(
                     @if page.page > 1 {
                         a rel="prev" href=(folder_url(page.folder, page.page - 1, page.sort, page.search)) { "\u{2190} Newer" }
                     }
-                    span { "Page " (page.page) " of " (page.pages.max(1)) ", " (page.matching) " messages" }
+                    span { "Page " (page.page) " of " (page.pages.max(1)) ", " (page.matching) @if page.matching == 1 { " message" } @else { " messages" } }
                     @if page.page < page.pages {
                         a rel="next" href=(folder_url(page.folder, page.page + 1, page.sort, page.search)) { "Older \u{2192}" }
                     }
@@ -188,6 +188,19 @@ pub fn folder_page(
         }
     };
     layout(page.folder, Some(viewer), notice, body)
+}
+
+/// The mark of a message with attachments: a paperclip drawn in SVG, so
+/// that it shows without an emoji font (the 📎 character was an empty box
+/// in Chromium on a server without one).
+fn paperclip() -> Markup {
+    html! {
+        span.clip role="img" aria-label="Attachments" title="Attachments" {
+            svg width="14" height="14" viewBox="0 0 16 16" aria-hidden="true" {
+                path d="M10.5 4.5v6a2.5 2.5 0 0 1-5 0v-7a1.5 1.5 0 0 1 3 0V10a.5.5 0 0 1-1 0V5" fill="none" stroke="currentColor" stroke-width="1.4" stroke-linecap="round" {}
+            }
+        }
+    }
 }
 
 /// One message, for reading.
@@ -199,7 +212,7 @@ pub struct MessagePage<'a> {
     pub flagged: bool,
     pub folders: &'a [FolderLink],
     pub is_trash: bool,
-    /// The message is a saved draft: it can be opened for writing.
+    /// The folder holds drafts: the message can be written on.
     pub is_drafts: bool,
 }
 
@@ -243,7 +256,7 @@ pub fn message_page(
                 }
                 div.actions {
                     @if page.is_drafts {
-                        a.button href=(format!("/compose?draft={}", page.uid)) { "Go on writing" }
+                        a.button href=(format!("/compose?draft={}", page.uid)) { "Edit draft" }
                     }
                     a.button href=(answer("reply")) { "Reply" }
                     a.button href=(answer("reply-all")) { "Reply to all" }

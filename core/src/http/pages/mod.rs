@@ -50,6 +50,9 @@ pub fn layout(
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="referrer" content="no-referrer";
                 title { (title) " - Postern" }
+                // No favicon: without this line browsers ask for
+                // /favicon.ico on every visit and log its 404.
+                link rel="icon" href="data:,";
                 link rel="stylesheet" href=(STYLESHEET_PATH);
             }
             body {

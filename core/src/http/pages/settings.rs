@@ -21,6 +21,9 @@ pub fn settings_page(
             h2 { "Password" }
             form.settings method="post" action="/settings/password" {
                 (token_field(viewer.form_token))
+                // Whose password this is, for the browser's password
+                // manager (Chromium warns of a password form without one).
+                input type="text" name="username" autocomplete="username" value=(viewer.login) hidden readonly;
                 label { "Current password" input type="password" name="current" autocomplete="current-password" required; }
                 label { "New password (at least " (page.password_min) " characters)" input type="password" name="new" autocomplete="new-password" minlength=(page.password_min) required; }
                 label { "New password again" input type="password" name="repeat" autocomplete="new-password" minlength=(page.password_min) required; }

@@ -43,6 +43,15 @@ fn a_list_row_needs_only_the_header_section() {
     let row = summary(header_only);
     assert_eq!(row.subject, "Lunch");
     assert_eq!(row.to[0].address, "bob@b.test");
+    assert!(!row.has_attachments);
+}
+
+#[test]
+fn a_list_row_shows_attachments_of_a_mixed_message_from_its_header() {
+    let header_only = &MIXED[..MIXED.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4];
+    assert!(summary(header_only).has_attachments);
+    let alternative = b"Subject: x\r\nContent-Type: multipart/alternative; boundary=\"a\"\r\n\r\n";
+    assert!(!summary(alternative).has_attachments);
 }
 
 #[test]
@@ -60,4 +69,12 @@ fn download_names_cannot_escape_the_header() {
     assert_eq!(attachment_name(Some("..\\..\\boot.ini"), 0), "boot.ini");
     assert_eq!(attachment_name(Some("   "), 2), "attachment-3");
     assert_eq!(attachment_name(Some(".hidden"), 0), "hidden");
+}
+
+#[test]
+fn an_arrival_time_is_shown_as_a_date_field_would_be() {
+    assert_eq!(
+        date_text(crate::time::UnixTime(1_796_039_280)),
+        "Mon, 30 Nov 2026 11:48:00 +0000"
+    );
 }
