@@ -624,3 +624,7 @@ pub const VACATION_MEMORY_BYTES_MAX: usize = 1024 * 1024;
 /// Message-IDs kept in a vacation reply's `References:` (RFC 5322 3.6.4):
 /// the original's last ones and its own.
 pub const VACATION_REFERENCES_MAX: usize = 10;
+
+/// Octets of a mailbox's settings file read, at most: the longest text
+/// and every address come to about 10 KiB; a longer file is damaged.
+pub const MAILBOX_RULES_BYTES_MAX: usize = 64 * 1024;

@@ -40,6 +40,7 @@ use crate::address::{ForwardPath, Mailbox, ReversePath};
 use crate::directory::{Directory, RecipientVerdict};
 use crate::envelope::{ClientInfo, Destination, Envelope, LocalMailbox, Recipient};
 use crate::limits::FORWARD_DELIVERED_TO_MAX;
+use crate::text::escape_controls;
 use crate::time::UnixTime;
 use std::fmt;
 
@@ -164,14 +165,24 @@ impl fmt::Display for NoReply {
             NoReply::Ended => f.write_str("the vacation has ended"),
             NoReply::NullSender => f.write_str("the reverse-path is null (RFC 3834 2)"),
             NoReply::AutoSubmitted(value) => {
-                write!(f, "Auto-Submitted: {value} (RFC 3834 2, 5)")
+                write!(
+                    f,
+                    "Auto-Submitted: {} (RFC 3834 2, 5)",
+                    escape_controls(value)
+                )
             }
-            NoReply::Precedence(value) => write!(f, "Precedence: {value} (RFC 3834 2)"),
+            NoReply::Precedence(value) => {
+                write!(f, "Precedence: {} (RFC 3834 2)", escape_controls(value))
+            }
             NoReply::ListMessage(field) => {
                 write!(f, "a mailing list's message ({field}; RFC 3834 2)")
             }
             NoReply::RobotSender(sender) => {
-                write!(f, "{sender} is an automatic sender (RFC 3834 2)")
+                write!(
+                    f,
+                    "{} is an automatic sender (RFC 3834 2)",
+                    escape_controls(sender)
+                )
             }
             NoReply::OwnAddress => f.write_str("the sender is this mailbox"),
             NoReply::NotAddressedToUser => {

@@ -76,11 +76,12 @@ pub struct Vacation {
 }
 
 impl MailboxRules {
-    /// Reads the file's text and checks it; `own` are the addresses that
-    /// lead to the mailbox (see [`MailboxRules::check`]).
-    pub fn parse(text: &str, own: &[String]) -> Result<Self, String> {
+    /// Reads the file's text and checks it (with no addresses of the
+    /// mailbox's own: at delivery, [`super::decide`] drops a forward
+    /// address that leads back to the mailbox whatever the file says).
+    pub fn parse(text: &str) -> Result<Self, String> {
         let rules: MailboxRules = toml::from_str(text).map_err(|e| e.to_string())?;
-        rules.check(own)
+        rules.check(&[])
     }
 
     /// The file's text.

@@ -694,13 +694,12 @@ fn settings_are_checked_and_round_trip() {
         (Some("Away"), "Back soon.")
     );
     let text = checked.render();
-    assert_eq!(MailboxRules::parse(&text, &own).unwrap(), checked);
+    assert_eq!(MailboxRules::parse(&text).unwrap(), checked);
     assert!(!checked.is_inert());
     assert!(MailboxRules::default().is_inert());
     // Days default to 7 and keep to true when a file leaves them out.
     let short = MailboxRules::parse(
         "[forward]\nto = [\"b@x.test\"]\n[vacation]\nenabled = true\nbody = \"x\"\n",
-        &own,
     )
     .unwrap();
     assert!(short.forward.unwrap().keep);
@@ -777,8 +776,9 @@ fn settings_are_checked_and_round_trip() {
         }),
         "ends (2026-12-01) before it starts (2026-12-24)",
     );
-    assert!(MailboxRules::parse("[vacation]\nenabled = true\n", &own).is_err());
-    assert!(MailboxRules::parse("[forward]\nto = [\"alice@example.test\"]\n", &own).is_err());
+    assert!(MailboxRules::parse("[vacation]\nenabled = true\n").is_err());
+    assert!(MailboxRules::parse("[forward]\nto = []\n").is_err());
+    assert!(MailboxRules::parse("[forward]\nto = [\"b@x.test\"]\nkeeps = 1\n").is_err());
 }
 
 #[test]
