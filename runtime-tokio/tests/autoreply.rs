@@ -204,8 +204,7 @@ fn forwarding_without_a_copy_delivers_to_the_other_user_only_and_a_loop_stays_pu
     let forwarded = server.wait_for_delivery_to("other.test", "carol", 1);
     let copy = read(&forwarded[0]);
     // carol's copy: her own trace, then alice's, then the message as it
-    // arrived;
-    // the sender kept, so a failure would go back to them.
+    // arrived; the sender kept, so a failure would go back to them.
     assert!(
         copy.starts_with("Return-Path: <someone@remote.test>\nDelivered-To: carol@other.test\nDelivered-To: alice@example.test\nReceived: from client.test"),
         "{copy}"
