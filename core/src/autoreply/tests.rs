@@ -818,3 +818,48 @@ fn a_long_line_travels_in_base64() {
     assert!(text.contains("Content-Transfer-Encoding: base64"), "{text}");
     assert!(text.split("\r\n").all(|l| l.len() <= 998), "{text}");
 }
+
+proptest::proptest! {
+    /// Whatever a sender puts in the header section, the rules never
+    /// panic, and a reply is well-formed: every line within RFC 5322's
+    /// 998 octets, every header line a field or a fold (no field forged
+    /// by a CR or LF in the original's subject or IDs).
+    #[test]
+    fn any_header_section_gives_a_well_formed_reply_or_none(
+        lines in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::string::string_regex("(To|Cc|Subject|Message-ID|References|In-Reply-To|Delivered-To|Precedence|Auto-Submitted): [ -~\u{e9}\r\n\t<>@=?]{0,300}").unwrap(),
+                proptest::string::string_regex("[ \t][ -~]{0,80}").unwrap(),
+                proptest::string::string_regex("To: alice@example.test").unwrap(),
+            ],
+            0..12,
+        )
+    ) {
+        let headers = lines.join("\r\n");
+        let forwarding = Forwarding { to: vec!["bob@example.test".into()], keep: false };
+        let decision = run(
+            &rules(Some(forwarding), Some(vacation())),
+            &Case { headers: headers.clone(), ..Case::default() },
+        );
+        proptest::prop_assert!(decision.keep_copy || decision.forward.is_some());
+        if let Ok(reply) = decision.reply {
+            let text = String::from_utf8(reply.message).unwrap();
+            let (head, _) = text.split_once("\r\n\r\n").unwrap();
+            for line in head.split("\r\n") {
+                proptest::prop_assert!(line.len() <= 998, "{line:?}");
+                proptest::prop_assert!(!line.contains('\r') && !line.contains('\n'));
+                let folded = line.starts_with(' ');
+                let field = line.split_once(": ").map(|(name, _)| name);
+                proptest::prop_assert!(
+                    folded || matches!(
+                        field,
+                        Some("From" | "To" | "Subject" | "Date" | "Message-ID" | "In-Reply-To"
+                            | "References" | "Auto-Submitted" | "MIME-Version" | "Content-Type"
+                            | "Content-Transfer-Encoding")
+                    ),
+                    "{line:?} in\n{text}"
+                );
+            }
+        }
+    }
+}
