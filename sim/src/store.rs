@@ -63,6 +63,8 @@ pub struct Committed {
     /// Written by the server itself (a bounce, a forwarded copy or a
     /// vacation reply), not received over SMTP.
     pub bounce: bool,
+    /// A forwarded copy (written by the server, and no bounce).
+    pub forwarded: bool,
 }
 
 #[derive(Debug, Default)]
@@ -292,6 +294,11 @@ impl MemoryStore {
         }
     }
 
+    /// A mailbox's forwarding and vacation settings, if it has any.
+    pub fn rules(&self, mailbox: &LocalMailbox) -> Option<MailboxRules> {
+        self.lock().rules.get(mailbox).cloned()
+    }
+
     fn queued_data(&self, id: QueueId) -> io::Result<(Arc<SpoolRecord>, Vec<u8>)> {
         let shared = self.lock();
         let record = shared
@@ -460,6 +467,7 @@ impl StoredMessage for MemoryMessage {
             envelope: self.envelope,
             data: self.data,
             bounce: false,
+            forwarded: false,
         };
         match self.store.bug {
             Some(PlantedBug::AckBeforeSync) => {
@@ -551,6 +559,7 @@ impl QueueStore for MemoryStore {
             envelope,
             data,
             bounce: true,
+            forwarded: false,
         };
         self.store(committed, wall_clock());
         Ok(queue_id)
@@ -563,9 +572,23 @@ impl QueueStore for MemoryStore {
         source: QueueId,
     ) -> io::Result<QueueId> {
         let (_, data) = self.queued_data(source)?;
+        // Writing the copy takes a step, as on a disk: a crash may come
+        // between the mailbox's copy and the forwarded one.
+        if !self.mailbox_step.is_zero() {
+            tokio::time::sleep(self.mailbox_step).await;
+        }
         let mut copy = trace;
         copy.extend_from_slice(&data);
-        self.inject(envelope, copy).await
+        let queue_id = self.next_id();
+        let committed = Committed {
+            queue_id,
+            envelope,
+            data: copy,
+            bounce: true,
+            forwarded: true,
+        };
+        self.store(committed, wall_clock());
+        Ok(queue_id)
     }
 
     async fn mailbox_rules(&self, mailbox: LocalMailbox) -> io::Result<Option<MailboxRules>> {
