@@ -201,53 +201,11 @@ enum UserAction {
     },
     /// Forwards a user's mail to other addresses, keeping a copy in the
     /// mailbox or not; with no options, shows the forwarding.
-    Forward {
-        /// The user's address (an alias leads to its user).
-        address: String,
-        /// An address to forward to; may be repeated. Replaces the list.
-        #[arg(long = "to", value_name = "ADDRESS", conflicts_with = "off")]
-        to: Vec<String>,
-        /// Keeps a copy in the mailbox too (the default).
-        #[arg(long, conflicts_with_all = ["no_keep", "off"])]
-        keep: bool,
-        /// Keeps no copy: the mail is only forwarded.
-        #[arg(long, conflicts_with = "off")]
-        no_keep: bool,
-        /// Stops forwarding.
-        #[arg(long)]
-        off: bool,
-    },
+    Forward(postern::rules_command::ForwardArgs),
     /// Sets the vacation autoresponder of a user (RFC 3834: at most one
     /// reply per sender in N days; never to lists, bulk mail, robots or
     /// automatic mail); with no options, shows it.
-    Vacation {
-        /// The user's address (an alias leads to its user).
-        address: String,
-        /// Switches replies on.
-        #[arg(long, conflicts_with = "off")]
-        on: bool,
-        /// Switches replies off (the text is kept for next time).
-        #[arg(long)]
-        off: bool,
-        /// The reply's subject; without it, "Auto: " and the original's.
-        /// An empty one goes back to that.
-        #[arg(long, value_name = "TEXT")]
-        subject: Option<String>,
-        /// The reply's text (UTF-8, at most 8192 octets); `-` reads it
-        /// from standard input.
-        #[arg(long, value_name = "FILE")]
-        body_file: Option<String>,
-        /// At most one reply per sender in this many days (1 to 365;
-        /// 7 when first set).
-        #[arg(long, value_name = "N")]
-        days: Option<u32>,
-        /// The first day replies are sent (UTC); empty for none.
-        #[arg(long, value_name = "YYYY-MM-DD")]
-        start: Option<String>,
-        /// The last day replies are sent (UTC); empty for none.
-        #[arg(long, value_name = "YYYY-MM-DD")]
-        end: Option<String>,
-    },
+    Vacation(postern::rules_command::VacationArgs),
     /// Deletes an account.
     Del { address: String },
     /// Lists the accounts.
@@ -512,50 +470,8 @@ fn user(config: Option<PathBuf>, action: UserAction) -> Result<String, String> {
         UserAction::Admin { address, state } => {
             accounts::set_admin(data_dir, &address, matches!(state, OnOff::On))
         }
-        UserAction::Forward {
-            address,
-            to,
-            keep,
-            no_keep,
-            off,
-        } => postern::rules_command::forward(
-            &loaded,
-            &address,
-            postern::rules_command::ForwardChange {
-                to,
-                keep: match (keep, no_keep) {
-                    (true, _) => Some(true),
-                    (_, true) => Some(false),
-                    _ => None,
-                },
-                off,
-            },
-        ),
-        UserAction::Vacation {
-            address,
-            on,
-            off,
-            subject,
-            body_file,
-            days,
-            start,
-            end,
-        } => postern::rules_command::vacation(
-            &loaded,
-            &address,
-            postern::rules_command::VacationChange {
-                enabled: match (on, off) {
-                    (true, _) => Some(true),
-                    (_, true) => Some(false),
-                    _ => None,
-                },
-                subject,
-                body_file,
-                days,
-                start,
-                end,
-            },
-        ),
+        UserAction::Forward(args) => postern::rules_command::forward(&loaded, args),
+        UserAction::Vacation(args) => postern::rules_command::vacation(&loaded, args),
         UserAction::Del { address } => accounts::delete(data_dir, &address),
         UserAction::List => accounts::list(data_dir),
     }

@@ -12,40 +12,74 @@ use postern_core::limits::{VACATION_BODY_BYTES_MAX, VACATION_DAYS_DEFAULT};
 use std::io::Read;
 use std::path::Path;
 
-/// What `postern user forward` was asked.
-#[derive(Debug, Default)]
-pub struct ForwardChange {
-    /// New addresses (replacing the list), if any were given.
+/// `postern user forward`'s arguments.
+#[derive(Debug, Default, clap::Args)]
+pub struct ForwardArgs {
+    /// The user's address (an alias leads to its user).
+    pub address: String,
+    /// An address to forward to; may be repeated. Replaces the list.
+    #[arg(long = "to", value_name = "ADDRESS", conflicts_with = "off")]
     pub to: Vec<String>,
-    /// `--keep` (true) or `--no-keep` (false).
-    pub keep: Option<bool>,
-    /// `--off`.
+    /// Keeps a copy in the mailbox too (the default).
+    #[arg(long, conflicts_with_all = ["no_keep", "off"])]
+    pub keep: bool,
+    /// Keeps no copy: the mail is only forwarded.
+    #[arg(long, conflicts_with = "off")]
+    pub no_keep: bool,
+    /// Stops forwarding.
+    #[arg(long)]
     pub off: bool,
 }
 
-/// What `postern user vacation` was asked.
-#[derive(Debug, Default)]
-pub struct VacationChange {
-    /// `--on` (true) or `--off` (false).
-    pub enabled: Option<bool>,
-    /// `--subject` (empty: back to `Auto: ` and the original's).
+/// `postern user vacation`'s arguments.
+#[derive(Debug, Default, clap::Args)]
+pub struct VacationArgs {
+    /// The user's address (an alias leads to its user).
+    pub address: String,
+    /// Switches replies on.
+    #[arg(long, conflicts_with = "off")]
+    pub on: bool,
+    /// Switches replies off (the text is kept for next time).
+    #[arg(long)]
+    pub off: bool,
+    /// The reply's subject; without it, "Auto: " and the original's. An
+    /// empty one goes back to that.
+    #[arg(long, value_name = "TEXT")]
     pub subject: Option<String>,
-    /// `--body-file` (`-`: standard input).
+    /// The reply's text (UTF-8, at most 8192 octets); `-` reads it from
+    /// standard input.
+    #[arg(long, value_name = "FILE")]
     pub body_file: Option<String>,
+    /// At most one reply per sender in this many days (1 to 365; 7 when
+    /// first set).
+    #[arg(long, value_name = "N")]
     pub days: Option<u32>,
-    /// `--start` and `--end` (empty: none).
+    /// The first day replies are sent (UTC); empty for none.
+    #[arg(long, value_name = "YYYY-MM-DD")]
     pub start: Option<String>,
+    /// The last day replies are sent (UTC); empty for none.
+    #[arg(long, value_name = "YYYY-MM-DD")]
     pub end: Option<String>,
 }
 
-impl VacationChange {
+impl VacationArgs {
     fn is_empty(&self) -> bool {
-        self.enabled.is_none()
+        !self.on
+            && !self.off
             && self.subject.is_none()
             && self.body_file.is_none()
             && self.days.is_none()
             && self.start.is_none()
             && self.end.is_none()
+    }
+
+    /// `--on` (true), `--off` (false), or neither.
+    fn enabled(&self) -> Option<bool> {
+        match (self.on, self.off) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        }
     }
 }
 
@@ -57,8 +91,13 @@ fn open(loaded: &Loaded, address: &str) -> Result<(Directory, LocalMailbox, Mail
 
 /// `postern user forward ADDRESS [--to X ...] [--keep|--no-keep] [--off]`;
 /// with no options, shows the forwarding.
-pub fn forward(loaded: &Loaded, address: &str, change: ForwardChange) -> Result<String, String> {
-    let (directory, mailbox, mut rules) = open(loaded, address)?;
+pub fn forward(loaded: &Loaded, change: ForwardArgs) -> Result<String, String> {
+    let (directory, mailbox, mut rules) = open(loaded, &change.address)?;
+    let keep = match (change.keep, change.no_keep) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    };
     if change.off {
         if rules.forward.take().is_none() {
             return Ok(format!("{mailbox} does not forward; nothing to stop"));
@@ -66,16 +105,16 @@ pub fn forward(loaded: &Loaded, address: &str, change: ForwardChange) -> Result<
         save(&loaded.data_dir, &directory, &mailbox, rules)?;
         return Ok(format!("{mailbox} no longer forwards its mail"));
     }
-    if change.to.is_empty() && change.keep.is_none() {
+    if change.to.is_empty() && keep.is_none() {
         return Ok(show_forward(&mailbox, &rules));
     }
     let forward = match (rules.forward.take(), change.to.is_empty()) {
         (current, false) => Forwarding {
             to: change.to,
-            keep: change.keep.or(current.map(|f| f.keep)).unwrap_or(true),
+            keep: keep.or(current.map(|f| f.keep)).unwrap_or(true),
         },
         (Some(current), true) => Forwarding {
-            keep: change.keep.unwrap_or(current.keep),
+            keep: keep.unwrap_or(current.keep),
             ..current
         },
         (None, true) => {
@@ -106,14 +145,14 @@ fn show_forward(mailbox: &LocalMailbox, rules: &MailboxRules) -> String {
 
 /// `postern user vacation ADDRESS --on --subject S --body-file F [--days
 /// N] [--start D] [--end D] | --off`; with no options, shows the vacation.
-pub fn vacation(loaded: &Loaded, address: &str, change: VacationChange) -> Result<String, String> {
-    let (directory, mailbox, mut rules) = open(loaded, address)?;
+pub fn vacation(loaded: &Loaded, change: VacationArgs) -> Result<String, String> {
+    let (directory, mailbox, mut rules) = open(loaded, &change.address)?;
     if change.is_empty() {
         return Ok(show_vacation(&mailbox, &rules));
     }
     let body = change.body_file.as_deref().map(read_body).transpose()?;
     let current = rules.vacation.take();
-    if change.enabled == Some(false) && current.is_none() {
+    if change.enabled() == Some(false) && current.is_none() {
         return Ok(format!(
             "{mailbox} has no vacation set; nothing to switch off"
         ));
@@ -137,7 +176,7 @@ pub fn vacation(loaded: &Loaded, address: &str, change: VacationChange) -> Resul
             ));
         }
     };
-    if let Some(enabled) = change.enabled {
+    if let Some(enabled) = change.enabled() {
         vacation.enabled = enabled;
     }
     let empty_is_none = |text: String| Some(text).filter(|t| !t.trim().is_empty());

@@ -263,3 +263,72 @@ fn forwarding_without_a_copy_delivers_to_the_other_user_only_and_a_loop_stays_pu
         |queue| format!("still queued: {queue:?}"),
     );
 }
+
+#[test]
+fn the_cli_refuses_a_loop_a_user_that_does_not_exist_and_a_vacation_without_text() {
+    let server = TestServer::start(USERS);
+    let body = server.dir.path().join("away.txt");
+    std::fs::write(&body, "Away.\n").unwrap();
+    let body = body.to_str().unwrap();
+    let refused = |args: &[&str]| {
+        let output = postern()
+            .arg("user")
+            .arg("--config")
+            .arg(server.config_path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{args:?} was accepted");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let rows: [(&[&str], &str); 6] = [
+        (
+            &["forward", "alice@example.test", "--to", "info@example.test"],
+            "info@example.test leads back to this mailbox; forwarding there would be a loop",
+        ),
+        (
+            &[
+                "forward",
+                "alice@example.test",
+                "--to",
+                "ghost@example.test",
+            ],
+            "cannot forward to ghost@example.test: no such user",
+        ),
+        (
+            &["forward", "alice@example.test", "--keep"],
+            "alice@example.test does not forward; give the addresses with --to ADDRESS",
+        ),
+        (
+            &["forward", "ghost@example.test"],
+            "ghost@example.test: no such user",
+        ),
+        (
+            &["vacation", "alice@example.test", "--on"],
+            "alice@example.test has no vacation set; give the reply's text with --on --body-file FILE",
+        ),
+        (
+            &[
+                "vacation",
+                "alice@example.test",
+                "--on",
+                "--body-file",
+                body,
+                "--days",
+                "0",
+            ],
+            "days is 0; give 1 to 365",
+        ),
+    ];
+    for (args, says) in rows {
+        let error = refused(args);
+        assert!(error.contains(says), "{args:?}: {error}");
+    }
+    // Nothing was written.
+    assert!(
+        !server
+            .data()
+            .join("mail/example.test/alice/postern-rules.toml")
+            .exists()
+    );
+}
