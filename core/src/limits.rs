@@ -621,6 +621,11 @@ pub const VACATION_MEMORY_ENTRIES_MAX: usize = 10_000;
 /// about 60 octets each, with room to spare. A longer file is cut there.
 pub const VACATION_MEMORY_BYTES_MAX: usize = 1024 * 1024;
 
+/// Octets of an original's Message-ID (or a reference) that a vacation
+/// reply quotes in `In-Reply-To:` or `References:`: one per line, well
+/// within RFC 5322 2.1.1's 998; a longer one is left out.
+pub const QUOTED_MESSAGE_ID_BYTES_MAX: usize = 250;
+
 /// Message-IDs kept in a vacation reply's `References:` (RFC 5322 3.6.4):
 /// the original's last ones and its own.
 pub const VACATION_REFERENCES_MAX: usize = 10;

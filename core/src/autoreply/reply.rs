@@ -4,10 +4,20 @@ use super::{Arrival, NoReply, Vacation, VacationReply, canonical, sender};
 use crate::address::{ForwardPath, Mailbox, ReversePath};
 use crate::directory::RecipientVerdict;
 use crate::envelope::{ClientInfo, Destination, Envelope, Recipient};
-use crate::limits::{TEXT_LINE_BYTES_MAX, VACATION_REFERENCES_MAX, VACATION_SUBJECT_BYTES_MAX};
+use crate::limits::{
+    LOGGED_PEER_TEXT_BYTES_MAX, QUOTED_MESSAGE_ID_BYTES_MAX, TEXT_LINE_BYTES_MAX,
+    VACATION_REFERENCES_MAX, VACATION_SUBJECT_BYTES_MAX,
+};
 use crate::smtp::server::BodyType;
 use crate::text::bounded;
 use base64::Engine;
+
+/// RFC 2045 6.8: base64 lines of at most 76 characters.
+const BASE64_LINE_OCTETS: usize = 76;
+
+/// RFC 2047 2: an encoded word is at most 75 characters; 45 octets of
+/// UTF-8 become 60 of base64, and with `=?utf-8?b?` and `?=` 72.
+const ENCODED_WORD_TEXT_OCTETS: usize = 45;
 
 /// Fields that mark a mailing list's message (RFC 2369 3, RFC 2919 3).
 const LIST_FIELDS: [&str; 7] = [
@@ -61,7 +71,9 @@ pub(super) fn decide(
             .next()
             .unwrap_or("");
         if !keyword.eq_ignore_ascii_case("no") {
-            return Err(NoReply::AutoSubmitted(bounded(value, 60).into_owned()));
+            return Err(NoReply::AutoSubmitted(
+                bounded(value, LOGGED_PEER_TEXT_BYTES_MAX).into_owned(),
+            ));
         }
     }
     if let Some(value) = headers.first("precedence") {
@@ -209,7 +221,7 @@ fn message(vacation: &Vacation, arrival: &Arrival<'_>, sender: &Mailbox, from: &
         let encoded = base64::engine::general_purpose::STANDARD.encode(body.as_bytes());
         let lines: Vec<&str> = encoded
             .as_bytes()
-            .chunks(76)
+            .chunks(BASE64_LINE_OCTETS)
             .map(|chunk| std::str::from_utf8(chunk).unwrap_or(""))
             .collect();
         lines.join("\r\n")
@@ -229,7 +241,7 @@ fn message(vacation: &Vacation, arrival: &Arrival<'_>, sender: &Mailbox, from: &
 /// no brackets or spaces, short enough for one line.
 fn is_msg_id(id: &str) -> bool {
     !id.is_empty()
-        && id.len() <= 250
+        && id.len() <= QUOTED_MESSAGE_ID_BYTES_MAX
         && id
             .bytes()
             .all(|b| b.is_ascii_graphic() && b != b'<' && b != b'>')
@@ -241,12 +253,10 @@ fn encode_words(text: &str) -> String {
     if text.is_ascii() {
         return text.to_owned();
     }
-    // 45 octets of UTF-8 become 60 of base64: with `=?utf-8?b?` and `?=`
-    // a word is 72 octets.
     let mut words = Vec::new();
     let mut chunk = String::new();
     for c in text.chars() {
-        if chunk.len() + c.len_utf8() > 45 {
+        if chunk.len() + c.len_utf8() > ENCODED_WORD_TEXT_OCTETS {
             words.push(std::mem::take(&mut chunk));
         }
         chunk.push(c);
