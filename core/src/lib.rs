@@ -16,6 +16,7 @@ pub mod accounts;
 pub mod address;
 pub mod admission;
 pub mod auth;
+pub mod autoreply;
 pub mod bind;
 pub mod config;
 pub mod directory;

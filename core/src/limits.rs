@@ -642,3 +642,48 @@ pub const STATUS_RECENT_PROBLEMS_MAX: usize = 20;
 /// boundary) and marked with `...`. Enough for any line the server writes
 /// itself; what makes a line longer is a peer's text quoted in it.
 pub const STATUS_PROBLEM_LINE_BYTES_MAX: usize = 1024;
+// Forwarding and the vacation autoresponder
+
+/// Addresses one mailbox may forward to: a list, not a mailing list.
+pub const FORWARD_ADDRESSES_MAX: usize = 10;
+
+/// `Delivered-To:` fields a message may carry and still be forwarded: each
+/// forwarding hop adds one, so a chain longer than this is taken to be a
+/// loop (one that never passes back through the same mailbox, which is
+/// caught at once) and the message stays in the mailbox.
+pub const FORWARD_DELIVERED_TO_MAX: usize = 10;
+
+/// Octets of a vacation reply's text (UTF-8): a note, not a newsletter.
+pub const VACATION_BODY_BYTES_MAX: usize = 8 * 1024;
+
+/// Octets of a vacation reply's subject, configured or made from the
+/// original's (`Auto: ...`), before RFC 2047 encoding.
+pub const VACATION_SUBJECT_BYTES_MAX: usize = 200;
+
+/// RFC 3834 2: "once per sender per N days"; N when not given.
+pub const VACATION_DAYS_DEFAULT: u32 = 7;
+
+/// The most days between two replies to one sender (a year).
+pub const VACATION_DAYS_MAX: u32 = 365;
+
+/// Senders one mailbox remembers replying to: entries older than the
+/// mailbox's N days are pruned at each write, and past this count the
+/// oldest go (a sender forgotten early gets a second reply, no worse).
+pub const VACATION_MEMORY_ENTRIES_MAX: usize = 10_000;
+
+/// Octets of the vacation memory file read, at most: the entries above at
+/// about 60 octets each, with room to spare. A longer file is cut there.
+pub const VACATION_MEMORY_BYTES_MAX: usize = 1024 * 1024;
+
+/// Octets of an original's Message-ID (or a reference) that a vacation
+/// reply quotes in `In-Reply-To:` or `References:`: one per line, well
+/// within RFC 5322 2.1.1's 998; a longer one is left out.
+pub const QUOTED_MESSAGE_ID_BYTES_MAX: usize = 250;
+
+/// Message-IDs kept in a vacation reply's `References:` (RFC 5322 3.6.4):
+/// the original's last ones and its own.
+pub const VACATION_REFERENCES_MAX: usize = 10;
+
+/// Octets of a mailbox's settings file read, at most: the longest text
+/// and every address come to about 10 KiB; a longer file is damaged.
+pub const MAILBOX_RULES_BYTES_MAX: usize = 64 * 1024;

@@ -33,6 +33,7 @@ pub use lifecycle::run;
 pub use supervise::UnreadableEntry;
 
 mod attempt;
+mod rules;
 
 use crate::environment::Environment;
 use crate::metrics::DeliveryResult;
@@ -621,7 +622,8 @@ impl<E: Environment> Runner<E> {
 }
 
 /// Copies the message into the Maildir of each local recipient in
-/// `indexes` (once per mailbox).
+/// `indexes` (once per mailbox), and forwards it and answers it as the
+/// mailbox's rules say (see `delivery/rules.rs`).
 async fn deliver_locally<E: Environment>(
     context: &Context<E>,
     record: Arc<SpoolRecord>,
@@ -636,11 +638,7 @@ async fn deliver_locally<E: Environment>(
     }
     let mut delivered = Vec::new();
     for (mailbox, recipients) in by_mailbox {
-        match context
-            .env
-            .deliver(Arc::clone(&record), mailbox.clone())
-            .await
-        {
+        match rules::deliver_to(context, &record, mailbox).await {
             Ok(path) => {
                 tracing::info!(queue_id = %id, to = %mailbox, %path, "{id}: delivered to {mailbox}");
                 delivered.extend(recipients);

@@ -11,9 +11,11 @@
 //! Every method is `async` and may take its time; none may block the
 //! thread, so disk work in [`System`] runs on tokio's blocking pool.
 
+use crate::mailbox_rules;
 use crate::maildir::Maildirs;
 use crate::resolver::Resolver;
 use crate::spool::{Spool, SpoolRecord, blocking};
+use postern_core::autoreply::{MailboxRules, ReplyMemory};
 use postern_core::envelope::{Envelope, LocalMailbox, QueueId};
 use postern_core::queue::DeliveryState;
 use postern_core::route::{HostAnswer, MxAnswer};
@@ -107,6 +109,38 @@ pub trait QueueStore: Send + Sync + 'static {
         envelope: Envelope,
         data: Vec<u8>,
     ) -> impl Future<Output = io::Result<QueueId>> + Send;
+
+    /// Queues a forwarded copy of message `source`: `trace` on top of its
+    /// data, unchanged, with `envelope`; committed like [`QueueStore::inject`].
+    fn forward(
+        &self,
+        envelope: Envelope,
+        trace: Vec<u8>,
+        source: QueueId,
+    ) -> impl Future<Output = io::Result<QueueId>> + Send;
+
+    /// The forwarding and vacation settings of `mailbox`, if it has any.
+    /// Settings that cannot be used are an `InvalidData` error saying why.
+    fn mailbox_rules(
+        &self,
+        mailbox: LocalMailbox,
+    ) -> impl Future<Output = io::Result<Option<MailboxRules>>> + Send;
+
+    /// When `mailbox`'s vacation last replied to each sender.
+    fn reply_memory(
+        &self,
+        mailbox: LocalMailbox,
+    ) -> impl Future<Output = io::Result<ReplyMemory>> + Send;
+
+    /// Records durably that `mailbox` replied to `sender` at `now`; the
+    /// memory keeps `days` days.
+    fn remember_reply(
+        &self,
+        mailbox: LocalMailbox,
+        sender: String,
+        now: UnixTime,
+        days: u32,
+    ) -> impl Future<Output = io::Result<()>> + Send;
 }
 
 /// Everything the queue runner needs. Clones share one world.
@@ -235,5 +269,35 @@ impl QueueStore for System {
 
     async fn inject(&self, envelope: Envelope, data: Vec<u8>) -> io::Result<QueueId> {
         self.spool.inject(envelope, &data).await
+    }
+
+    async fn forward(
+        &self,
+        envelope: Envelope,
+        trace: Vec<u8>,
+        source: QueueId,
+    ) -> io::Result<QueueId> {
+        self.spool.inject_copy(envelope, &trace, source).await
+    }
+
+    async fn mailbox_rules(&self, mailbox: LocalMailbox) -> io::Result<Option<MailboxRules>> {
+        let dir = self.maildirs.path(&mailbox);
+        blocking(move || mailbox_rules::read_rules(&dir)).await
+    }
+
+    async fn reply_memory(&self, mailbox: LocalMailbox) -> io::Result<ReplyMemory> {
+        let dir = self.maildirs.path(&mailbox);
+        blocking(move || mailbox_rules::read_memory(&dir)).await
+    }
+
+    async fn remember_reply(
+        &self,
+        mailbox: LocalMailbox,
+        sender: String,
+        now: UnixTime,
+        days: u32,
+    ) -> io::Result<()> {
+        let dir = self.maildirs.path(&mailbox);
+        blocking(move || mailbox_rules::remember_reply(&dir, &sender, now, days)).await
     }
 }

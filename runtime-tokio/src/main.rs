@@ -215,6 +215,13 @@ enum UserAction {
         #[arg(long)]
         clear: bool,
     },
+    /// Forwards a user's mail to other addresses, keeping a copy in the
+    /// mailbox or not; with no options, shows the forwarding.
+    Forward(postern::rules_command::ForwardArgs),
+    /// Sets the vacation autoresponder of a user (RFC 3834: at most one
+    /// reply per sender in N days; never to lists, bulk mail, robots or
+    /// automatic mail); with no options, shows it.
+    Vacation(postern::rules_command::VacationArgs),
     /// Deletes an account.
     Del { address: String },
     /// Lists the accounts.
@@ -486,6 +493,8 @@ fn user(config: Option<PathBuf>, action: UserAction) -> Result<String, String> {
         UserAction::Disabled { address, state } => {
             accounts::set_disabled(data_dir, &address, matches!(state, OnOff::On))
         }
+        UserAction::Forward(args) => postern::rules_command::forward(&loaded, args),
+        UserAction::Vacation(args) => postern::rules_command::vacation(&loaded, args),
         UserAction::Del { address } => accounts::delete(data_dir, &address),
         UserAction::List => accounts::list(data_dir),
     }

@@ -41,7 +41,7 @@ pub use record::{
 
 use crate::driver::StoredMessage;
 use postern_core::envelope::{Envelope, QueueId};
-use postern_core::limits::STATE_FILE_BYTES_MAX;
+use postern_core::limits::{MESSAGE_READ_AT_ONCE_BYTES_MAX, STATE_FILE_BYTES_MAX};
 use postern_core::queue::DeliveryState;
 use postern_core::time::UnixTime;
 use std::fs::{self, File, OpenOptions};
@@ -255,6 +255,41 @@ impl Spool {
         file.write(data).await?;
         file.commit().await?;
         Ok(id)
+    }
+
+    /// Queues a copy of message `source` (a forwarded copy): `prefix` (a
+    /// trace field), then the source's data, read and written in bounded
+    /// chunks, committed like a message received over SMTP.
+    pub async fn inject_copy(
+        self: &Arc<Self>,
+        envelope: Envelope,
+        prefix: &[u8],
+        source: QueueId,
+    ) -> io::Result<QueueId> {
+        use tokio::io::AsyncReadExt;
+        let spool = Arc::clone(self);
+        let (_, data) = blocking(move || spool.read(source)).await?;
+        let mut data = tokio::fs::File::from_std(data);
+        let (id, _, mut file) = self.create(envelope).await?;
+        let copied: io::Result<()> = async {
+            file.write(prefix).await?;
+            let mut chunk = vec![0u8; MESSAGE_READ_AT_ONCE_BYTES_MAX as usize];
+            loop {
+                let read = data.read(&mut chunk).await?;
+                if read == 0 {
+                    return Ok(());
+                }
+                file.write(&chunk[..read]).await?;
+            }
+        }
+        .await;
+        match copied {
+            Ok(()) => file.commit().await.map(|()| id),
+            Err(error) => {
+                file.abort().await;
+                Err(error)
+            }
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use crate::scenario::{DnsFailure, Scenario};
 use crate::store::{MemoryStore, wall_clock};
 use postern::environment::{Dns, Network, QueueStore, WallClock};
 use postern::spool::SpoolRecord;
+use postern_core::autoreply::{MailboxRules, ReplyMemory};
 use postern_core::envelope::{Envelope, LocalMailbox, QueueId};
 use postern_core::queue::DeliveryState;
 use postern_core::route::{HostAnswer, MxAnswer};
@@ -321,5 +322,32 @@ impl QueueStore for SimEnvironment {
 
     async fn inject(&self, envelope: Envelope, data: Vec<u8>) -> io::Result<QueueId> {
         self.store.inject(envelope, data).await
+    }
+
+    async fn forward(
+        &self,
+        envelope: Envelope,
+        trace: Vec<u8>,
+        source: QueueId,
+    ) -> io::Result<QueueId> {
+        self.store.forward(envelope, trace, source).await
+    }
+
+    async fn mailbox_rules(&self, mailbox: LocalMailbox) -> io::Result<Option<MailboxRules>> {
+        self.store.mailbox_rules(mailbox).await
+    }
+
+    async fn reply_memory(&self, mailbox: LocalMailbox) -> io::Result<ReplyMemory> {
+        self.store.reply_memory(mailbox).await
+    }
+
+    async fn remember_reply(
+        &self,
+        mailbox: LocalMailbox,
+        sender: String,
+        now: UnixTime,
+        days: u32,
+    ) -> io::Result<()> {
+        self.store.remember_reply(mailbox, sender, now, days).await
     }
 }

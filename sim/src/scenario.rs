@@ -135,6 +135,20 @@ pub struct ServerSpec {
     /// Accounts that may log in with AUTH.
     #[serde(default)]
     pub accounts: Vec<Account>,
+    /// Mailboxes' forwarding and vacation settings.
+    #[serde(default)]
+    pub rules: Vec<MailboxRulesSpec>,
+}
+
+/// One mailbox's delivery rules, as `postern user forward|vacation` would
+/// write them.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailboxRulesSpec {
+    /// The user's address (an alias leads to its user).
+    pub mailbox: String,
+    /// The text of its `postern-rules.toml`.
+    pub settings: String,
 }
 
 /// A login and its password, in clear: a simulated world has no secrets.

@@ -18,6 +18,7 @@ use postern::environment::{HEADER_SECTION_MAX, QueueStore};
 use postern::spool::SpoolRecord;
 use postern_core::address::ForwardPath;
 use postern_core::auth::{AuthVerdict, Identity, LoginAttempt, SendAs};
+use postern_core::autoreply::{MailboxRules, ReplyMemory};
 use postern_core::directory::{Directory, RecipientVerdict};
 use postern_core::envelope::{Envelope, LocalMailbox, QueueId};
 use postern_core::finger;
@@ -59,8 +60,11 @@ pub struct Committed {
     pub queue_id: QueueId,
     pub envelope: Envelope,
     pub data: Vec<u8>,
-    /// Written by the server itself (a bounce), not received over SMTP.
+    /// Written by the server itself (a bounce, a forwarded copy or a
+    /// vacation reply), not received over SMTP.
     pub bounce: bool,
+    /// A forwarded copy (written by the server, and no bounce).
+    pub forwarded: bool,
 }
 
 #[derive(Debug, Default)]
@@ -84,6 +88,10 @@ struct Shared {
     accounts: BTreeMap<String, SimAccount>,
     /// The FTP homes, by home name: kept like a disk, through crashes.
     homes: BTreeMap<String, postern_core::ftp::memory::MemoryHome>,
+    /// Each mailbox's forwarding and vacation settings, by mailbox.
+    rules: BTreeMap<LocalMailbox, MailboxRules>,
+    /// Each mailbox's vacation memory, by mailbox: kept like a disk.
+    replied: BTreeMap<LocalMailbox, ReplyMemory>,
 }
 
 /// An account: its password in clear (a simulated world has no secrets)
@@ -275,6 +283,22 @@ impl MemoryStore {
         shared.committed.push(committed);
     }
 
+    /// Sets (or with the default, clears) a mailbox's forwarding and
+    /// vacation settings, as `postern user forward|vacation` would.
+    pub fn set_rules(&self, mailbox: LocalMailbox, rules: MailboxRules) {
+        let mut shared = self.lock();
+        if rules.forward.is_none() && rules.vacation.is_none() {
+            shared.rules.remove(&mailbox);
+        } else {
+            shared.rules.insert(mailbox, rules);
+        }
+    }
+
+    /// A mailbox's forwarding and vacation settings, if it has any.
+    pub fn rules(&self, mailbox: &LocalMailbox) -> Option<MailboxRules> {
+        self.lock().rules.get(mailbox).cloned()
+    }
+
     fn queued_data(&self, id: QueueId) -> io::Result<(Arc<SpoolRecord>, Vec<u8>)> {
         let shared = self.lock();
         let record = shared
@@ -443,6 +467,7 @@ impl StoredMessage for MemoryMessage {
             envelope: self.envelope,
             data: self.data,
             bounce: false,
+            forwarded: false,
         };
         match self.store.bug {
             Some(PlantedBug::AckBeforeSync) => {
@@ -534,8 +559,63 @@ impl QueueStore for MemoryStore {
             envelope,
             data,
             bounce: true,
+            forwarded: false,
         };
         self.store(committed, wall_clock());
         Ok(queue_id)
+    }
+
+    async fn forward(
+        &self,
+        envelope: Envelope,
+        trace: Vec<u8>,
+        source: QueueId,
+    ) -> io::Result<QueueId> {
+        let (_, data) = self.queued_data(source)?;
+        // Writing the copy takes a step, as on a disk: a crash may come
+        // between the mailbox's copy and the forwarded one.
+        if !self.mailbox_step.is_zero() {
+            tokio::time::sleep(self.mailbox_step).await;
+        }
+        let mut copy = trace;
+        copy.extend_from_slice(&data);
+        let queue_id = self.next_id();
+        let committed = Committed {
+            queue_id,
+            envelope,
+            data: copy,
+            bounce: true,
+            forwarded: true,
+        };
+        self.store(committed, wall_clock());
+        Ok(queue_id)
+    }
+
+    async fn mailbox_rules(&self, mailbox: LocalMailbox) -> io::Result<Option<MailboxRules>> {
+        Ok(self.lock().rules.get(&mailbox).cloned())
+    }
+
+    async fn reply_memory(&self, mailbox: LocalMailbox) -> io::Result<ReplyMemory> {
+        Ok(self
+            .lock()
+            .replied
+            .get(&mailbox)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn remember_reply(
+        &self,
+        mailbox: LocalMailbox,
+        sender: String,
+        now: UnixTime,
+        days: u32,
+    ) -> io::Result<()> {
+        self.lock()
+            .replied
+            .entry(mailbox)
+            .or_default()
+            .remember(&sender, now, days);
+        Ok(())
     }
 }

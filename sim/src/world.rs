@@ -43,12 +43,14 @@ pub mod imap_client;
 mod pop3_checks;
 mod quota;
 pub mod reader;
+mod rules;
 mod senders;
 mod tunnel_clients;
 
 use checks::{check_deliveries, check_expectations, check_outcome};
 use quota::{LiveSession, check_quota};
 use reader::ReadSession;
+use rules::mailbox_rules;
 use senders::{open_connections, send_messages};
 
 /// How to run a scenario.
@@ -517,6 +519,10 @@ fn server_group(scenario: &Scenario, options: &Options) -> Result<ServerGroup, S
             account.real_name.clone(),
             account.plan.clone(),
         );
+    }
+    for spec in &scenario.server.rules {
+        let (mailbox, rules) = mailbox_rules(&config, spec)?;
+        store.set_rules(mailbox, rules);
     }
     if let Some(bug) = options.bug {
         store = store.with_planted_bug(bug);

@@ -6,6 +6,7 @@ use super::{Command, Context, run};
 use crate::environment::{Dns, Network, QueueStore, WallClock};
 use crate::spool::SpoolRecord;
 use postern_core::address::{ForwardPath, Mailbox, ReversePath};
+use postern_core::autoreply::{Forwarding, MailboxRules, ReplyMemory};
 use postern_core::envelope::{ClientInfo, Destination, Envelope, LocalMailbox, QueueId, Recipient};
 use postern_core::queue::DeliveryState;
 use postern_core::route::{HostAnswer, MxAnswer};
@@ -38,6 +39,12 @@ struct Script {
     /// The wall clock panics once when this is set: a bug outside any
     /// one message's handling.
     panic_on_now: bool,
+    /// Mailboxes' forwarding and vacation settings, by user.
+    rules: BTreeMap<String, MailboxRules>,
+    /// Forwarded copies queued: the source and the recipients.
+    forwards: Vec<(QueueId, Vec<String>)>,
+    /// Queuing a forwarded copy fails this many more times.
+    forward_errors: u32,
 }
 
 #[derive(Clone, Default)]
@@ -155,6 +162,44 @@ impl QueueStore for Fake {
 
     async fn inject(&self, _: Envelope, _: Vec<u8>) -> io::Result<QueueId> {
         Err(io::Error::other("no bounces here"))
+    }
+
+    async fn forward(
+        &self,
+        envelope: Envelope,
+        _: Vec<u8>,
+        source: QueueId,
+    ) -> io::Result<QueueId> {
+        let mut script = self.script();
+        if script.forward_errors > 0 {
+            script.forward_errors -= 1;
+            return Err(io::Error::other("the disk is full"));
+        }
+        let to = envelope
+            .recipients
+            .iter()
+            .map(|r| r.forward_path.to_string())
+            .collect();
+        script.forwards.push((source, to));
+        Ok(QueueId(1000 + script.forwards.len() as u64))
+    }
+
+    async fn mailbox_rules(&self, mailbox: LocalMailbox) -> io::Result<Option<MailboxRules>> {
+        Ok(self.script().rules.get(&mailbox.user).cloned())
+    }
+
+    async fn reply_memory(&self, _: LocalMailbox) -> io::Result<ReplyMemory> {
+        Ok(ReplyMemory::default())
+    }
+
+    async fn remember_reply(
+        &self,
+        _: LocalMailbox,
+        _: String,
+        _: UnixTime,
+        _: u32,
+    ) -> io::Result<()> {
+        Err(io::Error::other("no vacations here"))
     }
 }
 
@@ -435,4 +480,51 @@ async fn a_panic_in_the_runners_loop_restarts_it_with_every_message() {
     assert!(!script.panic_on_now, "the panic happened");
     assert_eq!(script.cancelled, [QueueId(1)], "its delivery was cancelled");
     assert_eq!(script.loads[&QueueId(1)], 2, "message 1 was read again");
+}
+
+#[tokio::test]
+async fn a_forward_that_cannot_be_queued_leaves_the_recipient_pending_until_it_is() {
+    let fake = Fake::default();
+    {
+        let mut script = fake.script();
+        script.rules.insert(
+            "alice".into(),
+            MailboxRules {
+                forward: Some(Forwarding {
+                    to: vec!["bob@elsewhere.test".into()],
+                    keep: true,
+                }),
+                vacation: None,
+            },
+        );
+        script.forward_errors = 1;
+        script
+            .queue
+            .insert(QueueId(1), (record(1, &["alice"]), None));
+    }
+    let running = Running::start(&fake, vec![QueueId(1)]);
+    // The copy lands, the forward fails: alice is not recorded delivered,
+    // so the forward is not lost.
+    running
+        .until("the failed try is saved", |s| {
+            s.queue
+                .get(&QueueId(1))
+                .is_some_and(|(_, state)| state.is_some())
+        })
+        .await;
+    assert!(fake.script().forwards.is_empty());
+    let (reply, flushed) = oneshot::channel();
+    running.commands.send(Command::Flush(reply)).unwrap();
+    assert_eq!(flushed.await.unwrap(), 1);
+    running
+        .until("the message is done", |s| s.queue.is_empty())
+        .await;
+    let forwards = fake.script().forwards.clone();
+    assert_eq!(
+        forwards,
+        [(QueueId(1), vec!["<bob@elsewhere.test>".to_owned()])]
+    );
+    // The Maildir copy was tried twice (the Maildir keeps one: see
+    // maildir.rs), and the message was forwarded once.
+    assert_eq!(running.delivered(1), ["alice", "alice"]);
 }

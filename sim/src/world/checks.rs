@@ -1,10 +1,12 @@
 //! The checks after a run: the invariants every run must keep, the
 //! scenario's expectations, and what was delivered where.
 
+use super::rules::forwarded_to;
 use super::{Report, ServerGroup, Shared, lock, smarthost_addresses};
 use crate::remote::Taken;
 use crate::scenario::Scenario;
 use crate::store::Committed;
+use postern_core::directory::Directory;
 use postern_core::envelope::Destination;
 use postern_core::route::SmarthostMode;
 use std::collections::BTreeSet;
@@ -145,7 +147,11 @@ pub(super) fn check_deliveries(
     let committed = group.store.committed();
     let queued = group.store.queued();
     let mailboxes = group.store.mailboxes();
-    let bounces: Vec<&Committed> = committed.iter().filter(|c| c.bounce).collect();
+    let bounces: Vec<&Committed> = committed
+        .iter()
+        .filter(|c| c.bounce && !c.forwarded)
+        .collect();
+    let directory = Directory::new(&group.config.domains);
     let stats = &mut report.stats;
     stats.delivered = taken.len() as u32;
     stats.bounces = bounces.len() as u32;
@@ -165,10 +171,20 @@ pub(super) fn check_deliveries(
                 .to_string()
                 .trim_matches(['<', '>'])
                 .to_lowercase();
+            let holds = |mailbox: &str| {
+                mailboxes
+                    .get(mailbox)
+                    .is_some_and(|copies| copies.iter().any(|c| contains(c, &message_id)))
+            };
             let arrived = match &recipient.destination {
-                Destination::Local(mailbox) => mailboxes
-                    .get(&mailbox.to_string())
-                    .is_some_and(|copies| copies.iter().any(|c| contains(c, &message_id))),
+                // A mailbox that forwards and keeps no copy: the message
+                // is to be found where it was forwarded.
+                Destination::Local(mailbox) => {
+                    holds(&mailbox.to_string())
+                        || forwarded_to(&group.store, &directory, mailbox)
+                            .iter()
+                            .any(|target| holds(target))
+                }
                 Destination::Remote => taken
                     .iter()
                     .any(|t| t.recipients.contains(&address) && contains(&t.data, &message_id)),
@@ -194,6 +210,12 @@ pub(super) fn check_deliveries(
         for (mailbox, copies) in &mailboxes {
             let mut seen = BTreeSet::new();
             for copy in copies {
+                // A forwarded copy is at least once: a crash after it was
+                // queued and before the recipient was recorded queues it
+                // again (see the book's chapter on forwarding).
+                if is_forwarded(copy) {
+                    continue;
+                }
                 let id = message_id(copy);
                 if !seen.insert(id.clone()) {
                     report
@@ -250,6 +272,17 @@ pub(super) fn check_deliveries(
             }
         }
     }
+}
+
+/// True for a copy that came through a forwarding mailbox: besides its
+/// own `Delivered-To:` it has the forwarder's.
+fn is_forwarded(data: &[u8]) -> bool {
+    String::from_utf8_lossy(data)
+        .lines()
+        .take_while(|line| !line.is_empty())
+        .filter(|line| line.to_ascii_lowercase().starts_with("delivered-to:"))
+        .count()
+        > 1
 }
 
 /// The value of the Message-ID header, angle brackets included.

@@ -1,0 +1,97 @@
+//! Local delivery under a mailbox's rules: the copy, the forwarded copy and
+//! the vacation reply that [`postern_core::autoreply::decide`] asks for.
+//!
+//! Everything here happens before the recipient's result is reported, so
+//! the queue records the recipient delivered only once the copy is in the
+//! Maildir, the forwarded copy and the reply are committed to the spool,
+//! and the reply is remembered. A crash or an error anywhere in between
+//! leaves the recipient pending: the next try makes no second Maildir
+//! copy (delivery is exactly once there), but may queue the forward and
+//! the reply again. Forwards and replies are at least once.
+
+use super::Context;
+use crate::environment::Environment;
+use crate::spool::SpoolRecord;
+use postern_core::autoreply::{self, Arrival, Headers, NoReply, ReplyMemory};
+use postern_core::envelope::LocalMailbox;
+use std::io;
+use std::sync::Arc;
+
+/// Delivers message `record` to `mailbox` as its rules say; answers what
+/// was done, for the log.
+pub(super) async fn deliver_to<E: Environment>(
+    context: &Context<E>,
+    record: &Arc<SpoolRecord>,
+    mailbox: &LocalMailbox,
+) -> io::Result<String> {
+    let id = record.queue_id;
+    let env = &context.env;
+    let rules = match env.mailbox_rules(mailbox.clone()).await {
+        Ok(Some(rules)) if !rules.is_inert() => rules,
+        Ok(_) => return env.deliver(Arc::clone(record), mailbox.clone()).await,
+        // Settings nobody can carry out never cost a message: it stays in
+        // the mailbox, and the operator hears why.
+        Err(error) if error.kind() == io::ErrorKind::InvalidData => {
+            tracing::error!(queue_id = %id, to = %mailbox, %error, "{id}: the forwarding and vacation settings of {mailbox} cannot be used ({error}); delivering to the mailbox only");
+            return env.deliver(Arc::clone(record), mailbox.clone()).await;
+        }
+        Err(error) => return Err(error),
+    };
+    let headers = Headers::parse(&env.header_section(id).await?);
+    let memory = match &rules.vacation {
+        Some(vacation) if vacation.enabled => env.reply_memory(mailbox.clone()).await?,
+        _ => ReplyMemory::default(),
+    };
+    let now = env.now();
+    let queue_id = id.to_string();
+    let decision = autoreply::decide(
+        &rules,
+        &Arrival {
+            envelope: &record.envelope,
+            mailbox,
+            directory: &context.directory,
+            headers: &headers,
+            memory: &memory,
+            now,
+            hostname: &context.hostname,
+            queue_id: &queue_id,
+        },
+    );
+    let mut done = Vec::new();
+    if decision.keep_copy {
+        done.push(env.deliver(Arc::clone(record), mailbox.clone()).await?);
+    }
+    for (address, why) in &decision.not_forwarded {
+        tracing::warn!(queue_id = %id, to = %mailbox, "{id}: not forwarded for {mailbox} to {address}: {why}");
+    }
+    if let Some(forward) = decision.forward {
+        let to: Vec<String> = forward
+            .envelope
+            .recipients
+            .iter()
+            .map(|r| r.forward_path.to_string())
+            .collect();
+        let to = to.join(", ");
+        let copy = env
+            .forward(forward.envelope, forward.trace.into_bytes(), id)
+            .await?;
+        tracing::info!(queue_id = %id, to = %mailbox, forward = %copy, "{id}: forwarded for {mailbox} to {to} as {copy}");
+        done.push(format!("forwarded to {to} as {copy}"));
+    }
+    match decision.reply {
+        Ok(reply) => {
+            let sender = reply.sender.clone();
+            let days = reply.days;
+            let answer = env.inject(reply.envelope, reply.message).await?;
+            env.remember_reply(mailbox.clone(), sender.clone(), now, days)
+                .await?;
+            tracing::info!(queue_id = %id, to = %mailbox, reply = %answer, "{id}: vacation reply {answer} from {mailbox} queued for {sender}");
+            done.push(format!("vacation reply {answer} to {sender}"));
+        }
+        Err(NoReply::Off) => {}
+        Err(why) => {
+            tracing::info!(queue_id = %id, to = %mailbox, "{id}: no vacation reply from {mailbox}: {why}");
+        }
+    }
+    Ok(done.join("; "))
+}

@@ -1,0 +1,153 @@
+//! A mailbox's forwarding and vacation settings on disk, and the memory of
+//! whom its vacation replied to; the small API the CLI (`postern user
+//! forward|vacation`) and the webmail use.
+//!
+//! Both files live in the mailbox's directory, beside its Maildir
+//! (`DATA_DIR/mail/DOMAIN/USER/`): [`RULES_FILE`] (TOML, written by the
+//! CLI and the webmail, read at every delivery) and [`REPLIED_FILE`]
+//! (written by delivery). Every write replaces its file atomically
+//! ([`replace_file`]): a reader sees the old file or the new one. The
+//! settings are checked by the core ([`MailboxRules::check`]) before they
+//! are written, and again when read.
+
+use crate::spool::{create_dir_durably, replace_file};
+use postern_core::address::parse_forward_path;
+use postern_core::autoreply::{MailboxRules, REPLIED_FILE, RULES_FILE, ReplyMemory};
+use postern_core::directory::{Directory, RecipientVerdict};
+use postern_core::envelope::LocalMailbox;
+use postern_core::limits::{MAILBOX_RULES_BYTES_MAX, VACATION_MEMORY_BYTES_MAX};
+use postern_core::time::UnixTime;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// The directory of `mailbox` under `data_dir` (as
+/// [`crate::mailstore::MaildirStore::user_dir`] names it).
+pub fn mailbox_dir(data_dir: &Path, mailbox: &LocalMailbox) -> PathBuf {
+    data_dir
+        .join("mail")
+        .join(&mailbox.domain)
+        .join(&mailbox.user)
+}
+
+/// The settings in the mailbox directory `dir`: `None` when it has none;
+/// a file that does not read or check is `InvalidData`, saying why.
+pub fn read_rules(dir: &Path) -> io::Result<Option<MailboxRules>> {
+    let path = dir.join(RULES_FILE);
+    let file = match std::fs::File::open(&path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    let damaged = |why: String| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: {why}", path.display()),
+        )
+    };
+    let mut bytes = Vec::new();
+    file.take(MAILBOX_RULES_BYTES_MAX as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() > MAILBOX_RULES_BYTES_MAX {
+        return Err(damaged(format!(
+            "longer than {MAILBOX_RULES_BYTES_MAX} octets"
+        )));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| damaged("not UTF-8 text".to_owned()))?;
+    MailboxRules::parse(&text).map(Some).map_err(damaged)
+}
+
+/// Writes the settings (checked already) to the mailbox directory `dir`;
+/// with nothing set, removes the file.
+pub fn write_rules(dir: &Path, rules: &MailboxRules) -> io::Result<()> {
+    let path = dir.join(RULES_FILE);
+    if rules.forward.is_none() && rules.vacation.is_none() {
+        return match std::fs::remove_file(&path) {
+            Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error),
+            _ => Ok(()),
+        };
+    }
+    create_dir_durably(dir)?;
+    replace_file(&path, rules.render().as_bytes())
+}
+
+/// The vacation memory of the mailbox directory `dir` (empty if none).
+pub fn read_memory(dir: &Path) -> io::Result<ReplyMemory> {
+    let file = match std::fs::File::open(dir.join(REPLIED_FILE)) {
+        Ok(file) => file,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            return Ok(ReplyMemory::default());
+        }
+        Err(error) => return Err(error),
+    };
+    let mut bytes = Vec::new();
+    file.take(VACATION_MEMORY_BYTES_MAX as u64)
+        .read_to_end(&mut bytes)?;
+    Ok(ReplyMemory::parse(&String::from_utf8_lossy(&bytes)))
+}
+
+/// Records durably that the mailbox in `dir` replied to `sender` at
+/// `now`, pruning the memory to `days` days. Delivery is the only writer;
+/// one lock for the process keeps two deliveries from losing each
+/// other's entry.
+pub fn remember_reply(dir: &Path, sender: &str, now: UnixTime, days: u32) -> io::Result<()> {
+    static WRITING: Mutex<()> = Mutex::new(());
+    let _writing = WRITING.lock().unwrap_or_else(|e| e.into_inner());
+    let mut memory = read_memory(dir)?;
+    memory.remember(sender, now, days);
+    create_dir_durably(dir)?;
+    replace_file(&dir.join(REPLIED_FILE), memory.render().as_bytes())
+}
+
+/// The mailbox an address leads to, or why there is none.
+pub fn resolve(directory: &Directory, address: &str) -> Result<LocalMailbox, String> {
+    let path = parse_forward_path(&format!("<{address}>"), true)
+        .map_err(|_| format!("\"{address}\" is not an address such as alice@example.com"))?;
+    match directory.resolve(&path) {
+        RecipientVerdict::Local(mailbox) => Ok(mailbox),
+        RecipientVerdict::UnknownLocalUser => Err(format!(
+            "{address}: no such user (add it to the domain's users)"
+        )),
+        RecipientVerdict::NotLocal => Err(format!("{address}: not one of this server's domains")),
+    }
+}
+
+/// The settings of `mailbox` (none set: the default, inert).
+pub fn load(data_dir: &Path, mailbox: &LocalMailbox) -> Result<MailboxRules, String> {
+    read_rules(&mailbox_dir(data_dir, mailbox))
+        .map(Option::unwrap_or_default)
+        .map_err(|error| error.to_string())
+}
+
+/// Checks `rules` for `mailbox` and writes them; answers them as written
+/// (normalized). Refused: anything the core's check refuses, a forward
+/// address that leads back to the mailbox (through an alias too), and
+/// one in our domains that is no user.
+pub fn save(
+    data_dir: &Path,
+    directory: &Directory,
+    mailbox: &LocalMailbox,
+    rules: MailboxRules,
+) -> Result<MailboxRules, String> {
+    let own = directory.owned_addresses(&mailbox.to_string());
+    let rules = rules.check(&own)?;
+    if let Some(forward) = &rules.forward {
+        for address in &forward.to {
+            match resolve(directory, address) {
+                Ok(target) if &target == mailbox => {
+                    return Err(format!(
+                        "{address} leads back to {mailbox}; forwarding there would be a loop"
+                    ));
+                }
+                Err(error) if !error.ends_with("not one of this server's domains") => {
+                    return Err(format!("cannot forward to {error}"));
+                }
+                _ => {}
+            }
+        }
+    }
+    let dir = mailbox_dir(data_dir, mailbox);
+    write_rules(&dir, &rules)
+        .map_err(|error| format!("cannot write {}: {error}", dir.join(RULES_FILE).display()))?;
+    Ok(rules)
+}
