@@ -116,6 +116,25 @@ pub trait Backend: Clone + Send + Sync + 'static {
         None
     }
 
+    /// A mailbox's forwarding and vacation settings (the webmail's
+    /// settings page). Backends that keep none answer the empty settings.
+    fn mailbox_rules(
+        &self,
+        _mailbox: &postern_core::envelope::LocalMailbox,
+    ) -> impl Future<Output = Result<postern_core::autoreply::MailboxRules, String>> + Send {
+        async { Ok(postern_core::autoreply::MailboxRules::default()) }
+    }
+
+    /// Checks and keeps a mailbox's forwarding and vacation settings;
+    /// answers them as kept.
+    fn save_mailbox_rules(
+        &self,
+        _mailbox: &postern_core::envelope::LocalMailbox,
+        _rules: postern_core::autoreply::MailboxRules,
+    ) -> impl Future<Output = Result<postern_core::autoreply::MailboxRules, String>> + Send {
+        async { Err("this server keeps no delivery rules".to_owned()) }
+    }
+
     /// Sets a new password for an account (the webmail's settings).
     /// Backends without accounts refuse.
     fn change_password(

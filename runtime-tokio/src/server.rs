@@ -154,6 +154,33 @@ impl Backend for LocalStore {
         accounts.get(login)?.real_name.clone()
     }
 
+    async fn mailbox_rules(
+        &self,
+        mailbox: &postern_core::envelope::LocalMailbox,
+    ) -> Result<postern_core::autoreply::MailboxRules, String> {
+        let (data_dir, mailbox) = (self.data_dir.clone(), mailbox.clone());
+        tokio::task::spawn_blocking(move || crate::mailbox_rules::load(&data_dir, &mailbox))
+            .await
+            .map_err(|e| format!("reading the settings stopped: {e}"))?
+    }
+
+    async fn save_mailbox_rules(
+        &self,
+        mailbox: &postern_core::envelope::LocalMailbox,
+        rules: postern_core::autoreply::MailboxRules,
+    ) -> Result<postern_core::autoreply::MailboxRules, String> {
+        let (data_dir, directory, mailbox) = (
+            self.data_dir.clone(),
+            Arc::clone(&self.directory),
+            mailbox.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            crate::mailbox_rules::save(&data_dir, &directory, &mailbox, rules)
+        })
+        .await
+        .map_err(|e| format!("saving the settings stopped: {e}"))?
+    }
+
     async fn change_password(&self, login: &str, password: &str) -> Result<(), String> {
         let (data_dir, login, password) =
             (self.data_dir.clone(), login.to_owned(), password.to_owned());

@@ -252,3 +252,92 @@ fn the_webmail_refuses_what_submission_refuses() {
         ],
     );
 }
+
+#[test]
+fn forwarding_and_a_vacation_reply_set_in_the_webmail_take_effect_at_delivery() {
+    let world = WebWorld::start();
+    let refused = world.web(
+        "rules",
+        &[
+            ALICE,
+            ALICE_PASSWORD,
+            "nobody@example.test",
+            "keep",
+            "Away.",
+        ],
+    );
+    assert_lines(&refused, &["forward: 422", "forward notice: Not saved: "]);
+    let out = world.web(
+        "rules",
+        &[ALICE, ALICE_PASSWORD, "", "keep", "I am away until Monday."],
+    );
+    assert_lines(
+        &out,
+        &[
+            "forward: 303",
+            "forward location: /settings?done=forward",
+            "vacation: 303",
+            "page shows vacation text: True",
+        ],
+    );
+    // Bob writes to alice: her vacation answers him, once.
+    let file = world.server.dir.path().join("to-alice.eml");
+    std::fs::write(
+        &file,
+        "From: bob@example.test\r\nTo: alice@example.test\r\nSubject: lunch?\r\nMessage-ID: <q1@example.test>\r\n\r\nLunch?\r\n",
+    )
+    .unwrap();
+    let sent = support::python(
+        "send.py",
+        world.smtp,
+        &["bob@example.test", ALICE, file.to_str().unwrap()],
+    );
+    assert!(String::from_utf8_lossy(&sent.stdout).starts_with("OK"));
+    let replies = world.server.wait_for_delivery("bob", 1);
+    let reply = std::fs::read_to_string(&replies[0]).unwrap();
+    for expected in [
+        "Auto-Submitted: auto-replied",
+        "I am away until Monday.",
+        "In-Reply-To: <q1@example.test>",
+    ] {
+        assert!(reply.contains(expected), "no {expected:?} in:\n{reply}");
+    }
+    // Forwarding to bob without a copy: the next message is bob's only.
+    let out = world.web(
+        "rules",
+        &[
+            ALICE,
+            ALICE_PASSWORD,
+            BOB,
+            "no-copy",
+            "I am away until Monday.",
+        ],
+    );
+    assert_lines(&out, &["forward: 303", "page shows forward: True"]);
+    let before = world.server.delivered("alice").len();
+    world.deliver(
+        BOB,
+        "From: carol@remote.test\r\nTo: bob@example.test\r\nSubject: direct\r\n\r\nFor bob.\r\n",
+    );
+    let file = world.server.dir.path().join("forwarded.eml");
+    std::fs::write(&file, "From: carol@remote.test\r\nTo: alice@example.test\r\nSubject: forwarded\r\n\r\nFor alice.\r\n").unwrap();
+    support::python(
+        "send.py",
+        world.smtp,
+        &["carol@remote.test", ALICE, file.to_str().unwrap()],
+    );
+    let bobs = world.server.wait_for_delivery("bob", 3);
+    let texts: Vec<String> = bobs
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    assert!(
+        texts.iter().any(|t| t.contains("Subject: forwarded")),
+        "{texts:?}"
+    );
+    assert_eq!(
+        world.server.delivered("alice").len(),
+        before,
+        "no copy kept"
+    );
+}

@@ -1,38 +1,192 @@
-//! The account's own settings: changing the password.
+//! The account's own settings: the password, and the mailbox's
+//! forwarding and vacation reply (the rules of `postern_core::autoreply`,
+//! kept by the store).
 
+use super::webmail::mailbox_of;
 use super::{App, LoggedIn, Peer};
 use crate::driver::Backend;
-use axum::extract::{Form, State};
+use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use postern_core::accounts::check_new_password;
 use postern_core::auth::{AuthVerdict, LoginAttempt, Secret};
+use postern_core::autoreply::{Forwarding, MailboxRules, Vacation};
+use postern_core::envelope::LocalMailbox;
 use postern_core::http::pages::{self, Notice, SettingsPage};
 use postern_core::limits::PASSWORD_CHARS_MIN;
+use postern_core::limits::VACATION_DAYS_DEFAULT;
 use serde::Deserialize;
 
 pub(super) fn routes<M: Backend>() -> Router<App<M>> {
     Router::new()
         .route("/settings", get(settings::<M>))
         .route("/settings/password", post(change_password::<M>))
+        .route("/settings/forward", post(save_forward::<M>))
+        .route("/settings/vacation", post(save_vacation::<M>))
 }
 
-fn page(user: &LoggedIn, notice: Option<&Notice<'_>>) -> String {
+fn page(user: &LoggedIn, rules: Option<&MailboxRules>, notice: Option<&Notice<'_>>) -> String {
     pages::settings_page(
         &user.viewer(),
         &SettingsPage {
             password_min: PASSWORD_CHARS_MIN,
+            rules,
         },
         notice,
     )
 }
 
-async fn settings<M: Backend>(State(app): State<App<M>>, headers: HeaderMap) -> Response {
-    match LoggedIn::of(&app, &headers) {
-        Ok(user) => Html(page(&user, None)).into_response(),
-        Err(response) => response,
+/// The user's mailbox and its settings, if it has a mailbox here.
+async fn rules_of<M: Backend>(
+    app: &App<M>,
+    user: &LoggedIn,
+) -> Option<(LocalMailbox, Result<MailboxRules, String>)> {
+    let mailbox = mailbox_of(&app.store, user.session.login())?;
+    let rules = app.store.mailbox_rules(&mailbox).await;
+    Some((mailbox, rules))
+}
+
+#[derive(Deserialize)]
+struct SettingsQuery {
+    done: Option<String>,
+}
+
+async fn settings<M: Backend>(
+    State(app): State<App<M>>,
+    headers: HeaderMap,
+    Query(query): Query<SettingsQuery>,
+) -> Response {
+    let user = match LoggedIn::of(&app, &headers) {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let done = match query.done.as_deref() {
+        Some("forward") => Some(Notice::Done("Forwarding saved.")),
+        Some("vacation") => Some(Notice::Done("Vacation reply saved.")),
+        _ => None,
+    };
+    match rules_of(&app, &user).await {
+        Some((_, Ok(rules))) => Html(page(&user, Some(&rules), done.as_ref())).into_response(),
+        Some((_, Err(error))) => {
+            tracing::warn!(
+                "webmail: the settings of {} cannot be read: {error}",
+                user.session.login()
+            );
+            let problem =
+                Notice::Problem("The forwarding and vacation settings cannot be read just now.");
+            Html(page(&user, None, Some(&problem))).into_response()
+        }
+        None => Html(page(&user, None, done.as_ref())).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct ForwardForm {
+    token: String,
+    to: String,
+    keep: Option<String>,
+}
+
+async fn save_forward<M: Backend>(
+    State(app): State<App<M>>,
+    headers: HeaderMap,
+    Form(form): Form<ForwardForm>,
+) -> Response {
+    let user = match LoggedIn::of(&app, &headers) {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    if let Err(response) = user.check_form(&form.token, &headers) {
+        return response;
+    }
+    let Some((mailbox, Ok(mut rules))) = rules_of(&app, &user).await else {
+        return Redirect::to("/settings").into_response();
+    };
+    let to: Vec<String> = form
+        .to
+        .split([',', ';', ' ', '\n'])
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned)
+        .collect();
+    rules.forward = (!to.is_empty()).then(|| Forwarding {
+        to,
+        keep: form.keep.as_deref() == Some("on"),
+    });
+    saved(&app, &user, &mailbox, rules, "forward").await
+}
+
+#[derive(Deserialize)]
+struct VacationForm {
+    token: String,
+    enabled: Option<String>,
+    subject: String,
+    body: String,
+    days: Option<String>,
+    start: Option<String>,
+    end: Option<String>,
+}
+
+async fn save_vacation<M: Backend>(
+    State(app): State<App<M>>,
+    headers: HeaderMap,
+    Form(form): Form<VacationForm>,
+) -> Response {
+    let user = match LoggedIn::of(&app, &headers) {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    if let Err(response) = user.check_form(&form.token, &headers) {
+        return response;
+    }
+    let Some((mailbox, Ok(mut rules))) = rules_of(&app, &user).await else {
+        return Redirect::to("/settings").into_response();
+    };
+    let enabled = form.enabled.as_deref() == Some("on");
+    let optional =
+        |text: Option<String>| text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+    let body = form.body.replace("\r\n", "\n");
+    rules.vacation = if !enabled && body.trim().is_empty() {
+        None
+    } else {
+        Some(Vacation {
+            enabled,
+            subject: optional(Some(form.subject)),
+            body,
+            days: match optional(form.days) {
+                Some(days) => days.parse().unwrap_or(0),
+                None => VACATION_DAYS_DEFAULT,
+            },
+            start: optional(form.start),
+            end: optional(form.end),
+        })
+    };
+    saved(&app, &user, &mailbox, rules, "vacation").await
+}
+
+/// Keeps the settings (checked by core); on a refusal the page says why.
+async fn saved<M: Backend>(
+    app: &App<M>,
+    user: &LoggedIn,
+    mailbox: &LocalMailbox,
+    rules: MailboxRules,
+    what: &str,
+) -> Response {
+    match app.store.save_mailbox_rules(mailbox, rules.clone()).await {
+        Ok(_) => {
+            tracing::info!(instance = %app.settings.instance, "webmail: {} saved the {what} settings", user.session.login());
+            Redirect::to(&format!("/settings?done={what}")).into_response()
+        }
+        Err(why) => {
+            let text = format!("Not saved: {why}.");
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Html(page(user, Some(&rules), Some(&Notice::Problem(&text)))),
+            )
+                .into_response()
+        }
     }
 }
 
@@ -59,8 +213,16 @@ async fn change_password<M: Backend>(
     if let Err(response) = user.check_form(&form.token, &headers) {
         return response;
     }
+    let rules = match rules_of(&app, &user).await {
+        Some((_, Ok(rules))) => Some(rules),
+        _ => None,
+    };
     let problem = |text: &str, status: StatusCode| {
-        (status, Html(page(&user, Some(&Notice::Problem(text))))).into_response()
+        (
+            status,
+            Html(page(&user, rules.as_ref(), Some(&Notice::Problem(text)))),
+        )
+            .into_response()
     };
     if let Err(why) = check_new_password(&form.new, &form.repeat) {
         return problem(

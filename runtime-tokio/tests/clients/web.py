@@ -246,6 +246,28 @@ elif scenario == "metrics":
         for sample in family.samples:
             labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
             print(f"sample: {sample.name}{{{labels}}} {sample.value:g}")
+elif scenario == "rules":
+    user, password, forward_to, keep, vacation_text = rest
+    b.login(user, password)
+    token = b.token("/settings")
+    fields = {"token": token, "to": forward_to}
+    if keep == "keep":
+        fields["keep"] = "on"
+    response, page = b.post("/settings/forward", fields)
+    show("forward", response)
+    print(f"forward location: {response.getheader('Location')}")
+    notice = re.search(r'<p class="notice problem"[^>]*>([^<]*)</p>', page)
+    if notice:
+        print(f"forward notice: {notice.group(1)}")
+    response, page = b.post("/settings/vacation", {"token": token, "enabled": "on", "subject": "", "body": vacation_text, "days": "7", "start": "", "end": ""})
+    show("vacation", response)
+    print(f"vacation location: {response.getheader('Location')}")
+    notice = re.search(r'<p class="notice problem"[^>]*>([^<]*)</p>', page)
+    if notice:
+        print(f"vacation notice: {notice.group(1)}")
+    response, page = b.get("/settings")
+    print(f"page shows vacation text: {vacation_text in page}")
+    print(f"page shows forward: {forward_to in page}")
 elif scenario == "login":
     user, password = rest
     response, page = b.login(user, password)

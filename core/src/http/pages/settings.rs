@@ -1,22 +1,59 @@
-//! The account's own settings: the password (and, with the delivery
-//! rules, forwarding and the vacation reply).
+//! The account's own settings: forwarding, the vacation reply (the rules
+//! of [`crate::autoreply`]) and the password.
 
 use super::{Notice, Viewer, layout, token_field};
+use crate::autoreply::MailboxRules;
 use maud::html;
 
 /// What the settings page shows.
-pub struct SettingsPage {
+pub struct SettingsPage<'a> {
     /// The shortest password accepted.
     pub password_min: usize,
+    /// The mailbox's forwarding and vacation settings; `None` where the
+    /// account has no mailbox here.
+    pub rules: Option<&'a MailboxRules>,
 }
 
 pub fn settings_page(
     viewer: &Viewer<'_>,
-    page: &SettingsPage,
+    page: &SettingsPage<'_>,
     notice: Option<&Notice<'_>>,
 ) -> String {
+    let forward = page.rules.and_then(|r| r.forward.as_ref());
+    let vacation = page.rules.and_then(|r| r.vacation.as_ref());
     let body = html! {
         h1 { "Settings" }
+        @if page.rules.is_some() {
+            section {
+                h2 { "Forwarding" }
+                form.settings method="post" action="/settings/forward" {
+                    (token_field(viewer.form_token))
+                    label { "Forward every message to (addresses, separated by commas; empty for none)"
+                        input type="text" name="to" value=(forward.map(|f| f.to.join(", ")).unwrap_or_default()) autocomplete="off";
+                    }
+                    label.choice { input type="checkbox" name="keep" value="on" checked[forward.is_none_or(|f| f.keep)]; " Keep a copy here too" }
+                    button type="submit" { "Save forwarding" }
+                }
+            }
+            section {
+                h2 { "Vacation reply" }
+                form.settings method="post" action="/settings/vacation" {
+                    (token_field(viewer.form_token))
+                    label.choice { input type="checkbox" name="enabled" value="on" checked[vacation.is_some_and(|v| v.enabled)]; " Answer mail while I am away" }
+                    label { "Subject (empty: \"Auto: \" and the original's)"
+                        input type="text" name="subject" value=(vacation.and_then(|v| v.subject.clone()).unwrap_or_default());
+                    }
+                    label { "Text" textarea name="body" rows="6" { (vacation.map(|v| v.body.clone()).unwrap_or_default()) } }
+                    label { "Answer each sender at most once in this many days"
+                        input type="number" name="days" min="1" max="365" value=(vacation.map_or(crate::limits::VACATION_DAYS_DEFAULT, |v| v.days));
+                    }
+                    label { "From (optional)" input type="date" name="start" value=(vacation.and_then(|v| v.start.clone()).unwrap_or_default()); }
+                    label { "Until (optional, inclusive)" input type="date" name="end" value=(vacation.and_then(|v| v.end.clone()).unwrap_or_default()); }
+                    button type="submit" { "Save vacation reply" }
+                }
+                p.meta { "Replies follow RFC 3834: never to mailing lists, bulk mail, automatic messages or mail that does not name you." }
+            }
+        }
         section {
             h2 { "Password" }
             form.settings method="post" action="/settings/password" {
