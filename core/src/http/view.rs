@@ -133,6 +133,25 @@ pub fn date_text(time: crate::time::UnixTime) -> String {
     mail_parser::DateTime::from_timestamp(time.0).to_rfc822()
 }
 
+/// A message list's short date of `when`, seen `now` (both UTC): the
+/// time for today, the day and month for this year, else the day, month
+/// and year.
+pub fn list_date(when: crate::time::UnixTime, now: crate::time::UnixTime) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let at = mail_parser::DateTime::from_timestamp(when.0);
+    let today = mail_parser::DateTime::from_timestamp(now.0);
+    let month = MONTHS[usize::from(at.month.clamp(1, 12)) - 1];
+    if (at.year, at.month, at.day) == (today.year, today.month, today.day) {
+        format!("{:02}:{:02}", at.hour, at.minute)
+    } else if at.year == today.year {
+        format!("{} {month}", at.day)
+    } else {
+        format!("{} {month} {}", at.day, at.year)
+    }
+}
+
 /// Cuts `text` at `max` octets, on a character boundary.
 fn cut(text: &str, max: usize) -> (&str, bool) {
     if text.len() <= max {

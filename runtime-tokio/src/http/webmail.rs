@@ -425,6 +425,9 @@ async fn folder<M: Backend>(
     };
     let pages = matching.div_ceil(WEBMAIL_PAGE_MESSAGES).max(1);
     let page = query.page.unwrap_or(1).clamp(1, pages);
+    let now = app.store.wall_now();
+    let shows_recipients = folder == special_folder(&statuses, SpecialUse::Sent, "Sent")
+        || folder == special_folder(&statuses, SpecialUse::Drafts, "Drafts");
     let shown: Vec<ListRow> = if needs_fields {
         rows.iter()
             .skip((page - 1) * WEBMAIL_PAGE_MESSAGES)
@@ -436,13 +439,24 @@ async fn folder<M: Backend>(
     .into_iter()
     .map(|(meta, summary)| ListRow {
         uid: meta.uid.get(),
-        from: summary
-            .from
-            .first()
-            .map(|p| p.short().to_owned())
-            .unwrap_or_default(),
+        from: if shows_recipients {
+            &summary.to
+        } else {
+            &summary.from
+        }
+        .first()
+        .map(|p| p.short().to_owned())
+        .unwrap_or_default(),
         subject: summary.subject.clone(),
-        date: if summary.date.is_empty() {
+        date: view::list_date(
+            if summary.date.is_empty() {
+                meta.internal_date
+            } else {
+                postern_core::time::UnixTime(summary.date_seconds)
+            },
+            now,
+        ),
+        date_title: if summary.date.is_empty() {
             view::date_text(meta.internal_date)
         } else {
             summary.date.clone()
@@ -467,6 +481,7 @@ async fn folder<M: Backend>(
             sort,
             search,
             is_trash: folder == trash,
+            shows_recipients,
         },
         done.as_ref(),
     ))

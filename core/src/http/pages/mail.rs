@@ -55,9 +55,12 @@ impl Sort {
 /// One row of a message list.
 pub struct ListRow {
     pub uid: u32,
+    /// The sender, or in Sent and Drafts the first recipient.
     pub from: String,
     pub subject: String,
+    /// Short (`17:22`, `28 Nov`, `28 Nov 2025`), and whole for its title.
     pub date: String,
+    pub date_title: String,
     pub seen: bool,
     pub flagged: bool,
     pub has_attachments: bool,
@@ -77,6 +80,8 @@ pub struct FolderPage<'a> {
     pub sort: Sort,
     pub search: &'a str,
     pub is_trash: bool,
+    /// Sent and Drafts: the list names recipients, not the sender.
+    pub shows_recipients: bool,
 }
 
 fn folder_url(folder: &str, page: usize, sort: Sort, search: &str) -> String {
@@ -158,7 +163,7 @@ pub fn folder_page(
                     p.empty { @if page.search.is_empty() { "No messages." } @else { "No message matches." } }
                 } @else {
                     table.messages {
-                        thead { tr { th { "From" } th { "Subject" } th.date { "Date" } } }
+                        thead { tr { th { @if page.shows_recipients { "To" } @else { "From" } } th { "Subject" } th.date { "Date" } } }
                         tbody {
                             @for row in page.rows {
                                 tr.unseen[!row.seen] {
@@ -169,7 +174,7 @@ pub fn folder_page(
                                         }
                                         @if row.has_attachments { " " (paperclip()) }
                                     }
-                                    td.date { (row.date) }
+                                    td.date title=(row.date_title) { (row.date) }
                                 }
                             }
                         }

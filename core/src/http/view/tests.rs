@@ -78,3 +78,19 @@ fn an_arrival_time_is_shown_as_a_date_field_would_be() {
         "Mon, 30 Nov 2026 11:48:00 +0000"
     );
 }
+
+#[test]
+fn list_dates_are_short_and_say_as_much_as_is_needed() {
+    use crate::time::UnixTime;
+    // Mon, 30 Nov 2026 17:22:06 UTC
+    let now = UnixTime(1_796_059_326);
+    assert_eq!(list_date(UnixTime(1_796_059_326 - 3600), now), "16:22");
+    assert_eq!(
+        list_date(UnixTime(1_796_059_326 - 2 * 86400), now),
+        "28 Nov"
+    );
+    assert_eq!(
+        list_date(UnixTime(1_796_059_326 - 365 * 86400), now),
+        "30 Nov 2025"
+    );
+}
