@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench/webmail.sh: how fast the webmail answers, on loopback only, with
-# wrk: the latency of the message list page of a 10,000-message INBOX and
-# of opening one of its messages (median and 99th percentile, one user at
-# a time), and requests per second for 20 users at once (each logged in
+# wrk: the latency of the message list page of a 10,000-message INBOX, of
+# a search in it and of opening one of its messages (median and 99th
+# percentile, one user at a time), and requests per second for 20 users at once (each logged in
 # with a session of its own, alternating their INBOX list and a message).
 #
 # There is no peer in this figure: no server here ships a webmail to
@@ -107,7 +107,8 @@ mkdir -p "$dir/data"
 
 echo "webmail.sh: adding $((USERS + 1)) accounts and filling their INBOXes" >&2
 for user in big $(seq -f 'user%g' 1 "$USERS"); do
-    printf '%s\n' "$PASSWORD" | "$POSTERN_BIN" user add "$user@$DOMAIN" --config "$dir/postern.toml" >/dev/null
+    printf '%s\n' "$PASSWORD" | "$POSTERN_BIN" user add "$user@$DOMAIN" --config "$dir/postern.toml" >/dev/null 2>&1 ||
+        { echo "webmail.sh: postern user add $user@$DOMAIN failed" >&2; exit 1; }
 done
 python3 - "$dir/data/mail/$DOMAIN" "$MESSAGES" "$USERS" "$USER_MESSAGES" <<'PY'
 import os, sys
@@ -155,7 +156,7 @@ curl -s -o /dev/null -b "postern_session=$big" "$list_url"
 echo "webmail.sh: first look at the $MESSAGES-message INBOX (UIDs assigned): $((SECONDS - started)) s" >&2
 for i in 1 2 3; do curl -s -o /dev/null -b "postern_session=$big" "$list_url"; done
 
-# "50.00%   1.23ms" -> milliseconds
+# wrk --latency's "     50%    1.23ms" -> milliseconds
 percentile() { # percentile PERCENT WRK_OUTPUT
     awk -v p="$1%" '$1 == p {
         v = $2
@@ -171,6 +172,8 @@ one_user() { # one_user URL
 }
 list_out=$(one_user "$list_url")
 message_out=$(one_user "$message_url")
+# A search reads every message's header section.
+search_out=$(one_user "$list_url&q=topic%203")
 
 cookies=()
 for n in $(seq 1 "$USERS"); do cookies+=("$(login "user$n")"); done
@@ -195,9 +198,10 @@ rps=$(awk '/^Requests\/sec/ { printf "%.0f", $2 }' <<<"$many_out")
 errors=$(awk '/Non-2xx|Socket errors/ { print }' <<<"$many_out")
 
 printf '\n%-48s %10s %10s\n' "webmail, this machine ($(nproc) cores)" "median" "p99"
-printf '%-48s %8s ms %7s ms\n' "message list, $MESSAGES-message INBOX, 1 user" "$(percentile 50.00 "$list_out")" "$(percentile 99.00 "$list_out")"
-printf '%-48s %8s ms %7s ms\n' "opening a message, 1 user" "$(percentile 50.00 "$message_out")" "$(percentile 99.00 "$message_out")"
-printf '%-48s %8s ms %7s ms\n' "$USERS users, list and message alternately" "$(percentile 50.00 "$many_out")" "$(percentile 99.00 "$many_out")"
+printf '%-48s %8s ms %7s ms\n' "message list, $MESSAGES-message INBOX, 1 user" "$(percentile 50 "$list_out")" "$(percentile 99 "$list_out")"
+printf '%-48s %8s ms %7s ms\n' "searching the $MESSAGES messages' headers, 1 user" "$(percentile 50 "$search_out")" "$(percentile 99 "$search_out")"
+printf '%-48s %8s ms %7s ms\n' "opening a message, 1 user" "$(percentile 50 "$message_out")" "$(percentile 99 "$message_out")"
+printf '%-48s %8s ms %7s ms\n' "$USERS users, list and message alternately" "$(percentile 50 "$many_out")" "$(percentile 99 "$many_out")"
 printf '%-48s %10s\n' "requests per second, $USERS users" "$rps"
 if [[ -n "$errors" ]]; then
     echo "webmail.sh: errors during the run: $errors" >&2
