@@ -7,17 +7,16 @@
 //! `postern queue` and `postern user`, through the control socket where
 //! the running server must do the work).
 
-use super::{App, LoggedIn};
+use super::App;
+use super::extract::AdminUser;
 use crate::driver::Backend;
 use axum::Router;
 use axum::extract::{Form, Query, State};
-use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use postern_core::envelope::QueueId;
 use postern_core::http::pages::{self, AccountRow, AdminPage, Notice};
 use serde::Deserialize;
-use std::path::PathBuf;
 
 pub(super) fn routes<M: Backend>() -> Router<App<M>> {
     Router::new()
@@ -27,37 +26,6 @@ pub(super) fn routes<M: Backend>() -> Router<App<M>> {
         .route("/admin/users/add", post(add_user::<M>))
         .route("/admin/users/password", post(reset_password::<M>))
         .route("/admin/users/disabled", post(set_disabled::<M>))
-}
-
-/// The logged-in admin and the data directory, or the refusal.
-fn admin_of<M: Backend>(
-    app: &App<M>,
-    headers: &HeaderMap,
-) -> Result<(LoggedIn, PathBuf), Response> {
-    let user = LoggedIn::of(app, headers)?;
-    if !app.store.is_admin(user.session.login()) {
-        return Err((
-            StatusCode::FORBIDDEN,
-            Html(pages::problem_page(
-                "Admins only",
-                "This account is not an admin.",
-                Some(&user.viewer()),
-            )),
-        )
-            .into_response());
-    }
-    let Some(data_dir) = app.store.data_dir() else {
-        return Err((
-            StatusCode::NOT_FOUND,
-            Html(pages::problem_page(
-                "No admin area",
-                "This server keeps no files to administer.",
-                Some(&user.viewer()),
-            )),
-        )
-            .into_response());
-    };
-    Ok((user, data_dir))
 }
 
 /// Runs blocking file work (argon2 hashing, the control socket) off the
@@ -77,14 +45,11 @@ struct AdminQuery {
 }
 
 async fn admin<M: Backend>(
-    State(app): State<App<M>>,
-    headers: HeaderMap,
+    // Names the state the extractors read.
+    _: State<App<M>>,
+    AdminUser { user, data_dir }: AdminUser,
     Query(query): Query<AdminQuery>,
 ) -> Response {
-    let (user, data_dir) = match admin_of(&app, &headers) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
     let dir = data_dir.clone();
     let queue = blocking(move || crate::queue_command::list(&dir))
         .await
@@ -136,14 +101,10 @@ struct TokenForm {
 
 async fn flush<M: Backend>(
     State(app): State<App<M>>,
-    headers: HeaderMap,
+    AdminUser { user, data_dir }: AdminUser,
     Form(form): Form<TokenForm>,
 ) -> Response {
-    let (user, data_dir) = match admin_of(&app, &headers) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    if let Err(response) = user.check_form(&form.token, &headers) {
+    if let Err(response) = user.check_form(&form.token) {
         return response;
     }
     let result = blocking(move || crate::queue_command::flush(&data_dir)).await;
@@ -159,14 +120,10 @@ struct DeleteForm {
 
 async fn delete<M: Backend>(
     State(app): State<App<M>>,
-    headers: HeaderMap,
+    AdminUser { user, data_dir }: AdminUser,
     Form(form): Form<DeleteForm>,
 ) -> Response {
-    let (user, data_dir) = match admin_of(&app, &headers) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    if let Err(response) = user.check_form(&form.token, &headers) {
+    if let Err(response) = user.check_form(&form.token) {
         return response;
     }
     let Ok(id) = form.id.trim().parse::<QueueId>() else {
@@ -188,14 +145,10 @@ struct UserForm {
 
 async fn add_user<M: Backend>(
     State(app): State<App<M>>,
-    headers: HeaderMap,
+    AdminUser { user, data_dir }: AdminUser,
     Form(form): Form<UserForm>,
 ) -> Response {
-    let (user, data_dir) = match admin_of(&app, &headers) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    if let Err(response) = user.check_form(&form.token, &headers) {
+    if let Err(response) = user.check_form(&form.token) {
         return response;
     }
     let password = form.password.unwrap_or_default();
@@ -211,14 +164,10 @@ async fn add_user<M: Backend>(
 
 async fn reset_password<M: Backend>(
     State(app): State<App<M>>,
-    headers: HeaderMap,
+    AdminUser { user, data_dir }: AdminUser,
     Form(form): Form<UserForm>,
 ) -> Response {
-    let (user, data_dir) = match admin_of(&app, &headers) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    if let Err(response) = user.check_form(&form.token, &headers) {
+    if let Err(response) = user.check_form(&form.token) {
         return response;
     }
     let password = form.password.unwrap_or_default();
@@ -239,14 +188,10 @@ async fn reset_password<M: Backend>(
 
 async fn set_disabled<M: Backend>(
     State(app): State<App<M>>,
-    headers: HeaderMap,
+    AdminUser { user, data_dir }: AdminUser,
     Form(form): Form<UserForm>,
 ) -> Response {
-    let (user, data_dir) = match admin_of(&app, &headers) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    if let Err(response) = user.check_form(&form.token, &headers) {
+    if let Err(response) = user.check_form(&form.token) {
         return response;
     }
     let disabled = form.state.as_deref() == Some("on");

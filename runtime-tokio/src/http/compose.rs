@@ -2,12 +2,13 @@
 //! a saved draft), sending it under the rules of authenticated submission
 //! with a copy in Sent, and saving drafts.
 
-use super::webmail::{folder_links, folder_url, own_mailbox, special_folder, whole};
-use super::{App, LoggedIn, Peer, store_failure};
+use super::extract::{LoggedIn, Reader};
+use super::webmail::{folder_links, folder_url, special_folder, whole};
+use super::{App, Peer, store_failure};
 use crate::driver::{Backend, StoredMessage};
 use crate::mailstore::{MailboxStore, SpecialUse};
 use axum::extract::{DefaultBodyLimit, Multipart, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
@@ -46,17 +47,9 @@ struct ComposeQuery {
 
 async fn compose_form<M: Backend>(
     State(app): State<App<M>>,
-    headers: HeaderMap,
+    Reader { user, mailbox }: Reader,
     Query(query): Query<ComposeQuery>,
 ) -> Response {
-    let user = match LoggedIn::of(&app, &headers) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-    let mailbox = match own_mailbox(&app, &user) {
-        Ok(mailbox) => mailbox,
-        Err(response) => return response,
-    };
     let store = app.store.mailboxes();
     let mut draft = Draft {
         to: query.to.clone().unwrap_or_default(),
@@ -261,13 +254,9 @@ fn build(
 async fn compose_post<M: Backend>(
     State(app): State<App<M>>,
     Extension(peer): Extension<Peer>,
-    headers: HeaderMap,
+    Reader { user, mailbox }: Reader,
     multipart: Multipart,
 ) -> Response {
-    let user = match LoggedIn::of(&app, &headers) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
     let posted = match read_form(multipart).await {
         Ok(posted) => posted,
         Err(problem) => {
@@ -285,13 +274,9 @@ async fn compose_post<M: Backend>(
                 .into_response();
         }
     };
-    if let Err(response) = user.check_form(&posted.token, &headers) {
+    if let Err(response) = user.check_form(&posted.token) {
         return response;
     }
-    let mailbox = match own_mailbox(&app, &user) {
-        Ok(mailbox) => mailbox,
-        Err(response) => return response,
-    };
     let statuses = match folder_links(&app, &mailbox).await {
         Ok((_, statuses)) => statuses,
         Err(error) => {

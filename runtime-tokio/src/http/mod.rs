@@ -15,6 +15,7 @@
 
 mod admin;
 mod compose;
+mod extract;
 mod settings;
 mod status;
 mod webmail;
@@ -23,7 +24,7 @@ use crate::driver::{Backend, Clock};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use postern_core::config::ServiceConfig;
@@ -296,43 +297,6 @@ fn session_of<M>(app: &App<M>, headers: &HeaderMap) -> Option<(Token, WebSession
     let now = app.web.now();
     let session = app.web.sessions().find(&name, now)?.clone();
     Some((name, session))
-}
-
-/// A logged-in request: the session, or a redirect to the login page.
-struct LoggedIn {
-    name: Token,
-    session: WebSession,
-    form_token: String,
-}
-
-impl LoggedIn {
-    fn of<M>(app: &App<M>, headers: &HeaderMap) -> Result<LoggedIn, Response> {
-        match session_of(app, headers) {
-            Some((name, session)) => Ok(LoggedIn {
-                form_token: session.form_token.text(),
-                name,
-                session,
-            }),
-            None => Err(Redirect::to("/login").into_response()),
-        }
-    }
-
-    fn viewer(&self) -> Viewer<'_> {
-        Viewer {
-            login: self.session.login(),
-            form_token: &self.form_token,
-            admin: self.session.admin,
-        }
-    }
-
-    /// Refuses a form without this session's token, or posted from
-    /// another site (an `Origin` that is not this server's).
-    fn check_form(&self, token: &str, headers: &HeaderMap) -> Result<(), Response> {
-        if !self.session.form_token.matches(token) || !same_origin(headers) {
-            return Err(forbidden_form());
-        }
-        Ok(())
-    }
 }
 
 /// True unless the request says it comes from another site

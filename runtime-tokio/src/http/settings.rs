@@ -2,11 +2,12 @@
 //! forwarding and vacation reply (the rules of `postern_core::autoreply`,
 //! kept by the store).
 
+use super::extract::LoggedIn;
 use super::webmail::mailbox_of;
-use super::{App, LoggedIn, Peer};
+use super::{App, Peer};
 use crate::driver::Backend;
 use axum::extract::{Form, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
@@ -55,13 +56,9 @@ struct SettingsQuery {
 
 async fn settings<M: Backend>(
     State(app): State<App<M>>,
-    headers: HeaderMap,
+    user: LoggedIn,
     Query(query): Query<SettingsQuery>,
 ) -> Response {
-    let user = match LoggedIn::of(&app, &headers) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
     let done = match query.done.as_deref() {
         Some("forward") => Some(Notice::Done("Forwarding saved.")),
         Some("vacation") => Some(Notice::Done("Vacation reply saved.")),
@@ -91,14 +88,10 @@ struct ForwardForm {
 
 async fn save_forward<M: Backend>(
     State(app): State<App<M>>,
-    headers: HeaderMap,
+    user: LoggedIn,
     Form(form): Form<ForwardForm>,
 ) -> Response {
-    let user = match LoggedIn::of(&app, &headers) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-    if let Err(response) = user.check_form(&form.token, &headers) {
+    if let Err(response) = user.check_form(&form.token) {
         return response;
     }
     let Some((mailbox, Ok(mut rules))) = rules_of(&app, &user).await else {
@@ -131,14 +124,10 @@ struct VacationForm {
 
 async fn save_vacation<M: Backend>(
     State(app): State<App<M>>,
-    headers: HeaderMap,
+    user: LoggedIn,
     Form(form): Form<VacationForm>,
 ) -> Response {
-    let user = match LoggedIn::of(&app, &headers) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-    if let Err(response) = user.check_form(&form.token, &headers) {
+    if let Err(response) = user.check_form(&form.token) {
         return response;
     }
     let Some((mailbox, Ok(mut rules))) = rules_of(&app, &user).await else {
@@ -203,14 +192,10 @@ struct PasswordForm {
 async fn change_password<M: Backend>(
     State(app): State<App<M>>,
     Extension(peer): Extension<Peer>,
-    headers: HeaderMap,
+    user: LoggedIn,
     Form(form): Form<PasswordForm>,
 ) -> Response {
-    let user = match LoggedIn::of(&app, &headers) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-    if let Err(response) = user.check_form(&form.token, &headers) {
+    if let Err(response) = user.check_form(&form.token) {
         return response;
     }
     let rules = match rules_of(&app, &user).await {

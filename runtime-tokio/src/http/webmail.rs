@@ -5,7 +5,8 @@
 //! names a mailbox, only a folder and a UID within the session's own, so
 //! no change to a URL reaches another user's mail.
 
-use super::{App, LoggedIn, Peer, RemoteImages, forbidden_form, random_token, store_failure};
+use super::extract::{LoggedIn, Reader};
+use super::{App, Peer, RemoteImages, forbidden_form, random_token, store_failure};
 use crate::driver::Backend;
 use crate::mailstore::{FlagOp, FolderStatus, MailboxStore, SpecialUse, StoreError};
 use axum::extract::{Form, Query, State};
@@ -199,14 +200,10 @@ struct TokenForm {
 
 async fn logout<M: Backend>(
     State(app): State<App<M>>,
-    headers: HeaderMap,
+    user: LoggedIn,
     Form(form): Form<TokenForm>,
 ) -> Response {
-    let user = match LoggedIn::of(&app, &headers) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-    if let Err(response) = user.check_form(&form.token, &headers) {
+    if let Err(response) = user.check_form(&form.token) {
         return response;
     }
     app.web.sessions().close(&user.name);
@@ -216,24 +213,6 @@ async fn logout<M: Backend>(
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
-}
-
-/// A logged-in user's mailbox, or the page saying it has none.
-pub(super) fn own_mailbox<M: Backend>(
-    app: &App<M>,
-    user: &LoggedIn,
-) -> Result<LocalMailbox, Response> {
-    mailbox_of(&app.store, user.session.login()).ok_or_else(|| {
-        (
-            StatusCode::NOT_FOUND,
-            Html(pages::problem_page(
-                "No mailbox",
-                "This account has no mailbox on this server.",
-                Some(&user.viewer()),
-            )),
-        )
-            .into_response()
-    })
 }
 
 /// The user's folders for the side list, INBOX first.
@@ -338,17 +317,9 @@ fn done_text(done: Option<&str>) -> Option<&'static str> {
 
 async fn folder<M: Backend>(
     State(app): State<App<M>>,
-    headers: HeaderMap,
+    Reader { user, mailbox }: Reader,
     Query(query): Query<FolderQuery>,
 ) -> Response {
-    let user = match LoggedIn::of(&app, &headers) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-    let mailbox = match own_mailbox(&app, &user) {
-        Ok(mailbox) => mailbox,
-        Err(response) => return response,
-    };
     let folder = query.f.unwrap_or_else(|| "INBOX".to_owned());
     let sort = Sort::parse(query.sort.as_deref().unwrap_or(""));
     let search = query.q.unwrap_or_default();
@@ -499,17 +470,9 @@ struct MessageQuery {
 
 async fn message<M: Backend>(
     State(app): State<App<M>>,
-    headers: HeaderMap,
+    Reader { user, mailbox }: Reader,
     Query(query): Query<MessageQuery>,
 ) -> Response {
-    let user = match LoggedIn::of(&app, &headers) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-    let mailbox = match own_mailbox(&app, &user) {
-        Ok(mailbox) => mailbox,
-        Err(response) => return response,
-    };
     let Some(uid) = Uid::new(query.uid) else {
         return missing("This message", &user);
     };
@@ -591,35 +554,27 @@ struct PartQuery {
 /// An attachment, downloaded: its own type, never shown inline.
 async fn part<M: Backend>(
     State(app): State<App<M>>,
-    headers: HeaderMap,
+    reader: Reader,
     Query(query): Query<PartQuery>,
 ) -> Response {
-    download(app, headers, query, false).await
+    download(app, reader, query, false).await
 }
 
 /// The whole message as an `.eml` file.
 async fn raw<M: Backend>(
     State(app): State<App<M>>,
-    headers: HeaderMap,
+    reader: Reader,
     Query(query): Query<PartQuery>,
 ) -> Response {
-    download(app, headers, query, true).await
+    download(app, reader, query, true).await
 }
 
 async fn download<M: Backend>(
     app: App<M>,
-    headers: HeaderMap,
+    Reader { user, mailbox }: Reader,
     query: PartQuery,
     whole_message: bool,
 ) -> Response {
-    let user = match LoggedIn::of(&app, &headers) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-    let mailbox = match own_mailbox(&app, &user) {
-        Ok(mailbox) => mailbox,
-        Err(response) => return response,
-    };
     let Some(uid) = Uid::new(query.uid) else {
         return missing("This message", &user);
     };
@@ -681,17 +636,10 @@ struct MessageForm {
     to: Option<String>,
 }
 
-/// A posted message form, checked: the user, their mailbox and the UID.
-async fn checked<M: Backend>(
-    app: &App<M>,
-    headers: &HeaderMap,
-    form: &MessageForm,
-) -> Result<(LoggedIn, LocalMailbox, Uid), Response> {
-    let user = LoggedIn::of(app, headers)?;
-    user.check_form(&form.token, headers)?;
-    let mailbox = own_mailbox(app, &user)?;
-    let uid = Uid::new(form.uid).ok_or_else(|| missing("This message", &user))?;
-    Ok((user, mailbox, uid))
+/// A posted message form, checked: its token and the UID.
+fn checked(user: &LoggedIn, form: &MessageForm) -> Result<Uid, Response> {
+    user.check_form(&form.token)?;
+    Uid::new(form.uid).ok_or_else(|| missing("This message", user))
 }
 
 fn message_url(folder: &str, uid: u32, done: &str) -> String {
@@ -709,11 +657,11 @@ pub(super) fn folder_url(folder: &str, done: &str) -> String {
 
 async fn change_flags<M: Backend>(
     State(app): State<App<M>>,
-    headers: HeaderMap,
+    Reader { user, mailbox }: Reader,
     Form(form): Form<MessageForm>,
 ) -> Response {
-    let (user, mailbox, uid) = match checked(&app, &headers, &form).await {
-        Ok(checked) => checked,
+    let uid = match checked(&user, &form) {
+        Ok(uid) => uid,
         Err(response) => return response,
     };
     let (op, flag) = match form.change.as_deref() {
@@ -741,11 +689,11 @@ async fn change_flags<M: Backend>(
 
 async fn move_message<M: Backend>(
     State(app): State<App<M>>,
-    headers: HeaderMap,
+    Reader { user, mailbox }: Reader,
     Form(form): Form<MessageForm>,
 ) -> Response {
-    let (user, mailbox, uid) = match checked(&app, &headers, &form).await {
-        Ok(checked) => checked,
+    let uid = match checked(&user, &form) {
+        Ok(uid) => uid,
         Err(response) => return response,
     };
     let Some(to) = form.to.as_deref().filter(|to| *to != form.f) else {
@@ -762,11 +710,11 @@ async fn move_message<M: Backend>(
 /// Delete: to Trash, or for good from Trash.
 async fn delete_message<M: Backend>(
     State(app): State<App<M>>,
-    headers: HeaderMap,
+    Reader { user, mailbox }: Reader,
     Form(form): Form<MessageForm>,
 ) -> Response {
-    let (user, mailbox, uid) = match checked(&app, &headers, &form).await {
-        Ok(checked) => checked,
+    let uid = match checked(&user, &form) {
+        Ok(uid) => uid,
         Err(response) => return response,
     };
     let statuses = match app.store.mailboxes().folders(&mailbox).await {
@@ -798,20 +746,12 @@ struct EmptyForm {
 /// Empties the Trash (only the Trash).
 async fn empty_folder<M: Backend>(
     State(app): State<App<M>>,
-    headers: HeaderMap,
+    Reader { user, mailbox }: Reader,
     Form(form): Form<EmptyForm>,
 ) -> Response {
-    let user = match LoggedIn::of(&app, &headers) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-    if let Err(response) = user.check_form(&form.token, &headers) {
+    if let Err(response) = user.check_form(&form.token) {
         return response;
     }
-    let mailbox = match own_mailbox(&app, &user) {
-        Ok(mailbox) => mailbox,
-        Err(response) => return response,
-    };
     let store = app.store.mailboxes();
     let statuses = match store.folders(&mailbox).await {
         Ok(statuses) => statuses,
