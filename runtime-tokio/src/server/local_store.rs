@@ -1,0 +1,181 @@
+//! The production [`Backend`]: the spool, the Maildir store, the
+//! directory and the accounts, as the server's sessions reach them.
+
+use crate::accounts::AccountBook;
+use crate::driver::{self, Backend};
+use crate::mailstore::MaildirStore;
+use crate::pop3::StoreMaildrops;
+use crate::resolver::Resolver;
+use crate::spool::{Spool, SpoolFile};
+use postern_core::address::ForwardPath;
+use postern_core::auth::{AuthVerdict, LoginAttempt};
+use postern_core::directory::{Directory, RecipientVerdict};
+use postern_core::envelope::Envelope;
+use postern_core::finger;
+use postern_core::smtp::server::OpenedMessage;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The production [`Backend`]: the spool, the directory and the accounts.
+#[derive(Clone)]
+pub struct LocalStore {
+    pub(super) spool: Arc<Spool>,
+    pub(super) directory: Arc<Directory>,
+    pub(super) accounts: Arc<AccountBook>,
+    pub(super) maildrops: Arc<StoreMaildrops<MaildirStore>>,
+    /// Which messages are `\Recent` to which IMAP session.
+    pub(super) recent: Arc<crate::imap::RecentClaims>,
+    /// FTP homes, `DATA_DIR/ftp/<login>/`.
+    pub(super) ftp_files: crate::ftp::DiskFiles,
+    /// Resolves tunnel targets given by name.
+    pub(super) resolver: Resolver,
+    /// Where the accounts are (the webmail changes passwords).
+    pub(super) data_dir: std::path::PathBuf,
+    /// The instances and where they listen, for the status page.
+    pub(super) instances: Arc<Vec<driver::InstanceListing>>,
+}
+
+impl LocalStore {
+    /// The same store with a reloaded directory.
+    pub(crate) fn with_directory(&self, directory: Arc<Directory>) -> Self {
+        LocalStore {
+            directory,
+            ..self.clone()
+        }
+    }
+}
+
+impl Backend for LocalStore {
+    type Message = SpoolFile;
+    type Maildrops = StoreMaildrops<MaildirStore>;
+    type Tunnel = tokio::net::TcpStream;
+
+    async fn connect_tunnel(
+        &self,
+        target: &postern_core::tunnel::Target,
+        timeout: Duration,
+    ) -> Result<(tokio::net::TcpStream, SocketAddr), String> {
+        crate::tunnel::connect(&self.resolver, target, timeout).await
+    }
+
+    fn maildrops(&self) -> &StoreMaildrops<MaildirStore> {
+        &self.maildrops
+    }
+
+    type Mailboxes = MaildirStore;
+
+    fn mailboxes(&self) -> &MaildirStore {
+        self.maildrops.store()
+    }
+
+    fn recent_claims(&self) -> &crate::imap::RecentClaims {
+        &self.recent
+    }
+
+    fn wall_now(&self) -> postern_core::time::UnixTime {
+        crate::environment::system_now()
+    }
+
+    type FtpFiles = crate::ftp::DiskFiles;
+
+    fn ftp_files(&self) -> &crate::ftp::DiskFiles {
+        &self.ftp_files
+    }
+
+    type FtpNetwork = crate::ftp::TokioNetwork;
+
+    fn ftp_network(&self) -> &crate::ftp::TokioNetwork {
+        &crate::ftp::TokioNetwork
+    }
+
+    fn resolve(&self, forward_path: &ForwardPath) -> RecipientVerdict {
+        self.directory.resolve(forward_path)
+    }
+
+    async fn authenticate(&self, attempt: LoginAttempt, client: IpAddr) -> AuthVerdict {
+        self.accounts.authenticate(attempt, client).await
+    }
+
+    fn is_admin(&self, login: &str) -> bool {
+        self.accounts.is_admin(login)
+    }
+
+    fn instances(&self) -> Arc<Vec<driver::InstanceListing>> {
+        Arc::clone(&self.instances)
+    }
+
+    fn data_dir(&self) -> Option<std::path::PathBuf> {
+        Some(self.data_dir.clone())
+    }
+
+    fn real_name(&self, login: &str) -> Option<String> {
+        let accounts = self.accounts.accounts().ok()?;
+        accounts.get(login)?.real_name.clone()
+    }
+
+    async fn mailbox_rules(
+        &self,
+        mailbox: &postern_core::envelope::LocalMailbox,
+    ) -> Result<postern_core::autoreply::MailboxRules, String> {
+        let (data_dir, mailbox) = (self.data_dir.clone(), mailbox.clone());
+        tokio::task::spawn_blocking(move || crate::mailbox_rules::load(&data_dir, &mailbox))
+            .await
+            .map_err(|e| format!("reading the settings stopped: {e}"))?
+    }
+
+    async fn save_mailbox_rules(
+        &self,
+        mailbox: &postern_core::envelope::LocalMailbox,
+        rules: postern_core::autoreply::MailboxRules,
+    ) -> Result<postern_core::autoreply::MailboxRules, String> {
+        let (data_dir, directory, mailbox) = (
+            self.data_dir.clone(),
+            Arc::clone(&self.directory),
+            mailbox.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            crate::mailbox_rules::save(&data_dir, &directory, &mailbox, rules)
+        })
+        .await
+        .map_err(|e| format!("saving the settings stopped: {e}"))?
+    }
+
+    async fn change_password(&self, login: &str, password: &str) -> Result<(), String> {
+        let (data_dir, login, password) =
+            (self.data_dir.clone(), login.to_owned(), password.to_owned());
+        tokio::task::spawn_blocking(move || {
+            crate::accounts::set_password(&data_dir, &login, &password).map(|_| ())
+        })
+        .await
+        .map_err(|e| format!("the password change stopped: {e}"))?
+    }
+
+    async fn finger(&self, request: &finger::Request) -> Vec<finger::UserInfo> {
+        let accounts = match self.accounts.accounts() {
+            Ok(accounts) => accounts,
+            Err(error) => {
+                tracing::error!("finger cannot read the accounts: {error}");
+                return Vec::new();
+            }
+        };
+        let mut users = Vec::new();
+        for account in crate::finger::matching(&accounts, request) {
+            let store = self.maildrops.store();
+            users.push(crate::finger::user_info(account, &self.directory, store.as_ref()).await);
+        }
+        users
+    }
+
+    async fn open(&self, envelope: Envelope) -> io::Result<(OpenedMessage, SpoolFile)> {
+        let (queue_id, received_at, file) = self.spool.create(envelope).await?;
+        Ok((
+            OpenedMessage {
+                queue_id,
+                received_at,
+            },
+            file,
+        ))
+    }
+}
