@@ -16,6 +16,7 @@
 mod admin;
 mod compose;
 mod extract;
+mod login;
 mod settings;
 mod status;
 mod webmail;
@@ -175,7 +176,7 @@ fn router<M: Backend>(app: App<M>) -> Router {
     let serve = app.settings.serve;
     let mut router = Router::new().route(pages::STYLESHEET_PATH, get(stylesheet));
     if serve.takes_logins() {
-        router = router.merge(webmail::login_routes());
+        router = router.merge(login::login_routes());
     }
     if serve.contains(Area::Webmail) {
         router = router
