@@ -11,7 +11,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use support::{TestServer, free_port, postern, python};
 
 const USER: &str = "alice@example.test";
@@ -110,7 +110,7 @@ users = ["alice", "bob"]
             other,
             passive_first,
         };
-        add_user(&world.server.config_path(), USER, PASSWORD);
+        support::add_user(&world.server.config_path(), USER, PASSWORD);
         world
     }
 
@@ -144,22 +144,6 @@ users = ["alice", "bob"]
         let out = python("ftp.py", addr, &args);
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
-}
-
-fn add_user(config: &Path, login: &str, password: &str) {
-    let mut child = postern()
-        .args(["user", "add", login, "--config"])
-        .arg(config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(format!("{password}\n").as_bytes()).unwrap();
-    drop(stdin);
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "{output:?}");
 }
 
 fn make_certificate(dir: &Path) {
@@ -510,7 +494,7 @@ users = ["alice"]
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     });
-    add_user(&server.config_path(), USER, PASSWORD);
+    support::add_user(&server.config_path(), USER, PASSWORD);
     let file = server.dir.path().join("up.txt");
     std::fs::write(&file, b"mine\n").unwrap();
     let output = Command::new("curl")
@@ -592,7 +576,7 @@ fn sighup_changes_the_quota_for_new_sessions() {
         "[server]\nhostname = \"mx.example.test\"\ndata_dir = \"data\"\nshutdown_grace = \"1s\"\n\n[[service]]\nname = \"files\"\nkind = \"ftp\"\nlisten = \"{ftp}\"\nauth_without_tls = true\nftp_quota = \"100 KiB\"\n\n[[domain]]\nname = \"example.test\"\nusers = [\"alice\"]\n"
     );
     let server = TestServer::start_with(&config, ftp);
-    add_user(&server.config_path(), USER, PASSWORD);
+    support::add_user(&server.config_path(), USER, PASSWORD);
     let upload = |name: &str| {
         let file = server.dir.path().join("upload.bin");
         std::fs::write(&file, vec![b'q'; 30_000]).unwrap();
@@ -634,7 +618,7 @@ fn failed_ftp_logins_lock_the_host_out_of_every_protocol() {
         "[server]\nhostname = \"mx.example.test\"\ndata_dir = \"data\"\nshutdown_grace = \"1s\"\n\n[auth]\nfailure_delay = \"0s\"\nlockout_failures = 2\n\n[[service]]\nname = \"files\"\nkind = \"ftp\"\nlisten = \"{ftp}\"\nauth_without_tls = true\n\n[[service]]\nname = \"pop3\"\nkind = \"pop3\"\nlisten = \"{pop3}\"\nauth_without_tls = true\n\n[[domain]]\nname = \"example.test\"\nusers = [\"alice\"]\n"
     );
     let server = TestServer::start_with(&config, ftp);
-    add_user(&server.config_path(), USER, PASSWORD);
+    support::add_user(&server.config_path(), USER, PASSWORD);
     let login = |password: &str| {
         let out = python(
             "ftp.py",

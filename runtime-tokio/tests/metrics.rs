@@ -8,7 +8,6 @@ mod support;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Stdio;
 use support::outbound::Remote;
 use support::{TestServer, eventually, free_port, postern, python};
 
@@ -52,23 +51,6 @@ fn make_certificate(dir: &Path) {
         .args(["cert", "self-signed", "--host", "127.0.0.1", "--force"])
         .output()
         .unwrap();
-    assert!(output.status.success(), "{output:?}");
-}
-
-fn add_user(server: &TestServer, login: &str, password: &str) {
-    use std::io::Write as _;
-    let mut child = postern()
-        .args(["user", "add", login, "--config"])
-        .arg(server.config_path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    writeln!(stdin, "{password}").unwrap();
-    drop(stdin);
-    let output = child.wait_with_output().unwrap();
     assert!(output.status.success(), "{output:?}");
 }
 
@@ -121,7 +103,7 @@ users = ["alice", "bob"]
 "#
     );
     let server = TestServer::start_with_files(&config, at(mx), make_certificate);
-    add_user(&server, USER, PASSWORD);
+    support::add_user(&server.config_path(), USER, PASSWORD);
     let cafile = server.dir.path().join("cert.pem");
 
     let before = parsed(&metrics_text(&server), server.dir.path());

@@ -5,10 +5,9 @@
 
 mod support;
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use support::dovecot::{doveadm_fetch, doveadm_mailbox_status};
 use support::{TestServer, free_port, postern, python};
 
@@ -88,19 +87,7 @@ users = ["alice", "bob"]
     }
 
     fn add_user(&self, login: &str, password: &str) {
-        let mut child = postern()
-            .args(["user", "add", login, "--config"])
-            .arg(self.server.config_path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(format!("{password}\n").as_bytes()).unwrap();
-        drop(stdin);
-        let output = child.wait_with_output().unwrap();
-        assert!(output.status.success(), "{output:?}");
+        support::add_user(&self.server.config_path(), login, password);
     }
 
     fn cafile(&self) -> PathBuf {

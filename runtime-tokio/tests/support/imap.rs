@@ -4,10 +4,8 @@
 //! (implicit TLS), all on one data directory, with alice's password set.
 
 use super::{TestServer, free_port, postern, python};
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 pub const USER: &str = "alice@example.test";
 pub const PASSWORD: &str = "correct horse battery";
@@ -86,19 +84,7 @@ users = ["alice", "bob"]
     }
 
     pub fn add_user(&self, login: &str, password: &str) {
-        let mut child = postern()
-            .args(["user", "add", login, "--config"])
-            .arg(self.server.config_path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(format!("{password}\n").as_bytes()).unwrap();
-        drop(stdin);
-        let output = child.wait_with_output().unwrap();
-        assert!(output.status.success(), "{output:?}");
+        super::add_user(&self.server.config_path(), login, password);
     }
 
     pub fn cafile(&self) -> PathBuf {

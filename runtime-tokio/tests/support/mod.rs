@@ -276,6 +276,25 @@ pub fn eventually<T>(
     }
 }
 
+/// Adds an account with `postern user add`, the password given on
+/// standard input; fails the test if the command does.
+pub fn add_user(config: &Path, login: &str, password: &str) {
+    use std::io::Write as _;
+    let mut child = postern()
+        .args(["user", "add", login, "--config"])
+        .arg(config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{password}").unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+}
+
 /// Runs a Python client from `tests/clients/`, with the server address
 /// and `args`; returns its output, panicking with it on failure.
 pub fn python(script: &str, addr: SocketAddr, args: &[&str]) -> Output {
