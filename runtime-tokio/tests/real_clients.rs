@@ -74,9 +74,12 @@ Hello Alice.\r\n.a line that starts with a dot\r\n\r\n8-bit: \u{fc}ber\r\n";
         |log| log.contains(&format!("{queue_id}: delivered to alice@example.test")),
         |log| format!("no delivery line; log:\n{log}"),
     );
-    assert!(
-        server.spool_queue().is_empty(),
-        "the spool entry is removed after delivery"
+    // The spool entry is removed after the delivery is logged, when the
+    // queue runner records the result.
+    eventually(
+        || server.spool_queue(),
+        |queue| queue.is_empty(),
+        |queue| format!("the spool entry is not removed after delivery: {queue:?}"),
     );
 }
 
