@@ -28,6 +28,7 @@ pub mod http;
 pub mod imap;
 pub mod limits;
 pub mod mailbox;
+pub mod nntp;
 pub mod policy;
 pub mod pop3;
 pub mod queue;

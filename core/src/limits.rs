@@ -687,3 +687,9 @@ pub const VACATION_REFERENCES_MAX: usize = 10;
 /// Octets of a mailbox's settings file read, at most: the longest text
 /// and every address come to about 10 KiB; a longer file is damaged.
 pub const MAILBOX_RULES_BYTES_MAX: usize = 64 * 1024;
+
+// NNTP.
+
+/// The longest newsgroup name we accept (RFC 3977 3.1 leaves it to the
+/// server; INN's default is 128 too).
+pub const NEWSGROUP_NAME_BYTES_MAX: usize = 128;
