@@ -23,6 +23,9 @@ pub use run_as::{Privileges, RunAs, SystemName};
 pub use service::{FtpConfig, ListenLines, ServiceConfig, ServiceKind};
 
 use domain::{RawDomain, validate_domains};
+mod news;
+pub use news::{NewsAccess, NewsConfig, NewsgroupConfig, check_wildmat};
+use news::{RawNewsAccess, RawNewsgroup, validate_news};
 use outbound::{RawOutbound, validate_outbound};
 use run_as::{RawRunAs, validate_run_as};
 use service::{RawService, ipv6_prefix, validate_services};
@@ -54,6 +57,8 @@ pub struct Config {
     pub services: Vec<ServiceConfig>,
     pub domains: Vec<DomainConfig>,
     pub outbound: OutboundConfig,
+    /// `[[newsgroup]]` and `[[news_access]]`.
+    pub news: NewsConfig,
     /// `[auth]`: the server-wide lockout of hosts that guess passwords.
     pub lockout: LockoutPolicy,
     /// Settings that are valid but probably a mistake (a smarthost on
@@ -289,6 +294,10 @@ struct RawConfig {
     outbound: RawOutbound,
     #[serde(default)]
     auth: RawAuth,
+    #[serde(default, rename = "newsgroup")]
+    newsgroups: Vec<RawNewsgroup>,
+    #[serde(default)]
+    news_access: Vec<RawNewsAccess>,
 }
 
 /// `[auth]`: failed-login rules for the whole server.
@@ -599,6 +608,7 @@ fn validate(source: &str, raw: RawConfig, errors: &mut Vec<ConfigError>) -> Conf
         services,
         domains,
         outbound: validate_outbound(source, raw.outbound, errors, &mut warnings),
+        news: validate_news(source, raw.newsgroups, raw.news_access, errors),
         lockout,
         warnings,
     }

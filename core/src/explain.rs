@@ -20,6 +20,7 @@ mod ftp;
 mod http;
 mod imap;
 mod login;
+mod nntp;
 mod pop3;
 mod remote_log;
 mod tunnel;
@@ -163,6 +164,13 @@ pub fn explain(config: &Config, plan: &BindPlan, question: &Question) -> Answer 
             admitted: true,
         };
     }
+    if service.kind == ServiceKind::Nntp {
+        nntp::lines(&mut text, config, service, question);
+        return Answer {
+            text,
+            admitted: true,
+        };
+    }
     if service.kind == ServiceKind::Pop3 {
         pop3::lines(&mut text, config, service, question);
         return Answer {
@@ -254,6 +262,12 @@ impl Refusals {
             ServiceKind::Http => Refusals {
                 access_denied: "403 Forbidden",
                 too_many: "503 Service Unavailable",
+            },
+            // RFC 3977 5.1.1: 502 when the client may never use the
+            // service, 400 when it may come back later.
+            ServiceKind::Nntp => Refusals {
+                access_denied: "502",
+                too_many: "400",
             },
             // Finger has no status codes: a plain line.
             ServiceKind::Finger => Refusals {

@@ -693,3 +693,11 @@ pub const MAILBOX_RULES_BYTES_MAX: usize = 64 * 1024;
 /// The longest newsgroup name we accept (RFC 3977 3.1 leaves it to the
 /// server; INN's default is 128 too).
 pub const NEWSGROUP_NAME_BYTES_MAX: usize = 128;
+
+/// RFC 3977 3.1: an NNTP server's inactivity timer is at least three
+/// minutes.
+pub const NNTP_IDLE_TIMEOUT_MIN: Duration = Duration::from_secs(3 * 60);
+
+/// An NNTP session's inactivity timer unless `command_timeout` says
+/// otherwise.
+pub const NNTP_IDLE_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10 * 60);

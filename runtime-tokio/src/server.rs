@@ -513,6 +513,7 @@ impl Instance {
             ServiceKind::Ftp => postern_core::ftp::refusal_response(&self.hostname, refusal),
             ServiceKind::Smtp | ServiceKind::Submission => refusal_reply(&self.hostname, refusal),
             ServiceKind::Http => postern_core::http::refusal_response(refusal),
+            ServiceKind::Nntp => postern_core::nntp::refusal_response(&self.hostname, refusal),
             // A tunnel speaks no protocol of its own: any word would reach
             // the client as if the target had said it. A clean close.
             ServiceKind::Tunnel => Vec::new(),

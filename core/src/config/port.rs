@@ -65,6 +65,7 @@ pub const WELL_KNOWN_PORTS: &[(&str, u16)] = &[
     ("pop3s", 995),
     ("ftp", 21),
     ("ftps", 990),
+    ("nntps", 563),
 ];
 
 /// Service names and their ports: [`WELL_KNOWN_PORTS`] plus the

@@ -35,6 +35,8 @@ pub(super) use finger::warnings as finger_warnings;
 pub use ftp::FtpConfig;
 pub use http::HttpConfig;
 pub use imap::ImapConfig;
+mod nntp;
+pub use nntp::NntpConfig;
 mod pop3;
 mod remote_log;
 pub(super) use remote_log::warnings as remote_log_warnings;
@@ -94,6 +96,9 @@ pub struct ServiceConfig {
     pub imap: Option<ImapConfig>,
     /// What an HTTP instance serves; `None` for every other kind.
     pub http: Option<HttpConfig>,
+    /// Who may read and post on an NNTP instance; `None` for every other
+    /// kind.
+    pub nntp: Option<NntpConfig>,
 }
 
 impl ServiceConfig {
@@ -250,6 +255,8 @@ pub enum ServiceKind {
     /// HTTP (RFC 9110), or HTTPS: webmail, the status page, metrics and
     /// the admin area, as its `serve` key chooses.
     Http,
+    /// NNTP (RFC 3977): newsgroups, list archives among them.
+    Nntp,
 }
 
 impl fmt::Display for ServiceKind {
@@ -264,6 +271,7 @@ impl fmt::Display for ServiceKind {
             ServiceKind::RemoteLog => "remote-log",
             ServiceKind::Ftp => "ftp",
             ServiceKind::Http => "http",
+            ServiceKind::Nntp => "nntp",
         })
     }
 }
@@ -311,6 +319,11 @@ pub(super) struct RawService {
     mailbox_quota_messages: Option<Spanned<u64>>,
     /// An HTTP instance's areas, `["webmail", "status"]`.
     serve: Option<Spanned<Vec<Spanned<String>>>>,
+    /// An NNTP instance's group patterns (wildmats).
+    read: Option<Spanned<String>>,
+    post: Option<Spanned<String>>,
+    anonymous_read: Option<Spanned<String>>,
+    anonymous_post: Option<Spanned<String>>,
 }
 
 #[derive(Clone, Copy, Deserialize)]
@@ -445,7 +458,8 @@ pub(super) fn validate_services(
             | ServiceKind::Tunnel
             | ServiceKind::Finger
             | ServiceKind::RemoteLog
-            | ServiceKind::Ftp => RelayPolicy::None,
+            | ServiceKind::Ftp
+            | ServiceKind::Nntp => RelayPolicy::None,
             ServiceKind::Submission | ServiceKind::Http => RelayPolicy::Authenticated,
         });
         let command_timeout = match service.kind.get_ref() {
@@ -473,6 +487,10 @@ pub(super) fn validate_services(
                 http::check_inapplicable_keys(source, &service, errors);
                 http::idle_timeout(&service)
             }
+            ServiceKind::Nntp => {
+                nntp::check_inapplicable_keys(source, &service, errors);
+                nntp::idle_timeout(source, &service, errors)
+            }
             ServiceKind::Smtp | ServiceKind::Submission | ServiceKind::Tunnel => service
                 .command_timeout
                 .as_ref()
@@ -483,7 +501,17 @@ pub(super) fn validate_services(
         let ftp = ftp::ftp_keys(source, &service, errors);
         let imap = imap::imap_keys(source, &service, errors);
         let http = http::http_keys(source, &service, errors);
-        let auth = if *service.kind.get_ref() == ServiceKind::Http {
+        let nntp = nntp::nntp_keys(source, &service, errors);
+        let auth = if *service.kind.get_ref() == ServiceKind::Nntp {
+            nntp::login_policy(
+                source,
+                &service,
+                tls.as_ref(),
+                nntp.as_ref(),
+                auth_defaults,
+                errors,
+            )
+        } else if *service.kind.get_ref() == ServiceKind::Http {
             http::login_policy(
                 source,
                 &service,
@@ -679,6 +707,7 @@ pub(super) fn validate_services(
             ftp,
             imap,
             http,
+            nntp,
         });
     }
     services
@@ -724,8 +753,9 @@ fn validate_service_auth(
         }
         ServiceKind::Ftp => return ftp::login_policy(source, service, tls, defaults, errors),
         // No logins through a tunnel or to finger; their `auth` keys are
-        // reported as not applying. HTTP's are `http::login_policy`'s.
-        ServiceKind::Tunnel | ServiceKind::Finger | ServiceKind::Http => {
+        // reported as not applying. HTTP's and NNTP's are their own
+        // modules' `login_policy`.
+        ServiceKind::Tunnel | ServiceKind::Finger | ServiceKind::Http | ServiceKind::Nntp => {
             return AuthPolicy {
                 offered: false,
                 without_tls: false,

@@ -3,7 +3,10 @@
 //! [`store_types`] holds what the session machine and the news store
 //! share: group names, summaries, overview records and article ranges.
 
+mod refusal;
 pub mod store_types;
+
+pub use refusal::refusal_response;
 
 pub use store_types::{
     ArticleRange, GroupName, GroupNameError, GroupSummary, OverviewRecord, PostingStatus,
