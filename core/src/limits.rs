@@ -701,3 +701,6 @@ pub const NNTP_IDLE_TIMEOUT_MIN: Duration = Duration::from_secs(3 * 60);
 /// An NNTP session's inactivity timer unless `command_timeout` says
 /// otherwise.
 pub const NNTP_IDLE_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10 * 60);
+
+/// How often expired articles are removed from newsgroups.
+pub const NEWS_EXPIRY_INTERVAL: Duration = Duration::from_secs(60 * 60);

@@ -3,9 +3,11 @@
 //! [`store_types`] holds what the session machine and the news store
 //! share: group names, summaries, overview records and article ranges.
 
+mod overview;
 mod refusal;
 pub mod store_types;
 
+pub use overview::overview;
 pub use refusal::refusal_response;
 
 pub use store_types::{

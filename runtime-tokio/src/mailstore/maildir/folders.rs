@@ -23,12 +23,19 @@ pub(super) const SPECIAL_USE: &str = "postern-special-use";
 /// time a user's Maildir is used (the subscriptions file marks it done, so
 /// a folder the user deleted is not made again).
 pub(crate) fn ensure_user(root: &Path) -> Result<(), StoreError> {
+    ensure_mailbox(root, true)
+}
+
+/// Creates INBOX and the subscriptions file the first time a Maildir is
+/// used, and the default folders too where `default_folders` says so (a
+/// user's mailbox; not a newsgroup's).
+pub(super) fn ensure_mailbox(root: &Path, default_folders: bool) -> Result<(), StoreError> {
     if root.join(SUBSCRIPTIONS).exists() {
         return Ok(());
     }
     make_maildir(root)?;
     let mut names = Vec::new();
-    for name in DEFAULT_FOLDERS {
+    for name in DEFAULT_FOLDERS.iter().filter(|_| default_folders) {
         let folder = FolderName::parse(name).map_err(StoreError::BadFolderName)?;
         make_folder(root, &folder)?;
         names.push(folder);

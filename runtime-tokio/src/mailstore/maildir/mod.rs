@@ -72,6 +72,8 @@ struct Inner {
     root: PathBuf,
     /// Our host name, safe for a file name.
     host: String,
+    /// A user's mailbox gets the default folders on first use.
+    default_folders: bool,
     folders: Mutex<BTreeMap<(LocalMailbox, FolderName), Arc<Handle>>>,
 }
 
@@ -128,13 +130,29 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl MaildirStore {
     pub fn new(data_dir: &Path, hostname: &str) -> Self {
+        Self::at(data_dir.join("mail"), hostname, true)
+    }
+
+    /// The newsgroups' store: `DATA/news`, each group a mailbox with an
+    /// INBOX and no other folders.
+    pub fn for_newsgroups(data_dir: &Path, hostname: &str) -> Self {
+        Self::at(data_dir.join("news"), hostname, false)
+    }
+
+    fn at(root: PathBuf, hostname: &str, default_folders: bool) -> Self {
         MaildirStore {
             inner: Arc::new(Inner {
-                root: data_dir.join("mail"),
+                root,
                 host: safe_host(hostname),
+                default_folders,
                 folders: Mutex::new(BTreeMap::new()),
             }),
         }
+    }
+
+    /// Makes the mailbox's Maildir on first use.
+    fn ensure_mailbox(&self, root: &Path) -> Result<(), StoreError> {
+        folders::ensure_mailbox(root, self.inner.default_folders)
     }
 
     /// The user's Maildir (INBOX).
@@ -175,7 +193,7 @@ impl MaildirStore {
         folder: &FolderName,
     ) -> Result<PathBuf, StoreError> {
         let root = self.user_dir(mailbox);
-        folders::ensure_user(&root)?;
+        self.ensure_mailbox(&root)?;
         let dir = folders::folder_dir(&root, folder);
         if !dir.is_dir() {
             return Err(StoreError::NoSuchFolder(folder.to_string()));
@@ -413,7 +431,7 @@ impl MaildirStore {
 
     fn folders_blocking(&self, mailbox: &LocalMailbox) -> Result<Vec<FolderStatus>, StoreError> {
         let root = self.user_dir(mailbox);
-        folders::ensure_user(&root)?;
+        self.ensure_mailbox(&root)?;
         let subscribed = folders::subscriptions(&root)?;
         let uses = folders::special_uses(&root)?;
         let mut statuses = Vec::new();
@@ -615,7 +633,7 @@ impl MailboxStore for MaildirStore {
         let (store, mailbox, folder) = (self.clone(), mailbox.clone(), folder_name(folder)?);
         blocking(move || {
             let root = store.user_dir(&mailbox);
-            folders::ensure_user(&root)?;
+            store.ensure_mailbox(&root)?;
             folders::create(&root, &folder)
         })
         .await
@@ -625,7 +643,7 @@ impl MailboxStore for MaildirStore {
         let (store, mailbox, folder) = (self.clone(), mailbox.clone(), folder_name(folder)?);
         blocking(move || {
             let root = store.user_dir(&mailbox);
-            folders::ensure_user(&root)?;
+            store.ensure_mailbox(&root)?;
             folders::delete(&root, &folder)?;
             store.forget(&mailbox, |f| f.is_within(&folder));
             Ok(())
@@ -643,7 +661,7 @@ impl MailboxStore for MaildirStore {
         let (from, to) = (folder_name(from)?, folder_name(to)?);
         blocking(move || {
             let root = store.user_dir(&mailbox);
-            folders::ensure_user(&root)?;
+            store.ensure_mailbox(&root)?;
             folders::rename(&root, &from, &to)?;
             store.forget(&mailbox, |f| f.is_within(&from));
             Ok(())
@@ -694,7 +712,7 @@ impl MailboxStore for MaildirStore {
         let (store, mailbox, folder) = (self.clone(), mailbox.clone(), folder_name(folder)?);
         blocking(move || {
             let root = store.user_dir(&mailbox);
-            folders::ensure_user(&root)?;
+            store.ensure_mailbox(&root)?;
             folders::create(&root, &folder)?;
             if special_use.is_some() {
                 folders::set_special_use(&root, &folder, special_use)?;
@@ -713,7 +731,7 @@ impl MailboxStore for MaildirStore {
         let (store, mailbox, folder) = (self.clone(), mailbox.clone(), folder_name(folder)?);
         blocking(move || {
             let root = store.user_dir(&mailbox);
-            folders::ensure_user(&root)?;
+            store.ensure_mailbox(&root)?;
             folders::set_subscribed(&root, &folder, subscribed)
         })
         .await
@@ -723,7 +741,7 @@ impl MailboxStore for MaildirStore {
         let (store, mailbox) = (self.clone(), mailbox.clone());
         blocking(move || {
             let root = store.user_dir(&mailbox);
-            folders::ensure_user(&root)?;
+            store.ensure_mailbox(&root)?;
             let names = folders::subscriptions(&root)?;
             Ok(names.iter().map(ToString::to_string).collect())
         })
