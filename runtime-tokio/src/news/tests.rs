@@ -162,14 +162,14 @@ async fn an_archive_group_reads_the_list_mailbox_and_expiry_keeps_numbers() {
     let general = group("local.general");
     news.post(
         &article("<old@x>", "Old"),
-        &[general.clone()],
+        std::slice::from_ref(&general),
         UnixTime(1_796_000_000),
     )
     .await
     .unwrap();
     news.post(
         &article("<new@x>", "New"),
-        &[general.clone()],
+        std::slice::from_ref(&general),
         UnixTime(1_796_010_000),
     )
     .await
@@ -181,7 +181,7 @@ async fn an_archive_group_reads_the_list_mailbox_and_expiry_keeps_numbers() {
     assert_eq!(numbers, [2]);
     news.post(
         &article("<newer@x>", "Newer"),
-        &[general.clone()],
+        std::slice::from_ref(&general),
         UnixTime(1_796_010_200),
     )
     .await
