@@ -13,7 +13,7 @@
 //! built from them.
 
 use crate::mailstore::{MailboxStore, MaildirStore, StoreError};
-use postern_core::config::NewsConfig;
+use postern_core::config::{NewsAccess, NewsConfig};
 use postern_core::envelope::LocalMailbox;
 use postern_core::mailbox::{Flags, Keywords, Snapshot, Uid};
 use postern_core::nntp::{ArticleRange, GroupName, GroupSummary, OverviewRecord, PostingStatus};
@@ -106,6 +106,8 @@ struct Inner {
     /// `DATA/mail`: list archives.
     mail_store: MaildirStore,
     groups: RwLock<Arc<BTreeMap<GroupName, GroupSource>>>,
+    /// `[[news_access]]`.
+    access: RwLock<Arc<NewsConfig>>,
     /// Overview records by group and article number, filled on demand.
     overviews: Mutex<BTreeMap<GroupName, BTreeMap<u32, OverviewRecord>>>,
 }
@@ -125,6 +127,7 @@ impl NewsStore {
                 groups_store: MaildirStore::for_newsgroups(data_dir, hostname),
                 mail_store,
                 groups: RwLock::new(Arc::new(BTreeMap::new())),
+                access: RwLock::new(Arc::new(NewsConfig::default())),
                 overviews: Mutex::new(BTreeMap::new()),
             }),
         }
@@ -142,6 +145,25 @@ impl NewsStore {
             .groups
             .write()
             .unwrap_or_else(PoisonError::into_inner) = Arc::new(map);
+    }
+
+    /// Replaces the per-user access rules (at start and on a reload).
+    pub fn set_access(&self, news: &NewsConfig) {
+        *self
+            .inner
+            .access
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(news.clone());
+    }
+
+    /// The `[[news_access]]` entry that names `login`, if any.
+    pub fn access_for(&self, login: &str) -> Option<NewsAccess> {
+        self.inner
+            .access
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .access_for(login)
+            .cloned()
     }
 
     fn sources(&self) -> Arc<BTreeMap<GroupName, GroupSource>> {
