@@ -70,6 +70,12 @@ pub trait Backend: Clone + Send + Sync + 'static {
     /// system's, or the simulation's.
     fn wall_now(&self) -> postern_core::time::UnixTime;
 
+    /// The newsgroups NNTP sessions read and post to; `None` where there
+    /// are none to serve (the simulation), and NNTP instances are refused.
+    fn news(&self) -> Option<&crate::news::NewsStore> {
+        None
+    }
+
     /// Where FTP sessions find their users' homes.
     type FtpFiles: crate::ftp::FtpFiles;
 

@@ -107,6 +107,10 @@ impl Reloader {
         self.accounts
             .reconfigure(Arc::clone(&directory), config.lockout);
         let store = running.store.with_directory(directory);
+        store
+            .news
+            .set_groups(crate::news::local_groups(&config.news));
+        store.news.set_access(&config.news);
         tracing::info!(
             instances = config.services.len(),
             domains = config.domains.len(),

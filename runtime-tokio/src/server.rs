@@ -132,7 +132,15 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
                 loaded.data_dir.display()
             )
         })?;
+    let news = crate::news::NewsStore::new(
+        &loaded.data_dir,
+        &config.server.hostname,
+        maildrops.store().as_ref().clone(),
+    );
+    news.set_groups(crate::news::local_groups(&config.news));
+    news.set_access(&config.news);
     let store = LocalStore {
+        news: news.clone(),
         spool,
         directory,
         accounts: Arc::clone(&accounts),
@@ -169,6 +177,7 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     };
     let (stop_accepting, accepting) = watch::channel(false);
     let (end_sessions, ending) = watch::channel(false);
+    tokio::spawn(crate::news::run_expiry(news, ending.clone()));
     // Every session holds a clone of this sender; when all are dropped,
     // `sessions_done` yields None (the mini-redis shutdown pattern).
     let (session_guard, mut sessions_done) = mpsc::channel::<()>(1);

@@ -35,6 +35,8 @@ pub struct LocalStore {
     pub(super) data_dir: std::path::PathBuf,
     /// The instances and where they listen, for the status page.
     pub(super) instances: Arc<Vec<driver::InstanceListing>>,
+    /// The newsgroups.
+    pub(crate) news: crate::news::NewsStore,
 }
 
 impl LocalStore {
@@ -76,6 +78,10 @@ impl Backend for LocalStore {
 
     fn wall_now(&self) -> postern_core::time::UnixTime {
         crate::environment::system_now()
+    }
+
+    fn news(&self) -> Option<&crate::news::NewsStore> {
+        Some(&self.news)
     }
 
     type FtpFiles = crate::ftp::DiskFiles;
