@@ -35,13 +35,16 @@
 //! - [`Request::SelectGroup`] → [`Input::GroupSelected`]: the group's
 //!   summary and its article numbers, ascending; `None` if it does not
 //!   exist;
-//! - [`Request::Article`] → [`Input::ArticleOpened`], then, when the
+//! - [`Request::Article`] → [`Input::ArticleOpened`] (an article found
+//!   by message-id in a group the session may not read counts as not
+//!   found), then, when the
 //!   request says `want_bytes`, any number of [`Input::ArticleChunk`]
 //!   (the article as stored, CRLF lines, at most
 //!   [`NNTP_ARTICLE_CHUNK_BYTES`](crate::limits::NNTP_ARTICLE_CHUNK_BYTES)
 //!   each) and [`Input::ArticleEnd`], handed in only while
 //!   [`NntpServer::is_reading_article`] is true (HEAD stops after the
-//!   header); or [`Input::ArticleUnavailable`] if reading fails;
+//!   header); or [`Input::ArticleUnavailable`] (in place of the opening
+//!   answer or of a chunk) if reading fails;
 //! - [`Request::Overview`] → [`Input::Overview`]: the overview of the
 //!   articles in a range of a group, or of one article by message-id;
 //! - [`Request::Header`] → [`Input::Header`]: one header field's value
@@ -238,11 +241,14 @@ pub enum Input<'a> {
     /// `403`; after some, the session ends, as the response cannot be
     /// finished.
     ArticleUnavailable,
-    /// The answer to [`Request::Overview`], in article order.
-    Overview(Vec<OverviewRecord>),
-    /// The answer to [`Request::Header`]: article number and the field's
-    /// value (empty when the article lacks it), in article order.
-    Header(Vec<(u32, String)>),
+    /// The answer to [`Request::Overview`], in article order, each with
+    /// the group it is in (the one asked for; by message-id, any group
+    /// holding it: a group the session may not read hides it).
+    Overview(Vec<(GroupName, OverviewRecord)>),
+    /// The answer to [`Request::Header`]: the group, the article number
+    /// and the field's value (empty when the article lacks it), in article
+    /// order.
+    Header(Vec<(GroupName, u32, String)>),
     /// The answer to [`Request::NewNews`].
     NewNews(Vec<(GroupName, String)>),
     /// The answer to [`Request::Post`].

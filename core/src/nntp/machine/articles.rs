@@ -109,6 +109,9 @@ impl NntpServer {
         let State::AwaitingArticle(purpose) = state else {
             panic!("ArticleOpened in state {state:?}");
         };
+        // An article only a group this session may not read holds does not
+        // exist for it.
+        let article = article.filter(|a| self.access.may_read(&a.group));
         let Some(article) = article else {
             return match purpose {
                 ArticleFor::Fetch { by_id: true, .. } => {
@@ -326,13 +329,18 @@ impl NntpServer {
         }
     }
 
-    pub(in crate::nntp) fn overview_answered(&mut self, records: Vec<OverviewRecord>) {
+    pub(in crate::nntp) fn overview_answered(&mut self, records: Vec<(GroupName, OverviewRecord)>) {
         let Some(state) = self.take_awaited("Overview") else {
             return;
         };
         let State::AwaitingOverview { hdr, by_id } = state else {
             panic!("Overview in state {state:?}");
         };
+        let records: Vec<OverviewRecord> = records
+            .into_iter()
+            .filter(|(group, _)| self.access.may_read(group))
+            .map(|(_, record)| record)
+            .collect();
         if records.is_empty() {
             return self.nothing_found(by_id);
         }
@@ -359,13 +367,18 @@ impl NntpServer {
         }
     }
 
-    pub(in crate::nntp) fn header_answered(&mut self, values: Vec<(u32, String)>) {
+    pub(in crate::nntp) fn header_answered(&mut self, values: Vec<(GroupName, u32, String)>) {
         let Some(state) = self.take_awaited("Header") else {
             return;
         };
         let State::AwaitingHeader { by_id, legacy } = state else {
             panic!("Header in state {state:?}");
         };
+        let values: Vec<(u32, String)> = values
+            .into_iter()
+            .filter(|(group, _, _)| self.access.may_read(group))
+            .map(|(_, number, value)| (number, value))
+            .collect();
         if values.is_empty() {
             return self.nothing_found(by_id);
         }
