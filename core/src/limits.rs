@@ -694,9 +694,42 @@ pub const MAILBOX_RULES_BYTES_MAX: usize = 64 * 1024;
 /// server; INN's default is 128 too).
 pub const NEWSGROUP_NAME_BYTES_MAX: usize = 128;
 
-/// RFC 3977 3.1: an NNTP server's inactivity timer is at least three
-/// minutes.
+/// RFC 3977 3.1: a command line is at most 512 octets, CRLF included.
+/// `AUTHINFO SASL` lines and SASL responses get [`AUTH_LINE_BYTES_MAX`]
+/// (RFC 4643 2.4.1 lets them run to 12,288 octets).
+pub const NNTP_COMMAND_LINE_BYTES_MAX: usize = 512;
+
+/// RFC 3977 3.1: a server that closes idle connections "SHOULD wait at
+/// least 3 minutes"; an NNTP instance's idle timeout may not be set below
+/// it.
 pub const NNTP_IDLE_TIMEOUT_MIN: Duration = Duration::from_secs(3 * 60);
+
+/// How much of an article the NNTP driver reads from the news store and
+/// hands the machine at a time: ARTICLE streams, like POP3's RETR.
+pub const NNTP_ARTICLE_CHUNK_BYTES: usize = 64 * 1024;
+
+/// The largest article POST accepts, whatever the configuration says: the
+/// machine holds a posted article in memory until the store has it. The
+/// configured `max_article_size` may only be smaller. 4 MiB is many times
+/// the largest text article Usenet servers commonly carry (1 MB).
+pub const NNTP_POST_BYTES_MAX: u64 = 4 * 1024 * 1024;
+
+/// Newsgroups one posted article may name (RFC 5536 3.1.4 sets no
+/// bound; crossposting to many groups is how news spam spreads, and
+/// INN-based servers commonly refuse more than a handful).
+pub const NNTP_NEWSGROUPS_PER_ARTICLE_MAX: usize = 16;
+
+/// Comma-separated patterns in one wildmat (RFC 3977 4): a LIST or
+/// NEWNEWS argument fits in a command line anyway; an access pattern in
+/// the configuration is bounded the same way.
+pub const WILDMAT_PATTERNS_MAX: usize = 64;
+
+/// The longest message-id (RFC 5536 3.1.3: "MUST NOT exceed 250 octets").
+pub const NNTP_MESSAGE_ID_BYTES_MAX: usize = 250;
+
+/// Header fields a posted article may have, at most: the checks walk them
+/// all, and no real article has more than a few dozen.
+pub const NNTP_POSTED_HEADER_FIELDS_MAX: usize = 500;
 
 /// An NNTP session's inactivity timer unless `command_timeout` says
 /// otherwise.

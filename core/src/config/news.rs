@@ -240,32 +240,12 @@ fn address(
     text
 }
 
-/// Whether `pattern` is a wildmat (RFC 3977 4.1): comma-separated
-/// patterns, each perhaps `!`-negated, of printable characters with no
-/// space, and balanced brackets.
+/// Whether `pattern` is a wildmat (RFC 3977 4.1); `""` grants nothing.
 pub fn check_wildmat(pattern: &str) -> Result<(), String> {
     if pattern.is_empty() {
         return Ok(());
     }
-    for part in pattern.split(',') {
-        let body = part.strip_prefix('!').unwrap_or(part);
-        if body.is_empty() {
-            return Err("an empty pattern between commas".to_owned());
-        }
-        if let Some(c) = body.chars().find(|c| !c.is_ascii_graphic()) {
-            return Err(format!("{c:?} cannot be in a pattern"));
-        }
-        let mut open = false;
-        for c in body.chars() {
-            match c {
-                '[' if !open => open = true,
-                ']' if open => open = false,
-                _ => {}
-            }
-        }
-        if open {
-            return Err("a `[` with no `]`".to_owned());
-        }
-    }
-    Ok(())
+    crate::nntp::Wildmat::parse(pattern)
+        .map(drop)
+        .map_err(|error| error.to_string())
 }

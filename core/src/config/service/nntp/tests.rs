@@ -85,7 +85,7 @@ fn smtp_keys_bad_patterns_and_short_timers_are_errors_with_their_lines() {
     ));
     assert!(text.contains("postern.toml:8:9"), "relay: {text}");
     assert!(
-        text.contains("postern.toml:9:8: ") && text.contains("a `[` with no `]`"),
+        text.contains("postern.toml:9:8: ") && text.contains("a `[` in a wildmat has no `]`"),
         "{text}"
     );
     assert!(
