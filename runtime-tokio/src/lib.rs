@@ -25,6 +25,7 @@ pub mod maildir;
 pub mod mailstore;
 pub mod metrics;
 pub mod news;
+pub mod nntp;
 pub mod pop3;
 pub mod privileges;
 pub mod queue_command;

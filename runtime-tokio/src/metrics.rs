@@ -138,10 +138,11 @@ pub enum LoginProtocol {
     Ftp,
     RemoteLog,
     Http,
+    Nntp,
 }
 
 impl LoginProtocol {
-    const ALL: [LoginProtocol; 7] = [
+    const ALL: [LoginProtocol; 8] = [
         LoginProtocol::Smtp,
         LoginProtocol::Submission,
         LoginProtocol::Pop3,
@@ -149,6 +150,7 @@ impl LoginProtocol {
         LoginProtocol::Ftp,
         LoginProtocol::RemoteLog,
         LoginProtocol::Http,
+        LoginProtocol::Nntp,
     ];
 
     pub fn label(self) -> &'static str {
@@ -160,6 +162,7 @@ impl LoginProtocol {
             LoginProtocol::Ftp => "ftp",
             LoginProtocol::RemoteLog => "remote-log",
             LoginProtocol::Http => "http",
+            LoginProtocol::Nntp => "nntp",
         }
     }
 }

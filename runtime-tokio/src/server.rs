@@ -39,6 +39,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 
 mod local_store;
 mod serve_ftp;
+mod serve_nntp;
 mod sessions;
 pub use local_store::LocalStore;
 
@@ -244,6 +245,7 @@ pub struct Instance {
     service: ServiceConfig,
     session_config: Arc<SessionConfig>,
     pop3_config: Arc<pop3::SessionConfig>,
+    nntp_config: Arc<postern_core::nntp::SessionConfig>,
     finger_config: Arc<finger::SessionConfig>,
     remote_log_config: Arc<remote_log::SessionConfig>,
     ftp_config: Arc<postern_core::ftp::SessionConfig>,
@@ -270,6 +272,7 @@ impl Instance {
             service: service.clone(),
             session_config: Arc::new(service.session_config(hostname)),
             pop3_config: Arc::new(service.pop3_session_config(hostname)),
+            nntp_config: Arc::new(service.nntp_session_config(hostname)),
             finger_config: Arc::new(service.finger_session_config()),
             remote_log_config: Arc::new(service.remote_log_session_config(hostname)),
             ftp_config: Arc::new(service.ftp_session_config(hostname)),
@@ -345,6 +348,7 @@ impl Instance {
             service: service.clone(),
             session_config: Arc::new(service.session_config(hostname)),
             pop3_config: Arc::new(service.pop3_session_config(hostname)),
+            nntp_config: Arc::new(service.nntp_session_config(hostname)),
             finger_config: Arc::new(service.finger_session_config()),
             remote_log_config: Arc::new(service.remote_log_session_config(hostname)),
             ftp_config: Arc::new(service.ftp_session_config(hostname)),
@@ -628,6 +632,9 @@ impl Instance {
         let clock = Clock::new();
         if self.service.kind == ServiceKind::Pop3 {
             return Box::pin(self.serve_pop3(transport, info, store, ending, session, clock)).await;
+        }
+        if self.service.kind == ServiceKind::Nntp {
+            return Box::pin(self.serve_nntp(transport, info, store, ending, session, clock)).await;
         }
         if self.service.kind == ServiceKind::Imap {
             return Box::pin(self.serve_imap(transport, info, store, ending, session, clock)).await;

@@ -209,6 +209,47 @@ impl ServiceConfig {
         }
     }
 
+    /// The settings each NNTP session of this service runs under: the idle
+    /// timer is `command_timeout`, STARTTLS is offered on a
+    /// `tls = "starttls"` instance, and POST takes articles up to
+    /// `max_message_size`, never more than
+    /// [`NNTP_POST_BYTES_MAX`](crate::limits::NNTP_POST_BYTES_MAX).
+    /// Patterns the configuration checked; one that fails anyway grants
+    /// nothing.
+    pub fn nntp_session_config(&self, hostname: &str) -> crate::nntp::SessionConfig {
+        let pattern = |text: &str| match text {
+            "" => crate::nntp::Wildmat::nothing(),
+            text => crate::nntp::Wildmat::parse(text)
+                .unwrap_or_else(|_| crate::nntp::Wildmat::nothing()),
+        };
+        let (read, post, required) = match &self.nntp {
+            Some(nntp) => (
+                pattern(&nntp.anonymous_read),
+                pattern(&nntp.anonymous_post),
+                nntp.login_required(),
+            ),
+            None => (
+                crate::nntp::Wildmat::nothing(),
+                crate::nntp::Wildmat::nothing(),
+                true,
+            ),
+        };
+        crate::nntp::SessionConfig {
+            hostname: hostname.to_owned(),
+            starttls: self.tls_mode() == TlsMode::StartTls,
+            auth: self.auth.clone(),
+            auth_required: required,
+            anonymous: crate::nntp::Access { read, post },
+            posting: true,
+            max_errors: self.max_errors,
+            idle_timeout: self.command_timeout,
+            max_session_time: self.max_session_time,
+            max_article_size: self
+                .max_message_size
+                .min(crate::limits::NNTP_POST_BYTES_MAX),
+        }
+    }
+
     /// The settings each finger session of this service runs under: the
     /// query timeout is `command_timeout`.
     pub fn finger_session_config(&self) -> crate::finger::SessionConfig {

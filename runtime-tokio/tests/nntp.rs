@@ -1,0 +1,303 @@
+//! NNTP over real sockets with real clients: python's nntplib (reading
+//! anonymously, AUTHINFO, POST, STARTTLS, NNTP_SSL) and suck, a news
+//! puller nobody here wrote, fetching a group in batch mode.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use support::{TestServer, free_port, postern, python};
+
+const USER: &str = "alice@example.test";
+const PASSWORD: &str = "correct horse battery";
+
+/// A server with four NNTP instances: `open` (anonymous reading of
+/// `local.*`, logins in clear as on loopback), `locked` (nothing without
+/// a login), `starttls` and `nntps`; and three groups.
+struct NewsWorld {
+    server: TestServer,
+    open: SocketAddr,
+    locked: SocketAddr,
+    starttls: SocketAddr,
+    nntps: SocketAddr,
+}
+
+fn address() -> SocketAddr {
+    format!("127.0.0.1:{}", free_port()).parse().unwrap()
+}
+
+impl NewsWorld {
+    fn start() -> NewsWorld {
+        let [smtp, open, locked, starttls, nntps] = [0; 5].map(|_| address());
+        let config = format!(
+            r#"
+[server]
+hostname = "news.example.test"
+data_dir = "data"
+shutdown_grace = "1s"
+
+[auth]
+failure_delay = "0s"
+
+[[service]]
+name = "mx"
+kind = "smtp"
+listen = "{smtp}"
+
+[[service]]
+name = "news"
+kind = "nntp"
+listen = "{open}"
+anonymous_read = "local.*"
+auth_without_tls = true
+
+[[service]]
+name = "news-locked"
+kind = "nntp"
+listen = "{locked}"
+auth_without_tls = true
+
+[[service]]
+name = "news-tls"
+kind = "nntp"
+listen = "{starttls}"
+tls = "starttls"
+tls_certificate = "cert.pem"
+tls_key = "key.pem"
+
+[[service]]
+name = "newss"
+kind = "nntp"
+listen = "{nntps}"
+tls = "implicit"
+tls_certificate = "cert.pem"
+tls_key = "key.pem"
+
+[[domain]]
+name = "example.test"
+users = ["alice", "bob"]
+
+[[newsgroup]]
+name = "local.general"
+description = "Anything for everyone here"
+
+[[newsgroup]]
+name = "local.announce"
+description = "Announcements"
+posting = "read-only"
+
+[[newsgroup]]
+name = "private.staff"
+
+[[news_access]]
+users = ["bob@example.test"]
+read = "local.*"
+post = ""
+"#
+        );
+        let server = TestServer::start_with_files(&config, smtp, make_certificate);
+        support::add_user(&server.config_path(), USER, PASSWORD);
+        support::add_user(&server.config_path(), "bob@example.test", PASSWORD);
+        NewsWorld {
+            server,
+            open,
+            locked,
+            starttls,
+            nntps,
+        }
+    }
+
+    fn cafile(&self) -> PathBuf {
+        self.server.dir.path().join("cert.pem")
+    }
+
+    fn nntplib(&self, addr: SocketAddr, scenario: &str, user: &str, extra: &str) -> String {
+        let cafile = self.cafile();
+        let out = python(
+            "nntp.py",
+            addr,
+            &[scenario, cafile.to_str().unwrap(), user, PASSWORD, extra],
+        );
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "nntp.py {scenario} failed:\n{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    }
+}
+
+fn make_certificate(dir: &Path) {
+    let output = postern()
+        .current_dir(dir)
+        .args(["cert", "self-signed", "--host", "127.0.0.1", "--force"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+}
+
+fn assert_lines(out: &str, expected: &[&str]) {
+    for line in expected {
+        assert!(out.contains(line), "no {line:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn nntplib_posts_and_reads_back_by_number_and_message_id() {
+    let world = NewsWorld::start();
+    let out = world.nntplib(world.open, "post", USER, "Hello news");
+    assert_lines(
+        &out,
+        &[
+            "login: ok",
+            "post: 240",
+            "local.general count=1 first=1 last=1",
+            "over 1: subject='Hello news' from='Alice <alice@example.test>'",
+            "lines=2",
+            "body 1: 222 1 ",
+            "['First line.', '.dot line']",
+            "stat 1: 223 1 <",
+            "hdr subject: 221",
+            "('1', 'Hello news')",
+            "article by id: 220 ",
+            "date: True",
+            "newnews: True",
+            "post again: error: 441",
+            "post read-only: error: 441",
+            "post no subject: error: 441",
+            "quit: 205",
+        ],
+    );
+    // The article is a message in the group's own Maildir, with our Path.
+    let group = world.server.data().join("news/groups/local.general");
+    let files: Vec<PathBuf> = ["new", "cur"]
+        .iter()
+        .flat_map(|sub| std::fs::read_dir(group.join(sub)).unwrap())
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let stored = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(stored.starts_with("Path: news.example.test!"), "{stored}");
+    assert!(stored.contains("Message-ID: <"), "{stored}");
+    assert!(stored.contains("Date: "), "{stored}");
+}
+
+#[test]
+fn anonymous_readers_see_only_what_anonymous_read_grants_and_cannot_post() {
+    let world = NewsWorld::start();
+    world.nntplib(world.open, "post", USER, "For everyone");
+    let out = world.nntplib(world.open, "anonymous", "", "");
+    assert_lines(
+        &out,
+        &[
+            "welcome: 201 ",
+            "posting prohibited",
+            "list: [('local.announce', 'n'), ('local.general', 'y')]",
+            "descriptions: [('local.announce', 'Announcements'), ('local.general', 'Anything for everyone here')]",
+            "local.general count=1 first=1 last=1",
+            "subject='For everyone'",
+            "group private: error: 411",
+            "article none: error: 430",
+            "post: error: 440",
+            "quit: 205",
+        ],
+    );
+    assert!(!out.contains("private.staff"), "{out}");
+}
+
+#[test]
+fn a_locked_instance_asks_for_a_login_and_news_access_narrows_a_user() {
+    let world = NewsWorld::start();
+    let out = world.nntplib(world.locked, "login_required", USER, "");
+    assert_lines(
+        &out,
+        &[
+            "list: error: 480",
+            "login: ok",
+            "list after: ['local.announce', 'local.general', 'private.staff']",
+            "group private: 211 ",
+        ],
+    );
+    let bob = world.nntplib(world.locked, "login_required", "bob@example.test", "");
+    assert_lines(
+        &bob,
+        &[
+            "list after: ['local.announce', 'local.general']",
+            "group private: error: 411",
+        ],
+    );
+    let bad = world.nntplib(world.locked, "bad_login", USER, "");
+    assert_lines(&bad, &["login: error: 481"]);
+}
+
+#[test]
+fn starttls_and_nntps_carry_the_login() {
+    let world = NewsWorld::start();
+    let out = world.nntplib(world.starttls, "starttls", USER, "");
+    assert_lines(
+        &out,
+        &[
+            "STARTTLS",
+            "starttls: ok",
+            "tls: TLSv1.3",
+            "login: ok",
+            "list: ['local.announce', 'local.general', 'private.staff']",
+            "quit: 205",
+        ],
+    );
+    let out = world.nntplib(world.nntps, "nntps", USER, "");
+    assert_lines(
+        &out,
+        &["welcome: 20", "login: ok", "list: ['local.announce'"],
+    );
+}
+
+#[test]
+fn suck_pulls_a_group_in_batch_mode() {
+    let world = NewsWorld::start();
+    world.nntplib(world.open, "post", USER, "First for suck");
+    world.nntplib(world.open, "post", USER, "Second for suck");
+    let dir = tempfile::tempdir().unwrap();
+    // suck's state: the groups to pull and the last article it has.
+    std::fs::write(dir.path().join("sucknewsrc"), "local.general 0\n").unwrap();
+    let out = Command::new("suck")
+        .current_dir(dir.path())
+        .args([
+            "127.0.0.1",
+            "-N",
+            &world.open.port().to_string(),
+            "-dt",
+            ".",
+            "-dm",
+            "articles",
+            "-dd",
+            ".",
+            "-m",
+            "-c",
+        ])
+        .output()
+        .expect("suck is installed by scripts/test");
+    let log = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{log}");
+    let articles: Vec<String> = std::fs::read_dir(dir.path().join("articles"))
+        .map(|entries| {
+            entries
+                .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+                .collect()
+        })
+        .unwrap_or_default();
+    let all = articles.join("\n");
+    assert!(
+        all.contains("Subject: First for suck") && all.contains("Subject: Second for suck"),
+        "suck fetched {} articles:\n{all}\n{log}",
+        articles.len()
+    );
+    let newsrc = std::fs::read_to_string(dir.path().join("sucknewsrc")).unwrap();
+    assert_eq!(newsrc.trim(), "local.general 2", "{log}");
+}
