@@ -230,9 +230,19 @@ pub fn summary(loaded: &Loaded, plan: &BindPlan) -> String {
             None => format!("{} (all interfaces)", listener.spec),
         };
         // Only SMTP and submission relay; of the others only IMAP takes
-        // messages (APPEND), so MAX SIZE applies to it and to no other.
+        // messages (APPEND) and NNTP articles (POST, bounded by the
+        // session's own limit too), so MAX SIZE applies to them alone.
         let relays = matches!(service.kind, ServiceKind::Smtp | ServiceKind::Submission);
         let takes_messages = relays || service.kind == ServiceKind::Imap;
+        let largest = if service.kind == ServiceKind::Nntp {
+            Some(
+                service
+                    .max_message_size
+                    .min(postern_core::limits::NNTP_POST_BYTES_MAX),
+            )
+        } else {
+            takes_messages.then_some(service.max_message_size)
+        };
         rows.push([
             instance,
             service.kind.to_string(),
@@ -244,14 +254,10 @@ pub fn summary(loaded: &Loaded, plan: &BindPlan) -> String {
             } else {
                 "-".to_owned()
             },
-            if !takes_messages {
-                "-".to_owned()
-            } else {
-                bytesize::ByteSize(service.max_message_size)
-                    .display()
-                    .iec()
-                    .to_string()
-            },
+            largest.map_or_else(
+                || "-".to_owned(),
+                |size| bytesize::ByteSize(size).display().iec().to_string(),
+            ),
             format!(
                 "{} ({}/host)",
                 service.max_connections, service.max_connections_per_host
@@ -286,6 +292,21 @@ pub fn summary(loaded: &Loaded, plan: &BindPlan) -> String {
             } else {
                 format!(", {}", counted(domain.aliases.len(), "alias", "aliases"))
             },
+        ));
+    }
+    for group in &config.news.groups {
+        let posting = match group.status {
+            postern_core::nntp::PostingStatus::Allowed => "open",
+            postern_core::nntp::PostingStatus::Refused => "read-only",
+            postern_core::nntp::PostingStatus::Moderated => "moderated",
+        };
+        let expire = group.expire.map_or_else(
+            || "kept".to_owned(),
+            |keep| format!("expire after {}", humantime::format_duration(keep)),
+        );
+        text.push_str(&format!(
+            "  newsgroup {:<12} {posting}, {expire}\n",
+            group.name
         ));
     }
     text.push('\n');

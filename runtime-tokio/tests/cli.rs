@@ -31,6 +31,17 @@ fn the_embedded_default_configuration_checks_out() {
         .unwrap_or_else(|| panic!("no POP3 row in\n{summary}"));
     assert!(pop3.trim_start().starts_with("pop3 "), "{pop3}");
     assert!(pop3.contains("login (also in clear)"), "{pop3}");
+    // News on loopback: anonymous reading, logins in clear for posting.
+    let news = summary
+        .lines()
+        .find(|row| row.contains("127.0.0.1:1119"))
+        .unwrap_or_else(|| panic!("no NNTP row in\n{summary}"));
+    assert!(news.trim_start().starts_with("news "), "{news}");
+    assert!(news.contains("offered (also in clear)"), "{news}");
+    assert!(
+        summary.contains("newsgroup local.general open"),
+        "{summary}"
+    );
     // And it is the text `postern run` uses without --config.
     let explain = postern()
         .args([
