@@ -56,6 +56,7 @@
 
 mod article;
 mod codec;
+pub mod gateway;
 mod machine;
 mod overview;
 mod state;
@@ -65,7 +66,7 @@ mod tests;
 mod timers;
 pub mod wildmat;
 
-pub use article::{CheckedArticle, PostFault, valid_message_id};
+pub use article::{CheckedArticle, Injection, PostFault, valid_message_id};
 pub use codec::{
     Command, ListKind, NewsDate, ParseError, Part, Span, Target, parse as parse_command,
 };
