@@ -24,6 +24,7 @@ pub mod mailbox_rules;
 pub mod maildir;
 pub mod mailstore;
 pub mod metrics;
+pub mod nntp_pull;
 pub mod pop3;
 pub mod privileges;
 pub mod queue_command;

@@ -309,3 +309,22 @@ pub struct Outcome {
     /// `None`: the session ran to its QUIT.
     pub failure: Option<PullFailure>,
 }
+
+/// How long until the next round of an upstream whose last
+/// `consecutive_failures` rounds failed: the interval after a success;
+/// after failures, [`NNTP_PULL_RETRY_DELAY_FIRST`] doubled each time, up to
+/// [`NNTP_PULL_RETRY_DELAY_MAX`], and never longer than the interval.
+///
+/// [`NNTP_PULL_RETRY_DELAY_FIRST`]: crate::limits::NNTP_PULL_RETRY_DELAY_FIRST
+/// [`NNTP_PULL_RETRY_DELAY_MAX`]: crate::limits::NNTP_PULL_RETRY_DELAY_MAX
+pub fn next_round_in(interval: Duration, consecutive_failures: u32) -> Duration {
+    use crate::limits::{NNTP_PULL_RETRY_DELAY_FIRST, NNTP_PULL_RETRY_DELAY_MAX};
+    if consecutive_failures == 0 {
+        return interval;
+    }
+    let doublings = (consecutive_failures - 1).min(16);
+    NNTP_PULL_RETRY_DELAY_FIRST
+        .saturating_mul(1 << doublings)
+        .min(NNTP_PULL_RETRY_DELAY_MAX)
+        .min(interval)
+}

@@ -733,3 +733,19 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn failed_rounds_back_off_within_the_interval() {
+    let hour = Duration::from_secs(3600);
+    let rows = [
+        (hour, 0, hour),
+        (hour, 1, Duration::from_secs(30)),
+        (hour, 2, Duration::from_secs(60)),
+        (hour, 5, Duration::from_secs(480)),
+        (hour, 50, hour),
+        (Duration::from_secs(45), 3, Duration::from_secs(45)),
+    ];
+    for (interval, failures, expected) in rows {
+        assert_eq!(next_round_in(interval, failures), expected, "{failures}");
+    }
+}
