@@ -6,7 +6,7 @@ use postern_core::config;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
 /// What the fake upstream holds, and what it was sent.
@@ -26,6 +26,10 @@ type Shared = Arc<Mutex<Upstate>>;
 
 /// Serves NNTP from `state` until the test ends.
 async fn fake_upstream(state: Shared) -> u16 {
+    fake_upstream_with(state, FakeTls::None).await
+}
+
+async fn fake_upstream_with(state: Shared, tls: FakeTls) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
@@ -33,19 +37,68 @@ async fn fake_upstream(state: Shared) -> u16 {
             let Ok((stream, _)) = listener.accept().await else {
                 return;
             };
-            let state = state.clone();
+            let (state, tls) = (state.clone(), tls.clone());
             tokio::spawn(async move {
-                let _ = serve(stream, state).await;
+                let _ = serve_with_tls(stream, state, tls).await;
             });
         }
     });
     port
 }
 
-async fn serve(stream: tokio::net::TcpStream, state: Shared) -> io::Result<()> {
-    let (read, mut write) = stream.into_split();
+/// How the fake upstream speaks TLS.
+#[derive(Clone)]
+enum FakeTls {
+    None,
+    /// STARTTLS must be the first command.
+    StartTls(Arc<crate::tls::ServerTls>),
+    Implicit(Arc<crate::tls::ServerTls>),
+}
+
+async fn serve_with_tls(
+    mut stream: tokio::net::TcpStream,
+    state: Shared,
+    tls: FakeTls,
+) -> io::Result<()> {
+    match tls {
+        FakeTls::None => serve(stream, state, true).await,
+        FakeTls::Implicit(tls) => serve(tls.accept(stream).await?, state, true).await,
+        FakeTls::StartTls(tls) => {
+            stream.write_all(b"200 fake upstream ready\r\n").await?;
+            // Byte by byte, so that nothing after the command is read
+            // in clear.
+            let mut line = Vec::new();
+            while !line.ends_with(b"\n") {
+                let mut byte = [0u8];
+                if stream.read(&mut byte).await? == 0 {
+                    return Ok(());
+                }
+                line.push(byte[0]);
+            }
+            state
+                .lock()
+                .unwrap()
+                .commands
+                .push(String::from_utf8_lossy(&line).trim().to_owned());
+            if line != b"STARTTLS\r\n" {
+                stream.write_all(b"483 encryption required\r\n").await?;
+                return Ok(());
+            }
+            stream.write_all(b"382 go ahead\r\n").await?;
+            serve(tls.accept(stream).await?, state, false).await
+        }
+    }
+}
+
+async fn serve<S>(stream: S, state: Shared, greet: bool) -> io::Result<()>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let (read, mut write) = tokio::io::split(stream);
     let mut lines = BufReader::new(read).lines();
-    write.write_all(b"200 fake upstream ready\r\n").await?;
+    if greet {
+        write.write_all(b"200 fake upstream ready\r\n").await?;
+    }
     let mut group: Option<String> = None;
     let mut user = String::new();
     let mut authenticated = false;
@@ -412,4 +465,64 @@ fn a_missing_password_file_is_named() {
         .err()
         .expect("an error");
     assert!(error.contains("nope: cannot read the password"), "{error}");
+}
+
+/// A self-signed certificate for 127.0.0.1 in `dir`, and the server side.
+fn server_tls(dir: &Path) -> Arc<crate::tls::ServerTls> {
+    let (certificate, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    crate::tls::write_self_signed(&["127.0.0.1".to_owned()], &certificate, &key, true).unwrap();
+    let config = config::TlsConfig {
+        mode: config::TlsMode::StartTls,
+        certificate,
+        key,
+        lines: (0, 0),
+        handshake_timeout: Duration::from_secs(10),
+    };
+    Arc::new(crate::tls::ServerTls::load(&config, "fake").unwrap())
+}
+
+#[tokio::test]
+async fn starttls_and_implicit_tls_pull_with_a_verified_certificate() {
+    let data = tempfile::tempdir().unwrap();
+    let tls = server_tls(data.path());
+    for (fake, word) in [
+        (FakeTls::StartTls(tls.clone()), "starttls"),
+        (FakeTls::Implicit(tls.clone()), "implicit"),
+    ] {
+        let state = upstate(&[("misc.test", &[(1, "one")])]);
+        let port = fake_upstream_with(state.clone(), fake).await;
+        let config = upstream_config(
+            port,
+            &format!("groups = \"misc.test\"\ntls = \"{word}\"\nca_file = \"cert.pem\"\n"),
+        );
+        // Marks of their own: the two fakes hold the same article.
+        let marks = tempfile::tempdir().unwrap();
+        let upstream = Upstream::load(&config, data.path(), marks.path()).unwrap();
+        let store = MemoryStore::default();
+        let outcome = pull_once(&upstream, &TcpDialer, &store).await;
+        assert_eq!((outcome.pulled, outcome.failure), (1, None), "{word}");
+        let commands = state.lock().unwrap().commands.clone();
+        let first = if word == "starttls" {
+            "STARTTLS"
+        } else {
+            "MODE READER"
+        };
+        assert_eq!(commands.first().map(String::as_str), Some(first), "{word}");
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_certificate_fails_the_handshake() {
+    let data = tempfile::tempdir().unwrap();
+    let tls = server_tls(data.path());
+    let state = upstate(&[("misc.test", &[(1, "one")])]);
+    let port = fake_upstream_with(state.clone(), FakeTls::StartTls(tls)).await;
+    // No ca_file: the public roots, which do not know the fake.
+    let config = upstream_config(port, "groups = \"misc.test\"\ntls = \"starttls\"\n");
+    let upstream = Upstream::load(&config, data.path(), data.path()).unwrap();
+    let store = MemoryStore::default();
+    let outcome = pull_once(&upstream, &TcpDialer, &store).await;
+    let failure = outcome.failure.expect("a failure");
+    assert_eq!(failure.stage, "TLS", "{failure}");
+    assert!(store.0.lock().unwrap().articles.is_empty());
 }
