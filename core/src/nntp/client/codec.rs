@@ -250,3 +250,102 @@ fn trim_line_end(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     line.strip_suffix(b"\r").unwrap_or(line)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_line_table() {
+        /// A status line, and its code and text if it is one.
+        type Row = (&'static [u8], Option<(u16, &'static str)>);
+        let rows: &[Row] = &[
+            (b"200 news.test ready", Some((200, "news.test ready"))),
+            (b"211 3 1 3 misc.test", Some((211, "3 1 3 misc.test"))),
+            (b"205", Some((205, ""))),
+            (b"423\tno such article", Some((423, "no such article"))),
+            (b"340 send it  ", Some((340, "send it"))),
+            (b"20 short", None),
+            (b"2000 long code", None),
+            (b"abc text", None),
+            (b"600 out of range", None),
+            (b"", None),
+        ];
+        for (line, expected) in rows {
+            let got = parse_status(line).ok().map(|s| (s.code, s.text));
+            let expected = expected.map(|(c, t)| (c, t.to_owned()));
+            assert_eq!(got, expected, "{:?}", String::from_utf8_lossy(line));
+        }
+    }
+
+    #[test]
+    fn control_characters_in_a_status_line_are_escaped() {
+        let status = parse_status(b"200 hi\x1b[31m").unwrap();
+        assert!(!status.text.contains('\x1b'), "{:?}", status.text);
+    }
+
+    fn read_block(
+        input: &[u8],
+        max: usize,
+        strict: bool,
+    ) -> Result<Option<Block>, MalformedResponse> {
+        let mut reader = ResponseReader::default();
+        reader.push(input);
+        reader.begin_block(max, strict);
+        reader.block()
+    }
+
+    #[test]
+    fn multi_line_block_table() {
+        let rows: &[(&[u8], Option<Block>)] = &[
+            (
+                b"a\r\nb\r\n.\r\n",
+                Some(Block::Complete(b"a\r\nb\r\n".to_vec())),
+            ),
+            // RFC 3977 3.1.1: a doubled leading dot loses one.
+            (
+                b"..x\r\n...\r\n.\r\n",
+                Some(Block::Complete(b".x\r\n..\r\n".to_vec())),
+            ),
+            // Bare LF line ends are read, and stored as CRLF.
+            (b"a\nb\n.\n", Some(Block::Complete(b"a\r\nb\r\n".to_vec()))),
+            (b".\r\n", Some(Block::Complete(Vec::new()))),
+            (b"a\r\nb\r\n", None),
+            (b"a\r\n.", None),
+            // Over the limit: read to the end, dropped, counted.
+            (
+                b"0123456789\r\n0123456789\r\n.\r\n",
+                Some(Block::TooLarge { octets: 24 }),
+            ),
+        ];
+        for (input, expected) in rows {
+            assert_eq!(
+                read_block(input, 20, false).unwrap(),
+                *expected,
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+
+    #[test]
+    fn an_oversize_line_drops_the_article_but_ends_a_list() {
+        let mut long = vec![b'x'; crate::limits::NNTP_BLOCK_LINE_BYTES_MAX + 10];
+        long.extend_from_slice(b"\r\nshort\r\n.\r\n");
+        assert!(matches!(
+            read_block(&long, usize::MAX, false),
+            Ok(Some(Block::TooLarge { .. }))
+        ));
+        assert_eq!(
+            read_block(&long, usize::MAX, true),
+            Err(MalformedResponse::BlockLineTooLong)
+        );
+    }
+
+    #[test]
+    fn an_overlong_status_line_is_refused_before_its_end_arrives() {
+        let mut reader = ResponseReader::default();
+        reader.push(&[b'2'; crate::limits::NNTP_STATUS_LINE_BYTES_MAX]);
+        assert_eq!(reader.status(), Err(MalformedResponse::StatusLineTooLong));
+    }
+}
