@@ -190,7 +190,7 @@ pub(super) fn validate_news_upstreams(
                             size.span(),
                             "max_article_size",
                             format!("{} octets is out of range", size.get_ref().0),
-                            "use from 1 KiB to 16 MiB",
+                            "use at most \"16 MiB\"",
                         ));
                     }
                     bytes

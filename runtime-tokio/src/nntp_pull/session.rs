@@ -8,6 +8,7 @@ use postern_core::limits::{NNTP_PULL_SESSION_TIMEOUT, READ_CHUNK_BYTES};
 use postern_core::nntp::GroupName;
 use postern_core::nntp::client::{
     Input, Outcome, Output, PostResult, PullClient, PullEvent, PullFailure, PullState,
+    article_for_post,
 };
 use postern_core::smtp::client::DotStuffer;
 use postern_core::text::escape_controls;
@@ -191,7 +192,8 @@ where
         }
     }
 
-    /// Streams article `id`, dot-stuffed, and its final `.CRLF`.
+    /// Streams article `id`, without our injection's header fields,
+    /// dot-stuffed, and its final `.CRLF`.
     async fn send_post(&mut self, id: u64) -> Reply {
         let article = match tokio::time::timeout(self.driver_timeout(), self.store.article(id))
             .await
@@ -203,6 +205,7 @@ where
             }
             Err(_) => return Reply::EndOfInput,
         };
+        let article = article_for_post(&article);
         let mut stuffer = DotStuffer::default();
         let mut out = Vec::with_capacity(article.len() + 16);
         stuffer.stuff(&article, &mut out);

@@ -370,6 +370,10 @@ async fn posts_local_articles_but_not_those_from_upstream() {
         posts[0].contains("\r\n\r\n.hidden dot\r\n"),
         "unstuffed as sent: {posts:?}"
     );
+    assert!(
+        posts[0].starts_with("Newsgroups: misc.test\r\n"),
+        "our injection's Path is left out (RFC 5537 3.5): {posts:?}"
+    );
     let stored = store.0.lock().unwrap();
     assert_eq!(
         stored.results,
@@ -525,4 +529,49 @@ async fn an_unknown_certificate_fails_the_handshake() {
     let failure = outcome.failure.expect("a failure");
     assert_eq!(failure.stage, "TLS", "{failure}");
     assert!(store.0.lock().unwrap().articles.is_empty());
+}
+
+/// Against a real news server nobody here wrote: INN (Debian's `inn2`)
+/// on loopback, with a group `misc.test` that holds at least one article.
+/// Not run by default (it needs INN configured and running); run it with
+/// `POSTERN_TEST_INN=127.0.0.1:11119 cargo test -p postern --lib
+/// nntp_pull::tests::pulls_and_posts_with_inn -- --ignored`. The book's
+/// chapter "Pulling from an upstream server" says how INN was set up.
+#[tokio::test]
+#[ignore = "needs a running INN; set POSTERN_TEST_INN=HOST:PORT"]
+async fn pulls_and_posts_with_inn() {
+    let server = std::env::var("POSTERN_TEST_INN").expect("POSTERN_TEST_INN=HOST:PORT");
+    let data = tempfile::tempdir().unwrap();
+    let source = format!(
+        "domain = [{{ name = \"example.test\" }}]\n[[service]]\nname = \"mx\"\nkind = \"smtp\"\nlisten = \"127.0.0.1:2525\"\n[[news_upstream]]\nname = \"inn\"\nserver = \"{server}\"\ngroups = \"misc.*\"\npath_identity = \"upstream.test\"\n"
+    );
+    let config = config::parse(&source).unwrap().news_upstreams.remove(0);
+    let upstream = Upstream::load(&config, data.path(), data.path()).unwrap();
+    let store = MemoryStore::default();
+    let unique = std::process::id();
+    store.0.lock().unwrap().queue.insert(
+        1,
+        format!(
+            "Path: ours.test!.POSTED!not-for-mail\r\nFrom: Poster <poster@example.test>\r\nNewsgroups: misc.test\r\nSubject: posted by postern {unique}\r\nMessage-ID: <{unique}.postern@example.test>\r\n\r\nfrom postern\r\n.with a dot\r\n"
+        ),
+    );
+    let first = pull_once(&upstream, &TcpDialer, &store).await;
+    assert_eq!(first.failure, None);
+    assert!(first.pulled >= 1, "INN's misc.test has articles");
+    assert_eq!(first.posted, 1, "{:?}", store.0.lock().unwrap().results);
+    // The next round pulls our own post back, with INN's name in its Path,
+    // and nothing it had before.
+    let second = pull_once(&upstream, &TcpDialer, &store).await;
+    assert_eq!((second.pulled, second.failure), (1, None));
+    let stored = store.0.lock().unwrap();
+    let back = &stored.articles.last().unwrap().1;
+    assert!(
+        back.contains(&format!("posted by postern {unique}")),
+        "{back}"
+    );
+    assert!(back.contains("\r\n.with a dot\r\n"), "{back}");
+    assert!(
+        postern_core::nntp::client::Outgoing::new(9, back.as_bytes()).has_been_at("upstream.test"),
+        "{back}"
+    );
 }

@@ -30,7 +30,9 @@
 //! past it with no `Article`.
 //!
 //! A post goes as in SMTP's DATA: after the server's `340`, the machine
-//! emits [`Output::SendPost`], the driver streams the article dot-stuffed
+//! emits [`Output::SendPost`], the driver streams the article through
+//! [`article_for_post`] (which leaves out the header fields of our own
+//! injection, which an upstream would refuse: RFC 5537 3.5), dot-stuffed
 //! ([`DotStuffer`](crate::smtp::client::DotStuffer)) with its final
 //! `.CRLF`, and hands in [`Input::PostSent`]. Each post decided ends in
 //! one [`Output::Posted`]; a post left undecided (the session failed) is
@@ -51,7 +53,7 @@ mod wildmat;
 
 pub use codec::{Block, MalformedResponse, ResponseReader, Status, parse_status};
 pub use machine::PullClient;
-pub use outgoing::{Outgoing, path_names};
+pub use outgoing::{Outgoing, article_for_post, path_names};
 pub use wildmat::{Wildmat, WildmatError};
 
 use crate::limits::{
@@ -186,8 +188,9 @@ pub enum Output {
     },
     /// Record `number` as the high-water mark of `group`.
     Pulled { group: GroupName, number: u32 },
-    /// Stream the outgoing article `id`, dot-stuffed and ended with
-    /// `.CRLF`, then hand in [`Input::PostSent`].
+    /// Stream the outgoing article `id`, through [`article_for_post`],
+    /// dot-stuffed and ended with `.CRLF`, then hand in
+    /// [`Input::PostSent`].
     SendPost { id: u64 },
     /// What became of the outgoing article `id`.
     Posted { id: u64, result: PostResult },

@@ -58,6 +58,55 @@ pub fn path_names(article: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// Header fields an injecting agent adds, which a local article carries
+/// from its injection here and which must not go to the upstream: RFC
+/// 5537 3.5 has an injecting agent refuse an article whose `Path` shows
+/// `.POSTED` or that has `Injection-Info`, and `Xref` holds our own
+/// article numbers. The upstream injects the article afresh and adds its
+/// own.
+const INJECTION_FIELDS: [&str; 6] = [
+    "path",
+    "injection-info",
+    "injection-date",
+    "xref",
+    "nntp-posting-host",
+    "nntp-posting-date",
+];
+
+/// `article` as it is to be POSTed upstream: the same, without the
+/// header fields of our own injection ([`INJECTION_FIELDS`], folded lines
+/// included). The body is untouched.
+pub fn article_for_post(article: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(article.len());
+    let mut rest = article;
+    let mut dropping = false;
+    while !rest.is_empty() {
+        let end = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(rest.len(), |i| i + 1);
+        let (line, after) = rest.split_at(end);
+        let content = line.strip_suffix(b"\n").unwrap_or(line);
+        let content = content.strip_suffix(b"\r").unwrap_or(content);
+        if content.is_empty() {
+            // The end of the header section: the rest goes as it is.
+            out.extend_from_slice(rest);
+            break;
+        }
+        if !matches!(content[0], b' ' | b'\t') {
+            let name = content.split(|&b| b == b':').next().unwrap_or(&[]);
+            dropping = INJECTION_FIELDS
+                .iter()
+                .any(|field| name.trim_ascii().eq_ignore_ascii_case(field.as_bytes()));
+        }
+        if !dropping {
+            out.extend_from_slice(line);
+        }
+        rest = after;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,6 +129,26 @@ mod tests {
                 *expected,
                 "{:?}",
                 String::from_utf8_lossy(article)
+            );
+        }
+    }
+
+    #[test]
+    fn injection_fields_are_left_out_of_a_post() {
+        let rows: &[(&[u8], &[u8])] = &[
+            (
+                b"Path: ours!.POSTED!not-for-mail\r\nFrom: a\r\nXref: ours misc.test:3\r\nInjection-Info: ours;\r\n  posting-host=x\r\nSubject: s\r\n\r\nPath: in the body\r\n",
+                b"From: a\r\nSubject: s\r\n\r\nPath: in the body\r\n",
+            ),
+            (b"Subject: s\r\n\r\nbody\r\n", b"Subject: s\r\n\r\nbody\r\n"),
+            (b"PATH : x\r\nSubject: s\r\n", b"Subject: s\r\n"),
+            (b"Pathological: kept\r\n\r\n", b"Pathological: kept\r\n\r\n"),
+            (b"", b""),
+        ];
+        for (article, expected) in rows {
+            assert_eq!(
+                String::from_utf8_lossy(&article_for_post(article)),
+                String::from_utf8_lossy(expected)
             );
         }
     }
