@@ -575,3 +575,25 @@ async fn pulls_and_posts_with_inn() {
         "{back}"
     );
 }
+
+#[test]
+fn check_config_names_an_unreadable_password_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("postern.toml");
+    std::fs::write(
+        &path,
+        "domain = [{ name = \"example.test\" }]\n[[service]]\nname = \"mx\"\nkind = \"smtp\"\nlisten = \"127.0.0.1:2525\"\n\n[[news_upstream]]\nname = \"isp\"\nserver = \"news.isp.test\"\ngroups = \"misc.test\"\nusername = \"me\"\npassword_file = \"missing-pw\"\n",
+    )
+    .unwrap();
+    let loaded = crate::config_file::load(Some(&path)).unwrap();
+    let error = crate::config_check::check_files(&loaded).expect_err("an error");
+    assert!(error.contains("postern.toml:7:"), "{error}");
+    assert!(error.contains("upstream isp:"), "{error}");
+    assert!(
+        error.contains("missing-pw: cannot read the password"),
+        "{error}"
+    );
+    // Relative to the configuration file, wherever the server starts.
+    std::fs::write(dir.path().join("missing-pw"), "s3cret\n").unwrap();
+    crate::config_check::check_files(&loaded).unwrap();
+}
