@@ -389,6 +389,17 @@ impl PullClient {
     fn after_mode_reader(&mut self) {
         match &self.config.credentials {
             // RFC 4643 2.2: after MODE READER, never before it.
+            // A line break would end the command early and start another.
+            Some(credentials)
+                if [&credentials.user, &credentials.password]
+                    .iter()
+                    .any(|text| text.is_empty() || text.contains(['\r', '\n'])) =>
+            {
+                self.fail_at(
+                    "AUTHINFO",
+                    "the user name or password is empty or holds a line break".to_owned(),
+                )
+            }
             Some(credentials) => {
                 let user = credentials.user.clone();
                 self.send(format!("AUTHINFO USER {user}\r\n"));

@@ -335,6 +335,19 @@ fn a_refused_password_ends_the_session() {
 }
 
 #[test]
+fn a_password_with_a_line_break_is_never_sent() {
+    let mut config = config("misc.test");
+    config.credentials = Some(Credentials {
+        user: "puller".into(),
+        password: "x\r\nPOST".into(),
+    });
+    let (transcript, outcome) =
+        Harness::new(config, PullState::default(), simple_server()).run("200 ready\r\n");
+    assert!(!lines(&transcript).contains("AUTHINFO"), "{transcript:?}");
+    assert_eq!(outcome.failure.map(|f| f.stage), Some("AUTHINFO"));
+}
+
+#[test]
 fn starttls_comes_first_and_discards_what_followed_382() {
     let mut config = config("misc.test");
     config.tls = UpstreamTls::StartTls;
