@@ -8,12 +8,14 @@
 //! several values are checked afterwards, with spans kept for the purpose.
 
 mod domain;
+mod news_upstream;
 mod outbound;
 mod port;
 pub mod reload;
 mod run_as;
 mod service;
 
+pub use news_upstream::NewsUpstreamConfig;
 pub use outbound::{
     CONNECT_TIMEOUT_DEFAULT, OUTBOUND_CONNECTIONS_DEFAULT, OUTBOUND_CONNECTIONS_MAX,
     OUTBOUND_CONNECTIONS_PER_DESTINATION_DEFAULT, OutboundConfig, tls_word,
@@ -61,6 +63,8 @@ pub struct Config {
     pub news: NewsConfig,
     /// `[auth]`: the server-wide lockout of hosts that guess passwords.
     pub lockout: LockoutPolicy,
+    /// `[[news_upstream]]`: news servers to pull groups from.
+    pub news_upstreams: Vec<NewsUpstreamConfig>,
     /// Settings that are valid but probably a mistake (a smarthost on
     /// port 465 without `tls = "implicit"`): `check-config` prints them,
     /// the server logs them at start.
@@ -298,6 +302,8 @@ struct RawConfig {
     newsgroups: Vec<RawNewsgroup>,
     #[serde(default)]
     news_access: Vec<RawNewsAccess>,
+    #[serde(default, rename = "news_upstream")]
+    news_upstreams: Vec<Spanned<news_upstream::RawNewsUpstream>>,
 }
 
 /// `[auth]`: failed-login rules for the whole server.
@@ -610,6 +616,12 @@ fn validate(source: &str, raw: RawConfig, errors: &mut Vec<ConfigError>) -> Conf
         outbound: validate_outbound(source, raw.outbound, errors, &mut warnings),
         news: validate_news(source, raw.newsgroups, raw.news_access, errors),
         lockout,
+        news_upstreams: news_upstream::validate_news_upstreams(
+            source,
+            raw.news_upstreams,
+            errors,
+            &mut warnings,
+        ),
         warnings,
     }
 }

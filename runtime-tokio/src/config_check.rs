@@ -1,5 +1,6 @@
 //! What `check-config` and `run` check beyond the text of the file: the
-//! files it names (certificates, keys, the smarthost's CA file), each
+//! files it names (certificates, keys, the smarthost's CA file, news
+//! upstreams' password and CA files), each
 //! error at the line that names the file, and the `[outbound]` settings
 //! and warnings as `check-config` shows them.
 
@@ -8,6 +9,7 @@ use crate::tls::{ClientTls, ServerTls, TlsFile};
 use postern_core::config::{ConfigError, tls_word};
 use postern_core::smtp::client::TlsPolicy;
 use std::fmt::Write as _;
+use std::path::Path;
 
 /// Reads every certificate, key and CA file the configuration names:
 /// all of them, so that every bad file is reported at once, each at its
@@ -58,6 +60,20 @@ pub fn check_files(loaded: &Loaded) -> Result<(), String> {
             &error,
             "give a PEM file of the certificates the smarthost's must chain to (for a self-signed smarthost, its own certificate)",
         ));
+    }
+    for upstream in &loaded.config.news_upstreams {
+        // Paths are resolved by now (config_file::load).
+        if let Err(error) =
+            crate::nntp_pull::Upstream::load(upstream, Path::new(""), &loaded.data_dir)
+        {
+            errors.push(error_at(
+                loaded,
+                upstream.line,
+                "news_upstream",
+                &format!("upstream {}: {error}", upstream.name),
+                "make password_file a readable file whose first line is the password, and ca_file a PEM file of CA certificates",
+            ));
+        }
     }
     if errors.is_empty() {
         return Ok(());

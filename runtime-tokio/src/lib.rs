@@ -26,6 +26,7 @@ pub mod mailstore;
 pub mod metrics;
 pub mod news;
 pub mod nntp;
+pub mod nntp_pull;
 pub mod pop3;
 pub mod privileges;
 pub mod queue_command;

@@ -55,6 +55,7 @@
 //!   its groups; an `Err` carries the reason for the `441`.
 
 mod article;
+pub mod client;
 mod codec;
 pub mod gateway;
 mod machine;
