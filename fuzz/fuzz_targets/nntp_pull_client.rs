@@ -69,7 +69,7 @@ fn config(flags: u8) -> PullConfig {
     } else {
         "misc.test,local.general"
     };
-    let mut config = PullConfig::new(Wildmat::new(groups).unwrap(), "upstream.test");
+    let mut config = PullConfig::new(Wildmat::parse(groups).unwrap(), "upstream.test");
     config.credentials = (flags & 1 != 0).then(|| Credentials {
         user: "user".into(),
         password: "password".into(),

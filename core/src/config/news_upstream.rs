@@ -227,7 +227,7 @@ fn groups(raw: RawGroups, mut error: impl FnMut(String)) -> Option<Wildmat> {
         error("no groups are listed".to_owned());
         return None;
     }
-    let wildmat = match Wildmat::new(&parts.join(",")) {
+    let wildmat = match Wildmat::parse(&parts.join(",")) {
         Ok(wildmat) => wildmat,
         Err(e) => {
             error(e.to_string());
@@ -325,7 +325,7 @@ max_article_size = \"2 MiB\"
                 username: Some("me".into()),
                 password_file: Some("secrets/news".into()),
                 ca_file: Some("ca.pem".into()),
-                groups: Wildmat::new("comp.lang.*,!comp.lang.java,local.general").unwrap(),
+                groups: Wildmat::parse("comp.lang.*,!comp.lang.java,local.general").unwrap(),
                 interval: Duration::from_secs(300),
                 post_local: false,
                 path_identity: "feed.isp.test".into(),

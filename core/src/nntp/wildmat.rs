@@ -133,6 +133,18 @@ impl Wildmat {
     pub fn as_str(&self) -> &str {
         &self.source
     }
+
+    /// True if it names groups outright, with no `*`, `?`, `!` or `[`:
+    /// then they can be asked for one by one, with no LIST first.
+    pub fn is_plain_list(&self) -> bool {
+        !self.source.contains(['*', '?', '!', '[', '\\'])
+    }
+
+    /// The comma-separated patterns as written (the names of a plain
+    /// list).
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.source.split(',')
+    }
 }
 
 impl fmt::Display for Wildmat {

@@ -49,12 +49,11 @@ mod machine;
 mod outgoing;
 #[cfg(test)]
 mod tests;
-mod wildmat;
 
+pub use crate::nntp::wildmat::{Wildmat, WildmatError};
 pub use codec::{Block, MalformedResponse, ResponseReader, Status, parse_status};
 pub use machine::PullClient;
 pub use outgoing::{Outgoing, article_for_post, path_names};
-pub use wildmat::{Wildmat, WildmatError};
 
 use crate::limits::{
     NNTP_PULL_ARTICLE_BYTES_DEFAULT, NNTP_PULL_BLOCK_IDLE_TIMEOUT, NNTP_PULL_COMMAND_TIMEOUT,

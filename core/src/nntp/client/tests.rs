@@ -41,7 +41,7 @@ enum Pending {
 }
 
 fn config(groups: &str) -> PullConfig {
-    PullConfig::new(Wildmat::new(groups).unwrap(), "upstream.test")
+    PullConfig::new(Wildmat::parse(groups).unwrap(), "upstream.test")
 }
 
 fn group(name: &str) -> GroupName {
