@@ -68,7 +68,10 @@ Message-ID: <s1@example.test>\r\n\r\nno\r\n"
             status: PostingStatus::Allowed,
             description: "General talk",
             created: WALL_CLOCK - 30 * 86_400,
-            articles: vec![(1, WALL_CLOCK - 5 * 86_400, one), (3, WALL_CLOCK - 86_400, three)],
+            articles: vec![
+                (1, WALL_CLOCK - 5 * 86_400, one),
+                (3, WALL_CLOCK - 86_400, three),
+            ],
             next: 4,
         },
         StoredGroup {
@@ -408,10 +411,15 @@ impl Harness {
             Request::Overview(articles) => Answer::Overview(
                 self.covered(&articles)
                     .into_iter()
-                    .map(|(g, number, content)| (GroupName::new(g).unwrap(), overview(number, content)))
+                    .map(|(g, number, content)| {
+                        (GroupName::new(g).unwrap(), overview(number, content))
+                    })
                     .collect(),
             ),
-            Request::Header { articles, field: name } => Answer::Header(
+            Request::Header {
+                articles,
+                field: name,
+            } => Answer::Header(
                 self.covered(&articles)
                     .into_iter()
                     .map(|(g, number, content)| {
@@ -453,7 +461,9 @@ impl Harness {
                         .iter_mut()
                         .find(|g| g.name == name.as_str())
                         .unwrap();
-                    group.articles.push((group.next, WALL_CLOCK, article.clone()));
+                    group
+                        .articles
+                        .push((group.next, WALL_CLOCK, article.clone()));
                     group.next += 1;
                 }
                 self.posts.push((article, newsgroups));

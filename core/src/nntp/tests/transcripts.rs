@@ -28,8 +28,10 @@ fn codes(harness: &Harness) -> Vec<u16> {
             && line.as_bytes().get(3).is_none_or(|&b| b == b' ')
         {
             codes.push(code);
-            in_body = matches!(code, 100 | 101 | 211 | 215 | 220..=222 | 224 | 225 | 230 | 231)
-                && !(code == 211 && !line.ends_with("list follows"));
+            in_body = matches!(
+                code,
+                100 | 101 | 211 | 215 | 220..=222 | 224 | 225 | 230 | 231
+            ) && (code != 211 || line.ends_with("list follows"));
         }
     }
     codes
@@ -58,7 +60,10 @@ fn capabilities_follow_tls_and_login() {
     harness.send_line("CAPABILITIES");
     harness.send_line("STARTTLS");
     harness.send_line("AUTHINFO USER alice@example.test");
-    assert_eq!(codes(&harness), [201, 101, 483, 382, 101, 381, 281, 101, 502, 502]);
+    assert_eq!(
+        codes(&harness),
+        [201, 101, 483, 382, 101, 381, 281, 101, 502, 502]
+    );
     insta::assert_snapshot!(harness.transcript);
 }
 
@@ -77,7 +82,10 @@ fn lists_are_filtered_by_wildmat_and_access() {
     harness.login();
     harness.send_line("LIST ACTIVE private.*");
     assert!(harness.transcript.contains("S: private.staff 1 1 y"));
-    assert_eq!(codes(&harness), [200, 215, 215, 215, 215, 215, 501, 501, 381, 281, 215]);
+    assert_eq!(
+        codes(&harness),
+        [200, 215, 215, 215, 215, 215, 501, 501, 381, 281, 215]
+    );
     insta::assert_snapshot!(harness.transcript);
 }
 
@@ -113,7 +121,11 @@ fn group_listgroup_next_and_last() {
         ]
     );
     assert!(harness.transcript.contains("S: 211 2 1 3 local.general\n"));
-    assert!(harness.transcript.contains("S: 211 0 1 0 local.empty list follows"));
+    assert!(
+        harness
+            .transcript
+            .contains("S: 211 0 1 0 local.empty list follows")
+    );
     insta::assert_snapshot!(harness.transcript);
 }
 
@@ -152,7 +164,9 @@ Hello\r\n..dotted line\r\n.\r\n"
     assert!(harness.transcript.contains("S: 223 0 <s1@example.test>"));
     assert_eq!(
         codes(&harness),
-        [200, 211, 220, 222, 221, 223, 423, 220, 430, 430, 223, 501, 381, 281, 223]
+        [
+            200, 211, 220, 222, 221, 223, 423, 220, 430, 430, 223, 501, 381, 281, 223
+        ]
     );
     insta::assert_snapshot!(harness.transcript);
 }
@@ -194,11 +208,15 @@ fn over_and_hdr() {
     ]);
     assert_eq!(
         codes(&harness),
-        [200, 412, 211, 224, 224, 423, 224, 430, 225, 225, 221, 225, 225, 503, 501]
+        [
+            200, 412, 211, 224, 224, 423, 224, 430, 225, 225, 221, 225, 225, 503, 501
+        ]
     );
-    assert!(harness.transcript.contains(
-        "S: 3\\tsecond\\tbob@example.test\\t\\t<3@example.test>\\t<1@example.test>\\t"
-    ));
+    assert!(
+        harness.transcript.contains(
+            "S: 3\\tsecond\\tbob@example.test\\t\\t<3@example.test>\\t<1@example.test>\\t"
+        )
+    );
     insta::assert_snapshot!(harness.transcript);
 }
 
@@ -246,7 +264,10 @@ fn lockout_answer_and_too_many_failures() {
         harness.send_line("AUTHINFO PASS guess");
     }
     assert!(harness.closed);
-    assert_eq!(codes(&harness), [200, 381, 481, 381, 481, 381, 481, 381, 481]);
+    assert_eq!(
+        codes(&harness),
+        [200, 381, 481, 381, 481, 381, 481, 381, 481]
+    );
     insta::assert_snapshot!(harness.transcript);
 }
 
@@ -264,7 +285,10 @@ fn authinfo_sasl_plain_with_and_without_initial_response() {
         plain,
     ]);
     assert_eq!(codes(&harness), [200, 503, 383, 481, 383, 482, 383, 281]);
-    let other = session(&[&format!("AUTHINFO SASL PLAIN {plain}"), "LIST ACTIVE private.*"]);
+    let other = session(&[
+        &format!("AUTHINFO SASL PLAIN {plain}"),
+        "LIST ACTIVE private.*",
+    ]);
     assert_eq!(codes(&other), [200, 281, 215]);
     assert!(other.transcript.contains("S: private.staff"));
     insta::assert_snapshot!(harness.transcript);
@@ -277,7 +301,11 @@ fn starttls_discards_what_was_pipelined_behind_it() {
     harness.send_line("STARTTLS");
     harness.send_line("CAPABILITIES");
     assert_eq!(codes(&harness), [200, 382, 502, 101]);
-    assert!(harness.transcript.contains("TLS started; 40 bytes sent in clear"));
+    assert!(
+        harness
+            .transcript
+            .contains("TLS started; 40 bytes sent in clear")
+    );
     assert!(!harness.transcript.contains("request: authenticate"));
     insta::assert_snapshot!(harness.transcript);
 }
@@ -287,12 +315,22 @@ fn auth_required_refuses_with_480_until_login() {
     let mut required = config();
     required.auth_required = true;
     let mut harness = Harness::with_config(required, false);
-    for line in ["LIST", "GROUP local.general", "POST", "DATE", "HELP", "MODE READER"] {
+    for line in [
+        "LIST",
+        "GROUP local.general",
+        "POST",
+        "DATE",
+        "HELP",
+        "MODE READER",
+    ] {
         harness.send_line(line);
     }
     harness.login();
     harness.send_line("GROUP local.general");
-    assert_eq!(codes(&harness), [200, 480, 480, 480, 111, 100, 200, 381, 281, 211]);
+    assert_eq!(
+        codes(&harness),
+        [200, 480, 480, 480, 111, 100, 200, 381, 281, 211]
+    );
 }
 
 #[test]
@@ -370,15 +408,18 @@ fn posting_not_permitted_gets_440() {
 #[test]
 fn an_oversized_article_is_read_to_its_end_and_refused() {
     let mut harness = session(&["POST"]);
-    let mut article =
-        b"From: a@b\r\nSubject: s\r\nNewsgroups: local.general\r\n\r\n".to_vec();
+    let mut article = b"From: a@b\r\nSubject: s\r\nNewsgroups: local.general\r\n\r\n".to_vec();
     for _ in 0..100 {
         article.extend_from_slice(b"0123456789012345678901234567890123456789\r\n");
     }
     article.extend_from_slice(b".\r\nDATE\r\n");
     harness.feed(&article);
     assert_eq!(codes(&harness), [200, 340, 441, 111]);
-    assert!(harness.transcript.contains("S: 441 Posting failed: article too large"));
+    assert!(
+        harness
+            .transcript
+            .contains("S: 441 Posting failed: article too large")
+    );
     assert!(harness.posts.is_empty());
 }
 
@@ -411,7 +452,11 @@ fn idle_and_session_timeouts_close_with_400() {
         harness.send_line("DATE");
     }
     assert!(harness.closed);
-    assert!(harness.transcript.contains("S: 400 Session too long (300s)"));
+    assert!(
+        harness
+            .transcript
+            .contains("S: 400 Session too long (300s)")
+    );
 }
 
 #[test]
@@ -435,7 +480,10 @@ fn a_pipelined_session_is_answered_in_order() {
 POST\r\nFrom: a@b\r\nSubject: s\r\nNewsgroups: local.general\r\n\r\n.\r\nLISTGROUP\r\nQUIT\r\n",
     );
     assert!(harness.closed);
-    assert_eq!(codes(&harness), [200, 200, 211, 223, 223, 221, 224, 340, 240, 211, 205]);
+    assert_eq!(
+        codes(&harness),
+        [200, 200, 211, 223, 223, 221, 224, 340, 240, 211, 205]
+    );
     insta::assert_snapshot!(harness.transcript);
 }
 
