@@ -503,3 +503,32 @@ fn shutdown_and_too_many_errors_close_with_400() {
     assert!(harness.closed);
     assert_eq!(codes(&harness), [200, 500, 500, 500, 400]);
 }
+
+#[test]
+fn refusals_before_the_session_are_400_or_502() {
+    use crate::admission::Refusal;
+    use crate::nntp::refusal_response;
+    assert_eq!(
+        refusal_response("news.example.test", Refusal::AccessDenied),
+        b"502 news.example.test Access denied: no news service for your address here\r\n"
+    );
+    let busy = refusal_response(
+        "news.example.test",
+        Refusal::TooManyConnections { limit: 1 },
+    );
+    assert!(busy.starts_with(b"400 news.example.test Too many connections"));
+}
+
+#[test]
+fn a_dropped_connection_mid_post_stores_nothing() {
+    let mut harness = session(&["POST"]);
+    harness.send(b"From: a@b\r\nSubject: s\r\nNewsgroups: local.general\r\n\r\nhalf");
+    harness.hang_up();
+    assert!(harness.closed);
+    assert!(harness.posts.is_empty());
+    assert!(
+        harness
+            .transcript
+            .contains("event: nntp session closed: articles=0 posted=0 refused=0")
+    );
+}
