@@ -124,6 +124,8 @@ pub struct Harness {
     pub chunk: usize,
     /// Articles posted: the bytes and the groups.
     pub posts: Vec<(Vec<u8>, Vec<GroupName>)>,
+    /// Article octets handed in as chunks.
+    pub octets_read: usize,
     /// The article being handed in, and how far.
     reading: Option<(Vec<u8>, usize)>,
     /// Server output not yet ending in a line end.
@@ -157,6 +159,7 @@ impl Harness {
             vanished: Vec::new(),
             chunk: 16,
             posts: Vec::new(),
+            octets_read: 0,
             reading: None,
             partial_line: Vec::new(),
         };
@@ -284,6 +287,7 @@ impl Harness {
             let end = (*offset + self.chunk).min(content.len());
             let chunk = content[*offset..end].to_vec();
             *offset = end;
+            self.octets_read += chunk.len();
             self.server
                 .handle_input(self.now, Input::ArticleChunk(&chunk));
         } else {

@@ -532,3 +532,20 @@ fn a_dropped_connection_mid_post_stores_nothing() {
             .contains("event: nntp session closed: articles=0 posted=0 refused=0")
     );
 }
+
+#[test]
+fn head_stops_reading_at_the_end_of_the_header() {
+    let mut harness = session(&["GROUP local.general"]);
+    harness.chunk = 8;
+    harness.send_line("HEAD 1");
+    // The header and the empty line after it.
+    let header_octets = 178;
+    assert!(
+        harness.octets_read < header_octets + 8,
+        "HEAD read {} octets of the article",
+        harness.octets_read
+    );
+    let before = harness.octets_read;
+    harness.send_line("ARTICLE 1");
+    assert_eq!(harness.octets_read - before, 199, "ARTICLE reads it all");
+}
