@@ -550,3 +550,33 @@ fn head_stops_reading_at_the_end_of_the_header() {
     harness.send_line("ARTICLE 1");
     assert_eq!(harness.octets_read - before, 199, "ARTICLE reads it all");
 }
+
+#[test]
+fn a_crossposted_article_is_one_line_by_message_id_and_hidden_where_unreadable() {
+    let mut harness = Harness::new();
+    let crossposted = b"From: a@b\r\nNewsgroups: private.staff,lists.team\r\nSubject: both\r\n\
+Message-ID: <x@example.test>\r\n\r\nhi\r\n"
+        .to_vec();
+    for name in ["private.staff", "lists.team"] {
+        let group = harness.groups.iter_mut().find(|g| g.name == name).unwrap();
+        group
+            .articles
+            .push((group.next, super::harness::WALL_CLOCK, crossposted.clone()));
+        group.next += 1;
+    }
+    for _ in 0..2 {
+        for line in ["OVER <x@example.test>", "HDR Subject <x@example.test>"] {
+            let from = harness.server_bytes.len();
+            harness.send_line(line);
+            let sent = harness.sent_since(from);
+            assert_eq!(sent.matches("\r\n").count(), 3, "{line}: {sent:?}");
+        }
+        harness.login();
+    }
+    // Only in a group the session may not read: not found.
+    let mut harness = Harness::new();
+    harness.send_line("OVER <s1@example.test>");
+    harness.send_line("HDR Subject <s1@example.test>");
+    harness.send_line("ARTICLE <s1@example.test>");
+    assert_eq!(codes(&harness), [200, 430, 430, 430]);
+}
