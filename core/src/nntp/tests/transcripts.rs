@@ -580,3 +580,20 @@ Message-ID: <x@example.test>\r\n\r\nhi\r\n"
     harness.send_line("ARTICLE <s1@example.test>");
     assert_eq!(codes(&harness), [200, 430, 430, 430]);
 }
+
+#[test]
+fn authinfo_lines_may_be_longer_than_commands() {
+    let mut harness = Harness::new();
+    // A 2,000-octet password fits an AUTHINFO line (RFC 4643 2.4.1), not
+    // a command line.
+    harness.send_line("AUTHINFO USER bob@example.test");
+    harness.send_line(&format!("AUTHINFO PASS {}", "p".repeat(2000)));
+    harness.advance(Duration::from_secs(2));
+    harness.send_line(&format!("GROUP {}", "g".repeat(2000)));
+    assert_eq!(codes(&harness), [200, 381, 481, 501]);
+    assert!(
+        harness
+            .transcript
+            .contains("request: authenticate bob@example.test")
+    );
+}
