@@ -41,6 +41,8 @@ pub enum Span {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ListKind {
     Active(Option<String>),
+    /// RFC 3977 7.6.4: when each group was created, and by whom.
+    ActiveTimes(Option<String>),
     Newsgroups(Option<String>),
     OverviewFmt,
     Headers,
@@ -106,6 +108,9 @@ pub enum ParseError {
     Syntax(&'static str),
     /// `501`: not UTF-8, or a control character.
     BadText,
+    /// `503`: a LIST keyword RFC 3977 (or common use) defines that this
+    /// server does not offer.
+    NotSupported(&'static str),
 }
 
 impl ParseError {
@@ -113,6 +118,7 @@ impl ParseError {
         match self {
             ParseError::UnknownCommand => 500,
             ParseError::Syntax(_) | ParseError::BadText => 501,
+            ParseError::NotSupported(_) => 503,
         }
     }
 }
@@ -125,6 +131,7 @@ impl fmt::Display for ParseError {
             ParseError::BadText => {
                 f.write_str("Syntax error: commands are printable UTF-8 without controls")
             }
+            ParseError::NotSupported(what) => write!(f, "{what} is not supported here"),
         }
     }
 }
@@ -240,6 +247,12 @@ fn parse_list(arguments: &[&str]) -> Result<ListKind, ParseError> {
     };
     match keyword.to_ascii_uppercase().as_str() {
         "ACTIVE" => wildmat().map(ListKind::Active),
+        "ACTIVE.TIMES" => wildmat().map(ListKind::ActiveTimes),
+        "DISTRIB.PATS" => Err(ParseError::NotSupported("LIST DISTRIB.PATS")),
+        "DISTRIBUTIONS" => Err(ParseError::NotSupported("LIST DISTRIBUTIONS")),
+        "MOTD" => Err(ParseError::NotSupported("LIST MOTD")),
+        "SUBSCRIPTIONS" => Err(ParseError::NotSupported("LIST SUBSCRIPTIONS")),
+        "COUNTS" => Err(ParseError::NotSupported("LIST COUNTS")),
         "NEWSGROUPS" => wildmat().map(ListKind::Newsgroups),
         "OVERVIEW.FMT" if rest.is_empty() => Ok(ListKind::OverviewFmt),
         // RFC 3977 8.6: an optional MSGID or RANGE, answered alike here.
@@ -251,7 +264,7 @@ fn parse_list(arguments: &[&str]) -> Result<ListKind, ParseError> {
             _ => Err(ParseError::Syntax("LIST HEADERS [MSGID|RANGE]")),
         },
         _ => Err(ParseError::Syntax(
-            "LIST ACTIVE, NEWSGROUPS, OVERVIEW.FMT or HEADERS",
+            "LIST ACTIVE, ACTIVE.TIMES, NEWSGROUPS, OVERVIEW.FMT or HEADERS",
         )),
     }
 }
@@ -453,8 +466,16 @@ mod tests {
             ("LIST HEADERS", Ok(List(ListKind::Headers))),
             ("LIST HEADERS msgid", Ok(List(ListKind::Headers))),
             (
+                "LIST ACTIVE.TIMES loc*",
+                Ok(List(ListKind::ActiveTimes(Some("loc*".into())))),
+            ),
+            (
                 "LIST DISTRIBUTIONS",
-                syntax("LIST ACTIVE, NEWSGROUPS, OVERVIEW.FMT or HEADERS"),
+                Err(ParseError::NotSupported("LIST DISTRIBUTIONS")),
+            ),
+            (
+                "LIST FROBS",
+                syntax("LIST ACTIVE, ACTIVE.TIMES, NEWSGROUPS, OVERVIEW.FMT or HEADERS"),
             ),
             ("GROUP local.general", Ok(Group("local.general".into()))),
             ("GROUP", syntax("GROUP takes one newsgroup name")),

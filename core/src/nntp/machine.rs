@@ -410,7 +410,7 @@ impl NntpServer {
         }
         lines.extend(
             [
-                "LIST ACTIVE NEWSGROUPS OVERVIEW.FMT HEADERS",
+                "LIST ACTIVE ACTIVE.TIMES NEWSGROUPS OVERVIEW.FMT HEADERS",
                 "OVER",
                 "HDR",
                 "NEWNEWS",
@@ -444,7 +444,7 @@ impl NntpServer {
             "HEAD [message-id|number]",
             "HELP",
             "LAST",
-            "LIST [ACTIVE [wildmat]|NEWSGROUPS [wildmat]|OVERVIEW.FMT|HEADERS]",
+            "LIST [ACTIVE|ACTIVE.TIMES|NEWSGROUPS [wildmat]|OVERVIEW.FMT|HEADERS]",
             "LISTGROUP [newsgroup [range]]",
             "MODE READER",
             "NEWGROUPS [yy]yymmdd hhmmss [GMT]",

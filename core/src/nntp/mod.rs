@@ -46,9 +46,12 @@
 //!   header); or [`Input::ArticleUnavailable`] (in place of the opening
 //!   answer or of a chunk) if reading fails;
 //! - [`Request::Overview`] → [`Input::Overview`]: the overview of the
-//!   articles in a range of a group, or of one article by message-id;
+//!   articles in a range of a group, or of one article by message-id (a
+//!   record for each group holding it: the machine shows the first one
+//!   in a group the session may read);
 //! - [`Request::Header`] → [`Input::Header`]: one header field's value
-//!   (unfolded) for each article, for HDR of a field not in the overview;
+//!   (unfolded) for each article, for HDR of a field not in the overview
+//!   (by message-id, as for the overview);
 //! - [`Request::NewNews`] → [`Input::NewNews`]: the message-ids of the
 //!   articles that arrived at or after `since`, with their group;
 //! - [`Request::Post`] → [`Input::Posted`]: store a checked article in

@@ -25,6 +25,8 @@ pub struct Selected {
 pub enum GroupsFor {
     /// LIST ACTIVE [wildmat].
     Active(Option<Wildmat>),
+    /// LIST ACTIVE.TIMES [wildmat].
+    ActiveTimes(Option<Wildmat>),
     /// LIST NEWSGROUPS [wildmat].
     Newsgroups(Option<Wildmat>),
     /// NEWGROUPS.

@@ -336,10 +336,12 @@ impl NntpServer {
         let State::AwaitingOverview { hdr, by_id } = state else {
             panic!("Overview in state {state:?}");
         };
+        // By message-id, one line however many groups hold the article.
         let records: Vec<OverviewRecord> = records
             .into_iter()
             .filter(|(group, _)| self.access.may_read(group))
             .map(|(_, record)| record)
+            .take(if by_id { 1 } else { usize::MAX })
             .collect();
         if records.is_empty() {
             return self.nothing_found(by_id);
@@ -378,6 +380,7 @@ impl NntpServer {
             .into_iter()
             .filter(|(group, _, _)| self.access.may_read(group))
             .map(|(_, number, value)| (number, value))
+            .take(if by_id { 1 } else { usize::MAX })
             .collect();
         if values.is_empty() {
             return self.nothing_found(by_id);

@@ -48,6 +48,10 @@ impl NntpServer {
                 Ok(wildmat) => GroupsFor::Active(wildmat),
                 Err(()) => return,
             },
+            ListKind::ActiveTimes(wildmat) => match self.wildmat_argument(wildmat.as_deref()) {
+                Ok(wildmat) => GroupsFor::ActiveTimes(wildmat),
+                Err(()) => return,
+            },
             ListKind::Newsgroups(wildmat) => match self.wildmat_argument(wildmat.as_deref()) {
                 Ok(wildmat) => GroupsFor::Newsgroups(wildmat),
                 Err(()) => return,
@@ -100,6 +104,16 @@ impl NntpServer {
                     .map(active)
                     .collect();
                 self.send_multi_line(215, "List of newsgroups follows", &lines);
+            }
+            GroupsFor::ActiveTimes(wildmat) => {
+                // RFC 3977 7.6.4: the creator is an address; the server's.
+                let creator = format!("news@{}", self.config.hostname);
+                let lines: Vec<String> = groups
+                    .iter()
+                    .filter(|g| selected(&wildmat, g))
+                    .map(|g| format!("{} {} {creator}", g.name, g.created.0.max(0)))
+                    .collect();
+                self.send_multi_line(215, "Information follows", &lines);
             }
             GroupsFor::Newsgroups(wildmat) => {
                 let lines: Vec<String> = groups

@@ -124,6 +124,8 @@ pub struct Harness {
     pub chunk: usize,
     /// Articles posted: the bytes and the groups.
     pub posts: Vec<(Vec<u8>, Vec<GroupName>)>,
+    /// Article octets handed in as chunks.
+    pub octets_read: usize,
     /// The article being handed in, and how far.
     reading: Option<(Vec<u8>, usize)>,
     /// Server output not yet ending in a line end.
@@ -157,6 +159,7 @@ impl Harness {
             vanished: Vec::new(),
             chunk: 16,
             posts: Vec::new(),
+            octets_read: 0,
             reading: None,
             partial_line: Vec::new(),
         };
@@ -284,6 +287,7 @@ impl Harness {
             let end = (*offset + self.chunk).min(content.len());
             let chunk = content[*offset..end].to_vec();
             *offset = end;
+            self.octets_read += chunk.len();
             self.server
                 .handle_input(self.now, Input::ArticleChunk(&chunk));
         } else {
@@ -320,7 +324,8 @@ impl Harness {
         }
     }
 
-    /// Every (group, number, content) the articles cover.
+    /// Every (group, number, content) the articles cover: by message-id,
+    /// every group that holds it.
     fn covered(&self, articles: &Articles) -> Vec<(&'static str, u32, &[u8])> {
         let mut found = Vec::new();
         for group in &self.groups {
@@ -335,9 +340,6 @@ impl Harness {
                     found.push((group.name, *number, &content[..]));
                 }
             }
-        }
-        if let Articles::MessageId(_) = articles {
-            found.truncate(1);
         }
         found
     }

@@ -31,7 +31,7 @@ fn codes(harness: &Harness) -> Vec<u16> {
             in_body = matches!(
                 code,
                 100 | 101 | 211 | 215 | 220..=222 | 224 | 225 | 230 | 231
-            ) && !(code == 211 && !line.ends_with("list follows"));
+            ) && (code != 211 || line.ends_with("list follows"));
         }
     }
     codes
@@ -77,6 +77,7 @@ fn lists_are_filtered_by_wildmat_and_access() {
         "LIST HEADERS",
         "LIST ACTIVE [local",
         "LIST DISTRIBUTIONS",
+        "LIST ACTIVE.TIMES local.e*",
     ]);
     assert!(!harness.transcript.contains("private.staff"));
     harness.login();
@@ -84,7 +85,7 @@ fn lists_are_filtered_by_wildmat_and_access() {
     assert!(harness.transcript.contains("S: private.staff 1 1 y"));
     assert_eq!(
         codes(&harness),
-        [200, 215, 215, 215, 215, 215, 501, 501, 381, 281, 215]
+        [200, 215, 215, 215, 215, 215, 501, 503, 215, 381, 281, 215]
     );
     insta::assert_snapshot!(harness.transcript);
 }
@@ -502,4 +503,97 @@ fn shutdown_and_too_many_errors_close_with_400() {
     }
     assert!(harness.closed);
     assert_eq!(codes(&harness), [200, 500, 500, 500, 400]);
+}
+
+#[test]
+fn refusals_before_the_session_are_400_or_502() {
+    use crate::admission::Refusal;
+    use crate::nntp::refusal_response;
+    assert_eq!(
+        refusal_response("news.example.test", Refusal::AccessDenied),
+        b"502 news.example.test Access denied: no news service for your address here\r\n"
+    );
+    let busy = refusal_response(
+        "news.example.test",
+        Refusal::TooManyConnections { limit: 1 },
+    );
+    assert!(busy.starts_with(b"400 news.example.test Too many connections"));
+}
+
+#[test]
+fn a_dropped_connection_mid_post_stores_nothing() {
+    let mut harness = session(&["POST"]);
+    harness.send(b"From: a@b\r\nSubject: s\r\nNewsgroups: local.general\r\n\r\nhalf");
+    harness.hang_up();
+    assert!(harness.closed);
+    assert!(harness.posts.is_empty());
+    assert!(
+        harness
+            .transcript
+            .contains("event: nntp session closed: articles=0 posted=0 refused=0")
+    );
+}
+
+#[test]
+fn head_stops_reading_at_the_end_of_the_header() {
+    let mut harness = session(&["GROUP local.general"]);
+    harness.chunk = 8;
+    harness.send_line("HEAD 1");
+    // The header and the empty line after it.
+    let header_octets = 178;
+    assert!(
+        harness.octets_read < header_octets + 8,
+        "HEAD read {} octets of the article",
+        harness.octets_read
+    );
+    let before = harness.octets_read;
+    harness.send_line("ARTICLE 1");
+    assert_eq!(harness.octets_read - before, 199, "ARTICLE reads it all");
+}
+
+#[test]
+fn a_crossposted_article_is_one_line_by_message_id_and_hidden_where_unreadable() {
+    let mut harness = Harness::new();
+    let crossposted = b"From: a@b\r\nNewsgroups: private.staff,lists.team\r\nSubject: both\r\n\
+Message-ID: <x@example.test>\r\n\r\nhi\r\n"
+        .to_vec();
+    for name in ["private.staff", "lists.team"] {
+        let group = harness.groups.iter_mut().find(|g| g.name == name).unwrap();
+        group
+            .articles
+            .push((group.next, super::harness::WALL_CLOCK, crossposted.clone()));
+        group.next += 1;
+    }
+    for _ in 0..2 {
+        for line in ["OVER <x@example.test>", "HDR Subject <x@example.test>"] {
+            let from = harness.server_bytes.len();
+            harness.send_line(line);
+            let sent = harness.sent_since(from);
+            assert_eq!(sent.matches("\r\n").count(), 3, "{line}: {sent:?}");
+        }
+        harness.login();
+    }
+    // Only in a group the session may not read: not found.
+    let mut harness = Harness::new();
+    harness.send_line("OVER <s1@example.test>");
+    harness.send_line("HDR Subject <s1@example.test>");
+    harness.send_line("ARTICLE <s1@example.test>");
+    assert_eq!(codes(&harness), [200, 430, 430, 430]);
+}
+
+#[test]
+fn authinfo_lines_may_be_longer_than_commands() {
+    let mut harness = Harness::new();
+    // A 2,000-octet password fits an AUTHINFO line (RFC 4643 2.4.1), not
+    // a command line.
+    harness.send_line("AUTHINFO USER bob@example.test");
+    harness.send_line(&format!("AUTHINFO PASS {}", "p".repeat(2000)));
+    harness.advance(Duration::from_secs(2));
+    harness.send_line(&format!("GROUP {}", "g".repeat(2000)));
+    assert_eq!(codes(&harness), [200, 381, 481, 501]);
+    assert!(
+        harness
+            .transcript
+            .contains("request: authenticate bob@example.test")
+    );
 }
