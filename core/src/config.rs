@@ -8,6 +8,7 @@
 //! several values are checked afterwards, with spans kept for the purpose.
 
 mod domain;
+mod lists;
 mod outbound;
 mod port;
 pub mod reload;
@@ -22,7 +23,10 @@ pub use port::{PortNames, PortSpec, WELL_KNOWN_PORTS};
 pub use run_as::{Privileges, RunAs, SystemName};
 pub use service::{FtpConfig, ListenLines, ServiceConfig, ServiceKind};
 
+pub use lists::{ListsConfig, parse_list_file, render_list_file};
+
 use domain::{RawDomain, validate_domains};
+use lists::{RawList, RawListsSection, validate_lists};
 use outbound::{RawOutbound, validate_outbound};
 use run_as::{RawRunAs, validate_run_as};
 use service::{RawService, ipv6_prefix, validate_services};
@@ -56,6 +60,8 @@ pub struct Config {
     pub outbound: OutboundConfig,
     /// `[auth]`: the server-wide lockout of hosts that guess passwords.
     pub lockout: LockoutPolicy,
+    /// `[lists]` and the `[[list]]`s.
+    pub lists: ListsConfig,
     /// Settings that are valid but probably a mistake (a smarthost on
     /// port 465 without `tls = "implicit"`): `check-config` prints them,
     /// the server logs them at start.
@@ -289,6 +295,10 @@ struct RawConfig {
     outbound: RawOutbound,
     #[serde(default)]
     auth: RawAuth,
+    #[serde(default, rename = "list")]
+    lists: Vec<RawList>,
+    #[serde(default, rename = "lists")]
+    lists_section: RawListsSection,
 }
 
 /// `[auth]`: failed-login rules for the whole server.
@@ -585,6 +595,7 @@ fn validate(source: &str, raw: RawConfig, errors: &mut Vec<ConfigError>) -> Conf
         errors,
     );
     let domains = validate_domains(source, raw.domains, errors);
+    let lists = validate_lists(source, raw.lists_section, raw.lists, &domains, errors);
     warnings.extend(service::finger_warnings(&services));
     warnings.extend(service::remote_log_warnings(&services));
     Config {
@@ -600,6 +611,7 @@ fn validate(source: &str, raw: RawConfig, errors: &mut Vec<ConfigError>) -> Conf
         domains,
         outbound: validate_outbound(source, raw.outbound, errors, &mut warnings),
         lockout,
+        lists,
         warnings,
     }
 }

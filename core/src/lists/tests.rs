@@ -1,0 +1,666 @@
+use super::*;
+use crate::address::{ForwardPath, Mailbox, ReversePath};
+use crate::config::DomainConfig;
+use crate::directory::Directory;
+use crate::envelope::{ClientInfo, Destination, Envelope, LocalMailbox, Recipient};
+use crate::rng::Rng;
+use crate::smtp::server::BodyType;
+use crate::time::UnixTime;
+use std::collections::BTreeMap;
+
+const T0: UnixTime = UnixTime(1_800_000_000);
+
+fn directory() -> Directory {
+    Directory::new(&[DomainConfig {
+        name: "example.test".into(),
+        users: vec!["alice".into()],
+        aliases: BTreeMap::new(),
+        catch_all: None,
+    }])
+}
+
+fn list(kind: ListKind) -> ListDefinition {
+    let mut list = ListDefinition::new("team", "example.test");
+    list.kind = kind;
+    list.owners = vec!["owner@example.test".into()];
+    list.subject_tag = Some("[team]".into());
+    list.bounce_threshold = 3;
+    list
+}
+
+fn envelope(from: &str) -> Envelope {
+    let (local, domain) = from.split_once('@').unwrap();
+    Envelope {
+        reverse_path: ReversePath::Mailbox(Mailbox {
+            local_part: local.into(),
+            domain: domain.into(),
+        }),
+        recipients: vec![Recipient {
+            forward_path: ForwardPath::Mailbox(Mailbox {
+                local_part: "team".into(),
+                domain: "example.test".into(),
+            }),
+            destination: Destination::Local(LocalMailbox {
+                domain: "example.test".into(),
+                user: "team".into(),
+            }),
+        }],
+        body: BodyType::SevenBit,
+        smtputf8: false,
+        client: ClientInfo {
+            helo: "client".into(),
+            address: "127.0.0.1".into(),
+        },
+    }
+}
+
+struct World {
+    definition: ListDefinition,
+    directory: Directory,
+    state: ListState,
+    rng: Rng,
+    now: UnixTime,
+}
+
+impl World {
+    fn new(kind: ListKind) -> Self {
+        World {
+            definition: list(kind),
+            directory: directory(),
+            state: ListState::default(),
+            rng: Rng::new(7),
+            now: T0,
+        }
+    }
+
+    fn command(&mut self, from: &str, text: &str) -> Outcome {
+        let context = Context {
+            definition: &self.definition,
+            directory: &self.directory,
+            hostname: "mx.example.test",
+            web_url: Some("https://mail.example.test"),
+            now: self.now,
+        };
+        handle_commands(
+            &context,
+            &mut self.state,
+            &mut self.rng,
+            &envelope(from),
+            None,
+            text,
+        )
+    }
+
+    fn post(&mut self, from: &str, header: &str) -> Outcome {
+        let context = Context {
+            definition: &self.definition,
+            directory: &self.directory,
+            hostname: "mx.example.test",
+            web_url: Some("https://mail.example.test"),
+            now: self.now,
+        };
+        let headers = crate::autoreply::Headers::parse(header.as_bytes());
+        handle_post(
+            &context,
+            &mut self.state,
+            &mut self.rng,
+            &envelope(from),
+            &headers,
+        )
+    }
+
+    fn bounce(&mut self, who: &str) -> Outcome {
+        let context = Context {
+            definition: &self.definition,
+            directory: &self.directory,
+            hostname: "mx.example.test",
+            web_url: None,
+            now: self.now,
+        };
+        handle_bounce(&context, &mut self.state, &mut self.rng, Some(who))
+    }
+
+    fn only_pending_token(&self) -> String {
+        assert_eq!(self.state.pending.len(), 1, "{:?}", self.state.pending);
+        self.state.pending.keys().next().unwrap().clone()
+    }
+
+    fn subscribe(&mut self, who: &str) {
+        self.command(who, "subscribe");
+        let token = self.only_pending_token();
+        self.command(who, &format!("confirm {token}"));
+        assert!(self.state.members.contains_key(who));
+    }
+}
+
+fn text(copy: &Copy) -> String {
+    String::from_utf8(copy.message.clone()).unwrap()
+}
+
+#[test]
+fn command_parsing_table() {
+    let token = "0123456789abcdef0123456789abcdef";
+    let (confirm, approve, reject) = (
+        format!("confirm {token}"),
+        format!("approve {}", token.to_uppercase()),
+        format!("reject {token}"),
+    );
+    let rows: Vec<(&str, Vec<Command>, Option<&str>)> = vec![
+        ("subscribe", vec![Command::Subscribe(None)], None),
+        (
+            "SUBSCRIBE Bob@Example.test",
+            vec![Command::Subscribe(Some("bob@example.test".into()))],
+            None,
+        ),
+        (
+            "unsubscribe\nhelp",
+            vec![Command::Unsubscribe(None), Command::Help],
+            None,
+        ),
+        (
+            "signoff <a@b.test>",
+            vec![Command::Unsubscribe(Some("a@b.test".into()))],
+            None,
+        ),
+        (
+            "digest\nnomail\nresume\nmembers",
+            vec![
+                Command::Digest,
+                Command::NoMail,
+                Command::Resume,
+                Command::Members,
+            ],
+            None,
+        ),
+        (&confirm, vec![Command::Confirm(token.into())], None),
+        (&approve, vec![Command::Approve(token.into())], None),
+        (&reject, vec![Command::Reject(token.into())], None),
+        ("\n\n  help  \n", vec![Command::Help], None),
+        (
+            "help\nplease add me\nsubscribe",
+            vec![Command::Help],
+            Some("please add me"),
+        ),
+        ("help\n-- \nsubscribe", vec![Command::Help], None),
+        ("help me now", vec![], Some("help me now")),
+        ("confirm 1234", vec![], Some("confirm 1234")),
+        (
+            "subscribe not-an-address",
+            vec![],
+            Some("subscribe not-an-address"),
+        ),
+        ("> subscribe", vec![], Some("> subscribe")),
+    ];
+    for (body, commands, stopped) in rows {
+        let (got, got_stopped) = parse_commands(None, body);
+        assert_eq!(got, commands, "{body:?}");
+        assert_eq!(got_stopped.as_deref(), stopped, "{body:?}");
+    }
+}
+
+#[test]
+fn the_subject_is_read_first_and_replies_carry_the_token() {
+    let token = "0123456789abcdef0123456789abcdef";
+    let (commands, _) = parse_commands(Some(&format!("Re: AW: confirm {token}")), "");
+    assert_eq!(commands, [Command::Confirm(token.into())]);
+    let (commands, _) = parse_commands(Some("Hello there"), "help");
+    assert_eq!(commands, [Command::Help]);
+}
+
+#[test]
+fn commands_stop_at_the_limit() {
+    let body = "help\n".repeat(crate::limits::LIST_COMMANDS_PER_MESSAGE_MAX + 5);
+    let (commands, stopped) = parse_commands(None, &body);
+    assert_eq!(commands.len(), crate::limits::LIST_COMMANDS_PER_MESSAGE_MAX);
+    assert_eq!(stopped.as_deref(), Some("help"));
+}
+
+#[test]
+fn open_list_subscription_needs_confirmation() {
+    let mut world = World::new(ListKind::Open);
+    let outcome = world.command("bob@remote.test", "subscribe");
+    assert!(world.state.members.is_empty(), "not before confirming");
+    let token = world.only_pending_token();
+    // A confirmation to the address, and the results to the sender.
+    assert_eq!(outcome.notices.len(), 2);
+    let confirmation = text(&outcome.notices[0]);
+    assert!(
+        confirmation.contains(&format!("Subject: confirm {token}")),
+        "{confirmation}"
+    );
+    assert_eq!(
+        outcome.notices[0].envelope.recipients[0]
+            .forward_path
+            .to_string(),
+        "<bob@remote.test>"
+    );
+    // Replying to the confirmation (token in the subject) confirms.
+    let context_reply = format!("Re: confirm {token}");
+    let context = Context {
+        definition: &world.definition,
+        directory: &world.directory,
+        hostname: "h",
+        web_url: None,
+        now: world.now,
+    };
+    handle_commands(
+        &context,
+        &mut world.state,
+        &mut world.rng,
+        &envelope("bob@remote.test"),
+        Some(&context_reply),
+        "> quoted text",
+    );
+    assert_eq!(
+        world.state.members["bob@remote.test"].delivery,
+        Delivery::Mail
+    );
+    assert!(world.state.pending.is_empty());
+}
+
+#[test]
+fn subscribing_someone_else_sends_the_confirmation_to_them() {
+    let mut world = World::new(ListKind::Open);
+    let outcome = world.command("mallory@remote.test", "subscribe victim@remote.test");
+    assert_eq!(
+        outcome.notices[0].envelope.recipients[0]
+            .forward_path
+            .to_string(),
+        "<victim@remote.test>"
+    );
+    assert!(world.state.members.is_empty());
+}
+
+#[test]
+fn closed_list_needs_the_owners_approval() {
+    let mut world = World::new(ListKind::Closed);
+    world.command("bob@remote.test", "subscribe");
+    let confirm = world.only_pending_token();
+    let outcome = world.command("bob@remote.test", &format!("confirm {confirm}"));
+    assert!(world.state.members.is_empty());
+    let approval = world.only_pending_token();
+    assert_ne!(approval, confirm);
+    assert!(
+        outcome
+            .notices
+            .iter()
+            .any(|n| n.envelope.recipients[0].forward_path.to_string() == "<owner@example.test>")
+    );
+    // Bob cannot approve himself.
+    world.command("bob@remote.test", &format!("approve {approval}"));
+    assert!(world.state.members.is_empty());
+    world.command("owner@example.test", &format!("approve {approval}"));
+    assert!(world.state.members.contains_key("bob@remote.test"));
+}
+
+#[test]
+fn settings_unsubscribe_and_barred_members() {
+    let mut world = World::new(ListKind::Open);
+    world.subscribe("bob@remote.test");
+    let rows = [
+        ("nomail", Delivery::NoMail),
+        ("digest", Delivery::Digest),
+        ("resume", Delivery::Mail),
+    ];
+    for (command, delivery) in rows {
+        world.command("bob@remote.test", command);
+        assert_eq!(
+            world.state.members["bob@remote.test"].delivery, delivery,
+            "{command}"
+        );
+    }
+    // Someone else cannot unsubscribe bob; the owner can.
+    world.command("mallory@remote.test", "unsubscribe bob@remote.test");
+    assert!(world.state.members.contains_key("bob@remote.test"));
+    world
+        .state
+        .members
+        .get_mut("bob@remote.test")
+        .unwrap()
+        .barred = true;
+    world.command("bob@remote.test", "nomail");
+    assert_eq!(
+        world.state.members["bob@remote.test"].delivery,
+        Delivery::Mail,
+        "barred cannot change"
+    );
+    world.command("bob@remote.test", "unsubscribe");
+    assert!(
+        world.state.members.contains_key("bob@remote.test"),
+        "barred cannot leave to rejoin"
+    );
+    world.command("owner@example.test", "unsubscribe bob@remote.test");
+    assert!(!world.state.members.contains_key("bob@remote.test"));
+}
+
+#[test]
+fn members_are_shown_to_owners_only_by_default() {
+    let mut world = World::new(ListKind::Open);
+    world.subscribe("bob@remote.test");
+    let to_bob = text(&world.command("bob@remote.test", "members").notices[0]);
+    assert!(to_bob.contains("not shown"), "{to_bob}");
+    let to_owner = text(&world.command("owner@example.test", "members").notices[0]);
+    assert!(to_owner.contains("bob@remote.test"), "{to_owner}");
+}
+
+#[test]
+fn who_may_post_per_kind() {
+    let header = "From: x\r\nSubject: hi\r\n";
+    for (kind, member, expected) in [
+        (ListKind::Open, false, "distribute"),
+        (ListKind::Open, true, "distribute"),
+        (ListKind::Closed, false, "refuse"),
+        (ListKind::Closed, true, "distribute"),
+        (ListKind::Moderated, false, "hold"),
+        (ListKind::Moderated, true, "hold"),
+    ] {
+        let mut world = World::new(kind);
+        let subscriber = |token: char| Member {
+            delivery: Delivery::Mail,
+            moderated: false,
+            barred: false,
+            token: token.to_string().repeat(32),
+        };
+        world
+            .state
+            .members
+            .insert("carol@remote.test".into(), subscriber('a'));
+        if member {
+            world
+                .state
+                .members
+                .insert("bob@remote.test".into(), subscriber('b'));
+        }
+        let verdict = world.post("bob@remote.test", header).verdict.unwrap();
+        let got = match verdict {
+            PostVerdict::Distribute => "distribute",
+            PostVerdict::Refuse(_) => "refuse",
+            PostVerdict::Hold(_) => "hold",
+            PostVerdict::Loop(_) => "loop",
+        };
+        assert_eq!(got, expected, "{kind} member={member}");
+    }
+}
+
+#[test]
+fn a_moderated_member_is_held_and_a_barred_one_refused() {
+    let mut world = World::new(ListKind::Open);
+    world.subscribe("bob@remote.test");
+    world
+        .state
+        .members
+        .get_mut("bob@remote.test")
+        .unwrap()
+        .moderated = true;
+    assert!(matches!(
+        world.post("bob@remote.test", "Subject: x\r\n").verdict,
+        Some(PostVerdict::Hold(_))
+    ));
+    world
+        .state
+        .members
+        .get_mut("bob@remote.test")
+        .unwrap()
+        .barred = true;
+    assert!(matches!(
+        world.post("bob@remote.test", "Subject: x\r\n").verdict,
+        Some(PostVerdict::Refuse(_))
+    ));
+}
+
+#[test]
+fn a_held_post_is_released_by_a_moderator_only() {
+    let mut world = World::new(ListKind::Moderated);
+    let outcome = world.post("bob@remote.test", "Subject: news\r\n");
+    let Some(PostVerdict::Hold(token)) = outcome.verdict else {
+        panic!()
+    };
+    let request = text(&outcome.notices[0]);
+    assert!(
+        request.contains(&format!("Subject: approve {token}")),
+        "{request}"
+    );
+    assert!(
+        world
+            .command("bob@remote.test", &format!("approve {token}"))
+            .release
+            .is_empty()
+    );
+    let outcome = world.command("owner@example.test", &format!("approve {token}"));
+    assert_eq!(outcome.release, [token.clone()]);
+    assert!(world.state.held.is_empty());
+    // Rejecting instead discards.
+    let Some(PostVerdict::Hold(token)) =
+        world.post("bob@remote.test", "Subject: again\r\n").verdict
+    else {
+        panic!()
+    };
+    assert_eq!(
+        world
+            .command("owner@example.test", &format!("reject {token}"))
+            .discard,
+        [token]
+    );
+}
+
+#[test]
+fn copies_carry_verp_and_list_fields() {
+    let mut world = World::new(ListKind::Open);
+    world.subscribe("bob@remote.test");
+    world.subscribe("alice@example.test");
+    let outcome = world.post("bob@remote.test", "Subject: hi\r\n");
+    assert_eq!(outcome.copies.len(), 2);
+    let to_bob = outcome
+        .copies
+        .iter()
+        .find(|c| c.envelope.recipients[0].forward_path.to_string() == "<bob@remote.test>")
+        .unwrap();
+    assert_eq!(
+        to_bob.envelope.reverse_path.to_string(),
+        "<team-bounces+bob=remote.test@example.test>"
+    );
+    assert_eq!(
+        to_bob.envelope.recipients[0].destination,
+        Destination::Remote
+    );
+    let fields = text(to_bob);
+    let token = &world.state.members["bob@remote.test"].token;
+    for expected in [
+        "List-Id: <team.example.test>\r\n",
+        "List-Post: <mailto:team@example.test>\r\n",
+        "List-Help: <mailto:team-request@example.test?subject=help>\r\n",
+        &format!(
+            "List-Unsubscribe: <https://mail.example.test/lists/unsubscribe/{token}>, <mailto:team-request@example.test?subject=unsubscribe>\r\n"
+        ),
+        "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
+    ] {
+        assert!(fields.contains(expected), "{expected} in {fields}");
+    }
+    let to_alice = outcome
+        .copies
+        .iter()
+        .find(|c| c.envelope.recipients[0].forward_path.to_string() == "<alice@example.test>")
+        .unwrap();
+    assert!(matches!(
+        to_alice.envelope.recipients[0].destination,
+        Destination::Local(_)
+    ));
+}
+
+#[test]
+fn verp_round_trips_through_the_role() {
+    let definition = list(ListKind::Open);
+    for subscriber in [
+        "bob@remote.test",
+        "a=b@x.test",
+        "first.last+tag@sub.example.test",
+    ] {
+        let verp = definition.verp_address(subscriber);
+        let local = verp.split_once('@').unwrap().0;
+        assert_eq!(
+            Role::of("team", local),
+            Some(Role::Bounce(Some(subscriber.into()))),
+            "{verp}"
+        );
+    }
+    let rows = [
+        ("team", Some(Role::Post)),
+        ("TEAM-Request", Some(Role::Request)),
+        ("team-bounces", Some(Role::Bounce(None))),
+        ("team-bounces+junk", Some(Role::Bounce(None))),
+        ("teamwork", None),
+        ("team-owner", None),
+        ("other", None),
+    ];
+    for (local, role) in rows {
+        assert_eq!(Role::of("team", local), role, "{local}");
+    }
+}
+
+#[test]
+fn loops_are_dropped() {
+    let mut world = World::new(ListKind::Open);
+    world.subscribe("bob@remote.test");
+    for header in [
+        "List-Id: Team <team.example.test>\r\nSubject: x\r\n",
+        "X-BeenThere: team@example.test\r\nList-Id: <other.list.test>\r\n",
+    ] {
+        let outcome = world.post("bob@remote.test", header);
+        assert!(
+            matches!(outcome.verdict, Some(PostVerdict::Loop(_))),
+            "{header}"
+        );
+        assert!(outcome.copies.is_empty() && outcome.notices.is_empty());
+    }
+    // Another list's fields are no loop.
+    let outcome = world.post("bob@remote.test", "List-Id: <other.list.test>\r\n");
+    assert_eq!(outcome.verdict, Some(PostVerdict::Distribute));
+}
+
+#[test]
+fn the_header_is_rewritten_once() {
+    let definition = list(ListKind::Open);
+    let post = b"Subject: hello\r\nList-Id: <other.test>\r\nPrecedence: bulk\r\nX-BeenThere: other@list.test\r\n\r\nbody\r\n";
+    let out = String::from_utf8(rewrite_header(&definition, post)).unwrap();
+    assert_eq!(
+        out,
+        "Subject: [team] hello\r\nX-BeenThere: other@list.test\r\nX-BeenThere: team@example.test\r\nPrecedence: list\r\n\r\nbody\r\n"
+    );
+    let reply = b"Subject: Re: [TEAM] hello\r\n\r\nbody\r\n";
+    let out = String::from_utf8(rewrite_header(&definition, reply)).unwrap();
+    assert!(out.starts_with("Subject: Re: [TEAM] hello\r\n"), "{out}");
+}
+
+#[test]
+fn bounces_suspend_within_the_window_only() {
+    let mut world = World::new(ListKind::Open);
+    world.subscribe("bob@remote.test");
+    let day = 86_400;
+    // Two bounces, then a gap longer than the window: the count restarts.
+    world.bounce("bob@remote.test");
+    world.now = UnixTime(world.now.0 + day);
+    world.bounce("bob@remote.test");
+    world.now = UnixTime(world.now.0 + 8 * day);
+    world.bounce("bob@remote.test");
+    assert_eq!(
+        world.state.members["bob@remote.test"].delivery,
+        Delivery::Mail
+    );
+    world.bounce("bob@remote.test");
+    let outcome = world.bounce("bob@remote.test");
+    assert_eq!(
+        world.state.members["bob@remote.test"].delivery,
+        Delivery::Suspended
+    );
+    assert_eq!(outcome.notices.len(), 1, "the owner is told");
+    assert_eq!(
+        outcome.notices[0].envelope.recipients[0]
+            .forward_path
+            .to_string(),
+        "<owner@example.test>"
+    );
+    // A suspended member gets no copies; resume restores.
+    assert!(
+        world
+            .post("owner@example.test", "Subject: x\r\n")
+            .copies
+            .is_empty()
+    );
+    world.command("bob@remote.test", "resume");
+    assert_eq!(
+        world
+            .post("owner@example.test", "Subject: x\r\n")
+            .copies
+            .len(),
+        1
+    );
+    // Bounces for strangers change nothing.
+    assert!(!world.bounce("nobody@remote.test").state_changed);
+}
+
+#[test]
+fn state_files_round_trip_and_damage_names_the_line() {
+    let mut world = World::new(ListKind::Moderated);
+    world.subscribe("bob@remote.test");
+    world.command("carol@remote.test", "subscribe");
+    world.post("dave@remote.test", "Subject: x\r\n");
+    world.bounce("bob@remote.test");
+    let text = world.state.render();
+    assert_eq!(ListState::parse(&text).unwrap(), world.state);
+    let damaged = text
+        .replacen("member bob@remote.test", "member bob@remote.test-", 1)
+        .replace(" mail", " sometimes");
+    let error = ListState::parse(&damaged).unwrap_err();
+    assert_eq!(error.line, 2, "{error}");
+    assert_eq!(ListState::parse("nonsense").unwrap_err().line, 1);
+}
+
+#[test]
+fn pending_tokens_expire() {
+    let mut world = World::new(ListKind::Open);
+    world.command("bob@remote.test", "subscribe");
+    let token = world.only_pending_token();
+    world.now = UnixTime(world.now.0 + crate::limits::LIST_PENDING_SECONDS + 1);
+    world.command("bob@remote.test", &format!("confirm {token}"));
+    assert!(world.state.members.is_empty());
+}
+
+#[test]
+fn one_click_token_unsubscribes_its_member() {
+    let mut world = World::new(ListKind::Open);
+    world.subscribe("bob@remote.test");
+    let token = world.state.members["bob@remote.test"].token.clone();
+    assert_eq!(
+        handle_unsubscribe_token(&mut world.state, &"0".repeat(32)),
+        None
+    );
+    assert_eq!(
+        handle_unsubscribe_token(&mut world.state, &token).as_deref(),
+        Some("bob@remote.test")
+    );
+    assert!(world.state.members.is_empty());
+}
+
+#[test]
+fn the_directory_takes_list_addresses() {
+    let directory = directory().with_lists([&list(ListKind::Open)]);
+    let to = |local: &str| {
+        ForwardPath::Mailbox(Mailbox {
+            local_part: local.into(),
+            domain: "example.test".into(),
+        })
+    };
+    for local in ["team", "Team-Request", "team-bounces+bob=remote.test"] {
+        assert_eq!(
+            directory.resolve(&to(local)),
+            crate::directory::RecipientVerdict::Local(LocalMailbox {
+                domain: "example.test".into(),
+                user: local.to_lowercase()
+            })
+        );
+    }
+    assert_eq!(
+        directory.resolve(&to("teamwork")),
+        crate::directory::RecipientVerdict::UnknownLocalUser
+    );
+}
