@@ -134,3 +134,18 @@ fn floor_char_boundary(text: &str, max: usize) -> usize {
         .find(|&i| text.is_char_boundary(i))
         .unwrap_or(0)
 }
+
+/// The Subject (decoded) and the first text body of a message to the
+/// request address, where its commands are (a MIME message's text part;
+/// an HTML-only message's text, as mail-parser renders it).
+pub fn command_text(message: &[u8]) -> (Option<String>, String) {
+    let Some(parsed) = mail_parser::MessageParser::default().parse(message) else {
+        return (None, String::new());
+    };
+    let subject = parsed.subject().map(str::to_owned);
+    let body = parsed
+        .body_text(0)
+        .map(|text| text.into_owned())
+        .unwrap_or_default();
+    (subject, body)
+}

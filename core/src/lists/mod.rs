@@ -20,7 +20,7 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-pub use command::{Command, parse_commands};
+pub use command::{Command, command_text, parse_commands};
 pub use compose::{Copy, Links, TRACE_FIELD, list_headers, rewrite_header};
 pub use engine::{
     Context, Outcome, PostVerdict, copies_of_post, handle_bounce, handle_commands, handle_post,
