@@ -49,7 +49,10 @@ pub async fn deliver_to_list<E: Environment>(
     let message = read_message(context, record).await?;
     let Some(message) = message else {
         tracing::warn!(queue_id = %id, list = %target.definition.address(), "{id}: over {LIST_POST_BYTES_MAX} octets; not taken by the list");
-        return Ok(format!("dropped by {}: too large", target.definition.address()));
+        return Ok(format!(
+            "dropped by {}: too large",
+            target.definition.address()
+        ));
     };
     let seed = super::fresh_seed();
     let web_url = book.web_url();
@@ -136,7 +139,8 @@ async fn carry_out<E: Environment>(
     match &outcome.verdict {
         Some(PostVerdict::Distribute) => {
             let key = (record.queue_id, record.received_at);
-            let count = distribute(context, book, key, definition, &outcome.copies, message).await?;
+            let count =
+                distribute(context, book, key, definition, &outcome.copies, message).await?;
             done.push(format!("distributed by {list} to {count} subscriber(s)"));
         }
         Some(PostVerdict::Hold(token)) => done.push(format!("held by {list} as {token}")),
@@ -153,9 +157,14 @@ async fn carry_out<E: Environment>(
     for (token, copies, held) in &released {
         // The archive copy is named by the held post's token, so that two
         // posts released by one message are two copies.
-        let key = (QueueId(u64::from_str_radix(&token[..16], 16).unwrap_or(0)), record.received_at);
+        let key = (
+            QueueId(u64::from_str_radix(&token[..16], 16).unwrap_or(0)),
+            record.received_at,
+        );
         let count = distribute(context, book, key, definition, copies, held).await?;
-        done.push(format!("released a held post of {list} to {count} subscriber(s)"));
+        done.push(format!(
+            "released a held post of {list} to {count} subscriber(s)"
+        ));
     }
     for notice in outcome.notices {
         let to = notice.envelope.recipients[0].forward_path.to_string();

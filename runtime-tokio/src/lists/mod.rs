@@ -21,9 +21,9 @@ pub mod deliver;
 use crate::maildir::Maildirs;
 use crate::spool::{create_dir_durably, replace_file};
 use postern_core::config::{Config, parse_list_file};
-use postern_core::lists::{ListDefinition, ListState, Role};
 use postern_core::envelope::LocalMailbox;
 use postern_core::limits::LIST_STATE_BYTES_MAX;
+use postern_core::lists::{ListDefinition, ListState, Role};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read};
@@ -113,7 +113,9 @@ pub fn read_state(dir: &Path) -> io::Result<ListState> {
     file.take(LIST_STATE_BYTES_MAX as u64 + 1)
         .read_to_end(&mut bytes)?;
     if bytes.len() > LIST_STATE_BYTES_MAX {
-        return Err(damaged(format!("longer than {LIST_STATE_BYTES_MAX} octets")));
+        return Err(damaged(format!(
+            "longer than {LIST_STATE_BYTES_MAX} octets"
+        )));
     }
     let text = String::from_utf8(bytes).map_err(|_| damaged("not UTF-8 text".into()))?;
     ListState::parse(&text).map_err(|error| damaged(error.to_string()))
