@@ -149,6 +149,7 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
         ftp_files: crate::ftp::DiskFiles::new(&loaded.data_dir),
         resolver,
         data_dir: loaded.data_dir.clone(),
+        lists: Arc::clone(&lists),
         instances: Arc::new(
             config
                 .services

@@ -670,6 +670,9 @@ fn commands_are_read_from_the_text_part() {
     let message = b"Subject: Re: help\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsubscribe\r\nnomail\r\n\r\n-- \r\nBob\r\n--b\r\nContent-Type: text/html\r\n\r\n<p>subscribe</p>\r\n--b--\r\n";
     let (subject, body) = command_text(message);
     let (commands, stopped) = parse_commands(subject.as_deref(), &body);
-    assert_eq!(commands, [Command::Help, Command::Subscribe(None), Command::NoMail]);
+    assert_eq!(
+        commands,
+        [Command::Help, Command::Subscribe(None), Command::NoMail]
+    );
     assert_eq!(stopped, None);
 }

@@ -35,6 +35,8 @@ pub struct LocalStore {
     pub(super) data_dir: std::path::PathBuf,
     /// The instances and where they listen, for the status page.
     pub(super) instances: Arc<Vec<driver::InstanceListing>>,
+    /// The mailing lists, for the one-click unsubscribe.
+    pub(super) lists: Arc<crate::lists::ListBook>,
 }
 
 impl LocalStore {
@@ -51,6 +53,11 @@ impl Backend for LocalStore {
     type Message = SpoolFile;
     type Maildrops = StoreMaildrops<MaildirStore>;
     type Tunnel = tokio::net::TcpStream;
+
+    async fn unsubscribe_list_member(&self, token: &str) -> io::Result<Option<(String, String)>> {
+        let (lists, token) = (Arc::clone(&self.lists), token.to_owned());
+        crate::spool::blocking(move || crate::lists::unsubscribe_by_token(&lists, &token)).await
+    }
 
     async fn connect_tunnel(
         &self,
