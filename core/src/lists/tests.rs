@@ -427,7 +427,7 @@ fn a_held_post_is_released_by_a_moderator_only() {
             .is_empty()
     );
     let outcome = world.command("owner@example.test", &format!("approve {token}"));
-    assert_eq!(outcome.release, [token.clone()]);
+    assert_eq!(outcome.release, std::slice::from_ref(&token));
     assert!(world.state.held.is_empty());
     // Rejecting instead discards.
     let Some(PostVerdict::Hold(token)) =

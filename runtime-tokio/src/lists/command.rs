@@ -341,7 +341,7 @@ fn members(
                 "no" | "off" | "false" => Ok(false),
                 _ => Err(format!("\"{value}\" is not yes or no")),
             };
-            let changed = update_state(&dir, |state| {
+            update_state(&dir, |state| {
                 let Some(member) = state.members.get_mut(&address) else {
                     return Ok((
                         Err(format!("{address} is not a member of {}", list.address())),
@@ -372,8 +372,7 @@ fn members(
                 }
                 Ok((text, changed))
             })
-            .map_err(io)?;
-            changed
+            .map_err(io)?
         }
     }
 }

@@ -130,12 +130,19 @@ pub fn update_state<T>(
     change: impl FnOnce(&mut ListState) -> io::Result<(T, bool)>,
 ) -> io::Result<T> {
     create_dir_durably(dir)?;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
     let lock = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
+        .mode(0o600)
         .open(dir.join("lock"))?;
-    lock.lock()?;
+    // SAFETY: flock(2) on a descriptor this function owns; closing it
+    // (when `lock` drops) releases the lock.
+    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
     let mut state = read_state(dir)?;
     let (answer, changed) = change(&mut state)?;
     if changed {
