@@ -315,3 +315,124 @@ fn validate_list(
     }
     (errors.len() == before).then_some(definition)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse;
+
+    const BASE: &str = "[[service]]\nname = \"mx\"\nkind = \"smtp\"\nlisten = \"127.0.0.1:2525\"\n\n[[domain]]\nname = \"example.test\"\nusers = [\"alice\"]\naliases = { info = \"alice\" }\n";
+
+    fn errors(extra: &str) -> Vec<String> {
+        match parse(&format!("{BASE}{extra}")) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.iter().map(|e| e.message.clone()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_list_gets_its_defaults_and_web_url() {
+        let config = parse(&format!(
+            "{BASE}[[list]]\naddress = \"Team@Example.test\"\n\n[lists]\nweb_url = \"https://mail.example.test/\"\n"
+        ))
+        .unwrap();
+        let list = &config.lists.lists[0];
+        assert_eq!(list.address(), "team@example.test");
+        assert_eq!(list.kind, ListKind::Open);
+        assert_eq!(
+            list.bounce_threshold,
+            crate::limits::LIST_BOUNCE_THRESHOLD_DEFAULT
+        );
+        assert_eq!(
+            config.lists.web_url.as_deref(),
+            Some("https://mail.example.test")
+        );
+    }
+
+    #[test]
+    fn list_mistakes_table() {
+        let rows = [
+            (
+                "[[list]]\naddress = \"alice@example.test\"\n",
+                "clashes with the user or alias \"alice\"",
+            ),
+            (
+                "[[list]]\naddress = \"info@example.test\"\n",
+                "clashes with the user or alias \"info\"",
+            ),
+            ("[[list]]\naddress = \"alice-request@example.test\"\n", ""),
+            (
+                "[[list]]\naddress = \"x@elsewhere.test\"\n",
+                "elsewhere.test is not one of the [[domain]]s",
+            ),
+            (
+                "[[list]]\naddress = \"not an address\"\n",
+                "is not a list address",
+            ),
+            (
+                "[[list]]\naddress = \"t@example.test\"\nkind = \"secret\"\n",
+                "\"secret\" is not a list kind",
+            ),
+            (
+                "[[list]]\naddress = \"t@example.test\"\nkind = \"closed\"\n",
+                "has no owners",
+            ),
+            (
+                "[[list]]\naddress = \"t@example.test\"\nkind = \"moderated\"\n",
+                "has no moderators or owners",
+            ),
+            (
+                "[[list]]\naddress = \"t@example.test\"\nowners = [\"nobody\"]\n",
+                "\"nobody\" is not an address",
+            ),
+            (
+                "[[list]]\naddress = \"t@example.test\"\nnewsgroup = \"a..b\"\n",
+                "\"a..b\"",
+            ),
+            (
+                "[[list]]\naddress = \"t@example.test\"\nbounce_threshold = 0\n",
+                "0 is out of range",
+            ),
+            (
+                "[[list]]\naddress = \"t@example.test\"\nsubject_tag = \"\"\n",
+                "is not a subject tag",
+            ),
+            (
+                "[[list]]\naddress = \"t@example.test\"\n[[list]]\naddress = \"T@example.test\"\n",
+                "declared twice",
+            ),
+            (
+                "[lists]\nweb_url = \"mail.example.test\"\n",
+                "is not an http(s) URL",
+            ),
+        ];
+        for (extra, expected) in rows {
+            let found = errors(extra);
+            if expected.is_empty() {
+                assert!(found.is_empty(), "{extra}: {found:?}");
+            } else {
+                assert!(
+                    found.iter().any(|e| e.contains(expected)),
+                    "{extra}: {found:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_created_list_file_round_trips() {
+        let config = parse(BASE).unwrap();
+        let mut list = ListDefinition::new("dev", "example.test");
+        list.kind = ListKind::Moderated;
+        list.moderators = vec!["alice@example.test".into()];
+        list.subject_tag = Some("[dev \"x\"]".into());
+        list.description = "Developers".into();
+        list.newsgroup = Some(GroupName::new("example.dev").unwrap());
+        list.members_visible = MembersVisible::Subscribers;
+        let text = render_list_file(&list);
+        assert_eq!(parse_list_file(&text, &config.domains).unwrap(), list);
+        let damaged = text.replace("moderated", "sometimes");
+        let errors = parse_list_file(&damaged, &config.domains).unwrap_err();
+        assert_eq!(errors[0].position.map(|p| p.0), Some(2), "{errors:?}");
+    }
+}
