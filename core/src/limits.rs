@@ -737,3 +737,11 @@ pub const LIST_POST_BYTES_MAX: usize = 32 * 1024 * 1024;
 
 /// Characters of a list's subject tag (`[team]`).
 pub const LIST_SUBJECT_TAG_CHARS_MAX: usize = 40;
+
+/// Posts one digest holds: a digest goes to the digest members when this
+/// many posts have gathered (there is no timed digest).
+pub const LIST_DIGEST_POSTS_MAX: usize = 10;
+
+/// Octets of posts one digest holds: it goes out as soon as its posts
+/// come to this much, even with fewer than [`LIST_DIGEST_POSTS_MAX`].
+pub const LIST_DIGEST_BYTES_MAX: usize = 512 * 1024;

@@ -383,3 +383,79 @@ fn bounces_suspend_a_subscriber_and_loops_are_dropped() {
     );
     assert_eq!(restored.trim(), "ghost@remote.invalid: mail");
 }
+
+#[test]
+fn a_digest_member_gets_the_posts_as_one_multipart_digest() {
+    let (server, _) = start();
+    list_cli(
+        &server,
+        &[
+            "members",
+            "team@example.test",
+            "add",
+            "carol@other.test",
+            "dave@other.test",
+        ],
+    );
+    let shown = list_cli(
+        &server,
+        &[
+            "members",
+            "team@example.test",
+            "set",
+            "dave@other.test",
+            "delivery",
+            "digest",
+        ],
+    );
+    assert_eq!(shown.trim(), "dave@other.test: digest");
+    let posts = postern_core::limits::LIST_DIGEST_POSTS_MAX;
+    for n in 1..=posts {
+        send(
+            &server,
+            "bob@example.test",
+            "team@example.test",
+            &format!("From: bob@example.test\r\nSubject: Note {n}\r\n\r\nPost number {n}.\r\n"),
+        );
+        if n < posts {
+            // One at a time, so the digest holds them in order.
+            mail(&server, "other.test", "carol", n);
+        }
+    }
+    mail(&server, "other.test", "carol", posts);
+    let dave = mail(&server, "other.test", "dave", 1);
+    let digest = &dave[0];
+    assert!(
+        digest.contains("Content-Type: multipart/digest; boundary="),
+        "{digest}"
+    );
+    assert!(
+        digest.contains(&format!("Subject: [team] digest, {posts} post(s)")),
+        "{digest}"
+    );
+    assert!(
+        digest.contains("Return-Path: <team-bounces+dave=other.test@example.test>"),
+        "{digest}"
+    );
+    for n in 1..=posts {
+        assert!(
+            digest.contains(&format!("Post number {n}.")),
+            "post {n} in {digest}"
+        );
+    }
+    let first = digest.find("Post number 1.").unwrap();
+    let last = digest.find(&format!("Post number {posts}.")).unwrap();
+    assert!(first < last, "in order");
+    // The batch is gone once sent: nothing waits for the next digest.
+    let list_dir = server.data().join("lists/team@example.test");
+    eventually(
+        || std::fs::read_dir(list_dir.join("digest-sending")).map_or(0, |d| d.count()),
+        |n| *n == 0,
+        |n| format!("{n} batches left"),
+    );
+    assert_eq!(
+        std::fs::read_dir(list_dir.join("digest")).unwrap().count(),
+        0
+    );
+    assert_eq!(server.delivered_to("other.test", "dave").len(), 1);
+}

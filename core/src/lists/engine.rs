@@ -31,7 +31,7 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    fn links(&self) -> Links<'_> {
+    pub(super) fn links(&self) -> Links<'_> {
         Links {
             web_url: self.web_url,
             hostname: self.hostname,

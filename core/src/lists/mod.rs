@@ -15,6 +15,7 @@
 
 mod command;
 mod compose;
+mod digest;
 mod engine;
 mod state;
 #[cfg(test)]
@@ -22,6 +23,7 @@ mod tests;
 
 pub use command::{Command, command_text, parse_commands};
 pub use compose::{Copy, Links, TRACE_FIELD, list_headers, rewrite_header};
+pub use digest::{digest_copies, digest_due};
 pub use engine::{
     Context, Outcome, PostVerdict, copies_of_post, handle_bounce, handle_commands, handle_post,
     handle_unsubscribe_token,

@@ -279,12 +279,21 @@ impl ListState {
         expired
     }
 
-    /// Who gets a copy of each post: members receiving mail (and, until
-    /// digests are composed, digest members), never the barred.
+    /// Who gets a copy of each post: members receiving mail, never the
+    /// barred.
     pub fn recipients(&self) -> impl Iterator<Item = &str> {
+        self.receiving(Delivery::Mail)
+    }
+
+    /// Who gets digests.
+    pub fn digest_recipients(&self) -> impl Iterator<Item = &str> {
+        self.receiving(Delivery::Digest)
+    }
+
+    fn receiving(&self, delivery: Delivery) -> impl Iterator<Item = &str> {
         self.members
             .iter()
-            .filter(|(_, m)| !m.barred && matches!(m.delivery, Delivery::Mail | Delivery::Digest))
+            .filter(move |(_, m)| !m.barred && m.delivery == delivery)
             .map(|(address, _)| address.as_str())
     }
 }

@@ -676,3 +676,81 @@ fn commands_are_read_from_the_text_part() {
     );
     assert_eq!(stopped, None);
 }
+
+#[test]
+fn digests_gather_posts_into_multipart_digest() {
+    use crate::limits::{LIST_DIGEST_BYTES_MAX, LIST_DIGEST_POSTS_MAX};
+    for (count, bytes, due) in [
+        (0, 0, false),
+        (1, 10, false),
+        (LIST_DIGEST_POSTS_MAX - 1, 10, false),
+        (LIST_DIGEST_POSTS_MAX, 10, true),
+        (1, LIST_DIGEST_BYTES_MAX, true),
+        (0, LIST_DIGEST_BYTES_MAX, false),
+    ] {
+        assert_eq!(digest_due(count, bytes), due, "{count} {bytes}");
+    }
+    let mut world = World::new(ListKind::Open);
+    world.subscribe("bob@remote.test");
+    world.subscribe("carol@remote.test");
+    world.command("carol@remote.test", "digest");
+    // Carol gets no copy of a post: she waits for the digest.
+    let outcome = world.post("dave@remote.test", "Subject: one\r\n");
+    let to: Vec<String> = outcome
+        .copies
+        .iter()
+        .map(|c| c.envelope.recipients[0].forward_path.to_string())
+        .collect();
+    assert_eq!(to, ["<bob@remote.test>"]);
+
+    let posts = vec![
+        rewrite_header(
+            &world.definition,
+            b"From: dave@remote.test\r\nSubject: one\r\n\r\nFirst.\r\n",
+        ),
+        rewrite_header(
+            &world.definition,
+            b"From: erin@remote.test\r\nSubject: two\r\n\r\nSecond.\r\n",
+        ),
+    ];
+    let context = Context {
+        definition: &world.definition,
+        directory: &world.directory,
+        hostname: "mx.example.test",
+        web_url: None,
+        now: world.now,
+    };
+    let copies = digest_copies(&context, &world.state, &mut world.rng, &posts);
+    assert_eq!(copies.len(), 1);
+    assert_eq!(
+        copies[0].envelope.recipients[0].forward_path.to_string(),
+        "<carol@remote.test>"
+    );
+    assert_eq!(
+        copies[0].envelope.reverse_path.to_string(),
+        "<team-bounces+carol=remote.test@example.test>"
+    );
+    let digest = mail_parser::MessageParser::default()
+        .parse(&copies[0].message)
+        .unwrap();
+    assert_eq!(digest.subject(), Some("[team] digest, 2 post(s)"));
+    let parts: Vec<String> = digest
+        .attachments()
+        .map(|part| {
+            let inner = part.message().expect("each part is a message/rfc822");
+            inner.subject().unwrap_or_default().to_owned()
+        })
+        .collect();
+    assert_eq!(parts, ["[team] one", "[team] two"]);
+    let text = text(&copies[0]);
+    assert!(
+        text.contains("Content-Type: multipart/digest; boundary="),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "  1. [team] one (dave@remote.test)\r\n  2. [team] two (erin@remote.test)\r\n"
+        ),
+        "{text}"
+    );
+}

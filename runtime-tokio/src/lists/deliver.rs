@@ -63,7 +63,8 @@ pub async fn deliver_to_list<E: Environment>(
     let role = target.role.clone();
     let message = Arc::new(message);
     let shared = Arc::clone(&message);
-    let (outcome, released) = blocking(move || {
+    let key = (record.queue_id, record.received_at);
+    let (outcome, released, digests) = blocking(move || {
         let dir = book2.dir(&definition);
         let mut rng = Rng::new(seed);
         let core = lists::Context {
@@ -104,12 +105,62 @@ pub async fn deliver_to_list<E: Environment>(
                     Err(error) => tracing::error!(list = %definition.address(), %error, "held post {token} cannot be read; not distributed"),
                 }
             }
+            let digests = gather_digests(&core, state, &mut rng, &dir, key, &outcome, &shared, &released)?;
             let changed = outcome.state_changed;
-            Ok(((outcome, released), changed))
+            Ok(((outcome, released, digests), changed))
         })
     })
     .await?;
-    carry_out(context, book, record, &target, outcome, &message, released).await
+    let id = record.queue_id;
+    let mut done = carry_out(context, book, record, &target, outcome, &message, released).await?;
+    for (batch, copies) in digests {
+        for copy in copies {
+            context.env.inject(copy.envelope, copy.message).await?;
+        }
+        tracing::info!(queue_id = %id, list = %target.definition.address(), "{id}: a digest of {} went to the digest members", target.definition.address());
+        done.push_str(&format!("; digest of {}", target.definition.address()));
+        blocking(move || super::digest::sent(&batch)).await?;
+    }
+    Ok(done)
+}
+
+/// The digests due after this message, if the list has digest members:
+/// the distributed post and any released ones are kept for the next
+/// digest first (see `lists/digest.rs`).
+#[allow(clippy::too_many_arguments)]
+fn gather_digests(
+    core: &lists::Context<'_>,
+    state: &lists::ListState,
+    rng: &mut Rng,
+    dir: &std::path::Path,
+    (id, received_at): (QueueId, i64),
+    outcome: &Outcome,
+    post: &[u8],
+    released: &[(String, Vec<Copy>, Vec<u8>)],
+) -> io::Result<Vec<(std::path::PathBuf, Vec<Copy>)>> {
+    if state.digest_recipients().next().is_none() {
+        return Ok(Vec::new());
+    }
+    let mut posts = Vec::new();
+    if outcome.verdict == Some(PostVerdict::Distribute) {
+        posts.push((
+            format!("{received_at:012}-{id}"),
+            rewrite_header(core.definition, post),
+        ));
+    }
+    for (token, _, held) in released {
+        posts.push((
+            format!("{received_at:012}-{token}"),
+            rewrite_header(core.definition, held),
+        ));
+    }
+    Ok(super::digest::gather(dir, &posts)?
+        .into_iter()
+        .map(|batch| {
+            let copies = lists::digest_copies(core, state, rng, &batch.posts);
+            (batch.dir, copies)
+        })
+        .collect())
 }
 
 /// The envelope a released post's copies take after: its body type is

@@ -17,6 +17,7 @@
 
 pub mod command;
 pub mod deliver;
+pub mod digest;
 
 use crate::maildir::Maildirs;
 use crate::spool::{create_dir_durably, replace_file};
