@@ -754,3 +754,16 @@ fn digests_gather_posts_into_multipart_digest() {
         "{text}"
     );
 }
+
+#[test]
+fn a_verp_address_over_64_octets_falls_back_to_the_plain_bounce_address() {
+    let mut world = World::new(ListKind::Open);
+    let long = format!("{}@remote.test", "x".repeat(60));
+    world.subscribe(&long);
+    let outcome = world.post("owner@example.test", "Subject: x\r\n");
+    assert_eq!(outcome.copies.len(), 1);
+    assert_eq!(
+        outcome.copies[0].envelope.reverse_path.to_string(),
+        "<team-bounces@example.test>"
+    );
+}

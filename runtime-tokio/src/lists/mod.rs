@@ -286,3 +286,43 @@ pub fn fresh_seed() -> u64 {
     use argon2::password_hash::rand_core::{OsRng, RngCore};
     OsRng.next_u64()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_damaged_state_file_is_named_with_its_line_and_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let list = dir.path().join("team@example.test");
+        update_state(&list, |state| {
+            state.members.insert(
+                "bob@example.test".into(),
+                postern_core::lists::Member {
+                    delivery: postern_core::lists::Delivery::Mail,
+                    moderated: false,
+                    barred: false,
+                    token: "0".repeat(32),
+                },
+            );
+            Ok(((), true))
+        })
+        .unwrap();
+        assert_eq!(read_state(&list).unwrap().members.len(), 1);
+        let path = list.join(STATE_FILE);
+        let damaged = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace(" mail", " sometimes");
+        std::fs::write(&path, &damaged).unwrap();
+        let error = read_state(&list).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+        let text = error.to_string();
+        assert!(
+            text.starts_with(&path.display().to_string()) && text.contains("line 2:"),
+            "{text}"
+        );
+        // A change that needs the state fails, and the file stays as it was.
+        assert!(update_state(&list, |_| Ok(((), true))).is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), damaged);
+    }
+}
