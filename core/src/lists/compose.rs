@@ -171,7 +171,9 @@ pub(super) fn mailbox(address: &str) -> Option<Mailbox> {
 }
 
 /// The envelope of one message from the list to `to`, with `from` as its
-/// return path.
+/// return path; `None` when `to` is in one of our domains but no
+/// mailbox there (nobody could receive it: sending it out to our own
+/// MX would only come back).
 pub(super) fn envelope(
     directory: &Directory,
     hostname: &str,
@@ -179,13 +181,14 @@ pub(super) fn envelope(
     to: &Mailbox,
     body: BodyType,
     smtputf8: bool,
-) -> Envelope {
+) -> Option<Envelope> {
     let forward_path = ForwardPath::Mailbox(to.clone());
     let destination = match directory.resolve(&forward_path) {
         RecipientVerdict::Local(mailbox) => Destination::Local(mailbox),
-        RecipientVerdict::NotLocal | RecipientVerdict::UnknownLocalUser => Destination::Remote,
+        RecipientVerdict::NotLocal => Destination::Remote,
+        RecipientVerdict::UnknownLocalUser => return None,
     };
-    Envelope {
+    Some(Envelope {
         reverse_path: from,
         recipients: vec![Recipient {
             forward_path,
@@ -197,7 +200,7 @@ pub(super) fn envelope(
             helo: hostname.to_owned(),
             address: "(mailing list)".to_owned(),
         },
-    }
+    })
 }
 
 /// A plain-text notice from the list's request address.
@@ -214,13 +217,14 @@ pub(super) struct Notice<'a> {
 }
 
 /// A notice as a queued message, its return path the list's plain
-/// bounce address (a notice's bounce counts against nobody).
+/// bounce address (a notice's bounce counts against nobody); `None` for
+/// an address of ours with no mailbox.
 pub(super) fn notice(
     definition: &ListDefinition,
     directory: &Directory,
     hostname: &str,
     notice: &Notice<'_>,
-) -> Copy {
+) -> Option<Copy> {
     let eight_bit = !notice.body.is_ascii() || !notice.subject.is_ascii();
     let message = format!(
         "From: {request}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {date}\r\nMessage-ID: <{id}@{hostname}>\r\nAuto-Submitted: {auto}\r\nList-Id: <{list_id}>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: {cte}\r\n\r\n{body}",
@@ -241,7 +245,7 @@ pub(super) fn notice(
     } else {
         BodyType::SevenBit
     };
-    Copy {
+    Some(Copy {
         envelope: envelope(
             directory,
             hostname,
@@ -249,9 +253,9 @@ pub(super) fn notice(
             notice.to,
             body,
             !notice.to.local_part.is_ascii(),
-        ),
+        )?,
         message: message.into_bytes(),
-    }
+    })
 }
 
 /// `text` with CRLF line endings, ending in one.

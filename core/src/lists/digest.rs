@@ -112,7 +112,7 @@ pub fn digest_copies(
                     &to,
                     BodyType::EightBitMime,
                     !address.is_ascii(),
-                ),
+                )?,
                 message,
             })
         })

@@ -101,7 +101,7 @@ fn notify(
 ) {
     let Some(to) = mailbox(to) else { return };
     let id = new_token(rng);
-    outcome.notices.push(compose::notice(
+    let notice = compose::notice(
         context.definition,
         context.directory,
         context.hostname,
@@ -113,7 +113,13 @@ fn notify(
             id: &id,
             auto,
         },
-    ));
+    );
+    match notice {
+        Some(notice) => outcome.notices.push(notice),
+        None => outcome
+            .log
+            .push(format!("no notice to {to}: no such mailbox here")),
+    }
 }
 
 /// The help text every `help` (and an empty command message) gets.
@@ -500,6 +506,12 @@ pub fn handle_post(
     match &verdict {
         PostVerdict::Distribute => {
             outcome.copies = copies_of_post(context, state, envelope);
+            let missing = state.recipients().count() - outcome.copies.len();
+            if missing > 0 {
+                outcome.log.push(format!(
+                    "{missing} subscriber(s) in our domains have no mailbox here: no copy for them"
+                ));
+            }
         }
         PostVerdict::Refuse(why) => {
             if let Some(sender) = &sender {
@@ -634,7 +646,7 @@ pub fn copies_of_post(context: &Context<'_>, state: &ListState, original: &Envel
                     &to,
                     original.body,
                     smtputf8,
-                ),
+                )?,
                 message: fields.into_bytes(),
             })
         })

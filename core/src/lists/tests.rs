@@ -13,7 +13,7 @@ const T0: UnixTime = UnixTime(1_800_000_000);
 fn directory() -> Directory {
     Directory::new(&[DomainConfig {
         name: "example.test".into(),
-        users: vec!["alice".into()],
+        users: vec!["alice".into(), "owner".into()],
         aliases: BTreeMap::new(),
         catch_all: None,
     }])
@@ -766,4 +766,32 @@ fn a_verp_address_over_64_octets_falls_back_to_the_plain_bounce_address() {
         outcome.copies[0].envelope.reverse_path.to_string(),
         "<team-bounces@example.test>"
     );
+}
+
+#[test]
+fn a_subscriber_in_our_domain_without_a_mailbox_gets_no_copy() {
+    let mut world = World::new(ListKind::Open);
+    world.subscribe("bob@remote.test");
+    world.state.members.insert(
+        "ghost@example.test".into(),
+        Member {
+            delivery: Delivery::Mail,
+            moderated: false,
+            barred: false,
+            token: "c".repeat(32),
+        },
+    );
+    let outcome = world.post("owner@example.test", "Subject: x\r\n");
+    assert_eq!(outcome.copies.len(), 1);
+    assert!(
+        outcome
+            .log
+            .iter()
+            .any(|l| l.contains("1 subscriber(s) in our domains have no mailbox")),
+        "{:?}",
+        outcome.log
+    );
+    // Nor is a notice sent to such an address.
+    let outcome = world.command("owner@example.test", "subscribe ghost2@example.test");
+    assert_eq!(outcome.notices.len(), 1, "only the results to the owner");
 }
