@@ -132,14 +132,17 @@ fn help_text(definition: &ListDefinition) -> String {
     )
 }
 
-/// Carries out the commands of a message to the request address, and
-/// answers its sender with the results.
+/// Carries out the commands of a message to the request address (its
+/// Subject in `headers`, then its text `body`), and answers its sender
+/// with the results. A message that says it was sent automatically
+/// (`Auto-Submitted:` other than `no`, RFC 3834 5) is not read: answering
+/// a responder could start a loop of answers.
 pub fn handle_commands(
     context: &Context<'_>,
     state: &mut ListState,
     rng: &mut Rng,
     envelope: &Envelope,
-    subject: Option<&str>,
+    headers: &Headers,
     body: &str,
 ) -> Outcome {
     let mut outcome = Outcome::default();
@@ -155,7 +158,18 @@ pub fn handle_commands(
         ));
         return outcome;
     };
-    let (commands, stopped) = parse_commands(subject, body);
+    if let Some(value) = headers.first("auto-submitted")
+        && !value.trim().to_ascii_lowercase().starts_with("no")
+    {
+        outcome.log.push(format!(
+            "a message to {} from {} is Auto-Submitted: {}; not read for commands",
+            definition.request_address(),
+            escape_controls(&sender),
+            escape_controls(&crate::text::bounded(value, 100))
+        ));
+        return outcome;
+    }
+    let (commands, stopped) = parse_commands(headers.subject.as_deref(), body);
     let mut results = Vec::new();
     for command in &commands {
         let result = run_command(context, state, rng, &mut outcome, &sender, command);

@@ -86,7 +86,7 @@ impl World {
             &mut self.state,
             &mut self.rng,
             &envelope(from),
-            None,
+            &crate::autoreply::Headers::default(),
             text,
         )
     }
@@ -248,7 +248,7 @@ fn open_list_subscription_needs_confirmation() {
         &mut world.state,
         &mut world.rng,
         &envelope("bob@remote.test"),
-        Some(&context_reply),
+        &crate::autoreply::Headers::parse(format!("Subject: {context_reply}\r\n").as_bytes()),
         "> quoted text",
     );
     assert_eq!(
@@ -794,4 +794,33 @@ fn a_subscriber_in_our_domain_without_a_mailbox_gets_no_copy() {
     // Nor is a notice sent to such an address.
     let outcome = world.command("owner@example.test", "subscribe ghost2@example.test");
     assert_eq!(outcome.notices.len(), 1, "only the results to the owner");
+}
+
+#[test]
+fn an_auto_submitted_message_to_the_request_address_is_not_answered() {
+    let mut world = World::new(ListKind::Open);
+    let context = Context {
+        definition: &world.definition,
+        directory: &world.directory,
+        hostname: "h",
+        web_url: None,
+        now: world.now,
+    };
+    for (field, answered) in [
+        ("Auto-Submitted: auto-replied\r\n", false),
+        ("Auto-Submitted: auto-generated (vacation)\r\n", false),
+        ("Auto-Submitted: no\r\n", true),
+        ("", true),
+    ] {
+        let headers = crate::autoreply::Headers::parse(format!("{field}Subject: x\r\n").as_bytes());
+        let outcome = handle_commands(
+            &context,
+            &mut world.state,
+            &mut world.rng,
+            &envelope("bob@remote.test"),
+            &headers,
+            "help",
+        );
+        assert_eq!(!outcome.notices.is_empty(), answered, "{field}");
+    }
 }

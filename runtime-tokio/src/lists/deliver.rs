@@ -85,8 +85,9 @@ pub async fn deliver_to_list<E: Environment>(
                     outcome
                 }
                 Role::Request => {
-                    let (subject, body) = command_text(&shared);
-                    lists::handle_commands(&core, state, &mut rng, &envelope, subject.as_deref(), &body)
+                    let headers = Headers::parse(header_section(&shared));
+                    let (_, body) = command_text(&shared);
+                    lists::handle_commands(&core, state, &mut rng, &envelope, &headers, &body)
                 }
                 Role::Bounce(subscriber) => {
                     lists::handle_bounce(&core, state, &mut rng, subscriber.as_deref())
