@@ -459,3 +459,114 @@ fn a_digest_member_gets_the_posts_as_one_multipart_digest() {
     );
     assert_eq!(server.delivered_to("other.test", "dave").len(), 1);
 }
+
+/// `postern list` as it fails: the exit code and standard error.
+fn list_cli_failing(server: &TestServer, args: &[&str]) -> String {
+    let output = postern()
+        .arg("list")
+        .arg("--config")
+        .arg(server.config_path())
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "postern list {args:?} should fail"
+    );
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn a_created_list_is_taken_up_at_reload_and_declared_lists_are_changed_in_the_file() {
+    let (server, _) = start();
+    let created = list_cli(
+        &server,
+        &[
+            "create",
+            "dev@example.test",
+            "--kind",
+            "closed",
+            "--owner",
+            "alice@example.test",
+            "--subject-tag",
+            "[dev]",
+        ],
+    );
+    assert!(
+        created.contains("created the closed list dev@example.test"),
+        "{created}"
+    );
+    // Not a recipient until the server reloads.
+    let path = server.dir.path().join("early.eml");
+    std::fs::write(&path, "Subject: early\r\n\r\nToo early.\r\n").unwrap();
+    let early = python(
+        "send.py",
+        server.addr,
+        &[
+            "alice@example.test",
+            "dev@example.test",
+            path.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&early.stdout).starts_with("REFUSED"),
+        "{early:?}"
+    );
+
+    // SAFETY: kill(2) on our own child process.
+    assert_eq!(unsafe { libc::kill(server.pid() as i32, libc::SIGHUP) }, 0);
+    wait_for_log(&server, "reloaded");
+    list_cli(
+        &server,
+        &["members", "dev@example.test", "add", "carol@other.test"],
+    );
+    send(
+        &server,
+        "alice@example.test",
+        "dev@example.test",
+        "From: alice@example.test\r\nSubject: Welcome\r\n\r\nHello, developers.\r\n",
+    );
+    let carol = mail(&server, "other.test", "carol", 1);
+    assert!(
+        carol[0].contains("Subject: [dev] Welcome")
+            && carol[0].contains("List-Id: <dev.example.test>"),
+        "{}",
+        carol[0]
+    );
+    // A closed list refuses a stranger, who is told why.
+    send(
+        &server,
+        "bob@example.test",
+        "dev@example.test",
+        "Subject: Me too\r\n\r\nHi.\r\n",
+    );
+    let bob = mail(&server, "example.test", "bob", 1);
+    assert!(
+        bob[0].contains("only subscribers may post, and bob@example.test is not one"),
+        "{}",
+        bob[0]
+    );
+
+    list_cli(&server, &["set", "dev@example.test", "kind", "open"]);
+    assert!(
+        list_cli(&server, &["show", "dev@example.test"])
+            .contains("dev@example.test (open list, created): 1 member(s)")
+    );
+    let refused = list_cli_failing(&server, &["set", "team@example.test", "kind", "closed"]);
+    assert!(
+        refused.contains("team@example.test is a [[list]] of"),
+        "{refused}"
+    );
+    let refused = list_cli_failing(&server, &["create", "alice@example.test"]);
+    assert!(
+        refused.contains("clashes with the user or alias \"alice\""),
+        "{refused}"
+    );
+    let deleted = list_cli(&server, &["delete", "dev@example.test"]);
+    assert!(deleted.contains("deleted dev@example.test"), "{deleted}");
+    assert!(
+        list_cli_failing(&server, &["members", "dev@example.test"])
+            .contains("dev@example.test is no list")
+    );
+}
