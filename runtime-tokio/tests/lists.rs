@@ -7,6 +7,7 @@ mod support;
 
 use std::path::PathBuf;
 use std::process::Command;
+use support::outbound::Remote;
 use support::{TestServer, eventually, free_port, postern, python};
 
 fn lists_config(web_port: u16) -> String {
@@ -568,5 +569,66 @@ fn a_created_list_is_taken_up_at_reload_and_declared_lists_are_changed_in_the_fi
     assert!(
         list_cli_failing(&server, &["members", "dev@example.test"])
             .contains("dev@example.test is no list")
+    );
+}
+
+#[test]
+fn copies_refused_by_a_remote_server_bounce_to_verp_and_suspend_the_subscriber() {
+    // Every remote copy goes to a smarthost that refuses each recipient
+    // with 550: our queue bounces the copy to its VERP return path.
+    let (smarthost_port, web_port) = (free_port(), free_port());
+    let refusing = Remote::sink("127.0.0.1", smarthost_port, &["--reject"]);
+    let config = format!(
+        "{}\n[outbound.smarthost]\nhost = \"127.0.0.1:{smarthost_port}\"\nmode = \"exclusive\"\n",
+        lists_config(web_port)
+    );
+    let server = TestServer::start(&config);
+    list_cli(
+        &server,
+        &[
+            "members",
+            "ops@example.test",
+            "add",
+            "ghost@remote.test",
+            "dave@other.test",
+        ],
+    );
+    for n in 1..=2 {
+        send(
+            &server,
+            "bob@example.test",
+            "ops@example.test",
+            &format!("From: bob@example.test\r\nSubject: Alert {n}\r\n\r\nDisk {n} full.\r\n"),
+        );
+        mail(&server, "other.test", "dave", n);
+        wait_for_log(
+            &server,
+            &format!("bounce {n} of 2 for ghost@remote.test on ops@example.test"),
+        );
+    }
+    let alice = mail(&server, "example.test", "alice", 1);
+    assert!(
+        alice[0].contains("Subject: ghost@remote.test suspended on ops@example.test"),
+        "{}",
+        alice[0]
+    );
+    assert!(
+        list_cli(&server, &["members", "ops@example.test"])
+            .contains("ghost@remote.test: suspended (bounces)")
+    );
+    // Nobody but our queue's bounce of the refused copy wrote to the VERP
+    // address, and the smarthost accepted no copy for ghost.
+    assert!(refusing.events("message").is_empty());
+    // The third post reaches dave only.
+    send(
+        &server,
+        "bob@example.test",
+        "ops@example.test",
+        "From: bob@example.test\r\nSubject: Alert 3\r\n\r\nDisk 3 full.\r\n",
+    );
+    mail(&server, "other.test", "dave", 3);
+    wait_for_log(
+        &server,
+        "distributed by ops@example.test to 1 subscriber(s)",
     );
 }
