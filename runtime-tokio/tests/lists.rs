@@ -632,3 +632,57 @@ fn copies_refused_by_a_remote_server_bounce_to_verp_and_suspend_the_subscriber()
         "distributed by ops@example.test to 1 subscriber(s)",
     );
 }
+
+#[test]
+fn a_crash_mid_expansion_loses_no_copy() {
+    const USERS: usize = 60;
+    let users: Vec<String> = (1..=USERS).map(|n| format!("u{n}")).collect();
+    let web_port = free_port();
+    let quoted: Vec<String> = users.iter().map(|u| format!("\"{u}\"")).collect();
+    let config = format!(
+        "{}\n[[domain]]\nname = \"crowd.test\"\nusers = [{}]\n",
+        lists_config(web_port),
+        quoted.join(", ")
+    );
+    let mut server = TestServer::start(&config);
+    let members: Vec<String> = users.iter().map(|u| format!("{u}@crowd.test")).collect();
+    let mut args = vec!["members", "team@example.test", "add"];
+    args.extend(members.iter().map(String::as_str));
+    list_cli(&server, &args);
+    send(
+        &server,
+        "bob@example.test",
+        "team@example.test",
+        "From: bob@example.test\r\nSubject: Everyone\r\n\r\nAll hands.\r\n",
+    );
+    // Killed as soon as the post is accepted: somewhere in the expansion,
+    // or before or after it.
+    server.kill9();
+    server.launch();
+    for user in &users {
+        mail(&server, "crowd.test", user, 1);
+    }
+    mail(&server, "example.test", "team", 1);
+    eventually(
+        || server.spool_queue().len(),
+        |queued| *queued == 0,
+        |queued| format!("{queued} still queued; log:\n{}", server.log()),
+    );
+    let mut copies = Vec::new();
+    for user in &users {
+        let delivered: Vec<String> = server
+            .delivered_to("crowd.test", user)
+            .iter()
+            .map(read)
+            .collect();
+        assert!(delivered.iter().all(|m| m.contains("All hands.")));
+        copies.push(delivered.len());
+    }
+    let twice = copies.iter().filter(|&&n| n > 1).count();
+    println!(
+        "{USERS} subscribers: every one has the post; {twice} got it twice (the crash window)"
+    );
+    assert!(copies.iter().all(|&n| (1..=2).contains(&n)), "{copies:?}");
+    // The archive keeps it once, whatever was retried.
+    assert_eq!(server.delivered_to("example.test", "team").len(), 1);
+}
