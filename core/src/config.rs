@@ -8,6 +8,7 @@
 //! several values are checked afterwards, with spans kept for the purpose.
 
 mod domain;
+mod lists;
 mod news_upstream;
 mod outbound;
 mod port;
@@ -24,8 +25,11 @@ pub use port::{PortNames, PortSpec, WELL_KNOWN_PORTS};
 pub use run_as::{Privileges, RunAs, SystemName};
 pub use service::{FtpConfig, ListenLines, ServiceConfig, ServiceKind};
 
+pub use lists::{ListsConfig, parse_list_file, render_list_file};
+
 use domain::{RawDomain, validate_domains};
 mod news;
+use lists::{RawList, RawListsSection, validate_lists};
 pub use news::{NewsAccess, NewsConfig, NewsgroupConfig, check_wildmat};
 use news::{RawNewsAccess, RawNewsgroup, validate_news};
 use outbound::{RawOutbound, validate_outbound};
@@ -65,6 +69,8 @@ pub struct Config {
     pub lockout: LockoutPolicy,
     /// `[[news_upstream]]`: news servers to pull groups from.
     pub news_upstreams: Vec<NewsUpstreamConfig>,
+    /// `[lists]` and the `[[list]]`s.
+    pub lists: ListsConfig,
     /// Settings that are valid but probably a mistake (a smarthost on
     /// port 465 without `tls = "implicit"`): `check-config` prints them,
     /// the server logs them at start.
@@ -304,6 +310,10 @@ struct RawConfig {
     news_access: Vec<RawNewsAccess>,
     #[serde(default, rename = "news_upstream")]
     news_upstreams: Vec<Spanned<news_upstream::RawNewsUpstream>>,
+    #[serde(default, rename = "list")]
+    lists: Vec<RawList>,
+    #[serde(default, rename = "lists")]
+    lists_section: RawListsSection,
 }
 
 /// `[auth]`: failed-login rules for the whole server.
@@ -600,6 +610,7 @@ fn validate(source: &str, raw: RawConfig, errors: &mut Vec<ConfigError>) -> Conf
         errors,
     );
     let domains = validate_domains(source, raw.domains, errors);
+    let lists = validate_lists(source, raw.lists_section, raw.lists, &domains, errors);
     warnings.extend(service::finger_warnings(&services));
     warnings.extend(service::remote_log_warnings(&services));
     Config {
@@ -622,6 +633,7 @@ fn validate(source: &str, raw: RawConfig, errors: &mut Vec<ConfigError>) -> Conf
             errors,
             &mut warnings,
         ),
+        lists,
         warnings,
     }
 }

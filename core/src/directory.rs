@@ -33,6 +33,8 @@ struct DomainEntry {
     users: BTreeSet<String>,
     aliases: BTreeMap<String, String>,
     catch_all: Option<String>,
+    /// The local parts of mailing lists (see [`crate::lists::Role`]).
+    lists: BTreeSet<String>,
 }
 
 /// Local domains and their users, aliases and catch-alls, all lower-case.
@@ -69,6 +71,22 @@ impl Directory {
         directory
     }
 
+    /// The directory with these mailing lists' addresses taken too: the
+    /// list, its `-request` and its `-bounces` addresses resolve to a
+    /// local mailbox named by the whole local part, which delivery hands
+    /// to the list. Lists in domains that are not ours are left out.
+    pub fn with_lists<'a>(
+        mut self,
+        lists: impl IntoIterator<Item = &'a crate::lists::ListDefinition>,
+    ) -> Self {
+        for list in lists {
+            if let Some(entry) = self.domains.get_mut(&key(&list.domain)) {
+                entry.lists.insert(list.local.clone());
+            }
+        }
+        self
+    }
+
     pub fn is_local_domain(&self, domain: &str) -> bool {
         self.domains.contains_key(&key(domain))
     }
@@ -93,6 +111,12 @@ impl Directory {
             Some(local_part)
         } else if let Some(target) = entry.aliases.get(&local_part) {
             Some(target.clone())
+        } else if entry
+            .lists
+            .iter()
+            .any(|list| crate::lists::Role::of(list, &local_part).is_some())
+        {
+            Some(local_part)
         } else {
             entry.catch_all.clone()
         };

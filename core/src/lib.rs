@@ -27,6 +27,7 @@ pub mod ftp;
 pub mod http;
 pub mod imap;
 pub mod limits;
+pub mod lists;
 pub mod mailbox;
 pub mod nntp;
 pub mod policy;

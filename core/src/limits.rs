@@ -812,3 +812,54 @@ pub const NNTP_PULL_PASSWORD_FILE_BYTES_MAX: usize = 4096;
 /// fit several times over; a server that ignores the wildmat and sends
 /// its whole active file fails the session instead of filling memory.
 pub const NNTP_PULL_LIST_BYTES_MAX: usize = 1024 * 1024;
+// Mailing lists.
+
+/// Commands read from one message to a list's request address: a reply
+/// quoting a whole help text stops long before, at the first line that
+/// is no command.
+pub const LIST_COMMANDS_PER_MESSAGE_MAX: usize = 20;
+
+/// Subscribers of one list. Each distributed post becomes one spool
+/// message per subscriber (VERP), so this bounds one post's fan-out.
+pub const LIST_MEMBERS_MAX: usize = 10_000;
+
+/// Confirmations and approvals waiting at once in one list: a flood of
+/// `subscribe` messages fills this, then further ones are refused.
+pub const LIST_PENDING_MAX: usize = 1_000;
+
+/// Posts held for moderation at once in one list.
+pub const LIST_HELD_MAX: usize = 500;
+
+/// How long a confirmation, an approval request or a held post waits
+/// for its answer (Mailman's default is three days too).
+pub const LIST_PENDING_SECONDS: i64 = 3 * 24 * 60 * 60;
+
+/// Bounces within the window that suspend a subscriber, by default.
+pub const LIST_BOUNCE_THRESHOLD_DEFAULT: u32 = 5;
+
+/// The window bounces are counted in, by default (seconds: a week).
+pub const LIST_BOUNCE_WINDOW_SECONDS_DEFAULT: u64 = 7 * 24 * 60 * 60;
+
+/// Bounce times remembered per subscriber: at most the threshold is ever
+/// needed, so the highest threshold a list may set.
+pub const LIST_BOUNCE_THRESHOLD_MAX: u32 = 1_000;
+
+/// Octets of a list's state file read, at most: about 200 octets per
+/// member, pending entry and held post at their limits.
+pub const LIST_STATE_BYTES_MAX: usize = 8 * 1024 * 1024;
+
+/// Octets of a post a list distributes or holds: the whole message is
+/// read to rewrite its header (subject tag, list fields), so lists take
+/// smaller messages than the spool.
+pub const LIST_POST_BYTES_MAX: usize = 32 * 1024 * 1024;
+
+/// Characters of a list's subject tag (`[team]`).
+pub const LIST_SUBJECT_TAG_CHARS_MAX: usize = 40;
+
+/// Posts one digest holds: a digest goes to the digest members when this
+/// many posts have gathered (there is no timed digest).
+pub const LIST_DIGEST_POSTS_MAX: usize = 10;
+
+/// Octets of posts one digest holds: it goes out as soon as its posts
+/// come to this much, even with fewer than [`LIST_DIGEST_POSTS_MAX`].
+pub const LIST_DIGEST_BYTES_MAX: usize = 512 * 1024;

@@ -313,6 +313,27 @@ pub fn summary(loaded: &Loaded, plan: &BindPlan) -> String {
             group.name
         ));
     }
+    let (lists, problems) = crate::lists::all(config, &loaded.data_dir);
+    for list in &lists {
+        text.push_str(&format!(
+            "  list      {} {}, owners: {}, commands to {}{}\n",
+            list.address(),
+            list.kind,
+            if list.owners.is_empty() {
+                "none".to_owned()
+            } else {
+                list.owners.join(", ")
+            },
+            list.request_address(),
+            list.newsgroup
+                .as_ref()
+                .map(|group| format!(", archive as newsgroup {group}"))
+                .unwrap_or_default(),
+        ));
+    }
+    for problem in problems {
+        text.push_str(&format!("  list      left out: {problem}\n"));
+    }
     text.push('\n');
     text.push_str(&crate::config_check::outbound_summary(loaded));
     for warning in crate::config_check::warnings(loaded) {

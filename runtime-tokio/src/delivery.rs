@@ -70,6 +70,9 @@ pub struct Context<E> {
     /// What every attempt shares: the smarthost, the limits, and where we
     /// listen ourselves (see [`Context::listening_at`]).
     pub routing: Routing,
+    /// The mailing lists, if this server keeps any (the simulation's
+    /// does not).
+    pub lists: Option<Arc<crate::lists::ListBook>>,
 }
 
 /// What a configuration reload (SIGHUP) changes in delivery: the
@@ -80,6 +83,7 @@ pub struct Settings {
     hostname: String,
     outbound: OutboundConfig,
     smarthost_tls: Option<ClientTls>,
+    lists: Option<Arc<crate::lists::ListBook>>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -105,7 +109,15 @@ impl Settings {
             hostname: config.server.hostname.clone(),
             outbound: config.outbound.clone(),
             smarthost_tls,
+            lists: None,
         })
+    }
+
+    /// These settings with the mailing lists delivery hands list
+    /// addresses to.
+    pub fn with_lists(mut self, lists: Arc<crate::lists::ListBook>) -> Self {
+        self.lists = Some(lists);
+        self
     }
 }
 
@@ -129,18 +141,30 @@ impl<E: Environment> Context<E> {
             outbound: settings.outbound,
             mx_tls,
             smarthost_tls: settings.smarthost_tls,
+            lists: settings.lists,
         }
     }
 
     /// This context with reloaded `settings`: the same world, and the
     /// same addresses of our own. Tasks under way keep the old one.
     fn reloaded(&self, settings: Settings) -> Self {
-        Self::with_settings(
+        let mut context = Self::with_settings(
             self.env.clone(),
             self.mx_tls.clone(),
             settings,
             self.routing.ourselves.clone(),
-        )
+        );
+        // The lists are reconfigured in place (see `crate::lists::ListBook`).
+        if context.lists.is_none() {
+            context.lists = self.lists.clone();
+        }
+        context
+    }
+
+    /// This context handing list addresses to `lists`.
+    pub fn with_lists(mut self, lists: Arc<crate::lists::ListBook>) -> Self {
+        self.lists = Some(lists);
+        self
     }
 
     /// Where this server listens: an exchanger there is a mail loop.

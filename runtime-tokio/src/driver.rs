@@ -122,6 +122,16 @@ pub trait Backend: Clone + Send + Sync + 'static {
         None
     }
 
+    /// The one-click unsubscribe (RFC 8058) of the list member whose
+    /// token this is: answers (list, member) when one was removed.
+    /// Backends that keep no lists find nobody.
+    fn unsubscribe_list_member(
+        &self,
+        _token: &str,
+    ) -> impl Future<Output = std::io::Result<Option<(String, String)>>> + Send {
+        async { Ok(None) }
+    }
+
     /// A mailbox's forwarding and vacation settings (the webmail's
     /// settings page). Backends that keep none answer the empty settings.
     fn mailbox_rules(

@@ -17,6 +17,7 @@ pub mod ftp;
 pub mod http;
 pub mod imap;
 pub mod listen;
+pub mod lists;
 pub mod log_file;
 pub mod logging;
 pub mod mailbox_command;

@@ -91,6 +91,16 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Manages mailing lists kept in the data directory (`[[list]]`s of
+    /// the configuration are changed there) and the members of any list.
+    List {
+        /// The configuration file (for the data directory and the
+        /// domains); without it, found as for `run`.
+        #[arg(long, short, global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        action: postern::lists::command::ListAction,
+    },
     /// Shows a user's mailboxes: folders with their figures, or the
     /// messages of one folder. Safe while the server runs.
     Mailbox {
@@ -328,6 +338,17 @@ fn main() -> ExitCode {
         Command::Queue { config, action } => queue(config, action),
         Command::User { config, action } => report(user(config, action)),
         Command::Mailbox { config, action } => report(mailbox(config, action)),
+        Command::List { config, action } => report(
+            // A list may be the first thing in a new data directory.
+            configuration_with_data(
+                config,
+                matches!(action, postern::lists::command::ListAction::Create { .. }),
+            )
+            .and_then(|loaded| {
+                postern::privileges::become_configured_user(&loaded)?;
+                postern::lists::command::run(&loaded, action)
+            }),
+        ),
         Command::Unlock { config, address } => report(
             config_file::load(config.as_deref())
                 .and_then(|loaded| postern::accounts::unlock(&loaded.data_dir, &address)),

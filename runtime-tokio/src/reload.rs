@@ -26,6 +26,8 @@ pub(crate) struct Reloader {
     pub(crate) generation: watch::Sender<Arc<Generation>>,
     pub(crate) delivery: mpsc::UnboundedSender<delivery::Command>,
     pub(crate) accounts: Arc<AccountBook>,
+    /// Reconfigured in place: delivery and the web share it.
+    pub(crate) lists: Arc<crate::lists::ListBook>,
 }
 
 /// Installs the SIGHUP handler now, before anything listens: a SIGHUP
@@ -74,7 +76,8 @@ impl Reloader {
         let running = Arc::clone(&self.generation.borrow());
         let restart = needs_restart(&running.config, &loaded.config);
         let config = applicable(&running.config, &loaded.config);
-        let directory = Arc::new(Directory::new(&config.domains));
+        let list_definitions = self.lists.reconfigure(&config);
+        let directory = Arc::new(Directory::new(&config.domains).with_lists(&list_definitions));
         // The last step that may fail, before anything is changed.
         let settings = delivery::Settings::new(&config, Arc::clone(&directory))
             .map_err(|error| format!("{}: {error}", self.origin))?;

@@ -8,6 +8,7 @@ use crate::delivery;
 use crate::driver::{self, Backend, Clock};
 use crate::environment::System;
 use crate::listen;
+use crate::lists::ListBook;
 use crate::maildir::Maildirs;
 use crate::pop3::StoreMaildrops;
 use crate::privileges;
@@ -109,7 +110,13 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     let maildirs = Arc::new(Maildirs::new(&loaded.data_dir, &config.server.hostname));
     // Readers share delivery's store: one lock and one MODSEQ per mailbox.
     let maildrops = Arc::new(StoreMaildrops::new(Arc::new(maildirs.store().clone())));
-    let directory = Arc::new(Directory::new(&config.domains));
+    let lists = Arc::new(ListBook::new(
+        &loaded.data_dir,
+        &config.server.hostname,
+        Arc::clone(&maildirs),
+    ));
+    let list_definitions = lists.reconfigure(config);
+    let directory = Arc::new(Directory::new(&config.domains).with_lists(&list_definitions));
     let resolver = Resolver::new(&config.outbound.nameservers)?;
     let system = System {
         spool: Arc::clone(&spool),
@@ -117,7 +124,8 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
         resolver: resolver.clone(),
     };
     let context = delivery::Context::new(config, system, Arc::clone(&directory))?
-        .listening_at(ourselves(&plan));
+        .listening_at(ourselves(&plan))
+        .with_lists(Arc::clone(&lists));
     let (commands, queue_commands) = mpsc::unbounded_channel();
     tokio::spawn(delivery::run(context, backlog, arrivals, queue_commands));
     let reload_commands = commands.clone();
@@ -150,6 +158,7 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
         ftp_files: crate::ftp::DiskFiles::new(&loaded.data_dir),
         resolver,
         data_dir: loaded.data_dir.clone(),
+        lists: Arc::clone(&lists),
         instances: Arc::new(
             config
                 .services
@@ -175,6 +184,7 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
         generation,
         delivery: reload_commands,
         accounts,
+        lists,
     };
     let (stop_accepting, accepting) = watch::channel(false);
     let (end_sessions, ending) = watch::channel(false);

@@ -26,6 +26,7 @@ pub(super) fn lines(text: &mut String, config: &Config, service: &ServiceConfig,
             Area::Status => "the status page at /status".to_owned(),
             Area::Metrics => "Prometheus metrics at /metrics".to_owned(),
             Area::Admin => "the admin area at /admin (accounts marked admin)".to_owned(),
+            Area::Lists => "mailing lists' one-click unsubscribe at /lists/unsubscribe/".to_owned(),
         })
         .collect();
     line(text, "serves", &what.join("; "));

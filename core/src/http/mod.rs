@@ -28,10 +28,18 @@ pub enum Area {
     Metrics,
     /// The queue and the accounts, for accounts marked admin.
     Admin,
+    /// The mailing lists' one-click unsubscribe (RFC 8058).
+    Lists,
 }
 
 impl Area {
-    pub const ALL: [Area; 4] = [Area::Webmail, Area::Status, Area::Metrics, Area::Admin];
+    pub const ALL: [Area; 5] = [
+        Area::Webmail,
+        Area::Status,
+        Area::Metrics,
+        Area::Admin,
+        Area::Lists,
+    ];
 
     pub fn parse(name: &str) -> Option<Area> {
         Area::ALL
@@ -45,6 +53,7 @@ impl Area {
             Area::Status => "status",
             Area::Metrics => "metrics",
             Area::Admin => "admin",
+            Area::Lists => "lists",
         }
     }
 }

@@ -24,6 +24,11 @@ pub(super) async fn deliver_to<E: Environment>(
     record: &Arc<SpoolRecord>,
     mailbox: &LocalMailbox,
 ) -> io::Result<String> {
+    if let Some(book) = &context.lists
+        && let Some(target) = book.target(mailbox)
+    {
+        return crate::lists::deliver::deliver_to_list(context, book, record, target).await;
+    }
     let id = record.queue_id;
     let env = &context.env;
     let rules = match env.mailbox_rules(mailbox.clone()).await {

@@ -19,6 +19,7 @@ mod extract;
 mod login;
 mod settings;
 mod status;
+mod unsubscribe;
 mod webmail;
 
 use crate::driver::{Backend, Clock};
@@ -195,6 +196,9 @@ fn router<M: Backend>(app: App<M>) -> Router {
     if serve.contains(Area::Metrics) {
         router = router.merge(status::metrics_routes());
     }
+    if serve.contains(Area::Lists) {
+        router = router.merge(unsubscribe::routes());
+    }
     router
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(HTTP_FORM_BYTES_MAX))
@@ -215,7 +219,7 @@ async fn front_without_webmail<M: Backend>(
             Area::Status => Some(("/status", "Status")),
             Area::Metrics => Some(("/metrics", "Metrics")),
             Area::Admin => Some(("/admin", "Admin (log in as an admin)")),
-            Area::Webmail => None,
+            Area::Webmail | Area::Lists => None,
         })
         .collect();
     Html(pages::layout(

@@ -37,6 +37,8 @@ pub struct LocalStore {
     pub(super) instances: Arc<Vec<driver::InstanceListing>>,
     /// The newsgroups.
     pub(crate) news: crate::news::NewsStore,
+    /// The mailing lists, for the one-click unsubscribe.
+    pub(super) lists: Arc<crate::lists::ListBook>,
 }
 
 impl LocalStore {
@@ -53,6 +55,11 @@ impl Backend for LocalStore {
     type Message = SpoolFile;
     type Maildrops = StoreMaildrops<MaildirStore>;
     type Tunnel = tokio::net::TcpStream;
+
+    async fn unsubscribe_list_member(&self, token: &str) -> io::Result<Option<(String, String)>> {
+        let (lists, token) = (Arc::clone(&self.lists), token.to_owned());
+        crate::spool::blocking(move || crate::lists::unsubscribe_by_token(&lists, &token)).await
+    }
 
     async fn connect_tunnel(
         &self,

@@ -103,9 +103,9 @@ pub(super) fn http_keys(
         return None;
     }
     let Some(written) = &service.serve else {
-        return Some(HttpConfig {
-            serve: Areas::only(Area::Webmail),
-        });
+        let mut serve = Areas::only(Area::Webmail);
+        serve.insert(Area::Lists);
+        return Some(HttpConfig { serve });
     };
     let mut serve = Areas::default();
     for area in written.get_ref() {
@@ -116,9 +116,14 @@ pub(super) fn http_keys(
                 area.span(),
                 "serve",
                 format!("{:?} is not something an HTTP instance serves", area.get_ref()),
-                "use any of \"webmail\", \"status\", \"metrics\" and \"admin\", for example serve = [\"webmail\", \"status\"]",
+                "use any of \"webmail\", \"status\", \"metrics\", \"admin\" and \"lists\", for example serve = [\"webmail\", \"status\"]",
             )),
         }
+    }
+    // The one-click unsubscribe goes wherever webmail is: its URL is the
+    // webmail's (`[lists] web_url`).
+    if serve.contains(Area::Webmail) {
+        serve.insert(Area::Lists);
     }
     if written.get_ref().is_empty() {
         errors.push(spanned_error(
@@ -126,7 +131,7 @@ pub(super) fn http_keys(
             written.span(),
             "serve",
             "an HTTP instance that serves nothing".to_owned(),
-            "list what it serves: any of \"webmail\", \"status\", \"metrics\" and \"admin\"",
+            "list what it serves: any of \"webmail\", \"status\", \"metrics\", \"admin\" and \"lists\"",
         ));
     }
     Some(HttpConfig { serve })

@@ -4,11 +4,13 @@
 //! from the binary, lays them out for a desktop or a phone.
 
 mod admin;
+mod lists;
 mod mail;
 mod settings;
 mod status;
 
 pub use admin::{AccountRow, AdminPage, admin_page};
+pub use lists::{unsubscribe_page, unsubscribed_page};
 pub use mail::{
     FolderLink, FolderPage, ListRow, MessagePage, Origin, Sort, compose_page, encode, folder_page,
     human_size, message_page,

@@ -29,7 +29,11 @@ fn an_http_instance_serves_webmail_unless_told_otherwise() {
     assert_eq!(web.kind, ServiceKind::Http);
     assert_eq!(web.kind.to_string(), "http");
     let serve = web.http.as_ref().unwrap().serve;
-    assert_eq!(serve.iter().collect::<Vec<_>>(), vec![Area::Webmail]);
+    // The lists' one-click unsubscribe goes with webmail.
+    assert_eq!(
+        serve.iter().collect::<Vec<_>>(),
+        vec![Area::Webmail, Area::Lists]
+    );
     assert!(web.auth.offered && web.auth.without_tls);
     assert_eq!(web.command_timeout, HTTP_IDLE_TIMEOUT_DEFAULT);
 }
