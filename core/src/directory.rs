@@ -35,6 +35,8 @@ struct DomainEntry {
     catch_all: Option<String>,
     /// The local parts of mailing lists (see [`crate::lists::Role`]).
     lists: BTreeSet<String>,
+    /// The local parts of newsgroups' mail-to-news addresses.
+    gateways: BTreeSet<String>,
 }
 
 /// Local domains and their users, aliases and catch-alls, all lower-case.
@@ -87,6 +89,21 @@ impl Directory {
         self
     }
 
+    /// The directory with these newsgroup gateway addresses taken too
+    /// (`[[newsgroup]] address`): each resolves to a local mailbox of
+    /// its own name, which delivery hands to the news store. Addresses
+    /// in domains that are not ours are left out.
+    pub fn with_news_gateways<'a>(mut self, addresses: impl IntoIterator<Item = &'a str>) -> Self {
+        for address in addresses {
+            if let Some((local, domain)) = address.rsplit_once('@')
+                && let Some(entry) = self.domains.get_mut(&key(domain))
+            {
+                entry.gateways.insert(local.to_lowercase());
+            }
+        }
+        self
+    }
+
     pub fn is_local_domain(&self, domain: &str) -> bool {
         self.domains.contains_key(&key(domain))
     }
@@ -111,10 +128,11 @@ impl Directory {
             Some(local_part)
         } else if let Some(target) = entry.aliases.get(&local_part) {
             Some(target.clone())
-        } else if entry
-            .lists
-            .iter()
-            .any(|list| crate::lists::Role::of(list, &local_part).is_some())
+        } else if entry.gateways.contains(&local_part)
+            || entry
+                .lists
+                .iter()
+                .any(|list| crate::lists::Role::of(list, &local_part).is_some())
         {
             Some(local_part)
         } else {
@@ -175,6 +193,27 @@ mod tests {
                 catch_all: Some("carol".into()),
             },
         ])
+    }
+
+    #[test]
+    fn news_gateway_addresses_resolve_to_mailboxes_of_their_own() {
+        let directory =
+            directory().with_news_gateways(["General-News@example.test", "x@elsewhere.test"]);
+        let resolve = |text: &str| {
+            directory.resolve(&crate::address::parse_forward_path(text, false).unwrap())
+        };
+        assert_eq!(
+            resolve("<general-news@EXAMPLE.test>"),
+            RecipientVerdict::Local(LocalMailbox {
+                domain: "example.test".into(),
+                user: "general-news".into(),
+            })
+        );
+        assert_eq!(resolve("<x@elsewhere.test>"), RecipientVerdict::NotLocal);
+        assert_eq!(
+            resolve("<nobody@example.test>"),
+            RecipientVerdict::UnknownLocalUser
+        );
     }
 
     #[test]

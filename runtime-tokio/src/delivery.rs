@@ -73,6 +73,9 @@ pub struct Context<E> {
     /// The mailing lists, if this server keeps any (the simulation's
     /// does not).
     pub lists: Option<Arc<crate::lists::ListBook>>,
+    /// The newsgroups, for mail to their mail-to-news addresses (the
+    /// simulation's server has none).
+    pub news: Option<crate::news::NewsStore>,
 }
 
 /// What a configuration reload (SIGHUP) changes in delivery: the
@@ -142,6 +145,7 @@ impl<E: Environment> Context<E> {
             mx_tls,
             smarthost_tls: settings.smarthost_tls,
             lists: settings.lists,
+            news: None,
         }
     }
 
@@ -158,7 +162,15 @@ impl<E: Environment> Context<E> {
         if context.lists.is_none() {
             context.lists = self.lists.clone();
         }
+        // The news store's groups are replaced in place too.
+        context.news = self.news.clone();
         context
+    }
+
+    /// This context posting mail for newsgroups' addresses to `news`.
+    pub fn with_news(mut self, news: crate::news::NewsStore) -> Self {
+        self.news = Some(news);
+        self
     }
 
     /// This context handing list addresses to `lists`.

@@ -12,7 +12,6 @@ use crate::delivery;
 use crate::listen;
 use crate::server::Generation;
 use postern_core::config::reload::{applicable, needs_restart};
-use postern_core::directory::Directory;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::signal::unix::{Signal, SignalKind, signal};
@@ -77,7 +76,7 @@ impl Reloader {
         let restart = needs_restart(&running.config, &loaded.config);
         let config = applicable(&running.config, &loaded.config);
         let list_definitions = self.lists.reconfigure(&config);
-        let directory = Arc::new(Directory::new(&config.domains).with_lists(&list_definitions));
+        let directory = Arc::new(crate::server::directory(&config, &list_definitions));
         // The last step that may fail, before anything is changed.
         let settings = delivery::Settings::new(&config, Arc::clone(&directory))
             .map_err(|error| format!("{}: {error}", self.origin))?;
@@ -112,7 +111,7 @@ impl Reloader {
         let store = running.store.with_directory(directory);
         store
             .news
-            .set_groups(crate::news::local_groups(&config.news));
+            .set_groups(crate::news::all_groups(&config.news, &list_definitions));
         store.news.set_access(&config.news);
         tracing::info!(
             instances = config.services.len(),

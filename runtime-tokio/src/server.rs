@@ -116,7 +116,14 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
         Arc::clone(&maildirs),
     ));
     let list_definitions = lists.reconfigure(config);
-    let directory = Arc::new(Directory::new(&config.domains).with_lists(&list_definitions));
+    let directory = Arc::new(directory(config, &list_definitions));
+    let news = crate::news::NewsStore::new(
+        &loaded.data_dir,
+        &config.server.hostname,
+        maildrops.store().as_ref().clone(),
+    );
+    news.set_groups(crate::news::all_groups(&config.news, &list_definitions));
+    news.set_access(&config.news);
     let resolver = Resolver::new(&config.outbound.nameservers)?;
     let system = System {
         spool: Arc::clone(&spool),
@@ -125,7 +132,8 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     };
     let context = delivery::Context::new(config, system, Arc::clone(&directory))?
         .listening_at(ourselves(&plan))
-        .with_lists(Arc::clone(&lists));
+        .with_lists(Arc::clone(&lists))
+        .with_news(news.clone());
     let (commands, queue_commands) = mpsc::unbounded_channel();
     tokio::spawn(delivery::run(context, backlog, arrivals, queue_commands));
     let reload_commands = commands.clone();
@@ -141,13 +149,6 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
                 loaded.data_dir.display()
             )
         })?;
-    let news = crate::news::NewsStore::new(
-        &loaded.data_dir,
-        &config.server.hostname,
-        maildrops.store().as_ref().clone(),
-    );
-    news.set_groups(crate::news::local_groups(&config.news));
-    news.set_access(&config.news);
     let store = LocalStore {
         news: news.clone(),
         spool,
@@ -230,6 +231,23 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The local directory: the domains' users and aliases, the mailing
+/// lists' addresses and the newsgroups' mail-to-news addresses.
+pub(crate) fn directory(
+    config: &postern_core::config::Config,
+    lists: &[postern_core::lists::ListDefinition],
+) -> Directory {
+    Directory::new(&config.domains)
+        .with_lists(lists)
+        .with_news_gateways(
+            config
+                .news
+                .groups
+                .iter()
+                .filter_map(|g| g.address.as_deref()),
+        )
 }
 
 /// Where this server listens, for loop detection: the plan's listeners,

@@ -17,6 +17,7 @@ const PASSWORD: &str = "correct horse battery";
 /// a login), `starttls` and `nntps`; and three groups.
 struct NewsWorld {
     server: TestServer,
+    smtp: SocketAddr,
     open: SocketAddr,
     locked: SocketAddr,
     starttls: SocketAddr,
@@ -30,6 +31,7 @@ fn address() -> SocketAddr {
 impl NewsWorld {
     fn start() -> NewsWorld {
         let [smtp, open, locked, starttls, nntps] = [0; 5].map(|_| address());
+        let smtp_port = smtp;
         let config = format!(
             r#"
 [server]
@@ -81,6 +83,8 @@ users = ["alice", "bob"]
 [[newsgroup]]
 name = "local.general"
 description = "Anything for everyone here"
+address = "general-news@example.test"
+send_to = ["bob@example.test"]
 
 [[newsgroup]]
 name = "local.announce"
@@ -94,6 +98,11 @@ name = "private.staff"
 users = ["bob@example.test"]
 read = "local.*"
 post = ""
+
+[[list]]
+address = "team@example.test"
+description = "The team"
+newsgroup = "lists.team"
 "#
         );
         let server = TestServer::start_with_files(&config, smtp, make_certificate);
@@ -101,6 +110,7 @@ post = ""
         support::add_user(&server.config_path(), "bob@example.test", PASSWORD);
         NewsWorld {
             server,
+            smtp: smtp_port,
             open,
             locked,
             starttls,
@@ -126,6 +136,45 @@ post = ""
             String::from_utf8_lossy(&out.stderr)
         );
         text
+    }
+}
+
+impl NewsWorld {
+    /// Sends `message` through SMTP.
+    fn mail(&self, from: &str, to: &str, message: &str) {
+        let path = self
+            .server
+            .dir
+            .path()
+            .join(format!("mail-{}.eml", free_port()));
+        std::fs::write(&path, message).unwrap();
+        let out = python("send.py", self.smtp, &[from, to, path.to_str().unwrap()]);
+        assert!(
+            String::from_utf8_lossy(&out.stdout).starts_with("OK"),
+            "{out:?}"
+        );
+    }
+
+    /// The messages in a local user's INBOX, as text.
+    fn inbox(&self, user: &str) -> Vec<String> {
+        let dir = self.server.data().join("mail/example.test").join(user);
+        ["new", "cur"]
+            .iter()
+            .filter_map(|sub| std::fs::read_dir(dir.join(sub)).ok())
+            .flatten()
+            .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
+            .collect()
+    }
+
+    fn list_cli(&self, args: &[&str]) {
+        let output = postern()
+            .arg("list")
+            .arg("--config")
+            .arg(self.server.config_path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
     }
 }
 
@@ -216,7 +265,7 @@ fn a_locked_instance_asks_for_a_login_and_news_access_narrows_a_user() {
         &[
             "list: error: 480",
             "login: ok",
-            "list after: ['local.announce', 'local.general', 'private.staff']",
+            "list after: ['lists.team', 'local.announce', 'local.general', 'private.staff']",
             "group private: 211 ",
         ],
     );
@@ -243,14 +292,18 @@ fn starttls_and_nntps_carry_the_login() {
             "starttls: ok",
             "tls: TLSv1.3",
             "login: ok",
-            "list: ['local.announce', 'local.general', 'private.staff']",
+            "list: ['lists.team', 'local.announce', 'local.general', 'private.staff']",
             "quit: 205",
         ],
     );
     let out = world.nntplib(world.nntps, "nntps", USER, "");
     assert_lines(
         &out,
-        &["welcome: 20", "login: ok", "list: ['local.announce'"],
+        &[
+            "welcome: 20",
+            "login: ok",
+            "list: ['lists.team', 'local.announce'",
+        ],
     );
 }
 
@@ -300,4 +353,116 @@ fn suck_pulls_a_group_in_batch_mode() {
     );
     let newsrc = std::fs::read_to_string(dir.path().join("sucknewsrc")).unwrap();
     assert_eq!(newsrc.trim(), "local.general 2", "{log}");
+}
+
+#[test]
+fn mail_to_a_group_address_is_posted_and_news_is_mailed_on_but_not_back() {
+    let world = NewsWorld::start();
+    world.mail(
+        "carol@remote.test",
+        "general-news@example.test",
+        "From: Carol <carol@remote.test>\r\nTo: general-news@example.test\r\nSubject: By mail\r\nMessage-ID: <by-mail@remote.test>\r\n\r\nHello from mail.\r\n",
+    );
+    let out = support::eventually(
+        || world.nntplib(world.open, "read", "", "local.general"),
+        |out| out.contains("subject='By mail'"),
+        |out| format!("the mailed article is not in the group:\n{out}"),
+    );
+    assert_lines(&out, &["id=<by-mail@remote.test>"]);
+    // Posted over NNTP: mailed to send_to. From mail: not mailed back.
+    world.nntplib(world.open, "post", USER, "By news");
+    let copies = support::eventually(
+        || world.inbox("bob"),
+        |mails| mails.iter().any(|m| m.contains("Subject: By news")),
+        |mails| {
+            format!(
+                "bob has {} messages, none the news-to-mail copy",
+                mails.len()
+            )
+        },
+    );
+    let copy = copies
+        .iter()
+        .find(|m| m.contains("Subject: By news"))
+        .unwrap();
+    assert!(
+        copy.contains("X-Postern-Gateway: news-to-mail local.general"),
+        "{copy}"
+    );
+    assert!(!copy.contains("\nPath:"), "{copy}");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        !world
+            .inbox("bob")
+            .iter()
+            .any(|m| m.contains("Subject: By mail")),
+        "an article that came from mail went back out as mail"
+    );
+    // The same mail delivered twice is one article.
+    world.mail(
+        "carol@remote.test",
+        "general-news@example.test",
+        "From: Carol <carol@remote.test>\r\nSubject: By mail\r\nMessage-ID: <by-mail@remote.test>\r\n\r\nAgain.\r\n",
+    );
+    let log = support::eventually(
+        || world.server.log(),
+        |log| log.contains("already in local.general"),
+        |_| "the second copy was not recognised".to_owned(),
+    );
+    assert!(
+        log.contains("posted to local.general as article 1"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_list_archive_is_a_newsgroup_and_a_post_to_it_goes_to_the_list() {
+    let world = NewsWorld::start();
+    world.list_cli(&["members", "team@example.test", "add", USER]);
+    world.mail(
+        "carol@remote.test",
+        "team@example.test",
+        "From: Carol <carol@remote.test>\r\nTo: team@example.test\r\nSubject: Team news\r\nMessage-ID: <team-1@remote.test>\r\n\r\nFor the team.\r\n",
+    );
+    // Alice gets her copy, and the archive is the newsgroup.
+    support::eventually(
+        || world.inbox("alice"),
+        |mails| mails.iter().any(|m| m.contains("Team news")),
+        |mails| format!("alice has {} messages, none the post", mails.len()),
+    );
+    let out = support::eventually(
+        || world.nntplib(world.locked, "read", USER, "lists.team"),
+        |out| out.contains("Team news"),
+        |out| format!("the post is not in lists.team:\n{out}"),
+    );
+    assert_lines(
+        &out,
+        &["group: 211 1 1 1 lists.team", "id=<team-1@remote.test>"],
+    );
+    // Anonymous readers of the open instance are granted local.* only.
+    let anonymous = world.nntplib(world.open, "anonymous", "", "");
+    assert!(!anonymous.contains("lists.team"), "{anonymous}");
+    // A post to the group is mailed to the list, which distributes and
+    // archives it.
+    let out = world.nntplib(world.locked, "post_to", USER, "lists.team:Reply over news");
+    assert_lines(&out, &["login: ok", "post: 240"]);
+    support::eventually(
+        || world.inbox("alice"),
+        |mails| {
+            mails
+                .iter()
+                .any(|m| m.contains("Reply over news") && m.contains("List-Id:"))
+        },
+        |mails| {
+            format!(
+                "alice has {} messages, none the list copy of the NNTP post",
+                mails.len()
+            )
+        },
+    );
+    support::eventually(
+        || world.nntplib(world.locked, "read", USER, "lists.team"),
+        |out| out.contains("Reply over news"),
+        |out| format!("the NNTP post is not in the archive:\n{out}"),
+    );
 }

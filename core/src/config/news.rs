@@ -82,7 +82,8 @@ pub(super) struct RawNewsgroup {
     name: Spanned<String>,
     #[serde(default)]
     description: String,
-    /// `"open"` (`y`), `"read-only"` (`n`) or `"moderated"` (`m`).
+    /// `"open"` (`y`) or `"read-only"` (`n`); moderated groups are the
+    /// archives of moderated lists.
     posting: Option<Spanned<String>>,
     expire: Option<Seconds>,
     address: Option<Spanned<String>>,
@@ -141,14 +142,23 @@ pub(super) fn validate_news(
         {
             None | Some(("open", _)) => PostingStatus::Allowed,
             Some(("read-only", _)) => PostingStatus::Refused,
-            Some(("moderated", _)) => PostingStatus::Moderated,
+            Some(("moderated", at)) => {
+                errors.push(spanned_error(
+                    source,
+                    at,
+                    "newsgroup.posting",
+                    "a local newsgroup has no moderator to send posts to".to_owned(),
+                    "for a moderated group, declare a [[list]] with kind = \"moderated\" and newsgroup = \"...\": its archive is the group, and posts to it go to the list's moderators",
+                ));
+                PostingStatus::Moderated
+            }
             Some((other, at)) => {
                 errors.push(spanned_error(
                     source,
                     at,
                     "newsgroup.posting",
                     format!("{other:?} is not a posting rule"),
-                    "use \"open\" (the default), \"read-only\" or \"moderated\"",
+                    "use \"open\" (the default) or \"read-only\"",
                 ));
                 PostingStatus::Allowed
             }

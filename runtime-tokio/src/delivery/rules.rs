@@ -29,6 +29,11 @@ pub(super) async fn deliver_to<E: Environment>(
     {
         return crate::lists::deliver::deliver_to_list(context, book, record, target).await;
     }
+    if let Some(news) = &context.news
+        && let Some(group) = news.gateway_group(&mailbox.to_string())
+    {
+        return crate::news::deliver::deliver_to_group(context, news, record, group).await;
+    }
     let id = record.queue_id;
     let env = &context.env;
     let rules = match env.mailbox_rules(mailbox.clone()).await {

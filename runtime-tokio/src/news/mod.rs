@@ -15,6 +15,7 @@
 use crate::mailstore::{MailboxStore, MaildirStore, StoreError};
 use postern_core::config::{NewsAccess, NewsConfig};
 use postern_core::envelope::LocalMailbox;
+use postern_core::lists::ListDefinition;
 use postern_core::mailbox::{Flags, Keywords, Snapshot, Uid};
 use postern_core::nntp::{ArticleRange, GroupName, GroupSummary, OverviewRecord, PostingStatus};
 use postern_core::time::UnixTime;
@@ -24,7 +25,9 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 
+pub mod deliver;
 mod expire;
+pub mod gateway;
 #[cfg(test)]
 mod tests;
 
@@ -42,6 +45,10 @@ pub struct GroupSource {
     /// Articles older than this are expired.
     pub expire: Option<Duration>,
     pub location: Location,
+    /// Mail to this address is posted to the group.
+    pub gateway: Option<String>,
+    /// New articles that did not come from mail are mailed here.
+    pub send_to: Vec<String>,
 }
 
 /// Which store holds a group.
@@ -49,7 +56,9 @@ pub struct GroupSource {
 pub enum Location {
     /// `DATA/news/groups/NAME/`.
     Local,
-    /// A mailing list's archive: the list address's own INBOX.
+    /// A mailing list's archive: the list address's own INBOX. Articles
+    /// come only from the list; a post to the group is mailed to the list,
+    /// whose rules decide (so the group is `m`, RFC 3977 7.6.3).
     Archive(LocalMailbox),
 }
 
@@ -63,8 +72,54 @@ pub fn local_groups(news: &NewsConfig) -> Vec<GroupSource> {
             status: group.status,
             expire: group.expire,
             location: Location::Local,
+            gateway: group.address.clone(),
+            send_to: group.send_to.clone(),
         })
         .collect()
+}
+
+/// Every group served: the local ones, and the archives of the mailing
+/// lists that name a newsgroup (a local group of the same name wins, and
+/// the clash is logged).
+pub fn all_groups(news: &NewsConfig, lists: &[ListDefinition]) -> Vec<GroupSource> {
+    let mut groups = local_groups(news);
+    for list in lists {
+        let Some(name) = &list.newsgroup else {
+            continue;
+        };
+        if groups.iter().any(|group| &group.name == name) {
+            tracing::error!(group = %name, list = %list.address(), "newsgroup {name} is both a [[newsgroup]] and the archive of {}; the [[newsgroup]] is served", list.address());
+            continue;
+        }
+        let description = if list.description.is_empty() {
+            format!("The archive of the mailing list {}", list.address())
+        } else {
+            list.description.clone()
+        };
+        groups.push(GroupSource {
+            name: name.clone(),
+            description,
+            status: PostingStatus::Moderated,
+            expire: None,
+            location: Location::Archive(LocalMailbox {
+                domain: list.domain.clone(),
+                user: list.local.clone(),
+            }),
+            gateway: None,
+            send_to: Vec::new(),
+        });
+    }
+    groups
+}
+
+/// Where a post went: the groups that stored it, and the mailing lists
+/// (by address) it is to be mailed to, for the archive groups it named.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Posted {
+    pub stored: Vec<(GroupName, u32)>,
+    pub to_lists: Vec<String>,
+    /// Addresses the news-to-mail gateway sends the article to.
+    pub send_to: Vec<(GroupName, String)>,
 }
 
 /// Why a post was not stored.
@@ -361,15 +416,16 @@ impl NewsStore {
     }
 
     /// Stores a checked article (CRLF line ends, with its Message-ID) in
-    /// each of `groups` that exists here; returns where it went. Refused
-    /// whole when its Message-ID is here already, when no group exists,
-    /// or when one of them takes no posts.
+    /// each of `groups` that exists here, except list archives, whose
+    /// lists it names instead; returns where it went. Refused whole when
+    /// its Message-ID is here already, when no group exists, or when one
+    /// of them takes no posts.
     pub async fn post(
         &self,
         article: &[u8],
         groups: &[GroupName],
         now: UnixTime,
-    ) -> Result<Vec<(GroupName, u32)>, PostError> {
+    ) -> Result<Posted, PostError> {
         let sources: Vec<GroupSource> = groups.iter().filter_map(|g| self.source(g)).collect();
         if sources.is_empty() {
             let names: Vec<&str> = groups.iter().map(GroupName::as_str).collect();
@@ -389,8 +445,21 @@ impl NewsStore {
         {
             return Err(PostError::Duplicate(message_id));
         }
-        let mut stored = Vec::new();
+        let mut posted = Posted::default();
+        let from_mail = postern_core::nntp::gateway::came_from_mail(article);
         for source in &sources {
+            if let Location::Archive(list) = &source.location {
+                posted.to_lists.push(list.to_string());
+                continue;
+            }
+            if !from_mail {
+                posted.send_to.extend(
+                    source
+                        .send_to
+                        .iter()
+                        .map(|address| (source.name.clone(), address.clone())),
+                );
+            }
             let (store, mailbox) = self.place(source);
             let uid = store
                 .append(
@@ -403,9 +472,17 @@ impl NewsStore {
                 )
                 .await
                 .map_err(PostError::Store)?;
-            stored.push((source.name.clone(), uid.get()));
+            posted.stored.push((source.name.clone(), uid.get()));
         }
-        Ok(stored)
+        Ok(posted)
+    }
+
+    /// The group whose mail-to-news address is `address` (lower-case).
+    pub fn gateway_group(&self, address: &str) -> Option<GroupName> {
+        self.sources()
+            .values()
+            .find(|source| source.gateway.as_deref() == Some(address))
+            .map(|source| source.name.clone())
     }
 
     /// Removes the articles of groups with an `expire` that arrived before

@@ -17,6 +17,8 @@ fn store(dir: &Path) -> NewsStore {
             status: PostingStatus::Allowed,
             expire: Some(Duration::from_secs(3600)),
             location: Location::Local,
+            gateway: None,
+            send_to: Vec::new(),
         },
         GroupSource {
             name: group("local.announce"),
@@ -24,6 +26,8 @@ fn store(dir: &Path) -> NewsStore {
             status: PostingStatus::Refused,
             expire: None,
             location: Location::Local,
+            gateway: None,
+            send_to: Vec::new(),
         },
         GroupSource {
             name: group("lists.team"),
@@ -34,6 +38,8 @@ fn store(dir: &Path) -> NewsStore {
                 domain: "example.test".to_owned(),
                 user: "team".to_owned(),
             }),
+            gateway: None,
+            send_to: Vec::new(),
         },
     ]);
     news
@@ -63,8 +69,9 @@ async fn posts_get_increasing_numbers_and_overviews() {
         )
         .await
         .unwrap();
-    assert_eq!(first, [(group("local.general"), 1)]);
-    assert_eq!(second, [(group("local.general"), 2)]);
+    assert_eq!(first.stored, [(group("local.general"), 1)]);
+    assert_eq!(second.stored, [(group("local.general"), 2)]);
+    assert!(second.to_lists.is_empty() && second.send_to.is_empty());
     let (summary, numbers) = news.select(&group("local.general")).await.unwrap().unwrap();
     assert_eq!((summary.count, summary.low, summary.high), (2, 1, 2));
     assert_eq!(numbers, [1, 2]);
@@ -144,14 +151,36 @@ async fn duplicates_read_only_groups_and_unknown_groups_are_refused() {
 async fn an_archive_group_reads_the_list_mailbox_and_expiry_keeps_numbers() {
     let dir = tempfile::tempdir().unwrap();
     let news = store(dir.path());
-    news.post(
-        &article("<a@x>", "Archived"),
-        &[group("lists.team")],
-        UnixTime(1_796_000_000),
-    )
-    .await
-    .unwrap();
+    // A post to an archive goes to its list, which archives what it
+    // distributes in its own mailbox.
+    let archived = article("<a@x>", "Archived");
+    let posted = news
+        .post(&archived, &[group("lists.team")], UnixTime(1_796_000_000))
+        .await
+        .unwrap();
+    assert_eq!(posted.to_lists, ["team@example.test"]);
+    assert!(posted.stored.is_empty());
+    let list = LocalMailbox {
+        domain: "example.test".to_owned(),
+        user: "team".to_owned(),
+    };
+    news.inner
+        .mail_store
+        .append(
+            &list,
+            INBOX,
+            archived.as_slice(),
+            Flags::EMPTY,
+            &Keywords::default(),
+            UnixTime(1_796_000_000),
+        )
+        .await
+        .unwrap();
     assert!(dir.path().join("mail/example.test/team").is_dir());
+    assert_eq!(
+        news.find("<a@x>").await.unwrap(),
+        Some((group("lists.team"), 1))
+    );
     let groups = news.groups().await.unwrap();
     let team = groups
         .iter()
@@ -188,4 +217,44 @@ async fn an_archive_group_reads_the_list_mailbox_and_expiry_keeps_numbers() {
     .unwrap();
     let (_, numbers) = news.select(&general).await.unwrap().unwrap();
     assert_eq!(numbers, [2, 3], "an expired number is never given again");
+}
+
+#[tokio::test]
+async fn gateways_are_found_by_address_and_news_to_mail_skips_mail() {
+    let dir = tempfile::tempdir().unwrap();
+    let news = store(dir.path());
+    news.set_groups(vec![GroupSource {
+        name: group("local.general"),
+        description: String::new(),
+        status: PostingStatus::Allowed,
+        expire: None,
+        location: Location::Local,
+        gateway: Some("general-news@example.test".to_owned()),
+        send_to: vec!["team@example.test".to_owned()],
+    }]);
+    assert_eq!(
+        news.gateway_group("general-news@example.test"),
+        Some(group("local.general"))
+    );
+    assert_eq!(news.gateway_group("other@example.test"), None);
+    let now = UnixTime(1_796_000_000);
+    let posted = news
+        .post(&article("<1@x>", "By news"), &[group("local.general")], now)
+        .await
+        .unwrap();
+    assert_eq!(
+        posted.send_to,
+        [(group("local.general"), "team@example.test".to_owned())]
+    );
+    let from_mail = [
+        b"X-Postern-Gateway: mail-to-news local.general\r\n".as_slice(),
+        &article("<2@x>", "By mail"),
+    ]
+    .concat();
+    let posted = news
+        .post(&from_mail, &[group("local.general")], now)
+        .await
+        .unwrap();
+    assert!(posted.send_to.is_empty(), "{posted:?}");
+    assert_eq!(posted.stored, [(group("local.general"), 2)]);
 }

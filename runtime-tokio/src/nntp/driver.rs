@@ -6,7 +6,7 @@
 use crate::driver::{
     Backend, Clock, NextInput, WriteResult, bounded, next_input, note_write, start_tls,
 };
-use crate::news::{NewsStore, PostError};
+use crate::news::{NewsStore, PostError, gateway};
 use crate::tls::{ServerTls, Transport};
 use postern_core::auth::AuthVerdict;
 use postern_core::limits::{NNTP_ARTICLE_CHUNK_BYTES, READ_CHUNK_BYTES};
@@ -14,7 +14,6 @@ use postern_core::nntp::{
     Access, ArticleRange, ArticleRef, Articles, Event, GroupName, Input, NntpServer, OpenedArticle,
     Output, Request, Wildmat,
 };
-use postern_core::time::UnixTime;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::sync::watch;
 
@@ -26,6 +25,8 @@ pub struct NntpContext<'a, B> {
     /// The instance's patterns for a logged-in user no `[[news_access]]`
     /// names: (read, post).
     pub logged_in: (&'a str, &'a str),
+    /// Our name, for the `Received:` field of mail the gateways send.
+    pub hostname: &'a str,
 }
 
 /// An answer to hand in, owning what it carries.
@@ -56,6 +57,8 @@ pub async fn run_nntp_session<S, B>(
     let mut sent = 0usize;
     let mut write_failed = false;
     let mut stalled = false;
+    // The account logged in, for the envelope of mail a post sends.
+    let mut login: Option<String> = None;
     loop {
         let mut answer: Option<Answer> = None;
         let mut close = false;
@@ -97,7 +100,7 @@ pub async fn run_nntp_session<S, B>(
                 }
                 Output::Request(request) => {
                     answer = Some(Answer::Input(
-                        answer_request(&context, client, request).await,
+                        answer_request(&context, client, &mut login, request).await,
                     ));
                 }
                 Output::Close => close = true,
@@ -172,6 +175,7 @@ pub async fn run_nntp_session<S, B>(
 async fn answer_request<B: Backend>(
     context: &NntpContext<'_, B>,
     client: std::net::IpAddr,
+    login: &mut Option<String>,
     request: Request,
 ) -> Input<'static> {
     let news = context.news;
@@ -180,7 +184,10 @@ async fn answer_request<B: Backend>(
             let verdict = context.backend.authenticate(attempt, client).await;
             crate::metrics::global().login_verdict(crate::metrics::LoginProtocol::Nntp, &verdict);
             let access = match &verdict {
-                AuthVerdict::Accepted(identity) => Some(access_for(context, &identity.login)),
+                AuthVerdict::Accepted(identity) => {
+                    *login = Some(identity.login.clone());
+                    Some(access_for(context, &identity.login))
+                }
                 _ => None,
             };
             Input::Authenticated(verdict, access)
@@ -232,34 +239,94 @@ async fn answer_request<B: Backend>(
             newsgroups,
             message_id,
         } => {
-            let now = context.backend.wall_now();
-            Input::Posted(post(news, &article, &newsgroups, &message_id, now).await)
+            let poster = Poster {
+                client,
+                login: login.as_deref(),
+            };
+            Input::Posted(post(context, &poster, &article, &newsgroups, &message_id).await)
         }
         Request::Article { .. } => unreachable!("the session loop opens articles itself"),
     }
 }
 
-/// Stores a post; the reason for a refusal as the client reads it.
-async fn post(
-    news: &NewsStore,
+/// Who posted: where from, and as whom.
+struct Poster<'a> {
+    client: std::net::IpAddr,
+    login: Option<&'a str>,
+}
+
+/// Stores a post, mails it to the lists whose archive groups it names,
+/// and sends the news-to-mail copies; the reason for a refusal as the
+/// client reads it. A post is refused only if it could go nowhere: once
+/// stored, a copy the gateway could not queue is logged, not refused.
+async fn post<B: Backend>(
+    context: &NntpContext<'_, B>,
+    poster: &Poster<'_>,
     article: &[u8],
     newsgroups: &[GroupName],
     message_id: &str,
-    now: UnixTime,
 ) -> Result<(), String> {
-    match news.post(article, newsgroups, now).await {
-        Ok(stored) => {
-            for (group, number) in &stored {
-                tracing::info!(%group, number, message_id, "article {message_id} stored in {group} as {number}");
-            }
-            Ok(())
-        }
+    let now = context.backend.wall_now();
+    let posted = match context.news.post(article, newsgroups, now).await {
+        Ok(posted) => posted,
         Err(PostError::Store(error)) => {
             tracing::error!(%error, message_id, "cannot store a posted article");
-            Err("the article could not be stored; try again later".to_owned())
+            return Err("the article could not be stored; try again later".to_owned());
         }
-        Err(refused) => Err(refused.to_string()),
+        Err(refused) => return Err(refused.to_string()),
+    };
+    for (group, number) in &posted.stored {
+        tracing::info!(%group, number, message_id, "article {message_id} stored in {group} as {number}");
     }
+    let author = postern_core::mailbox::header::field(article, "From")
+        .and_then(|from| {
+            from.rsplit_once('<')
+                .map(|(_, rest)| rest.trim_end_matches('>').trim().to_owned())
+                .or(Some(from))
+        })
+        .unwrap_or_default();
+    let submitter = gateway::Submitter {
+        sender: poster.login.unwrap_or(&author),
+        client: poster.client,
+        hostname: context.hostname,
+    };
+    if !posted.to_lists.is_empty() {
+        match gateway::submit(context.backend, &submitter, &posted.to_lists, article).await {
+            Ok(Some(queue_id)) => {
+                tracing::info!(%queue_id, message_id, "article {message_id} mailed to {} as {queue_id}", posted.to_lists.join(", "));
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::error!(%error, message_id, "cannot queue an article for its mailing lists");
+                if posted.stored.is_empty() {
+                    return Err(
+                        "the article could not be passed to its mailing list; try again later"
+                            .to_owned(),
+                    );
+                }
+            }
+        }
+    }
+    for (group, address) in &posted.send_to {
+        let mail = postern_core::nntp::gateway::mail_from_article(article, group);
+        match gateway::submit(
+            context.backend,
+            &submitter,
+            std::slice::from_ref(address),
+            &mail,
+        )
+        .await
+        {
+            Ok(Some(queue_id)) => {
+                tracing::info!(%queue_id, %group, message_id, "news-to-mail: {message_id} of {group} sent to {address} as {queue_id}");
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::error!(%error, %group, message_id, "news-to-mail: cannot queue {message_id} for {address}");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The article asked for, and its bytes.

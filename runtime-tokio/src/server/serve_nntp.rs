@@ -52,6 +52,7 @@ impl Instance {
             news,
             tls: self.tls.as_deref(),
             logged_in: (read, post),
+            hostname: &self.hostname,
         };
         run_nntp_session(
             transport,

@@ -11,6 +11,8 @@ SCENARIO:
   nntps      implicit TLS (NNTP_SSL), log in and list
   bad_login  a wrong password
   login_required  a command before the login, then the login
+  read       log in (when USER is not empty) and list group ARG's overview
+  post_to    log in and post to group ARG (GROUP:SUBJECT)
 Errors from the server are printed, not raised: the test reads the lines.
 """
 import datetime
@@ -126,6 +128,24 @@ elif scenario == "login_required":
     show("login", lambda: news.login(user, password, usenetrc=False) or "ok")
     show("list after", lambda: sorted(g.group for g in news.list()[1]))
     show("group private", lambda: news.group("private.staff")[0])
+    show("quit", news.quit)
+elif scenario == "read":
+    news = nntplib.NNTP(host, port, timeout=30)
+    if user:
+        show("login", lambda: news.login(user, password, usenetrc=False) or "ok")
+    resp, count, first, last, name = news.group(arg)
+    print(f"group: {resp}")
+    if count:
+        for number, fields in news.over((first, last))[1]:
+            print(f"over {number}: subject={fields['subject']!r} id={fields['message-id']}")
+    show("quit", news.quit)
+elif scenario == "post_to":
+    group, subject = arg.split(":", 1)
+    news = nntplib.NNTP(host, port, timeout=30)
+    show("login", lambda: news.login(user, password, usenetrc=False) or "ok")
+    article = (f"From: <{user}>\r\nNewsgroups: {group}\r\n"
+               f"Subject: {subject}\r\n\r\nPosted over NNTP.\r\n").encode()
+    show("post", lambda: news.post(io.BytesIO(article)))
     show("quit", news.quit)
 else:
     sys.exit(f"unknown scenario {scenario}")

@@ -119,7 +119,7 @@ send_to = ["team@example.test"]
 
 [[newsgroup]]
 name = "local.announce"
-posting = "moderated"
+posting = "read-only"
 
 [[news_access]]
 users = ["*@partner.test", "bob@example.test"]
@@ -143,7 +143,7 @@ post = "local.*"
         Some("general-news@example.test")
     );
     assert_eq!(general.send_to, ["team@example.test"]);
-    assert_eq!(news.groups[1].status, PostingStatus::Moderated);
+    assert_eq!(news.groups[1].status, PostingStatus::Refused);
     let partner = news.access_for("Carol@Partner.test").unwrap();
     assert_eq!(
         (partner.read.as_str(), partner.post.as_str()),
@@ -173,6 +173,10 @@ name = "local.a"
 
 [[news_access]]
 users = ["bob"]
+
+[[newsgroup]]
+name = "local.b"
+posting = "moderated"
 "#
     ));
     assert!(
@@ -193,6 +197,10 @@ users = ["bob"]
     );
     assert!(
         text.contains("postern.toml:20:10") && text.contains("\"bob\" is not an address"),
+        "{text}"
+    );
+    assert!(
+        text.contains("postern.toml:24:11") && text.contains("no moderator"),
         "{text}"
     );
 }
