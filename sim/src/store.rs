@@ -35,6 +35,7 @@ pub mod ftp;
 pub mod mailbox_store;
 pub mod mailboxes;
 pub mod maildrop;
+pub mod news;
 
 #[cfg(test)]
 mod mailboxes_model_tests;
@@ -165,6 +166,9 @@ pub struct MemoryStore {
     mailbox_step: std::time::Duration,
     /// Which messages are `\Recent` to which IMAP session.
     recent: Arc<postern::imap::RecentClaims>,
+    /// The newsgroups NNTP sessions read, in a backend a running server
+    /// hands its sessions ([`news::SimNews::boot`]).
+    news: news::NewsSlot,
 }
 
 impl MemoryStore {
@@ -175,6 +179,7 @@ impl MemoryStore {
             bug: None,
             mailbox_step: MAILBOX_STEP,
             recent: Arc::default(),
+            news: news::NewsSlot::default(),
         }
     }
 
@@ -363,6 +368,10 @@ impl Backend for MemoryStore {
 
     fn recent_claims(&self) -> &postern::imap::RecentClaims {
         &self.recent
+    }
+
+    fn news(&self) -> Option<&postern::news::NewsStore<MemoryStore>> {
+        self.news.0.as_ref()
     }
 
     /// The simulated calendar.

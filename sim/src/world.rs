@@ -17,6 +17,7 @@
 use crate::outbound::{OutboundLimits, OutboundLog, SimEnvironment, Zone};
 use crate::remote::{self, Ledger};
 use crate::scenario::{FaultKind, Scenario};
+use crate::store::news::SimNews;
 use crate::store::{MemoryStore, PlantedBug};
 use crate::trace::Trace;
 use postern::delivery;
@@ -40,6 +41,8 @@ mod finger_clients;
 mod ftp_clients;
 mod imap_checks;
 pub mod imap_client;
+mod nntp_checks;
+pub mod nntp_client;
 mod pop3_checks;
 mod quota;
 pub mod reader;
@@ -132,6 +135,7 @@ pub struct Stats {
     /// IMAP EXPUNGEs a crash cut part way: some, not all, of the messages
     /// marked were removed.
     pub imap_partial_expunges: u32,
+    pub news: nntp_client::NewsStats,
     /// Virtual time the run took, in milliseconds.
     pub virtual_millis: u64,
 }
@@ -165,6 +169,8 @@ struct Shared {
     imap_sessions: Vec<imap_client::ImapSession>,
     /// IMAP clients that have run all their sessions.
     imap_clients_done: usize,
+    /// What NNTP clients posted and saw.
+    news: nntp_client::NewsRecord,
     stats: Stats,
     violations: Vec<String>,
 }
@@ -179,6 +185,8 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// process would be, while the store lives on.
 struct Boot {
     instances: Vec<Arc<Instance>>,
+    /// The store as this life's sessions see it: with its own news store.
+    store: MemoryStore,
     /// Sessions being served per instance and remote address, counted here
     /// apart from the instance's own quota, to check it.
     live: Mutex<BTreeMap<(String, IpAddr), u32>>,
@@ -191,6 +199,8 @@ struct ServerGroup {
     plan: BindPlan,
     addresses: Vec<IpAddr>,
     store: MemoryStore,
+    /// The newsgroups, kept through crashes like `store`.
+    news: SimNews,
     /// The delivery runner's world; its store is `store`.
     outbound: SimEnvironment,
     boot: Mutex<Option<Arc<Boot>>>,
@@ -211,6 +221,7 @@ impl ServerGroup {
             .collect::<Result<Vec<_>, _>>()?;
         let running = Arc::new(Boot {
             instances,
+            store: self.news.boot(&self.store),
             live: Mutex::new(BTreeMap::new()),
             sessions: Mutex::new(0),
         });
@@ -221,6 +232,7 @@ impl ServerGroup {
     fn crashed(&self) {
         *lock(&self.boot) = None;
         self.store.crashed();
+        self.news.crashed();
     }
 }
 
@@ -249,6 +261,7 @@ pub fn run(scenario: &Scenario, options: &Options) -> Report {
             pop3_checks::check_maildrops(&group, &shared, &mut report);
             ftp_clients::check_homes(&group.store, &shared, &mut report);
             imap_checks::check_imap(&group, &shared, &mut report);
+            nntp_checks::check_news(&group, &shared, &mut report);
             check_expectations(scenario, &mut report);
         }
         Err(error) => report.violations.push(error),
@@ -367,6 +380,12 @@ fn run_world(
             .instrument(span),
         );
     }
+    for client in &scenario.news_clients {
+        let (client, shared, from) = (client.clone(), Arc::clone(shared), client.from);
+        let span = tracing::info_span!(parent: None, "host", ip = %from);
+        let run = async move { Ok(nntp_client::run(&client, &shared).await) };
+        sim.client(from, run.instrument(span));
+    }
     let watcher = watch_until_settled(scenario.clone(), Arc::clone(&group), Arc::clone(shared));
     sim.client(WATCHER, watcher);
     for flood in &scenario.floods {
@@ -454,6 +473,7 @@ async fn watch_until_settled(
             && lock(&shared).finger_clients_done == scenario.finger_clients.len()
             && lock(&shared).ftp_clients_done == scenario.ftp_clients.len()
             && lock(&shared).imap_clients_done == scenario.imap_clients.len()
+            && lock(&shared).news.clients_done == scenario.news_clients.len()
             && now >= last_fault
             && group.store.queued().is_empty();
         if settled || now >= deadline {
@@ -524,8 +544,10 @@ fn server_group(scenario: &Scenario, options: &Options) -> Result<ServerGroup, S
         let (mailbox, rules) = mailbox_rules(&config, spec)?;
         store.set_rules(mailbox, rules);
     }
+    let mut news = SimNews::new(&config.news);
     if let Some(bug) = options.bug {
         store = store.with_planted_bug(bug);
+        news = news.with_planted_bug(bug);
     }
     let zone = Zone::of(scenario)?;
     let limits = outbound_limits(scenario, &config, &zone);
@@ -540,6 +562,7 @@ fn server_group(scenario: &Scenario, options: &Options) -> Result<ServerGroup, S
         plan,
         addresses,
         store,
+        news,
         outbound,
         boot: Mutex::new(None),
     })
@@ -763,7 +786,7 @@ fn admit_and_serve(
     lock(shared).stats.sessions += 1;
     let live = LiveSession::start(boot, &name, remote.ip());
     check_quota(group, boot, &name, remote.ip(), shared);
-    let (instance, store, boot) = (Arc::clone(instance), group.store.clone(), Arc::clone(boot));
+    let (instance, store, boot) = (Arc::clone(instance), boot.store.clone(), Arc::clone(boot));
     tokio::task::spawn_local(
         async move {
             instance

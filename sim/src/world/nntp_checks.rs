@@ -1,0 +1,96 @@
+//! The invariants of news, checked once the run is over against the
+//! groups' store and what the NNTP clients were told:
+//! - every POST answered `240` is in its group, under its Message-ID
+//!   (a crash loses only what was never acknowledged);
+//! - in each group, article numbers were handed out strictly increasing,
+//!   across crashes: none given twice, none going back;
+//! - a read-only group never gained an article;
+//! - every article in a group is one a client sent.
+//!
+//! What a client could see as it went (OVER against ARTICLE, a number
+//! seen with two Message-IDs, a high mark going back, an anonymous reader
+//! let into a group) is checked by [`super::nntp_client`] at once.
+
+use super::nntp_client::header;
+use super::{Report, ServerGroup, Shared};
+use crate::store::mailboxes::MailEvent;
+use postern_core::nntp::PostingStatus;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The mailbox of local group `name` in the groups' store.
+fn group_mailbox(name: &str) -> String {
+    format!("{name}@groups")
+}
+
+pub(super) fn check_news(group: &ServerGroup, shared: &Shared, report: &mut Report) {
+    let record = &shared.news;
+    let configured = &group.config.news.groups;
+    // Acknowledged posts are in their group.
+    let mut contents: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for newsgroup in configured {
+        let ids = group
+            .news
+            .articles(&newsgroup.name)
+            .iter()
+            .filter_map(|(_, article)| header(article, "Message-ID"))
+            .collect();
+        contents.insert(newsgroup.name.as_str().to_owned(), ids);
+    }
+    for posted in &record.posted {
+        let found = contents
+            .get(&posted.group)
+            .is_some_and(|ids| ids.contains(&posted.message_id));
+        if !found {
+            report.violations.push(format!(
+                "the article {} that {} posted to {} (answered 240 at {:?}) is not in the group: \
+                 an acknowledged post is lost",
+                posted.message_id, posted.client, posted.group, posted.at
+            ));
+        }
+    }
+    // Only what clients sent is in a group.
+    let sent: BTreeSet<&String> = record.sent.iter().collect();
+    for (name, ids) in &contents {
+        for id in ids.iter().filter(|id| !sent.contains(id)) {
+            report.violations.push(format!(
+                "{name} holds an article {id} that no client posted"
+            ));
+        }
+    }
+    // Numbers strictly increase per group over the whole run.
+    let mut last: BTreeMap<&str, u32> = BTreeMap::new();
+    let history = group.news.history();
+    for event in &history {
+        let MailEvent::Appended { place, .. } = event else {
+            continue;
+        };
+        let previous = last.insert(place.mailbox.as_str(), place.uid);
+        if let Some(previous) = previous
+            && place.uid <= previous
+        {
+            report.violations.push(format!(
+                "article number {} of {} was handed out after {previous}: a number given twice or going back",
+                place.uid, place.mailbox
+            ));
+        }
+    }
+    // Read-only groups gain nothing.
+    for newsgroup in configured
+        .iter()
+        .filter(|g| g.status == PostingStatus::Refused)
+    {
+        let mailbox = group_mailbox(newsgroup.name.as_str());
+        let gained = history
+            .iter()
+            .filter(|event| {
+                matches!(event, MailEvent::Appended { place, .. } if place.mailbox == mailbox)
+            })
+            .count();
+        if gained > 0 {
+            report.violations.push(format!(
+                "the read-only group {} gained {gained} articles",
+                newsgroup.name
+            ));
+        }
+    }
+}
