@@ -70,6 +70,8 @@ enum Bug {
     DeliveryUnannounced,
     /// An IMAP EXPUNGE also removes the next message, silently.
     ExpungeNeighbour,
+    /// An NNTP POST is answered 240 before the article is stored.
+    PostBeforeSync,
 }
 
 impl Bug {
@@ -87,6 +89,7 @@ impl Bug {
             Bug::AppendBeforeSync => PlantedBug::AppendBeforeSync,
             Bug::DeliveryUnannounced => PlantedBug::DeliveryUnannounced,
             Bug::ExpungeNeighbour => PlantedBug::ExpungeNeighbour,
+            Bug::PostBeforeSync => PlantedBug::PostBeforeSync,
         }
     }
 
@@ -104,6 +107,7 @@ impl Bug {
             Some(Bug::AppendBeforeSync) => " --plant-bug append-before-sync",
             Some(Bug::DeliveryUnannounced) => " --plant-bug delivery-unannounced",
             Some(Bug::ExpungeNeighbour) => " --plant-bug expunge-neighbour",
+            Some(Bug::PostBeforeSync) => " --plant-bug post-before-sync",
             None => "",
         }
     }

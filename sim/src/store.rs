@@ -146,6 +146,10 @@ pub enum PlantedBug {
     /// An IMAP EXPUNGE also removes the message after each one asked for
     /// (an off-by-one), without saying so.
     ExpungeNeighbour,
+    /// A news post (a single-message append to a group's store) is
+    /// answered at once and the article placed a moment later, on a task
+    /// a crash kills: an article acknowledged with `240` is lost.
+    PostBeforeSync,
 }
 
 /// How long the planted bug leaves a message unsynced after its `250`.

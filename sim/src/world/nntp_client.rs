@@ -57,6 +57,9 @@ pub struct NewsStats {
     pub posted: u32,
     /// POSTs answered `441`.
     pub refused_posts: u32,
+    /// POSTs whose article was sent whole and never answered (a crash):
+    /// stored or not, either is right.
+    pub posts_cut: u32,
     /// `GROUP`s of a `refused` group answered `411`.
     pub refused_groups: u32,
     /// Articles read that agreed with their overview.
@@ -183,7 +186,13 @@ impl Session<'_> {
              ..a line that starts with a dot\r\nthe end\r\n.\r\n"
         );
         write(connection, article.as_bytes()).await?;
-        let answer = line(connection).await?;
+        let answer = match line(connection).await {
+            Ok(answer) => answer,
+            Err(why) => {
+                lock(self.shared).stats.news.posts_cut += 1;
+                return Err(format!("POST {message_id}, sent whole: {why}"));
+            }
+        };
         match &answer[..answer.len().min(3)] {
             "240" => {
                 let mut shared = lock(self.shared);
