@@ -16,7 +16,7 @@
 
 use crate::outbound::{OutboundLimits, OutboundLog, SimEnvironment, Zone};
 use crate::remote::{self, Ledger};
-use crate::scenario::{FaultKind, Scenario};
+use crate::scenario::Scenario;
 use crate::store::news::SimNews;
 use crate::store::{MemoryStore, PlantedBug};
 use crate::trace::Trace;
@@ -37,6 +37,7 @@ use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
 mod checks;
+mod faults;
 mod finger_clients;
 mod ftp_clients;
 mod imap_checks;
@@ -51,6 +52,7 @@ mod senders;
 mod tunnel_clients;
 
 use checks::{check_deliveries, check_expectations, check_outcome};
+use faults::apply_fault;
 use quota::{LiveSession, check_quota};
 use reader::ReadSession;
 use rules::mailbox_rules;
@@ -601,53 +603,6 @@ fn smarthost_addresses(config: &Config, zone: &Zone) -> Vec<IpAddr> {
         .unwrap_or_default()
 }
 
-fn apply_fault(sim: &mut turmoil::Sim<'_>, group: &ServerGroup, scenario: &Scenario, n: usize) {
-    let fault = &scenario.faults[n];
-    let hosts = |names: &[String]| -> Vec<IpAddr> {
-        names
-            .iter()
-            .flat_map(|name| match name.as_str() {
-                "server" => group.addresses.clone(),
-                other => match other.parse() {
-                    Ok(address) => vec![address],
-                    Err(_) => group.outbound.zone.addresses(other),
-                },
-            })
-            .collect()
-    };
-    let (a, b) = (hosts(&fault.hosts), hosts(&fault.and));
-    let _span = tracing::info_span!(parent: None, "host", ip = "sim").entered();
-    let kind = format!("{:?}", fault.kind).to_lowercase();
-    match b.is_empty() {
-        true => tracing::info!("fault: {kind} {}", fault.hosts.join(" ")),
-        false => tracing::info!(
-            "fault: {kind} {} / {}",
-            fault.hosts.join(" "),
-            fault.and.join(" ")
-        ),
-    }
-    for &x in &a {
-        match fault.kind {
-            FaultKind::Crash => sim.crash(x),
-            FaultKind::Restart => sim.bounce(x),
-            _ => {
-                for &y in &b {
-                    match fault.kind {
-                        FaultKind::Partition => sim.partition(x, y),
-                        FaultKind::Repair => sim.repair(x, y),
-                        FaultKind::Hold => sim.hold(x, y),
-                        FaultKind::Release => sim.release(x, y),
-                        FaultKind::Crash | FaultKind::Restart => unreachable!(),
-                    }
-                }
-            }
-        }
-    }
-    if fault.kind == FaultKind::Crash && a.iter().any(|x| group.addresses.contains(x)) {
-        group.crashed();
-    }
-}
-
 /// One host of our server: listens on every port the plan gives its
 /// address, and serves each connection with the production instance.
 async fn serve_host(group: Arc<ServerGroup>, address: IpAddr, shared: SharedState) {
@@ -691,6 +646,12 @@ async fn serve_host(group: Arc<ServerGroup>, address: IpAddr, shared: SharedStat
                 tasks.spawn_local(
                     delivery::run(context, backlog, arrived, commands).in_current_span(),
                 );
+                if let Some(news) =
+                    postern::driver::Backend::news(&boot.store).filter(|_| group.news.expires())
+                {
+                    let expiry = crate::store::news::run_expiry(news.clone());
+                    tasks.spawn_local(expiry.in_current_span());
+                }
             }
             Err(error) => {
                 lock(&shared)

@@ -16,6 +16,29 @@ use postern_core::config::NewsConfig;
 use postern_core::directory::Directory;
 use postern_core::envelope::LocalMailbox;
 use postern_core::nntp::GroupName;
+use std::time::Duration;
+
+/// How often the simulated server expires articles: production's
+/// `NEWS_EXPIRY_INTERVAL` (an hour) compressed, so that a scenario of a
+/// few minutes sees expiry run among posts, reads and crashes.
+pub const SIMULATED_EXPIRY_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Production's expiry (`postern::news::run_expiry`) on the simulated
+/// calendar: `NewsStore::expire` at start and then every
+/// [`SIMULATED_EXPIRY_INTERVAL`], until the host crashes.
+pub async fn run_expiry(news: NewsStore<MemoryStore>) {
+    loop {
+        match news.expire(super::wall_clock()).await {
+            Ok(expired) => {
+                for (group, count) in expired {
+                    tracing::info!("news expiry: {count} articles of {group} removed");
+                }
+            }
+            Err(error) => tracing::warn!("news expiry failed: {error}"),
+        }
+        tokio::time::sleep(SIMULATED_EXPIRY_INTERVAL).await;
+    }
+}
 
 /// A news store as a backend holds it: absent (news refused with `400`),
 /// or the one this life of the server built.
@@ -65,6 +88,23 @@ impl SimNews {
             news: NewsSlot(Some(news)),
             ..mail.clone()
         }
+    }
+
+    /// Whether any group expires its articles.
+    pub fn expires(&self) -> bool {
+        self.config
+            .groups
+            .iter()
+            .any(|group| group.expire.is_some())
+    }
+
+    /// How long group `name` keeps its articles, if it expires them.
+    pub fn expire_of(&self, name: &str) -> Option<Duration> {
+        self.config
+            .groups
+            .iter()
+            .find(|group| group.name.as_str() == name)
+            .and_then(|group| group.expire)
     }
 
     /// A crash: the groups' store loses what a process held (its locks).

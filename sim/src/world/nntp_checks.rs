@@ -1,7 +1,8 @@
 //! The invariants of news, checked once the run is over against the
 //! groups' store and what the NNTP clients were told:
 //! - every POST answered `240` is in its group, under its Message-ID
-//!   (a crash loses only what was never acknowledged);
+//!   (a crash loses only what was never acknowledged), unless expiry
+//!   removed it once its group's `expire` had passed;
 //! - in each group, article numbers were handed out strictly increasing,
 //!   across crashes: none given twice, none going back;
 //! - a read-only group never gained an article;
@@ -11,7 +12,7 @@
 //! seen with two Message-IDs, a high mark going back, an anonymous reader
 //! let into a group) is checked by [`super::nntp_client`] at once.
 
-use super::nntp_client::header;
+use super::nntp_client::{Posted, header};
 use super::{Report, ServerGroup, Shared};
 use crate::store::mailboxes::MailEvent;
 use postern_core::nntp::PostingStatus;
@@ -36,16 +37,13 @@ pub(super) fn check_news(group: &ServerGroup, shared: &Shared, report: &mut Repo
             .collect();
         contents.insert(newsgroup.name.as_str().to_owned(), ids);
     }
+    let history = group.news.history();
     for posted in &record.posted {
         let found = contents
             .get(&posted.group)
             .is_some_and(|ids| ids.contains(&posted.message_id));
-        if !found {
-            report.violations.push(format!(
-                "the article {} that {} posted to {} (answered 240 at {:?}) is not in the group: \
-                 an acknowledged post is lost",
-                posted.message_id, posted.client, posted.group, posted.at
-            ));
+        if !found && let Some(why) = gone(group, &history, posted) {
+            report.violations.push(why);
         }
     }
     // Only what clients sent is in a group.
@@ -59,7 +57,6 @@ pub(super) fn check_news(group: &ServerGroup, shared: &Shared, report: &mut Repo
     }
     // Numbers strictly increase per group over the whole run.
     let mut last: BTreeMap<&str, u32> = BTreeMap::new();
-    let history = group.news.history();
     for event in &history {
         let MailEvent::Appended { place, .. } = event else {
             continue;
@@ -92,5 +89,50 @@ pub(super) fn check_news(group: &ServerGroup, shared: &Shared, report: &mut Repo
                 newsgroup.name
             ));
         }
+    }
+}
+
+/// Why an acknowledged post no longer in its group is a violation; `None`
+/// when expiry removed it, its group's `expire` after it was stored.
+fn gone(group: &ServerGroup, history: &[MailEvent], posted: &Posted) -> Option<String> {
+    let mailbox = group_mailbox(&posted.group);
+    let stored = history.iter().find_map(|event| match event {
+        MailEvent::Appended { place, data }
+            if place.mailbox == mailbox
+                && header(data, "Message-ID").as_deref() == Some(posted.message_id.as_str()) =>
+        {
+            Some(place)
+        }
+        _ => None,
+    });
+    let lost = format!(
+        "the article {} that {} posted to {} (answered 240 at {:?}) is not in the group: \
+         an acknowledged post is lost",
+        posted.message_id, posted.client, posted.group, posted.at
+    );
+    let Some(stored) = stored else {
+        return Some(lost);
+    };
+    let removed = history.iter().find_map(|event| match event {
+        MailEvent::Expunged { place } if place.mailbox == mailbox && place.uid == stored.uid => {
+            Some(place.at)
+        }
+        _ => None,
+    });
+    match (removed, group.news.expire_of(&posted.group)) {
+        (Some(at), Some(keep)) if at >= stored.at + keep => None,
+        (Some(at), keep) => Some(format!(
+            "the article {} (number {} of {}, stored at {:?}) was removed at {at:?}, \
+             yet its group {}",
+            posted.message_id,
+            stored.uid,
+            posted.group,
+            stored.at,
+            match keep {
+                Some(keep) => format!("keeps articles for {keep:?}"),
+                None => "never expires articles".to_owned(),
+            }
+        )),
+        (None, _) => Some(lost),
     }
 }
