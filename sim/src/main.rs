@@ -241,6 +241,18 @@ fn verdict(scenario: &Scenario, report: &Report) -> String {
             counted(stats.imap_partial_expunges, "expunge", "expunges"),
         ));
     }
+    let news = stats.news;
+    if news.sessions + news.posted + news.refused_posts > 0 {
+        text.push_str(&format!(
+            "; NNTP: {}, {} posted, {} posts refused, {} groups refused, {} articles read, {} cut",
+            counted(news.sessions, "session", "sessions"),
+            news.posted,
+            news.refused_posts,
+            news.refused_groups,
+            news.articles_read,
+            counted(news.posts_cut, "post", "posts"),
+        ));
+    }
     for violation in &report.violations {
         text.push_str(&format!("\n  violated: {violation}"));
     }

@@ -385,7 +385,10 @@ fn run_world(
     for client in &scenario.news_clients {
         let (client, shared, from) = (client.clone(), Arc::clone(shared), client.from);
         let span = tracing::info_span!(parent: None, "host", ip = %from);
-        let run = async move { Ok(nntp_client::run(&client, &shared).await) };
+        let run = async move {
+            nntp_client::run(&client, &shared).await;
+            Ok(())
+        };
         sim.client(from, run.instrument(span));
     }
     let watcher = watch_until_settled(scenario.clone(), Arc::clone(&group), Arc::clone(shared));
