@@ -6,7 +6,9 @@
 //! - in each group, article numbers were handed out strictly increasing,
 //!   across crashes: none given twice, none going back;
 //! - a read-only group never gained an article;
-//! - every article in a group is one a client sent.
+//! - every article in a group is one a client sent;
+//! - a client without a login read and posted only where the instance's
+//!   `anonymous_read` and `anonymous_post` grant it.
 //!
 //! What a client could see as it went (OVER against ARTICLE, a number
 //! seen with two Message-IDs, a high mark going back, an anonymous reader
@@ -15,7 +17,8 @@
 use super::nntp_client::{Posted, header};
 use super::{Report, ServerGroup, Shared};
 use crate::store::mailboxes::MailEvent;
-use postern_core::nntp::PostingStatus;
+use postern_core::config::ServiceKind;
+use postern_core::nntp::{PostingStatus, Wildmat};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The mailbox of local group `name` in the groups' store.
@@ -46,6 +49,7 @@ pub(super) fn check_news(group: &ServerGroup, shared: &Shared, report: &mut Repo
             report.violations.push(why);
         }
     }
+    check_anonymous(group, shared, report);
     // Only what clients sent is in a group.
     let sent: BTreeSet<&String> = record.sent.iter().collect();
     for (name, ids) in &contents {
@@ -134,5 +138,37 @@ fn gone(group: &ServerGroup, history: &[MailEvent], posted: &Posted) -> Option<S
             }
         )),
         (None, _) => Some(lost),
+    }
+}
+
+/// What clients without a login were let do, against the `anonymous_read`
+/// and `anonymous_post` of the instance they used.
+fn check_anonymous(group: &ServerGroup, shared: &Shared, report: &mut Report) {
+    for (to, name, what) in &shared.news.anonymous {
+        let instance = group.config.services.iter().find(|service| {
+            service.kind == ServiceKind::Nntp
+                && service.listen.port == to.port()
+                && service
+                    .listen
+                    .address
+                    .is_none_or(|address| address == to.ip())
+        });
+        let pattern = instance
+            .and_then(|service| service.nntp.as_ref())
+            .map(|nntp| match *what {
+                "post" => nntp.anonymous_post.as_str(),
+                _ => nntp.anonymous_read.as_str(),
+            });
+        let granted = pattern
+            .filter(|pattern| !pattern.is_empty())
+            .and_then(|pattern| Wildmat::parse(pattern).ok())
+            .is_some_and(|wildmat| wildmat.matches(name));
+        if !granted {
+            report.violations.push(format!(
+                "a client without a login was let {what} {name} on {to}, which the instance's \
+                 anonymous_{what} ({:?}) does not grant",
+                pattern.unwrap_or_default()
+            ));
+        }
     }
 }

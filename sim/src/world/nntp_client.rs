@@ -12,8 +12,8 @@
 
 use super::{SharedState, lock};
 use crate::scenario::NewsClient;
-use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -46,6 +46,9 @@ pub struct NewsRecord {
     pub sent: Vec<String>,
     /// The Message-ID each (group, number) was seen with in `OVER`.
     pub numbers: BTreeMap<(String, u32), String>,
+    /// What clients without a login were let do: (instance address,
+    /// group, "read" for a `211` to `GROUP` or "post" for a `240`).
+    pub anonymous: BTreeSet<(SocketAddr, String, &'static str)>,
 }
 
 /// What the NNTP clients did, counted.
@@ -197,6 +200,10 @@ impl Session<'_> {
             "240" => {
                 let mut shared = lock(self.shared);
                 shared.stats.news.posted += 1;
+                if self.client.login.is_none() {
+                    let granted = (self.client.to, group.to_owned(), "post");
+                    shared.news.anonymous.insert(granted);
+                }
                 shared.news.posted.push(Posted {
                     client: self.client.from,
                     group: group.to_owned(),
@@ -228,6 +235,10 @@ impl Session<'_> {
         let answer = line(connection).await?;
         if !answer.starts_with("211") {
             return Err(format!("GROUP {group}: {answer}"));
+        }
+        if self.client.login.is_none() {
+            let granted = (self.client.to, group.to_owned(), "read");
+            lock(self.shared).news.anonymous.insert(granted);
         }
         let figures: Vec<u32> = answer
             .split_whitespace()
