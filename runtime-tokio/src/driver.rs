@@ -58,7 +58,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
 
     /// Where IMAP sessions read and file mail (POP3's maildrops are in
     /// the same store).
-    type Mailboxes: crate::mailstore::MailboxStore;
+    type Mailboxes: crate::mailstore::MailboxStore + Clone;
 
     fn mailboxes(&self) -> &Self::Mailboxes;
 
@@ -72,7 +72,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
 
     /// The newsgroups NNTP sessions read and post to; `None` where there
     /// are none to serve (the simulation), and NNTP instances are refused.
-    fn news(&self) -> Option<&crate::news::NewsStore> {
+    fn news(&self) -> Option<&crate::news::NewsStore<Self::Mailboxes>> {
         None
     }
 

@@ -70,6 +70,8 @@ enum Bug {
     DeliveryUnannounced,
     /// An IMAP EXPUNGE also removes the next message, silently.
     ExpungeNeighbour,
+    /// An NNTP POST is answered 240 before the article is stored.
+    PostBeforeSync,
 }
 
 impl Bug {
@@ -87,6 +89,7 @@ impl Bug {
             Bug::AppendBeforeSync => PlantedBug::AppendBeforeSync,
             Bug::DeliveryUnannounced => PlantedBug::DeliveryUnannounced,
             Bug::ExpungeNeighbour => PlantedBug::ExpungeNeighbour,
+            Bug::PostBeforeSync => PlantedBug::PostBeforeSync,
         }
     }
 
@@ -104,6 +107,7 @@ impl Bug {
             Some(Bug::AppendBeforeSync) => " --plant-bug append-before-sync",
             Some(Bug::DeliveryUnannounced) => " --plant-bug delivery-unannounced",
             Some(Bug::ExpungeNeighbour) => " --plant-bug expunge-neighbour",
+            Some(Bug::PostBeforeSync) => " --plant-bug post-before-sync",
             None => "",
         }
     }
@@ -235,6 +239,18 @@ fn verdict(scenario: &Scenario, report: &Report) -> String {
             stats.imap_idle_notices,
             stats.imap_converged,
             counted(stats.imap_partial_expunges, "expunge", "expunges"),
+        ));
+    }
+    let news = stats.news;
+    if news.sessions + news.posted + news.refused_posts > 0 {
+        text.push_str(&format!(
+            "; NNTP: {}, {} posted, {} posts refused, {} groups refused, {} articles read, {} cut",
+            counted(news.sessions, "session", "sessions"),
+            news.posted,
+            news.refused_posts,
+            news.refused_groups,
+            news.articles_read,
+            counted(news.posts_cut, "post", "posts"),
         ));
     }
     for violation in &report.violations {

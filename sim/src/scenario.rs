@@ -49,6 +49,16 @@
 //! idle = "10s"                 # view of the folder is checked at every
 //! polls = 2                    # response
 //!
+//! [[news]]                     # a client host using an NNTP instance
+//! from = "10.1.0.7"            # AUTHINFO USER/PASS if `login`, `posts`
+//! to = "10.0.0.1:119"          # POSTs (each its own Message-ID) spread
+//! login = "alice@example.test" # over `groups`, then GROUP / OVER /
+//! password = "wonderland"      # ARTICLE of every group, ARTICLE <id>
+//! groups = ["local.general"]   # of its posts, QUIT; the groups of
+//! refused = ["local.private"]  # `refused` must answer 411 to GROUP
+//! sessions = 2
+//! posts = 3
+//!
 //! [[flood]]                    # a client host opening idle connections
 //! from = "10.1.0.2"
 //! to = "10.0.0.1:25"
@@ -82,6 +92,7 @@
 //! imap_sessions = 2            # IMAP sessions that selected their folder
 //! imap_converged = 2           # ... whose last NOOP left their view
 //!                              #     equal to the store's
+//! nntp_posted = 6              # POSTs answered 240
 //! ```
 
 use serde::Deserialize;
@@ -117,6 +128,8 @@ pub struct Scenario {
     pub ftp_clients: Vec<FtpClient>,
     #[serde(default, rename = "imap")]
     pub imap_clients: Vec<ImapClient>,
+    #[serde(default, rename = "news")]
+    pub news_clients: Vec<NewsClient>,
     #[serde(default, rename = "remote")]
     pub remotes: Vec<Remote>,
     #[serde(default, rename = "zone")]
@@ -414,6 +427,44 @@ pub struct Expect {
     /// Sessions whose last NOOP left their view equal to the store's
     /// (the store unchanged while the NOOP ran, so the check applies).
     pub imap_converged: Option<u32>,
+    /// NNTP sessions that were greeted and ran their whole script.
+    pub nntp_sessions: Option<u32>,
+    /// POSTs answered `240`.
+    pub nntp_posted: Option<u32>,
+    /// POSTs answered `441` (a read-only group, a group not granted).
+    pub nntp_refused_posts: Option<u32>,
+    /// `GROUP`s of a client's `refused` answered `411`, as they must be.
+    pub nntp_refused_groups: Option<u32>,
+    /// Articles read with `ARTICLE` and found to agree with `OVER`.
+    pub nntp_articles_read: Option<u32>,
+}
+
+/// An NNTP client: each session logs in if it has a login, posts `posts`
+/// articles (the n-th to `groups[n % len]`), then reads every group of
+/// `groups` (GROUP, OVER, ARTICLE of each number) and each of its posts
+/// by Message-ID, asks for each group of `refused` (which must answer
+/// `411`), and quits.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewsClient {
+    pub from: IpAddr,
+    pub to: SocketAddr,
+    #[serde(default)]
+    pub login: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default = "one")]
+    pub sessions: u32,
+    #[serde(default, with = "humantime_serde_lite")]
+    pub start: Duration,
+    #[serde(default = "default_interval", with = "humantime_serde_lite")]
+    pub interval: Duration,
+    /// Articles POSTed each session.
+    #[serde(default)]
+    pub posts: u32,
+    pub groups: Vec<String>,
+    #[serde(default)]
+    pub refused: Vec<String>,
 }
 
 /// An IMAP client: each session logs in, selects `folder`, lists it,
@@ -576,6 +627,16 @@ impl Scenario {
         {
             return Err(format!(
                 "the [[finger]] client from {} has no queries: give it queries = [\"alice\"]",
+                client.from
+            ));
+        }
+        if let Some(client) = scenario
+            .news_clients
+            .iter()
+            .find(|c| c.groups.is_empty() || c.login.is_some() != c.password.is_some())
+        {
+            return Err(format!(
+                "the [[news]] client from {} needs groups = [\"...\"], and a password exactly when it has a login",
                 client.from
             ));
         }

@@ -35,6 +35,7 @@ pub mod ftp;
 pub mod mailbox_store;
 pub mod mailboxes;
 pub mod maildrop;
+pub mod news;
 
 #[cfg(test)]
 mod mailboxes_model_tests;
@@ -145,6 +146,10 @@ pub enum PlantedBug {
     /// An IMAP EXPUNGE also removes the message after each one asked for
     /// (an off-by-one), without saying so.
     ExpungeNeighbour,
+    /// A news post (a single-message append to a group's store) is
+    /// answered at once and the article placed a moment later, on a task
+    /// a crash kills: an article acknowledged with `240` is lost.
+    PostBeforeSync,
 }
 
 /// How long the planted bug leaves a message unsynced after its `250`.
@@ -165,6 +170,9 @@ pub struct MemoryStore {
     mailbox_step: std::time::Duration,
     /// Which messages are `\Recent` to which IMAP session.
     recent: Arc<postern::imap::RecentClaims>,
+    /// The newsgroups NNTP sessions read, in a backend a running server
+    /// hands its sessions ([`news::SimNews::boot`]).
+    news: news::NewsSlot,
 }
 
 impl MemoryStore {
@@ -175,6 +183,7 @@ impl MemoryStore {
             bug: None,
             mailbox_step: MAILBOX_STEP,
             recent: Arc::default(),
+            news: news::NewsSlot::default(),
         }
     }
 
@@ -363,6 +372,10 @@ impl Backend for MemoryStore {
 
     fn recent_claims(&self) -> &postern::imap::RecentClaims {
         &self.recent
+    }
+
+    fn news(&self) -> Option<&postern::news::NewsStore<MemoryStore>> {
+        self.news.0.as_ref()
     }
 
     /// The simulated calendar.

@@ -16,7 +16,8 @@
 
 use crate::outbound::{OutboundLimits, OutboundLog, SimEnvironment, Zone};
 use crate::remote::{self, Ledger};
-use crate::scenario::{FaultKind, Scenario};
+use crate::scenario::Scenario;
+use crate::store::news::SimNews;
 use crate::store::{MemoryStore, PlantedBug};
 use crate::trace::Trace;
 use postern::delivery;
@@ -36,10 +37,13 @@ use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
 mod checks;
+mod faults;
 mod finger_clients;
 mod ftp_clients;
 mod imap_checks;
 pub mod imap_client;
+mod nntp_checks;
+pub mod nntp_client;
 mod pop3_checks;
 mod quota;
 pub mod reader;
@@ -48,6 +52,7 @@ mod senders;
 mod tunnel_clients;
 
 use checks::{check_deliveries, check_expectations, check_outcome};
+use faults::apply_fault;
 use quota::{LiveSession, check_quota};
 use reader::ReadSession;
 use rules::mailbox_rules;
@@ -132,6 +137,7 @@ pub struct Stats {
     /// IMAP EXPUNGEs a crash cut part way: some, not all, of the messages
     /// marked were removed.
     pub imap_partial_expunges: u32,
+    pub news: nntp_client::NewsStats,
     /// Virtual time the run took, in milliseconds.
     pub virtual_millis: u64,
 }
@@ -165,6 +171,8 @@ struct Shared {
     imap_sessions: Vec<imap_client::ImapSession>,
     /// IMAP clients that have run all their sessions.
     imap_clients_done: usize,
+    /// What NNTP clients posted and saw.
+    news: nntp_client::NewsRecord,
     stats: Stats,
     violations: Vec<String>,
 }
@@ -179,6 +187,8 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// process would be, while the store lives on.
 struct Boot {
     instances: Vec<Arc<Instance>>,
+    /// The store as this life's sessions see it: with its own news store.
+    store: MemoryStore,
     /// Sessions being served per instance and remote address, counted here
     /// apart from the instance's own quota, to check it.
     live: Mutex<BTreeMap<(String, IpAddr), u32>>,
@@ -191,6 +201,8 @@ struct ServerGroup {
     plan: BindPlan,
     addresses: Vec<IpAddr>,
     store: MemoryStore,
+    /// The newsgroups, kept through crashes like `store`.
+    news: SimNews,
     /// The delivery runner's world; its store is `store`.
     outbound: SimEnvironment,
     boot: Mutex<Option<Arc<Boot>>>,
@@ -211,6 +223,7 @@ impl ServerGroup {
             .collect::<Result<Vec<_>, _>>()?;
         let running = Arc::new(Boot {
             instances,
+            store: self.news.boot(&self.store),
             live: Mutex::new(BTreeMap::new()),
             sessions: Mutex::new(0),
         });
@@ -221,6 +234,7 @@ impl ServerGroup {
     fn crashed(&self) {
         *lock(&self.boot) = None;
         self.store.crashed();
+        self.news.crashed();
     }
 }
 
@@ -249,6 +263,7 @@ pub fn run(scenario: &Scenario, options: &Options) -> Report {
             pop3_checks::check_maildrops(&group, &shared, &mut report);
             ftp_clients::check_homes(&group.store, &shared, &mut report);
             imap_checks::check_imap(&group, &shared, &mut report);
+            nntp_checks::check_news(&group, &shared, &mut report);
             check_expectations(scenario, &mut report);
         }
         Err(error) => report.violations.push(error),
@@ -367,6 +382,15 @@ fn run_world(
             .instrument(span),
         );
     }
+    for client in &scenario.news_clients {
+        let (client, shared, from) = (client.clone(), Arc::clone(shared), client.from);
+        let span = tracing::info_span!(parent: None, "host", ip = %from);
+        let run = async move {
+            nntp_client::run(&client, &shared).await;
+            Ok(())
+        };
+        sim.client(from, run.instrument(span));
+    }
     let watcher = watch_until_settled(scenario.clone(), Arc::clone(&group), Arc::clone(shared));
     sim.client(WATCHER, watcher);
     for flood in &scenario.floods {
@@ -454,6 +478,7 @@ async fn watch_until_settled(
             && lock(&shared).finger_clients_done == scenario.finger_clients.len()
             && lock(&shared).ftp_clients_done == scenario.ftp_clients.len()
             && lock(&shared).imap_clients_done == scenario.imap_clients.len()
+            && lock(&shared).news.clients_done == scenario.news_clients.len()
             && now >= last_fault
             && group.store.queued().is_empty();
         if settled || now >= deadline {
@@ -524,8 +549,10 @@ fn server_group(scenario: &Scenario, options: &Options) -> Result<ServerGroup, S
         let (mailbox, rules) = mailbox_rules(&config, spec)?;
         store.set_rules(mailbox, rules);
     }
+    let mut news = SimNews::new(&config.news);
     if let Some(bug) = options.bug {
         store = store.with_planted_bug(bug);
+        news = news.with_planted_bug(bug);
     }
     let zone = Zone::of(scenario)?;
     let limits = outbound_limits(scenario, &config, &zone);
@@ -540,6 +567,7 @@ fn server_group(scenario: &Scenario, options: &Options) -> Result<ServerGroup, S
         plan,
         addresses,
         store,
+        news,
         outbound,
         boot: Mutex::new(None),
     })
@@ -576,53 +604,6 @@ fn smarthost_addresses(config: &Config, zone: &Zone) -> Vec<IpAddr> {
         .as_ref()
         .map(|smarthost| zone.addresses(&smarthost.host))
         .unwrap_or_default()
-}
-
-fn apply_fault(sim: &mut turmoil::Sim<'_>, group: &ServerGroup, scenario: &Scenario, n: usize) {
-    let fault = &scenario.faults[n];
-    let hosts = |names: &[String]| -> Vec<IpAddr> {
-        names
-            .iter()
-            .flat_map(|name| match name.as_str() {
-                "server" => group.addresses.clone(),
-                other => match other.parse() {
-                    Ok(address) => vec![address],
-                    Err(_) => group.outbound.zone.addresses(other),
-                },
-            })
-            .collect()
-    };
-    let (a, b) = (hosts(&fault.hosts), hosts(&fault.and));
-    let _span = tracing::info_span!(parent: None, "host", ip = "sim").entered();
-    let kind = format!("{:?}", fault.kind).to_lowercase();
-    match b.is_empty() {
-        true => tracing::info!("fault: {kind} {}", fault.hosts.join(" ")),
-        false => tracing::info!(
-            "fault: {kind} {} / {}",
-            fault.hosts.join(" "),
-            fault.and.join(" ")
-        ),
-    }
-    for &x in &a {
-        match fault.kind {
-            FaultKind::Crash => sim.crash(x),
-            FaultKind::Restart => sim.bounce(x),
-            _ => {
-                for &y in &b {
-                    match fault.kind {
-                        FaultKind::Partition => sim.partition(x, y),
-                        FaultKind::Repair => sim.repair(x, y),
-                        FaultKind::Hold => sim.hold(x, y),
-                        FaultKind::Release => sim.release(x, y),
-                        FaultKind::Crash | FaultKind::Restart => unreachable!(),
-                    }
-                }
-            }
-        }
-    }
-    if fault.kind == FaultKind::Crash && a.iter().any(|x| group.addresses.contains(x)) {
-        group.crashed();
-    }
 }
 
 /// One host of our server: listens on every port the plan gives its
@@ -668,6 +649,12 @@ async fn serve_host(group: Arc<ServerGroup>, address: IpAddr, shared: SharedStat
                 tasks.spawn_local(
                     delivery::run(context, backlog, arrived, commands).in_current_span(),
                 );
+                if let Some(news) =
+                    postern::driver::Backend::news(&boot.store).filter(|_| group.news.expires())
+                {
+                    let expiry = crate::store::news::run_expiry(news.clone());
+                    tasks.spawn_local(expiry.in_current_span());
+                }
             }
             Err(error) => {
                 lock(&shared)
@@ -763,7 +750,7 @@ fn admit_and_serve(
     lock(shared).stats.sessions += 1;
     let live = LiveSession::start(boot, &name, remote.ip());
     check_quota(group, boot, &name, remote.ip(), shared);
-    let (instance, store, boot) = (Arc::clone(instance), group.store.clone(), Arc::clone(boot));
+    let (instance, store, boot) = (Arc::clone(instance), boot.store.clone(), Arc::clone(boot));
     tokio::task::spawn_local(
         async move {
             instance

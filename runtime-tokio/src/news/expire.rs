@@ -2,11 +2,15 @@
 //! at start and then every [`NEWS_EXPIRY_INTERVAL`].
 
 use super::NewsStore;
+use crate::mailstore::MailboxStore;
 use postern_core::limits::NEWS_EXPIRY_INTERVAL;
 use tokio::sync::watch;
 
 /// Runs expiry until `ending` turns true.
-pub async fn run_expiry(store: NewsStore, mut ending: watch::Receiver<bool>) {
+pub async fn run_expiry<S: MailboxStore + Clone>(
+    store: NewsStore<S>,
+    mut ending: watch::Receiver<bool>,
+) {
     loop {
         match store.expire(crate::environment::system_now()).await {
             Ok(expired) => {

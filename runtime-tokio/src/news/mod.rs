@@ -148,18 +148,26 @@ impl std::fmt::Display for PostError {
     }
 }
 
-/// The newsgroups of one data directory. Cloning is cheap; clones share
-/// their caches.
-#[derive(Clone)]
-pub struct NewsStore {
-    inner: Arc<Inner>,
+/// The newsgroups of one data directory (production: two
+/// [`MaildirStore`]s; the simulation: two in-memory stores). Cloning is
+/// cheap; clones share their caches.
+pub struct NewsStore<S: MailboxStore + Clone = MaildirStore> {
+    inner: Arc<Inner<S>>,
 }
 
-struct Inner {
+impl<S: MailboxStore + Clone> Clone for NewsStore<S> {
+    fn clone(&self) -> Self {
+        NewsStore {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+struct Inner<S> {
     /// `DATA/news`: local groups.
-    groups_store: MaildirStore,
+    groups_store: S,
     /// `DATA/mail`: list archives.
-    mail_store: MaildirStore,
+    mail_store: S,
     groups: RwLock<Arc<BTreeMap<GroupName, GroupSource>>>,
     /// `[[news_access]]`.
     access: RwLock<Arc<NewsConfig>>,
@@ -175,11 +183,21 @@ fn group_mailbox(name: &GroupName) -> LocalMailbox {
     }
 }
 
-impl NewsStore {
+impl NewsStore<MaildirStore> {
+    /// Production's: local groups in `DATA/news`, list archives in
+    /// `mail_store`.
     pub fn new(data_dir: &Path, hostname: &str, mail_store: MaildirStore) -> Self {
+        NewsStore::with_stores(MaildirStore::for_newsgroups(data_dir, hostname), mail_store)
+    }
+}
+
+impl<S: MailboxStore + Clone> NewsStore<S> {
+    /// Local groups in `groups_store` (each the INBOX of mailbox
+    /// `NAME@groups`), list archives in `mail_store`.
+    pub fn with_stores(groups_store: S, mail_store: S) -> Self {
         NewsStore {
             inner: Arc::new(Inner {
-                groups_store: MaildirStore::for_newsgroups(data_dir, hostname),
+                groups_store,
                 mail_store,
                 groups: RwLock::new(Arc::new(BTreeMap::new())),
                 access: RwLock::new(Arc::new(NewsConfig::default())),
@@ -236,7 +254,7 @@ impl NewsStore {
     }
 
     /// The store and mailbox that hold a group.
-    fn place(&self, source: &GroupSource) -> (&MaildirStore, LocalMailbox) {
+    fn place(&self, source: &GroupSource) -> (&S, LocalMailbox) {
         match &source.location {
             Location::Local => (&self.inner.groups_store, group_mailbox(&source.name)),
             Location::Archive(mailbox) => (&self.inner.mail_store, mailbox.clone()),

@@ -6,6 +6,7 @@
 use crate::driver::{
     Backend, Clock, NextInput, WriteResult, bounded, next_input, note_write, start_tls,
 };
+use crate::mailstore::MailboxStore;
 use crate::news::{NewsStore, PostError, gateway};
 use crate::tls::{ServerTls, Transport};
 use postern_core::auth::AuthVerdict;
@@ -18,9 +19,9 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::sync::watch;
 
 /// What a session needs besides the machine and the connection.
-pub struct NntpContext<'a, B> {
+pub struct NntpContext<'a, B: Backend> {
     pub backend: &'a B,
-    pub news: &'a NewsStore,
+    pub news: &'a NewsStore<B::Mailboxes>,
     pub tls: Option<&'a ServerTls>,
     /// The instance's patterns for a logged-in user no `[[news_access]]`
     /// names: (read, post).
@@ -330,7 +331,10 @@ async fn post<B: Backend>(
 }
 
 /// The article asked for, and its bytes.
-async fn open_article(news: &NewsStore, wanted: ArticleRef) -> (Option<OpenedArticle>, Vec<u8>) {
+async fn open_article<S: MailboxStore + Clone>(
+    news: &NewsStore<S>,
+    wanted: ArticleRef,
+) -> (Option<OpenedArticle>, Vec<u8>) {
     let place = match wanted {
         ArticleRef::Number { group, number } => Some((group, number)),
         ArticleRef::MessageId(id) => logged(news.find(&id).await, "look up a Message-ID").flatten(),
@@ -357,7 +361,10 @@ async fn open_article(news: &NewsStore, wanted: ArticleRef) -> (Option<OpenedArt
 
 /// The group and range that [`Articles`] names: a message-ID becomes its
 /// one article.
-async fn located(news: &NewsStore, articles: Articles) -> Option<(GroupName, ArticleRange)> {
+async fn located<S: MailboxStore + Clone>(
+    news: &NewsStore<S>,
+    articles: Articles,
+) -> Option<(GroupName, ArticleRange)> {
     match articles {
         Articles::Range { group, range } => Some((group, range)),
         Articles::MessageId(id) => {
@@ -375,7 +382,7 @@ async fn located(news: &NewsStore, articles: Articles) -> Option<(GroupName, Art
 
 /// What a logged-in user may read and post to: the first
 /// `[[news_access]]` entry naming them, else the instance's patterns.
-fn access_for<B>(context: &NntpContext<'_, B>, login: &str) -> Access {
+fn access_for<B: Backend>(context: &NntpContext<'_, B>, login: &str) -> Access {
     let (read, post) = match context.news.access_for(login) {
         Some(rule) => (rule.read, rule.post),
         None => (

@@ -217,7 +217,11 @@ impl MailboxStore for MemoryStore {
             keywords: keywords.clone(),
             internal_date,
         };
-        let (_, uids) = self.place(mailbox, &folder, vec![placed])?;
+        let (_, uids) = if self.bug == Some(PlantedBug::PostBeforeSync) {
+            self.place_later(mailbox, folder, vec![placed])?
+        } else {
+            self.place(mailbox, &folder, vec![placed])?
+        };
         uids.first()
             .copied()
             .ok_or_else(|| std::io::Error::other("no UID for the appended message").into())

@@ -121,6 +121,27 @@ pub(super) fn check_expectations(scenario: &Scenario, report: &mut Report) {
             expect.imap_converged,
             report.stats.imap_converged,
         ),
+        (
+            "nntp_sessions",
+            expect.nntp_sessions,
+            report.stats.news.sessions,
+        ),
+        ("nntp_posted", expect.nntp_posted, report.stats.news.posted),
+        (
+            "nntp_refused_posts",
+            expect.nntp_refused_posts,
+            report.stats.news.refused_posts,
+        ),
+        (
+            "nntp_refused_groups",
+            expect.nntp_refused_groups,
+            report.stats.news.refused_groups,
+        ),
+        (
+            "nntp_articles_read",
+            expect.nntp_articles_read,
+            report.stats.news.articles_read,
+        ),
     ];
     for (what, expected, actual) in checks {
         if let Some(expected) = expected
