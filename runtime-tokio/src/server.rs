@@ -189,6 +189,24 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     };
     let (stop_accepting, accepting) = watch::channel(false);
     let (end_sessions, ending) = watch::channel(false);
+    for upstream in &config.news_upstreams {
+        // Paths are resolved by now (config_file::load).
+        let loaded_upstream =
+            crate::nntp_pull::Upstream::load(upstream, std::path::Path::new(""), &loaded.data_dir)
+                .map_err(|error| format!("[[news_upstream]] {}: {error}", upstream.name))?;
+        let pull = crate::news::NewsPull::new(
+            news.clone(),
+            &config.server.hostname,
+            upstream.groups.clone(),
+            &loaded_upstream.state_file,
+        );
+        tokio::spawn(pull_from(
+            loaded_upstream,
+            pull,
+            news.clone(),
+            ending.clone(),
+        ));
+    }
     tokio::spawn(crate::news::run_expiry(news, ending.clone()));
     // Every session holds a clone of this sender; when all are dropped,
     // `sessions_done` yields None (the mini-redis shutdown pattern).
@@ -231,6 +249,27 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Pulls from one upstream until the server stops; the groups it has
+/// pulled before are served from the start.
+async fn pull_from(
+    upstream: crate::nntp_pull::Upstream,
+    pull: crate::news::NewsPull,
+    news: crate::news::NewsStore,
+    ending: watch::Receiver<bool>,
+) {
+    match crate::nntp_pull::marks::load(&upstream.state_file).await {
+        Ok(marks) => {
+            for group in marks.keys() {
+                news.add_source(crate::news::carried_group(group, &upstream.name));
+            }
+        }
+        Err(error) => {
+            tracing::error!(upstream = %upstream.name, %error, "cannot read {}; pulling as if new", upstream.state_file.display());
+        }
+    }
+    crate::nntp_pull::run_upstream(upstream, crate::nntp_pull::TcpDialer, pull, ending).await;
 }
 
 /// The local directory: the domains' users and aliases, the mailing

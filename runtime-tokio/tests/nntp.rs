@@ -466,3 +466,94 @@ fn a_list_archive_is_a_newsgroup_and_a_post_to_it_goes_to_the_list() {
         |out| format!("the NNTP post is not in the archive:\n{out}"),
     );
 }
+
+/// A server with an SMTP instance (the harness waits for it) and one
+/// NNTP instance anyone may read and post to, plus `extra` config.
+fn news_server(host: &str, nntp: SocketAddr, extra: &str) -> TestServer {
+    let smtp = address();
+    let config = format!(
+        r#"
+[server]
+hostname = "{host}"
+data_dir = "data"
+shutdown_grace = "1s"
+
+[[service]]
+name = "mx"
+kind = "smtp"
+listen = "{smtp}"
+
+[[service]]
+name = "news"
+kind = "nntp"
+listen = "{nntp}"
+anonymous_read = "*"
+anonymous_post = "*"
+
+[[domain]]
+name = "example.test"
+users = ["alice"]
+{extra}
+"#
+    );
+    TestServer::start_with_files(&config, smtp, |_| {})
+}
+
+fn anonymous(addr: SocketAddr, scenario: &str, arg: &str) -> String {
+    let out = python("nntp.py", addr, &[scenario, "-", "", "", arg]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "nntp.py {scenario} {arg}:\n{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+#[test]
+fn a_second_postern_is_pulled_from_and_local_posts_go_up_to_it() {
+    let up = address();
+    // The upstream's group, with one article before the downstream starts.
+    let _upstream = news_server("upstream.test", up, "[[newsgroup]]\nname = \"comp.test\"\n");
+    support::eventually(
+        || anonymous(up, "post_anonymous", "comp.test:From upstream"),
+        |out| out.contains("post: 240"),
+        |out| format!("the upstream does not take the post yet:\n{out}"),
+    );
+
+    let down = address();
+    let downstream = news_server(
+        "downstream.test",
+        down,
+        &format!(
+            "[[news_upstream]]\nname = \"up\"\nserver = \"{up}\"\ngroups = \"comp.*\"\ninterval = \"10s\"\npath_identity = \"upstream.test\"\n"
+        ),
+    );
+    // The first round pulls the group, which the downstream then serves.
+    support::eventually(
+        || anonymous(down, "read", "comp.test"),
+        |out| out.contains("From upstream"),
+        |out| format!("the downstream has not pulled the article:\n{out}"),
+    );
+    // A post on the downstream goes up at the next round, and is not
+    // pulled back as a second copy.
+    let out = anonymous(down, "post_anonymous", "comp.test:From downstream");
+    assert!(out.contains("post: 240"), "{out}");
+    support::eventually(
+        || anonymous(up, "read", "comp.test"),
+        |out| out.contains("From downstream"),
+        |out| format!("the upstream has not got the downstream's post:\n{out}"),
+    );
+    std::thread::sleep(std::time::Duration::from_secs(11));
+    let out = anonymous(down, "read", "comp.test");
+    assert_eq!(out.matches("subject=").count(), 2, "{out}");
+    let log = downstream.log();
+    assert!(log.contains("nntp-pull upstream=up"), "{log}");
+    let stored = std::fs::read_dir(downstream.data().join("news/groups/comp.test/new"))
+        .map(|entries| entries.count())
+        .unwrap_or(0)
+        + std::fs::read_dir(downstream.data().join("news/groups/comp.test/cur"))
+            .map(|entries| entries.count())
+            .unwrap_or(0);
+    assert_eq!(stored, 2, "{log}");
+}

@@ -28,10 +28,12 @@ use tokio::io::AsyncReadExt;
 pub mod deliver;
 mod expire;
 pub mod gateway;
+mod pull;
 #[cfg(test)]
 mod tests;
 
 pub use expire::run_expiry;
+pub use pull::{NewsPull, carried_group};
 
 /// The one folder of a group's mailbox.
 const INBOX: &str = "INBOX";
@@ -237,6 +239,21 @@ impl<S: MailboxStore + Clone> NewsStore<S> {
             .unwrap_or_else(PoisonError::into_inner)
             .access_for(login)
             .cloned()
+    }
+
+    /// Adds a group if none of that name is served (a group first pulled
+    /// from an upstream).
+    pub(crate) fn add_source(&self, source: GroupSource) {
+        let mut groups = self
+            .inner
+            .groups
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if !groups.contains_key(&source.name) {
+            let mut map = BTreeMap::clone(&groups);
+            map.insert(source.name.clone(), source);
+            *groups = Arc::new(map);
+        }
     }
 
     fn sources(&self) -> Arc<BTreeMap<GroupName, GroupSource>> {

@@ -13,6 +13,7 @@ SCENARIO:
   login_required  a command before the login, then the login
   read       log in (when USER is not empty) and list group ARG's overview
   post_to    log in and post to group ARG (GROUP:SUBJECT)
+  post_anonymous  the same without a login
 Errors from the server are printed, not raised: the test reads the lines.
 """
 import datetime
@@ -145,6 +146,13 @@ elif scenario == "post_to":
     show("login", lambda: news.login(user, password, usenetrc=False) or "ok")
     article = (f"From: <{user}>\r\nNewsgroups: {group}\r\n"
                f"Subject: {subject}\r\n\r\nPosted over NNTP.\r\n").encode()
+    show("post", lambda: news.post(io.BytesIO(article)))
+    show("quit", news.quit)
+elif scenario == "post_anonymous":
+    group, subject = arg.split(":", 1)
+    news = nntplib.NNTP(host, port, timeout=30)
+    article = (f"From: <someone@example.test>\r\nNewsgroups: {group}\r\n"
+               f"Subject: {subject}\r\n\r\nPosted without a login.\r\n").encode()
     show("post", lambda: news.post(io.BytesIO(article)))
     show("quit", news.quit)
 else:
