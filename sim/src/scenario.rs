@@ -138,6 +138,19 @@ pub struct ServerSpec {
     /// Mailboxes' forwarding and vacation settings.
     #[serde(default)]
     pub rules: Vec<MailboxRulesSpec>,
+    /// Mailing lists' members at the start, as `postern list members
+    /// add` would add them.
+    #[serde(default)]
+    pub list_members: Vec<ListMembersSpec>,
+}
+
+/// A mailing list's members at the start; each receives every post.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListMembersSpec {
+    /// The list's address, a `[[list]]` of the config.
+    pub list: String,
+    pub members: Vec<String>,
 }
 
 /// One mailbox's delivery rules, as `postern user forward|vacation` would
@@ -414,6 +427,10 @@ pub struct Expect {
     /// Sessions whose last NOOP left their view equal to the store's
     /// (the store unchanged while the NOOP ran, so the check applies).
     pub imap_converged: Option<u32>,
+    /// Posts the mailing lists distributed (each counted once).
+    pub list_posts: Option<u32>,
+    /// Members the lists suspended for bouncing.
+    pub list_suspended: Option<u32>,
 }
 
 /// An IMAP client: each session logs in, selects `folder`, lists it,

@@ -32,6 +32,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 pub mod ftp;
+pub mod lists;
 pub mod mailbox_store;
 pub mod mailboxes;
 pub mod maildrop;
@@ -92,6 +93,8 @@ struct Shared {
     rules: BTreeMap<LocalMailbox, MailboxRules>,
     /// Each mailbox's vacation memory, by mailbox: kept like a disk.
     replied: BTreeMap<LocalMailbox, ReplyMemory>,
+    /// The mailing lists' state, held posts and digests: kept like a disk.
+    lists: lists::ListRecords,
 }
 
 /// An account: its password in clear (a simulated world has no secrets)
@@ -165,6 +168,9 @@ pub struct MemoryStore {
     mailbox_step: std::time::Duration,
     /// Which messages are `\Recent` to which IMAP session.
     recent: Arc<postern::imap::RecentClaims>,
+    /// How long committing a message the server writes itself takes
+    /// ([`MemoryStore::with_inject_step`]).
+    inject_step: std::time::Duration,
 }
 
 impl MemoryStore {
@@ -175,6 +181,21 @@ impl MemoryStore {
             bug: None,
             mailbox_step: MAILBOX_STEP,
             recent: Arc::default(),
+            inject_step: std::time::Duration::ZERO,
+        }
+    }
+
+    /// The same store with each message the server writes itself (a
+    /// bounce, a list's copy) taking `step` to commit, as a spool file's
+    /// write and sync do: a crash can then cut a list's expansion part
+    /// way. The message is stored as the step begins, so that a list's
+    /// first copy is committed in the same instant its state was read
+    /// (the invariants order members' changes and copies by that). Zero (the default) keeps the runs of scenarios without lists
+    /// as they were.
+    pub fn with_inject_step(self, step: std::time::Duration) -> Self {
+        MemoryStore {
+            inject_step: step,
+            ..self
         }
     }
 
@@ -562,6 +583,11 @@ impl QueueStore for MemoryStore {
             forwarded: false,
         };
         self.store(committed, wall_clock());
+        // The write is durable at once; the caller hears of it a step
+        // later (the sync), in which a crash can come.
+        if !self.inject_step.is_zero() {
+            tokio::time::sleep(self.inject_step).await;
+        }
         Ok(queue_id)
     }
 

@@ -40,6 +40,7 @@ mod finger_clients;
 mod ftp_clients;
 mod imap_checks;
 pub mod imap_client;
+mod list_checks;
 mod pop3_checks;
 mod quota;
 pub mod reader;
@@ -132,6 +133,14 @@ pub struct Stats {
     /// IMAP EXPUNGEs a crash cut part way: some, not all, of the messages
     /// marked were removed.
     pub imap_partial_expunges: u32,
+    /// Posts the mailing lists distributed (each counted once).
+    pub list_posts: u32,
+    /// Copies of posts the lists committed for their members.
+    pub list_copies: u32,
+    /// Copies a member got twice, in the crash window.
+    pub list_duplicates: u32,
+    /// Members the lists suspended for bouncing.
+    pub list_suspended: u32,
     /// Virtual time the run took, in milliseconds.
     pub virtual_millis: u64,
 }
@@ -221,6 +230,7 @@ impl ServerGroup {
     fn crashed(&self) {
         *lock(&self.boot) = None;
         self.store.crashed();
+        self.store.mark_crash();
     }
 }
 
@@ -249,6 +259,7 @@ pub fn run(scenario: &Scenario, options: &Options) -> Report {
             pop3_checks::check_maildrops(&group, &shared, &mut report);
             ftp_clients::check_homes(&group.store, &shared, &mut report);
             imap_checks::check_imap(&group, &shared, &mut report);
+            list_checks::check_lists(&group, &taken, &mut report);
             check_expectations(scenario, &mut report);
         }
         Err(error) => report.violations.push(error),
@@ -509,7 +520,26 @@ fn server_group(scenario: &Scenario, options: &Options) -> Result<ServerGroup, S
         let text: Vec<String> = conflicts.iter().map(ToString::to_string).collect();
         format!("the bind plan is refused: {}", text.join("; "))
     })?;
-    let mut store = MemoryStore::new(Directory::new(&config.domains));
+    let mut store =
+        MemoryStore::new(Directory::new(&config.domains).with_lists(&config.lists.lists));
+    if !config.lists.lists.is_empty() {
+        store = store.with_inject_step(crate::store::MAILBOX_STEP);
+    }
+    store.seed_lists(options.seed);
+    for spec in &scenario.server.list_members {
+        if !config
+            .lists
+            .lists
+            .iter()
+            .any(|l| l.address() == spec.list.to_lowercase())
+        {
+            return Err(format!(
+                "[[server.list_members]]: {} is no [[list]] of the config",
+                spec.list
+            ));
+        }
+        store.add_list_members(&spec.list, &spec.members);
+    }
     for account in &scenario.server.accounts {
         let login =
             normalize_login(&account.login).map_err(|e| format!("[server] accounts: {e}"))?;
@@ -655,12 +685,18 @@ async fn serve_host(group: Arc<ServerGroup>, address: IpAddr, shared: SharedStat
                 networks: group.addresses.iter().map(|&a| Network::host(a)).collect(),
             },
         );
+        // The lists are kept in the store, like the spool and mailboxes.
+        let lists = Arc::new(postern::lists::ListBook::with_store(
+            &group.config.server.hostname,
+            Arc::new(group.store.clone()),
+        ));
+        let definitions = lists.reconfigure(&group.config);
         let context = delivery::Context::new(
             &group.config,
             group.outbound.clone(),
-            Arc::new(Directory::new(&group.config.domains)),
+            Arc::new(Directory::new(&group.config.domains).with_lists(&definitions)),
         )
-        .map(|context| context.listening_at(ourselves));
+        .map(|context| context.listening_at(ourselves).with_lists(lists));
         match context {
             Ok(context) => {
                 let (arrivals, arrived) = mpsc::unbounded_channel();
