@@ -237,6 +237,16 @@ fn verdict(scenario: &Scenario, report: &Report) -> String {
             counted(stats.imap_partial_expunges, "expunge", "expunges"),
         ));
     }
+    if stats.list_posts > 0 || stats.list_copies > 0 {
+        text.push_str(&format!(
+            "; lists: {} distributed in {} copies, {} cut by a crash and done again, {} in the crash window, {} suspended",
+            counted(stats.list_posts, "post", "posts"),
+            stats.list_copies,
+            counted(stats.list_cut_expansions, "expansion", "expansions"),
+            counted(stats.list_duplicates, "duplicate", "duplicates"),
+            counted(stats.list_suspended, "member", "members"),
+        ));
+    }
     for violation in &report.violations {
         text.push_str(&format!("\n  violated: {violation}"));
     }

@@ -139,6 +139,8 @@ pub struct Stats {
     pub list_copies: u32,
     /// Copies a member got twice, in the crash window.
     pub list_duplicates: u32,
+    /// Expansions of a post a crash cut, done again after the restart.
+    pub list_cut_expansions: u32,
     /// Members the lists suspended for bouncing.
     pub list_suspended: u32,
     /// Virtual time the run took, in milliseconds.

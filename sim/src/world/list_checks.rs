@@ -119,12 +119,24 @@ impl ListCheck<'_> {
                     "{address}: the archive holds post {post} {n} times"
                 )),
             }
-            let first = copies
+            let mut all: Vec<usize> = copies
                 .iter()
                 .filter(|((id, _), _)| id == post)
-                .filter_map(|(_, at)| at.first().copied())
-                .min();
-            let Some(first) = first else {
+                .flat_map(|(_, at)| at.iter().copied())
+                .collect();
+            all.sort_unstable();
+            // Each expansion of the post begins with its first copy, or
+            // with the first copy after a crash cut the one before.
+            let starts: Vec<usize> = all
+                .iter()
+                .enumerate()
+                .filter(|&(n, &at)| n == 0 || self.crashed_between(all[n - 1], at))
+                .map(|(_, &at)| at)
+                .collect();
+            if starts.len() > 1 {
+                report.stats.list_cut_expansions += starts.len() as u32 - 1;
+            }
+            if starts.is_empty() {
                 if in_archive > 0 && members.keys().any(|m| self.receiving(m, usize::MAX)) {
                     report.violations.push(format!(
                         "{address}: post {post} is in the archive, yet no member got a copy"
@@ -137,7 +149,7 @@ impl ListCheck<'_> {
                     .get(&(post.clone(), member.clone()))
                     .cloned()
                     .unwrap_or_default();
-                self.check_member(post, member, first, &at, report);
+                self.check_member(post, member, &starts, &at, report);
             }
         }
         for (member, (state, bounced)) in &members {
@@ -153,28 +165,39 @@ impl ListCheck<'_> {
         }
     }
 
-    /// One member and one post, first distributed at `first`: `at` are
-    /// the indices of the member's copies.
+    /// One member and one post, whose expansions began at `starts` (the
+    /// last one completed): `at` are the indices of the member's copies.
     fn check_member(
         &self,
         post: &str,
         member: &str,
-        first: usize,
+        starts: &[usize],
         at: &[usize],
         report: &mut Report,
     ) {
         let address = self.definition.address();
-        let receiving = self.receiving(member, first);
-        match (receiving, at.first()) {
-            (true, None) => report.violations.push(format!(
+        let Some(&last) = starts.last() else {
+            return;
+        };
+        if self.receiving(member, last) && !at.iter().any(|&i| i >= last) {
+            report.violations.push(format!(
                 "{address}: {member} was receiving when post {post} was distributed, yet got no copy"
-            )),
-            (false, Some(_)) => report.violations.push(format!(
-                "{address}: {member} got post {post}, distributed after the member stopped receiving ({})",
-                self.setting(member, first)
-                    .map_or("not a member".to_owned(), |d| format!("{d:?}").to_lowercase())
-            )),
-            _ => {}
+            ));
+        }
+        for &copy in at {
+            let start = starts
+                .iter()
+                .rev()
+                .find(|&&s| s <= copy)
+                .copied()
+                .unwrap_or(copy);
+            if !self.receiving(member, start) {
+                report.violations.push(format!(
+                    "{address}: {member} got post {post} from an expansion begun when the member was not receiving ({})",
+                    self.setting(member, start)
+                        .map_or("not a member".to_owned(), |d| format!("{d:?}").to_lowercase())
+                ));
+            }
         }
         for pair in at.windows(2) {
             if self.crashed_between(pair[0], pair[1]) {
