@@ -70,6 +70,10 @@ enum Bug {
     DeliveryUnannounced,
     /// An IMAP EXPUNGE also removes the next message, silently.
     ExpungeNeighbour,
+    /// A list's state write drops a member's suspension.
+    ListLosesSuspension,
+    /// A message the server writes itself is acknowledged before it is stored.
+    InjectBeforeSync,
 }
 
 impl Bug {
@@ -87,6 +91,8 @@ impl Bug {
             Bug::AppendBeforeSync => PlantedBug::AppendBeforeSync,
             Bug::DeliveryUnannounced => PlantedBug::DeliveryUnannounced,
             Bug::ExpungeNeighbour => PlantedBug::ExpungeNeighbour,
+            Bug::ListLosesSuspension => PlantedBug::ListLosesSuspension,
+            Bug::InjectBeforeSync => PlantedBug::InjectBeforeSync,
         }
     }
 
@@ -104,6 +110,8 @@ impl Bug {
             Some(Bug::AppendBeforeSync) => " --plant-bug append-before-sync",
             Some(Bug::DeliveryUnannounced) => " --plant-bug delivery-unannounced",
             Some(Bug::ExpungeNeighbour) => " --plant-bug expunge-neighbour",
+            Some(Bug::ListLosesSuspension) => " --plant-bug list-loses-suspension",
+            Some(Bug::InjectBeforeSync) => " --plant-bug inject-before-sync",
             None => "",
         }
     }

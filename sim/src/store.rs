@@ -148,6 +148,14 @@ pub enum PlantedBug {
     /// An IMAP EXPUNGE also removes the message after each one asked for
     /// (an off-by-one), without saying so.
     ExpungeNeighbour,
+    /// Writing a list's state keeps a member it suspends receiving mail:
+    /// a member past the bounce threshold still gets every post.
+    ListLosesSuspension,
+    /// A message the server writes itself (a list's copy, a bounce) is
+    /// said to be committed at once and stored a moment later, on a task
+    /// a crash kills: a list's expansion that finished before the crash
+    /// loses the copies not yet stored.
+    InjectBeforeSync,
 }
 
 /// How long the planted bug leaves a message unsynced after its `250`.
@@ -582,6 +590,16 @@ impl QueueStore for MemoryStore {
             bounce: true,
             forwarded: false,
         };
+        if self.bug == Some(PlantedBug::InjectBeforeSync) {
+            // The bug: the sync happens later, on a task that a crash of
+            // the host kills.
+            let store = self.clone();
+            tokio::task::spawn_local(async move {
+                tokio::time::sleep(PLANTED_SYNC_DELAY).await;
+                store.store(committed, wall_clock());
+            });
+            return Ok(queue_id);
+        }
         self.store(committed, wall_clock());
         // The write is durable at once; the caller hears of it a step
         // later (the sync), in which a crash can come.

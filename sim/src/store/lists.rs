@@ -6,7 +6,7 @@
 //! member's delivery setting and where in the record of committed
 //! messages each change and each crash fell.
 
-use super::{MemoryStore, maildrop};
+use super::{MemoryStore, PlantedBug, maildrop};
 use postern::lists::digest::Batch;
 use postern::lists::store::{ListStore, StateChange};
 use postern_core::envelope::{LocalMailbox, QueueId};
@@ -150,6 +150,14 @@ impl ListStore for MemoryStore {
             })
             .collect();
         shared.lists.changes.extend(changes);
+        if self.bug == Some(PlantedBug::ListLosesSuspension) {
+            for (address, member) in state.members.iter_mut() {
+                let before = before.members.get(address).map(|m| m.delivery);
+                if member.delivery == Delivery::Suspended && before == Some(Delivery::Mail) {
+                    member.delivery = Delivery::Mail;
+                }
+            }
+        }
         shared.lists.lists.entry(list.to_owned()).or_default().state = state;
         Ok(())
     }
