@@ -247,12 +247,13 @@ fn verdict(scenario: &Scenario, report: &Report) -> String {
     }
     if stats.list_posts > 0 || stats.list_copies > 0 {
         text.push_str(&format!(
-            "; lists: {} distributed in {} copies, {} cut by a crash and done again, {} in the crash window, {} suspended",
+            "; lists: {} distributed in {} copies, {} cut by a crash and done again, {} in the crash window, {} suspended, {} confirmed by mail",
             counted(stats.list_posts, "post", "posts"),
             stats.list_copies,
             counted(stats.list_cut_expansions, "expansion", "expansions"),
             counted(stats.list_duplicates, "duplicate", "duplicates"),
             counted(stats.list_suspended, "member", "members"),
+            counted(stats.list_confirmed, "subscription", "subscriptions"),
         ));
     }
     for violation in &report.violations {

@@ -117,6 +117,8 @@ pub struct Scenario {
     pub ftp_clients: Vec<FtpClient>,
     #[serde(default, rename = "imap")]
     pub imap_clients: Vec<ImapClient>,
+    #[serde(default, rename = "list_subscribe")]
+    pub list_subscribers: Vec<ListSubscriber>,
     #[serde(default, rename = "remote")]
     pub remotes: Vec<Remote>,
     #[serde(default, rename = "zone")]
@@ -142,6 +144,23 @@ pub struct ServerSpec {
     /// add` would add them.
     #[serde(default)]
     pub list_members: Vec<ListMembersSpec>,
+}
+
+/// A client host that subscribes addresses to a mailing list by mail,
+/// one after another: `subscribe` to the list's request address from the
+/// address, then a reply with the token of the confirmation request the
+/// address's mail server (a `[[remote]]`) took.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListSubscriber {
+    pub from: IpAddr,
+    pub to: SocketAddr,
+    /// The list's address.
+    pub list: String,
+    pub addresses: Vec<String>,
+    /// Virtual time before the first subscription.
+    #[serde(default, with = "humantime_serde_lite")]
+    pub start: Duration,
 }
 
 /// A mailing list's members at the start; each receives every post.
@@ -431,6 +450,8 @@ pub struct Expect {
     pub list_posts: Option<u32>,
     /// Members the lists suspended for bouncing.
     pub list_suspended: Option<u32>,
+    /// Subscriptions confirmed by mail (the reply queued).
+    pub list_confirmed: Option<u32>,
 }
 
 /// An IMAP client: each session logs in, selects `folder`, lists it,

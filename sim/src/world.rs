@@ -41,6 +41,7 @@ mod ftp_clients;
 mod imap_checks;
 pub mod imap_client;
 mod list_checks;
+mod list_clients;
 mod pop3_checks;
 mod quota;
 pub mod reader;
@@ -143,6 +144,8 @@ pub struct Stats {
     pub list_cut_expansions: u32,
     /// Members the lists suspended for bouncing.
     pub list_suspended: u32,
+    /// Subscriptions list clients confirmed by mail.
+    pub list_confirmed: u32,
     /// Virtual time the run took, in milliseconds.
     pub virtual_millis: u64,
 }
@@ -176,6 +179,8 @@ struct Shared {
     imap_sessions: Vec<imap_client::ImapSession>,
     /// IMAP clients that have run all their sessions.
     imap_clients_done: usize,
+    /// List subscribers that have subscribed all their addresses.
+    list_clients_done: usize,
     stats: Stats,
     violations: Vec<String>,
 }
@@ -380,6 +385,19 @@ fn run_world(
             .instrument(span),
         );
     }
+    for client in &scenario.list_subscribers {
+        let (client, shared, ledger) = (client.clone(), Arc::clone(shared), Arc::clone(ledger));
+        let span = tracing::info_span!(parent: None, "host", ip = %client.from);
+        sim.client(
+            client.from,
+            async move {
+                list_clients::run(&client, &ledger, &shared).await;
+                lock(&shared).list_clients_done += 1;
+                Ok(())
+            }
+            .instrument(span),
+        );
+    }
     let watcher = watch_until_settled(scenario.clone(), Arc::clone(&group), Arc::clone(shared));
     sim.client(WATCHER, watcher);
     for flood in &scenario.floods {
@@ -467,6 +485,7 @@ async fn watch_until_settled(
             && lock(&shared).finger_clients_done == scenario.finger_clients.len()
             && lock(&shared).ftp_clients_done == scenario.ftp_clients.len()
             && lock(&shared).imap_clients_done == scenario.imap_clients.len()
+            && lock(&shared).list_clients_done == scenario.list_subscribers.len()
             && now >= last_fault
             && group.store.queued().is_empty();
         if settled || now >= deadline {

@@ -665,7 +665,8 @@ fn the_swarm_finds_an_expunge_that_takes_a_neighbour() {
 /// A list with members on three remote hosts, one refusing: each post
 /// reaches every member once, the refused members' copies bounce back
 /// to their VERP addresses and suspend them after the threshold, and the
-/// later posts go to the others only.
+/// later posts go to the others only, and to a member who subscribed by
+/// mail (with the confirmation) meanwhile.
 #[test]
 fn a_list_expands_to_remote_members_and_suspends_the_bouncing_ones() {
     let report = passes("list-expansion");
@@ -674,16 +675,19 @@ fn a_list_expands_to_remote_members_and_suspends_the_bouncing_ones() {
         (
             stats.list_posts,
             stats.list_suspended,
-            stats.list_duplicates
+            stats.list_duplicates,
+            stats.list_confirmed
         ),
-        (5, 2, 0),
+        (5, 2, 0, 1),
         "{stats:?}"
     );
-    // Two posts to twelve members, three to the ten still receiving.
-    assert_eq!(stats.list_copies, 2 * 12 + 3 * 10, "{stats:?}");
+    // Two posts to twelve members; three to the ten still receiving and
+    // the one who subscribed by mail in between.
+    assert_eq!(stats.list_copies, 2 * 12 + 3 * 11, "{stats:?}");
     let trace = &report.trace;
     assert!(
-        trace.contains("kim@refusing.test suspended on team@example.test after 2 bounces"),
+        trace.contains("kim@refusing.test suspended on team@example.test after 2 bounces")
+            && trace.contains("new@good.test subscribed to team@example.test"),
         "{trace}"
     );
     insta::assert_snapshot!(report.trace);

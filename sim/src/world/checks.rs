@@ -123,6 +123,11 @@ pub(super) fn check_expectations(scenario: &Scenario, report: &mut Report) {
         ),
         ("list_posts", expect.list_posts, report.stats.list_posts),
         (
+            "list_confirmed",
+            expect.list_confirmed,
+            report.stats.list_confirmed,
+        ),
+        (
             "list_suspended",
             expect.list_suspended,
             report.stats.list_suspended,
