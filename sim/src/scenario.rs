@@ -49,6 +49,12 @@
 //! idle = "10s"                 # view of the folder is checked at every
 //! polls = 2                    # response
 //!
+//! [[list_subscribe]]           # a client host subscribing by mail:
+//! from = "10.1.0.7"            # `subscribe` to the list's request
+//! to = "10.0.0.1:25"           # address, then a reply with the token
+//! list = "team@example.test"   # its remote mail server took
+//! addresses = ["new@good.test"]
+//!
 //! [[flood]]                    # a client host opening idle connections
 //! from = "10.1.0.2"
 //! to = "10.0.0.1:25"
