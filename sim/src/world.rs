@@ -385,19 +385,7 @@ fn run_world(
             .instrument(span),
         );
     }
-    for client in &scenario.list_subscribers {
-        let (client, shared, ledger) = (client.clone(), Arc::clone(shared), Arc::clone(ledger));
-        let span = tracing::info_span!(parent: None, "host", ip = %client.from);
-        sim.client(
-            client.from,
-            async move {
-                list_clients::run(&client, &ledger, &shared).await;
-                lock(&shared).list_clients_done += 1;
-                Ok(())
-            }
-            .instrument(span),
-        );
-    }
+    list_clients::spawn(&mut sim, scenario, ledger, shared);
     let watcher = watch_until_settled(scenario.clone(), Arc::clone(&group), Arc::clone(shared));
     sim.client(WATCHER, watcher);
     for flood in &scenario.floods {
@@ -541,26 +529,7 @@ fn server_group(scenario: &Scenario, options: &Options) -> Result<ServerGroup, S
         let text: Vec<String> = conflicts.iter().map(ToString::to_string).collect();
         format!("the bind plan is refused: {}", text.join("; "))
     })?;
-    let mut store =
-        MemoryStore::new(Directory::new(&config.domains).with_lists(&config.lists.lists));
-    if !config.lists.lists.is_empty() {
-        store = store.with_inject_step(crate::store::MAILBOX_STEP);
-    }
-    store.seed_lists(options.seed);
-    for spec in &scenario.server.list_members {
-        if !config
-            .lists
-            .lists
-            .iter()
-            .any(|l| l.address() == spec.list.to_lowercase())
-        {
-            return Err(format!(
-                "[[server.list_members]]: {} is no [[list]] of the config",
-                spec.list
-            ));
-        }
-        store.add_list_members(&spec.list, &spec.members);
-    }
+    let mut store = list_clients::store_with_lists(scenario, &config, options.seed)?;
     for account in &scenario.server.accounts {
         let login =
             normalize_login(&account.login).map_err(|e| format!("[server] accounts: {e}"))?;
@@ -706,12 +675,7 @@ async fn serve_host(group: Arc<ServerGroup>, address: IpAddr, shared: SharedStat
                 networks: group.addresses.iter().map(|&a| Network::host(a)).collect(),
             },
         );
-        // The lists are kept in the store, like the spool and mailboxes.
-        let lists = Arc::new(postern::lists::ListBook::with_store(
-            &group.config.server.hostname,
-            Arc::new(group.store.clone()),
-        ));
-        let definitions = lists.reconfigure(&group.config);
+        let (lists, definitions) = list_clients::book(&group.config, &group.store);
         let context = delivery::Context::new(
             &group.config,
             group.outbound.clone(),

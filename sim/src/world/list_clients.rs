@@ -1,26 +1,96 @@
-//! Clients that subscribe to a mailing list by mail, as a person does:
-//! `subscribe` to the list's request address from their own address,
-//! then, once their mail server (a scripted remote) has taken the
-//! list's confirmation request, a reply with its token. The list's real
-//! command path (double opt-in) runs on our server.
+//! Mailing lists in the world: the store that keeps them and the
+//! delivery runner's `ListBook`, and clients that subscribe to a list by
+//! mail, as a person does: `subscribe` to the list's request address
+//! from their own address, then, once their mail server (a scripted
+//! remote) has taken the list's confirmation request, a reply with its
+//! token. The list's real command path (double opt-in) runs on our
+//! server.
 
 use super::senders::send_one;
 use super::{SharedState, lock};
 use crate::remote::Ledger;
-use crate::scenario::ListSubscriber;
+use crate::scenario::{ListSubscriber, Scenario};
+use crate::store::{MAILBOX_STEP, MemoryStore};
+use postern::lists::ListBook;
 use postern_core::address::{parse_forward_path, parse_reverse_path};
+use postern_core::config::Config;
+use postern_core::directory::Directory;
+use postern_core::lists::ListDefinition;
 use postern_core::smtp::client::{ClientConfig, ClientTimeouts, Content, Delivery, TlsPolicy};
 use postern_core::smtp::server::BodyType;
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// How long a subscriber waits for the confirmation request.
 const CONFIRMATION_WAIT: Duration = Duration::from_secs(120);
 /// How often it looks.
 const CONFIRMATION_POLL: Duration = Duration::from_millis(200);
 
+/// The server's store, knowing the config's lists, with the scenario's
+/// members in them. With lists, a message the server writes itself takes
+/// a step to commit, so that a crash can cut an expansion.
+pub(super) fn store_with_lists(
+    scenario: &Scenario,
+    config: &Config,
+    seed: u64,
+) -> Result<MemoryStore, String> {
+    let lists = &config.lists.lists;
+    let mut store = MemoryStore::new(Directory::new(&config.domains).with_lists(lists));
+    if !lists.is_empty() {
+        store = store.with_inject_step(MAILBOX_STEP);
+    }
+    store.seed_lists(seed);
+    for spec in &scenario.server.list_members {
+        if !lists
+            .iter()
+            .any(|l| l.address() == spec.list.to_lowercase())
+        {
+            return Err(format!(
+                "[[server.list_members]]: {} is no [[list]] of the config",
+                spec.list
+            ));
+        }
+        store.add_list_members(&spec.list, &spec.members);
+    }
+    Ok(store)
+}
+
+/// The delivery runner's lists, kept in `store` like the spool and the
+/// mailboxes, and their definitions (for the directory).
+pub(super) fn book(config: &Config, store: &MemoryStore) -> (Arc<ListBook>, Vec<ListDefinition>) {
+    let book = Arc::new(ListBook::with_store(
+        &config.server.hostname,
+        Arc::new(store.clone()),
+    ));
+    let definitions = book.reconfigure(config);
+    (book, definitions)
+}
+
+/// Starts the scenario's list subscribers.
+pub(super) fn spawn(
+    sim: &mut turmoil::Sim<'_>,
+    scenario: &Scenario,
+    ledger: &Ledger,
+    shared: &SharedState,
+) {
+    for client in &scenario.list_subscribers {
+        let (client, shared, ledger) = (client.clone(), Arc::clone(shared), Arc::clone(ledger));
+        let span = tracing::info_span!(parent: None, "host", ip = %client.from);
+        sim.client(
+            client.from,
+            async move {
+                run(&client, &ledger, &shared).await;
+                lock(&shared).list_clients_done += 1;
+                Ok(())
+            }
+            .instrument(span),
+        );
+    }
+}
+
 /// Subscribes each of the client's addresses in turn.
-pub(super) async fn run(client: &ListSubscriber, ledger: &Ledger, shared: &SharedState) {
+async fn run(client: &ListSubscriber, ledger: &Ledger, shared: &SharedState) {
     tokio::time::sleep(client.start).await;
     let request = match client.list.split_once('@') {
         Some((local, domain)) => format!("{local}-request@{domain}"),
