@@ -12,6 +12,11 @@
 //! - a member suspended gets no post distributed after, and a member
 //!   whose copies bounced as often as the list's threshold is suspended.
 //!
+//! Every message the server took for a list's own address counts as a
+//! post the list distributes: the checks are for open lists (or posts
+//! from members), not for posts a closed or moderated list refuses or
+//! holds.
+//!
 //! Order is the order of the store's committed messages: a list's first
 //! copy of a post is committed in the instant its state was read (see
 //! [`crate::store::MemoryStore::with_inject_step`]), and each change of a
