@@ -72,6 +72,10 @@ enum Bug {
     ExpungeNeighbour,
     /// An NNTP POST is answered 240 before the article is stored.
     PostBeforeSync,
+    /// A list's state write drops a member's suspension.
+    ListLosesSuspension,
+    /// A message the server writes itself is acknowledged before it is stored.
+    InjectBeforeSync,
 }
 
 impl Bug {
@@ -90,6 +94,8 @@ impl Bug {
             Bug::DeliveryUnannounced => PlantedBug::DeliveryUnannounced,
             Bug::ExpungeNeighbour => PlantedBug::ExpungeNeighbour,
             Bug::PostBeforeSync => PlantedBug::PostBeforeSync,
+            Bug::ListLosesSuspension => PlantedBug::ListLosesSuspension,
+            Bug::InjectBeforeSync => PlantedBug::InjectBeforeSync,
         }
     }
 
@@ -108,6 +114,8 @@ impl Bug {
             Some(Bug::DeliveryUnannounced) => " --plant-bug delivery-unannounced",
             Some(Bug::ExpungeNeighbour) => " --plant-bug expunge-neighbour",
             Some(Bug::PostBeforeSync) => " --plant-bug post-before-sync",
+            Some(Bug::ListLosesSuspension) => " --plant-bug list-loses-suspension",
+            Some(Bug::InjectBeforeSync) => " --plant-bug inject-before-sync",
             None => "",
         }
     }
@@ -251,6 +259,17 @@ fn verdict(scenario: &Scenario, report: &Report) -> String {
             news.refused_groups,
             news.articles_read,
             counted(news.posts_cut, "post", "posts"),
+        ));
+    }
+    if stats.list_posts > 0 || stats.list_copies > 0 {
+        text.push_str(&format!(
+            "; lists: {} distributed in {} copies, {} cut by a crash and done again, {} in the crash window, {} suspended, {} confirmed by mail",
+            counted(stats.list_posts, "post", "posts"),
+            stats.list_copies,
+            counted(stats.list_cut_expansions, "expansion", "expansions"),
+            counted(stats.list_duplicates, "duplicate", "duplicates"),
+            counted(stats.list_suspended, "member", "members"),
+            counted(stats.list_confirmed, "subscription", "subscriptions"),
         ));
     }
     for violation in &report.violations {

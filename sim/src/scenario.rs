@@ -58,6 +58,11 @@
 //! refused = ["local.private"]  # `refused` must answer 411 to GROUP
 //! sessions = 2
 //! posts = 3
+//! [[list_subscribe]]           # a client host subscribing by mail:
+//! from = "10.1.0.7"            # `subscribe` to the list's request
+//! to = "10.0.0.1:25"           # address, then a reply with the token
+//! list = "team@example.test"   # its remote mail server took
+//! addresses = ["new@good.test"]
 //!
 //! [[flood]]                    # a client host opening idle connections
 //! from = "10.1.0.2"
@@ -130,6 +135,8 @@ pub struct Scenario {
     pub imap_clients: Vec<ImapClient>,
     #[serde(default, rename = "news")]
     pub news_clients: Vec<NewsClient>,
+    #[serde(default, rename = "list_subscribe")]
+    pub list_subscribers: Vec<ListSubscriber>,
     #[serde(default, rename = "remote")]
     pub remotes: Vec<Remote>,
     #[serde(default, rename = "zone")]
@@ -151,6 +158,36 @@ pub struct ServerSpec {
     /// Mailboxes' forwarding and vacation settings.
     #[serde(default)]
     pub rules: Vec<MailboxRulesSpec>,
+    /// Mailing lists' members at the start, as `postern list members
+    /// add` would add them.
+    #[serde(default)]
+    pub list_members: Vec<ListMembersSpec>,
+}
+
+/// A client host that subscribes addresses to a mailing list by mail,
+/// one after another: `subscribe` to the list's request address from the
+/// address, then a reply with the token of the confirmation request the
+/// address's mail server (a `[[remote]]`) took.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListSubscriber {
+    pub from: IpAddr,
+    pub to: SocketAddr,
+    /// The list's address.
+    pub list: String,
+    pub addresses: Vec<String>,
+    /// Virtual time before the first subscription.
+    #[serde(default, with = "humantime_serde_lite")]
+    pub start: Duration,
+}
+
+/// A mailing list's members at the start; each receives every post.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListMembersSpec {
+    /// The list's address, a `[[list]]` of the config.
+    pub list: String,
+    pub members: Vec<String>,
 }
 
 /// One mailbox's delivery rules, as `postern user forward|vacation` would
@@ -437,6 +474,12 @@ pub struct Expect {
     pub nntp_refused_groups: Option<u32>,
     /// Articles read with `ARTICLE` and found to agree with `OVER`.
     pub nntp_articles_read: Option<u32>,
+    /// Posts the mailing lists distributed (each counted once).
+    pub list_posts: Option<u32>,
+    /// Members the lists suspended for bouncing.
+    pub list_suspended: Option<u32>,
+    /// Subscriptions confirmed by mail (the reply queued).
+    pub list_confirmed: Option<u32>,
 }
 
 /// An NNTP client: each session logs in if it has a login, posts `posts`

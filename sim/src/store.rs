@@ -32,6 +32,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 pub mod ftp;
+pub mod lists;
 pub mod mailbox_store;
 pub mod mailboxes;
 pub mod maildrop;
@@ -93,6 +94,8 @@ struct Shared {
     rules: BTreeMap<LocalMailbox, MailboxRules>,
     /// Each mailbox's vacation memory, by mailbox: kept like a disk.
     replied: BTreeMap<LocalMailbox, ReplyMemory>,
+    /// The mailing lists' state, held posts and digests: kept like a disk.
+    lists: lists::ListRecords,
 }
 
 /// An account: its password in clear (a simulated world has no secrets)
@@ -150,6 +153,14 @@ pub enum PlantedBug {
     /// answered at once and the article placed a moment later, on a task
     /// a crash kills: an article acknowledged with `240` is lost.
     PostBeforeSync,
+    /// Writing a list's state keeps a member it suspends receiving mail:
+    /// a member past the bounce threshold still gets every post.
+    ListLosesSuspension,
+    /// A message the server writes itself (a list's copy, a bounce) is
+    /// said to be committed at once and stored a moment later, on a task
+    /// a crash kills: a list's expansion that finished before the crash
+    /// loses the copies not yet stored.
+    InjectBeforeSync,
 }
 
 /// How long the planted bug leaves a message unsynced after its `250`.
@@ -173,6 +184,9 @@ pub struct MemoryStore {
     /// The newsgroups NNTP sessions read, in a backend a running server
     /// hands its sessions ([`news::SimNews::boot`]).
     news: news::NewsSlot,
+    /// How long committing a message the server writes itself takes
+    /// ([`MemoryStore::with_inject_step`]).
+    inject_step: std::time::Duration,
 }
 
 impl MemoryStore {
@@ -184,6 +198,21 @@ impl MemoryStore {
             mailbox_step: MAILBOX_STEP,
             recent: Arc::default(),
             news: news::NewsSlot::default(),
+            inject_step: std::time::Duration::ZERO,
+        }
+    }
+
+    /// The same store with each message the server writes itself (a
+    /// bounce, a list's copy) taking `step` to commit, as a spool file's
+    /// write and sync do: a crash can then cut a list's expansion part
+    /// way. The message is stored as the step begins, so that a list's
+    /// first copy is committed in the same instant its state was read
+    /// (the invariants order members' changes and copies by that). Zero (the default) keeps the runs of scenarios without lists
+    /// as they were.
+    pub fn with_inject_step(self, step: std::time::Duration) -> Self {
+        MemoryStore {
+            inject_step: step,
+            ..self
         }
     }
 
@@ -574,7 +603,22 @@ impl QueueStore for MemoryStore {
             bounce: true,
             forwarded: false,
         };
+        if self.bug == Some(PlantedBug::InjectBeforeSync) {
+            // The bug: the sync happens later, on a task that a crash of
+            // the host kills.
+            let store = self.clone();
+            tokio::task::spawn_local(async move {
+                tokio::time::sleep(PLANTED_SYNC_DELAY).await;
+                store.store(committed, wall_clock());
+            });
+            return Ok(queue_id);
+        }
         self.store(committed, wall_clock());
+        // The write is durable at once; the caller hears of it a step
+        // later (the sync), in which a crash can come.
+        if !self.inject_step.is_zero() {
+            tokio::time::sleep(self.inject_step).await;
+        }
         Ok(queue_id)
     }
 

@@ -42,6 +42,8 @@ mod finger_clients;
 mod ftp_clients;
 mod imap_checks;
 pub mod imap_client;
+mod list_checks;
+mod list_clients;
 mod nntp_checks;
 pub mod nntp_client;
 mod pop3_checks;
@@ -138,6 +140,18 @@ pub struct Stats {
     /// marked were removed.
     pub imap_partial_expunges: u32,
     pub news: nntp_client::NewsStats,
+    /// Posts the mailing lists distributed (each counted once).
+    pub list_posts: u32,
+    /// Copies of posts the lists committed for their members.
+    pub list_copies: u32,
+    /// Copies a member got twice, in the crash window.
+    pub list_duplicates: u32,
+    /// Expansions of a post a crash cut, done again after the restart.
+    pub list_cut_expansions: u32,
+    /// Members the lists suspended for bouncing.
+    pub list_suspended: u32,
+    /// Subscriptions list clients confirmed by mail.
+    pub list_confirmed: u32,
     /// Virtual time the run took, in milliseconds.
     pub virtual_millis: u64,
 }
@@ -173,6 +187,8 @@ struct Shared {
     imap_clients_done: usize,
     /// What NNTP clients posted and saw.
     news: nntp_client::NewsRecord,
+    /// List subscribers that have subscribed all their addresses.
+    list_clients_done: usize,
     stats: Stats,
     violations: Vec<String>,
 }
@@ -235,6 +251,7 @@ impl ServerGroup {
         *lock(&self.boot) = None;
         self.store.crashed();
         self.news.crashed();
+        self.store.mark_crash();
     }
 }
 
@@ -264,6 +281,7 @@ pub fn run(scenario: &Scenario, options: &Options) -> Report {
             ftp_clients::check_homes(&group.store, &shared, &mut report);
             imap_checks::check_imap(&group, &shared, &mut report);
             nntp_checks::check_news(&group, &shared, &mut report);
+            list_checks::check_lists(&group, &taken, &mut report);
             check_expectations(scenario, &mut report);
         }
         Err(error) => report.violations.push(error),
@@ -391,6 +409,7 @@ fn run_world(
         };
         sim.client(from, run.instrument(span));
     }
+    list_clients::spawn(&mut sim, scenario, ledger, shared);
     let watcher = watch_until_settled(scenario.clone(), Arc::clone(&group), Arc::clone(shared));
     sim.client(WATCHER, watcher);
     for flood in &scenario.floods {
@@ -479,6 +498,7 @@ async fn watch_until_settled(
             && lock(&shared).ftp_clients_done == scenario.ftp_clients.len()
             && lock(&shared).imap_clients_done == scenario.imap_clients.len()
             && lock(&shared).news.clients_done == scenario.news_clients.len()
+            && lock(&shared).list_clients_done == scenario.list_subscribers.len()
             && now >= last_fault
             && group.store.queued().is_empty();
         if settled || now >= deadline {
@@ -534,7 +554,7 @@ fn server_group(scenario: &Scenario, options: &Options) -> Result<ServerGroup, S
         let text: Vec<String> = conflicts.iter().map(ToString::to_string).collect();
         format!("the bind plan is refused: {}", text.join("; "))
     })?;
-    let mut store = MemoryStore::new(Directory::new(&config.domains));
+    let mut store = list_clients::store_with_lists(scenario, &config, options.seed)?;
     for account in &scenario.server.accounts {
         let login =
             normalize_login(&account.login).map_err(|e| format!("[server] accounts: {e}"))?;
@@ -636,12 +656,13 @@ async fn serve_host(group: Arc<ServerGroup>, address: IpAddr, shared: SharedStat
                 networks: group.addresses.iter().map(|&a| Network::host(a)).collect(),
             },
         );
+        let (lists, definitions) = list_clients::book(&group.config, &group.store);
         let context = delivery::Context::new(
             &group.config,
             group.outbound.clone(),
-            Arc::new(Directory::new(&group.config.domains)),
+            Arc::new(Directory::new(&group.config.domains).with_lists(&definitions)),
         )
-        .map(|context| context.listening_at(ourselves));
+        .map(|context| context.listening_at(ourselves).with_lists(lists));
         match context {
             Ok(context) => {
                 let (arrivals, arrived) = mpsc::unbounded_channel();

@@ -716,3 +716,77 @@ fn the_swarm_finds_a_post_acknowledged_before_it_is_stored() {
         "an acknowledged post is lost",
     );
 }
+
+/// A list with members on three remote hosts, one refusing: each post
+/// reaches every member once, the refused members' copies bounce back
+/// to their VERP addresses and suspend them after the threshold, and the
+/// later posts go to the others only, and to a member who subscribed by
+/// mail (with the confirmation) meanwhile.
+#[test]
+fn a_list_expands_to_remote_members_and_suspends_the_bouncing_ones() {
+    let report = passes("list-expansion");
+    let stats = report.stats;
+    assert_eq!(
+        (
+            stats.list_posts,
+            stats.list_suspended,
+            stats.list_duplicates,
+            stats.list_confirmed
+        ),
+        (5, 2, 0, 1),
+        "{stats:?}"
+    );
+    // Two posts to twelve members; three to the ten still receiving and
+    // the one who subscribed by mail in between.
+    assert_eq!(stats.list_copies, 2 * 12 + 3 * 11, "{stats:?}");
+    let trace = &report.trace;
+    assert!(
+        trace.contains("kim@refusing.test suspended on team@example.test after 2 bounces")
+            && trace.contains("new@good.test subscribed to team@example.test"),
+        "{trace}"
+    );
+    insta::assert_snapshot!(report.trace);
+    ten_passing_seeds("list-expansion");
+}
+
+/// Crashes in the middle of a list's expansion: the post is expanded
+/// again after the restart, duplicates fall only in the crash window, and
+/// no post is lost. Over ten seeds the crash does cut an expansion.
+#[test]
+fn a_crash_mid_expansion_loses_no_post_and_duplicates_only_in_the_window() {
+    let reports = ten_passing_seeds("list-crash");
+    for report in &reports {
+        assert_eq!(
+            report.stats.list_posts, report.stats.accepted,
+            "{:?}",
+            report.stats
+        );
+    }
+    let cut: u32 = reports.iter().map(|r| r.stats.list_cut_expansions).sum();
+    let duplicates: u32 = reports.iter().map(|r| r.stats.list_duplicates).sum();
+    assert!(
+        cut > 0 && duplicates > 0,
+        "cut {cut}, duplicates {duplicates}"
+    );
+}
+
+#[test]
+fn the_swarm_finds_a_list_that_forgets_a_suspension() {
+    the_swarm_finds(
+        "list-expansion",
+        PlantedBug::ListLosesSuspension,
+        "yet the member is mail",
+    );
+}
+
+/// A spool that says a list's copy is committed before it is stored
+/// loses, to a crash, the copies of an expansion that had finished: the
+/// post is archived and delivered to the list, and no member gets it.
+#[test]
+fn the_swarm_finds_list_copies_acknowledged_before_they_are_stored() {
+    the_swarm_finds(
+        "list-crash",
+        PlantedBug::InjectBeforeSync,
+        "is in the archive, yet no member got a copy",
+    );
+}

@@ -19,10 +19,11 @@
 //! held post). Nothing committed is ever lost. That is the documented
 //! window (see the book's chapter on mailing lists).
 
-use super::{ListBook, Target, read_held, remove_held, update_state, write_held};
+use super::store::ListStore;
+use super::{ListBook, Target};
 use crate::delivery::Context;
 use crate::environment::Environment;
-use crate::spool::{SpoolRecord, blocking};
+use crate::spool::SpoolRecord;
 use postern_core::autoreply::Headers;
 use postern_core::envelope::{Envelope, LocalMailbox, QueueId};
 use postern_core::limits::LIST_POST_BYTES_MAX;
@@ -54,7 +55,7 @@ pub async fn deliver_to_list<E: Environment>(
             target.definition.address()
         ));
     };
-    let seed = super::fresh_seed();
+    let seed = book.store().seed();
     let web_url = book.web_url();
     let now = context.env.now();
     let (book2, envelope) = (Arc::clone(book), record.envelope.clone());
@@ -64,8 +65,10 @@ pub async fn deliver_to_list<E: Environment>(
     let message = Arc::new(message);
     let shared = Arc::clone(&message);
     let key = (record.queue_id, record.received_at);
-    let (outcome, released, digests) = blocking(move || {
-        let dir = book2.dir(&definition);
+    let (outcome, released, digests) = book
+        .run(move || {
+        let store = Arc::clone(book2.store());
+        let list = definition.address();
         let mut rng = Rng::new(seed);
         let core = lists::Context {
             definition: &definition,
@@ -74,13 +77,13 @@ pub async fn deliver_to_list<E: Environment>(
             web_url: web_url.as_deref(),
             now,
         };
-        update_state(&dir, |state| {
+        store.update(&list, |state| {
             let outcome = match &role {
                 Role::Post => {
                     let headers = Headers::parse(header_section(&shared));
                     let outcome = lists::handle_post(&core, state, &mut rng, &envelope, &headers);
                     if let Some(PostVerdict::Hold(token)) = &outcome.verdict {
-                        write_held(&dir, token, &shared)?;
+                        store.write_held(&list, token, &shared)?;
                     }
                     outcome
                 }
@@ -97,7 +100,7 @@ pub async fn deliver_to_list<E: Environment>(
             // now (the approval may come after members changed).
             let mut released = Vec::new();
             for token in &outcome.release {
-                match read_held(&dir, token) {
+                match store.read_held(&list, token) {
                     Ok(held) => released.push((
                         token.clone(),
                         copies_of_post(&core, state, &held_envelope(&envelope)),
@@ -106,12 +109,12 @@ pub async fn deliver_to_list<E: Environment>(
                     Err(error) => tracing::error!(list = %definition.address(), %error, "held post {token} cannot be read; not distributed"),
                 }
             }
-            let digests = gather_digests(&core, state, &mut rng, &dir, key, &outcome, &shared, &released)?;
+            let digests = gather_digests(&core, state, &mut rng, (store.as_ref(), &list), key, &outcome, &shared, &released)?;
             let changed = outcome.state_changed;
             Ok(((outcome, released, digests), changed))
         })
     })
-    .await?;
+        .await?;
     let id = record.queue_id;
     let mut done = carry_out(context, book, record, &target, outcome, &message, released).await?;
     for (batch, copies) in digests {
@@ -120,7 +123,8 @@ pub async fn deliver_to_list<E: Environment>(
         }
         tracing::info!(queue_id = %id, list = %target.definition.address(), "{id}: a digest of {} went to the digest members", target.definition.address());
         done.push_str(&format!("; digest of {}", target.definition.address()));
-        blocking(move || super::digest::sent(&batch)).await?;
+        let (store, list) = (Arc::clone(book.store()), target.definition.address());
+        book.run(move || store.digest_sent(&list, &batch)).await?;
     }
     Ok(done)
 }
@@ -133,7 +137,7 @@ fn gather_digests(
     core: &lists::Context<'_>,
     state: &lists::ListState,
     rng: &mut Rng,
-    dir: &std::path::Path,
+    (store, list): (&dyn ListStore, &str),
     (id, received_at): (QueueId, i64),
     outcome: &Outcome,
     post: &[u8],
@@ -155,7 +159,8 @@ fn gather_digests(
             rewrite_header(core.definition, held),
         ));
     }
-    Ok(super::digest::gather(dir, &posts)?
+    Ok(store
+        .gather_digest(list, &posts)?
         .into_iter()
         .map(|batch| {
             let copies = lists::digest_copies(core, state, rng, &batch.posts);
@@ -223,11 +228,11 @@ async fn carry_out<E: Environment>(
         let queued = context.env.inject(notice.envelope, notice.message).await?;
         done.push(format!("notice {queued} to {to}"));
     }
-    let dir = book.dir(definition);
-    let discard = outcome.discard.clone();
-    blocking(move || {
+    let (store, discard) = (Arc::clone(book.store()), outcome.discard.clone());
+    let address = list.clone();
+    book.run(move || {
         for token in discard {
-            remove_held(&dir, &token)?;
+            store.remove_held(&address, &token)?;
         }
         Ok(())
     })
@@ -269,13 +274,11 @@ async fn distribute<E: Environment>(
         domain: definition.domain.clone(),
         user: definition.local.clone(),
     };
-    let book = Arc::clone(book);
-    let place = blocking(move || {
-        book.maildirs()
-            .deliver(&archive, key, fields.as_bytes(), &mut rewritten.as_slice())
-    })
-    .await?;
-    tracing::info!(queue_id = %id, list = %definition.address(), archive = %place.path.display(), "{id}: archived by {}", definition.address());
+    let store = Arc::clone(book.store());
+    let place = book
+        .run(move || store.archive(&archive, key, fields.as_bytes(), &rewritten))
+        .await?;
+    tracing::info!(queue_id = %id, list = %definition.address(), archive = %place, "{id}: archived by {}", definition.address());
     Ok(copies.len())
 }
 

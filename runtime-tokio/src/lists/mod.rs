@@ -18,6 +18,7 @@
 pub mod command;
 pub mod deliver;
 pub mod digest;
+pub mod store;
 
 use crate::maildir::Maildirs;
 use crate::spool::{create_dir_durably, replace_file};
@@ -30,6 +31,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
+use store::{FileLists, ListStore};
 
 /// The file of a created list's definition.
 pub const DEFINITION_FILE: &str = "list.toml";
@@ -172,12 +174,14 @@ pub fn remove_held(dir: &Path, token: &str) -> io::Result<()> {
 }
 
 /// What delivery needs of the lists: their definitions (replaced on a
-/// reload), where their state is, the web URL, and the Maildir store
-/// the archives are written through.
+/// reload), where their state and archives are kept ([`ListStore`]), and
+/// the web URL.
 pub struct ListBook {
-    data_dir: PathBuf,
+    /// The data directory lists made with `postern list create` are
+    /// found in; none in the simulation (its lists are the config's).
+    data_dir: Option<PathBuf>,
     hostname: String,
-    maildirs: Arc<Maildirs>,
+    store: Arc<dyn ListStore>,
     current: RwLock<Current>,
 }
 
@@ -195,11 +199,26 @@ pub struct Target {
 }
 
 impl ListBook {
+    /// The lists of the data directory, kept in its files.
     pub fn new(data_dir: &Path, hostname: &str, maildirs: Arc<Maildirs>) -> Self {
         ListBook {
-            data_dir: data_dir.to_owned(),
+            data_dir: Some(data_dir.to_owned()),
             hostname: hostname.to_owned(),
-            maildirs,
+            store: Arc::new(FileLists {
+                data_dir: data_dir.to_owned(),
+                maildirs,
+            }),
+            current: RwLock::default(),
+        }
+    }
+
+    /// Lists declared in the configuration only, kept in `store` (the
+    /// simulation's).
+    pub fn with_store(hostname: &str, store: Arc<dyn ListStore>) -> Self {
+        ListBook {
+            data_dir: None,
+            hostname: hostname.to_owned(),
+            store,
             current: RwLock::default(),
         }
     }
@@ -207,7 +226,10 @@ impl ListBook {
     /// Takes the lists of `config` and the data directory; answers them
     /// (for the directory) and logs any that cannot be used.
     pub fn reconfigure(&self, config: &Config) -> Vec<ListDefinition> {
-        let (lists, problems) = all(config, &self.data_dir);
+        let (lists, problems) = match &self.data_dir {
+            Some(data_dir) => all(config, data_dir),
+            None => (config.lists.lists.clone(), Vec::new()),
+        };
         for problem in problems {
             tracing::error!("mailing list left out: {problem}");
         }
@@ -237,25 +259,40 @@ impl ListBook {
         current.web_url.clone()
     }
 
-    pub fn dir(&self, definition: &ListDefinition) -> PathBuf {
-        list_dir(&self.data_dir, &definition.address())
-    }
-
     pub fn hostname(&self) -> &str {
         &self.hostname
     }
 
-    pub fn maildirs(&self) -> &Maildirs {
-        &self.maildirs
+    /// Where the lists' state and archives are kept.
+    pub fn store(&self) -> &Arc<dyn ListStore> {
+        &self.store
     }
 
-    /// Every list's directory, for the one-click unsubscribe.
+    /// Runs `work` on the store: on a blocking thread when it blocks on a
+    /// disk, at once when it does not (the simulation's, which must not
+    /// leave its virtual time).
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> io::Result<T> + Send + 'static,
+    ) -> io::Result<T> {
+        if self.store.blocks() {
+            crate::spool::blocking(work).await
+        } else {
+            work()
+        }
+    }
+
+    /// Every list's directory, for the one-click unsubscribe (none when
+    /// the lists are not kept in files).
     pub fn dirs(&self) -> Vec<(String, PathBuf)> {
+        let Some(data_dir) = &self.data_dir else {
+            return Vec::new();
+        };
         let current = self.current.read().unwrap_or_else(|e| e.into_inner());
         current
             .lists
             .keys()
-            .map(|address| (address.clone(), list_dir(&self.data_dir, address)))
+            .map(|address| (address.clone(), list_dir(data_dir, address)))
             .collect()
     }
 }

@@ -142,6 +142,17 @@ pub(super) fn check_expectations(scenario: &Scenario, report: &mut Report) {
             expect.nntp_articles_read,
             report.stats.news.articles_read,
         ),
+        ("list_posts", expect.list_posts, report.stats.list_posts),
+        (
+            "list_confirmed",
+            expect.list_confirmed,
+            report.stats.list_confirmed,
+        ),
+        (
+            "list_suspended",
+            expect.list_suspended,
+            report.stats.list_suspended,
+        ),
     ];
     for (what, expected, actual) in checks {
         if let Some(expected) = expected
@@ -307,7 +318,7 @@ fn is_forwarded(data: &[u8]) -> bool {
 }
 
 /// The value of the Message-ID header, angle brackets included.
-fn message_id(data: &[u8]) -> String {
+pub(super) fn message_id(data: &[u8]) -> String {
     String::from_utf8_lossy(data)
         .lines()
         .take_while(|line| !line.is_empty())
@@ -319,7 +330,7 @@ fn message_id(data: &[u8]) -> String {
         .unwrap_or_default()
 }
 
-fn contains(data: &[u8], text: &str) -> bool {
+pub(super) fn contains(data: &[u8], text: &str) -> bool {
     !text.is_empty()
         && data
             .windows(text.len())

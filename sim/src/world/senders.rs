@@ -48,44 +48,10 @@ pub(super) async fn send_messages(sender: &Sender, shared: &SharedState) {
             smtputf8: false,
             content: Content::declared(BodyType::SevenBit, false),
         };
-        let stream = match tokio::time::timeout(
-            Duration::from_secs(30),
-            turmoil::net::TcpStream::connect(sender.to),
-        )
-        .await
-        {
-            Ok(Ok(stream)) => stream,
-            Ok(Err(error)) => {
-                tracing::info!("message {n}: cannot connect to {}: {error}", sender.to);
-                continue;
-            }
-            Err(_) => {
-                tracing::info!("message {n}: connecting to {} timed out", sender.to);
-                continue;
-            }
+        let Some((queued, outcome)) = send_one(sender.to, &config, delivery, &message, n).await
+        else {
+            continue;
         };
-        let clock = Clock::new();
-        let machine = Client::new(Arc::clone(&config), delivery, clock.now());
-        let mut queued = None;
-        let outcome = driver::run_client(
-            stream,
-            machine,
-            None,
-            clock,
-            &message[..],
-            config.timeouts.data_block,
-            |event| {
-                if let ClientEvent::Reply {
-                    command: "end of data",
-                    reply,
-                } = event
-                    && let Some(id) = reply.split("queued as ").nth(1)
-                {
-                    queued = Some(id.trim().to_owned());
-                }
-            },
-        )
-        .await;
         let mut shared = lock(shared);
         shared.stats.refused_recipients += outcome
             .recipients
@@ -109,6 +75,57 @@ pub(super) async fn send_messages(sender: &Sender, shared: &SharedState) {
             }
         }
     }
+}
+
+/// One session to `to` sending `message` as message `n`: the queue ID
+/// the server answered after the data, if it did, and the client's
+/// outcome; none when no connection was made.
+pub(super) async fn send_one(
+    to: std::net::SocketAddr,
+    config: &Arc<ClientConfig>,
+    delivery: Delivery,
+    message: &[u8],
+    n: u32,
+) -> Option<(Option<String>, postern_core::smtp::client::Outcome)> {
+    let stream = match tokio::time::timeout(
+        Duration::from_secs(30),
+        turmoil::net::TcpStream::connect(to),
+    )
+    .await
+    {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(error)) => {
+            tracing::info!("message {n}: cannot connect to {}: {error}", to);
+            return None;
+        }
+        Err(_) => {
+            tracing::info!("message {n}: connecting to {} timed out", to);
+            return None;
+        }
+    };
+    let clock = Clock::new();
+    let machine = Client::new(Arc::clone(config), delivery, clock.now());
+    let mut queued = None;
+    let outcome = driver::run_client(
+        stream,
+        machine,
+        None,
+        clock,
+        message,
+        config.timeouts.data_block,
+        |event| {
+            if let ClientEvent::Reply {
+                command: "end of data",
+                reply,
+            } = event
+                && let Some(id) = reply.split("queued as ").nth(1)
+            {
+                queued = Some(id.trim().to_owned());
+            }
+        },
+    )
+    .await;
+    Some((queued, outcome))
 }
 
 /// Message `n` from host `from`: about `size` octets, CRLF lines, with a
