@@ -132,6 +132,15 @@ pub trait Backend: Clone + Send + Sync + 'static {
         async { Ok(None) }
     }
 
+    /// The posts held by the lists `login` moderates (the webmail's
+    /// settings page). Backends that keep no lists hold none.
+    fn held_posts(
+        &self,
+        _login: &str,
+    ) -> impl Future<Output = Vec<postern_core::lists::HeldPost>> + Send {
+        async { Vec::new() }
+    }
+
     /// A mailbox's forwarding and vacation settings (the webmail's
     /// settings page). Backends that keep none answer the empty settings.
     fn mailbox_rules(

@@ -686,3 +686,81 @@ fn a_crash_mid_expansion_loses_no_copy() {
     // The archive keeps it once, whatever was retried.
     assert_eq!(server.delivered_to("example.test", "team").len(), 1);
 }
+
+/// A moderator answers from the webmail: the held post is listed on the
+/// settings page, and Approve mails `approve TOKEN` from them to the
+/// list's request address, which distributes the post.
+#[test]
+fn a_moderator_approves_a_held_post_in_the_webmail() {
+    let web_port = free_port();
+    let webmail_port = free_port();
+    let server = TestServer::start(&format!(
+        "{}\n[[service]]\nname = \"webmail\"\nkind = \"http\"\nlisten = \"127.0.0.1:{webmail_port}\"\nauth_without_tls = true\n",
+        lists_config(web_port)
+    ));
+    support::add_user(
+        &server.config_path(),
+        "alice@example.test",
+        "correct horse battery",
+    );
+    list_cli(
+        &server,
+        &["members", "news@example.test", "add", "dave@other.test"],
+    );
+    send(
+        &server,
+        "bob@example.test",
+        "news@example.test",
+        "From: bob@example.test\r\nSubject: Big news\r\n\r\nWe moved.\r\n",
+    );
+    mail(&server, "example.test", "alice", 1);
+    let webmail: std::net::SocketAddr = format!("127.0.0.1:{webmail_port}").parse().unwrap();
+    let out = python(
+        "web.py",
+        webmail,
+        &[
+            "moderate",
+            "alice@example.test",
+            "correct horse battery",
+            "approve",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "settings: 200",
+        "held: 1",
+        "big news shown: True",
+        "moderate: 303",
+        "location: /settings?done=moderated",
+    ] {
+        assert!(
+            text.contains(line),
+            "no {line:?} in:\n{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let dave = mail(&server, "other.test", "dave", 1);
+    assert!(dave[0].contains("We moved."), "{}", dave[0]);
+    eventually(
+        || list_cli(&server, &["show"]),
+        |shown| shown.contains("1 member(s), 0 pending, 0 held"),
+        |shown| format!("still held:\n{shown}"),
+    );
+    // Bob, no moderator, has nothing to moderate.
+    support::add_user(
+        &server.config_path(),
+        "bob@example.test",
+        "correct horse battery",
+    );
+    let out = python(
+        "web.py",
+        webmail,
+        &[
+            "moderate",
+            "bob@example.test",
+            "correct horse battery",
+            "approve",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("held: 0"));
+}

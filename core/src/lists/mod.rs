@@ -78,6 +78,20 @@ pub enum MembersVisible {
     Subscribers,
 }
 
+/// A post a list holds for its moderators, as the webmail shows it to
+/// one of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldPost {
+    /// The list's address.
+    pub list: String,
+    /// Where `approve TOKEN` and `reject TOKEN` go.
+    pub request_address: String,
+    pub token: String,
+    /// Who sent it (the envelope sender).
+    pub sender: String,
+    pub subject: String,
+}
+
 /// One list, from a `[[list]]` table or a list created with
 /// `postern list create`.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -18,6 +18,7 @@ use postern_core::envelope::LocalMailbox;
 use postern_core::http::pages::{self, Notice, SettingsPage};
 use postern_core::limits::PASSWORD_CHARS_MIN;
 use postern_core::limits::VACATION_DAYS_DEFAULT;
+use postern_core::lists::HeldPost;
 use serde::Deserialize;
 
 pub(super) fn routes<M: Backend>() -> Router<App<M>> {
@@ -26,14 +27,21 @@ pub(super) fn routes<M: Backend>() -> Router<App<M>> {
         .route("/settings/password", post(change_password::<M>))
         .route("/settings/forward", post(save_forward::<M>))
         .route("/settings/vacation", post(save_vacation::<M>))
+        .route("/settings/moderate", post(moderate::<M>))
 }
 
-fn page(user: &LoggedIn, rules: Option<&MailboxRules>, notice: Option<&Notice<'_>>) -> String {
+fn page(
+    user: &LoggedIn,
+    rules: Option<&MailboxRules>,
+    held: &[HeldPost],
+    notice: Option<&Notice<'_>>,
+) -> String {
     pages::settings_page(
         &user.viewer(),
         &SettingsPage {
             password_min: PASSWORD_CHARS_MIN,
             rules,
+            held,
         },
         notice,
     )
@@ -62,10 +70,16 @@ async fn settings<M: Backend>(
     let done = match query.done.as_deref() {
         Some("forward") => Some(Notice::Done("Forwarding saved.")),
         Some("vacation") => Some(Notice::Done("Vacation reply saved.")),
+        Some("moderated") => Some(Notice::Done(
+            "Your answer went to the list; the post leaves the list below once the list has it.",
+        )),
         _ => None,
     };
+    let held = app.store.held_posts(user.session.login()).await;
     match rules_of(&app, &user).await {
-        Some((_, Ok(rules))) => Html(page(&user, Some(&rules), done.as_ref())).into_response(),
+        Some((_, Ok(rules))) => {
+            Html(page(&user, Some(&rules), &held, done.as_ref())).into_response()
+        }
         Some((_, Err(error))) => {
             tracing::warn!(
                 "webmail: the settings of {} cannot be read: {error}",
@@ -73,9 +87,9 @@ async fn settings<M: Backend>(
             );
             let problem =
                 Notice::Problem("The forwarding and vacation settings cannot be read just now.");
-            Html(page(&user, None, Some(&problem))).into_response()
+            Html(page(&user, None, &held, Some(&problem))).into_response()
         }
-        None => Html(page(&user, None, done.as_ref())).into_response(),
+        None => Html(page(&user, None, &held, done.as_ref())).into_response(),
     }
 }
 
@@ -172,7 +186,7 @@ async fn saved<M: Backend>(
             let text = format!("Not saved: {why}.");
             (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                Html(page(user, Some(&rules), Some(&Notice::Problem(&text)))),
+                Html(page(user, Some(&rules), &[], Some(&Notice::Problem(&text)))),
             )
                 .into_response()
         }
@@ -205,7 +219,12 @@ async fn change_password<M: Backend>(
     let problem = |text: &str, status: StatusCode| {
         (
             status,
-            Html(page(&user, rules.as_ref(), Some(&Notice::Problem(text)))),
+            Html(page(
+                &user,
+                rules.as_ref(),
+                &[],
+                Some(&Notice::Problem(text)),
+            )),
         )
             .into_response()
     };
@@ -249,4 +268,66 @@ async fn change_password<M: Backend>(
     let ended = app.web.sessions().close_others(&login, Some(&user.name));
     tracing::info!(session = peer.session, instance = %app.settings.instance, "webmail: {login} changed the password; {ended} other webmail sessions ended");
     Redirect::to("/folder?f=INBOX&done=password").into_response()
+}
+
+#[derive(Deserialize)]
+struct ModerateForm {
+    token: String,
+    list: String,
+    post: String,
+    action: String,
+}
+
+/// A moderator's answer to a held post: `approve TOKEN` or `reject
+/// TOKEN` mailed from them to the list's request address, as a reply to
+/// its request would be, so the list's own rules and log take it.
+async fn moderate<M: Backend>(
+    State(app): State<App<M>>,
+    user: LoggedIn,
+    Extension(peer): Extension<Peer>,
+    Form(form): Form<ModerateForm>,
+) -> Response {
+    if let Err(response) = user.check_form(&form.token) {
+        return response;
+    }
+    let login = user.session.login();
+    let verb = match form.action.as_str() {
+        "approve" | "reject" => form.action.as_str(),
+        _ => return StatusCode::BAD_REQUEST.into_response(),
+    };
+    let held = app.store.held_posts(login).await;
+    let Some(post) = held
+        .iter()
+        .find(|post| post.list == form.list && post.token == form.post)
+    else {
+        // Answered already (by mail, or another moderator), or not theirs.
+        return Redirect::to("/settings").into_response();
+    };
+    let command = format!("{verb} {}", post.token);
+    let mail = format!(
+        "From: <{login}>\r\nTo: <{}>\r\nSubject: {command}\r\nAuto-Submitted: no\r\n\r\n{command}\r\n",
+        post.request_address
+    );
+    let submitter = crate::news::gateway::Submitter {
+        sender: login,
+        client: peer.remote.ip(),
+        hostname: &app.settings.hostname,
+    };
+    match crate::news::gateway::submit(
+        &app.store,
+        &submitter,
+        std::slice::from_ref(&post.request_address),
+        mail.as_bytes(),
+    )
+    .await
+    {
+        Ok(queue_id) => {
+            tracing::info!(session = peer.session, instance = %app.settings.instance, "webmail: {login} answered {verb} to post {} of {} ({queue_id:?})", post.token, post.list);
+            Redirect::to("/settings?done=moderated").into_response()
+        }
+        Err(error) => {
+            tracing::error!(%error, "webmail: cannot queue {login}'s moderation of {}", post.list);
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
 }

@@ -239,6 +239,53 @@ impl ListBook {
         lists
     }
 
+    /// The posts held by the lists `login` moderates (or owns), for the
+    /// webmail; a list whose state cannot be read is logged and left out.
+    pub fn held_for(&self, login: &str) -> Vec<postern_core::lists::HeldPost> {
+        let lists: Vec<ListDefinition> = {
+            let current = self.current.read().unwrap_or_else(|e| e.into_inner());
+            current
+                .lists
+                .values()
+                .filter(|list| list.is_moderator(login))
+                .cloned()
+                .collect()
+        };
+        let mut held = Vec::new();
+        for list in lists {
+            let address = list.address();
+            let mut tokens = Vec::new();
+            let read = self.store.update_state(&address, &mut |state| {
+                tokens = state
+                    .held
+                    .iter()
+                    .map(|(token, post)| (token.clone(), post.sender.clone()))
+                    .collect();
+                Ok(false)
+            });
+            if let Err(error) = read {
+                tracing::error!(list = %address, %error, "cannot read the list's held posts");
+                continue;
+            }
+            for (token, sender) in tokens {
+                let subject = self
+                    .store
+                    .read_held(&address, &token)
+                    .ok()
+                    .and_then(|message| postern_core::mailbox::header::field(&message, "Subject"))
+                    .unwrap_or_else(|| "(no subject)".to_owned());
+                held.push(postern_core::lists::HeldPost {
+                    list: address.clone(),
+                    request_address: list.request_address(),
+                    token,
+                    sender,
+                    subject,
+                });
+            }
+        }
+        held
+    }
+
     /// The list `mailbox` belongs to, and its role there.
     pub fn target(&self, mailbox: &LocalMailbox) -> Option<Target> {
         let current = self.current.read().unwrap_or_else(|e| e.into_inner());

@@ -56,6 +56,13 @@ impl Backend for LocalStore {
     type Maildrops = StoreMaildrops<MaildirStore>;
     type Tunnel = tokio::net::TcpStream;
 
+    async fn held_posts(&self, login: &str) -> Vec<postern_core::lists::HeldPost> {
+        let (lists, login) = (Arc::clone(&self.lists), login.to_owned());
+        tokio::task::spawn_blocking(move || lists.held_for(&login))
+            .await
+            .unwrap_or_default()
+    }
+
     async fn unsubscribe_list_member(&self, token: &str) -> io::Result<Option<(String, String)>> {
         let (lists, token) = (Arc::clone(&self.lists), token.to_owned());
         crate::spool::blocking(move || crate::lists::unsubscribe_by_token(&lists, &token)).await

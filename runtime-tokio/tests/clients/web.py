@@ -268,6 +268,20 @@ elif scenario == "rules":
     response, page = b.get("/settings")
     print(f"page shows vacation text: {vacation_text in page}")
     print(f"page shows forward: {forward_to in page}")
+elif scenario == "moderate":
+    user, password, action = rest
+    b.login(user, password)
+    response, page = b.get("/settings")
+    show("settings", response)
+    held = re.findall(r'name="list" value="([^"]+)".*?name="post" value="([^"]+)"', page, re.S)
+    print(f"held: {len(held)}")
+    print("big news shown:", "Big news" in page)
+    if held:
+        token = form_token(page)
+        lst, post = held[0]
+        response, _ = b.post("/settings/moderate", {"token": token, "list": lst, "post": post, "action": action})
+        show("moderate", response)
+        print(f"location: {response.getheader('Location')}")
 elif scenario == "login":
     user, password = rest
     response, page = b.login(user, password)

@@ -12,6 +12,8 @@ pub struct SettingsPage<'a> {
     /// The mailbox's forwarding and vacation settings; `None` where the
     /// account has no mailbox here.
     pub rules: Option<&'a MailboxRules>,
+    /// Posts held by the lists this account moderates.
+    pub held: &'a [crate::lists::HeldPost],
 }
 
 pub fn settings_page(
@@ -52,6 +54,23 @@ pub fn settings_page(
                     button type="submit" { "Save vacation reply" }
                 }
                 p.meta { "Replies follow RFC 3834: never to mailing lists, bulk mail, automatic messages or mail that does not name you." }
+            }
+        }
+        @if !page.held.is_empty() {
+            section {
+                h2 { "Posts waiting for you to moderate" }
+                @for post in page.held {
+                    form.settings method="post" action="/settings/moderate" {
+                        (token_field(viewer.form_token))
+                        input type="hidden" name="list" value=(post.list);
+                        input type="hidden" name="post" value=(post.token);
+                        p { strong { (post.subject) } " from " (post.sender) " to " (post.list) }
+                        button type="submit" name="action" value="approve" { "Approve" }
+                        " "
+                        button type="submit" name="action" value="reject" { "Reject" }
+                    }
+                }
+                p.meta { "Your answer goes to the list as mail from you, as if you had replied to its request." }
             }
         }
         section {
