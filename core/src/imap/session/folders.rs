@@ -5,6 +5,8 @@
 //! STATUS and NAMESPACE are in [`super::list`].
 
 use super::machine::ImapServer;
+use super::names::shared_refusal;
+use crate::imap::shared::is_shared;
 use super::response::{Reply, failure_reply, flags_line, stored_flags, unix_time};
 use super::state::{Mode, Pending, RenameInboxStep};
 use super::view::{View, flag_list, ranges_contain, ranges_text, set_ranges, uid_set};
@@ -34,6 +36,8 @@ impl ImapServer {
             Ok(folder) => folder,
             Err(reply) => return self.reply(&tag, reply),
         };
+        // A list archive is only ever read (SELECT is EXAMINE there).
+        let read_only = read_only || is_shared(&folder);
         if matches!(self.mode, Mode::Selected(_)) {
             self.mode = Mode::Authenticated;
             if self.enabled.qresync || self.enabled.rev2 {
@@ -207,6 +211,9 @@ impl ImapServer {
             Ok(folder) => folder.trim_end_matches('.').to_owned(),
             Err(reply) => return self.reply(&tag, reply),
         };
+        if is_shared(&folder) {
+            return self.reply(&tag, shared_refusal());
+        }
         if folder.is_empty() || folder.contains(['*', '%']) {
             return self.reply(&tag, Reply::no(Some("CANNOT"), "Invalid mailbox name"));
         }
@@ -310,6 +317,9 @@ impl ImapServer {
             Ok(folder) => folder,
             Err(reply) => return self.reply(&tag, reply),
         };
+        if is_shared(&folder) {
+            return self.reply(&tag, shared_refusal());
+        }
         if folder == "INBOX" {
             return self.reply(&tag, Reply::no(Some("CANNOT"), "INBOX cannot be deleted"));
         }
@@ -363,6 +373,9 @@ impl ImapServer {
             (Ok(from), Ok(to)) => (from, to.trim_end_matches('.').to_owned()),
             (Err(reply), _) | (_, Err(reply)) => return self.reply(&tag, reply),
         };
+        if is_shared(&from) || is_shared(&to) {
+            return self.reply(&tag, shared_refusal());
+        }
         if to == "INBOX" {
             return self.reply(
                 &tag,
@@ -529,6 +542,9 @@ impl ImapServer {
             Ok(folder) => folder,
             Err(reply) => return self.reply(&tag, reply),
         };
+        if is_shared(&folder) {
+            return self.reply(&tag, shared_refusal());
+        }
         let mut new = Vec::with_capacity(messages.len());
         for message in messages {
             let (flags, keywords) = match stored_flags(&message.flags) {

@@ -220,7 +220,7 @@ impl ImapServer {
     }
 
     pub(super) fn handle_namespace(&mut self, tag: String) {
-        self.untagged("NAMESPACE ((\"\" \".\")) NIL NIL");
+        self.untagged(crate::imap::shared::NAMESPACE_LINE);
         self.finish(tag, Reply::ok("Namespace completed"), true);
     }
 
