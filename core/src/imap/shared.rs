@@ -115,13 +115,25 @@ mod tests {
     fn names_route_to_personal_folders_or_archives() {
         let rows = [
             ("INBOX", Route::Personal("INBOX")),
-            ("Lists.team@example.test", Route::Personal("Lists.team@example.test")),
+            (
+                "Lists.team@example.test",
+                Route::Personal("Lists.team@example.test"),
+            ),
             ("#lists", Route::Personal("#lists")),
             ("#lists.", Route::Personal("#lists.")),
             ("#listsx.team", Route::Personal("#listsx.team")),
-            ("#LISTS.team@example.test", Route::Personal("#LISTS.team@example.test")),
-            ("Archive.#lists.team", Route::Personal("Archive.#lists.team")),
-            ("#lists.team@example.test", Route::Archive("team@example.test")),
+            (
+                "#LISTS.team@example.test",
+                Route::Personal("#LISTS.team@example.test"),
+            ),
+            (
+                "Archive.#lists.team",
+                Route::Personal("Archive.#lists.team"),
+            ),
+            (
+                "#lists.team@example.test",
+                Route::Archive("team@example.test"),
+            ),
             ("#lists.a.b", Route::Archive("a.b")),
         ];
         for (name, expected) in rows {
@@ -153,7 +165,11 @@ mod tests {
             (Moderated, Stranger, false),
         ];
         for (kind, reader, readable) in rows {
-            assert_eq!(archive_readable(kind, reader), readable, "{kind} {reader:?}");
+            assert_eq!(
+                archive_readable(kind, reader),
+                readable,
+                "{kind} {reader:?}"
+            );
         }
     }
 
@@ -172,9 +188,10 @@ mod tests {
         state
             .members
             .insert("alice@example.test".into(), member(Delivery::Mail, false));
-        state
-            .members
-            .insert("quiet@example.test".into(), member(Delivery::Suspended, false));
+        state.members.insert(
+            "quiet@example.test".into(),
+            member(Delivery::Suspended, false),
+        );
         state
             .members
             .insert("bad@example.test".into(), member(Delivery::Mail, true));
@@ -188,7 +205,11 @@ mod tests {
             (&["carol", "alice@example.test"], Reader::Member),
         ];
         for (addresses, expected) in rows {
-            assert_eq!(Reader::of(&list, &state, addresses), expected, "{addresses:?}");
+            assert_eq!(
+                Reader::of(&list, &state, addresses),
+                expected,
+                "{addresses:?}"
+            );
         }
     }
 }

@@ -6,7 +6,6 @@
 
 use super::machine::ImapServer;
 use super::names::shared_refusal;
-use crate::imap::shared::is_shared;
 use super::response::{Reply, failure_reply, flags_line, stored_flags, unix_time};
 use super::state::{Mode, Pending, RenameInboxStep};
 use super::view::{View, flag_list, ranges_contain, ranges_text, set_ranges, uid_set};
@@ -15,6 +14,7 @@ use super::{
 };
 use super::{StoreFailure, Usage};
 use crate::imap::command::{AppendMessage, QresyncParams, SelectParams};
+use crate::imap::shared::is_shared;
 use crate::mailbox::{Change, Uid};
 use std::fmt::Write as _;
 use std::io::Write as _;
