@@ -210,6 +210,8 @@ fn the_same_post_is_seen_over_imap_nntp_and_in_the_list_archive() {
     assert!(line(&out, "store").contains("NOPERM"), "{out}");
     assert!(line(&out, "append").contains("NOPERM"), "{out}");
     assert!(line(&out, "copy out").contains("OK"), "{out}");
+    assert!(line(&out, "subscribe").contains("OK"), "{out}");
+    assert!(line(&out, "lsub").contains(&format!("\"{TEAM}\"")), "{out}");
     for label in ["archive ids", "inbox ids", "saved ids"] {
         assert!(line(&out, label).contains(POST_ID), "{label}: {out}");
     }

@@ -185,7 +185,8 @@ impl<S: MailboxStore> UserStore<'_, S> {
         if !self.archives.is_empty() {
             let subscribed = store.subscriptions(self.mailbox).await.map_err(failure)?;
             for archive in self.archives {
-                // An archive nothing was posted to yet has no INBOX.
+                // The archive is the INBOX of the list's mailbox (made
+                // empty by the store if nothing was posted yet).
                 let inbox = match store.folders(&archive.mailbox).await {
                     Ok(list) => list.into_iter().find(|f| f.name == "INBOX"),
                     Err(error) => {
@@ -396,5 +397,43 @@ fn failure(error: StoreError) -> StoreFailure {
             tracing::error!(%error, "mailbox store failure");
             StoreFailure::Failed
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_placed_in_the_users_mailbox_or_a_readable_archive() {
+        let alice = LocalMailbox {
+            domain: "example.test".into(),
+            user: "alice".into(),
+        };
+        let team = SharedArchive {
+            folder: "#lists.team@example.test".into(),
+            mailbox: LocalMailbox {
+                domain: "example.test".into(),
+                user: "team".into(),
+            },
+        };
+        let archives = [team.clone()];
+        assert_eq!(place(&alice, &archives, "INBOX"), Ok((&alice, "INBOX")));
+        assert_eq!(place(&alice, &archives, "Lists.x"), Ok((&alice, "Lists.x")));
+        assert_eq!(
+            place(&alice, &archives, "#lists.team@example.test"),
+            Ok((&team.mailbox, "INBOX"))
+        );
+        for hidden in ["#lists.staff@example.test", "#lists.TEAM@example.test"] {
+            assert_eq!(
+                place(&alice, &archives, hidden),
+                Err(StoreFailure::NoSuchFolder),
+                "{hidden}"
+            );
+        }
+        assert_eq!(
+            place(&alice, &[], "#lists.team@example.test"),
+            Err(StoreFailure::NoSuchFolder)
+        );
     }
 }

@@ -2,8 +2,8 @@
 
 usage: lists_imap.py HOST PORT SCENARIO USER PASSWORD FOLDER
 SCENARIO: member (NAMESPACE, LIST, STATUS, SELECT the archive read-only,
-FETCH, SEARCH, a refused STORE and APPEND, COPY out to INBOX, and the
-Message-ID of the copy in INBOX), stranger (LIST, and a SELECT refused).
+FETCH, SEARCH, a refused STORE and APPEND, COPY out to a folder,
+SUBSCRIBE and LSUB, and the Message-IDs in the archive, INBOX and the copy), stranger (LIST, and a SELECT refused).
 One line per step; server errors are printed, not raised.
 """
 import imaplib
@@ -58,6 +58,8 @@ if scenario == "member":
     show("store", lambda: imap.store("1", "+FLAGS", "(\\Seen \\Deleted)"))
     show("append", lambda: imap.append(quoted, None, None, b"Subject: x\r\n\r\nx\r\n"))
     show("copy out", lambda: imap.copy("1", "Saved") if imap.create("Saved") else None)
+    show("subscribe", lambda: imap.subscribe(quoted)[0])
+    show("lsub", lambda: imap.lsub('""', '"#lists.*"')[1])
     show("archive ids", lambda: message_ids(imap, quoted))
     show("inbox ids", lambda: message_ids(imap, "INBOX"))
     show("saved ids", lambda: message_ids(imap, "Saved"))
