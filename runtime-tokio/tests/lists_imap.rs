@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use support::{TestServer, free_port, postern, python};
 
 const PASSWORD: &str = "correct horse battery";
-const TEAM: &str = "#lists.team@example.test";
-const TOWN: &str = "#lists.town@example.test";
+const TEAM: &str = "#lists/team@example.test";
+const TOWN: &str = "#lists/town@example.test";
 const POST_ID: &str = "<plans-1@example.test>";
 
 fn address() -> SocketAddr {
@@ -195,11 +195,12 @@ fn the_same_post_is_seen_over_imap_nntp_and_in_the_list_archive() {
     // IMAP: the member sees the archive as a read-only shared folder.
     let out = world.imaplib("member", "alice@example.test", TEAM);
     assert!(
-        line(&out, "namespace").contains(r##"NIL (("#lists." "."))"##),
+        line(&out, "namespace").contains(r##"NIL (("#lists/" "/"))"##),
         "{out}"
     );
     let list = line(&out, "list");
-    assert!(list.contains(&format!("\"{TEAM}\"")), "{out}");
+    // One level below `#lists`, whose separator is `/`.
+    assert!(list.contains(&format!("\"/\" \"{TEAM}\"")), "{out}");
     assert!(list.contains(&format!("\"{TOWN}\"")), "{out}");
     assert!(line(&out, "status").contains("MESSAGES 1"), "{out}");
     assert!(line(&out, "select").contains("is not writable"), "{out}");

@@ -2,16 +2,16 @@
 //! IMAP folders.
 //!
 //! Each list's archive (the INBOX of the list address's own mailbox) is
-//! the folder `#lists.<list address>` to every account that may read it:
+//! the folder `#lists/<list address>` to every account that may read it:
 //! its members, owners and moderators, and for an `open` list everybody.
 //! The prefix follows the `#` convention of RFC 2342's examples and of
-//! UW and Cyrus (`#news.`, `#shared.`): a name that marks a namespace,
-//! not a folder somebody made, so it does not shadow a user's own
-//! `Lists` folder (which stays theirs), and nothing can be made under it
-//! (CREATE and RENAME there are refused). It sits beside the personal
-//! namespace (`""`, separator `.`) as RFC 2342 5 shows a shared one. The
-//! list address's own dots are further levels to a client that splits
-//! names at the separator; the folder is still the whole name.
+//! UW and Cyrus (`#news.`, `#shared/`): a name that marks a namespace,
+//! not a folder somebody made. The namespace has its own hierarchy
+//! separator, `/` (RFC 2342 allows one per namespace): a list address
+//! has dots, which the personal namespace's `.` would split into levels,
+//! and a personal folder (a Maildir++ name) can never hold a `/`, so no
+//! name of the user's is shadowed. Nothing can be made under it (CREATE
+//! and RENAME there are refused).
 //!
 //! Every decision is here: [`route`] says which store folder a name
 //! means (the runtime wraps it with the archives a login may read), and
@@ -24,9 +24,12 @@ use crate::lists::{ListDefinition, ListKind, ListState};
 /// The shared namespace's prefix without its separator.
 pub const SHARED_PREFIX: &str = "#lists";
 
+/// The shared namespace's hierarchy separator.
+pub const SHARED_SEPARATOR: char = '/';
+
 /// What NAMESPACE answers (RFC 2342 5): the personal namespace with no
 /// prefix, no other users', and the lists' shared one.
-pub const NAMESPACE_LINE: &str = "NAMESPACE ((\"\" \".\")) NIL ((\"#lists.\" \".\"))";
+pub const NAMESPACE_LINE: &str = "NAMESPACE ((\"\" \".\")) NIL ((\"#lists/\" \"/\"))";
 
 /// Which folder a (decoded) IMAP name means.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,11 +46,20 @@ pub enum Route<'a> {
 pub fn route(name: &str) -> Route<'_> {
     match name
         .strip_prefix(SHARED_PREFIX)
-        .and_then(|rest| rest.strip_prefix('.'))
+        .and_then(|rest| rest.strip_prefix(SHARED_SEPARATOR))
     {
         Some(address) if !address.is_empty() => Route::Archive(address),
         _ => Route::Personal(name),
     }
+}
+
+/// The hierarchy separator of the namespace `name` is in: `/` for the
+/// shared namespace's root and folders, `.` for the user's own.
+pub fn separator(name: &str) -> char {
+    let shared = name
+        .strip_prefix(SHARED_PREFIX)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(SHARED_SEPARATOR));
+    if shared { SHARED_SEPARATOR } else { '.' }
 }
 
 /// True if `name` is in the shared namespace (nothing there may change).
@@ -55,9 +67,29 @@ pub fn is_shared(name: &str) -> bool {
     matches!(route(name), Route::Archive(_))
 }
 
-/// The folder a list's archive is shown as: `#lists.team@example.test`.
+/// The folder a list's archive is shown as: `#lists/team@example.test`.
 pub fn archive_folder(list_address: &str) -> String {
-    format!("{SHARED_PREFIX}.{list_address}")
+    format!("{SHARED_PREFIX}{SHARED_SEPARATOR}{list_address}")
+}
+
+/// The name a subscription to a shared folder is kept under among the
+/// user's own (whose names cannot hold a `/`): `#lists.<address>`.
+pub fn stored_subscription(name: &str) -> String {
+    match route(name) {
+        Route::Archive(address) => format!("{SHARED_PREFIX}.{address}"),
+        Route::Personal(name) => name.to_owned(),
+    }
+}
+
+/// The folder a kept subscription names: [`stored_subscription`] undone.
+pub fn subscription_folder(stored: &str) -> String {
+    match stored
+        .strip_prefix(SHARED_PREFIX)
+        .and_then(|rest| rest.strip_prefix('.'))
+    {
+        Some(address) if !address.is_empty() => archive_folder(address),
+        _ => stored.to_owned(),
+    }
 }
 
 /// What an account is to a list.
@@ -120,21 +152,21 @@ mod tests {
                 Route::Personal("Lists.team@example.test"),
             ),
             ("#lists", Route::Personal("#lists")),
-            ("#lists.", Route::Personal("#lists.")),
-            ("#listsx.team", Route::Personal("#listsx.team")),
-            (
-                "#LISTS.team@example.test",
-                Route::Personal("#LISTS.team@example.test"),
-            ),
-            (
-                "Archive.#lists.team",
-                Route::Personal("Archive.#lists.team"),
-            ),
+            ("#lists/", Route::Personal("#lists/")),
             (
                 "#lists.team@example.test",
+                Route::Personal("#lists.team@example.test"),
+            ),
+            ("#listsx/team", Route::Personal("#listsx/team")),
+            (
+                "#LISTS/team@example.test",
+                Route::Personal("#LISTS/team@example.test"),
+            ),
+            (
+                "#lists/team@example.test",
                 Route::Archive("team@example.test"),
             ),
-            ("#lists.a.b", Route::Archive("a.b")),
+            ("#lists/a.b", Route::Archive("a.b")),
         ];
         for (name, expected) in rows {
             assert_eq!(route(name), expected, "{name}");
@@ -144,6 +176,29 @@ mod tests {
             route(&archive_folder("team@example.test")),
             Route::Archive("team@example.test")
         );
+        for (name, separator_) in [
+            ("INBOX", '.'),
+            ("#lists", '/'),
+            ("#lists/team@example.test", '/'),
+            ("#lists.x", '.'),
+            ("#listsx", '.'),
+        ] {
+            assert_eq!(separator(name), separator_, "{name}");
+        }
+    }
+
+    #[test]
+    fn subscriptions_to_archives_are_kept_under_personal_names() {
+        let rows = [
+            ("#lists/team@example.test", "#lists.team@example.test"),
+            ("Archive.2026", "Archive.2026"),
+            ("INBOX", "INBOX"),
+        ];
+        for (folder, stored) in rows {
+            assert_eq!(stored_subscription(folder), stored);
+            assert_eq!(subscription_folder(stored), folder);
+        }
+        assert_eq!(subscription_folder("#lists."), "#lists.");
     }
 
     #[test]

@@ -4,8 +4,10 @@
 //! turns into a response code.
 //!
 //! Folder names are routed here, in [`UserStore::place`]: the user's own
-//! folders are in their mailbox, and `#lists.<address>` is the INBOX of
-//! a list archive the user may read ([`postern_core::imap::shared`]).
+//! folders are in their mailbox, and `#lists/<address>` is the INBOX of
+//! a list archive the user may read ([`postern_core::imap::shared`]). A
+//! subscription to an archive is kept among the user's own as
+//! `#lists.<address>` (their names cannot hold a `/`).
 //! Nothing in an archive is changed through IMAP; a COPY out of one
 //! reads each message and appends it to the user's folder.
 
@@ -15,7 +17,9 @@ use crate::mailstore::{FlagOp, MailboxStore, StoreError};
 use postern_core::envelope::LocalMailbox;
 use postern_core::imap::command::StoreAction;
 use postern_core::imap::session::{ChangeSet, FolderStatus, Input, Opened, Request, StoreFailure};
-use postern_core::imap::shared::{Route, is_shared, route};
+use postern_core::imap::shared::{
+    Route, is_shared, route, stored_subscription, subscription_folder,
+};
 use postern_core::mailbox::Change;
 use postern_core::mailbox::{CopyResult, NewMessage, Uid};
 use tokio::io::AsyncReadExt;
@@ -157,13 +161,17 @@ impl<S: MailboxStore> UserStore<'_, S> {
             }
             Request::Subscribe { name, subscribed } => Input::Done(
                 store
-                    .subscribe(mailbox, &name, subscribed)
+                    .subscribe(mailbox, &stored_subscription(&name), subscribed)
                     .await
                     .map_err(failure),
             ),
-            Request::Subscriptions => {
-                Input::Subscriptions(store.subscriptions(mailbox).await.map_err(failure))
-            }
+            Request::Subscriptions => Input::Subscriptions(
+                store
+                    .subscriptions(mailbox)
+                    .await
+                    .map(|names| names.iter().map(|n| subscription_folder(n)).collect())
+                    .map_err(failure),
+            ),
             Request::Usage => Input::Usage(store.usage(mailbox).await.map_err(failure)),
         }
     }
@@ -179,7 +187,6 @@ impl<S: MailboxStore> UserStore<'_, S> {
             .await
             .map_err(failure)?
             .into_iter()
-            .filter(|folder| !is_shared(&folder.name))
             .map(|folder| (self.mailbox, folder))
             .collect();
         if !self.archives.is_empty() {
@@ -195,7 +202,7 @@ impl<S: MailboxStore> UserStore<'_, S> {
                     }
                 };
                 if let Some(mut status) = inbox {
-                    status.subscribed = subscribed.contains(&archive.folder);
+                    status.subscribed = subscribed.contains(&stored_subscription(&archive.folder));
                     status.name.clone_from(&archive.folder);
                     status.special_use = None;
                     folders.push((&archive.mailbox, status));
@@ -411,7 +418,7 @@ mod tests {
             user: "alice".into(),
         };
         let team = SharedArchive {
-            folder: "#lists.team@example.test".into(),
+            folder: "#lists/team@example.test".into(),
             mailbox: LocalMailbox {
                 domain: "example.test".into(),
                 user: "team".into(),
@@ -421,10 +428,14 @@ mod tests {
         assert_eq!(place(&alice, &archives, "INBOX"), Ok((&alice, "INBOX")));
         assert_eq!(place(&alice, &archives, "Lists.x"), Ok((&alice, "Lists.x")));
         assert_eq!(
-            place(&alice, &archives, "#lists.team@example.test"),
+            place(&alice, &archives, "#lists/team@example.test"),
             Ok((&team.mailbox, "INBOX"))
         );
-        for hidden in ["#lists.staff@example.test", "#lists.TEAM@example.test"] {
+        assert_eq!(
+            place(&alice, &archives, "#lists.team@example.test"),
+            Ok((&alice, "#lists.team@example.test"))
+        );
+        for hidden in ["#lists/staff@example.test", "#lists/TEAM@example.test"] {
             assert_eq!(
                 place(&alice, &archives, hidden),
                 Err(StoreFailure::NoSuchFolder),
@@ -432,7 +443,7 @@ mod tests {
             );
         }
         assert_eq!(
-            place(&alice, &[], "#lists.team@example.test"),
+            place(&alice, &[], "#lists/team@example.test"),
             Err(StoreFailure::NoSuchFolder)
         );
     }

@@ -59,7 +59,7 @@ if scenario == "member":
     show("append", lambda: imap.append(quoted, None, None, b"Subject: x\r\n\r\nx\r\n"))
     show("copy out", lambda: imap.copy("1", "Saved") if imap.create("Saved") else None)
     show("subscribe", lambda: imap.subscribe(quoted)[0])
-    show("lsub", lambda: imap.lsub('""', '"#lists.*"')[1])
+    show("lsub", lambda: imap.lsub('""', '"#lists/*"')[1])
     show("archive ids", lambda: message_ids(imap, quoted))
     show("inbox ids", lambda: message_ids(imap, "INBOX"))
     show("saved ids", lambda: message_ids(imap, "Saved"))

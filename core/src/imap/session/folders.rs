@@ -122,7 +122,11 @@ impl ImapServer {
         self.send(out.into_bytes());
         if self.enabled.rev2 {
             // RFC 9051 6.3.2: the mailbox's name as LIST would give it.
-            let mut line = b"* LIST () \".\" ".to_vec();
+            let mut line = format!(
+                "* LIST () \"{}\" ",
+                crate::imap::shared::separator(&view.folder)
+            )
+            .into_bytes();
             self.wire_name(&view.folder).encode(&mut line, true);
             line.extend_from_slice(b"\r\n");
             self.send(line);

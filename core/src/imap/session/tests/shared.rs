@@ -5,7 +5,7 @@
 use super::harness::Harness;
 use crate::mailbox::Flag;
 
-const ARCHIVE: &str = "#lists.team@example.test";
+const ARCHIVE: &str = "#lists/team@example.test";
 
 const POST: &str = "From: bob@example.test\r\nTo: team@example.test\r\nSubject: [team] Plans\r\nMessage-ID: <plans@example.test>\r\nDate: Mon, 30 Nov 2026 10:00:00 +0000\r\n\r\nThe plans.\r\n";
 
@@ -29,18 +29,21 @@ fn archive_seen(h: &Harness) -> bool {
 fn namespace_and_list_show_the_lists_archive() {
     let mut h = with_archive();
     h.line("a1 NAMESPACE");
-    h.line("a2 LIST \"\" \"#lists.*\"");
-    h.line("a3 LIST \"#lists.\" \"%@%\"");
-    h.line("a4 STATUS \"#lists.team@example.test\" (MESSAGES UNSEEN)");
-    h.line("a5 SUBSCRIBE \"#lists.team@example.test\"");
-    h.line("a6 LSUB \"\" \"#lists.*\"");
+    h.line("a2 LIST \"\" \"#lists/*\"");
+    h.line("a3 LIST \"#lists/\" \"%\"");
+    h.line("b7 LIST \"\" \"%\"");
+    h.line("a4 STATUS \"#lists/team@example.test\" (MESSAGES UNSEEN)");
+    h.line("a5 SUBSCRIBE \"#lists/team@example.test\"");
+    h.line("a6 LSUB \"\" \"#lists/*\"");
+    h.line("b8 ENABLE IMAP4rev2");
+    h.line("b9 SELECT \"#lists/team@example.test\"");
     insta::assert_snapshot!(h.transcript);
 }
 
 #[test]
 fn an_archive_is_selected_read_only_and_reading_sets_no_seen() {
     let mut h = with_archive();
-    h.line("a1 SELECT \"#lists.team@example.test\"");
+    h.line("a1 SELECT \"#lists/team@example.test\"");
     h.line("a2 FETCH 1 (FLAGS BODY[HEADER.FIELDS (MESSAGE-ID)] BODY[TEXT])");
     h.line("a3 FETCH 1 RFC822");
     h.line("a4 SEARCH SUBJECT plans");
@@ -52,23 +55,23 @@ fn an_archive_is_selected_read_only_and_reading_sets_no_seen() {
 #[test]
 fn changes_to_an_archive_are_refused_noperm() {
     let mut h = with_archive();
-    h.line("a1 SELECT \"#lists.team@example.test\"");
+    h.line("a1 SELECT \"#lists/team@example.test\"");
     h.line("a2 STORE 1 +FLAGS (\\Seen \\Deleted)");
     h.line("a3 EXPUNGE");
     h.line("a4 MOVE 1 INBOX");
-    h.line("a5 COPY 1 \"#lists.team@example.test\"");
-    h.line("a6 APPEND \"#lists.team@example.test\" {5+}");
+    h.line("a5 COPY 1 \"#lists/team@example.test\"");
+    h.line("a6 APPEND \"#lists/team@example.test\" {5+}");
     h.line("hello");
-    h.line("a7 CREATE \"#lists.mine\"");
-    h.line("a8 DELETE \"#lists.team@example.test\"");
-    h.line("a9 RENAME \"#lists.team@example.test\" Mine");
-    h.line("b1 RENAME Archive \"#lists.Archive\"");
+    h.line("a7 CREATE \"#lists/mine\"");
+    h.line("a8 DELETE \"#lists/team@example.test\"");
+    h.line("a9 RENAME \"#lists/team@example.test\" Mine");
+    h.line("b1 RENAME Archive \"#lists/Archive\"");
     h.line("b2 UNSELECT");
     h.line("b3 SELECT INBOX");
-    h.line("b4 COPY 1 \"#lists.team@example.test\"");
+    h.line("b4 COPY 1 \"#lists/team@example.test\"");
     assert!(!archive_seen(&h));
     assert_eq!(h.store.folders[ARCHIVE].messages.len(), 1);
     assert!(h.store.folders.contains_key("Archive"));
-    assert!(!h.store.folders.contains_key("#lists.mine"));
+    assert!(!h.store.folders.contains_key("#lists/mine"));
     insta::assert_snapshot!(h.transcript);
 }
