@@ -141,6 +141,17 @@ pub trait Backend: Clone + Send + Sync + 'static {
         async { Vec::new() }
     }
 
+    /// The list archives the IMAP user `login` (whose mailbox is
+    /// `mailbox`) may read as shared folders. Backends that keep no lists
+    /// have none.
+    fn readable_archives(
+        &self,
+        _login: &str,
+        _mailbox: &postern_core::envelope::LocalMailbox,
+    ) -> impl Future<Output = Vec<crate::lists::SharedArchive>> + Send {
+        async { Vec::new() }
+    }
+
     /// A mailbox's forwarding and vacation settings (the webmail's
     /// settings page). Backends that keep none answer the empty settings.
     fn mailbox_rules(

@@ -21,4 +21,5 @@ pub mod message;
 pub mod refusal;
 pub mod sequence;
 pub mod session;
+pub mod shared;
 pub mod value;

@@ -56,6 +56,10 @@ pub async fn run_imap_session<S, B, M>(
     let mut connection = BufWriter::new(stream);
     let mut buffer = vec![0u8; READ_CHUNK_BYTES];
     let mut mailbox: Option<LocalMailbox> = None;
+    let mut login = String::new();
+    // The list archives the user may read, looked up again before each
+    // LIST and SELECT (a subscription may have changed meanwhile).
+    let mut archives: Vec<crate::lists::SharedArchive> = Vec::new();
     let mut selected: Option<watch::Receiver<ModSeq>> = None;
     let mut write_failed = false;
     let mut stalled = false;
@@ -92,14 +96,22 @@ pub async fn run_imap_session<S, B, M>(
                         .login_verdict(crate::metrics::LoginProtocol::Imap, &verdict);
                     if let AuthVerdict::Accepted(identity) = &verdict {
                         mailbox = local_mailbox(backend, &identity.login);
+                        login.clone_from(&identity.login);
                     }
                     answer = Some(Input::Authenticated(verdict));
                 }
                 Output::Request(request) => {
+                    if let Some(mailbox) = &mailbox
+                        && matches!(request, Request::Open { .. } | Request::Folders)
+                    {
+                        archives = backend.readable_archives(&login, mailbox).await;
+                    }
                     if let Request::Open { folder, .. } = &request
                         && let Some(mailbox) = &mailbox
+                        && let Ok((owner, folder)) =
+                            super::requests::place(mailbox, &archives, folder)
                     {
-                        let mut watch = store.watch(mailbox, folder);
+                        let mut watch = store.watch(owner, folder);
                         watch.borrow_and_update();
                         selected = Some(watch);
                     }
@@ -109,6 +121,7 @@ pub async fn run_imap_session<S, B, M>(
                                 store,
                                 mailbox,
                                 recent,
+                                archives: &archives,
                                 read_limit,
                             };
                             user.carry_out(request).await

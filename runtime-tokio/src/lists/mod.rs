@@ -192,6 +192,14 @@ struct Current {
     web_url: Option<String>,
 }
 
+/// A list archive an IMAP user may read: its shared folder's name and
+/// the mailbox whose INBOX it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SharedArchive {
+    pub folder: String,
+    pub mailbox: LocalMailbox,
+}
+
 /// A list address and the role a local mailbox plays for it.
 pub struct Target {
     pub definition: ListDefinition,
@@ -327,6 +335,39 @@ impl ListBook {
         } else {
             work()
         }
+    }
+
+    /// The archives the account with `addresses` (its login and its
+    /// mailbox's address) may read over IMAP, by folder name (see
+    /// [`postern_core::imap::shared`]). A list whose state cannot be read
+    /// is shown only if it is open (and logged).
+    pub fn readable_archives(&self, addresses: &[&str]) -> Vec<SharedArchive> {
+        use postern_core::imap::shared::{Reader, archive_folder, archive_readable};
+        let lists: Vec<ListDefinition> = {
+            let current = self.current.read().unwrap_or_else(|e| e.into_inner());
+            current.lists.values().cloned().collect()
+        };
+        lists
+            .into_iter()
+            .filter(|list| {
+                let mut state = ListState::default();
+                let read = self.store.update_state(&list.address(), &mut |current| {
+                    state = current.clone();
+                    Ok(false)
+                });
+                if let Err(error) = read {
+                    tracing::warn!(list = %list.address(), %error, "list state unreadable: its archive is shown only if the list is open");
+                }
+                archive_readable(list.kind, Reader::of(list, &state, addresses))
+            })
+            .map(|list| SharedArchive {
+                folder: archive_folder(&list.address()),
+                mailbox: LocalMailbox {
+                    domain: list.domain.clone(),
+                    user: list.local.clone(),
+                },
+            })
+            .collect()
     }
 
     /// Every list's directory, for the one-click unsubscribe (none when

@@ -68,6 +68,21 @@ impl Backend for LocalStore {
         crate::spool::blocking(move || crate::lists::unsubscribe_by_token(&lists, &token)).await
     }
 
+    async fn readable_archives(
+        &self,
+        login: &str,
+        mailbox: &postern_core::envelope::LocalMailbox,
+    ) -> Vec<crate::lists::SharedArchive> {
+        let lists = Arc::clone(&self.lists);
+        let addresses = [login.to_owned(), mailbox.to_string()];
+        crate::spool::blocking(move || {
+            let addresses: Vec<&str> = addresses.iter().map(String::as_str).collect();
+            Ok(lists.readable_archives(&addresses))
+        })
+        .await
+        .unwrap_or_default()
+    }
+
     async fn connect_tunnel(
         &self,
         target: &postern_core::tunnel::Target,

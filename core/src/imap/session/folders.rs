@@ -5,6 +5,7 @@
 //! STATUS and NAMESPACE are in [`super::list`].
 
 use super::machine::ImapServer;
+use super::names::shared_refusal;
 use super::response::{Reply, failure_reply, flags_line, stored_flags, unix_time};
 use super::state::{Mode, Pending, RenameInboxStep};
 use super::view::{View, flag_list, ranges_contain, ranges_text, set_ranges, uid_set};
@@ -13,6 +14,7 @@ use super::{
 };
 use super::{StoreFailure, Usage};
 use crate::imap::command::{AppendMessage, QresyncParams, SelectParams};
+use crate::imap::shared::is_shared;
 use crate::mailbox::{Change, Uid};
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -34,6 +36,8 @@ impl ImapServer {
             Ok(folder) => folder,
             Err(reply) => return self.reply(&tag, reply),
         };
+        // A list archive is only ever read (SELECT is EXAMINE there).
+        let read_only = read_only || is_shared(&folder);
         if matches!(self.mode, Mode::Selected(_)) {
             self.mode = Mode::Authenticated;
             if self.enabled.qresync || self.enabled.rev2 {
@@ -118,7 +122,11 @@ impl ImapServer {
         self.send(out.into_bytes());
         if self.enabled.rev2 {
             // RFC 9051 6.3.2: the mailbox's name as LIST would give it.
-            let mut line = b"* LIST () \".\" ".to_vec();
+            let mut line = format!(
+                "* LIST () \"{}\" ",
+                crate::imap::shared::separator(&view.folder)
+            )
+            .into_bytes();
             self.wire_name(&view.folder).encode(&mut line, true);
             line.extend_from_slice(b"\r\n");
             self.send(line);
@@ -207,6 +215,9 @@ impl ImapServer {
             Ok(folder) => folder.trim_end_matches('.').to_owned(),
             Err(reply) => return self.reply(&tag, reply),
         };
+        if is_shared(&folder) {
+            return self.reply(&tag, shared_refusal());
+        }
         if folder.is_empty() || folder.contains(['*', '%']) {
             return self.reply(&tag, Reply::no(Some("CANNOT"), "Invalid mailbox name"));
         }
@@ -310,6 +321,9 @@ impl ImapServer {
             Ok(folder) => folder,
             Err(reply) => return self.reply(&tag, reply),
         };
+        if is_shared(&folder) {
+            return self.reply(&tag, shared_refusal());
+        }
         if folder == "INBOX" {
             return self.reply(&tag, Reply::no(Some("CANNOT"), "INBOX cannot be deleted"));
         }
@@ -363,6 +377,9 @@ impl ImapServer {
             (Ok(from), Ok(to)) => (from, to.trim_end_matches('.').to_owned()),
             (Err(reply), _) | (_, Err(reply)) => return self.reply(&tag, reply),
         };
+        if is_shared(&from) || is_shared(&to) {
+            return self.reply(&tag, shared_refusal());
+        }
         if to == "INBOX" {
             return self.reply(
                 &tag,
@@ -529,6 +546,9 @@ impl ImapServer {
             Ok(folder) => folder,
             Err(reply) => return self.reply(&tag, reply),
         };
+        if is_shared(&folder) {
+            return self.reply(&tag, shared_refusal());
+        }
         let mut new = Vec::with_capacity(messages.len());
         for message in messages {
             let (flags, keywords) = match stored_flags(&message.flags) {

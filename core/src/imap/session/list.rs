@@ -2,7 +2,8 @@
 //! CHILDREN), LSUB (RFC 3501 6.3.9), STATUS (RFC 9051 6.3.11 with SIZE
 //! and HIGHESTMODSEQ) and NAMESPACE (RFC 2342).
 //!
-//! The hierarchy separator is `.` (Maildir++). A name that does not exist
+//! The hierarchy separator is `.` (Maildir++), and `/` in the shared
+//! namespace of list archives ([`crate::imap::shared`]). A name that does not exist
 //! but has folders below it (a store's folder made without its parent)
 //! is shown with `\NonExistent` (`\Noselect` to a plain IMAP4rev1 LIST).
 
@@ -11,6 +12,7 @@ use super::response::{Reply, failure_reply};
 use super::state::Pending;
 use super::{FolderStatus, Request, StoreFailure};
 use crate::imap::command::{ListCommand, ListReturn, ListSelection, StatusItem};
+use crate::imap::shared::separator;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What LIST knows of one name.
@@ -114,7 +116,7 @@ impl ImapServer {
         let mut lines = Vec::new();
         let mut statuses = Vec::new();
         for (name, entry) in &entries {
-            let matched = patterns.iter().any(|p| matches(p, name));
+            let matched = patterns.iter().any(|p| matches(p, name, separator(name)));
             if !matched {
                 continue;
             }
@@ -161,9 +163,10 @@ impl ImapServer {
                 }
             }
             let mut line = format!(
-                "* {} ({}) \".\" ",
+                "* {} ({}) \"{}\" ",
                 if lsub { "LSUB" } else { "LIST" },
-                attributes.join(" ")
+                attributes.join(" "),
+                separator(name)
             )
             .into_bytes();
             self.wire_name(name).encode(&mut line, self.utf8_names());
@@ -220,7 +223,7 @@ impl ImapServer {
     }
 
     pub(super) fn handle_namespace(&mut self, tag: String) {
-        self.untagged("NAMESPACE ((\"\" \".\")) NIL NIL");
+        self.untagged(crate::imap::shared::NAMESPACE_LINE);
         self.finish(tag, Reply::ok("Namespace completed"), true);
     }
 
@@ -302,7 +305,7 @@ fn entries<'a>(folders: &'a [FolderStatus], subscriptions: &[String]) -> Vec<(St
     for name in names {
         let subscribed = map.get(&name).is_some_and(|e| e.subscribed);
         let mut parent = name.as_str();
-        while let Some(dot) = parent.rfind('.') {
+        while let Some(dot) = parent.rfind(separator(parent)) {
             parent = &parent[..dot];
             let entry = map.entry(parent.to_owned()).or_default();
             entry.has_children = true;
@@ -324,15 +327,17 @@ fn subscribed_child_unlisted(
         entry.subscribed
             && child.len() > name.len() + 1
             && child.starts_with(name)
-            && child.as_bytes()[name.len()] == b'.'
-            && !patterns.iter().any(|p| matches(p, child))
+            && child[name.len()..].starts_with(separator(child))
+            && !patterns.iter().any(|p| matches(p, child, separator(child)))
     })
 }
 
-/// RFC 9051 6.3.9: `*` matches anything, `%` anything but the separator.
-/// Worked out level by level over the pattern (time `pattern × name`,
-/// whatever the wildcards).
-pub fn matches(pattern: &str, name: &str) -> bool {
+/// RFC 9051 6.3.9: `*` matches anything, `%` anything but the separator
+/// of the name's namespace (`.`, or the shared namespace's `/`, one
+/// octet). Worked out level by level over the pattern (time `pattern ×
+/// name`, whatever the wildcards).
+pub fn matches(pattern: &str, name: &str, separator: char) -> bool {
+    let separator = u8::try_from(separator).unwrap_or(b'.');
     let name = name.as_bytes();
     // reach[j]: the pattern so far matches exactly name[..j].
     let mut reach = vec![false; name.len() + 1];
@@ -345,7 +350,7 @@ pub fn matches(pattern: &str, name: &str) -> bool {
                 for j in 0..=name.len() {
                     on |= reach[j];
                     next[j] = on;
-                    if c == b'%' && name.get(j) == Some(&b'.') {
+                    if c == b'%' && name.get(j) == Some(&separator) {
                         on = false;
                     }
                 }
@@ -369,16 +374,24 @@ mod tests {
 
     #[test]
     fn wildcards_match_as_rfc_9051_says() {
-        assert!(matches("*", "Archive.2026"));
-        assert!(matches("%", "Archive"));
-        assert!(!matches("%", "Archive.2026"));
-        assert!(matches("Archive.%", "Archive.2026"));
-        assert!(matches("A*6", "Archive.2026"));
-        assert!(!matches("INBOX", "INBOX.x"));
-        assert!(matches("INBOX*", "INBOX.x"));
-        assert!(matches("%.%", "a.b"));
-        assert!(!matches("%.%", "a.b.c"));
-        assert!(matches(&"*".repeat(500), ""));
-        assert!(!matches(&format!("{}b", "*".repeat(500)), &"a".repeat(200)));
+        assert!(matches("*", "Archive.2026", '.'));
+        assert!(matches("%", "Archive", '.'));
+        assert!(!matches("%", "Archive.2026", '.'));
+        assert!(matches("Archive.%", "Archive.2026", '.'));
+        assert!(matches("A*6", "Archive.2026", '.'));
+        assert!(!matches("INBOX", "INBOX.x", '.'));
+        assert!(matches("INBOX*", "INBOX.x", '.'));
+        assert!(matches("%.%", "a.b", '.'));
+        assert!(!matches("%.%", "a.b.c", '.'));
+        assert!(matches(&"*".repeat(500), "", '.'));
+        assert!(!matches(
+            &format!("{}b", "*".repeat(500)),
+            &"a".repeat(200),
+            '.'
+        ));
+        // The shared namespace's separator is `/`.
+        assert!(matches("#lists/%", "#lists/team@example.test", '/'));
+        assert!(!matches("%", "#lists/team@example.test", '/'));
+        assert!(matches("%", "#lists", '/'));
     }
 }

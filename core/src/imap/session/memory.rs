@@ -230,7 +230,8 @@ impl Store {
         store
     }
 
-    fn create(&mut self, name: &str, special_use: Option<SpecialUse>) {
+    /// A new empty folder (a list archive the driver would route to).
+    pub fn create(&mut self, name: &str, special_use: Option<SpecialUse>) {
         self.next_uid_validity += 1;
         self.folders.insert(
             name.to_owned(),

@@ -43,3 +43,19 @@ impl ImapServer {
         self.enabled.rev2 || self.enabled.utf8
     }
 }
+
+/// `NO [NOPERM]`: nothing in the shared namespace (the list archives,
+/// [`crate::imap::shared`]) may be changed.
+pub(super) fn shared_refusal() -> Reply {
+    Reply::no(Some("NOPERM"), "List archives are read-only")
+}
+
+/// The refusal of a change to the selected folder opened read-only:
+/// `NO [NOPERM]` in a list archive, `NO [CANNOT]` after EXAMINE.
+pub(super) fn read_only_refusal(folder: &str) -> Reply {
+    if crate::imap::shared::is_shared(folder) {
+        shared_refusal()
+    } else {
+        Reply::no(Some("CANNOT"), "Mailbox is read-only")
+    }
+}

@@ -4,6 +4,7 @@
 //! RFC 7162 3.1.3).
 
 use super::machine::ImapServer;
+use super::names::{read_only_refusal, shared_refusal};
 use super::response::{Reply, failure_reply, stored_flags};
 use super::state::{Mode, Pending};
 use super::view::{flag_list, uid_set};
@@ -67,7 +68,7 @@ impl ImapServer {
             return;
         };
         if view.read_only {
-            return self.reply(&tag, Reply::no(Some("CANNOT"), "Mailbox is read-only"));
+            return self.reply(&tag, read_only_refusal(&view.folder));
         }
         let within = match &set {
             Some(set) => match view.resolve(set, true) {
@@ -154,11 +155,14 @@ impl ImapServer {
             Ok(to) => to,
             Err(reply) => return self.reply(&tag, reply),
         };
+        if crate::imap::shared::is_shared(&to) {
+            return self.reply(&tag, shared_refusal());
+        }
         let Some(view) = self.view() else {
             return;
         };
         if moved && view.read_only {
-            return self.reply(&tag, Reply::no(Some("CANNOT"), "Mailbox is read-only"));
+            return self.reply(&tag, read_only_refusal(&view.folder));
         }
         let found = match view.resolve(set, uid) {
             Ok(found) => found,
@@ -344,7 +348,7 @@ impl ImapServer {
             return;
         };
         if view.read_only {
-            return self.reply(&tag, Reply::no(Some("CANNOT"), "Mailbox is read-only"));
+            return self.reply(&tag, read_only_refusal(&view.folder));
         }
         let (flags, keywords) = match stored_flags(names) {
             Ok(split) => split,

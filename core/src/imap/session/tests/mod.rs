@@ -9,5 +9,6 @@ mod harness;
 mod properties;
 mod rfc;
 mod sessions;
+mod shared;
 mod states;
 mod transcripts;
