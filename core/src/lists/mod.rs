@@ -92,6 +92,20 @@ pub struct HeldPost {
     pub subject: String,
 }
 
+impl HeldPost {
+    /// A moderator's answer to this post as the mail a reply to the
+    /// list's request would be: `approve TOKEN` (or `reject TOKEN`) in the
+    /// subject and the body, from `moderator` to the request address.
+    pub fn answer(&self, moderator: &str, approve: bool) -> String {
+        let verb = if approve { "approve" } else { "reject" };
+        let command = format!("{verb} {}", self.token);
+        format!(
+            "From: <{moderator}>\r\nTo: <{}>\r\nSubject: {command}\r\nAuto-Submitted: no\r\n\r\n{command}\r\n",
+            self.request_address
+        )
+    }
+}
+
 /// One list, from a `[[list]]` table or a list created with
 /// `postern list create`.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -291,8 +291,9 @@ async fn moderate<M: Backend>(
         return response;
     }
     let login = user.session.login();
-    let verb = match form.action.as_str() {
-        "approve" | "reject" => form.action.as_str(),
+    let approve = match form.action.as_str() {
+        "approve" => true,
+        "reject" => false,
         _ => return StatusCode::BAD_REQUEST.into_response(),
     };
     let held = app.store.held_posts(login).await;
@@ -303,11 +304,7 @@ async fn moderate<M: Backend>(
         // Answered already (by mail, or another moderator), or not theirs.
         return Redirect::to("/settings").into_response();
     };
-    let command = format!("{verb} {}", post.token);
-    let mail = format!(
-        "From: <{login}>\r\nTo: <{}>\r\nSubject: {command}\r\nAuto-Submitted: no\r\n\r\n{command}\r\n",
-        post.request_address
-    );
+    let mail = post.answer(login, approve);
     let submitter = crate::news::gateway::Submitter {
         sender: login,
         client: peer.remote.ip(),
@@ -322,7 +319,7 @@ async fn moderate<M: Backend>(
     .await
     {
         Ok(queue_id) => {
-            tracing::info!(session = peer.session, instance = %app.settings.instance, "webmail: {login} answered {verb} to post {} of {} ({queue_id:?})", post.token, post.list);
+            tracing::info!(session = peer.session, instance = %app.settings.instance, "webmail: {login} answered {} to post {} of {} ({queue_id:?})", form.action, post.token, post.list);
             Redirect::to("/settings?done=moderated").into_response()
         }
         Err(error) => {

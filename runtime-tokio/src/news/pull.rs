@@ -107,7 +107,7 @@ impl PullStore for NewsPull {
             return Ok(());
         }
         // RFC 5537 3.2: a relaying server puts its own name in front.
-        let article = with_our_path(&article, &self.hostname);
+        let article = postern_core::nntp::gateway::relayed(&article, &self.hostname);
         let (store, mailbox) = news.place(&source);
         store
             .append(
@@ -234,61 +234,5 @@ pub fn carried_group(name: &GroupName, upstream: &str) -> GroupSource {
         location: Location::Local,
         gateway: None,
         send_to: Vec::new(),
-    }
-}
-
-/// The article with `host!` in front of its `Path` (or a `Path` of its
-/// own when it has none).
-fn with_our_path(article: &[u8], host: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(article.len() + host.len() + 8);
-    let mut rest = article;
-    let mut done = false;
-    while !done && !rest.is_empty() {
-        let end = rest
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(rest.len(), |at| at + 1);
-        let (line, tail) = rest.split_at(end);
-        if line == b"\r\n" || line == b"\n" {
-            out.extend_from_slice(format!("Path: {host}!not-for-mail\r\n").as_bytes());
-            out.extend_from_slice(line);
-            out.extend_from_slice(tail);
-            return out;
-        }
-        if line.len() > 5 && line[..5].eq_ignore_ascii_case(b"path:") {
-            out.extend_from_slice(b"Path: ");
-            out.extend_from_slice(host.as_bytes());
-            out.push(b'!');
-            out.extend_from_slice(line[5..].trim_ascii_start());
-            out.extend_from_slice(tail);
-            done = true;
-        } else {
-            out.extend_from_slice(line);
-        }
-        rest = tail;
-    }
-    if !done {
-        out.extend_from_slice(rest);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::with_our_path;
-
-    #[test]
-    fn our_name_goes_in_front_of_the_path() {
-        assert_eq!(
-            with_our_path(
-                b"From: a\r\nPath: up.test!not-for-mail\r\n\r\nbody\r\n",
-                "here.test"
-            ),
-            b"From: a\r\nPath: here.test!up.test!not-for-mail\r\n\r\nbody\r\n"
-        );
-        assert_eq!(
-            with_our_path(b"From: a\r\n\r\nPath: not a header\r\n", "here.test"),
-            b"From: a\r\nPath: here.test!not-for-mail\r\n\r\nPath: not a header\r\n"
-        );
     }
 }

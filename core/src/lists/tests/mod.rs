@@ -455,3 +455,19 @@ fn an_auto_submitted_message_to_the_request_address_is_not_answered() {
         assert_eq!(!outcome.notices.is_empty(), answered, "{field}");
     }
 }
+
+#[test]
+fn a_moderators_webmail_answer_is_the_reply_the_request_asks_for() {
+    let post = crate::lists::HeldPost {
+        list: "news@example.test".to_owned(),
+        request_address: "news-request@example.test".to_owned(),
+        token: "t0k3n".to_owned(),
+        sender: "bob@example.test".to_owned(),
+        subject: "Big news".to_owned(),
+    };
+    assert_eq!(
+        post.answer("alice@example.test", true),
+        "From: <alice@example.test>\r\nTo: <news-request@example.test>\r\nSubject: approve t0k3n\r\nAuto-Submitted: no\r\n\r\napprove t0k3n\r\n"
+    );
+    assert!(post.answer("alice@example.test", false).contains("Subject: reject t0k3n\r\n"));
+}
