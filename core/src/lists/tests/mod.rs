@@ -469,5 +469,8 @@ fn a_moderators_webmail_answer_is_the_reply_the_request_asks_for() {
         post.answer("alice@example.test", true),
         "From: <alice@example.test>\r\nTo: <news-request@example.test>\r\nSubject: approve t0k3n\r\nAuto-Submitted: no\r\n\r\napprove t0k3n\r\n"
     );
-    assert!(post.answer("alice@example.test", false).contains("Subject: reject t0k3n\r\n"));
+    assert!(
+        post.answer("alice@example.test", false)
+            .contains("Subject: reject t0k3n\r\n")
+    );
 }
