@@ -60,6 +60,12 @@ pub const MESSAGE_BYTES_MAX: u64 = 1024 * 1024 * 1024;
 /// prefix cannot exhaust memory.
 pub const SPOOL_RECORD_BYTES_MAX: usize = 16 * 1024 * 1024;
 
+/// Emptied spool files kept in `spool/free/` for the next messages
+/// received, so that the spool does not create and delete a file per
+/// message (see `runtime-tokio/src/spool/free.rs`). Empty files cost an
+/// inode and a directory entry each.
+pub const SPOOL_FREE_FILES_MAX: usize = 1024;
+
 /// The largest state file (every recipient's status and last reply), and
 /// the most that decoding one may allocate: 10,000 recipients with a
 /// reply text of several kilobytes each.

@@ -10,6 +10,9 @@
 //!   `state/ID.new`, synced, renamed over, and the directory synced, so it
 //!   is always either the old state or the new one. A message without a
 //!   state file has had no attempt recorded: every recipient is pending.
+//! - `free/NAME`: an emptied file of a message that needed nothing more,
+//!   kept for the next message received instead of being deleted (see
+//!   `spool/free.rs`).
 //! - `damaged/ID.queue`, `damaged/ID.state`, `damaged/ID.reason`: a
 //!   message whose record or state does not decode or does not check out
 //!   (see `spool/record.rs`), moved aside by the queue runner with the reason, so
@@ -30,9 +33,11 @@
 //! that started after its rename.
 
 mod dir_sync;
+mod free;
 mod record;
 
 pub use dir_sync::DirSync;
+use free::FreeFiles;
 
 pub use record::{
     Damaged, HEADER_BYTES, SPOOL_FORMAT_VERSION, SPOOL_MAGIC, SpoolRecord, check_state, damage,
@@ -40,10 +45,11 @@ pub use record::{
 };
 
 use crate::driver::StoredMessage;
-use postern_core::envelope::{Envelope, QueueId};
+use postern_core::envelope::{Envelope, LocalMailbox, QueueId};
 use postern_core::limits::{MESSAGE_READ_AT_ONCE_BYTES_MAX, STATE_FILE_BYTES_MAX};
 use postern_core::queue::DeliveryState;
 use postern_core::time::UnixTime;
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
@@ -64,6 +70,11 @@ pub struct Spool {
     queue_sync: Arc<DirSync>,
     state: PathBuf,
     damaged: PathBuf,
+    /// Files to use again for new messages.
+    free: FreeFiles,
+    /// Messages committed by this process, with the mailboxes a local
+    /// delivery of each has been tried for ([`Spool::first_try`]).
+    tried: Mutex<HashMap<QueueId, Vec<LocalMailbox>>>,
     last_id: Mutex<u64>,
     committed: mpsc::UnboundedSender<QueueId>,
 }
@@ -81,17 +92,33 @@ impl Spool {
         let queue = data_dir.join("spool").join("queue");
         let state = data_dir.join("spool").join("state");
         let damaged = data_dir.join("spool").join("damaged");
-        for dir in [&incoming, &queue, &state, &damaged] {
+        let free_dir = data_dir.join("spool").join("free");
+        for dir in [&incoming, &queue, &state, &damaged, &free_dir] {
             create_dir_durably(dir)?;
         }
+        let free = FreeFiles::open(free_dir)?;
         for entry in fs::read_dir(&incoming)? {
             let path = entry?.path();
             tracing::info!(path = %path.display(), "removing a message that was never acknowledged");
             fs::remove_file(&path)?;
         }
-        let mut waiting: Vec<QueueId> = fs::read_dir(&queue)?
-            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
-            .collect();
+        let mut waiting: Vec<QueueId> = Vec::new();
+        for entry in fs::read_dir(&queue)? {
+            let entry = entry?;
+            let Some(id) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<QueueId>().ok())
+            else {
+                continue;
+            };
+            if free::is_recycled(&entry.path())? {
+                tracing::info!(queue_id = %id, "{id}: delivered before the last stop; its emptied file goes to spool/free");
+                free.recycle(&entry.path(), &id.to_string())?;
+                continue;
+            }
+            waiting.push(id);
+        }
         waiting.sort();
         // A state file whose message is gone: the removal was cut short.
         for entry in fs::read_dir(&state)? {
@@ -109,6 +136,8 @@ impl Spool {
             queue,
             state,
             damaged,
+            free,
+            tried: Mutex::new(HashMap::new()),
             last_id: Mutex::new(last_id),
             committed,
         };
@@ -128,6 +157,29 @@ impl Spool {
         QueueId(*last)
     }
 
+    /// Whether this is the first try of a local delivery of message `id`
+    /// into `mailbox` (and records that it is tried now). Only a message
+    /// this process committed can say so: one found in the queue at
+    /// start-up may have been delivered before a crash, and so may a copy
+    /// whose earlier try in this process failed. A first try's copy
+    /// cannot exist yet, so delivery need not look for it
+    /// ([`crate::maildir::Maildirs::deliver`]).
+    pub fn first_try(&self, id: QueueId, mailbox: &LocalMailbox) -> bool {
+        let mut tried = self.tried();
+        match tried.get_mut(&id) {
+            Some(mailboxes) if !mailboxes.contains(mailbox) => {
+                mailboxes.push(mailbox.clone());
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn tried(&self) -> std::sync::MutexGuard<'_, HashMap<QueueId, Vec<LocalMailbox>>> {
+        // Lists of mailboxes stay valid whatever panicked holding them.
+        self.tried.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Where committed IDs are announced; delivery uses it to retry.
     pub fn committed_sender(&self) -> mpsc::UnboundedSender<QueueId> {
         self.committed.clone()
@@ -137,7 +189,10 @@ impl Spool {
         self.queue.join(id.to_string())
     }
 
-    /// Starts a message: creates `incoming/ID` with the header and record.
+    /// Starts a message: its queue ID and arrival time, with the header
+    /// and record buffered. Nothing touches the disk yet: `incoming/ID`
+    /// is created when the buffer first fills, so a small message is
+    /// created, written and committed in one trip to the blocking threads.
     pub async fn create(
         self: &Arc<Self>,
         envelope: Envelope,
@@ -153,23 +208,12 @@ impl Spool {
             received_at: received_at.0,
             envelope,
         };
-        let header = record::encode_header(&record)?;
-        let path = self.incoming.join(queue_id.to_string());
-        let file = blocking(move || {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)?;
-            file.write_all(&header)?;
-            Ok(file)
-        })
-        .await?;
+        let buffer = record::encode_header(&record)?;
         let spool_file = SpoolFile {
             spool: Arc::clone(self),
             queue_id,
-            file: Some(file),
-            buffer: Vec::new(),
+            file: Backing::NotCreated,
+            buffer,
         };
         Ok((queue_id, received_at, spool_file))
     }
@@ -204,6 +248,7 @@ impl Spool {
     /// `state/ID` (if any) to `damaged/ID.state`, with `reason` written to
     /// `damaged/ID.reason`. Answers where the message went.
     pub fn set_aside(&self, id: QueueId, reason: &str) -> io::Result<PathBuf> {
+        self.tried().remove(&id);
         let reason_file = self.damaged.join(format!("{id}.reason"));
         replace_file(&reason_file, format!("{reason}\n").as_bytes())?;
         // The message leaves the queue first: a crash before its state
@@ -223,14 +268,16 @@ impl Spool {
         Ok(queue_to)
     }
 
-    /// Removes a message that needs nothing more, with its state.
+    /// Removes a message that needs nothing more, with its state. Its
+    /// file goes to `free/`, emptied, for a message to come.
     ///
-    /// The directory is not synced: if a crash undoes the unlink, the
+    /// The directory is not synced: if a crash undoes the removal, the
     /// message comes back and is delivered again, the duplicate that the
     /// crash window allows, and never a loss. Syncing here would put one
     /// more disk flush on every message delivered.
     pub fn remove(&self, id: QueueId) -> io::Result<()> {
-        fs::remove_file(self.queue_path(id))?;
+        self.tried().remove(&id);
+        self.free.recycle(&self.queue_path(id), &id.to_string())?;
         match fs::remove_file(self.state.join(id.to_string())) {
             Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error),
             _ => Ok(()),
@@ -335,9 +382,33 @@ fn read_all(file: &mut File, buffer: &mut [u8]) -> io::Result<()> {
 pub struct SpoolFile {
     spool: Arc<Spool>,
     queue_id: QueueId,
-    /// Taken while a blocking write holds it.
-    file: Option<File>,
+    file: Backing,
+    /// Written to the file when it reaches [`WRITE_BUFFER_BYTES`], and at
+    /// commit.
     buffer: Vec<u8>,
+}
+
+/// Where a [`SpoolFile`]'s file stands.
+#[derive(Debug)]
+enum Backing {
+    /// Not created yet: everything so far is in the buffer.
+    NotCreated,
+    Open(File),
+    /// Taken by a blocking write that failed.
+    Lost,
+}
+
+impl Backing {
+    /// The file, created (in `incoming/`) if need be. Blocks.
+    fn open(self, spool: &Spool, queue_id: QueueId) -> io::Result<File> {
+        match self {
+            Backing::NotCreated => spool
+                .free
+                .create(&spool.incoming.join(queue_id.to_string())),
+            Backing::Open(file) => Ok(file),
+            Backing::Lost => Err(io::Error::other("spool file lost after an earlier error")),
+        }
+    }
 }
 
 impl SpoolFile {
@@ -346,14 +417,15 @@ impl SpoolFile {
     }
 
     async fn flush_buffer(&mut self) -> io::Result<()> {
-        let mut file = self
-            .file
-            .take()
-            .ok_or_else(|| io::Error::other("spool file lost after an earlier error"))?;
+        let backing = std::mem::replace(&mut self.file, Backing::Lost);
         let buffer = std::mem::take(&mut self.buffer);
-        let (file, buffer) =
-            blocking(move || file.write_all(&buffer).map(|()| (file, buffer))).await?;
-        self.file = Some(file);
+        let (spool, queue_id) = (Arc::clone(&self.spool), self.queue_id);
+        let (file, buffer) = blocking(move || {
+            let mut file = backing.open(&spool, queue_id)?;
+            file.write_all(&buffer).map(|()| (file, buffer))
+        })
+        .await?;
+        self.file = Backing::Open(file);
         self.buffer = buffer;
         self.buffer.clear();
         Ok(())
@@ -370,18 +442,19 @@ impl StoredMessage for SpoolFile {
     }
 
     async fn commit(mut self) -> io::Result<()> {
-        let mut file = self
-            .file
-            .take()
-            .ok_or_else(|| io::Error::other("spool file lost after an earlier error"))?;
+        let backing = std::mem::replace(&mut self.file, Backing::Lost);
         let buffer = std::mem::take(&mut self.buffer);
         let from = self.spool.incoming.join(self.queue_id.to_string());
         let to = self.spool.queue_path(self.queue_id);
-        let queue_sync = Arc::clone(&self.spool.queue_sync);
+        let (spool, queue_id) = (Arc::clone(&self.spool), self.queue_id);
         // On any failure the message is removed, so that the 451 the client
         // gets is the truth: nothing was kept, nothing will be delivered.
         blocking(move || {
-            if let Err(error) = file.write_all(&buffer).and_then(|()| file.sync_data()) {
+            let written = backing.open(&spool, queue_id).and_then(|mut file| {
+                file.write_all(&buffer)?;
+                file.sync_data()
+            });
+            if let Err(error) = written {
                 let _ = fs::remove_file(&from);
                 return Err(error);
             }
@@ -389,13 +462,14 @@ impl StoredMessage for SpoolFile {
                 let _ = fs::remove_file(&from);
                 return Err(error);
             }
-            if let Err(error) = queue_sync.sync() {
+            if let Err(error) = spool.queue_sync.sync() {
                 let _ = fs::remove_file(&to);
                 return Err(error);
             }
             Ok(())
         })
         .await?;
+        self.spool.tried().insert(self.queue_id, Vec::new());
         // The receiver is the delivery task; if it is gone the server is
         // stopping, and the message will be found in the queue at start.
         let _ = self.spool.committed.send(self.queue_id);
@@ -403,7 +477,10 @@ impl StoredMessage for SpoolFile {
     }
 
     async fn abort(mut self) {
-        self.file.take();
+        if matches!(self.file, Backing::NotCreated) {
+            return;
+        }
+        self.file = Backing::Lost;
         let path = self.spool.incoming.join(self.queue_id.to_string());
         if let Err(error) = blocking(move || fs::remove_file(&path)).await {
             tracing::warn!(queue_id = %self.queue_id, %error, "cannot remove an aborted spool file");

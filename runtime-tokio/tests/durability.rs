@@ -56,6 +56,82 @@ fn message_in_the_spool_at_sigkill_is_delivered_after_restart() {
     wait_until_spool_empty(&server);
 }
 
+/// Sends one message to alice and waits until it is delivered and out
+/// of the queue.
+fn send_and_deliver(server: &TestServer, subject: &str, delivered: usize) {
+    let message = server.dir.path().join("m.eml");
+    std::fs::write(&message, format!("Subject: {subject}\r\n\r\nbody\r\n")).unwrap();
+    let output = python(
+        "send.py",
+        server.addr,
+        &[
+            "sender@remote.test",
+            "alice@example.test",
+            message.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "OK {}");
+    server.wait_for_delivery("alice", delivered);
+    wait_until_spool_empty(server);
+}
+
+#[test]
+fn a_delivered_message_leaves_its_file_emptied_for_the_next_one() {
+    use std::os::unix::fs::MetadataExt;
+    let mut server = TestServer::prepare("");
+    server.launch();
+    let free = server.data().join("spool/free");
+
+    send_and_deliver(&server, "first", 1);
+    let files: Vec<_> = std::fs::read_dir(&free)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "the delivered message's file is kept");
+    assert_eq!(
+        std::fs::metadata(&files[0]).unwrap().len(),
+        0,
+        "and emptied"
+    );
+    let inode = std::fs::metadata(&files[0]).unwrap().ino();
+
+    // The next message is written into that file, and it is free again
+    // once that message is delivered.
+    send_and_deliver(&server, "second", 2);
+    let files: Vec<_> = std::fs::read_dir(&free)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1);
+    assert_eq!(
+        std::fs::metadata(&files[0]).unwrap().ino(),
+        inode,
+        "not reused"
+    );
+
+    // A crash that kept a file's emptying but not its move leaves an
+    // empty file in queue/: the next start takes it back to free/ rather
+    // than setting it aside as damaged or delivering it.
+    server.kill9();
+    std::fs::write(server.data().join("spool/queue/0000000000042"), b"").unwrap();
+    server.launch();
+    send_and_deliver(&server, "third", 3);
+    assert!(
+        server
+            .log()
+            .contains("0000000000042: delivered before the last stop"),
+        "{}",
+        server.log()
+    );
+    assert_eq!(
+        std::fs::read_dir(server.data().join("spool/damaged"))
+            .unwrap()
+            .count(),
+        0
+    );
+    assert_eq!(std::fs::read_dir(&free).unwrap().count(), 2);
+}
+
 /// Runs the burst client (subjects from `first` on) until `before_kill`
 /// messages are acknowledged, kills the server with SIGKILL, and returns
 /// every message the client saw acknowledged.
