@@ -235,11 +235,13 @@ impl QueueStore for System {
             // `read` leaves the file at the first octet of the data.
             let (_, mut file) = spool.read(record.queue_id)?;
             let headers = record.envelope.delivery_headers(&mailbox, "\n");
+            let first_try = spool.first_try(record.queue_id, &mailbox);
             let copy = maildirs.deliver(
                 &mailbox,
                 (record.queue_id, record.received_at),
                 headers.as_bytes(),
                 &mut io::BufReader::new(&mut file),
+                first_try,
             )?;
             Ok(if copy.earlier {
                 format!("{} (made by an earlier try)", copy.path.display())

@@ -52,14 +52,21 @@ impl Maildirs {
 
     /// Delivers `headers` followed by `data` (CRLF text), the message
     /// `queue_id` received at `received_at`, into the mailbox's INBOX;
-    /// returns the copy once it is durable and has its UID, or the copy
-    /// an earlier try made.
+    /// returns the copy once it is durable, or the copy an earlier try
+    /// made.
+    ///
+    /// A `first_try` (no earlier try of this copy can have made it: the
+    /// spool knows, see [`crate::spool::Spool::first_try`]) only puts the
+    /// file in `new/`, and the next sync numbers it. Any other try looks
+    /// under the lock for an earlier try's copy and gives a new one its
+    /// UID at once.
     pub fn deliver(
         &self,
         mailbox: &LocalMailbox,
         (queue_id, received_at): (QueueId, i64),
         headers: &[u8],
         data: &mut impl Read,
+        first_try: bool,
     ) -> io::Result<DeliveredCopy> {
         let maildir = self.path(mailbox);
         crate::mailstore::maildir_internal::make_user(&maildir).map_err(into_io)?;
@@ -69,7 +76,12 @@ impl Maildirs {
         let (size, vsize) = write_blocking(&tmp, headers, data)?;
         let unique = delivery_unique(received_at, queue_id, mailbox, self.store.host());
         let name = MaildirName::new(&unique, size, vsize);
-        match self.store.deliver_blocking(mailbox, &tmp, &name) {
+        let delivered = if first_try {
+            self.store.deliver_first_blocking(mailbox, &tmp, &name)
+        } else {
+            self.store.deliver_blocking(mailbox, &tmp, &name)
+        };
+        match delivered {
             Ok(copy) => Ok(copy),
             Err(error) => {
                 let _ = std::fs::remove_file(&tmp);
@@ -105,6 +117,7 @@ mod tests {
                 (QueueId(1), 1_795_000_000),
                 b"Return-Path: <>\n",
                 &mut &b"Subject: hi\r\n\r\nbody\r\n"[..],
+                false,
             )
             .unwrap()
             .path;

@@ -127,7 +127,10 @@ impl ListStore for FileLists {
         message: &[u8],
     ) -> io::Result<String> {
         let mut message = message;
-        let place = self.maildirs.deliver(mailbox, key, fields, &mut message)?;
+        // Not a first try: the archive's copy is looked for under the lock.
+        let place = self
+            .maildirs
+            .deliver(mailbox, key, fields, &mut message, false)?;
         Ok(place.path.display().to_string())
     }
 

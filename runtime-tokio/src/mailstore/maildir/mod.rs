@@ -84,6 +84,8 @@ struct Handle {
     /// Work waiting for the next round under the lock ([`group`]).
     queue: Mutex<Vec<group::Job>>,
     changed: watch::Sender<ModSeq>,
+    /// The `fsync`s of `new/` after first tries' deliveries, shared.
+    new_sync: std::sync::OnceLock<crate::spool::DirSync>,
     /// Syncs under the lock, for the tests of the quick sync.
     #[cfg(test)]
     full_syncs: std::sync::atomic::AtomicU64,
@@ -173,6 +175,7 @@ impl MaildirStore {
                     cache: Mutex::new(None),
                     queue: Mutex::new(Vec::new()),
                     changed: watch::Sender::new(ModSeq(0)),
+                    new_sync: std::sync::OnceLock::new(),
                     #[cfg(test)]
                     full_syncs: std::sync::atomic::AtomicU64::new(0),
                     #[cfg(test)]
@@ -254,7 +257,7 @@ impl MaildirStore {
         }
         match uid {
             Some(uid) => Ok(DeliveredCopy {
-                uid,
+                uid: Some(uid),
                 path: path.unwrap_or(new),
                 earlier,
             }),
@@ -262,6 +265,38 @@ impl MaildirStore {
                 Err(io::Error::other(format!("delivered file {} vanished", new.display())).into())
             }
         }
+    }
+
+    /// A first try's delivery: moves a synced file from `tmp/` into
+    /// INBOX's `new/` as `name` and syncs `new/` (concurrent deliveries
+    /// share the `fsync`), without the lock or a scan. The next sync gives
+    /// it its UID, as it does to a file any delivery agent leaves in
+    /// `new/`; readers watching the folder are woken for that sync.
+    ///
+    /// Only for a copy that no earlier try can have made, so nothing is
+    /// looked up: with a lookup under the lock each delivery listed the
+    /// whole folder, and delivering n messages into a folder cost n².
+    pub(crate) fn deliver_first_blocking(
+        &self,
+        mailbox: &LocalMailbox,
+        tmp: &Path,
+        name: &MaildirName,
+    ) -> Result<DeliveredCopy, StoreError> {
+        let inbox = inbox();
+        let new_dir = self.folder_dir(mailbox, &inbox)?.join("new");
+        let path = new_dir.join(name.to_string());
+        fs::rename(tmp, &path)?;
+        let handle = self.handle(mailbox, &inbox);
+        handle
+            .new_sync
+            .get_or_init(|| crate::spool::DirSync::new(new_dir))
+            .sync()?;
+        handle.changed.send_modify(|_| {});
+        Ok(DeliveredCopy {
+            uid: None,
+            path,
+            earlier: false,
+        })
     }
 
     fn append_blocking(
@@ -473,7 +508,8 @@ fn folder_name(folder: &str) -> Result<FolderName, StoreError> {
 /// A message delivered into an INBOX.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeliveredCopy {
-    pub uid: Uid,
+    /// `None` for a first try's copy, which the next sync numbers.
+    pub uid: Option<Uid>,
     /// Its file, where the delivery found it.
     pub path: PathBuf,
     /// An earlier try had made this copy; this one made none.

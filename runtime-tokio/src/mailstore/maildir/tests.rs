@@ -28,7 +28,13 @@ fn deliver(maildirs: &Maildirs, text: &str) -> PathBuf {
     static QUEUE_IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let id = QueueId(QUEUE_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     maildirs
-        .deliver(&alice(), (id, 1_795_000_000), b"", &mut text.as_bytes())
+        .deliver(
+            &alice(),
+            (id, 1_795_000_000),
+            b"",
+            &mut text.as_bytes(),
+            false,
+        )
         .unwrap()
         .path
 }
@@ -548,14 +554,17 @@ async fn a_repeated_delivery_finds_the_earlier_copy_and_makes_none() {
     let store = maildirs.store().clone();
     let message = (QueueId(77), 1_795_000_000);
     let text = "Subject: once\r\n\r\nonly once\r\n";
+    // The first try only puts its file in new/; the next sync numbers it.
     let first = maildirs
-        .deliver(&alice(), message, b"", &mut text.as_bytes())
+        .deliver(&alice(), message, b"", &mut text.as_bytes(), true)
         .unwrap();
     assert!(!first.earlier);
+    assert_eq!(first.uid, None);
     let again = maildirs
-        .deliver(&alice(), message, b"", &mut text.as_bytes())
+        .deliver(&alice(), message, b"", &mut text.as_bytes(), false)
         .unwrap();
-    assert_eq!((again.uid, again.earlier), (first.uid, true));
+    assert!(again.earlier);
+    assert!(again.uid.is_some());
     assert_eq!(again.path, first.path);
     let inbox = dir.path().join("mail/x.test/alice");
     assert_eq!(names_in(&inbox.join("new")).len(), 1);
@@ -566,12 +575,12 @@ async fn a_repeated_delivery_finds_the_earlier_copy_and_makes_none() {
 
     // A reader moves it to cur/; a third try still finds it.
     let snapshot = store.open(&alice(), "INBOX").await.unwrap();
-    assert_eq!(uids(&snapshot), [first.uid.get()]);
+    assert_eq!(uids(&snapshot), [again.uid.unwrap().get()]);
     assert!(names_in(&inbox.join("new")).is_empty());
     let third = maildirs
-        .deliver(&alice(), message, b"", &mut text.as_bytes())
+        .deliver(&alice(), message, b"", &mut text.as_bytes(), false)
         .unwrap();
-    assert_eq!((third.uid, third.earlier), (first.uid, true));
+    assert_eq!((third.uid, third.earlier), (again.uid, true));
     assert!(
         third.path.starts_with(inbox.join("cur")),
         "{:?}",
@@ -584,11 +593,11 @@ async fn a_repeated_delivery_finds_the_earlier_copy_and_makes_none() {
     // written is found too (the uidlist here is lost altogether).
     let crashed = (QueueId(79), 1_795_000_000);
     let first = maildirs
-        .deliver(&alice(), crashed, b"", &mut text.as_bytes())
+        .deliver(&alice(), crashed, b"", &mut text.as_bytes(), false)
         .unwrap();
     fs::remove_file(inbox.join("dovecot-uidlist")).unwrap();
     let again = maildirs
-        .deliver(&alice(), crashed, b"", &mut text.as_bytes())
+        .deliver(&alice(), crashed, b"", &mut text.as_bytes(), false)
         .unwrap();
     assert!(again.earlier);
     assert_eq!(again.path, first.path);
@@ -602,8 +611,65 @@ async fn a_repeated_delivery_finds_the_earlier_copy_and_makes_none() {
             (QueueId(78), 1_795_000_000),
             b"",
             &mut text.as_bytes(),
+            false,
         )
         .unwrap();
     assert!(!other.earlier);
     assert_ne!(other.uid, first.uid);
+}
+
+/// First tries take no lock and list nothing: their files wait in new/,
+/// watchers are woken, and the next sync numbers them in name order.
+#[tokio::test]
+async fn first_tries_leave_numbering_to_the_next_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let maildirs = Maildirs::new(dir.path(), "mx.test");
+    let store = maildirs.store().clone();
+    let before = store.open(&alice(), "INBOX").await.unwrap();
+    assert!(before.messages.is_empty());
+    let mut watch = store.watch(&alice(), "INBOX");
+    watch.borrow_and_update();
+    let inbox = dir.path().join("mail/x.test/alice");
+    let uidlist = fs::read(inbox.join("dovecot-uidlist")).unwrap();
+    let mut paths = Vec::new();
+    for n in 1..=3u64 {
+        let text = format!("Subject: {n}\r\n\r\nbody\r\n");
+        let copy = maildirs
+            .deliver(
+                &alice(),
+                (QueueId(100 + n), 1_795_000_000),
+                b"",
+                &mut text.as_bytes(),
+                true,
+            )
+            .unwrap();
+        assert_eq!((copy.uid, copy.earlier), (None, false));
+        assert!(copy.path.starts_with(inbox.join("new")));
+        paths.push(copy.path);
+    }
+    assert!(watch.has_changed().unwrap(), "a watcher is woken");
+    assert_eq!(
+        fs::read(inbox.join("dovecot-uidlist")).unwrap(),
+        uidlist,
+        "no lock was taken, nothing numbered"
+    );
+    let full_syncs = store
+        .handle(&alice(), &super::inbox())
+        .full_syncs
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(full_syncs, 1, "only the open's");
+
+    let snapshot = store.open(&alice(), "INBOX").await.unwrap();
+    assert_eq!(uids(&snapshot), [1, 2, 3]);
+    for (n, path) in paths.iter().enumerate() {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let stem = name.split(',').next().unwrap();
+        let listed = fs::read_to_string(inbox.join("dovecot-uidlist")).unwrap();
+        assert!(
+            listed
+                .lines()
+                .any(|l| l.starts_with(&format!("{} ", n + 1)) && l.contains(stem)),
+            "{listed}"
+        );
+    }
 }

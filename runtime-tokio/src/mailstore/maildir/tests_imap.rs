@@ -571,6 +571,7 @@ async fn two_processes_share_one_modseq_sequence() {
                 (QueueId(900 + round), 1_795_000_000),
                 b"",
                 &mut &b"m\r\n"[..],
+                true,
             )
             .unwrap();
         let (one, other) = if round % 2 == 0 { (&a, &b) } else { (&b, &a) };
