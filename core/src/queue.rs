@@ -6,6 +6,10 @@
 //! recipient may be tried twice after a crash (its result was not yet
 //! written), never zero times.
 
+mod first_try;
+
+pub use first_try::FirstTries;
+
 use crate::address::{ForwardPath, ReversePath};
 use crate::envelope::{Destination, Envelope};
 use crate::limits::BOUNCE_DETAIL_BYTES_MAX;

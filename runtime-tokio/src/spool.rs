@@ -47,9 +47,8 @@ pub use record::{
 use crate::driver::StoredMessage;
 use postern_core::envelope::{Envelope, LocalMailbox, QueueId};
 use postern_core::limits::{MESSAGE_READ_AT_ONCE_BYTES_MAX, STATE_FILE_BYTES_MAX};
-use postern_core::queue::DeliveryState;
+use postern_core::queue::{DeliveryState, FirstTries};
 use postern_core::time::UnixTime;
-use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
@@ -74,7 +73,7 @@ pub struct Spool {
     free: FreeFiles,
     /// Messages committed by this process, with the mailboxes a local
     /// delivery of each has been tried for ([`Spool::first_try`]).
-    tried: Mutex<HashMap<QueueId, Vec<LocalMailbox>>>,
+    tried: Mutex<FirstTries>,
     last_id: Mutex<u64>,
     committed: mpsc::UnboundedSender<QueueId>,
 }
@@ -137,7 +136,7 @@ impl Spool {
             state,
             damaged,
             free,
-            tried: Mutex::new(HashMap::new()),
+            tried: Mutex::new(FirstTries::default()),
             last_id: Mutex::new(last_id),
             committed,
         };
@@ -158,25 +157,15 @@ impl Spool {
     }
 
     /// Whether this is the first try of a local delivery of message `id`
-    /// into `mailbox` (and records that it is tried now). Only a message
-    /// this process committed can say so: one found in the queue at
-    /// start-up may have been delivered before a crash, and so may a copy
-    /// whose earlier try in this process failed. A first try's copy
-    /// cannot exist yet, so delivery need not look for it
-    /// ([`crate::maildir::Maildirs::deliver`]).
+    /// into `mailbox` (and records that it is tried now): see
+    /// [`FirstTries`]. A first try's copy cannot exist yet, so delivery
+    /// need not look for it ([`crate::maildir::Maildirs::deliver`]).
     pub fn first_try(&self, id: QueueId, mailbox: &LocalMailbox) -> bool {
-        let mut tried = self.tried();
-        match tried.get_mut(&id) {
-            Some(mailboxes) if !mailboxes.contains(mailbox) => {
-                mailboxes.push(mailbox.clone());
-                true
-            }
-            _ => false,
-        }
+        self.tried().try_now(id, mailbox)
     }
 
-    fn tried(&self) -> std::sync::MutexGuard<'_, HashMap<QueueId, Vec<LocalMailbox>>> {
-        // Lists of mailboxes stay valid whatever panicked holding them.
+    fn tried(&self) -> std::sync::MutexGuard<'_, FirstTries> {
+        // The record stays valid whatever panicked holding it.
         self.tried.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -248,7 +237,7 @@ impl Spool {
     /// `state/ID` (if any) to `damaged/ID.state`, with `reason` written to
     /// `damaged/ID.reason`. Answers where the message went.
     pub fn set_aside(&self, id: QueueId, reason: &str) -> io::Result<PathBuf> {
-        self.tried().remove(&id);
+        self.tried().forget(id);
         let reason_file = self.damaged.join(format!("{id}.reason"));
         replace_file(&reason_file, format!("{reason}\n").as_bytes())?;
         // The message leaves the queue first: a crash before its state
@@ -276,7 +265,7 @@ impl Spool {
     /// crash window allows, and never a loss. Syncing here would put one
     /// more disk flush on every message delivered.
     pub fn remove(&self, id: QueueId) -> io::Result<()> {
-        self.tried().remove(&id);
+        self.tried().forget(id);
         self.free.recycle(&self.queue_path(id), &id.to_string())?;
         match fs::remove_file(self.state.join(id.to_string())) {
             Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error),
@@ -469,7 +458,7 @@ impl StoredMessage for SpoolFile {
             Ok(())
         })
         .await?;
-        self.spool.tried().insert(self.queue_id, Vec::new());
+        self.spool.tried().committed(self.queue_id);
         // The receiver is the delivery task; if it is gone the server is
         // stopping, and the message will be found in the queue at start.
         let _ = self.spool.committed.send(self.queue_id);
