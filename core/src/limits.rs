@@ -95,15 +95,16 @@ pub const INPUT_BUFFER_BYTES_MAX: usize = 4 * READ_CHUNK_BYTES;
 /// The most a driver reads from a socket and hands in at once.
 pub const READ_CHUNK_BYTES: usize = 16 * 1024;
 
-/// What an SMTP session's read buffer starts at: a command line and a
-/// little more. It grows to [`READ_CHUNK_BYTES`] when a read fills it (a
-/// message's data, pipelined commands), so that an idle session holds
-/// 1 KiB, not 16.
-pub const READ_BUFFER_BYTES_INITIAL: usize = 1024;
+/// What an SMTP session's read buffer starts at: a command line (RFC
+/// 5321 4.5.3.1.4: 512 octets with its CRLF). It grows to
+/// [`READ_CHUNK_BYTES`] when a read fills it (a message's data, pipelined
+/// commands), so that an idle session holds 512 octets, not 16 KiB.
+pub const READ_BUFFER_BYTES_INITIAL: usize = 512;
 
-/// An SMTP session's write buffer: replies are short, and a batch of
-/// pipelined replies that passes this is written out in more than one
-/// go. The buffer is what an idle session holds of it.
+/// An SMTP session's replies are written when the machine has said all it
+/// has to say, or when this much is waiting (a long batch of pipelined
+/// replies goes out in more than one write). The buffer is let go after
+/// each flush: an idle session holds none.
 pub const WRITE_BUFFER_BYTES: usize = 1024;
 
 /// RFC 5321 4.5.3.2.7: the server waits at least five minutes for a
