@@ -35,6 +35,7 @@
 
 mod content;
 mod machine;
+mod offer;
 #[cfg(test)]
 mod protocol_tests;
 mod reply;
