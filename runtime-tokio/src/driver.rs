@@ -35,7 +35,7 @@ use tokio::sync::watch;
 
 mod client;
 
-pub use client::{run_client, run_client_until, within};
+pub use client::{ClientConnection, run_client, run_client_until, within};
 
 /// What sessions need of the world: where messages go, who is local, and
 /// who may log in.

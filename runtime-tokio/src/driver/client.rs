@@ -45,17 +45,12 @@ where
 }
 
 /// As [`run_client`], until `deadline`: `None` when the session had not
-/// finished by then (the connection is dropped).
-///
-/// Nothing waits unbounded: every write, the flush after it and the TLS
-/// handshake within `block_timeout` (RFC 5321 4.5.3.2.5), reads within the
-/// machine's timer, all of it within `deadline`; and the close once the
-/// outcome is known within [`CLIENT_CLOSE_TIMEOUT`], so a server that
-/// stopped reading cannot keep the outcome, or the connection slot.
+/// finished by then (the connection is dropped). One message: should the
+/// machine offer the connection for another, it is told there is none.
 #[allow(clippy::too_many_arguments)]
 pub async fn run_client_until<S, R>(
     stream: S,
-    mut machine: client::Client,
+    machine: client::Client,
     tls: Option<(&ClientTls, &str)>,
     clock: Clock,
     mut message: R,
@@ -67,114 +62,238 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     R: AsyncRead + Unpin,
 {
-    let mut connection = Transport::Plain(stream);
-    let mut buffer = vec![0u8; READ_CHUNK_BYTES];
-    let mut outcome = None;
-    // A write or handshake may take `block_timeout`, never past `deadline`.
-    let block = || within(block_timeout, deadline);
-    loop {
-        let mut write_failed = false;
-        let mut message_sent = false;
-        let mut close = false;
-        let mut tls_result = None;
-        while let Some(output) = machine.poll_output() {
-            match output {
-                client::Output::Send(bytes) => {
-                    if !write_failed
-                        && !matches!(
-                            tokio::time::timeout_at(block(), connection.write_all(&bytes)).await,
-                            Ok(Ok(()))
-                        )
-                    {
-                        write_failed = true;
+    let tls = tls.map(|(tls, host)| (tls.clone(), host.to_owned()));
+    let mut connection = ClientConnection::new(stream, machine, tls, clock, block_timeout);
+    let (outcome, ready) = connection
+        .transaction(&mut message, deadline, &mut on_event)
+        .await?;
+    if ready {
+        connection.quit(&mut on_event).await;
+    }
+    Some(outcome)
+}
+
+/// The client machine over one connection, which may carry several
+/// messages (see `postern_core::smtp::client`, "Connection reuse").
+///
+/// Nothing waits unbounded: every write, the flush after it and the TLS
+/// handshake within `block_timeout` (RFC 5321 4.5.3.2.5), reads within the
+/// machine's timer, a transaction within its `deadline`; and the close
+/// once the outcome is known within [`CLIENT_CLOSE_TIMEOUT`], so a server
+/// that stopped reading cannot keep the outcome, or the connection slot.
+pub struct ClientConnection<S> {
+    connection: Transport<S>,
+    machine: client::Client,
+    /// How to treat the server's certificate, and its name, for STARTTLS.
+    tls: Option<(ClientTls, String)>,
+    clock: Clock,
+    buffer: Vec<u8>,
+    block_timeout: Duration,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> ClientConnection<S> {
+    /// `machine` over `stream`, which has just been connected.
+    pub fn new(
+        stream: S,
+        machine: client::Client,
+        tls: Option<(ClientTls, String)>,
+        clock: Clock,
+        block_timeout: Duration,
+    ) -> Self {
+        ClientConnection {
+            connection: Transport::Plain(stream),
+            machine,
+            tls,
+            clock,
+            buffer: vec![0u8; READ_CHUNK_BYTES],
+            block_timeout,
+        }
+    }
+
+    /// When the machine, waiting between transactions, gives up on the
+    /// next message (the idle limit).
+    pub fn idle_until(&self) -> tokio::time::Instant {
+        let at = self.machine.poll_timeout().unwrap_or_else(|| self.clock.now());
+        self.clock.to_tokio(at)
+    }
+
+    /// Hands the machine its next message and runs that transaction, as
+    /// [`ClientConnection::transaction`].
+    pub async fn next<R: AsyncRead + Unpin>(
+        &mut self,
+        delivery: client::Delivery,
+        message: &mut R,
+        deadline: tokio::time::Instant,
+        on_event: &mut impl FnMut(&client::ClientEvent),
+    ) -> Option<(client::Outcome, bool)> {
+        self.machine
+            .handle_input(self.clock.now(), client::Input::NextMessage(delivery));
+        self.transaction(message, deadline, on_event).await
+    }
+
+    /// Tells the machine there is no other message, sends its QUIT and
+    /// closes, within [`CLIENT_CLOSE_TIMEOUT`].
+    pub async fn quit(mut self, on_event: &mut impl FnMut(&client::ClientEvent)) {
+        self.machine
+            .handle_input(self.clock.now(), client::Input::NoMoreMessages);
+        let _ = tokio::time::timeout(CLIENT_CLOSE_TIMEOUT, async {
+            while let Some(output) = self.machine.poll_output() {
+                match output {
+                    client::Output::Send(bytes) => {
+                        let _ = self.connection.write_all(&bytes).await;
                     }
+                    client::Output::Event(event) => on_event(&event),
+                    _ => {}
                 }
-                client::Output::SendMessage if !write_failed => {
-                    match send_message(&mut message, &mut connection, block_timeout, deadline).await
-                    {
-                        Ok(()) => message_sent = true,
-                        Err(error) => {
-                            tracing::debug!(%error, "sending the message failed");
+            }
+            let _ = self.connection.flush().await;
+            let _ = self.connection.shutdown().await;
+        })
+        .await;
+    }
+
+    /// Runs the machine until the message in hand has its outcome, and
+    /// says whether the connection is then free for another (`true`: the
+    /// machine is waiting for [`ClientConnection::next`] or
+    /// [`ClientConnection::quit`]; `false`: it is closed). `None` when
+    /// `deadline` passed first (the connection is then useless: drop it).
+    /// `message` is the message data (CRLF lines), read from its start and
+    /// dot-stuffed on the way out when the machine asks.
+    pub async fn transaction<R: AsyncRead + Unpin>(
+        &mut self,
+        message: &mut R,
+        deadline: tokio::time::Instant,
+        on_event: &mut impl FnMut(&client::ClientEvent),
+    ) -> Option<(client::Outcome, bool)> {
+        let block_timeout = self.block_timeout;
+        // A write or handshake may take `block_timeout`, never past `deadline`.
+        let block = || within(block_timeout, deadline);
+        let mut outcome = None;
+        loop {
+            let mut write_failed = false;
+            let mut message_sent = false;
+            let mut close = false;
+            let mut ready = false;
+            let mut tls_result = None;
+            while let Some(output) = self.machine.poll_output() {
+                match output {
+                    client::Output::Send(bytes) => {
+                        if !write_failed
+                            && !matches!(
+                                tokio::time::timeout_at(
+                                    block(),
+                                    self.connection.write_all(&bytes)
+                                )
+                                .await,
+                                Ok(Ok(()))
+                            )
+                        {
                             write_failed = true;
                         }
                     }
-                }
-                client::Output::SendMessage => {}
-                client::Output::StartTls if !write_failed => {
-                    let plain = std::mem::replace(&mut connection, Transport::Closed);
-                    tls_result = Some(match (plain, tls) {
-                        (Transport::Plain(stream), Some((tls, host))) => {
-                            let limit =
-                                block().saturating_duration_since(tokio::time::Instant::now());
-                            match tls.connect(host, stream, limit).await {
-                                Ok(encrypted) => {
-                                    if let Some(description) = encrypted.describe() {
-                                        tracing::debug!("TLS handshake done: {description}");
-                                    }
-                                    connection = encrypted;
-                                    client::Input::TlsStarted
-                                }
-                                // The connection is unusable now.
-                                Err(error) => client::Input::TlsFailed(error.to_string()),
+                    client::Output::SendMessage if !write_failed => {
+                        match send_message(message, &mut self.connection, block_timeout, deadline)
+                            .await
+                        {
+                            Ok(()) => message_sent = true,
+                            Err(error) => {
+                                tracing::debug!(%error, "sending the message failed");
+                                write_failed = true;
                             }
                         }
-                        (other, _) => {
-                            connection = other;
-                            client::Input::TlsFailed("TLS is not available here".into())
-                        }
-                    });
+                    }
+                    client::Output::SendMessage => {}
+                    client::Output::StartTls if !write_failed => {
+                        tls_result = Some(self.start_tls(block()).await);
+                    }
+                    client::Output::StartTls => {}
+                    client::Output::Finished(result) => outcome = Some(result),
+                    client::Output::Ready => ready = true,
+                    client::Output::Close => close = true,
+                    client::Output::Event(event) => on_event(&event),
                 }
-                client::Output::StartTls => {}
-                client::Output::Finished(result) => outcome = Some(result),
-                client::Output::Close => close = true,
-                client::Output::Event(event) => on_event(&event),
+            }
+            if ready && !write_failed {
+                // What was written may still sit in the TLS layer's buffer.
+                let _ = tokio::time::timeout_at(block(), self.connection.flush()).await;
+            }
+            if ready || close || self.machine.is_finished() {
+                if !ready {
+                    // The outcome is known: the close is bounded on its
+                    // own, and does not hold the result back.
+                    let _ = tokio::time::timeout(CLIENT_CLOSE_TIMEOUT, async {
+                        let _ = self.connection.flush().await;
+                        let _ = self.connection.shutdown().await;
+                    })
+                    .await;
+                }
+                let outcome = outcome.expect("a transaction ends with its outcome");
+                return Some((outcome, ready));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            if let Some(input) = tls_result {
+                self.machine.handle_input(self.clock.now(), input);
+                continue;
+            }
+            if !write_failed
+                && !matches!(
+                    tokio::time::timeout_at(block(), self.connection.flush()).await,
+                    Ok(Ok(()))
+                )
+            {
+                write_failed = true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            let clock = self.clock;
+            if write_failed {
+                self.machine
+                    .handle_input(clock.now(), client::Input::EndOfInput);
+                continue;
+            }
+            if message_sent {
+                self.machine
+                    .handle_input(clock.now(), client::Input::MessageSent);
+                continue;
+            }
+            let timer = clock.sleep_until(self.machine.poll_timeout());
+            tokio::select! {
+                read = self.connection.read(&mut self.buffer) => match read {
+                    Ok(0) | Err(_) => self.machine.handle_input(clock.now(), client::Input::EndOfInput),
+                    Ok(n) => self.machine.handle_input(clock.now(), client::Input::Bytes(&self.buffer[..n])),
+                },
+                () = timer => self.machine.handle_input(clock.now(), client::Input::TimerFired),
+                () = tokio::time::sleep_until(deadline) => return None,
             }
         }
-        if close || machine.is_finished() {
-            // The outcome is known: the close is bounded on its own, and
-            // does not hold the result back.
-            let _ = tokio::time::timeout(CLIENT_CLOSE_TIMEOUT, async {
-                let _ = connection.flush().await;
-                let _ = connection.shutdown().await;
-            })
-            .await;
-            return Some(outcome.expect("a finished client has given its outcome"));
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return None;
-        }
-        if let Some(input) = tls_result {
-            machine.handle_input(clock.now(), input);
-            continue;
-        }
-        // What was written may still sit in the TLS layer's buffer.
-        if !write_failed
-            && !matches!(
-                tokio::time::timeout_at(block(), connection.flush()).await,
-                Ok(Ok(()))
-            )
-        {
-            write_failed = true;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return None;
-        }
-        if write_failed {
-            machine.handle_input(clock.now(), client::Input::EndOfInput);
-            continue;
-        }
-        if message_sent {
-            machine.handle_input(clock.now(), client::Input::MessageSent);
-            continue;
-        }
-        let timer = clock.sleep_until(machine.poll_timeout());
-        tokio::select! {
-            read = connection.read(&mut buffer) => match read {
-                Ok(0) | Err(_) => machine.handle_input(clock.now(), client::Input::EndOfInput),
-                Ok(n) => machine.handle_input(clock.now(), client::Input::Bytes(&buffer[..n])),
-            },
-            () = timer => machine.handle_input(clock.now(), client::Input::TimerFired),
-            () = tokio::time::sleep_until(deadline) => return None,
+    }
+
+    /// The TLS handshake the machine asked for, bounded by `by`; the input
+    /// that says how it went.
+    async fn start_tls(&mut self, by: tokio::time::Instant) -> client::Input<'static> {
+        let plain = std::mem::replace(&mut self.connection, Transport::Closed);
+        match (plain, &self.tls) {
+            (Transport::Plain(stream), Some((tls, host))) => {
+                let limit = by.saturating_duration_since(tokio::time::Instant::now());
+                match tls.connect(host, stream, limit).await {
+                    Ok(encrypted) => {
+                        if let Some(description) = encrypted.describe() {
+                            tracing::debug!("TLS handshake done: {description}");
+                        }
+                        self.connection = encrypted;
+                        client::Input::TlsStarted
+                    }
+                    // The connection is unusable now.
+                    Err(error) => client::Input::TlsFailed(error.to_string()),
+                }
+            }
+            (other, _) => {
+                self.connection = other;
+                client::Input::TlsFailed("TLS is not available here".into())
+            }
         }
     }
 }
