@@ -58,7 +58,11 @@ fn copies(sink: &Remote, count: usize) -> Vec<usize> {
             let to = format!("user{n}@dest.test");
             messages
                 .iter()
-                .filter(|m| m["to"].as_array().is_some_and(|t| t.len() == 1 && t[0] == to))
+                .filter(|m| {
+                    m["to"]
+                        .as_array()
+                        .is_some_and(|t| t.len() == 1 && t[0] == to)
+                })
                 .count()
         })
         .collect()
@@ -93,7 +97,11 @@ fn a_sink_hanging_up_at_mail_on_a_reused_connection_loses_and_repeats_nothing() 
     sink.wait_for_messages(count, &server);
     wait_for_empty_queue(&server);
     assert_eq!(sink.events("dropped").len(), 1);
-    assert_eq!(copies(&sink, count), vec![1; count], "nothing lost or repeated");
+    assert_eq!(
+        copies(&sink, count),
+        vec![1; count],
+        "nothing lost or repeated"
+    );
     let log = server.log();
     assert!(
         log.contains("goes back to the queue untried"),

@@ -5,7 +5,7 @@
 //! some (RFC 5321 3.3), each within a deadline of its own.
 
 use super::{Context, Report};
-use crate::driver::{self, Clock, ClientConnection};
+use crate::driver::{self, ClientConnection, Clock};
 use crate::environment::Environment;
 use crate::spool::SpoolRecord;
 use postern_core::envelope::{Envelope, QueueId};
@@ -66,8 +66,7 @@ pub(super) async fn run_connection<E: Environment>(
     });
     let mut log = |event: &client::ClientEvent| tracing::debug!("{event}");
     while let Some(mut connection) = open.take() {
-        let waited =
-            tokio::time::timeout_at(connection.connection.idle_until(), jobs.recv()).await;
+        let waited = tokio::time::timeout_at(connection.connection.idle_until(), jobs.recv()).await;
         let job = match waited {
             Ok(job) => job,
             // A message handed over as the wait ended is still carried.
@@ -307,7 +306,9 @@ pub(super) async fn run_attempt<E: Environment>(
                                 })
                             }
                             (Some(connection), None) => {
-                                connection.quit(&mut |event| log_event(id, &host, event)).await
+                                connection
+                                    .quit(&mut |event| log_event(id, &host, event))
+                                    .await
                             }
                             (None, _) => {}
                         }

@@ -113,7 +113,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ClientConnection<S> {
     /// When the machine, waiting between transactions, gives up on the
     /// next message (the idle limit).
     pub fn idle_until(&self) -> tokio::time::Instant {
-        let at = self.machine.poll_timeout().unwrap_or_else(|| self.clock.now());
+        let at = self
+            .machine
+            .poll_timeout()
+            .unwrap_or_else(|| self.clock.now());
         self.clock.to_tokio(at)
     }
 
@@ -180,11 +183,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ClientConnection<S> {
                     client::Output::Send(bytes) => {
                         if !write_failed
                             && !matches!(
-                                tokio::time::timeout_at(
-                                    block(),
-                                    self.connection.write_all(&bytes)
-                                )
-                                .await,
+                                tokio::time::timeout_at(block(), self.connection.write_all(&bytes))
+                                    .await,
                                 Ok(Ok(()))
                             )
                         {

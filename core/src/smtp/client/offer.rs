@@ -1,8 +1,8 @@
 //! What the server offers (its EHLO reply) and what a message needs of it:
 //! the MAIL parameters a transfer uses, or why it cannot go there.
 
-use super::reply::ServerReply;
 use super::Delivery;
+use super::reply::ServerReply;
 use crate::address::{ForwardPath, ReversePath};
 use crate::smtp::server::BodyType;
 

@@ -213,9 +213,16 @@ fn the_message_limit_ends_the_connection() {
 
 #[test]
 fn reuse_is_bounded_by_the_limit_whatever_is_asked() {
-    let run = Conversation::new(happy, CLIENT_MESSAGES_PER_CONNECTION_MAX as usize + 5, u32::MAX)
-        .play("220 mx\r\n");
-    assert_eq!(run.count("MAIL"), CLIENT_MESSAGES_PER_CONNECTION_MAX as usize);
+    let run = Conversation::new(
+        happy,
+        CLIENT_MESSAGES_PER_CONNECTION_MAX as usize + 5,
+        u32::MAX,
+    )
+    .play("220 mx\r\n");
+    assert_eq!(
+        run.count("MAIL"),
+        CLIENT_MESSAGES_PER_CONNECTION_MAX as usize
+    );
     // The first message and MAX - 1 of those waiting went.
     assert_eq!(run.waiting.len(), 6);
 }
@@ -234,7 +241,11 @@ fn refuses_the_first(line: &str, mail: usize) -> Option<&'static str> {
 fn a_transaction_the_server_did_not_end_is_reset_before_the_next() {
     let run = Conversation::new(refuses_the_first, 1, 10).play("220 mx\r\n");
     assert_eq!(run.verdicts(), [Verdict::Failed, Verdict::Delivered]);
-    let rset = run.sent.iter().position(|l| l == "RSET").expect("RSET sent");
+    let rset = run
+        .sent
+        .iter()
+        .position(|l| l == "RSET")
+        .expect("RSET sent");
     let second_mail = run
         .sent
         .iter()
@@ -318,7 +329,11 @@ fn a_server_that_hangs_up_while_idle_only_ends_the_connection() {
         }
         assert!(run.closed);
         assert_eq!(run.outcomes.len(), 1);
-        assert_eq!(run.count("QUIT"), 0, "nothing is sent to a closed connection");
+        assert_eq!(
+            run.count("QUIT"),
+            0,
+            "nothing is sent to a closed connection"
+        );
     }
 }
 
