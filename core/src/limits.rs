@@ -200,6 +200,21 @@ pub const ATTEMPT_DATA_BLOCK_BYTES: u64 = 1024 * 1024;
 /// this much and no more.
 pub const CLIENT_CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Messages one outbound connection carries at most (RFC 5321 3.3 allows
+/// a new MAIL after a completed transaction): past this the client QUITs
+/// and the next message opens a new connection, so one long-lived session
+/// cannot pin a destination's behaviour, or a slot, for ever (Postfix
+/// bounds its reuse by time, `smtp_connection_reuse_time_limit`, and
+/// optionally by `smtp_connection_reuse_count_limit`).
+pub const CLIENT_MESSAGES_PER_CONNECTION_MAX: u32 = 100;
+
+/// How long an outbound connection waits, idle after a transaction, for
+/// another message to the same destination before it QUITs (Postfix's
+/// `smtp_connection_cache_time_limit`, 2 s): long enough to catch the next
+/// message of a steady stream, short enough not to hold a connection slot
+/// or the remote server's resources.
+pub const CLIENT_CONNECTION_IDLE_MAX: Duration = Duration::from_secs(2);
+
 /// Failure texts an attempt keeps: the first, and the latest after it.
 pub const ATTEMPT_FAILURES_KEPT: usize = 8;
 

@@ -285,6 +285,8 @@ pub struct Attempt {
     ourselves: Ourselves,
     legs: VecDeque<Leg>,
     leg: Option<Leg>,
+    /// The leg every attempt to this destination starts with.
+    first_leg: Option<Leg>,
     /// STARTTLS on this leg.
     tls: TlsPolicy,
     targets: VecDeque<Target>,
@@ -327,7 +329,9 @@ impl Attempt {
             (Some(Leg::Smarthost), Some(smarthost)) => smarthost.to_string(),
             _ => domain.to_ascii_lowercase(),
         };
+        let first_leg = legs.first().copied();
         let mut attempt = Attempt {
+            first_leg,
             destination,
             domain: domain.to_ascii_lowercase(),
             smarthost: smarthost.cloned(),
@@ -379,6 +383,19 @@ impl Attempt {
     /// quota: the smarthost when it is used exclusively, else the domain.
     pub fn destination(&self) -> &str {
         &self.destination
+    }
+
+    /// Whether the connection of the last [`Step::Deliver`], once its
+    /// transaction is over, may carry other messages to this attempt's
+    /// [`Attempt::destination`] (RFC 5321 3.3), and under which key: only
+    /// when it is where a new attempt would go first, as it would go
+    /// there. That is the first leg (never the smarthost reached in
+    /// fallback, which a new attempt tries only after direct delivery),
+    /// with the leg's own STARTTLS policy (never an address tried again
+    /// in clear after a failed handshake).
+    pub fn reuse_key(&self) -> Option<String> {
+        (self.leg.is_some() && self.leg == self.first_leg && !self.in_clear)
+            .then(|| self.destination.clone())
     }
 
     pub fn mx_answer(&mut self, answer: MxAnswer) {

@@ -283,6 +283,7 @@ impl Session {
                 }
                 None
             }
+            Output::Ready => panic!("Ready from a session made without reuse"),
             Output::Close => {
                 assert!(self.finished, "Close before Finished");
                 self.closed = true;

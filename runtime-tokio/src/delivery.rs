@@ -33,15 +33,16 @@ pub use lifecycle::run;
 pub use supervise::UnreadableEntry;
 
 mod attempt;
+mod pool;
 mod rules;
 
 use crate::environment::Environment;
 use crate::metrics::DeliveryResult;
 use crate::spool::SpoolRecord;
 use crate::tls::ClientTls;
-use attempt::run_attempt;
+use attempt::{Job, run_connection};
 use postern_core::address::ReversePath;
-use postern_core::admission::{Permit, Quota};
+use postern_core::admission::{OverQuota, Permit, Quota};
 use postern_core::config::{Config, OutboundConfig};
 use postern_core::directory::{Directory, RecipientVerdict};
 use postern_core::envelope::{ClientInfo, Destination, Envelope, LocalMailbox, QueueId, Recipient};
@@ -247,13 +248,27 @@ enum Report {
         delivered: Vec<usize>,
         error: Option<String>,
     },
+    /// The result of one message over a connection; with a key, the
+    /// connection is free for another message to that destination.
     Attempt {
         id: QueueId,
         task: u64,
         domain: String,
         indexes: Vec<usize>,
         result: Result<AttemptResult, String>,
+        reusable: Option<String>,
     },
+    /// A message handed to an open connection that could not begin it (the
+    /// server hung up while idle, or refused RSET): nothing was tried, and
+    /// it goes back to the queue untouched.
+    Returned {
+        id: QueueId,
+        task: u64,
+        domain: String,
+    },
+    /// A connection task has ended (`panic` says why, if it did not end
+    /// on its own): its connection slot comes back.
+    Closed { task: u64, panic: Option<String> },
 }
 
 /// One message the runner knows.
@@ -314,6 +329,8 @@ struct Runner<E> {
     next_task: u64,
     /// Messages with a due group that waits for an outbound connection.
     blocked: BTreeSet<QueueId>,
+    /// Open outbound connections, and those idle for another message.
+    pool: pool::Pool,
     /// Messages being read from the store.
     loading: BTreeSet<QueueId>,
     /// Messages deleted while being read: their read is not to bring them
@@ -389,9 +406,32 @@ impl<E: Environment> Runner<E> {
             }
             let seed = id.0 ^ u64::from(entry.state.recipients[indexes[0]].attempts);
             let attempt = self.context.attempt(&domain, seed);
+            let job = Job {
+                id,
+                record: Arc::clone(&entry.record),
+                domain: domain.clone(),
+                indexes,
+            };
+            // An open connection to the same destination first (RFC 5321
+            // 3.3): no connect, greeting or EHLO, and no new slot.
+            let job = match self.pool.hand_over(attempt.destination(), job) {
+                Ok(task) => {
+                    entry.in_flight.insert(domain, task);
+                    if let Some(running) = self.tasks.get_mut(&task) {
+                        running.carries(id);
+                    }
+                    continue;
+                }
+                Err(job) => job,
+            };
             let permit = match self.quota.acquire(attempt.destination().to_owned()) {
                 Ok(permit) => permit,
-                Err(_) => {
+                Err(over) => {
+                    // A slot held by a connection idle for another
+                    // destination is worth more here.
+                    if matches!(over, OverQuota::Total { .. }) {
+                        self.pool.retire_one_except(attempt.destination());
+                    }
                     self.blocked.insert(id);
                     continue;
                 }
@@ -400,28 +440,28 @@ impl<E: Environment> Runner<E> {
             self.next_task += 1;
             entry.in_flight.insert(domain.clone(), task);
             self.permits.insert(task, permit);
-            let (context, record, reports) = (
-                Arc::clone(&self.context),
-                Arc::clone(&entry.record),
-                self.reports.clone(),
-            );
+            let (jobs, handed) = tokio::sync::mpsc::channel(1);
+            self.pool
+                .opened(task, jobs, (id, domain, job.indexes.clone()));
             let work = crate::task::spawn(
-                run_attempt(context, Arc::clone(&record), indexes.clone(), attempt)
-                    .in_current_span(),
+                run_connection(
+                    Arc::clone(&self.context),
+                    job,
+                    attempt,
+                    task,
+                    self.reports.clone(),
+                    handed,
+                )
+                .in_current_span(),
             );
             self.tasks.insert(task, supervise::Task::new(id, &work));
-            // The report is sent even if the attempt panics, so that its
-            // permit always comes back.
+            // The close is reported even if the task panics, so that its
+            // permit always comes back, and what it carried is settled.
+            let reports = self.reports.clone();
             crate::task::spawn(
                 async move {
-                    let result = work.await.map_err(|panic| panic.to_string());
-                    let _ = reports.send(Report::Attempt {
-                        id,
-                        task,
-                        domain,
-                        indexes,
-                        result,
-                    });
+                    let panic = work.await.err().map(|panic| panic.to_string());
+                    let _ = reports.send(Report::Closed { task, panic });
                 }
                 .in_current_span(),
             );
@@ -490,19 +530,26 @@ impl<E: Environment> Runner<E> {
                 entry.dirty = true;
                 id
             }
+            Report::Closed { .. } => return None,
+            Report::Returned { id, task, domain } => {
+                self.pool.reported(task, None);
+                let entry = self.entries.get_mut(&id)?;
+                if entry.in_flight.get(&domain) != Some(&task) {
+                    return None;
+                }
+                entry.in_flight.remove(&domain);
+                tracing::debug!(queue_id = %id, %domain, "{id}: back in the queue untried");
+                id
+            }
             Report::Attempt {
                 id,
                 task,
                 domain,
                 indexes,
                 result,
+                reusable,
             } => {
-                // The permit comes back whatever became of the message (an
-                // operator may have deleted it meanwhile).
-                self.tasks.remove(&task);
-                if let Some(permit) = self.permits.remove(&task) {
-                    self.quota.release(permit);
-                }
+                self.pool.reported(task, reusable);
                 let entry = self.entries.get_mut(&id)?;
                 if entry.in_flight.get(&domain) != Some(&task) {
                     return None;

@@ -704,3 +704,38 @@ fn labelled_legs_stay_within_the_detail_limit() {
     assert!(text.starts_with("direct: xx") && text.contains("...; smarthost: xx"));
     assert_eq!(label_legs("a", "b"), "direct: a; smarthost: b");
 }
+
+/// A connection may carry the next message to the same destination only
+/// where a new attempt would go first, as it would go there.
+#[test]
+fn only_a_first_leg_connection_with_its_own_tls_is_reused() {
+    let exclusive = smarthost(SmarthostMode::Exclusive);
+    let mut to_smarthost = Attempt::new("dest.test", Some(&exclusive), 25, 1);
+    to_smarthost.host_answer(HostAnswer::Addresses(vec![ip("127.0.0.9")]));
+    assert_eq!(
+        to_smarthost.reuse_key().as_deref(),
+        Some("relay.isp.test:587"),
+        "every domain shares the exclusive smarthost's connections"
+    );
+
+    let mut direct = Attempt::new("Dest.Test", None, 25, 1);
+    assert_eq!(direct.reuse_key(), Some("dest.test".to_owned()));
+    direct.mx_answer(MxAnswer::Records(vec![(10, "127.0.0.2".into())]));
+    assert_eq!(direct.reuse_key(), Some("dest.test".to_owned()));
+
+    // Opportunistic TLS failed in the handshake: the address again in
+    // clear, whose connection is not reused.
+    direct.session_ended(refused_starttls());
+    assert_eq!(deliver_step(&direct).1, TlsPolicy::Never);
+    assert_eq!(direct.reuse_key(), None);
+
+    // Direct delivery failed: the fallback smarthost's connection is not
+    // where the next message to the domain would go first.
+    let fallback = smarthost(SmarthostMode::Fallback);
+    let mut fell_back = Attempt::new("dest.test", Some(&fallback), 25, 1);
+    assert_eq!(fell_back.reuse_key(), Some("dest.test".to_owned()));
+    fell_back.mx_answer(MxAnswer::NoSuchDomain);
+    fell_back.host_answer(HostAnswer::Addresses(vec![ip("127.0.0.9")]));
+    assert_eq!(deliver_to(&fell_back).1, Leg::Smarthost);
+    assert_eq!(fell_back.reuse_key(), None);
+}

@@ -64,6 +64,7 @@ impl<E: Environment> Runner<E> {
             tasks: BTreeMap::new(),
             next_task: 0,
             blocked: BTreeSet::new(),
+            pool: Default::default(),
             loading: BTreeSet::new(),
             deleted: BTreeSet::new(),
             unreadable: BTreeMap::new(),
@@ -286,6 +287,8 @@ impl<E: Environment> Runner<E> {
             }
             Command::Reload(settings) => {
                 self.context = Arc::new(self.context.reloaded(*settings));
+                // Idle connections were opened under the old settings.
+                self.pool.retire_idle();
                 let outbound = &self.context.outbound;
                 self.quota.set_limits(Limits {
                     total: outbound.max_connections,

@@ -49,6 +49,12 @@ impl Task {
             abort: handle.abort_handle(),
         }
     }
+
+    /// A connection task now carries message `id`: cancelling `id`
+    /// cancels it.
+    pub(super) fn carries(&mut self, id: QueueId) {
+        self.id = id;
+    }
 }
 
 /// A message that could not be read, waiting for another try.
@@ -108,14 +114,24 @@ impl<E: Environment> Runner<E> {
     /// Handles what a task reports, then processes its message and those
     /// that waited for a connection slot, each supervised.
     pub(super) async fn report(&mut self, report: Report) {
-        let id = match report {
+        let report = match report {
             Report::Loaded {
                 id,
                 restarted,
                 loaded,
                 arrived,
             } => return self.loaded(id, restarted, loaded, arrived).await,
-            Report::Local { id, .. } | Report::Attempt { id, .. } => id,
+            Report::Closed { task, panic } => match self.connection_closed(task, panic) {
+                Some(unsettled) => unsettled,
+                None => return self.process_blocked().await,
+            },
+            other => other,
+        };
+        let id = match &report {
+            Report::Local { id, .. } | Report::Attempt { id, .. } | Report::Returned { id, .. } => {
+                *id
+            }
+            Report::Loaded { .. } | Report::Closed { .. } => return,
         };
         let next = match catch_panic(async { self.apply_report(report) }).await {
             Ok(next) => next,
@@ -124,11 +140,36 @@ impl<E: Environment> Runner<E> {
         if let Some(id) = next {
             self.process_supervised(id).await;
         }
-        // A permit may have come back: start what waited for one.
+        self.process_blocked().await;
+    }
+
+    /// A permit or an idle connection may have come back: starts what
+    /// waited for one.
+    async fn process_blocked(&mut self) {
         let blocked: Vec<_> = std::mem::take(&mut self.blocked).into_iter().collect();
         for waiting in blocked {
             self.process_supervised(waiting).await;
         }
+    }
+
+    /// Connection task `task` has ended: its slot comes back. What it was
+    /// carrying, if its result never came (a panic, a cancel), is
+    /// answered as a deferral.
+    fn connection_closed(&mut self, task: u64, panic: Option<String>) -> Option<Report> {
+        self.tasks.remove(&task);
+        if let Some(permit) = self.permits.remove(&task) {
+            self.quota.release(permit);
+        }
+        let (id, domain, indexes) = self.pool.closed(task)?;
+        let why = panic.unwrap_or_else(|| "the connection ended without a result".to_owned());
+        Some(Report::Attempt {
+            id,
+            task,
+            domain,
+            indexes,
+            result: Err(why),
+            reusable: None,
+        })
     }
 
     /// [`Runner::process`], with a panic caught and handled for `id` alone.
@@ -289,7 +330,11 @@ impl<E: Environment> Runner<E> {
             std::mem::take(&mut self.loading),
             std::mem::take(&mut self.deleted),
         );
+        // Task numbers go on from where they were: a late report from a
+        // cancelled task must not be taken for one of a new task.
+        let next_task = self.next_task;
         *self = Runner::new(std::sync::Arc::clone(&self.context), self.reports.clone());
+        self.next_task = next_task;
         self.loading = loading;
         self.deleted = deleted;
         for id in known {

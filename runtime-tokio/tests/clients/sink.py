@@ -2,15 +2,22 @@
 
 usage: sink.py HOST PORT LOG [--reject] [--tempfail N] [--silent]
                [--auth USER:PASS] [--data-delay SECONDS]
+               [--drop-at-mail N] [--drop-in-data N]
 
 Writes one JSON line to LOG per event:
   {"event": "message", "from": ..., "to": [...], "data": ..., "auth": ...}
   {"event": "open", "open": N, "max": M}   (after each new connection)
+  {"event": "mail"}                         (each MAIL, each transaction)
+  {"event": "dropped", "at": "MAIL"|"DATA"} (a connection hung up on)
 --reject      answers every RCPT with 550 5.1.1
 --tempfail N  answers the first N DATA commands with 451 4.3.0
 --silent      accepts connections and never says a word
 --auth U:P    requires AUTH (PLAIN or LOGIN, no TLS) with these credentials
 --data-delay  waits this long before answering the end of data
+--drop-at-mail N  hangs up, without a reply, on the Nth MAIL that is not
+              the first of its connection (a reused connection)
+--drop-in-data N  hangs up on the Nth message once its data is in, before
+              answering it (the message is not logged)
 Prints "ready" once listening.
 """
 import argparse
@@ -31,10 +38,12 @@ parser.add_argument("--tempfail", type=int, default=0)
 parser.add_argument("--silent", action="store_true")
 parser.add_argument("--auth")
 parser.add_argument("--data-delay", type=float, default=0)
+parser.add_argument("--drop-at-mail", type=int, default=0)
+parser.add_argument("--drop-in-data", type=int, default=0)
 args = parser.parse_args()
 
 lock = threading.Lock()
-counts = {"open": 0, "max": 0, "tempfail": args.tempfail}
+counts = {"open": 0, "max": 0, "tempfail": args.tempfail, "mail": 0, "data": 0}
 
 
 def log(record):
@@ -42,7 +51,27 @@ def log(record):
         f.write(json.dumps(record) + "\n")
 
 
+def hang_up(server, at):
+    """Drops the connection at once: no reply, not even one queued."""
+    log({"event": "dropped", "at": at})
+    server.transport.abort()
+
+
 class Handler:
+    async def handle_MAIL(self, server, session, envelope, address, options):
+        session.mails = getattr(session, "mails", 0) + 1
+        with lock:
+            if session.mails > 1:
+                counts["mail"] += 1
+            drop = session.mails > 1 and counts["mail"] == args.drop_at_mail
+        log({"event": "mail"})
+        if drop:
+            hang_up(server, "MAIL")
+            return "421 4.3.0 gone"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 2.1.0 OK"
+
     async def handle_RCPT(self, server, session, envelope, address, options):
         if args.reject:
             return f"550 5.1.1 <{address}>: no such user here"
@@ -52,6 +81,12 @@ class Handler:
     async def handle_DATA(self, server, session, envelope):
         if args.data_delay:
             await asyncio.sleep(args.data_delay)
+        with lock:
+            counts["data"] += 1
+            drop = counts["data"] == args.drop_in_data
+        if drop:
+            hang_up(server, "DATA")
+            return "421 4.3.0 gone"
         with lock:
             if counts["tempfail"] > 0:
                 counts["tempfail"] -= 1

@@ -1,14 +1,15 @@
 //! The client machine: states and transitions. See the module docs of
 //! [`super`] for the contract.
 
+use super::offer::{Extensions, Transfer};
 use super::reply::{ReplyParser, ServerReply};
 use super::{
     ClientConfig, ClientEvent, Delivery, Input, Outcome, Output, RecipientResult, SessionFailure,
     TlsPolicy, Verdict,
 };
-use crate::address::{ForwardPath, ReversePath};
-use crate::limits::REPLY_TEXT_BYTES_MAX;
-use crate::smtp::server::BodyType;
+use crate::limits::{
+    CLIENT_CONNECTION_IDLE_MAX, CLIENT_MESSAGES_PER_CONNECTION_MAX, REPLY_TEXT_BYTES_MAX,
+};
 use crate::text::{bounded, escape_controls};
 use crate::time::Instant;
 use base64::Engine;
@@ -16,100 +17,6 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// What the server offered in its EHLO reply.
-#[derive(Debug, Default)]
-struct Extensions {
-    pipelining: bool,
-    /// `SIZE n`; 0 or absent means no fixed limit.
-    size: Option<u64>,
-    eight_bit_mime: bool,
-    smtputf8: bool,
-    auth_plain: bool,
-    auth_login: bool,
-    starttls: bool,
-}
-
-impl Extensions {
-    fn from_ehlo(reply: &ServerReply) -> Self {
-        let mut extensions = Extensions::default();
-        for line in reply.lines.iter().skip(1) {
-            let mut words = line.split_ascii_whitespace();
-            let keyword = words.next().unwrap_or("").to_ascii_uppercase();
-            match keyword.as_str() {
-                "PIPELINING" => extensions.pipelining = true,
-                "SIZE" => extensions.size = words.next().and_then(|n| n.parse().ok()),
-                "8BITMIME" => extensions.eight_bit_mime = true,
-                "SMTPUTF8" => extensions.smtputf8 = true,
-                "STARTTLS" => extensions.starttls = true,
-                "AUTH" => {
-                    for mechanism in words {
-                        match mechanism.to_ascii_uppercase().as_str() {
-                            "PLAIN" => extensions.auth_plain = true,
-                            "LOGIN" => extensions.auth_login = true,
-                            _ => {}
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        extensions
-    }
-}
-
-/// How the message goes to this server: the MAIL parameters it needs.
-#[derive(Debug, PartialEq, Eq)]
-struct Transfer {
-    eight_bit_mime: bool,
-    smtputf8: bool,
-}
-
-impl Transfer {
-    /// What the message needs against what the server offers; `Err` with
-    /// the detail every recipient fails with when it cannot go there.
-    fn decide(delivery: &Delivery, extensions: &Extensions) -> Result<Transfer, String> {
-        let content = delivery.content;
-        // RFC 6531 3.2: a message that needs SMTPUTF8 is not sent to a
-        // server without it. One whose envelope and header section are
-        // ASCII does not need it, whatever its sender declared.
-        let smtputf8 = delivery.smtputf8
-            && (extensions.smtputf8 || !content.ascii_headers || !envelope_is_ascii(delivery));
-        if smtputf8 && !extensions.smtputf8 {
-            return Err(if envelope_is_ascii(delivery) {
-                "554 5.6.9 the message has UTF-8 header fields and needs SMTPUTF8, which the server does not offer".to_owned()
-            } else {
-                "553 5.6.7 the message has non-ASCII addresses and needs SMTPUTF8, which the server does not offer".to_owned()
-            });
-        }
-        // RFC 6152 3: 8-bit data goes only to a server that offers
-        // 8BITMIME; otherwise it is converted or returned. We do not
-        // convert. A server that offers SMTPUTF8 takes 8-bit data (RFC
-        // 6531 3.1 requires 8BITMIME of it).
-        if content.eight_bit && !extensions.eight_bit_mime && !smtputf8 {
-            return Err(
-                "554 5.6.3 the message has 8-bit data and requires 8BITMIME, which the server does not offer".to_owned(),
-            );
-        }
-        Ok(Transfer {
-            eight_bit_mime: extensions.eight_bit_mime
-                && (delivery.body == BodyType::EightBitMime || content.eight_bit),
-            smtputf8,
-        })
-    }
-}
-
-fn envelope_is_ascii(delivery: &Delivery) -> bool {
-    let sender = match &delivery.reverse_path {
-        ReversePath::Null => true,
-        ReversePath::Mailbox(mailbox) => mailbox.is_ascii(),
-    };
-    sender
-        && delivery.recipients.iter().all(|recipient| match recipient {
-            ForwardPath::Postmaster => true,
-            ForwardPath::Mailbox(mailbox) => mailbox.is_ascii(),
-        })
-}
 
 /// A reply the machine is waiting for, oldest first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,6 +39,8 @@ enum Expect {
     DataEnd,
     /// The reply to a lone dot sent after an unwanted 354.
     Discarded,
+    /// The reply to RSET, before the next message on this connection.
+    Rset,
 }
 
 impl Expect {
@@ -150,6 +59,7 @@ impl Expect {
             Expect::Data => "DATA",
             Expect::DataEnd => "end of data",
             Expect::Discarded => "end of discarded data",
+            Expect::Rset => "RSET",
         }
     }
 }
@@ -169,7 +79,21 @@ pub struct Client {
     mail_refused: Option<(Verdict, String)>,
     /// The driver is streaming the message.
     sending_message: bool,
+    /// The connection is over (QUIT sent, or lost): nothing more comes.
     finished: bool,
+    /// Transactions this connection may carry; 1 unless
+    /// [`Client::with_reuse`] said more.
+    messages_max: u32,
+    /// Transactions ended on this connection so far.
+    messages: u32,
+    /// [`Output::Ready`] was emitted: waiting for the next message.
+    idle: bool,
+    /// MAIL was sent and the transaction has not been ended by the server
+    /// (a reply to the final dot, or MAIL refused): the next message needs
+    /// an RSET first (RFC 5321 4.1.1.5).
+    transaction_open: bool,
+    /// The server said 421: it is closing the connection (RFC 5321 3.8).
+    server_closing: bool,
     /// The connection is encrypted.
     tls: bool,
     /// StartTls was emitted; the handshake's result has not come back.
@@ -195,6 +119,11 @@ impl Client {
             mail_refused: None,
             sending_message: false,
             finished: false,
+            messages_max: 1,
+            messages: 0,
+            idle: false,
+            transaction_open: false,
+            server_closing: false,
             tls: false,
             awaiting_tls: false,
             output: VecDeque::new(),
@@ -211,6 +140,20 @@ impl Client {
         client
     }
 
+    /// This session may carry up to `messages_max` messages (at most
+    /// [`CLIENT_MESSAGES_PER_CONNECTION_MAX`]): after each transaction it
+    /// emits [`Output::Ready`] instead of QUIT, and the driver hands in the
+    /// next message or [`Input::NoMoreMessages`] (RFC 5321 3.3).
+    pub fn with_reuse(mut self, messages_max: u32) -> Self {
+        self.messages_max = messages_max.clamp(1, CLIENT_MESSAGES_PER_CONNECTION_MAX);
+        self
+    }
+
+    /// Transactions this connection has ended so far.
+    pub fn messages(&self) -> u32 {
+        self.messages
+    }
+
     pub fn handle_input(&mut self, now: Instant, input: Input<'_>) {
         assert!(now >= self.now, "time went backwards");
         assert!(
@@ -221,7 +164,13 @@ impl Client {
         if self.finished {
             return;
         }
+        if self.idle {
+            return self.handle_idle_input(input);
+        }
         match input {
+            Input::NextMessage(_) | Input::NoMoreMessages => {
+                panic!("a next message handed in while a transaction is under way")
+            }
             // RFC 3207 4.2: nothing the server sends between its 220 and
             // the handshake is read as a reply.
             Input::Bytes(bytes) if self.awaiting_tls => {
@@ -290,6 +239,47 @@ impl Client {
         }
     }
 
+    /// Between transactions: the next message, the end, or the server
+    /// hanging up (its 421 or a close), or the idle limit.
+    fn handle_idle_input(&mut self, input: Input<'_>) {
+        match input {
+            Input::NextMessage(delivery) => {
+                self.idle = false;
+                self.verdicts = vec![None; delivery.recipients.len()];
+                self.delivery = delivery;
+                self.mail_refused = None;
+                if self.transaction_open {
+                    self.transaction_open = false;
+                    self.send("RSET\r\n".to_owned());
+                    self.expect(Expect::Rset, self.config.timeouts.command);
+                } else {
+                    self.start_transaction();
+                }
+            }
+            Input::NoMoreMessages => self.quit_idle(),
+            Input::TimerFired if self.deadline.is_some_and(|d| self.now >= d) => self.quit_idle(),
+            Input::TimerFired => {}
+            // Whatever the server says now (a 421 before it closes, RFC
+            // 5321 3.8) ends the connection: there is no message to settle.
+            Input::Bytes(_) | Input::EndOfInput | Input::TlsFailed(_) => self.close_idle(),
+            Input::MessageSent | Input::TlsStarted => {
+                panic!("{input:?} handed in between transactions")
+            }
+        }
+    }
+
+    fn quit_idle(&mut self) {
+        self.send("QUIT\r\n".to_owned());
+        self.close_idle();
+    }
+
+    fn close_idle(&mut self) {
+        self.idle = false;
+        self.finished = true;
+        self.deadline = None;
+        self.output.push_back(Output::Close);
+    }
+
     pub fn poll_output(&mut self) -> Option<Output> {
         self.output.pop_front()
     }
@@ -303,7 +293,7 @@ impl Client {
     }
 
     fn read_replies(&mut self) {
-        while !self.finished {
+        while !self.finished && !self.idle {
             match self.parser.next_reply() {
                 Ok(Some(reply)) => self.on_reply(reply),
                 Ok(None) => return,
@@ -330,6 +320,11 @@ impl Client {
             reply: reply.one_line(),
         }));
         let timeouts = self.config.timeouts;
+        if reply.code == 421 {
+            // RFC 5321 3.8: the server is closing; this reply settles what
+            // it answers, and the connection takes no further message.
+            self.server_closing = true;
+        }
         match expected {
             Expect::Greeting if reply.code == 220 => {
                 self.send(format!("EHLO {}\r\n", self.config.hostname));
@@ -387,6 +382,8 @@ impl Client {
             | Expect::AuthResult => self.fail_session("AUTH", &reply),
             Expect::Mail => {
                 if !reply.is_success() {
+                    // No transaction was begun (RFC 5321 4.1.1.2).
+                    self.transaction_open = false;
                     self.mail_refused = Some((failure_verdict(&reply), reply.one_line()));
                 }
                 if !self.extensions.pipelining {
@@ -420,26 +417,37 @@ impl Client {
             Expect::Data if reply.is_success() || reply.is_intermediate() => {
                 let detail = protocol_error("DATA", "354", &reply);
                 self.settle_accepted(&(Verdict::Deferred, detail));
-                self.quit();
+                self.end_transaction();
             }
             Expect::Data => {
                 self.settle_accepted(&(failure_verdict(&reply), reply.one_line()));
-                self.quit();
+                self.end_transaction();
             }
             Expect::DataEnd if reply.is_success() => {
+                self.transaction_open = false;
                 self.settle_accepted(&(Verdict::Delivered, reply.one_line()));
-                self.quit();
+                self.end_transaction();
             }
             Expect::DataEnd if reply.is_intermediate() => {
+                // Not a reply that ends the transaction: RSET before more.
                 let detail = protocol_error("the final dot", "2xx", &reply);
                 self.settle_accepted(&(Verdict::Deferred, detail));
-                self.quit();
+                self.end_transaction();
             }
             Expect::DataEnd => {
+                self.transaction_open = false;
                 self.settle_accepted(&(failure_verdict(&reply), reply.one_line()));
-                self.quit();
+                self.end_transaction();
             }
-            Expect::Discarded => self.quit(),
+            Expect::Discarded => {
+                // Any final reply to the dot ends the transaction.
+                self.transaction_open = reply.is_intermediate();
+                self.end_transaction();
+            }
+            Expect::Rset if reply.code == 250 => self.start_transaction(),
+            // The message was not tried: a session failure, which gives it
+            // back untouched.
+            Expect::Rset => self.fail_session("RSET", &reply),
         }
     }
 
@@ -504,7 +512,7 @@ impl Client {
 
     fn start_transaction(&mut self) {
         if self.delivery.recipients.is_empty() {
-            return self.quit();
+            return self.end_transaction();
         }
         let size = self.delivery.size;
         if let Some(limit) = self.extensions.size.filter(|&l| l > 0 && size > l) {
@@ -532,6 +540,7 @@ impl Client {
             mail.push_str(" SMTPUTF8");
         }
         mail.push_str("\r\n");
+        self.transaction_open = true;
         let timeout = self.config.timeouts.command;
         if self.extensions.pipelining {
             // RFC 2920: MAIL, every RCPT and DATA in one write; the replies
@@ -573,7 +582,7 @@ impl Client {
             self.send("DATA\r\n".to_owned());
             self.expect(Expect::Data, self.config.timeouts.data_start);
         } else {
-            self.quit();
+            self.end_transaction();
         }
     }
 
@@ -596,12 +605,26 @@ impl Client {
         for slot in &mut self.verdicts {
             slot.get_or_insert_with(|| (verdict, detail.to_owned()));
         }
-        self.quit();
+        self.end_transaction();
     }
 
-    fn quit(&mut self) {
-        self.send("QUIT\r\n".to_owned());
-        self.finish(None);
+    /// The transaction is over, each recipient settled: its outcome, then
+    /// [`Output::Ready`] for the next message when the connection may carry
+    /// one, else QUIT.
+    fn end_transaction(&mut self) {
+        self.messages += 1;
+        // Bytes behind the reply that ended the transaction answer nothing
+        // we sent: a server out of step is not given another message.
+        let out_of_step = self.parser.discard() > 0;
+        if self.messages >= self.messages_max || self.server_closing || out_of_step {
+            self.send("QUIT\r\n".to_owned());
+            return self.finish(None);
+        }
+        let outcome = self.outcome(None);
+        self.output.push_back(Output::Finished(outcome));
+        self.output.push_back(Output::Ready);
+        self.idle = true;
+        self.deadline = Some(self.now + CLIENT_CONNECTION_IDLE_MAX);
     }
 
     fn fail_session(&mut self, stage: &'static str, reply: &ServerReply) {
@@ -620,7 +643,14 @@ impl Client {
     /// The connection is gone or useless: what was not settled is
     /// deferred; before MAIL it is a session failure.
     fn lost(&mut self, why: &str) {
-        let before_mail = self.awaiting_tls
+        // On a connection that carried a message before, the server may
+        // have hung up while it was idle: a message with no reply yet to
+        // its RSET or MAIL was not tried, and goes back untouched.
+        let reused_unanswered = self.messages > 0
+            && !self.sending_message
+            && matches!(self.expected.front(), Some(Expect::Rset | Expect::Mail));
+        let before_mail = reused_unanswered
+            || self.awaiting_tls
             || self.expected.front().is_some_and(|e| {
                 matches!(
                     e,
@@ -658,6 +688,14 @@ impl Client {
         }
         self.finished = true;
         self.deadline = None;
+        let outcome = self.outcome(session_failure);
+        self.output.push_back(Output::Finished(outcome));
+        self.output.push_back(Output::Close);
+    }
+
+    /// The current message's outcome: each recipient's verdict so far, and
+    /// `Deferred` where it has none.
+    fn outcome(&self, session_failure: Option<SessionFailure>) -> Outcome {
         let recipients = self
             .delivery
             .recipients
@@ -676,11 +714,10 @@ impl Client {
                 }
             })
             .collect();
-        self.output.push_back(Output::Finished(Outcome {
+        Outcome {
             session_failure,
             recipients,
-        }));
-        self.output.push_back(Output::Close);
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! The SMTP client machine: delivers one message to one server, sans I/O.
+//! The SMTP client machine: delivers messages to one server over one
+//! connection, sans I/O.
 //!
 //! # Contract
 //!
@@ -15,9 +16,28 @@
 //! itself never passes through the machine: when the server has said
 //! `354`, the machine emits [`Output::SendMessage`], and the driver streams
 //! the message through a [`DotStuffer`] and hands in
-//! [`Input::MessageSent`]. The session ends with exactly one
-//! [`Output::Finished`], whose [`Outcome`] gives every recipient's result,
-//! and an [`Output::Close`].
+//! [`Input::MessageSent`]. Each message ends with exactly one
+//! [`Output::Finished`], whose [`Outcome`] gives every recipient's result;
+//! the connection ends with one [`Output::Close`].
+//!
+//! # Connection reuse
+//!
+//! By default a session carries one message and QUITs. Made with
+//! [`Client::with_reuse`], it may carry more (RFC 5321 3.3: a new MAIL
+//! after a completed transaction): after a message's `Finished` it emits
+//! [`Output::Ready`] and waits, at most [`CLIENT_CONNECTION_IDLE_MAX`], for
+//! [`Input::NextMessage`] (the next message for the same destination) or
+//! [`Input::NoMoreMessages`]; it QUITs at the idle limit, after
+//! [`CLIENT_MESSAGES_PER_CONNECTION_MAX`] messages, or once the server has
+//! said `421`. A transaction the server did not end (a refused DATA, all
+//! recipients refused) is followed by `RSET` before the next `MAIL`.
+//!
+//! A failure mid-connection settles only the message in flight. A message
+//! handed in on a reused connection whose server then refuses the `RSET`,
+//! or hangs up (or goes silent) before answering its `MAIL`, was not
+//! tried: its `Outcome` is a [`SessionFailure`], and the driver gives it
+//! back to the queue untouched. A server that hangs up while the
+//! connection is idle only ends the connection (a `Close`, no `Finished`).
 //!
 //! EHLO (HELO if EHLO is refused), AUTH PLAIN or LOGIN when credentials are
 //! configured, MAIL with SIZE, BODY and SMTPUTF8 when offered, RCPT for each
@@ -35,9 +55,12 @@
 
 mod content;
 mod machine;
+mod offer;
 #[cfg(test)]
 mod protocol_tests;
 mod reply;
+#[cfg(test)]
+mod reuse_tests;
 mod stuff;
 #[cfg(test)]
 mod tests;
@@ -46,6 +69,9 @@ pub use content::{Content, ContentScan};
 pub use machine::Client;
 pub use reply::{MalformedReply, ReplyParser, ServerReply};
 pub use stuff::DotStuffer;
+
+#[cfg(doc)]
+use crate::limits::{CLIENT_CONNECTION_IDLE_MAX, CLIENT_MESSAGES_PER_CONNECTION_MAX};
 
 use crate::address::{ForwardPath, ReversePath};
 use crate::smtp::server::BodyType;
@@ -163,6 +189,10 @@ pub enum Input<'a> {
     TlsStarted,
     /// It failed, for this reason; the connection is unusable.
     TlsFailed(String),
+    /// After [`Output::Ready`]: the next message, for the same destination.
+    NextMessage(Delivery),
+    /// After [`Output::Ready`]: nothing more to send; QUIT.
+    NoMoreMessages,
 }
 
 /// What the machine emits.
@@ -176,8 +206,13 @@ pub enum Output {
     /// Start TLS as the client, then hand in [`Input::TlsStarted`] or
     /// [`Input::TlsFailed`].
     StartTls,
-    /// The session's result; emitted once.
+    /// A message's result; emitted once per message.
     Finished(Outcome),
+    /// The connection is free for another message (after that message's
+    /// `Finished`): hand in [`Input::NextMessage`] or
+    /// [`Input::NoMoreMessages`] before [`Client::poll_timeout`]; at that
+    /// time, [`Input::TimerFired`] QUITs.
+    Ready,
     /// Close the connection once everything before this has been sent.
     Close,
     /// Something worth a log line.

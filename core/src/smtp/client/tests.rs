@@ -183,7 +183,7 @@ fn run_pair_with(
                     let _ = writeln!(pair.transcript, "   (client: TLS handshake)");
                     client.handle_input(now, Input::TlsStarted);
                 }
-                Output::Close | Output::Event(_) => {}
+                Output::Close | Output::Ready | Output::Event(_) => {}
             }
         }
         if !to_server.is_empty() {

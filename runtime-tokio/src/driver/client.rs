@@ -1,0 +1,342 @@
+//! The SMTP client's driver: runs the client machine over a connection to
+//! another server, streaming the message when the machine asks for it.
+
+use super::Clock;
+use crate::tls::{ClientTls, Transport};
+use postern_core::limits::{ATTEMPT_TIMEOUT_MAX, CLIENT_CLOSE_TIMEOUT, READ_CHUNK_BYTES};
+use postern_core::smtp::client;
+use std::io;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// Runs the SMTP client `machine` over `stream` until it finishes, and
+/// returns its outcome. `message` is the message data (CRLF lines), read
+/// from its start and dot-stuffed on the way out when the machine asks.
+///
+/// `tls` names the server (as its certificate should) and says how to
+/// treat its certificate, for when the machine starts TLS.
+pub async fn run_client<S, R>(
+    stream: S,
+    machine: client::Client,
+    tls: Option<(&ClientTls, &str)>,
+    clock: Clock,
+    message: R,
+    block_timeout: Duration,
+    on_event: impl FnMut(&client::ClientEvent),
+) -> client::Outcome
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    R: AsyncRead + Unpin,
+{
+    let far = tokio::time::Instant::now() + ATTEMPT_TIMEOUT_MAX;
+    let outcome = run_client_until(
+        stream,
+        machine,
+        tls,
+        clock,
+        message,
+        block_timeout,
+        far,
+        on_event,
+    );
+    outcome
+        .await
+        .expect("no session outlasts the longest attempt deadline")
+}
+
+/// As [`run_client`], until `deadline`: `None` when the session had not
+/// finished by then (the connection is dropped). One message: should the
+/// machine offer the connection for another, it is told there is none.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_client_until<S, R>(
+    stream: S,
+    machine: client::Client,
+    tls: Option<(&ClientTls, &str)>,
+    clock: Clock,
+    mut message: R,
+    block_timeout: Duration,
+    deadline: tokio::time::Instant,
+    mut on_event: impl FnMut(&client::ClientEvent),
+) -> Option<client::Outcome>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    R: AsyncRead + Unpin,
+{
+    let tls = tls.map(|(tls, host)| (tls.clone(), host.to_owned()));
+    let mut connection = ClientConnection::new(stream, machine, tls, clock, block_timeout);
+    let (outcome, ready) = connection
+        .transaction(&mut message, deadline, &mut on_event)
+        .await?;
+    if ready {
+        connection.quit(&mut on_event).await;
+    }
+    Some(outcome)
+}
+
+/// The client machine over one connection, which may carry several
+/// messages (see `postern_core::smtp::client`, "Connection reuse").
+///
+/// Nothing waits unbounded: every write, the flush after it and the TLS
+/// handshake within `block_timeout` (RFC 5321 4.5.3.2.5), reads within the
+/// machine's timer, a transaction within its `deadline`; and the close
+/// once the outcome is known within [`CLIENT_CLOSE_TIMEOUT`], so a server
+/// that stopped reading cannot keep the outcome, or the connection slot.
+pub struct ClientConnection<S> {
+    connection: Transport<S>,
+    machine: client::Client,
+    /// How to treat the server's certificate, and its name, for STARTTLS.
+    tls: Option<(ClientTls, String)>,
+    clock: Clock,
+    buffer: Vec<u8>,
+    block_timeout: Duration,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> ClientConnection<S> {
+    /// `machine` over `stream`, which has just been connected.
+    pub fn new(
+        stream: S,
+        machine: client::Client,
+        tls: Option<(ClientTls, String)>,
+        clock: Clock,
+        block_timeout: Duration,
+    ) -> Self {
+        ClientConnection {
+            connection: Transport::Plain(stream),
+            machine,
+            tls,
+            clock,
+            buffer: vec![0u8; READ_CHUNK_BYTES],
+            block_timeout,
+        }
+    }
+
+    /// When the machine, waiting between transactions, gives up on the
+    /// next message (the idle limit).
+    pub fn idle_until(&self) -> tokio::time::Instant {
+        let at = self
+            .machine
+            .poll_timeout()
+            .unwrap_or_else(|| self.clock.now());
+        self.clock.to_tokio(at)
+    }
+
+    /// Hands the machine its next message and runs that transaction, as
+    /// [`ClientConnection::transaction`].
+    pub async fn next<R: AsyncRead + Unpin>(
+        &mut self,
+        delivery: client::Delivery,
+        message: &mut R,
+        deadline: tokio::time::Instant,
+        on_event: &mut impl FnMut(&client::ClientEvent),
+    ) -> Option<(client::Outcome, bool)> {
+        self.machine
+            .handle_input(self.clock.now(), client::Input::NextMessage(delivery));
+        self.transaction(message, deadline, on_event).await
+    }
+
+    /// Tells the machine there is no other message, sends its QUIT and
+    /// closes, within [`CLIENT_CLOSE_TIMEOUT`].
+    pub async fn quit(mut self, on_event: &mut impl FnMut(&client::ClientEvent)) {
+        self.machine
+            .handle_input(self.clock.now(), client::Input::NoMoreMessages);
+        let _ = tokio::time::timeout(CLIENT_CLOSE_TIMEOUT, async {
+            while let Some(output) = self.machine.poll_output() {
+                match output {
+                    client::Output::Send(bytes) => {
+                        let _ = self.connection.write_all(&bytes).await;
+                    }
+                    client::Output::Event(event) => on_event(&event),
+                    _ => {}
+                }
+            }
+            let _ = self.connection.flush().await;
+            let _ = self.connection.shutdown().await;
+        })
+        .await;
+    }
+
+    /// Runs the machine until the message in hand has its outcome, and
+    /// says whether the connection is then free for another (`true`: the
+    /// machine is waiting for [`ClientConnection::next`] or
+    /// [`ClientConnection::quit`]; `false`: it is closed). `None` when
+    /// `deadline` passed first (the connection is then useless: drop it).
+    /// `message` is the message data (CRLF lines), read from its start and
+    /// dot-stuffed on the way out when the machine asks.
+    pub async fn transaction<R: AsyncRead + Unpin>(
+        &mut self,
+        message: &mut R,
+        deadline: tokio::time::Instant,
+        on_event: &mut impl FnMut(&client::ClientEvent),
+    ) -> Option<(client::Outcome, bool)> {
+        let block_timeout = self.block_timeout;
+        // A write or handshake may take `block_timeout`, never past `deadline`.
+        let block = || within(block_timeout, deadline);
+        let mut outcome = None;
+        loop {
+            let mut write_failed = false;
+            let mut message_sent = false;
+            let mut close = false;
+            let mut ready = false;
+            let mut tls_result = None;
+            while let Some(output) = self.machine.poll_output() {
+                match output {
+                    client::Output::Send(bytes) => {
+                        if !write_failed
+                            && !matches!(
+                                tokio::time::timeout_at(block(), self.connection.write_all(&bytes))
+                                    .await,
+                                Ok(Ok(()))
+                            )
+                        {
+                            write_failed = true;
+                        }
+                    }
+                    client::Output::SendMessage if !write_failed => {
+                        match send_message(message, &mut self.connection, block_timeout, deadline)
+                            .await
+                        {
+                            Ok(()) => message_sent = true,
+                            Err(error) => {
+                                tracing::debug!(%error, "sending the message failed");
+                                write_failed = true;
+                            }
+                        }
+                    }
+                    client::Output::SendMessage => {}
+                    client::Output::StartTls if !write_failed => {
+                        tls_result = Some(self.start_tls(block()).await);
+                    }
+                    client::Output::StartTls => {}
+                    client::Output::Finished(result) => outcome = Some(result),
+                    client::Output::Ready => ready = true,
+                    client::Output::Close => close = true,
+                    client::Output::Event(event) => on_event(&event),
+                }
+            }
+            if ready && !write_failed {
+                // What was written may still sit in the TLS layer's buffer.
+                let _ = tokio::time::timeout_at(block(), self.connection.flush()).await;
+            }
+            if ready || close || self.machine.is_finished() {
+                if !ready {
+                    // The outcome is known: the close is bounded on its
+                    // own, and does not hold the result back.
+                    let _ = tokio::time::timeout(CLIENT_CLOSE_TIMEOUT, async {
+                        let _ = self.connection.flush().await;
+                        let _ = self.connection.shutdown().await;
+                    })
+                    .await;
+                }
+                let outcome = outcome.expect("a transaction ends with its outcome");
+                return Some((outcome, ready));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            if let Some(input) = tls_result {
+                self.machine.handle_input(self.clock.now(), input);
+                continue;
+            }
+            if !write_failed
+                && !matches!(
+                    tokio::time::timeout_at(block(), self.connection.flush()).await,
+                    Ok(Ok(()))
+                )
+            {
+                write_failed = true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            let clock = self.clock;
+            if write_failed {
+                self.machine
+                    .handle_input(clock.now(), client::Input::EndOfInput);
+                continue;
+            }
+            if message_sent {
+                self.machine
+                    .handle_input(clock.now(), client::Input::MessageSent);
+                continue;
+            }
+            let timer = clock.sleep_until(self.machine.poll_timeout());
+            tokio::select! {
+                read = self.connection.read(&mut self.buffer) => match read {
+                    Ok(0) | Err(_) => self.machine.handle_input(clock.now(), client::Input::EndOfInput),
+                    Ok(n) => self.machine.handle_input(clock.now(), client::Input::Bytes(&self.buffer[..n])),
+                },
+                () = timer => self.machine.handle_input(clock.now(), client::Input::TimerFired),
+                () = tokio::time::sleep_until(deadline) => return None,
+            }
+        }
+    }
+
+    /// The TLS handshake the machine asked for, bounded by `by`; the input
+    /// that says how it went.
+    async fn start_tls(&mut self, by: tokio::time::Instant) -> client::Input<'static> {
+        let plain = std::mem::replace(&mut self.connection, Transport::Closed);
+        match (plain, &self.tls) {
+            (Transport::Plain(stream), Some((tls, host))) => {
+                let limit = by.saturating_duration_since(tokio::time::Instant::now());
+                match tls.connect(host, stream, limit).await {
+                    Ok(encrypted) => {
+                        if let Some(description) = encrypted.describe() {
+                            tracing::debug!("TLS handshake done: {description}");
+                        }
+                        self.connection = encrypted;
+                        client::Input::TlsStarted
+                    }
+                    // The connection is unusable now.
+                    Err(error) => client::Input::TlsFailed(error.to_string()),
+                }
+            }
+            (other, _) => {
+                self.connection = other;
+                client::Input::TlsFailed("TLS is not available here".into())
+            }
+        }
+    }
+}
+
+/// `limit` from now, but never past `deadline`.
+pub fn within(limit: Duration, deadline: tokio::time::Instant) -> tokio::time::Instant {
+    tokio::time::Instant::now()
+        .checked_add(limit)
+        .map_or(deadline, |at| at.min(deadline))
+}
+
+/// Streams the message, dot-stuffed, and the final `.CRLF`; each write
+/// must finish within `block_timeout`, and all of them by `deadline`.
+async fn send_message<R, W>(
+    message: &mut R,
+    writer: &mut W,
+    block_timeout: Duration,
+    deadline: tokio::time::Instant,
+) -> io::Result<()>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut stuffer = client::DotStuffer::default();
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut out = Vec::with_capacity(chunk.len() + 1024);
+    let timed_out = || io::Error::new(io::ErrorKind::TimedOut, "the server stopped taking data");
+    loop {
+        let n = message.read(&mut chunk).await?;
+        out.clear();
+        if n == 0 {
+            std::mem::take(&mut stuffer).finish(&mut out);
+        } else {
+            stuffer.stuff(&chunk[..n], &mut out);
+        }
+        tokio::time::timeout_at(within(block_timeout, deadline), async {
+            writer.write_all(&out).await?;
+            writer.flush().await
+        })
+        .await
+        .map_err(|_| timed_out())??;
+        if n == 0 {
+            return Ok(());
+        }
+    }
+}
