@@ -76,6 +76,8 @@ enum Bug {
     ListLosesSuspension,
     /// A message the server writes itself is acknowledged before it is stored.
     InjectBeforeSync,
+    /// Messages found in the queue at start-up count as first tries.
+    FirstTryAfterRestart,
 }
 
 impl Bug {
@@ -96,6 +98,7 @@ impl Bug {
             Bug::PostBeforeSync => PlantedBug::PostBeforeSync,
             Bug::ListLosesSuspension => PlantedBug::ListLosesSuspension,
             Bug::InjectBeforeSync => PlantedBug::InjectBeforeSync,
+            Bug::FirstTryAfterRestart => PlantedBug::FirstTryAfterRestart,
         }
     }
 
@@ -116,6 +119,7 @@ impl Bug {
             Some(Bug::PostBeforeSync) => " --plant-bug post-before-sync",
             Some(Bug::ListLosesSuspension) => " --plant-bug list-loses-suspension",
             Some(Bug::InjectBeforeSync) => " --plant-bug inject-before-sync",
+            Some(Bug::FirstTryAfterRestart) => " --plant-bug first-try-after-restart",
             None => "",
         }
     }
@@ -357,6 +361,7 @@ fn swarm(paths: &[PathBuf], seeds: &str, bug: Option<Bug>) -> ExitCode {
     };
     let started = Instant::now();
     let (mut runs, mut failures, mut transactions, mut imap_sessions) = (0u64, 0u64, 0u64, 0u64);
+    let mut short = ShortInbound::default();
     for file in &files {
         let scenario = match Scenario::read(file) {
             Ok(scenario) => scenario,
@@ -367,7 +372,12 @@ fn swarm(paths: &[PathBuf], seeds: &str, bug: Option<Bug>) -> ExitCode {
         };
         let mut failed = 0;
         let planted = bug.map(Bug::planted);
-        for (seed, report) in run_seeds(&scenario, seeds.clone(), planted) {
+        let scenario_started = Instant::now();
+        let reports = run_seeds(&scenario, seeds.clone(), planted);
+        if is_short_inbound(&scenario) {
+            short.add(&scenario.name, scenario_started.elapsed(), &reports);
+        }
+        for (seed, report) in reports {
             runs += 1;
             transactions += u64::from(report.stats.sessions) + u64::from(report.stats.delivered);
             imap_sessions += u64::from(report.stats.imap_sessions);
@@ -395,10 +405,66 @@ fn swarm(paths: &[PathBuf], seeds: &str, bug: Option<Bug>) -> ExitCode {
         "swarm: {runs} runs, {failures} failed, {transactions} simulated SMTP transactions (sessions in, deliveries out), {imap_sessions} IMAP sessions in {seconds:.1}s ({:.0} transactions/s)",
         transactions as f64 / seconds.max(1e-9)
     );
+    if let Some(line) = short.summary() {
+        println!("{line}");
+    }
     if failures == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// A short inbound scenario: every client is an SMTP sender or a flood
+/// (no reader, no other protocol), and it lasts ten minutes at most. Its
+/// runs are SMTP sessions into our server and little else, so their rate
+/// is the figure for the accept path, apart from the long delivery
+/// scenarios that the transactions per second mix in.
+fn is_short_inbound(scenario: &Scenario) -> bool {
+    let other_clients = scenario.readers.len()
+        + scenario.tunnel_clients.len()
+        + scenario.finger_clients.len()
+        + scenario.ftp_clients.len()
+        + scenario.imap_clients.len()
+        + scenario.news_clients.len()
+        + scenario.list_subscribers.len();
+    other_clients == 0
+        && scenario.senders.len() + scenario.floods.len() > 0
+        && scenario.duration <= SHORT_INBOUND_DURATION_MAX
+}
+
+/// The longest scenario counted as a short inbound one.
+const SHORT_INBOUND_DURATION_MAX: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// The sessions of the short inbound scenarios, and the time they took.
+#[derive(Default)]
+struct ShortInbound {
+    names: Vec<String>,
+    sessions: u64,
+    elapsed: std::time::Duration,
+}
+
+impl ShortInbound {
+    fn add(&mut self, name: &str, elapsed: std::time::Duration, reports: &[(u64, Report)]) {
+        self.names.push(name.to_owned());
+        self.elapsed += elapsed;
+        self.sessions += reports
+            .iter()
+            .map(|(_, report)| u64::from(report.stats.sessions))
+            .sum::<u64>();
+    }
+
+    fn summary(&self) -> Option<String> {
+        if self.names.is_empty() {
+            return None;
+        }
+        let seconds = self.elapsed.as_secs_f64();
+        Some(format!(
+            "short inbound scenarios ({}): {} SMTP sessions in {seconds:.1}s ({:.0} sessions/s)",
+            self.names.join(", "),
+            self.sessions,
+            self.sessions as f64 / seconds.max(1e-9)
+        ))
     }
 }
 

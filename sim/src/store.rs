@@ -22,7 +22,7 @@ use postern_core::autoreply::{MailboxRules, ReplyMemory};
 use postern_core::directory::{Directory, RecipientVerdict};
 use postern_core::envelope::{Envelope, LocalMailbox, QueueId};
 use postern_core::finger;
-use postern_core::queue::{DeliveryState, Status};
+use postern_core::queue::{DeliveryState, FirstTries, Status};
 use postern_core::smtp::server::OpenedMessage;
 use postern_core::time::UnixTime;
 use std::collections::BTreeMap;
@@ -96,6 +96,10 @@ struct Shared {
     replied: BTreeMap<LocalMailbox, ReplyMemory>,
     /// The mailing lists' state, held posts and digests: kept like a disk.
     lists: lists::ListRecords,
+    /// Which local deliveries are first tries, which look for no earlier
+    /// copy (as the spool's): the running process's memory, lost at a
+    /// crash.
+    first_tries: FirstTries,
 }
 
 /// An account: its password in clear (a simulated world has no secrets)
@@ -161,6 +165,10 @@ pub enum PlantedBug {
     /// a crash kills: a list's expansion that finished before the crash
     /// loses the copies not yet stored.
     InjectBeforeSync,
+    /// The first-try record survives a crash, as if messages found in the
+    /// queue at start-up had been committed by the new process: a delivery
+    /// cut short after its copy was made makes a second one.
+    FirstTryAfterRestart,
 }
 
 /// How long the planted bug leaves a message unsynced after its `250`.
@@ -315,6 +323,7 @@ impl MemoryStore {
         shared
             .queue
             .insert(committed.queue_id, (Arc::new(record), None));
+        shared.first_tries.committed(committed.queue_id);
         if let Some(arrivals) = &shared.arrivals {
             let _ = arrivals.send(committed.queue_id);
         }
@@ -583,13 +592,16 @@ impl QueueStore for MemoryStore {
     }
 
     async fn remove(&self, id: QueueId) -> io::Result<()> {
-        self.lock().queue.remove(&id);
+        let mut shared = self.lock();
+        shared.queue.remove(&id);
+        shared.first_tries.forget(id);
         Ok(())
     }
 
     async fn set_aside(&self, id: QueueId, reason: String) -> io::Result<String> {
         let mut shared = self.lock();
         shared.queue.remove(&id);
+        shared.first_tries.forget(id);
         shared.damaged.insert(id, reason);
         Ok(format!("damaged/{id}"))
     }

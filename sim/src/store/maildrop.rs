@@ -107,12 +107,14 @@ pub(super) fn deliver(
     let mut shared = store.lock();
     let shared = &mut *shared;
     let now = wall_clock();
+    // A first try looks for no earlier copy, as the spool's does not.
+    let first_try = shared.first_tries.try_now(origin, mailbox);
     let folder = shared
         .mailboxes
         .user(mailbox, now)
         .folder_mut(&inbox())
         .map_err(|error| io::Error::other(error.to_string()))?;
-    if let Some(uid) = folder.copy_of(origin) {
+    if !first_try && let Some(uid) = folder.copy_of(origin) {
         return Ok(format!(
             "message {uid} in the mailbox (made by an earlier try)"
         ));
@@ -249,9 +251,19 @@ impl MemoryStore {
         self.lock().mail.violations.clone()
     }
 
-    /// The server crashed: its maildrop locks go with it.
+    /// The server crashed: its maildrop locks go with it, and its record
+    /// of first tries (the planted bug counts the queue's messages as
+    /// committed by the next life).
     pub fn crashed(&self) {
-        self.lock().mail.crashed();
+        let mut shared = self.lock();
+        let shared = &mut *shared;
+        shared.mail.crashed();
+        shared.first_tries = postern_core::queue::FirstTries::default();
+        if self.bug == Some(PlantedBug::FirstTryAfterRestart) {
+            for &id in shared.queue.keys() {
+                shared.first_tries.committed(id);
+            }
+        }
     }
 }
 
