@@ -115,13 +115,7 @@ fn dovecot_reads_delivered_messages_with_uids_in_delivery_order() {
     // number, as any delivery agent may. Postern's first reader (here
     // `postern mailbox list`) numbers them as Dovecot did, in delivery
     // order, and Dovecot then reads Postern's UIDs and UIDVALIDITY.
-    let listed = support::postern()
-        .current_dir(server.dir.path())
-        .args(["mailbox", "list", "alice@example.test", "--config"])
-        .arg(server.config_path())
-        .output()
-        .unwrap();
-    assert!(listed.status.success(), "{listed:?}");
+    server.command(&["mailbox", "list", "alice@example.test"]);
     let status = doveadm_mailbox_status(&maildir, "alice@example.test", "INBOX");
     assert_eq!((status.messages, status.uidnext), (3, 4));
     let uidlist = std::fs::read_to_string(maildir.join("dovecot-uidlist")).unwrap();

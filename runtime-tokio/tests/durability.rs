@@ -18,18 +18,7 @@ fn message_in_the_spool_at_sigkill_is_delivered_after_restart() {
     std::fs::write(server.data().join("mail/example.test"), b"in the way").unwrap();
     server.launch();
 
-    let message = server.dir.path().join("m.eml");
-    std::fs::write(&message, b"Subject: survive\r\n\r\nstill here\r\n").unwrap();
-    let output = python(
-        "send.py",
-        server.addr,
-        &[
-            "sender@remote.test",
-            "alice@example.test",
-            message.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "OK {}");
+    send_to_alice(&server, "Subject: survive\r\n\r\nstill here\r\n");
     assert_eq!(
         server.spool_queue().len(),
         1,
@@ -56,11 +45,10 @@ fn message_in_the_spool_at_sigkill_is_delivered_after_restart() {
     wait_until_spool_empty(&server);
 }
 
-/// Sends one message to alice and waits until it is delivered and out
-/// of the queue.
-fn send_and_deliver(server: &TestServer, subject: &str, delivered: usize) {
+/// Sends `text` to alice with python's smtplib; it must be answered 250.
+fn send_to_alice(server: &TestServer, text: &str) {
     let message = server.dir.path().join("m.eml");
-    std::fs::write(&message, format!("Subject: {subject}\r\n\r\nbody\r\n")).unwrap();
+    std::fs::write(&message, text).unwrap();
     let output = python(
         "send.py",
         server.addr,
@@ -71,6 +59,12 @@ fn send_and_deliver(server: &TestServer, subject: &str, delivered: usize) {
         ],
     );
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "OK {}");
+}
+
+/// Sends one message to alice and waits until it is delivered and out
+/// of the queue.
+fn send_and_deliver(server: &TestServer, subject: &str, delivered: usize) {
+    send_to_alice(server, &format!("Subject: {subject}\r\n\r\nbody\r\n"));
     server.wait_for_delivery("alice", delivered);
     wait_until_spool_empty(server);
 }

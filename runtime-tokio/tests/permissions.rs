@@ -90,13 +90,7 @@ mode = "exclusive"
     // (alice's message left the queue first; its emptied file may have
     // been taken again by bob's, which is checked as queued[0].)
     // A reader's sync numbers the delivered message: dovecot-uidlist.
-    let listed = postern()
-        .current_dir(server.dir.path())
-        .args(["mailbox", "list", "alice@example.test", "--config"])
-        .arg(server.config_path())
-        .output()
-        .unwrap();
-    assert!(listed.status.success(), "{listed:?}");
+    server.command(&["mailbox", "list", "alice@example.test"]);
     let delivered = std::fs::read_dir(maildir.join("cur"))
         .unwrap()
         .map(|e| e.unwrap().path())

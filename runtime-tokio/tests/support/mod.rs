@@ -135,6 +135,21 @@ users = ["alice"]
         self.dir.path().join("postern.toml")
     }
 
+    /// Runs `postern ARGS --config CONFIG` beside this server (such as
+    /// `mailbox list USER`, whose sync numbers what waits in `new/`), and
+    /// requires it to succeed.
+    pub fn command(&self, args: &[&str]) -> Output {
+        let output = postern()
+            .current_dir(self.dir.path())
+            .args(args)
+            .arg("--config")
+            .arg(self.config_path())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "postern {args:?}: {output:?}");
+        output
+    }
+
     /// Starts (or restarts) the process and waits until it accepts.
     pub fn launch(&mut self) {
         allow_root(&self.config_path());
