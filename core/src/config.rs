@@ -7,6 +7,7 @@
 //! TOML parser reports them at their exact position; rules that relate
 //! several values are checked afterwards, with spans kept for the purpose.
 
+mod dkim;
 mod domain;
 mod lists;
 mod news_upstream;
@@ -27,6 +28,8 @@ pub use service::{FtpConfig, ListenLines, ServiceConfig, ServiceKind};
 
 pub use lists::{ListsConfig, parse_list_file, render_list_file};
 
+pub use dkim::DkimKeyConfig;
+use dkim::{RawDkim, validate_dkim};
 use domain::{RawDomain, validate_domains};
 mod news;
 use lists::{RawList, RawListsSection, validate_lists};
@@ -69,6 +72,8 @@ pub struct Config {
     pub lockout: LockoutPolicy,
     /// `[[news_upstream]]`: news servers to pull groups from.
     pub news_upstreams: Vec<NewsUpstreamConfig>,
+    /// `[[dkim]]`: the keys that sign mail sent for our domains.
+    pub dkim: Vec<DkimKeyConfig>,
     /// `[lists]` and the `[[list]]`s.
     pub lists: ListsConfig,
     /// Settings that are valid but probably a mistake (a smarthost on
@@ -312,6 +317,8 @@ struct RawConfig {
     news_upstreams: Vec<Spanned<news_upstream::RawNewsUpstream>>,
     #[serde(default, rename = "list")]
     lists: Vec<RawList>,
+    #[serde(default)]
+    dkim: Vec<RawDkim>,
     #[serde(default, rename = "lists")]
     lists_section: RawListsSection,
 }
@@ -613,15 +620,17 @@ fn validate(source: &str, raw: RawConfig, errors: &mut Vec<ConfigError>) -> Conf
     let lists = validate_lists(source, raw.lists_section, raw.lists, &domains, errors);
     warnings.extend(service::finger_warnings(&services));
     warnings.extend(service::remote_log_warnings(&services));
+    let server = ServerConfig {
+        hostname: raw.server.hostname.0,
+        data_dir: raw.server.data_dir,
+        shutdown_grace: raw.server.shutdown_grace.0,
+        max_hops,
+        run_as,
+        log_file: raw.server.log_file,
+    };
+    let dkim = validate_dkim(source, raw.dkim, &domains, &server, errors, &mut warnings);
     Config {
-        server: ServerConfig {
-            hostname: raw.server.hostname.0,
-            data_dir: raw.server.data_dir,
-            shutdown_grace: raw.server.shutdown_grace.0,
-            max_hops,
-            run_as,
-            log_file: raw.server.log_file,
-        },
+        server,
         services,
         domains,
         outbound: validate_outbound(source, raw.outbound, errors, &mut warnings),
@@ -634,6 +643,7 @@ fn validate(source: &str, raw: RawConfig, errors: &mut Vec<ConfigError>) -> Conf
             &mut warnings,
         ),
         lists,
+        dkim,
         warnings,
     }
 }

@@ -98,6 +98,13 @@ pub struct ClientInfo {
     pub helo: String,
     /// The client's IP address, as text.
     pub address: String,
+    /// The message starts here: its client logged in or sends from a
+    /// network the instance trusts to relay, or Postern made it (a bounce,
+    /// a list post, an autoreply, a webmail message). Only such messages
+    /// are DKIM-signed for our domains; mail from elsewhere that merely
+    /// claims one of them never is. Always the last field of the spool
+    /// record (see `SPOOL_FORMAT_VERSION` in the runtime).
+    pub submitted: bool,
 }
 
 /// The envelope of one message (RFC 5321 2.3.1).
@@ -220,6 +227,7 @@ mod tests {
             client: ClientInfo {
                 helo: "c.test".into(),
                 address: "127.0.0.1".into(),
+                submitted: false,
             },
         };
         assert_eq!(envelope.local_mailboxes(), vec![&alice]);

@@ -208,6 +208,11 @@ pub const CLIENT_CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 /// optionally by `smtp_connection_reuse_count_limit`).
 pub const CLIENT_MESSAGES_PER_CONNECTION_MAX: u32 = 100;
 
+/// Messages DKIM-signed at once. Signing reads the whole message into
+/// memory (the body hash comes before the first octet is sent), so this
+/// bounds that memory at this many times the largest message.
+pub const DKIM_SIGNINGS_AT_ONCE_MAX: usize = 2;
+
 /// How long an outbound connection waits, idle after a transaction, for
 /// another message to the same destination before it QUITs (Postfix's
 /// `smtp_connection_cache_time_limit`, 2 s): long enough to catch the next

@@ -158,6 +158,15 @@ pub enum RelayPolicy {
 }
 
 impl RelayPolicy {
+    /// Is this client one of ours, so that what it sends is submitted
+    /// mail (DKIM-signed for our domains)? Only a logged-in client, or one
+    /// on a network named in `relay = [...]`: `relay = "any"` lets
+    /// everyone relay but vouches for no one.
+    pub fn vouches_for(&self, client: IpAddr, authenticated: bool) -> bool {
+        authenticated
+            || matches!(self, RelayPolicy::Networks(networks) if networks.iter().any(|n| n.contains(client)))
+    }
+
     /// May this client relay? `authenticated` is whether it has logged in.
     pub fn permits(&self, client: IpAddr, authenticated: bool) -> bool {
         match self {

@@ -124,11 +124,25 @@ impl UnixTime {
         at.format(&Rfc2822)
             .unwrap_or_else(|_| "Thu, 01 Jan 1970 00:00:00 +0000".to_owned())
     }
+
+    /// The year and month, as `202612`: a DKIM selector's usual suffix.
+    pub fn year_month(self) -> String {
+        let at = time::OffsetDateTime::from_unix_timestamp(self.0)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        format!("{}{:02}", at.year(), u8::from(at.month()))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn year_month_is_six_digits() {
+        // Fri, 20 Nov 2026 22:15:59 +0000
+        assert_eq!(UnixTime(1_795_126_559).year_month(), "202611");
+        assert_eq!(UnixTime(0).year_month(), "197001");
+    }
 
     #[test]
     fn adding_a_huge_duration_saturates() {

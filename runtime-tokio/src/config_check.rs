@@ -61,6 +61,17 @@ pub fn check_files(loaded: &Loaded) -> Result<(), String> {
             "give a PEM file of the certificates the smarthost's must chain to (for a self-signed smarthost, its own certificate)",
         ));
     }
+    for key in &loaded.config.dkim {
+        if let Err(error) = crate::mail_auth::dkim::DkimSigners::load(std::slice::from_ref(key)) {
+            errors.push(error_at(
+                loaded,
+                key.line,
+                "dkim.key",
+                &error.to_string(),
+                "point key at a PEM private key (RSA of 2048 to 4096 bits, or Ed25519); `postern dkim keygen DOMAIN` makes one and prints the DNS record to publish",
+            ));
+        }
+    }
     for upstream in &loaded.config.news_upstreams {
         // Paths are resolved by now (config_file::load).
         if let Err(error) =

@@ -187,6 +187,9 @@ pub fn load(path: Option<&Path>) -> Result<Loaded, String> {
     if let Some(smarthost) = &mut config.outbound.smarthost {
         smarthost.ca_file = smarthost.ca_file.as_ref().map(|file| base.join(file));
     }
+    for key in &mut config.dkim {
+        key.key = base.join(&key.key);
+    }
     for upstream in &mut config.news_upstreams {
         upstream.password_file = upstream.password_file.as_ref().map(|f| base.join(f));
         upstream.ca_file = upstream.ca_file.as_ref().map(|f| base.join(f));

@@ -35,8 +35,10 @@ pub use supervise::UnreadableEntry;
 mod attempt;
 mod pool;
 mod rules;
+mod sign;
 
 use crate::environment::Environment;
+use crate::mail_auth::dkim::DkimSigners;
 use crate::metrics::DeliveryResult;
 use crate::spool::SpoolRecord;
 use crate::tls::ClientTls;
@@ -77,17 +79,20 @@ pub struct Context<E> {
     /// The newsgroups, for mail to their mail-to-news addresses (the
     /// simulation's server has none).
     pub news: Option<crate::news::NewsStore>,
+    /// The `[[dkim]]` keys that sign what leaves.
+    pub dkim: Arc<DkimSigners>,
 }
 
 /// What a configuration reload (SIGHUP) changes in delivery: the
 /// directory (for bounces), the outbound settings (smarthost, retry
-/// schedule, limits, timeouts) and the smarthost's CA.
+/// schedule, limits, timeouts), the smarthost's CA, and the DKIM keys.
 pub struct Settings {
     directory: Arc<Directory>,
     hostname: String,
     outbound: OutboundConfig,
     smarthost_tls: Option<ClientTls>,
     lists: Option<Arc<crate::lists::ListBook>>,
+    dkim: Arc<DkimSigners>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -99,8 +104,9 @@ impl std::fmt::Debug for Settings {
 }
 
 impl Settings {
-    /// Reads the smarthost's CA file, if it has one.
+    /// Reads the smarthost's CA file, if it has one, and the DKIM keys.
     pub fn new(config: &Config, directory: Arc<Directory>) -> Result<Self, String> {
+        let dkim = DkimSigners::load(&config.dkim).map_err(|error| error.to_string())?;
         let smarthost_tls = match &config.outbound.smarthost {
             Some(smarthost) if smarthost.tls != TlsPolicy::Never => Some(
                 ClientTls::verified(smarthost.ca_file.as_deref())
@@ -114,6 +120,7 @@ impl Settings {
             outbound: config.outbound.clone(),
             smarthost_tls,
             lists: None,
+            dkim: Arc::new(dkim),
         })
     }
 
@@ -147,6 +154,7 @@ impl<E: Environment> Context<E> {
             smarthost_tls: settings.smarthost_tls,
             lists: settings.lists,
             news: None,
+            dkim: settings.dkim,
         }
     }
 
@@ -681,6 +689,7 @@ impl<E: Environment> Runner<E> {
                     client: ClientInfo {
                         helo: self.context.hostname.clone(),
                         address: "(bounce)".to_owned(),
+                        submitted: true,
                     },
                 };
                 match self

@@ -173,6 +173,44 @@ enum Command {
         #[command(subcommand)]
         action: CertAction,
     },
+    /// DKIM keys for signing outgoing mail.
+    Dkim {
+        #[command(subcommand)]
+        action: DkimAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum DkimAction {
+    /// Makes a signing key for DOMAIN: writes the private key (PEM,
+    /// readable by its owner only; never over an existing file) and prints
+    /// the DNS TXT record to publish and the [[dkim]] table to add.
+    Keygen {
+        /// The domain mail is signed for (the From: domain).
+        domain: String,
+        /// The selector, a DNS label naming this key; a new key for
+        /// rotation gets a new selector. By default `s` and this year and
+        /// month (s202612).
+        #[arg(long)]
+        selector: Option<String>,
+        /// rsa (every verifier checks it) or ed25519 (RFC 8463; best
+        /// published beside an RSA key).
+        #[arg(long, value_enum, default_value_t = DkimAlgorithm::Rsa)]
+        algorithm: DkimAlgorithm,
+        /// RSA key size.
+        #[arg(long, default_value_t = 2048)]
+        bits: usize,
+        /// Where the private key goes; by default DOMAIN.SELECTOR.key in
+        /// the current directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DkimAlgorithm {
+    Rsa,
+    Ed25519,
 }
 
 #[derive(Subcommand)]
@@ -410,11 +448,52 @@ fn main() -> ExitCode {
                 )
             }),
         ),
+        Command::Dkim {
+            action:
+                DkimAction::Keygen {
+                    domain,
+                    selector,
+                    algorithm,
+                    bits,
+                    out,
+                },
+        } => report(dkim_keygen(domain, selector, algorithm, bits, out)),
         Command::DefaultConfig => {
             print!("{}", config_file::DEFAULT_CONFIG);
             ExitCode::SUCCESS
         }
     }
+}
+
+fn dkim_keygen(
+    domain: String,
+    selector: Option<String>,
+    algorithm: DkimAlgorithm,
+    bits: usize,
+    out: Option<PathBuf>,
+) -> Result<String, String> {
+    use postern::mail_auth::dkim::{Algorithm, keygen};
+    use postern_core::mail_auth::dkim::selector_problem;
+    let domain = postern_core::address::domain_key(&domain)
+        .map_err(|_| format!("\"{domain}\" is not a domain name"))?;
+    let selector = selector
+        .unwrap_or_else(|| {
+            let now = postern::environment::system_now();
+            format!("s{}", now.year_month())
+        })
+        .to_ascii_lowercase();
+    if let Some(problem) = selector_problem(&selector) {
+        return Err(format!(
+            "{problem}: a selector is DNS labels (letters, digits, hyphens) separated by dots"
+        ));
+    }
+    let out = out.unwrap_or_else(|| PathBuf::from(format!("{domain}.{selector}.key")));
+    let out = std::path::absolute(&out).map_err(|error| format!("{}: {error}", out.display()))?;
+    let algorithm = match algorithm {
+        DkimAlgorithm::Rsa => Algorithm::Rsa { bits },
+        DkimAlgorithm::Ed25519 => Algorithm::Ed25519,
+    };
+    keygen(&domain, &selector, algorithm, &out)
 }
 
 /// Finds and loads the configuration as every command does, saying on

@@ -301,6 +301,8 @@ fn forward(
         client: ClientInfo {
             helo: arrival.hostname.to_owned(),
             address: format!("(forwarded by {})", canonical(arrival)),
+            // A forwarded copy is ours only if the original was.
+            submitted: original.client.submitted,
         },
     };
     let forward = Forward {

@@ -123,6 +123,7 @@ pub(super) fn decide(
         client: ClientInfo {
             helo: arrival.hostname.to_owned(),
             address: format!("(vacation of {})", canonical(arrival)),
+            submitted: true,
         },
     };
     Ok(VacationReply {

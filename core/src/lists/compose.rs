@@ -199,6 +199,7 @@ pub(super) fn envelope(
         client: ClientInfo {
             helo: hostname.to_owned(),
             address: "(mailing list)".to_owned(),
+            submitted: true,
         },
     })
 }

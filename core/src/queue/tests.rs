@@ -28,6 +28,7 @@ fn envelope(recipients: &[(&str, bool)]) -> Envelope {
         client: ClientInfo {
             helo: "c.test".into(),
             address: "127.0.0.1".into(),
+            submitted: false,
         },
     }
 }

@@ -115,11 +115,7 @@ async fn deliver_on<E: Environment>(
 ) -> (Option<AttemptResult>, bool) {
     let id = job.id;
     let envelope = &job.record.envelope;
-    let opened = match content(context, id, envelope).await {
-        Ok(content) => context.env.data(id).await.map(|data| (content, data)),
-        Err(error) => Err(error),
-    };
-    let (content, (size, mut message)) = match opened {
+    let opened = match open_message(context, id, envelope).await {
         Ok(opened) => opened,
         Err(error) => {
             tracing::error!(queue_id = %id, %error, "{id}: cannot read the message; will retry");
@@ -131,9 +127,12 @@ async fn deliver_on<E: Environment>(
             return (Some(result), true);
         }
     };
+    let (size, data) = opened.data;
+    let size = size + opened.signature.len() as u64;
+    let mut message = std::io::Cursor::new(opened.signature).chain(data);
     let budget = context.outbound.attempt_timeout(size, job.indexes.len());
     let deadline = tokio::time::Instant::now() + budget;
-    let delivery = delivery(envelope, &job.indexes, size, content);
+    let delivery = delivery(envelope, &job.indexes, size, opened.content);
     let host = open.host.clone();
     let mut log = |event: &client::ClientEvent| log_event(id, &host, event);
     match open
@@ -206,12 +205,8 @@ pub(super) async fn run_attempt<E: Environment>(
     let envelope = &record.envelope;
     // The message is opened once up front, for its size (the deadline
     // depends on it), and that copy serves the first session.
-    let opened = match content(&context, id, envelope).await {
-        Ok(content) => context.env.data(id).await.map(|data| (content, data)),
-        Err(error) => Err(error),
-    };
-    let (content, mut data) = match opened {
-        Ok((content, data)) => (content, Some(data)),
+    let (content, signature, mut data) = match open_message(&context, id, envelope).await {
+        Ok(opened) => (opened.content, opened.signature, Some(opened.data)),
         Err(error) => {
             tracing::error!(queue_id = %id, %error, "{id}: cannot read the message; will retry");
             let result = AttemptResult::Undeliverable {
@@ -221,7 +216,7 @@ pub(super) async fn run_attempt<E: Environment>(
             return (result, None);
         }
     };
-    let size = data.as_ref().map_or(0, |(size, _)| *size);
+    let size = data.as_ref().map_or(0, |(size, _)| *size) + signature.len() as u64;
     let budget = context.outbound.attempt_timeout(size, indexes.len());
     let deadline = tokio::time::Instant::now() + budget;
     let mut fallback_logged = false;
@@ -285,6 +280,7 @@ pub(super) async fn run_attempt<E: Environment>(
                     tls,
                     deadline,
                     content,
+                    signature: &signature,
                 };
                 match session
                     .run(&context, &record, &indexes, stream, data.take())
@@ -347,6 +343,8 @@ struct Session<'a> {
     /// What the message's octets are, for the 8BITMIME and SMTPUTF8
     /// decisions.
     content: Content,
+    /// The DKIM-Signature fields sent in front of the message.
+    signature: &'a [u8],
 }
 
 impl Session<'_> {
@@ -363,10 +361,12 @@ impl Session<'_> {
         data: Option<(u64, E::Data)>,
     ) -> io::Result<Option<(client::Outcome, Option<ClientConnection<E::Stream>>)>> {
         let id = record.queue_id;
-        let (size, mut message) = match data {
+        let (size, data) = match data {
             Some(data) => data,
             None => context.env.data(id).await?,
         };
+        let size = size + self.signature.len() as u64;
+        let mut message = self.signature.chain(data);
         let delivery = delivery(&record.envelope, indexes, size, self.content);
         let clock = Clock::new();
         let config = context.client_config(self.leg, self.tls);
@@ -387,6 +387,32 @@ impl Session<'_> {
             .await;
         Ok(ended.map(|(outcome, ready)| (outcome, ready.then_some(connection))))
     }
+}
+
+/// A message opened for sending.
+struct Opened<D> {
+    /// What its octets are.
+    content: Content,
+    /// The DKIM-Signature fields to send in front of it (empty when it is
+    /// not signed), made once for the attempt.
+    signature: Vec<u8>,
+    /// Its size and data, as spooled.
+    data: (u64, D),
+}
+
+async fn open_message<E: Environment>(
+    context: &Context<E>,
+    id: QueueId,
+    envelope: &Envelope,
+) -> io::Result<Opened<E::Data>> {
+    let content = content(context, id, envelope).await?;
+    let signature = super::sign::signature(context, id, envelope).await?;
+    let data = context.env.data(id).await?;
+    Ok(Opened {
+        content,
+        signature,
+        data,
+    })
 }
 
 /// What the message's octets are, for the client machine's 8BITMIME and

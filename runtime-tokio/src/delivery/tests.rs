@@ -227,6 +227,7 @@ fn record(id: u64, users: &[&str]) -> SpoolRecord {
             client: ClientInfo {
                 helo: "client.test".into(),
                 address: "127.0.0.1".into(),
+                submitted: false,
             },
         },
     }

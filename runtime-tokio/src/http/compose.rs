@@ -453,6 +453,8 @@ async fn send<M: Backend>(
         client: ClientInfo {
             helo: "webmail".to_owned(),
             address: peer.remote.ip().to_string(),
+            // Sent by a logged-in webmail user.
+            submitted: true,
         },
     };
     let (opened, mut file) = app.store.open(envelope).await?;

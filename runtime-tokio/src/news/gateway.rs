@@ -62,6 +62,7 @@ pub async fn submit<B: Backend>(
         client: ClientInfo {
             helo: "news".to_owned(),
             address: from.client.to_string(),
+            submitted: false,
         },
     };
     let (opened, mut file) = backend.open(envelope).await?;

@@ -29,8 +29,13 @@ pub const SPOOL_MAGIC: [u8; 8] = *b"PSTNSPL\n";
 /// changes, and teach [`decode_spool_record`] the old one (until the
 /// first release, older spools are refused with an error naming both
 /// versions). 1: the first; 2: each recipient carries its destination (a
-/// local mailbox, or remote for relayed mail).
-pub const SPOOL_FORMAT_VERSION: u16 = 2;
+/// local mailbox, or remote for relayed mail); 3: the client info says
+/// whether the message was submitted here (`ClientInfo::submitted`, the
+/// record's last field, so a version 2 record reads as version 3 with it
+/// false).
+pub const SPOOL_FORMAT_VERSION: u16 = 3;
+/// The version before: its records are read, as described above.
+const SPOOL_FORMAT_VERSION_PREVIOUS: u16 = 2;
 /// The first bytes of every state file, and its format version.
 pub const STATE_MAGIC: [u8; 8] = *b"PSTNSTA\n";
 pub const STATE_FORMAT_VERSION: u16 = 1;
@@ -112,7 +117,7 @@ pub fn record_length(fixed: &[u8]) -> io::Result<usize> {
         return Err(damaged("not a Postern spool file (wrong magic)"));
     }
     let version = u16::from_le_bytes([fixed[8], fixed[9]]);
-    if version != SPOOL_FORMAT_VERSION {
+    if version != SPOOL_FORMAT_VERSION && version != SPOOL_FORMAT_VERSION_PREVIOUS {
         return Err(damaged(format!(
             "spool format version {version}; this Postern reads {SPOOL_FORMAT_VERSION}"
         )));
@@ -137,6 +142,16 @@ pub fn decode_spool_record(bytes: &[u8]) -> io::Result<SpoolRecord> {
                 "spool file cut short: the record should be {length} octets"
             ))
         })?;
+    let version = u16::from_le_bytes([bytes[8], bytes[9]]);
+    // A version 2 record lacks only its last field, `submitted`, a bool:
+    // bincode writes `false` as one zero octet.
+    let upgraded;
+    let (encoded, length) = if version == SPOOL_FORMAT_VERSION_PREVIOUS {
+        upgraded = [encoded, &[0u8]].concat();
+        (upgraded.as_slice(), length + 1)
+    } else {
+        (encoded, length)
+    };
     let (record, used): (SpoolRecord, usize) =
         bincode::decode_from_slice(encoded, bincode_config::<SPOOL_RECORD_BYTES_MAX>())
             .map_err(|e| damaged(format!("spool record does not decode: {e}")))?;
@@ -288,6 +303,7 @@ mod tests {
                 client: ClientInfo {
                     helo: "client.test".into(),
                     address: "127.0.0.1".into(),
+                    submitted: false,
                 },
             },
         }
@@ -305,6 +321,28 @@ mod tests {
         let mut bytes = encode_header(&record).unwrap();
         bytes.extend_from_slice(b"Subject: hi\r\n\r\nbody\r\n");
         assert_eq!(decode_spool_record(&bytes).unwrap(), record);
+    }
+
+    #[test]
+    fn a_version_2_record_reads_as_not_submitted() {
+        let mut record = record(2);
+        record.envelope.client.submitted = true;
+        let current = encode_header(&record).unwrap();
+        // Version 2 wrote the same record without its last octet, the
+        // `submitted` flag.
+        let mut old = current[..current.len() - 1].to_vec();
+        old[8..10].copy_from_slice(&2u16.to_le_bytes());
+        let length = (current.len() - 1 - HEADER_BYTES) as u32;
+        old[10..14].copy_from_slice(&length.to_le_bytes());
+        old.extend_from_slice(b"Subject: hi\r\n\r\nbody\r\n");
+        record.envelope.client.submitted = false;
+        assert_eq!(decode_spool_record(&old).unwrap(), record);
+        // Any other version is refused, naming both.
+        old[8..10].copy_from_slice(&1u16.to_le_bytes());
+        assert_eq!(
+            reason(decode_spool_record(&old).unwrap_err()),
+            "spool format version 1; this Postern reads 3"
+        );
     }
 
     #[test]

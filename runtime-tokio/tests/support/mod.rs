@@ -313,13 +313,19 @@ pub fn add_user(config: &Path, login: &str, password: &str) {
 /// Runs a Python client from `tests/clients/`, with the server address
 /// and `args`; returns its output, panicking with it on failure.
 pub fn python(script: &str, addr: SocketAddr, args: &[&str]) -> Output {
+    let (host, port) = (addr.ip().to_string(), addr.port().to_string());
+    let mut all = vec![host.as_str(), port.as_str()];
+    all.extend_from_slice(args);
+    python_script(script, &all)
+}
+
+/// Runs tests/clients/`script` with `args`; the test fails if it does.
+pub fn python_script(script: &str, args: &[&str]) -> Output {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/clients")
         .join(script);
     let output = Command::new("python3")
         .arg(path)
-        .arg(addr.ip().to_string())
-        .arg(addr.port().to_string())
         .args(args)
         .output()
         .expect("python3 is needed for the real-client tests");

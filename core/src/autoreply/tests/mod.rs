@@ -53,6 +53,7 @@ fn envelope(from: &str, to: &str) -> Envelope {
         client: ClientInfo {
             helo: "client.test".into(),
             address: "192.0.2.1".into(),
+            submitted: false,
         },
     }
 }

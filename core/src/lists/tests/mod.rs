@@ -55,6 +55,7 @@ fn envelope(from: &str) -> Envelope {
         client: ClientInfo {
             helo: "client".into(),
             address: "127.0.0.1".into(),
+            submitted: false,
         },
     }
 }

@@ -41,6 +41,10 @@ impl Server {
                     .map(|h| h.domain.clone())
                     .unwrap_or_default(),
                 address: self.info.remote.ip().to_string(),
+                submitted: self
+                    .config
+                    .relay
+                    .vouches_for(self.info.remote.ip(), self.identity.is_some()),
             },
         };
         self.output

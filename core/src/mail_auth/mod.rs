@@ -1,0 +1,6 @@
+//! Mail authentication: the rules of DKIM (RFC 6376), SPF (RFC 7208) and
+//! DMARC (RFC 7489) that are decisions rather than cryptography or DNS.
+//! The runtime does the lookups and the signatures; what to sign, with
+//! which key, and what a result means is decided here.
+
+pub mod dkim;
