@@ -208,6 +208,11 @@ pub const CLIENT_CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 /// optionally by `smtp_connection_reuse_count_limit`).
 pub const CLIENT_MESSAGES_PER_CONNECTION_MAX: u32 = 100;
 
+/// Header fields Postern puts on top of a received message once it has
+/// all arrived (`Authentication-Results:`), in octets: results beyond it
+/// are left out (the spool keeps room for this much in a message's file).
+pub const TRACE_BYTES_MAX: usize = 4096;
+
 /// Messages DKIM-signed at once. Signing reads the whole message into
 /// memory (the body hash comes before the first octet is sent), so this
 /// bounds that memory at this many times the largest message.

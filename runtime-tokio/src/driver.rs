@@ -213,6 +213,11 @@ pub trait Backend: Clone + Send + Sync + 'static {
 pub trait StoredMessage: Send {
     /// Appends message data.
     fn write(&mut self, data: &[u8]) -> impl Future<Output = io::Result<()>> + Send;
+    /// Header fields to put on top of the message, decided once all of it
+    /// has arrived (`Authentication-Results:`); at most
+    /// [`postern_core::limits::TRACE_BYTES_MAX`]. Whoever reads the
+    /// committed message reads them before its data.
+    fn set_trace(&mut self, fields: Vec<u8>);
     /// Makes the message durable; only then may the client hear `250`.
     fn commit(self) -> impl Future<Output = io::Result<()>> + Send;
     /// Throws the message away.

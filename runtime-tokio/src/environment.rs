@@ -193,7 +193,8 @@ pub fn system_now() -> UnixTime {
 }
 
 impl QueueStore for System {
-    type Data = tokio::fs::File;
+    /// The trace fields, then the spooled data.
+    type Data = tokio::io::Chain<io::Cursor<Vec<u8>>, tokio::fs::File>;
 
     async fn load(&self, id: QueueId) -> io::Result<(SpoolRecord, Option<DeliveryState>)> {
         let spool = Arc::clone(&self.spool);
@@ -203,10 +204,13 @@ impl QueueStore for System {
     async fn data(&self, id: QueueId) -> io::Result<(u64, Self::Data)> {
         let spool = Arc::clone(&self.spool);
         blocking(move || {
-            let (_, mut file) = spool.read(id)?;
+            let (record, mut file) = spool.read(id)?;
             let data_start = file.stream_position()?;
             let size = file.metadata()?.len().saturating_sub(data_start);
-            Ok((size, tokio::fs::File::from_std(file)))
+            let size = size + record.trace.len() as u64;
+            let trace = io::Cursor::new(record.trace);
+            let file = tokio::fs::File::from_std(file);
+            Ok((size, tokio::io::AsyncReadExt::chain(trace, file)))
         })
         .await
     }
@@ -214,8 +218,9 @@ impl QueueStore for System {
     async fn header_section(&self, id: QueueId) -> io::Result<Vec<u8>> {
         let spool = Arc::clone(&self.spool);
         blocking(move || {
-            let (_, file) = spool.read(id)?;
-            let mut reader = io::BufReader::new(file).take(HEADER_SECTION_MAX as u64);
+            let (record, file) = spool.read(id)?;
+            let trace = io::Cursor::new(record.trace);
+            let mut reader = io::BufReader::new(trace.chain(file)).take(HEADER_SECTION_MAX as u64);
             let mut headers = Vec::new();
             let mut line = Vec::new();
             loop {
@@ -234,12 +239,17 @@ impl QueueStore for System {
         blocking(move || {
             // `read` leaves the file at the first octet of the data.
             let (_, mut file) = spool.read(record.queue_id)?;
-            let headers = record.envelope.delivery_headers(&mailbox, "\n");
+            let mut headers = record
+                .envelope
+                .delivery_headers(&mailbox, "\n")
+                .into_bytes();
+            // The copy's line endings are made as it is written.
+            headers.extend_from_slice(&record.trace);
             let first_try = spool.first_try(record.queue_id, &mailbox);
             let copy = maildirs.deliver(
                 &mailbox,
                 (record.queue_id, record.received_at),
-                headers.as_bytes(),
+                &headers,
                 &mut io::BufReader::new(&mut file),
                 first_try,
             )?;

@@ -46,6 +46,8 @@ pub use record::{
 
 use crate::driver::StoredMessage;
 use postern_core::envelope::{Envelope, LocalMailbox, QueueId};
+#[cfg(test)]
+use postern_core::limits::TRACE_BYTES_MAX;
 use postern_core::limits::{MESSAGE_READ_AT_ONCE_BYTES_MAX, STATE_FILE_BYTES_MAX};
 use postern_core::queue::{DeliveryState, FirstTries};
 use postern_core::time::UnixTime;
@@ -196,12 +198,15 @@ impl Spool {
             queue_id,
             received_at: received_at.0,
             envelope,
+            trace: Vec::new(),
         };
         let buffer = record::encode_header(&record)?;
         let spool_file = SpoolFile {
             spool: Arc::clone(self),
             queue_id,
             file: Backing::NotCreated,
+            record_area: buffer.len() - HEADER_BYTES,
+            record,
             buffer,
         };
         Ok((queue_id, received_at, spool_file))
@@ -304,11 +309,12 @@ impl Spool {
     ) -> io::Result<QueueId> {
         use tokio::io::AsyncReadExt;
         let spool = Arc::clone(self);
-        let (_, data) = blocking(move || spool.read(source)).await?;
+        let (record, data) = blocking(move || spool.read(source)).await?;
         let mut data = tokio::fs::File::from_std(data);
         let (id, _, mut file) = self.create(envelope).await?;
         let copied: io::Result<()> = async {
             file.write(prefix).await?;
+            file.write(&record.trace).await?;
             let mut chunk = vec![0u8; MESSAGE_READ_AT_ONCE_BYTES_MAX as usize];
             loop {
                 let read = data.read(&mut chunk).await?;
@@ -372,8 +378,16 @@ pub struct SpoolFile {
     spool: Arc<Spool>,
     queue_id: QueueId,
     file: Backing,
+    /// The record, whose trace is set once the data has all arrived.
+    record: SpoolRecord,
+    /// The octets the record takes after the fixed header: exactly its
+    /// encoding while only the buffer holds it; with
+    /// [`record::TRACE_ROOM_BYTES`] more once the file is started, so
+    /// that the trace fits in place at commit.
+    record_area: usize,
     /// Written to the file when it reaches [`WRITE_BUFFER_BYTES`], and at
-    /// commit.
+    /// commit. While the file is not created, it starts with the header
+    /// and record.
     buffer: Vec<u8>,
 }
 
@@ -406,6 +420,14 @@ impl SpoolFile {
     }
 
     async fn flush_buffer(&mut self) -> io::Result<()> {
+        if matches!(self.file, Backing::NotCreated) {
+            // The file starts with room for the trace.
+            let area = self.record_area + record::TRACE_ROOM_BYTES;
+            let header = record::encode_header_padded(&self.record, area)?;
+            self.buffer
+                .splice(..HEADER_BYTES + self.record_area, header);
+            self.record_area = area;
+        }
         let backing = std::mem::replace(&mut self.file, Backing::Lost);
         let buffer = std::mem::take(&mut self.buffer);
         let (spool, queue_id) = (Arc::clone(&self.spool), self.queue_id);
@@ -430,7 +452,26 @@ impl StoredMessage for SpoolFile {
         Ok(())
     }
 
+    fn set_trace(&mut self, fields: Vec<u8>) {
+        self.record.trace = fields;
+    }
+
     async fn commit(mut self) -> io::Result<()> {
+        // The trace goes into the record: in the buffer, or in place in
+        // the file's room for it.
+        let mut header = None;
+        if !self.record.trace.is_empty() {
+            if matches!(self.file, Backing::NotCreated) {
+                let exact = record::encode_header(&self.record)?;
+                self.buffer.splice(..HEADER_BYTES + self.record_area, exact);
+            } else {
+                let padded = record::encode_header_padded(&self.record, self.record_area)?;
+                if padded.len() != HEADER_BYTES + self.record_area {
+                    return Err(io::Error::other("trace fields too large for their room"));
+                }
+                header = Some(padded);
+            }
+        }
         let backing = std::mem::replace(&mut self.file, Backing::Lost);
         let buffer = std::mem::take(&mut self.buffer);
         let from = self.spool.incoming.join(self.queue_id.to_string());
@@ -441,6 +482,10 @@ impl StoredMessage for SpoolFile {
         blocking(move || {
             let written = backing.open(&spool, queue_id).and_then(|mut file| {
                 file.write_all(&buffer)?;
+                if let Some(header) = &header {
+                    use std::os::unix::fs::FileExt as _;
+                    file.write_all_at(header, 0)?;
+                }
                 file.sync_data()
             });
             if let Err(error) = written {
@@ -595,4 +640,72 @@ pub(crate) async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(work)
         .await
         .map_err(io::Error::other)?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use postern_core::address::ReversePath;
+    use postern_core::envelope::ClientInfo;
+    use postern_core::smtp::server::BodyType;
+
+    fn envelope() -> Envelope {
+        Envelope {
+            reverse_path: ReversePath::Null,
+            recipients: vec![postern_core::envelope::Recipient {
+                forward_path: postern_core::address::ForwardPath::Mailbox(
+                    postern_core::address::Mailbox {
+                        local_part: "bob".into(),
+                        domain: "elsewhere.test".into(),
+                    },
+                ),
+                destination: postern_core::envelope::Destination::Remote,
+            }],
+            body: BodyType::EightBitMime,
+            smtputf8: false,
+            client: ClientInfo {
+                helo: "client.test".into(),
+                address: "127.0.0.1".into(),
+                submitted: false,
+            },
+        }
+    }
+
+    /// A message of `size` octets with `trace`, committed and read back:
+    /// the record's trace and the data.
+    async fn round_trip(size: usize, trace: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        let dir = tempfile::tempdir().unwrap();
+        let (committed, _announced) = mpsc::unbounded_channel();
+        let (spool, _) = Spool::open(dir.path(), committed).unwrap();
+        let (id, _, mut file) = spool.create(envelope()).await.unwrap();
+        let data: Vec<u8> = (0..size).map(|i| b"abcdefgh\r\n"[i % 10]).collect();
+        for chunk in data.chunks(64 * 1024) {
+            file.write(chunk).await.unwrap();
+        }
+        file.set_trace(trace.to_vec());
+        file.commit().await.unwrap();
+        let (record, mut file) = spool.read(id).unwrap();
+        let mut read = Vec::new();
+        file.read_to_end(&mut read).unwrap();
+        assert_eq!(read, data, "the data is untouched");
+        (record.trace, read)
+    }
+
+    #[tokio::test]
+    async fn the_trace_is_kept_whether_the_file_was_started_before_the_end_or_not() {
+        let trace = b"Authentication-Results: mx.example.test; dkim=pass\r\n";
+        // Small: the whole message was in the buffer at commit.
+        assert_eq!(round_trip(1000, trace).await.0, trace);
+        // Large: the file was started, with room for the trace.
+        assert_eq!(round_trip(3 * WRITE_BUFFER_BYTES, trace).await.0, trace);
+        // No trace at all, either way.
+        assert_eq!(round_trip(1000, b"").await.0, b"");
+        assert_eq!(round_trip(3 * WRITE_BUFFER_BYTES, b"").await.0, b"");
+        // The largest trace fits in the room.
+        let largest = vec![b'x'; TRACE_BYTES_MAX];
+        assert_eq!(
+            round_trip(3 * WRITE_BUFFER_BYTES, &largest).await.0,
+            largest
+        );
+    }
 }

@@ -319,6 +319,8 @@ impl MemoryStore {
             queue_id: committed.queue_id,
             received_at: received_at.0,
             envelope: committed.envelope.clone(),
+            // The trace is in the data already (see MemoryMessage).
+            trace: Vec::new(),
         };
         shared
             .queue
@@ -492,6 +494,7 @@ impl Backend for MemoryStore {
                 queue_id,
                 envelope,
                 data: Vec::new(),
+                trace: Vec::new(),
             },
         ))
     }
@@ -504,6 +507,8 @@ pub struct MemoryMessage {
     queue_id: QueueId,
     envelope: Envelope,
     data: Vec<u8>,
+    /// Fields put on top at commit.
+    trace: Vec<u8>,
 }
 
 impl StoredMessage for MemoryMessage {
@@ -512,11 +517,15 @@ impl StoredMessage for MemoryMessage {
         Ok(())
     }
 
+    fn set_trace(&mut self, fields: Vec<u8>) {
+        self.trace = fields;
+    }
+
     async fn commit(self) -> io::Result<()> {
         let committed = Committed {
             queue_id: self.queue_id,
             envelope: self.envelope,
-            data: self.data,
+            data: [self.trace, self.data].concat(),
             bounce: false,
             forwarded: false,
         };

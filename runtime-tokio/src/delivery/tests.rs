@@ -230,6 +230,7 @@ fn record(id: u64, users: &[&str]) -> SpoolRecord {
                 submitted: false,
             },
         },
+        trace: Vec::new(),
     }
 }
 

@@ -16,7 +16,7 @@ use bincode::{Decode, Encode};
 use postern_core::address::ForwardPath;
 use postern_core::envelope::{Destination, Envelope, LocalMailbox, QueueId};
 use postern_core::limits::{
-    RECIPIENTS_PER_MESSAGE_MAX, SPOOL_RECORD_BYTES_MAX, STATE_FILE_BYTES_MAX,
+    RECIPIENTS_PER_MESSAGE_MAX, SPOOL_RECORD_BYTES_MAX, STATE_FILE_BYTES_MAX, TRACE_BYTES_MAX,
 };
 use postern_core::queue::DeliveryState;
 use postern_core::text::counted;
@@ -30,9 +30,12 @@ pub const SPOOL_MAGIC: [u8; 8] = *b"PSTNSPL\n";
 /// first release, older spools are refused with an error naming both
 /// versions). 1: the first; 2: each recipient carries its destination (a
 /// local mailbox, or remote for relayed mail); 3: the client info says
-/// whether the message was submitted here (`ClientInfo::submitted`, the
-/// record's last field, so a version 2 record reads as version 3 with it
-/// false).
+/// whether the message was submitted here (`ClientInfo::submitted`), the
+/// record ends with its [`SpoolRecord::trace`], and zero octets may pad
+/// the record to the length the header gives (room for the trace of a
+/// message whose file was started before the end of its data). Both new
+/// fields come last, so a version 2 record reads as version 3 with
+/// `submitted` false and no trace.
 pub const SPOOL_FORMAT_VERSION: u16 = 3;
 /// The version before: its records are read, as described above.
 const SPOOL_FORMAT_VERSION_PREVIOUS: u16 = 2;
@@ -49,6 +52,11 @@ pub struct SpoolRecord {
     /// Seconds since the Unix epoch when the message arrived.
     pub received_at: i64,
     pub envelope: Envelope,
+    /// Header fields Postern put on top of the message once all of it
+    /// had arrived (`Authentication-Results:`): whoever reads the
+    /// message reads these first, then the data. At most
+    /// [`TRACE_BYTES_MAX`].
+    pub trace: Vec<u8>,
 }
 
 /// Why a spool or state file cannot be used: it is damaged, and reading it
@@ -89,8 +97,24 @@ fn bincode_config<const LIMIT: usize>() -> bincode::config::Configuration<
 
 /// The header and record that start a spool file.
 pub fn encode_header(record: &SpoolRecord) -> io::Result<Vec<u8>> {
-    let encoded = bincode::encode_to_vec(record, bincode_config::<SPOOL_RECORD_BYTES_MAX>())
+    encode_header_padded(record, 0)
+}
+
+/// Room left after the record of a spool file written before its data
+/// has all arrived, so that the trace decided at the end fits in place.
+pub const TRACE_ROOM_BYTES: usize = TRACE_BYTES_MAX + 8;
+
+/// The header and record, the record padded with zero octets to at least
+/// `area` octets (the length the header gives).
+pub fn encode_header_padded(record: &SpoolRecord, area: usize) -> io::Result<Vec<u8>> {
+    if record.trace.len() > TRACE_BYTES_MAX {
+        return Err(io::Error::other("trace fields too large to spool"));
+    }
+    let mut encoded = bincode::encode_to_vec(record, bincode_config::<SPOOL_RECORD_BYTES_MAX>())
         .map_err(io::Error::other)?;
+    if encoded.len() < area {
+        encoded.resize(area, 0);
+    }
     if encoded.len() > SPOOL_RECORD_BYTES_MAX {
         return Err(io::Error::other("envelope too large to spool"));
     }
@@ -143,21 +167,28 @@ pub fn decode_spool_record(bytes: &[u8]) -> io::Result<SpoolRecord> {
             ))
         })?;
     let version = u16::from_le_bytes([bytes[8], bytes[9]]);
-    // A version 2 record lacks only its last field, `submitted`, a bool:
-    // bincode writes `false` as one zero octet.
+    // A version 2 record lacks only its last two fields, `submitted` (a
+    // bool) and `trace` (a Vec): bincode writes `false` and an empty
+    // vector as one zero octet each.
     let upgraded;
     let (encoded, length) = if version == SPOOL_FORMAT_VERSION_PREVIOUS {
-        upgraded = [encoded, &[0u8]].concat();
-        (upgraded.as_slice(), length + 1)
+        upgraded = [encoded, &[0u8, 0u8]].concat();
+        (upgraded.as_slice(), length + 2)
     } else {
         (encoded, length)
     };
     let (record, used): (SpoolRecord, usize) =
         bincode::decode_from_slice(encoded, bincode_config::<SPOOL_RECORD_BYTES_MAX>())
             .map_err(|e| damaged(format!("spool record does not decode: {e}")))?;
-    if used != length {
+    if encoded[used..].iter().any(|&b| b != 0) {
         return Err(damaged(format!(
-            "spool record is {used} octets, its header says {length}"
+            "spool record is {used} octets, its header says {length}, and what lies between is not padding"
+        )));
+    }
+    if record.trace.len() > TRACE_BYTES_MAX {
+        return Err(damaged(format!(
+            "trace fields of {} octets, over the limit of {TRACE_BYTES_MAX}",
+            record.trace.len()
         )));
     }
     check_envelope(&record.envelope)?;
@@ -306,6 +337,7 @@ mod tests {
                     submitted: false,
                 },
             },
+            trace: Vec::new(),
         }
     }
 
@@ -324,15 +356,34 @@ mod tests {
     }
 
     #[test]
+    fn a_padded_record_reads_the_same_and_anything_but_zeros_is_damage() {
+        let mut record = record(2);
+        let padded = encode_header_padded(&record, 200 + TRACE_ROOM_BYTES).unwrap();
+        assert_eq!(padded.len(), HEADER_BYTES + 200 + TRACE_ROOM_BYTES);
+        assert_eq!(decode_spool_record(&padded).unwrap(), record);
+        // The trace fits in the room, in place: the header says the same.
+        record.trace = b"Authentication-Results: x; dkim=pass\r\n".to_vec();
+        let rewritten = encode_header_padded(&record, 200 + TRACE_ROOM_BYTES).unwrap();
+        assert_eq!(rewritten.len(), padded.len());
+        assert_eq!(rewritten[..HEADER_BYTES], padded[..HEADER_BYTES]);
+        assert_eq!(decode_spool_record(&rewritten).unwrap(), record);
+        let mut bad = rewritten.clone();
+        *bad.last_mut().unwrap() = 1;
+        assert!(reason(decode_spool_record(&bad).unwrap_err()).contains("not padding"));
+        record.trace = vec![b'x'; TRACE_BYTES_MAX + 1];
+        assert!(encode_header(&record).is_err());
+    }
+
+    #[test]
     fn a_version_2_record_reads_as_not_submitted() {
         let mut record = record(2);
         record.envelope.client.submitted = true;
         let current = encode_header(&record).unwrap();
-        // Version 2 wrote the same record without its last octet, the
-        // `submitted` flag.
-        let mut old = current[..current.len() - 1].to_vec();
+        // Version 2 wrote the same record without its last two octets, the
+        // `submitted` flag and the empty trace.
+        let mut old = current[..current.len() - 2].to_vec();
         old[8..10].copy_from_slice(&2u16.to_le_bytes());
-        let length = (current.len() - 1 - HEADER_BYTES) as u32;
+        let length = (current.len() - 2 - HEADER_BYTES) as u32;
         old[10..14].copy_from_slice(&length.to_le_bytes());
         old.extend_from_slice(b"Subject: hi\r\n\r\nbody\r\n");
         record.envelope.client.submitted = false;
