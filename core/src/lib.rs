@@ -28,6 +28,7 @@ pub mod http;
 pub mod imap;
 pub mod limits;
 pub mod lists;
+pub mod mail_auth;
 pub mod mailbox;
 pub mod nntp;
 pub mod policy;
