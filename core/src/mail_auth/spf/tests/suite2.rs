@@ -29,8 +29,6 @@
 //! OTHERWISE) ARISING IN ANY WAY OUT OF THE USE OF THIS SOFTWARE, EVEN IF
 //! ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
 
-#[allow(unused_imports)]
-use super::zone::DEFAULT;
 use super::zone::Rr::*;
 use super::zone::{Case, Scenario};
 
