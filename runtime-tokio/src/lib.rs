@@ -20,6 +20,7 @@ pub mod listen;
 pub mod lists;
 pub mod log_file;
 pub mod logging;
+pub mod mail_auth;
 pub mod mailbox_command;
 pub mod mailbox_rules;
 pub mod maildir;
