@@ -46,16 +46,7 @@ pub(super) fn run(
     identity: Identity,
     answers: &BTreeMap<DnsQuery, DnsAnswer>,
 ) -> Result<SpfVerdict, DnsQuery> {
-    let helo_identity = identity == Identity::Helo || request.sender.is_empty();
-    let (local, raw_domain) = if helo_identity {
-        ("postmaster", request.helo.as_str())
-    } else {
-        match request.sender.rsplit_once('@') {
-            Some(("", domain)) => ("postmaster", domain),
-            Some((local, domain)) => (local, domain),
-            None => ("postmaster", request.sender.as_str()),
-        }
-    };
+    let (local, raw_domain) = sender_parts(request, identity);
     let verdict = |result, domain: &str| SpfVerdict {
         result,
         domain: domain.to_owned(),
@@ -101,9 +92,28 @@ pub(super) fn run(
     }
 }
 
+/// The local part and the domain checked: the MAIL FROM's, or
+/// `postmaster` at the HELO domain (RFC 7208 2.3, 2.4, 4.3).
+fn sender_parts(request: &SpfRequest, identity: Identity) -> (&str, &str) {
+    if identity == Identity::Helo || request.sender.is_empty() {
+        return ("postmaster", request.helo.as_str());
+    }
+    match request.sender.rsplit_once('@') {
+        Some(("", domain)) => ("postmaster", domain),
+        Some((local, domain)) => (local, domain),
+        None => ("postmaster", request.sender.as_str()),
+    }
+}
+
+/// The domain a verdict names.
+pub(super) fn checked_domain(request: &SpfRequest, identity: Identity) -> String {
+    let raw = sender_parts(request, identity).1;
+    identity_domain(raw).unwrap_or_else(|| raw.to_owned())
+}
+
 /// The identity's domain in A-labels, lowercase, without its final dot:
 /// `None` when it is not a multi-label domain name (4.3).
-fn identity_domain(raw: &str) -> Option<String> {
+pub(super) fn identity_domain(raw: &str) -> Option<String> {
     let name = raw.strip_suffix('.').unwrap_or(raw);
     let name = idna::domain_to_ascii(name).ok()?;
     let labels: Vec<&str> = name.split('.').collect();
@@ -329,9 +339,9 @@ impl<'a> Evaluation<'a> {
     fn validates(&mut self, name: &str) -> Result<bool, Stop> {
         let query = self.address_query(name);
         Ok(match self.lookup(query)? {
-            DnsAnswer::Records(records) => records
-                .iter()
-                .any(|record| *record == DnsRecord::Address(self.ip)),
+            DnsAnswer::Records(records) => records.iter().any(
+                |record| matches!(record, DnsRecord::Address(a) if a.to_canonical() == self.ip),
+            ),
             _ => false,
         })
     }

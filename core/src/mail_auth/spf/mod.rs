@@ -227,6 +227,21 @@ impl SpfCheck {
         self.answers.insert(query, answer);
     }
 
+    /// Ends the check with `temperror` because the driver gave up on it
+    /// (RFC 7208 4.6.4 lets a receiver bound the time a check takes);
+    /// `problem` says why. A check already decided keeps its verdict.
+    pub fn abandon(&mut self, problem: String) -> SpfVerdict {
+        let verdict = self.verdict.get_or_insert_with(|| SpfVerdict {
+            result: SpfResult::TempError,
+            domain: eval::checked_domain(&self.request, self.identity),
+            mechanism: None,
+            explanation: None,
+            problem: Some(problem),
+        });
+        self.pending = None;
+        verdict.clone()
+    }
+
     /// The lookups answered so far.
     pub fn lookups(&self) -> usize {
         self.answers.len()

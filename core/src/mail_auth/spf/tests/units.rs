@@ -376,3 +376,25 @@ fn results_have_the_rfc_8601_words() {
         ]
     );
 }
+
+#[test]
+fn identity_domains_must_be_multi_label_names() {
+    use super::super::eval::identity_domain;
+    let rows: &[(&str, Option<&str>)] = &[
+        ("example.com", Some("example.com")),
+        ("Mail.EXAMPLE.com.", Some("mail.example.com")),
+        ("_bounce.example.com", Some("_bounce.example.com")),
+        ("bücher.example", Some("xn--bcher-kva.example")),
+        ("localhost", None),
+        ("[192.0.2.1]", None),
+        ("192.0.2.1", None),
+        ("a..example.com", None),
+        ("", None),
+        (".", None),
+    ];
+    for (raw, expected) in rows {
+        assert_eq!(identity_domain(raw).as_deref(), *expected, "{raw:?}");
+    }
+    let label = "a".repeat(64);
+    assert_eq!(identity_domain(&format!("{label}.example.com")), None);
+}
