@@ -443,7 +443,13 @@ impl<'a> Evaluation<'a> {
         let Ok(text) = MacroString::parse(text, true) else {
             return Ok(None);
         };
-        self.expand(&text, domain).map(Some)
+        // The explanation ends up in a reply or a header: macros can bring
+        // in the sender's own text, so only printable ASCII goes out.
+        let explanation = self.expand(&text, domain)?;
+        let printable = explanation
+            .bytes()
+            .all(|b| b == b' ' || b.is_ascii_graphic());
+        Ok(printable.then_some(explanation))
     }
 
     /// Expands a macro string with `domain` as `%{d}` (7.3).

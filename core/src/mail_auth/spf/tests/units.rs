@@ -398,3 +398,25 @@ fn identity_domains_must_be_multi_label_names() {
     let label = "a".repeat(64);
     assert_eq!(identity_domain(&format!("{label}.example.com")), None);
 }
+
+#[test]
+fn an_explanation_keeps_only_printable_ascii() {
+    const ZONE: &[(&str, &[Rr])] = &[
+        ("example.com", &[Txt(&["v=spf1 -all exp=why.example.com"])]),
+        ("why.example.com", &[Txt(&["%{l} may not send"])]),
+    ];
+    let plain = check(
+        ZONE,
+        request("192.0.2.1", "bob@example.com", "x.example"),
+        Identity::MailFrom,
+    )
+    .0;
+    assert_eq!(plain.explanation.as_deref(), Some("bob may not send"));
+    let odd = check(
+        ZONE,
+        request("192.0.2.1", "bøb@example.com", "x.example"),
+        Identity::MailFrom,
+    )
+    .0;
+    assert_eq!((odd.result, odd.explanation), (SpfResult::Fail, None));
+}
