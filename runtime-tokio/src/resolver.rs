@@ -15,7 +15,17 @@ use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-/// Asks DNS servers about mail exchangers and hosts.
+/// Which address records [`Resolver::addresses`] asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// A records.
+    V4,
+    /// AAAA records.
+    V6,
+}
+
+/// Asks DNS servers about mail exchangers, hosts and the records of
+/// mail authentication.
 #[derive(Clone)]
 pub struct Resolver {
     inner: TokioResolver,
@@ -76,18 +86,7 @@ impl Resolver {
             Err(error) => HostAnswer::TemporaryFailure(describe(&error)),
         }
     }
-}
 
-/// Which address records [`Resolver::addresses`] asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Family {
-    /// A records.
-    V4,
-    /// AAAA records.
-    V6,
-}
-
-impl Resolver {
     /// The name's TXT records, each one's strings joined without spaces
     /// (RFC 7208 3.3); text that is not UTF-8 is kept lossily, so a
     /// record with stray octets still reads as "not ASCII".
