@@ -1,6 +1,7 @@
-//! The RFC 7208 test suite (openspf.org, rfc7208-tests.yml as kept in
-//! pyspf's repository, release 2014.04 with the 2019.08 additions), part one: initial processing to record evaluation,
-//! transcribed as tables: each scenario's zone, then its cases.
+//! The RFC 7208 test suite (openspf.org's rfc7208-tests.yml, release
+//! 2014.04 and later additions, as pyspf's repository keeps it at commit
+//! 0f7f21a), part one: initial processing to record evaluation, transcribed as tables: each scenario's zone, then
+//! its cases.
 //!
 //! The suite drives type-SPF records through TXT when a name has no TXT
 //! record of its own (the suite's own convention); the zones below hold
@@ -48,9 +49,6 @@ pub(super) const INITIAL_PROCESSING: Scenario = Scenario {
         ("nothosed.example.com", &[Txt(&["v=spf1 a:example.net -all"]), Txt(&["\u{96}"])]),
         ("ctrl.example.com", &[A("192.0.2.3"), Txt(&["v=spf1 a:ctrl.example.com\rptr -all"])]),
         ("fine.example.com", &[Txt(&["v=spf1 a  -all"])]),
-        ("trail.example.com", &[Txt(&["v=spf1 a -all "])]),
-        ("null.example.com", &[Txt(&["v=spf1 ip4:", "192.0.2.5 -all"]), Txt(&[])]),
-        ("badip.example.com", &[Txt(&["v=spf1 ip4:192.0.2.5\n include:spf.protection.outlook.com ~all"])]),
     ],
     cases: &[
         Case { name: "toolonglabel", spec: "4.3/1", ip: "1.2.3.5", mailfrom: "lyme.eater@A123456789012345678901234567890123456789012345678901234567890123.example.com", helo: "mail.example.net", results: &["none"], explanation: None },
@@ -66,9 +64,6 @@ pub(super) const INITIAL_PROCESSING: Scenario = Scenario {
         Case { name: "non-ascii-non-spf", spec: "4.5/1", ip: "1.2.3.4", mailfrom: "foobar@nothosed.example.com", helo: "hosed", results: &["fail"], explanation: Some(DEFAULT) },
         Case { name: "control-char-policy", spec: "4.6.1/2", ip: "192.0.2.3", mailfrom: "foobar@ctrl.example.com", helo: "hosed", results: &["permerror"], explanation: None },
         Case { name: "two-spaces", spec: "4.6.1", ip: "1.2.3.4", mailfrom: "actually@fine.example.com", helo: "hosed", results: &["fail"], explanation: None },
-        Case { name: "trailing-space", spec: "4.5/2", ip: "192.0.2.5", mailfrom: "silly@trail.example.com", helo: "hosed", results: &["fail"], explanation: None },
-        Case { name: "null-text", spec: "3.3", ip: "192.0.2.5", mailfrom: "silly@null.example.com", helo: "hosed", results: &["pass"], explanation: None },
-        Case { name: "badip4", spec: "4.6.1/2", ip: "192.0.2.5", mailfrom: "oops@badip.example.com", helo: "foobar", results: &["permerror"], explanation: None },
     ],
 };
 

@@ -1,6 +1,7 @@
-//! The RFC 7208 test suite (openspf.org, rfc7208-tests.yml as kept in
-//! pyspf's repository, release 2014.04 with the 2019.08 additions), part two: the mechanisms,
-//! transcribed as tables: each scenario's zone, then its cases.
+//! The RFC 7208 test suite (openspf.org's rfc7208-tests.yml, release
+//! 2014.04 and later additions, as pyspf's repository keeps it at commit
+//! 0f7f21a), part two: the mechanisms, transcribed as tables: each scenario's zone, then
+//! its cases.
 //!
 //! The suite drives type-SPF records through TXT when a name has no TXT
 //! record of its own (the suite's own convention); the zones below hold
@@ -47,10 +48,6 @@ pub(super) const PTR_MECHANISM_SYNTAX: Scenario = Scenario {
         ("e4.example.com", &[Txt(&["v=spf1 ptr -all"])]),
         ("e5.example.com", &[Txt(&["v=spf1 ptr:"])]),
         ("e6.example.com", &[Txt(&["v=spf1 ptr:example.Com -all"])]),
-        ("loop.example.com", &[Txt(&["v=spf1 ptr"])]),
-        ("4.2.0.192.in-addr.arpa", &[Ptr("loop4.example.com.")]),
-        ("loop4.example.com", &[Cname("CNAME.example.com.")]),
-        ("cname.example.com", &[Cname("CNAME.example.com.")]),
     ],
     cases: &[
         Case { name: "ptr-cidr", spec: "5.5/2", ip: "1.2.3.4", mailfrom: "foo@e1.example.com", helo: "mail.example.com", results: &["permerror"], explanation: None },
@@ -60,7 +57,6 @@ pub(super) const PTR_MECHANISM_SYNTAX: Scenario = Scenario {
         Case { name: "ptr-match-ip6", spec: "5.5/5", ip: "CAFE:BABE::1", mailfrom: "foo@e3.example.com", helo: "mail.example.com", results: &["pass"], explanation: None },
         Case { name: "ptr-empty-domain", spec: "5.5/2", ip: "1.2.3.4", mailfrom: "foo@e5.example.com", helo: "mail.example.com", results: &["permerror"], explanation: None },
         Case { name: "ptr-case-change", spec: "5.5/2", ip: "2001:db8::1", mailfrom: "bar@e6.example.com", helo: "mail.example.com", results: &["pass"], explanation: None },
-        Case { name: "ptr-cname-loop", spec: "5.5/7", ip: "192.0.2.4", mailfrom: "postmaster@loop.example.com", helo: "loop.example.com", results: &["neutral"], explanation: None },
     ],
 };
 

@@ -1,6 +1,7 @@
-//! The RFC 7208 test suite (openspf.org, rfc7208-tests.yml as kept in
-//! pyspf's repository, release 2014.04 with the 2019.08 additions), part three: mechanisms, modifiers, macros, limits,
-//! transcribed as tables: each scenario's zone, then its cases.
+//! The RFC 7208 test suite (openspf.org's rfc7208-tests.yml, release
+//! 2014.04 and later additions, as pyspf's repository keeps it at commit
+//! 0f7f21a), part three: mechanisms, modifiers, macros, limits, transcribed as tables: each scenario's zone, then
+//! its cases.
 //!
 //! The suite drives type-SPF records through TXT when a name has no TXT
 //! record of its own (the suite's own convention); the zones below hold
@@ -282,14 +283,8 @@ pub(super) const TEST_CASES_FROM_IMPLEMENTATION_BUGS: Scenario = Scenario {
         ("smtp6-v.fe.example.org", &[Aaaa("2001:db8:ff0:100::2")]),
         ("_spf.example.com", &[Txt(&["v=spf1 ptr:fe.example.org ptr:sgp.example.com exp=_expspf.example.org -all"])]),
         ("_expspf.example.org", &[Txt(&["Sender domain not allowed from this host. Please see http://www.openspf.org/Why?s=mfrom&id=%{S}&ip=%{C}&r=%{R}"])]),
-        ("a.example.org", &[Txt(&["Another TXT record."]), Txt(&["v=spf1 ip4:192.0.2.225 ?include:webmail.pair.com ?include:relay.pair.com -all"]), Txt(&["More TXT records."]), Txt(&["A third TXT record."]), Aaaa("2001:db8:ff0:300::4")]),
-        ("b.example.org", &[Cname("a.example.org")]),
-        ("mail.example.org", &[A("192.0.2.28"), Txt(&["v=spf1 include:a.example.org include:b.example.org -all"])]),
-        ("webmail.pair.com", &[Txt(&["v=spf1 ip4:66.39.3.0/24 ip4:209.68.6.94/32"])]),
-        ("relay.pair.com", &[Txt(&["v=spf1 ip4:209.68.5.9/32 ip4:209.68.5.15/32 a -all"]), A("192.0.2.131")]),
     ],
     cases: &[
         Case { name: "bytes-bug", spec: "5.4/4", ip: "2001:db8:ff0:100::2", mailfrom: "test@example.org", helo: "example.org", results: &["pass"], explanation: None },
-        Case { name: "cname-aliasing", spec: "3.2/1", ip: "192.0.2.27", mailfrom: "test@mail.example.org", helo: "mail.example.org", results: &["fail"], explanation: None },
     ],
 };

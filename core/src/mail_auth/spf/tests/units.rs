@@ -420,3 +420,95 @@ fn an_explanation_keeps_only_printable_ascii() {
     .0;
     assert_eq!((odd.result, odd.explanation), (SpfResult::Fail, None));
 }
+
+/// Records shaped the way real zones get them wrong or odd.
+const ODD: &[(&str, &[Rr])] = &[
+    (
+        "trailing.example.net",
+        &[Txt(&["v=spf1 ip4:192.0.2.10 -all  "])],
+    ),
+    // A record split into strings is read joined; an empty TXT beside
+    // it is no record at all.
+    (
+        "split.example.net",
+        &[Txt(&["v=spf1 ip4:192.0", ".2.10 -all"]), Txt(&[])],
+    ),
+    ("tab.example.net", &[Txt(&["v=spf1 ip4:192.0.2.10\t-all"])]),
+    (
+        "newline.example.net",
+        &[Txt(&["v=spf1 ip4:192.0.2.10\r\n-all"])],
+    ),
+    // The PTR name leads into a CNAME loop: its address lookup fails,
+    // so the name is skipped (RFC 7208 5.5) and nothing matches.
+    ("ptr.example.net", &[Txt(&["v=spf1 ptr"])]),
+    ("10.2.0.192.in-addr.arpa", &[Ptr("host.ptr.example.net.")]),
+    ("host.ptr.example.net", &[Cname("spin.example.net.")]),
+    ("spin.example.net", &[Cname("SPIN.example.net.")]),
+    // One record reached under two names (a CNAME alias) is still one
+    // record each time it is read.
+    (
+        "twice.example.net",
+        &[Txt(&[
+            "v=spf1 include:real.example.net include:alias.example.net -all",
+        ])],
+    ),
+    (
+        "real.example.net",
+        &[
+            Txt(&["other text"]),
+            Txt(&["v=spf1 ip4:198.51.100.0/24 ?all"]),
+        ],
+    ),
+    ("alias.example.net", &[Cname("real.example.net")]),
+];
+
+fn odd(ip: &str, sender: &str) -> SpfVerdict {
+    check(ODD, request(ip, sender, "x.example"), Identity::MailFrom).0
+}
+
+#[test]
+fn trailing_spaces_and_split_strings_are_fine() {
+    assert_eq!(
+        odd("192.0.2.10", "a@trailing.example.net").result,
+        SpfResult::Pass
+    );
+    assert_eq!(
+        odd("192.0.2.11", "a@trailing.example.net").result,
+        SpfResult::Fail
+    );
+    assert_eq!(
+        odd("192.0.2.10", "a@split.example.net").result,
+        SpfResult::Pass
+    );
+}
+
+#[test]
+fn terms_are_separated_by_spaces_only() {
+    for sender in ["a@tab.example.net", "a@newline.example.net"] {
+        assert_eq!(
+            odd("192.0.2.10", sender).result,
+            SpfResult::PermError,
+            "{sender}"
+        );
+    }
+}
+
+#[test]
+fn a_ptr_name_whose_lookup_fails_is_skipped() {
+    let verdict = odd("192.0.2.10", "a@ptr.example.net");
+    assert_eq!(
+        (verdict.result, verdict.mechanism),
+        (SpfResult::Neutral, None)
+    );
+}
+
+#[test]
+fn a_record_reached_through_an_alias_is_one_record() {
+    let verdict = odd("192.0.2.27", "a@twice.example.net");
+    assert_eq!(
+        (verdict.result, verdict.mechanism.as_deref()),
+        (SpfResult::Fail, Some("-all"))
+    );
+    let pass = odd("198.51.100.1", "a@twice.example.net");
+    assert_eq!(pass.mechanism.as_deref(), Some("include:real.example.net"));
+}
