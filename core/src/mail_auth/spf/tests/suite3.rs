@@ -1,7 +1,7 @@
 //! The RFC 7208 test suite (openspf.org's rfc7208-tests.yml, release
 //! 2014.04 and later additions, as pyspf's repository keeps it at commit
-//! 0f7f21a), part three: mechanisms, modifiers, macros, limits, transcribed as tables: each scenario's zone, then
-//! its cases.
+//! 0f7f21a) transcribed as tables, each scenario's zone then its cases.
+//! This file: part three: mechanisms, modifiers, macros, limits.
 //!
 //! The suite drives type-SPF records through TXT when a name has no TXT
 //! record of its own (the suite's own convention); the zones below hold
@@ -32,6 +32,7 @@
 
 use super::zone::Rr::*;
 use super::zone::{Case, DEFAULT, Scenario};
+
 
 /// IP4 mechanism syntax.
 #[rustfmt::skip]
