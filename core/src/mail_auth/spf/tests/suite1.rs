@@ -33,7 +33,6 @@
 use super::zone::Rr::*;
 use super::zone::{Case, DEFAULT, Scenario};
 
-
 /// Initial processing.
 #[rustfmt::skip]
 pub(super) const INITIAL_PROCESSING: Scenario = Scenario {

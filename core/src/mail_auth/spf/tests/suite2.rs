@@ -33,7 +33,6 @@
 use super::zone::Rr::*;
 use super::zone::{Case, Scenario};
 
-
 /// PTR mechanism syntax.
 #[rustfmt::skip]
 pub(super) const PTR_MECHANISM_SYNTAX: Scenario = Scenario {

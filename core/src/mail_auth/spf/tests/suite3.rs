@@ -33,7 +33,6 @@
 use super::zone::Rr::*;
 use super::zone::{Case, DEFAULT, Scenario};
 
-
 /// IP4 mechanism syntax.
 #[rustfmt::skip]
 pub(super) const IP4_MECHANISM_SYNTAX: Scenario = Scenario {
