@@ -895,3 +895,38 @@ pub const LIST_DIGEST_POSTS_MAX: usize = 10;
 /// Octets of posts one digest holds: it goes out as soon as its posts
 /// come to this much, even with fewer than [`LIST_DIGEST_POSTS_MAX`].
 pub const LIST_DIGEST_BYTES_MAX: usize = 512 * 1024;
+
+/// RFC 7208 4.6.4: the terms of an SPF check that query DNS (`include`,
+/// `a`, `mx`, `ptr`, `exists` and `redirect`) are at most 10, counted
+/// across every record the check reads; one more is a `permerror`.
+pub const SPF_DNS_TERMS_MAX: usize = 10;
+
+/// RFC 7208 4.6.4: lookups by those terms that find no such name or no
+/// records ("void lookups") are at most 2; one more is a `permerror`.
+pub const SPF_VOID_LOOKUPS_MAX: usize = 2;
+
+/// RFC 7208 4.6.4: an `mx` mechanism whose domain has more MX records
+/// than this is a `permerror`.
+pub const SPF_MX_NAMES_MAX: usize = 10;
+
+/// RFC 7208 4.6.4: a `ptr` mechanism or `%{p}` macro looks at the first
+/// 10 names the PTR lookup returns and ignores the rest.
+pub const SPF_PTR_NAMES_MAX: usize = 10;
+
+/// DNS queries one SPF check may ask, whatever the records say: the
+/// limits above already keep a check below about 130 (10 terms of at
+/// most 11 queries, the first record, the explanation and `%{p}`'s
+/// lookups); this backstop turns anything past it into a `permerror`.
+pub const SPF_QUERIES_MAX: usize = 160;
+
+/// RFC 7208 4.6.4: a check may be given at least 20 seconds in all; past
+/// this the runtime ends it with `temperror`.
+pub const SPF_CHECK_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Each DNS lookup of an SPF check may take this long before it counts
+/// as a failed lookup (`temperror`).
+pub const SPF_LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// RFC 7208 7.3: a domain name made by macro expansion longer than this is
+/// cut from the left, label by label, to fit.
+pub const SPF_DOMAIN_CHARS_MAX: usize = 253;

@@ -1,16 +1,31 @@
-//! DNS for outbound delivery, through hickory-resolver: MX records and
-//! host addresses, answered in the core's terms ([`MxAnswer`],
-//! [`HostAnswer`]) so the core decides what each answer means.
+//! DNS through hickory-resolver: MX records and host addresses for
+//! outbound delivery, answered in the core's terms ([`MxAnswer`],
+//! [`HostAnswer`]), and the TXT, A/AAAA and PTR lookups of mail
+//! authentication ([`DnsAnswer`]), so the core decides what each answer
+//! means.
 
 use hickory_resolver::config::{LookupIpStrategy, NameServerConfig, ResolverConfig, ResolverOpts};
 use hickory_resolver::name_server::TokioConnectionProvider;
 use hickory_resolver::proto::xfer::Protocol;
 use hickory_resolver::{ResolveError, TokioResolver};
+use postern_core::limits::SPF_LOOKUP_TIMEOUT;
+use postern_core::mail_auth::spf::{DnsAnswer, DnsRecord};
 use postern_core::route::{HostAnswer, MxAnswer};
-use std::net::SocketAddr;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-/// Asks DNS servers about mail exchangers and hosts.
+/// Which address records [`Resolver::addresses`] asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// A records.
+    V4,
+    /// AAAA records.
+    V6,
+}
+
+/// Asks DNS servers about mail exchangers, hosts and the records of
+/// mail authentication.
 #[derive(Clone)]
 pub struct Resolver {
     inner: TokioResolver,
@@ -70,6 +85,94 @@ impl Resolver {
             }
             Err(error) => HostAnswer::TemporaryFailure(describe(&error)),
         }
+    }
+
+    /// The name's TXT records, each one's strings joined without spaces
+    /// (RFC 7208 3.3); text that is not UTF-8 is kept lossily, so a
+    /// record with stray octets still reads as "not ASCII".
+    pub async fn txt(&self, name: &str) -> DnsAnswer {
+        let lookup = self.inner.txt_lookup(fully_qualified(name));
+        answer(lookup, |lookup| {
+            lookup
+                .iter()
+                .map(|txt| {
+                    let bytes: Vec<u8> = txt.iter().flat_map(|part| part.iter().copied()).collect();
+                    DnsRecord::Txt(String::from_utf8_lossy(&bytes).into_owned())
+                })
+                .collect()
+        })
+        .await
+    }
+
+    /// The name's A or AAAA records.
+    pub async fn addresses(&self, name: &str, family: Family) -> DnsAnswer {
+        let name = fully_qualified(name);
+        match family {
+            Family::V4 => {
+                answer(self.inner.ipv4_lookup(name), |lookup| {
+                    lookup
+                        .iter()
+                        .map(|a| DnsRecord::Address(IpAddr::V4(a.0)))
+                        .collect()
+                })
+                .await
+            }
+            Family::V6 => {
+                answer(self.inner.ipv6_lookup(name), |lookup| {
+                    lookup
+                        .iter()
+                        .map(|aaaa| DnsRecord::Address(IpAddr::V6(aaaa.0)))
+                        .collect()
+                })
+                .await
+            }
+        }
+    }
+
+    /// The names the address's PTR records give.
+    pub async fn ptr(&self, ip: IpAddr) -> DnsAnswer {
+        answer(self.inner.reverse_lookup(ip), |lookup| {
+            lookup
+                .iter()
+                .map(|ptr| DnsRecord::Name(ptr.0.to_ascii()))
+                .collect()
+        })
+        .await
+    }
+
+    /// The domain's MX exchanges, as names (SPF has no use for the
+    /// preferences).
+    pub async fn mx_names(&self, domain: &str) -> DnsAnswer {
+        answer(self.inner.mx_lookup(fully_qualified(domain)), |lookup| {
+            lookup
+                .iter()
+                .map(|mx| DnsRecord::Name(mx.exchange().to_ascii()))
+                .collect()
+        })
+        .await
+    }
+}
+
+/// Waits at most [`SPF_LOOKUP_TIMEOUT`] for a lookup and says what it
+/// found: no such name and no records are both "not found" (a void
+/// lookup to SPF), anything else that went wrong is a failure.
+async fn answer<L>(
+    lookup: impl Future<Output = Result<L, ResolveError>>,
+    records: impl FnOnce(&L) -> Vec<DnsRecord>,
+) -> DnsAnswer {
+    match tokio::time::timeout(SPF_LOOKUP_TIMEOUT, lookup).await {
+        Err(_) => DnsAnswer::Failed(format!(
+            "no answer within {}s",
+            SPF_LOOKUP_TIMEOUT.as_secs()
+        )),
+        Ok(Ok(lookup)) => match records(&lookup) {
+            found if found.is_empty() => DnsAnswer::NotFound,
+            found => DnsAnswer::Records(found),
+        },
+        Ok(Err(error)) if error.is_nx_domain() || error.is_no_records_found() => {
+            DnsAnswer::NotFound
+        }
+        Ok(Err(error)) => DnsAnswer::Failed(describe(&error)),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Mail authentication in the runtime: the keys and the cryptography
-//! (Stalwart's `mail-auth`), around the decisions `postern_core::mail_auth`
-//! makes.
+//! (Stalwart's `mail-auth`) around the decisions `postern_core::mail_auth`
+//! makes, and the answers to the DNS lookups its checks ask for.
 
 pub mod dkim;
+pub mod spf;
