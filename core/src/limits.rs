@@ -213,6 +213,15 @@ pub const CLIENT_MESSAGES_PER_CONNECTION_MAX: u32 = 100;
 /// are left out (the spool keeps room for this much in a message's file).
 pub const TRACE_BYTES_MAX: usize = 4096;
 
+/// DKIM keys looked up for one received message: a message with more
+/// signatures than this has the rest fail with `temperror` (RFC 6376 6.1
+/// lets a verifier limit the signatures it checks).
+pub const DKIM_SIGNATURES_CHECKED_MAX: usize = 10;
+
+/// Received messages held in memory at once for their checks (DKIM reads
+/// the whole message); the others wait their turn.
+pub const MESSAGE_CHECKS_AT_ONCE_MAX: usize = 4;
+
 /// Messages DKIM-signed at once. Signing reads the whole message into
 /// memory (the body hash comes before the first octet is sent), so this
 /// bounds that memory at this many times the largest message.

@@ -142,6 +142,9 @@ fn session_config(header: &[u8]) -> (SessionConfig, Directory, bool) {
     } else {
         Duration::ZERO
     };
+    // Mail from outside is checked whenever the relay networks do not
+    // vouch for the client, so the checks' path is always there to reach.
+    config.mail_auth = postern_core::mail_auth::MailAuthMode::Record;
     config.max_errors = 1 + u32::from(header[1] % 20);
     config.max_recipients = 1 + usize::from(header[2] % 5);
     config.max_message_size = u64::from(header[3]) * 64;
@@ -368,6 +371,13 @@ impl Driver<'_> {
                 assert!(self.open.take().is_some(), "abort without an open message");
                 None
             }
+            Output::Trace(fields) => {
+                assert!(self.open.is_some(), "a trace without an open message");
+                assert!(fields.starts_with(b"Authentication-Results: "));
+                assert!(fields.ends_with(b"\r\n"));
+                assert!(fields.len() <= postern_core::limits::TRACE_BYTES_MAX);
+                None
+            }
             Output::StartTls => {
                 if self.control.next().is_some_and(|b| b % 8 == 7) {
                     // The handshake failed: the driver ends the session.
@@ -424,6 +434,25 @@ impl Driver<'_> {
                     queue_id: postern_core::envelope::QueueId(0x1234_5678),
                     received_at: UnixTime(1_795_212_959),
                 }))
+            }
+            Request::CheckMessage(_) => {
+                assert!(self.open.is_some(), "checks without an open message");
+                use postern_core::mail_auth::results::{DkimFinding, DkimResult, Findings};
+                let count = choice.map_or(0, |b| usize::from(b % 4));
+                Input::MessageChecked(Findings {
+                    spf: None,
+                    dkim: Some(
+                        (0..count)
+                            .map(|i| DkimFinding {
+                                result: DkimResult::Fail,
+                                domain: format!("d{i}.test; dkim=pass"),
+                                selector: "s\r\n".to_owned(),
+                                signature_start: String::new(),
+                                reason: Some("(x)".to_owned()),
+                            })
+                            .collect(),
+                    ),
+                })
             }
             Request::CommitMessage => {
                 let content = self

@@ -22,8 +22,9 @@ use postern_core::auth::{AuthVerdict, LoginAttempt};
 use postern_core::directory::RecipientVerdict;
 use postern_core::envelope::Envelope;
 use postern_core::limits::{READ_BUFFER_BYTES_INITIAL, READ_CHUNK_BYTES, WRITE_BUFFER_BYTES};
+use postern_core::mail_auth::results::Findings;
 use postern_core::smtp::server::{
-    Event, Input, OpenedMessage, Output, Request, Server, StoreFailure,
+    CheckRequest, Event, Input, OpenedMessage, Output, Request, Server, StoreFailure,
 };
 use postern_core::time::Instant;
 use std::future::Future;
@@ -89,6 +90,20 @@ pub trait Backend: Clone + Send + Sync + 'static {
 
     /// Resolves a recipient against the local directory.
     fn resolve(&self, forward_path: &ForwardPath) -> RecipientVerdict;
+
+    /// Checks a message from outside once its data has all arrived (SPF
+    /// for its sender and HELO, its DKIM signatures): what was found.
+    /// A backend that checks nothing finds nothing, and the message gets
+    /// no `Authentication-Results:`.
+    fn check_message(
+        &self,
+        request: CheckRequest,
+        client: IpAddr,
+        message: &mut Self::Message,
+    ) -> impl Future<Output = Findings> + Send {
+        let _ = (request, client, message);
+        async { Findings::default() }
+    }
 
     /// Checks a login from `client`, and the lockout of that host.
     fn authenticate(
@@ -218,6 +233,9 @@ pub trait StoredMessage: Send {
     /// [`postern_core::limits::TRACE_BYTES_MAX`]. Whoever reads the
     /// committed message reads them before its data.
     fn set_trace(&mut self, fields: Vec<u8>);
+    /// The message data written so far (all of it, once the data has
+    /// ended), for the checks of mail from outside.
+    fn contents(&mut self) -> impl Future<Output = io::Result<Vec<u8>>> + Send;
     /// Makes the message durable; only then may the client hear `250`.
     fn commit(self) -> impl Future<Output = io::Result<()>> + Send;
     /// Throws the message away.
@@ -355,6 +373,21 @@ pub async fn run_session<S, M>(
                     {
                         tracing::error!(%error, "cannot write to a spool file");
                         message_failed = true;
+                    }
+                }
+                Output::Request(Request::CheckMessage(request)) => {
+                    let findings = match message.as_mut() {
+                        Some(open) if !message_failed => {
+                            Box::pin(store.check_message(request, client, open)).await
+                        }
+                        // The commit will fail; nothing to check.
+                        _ => Findings::default(),
+                    };
+                    answer = Some(Input::MessageChecked(findings));
+                }
+                Output::Trace(fields) => {
+                    if let Some(open) = message.as_mut() {
+                        open.set_trace(fields);
                     }
                 }
                 Output::Request(Request::CommitMessage) => {

@@ -456,6 +456,29 @@ impl StoredMessage for SpoolFile {
         self.record.trace = fields;
     }
 
+    async fn contents(&mut self) -> io::Result<Vec<u8>> {
+        let start = HEADER_BYTES + self.record_area;
+        if matches!(self.file, Backing::NotCreated) {
+            return Ok(self.buffer[start..].to_vec());
+        }
+        // The file holds the start; the buffer, what came since.
+        let backing = std::mem::replace(&mut self.file, Backing::Lost);
+        let Backing::Open(file) = backing else {
+            return Err(io::Error::other("spool file lost after an earlier error"));
+        };
+        let (file, mut data) = blocking(move || {
+            use std::os::unix::fs::FileExt as _;
+            let length = file.metadata()?.len();
+            let mut data = vec![0u8; (length as usize).saturating_sub(start)];
+            file.read_exact_at(&mut data, start as u64)?;
+            Ok((file, data))
+        })
+        .await?;
+        self.file = Backing::Open(file);
+        data.extend_from_slice(&self.buffer);
+        Ok(data)
+    }
+
     async fn commit(mut self) -> io::Result<()> {
         // The trace goes into the record: in the buffer, or in place in
         // the file's room for it.

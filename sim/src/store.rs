@@ -521,6 +521,10 @@ impl StoredMessage for MemoryMessage {
         self.trace = fields;
     }
 
+    async fn contents(&mut self) -> io::Result<Vec<u8>> {
+        Ok(self.data.clone())
+    }
+
     async fn commit(self) -> io::Result<()> {
         let committed = Committed {
             queue_id: self.queue_id,

@@ -15,6 +15,7 @@ use crate::limits::{
     MIN_DATA_RATE_MAX, RECIPIENTS_PER_MESSAGE_DEFAULT, RECIPIENTS_PER_MESSAGE_MAX,
     SESSION_TIME_DEFAULT,
 };
+use crate::mail_auth::MailAuthMode;
 use crate::policy::{AccessList, RelayPolicy};
 use crate::smtp::server::SessionConfig;
 use serde::Deserialize;
@@ -73,6 +74,9 @@ pub struct ServiceConfig {
     /// Octets per second a DATA transfer must keep up; 0 for no minimum.
     pub min_data_rate: u32,
     pub max_session_time: Duration,
+    /// An SMTP instance: whether mail from outside is checked (SPF,
+    /// DKIM) and the results recorded.
+    pub mail_auth: MailAuthMode,
     /// `None` when the instance speaks only clear text.
     pub tls: Option<TlsConfig>,
     pub auth: AuthPolicy,
@@ -118,6 +122,7 @@ impl ServiceConfig {
             data_timeout: self.data_timeout,
             min_data_rate: self.min_data_rate,
             max_session_time: self.max_session_time,
+            mail_auth: self.mail_auth,
             starttls: self.tls_mode() == TlsMode::StartTls,
             auth: self.auth.clone(),
             max_hops: self.max_hops,
@@ -339,6 +344,7 @@ pub(super) struct RawService {
     data_timeout: Option<Spanned<Seconds>>,
     min_data_rate: Option<Spanned<u32>>,
     max_session_time: Option<Spanned<Seconds>>,
+    pub(super) mail_auth: Option<Spanned<RawMailAuth>>,
     tls: Option<Spanned<RawTlsMode>>,
     tls_certificate: Option<Spanned<PathBuf>>,
     tls_key: Option<Spanned<PathBuf>>,
@@ -365,6 +371,13 @@ pub(super) struct RawService {
     post: Option<Spanned<String>>,
     anonymous_read: Option<Spanned<String>>,
     anonymous_post: Option<Spanned<String>>,
+}
+
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum RawMailAuth {
+    Off,
+    Record,
 }
 
 #[derive(Clone, Copy, Deserialize)]
@@ -737,6 +750,10 @@ pub(super) fn validate_services(
                 },
                 |time| check_session_time(source, time, errors),
             ),
+            mail_auth: match service.mail_auth.map(|m| m.into_inner()) {
+                None | Some(RawMailAuth::Off) => MailAuthMode::Off,
+                Some(RawMailAuth::Record) => MailAuthMode::Record,
+            },
             tls,
             auth,
             max_hops: HOPS_DEFAULT,

@@ -646,3 +646,25 @@ fn certificate_and_key_lines_are_kept_for_later_errors() {
     .unwrap();
     assert_eq!(config.services[0].tls.as_ref().unwrap().lines, (7, 8));
 }
+
+#[test]
+fn mail_auth_is_off_unless_an_smtp_instance_asks_to_record() {
+    use crate::mail_auth::MailAuthMode;
+    let config = parse(MINIMAL).unwrap();
+    assert_eq!(config.services[0].mail_auth, MailAuthMode::Off);
+    let config = parse(&format!("{MINIMAL}mail_auth = \"record\"\n")).unwrap();
+    assert_eq!(config.services[0].mail_auth, MailAuthMode::Record);
+    assert_eq!(
+        config.services[0]
+            .session_config("mx.example.test")
+            .mail_auth,
+        MailAuthMode::Record
+    );
+    let bad = errors(&format!("{MINIMAL}mail_auth = \"enforce\"\n"));
+    assert!(bad.contains("`mail_auth`"), "{bad}");
+    assert!(bad.contains("expected `off` or `record`"), "{bad}");
+    let pop3 = errors(
+        "domain = [{ name = \"example.test\" }]\n[[service]]\nname = \"pop\"\nkind = \"pop3\"\nlisten = \"127.0.0.1:1110\"\nmail_auth = \"record\"\n",
+    );
+    assert!(pop3.contains("`mail_auth`: does not apply to"), "{pop3}");
+}

@@ -6,4 +6,18 @@
 //! the runtime answers.
 
 pub mod dkim;
+
+/// What an SMTP instance does about where its mail comes from
+/// (`mail_auth` in its `[[service]]`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MailAuthMode {
+    /// Nothing is checked.
+    #[default]
+    Off,
+    /// Mail from outside (not from a client that logged in or that the
+    /// relay networks vouch for) is checked, SPF and DKIM, and the
+    /// results recorded in an `Authentication-Results:` field on top.
+    Record,
+}
+pub mod results;
 pub mod spf;

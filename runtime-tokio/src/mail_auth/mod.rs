@@ -4,3 +4,4 @@
 
 pub mod dkim;
 pub mod spf;
+pub mod verify;

@@ -12,7 +12,8 @@ use postern_core::auth::{AuthVerdict, LoginAttempt};
 use postern_core::directory::{Directory, RecipientVerdict};
 use postern_core::envelope::Envelope;
 use postern_core::finger;
-use postern_core::smtp::server::OpenedMessage;
+use postern_core::mail_auth::results::Findings;
+use postern_core::smtp::server::{CheckRequest, OpenedMessage};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -55,6 +56,25 @@ impl Backend for LocalStore {
     type Message = SpoolFile;
     type Maildrops = StoreMaildrops<MaildirStore>;
     type Tunnel = tokio::net::TcpStream;
+
+    async fn check_message(
+        &self,
+        request: CheckRequest,
+        client: IpAddr,
+        message: &mut SpoolFile,
+    ) -> Findings {
+        use crate::driver::StoredMessage as _;
+        let _slot = crate::mail_auth::verify::slot().await;
+        let data = match message.contents().await {
+            Ok(data) => data,
+            Err(error) => {
+                tracing::error!(%error, "cannot read a message back for its checks");
+                return Findings::default();
+            }
+        };
+        let now = crate::environment::system_now();
+        crate::mail_auth::verify::check_message(&self.resolver, &request, client, &data, now).await
+    }
 
     async fn held_posts(&self, login: &str) -> Vec<postern_core::lists::HeldPost> {
         let (lists, login) = (Arc::clone(&self.lists), login.to_owned());

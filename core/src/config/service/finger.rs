@@ -21,7 +21,7 @@ pub(super) fn check_inapplicable_keys(
 ) {
     let name = service.name.get_ref();
     let span = |v: Option<Range<usize>>| v;
-    let inapplicable: [(&str, Option<Range<usize>>, &str); 11] = [
+    let inapplicable: [(&str, Option<Range<usize>>, &str); 12] = [
         (
             "relay",
             span(service.relay.as_ref().map(|v| v.span())),
@@ -46,6 +46,11 @@ pub(super) fn check_inapplicable_keys(
             "min_data_rate",
             service.min_data_rate.as_ref().map(|v| v.span()),
             "a finger instance takes no mail",
+        ),
+        (
+            "mail_auth",
+            service.mail_auth.as_ref().map(|v| v.span()),
+            "it checks the senders of mail received over SMTP",
         ),
         (
             "max_errors",

@@ -39,7 +39,7 @@ pub(super) fn check_inapplicable_keys(
     service: &RawService,
     errors: &mut Vec<ConfigError>,
 ) {
-    let inapplicable: [Inapplicable<'_>; 5] = [
+    let inapplicable: [Inapplicable<'_>; 6] = [
         (
             "relay",
             service.relay.as_ref().map(|v| v.span()),
@@ -59,6 +59,11 @@ pub(super) fn check_inapplicable_keys(
             "min_data_rate",
             service.min_data_rate.as_ref().map(|v| v.span()),
             "it paces an SMTP DATA transfer; a stalled FTP data connection ends after data_timeout",
+        ),
+        (
+            "mail_auth",
+            service.mail_auth.as_ref().map(|v| v.span()),
+            "it checks the senders of mail received over SMTP",
         ),
         (
             "auth",

@@ -30,7 +30,7 @@ pub(super) fn check_inapplicable_keys(
     service: &RawService,
     errors: &mut Vec<ConfigError>,
 ) {
-    let keys: [Inapplicable<'_>; 5] = [
+    let keys: [Inapplicable<'_>; 6] = [
         (
             "relay",
             service.relay.as_ref().map(|v| v.span()),
@@ -50,6 +50,11 @@ pub(super) fn check_inapplicable_keys(
             "min_data_rate",
             service.min_data_rate.as_ref().map(|v| v.span()),
             "it paces an SMTP DATA transfer",
+        ),
+        (
+            "mail_auth",
+            service.mail_auth.as_ref().map(|v| v.span()),
+            "it checks the senders of mail received over SMTP",
         ),
         (
             "auth",

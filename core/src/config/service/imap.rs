@@ -22,7 +22,7 @@ pub(super) fn check_inapplicable_keys(
     errors: &mut Vec<ConfigError>,
 ) {
     let name = service.name.get_ref();
-    let smtp_only: [Inapplicable<'_>; 4] = [
+    let smtp_only: [Inapplicable<'_>; 5] = [
         (
             "relay",
             service.relay.as_ref().map(|v| v.span()),
@@ -42,6 +42,11 @@ pub(super) fn check_inapplicable_keys(
             "min_data_rate",
             service.min_data_rate.as_ref().map(|v| v.span()),
             "it paces an SMTP DATA transfer",
+        ),
+        (
+            "mail_auth",
+            service.mail_auth.as_ref().map(|v| v.span()),
+            "it checks the senders of mail received over SMTP",
         ),
     ];
     report_inapplicable(

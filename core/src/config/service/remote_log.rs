@@ -25,7 +25,7 @@ pub(super) fn check_inapplicable_keys(
     service: &RawService,
     errors: &mut Vec<ConfigError>,
 ) {
-    let inapplicable: [Inapplicable<'_>; 7] = [
+    let inapplicable: [Inapplicable<'_>; 8] = [
         (
             "relay",
             service.relay.as_ref().map(|v| v.span()),
@@ -50,6 +50,11 @@ pub(super) fn check_inapplicable_keys(
             "min_data_rate",
             service.min_data_rate.as_ref().map(|v| v.span()),
             "it takes no mail",
+        ),
+        (
+            "mail_auth",
+            service.mail_auth.as_ref().map(|v| v.span()),
+            "it checks the senders of mail received over SMTP",
         ),
         (
             "max_session_time",

@@ -86,6 +86,7 @@ fn run_pair_with(
         data_timeout: std::time::Duration::from_secs(600),
         min_data_rate: crate::limits::MIN_DATA_RATE_DEFAULT,
         max_session_time: crate::limits::SESSION_TIME_DEFAULT,
+        mail_auth: crate::mail_auth::MailAuthMode::Off,
         starttls: security.is_some(),
         auth: crate::auth::AuthPolicy {
             offered: security.is_some(),
@@ -126,6 +127,12 @@ fn run_pair_with(
                 }
                 server::Output::Request(server::Request::CommitMessage) => {
                     server.handle_input(now, server::Input::MessageCommitted(Ok(())));
+                }
+                server::Output::Request(server::Request::CheckMessage(_)) => {
+                    server.handle_input(now, server::Input::MessageChecked(Default::default()));
+                }
+                server::Output::Trace(fields) => {
+                    pair.stored.splice(..0, fields);
                 }
                 server::Output::MessageData(bytes) => pair.stored.extend(bytes),
                 server::Output::StartTls => {

@@ -131,6 +131,7 @@ impl Server {
             Input::RecipientChecked(verdict) => self.recipient_checked(verdict),
             Input::MessageOpened(result) => self.message_opened(result),
             Input::MessageCommitted(result) => self.message_committed(result),
+            Input::MessageChecked(findings) => self.message_checked(findings),
             Input::TlsStarted => self.tls_started(),
             Input::Authenticated(verdict) => self.authenticated(verdict),
         }

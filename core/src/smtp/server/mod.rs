@@ -54,6 +54,8 @@ use crate::address::{ForwardPath, ReversePath};
 use crate::directory::RecipientVerdict;
 use crate::envelope::{Envelope, QueueId};
 use crate::limits::LOGGED_PEER_TEXT_BYTES_MAX;
+use crate::mail_auth::MailAuthMode;
+use crate::mail_auth::results::Findings;
 use crate::text::{bounded, escape_controls};
 use crate::time::UnixTime;
 use std::fmt::Display;
@@ -83,6 +85,8 @@ pub struct SessionConfig {
     pub min_data_rate: u32,
     /// The longest a session may last, whatever it is doing.
     pub max_session_time: Duration,
+    /// Whether mail from outside is checked (see [`Request::CheckMessage`]).
+    pub mail_auth: MailAuthMode,
     /// STARTTLS is offered (RFC 3207) on connections not yet encrypted.
     pub starttls: bool,
     pub auth: AuthPolicy,
@@ -150,6 +154,9 @@ pub enum Input<'a> {
     /// The answer to [`Request::CommitMessage`]: `Ok` only once the
     /// message and its envelope are durable.
     MessageCommitted(Result<(), StoreFailure>),
+    /// The answer to [`Request::CheckMessage`]: what the checks found
+    /// (nothing, when the driver checks nothing).
+    MessageChecked(Findings),
     /// The TLS handshake that [`Output::StartTls`] asked for succeeded;
     /// the session starts over, encrypted. (If it fails, the driver
     /// closes the connection.)
@@ -182,9 +189,26 @@ pub enum Request {
     /// Make the open message durable. Answer with
     /// [`Input::MessageCommitted`].
     CommitMessage,
+    /// The open message's data has all arrived: check where it came from
+    /// (SPF for this sender and HELO, the message's DKIM signatures).
+    /// Answer with [`Input::MessageChecked`]. Only for mail from outside:
+    /// not for a client that logged in or that the relay networks vouch
+    /// for.
+    CheckMessage(CheckRequest),
     /// Check a login (and the lockout of this client's host). Answer with
     /// [`Input::Authenticated`].
     Authenticate(LoginAttempt),
+}
+
+/// What [`Request::CheckMessage`] checks, besides the message itself
+/// and the client's address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckRequest {
+    pub reverse_path: ReversePath,
+    /// The HELO or EHLO domain.
+    pub helo: String,
+    /// Our host name (SPF's `%{r}`).
+    pub receiver: String,
 }
 
 /// What the machine emits.
@@ -200,6 +224,10 @@ pub enum Output {
     MessageData(Vec<u8>),
     /// Discard the open message: it will never be acknowledged.
     AbortMessage,
+    /// Header fields to put on top of the open message
+    /// (`Authentication-Results:`), decided once its data had all
+    /// arrived; before [`Request::CommitMessage`].
+    Trace(Vec<u8>),
     /// Send everything before this, then start TLS as the server; answer
     /// with [`Input::TlsStarted`].
     StartTls,

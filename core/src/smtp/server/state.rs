@@ -59,6 +59,9 @@ pub enum State {
     ReceivingData(Receiving),
     /// Waiting for the driver to make the message durable.
     AwaitingStore(Receiving),
+    /// The data has all arrived: waiting for the checks of where it came
+    /// from (SPF, DKIM) before it is committed.
+    AwaitingChecks(Receiving),
     /// STARTTLS accepted: waiting for the driver's TLS handshake.
     AwaitingTls,
     /// In a SASL exchange: the next line is a response, not a command.
@@ -96,6 +99,7 @@ impl State {
             State::AwaitingRecipientCheck(..)
                 | State::AwaitingOpen(_)
                 | State::AwaitingStore(_)
+                | State::AwaitingChecks(_)
                 | State::AwaitingTls
                 | State::AwaitingAuth { .. }
         )

@@ -3,11 +3,13 @@
 
 use super::{Server, message_too_big, reply_text};
 use crate::envelope::{ClientInfo, Envelope};
+use crate::mail_auth::MailAuthMode;
+use crate::mail_auth::results::{Findings, authentication_results};
 use crate::smtp::server::data::{DataDecoder, DataFailure, Progress};
 use crate::smtp::server::reply::{Reply, status};
 use crate::smtp::server::state::{Receiving, State, Transaction};
 use crate::smtp::server::timers::DataPace;
-use crate::smtp::server::{Event, OpenedMessage, Output, Request, StoreFailure};
+use crate::smtp::server::{CheckRequest, Event, OpenedMessage, Output, Request, StoreFailure};
 use crate::text::escape_controls;
 use std::net::IpAddr;
 
@@ -145,9 +147,24 @@ impl Server {
             unreachable!("end_of_data outside ReceivingData");
         };
         let Some(failure) = receiving.decoder.failure() else {
-            self.output
-                .push_back(Output::Request(Request::CommitMessage));
-            self.state = State::AwaitingStore(receiving);
+            let ours = self
+                .config
+                .relay
+                .vouches_for(self.info.remote.ip(), self.identity.is_some());
+            if ours || self.config.mail_auth == MailAuthMode::Off {
+                self.output
+                    .push_back(Output::Request(Request::CommitMessage));
+                self.state = State::AwaitingStore(receiving);
+            } else {
+                let helo = self.helo.as_ref().map(|h| h.domain.clone());
+                self.output
+                    .push_back(Output::Request(Request::CheckMessage(CheckRequest {
+                        reverse_path: receiving.reverse_path.clone(),
+                        helo: helo.unwrap_or_default(),
+                        receiver: self.config.hostname.clone(),
+                    })));
+                self.state = State::AwaitingChecks(receiving);
+            }
             return;
         };
         let reply = match failure {
@@ -175,6 +192,26 @@ impl Server {
             reply: reply_text(&reply),
         }));
         self.count_failure(reply);
+    }
+
+    /// The checks are done: their `Authentication-Results:` goes on top
+    /// of the message, which is then committed.
+    pub(super) fn message_checked(&mut self, findings: Findings) {
+        let receiving = match std::mem::replace(&mut self.state, State::ExpectMail) {
+            State::AwaitingChecks(r) => r,
+            State::Closed => {
+                self.state = State::Closed;
+                return;
+            }
+            other => panic!("MessageChecked in state {other:?}"),
+        };
+        let field = authentication_results(&self.config.hostname, &findings);
+        if !field.is_empty() {
+            self.output.push_back(Output::Trace(field.into_bytes()));
+        }
+        self.output
+            .push_back(Output::Request(Request::CommitMessage));
+        self.state = State::AwaitingStore(receiving);
     }
 
     pub(super) fn message_committed(&mut self, result: Result<(), StoreFailure>) {

@@ -32,6 +32,7 @@ pub fn config() -> SessionConfig {
         data_timeout: Duration::from_secs(600),
         min_data_rate: 100,
         max_session_time: Duration::from_secs(3600),
+        mail_auth: crate::mail_auth::MailAuthMode::Record,
         starttls: false,
         auth: crate::auth::AuthPolicy::default(),
         max_hops: crate::limits::HOPS_DEFAULT,
@@ -69,6 +70,9 @@ pub struct Harness {
     pub closed: bool,
     pub fail_open: bool,
     pub fail_commit: bool,
+    /// What the checks of a message from outside find (by default
+    /// nothing, so no trace field: the transcripts stay as they were).
+    pub findings: crate::mail_auth::results::Findings,
     /// Accounts: login, password, and whether it may send as anyone.
     pub accounts: Vec<(&'static str, &'static str, bool)>,
     /// The server-wide lockout, as the runtime keeps it.
@@ -108,6 +112,7 @@ impl Harness {
             closed: false,
             fail_open: false,
             fail_commit: false,
+            findings: Default::default(),
             accounts: ACCOUNTS.to_vec(),
             guard: LoginGuard::new(LockoutPolicy::default()),
             remote: info.remote.ip(),
@@ -275,6 +280,20 @@ impl Harness {
                     data,
                 });
                 Some(Input::MessageCommitted(Ok(())))
+            }
+            Output::Request(Request::CheckMessage(_)) => {
+                assert!(self.open.is_some(), "checks without an open message");
+                if !self.findings.is_empty() {
+                    self.note("   checks");
+                }
+                Some(Input::MessageChecked(self.findings.clone()))
+            }
+            Output::Trace(fields) => {
+                self.note(&format!("   trace ({} octets)", fields.len()));
+                let (_, _, data) = self.open.as_mut().expect("trace without an open message");
+                // On top, as the spool's readers put it.
+                data.splice(..0, fields);
+                None
             }
             Output::AbortMessage => {
                 let (queue_id, _, _) = self.open.take().expect("abort without an open message");

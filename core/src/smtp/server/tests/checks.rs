@@ -1,0 +1,65 @@
+//! The checks of mail from outside (SPF, DKIM): asked for once the data
+//! has all arrived, recorded on top of the message, and never asked for
+//! mail that the relay networks vouch for.
+
+use super::harness::{Harness, config};
+use crate::mail_auth::results::{DkimFinding, DkimResult, Findings};
+use crate::policy::{Network, RelayPolicy};
+use crate::smtp::server::SessionConfig;
+
+fn send_one(harness: &mut Harness) {
+    harness.send_line("EHLO client.test");
+    harness.send_line("MAIL FROM:<bob@remote.test>");
+    harness.send_line("RCPT TO:<alice@example.test>");
+    harness.send_line("DATA");
+    harness.send(b"From: bob@remote.test\r\nSubject: hi\r\n\r\nHello.\r\n.\r\n");
+}
+
+#[test]
+fn what_the_checks_found_goes_on_top_of_the_message_before_the_commit() {
+    let mut harness = Harness::new();
+    harness.findings = Findings {
+        spf: None,
+        dkim: Some(vec![DkimFinding {
+            result: DkimResult::Pass,
+            domain: "remote.test".into(),
+            selector: "s1".into(),
+            signature_start: "AbCdEfGh".into(),
+            reason: None,
+        }]),
+    };
+    send_one(&mut harness);
+    let transcript = &harness.transcript;
+    let checks = transcript.find("   checks").expect(transcript);
+    let trace = transcript.find("   trace (").expect(transcript);
+    let commit = transcript.find("   commit ").expect(transcript);
+    assert!(checks < trace && trace < commit, "{transcript}");
+    assert!(
+        transcript.contains("S: 250 2.0.0 Ok: queued as"),
+        "{transcript}"
+    );
+    let data = String::from_utf8_lossy(&harness.stored[0].data).into_owned();
+    assert!(
+        data.starts_with(
+            "Authentication-Results: mx.example.test;\r\n\tdkim=pass header.d=remote.test header.s=s1 header.b=AbCdEfGh\r\nReceived: from client.test"
+        ),
+        "{data}"
+    );
+}
+
+#[test]
+fn mail_from_a_network_we_vouch_for_is_not_checked() {
+    let mut harness = Harness::with_config(SessionConfig {
+        relay: RelayPolicy::Networks(vec!["192.0.2.0/24".parse::<Network>().unwrap()]),
+        ..config()
+    });
+    harness.findings.dkim = Some(Vec::new());
+    send_one(&mut harness);
+    assert!(
+        !harness.transcript.contains("   checks"),
+        "{}",
+        harness.transcript
+    );
+    let data = String::from_utf8_lossy(&harness.stored[0].data).into_owned();
+    assert!(data.starts_with("Received: "), "{data}");
+}

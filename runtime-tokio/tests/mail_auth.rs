@@ -1,0 +1,251 @@
+//! Mail authentication between two real Posterns through dnsmasq: one
+//! signs for origin.test (DKIM, RSA and Ed25519 keys from `postern dkim
+//! keygen`), the other checks what it receives (SPF and DKIM, with the
+//! records dnsmasq serves) and records the verdicts in an
+//! `Authentication-Results:` field on top of the delivered copy.
+
+mod support;
+
+use std::path::Path;
+use support::outbound::Dns;
+use support::{TestServer, free_port, postern, python};
+
+/// Runs `postern dkim keygen` for origin.test into `dir`; the record's
+/// name and text.
+fn keygen(dir: &Path, selector: &str, algorithm: &str) -> (String, String) {
+    let output = postern()
+        .args(["dkim", "keygen", "origin.test", "--selector", selector])
+        .args(["--algorithm", algorithm, "--out"])
+        .arg(dir.join(format!("{selector}.key")))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{text}");
+    let mut lines = text.lines();
+    let name = lines
+        .find_map(|l| l.strip_prefix("Publish this TXT record at "))
+        .and_then(|l| l.strip_suffix(':'))
+        .unwrap()
+        .to_owned();
+    (name, lines.next().unwrap().trim().to_owned())
+}
+
+/// A dnsmasq option serving `text` at `name`, in strings of at most 255
+/// octets (RFC 1035), as a 2048-bit key needs: dnsmasq starts a string at
+/// each comma (the records here have none of their own).
+fn txt(name: &str, text: &str) -> String {
+    let strings: Vec<String> = text
+        .as_bytes()
+        .chunks(255)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
+    format!("--txt-record={name},{}", strings.join(","))
+}
+
+struct World {
+    _dns: Dns,
+    keys: tempfile::TempDir,
+    /// Checks what it receives: delivers for dest.test.
+    receiver: TestServer,
+    /// Signs what it sends for origin.test; relays to `receiver`.
+    sender: TestServer,
+}
+
+fn world() -> World {
+    let keys = tempfile::tempdir().unwrap();
+    let rsa = keygen(keys.path(), "rsa2026", "rsa");
+    let ed = keygen(keys.path(), "ed2026", "ed25519");
+    let dns = Dns::start(&[
+        txt(&rsa.0, &rsa.1),
+        txt(&ed.0, &ed.1),
+        txt("origin.test", "v=spf1 ip4:127.0.0.0/8 -all"),
+        txt("forged.test", "v=spf1 ip4:192.0.2.1 -all"),
+    ]);
+    let receiver_listen = format!("127.0.0.1:{}", free_port());
+    let receiver = TestServer::start_with(
+        &format!(
+            r#"
+[server]
+hostname = "mx.dest.test"
+data_dir = "data"
+shutdown_grace = "1s"
+
+[[service]]
+name = "mx"
+kind = "smtp"
+listen = "{receiver_listen}"
+mail_auth = "record"
+
+[[domain]]
+name = "dest.test"
+users = ["bob"]
+
+[outbound]
+nameservers = ["127.0.0.1:{port}"]
+"#,
+            port = dns.port
+        ),
+        receiver_listen.parse().unwrap(),
+    );
+    let sender_listen = format!("127.0.0.1:{}", free_port());
+    let sender = TestServer::start_with(
+        &format!(
+            r#"
+[server]
+hostname = "mx.origin.test"
+data_dir = "data"
+shutdown_grace = "1s"
+
+[[service]]
+name = "mx"
+kind = "smtp"
+listen = "{sender_listen}"
+relay = ["127.0.0.0/8"]
+
+[[domain]]
+name = "origin.test"
+users = ["alice"]
+
+[[dkim]]
+domain = "origin.test"
+selector = "rsa2026"
+key = "{rsa_key}"
+
+[[dkim]]
+domain = "origin.test"
+selector = "ed2026"
+key = "{ed_key}"
+
+[outbound.smarthost]
+host = "{receiver_listen}"
+mode = "exclusive"
+tls = "none"
+"#,
+            rsa_key = keys.path().join("rsa2026.key").display(),
+            ed_key = keys.path().join("ed2026.key").display(),
+        ),
+        sender_listen.parse().unwrap(),
+    );
+    World {
+        _dns: dns,
+        keys,
+        receiver,
+        sender,
+    }
+}
+
+/// Sends `message` through `server` from `from` to bob@dest.test.
+fn send(server: &TestServer, dir: &Path, from: &str, message: &str) {
+    let file = dir.join("message.eml");
+    std::fs::write(&file, message).unwrap();
+    let output = python(
+        "send.py",
+        server.addr,
+        &[from, "bob@dest.test", file.to_str().unwrap()],
+    );
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(said.starts_with("OK"), "{said}");
+}
+
+/// The header field of `copy` named `name`, unfolded.
+fn field(copy: &str, name: &str) -> String {
+    let start = copy
+        .find(&format!("\n{name}: "))
+        .map(|i| i + 1)
+        .or_else(|| copy.starts_with(&format!("{name}: ")).then_some(0))
+        .unwrap_or_else(|| panic!("no {name} in:\n{copy}"));
+    let mut text = String::new();
+    for (i, line) in copy[start..].lines().enumerate() {
+        if i > 0 && !line.starts_with([' ', '\t']) {
+            break;
+        }
+        text.push_str(line.trim());
+        text.push(' ');
+    }
+    text.trim().to_owned()
+}
+
+const MESSAGE: &str = "From: Alice <alice@origin.test>\r\nTo: bob@dest.test\r\nSubject: checked\r\nDate: Tue, 01 Dec 2026 10:00:00 +0000\r\nMessage-ID: <auth-1@origin.test>\r\n\r\nHello from origin.\r\n";
+
+#[test]
+fn signed_mail_passes_dkim_and_spf_and_a_changed_body_fails_dkim() {
+    let world = world();
+    send(
+        &world.sender,
+        world.keys.path(),
+        "alice@origin.test",
+        MESSAGE,
+    );
+    let files = world.receiver.wait_for_delivery_to("dest.test", "bob", 1);
+    let copy = std::fs::read_to_string(&files[0]).unwrap();
+    let results = field(&copy, "Authentication-Results");
+    assert!(
+        results.starts_with("Authentication-Results: mx.dest.test;"),
+        "{copy}"
+    );
+    assert!(
+        results.contains("dkim=pass header.d=origin.test header.s=rsa2026"),
+        "{results}"
+    );
+    assert!(
+        results.contains("dkim=pass header.d=origin.test header.s=ed2026"),
+        "{results}"
+    );
+    assert!(
+        results.contains("spf=pass (ip4:127.0.0.0/8) smtp.mailfrom=alice@origin.test"),
+        "{results}"
+    );
+    // Our field is on top of what came, under the delivery's own fields.
+    let at = |name: &str| copy.find(&format!("\n{name}:")).unwrap();
+    assert!(at("Authentication-Results") < at("Received"), "{copy}");
+    assert!(
+        at("Authentication-Results") < at("DKIM-Signature"),
+        "{copy}"
+    );
+
+    // The same signed message with its body changed on the way, sent
+    // straight to the receiver: the signatures no longer hold.
+    let (_, signed) = copy.split_once("\nDKIM-Signature:").unwrap();
+    let tampered = format!("DKIM-Signature:{signed}")
+        .replace("Hello from origin.", "Hello from elsewhere.")
+        .replace('\n', "\r\n");
+    send(
+        &world.receiver,
+        world.keys.path(),
+        "alice@origin.test",
+        &tampered,
+    );
+    let files = world.receiver.wait_for_delivery_to("dest.test", "bob", 2);
+    let copy = std::fs::read_to_string(&files[1]).unwrap();
+    let results = field(&copy, "Authentication-Results");
+    // As OpenDKIM says it: a body hash that does not match is "neutral"
+    // (the signature was not even tried); either way, not a pass.
+    assert_eq!(
+        results
+            .matches("dkim=neutral (Calculated body hash does not match signature hash)")
+            .count(),
+        2,
+        "{results}"
+    );
+    assert!(!results.contains("dkim=pass"), "{results}");
+    assert!(results.contains("spf=pass"), "{results}");
+}
+
+#[test]
+fn a_sender_whose_domain_does_not_list_us_fails_spf_and_unsigned_mail_is_dkim_none() {
+    let world = world();
+    send(
+        &world.receiver,
+        world.keys.path(),
+        "mallory@forged.test",
+        "From: mallory@forged.test\r\nSubject: hi\r\n\r\nHi.\r\n",
+    );
+    let files = world.receiver.wait_for_delivery_to("dest.test", "bob", 1);
+    let copy = std::fs::read_to_string(&files[0]).unwrap();
+    let results = field(&copy, "Authentication-Results");
+    assert!(results.contains("dkim=none"), "{results}");
+    assert!(
+        results.contains("spf=fail (-all) smtp.mailfrom=mallory@forged.test"),
+        "{results}"
+    );
+}
