@@ -238,7 +238,7 @@ fn a_sender_whose_domain_does_not_list_us_fails_spf_and_unsigned_mail_is_dkim_no
         &world.receiver,
         world.keys.path(),
         "mallory@forged.test",
-        "From: mallory@forged.test\r\nSubject: hi\r\n\r\nHi.\r\n",
+        "Authentication-Results: mx.dest.test; dkim=pass header.d=forged.test\r\nFrom: mallory@forged.test\r\nSubject: hi\r\n\r\nHi.\r\n",
     );
     let files = world.receiver.wait_for_delivery_to("dest.test", "bob", 1);
     let copy = std::fs::read_to_string(&files[0]).unwrap();
@@ -247,5 +247,18 @@ fn a_sender_whose_domain_does_not_list_us_fails_spf_and_unsigned_mail_is_dkim_no
     assert!(
         results.contains("spf=fail (-all) smtp.mailfrom=mallory@forged.test"),
         "{results}"
+    );
+    // The field that came claiming to be the receiver's is renamed; ours
+    // is the only one left.
+    assert!(
+        copy.contains(
+            "\nX-Forged-Authentication-Results: mx.dest.test; dkim=pass header.d=forged.test\n"
+        ),
+        "{copy}"
+    );
+    assert_eq!(
+        copy.matches("\nAuthentication-Results:").count(),
+        1,
+        "{copy}"
     );
 }

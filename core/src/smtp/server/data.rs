@@ -11,9 +11,12 @@
 //!
 //! On the way it counts the `Received:` fields of the header section
 //! (RFC 5321 6.3: a message with too many has been looping), with a few
-//! bytes of state, whatever the pieces.
+//! bytes of state, whatever the pieces, and renames the
+//! `Authentication-Results:` fields that claim to be ours
+//! ([`ForgedResults`]).
 
 use crate::limits::TEXT_LINE_BYTES_MAX;
+use crate::smtp::server::forged_results::ForgedResults;
 
 /// Where the decoder is within the current line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,6 +70,10 @@ pub struct DataDecoder {
     hops: HopCounter,
     max_hops: usize,
     failure: Option<DataFailure>,
+    /// Renames forged `Authentication-Results:` fields, when set.
+    results: Option<ForgedResults>,
+    /// What `results` let out for the last octet (kept, not reallocated).
+    released: Vec<u8>,
 }
 
 impl DataDecoder {
@@ -79,7 +86,16 @@ impl DataDecoder {
             hops: HopCounter::default(),
             max_hops,
             failure: None,
+            results: None,
+            released: Vec::new(),
         }
+    }
+
+    /// This decoder, renaming the header section's
+    /// `Authentication-Results:` fields that claim `authserv_id`.
+    pub fn renaming_forged_results(mut self, authserv_id: &str) -> Self {
+        self.results = Some(ForgedResults::new(authserv_id));
+        self
     }
 
     pub fn size(&self) -> u64 {
@@ -141,19 +157,33 @@ impl DataDecoder {
     fn emit(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
         for &byte in bytes {
             self.hops.scan(byte);
+            if self.hops.count > self.max_hops {
+                self.fail(DataFailure::TooManyHops);
+            }
+            if self.failure.is_some() {
+                // Hops are still counted, for the reply.
+                continue;
+            }
+            // What this octet lets out: itself, nothing (held back) or a
+            // held line start; only what fits the size limit is written.
+            let Some(results) = &mut self.results else {
+                self.size += 1;
+                if self.size > self.max_size {
+                    self.fail(DataFailure::TooBig);
+                } else {
+                    out.push(byte);
+                }
+                continue;
+            };
+            self.released.clear();
+            results.push(byte, self.hops.in_header(), &mut self.released);
+            self.size += self.released.len() as u64;
+            if self.size > self.max_size {
+                self.fail(DataFailure::TooBig);
+            } else {
+                out.extend_from_slice(&self.released);
+            }
         }
-        if self.hops.count > self.max_hops {
-            self.fail(DataFailure::TooManyHops);
-        }
-        if self.failure.is_some() {
-            return;
-        }
-        self.size += bytes.len() as u64;
-        if self.size > self.max_size {
-            self.fail(DataFailure::TooBig);
-            return;
-        }
-        out.extend_from_slice(bytes);
     }
 
     /// Keeps the first failure: it is the one the client is told about.
@@ -232,6 +262,11 @@ impl HopCounter {
             HeaderScan::InLine => HeaderScan::InLine,
             HeaderScan::EmptyLine => HeaderScan::Body,
         };
+    }
+
+    /// Still in the header section (the octet just scanned included).
+    fn in_header(&self) -> bool {
+        self.scan != HeaderScan::Body
     }
 
     /// A field name has ended with its colon.
@@ -404,5 +439,24 @@ mod tests {
         let mut at_limit = DataDecoder::new(1_000, 4);
         at_limit.feed(&message, &mut out);
         assert_eq!(at_limit.failure(), None);
+    }
+
+    #[test]
+    fn our_own_authentication_results_arriving_is_renamed_and_counted_in_the_size() {
+        let input = b"Authentication-Results: mx.example.test; dkim=pass\r\nSubject: x\r\n\r\nAuthentication-Results: mx.example.test\r\n.\r\n";
+        let expected = b"X-Forged-Authentication-Results: mx.example.test; dkim=pass\r\nSubject: x\r\n\r\nAuthentication-Results: mx.example.test\r\n";
+        for split in 0..input.len() {
+            let mut decoder =
+                DataDecoder::new(1_000, 50).renaming_forged_results("mx.example.test");
+            let mut out = Vec::new();
+            decoder.feed(&input[..split], &mut out);
+            decoder.feed(&input[split..], &mut out);
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(expected),
+                "split {split}"
+            );
+            assert_eq!(decoder.size(), expected.len() as u64);
+        }
     }
 }

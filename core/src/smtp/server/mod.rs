@@ -32,6 +32,7 @@
 
 mod command;
 mod data;
+mod forged_results;
 mod machine;
 mod reply;
 mod state;

@@ -78,7 +78,8 @@ impl Server {
             .push_back(Output::MessageData(header.into_bytes()));
         self.state = State::ReceivingData(Receiving {
             queue_id: opened.queue_id,
-            decoder: DataDecoder::new(self.config.max_message_size, self.config.max_hops),
+            decoder: DataDecoder::new(self.config.max_message_size, self.config.max_hops)
+                .renaming_forged_results(&self.config.hostname),
             reverse_path: transaction.reverse_path,
             forward_paths: transaction
                 .recipients
