@@ -89,6 +89,8 @@ pub struct SessionConfig {
     /// More `Received:` headers than this in a message is a mail loop
     /// (RFC 5321 6.3): it is refused with `554 5.4.6`.
     pub max_hops: usize,
+    /// DNS blocklists and greylisting (see [`crate::spam`]).
+    pub spam: crate::spam::SpamPolicy,
 }
 
 /// What a client turned away before its session starts is told, in

@@ -35,6 +35,7 @@ pub fn config() -> SessionConfig {
         starttls: false,
         auth: crate::auth::AuthPolicy::default(),
         max_hops: crate::limits::HOPS_DEFAULT,
+        spam: crate::spam::SpamPolicy::default(),
     }
 }
 
