@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 mod auth;
 mod message;
+mod spam;
 
 /// What the client said in HELO or EHLO.
 #[derive(Debug)]
@@ -61,8 +62,9 @@ pub struct Server {
 
 impl Server {
     /// A new session; the greeting is already queued.
+    /// A client the instance checks against DNS blocklists is greeted
+    /// only once the lookups it asks for are answered.
     pub fn new(config: Arc<SessionConfig>, info: SessionInfo, now: Instant) -> Self {
-        let greeting = Reply::plain(220, vec![format!("{} ESMTP Postern", config.hostname)]);
         let mut timers = TimerTable::default();
         timers.set(Timer::Session, now + config.max_session_time);
         timers.set(Timer::Command, now + config.command_timeout);
@@ -87,8 +89,15 @@ impl Server {
             tried_logins: crate::auth::TriedLogins::default(),
             discarded_after_starttls: 0,
         };
-        server.reply(greeting);
+        if !server.look_up_client() {
+            server.greet();
+        }
         server
+    }
+
+    fn greet(&mut self) {
+        let greeting = Reply::plain(220, vec![format!("{} ESMTP Postern", self.config.hostname)]);
+        self.reply(greeting);
     }
 
     /// Hands one input to the machine. Drain [`Server::poll_output`]
@@ -133,6 +142,8 @@ impl Server {
             Input::MessageCommitted(result) => self.message_committed(result),
             Input::TlsStarted => self.tls_started(),
             Input::Authenticated(verdict) => self.authenticated(verdict),
+            Input::BlocklistsLookedUp(answers) => self.blocklists_looked_up(answers),
+            Input::GreylistChecked(verdict) => self.greylist_checked(verdict),
         }
         self.process();
         self.rearm();
@@ -313,6 +324,9 @@ impl Server {
         let context = ParseContext {
             extended: self.helo.as_ref().is_some_and(|h| h.extended),
         };
+        if let State::Refused = self.state {
+            return self.handle_refused(command::parse(line, context).ok());
+        }
         match command::parse(line, context) {
             Ok(command) => self.handle_command(command),
             Err(reply) => self.refuse_command(reply),
@@ -493,6 +507,10 @@ impl Server {
         {
             return self.refuse_command(message_too_big());
         }
+        self.look_up_sender(mail);
+    }
+
+    fn accept_mail(&mut self, mail: MailCommand) {
         self.output.push_back(Output::Event(Event::MailFrom {
             reverse_path: mail.reverse_path.clone(),
             size: mail.size,
@@ -551,7 +569,7 @@ impl Server {
     }
 
     fn recipient_checked(&mut self, verdict: RecipientVerdict) {
-        let (mut transaction, forward_path) =
+        let (transaction, forward_path) =
             match std::mem::replace(&mut self.state, State::Closed) {
                 State::AwaitingRecipientCheck(t, f) => (t, f),
                 State::Closed => return,
@@ -581,14 +599,19 @@ impl Server {
                     .refuse_recipient(forward_path, Reply::new(554, status::RELAY_DENIED, text));
             }
         };
-        self.output
-            .push_back(Output::Event(Event::RecipientAccepted {
-                forward_path: forward_path.clone(),
-            }));
-        transaction.recipients.push(Recipient {
+        let recipient = Recipient {
             forward_path,
             destination,
-        });
+        };
+        self.greylist_or_accept(transaction, recipient);
+    }
+
+    fn accept_recipient(&mut self, mut transaction: Transaction, recipient: Recipient) {
+        self.output
+            .push_back(Output::Event(Event::RecipientAccepted {
+                forward_path: recipient.forward_path.clone(),
+            }));
+        transaction.recipients.push(recipient);
         self.state = State::ExpectRcptOrData(transaction);
         self.reply(Reply::new(250, status::DESTINATION_OK, "Ok"));
     }

@@ -158,6 +158,13 @@ pub enum Input<'a> {
     TlsStarted,
     /// The answer to [`Request::Authenticate`].
     Authenticated(AuthVerdict),
+    /// The answer to [`Request::LookUpBlocklists`]: one answer per query,
+    /// in order. A lookup that did not finish within
+    /// [`DNSBL_LOOKUP_TIMEOUT`](crate::limits::DNSBL_LOOKUP_TIMEOUT) is
+    /// [`LookupAnswer::Failed`](crate::spam::LookupAnswer::Failed).
+    BlocklistsLookedUp(Vec<crate::spam::LookupAnswer>),
+    /// The answer to [`Request::CheckGreylist`].
+    GreylistChecked(crate::spam::GreylistVerdict),
 }
 
 /// The store accepted a new message.
@@ -187,6 +194,13 @@ pub enum Request {
     /// Check a login (and the lockout of this client's host). Answer with
     /// [`Input::Authenticated`].
     Authenticate(LoginAttempt),
+    /// Look these names up (A records), all at once, within
+    /// [`DNSBL_LOOKUP_TIMEOUT`](crate::limits::DNSBL_LOOKUP_TIMEOUT).
+    /// Answer with [`Input::BlocklistsLookedUp`].
+    LookUpBlocklists(Vec<crate::spam::Query>),
+    /// Check this triplet against the server's greylist, with the wall
+    /// clock, and remember the try. Answer with [`Input::GreylistChecked`].
+    CheckGreylist(crate::spam::Triplet, crate::spam::GreylistPolicy),
 }
 
 /// What the machine emits.
@@ -282,6 +296,25 @@ pub enum Event {
     },
     TooManyErrors,
     ShutDown,
+    /// The client (at connect) or the sender's domain (at MAIL) is listed
+    /// on blocklists whose weights reach the threshold: refused.
+    Blocklisted {
+        /// `client [192.0.2.7]` or `sender domain example.com`.
+        listed: String,
+        zones: Vec<String>,
+        score: u32,
+    },
+    /// A blocklist did not answer, or answered an error code: it listed
+    /// nobody.
+    BlocklistLookupFailed {
+        zone: String,
+        reason: String,
+    },
+    /// A recipient was deferred by the greylist (`451 4.7.1`).
+    Greylisted {
+        forward_path: ForwardPath,
+        retry_in: Duration,
+    },
 }
 
 /// Recipients named in one log line; the rest are counted, so that a
@@ -324,7 +357,10 @@ impl Event {
             | Event::SessionTooLong { .. }
             | Event::SendStalled { .. }
             | Event::TooManyErrors
-            | Event::ShutDown => EventLevel::Info,
+            | Event::ShutDown
+            | Event::Blocklisted { .. }
+            | Event::BlocklistLookupFailed { .. }
+            | Event::Greylisted { .. } => EventLevel::Info,
         }
     }
 
@@ -443,6 +479,30 @@ impl std::fmt::Display for Event {
             ),
             Event::TooManyErrors => f.write_str("too many errors"),
             Event::ShutDown => f.write_str("shut down"),
+            Event::Blocklisted {
+                listed,
+                zones,
+                score,
+            } => write!(
+                f,
+                "{} listed at {} (score {score}): refused",
+                shown(listed),
+                zones.join(" ")
+            ),
+            Event::BlocklistLookupFailed { zone, reason } => write!(
+                f,
+                "blocklist {zone} lookup failed, not counted: {}",
+                shown(reason)
+            ),
+            Event::Greylisted {
+                forward_path,
+                retry_in,
+            } => write!(
+                f,
+                "rcpt to={} greylisted: retry in {}s",
+                shown(forward_path),
+                retry_in.as_secs()
+            ),
         }
     }
 }

@@ -5,5 +5,6 @@ mod hardening;
 mod harness;
 mod properties;
 mod security;
+mod spam;
 mod timeouts;
 mod transcripts;
