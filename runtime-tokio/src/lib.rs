@@ -13,6 +13,7 @@ pub mod delivery;
 pub mod driver;
 pub mod environment;
 pub mod finger;
+pub mod greylist;
 pub mod ftp;
 pub mod http;
 pub mod imap;
