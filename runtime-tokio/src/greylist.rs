@@ -179,7 +179,10 @@ mod tests {
         ));
         book.save().unwrap();
         let again = GreylistBook::open(dir.path());
-        assert!(again.peek(&triplet(), &policy).1, "the triplet is remembered");
+        assert!(
+            again.peek(&triplet(), &policy).1,
+            "the triplet is remembered"
+        );
 
         std::fs::write(dir.path().join(FILE_NAME), "not a greylist\n").unwrap();
         let fresh = GreylistBook::open(dir.path());

@@ -102,7 +102,8 @@ impl Resolver {
             let (resolver, name) = (self.clone(), name.clone());
             tasks.spawn(async move { (index, resolver.blocklist(&name).await) });
         }
-        let mut answers = vec![LookupAnswer::Failed("the lookup did not finish".to_owned()); names.len()];
+        let mut answers =
+            vec![LookupAnswer::Failed("the lookup did not finish".to_owned()); names.len()];
         while let Some(done) = tasks.join_next().await {
             if let Ok((index, answer)) = done {
                 answers[index] = answer;

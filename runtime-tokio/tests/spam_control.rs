@@ -4,10 +4,10 @@
 
 mod support;
 
-use support::outbound::Dns;
-use support::{TestServer, free_port, python};
 use std::net::SocketAddr;
 use std::time::Duration;
+use support::outbound::Dns;
+use support::{TestServer, free_port, python};
 
 fn send(server: &TestServer, source: &str, sender: &str, recipient: &str) -> String {
     let output = python("spam.py", server.addr, &[source, sender, recipient]);
@@ -51,7 +51,11 @@ fn a_listed_client_gets_554_at_connect_and_an_unlisted_one_is_served() {
         server.log()
     );
     let served = send(&server, "127.0.0.3", "a@remote.test", "alice@example.test");
-    assert!(served.contains("rcpt 250"), "{served}\nlog:\n{}", server.log());
+    assert!(
+        served.contains("rcpt 250"),
+        "{served}\nlog:\n{}",
+        server.log()
+    );
     assert!(served.contains("data 250"), "{served}");
     assert_eq!(server.wait_for_delivery("alice", 1).len(), 1);
     assert!(
@@ -67,7 +71,12 @@ fn a_listed_client_gets_554_at_connect_and_an_unlisted_one_is_served() {
 fn a_listed_sender_domain_is_refused_at_mail() {
     let dns = blocklists();
     let server = blocklisting_server(&dns, "");
-    let refused = send(&server, "127.0.0.3", "seller@spam.test", "alice@example.test");
+    let refused = send(
+        &server,
+        "127.0.0.3",
+        "seller@spam.test",
+        "alice@example.test",
+    );
     assert_eq!(
         refused.trim(),
         "mail 554 5.7.1 Service unavailable; sender domain spam.test listed at dbl.example.test",
@@ -80,8 +89,17 @@ fn a_listed_sender_domain_is_refused_at_mail() {
 fn own_networks_are_never_looked_up() {
     let dns = blocklists();
     let server = blocklisting_server(&dns, "relay = [\"127.0.0.2/32\"]");
-    let served = send(&server, "127.0.0.2", "seller@spam.test", "alice@example.test");
-    assert!(served.contains("data 250"), "{served}\nlog:\n{}", server.log());
+    let served = send(
+        &server,
+        "127.0.0.2",
+        "seller@spam.test",
+        "alice@example.test",
+    );
+    assert!(
+        served.contains("data 250"),
+        "{served}\nlog:\n{}",
+        server.log()
+    );
 }
 
 #[test]
@@ -96,9 +114,15 @@ fn a_blocklist_that_does_not_answer_blocks_nobody() {
         ),
     );
     let served = send(&server, "127.0.0.2", "a@remote.test", "alice@example.test");
-    assert!(served.contains("data 250"), "{served}\nlog:\n{}", server.log());
     assert!(
-        server.log().contains("blocklist zen.example.test lookup failed"),
+        served.contains("data 250"),
+        "{served}\nlog:\n{}",
+        server.log()
+    );
+    assert!(
+        server
+            .log()
+            .contains("blocklist zen.example.test lookup failed"),
         "{}",
         server.log()
     );
@@ -106,11 +130,14 @@ fn a_blocklist_that_does_not_answer_blocks_nobody() {
 
 #[test]
 fn greylisting_defers_then_accepts_and_remembers_across_a_restart() {
-    let mut server = TestServer::start_service(
-        address(),
-        "greylist = true\ngreylist_delay = \"1s\"\n",
+    let mut server =
+        TestServer::start_service(address(), "greylist = true\ngreylist_delay = \"1s\"\n");
+    let first = send(
+        &server,
+        "127.0.0.2",
+        "friend@remote.test",
+        "alice@example.test",
     );
-    let first = send(&server, "127.0.0.2", "friend@remote.test", "alice@example.test");
     assert!(
         first.contains("rcpt 451 4.7.1 Greylisted, try again in 1 seconds"),
         "{first}\nlog:\n{}",
@@ -118,8 +145,17 @@ fn greylisting_defers_then_accepts_and_remembers_across_a_restart() {
     );
     std::thread::sleep(Duration::from_millis(1100));
     // The same /24, another address: the same triplet.
-    let retry = send(&server, "127.0.0.3", "friend@remote.test", "alice@example.test");
-    assert!(retry.contains("data 250"), "{retry}\nlog:\n{}", server.log());
+    let retry = send(
+        &server,
+        "127.0.0.3",
+        "friend@remote.test",
+        "alice@example.test",
+    );
+    assert!(
+        retry.contains("data 250"),
+        "{retry}\nlog:\n{}",
+        server.log()
+    );
     assert!(server.stop().success());
     let file = std::fs::read_to_string(server.data().join("greylist")).unwrap();
     assert!(
@@ -127,10 +163,44 @@ fn greylisting_defers_then_accepts_and_remembers_across_a_restart() {
         "{file}"
     );
     server.launch();
-    let after = send(&server, "127.0.0.4", "friend@remote.test", "alice@example.test");
-    assert!(after.contains("data 250"), "{after}\nlog:\n{}", server.log());
+    let after = send(
+        &server,
+        "127.0.0.4",
+        "friend@remote.test",
+        "alice@example.test",
+    );
+    assert!(
+        after.contains("data 250"),
+        "{after}\nlog:\n{}",
+        server.log()
+    );
+    // `postern explain` reads the stored greylist.
+    let addr = server.addr.to_string();
+    let explained = server.command(&[
+        "explain",
+        "--local",
+        &addr,
+        "--remote",
+        "127.0.0.9",
+        "--from",
+        "friend@remote.test",
+        "--to",
+        "alice@example.test",
+    ]);
+    let explained = String::from_utf8_lossy(&explained.stdout);
+    assert!(
+        explained.contains(
+            "greylist   (127.0.0.0/24, friend@remote.test, alice@example.test): passes (remembered)"
+        ),
+        "{explained}"
+    );
     // Another sender is a new triplet.
-    let other = send(&server, "127.0.0.4", "stranger@remote.test", "alice@example.test");
+    let other = send(
+        &server,
+        "127.0.0.4",
+        "stranger@remote.test",
+        "alice@example.test",
+    );
     assert!(other.contains("rcpt 451 4.7.1"), "{other}");
 }
 
@@ -144,17 +214,83 @@ fn a_damaged_greylist_is_moved_aside_and_the_server_starts_fresh() {
     std::fs::create_dir_all(server.data()).unwrap();
     std::fs::write(server.data().join("greylist"), "garbage\n").unwrap();
     server.launch();
-    let first = send(&server, "127.0.0.2", "friend@remote.test", "alice@example.test");
-    assert!(first.contains("rcpt 451 4.7.1"), "{first}\nlog:\n{}", server.log());
+    let first = send(
+        &server,
+        "127.0.0.2",
+        "friend@remote.test",
+        "alice@example.test",
+    );
     assert!(
-        server.log().contains("is damaged (line 1 is not \"postern-greylist 1\"); moved aside to"),
+        first.contains("rcpt 451 4.7.1"),
+        "{first}\nlog:\n{}",
+        server.log()
+    );
+    assert!(
+        server
+            .log()
+            .contains("is damaged (line 1 is not \"postern-greylist 1\"); moved aside to"),
         "{}",
         server.log()
     );
     let aside = std::fs::read_dir(server.data())
         .unwrap()
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with("greylist.damaged-"))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("greylist.damaged-")
+        })
         .count();
     assert_eq!(aside, 1);
+}
+
+#[test]
+fn explain_names_the_queries_and_with_dns_gives_the_verdict() {
+    let dns = blocklists();
+    let server = blocklisting_server(&dns, "");
+    let addr = server.addr.to_string();
+    let args = [
+        "explain",
+        "--local",
+        &addr,
+        "--remote",
+        "127.0.0.2",
+        "--from",
+        "a@spam.test",
+        "--to",
+        "alice@example.test",
+    ];
+    let named = server.command(&args);
+    let named = String::from_utf8_lossy(&named.stdout);
+    assert!(
+        named.contains("client 127.0.0.2: would query 2.0.0.127.zen.example.test (A records"),
+        "{named}"
+    );
+    let mut with_dns = args.to_vec();
+    with_dns.push("--dns");
+    let looked_up = server.command(&with_dns);
+    let looked_up = String::from_utf8_lossy(&looked_up.stdout);
+    assert!(
+        looked_up.contains("blocklists 2.0.0.127.zen.example.test: answered 127.0.0.2"),
+        "{looked_up}"
+    );
+    assert!(
+        looked_up.contains(
+            "client 127.0.0.2: refused, score 1 of 1: 554 5.7.1 Service unavailable; client [127.0.0.2] listed at zen.example.test"
+        ),
+        "{looked_up}"
+    );
+    // A clean client, a listed sender domain.
+    let mut clean = with_dns.clone();
+    clean[4] = "127.0.0.3";
+    let clean = server.command(&clean);
+    let clean = String::from_utf8_lossy(&clean.stdout);
+    assert!(
+        clean.contains("3.0.0.127.zen.example.test: not listed"),
+        "{clean}"
+    );
+    assert!(
+        clean.contains("sender domain spam.test listed at dbl.example.test"),
+        "{clean}"
+    );
 }

@@ -160,9 +160,7 @@ impl Blocklists {
                 LookupAnswer::Listed(addresses) => {
                     if addresses.iter().any(|a| zone.counts(*a)) {
                         verdict.score = verdict.score.saturating_add(zone.weight);
-                        verdict
-                            .listing
-                            .push((zone.zone.clone(), addresses.clone()));
+                        verdict.listing.push((zone.zone.clone(), addresses.clone()));
                     } else if zone.codes.is_empty() {
                         // 127.255.255.x, or an answer outside 127/8: the
                         // list reports a problem with the query.

@@ -15,8 +15,8 @@
 //! full the tenth least recently seen entries are forgotten. It renders
 //! to and parses from a text file the runtime keeps.
 
-use crate::address::ReversePath;
 use crate::address::ForwardPath;
+use crate::address::ReversePath;
 use crate::limits::{
     GREYLIST_DELAY_DEFAULT, GREYLIST_ENTRIES_MAX, GREYLIST_EXPIRY_DEFAULT,
     GREYLIST_RETRY_WINDOW_DEFAULT,
@@ -67,7 +67,11 @@ impl Triplet {
         let prefix = if client.is_ipv4() { 24 } else { 64 };
         let network = Network::new(client, prefix)
             .map_or_else(|| client.to_string(), |network| network.to_string());
-        let path = |text: String| text.trim_start_matches('<').trim_end_matches('>').to_lowercase();
+        let path = |text: String| {
+            text.trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_lowercase()
+        };
         Triplet {
             network,
             sender: match sender {
@@ -173,7 +177,12 @@ impl Greylist {
 
     /// What `triplet` trying at `now` would get, changing nothing (for
     /// `postern explain`).
-    pub fn peek(&self, now: UnixTime, triplet: &Triplet, policy: &GreylistPolicy) -> GreylistVerdict {
+    pub fn peek(
+        &self,
+        now: UnixTime,
+        triplet: &Triplet,
+        policy: &GreylistPolicy,
+    ) -> GreylistVerdict {
         let fresh = GreylistVerdict::Defer {
             retry_in: policy.delay,
         };
@@ -262,8 +271,7 @@ impl Greylist {
                 _ => return Err(bad()),
             };
             let time = |text: &str| text.parse().map(UnixTime).map_err(|_| bad());
-            if entries.len() >= GREYLIST_ENTRIES_MAX || network.is_empty() || recipient.is_empty()
-            {
+            if entries.len() >= GREYLIST_ENTRIES_MAX || network.is_empty() || recipient.is_empty() {
                 return Err(bad());
             }
             entries.insert(

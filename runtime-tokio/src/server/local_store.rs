@@ -127,7 +127,10 @@ impl Backend for LocalStore {
         &crate::ftp::TokioNetwork
     }
 
-    async fn look_up_blocklists(&self, names: Vec<String>) -> Vec<postern_core::spam::LookupAnswer> {
+    async fn look_up_blocklists(
+        &self,
+        names: Vec<String>,
+    ) -> Vec<postern_core::spam::LookupAnswer> {
         self.resolver.blocklists(names).await
     }
 

@@ -158,7 +158,11 @@ fn blocklists(source: &str, service: &RawService, errors: &mut Vec<ConfigError>)
 }
 
 fn zone(source: &str, raw: &RawZone, errors: &mut Vec<ConfigError>) -> Option<Zone> {
-    let name = raw.zone.get_ref().trim_end_matches('.').to_ascii_lowercase();
+    let name = raw
+        .zone
+        .get_ref()
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
     let mut valid = true;
     if !is_domain(&name) || !name.contains('.') || !name.is_ascii() {
         errors.push(spanned_error(
@@ -195,7 +199,10 @@ fn zone(source: &str, raw: &RawZone, errors: &mut Vec<ConfigError>) -> Option<Zo
                 source,
                 written.span(),
                 "codes",
-                format!("{} codes; at most {DNSBL_CODES_MAX}", written.get_ref().len()),
+                format!(
+                    "{} codes; at most {DNSBL_CODES_MAX}",
+                    written.get_ref().len()
+                ),
                 "list the answers that mean a listing you want to act on",
             ));
         }

@@ -569,12 +569,11 @@ impl Server {
     }
 
     fn recipient_checked(&mut self, verdict: RecipientVerdict) {
-        let (transaction, forward_path) =
-            match std::mem::replace(&mut self.state, State::Closed) {
-                State::AwaitingRecipientCheck(t, f) => (t, f),
-                State::Closed => return,
-                other => panic!("RecipientChecked in state {other:?}"),
-            };
+        let (transaction, forward_path) = match std::mem::replace(&mut self.state, State::Closed) {
+            State::AwaitingRecipientCheck(t, f) => (t, f),
+            State::Closed => return,
+            other => panic!("RecipientChecked in state {other:?}"),
+        };
         let destination = match verdict {
             RecipientVerdict::Local(mailbox) => Destination::Local(mailbox),
             // <Postmaster> without a domain is always ours (RFC 5321

@@ -17,7 +17,12 @@ fn lists() -> Blocklists {
     Blocklists {
         zones: vec![
             zone("zen.example.test", ZoneKind::Ip, 2, &[]),
-            zone("bl.example.test", ZoneKind::Ip, 1, &["127.0.0.2", "127.0.0.4"]),
+            zone(
+                "bl.example.test",
+                ZoneKind::Ip,
+                1,
+                &["127.0.0.2", "127.0.0.4"],
+            ),
             zone("dbl.example.test", ZoneKind::Domain, 2, &[]),
         ],
         threshold: 2,
@@ -48,7 +53,8 @@ fn query_names_reverse_the_address() {
 
 #[test]
 fn clients_are_asked_of_ip_zones_and_domains_of_domain_zones() {
-    let names = |queries: Vec<Query>| -> Vec<String> { queries.into_iter().map(|q| q.name).collect() };
+    let names =
+        |queries: Vec<Query>| -> Vec<String> { queries.into_iter().map(|q| q.name).collect() };
     assert_eq!(
         names(lists().client_queries(ip("192.0.2.7"))),
         ["7.2.0.192.zen.example.test", "7.2.0.192.bl.example.test"]
@@ -57,7 +63,10 @@ fn clients_are_asked_of_ip_zones_and_domains_of_domain_zones() {
         ("Example.COM", &["example.com.dbl.example.test"]),
         ("example.com.", &["example.com.dbl.example.test"]),
         // An internationalized domain is asked as its A-labels.
-        ("bücher.example", &["xn--bcher-kva.example.dbl.example.test"]),
+        (
+            "bücher.example",
+            &["xn--bcher-kva.example.dbl.example.test"],
+        ),
         // An address literal has no domain to ask about.
         ("[192.0.2.1]", &[]),
         // Too long for DNS once the zone is added.
@@ -102,23 +111,50 @@ fn weights_add_up_to_the_threshold() {
     let listed = |codes: &[&str]| LookupAnswer::Listed(codes.iter().map(|c| ip(c)).collect());
     let rows = [
         // zen (weight 2) alone reaches 2.
-        (vec![listed(&["127.0.0.2"]), LookupAnswer::NotListed], true, 2),
-        // bl (weight 1) alone does not.
-        (vec![LookupAnswer::NotListed, listed(&["127.0.0.4"])], false, 1),
-        // bl answered a code that does not count.
-        (vec![LookupAnswer::NotListed, listed(&["127.0.0.3"])], false, 0),
-        (vec![listed(&["127.0.0.10"]), listed(&["127.0.0.2"])], true, 3),
-        // A failed lookup lists nobody.
         (
-            vec![LookupAnswer::Failed("timed out".into()), listed(&["127.0.0.2"])],
+            vec![listed(&["127.0.0.2"]), LookupAnswer::NotListed],
+            true,
+            2,
+        ),
+        // bl (weight 1) alone does not.
+        (
+            vec![LookupAnswer::NotListed, listed(&["127.0.0.4"])],
             false,
             1,
         ),
-        (vec![LookupAnswer::NotListed, LookupAnswer::NotListed], false, 0),
+        // bl answered a code that does not count.
+        (
+            vec![LookupAnswer::NotListed, listed(&["127.0.0.3"])],
+            false,
+            0,
+        ),
+        (
+            vec![listed(&["127.0.0.10"]), listed(&["127.0.0.2"])],
+            true,
+            3,
+        ),
+        // A failed lookup lists nobody.
+        (
+            vec![
+                LookupAnswer::Failed("timed out".into()),
+                listed(&["127.0.0.2"]),
+            ],
+            false,
+            1,
+        ),
+        (
+            vec![LookupAnswer::NotListed, LookupAnswer::NotListed],
+            false,
+            0,
+        ),
     ];
     for (answers, refused, score) in rows {
         let verdict = lists.verdict(&queries, &answers);
-        assert_eq!((verdict.refused, verdict.score), (refused, score), "{answers:?}");
+        assert_eq!(
+            (verdict.refused, verdict.score),
+            (refused, score),
+            "{answers:?}"
+        );
     }
 }
 

@@ -44,10 +44,19 @@ fn triplets_count_clients_by_network_and_ignore_case() {
         );
     }
     let one = triplet("192.0.2.7", "<Sender@X.test>", "<Bob@Example.test>");
-    assert_eq!(one, triplet("192.0.2.99", "<sender@x.test>", "<bob@example.test>"));
-    assert_eq!(one.to_string(), "(192.0.2.0/24, sender@x.test, bob@example.test)");
+    assert_eq!(
+        one,
+        triplet("192.0.2.99", "<sender@x.test>", "<bob@example.test>")
+    );
+    assert_eq!(
+        one.to_string(),
+        "(192.0.2.0/24, sender@x.test, bob@example.test)"
+    );
     assert_eq!(triplet("192.0.2.7", "<>", "<b@y.test>").sender, "<>");
-    assert_eq!(triplet("192.0.2.7", "<>", "<Postmaster>").recipient, "postmaster");
+    assert_eq!(
+        triplet("192.0.2.7", "<>", "<Postmaster>").recipient,
+        "postmaster"
+    );
 }
 
 /// (seconds after the first try, the verdict) for one triplet, in order.
@@ -82,7 +91,10 @@ fn a_retry_after_the_window_starts_over() {
     let one = triplet("192.0.2.7", "<a@x.test>", "<b@y.test>");
     assert_eq!(greylist.check(at(0), &one, &policy()), defer(300));
     assert_eq!(greylist.check(at(5 * 3600), &one, &policy()), defer(300));
-    assert_eq!(greylist.check(at(5 * 3600 + 299), &one, &policy()), defer(1));
+    assert_eq!(
+        greylist.check(at(5 * 3600 + 299), &one, &policy()),
+        defer(1)
+    );
     assert_eq!(
         greylist.check(at(5 * 3600 + 300), &one, &policy()),
         GreylistVerdict::Pass
@@ -94,17 +106,27 @@ fn other_senders_recipients_and_networks_wait_on_their_own() {
     let mut greylist = Greylist::default();
     let one = triplet("192.0.2.7", "<a@x.test>", "<b@y.test>");
     greylist.check(at(0), &one, &policy());
-    assert_eq!(greylist.check(at(400), &one, &policy()), GreylistVerdict::Pass);
+    assert_eq!(
+        greylist.check(at(400), &one, &policy()),
+        GreylistVerdict::Pass
+    );
     for other in [
         triplet("192.0.3.7", "<a@x.test>", "<b@y.test>"),
         triplet("192.0.2.7", "<c@x.test>", "<b@y.test>"),
         triplet("192.0.2.7", "<a@x.test>", "<d@y.test>"),
     ] {
-        assert_eq!(greylist.check(at(400), &other, &policy()), defer(300), "{other}");
+        assert_eq!(
+            greylist.check(at(400), &other, &policy()),
+            defer(300),
+            "{other}"
+        );
     }
     // The same /24, another address: the same triplet.
     let pool = triplet("192.0.2.200", "<a@x.test>", "<b@y.test>");
-    assert_eq!(greylist.check(at(500), &pool, &policy()), GreylistVerdict::Pass);
+    assert_eq!(
+        greylist.check(at(500), &pool, &policy()),
+        GreylistVerdict::Pass
+    );
 }
 
 #[test]
@@ -115,7 +137,10 @@ fn peek_changes_nothing() {
     assert!(greylist.is_empty());
     greylist.check(at(0), &one, &policy());
     assert_eq!(greylist.peek(at(100), &one, &policy()), defer(200));
-    assert_eq!(greylist.peek(at(300), &one, &policy()), GreylistVerdict::Pass);
+    assert_eq!(
+        greylist.peek(at(300), &one, &policy()),
+        GreylistVerdict::Pass
+    );
     assert!(!greylist.entry(&one).unwrap().passed);
 }
 
@@ -169,9 +194,18 @@ fn the_file_round_trips_and_damage_is_named() {
     assert_eq!(Greylist::parse(&text).unwrap(), greylist);
     let rows = [
         ("", "line 1 is not \"postern-greylist 1\""),
-        ("postern-greylist 1\n1\t2\tpassed\tn\ts\n", "line 2 is not a greylist entry"),
-        ("postern-greylist 1\nx\t2\tpassed\tn\ts\tr\n", "line 2 is not a greylist entry"),
-        ("postern-greylist 1\n1\t2\tmaybe\tn\ts\tr\n", "line 2 is not a greylist entry"),
+        (
+            "postern-greylist 1\n1\t2\tpassed\tn\ts\n",
+            "line 2 is not a greylist entry",
+        ),
+        (
+            "postern-greylist 1\nx\t2\tpassed\tn\ts\tr\n",
+            "line 2 is not a greylist entry",
+        ),
+        (
+            "postern-greylist 1\n1\t2\tmaybe\tn\ts\tr\n",
+            "line 2 is not a greylist entry",
+        ),
     ];
     for (text, error) in rows {
         assert_eq!(Greylist::parse(text).unwrap_err(), error, "{text:?}");

@@ -128,9 +128,14 @@ zone = "z.test"
 "#;
     let text = errors(source);
     assert!(
-        text.contains("postern.toml:7:12: `greylist`: does not apply to a kind = \"pop3\" instance"),
+        text.contains(
+            "postern.toml:7:12: `greylist`: does not apply to a kind = \"pop3\" instance"
+        ),
         "{text}"
     );
     assert!(text.contains("`dnsbl`: does not apply"), "{text}");
-    assert!(text.contains("help: remove `greylist` from the [[service]] \"pop\""), "{text}");
+    assert!(
+        text.contains("help: remove `greylist` from the [[service]] \"pop\""),
+        "{text}"
+    );
 }

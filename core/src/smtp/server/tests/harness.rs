@@ -95,7 +95,12 @@ impl Harness {
     }
 
     pub fn with_config(config: SessionConfig) -> Self {
-        Self::with_world(config, "192.0.2.7:40000", BTreeMap::new(), Greylist::default())
+        Self::with_world(
+            config,
+            "192.0.2.7:40000",
+            BTreeMap::new(),
+            Greylist::default(),
+        )
     }
 
     /// A session from `remote`, with this DNS and greylist.

@@ -78,7 +78,11 @@ fn a_listed_client_is_greeted_with_554_and_then_only_quit_is_answered() {
         "{}",
         harness.transcript
     );
-    assert!(!harness.transcript.contains("S: 220"), "{}", harness.transcript);
+    assert!(
+        !harness.transcript.contains("S: 220"),
+        "{}",
+        harness.transcript
+    );
     insta::assert_snapshot!(harness.transcript);
 }
 
@@ -103,7 +107,11 @@ fn an_unlisted_client_or_a_failed_lookup_is_served() {
         );
         harness.send_line("EHLO client.test");
         harness.send_line("MAIL FROM:<a@remote.test>");
-        assert!(harness.transcript.contains("S: 250 2.1.0 Ok"), "{}", harness.transcript);
+        assert!(
+            harness.transcript.contains("S: 250 2.1.0 Ok"),
+            "{}",
+            harness.transcript
+        );
         if !matches!(answer, LookupAnswer::NotListed) {
             assert!(
                 harness
@@ -155,7 +163,11 @@ fn own_networks_and_logged_in_clients_are_not_looked_up() {
         Harness::with_world(own, "192.0.2.7:40000", listing.clone(), Greylist::default());
     harness.send_line("EHLO client.test");
     harness.send_line("MAIL FROM:<seller@spam.test>");
-    assert!(!harness.transcript.contains("look up"), "{}", harness.transcript);
+    assert!(
+        !harness.transcript.contains("look up"),
+        "{}",
+        harness.transcript
+    );
     assert!(harness.transcript.contains("S: 250 2.1.0 Ok"));
 
     // A submission client is looked up at connect (it has not logged in
@@ -172,18 +184,27 @@ fn own_networks_and_logged_in_clients_are_not_looked_up() {
     };
     let mut clean = listing;
     clean.remove("7.2.0.192.zen.example.test");
-    let mut harness = Harness::with_world(submission, "192.0.2.7:40000", clean, Greylist::default());
+    let mut harness =
+        Harness::with_world(submission, "192.0.2.7:40000", clean, Greylist::default());
     harness.send_line("EHLO client.test");
     let plain = BASE64.encode("\0alice@example.test\0correct horse");
     harness.send_secret_line(&format!("AUTH PLAIN {plain}"));
     harness.send_line("MAIL FROM:<alice@example.test>");
-    assert!(harness.transcript.contains("look up 7.2.0.192.zen.example.test"));
+    assert!(
+        harness
+            .transcript
+            .contains("look up 7.2.0.192.zen.example.test")
+    );
     assert!(
         !harness.transcript.contains("look up example.test.dbl"),
         "{}",
         harness.transcript
     );
-    assert!(harness.transcript.contains("S: 250 2.1.0 Ok"), "{}", harness.transcript);
+    assert!(
+        harness.transcript.contains("S: 250 2.1.0 Ok"),
+        "{}",
+        harness.transcript
+    );
 }
 
 #[test]
@@ -243,6 +264,10 @@ fn greylisting_spares_own_networks_and_logged_in_clients() {
     harness.send_line("EHLO client.test");
     harness.send_line("MAIL FROM:<friend@remote.test>");
     harness.send_line("RCPT TO:<alice@example.test>");
-    assert!(harness.transcript.contains("S: 250 2.1.5 Ok"), "{}", harness.transcript);
+    assert!(
+        harness.transcript.contains("S: 250 2.1.5 Ok"),
+        "{}",
+        harness.transcript
+    );
     assert!(harness.greylist.is_empty());
 }
