@@ -294,3 +294,28 @@ fn explain_names_the_queries_and_with_dns_gives_the_verdict() {
         "{clean}"
     );
 }
+
+#[test]
+fn check_config_names_a_bad_spam_control_value_at_its_line_with_the_fix() {
+    let server = TestServer::prepare(
+        "[[service.dnsbl]]\nzone = \"zen.example.test\"\ncodes = [\"10.0.0.2\"]\n",
+    );
+    // After the [[domain]], the table still belongs to the last
+    // [[service]] (TOML nests it in the latest element of `service`).
+    let output = support::postern()
+        .arg("check-config")
+        .arg(server.config_path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("`codes`: \"10.0.0.2\" is not a blocklist answer"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("postern.toml:"), "{stderr}");
+    assert!(
+        stderr.contains("help: answers are addresses in 127.0.0.0/8 (RFC 5782 2.1)"),
+        "{stderr}"
+    );
+}
