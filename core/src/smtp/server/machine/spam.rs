@@ -178,7 +178,7 @@ impl Server {
         match verdict {
             GreylistVerdict::Pass => self.accept_recipient(transaction, recipient),
             GreylistVerdict::Defer { retry_in } => {
-                self.state = super::transaction_state(transaction);
+                self.state = super::envelope::transaction_state(transaction);
                 let reply = Reply::new(
                     451,
                     status::GREYLISTED,
