@@ -3,7 +3,8 @@
 //! # Contract
 //!
 //! ```text
-//! Server::new(config, info, now)      greeting queued
+//! Server::new(config, info, now)      greeting queued (or first a
+//!                                     blocklist lookup, see crate::spam)
 //! handle_input(now, Input)            bytes, end of input, timer, replies
 //! poll_output() -> Option<Output>     drain until None after every input
 //! poll_timeout() -> Option<Instant>   when to hand in Input::TimerFired
@@ -14,7 +15,8 @@
 //! machine needs the world (does this mailbox exist, store this message)
 //! it emits an [`Output::Request`] and waits: the driver answers with the
 //! matching input ([`Input::RecipientChecked`], [`Input::MessageOpened`],
-//! [`Input::MessageCommitted`]). Bytes handed in meanwhile are kept, up
+//! [`Input::MessageCommitted`], [`Input::BlocklistsLookedUp`],
+//! [`Input::GreylistChecked`]). Bytes handed in meanwhile are kept, up
 //! to [`INPUT_BUFFER_BYTES_MAX`](crate::limits::INPUT_BUFFER_BYTES_MAX),
 //! and processed once the reply arrives, which is how pipelining
 //! (RFC 2920) works.
