@@ -1,5 +1,6 @@
 use super::*;
 use crate::address::{parse_forward_path, parse_reverse_path};
+use std::collections::BTreeMap;
 
 fn triplet(client: &str, from: &str, to: &str) -> Triplet {
     Triplet::new(
@@ -209,5 +210,46 @@ fn the_file_round_trips_and_damage_is_named() {
     ];
     for (text, error) in rows {
         assert_eq!(Greylist::parse(text).unwrap_err(), error, "{text:?}");
+    }
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever a damaged file holds, reading it never panics, and
+        /// what it accepts is within the bound and reads back the same.
+        #[test]
+        fn any_text_is_read_or_refused_without_panic(text in "postern-greylist 1\n(([0-9]{1,3}|x)\t[0-9]{1,3}\t(passed|waiting|x)\t[a-z0-9./]{0,6}\t[a-z<>@.]{0,6}\t[a-z@.]{0,6}\n){0,8}") {
+            if let Ok(greylist) = Greylist::parse(&text) {
+                prop_assert!(greylist.len() <= GREYLIST_ENTRIES_MAX);
+                prop_assert_eq!(Greylist::parse(&greylist.render()).unwrap(), greylist);
+            }
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(text in ".{0,200}") {
+            let _ = Greylist::parse(&text);
+        }
+
+        /// However the tries of a few triplets interleave, a triplet
+        /// passes only after the delay since its first try in the round.
+        #[test]
+        fn nothing_passes_before_the_delay(tries in proptest::collection::vec((0u8..3, 0i64..600), 1..40)) {
+            let policy = policy();
+            let mut greylist = Greylist::default();
+            let mut now = T0;
+            let mut first: BTreeMap<u8, i64> = BTreeMap::new();
+            for (who, step) in tries {
+                now += step;
+                let t = triplet("192.0.2.7", &format!("<s{who}@x.test>"), "<b@y.test>");
+                let verdict = greylist.check(UnixTime(now), &t, &policy);
+                let began = *first.entry(who).or_insert(now);
+                if verdict == GreylistVerdict::Pass {
+                    prop_assert!(now - began >= 300, "passed {}s after the first try", now - began);
+                }
+            }
+        }
     }
 }
