@@ -772,6 +772,24 @@ impl Instance {
                 ServiceKind::Submission => crate::metrics::LoginProtocol::Submission,
                 _ => crate::metrics::LoginProtocol::Smtp,
             }),
+            Event::Blocklisted { listed, .. } => metrics.spam_control(
+                &self.service.name,
+                match listed {
+                    postern_core::spam::Listed::Client(_) => {
+                        crate::metrics::SpamVerdict::ClientListed
+                    }
+                    postern_core::spam::Listed::SenderDomain(_) => {
+                        crate::metrics::SpamVerdict::SenderListed
+                    }
+                },
+            ),
+            Event::Greylisted { .. } => {
+                metrics.spam_control(&self.service.name, crate::metrics::SpamVerdict::Greylisted)
+            }
+            Event::BlocklistLookupFailed { .. } => metrics.spam_control(
+                &self.service.name,
+                crate::metrics::SpamVerdict::LookupFailed,
+            ),
             _ => {}
         }
     }

@@ -182,6 +182,24 @@ impl Blocklists {
     }
 }
 
+/// Who or what a blocklist refusal is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Listed {
+    /// The client's address, at connect.
+    Client(IpAddr),
+    /// The sender's domain, at MAIL.
+    SenderDomain(String),
+}
+
+impl std::fmt::Display for Listed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Listed::Client(address) => write!(f, "client [{}]", address.to_canonical()),
+            Listed::SenderDomain(domain) => write!(f, "sender domain {domain}"),
+        }
+    }
+}
+
 /// The text after `554 5.7.1` for a listed client.
 pub fn client_refusal(client: IpAddr, zone: &str) -> String {
     format!(

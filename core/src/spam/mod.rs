@@ -15,7 +15,7 @@ pub mod greylist;
 use crate::policy::RelayPolicy;
 use std::net::IpAddr;
 
-pub use dnsbl::{Blocklists, LookupAnswer, Query, Verdict, Zone, ZoneKind};
+pub use dnsbl::{Blocklists, Listed, LookupAnswer, Query, Verdict, Zone, ZoneKind};
 pub use greylist::{Greylist, GreylistPolicy, GreylistVerdict, Triplet};
 
 /// An instance's spam control: none by default.

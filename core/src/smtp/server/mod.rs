@@ -301,8 +301,7 @@ pub enum Event {
     /// The client (at connect) or the sender's domain (at MAIL) is listed
     /// on blocklists whose weights reach the threshold: refused.
     Blocklisted {
-        /// `client [192.0.2.7]` or `sender domain example.com`.
-        listed: String,
+        listed: crate::spam::Listed,
         zones: Vec<String>,
         score: u32,
     },

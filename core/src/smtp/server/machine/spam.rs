@@ -16,7 +16,7 @@ use crate::smtp::server::reply::{Reply, status};
 use crate::smtp::server::state::{State, Transaction};
 use crate::smtp::server::{Event, Output, Request};
 use crate::spam::dnsbl::{client_refusal, sender_refusal};
-use crate::spam::{GreylistVerdict, LookupAnswer, Query, Triplet, exempt};
+use crate::spam::{GreylistVerdict, Listed, LookupAnswer, Query, Triplet, exempt};
 
 impl Server {
     /// Spam control does not apply to this client now: it is in our
@@ -115,8 +115,8 @@ impl Server {
         }
         let zone = verdict.first_zone().to_owned();
         let listed = match sender_domain {
-            None => format!("client [{}]", self.info.remote.ip().to_canonical()),
-            Some(domain) => format!("sender domain {domain}"),
+            None => Listed::Client(self.info.remote.ip()),
+            Some(domain) => Listed::SenderDomain(domain.to_owned()),
         };
         self.output.push_back(Output::Event(Event::Blocklisted {
             listed,
