@@ -67,9 +67,15 @@ impl Triplet {
         let prefix = if client.is_ipv4() { 24 } else { 64 };
         let network = Network::new(client, prefix)
             .map_or_else(|| client.to_string(), |network| network.to_string());
+        // Control characters never reach the file: RFC 5321 allows none
+        // in an address, and one would break its line.
         let path = |text: String| {
-            text.trim_start_matches('<')
-                .trim_end_matches('>')
+            let inner = text.strip_prefix('<').unwrap_or(&text);
+            let inner = inner.strip_suffix('>').unwrap_or(inner);
+            inner
+                .chars()
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect::<String>()
                 .to_lowercase()
         };
         Triplet {
@@ -271,8 +277,14 @@ impl Greylist {
                 _ => return Err(bad()),
             };
             let time = |text: &str| text.parse().map(UnixTime).map_err(|_| bad());
-            if entries.len() >= GREYLIST_ENTRIES_MAX || network.is_empty() || recipient.is_empty() {
+            if network.is_empty() || recipient.is_empty() {
                 return Err(bad());
+            }
+            if entries.len() >= GREYLIST_ENTRIES_MAX {
+                return Err(format!(
+                    "more than {GREYLIST_ENTRIES_MAX} entries, at line {}",
+                    index + 1
+                ));
             }
             entries.insert(
                 Triplet {

@@ -253,3 +253,17 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_control_character_never_breaks_the_file() {
+    let odd = ReversePath::Mailbox(crate::address::Mailbox {
+        local_part: "a\tb\nc".to_owned(),
+        domain: "x.test".to_owned(),
+    });
+    let recipient = parse_forward_path("<b@y.test>", true).unwrap();
+    let t = Triplet::new("192.0.2.7".parse().unwrap(), &odd, &recipient);
+    assert!(!t.sender.chars().any(char::is_control), "{t}");
+    let mut greylist = Greylist::default();
+    greylist.check(at(0), &t, &policy());
+    assert_eq!(Greylist::parse(&greylist.render()).unwrap(), greylist);
+}
