@@ -289,9 +289,7 @@ fn spam_control_verdicts_are_counted_by_instance() {
     let at = |instance: &str, verdict: &str| {
         sample(
             &text,
-            &format!(
-                "postern_spam_control_total{{instance=\"{instance}\",verdict=\"{verdict}\"}}"
-            ),
+            &format!("postern_spam_control_total{{instance=\"{instance}\",verdict=\"{verdict}\"}}"),
         )
     };
     assert_eq!(at("mx", "client_listed"), Some(2.0));
