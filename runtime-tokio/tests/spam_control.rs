@@ -319,3 +319,26 @@ fn check_config_names_a_bad_spam_control_value_at_its_line_with_the_fix() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_ipv6_client_is_looked_up_by_its_reversed_nibbles() {
+    // ::1, nibble by nibble backwards (RFC 5782 2.4).
+    let name = format!("1.{}zen.example.test", "0.".repeat(31));
+    let dns = Dns::start(&[format!("--host-record={name},127.0.0.2")]);
+    let addr: SocketAddr = format!("[::1]:{}", free_port()).parse().unwrap();
+    let server = TestServer::start_service(
+        addr,
+        &format!(
+            "[[service.dnsbl]]\nzone = \"zen.example.test\"\n\
+             [outbound]\nnameservers = [\"127.0.0.1:{}\"]\n",
+            dns.port
+        ),
+    );
+    let listed = send(&server, "::1", "a@remote.test", "alice@example.test");
+    assert_eq!(
+        listed.trim(),
+        "refused 554 5.7.1 Service unavailable; client [::1] listed at zen.example.test",
+        "log:\n{}",
+        server.log()
+    );
+}
