@@ -23,7 +23,10 @@ mod login;
 mod nntp;
 mod pop3;
 mod remote_log;
+mod spam;
 mod tunnel;
+
+pub use spam::SpamFacts;
 
 /// A connection and, optionally, an envelope to explain.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,20 +49,55 @@ pub struct Answer {
     pub admitted: bool,
 }
 
-/// Explains `question` under `config` and its bind `plan`.
+/// Explains `question` under `config` and its bind `plan`, saying which
+/// blocklist queries it would cause rather than their answers.
 pub fn explain(config: &Config, plan: &BindPlan, question: &Question) -> Answer {
-    let mut text = String::new();
-    let remote = question.remote.to_canonical();
+    explain_with(config, plan, question, &SpamFacts::default())
+}
+
+/// The blocklist queries `question` would cause (for `--dns`, which
+/// looks them up and hands the answers to [`explain_with`]).
+pub fn blocklist_queries(
+    config: &Config,
+    plan: &BindPlan,
+    question: &Question,
+) -> Vec<crate::spam::Query> {
+    match instance(config, plan, question) {
+        Some((_, service)) if service.access.admits(question.remote.to_canonical()) => {
+            spam::queries(service, question)
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The listener `question` connects to, and its instance.
+fn instance<'a>(
+    config: &'a Config,
+    plan: &'a BindPlan,
+    question: &Question,
+) -> Option<(&'a crate::bind::Listener, &'a ServiceConfig)> {
     let (local, port) = (question.local.ip().to_canonical(), question.local.port());
-    let _ = writeln!(text, "connection to {} from {remote}", question.local);
-    let found = plan.listener_for(local, port).and_then(|listener| {
+    plan.listener_for(local, port).and_then(|listener| {
         let service = config
             .services
             .iter()
             .find(|s| s.name == listener.instance)?;
         Some((listener, service))
-    });
-    let Some((listener, service)) = found else {
+    })
+}
+
+/// Explains `question` with what the runtime found out: blocklist
+/// answers and the stored greylist.
+pub fn explain_with(
+    config: &Config,
+    plan: &BindPlan,
+    question: &Question,
+    facts: &SpamFacts,
+) -> Answer {
+    let mut text = String::new();
+    let remote = question.remote.to_canonical();
+    let _ = writeln!(text, "connection to {} from {remote}", question.local);
+    let Some((listener, service)) = instance(config, plan, question) else {
         line(
             &mut text,
             "instance",
@@ -178,6 +216,12 @@ pub fn explain(config: &Config, plan: &BindPlan, question: &Question) -> Answer 
             admitted: true,
         };
     }
+    if !spam::client_lines(&mut text, service, remote, facts) {
+        return Answer {
+            text,
+            admitted: false,
+        };
+    }
     auth_line(&mut text, service);
     size_lines(&mut text, service, question.size);
     let may_relay = service.relay.permits(remote, false);
@@ -196,10 +240,19 @@ pub fn explain(config: &Config, plan: &BindPlan, question: &Question) -> Answer 
     );
     if let Some(from) = &question.from {
         line(&mut text, "sender", &from.to_string());
+        if !spam::sender_lines(&mut text, service, question, facts) {
+            return Answer {
+                text,
+                admitted: true,
+            };
+        }
     }
     let directory = Directory::new(&config.domains);
     for to in &question.to {
-        let verdict = match directory.resolve(to) {
+        let resolved = directory.resolve(to);
+        let accepted = matches!(resolved, RecipientVerdict::Local(_))
+            || (may_relay && matches!(resolved, RecipientVerdict::NotLocal));
+        let verdict = match resolved {
             RecipientVerdict::Local(mailbox) => {
                 format!("accepted: local mailbox {mailbox}, delivered to its Maildir")
             }
@@ -215,6 +268,9 @@ pub fn explain(config: &Config, plan: &BindPlan, question: &Question) -> Answer 
             }
         };
         line(&mut text, "recipient", &format!("{to}: {verdict}"));
+        if accepted {
+            spam::greylist_line(&mut text, service, question, to, facts);
+        }
     }
     Answer {
         text,

@@ -38,6 +38,7 @@ pub mod remote_log;
 pub mod rng;
 pub mod route;
 pub mod smtp;
+pub mod spam;
 pub mod text;
 pub mod time;
 pub mod tunnel;

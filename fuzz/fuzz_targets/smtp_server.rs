@@ -8,8 +8,9 @@
 //! byte 0      flags: 1 STARTTLS offered, 2 AUTH offered, 4 AUTH without
 //!             TLS, 8 AUTH required, 16 implicit TLS, 32 relay for anyone,
 //!             64 relay for the authenticated, 128 failed-login delay
-//! byte 1..5   max_errors, max_recipients, max_message_size / 64,
-//!             auth max_failures
+//! byte 1..5   max_errors, max_recipients (128 also turns spam control
+//!             on: an IP and a domain blocklist, and greylisting),
+//!             max_message_size / 64, auth max_failures
 //! byte 5      K, the length of the control bytes
 //! K bytes     control: how to split, when to advance the clock, how to
 //!             answer each request (when they run out: as the runtime does)
@@ -36,6 +37,9 @@ use postern_core::policy::RelayPolicy;
 use postern_core::smtp::client::ReplyParser;
 use postern_core::smtp::server::{
     Event, Input, OpenedMessage, Output, Request, Server, SessionConfig, SessionInfo, StoreFailure,
+};
+use postern_core::spam::{
+    Blocklists, GreylistPolicy, GreylistVerdict, LookupAnswer, SpamPolicy, Zone, ZoneKind,
 };
 use postern_core::time::{Instant, UnixTime};
 use std::sync::{Arc, OnceLock};
@@ -149,7 +153,30 @@ fn session_config(header: &[u8]) -> (SessionConfig, Directory, bool) {
     config.max_recipients = 1 + usize::from(header[2] % 5);
     config.max_message_size = u64::from(header[3]) * 64;
     config.auth.max_failures = 1 + u32::from(header[4] % 5);
+    if header[2] & 0x80 != 0 {
+        config.spam = spam_control();
+    }
     (config, directory.clone(), flags & 16 != 0)
+}
+
+/// Blocklists of both kinds and greylisting, answered by the fuzzer.
+fn spam_control() -> SpamPolicy {
+    let zone = |name: &str, kind| Zone {
+        zone: name.to_owned(),
+        kind,
+        weight: 1,
+        codes: Vec::new(),
+    };
+    SpamPolicy {
+        blocklists: Blocklists {
+            zones: vec![
+                zone("zen.example.test", ZoneKind::Ip),
+                zone("dbl.example.test", ZoneKind::Domain),
+            ],
+            threshold: 1,
+        },
+        greylist: Some(GreylistPolicy::default()),
+    }
 }
 
 fn run(header: &[u8], control: Control<'_>, stream: &[u8]) {
@@ -467,6 +494,23 @@ impl Driver<'_> {
                     Input::MessageCommitted(Ok(()))
                 }
             }
+            Request::LookUpBlocklists(queries) => Input::BlocklistsLookedUp(
+                queries
+                    .iter()
+                    .map(|_| match choice.map(|b| b % 4) {
+                        Some(1) => LookupAnswer::Listed(vec!["127.0.0.2".parse().unwrap()]),
+                        Some(2) => LookupAnswer::Listed(vec!["127.255.255.254".parse().unwrap()]),
+                        Some(3) => LookupAnswer::Failed("timed out".to_owned()),
+                        _ => LookupAnswer::NotListed,
+                    })
+                    .collect(),
+            ),
+            Request::CheckGreylist(..) => Input::GreylistChecked(match choice.map(|b| b % 2) {
+                Some(1) => GreylistVerdict::Defer {
+                    retry_in: Duration::from_secs(300),
+                },
+                _ => GreylistVerdict::Pass,
+            }),
             Request::Authenticate(attempt) => {
                 // An identity is an account from the accounts file, as the
                 // runtime's backend finds it: never the client's text.

@@ -206,6 +206,32 @@ pub trait Backend: Clone + Send + Sync + 'static {
         async { Vec::new() }
     }
 
+    /// Looks up DNS blocklist names (A records), all at once, each within
+    /// [`DNSBL_LOOKUP_TIMEOUT`](postern_core::limits::DNSBL_LOOKUP_TIMEOUT);
+    /// the answers in the names' order. Backends without DNS answer that
+    /// every lookup failed, which lists nobody.
+    fn look_up_blocklists(
+        &self,
+        names: Vec<String>,
+    ) -> impl Future<Output = Vec<postern_core::spam::LookupAnswer>> + Send {
+        async move {
+            names
+                .iter()
+                .map(|_| postern_core::spam::LookupAnswer::Failed("no DNS here".to_owned()))
+                .collect()
+        }
+    }
+
+    /// Checks a triplet against the server's greylist now, and remembers
+    /// the try. Backends that keep no greylist let everything pass.
+    fn check_greylist(
+        &self,
+        _triplet: &postern_core::spam::Triplet,
+        _policy: &postern_core::spam::GreylistPolicy,
+    ) -> postern_core::spam::GreylistVerdict {
+        postern_core::spam::GreylistVerdict::Pass
+    }
+
     /// Starts a spool entry for a message with this envelope.
     fn open(
         &self,
@@ -346,6 +372,17 @@ pub async fn run_session<S, M>(
                 Output::Request(Request::Authenticate(attempt)) => {
                     answer = Some(Input::Authenticated(
                         Box::pin(store.authenticate(attempt, client)).await,
+                    ));
+                }
+                Output::Request(Request::LookUpBlocklists(queries)) => {
+                    let names = queries.into_iter().map(|q| q.name).collect();
+                    answer = Some(Input::BlocklistsLookedUp(
+                        Box::pin(store.look_up_blocklists(names)).await,
+                    ));
+                }
+                Output::Request(Request::CheckGreylist(triplet, policy)) => {
+                    answer = Some(Input::GreylistChecked(
+                        store.check_greylist(&triplet, &policy),
                     ));
                 }
                 Output::Request(Request::CheckRecipient(forward_path)) => {

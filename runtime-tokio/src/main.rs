@@ -67,6 +67,10 @@ enum Command {
         /// The message size in octets, to check against the limit.
         #[arg(long, value_name = "OCTETS")]
         size: Option<u64>,
+        /// Look the DNS blocklist queries up (through `[outbound]
+        /// nameservers`) rather than only naming them.
+        #[arg(long)]
+        dns: bool,
     },
     /// Prints the embedded default configuration, a starting point for
     /// your own file.
@@ -372,7 +376,8 @@ fn main() -> ExitCode {
             from,
             to,
             size,
-        } => explain(config, local, remote, from, to, size),
+            dns,
+        } => explain(config, local, remote, from, to, size, dns),
         Command::Queue { config, action } => queue(config, action),
         Command::User { config, action } => report(user(config, action)),
         Command::Mailbox { config, action } => report(mailbox(config, action)),
@@ -658,6 +663,7 @@ fn explain(
     from: Option<String>,
     to: Vec<String>,
     size: Option<u64>,
+    dns: bool,
 ) -> ExitCode {
     use postern_core::address::{parse_forward_path, parse_reverse_path};
     // Addresses are taken with or without their angle brackets.
@@ -692,10 +698,12 @@ fn explain(
             to,
             size,
         };
-        Ok::<_, String>(postern_core::explain::explain(
+        let facts = postern::explain_command::spam_facts(&loaded, &plan, &question, dns)?;
+        Ok::<_, String>(postern_core::explain::explain_with(
             &loaded.config,
             &plan,
             &question,
+            &facts,
         ))
     })();
     match question {

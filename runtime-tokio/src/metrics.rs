@@ -18,6 +18,8 @@
 //! - the queue's size and oldest message: after each step of the runner;
 //! - login failures: wherever a protocol's driver hears a verdict that is
 //!   not [`AuthVerdict::Accepted`];
+//! - spam control: from the SMTP session's blocklist and greylist
+//!   events ([`crate::server::Instance`]'s `count_event`);
 //! - TLS handshakes: in [`crate::tls::ServerTls::accept`], for implicit
 //!   TLS, STARTTLS/STLS/AUTH TLS and FTP data connections alike;
 //! - warning and error lines: [`ProblemLayer`], installed with logging.
@@ -248,6 +250,7 @@ pub struct Metrics {
     queue_oldest_age: Gauge,
     login_failures: Family<ProtocolLabels, Counter>,
     tls_handshakes: Family<HandshakeLabels, Counter>,
+    spam_control: Family<SpamLabels, Counter>,
     /// Instances by name, with their kind: what the snapshot lists.
     instances: Mutex<BTreeMap<String, String>>,
     queue: Mutex<QueueFigures>,
@@ -281,6 +284,7 @@ impl Metrics {
             queue_oldest_age: Gauge::default(),
             login_failures: Family::default(),
             tls_handshakes: Family::default(),
+            spam_control: Family::default(),
             instances: Mutex::default(),
             queue: Mutex::default(),
             problems: Mutex::default(),
@@ -345,6 +349,11 @@ impl Metrics {
             "tls_handshakes",
             "Server TLS handshakes, by instance and result (ok, failed)",
             self.tls_handshakes.clone(),
+        );
+        registry.register(
+            "spam_control",
+            "Spam control verdicts, by instance: client_listed, sender_listed (554 5.7.1), greylisted (451 4.7.1), lookup_failed (a blocklist that did not answer)",
+            self.spam_control.clone(),
         );
         let started_at = Gauge::<i64>::default();
         started_at.set(unix_seconds(self.started));
@@ -471,6 +480,17 @@ impl Metrics {
         self.login_failures
             .get_or_create(&ProtocolLabels {
                 protocol: protocol.label(),
+            })
+            .inc();
+    }
+
+    /// A spam-control verdict of an SMTP session (see
+    /// [`SpamVerdict`]).
+    pub fn spam_control(&self, instance: &str, verdict: SpamVerdict) {
+        self.spam_control
+            .get_or_create(&SpamLabels {
+                instance: instance.to_owned(),
+                verdict: verdict.label(),
             })
             .inc();
     }
@@ -609,4 +629,34 @@ pub fn from_server(data_dir: &std::path::Path) -> Result<String, String> {
 fn unix_seconds(at: SystemTime) -> i64 {
     at.duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// What spam control did, as `postern_spam_control_total` counts it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpamVerdict {
+    /// A client refused at connect: listed on blocklists.
+    ClientListed,
+    /// A sender refused at MAIL: its domain listed.
+    SenderListed,
+    /// A recipient deferred by the greylist.
+    Greylisted,
+    /// A blocklist lookup that got no answer (it listed nobody).
+    LookupFailed,
+}
+
+impl SpamVerdict {
+    fn label(self) -> &'static str {
+        match self {
+            SpamVerdict::ClientListed => "client_listed",
+            SpamVerdict::SenderListed => "sender_listed",
+            SpamVerdict::Greylisted => "greylisted",
+            SpamVerdict::LookupFailed => "lookup_failed",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SpamLabels {
+    instance: String,
+    verdict: &'static str,
 }

@@ -11,6 +11,7 @@ use hickory_resolver::{ResolveError, TokioResolver};
 use postern_core::limits::SPF_LOOKUP_TIMEOUT;
 use postern_core::mail_auth::spf::{DnsAnswer, DnsRecord};
 use postern_core::route::{HostAnswer, MxAnswer};
+use postern_core::spam::LookupAnswer;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -173,6 +174,45 @@ async fn answer<L>(
             DnsAnswer::NotFound
         }
         Ok(Err(error)) => DnsAnswer::Failed(describe(&error)),
+    }
+}
+
+impl Resolver {
+    /// A DNS blocklist query (RFC 5782): the A records of `name`, or
+    /// that there are none, or why there is no answer; within
+    /// [`DNSBL_LOOKUP_TIMEOUT`](postern_core::limits::DNSBL_LOOKUP_TIMEOUT).
+    pub async fn blocklist(&self, name: &str) -> LookupAnswer {
+        let lookup = self.inner.ipv4_lookup(fully_qualified(name));
+        match tokio::time::timeout(postern_core::limits::DNSBL_LOOKUP_TIMEOUT, lookup).await {
+            Ok(Ok(lookup)) => {
+                LookupAnswer::Listed(lookup.iter().map(|a| std::net::IpAddr::V4(a.0)).collect())
+            }
+            Ok(Err(error)) if error.is_nx_domain() || error.is_no_records_found() => {
+                LookupAnswer::NotListed
+            }
+            Ok(Err(error)) => LookupAnswer::Failed(describe(&error)),
+            Err(_) => LookupAnswer::Failed(format!(
+                "no answer within {}s",
+                postern_core::limits::DNSBL_LOOKUP_TIMEOUT.as_secs()
+            )),
+        }
+    }
+
+    /// Every query at once; the answers in the queries' order.
+    pub async fn blocklists(&self, names: Vec<String>) -> Vec<LookupAnswer> {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (index, name) in names.iter().enumerate() {
+            let (resolver, name) = (self.clone(), name.clone());
+            tasks.spawn(async move { (index, resolver.blocklist(&name).await) });
+        }
+        let mut answers =
+            vec![LookupAnswer::Failed("the lookup did not finish".to_owned()); names.len()];
+        while let Some(done) = tasks.join_next().await {
+            if let Ok((index, answer)) = done {
+                answers[index] = answer;
+            }
+        }
+        answers
     }
 }
 

@@ -149,7 +149,9 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
                 loaded.data_dir.display()
             )
         })?;
+    let greylist = crate::greylist::GreylistBook::open(&loaded.data_dir);
     let store = LocalStore {
+        greylist: Arc::clone(&greylist),
         news: news.clone(),
         spool,
         directory,
@@ -208,6 +210,7 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
         ));
     }
     tokio::spawn(crate::news::run_expiry(news, ending.clone()));
+    let greylist_kept = tokio::spawn(greylist.keep(ending.clone()));
     // Every session holds a clone of this sender; when all are dropped,
     // `sessions_done` yields None (the mini-redis shutdown pattern).
     let (session_guard, mut sessions_done) = mpsc::channel::<()>(1);
@@ -247,6 +250,9 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
         let _ = end_sessions.send(true);
         let _ = tokio::time::timeout(GOODBYE_TIME, sessions_done.recv()).await;
     }
+    // The greylist's last write.
+    let _ = end_sessions.send(true);
+    let _ = greylist_kept.await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -766,6 +772,24 @@ impl Instance {
                 ServiceKind::Submission => crate::metrics::LoginProtocol::Submission,
                 _ => crate::metrics::LoginProtocol::Smtp,
             }),
+            Event::Blocklisted { listed, .. } => metrics.spam_control(
+                &self.service.name,
+                match listed {
+                    postern_core::spam::Listed::Client(_) => {
+                        crate::metrics::SpamVerdict::ClientListed
+                    }
+                    postern_core::spam::Listed::SenderDomain(_) => {
+                        crate::metrics::SpamVerdict::SenderListed
+                    }
+                },
+            ),
+            Event::Greylisted { .. } => {
+                metrics.spam_control(&self.service.name, crate::metrics::SpamVerdict::Greylisted)
+            }
+            Event::BlocklistLookupFailed { .. } => metrics.spam_control(
+                &self.service.name,
+                crate::metrics::SpamVerdict::LookupFailed,
+            ),
             _ => {}
         }
     }

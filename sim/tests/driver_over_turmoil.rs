@@ -36,6 +36,7 @@ fn session_config() -> Arc<SessionConfig> {
         starttls: false,
         auth: postern_core::auth::AuthPolicy::default(),
         max_hops: postern_core::limits::HOPS_DEFAULT,
+        spam: postern_core::spam::SpamPolicy::default(),
     })
 }
 

@@ -41,6 +41,7 @@ pub use nntp::NntpConfig;
 mod pop3;
 mod remote_log;
 pub(super) use remote_log::warnings as remote_log_warnings;
+mod spam;
 mod tunnel;
 
 /// One `[[service]]`: an instance of a service, where it listens, and
@@ -103,6 +104,9 @@ pub struct ServiceConfig {
     /// Who may read and post on an NNTP instance; `None` for every other
     /// kind.
     pub nntp: Option<NntpConfig>,
+    /// An SMTP or submission instance's blocklists and greylisting; none
+    /// for every other kind.
+    pub spam: crate::spam::SpamPolicy,
 }
 
 impl ServiceConfig {
@@ -126,6 +130,7 @@ impl ServiceConfig {
             starttls: self.tls_mode() == TlsMode::StartTls,
             auth: self.auth.clone(),
             max_hops: self.max_hops,
+            spam: self.spam.clone(),
         }
     }
 
@@ -371,6 +376,13 @@ pub(super) struct RawService {
     post: Option<Spanned<String>>,
     anonymous_read: Option<Spanned<String>>,
     anonymous_post: Option<Spanned<String>>,
+    /// `[[service.dnsbl]]`: the blocklists an SMTP instance consults.
+    dnsbl: Option<Vec<Spanned<spam::RawZone>>>,
+    dnsbl_threshold: Option<Spanned<u32>>,
+    greylist: Option<Spanned<bool>>,
+    greylist_delay: Option<Spanned<Seconds>>,
+    greylist_retry_window: Option<Spanned<Seconds>>,
+    greylist_expiry: Option<Spanned<Seconds>>,
 }
 
 #[derive(Clone, Copy, Deserialize)]
@@ -556,6 +568,7 @@ pub(super) fn validate_services(
         let imap = imap::imap_keys(source, &service, errors);
         let http = http::http_keys(source, &service, errors);
         let nntp = nntp::nntp_keys(source, &service, errors);
+        let spam = spam::spam_policy(source, &service, errors);
         let auth = if *service.kind.get_ref() == ServiceKind::Nntp {
             nntp::login_policy(
                 source,
@@ -766,6 +779,7 @@ pub(super) fn validate_services(
             imap,
             http,
             nntp,
+            spam,
         });
     }
     services

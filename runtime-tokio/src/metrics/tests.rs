@@ -277,3 +277,23 @@ fn the_problem_ring_keeps_the_last_warnings_and_errors_escaped_and_cut() {
     assert!(last.text.len() <= postern_core::limits::STATUS_PROBLEM_LINE_BYTES_MAX);
     assert!(!problems.iter().any(|p| p.text.contains("fine")));
 }
+
+#[test]
+fn spam_control_verdicts_are_counted_by_instance() {
+    let metrics = Metrics::new();
+    metrics.spam_control("mx", SpamVerdict::ClientListed);
+    metrics.spam_control("mx", SpamVerdict::ClientListed);
+    metrics.spam_control("mx", SpamVerdict::Greylisted);
+    metrics.spam_control("submission", SpamVerdict::LookupFailed);
+    let text = metrics.encode();
+    let at = |instance: &str, verdict: &str| {
+        sample(
+            &text,
+            &format!("postern_spam_control_total{{instance=\"{instance}\",verdict=\"{verdict}\"}}"),
+        )
+    };
+    assert_eq!(at("mx", "client_listed"), Some(2.0));
+    assert_eq!(at("mx", "greylisted"), Some(1.0));
+    assert_eq!(at("submission", "lookup_failed"), Some(1.0));
+    assert_eq!(at("mx", "sender_listed"), None);
+}

@@ -40,6 +40,8 @@ pub struct LocalStore {
     pub(crate) news: crate::news::NewsStore,
     /// The mailing lists, for the one-click unsubscribe.
     pub(super) lists: Arc<crate::lists::ListBook>,
+    /// The greylist every SMTP instance shares.
+    pub(super) greylist: Arc<crate::greylist::GreylistBook>,
 }
 
 impl LocalStore {
@@ -143,6 +145,21 @@ impl Backend for LocalStore {
 
     fn ftp_network(&self) -> &crate::ftp::TokioNetwork {
         &crate::ftp::TokioNetwork
+    }
+
+    async fn look_up_blocklists(
+        &self,
+        names: Vec<String>,
+    ) -> Vec<postern_core::spam::LookupAnswer> {
+        self.resolver.blocklists(names).await
+    }
+
+    fn check_greylist(
+        &self,
+        triplet: &postern_core::spam::Triplet,
+        policy: &postern_core::spam::GreylistPolicy,
+    ) -> postern_core::spam::GreylistVerdict {
+        self.greylist.check(triplet, policy)
     }
 
     fn resolve(&self, forward_path: &ForwardPath) -> RecipientVerdict {

@@ -93,6 +93,7 @@ fn run_pair_with(
             ..Default::default()
         },
         max_hops: crate::limits::HOPS_DEFAULT,
+        spam: crate::spam::SpamPolicy::default(),
     };
     let info = SessionInfo {
         local: "192.0.2.1:25".parse().unwrap(),

@@ -1,22 +1,22 @@
 //! The server machine: states and transitions. See the module docs of
 //! [`super`] for the contract.
 
-use super::command::{self, Command, MailCommand, ParseContext};
+use super::command::{self, Command, ParseContext};
 use super::reply::{Reply, status};
-use super::state::{State, Transaction};
+use super::state::State;
 use super::timers::{Timer, TimerTable};
-use super::{Event, Input, Output, Request, SessionConfig, SessionInfo};
-use crate::address::{ForwardPath, ReversePath};
+use super::{Event, Input, Output, SessionConfig, SessionInfo};
+use crate::address::ForwardPath;
 use crate::auth::Identity;
-use crate::directory::RecipientVerdict;
-use crate::envelope::{Destination, Recipient};
 use crate::limits::{AUTH_LINE_BYTES_MAX, COMMAND_LINE_BYTES_MAX, INPUT_BUFFER_BYTES_MAX};
 use crate::time::Instant;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 mod auth;
+mod envelope;
 mod message;
+mod spam;
 
 /// What the client said in HELO or EHLO.
 #[derive(Debug)]
@@ -61,8 +61,9 @@ pub struct Server {
 
 impl Server {
     /// A new session; the greeting is already queued.
+    /// A client the instance checks against DNS blocklists is greeted
+    /// only once the lookups it asks for are answered.
     pub fn new(config: Arc<SessionConfig>, info: SessionInfo, now: Instant) -> Self {
-        let greeting = Reply::plain(220, vec![format!("{} ESMTP Postern", config.hostname)]);
         let mut timers = TimerTable::default();
         timers.set(Timer::Session, now + config.max_session_time);
         timers.set(Timer::Command, now + config.command_timeout);
@@ -87,8 +88,15 @@ impl Server {
             tried_logins: crate::auth::TriedLogins::default(),
             discarded_after_starttls: 0,
         };
-        server.reply(greeting);
+        if !server.look_up_client() {
+            server.greet();
+        }
         server
+    }
+
+    fn greet(&mut self) {
+        let greeting = Reply::plain(220, vec![format!("{} ESMTP Postern", self.config.hostname)]);
+        self.reply(greeting);
     }
 
     /// Hands one input to the machine. Drain [`Server::poll_output`]
@@ -134,6 +142,8 @@ impl Server {
             Input::MessageChecked(findings) => self.message_checked(findings),
             Input::TlsStarted => self.tls_started(),
             Input::Authenticated(verdict) => self.authenticated(verdict),
+            Input::BlocklistsLookedUp(answers) => self.blocklists_looked_up(answers),
+            Input::GreylistChecked(verdict) => self.greylist_checked(verdict),
         }
         self.process();
         self.rearm();
@@ -314,6 +324,9 @@ impl Server {
         let context = ParseContext {
             extended: self.helo.as_ref().is_some_and(|h| h.extended),
         };
+        if let State::Refused = self.state {
+            return self.handle_refused(command::parse(line, context).ok());
+        }
         match command::parse(line, context) {
             Ok(command) => self.handle_command(command),
             Err(reply) => self.refuse_command(reply),
@@ -450,148 +463,6 @@ impl Server {
         }
         self.helo = Some(Helo { domain, extended });
         self.reply(Reply::plain(250, lines));
-    }
-
-    fn handle_mail(&mut self, mail: MailCommand) {
-        if self.helo.is_none() {
-            return self.refuse_command(Reply::new(
-                503,
-                status::INVALID_COMMAND,
-                "Send HELO or EHLO first",
-            ));
-        }
-        if !matches!(self.state, State::ExpectMail) {
-            return self.refuse_command(Reply::new(
-                503,
-                status::INVALID_COMMAND,
-                "Nested MAIL command",
-            ));
-        }
-        if self.config.auth.required && self.identity.is_none() {
-            return self.refuse_command(Reply::new(
-                530,
-                status::AUTH_REQUIRED,
-                "Authentication required",
-            ));
-        }
-        if let Some(identity) = &self.identity {
-            let sender = match &mail.reverse_path {
-                ReversePath::Null => None,
-                ReversePath::Mailbox(mailbox) => Some(mailbox.to_string()),
-            };
-            if !identity.may_send_as(sender.as_deref()) {
-                let text = format!(
-                    "<{}>: Sender address rejected: not owned by user {}",
-                    sender.unwrap_or_default(),
-                    identity.login
-                );
-                return self.refuse_command(Reply::new(553, status::SENDER_NOT_OWNED, text));
-            }
-        }
-        if mail
-            .size
-            .is_some_and(|size| size > self.config.max_message_size)
-        {
-            return self.refuse_command(message_too_big());
-        }
-        self.output.push_back(Output::Event(Event::MailFrom {
-            reverse_path: mail.reverse_path.clone(),
-            size: mail.size,
-        }));
-        self.state = State::ExpectRcpt(Transaction {
-            reverse_path: mail.reverse_path,
-            body: mail.body,
-            smtputf8: mail.smtputf8,
-            recipients: Vec::new(),
-            rcpt_attempts: 0,
-        });
-        self.reply(Reply::new(250, status::SENDER_OK, "Ok"));
-    }
-
-    fn handle_rcpt(&mut self, forward_path: ForwardPath) {
-        let mut transaction = match std::mem::replace(&mut self.state, State::Closed) {
-            State::ExpectRcpt(t) | State::ExpectRcptOrData(t) => t,
-            other => {
-                self.state = other;
-                return self.refuse_command(Reply::new(
-                    503,
-                    status::INVALID_COMMAND,
-                    "Need MAIL command first",
-                ));
-            }
-        };
-        transaction.rcpt_attempts += 1;
-        let refusal = if transaction.recipients.len() >= self.config.max_recipients {
-            Some(Reply::new(
-                452,
-                status::TOO_MANY_RECIPIENTS,
-                "Too many recipients",
-            ))
-        } else if !transaction.smtputf8 && !forward_path_is_ascii(&forward_path) {
-            Some(command::path_error_reply(
-                crate::address::PathError::NonAsciiWithoutSmtputf8,
-                status::BAD_DESTINATION_SYNTAX,
-                "recipient",
-            ))
-        } else {
-            None
-        };
-        match refusal {
-            Some(reply) => {
-                self.state = transaction_state(transaction);
-                self.refuse_recipient(forward_path, reply);
-            }
-            None => {
-                self.output
-                    .push_back(Output::Request(Request::CheckRecipient(
-                        forward_path.clone(),
-                    )));
-                self.state = State::AwaitingRecipientCheck(transaction, forward_path);
-            }
-        }
-    }
-
-    fn recipient_checked(&mut self, verdict: RecipientVerdict) {
-        let (mut transaction, forward_path) =
-            match std::mem::replace(&mut self.state, State::Closed) {
-                State::AwaitingRecipientCheck(t, f) => (t, f),
-                State::Closed => return,
-                other => panic!("RecipientChecked in state {other:?}"),
-            };
-        let destination = match verdict {
-            RecipientVerdict::Local(mailbox) => Destination::Local(mailbox),
-            // <Postmaster> without a domain is always ours (RFC 5321
-            // 4.5.1): with no domain configured it has nowhere to go.
-            RecipientVerdict::NotLocal
-                if self.may_relay && matches!(forward_path, ForwardPath::Mailbox(_)) =>
-            {
-                Destination::Remote
-            }
-            RecipientVerdict::UnknownLocalUser => {
-                self.state = transaction_state(transaction);
-                let text = format!("{forward_path}: Recipient address rejected: User unknown");
-                return self.refuse_recipient(
-                    forward_path,
-                    Reply::new(550, status::BAD_DESTINATION_MAILBOX, text),
-                );
-            }
-            RecipientVerdict::NotLocal => {
-                self.state = transaction_state(transaction);
-                let text = format!("{forward_path}: Relaying denied");
-                return self
-                    .refuse_recipient(forward_path, Reply::new(554, status::RELAY_DENIED, text));
-            }
-        };
-        self.output
-            .push_back(Output::Event(Event::RecipientAccepted {
-                forward_path: forward_path.clone(),
-            }));
-        transaction.recipients.push(Recipient {
-            forward_path,
-            destination,
-        });
-        self.state = State::ExpectRcptOrData(transaction);
-        self.reply(Reply::new(250, status::DESTINATION_OK, "Ok"));
     }
 
     /// Acts on every timer that waits on the client and has expired,
@@ -742,21 +613,6 @@ impl Server {
         self.state = State::Closed;
         self.input.clear();
         self.output.push_back(Output::Close);
-    }
-}
-
-fn transaction_state(transaction: Transaction) -> State {
-    if transaction.recipients.is_empty() {
-        State::ExpectRcpt(transaction)
-    } else {
-        State::ExpectRcptOrData(transaction)
-    }
-}
-
-fn forward_path_is_ascii(forward_path: &ForwardPath) -> bool {
-    match forward_path {
-        ForwardPath::Postmaster => true,
-        ForwardPath::Mailbox(mailbox) => mailbox.is_ascii(),
     }
 }
 

@@ -3,7 +3,8 @@
 //! # Contract
 //!
 //! ```text
-//! Server::new(config, info, now)      greeting queued
+//! Server::new(config, info, now)      greeting queued (or first a
+//!                                     blocklist lookup, see crate::spam)
 //! handle_input(now, Input)            bytes, end of input, timer, replies
 //! poll_output() -> Option<Output>     drain until None after every input
 //! poll_timeout() -> Option<Instant>   when to hand in Input::TimerFired
@@ -14,7 +15,8 @@
 //! machine needs the world (does this mailbox exist, store this message)
 //! it emits an [`Output::Request`] and waits: the driver answers with the
 //! matching input ([`Input::RecipientChecked`], [`Input::MessageOpened`],
-//! [`Input::MessageCommitted`]). Bytes handed in meanwhile are kept, up
+//! [`Input::MessageCommitted`], [`Input::BlocklistsLookedUp`],
+//! [`Input::GreylistChecked`]). Bytes handed in meanwhile are kept, up
 //! to [`INPUT_BUFFER_BYTES_MAX`](crate::limits::INPUT_BUFFER_BYTES_MAX),
 //! and processed once the reply arrives, which is how pipelining
 //! (RFC 2920) works.
@@ -94,6 +96,8 @@ pub struct SessionConfig {
     /// More `Received:` headers than this in a message is a mail loop
     /// (RFC 5321 6.3): it is refused with `554 5.4.6`.
     pub max_hops: usize,
+    /// DNS blocklists and greylisting (see [`crate::spam`]).
+    pub spam: crate::spam::SpamPolicy,
 }
 
 /// What a client turned away before its session starts is told, in
@@ -164,6 +168,13 @@ pub enum Input<'a> {
     TlsStarted,
     /// The answer to [`Request::Authenticate`].
     Authenticated(AuthVerdict),
+    /// The answer to [`Request::LookUpBlocklists`]: one answer per query,
+    /// in order. A lookup that did not finish within
+    /// [`DNSBL_LOOKUP_TIMEOUT`](crate::limits::DNSBL_LOOKUP_TIMEOUT) is
+    /// [`LookupAnswer::Failed`](crate::spam::LookupAnswer::Failed).
+    BlocklistsLookedUp(Vec<crate::spam::LookupAnswer>),
+    /// The answer to [`Request::CheckGreylist`].
+    GreylistChecked(crate::spam::GreylistVerdict),
 }
 
 /// The store accepted a new message.
@@ -199,6 +210,13 @@ pub enum Request {
     /// Check a login (and the lockout of this client's host). Answer with
     /// [`Input::Authenticated`].
     Authenticate(LoginAttempt),
+    /// Look these names up (A records), all at once, within
+    /// [`DNSBL_LOOKUP_TIMEOUT`](crate::limits::DNSBL_LOOKUP_TIMEOUT).
+    /// Answer with [`Input::BlocklistsLookedUp`].
+    LookUpBlocklists(Vec<crate::spam::Query>),
+    /// Check this triplet against the server's greylist, with the wall
+    /// clock, and remember the try. Answer with [`Input::GreylistChecked`].
+    CheckGreylist(crate::spam::Triplet, crate::spam::GreylistPolicy),
 }
 
 /// What [`Request::CheckMessage`] checks, besides the message itself
@@ -309,6 +327,24 @@ pub enum Event {
     },
     TooManyErrors,
     ShutDown,
+    /// The client (at connect) or the sender's domain (at MAIL) is listed
+    /// on blocklists whose weights reach the threshold: refused.
+    Blocklisted {
+        listed: crate::spam::Listed,
+        zones: Vec<String>,
+        score: u32,
+    },
+    /// A blocklist did not answer, or answered an error code: it listed
+    /// nobody.
+    BlocklistLookupFailed {
+        zone: String,
+        reason: String,
+    },
+    /// A recipient was deferred by the greylist (`451 4.7.1`).
+    Greylisted {
+        forward_path: ForwardPath,
+        retry_in: Duration,
+    },
 }
 
 /// Recipients named in one log line; the rest are counted, so that a
@@ -351,7 +387,10 @@ impl Event {
             | Event::SessionTooLong { .. }
             | Event::SendStalled { .. }
             | Event::TooManyErrors
-            | Event::ShutDown => EventLevel::Info,
+            | Event::ShutDown
+            | Event::Blocklisted { .. }
+            | Event::BlocklistLookupFailed { .. }
+            | Event::Greylisted { .. } => EventLevel::Info,
         }
     }
 
@@ -470,6 +509,30 @@ impl std::fmt::Display for Event {
             ),
             Event::TooManyErrors => f.write_str("too many errors"),
             Event::ShutDown => f.write_str("shut down"),
+            Event::Blocklisted {
+                listed,
+                zones,
+                score,
+            } => write!(
+                f,
+                "{} listed at {} (score {score}): refused",
+                shown(listed),
+                zones.join(" ")
+            ),
+            Event::BlocklistLookupFailed { zone, reason } => write!(
+                f,
+                "blocklist {zone} lookup failed, not counted: {}",
+                shown(reason)
+            ),
+            Event::Greylisted {
+                forward_path,
+                retry_in,
+            } => write!(
+                f,
+                "rcpt to={} greylisted: retry in {}s",
+                shown(forward_path),
+                retry_in.as_secs()
+            ),
         }
     }
 }

@@ -113,6 +113,10 @@ pub mod status {
     /// The envelope sender is not the authenticated user's (as Postfix's
     /// `reject_sender_login_mismatch`, `553 5.7.1`).
     pub const SENDER_NOT_OWNED: S = S(5, 7, 1);
+    /// RFC 3463 X.7.1, "delivery not authorized", temporary: a greylisted
+    /// recipient, `451 4.7.1` as Postgrey and Postfix give it. The
+    /// permanent form is [`ACCESS_DENIED`], a listed client or sender.
+    pub const GREYLISTED: S = S(4, 7, 1);
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@ use super::timers::DataPace;
 use crate::address::{ForwardPath, ReversePath};
 use crate::auth::Mechanism;
 use crate::envelope::{QueueId, Recipient};
+use crate::smtp::server::MailCommand;
+use crate::spam::Query;
 
 /// A mail transaction, from MAIL to the end of DATA (RFC 5321 3.3).
 #[derive(Debug)]
@@ -75,6 +77,16 @@ pub enum State {
     /// [`AuthDelay`](super::timers::Timer::AuthDelay) timer, to slow down
     /// guessing; input waits.
     AuthDelay,
+    /// Before the greeting: waiting for the client's blocklist lookups.
+    AwaitingClientBlocklists(Vec<Query>),
+    /// MAIL otherwise acceptable: waiting for the sender domain's
+    /// blocklist lookups.
+    AwaitingSenderBlocklists(MailCommand, Vec<Query>),
+    /// A recipient the directory accepted: waiting for the greylist.
+    AwaitingGreylist(Transaction, Recipient),
+    /// The client is listed and was greeted with `554`: only QUIT is
+    /// answered (RFC 5321 3.1).
+    Refused,
     Closed,
 }
 
@@ -88,6 +100,7 @@ impl State {
                 | State::ExpectRcpt(_)
                 | State::ExpectRcptOrData(_)
                 | State::AuthResponse(_)
+                | State::Refused
         )
     }
 
@@ -102,6 +115,9 @@ impl State {
                 | State::AwaitingChecks(_)
                 | State::AwaitingTls
                 | State::AwaitingAuth { .. }
+                | State::AwaitingClientBlocklists(_)
+                | State::AwaitingSenderBlocklists(..)
+                | State::AwaitingGreylist(..)
         )
     }
 }

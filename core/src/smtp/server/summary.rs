@@ -56,6 +56,8 @@ impl SessionSummary {
             Event::SendStalled { .. } => self.ended = Some("write stalled"),
             Event::TooManyErrors => self.ended = Some("too many errors"),
             Event::ShutDown => self.ended = Some("shut down"),
+            Event::Blocklisted { .. } | Event::BlocklistLookupFailed { .. } => {}
+            Event::Greylisted { .. } => {}
         }
     }
 

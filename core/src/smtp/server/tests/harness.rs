@@ -12,6 +12,7 @@ use crate::envelope::{Envelope, QueueId};
 use crate::smtp::server::{
     Input, OpenedMessage, Output, Request, Server, SessionConfig, SessionInfo, StoreFailure,
 };
+use crate::spam::{Greylist, LookupAnswer};
 use crate::time::{Instant, UnixTime};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -36,6 +37,7 @@ pub fn config() -> SessionConfig {
         starttls: false,
         auth: crate::auth::AuthPolicy::default(),
         max_hops: crate::limits::HOPS_DEFAULT,
+        spam: crate::spam::SpamPolicy::default(),
     }
 }
 
@@ -78,6 +80,11 @@ pub struct Harness {
     /// The server-wide lockout, as the runtime keeps it.
     pub guard: LoginGuard,
     remote: std::net::IpAddr,
+    /// The DNS the blocklist lookups see: names not here are not listed.
+    pub dns: BTreeMap<String, LookupAnswer>,
+    /// The server's greylist, on a wall clock that starts at
+    /// [`RECEIVED_AT`] and moves with the virtual one.
+    pub greylist: Greylist,
 }
 
 /// The accounts every harness knows.
@@ -92,9 +99,24 @@ impl Harness {
     }
 
     pub fn with_config(config: SessionConfig) -> Self {
+        Self::with_world(
+            config,
+            "192.0.2.7:40000",
+            BTreeMap::new(),
+            Greylist::default(),
+        )
+    }
+
+    /// A session from `remote`, with this DNS and greylist.
+    pub fn with_world(
+        config: SessionConfig,
+        remote: &str,
+        dns: BTreeMap<String, LookupAnswer>,
+        greylist: Greylist,
+    ) -> Self {
         let info = SessionInfo {
             local: "127.0.0.1:25".parse().unwrap(),
-            remote: "192.0.2.7:40000".parse().unwrap(),
+            remote: remote.parse().unwrap(),
             tls: false,
         };
         let start = Instant::from_nanos(1_000_000_000);
@@ -116,6 +138,8 @@ impl Harness {
             accounts: ACCOUNTS.to_vec(),
             guard: LoginGuard::new(LockoutPolicy::default()),
             remote: info.remote.ip(),
+            dns,
+            greylist,
         };
         harness.drain();
         harness
@@ -338,6 +362,27 @@ impl Harness {
                 };
                 self.note(&format!("   authenticate {attempt:?} -> {shown}"));
                 Some(Input::Authenticated(verdict))
+            }
+            Output::Request(Request::LookUpBlocklists(queries)) => {
+                let answers: Vec<LookupAnswer> = queries
+                    .iter()
+                    .map(|q| {
+                        self.dns
+                            .get(&q.name)
+                            .cloned()
+                            .unwrap_or(LookupAnswer::NotListed)
+                    })
+                    .collect();
+                for (query, answer) in queries.iter().zip(&answers) {
+                    self.note(&format!("   look up {} -> {answer:?}", query.name));
+                }
+                Some(Input::BlocklistsLookedUp(answers))
+            }
+            Output::Request(Request::CheckGreylist(triplet, policy)) => {
+                let wall = UnixTime(RECEIVED_AT.0 + self.elapsed().as_secs() as i64);
+                let verdict = self.greylist.check(wall, &triplet, &policy);
+                self.note(&format!("   greylist {triplet} -> {verdict:?}"));
+                Some(Input::GreylistChecked(verdict))
             }
             Output::Close => {
                 self.closed = true;

@@ -6,5 +6,6 @@ mod hardening;
 mod harness;
 mod properties;
 mod security;
+mod spam;
 mod timeouts;
 mod transcripts;

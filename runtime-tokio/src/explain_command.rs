@@ -1,0 +1,65 @@
+//! What `postern explain` finds out before the core explains: with
+//! `--dns`, the answers to the blocklist queries the question causes
+//! (through the same resolver and nameservers the server uses); and the
+//! greylist as stored in the data directory, read without changing it.
+
+use crate::config_file::Loaded;
+use postern_core::bind::BindPlan;
+use postern_core::explain::{Question, SpamFacts, blocklist_queries};
+use std::collections::BTreeMap;
+
+/// The facts for [`postern_core::explain::explain_with`]. A greylist file
+/// that cannot be read is reported on standard error and left out.
+pub fn spam_facts(
+    loaded: &Loaded,
+    plan: &BindPlan,
+    question: &Question,
+    dns: bool,
+) -> Result<SpamFacts, String> {
+    let greylist = match crate::greylist::read(&loaded.data_dir) {
+        Ok(greylist) => Some((greylist, wall_now())),
+        Err(why) => {
+            eprintln!(
+                "postern: the greylist in {} cannot be read ({why}); its verdicts are left out",
+                loaded.data_dir.display()
+            );
+            None
+        }
+    };
+    let dns = if dns {
+        let names: Vec<String> = blocklist_queries(&loaded.config, plan, question)
+            .into_iter()
+            .map(|q| q.name)
+            .collect();
+        Some(look_up(loaded, names)?)
+    } else {
+        None
+    };
+    Ok(SpamFacts { dns, greylist })
+}
+
+fn look_up(
+    loaded: &Loaded,
+    names: Vec<String>,
+) -> Result<BTreeMap<String, postern_core::spam::LookupAnswer>, String> {
+    if names.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the DNS lookups: {e}"))?;
+    let nameservers = loaded.config.outbound.nameservers.clone();
+    runtime.block_on(async move {
+        let resolver = crate::resolver::Resolver::new(&nameservers)?;
+        let answers = resolver.blocklists(names.clone()).await;
+        Ok(names.into_iter().zip(answers).collect())
+    })
+}
+
+fn wall_now() -> postern_core::time::UnixTime {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    postern_core::time::UnixTime(i64::try_from(seconds).unwrap_or(i64::MAX))
+}
