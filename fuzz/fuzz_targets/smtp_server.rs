@@ -467,6 +467,7 @@ impl Driver<'_> {
                 use postern_core::mail_auth::results::{DkimFinding, DkimResult, Findings};
                 let count = choice.map_or(0, |b| usize::from(b % 4));
                 Input::MessageChecked(Findings {
+                    dmarc: None,
                     spf: None,
                     dkim: Some(
                         (0..count)

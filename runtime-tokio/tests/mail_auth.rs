@@ -52,6 +52,11 @@ struct World {
 }
 
 fn world() -> World {
+    world_checking("record")
+}
+
+/// [`world`] with the receiver's `mail_auth` set to `mode`.
+fn world_checking(mode: &str) -> World {
     let keys = tempfile::tempdir().unwrap();
     let rsa = keygen(keys.path(), "rsa2026", "rsa");
     let ed = keygen(keys.path(), "ed2026", "ed25519");
@@ -60,6 +65,10 @@ fn world() -> World {
         txt(&ed.0, &ed.1),
         txt("origin.test", "v=spf1 ip4:127.0.0.0/8 -all"),
         txt("forged.test", "v=spf1 ip4:192.0.2.1 -all"),
+        txt(
+            "_dmarc.origin.test",
+            "v=DMARC1; p=reject; rua=mailto:dmarc@origin.test",
+        ),
     ]);
     let receiver_listen = format!("127.0.0.1:{}", free_port());
     let receiver = TestServer::start_with(
@@ -74,7 +83,7 @@ shutdown_grace = "1s"
 name = "mx"
 kind = "smtp"
 listen = "{receiver_listen}"
-mail_auth = "record"
+mail_auth = "{mode}"
 
 [[domain]]
 name = "dest.test"
@@ -195,6 +204,10 @@ fn signed_mail_passes_dkim_and_spf_and_a_changed_body_fails_dkim() {
         results.contains("spf=pass (ip4:127.0.0.0/8) smtp.mailfrom=alice@origin.test"),
         "{results}"
     );
+    assert!(
+        results.contains("dmarc=pass (p=reject dis=none) header.from=origin.test"),
+        "{results}"
+    );
     // Our field is on top of what came, under the delivery's own fields.
     let at = |name: &str| copy.find(&format!("\n{name}:")).unwrap();
     assert!(at("Authentication-Results") < at("Received"), "{copy}");
@@ -260,5 +273,56 @@ fn a_sender_whose_domain_does_not_list_us_fails_spf_and_unsigned_mail_is_dkim_no
         copy.matches("\nAuthentication-Results:").count(),
         1,
         "{copy}"
+    );
+}
+
+/// A message that claims origin.test in `From:` but comes from a sender
+/// whose domain is another and with no signature: DMARC fails, and
+/// origin.test's `p=reject` has it refused by an enforcing receiver and
+/// only recorded by a recording one.
+#[test]
+fn a_forged_from_under_a_reject_policy_is_refused_when_enforced_and_recorded_otherwise() {
+    let forged = "From: Alice <alice@origin.test>\r\nSubject: pay this\r\n\r\nPlease pay.\r\n";
+    let enforcing = world_checking("enforce");
+    let file = enforcing.keys.path().join("forged.eml");
+    std::fs::write(&file, forged).unwrap();
+    let output = python(
+        "send.py",
+        enforcing.receiver.addr,
+        &[
+            "mallory@forged.test",
+            "bob@dest.test",
+            file.to_str().unwrap(),
+        ],
+    );
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        said.trim(),
+        "DATA 550 5.7.1 Message refused: origin.test rejects mail from its domain that fails DMARC",
+        "log:\n{}",
+        enforcing.receiver.log()
+    );
+    assert!(
+        enforcing
+            .receiver
+            .delivered_to("dest.test", "bob")
+            .is_empty()
+    );
+
+    let recording = world_checking("record");
+    send(
+        &recording.receiver,
+        recording.keys.path(),
+        "mallory@forged.test",
+        forged,
+    );
+    let files = recording
+        .receiver
+        .wait_for_delivery_to("dest.test", "bob", 1);
+    let copy = std::fs::read_to_string(&files[0]).unwrap();
+    let results = field(&copy, "Authentication-Results");
+    assert!(
+        results.contains("dmarc=fail (p=reject dis=reject) header.from=origin.test"),
+        "{results}"
     );
 }

@@ -390,6 +390,7 @@ pub(super) struct RawService {
 pub(super) enum RawMailAuth {
     Off,
     Record,
+    Enforce,
 }
 
 #[derive(Clone, Copy, Deserialize)]
@@ -766,6 +767,7 @@ pub(super) fn validate_services(
             mail_auth: match service.mail_auth.map(|m| m.into_inner()) {
                 None | Some(RawMailAuth::Off) => MailAuthMode::Off,
                 Some(RawMailAuth::Record) => MailAuthMode::Record,
+                Some(RawMailAuth::Enforce) => MailAuthMode::Enforce,
             },
             tls,
             auth,

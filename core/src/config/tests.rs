@@ -660,9 +660,14 @@ fn mail_auth_is_off_unless_an_smtp_instance_asks_to_record() {
             .mail_auth,
         MailAuthMode::Record
     );
-    let bad = errors(&format!("{MINIMAL}mail_auth = \"enforce\"\n"));
+    let config = parse(&format!("{MINIMAL}mail_auth = \"enforce\"\n")).unwrap();
+    assert_eq!(config.services[0].mail_auth, MailAuthMode::Enforce);
+    let bad = errors(&format!("{MINIMAL}mail_auth = \"refuse\"\n"));
     assert!(bad.contains("`mail_auth`"), "{bad}");
-    assert!(bad.contains("expected `off` or `record`"), "{bad}");
+    assert!(
+        bad.contains("expected one of `off`, `record`, `enforce`"),
+        "{bad}"
+    );
     let pop3 = errors(
         "domain = [{ name = \"example.test\" }]\n[[service]]\nname = \"pop\"\nkind = \"pop3\"\nlisten = \"127.0.0.1:1110\"\nmail_auth = \"record\"\n",
     );

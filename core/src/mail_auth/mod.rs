@@ -6,6 +6,7 @@
 //! the runtime answers.
 
 pub mod dkim;
+pub mod dmarc;
 
 /// What an SMTP instance does about where its mail comes from
 /// (`mail_auth` in its `[[service]]`).
@@ -18,6 +19,10 @@ pub enum MailAuthMode {
     /// relay networks vouch for) is checked, SPF and DKIM, and the
     /// results recorded in an `Authentication-Results:` field on top.
     Record,
+    /// As `Record`, and what the `From:` domain's DMARC policy asks is
+    /// done: a message it rejects is refused at the end of DATA with `550
+    /// 5.7.1`.
+    Enforce,
 }
 pub mod results;
 pub mod spf;

@@ -3,6 +3,7 @@
 //! the message, under our host name as the authserv-id.
 
 use crate::limits::TRACE_BYTES_MAX;
+use crate::mail_auth::dmarc::DmarcFinding;
 use crate::mail_auth::spf::SpfVerdict;
 use crate::text::escape_controls;
 
@@ -16,6 +17,9 @@ pub struct Findings {
     /// One per `DKIM-Signature:` field, top down; empty when the message
     /// has none (`dkim=none`), `None` when DKIM was not checked.
     pub dkim: Option<Vec<DkimFinding>>,
+    /// DMARC for the `From:` domain; `None` when not checked (or the
+    /// message has no single author domain).
+    pub dmarc: Option<DmarcFinding>,
 }
 
 /// The identity SPF checked, as RFC 8601 2.7.2 names it.
@@ -69,7 +73,7 @@ impl DkimResult {
 impl Findings {
     /// Nothing was checked: no field is written.
     pub fn is_empty(&self) -> bool {
-        self.spf.is_none() && self.dkim.is_none()
+        self.spf.is_none() && self.dkim.is_none() && self.dmarc.is_none()
     }
 }
 
@@ -116,6 +120,18 @@ pub fn authentication_results(authserv_id: &str, findings: &Findings) -> String 
             }
             SpfIdentity::Helo(helo) => result.push_str(&format!(" smtp.helo={}", value(helo))),
         }
+        results.push(result);
+    }
+    if let Some(dmarc) = &findings.dmarc {
+        let mut result = format!("dmarc={}", dmarc.result.as_str());
+        if let Some(policy) = dmarc.policy {
+            result.push_str(&format!(
+                " (p={} dis={})",
+                policy.as_str(),
+                dmarc.disposition.as_str()
+            ));
+        }
+        result.push_str(&format!(" header.from={}", value(&dmarc.from_domain)));
         results.push(result);
     }
     let head = format!("Authentication-Results: {}", value(authserv_id));
@@ -189,6 +205,7 @@ mod tests {
     #[test]
     fn the_field_names_each_result_and_its_identity() {
         let findings = Findings {
+            dmarc: None,
             spf: Some((
                 spf(SpfResult::Pass, Some("ip4:127.0.0.0/8")),
                 SpfIdentity::MailFrom("alice@origin.test".into()),
@@ -214,6 +231,7 @@ mod tests {
     #[test]
     fn no_signature_is_dkim_none_and_a_bounce_checks_the_helo() {
         let findings = Findings {
+            dmarc: None,
             spf: Some((
                 spf(SpfResult::None, None),
                 SpfIdentity::Helo("client.test".into()),
@@ -233,6 +251,7 @@ mod tests {
     #[test]
     fn text_from_outside_cannot_forge_a_result_or_a_line() {
         let findings = Findings {
+            dmarc: None,
             spf: None,
             dkim: Some(vec![DkimFinding {
                 result: DkimResult::PermError,
@@ -253,6 +272,7 @@ mod tests {
     #[test]
     fn a_flood_of_signatures_is_cut_to_the_limit_and_says_so() {
         let findings = Findings {
+            dmarc: None,
             spf: None,
             dkim: Some(
                 (0..500)

@@ -12,6 +12,8 @@ use mail_auth::common::verify::DomainKey;
 use mail_auth::{AuthenticatedMessage, MessageAuthenticator, Parameters, ResolverCache, Txt};
 use postern_core::address::ReversePath;
 use postern_core::limits::{DKIM_SIGNATURES_CHECKED_MAX, MESSAGE_CHECKS_AT_ONCE_MAX};
+use postern_core::mail_auth::dkim::from_domain;
+use postern_core::mail_auth::dmarc::{self, DmarcRecord, PolicyLookup};
 use postern_core::mail_auth::results::{DkimFinding, DkimResult, Findings, SpfIdentity};
 use postern_core::mail_auth::spf::{DnsAnswer, DnsQuery, DnsRecord, Identity, SpfRequest};
 use postern_core::smtp::server::CheckRequest;
@@ -59,10 +61,60 @@ pub async fn check_message(
         check_spf(resolver, spf_request, Identity::MailFrom),
         check_dkim(resolver, message),
     );
+    let header_section = message
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(message, |end| &message[..end + 2]);
+    let dmarc = match from_domain(header_section) {
+        Some(from) => {
+            let lookup = dmarc_policy(resolver, &from).await;
+            Some(dmarc::evaluate(
+                &from,
+                Some(&spf),
+                &dkim,
+                lookup,
+                dmarc::sample_of(message),
+            ))
+        }
+        None => None,
+    };
     Findings {
         spf: Some((spf, identity)),
         dkim: Some(dkim),
+        dmarc,
     }
+}
+
+/// The `From:` domain's DMARC record (RFC 7489 6.6.3): at `_dmarc.FROM`,
+/// else at `_dmarc.` its organizational domain. A name with more than one
+/// DMARC record has none.
+pub async fn dmarc_policy(lookups: &impl SpfLookups, from_domain: &str) -> PolicyLookup {
+    let names = dmarc::record_names(from_domain);
+    for (i, name) in names.iter().enumerate() {
+        let records = match lookups.lookup(&DnsQuery::Txt(name.clone())).await {
+            DnsAnswer::Records(records) => records,
+            DnsAnswer::NotFound => continue,
+            DnsAnswer::Failed(why) => return PolicyLookup::Failed(why),
+        };
+        let mut found: Vec<Result<DmarcRecord, String>> = records
+            .iter()
+            .filter_map(|record| match record {
+                DnsRecord::Txt(text) => dmarc::parse_record(text),
+                _ => None,
+            })
+            .collect();
+        match (found.pop(), found.is_empty()) {
+            (Some(Ok(record)), true) => {
+                return PolicyLookup::Found {
+                    record,
+                    organizational: i > 0,
+                };
+            }
+            (Some(Err(why)), true) => return PolicyLookup::Broken(why),
+            _ => continue,
+        }
+    }
+    PolicyLookup::NotFound
 }
 
 /// A turn to hold a message in memory for its checks: at most
@@ -208,5 +260,122 @@ impl SpfLookups for TableLookups {
             _ => return DnsAnswer::NotFound,
         };
         self.0.get(&name).cloned().unwrap_or(DnsAnswer::NotFound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mail_auth::dkim::{Algorithm, DkimSigners, keygen};
+    use postern_core::config::DkimKeyConfig;
+
+    fn table(entries: &[(&str, DnsAnswer)]) -> TableLookups {
+        TableLookups(
+            entries
+                .iter()
+                .map(|(name, answer)| (name.to_string(), answer.clone()))
+                .collect(),
+        )
+    }
+
+    fn txt(texts: &[&str]) -> DnsAnswer {
+        DnsAnswer::Records(
+            texts
+                .iter()
+                .map(|t| DnsRecord::Txt(t.to_string()))
+                .collect(),
+        )
+    }
+
+    #[tokio::test]
+    async fn the_policy_is_the_domains_else_its_organizational_domains() {
+        let lookups = table(&[
+            (
+                "_dmarc.example.com",
+                txt(&["v=DMARC1; p=reject; sp=quarantine"]),
+            ),
+            ("_dmarc.own.example.com", txt(&["v=DMARC1; p=none"])),
+            (
+                "_dmarc.twice.test",
+                txt(&["v=DMARC1; p=reject", "v=DMARC1; p=none"]),
+            ),
+            (
+                "_dmarc.broken.test",
+                txt(&["v=spf1 -all", "v=DMARC1; p=maybe"]),
+            ),
+            ("_dmarc.down.test", DnsAnswer::Failed("SERVFAIL".into())),
+        ]);
+        let found = |lookup: PolicyLookup| match lookup {
+            PolicyLookup::Found {
+                record,
+                organizational,
+            } => Some((record.policy, organizational)),
+            _ => None,
+        };
+        assert_eq!(
+            found(dmarc_policy(&lookups, "mail.example.com").await),
+            Some((dmarc::Policy::Reject, true))
+        );
+        assert_eq!(
+            found(dmarc_policy(&lookups, "own.example.com").await),
+            Some((dmarc::Policy::None, false))
+        );
+        assert_eq!(
+            dmarc_policy(&lookups, "twice.test").await,
+            PolicyLookup::NotFound
+        );
+        assert!(matches!(
+            dmarc_policy(&lookups, "broken.test").await,
+            PolicyLookup::Broken(_)
+        ));
+        assert!(matches!(
+            dmarc_policy(&lookups, "down.test").await,
+            PolicyLookup::Failed(_)
+        ));
+        assert_eq!(
+            dmarc_policy(&lookups, "nothing.test").await,
+            PolicyLookup::NotFound
+        );
+    }
+
+    #[tokio::test]
+    async fn our_own_signature_verifies_and_a_missing_key_is_a_permerror() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("s1.key");
+        let told = keygen("example.test", "s1", Algorithm::Ed25519, &key).unwrap();
+        let record = told
+            .lines()
+            .skip_while(|l| !l.starts_with("Publish"))
+            .nth(1)
+            .unwrap()
+            .trim()
+            .to_owned();
+        let signers = DkimSigners::load(&[DkimKeyConfig {
+            domain: "example.test".into(),
+            selector: "s1".into(),
+            key,
+            headers: vec!["From".into(), "Subject".into()],
+            line: 0,
+        }])
+        .unwrap();
+        let body = b"From: a@example.test\r\nSubject: hi\r\n\r\nHello.\r\n";
+        let message = [signers.sign("example.test", body).unwrap(), body.to_vec()].concat();
+        let with_key = table(&[("s1._domainkey.example.test", txt(&[&record]))]);
+        let found = check_dkim(&with_key, &message).await;
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].result, DkimResult::Pass, "{found:?}");
+        assert_eq!(
+            (found[0].domain.as_str(), found[0].selector.as_str()),
+            ("example.test", "s1")
+        );
+        let without = table(&[]);
+        assert_eq!(
+            check_dkim(&without, &message).await[0].result,
+            DkimResult::PermError
+        );
+        assert!(
+            check_dkim(&with_key, body).await.is_empty(),
+            "no signature: nothing"
+        );
     }
 }

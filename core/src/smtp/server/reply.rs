@@ -117,6 +117,9 @@ pub mod status {
     /// recipient, `451 4.7.1` as Postgrey and Postfix give it. The
     /// permanent form is [`ACCESS_DENIED`], a listed client or sender.
     pub const GREYLISTED: S = S(4, 7, 1);
+    /// RFC 3463 X.7.1, "delivery not authorized": refused by the sender
+    /// domain's DMARC policy (RFC 7489 6.6.4 and 10.3, `550 5.7.1`).
+    pub const SECURITY_POLICY: S = S(5, 7, 1);
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use super::{Server, message_too_big, reply_text};
 use crate::envelope::{ClientInfo, Envelope};
 use crate::mail_auth::MailAuthMode;
+use crate::mail_auth::dmarc::Policy;
 use crate::mail_auth::results::{Findings, authentication_results};
 use crate::smtp::server::data::{DataDecoder, DataFailure, Progress};
 use crate::smtp::server::reply::{Reply, status};
@@ -206,6 +207,31 @@ impl Server {
             }
             other => panic!("MessageChecked in state {other:?}"),
         };
+        let rejected = findings
+            .dmarc
+            .as_ref()
+            .filter(|d| d.disposition == Policy::Reject)
+            .map(|d| d.from_domain.clone());
+        if let Some(domain) = rejected
+            && self.config.mail_auth == MailAuthMode::Enforce
+        {
+            // RFC 7489 6.6.4 and 10.3: a 5xx at the end of DATA.
+            let reply = Reply::new(
+                550,
+                status::SECURITY_POLICY,
+                format!(
+                    "Message refused: {} rejects mail from its domain that fails DMARC",
+                    escape_controls(&domain)
+                ),
+            );
+            self.output.push_back(Output::AbortMessage);
+            self.output.push_back(Output::Event(Event::MessageRefused {
+                queue_id: receiving.queue_id,
+                reply: reply_text(&reply),
+            }));
+            // The sender's policy, not the client's mistake: not counted.
+            return self.reply(reply);
+        }
         let field = authentication_results(&self.config.hostname, &findings);
         if !field.is_empty() {
             self.output.push_back(Output::Trace(field.into_bytes()));

@@ -3,6 +3,8 @@
 //! mail that the relay networks vouch for.
 
 use super::harness::{Harness, config};
+use crate::mail_auth::MailAuthMode;
+use crate::mail_auth::dmarc::{DmarcFinding, DmarcResult, Policy};
 use crate::mail_auth::results::{DkimFinding, DkimResult, Findings};
 use crate::policy::{Network, RelayPolicy};
 use crate::smtp::server::SessionConfig;
@@ -19,6 +21,7 @@ fn send_one(harness: &mut Harness) {
 fn what_the_checks_found_goes_on_top_of_the_message_before_the_commit() {
     let mut harness = Harness::new();
     harness.findings = Findings {
+        dmarc: None,
         spf: None,
         dkim: Some(vec![DkimFinding {
             result: DkimResult::Pass,
@@ -62,4 +65,66 @@ fn mail_from_a_network_we_vouch_for_is_not_checked() {
     );
     let data = String::from_utf8_lossy(&harness.stored[0].data).into_owned();
     assert!(data.starts_with("Received: "), "{data}");
+}
+
+fn dmarc_failure(policy: Policy) -> Findings {
+    Findings {
+        dmarc: Some(DmarcFinding {
+            result: DmarcResult::Fail,
+            from_domain: "remote.test".into(),
+            policy: Some(policy),
+            disposition: policy,
+            reason: None,
+        }),
+        ..Findings::default()
+    }
+}
+
+#[test]
+fn enforce_refuses_what_the_senders_dmarc_policy_rejects_and_record_only_records_it() {
+    let mut enforcing = Harness::with_config(SessionConfig {
+        mail_auth: MailAuthMode::Enforce,
+        ..config()
+    });
+    enforcing.findings = dmarc_failure(Policy::Reject);
+    send_one(&mut enforcing);
+    let transcript = &enforcing.transcript;
+    assert!(
+        transcript.contains(
+            "S: 550 5.7.1 Message refused: remote.test rejects mail from its domain that fails DMARC"
+        ),
+        "{transcript}"
+    );
+    assert!(transcript.contains("   abort "), "{transcript}");
+    assert!(enforcing.stored.is_empty());
+    // The session goes on.
+    enforcing.send_line("NOOP");
+    assert!(
+        enforcing.transcript.ends_with("S: 250 2.0.0 Ok\n"),
+        "{}",
+        enforcing.transcript
+    );
+
+    // Quarantine is recorded, and the message kept.
+    let mut quarantine = Harness::with_config(SessionConfig {
+        mail_auth: MailAuthMode::Enforce,
+        ..config()
+    });
+    quarantine.findings = dmarc_failure(Policy::Quarantine);
+    send_one(&mut quarantine);
+    let data = String::from_utf8_lossy(&quarantine.stored[0].data).into_owned();
+    assert!(
+        data.contains("dmarc=fail (p=quarantine dis=quarantine) header.from=remote.test"),
+        "{data}"
+    );
+
+    // Record: the same rejection is only written down.
+    let mut recording = Harness::new();
+    recording.findings = dmarc_failure(Policy::Reject);
+    send_one(&mut recording);
+    let data = String::from_utf8_lossy(&recording.stored[0].data).into_owned();
+    assert!(
+        data.contains("dmarc=fail (p=reject dis=reject) header.from=remote.test"),
+        "{data}"
+    );
 }
