@@ -7,9 +7,11 @@
 use crate::scenario::{DnsFailure, Scenario};
 use crate::store::{MemoryStore, wall_clock};
 use postern::environment::{Dns, Network, QueueStore, WallClock};
+use postern::mail_auth::spf::SpfLookups;
 use postern::spool::SpoolRecord;
 use postern_core::autoreply::{MailboxRules, ReplyMemory};
 use postern_core::envelope::{Envelope, LocalMailbox, QueueId};
+use postern_core::mail_auth::spf::{DnsAnswer, DnsQuery, DnsRecord};
 use postern_core::queue::DeliveryState;
 use postern_core::route::{HostAnswer, MxAnswer};
 use postern_core::time::UnixTime;
@@ -35,6 +37,7 @@ pub struct Zone {
 struct Name {
     mx: Vec<(u16, String)>,
     addresses: Vec<IpAddr>,
+    txt: Vec<String>,
     failure: Option<(DnsFailure, Option<Duration>)>,
     /// Only the name of a remote server, not a mail domain.
     server_only: bool,
@@ -55,6 +58,7 @@ impl Zone {
             name.server_only = false;
             name.mx.extend(mx);
             name.addresses.extend(&spec.address);
+            name.txt.extend(spec.txt.iter().cloned());
             name.failure = spec.answer.map(|failure| (failure, spec.until));
         }
         Ok(zone)
@@ -279,6 +283,53 @@ impl Dns for SimEnvironment {
         match self.zone.addresses(host) {
             addresses if addresses.is_empty() => HostAnswer::NotFound,
             addresses => HostAnswer::Addresses(addresses),
+        }
+    }
+}
+
+/// The checks of mail from outside ask the zone, as the runtime asks its
+/// resolver: TXT, A and AAAA, MX names; no PTR records here.
+impl SpfLookups for Zone {
+    async fn lookup(&self, query: &DnsQuery) -> DnsAnswer {
+        let name = match query {
+            DnsQuery::Txt(name) | DnsQuery::A(name) | DnsQuery::Aaaa(name) | DnsQuery::Mx(name) => {
+                name
+            }
+            DnsQuery::Ptr(_) => return DnsAnswer::NotFound,
+        };
+        match self.failure(name).await {
+            Some(DnsFailure::Nxdomain) => return DnsAnswer::NotFound,
+            Some(temporary) => return DnsAnswer::Failed(describe_failure(temporary)),
+            None => {}
+        }
+        let Some(entry) = self.names.get(&canonical(name)) else {
+            return DnsAnswer::NotFound;
+        };
+        let records: Vec<DnsRecord> = match query {
+            DnsQuery::Txt(_) => entry.txt.iter().cloned().map(DnsRecord::Txt).collect(),
+            DnsQuery::A(_) => entry
+                .addresses
+                .iter()
+                .filter(|a| a.is_ipv4())
+                .map(|a| DnsRecord::Address(*a))
+                .collect(),
+            DnsQuery::Aaaa(_) => entry
+                .addresses
+                .iter()
+                .filter(|a| a.is_ipv6())
+                .map(|a| DnsRecord::Address(*a))
+                .collect(),
+            DnsQuery::Mx(_) => entry
+                .mx
+                .iter()
+                .map(|(_, host)| DnsRecord::Name(host.clone()))
+                .collect(),
+            DnsQuery::Ptr(_) => Vec::new(),
+        };
+        if records.is_empty() {
+            DnsAnswer::NotFound
+        } else {
+            DnsAnswer::Records(records)
         }
     }
 }

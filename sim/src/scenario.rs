@@ -79,6 +79,7 @@
 //! [[zone]]                     # the simulated DNS
 //! name = "remote.test"
 //! mx = ["10 mx.remote.test"]
+//! txt = ["v=spf1 ip4:10.1.0.1 -all"]   # SPF, DMARC and DKIM records
 //!
 //! [[fault]]                    # at a virtual time, give or take `jitter`
 //! at = "2s"
@@ -238,6 +239,8 @@ pub struct Sender {
     /// Logs in with AUTH before sending, as a mail client on a
     /// submission port does.
     pub auth: Option<Account>,
+    /// The message's `From:` address, when it has one (for DMARC).
+    pub from_header: Option<String>,
 }
 
 /// A client host that reads a maildrop over POP3, one session every
@@ -358,6 +361,9 @@ pub struct Zone {
     /// A and AAAA records.
     #[serde(default)]
     pub address: Vec<IpAddr>,
+    /// TXT records (SPF, DMARC, DKIM keys), each one string.
+    #[serde(default)]
+    pub txt: Vec<String>,
     /// A failure every question about the name gets instead.
     pub answer: Option<DnsFailure>,
     /// When the failure ends; never, by default.

@@ -195,6 +195,9 @@ pub struct MemoryStore {
     /// How long committing a message the server writes itself takes
     /// ([`MemoryStore::with_inject_step`]).
     inject_step: std::time::Duration,
+    /// The zone the checks of mail from outside ask, when the world has
+    /// one ([`MemoryStore::with_zone`]); without, nothing is checked.
+    zone: Option<Arc<crate::outbound::Zone>>,
 }
 
 impl MemoryStore {
@@ -207,6 +210,7 @@ impl MemoryStore {
             recent: Arc::default(),
             news: news::NewsSlot::default(),
             inject_step: std::time::Duration::ZERO,
+            zone: None,
         }
     }
 
@@ -220,6 +224,15 @@ impl MemoryStore {
     pub fn with_inject_step(self, step: std::time::Duration) -> Self {
         MemoryStore {
             inject_step: step,
+            ..self
+        }
+    }
+
+    /// The same store checking mail from outside (SPF, DKIM, DMARC)
+    /// against `zone`, as the runtime does against its resolver.
+    pub fn with_zone(self, zone: Arc<crate::outbound::Zone>) -> Self {
+        MemoryStore {
+            zone: Some(zone),
             ..self
         }
     }
@@ -373,6 +386,20 @@ impl MemoryStore {
 }
 
 impl Backend for MemoryStore {
+    async fn check_message(
+        &self,
+        request: postern_core::smtp::server::CheckRequest,
+        client: std::net::IpAddr,
+        message: &mut MemoryMessage,
+    ) -> postern_core::mail_auth::results::Findings {
+        let Some(zone) = &self.zone else {
+            return Default::default();
+        };
+        let data = message.data.clone();
+        postern::mail_auth::verify::check_message(&**zone, &request, client, &data, wall_clock())
+            .await
+    }
+
     type Message = MemoryMessage;
     type Maildrops = MemoryStore;
     type Tunnel = turmoil::net::TcpStream;

@@ -574,11 +574,12 @@ fn server_group(scenario: &Scenario, options: &Options) -> Result<ServerGroup, S
         store = store.with_planted_bug(bug);
         news = news.with_planted_bug(bug);
     }
-    let zone = Zone::of(scenario)?;
+    let zone = Arc::new(Zone::of(scenario)?);
+    store = store.with_zone(Arc::clone(&zone));
     let limits = outbound_limits(scenario, &config, &zone);
     let outbound = SimEnvironment {
         store: store.clone(),
-        zone: Arc::new(zone),
+        zone,
         log: Arc::new(Mutex::new(OutboundLog::default())),
         limits: Arc::new(limits),
     };

@@ -790,3 +790,17 @@ fn the_swarm_finds_list_copies_acknowledged_before_they_are_stored() {
         "is in the archive, yet no member got a copy",
     );
 }
+
+#[test]
+fn forged_senders_are_refused_by_dmarc_and_genuine_ones_accepted() {
+    let report = passes("forged-senders");
+    let trace = &report.trace;
+    assert_eq!(
+        trace
+            .matches(": refused: 550 5.7.1 Message refused: origin.test rejects mail from its domain that fails DMARC")
+            .count(),
+        2,
+        "{trace}"
+    );
+    insta::assert_snapshot!(report.trace);
+}

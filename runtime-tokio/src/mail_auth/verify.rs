@@ -5,7 +5,6 @@
 //! never asked: it is built with no name server at all).
 
 use super::spf::{SpfLookups, check_spf};
-use crate::resolver::Resolver;
 use base64::Engine as _;
 use mail_auth::common::parse::TxtRecordParser as _;
 use mail_auth::common::verify::DomainKey;
@@ -35,7 +34,7 @@ fn slots() -> &'static Semaphore {
 /// Runs the checks on `message` (the data as received, without our
 /// trace) from `client`.
 pub async fn check_message(
-    resolver: &Resolver,
+    resolver: &impl SpfLookups,
     request: &CheckRequest,
     client: IpAddr,
     message: &[u8],

@@ -39,7 +39,7 @@ pub(super) async fn send_messages(sender: &Sender, shared: &SharedState) {
         if n > 0 {
             tokio::time::sleep(sender.interval).await;
         }
-        let message = message(n, sender.from, sender.size);
+        let message = message(n, sender.from, sender.size, sender.from_header.as_deref());
         let delivery = Delivery {
             reverse_path: reverse_path.clone(),
             recipients: recipients.clone(),
@@ -129,10 +129,13 @@ pub(super) async fn send_one(
 }
 
 /// Message `n` from host `from`: about `size` octets, CRLF lines, with a
-/// Message-ID the invariants follow it by.
-fn message(n: u32, from: IpAddr, size: usize) -> Vec<u8> {
-    let mut text =
-        format!("Message-ID: <{n}.{from}@sim.test>\r\nSubject: simulated message {n}\r\n\r\n");
+/// Message-ID the invariants follow it by, and `author` in `From:` when
+/// given.
+fn message(n: u32, from: IpAddr, size: usize, author: Option<&str>) -> Vec<u8> {
+    let mut text = author.map_or(String::new(), |a| format!("From: <{a}>\r\n"));
+    text.push_str(&format!(
+        "Message-ID: <{n}.{from}@sim.test>\r\nSubject: simulated message {n}\r\n\r\n"
+    ));
     while text.len() < size {
         text.push_str("The quick brown fox jumps over the lazy dog.\r\n");
     }
