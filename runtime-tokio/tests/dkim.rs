@@ -46,9 +46,14 @@ fn keygen(dir: &Path, selector: &str, algorithm: &str) -> String {
 /// Ed25519 key; `relay` is the instance's relay setting. Returns the sink,
 /// the server and the two records to publish.
 fn signing_server(relay: &str) -> (Remote, TestServer, Vec<String>) {
+    signing_server_with(relay, &[])
+}
+
+/// [`signing_server`] with the sink started with `options`.
+fn signing_server_with(relay: &str, options: &[&str]) -> (Remote, TestServer, Vec<String>) {
     let address = format!("127.0.{}.2", net());
     let port = free_port();
-    let sink = Remote::sink(&address, port, &[]);
+    let sink = Remote::sink(&address, port, options);
     let listen = format!("127.0.0.1:{}", free_port());
     let config = format!(
         r#"
@@ -162,4 +167,44 @@ fn mail_from_a_client_we_do_not_vouch_for_is_relayed_unsigned() {
     let data = relay_one(&sink, &server);
     assert!(!data.contains("DKIM-Signature"), "signed:\n{data}");
     assert!(data.contains("Hello from origin."));
+}
+
+#[test]
+fn a_bounce_from_our_host_name_is_signed_with_the_parent_domains_key() {
+    // carol@far.test sends through us (a relay network vouches for her) to
+    // a recipient the sink refuses: the bounce, From: MAILER-DAEMON@
+    // mx.origin.test, goes back to far.test through the same sink, signed
+    // for origin.test (relaxed DMARC alignment accepts the parent).
+    let (sink, server, records) =
+        signing_server_with(r#"["127.0.0.0/8"]"#, &["--reject-to", "nobody@dest.test"]);
+    let message = server.dir.path().join("message.eml");
+    std::fs::write(
+        &message,
+        "From: carol@far.test\r\nTo: nobody@dest.test\r\nSubject: lost\r\n\r\nHello.\r\n",
+    )
+    .unwrap();
+    let output = support::python(
+        "send.py",
+        server.addr,
+        &[
+            "carol@far.test",
+            "nobody@dest.test",
+            message.to_str().unwrap(),
+        ],
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("OK"));
+    let messages = sink.wait_for_messages(1, &server);
+    let bounce = messages[0]["data"].as_str().unwrap().to_owned();
+    assert_eq!(messages[0]["to"][0], "carol@far.test", "{bounce}");
+    assert!(bounce.contains("MAILER-DAEMON@mx.origin.test"), "{bounce}");
+    let verdicts = dkimpy(&server, &bounce, &records);
+    let signed: Vec<&str> = verdicts.lines().take_while(|l| *l != "tampered:").collect();
+    assert_eq!(
+        signed,
+        [
+            "pass rsa-sha256 origin.test rsa2026",
+            "pass ed25519-sha256 origin.test ed2026"
+        ],
+        "bounce:\n{bounce}"
+    );
 }

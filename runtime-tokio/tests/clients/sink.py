@@ -10,6 +10,7 @@ Writes one JSON line to LOG per event:
   {"event": "mail"}                         (each MAIL, each transaction)
   {"event": "dropped", "at": "MAIL"|"DATA"} (a connection hung up on)
 --reject      answers every RCPT with 550 5.1.1
+--reject-to A answers RCPT TO:<A> with 550 5.1.1 (may be repeated)
 --tempfail N  answers the first N DATA commands with 451 4.3.0
 --silent      accepts connections and never says a word
 --auth U:P    requires AUTH (PLAIN or LOGIN, no TLS) with these credentials
@@ -34,6 +35,7 @@ parser.add_argument("host")
 parser.add_argument("port", type=int)
 parser.add_argument("log")
 parser.add_argument("--reject", action="store_true")
+parser.add_argument("--reject-to", action="append", default=[])
 parser.add_argument("--tempfail", type=int, default=0)
 parser.add_argument("--silent", action="store_true")
 parser.add_argument("--auth")
@@ -73,7 +75,7 @@ class Handler:
         return "250 2.1.0 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, options):
-        if args.reject:
+        if args.reject or address in args.reject_to:
             return f"550 5.1.1 <{address}>: no such user here"
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
