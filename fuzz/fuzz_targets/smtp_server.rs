@@ -398,6 +398,10 @@ impl Driver<'_> {
                 assert!(self.open.take().is_some(), "abort without an open message");
                 None
             }
+            Output::Quarantine => {
+                assert!(self.open.is_some(), "a quarantine without an open message");
+                None
+            }
             Output::Trace(fields) => {
                 assert!(self.open.is_some(), "a trace without an open message");
                 assert!(fields.starts_with(b"Authentication-Results: "));

@@ -259,6 +259,9 @@ pub trait StoredMessage: Send {
     /// [`postern_core::limits::TRACE_BYTES_MAX`]. Whoever reads the
     /// committed message reads them before its data.
     fn set_trace(&mut self, fields: Vec<u8>);
+    /// The message is quarantined: its local copies go to each
+    /// recipient's Junk folder.
+    fn set_junk(&mut self);
     /// The message data written so far (all of it, once the data has
     /// ended), for the checks of mail from outside.
     fn contents(&mut self) -> impl Future<Output = io::Result<Vec<u8>>> + Send;
@@ -425,6 +428,11 @@ pub async fn run_session<S, M>(
                 Output::Trace(fields) => {
                     if let Some(open) = message.as_mut() {
                         open.set_trace(fields);
+                    }
+                }
+                Output::Quarantine => {
+                    if let Some(open) = message.as_mut() {
+                        open.set_junk();
                     }
                 }
                 Output::Request(Request::CommitMessage) => {

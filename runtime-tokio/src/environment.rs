@@ -246,8 +246,9 @@ impl QueueStore for System {
             // The copy's line endings are made as it is written.
             headers.extend_from_slice(&record.trace);
             let first_try = spool.first_try(record.queue_id, &mailbox);
-            let copy = maildirs.deliver(
+            let copy = maildirs.deliver_into(
                 &mailbox,
+                record.junk,
                 (record.queue_id, record.received_at),
                 &headers,
                 &mut io::BufReader::new(&mut file),

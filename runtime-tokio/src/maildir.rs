@@ -63,6 +63,20 @@ impl Maildirs {
     pub fn deliver(
         &self,
         mailbox: &LocalMailbox,
+        key: (QueueId, i64),
+        headers: &[u8],
+        data: &mut impl Read,
+        first_try: bool,
+    ) -> io::Result<DeliveredCopy> {
+        self.deliver_into(mailbox, false, key, headers, data, first_try)
+    }
+
+    /// As [`Maildirs::deliver`], into the user's Junk folder when `junk`
+    /// (a quarantined message; the folder is made if need be).
+    pub fn deliver_into(
+        &self,
+        mailbox: &LocalMailbox,
+        junk: bool,
         (queue_id, received_at): (QueueId, i64),
         headers: &[u8],
         data: &mut impl Read,
@@ -70,6 +84,11 @@ impl Maildirs {
     ) -> io::Result<DeliveredCopy> {
         let maildir = self.path(mailbox);
         crate::mailstore::maildir_internal::make_user(&maildir).map_err(into_io)?;
+        let folder = if junk {
+            self.store.junk_folder_blocking(mailbox).map_err(into_io)?
+        } else {
+            crate::mailstore::maildir_internal::inbox()
+        };
         // The file in tmp/ has a name of its own at each try: a crash can
         // leave one behind, which must not stop the next try.
         let tmp = maildir.join("tmp").join(unique_name(self.store.host()));
@@ -77,9 +96,10 @@ impl Maildirs {
         let unique = delivery_unique(received_at, queue_id, mailbox, self.store.host());
         let name = MaildirName::new(&unique, size, vsize);
         let delivered = if first_try {
-            self.store.deliver_first_blocking(mailbox, &tmp, &name)
+            self.store
+                .deliver_first_blocking(mailbox, &folder, &tmp, &name)
         } else {
-            self.store.deliver_blocking(mailbox, &tmp, &name)
+            self.store.deliver_blocking(mailbox, &folder, &tmp, &name)
         };
         match delivered {
             Ok(copy) => Ok(copy),

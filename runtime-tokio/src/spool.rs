@@ -199,6 +199,7 @@ impl Spool {
             received_at: received_at.0,
             envelope,
             trace: Vec::new(),
+            junk: false,
         };
         let buffer = record::encode_header(&record)?;
         let spool_file = SpoolFile {
@@ -456,6 +457,10 @@ impl StoredMessage for SpoolFile {
         self.record.trace = fields;
     }
 
+    fn set_junk(&mut self) {
+        self.record.junk = true;
+    }
+
     async fn contents(&mut self) -> io::Result<Vec<u8>> {
         let start = HEADER_BYTES + self.record_area;
         if matches!(self.file, Backing::NotCreated) {
@@ -483,7 +488,7 @@ impl StoredMessage for SpoolFile {
         // The trace goes into the record: in the buffer, or in place in
         // the file's room for it.
         let mut header = None;
-        if !self.record.trace.is_empty() {
+        if !self.record.trace.is_empty() || self.record.junk {
             if matches!(self.file, Backing::NotCreated) {
                 let exact = record::encode_header(&self.record)?;
                 self.buffer.splice(..HEADER_BYTES + self.record_area, exact);
@@ -706,8 +711,10 @@ mod tests {
             file.write(chunk).await.unwrap();
         }
         file.set_trace(trace.to_vec());
+        file.set_junk();
         file.commit().await.unwrap();
         let (record, mut file) = spool.read(id).unwrap();
+        assert!(record.junk, "the junk flag is kept with the trace");
         let mut read = Vec::new();
         file.read_to_end(&mut read).unwrap();
         assert_eq!(read, data, "the data is untouched");

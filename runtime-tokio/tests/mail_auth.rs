@@ -69,6 +69,7 @@ fn world_checking(mode: &str) -> World {
             "_dmarc.origin.test",
             "v=DMARC1; p=reject; rua=mailto:dmarc@origin.test",
         ),
+        txt("_dmarc.careful.test", "v=DMARC1; p=quarantine"),
     ]);
     let receiver_listen = format!("127.0.0.1:{}", free_port());
     let receiver = TestServer::start_with(
@@ -325,4 +326,53 @@ fn a_forged_from_under_a_reject_policy_is_refused_when_enforced_and_recorded_oth
         results.contains("dmarc=fail (p=reject dis=reject) header.from=origin.test"),
         "{results}"
     );
+}
+
+/// A failure under `p=quarantine`, at an enforcing receiver: kept, and
+/// delivered into bob's Junk folder (made, subscribed and marked \\Junk),
+/// not his INBOX; mail that passes still goes to the INBOX.
+#[test]
+fn a_quarantined_message_goes_to_the_junk_folder() {
+    let world = world_checking("enforce");
+    send(
+        &world.receiver,
+        world.keys.path(),
+        "mallory@forged.test",
+        "From: boss@careful.test\r\nSubject: urgent\r\n\r\nPay now.\r\n",
+    );
+    send(
+        &world.sender,
+        world.keys.path(),
+        "alice@origin.test",
+        MESSAGE,
+    );
+    let bob = world.receiver.data().join("mail/dest.test/bob");
+    let junk = support::eventually(
+        || std::fs::read_dir(bob.join(".Junk/new")).map_or(0, |d| d.count()),
+        |count| *count == 1,
+        |count| format!("{count} in Junk; log:\n{}", world.receiver.log()),
+    );
+    assert_eq!(junk, 1);
+    let inbox = world.receiver.wait_for_delivery_to("dest.test", "bob", 1);
+    let copy = std::fs::read_to_string(&inbox[0]).unwrap();
+    assert!(
+        copy.contains("Hello from origin."),
+        "the genuine one:\n{copy}"
+    );
+    let quarantined = std::fs::read_dir(bob.join(".Junk/new"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .next()
+        .unwrap();
+    assert!(
+        quarantined.contains("dmarc=fail (p=quarantine dis=quarantine) header.from=careful.test"),
+        "{quarantined}"
+    );
+    let subscriptions = std::fs::read_to_string(bob.join("subscriptions")).unwrap();
+    assert!(
+        subscriptions.lines().any(|l| l == "Junk"),
+        "{subscriptions}"
+    );
+    let uses = std::fs::read_to_string(bob.join("postern-special-use")).unwrap();
+    assert!(uses.contains("Junk"), "{uses}");
 }

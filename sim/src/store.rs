@@ -334,6 +334,7 @@ impl MemoryStore {
             envelope: committed.envelope.clone(),
             // The trace is in the data already (see MemoryMessage).
             trace: Vec::new(),
+            junk: false,
         };
         shared
             .queue
@@ -547,6 +548,11 @@ impl StoredMessage for MemoryMessage {
     fn set_trace(&mut self, fields: Vec<u8>) {
         self.trace = fields;
     }
+
+    /// The simulation's mailboxes have one folder a delivery goes to:
+    /// quarantined mail is delivered there with the rest (no scenario
+    /// quarantines yet).
+    fn set_junk(&mut self) {}
 
     async fn contents(&mut self) -> io::Result<Vec<u8>> {
         Ok(self.data.clone())

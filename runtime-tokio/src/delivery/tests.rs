@@ -231,6 +231,7 @@ fn record(id: u64, users: &[&str]) -> SpoolRecord {
             },
         },
         trace: Vec::new(),
+        junk: false,
     }
 }
 

@@ -18,7 +18,7 @@ mod reader;
 
 /// What delivery (`crate::maildir`) shares with the store.
 pub(crate) mod maildir_internal {
-    pub(crate) use super::maildir::{make_user, unique_name, write_blocking};
+    pub(crate) use super::maildir::{inbox, make_user, unique_name, write_blocking};
 }
 
 pub use maildir::{DeliveredCopy, MaildirStore};

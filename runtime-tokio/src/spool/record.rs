@@ -31,11 +31,12 @@ pub const SPOOL_MAGIC: [u8; 8] = *b"PSTNSPL\n";
 /// versions). 1: the first; 2: each recipient carries its destination (a
 /// local mailbox, or remote for relayed mail); 3: the client info says
 /// whether the message was submitted here (`ClientInfo::submitted`), the
-/// record ends with its [`SpoolRecord::trace`], and zero octets may pad
+/// record ends with its [`SpoolRecord::trace`] and [`SpoolRecord::junk`],
+/// and zero octets may pad
 /// the record to the length the header gives (room for the trace of a
 /// message whose file was started before the end of its data). Both new
 /// fields come last, so a version 2 record reads as version 3 with
-/// `submitted` false and no trace.
+/// `submitted` false, no trace, and not junk.
 pub const SPOOL_FORMAT_VERSION: u16 = 3;
 /// The version before: its records are read, as described above.
 const SPOOL_FORMAT_VERSION_PREVIOUS: u16 = 2;
@@ -57,6 +58,9 @@ pub struct SpoolRecord {
     /// message reads these first, then the data. At most
     /// [`TRACE_BYTES_MAX`].
     pub trace: Vec<u8>,
+    /// The sender's DMARC policy asked for quarantine (and the instance
+    /// enforces it): local copies go to each recipient's Junk folder.
+    pub junk: bool,
 }
 
 /// Why a spool or state file cannot be used: it is damaged, and reading it
@@ -167,13 +171,13 @@ pub fn decode_spool_record(bytes: &[u8]) -> io::Result<SpoolRecord> {
             ))
         })?;
     let version = u16::from_le_bytes([bytes[8], bytes[9]]);
-    // A version 2 record lacks only its last two fields, `submitted` (a
-    // bool) and `trace` (a Vec): bincode writes `false` and an empty
-    // vector as one zero octet each.
+    // A version 2 record lacks only its last three fields, `submitted`
+    // (a bool), `trace` (a Vec) and `junk` (a bool): bincode writes
+    // `false` and an empty vector as one zero octet each.
     let upgraded;
     let (encoded, length) = if version == SPOOL_FORMAT_VERSION_PREVIOUS {
-        upgraded = [encoded, &[0u8, 0u8]].concat();
-        (upgraded.as_slice(), length + 2)
+        upgraded = [encoded, &[0u8, 0u8, 0u8]].concat();
+        (upgraded.as_slice(), length + 3)
     } else {
         (encoded, length)
     };
@@ -338,6 +342,7 @@ mod tests {
                 },
             },
             trace: Vec::new(),
+            junk: false,
         }
     }
 
@@ -379,11 +384,11 @@ mod tests {
         let mut record = record(2);
         record.envelope.client.submitted = true;
         let current = encode_header(&record).unwrap();
-        // Version 2 wrote the same record without its last two octets, the
-        // `submitted` flag and the empty trace.
-        let mut old = current[..current.len() - 2].to_vec();
+        // Version 2 wrote the same record without its last three octets,
+        // the `submitted` flag, the empty trace and the junk flag.
+        let mut old = current[..current.len() - 3].to_vec();
         old[8..10].copy_from_slice(&2u16.to_le_bytes());
-        let length = (current.len() - 2 - HEADER_BYTES) as u32;
+        let length = (current.len() - 3 - HEADER_BYTES) as u32;
         old[10..14].copy_from_slice(&length.to_le_bytes());
         old.extend_from_slice(b"Subject: hi\r\n\r\nbody\r\n");
         record.envelope.client.submitted = false;

@@ -135,6 +135,7 @@ fn run_pair_with(
                 server::Output::Trace(fields) => {
                     pair.stored.splice(..0, fields);
                 }
+                server::Output::Quarantine => {}
                 server::Output::MessageData(bytes) => pair.stored.extend(bytes),
                 server::Output::StartTls => {
                     let _ = writeln!(pair.transcript, "   (server: TLS handshake)");

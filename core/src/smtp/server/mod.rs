@@ -247,6 +247,10 @@ pub enum Output {
     /// (`Authentication-Results:`), decided once its data had all
     /// arrived; before [`Request::CommitMessage`].
     Trace(Vec<u8>),
+    /// The open message is quarantined (the sender's DMARC policy, and
+    /// `mail_auth = "enforce"`): its local copies go to each recipient's
+    /// Junk folder. Before [`Request::CommitMessage`].
+    Quarantine,
     /// Send everything before this, then start TLS as the server; answer
     /// with [`Input::TlsStarted`].
     StartTls,

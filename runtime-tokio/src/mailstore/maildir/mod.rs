@@ -227,10 +227,11 @@ impl MaildirStore {
     pub(crate) fn deliver_blocking(
         &self,
         mailbox: &LocalMailbox,
+        folder: &FolderName,
         tmp: &Path,
         name: &MaildirName,
     ) -> Result<DeliveredCopy, StoreError> {
-        let inbox = inbox();
+        let inbox = folder.clone();
         let dir = self.folder_dir(mailbox, &inbox)?;
         let new = dir.join("new").join(name.to_string());
         let stem = name.stem().to_owned();
@@ -279,10 +280,11 @@ impl MaildirStore {
     pub(crate) fn deliver_first_blocking(
         &self,
         mailbox: &LocalMailbox,
+        folder: &FolderName,
         tmp: &Path,
         name: &MaildirName,
     ) -> Result<DeliveredCopy, StoreError> {
-        let inbox = inbox();
+        let inbox = folder.clone();
         let new_dir = self.folder_dir(mailbox, &inbox)?.join("new");
         let path = new_dir.join(name.to_string());
         fs::rename(tmp, &path)?;
@@ -497,7 +499,47 @@ impl MaildirStore {
     }
 }
 
-fn inbox() -> FolderName {
+impl MaildirStore {
+    /// The user's folder for quarantined mail: the one marked `\Junk`
+    /// (RFC 6154), as a mail client marks its own; else `Junk`, made,
+    /// subscribed and marked `\Junk` if it is not there.
+    pub(crate) fn junk_folder_blocking(
+        &self,
+        mailbox: &LocalMailbox,
+    ) -> Result<FolderName, StoreError> {
+        use postern_core::mailbox::folder::SpecialUse;
+        let root = self.user_dir(mailbox);
+        self.ensure_mailbox(&root)?;
+        let uses = folders::special_uses(&root)?;
+        let marked = uses
+            .0
+            .iter()
+            .find(|(folder, use_)| {
+                **use_ == SpecialUse::Junk && folders::folder_dir(&root, folder).is_dir()
+            })
+            .map(|(folder, _)| folder.clone());
+        if let Some(folder) = marked {
+            return Ok(folder);
+        }
+        let junk = folder_name(JUNK)?;
+        if !folders::folder_dir(&root, &junk).is_dir() {
+            match folders::create(&root, &junk) {
+                Ok(()) | Err(StoreError::FolderExists(_)) => {}
+                Err(error) => return Err(error),
+            }
+            folders::set_subscribed(&root, &junk, true)?;
+        }
+        if !uses.0.values().any(|use_| *use_ == SpecialUse::Junk) {
+            folders::set_special_use(&root, &junk, Some(SpecialUse::Junk))?;
+        }
+        Ok(junk)
+    }
+}
+
+/// The folder quarantined mail goes to when the user has not marked one.
+const JUNK: &str = "Junk";
+
+pub(crate) fn inbox() -> FolderName {
     FolderName::parse(super::INBOX).unwrap_or_else(|_| unreachable!("INBOX is a valid name"))
 }
 

@@ -236,6 +236,13 @@ impl Server {
         if !field.is_empty() {
             self.output.push_back(Output::Trace(field.into_bytes()));
         }
+        let quarantined = findings
+            .dmarc
+            .as_ref()
+            .is_some_and(|d| d.disposition == Policy::Quarantine);
+        if quarantined && self.config.mail_auth == MailAuthMode::Enforce {
+            self.output.push_back(Output::Quarantine);
+        }
         self.output
             .push_back(Output::Request(Request::CommitMessage));
         self.state = State::AwaitingStore(receiving);

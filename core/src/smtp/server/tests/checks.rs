@@ -112,6 +112,12 @@ fn enforce_refuses_what_the_senders_dmarc_policy_rejects_and_record_only_records
     });
     quarantine.findings = dmarc_failure(Policy::Quarantine);
     send_one(&mut quarantine);
+    let transcript = &quarantine.transcript;
+    let marked = transcript.find("   quarantine").expect(transcript);
+    assert!(
+        marked < transcript.find("   commit ").unwrap(),
+        "{transcript}"
+    );
     let data = String::from_utf8_lossy(&quarantine.stored[0].data).into_owned();
     assert!(
         data.contains("dmarc=fail (p=quarantine dis=quarantine) header.from=remote.test"),
@@ -122,6 +128,7 @@ fn enforce_refuses_what_the_senders_dmarc_policy_rejects_and_record_only_records
     let mut recording = Harness::new();
     recording.findings = dmarc_failure(Policy::Reject);
     send_one(&mut recording);
+    assert!(!recording.transcript.contains("   quarantine"));
     let data = String::from_utf8_lossy(&recording.stored[0].data).into_owned();
     assert!(
         data.contains("dmarc=fail (p=reject dis=reject) header.from=remote.test"),

@@ -319,6 +319,11 @@ impl Harness {
                 data.splice(..0, fields);
                 None
             }
+            Output::Quarantine => {
+                assert!(self.open.is_some(), "quarantine without an open message");
+                self.note("   quarantine");
+                None
+            }
             Output::AbortMessage => {
                 let (queue_id, _, _) = self.open.take().expect("abort without an open message");
                 self.note(&format!("   abort {queue_id}"));
