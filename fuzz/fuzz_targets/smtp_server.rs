@@ -149,6 +149,11 @@ fn session_config(header: &[u8]) -> (SessionConfig, Directory, bool) {
     // Mail from outside is checked whenever the relay networks do not
     // vouch for the client, so the checks' path is always there to reach.
     config.mail_auth = postern_core::mail_auth::MailAuthMode::Record;
+    config.spf_fail = if header[1] & 0x80 != 0 {
+        postern_core::mail_auth::SpfFailAction::Refuse
+    } else {
+        postern_core::mail_auth::SpfFailAction::Record
+    };
     config.max_errors = 1 + u32::from(header[1] % 20);
     config.max_recipients = 1 + usize::from(header[2] % 5);
     config.max_message_size = u64::from(header[3]) * 64;
@@ -464,6 +469,22 @@ impl Driver<'_> {
                 Input::MessageOpened(Ok(OpenedMessage {
                     queue_id: postern_core::envelope::QueueId(0x1234_5678),
                     received_at: UnixTime(1_795_212_959),
+                }))
+            }
+            Request::CheckSender(_) => {
+                assert!(self.open.is_none(), "SPF asked with a message open");
+                use postern_core::mail_auth::spf::{SpfResult, SpfVerdict};
+                let result = match choice.map(|b| b % 3) {
+                    Some(0) => SpfResult::Fail,
+                    Some(1) => SpfResult::Pass,
+                    _ => SpfResult::TempError,
+                };
+                Input::SenderChecked(Some(SpfVerdict {
+                    result,
+                    domain: "remote.test\r\n".to_owned(),
+                    mechanism: None,
+                    explanation: choice.map(|_| "(see \x07)".to_owned()),
+                    problem: None,
                 }))
             }
             Request::CheckMessage(_) => {

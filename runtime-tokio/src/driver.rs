@@ -23,6 +23,7 @@ use postern_core::directory::RecipientVerdict;
 use postern_core::envelope::Envelope;
 use postern_core::limits::{READ_BUFFER_BYTES_INITIAL, READ_CHUNK_BYTES, WRITE_BUFFER_BYTES};
 use postern_core::mail_auth::results::Findings;
+use postern_core::mail_auth::spf::SpfVerdict;
 use postern_core::smtp::server::{
     CheckRequest, Event, Input, OpenedMessage, Output, Request, Server, StoreFailure,
 };
@@ -103,6 +104,17 @@ pub trait Backend: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Findings> + Send {
         let _ = (request, client, message);
         async { Findings::default() }
+    }
+
+    /// Checks SPF for a sender at MAIL (`spf_fail = "refuse"`): the
+    /// verdict, or `None` from a backend that checks nothing.
+    fn check_sender(
+        &self,
+        request: CheckRequest,
+        client: IpAddr,
+    ) -> impl Future<Output = Option<SpfVerdict>> + Send {
+        let _ = (request, client);
+        async { None }
     }
 
     /// Checks a login from `client`, and the lockout of that host.
@@ -414,6 +426,11 @@ pub async fn run_session<S, M>(
                         tracing::error!(%error, "cannot write to a spool file");
                         message_failed = true;
                     }
+                }
+                Output::Request(Request::CheckSender(request)) => {
+                    answer = Some(Input::SenderChecked(
+                        Box::pin(store.check_sender(request, client)).await,
+                    ));
                 }
                 Output::Request(Request::CheckMessage(request)) => {
                     let findings = match message.as_mut() {

@@ -57,6 +57,11 @@ fn world() -> World {
 
 /// [`world`] with the receiver's `mail_auth` set to `mode`.
 fn world_checking(mode: &str) -> World {
+    world_with(&format!("mail_auth = \"{mode}\""))
+}
+
+/// [`world`] with `settings` in the receiver's `[[service]]`.
+fn world_with(settings: &str) -> World {
     let keys = tempfile::tempdir().unwrap();
     let rsa = keygen(keys.path(), "rsa2026", "rsa");
     let ed = keygen(keys.path(), "ed2026", "ed25519");
@@ -84,7 +89,7 @@ shutdown_grace = "1s"
 name = "mx"
 kind = "smtp"
 listen = "{receiver_listen}"
-mail_auth = "{mode}"
+{settings}
 
 [[domain]]
 name = "dest.test"
@@ -375,4 +380,40 @@ fn a_quarantined_message_goes_to_the_junk_folder() {
     );
     let uses = std::fs::read_to_string(bob.join("postern-special-use")).unwrap();
     assert!(uses.contains("Junk"), "{uses}");
+}
+
+/// With `spf_fail = "refuse"`, a sender whose domain's SPF ends in `-all`
+/// and does not list the client is refused at MAIL, before any data; the
+/// genuine sender is accepted and its one SPF check is the one recorded.
+#[test]
+fn an_spf_fail_is_refused_at_mail_when_the_instance_refuses() {
+    let world = world_with("mail_auth = \"record\"\nspf_fail = \"refuse\"");
+    let file = world.keys.path().join("forged.eml");
+    std::fs::write(&file, "From: mallory@forged.test\r\n\r\nHi.\r\n").unwrap();
+    let output = python(
+        "send.py",
+        world.receiver.addr,
+        &[
+            "mallory@forged.test",
+            "bob@dest.test",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "MAIL 550 5.7.23 SPF check failed: forged.test does not let 127.0.0.1 send its mail"
+    );
+    send(
+        &world.receiver,
+        world.keys.path(),
+        "alice@origin.test",
+        MESSAGE,
+    );
+    let files = world.receiver.wait_for_delivery_to("dest.test", "bob", 1);
+    let copy = std::fs::read_to_string(&files[0]).unwrap();
+    let results = field(&copy, "Authentication-Results");
+    assert!(
+        results.contains("spf=pass (ip4:127.0.0.0/8) smtp.mailfrom=alice@origin.test"),
+        "{results}"
+    );
 }

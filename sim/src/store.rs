@@ -387,6 +387,17 @@ impl MemoryStore {
 }
 
 impl Backend for MemoryStore {
+    async fn check_sender(
+        &self,
+        request: postern_core::smtp::server::CheckRequest,
+        client: std::net::IpAddr,
+    ) -> Option<postern_core::mail_auth::spf::SpfVerdict> {
+        let zone = self.zone.as_ref()?;
+        Some(
+            postern::mail_auth::verify::check_sender(&**zone, &request, client, wall_clock()).await,
+        )
+    }
+
     async fn check_message(
         &self,
         request: postern_core::smtp::server::CheckRequest,

@@ -33,6 +33,7 @@ fn session_config() -> Arc<SessionConfig> {
         min_data_rate: postern_core::limits::MIN_DATA_RATE_DEFAULT,
         max_session_time: postern_core::limits::SESSION_TIME_DEFAULT,
         mail_auth: postern_core::mail_auth::MailAuthMode::Off,
+        spf_fail: postern_core::mail_auth::SpfFailAction::Record,
         starttls: false,
         auth: postern_core::auth::AuthPolicy::default(),
         max_hops: postern_core::limits::HOPS_DEFAULT,

@@ -15,7 +15,7 @@ use crate::limits::{
     MIN_DATA_RATE_MAX, RECIPIENTS_PER_MESSAGE_DEFAULT, RECIPIENTS_PER_MESSAGE_MAX,
     SESSION_TIME_DEFAULT,
 };
-use crate::mail_auth::MailAuthMode;
+use crate::mail_auth::{MailAuthMode, SpfFailAction};
 use crate::policy::{AccessList, RelayPolicy};
 use crate::smtp::server::SessionConfig;
 use serde::Deserialize;
@@ -78,6 +78,8 @@ pub struct ServiceConfig {
     /// An SMTP instance: whether mail from outside is checked (SPF,
     /// DKIM) and the results recorded.
     pub mail_auth: MailAuthMode,
+    /// An SMTP instance: whether an SPF `fail` is refused at MAIL.
+    pub spf_fail: SpfFailAction,
     /// `None` when the instance speaks only clear text.
     pub tls: Option<TlsConfig>,
     pub auth: AuthPolicy,
@@ -127,6 +129,7 @@ impl ServiceConfig {
             min_data_rate: self.min_data_rate,
             max_session_time: self.max_session_time,
             mail_auth: self.mail_auth,
+            spf_fail: self.spf_fail,
             starttls: self.tls_mode() == TlsMode::StartTls,
             auth: self.auth.clone(),
             max_hops: self.max_hops,
@@ -350,6 +353,7 @@ pub(super) struct RawService {
     min_data_rate: Option<Spanned<u32>>,
     max_session_time: Option<Spanned<Seconds>>,
     pub(super) mail_auth: Option<Spanned<RawMailAuth>>,
+    pub(super) spf_fail: Option<Spanned<RawSpfFail>>,
     tls: Option<Spanned<RawTlsMode>>,
     tls_certificate: Option<Spanned<PathBuf>>,
     tls_key: Option<Spanned<PathBuf>>,
@@ -391,6 +395,13 @@ pub(super) enum RawMailAuth {
     Off,
     Record,
     Enforce,
+}
+
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum RawSpfFail {
+    Record,
+    Refuse,
 }
 
 #[derive(Clone, Copy, Deserialize)]
@@ -768,6 +779,10 @@ pub(super) fn validate_services(
                 None | Some(RawMailAuth::Off) => MailAuthMode::Off,
                 Some(RawMailAuth::Record) => MailAuthMode::Record,
                 Some(RawMailAuth::Enforce) => MailAuthMode::Enforce,
+            },
+            spf_fail: match service.spf_fail.map(|m| m.into_inner()) {
+                None | Some(RawSpfFail::Record) => SpfFailAction::Record,
+                Some(RawSpfFail::Refuse) => SpfFailAction::Refuse,
             },
             tls,
             auth,

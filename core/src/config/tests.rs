@@ -673,3 +673,16 @@ fn mail_auth_is_off_unless_an_smtp_instance_asks_to_record() {
     );
     assert!(pop3.contains("`mail_auth`: does not apply to"), "{pop3}");
 }
+
+#[test]
+fn spf_fail_is_recorded_unless_an_smtp_instance_refuses() {
+    use crate::mail_auth::SpfFailAction;
+    assert_eq!(
+        parse(MINIMAL).unwrap().services[0].spf_fail,
+        SpfFailAction::Record
+    );
+    let config = parse(&format!("{MINIMAL}spf_fail = \"refuse\"\n")).unwrap();
+    assert_eq!(config.services[0].spf_fail, SpfFailAction::Refuse);
+    let bad = errors(&format!("{MINIMAL}spf_fail = \"reject\"\n"));
+    assert!(bad.contains("expected `record` or `refuse`"), "{bad}");
+}

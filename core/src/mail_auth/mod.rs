@@ -8,6 +8,19 @@
 pub mod dkim;
 pub mod dmarc;
 
+/// What an SMTP instance does with a sender from outside whose SPF check
+/// fails (`spf_fail` in its `[[service]]`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SpfFailAction {
+    /// Nothing at MAIL; the checks at the end of DATA record it (with
+    /// `mail_auth`).
+    #[default]
+    Record,
+    /// SPF is checked at MAIL, and a `fail` (the domain's `-all`) is
+    /// refused there with `550 5.7.23` (RFC 7372).
+    Refuse,
+}
+
 /// What an SMTP instance does about where its mail comes from
 /// (`mail_auth` in its `[[service]]`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

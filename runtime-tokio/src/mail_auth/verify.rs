@@ -57,7 +57,13 @@ pub async fn check_message(
         now,
     };
     let (spf, dkim) = tokio::join!(
-        check_spf(resolver, spf_request, Identity::MailFrom),
+        async {
+            match &request.spf {
+                // Checked at MAIL already.
+                Some(verdict) => verdict.clone(),
+                None => check_spf(resolver, spf_request, Identity::MailFrom).await,
+            }
+        },
         check_dkim(resolver, message),
     );
     let header_section = message
@@ -82,6 +88,27 @@ pub async fn check_message(
         dkim: Some(dkim),
         dmarc,
     }
+}
+
+/// SPF for the sender of `request` from `client`, at MAIL.
+pub async fn check_sender(
+    lookups: &impl SpfLookups,
+    request: &CheckRequest,
+    client: IpAddr,
+    now: UnixTime,
+) -> postern_core::mail_auth::spf::SpfVerdict {
+    let sender = match &request.reverse_path {
+        ReversePath::Null => String::new(),
+        ReversePath::Mailbox(mailbox) => mailbox.to_string(),
+    };
+    let spf_request = SpfRequest {
+        ip: client,
+        sender,
+        helo: request.helo.clone(),
+        receiver: request.receiver.clone(),
+        now,
+    };
+    check_spf(lookups, spf_request, Identity::MailFrom).await
 }
 
 /// The `From:` domain's DMARC record (RFC 7489 6.6.3): at `_dmarc.FROM`,

@@ -59,6 +59,15 @@ impl Backend for LocalStore {
     type Maildrops = StoreMaildrops<MaildirStore>;
     type Tunnel = tokio::net::TcpStream;
 
+    async fn check_sender(
+        &self,
+        request: CheckRequest,
+        client: IpAddr,
+    ) -> Option<postern_core::mail_auth::spf::SpfVerdict> {
+        let now = crate::environment::system_now();
+        Some(crate::mail_auth::verify::check_sender(&self.resolver, &request, client, now).await)
+    }
+
     async fn check_message(
         &self,
         request: CheckRequest,

@@ -21,7 +21,7 @@ pub(super) fn check_inapplicable_keys(
 ) {
     let name = service.name.get_ref();
     let span = |v: Option<Range<usize>>| v;
-    let inapplicable: [(&str, Option<Range<usize>>, &str); 12] = [
+    let inapplicable: [(&str, Option<Range<usize>>, &str); 13] = [
         (
             "relay",
             span(service.relay.as_ref().map(|v| v.span())),
@@ -50,6 +50,11 @@ pub(super) fn check_inapplicable_keys(
         (
             "mail_auth",
             service.mail_auth.as_ref().map(|v| v.span()),
+            "it checks the senders of mail received over SMTP",
+        ),
+        (
+            "spf_fail",
+            service.spf_fail.as_ref().map(|v| v.span()),
             "it checks the senders of mail received over SMTP",
         ),
         (

@@ -22,7 +22,7 @@ pub(super) fn check_inapplicable_keys(
     errors: &mut Vec<ConfigError>,
 ) {
     let name = service.name.get_ref();
-    let smtp_only: [Inapplicable<'_>; 5] = [
+    let smtp_only: [Inapplicable<'_>; 6] = [
         (
             "relay",
             service.relay.as_ref().map(|v| v.span()),
@@ -46,6 +46,11 @@ pub(super) fn check_inapplicable_keys(
         (
             "mail_auth",
             service.mail_auth.as_ref().map(|v| v.span()),
+            "it checks the senders of mail received over SMTP",
+        ),
+        (
+            "spf_fail",
+            service.spf_fail.as_ref().map(|v| v.span()),
             "it checks the senders of mail received over SMTP",
         ),
     ];

@@ -25,7 +25,7 @@ pub(super) fn check_inapplicable_keys(
     service: &RawService,
     errors: &mut Vec<ConfigError>,
 ) {
-    let inapplicable: [Inapplicable<'_>; 8] = [
+    let inapplicable: [Inapplicable<'_>; 9] = [
         (
             "relay",
             service.relay.as_ref().map(|v| v.span()),
@@ -54,6 +54,11 @@ pub(super) fn check_inapplicable_keys(
         (
             "mail_auth",
             service.mail_auth.as_ref().map(|v| v.span()),
+            "it checks the senders of mail received over SMTP",
+        ),
+        (
+            "spf_fail",
+            service.spf_fail.as_ref().map(|v| v.span()),
             "it checks the senders of mail received over SMTP",
         ),
         (

@@ -87,6 +87,7 @@ fn run_pair_with(
         min_data_rate: crate::limits::MIN_DATA_RATE_DEFAULT,
         max_session_time: crate::limits::SESSION_TIME_DEFAULT,
         mail_auth: crate::mail_auth::MailAuthMode::Off,
+        spf_fail: crate::mail_auth::SpfFailAction::Record,
         starttls: security.is_some(),
         auth: crate::auth::AuthPolicy {
             offered: security.is_some(),
@@ -128,6 +129,9 @@ fn run_pair_with(
                 }
                 server::Output::Request(server::Request::CommitMessage) => {
                     server.handle_input(now, server::Input::MessageCommitted(Ok(())));
+                }
+                server::Output::Request(server::Request::CheckSender(_)) => {
+                    server.handle_input(now, server::Input::SenderChecked(None));
                 }
                 server::Output::Request(server::Request::CheckMessage(_)) => {
                     server.handle_input(now, server::Input::MessageChecked(Default::default()));

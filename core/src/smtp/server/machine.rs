@@ -140,6 +140,7 @@ impl Server {
             Input::MessageOpened(result) => self.message_opened(result),
             Input::MessageCommitted(result) => self.message_committed(result),
             Input::MessageChecked(findings) => self.message_checked(findings),
+            Input::SenderChecked(verdict) => self.sender_checked(verdict),
             Input::TlsStarted => self.tls_started(),
             Input::Authenticated(verdict) => self.authenticated(verdict),
             Input::BlocklistsLookedUp(answers) => self.blocklists_looked_up(answers),

@@ -57,8 +57,9 @@ use crate::address::{ForwardPath, ReversePath};
 use crate::directory::RecipientVerdict;
 use crate::envelope::{Envelope, QueueId};
 use crate::limits::LOGGED_PEER_TEXT_BYTES_MAX;
-use crate::mail_auth::MailAuthMode;
 use crate::mail_auth::results::Findings;
+use crate::mail_auth::spf::SpfVerdict;
+use crate::mail_auth::{MailAuthMode, SpfFailAction};
 use crate::text::{bounded, escape_controls};
 use crate::time::UnixTime;
 use std::fmt::Display;
@@ -90,6 +91,9 @@ pub struct SessionConfig {
     pub max_session_time: Duration,
     /// Whether mail from outside is checked (see [`Request::CheckMessage`]).
     pub mail_auth: MailAuthMode,
+    /// Whether a sender from outside whose SPF check fails is refused at
+    /// MAIL (see [`Request::CheckSender`]).
+    pub spf_fail: SpfFailAction,
     /// STARTTLS is offered (RFC 3207) on connections not yet encrypted.
     pub starttls: bool,
     pub auth: AuthPolicy,
@@ -162,6 +166,9 @@ pub enum Input<'a> {
     /// The answer to [`Request::CheckMessage`]: what the checks found
     /// (nothing, when the driver checks nothing).
     MessageChecked(Findings),
+    /// The answer to [`Request::CheckSender`]: SPF's verdict (`None`
+    /// when the driver checks nothing).
+    SenderChecked(Option<SpfVerdict>),
     /// The TLS handshake that [`Output::StartTls`] asked for succeeded;
     /// the session starts over, encrypted. (If it fails, the driver
     /// closes the connection.)
@@ -207,6 +214,10 @@ pub enum Request {
     /// not for a client that logged in or that the relay networks vouch
     /// for.
     CheckMessage(CheckRequest),
+    /// MAIL is otherwise acceptable: check SPF for this sender (and
+    /// HELO) now. Answer with [`Input::SenderChecked`]. Only with
+    /// `spf_fail = "refuse"`, for mail from outside.
+    CheckSender(CheckRequest),
     /// Check a login (and the lockout of this client's host). Answer with
     /// [`Input::Authenticated`].
     Authenticate(LoginAttempt),
@@ -228,6 +239,8 @@ pub struct CheckRequest {
     pub helo: String,
     /// Our host name (SPF's `%{r}`).
     pub receiver: String,
+    /// SPF's verdict when it was checked at MAIL already.
+    pub spf: Option<SpfVerdict>,
 }
 
 /// What the machine emits.

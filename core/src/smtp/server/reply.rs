@@ -120,6 +120,9 @@ pub mod status {
     /// RFC 3463 X.7.1, "delivery not authorized": refused by the sender
     /// domain's DMARC policy (RFC 7489 6.6.4 and 10.3, `550 5.7.1`).
     pub const SECURITY_POLICY: S = S(5, 7, 1);
+    /// RFC 7372 X.7.23, "SPF validation failed": the sender's domain
+    /// does not let the client send its mail (`-all`).
+    pub const SPF_FAILED: S = S(5, 7, 23);
 }
 
 #[cfg(test)]

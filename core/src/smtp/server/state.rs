@@ -6,6 +6,7 @@ use super::timers::DataPace;
 use crate::address::{ForwardPath, ReversePath};
 use crate::auth::Mechanism;
 use crate::envelope::{QueueId, Recipient};
+use crate::mail_auth::spf::SpfVerdict;
 use crate::smtp::server::MailCommand;
 use crate::spam::Query;
 
@@ -19,6 +20,10 @@ pub struct Transaction {
     /// RCPT commands tried, accepted or not: DATA after only refused
     /// recipients gets 554 rather than 503 (RFC 2920 3.1).
     pub rcpt_attempts: usize,
+    /// SPF's verdict, when it was checked at MAIL (`spf_fail =
+    /// "refuse"`): the checks at the end of DATA use it rather than ask
+    /// again.
+    pub spf: Option<SpfVerdict>,
 }
 
 /// Where a SASL exchange (RFC 4954) stands while the client owes a
@@ -43,6 +48,8 @@ pub struct Receiving {
     pub forward_paths: Vec<ForwardPath>,
     /// How the transfer keeps up, for the data timer.
     pub pace: DataPace,
+    /// SPF's verdict from MAIL, if it was checked there.
+    pub spf: Option<SpfVerdict>,
 }
 
 #[derive(Debug)]
@@ -82,6 +89,9 @@ pub enum State {
     /// MAIL otherwise acceptable: waiting for the sender domain's
     /// blocklist lookups.
     AwaitingSenderBlocklists(MailCommand, Vec<Query>),
+    /// MAIL otherwise acceptable: waiting for SPF (`spf_fail =
+    /// "refuse"`).
+    AwaitingSpf(MailCommand),
     /// A recipient the directory accepted: waiting for the greylist.
     AwaitingGreylist(Transaction, Recipient),
     /// The client is listed and was greeted with `554`: only QUIT is
@@ -117,6 +127,7 @@ impl State {
                 | State::AwaitingAuth { .. }
                 | State::AwaitingClientBlocklists(_)
                 | State::AwaitingSenderBlocklists(..)
+                | State::AwaitingSpf(_)
                 | State::AwaitingGreylist(..)
         )
     }

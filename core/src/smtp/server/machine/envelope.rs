@@ -5,10 +5,13 @@ use super::{Server, message_too_big};
 use crate::address::{ForwardPath, ReversePath};
 use crate::directory::RecipientVerdict;
 use crate::envelope::{Destination, Recipient};
+use crate::mail_auth::SpfFailAction;
+use crate::mail_auth::spf::{SpfResult, SpfVerdict};
 use crate::smtp::server::command::{self, MailCommand};
 use crate::smtp::server::reply::{Reply, status};
 use crate::smtp::server::state::{State, Transaction};
-use crate::smtp::server::{Event, Output, Request};
+use crate::smtp::server::{CheckRequest, Event, Output, Request};
+use crate::text::escape_controls;
 
 impl Server {
     pub(super) fn handle_mail(&mut self, mail: MailCommand) {
@@ -56,7 +59,60 @@ impl Server {
         self.look_up_sender(mail);
     }
 
-    pub(super) fn accept_mail(&mut self, mail: MailCommand) {
+    /// MAIL is acceptable so far: with `spf_fail = "refuse"`, asks SPF
+    /// about a sender from outside; else accepts it.
+    pub(super) fn check_sender(&mut self, mail: MailCommand) {
+        let ours = self
+            .config
+            .relay
+            .vouches_for(self.info.remote.ip(), self.identity.is_some());
+        if ours || self.config.spf_fail != SpfFailAction::Refuse {
+            return self.accept_mail(mail, None);
+        }
+        let helo = self.helo.as_ref().map(|h| h.domain.clone());
+        self.output
+            .push_back(Output::Request(Request::CheckSender(CheckRequest {
+                reverse_path: mail.reverse_path.clone(),
+                helo: helo.unwrap_or_default(),
+                receiver: self.config.hostname.clone(),
+                spf: None,
+            })));
+        self.state = State::AwaitingSpf(mail);
+    }
+
+    /// The answer to [`Request::CheckSender`]: a `fail` is refused with
+    /// `550 5.7.23` (RFC 7372), with the domain's explanation when it
+    /// gave one; anything else is accepted, the verdict kept for the
+    /// message's checks.
+    pub(super) fn sender_checked(&mut self, verdict: Option<SpfVerdict>) {
+        let mail = match std::mem::replace(&mut self.state, State::ExpectMail) {
+            State::AwaitingSpf(mail) => mail,
+            State::Closed => {
+                self.state = State::Closed;
+                return;
+            }
+            other => panic!("SenderChecked in state {other:?}"),
+        };
+        match &verdict {
+            Some(spf) if spf.result == SpfResult::Fail => {
+                let why = spf.explanation.as_deref().map_or_else(
+                    || {
+                        format!(
+                            "{} does not let {} send its mail",
+                            spf.domain,
+                            self.info.remote.ip()
+                        )
+                    },
+                    str::to_owned,
+                );
+                let text = format!("SPF check failed: {}", escape_controls(&why));
+                self.refuse_command(Reply::new(550, status::SPF_FAILED, text));
+            }
+            _ => self.accept_mail(mail, verdict),
+        }
+    }
+
+    pub(super) fn accept_mail(&mut self, mail: MailCommand, spf: Option<SpfVerdict>) {
         self.output.push_back(Output::Event(Event::MailFrom {
             reverse_path: mail.reverse_path.clone(),
             size: mail.size,
@@ -67,6 +123,7 @@ impl Server {
             smtputf8: mail.smtputf8,
             recipients: Vec::new(),
             rcpt_attempts: 0,
+            spf,
         });
         self.reply(Reply::new(250, status::SENDER_OK, "Ok"));
     }

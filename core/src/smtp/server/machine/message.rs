@@ -88,6 +88,7 @@ impl Server {
                 .map(|r| r.forward_path)
                 .collect(),
             pace: DataPace::new(self.now),
+            spf: transaction.spf,
         });
         // RFC 2034 section 3 asks for enhanced codes on 2xx, 4xx and 5xx
         // replies; 354 is intermediate and goes without, as in Postfix.
@@ -164,6 +165,7 @@ impl Server {
                         reverse_path: receiving.reverse_path.clone(),
                         helo: helo.unwrap_or_default(),
                         receiver: self.config.hostname.clone(),
+                        spf: receiving.spf.clone(),
                     })));
                 self.state = State::AwaitingChecks(receiving);
             }

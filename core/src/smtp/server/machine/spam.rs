@@ -60,7 +60,7 @@ impl Server {
             _ => Vec::new(),
         };
         if queries.is_empty() {
-            return self.accept_mail(mail);
+            return self.check_sender(mail);
         }
         self.output
             .push_back(Output::Request(Request::LookUpBlocklists(queries.clone())));
@@ -85,7 +85,7 @@ impl Server {
                     ReversePath::Null => String::new(),
                 };
                 if !self.refused_by(&queries, &answers, Some(&domain)) {
-                    self.accept_mail(mail);
+                    self.check_sender(mail);
                 }
             }
             State::Closed => {}

@@ -135,3 +135,61 @@ fn enforce_refuses_what_the_senders_dmarc_policy_rejects_and_record_only_records
         "{data}"
     );
 }
+
+#[test]
+fn an_spf_fail_is_refused_at_mail_when_the_instance_says_so() {
+    use crate::mail_auth::SpfFailAction;
+    use crate::mail_auth::spf::{SpfResult, SpfVerdict};
+    let verdict = |result| SpfVerdict {
+        result,
+        domain: "remote.test".into(),
+        mechanism: Some("-all".into()),
+        explanation: None,
+        problem: None,
+    };
+    let refusing = || {
+        Harness::with_config(SessionConfig {
+            spf_fail: SpfFailAction::Refuse,
+            ..config()
+        })
+    };
+    let mut failing = refusing();
+    failing.spf = Some(verdict(SpfResult::Fail));
+    failing.send_line("EHLO client.test");
+    failing.send_line("MAIL FROM:<bob@remote.test>");
+    let transcript = &failing.transcript;
+    let asked = transcript
+        .find("   spf <bob@remote.test>")
+        .expect(transcript);
+    let refused = transcript
+        .find("S: 550 5.7.23 SPF check failed: remote.test does not let 192.0.2.7 send its mail")
+        .expect(transcript);
+    assert!(asked < refused, "{transcript}");
+    // Anything but fail is accepted, and the session goes on.
+    for result in [
+        SpfResult::Pass,
+        SpfResult::SoftFail,
+        SpfResult::TempError,
+        SpfResult::None,
+    ] {
+        let mut passing = refusing();
+        passing.spf = Some(verdict(result));
+        send_one(&mut passing);
+        assert_eq!(
+            passing.stored.len(),
+            1,
+            "{result:?}: {}",
+            passing.transcript
+        );
+    }
+    // Without the setting, nothing is asked at MAIL.
+    let mut recording = Harness::new();
+    recording.spf = Some(verdict(SpfResult::Fail));
+    send_one(&mut recording);
+    assert!(
+        !recording.transcript.contains("   spf "),
+        "{}",
+        recording.transcript
+    );
+    assert_eq!(recording.stored.len(), 1);
+}

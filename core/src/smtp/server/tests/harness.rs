@@ -34,6 +34,7 @@ pub fn config() -> SessionConfig {
         min_data_rate: 100,
         max_session_time: Duration::from_secs(3600),
         mail_auth: crate::mail_auth::MailAuthMode::Record,
+        spf_fail: crate::mail_auth::SpfFailAction::Record,
         starttls: false,
         auth: crate::auth::AuthPolicy::default(),
         max_hops: crate::limits::HOPS_DEFAULT,
@@ -75,6 +76,8 @@ pub struct Harness {
     /// What the checks of a message from outside find (by default
     /// nothing, so no trace field: the transcripts stay as they were).
     pub findings: crate::mail_auth::results::Findings,
+    /// What SPF finds at MAIL, when asked (`spf_fail = "refuse"`).
+    pub spf: Option<crate::mail_auth::spf::SpfVerdict>,
     /// Accounts: login, password, and whether it may send as anyone.
     pub accounts: Vec<(&'static str, &'static str, bool)>,
     /// The server-wide lockout, as the runtime keeps it.
@@ -135,6 +138,7 @@ impl Harness {
             fail_open: false,
             fail_commit: false,
             findings: Default::default(),
+            spf: None,
             accounts: ACCOUNTS.to_vec(),
             guard: LoginGuard::new(LockoutPolicy::default()),
             remote: info.remote.ip(),
@@ -304,6 +308,10 @@ impl Harness {
                     data,
                 });
                 Some(Input::MessageCommitted(Ok(())))
+            }
+            Output::Request(Request::CheckSender(request)) => {
+                self.note(&format!("   spf {}", request.reverse_path));
+                Some(Input::SenderChecked(self.spf.clone()))
             }
             Output::Request(Request::CheckMessage(_)) => {
                 assert!(self.open.is_some(), "checks without an open message");
