@@ -1,10 +1,18 @@
-//! Every bound the core enforces, in one place, with the reason beside it.
+//! Every bound the core enforces, in one module, with the reason beside
+//! it; those of mail authentication and of spam control in its two parts,
+//! re-exported here.
 //!
 //! Hitting one of these is an operating error with a defined reply, never a
 //! panic and never unbounded growth. Names put the qualifier last
 //! (`_MAX`, `_DEFAULT`).
 
 use std::time::Duration;
+
+mod mail_auth;
+mod spam;
+
+pub use mail_auth::*;
+pub use spam::*;
 
 /// RFC 5321 4.5.3.1.4: a command line is at most 512 octets, CRLF included.
 pub const COMMAND_LINE_BYTES_MAX: usize = 512;
@@ -207,25 +215,6 @@ pub const CLIENT_CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 /// bounds its reuse by time, `smtp_connection_reuse_time_limit`, and
 /// optionally by `smtp_connection_reuse_count_limit`).
 pub const CLIENT_MESSAGES_PER_CONNECTION_MAX: u32 = 100;
-
-/// Header fields Postern puts on top of a received message once it has
-/// all arrived (`Authentication-Results:`), in octets: results beyond it
-/// are left out (the spool keeps room for this much in a message's file).
-pub const TRACE_BYTES_MAX: usize = 4096;
-
-/// DKIM keys looked up for one received message: a message with more
-/// signatures than this has the rest fail with `temperror` (RFC 6376 6.1
-/// lets a verifier limit the signatures it checks).
-pub const DKIM_SIGNATURES_CHECKED_MAX: usize = 10;
-
-/// Received messages held in memory at once for their checks (DKIM reads
-/// the whole message); the others wait their turn.
-pub const MESSAGE_CHECKS_AT_ONCE_MAX: usize = 4;
-
-/// Messages DKIM-signed at once. Signing reads the whole message into
-/// memory (the body hash comes before the first octet is sent), so this
-/// bounds that memory at this many times the largest message.
-pub const DKIM_SIGNINGS_AT_ONCE_MAX: usize = 2;
 
 /// How long an outbound connection waits, idle after a transaction, for
 /// another message to the same destination before it QUITs (Postfix's
@@ -904,93 +893,3 @@ pub const LIST_DIGEST_POSTS_MAX: usize = 10;
 /// Octets of posts one digest holds: it goes out as soon as its posts
 /// come to this much, even with fewer than [`LIST_DIGEST_POSTS_MAX`].
 pub const LIST_DIGEST_BYTES_MAX: usize = 512 * 1024;
-
-/// RFC 7208 4.6.4: the terms of an SPF check that query DNS (`include`,
-/// `a`, `mx`, `ptr`, `exists` and `redirect`) are at most 10, counted
-/// across every record the check reads; one more is a `permerror`.
-pub const SPF_DNS_TERMS_MAX: usize = 10;
-
-/// RFC 7208 4.6.4: lookups by those terms that find no such name or no
-/// records ("void lookups") are at most 2; one more is a `permerror`.
-pub const SPF_VOID_LOOKUPS_MAX: usize = 2;
-
-/// RFC 7208 4.6.4: an `mx` mechanism whose domain has more MX records
-/// than this is a `permerror`.
-pub const SPF_MX_NAMES_MAX: usize = 10;
-
-/// RFC 7208 4.6.4: a `ptr` mechanism or `%{p}` macro looks at the first
-/// 10 names the PTR lookup returns and ignores the rest.
-pub const SPF_PTR_NAMES_MAX: usize = 10;
-
-/// DNS queries one SPF check may ask, whatever the records say: the
-/// limits above already keep a check below about 130 (10 terms of at
-/// most 11 queries, the first record, the explanation and `%{p}`'s
-/// lookups); this backstop turns anything past it into a `permerror`.
-pub const SPF_QUERIES_MAX: usize = 160;
-
-/// RFC 7208 4.6.4: a check may be given at least 20 seconds in all; past
-/// this the runtime ends it with `temperror`.
-pub const SPF_CHECK_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// Each DNS lookup of an SPF check may take this long before it counts
-/// as a failed lookup (`temperror`).
-pub const SPF_LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// RFC 7208 7.3: a domain name made by macro expansion longer than this is
-/// cut from the left, label by label, to fit.
-pub const SPF_DOMAIN_CHARS_MAX: usize = 253;
-/// DNS blocklist zones one instance may consult: each is a lookup per
-/// connection (or per MAIL), made at once, so a long list slows nothing
-/// but costs the zones' operators and our resolver.
-pub const DNSBL_ZONES_MAX: usize = 16;
-
-/// How long the blocklist lookups of one connection (or one MAIL) may
-/// take together; a zone that has not answered by then counts as not
-/// listing the client, and the failure is logged. Public lists answer in
-/// milliseconds from a nearby resolver; 5 s is hickory's own per-query
-/// timeout here.
-pub const DNSBL_LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The sum of weights of listing zones that refuses a client, when
-/// `dnsbl_threshold` is not written: one listing is enough.
-pub const DNSBL_THRESHOLD_DEFAULT: u32 = 1;
-
-/// The weight of a zone when its `weight` is not written.
-pub const DNSBL_WEIGHT_DEFAULT: u32 = 1;
-
-/// The highest weight and threshold that may be written.
-pub const DNSBL_WEIGHT_MAX: u32 = 1_000;
-
-/// Answer codes one zone may list as counting (`codes`).
-pub const DNSBL_CODES_MAX: usize = 32;
-
-/// Triplets the greylist remembers; past it the least recently seen are
-/// forgotten first (they are asked to wait once more). About 150 octets
-/// each in memory and on disk: 15 MB at the limit.
-pub const GREYLIST_ENTRIES_MAX: usize = 100_000;
-
-/// How long a new triplet must wait before a retry is accepted, by
-/// default (Postgrey's `--delay`, 300 s).
-pub const GREYLIST_DELAY_DEFAULT: Duration = Duration::from_secs(5 * 60);
-
-/// How long after its first try a triplet's retry is still accepted, by
-/// default: Postgrey's `--retry-window` of two days. RFC 5321 4.5.4.1
-/// has senders retry every 30 minutes or more for 4 to 5 days, so a
-/// genuine sender comes back well within it.
-pub const GREYLIST_RETRY_WINDOW_DEFAULT: Duration = Duration::from_secs(2 * 24 * 60 * 60);
-
-/// How long an accepted triplet is remembered after it was last seen, by
-/// default: Postgrey's `--max-age` of 35 days.
-pub const GREYLIST_EXPIRY_DEFAULT: Duration = Duration::from_secs(35 * 24 * 60 * 60);
-
-/// The longest `greylist_delay`, `greylist_retry_window` and
-/// `greylist_expiry` that may be written: a year.
-pub const GREYLIST_DURATION_MAX: Duration = Duration::from_secs(366 * 24 * 60 * 60);
-
-/// Octets of the greylist file read at start, at most: the entry limit
-/// at about 1,000 octets a line (two long addresses).
-pub const GREYLIST_FILE_BYTES_MAX: usize = GREYLIST_ENTRIES_MAX * 1_000;
-
-/// How often the runtime writes a changed greylist to disk. A crash loses
-/// the triplets learned since the last write; each costs one more retry.
-pub const GREYLIST_SAVE_INTERVAL: Duration = Duration::from_secs(10);
