@@ -7,7 +7,7 @@ mod support;
 
 use std::path::Path;
 use support::outbound::Remote;
-use support::{TestServer, free_port, postern};
+use support::{TestServer, free_port};
 
 /// Loopback addresses of this file's own, 127.0.N.2 (outbound.rs uses 10
 /// and up, outbound_reuse.rs 200 and up).
@@ -16,29 +16,10 @@ fn net() -> u8 {
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
-/// Runs `postern dkim keygen` for origin.test into `dir`; the TXT record
-/// it says to publish, as `NAME=RECORD`.
+/// A key for origin.test in `dir`; its record as `NAME=RECORD`, the form
+/// dkim_check.py takes.
 fn keygen(dir: &Path, selector: &str, algorithm: &str) -> String {
-    let output = postern()
-        .args(["dkim", "keygen", "origin.test", "--selector", selector])
-        .args(["--algorithm", algorithm, "--out"])
-        .arg(dir.join(format!("{selector}.key")))
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let mut lines = text.lines();
-    let name = lines
-        .find_map(|l| l.strip_prefix("Publish this TXT record at "))
-        .and_then(|l| l.strip_suffix(':'))
-        .unwrap_or_else(|| panic!("no record name in:\n{text}"))
-        .to_owned();
-    let record = lines.next().unwrap().trim();
-    assert!(record.starts_with("v=DKIM1; "), "{text}");
+    let (name, record) = support::dkim::keygen(dir, "origin.test", selector, algorithm);
     format!("{name}={record}")
 }
 

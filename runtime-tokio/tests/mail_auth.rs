@@ -8,26 +8,11 @@ mod support;
 
 use std::path::Path;
 use support::outbound::Dns;
-use support::{TestServer, free_port, postern, python};
+use support::{TestServer, free_port, python};
 
-/// Runs `postern dkim keygen` for origin.test into `dir`; the record's
-/// name and text.
+/// A key for origin.test in `dir`: the record's name and text.
 fn keygen(dir: &Path, selector: &str, algorithm: &str) -> (String, String) {
-    let output = postern()
-        .args(["dkim", "keygen", "origin.test", "--selector", selector])
-        .args(["--algorithm", algorithm, "--out"])
-        .arg(dir.join(format!("{selector}.key")))
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(output.status.success(), "{text}");
-    let mut lines = text.lines();
-    let name = lines
-        .find_map(|l| l.strip_prefix("Publish this TXT record at "))
-        .and_then(|l| l.strip_suffix(':'))
-        .unwrap()
-        .to_owned();
-    (name, lines.next().unwrap().trim().to_owned())
+    support::dkim::keygen(dir, "origin.test", selector, algorithm)
 }
 
 /// A dnsmasq option serving `text` at `name`, in strings of at most 255

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // Each test file uses a different part of this.
 
+pub mod dkim;
 pub mod dovecot;
 pub mod imap;
 pub mod outbound;
