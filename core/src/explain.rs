@@ -20,6 +20,7 @@ mod ftp;
 mod http;
 mod imap;
 mod login;
+mod mail_auth;
 mod nntp;
 mod pop3;
 mod remote_log;
@@ -240,7 +241,9 @@ pub fn explain_with(
     );
     if let Some(from) = &question.from {
         line(&mut text, "sender", &from.to_string());
-        if !spam::sender_lines(&mut text, service, question, facts) {
+        if !spam::sender_lines(&mut text, service, question, facts)
+            || !mail_auth::sender_lines(&mut text, service, question, facts.spf.as_ref())
+        {
             return Answer {
                 text,
                 admitted: true,

@@ -26,16 +26,54 @@ pub fn spam_facts(
             None
         }
     };
-    let dns = if dns {
+    let (dns, spf) = if dns {
         let names: Vec<String> = blocklist_queries(&loaded.config, plan, question)
             .into_iter()
             .map(|q| q.name)
             .collect();
-        Some(look_up(loaded, names)?)
+        (
+            Some(look_up(loaded, names)?),
+            spf_verdict(loaded, question)?,
+        )
     } else {
-        None
+        (None, None)
     };
-    Ok(SpamFacts { dns, greylist })
+    Ok(SpamFacts { dns, greylist, spf })
+}
+
+/// SPF for the question's sender and client, through the server's
+/// resolver (`--dns`); `None` without a sender.
+fn spf_verdict(
+    loaded: &Loaded,
+    question: &Question,
+) -> Result<Option<postern_core::mail_auth::spf::SpfVerdict>, String> {
+    let Some(reverse_path) = question.from.clone() else {
+        return Ok(None);
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the DNS lookups: {e}"))?;
+    let nameservers = loaded.config.outbound.nameservers.clone();
+    let request = postern_core::smtp::server::CheckRequest {
+        reverse_path,
+        // explain asks no HELO; SPF needs it only for a null sender.
+        helo: String::new(),
+        receiver: loaded.config.server.hostname.clone(),
+        spf: None,
+    };
+    runtime.block_on(async move {
+        let resolver = crate::resolver::Resolver::new(&nameservers)?;
+        Ok(Some(
+            crate::mail_auth::verify::check_sender(
+                &resolver,
+                &request,
+                question.remote,
+                wall_now(),
+            )
+            .await,
+        ))
+    })
 }
 
 fn look_up(

@@ -402,3 +402,40 @@ fn an_spf_fail_is_refused_at_mail_when_the_instance_refuses() {
         "{results}"
     );
 }
+
+/// `postern explain --dns` says what SPF finds for a sender and a client,
+/// and that this instance refuses the fail at MAIL.
+#[test]
+fn explain_with_dns_gives_the_spf_verdict_and_what_the_instance_does() {
+    let world = world_with("mail_auth = \"record\"\nspf_fail = \"refuse\"");
+    let addr = world.receiver.addr.to_string();
+    let explain = |from: &str, dns: bool| {
+        let mut args = vec!["explain", "--local", &addr, "--remote", "127.0.0.1"];
+        args.extend(["--from", from, "--to", "bob@dest.test"]);
+        if dns {
+            args.push("--dns");
+        }
+        let output = world.receiver.command(&args);
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let forged = explain("mallory@forged.test", true);
+    assert!(
+        forged.contains("fail for forged.test from 127.0.0.1 (-all): refused at MAIL with 550 5.7.23 SPF check failed: forged.test does not let 127.0.0.1 send its mail"),
+        "{forged}"
+    );
+    assert!(
+        !forged.contains("recipient"),
+        "nothing after MAIL:\n{forged}"
+    );
+    let genuine = explain("alice@origin.test", true);
+    assert!(
+        genuine.contains("pass for origin.test from 127.0.0.1 (ip4:127.0.0.0/8): checked at MAIL"),
+        "{genuine}"
+    );
+    let without_dns = explain("mallory@forged.test", false);
+    assert!(
+        without_dns
+            .contains("checked at MAIL (spf_fail = \"refuse\"); with --dns it is looked up now"),
+        "{without_dns}"
+    );
+}

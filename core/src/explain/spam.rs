@@ -23,6 +23,9 @@ pub struct SpamFacts {
     /// The server's greylist as stored, and the time now; `None` when it
     /// was not read (or could not be).
     pub greylist: Option<(Greylist, UnixTime)>,
+    /// SPF's verdict on the sender and the client (`--dns`), when the
+    /// instance checks senders.
+    pub spf: Option<crate::mail_auth::spf::SpfVerdict>,
 }
 
 /// Every blocklist query the question would cause on `service`: the

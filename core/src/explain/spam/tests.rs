@@ -85,6 +85,7 @@ fn with_answers_it_gives_the_verdicts() {
             ("spam.test.dbl.example.test".to_owned(), listed.clone()),
         ])),
         greylist: Some((Greylist::default(), NOW)),
+        spf: None,
     };
     let q = question("127.0.0.1:2525", "192.0.2.7");
     let answer = explain_with(&config, &plan, &q, &facts);
@@ -101,6 +102,7 @@ fn with_answers_it_gives_the_verdicts() {
             listed,
         )])),
         greylist: None,
+        spf: None,
     };
     let answer = explain_with(&config, &plan, &q, &facts);
     assert!(!answer.admitted);
@@ -115,6 +117,7 @@ fn the_greylist_verdict_comes_from_the_stored_table() {
     let clean = SpamFacts {
         dns: Some(BTreeMap::new()),
         greylist: Some((Greylist::default(), NOW)),
+        spf: None,
     };
     let text = explain_with(&config, &plan, &q, &clean).text;
     assert!(
