@@ -20,17 +20,34 @@ pub struct TestServer {
     child: Option<Child>,
 }
 
-/// A port nobody is using right now on any address: tests bind some
-/// ports on every interface, where a port that is only free on
-/// 127.0.0.1 can be taken (by a connection's end on another loopback
-/// address, for one).
+/// A port nobody is using right now on any address, and one this test
+/// process has not handed out before.
+///
+/// The ports come from below the kernel's ephemeral range (32768 and
+/// up), where no outgoing connection's end and no `bind(0)` can land, so
+/// a port handed out here stays free until the test binds it. Each test
+/// process starts at its own place in the range, and a port is only
+/// handed out if it can be bound on every interface (tests bind some
+/// ports on all of them).
 pub fn free_port() -> u16 {
-    TcpListener::bind("[::]:0")
-        .or_else(|_| TcpListener::bind("0.0.0.0:0"))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let start = std::process::id().wrapping_mul(7_919) % COUNT;
+    let _ = NEXT.compare_exchange(u32::MAX, start, Ordering::SeqCst, Ordering::SeqCst);
+    for _ in 0..COUNT {
+        let port = (FIRST + NEXT.fetch_add(1, Ordering::SeqCst) % COUNT) as u16;
+        let free = |host: &str| TcpListener::bind((host, port)).is_ok();
+        if free("0.0.0.0") && (free("::") || !ipv6_available()) {
+            return port;
+        }
+    }
+    panic!("no free port between {FIRST} and {}", FIRST + COUNT);
+}
+
+fn ipv6_available() -> bool {
+    TcpListener::bind("[::1]:0").is_ok()
 }
 
 pub fn postern() -> Command {
