@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use support::{TestServer, free_port, postern, python};
+use support::{TestServer, free_port, free_ports, postern, python};
 
 const USER: &str = "alice@example.test";
 const PASSWORD: &str = "correct horse battery";
@@ -44,7 +44,7 @@ impl FtpWorld {
         let shared = free_port();
         let lan: SocketAddr = format!("127.0.0.2:{shared}").parse().unwrap();
         let other: SocketAddr = format!("127.0.0.3:{shared}").parse().unwrap();
-        let passive_first = free_port();
+        let passive_first = free_ports(5);
         let passive_last = passive_first + 4;
         let config = format!(
             r#"

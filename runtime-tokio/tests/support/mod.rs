@@ -30,20 +30,36 @@ pub struct TestServer {
 /// handed out if it can be bound on every interface (tests bind some
 /// ports on all of them).
 pub fn free_port() -> u16 {
+    free_ports(1)
+}
+
+/// The first of `count` consecutive ports, each as [`free_port`] hands
+/// one out (an FTP instance's passive range, say).
+pub fn free_ports(count: u16) -> u16 {
     use std::sync::atomic::{AtomicU32, Ordering};
     const FIRST: u32 = 20_000;
     const COUNT: u32 = 12_000;
     static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
     let start = std::process::id().wrapping_mul(7_919) % COUNT;
     let _ = NEXT.compare_exchange(u32::MAX, start, Ordering::SeqCst, Ordering::SeqCst);
+    let free = |port: u16| {
+        let on = |host: &str| TcpListener::bind((host, port)).is_ok();
+        on("0.0.0.0") && (on("::") || !ipv6_available())
+    };
     for _ in 0..COUNT {
-        let port = (FIRST + NEXT.fetch_add(1, Ordering::SeqCst) % COUNT) as u16;
-        let free = |host: &str| TcpListener::bind((host, port)).is_ok();
-        if free("0.0.0.0") && (free("::") || !ipv6_available()) {
-            return port;
+        let first = FIRST + NEXT.fetch_add(u32::from(count), Ordering::SeqCst) % COUNT;
+        if first + u32::from(count) > FIRST + COUNT {
+            continue; // The run would leave the range: wrap around.
+        }
+        let first = first as u16;
+        if (first..first + count).all(free) {
+            return first;
         }
     }
-    panic!("no free port between {FIRST} and {}", FIRST + COUNT);
+    panic!(
+        "no {count} free ports between {FIRST} and {}",
+        FIRST + COUNT
+    );
 }
 
 fn ipv6_available() -> bool {
