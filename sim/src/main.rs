@@ -236,6 +236,12 @@ fn verdict(scenario: &Scenario, report: &Report) -> String {
         stats.queued,
         virtual_time(stats.virtual_millis),
     );
+    if stats.junk > 0 {
+        text.push_str(&format!(
+            "; {} of the local copies quarantined to Junk",
+            stats.junk
+        ));
+    }
     if stats.read_sessions + stats.in_use > 0 {
         text.push_str(&format!(
             "; POP3: {} sessions listed a maildrop, {} found it in use, {} messages deleted, {} updates cut part way",

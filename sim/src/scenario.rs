@@ -430,6 +430,9 @@ pub struct Expect {
     pub bounces: Option<u32>,
     /// Copies put in local mailboxes.
     pub local: Option<u32>,
+    /// Of those, copies put in a Junk folder (quarantined by the mail
+    /// authentication checks).
+    pub junk: Option<u32>,
     /// POP3 reader sessions that listed a maildrop.
     pub read_sessions: Option<u32>,
     /// POP3 reader sessions turned away with `[IN-USE]`.

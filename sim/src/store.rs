@@ -67,6 +67,9 @@ pub struct Committed {
     pub bounce: bool,
     /// A forwarded copy (written by the server, and no bounce).
     pub forwarded: bool,
+    /// Quarantined by the checks at the end of its data: delivered to
+    /// the recipients' Junk folders.
+    pub junk: bool,
 }
 
 #[derive(Debug, Default)]
@@ -334,7 +337,7 @@ impl MemoryStore {
             envelope: committed.envelope.clone(),
             // The trace is in the data already (see MemoryMessage).
             trace: Vec::new(),
-            junk: false,
+            junk: committed.junk,
         };
         shared
             .queue
@@ -534,6 +537,7 @@ impl Backend for MemoryStore {
                 envelope,
                 data: Vec::new(),
                 trace: Vec::new(),
+                junk: false,
             },
         ))
     }
@@ -548,6 +552,8 @@ pub struct MemoryMessage {
     data: Vec<u8>,
     /// Fields put on top at commit.
     trace: Vec<u8>,
+    /// Quarantined: delivered to the Junk folders.
+    junk: bool,
 }
 
 impl StoredMessage for MemoryMessage {
@@ -560,10 +566,9 @@ impl StoredMessage for MemoryMessage {
         self.trace = fields;
     }
 
-    /// The simulation's mailboxes have one folder a delivery goes to:
-    /// quarantined mail is delivered there with the rest (no scenario
-    /// quarantines yet).
-    fn set_junk(&mut self) {}
+    fn set_junk(&mut self) {
+        self.junk = true;
+    }
 
     async fn contents(&mut self) -> io::Result<Vec<u8>> {
         Ok(self.data.clone())
@@ -576,6 +581,7 @@ impl StoredMessage for MemoryMessage {
             data: [self.trace, self.data].concat(),
             bounce: false,
             forwarded: false,
+            junk: self.junk,
         };
         match self.store.bug {
             Some(PlantedBug::AckBeforeSync) => {
@@ -630,7 +636,7 @@ impl QueueStore for MemoryStore {
             .delivery_headers(&mailbox, "\r\n")
             .into_bytes();
         copy.extend_from_slice(&data);
-        maildrop::deliver(self, &mailbox, copy, record.queue_id)
+        maildrop::deliver(self, &mailbox, record.junk, copy, record.queue_id)
     }
 
     async fn save_state(&self, id: QueueId, state: DeliveryState) -> io::Result<()> {
@@ -671,6 +677,7 @@ impl QueueStore for MemoryStore {
             data,
             bounce: true,
             forwarded: false,
+            junk: false,
         };
         if self.bug == Some(PlantedBug::InjectBeforeSync) {
             // The bug: the sync happens later, on a task that a crash of
@@ -712,6 +719,7 @@ impl QueueStore for MemoryStore {
             data: copy,
             bounce: true,
             forwarded: true,
+            junk: false,
         };
         self.store(committed, wall_clock());
         Ok(queue_id)

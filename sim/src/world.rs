@@ -96,6 +96,8 @@ pub struct Stats {
     pub bounces: u32,
     /// Copies in local mailboxes.
     pub local: u32,
+    /// Of those, copies quarantined to a Junk folder.
+    pub junk: u32,
     /// Messages still queued at the end.
     pub queued: u32,
     /// The most outbound connections open at once.

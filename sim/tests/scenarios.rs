@@ -792,6 +792,13 @@ fn the_swarm_finds_list_copies_acknowledged_before_they_are_stored() {
 }
 
 #[test]
+fn forged_senders_are_quarantined_to_junk_by_dmarc() {
+    let report = passes("quarantined-senders");
+    assert_eq!(report.stats.junk, 4, "{}", report.trace);
+    insta::assert_snapshot!(report.trace);
+}
+
+#[test]
 fn forged_senders_are_refused_by_dmarc_and_genuine_ones_accepted() {
     let report = passes("forged-senders");
     let trace = &report.trace;

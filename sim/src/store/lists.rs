@@ -213,7 +213,7 @@ impl ListStore for MemoryStore {
     ) -> io::Result<String> {
         let mut copy = fields.to_vec();
         copy.extend_from_slice(message);
-        maildrop::deliver(self, mailbox, copy, key.0)
+        maildrop::deliver(self, mailbox, false, copy, key.0)
     }
 
     fn seed(&self) -> u64 {

@@ -324,6 +324,27 @@ impl UserMail {
         Ok(())
     }
 
+    /// Where quarantined mail goes, as the Maildir store finds it: the
+    /// folder marked `\Junk` (the first by name), else `Junk`, made
+    /// (with that use) when the user has deleted it.
+    pub(super) fn junk_folder(&mut self, now: UnixTime) -> FolderName {
+        let marked = self
+            .folders
+            .keys()
+            .find(|name| self.special_use(name) == Some(SpecialUse::Junk))
+            .cloned();
+        marked.unwrap_or_else(|| {
+            let junk =
+                FolderName::parse("Junk").unwrap_or_else(|_| unreachable!("Junk is a valid name"));
+            if !self.folders.contains_key(&junk) {
+                self.make(junk.clone(), now);
+                self.special_uses.insert(junk.clone(), SpecialUse::Junk);
+                self.subscriptions.push(junk.clone());
+            }
+            junk
+        })
+    }
+
     /// Removes the folder and its subfolders; answers the names removed.
     pub(super) fn delete(&mut self, name: &FolderName) -> Result<Vec<FolderName>, StoreError> {
         if name.is_inbox() {

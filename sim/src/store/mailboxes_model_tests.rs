@@ -172,8 +172,14 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Deliver => {
                 next_queue_id += 1;
                 let content = text();
-                maildrop::deliver(&store, &alice(), content.clone(), QueueId(next_queue_id))
-                    .unwrap();
+                maildrop::deliver(
+                    &store,
+                    &alice(),
+                    false,
+                    content.clone(),
+                    QueueId(next_queue_id),
+                )
+                .unwrap();
                 let last = store
                     .open(&alice(), "INBOX")
                     .await
@@ -401,7 +407,7 @@ async fn holdings(store: &MemoryStore) -> Holdings {
 #[tokio::test]
 async fn the_history_replays_to_what_the_folders_hold() {
     let store = three_in_inbox().await;
-    maildrop::deliver(&store, &alice(), b"d\r\n".to_vec(), QueueId(1)).unwrap();
+    maildrop::deliver(&store, &alice(), false, b"d\r\n".to_vec(), QueueId(1)).unwrap();
     store.create_folder(&alice(), "Lists").await.unwrap();
     store.create_folder(&alice(), "Lists.rust").await.unwrap();
     store

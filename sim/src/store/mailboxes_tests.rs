@@ -626,7 +626,14 @@ async fn watch_fires_after_delivery_append_flags_expunge_and_move() {
     let mut trash = store.watch(&alice(), "Trash");
     inbox.borrow_and_update();
     trash.borrow_and_update();
-    maildrop::deliver(&store, &alice(), b"Subject: d\r\n\r\n".to_vec(), QueueId(1)).unwrap();
+    maildrop::deliver(
+        &store,
+        &alice(),
+        false,
+        b"Subject: d\r\n\r\n".to_vec(),
+        QueueId(1),
+    )
+    .unwrap();
     assert!(inbox.has_changed().unwrap());
     let mut last = *inbox.borrow_and_update();
     assert_eq!(
@@ -682,8 +689,8 @@ async fn watch_fires_after_delivery_append_flags_expunge_and_move() {
 async fn delivered_mail_is_read_through_the_store_and_a_second_try_makes_no_copy() {
     let store = store();
     let text = b"Subject: hi\r\n\r\nbody\r\n";
-    let first = maildrop::deliver(&store, &alice(), text.to_vec(), QueueId(7)).unwrap();
-    let again = maildrop::deliver(&store, &alice(), text.to_vec(), QueueId(7)).unwrap();
+    let first = maildrop::deliver(&store, &alice(), false, text.to_vec(), QueueId(7)).unwrap();
+    let again = maildrop::deliver(&store, &alice(), false, text.to_vec(), QueueId(7)).unwrap();
     assert_eq!(first, "message 1 in the mailbox");
     assert!(again.contains("earlier try"), "{again}");
     let inbox = store.open(&alice(), "INBOX").await.unwrap();

@@ -63,6 +63,10 @@ pub struct MailMessage {
 pub struct Delivered {
     /// The mailbox, `user@domain`.
     pub mailbox: String,
+    /// The folder: `INBOX`, or the Junk folder for quarantined mail.
+    pub folder: String,
+    /// The queued message it is a copy of.
+    pub origin: QueueId,
     pub uid_validity: u32,
     pub uid: u32,
     pub data: Vec<u8>,
@@ -96,11 +100,13 @@ impl MailState {
 }
 
 /// Delivery: puts `data`, a copy of `origin`, in the INBOX of `mailbox`
-/// under a new UID, unless an earlier try did (as the Maildir store: the
-/// same queue ID in the mailbox makes no second copy).
+/// (in its Junk folder when `junk`, the message quarantined) under a new
+/// UID, unless an earlier try did (as the Maildir store: the same queue
+/// ID in the folder makes no second copy).
 pub(super) fn deliver(
     store: &MemoryStore,
     mailbox: &LocalMailbox,
+    junk: bool,
     data: Vec<u8>,
     origin: QueueId,
 ) -> io::Result<String> {
@@ -109,15 +115,18 @@ pub(super) fn deliver(
     let now = wall_clock();
     // A first try looks for no earlier copy, as the spool's does not.
     let first_try = shared.first_tries.try_now(origin, mailbox);
-    let folder = shared
-        .mailboxes
-        .user(mailbox, now)
-        .folder_mut(&inbox())
+    let user = shared.mailboxes.user(mailbox, now);
+    let name = if junk { user.junk_folder(now) } else { inbox() };
+    let folder = user
+        .folder_mut(&name)
         .map_err(|error| io::Error::other(error.to_string()))?;
+    let place = if junk {
+        format!("folder {name}")
+    } else {
+        "the mailbox".to_string()
+    };
     if !first_try && let Some(uid) = folder.copy_of(origin) {
-        return Ok(format!(
-            "message {uid} in the mailbox (made by an earlier try)"
-        ));
+        return Ok(format!("message {uid} in {place} (made by an earlier try)"));
     }
     let first_uid = match store.bug {
         // The bug: the counter is recomputed from what the mailbox holds,
@@ -158,17 +167,19 @@ pub(super) fn deliver(
         }
     };
     match store.bug {
-        Some(PlantedBug::DeliveryUnannounced) => shared.mailboxes.record(mailbox, &inbox()),
-        _ => shared.mailboxes.changed(mailbox, &inbox()),
+        Some(PlantedBug::DeliveryUnannounced) => shared.mailboxes.record(mailbox, &name),
+        _ => shared.mailboxes.changed(mailbox, &name),
     }
     shared.mail.delivered.push(Delivered {
         mailbox: mailbox.to_string(),
+        folder: name.to_string(),
+        origin,
         uid_validity,
         uid: uid.get(),
         data,
         at: turmoil::sim_elapsed().unwrap_or_default(),
     });
-    Ok(format!("message {uid} in the mailbox"))
+    Ok(format!("message {uid} in {place}"))
 }
 
 /// What finger tells of `mailbox`: an INBOX never delivered to is empty.

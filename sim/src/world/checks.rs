@@ -58,6 +58,7 @@ pub(super) fn check_expectations(scenario: &Scenario, report: &mut Report) {
         ("delivered", expect.delivered, report.stats.delivered),
         ("bounces", expect.bounces, report.stats.bounces),
         ("local", expect.local, report.stats.local),
+        ("junk", expect.junk, report.stats.junk),
         (
             "read_sessions",
             expect.read_sessions,
@@ -188,6 +189,12 @@ pub(super) fn check_deliveries(
     stats.delivered = taken.len() as u32;
     stats.bounces = bounces.len() as u32;
     stats.local = mailboxes.values().map(|copies| copies.len() as u32).sum();
+    stats.junk = group
+        .store
+        .delivered()
+        .iter()
+        .filter(|copy| copy.folder != postern::mailstore::INBOX)
+        .count() as u32;
     stats.queued = queued.len() as u32;
     for id in &shared.acknowledged {
         let Some(message) = committed.iter().find(|c| &c.queue_id.to_string() == id) else {
@@ -237,6 +244,32 @@ pub(super) fn check_deliveries(
             "the queue did not drain: {} still queued at the end",
             ids.join(", ")
         ));
+    }
+    // Quarantine: a copy of a message the checks quarantined is in a
+    // Junk folder, and only such a copy is.
+    for copy in group.store.delivered() {
+        let junk = committed
+            .iter()
+            .any(|c| c.queue_id == copy.origin && c.junk);
+        let in_junk = copy.folder != postern::mailstore::INBOX;
+        if junk != in_junk {
+            report.violations.push(format!(
+                "{} of {} went to {} of {}, {}",
+                if in_junk {
+                    "a copy"
+                } else {
+                    "a quarantined copy"
+                },
+                copy.origin,
+                copy.folder,
+                copy.mailbox,
+                if in_junk {
+                    "yet it was not quarantined"
+                } else {
+                    "not to its Junk folder"
+                },
+            ));
+        }
     }
     if scenario.expect.local_copies_once != Some(false) {
         for (mailbox, copies) in &mailboxes {

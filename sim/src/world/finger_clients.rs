@@ -154,7 +154,7 @@ fn check_users(text: &str, hidden: &[String], store: &MemoryStore) -> Vec<String
             store
                 .delivered()
                 .iter()
-                .filter(|d| d.mailbox == mailbox)
+                .filter(|d| d.mailbox == mailbox && d.folder == postern::mailstore::INBOX)
                 .count()
         });
         if unseen > delivered {

@@ -44,7 +44,12 @@ pub(super) fn check_maildrops(group: &ServerGroup, shared: &Shared, report: &mut
     let violations = &mut report.violations;
     // Every copy ever delivered, by its place: a place given twice is a
     // UID handed out twice.
-    let all = store.delivered();
+    // Quarantined copies are in Junk folders, which POP3 does not read.
+    let all: Vec<Delivered> = store
+        .delivered()
+        .into_iter()
+        .filter(|copy| copy.folder == postern::mailstore::INBOX)
+        .collect();
     let mut delivered: BTreeMap<Key, &Delivered> = BTreeMap::new();
     for copy in &all {
         let key = (copy.mailbox.clone(), copy.uid_validity, copy.uid);

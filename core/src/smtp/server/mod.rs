@@ -303,6 +303,12 @@ pub enum Event {
         queue_id: QueueId,
         reply: String,
     },
+    /// The message fails DMARC and its `From:` domain asks for
+    /// quarantine: its local copies go to the recipients' Junk folders.
+    MessageQuarantined {
+        queue_id: QueueId,
+        domain: String,
+    },
     /// The client went away during DATA; nothing was stored.
     ClientVanishedDuringData {
         queue_id: QueueId,
@@ -396,6 +402,7 @@ impl Event {
             Event::TlsStarted { .. }
             | Event::MessageQueued { .. }
             | Event::MessageRefused { .. }
+            | Event::MessageQuarantined { .. }
             | Event::ClientVanishedDuringData { .. }
             | Event::AuthSucceeded { .. }
             | Event::AuthFailed { .. }
@@ -416,6 +423,7 @@ impl Event {
         match self {
             Event::MessageQueued { queue_id, .. }
             | Event::MessageRefused { queue_id, .. }
+            | Event::MessageQuarantined { queue_id, .. }
             | Event::ClientVanishedDuringData { queue_id } => Some(*queue_id),
             _ => None,
         }
@@ -484,6 +492,11 @@ impl std::fmt::Display for Event {
             Event::MessageRefused { queue_id, reply } => {
                 write!(f, "{queue_id}: refused: {}", shown(reply))
             }
+            Event::MessageQuarantined { queue_id, domain } => write!(
+                f,
+                "{queue_id}: quarantined: fails DMARC and {} asks for quarantine; local copies go to Junk",
+                shown(domain)
+            ),
             Event::ClientVanishedDuringData { queue_id } => {
                 write!(
                     f,

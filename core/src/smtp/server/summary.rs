@@ -49,7 +49,7 @@ impl SessionSummary {
                 self.auth_failed += 1;
                 self.error(reply);
             }
-            Event::TlsStarted { .. } => {}
+            Event::TlsStarted { .. } | Event::MessageQuarantined { .. } => {}
             Event::Timeout => self.ended = Some("timeout"),
             Event::DataTooSlow { .. } => self.ended = Some("message data too slow"),
             Event::SessionTooLong { .. } => self.ended = Some("session too long"),

@@ -241,9 +241,17 @@ impl Server {
         let quarantined = findings
             .dmarc
             .as_ref()
-            .is_some_and(|d| d.disposition == Policy::Quarantine);
-        if quarantined && self.config.mail_auth == MailAuthMode::Enforce {
+            .filter(|d| d.disposition == Policy::Quarantine)
+            .map(|d| d.from_domain.clone());
+        if let Some(domain) = quarantined
+            && self.config.mail_auth == MailAuthMode::Enforce
+        {
             self.output.push_back(Output::Quarantine);
+            self.output
+                .push_back(Output::Event(Event::MessageQuarantined {
+                    queue_id: receiving.queue_id,
+                    domain,
+                }));
         }
         self.output
             .push_back(Output::Request(Request::CommitMessage));

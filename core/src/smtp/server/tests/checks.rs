@@ -118,6 +118,10 @@ fn enforce_refuses_what_the_senders_dmarc_policy_rejects_and_record_only_records
         marked < transcript.find("   commit ").unwrap(),
         "{transcript}"
     );
+    assert!(
+        transcript.contains(": quarantined: fails DMARC and remote.test asks for quarantine"),
+        "{transcript}"
+    );
     let data = String::from_utf8_lossy(&quarantine.stored[0].data).into_owned();
     assert!(
         data.contains("dmarc=fail (p=quarantine dis=quarantine) header.from=remote.test"),
@@ -128,7 +132,7 @@ fn enforce_refuses_what_the_senders_dmarc_policy_rejects_and_record_only_records
     let mut recording = Harness::new();
     recording.findings = dmarc_failure(Policy::Reject);
     send_one(&mut recording);
-    assert!(!recording.transcript.contains("   quarantine"));
+    assert!(!recording.transcript.contains("quarantine"));
     let data = String::from_utf8_lossy(&recording.stored[0].data).into_owned();
     assert!(
         data.contains("dmarc=fail (p=reject dis=reject) header.from=remote.test"),
