@@ -27,11 +27,16 @@ fn keygen(dir: &Path, selector: &str, algorithm: &str) -> String {
 /// Ed25519 key; `relay` is the instance's relay setting. Returns the sink,
 /// the server and the two records to publish.
 fn signing_server(relay: &str) -> (Remote, TestServer, Vec<String>) {
-    signing_server_with(relay, &[])
+    signing_server_with(relay, &[], "")
 }
 
-/// [`signing_server`] with the sink started with `options`.
-fn signing_server_with(relay: &str, options: &[&str]) -> (Remote, TestServer, Vec<String>) {
+/// [`signing_server`] with the sink started with `options` and `extra`
+/// added to the configuration.
+fn signing_server_with(
+    relay: &str,
+    options: &[&str],
+    extra: &str,
+) -> (Remote, TestServer, Vec<String>) {
     let address = format!("127.0.{}.2", net());
     let port = free_port();
     let sink = Remote::sink(&address, port, options);
@@ -67,6 +72,7 @@ key = "ed2026.key"
 host = "{address}:{port}"
 mode = "exclusive"
 tls = "none"
+{extra}
 "#
     );
     let mut records = Vec::new();
@@ -156,8 +162,11 @@ fn a_bounce_from_our_host_name_is_signed_with_the_parent_domains_key() {
     // a recipient the sink refuses: the bounce, From: MAILER-DAEMON@
     // mx.origin.test, goes back to far.test through the same sink, signed
     // for origin.test (relaxed DMARC alignment accepts the parent).
-    let (sink, server, records) =
-        signing_server_with(r#"["127.0.0.0/8"]"#, &["--reject-to", "nobody@dest.test"]);
+    let (sink, server, records) = signing_server_with(
+        r#"["127.0.0.0/8"]"#,
+        &["--reject-to", "nobody@dest.test"],
+        "",
+    );
     let message = server.dir.path().join("message.eml");
     std::fs::write(
         &message,
@@ -187,5 +196,54 @@ fn a_bounce_from_our_host_name_is_signed_with_the_parent_domains_key() {
             "pass ed25519-sha256 origin.test ed2026"
         ],
         "bounce:\n{bounce}"
+    );
+}
+
+#[test]
+fn a_list_post_is_signed_for_the_lists_domain() {
+    // carol@far.test, whom we vouch for in nothing (relay = "none"),
+    // posts to the open list team@origin.test: the list's copy for
+    // bob@dest.test is made here, so it goes out through the sink signed
+    // for origin.test (the list's domain: the From: stays carol's, the
+    // envelope sender is the list's), and dkimpy verifies it.
+    let list = "\n[[list]]\naddress = \"team@origin.test\"\nowners = [\"alice@origin.test\"]\n";
+    let (sink, server, records) = signing_server_with(r#""none""#, &[], list);
+    let output = support::postern()
+        .args(["list", "--config"])
+        .arg(server.config_path())
+        .args(["members", "team@origin.test", "add", "bob@dest.test"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let message = server.dir.path().join("post.eml");
+    std::fs::write(
+        &message,
+        "From: carol@far.test\r\nTo: team@origin.test\r\nSubject: news\r\nDate: Tue, 01 Dec 2026 10:00:00 +0000\r\nMessage-ID: <post-1@far.test>\r\n\r\nA post.\r\n",
+    )
+    .unwrap();
+    let output = support::python(
+        "send.py",
+        server.addr,
+        &[
+            "carol@far.test",
+            "team@origin.test",
+            message.to_str().unwrap(),
+        ],
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("OK"));
+    let messages = sink.wait_for_messages(1, &server);
+    let data = messages[0]["data"].as_str().unwrap();
+    assert!(data.contains("List-Id:"), "not the list's copy:\n{data}");
+    assert!(data.contains("d=origin.test"), "{data}");
+    let verdicts = dkimpy(&server, data, &records);
+    assert!(
+        verdicts.starts_with(
+            "pass rsa-sha256 origin.test rsa2026\npass ed25519-sha256 origin.test ed2026\n"
+        ),
+        "{verdicts}\nmessage:\n{data}"
     );
 }
