@@ -188,6 +188,13 @@ pub async fn check_dkim(lookups: &impl SpfLookups, message: &[u8]) -> Vec<DkimFi
         .filter_map(|output| {
             let (result, reason) = match output.result() {
                 mail_auth::DkimResult::Pass => (DkimResult::Pass, None),
+                // A body that does not hash to bh= is a PERMFAIL (RFC 6376
+                // 6.3), `fail` in RFC 8601 2.7.1; mail-auth calls it
+                // neutral, as OpenDKIM does. Other neutrals (a signature
+                // that cannot be processed) stay neutral.
+                mail_auth::DkimResult::Neutral(e @ mail_auth::Error::FailedBodyHashMatch) => {
+                    (DkimResult::Fail, Some(e.to_string()))
+                }
                 mail_auth::DkimResult::Neutral(e) => (DkimResult::Neutral, Some(e.to_string())),
                 mail_auth::DkimResult::Fail(e) => (DkimResult::Fail, Some(e.to_string())),
                 mail_auth::DkimResult::PermError(e) => (DkimResult::PermError, Some(e.to_string())),
@@ -365,7 +372,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn our_own_signature_verifies_and_a_missing_key_is_a_permerror() {
+    async fn our_own_signature_verifies_a_changed_body_fails_and_a_missing_key_is_a_permerror() {
         let dir = tempfile::tempdir().unwrap();
         let key = dir.path().join("s1.key");
         let told = keygen("example.test", "s1", Algorithm::Ed25519, &key).unwrap();
@@ -393,6 +400,18 @@ mod tests {
         assert_eq!(
             (found[0].domain.as_str(), found[0].selector.as_str()),
             ("example.test", "s1")
+        );
+        // The body changed on the way: a PERMFAIL (RFC 6376 6.3), `fail`.
+        let changed = [
+            signers.sign("example.test", body).unwrap(),
+            b"From: a@example.test\r\nSubject: hi\r\n\r\nHello!\r\n".to_vec(),
+        ]
+        .concat();
+        let found = check_dkim(&with_key, &changed).await;
+        assert_eq!(found[0].result, DkimResult::Fail, "{found:?}");
+        assert_eq!(
+            found[0].reason.as_deref(),
+            Some("Calculated body hash does not match signature hash")
         );
         let without = table(&[]);
         assert_eq!(
