@@ -56,7 +56,7 @@ pub async fn check_message(
         receiver: request.receiver.clone(),
         now,
     };
-    let (spf, dkim) = tokio::join!(
+    let (spf, dkim, arc) = tokio::join!(
         async {
             match &request.spf {
                 // Checked at MAIL already.
@@ -65,6 +65,7 @@ pub async fn check_message(
             }
         },
         check_dkim(resolver, message),
+        super::arc::check_arc(resolver, message),
     );
     let header_section = message
         .windows(4)
@@ -87,6 +88,7 @@ pub async fn check_message(
         spf: Some((spf, identity)),
         dkim: Some(dkim),
         dmarc,
+        arc: Some(arc),
     }
 }
 
@@ -216,14 +218,14 @@ pub async fn check_dkim(lookups: &impl SpfLookups, message: &[u8]) -> Vec<DkimFi
 
 /// Where a key is published, as mail-auth's cache names it: lower-case,
 /// fully qualified.
-fn key_name(selector: &str, domain: &str) -> String {
+pub(super) fn key_name(selector: &str, domain: &str) -> String {
     format!("{selector}._domainkey.{domain}.").to_lowercase()
 }
 
 /// Our answer as mail-auth reads a key record: the first TXT record that
 /// parses as a key; none found is a permanent error (RFC 6376 6.1.2), a
 /// failed lookup a temporary one.
-fn domain_key(answer: DnsAnswer) -> Txt {
+pub(super) fn domain_key(answer: DnsAnswer) -> Txt {
     match answer {
         DnsAnswer::Records(records) => {
             let mut result = Err(mail_auth::Error::InvalidRecordType);
@@ -246,7 +248,7 @@ fn domain_key(answer: DnsAnswer) -> Txt {
 
 /// mail-auth's verifier with a resolver that has no name server: every
 /// key it needs is in the cache we fill, and anything else fails at once.
-fn offline_authenticator() -> Result<MessageAuthenticator, String> {
+pub(super) fn offline_authenticator() -> Result<MessageAuthenticator, String> {
     MessageAuthenticator::new(
         hickory_resolver::config::ResolverConfig::new(),
         hickory_resolver::config::ResolverOpts::default(),
@@ -256,7 +258,7 @@ fn offline_authenticator() -> Result<MessageAuthenticator, String> {
 
 /// The keys of one message, looked up by us.
 #[derive(Default)]
-struct KeyCache(Mutex<HashMap<String, Txt>>);
+pub(super) struct KeyCache(Mutex<HashMap<String, Txt>>);
 
 impl ResolverCache<String, Txt> for KeyCache {
     fn get<Q>(&self, name: &Q) -> Option<Txt>
