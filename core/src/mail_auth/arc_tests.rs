@@ -42,7 +42,8 @@ fn which_messages_are_sealed_as_which_instance_and_for_whom() {
     );
     let dead_chain =
         failed_chain.replace("i=2; a=rsa-sha256; cv=pass", "i=2; a=rsa-sha256; cv=fail");
-    let cases: Vec<(String, &ReversePath, bool, Option<(u32, ChainValidation, &str, &str)>)> = vec![
+    type Expected<'a> = Option<(u32, ChainValidation, &'a str, &'a str)>;
+    let cases: Vec<(String, &ReversePath, bool, Expected)> = vec![
         // A forwarded copy of mail we checked: i=1, cv=none, the
         // forwarding mailbox's domain and its first key.
         (
