@@ -31,7 +31,7 @@ enum Key {
 }
 
 /// A key made into a signer for its domain, selector and header fields.
-enum Signer {
+pub(super) enum Signer {
     Rsa(DkimSigner<RsaKey<Sha256>, Done>),
     Ed25519(DkimSigner<Ed25519Key, Done>),
 }
@@ -125,6 +125,28 @@ impl DkimSigners {
             configs: configs.to_vec(),
             ..DkimSigners::default()
         })
+    }
+
+    /// Signers made of `signer` alone, for `domain` and `selector`: for
+    /// tests with keys given as data (the RFC 8463 vectors).
+    #[cfg(test)]
+    pub(super) fn from_signer_for_tests(domain: &str, selector: &str, signer: Signer) -> Self {
+        let config = DkimKeyConfig {
+            domain: domain.into(),
+            selector: selector.into(),
+            key: std::path::PathBuf::new(),
+            headers: Vec::new(),
+            line: 0,
+        };
+        DkimSigners {
+            keys: vec![LoadedKey {
+                config: config.clone(),
+                signer,
+                sealer: None,
+            }],
+            configs: vec![config],
+            ..DkimSigners::default()
+        }
     }
 
     /// The configured keys, as configured.

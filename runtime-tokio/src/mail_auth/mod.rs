@@ -5,4 +5,6 @@
 pub mod arc;
 pub mod dkim;
 pub mod spf;
+#[cfg(test)]
+mod vectors;
 pub mod verify;
