@@ -492,6 +492,7 @@ impl Driver<'_> {
                 use postern_core::mail_auth::results::{DkimFinding, DkimResult, Findings};
                 let count = choice.map_or(0, |b| usize::from(b % 4));
                 Input::MessageChecked(Findings {
+                    arc: None,
                     dmarc: None,
                     spf: None,
                     dkim: Some(

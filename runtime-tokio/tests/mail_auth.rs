@@ -222,11 +222,11 @@ fn signed_mail_passes_dkim_and_spf_and_a_changed_body_fails_dkim() {
     let files = world.receiver.wait_for_delivery_to("dest.test", "bob", 2);
     let copy = std::fs::read_to_string(&files[1]).unwrap();
     let results = field(&copy, "Authentication-Results");
-    // As OpenDKIM says it: a body hash that does not match is "neutral"
-    // (the signature was not even tried); either way, not a pass.
+    // A body hash that does not match is a PERMFAIL (RFC 6376 6.3):
+    // `fail` (RFC 8601 2.7.1), not OpenDKIM's "neutral".
     assert_eq!(
         results
-            .matches("dkim=neutral (Calculated body hash does not match signature hash)")
+            .matches("dkim=fail (Calculated body hash does not match signature hash)")
             .count(),
         2,
         "{results}"

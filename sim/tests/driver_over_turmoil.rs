@@ -34,6 +34,7 @@ fn session_config() -> Arc<SessionConfig> {
         max_session_time: postern_core::limits::SESSION_TIME_DEFAULT,
         mail_auth: postern_core::mail_auth::MailAuthMode::Off,
         spf_fail: postern_core::mail_auth::SpfFailAction::Record,
+        arc_trusted_sealers: Vec::new(),
         starttls: false,
         auth: postern_core::auth::AuthPolicy::default(),
         max_hops: postern_core::limits::HOPS_DEFAULT,

@@ -26,6 +26,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 use toml::Spanned;
 
+mod arc;
 mod finger;
 mod ftp;
 mod http;
@@ -80,6 +81,9 @@ pub struct ServiceConfig {
     pub mail_auth: MailAuthMode,
     /// An SMTP instance: whether an SPF `fail` is refused at MAIL.
     pub spf_fail: SpfFailAction,
+    /// An SMTP instance: the ARC sealers (lower-case domains) whose
+    /// passing chain overrides a DMARC failure (RFC 8617 7.2).
+    pub arc_trusted_sealers: Vec<String>,
     /// `None` when the instance speaks only clear text.
     pub tls: Option<TlsConfig>,
     pub auth: AuthPolicy,
@@ -130,6 +134,7 @@ impl ServiceConfig {
             max_session_time: self.max_session_time,
             mail_auth: self.mail_auth,
             spf_fail: self.spf_fail,
+            arc_trusted_sealers: self.arc_trusted_sealers.clone(),
             starttls: self.tls_mode() == TlsMode::StartTls,
             auth: self.auth.clone(),
             max_hops: self.max_hops,
@@ -354,6 +359,7 @@ pub(super) struct RawService {
     max_session_time: Option<Spanned<Seconds>>,
     pub(super) mail_auth: Option<Spanned<RawMailAuth>>,
     pub(super) spf_fail: Option<Spanned<RawSpfFail>>,
+    pub(super) arc_trusted_sealers: Option<Spanned<Vec<Spanned<String>>>>,
     tls: Option<Spanned<RawTlsMode>>,
     tls_certificate: Option<Spanned<PathBuf>>,
     tls_key: Option<Spanned<PathBuf>>,
@@ -575,6 +581,7 @@ pub(super) fn validate_services(
                 .map_or(COMMAND_TIMEOUT_DEFAULT, |d| d.get_ref().0),
         };
         let (list_users, hidden) = finger::finger_keys(source, &service, errors);
+        let arc_trusted_sealers = arc::trusted_sealers(source, &service, errors);
         let (tail_lines, buffer_lines) = remote_log::remote_log_keys(source, &service, errors);
         let ftp = ftp::ftp_keys(source, &service, errors);
         let imap = imap::imap_keys(source, &service, errors);
@@ -784,6 +791,7 @@ pub(super) fn validate_services(
                 None | Some(RawSpfFail::Record) => SpfFailAction::Record,
                 Some(RawSpfFail::Refuse) => SpfFailAction::Refuse,
             },
+            arc_trusted_sealers,
             tls,
             auth,
             max_hops: HOPS_DEFAULT,

@@ -686,3 +686,50 @@ fn spf_fail_is_recorded_unless_an_smtp_instance_refuses() {
     let bad = errors(&format!("{MINIMAL}spf_fail = \"reject\"\n"));
     assert!(bad.contains("expected `record` or `refuse`"), "{bad}");
 }
+
+#[test]
+fn arc_trusted_sealers_are_domains_each_once_and_only_on_smtp() {
+    assert!(
+        parse(MINIMAL).unwrap().services[0]
+            .arc_trusted_sealers
+            .is_empty()
+    );
+    let config = parse(&format!(
+        "{MINIMAL}arc_trusted_sealers = [\"Lists.Example.ORG\", \"fwd.example.net.\"]\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        config.services[0].arc_trusted_sealers,
+        ["lists.example.org", "fwd.example.net"]
+    );
+    assert_eq!(
+        config.services[0]
+            .session_config("mx.example.test")
+            .arc_trusted_sealers,
+        ["lists.example.org", "fwd.example.net"]
+    );
+    let bad = errors(&format!(
+        "{MINIMAL}arc_trusted_sealers = [\"a b\", \"org\", \"x.test\", \"X.test\"]\n"
+    ));
+    assert!(
+        bad.contains("postern.toml:6:") && bad.contains("\"a b\" is not a domain name"),
+        "{bad}"
+    );
+    assert!(bad.contains("\"org\" is not a domain name"), "{bad}");
+    assert!(bad.contains("x.test is listed twice"), "{bad}");
+    let many: Vec<String> = (0..=crate::limits::ARC_TRUSTED_SEALERS_MAX)
+        .map(|i| format!("\"s{i}.test\""))
+        .collect();
+    let bad = errors(&format!(
+        "{MINIMAL}arc_trusted_sealers = [{}]\n",
+        many.join(", ")
+    ));
+    assert!(bad.contains("an instance trusts at most 64"), "{bad}");
+    let pop3 = errors(
+        "domain = [{ name = \"example.test\" }]\n[[service]]\nname = \"pop\"\nkind = \"pop3\"\nlisten = \"127.0.0.1:1110\"\narc_trusted_sealers = [\"x.test\"]\n",
+    );
+    assert!(
+        pop3.contains("`arc_trusted_sealers`: does not apply to"),
+        "{pop3}"
+    );
+}

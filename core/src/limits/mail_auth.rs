@@ -56,3 +56,15 @@ pub const SPF_LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
 /// RFC 7208 7.3: a domain name made by macro expansion longer than this is
 /// cut from the left, label by label, to fit.
 pub const SPF_DOMAIN_CHARS_MAX: usize = 253;
+
+/// ARC sets in one chain (RFC 8617 4.2.1: `i=` is 1 to 50). A longer
+/// chain fails; a message whose chain is at the limit is not sealed again.
+pub const ARC_INSTANCES_MAX: u32 = 50;
+
+/// Distinct ARC keys (of the newest ARC-Message-Signature and of each
+/// ARC-Seal) looked up for one received message; a chain that needs more
+/// finds no key for the rest and fails.
+pub const ARC_KEY_LOOKUPS_MAX: usize = 10;
+
+/// Domains in one instance's `arc_trusted_sealers`.
+pub const ARC_TRUSTED_SEALERS_MAX: usize = 64;

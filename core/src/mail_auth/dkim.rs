@@ -72,21 +72,7 @@ pub fn signing_domain(
     if !submitted {
         return None;
     }
-    let has_key = |domain: &str| {
-        let domain = domain_key(domain).ok()?;
-        let mut candidate = domain.as_str();
-        loop {
-            if keys.iter().any(|k| k.domain == candidate) {
-                return Some(candidate.to_owned());
-            }
-            // Parents down to two labels: a key for a top-level domain
-            // would sign for everyone under it.
-            match candidate.split_once('.') {
-                Some((_, parent)) if parent.contains('.') => candidate = parent,
-                _ => return None,
-            }
-        }
-    };
+    let has_key = |domain: &str| key_domain(domain, keys);
     let sender = match reverse_path {
         ReversePath::Mailbox(mailbox) => Some(mailbox.domain.as_str()),
         ReversePath::Null => None,
@@ -94,6 +80,23 @@ pub fn signing_domain(
     from_domain(header_section)
         .and_then(|from| has_key(&from))
         .or_else(|| sender.and_then(has_key))
+}
+
+/// The domain of `keys` that signs for `domain`: the domain itself, or
+/// the nearest parent of at least two labels (a key for a top-level
+/// domain would sign for everyone under it), lower-case.
+pub fn key_domain(domain: &str, keys: &[DkimKeyConfig]) -> Option<String> {
+    let domain = domain_key(domain).ok()?;
+    let mut candidate = domain.as_str();
+    loop {
+        if keys.iter().any(|k| k.domain == candidate) {
+            return Some(candidate.to_owned());
+        }
+        match candidate.split_once('.') {
+            Some((_, parent)) if parent.contains('.') => candidate = parent,
+            _ => return None,
+        }
+    }
 }
 
 /// The keys that sign for `domain`, in configuration order.

@@ -200,6 +200,10 @@ pub struct DmarcFinding {
     pub disposition: Policy,
     /// Why, for the reader: what failed, or the broken record.
     pub reason: Option<String>,
+    /// The trusted ARC sealer whose passing chain turned the domain's
+    /// disposition into `none` (RFC 8617 7.2; see
+    /// [`crate::mail_auth::arc::apply_trusted_sealers`]).
+    pub overridden_by: Option<String>,
 }
 
 /// Evaluates DMARC for a message whose `From:` domain is `from_domain`,
@@ -219,6 +223,7 @@ pub fn evaluate(
         policy,
         disposition,
         reason,
+        overridden_by: None,
     };
     let (record, organizational) = match lookup {
         PolicyLookup::Found {

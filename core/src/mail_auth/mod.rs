@@ -5,6 +5,7 @@
 //! SPF is evaluated here whole, without I/O: its DNS lookups are requests
 //! the runtime answers.
 
+pub mod arc;
 pub mod dkim;
 pub mod dmarc;
 

@@ -3,6 +3,7 @@
 //! the message, under our host name as the authserv-id.
 
 use crate::limits::TRACE_BYTES_MAX;
+use crate::mail_auth::arc::ArcFinding;
 use crate::mail_auth::dmarc::DmarcFinding;
 use crate::mail_auth::spf::SpfVerdict;
 use crate::text::escape_controls;
@@ -20,6 +21,8 @@ pub struct Findings {
     /// DMARC for the `From:` domain; `None` when not checked (or the
     /// message has no single author domain).
     pub dmarc: Option<DmarcFinding>,
+    /// The ARC chain (RFC 8617); `None` when not checked.
+    pub arc: Option<ArcFinding>,
 }
 
 /// The identity SPF checked, as RFC 8601 2.7.2 names it.
@@ -73,7 +76,7 @@ impl DkimResult {
 impl Findings {
     /// Nothing was checked: no field is written.
     pub fn is_empty(&self) -> bool {
-        self.spf.is_none() && self.dkim.is_none() && self.dmarc.is_none()
+        self.spf.is_none() && self.dkim.is_none() && self.dmarc.is_none() && self.arc.is_none()
     }
 }
 
@@ -87,6 +90,21 @@ pub fn authentication_results(authserv_id: &str, findings: &Findings) -> String 
         return String::new();
     }
     let mut results: Vec<String> = Vec::new();
+    // First, so that no flood of signatures can cut it: sealing a
+    // forwarded copy reads its `cv=` from here.
+    if let Some(arc) = &findings.arc {
+        let mut result = format!("arc={}", arc.result.as_str());
+        match (&arc.reason, &arc.sealer) {
+            (Some(reason), _) => result.push_str(&format!(" ({})", comment(reason))),
+            (None, Some(sealer)) => result.push_str(&format!(
+                " (i={} sealed by {})",
+                arc.instances,
+                comment(sealer)
+            )),
+            (None, None) => {}
+        }
+        results.push(result);
+    }
     if let Some(dkim) = &findings.dkim {
         if dkim.is_empty() {
             results.push("dkim=none".to_owned());
@@ -126,10 +144,19 @@ pub fn authentication_results(authserv_id: &str, findings: &Findings) -> String 
         let mut result = format!("dmarc={}", dmarc.result.as_str());
         if let Some(policy) = dmarc.policy {
             result.push_str(&format!(
-                " (p={} dis={})",
+                " (p={} dis={}",
                 policy.as_str(),
                 dmarc.disposition.as_str()
             ));
+            // No registered property says it (RFC 8601 2.7, RFC 7489
+            // 6.7's override reasons live in reports): a comment.
+            if let Some(sealer) = &dmarc.overridden_by {
+                result.push_str(&format!(
+                    ", overridden by ARC: trusted sealer {}",
+                    comment(sealer)
+                ));
+            }
+            result.push(')');
         }
         result.push_str(&format!(" header.from={}", value(&dmarc.from_domain)));
         results.push(result);
@@ -205,6 +232,7 @@ mod tests {
     #[test]
     fn the_field_names_each_result_and_its_identity() {
         let findings = Findings {
+            arc: None,
             dmarc: None,
             spf: Some((
                 spf(SpfResult::Pass, Some("ip4:127.0.0.0/8")),
@@ -231,6 +259,7 @@ mod tests {
     #[test]
     fn no_signature_is_dkim_none_and_a_bounce_checks_the_helo() {
         let findings = Findings {
+            arc: None,
             dmarc: None,
             spf: Some((
                 spf(SpfResult::None, None),
@@ -251,6 +280,7 @@ mod tests {
     #[test]
     fn text_from_outside_cannot_forge_a_result_or_a_line() {
         let findings = Findings {
+            arc: None,
             dmarc: None,
             spf: None,
             dkim: Some(vec![DkimFinding {
@@ -272,6 +302,7 @@ mod tests {
     #[test]
     fn a_flood_of_signatures_is_cut_to_the_limit_and_says_so() {
         let findings = Findings {
+            arc: None,
             dmarc: None,
             spf: None,
             dkim: Some(

@@ -14,6 +14,7 @@ use mail_auth::dkim::generate::DkimKeyPair;
 use mail_auth::dkim::{DkimSigner, Done};
 use postern_core::config::DkimKeyConfig;
 use postern_core::limits::DKIM_SIGNINGS_AT_ONCE_MAX;
+use postern_core::mail_auth::arc::SealPlan;
 use postern_core::mail_auth::dkim::{record_name, txt_record, zone_line};
 use rustls_pki_types::PrivateKeyDer;
 use rustls_pki_types::pem::PemObject as _;
@@ -30,7 +31,7 @@ enum Key {
 }
 
 /// A key made into a signer for its domain, selector and header fields.
-enum Signer {
+pub(super) enum Signer {
     Rsa(DkimSigner<RsaKey<Sha256>, Done>),
     Ed25519(DkimSigner<Ed25519Key, Done>),
 }
@@ -58,6 +59,9 @@ impl Signer {
 struct LoadedKey {
     config: DkimKeyConfig,
     signer: Signer,
+    /// An RSA key's second copy, which seals ARC sets (RFC 8617 defines
+    /// rsa-sha256 only); mail-auth's signer keeps the first.
+    sealer: Option<RsaKey<Sha256>>,
 }
 
 /// Every `[[dkim]]` key, read and checked.
@@ -99,9 +103,16 @@ impl DkimSigners {
             .iter()
             .map(|config| {
                 load_key(&config.key)
-                    .map(|key| LoadedKey {
-                        config: config.clone(),
-                        signer: Signer::new(key, config),
+                    .map(|key| {
+                        let sealer = match (&key, load_key(&config.key)) {
+                            (Key::Rsa(_), Ok(Key::Rsa(copy))) => Some(copy),
+                            _ => None,
+                        };
+                        LoadedKey {
+                            config: config.clone(),
+                            signer: Signer::new(key, config),
+                            sealer,
+                        }
                     })
                     .map_err(|message| KeyError {
                         config: Box::new(config.clone()),
@@ -114,6 +125,28 @@ impl DkimSigners {
             configs: configs.to_vec(),
             ..DkimSigners::default()
         })
+    }
+
+    /// Signers made of `signer` alone, for `domain` and `selector`: for
+    /// tests with keys given as data (the RFC 8463 vectors).
+    #[cfg(test)]
+    pub(super) fn from_signer_for_tests(domain: &str, selector: &str, signer: Signer) -> Self {
+        let config = DkimKeyConfig {
+            domain: domain.into(),
+            selector: selector.into(),
+            key: std::path::PathBuf::new(),
+            headers: Vec::new(),
+            line: 0,
+        };
+        DkimSigners {
+            keys: vec![LoadedKey {
+                config: config.clone(),
+                signer,
+                sealer: None,
+            }],
+            configs: vec![config],
+            ..DkimSigners::default()
+        }
     }
 
     /// The configured keys, as configured.
@@ -133,6 +166,36 @@ impl DkimSigners {
 
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
+    }
+
+    /// The keys that can seal ARC sets: the RSA ones, as configured.
+    pub fn sealing_keys(&self) -> Vec<DkimKeyConfig> {
+        self.keys
+            .iter()
+            .filter(|k| k.sealer.is_some())
+            .map(|k| k.config.clone())
+            .collect()
+    }
+
+    /// The ARC set core's `plan` asks for, sealed with its key at Unix
+    /// time `now` (see [`crate::mail_auth::arc::seal`]). CPU-bound, like
+    /// [`DkimSigners::sign`].
+    pub fn seal(&self, plan: &SealPlan, message: &[u8], now: u64) -> Result<Vec<u8>, String> {
+        let loaded = self
+            .keys
+            .iter()
+            .find(|k| k.config.domain == plan.domain && k.config.selector == plan.selector)
+            .ok_or_else(|| format!("no key {} of {}", plan.selector, plan.domain))?;
+        let key = loaded
+            .sealer
+            .as_ref()
+            .ok_or_else(|| format!("{} of {} is not an RSA key", plan.selector, plan.domain))?;
+        super::arc::seal(key, plan, &loaded.config.headers, message, now).map_err(|error| {
+            format!(
+                "cannot seal with {} of {}: {error}",
+                plan.selector, plan.domain
+            )
+        })
     }
 
     /// The `DKIM-Signature:` fields for `message` (header section and

@@ -56,7 +56,7 @@ pub async fn check_message(
         receiver: request.receiver.clone(),
         now,
     };
-    let (spf, dkim) = tokio::join!(
+    let (spf, dkim, arc) = tokio::join!(
         async {
             match &request.spf {
                 // Checked at MAIL already.
@@ -65,6 +65,7 @@ pub async fn check_message(
             }
         },
         check_dkim(resolver, message),
+        super::arc::check_arc(resolver, message),
     );
     let header_section = message
         .windows(4)
@@ -87,6 +88,7 @@ pub async fn check_message(
         spf: Some((spf, identity)),
         dkim: Some(dkim),
         dmarc,
+        arc: Some(arc),
     }
 }
 
@@ -188,6 +190,13 @@ pub async fn check_dkim(lookups: &impl SpfLookups, message: &[u8]) -> Vec<DkimFi
         .filter_map(|output| {
             let (result, reason) = match output.result() {
                 mail_auth::DkimResult::Pass => (DkimResult::Pass, None),
+                // A body that does not hash to bh= is a PERMFAIL (RFC 6376
+                // 6.3), `fail` in RFC 8601 2.7.1; mail-auth calls it
+                // neutral, as OpenDKIM does. Other neutrals (a signature
+                // that cannot be processed) stay neutral.
+                mail_auth::DkimResult::Neutral(e @ mail_auth::Error::FailedBodyHashMatch) => {
+                    (DkimResult::Fail, Some(e.to_string()))
+                }
                 mail_auth::DkimResult::Neutral(e) => (DkimResult::Neutral, Some(e.to_string())),
                 mail_auth::DkimResult::Fail(e) => (DkimResult::Fail, Some(e.to_string())),
                 mail_auth::DkimResult::PermError(e) => (DkimResult::PermError, Some(e.to_string())),
@@ -209,14 +218,14 @@ pub async fn check_dkim(lookups: &impl SpfLookups, message: &[u8]) -> Vec<DkimFi
 
 /// Where a key is published, as mail-auth's cache names it: lower-case,
 /// fully qualified.
-fn key_name(selector: &str, domain: &str) -> String {
+pub(super) fn key_name(selector: &str, domain: &str) -> String {
     format!("{selector}._domainkey.{domain}.").to_lowercase()
 }
 
 /// Our answer as mail-auth reads a key record: the first TXT record that
 /// parses as a key; none found is a permanent error (RFC 6376 6.1.2), a
 /// failed lookup a temporary one.
-fn domain_key(answer: DnsAnswer) -> Txt {
+pub(super) fn domain_key(answer: DnsAnswer) -> Txt {
     match answer {
         DnsAnswer::Records(records) => {
             let mut result = Err(mail_auth::Error::InvalidRecordType);
@@ -239,7 +248,7 @@ fn domain_key(answer: DnsAnswer) -> Txt {
 
 /// mail-auth's verifier with a resolver that has no name server: every
 /// key it needs is in the cache we fill, and anything else fails at once.
-fn offline_authenticator() -> Result<MessageAuthenticator, String> {
+pub(super) fn offline_authenticator() -> Result<MessageAuthenticator, String> {
     MessageAuthenticator::new(
         hickory_resolver::config::ResolverConfig::new(),
         hickory_resolver::config::ResolverOpts::default(),
@@ -249,7 +258,7 @@ fn offline_authenticator() -> Result<MessageAuthenticator, String> {
 
 /// The keys of one message, looked up by us.
 #[derive(Default)]
-struct KeyCache(Mutex<HashMap<String, Txt>>);
+pub(super) struct KeyCache(Mutex<HashMap<String, Txt>>);
 
 impl ResolverCache<String, Txt> for KeyCache {
     fn get<Q>(&self, name: &Q) -> Option<Txt>
@@ -365,7 +374,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn our_own_signature_verifies_and_a_missing_key_is_a_permerror() {
+    async fn our_own_signature_verifies_a_changed_body_fails_and_a_missing_key_is_a_permerror() {
         let dir = tempfile::tempdir().unwrap();
         let key = dir.path().join("s1.key");
         let told = keygen("example.test", "s1", Algorithm::Ed25519, &key).unwrap();
@@ -393,6 +402,18 @@ mod tests {
         assert_eq!(
             (found[0].domain.as_str(), found[0].selector.as_str()),
             ("example.test", "s1")
+        );
+        // The body changed on the way: a PERMFAIL (RFC 6376 6.3), `fail`.
+        let changed = [
+            signers.sign("example.test", body).unwrap(),
+            b"From: a@example.test\r\nSubject: hi\r\n\r\nHello!\r\n".to_vec(),
+        ]
+        .concat();
+        let found = check_dkim(&with_key, &changed).await;
+        assert_eq!(found[0].result, DkimResult::Fail, "{found:?}");
+        assert_eq!(
+            found[0].reason.as_deref(),
+            Some("Calculated body hash does not match signature hash")
         );
         let without = table(&[]);
         assert_eq!(

@@ -21,7 +21,7 @@ pub(super) fn check_inapplicable_keys(
 ) {
     let name = service.name.get_ref();
     let span = |v: Option<Range<usize>>| v;
-    let inapplicable: [(&str, Option<Range<usize>>, &str); 13] = [
+    let inapplicable: [(&str, Option<Range<usize>>, &str); 14] = [
         (
             "relay",
             span(service.relay.as_ref().map(|v| v.span())),
@@ -56,6 +56,11 @@ pub(super) fn check_inapplicable_keys(
             "spf_fail",
             service.spf_fail.as_ref().map(|v| v.span()),
             "it checks the senders of mail received over SMTP",
+        ),
+        (
+            "arc_trusted_sealers",
+            service.arc_trusted_sealers.as_ref().map(|v| v.span()),
+            "it decides what a DMARC failure of mail received over SMTP costs",
         ),
         (
             "max_errors",

@@ -39,7 +39,7 @@ pub(super) fn check_inapplicable_keys(
     service: &RawService,
     errors: &mut Vec<ConfigError>,
 ) {
-    let inapplicable: [Inapplicable<'_>; 7] = [
+    let inapplicable: [Inapplicable<'_>; 8] = [
         (
             "relay",
             service.relay.as_ref().map(|v| v.span()),
@@ -69,6 +69,11 @@ pub(super) fn check_inapplicable_keys(
             "spf_fail",
             service.spf_fail.as_ref().map(|v| v.span()),
             "it checks the senders of mail received over SMTP",
+        ),
+        (
+            "arc_trusted_sealers",
+            service.arc_trusted_sealers.as_ref().map(|v| v.span()),
+            "it decides what a DMARC failure of mail received over SMTP costs",
         ),
         (
             "auth",

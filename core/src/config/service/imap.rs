@@ -22,7 +22,7 @@ pub(super) fn check_inapplicable_keys(
     errors: &mut Vec<ConfigError>,
 ) {
     let name = service.name.get_ref();
-    let smtp_only: [Inapplicable<'_>; 6] = [
+    let smtp_only: [Inapplicable<'_>; 7] = [
         (
             "relay",
             service.relay.as_ref().map(|v| v.span()),
@@ -52,6 +52,11 @@ pub(super) fn check_inapplicable_keys(
             "spf_fail",
             service.spf_fail.as_ref().map(|v| v.span()),
             "it checks the senders of mail received over SMTP",
+        ),
+        (
+            "arc_trusted_sealers",
+            service.arc_trusted_sealers.as_ref().map(|v| v.span()),
+            "it decides what a DMARC failure of mail received over SMTP costs",
         ),
     ];
     report_inapplicable(

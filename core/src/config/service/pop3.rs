@@ -21,7 +21,7 @@ pub(super) fn check_inapplicable_keys(
     errors: &mut Vec<ConfigError>,
 ) {
     let name = service.name.get_ref();
-    let smtp_only: [Inapplicable<'_>; 7] = [
+    let smtp_only: [Inapplicable<'_>; 8] = [
         (
             "relay",
             service.relay.as_ref().map(|v| v.span()),
@@ -56,6 +56,11 @@ pub(super) fn check_inapplicable_keys(
             "spf_fail",
             service.spf_fail.as_ref().map(|v| v.span()),
             "it checks the senders of mail received over SMTP",
+        ),
+        (
+            "arc_trusted_sealers",
+            service.arc_trusted_sealers.as_ref().map(|v| v.span()),
+            "it decides what a DMARC failure of mail received over SMTP costs",
         ),
     ];
     report_inapplicable(

@@ -25,7 +25,7 @@ pub(super) fn check_inapplicable_keys(
     service: &RawService,
     errors: &mut Vec<ConfigError>,
 ) {
-    let inapplicable: [Inapplicable<'_>; 9] = [
+    let inapplicable: [Inapplicable<'_>; 10] = [
         (
             "relay",
             service.relay.as_ref().map(|v| v.span()),
@@ -60,6 +60,11 @@ pub(super) fn check_inapplicable_keys(
             "spf_fail",
             service.spf_fail.as_ref().map(|v| v.span()),
             "it checks the senders of mail received over SMTP",
+        ),
+        (
+            "arc_trusted_sealers",
+            service.arc_trusted_sealers.as_ref().map(|v| v.span()),
+            "it decides what a DMARC failure of mail received over SMTP costs",
         ),
         (
             "max_session_time",

@@ -27,7 +27,7 @@ pub(super) fn check_inapplicable_keys(
     let name = service.name.get_ref();
     let span = |v: Option<Range<usize>>| v;
     let not_mail = "a tunnel relays bytes it does not read: it takes no mail and no logins";
-    let keys: [(&str, Option<Range<usize>>, &str); 16] = [
+    let keys: [(&str, Option<Range<usize>>, &str); 17] = [
         (
             "relay",
             span(service.relay.as_ref().map(|v| v.span())),
@@ -77,6 +77,11 @@ pub(super) fn check_inapplicable_keys(
             "spf_fail",
             service.spf_fail.as_ref().map(|v| v.span()),
             "it checks the senders of mail received over SMTP",
+        ),
+        (
+            "arc_trusted_sealers",
+            service.arc_trusted_sealers.as_ref().map(|v| v.span()),
+            "it decides what a DMARC failure of mail received over SMTP costs",
         ),
         ("auth", service.auth.as_ref().map(|v| v.span()), not_mail),
         (

@@ -88,6 +88,7 @@ fn run_pair_with(
         max_session_time: crate::limits::SESSION_TIME_DEFAULT,
         mail_auth: crate::mail_auth::MailAuthMode::Off,
         spf_fail: crate::mail_auth::SpfFailAction::Record,
+        arc_trusted_sealers: Vec::new(),
         starttls: security.is_some(),
         auth: crate::auth::AuthPolicy {
             offered: security.is_some(),

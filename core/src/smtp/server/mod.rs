@@ -94,6 +94,9 @@ pub struct SessionConfig {
     /// Whether a sender from outside whose SPF check fails is refused at
     /// MAIL (see [`Request::CheckSender`]).
     pub spf_fail: SpfFailAction,
+    /// The ARC sealers whose passing chain overrides a DMARC failure
+    /// (`arc_trusted_sealers`, RFC 8617 7.2).
+    pub arc_trusted_sealers: Vec<String>,
     /// STARTTLS is offered (RFC 3207) on connections not yet encrypted.
     pub starttls: bool,
     pub auth: AuthPolicy,

@@ -4,6 +4,7 @@
 use super::{Server, message_too_big, reply_text};
 use crate::envelope::{ClientInfo, Envelope};
 use crate::mail_auth::MailAuthMode;
+use crate::mail_auth::arc::apply_trusted_sealers;
 use crate::mail_auth::dmarc::Policy;
 use crate::mail_auth::results::{Findings, authentication_results};
 use crate::smtp::server::data::{DataDecoder, DataFailure, Progress};
@@ -200,7 +201,7 @@ impl Server {
 
     /// The checks are done: their `Authentication-Results:` goes on top
     /// of the message, which is then committed.
-    pub(super) fn message_checked(&mut self, findings: Findings) {
+    pub(super) fn message_checked(&mut self, mut findings: Findings) {
         let receiving = match std::mem::replace(&mut self.state, State::ExpectMail) {
             State::AwaitingChecks(r) => r,
             State::Closed => {
@@ -209,6 +210,7 @@ impl Server {
             }
             other => panic!("MessageChecked in state {other:?}"),
         };
+        apply_trusted_sealers(&mut findings, &self.config.arc_trusted_sealers);
         let rejected = findings
             .dmarc
             .as_ref()

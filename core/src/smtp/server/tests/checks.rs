@@ -21,6 +21,7 @@ fn send_one(harness: &mut Harness) {
 fn what_the_checks_found_goes_on_top_of_the_message_before_the_commit() {
     let mut harness = Harness::new();
     harness.findings = Findings {
+        arc: None,
         dmarc: None,
         spf: None,
         dkim: Some(vec![DkimFinding {
@@ -75,6 +76,7 @@ fn dmarc_failure(policy: Policy) -> Findings {
             policy: Some(policy),
             disposition: policy,
             reason: None,
+            overridden_by: None,
         }),
         ..Findings::default()
     }
@@ -196,4 +198,53 @@ fn an_spf_fail_is_refused_at_mail_when_the_instance_says_so() {
         recording.transcript
     );
     assert_eq!(recording.stored.len(), 1);
+}
+
+/// RFC 8617 7.2: a DMARC reject forwarded through a trusted sealer whose
+/// chain passes is delivered, and the field says why; an untrusted
+/// sealer's chain changes nothing.
+#[test]
+fn a_trusted_sealers_passing_chain_turns_a_dmarc_reject_into_a_record() {
+    use crate::mail_auth::arc::{ArcFinding, ArcResult};
+    let sealed = |sealer: &str| Findings {
+        arc: Some(ArcFinding {
+            result: ArcResult::Pass,
+            instances: 1,
+            sealer: Some(sealer.into()),
+            reason: None,
+        }),
+        ..dmarc_failure(Policy::Reject)
+    };
+    let enforcing = || {
+        Harness::with_config(SessionConfig {
+            mail_auth: MailAuthMode::Enforce,
+            arc_trusted_sealers: vec!["fwd.test".into()],
+            ..config()
+        })
+    };
+    let mut trusted = enforcing();
+    trusted.findings = sealed("fwd.test");
+    send_one(&mut trusted);
+    assert!(
+        trusted.transcript.contains("S: 250 2.0.0 Ok: queued as"),
+        "{}",
+        trusted.transcript
+    );
+    let data = String::from_utf8_lossy(&trusted.stored[0].data).into_owned();
+    assert!(
+        data.contains("\tarc=pass (i=1 sealed by fwd.test);\r\n\tdmarc=fail (p=reject dis=none, overridden by ARC: trusted sealer fwd.test) header.from=remote.test\r\n"),
+        "{data}"
+    );
+
+    let mut untrusted = enforcing();
+    untrusted.findings = sealed("elsewhere.test");
+    send_one(&mut untrusted);
+    assert!(
+        untrusted
+            .transcript
+            .contains("S: 550 5.7.1 Message refused"),
+        "{}",
+        untrusted.transcript
+    );
+    assert!(untrusted.stored.is_empty());
 }

@@ -35,6 +35,7 @@ pub fn config() -> SessionConfig {
         max_session_time: Duration::from_secs(3600),
         mail_auth: crate::mail_auth::MailAuthMode::Record,
         spf_fail: crate::mail_auth::SpfFailAction::Record,
+        arc_trusted_sealers: Vec::new(),
         starttls: false,
         auth: crate::auth::AuthPolicy::default(),
         max_hops: crate::limits::HOPS_DEFAULT,
