@@ -61,6 +61,11 @@ users = ["{user}"]
 
 /// The world, with `settings` in the destination's `[[service]]`.
 fn world(settings: &str) -> World {
+    world_with(settings, "")
+}
+
+/// [`world`], with `forwarder` added to the forwarder's configuration.
+fn world_with(settings: &str, forwarder: &str) -> World {
     let keys = tempfile::tempdir().unwrap();
     let origin_key = support::dkim::keygen(keys.path(), "origin.test", "o2026", "rsa");
     let fwd_key = support::dkim::keygen(keys.path(), "fwd.test", "f2026", "rsa");
@@ -92,7 +97,7 @@ fn world(settings: &str) -> World {
         "fwd.test",
         "carol",
         &format!(
-            "mail_auth = \"record\"\n\n[[dkim]]\ndomain = \"fwd.test\"\nselector = \"f2026\"\nkey = \"{key}\"\n\n{nameservers}\n[outbound.smarthost]\nhost = \"{to}\"\nmode = \"exclusive\"\ntls = \"none\"\n",
+            "mail_auth = \"record\"\n\n[[dkim]]\ndomain = \"fwd.test\"\nselector = \"f2026\"\nkey = \"{key}\"\n\n{nameservers}\n[outbound.smarthost]\nhost = \"{to}\"\nmode = \"exclusive\"\ntls = \"none\"\n{forwarder}",
             key = keys.path().join("f2026.key").display(),
             to = destination.addr,
         ),
@@ -277,4 +282,46 @@ fn a_dmarc_reject_forwarded_through_a_trusted_sealer_is_delivered_and_says_why()
         aar.contains("dmarc=fail (p=reject dis=reject) header.from=strict.test"),
         "{aar}"
     );
+}
+
+/// A list post is sealed too: alice@origin.test (signed for origin.test)
+/// posts to the list news@fwd.test; its copy for bob@dest.test carries
+/// fwd.test's ARC set over the forwarder's verdict, which the destination
+/// and dkimpy verify.
+#[test]
+fn a_list_post_is_sealed_by_the_lists_domain_and_its_chain_passes() {
+    let list = "\n[[list]]\naddress = \"news@fwd.test\"\nowners = [\"carol@fwd.test\"]\n";
+    let world = world_with("mail_auth = \"record\"", list);
+    world
+        .forwarder
+        .command(&["list", "members", "news@fwd.test", "add", "bob@dest.test"]);
+    let said = send(
+        &world.origin,
+        world.keys.path(),
+        "alice@origin.test",
+        "news@fwd.test",
+        &MESSAGE.replace("To: carol@fwd.test", "To: news@fwd.test"),
+    );
+    assert!(said.starts_with("OK"), "{said}");
+    let files = world
+        .destination
+        .wait_for_delivery_to("dest.test", "bob", 1);
+    let copy = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(copy.contains("List-Id:"), "not the list's copy:\n{copy}");
+    let results = field(&copy, "Authentication-Results");
+    assert!(
+        results.starts_with(
+            "Authentication-Results: mx.dest.test; arc=pass (i=1 sealed by fwd.test);"
+        ),
+        "{copy}\nforwarder:\n{}",
+        world.forwarder.log()
+    );
+    let aar = field(&copy, "ARC-Authentication-Results");
+    assert!(
+        aar.starts_with("ARC-Authentication-Results: i=1; mx.fwd.test; arc=none; dkim=pass"),
+        "{aar}"
+    );
+    let file = world.keys.path().join("post.eml");
+    std::fs::write(&file, &copy).unwrap();
+    assert_eq!(dkimpy_arc(&world, &file), "pass success", "{copy}");
 }
