@@ -311,3 +311,91 @@ fn the_cli_shows_refuses_bad_patterns_and_leaves_the_file_alone() {
     senders_ok(&server, &["bob@example.test", "--remove", "*.biz"]);
     assert!(!file.exists());
 }
+
+/// A line of `out` for each of `expected`, in any order: one that starts
+/// with it, or is it exactly when it ends with a line end.
+fn assert_lines(out: &str, expected: &[&str]) {
+    for line in expected {
+        let found = match line.strip_suffix('\n') {
+            Some(whole) => out.lines().any(|l| l == whole),
+            None => out.lines().any(|l| l.starts_with(line)),
+        };
+        assert!(found, "no line {line:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn lists_set_in_the_webmail_take_effect_at_the_next_delivery() {
+    use support::web::{ALICE, ALICE_PASSWORD, WebWorld};
+    let world = WebWorld::start();
+    // A bad pattern is refused with the reason, and nothing is kept.
+    let out = world.web("senders", &[ALICE, ALICE_PASSWORD, "", "spammer", "junk"]);
+    assert_lines(
+        &out,
+        &[
+            "senders without token: 403",
+            "senders: 422",
+            "senders notice: Not saved: &quot;spammer&quot; has no @ and is no domain",
+            "page block: \n",
+        ],
+    );
+    let file = world
+        .server
+        .data()
+        .join("mail/example.test/alice/postern-rules.toml");
+    assert!(!file.exists());
+    let out = world.web(
+        "senders",
+        &[
+            ALICE,
+            ALICE_PASSWORD,
+            "friend@remote.test",
+            "@remote.test|*.biz",
+            "refuse",
+        ],
+    );
+    assert_lines(
+        &out,
+        &[
+            "senders without token: 403",
+            "senders: 303",
+            "senders location: /settings?done=senders",
+            "page allow: friend@remote.test\n",
+            "page block: @remote.test|*.biz\n",
+            "page blocked: refuse",
+        ],
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("[senders]\nallow = [\"friend@remote.test\"]\nblock = [\"@remote.test\", \"*.biz\"]\nblocked = \"refuse\"\n"),
+        "{text}"
+    );
+    // The next message from a blocked sender is refused for alice.
+    let said = envelope(
+        world.smtp,
+        &["pitch@remote.test", ALICE, "bob@example.test"],
+    );
+    assert!(said.contains("rcpt alice@example.test 550 5.7.1"), "{said}");
+    assert!(said.contains("rcpt bob@example.test 250"), "{said}");
+    // Switched to junk in the webmail: the next one goes to her Junk.
+    let out = world.web(
+        "senders",
+        &[
+            ALICE,
+            ALICE_PASSWORD,
+            "friend@remote.test",
+            "@remote.test",
+            "junk",
+        ],
+    );
+    assert_lines(&out, &["senders: 303", "page blocked: junk"]);
+    let said = envelope(world.smtp, &["pitch@remote.test", ALICE]);
+    assert!(said.contains("data 250"), "{said}");
+    eventually(
+        || junk(&world.server, "alice"),
+        |files| files.len() == 1,
+        |files| format!("{files:?} in alice's Junk; log:\n{}", world.server.log()),
+    );
+    // The allowed sender reaches her INBOX.
+    world.deliver_from("friend@remote.test", ALICE, "Subject: hi\r\n\r\nHi.\r\n");
+}

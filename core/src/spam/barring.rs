@@ -161,6 +161,28 @@ impl SenderLists {
         })
     }
 
+    /// The lists as a form writes them (the webmail's settings page):
+    /// one pattern per line (commas also separate), blank lines ignored,
+    /// and the choice `junk` or `refuse`. An error names the pattern.
+    pub fn from_form(allow: &str, block: &str, blocked: &str) -> Result<Self, String> {
+        let patterns = |text: &str| -> Result<Vec<AddressPattern>, String> {
+            text.split(['\n', ','])
+                .map(str::trim)
+                .filter(|entry| !entry.is_empty())
+                .map(|entry| {
+                    AddressPattern::parse(entry)
+                        .map_err(|e: PatternError| format!("{}: {}", e.problem, e.fix))
+                })
+                .collect()
+        };
+        SenderLists {
+            allow: patterns(allow)?,
+            block: patterns(block)?,
+            blocked: Blocked::parse(blocked)?,
+        }
+        .check()
+    }
+
     /// Adds and removes entries, as `postern user senders` and the
     /// webmail ask: each of `add_allow` and `add_block` goes to its list
     /// (and leaves the other), each of `remove` leaves both.

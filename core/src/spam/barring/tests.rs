@@ -124,3 +124,26 @@ fn blocked_parses_junk_and_refuse_only() {
         "{error}"
     );
 }
+
+#[test]
+fn a_form_gives_one_pattern_per_line() {
+    let lists = SenderLists::from_form(
+        "friend@example.com\r\n\r\n  *@Family.example , boss@work.example\n",
+        "*.biz\n*.biz\n",
+        "refuse",
+    )
+    .unwrap();
+    assert_eq!(
+        lists.allow,
+        patterns(&[
+            "friend@example.com",
+            "*@family.example",
+            "boss@work.example"
+        ])
+    );
+    assert_eq!(lists.block, patterns(&["*.biz"]));
+    assert_eq!(lists.blocked, Blocked::Refuse);
+    let error = SenderLists::from_form("", "spammer\n", "junk").unwrap_err();
+    assert!(error.contains("\"spammer\" has no @"), "{error}");
+    assert!(SenderLists::from_form("", "", "bounce").is_err());
+}
