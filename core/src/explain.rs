@@ -15,6 +15,7 @@ use crate::policy::AccessList;
 use std::fmt::Write;
 use std::net::{IpAddr, SocketAddr};
 
+mod barring;
 mod finger;
 mod ftp;
 mod http;
@@ -241,7 +242,8 @@ pub fn explain_with(
     );
     if let Some(from) = &question.from {
         line(&mut text, "sender", &from.to_string());
-        if !spam::sender_lines(&mut text, service, question, facts)
+        if !barring::sender_line(&mut text, service, question)
+            || !spam::sender_lines(&mut text, service, question, facts)
             || !mail_auth::sender_lines(&mut text, service, question, facts.spf.as_ref())
         {
             return Answer {
@@ -252,10 +254,13 @@ pub fn explain_with(
     }
     let directory = Directory::new(&config.domains);
     for to in &question.to {
+        if barring::recipient_barred(&mut text, service, to) {
+            continue;
+        }
         let resolved = directory.resolve(to);
         let accepted = matches!(resolved, RecipientVerdict::Local(_))
             || (may_relay && matches!(resolved, RecipientVerdict::NotLocal));
-        let verdict = match resolved {
+        let verdict = match &resolved {
             RecipientVerdict::Local(mailbox) => {
                 format!("accepted: local mailbox {mailbox}, delivered to its Maildir")
             }
@@ -271,6 +276,11 @@ pub fn explain_with(
             }
         };
         line(&mut text, "recipient", &format!("{to}: {verdict}"));
+        if let RecipientVerdict::Local(mailbox) = &resolved
+            && !barring::lists_line(&mut text, mailbox, question, facts)
+        {
+            continue;
+        }
         if accepted {
             spam::greylist_line(&mut text, service, question, to, facts);
         }

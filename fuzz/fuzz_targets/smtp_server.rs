@@ -39,7 +39,8 @@ use postern_core::smtp::server::{
     Event, Input, OpenedMessage, Output, Request, Server, SessionConfig, SessionInfo, StoreFailure,
 };
 use postern_core::spam::{
-    Blocklists, GreylistPolicy, GreylistVerdict, LookupAnswer, SpamPolicy, Zone, ZoneKind,
+    AddressPattern, Barring, Blocked, Blocklists, GreylistPolicy, GreylistVerdict, LookupAnswer,
+    SenderLists, SpamPolicy, Zone, ZoneKind,
 };
 use postern_core::time::{Instant, UnixTime};
 use std::sync::{Arc, OnceLock};
@@ -181,7 +182,18 @@ fn spam_control() -> SpamPolicy {
             threshold: 1,
         },
         greylist: Some(GreylistPolicy::default()),
+        barring: Barring {
+            senders: patterns(&["*@spam.example", "bulk-*@*"]),
+            recipients: patterns(&["bob@example.test"]),
+        },
     }
+}
+
+fn patterns(written: &[&str]) -> Vec<AddressPattern> {
+    written
+        .iter()
+        .map(|p| AddressPattern::parse(p).expect("a valid pattern"))
+        .collect()
 }
 
 fn run(header: &[u8], control: Control<'_>, stream: &[u8]) {
@@ -532,6 +544,19 @@ impl Driver<'_> {
                     })
                     .collect(),
             ),
+            Request::LookUpSenderLists(_) => Input::SenderListsLookedUp(match choice.map(|b| b % 3) {
+                Some(1) => SenderLists {
+                    allow: Vec::new(),
+                    block: patterns(&["*"]),
+                    blocked: Blocked::Refuse,
+                },
+                Some(2) => SenderLists {
+                    allow: patterns(&["*@example.test"]),
+                    block: patterns(&["*"]),
+                    blocked: Blocked::Junk,
+                },
+                _ => SenderLists::default(),
+            }),
             Request::CheckGreylist(..) => Input::GreylistChecked(match choice.map(|b| b % 2) {
                 Some(1) => GreylistVerdict::Defer {
                     retry_in: Duration::from_secs(300),

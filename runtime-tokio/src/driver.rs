@@ -179,8 +179,9 @@ pub trait Backend: Clone + Send + Sync + 'static {
         async { Vec::new() }
     }
 
-    /// A mailbox's forwarding and vacation settings (the webmail's
-    /// settings page). Backends that keep none answer the empty settings.
+    /// A mailbox's forwarding, vacation and sender lists (the webmail's
+    /// settings page, and the lists at RCPT). Backends that keep none
+    /// answer the empty settings.
     fn mailbox_rules(
         &self,
         _mailbox: &postern_core::envelope::LocalMailbox,
@@ -399,6 +400,18 @@ pub async fn run_session<S, M>(
                     answer = Some(Input::GreylistChecked(
                         store.check_greylist(&triplet, &policy),
                     ));
+                }
+                Output::Request(Request::LookUpSenderLists(mailbox)) => {
+                    // Lists that cannot be read refuse nobody: delivery
+                    // meets the same file, logs it and keeps the mail.
+                    let lists = match Box::pin(store.mailbox_rules(&mailbox)).await {
+                        Ok(rules) => rules.sender_lists(),
+                        Err(error) => {
+                            tracing::warn!(to = %mailbox, "the sender lists of {mailbox} cannot be read ({error}); nobody is refused for it");
+                            Default::default()
+                        }
+                    };
+                    answer = Some(Input::SenderListsLookedUp(lists));
                 }
                 Output::Request(Request::CheckRecipient(forward_path)) => {
                     answer = Some(Input::RecipientChecked(store.resolve(&forward_path)));

@@ -1,7 +1,8 @@
 //! What `postern explain` finds out before the core explains: with
 //! `--dns`, the answers to the blocklist queries the question causes
 //! (through the same resolver and nameservers the server uses); and the
-//! greylist as stored in the data directory, read without changing it.
+//! greylist as stored in the data directory, read without changing it;
+//! and the allow and block lists of each local recipient.
 
 use crate::config_file::Loaded;
 use postern_core::bind::BindPlan;
@@ -38,7 +39,38 @@ pub fn spam_facts(
     } else {
         (None, None)
     };
-    Ok(SpamFacts { dns, greylist, spf })
+    Ok(SpamFacts {
+        dns,
+        greylist,
+        spf,
+        sender_lists: sender_lists(loaded, question),
+    })
+}
+
+/// The allow and block lists of the question's local recipients, by
+/// mailbox. Lists that cannot be read are reported on standard error
+/// and left out (the server refuses nobody for them either).
+fn sender_lists(
+    loaded: &Loaded,
+    question: &Question,
+) -> BTreeMap<String, postern_core::spam::SenderLists> {
+    let directory = postern_core::directory::Directory::new(&loaded.config.domains);
+    let mut found = BTreeMap::new();
+    for to in &question.to {
+        let postern_core::directory::RecipientVerdict::Local(mailbox) = directory.resolve(to)
+        else {
+            continue;
+        };
+        match crate::mailbox_rules::load(&loaded.data_dir, &mailbox) {
+            Ok(rules) => {
+                found.insert(mailbox.to_string(), rules.sender_lists());
+            }
+            Err(why) => {
+                eprintln!("postern: the sender lists of {mailbox} cannot be read ({why}); left out")
+            }
+        }
+    }
+    found
 }
 
 /// SPF for the question's sender and client, through the server's

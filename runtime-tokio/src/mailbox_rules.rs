@@ -61,7 +61,7 @@ pub fn read_rules(dir: &Path) -> io::Result<Option<MailboxRules>> {
 /// with nothing set, removes the file.
 pub fn write_rules(dir: &Path, rules: &MailboxRules) -> io::Result<()> {
     let path = dir.join(RULES_FILE);
-    if rules.forward.is_none() && rules.vacation.is_none() {
+    if rules.is_empty() {
         return match std::fs::remove_file(&path) {
             Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error),
             _ => Ok(()),

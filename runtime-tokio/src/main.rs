@@ -274,6 +274,10 @@ enum UserAction {
     /// reply per sender in N days; never to lists, bulk mail, robots or
     /// automatic mail); with no options, shows it.
     Vacation(postern::rules_command::VacationArgs),
+    /// Sets a user's allow and block lists of senders (wildcard
+    /// patterns; allow wins over block) and whether a blocked sender's
+    /// mail goes to Junk or is refused; with no options, shows them.
+    Senders(postern::rules_command::SendersArgs),
     /// Deletes an account.
     Del { address: String },
     /// Lists the accounts.
@@ -600,6 +604,7 @@ fn user(config: Option<PathBuf>, action: UserAction) -> Result<String, String> {
         }
         UserAction::Forward(args) => postern::rules_command::forward(&loaded, args),
         UserAction::Vacation(args) => postern::rules_command::vacation(&loaded, args),
+        UserAction::Senders(args) => postern::rules_command::senders(&loaded, args),
         UserAction::Del { address } => accounts::delete(data_dir, &address),
         UserAction::List => accounts::list(data_dir),
     }

@@ -642,6 +642,12 @@ pub enum SpamVerdict {
     Greylisted,
     /// A blocklist lookup that got no answer (it listed nobody).
     LookupFailed,
+    /// A sender refused at MAIL by `bar_senders`.
+    SenderBarred,
+    /// A recipient refused at RCPT by `bar_recipients`.
+    RecipientBarred,
+    /// A recipient refused at RCPT by its own block list.
+    SenderRefusedByRecipient,
 }
 
 impl SpamVerdict {
@@ -651,6 +657,9 @@ impl SpamVerdict {
             SpamVerdict::SenderListed => "sender_listed",
             SpamVerdict::Greylisted => "greylisted",
             SpamVerdict::LookupFailed => "lookup_failed",
+            SpamVerdict::SenderBarred => "sender_barred",
+            SpamVerdict::RecipientBarred => "recipient_barred",
+            SpamVerdict::SenderRefusedByRecipient => "refused_by_recipient",
         }
     }
 }

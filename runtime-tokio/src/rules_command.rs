@@ -1,6 +1,8 @@
-//! `postern user forward|vacation ADDRESS ...`: a mailbox's forwarding and
-//! vacation autoresponder, set, changed or shown by an operator. Safe while
-//! the server runs: delivery reads the settings at every message.
+//! `postern user forward|vacation|senders ADDRESS ...`: a mailbox's
+//! forwarding, vacation autoresponder and allow and block lists of
+//! senders, set, changed or shown by an operator. Safe while the server
+//! runs: the SMTP server reads the lists at every RCPT, and delivery
+//! reads the settings at every message.
 
 use crate::config_file::Loaded;
 use crate::mailbox_command::resolve_user;
@@ -9,6 +11,7 @@ use postern_core::autoreply::{Forwarding, MailboxRules, Vacation};
 use postern_core::directory::Directory;
 use postern_core::envelope::LocalMailbox;
 use postern_core::limits::{VACATION_BODY_BYTES_MAX, VACATION_DAYS_DEFAULT};
+use postern_core::spam::{Blocked, SenderLists};
 use std::io::Read;
 use std::path::Path;
 
@@ -60,6 +63,29 @@ pub struct VacationArgs {
     /// The last day replies are sent (UTC); empty for none.
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub end: Option<String>,
+}
+
+/// `postern user senders`'s arguments.
+#[derive(Debug, Default, clap::Args)]
+pub struct SendersArgs {
+    /// The user's address (an alias leads to its user).
+    pub address: String,
+    /// A sender pattern never blocked (user@example.com, *@example.com,
+    /// @example.com, *.example); may be repeated. Taken out of the block
+    /// list if it is there.
+    #[arg(long, value_name = "PATTERN")]
+    pub allow: Vec<String>,
+    /// A sender pattern whose mail goes to Junk or is refused; may be
+    /// repeated. Taken out of the allow list if it is there.
+    #[arg(long, value_name = "PATTERN")]
+    pub block: Vec<String>,
+    /// A pattern to take out of both lists; may be repeated.
+    #[arg(long, value_name = "PATTERN")]
+    pub remove: Vec<String>,
+    /// What happens to a blocked sender's mail: junk (the Junk folder,
+    /// the default) or refuse (550 at RCPT, for this user only).
+    #[arg(long, value_name = "junk|refuse")]
+    pub blocked: Option<String>,
 }
 
 impl VacationArgs {
@@ -237,4 +263,52 @@ fn read_body(path: &str) -> Result<String, String> {
     };
     read.map_err(|error| format!("cannot read {path}: {error}"))?;
     String::from_utf8(bytes).map_err(|_| format!("{path} is not UTF-8 text"))
+}
+
+/// `postern user senders ADDRESS [--allow P ...] [--block P ...]
+/// [--remove P ...] [--blocked junk|refuse]`; with no options, shows the
+/// lists.
+pub fn senders(loaded: &Loaded, change: SendersArgs) -> Result<String, String> {
+    let (directory, mailbox, mut rules) = open(loaded, &change.address)?;
+    let blocked = change.blocked.as_deref().map(Blocked::parse).transpose()?;
+    if change.allow.is_empty()
+        && change.block.is_empty()
+        && change.remove.is_empty()
+        && blocked.is_none()
+    {
+        return Ok(show_senders(&mailbox, &rules.sender_lists()));
+    }
+    let mut lists = rules
+        .sender_lists()
+        .change(&change.allow, &change.block, &change.remove)?;
+    if let Some(blocked) = blocked {
+        lists.blocked = blocked;
+    }
+    rules.senders = Some(lists);
+    let rules = save(&loaded.data_dir, &directory, &mailbox, rules)?;
+    Ok(show_senders(&mailbox, &rules.sender_lists()))
+}
+
+fn show_senders(mailbox: &LocalMailbox, lists: &SenderLists) -> String {
+    let list = |patterns: &[postern_core::spam::AddressPattern]| {
+        if patterns.is_empty() {
+            "(none)".to_owned()
+        } else {
+            patterns
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
+    };
+    let what = match lists.blocked {
+        Blocked::Junk => "delivered to the Junk folder",
+        Blocked::Refuse => "refused at RCPT (550 5.7.1)",
+    };
+    format!(
+        "{mailbox}: senders allowed: {}\n{mailbox}: senders blocked: {}\nmail from a blocked sender is {what} (blocked = {}); an allowed sender is never blocked",
+        list(&lists.allow),
+        list(&lists.block),
+        lists.blocked
+    )
 }

@@ -790,6 +790,21 @@ impl Instance {
                 &self.service.name,
                 crate::metrics::SpamVerdict::LookupFailed,
             ),
+            Event::Barred { address, .. } => metrics.spam_control(
+                &self.service.name,
+                match address {
+                    postern_core::smtp::server::BarredAddress::Sender(_) => {
+                        crate::metrics::SpamVerdict::SenderBarred
+                    }
+                    postern_core::smtp::server::BarredAddress::Recipient(_) => {
+                        crate::metrics::SpamVerdict::RecipientBarred
+                    }
+                },
+            ),
+            Event::SenderRefusedByRecipient { .. } => metrics.spam_control(
+                &self.service.name,
+                crate::metrics::SpamVerdict::SenderRefusedByRecipient,
+            ),
             _ => {}
         }
     }

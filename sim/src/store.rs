@@ -390,6 +390,15 @@ impl MemoryStore {
 }
 
 impl Backend for MemoryStore {
+    /// The scenario's settings of a mailbox: the session machine asks for
+    /// its sender lists at RCPT, as the runtime reads them from the file.
+    async fn mailbox_rules(
+        &self,
+        mailbox: &LocalMailbox,
+    ) -> Result<postern_core::autoreply::MailboxRules, String> {
+        Ok(self.lock().rules.get(mailbox).cloned().unwrap_or_default())
+    }
+
     async fn check_sender(
         &self,
         request: postern_core::smtp::server::CheckRequest,

@@ -1,5 +1,6 @@
-//! A mailbox's delivery-time settings: forwarding and the vacation
-//! autoresponder, as the file `postern-rules.toml` beside its Maildir
+//! A mailbox's delivery-time settings: forwarding, the vacation
+//! autoresponder, and the allow and block lists of senders
+//! ([`SenderLists`]), as the file `postern-rules.toml` beside its Maildir
 //! holds them, and the checks every writer (the CLI, the webmail) goes
 //! through.
 //!
@@ -11,6 +12,7 @@ use crate::limits::{
     FORWARD_ADDRESSES_MAX, VACATION_BODY_BYTES_MAX, VACATION_DAYS_DEFAULT, VACATION_DAYS_MAX,
     VACATION_SUBJECT_BYTES_MAX,
 };
+use crate::spam::SenderLists;
 use crate::time::UnixTime;
 use serde::{Deserialize, Serialize};
 
@@ -21,9 +23,9 @@ pub const RULES_FILE: &str = "postern-rules.toml";
 /// The vacation memory's file name, beside the settings.
 pub const REPLIED_FILE: &str = "postern-replied";
 
-const HEADER: &str = "# Delivery rules of this mailbox, written by `postern user forward|vacation`\n# and the webmail. Edits by hand are checked when the file is read.\n\n";
+const HEADER: &str = "# Delivery rules of this mailbox, written by `postern user forward|vacation|senders`\n# and the webmail. Edits by hand are checked when the file is read.\n\n";
 
-/// One mailbox's forwarding and vacation settings. Either may be absent.
+/// One mailbox's forwarding, vacation and sender lists. Any may be absent.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MailboxRules {
@@ -31,6 +33,9 @@ pub struct MailboxRules {
     pub forward: Option<Forwarding>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vacation: Option<Vacation>,
+    /// The senders allowed and blocked (`[senders]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub senders: Option<SenderLists>,
 }
 
 /// Forwarding: every message also (or only) goes to these addresses.
@@ -92,21 +97,43 @@ impl MailboxRules {
         format!("{HEADER}{body}")
     }
 
-    /// True when there is nothing to do at delivery: no forwarding, and
-    /// no vacation or one switched off.
+    /// True when [`super::decide`] has nothing to do: no forwarding,
+    /// and no vacation or one switched off. (The sender lists are
+    /// checked before it, see [`SenderLists::verdict`].)
     pub fn is_inert(&self) -> bool {
         self.forward.is_none() && self.vacation.as_ref().is_none_or(|v| !v.enabled)
+    }
+
+    /// True when nothing at all is set: the file need not exist.
+    pub fn is_empty(&self) -> bool {
+        self.forward.is_none() && self.vacation.is_none() && self.senders.is_none()
+    }
+
+    /// The sender lists (empty when none are set).
+    pub fn sender_lists(&self) -> SenderLists {
+        self.senders.clone().unwrap_or_default()
     }
 
     /// Checks and normalizes the settings: forward addresses are
     /// addresses, lower-case, each once, none of them the mailbox's own
     /// (`own`, lower-case: forwarding to oneself is a loop); the vacation
     /// text and subject within their limits, without control characters;
-    /// days within 1 to [`VACATION_DAYS_MAX`]; dates real and in order.
+    /// days within 1 to [`VACATION_DAYS_MAX`]; dates real and in order;
+    /// the sender lists within their bound, each entry once (lists with
+    /// no entry and the default choice are no lists).
     pub fn check(self, own: &[String]) -> Result<Self, String> {
         let forward = self.forward.map(|f| check_forwarding(f, own)).transpose()?;
         let vacation = self.vacation.map(check_vacation).transpose()?;
-        Ok(MailboxRules { forward, vacation })
+        let senders = self
+            .senders
+            .map(SenderLists::check)
+            .transpose()?
+            .filter(|lists| *lists != SenderLists::default());
+        Ok(MailboxRules {
+            forward,
+            vacation,
+            senders,
+        })
     }
 }
 

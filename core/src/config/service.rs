@@ -393,6 +393,9 @@ pub(super) struct RawService {
     greylist_delay: Option<Spanned<Seconds>>,
     greylist_retry_window: Option<Spanned<Seconds>>,
     greylist_expiry: Option<Spanned<Seconds>>,
+    /// Address patterns refused at MAIL and at RCPT.
+    bar_senders: Option<Spanned<Vec<Spanned<String>>>>,
+    bar_recipients: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Clone, Copy, Deserialize)]

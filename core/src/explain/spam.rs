@@ -26,6 +26,10 @@ pub struct SpamFacts {
     /// SPF's verdict on the sender and the client (`--dns`), when the
     /// instance checks senders.
     pub spf: Option<crate::mail_auth::spf::SpfVerdict>,
+    /// The allow and block lists of the question's local recipients, by
+    /// mailbox (`user@domain`); a mailbox not here has none (or they
+    /// could not be read).
+    pub sender_lists: BTreeMap<String, crate::spam::SenderLists>,
 }
 
 /// Every blocklist query the question would cause on `service`: the

@@ -57,3 +57,21 @@ pub const GREYLIST_FILE_BYTES_MAX: usize = GREYLIST_ENTRIES_MAX * 1_000;
 /// How often the runtime writes a changed greylist to disk. A crash loses
 /// the triplets learned since the last write; each costs one more retry.
 pub const GREYLIST_SAVE_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Patterns in one instance's `bar_senders`, and in its
+/// `bar_recipients`: each is tried against every MAIL (or RCPT) until one
+/// matches, so the list stays a list of a few hundred domains and
+/// addresses, not a blocklist (those are DNS zones).
+pub const BAR_PATTERNS_MAX: usize = 1_000;
+
+/// Octets of one address pattern: an address is at most 254 octets
+/// (RFC 5321 4.5.3.1.3 less the brackets), and a pattern no longer than
+/// that, with room for a wildcard or two.
+pub const ADDRESS_PATTERN_BYTES_MAX: usize = 256;
+
+/// Entries in a mailbox's allow list, and in its block list: both are
+/// read at every RCPT and delivery to it. 100 entries of the longest
+/// pattern in each list is 52 KB, within
+/// [`MAILBOX_RULES_BYTES_MAX`](crate::limits::MAILBOX_RULES_BYTES_MAX)
+/// with the vacation text.
+pub const SENDER_LIST_ENTRIES_MAX: usize = 100;

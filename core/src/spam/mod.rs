@@ -1,6 +1,8 @@
 //! Spam control an instance applies to clients that are neither ours nor
 //! logged in: DNS blocklists ([`dnsbl`]) at connect and at MAIL, and
-//! greylisting ([`greylist`]) at RCPT.
+//! greylisting ([`greylist`]) at RCPT; barring of senders and
+//! recipients, and each mailbox's allow and block lists ([`barring`],
+//! with the wildcard [`pattern`]s both use).
 //!
 //! The rules are here: which names are queried, which answers count,
 //! how weights add up, who is exempt, what the client is told, and when
@@ -9,14 +11,18 @@
 //! ([`Request::LookUpBlocklists`](crate::smtp::server::Request::LookUpBlocklists),
 //! [`Request::CheckGreylist`](crate::smtp::server::Request::CheckGreylist)).
 
+pub mod barring;
 pub mod dnsbl;
 pub mod greylist;
+pub mod pattern;
 
 use crate::policy::RelayPolicy;
 use std::net::IpAddr;
 
+pub use barring::{Barring, Blocked, ListVerdict, SenderLists};
 pub use dnsbl::{Blocklists, Listed, LookupAnswer, Query, Verdict, Zone, ZoneKind};
 pub use greylist::{Greylist, GreylistPolicy, GreylistVerdict, Triplet};
+pub use pattern::{AddressPattern, PatternError};
 
 /// An instance's spam control: none by default.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -24,12 +30,14 @@ pub struct SpamPolicy {
     pub blocklists: Blocklists,
     /// `None` when greylisting is off (the default).
     pub greylist: Option<GreylistPolicy>,
+    /// Senders and recipients refused (`bar_senders`, `bar_recipients`).
+    pub barring: Barring,
 }
 
 impl SpamPolicy {
     /// True when nothing is checked.
     pub fn is_off(&self) -> bool {
-        self.blocklists.zones.is_empty() && self.greylist.is_none()
+        self.blocklists.zones.is_empty() && self.greylist.is_none() && self.barring.is_empty()
     }
 }
 

@@ -1,5 +1,12 @@
 //! Local delivery under a mailbox's rules: the copy, the forwarded copy and
-//! the vacation reply that [`postern_core::autoreply::decide`] asks for.
+//! the vacation reply that [`postern_core::autoreply::decide`] asks for,
+//! and the Junk folder for a sender on the mailbox's block list.
+//!
+//! A blocked sender's message goes to the mailbox's Junk folder and
+//! nowhere else: no forward, no vacation reply. That holds for
+//! `blocked = "refuse"` too, for the messages that reach delivery anyway
+//! (the list changed after RCPT, or the message was forwarded here from
+//! another mailbox): a message once accepted is never bounced for it.
 //!
 //! Everything here happens before the recipient's result is reported, so
 //! the queue records the recipient delivered only once the copy is in the
@@ -14,6 +21,7 @@ use crate::environment::Environment;
 use crate::spool::SpoolRecord;
 use postern_core::autoreply::{self, Arrival, Headers, NoReply, ReplyMemory};
 use postern_core::envelope::LocalMailbox;
+use postern_core::spam::ListVerdict;
 use std::io;
 use std::sync::Arc;
 
@@ -37,8 +45,8 @@ pub(super) async fn deliver_to<E: Environment>(
     let id = record.queue_id;
     let env = &context.env;
     let rules = match env.mailbox_rules(mailbox.clone()).await {
-        Ok(Some(rules)) if !rules.is_inert() => rules,
-        Ok(_) => return env.deliver(Arc::clone(record), mailbox.clone()).await,
+        Ok(Some(rules)) => rules,
+        Ok(None) => return env.deliver(Arc::clone(record), mailbox.clone()).await,
         // Settings nobody can carry out never cost a message: it stays in
         // the mailbox, and the operator hears why.
         Err(error) if error.kind() == io::ErrorKind::InvalidData => {
@@ -47,6 +55,19 @@ pub(super) async fn deliver_to<E: Environment>(
         }
         Err(error) => return Err(error),
     };
+    if let ListVerdict::Blocked(pattern, blocked) =
+        rules.sender_lists().verdict(&record.envelope.reverse_path)
+    {
+        let sender = &record.envelope.reverse_path;
+        tracing::info!(queue_id = %id, to = %mailbox, "{id}: {sender} is on the block list of {mailbox} ({pattern}, blocked = {blocked}): delivered to its Junk folder");
+        let mut junk = SpoolRecord::clone(record);
+        junk.junk = true;
+        let done = env.deliver(Arc::new(junk), mailbox.clone()).await?;
+        return Ok(format!("{done} (Junk: blocked sender)"));
+    }
+    if rules.is_inert() {
+        return env.deliver(Arc::clone(record), mailbox.clone()).await;
+    }
     let headers = Headers::parse(&env.header_section(id).await?);
     let memory = match &rules.vacation {
         Some(vacation) if vacation.enabled => env.reply_memory(mailbox.clone()).await?,

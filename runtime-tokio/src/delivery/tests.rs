@@ -498,6 +498,7 @@ async fn a_forward_that_cannot_be_queued_leaves_the_recipient_pending_until_it_i
                     keep: true,
                 }),
                 vacation: None,
+                senders: None,
             },
         );
         script.forward_errors = 1;

@@ -1,6 +1,6 @@
 //! The account's own settings: the password, and the mailbox's
 //! forwarding and vacation reply (the rules of `postern_core::autoreply`,
-//! kept by the store).
+//! kept by the store), and its allow and block lists of senders.
 
 use super::extract::LoggedIn;
 use super::webmail::mailbox_of;
@@ -19,6 +19,7 @@ use postern_core::http::pages::{self, Notice, SettingsPage};
 use postern_core::limits::PASSWORD_CHARS_MIN;
 use postern_core::limits::VACATION_DAYS_DEFAULT;
 use postern_core::lists::HeldPost;
+use postern_core::spam::SenderLists;
 use serde::Deserialize;
 
 pub(super) fn routes<M: Backend>() -> Router<App<M>> {
@@ -27,6 +28,7 @@ pub(super) fn routes<M: Backend>() -> Router<App<M>> {
         .route("/settings/password", post(change_password::<M>))
         .route("/settings/forward", post(save_forward::<M>))
         .route("/settings/vacation", post(save_vacation::<M>))
+        .route("/settings/senders", post(save_senders::<M>))
         .route("/settings/moderate", post(moderate::<M>))
 }
 
@@ -70,6 +72,7 @@ async fn settings<M: Backend>(
     let done = match query.done.as_deref() {
         Some("forward") => Some(Notice::Done("Forwarding saved.")),
         Some("vacation") => Some(Notice::Done("Vacation reply saved.")),
+        Some("senders") => Some(Notice::Done("Allowed and blocked senders saved.")),
         Some("moderated") => Some(Notice::Done(
             "Your answer went to the list; the post leaves the list below once the list has it.",
         )),
@@ -167,6 +170,46 @@ async fn save_vacation<M: Backend>(
         })
     };
     saved(&app, &user, &mailbox, rules, "vacation").await
+}
+
+#[derive(Deserialize)]
+struct SendersForm {
+    token: String,
+    allow: String,
+    block: String,
+    blocked: String,
+}
+
+async fn save_senders<M: Backend>(
+    State(app): State<App<M>>,
+    user: LoggedIn,
+    Form(form): Form<SendersForm>,
+) -> Response {
+    if let Err(response) = user.check_form(&form.token) {
+        return response;
+    }
+    let Some((mailbox, Ok(mut rules))) = rules_of(&app, &user).await else {
+        return Redirect::to("/settings").into_response();
+    };
+    match SenderLists::from_form(&form.allow, &form.block, &form.blocked) {
+        Ok(lists) => {
+            rules.senders = Some(lists);
+            saved(&app, &user, &mailbox, rules, "senders").await
+        }
+        Err(why) => {
+            let text = format!("Not saved: {why}.");
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Html(page(
+                    &user,
+                    Some(&rules),
+                    &[],
+                    Some(&Notice::Problem(&text)),
+                )),
+            )
+                .into_response()
+        }
+    }
 }
 
 /// Keeps the settings (checked by core); on a refusal the page says why.

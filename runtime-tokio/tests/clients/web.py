@@ -268,6 +268,26 @@ elif scenario == "rules":
     response, page = b.get("/settings")
     print(f"page shows vacation text: {vacation_text in page}")
     print(f"page shows forward: {forward_to in page}")
+elif scenario == "senders":
+    # allow and block: patterns separated by "|", one per form line.
+    user, password, allow, block, blocked = rest
+    b.login(user, password)
+    token = b.token("/settings")
+    fields = {"allow": "\r\n".join(allow.split("|")), "block": "\r\n".join(block.split("|")), "blocked": blocked}
+    response, _ = b.post("/settings/senders", dict(fields, token="not-the-token"))
+    show("senders without token", response)
+    response, page = b.post("/settings/senders", dict(fields, token=token))
+    show("senders", response)
+    print(f"senders location: {response.getheader('Location')}")
+    notice = re.search(r'<p class="notice problem"[^>]*>([^<]*)</p>', page)
+    if notice:
+        print(f"senders notice: {notice.group(1)}")
+    response, page = b.get("/settings")
+    for name in ("allow", "block"):
+        shown = re.search(r'<textarea name="%s"[^>]*>([^<]*)</textarea>' % name, page)
+        print(f"page {name}: {'|'.join(shown.group(1).split()) if shown else ''}")
+    checked = re.search(r'<input type="radio" name="blocked" value="(\w+)" checked', page)
+    print(f"page blocked: {checked.group(1) if checked else ''}")
 elif scenario == "moderate":
     user, password, action = rest
     b.login(user, password)

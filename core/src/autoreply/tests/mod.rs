@@ -70,7 +70,11 @@ fn vacation() -> Vacation {
 }
 
 fn rules(forward: Option<Forwarding>, vacation: Option<Vacation>) -> MailboxRules {
-    MailboxRules { forward, vacation }
+    MailboxRules {
+        forward,
+        vacation,
+        senders: None,
+    }
 }
 
 /// The normal message: from carol, to alice, nothing automatic about it.

@@ -51,6 +51,7 @@ fn settings_are_checked_and_round_trip() {
             end: Some("2026-12-24".into()),
             ..vacation()
         }),
+        senders: None,
     };
     let checked = good.check(&own).unwrap();
     assert_eq!(checked.forward.as_ref().unwrap().to, ["bob@example.test"]);
@@ -78,10 +79,12 @@ fn settings_are_checked_and_round_trip() {
     let fwd = |to: Vec<String>| MailboxRules {
         forward: Some(Forwarding { to, keep: true }),
         vacation: None,
+        senders: None,
     };
     let vac = |v: Vacation| MailboxRules {
         forward: None,
         vacation: Some(v),
+        senders: None,
     };
     refused(fwd(vec!["not an address".into()]), "is not an address");
     refused(fwd(vec!["INFO@example.test".into()]), "would be a loop");
@@ -165,5 +168,48 @@ fn days_read_and_write() {
     assert_eq!(
         parse_day("2028-02-29").map(format_day).as_deref(),
         Ok("2028-02-29")
+    );
+}
+
+#[test]
+fn sender_lists_are_read_checked_and_written_back() {
+    let text = "[senders]\nallow = [\"Boss@Spam.example\"]\nblock = [\"@spam.example\", \"*.biz\", \"*.BIZ\"]\nblocked = \"refuse\"\n";
+    let rules = MailboxRules::parse(text).unwrap();
+    let lists = rules.senders.clone().unwrap();
+    let shown = |list: &[crate::spam::AddressPattern]| -> Vec<String> {
+        list.iter().map(ToString::to_string).collect()
+    };
+    assert_eq!(shown(&lists.allow), ["boss@spam.example"]);
+    assert_eq!(shown(&lists.block), ["@spam.example", "*.biz"]);
+    assert_eq!(lists.blocked, crate::spam::Blocked::Refuse);
+    assert!(rules.is_inert() && !rules.is_empty());
+    let written = rules.render();
+    assert!(written.contains("[senders]"), "{written}");
+    assert_eq!(MailboxRules::parse(&written).unwrap(), rules);
+    // `blocked` defaults to junk; empty lists with it are no lists.
+    let junk = MailboxRules::parse("[senders]\nblock = [\"x@y.example\"]\n").unwrap();
+    assert_eq!(junk.senders.unwrap().blocked, crate::spam::Blocked::Junk);
+    let nothing = MailboxRules::parse("[senders]\n").unwrap();
+    assert!(nothing.is_empty());
+    // A bad pattern, an unknown choice and too many entries are refused.
+    let refused = |text: &str, says: &str| {
+        let error = MailboxRules::parse(text).unwrap_err();
+        assert!(error.contains(says), "{error:?} should say {says:?}");
+    };
+    refused(
+        "[senders]\nblock = [\"spammer\"]\n",
+        "no @ and is no domain",
+    );
+    refused(
+        "[senders]\nblocked = \"bounce\"\n",
+        "unknown variant `bounce`",
+    );
+    refused("[senders]\nblocks = []\n", "unknown field `blocks`");
+    let many: Vec<String> = (0..=crate::limits::SENDER_LIST_ENTRIES_MAX)
+        .map(|i| format!("\"u{i}@x.example\""))
+        .collect();
+    refused(
+        &format!("[senders]\nallow = [{}]\n", many.join(", ")),
+        "the allow list has 101 entries; at most 100",
     );
 }

@@ -1,16 +1,19 @@
 //! An SMTP or submission instance's spam control: its DNS blocklists
 //! (`[[service.dnsbl]]`, `dnsbl_threshold`) and greylisting (`greylist`,
-//! `greylist_delay`, `greylist_retry_window`, `greylist_expiry`). Other
-//! kinds take no mail, so the keys are errors there.
+//! `greylist_delay`, `greylist_retry_window`, `greylist_expiry`), and
+//! its barring (`bar_senders`, `bar_recipients`). Other kinds take no
+//! mail, so the keys are errors there.
 
 use super::keys::{Inapplicable, report_inapplicable};
 use super::{ConfigError, RawService, Seconds, ServiceKind, spanned_error};
 use crate::address::is_domain;
 use crate::limits::{
-    DNSBL_CODES_MAX, DNSBL_THRESHOLD_DEFAULT, DNSBL_WEIGHT_DEFAULT, DNSBL_WEIGHT_MAX,
-    DNSBL_ZONES_MAX, GREYLIST_DURATION_MAX,
+    BAR_PATTERNS_MAX, DNSBL_CODES_MAX, DNSBL_THRESHOLD_DEFAULT, DNSBL_WEIGHT_DEFAULT,
+    DNSBL_WEIGHT_MAX, DNSBL_ZONES_MAX, GREYLIST_DURATION_MAX,
 };
-use crate::spam::{Blocklists, GreylistPolicy, SpamPolicy, Zone, ZoneKind};
+use crate::spam::{
+    AddressPattern, Barring, Blocklists, GreylistPolicy, SpamPolicy, Zone, ZoneKind,
+};
 use serde::Deserialize;
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -42,12 +45,56 @@ pub(super) fn spam_policy(
     SpamPolicy {
         blocklists: blocklists(source, service, errors),
         greylist: greylist(source, service, errors),
+        barring: Barring {
+            senders: patterns(source, &service.bar_senders, "bar_senders", errors),
+            recipients: patterns(source, &service.bar_recipients, "bar_recipients", errors),
+        },
     }
+}
+
+/// `bar_senders` or `bar_recipients`: each pattern checked at its line,
+/// each kept once, at most [`BAR_PATTERNS_MAX`].
+fn patterns(
+    source: &str,
+    written: &Option<Spanned<Vec<Spanned<String>>>>,
+    key: &str,
+    errors: &mut Vec<ConfigError>,
+) -> Vec<AddressPattern> {
+    let Some(written) = written else {
+        return Vec::new();
+    };
+    if written.get_ref().len() > BAR_PATTERNS_MAX {
+        errors.push(spanned_error(
+            source,
+            written.span(),
+            key,
+            format!(
+                "{} patterns; an instance bars at most {BAR_PATTERNS_MAX}",
+                written.get_ref().len()
+            ),
+            "cover a domain with one wildcard, such as *@example.com or @example.com, or use a DNS blocklist for long lists",
+        ));
+    }
+    let mut patterns: Vec<AddressPattern> = Vec::new();
+    for text in written.get_ref().iter().take(BAR_PATTERNS_MAX) {
+        match AddressPattern::parse(text.get_ref()) {
+            Ok(pattern) if !patterns.contains(&pattern) => patterns.push(pattern),
+            Ok(_) => {}
+            Err(error) => errors.push(spanned_error(
+                source,
+                text.span(),
+                key,
+                error.problem,
+                error.fix,
+            )),
+        }
+    }
+    patterns
 }
 
 fn check_inapplicable_keys(source: &str, service: &RawService, errors: &mut Vec<ConfigError>) {
     let why = "spam control applies to instances that take mail (smtp, submission)";
-    let keys: [Inapplicable<'_>; 6] = [
+    let keys: [Inapplicable<'_>; 8] = [
         (
             "dnsbl",
             service
@@ -76,6 +123,16 @@ fn check_inapplicable_keys(source: &str, service: &RawService, errors: &mut Vec<
         (
             "greylist_expiry",
             service.greylist_expiry.as_ref().map(|v| v.span()),
+            why,
+        ),
+        (
+            "bar_senders",
+            service.bar_senders.as_ref().map(|v| v.span()),
+            why,
+        ),
+        (
+            "bar_recipients",
+            service.bar_recipients.as_ref().map(|v| v.span()),
             why,
         ),
     ];

@@ -86,6 +86,7 @@ fn with_answers_it_gives_the_verdicts() {
         ])),
         greylist: Some((Greylist::default(), NOW)),
         spf: None,
+        ..SpamFacts::default()
     };
     let q = question("127.0.0.1:2525", "192.0.2.7");
     let answer = explain_with(&config, &plan, &q, &facts);
@@ -103,6 +104,7 @@ fn with_answers_it_gives_the_verdicts() {
         )])),
         greylist: None,
         spf: None,
+        ..SpamFacts::default()
     };
     let answer = explain_with(&config, &plan, &q, &facts);
     assert!(!answer.admitted);
@@ -118,6 +120,7 @@ fn the_greylist_verdict_comes_from_the_stored_table() {
         dns: Some(BTreeMap::new()),
         greylist: Some((Greylist::default(), NOW)),
         spf: None,
+        ..SpamFacts::default()
     };
     let text = explain_with(&config, &plan, &q, &clean).text;
     assert!(

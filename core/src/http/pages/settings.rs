@@ -1,5 +1,6 @@
 //! The account's own settings: forwarding, the vacation reply (the rules
-//! of [`crate::autoreply`]) and the password.
+//! of [`crate::autoreply`]), the allow and block lists of senders (of
+//! [`crate::spam::barring`]) and the password.
 
 use super::{Notice, Viewer, layout, token_field};
 use crate::autoreply::MailboxRules;
@@ -23,6 +24,14 @@ pub fn settings_page(
 ) -> String {
     let forward = page.rules.and_then(|r| r.forward.as_ref());
     let vacation = page.rules.and_then(|r| r.vacation.as_ref());
+    let senders = page
+        .rules
+        .map(MailboxRules::sender_lists)
+        .unwrap_or_default();
+    let lines = |list: &[crate::spam::AddressPattern]| {
+        list.iter().map(|p| format!("{p}\n")).collect::<String>()
+    };
+    let refuse = senders.blocked == crate::spam::Blocked::Refuse;
     let body = html! {
         h1 { "Settings" }
         @if page.rules.is_some() {
@@ -54,6 +63,22 @@ pub fn settings_page(
                     button type="submit" { "Save vacation reply" }
                 }
                 p.meta { "Replies follow RFC 3834: never to mailing lists, bulk mail, automatic messages or mail that does not name you." }
+            }
+            section {
+                h2 { "Allowed and blocked senders" }
+                form.settings method="post" action="/settings/senders" {
+                    (token_field(viewer.form_token))
+                    label { "Always allow (one per line: friend@example.com, *@example.com, @example.com with its subdomains, *.example)"
+                        textarea name="allow" rows="4" autocomplete="off" { (lines(&senders.allow)) }
+                    }
+                    label { "Block (one per line, as above)"
+                        textarea name="block" rows="4" autocomplete="off" { (lines(&senders.block)) }
+                    }
+                    label.choice { input type="radio" name="blocked" value="junk" checked[!refuse]; " Put mail from blocked senders in my Junk folder" }
+                    label.choice { input type="radio" name="blocked" value="refuse" checked[refuse]; " Refuse it (the sending server is told; nothing comes back to the sender from here)" }
+                    button type="submit" { "Save senders" }
+                }
+                p.meta { "An allowed sender is never blocked, whatever the block list says. At most " (crate::limits::SENDER_LIST_ENTRIES_MAX) " entries in each list." }
             }
         }
         @if !page.held.is_empty() {

@@ -134,6 +134,10 @@ fn run_pair_with(
                 server::Output::Request(server::Request::CheckSender(_)) => {
                     server.handle_input(now, server::Input::SenderChecked(None));
                 }
+                server::Output::Request(server::Request::LookUpSenderLists(_)) => {
+                    server
+                        .handle_input(now, server::Input::SenderListsLookedUp(Default::default()));
+                }
                 server::Output::Request(server::Request::CheckMessage(_)) => {
                     server.handle_input(now, server::Input::MessageChecked(Default::default()));
                 }

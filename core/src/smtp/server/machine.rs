@@ -13,7 +13,10 @@ use crate::time::Instant;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+pub use barring::BarredAddress;
+
 mod auth;
+mod barring;
 mod envelope;
 mod message;
 mod spam;
@@ -145,6 +148,7 @@ impl Server {
             Input::Authenticated(verdict) => self.authenticated(verdict),
             Input::BlocklistsLookedUp(answers) => self.blocklists_looked_up(answers),
             Input::GreylistChecked(verdict) => self.greylist_checked(verdict),
+            Input::SenderListsLookedUp(lists) => self.sender_lists_looked_up(lists),
         }
         self.process();
         self.rearm();

@@ -16,7 +16,7 @@
 //! it emits an [`Output::Request`] and waits: the driver answers with the
 //! matching input ([`Input::RecipientChecked`], [`Input::MessageOpened`],
 //! [`Input::MessageCommitted`], [`Input::BlocklistsLookedUp`],
-//! [`Input::GreylistChecked`]). Bytes handed in meanwhile are kept, up
+//! [`Input::GreylistChecked`], [`Input::SenderListsLookedUp`]). Bytes handed in meanwhile are kept, up
 //! to [`INPUT_BUFFER_BYTES_MAX`](crate::limits::INPUT_BUFFER_BYTES_MAX),
 //! and processed once the reply arrives, which is how pipelining
 //! (RFC 2920) works.
@@ -45,7 +45,7 @@ pub mod timers;
 
 pub use command::{BodyType, Command, MailCommand, ParseContext, parse as parse_command};
 pub use data::DataFailure;
-pub use machine::Server;
+pub use machine::{BarredAddress, Server};
 pub use reply::{EnhancedStatus, Reply, status};
 pub use summary::SessionSummary;
 
@@ -185,6 +185,9 @@ pub enum Input<'a> {
     BlocklistsLookedUp(Vec<crate::spam::LookupAnswer>),
     /// The answer to [`Request::CheckGreylist`].
     GreylistChecked(crate::spam::GreylistVerdict),
+    /// The answer to [`Request::LookUpSenderLists`]: the mailbox's lists
+    /// (empty when it has none, or they cannot be read).
+    SenderListsLookedUp(crate::spam::SenderLists),
 }
 
 /// The store accepted a new message.
@@ -231,6 +234,10 @@ pub enum Request {
     /// Check this triplet against the server's greylist, with the wall
     /// clock, and remember the try. Answer with [`Input::GreylistChecked`].
     CheckGreylist(crate::spam::Triplet, crate::spam::GreylistPolicy),
+    /// The allow and block lists of this local mailbox (its
+    /// `postern-rules.toml`), as they are now. Answer with
+    /// [`Input::SenderListsLookedUp`].
+    LookUpSenderLists(crate::envelope::LocalMailbox),
 }
 
 /// What [`Request::CheckMessage`] checks, besides the message itself
@@ -371,6 +378,18 @@ pub enum Event {
         forward_path: ForwardPath,
         retry_in: Duration,
     },
+    /// A sender (at MAIL) or a recipient (at RCPT) matched a pattern of
+    /// `bar_senders` or `bar_recipients`: refused with `550 5.7.1`.
+    Barred {
+        address: BarredAddress,
+        pattern: String,
+    },
+    /// A recipient's block list (`blocked = "refuse"`) refused the
+    /// sender: `550 5.7.1` for that recipient.
+    SenderRefusedByRecipient {
+        forward_path: ForwardPath,
+        pattern: String,
+    },
 }
 
 /// Recipients named in one log line; the rest are counted, so that a
@@ -417,7 +436,9 @@ impl Event {
             | Event::ShutDown
             | Event::Blocklisted { .. }
             | Event::BlocklistLookupFailed { .. }
-            | Event::Greylisted { .. } => EventLevel::Info,
+            | Event::Greylisted { .. }
+            | Event::Barred { .. }
+            | Event::SenderRefusedByRecipient { .. } => EventLevel::Info,
         }
     }
 
@@ -565,6 +586,33 @@ impl std::fmt::Display for Event {
                 "rcpt to={} greylisted: retry in {}s",
                 shown(forward_path),
                 retry_in.as_secs()
+            ),
+            Event::Barred {
+                address: BarredAddress::Sender(reverse_path),
+                pattern,
+            } => write!(
+                f,
+                "mail from={} barred by bar_senders pattern {}: refused",
+                shown(reverse_path),
+                shown(pattern)
+            ),
+            Event::Barred {
+                address: BarredAddress::Recipient(forward_path),
+                pattern,
+            } => write!(
+                f,
+                "rcpt to={} barred by bar_recipients pattern {}: refused",
+                shown(forward_path),
+                shown(pattern)
+            ),
+            Event::SenderRefusedByRecipient {
+                forward_path,
+                pattern,
+            } => write!(
+                f,
+                "rcpt to={} refused: the sender is on the recipient's block list ({}, blocked = refuse)",
+                shown(forward_path),
+                shown(pattern)
             ),
         }
     }

@@ -123,6 +123,9 @@ pub mod status {
     /// RFC 7372 X.7.23, "SPF validation failed": the sender's domain
     /// does not let the client send its mail (`-all`).
     pub const SPF_FAILED: S = S(5, 7, 23);
+    /// A sender or recipient barred by the operator's patterns, or a
+    /// sender a recipient's block list refuses (RFC 3463 X.7.1).
+    pub const BARRED: S = S(5, 7, 1);
 }
 
 #[cfg(test)]

@@ -94,6 +94,9 @@ pub enum State {
     AwaitingSpf(MailCommand),
     /// A recipient the directory accepted: waiting for the greylist.
     AwaitingGreylist(Transaction, Recipient),
+    /// A local recipient the directory accepted: waiting for its
+    /// mailbox's allow and block lists.
+    AwaitingSenderLists(Transaction, Recipient),
     /// The client is listed and was greeted with `554`: only QUIT is
     /// answered (RFC 5321 3.1).
     Refused,
@@ -129,6 +132,7 @@ impl State {
                 | State::AwaitingSenderBlocklists(..)
                 | State::AwaitingSpf(_)
                 | State::AwaitingGreylist(..)
+                | State::AwaitingSenderLists(..)
         )
     }
 }

@@ -57,7 +57,9 @@ impl SessionSummary {
             Event::TooManyErrors => self.ended = Some("too many errors"),
             Event::ShutDown => self.ended = Some("shut down"),
             Event::Blocklisted { .. } | Event::BlocklistLookupFailed { .. } => {}
-            Event::Greylisted { .. } => {}
+            Event::Greylisted { .. }
+            | Event::Barred { .. }
+            | Event::SenderRefusedByRecipient { .. } => {}
         }
     }
 

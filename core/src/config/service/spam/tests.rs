@@ -139,3 +139,76 @@ zone = "z.test"
         "{text}"
     );
 }
+
+#[test]
+fn barring_patterns_are_read_lower_case_and_once() {
+    let source = format!(
+        "{MX}bar_senders = [\"*@Spam.example\", \"*.biz\", \"bulk-*@*\", \"*@spam.example\"]\n\
+         bar_recipients = [\"old-user@example.test\", \"@retired.example\"]\n"
+    );
+    let config = parse(&source).unwrap();
+    let barring = &config.services[0].spam.barring;
+    let senders: Vec<&str> = barring.senders.iter().map(|p| p.as_str()).collect();
+    assert_eq!(senders, ["*@spam.example", "*.biz", "bulk-*@*"]);
+    let recipients: Vec<&str> = barring.recipients.iter().map(|p| p.as_str()).collect();
+    assert_eq!(recipients, ["old-user@example.test", "@retired.example"]);
+    assert!(!config.services[0].spam.is_off());
+    assert_eq!(
+        config.services[0].session_config("mx").spam.barring,
+        *barring
+    );
+}
+
+#[test]
+fn bad_barring_patterns_are_explained_at_their_line() {
+    let rows = [
+        (
+            "bar_senders = [\"ok@x.example\",\n  \"<spammer@x.example>\"]\n",
+            "postern.toml:7:3: `bar_senders`: \"<spammer@x.example>\" has the character '<'",
+        ),
+        (
+            "bar_recipients = [\"retired\"]\n",
+            "postern.toml:6:19: `bar_recipients`: \"retired\" has no @ and is no domain",
+        ),
+        (
+            "bar_senders = [\"user@\"]\n",
+            "postern.toml:6:16: `bar_senders`: \"user@\" has nothing after the @",
+        ),
+    ];
+    for (keys, expected) in rows {
+        let text = errors(&format!("{MX}{keys}"));
+        assert!(text.contains(expected), "{keys}\n{text}");
+        assert!(text.contains("help: write"), "{keys}\n{text}");
+    }
+}
+
+#[test]
+fn too_many_barring_patterns_are_refused() {
+    let many: Vec<String> = (0..=crate::limits::BAR_PATTERNS_MAX)
+        .map(|i| format!("\"u{i}@x.example\""))
+        .collect();
+    let text = errors(&format!("{MX}bar_senders = [{}]\n", many.join(", ")));
+    assert!(
+        text.contains("`bar_senders`: 1001 patterns; an instance bars at most 1000"),
+        "{text}"
+    );
+}
+
+#[test]
+fn other_kinds_refuse_barring() {
+    let source = r#"domain = [{ name = "example.test" }]
+[[service]]
+name = "pop"
+kind = "pop3"
+listen = "127.0.0.1:1110"
+auth_without_tls = true
+bar_senders = ["*@x.example"]
+"#;
+    let text = errors(source);
+    assert!(
+        text.contains(
+            "postern.toml:7:15: `bar_senders`: does not apply to a kind = \"pop3\" instance"
+        ),
+        "{text}"
+    );
+}

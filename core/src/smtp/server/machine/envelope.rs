@@ -1,5 +1,6 @@
 //! MAIL and RCPT in the server machine: the envelope, from the sender
-//! to each recipient the directory (and the greylist) accepts.
+//! to each recipient the directory (and barring, the recipient's sender
+//! lists and the greylist) accepts.
 
 use super::{Server, message_too_big};
 use crate::address::{ForwardPath, ReversePath};
@@ -55,6 +56,9 @@ impl Server {
             .is_some_and(|size| size > self.config.max_message_size)
         {
             return self.refuse_command(message_too_big());
+        }
+        if self.sender_barred(&mail) {
+            return;
         }
         self.look_up_sender(mail);
     }
@@ -141,6 +145,10 @@ impl Server {
             }
         };
         transaction.rcpt_attempts += 1;
+        if self.recipient_barred(&forward_path) {
+            self.state = transaction_state(transaction);
+            return;
+        }
         let refusal = if transaction.recipients.len() >= self.config.max_recipients {
             Some(Reply::new(
                 452,
@@ -205,7 +213,7 @@ impl Server {
             forward_path,
             destination,
         };
-        self.greylist_or_accept(transaction, recipient);
+        self.check_lists_or_go_on(transaction, recipient);
     }
 
     pub(super) fn accept_recipient(&mut self, mut transaction: Transaction, recipient: Recipient) {

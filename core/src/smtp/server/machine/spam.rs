@@ -21,7 +21,7 @@ use crate::spam::{GreylistVerdict, Listed, LookupAnswer, Query, Triplet, exempt}
 impl Server {
     /// Spam control does not apply to this client now: it is in our
     /// networks or has logged in.
-    fn spam_exempt(&self) -> bool {
+    pub(super) fn spam_exempt(&self) -> bool {
         exempt(
             &self.config.relay,
             self.info.remote.ip(),

@@ -12,7 +12,7 @@ use crate::envelope::{Envelope, QueueId};
 use crate::smtp::server::{
     Input, OpenedMessage, Output, Request, Server, SessionConfig, SessionInfo, StoreFailure,
 };
-use crate::spam::{Greylist, LookupAnswer};
+use crate::spam::{Greylist, LookupAnswer, SenderLists};
 use crate::time::{Instant, UnixTime};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -89,6 +89,9 @@ pub struct Harness {
     /// The server's greylist, on a wall clock that starts at
     /// [`RECEIVED_AT`] and moves with the virtual one.
     pub greylist: Greylist,
+    /// The mailboxes' allow and block lists (`user@domain`); a mailbox
+    /// not here has none.
+    pub sender_lists: BTreeMap<String, SenderLists>,
 }
 
 /// The accounts every harness knows.
@@ -145,6 +148,7 @@ impl Harness {
             remote: info.remote.ip(),
             dns,
             greylist,
+            sender_lists: BTreeMap::new(),
         };
         harness.drain();
         harness
@@ -391,6 +395,27 @@ impl Harness {
                     self.note(&format!("   look up {} -> {answer:?}", query.name));
                 }
                 Some(Input::BlocklistsLookedUp(answers))
+            }
+            Output::Request(Request::LookUpSenderLists(mailbox)) => {
+                let lists = self
+                    .sender_lists
+                    .get(&mailbox.to_string())
+                    .cloned()
+                    .unwrap_or_default();
+                // Every local recipient's lists are asked for; only the
+                // mailboxes that have some get a transcript line, so that
+                // sessions without lists read as they did before them.
+                if !lists.is_empty() {
+                    let allow: Vec<String> = lists.allow.iter().map(ToString::to_string).collect();
+                    let block: Vec<String> = lists.block.iter().map(ToString::to_string).collect();
+                    self.note(&format!(
+                        "   sender lists of {mailbox} -> allow [{}] block [{}] blocked = {}",
+                        allow.join(" "),
+                        block.join(" "),
+                        lists.blocked
+                    ));
+                }
+                Some(Input::SenderListsLookedUp(lists))
             }
             Output::Request(Request::CheckGreylist(triplet, policy)) => {
                 let wall = UnixTime(RECEIVED_AT.0 + self.elapsed().as_secs() as i64);

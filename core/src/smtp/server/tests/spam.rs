@@ -31,6 +31,7 @@ fn blocklisting() -> SessionConfig {
                 threshold: 1,
             },
             greylist: None,
+            ..SpamPolicy::default()
         },
         ..config()
     }
@@ -44,6 +45,7 @@ fn greylisting() -> SessionConfig {
                 delay: Duration::from_secs(60),
                 ..GreylistPolicy::default()
             }),
+            ..SpamPolicy::default()
         },
         ..config()
     }
