@@ -349,11 +349,12 @@ impl MemoryStore {
         shared.committed.push(committed);
     }
 
-    /// Sets (or with the default, clears) a mailbox's forwarding and
-    /// vacation settings, as `postern user forward|vacation` would.
+    /// Sets (or with the default, clears) a mailbox's forwarding,
+    /// vacation and sender lists, as `postern user
+    /// forward|vacation|senders` would.
     pub fn set_rules(&self, mailbox: LocalMailbox, rules: MailboxRules) {
         let mut shared = self.lock();
-        if rules.forward.is_none() && rules.vacation.is_none() {
+        if rules == MailboxRules::default() {
             shared.rules.remove(&mailbox);
         } else {
             shared.rules.insert(mailbox, rules);

@@ -799,6 +799,18 @@ fn forged_senders_are_quarantined_to_junk_by_dmarc() {
 }
 
 #[test]
+fn barred_and_blocked_senders_are_refused_or_sent_to_junk_as_each_user_chose() {
+    let report = passes("sender-lists");
+    let trace = &report.trace;
+    assert_eq!(
+        trace.matches("550 5.7.1").count(),
+        3,
+        "two refusals for carol at RCPT and one barred sender at MAIL:\n{trace}"
+    );
+    insta::assert_snapshot!(report.trace);
+}
+
+#[test]
 fn forged_senders_are_refused_by_dmarc_and_genuine_ones_accepted() {
     let report = passes("forged-senders");
     let trace = &report.trace;

@@ -245,12 +245,25 @@ pub(super) fn check_deliveries(
             ids.join(", ")
         ));
     }
-    // Quarantine: a copy of a message the checks quarantined is in a
-    // Junk folder, and only such a copy is.
+    // Quarantine: a copy of a message the checks quarantined, or from a
+    // sender on the recipient's block list, is in a Junk folder, and only
+    // such a copy is.
     for copy in group.store.delivered() {
+        let blocked = |c: &Committed| {
+            let rules = group
+                .store
+                .local_mailbox_of(&copy.mailbox)
+                .and_then(|mailbox| group.store.rules(&mailbox));
+            rules.is_some_and(|rules| {
+                matches!(
+                    rules.sender_lists().verdict(&c.envelope.reverse_path),
+                    postern_core::spam::ListVerdict::Blocked(..)
+                )
+            })
+        };
         let junk = committed
             .iter()
-            .any(|c| c.queue_id == copy.origin && c.junk);
+            .any(|c| c.queue_id == copy.origin && (c.junk || blocked(c)));
         let in_junk = copy.folder != postern::mailstore::INBOX;
         if junk != in_junk {
             report.violations.push(format!(
