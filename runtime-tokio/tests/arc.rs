@@ -7,19 +7,9 @@
 mod support;
 
 use std::path::Path;
+use support::dkim::{field, txt};
 use support::outbound::Dns;
 use support::{TestServer, free_port, python, python_script};
-
-/// A dnsmasq option serving `text` at `name`, in strings of at most 255
-/// octets (RFC 1035): dnsmasq starts a string at each comma.
-fn txt(name: &str, text: &str) -> String {
-    let strings: Vec<String> = text
-        .as_bytes()
-        .chunks(255)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect();
-    format!("--txt-record={name},{}", strings.join(","))
-}
 
 struct World {
     _dns: Dns,
@@ -140,24 +130,6 @@ fn send(server: &TestServer, dir: &Path, from: &str, to: &str, message: &str) ->
     std::fs::write(&file, message).unwrap();
     let output = python("send.py", server.addr, &[from, to, file.to_str().unwrap()]);
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
-
-/// The first header field of `copy` named `name`, unfolded.
-fn field(copy: &str, name: &str) -> String {
-    let start = copy
-        .find(&format!("\n{name}: "))
-        .map(|i| i + 1)
-        .or_else(|| copy.starts_with(&format!("{name}: ")).then_some(0))
-        .unwrap_or_else(|| panic!("no {name} in:\n{copy}"));
-    let mut text = String::new();
-    for (i, line) in copy[start..].lines().enumerate() {
-        if i > 0 && !line.starts_with([' ', '\t']) {
-            break;
-        }
-        text.push_str(line.trim());
-        text.push(' ');
-    }
-    text.trim().to_owned()
 }
 
 /// dkimpy's verdict on the ARC chain of the message in `file`.

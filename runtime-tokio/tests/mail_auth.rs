@@ -7,24 +7,13 @@
 mod support;
 
 use std::path::Path;
+use support::dkim::{field, txt};
 use support::outbound::Dns;
 use support::{TestServer, free_port, python};
 
 /// A key for origin.test in `dir`: the record's name and text.
 fn keygen(dir: &Path, selector: &str, algorithm: &str) -> (String, String) {
     support::dkim::keygen(dir, "origin.test", selector, algorithm)
-}
-
-/// A dnsmasq option serving `text` at `name`, in strings of at most 255
-/// octets (RFC 1035), as a 2048-bit key needs: dnsmasq starts a string at
-/// each comma (the records here have none of their own).
-fn txt(name: &str, text: &str) -> String {
-    let strings: Vec<String> = text
-        .as_bytes()
-        .chunks(255)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect();
-    format!("--txt-record={name},{}", strings.join(","))
 }
 
 struct World {
@@ -145,24 +134,6 @@ fn send(server: &TestServer, dir: &Path, from: &str, message: &str) {
     );
     let said = String::from_utf8_lossy(&output.stdout);
     assert!(said.starts_with("OK"), "{said}");
-}
-
-/// The header field of `copy` named `name`, unfolded.
-fn field(copy: &str, name: &str) -> String {
-    let start = copy
-        .find(&format!("\n{name}: "))
-        .map(|i| i + 1)
-        .or_else(|| copy.starts_with(&format!("{name}: ")).then_some(0))
-        .unwrap_or_else(|| panic!("no {name} in:\n{copy}"));
-    let mut text = String::new();
-    for (i, line) in copy[start..].lines().enumerate() {
-        if i > 0 && !line.starts_with([' ', '\t']) {
-            break;
-        }
-        text.push_str(line.trim());
-        text.push(' ');
-    }
-    text.trim().to_owned()
 }
 
 const MESSAGE: &str = "From: Alice <alice@origin.test>\r\nTo: bob@dest.test\r\nSubject: checked\r\nDate: Tue, 01 Dec 2026 10:00:00 +0000\r\nMessage-ID: <auth-1@origin.test>\r\n\r\nHello from origin.\r\n";

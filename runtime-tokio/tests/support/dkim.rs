@@ -1,4 +1,5 @@
-//! DKIM keys for the tests, made the way an operator makes them.
+//! DKIM keys for the tests, made the way an operator makes them; their
+//! records served by dnsmasq, and header fields read back from a copy.
 
 use super::postern;
 use std::path::Path;
@@ -28,4 +29,34 @@ pub fn keygen(dir: &Path, domain: &str, selector: &str, algorithm: &str) -> (Str
     let record = lines.next().unwrap().trim().to_owned();
     assert!(record.starts_with("v=DKIM1; "), "{text}");
     (name, record)
+}
+
+/// A dnsmasq option serving `text` at `name`, in strings of at most 255
+/// octets (RFC 1035), as a 2048-bit key needs: dnsmasq starts a string at
+/// each comma (the records the tests serve have none of their own).
+pub fn txt(name: &str, text: &str) -> String {
+    let strings: Vec<String> = text
+        .as_bytes()
+        .chunks(255)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
+    format!("--txt-record={name},{}", strings.join(","))
+}
+
+/// The first header field of `copy` named `name`, unfolded.
+pub fn field(copy: &str, name: &str) -> String {
+    let start = copy
+        .find(&format!("\n{name}: "))
+        .map(|i| i + 1)
+        .or_else(|| copy.starts_with(&format!("{name}: ")).then_some(0))
+        .unwrap_or_else(|| panic!("no {name} in:\n{copy}"));
+    let mut text = String::new();
+    for (i, line) in copy[start..].lines().enumerate() {
+        if i > 0 && !line.starts_with([' ', '\t']) {
+            break;
+        }
+        text.push_str(line.trim());
+        text.push(' ');
+    }
+    text.trim().to_owned()
 }
