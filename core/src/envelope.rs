@@ -30,6 +30,36 @@ impl fmt::Display for QueueId {
     }
 }
 
+/// How many low bits of a queue ID name the node that made it, so that
+/// nodes sharing one queue never make the same ID: the last two of its
+/// 13 characters.
+pub const NODE_ID_BITS: u32 = 10;
+
+/// The highest node ID (`[storage] node_id`).
+pub const NODE_ID_MAX: u16 = (1 << NODE_ID_BITS) - 1;
+
+impl QueueId {
+    /// The ID node `node` makes next, at wall-clock time `micros`
+    /// (microseconds since the Unix epoch), when the last one it made was
+    /// `last`: the time in the high bits, or one more than `last`'s time
+    /// if the clock has not moved on (or went back), and the node in the
+    /// low [`NODE_ID_BITS`]. IDs of one node strictly increase; two nodes'
+    /// IDs never meet. A node above [`NODE_ID_MAX`] keeps its low bits
+    /// only (the config refuses one).
+    pub fn next(last: QueueId, micros: u64, node: u16) -> QueueId {
+        let time_max = u64::MAX >> NODE_ID_BITS;
+        let time = micros
+            .min(time_max)
+            .max((last.0 >> NODE_ID_BITS).saturating_add(1).min(time_max));
+        QueueId(time << NODE_ID_BITS | u64::from(node & NODE_ID_MAX))
+    }
+
+    /// The node that made this ID.
+    pub fn node(self) -> u16 {
+        (self.0 & u64::from(NODE_ID_MAX)) as u16
+    }
+}
+
 /// The text was not a queue ID in its canonical, upper-case form.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InvalidQueueId;
@@ -157,6 +187,40 @@ impl Envelope {
 mod tests {
     use super::*;
     use crate::address::Mailbox;
+
+    #[test]
+    fn queue_ids_carry_their_node_and_increase() {
+        let now = 1_795_000_000_000_000;
+        let first = QueueId::next(QueueId(0), now, 5);
+        assert_eq!(first.node(), 5);
+        assert_eq!(first.0 >> NODE_ID_BITS, now);
+        assert!(first.to_string().ends_with("05"), "{first}");
+        // The clock stands still, then goes back: still increasing.
+        let second = QueueId::next(first, now, 5);
+        let third = QueueId::next(second, now - 1_000_000, 5);
+        assert!(first < second && second < third, "{first} {second} {third}");
+        assert_eq!(third.node(), 5);
+        // Another node at the same instant makes another ID.
+        assert_ne!(QueueId::next(QueueId(0), now, 6), first);
+        assert_eq!(
+            QueueId::next(QueueId(0), now, NODE_ID_MAX).node(),
+            NODE_ID_MAX
+        );
+    }
+
+    #[test]
+    fn an_id_from_before_node_bits_is_still_followed_by_a_larger_one() {
+        // Spools written before IDs carried a node hold the bare clock.
+        let old = QueueId(1_795_000_000_000_000);
+        assert!(QueueId::next(old, 1_795_000_000_000_000, 0) > old);
+    }
+
+    #[test]
+    fn the_clock_at_its_end_does_not_wrap() {
+        let last = QueueId::next(QueueId(0), u64::MAX, 3);
+        assert_eq!(last.node(), 3);
+        assert!(QueueId::next(last, u64::MAX, 3) >= last);
+    }
 
     #[test]
     fn queue_ids_round_trip_through_text() {

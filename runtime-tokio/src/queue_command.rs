@@ -386,7 +386,7 @@ fn offline(
         .map_err(|e| format!("cannot lock {}: {e}", data_dir.display()))?;
     let (sender, _) = tokio::sync::mpsc::unbounded_channel();
     let (spool, ids) =
-        Spool::open(data_dir, sender).map_err(|e| format!("cannot open the spool: {e}"))?;
+        Spool::open(data_dir, 0, sender).map_err(|e| format!("cannot open the spool: {e}"))?;
     work(&spool, ids)
 }
 

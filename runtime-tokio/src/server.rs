@@ -101,7 +101,7 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     // written under the data directory and before any client byte is read.
     privileges::carry_out(&privileges)?;
     let (committed, arrivals) = mpsc::unbounded_channel();
-    let (spool, backlog) = Spool::open(&loaded.data_dir, committed).map_err(|e| {
+    let (spool, backlog) = Spool::open(&loaded.data_dir, 0, committed).map_err(|e| {
         format!(
             "cannot open the spool under {}: {e}",
             loaded.data_dir.display()

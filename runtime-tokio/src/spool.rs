@@ -77,6 +77,8 @@ pub struct Spool {
     /// delivery of each has been tried for ([`Spool::first_try`]).
     tried: Mutex<FirstTries>,
     last_id: Mutex<u64>,
+    /// This node's ID, in the low bits of every queue ID it makes.
+    node: u16,
     committed: mpsc::UnboundedSender<QueueId>,
 }
 
@@ -84,9 +86,10 @@ impl Spool {
     /// Opens (creating if need be) the spool under `data_dir`, removes
     /// messages that were never acknowledged, and returns the spool with
     /// the IDs of committed messages still waiting, oldest first.
-    /// Committed IDs are announced on `committed`.
+    /// Committed IDs are announced on `committed`; new IDs carry `node`.
     pub fn open(
         data_dir: &Path,
+        node: u16,
         committed: mpsc::UnboundedSender<QueueId>,
     ) -> io::Result<(Arc<Spool>, Vec<QueueId>)> {
         let incoming = data_dir.join("spool").join("incoming");
@@ -140,13 +143,15 @@ impl Spool {
             free,
             tried: Mutex::new(FirstTries::default()),
             last_id: Mutex::new(last_id),
+            node,
             committed,
         };
         Ok((Arc::new(spool), waiting))
     }
 
-    /// A new queue ID: the wall clock in microseconds, or one more than
-    /// the last ID if the clock has not moved on (or went back).
+    /// A new queue ID: the wall clock in microseconds (or one more than
+    /// the last ID's, if the clock has not moved on or went back) and this
+    /// node's ID; see [`QueueId::next`].
     fn next_id(&self) -> QueueId {
         let micros = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -154,7 +159,7 @@ impl Spool {
         // A poisoned lock only means another thread panicked while holding
         // a plain integer, which is still valid.
         let mut last = self.last_id.lock().unwrap_or_else(|e| e.into_inner());
-        *last = micros.max(*last + 1);
+        *last = QueueId::next(QueueId(*last), micros, self.node).0;
         QueueId(*last)
     }
 
@@ -704,7 +709,7 @@ mod tests {
     async fn round_trip(size: usize, trace: &[u8]) -> (Vec<u8>, Vec<u8>) {
         let dir = tempfile::tempdir().unwrap();
         let (committed, _announced) = mpsc::unbounded_channel();
-        let (spool, _) = Spool::open(dir.path(), committed).unwrap();
+        let (spool, _) = Spool::open(dir.path(), 0, committed).unwrap();
         let (id, _, mut file) = spool.create(envelope()).await.unwrap();
         let data: Vec<u8> = (0..size).map(|i| b"abcdefgh\r\n"[i % 10]).collect();
         for chunk in data.chunks(64 * 1024) {
