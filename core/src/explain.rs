@@ -276,12 +276,13 @@ pub fn explain_with(
             }
         };
         line(&mut text, "recipient", &format!("{to}: {verdict}"));
-        if let RecipientVerdict::Local(mailbox) = &resolved
-            && !barring::lists_line(&mut text, mailbox, question, facts)
-        {
-            continue;
-        }
-        if accepted {
+        let lists = match &resolved {
+            RecipientVerdict::Local(mailbox) => {
+                barring::lists_line(&mut text, mailbox, question, facts)
+            }
+            _ => barring::ListsSay::GoOn,
+        };
+        if accepted && lists == barring::ListsSay::GoOn {
             spam::greylist_line(&mut text, service, question, to, facts);
         }
     }

@@ -399,3 +399,44 @@ fn lists_set_in_the_webmail_take_effect_at_the_next_delivery() {
     // The allowed sender reaches her INBOX.
     world.deliver_from("friend@remote.test", ALICE, "Subject: hi\r\n\r\nHi.\r\n");
 }
+
+#[test]
+fn an_allowed_sender_is_not_greylisted_and_an_unlisted_one_is() {
+    let mx: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let config = format!(
+        r#"
+[server]
+hostname = "mx.example.test"
+data_dir = "data"
+shutdown_grace = "1s"
+
+[[service]]
+name = "mx"
+kind = "smtp"
+listen = "{mx}"
+greylist = true
+
+[[domain]]
+name = "example.test"
+users = ["alice"]
+"#
+    );
+    let server = TestServer::start_with(&config, mx);
+    senders_ok(&server, &["alice@example.test", "--allow", "@remote.test"]);
+
+    let allowed = envelope(server.addr, &["boss@remote.test", "alice@example.test"]);
+    assert!(
+        allowed.contains("rcpt alice@example.test 250") && allowed.contains("data 250"),
+        "{allowed}"
+    );
+    let unlisted = envelope(server.addr, &["pitch@other.test", "alice@example.test"]);
+    assert!(
+        unlisted.contains("rcpt alice@example.test 451"),
+        "{unlisted}"
+    );
+    eventually(
+        || server.delivered_to("example.test", "alice"),
+        |files| files.len() == 1,
+        |files| format!("alice holds {files:?}"),
+    );
+}

@@ -77,42 +77,56 @@ pub(super) fn recipient_barred(
     true
 }
 
-/// What `mailbox`'s lists say of the sender, when it has lists; false
-/// when its user refuses the sender at RCPT.
+/// What a recipient's lists decided, for the checks after them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum ListsSay {
+    /// No list names the sender (or there are none): the greylist follows.
+    GoOn,
+    /// The allow list names the sender: accepted without the greylist.
+    Allowed,
+    /// The user refuses the sender at RCPT.
+    Refused,
+}
+
+/// What `mailbox`'s lists say of the sender, with its line when it has
+/// lists.
 pub(super) fn lists_line(
     text: &mut String,
     mailbox: &LocalMailbox,
     question: &Question,
     facts: &SpamFacts,
-) -> bool {
+) -> ListsSay {
     let (Some(from), Some(lists)) = (&question.from, facts.sender_lists.get(&mailbox.to_string()))
     else {
-        return true;
+        return ListsSay::GoOn;
     };
     if lists.is_empty() {
-        return true;
+        return ListsSay::GoOn;
     }
-    let (fact, accepted) = match lists.verdict(from) {
-        ListVerdict::Unlisted => (format!("{from} is on neither list of {mailbox}"), true),
+    let (fact, says) = match lists.verdict(from) {
+        ListVerdict::Unlisted => (
+            format!("{from} is on neither list of {mailbox}"),
+            ListsSay::GoOn,
+        ),
         ListVerdict::Allowed(pattern) => (
-            format!("{from} is allowed by {mailbox} ({pattern}): never blocked"),
-            true,
+            format!("{from} is allowed by {mailbox} ({pattern}): never blocked, not greylisted"),
+            ListsSay::Allowed,
         ),
         ListVerdict::Blocked(pattern, Blocked::Junk) => (
             format!(
                 "{from} is blocked by {mailbox} ({pattern}, blocked = junk): accepted, delivered to its Junk folder"
             ),
-            true,
+            ListsSay::GoOn,
         ),
         ListVerdict::Blocked(pattern, Blocked::Refuse) => (
             format!(
                 "{from} is blocked by {mailbox} ({pattern}, blocked = refuse): refused for this recipient with 550 5.7.1"
             ),
-            false,
+            ListsSay::Refused,
         ),
     };
     line(text, "lists", &fact);
-    accepted
+    says
 }
 
 #[cfg(test)]

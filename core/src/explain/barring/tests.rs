@@ -13,6 +13,7 @@ listen = "127.0.0.1:2525"
 relay = ["127.0.0.5"]
 bar_senders = ["*@spam.example", "*.biz"]
 bar_recipients = ["old@example.test", "@retired.example"]
+greylist = true
 
 [[domain]]
 name = "example.test"

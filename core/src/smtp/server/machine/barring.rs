@@ -97,7 +97,12 @@ impl Server {
                     Reply::new(550, status::BARRED, text),
                 );
             }
-            _ => self.greylist_or_accept(transaction, recipient),
+            // The recipient asked for this sender's mail: no greylist
+            // delay (the triplet is this recipient's alone).
+            ListVerdict::Allowed(_) => self.accept_recipient(transaction, recipient),
+            ListVerdict::Unlisted | ListVerdict::Blocked(_, Blocked::Junk) => {
+                self.greylist_or_accept(transaction, recipient)
+            }
         }
     }
 }

@@ -6,9 +6,12 @@ use super::harness::{Harness, config};
 use crate::auth::AuthPolicy;
 use crate::policy::RelayPolicy;
 use crate::smtp::server::SessionConfig;
-use crate::spam::{AddressPattern, Barring, Blocked, SenderLists, SpamPolicy};
+use crate::spam::{
+    AddressPattern, Barring, Blocked, Greylist, GreylistPolicy, SenderLists, SpamPolicy,
+};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use std::collections::BTreeMap;
 
 fn patterns(written: &[&str]) -> Vec<AddressPattern> {
     written
@@ -160,6 +163,48 @@ fn a_recipient_that_refuses_the_sender_gets_550_and_the_others_their_copy() {
     assert_eq!(harness.stored[0].envelope.recipients.len(), 1);
     // The allow list wins over the block list.
     assert!(t.ends_with("S: 250 2.1.5 Ok\n"), "{t}");
+}
+
+#[test]
+fn a_sender_on_the_recipients_allow_list_is_not_greylisted() {
+    let greylisting = SessionConfig {
+        spam: SpamPolicy {
+            greylist: Some(GreylistPolicy::default()),
+            ..SpamPolicy::default()
+        },
+        ..config()
+    };
+    let mut harness = Harness::with_world(
+        greylisting,
+        "192.0.2.7:40000",
+        BTreeMap::new(),
+        Greylist::default(),
+    );
+    harness.sender_lists.insert(
+        "alice@example.test".into(),
+        SenderLists {
+            allow: patterns(&["@remote.test"]),
+            block: Vec::new(),
+            blocked: Blocked::Junk,
+        },
+    );
+    harness.send_line("EHLO client.test");
+    harness.send_line("MAIL FROM:<friend@remote.test>");
+    harness.send_line("RCPT TO:<alice@example.test>");
+    harness.send_line("RCPT TO:<bob@example.test>");
+    let t = &harness.transcript;
+    let replies: Vec<&str> = t
+        .lines()
+        .filter_map(|l| l.split_once("] S: ").map(|(_, reply)| reply))
+        .collect();
+    assert_eq!(
+        replies[replies.len() - 2..],
+        [
+            "250 2.1.5 Ok",
+            "451 4.7.1 Greylisted, try again in 300 seconds"
+        ],
+        "{t}"
+    );
 }
 
 #[test]
