@@ -329,13 +329,19 @@ fn lists_set_in_the_webmail_take_effect_at_the_next_delivery() {
     use support::web::{ALICE, ALICE_PASSWORD, WebWorld};
     let world = WebWorld::start();
     // A bad pattern is refused with the reason, and nothing is kept.
-    let out = world.web("senders", &[ALICE, ALICE_PASSWORD, "", "spammer", "junk"]);
+    // The refused form comes back as typed.
+    let out = world.web(
+        "senders",
+        &[ALICE, ALICE_PASSWORD, "pal@remote.test", "spammer", "junk"],
+    );
     assert_lines(
         &out,
         &[
             "senders without token: 403",
             "senders: 422",
             "senders notice: Not saved: &quot;spammer&quot; has no @ and is no domain",
+            "refused allow: pal@remote.test\n",
+            "refused block: spammer\n",
             "page block: \n",
         ],
     );

@@ -15,7 +15,7 @@ use postern_core::accounts::check_new_password;
 use postern_core::auth::{AuthVerdict, LoginAttempt, Secret};
 use postern_core::autoreply::{Forwarding, MailboxRules, Vacation};
 use postern_core::envelope::LocalMailbox;
-use postern_core::http::pages::{self, Notice, SettingsPage};
+use postern_core::http::pages::{self, Notice, SendersTyped, SettingsPage};
 use postern_core::limits::PASSWORD_CHARS_MIN;
 use postern_core::limits::VACATION_DAYS_DEFAULT;
 use postern_core::lists::HeldPost;
@@ -44,6 +44,7 @@ fn page(
             password_min: PASSWORD_CHARS_MIN,
             rules,
             held,
+            senders_typed: None,
         },
         notice,
     )
@@ -198,16 +199,21 @@ async fn save_senders<M: Backend>(
         }
         Err(why) => {
             let text = format!("Not saved: {why}.");
-            (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Html(page(
-                    &user,
-                    Some(&rules),
-                    &[],
-                    Some(&Notice::Problem(&text)),
-                )),
-            )
-                .into_response()
+            let shown = pages::settings_page(
+                &user.viewer(),
+                &SettingsPage {
+                    password_min: PASSWORD_CHARS_MIN,
+                    rules: Some(&rules),
+                    held: &[],
+                    senders_typed: Some(SendersTyped {
+                        allow: &form.allow,
+                        block: &form.block,
+                        blocked: &form.blocked,
+                    }),
+                },
+                Some(&Notice::Problem(&text)),
+            );
+            (StatusCode::UNPROCESSABLE_ENTITY, Html(shown)).into_response()
         }
     }
 }

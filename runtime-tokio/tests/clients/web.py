@@ -282,6 +282,10 @@ elif scenario == "senders":
     notice = re.search(r'<p class="notice problem"[^>]*>([^<]*)</p>', page)
     if notice:
         print(f"senders notice: {notice.group(1)}")
+        # A refused form comes back as the user typed it.
+        for name in ("allow", "block"):
+            typed = re.search(r'<textarea name="%s"[^>]*>([^<]*)</textarea>' % name, page)
+            print(f"refused {name}: {'|'.join(typed.group(1).split()) if typed else ''}")
     response, page = b.get("/settings")
     for name in ("allow", "block"):
         shown = re.search(r'<textarea name="%s"[^>]*>([^<]*)</textarea>' % name, page)

@@ -15,7 +15,7 @@ pub use mail::{
     FolderLink, FolderPage, ListRow, MessagePage, Origin, Sort, compose_page, encode, folder_page,
     human_size, message_page,
 };
-pub use settings::{SettingsPage, settings_page};
+pub use settings::{SendersTyped, SettingsPage, settings_page};
 pub use status::{InstanceRow, StatusPage, status_page};
 
 use maud::{DOCTYPE, Markup, html};

@@ -15,6 +15,17 @@ pub struct SettingsPage<'a> {
     pub rules: Option<&'a MailboxRules>,
     /// Posts held by the lists this account moderates.
     pub held: &'a [crate::lists::HeldPost],
+    /// The senders form as the user typed it, shown again when it was
+    /// refused so that nothing typed is lost; `None` shows the lists.
+    pub senders_typed: Option<SendersTyped<'a>>,
+}
+
+/// The senders form's fields as posted.
+#[derive(Clone, Copy, Debug)]
+pub struct SendersTyped<'a> {
+    pub allow: &'a str,
+    pub block: &'a str,
+    pub blocked: &'a str,
 }
 
 pub fn settings_page(
@@ -31,7 +42,18 @@ pub fn settings_page(
     let lines = |list: &[crate::spam::AddressPattern]| {
         list.iter().map(|p| format!("{p}\n")).collect::<String>()
     };
-    let refuse = senders.blocked == crate::spam::Blocked::Refuse;
+    let (allow, block, refuse) = match page.senders_typed {
+        Some(typed) => (
+            typed.allow.to_owned(),
+            typed.block.to_owned(),
+            typed.blocked == "refuse",
+        ),
+        None => (
+            lines(&senders.allow),
+            lines(&senders.block),
+            senders.blocked == crate::spam::Blocked::Refuse,
+        ),
+    };
     let body = html! {
         h1 { "Settings" }
         @if page.rules.is_some() {
@@ -69,10 +91,10 @@ pub fn settings_page(
                 form.settings method="post" action="/settings/senders" {
                     (token_field(viewer.form_token))
                     label { "Always allow (one per line: friend@example.com, *@example.com, @example.com with its subdomains, *.example)"
-                        textarea name="allow" rows="4" autocomplete="off" { (lines(&senders.allow)) }
+                        textarea name="allow" rows="4" autocomplete="off" { (allow) }
                     }
                     label { "Block (one per line, as above)"
-                        textarea name="block" rows="4" autocomplete="off" { (lines(&senders.block)) }
+                        textarea name="block" rows="4" autocomplete="off" { (block) }
                     }
                     label.choice { input type="radio" name="blocked" value="junk" checked[!refuse]; " Put mail from blocked senders in my Junk folder" }
                     label.choice { input type="radio" name="blocked" value="refuse" checked[refuse]; " Refuse it (the sending server is told; nothing comes back to the sender from here)" }
