@@ -6,7 +6,7 @@ mod support;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use support::{TestServer, add_user, eventually, free_port, postern, python};
+use support::{TestServer, add_user, address, config_head, eventually, postern, python};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -14,21 +14,9 @@ const PASSWORD: &str = "correct horse battery";
 /// instance that bars alice's address, which she may still use once
 /// logged in.
 fn start() -> (TestServer, SocketAddr) {
-    let [mx, submission] =
-        [0; 2].map(|_| -> SocketAddr { format!("127.0.0.1:{}", free_port()).parse().unwrap() });
+    let [mx, submission] = [0; 2].map(|_| address());
     let config = format!(
-        r#"
-[server]
-hostname = "mx.example.test"
-data_dir = "data"
-shutdown_grace = "1s"
-
-[[service]]
-name = "mx"
-kind = "smtp"
-listen = "{mx}"
-bar_senders = ["*@spam.example", "*.biz", "bulk-*@*"]
-bar_recipients = ["old@example.test", "@retired.example"]
+        r#"{}
 
 [[service]]
 name = "submission"
@@ -41,7 +29,12 @@ bar_senders = ["alice@*"]
 name = "example.test"
 users = ["alice", "bob", "old"]
 aliases = {{ info = "alice" }}
-"#
+"#,
+        config_head(
+            mx,
+            r#"bar_senders = ["*@spam.example", "*.biz", "bulk-*@*"]
+bar_recipients = ["old@example.test", "@retired.example"]"#
+        )
     );
     let server = TestServer::start_with(&config, mx);
     add_user(&server.config_path(), "alice@example.test", PASSWORD);
@@ -408,26 +401,7 @@ fn lists_set_in_the_webmail_take_effect_at_the_next_delivery() {
 
 #[test]
 fn an_allowed_sender_is_not_greylisted_and_an_unlisted_one_is() {
-    let mx: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let config = format!(
-        r#"
-[server]
-hostname = "mx.example.test"
-data_dir = "data"
-shutdown_grace = "1s"
-
-[[service]]
-name = "mx"
-kind = "smtp"
-listen = "{mx}"
-greylist = true
-
-[[domain]]
-name = "example.test"
-users = ["alice"]
-"#
-    );
-    let server = TestServer::start_with(&config, mx);
+    let server = TestServer::start_service(address(), "greylist = true");
     senders_ok(&server, &["alice@example.test", "--allow", "@remote.test"]);
 
     let allowed = envelope(server.addr, &["boss@remote.test", "alice@example.test"]);

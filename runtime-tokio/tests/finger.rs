@@ -10,24 +10,11 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{TestServer, free_port, postern, python};
-
-fn address() -> SocketAddr {
-    format!("127.0.0.1:{}", free_port()).parse().unwrap()
-}
+use support::{TestServer, address, config_head, postern, python};
 
 fn config(smtp: SocketAddr, finger: &str) -> String {
     format!(
-        r#"
-[server]
-hostname = "mx.example.test"
-data_dir = "data"
-shutdown_grace = "1s"
-
-[[service]]
-name = "mx"
-kind = "smtp"
-listen = "{smtp}"
+        r#"{}
 {finger}
 [[domain]]
 name = "example.test"
@@ -36,7 +23,8 @@ users = ["alice", "bob", "carol"]
 [[domain]]
 name = "other.test"
 users = ["alice"]
-"#
+"#,
+        config_head(smtp, "")
     )
 }
 

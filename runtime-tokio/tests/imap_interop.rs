@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use support::dovecot::DoveadmCopy;
 use support::imap::{ImapWorld, PASSWORD, USER, address};
-use support::{TestServer, free_port, postern, python};
+use support::{TestServer, config_head, free_port, postern, python};
 
 type View = BTreeMap<String, Vec<(u32, Vec<String>)>>;
 
@@ -118,16 +118,7 @@ fn two_instances_on_other_loopback_addresses_serve_one_mailbox() {
     let home: SocketAddr = format!("127.0.0.2:{}", free_port()).parse().unwrap();
     let office: SocketAddr = format!("127.0.0.3:{}", free_port()).parse().unwrap();
     let config = format!(
-        r#"
-[server]
-hostname = "mx.example.test"
-data_dir = "data"
-shutdown_grace = "1s"
-
-[[service]]
-name = "mx"
-kind = "smtp"
-listen = "{smtp}"
+        r#"{}
 
 [[service]]
 name = "imap-home"
@@ -146,7 +137,8 @@ tls_key = "key.pem"
 [[domain]]
 name = "example.test"
 users = ["alice"]
-"#
+"#,
+        config_head(smtp, "")
     );
     let server = TestServer::start_with_files(&config, smtp, |dir| {
         let output = postern()

@@ -7,16 +7,12 @@ mod support;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use support::{TestServer, free_port, postern, python};
+use support::{TestServer, address, free_port, postern, python};
 
 const PASSWORD: &str = "correct horse battery";
 const TEAM: &str = "#lists/team@example.test";
 const TOWN: &str = "#lists/town@example.test";
 const POST_ID: &str = "<plans-1@example.test>";
-
-fn address() -> SocketAddr {
-    format!("127.0.0.1:{}", free_port()).parse().unwrap()
-}
 
 struct World {
     server: TestServer,

@@ -7,7 +7,7 @@ mod support;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::{TestServer, free_port, postern, python};
+use support::{TestServer, address, free_port, postern, python};
 
 const USER: &str = "alice@example.test";
 const PASSWORD: &str = "correct horse battery";
@@ -22,10 +22,6 @@ struct NewsWorld {
     locked: SocketAddr,
     starttls: SocketAddr,
     nntps: SocketAddr,
-}
-
-fn address() -> SocketAddr {
-    format!("127.0.0.1:{}", free_port()).parse().unwrap()
 }
 
 impl NewsWorld {

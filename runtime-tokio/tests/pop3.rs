@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use support::dovecot::{doveadm_fetch, doveadm_mailbox_status};
-use support::{TestServer, free_port, postern, python};
+use support::{TestServer, address, config_head, postern, python};
 
 const USER: &str = "alice@example.test";
 const PASSWORD: &str = "correct horse battery";
@@ -23,10 +23,6 @@ struct Pop3World {
     plain: SocketAddr,
     stls: SocketAddr,
     pop3s: SocketAddr,
-}
-
-fn address() -> SocketAddr {
-    format!("127.0.0.1:{}", free_port()).parse().unwrap()
 }
 
 impl Pop3World {
@@ -443,16 +439,7 @@ fn refused_connections_on_a_pop3_instance_get_err_not_an_smtp_reply() {
     use std::io::{BufRead, BufReader};
     let [smtp, pop3, busy] = [0; 3].map(|_| address());
     let config = format!(
-        r#"
-[server]
-hostname = "mx.example.test"
-data_dir = "data"
-shutdown_grace = "1s"
-
-[[service]]
-name = "mx"
-kind = "smtp"
-listen = "{smtp}"
+        r#"{}
 
 [[service]]
 name = "pop3"
@@ -471,7 +458,8 @@ max_connections_per_host = 1
 [[domain]]
 name = "example.test"
 users = ["alice"]
-"#
+"#,
+        config_head(smtp, "")
     );
     let _server = TestServer::start_with(&config, smtp);
     let first_line = |addr: SocketAddr| {

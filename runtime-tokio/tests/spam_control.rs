@@ -7,15 +7,11 @@ mod support;
 use std::net::SocketAddr;
 use std::time::Duration;
 use support::outbound::Dns;
-use support::{TestServer, free_port, python};
+use support::{TestServer, address, free_port, python};
 
 fn send(server: &TestServer, source: &str, sender: &str, recipient: &str) -> String {
     let output = python("spam.py", server.addr, &[source, sender, recipient]);
     String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn address() -> SocketAddr {
-    format!("127.0.0.1:{}", free_port()).parse().unwrap()
 }
 
 /// dnsmasq lists 127.0.0.2 in the IP zone and spam.test in the domain

@@ -9,7 +9,7 @@ mod support;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
-use support::{TestServer, eventually, free_port};
+use support::{TestServer, config_head, eventually, free_port};
 
 fn address(host: &str) -> SocketAddr {
     format!("{host}:{}", free_port()).parse().unwrap()
@@ -32,16 +32,7 @@ fn world() -> (TestServer, SocketAddr, SocketAddr, SocketAddr) {
         address("127.0.0.1"),
     );
     let config = format!(
-        r#"
-[server]
-hostname = "mx.example.test"
-data_dir = "data"
-shutdown_grace = "1s"
-
-[[service]]
-name = "mx"
-kind = "smtp"
-listen = "{smtp}"
+        r#"{}
 
 [[service]]
 name = "web"
@@ -61,7 +52,8 @@ deny = ["127.0.0.0/8"]
 [[domain]]
 name = "example.test"
 users = ["alice"]
-"#
+"#,
+        config_head(smtp, "")
     );
     (TestServer::start_with(&config, smtp), web, denied, smtp)
 }

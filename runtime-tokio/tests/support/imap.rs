@@ -3,7 +3,8 @@
 //! loopback), `starttls` (logins only after STARTTLS) and `imaps`
 //! (implicit TLS), all on one data directory, with alice's password set.
 
-use super::{TestServer, free_port, postern, python};
+pub use super::address;
+use super::{TestServer, config_head, postern, python};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -18,10 +19,6 @@ pub struct ImapWorld {
     pub imaps: SocketAddr,
 }
 
-pub fn address() -> SocketAddr {
-    format!("127.0.0.1:{}", free_port()).parse().unwrap()
-}
-
 impl ImapWorld {
     pub fn start() -> ImapWorld {
         Self::start_with("")
@@ -32,16 +29,7 @@ impl ImapWorld {
     pub fn start_with(extra: &str) -> ImapWorld {
         let [smtp, plain, starttls, imaps] = [0; 4].map(|_| address());
         let config = format!(
-            r#"
-[server]
-hostname = "mx.example.test"
-data_dir = "data"
-shutdown_grace = "1s"
-
-[[service]]
-name = "mx"
-kind = "smtp"
-listen = "{smtp}"
+            r#"{}
 
 [[service]]
 name = "imap"
@@ -69,7 +57,8 @@ tls_key = "key.pem"
 name = "example.test"
 users = ["alice", "bob"]
 {extra}
-"#
+"#,
+            config_head(smtp, "")
         );
         let server = TestServer::start_with_files(&config, smtp, make_certificate);
         let world = ImapWorld {

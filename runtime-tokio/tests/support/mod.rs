@@ -33,6 +33,31 @@ pub fn free_port() -> u16 {
     free_ports(1)
 }
 
+/// A free loopback address for a test listener.
+pub fn address() -> SocketAddr {
+    format!("127.0.0.1:{}", free_port()).parse().unwrap()
+}
+
+/// The start of most test configurations: the `[server]` table and an
+/// SMTP instance "mx" on `smtp` with the extra `mx_keys`. Append the rest
+/// (more `[[service]]`s, `[auth]`, `[[domain]]`) to it.
+pub fn config_head(smtp: impl std::fmt::Display, mx_keys: &str) -> String {
+    format!(
+        r#"
+[server]
+hostname = "mx.example.test"
+data_dir = "data"
+shutdown_grace = "1s"
+
+[[service]]
+name = "mx"
+kind = "smtp"
+listen = "{smtp}"
+{mx_keys}
+"#
+    )
+}
+
 /// The first of `count` consecutive ports, each as [`free_port`] hands
 /// one out (an FTP instance's passive range, say).
 pub fn free_ports(count: u16) -> u16 {
@@ -84,24 +109,14 @@ impl TestServer {
         let dir = tempfile::tempdir().unwrap();
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let config = format!(
-            r#"
-[server]
-hostname = "mx.example.test"
-data_dir = "data"
-shutdown_grace = "1s"
-
-[[service]]
-name = "mx"
-kind = "smtp"
-listen = "{addr}"
-max_message_size = 100000
-
+            r#"{}
 [[domain]]
 name = "example.test"
 users = ["alice", "bob"]
 aliases = {{ info = "alice" }}
 {extra}
-"#
+"#,
+            config_head(addr, "max_message_size = 100000")
         );
         std::fs::write(dir.path().join("postern.toml"), config).unwrap();
         TestServer {
@@ -115,22 +130,12 @@ aliases = {{ info = "alice" }}
     /// the extra `service` keys, delivering for example.test (alice).
     pub fn start_service(addr: SocketAddr, service: &str) -> TestServer {
         let config = format!(
-            r#"
-[server]
-hostname = "mx.example.test"
-data_dir = "data"
-shutdown_grace = "1s"
-
-[[service]]
-name = "mx"
-kind = "smtp"
-listen = "{addr}"
-{service}
-
+            r#"{}
 [[domain]]
 name = "example.test"
 users = ["alice"]
-"#
+"#,
+            config_head(addr, service)
         );
         Self::start_with(&config, addr)
     }

@@ -5,7 +5,7 @@
 //! bob's passwords set.
 
 use super::imap::make_certificate;
-use super::{TestServer, free_port, python};
+use super::{TestServer, address, config_head, free_port, python};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -21,10 +21,6 @@ pub struct WebWorld {
     pub https: SocketAddr,
 }
 
-fn address() -> SocketAddr {
-    format!("127.0.0.1:{}", free_port()).parse().unwrap()
-}
-
 impl WebWorld {
     pub fn start() -> WebWorld {
         Self::start_with("")
@@ -34,16 +30,7 @@ impl WebWorld {
     pub fn start_with(extra: &str) -> WebWorld {
         let [smtp, http, https] = [0; 3].map(|_| address());
         let config = format!(
-            r#"
-[server]
-hostname = "mx.example.test"
-data_dir = "data"
-shutdown_grace = "1s"
-
-[[service]]
-name = "mx"
-kind = "smtp"
-listen = "{smtp}"
+            r#"{}
 
 [[service]]
 name = "web"
@@ -65,7 +52,8 @@ tls_key = "key.pem"
 name = "example.test"
 users = ["alice", "bob"]
 {extra}
-"#
+"#,
+            config_head(smtp, "")
         );
         let server = TestServer::start_with_files(&config, smtp, make_certificate);
         let world = WebWorld {
