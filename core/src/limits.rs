@@ -1,6 +1,6 @@
 //! Every bound the core enforces, in one module, with the reason beside
-//! it; those of mail authentication and of spam control in its two parts,
-//! re-exported here.
+//! it; those of IMAP, NNTP, mail authentication and spam control in
+//! parts of their own, re-exported here.
 //!
 //! Hitting one of these is an operating error with a defined reply, never a
 //! panic and never unbounded growth. Names put the qualifier last
@@ -8,10 +8,14 @@
 
 use std::time::Duration;
 
+mod imap;
 mod mail_auth;
+mod nntp;
 mod spam;
 
+pub use imap::*;
 pub use mail_auth::*;
+pub use nntp::*;
 pub use spam::*;
 
 /// RFC 5321 4.5.3.1.4: a command line is at most 512 octets, CRLF included.
@@ -489,120 +493,6 @@ pub const FTP_ACTIVE_PORT_MIN: u16 = 1024;
 /// a data connection.
 pub const FTP_TRANSFER_CHUNK_BYTES: usize = 64 * 1024;
 
-// IMAP instances
-
-/// RFC 9051 section 5.4: an IMAP server's inactivity autologout timer
-/// "MUST be at least 30 minutes". An IMAP instance's `command_timeout`
-/// may not be shorter.
-pub const IMAP_AUTOLOGOUT_MIN: Duration = Duration::from_secs(30 * 60);
-
-/// How long an IMAP client that has not logged in may stay without a
-/// command. RFC 9051 section 5.4 sets its 30-minute minimum for sessions
-/// after authentication only; a connection that has not logged in holds
-/// a slot of the instance's connection quota and has shown nothing, so
-/// it gets three minutes, as Dovecot's login process gives it.
-pub const IMAP_LOGIN_TIMEOUT: Duration = Duration::from_secs(3 * 60);
-
-/// An IMAP instance's `command_timeout` when none is written: the RFC
-/// 9051 minimum, as Dovecot's IMAP idle timeout.
-pub const IMAP_AUTOLOGOUT_DEFAULT: Duration = IMAP_AUTOLOGOUT_MIN;
-
-/// An IMAP instance's `max_session_time` when none is written: a day.
-/// Mail clients stay connected all day (IDLE), so the other services'
-/// 30 minutes would cut them off every half hour.
-pub const IMAP_SESSION_TIME_DEFAULT: Duration = SESSION_TIME_MAX;
-
-/// An IMAP instance's `max_connections_per_host` when none is written:
-/// a mail client keeps several connections open (one per folder it
-/// watches, Thunderbird up to five), often from a desktop and a phone
-/// behind one address; Dovecot allows 10 per user and address.
-pub const IMAP_CONNECTIONS_PER_HOST_DEFAULT: u32 = 10;
-
-// IMAP store
-
-/// Messages one MULTIAPPEND (RFC 3502) may store at once: each is written
-/// to `tmp/` before any is made visible, so this bounds that work.
-pub const MULTIAPPEND_MESSAGES_MAX: usize = 1000;
-
-/// The largest `postern-modseq` read: a line of about 40 octets for each
-/// of [`MAILBOX_MESSAGES_MAX`] messages, with room for keywords.
-pub const MODSEQ_FILE_BYTES_MAX: u64 = 256 * 1024 * 1024;
-
-/// The largest `postern-special-use` read: one short line per folder.
-pub const SPECIAL_USE_FILE_BYTES_MAX: u64 = 256 * 1024;
-// IMAP codec
-
-/// One IMAP command's text outside its literals, line ends included.
-/// RFC 9051 4 sets no limit; RFC 7162 4 asks servers to accept command
-/// lines of at least 8192 octets, and a QRESYNC client's known-UID sets
-/// can be longer, so 64 KiB (Dovecot's default is the same).
-pub const IMAP_COMMAND_LINE_BYTES_MAX: usize = 64 * 1024;
-
-/// RFC 7888 4: with LITERAL- (not LITERAL+) a non-synchronizing literal
-/// is at most 4096 octets. A session that advertises LITERAL- sets its
-/// reader's `nonsync_literal_bytes_max` to this.
-pub const IMAP_LITERAL_MINUS_BYTES_MAX: u64 = 4096;
-
-/// One whole IMAP command, literals included, when the session sets no
-/// other bound: a MULTIAPPEND (RFC 3502) of several messages of the
-/// default maximum size.
-pub const IMAP_COMMAND_BYTES_DEFAULT: u64 = 4 * MESSAGE_BYTES_DEFAULT;
-
-/// Items in one IMAP command: sequence ranges, search keys, list and
-/// FETCH items together. A real client's longest commands are QRESYNC
-/// UID sets and SEARCH UID sets of a few thousand ranges.
-pub const IMAP_COMMAND_ITEMS_MAX: usize = 10_000;
-
-/// Nesting in one IMAP command: parenthesised lists and search keys
-/// (NOT and OR count as a level), so that parsing never recurses deeper.
-pub const IMAP_COMMAND_DEPTH_MAX: usize = 32;
-
-/// The largest `mailbox_quota` a configuration may set: 16 TiB, far past
-/// any one user's mail, small enough that RFC 9208's 1024-octet units fit
-/// any client's integers.
-pub const MAILBOX_QUOTA_BYTES_MAX: u64 = 16 * 1024 * 1024 * 1024 * 1024;
-// IMAP message
-
-/// How deep multiparts and message/rfc822 parts nest before a part is
-/// taken as an opaque leaf (its octets still reachable as one part).
-/// Real mail rarely nests past 5; the bound keeps a crafted message from
-/// costing a deep recursion (the tree and BODYSTRUCTURE are recursive).
-pub const IMAP_MIME_DEPTH_MAX: usize = 32;
-
-/// MIME parts one message is split into; past it the rest of a
-/// multipart is not split further (BODYSTRUCTURE stays bounded).
-pub const IMAP_MIME_PARTS_MAX: usize = 5_000;
-
-/// Message-IDs taken from one message's References for THREAD
-/// (RFC 5256 3): the oldest ones beyond it are dropped.
-pub const IMAP_THREAD_REFERENCES_MAX: usize = 256;
-
-/// How deep a THREAD REFERENCES tree goes before the rest of a reply
-/// chain is shown flat under its last level: the tree is walked
-/// recursively, and a mailbox where each message answers the one before
-/// must not exhaust the stack.
-pub const IMAP_THREAD_DEPTH_MAX: usize = 256;
-
-// IMAP session
-
-/// A stored message this large or smaller is read whole in one step
-/// (one trip to the blocking threads); a larger one is streamed in
-/// bounded chunks.
-pub const MESSAGE_READ_AT_ONCE_BYTES_MAX: u64 = 256 * 1024;
-
-/// RFC 2177 3: clients re-issue IDLE at least every 29 minutes; an IDLE
-/// that lasts longer than this ends the session.
-pub const IMAP_IDLE_MAX: Duration = Duration::from_secs(30 * 60);
-
-/// `BAD` replies an IMAP session may earn before `* BYE` (Dovecot allows
-/// 20 too).
-pub const IMAP_BAD_COMMANDS_MAX: u32 = 20;
-
-/// Octets an IMAP session holds beyond the command it is reading while a
-/// request is out: room for a pipelined group of commands. The driver
-/// stops reading at this bound ([`crate::imap::session::ImapServer::wants_input`]).
-pub const IMAP_INPUT_BUFFER_BYTES_MAX: usize = 64 * 1024;
-
 // Passwords
 
 /// Cores a server leaves to its sessions while it checks passwords:
@@ -718,130 +608,6 @@ pub const VACATION_REFERENCES_MAX: usize = 10;
 /// and every address come to about 10 KiB; a longer file is damaged.
 pub const MAILBOX_RULES_BYTES_MAX: usize = 64 * 1024;
 
-// NNTP.
-
-/// The longest newsgroup name we accept (RFC 3977 3.1 leaves it to the
-/// server; INN's default is 128 too).
-pub const NEWSGROUP_NAME_BYTES_MAX: usize = 128;
-
-/// RFC 3977 3.1: a command line is at most 512 octets, CRLF included.
-/// `AUTHINFO SASL` lines and SASL responses get [`AUTH_LINE_BYTES_MAX`]
-/// (RFC 4643 2.4.1 lets them run to 12,288 octets).
-pub const NNTP_COMMAND_LINE_BYTES_MAX: usize = 512;
-
-/// RFC 3977 3.1: a server that closes idle connections "SHOULD wait at
-/// least 3 minutes"; an NNTP instance's idle timeout may not be set below
-/// it.
-pub const NNTP_IDLE_TIMEOUT_MIN: Duration = Duration::from_secs(3 * 60);
-
-/// How much of an article the NNTP driver reads from the news store and
-/// hands the machine at a time: ARTICLE streams, like POP3's RETR.
-pub const NNTP_ARTICLE_CHUNK_BYTES: usize = 64 * 1024;
-
-/// The largest article POST accepts, whatever the configuration says: the
-/// machine holds a posted article in memory until the store has it. The
-/// configured `max_article_size` may only be smaller. 4 MiB is many times
-/// the largest text article Usenet servers commonly carry (1 MB).
-pub const NNTP_POST_BYTES_MAX: u64 = 4 * 1024 * 1024;
-
-/// Newsgroups one posted article may name (RFC 5536 3.1.4 sets no
-/// bound; crossposting to many groups is how news spam spreads, and
-/// INN-based servers commonly refuse more than a handful).
-pub const NNTP_NEWSGROUPS_PER_ARTICLE_MAX: usize = 16;
-
-/// Comma-separated patterns in one wildmat (RFC 3977 4): a LIST or
-/// NEWNEWS argument fits in a command line anyway; an access pattern in
-/// the configuration is bounded the same way.
-pub const WILDMAT_PATTERNS_MAX: usize = 64;
-
-/// The longest message-id (RFC 5536 3.1.3: "MUST NOT exceed 250 octets").
-pub const NNTP_MESSAGE_ID_BYTES_MAX: usize = 250;
-
-/// Header fields a posted article may have, at most: the checks walk them
-/// all, and no real article has more than a few dozen.
-pub const NNTP_POSTED_HEADER_FIELDS_MAX: usize = 500;
-
-/// An NNTP session's inactivity timer unless `command_timeout` says
-/// otherwise.
-pub const NNTP_IDLE_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10 * 60);
-
-/// How often expired articles are removed from newsgroups.
-pub const NEWS_EXPIRY_INTERVAL: Duration = Duration::from_secs(60 * 60);
-// NNTP client: pulling groups from an upstream server.
-
-/// The longest status line the pull client reads from an upstream
-/// server (RFC 3977 3.1: a response line is at most 512 octets, CRLF
-/// included; twice that, for servers that overrun it a little).
-pub const NNTP_STATUS_LINE_BYTES_MAX: usize = 1024;
-
-/// The longest line of a multi-line block (an article or a LIST) the
-/// pull client buffers. RFC 5536 3.2 keeps article lines to 998 octets;
-/// real ones overrun it. A longer line in an article makes the article
-/// too large (it is skipped); in a LIST it ends the session.
-pub const NNTP_BLOCK_LINE_BYTES_MAX: usize = 64 * 1024;
-
-/// The largest article the pull client takes from an upstream server, by
-/// default; a larger one is read to its end, dropped and skipped.
-pub const NNTP_PULL_ARTICLE_BYTES_DEFAULT: usize = 1024 * 1024;
-
-/// The largest article size an operator may configure.
-pub const NNTP_PULL_ARTICLE_BYTES_MAX: usize = 16 * 1024 * 1024;
-
-/// Articles one group gives one pull session at most; the rest come in
-/// the next rounds, from the high-water mark on.
-pub const NNTP_PULL_ARTICLES_PER_GROUP_MAX: u32 = 1000;
-
-/// Articles pulled from a group seen for the first time: its newest ones
-/// only, not its whole history (suck and INN's pullnews do the same).
-pub const NNTP_PULL_NEW_GROUP_ARTICLES: u32 = 100;
-
-/// Groups one pull session fetches at most (configured names, or what
-/// `LIST ACTIVE wildmat` answered).
-pub const NNTP_PULL_GROUPS_MAX: usize = 1000;
-
-/// Local articles one pull session posts upstream at most.
-pub const NNTP_PULL_POSTS_PER_SESSION_MAX: usize = 100;
-
-/// How long the pull client waits for the greeting.
-pub const NNTP_PULL_GREETING_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// How long it waits for the response to a command (and for the status
-/// line of an article).
-pub const NNTP_PULL_COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// How long it waits for the rest of a multi-line block; reset by every
-/// chunk that arrives, so a slow but live transfer goes on.
-pub const NNTP_PULL_BLOCK_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// How long the driver may take to store an article, or to send a post.
-pub const NNTP_PULL_DRIVER_TIMEOUT: Duration = Duration::from_secs(5 * 60);
-
-/// The default time between two pull rounds of an upstream.
-pub const NNTP_PULL_INTERVAL_DEFAULT: Duration = Duration::from_secs(15 * 60);
-
-/// The shortest and longest configurable times between rounds.
-pub const NNTP_PULL_INTERVAL_MIN: Duration = Duration::from_secs(10);
-pub const NNTP_PULL_INTERVAL_MAX: Duration = Duration::from_secs(7 * 24 * 60 * 60);
-
-/// How long a failed round waits before the next try, doubling from the
-/// first figure up to the second (never beyond the interval).
-pub const NNTP_PULL_RETRY_DELAY_FIRST: Duration = Duration::from_secs(30);
-pub const NNTP_PULL_RETRY_DELAY_MAX: Duration = Duration::from_secs(60 * 60);
-
-/// How long dialling an upstream may take.
-pub const NNTP_PULL_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// How long one whole pull session may take, whatever happens.
-pub const NNTP_PULL_SESSION_TIMEOUT: Duration = Duration::from_secs(60 * 60);
-
-/// Octets of a password file read, at most.
-pub const NNTP_PULL_PASSWORD_FILE_BYTES_MAX: usize = 4096;
-
-/// Octets of a `LIST ACTIVE wildmat` answer the pull client reads, at
-/// most: [`NNTP_PULL_GROUPS_MAX`] lines of a long name and three numbers
-/// fit several times over; a server that ignores the wildmat and sends
-/// its whole active file fails the session instead of filling memory.
-pub const NNTP_PULL_LIST_BYTES_MAX: usize = 1024 * 1024;
 // Mailing lists.
 
 /// Commands read from one message to a list's request address: a reply
