@@ -220,6 +220,13 @@ pub const CLIENT_CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 /// optionally by `smtp_connection_reuse_count_limit`).
 pub const CLIENT_MESSAGES_PER_CONNECTION_MAX: u32 = 100;
 
+/// How old an outbound connection may grow and still be given another
+/// message: past this it QUITs after its transaction and the next message
+/// opens a new connection (Postfix's `smtp_connection_reuse_time_limit`,
+/// 300 s), so a reused session does not outlive a change of the
+/// destination's address or load balancing.
+pub const CLIENT_CONNECTION_AGE_MAX: Duration = Duration::from_secs(300);
+
 /// How long an outbound connection waits, idle after a transaction, for
 /// another message to the same destination before it QUITs (Postfix's
 /// `smtp_connection_cache_time_limit`, 2 s): long enough to catch the next

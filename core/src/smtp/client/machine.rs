@@ -8,7 +8,8 @@ use super::{
     TlsPolicy, Verdict,
 };
 use crate::limits::{
-    CLIENT_CONNECTION_IDLE_MAX, CLIENT_MESSAGES_PER_CONNECTION_MAX, REPLY_TEXT_BYTES_MAX,
+    CLIENT_CONNECTION_AGE_MAX, CLIENT_CONNECTION_IDLE_MAX, CLIENT_MESSAGES_PER_CONNECTION_MAX,
+    REPLY_TEXT_BYTES_MAX,
 };
 use crate::text::{bounded, escape_controls};
 use crate::time::Instant;
@@ -99,6 +100,9 @@ pub struct Client {
     /// StartTls was emitted; the handshake's result has not come back.
     awaiting_tls: bool,
     output: VecDeque<Output>,
+    /// When the session began: a connection older than
+    /// [`CLIENT_CONNECTION_AGE_MAX`] takes no further message.
+    opened: Instant,
     now: Instant,
     deadline: Option<Instant>,
 }
@@ -127,6 +131,7 @@ impl Client {
             tls: false,
             awaiting_tls: false,
             output: VecDeque::new(),
+            opened: now,
             now,
             deadline,
         };
@@ -616,7 +621,8 @@ impl Client {
         // Bytes behind the reply that ended the transaction answer nothing
         // we sent: a server out of step is not given another message.
         let out_of_step = self.parser.discard() > 0;
-        if self.messages >= self.messages_max || self.server_closing || out_of_step {
+        let too_old = self.now.saturating_duration_since(self.opened) >= CLIENT_CONNECTION_AGE_MAX;
+        if self.messages >= self.messages_max || self.server_closing || out_of_step || too_old {
             self.send("QUIT\r\n".to_owned());
             return self.finish(None);
         }

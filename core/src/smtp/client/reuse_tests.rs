@@ -3,7 +3,9 @@
 
 use super::tests::{EHLO_OK, config, delivery, start};
 use super::*;
-use crate::limits::{CLIENT_CONNECTION_IDLE_MAX, CLIENT_MESSAGES_PER_CONNECTION_MAX};
+use crate::limits::{
+    CLIENT_CONNECTION_AGE_MAX, CLIENT_CONNECTION_IDLE_MAX, CLIENT_MESSAGES_PER_CONNECTION_MAX,
+};
 use crate::time::Instant;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -208,6 +210,25 @@ fn the_message_limit_ends_the_connection() {
     assert_eq!(run.readies, 2);
     assert_eq!(run.waiting.len(), 3, "left for another connection");
     assert_eq!(run.count("QUIT"), 1);
+    assert!(run.closed);
+}
+
+#[test]
+fn a_connection_past_its_age_limit_takes_no_further_message() {
+    let young = CLIENT_CONNECTION_AGE_MAX - std::time::Duration::from_secs(1);
+    let mut run = Conversation::new(happy, 3, 10);
+    run.now = start() + young;
+    let run = run.play("220 mx\r\n");
+    assert_eq!(run.count("MAIL"), 4, "all four before the limit");
+
+    let mut run = Conversation::new(happy, 3, 10);
+    run.now = start() + CLIENT_CONNECTION_AGE_MAX;
+    let run = run.play("220 mx\r\n");
+    assert_eq!(run.count("MAIL"), 1);
+    assert_eq!(run.readies, 0);
+    assert_eq!(run.verdicts(), [Verdict::Delivered]);
+    assert_eq!(run.waiting.len(), 3, "left for a new connection");
+    assert_eq!(run.sent.last().map(String::as_str), Some("QUIT"));
     assert!(run.closed);
 }
 
