@@ -260,7 +260,14 @@ pub fn explain_with(
         let resolved = directory.resolve(to);
         let accepted = matches!(resolved, RecipientVerdict::Local(_))
             || (may_relay && matches!(resolved, RecipientVerdict::NotLocal));
+        let (lists, lists_fact) = match &resolved {
+            RecipientVerdict::Local(mailbox) => barring::lists_verdict(mailbox, question, facts),
+            _ => (barring::ListsSay::GoOn, None),
+        };
         let verdict = match &resolved {
+            RecipientVerdict::Local(mailbox) if lists == barring::ListsSay::Refused => {
+                format!("refused: local mailbox {mailbox}, whose user refuses this sender")
+            }
             RecipientVerdict::Local(mailbox) => {
                 format!("accepted: local mailbox {mailbox}, delivered to its Maildir")
             }
@@ -276,12 +283,9 @@ pub fn explain_with(
             }
         };
         line(&mut text, "recipient", &format!("{to}: {verdict}"));
-        let lists = match &resolved {
-            RecipientVerdict::Local(mailbox) => {
-                barring::lists_line(&mut text, mailbox, question, facts)
-            }
-            _ => barring::ListsSay::GoOn,
-        };
+        if let Some(fact) = lists_fact {
+            line(&mut text, "lists", &fact);
+        }
         if accepted && lists == barring::ListsSay::GoOn {
             spam::greylist_line(&mut text, service, question, to, facts);
         }

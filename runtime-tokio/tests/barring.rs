@@ -252,6 +252,7 @@ fn a_users_block_list_sends_to_junk_or_refuses_and_the_allow_list_wins() {
     let explained = String::from_utf8_lossy(&explained.stdout);
     for expected in [
         "barring    sender <pitch@remote.test>: matches none of the 3 bar_senders patterns",
+        "recipient  <alice@example.test>: refused: local mailbox alice@example.test, whose user refuses this sender",
         "lists      <pitch@remote.test> is blocked by alice@example.test (@remote.test, blocked = refuse): refused for this recipient with 550 5.7.1",
         "recipient  <old@example.test>: refused: 550 5.7.1 barred (bar_recipients pattern old@example.test; for every client)",
     ] {

@@ -88,20 +88,19 @@ pub(super) enum ListsSay {
     Refused,
 }
 
-/// What `mailbox`'s lists say of the sender, with its line when it has
-/// lists.
-pub(super) fn lists_line(
-    text: &mut String,
+/// What `mailbox`'s lists say of the sender, with the line to show when
+/// it has lists.
+pub(super) fn lists_verdict(
     mailbox: &LocalMailbox,
     question: &Question,
     facts: &SpamFacts,
-) -> ListsSay {
+) -> (ListsSay, Option<String>) {
     let (Some(from), Some(lists)) = (&question.from, facts.sender_lists.get(&mailbox.to_string()))
     else {
-        return ListsSay::GoOn;
+        return (ListsSay::GoOn, None);
     };
     if lists.is_empty() {
-        return ListsSay::GoOn;
+        return (ListsSay::GoOn, None);
     }
     let (fact, says) = match lists.verdict(from) {
         ListVerdict::Unlisted => (
@@ -125,8 +124,7 @@ pub(super) fn lists_line(
             ListsSay::Refused,
         ),
     };
-    line(text, "lists", &fact);
-    says
+    (says, Some(fact))
 }
 
 #[cfg(test)]
