@@ -1,6 +1,6 @@
 //! Every bound the core enforces, in one module, with the reason beside
-//! it; those of mail authentication and of spam control in its two parts,
-//! re-exported here.
+//! it; those of mail authentication, of spam control and of the storage
+//! backend in their own parts, re-exported here.
 //!
 //! Hitting one of these is an operating error with a defined reply, never a
 //! panic and never unbounded growth. Names put the qualifier last
@@ -10,9 +10,11 @@ use std::time::Duration;
 
 mod mail_auth;
 mod spam;
+mod storage;
 
 pub use mail_auth::*;
 pub use spam::*;
+pub use storage::*;
 
 /// RFC 5321 4.5.3.1.4: a command line is at most 512 octets, CRLF included.
 pub const COMMAND_LINE_BYTES_MAX: usize = 512;

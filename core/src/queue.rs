@@ -7,6 +7,7 @@
 //! written), never zero times.
 
 mod first_try;
+pub mod row;
 
 pub use first_try::FirstTries;
 
