@@ -60,6 +60,12 @@ mod remote_log_session;
 /// Runs the server until `stop` completes, then shuts down gracefully.
 pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), String> {
     let config = &loaded.config;
+    if let postern_core::config::StorageConfig::Postgres(_) = &config.storage {
+        return Err(format!(
+            "{}: [storage] backend = \"postgres\": the server does not run on PostgreSQL yet (only `postern storage init|migrate|check` use it); set backend = \"files\" to run",
+            loaded.origin
+        ));
+    }
     let hangups = reload::hangups();
     // The plan is checked before the data directory is touched.
     let plan = listen::plan(&loaded)?;
