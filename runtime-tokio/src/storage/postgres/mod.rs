@@ -160,9 +160,21 @@ impl From<StoreError> for io::Error {
 pub fn describe(error: &tokio_postgres::Error) -> String {
     match error.as_db_error() {
         Some(db) => format!("{}: {} ({})", db.severity(), db.message(), db.code().code()),
-        // The client's text ends with its cause ("error connecting to
+        // The client's text, then its causes ("error connecting to
         // server: Connection refused (os error 111)").
-        None => error.to_string(),
+        None => {
+            let mut text = error.to_string();
+            let mut cause = std::error::Error::source(error);
+            while let Some(inner) = cause {
+                let more = inner.to_string();
+                if !text.contains(&more) {
+                    text.push_str(": ");
+                    text.push_str(&more);
+                }
+                cause = inner.source();
+            }
+            text
+        }
     }
 }
 
