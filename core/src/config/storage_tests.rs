@@ -87,9 +87,12 @@ fn a_password_in_the_url_is_refused_with_the_fix() {
     }
 }
 
+/// A URL's host and port, or why it is refused.
+type Shape = Result<(&'static str, Option<u16>), UrlProblem>;
+
 #[test]
 fn url_shapes() {
-    let cases: &[(&str, Result<(&str, Option<u16>), UrlProblem>)] = &[
+    let cases: &[(&str, Shape)] = &[
         ("postgres://u@h:1/d", Ok(("h", Some(1)))),
         ("postgres://h", Ok(("h", None))),
         ("postgresql://u@h/d?sslmode=disable", Ok(("h", None))),
