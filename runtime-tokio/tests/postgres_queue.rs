@@ -466,6 +466,23 @@ async fn storage_migrate_from_empty_then_again_is_a_no_op_and_check_prints_the_v
             text(&newer)
         );
     }
+    // And one older than the binary is named, with the fix.
+    client
+        .execute("DELETE FROM schema_migrations", &[])
+        .await
+        .unwrap();
+    let older = storage(&config, "check");
+    assert_eq!(older.status.code(), Some(1), "{}", text(&older));
+    assert!(
+        text(&older).contains("the schema is at version 0, older than this binary's 1"),
+        "{}",
+        text(&older)
+    );
+    assert!(
+        text(&older).contains("run `postern storage migrate`"),
+        "{}",
+        text(&older)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
