@@ -193,7 +193,15 @@ mod tests {
     fn migrations_stay_in_the_portable_subset() {
         // CockroachDB and YugabyteDB lack these, or treat them differently.
         for migration in MIGRATIONS {
-            let sql = migration.sql.to_ascii_uppercase();
+            // The statements, not the comments (which may name what is
+            // left out).
+            let sql: String = migration
+                .sql
+                .lines()
+                .map(|line| line.split("--").next().unwrap_or(""))
+                .collect::<Vec<_>>()
+                .join("\n")
+                .to_ascii_uppercase();
             for word in [
                 "SERIAL", "PLPGSQL", "TRIGGER", "$$", "BEGIN", "COMMIT", "OIDS",
             ] {
