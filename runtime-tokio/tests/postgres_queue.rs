@@ -344,6 +344,127 @@ async fn a_node_id_in_use_by_another_live_node_is_refused() {
     queue.heartbeat(5, "mx-b", LONG).await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn save_state_writes_every_recipient_for_the_holder_only() {
+    let db = database();
+    let queue = queue(&db).await;
+    let committed = commit(&queue, 21, 3, b"x\r\n").await;
+    let id = QueueId(21);
+    let lease = queue.claim_due(1, 1, LONG).await.unwrap()[0].lease;
+    let mut state = DeliveryState::new(&committed.envelope, UnixTime(committed.received_at));
+    state.recipients[0] = delivered();
+    state.recipients[1] = RecipientState {
+        status: Status::Failed,
+        attempts: 2,
+        last_detail: "550 5.1.1 no such user".into(),
+    };
+    state.recipients[2] = RecipientState {
+        status: Status::Pending {
+            next_attempt: UnixTime(committed.received_at + 600),
+        },
+        attempts: 1,
+        last_detail: "451 4.7.1 later".into(),
+    };
+    state.bounced[1] = true;
+    let stranger = Lease {
+        node_id: 2,
+        counter: lease.counter,
+    };
+    assert!(matches!(
+        queue.save_state(id, &stranger, &state).await,
+        Err(StoreError::Fenced)
+    ));
+    queue.save_state(id, &lease, &state).await.unwrap();
+    assert_eq!(queue.load(id).await.unwrap().1, state);
+    // The bounce flag alone, too.
+    let mut bounced = state.clone();
+    bounced.bounced[0] = true;
+    queue.record_bounced(id, &lease, 0).await.unwrap();
+    assert_eq!(queue.load(id).await.unwrap().1, bounced);
+    // The message is next due when its pending recipient is.
+    let client = look(&db).await;
+    let next = count(
+        &client,
+        "SELECT EXTRACT(EPOCH FROM next_attempt)::BIGINT FROM queue_messages",
+    )
+    .await;
+    assert_eq!(next, committed.received_at + 600);
+}
+
+/// Data that fails after `good` octets, as a connection that drops.
+struct FailingAfter {
+    good: usize,
+}
+
+impl tokio::io::AsyncRead for FailingAfter {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        if self.good == 0 {
+            return std::task::Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "client went away",
+            )));
+        }
+        let n = self.good.min(buf.remaining()).min(4096);
+        buf.put_slice(&vec![b'a'; n]);
+        self.good -= n;
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_that_fails_midway_stores_nothing() {
+    let db = database();
+    let queue = queue(&db).await;
+    let record = record(31, 1);
+    let state = DeliveryState::new(&record.envelope, UnixTime(record.received_at));
+    let error = queue
+        .commit(&record, &state, FailingAfter { good: 600 * 1024 })
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), io::ErrorKind::ConnectionReset);
+    let client = look(&db).await;
+    for table in ["blob_chunks", "blobs", "queue_messages", "queue_recipients"] {
+        let rows = count(&client, &format!("SELECT count(*) FROM {table}")).await;
+        assert_eq!(rows, 0, "{table} keeps rows of a commit that failed");
+    }
+    // And the same message commits once its data arrives whole.
+    commit(&queue, 31, 1, b"x\r\n").await;
+    assert_eq!(queue.count().await.unwrap(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_database_is_an_io_error_to_retry() {
+    let closed = support::free_port();
+    let mut config: tokio_postgres::Config = format!("postgres://postern@127.0.0.1:{closed}/none")
+        .parse()
+        .unwrap();
+    config.password(ROLE_PASSWORD);
+    let queue = PgQueue::new(postgres::pool(config, 2).unwrap());
+    let error = queue.claim_due(1, 10, LONG).await.unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("Connection refused"), "{text}");
+    assert!(!text.contains(ROLE_PASSWORD), "{text}");
+    let fenced_or_not = queue
+        .record(
+            QueueId(1),
+            &Lease {
+                node_id: 1,
+                counter: 1,
+            },
+            0,
+            &delivered(),
+        )
+        .await;
+    assert!(
+        matches!(fenced_or_not, Err(StoreError::Io(_))),
+        "{fenced_or_not:?}"
+    );
+}
+
 // ---- `postern storage` and the configuration, through the binary. ----
 
 /// A configuration with `storage` as its [storage] table, in `dir`.
