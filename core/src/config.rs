@@ -16,6 +16,7 @@ mod port;
 pub mod reload;
 mod run_as;
 mod service;
+mod storage;
 
 pub use news_upstream::NewsUpstreamConfig;
 pub use outbound::{
@@ -25,6 +26,10 @@ pub use outbound::{
 pub use port::{PortNames, PortSpec, WELL_KNOWN_PORTS};
 pub use run_as::{Privileges, RunAs, SystemName};
 pub use service::{FtpConfig, ListenLines, ServiceConfig, ServiceKind};
+pub use storage::{
+    DatabaseUrl, PasswordSource, PostgresConfig, StorageConfig, UrlProblem, lease_problem,
+};
+use storage::{RawStorage, validate_storage};
 
 pub use lists::{ListsConfig, parse_list_file, render_list_file};
 
@@ -76,6 +81,8 @@ pub struct Config {
     pub dkim: Vec<DkimKeyConfig>,
     /// `[lists]` and the `[[list]]`s.
     pub lists: ListsConfig,
+    /// `[storage]`: the files backend, or a PostgreSQL database.
+    pub storage: StorageConfig,
     /// Settings that are valid but probably a mistake (a smarthost on
     /// port 465 without `tls = "implicit"`): `check-config` prints them,
     /// the server logs them at start.
@@ -321,6 +328,8 @@ struct RawConfig {
     dkim: Vec<RawDkim>,
     #[serde(default, rename = "lists")]
     lists_section: RawListsSection,
+    #[serde(default)]
+    storage: RawStorage,
 }
 
 /// `[auth]`: failed-login rules for the whole server.
@@ -629,6 +638,7 @@ fn validate(source: &str, raw: RawConfig, errors: &mut Vec<ConfigError>) -> Conf
         log_file: raw.server.log_file,
     };
     let dkim = validate_dkim(source, raw.dkim, &domains, &server, errors, &mut warnings);
+    let storage = validate_storage(source, raw.storage, &server.hostname, errors, &mut warnings);
     Config {
         server,
         services,
@@ -644,6 +654,7 @@ fn validate(source: &str, raw: RawConfig, errors: &mut Vec<ConfigError>) -> Conf
         ),
         lists,
         dkim,
+        storage,
         warnings,
     }
 }

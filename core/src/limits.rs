@@ -1,6 +1,6 @@
 //! Every bound the core enforces, in one module, with the reason beside
-//! it; those of IMAP, NNTP, mail authentication and spam control in
-//! parts of their own, re-exported here.
+//! it; those of IMAP, NNTP, mail authentication, spam control and the
+//! storage backend in parts of their own, re-exported here.
 //!
 //! Hitting one of these is an operating error with a defined reply, never a
 //! panic and never unbounded growth. Names put the qualifier last
@@ -12,11 +12,13 @@ mod imap;
 mod mail_auth;
 mod nntp;
 mod spam;
+mod storage;
 
 pub use imap::*;
 pub use mail_auth::*;
 pub use nntp::*;
 pub use spam::*;
+pub use storage::*;
 
 /// RFC 5321 4.5.3.1.4: a command line is at most 512 octets, CRLF included.
 pub const COMMAND_LINE_BYTES_MAX: usize = 512;

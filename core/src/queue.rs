@@ -8,6 +8,7 @@
 
 mod first_try;
 pub mod lease;
+pub mod row;
 
 pub use first_try::FirstTries;
 

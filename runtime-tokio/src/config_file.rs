@@ -190,6 +190,11 @@ pub fn load(path: Option<&Path>) -> Result<Loaded, String> {
     for key in &mut config.dkim {
         key.key = base.join(&key.key);
     }
+    if let postern_core::config::StorageConfig::Postgres(pg) = &mut config.storage
+        && let Some(postern_core::config::PasswordSource::File(file)) = &mut pg.password
+    {
+        *file = base.join(&*file);
+    }
     for upstream in &mut config.news_upstreams {
         upstream.password_file = upstream.password_file.as_ref().map(|f| base.join(f));
         upstream.ca_file = upstream.ca_file.as_ref().map(|f| base.join(f));
@@ -208,10 +213,11 @@ pub fn load(path: Option<&Path>) -> Result<Loaded, String> {
 pub fn summary(loaded: &Loaded, plan: &BindPlan) -> String {
     let config = &loaded.config;
     let mut text = format!(
-        "{}: configuration is valid\n  hostname  {}\n  data_dir  {}\n\n",
+        "{}: configuration is valid\n  hostname  {}\n  data_dir  {}\n  storage   {}\n\n",
         loaded.origin,
         config.server.hostname,
-        loaded.data_dir.display()
+        loaded.data_dir.display(),
+        config.storage.summary()
     );
     let mut rows: Vec<[String; 9]> = vec![[
         "INSTANCE".to_owned(),

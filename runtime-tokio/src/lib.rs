@@ -40,6 +40,8 @@ pub mod resolver;
 pub mod rules_command;
 pub mod server;
 pub mod spool;
+pub mod storage;
+pub mod storage_command;
 pub mod task;
 pub mod tls;
 pub mod tunnel;

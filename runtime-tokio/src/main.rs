@@ -172,6 +172,15 @@ enum Command {
         #[arg(long, value_name = "N")]
         lines: Option<usize>,
     },
+    /// Creates, upgrades and checks the database of the postgres storage
+    /// backend ([storage] backend = "postgres").
+    Storage {
+        /// The configuration file; without it, found as for `run`.
+        #[arg(long, short, global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        action: postern::storage_command::StorageAction,
+    },
     /// Makes TLS certificates.
     Cert {
         #[command(subcommand)]
@@ -383,6 +392,7 @@ fn main() -> ExitCode {
             dns,
         } => explain(config, local, remote, from, to, size, dns),
         Command::Queue { config, action } => queue(config, action),
+        Command::Storage { config, action } => postern::storage_command::run(config, action),
         Command::User { config, action } => report(user(config, action)),
         Command::Mailbox { config, action } => report(mailbox(config, action)),
         Command::List { config, action } => report(

@@ -385,6 +385,8 @@ fn offline(
     let _lock = DataDirLock::acquire(data_dir)
         .map_err(|e| format!("cannot lock {}: {e}", data_dir.display()))?;
     let (sender, _) = tokio::sync::mpsc::unbounded_channel();
+    // Flush and delete make no new queue IDs, so the node's number does
+    // not matter here.
     let (spool, ids) =
         Spool::open(data_dir, 0, sender).map_err(|e| format!("cannot open the spool: {e}"))?;
     work(&spool, ids)

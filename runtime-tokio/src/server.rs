@@ -60,6 +60,12 @@ mod remote_log_session;
 /// Runs the server until `stop` completes, then shuts down gracefully.
 pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), String> {
     let config = &loaded.config;
+    if let postern_core::config::StorageConfig::Postgres(_) = &config.storage {
+        return Err(format!(
+            "{}: [storage] backend = \"postgres\": the server does not run on PostgreSQL yet (only `postern storage init|migrate|check` use it); set backend = \"files\" to run",
+            loaded.origin
+        ));
+    }
     let hangups = reload::hangups();
     // The plan is checked before the data directory is touched.
     let plan = listen::plan(&loaded)?;
@@ -101,12 +107,13 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     // written under the data directory and before any client byte is read.
     privileges::carry_out(&privileges)?;
     let (committed, arrivals) = mpsc::unbounded_channel();
-    let (spool, backlog) = Spool::open(&loaded.data_dir, 0, committed).map_err(|e| {
-        format!(
-            "cannot open the spool under {}: {e}",
-            loaded.data_dir.display()
-        )
-    })?;
+    let (spool, backlog) = Spool::open(&loaded.data_dir, config.storage.node_id(), committed)
+        .map_err(|e| {
+            format!(
+                "cannot open the spool under {}: {e}",
+                loaded.data_dir.display()
+            )
+        })?;
     let maildirs = Arc::new(Maildirs::new(&loaded.data_dir, &config.server.hostname));
     // Readers share delivery's store: one lock and one MODSEQ per mailbox.
     let maildrops = Arc::new(StoreMaildrops::new(Arc::new(maildirs.store().clone())));

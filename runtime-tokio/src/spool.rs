@@ -41,7 +41,7 @@ use free::FreeFiles;
 
 pub use record::{
     Damaged, HEADER_BYTES, SPOOL_FORMAT_VERSION, SPOOL_MAGIC, SpoolRecord, check_state, damage,
-    damaged, decode_spool_record, decode_state, encode_state,
+    damaged, decode_spool_record, decode_state, encode_header, encode_state,
 };
 
 use crate::driver::StoredMessage;

@@ -1,8 +1,8 @@
 //! What a configuration reload (SIGHUP) may apply to a running server, and
 //! what only a restart can: the listeners (an instance added or removed, or
 //! its `listen`, `secondary_listen` or `kind` changed), the data directory,
-//! the hostname (in Maildir file names and every greeting), and the DNS
-//! servers. Everything else is applied to new sessions and new delivery
+//! the hostname (in Maildir file names and every greeting), the DNS
+//! servers, and `[storage]`. Everything else is applied to new sessions and new delivery
 //! attempts; a session or attempt under way keeps what it started with.
 
 use super::Config;
@@ -87,6 +87,8 @@ pub fn needs_restart(running: &Config, new: &Config) -> Vec<NeedsRestart> {
             "[outbound] nameservers",
             running.outbound.nameservers != new.outbound.nameservers,
         ),
+        // The queue's store is opened once, at start-up.
+        ("[storage]", running.storage != new.storage),
     ];
     for (key, changed) in shared {
         if changed {
@@ -123,6 +125,7 @@ pub fn applicable(running: &Config, new: &Config) -> Config {
     applied.server.run_as = running.server.run_as.clone();
     applied.server.log_file = running.server.log_file.clone();
     applied.outbound.nameservers = running.outbound.nameservers.clone();
+    applied.storage = running.storage.clone();
     applied
 }
 

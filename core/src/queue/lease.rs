@@ -10,9 +10,10 @@
 //! claimed the message meanwhile. Each claim bumps the message's counter,
 //! so an old token never matches again.
 //!
-//! [`LeaseTable`] is the rule, kept in memory: the simulation's shared
-//! store uses it, and the PostgreSQL store does the same in SQL (its
-//! tests hold it to this table). The rule at the boundary: a lease is
+//! [`LeaseTable`] is the rule, kept in memory, for the simulation's
+//! shared store; the PostgreSQL store does the same in SQL, and
+//! `runtime-tokio/tests/postgres_leases.rs` holds it to this table step
+//! by step. The rule at the boundary: a lease is
 //! valid while `now < expires`; a message can be claimed again from
 //! `now >= expires`. So at no instant do two tokens of one message pass.
 

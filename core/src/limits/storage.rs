@@ -1,0 +1,45 @@
+//! Bounds of the `[storage]` backend: the connection pool, the node
+//! numbers, the queue's leases, and the chunks message data is stored in.
+
+use std::time::Duration;
+
+/// Connections a node's pool may hold at once. A PostgreSQL server's own
+/// `max_connections` defaults to 100 and is shared by every node, so a
+/// few dozen per node is already generous; beyond this the pool is a
+/// mistake, not a tuning.
+pub const STORAGE_POOL_SIZE_MAX: u32 = 256;
+
+/// Connections a node's pool holds by default.
+pub const STORAGE_POOL_SIZE_DEFAULT: u32 = 8;
+
+/// The highest node number: node IDs take 10 bits of every queue ID a
+/// node makes, so that two nodes never make the same one.
+pub const STORAGE_NODE_ID_MAX: u16 = crate::envelope::NODE_ID_MAX;
+
+/// The shortest lease a node may hold on a message: shorter, and a
+/// delivery attempt's round trips to the database eat it.
+pub const STORAGE_LEASE_MIN: Duration = Duration::from_secs(5);
+
+/// The longest lease: a node that dies holds its messages this long
+/// before another node may claim them.
+pub const STORAGE_LEASE_MAX: Duration = Duration::from_secs(60 * 60);
+
+/// The lease a node takes on a message it claims, by default.
+pub const STORAGE_LEASE_DEFAULT: Duration = Duration::from_secs(60);
+
+/// Octets of message data in one stored chunk: data streams in and out
+/// this much at a time, never a whole message in memory.
+pub const STORAGE_CHUNK_BYTES_MAX: usize = 256 * 1024;
+
+/// Messages one claim takes at most.
+pub const STORAGE_CLAIM_MESSAGES_MAX: u32 = 1_000;
+
+/// Octets of a storage URL.
+pub const STORAGE_URL_BYTES_MAX: usize = 1_024;
+
+/// Octets of a node's name (a host name's bound, RFC 1035 2.3.4).
+pub const STORAGE_NODE_NAME_BYTES_MAX: usize = 253;
+
+/// Octets of a recipient's last detail (a remote server's reply, an
+/// error) a queue row keeps: longer is cut, marked `...`.
+pub const STORAGE_RECIPIENT_DETAIL_BYTES_MAX: usize = 16 * 1024;

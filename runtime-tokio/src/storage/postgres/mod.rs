@@ -1,0 +1,210 @@
+//! The postgres backend: connections, the schema, and the queue store.
+//!
+//! Connections go without TLS for now ([`NoTls`]): the database must be
+//! on loopback or a network that is trusted. The password comes from a
+//! file or the environment ([`PasswordSource`]) and is handed to the
+//! client only; no error or log line here carries it, and the URL never
+//! holds one (the configuration refuses it).
+//!
+//! Every failure to reach or use the database is an [`io::Error`]: the
+//! caller retries it later (a session answers `451 4.3.0`). A write
+//! refused because the writer's lease is gone is [`StoreError::Fenced`].
+
+mod blob;
+mod listen;
+mod queue;
+pub mod schema;
+
+pub use blob::BlobReader;
+pub use listen::{QUEUE_CHANNEL, QueueListener};
+pub use queue::{Claimed, Lease, PgQueue};
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use postern_core::config::{PasswordSource, PostgresConfig};
+use std::fmt;
+use std::io;
+use std::path::Path;
+use std::time::Duration;
+use tokio_postgres::NoTls;
+use tokio_postgres::error::SqlState;
+
+/// How long connecting to the database may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long an operation waits for a free connection of the pool.
+pub const POOL_WAIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The client's settings for `config`: its URL, and the password read
+/// from its file or variable. Errors are operator-ready text naming the
+/// key and the fix (never the password).
+pub fn client_config(
+    config: &PostgresConfig,
+    config_file: &str,
+) -> Result<tokio_postgres::Config, String> {
+    let mut client: tokio_postgres::Config = config.url.as_str().parse().map_err(|error| {
+        format!(
+            "{config_file}: `storage.url`: {error}\n  help: write postgres://USER@HOST:PORT/DATABASE"
+        )
+    })?;
+    match &config.password {
+        None => {}
+        Some(PasswordSource::File(path)) => {
+            client.password(read_password_file(
+                path,
+                config.password_file_line,
+                config_file,
+            )?);
+        }
+        Some(PasswordSource::Env(name)) => {
+            let password = std::env::var(name).map_err(|_| {
+                format!(
+                    "{config_file}: `storage.password_env`: ${name} is not set (or not UTF-8)\n  help: set it in the environment the command runs in"
+                )
+            })?;
+            client.password(password);
+        }
+    }
+    client
+        .connect_timeout(CONNECT_TIMEOUT)
+        .application_name("postern");
+    Ok(client)
+}
+
+fn read_password_file(path: &Path, line: usize, config_file: &str) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        format!(
+            "{config_file}:{line}: `storage.password_file`: cannot read {}: {error}\n  help: put the database password on the file's first line, readable by the server's user only",
+            path.display()
+        )
+    })?;
+    let password = text.lines().next().unwrap_or("").to_owned();
+    if password.is_empty() {
+        return Err(format!(
+            "{config_file}:{line}: `storage.password_file`: {} has no password on its first line",
+            path.display()
+        ));
+    }
+    Ok(password)
+}
+
+/// A pool of at most `size` connections made with `client`.
+pub fn pool(client: tokio_postgres::Config, size: u32) -> Result<Pool, String> {
+    let manager = Manager::from_config(
+        client,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(size as usize)
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(POOL_WAIT_TIMEOUT))
+        .create_timeout(Some(CONNECT_TIMEOUT))
+        .build()
+        .map_err(|error| format!("cannot make the database pool: {error}"))
+}
+
+/// A write refused, or a failure to reach the database.
+#[derive(Debug)]
+pub enum StoreError {
+    /// The writer's lease on the message has expired or passed to another
+    /// node: nothing was written.
+    Fenced,
+    /// The database could not be reached or used; try again later.
+    Io(io::Error),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Fenced => f.write_str(
+                "the lease on the message has expired or passed to another node; nothing was written",
+            ),
+            StoreError::Io(error) => error.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<io::Error> for StoreError {
+    fn from(error: io::Error) -> Self {
+        StoreError::Io(error)
+    }
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        StoreError::Io(io_error(&error))
+    }
+}
+
+impl From<PoolError> for StoreError {
+    fn from(error: PoolError) -> Self {
+        StoreError::Io(pool_error(error))
+    }
+}
+
+impl From<StoreError> for io::Error {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Io(error) => error,
+            fenced => io::Error::new(io::ErrorKind::PermissionDenied, fenced),
+        }
+    }
+}
+
+/// What went wrong, for an operator: the server's own words for an
+/// error it reported, the client's otherwise. Neither holds a password.
+pub fn describe(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{}: {} ({})", db.severity(), db.message(), db.code().code()),
+        // The client's text, then its causes ("error connecting to
+        // server: Connection refused (os error 111)").
+        None => {
+            let mut text = error.to_string();
+            let mut cause = std::error::Error::source(error);
+            while let Some(inner) = cause {
+                let more = inner.to_string();
+                if !text.contains(&more) {
+                    text.push_str(": ");
+                    text.push_str(&more);
+                }
+                cause = inner.source();
+            }
+            text
+        }
+    }
+}
+
+/// The login was refused (wrong password, unknown user, no entry in
+/// `pg_hba.conf`), as opposed to the server being unreachable.
+pub fn is_login_refused(error: &tokio_postgres::Error) -> bool {
+    error.code().is_some_and(|code| {
+        *code == SqlState::INVALID_PASSWORD
+            || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+    })
+}
+
+/// `error` as an [`io::Error`] the caller may retry.
+pub fn io_error(error: &tokio_postgres::Error) -> io::Error {
+    let kind = if error.as_db_error().is_some() {
+        io::ErrorKind::Other
+    } else {
+        io::ErrorKind::ConnectionAborted
+    };
+    io::Error::new(kind, format!("database: {}", describe(error)))
+}
+
+/// A pool's failure to hand out a connection, as an [`io::Error`].
+pub fn pool_error(error: PoolError) -> io::Error {
+    match error {
+        PoolError::Backend(error) => io_error(&error),
+        PoolError::Timeout(_) => io::Error::new(
+            io::ErrorKind::TimedOut,
+            "database: no connection could be had in time",
+        ),
+        other => io::Error::other(format!("database: {other}")),
+    }
+}

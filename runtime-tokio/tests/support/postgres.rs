@@ -1,0 +1,310 @@
+//! A throwaway PostgreSQL cluster for the storage tests: one per test
+//! process, started on first use (on a port of its own, loopback only,
+//! its socket in its own directory), stopped and removed when the process
+//! exits; and a fresh database per test.
+//!
+//! The cluster runs as the `postgres` user when the tests run as root
+//! (initdb refuses root). Logins over TCP need a password (SCRAM): the
+//! superuser's is [`ADMIN_PASSWORD`], the tests' role [`ROLE`] has
+//! [`ROLE_PASSWORD`]. If PostgreSQL is missing the tests fail saying so:
+//! `scripts/test` installs it.
+
+use postern::spool::SpoolRecord;
+use postern::storage::postgres::{self, PgQueue, schema};
+use postern_core::address::{ForwardPath, Mailbox, ReversePath};
+use postern_core::envelope::{ClientInfo, Destination, Envelope, QueueId, Recipient};
+use postern_core::queue::DeliveryState;
+use postern_core::smtp::server::BodyType;
+use postern_core::time::UnixTime;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub const ADMIN_PASSWORD: &str = "admin-pw-7Hq2";
+pub const ROLE: &str = "postern";
+pub const ROLE_PASSWORD: &str = "role-pw-Zx93kQ";
+
+pub struct Cluster {
+    pub port: u16,
+    dir: PathBuf,
+    bin: PathBuf,
+}
+
+static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+
+/// The process's cluster, started on first use.
+pub fn cluster() -> &'static Cluster {
+    CLUSTER.get_or_init(Cluster::start)
+}
+
+/// A new, empty database owned by [`ROLE`].
+pub fn database() -> Database {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let cluster = cluster();
+    let name = format!(
+        "t{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    );
+    cluster.psql(&format!("CREATE DATABASE {name} OWNER {ROLE}"));
+    Database {
+        name,
+        port: cluster.port,
+    }
+}
+
+pub struct Database {
+    pub name: String,
+    pub port: u16,
+}
+
+impl Database {
+    /// The URL a configuration names (no password).
+    pub fn url(&self) -> String {
+        format!("postgres://{ROLE}@127.0.0.1:{}/{}", self.port, self.name)
+    }
+
+    /// The client's settings, with the role's password.
+    pub fn client_config(&self) -> tokio_postgres::Config {
+        let mut config: tokio_postgres::Config = self.url().parse().unwrap();
+        config.password(ROLE_PASSWORD);
+        config
+    }
+}
+
+/// The directory of PostgreSQL's programs (`/usr/lib/postgresql/N/bin`),
+/// the newest there is.
+fn bin_dir() -> PathBuf {
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path().join("bin"))
+        .filter(|bin| bin.join("initdb").exists())
+        .collect();
+    found.sort();
+    found.pop().unwrap_or_else(|| {
+        panic!(
+            "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): run scripts/test, which installs Debian's postgresql"
+        )
+    })
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// `program` run as the cluster's owner: `postgres` when we are root.
+fn as_owner(program: &Path) -> Command {
+    if is_root() {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
+fn run(mut command: Command, what: &str) {
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        output.status.success(),
+        "{what} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+impl Cluster {
+    fn start() -> Cluster {
+        let bin = bin_dir();
+        let dir = tempfile::Builder::new()
+            .prefix("postern-pg")
+            .tempdir()
+            .unwrap()
+            .keep();
+        let port = super::free_port();
+        let password_file = dir.join("pw");
+        std::fs::write(&password_file, format!("{ADMIN_PASSWORD}\n")).unwrap();
+        if is_root() {
+            let mut chown = Command::new("chown");
+            chown.args(["-R", "postgres:"]).arg(&dir);
+            run(chown, "chown postgres");
+        }
+        let data = dir.join("data");
+        let mut initdb = as_owner(&bin.join("initdb"));
+        initdb
+            .arg("-D")
+            .arg(&data)
+            .args([
+                "-U",
+                "postgres",
+                "--auth=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ])
+            .arg(format!("--pwfile={}", password_file.display()));
+        run(initdb, "initdb");
+        let mut start = as_owner(&bin.join("pg_ctl"));
+        start
+            .arg("-D")
+            .arg(&data)
+            .arg("-o")
+            .arg(format!(
+                "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off -c max_connections=200",
+                dir.display()
+            ))
+            .arg("-l")
+            .arg(dir.join("log"))
+            .args(["-w", "start"])
+            // The postmaster keeps what it inherits: never a pipe of ours.
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let cluster = Cluster { port, dir, bin };
+        cluster.watch_for_exit();
+        let status = start.status().expect("pg_ctl start");
+        assert!(
+            status.success(),
+            "pg_ctl start failed; its log: {}",
+            std::fs::read_to_string(cluster.dir.join("log")).unwrap_or_default()
+        );
+        // SAFETY: registers a plain function; atexit has no other
+        // precondition.
+        unsafe { libc::atexit(stop_at_exit) };
+        cluster.psql(&format!(
+            "CREATE ROLE {ROLE} LOGIN PASSWORD '{ROLE_PASSWORD}'"
+        ));
+        cluster
+    }
+
+    /// Runs one SQL statement as the superuser.
+    pub fn psql(&self, sql: &str) {
+        let mut psql = Command::new(self.bin.join("psql"));
+        psql.args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args([
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-q",
+            ])
+            .args(["-c", sql])
+            .env("PGPASSWORD", ADMIN_PASSWORD);
+        run(psql, &format!("psql -c {sql:?}"));
+    }
+
+    /// Stops the cluster and removes its directory once this process is
+    /// gone, however it ends (a test binary killed by a signal runs no
+    /// atexit handler).
+    fn watch_for_exit(&self) {
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop}; rm -rf '{dir}'",
+            pid = std::process::id(),
+            stop = self.stop_command_line(),
+            dir = self.dir.display()
+        );
+        // A process group of its own: a Ctrl-C to the tests' group, which
+        // kills the tests without their atexit handlers, spares it.
+        let _ = Command::new("sh")
+            .args(["-c", &script])
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+    }
+
+    fn stop_command_line(&self) -> String {
+        let pg_ctl = self.bin.join("pg_ctl");
+        let data = self.dir.join("data");
+        let command = format!(
+            "{} -D '{}' -m immediate stop",
+            pg_ctl.display(),
+            data.display()
+        );
+        if is_root() {
+            format!("runuser -u postgres -- {command} >/dev/null 2>&1")
+        } else {
+            format!("{command} >/dev/null 2>&1")
+        }
+    }
+}
+
+extern "C" fn stop_at_exit() {
+    if let Some(cluster) = CLUSTER.get() {
+        let _ = Command::new("sh")
+            .args(["-c", &cluster.stop_command_line()])
+            .status();
+        let _ = std::fs::remove_dir_all(&cluster.dir);
+    }
+}
+
+/// A queue on a fresh database with the current schema.
+pub async fn queue(db: &Database) -> PgQueue {
+    let (mut client, connection) = db
+        .client_config()
+        .connect(tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let connection = tokio::spawn(connection);
+    assert_eq!(schema::migrate(&mut client).await.unwrap(), vec![1]);
+    drop(client);
+    connection.await.unwrap().unwrap();
+    PgQueue::new(postgres::pool(db.client_config(), 4).unwrap())
+}
+
+/// A direct connection, to look at the tables.
+pub async fn look(db: &Database) -> tokio_postgres::Client {
+    let (client, connection) = db
+        .client_config()
+        .connect(tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+}
+
+pub fn record(id: u64, recipients: usize) -> SpoolRecord {
+    SpoolRecord {
+        queue_id: QueueId(id),
+        received_at: 1_700_000_000,
+        envelope: Envelope {
+            reverse_path: ReversePath::Null,
+            recipients: (0..recipients)
+                .map(|i| Recipient {
+                    forward_path: ForwardPath::Mailbox(Mailbox {
+                        local_part: format!("rcpt{i}"),
+                        domain: "elsewhere.test".into(),
+                    }),
+                    destination: Destination::Remote,
+                })
+                .collect(),
+            body: BodyType::EightBitMime,
+            smtputf8: false,
+            client: ClientInfo {
+                helo: "client.test".into(),
+                address: "127.0.0.1".into(),
+                submitted: false,
+            },
+        },
+        trace: b"Authentication-Results: mx; none\r\n".to_vec(),
+        junk: false,
+    }
+}
+
+/// Commits message `id` with `recipients` recipients, due at once.
+pub async fn commit(queue: &PgQueue, id: u64, recipients: usize, data: &[u8]) -> SpoolRecord {
+    let record = record(id, recipients);
+    let state = DeliveryState::new(&record.envelope, UnixTime(record.received_at));
+    queue.commit(&record, &state, data).await.unwrap();
+    record
+}
