@@ -76,8 +76,12 @@ mode = "exclusive"
     let state_dir = data.join("spool/state");
     let states = eventually(
         || {
+            // A state is written to ID.new and renamed: the listing can
+            // catch the name the rename is about to take away.
             std::fs::read_dir(&state_dir).map_or(Vec::new(), |d| {
-                d.map(|e| e.unwrap().path()).collect::<Vec<_>>()
+                d.map(|e| e.unwrap().path())
+                    .filter(|path| path.extension().is_none_or(|e| e != "new"))
+                    .collect::<Vec<_>>()
             })
         },
         |states| states.len() == 1,
