@@ -444,6 +444,16 @@ fn text(output: &Output) -> String {
     )
 }
 
+/// Requires the command to have exited with `code`.
+fn exits(output: &Output, code: i32) {
+    assert_eq!(output.status.code(), Some(code), "{}", text(output));
+}
+
+/// Requires the command's output to hold `words`.
+fn says(output: &Output, words: &str) {
+    assert!(text(output).contains(words), "{}", text(output));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn storage_migrate_from_empty_then_again_is_a_no_op_and_check_prints_the_version() {
     let db = database();
@@ -451,34 +461,18 @@ async fn storage_migrate_from_empty_then_again_is_a_no_op_and_check_prints_the_v
     let config = postgres_storage(dir.path(), &db.url(), ROLE_PASSWORD);
 
     let check = storage(&config, "check");
-    assert_eq!(check.status.code(), Some(1), "{}", text(&check));
-    assert!(
-        text(&check).contains("run `postern storage init`"),
-        "{}",
-        text(&check)
-    );
+    exits(&check, 1);
+    says(&check, "run `postern storage init`");
 
     let migrate = storage(&config, "migrate");
-    assert!(migrate.status.success(), "{}", text(&migrate));
-    assert!(
-        text(&migrate).contains("applied migration 1 (now version 1)"),
-        "{}",
-        text(&migrate)
-    );
+    exits(&migrate, 0);
+    says(&migrate, "applied migration 1 (now version 1)");
     let again = storage(&config, "migrate");
-    assert!(again.status.success(), "{}", text(&again));
-    assert!(
-        text(&again).contains("the schema is current (version 1); nothing to do"),
-        "{}",
-        text(&again)
-    );
+    exits(&again, 0);
+    says(&again, "the schema is current (version 1); nothing to do");
     let init = storage(&config, "init");
-    assert_eq!(init.status.code(), Some(1), "{}", text(&init));
-    assert!(
-        text(&init).contains("already holds Postern's schema (version 1)"),
-        "{}",
-        text(&init)
-    );
+    exits(&init, 1);
+    says(&init, "already holds Postern's schema (version 1)");
 
     let client = look(&db).await;
     assert_eq!(
@@ -516,12 +510,8 @@ async fn storage_migrate_from_empty_then_again_is_a_no_op_and_check_prints_the_v
         .unwrap();
     for action in ["check", "migrate"] {
         let newer = storage(&config, action);
-        assert_eq!(newer.status.code(), Some(1), "{}", text(&newer));
-        assert!(
-            text(&newer).contains("version 2, newer than this binary's 1"),
-            "{}",
-            text(&newer)
-        );
+        exits(&newer, 1);
+        says(&newer, "version 2, newer than this binary's 1");
     }
     // And one older than the binary is named, with the fix.
     client
@@ -529,17 +519,12 @@ async fn storage_migrate_from_empty_then_again_is_a_no_op_and_check_prints_the_v
         .await
         .unwrap();
     let older = storage(&config, "check");
-    assert_eq!(older.status.code(), Some(1), "{}", text(&older));
-    assert!(
-        text(&older).contains("the schema is at version 0, older than this binary's 1"),
-        "{}",
-        text(&older)
+    exits(&older, 1);
+    says(
+        &older,
+        "the schema is at version 0, older than this binary's 1",
     );
-    assert!(
-        text(&older).contains("run `postern storage migrate`"),
-        "{}",
-        text(&older)
-    );
+    says(&older, "run `postern storage migrate`");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -554,12 +539,8 @@ async fn storage_init_refuses_a_database_that_is_not_ours() {
     let config = postgres_storage(dir.path(), &db.url(), ROLE_PASSWORD);
     for action in ["init", "migrate"] {
         let refused = storage(&config, action);
-        assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
-        assert!(
-            text(&refused).contains("tables that are not Postern's (invoices)"),
-            "{}",
-            text(&refused)
-        );
+        exits(&refused, 1);
+        says(&refused, "tables that are not Postern's (invoices)");
     }
     assert_eq!(
         count(
@@ -665,6 +646,6 @@ fn check_config_shows_the_storage_and_run_refuses_postgres_for_now() {
 
     let files = config_file(dir.path(), "backend = \"files\"\n");
     let output = storage(&files, "check");
-    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
-    assert!(text(&output).contains("nothing to do"), "{}", text(&output));
+    exits(&output, 2);
+    says(&output, "nothing to do");
 }

@@ -297,14 +297,7 @@ impl PgQueue {
     pub async fn load(&self, id: QueueId) -> io::Result<(SpoolRecord, DeliveryState)> {
         let key = key(id)?;
         let client = self.pool.get().await.map_err(pool_error)?;
-        let row = client
-            .query_opt(
-                "SELECT record FROM queue_messages WHERE queue_id = $1",
-                &[&key],
-            )
-            .await
-            .map_err(|e| io_error(&e))?
-            .ok_or_else(|| not_queued(id))?;
+        let row = message_column(&client, "record", id).await?;
         let record = decode_spool_record(row.get(0))?;
         let rows = client
             .query(
@@ -344,16 +337,8 @@ impl PgQueue {
 
     /// A message's data and its size, read chunk by chunk as it is read.
     pub async fn data(&self, id: QueueId) -> io::Result<(u64, BlobReader)> {
-        let key = key(id)?;
         let client = self.pool.get().await.map_err(pool_error)?;
-        let row = client
-            .query_opt(
-                "SELECT blob_id FROM queue_messages WHERE queue_id = $1",
-                &[&key],
-            )
-            .await
-            .map_err(|e| io_error(&e))?
-            .ok_or_else(|| not_queued(id))?;
+        let row = message_column(&client, "blob_id", id).await?;
         drop(client);
         BlobReader::open(self.pool.clone(), row.get(0)).await
     }
@@ -522,6 +507,23 @@ fn system_time(time: UnixTime) -> SystemTime {
     } else {
         SystemTime::UNIX_EPOCH - seconds
     }
+}
+
+/// One column (`record` or `blob_id`) of message `id`'s row; `NotFound`
+/// when it is not queued.
+async fn message_column(
+    client: &tokio_postgres::Client,
+    column: &'static str,
+    id: QueueId,
+) -> io::Result<tokio_postgres::Row> {
+    client
+        .query_opt(
+            &format!("SELECT {column} FROM queue_messages WHERE queue_id = $1"),
+            &[&key(id)?],
+        )
+        .await
+        .map_err(|e| io_error(&e))?
+        .ok_or_else(|| not_queued(id))
 }
 
 fn not_queued(id: QueueId) -> io::Error {
