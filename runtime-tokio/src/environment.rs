@@ -94,12 +94,13 @@ pub trait QueueStore: Send + Sync + 'static {
     /// Removes a message that needs nothing more, with its state.
     fn remove(&self, id: QueueId) -> impl Future<Output = io::Result<()>> + Send;
 
-    /// Puts a copy of the message, durably, in each of `mailboxes` (in
-    /// order, stopping at the first error) whose settings, read here, ask
-    /// for only a copy ([`MailboxRules::only_a_copy`]); a mailbox with
-    /// more to do gets no copy here, and its settings as read come back
-    /// for delivery to carry out. With `remove`, once every mailbox has
-    /// its copy, durably, the message is removed as by
+    /// Puts a copy of the message, durably, in each of `mailboxes` in
+    /// order, as long as their settings, read here, ask for only a copy
+    /// ([`MailboxRules::only_a_copy`]). It stops at the first error, and
+    /// at the first mailbox with more to do, which gets no copy: its
+    /// settings as read come back for delivery to carry out, and the
+    /// mailboxes after it are not tried. With `remove`, once every
+    /// mailbox has its copy, durably, the message is removed as by
     /// [`QueueStore::remove`]: the caller says so only when these copies
     /// are all the message still needs.
     ///
@@ -117,7 +118,7 @@ pub trait QueueStore: Send + Sync + 'static {
                 let rules = self.mailbox_rules(mailbox.clone()).await;
                 if !only_a_copy(&rules, &record) {
                     done.copies.push((mailbox, PlainCopy::Ruled(rules)));
-                    continue;
+                    return done;
                 }
                 match self.deliver(Arc::clone(&record), mailbox.clone()).await {
                     Ok(path) => done.copies.push((mailbox, PlainCopy::Made(path))),
@@ -189,7 +190,8 @@ pub enum PlainCopy {
     /// The copy is durable; where it is, for the log.
     Made(String),
     /// No copy made: the mailbox's settings, as read, ask for more than a
-    /// copy, or could not be read. Delivery carries them out.
+    /// copy, or could not be read. Delivery carries them out, then goes
+    /// on with the mailboxes after it.
     Ruled(io::Result<Option<MailboxRules>>),
 }
 
@@ -438,7 +440,7 @@ fn copy_blocking(
 }
 
 /// [`QueueStore::deliver_plain`] on disk: for each mailbox its settings
-/// are read and, when they ask for only a copy, the copy is made and
+/// are read and, while they ask for only a copy, the copy is made and
 /// synced ([`copy_blocking`]); the message is removed only after the last
 /// copy is durable. Blocks.
 fn deliver_plain_blocking(
@@ -453,7 +455,7 @@ fn deliver_plain_blocking(
         let rules = mailbox_rules::read_rules(&maildirs.path(&mailbox));
         if !only_a_copy(&rules, record) {
             done.copies.push((mailbox, PlainCopy::Ruled(rules)));
-            continue;
+            return done;
         }
         match copy_blocking(spool, maildirs, record, &mailbox) {
             Ok(path) => done.copies.push((mailbox, PlainCopy::Made(path))),

@@ -39,63 +39,87 @@ pub(super) async fn deliver_locally<E: Environment>(
     indexes: &[usize],
     settles: bool,
 ) -> LocalDone {
-    let id = record.queue_id;
     let mut by_mailbox: BTreeMap<&LocalMailbox, Vec<usize>> = BTreeMap::new();
     for &i in indexes {
         if let Destination::Local(mailbox) = &record.envelope.recipients[i].destination {
             by_mailbox.entry(mailbox).or_default().push(i);
         }
     }
-    let (gateways, plain): (Vec<_>, Vec<_>) = by_mailbox
-        .keys()
-        .map(|&mailbox| mailbox.clone())
-        .partition(|mailbox| rules::is_gateway(context, mailbox));
+    let mailboxes: Vec<LocalMailbox> = by_mailbox.keys().map(|&m| m.clone()).collect();
     let mut done = LocalDone {
         delivered: Vec::new(),
         error: None,
         removed: false,
     };
-    let mut ruled = Vec::new();
-    if !plain.is_empty() {
-        let remove = settles && gateways.is_empty();
-        let plain = context
-            .env
-            .deliver_plain(Arc::clone(&record), plain, remove)
-            .await;
-        done.removed = plain.removed;
-        for (mailbox, copy) in plain.copies {
-            match copy {
-                PlainCopy::Made(path) => {
-                    tracing::info!(queue_id = %id, to = %mailbox, %path, "{id}: delivered to {mailbox}");
-                    done.delivered.extend(&by_mailbox[&mailbox]);
-                }
-                PlainCopy::Ruled(rules) => ruled.push((mailbox, rules)),
-            }
-        }
-        if plain.error.is_some() {
-            done.error = plain.error;
-            return done;
-        }
-    }
-    let ruled = ruled
-        .into_iter()
-        .map(|(mailbox, rules)| (mailbox, Some(rules)));
-    let gateways = gateways.into_iter().map(|mailbox| (mailbox, None));
-    for (mailbox, rules) in ruled.chain(gateways) {
-        let result = match rules {
-            Some(rules) => rules::deliver_with(context, &record, &mailbox, rules).await,
-            None => rules::deliver_to(context, &record, &mailbox).await,
-        };
-        match result {
-            Ok(path) => {
-                tracing::info!(queue_id = %id, to = %mailbox, %path, "{id}: delivered to {mailbox}");
-                done.delivered.extend(&by_mailbox[&mailbox]);
-            }
-            Err(error) => {
-                done.error = Some(error);
+    // In the mailboxes' order: a gateway on its own, and each run of
+    // other mailboxes in one step of the store, which stops at a mailbox
+    // whose settings ask for more than a copy.
+    let mut next = 0;
+    while next < mailboxes.len() {
+        let step = if rules::is_gateway(context, &mailboxes[next]) {
+            let mailbox = &mailboxes[next];
+            next += 1;
+            vec![(mailbox.clone(), None)]
+        } else {
+            let end = mailboxes[next..]
+                .iter()
+                .position(|m| rules::is_gateway(context, m))
+                .map_or(mailboxes.len(), |n| next + n);
+            let run = mailboxes[next..end].to_vec();
+            // The last step of a delivery that settles the message.
+            let remove = settles && end == mailboxes.len();
+            let plain = context
+                .env
+                .deliver_plain(Arc::clone(&record), run, remove)
+                .await;
+            done.removed = plain.removed;
+            if plain.copies.is_empty() && plain.error.is_none() {
+                // A store that tried none would loop here forever.
+                done.error = Some(io::Error::other("the store tried no mailbox"));
                 return done;
+            }
+            next += plain.copies.len();
+            let mut step = Vec::new();
+            for (mailbox, copy) in plain.copies {
+                match copy {
+                    PlainCopy::Made(path) => done.delivered(&record, &by_mailbox, &mailbox, &path),
+                    PlainCopy::Ruled(rules) => step.push((mailbox, Some(rules))),
+                }
+            }
+            if plain.error.is_some() {
+                done.error = plain.error;
+                return done;
+            }
+            step
+        };
+        for (mailbox, rules) in step {
+            let result = match rules {
+                Some(rules) => rules::deliver_with(context, &record, &mailbox, rules).await,
+                None => rules::deliver_to(context, &record, &mailbox).await,
+            };
+            match result {
+                Ok(path) => done.delivered(&record, &by_mailbox, &mailbox, &path),
+                Err(error) => {
+                    done.error = Some(error);
+                    return done;
+                }
             }
         }
     }
     done
+}
+
+impl LocalDone {
+    /// Notes (and logs) the copy into `mailbox` made.
+    fn delivered(
+        &mut self,
+        record: &SpoolRecord,
+        by_mailbox: &BTreeMap<&LocalMailbox, Vec<usize>>,
+        mailbox: &LocalMailbox,
+        path: &str,
+    ) {
+        let id = record.queue_id;
+        tracing::info!(queue_id = %id, to = %mailbox, %path, "{id}: delivered to {mailbox}");
+        self.delivered.extend(&by_mailbox[mailbox]);
+    }
 }

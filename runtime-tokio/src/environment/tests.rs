@@ -148,6 +148,11 @@ async fn the_message_is_removed_only_when_asked_and_every_copy_was_made() {
         other => panic!("{other:?}"),
     }
     assert!(files(&maildirs.path(&bob).join("new")).is_empty());
+    // Bob first: the copies stop at him, so that delivery keeps the order.
+    let bob_first = vec![bob.clone(), alice.clone()];
+    let stopped = deliver_plain_blocking(&spool, &maildirs, &record, bob_first, true);
+    assert!(matches!(&stopped.copies[..], [(to, PlainCopy::Ruled(_))] if to == &bob));
+    assert!(!stopped.removed && spool.queue_path(id).exists());
     assert_eq!(
         files(&maildirs.path(&alice).join("new")).len(),
         1,
