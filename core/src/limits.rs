@@ -80,6 +80,13 @@ pub const SPOOL_RECORD_BYTES_MAX: usize = 16 * 1024 * 1024;
 /// inode and a directory entry each.
 pub const SPOOL_FREE_FILES_MAX: usize = 1024;
 
+/// Records of messages just committed, kept in memory until delivery
+/// takes them, so that a first try does not read back from disk what the
+/// session has just written (see `runtime-tokio/src/spool.rs`). Past this
+/// many (delivery far behind the sessions), a record is read from its
+/// file as before. Each holds an envelope, usually well under a kilobyte.
+pub const SPOOL_RECORDS_KEPT_MAX: usize = 1024;
+
 /// The largest state file (every recipient's status and last reply), and
 /// the most that decoding one may allocate: 10,000 recipients with a
 /// reply text of several kilobytes each.

@@ -133,6 +133,23 @@ impl DeliveryState {
             })
     }
 
+    /// Whether delivering recipients `indexes` leaves nothing to do: every
+    /// other recipient is delivered, or failed with its bounce queued.
+    /// Then the delivery that settles them may remove the message at once,
+    /// in the same step as its copies, once they are durable.
+    pub fn done_once_delivered(&self, indexes: &[usize]) -> bool {
+        self.recipients
+            .iter()
+            .zip(&self.bounced)
+            .enumerate()
+            .all(|(i, (r, bounced))| match r.status {
+                _ if indexes.contains(&i) => true,
+                Status::Pending { .. } => false,
+                Status::Delivered => true,
+                Status::Failed => *bounced,
+            })
+    }
+
     /// Recipients (by index) that are pending and due at `now`.
     pub fn due(&self, now: UnixTime) -> Vec<usize> {
         self.recipients

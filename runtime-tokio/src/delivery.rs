@@ -33,6 +33,7 @@ pub use lifecycle::run;
 pub use supervise::UnreadableEntry;
 
 mod attempt;
+mod local;
 mod pool;
 mod rules;
 mod sign;
@@ -43,11 +44,12 @@ use crate::metrics::DeliveryResult;
 use crate::spool::SpoolRecord;
 use crate::tls::ClientTls;
 use attempt::{Job, run_connection};
+use local::deliver_locally;
 use postern_core::address::ReversePath;
 use postern_core::admission::{OverQuota, Permit, Quota};
 use postern_core::config::{Config, OutboundConfig};
 use postern_core::directory::{Directory, RecipientVerdict};
-use postern_core::envelope::{ClientInfo, Destination, Envelope, LocalMailbox, QueueId, Recipient};
+use postern_core::envelope::{ClientInfo, Destination, Envelope, QueueId, Recipient};
 use postern_core::queue::{self, BounceContext, DeliveryState, Failure, Status};
 use postern_core::route::{Attempt, AttemptResult, Leg, Ourselves, Routing};
 use postern_core::smtp::client::{ClientConfig, TlsPolicy, Verdict};
@@ -255,6 +257,8 @@ enum Report {
         /// stopped the rest, if one did.
         delivered: Vec<usize>,
         error: Option<String>,
+        /// The delivery removed the message: it needed nothing more.
+        removed: bool,
     },
     /// The result of one message over a connection; with a key, the
     /// connection is free for another message to that destination.
@@ -374,6 +378,9 @@ impl<E: Environment> Runner<E> {
             .filter(|&i| matches!(envelope.recipients[i].destination, Destination::Local(_)))
             .collect();
         if !local.is_empty() && entry.local_task.is_none() {
+            // Nothing else waits: the delivery may remove the message
+            // with its copies, in the same step.
+            let settles = entry.state.done_once_delivered(&local);
             let task = self.next_task;
             self.next_task += 1;
             entry.local_task = Some(task);
@@ -384,8 +391,9 @@ impl<E: Environment> Runner<E> {
             );
             let work = crate::task::spawn(
                 async move {
-                    let (delivered, error) = deliver_locally(&context, record, &local).await;
-                    (delivered, error.map(|e| e.to_string()))
+                    let done = deliver_locally(&context, record, &local, settles).await;
+                    let error = done.error.map(|e| e.to_string());
+                    (done.delivered, error, done.removed)
                 }
                 .in_current_span(),
             );
@@ -394,15 +402,16 @@ impl<E: Environment> Runner<E> {
             // message is not left waiting for it.
             crate::task::spawn(
                 async move {
-                    let (delivered, error) = match work.await {
+                    let (delivered, error, removed) = match work.await {
                         Ok(done) => done,
-                        Err(panic) => (Vec::new(), Some(format!("internal error: {panic}"))),
+                        Err(panic) => (Vec::new(), Some(format!("internal error: {panic}")), false),
                     };
                     let _ = reports.send(Report::Local {
                         id,
                         task,
                         delivered,
                         error,
+                        removed,
                     });
                 }
                 .in_current_span(),
@@ -490,11 +499,17 @@ impl<E: Environment> Runner<E> {
                 task,
                 delivered,
                 error,
+                removed,
             } => {
                 self.tasks.remove(&task);
                 let entry = self.entries.get_mut(&id)?;
-                // A task cancelled (and replaced) since it started.
+                // A task cancelled (and replaced) since it started; if it
+                // got as far as removing the message, the message is gone.
                 if entry.local_task != Some(task) {
+                    if removed {
+                        self.entries.remove(&id);
+                        self.failures.remove(&id);
+                    }
                     return None;
                 }
                 entry.local_task = None;
@@ -536,6 +551,16 @@ impl<E: Environment> Runner<E> {
                     tracing::error!(queue_id = %id, %error, "{id}: local delivery failed; will retry");
                 }
                 entry.dirty = true;
+                if removed {
+                    // Every copy is durable and the file is gone: the
+                    // message leaves the queue here, not in `settle`.
+                    debug_assert!(entry.state.is_done(), "{id} removed with work left");
+                    let recipients = entry.state.recipients.len();
+                    self.entries.remove(&id);
+                    self.failures.remove(&id);
+                    tracing::info!(queue_id = %id, recipients, "{id}: removed from the spool");
+                    return None;
+                }
                 id
             }
             Report::Closed { .. } => return None,
@@ -711,32 +736,4 @@ impl<E: Environment> Runner<E> {
         entry.state.mark_bounced(&indexes);
         entry.dirty = true;
     }
-}
-
-/// Copies the message into the Maildir of each local recipient in
-/// `indexes` (once per mailbox), and forwards it and answers it as the
-/// mailbox's rules say (see `delivery/rules.rs`).
-async fn deliver_locally<E: Environment>(
-    context: &Context<E>,
-    record: Arc<SpoolRecord>,
-    indexes: &[usize],
-) -> (Vec<usize>, Option<io::Error>) {
-    let id = record.queue_id;
-    let mut by_mailbox: BTreeMap<&LocalMailbox, Vec<usize>> = BTreeMap::new();
-    for &i in indexes {
-        if let Destination::Local(mailbox) = &record.envelope.recipients[i].destination {
-            by_mailbox.entry(mailbox).or_default().push(i);
-        }
-    }
-    let mut delivered = Vec::new();
-    for (mailbox, recipients) in by_mailbox {
-        match rules::deliver_to(context, &record, mailbox).await {
-            Ok(path) => {
-                tracing::info!(queue_id = %id, to = %mailbox, %path, "{id}: delivered to {mailbox}");
-                delivered.extend(recipients);
-            }
-            Err(error) => return (delivered, Some(error)),
-        }
-    }
-    (delivered, None)
 }

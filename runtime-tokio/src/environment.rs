@@ -94,6 +94,47 @@ pub trait QueueStore: Send + Sync + 'static {
     /// Removes a message that needs nothing more, with its state.
     fn remove(&self, id: QueueId) -> impl Future<Output = io::Result<()>> + Send;
 
+    /// Puts a copy of the message, durably, in each of `mailboxes` in
+    /// order, as long as their settings, read here, ask for only a copy
+    /// ([`MailboxRules::only_a_copy`]). It stops at the first error, and
+    /// at the first mailbox with more to do, which gets no copy: its
+    /// settings as read come back for delivery to carry out, and the
+    /// mailboxes after it are not tried. With `remove`, once every
+    /// mailbox has its copy, durably, the message is removed as by
+    /// [`QueueStore::remove`]: the caller says so only when these copies
+    /// are all the message still needs.
+    ///
+    /// This default composes the methods above; the spool on disk does
+    /// it all in one trip to the blocking threads.
+    fn deliver_plain(
+        &self,
+        record: Arc<SpoolRecord>,
+        mailboxes: Vec<LocalMailbox>,
+        remove: bool,
+    ) -> impl Future<Output = PlainDelivery> + Send {
+        async move {
+            let mut done = PlainDelivery::default();
+            for mailbox in mailboxes {
+                let rules = self.mailbox_rules(mailbox.clone()).await;
+                if !only_a_copy(&rules, &record) {
+                    done.copies.push((mailbox, PlainCopy::Ruled(rules)));
+                    return done;
+                }
+                match self.deliver(Arc::clone(&record), mailbox.clone()).await {
+                    Ok(path) => done.copies.push((mailbox, PlainCopy::Made(path))),
+                    Err(error) => {
+                        done.error = Some(error);
+                        return done;
+                    }
+                }
+            }
+            if remove && done.all_made() {
+                done.removed = removed(self.remove(record.queue_id).await, record.queue_id);
+            }
+            done
+        }
+    }
+
     /// Moves a damaged message (and its state) out of the queue, keeping
     /// it for an operator with `reason`; answers where it went.
     fn set_aside(
@@ -141,6 +182,59 @@ pub trait QueueStore: Send + Sync + 'static {
         now: UnixTime,
         days: u32,
     ) -> impl Future<Output = io::Result<()>> + Send;
+}
+
+/// What [`QueueStore::deliver_plain`] did for one mailbox.
+#[derive(Debug)]
+pub enum PlainCopy {
+    /// The copy is durable; where it is, for the log.
+    Made(String),
+    /// No copy made: the mailbox's settings, as read, ask for more than a
+    /// copy, or could not be read. Delivery carries them out, then goes
+    /// on with the mailboxes after it.
+    Ruled(io::Result<Option<MailboxRules>>),
+}
+
+/// What [`QueueStore::deliver_plain`] did.
+#[derive(Debug, Default)]
+pub struct PlainDelivery {
+    /// Each mailbox tried, in order, and what was done for it.
+    pub copies: Vec<(LocalMailbox, PlainCopy)>,
+    /// The error that stopped the copies, if one did: the mailboxes after
+    /// those in `copies` were not tried.
+    pub error: Option<io::Error>,
+    /// The message is removed from the queue.
+    pub removed: bool,
+}
+
+impl PlainDelivery {
+    /// Every mailbox tried got its copy, and nothing failed.
+    pub fn all_made(&self) -> bool {
+        self.error.is_none()
+            && self
+                .copies
+                .iter()
+                .all(|(_, copy)| matches!(copy, PlainCopy::Made(_)))
+    }
+}
+
+/// Whether settings read as `rules` ask for only a copy of `record` (the
+/// core decides; settings that could not be read are for delivery to
+/// report).
+fn only_a_copy(rules: &io::Result<Option<MailboxRules>>, record: &SpoolRecord) -> bool {
+    matches!(rules, Ok(rules) if MailboxRules::only_a_copy(rules.as_ref(), &record.envelope.reverse_path))
+}
+
+/// Whether a removal succeeded; a failure is logged, and the runner
+/// removes the message later as it always has.
+fn removed(result: io::Result<()>, id: QueueId) -> bool {
+    match result {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::error!(queue_id = %id, %error, "{id}: cannot remove from the spool after its delivery");
+            false
+        }
+    }
 }
 
 /// Everything the queue runner needs. Clones share one world.
@@ -197,6 +291,10 @@ impl QueueStore for System {
     type Data = tokio::io::Chain<io::Cursor<Vec<u8>>, tokio::fs::File>;
 
     async fn load(&self, id: QueueId) -> io::Result<(SpoolRecord, Option<DeliveryState>)> {
+        // Committed a moment ago: the record is still in memory.
+        if let Some(loaded) = self.spool.load_kept(id) {
+            return Ok(loaded);
+        }
         let spool = Arc::clone(&self.spool);
         blocking(move || spool.load(id)).await
     }
@@ -236,31 +334,28 @@ impl QueueStore for System {
 
     async fn deliver(&self, record: Arc<SpoolRecord>, mailbox: LocalMailbox) -> io::Result<String> {
         let (spool, maildirs) = (Arc::clone(&self.spool), Arc::clone(&self.maildirs));
+        blocking(move || copy_blocking(&spool, &maildirs, &record, &mailbox)).await
+    }
+
+    /// The settings, the copies and the removal in one trip to the
+    /// blocking threads.
+    async fn deliver_plain(
+        &self,
+        record: Arc<SpoolRecord>,
+        mailboxes: Vec<LocalMailbox>,
+        remove: bool,
+    ) -> PlainDelivery {
+        let (spool, maildirs) = (Arc::clone(&self.spool), Arc::clone(&self.maildirs));
         blocking(move || {
-            // `read` leaves the file at the first octet of the data.
-            let (_, mut file) = spool.read(record.queue_id)?;
-            let mut headers = record
-                .envelope
-                .delivery_headers(&mailbox, "\n")
-                .into_bytes();
-            // The copy's line endings are made as it is written.
-            headers.extend_from_slice(&record.trace);
-            let first_try = spool.first_try(record.queue_id, &mailbox);
-            let copy = maildirs.deliver_into(
-                &mailbox,
-                record.junk,
-                (record.queue_id, record.received_at),
-                &headers,
-                &mut io::BufReader::new(&mut file),
-                first_try,
-            )?;
-            Ok(if copy.earlier {
-                format!("{} (made by an earlier try)", copy.path.display())
-            } else {
-                copy.path.display().to_string()
-            })
+            Ok(deliver_plain_blocking(
+                &spool, &maildirs, &record, mailboxes, remove,
+            ))
         })
         .await
+        .unwrap_or_else(|error| PlainDelivery {
+            error: Some(error),
+            ..PlainDelivery::default()
+        })
     }
 
     async fn save_state(&self, id: QueueId, state: DeliveryState) -> io::Result<()> {
@@ -314,3 +409,67 @@ impl QueueStore for System {
         blocking(move || mailbox_rules::remember_reply(&dir, &sender, now, days)).await
     }
 }
+
+/// One copy of `record` into `mailbox`, durable when it returns: where it
+/// is, for the log. Blocks.
+fn copy_blocking(
+    spool: &Spool,
+    maildirs: &Maildirs,
+    record: &SpoolRecord,
+    mailbox: &LocalMailbox,
+) -> io::Result<String> {
+    // `read` leaves the file at the first octet of the data.
+    let (_, mut file) = spool.read(record.queue_id)?;
+    let mut headers = record.envelope.delivery_headers(mailbox, "\n").into_bytes();
+    // The copy's line endings are made as it is written.
+    headers.extend_from_slice(&record.trace);
+    let first_try = spool.first_try(record.queue_id, mailbox);
+    let copy = maildirs.deliver_into(
+        mailbox,
+        record.junk,
+        (record.queue_id, record.received_at),
+        &headers,
+        &mut io::BufReader::new(&mut file),
+        first_try,
+    )?;
+    Ok(if copy.earlier {
+        format!("{} (made by an earlier try)", copy.path.display())
+    } else {
+        copy.path.display().to_string()
+    })
+}
+
+/// [`QueueStore::deliver_plain`] on disk: for each mailbox its settings
+/// are read and, while they ask for only a copy, the copy is made and
+/// synced ([`copy_blocking`]); the message is removed only after the last
+/// copy is durable. Blocks.
+fn deliver_plain_blocking(
+    spool: &Spool,
+    maildirs: &Maildirs,
+    record: &SpoolRecord,
+    mailboxes: Vec<LocalMailbox>,
+    remove: bool,
+) -> PlainDelivery {
+    let mut done = PlainDelivery::default();
+    for mailbox in mailboxes {
+        let rules = mailbox_rules::read_rules(&maildirs.path(&mailbox));
+        if !only_a_copy(&rules, record) {
+            done.copies.push((mailbox, PlainCopy::Ruled(rules)));
+            return done;
+        }
+        match copy_blocking(spool, maildirs, record, &mailbox) {
+            Ok(path) => done.copies.push((mailbox, PlainCopy::Made(path))),
+            Err(error) => {
+                done.error = Some(error);
+                return done;
+            }
+        }
+    }
+    if remove && done.all_made() {
+        done.removed = removed(spool.remove(record.queue_id), record.queue_id);
+    }
+    done
+}
+
+#[cfg(test)]
+mod tests;

@@ -34,10 +34,12 @@
 
 mod dir_sync;
 mod free;
+mod kept;
 mod record;
 
 pub use dir_sync::DirSync;
 use free::FreeFiles;
+use kept::KeptRecords;
 
 pub use record::{
     Damaged, HEADER_BYTES, SPOOL_FORMAT_VERSION, SPOOL_MAGIC, SpoolRecord, check_state, damage,
@@ -76,6 +78,8 @@ pub struct Spool {
     /// Messages committed by this process, with the mailboxes a local
     /// delivery of each has been tried for ([`Spool::first_try`]).
     tried: Mutex<FirstTries>,
+    /// Records just committed, for their first load ([`Spool::load_kept`]).
+    kept: KeptRecords,
     last_id: Mutex<u64>,
     /// This node's ID, in the low bits of every queue ID it makes.
     node: u16,
@@ -142,6 +146,7 @@ impl Spool {
             damaged,
             free,
             tried: Mutex::new(FirstTries::default()),
+            kept: KeptRecords::default(),
             last_id: Mutex::new(last_id),
             node,
             committed,
@@ -244,11 +249,20 @@ impl Spool {
         Ok((record, state))
     }
 
+    /// A message committed by this process a moment ago, from memory:
+    /// its record as the session wrote it, and no state (an attempt's
+    /// state comes later). `None` when it is not kept (see
+    /// `spool/kept.rs`): read it with [`Spool::load`].
+    pub fn load_kept(&self, id: QueueId) -> Option<(SpoolRecord, Option<DeliveryState>)> {
+        self.kept.take(id).map(|record| (record, None))
+    }
+
     /// Moves a damaged message aside: `queue/ID` to `damaged/ID.queue`,
     /// `state/ID` (if any) to `damaged/ID.state`, with `reason` written to
     /// `damaged/ID.reason`. Answers where the message went.
     pub fn set_aside(&self, id: QueueId, reason: &str) -> io::Result<PathBuf> {
         self.tried().forget(id);
+        self.kept.take(id);
         let reason_file = self.damaged.join(format!("{id}.reason"));
         replace_file(&reason_file, format!("{reason}\n").as_bytes())?;
         // The message leaves the queue first: a crash before its state
@@ -277,6 +291,7 @@ impl Spool {
     /// more disk flush on every message delivered.
     pub fn remove(&self, id: QueueId) -> io::Result<()> {
         self.tried().forget(id);
+        self.kept.take(id);
         self.free.recycle(&self.queue_path(id), &id.to_string())?;
         match fs::remove_file(self.state.join(id.to_string())) {
             Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error),
@@ -537,6 +552,7 @@ impl StoredMessage for SpoolFile {
         })
         .await?;
         self.spool.tried().committed(self.queue_id);
+        self.spool.kept.keep(self.record);
         // The receiver is the delivery task; if it is gone the server is
         // stopping, and the message will be found in the queue at start.
         let _ = self.spool.committed.send(self.queue_id);

@@ -104,6 +104,20 @@ impl MailboxRules {
         self.forward.is_none() && self.vacation.as_ref().is_none_or(|v| !v.enabled)
     }
 
+    /// True when delivering a message from `sender` to a mailbox with
+    /// these settings (or none) is a plain copy into its INBOX: nothing to
+    /// forward, no vacation on, and the sender not on its block list. The
+    /// runtime then makes the copy in the step that read the settings.
+    pub fn only_a_copy(rules: Option<&Self>, sender: &crate::address::ReversePath) -> bool {
+        rules.is_none_or(|rules| {
+            rules.is_inert()
+                && !matches!(
+                    rules.sender_lists().verdict(sender),
+                    crate::spam::ListVerdict::Blocked(..)
+                )
+        })
+    }
+
     /// True when nothing at all is set: the file need not exist.
     pub fn is_empty(&self) -> bool {
         self.forward.is_none() && self.vacation.is_none() && self.senders.is_none()

@@ -174,6 +174,33 @@ fn results_settle_recipients_and_expiry_fails_them() {
 }
 
 #[test]
+fn a_delivery_settles_the_message_only_when_nothing_else_is_left() {
+    let envelope = envelope(&[
+        ("a@here.test", true),
+        ("b@here.test", true),
+        ("c@far.test", false),
+    ]);
+    let schedule = RetrySchedule::default();
+    let mut state = DeliveryState::new(&envelope, ARRIVED);
+    assert!(state.done_once_delivered(&[0, 1, 2]));
+    assert!(
+        !state.done_once_delivered(&[0, 1]),
+        "the remote recipient is still pending"
+    );
+    state.record(2, Verdict::Delivered, "250", ARRIVED, ARRIVED, &schedule);
+    assert!(state.done_once_delivered(&[0, 1]));
+    assert!(!state.done_once_delivered(&[0]));
+    state.record(1, Verdict::Failed, "550", ARRIVED, ARRIVED, &schedule);
+    assert!(
+        !state.done_once_delivered(&[0]),
+        "a failure waits for its bounce"
+    );
+    state.mark_bounced(&[1]);
+    assert!(state.done_once_delivered(&[0]));
+    assert!(!state.is_done(), "until recipient 0 is delivered");
+}
+
+#[test]
 fn flush_makes_pending_recipients_due() {
     let envelope = envelope(&[("a@far.test", false)]);
     let mut state = DeliveryState::new(&envelope, ARRIVED);

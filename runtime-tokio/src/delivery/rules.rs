@@ -19,7 +19,7 @@
 use super::Context;
 use crate::environment::Environment;
 use crate::spool::SpoolRecord;
-use postern_core::autoreply::{self, Arrival, Headers, NoReply, ReplyMemory};
+use postern_core::autoreply::{self, Arrival, Headers, MailboxRules, NoReply, ReplyMemory};
 use postern_core::envelope::LocalMailbox;
 use postern_core::spam::ListVerdict;
 use std::io;
@@ -42,9 +42,34 @@ pub(super) async fn deliver_to<E: Environment>(
     {
         return crate::news::deliver::deliver_to_group(context, news, record, group).await;
     }
+    let rules = context.env.mailbox_rules(mailbox.clone()).await;
+    deliver_with(context, record, mailbox, rules).await
+}
+
+/// Whether `mailbox` is a mailing list's or a news gateway's address,
+/// whose delivery is not a copy into a Maildir.
+pub(super) fn is_gateway<E: Environment>(context: &Context<E>, mailbox: &LocalMailbox) -> bool {
+    context
+        .lists
+        .as_ref()
+        .is_some_and(|book| book.target(mailbox).is_some())
+        || context
+            .news
+            .as_ref()
+            .is_some_and(|news| news.gateway_group(&mailbox.to_string()).is_some())
+}
+
+/// Delivers message `record` to `mailbox` (no list's or gateway's) under
+/// its settings, read already as `rules`; answers what was done.
+pub(super) async fn deliver_with<E: Environment>(
+    context: &Context<E>,
+    record: &Arc<SpoolRecord>,
+    mailbox: &LocalMailbox,
+    rules: io::Result<Option<MailboxRules>>,
+) -> io::Result<String> {
     let id = record.queue_id;
     let env = &context.env;
-    let rules = match env.mailbox_rules(mailbox.clone()).await {
+    let rules = match rules {
         Ok(Some(rules)) => rules,
         Ok(None) => return env.deliver(Arc::clone(record), mailbox.clone()).await,
         // Settings nobody can carry out never cost a message: it stays in

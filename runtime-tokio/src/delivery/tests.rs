@@ -45,6 +45,8 @@ struct Script {
     forwards: Vec<(QueueId, Vec<String>)>,
     /// Queuing a forwarded copy fails this many more times.
     forward_errors: u32,
+    /// Every removal asked for, in order.
+    removals: Vec<QueueId>,
 }
 
 #[derive(Clone, Default)]
@@ -147,7 +149,9 @@ impl QueueStore for Fake {
     }
 
     async fn remove(&self, id: QueueId) -> io::Result<()> {
-        match self.script().queue.remove(&id) {
+        let mut script = self.script();
+        script.removals.push(id);
+        match script.queue.remove(&id) {
             Some(_) => Ok(()),
             None => Err(io::ErrorKind::NotFound.into()),
         }
@@ -531,4 +535,48 @@ async fn a_forward_that_cannot_be_queued_leaves_the_recipient_pending_until_it_i
     // The Maildir copy was tried twice (the Maildir keeps one: see
     // maildir.rs), and the message was forwarded once.
     assert_eq!(running.delivered(1), ["alice", "alice"]);
+}
+
+#[tokio::test]
+async fn the_delivery_that_settles_a_message_removes_it_once_and_only_after_every_copy() {
+    let fake = Fake::default();
+    {
+        let mut script = fake.script();
+        script
+            .queue
+            .insert(QueueId(1), (record(1, &["alice", "bob"]), None));
+        // broken's copy fails: the message must stay, alice's copy saved.
+        script
+            .queue
+            .insert(QueueId(2), (record(2, &["alice", "broken"]), None));
+    }
+    let running = Running::start(&fake, vec![QueueId(1), QueueId(2)]);
+    running
+        .until("message 1 is gone and message 2's try is saved", |s| {
+            !s.queue.contains_key(&QueueId(1))
+                && s.queue
+                    .get(&QueueId(2))
+                    .is_some_and(|(_, state)| state.is_some())
+        })
+        .await;
+    assert_eq!(running.delivered(1), ["alice", "bob"]);
+    let script = fake.script();
+    assert_eq!(
+        script.removals,
+        [QueueId(1)],
+        "removed once, by its delivery"
+    );
+    let (_, state) = &script.queue[&QueueId(2)];
+    let statuses: Vec<_> = state
+        .as_ref()
+        .unwrap()
+        .recipients
+        .iter()
+        .map(|r| r.status.clone())
+        .collect();
+    assert_eq!(statuses[0], postern_core::queue::Status::Delivered);
+    assert!(
+        matches!(statuses[1], postern_core::queue::Status::Pending { .. }),
+        "{statuses:?}"
+    );
 }

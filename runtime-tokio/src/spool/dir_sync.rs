@@ -45,7 +45,7 @@ impl DirSync {
     }
 
     /// With another way to sync, for tests.
-    fn with(dir: PathBuf, sync: fn(&Path) -> io::Result<()>) -> Self {
+    pub(crate) fn with(dir: PathBuf, sync: fn(&Path) -> io::Result<()>) -> Self {
         DirSync {
             dir,
             sync,

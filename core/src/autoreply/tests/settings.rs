@@ -213,3 +213,24 @@ fn sender_lists_are_read_checked_and_written_back() {
         "the allow list has 101 entries; at most 100",
     );
 }
+
+#[test]
+fn only_a_copy_when_nothing_forwards_replies_or_blocks_the_sender() {
+    let sender = |text: &str| crate::address::parse_reverse_path(text, false).unwrap();
+    let (spammer, friend) = (sender("<x@spam.example>"), sender("<ann@friend.example>"));
+    assert!(MailboxRules::only_a_copy(None, &spammer));
+    let lists = MailboxRules::parse("[senders]\nblock = [\"@spam.example\"]\n").unwrap();
+    assert!(
+        !MailboxRules::only_a_copy(Some(&lists), &spammer),
+        "to Junk"
+    );
+    assert!(MailboxRules::only_a_copy(Some(&lists), &friend));
+    assert!(MailboxRules::only_a_copy(Some(&lists), &sender("<>")));
+    let forward = MailboxRules::parse("[forward]\nto = [\"bob@elsewhere.example\"]\n").unwrap();
+    assert!(!MailboxRules::only_a_copy(Some(&forward), &friend));
+    let away = "[vacation]\nenabled = true\nbody = \"away\"\n";
+    let away = MailboxRules::parse(away).unwrap();
+    assert!(!MailboxRules::only_a_copy(Some(&away), &friend));
+    let off = MailboxRules::parse("[vacation]\nenabled = false\nbody = \"away\"\n").unwrap();
+    assert!(MailboxRules::only_a_copy(Some(&off), &friend));
+}

@@ -161,6 +161,29 @@ pub(crate) async fn write_async<R: AsyncRead + Unpin>(
 }
 
 #[cfg(test)]
+impl super::MaildirStore {
+    /// Makes the `fsync`s of `mailbox`'s INBOX `new/` after first tries
+    /// go through `sync`, for tests of a disk whose sync fails. Only
+    /// before the first delivery into that mailbox.
+    pub(crate) fn sync_new_with(
+        &self,
+        mailbox: &postern_core::envelope::LocalMailbox,
+        sync: fn(&Path) -> io::Result<()>,
+    ) {
+        let inbox = super::inbox();
+        let new_dir = self
+            .folder_dir(mailbox, &inbox)
+            .expect("the INBOX has a directory")
+            .join("new");
+        let set = self
+            .handle(mailbox, &inbox)
+            .new_sync
+            .set(crate::spool::DirSync::with(new_dir, sync));
+        assert!(set.is_ok(), "the sync of new/ is already in use");
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
