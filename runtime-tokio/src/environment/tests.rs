@@ -56,7 +56,7 @@ fn envelope(users: &[&str]) -> Envelope {
 async fn committed(dir: &Path, users: &[&str]) -> (Arc<Spool>, Arc<Maildirs>, QueueId) {
     use crate::driver::StoredMessage as _;
     let (announce, _announced) = tokio::sync::mpsc::unbounded_channel();
-    let (spool, _) = Spool::open(dir, announce).unwrap();
+    let (spool, _) = Spool::open(dir, 0, announce).unwrap();
     let maildirs = Arc::new(Maildirs::new(dir, "mx.here.test"));
     let (id, _, mut file) = spool.create(envelope(users)).await.unwrap();
     file.write(b"Subject: hello\r\n\r\nHi.\r\n").await.unwrap();
