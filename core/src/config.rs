@@ -174,7 +174,8 @@ pub struct ConfigError {
 
 impl ConfigError {
     /// The error as an operator reads it, with `origin` (a file name)
-    /// in front and the offending line quoted.
+    /// in front and the offending line quoted (any password a database
+    /// URL on it carries masked).
     pub fn render(&self, origin: &str, source: &str) -> String {
         let mut text = match self.position {
             Some((line, column)) => format!("{origin}:{line}:{column}: "),
@@ -187,6 +188,7 @@ impl ConfigError {
         if let Some((line, _)) = self.position
             && let Some(quoted) = source.lines().nth(line - 1)
         {
+            let quoted = storage::redact_passwords(quoted);
             text.push_str(&format!("\n  {line:>4} | {quoted}"));
         }
         if let Some(help) = &self.help {

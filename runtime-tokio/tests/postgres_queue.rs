@@ -612,6 +612,9 @@ fn a_password_in_the_url_is_refused_by_check_config_with_the_fix() {
         ),
         "{shown}"
     );
+    // The quoted line masks it: the terminal and a CI log never see it.
+    assert!(shown.contains("postern:****@127.0.0.1"), "{shown}");
+    assert!(!shown.contains("hunter2"), "{shown}");
 }
 
 #[test]

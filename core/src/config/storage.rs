@@ -201,6 +201,54 @@ impl std::str::FromStr for DatabaseUrl {
 }
 
 /// `host`, `host:port`, `[v6]` or `[v6]:port`.
+/// `line` with every password a database URL on it carries replaced by
+/// `****`: the userinfo's (`postgres://user:secret@host`) and a
+/// `password=` parameter's. An error about a configuration line quotes
+/// the line, and a password must not reach the terminal or a log that
+/// way either.
+pub fn redact_passwords(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(at) = rest.find("://") {
+        let (before, after) = rest.split_at(at + 3);
+        out.push_str(before);
+        let end = after
+            .find(|c: char| matches!(c, '/' | '?' | '"' | '\'' | ' '))
+            .unwrap_or(after.len());
+        let authority = &after[..end];
+        match authority.rsplit_once('@') {
+            Some((userinfo, host)) if userinfo.contains(':') => {
+                let (user, _) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+                out.push_str(&format!("{user}:****@{host}"));
+            }
+            _ => out.push_str(authority),
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    redact_parameter(&out)
+}
+
+/// `password=VALUE` (as libpq takes it in a URL's query) with the value
+/// replaced by `****`, up to the next `&`, quote or space.
+fn redact_parameter(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(at) = rest.find("password=") {
+        let (before, after) = rest.split_at(at + "password=".len());
+        out.push_str(before);
+        let end = after
+            .find(|c: char| matches!(c, '&' | '"' | '\'' | ' '))
+            .unwrap_or(after.len());
+        if end > 0 {
+            out.push_str("****");
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn split_host_port(text: &str) -> Result<(String, Option<u16>), UrlProblem> {
     let (host, port) = if let Some(rest) = text.strip_prefix('[') {
         let (host, after) = rest.split_once(']').ok_or(UrlProblem::NoHost)?;

@@ -84,7 +84,36 @@ fn a_password_in_the_url_is_refused_with_the_fix() {
         assert!(text.contains("carries a password"), "{text}");
         assert!(text.contains("password_file"), "{text}");
         assert!(text.contains("password_env"), "{text}");
+        assert!(!text.contains("secret"), "the password is quoted: {text}");
     }
+}
+
+#[test]
+fn quoted_lines_never_show_a_password() {
+    let cases = [
+        (
+            r#"url = "postgres://postern:s3cr@t@db:5432/mail""#,
+            r#"url = "postgres://postern:****@db:5432/mail""#,
+        ),
+        (
+            r#"url = "postgresql://u:p@h/d?sslmode=disable&password=x&a=b""#,
+            r#"url = "postgresql://u:****@h/d?sslmode=disable&password=****&a=b""#,
+        ),
+        (
+            r#"url = "postgres://postern@db/mail""#,
+            r#"url = "postgres://postern@db/mail""#,
+        ),
+        ("hostname = \"mx.example\"", "hostname = \"mx.example\""),
+        ("password=", "password="),
+    ];
+    for (line, shown) in cases {
+        assert_eq!(redact_passwords(line), shown, "{line}");
+    }
+    // A syntax error on the line is quoted masked too.
+    let source = "[storage]\nurl = \"postgres://u:hunter2@h/d\" junk\n";
+    let text = crate::config::parse(source).unwrap_err()[0].render("postern.toml", source);
+    assert!(text.contains("u:****@h"), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
 }
 
 /// A URL's host and port, or why it is refused.
