@@ -31,6 +31,13 @@
 //! the session told the message is stored. Concurrent commits share the
 //! directory's `fsync` ([`DirSync`], group commit): each waits for one
 //! that started after its rename.
+//!
+//! With the postgres backend ([`CommitTo::Postgres`]) the session writes
+//! to `incoming/` just the same, but its commit streams the data into
+//! the shared queue ([`PgQueue::commit`], one transaction) instead of
+//! renaming the file into `queue/`, and then removes the file: the
+//! database holds the message, so the file needs no `fdatasync`, and
+//! `queue/` stays empty.
 
 mod dir_sync;
 mod free;
@@ -47,6 +54,7 @@ pub use record::{
 };
 
 use crate::driver::StoredMessage;
+use crate::storage::postgres::PgQueue;
 use postern_core::envelope::{Envelope, LocalMailbox, QueueId};
 #[cfg(test)]
 use postern_core::limits::TRACE_BYTES_MAX;
@@ -84,6 +92,27 @@ pub struct Spool {
     /// This node's ID, in the low bits of every queue ID it makes.
     node: u16,
     committed: mpsc::UnboundedSender<QueueId>,
+    /// Where commits put messages.
+    commit_to: CommitTo,
+}
+
+/// Where a [`Spool`]'s commits put messages.
+#[derive(Clone, Default)]
+pub enum CommitTo {
+    /// `queue/` in the data directory: the files backend.
+    #[default]
+    Files,
+    /// The queue in PostgreSQL that every node shares.
+    Postgres(PgQueue),
+}
+
+impl std::fmt::Debug for CommitTo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CommitTo::Files => "Files",
+            CommitTo::Postgres(_) => "Postgres",
+        })
+    }
 }
 
 impl Spool {
@@ -95,6 +124,21 @@ impl Spool {
         data_dir: &Path,
         node: u16,
         committed: mpsc::UnboundedSender<QueueId>,
+    ) -> io::Result<(Arc<Spool>, Vec<QueueId>)> {
+        Self::open_committing_to(data_dir, node, committed, CommitTo::Files)
+    }
+
+    /// Opens the spool as [`Spool::open`] does, its commits going to
+    /// `commit_to`. With the database, messages still waiting in `queue/`
+    /// (committed while the node ran on files) are refused: the server
+    /// must not start and leave them undelivered, and the shared queue
+    /// must not take them unseen; the error names the directory and the
+    /// fix.
+    pub fn open_committing_to(
+        data_dir: &Path,
+        node: u16,
+        committed: mpsc::UnboundedSender<QueueId>,
+        commit_to: CommitTo,
     ) -> io::Result<(Arc<Spool>, Vec<QueueId>)> {
         let incoming = data_dir.join("spool").join("incoming");
         let queue = data_dir.join("spool").join("queue");
@@ -128,6 +172,16 @@ impl Spool {
             waiting.push(id);
         }
         waiting.sort();
+        if matches!(commit_to, CommitTo::Postgres(_)) && !waiting.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!(
+                    "{} holds {} message(s) committed with backend \"files\", which the shared queue does not take\n  help: run this node once more with [storage] backend = \"files\" until `postern queue list` shows the queue empty, then switch to \"postgres\"",
+                    queue.display(),
+                    waiting.len()
+                ),
+            ));
+        }
         // A state file whose message is gone: the removal was cut short.
         for entry in fs::read_dir(&state)? {
             let path = entry?.path();
@@ -150,6 +204,7 @@ impl Spool {
             last_id: Mutex::new(last_id),
             node,
             committed,
+            commit_to,
         };
         Ok((Arc::new(spool), waiting))
     }
@@ -356,6 +411,40 @@ impl Spool {
     }
 }
 
+impl Spool {
+    /// Queues a message made of `prefix` (a trace field) and then what
+    /// `data` reads, in bounded chunks, committed like a message received
+    /// over SMTP (a forwarded copy of a message the shared queue holds).
+    pub async fn inject_stream(
+        self: &Arc<Self>,
+        envelope: Envelope,
+        prefix: &[u8],
+        mut data: impl tokio::io::AsyncRead + Unpin,
+    ) -> io::Result<QueueId> {
+        use tokio::io::AsyncReadExt;
+        let (id, _, mut file) = self.create(envelope).await?;
+        let copied: io::Result<()> = async {
+            file.write(prefix).await?;
+            let mut chunk = vec![0u8; MESSAGE_READ_AT_ONCE_BYTES_MAX as usize];
+            loop {
+                let read = data.read(&mut chunk).await?;
+                if read == 0 {
+                    return Ok(());
+                }
+                file.write(&chunk[..read]).await?;
+            }
+        }
+        .await;
+        match copied {
+            Ok(()) => file.commit().await.map(|()| id),
+            Err(error) => {
+                file.abort().await;
+                Err(error)
+            }
+        }
+    }
+}
+
 /// Reads `state_dir/ID`: the delivery state, if an attempt left one. At
 /// most [`STATE_FILE_BYTES_MAX`] octets are read: a larger file is damaged.
 pub fn read_state_file(state_dir: &Path, id: QueueId) -> io::Result<Option<DeliveryState>> {
@@ -464,6 +553,59 @@ impl SpoolFile {
     }
 }
 
+impl SpoolFile {
+    /// The commit with the postgres backend: the record (with its trace)
+    /// and the data, streamed from the buffer or from the file in
+    /// `incoming/`, go into the shared queue in one transaction; then the
+    /// file is removed, whether the commit succeeded or not (on failure
+    /// nothing is kept, so the `451` the client gets is the truth).
+    async fn commit_to_database(mut self, queue: &PgQueue) -> io::Result<()> {
+        let start = HEADER_BYTES + self.record_area;
+        let state = DeliveryState::new(&self.record.envelope, UnixTime(self.record.received_at));
+        let backing = std::mem::replace(&mut self.file, Backing::Lost);
+        let created = !matches!(backing, Backing::NotCreated);
+        let committed = match backing {
+            Backing::NotCreated => {
+                queue
+                    .commit(&self.record, &state, &self.buffer[start..])
+                    .await
+            }
+            Backing::Open(mut file) => {
+                // What is still buffered goes to the file, which is read
+                // back from the first octet of the data.
+                let buffer = std::mem::take(&mut self.buffer);
+                let rewound = blocking(move || {
+                    file.write_all(&buffer)?;
+                    file.seek(SeekFrom::Start(start as u64))?;
+                    Ok(file)
+                })
+                .await;
+                match rewound {
+                    Ok(file) => {
+                        let data = tokio::io::BufReader::with_capacity(
+                            WRITE_BUFFER_BYTES,
+                            tokio::fs::File::from_std(file),
+                        );
+                        queue.commit(&self.record, &state, data).await
+                    }
+                    Err(error) => Err(error),
+                }
+            }
+            Backing::Lost => Err(io::Error::other("spool file lost after an earlier error")),
+        };
+        if created {
+            let path = self.spool.incoming.join(self.queue_id.to_string());
+            if let Err(error) = blocking(move || fs::remove_file(&path)).await {
+                tracing::warn!(queue_id = %self.queue_id, %error, "cannot remove a committed message's file from spool/incoming");
+            }
+        }
+        committed?;
+        // A wake-up for this node's claims; other nodes hear the NOTIFY.
+        let _ = self.spool.committed.send(self.queue_id);
+        Ok(())
+    }
+}
+
 impl StoredMessage for SpoolFile {
     async fn write(&mut self, data: &[u8]) -> io::Result<()> {
         self.buffer.extend_from_slice(data);
@@ -505,6 +647,10 @@ impl StoredMessage for SpoolFile {
     }
 
     async fn commit(mut self) -> io::Result<()> {
+        if let CommitTo::Postgres(queue) = &self.spool.commit_to {
+            let queue = queue.clone();
+            return self.commit_to_database(&queue).await;
+        }
         // The trace goes into the record: in the buffer, or in place in
         // the file's room for it.
         let mut header = None;
