@@ -62,7 +62,15 @@ mod remote_log_session;
 /// Runs the server until `stop` completes, then shuts down gracefully.
 pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), String> {
     let config = &loaded.config;
-    // The database first: a node that cannot join it does not start.
+    let hangups = reload::hangups();
+    // The plan is checked before the data directory is touched.
+    let plan = listen::plan(&loaded)?;
+    let privileges = privileges::plan(&loaded)?;
+    // A refusal to run sessions as root comes before anything is touched.
+    if let privileges::Plan::Refuse(text) = &privileges {
+        return Err(text.clone());
+    }
+    // The database before any port or file: a node that cannot join it does not start.
     let node = match &config.storage {
         postern_core::config::StorageConfig::Postgres(postgres) => {
             let node = Node::join(postgres, &loaded.origin).await?;
@@ -77,14 +85,6 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
         }
         postern_core::config::StorageConfig::Files => None,
     };
-    let hangups = reload::hangups();
-    // The plan is checked before the data directory is touched.
-    let plan = listen::plan(&loaded)?;
-    let privileges = privileges::plan(&loaded)?;
-    // A refusal to run sessions as root comes before anything is touched.
-    if let privileges::Plan::Refuse(text) = &privileges {
-        return Err(text.clone());
-    }
     if let Some(account) = privileges.account() {
         privileges::hand_over_data_dir(&loaded.data_dir, account)?;
         // The log file (opened by root) is the account's too.
