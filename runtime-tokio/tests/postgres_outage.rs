@@ -29,6 +29,14 @@ fn send(server: &TestServer, subject: &str) -> String {
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
+fn wait_for_empty_queue(db: &postgres::Database, server: &TestServer) {
+    support::eventually(
+        || postgres::count_in(db, "SELECT count(*) FROM queue_messages"),
+        |&count| count == 0,
+        |count| format!("{count} messages still queued; log:\n{}", server.log()),
+    );
+}
+
 #[test]
 fn with_the_database_down_a_node_answers_451_and_carries_on_when_it_is_back() {
     let db = postgres::database();
@@ -56,6 +64,7 @@ users = ["alice"]
     let server = TestServer::start_with_files(&config, addr, postgres::write_password);
     assert!(send(&server, "before").starts_with("OK"));
     server.wait_for_delivery("alice", 1);
+    wait_for_empty_queue(&db, &server);
 
     postgres::cluster().stop();
     let reply = send(&server, "during");
@@ -68,6 +77,8 @@ users = ["alice"]
     let reply = send(&server, "during again");
     assert!(reply.starts_with("DATA 451"), "{reply}");
 
+    // Long enough for the claimer's poll and the listener to fail.
+    std::thread::sleep(std::time::Duration::from_secs(3));
     postgres::cluster().start_server();
     // The pool connects again for the next commit.
     let reply = support::eventually(
@@ -77,8 +88,14 @@ users = ["alice"]
     );
     assert!(reply.starts_with("OK"));
     let delivered = server.wait_for_delivery("alice", 2);
+    wait_for_empty_queue(&db, &server);
     let log = server.log();
     assert!(!log.contains("panicked"), "{log}");
+    assert!(log.contains("cannot claim due messages"), "{log}");
+    assert!(
+        log.contains("claiming from the shared queue again"),
+        "{log}"
+    );
     let subjects: Vec<String> = delivered
         .iter()
         .map(|file| std::fs::read_to_string(file).unwrap())
