@@ -15,8 +15,7 @@ use crate::privileges;
 use crate::reload::{self, Reloader};
 use crate::resolver::Resolver;
 use crate::spool::{CommitTo, DataDirLock, Spool};
-use crate::storage::postgres::node::{self as postgres_node, Node};
-use crate::storage::postgres::{Leases, SharedSystem};
+use crate::storage::postgres::node::Node;
 use crate::tls::{ServerTls, Transport};
 use postern_core::admission::{self, HostKey, Limits, Permit, Quota, Refusal};
 use postern_core::bind::{BindPlan, HostAddresses, Listener};
@@ -170,41 +169,12 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
             None
         }
         Some(node) => {
-            let leases = Leases::default();
-            let env = SharedSystem {
-                system,
-                queue: node.queue.clone(),
-                leases: leases.clone(),
-                lease: node.lease,
-            };
-            let context = delivery::Context::new(config, env, Arc::clone(&directory))?
-                .listening_at(ours)
-                .with_lists(Arc::clone(&lists))
-                .with_news(news.clone());
-            // The runner hears of messages only from the claimer: this
-            // node's commits wake the claimer, which claims them.
-            let (claimed, claimed_arrivals) = mpsc::unbounded_channel();
-            tokio::spawn(delivery::run(
-                context,
-                Vec::new(),
-                claimed_arrivals,
-                queue_commands,
-            ));
-            tokio::spawn(postgres_node::claim(
-                node.queue.clone(),
-                leases.clone(),
-                (node.node_id, node.lease),
-                node.listener.notify(),
-                arrivals,
-                claimed,
-            ));
-            tokio::spawn(postgres_node::keep(
-                node.queue.clone(),
-                leases,
-                (node.node_id, node.name.clone(), node.lease),
-                commands.clone(),
-            ));
-            Some(node.listener)
+            let context =
+                delivery::Context::new(config, node.world(system), Arc::clone(&directory))?
+                    .listening_at(ours)
+                    .with_lists(Arc::clone(&lists))
+                    .with_news(news.clone());
+            Some(node.deliver(context, arrivals, queue_commands, commands.clone()))
         }
     };
     let reload_commands = commands.clone();

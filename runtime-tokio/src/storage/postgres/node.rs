@@ -18,9 +18,11 @@
 //! waiting longer each time up to [`STORAGE_RETRY_DELAY_MAX`]; they never
 //! stop while the server runs.
 
-use super::store::Leases;
+use super::store::{Leases, SharedSystem};
 use super::{PgQueue, QueueListener, StoreError, describe, schema};
 use crate::delivery::Command;
+use crate::delivery::Context;
+use crate::environment::System;
 use postern_core::config::PostgresConfig;
 use postern_core::envelope::QueueId;
 use postern_core::limits::{STORAGE_CLAIM_POLL_INTERVAL, STORAGE_RETRY_DELAY_MAX};
@@ -36,6 +38,8 @@ pub struct Node {
     pub node_id: u16,
     pub name: String,
     pub lease: Duration,
+    /// The leases this node holds.
+    leases: Leases,
 }
 
 impl Node {
@@ -67,7 +71,57 @@ impl Node {
             node_id: config.node_id,
             name: config.node_name.clone(),
             lease: config.lease,
+            leases: Leases::default(),
         })
+    }
+}
+
+impl Node {
+    /// The runner's world on this node: `system`'s network, DNS, clock
+    /// and Maildirs, and the shared queue.
+    pub fn world(&self, system: System) -> SharedSystem {
+        SharedSystem {
+            system,
+            queue: self.queue.clone(),
+            leases: self.leases.clone(),
+            lease: self.lease,
+        }
+    }
+
+    /// Starts the runner on `context` (made on [`Node::world`]), with the
+    /// claimer and the renewer. The runner hears of messages only from
+    /// the claimer, which this node's commits (`committed`) wake, as
+    /// other nodes' commits do through the listener. Answers the
+    /// listener, to keep for as long as the server runs.
+    pub fn deliver(
+        self,
+        context: Context<SharedSystem>,
+        committed: mpsc::UnboundedReceiver<QueueId>,
+        commands: mpsc::UnboundedReceiver<Command>,
+        lost: mpsc::UnboundedSender<Command>,
+    ) -> QueueListener {
+        let (claimed, arrivals) = mpsc::unbounded_channel();
+        tokio::spawn(crate::delivery::run(
+            context,
+            Vec::new(),
+            arrivals,
+            commands,
+        ));
+        tokio::spawn(claim(
+            self.queue.clone(),
+            self.leases.clone(),
+            (self.node_id, self.lease),
+            self.listener.notify(),
+            committed,
+            claimed,
+        ));
+        tokio::spawn(keep(
+            self.queue,
+            self.leases,
+            (self.node_id, self.name, self.lease),
+            lost,
+        ));
+        self.listener
     }
 }
 
