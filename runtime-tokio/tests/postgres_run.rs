@@ -54,18 +54,21 @@ fn start_node(db: &Database, node_id: u16, host: u8, smarthost: u16) -> TestServ
 
 /// Sends one message with smtplib; answers what send.py printed.
 fn send(server: &TestServer, to: &str, subject: &str) -> String {
+    send_from(server, "carol@client.test", to, subject, "")
+}
+
+/// Sends one message from `from`, with `more` after the first line of
+/// its body.
+fn send_from(server: &TestServer, from: &str, to: &str, subject: &str, more: &str) -> String {
     let message = server.dir.path().join(format!("{subject}.eml"));
-    std::fs::write(
-        &message,
-        format!(
-            "From: carol@client.test\r\nTo: {to}\r\nSubject: {subject}\r\n\r\nbody of {subject}\r\n"
-        ),
-    )
-    .unwrap();
+    let text = format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\n\r\nbody of {subject}\r\n{more}"
+    );
+    std::fs::write(&message, text).unwrap();
     let output = python(
         "send.py",
         server.addr,
-        &["carol@client.test", to, message.to_str().unwrap()],
+        &[from, to, message.to_str().unwrap()],
     );
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
@@ -116,22 +119,72 @@ fn a_node_on_postgres_delivers_locally_once_and_remotely_and_the_queue_ends_empt
     let db = postgres::database();
     postgres::migrate(&db);
     let sink_port = free_port();
-    let sink = Remote::sink("127.0.0.1", sink_port, &[]);
+    let sink = Remote::sink(
+        "127.0.0.1",
+        sink_port,
+        &["--reject-to", "nobody@remote.test"],
+    );
     let node = start_node(&db, 1, 2, sink_port);
 
     assert!(send(&node, "alice@example.test", "local one").starts_with("OK"));
     assert!(send(&node, "dave@remote.test", "remote one").starts_with("OK"));
     assert!(send(&node, "alice@example.test,erin@remote.test", "both").starts_with("OK"));
 
-    let copies = node.wait_for_delivery("alice", 2);
+    // Larger than the session's buffer: committed from the file in
+    // spool/incoming, streamed in chunks.
+    let large: String = (0..12_000)
+        .map(|n| format!("line {n:05} of a large message, long enough to fill the buffer\r\n"))
+        .collect();
+    assert!(large.len() > 700_000);
+    let reply = send_from(
+        &node,
+        "carol@client.test",
+        "alice@example.test",
+        "large",
+        &large,
+    );
+    assert!(reply.starts_with("OK"), "{reply}; log:\n{}", node.log());
+    // Refused for good by the next hop: the bounce is committed to the
+    // shared queue like any message, and delivered to alice.
+    let reply = send_from(
+        &node,
+        "alice@example.test",
+        "nobody@remote.test",
+        "refused",
+        "",
+    );
+    assert!(reply.starts_with("OK"), "{reply}");
+
+    let copies = node.wait_for_delivery("alice", 4);
     let messages = sink.wait_for_messages(2, &node);
     wait_for_empty_queue(&db, &[&node]);
     // Settled: nothing more arrives.
     std::thread::sleep(std::time::Duration::from_secs(1));
     let mut local = subjects(&node.delivered("alice"));
     local.sort();
-    assert_eq!(local, ["both", "local one"], "each local copy once");
-    assert_eq!(copies.len(), 2);
+    let bounces: Vec<String> = local
+        .iter()
+        .filter(|s| !["both", "large", "local one"].contains(&s.as_str()))
+        .cloned()
+        .collect();
+    assert_eq!(bounces.len(), 1, "alice got one bounce: {local:?}");
+    local.retain(|s| !bounces.contains(s));
+    assert_eq!(
+        local,
+        ["both", "large", "local one"],
+        "each local copy once"
+    );
+    assert_eq!(copies.len(), 4);
+    let large_copy = node
+        .delivered("alice")
+        .into_iter()
+        .map(|file| std::fs::read_to_string(file).unwrap())
+        .find(|text| text.contains("Subject: large"))
+        .unwrap();
+    assert!(
+        large_copy.ends_with(&large.replace("\r\n", "\n")) || large_copy.ends_with(&large),
+        "the large message arrived whole"
+    );
     let mut remote: Vec<String> = sink
         .events("message")
         .iter()
@@ -240,5 +293,33 @@ fn two_nodes_deliver_every_message_once_and_a_killed_nodes_leases_pass_to_the_ot
     assert!(
         stall.events("message").is_empty(),
         "the stalled hop never took a message"
+    );
+}
+
+#[test]
+fn a_node_with_messages_left_in_its_spool_queue_refuses_to_run_on_postgres() {
+    let db = postgres::database();
+    postgres::migrate(&db);
+    let dir = tempfile::tempdir().unwrap();
+    let addr: SocketAddr = format!("127.0.0.2:{}", free_port()).parse().unwrap();
+    let config = dir.path().join("postern.toml");
+    std::fs::write(&config, node_config(&db, 1, addr, free_port())).unwrap();
+    postgres::write_password(dir.path());
+    // A message committed while the node ran on files.
+    let queue = dir.path().join("data/spool/queue");
+    std::fs::create_dir_all(&queue).unwrap();
+    std::fs::write(queue.join("1K1J2JPKJKA01"), b"a spool file").unwrap();
+    let shown = support::run_expecting_failure(&config);
+    assert!(
+        shown.contains("spool/queue holds 1 message(s) committed with backend \"files\""),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("until `postern queue list` shows the queue empty"),
+        "{shown}"
+    );
+    assert!(
+        queue.join("1K1J2JPKJKA01").exists(),
+        "the message is left alone"
     );
 }

@@ -86,11 +86,15 @@ impl SpoolFile {
                     .await
             }
             Backing::Open(mut file) => {
-                // What is still buffered goes to the file, which is read
-                // back from the first octet of the data.
+                // What is still buffered goes to the file (open for
+                // writing only), which is opened again to be read from the
+                // first octet of the data.
                 let buffer = std::mem::take(&mut self.buffer);
+                let path = self.spool.incoming.join(self.queue_id.to_string());
                 let rewound = blocking(move || {
                     file.write_all(&buffer)?;
+                    drop(file);
+                    let mut file = fs::File::open(&path)?;
                     file.seek(SeekFrom::Start(start as u64))?;
                     Ok(file)
                 })
