@@ -631,6 +631,7 @@ async fn on_a_shared_queue_a_message_waiting_for_a_retry_is_saved_then_released_
     running
         .until("the message is released", |s| !s.released.is_empty())
         .await;
+    assert_eq!(running.flush().await, 0, "the runner no longer holds it");
     let script = fake.script();
     let (_, state) = &script.queue[&QueueId(1)];
     let saved = state
@@ -648,8 +649,6 @@ async fn on_a_shared_queue_a_message_waiting_for_a_retry_is_saved_then_released_
     );
     assert!(next > UnixTime(1_800_000_000));
     assert!(script.removals.is_empty());
-    drop(script);
-    assert_eq!(running.flush().await, 0, "the runner no longer holds it");
 }
 
 #[tokio::test]
