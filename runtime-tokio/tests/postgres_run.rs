@@ -323,3 +323,38 @@ fn a_node_with_messages_left_in_its_spool_queue_refuses_to_run_on_postgres() {
         "the message is left alone"
     );
 }
+
+#[test]
+fn a_node_renews_its_lease_through_a_delivery_longer_than_the_lease() {
+    let db = postgres::database();
+    postgres::migrate(&db);
+    // The next hop answers the data after 10 s; the lease is 5 s.
+    let sink_port = free_port();
+    let sink = Remote::sink("127.0.0.1", sink_port, &["--data-delay", "10"]);
+    let first = start_node(&db, 1, 2, sink_port);
+    let second = start_node(&db, 2, 3, sink_port);
+    let reply = send(&first, "dave@remote.test", "slow");
+    assert!(reply.starts_with("OK"), "{reply}");
+    // Whichever node claimed it (both heard the commit) is sending it.
+    sink.wait_for("mail", &first);
+    // Past the lease and more than one claim poll later: had the lease
+    // not been renewed, a node would have claimed the message again
+    // (counter 2), and the other node would have sent it a second time.
+    std::thread::sleep(std::time::Duration::from_millis(7_500));
+    assert_eq!(
+        postgres::count_in(
+            &db,
+            "SELECT count(*) FROM queue_messages \
+             WHERE lease_counter = 1 AND lease_expires > now()"
+        ),
+        1,
+        "the first claim still holds; logs:\n{}\n----\n{}",
+        first.log(),
+        second.log()
+    );
+    sink.wait_for_messages(1, &first);
+    wait_for_empty_queue(&db, &[&first, &second]);
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert_eq!(sink.events("message").len(), 1, "sent once");
+    assert_eq!(sink.events("mail").len(), 1, "one transaction only");
+}
