@@ -234,6 +234,9 @@ pub enum Command {
     Delete(QueueId, oneshot::Sender<bool>),
     /// Messages that cannot be read just now, with their next try.
     Unreadable(oneshot::Sender<Vec<UnreadableEntry>>),
+    /// This node's lease on a message is gone (a renewal was fenced):
+    /// stop its deliveries and forget it.
+    LeaseLost(QueueId),
     /// New settings from a configuration reload, for attempts and
     /// bounces from now on.
     Reload(Box<Settings>),

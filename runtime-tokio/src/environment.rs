@@ -160,6 +160,33 @@ pub trait QueueStore: Send + Sync + 'static {
         source: QueueId,
     ) -> impl Future<Output = io::Result<QueueId>> + Send;
 
+    /// Whether other nodes share this queue (the postgres backend): the
+    /// runner then works on a message only while this node holds its
+    /// lease, and gives a message that only waits for a retry back
+    /// ([`QueueStore::release`]) rather than holding it meanwhile.
+    fn shared(&self) -> bool {
+        false
+    }
+
+    /// Gives message `id` (its state saved) back to the shared queue, to
+    /// be claimed by any node from `next_attempt`. Only called when
+    /// [`QueueStore::shared`].
+    fn release(
+        &self,
+        id: QueueId,
+        next_attempt: UnixTime,
+    ) -> impl Future<Output = io::Result<()>> + Send {
+        let _ = (id, next_attempt);
+        async { Ok(()) }
+    }
+
+    /// Whether this node holds a lease on message `id` (always, for a
+    /// queue no other node shares).
+    fn holds(&self, id: QueueId) -> bool {
+        let _ = id;
+        true
+    }
+
     /// The forwarding and vacation settings of `mailbox`, if it has any.
     /// Settings that cannot be used are an `InvalidData` error saying why.
     fn mailbox_rules(

@@ -14,7 +14,8 @@ use crate::pop3::StoreMaildrops;
 use crate::privileges;
 use crate::reload::{self, Reloader};
 use crate::resolver::Resolver;
-use crate::spool::{DataDirLock, Spool};
+use crate::spool::{CommitTo, DataDirLock, Spool};
+use crate::storage::postgres::node::Node;
 use crate::tls::{ServerTls, Transport};
 use postern_core::admission::{self, HostKey, Limits, Permit, Quota, Refusal};
 use postern_core::bind::{BindPlan, HostAddresses, Listener};
@@ -60,12 +61,6 @@ mod remote_log_session;
 /// Runs the server until `stop` completes, then shuts down gracefully.
 pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), String> {
     let config = &loaded.config;
-    if let postern_core::config::StorageConfig::Postgres(_) = &config.storage {
-        return Err(format!(
-            "{}: [storage] backend = \"postgres\": the server does not run on PostgreSQL yet (only `postern storage init|migrate|check` use it); set backend = \"files\" to run",
-            loaded.origin
-        ));
-    }
     let hangups = reload::hangups();
     // The plan is checked before the data directory is touched.
     let plan = listen::plan(&loaded)?;
@@ -74,6 +69,21 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     if let privileges::Plan::Refuse(text) = &privileges {
         return Err(text.clone());
     }
+    // The database before any port or file: a node that cannot join it does not start.
+    let node = match &config.storage {
+        postern_core::config::StorageConfig::Postgres(postgres) => {
+            let node = Node::join(postgres, &loaded.origin).await?;
+            tracing::info!(
+                node_id = node.node_id,
+                "node {} \"{}\" joined the shared queue at {}",
+                node.node_id,
+                node.name,
+                postgres.url
+            );
+            Some(node)
+        }
+        postern_core::config::StorageConfig::Files => None,
+    };
     if let Some(account) = privileges.account() {
         privileges::hand_over_data_dir(&loaded.data_dir, account)?;
         // The log file (opened by root) is the account's too.
@@ -107,13 +117,22 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     // written under the data directory and before any client byte is read.
     privileges::carry_out(&privileges)?;
     let (committed, arrivals) = mpsc::unbounded_channel();
-    let (spool, backlog) = Spool::open(&loaded.data_dir, config.storage.node_id(), committed)
-        .map_err(|e| {
-            format!(
-                "cannot open the spool under {}: {e}",
-                loaded.data_dir.display()
-            )
-        })?;
+    let commit_to = match &node {
+        Some(node) => CommitTo::Postgres(node.queue.clone()),
+        None => CommitTo::Files,
+    };
+    let (spool, backlog) = Spool::open_committing_to(
+        &loaded.data_dir,
+        config.storage.node_id(),
+        committed,
+        commit_to,
+    )
+    .map_err(|e| {
+        format!(
+            "cannot open the spool under {}: {e}",
+            loaded.data_dir.display()
+        )
+    })?;
     let maildirs = Arc::new(Maildirs::new(&loaded.data_dir, &config.server.hostname));
     // Readers share delivery's store: one lock and one MODSEQ per mailbox.
     let maildrops = Arc::new(StoreMaildrops::new(Arc::new(maildirs.store().clone())));
@@ -137,12 +156,27 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
         maildirs,
         resolver: resolver.clone(),
     };
-    let context = delivery::Context::new(config, system, Arc::clone(&directory))?
-        .listening_at(ourselves(&plan))
-        .with_lists(Arc::clone(&lists))
-        .with_news(news.clone());
     let (commands, queue_commands) = mpsc::unbounded_channel();
-    tokio::spawn(delivery::run(context, backlog, arrivals, queue_commands));
+    let ours = ourselves(&plan);
+    // Held for the life of the server: it listens for commits.
+    let _listener = match node {
+        None => {
+            let context = delivery::Context::new(config, system, Arc::clone(&directory))?
+                .listening_at(ours)
+                .with_lists(Arc::clone(&lists))
+                .with_news(news.clone());
+            tokio::spawn(delivery::run(context, backlog, arrivals, queue_commands));
+            None
+        }
+        Some(node) => {
+            let context =
+                delivery::Context::new(config, node.world(system), Arc::clone(&directory))?
+                    .listening_at(ours)
+                    .with_lists(Arc::clone(&lists))
+                    .with_news(news.clone());
+            Some(node.deliver(context, arrivals, queue_commands, commands.clone()))
+        }
+    };
     let reload_commands = commands.clone();
     let accounts = Arc::new(AccountBook::new(
         &loaded.data_dir,

@@ -31,15 +31,24 @@
 //! the session told the message is stored. Concurrent commits share the
 //! directory's `fsync` ([`DirSync`], group commit): each waits for one
 //! that started after its rename.
+//!
+//! With the postgres backend ([`CommitTo::Postgres`]) the session writes
+//! to `incoming/` just the same, but its commit streams the data into
+//! the shared queue ([`PgQueue::commit`], one transaction) instead of
+//! renaming the file into `queue/`, and then removes the file: the
+//! database holds the message, so the file needs no `fdatasync`, and
+//! `queue/` stays empty.
 
 mod dir_sync;
 mod free;
 mod kept;
 mod record;
+mod shared;
 
 pub use dir_sync::DirSync;
 use free::FreeFiles;
 use kept::KeptRecords;
+pub use shared::CommitTo;
 
 pub use record::{
     Damaged, HEADER_BYTES, SPOOL_FORMAT_VERSION, SPOOL_MAGIC, SpoolRecord, check_state, damage,
@@ -84,6 +93,8 @@ pub struct Spool {
     /// This node's ID, in the low bits of every queue ID it makes.
     node: u16,
     committed: mpsc::UnboundedSender<QueueId>,
+    /// Where commits put messages.
+    commit_to: CommitTo,
 }
 
 impl Spool {
@@ -95,6 +106,21 @@ impl Spool {
         data_dir: &Path,
         node: u16,
         committed: mpsc::UnboundedSender<QueueId>,
+    ) -> io::Result<(Arc<Spool>, Vec<QueueId>)> {
+        Self::open_committing_to(data_dir, node, committed, CommitTo::Files)
+    }
+
+    /// Opens the spool as [`Spool::open`] does, its commits going to
+    /// `commit_to`. With the database, messages still waiting in `queue/`
+    /// (committed while the node ran on files) are refused: the server
+    /// must not start and leave them undelivered, and the shared queue
+    /// must not take them unseen; the error names the directory and the
+    /// fix.
+    pub fn open_committing_to(
+        data_dir: &Path,
+        node: u16,
+        committed: mpsc::UnboundedSender<QueueId>,
+        commit_to: CommitTo,
     ) -> io::Result<(Arc<Spool>, Vec<QueueId>)> {
         let incoming = data_dir.join("spool").join("incoming");
         let queue = data_dir.join("spool").join("queue");
@@ -128,6 +154,16 @@ impl Spool {
             waiting.push(id);
         }
         waiting.sort();
+        if matches!(commit_to, CommitTo::Postgres(_)) && !waiting.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!(
+                    "{} holds {} message(s) committed with backend \"files\", which the shared queue does not take\n  help: run this node once more with [storage] backend = \"files\" until `postern queue list` shows the queue empty, then switch to \"postgres\"",
+                    queue.display(),
+                    waiting.len()
+                ),
+            ));
+        }
         // A state file whose message is gone: the removal was cut short.
         for entry in fs::read_dir(&state)? {
             let path = entry?.path();
@@ -150,6 +186,7 @@ impl Spool {
             last_id: Mutex::new(last_id),
             node,
             committed,
+            commit_to,
         };
         Ok((Arc::new(spool), waiting))
     }
@@ -505,6 +542,10 @@ impl StoredMessage for SpoolFile {
     }
 
     async fn commit(mut self) -> io::Result<()> {
+        if let CommitTo::Postgres(queue) = &self.spool.commit_to {
+            let queue = queue.clone();
+            return self.commit_to_database(&queue).await;
+        }
         // The trace goes into the record: in the buffer, or in place in
         // the file's room for it.
         let mut header = None;

@@ -100,7 +100,7 @@ async fn act(
 }
 
 /// Why connecting failed, and what would fix it; never the password.
-fn connect_error(config: &PostgresConfig, error: &tokio_postgres::Error) -> String {
+pub(crate) fn connect_error(config: &PostgresConfig, error: &tokio_postgres::Error) -> String {
     if is_login_refused(error) {
         let fix = match &config.password {
             Some(PasswordSource::File(path)) => {

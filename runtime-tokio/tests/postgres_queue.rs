@@ -618,7 +618,7 @@ fn a_password_in_the_url_is_refused_by_check_config_with_the_fix() {
 }
 
 #[test]
-fn check_config_shows_the_storage_and_run_refuses_postgres_for_now() {
+fn check_config_shows_the_storage_and_run_refuses_a_database_it_cannot_reach() {
     let dir = tempfile::tempdir().unwrap();
     let config = config_file(
         dir.path(),
@@ -635,17 +635,32 @@ fn check_config_shows_the_storage_and_run_refuses_postgres_for_now() {
         shown.contains("storage   postgres postgres://postern@127.0.0.1:5432/mail (node 0 \"mx1.example.test\", pool 8, lease 60s, password from $PG_PASS)"),
         "{shown}"
     );
+    // Nobody listens on the URL's port: the node does not start, and says
+    // why and what to check.
+    let port = support::free_port();
+    let unreachable = config_file(
+        dir.path(),
+        &format!(
+            "backend = \"postgres\"\nurl = \"postgres://postern@127.0.0.1:{port}/mail\"\npassword_env = \"PG_PASS\"\n"
+        ),
+    );
+    support::allow_root(&unreachable);
     let output = support::postern()
         .args(["run", "-c"])
-        .arg(&config)
+        .arg(&unreachable)
+        .env("PG_PASS", "not-shown-anywhere")
         .output()
         .unwrap();
     let shown = text(&output);
     assert_eq!(output.status.code(), Some(1), "{shown}");
     assert!(
-        shown.contains("the server does not run on PostgreSQL yet"),
+        shown.contains(&format!(
+            "cannot reach the database at postgres://postern@127.0.0.1:{port}/mail"
+        )),
         "{shown}"
     );
+    assert!(shown.contains("is PostgreSQL running"), "{shown}");
+    assert!(!shown.contains("not-shown-anywhere"), "{shown}");
 
     let files = config_file(dir.path(), "backend = \"files\"\n");
     let output = storage(&files, "check");

@@ -34,6 +34,20 @@ pub const STORAGE_CHUNK_BYTES_MAX: usize = 256 * 1024;
 /// Messages one claim takes at most.
 pub const STORAGE_CLAIM_MESSAGES_MAX: u32 = 1_000;
 
+/// Messages a node holds leases on at once: its claims stop there until
+/// it finishes or releases some. A node holds a message while it
+/// delivers it or waits for a connection slot; one waiting for a retry
+/// is released.
+pub const STORAGE_HELD_MESSAGES_MAX: usize = 10_000;
+
+/// How often a node claims due messages when no commit wakes it: a
+/// message released until a retry becomes due without a notification.
+pub const STORAGE_CLAIM_POLL_INTERVAL: Duration = Duration::from_secs(2);
+
+/// The longest a node waits before trying the database again after a
+/// failure (its claims, renewals and heartbeat back off up to this).
+pub const STORAGE_RETRY_DELAY_MAX: Duration = Duration::from_secs(30);
+
 /// Octets of a storage URL.
 pub const STORAGE_URL_BYTES_MAX: usize = 1_024;
 

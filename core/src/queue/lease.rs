@@ -18,7 +18,9 @@
 //! `now >= expires`. So at no instant do two tokens of one message pass.
 
 use crate::envelope::QueueId;
-use crate::time::Instant;
+use crate::limits::{STORAGE_CLAIM_MESSAGES_MAX, STORAGE_HELD_MESSAGES_MAX};
+use crate::queue::DeliveryState;
+use crate::time::{Instant, UnixTime};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
@@ -187,6 +189,42 @@ impl LeaseTable {
             counter: entry.counter,
         })
     }
+}
+
+/// When a node that holds message `state` may give its lease back, and
+/// until when: the message is only waiting for a retry (nothing of it
+/// under way on this node (`busy`), no due recipient waiting for a
+/// connection slot (`blocked`), and its next attempt after `now`). The
+/// answer is the next attempt, which the store keeps so that whichever
+/// node claims it then carries on. `None`: keep the lease (work goes on,
+/// or is due now, or nothing is pending at all).
+pub fn release_until(
+    state: &DeliveryState,
+    busy: bool,
+    blocked: bool,
+    now: UnixTime,
+) -> Option<UnixTime> {
+    if busy || blocked || !state.unbounced_failures().is_empty() {
+        return None;
+    }
+    state.next_attempt().filter(|&next| next > now)
+}
+
+/// How many messages a node claims at once when it holds `held`: what
+/// its bound [`STORAGE_HELD_MESSAGES_MAX`] leaves, at most one claim's
+/// [`STORAGE_CLAIM_MESSAGES_MAX`].
+pub fn claim_limit(held: usize) -> u32 {
+    let room = STORAGE_HELD_MESSAGES_MAX.saturating_sub(held);
+    u32::try_from(room)
+        .unwrap_or(u32::MAX)
+        .min(STORAGE_CLAIM_MESSAGES_MAX)
+}
+
+/// How often a node renews the leases it holds: three times a lease, so
+/// that two renewals in a row may fail (a slow database, a lost
+/// connection) before the lease runs out.
+pub fn renew_every(lease: Duration) -> Duration {
+    lease / 3
 }
 
 fn held_at(entry: &Entry, now: Instant) -> bool {

@@ -9,9 +9,11 @@ use super::{Command, Context, Entry, Report, Runner, supervise};
 use crate::environment::Environment;
 use crate::metrics::QueueFigures;
 use crate::spool::SpoolRecord;
+use crate::storage::postgres::is_fenced;
 use postern_core::admission::{Limits, Quota};
 use postern_core::envelope::QueueId;
 use postern_core::queue::DeliveryState;
+use postern_core::queue::lease::release_until;
 use postern_core::time::UnixTime;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
@@ -244,18 +246,72 @@ impl<E: Environment> Runner<E> {
                     Ok(()) => {
                         tracing::info!(queue_id = %id, recipients, "{id}: removed from the spool")
                     }
+                    Err(error) if is_fenced(&error) => lease_lost(id),
                     Err(error) => {
                         tracing::error!(queue_id = %id, %error, "{id}: cannot remove from the spool")
                     }
                 }
             }.in_current_span());
-        } else if entry.dirty {
+            return;
+        }
+        if entry.dirty {
             match self.context.env.save_state(id, entry.state.clone()).await {
                 Ok(()) => entry.dirty = false,
+                Err(error) if is_fenced(&error) => return self.forget(id).await,
                 Err(error) => {
-                    tracing::error!(queue_id = %id, %error, "{id}: cannot save the delivery state")
+                    tracing::error!(queue_id = %id, %error, "{id}: cannot save the delivery state");
+                    return;
                 }
             }
+        }
+        if self.context.env.shared() {
+            self.release_waiting(id).await;
+        }
+    }
+
+    /// On a shared queue, gives back the lease of a message that only
+    /// waits for a retry (its state is saved): whichever node claims it
+    /// when it is due carries on.
+    async fn release_waiting(&mut self, id: QueueId) {
+        let now = self.now();
+        let blocked = self.blocked.contains(&id);
+        let Some(entry) = self.entries.get(&id) else {
+            return;
+        };
+        let busy = entry.local_task.is_some() || !entry.in_flight.is_empty();
+        let Some(next_attempt) = release_until(&entry.state, busy, blocked, now) else {
+            return;
+        };
+        match self.context.env.release(id, next_attempt).await {
+            Ok(()) => {
+                self.entries.remove(&id);
+                self.failures.remove(&id);
+                let wait = next_attempt.0.saturating_sub(now.0);
+                tracing::info!(queue_id = %id, "{id}: released to the shared queue until its next attempt in {wait}s");
+            }
+            Err(error) if is_fenced(&error) => self.forget(id).await,
+            // Still held: released at the next settle, or renewed meanwhile.
+            Err(error) => {
+                tracing::warn!(queue_id = %id, %error, "{id}: cannot release to the shared queue")
+            }
+        }
+    }
+
+    /// Forgets a message whose lease this node lost (another node has it,
+    /// or will): its deliveries under way are stopped, and nothing more
+    /// is written for it. If this node has claimed it again meanwhile,
+    /// it is read afresh.
+    pub(super) async fn forget(&mut self, id: QueueId) {
+        self.cancel(id);
+        self.entries.remove(&id);
+        self.unreadable.remove(&id);
+        self.failures.remove(&id);
+        if self.loading.contains(&id) {
+            self.deleted.insert(id);
+        }
+        lease_lost(id);
+        if self.context.env.holds(id) {
+            self.arrived(id, false).await;
         }
     }
 
@@ -282,6 +338,10 @@ impl<E: Environment> Runner<E> {
                 let deleted = self.delete(id).await;
                 let _ = reply.send(deleted);
             }
+            Command::LeaseLost(id) => {
+                self.forget(id).await;
+                self.process_blocked().await;
+            }
             Command::Unreadable(reply) => {
                 let _ = reply.send(self.unreadable_entries());
             }
@@ -304,4 +364,8 @@ impl<E: Environment> Runner<E> {
             }
         }
     }
+}
+
+fn lease_lost(id: QueueId) {
+    tracing::warn!(queue_id = %id, "{id}: lease lost, another node has it");
 }

@@ -145,7 +145,7 @@ impl<E: Environment> Runner<E> {
 
     /// A permit or an idle connection may have come back: starts what
     /// waited for one.
-    async fn process_blocked(&mut self) {
+    pub(super) async fn process_blocked(&mut self) {
         let blocked: Vec<_> = std::mem::take(&mut self.blocked).into_iter().collect();
         for waiting in blocked {
             self.process_supervised(waiting).await;
@@ -251,7 +251,7 @@ impl<E: Environment> Runner<E> {
     /// Stops every delivery of `id` under way and gives back its
     /// connection slots. A local delivery whose file is being written
     /// finishes that file (blocking file work cannot be interrupted).
-    fn cancel(&mut self, id: QueueId) {
+    pub(super) fn cancel(&mut self, id: QueueId) {
         let tasks: Vec<u64> = self
             .tasks
             .iter()

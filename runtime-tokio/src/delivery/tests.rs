@@ -47,6 +47,12 @@ struct Script {
     forward_errors: u32,
     /// Every removal asked for, in order.
     removals: Vec<QueueId>,
+    /// The queue is shared with other nodes (leases, releases).
+    shared: bool,
+    /// Messages whose lease this node lost: writes are fenced.
+    fenced: BTreeSet<QueueId>,
+    /// Messages given back to the shared queue, and until when.
+    released: Vec<(QueueId, UnixTime)>,
 }
 
 #[derive(Clone, Default)]
@@ -138,6 +144,9 @@ impl QueueStore for Fake {
 
     async fn save_state(&self, id: QueueId, state: DeliveryState) -> io::Result<()> {
         let mut script = self.script();
+        if script.fenced.contains(&id) {
+            return Err(crate::storage::postgres::StoreError::Fenced.into());
+        }
         if script.panic_on_save.remove(&id) {
             drop(script);
             panic!("a bug while saving the state of {id}");
@@ -190,6 +199,23 @@ impl QueueStore for Fake {
 
     async fn mailbox_rules(&self, mailbox: LocalMailbox) -> io::Result<Option<MailboxRules>> {
         Ok(self.script().rules.get(&mailbox.user).cloned())
+    }
+
+    fn shared(&self) -> bool {
+        self.script().shared
+    }
+
+    async fn release(&self, id: QueueId, next_attempt: UnixTime) -> io::Result<()> {
+        let mut script = self.script();
+        if script.fenced.contains(&id) {
+            return Err(crate::storage::postgres::StoreError::Fenced.into());
+        }
+        script.released.push((id, next_attempt));
+        Ok(())
+    }
+
+    fn holds(&self, id: QueueId) -> bool {
+        !self.script().fenced.contains(&id)
     }
 
     async fn reply_memory(&self, _: LocalMailbox) -> io::Result<ReplyMemory> {
@@ -579,4 +605,121 @@ async fn the_delivery_that_settles_a_message_removes_it_once_and_only_after_ever
         matches!(statuses[1], postern_core::queue::Status::Pending { .. }),
         "{statuses:?}"
     );
+}
+
+impl Running {
+    /// `postern queue flush`: how many messages the runner holds with a
+    /// recipient pending.
+    async fn flush(&self) -> usize {
+        let (reply, flushed) = oneshot::channel();
+        self.commands.send(Command::Flush(reply)).unwrap();
+        flushed.await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn on_a_shared_queue_a_message_waiting_for_a_retry_is_saved_then_released_and_forgotten() {
+    let fake = Fake::default();
+    {
+        let mut script = fake.script();
+        script.shared = true;
+        script
+            .queue
+            .insert(QueueId(1), (record(1, &["alice", "broken"]), None));
+    }
+    let running = Running::start(&fake, vec![QueueId(1)]);
+    running
+        .until("the message is released", |s| !s.released.is_empty())
+        .await;
+    assert_eq!(running.flush().await, 0, "the runner no longer holds it");
+    let script = fake.script();
+    let (_, state) = &script.queue[&QueueId(1)];
+    let saved = state
+        .as_ref()
+        .expect("the state is saved before the release");
+    assert_eq!(
+        saved.recipients[0].status,
+        postern_core::queue::Status::Delivered
+    );
+    let next = saved.next_attempt().expect("broken is pending");
+    assert_eq!(
+        script.released,
+        [(QueueId(1), next)],
+        "released until broken's retry"
+    );
+    assert!(next > UnixTime(1_800_000_000));
+    assert!(script.removals.is_empty());
+}
+
+#[tokio::test]
+async fn on_a_queue_of_its_own_a_message_waiting_for_a_retry_stays_with_the_runner() {
+    let fake = Fake::default();
+    fake.script()
+        .queue
+        .insert(QueueId(1), (record(1, &["alice", "broken"]), None));
+    let running = Running::start(&fake, vec![QueueId(1)]);
+    running
+        .until("the try is saved", |s| s.queue[&QueueId(1)].1.is_some())
+        .await;
+    assert_eq!(running.flush().await, 1);
+    assert!(fake.script().released.is_empty());
+}
+
+#[tokio::test]
+async fn a_fenced_save_forgets_the_message_and_writes_nothing_more() {
+    let fake = Fake::default();
+    {
+        let mut script = fake.script();
+        script.shared = true;
+        script.fenced.insert(QueueId(1));
+        script
+            .queue
+            .insert(QueueId(1), (record(1, &["alice", "broken"]), None));
+    }
+    let running = Running::start(&fake, vec![QueueId(1)]);
+    running
+        .until("both copies were tried", |s| s.delivered.len() == 2)
+        .await;
+    assert_eq!(running.flush().await, 0, "forgotten");
+    let script = fake.script();
+    assert!(script.released.is_empty());
+    assert!(script.removals.is_empty());
+    assert!(script.queue[&QueueId(1)].1.is_none(), "nothing saved");
+}
+
+#[tokio::test]
+async fn a_lost_lease_stops_the_deliveries_under_way_and_forgets_the_message() {
+    let fake = Fake::default();
+    {
+        let mut script = fake.script();
+        script.shared = true;
+        script
+            .queue
+            .insert(QueueId(1), (record(1, &["alice"]), None));
+        script.stuck.insert(QueueId(1));
+    }
+    let running = Running::start(&fake, vec![QueueId(1)]);
+    running
+        .until("the delivery is under way", |s| {
+            s.loads.contains_key(&QueueId(1))
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    fake.script().fenced.insert(QueueId(1));
+    running
+        .commands
+        .send(Command::LeaseLost(QueueId(1)))
+        .unwrap();
+    running
+        .until("the stuck delivery is cancelled", |s| {
+            s.cancelled.contains(&QueueId(1))
+        })
+        .await;
+    assert_eq!(running.flush().await, 0);
+    let script = fake.script();
+    assert!(
+        script.queue.contains_key(&QueueId(1)),
+        "not removed: another node has it"
+    );
+    assert!(script.removals.is_empty());
 }

@@ -152,29 +152,9 @@ impl Cluster {
             ])
             .arg(format!("--pwfile={}", password_file.display()));
         run(initdb, "initdb");
-        let mut start = as_owner(&bin.join("pg_ctl"));
-        start
-            .arg("-D")
-            .arg(&data)
-            .arg("-o")
-            .arg(format!(
-                "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off -c max_connections=200",
-                dir.display()
-            ))
-            .arg("-l")
-            .arg(dir.join("log"))
-            .args(["-w", "start"])
-            // The postmaster keeps what it inherits: never a pipe of ours.
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
         let cluster = Cluster { port, dir, bin };
         cluster.watch_for_exit();
-        let status = start.status().expect("pg_ctl start");
-        assert!(
-            status.success(),
-            "pg_ctl start failed; its log: {}",
-            std::fs::read_to_string(cluster.dir.join("log")).unwrap_or_default()
-        );
+        cluster.start_server();
         // SAFETY: registers a plain function; atexit has no other
         // precondition.
         unsafe { libc::atexit(stop_at_exit) };
@@ -182,6 +162,43 @@ impl Cluster {
             "CREATE ROLE {ROLE} LOGIN PASSWORD '{ROLE_PASSWORD}'"
         ));
         cluster
+    }
+
+    /// Starts the server on the cluster's data (again, after [`Cluster::stop`]).
+    pub fn start_server(&self) {
+        let mut start = as_owner(&self.bin.join("pg_ctl"));
+        start
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .arg("-o")
+            .arg(format!(
+                "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off -c max_connections=200",
+                self.port,
+                self.dir.display()
+            ))
+            .arg("-l")
+            .arg(self.dir.join("log"))
+            .args(["-w", "start"])
+            // The postmaster keeps what it inherits: never a pipe of ours.
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let status = start.status().expect("pg_ctl start");
+        assert!(
+            status.success(),
+            "pg_ctl start failed; its log: {}",
+            std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+        );
+    }
+
+    /// Stops the server (fast: sessions are cut off), keeping its data.
+    /// Every test of the process shares the cluster: only a test file of
+    /// its own may stop it.
+    pub fn stop(&self) {
+        let mut stop = as_owner(&self.bin.join("pg_ctl"));
+        stop.arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["-m", "fast", "-w", "stop"]);
+        run(stop, "pg_ctl stop");
     }
 
     /// Runs one SQL statement as the superuser.
@@ -307,4 +324,58 @@ pub async fn commit(queue: &PgQueue, id: u64, recipients: usize, data: &[u8]) ->
     let state = DeliveryState::new(&record.envelope, UnixTime(record.received_at));
     queue.commit(&record, &state, data).await.unwrap();
     record
+}
+
+/// Gives `db` the current schema (every migration this binary has).
+pub fn migrate(db: &Database) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (mut client, connection) = db
+            .client_config()
+            .connect(tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        let connection = tokio::spawn(connection);
+        schema::migrate(&mut client).await.unwrap();
+        drop(client);
+        connection.await.unwrap().unwrap();
+    });
+}
+
+/// The first column of the first row `sql` answers in `db`, as a number
+/// (`SELECT count(*) ...`).
+pub fn count_in(db: &Database, sql: &str) -> i64 {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (client, connection) = db
+            .client_config()
+            .connect(tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        let connection = tokio::spawn(connection);
+        let count: i64 = client.query_one(sql, &[]).await.unwrap().get(0);
+        drop(client);
+        let _ = connection.await;
+        count
+    })
+}
+
+/// The `[storage]` table of a node on `db`, the password in the file
+/// `db-password` beside the configuration ([`write_password`]).
+pub fn storage_table(db: &Database, node_id: u16, lease: &str) -> String {
+    format!(
+        "[storage]\nbackend = \"postgres\"\nurl = \"{}\"\npassword_file = \"db-password\"\nnode_id = {node_id}\nnode_name = \"node{node_id}\"\nlease = \"{lease}\"\n",
+        db.url()
+    )
+}
+
+/// Writes the role's password where [`storage_table`] names it.
+pub fn write_password(config_dir: &Path) {
+    std::fs::write(config_dir.join("db-password"), format!("{ROLE_PASSWORD}\n")).unwrap();
 }

@@ -218,3 +218,79 @@ proptest! {
         }
     }
 }
+
+mod release {
+    use super::super::{claim_limit, release_until, renew_every};
+    use crate::limits::{STORAGE_CLAIM_MESSAGES_MAX, STORAGE_HELD_MESSAGES_MAX};
+    use crate::queue::{DeliveryState, RecipientState, Status};
+    use crate::time::UnixTime;
+    use std::time::Duration;
+
+    fn state(statuses: &[Status], bounced: &[bool]) -> DeliveryState {
+        DeliveryState {
+            recipients: statuses
+                .iter()
+                .map(|status| RecipientState {
+                    status: status.clone(),
+                    attempts: 1,
+                    last_detail: String::new(),
+                })
+                .collect(),
+            bounced: bounced.to_vec(),
+        }
+    }
+
+    fn pending(at: i64) -> Status {
+        Status::Pending {
+            next_attempt: UnixTime(at),
+        }
+    }
+
+    const NOW: UnixTime = UnixTime(1_000);
+
+    #[test]
+    fn a_message_only_waiting_for_a_retry_is_released_until_its_earliest_pending_recipient() {
+        let waiting = state(
+            &[pending(1_300), Status::Delivered, pending(1_100)],
+            &[false; 3],
+        );
+        assert_eq!(
+            release_until(&waiting, false, false, NOW),
+            Some(UnixTime(1_100))
+        );
+    }
+
+    #[test]
+    fn a_message_with_work_under_way_or_due_or_blocked_is_kept() {
+        let waiting = state(&[pending(1_300)], &[false]);
+        assert_eq!(release_until(&waiting, true, false, NOW), None, "busy");
+        assert_eq!(release_until(&waiting, false, true, NOW), None, "blocked");
+        let due = state(&[pending(1_000), pending(1_300)], &[false; 2]);
+        assert_eq!(release_until(&due, false, false, NOW), None, "due now");
+    }
+
+    #[test]
+    fn a_message_with_nothing_pending_or_a_bounce_to_queue_is_kept() {
+        let done = state(&[Status::Delivered, Status::Failed], &[false, true]);
+        assert_eq!(release_until(&done, false, false, NOW), None);
+        let unbounced = state(&[Status::Failed, pending(1_300)], &[false, false]);
+        assert_eq!(release_until(&unbounced, false, false, NOW), None);
+    }
+
+    #[test]
+    fn claims_stop_at_the_held_bound_and_never_exceed_one_claims_bound() {
+        assert_eq!(claim_limit(0), STORAGE_CLAIM_MESSAGES_MAX);
+        assert_eq!(claim_limit(STORAGE_HELD_MESSAGES_MAX - 3), 3);
+        assert_eq!(claim_limit(STORAGE_HELD_MESSAGES_MAX), 0);
+        assert_eq!(claim_limit(STORAGE_HELD_MESSAGES_MAX + 5), 0);
+    }
+
+    #[test]
+    fn leases_are_renewed_three_times_a_lease() {
+        assert_eq!(
+            renew_every(Duration::from_secs(60)),
+            Duration::from_secs(20)
+        );
+        assert_eq!(renew_every(Duration::from_secs(6)), Duration::from_secs(2));
+    }
+}

@@ -12,12 +12,15 @@
 
 mod blob;
 mod listen;
+pub mod node;
 mod queue;
 pub mod schema;
+mod store;
 
 pub use blob::BlobReader;
 pub use listen::{QUEUE_CHANNEL, QueueListener};
 pub use queue::{Claimed, Lease, PgQueue};
+pub use store::{Leases, SharedSystem, is_fenced};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
 use postern_core::config::{PasswordSource, PostgresConfig};

@@ -335,6 +335,13 @@ impl PgQueue {
         Ok((record, state))
     }
 
+    /// A message's record alone (its envelope and trace fields).
+    pub async fn spool_record(&self, id: QueueId) -> io::Result<SpoolRecord> {
+        let client = self.pool.get().await.map_err(pool_error)?;
+        let row = message_column(&client, "record", id).await?;
+        decode_spool_record(row.get(0))
+    }
+
     /// A message's data and its size, read chunk by chunk as it is read.
     pub async fn data(&self, id: QueueId) -> io::Result<(u64, BlobReader)> {
         let client = self.pool.get().await.map_err(pool_error)?;

@@ -1,0 +1,343 @@
+//! The delivery runner's world on a node of a shared queue: the same
+//! network, DNS, clock and Maildirs as [`System`], and the queue in
+//! PostgreSQL ([`PgQueue`]).
+//!
+//! The runner works only on messages this node holds a lease on: the
+//! claimer ([`super::node`]) claims due messages, puts their leases in
+//! [`Leases`] and hands their IDs to the runner. Every write here goes
+//! with the message's lease and is fenced: when the lease has run out
+//! or passed to another node, nothing is written and the error is one
+//! [`is_fenced`] recognizes; the lease is then forgotten, and the runner
+//! forgets the message (another node has it).
+//!
+//! Local copies go into this node's Maildirs, as with the files backend,
+//! under names derived from the queue ID and the mailbox, so a copy made
+//! by an earlier try is found rather than made twice
+//! (see `maildir.rs`). Before each copy the lease is renewed: a node
+//! whose lease is gone makes no copy.
+
+use super::{BlobReader, Lease, PgQueue, StoreError};
+use crate::environment::{Dns, HEADER_SECTION_MAX, Network, QueueStore, System, WallClock};
+use crate::spool::SpoolRecord;
+use postern_core::autoreply::{MailboxRules, ReplyMemory};
+use postern_core::envelope::{Envelope, LocalMailbox, QueueId};
+use postern_core::queue::DeliveryState;
+use postern_core::route::{HostAnswer, MxAnswer};
+use postern_core::time::UnixTime;
+use std::collections::BTreeMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+
+/// The leases this node holds, by message; shared by the claimer (which
+/// adds), the renewer, and the store's writes (which remove).
+#[derive(Clone, Debug, Default)]
+pub struct Leases {
+    held: Arc<Mutex<BTreeMap<QueueId, Lease>>>,
+}
+
+impl Leases {
+    fn map(&self) -> std::sync::MutexGuard<'_, BTreeMap<QueueId, Lease>> {
+        // The map stays valid whatever panicked holding it.
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Notes a claim.
+    pub fn insert(&self, id: QueueId, lease: Lease) {
+        self.map().insert(id, lease);
+    }
+
+    /// The lease held on `id`, if one is.
+    pub fn get(&self, id: QueueId) -> Option<Lease> {
+        self.map().get(&id).copied()
+    }
+
+    /// Forgets the lease on `id` if it is still `lease` (a newer claim of
+    /// the same message stays); answers whether it was.
+    pub fn remove_if(&self, id: QueueId, lease: Lease) -> bool {
+        let mut map = self.map();
+        if map.get(&id) == Some(&lease) {
+            map.remove(&id);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Every lease held, in order of queue ID.
+    pub fn snapshot(&self) -> Vec<(QueueId, Lease)> {
+        self.map().iter().map(|(&id, &lease)| (id, lease)).collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.map().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map().is_empty()
+    }
+}
+
+/// Whether `error` says the writer's lease is gone ([`StoreError::Fenced`]):
+/// nothing was written, and another node has the message.
+pub fn is_fenced(error: &io::Error) -> bool {
+    error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<StoreError>())
+        .is_some_and(|inner| matches!(inner, StoreError::Fenced))
+}
+
+fn fenced() -> io::Error {
+    StoreError::Fenced.into()
+}
+
+/// The world of a node on a shared queue.
+#[derive(Clone)]
+pub struct SharedSystem {
+    /// The network, DNS, clock, Maildirs, and the spool sessions and
+    /// bounces commit through (to the database).
+    pub system: System,
+    pub queue: PgQueue,
+    pub leases: Leases,
+    /// How long each claim and renewal lasts.
+    pub lease: Duration,
+}
+
+impl SharedSystem {
+    /// The lease held on `id`, or the fenced error when none is.
+    fn held(&self, id: QueueId) -> io::Result<Lease> {
+        self.leases.get(id).ok_or_else(fenced)
+    }
+
+    /// `result` of a write made with `lease`; a fenced one forgets it.
+    fn fenced<T>(&self, id: QueueId, lease: Lease, result: Result<T, StoreError>) -> io::Result<T> {
+        if matches!(result, Err(StoreError::Fenced)) {
+            self.leases.remove_if(id, lease);
+        }
+        result.map_err(io::Error::from)
+    }
+
+    /// Goes on only while this node still holds `id`'s lease (renewing it).
+    async fn still_held(&self, id: QueueId) -> io::Result<Lease> {
+        let lease = self.held(id)?;
+        let renewed = self.queue.renew(id, &lease, self.lease).await;
+        self.fenced(id, lease, renewed.map(|_| lease))
+    }
+}
+
+impl Network for SharedSystem {
+    type Stream = tokio::net::TcpStream;
+
+    async fn connect(&self, address: SocketAddr) -> io::Result<Self::Stream> {
+        self.system.connect(address).await
+    }
+}
+
+impl Dns for SharedSystem {
+    async fn mx(&self, domain: &str) -> MxAnswer {
+        self.system.mx(domain).await
+    }
+
+    async fn host(&self, host: &str) -> HostAnswer {
+        self.system.host(host).await
+    }
+}
+
+impl WallClock for SharedSystem {
+    fn now(&self) -> UnixTime {
+        self.system.now()
+    }
+}
+
+impl QueueStore for SharedSystem {
+    /// The trace fields, then the data as the session stored it.
+    type Data = tokio::io::Chain<io::Cursor<Vec<u8>>, BlobReader>;
+
+    async fn load(&self, id: QueueId) -> io::Result<(SpoolRecord, Option<DeliveryState>)> {
+        let (record, state) = self.queue.load(id).await?;
+        Ok((record, Some(state)))
+    }
+
+    async fn data(&self, id: QueueId) -> io::Result<(u64, Self::Data)> {
+        let record = self.queue.spool_record(id).await?;
+        let (size, blob) = self.queue.data(id).await?;
+        let size = size + record.trace.len() as u64;
+        Ok((size, io::Cursor::new(record.trace).chain(blob)))
+    }
+
+    async fn header_section(&self, id: QueueId) -> io::Result<Vec<u8>> {
+        let (_, data) = self.data(id).await?;
+        let mut reader = tokio::io::BufReader::new(data.take(HEADER_SECTION_MAX as u64));
+        let mut headers = Vec::new();
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            if reader.read_until(b'\n', &mut line).await? == 0 || line == b"\r\n" || line == b"\n" {
+                return Ok(headers);
+            }
+            headers.extend_from_slice(&line);
+        }
+    }
+
+    async fn deliver(&self, record: Arc<SpoolRecord>, mailbox: LocalMailbox) -> io::Result<String> {
+        let id = record.queue_id;
+        self.still_held(id).await?;
+        let (_, blob) = self.queue.data(id).await?;
+        let maildirs = Arc::clone(&self.system.maildirs);
+        let runtime = tokio::runtime::Handle::current();
+        crate::spool::blocking(move || {
+            let mut headers = record
+                .envelope
+                .delivery_headers(&mailbox, "\n")
+                .into_bytes();
+            headers.extend_from_slice(&record.trace);
+            let mut data = io::BufReader::with_capacity(
+                postern_core::limits::STORAGE_CHUNK_BYTES_MAX,
+                BlockingRead { runtime, blob },
+            );
+            // Never a first try here: another node, or this one before a
+            // lost lease, may have made the copy.
+            let copy = maildirs.deliver_into(
+                &mailbox,
+                record.junk,
+                (record.queue_id, record.received_at),
+                &headers,
+                &mut data,
+                false,
+            )?;
+            Ok(if copy.earlier {
+                format!("{} (made by an earlier try)", copy.path.display())
+            } else {
+                copy.path.display().to_string()
+            })
+        })
+        .await
+    }
+
+    async fn save_state(&self, id: QueueId, state: DeliveryState) -> io::Result<()> {
+        let lease = self.held(id)?;
+        let saved = self.queue.save_state(id, &lease, &state).await;
+        self.fenced(id, lease, saved)
+    }
+
+    async fn remove(&self, id: QueueId) -> io::Result<()> {
+        let lease = self.held(id)?;
+        let finished = self.queue.finish(id, &lease).await;
+        // Whatever the answer, the runner is done with the message: a
+        // removal that failed lets the lease run out, and the message is
+        // claimed and delivered again (a duplicate, never a loss).
+        self.leases.remove_if(id, lease);
+        finished.map_err(io::Error::from)
+    }
+
+    async fn set_aside(&self, _id: QueueId, reason: String) -> io::Result<String> {
+        Err(io::Error::other(format!(
+            "a damaged message stays in the shared queue for an operator to look at ({reason})"
+        )))
+    }
+
+    async fn inject(&self, envelope: Envelope, data: Vec<u8>) -> io::Result<QueueId> {
+        self.system.inject(envelope, data).await
+    }
+
+    async fn forward(
+        &self,
+        envelope: Envelope,
+        trace: Vec<u8>,
+        source: QueueId,
+    ) -> io::Result<QueueId> {
+        let (_, data) = self.data(source).await?;
+        self.system
+            .spool
+            .inject_stream(envelope, &trace, data)
+            .await
+    }
+
+    async fn mailbox_rules(&self, mailbox: LocalMailbox) -> io::Result<Option<MailboxRules>> {
+        self.system.mailbox_rules(mailbox).await
+    }
+
+    async fn reply_memory(&self, mailbox: LocalMailbox) -> io::Result<ReplyMemory> {
+        self.system.reply_memory(mailbox).await
+    }
+
+    async fn remember_reply(
+        &self,
+        mailbox: LocalMailbox,
+        sender: String,
+        now: UnixTime,
+        days: u32,
+    ) -> io::Result<()> {
+        self.system.remember_reply(mailbox, sender, now, days).await
+    }
+
+    fn shared(&self) -> bool {
+        true
+    }
+
+    async fn release(&self, id: QueueId, next_attempt: UnixTime) -> io::Result<()> {
+        let lease = self.held(id)?;
+        let released = self.queue.release(id, &lease, next_attempt).await;
+        if released.is_ok() {
+            self.leases.remove_if(id, lease);
+        }
+        self.fenced(id, lease, released)
+    }
+
+    fn holds(&self, id: QueueId) -> bool {
+        self.leases.get(id).is_some()
+    }
+}
+
+/// A blob read from a blocking thread (the Maildir writes block), one
+/// chunk from the database at a time.
+struct BlockingRead {
+    runtime: tokio::runtime::Handle,
+    blob: BlobReader,
+}
+
+impl io::Read for BlockingRead {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // Only ever called on tokio's blocking threads (`spool::blocking`),
+        // where waiting on the runtime is allowed.
+        self.runtime.block_on(self.blob.read(buf))
+    }
+}
+
+/// The postgres store tells a fenced write from a failure, and forgets
+/// only the lease it wrote with.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fenced_write_is_recognized_and_a_failure_is_not() {
+        assert!(is_fenced(&fenced()));
+        assert!(!is_fenced(&io::Error::other(
+            "database: connection refused"
+        )));
+        assert!(!is_fenced(&io::Error::from(StoreError::Io(
+            io::Error::other("x")
+        ))));
+    }
+
+    #[test]
+    fn only_the_lease_written_with_is_forgotten() {
+        let leases = Leases::default();
+        let old = Lease {
+            node_id: 1,
+            counter: 3,
+        };
+        let new = Lease {
+            node_id: 1,
+            counter: 4,
+        };
+        leases.insert(QueueId(7), new);
+        assert!(!leases.remove_if(QueueId(7), old), "a newer claim stays");
+        assert_eq!(leases.get(QueueId(7)), Some(new));
+        assert!(leases.remove_if(QueueId(7), new));
+        assert!(leases.is_empty());
+    }
+}
