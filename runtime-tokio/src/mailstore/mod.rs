@@ -27,6 +27,7 @@ pub use postern_core::mailbox::folder::{
 };
 pub use postern_core::mailbox::{CopyResult, MoveResult, NewMessage, Usage};
 pub use reader::MessageReader;
+pub(crate) use reader::to_crlf;
 
 use postern_core::envelope::LocalMailbox;
 use postern_core::mailbox::{Change, Flags, Keywords, ModSeq, Snapshot, Uid, UidValidity};

@@ -12,11 +12,13 @@
 
 mod blob;
 mod listen;
+mod mailbox;
 mod queue;
 pub mod schema;
 
 pub use blob::BlobReader;
 pub use listen::{QUEUE_CHANNEL, QueueListener};
+pub use mailbox::{MAILBOX_CHANNEL, PgMailboxStore};
 pub use queue::{Claimed, Lease, PgQueue};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
