@@ -21,7 +21,7 @@ pub(crate) mod maildir_internal {
     pub(crate) use super::maildir::{inbox, make_user, unique_name, write_blocking};
 }
 
-pub use maildir::{DeliveredCopy, MaildirStore};
+pub use maildir::{DeliveredCopy, FolderWriter, MaildirStore};
 pub use postern_core::mailbox::folder::{
     DEFAULT_FOLDERS, FolderError, FolderName, INBOX, SpecialUse,
 };

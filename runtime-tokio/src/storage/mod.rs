@@ -6,4 +6,5 @@
 //! creates, upgrades and checks the schema; the server itself does not
 //! run on it yet.
 
+pub mod export;
 pub mod postgres;

@@ -18,6 +18,7 @@ mod group;
 mod lock;
 mod locked;
 mod modseq;
+mod restore;
 mod settled;
 mod transfer;
 mod write;
@@ -32,6 +33,7 @@ mod tests_imap;
 mod tests_quick;
 
 pub(crate) use folders::ensure_user as make_user;
+pub use restore::FolderWriter;
 use write::safe_host;
 pub(crate) use write::{unique_name, write_blocking};
 
@@ -133,6 +135,12 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl MaildirStore {
     pub fn new(data_dir: &Path, hostname: &str) -> Self {
         Self::at(data_dir.join("mail"), hostname, true)
+    }
+
+    /// A store whose users' Maildirs are `ROOT/DOMAIN/USER` (an export's
+    /// directory), with the default folders.
+    pub fn at_root(root: &Path, hostname: &str) -> Self {
+        Self::at(root.to_owned(), hostname, true)
     }
 
     /// The newsgroups' store: `DATA/news`, each group a mailbox with an
