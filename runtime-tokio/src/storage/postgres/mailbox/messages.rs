@@ -459,8 +459,8 @@ pub(super) async fn ensure_keywords(
         .await
         .map_err(db)?;
     let known: BTreeSet<String> = rows.iter().map(|row| row.get(0)).collect();
-    let mut next = known.len();
-    for word in keywords.iter().filter(|w| !known.contains(*w)) {
+    let new = keywords.iter().filter(|w| !known.contains(*w));
+    for (next, word) in (known.len()..).zip(new) {
         if next >= MAILDIR_KEYWORDS_MAX {
             return Err(StoreError::BadKeyword(format!(
                 "the folder has {MAILDIR_KEYWORDS_MAX} keywords, the most it can hold; {word:?} is one more"
@@ -473,7 +473,6 @@ pub(super) async fn ensure_keywords(
             )
             .await
             .map_err(db)?;
-        next += 1;
     }
     Ok(())
 }
