@@ -2,7 +2,8 @@
 //!
 //! [`MailboxStore`] is the contract; [`MaildirStore`] its embedded
 //! implementation on Maildir, compatible with Dovecot (see the book's
-//! chapter "Mailboxes"). A mailbox is a user's [`LocalMailbox`] and a
+//! chapter "Mailboxes"), and `storage::postgres::PgMailboxStore` the one
+//! on PostgreSQL, for several nodes. A mailbox is a user's [`LocalMailbox`] and a
 //! folder name (`INBOX`, `Sent`, ...). The store only persists and
 //! reports: the rules (UIDs strictly increase, expunged UIDs never come
 //! back, every change bumps MODSEQ) are `postern_core::mailbox`'s, and what
@@ -295,6 +296,7 @@ pub trait MailboxStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Usage, StoreError>> + Send;
 
     /// Fires with the folder's highest MODSEQ after each change this
-    /// process makes (append, delivery, flags, expunge).
+    /// process makes (append, delivery, flags, expunge); the postgres
+    /// store's fires for changes any node makes.
     fn watch(&self, mailbox: &LocalMailbox, folder: &str) -> watch::Receiver<ModSeq>;
 }
