@@ -110,3 +110,31 @@ async fn postgres_unreachable_database_is_an_io_error() {
     let error = store.open(&alice(), "INBOX").await.unwrap_err();
     assert!(matches!(error, StoreError::Io(_)), "{error:?}");
 }
+
+/// The export walks the users a page at a time, after the last one seen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_users_are_listed_in_order_after_the_one_given() {
+    let db = database();
+    let store = mailbox_store(&db, 1).await;
+    let named = |domain: &str, user: &str| postern_core::envelope::LocalMailbox {
+        domain: domain.into(),
+        user: user.into(),
+    };
+    for (domain, user) in [("b.test", "zed"), ("a.test", "bob"), ("b.test", "amy")] {
+        store.open(&named(domain, user), "INBOX").await.unwrap();
+    }
+    let all = store.users(None).await.unwrap();
+    assert_eq!(
+        all,
+        [
+            named("a.test", "bob"),
+            named("b.test", "amy"),
+            named("b.test", "zed")
+        ]
+    );
+    assert_eq!(
+        store.users(Some(&all[1])).await.unwrap(),
+        [named("b.test", "zed")]
+    );
+    assert!(store.users(Some(&all[2])).await.unwrap().is_empty());
+}

@@ -3,7 +3,7 @@
 //! reads rows; what they mean is decided here, so a row that is not a
 //! message's state is refused the same way by every reader.
 
-use super::{Flag, Flags, Keywords, ModSeq, keyword};
+use super::{Change, Flag, Flags, Keywords, MessageMeta, ModSeq, Uid, keyword};
 use crate::envelope::LocalMailbox;
 use crate::limits::{KEYWORD_BYTES_MAX, MAILDIR_KEYWORDS_MAX};
 use std::fmt;
@@ -112,6 +112,43 @@ impl fmt::Display for ChangeNotice {
     }
 }
 
+/// The changes a folder's rows show after `since`, oldest first: from
+/// each message whose last change is after `since` (with the MODSEQ it
+/// was appended at), its append if that is after `since` too, then its
+/// last flag change if it had one; from each tombstone after `since`, its
+/// expunge. A message appended and expunged since shows only its
+/// expunge (a session that never saw it ignores it).
+pub fn changes_of_rows(
+    since: ModSeq,
+    messages: Vec<(MessageMeta, ModSeq)>,
+    expunged: Vec<(Uid, ModSeq)>,
+) -> Vec<Change> {
+    let mut changes = Vec::new();
+    for (meta, appended) in messages {
+        if appended > since {
+            changes.push(Change::Appended(MessageMeta {
+                modseq: appended,
+                ..meta.clone()
+            }));
+        }
+        if meta.modseq != appended {
+            changes.push(Change::FlagsChanged {
+                uid: meta.uid,
+                flags: meta.flags,
+                keywords: meta.keywords,
+                modseq: meta.modseq,
+            });
+        }
+    }
+    changes.extend(
+        expunged
+            .into_iter()
+            .map(|(uid, modseq)| Change::Expunged { uid, modseq }),
+    );
+    changes.sort_by_key(Change::modseq);
+    changes
+}
+
 /// The longest `keywords` column: every keyword at its longest.
 pub const KEYWORDS_TEXT_BYTES_MAX: usize = MAILDIR_KEYWORDS_MAX * (KEYWORD_BYTES_MAX + 1);
 
@@ -147,6 +184,55 @@ mod tests {
             .map(|i| format!("{i:0>50}"))
             .collect();
         assert!(keywords_to_text(&all).len() <= KEYWORDS_TEXT_BYTES_MAX);
+    }
+
+    fn meta(uid: u32, modseq: u64, flags: Flags) -> MessageMeta {
+        MessageMeta {
+            uid: Uid::new(uid).unwrap(),
+            flags,
+            keywords: Keywords::new(),
+            internal_date: crate::time::UnixTime(0),
+            size: 3,
+            modseq: ModSeq(modseq),
+        }
+    }
+
+    #[test]
+    fn rows_give_appends_flag_changes_and_expunges_oldest_first() {
+        let seen = Flags::EMPTY.with(Flag::Seen);
+        let messages = vec![
+            // Appended before, flagged after: a flag change.
+            (meta(1, 9, seen), ModSeq(2)),
+            // Appended after, flagged after: both, the append first.
+            (meta(3, 8, seen), ModSeq(6)),
+            // Appended after, never changed: an append.
+            (meta(4, 7, Flags::EMPTY), ModSeq(7)),
+        ];
+        let expunged = vec![(Uid::new(2).unwrap(), ModSeq(5))];
+        let changes = changes_of_rows(ModSeq(4), messages, expunged);
+        let summary: Vec<(&str, u32, u64)> = changes
+            .iter()
+            .map(|c| {
+                let kind = match c {
+                    Change::Appended(_) => "appended",
+                    Change::FlagsChanged { .. } => "flags",
+                    Change::Expunged { .. } => "expunged",
+                };
+                (kind, c.uid().get(), c.modseq().0)
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("expunged", 2, 5),
+                ("appended", 3, 6),
+                ("appended", 4, 7),
+                ("flags", 3, 8),
+                ("flags", 1, 9),
+            ]
+        );
+        // The append carries the flags the message has now.
+        assert!(matches!(&changes[1], Change::Appended(m) if m.flags == seen));
     }
 
     #[test]

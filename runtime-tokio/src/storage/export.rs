@@ -41,31 +41,48 @@ pub async fn export_maildir(
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
     let target = MaildirStore::at_root(dir, hostname);
     let mut exported = Exported::default();
-    let users = source.users().await.map_err(|e| e.to_string())?;
-    let mut written = Vec::new();
-    for mailbox in &users {
-        let folders = export_user(source, &target, mailbox)
+    let mut after: Option<LocalMailbox> = None;
+    loop {
+        let users = source
+            .users(after.as_ref())
             .await
-            .map_err(|e| format!("{mailbox}: {e}"))?;
-        exported.users += 1;
-        exported.folders += folders.len();
-        exported.messages += folders.iter().map(|(_, s)| s.messages.len()).sum::<usize>();
-        written.push((mailbox.clone(), folders));
-    }
-    // Read back by a store that has seen nothing of the writing.
-    let reader = MaildirStore::at_root(dir, hostname);
-    for (mailbox, folders) in &written {
-        for (name, expected) in folders {
-            let found = reader
-                .open(mailbox, name.as_str())
+            .map_err(|e| e.to_string())?;
+        let Some(last) = users.last().cloned() else {
+            break;
+        };
+        for mailbox in &users {
+            let folders = export_user(source, &target, mailbox)
                 .await
-                .map_err(|e| format!("{mailbox} {name}: reading the export back: {e}"))?;
-            check_same(expected, &found).map_err(|e| {
-                format!("{mailbox} {name}: the export does not hold what the database held: {e}")
-            })?;
+                .map_err(|e| format!("{mailbox}: {e}"))?;
+            exported.users += 1;
+            exported.folders += folders.len();
+            exported.messages += folders.iter().map(|(_, s)| s.messages.len()).sum::<usize>();
+            read_back(dir, hostname, mailbox, &folders).await?;
         }
+        after = Some(last);
     }
     Ok(exported)
+}
+
+/// Opens every folder written with a store that has seen nothing of the
+/// writing; an error unless each holds what the database held.
+async fn read_back(
+    dir: &Path,
+    hostname: &str,
+    mailbox: &LocalMailbox,
+    folders: &[(FolderName, Snapshot)],
+) -> Result<(), String> {
+    let reader = MaildirStore::at_root(dir, hostname);
+    for (name, expected) in folders {
+        let found = reader
+            .open(mailbox, name.as_str())
+            .await
+            .map_err(|e| format!("{mailbox} {name}: reading the export back: {e}"))?;
+        check_same(expected, &found).map_err(|e| {
+            format!("{mailbox} {name}: the export does not hold what the database held: {e}")
+        })?;
+    }
+    Ok(())
 }
 
 fn check_empty(dir: &Path) -> Result<(), String> {

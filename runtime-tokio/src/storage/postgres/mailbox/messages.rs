@@ -2,16 +2,18 @@
 //! (one, or all of a MULTIAPPEND in one transaction), flags and expunge.
 
 use super::{
-    CHANGES_READ_MAX, Folder, MESSAGE_COLUMNS, PgMailboxStore, changes_of, damaged, db, folder,
-    meta_of, notify, pool, reserve_modseqs,
+    CHANGES_READ_MAX, Folder, MESSAGE_COLUMNS, PgMailboxStore, damaged, db, folder, meta_of,
+    notify, pool, reserve_modseqs,
 };
 use crate::mailstore::{FlagOp, FolderName, MessageReader, NewMessage, StoreError};
 use crate::storage::postgres::blob::{self, BlobReader};
 use deadpool_postgres::Transaction;
 use postern_core::envelope::LocalMailbox;
 use postern_core::limits::{
-    MAILBOX_CHANGES_KEPT_MAX, MAILBOX_MESSAGES_MAX, MAILDIR_KEYWORDS_MAX, MULTIAPPEND_MESSAGES_MAX,
+    MAILBOX_CHANGES_KEPT_MAX, MAILBOX_MESSAGES_MAX, MAILDIR_KEYWORDS_MAX,
+    MESSAGE_READ_AT_ONCE_BYTES_MAX, MULTIAPPEND_MESSAGES_MAX,
 };
+use postern_core::mailbox::row::changes_of_rows as changes_of;
 use postern_core::mailbox::row::{flags_to_bits, keywords_to_text};
 use postern_core::mailbox::{
     Change, Flags, Keywords, MessageMeta, ModSeq, Snapshot, Uid, UidValidity,
@@ -138,6 +140,11 @@ impl PgMailboxStore {
         Ok(Some(changes_of(since, messages, expunged)))
     }
 
+    /// A message up to [`MESSAGE_READ_AT_ONCE_BYTES_MAX`] (one chunk) is
+    /// read in the transaction that finds it, so an expunge committed
+    /// meanwhile cannot take its bytes away; a larger one streams a chunk
+    /// at a time, and an expunge while it is read ends the read with an
+    /// error.
     pub(super) async fn read_message(
         &self,
         mailbox: &LocalMailbox,
@@ -146,7 +153,13 @@ impl PgMailboxStore {
     ) -> Result<MessageReader, StoreError> {
         self.ensure_user(mailbox).await?;
         let mut client = self.inner.pool.get().await.map_err(pool)?;
-        let transaction = client.transaction().await.map_err(db)?;
+        let transaction = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(db)?;
         let folder = folder(&transaction, mailbox, name, false).await?;
         let row = transaction
             .query_opt(
@@ -156,11 +169,37 @@ impl PgMailboxStore {
             .await
             .map_err(db)?
             .ok_or(StoreError::NoSuchMessage(uid))?;
+        let (blob_id, size): (i64, i64) = (row.get(0), row.get(1));
+        let size = u64::try_from(size)
+            .map_err(|_| damaged("mail_messages", format!("UID {uid}: a negative size")))?;
+        if size <= MESSAGE_READ_AT_ONCE_BYTES_MAX {
+            let chunks = transaction
+                .query(
+                    "SELECT data FROM blob_chunks WHERE blob_id = $1 ORDER BY seq LIMIT 2",
+                    &[&blob_id],
+                )
+                .await
+                .map_err(db)?;
+            transaction.commit().await.map_err(db)?;
+            let mut bytes: Vec<u8> = Vec::with_capacity(size as usize);
+            for chunk in &chunks {
+                bytes.extend_from_slice(chunk.get::<_, &[u8]>(0));
+            }
+            if bytes.len() as u64 != size {
+                return Err(damaged(
+                    "blob_chunks",
+                    format!(
+                        "UID {uid}: {size} octets recorded, {} in its data",
+                        bytes.len()
+                    ),
+                ));
+            }
+            return Ok(MessageReader::from_bytes(bytes, size));
+        }
         transaction.commit().await.map_err(db)?;
         drop(client);
-        let (blob_id, size): (i64, i64) = (row.get(0), row.get(1));
         let (stored, reader) = BlobReader::open(self.inner.pool.clone(), blob_id).await?;
-        if stored != size as u64 {
+        if stored != size {
             return Err(damaged(
                 "mail_messages",
                 format!("UID {uid}: {size} octets recorded, {stored} in its data"),

@@ -37,7 +37,7 @@ use crate::mailstore::{
 };
 use deadpool_postgres::{Pool, PoolError, Transaction};
 use postern_core::envelope::{LocalMailbox, QueueId};
-use postern_core::limits::MAILBOX_CHANGES_KEPT_MAX;
+use postern_core::limits::{MAILBOX_CHANGES_KEPT_MAX, STORAGE_USERS_PAGE_MAX};
 use postern_core::mailbox::row::{self, ChangeNotice};
 use postern_core::mailbox::{
     Change, Flags, Keywords, MessageMeta, ModSeq, Snapshot, Uid, UidValidity, keyword,
@@ -123,13 +123,22 @@ impl PgMailboxStore {
         &self.inner.pool
     }
 
-    /// Every user with a mailbox, in order.
-    pub async fn users(&self) -> Result<Vec<LocalMailbox>, StoreError> {
+    /// Users with a mailbox, in order: at most [`STORAGE_USERS_PAGE_MAX`]
+    /// of those after `after` (from the first with `None`).
+    pub async fn users(
+        &self,
+        after: Option<&LocalMailbox>,
+    ) -> Result<Vec<LocalMailbox>, StoreError> {
         let client = self.inner.pool.get().await.map_err(pool)?;
+        let (domain, user) = after.map_or(("", ""), |m| (m.domain.as_str(), m.user.as_str()));
         let rows = client
             .query(
-                "SELECT domain, username FROM mail_users ORDER BY domain, username",
-                &[],
+                &format!(
+                    "SELECT domain, username FROM mail_users \
+                     WHERE (domain, username) > ($1, $2) \
+                     ORDER BY domain, username LIMIT {STORAGE_USERS_PAGE_MAX}"
+                ),
+                &[&domain, &user],
             )
             .await
             .map_err(db)?;
@@ -301,40 +310,6 @@ fn meta_of(row: &tokio_postgres::Row) -> Result<MessageMeta, StoreError> {
         size: row.get::<_, i64>(5) as u64,
         modseq: ModSeq(row.get::<_, i64>(1) as u64),
     })
-}
-
-/// The changes a folder's rows show after `since`, oldest first: from
-/// each message changed since, its append (if after `since`) and its last
-/// flag change; from each tombstone, its expunge.
-fn changes_of(
-    since: ModSeq,
-    messages: Vec<(MessageMeta, ModSeq)>,
-    expunged: Vec<(Uid, ModSeq)>,
-) -> Vec<Change> {
-    let mut changes = Vec::new();
-    for (meta, appended) in messages {
-        if appended > since {
-            changes.push(Change::Appended(MessageMeta {
-                modseq: appended,
-                ..meta.clone()
-            }));
-        }
-        if meta.modseq != appended {
-            changes.push(Change::FlagsChanged {
-                uid: meta.uid,
-                flags: meta.flags,
-                keywords: meta.keywords,
-                modseq: meta.modseq,
-            });
-        }
-    }
-    changes.extend(
-        expunged
-            .into_iter()
-            .map(|(uid, modseq)| Change::Expunged { uid, modseq }),
-    );
-    changes.sort_by_key(Change::modseq);
-    changes
 }
 
 /// Octets as clients see them from a column.
