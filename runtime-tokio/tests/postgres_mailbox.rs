@@ -138,3 +138,67 @@ async fn postgres_users_are_listed_in_order_after_the_one_given() {
     );
     assert!(store.users(Some(&all[2])).await.unwrap().is_empty());
 }
+
+/// A folder keeps at most MAILBOX_CHANGES_KEPT_MAX tombstones: the
+/// oldest go, and a session asking for changes from before them is told
+/// to re-open (`None`), as the Maildir store tells it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_old_tombstones_are_dropped_and_changes_from_before_them_say_reopen() {
+    use postern_core::limits::MAILBOX_CHANGES_KEPT_MAX;
+    let db = database();
+    let store = mailbox_store(&db, 1).await;
+    store.open(&alice(), "INBOX").await.unwrap();
+    let client = look(&db).await;
+    // As if 10,000 messages had come and gone: tombstones at MODSEQs 2
+    // and up, the folder's figures above them.
+    let kept = MAILBOX_CHANGES_KEPT_MAX as i64;
+    client
+        .execute(
+            "INSERT INTO mail_expunged (folder_id, uid, modseq) \
+             SELECT folder_id, g, g + 1 FROM mail_folders, generate_series(1, $1::BIGINT) g \
+             WHERE name = 'INBOX'",
+            &[&kept],
+        )
+        .await
+        .unwrap();
+    client
+        .execute(
+            "UPDATE mail_folders SET uid_next = $1::BIGINT + 1, highest_modseq = $1::BIGINT + 1 \
+             WHERE name = 'INBOX'",
+            &[&kept],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .changes_since(&alice(), "INBOX", ModSeq(1))
+            .await
+            .unwrap()
+            .map(|c| c.len()),
+        Some(MAILBOX_CHANGES_KEPT_MAX)
+    );
+    let new = append(&store, "INBOX", "x\r\n").await;
+    store.expunge(&alice(), "INBOX", &[new]).await.unwrap();
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM mail_expunged").await,
+        kept
+    );
+    assert_eq!(
+        store
+            .changes_since(&alice(), "INBOX", ModSeq(1))
+            .await
+            .unwrap(),
+        None
+    );
+    // Since the figures set above: the message came and went, and only
+    // its expunge is told (a session that never saw it ignores it).
+    let recent = store
+        .changes_since(&alice(), "INBOX", ModSeq(kept as u64 + 1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(&recent[..], [Change::Expunged { uid, .. }] if *uid == new),
+        "{recent:?}"
+    );
+}
