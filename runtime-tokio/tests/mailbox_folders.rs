@@ -17,6 +17,7 @@ both!(
     copy_keeps_flags_keywords_and_date_and_answers_pairs_in_source_order,
     move_leaves_each_message_in_one_folder_and_records_expunges,
     folder_figures_and_usage_sum_every_folder,
+    opposite_moves_by_two_nodes_at_once_lose_and_double_nothing,
 );
 
 async fn folders_are_created_renamed_with_their_children_and_deleted<B: Backend>(backend: &B) {
@@ -342,4 +343,38 @@ async fn folder_figures_and_usage_sum_every_folder<B: Backend>(backend: &B) {
             messages: 4
         }
     );
+}
+
+async fn opposite_moves_by_two_nodes_at_once_lose_and_double_nothing<B: Backend>(backend: &B) {
+    let (a, b) = (backend.store(1).await, backend.store(2).await);
+    for i in 0..10 {
+        append(&a, "INBOX", &format!("inbox {i}\r\n")).await;
+        append(&a, "Archive", &format!("archive {i}\r\n")).await;
+    }
+    let mover = |store: B::Store, from: &'static str, to: &'static str| async move {
+        for n in 1..=10 {
+            store
+                .move_messages(&alice(), from, &[uid(n)], to)
+                .await
+                .unwrap();
+        }
+    };
+    tokio::join!(
+        mover(a.clone(), "INBOX", "Archive"),
+        mover(b, "Archive", "INBOX")
+    );
+    let mut texts = Vec::new();
+    for folder in ["INBOX", "Archive"] {
+        let snapshot = a.open(&alice(), folder).await.unwrap();
+        for meta in &snapshot.messages {
+            let (_, bytes) = read(&a, folder, meta.uid).await;
+            texts.push(String::from_utf8(bytes).unwrap());
+        }
+    }
+    texts.sort();
+    let mut expected: Vec<String> = (0..10)
+        .flat_map(|i| [format!("archive {i}\r\n"), format!("inbox {i}\r\n")])
+        .collect();
+    expected.sort();
+    assert_eq!(texts, expected);
 }
