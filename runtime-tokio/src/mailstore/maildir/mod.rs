@@ -137,12 +137,6 @@ impl MaildirStore {
         Self::at(data_dir.join("mail"), hostname, true)
     }
 
-    /// A store whose users' Maildirs are `ROOT/DOMAIN/USER` (an export's
-    /// directory), with the default folders.
-    pub fn at_root(root: &Path, hostname: &str) -> Self {
-        Self::at(root.to_owned(), hostname, true)
-    }
-
     /// The newsgroups' store: `DATA/news`, each group a mailbox with an
     /// INBOX and no other folders.
     pub fn for_newsgroups(data_dir: &Path, hostname: &str) -> Self {

@@ -35,6 +35,12 @@ pub struct FolderWriter {
 }
 
 impl MaildirStore {
+    /// A store whose users' Maildirs are `ROOT/DOMAIN/USER` (an export's
+    /// directory), with the default folders.
+    pub fn at_root(root: &std::path::Path, hostname: &str) -> Self {
+        Self::at(root.to_owned(), hostname, true)
+    }
+
     /// Starts writing `folder` (which must exist, unnumbered) with this
     /// UIDVALIDITY and UIDNEXT.
     pub fn restore_folder(
