@@ -173,7 +173,8 @@ enum Command {
         lines: Option<usize>,
     },
     /// Creates, upgrades and checks the database of the postgres storage
-    /// backend ([storage] backend = "postgres").
+    /// backend ([storage] backend = "postgres"), and exports its
+    /// mailboxes as Maildir.
     Storage {
         /// The configuration file; without it, found as for `run`.
         #[arg(long, short, global = true)]

@@ -1,17 +1,21 @@
-//! `postern storage init | migrate | check`: creates, upgrades and checks
-//! the database of the postgres storage backend.
+//! `postern storage init | migrate | check | export`: creates, upgrades
+//! and checks the database of the postgres storage backend, and writes
+//! its mailboxes out as Maildir.
 //!
 //! Exit status: 0 done; 1 an error (unreachable database, login refused,
 //! a schema older or newer than the binary, ...); 2 with the files
 //! backend, where there is nothing to do.
 
 use crate::config_file::{Loaded, Source};
+use crate::storage::export::export_maildir;
+use crate::storage::postgres::PgMailboxStore;
 use crate::storage::postgres::{
     self, describe, is_login_refused,
     schema::{self, SchemaState},
 };
 use clap::Subcommand;
 use postern_core::config::{PasswordSource, PostgresConfig, StorageConfig};
+use postern_core::text::counted;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -26,6 +30,14 @@ pub enum StorageAction {
     /// Connects and shows the schema's version, the nodes seen and the
     /// queue's size; fails when the schema is not this binary's.
     Check,
+    /// Writes every mailbox as Maildir under DIR/DOMAIN/USER (Dovecot
+    /// reads it with the same UIDs, flags and keywords); DIR must be
+    /// empty or not exist.
+    Export {
+        /// The directory to write into.
+        #[arg(long, value_name = "DIR")]
+        maildir: PathBuf,
+    },
 }
 
 /// Runs `action` with the configuration `flag` names (found as for
@@ -93,6 +105,10 @@ async fn act(
             .map(|applied| applied_text(config, &applied, "migrated"))
             .map_err(|e| e.to_string()),
         StorageAction::Check => check(&client, config).await,
+        StorageAction::Export { maildir } => match check(&client, config).await {
+            Ok(_) => export(client_config, config, &maildir).await,
+            Err(error) => Err(error),
+        },
     };
     drop(client);
     let _ = connection.await;
@@ -130,6 +146,25 @@ pub(crate) fn connect_error(config: &PostgresConfig, error: &tokio_postgres::Err
             describe(error)
         )
     }
+}
+
+/// Writes every mailbox under `dir` (see [`crate::storage::export`]).
+async fn export(
+    client_config: tokio_postgres::Config,
+    config: &PostgresConfig,
+    dir: &std::path::Path,
+) -> Result<String, String> {
+    let pool = postgres::pool(client_config, config.pool_size)?;
+    let store = PgMailboxStore::without_listener(pool, config.node_id);
+    let exported = export_maildir(&store, dir, &config.node_name).await?;
+    Ok(format!(
+        "{}: exported {}, {} and {} as Maildir under {}",
+        config.url,
+        counted(exported.users as i64, "user", "users"),
+        counted(exported.folders as i64, "folder", "folders"),
+        counted(exported.messages as i64, "message", "messages"),
+        dir.display()
+    ))
 }
 
 fn applied_text(config: &PostgresConfig, applied: &[i32], verb: &str) -> String {

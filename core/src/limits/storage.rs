@@ -57,3 +57,7 @@ pub const STORAGE_NODE_NAME_BYTES_MAX: usize = 253;
 /// Octets of a recipient's last detail (a remote server's reply, an
 /// error) a queue row keeps: longer is cut, marked `...`.
 pub const STORAGE_RECIPIENT_DETAIL_BYTES_MAX: usize = 16 * 1024;
+
+/// Users one page of the mailbox store's listing reads (the export walks
+/// every user a page at a time).
+pub const STORAGE_USERS_PAGE_MAX: usize = 1_000;

@@ -21,6 +21,7 @@ pub mod keywords;
 pub mod maildir_name;
 pub mod modseq_file;
 mod resume;
+pub mod row;
 mod state;
 mod store_types;
 pub mod uidlist;

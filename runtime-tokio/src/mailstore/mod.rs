@@ -2,7 +2,8 @@
 //!
 //! [`MailboxStore`] is the contract; [`MaildirStore`] its embedded
 //! implementation on Maildir, compatible with Dovecot (see the book's
-//! chapter "Mailboxes"). A mailbox is a user's [`LocalMailbox`] and a
+//! chapter "Mailboxes"), and `storage::postgres::PgMailboxStore` the one
+//! on PostgreSQL, for several nodes. A mailbox is a user's [`LocalMailbox`] and a
 //! folder name (`INBOX`, `Sent`, ...). The store only persists and
 //! reports: the rules (UIDs strictly increase, expunged UIDs never come
 //! back, every change bumps MODSEQ) are `postern_core::mailbox`'s, and what
@@ -21,12 +22,13 @@ pub(crate) mod maildir_internal {
     pub(crate) use super::maildir::{inbox, make_user, unique_name, write_blocking};
 }
 
-pub use maildir::{DeliveredCopy, MaildirStore};
+pub use maildir::{DeliveredCopy, FolderWriter, MaildirStore};
 pub use postern_core::mailbox::folder::{
     DEFAULT_FOLDERS, FolderError, FolderName, INBOX, SpecialUse,
 };
 pub use postern_core::mailbox::{CopyResult, MoveResult, NewMessage, Usage};
 pub use reader::MessageReader;
+pub(crate) use reader::to_crlf;
 
 use postern_core::envelope::LocalMailbox;
 use postern_core::mailbox::{Change, Flags, Keywords, ModSeq, Snapshot, Uid, UidValidity};
@@ -294,6 +296,7 @@ pub trait MailboxStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Usage, StoreError>> + Send;
 
     /// Fires with the folder's highest MODSEQ after each change this
-    /// process makes (append, delivery, flags, expunge).
+    /// process makes (append, delivery, flags, expunge); the postgres
+    /// store's fires for changes any node makes.
     fn watch(&self, mailbox: &LocalMailbox, folder: &str) -> watch::Receiver<ModSeq>;
 }

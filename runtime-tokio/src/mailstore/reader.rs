@@ -27,6 +27,8 @@ pub struct MessageReader {
 enum Source {
     File(tokio::fs::File),
     Memory(io::Cursor<Vec<u8>>),
+    /// Another store's reader (the postgres store's chunks).
+    Stream(Pin<Box<dyn AsyncRead + Send>>),
 }
 
 impl MessageReader {
@@ -38,6 +40,12 @@ impl MessageReader {
     /// length with CRLF line ends, as the store recorded it.
     pub fn from_bytes(bytes: Vec<u8>, size: u64) -> Self {
         MessageReader::with_source(Source::Memory(io::Cursor::new(bytes)), size)
+    }
+
+    /// A message another store streams (LF or CRLF line ends); `size`
+    /// is its length with CRLF line ends, as the store recorded it.
+    pub fn from_reader(reader: impl AsyncRead + Send + 'static, size: u64) -> Self {
+        MessageReader::with_source(Source::Stream(Box::pin(reader)), size)
     }
 
     fn with_source(source: Source, size: u64) -> Self {
@@ -91,6 +99,7 @@ impl AsyncRead for MessageReader {
             match &mut this.source {
                 Source::File(file) => ready!(Pin::new(file).poll_read(cx, &mut raw))?,
                 Source::Memory(bytes) => ready!(Pin::new(bytes).poll_read(cx, &mut raw))?,
+                Source::Stream(reader) => ready!(reader.as_mut().poll_read(cx, &mut raw))?,
             }
             let filled = raw.filled().len();
             this.out.clear();

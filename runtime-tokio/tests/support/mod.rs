@@ -6,6 +6,7 @@
 pub mod dkim;
 pub mod dovecot;
 pub mod imap;
+pub mod mailstore;
 pub mod outbound;
 pub mod postgres;
 pub mod web;

@@ -10,7 +10,7 @@
 //! `scripts/test` installs it.
 
 use postern::spool::SpoolRecord;
-use postern::storage::postgres::{self, PgQueue, schema};
+use postern::storage::postgres::{self, PgMailboxStore, PgQueue, schema};
 use postern_core::address::{ForwardPath, Mailbox, ReversePath};
 use postern_core::envelope::{ClientInfo, Destination, Envelope, QueueId, Recipient};
 use postern_core::queue::DeliveryState;
@@ -273,10 +273,33 @@ pub async fn queue(db: &Database) -> PgQueue {
         .await
         .unwrap();
     let connection = tokio::spawn(connection);
-    assert_eq!(schema::migrate(&mut client).await.unwrap(), vec![1]);
+    assert_eq!(schema::migrate(&mut client).await.unwrap(), vec![1, 2]);
     drop(client);
     connection.await.unwrap().unwrap();
     PgQueue::new(postgres::pool(db.client_config(), 4).unwrap())
+}
+
+/// Brings the database's schema up to date (a no-op when it is).
+pub async fn migrate(db: &Database) {
+    let (mut client, connection) = db
+        .client_config()
+        .connect(tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let connection = tokio::spawn(connection);
+    schema::migrate(&mut client).await.unwrap();
+    drop(client);
+    connection.await.unwrap().unwrap();
+}
+
+/// A mailbox store on the database, as node `node_id` runs it: its own
+/// pool and its own listener.
+pub async fn mailbox_store(db: &Database, node_id: u16) -> PgMailboxStore {
+    migrate(db).await;
+    let pool = postgres::pool(db.client_config(), 4).unwrap();
+    PgMailboxStore::start(pool, db.client_config(), node_id)
+        .await
+        .unwrap()
 }
 
 /// A direct connection, to look at the tables.

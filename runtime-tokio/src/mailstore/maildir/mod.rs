@@ -18,6 +18,7 @@ mod group;
 mod lock;
 mod locked;
 mod modseq;
+mod restore;
 mod settled;
 mod transfer;
 mod write;
@@ -32,6 +33,7 @@ mod tests_imap;
 mod tests_quick;
 
 pub(crate) use folders::ensure_user as make_user;
+pub use restore::FolderWriter;
 use write::safe_host;
 pub(crate) use write::{unique_name, write_blocking};
 

@@ -78,14 +78,28 @@ async fn fill(data: &mut (impl AsyncRead + Unpin), buffer: &mut [u8]) -> io::Res
     Ok(filled)
 }
 
-/// Deletes blob `blob_id` unless a queued message still refers to it.
+/// Deletes blob `blob_id` unless a queued message or a mailbox message
+/// still refers to it. The blob's row is locked first, so two
+/// transactions dropping the last two references one each cannot both
+/// find the other's and leave the blob behind: the second waits, then
+/// sees the first's delete.
 pub(super) async fn delete_unreferenced(
     transaction: &Transaction<'_>,
     blob_id: i64,
 ) -> Result<(), tokio_postgres::Error> {
+    let exists = transaction
+        .query_opt(
+            "SELECT 1 FROM blobs WHERE blob_id = $1 FOR UPDATE",
+            &[&blob_id],
+        )
+        .await?;
+    if exists.is_none() {
+        return Ok(());
+    }
     let referred = transaction
         .query_opt(
-            "SELECT 1 FROM queue_messages WHERE blob_id = $1 LIMIT 1",
+            "SELECT 1 FROM queue_messages WHERE blob_id = $1 \
+             UNION ALL SELECT 1 FROM mail_messages WHERE blob_id = $1 LIMIT 1",
             &[&blob_id],
         )
         .await?;

@@ -32,7 +32,7 @@ impl QueueListener {
     /// so a commit after this wakes it.
     pub async fn start(config: tokio_postgres::Config) -> Result<Self, String> {
         let notify = Arc::new(Notify::new());
-        let (client, connection) = subscribe(&config).await?;
+        let (client, connection) = subscribe(&config, QUEUE_CHANNEL).await?;
         let task = tokio::spawn(run(config, client, connection, Arc::clone(&notify)));
         Ok(QueueListener { notify, task })
     }
@@ -55,12 +55,15 @@ impl Drop for QueueListener {
     }
 }
 
-type PgConnection = Connection<Socket, NoTlsStream>;
+pub(super) type PgConnection = Connection<Socket, NoTlsStream>;
 
-/// Connects and sends `LISTEN`, polling the connection meanwhile.
-async fn subscribe(config: &tokio_postgres::Config) -> Result<(Client, PgConnection), String> {
+/// Connects and sends `LISTEN channel`, polling the connection meanwhile.
+pub(super) async fn subscribe(
+    config: &tokio_postgres::Config,
+    channel: &str,
+) -> Result<(Client, PgConnection), String> {
     let (client, mut connection) = config.connect(NoTls).await.map_err(|e| describe(&e))?;
-    let statement = format!("LISTEN {QUEUE_CHANNEL}");
+    let statement = format!("LISTEN {channel}");
     {
         let listen = client.batch_execute(&statement);
         tokio::pin!(listen);
@@ -102,7 +105,7 @@ async fn run(
         drop(client);
         (client, connection) = loop {
             tokio::time::sleep(RECONNECT_DELAY).await;
-            match subscribe(&config).await {
+            match subscribe(&config, QUEUE_CHANNEL).await {
                 Ok(pair) => break pair,
                 Err(error) => tracing::warn!("queue listener cannot connect: {error}"),
             }

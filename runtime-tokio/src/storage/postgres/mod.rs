@@ -12,6 +12,7 @@
 
 mod blob;
 mod listen;
+mod mailbox;
 pub mod node;
 mod queue;
 pub mod schema;
@@ -19,6 +20,7 @@ mod store;
 
 pub use blob::BlobReader;
 pub use listen::{QUEUE_CHANNEL, QueueListener};
+pub use mailbox::{MAILBOX_CHANNEL, PgMailboxStore};
 pub use queue::{Claimed, Lease, PgQueue};
 pub use store::{Leases, SharedSystem, is_fenced};
 

@@ -18,11 +18,18 @@ pub struct Migration {
 }
 
 /// Every migration this binary knows, in order of version (1, 2, ...).
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_queue",
-    sql: include_str!("migrations/0001_queue.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_queue",
+        sql: include_str!("migrations/0001_queue.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_mailboxes",
+        sql: include_str!("migrations/0002_mailboxes.sql"),
+    },
+];
 
 /// The version of the schema this binary works with.
 pub fn latest() -> i32 {
