@@ -40,7 +40,7 @@ fn wait_for_empty_queue(db: &postgres::Database, server: &TestServer) {
 #[test]
 fn with_the_database_down_a_node_answers_451_and_carries_on_when_it_is_back() {
     let db = postgres::database();
-    postgres::migrate(&db);
+    postgres::migrate_blocking(&db);
     let addr: SocketAddr = format!("127.0.0.2:{}", free_port()).parse().unwrap();
     let config = format!(
         r#"

@@ -117,7 +117,7 @@ fn is_empty(dir: &Path) -> bool {
 #[test]
 fn a_node_on_postgres_delivers_locally_once_and_remotely_and_the_queue_ends_empty() {
     let db = postgres::database();
-    postgres::migrate(&db);
+    postgres::migrate_blocking(&db);
     let sink_port = free_port();
     let sink = Remote::sink(
         "127.0.0.1",
@@ -211,7 +211,7 @@ fn a_node_on_postgres_delivers_locally_once_and_remotely_and_the_queue_ends_empt
 #[test]
 fn two_nodes_deliver_every_message_once_and_a_killed_nodes_leases_pass_to_the_other() {
     let db = postgres::database();
-    postgres::migrate(&db);
+    postgres::migrate_blocking(&db);
     let sink_port = free_port();
     let sink = Remote::sink("127.0.0.1", sink_port, &[]);
     // Node 1's next hop takes the data and never answers it: node 1 holds
@@ -299,7 +299,7 @@ fn two_nodes_deliver_every_message_once_and_a_killed_nodes_leases_pass_to_the_ot
 #[test]
 fn a_node_with_messages_left_in_its_spool_queue_refuses_to_run_on_postgres() {
     let db = postgres::database();
-    postgres::migrate(&db);
+    postgres::migrate_blocking(&db);
     let dir = tempfile::tempdir().unwrap();
     let addr: SocketAddr = format!("127.0.0.2:{}", free_port()).parse().unwrap();
     let config = dir.path().join("postern.toml");
@@ -327,7 +327,7 @@ fn a_node_with_messages_left_in_its_spool_queue_refuses_to_run_on_postgres() {
 #[test]
 fn a_node_renews_its_lease_through_a_delivery_longer_than_the_lease() {
     let db = postgres::database();
-    postgres::migrate(&db);
+    postgres::migrate_blocking(&db);
     // The next hop answers the data after 10 s; the lease is 5 s.
     let sink_port = free_port();
     let sink = Remote::sink("127.0.0.1", sink_port, &["--data-delay", "10"]);

@@ -350,22 +350,12 @@ pub async fn commit(queue: &PgQueue, id: u64, recipients: usize, data: &[u8]) ->
 }
 
 /// Gives `db` the current schema (every migration this binary has).
-pub fn migrate(db: &Database) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
+pub fn migrate_blocking(db: &Database) {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap();
-    runtime.block_on(async {
-        let (mut client, connection) = db
-            .client_config()
-            .connect(tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        let connection = tokio::spawn(connection);
-        schema::migrate(&mut client).await.unwrap();
-        drop(client);
-        connection.await.unwrap().unwrap();
-    });
+        .unwrap()
+        .block_on(migrate(db));
 }
 
 /// The first column of the first row `sql` answers in `db`, as a number
