@@ -213,7 +213,7 @@ pub fn redact_passwords(line: &str) -> String {
         let (before, after) = rest.split_at(at + 3);
         out.push_str(before);
         let end = after
-            .find(|c: char| matches!(c, '/' | '?' | '"' | '\'' | ' '))
+            .find(['/', '?', '"', '\'', ' '])
             .unwrap_or(after.len());
         let authority = &after[..end];
         match authority.rsplit_once('@') {
@@ -237,9 +237,7 @@ fn redact_parameter(line: &str) -> String {
     while let Some(at) = rest.find("password=") {
         let (before, after) = rest.split_at(at + "password=".len());
         out.push_str(before);
-        let end = after
-            .find(|c: char| matches!(c, '&' | '"' | '\'' | ' '))
-            .unwrap_or(after.len());
+        let end = after.find(['&', '"', '\'', ' ']).unwrap_or(after.len());
         if end > 0 {
             out.push_str("****");
         }
