@@ -358,6 +358,26 @@ pub fn migrate_blocking(db: &Database) {
         .block_on(migrate(db));
 }
 
+/// The BIGINTs of the first column of what `sql` returns, in its order.
+pub fn ids_in(db: &Database, sql: &str) -> Vec<i64> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (client, connection) = db
+            .client_config()
+            .connect(tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        let connection = tokio::spawn(connection);
+        let rows = client.query(sql, &[]).await.unwrap();
+        drop(client);
+        let _ = connection.await;
+        rows.iter().map(|row| row.get(0)).collect()
+    })
+}
+
 /// The first column of the first row `sql` answers in `db`, as a number
 /// (`SELECT count(*) ...`).
 pub fn count_in(db: &Database, sql: &str) -> i64 {
