@@ -173,7 +173,7 @@ fn send_final(node: &TestServer, id: &str, dir: &Path) {
 #[test]
 fn three_nodes_under_load_lose_nothing_through_a_kill_and_a_pause_past_the_lease() {
     let db = postgres::database();
-    postgres::migrate(&db);
+    postgres::migrate_blocking(&db);
     let sink_port = free_port();
     // The sink answers each message 200 ms after its data: nodes have
     // deliveries in flight when the faults come.
