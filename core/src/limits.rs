@@ -509,6 +509,14 @@ pub const FTP_ACTIVE_PORT_MIN: u16 = 1024;
 /// a data connection.
 pub const FTP_TRANSFER_CHUNK_BYTES: usize = 64 * 1024;
 
+/// After an upload passes the quota, the driver reads and discards up to
+/// this much more of it before closing the data connection. A client
+/// still sending then finishes and reads the `552` on the control
+/// connection; closing with its bytes unread would reset the connection
+/// under it (the kernel answers unread data with RST) and the client would
+/// report a reset instead of the reason. A larger upload is cut off.
+pub const FTP_REFUSED_UPLOAD_DRAIN_BYTES_MAX: u64 = 64 * 1024 * 1024;
+
 // Passwords
 
 /// Cores a server leaves to its sessions while it checks passwords:

@@ -8,7 +8,7 @@ use super::{DataListener, DataNetwork, FtpHome, Upload};
 use crate::tls::{ServerTls, Transport};
 use postern_core::ftp::data::{PortRange, data_peer_allowed};
 use postern_core::ftp::{DataChannel, Transfer, TransferAction, TransferFailure};
-use postern_core::limits::FTP_TRANSFER_CHUNK_BYTES;
+use postern_core::limits::{FTP_REFUSED_UPLOAD_DRAIN_BYTES_MAX, FTP_TRANSFER_CHUNK_BYTES};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -345,11 +345,29 @@ where
         }
         total += n as u64;
         if total > limit {
+            drain(reader, &mut chunk, timeout).await;
             return Err(TransferFailure::QuotaExceeded);
         }
         writer
             .write_all(&chunk[..n])
             .await
             .map_err(|e| TransferFailure::File(super::disk::failure(&e)))?;
+    }
+}
+
+/// Reads and discards the rest of a refused upload, so that the client
+/// finishes sending and reads the reply rather than a reset, up to
+/// [`FTP_REFUSED_UPLOAD_DRAIN_BYTES_MAX`] and within the data timeout per
+/// read; past either the connection is simply closed.
+async fn drain<R>(reader: &mut R, chunk: &mut [u8], timeout: Duration)
+where
+    R: AsyncRead + Unpin,
+{
+    let mut discarded = 0u64;
+    while discarded < FTP_REFUSED_UPLOAD_DRAIN_BYTES_MAX {
+        match tokio::time::timeout(timeout, reader.read(chunk)).await {
+            Ok(Ok(n)) if n > 0 => discarded += n as u64,
+            _ => return,
+        }
     }
 }
