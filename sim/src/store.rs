@@ -37,6 +37,7 @@ pub mod mailbox_store;
 pub mod mailboxes;
 pub mod maildrop;
 pub mod news;
+pub mod shared_queue;
 
 #[cfg(test)]
 mod mailboxes_model_tests;
@@ -172,6 +173,13 @@ pub enum PlantedBug {
     /// queue at start-up had been committed by the new process: a delivery
     /// cut short after its copy was made makes a second one.
     FirstTryAfterRestart,
+    /// A node's claim on the shared queue takes messages whose lease has
+    /// not run out: two nodes work on one message at once.
+    ClaimIgnoresLease,
+    /// The shared queue writes a delivery state without checking the
+    /// writer's lease: a node paused past its lease writes over the
+    /// state of the node that took the message over.
+    FenceIgnored,
 }
 
 /// How long the planted bug leaves a message unsynced after its `250`.
@@ -201,6 +209,11 @@ pub struct MemoryStore {
     /// The zone the checks of mail from outside ask, when the world has
     /// one ([`MemoryStore::with_zone`]); without, nothing is checked.
     zone: Option<Arc<crate::outbound::Zone>>,
+    /// The queue's leases when nodes share the store
+    /// ([`MemoryStore::with_shared_queue`]).
+    queue_share: Option<Arc<shared_queue::SharedQueue>>,
+    /// The node this view of the store is ([`MemoryStore::node_view`]).
+    node: Option<postern_core::queue::lease::NodeId>,
 }
 
 impl MemoryStore {
@@ -214,6 +227,8 @@ impl MemoryStore {
             news: news::NewsSlot::default(),
             inject_step: std::time::Duration::ZERO,
             zone: None,
+            queue_share: None,
+            node: None,
         }
     }
 
@@ -342,7 +357,13 @@ impl MemoryStore {
         shared
             .queue
             .insert(committed.queue_id, (Arc::new(record), None));
-        shared.first_tries.committed(committed.queue_id);
+        if let Some(queue) = &self.queue_share {
+            // Nodes share the queue: whichever claims it delivers, and
+            // no try is a first one (another node may have made a copy).
+            queue.committed(committed.queue_id, self.node);
+        } else {
+            shared.first_tries.committed(committed.queue_id);
+        }
         if let Some(arrivals) = &shared.arrivals {
             let _ = arrivals.send(committed.queue_id);
         }
@@ -534,6 +555,7 @@ impl Backend for MemoryStore {
     }
 
     async fn open(&self, envelope: Envelope) -> io::Result<(OpenedMessage, MemoryMessage)> {
+        self.reach().await?;
         let queue_id = self.next_id();
         let opened = OpenedMessage {
             queue_id,
@@ -585,6 +607,9 @@ impl StoredMessage for MemoryMessage {
     }
 
     async fn commit(self) -> io::Result<()> {
+        // On a node, the commit is the shared store's: it fails, and the
+        // client hears 451, when the node cannot reach it.
+        self.store.reach().await?;
         let committed = Committed {
             queue_id: self.queue_id,
             envelope: self.envelope,
@@ -615,6 +640,7 @@ impl QueueStore for MemoryStore {
     type Data = io::Cursor<Vec<u8>>;
 
     async fn load(&self, id: QueueId) -> io::Result<(SpoolRecord, Option<DeliveryState>)> {
+        self.reach().await?;
         let shared = self.lock();
         match shared.queue.get(&id) {
             Some((record, state)) => Ok((SpoolRecord::clone(record), state.clone())),
@@ -626,11 +652,13 @@ impl QueueStore for MemoryStore {
     }
 
     async fn data(&self, id: QueueId) -> io::Result<(u64, Self::Data)> {
+        self.reach().await?;
         let (_, data) = self.queued_data(id)?;
         Ok((data.len() as u64, io::Cursor::new(data)))
     }
 
     async fn header_section(&self, id: QueueId) -> io::Result<Vec<u8>> {
+        self.reach().await?;
         let (_, data) = self.queued_data(id)?;
         let end = data
             .windows(4)
@@ -640,6 +668,11 @@ impl QueueStore for MemoryStore {
     }
 
     async fn deliver(&self, record: Arc<SpoolRecord>, mailbox: LocalMailbox) -> io::Result<String> {
+        self.reach().await?;
+        if self.node.is_some() {
+            // A node whose lease is gone makes no copy.
+            self.still_held(record.queue_id)?;
+        }
         let (_, data) = self.queued_data(record.queue_id)?;
         let mut copy = record
             .envelope
@@ -650,6 +683,8 @@ impl QueueStore for MemoryStore {
     }
 
     async fn save_state(&self, id: QueueId, state: DeliveryState) -> io::Result<()> {
+        self.reach().await?;
+        self.fence_state(id)?;
         let mut shared = self.lock();
         if self.bug == Some(PlantedBug::DropAfterPartialDelivery)
             && state
@@ -665,10 +700,25 @@ impl QueueStore for MemoryStore {
     }
 
     async fn remove(&self, id: QueueId) -> io::Result<()> {
+        self.reach().await?;
+        self.fence_finish(id)?;
         let mut shared = self.lock();
         shared.queue.remove(&id);
         shared.first_tries.forget(id);
         Ok(())
+    }
+
+    fn shared(&self) -> bool {
+        self.node.is_some()
+    }
+
+    async fn release(&self, id: QueueId, next_attempt: UnixTime) -> io::Result<()> {
+        self.reach().await?;
+        self.fence_release(id, next_attempt)
+    }
+
+    fn holds(&self, id: QueueId) -> bool {
+        self.holds_lease(id)
     }
 
     async fn set_aside(&self, id: QueueId, reason: String) -> io::Result<String> {
@@ -680,6 +730,7 @@ impl QueueStore for MemoryStore {
     }
 
     async fn inject(&self, envelope: Envelope, data: Vec<u8>) -> io::Result<QueueId> {
+        self.reach().await?;
         let queue_id = self.next_id();
         let committed = Committed {
             queue_id,
@@ -714,6 +765,7 @@ impl QueueStore for MemoryStore {
         trace: Vec<u8>,
         source: QueueId,
     ) -> io::Result<QueueId> {
+        self.reach().await?;
         let (_, data) = self.queued_data(source)?;
         // Writing the copy takes a step, as on a disk: a crash may come
         // between the mailbox's copy and the forwarded one.
