@@ -14,7 +14,7 @@
 //! scripted remote servers ([`crate::remote`]) found through a simulated
 //! DNS zone, retrying on virtual time.
 
-use crate::outbound::{OutboundLimits, OutboundLog, SimEnvironment, Zone};
+use crate::outbound::{OutboundLog, SimEnvironment, Zone};
 use crate::remote::{self, Ledger};
 use crate::scenario::Scenario;
 use crate::store::news::SimNews;
@@ -25,10 +25,8 @@ use postern::server::{Instance, PermitGuard};
 use postern_core::accounts::normalize_login;
 use postern_core::bind::{self, BindPlan, HostAddresses};
 use postern_core::config::{self, Config, ServiceKind};
-use postern_core::directory::Directory;
 use postern_core::policy::Network;
 use postern_core::rng::Rng;
-use postern_core::route::Ourselves;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -51,6 +49,7 @@ mod pop3_checks;
 mod quota;
 pub mod reader;
 mod rules;
+mod runner_setup;
 mod senders;
 mod tunnel_clients;
 
@@ -59,6 +58,7 @@ use faults::apply_fault;
 use quota::{LiveSession, check_quota};
 use reader::ReadSession;
 use rules::mailbox_rules;
+use runner_setup::{delivery_context, outbound_limits, smarthost_addresses};
 use senders::{open_connections, send_messages};
 
 /// How to run a scenario.
@@ -647,39 +647,6 @@ fn server_group(scenario: &Scenario, options: &Options) -> Result<ServerGroup, S
     })
 }
 
-/// The outbound limits as the world checks them: the per-destination limit
-/// applies per remote address, times the destinations it serves.
-fn outbound_limits(scenario: &Scenario, config: &Config, zone: &Zone) -> OutboundLimits {
-    let per_destination = config.outbound.max_connections_per_destination;
-    let smarthost = smarthost_addresses(config, zone);
-    let per_address = scenario
-        .remotes
-        .iter()
-        .map(|remote| {
-            let destinations = zone.destinations_at(remote.address).len()
-                + usize::from(smarthost.contains(&remote.address));
-            (
-                remote.address,
-                per_destination.saturating_mul(destinations.max(1) as u32),
-            )
-        })
-        .collect();
-    OutboundLimits {
-        total: config.outbound.max_connections,
-        per_address,
-    }
-}
-
-/// The addresses of the configured smarthost, if there is one.
-fn smarthost_addresses(config: &Config, zone: &Zone) -> Vec<IpAddr> {
-    config
-        .outbound
-        .smarthost
-        .as_ref()
-        .map(|smarthost| zone.addresses(&smarthost.host))
-        .unwrap_or_default()
-}
-
 /// One host of our server: listens on every port the plan gives its
 /// address, and serves each connection with the production instance.
 async fn serve_host(group: Arc<ServerGroup>, address: IpAddr, shared: SharedState) {
@@ -780,32 +747,6 @@ async fn serve_host(group: Arc<ServerGroup>, address: IpAddr, shared: SharedStat
         );
     }
     while tasks.join_next().await.is_some() {}
-}
-
-/// The delivery runner's context on `env`, as production builds it.
-fn delivery_context(
-    group: &ServerGroup,
-    env: SimEnvironment,
-) -> Result<delivery::Context<SimEnvironment>, String> {
-    // Our own listeners, as production gives them: an exchanger there is
-    // a mail loop.
-    let ourselves = Ourselves::new(
-        group
-            .plan
-            .listeners
-            .iter()
-            .map(|listener| (listener.spec.address, listener.spec.port)),
-        HostAddresses {
-            networks: group.addresses.iter().map(|&a| Network::host(a)).collect(),
-        },
-    );
-    let (lists, definitions) = list_clients::book(&group.config, &group.store);
-    delivery::Context::new(
-        &group.config,
-        env,
-        Arc::new(Directory::new(&group.config.domains).with_lists(&definitions)),
-    )
-    .map(|context| context.listening_at(ourselves).with_lists(lists))
 }
 
 /// What production's accept loop does with one connection, with the
