@@ -82,6 +82,8 @@ enum Bug {
     ClaimIgnoresLease,
     /// The shared queue writes a state without checking the writer's lease.
     FenceIgnored,
+    /// A node cut off from the shared store acknowledges mail anyway.
+    AckWhileCutOff,
 }
 
 impl Bug {
@@ -105,6 +107,7 @@ impl Bug {
             Bug::FirstTryAfterRestart => PlantedBug::FirstTryAfterRestart,
             Bug::ClaimIgnoresLease => PlantedBug::ClaimIgnoresLease,
             Bug::FenceIgnored => PlantedBug::FenceIgnored,
+            Bug::AckWhileCutOff => PlantedBug::AckWhileCutOff,
         }
     }
 
@@ -128,6 +131,7 @@ impl Bug {
             Some(Bug::FirstTryAfterRestart) => " --plant-bug first-try-after-restart",
             Some(Bug::ClaimIgnoresLease) => " --plant-bug claim-ignores-lease",
             Some(Bug::FenceIgnored) => " --plant-bug fence-ignored",
+            Some(Bug::AckWhileCutOff) => " --plant-bug ack-while-cut-off",
             None => "",
         }
     }

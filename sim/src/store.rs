@@ -491,7 +491,9 @@ impl Backend for MemoryStore {
     }
 
     async fn open(&self, envelope: Envelope) -> io::Result<(OpenedMessage, MemoryMessage)> {
-        self.reach().await?;
+        if self.bug != Some(PlantedBug::AckWhileCutOff) {
+            self.reach().await?;
+        }
         let queue_id = self.next_id();
         let opened = OpenedMessage {
             queue_id,
@@ -545,7 +547,12 @@ impl StoredMessage for MemoryMessage {
     async fn commit(self) -> io::Result<()> {
         // On a node, the commit is the shared store's: it fails, and the
         // client hears 451, when the node cannot reach it.
-        self.store.reach().await?;
+        match self.store.reach().await {
+            // The bug: the failure is not passed on, so the client hears
+            // 250 for a message stored nowhere.
+            Err(_) if self.store.bug == Some(PlantedBug::AckWhileCutOff) => return Ok(()),
+            reached => reached?,
+        }
         let committed = Committed {
             queue_id: self.queue_id,
             envelope: self.envelope,

@@ -143,6 +143,15 @@ fn the_swarm_finds_a_store_that_ignores_the_fence() {
     );
 }
 
+#[test]
+fn the_swarm_finds_a_node_that_acknowledges_what_it_cannot_store() {
+    the_swarm_finds(
+        "nodes-partitioned-from-store",
+        PlantedBug::AckWhileCutOff,
+        "answered 250 but is not in the store",
+    );
+}
+
 /// A crash of one node drops its tasks: the run must not depend on what
 /// ran before it in the process (see `scenarios.rs`).
 #[test]

@@ -66,4 +66,8 @@ pub enum PlantedBug {
     /// writer's lease: a node paused past its lease writes over the
     /// state of the node that took the message over.
     FenceIgnored,
+    /// A node cut off from the shared store acknowledges a message all
+    /// the same (and keeps it nowhere): the client hears `250` for mail
+    /// that is lost.
+    AckWhileCutOff,
 }
