@@ -665,6 +665,12 @@ impl QueueStore for MemoryStore {
     }
 
     async fn set_aside(&self, id: QueueId, reason: String) -> io::Result<String> {
+        if self.node.is_some() {
+            // As on PostgreSQL: it stays for an operator, leased as any.
+            return Err(io::Error::other(format!(
+                "a damaged message stays in the shared queue for an operator to look at ({reason})"
+            )));
+        }
         let mut shared = self.lock();
         shared.queue.remove(&id);
         shared.first_tries.forget(id);
