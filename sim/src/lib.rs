@@ -43,6 +43,16 @@
 //! every session's view converges to the store's after its last NOOP,
 //! and IDLE hears of a delivery within a second.
 
+//!
+//! N Postern nodes can share one queue store (`[server] nodes`,
+//! [`store::shared_queue`]): each runs the production delivery runner on
+//! its own view, claiming messages with leases on the virtual clock (the
+//! core's `LeaseTable`), with every write fenced by the claiming token.
+//! Nodes crash, pause past their leases and lose the store; the
+//! invariants: nothing acknowledged is lost, no two nodes hold a lease on
+//! one message at once, fenced writes never land, local delivery is
+//! exactly once, and a remote recipient gets a message at most twice.
+
 pub mod outbound;
 pub mod remote;
 pub mod scenario;

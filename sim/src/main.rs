@@ -78,6 +78,12 @@ enum Bug {
     InjectBeforeSync,
     /// Messages found in the queue at start-up count as first tries.
     FirstTryAfterRestart,
+    /// A node's claim on the shared queue ignores unexpired leases.
+    ClaimIgnoresLease,
+    /// The shared queue writes a state without checking the writer's lease.
+    FenceIgnored,
+    /// A node cut off from the shared store acknowledges mail anyway.
+    AckWhileCutOff,
 }
 
 impl Bug {
@@ -99,6 +105,9 @@ impl Bug {
             Bug::ListLosesSuspension => PlantedBug::ListLosesSuspension,
             Bug::InjectBeforeSync => PlantedBug::InjectBeforeSync,
             Bug::FirstTryAfterRestart => PlantedBug::FirstTryAfterRestart,
+            Bug::ClaimIgnoresLease => PlantedBug::ClaimIgnoresLease,
+            Bug::FenceIgnored => PlantedBug::FenceIgnored,
+            Bug::AckWhileCutOff => PlantedBug::AckWhileCutOff,
         }
     }
 
@@ -120,6 +129,9 @@ impl Bug {
             Some(Bug::ListLosesSuspension) => " --plant-bug list-loses-suspension",
             Some(Bug::InjectBeforeSync) => " --plant-bug inject-before-sync",
             Some(Bug::FirstTryAfterRestart) => " --plant-bug first-try-after-restart",
+            Some(Bug::ClaimIgnoresLease) => " --plant-bug claim-ignores-lease",
+            Some(Bug::FenceIgnored) => " --plant-bug fence-ignored",
+            Some(Bug::AckWhileCutOff) => " --plant-bug ack-while-cut-off",
             None => "",
         }
     }
@@ -280,6 +292,15 @@ fn verdict(scenario: &Scenario, report: &Report) -> String {
             counted(stats.list_duplicates, "duplicate", "duplicates"),
             counted(stats.list_suspended, "member", "members"),
             counted(stats.list_confirmed, "subscription", "subscriptions"),
+        ));
+    }
+    if stats.lease_claims > 0 {
+        text.push_str(&format!(
+            "; shared queue: {} claimed, {} taken over after a lease ran out, {} refused by the fence, {} refused for want of the store",
+            counted(stats.lease_claims, "lease", "leases"),
+            stats.lease_takeovers,
+            counted(stats.fenced_writes, "write", "writes"),
+            counted(stats.store_unreachable, "call", "calls"),
         ));
     }
     for violation in &report.violations {

@@ -367,6 +367,18 @@ impl QueueStore for SimEnvironment {
         self.store.remove(id).await
     }
 
+    fn shared(&self) -> bool {
+        self.store.shared()
+    }
+
+    async fn release(&self, id: QueueId, next_attempt: UnixTime) -> io::Result<()> {
+        self.store.release(id, next_attempt).await
+    }
+
+    fn holds(&self, id: QueueId) -> bool {
+        self.store.holds(id)
+    }
+
     async fn set_aside(&self, id: QueueId, reason: String) -> io::Result<String> {
         self.store.set_aside(id, reason).await
     }

@@ -8,6 +8,8 @@
 //! config = """                 # postern.toml; every address it listens
 //! [[service]] ...              # on becomes one simulated host
 //! """
+//! nodes = ["10.0.0.1", "10.0.0.2"]  # optional: N nodes sharing one queue
+//! lease = "10s"                # store, leases on the virtual clock
 //!
 //! [[send]]                     # a client host sending mail
 //! from = "10.1.0.1"            # (not loopback: turmoil gives every host
@@ -84,7 +86,9 @@
 //! [[fault]]                    # at a virtual time, give or take `jitter`
 //! at = "2s"
 //! kind = "crash"               # crash | restart | partition | repair | hold | release
-//! hosts = ["server"]           # "server" is every host of our server
+//! hosts = ["server"]           # "server" is every host of our server   | pause | resume
+//!                              # with `nodes`: "node1", "node2", ...; `and = ["store"]`
+//!                              # partitions nodes from the shared store
 //!
 //! [expect]                     # checked after the invariants
 //! accepted = 3                 # messages answered 250
@@ -163,6 +167,15 @@ pub struct ServerSpec {
     /// add` would add them.
     #[serde(default)]
     pub list_members: Vec<ListMembersSpec>,
+    /// N nodes sharing one queue store, each a host at one of these
+    /// addresses (the instances then listen without an address); none:
+    /// one server, as before.
+    #[serde(default)]
+    pub nodes: Vec<IpAddr>,
+    /// How long a node's claim or renewal of a message's lease lasts, on
+    /// the virtual clock (default 60 s, as `[storage] lease`).
+    #[serde(default, with = "optional_duration")]
+    pub lease: Option<Duration>,
 }
 
 /// A client host that subscribes addresses to a mailing list by mail,
@@ -393,6 +406,11 @@ pub enum FaultKind {
     /// Packets between the hosts are held: a silent peer.
     Hold,
     Release,
+    /// Nodes stop as a process under SIGSTOP would: every call they make
+    /// to the shared store waits, and their links to every other host are
+    /// held, until they resume.
+    Pause,
+    Resume,
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -37,6 +37,10 @@ pub mod mailbox_store;
 pub mod mailboxes;
 pub mod maildrop;
 pub mod news;
+pub mod shared_queue;
+
+mod planted;
+pub use planted::PlantedBug;
 
 #[cfg(test)]
 mod mailboxes_model_tests;
@@ -114,66 +118,6 @@ struct SimAccount {
     plan: Option<String>,
 }
 
-/// A known bug, planted on purpose to show that the simulation finds it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PlantedBug {
-    /// `commit` says the message is durable at once and stores it a
-    /// moment later, so the client hears `250` before the sync: a crash
-    /// in between loses an acknowledged message.
-    AckBeforeSync,
-    /// Saving a delivery state in which some recipient is delivered
-    /// removes the message, as if it were done: the recipients still
-    /// waiting for a retry are dropped without a bounce.
-    DropAfterPartialDelivery,
-    /// A mailbox's UID counter is recomputed from the messages it holds,
-    /// so a UID expunged last is handed out again.
-    UidReuse,
-    /// A POP3 update rewrites the mailbox from what its session was
-    /// shown: mail that arrived during the session is dropped, never
-    /// marked deleted.
-    ExpungeUnlisted,
-    /// The maildrop lock is not taken: two sessions may hold one maildrop.
-    NoMaildropLock,
-    /// The maildrop gives sizes with LF line ends, as a Maildrop file
-    /// holds them, not the CRLF octets RETR sends.
-    SizesWithoutCr,
-    /// A POP3 update answers `+OK` at once and makes its changes a
-    /// moment later, on a task a crash kills: deletions acknowledged to
-    /// the client come back.
-    UpdateBeforeSync,
-    /// Finger counts the new mail of every mailbox as the user's.
-    FingerCountsEveryMailbox,
-    /// Every FTP login opens one home, shared: a file one login uploads
-    /// is seen by the others.
-    SharedFtpHomes,
-    /// An IMAP APPEND is answered `OK [APPENDUID ...]` at once and the
-    /// message placed a moment later, on a task a crash kills: an
-    /// acknowledged APPEND is lost.
-    AppendBeforeSync,
-    /// Delivery puts a message in the INBOX without telling the folder's
-    /// watchers: a session in IDLE hears nothing.
-    DeliveryUnannounced,
-    /// An IMAP EXPUNGE also removes the message after each one asked for
-    /// (an off-by-one), without saying so.
-    ExpungeNeighbour,
-    /// A news post (a single-message append to a group's store) is
-    /// answered at once and the article placed a moment later, on a task
-    /// a crash kills: an article acknowledged with `240` is lost.
-    PostBeforeSync,
-    /// Writing a list's state keeps a member it suspends receiving mail:
-    /// a member past the bounce threshold still gets every post.
-    ListLosesSuspension,
-    /// A message the server writes itself (a list's copy, a bounce) is
-    /// said to be committed at once and stored a moment later, on a task
-    /// a crash kills: a list's expansion that finished before the crash
-    /// loses the copies not yet stored.
-    InjectBeforeSync,
-    /// The first-try record survives a crash, as if messages found in the
-    /// queue at start-up had been committed by the new process: a delivery
-    /// cut short after its copy was made makes a second one.
-    FirstTryAfterRestart,
-}
-
 /// How long the planted bug leaves a message unsynced after its `250`.
 const PLANTED_SYNC_DELAY: std::time::Duration = std::time::Duration::from_millis(300);
 
@@ -201,6 +145,11 @@ pub struct MemoryStore {
     /// The zone the checks of mail from outside ask, when the world has
     /// one ([`MemoryStore::with_zone`]); without, nothing is checked.
     zone: Option<Arc<crate::outbound::Zone>>,
+    /// The queue's leases when nodes share the store
+    /// ([`MemoryStore::with_shared_queue`]).
+    queue_share: Option<Arc<shared_queue::SharedQueue>>,
+    /// The node this view of the store is ([`MemoryStore::node_view`]).
+    node: Option<postern_core::queue::lease::NodeId>,
 }
 
 impl MemoryStore {
@@ -214,6 +163,8 @@ impl MemoryStore {
             news: news::NewsSlot::default(),
             inject_step: std::time::Duration::ZERO,
             zone: None,
+            queue_share: None,
+            node: None,
         }
     }
 
@@ -342,7 +293,13 @@ impl MemoryStore {
         shared
             .queue
             .insert(committed.queue_id, (Arc::new(record), None));
-        shared.first_tries.committed(committed.queue_id);
+        if let Some(queue) = &self.queue_share {
+            // Nodes share the queue: whichever claims it delivers, and
+            // no try is a first one (another node may have made a copy).
+            queue.committed(committed.queue_id, self.node);
+        } else {
+            shared.first_tries.committed(committed.queue_id);
+        }
         if let Some(arrivals) = &shared.arrivals {
             let _ = arrivals.send(committed.queue_id);
         }
@@ -534,6 +491,9 @@ impl Backend for MemoryStore {
     }
 
     async fn open(&self, envelope: Envelope) -> io::Result<(OpenedMessage, MemoryMessage)> {
+        if self.bug != Some(PlantedBug::AckWhileCutOff) {
+            self.reach().await?;
+        }
         let queue_id = self.next_id();
         let opened = OpenedMessage {
             queue_id,
@@ -585,6 +545,14 @@ impl StoredMessage for MemoryMessage {
     }
 
     async fn commit(self) -> io::Result<()> {
+        // On a node, the commit is the shared store's: it fails, and the
+        // client hears 451, when the node cannot reach it.
+        match self.store.reach().await {
+            // The bug: the failure is not passed on, so the client hears
+            // 250 for a message stored nowhere.
+            Err(_) if self.store.bug == Some(PlantedBug::AckWhileCutOff) => return Ok(()),
+            reached => reached?,
+        }
         let committed = Committed {
             queue_id: self.queue_id,
             envelope: self.envelope,
@@ -615,6 +583,7 @@ impl QueueStore for MemoryStore {
     type Data = io::Cursor<Vec<u8>>;
 
     async fn load(&self, id: QueueId) -> io::Result<(SpoolRecord, Option<DeliveryState>)> {
+        self.reach().await?;
         let shared = self.lock();
         match shared.queue.get(&id) {
             Some((record, state)) => Ok((SpoolRecord::clone(record), state.clone())),
@@ -626,11 +595,13 @@ impl QueueStore for MemoryStore {
     }
 
     async fn data(&self, id: QueueId) -> io::Result<(u64, Self::Data)> {
+        self.reach().await?;
         let (_, data) = self.queued_data(id)?;
         Ok((data.len() as u64, io::Cursor::new(data)))
     }
 
     async fn header_section(&self, id: QueueId) -> io::Result<Vec<u8>> {
+        self.reach().await?;
         let (_, data) = self.queued_data(id)?;
         let end = data
             .windows(4)
@@ -640,6 +611,11 @@ impl QueueStore for MemoryStore {
     }
 
     async fn deliver(&self, record: Arc<SpoolRecord>, mailbox: LocalMailbox) -> io::Result<String> {
+        self.reach().await?;
+        if self.node.is_some() {
+            // A node whose lease is gone makes no copy.
+            self.still_held(record.queue_id)?;
+        }
         let (_, data) = self.queued_data(record.queue_id)?;
         let mut copy = record
             .envelope
@@ -650,6 +626,8 @@ impl QueueStore for MemoryStore {
     }
 
     async fn save_state(&self, id: QueueId, state: DeliveryState) -> io::Result<()> {
+        self.reach().await?;
+        self.fence_state(id)?;
         let mut shared = self.lock();
         if self.bug == Some(PlantedBug::DropAfterPartialDelivery)
             && state
@@ -665,13 +643,34 @@ impl QueueStore for MemoryStore {
     }
 
     async fn remove(&self, id: QueueId) -> io::Result<()> {
+        self.reach().await?;
+        self.fence_finish(id)?;
         let mut shared = self.lock();
         shared.queue.remove(&id);
         shared.first_tries.forget(id);
         Ok(())
     }
 
+    fn shared(&self) -> bool {
+        self.node.is_some()
+    }
+
+    async fn release(&self, id: QueueId, next_attempt: UnixTime) -> io::Result<()> {
+        self.reach().await?;
+        self.fence_release(id, next_attempt)
+    }
+
+    fn holds(&self, id: QueueId) -> bool {
+        self.holds_lease(id)
+    }
+
     async fn set_aside(&self, id: QueueId, reason: String) -> io::Result<String> {
+        if self.node.is_some() {
+            // As on PostgreSQL: it stays for an operator, leased as any.
+            return Err(io::Error::other(format!(
+                "a damaged message stays in the shared queue for an operator to look at ({reason})"
+            )));
+        }
         let mut shared = self.lock();
         shared.queue.remove(&id);
         shared.first_tries.forget(id);
@@ -680,6 +679,7 @@ impl QueueStore for MemoryStore {
     }
 
     async fn inject(&self, envelope: Envelope, data: Vec<u8>) -> io::Result<QueueId> {
+        self.reach().await?;
         let queue_id = self.next_id();
         let committed = Committed {
             queue_id,
@@ -714,6 +714,7 @@ impl QueueStore for MemoryStore {
         trace: Vec<u8>,
         source: QueueId,
     ) -> io::Result<QueueId> {
+        self.reach().await?;
         let (_, data) = self.queued_data(source)?;
         // Writing the copy takes a step, as on a disk: a crash may come
         // between the mailbox's copy and the forwarded one.

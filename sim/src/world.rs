@@ -14,7 +14,7 @@
 //! scripted remote servers ([`crate::remote`]) found through a simulated
 //! DNS zone, retrying on virtual time.
 
-use crate::outbound::{OutboundLimits, OutboundLog, SimEnvironment, Zone};
+use crate::outbound::{OutboundLog, SimEnvironment, Zone};
 use crate::remote::{self, Ledger};
 use crate::scenario::Scenario;
 use crate::store::news::SimNews;
@@ -25,10 +25,8 @@ use postern::server::{Instance, PermitGuard};
 use postern_core::accounts::normalize_login;
 use postern_core::bind::{self, BindPlan, HostAddresses};
 use postern_core::config::{self, Config, ServiceKind};
-use postern_core::directory::Directory;
 use postern_core::policy::Network;
 use postern_core::rng::Rng;
-use postern_core::route::Ourselves;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -46,10 +44,12 @@ mod list_checks;
 mod list_clients;
 mod nntp_checks;
 pub mod nntp_client;
+mod nodes;
 mod pop3_checks;
 mod quota;
 pub mod reader;
 mod rules;
+mod runner_setup;
 mod senders;
 mod tunnel_clients;
 
@@ -58,6 +58,7 @@ use faults::apply_fault;
 use quota::{LiveSession, check_quota};
 use reader::ReadSession;
 use rules::mailbox_rules;
+use runner_setup::{delivery_context, outbound_limits, smarthost_addresses};
 use senders::{open_connections, send_messages};
 
 /// How to run a scenario.
@@ -154,6 +155,14 @@ pub struct Stats {
     pub list_suspended: u32,
     /// Subscriptions list clients confirmed by mail.
     pub list_confirmed: u32,
+    /// Leases nodes took on messages of the shared queue.
+    pub lease_claims: u32,
+    /// Of those, claims of a message whose lease ran out on another node.
+    pub lease_takeovers: u32,
+    /// Writes the shared queue refused: the writer's lease was gone.
+    pub fenced_writes: u32,
+    /// Calls a node made to the shared store while cut off from it.
+    pub store_unreachable: u32,
     /// Virtual time the run took, in milliseconds.
     pub virtual_millis: u64,
 }
@@ -223,13 +232,35 @@ struct ServerGroup {
     news: SimNews,
     /// The delivery runner's world; its store is `store`.
     outbound: SimEnvironment,
-    boot: Mutex<Option<Arc<Boot>>>,
+    /// The running server: one for the group, or one per node when nodes
+    /// share the store (`[server] nodes`), each rebuilt at its restart.
+    boots: Vec<Mutex<Option<Arc<Boot>>>>,
+    /// The nodes' addresses, node 1 first; empty for one server.
+    nodes: Vec<IpAddr>,
+    /// What each node's runner did on the network: the outbound quotas
+    /// are per node, as in production.
+    node_logs: Vec<Arc<Mutex<OutboundLog>>>,
 }
 
 impl ServerGroup {
-    /// The running server, started if it is not.
-    fn boot(&self) -> Result<Arc<Boot>, String> {
-        let mut boot = lock(&self.boot);
+    /// Which running server `address` is part of: its node's, or the
+    /// group's one.
+    fn slot(&self, address: IpAddr) -> usize {
+        self.nodes.iter().position(|&a| a == address).unwrap_or(0)
+    }
+
+    /// The store as the server at `slot` reaches it: the node's view when
+    /// nodes share it.
+    fn store_of(&self, slot: usize) -> MemoryStore {
+        match self.nodes.is_empty() {
+            true => self.store.clone(),
+            false => self.store.node_view(nodes::node_id(slot)),
+        }
+    }
+
+    /// The running server at `slot`, started if it is not.
+    fn boot(&self, slot: usize) -> Result<Arc<Boot>, String> {
+        let mut boot = lock(&self.boots[slot]);
         if let Some(running) = boot.as_ref() {
             return Ok(Arc::clone(running));
         }
@@ -241,7 +272,7 @@ impl ServerGroup {
             .collect::<Result<Vec<_>, _>>()?;
         let running = Arc::new(Boot {
             instances,
-            store: self.news.boot(&self.store),
+            store: self.news.boot(&self.store_of(slot)),
             live: Mutex::new(BTreeMap::new()),
             sessions: Mutex::new(0),
         });
@@ -250,7 +281,7 @@ impl ServerGroup {
     }
 
     fn crashed(&self) {
-        *lock(&self.boot) = None;
+        *lock(&self.boots[0]) = None;
         self.store.crashed();
         self.news.crashed();
         self.store.mark_crash();
@@ -284,6 +315,7 @@ pub fn run(scenario: &Scenario, options: &Options) -> Report {
             imap_checks::check_imap(&group, &shared, &mut report);
             nntp_checks::check_news(&group, &shared, &mut report);
             list_checks::check_lists(&group, &taken, &mut report);
+            nodes::check_leases(&group, &taken, &mut report);
             check_expectations(scenario, &mut report);
         }
         Err(error) => report.violations.push(error),
@@ -545,6 +577,12 @@ fn server_group(scenario: &Scenario, options: &Options) -> Result<ServerGroup, S
         .flatten()
         .filter_map(|spec| spec.address)
         .collect();
+    if !scenario.server.nodes.is_empty() {
+        if !addresses.is_empty() {
+            return Err("[server] nodes: each node is a host of its own, so the instances listen without an address (`listen = \"smtp\"`)".to_owned());
+        }
+        addresses.extend(&scenario.server.nodes);
+    }
     if addresses.is_empty() {
         addresses.insert(IpAddr::from([10, 0, 0, 1]));
     }
@@ -578,6 +616,10 @@ fn server_group(scenario: &Scenario, options: &Options) -> Result<ServerGroup, S
     }
     let zone = Arc::new(Zone::of(scenario)?);
     store = store.with_zone(Arc::clone(&zone));
+    if !scenario.server.nodes.is_empty() {
+        let lease = scenario.server.lease.unwrap_or(nodes::LEASE_DEFAULT);
+        store = store.with_shared_queue(crate::store::shared_queue::SharedQueue::new(lease));
+    }
     let limits = outbound_limits(scenario, &config, &zone);
     let outbound = SimEnvironment {
         store: store.clone(),
@@ -592,47 +634,24 @@ fn server_group(scenario: &Scenario, options: &Options) -> Result<ServerGroup, S
         store,
         news,
         outbound,
-        boot: Mutex::new(None),
+        boots: (0..scenario.server.nodes.len().max(1))
+            .map(|_| Mutex::new(None))
+            .collect(),
+        nodes: scenario.server.nodes.clone(),
+        node_logs: scenario
+            .server
+            .nodes
+            .iter()
+            .map(|_| Arc::default())
+            .collect(),
     })
-}
-
-/// The outbound limits as the world checks them: the per-destination limit
-/// applies per remote address, times the destinations it serves.
-fn outbound_limits(scenario: &Scenario, config: &Config, zone: &Zone) -> OutboundLimits {
-    let per_destination = config.outbound.max_connections_per_destination;
-    let smarthost = smarthost_addresses(config, zone);
-    let per_address = scenario
-        .remotes
-        .iter()
-        .map(|remote| {
-            let destinations = zone.destinations_at(remote.address).len()
-                + usize::from(smarthost.contains(&remote.address));
-            (
-                remote.address,
-                per_destination.saturating_mul(destinations.max(1) as u32),
-            )
-        })
-        .collect();
-    OutboundLimits {
-        total: config.outbound.max_connections,
-        per_address,
-    }
-}
-
-/// The addresses of the configured smarthost, if there is one.
-fn smarthost_addresses(config: &Config, zone: &Zone) -> Vec<IpAddr> {
-    config
-        .outbound
-        .smarthost
-        .as_ref()
-        .map(|smarthost| zone.addresses(&smarthost.host))
-        .unwrap_or_default()
 }
 
 /// One host of our server: listens on every port the plan gives its
 /// address, and serves each connection with the production instance.
 async fn serve_host(group: Arc<ServerGroup>, address: IpAddr, shared: SharedState) {
-    let boot = match group.boot() {
+    let slot = group.slot(address);
+    let boot = match group.boot(slot) {
         Ok(boot) => boot,
         Err(error) => {
             lock(&shared)
@@ -645,27 +664,17 @@ async fn serve_host(group: Arc<ServerGroup>, address: IpAddr, shared: SharedStat
     let mut tasks = tokio::task::JoinSet::new();
     // The delivery runner runs on the first host; its sender of operator
     // commands lives as long as the host.
-    let (_commands, commands) = mpsc::unbounded_channel();
-    if address == group.addresses[0] {
-        // Our own listeners, as production gives them: an exchanger there
-        // is a mail loop.
-        let ourselves = Ourselves::new(
-            group
-                .plan
-                .listeners
-                .iter()
-                .map(|listener| (listener.spec.address, listener.spec.port)),
-            HostAddresses {
-                networks: group.addresses.iter().map(|&a| Network::host(a)).collect(),
-            },
-        );
-        let (lists, definitions) = list_clients::book(&group.config, &group.store);
-        let context = delivery::Context::new(
-            &group.config,
-            group.outbound.clone(),
-            Arc::new(Directory::new(&group.config.domains).with_lists(&definitions)),
-        )
-        .map(|context| context.listening_at(ourselves).with_lists(lists));
+    let (commander, commands) = mpsc::unbounded_channel();
+    if !group.nodes.is_empty() {
+        // Each node runs its own delivery runner on the shared queue.
+        if let Err(error) = nodes::start(&group, slot, &boot, commands, commander, &mut tasks) {
+            lock(&shared)
+                .violations
+                .push(format!("delivery cannot start: {error}"));
+            return;
+        }
+    } else if address == group.addresses[0] {
+        let context = delivery_context(&group, group.outbound.clone());
         match context {
             Ok(context) => {
                 let (arrivals, arrived) = mpsc::unbounded_channel();

@@ -29,12 +29,14 @@ pub(super) fn check_outcome(group: &ServerGroup, shared: &Shared, report: &mut R
             ));
         }
     }
-    if let Some(boot) = lock(&group.boot).as_ref() {
-        let live = lock(&boot.live);
-        if !live.is_empty() {
-            report.violations.push(format!(
-                "sessions still open after every client left: {live:?}"
-            ));
+    for boot in &group.boots {
+        if let Some(boot) = lock(boot).as_ref() {
+            let live = lock(&boot.live);
+            if !live.is_empty() {
+                report.violations.push(format!(
+                    "sessions still open after every client left: {live:?}"
+                ));
+            }
         }
     }
 }

@@ -17,6 +17,13 @@ pub(super) fn apply_fault(
             .iter()
             .flat_map(|name| match name.as_str() {
                 "server" => group.addresses.clone(),
+                "store" => Vec::new(),
+                node if node.starts_with("node") => {
+                    super::nodes::named_nodes(group, std::slice::from_ref(name))
+                        .into_iter()
+                        .map(|(_, address)| address)
+                        .collect()
+                }
                 other => match other.parse() {
                     Ok(address) => vec![address],
                     Err(_) => group.outbound.zone.addresses(other),
@@ -35,6 +42,16 @@ pub(super) fn apply_fault(
             fault.and.join(" ")
         ),
     }
+    // Every other host, for a paused node's held links.
+    let others: Vec<IpAddr> = scenario
+        .remotes
+        .iter()
+        .map(|remote| remote.address)
+        .chain(scenario.senders.iter().map(|sender| sender.from))
+        .collect();
+    if super::nodes::apply_fault(sim, group, fault.kind, &fault.hosts, &fault.and, &others) {
+        return;
+    }
     for &x in &a {
         match fault.kind {
             FaultKind::Crash => sim.crash(x),
@@ -46,13 +63,19 @@ pub(super) fn apply_fault(
                         FaultKind::Repair => sim.repair(x, y),
                         FaultKind::Hold => sim.hold(x, y),
                         FaultKind::Release => sim.release(x, y),
-                        FaultKind::Crash | FaultKind::Restart => unreachable!(),
+                        FaultKind::Crash
+                        | FaultKind::Restart
+                        | FaultKind::Pause
+                        | FaultKind::Resume => unreachable!(),
                     }
                 }
             }
         }
     }
-    if fault.kind == FaultKind::Crash && a.iter().any(|x| group.addresses.contains(x)) {
+    if fault.kind == FaultKind::Crash
+        && group.nodes.is_empty()
+        && a.iter().any(|x| group.addresses.contains(x))
+    {
         group.crashed();
     }
 }
