@@ -72,3 +72,7 @@ pub const STORAGE_CLAIM_GATHER_INTERVAL: Duration = Duration::from_millis(20);
 /// The most leases one renewal statement carries (`UPDATE ... FROM
 /// unnest($ids, $counters)`); a node holding more renews them in several.
 pub const STORAGE_RENEW_MESSAGES_MAX: usize = 1_000;
+
+/// The most messages `postern queue list` shows, and `flush` makes due,
+/// on a shared queue in one go (the count of all is shown beside them).
+pub const STORAGE_QUEUE_LIST_MESSAGES_MAX: usize = 10_000;

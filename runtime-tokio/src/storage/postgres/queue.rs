@@ -19,7 +19,7 @@
 use super::blob::{self, BlobReader};
 use super::{StoreError, io_error, pool_error};
 use crate::spool::{SpoolRecord, damaged, decode_spool_record, encode_header};
-use deadpool_postgres::{Pool, Transaction};
+use deadpool_postgres::{GenericClient, Pool, Transaction};
 use postern_core::envelope::QueueId;
 use postern_core::limits::STORAGE_CLAIM_MESSAGES_MAX;
 use postern_core::queue::row::{from_row, to_row};
@@ -322,58 +322,8 @@ impl PgQueue {
     /// A message's record and delivery state. A record or rows that cannot
     /// be used are an error [`crate::spool::damage`] recognizes.
     pub async fn load(&self, id: QueueId) -> io::Result<(SpoolRecord, DeliveryState)> {
-        let key = key(id)?;
         let client = self.pool.get().await.map_err(pool_error)?;
-        // One statement: the recipients' rows, the record on the first
-        // (or on the only row, with no recipient, of a message without).
-        let statement = client
-            .prepare_cached(
-                "SELECT CASE WHEN r.idx IS NULL OR r.idx = 0 THEN m.record END, \
-                        r.idx, r.status, EXTRACT(EPOCH FROM r.next_attempt)::BIGINT, \
-                        r.attempts, r.last_detail, r.bounced \
-                 FROM queue_messages m \
-                 LEFT JOIN queue_recipients r ON r.queue_id = m.queue_id \
-                 WHERE m.queue_id = $1 ORDER BY r.idx",
-            )
-            .await
-            .map_err(|e| io_error(&e))?;
-        let rows = client
-            .query(&statement, &[&key])
-            .await
-            .map_err(|e| io_error(&e))?;
-        let first = rows.first().ok_or_else(|| not_queued(id))?;
-        let record: Option<&[u8]> = first.get(0);
-        let record = decode_spool_record(
-            record.ok_or_else(|| damaged(format!("message {id}: recipient rows start past 0")))?,
-        )?;
-        let mut state = DeliveryState {
-            recipients: Vec::with_capacity(rows.len()),
-            bounced: Vec::with_capacity(rows.len()),
-        };
-        for (expected, row) in rows.iter().enumerate() {
-            let Some(index) = row.get::<_, Option<i32>>(1) else {
-                // The message has no recipient rows.
-                break;
-            };
-            if usize::try_from(index).ok() != Some(expected) {
-                return Err(damaged(format!(
-                    "message {id}: recipient rows skip from {expected} to {index}"
-                )));
-            }
-            let (recipient, bounced) =
-                from_row(row.get(2), row.get(3), row.get(4), row.get(5), row.get(6))
-                    .map_err(|problem| damaged(format!("message {id}: {problem}")))?;
-            state.recipients.push(recipient);
-            state.bounced.push(bounced);
-        }
-        if state.recipients.len() != record.envelope.recipients.len() {
-            return Err(damaged(format!(
-                "message {id}: {} recipient rows for {} recipients",
-                state.recipients.len(),
-                record.envelope.recipients.len()
-            )));
-        }
-        Ok((record, state))
+        load_with(&client, id).await
     }
 
     /// A message's record alone (its envelope and trace fields).
@@ -538,6 +488,64 @@ impl PgQueue {
     }
 }
 
+/// [`PgQueue::load`] on `client` (a connection, or a transaction).
+pub(super) async fn load_with(
+    client: &impl GenericClient,
+    id: QueueId,
+) -> io::Result<(SpoolRecord, DeliveryState)> {
+    let key = key(id)?;
+    // One statement: the recipients' rows, the record on the first
+    // (or on the only row, with no recipient, of a message without).
+    let statement = client
+        .prepare_cached(
+            "SELECT CASE WHEN r.idx IS NULL OR r.idx = 0 THEN m.record END, \
+                    r.idx, r.status, EXTRACT(EPOCH FROM r.next_attempt)::BIGINT, \
+                    r.attempts, r.last_detail, r.bounced \
+             FROM queue_messages m \
+             LEFT JOIN queue_recipients r ON r.queue_id = m.queue_id \
+             WHERE m.queue_id = $1 ORDER BY r.idx",
+        )
+        .await
+        .map_err(|e| io_error(&e))?;
+    let rows = client
+        .query(&statement, &[&key])
+        .await
+        .map_err(|e| io_error(&e))?;
+    let first = rows.first().ok_or_else(|| not_queued(id))?;
+    let record: Option<&[u8]> = first.get(0);
+    let record = decode_spool_record(
+        record.ok_or_else(|| damaged(format!("message {id}: recipient rows start past 0")))?,
+    )?;
+    let mut state = DeliveryState {
+        recipients: Vec::with_capacity(rows.len()),
+        bounced: Vec::with_capacity(rows.len()),
+    };
+    for (expected, row) in rows.iter().enumerate() {
+        let Some(index) = row.get::<_, Option<i32>>(1) else {
+            // The message has no recipient rows.
+            break;
+        };
+        if usize::try_from(index).ok() != Some(expected) {
+            return Err(damaged(format!(
+                "message {id}: recipient rows skip from {expected} to {index}"
+            )));
+        }
+        let (recipient, bounced) =
+            from_row(row.get(2), row.get(3), row.get(4), row.get(5), row.get(6))
+                .map_err(|problem| damaged(format!("message {id}: {problem}")))?;
+        state.recipients.push(recipient);
+        state.bounced.push(bounced);
+    }
+    if state.recipients.len() != record.envelope.recipients.len() {
+        return Err(damaged(format!(
+            "message {id}: {} recipient rows for {} recipients",
+            state.recipients.len(),
+            record.envelope.recipients.len()
+        )));
+    }
+    Ok((record, state))
+}
+
 /// Goes on only while `held` is the message's live lease, and keeps the
 /// message's row locked until the transaction ends, so that no claim
 /// can take it over in between.
@@ -596,7 +604,7 @@ async fn insert_recipient(
 }
 
 /// Writes recipient `index`'s state, and its bounce flag when given.
-async fn update_recipient(
+pub(super) async fn update_recipient(
     transaction: &Transaction<'_>,
     key: i64,
     index: usize,
@@ -634,7 +642,10 @@ async fn update_recipient(
 
 /// The message's next attempt: its earliest pending recipient's, or now
 /// when none is pending (a bounce to queue, or nothing left to do).
-async fn refresh_next_attempt(transaction: &Transaction<'_>, key: i64) -> Result<(), StoreError> {
+pub(super) async fn refresh_next_attempt(
+    transaction: &Transaction<'_>,
+    key: i64,
+) -> Result<(), StoreError> {
     transaction
         .execute(
             &transaction
@@ -652,7 +663,7 @@ async fn refresh_next_attempt(transaction: &Transaction<'_>, key: i64) -> Result
 }
 
 /// A queue ID as the `BIGINT` key it is stored under.
-fn key(id: QueueId) -> io::Result<i64> {
+pub(super) fn key(id: QueueId) -> io::Result<i64> {
     i64::try_from(id.0).map_err(|_| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -674,7 +685,7 @@ fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
-fn system_time(time: UnixTime) -> SystemTime {
+pub(super) fn system_time(time: UnixTime) -> SystemTime {
     let seconds = Duration::from_secs(time.0.unsigned_abs());
     if time.0 >= 0 {
         SystemTime::UNIX_EPOCH + seconds
@@ -705,7 +716,7 @@ async fn message_column(
         .ok_or_else(|| not_queued(id))
 }
 
-fn not_queued(id: QueueId) -> io::Error {
+pub(super) fn not_queued(id: QueueId) -> io::Error {
     io::Error::new(
         io::ErrorKind::NotFound,
         format!("message {id} is not in the queue"),
