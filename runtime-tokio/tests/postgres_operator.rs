@@ -57,7 +57,7 @@ tls = "none"
 "#,
         storage = postgres::storage_table(db, node_id, lease)
     );
-    TestServer::start_with_files(&config, addr, |dir| postgres::write_password(dir))
+    TestServer::start_with_files(&config, addr, postgres::write_password)
 }
 
 fn send(server: &TestServer, to: &str, subject: &str) {
