@@ -40,6 +40,15 @@
 # the load generator all share them, so the curve over 1, 2, 3 nodes shows
 # the overhead of the shared database and of more processes, not scaling.
 #
+# With --statements the cluster loads pg_stat_statements, and after each
+# PostgreSQL run the script waits until every node has delivered
+# everything (the shared queue is empty), then prints each statement the
+# nodes ran with its calls per message, over accepting *and* delivering
+# (the db xact/msg column then counts the deliveries too). With --remote
+# every message is for user@relay.test, which the nodes pass on through an
+# exclusive smarthost to Postfix's smtp-sink on 127.0.0.1:2626, rather
+# than to a local Maildir.
+#
 # Finally, the latency of one message (connect to the 250 after DATA) with
 # Halon's smtpping (as bench/latency.sh does): PINGS messages one at a time,
 # WAIT ms apart, to files, to pg1 and to Postfix.
@@ -49,6 +58,8 @@
 #
 #   --quick          2000 messages, 1 round, 50 pings (a smoke test)
 #   --no-latency     skip the smtpping part
+#   --statements     count the statements per message (pg_stat_statements)
+#   --remote         remote recipients (through smtp-sink) instead of local
 #
 # Environment:
 #   MESSAGES=20000   messages per run, over all nodes
@@ -58,6 +69,8 @@
 #   WAIT=20          ms between latency messages
 #   PG_PORT=5499     the throwaway cluster's port on 127.0.0.1
 #   POSTERN_BIN=target/release/postern
+#   CONFIGS="files pg1 pg2 pg3 postfix"   the configurations to run
+#   DRAIN_WAIT=600   seconds --statements waits for the queue to empty
 #   KEEP=1           keep the scratch directory (configs, logs, Maildirs,
 #                    the cluster); it is also kept when a run fails
 #
@@ -101,7 +114,12 @@ SHUTDOWN_WAIT_SECONDS=30
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 POSTERN_BIN="${POSTERN_BIN:-$REPO_ROOT/target/release/postern}"
 
-CONFIGS=(files pg1 pg2 pg3 postfix)
+read -r -a CONFIGS <<<"${CONFIGS:-files pg1 pg2 pg3 postfix}"
+DRAIN_WAIT="${DRAIN_WAIT:-600}"
+STATEMENTS=""
+REMOTE=""
+SINK_ADDR=127.0.0.1
+SINK_PORT=2626
 
 # --- Command line -----------------------------------------------------------
 
@@ -113,6 +131,11 @@ while (($# > 0)); do
             ROUNDS=1
             ;;
         --no-latency) LATENCY="" ;;
+        --statements) STATEMENTS=1 ;;
+        --remote)
+            REMOTE=1
+            RECIPIENT="user@relay.test"
+            ;;
         -h | --help)
             usage
             exit 0
@@ -203,6 +226,7 @@ postfix_etc="$dir/postfix/etc"
 postfix_started=""
 pg_started=""
 node_pids=()
+sink_pid=""
 CLK_TCK="$(getconf CLK_TCK)"
 
 # Stops every postern node started (SIGTERM, then SIGKILL after a while).
@@ -252,6 +276,7 @@ cleanup() {
     stop_nodes
     stop_postfix
     stop_pg
+    [[ -z "$sink_pid" ]] || kill "$sink_pid" 2>/dev/null || true
     leave_scratch "$status"
 }
 on_exit cleanup
@@ -276,8 +301,10 @@ start_pg() {
         tail -n 20 "$dir/pg/initdb.log" >&2
         exit 1
     fi
+    local preload=""
+    [[ -z "$STATEMENTS" ]] || preload="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.max=1000"
     if ! runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/log" \
-        -o "-c listen_addresses=$PG_ADDR -p $PG_PORT -k $dir/pg -c max_connections=100" \
+        -o "-c listen_addresses=$PG_ADDR -p $PG_PORT -k $dir/pg -c max_connections=100 $preload" \
         -w start >/dev/null 2>&1; then
         echo "scaleout.sh: PostgreSQL did not start; its log ($dir/pg/log):" >&2
         tail -n 20 "$dir/pg/log" >&2 || true
@@ -285,6 +312,36 @@ start_pg() {
     fi
     pg_started=1
     psql_admin "CREATE ROLE $DB_ROLE LOGIN PASSWORD '$DB_PASSWORD'" >/dev/null
+    [[ -z "$STATEMENTS" ]] || psql_admin "CREATE EXTENSION pg_stat_statements" >/dev/null
+}
+
+psql_db() { # psql_db SQL: in the nodes' database
+    PGOPTIONS="-c client_min_messages=warning" runuser -u postgres -- "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir/pg" -p "$PG_PORT" \
+        -U postgres -d "$DB_NAME" -At -c "$1"
+}
+
+# Waits until the shared queue is empty (every message delivered).
+wait_for_drain() { # wait_for_drain CONFIG
+    local waited=0 left
+    while left="$(psql_db "SELECT count(*) FROM queue_messages")" && ((left > 0)); do
+        if ((waited >= DRAIN_WAIT * 10)); then
+            echo "scaleout.sh: $1: $left messages still queued after ${DRAIN_WAIT}s" >&2
+            exit 1
+        fi
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+}
+
+# The statements the nodes ran since the last reset, with their calls per
+# message, most called first; into FILE and onto stdout.
+report_statements() { # report_statements CONFIG FILE
+    psql_admin "SELECT s.calls, regexp_replace(s.query, '\s+', ' ', 'g') \
+        FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid \
+        WHERE d.datname = '$DB_NAME' ORDER BY s.calls DESC, 2" >"$2"
+    awk -F'|' -v m="$MESSAGES" -v c="$1" '
+        { total += $1; q = substr($2, 1, 110); printf "  %-6s %9.2f  %s\n", c, $1 / m, q }
+        END { printf "  %-6s %9.2f  (all statements, per message)\n", c, total / m }' "$2"
 }
 
 # A new, empty database with postern's schema.
@@ -351,6 +408,18 @@ node_id = $i
 node_name = \"node$i\"
 lease = \"$LEASE\""
     fi
+    local outbound="" relay=""
+    if [[ -n "$REMOTE" ]]; then
+        relay='relay = "any"'
+        outbound="[outbound]
+max_connections = $SESSIONS
+max_connections_per_destination = $SESSIONS
+
+[outbound.smarthost]
+host = \"$SINK_ADDR:$SINK_PORT\"
+mode = \"exclusive\"
+tls = \"none\""
+    fi
     cat >"$node_dir/postern.toml" <<EOF
 [server]
 hostname = "node$i.bench.test"
@@ -366,12 +435,14 @@ max_message_size = "25 MiB"
 # All sessions come from one host; see bench/accept.sh.
 max_connections = $((SESSIONS * 2))
 max_connections_per_host = $((SESSIONS * 2))
+$relay
 
 [[domain]]
 name = "bench.test"
 users = ["user"]
 
 $storage
+$outbound
 EOF
     if [[ $config != files && $i -eq 1 ]]; then
         if ! "$POSTERN_BIN" storage init --config "$node_dir/postern.toml" >"$node_dir/init.log" 2>&1; then
@@ -433,8 +504,8 @@ start_postfix() {
         "virtual_mailbox_maps = static:user/Maildir/" \
         "virtual_uid_maps = static:$nobody_uid" \
         "virtual_gid_maps = static:$nobody_gid" \
-        "relay_domains = src.test" \
-        "transport_maps = inline:{ src.test=discard: }"
+        "relay_domains = src.test, relay.test" \
+        "transport_maps = inline:{ src.test=discard:, relay.test=smtp:[$SINK_ADDR]:$SINK_PORT }"
     if ! "$POSTFIX" -c "$postfix_etc" start >"$base/start.log" 2>&1; then
         echo "scaleout.sh: the private Postfix did not start:" >&2
         cat "$base/start.log" >&2
@@ -516,6 +587,7 @@ measure() { # measure CONFIG
         pg_before="$(cpu_ticks "$(pg_pid)")"
         x_before="$(pg_commits)"
     fi
+    [[ -z "$STATEMENTS" || $config != pg* ]] || psql_admin "SELECT pg_stat_statements_reset()" >/dev/null
     # shellcheck disable=SC2046 # one word per target
     seconds="$(run_load "$config" $(targets_of "$config"))"
     after="$(ticks_of "${pids[@]}")"
@@ -524,6 +596,12 @@ measure() { # measure CONFIG
         x_after="$(pg_commits)"
         db_ms="$(per_message_ms $((pg_after - pg_before)))"
         xact="$(awk -v a="$x_after" -v b="$x_before" -v m="$MESSAGES" 'BEGIN { printf "%.2f\n", (a - b) / m }')"
+    fi
+    if [[ -n "$STATEMENTS" && $config == pg* ]]; then
+        wait_for_drain "$config"
+        x_after="$(pg_commits)"
+        xact="$(awk -v a="$x_after" -v b="$x_before" -v m="$MESSAGES" 'BEGIN { printf "%.2f\n", (a - b) / m }')"
+        report_statements "$config" "$dir/statements.$config.$round" >"$dir/statements.$config.$round.table"
     fi
     [[ $config == postfix ]] || stop_nodes
     rate="$(awk -v m="$MESSAGES" -v s="$seconds" 'BEGIN { printf "%.1f\n", m / s }')"
@@ -548,8 +626,24 @@ run_latency() { # run_latency NAME ADDR PORT
 
 # --- Main -------------------------------------------------------------------
 
+wants() { [[ " ${CONFIGS[*]} " == *" $1 "* ]]; }
+
 start_pg
-start_postfix
+if wants postfix || [[ -n "$LATENCY" ]]; then start_postfix; fi
+if [[ -n "$REMOTE" ]]; then
+    SMTP_SINK="$(find_tool smtp-sink)"
+    if [[ -z "$SMTP_SINK" ]]; then
+        echo "scaleout.sh: --remote needs Postfix's smtp-sink (package postfix)" >&2
+        exit 2
+    fi
+    if listening "$SINK_ADDR" "$SINK_PORT"; then
+        echo "scaleout.sh: $SINK_ADDR:$SINK_PORT (the sink) is already in use" >&2
+        exit 1
+    fi
+    "$SMTP_SINK" -u nobody "$SINK_ADDR:$SINK_PORT" 1024 >"$dir/sink.log" 2>&1 &
+    sink_pid=$!
+    wait_for_listener smtp-sink "$SINK_ADDR" "$SINK_PORT" "$dir/sink.log" "$sink_pid"
+fi
 
 echo "scaleout.sh: $MESSAGES messages of $MESSAGE_BYTES bytes, $SESSIONS sessions in all, $ROUNDS round(s); scratch in $dir"
 echo "scaleout.sh: $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg); PostgreSQL $("$PG_BIN/postgres" --version | awk '{ print $3 }') with fsync on"
@@ -566,6 +660,19 @@ for ((round = 1; round <= ROUNDS; round++)); do
     done
 done
 
+if [[ -n "$STATEMENTS" ]]; then
+    echo
+    echo "scaleout.sh: statements per message, accepting and delivering (pg_stat_statements; calls / $MESSAGES)"
+    for ((round = 1; round <= ROUNDS; round++)); do
+        for config in "${CONFIGS[@]}"; do
+            [[ $config == pg* ]] || continue
+            echo "round $round, $config:"
+            cat "$dir/statements.$config.$round.table"
+        done
+    done
+fi
+
+ratios() {
 echo
 declare -A medians
 for config in "${CONFIGS[@]}"; do
@@ -578,6 +685,8 @@ for config in "${CONFIGS[@]}"; do
         'BEGIN { printf "%-8s %12.1f %12.2f %12.2f\n", c, r, r / p, r / f }'
 done
 echo "(medians over $ROUNDS round(s); 2 cores shared by every node, the database, Postfix and the load: overhead, not scaling)"
+}
+if wants files && wants postfix; then ratios; fi
 
 if [[ -n "$LATENCY" ]]; then
     echo

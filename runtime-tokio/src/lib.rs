@@ -34,6 +34,7 @@ pub mod nntp_pull;
 pub mod pop3;
 pub mod privileges;
 pub mod queue_command;
+pub mod queue_command_shared;
 mod reload;
 pub mod remote_log;
 pub mod resolver;

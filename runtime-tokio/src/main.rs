@@ -537,6 +537,16 @@ fn queue(config: Option<PathBuf>, action: QueueAction) -> ExitCode {
     use postern::queue_command;
     report(configuration_with_data(config, false).and_then(|loaded| {
         postern::privileges::become_configured_user(&loaded)?;
+        // On a shared queue: the whole queue in the database, from any node.
+        if let postern_core::config::StorageConfig::Postgres(postgres) = &loaded.config.storage {
+            use postern::queue_command_shared::{Action, run};
+            let action = match action {
+                QueueAction::List => Action::List,
+                QueueAction::Flush => Action::Flush,
+                QueueAction::Delete { id } => Action::Delete(id),
+            };
+            return run(postgres, &loaded.origin, action);
+        }
         let data_dir = &loaded.data_dir;
         match action {
             QueueAction::List => queue_command::list(data_dir),

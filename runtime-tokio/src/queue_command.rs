@@ -31,18 +31,18 @@ use std::time::SystemTime;
 const SHOWN_TEXT_BYTES_MAX: usize = 300;
 
 /// Peer-supplied `text`, safe for a terminal and bounded.
-fn shown(text: &str) -> String {
+pub(crate) fn shown(text: &str) -> String {
     bounded(&escape_controls(text), SHOWN_TEXT_BYTES_MAX).into_owned()
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// "42s", "5m", "3h", "2d".
-fn span(seconds: i64) -> String {
+pub(crate) fn span(seconds: i64) -> String {
     // Rounded to the nearest unit, the unit chosen after rounding: an
     // attempt due in 3599 s is "in 1h", not "in 59m".
     let seconds = seconds.max(0);
@@ -116,35 +116,7 @@ pub fn list(data_dir: &Path) -> Result<String, String> {
                 continue;
             }
         };
-        text.push_str(&format!(
-            "{id}  {:<5}  {:<4}  {}\n",
-            span(now - record.received_at),
-            bytesize::ByteSize(size).display().si_short(),
-            shown(&record.envelope.reverse_path.to_string())
-        ));
-        for (recipient, state) in record.envelope.recipients.iter().zip(&state.recipients) {
-            let kind = match recipient.destination {
-                Destination::Local(_) => "local",
-                Destination::Remote => "remote",
-            };
-            let detail = shown(&state.last_detail);
-            let status = match &state.status {
-                Status::Delivered => "delivered".to_owned(),
-                Status::Failed => format!("failed: {detail}"),
-                Status::Pending { next_attempt } if state.attempts == 0 => {
-                    format!("pending, first attempt in {}", span(next_attempt.0 - now))
-                }
-                Status::Pending { next_attempt } => format!(
-                    "deferred {}, next attempt in {}: {detail}",
-                    counted(state.attempts, "time", "times"),
-                    span(next_attempt.0 - now),
-                ),
-            };
-            text.push_str(&format!(
-                "    {} ({kind}) {status}\n",
-                shown(&recipient.forward_path.to_string())
-            ));
-        }
+        text.push_str(&message_lines(id, &record, size, &state, now));
     }
     text.push_str(&format!(
         "{} in the queue\n",
@@ -152,6 +124,47 @@ pub fn list(data_dir: &Path) -> Result<String, String> {
     ));
     text.push_str(&damaged_section(data_dir));
     Ok(text)
+}
+
+/// A message as `list` shows it: its line (ID, age, size, sender), then a
+/// line per recipient with its state.
+pub(crate) fn message_lines(
+    id: QueueId,
+    record: &crate::spool::SpoolRecord,
+    size: u64,
+    state: &DeliveryState,
+    now: i64,
+) -> String {
+    let mut text = format!(
+        "{id}  {:<5}  {:<4}  {}\n",
+        span(now - record.received_at),
+        bytesize::ByteSize(size).display().si_short(),
+        shown(&record.envelope.reverse_path.to_string())
+    );
+    for (recipient, state) in record.envelope.recipients.iter().zip(&state.recipients) {
+        let kind = match recipient.destination {
+            Destination::Local(_) => "local",
+            Destination::Remote => "remote",
+        };
+        let detail = shown(&state.last_detail);
+        let status = match &state.status {
+            Status::Delivered => "delivered".to_owned(),
+            Status::Failed => format!("failed: {detail}"),
+            Status::Pending { next_attempt } if state.attempts == 0 => {
+                format!("pending, first attempt in {}", span(next_attempt.0 - now))
+            }
+            Status::Pending { next_attempt } => format!(
+                "deferred {}, next attempt in {}: {detail}",
+                counted(state.attempts, "time", "times"),
+                span(next_attempt.0 - now),
+            ),
+        };
+        text.push_str(&format!(
+            "    {} ({kind}) {status}\n",
+            shown(&recipient.forward_path.to_string())
+        ));
+    }
+    text
 }
 
 /// How `list` shows a message it cannot read itself.

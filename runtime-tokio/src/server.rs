@@ -158,8 +158,9 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     };
     let (commands, queue_commands) = mpsc::unbounded_channel();
     let ours = ourselves(&plan);
-    // Held for the life of the server: it listens for commits.
-    let _listener = match node {
+    // Held for the life of the server: it listens for commits, and gives
+    // back its leases at a clean stop.
+    let running = match node {
         None => {
             let context = delivery::Context::new(config, system, Arc::clone(&directory))?
                 .listening_at(ours)
@@ -277,6 +278,10 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     drop(session_guard);
 
     stop.await;
+    if let Some(running) = running {
+        // First: the other nodes take over this node's messages at once.
+        running.leave().await;
+    }
     let grace = current.borrow().config.server.shutdown_grace;
     tracing::info!(
         grace_seconds = grace.as_secs(),

@@ -61,3 +61,18 @@ pub const STORAGE_RECIPIENT_DETAIL_BYTES_MAX: usize = 16 * 1024;
 /// Users one page of the mailbox store's listing reads (the export walks
 /// every user a page at a time).
 pub const STORAGE_USERS_PAGE_MAX: usize = 1_000;
+
+/// How long a node's claimer, woken by a commit (its own or, through
+/// `NOTIFY`, another node's), waits for more commits before it claims:
+/// under load one claim then takes the messages of many commits, rather
+/// than every node running a claim for every commit. It delays a
+/// delivery, never a `250`.
+pub const STORAGE_CLAIM_GATHER_INTERVAL: Duration = Duration::from_millis(20);
+
+/// The most leases one renewal statement carries (`UPDATE ... FROM
+/// unnest($ids, $counters)`); a node holding more renews them in several.
+pub const STORAGE_RENEW_MESSAGES_MAX: usize = 1_000;
+
+/// The most messages `postern queue list` shows, and `flush` makes due,
+/// on a shared queue in one go (the count of all is shown beside them).
+pub const STORAGE_QUEUE_LIST_MESSAGES_MAX: usize = 10_000;

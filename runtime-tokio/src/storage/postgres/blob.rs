@@ -14,26 +14,48 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 
 /// Stores `data` as blob `blob_id` inside `transaction`; answers its size.
+/// Data that fits one chunk (most mail) takes two statements: the blob's
+/// row with its size, and the chunk.
 pub(super) async fn put(
     transaction: &Transaction<'_>,
     blob_id: i64,
     mut data: impl AsyncRead + Unpin,
 ) -> io::Result<i64> {
-    transaction
-        .execute(
-            "INSERT INTO blobs (blob_id, size, chunks) VALUES ($1, 0, 0)",
-            &[&blob_id],
-        )
+    let insert_chunk = transaction
+        .prepare_cached("INSERT INTO blob_chunks (blob_id, seq, data) VALUES ($1, $2, $3)")
+        .await
+        .map_err(|e| io_error(&e))?;
+    let insert_blob = transaction
+        .prepare_cached("INSERT INTO blobs (blob_id, size, chunks) VALUES ($1, $2, $3)")
         .await
         .map_err(|e| io_error(&e))?;
     let mut chunk = vec![0u8; STORAGE_CHUNK_BYTES_MAX];
+    let first = fill(&mut data, &mut chunk).await?;
+    if first < chunk.len() {
+        // The whole of it: the size is known before the blob's row is made.
+        let chunks = i32::from(first > 0);
+        // At most one chunk, which fits an i64.
+        let size = first as i64;
+        transaction
+            .execute(&insert_blob, &[&blob_id, &size, &chunks])
+            .await
+            .map_err(|e| io_error(&e))?;
+        if first > 0 {
+            transaction
+                .execute(&insert_chunk, &[&blob_id, &0i32, &&chunk[..first]])
+                .await
+                .map_err(|e| io_error(&e))?;
+        }
+        return Ok(size);
+    }
+    transaction
+        .execute(&insert_blob, &[&blob_id, &0i64, &0i32])
+        .await
+        .map_err(|e| io_error(&e))?;
     let mut size: u64 = 0;
     let mut chunks: i32 = 0;
-    loop {
-        let filled = fill(&mut data, &mut chunk).await?;
-        if filled == 0 {
-            break;
-        }
+    let mut filled = first;
+    while filled > 0 {
         size += filled as u64;
         if size > MESSAGE_BYTES_MAX {
             return Err(io::Error::new(
@@ -42,16 +64,14 @@ pub(super) async fn put(
             ));
         }
         transaction
-            .execute(
-                "INSERT INTO blob_chunks (blob_id, seq, data) VALUES ($1, $2, $3)",
-                &[&blob_id, &chunks, &&chunk[..filled]],
-            )
+            .execute(&insert_chunk, &[&blob_id, &chunks, &&chunk[..filled]])
             .await
             .map_err(|e| io_error(&e))?;
         chunks += 1;
         if filled < chunk.len() {
             break;
         }
+        filled = fill(&mut data, &mut chunk).await?;
     }
     // Within MESSAGE_BYTES_MAX, which fits an i64.
     let size = size as i64;
@@ -87,29 +107,31 @@ pub(super) async fn delete_unreferenced(
     transaction: &Transaction<'_>,
     blob_id: i64,
 ) -> Result<(), tokio_postgres::Error> {
-    let exists = transaction
-        .query_opt(
-            "SELECT 1 FROM blobs WHERE blob_id = $1 FOR UPDATE",
-            &[&blob_id],
-        )
+    let lock = transaction
+        .prepare_cached("SELECT 1 FROM blobs WHERE blob_id = $1 FOR UPDATE")
         .await?;
-    if exists.is_none() {
+    if transaction.query_opt(&lock, &[&blob_id]).await?.is_none() {
         return Ok(());
     }
     let referred = transaction
-        .query_opt(
+        .prepare_cached(
             "SELECT 1 FROM queue_messages WHERE blob_id = $1 \
              UNION ALL SELECT 1 FROM mail_messages WHERE blob_id = $1 LIMIT 1",
-            &[&blob_id],
         )
         .await?;
-    if referred.is_none() {
-        transaction
-            .execute("DELETE FROM blob_chunks WHERE blob_id = $1", &[&blob_id])
+    if transaction
+        .query_opt(&referred, &[&blob_id])
+        .await?
+        .is_none()
+    {
+        let chunks = transaction
+            .prepare_cached("DELETE FROM blob_chunks WHERE blob_id = $1")
             .await?;
-        transaction
-            .execute("DELETE FROM blobs WHERE blob_id = $1", &[&blob_id])
+        transaction.execute(&chunks, &[&blob_id]).await?;
+        let blob = transaction
+            .prepare_cached("DELETE FROM blobs WHERE blob_id = $1")
             .await?;
+        transaction.execute(&blob, &[&blob_id]).await?;
     }
     Ok(())
 }
@@ -145,40 +167,65 @@ impl BlobReader {
             .map_err(|e| io_error(&e))?
             .ok_or_else(|| damaged(format!("message data {blob_id} is missing")))?;
         drop(client);
-        let size = u64::try_from(row.get::<_, i64>(0))
+        BlobReader::with_first(pool, blob_id, (row.get(0), row.get(1)), None)
+    }
+
+    /// A reader of blob `blob_id` whose `(size, chunks)` were read already,
+    /// and its first chunk too when `first` is given (the query that found
+    /// the blob fetched it: one statement for a message of one chunk).
+    pub(super) fn with_first(
+        pool: Pool,
+        blob_id: i64,
+        (size, chunks): (i64, i32),
+        first: Option<Vec<u8>>,
+    ) -> io::Result<(u64, BlobReader)> {
+        let size = u64::try_from(size)
             .map_err(|_| damaged(format!("message data {blob_id} has a negative size")))?;
-        let reader = BlobReader {
+        let mut reader = BlobReader {
             pool,
             blob_id,
             size,
-            chunks: row.get(1),
+            chunks,
             next: 0,
             read: 0,
             buffer: Vec::new(),
             position: 0,
             fetching: None,
         };
+        if let Some(data) = first.filter(|_| chunks > 0) {
+            check_chunk(blob_id, 0, &data)?;
+            reader.read = data.len() as u64;
+            reader.next = 1;
+            reader.buffer = data;
+        }
         Ok((size, reader))
     }
 }
 
-async fn fetch(pool: Pool, blob_id: i64, seq: i32) -> io::Result<Vec<u8>> {
-    let client = pool.get().await.map_err(pool_error)?;
-    let row = client
-        .query_opt(
-            "SELECT data FROM blob_chunks WHERE blob_id = $1 AND seq = $2",
-            &[&blob_id, &seq],
-        )
-        .await
-        .map_err(|e| io_error(&e))?
-        .ok_or_else(|| damaged(format!("message data {blob_id}: chunk {seq} is missing")))?;
-    let data: Vec<u8> = row.get(0);
+/// A chunk as stored is never empty nor over [`STORAGE_CHUNK_BYTES_MAX`].
+fn check_chunk(blob_id: i64, seq: i32, data: &[u8]) -> io::Result<()> {
     if data.is_empty() || data.len() > STORAGE_CHUNK_BYTES_MAX {
         return Err(damaged(format!(
             "message data {blob_id}: chunk {seq} has {} octets",
             data.len()
         )));
     }
+    Ok(())
+}
+
+async fn fetch(pool: Pool, blob_id: i64, seq: i32) -> io::Result<Vec<u8>> {
+    let client = pool.get().await.map_err(pool_error)?;
+    let statement = client
+        .prepare_cached("SELECT data FROM blob_chunks WHERE blob_id = $1 AND seq = $2")
+        .await
+        .map_err(|e| io_error(&e))?;
+    let row = client
+        .query_opt(&statement, &[&blob_id, &seq])
+        .await
+        .map_err(|e| io_error(&e))?
+        .ok_or_else(|| damaged(format!("message data {blob_id}: chunk {seq} is missing")))?;
+    let data: Vec<u8> = row.get(0);
+    check_chunk(blob_id, seq, &data)?;
     Ok(data)
 }
 

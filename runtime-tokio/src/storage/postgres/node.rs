@@ -19,17 +19,22 @@
 //! stop while the server runs.
 
 use super::store::{Leases, SharedSystem};
-use super::{PgQueue, QueueListener, StoreError, describe, schema};
+use super::{PgQueue, QueueListener, describe, schema};
 use crate::delivery::Command;
 use crate::delivery::Context;
 use crate::environment::System;
 use postern_core::config::PostgresConfig;
 use postern_core::envelope::QueueId;
-use postern_core::limits::{STORAGE_CLAIM_POLL_INTERVAL, STORAGE_RETRY_DELAY_MAX};
+use postern_core::limits::{
+    STORAGE_CLAIM_GATHER_INTERVAL, STORAGE_CLAIM_POLL_INTERVAL, STORAGE_RENEW_MESSAGES_MAX,
+    STORAGE_RETRY_DELAY_MAX,
+};
 use postern_core::queue::lease::{claim_limit, renew_every};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, watch};
+use tokio::task::JoinHandle;
 
 /// This node's place in the shared queue.
 pub struct Node {
@@ -91,37 +96,85 @@ impl Node {
     /// Starts the runner on `context` (made on [`Node::world`]), with the
     /// claimer and the renewer. The runner hears of messages only from
     /// the claimer, which this node's commits (`committed`) wake, as
-    /// other nodes' commits do through the listener. Answers the
-    /// listener, to keep for as long as the server runs.
+    /// other nodes' commits do through the listener. Answers the running
+    /// node, to keep for as long as the server runs and to
+    /// [`Running::leave`] at a clean stop.
     pub fn deliver(
         self,
         context: Context<SharedSystem>,
         committed: mpsc::UnboundedReceiver<QueueId>,
         commands: mpsc::UnboundedReceiver<Command>,
         lost: mpsc::UnboundedSender<Command>,
-    ) -> QueueListener {
+    ) -> Running {
         let (claimed, arrivals) = mpsc::unbounded_channel();
+        let (stop_claiming, stopping) = watch::channel(false);
         tokio::spawn(crate::delivery::run(
             context,
             Vec::new(),
             arrivals,
             commands,
         ));
-        tokio::spawn(claim(
+        let claimer = tokio::spawn(claim(
             self.queue.clone(),
             self.leases.clone(),
             (self.node_id, self.lease),
-            self.listener.notify(),
+            (self.listener.notify(), stopping),
             committed,
             claimed,
         ));
         tokio::spawn(keep(
-            self.queue,
-            self.leases,
+            self.queue.clone(),
+            self.leases.clone(),
             (self.node_id, self.name, self.lease),
             lost,
         ));
-        self.listener
+        Running {
+            _listener: self.listener,
+            queue: self.queue,
+            leases: self.leases,
+            node_id: self.node_id,
+            stop_claiming,
+            claimer,
+        }
+    }
+}
+
+/// A node that delivers: its listener, and what a clean stop needs.
+pub struct Running {
+    _listener: QueueListener,
+    queue: PgQueue,
+    leases: Leases,
+    node_id: u16,
+    stop_claiming: watch::Sender<bool>,
+    claimer: JoinHandle<()>,
+}
+
+impl Running {
+    /// Leaves the shared queue at a clean stop: claims nothing more, and
+    /// gives back every lease held (in one statement, with a `NOTIFY`), so
+    /// that the other nodes take the messages at once rather than when
+    /// the leases would have run out. Each message is due again from its
+    /// last saved state. This node's writes for them are fenced from here
+    /// on, and it makes no local copy of them (it no longer holds them).
+    pub async fn leave(self) {
+        let _ = self.stop_claiming.send(true);
+        // A claim under way finishes first, so its leases are in the map.
+        let _ = self.claimer.await;
+        let held = self.leases.take_all();
+        if held.is_empty() {
+            return;
+        }
+        match self.queue.release_held(self.node_id, &held).await {
+            Ok(released) => tracing::info!(
+                released,
+                "released {released} of {} leases to the shared queue",
+                held.len()
+            ),
+            Err(error) => tracing::warn!(
+                %error,
+                "cannot release the leases held ({error}); the other nodes take the messages when they run out"
+            ),
+        }
     }
 }
 
@@ -164,23 +217,27 @@ fn backoff(failures: u32) -> Duration {
 }
 
 /// Claims due messages for this node and hands their IDs to the runner
-/// (`arrivals`), until the runner is gone. Wakes on `woken` (a commit
+/// (`arrivals`), until the runner is gone or `stopping` says stop. Wakes on `woken` (a commit
 /// on any node), on `committed` (a commit on this one), and every
 /// [`STORAGE_CLAIM_POLL_INTERVAL`].
 pub async fn claim(
     queue: PgQueue,
     leases: Leases,
     (node_id, lease): (u16, Duration),
-    woken: Arc<Notify>,
+    (woken, mut stopping): (Arc<Notify>, watch::Receiver<bool>),
     mut committed: mpsc::UnboundedReceiver<QueueId>,
     arrivals: mpsc::UnboundedSender<QueueId>,
 ) {
     let mut failures = 0u32;
     let mut local_open = true;
     loop {
+        if *stopping.borrow() {
+            return;
+        }
         let limit = claim_limit(leases.len());
         let mut full = false;
         if limit > 0 {
+            let asked = tokio::time::Instant::now();
             match queue.claim_due(node_id, limit, lease).await {
                 Ok(claimed) => {
                     if failures > 0 {
@@ -190,7 +247,7 @@ pub async fn claim(
                     full = claimed.len() as u32 >= limit;
                     for message in claimed {
                         let id = message.queue_id;
-                        leases.insert(id, message.lease);
+                        leases.insert_until(id, message.lease, asked + lease);
                         tracing::debug!(queue_id = %id, counter = message.lease.counter, "{id}: claimed");
                         if arrivals.send(id).is_err() {
                             return;
@@ -210,14 +267,22 @@ pub async fn claim(
             // More may be due: claim again at once (bounded by the limit).
             continue;
         }
-        tokio::select! {
-            () = woken.notified() => {}
+        let commit = tokio::select! {
+            () = woken.notified() => true,
             id = committed.recv(), if local_open => {
                 if id.is_none() {
                     local_open = false;
                 }
+                id.is_some()
             }
-            () = tokio::time::sleep(STORAGE_CLAIM_POLL_INTERVAL) => {}
+            () = tokio::time::sleep(STORAGE_CLAIM_POLL_INTERVAL) => false,
+            _ = stopping.changed() => return,
+        };
+        if commit {
+            // Let more commits come, then claim them all at once; the
+            // wake-ups that came meanwhile are taken with them.
+            tokio::time::sleep(STORAGE_CLAIM_GATHER_INTERVAL).await;
+            while committed.try_recv().is_ok() {}
         }
         if arrivals.is_closed() {
             return;
@@ -245,7 +310,7 @@ pub async fn keep(
         if lost.is_closed() {
             return;
         }
-        match renew_all(&queue, &leases, lease, &lost).await {
+        match renew_all(&queue, &leases, (node_id, lease), &lost).await {
             Ok(()) => {
                 if failures > 0 {
                     tracing::info!("renewing leases again");
@@ -267,18 +332,22 @@ pub async fn keep(
 async fn renew_all(
     queue: &PgQueue,
     leases: &Leases,
-    lease: Duration,
+    (node_id, lease): (u16, Duration),
     lost: &mpsc::UnboundedSender<Command>,
 ) -> std::io::Result<()> {
-    for (id, held) in leases.snapshot() {
-        match queue.renew(id, &held, lease).await {
-            Ok(_) => {}
-            Err(StoreError::Fenced) => {
-                if leases.remove_if(id, held) {
-                    let _ = lost.send(Command::LeaseLost(id));
-                }
+    for held in leases.snapshot().chunks(STORAGE_RENEW_MESSAGES_MAX) {
+        let asked = tokio::time::Instant::now();
+        let renewed: BTreeSet<QueueId> = queue
+            .renew_many(node_id, held, lease)
+            .await?
+            .into_iter()
+            .collect();
+        for &(id, held) in held {
+            if renewed.contains(&id) {
+                leases.renewed(id, held, asked + lease);
+            } else if leases.remove_if(id, held) {
+                let _ = lost.send(Command::LeaseLost(id));
             }
-            Err(StoreError::Io(error)) => return Err(error),
         }
     }
     Ok(())

@@ -19,7 +19,7 @@
 use super::blob::{self, BlobReader};
 use super::{StoreError, io_error, pool_error};
 use crate::spool::{SpoolRecord, damaged, decode_spool_record, encode_header};
-use deadpool_postgres::{Pool, Transaction};
+use deadpool_postgres::{GenericClient, Pool, Transaction};
 use postern_core::envelope::QueueId;
 use postern_core::limits::STORAGE_CLAIM_MESSAGES_MAX;
 use postern_core::queue::row::{from_row, to_row};
@@ -85,9 +85,14 @@ impl PgQueue {
         let next_attempt = state.next_attempt().map(system_time);
         transaction
             .execute(
-                "INSERT INTO queue_messages \
+                &transaction
+                    .prepare_cached(
+                        "INSERT INTO queue_messages \
                  (queue_id, received_at, record, blob_id, size, next_attempt) \
                  VALUES ($1, $2, $3, $1, $4, COALESCE($5, now()))",
+                    )
+                    .await
+                    .map_err(|e| io_error(&e))?,
                 &[
                     &key,
                     &system_time(UnixTime(record.received_at)),
@@ -124,7 +129,9 @@ impl PgQueue {
         let client = self.pool.get().await.map_err(pool_error)?;
         let rows = client
             .query(
-                "UPDATE queue_messages \
+                &client
+                    .prepare_cached(
+                        "UPDATE queue_messages \
                  SET lease_node = $1, lease_counter = lease_counter + 1, \
                      lease_expires = now() + $2::FLOAT8 * INTERVAL '1 millisecond' \
                  WHERE queue_id IN ( \
@@ -134,6 +141,9 @@ impl PgQueue {
                      ORDER BY next_attempt, queue_id LIMIT $3 \
                      FOR UPDATE SKIP LOCKED) \
                  RETURNING queue_id, lease_counter, lease_expires",
+                    )
+                    .await
+                    .map_err(|e| io_error(&e))?,
                 &[&i32::from(node_id), &millis(lease), &limit],
             )
             .await
@@ -164,11 +174,15 @@ impl PgQueue {
         let client = self.pool.get().await?;
         let row = client
             .query_opt(
-                "UPDATE queue_messages \
+                &client
+                    .prepare_cached(
+                        "UPDATE queue_messages \
                  SET lease_expires = now() + $4::FLOAT8 * INTERVAL '1 millisecond' \
                  WHERE queue_id = $1 AND lease_node = $2 AND lease_counter = $3 \
                    AND lease_expires > now() \
                  RETURNING lease_expires",
+                    )
+                    .await?,
                 &[
                     &key(id)?,
                     &i32::from(held.node_id),
@@ -210,7 +224,7 @@ impl PgQueue {
         fence(&transaction, key, held).await?;
         let changed = transaction
             .execute(
-                "UPDATE queue_recipients SET bounced = true WHERE queue_id = $1 AND idx = $2",
+                &transaction.prepare_cached("UPDATE queue_recipients SET bounced = true WHERE queue_id = $1 AND idx = $2").await?,
                 &[&key, &index_key(index)?],
             )
             .await?;
@@ -249,10 +263,14 @@ impl PgQueue {
         let client = self.pool.get().await?;
         let changed = client
             .execute(
-                "UPDATE queue_messages \
+                &client
+                    .prepare_cached(
+                        "UPDATE queue_messages \
                  SET lease_node = NULL, lease_expires = NULL, next_attempt = $4 \
                  WHERE queue_id = $1 AND lease_node = $2 AND lease_counter = $3 \
                    AND lease_expires > now()",
+                    )
+                    .await?,
                 &[
                     &key(id)?,
                     &i32::from(held.node_id),
@@ -274,65 +292,38 @@ impl PgQueue {
         let key = key(id)?;
         let mut client = self.pool.get().await?;
         let transaction = client.transaction().await?;
-        fence(&transaction, key, held).await?;
-        let blob_id: i64 = transaction
-            .query_one(
-                "SELECT blob_id FROM queue_messages WHERE queue_id = $1",
-                &[&key],
+        // One statement: the fence (the message's row locked by its
+        // delete), its recipients and itself. The recipients' delete sees
+        // the fence through the same condition; when a claim has taken the
+        // message over meanwhile, the message's delete finds no row and
+        // the transaction is rolled back with the recipients' delete.
+        let finish = transaction
+            .prepare_cached(
+                "WITH recipients AS ( \
+                     DELETE FROM queue_recipients WHERE queue_id = $1 AND EXISTS ( \
+                         SELECT 1 FROM queue_messages WHERE queue_id = $1 \
+                           AND lease_node = $2 AND lease_counter = $3 AND lease_expires > now())) \
+                 DELETE FROM queue_messages \
+                 WHERE queue_id = $1 AND lease_node = $2 AND lease_counter = $3 \
+                   AND lease_expires > now() \
+                 RETURNING blob_id",
             )
+            .await?;
+        let Some(row) = transaction
+            .query_opt(&finish, &[&key, &i32::from(held.node_id), &held.counter])
             .await?
-            .get(0);
-        transaction
-            .execute("DELETE FROM queue_recipients WHERE queue_id = $1", &[&key])
-            .await?;
-        transaction
-            .execute("DELETE FROM queue_messages WHERE queue_id = $1", &[&key])
-            .await?;
-        blob::delete_unreferenced(&transaction, blob_id).await?;
+        else {
+            return Err(StoreError::Fenced);
+        };
+        blob::delete_unreferenced(&transaction, row.get(0)).await?;
         Ok(transaction.commit().await?)
     }
 
     /// A message's record and delivery state. A record or rows that cannot
     /// be used are an error [`crate::spool::damage`] recognizes.
     pub async fn load(&self, id: QueueId) -> io::Result<(SpoolRecord, DeliveryState)> {
-        let key = key(id)?;
         let client = self.pool.get().await.map_err(pool_error)?;
-        let row = message_column(&client, "record", id).await?;
-        let record = decode_spool_record(row.get(0))?;
-        let rows = client
-            .query(
-                "SELECT idx, status, EXTRACT(EPOCH FROM next_attempt)::BIGINT, attempts, \
-                        last_detail, bounced \
-                 FROM queue_recipients WHERE queue_id = $1 ORDER BY idx",
-                &[&key],
-            )
-            .await
-            .map_err(|e| io_error(&e))?;
-        let mut state = DeliveryState {
-            recipients: Vec::with_capacity(rows.len()),
-            bounced: Vec::with_capacity(rows.len()),
-        };
-        for (expected, row) in rows.iter().enumerate() {
-            let index: i32 = row.get(0);
-            if usize::try_from(index).ok() != Some(expected) {
-                return Err(damaged(format!(
-                    "message {id}: recipient rows skip from {expected} to {index}"
-                )));
-            }
-            let (recipient, bounced) =
-                from_row(row.get(1), row.get(2), row.get(3), row.get(4), row.get(5))
-                    .map_err(|problem| damaged(format!("message {id}: {problem}")))?;
-            state.recipients.push(recipient);
-            state.bounced.push(bounced);
-        }
-        if state.recipients.len() != record.envelope.recipients.len() {
-            return Err(damaged(format!(
-                "message {id}: {} recipient rows for {} recipients",
-                state.recipients.len(),
-                record.envelope.recipients.len()
-            )));
-        }
-        Ok((record, state))
+        load_with(&client, id).await
     }
 
     /// A message's record alone (its envelope and trace fields).
@@ -344,10 +335,114 @@ impl PgQueue {
 
     /// A message's data and its size, read chunk by chunk as it is read.
     pub async fn data(&self, id: QueueId) -> io::Result<(u64, BlobReader)> {
+        let (_, size, reader) = self.record_and_data(id).await?;
+        Ok((size, reader))
+    }
+
+    /// A message's record (encoded, as stored), the size of its data and
+    /// a reader of it: one statement, which brings the first chunk too
+    /// (all of a message under
+    /// [`postern_core::limits::STORAGE_CHUNK_BYTES_MAX`]).
+    pub async fn record_and_data(&self, id: QueueId) -> io::Result<(Vec<u8>, u64, BlobReader)> {
         let client = self.pool.get().await.map_err(pool_error)?;
-        let row = message_column(&client, "blob_id", id).await?;
+        let statement = client
+            .prepare_cached(
+                "SELECT m.record, m.blob_id, b.size, b.chunks, c.data \
+                 FROM queue_messages m \
+                 LEFT JOIN blobs b ON b.blob_id = m.blob_id \
+                 LEFT JOIN blob_chunks c ON c.blob_id = m.blob_id AND c.seq = 0 \
+                 WHERE m.queue_id = $1",
+            )
+            .await
+            .map_err(|e| io_error(&e))?;
+        let row = client
+            .query_opt(&statement, &[&key(id)?])
+            .await
+            .map_err(|e| io_error(&e))?
+            .ok_or_else(|| not_queued(id))?;
         drop(client);
-        BlobReader::open(self.pool.clone(), row.get(0)).await
+        let blob_id: i64 = row.get(1);
+        let (Some(size), Some(chunks)) = (row.get(2), row.get(3)) else {
+            return Err(damaged(format!("message data {blob_id} is missing")));
+        };
+        let (size, reader) =
+            BlobReader::with_first(self.pool.clone(), blob_id, (size, chunks), row.get(4))?;
+        Ok((row.get(0), size, reader))
+    }
+
+    /// Gives back each of `held`'s leases (all this node's, `node_id`)
+    /// that is still live, in one statement, and wakes every node; each
+    /// message is due again from its saved next attempt. Answers how many
+    /// were given back.
+    pub async fn release_held(&self, node_id: u16, held: &[(QueueId, Lease)]) -> io::Result<u64> {
+        let mut keys = Vec::with_capacity(held.len());
+        let mut counters = Vec::with_capacity(held.len());
+        for (id, held) in held {
+            keys.push(key(*id)?);
+            counters.push(held.counter);
+        }
+        let mut client = self.pool.get().await.map_err(pool_error)?;
+        let transaction = client.transaction().await.map_err(|e| io_error(&e))?;
+        let statement = transaction
+            .prepare_cached(
+                "UPDATE queue_messages AS m SET lease_node = NULL, lease_expires = NULL \
+                 FROM unnest($2::BIGINT[], $3::BIGINT[]) AS h (queue_id, counter) \
+                 WHERE m.queue_id = h.queue_id AND m.lease_counter = h.counter \
+                   AND m.lease_node = $1 AND m.lease_expires > now()",
+            )
+            .await
+            .map_err(|e| io_error(&e))?;
+        let released = transaction
+            .execute(&statement, &[&i32::from(node_id), &keys, &counters])
+            .await
+            .map_err(|e| io_error(&e))?;
+        transaction
+            .batch_execute(&format!("NOTIFY {}", super::QUEUE_CHANNEL))
+            .await
+            .map_err(|e| io_error(&e))?;
+        transaction.commit().await.map_err(|e| io_error(&e))?;
+        Ok(released)
+    }
+
+    /// Extends each of `held`'s leases (all this node's, `node_id`) to
+    /// `lease` from now, in one statement; answers the messages whose
+    /// lease was renewed. One missing from the answer is fenced: its lease
+    /// ran out or passed to another node.
+    pub async fn renew_many(
+        &self,
+        node_id: u16,
+        held: &[(QueueId, Lease)],
+        lease: Duration,
+    ) -> io::Result<Vec<QueueId>> {
+        let mut keys = Vec::with_capacity(held.len());
+        let mut counters = Vec::with_capacity(held.len());
+        for (id, held) in held {
+            keys.push(key(*id)?);
+            counters.push(held.counter);
+        }
+        let client = self.pool.get().await.map_err(pool_error)?;
+        let statement = client
+            .prepare_cached(
+                "UPDATE queue_messages AS m \
+                 SET lease_expires = now() + $4::FLOAT8 * INTERVAL '1 millisecond' \
+                 FROM unnest($2::BIGINT[], $3::BIGINT[]) AS h (queue_id, counter) \
+                 WHERE m.queue_id = h.queue_id AND m.lease_counter = h.counter \
+                   AND m.lease_node = $1 AND m.lease_expires > now() \
+                 RETURNING m.queue_id",
+            )
+            .await
+            .map_err(|e| io_error(&e))?;
+        let rows = client
+            .query(
+                &statement,
+                &[&i32::from(node_id), &keys, &counters, &millis(lease)],
+            )
+            .await
+            .map_err(|e| io_error(&e))?;
+        Ok(rows
+            .iter()
+            .map(|row| QueueId(row.get::<_, i64>(0) as u64))
+            .collect())
     }
 
     /// Messages in the queue.
@@ -367,10 +462,15 @@ impl PgQueue {
         let client = self.pool.get().await.map_err(pool_error)?;
         let changed = client
             .execute(
-                "INSERT INTO nodes (node_id, name, last_seen) VALUES ($1, $2, now()) \
+                &client
+                    .prepare_cached(
+                        "INSERT INTO nodes (node_id, name, last_seen) VALUES ($1, $2, now()) \
                  ON CONFLICT (node_id) DO UPDATE SET name = excluded.name, last_seen = now() \
                  WHERE nodes.name = excluded.name \
                     OR nodes.last_seen < now() - $3::FLOAT8 * INTERVAL '1 millisecond'",
+                    )
+                    .await
+                    .map_err(|e| io_error(&e))?,
                 &[&i32::from(node_id), &name, &millis(lease)],
             )
             .await
@@ -388,16 +488,78 @@ impl PgQueue {
     }
 }
 
+/// [`PgQueue::load`] on `client` (a connection, or a transaction).
+pub(super) async fn load_with(
+    client: &impl GenericClient,
+    id: QueueId,
+) -> io::Result<(SpoolRecord, DeliveryState)> {
+    let key = key(id)?;
+    // One statement: the recipients' rows, the record on the first
+    // (or on the only row, with no recipient, of a message without).
+    let statement = client
+        .prepare_cached(
+            "SELECT CASE WHEN r.idx IS NULL OR r.idx = 0 THEN m.record END, \
+                    r.idx, r.status, EXTRACT(EPOCH FROM r.next_attempt)::BIGINT, \
+                    r.attempts, r.last_detail, r.bounced \
+             FROM queue_messages m \
+             LEFT JOIN queue_recipients r ON r.queue_id = m.queue_id \
+             WHERE m.queue_id = $1 ORDER BY r.idx",
+        )
+        .await
+        .map_err(|e| io_error(&e))?;
+    let rows = client
+        .query(&statement, &[&key])
+        .await
+        .map_err(|e| io_error(&e))?;
+    let first = rows.first().ok_or_else(|| not_queued(id))?;
+    let record: Option<&[u8]> = first.get(0);
+    let record = decode_spool_record(
+        record.ok_or_else(|| damaged(format!("message {id}: recipient rows start past 0")))?,
+    )?;
+    let mut state = DeliveryState {
+        recipients: Vec::with_capacity(rows.len()),
+        bounced: Vec::with_capacity(rows.len()),
+    };
+    for (expected, row) in rows.iter().enumerate() {
+        let Some(index) = row.get::<_, Option<i32>>(1) else {
+            // The message has no recipient rows.
+            break;
+        };
+        if usize::try_from(index).ok() != Some(expected) {
+            return Err(damaged(format!(
+                "message {id}: recipient rows skip from {expected} to {index}"
+            )));
+        }
+        let (recipient, bounced) =
+            from_row(row.get(2), row.get(3), row.get(4), row.get(5), row.get(6))
+                .map_err(|problem| damaged(format!("message {id}: {problem}")))?;
+        state.recipients.push(recipient);
+        state.bounced.push(bounced);
+    }
+    if state.recipients.len() != record.envelope.recipients.len() {
+        return Err(damaged(format!(
+            "message {id}: {} recipient rows for {} recipients",
+            state.recipients.len(),
+            record.envelope.recipients.len()
+        )));
+    }
+    Ok((record, state))
+}
+
 /// Goes on only while `held` is the message's live lease, and keeps the
 /// message's row locked until the transaction ends, so that no claim
 /// can take it over in between.
 async fn fence(transaction: &Transaction<'_>, key: i64, held: &Lease) -> Result<(), StoreError> {
     let rows = transaction
         .query(
-            "SELECT 1 FROM queue_messages \
+            &transaction
+                .prepare_cached(
+                    "SELECT 1 FROM queue_messages \
              WHERE queue_id = $1 AND lease_node = $2 AND lease_counter = $3 \
                AND lease_expires > now() \
              FOR UPDATE",
+                )
+                .await?,
             &[&key, &i32::from(held.node_id), &held.counter],
         )
         .await?;
@@ -418,9 +580,14 @@ async fn insert_recipient(
     let row = to_row(state, bounced);
     transaction
         .execute(
-            "INSERT INTO queue_recipients \
+            &transaction
+                .prepare_cached(
+                    "INSERT INTO queue_recipients \
              (queue_id, idx, status, attempts, next_attempt, last_detail, bounced) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .await
+                .map_err(|e| io_error(&e))?,
             &[
                 &key,
                 &index_key(index)?,
@@ -437,7 +604,7 @@ async fn insert_recipient(
 }
 
 /// Writes recipient `index`'s state, and its bounce flag when given.
-async fn update_recipient(
+pub(super) async fn update_recipient(
     transaction: &Transaction<'_>,
     key: i64,
     index: usize,
@@ -447,10 +614,14 @@ async fn update_recipient(
     let row = to_row(state, bounced.unwrap_or(false));
     let changed = transaction
         .execute(
-            "UPDATE queue_recipients \
+            &transaction
+                .prepare_cached(
+                    "UPDATE queue_recipients \
              SET status = $3, attempts = $4, next_attempt = $5, last_detail = $6, \
                  bounced = COALESCE($7, bounced) \
              WHERE queue_id = $1 AND idx = $2",
+                )
+                .await?,
             &[
                 &key,
                 &index_key(index)?,
@@ -471,13 +642,20 @@ async fn update_recipient(
 
 /// The message's next attempt: its earliest pending recipient's, or now
 /// when none is pending (a bounce to queue, or nothing left to do).
-async fn refresh_next_attempt(transaction: &Transaction<'_>, key: i64) -> Result<(), StoreError> {
+pub(super) async fn refresh_next_attempt(
+    transaction: &Transaction<'_>,
+    key: i64,
+) -> Result<(), StoreError> {
     transaction
         .execute(
-            "UPDATE queue_messages SET next_attempt = COALESCE( \
+            &transaction
+                .prepare_cached(
+                    "UPDATE queue_messages SET next_attempt = COALESCE( \
                  (SELECT min(next_attempt) FROM queue_recipients \
                   WHERE queue_id = $1 AND status = 'pending'), now()) \
              WHERE queue_id = $1",
+                )
+                .await?,
             &[&key],
         )
         .await?;
@@ -485,7 +663,7 @@ async fn refresh_next_attempt(transaction: &Transaction<'_>, key: i64) -> Result
 }
 
 /// A queue ID as the `BIGINT` key it is stored under.
-fn key(id: QueueId) -> io::Result<i64> {
+pub(super) fn key(id: QueueId) -> io::Result<i64> {
     i64::try_from(id.0).map_err(|_| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -507,7 +685,7 @@ fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
-fn system_time(time: UnixTime) -> SystemTime {
+pub(super) fn system_time(time: UnixTime) -> SystemTime {
     let seconds = Duration::from_secs(time.0.unsigned_abs());
     if time.0 >= 0 {
         SystemTime::UNIX_EPOCH + seconds
@@ -519,13 +697,18 @@ fn system_time(time: UnixTime) -> SystemTime {
 /// One column (`record` or `blob_id`) of message `id`'s row; `NotFound`
 /// when it is not queued.
 async fn message_column(
-    client: &tokio_postgres::Client,
+    client: &deadpool_postgres::Client,
     column: &'static str,
     id: QueueId,
 ) -> io::Result<tokio_postgres::Row> {
     client
         .query_opt(
-            &format!("SELECT {column} FROM queue_messages WHERE queue_id = $1"),
+            &client
+                .prepare_cached(&format!(
+                    "SELECT {column} FROM queue_messages WHERE queue_id = $1"
+                ))
+                .await
+                .map_err(|e| io_error(&e))?,
             &[&key(id)?],
         )
         .await
@@ -533,7 +716,7 @@ async fn message_column(
         .ok_or_else(|| not_queued(id))
 }
 
-fn not_queued(id: QueueId) -> io::Error {
+pub(super) fn not_queued(id: QueueId) -> io::Error {
     io::Error::new(
         io::ErrorKind::NotFound,
         format!("message {id} is not in the queue"),

@@ -13,15 +13,18 @@
 //! Local copies go into this node's Maildirs, as with the files backend,
 //! under names derived from the queue ID and the mailbox, so a copy made
 //! by an earlier try is found rather than made twice
-//! (see `maildir.rs`). Before each copy the lease is renewed: a node
-//! whose lease is gone makes no copy.
+//! (see `maildir.rs`). Before each copy the node makes sure it holds the
+//! lease for a third of a lease more (from its claim or last renewal, by
+//! its own monotonic clock, or else by renewing it): a node whose lease
+//! is gone makes no copy.
 
 use super::{BlobReader, Lease, PgQueue, StoreError};
 use crate::environment::{Dns, HEADER_SECTION_MAX, Network, QueueStore, System, WallClock};
-use crate::spool::SpoolRecord;
+use crate::spool::{SpoolRecord, decode_spool_record};
 use postern_core::autoreply::{MailboxRules, ReplyMemory};
 use postern_core::envelope::{Envelope, LocalMailbox, QueueId};
 use postern_core::queue::DeliveryState;
+use postern_core::queue::lease::renew_every;
 use postern_core::route::{HostAnswer, MxAnswer};
 use postern_core::time::UnixTime;
 use std::collections::BTreeMap;
@@ -30,27 +33,49 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+use tokio::time::Instant;
 
 /// The leases this node holds, by message; shared by the claimer (which
-/// adds), the renewer, and the store's writes (which remove).
+/// adds), the renewer, and the store's writes (which remove). Each lease
+/// goes with the instant (this node's monotonic clock) until which it
+/// surely holds: the lease's length from just *before* the statement that
+/// took or renewed it, so never later than the database's expiry.
 #[derive(Clone, Debug, Default)]
 pub struct Leases {
-    held: Arc<Mutex<BTreeMap<QueueId, Lease>>>,
+    held: Arc<Mutex<BTreeMap<QueueId, (Lease, Instant)>>>,
 }
 
 impl Leases {
-    fn map(&self) -> std::sync::MutexGuard<'_, BTreeMap<QueueId, Lease>> {
+    fn map(&self) -> std::sync::MutexGuard<'_, BTreeMap<QueueId, (Lease, Instant)>> {
         // The map stays valid whatever panicked holding it.
         self.held.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Notes a claim.
+    /// Notes a claim whose end is not known here (renew before relying
+    /// on it).
     pub fn insert(&self, id: QueueId, lease: Lease) {
-        self.map().insert(id, lease);
+        self.insert_until(id, lease, Instant::now());
+    }
+
+    /// Notes a claim (or a renewal) that surely holds until `until`.
+    pub fn insert_until(&self, id: QueueId, lease: Lease, until: Instant) {
+        self.map().insert(id, (lease, until));
+    }
+
+    /// Notes that `id`'s lease, if still `lease`, was renewed until `until`.
+    pub fn renewed(&self, id: QueueId, lease: Lease, until: Instant) {
+        if let Some(entry) = self.map().get_mut(&id).filter(|(held, _)| *held == lease) {
+            entry.1 = entry.1.max(until);
+        }
     }
 
     /// The lease held on `id`, if one is.
     pub fn get(&self, id: QueueId) -> Option<Lease> {
+        self.map().get(&id).map(|&(lease, _)| lease)
+    }
+
+    /// The lease held on `id` and the instant until which it surely holds.
+    pub fn get_until(&self, id: QueueId) -> Option<(Lease, Instant)> {
         self.map().get(&id).copied()
     }
 
@@ -58,7 +83,7 @@ impl Leases {
     /// the same message stays); answers whether it was.
     pub fn remove_if(&self, id: QueueId, lease: Lease) -> bool {
         let mut map = self.map();
-        if map.get(&id) == Some(&lease) {
+        if map.get(&id).map(|&(held, _)| held) == Some(lease) {
             map.remove(&id);
             true
         } else {
@@ -66,9 +91,21 @@ impl Leases {
         }
     }
 
+    /// Forgets every lease held, answering them (in order of queue ID):
+    /// from here on no write and no local copy goes with them.
+    pub fn take_all(&self) -> Vec<(QueueId, Lease)> {
+        std::mem::take(&mut *self.map())
+            .into_iter()
+            .map(|(id, (lease, _))| (id, lease))
+            .collect()
+    }
+
     /// Every lease held, in order of queue ID.
     pub fn snapshot(&self) -> Vec<(QueueId, Lease)> {
-        self.map().iter().map(|(&id, &lease)| (id, lease)).collect()
+        self.map()
+            .iter()
+            .map(|(&id, &(lease, _))| (id, lease))
+            .collect()
     }
 
     pub fn len(&self) -> usize {
@@ -119,10 +156,19 @@ impl SharedSystem {
         result.map_err(io::Error::from)
     }
 
-    /// Goes on only while this node still holds `id`'s lease (renewing it).
+    /// Goes on only while this node still holds `id`'s lease for at least
+    /// a third of a lease more: known from the claim or the last renewal
+    /// when that was recent (no statement), renewed otherwise.
     async fn still_held(&self, id: QueueId) -> io::Result<Lease> {
-        let lease = self.held(id)?;
+        let (lease, until) = self.leases.get_until(id).ok_or_else(fenced)?;
+        let asked = Instant::now();
+        if until.saturating_duration_since(asked) > renew_every(self.lease) {
+            return Ok(lease);
+        }
         let renewed = self.queue.renew(id, &lease, self.lease).await;
+        if renewed.is_ok() {
+            self.leases.renewed(id, lease, asked + self.lease);
+        }
         self.fenced(id, lease, renewed.map(|_| lease))
     }
 }
@@ -161,8 +207,8 @@ impl QueueStore for SharedSystem {
     }
 
     async fn data(&self, id: QueueId) -> io::Result<(u64, Self::Data)> {
-        let record = self.queue.spool_record(id).await?;
-        let (size, blob) = self.queue.data(id).await?;
+        let (record, size, blob) = self.queue.record_and_data(id).await?;
+        let record = decode_spool_record(&record)?;
         let size = size + record.trace.len() as u64;
         Ok((size, io::Cursor::new(record.trace).chain(blob)))
     }
@@ -338,6 +384,34 @@ mod tests {
         assert!(!leases.remove_if(QueueId(7), old), "a newer claim stays");
         assert_eq!(leases.get(QueueId(7)), Some(new));
         assert!(leases.remove_if(QueueId(7), new));
+        assert!(leases.is_empty());
+    }
+
+    #[test]
+    fn a_renewal_extends_only_the_lease_it_renewed_and_a_stop_takes_them_all() {
+        let leases = Leases::default();
+        let old = Lease {
+            node_id: 1,
+            counter: 3,
+        };
+        let new = Lease {
+            node_id: 1,
+            counter: 4,
+        };
+        let start = Instant::now();
+        leases.insert_until(QueueId(7), new, start);
+        leases.renewed(QueueId(7), old, start + Duration::from_secs(60));
+        assert_eq!(leases.get_until(QueueId(7)), Some((new, start)));
+        leases.renewed(QueueId(7), new, start + Duration::from_secs(60));
+        assert_eq!(
+            leases.get_until(QueueId(7)),
+            Some((new, start + Duration::from_secs(60)))
+        );
+        leases.insert(QueueId(9), old);
+        assert_eq!(
+            leases.take_all(),
+            vec![(QueueId(7), new), (QueueId(9), old)]
+        );
         assert!(leases.is_empty());
     }
 }
