@@ -154,6 +154,19 @@ fn idle_on_one_node_hears_another_nodes_delivery_and_pop3_on_a_third_sees_the_sa
     );
     assert_eq!(field(&out, "subjects C"), field(&out, "subjects A"));
 
+    // `postern mailbox show` on node B reads the same database.
+    let shown = support::postern()
+        .current_dir(nodes[1].server.dir.path())
+        .args(["mailbox", "show", USER, "--config"])
+        .arg(nodes[1].server.config_path())
+        .output()
+        .unwrap();
+    let shown_text = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.status.success(), "{shown:?}");
+    for subject in ["first via C", "second via A", "through node B"] {
+        assert!(shown_text.contains(subject), "{shown_text}");
+    }
+
     // Nothing went to any node's own Maildirs; each says what stays there.
     for node in &nodes {
         assert!(node.server.delivered("alice").is_empty());
