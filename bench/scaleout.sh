@@ -20,9 +20,11 @@
 # the clock stops when the last one is done. Every postern run starts on
 # fresh state: new data directories, and for the PostgreSQL runs a database
 # dropped and created again (`postern storage init`), so no run inherits the
-# previous run's queue. Each node keeps delivering to its own Maildirs in the
-# background while it accepts, as in accept.sh; that work is part of what
-# the CPU columns count.
+# previous run's queue. Each node keeps delivering in the background while
+# it accepts, as in accept.sh (on PostgreSQL, into the mailboxes in the
+# database; the figures in the book were taken when each node still
+# delivered into its own Maildirs); that work is part of what the CPU
+# columns count.
 #
 # The database is a throwaway PostgreSQL cluster the script makes (initdb as
 # user postgres in the scratch directory), starts on 127.0.0.1:PG_PORT and

@@ -74,6 +74,10 @@ impl RetrySchedule {
     }
 }
 
+/// The last detail of a recipient whose copy is in its local mailbox
+/// (on files, a Maildir; on the postgres backend, the database).
+pub const DELIVERED_LOCALLY_DETAIL: &str = "delivered to the mailbox";
+
 /// Where one recipient stands.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub enum Status {

@@ -521,7 +521,7 @@ impl<E: Environment> Runner<E> {
                     entry.state.record(
                         i,
                         Verdict::Delivered,
-                        "delivered to Maildir",
+                        postern_core::queue::DELIVERED_LOCALLY_DETAIL,
                         now,
                         received_at,
                         &schedule,

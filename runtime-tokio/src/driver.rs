@@ -72,9 +72,14 @@ pub trait Backend: Clone + Send + Sync + 'static {
     /// system's, or the simulation's.
     fn wall_now(&self) -> postern_core::time::UnixTime;
 
+    /// Where the newsgroups and list archives NNTP serves are kept: a
+    /// store of their own, which stays Maildir when the users' mailboxes
+    /// are in the database.
+    type NewsMailboxes: crate::mailstore::MailboxStore + Clone;
+
     /// The newsgroups NNTP sessions read and post to; `None` where there
     /// are none to serve (the simulation), and NNTP instances are refused.
-    fn news(&self) -> Option<&crate::news::NewsStore<Self::Mailboxes>> {
+    fn news(&self) -> Option<&crate::news::NewsStore<Self::NewsMailboxes>> {
         None
     }
 

@@ -1,10 +1,12 @@
 //! `postern mailbox list|show USER`: a user's folders and messages, for
-//! operators. Safe while the server runs: it syncs the mailbox under its
+//! operators, from the store the server serves (Maildir, or the database). Safe while the server runs: it syncs the mailbox under its
 //! lock as any reader does (mail waiting in `new/` gets its UID and moves
 //! to `cur/`).
 
 use crate::config_file::Loaded;
 use crate::mailstore::{MailboxStore, MaildirStore, StoreError};
+use crate::storage::postgres::PgMailboxStore;
+use crate::storage::served::ServedMailboxes;
 use postern_core::address::parse_forward_path;
 use postern_core::directory::{Directory, RecipientVerdict};
 use postern_core::envelope::LocalMailbox;
@@ -38,8 +40,24 @@ pub fn resolve_user(loaded: &Loaded, address: &str) -> Result<LocalMailbox, Stri
     }
 }
 
-fn store(loaded: &Loaded) -> MaildirStore {
-    MaildirStore::new(&loaded.data_dir, &loaded.config.server.hostname)
+/// The mailboxes the server serves: this data directory's Maildirs, or
+/// the shared database's tables (`[storage] backend = "postgres"`).
+fn store(loaded: &Loaded) -> Result<ServedMailboxes, String> {
+    use postern_core::config::StorageConfig;
+    match &loaded.config.storage {
+        StorageConfig::Files => Ok(ServedMailboxes::Files(MaildirStore::new(
+            &loaded.data_dir,
+            &loaded.config.server.hostname,
+        ))),
+        StorageConfig::Postgres(postgres) => {
+            let client = crate::storage::postgres::client_config(postgres, &loaded.origin)?;
+            let pool = crate::storage::postgres::pool(client, 2)?;
+            Ok(ServedMailboxes::Postgres(PgMailboxStore::without_listener(
+                pool,
+                postgres.node_id,
+            )))
+        }
+    }
 }
 
 fn run<T>(work: impl Future<Output = Result<T, StoreError>>) -> Result<T, String> {
@@ -53,7 +71,7 @@ fn run<T>(work: impl Future<Output = Result<T, StoreError>>) -> Result<T, String
 /// One line per folder: messages, unseen, size, UIDVALIDITY, UIDNEXT.
 pub fn list(loaded: &Loaded, address: &str) -> Result<String, String> {
     let mailbox = resolve_user(loaded, address)?;
-    let folders = run(store(loaded).folders(&mailbox))?;
+    let folders = run(store(loaded)?.folders(&mailbox))?;
     let mut out = format!(
         "{:<20} {:>8} {:>8} {:>12} {:>12} {:>8}\n",
         "FOLDER", "MESSAGES", "UNSEEN", "SIZE", "UIDVALIDITY", "UIDNEXT"
@@ -76,7 +94,7 @@ pub fn list(loaded: &Loaded, address: &str) -> Result<String, String> {
 /// One line per message of a folder: UID, flags, size, date, subject.
 pub fn show(loaded: &Loaded, address: &str, folder: &str) -> Result<String, String> {
     let mailbox = resolve_user(loaded, address)?;
-    let store = store(loaded);
+    let store = store(loaded)?;
     run(async {
         let snapshot = store.open(&mailbox, folder).await?;
         let mut out = format!(

@@ -15,7 +15,9 @@ use crate::privileges;
 use crate::reload::{self, Reloader};
 use crate::resolver::Resolver;
 use crate::spool::{CommitTo, DataDirLock, Spool};
+use crate::storage::postgres::PgMailboxStore;
 use crate::storage::postgres::node::Node;
+use crate::storage::served::ServedMailboxes;
 use crate::tls::{ServerTls, Transport};
 use postern_core::admission::{self, HostKey, Limits, Permit, Quota, Refusal};
 use postern_core::bind::{BindPlan, HostAddresses, Listener};
@@ -73,14 +75,8 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     let node = match &config.storage {
         postern_core::config::StorageConfig::Postgres(postgres) => {
             let node = Node::join(postgres, &loaded.origin).await?;
-            tracing::info!(
-                node_id = node.node_id,
-                "node {} \"{}\" joined the shared queue at {}",
-                node.node_id,
-                node.name,
-                postgres.url
-            );
-            Some(node)
+            let mailboxes = served_from_database(&node, postgres, &loaded).await?;
+            Some((node, mailboxes))
         }
         postern_core::config::StorageConfig::Files => None,
     };
@@ -118,7 +114,7 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     privileges::carry_out(&privileges)?;
     let (committed, arrivals) = mpsc::unbounded_channel();
     let commit_to = match &node {
-        Some(node) => CommitTo::Postgres(node.queue.clone()),
+        Some((node, _)) => CommitTo::Postgres(node.queue.clone()),
         None => CommitTo::Files,
     };
     let (spool, backlog) = Spool::open_committing_to(
@@ -134,8 +130,13 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
         )
     })?;
     let maildirs = Arc::new(Maildirs::new(&loaded.data_dir, &config.server.hostname));
-    // Readers share delivery's store: one lock and one MODSEQ per mailbox.
-    let maildrops = Arc::new(StoreMaildrops::new(Arc::new(maildirs.store().clone())));
+    // Readers share delivery's store: one lock and one MODSEQ per mailbox
+    // on files; on the database, one listener for every node's changes.
+    let served = match &node {
+        Some((_, mailboxes)) => ServedMailboxes::Postgres(mailboxes.clone()),
+        None => ServedMailboxes::Files(maildirs.store().clone()),
+    };
+    let maildrops = Arc::new(StoreMaildrops::new(Arc::new(served)));
     let lists = Arc::new(ListBook::new(
         &loaded.data_dir,
         &config.server.hostname,
@@ -146,7 +147,7 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     let news = crate::news::NewsStore::new(
         &loaded.data_dir,
         &config.server.hostname,
-        maildrops.store().as_ref().clone(),
+        maildirs.store().clone(),
     );
     news.set_groups(crate::news::all_groups(&config.news, &list_definitions));
     news.set_access(&config.news);
@@ -169,12 +170,12 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
             tokio::spawn(delivery::run(context, backlog, arrivals, queue_commands));
             None
         }
-        Some(node) => {
-            let context =
-                delivery::Context::new(config, node.world(system), Arc::clone(&directory))?
-                    .listening_at(ours)
-                    .with_lists(Arc::clone(&lists))
-                    .with_news(news.clone());
+        Some((node, mailboxes)) => {
+            let world = node.world(system, mailboxes);
+            let context = delivery::Context::new(config, world, Arc::clone(&directory))?
+                .listening_at(ours)
+                .with_lists(Arc::clone(&lists))
+                .with_news(news.clone());
             Some(node.deliver(context, arrivals, queue_commands, commands.clone()))
         }
     };
@@ -301,6 +302,37 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     let _ = greylist_kept.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Joins the database's mailboxes: a store that listens for every node's
+/// changes (IMAP IDLE), sharing the node's pool. What stays in this
+/// node's data directory is said once, at start.
+async fn served_from_database(
+    node: &Node,
+    postgres: &postern_core::config::PostgresConfig,
+    loaded: &Loaded,
+) -> Result<PgMailboxStore, String> {
+    let client = crate::storage::postgres::client_config(postgres, &loaded.origin)?;
+    let mailboxes = PgMailboxStore::start(node.queue.pool().clone(), client, node.node_id)
+        .await
+        .map_err(|error| {
+            format!(
+                "{}: cannot listen for mailbox changes: {error}",
+                postgres.url
+            )
+        })?;
+    tracing::info!(
+        node_id = node.node_id,
+        "node {} \"{}\" joined the shared queue and mailboxes at {}",
+        node.node_id,
+        node.name,
+        postgres.url
+    );
+    tracing::info!(
+        "mailboxes are served from the database; newsgroups, list archives and each mailbox's settings (vacation, forwarding, blocked senders) stay in this node's data directory {}, not shared with other nodes",
+        loaded.data_dir.display()
+    );
+    Ok(mailboxes)
 }
 
 /// Pulls from one upstream until the server stops; the groups it has

@@ -63,7 +63,7 @@ users = ["alice"]
     );
     let server = TestServer::start_with_files(&config, addr, postgres::write_password);
     assert!(send(&server, "before").starts_with("OK"));
-    server.wait_for_delivery("alice", 1);
+    postgres::wait_for_mailbox(&db, ("example.test", "alice"), 1, || server.log());
     wait_for_empty_queue(&db, &server);
 
     postgres::cluster().stop();
@@ -87,7 +87,7 @@ users = ["alice"]
         |reply| format!("{reply}; log:\n{}", server.log()),
     );
     assert!(reply.starts_with("OK"));
-    let delivered = server.wait_for_delivery("alice", 2);
+    let delivered = postgres::wait_for_mailbox(&db, ("example.test", "alice"), 2, || server.log());
     wait_for_empty_queue(&db, &server);
     let log = server.log();
     assert!(!log.contains("panicked"), "{log}");
@@ -96,14 +96,7 @@ users = ["alice"]
         log.contains("claiming from the shared queue again"),
         "{log}"
     );
-    let subjects: Vec<String> = delivered
-        .iter()
-        .map(|file| std::fs::read_to_string(file).unwrap())
-        .filter_map(|text| {
-            text.lines()
-                .find_map(|l| l.strip_prefix("Subject: ").map(str::to_owned))
-        })
-        .collect();
+    let subjects = postgres::subjects_of(&delivered);
     assert!(subjects.contains(&"before".to_owned()), "{subjects:?}");
     assert!(subjects.contains(&"after".to_owned()), "{subjects:?}");
     assert!(

@@ -466,18 +466,21 @@ async fn storage_migrate_from_empty_then_again_is_a_no_op_and_check_prints_the_v
 
     let migrate = storage(&config, "migrate");
     exits(&migrate, 0);
-    says(&migrate, "applied migration 1, migration 2 (now version 2)");
+    says(
+        &migrate,
+        "applied migration 1, migration 2, migration 3 (now version 3)",
+    );
     let again = storage(&config, "migrate");
     exits(&again, 0);
-    says(&again, "the schema is current (version 2); nothing to do");
+    says(&again, "the schema is current (version 3); nothing to do");
     let init = storage(&config, "init");
     exits(&init, 1);
-    says(&init, "already holds Postern's schema (version 2)");
+    says(&init, "already holds Postern's schema (version 3)");
 
     let client = look(&db).await;
     assert_eq!(
         count(&client, "SELECT count(*) FROM schema_migrations").await,
-        2
+        3
     );
     let queue = PgQueue::new(postgres::pool(db.client_config(), 2).unwrap());
     queue.heartbeat(3, "mx1.example.test", LONG).await.unwrap();
@@ -488,7 +491,7 @@ async fn storage_migrate_from_empty_then_again_is_a_no_op_and_check_prints_the_v
     assert!(check.status.success(), "{shown}");
     assert!(
         shown.contains(&format!(
-            "{}: schema version 2 (this binary's latest: 2)",
+            "{}: schema version 3 (this binary's latest: 3)",
             db.url()
         )),
         "{shown}"
@@ -503,7 +506,7 @@ async fn storage_migrate_from_empty_then_again_is_a_no_op_and_check_prints_the_v
     // A schema newer than the binary is refused.
     client
         .execute(
-            "INSERT INTO schema_migrations (version, name) VALUES (3, 'future')",
+            "INSERT INTO schema_migrations (version, name) VALUES (4, 'future')",
             &[],
         )
         .await
@@ -511,7 +514,7 @@ async fn storage_migrate_from_empty_then_again_is_a_no_op_and_check_prints_the_v
     for action in ["check", "migrate"] {
         let newer = storage(&config, action);
         exits(&newer, 1);
-        says(&newer, "version 3, newer than this binary's 2");
+        says(&newer, "version 4, newer than this binary's 3");
     }
     // And one older than the binary is named, with the fix.
     client
@@ -522,7 +525,7 @@ async fn storage_migrate_from_empty_then_again_is_a_no_op_and_check_prints_the_v
     exits(&older, 1);
     says(
         &older,
-        "the schema is at version 0, older than this binary's 2",
+        "the schema is at version 0, older than this binary's 3",
     );
     says(&older, "run `postern storage migrate`");
 }

@@ -1,8 +1,8 @@
 //! `postern run` on PostgreSQL: real processes, a real database, python's
 //! smtplib as the client and aiosmtpd sinks as the next hop. Sessions
 //! commit to the shared queue before the `250`; nodes claim what is due,
-//! deliver it (local copies into their own Maildirs, remote ones through
-//! the smarthost), and a node killed while it holds leases loses nothing:
+//! deliver it (local copies into the mailboxes in the database, remote
+//! ones through the smarthost), and a node killed while it holds leases loses nothing:
 //! another node delivers once the leases run out.
 
 mod support;
@@ -14,7 +14,7 @@ use support::postgres::{self, Database};
 use support::{TestServer, eventually, free_port, python};
 
 /// A node's configuration: node `node_id` listening on 127.0.0.`host`,
-/// mail for example.test (alice) kept in its own Maildirs, everything
+/// mail for example.test (alice) kept in the database, everything
 /// else through the smarthost at 127.0.0.1:`smarthost`.
 fn node_config(db: &Database, node_id: u16, addr: SocketAddr, smarthost: u16) -> String {
     format!(
@@ -73,26 +73,19 @@ fn send_from(server: &TestServer, from: &str, to: &str, subject: &str, more: &st
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
-/// The subjects of the messages in `files`.
-fn subjects(files: &[std::path::PathBuf]) -> Vec<String> {
-    files
-        .iter()
-        .map(|file| {
-            let text = std::fs::read_to_string(file).unwrap();
-            text.lines()
-                .find_map(|line| line.strip_prefix("Subject: "))
-                .unwrap_or("")
-                .trim()
-                .to_owned()
-        })
-        .collect()
+const ALICE: (&str, &str) = ("example.test", "alice");
+
+/// The texts of alice's messages in the database.
+fn inbox(db: &Database) -> Vec<String> {
+    postgres::mailbox_texts(db, ALICE.0, ALICE.1, "INBOX")
 }
 
 fn queue_rows(db: &Database) -> (i64, i64, i64) {
     (
         postgres::count_in(db, "SELECT count(*) FROM queue_messages"),
         postgres::count_in(db, "SELECT count(*) FROM queue_recipients"),
-        postgres::count_in(db, "SELECT count(*) FROM blobs"),
+        // The queue's blobs (positive IDs); the mailboxes' stay.
+        postgres::count_in(db, "SELECT count(*) FROM blobs WHERE blob_id > 0"),
     )
 }
 
@@ -155,12 +148,12 @@ fn a_node_on_postgres_delivers_locally_once_and_remotely_and_the_queue_ends_empt
     );
     assert!(reply.starts_with("OK"), "{reply}");
 
-    let copies = node.wait_for_delivery("alice", 4);
+    let copies = postgres::wait_for_mailbox(&db, ALICE, 4, || node.log());
     let messages = sink.wait_for_messages(2, &node);
     wait_for_empty_queue(&db, &[&node]);
     // Settled: nothing more arrives.
     std::thread::sleep(std::time::Duration::from_secs(1));
-    let mut local = subjects(&node.delivered("alice"));
+    let mut local = postgres::subjects_of(&inbox(&db));
     local.sort();
     let bounces: Vec<String> = local
         .iter()
@@ -175,16 +168,16 @@ fn a_node_on_postgres_delivers_locally_once_and_remotely_and_the_queue_ends_empt
         "each local copy once"
     );
     assert_eq!(copies.len(), 4);
-    let large_copy = node
-        .delivered("alice")
+    let large_copy = inbox(&db)
         .into_iter()
-        .map(|file| std::fs::read_to_string(file).unwrap())
         .find(|text| text.contains("Subject: large"))
         .unwrap();
     assert!(
-        large_copy.ends_with(&large.replace("\r\n", "\n")) || large_copy.ends_with(&large),
+        large_copy.ends_with(&large),
         "the large message arrived whole"
     );
+    // Nothing in the node's own Maildirs: every node reads the database.
+    assert!(node.delivered("alice").is_empty());
     let mut remote: Vec<String> = sink
         .events("message")
         .iter()
@@ -279,8 +272,7 @@ fn two_nodes_deliver_every_message_once_and_a_killed_nodes_leases_pass_to_the_ot
     }
     expected.sort();
     assert_eq!(remote, expected, "every remote message once");
-    let mut local = subjects(&second.delivered("alice"));
-    local.extend(subjects(&third.delivered("alice")));
+    let mut local = postgres::subjects_of(&inbox(&db));
     local.sort();
     let mut expected: Vec<String> = (0..4)
         .flat_map(|n| [format!("b {n}"), format!("c {n}")])
@@ -288,7 +280,7 @@ fn two_nodes_deliver_every_message_once_and_a_killed_nodes_leases_pass_to_the_ot
     expected.sort();
     assert_eq!(
         local, expected,
-        "every local message once, on one node or the other"
+        "every local message once, whichever node delivered it"
     );
     assert!(
         stall.events("message").is_empty(),

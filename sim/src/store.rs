@@ -423,6 +423,8 @@ impl Backend for MemoryStore {
         &self.recent
     }
 
+    type NewsMailboxes = MemoryStore;
+
     fn news(&self) -> Option<&postern::news::NewsStore<MemoryStore>> {
         self.news.0.as_ref()
     }

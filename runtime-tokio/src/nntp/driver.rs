@@ -21,7 +21,7 @@ use tokio::sync::watch;
 /// What a session needs besides the machine and the connection.
 pub struct NntpContext<'a, B: Backend> {
     pub backend: &'a B,
-    pub news: &'a NewsStore<B::Mailboxes>,
+    pub news: &'a NewsStore<B::NewsMailboxes>,
     pub tls: Option<&'a ServerTls>,
     /// The instance's patterns for a logged-in user no `[[news_access]]`
     /// names: (read, post).

@@ -1,12 +1,12 @@
-//! The production [`Backend`]: the spool, the Maildir store, the
-//! directory and the accounts, as the server's sessions reach them.
+//! The production [`Backend`]: the spool, the mailbox store (Maildir or
+//! the database), the directory and the accounts, as the server's sessions reach them.
 
 use crate::accounts::AccountBook;
 use crate::driver::{self, Backend};
-use crate::mailstore::MaildirStore;
 use crate::pop3::StoreMaildrops;
 use crate::resolver::Resolver;
 use crate::spool::{Spool, SpoolFile};
+use crate::storage::served::ServedMailboxes;
 use postern_core::address::ForwardPath;
 use postern_core::auth::{AuthVerdict, LoginAttempt};
 use postern_core::directory::{Directory, RecipientVerdict};
@@ -25,7 +25,7 @@ pub struct LocalStore {
     pub(super) spool: Arc<Spool>,
     pub(super) directory: Arc<Directory>,
     pub(super) accounts: Arc<AccountBook>,
-    pub(super) maildrops: Arc<StoreMaildrops<MaildirStore>>,
+    pub(super) maildrops: Arc<StoreMaildrops<ServedMailboxes>>,
     /// Which messages are `\Recent` to which IMAP session.
     pub(super) recent: Arc<crate::imap::RecentClaims>,
     /// FTP homes, `DATA_DIR/ftp/<login>/`.
@@ -56,7 +56,7 @@ impl LocalStore {
 
 impl Backend for LocalStore {
     type Message = SpoolFile;
-    type Maildrops = StoreMaildrops<MaildirStore>;
+    type Maildrops = StoreMaildrops<ServedMailboxes>;
     type Tunnel = tokio::net::TcpStream;
 
     async fn check_sender(
@@ -104,6 +104,15 @@ impl Backend for LocalStore {
         login: &str,
         mailbox: &postern_core::envelope::LocalMailbox,
     ) -> Vec<crate::lists::SharedArchive> {
+        // The archives stay in this node's Maildirs: IMAP sessions read
+        // the database, so they are not offered there (the start-up log
+        // says so; NNTP serves them).
+        if matches!(
+            self.maildrops.store().as_ref(),
+            ServedMailboxes::Postgres(_)
+        ) {
+            return Vec::new();
+        }
         let lists = Arc::clone(&self.lists);
         let addresses = [login.to_owned(), mailbox.to_string()];
         crate::spool::blocking(move || {
@@ -122,13 +131,13 @@ impl Backend for LocalStore {
         crate::tunnel::connect(&self.resolver, target, timeout).await
     }
 
-    fn maildrops(&self) -> &StoreMaildrops<MaildirStore> {
+    fn maildrops(&self) -> &StoreMaildrops<ServedMailboxes> {
         &self.maildrops
     }
 
-    type Mailboxes = MaildirStore;
+    type Mailboxes = ServedMailboxes;
 
-    fn mailboxes(&self) -> &MaildirStore {
+    fn mailboxes(&self) -> &ServedMailboxes {
         self.maildrops.store()
     }
 
@@ -139,6 +148,9 @@ impl Backend for LocalStore {
     fn wall_now(&self) -> postern_core::time::UnixTime {
         crate::environment::system_now()
     }
+
+    /// Newsgroups and list archives stay in Maildirs on every backend.
+    type NewsMailboxes = crate::mailstore::MaildirStore;
 
     fn news(&self) -> Option<&crate::news::NewsStore> {
         Some(&self.news)

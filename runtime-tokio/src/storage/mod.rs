@@ -5,8 +5,10 @@
 //! carry the lease and fence contract, and a mailbox store
 //! ([`postgres::PgMailboxStore`]) with the Maildir store's contract.
 //! `postern storage` creates, upgrades and checks the schema and
-//! exports the mailboxes as Maildir ([`export`]); the server itself does
-//! not run on it yet.
+//! exports the mailboxes as Maildir ([`export`]). With `backend =
+//! "postgres"` the server keeps its queue and its mailboxes there; the
+//! readers reach either store through [`served::ServedMailboxes`].
 
 pub mod export;
 pub mod postgres;
+pub mod served;

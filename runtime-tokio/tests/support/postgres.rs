@@ -273,7 +273,7 @@ pub async fn queue(db: &Database) -> PgQueue {
         .await
         .unwrap();
     let connection = tokio::spawn(connection);
-    assert_eq!(schema::migrate(&mut client).await.unwrap(), vec![1, 2]);
+    assert_eq!(schema::migrate(&mut client).await.unwrap(), vec![1, 2, 3]);
     drop(client);
     connection.await.unwrap().unwrap();
     PgQueue::new(postgres::pool(db.client_config(), 4).unwrap())
@@ -411,4 +411,81 @@ pub fn storage_table(db: &Database, node_id: u16, lease: &str) -> String {
 /// Writes the role's password where [`storage_table`] names it.
 pub fn write_password(config_dir: &Path) {
     std::fs::write(config_dir.join("db-password"), format!("{ROLE_PASSWORD}\n")).unwrap();
+}
+
+/// The messages of `user@domain`'s folder `folder` in the database, in
+/// UID order, each whole (its blob's chunks joined) as text.
+pub fn mailbox_texts(db: &Database, domain: &str, user: &str, folder: &str) -> Vec<String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (client, connection) = db
+            .client_config()
+            .connect(tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        let connection = tokio::spawn(connection);
+        let rows = client
+            .query(
+                "SELECT m.uid, c.data FROM mail_messages m \
+                 JOIN mail_folders f ON f.folder_id = m.folder_id \
+                 JOIN blob_chunks c ON c.blob_id = m.blob_id \
+                 WHERE f.domain = $1 AND f.username = $2 AND f.name = $3 \
+                 ORDER BY m.uid, c.seq",
+                &[&domain, &user, &folder],
+            )
+            .await
+            .unwrap();
+        drop(client);
+        let _ = connection.await;
+        let mut texts: Vec<(i64, Vec<u8>)> = Vec::new();
+        for row in &rows {
+            let (uid, data): (i64, Vec<u8>) = (row.get(0), row.get(1));
+            match texts.last_mut() {
+                Some((last, bytes)) if *last == uid => bytes.extend_from_slice(&data),
+                _ => texts.push((uid, data)),
+            }
+        }
+        texts
+            .into_iter()
+            .map(|(_, bytes)| String::from_utf8_lossy(&bytes).into_owned())
+            .collect()
+    })
+}
+
+/// The `Subject:` of each message text.
+pub fn subjects_of(texts: &[String]) -> Vec<String> {
+    texts
+        .iter()
+        .map(|text| {
+            text.lines()
+                .find_map(|line| line.strip_prefix("Subject: "))
+                .unwrap_or("")
+                .trim()
+                .to_owned()
+        })
+        .collect()
+}
+
+/// Waits until `user@domain`'s INBOX in the database holds at least
+/// `count` messages; answers their texts. `logs` explains a timeout.
+pub fn wait_for_mailbox(
+    db: &Database,
+    (domain, user): (&str, &str),
+    count: usize,
+    logs: impl Fn() -> String,
+) -> Vec<String> {
+    super::eventually(
+        || mailbox_texts(db, domain, user, "INBOX"),
+        |texts| texts.len() >= count,
+        |texts| {
+            format!(
+                "{} of {count} messages in {user}@{domain}'s INBOX; logs:\n{}",
+                texts.len(),
+                logs()
+            )
+        },
+    )
 }

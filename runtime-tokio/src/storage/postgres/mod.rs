@@ -22,7 +22,7 @@ mod store;
 pub use admin::{Flushed, Holder, Listed};
 pub use blob::BlobReader;
 pub use listen::{QUEUE_CHANNEL, QueueListener};
-pub use mailbox::{MAILBOX_CHANNEL, PgMailboxStore};
+pub use mailbox::{DeliveredCopy, MAILBOX_CHANNEL, PgMailboxStore, QueuedCopy};
 pub use queue::{Claimed, Lease, PgQueue};
 pub use store::{Leases, SharedSystem, is_fenced};
 

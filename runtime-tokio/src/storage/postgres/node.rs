@@ -82,12 +82,13 @@ impl Node {
 }
 
 impl Node {
-    /// The runner's world on this node: `system`'s network, DNS, clock
-    /// and Maildirs, and the shared queue.
-    pub fn world(&self, system: System) -> SharedSystem {
+    /// The runner's world on this node: `system`'s network, DNS and
+    /// clock, the shared queue, and `mailboxes` for local copies.
+    pub fn world(&self, system: System, mailboxes: super::PgMailboxStore) -> SharedSystem {
         SharedSystem {
             system,
             queue: self.queue.clone(),
+            mailboxes,
             leases: self.leases.clone(),
             lease: self.lease,
         }

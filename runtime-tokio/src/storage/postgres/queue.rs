@@ -549,7 +549,11 @@ pub(super) async fn load_with(
 /// Goes on only while `held` is the message's live lease, and keeps the
 /// message's row locked until the transaction ends, so that no claim
 /// can take it over in between.
-async fn fence(transaction: &Transaction<'_>, key: i64, held: &Lease) -> Result<(), StoreError> {
+pub(super) async fn fence(
+    transaction: &Transaction<'_>,
+    key: i64,
+    held: &Lease,
+) -> Result<(), StoreError> {
     let rows = transaction
         .query(
             &transaction

@@ -29,6 +29,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0002_mailboxes",
         sql: include_str!("migrations/0002_mailboxes.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_delivery_keys",
+        sql: include_str!("migrations/0003_delivery_keys.sql"),
+    },
 ];
 
 /// The version of the schema this binary works with.

@@ -1,6 +1,6 @@
 //! The delivery runner's world on a node of a shared queue: the same
-//! network, DNS, clock and Maildirs as [`System`], and the queue in
-//! PostgreSQL ([`PgQueue`]).
+//! network, DNS and clock as [`System`], and the queue and the mailboxes
+//! in PostgreSQL ([`PgQueue`], [`PgMailboxStore`]).
 //!
 //! The runner works only on messages this node holds a lease on: the
 //! claimer ([`super::node`]) claims due messages, puts their leases in
@@ -10,21 +10,19 @@
 //! [`is_fenced`] recognizes; the lease is then forgotten, and the runner
 //! forgets the message (another node has it).
 //!
-//! Local copies go into this node's Maildirs, as with the files backend,
-//! under names derived from the queue ID and the mailbox, so a copy made
-//! by an earlier try is found rather than made twice
-//! (see `maildir.rs`). Before each copy the node makes sure it holds the
-//! lease for a third of a lease more (from its claim or last renewal, by
-//! its own monotonic clock, or else by renewing it): a node whose lease
-//! is gone makes no copy.
+//! Local copies go into the mailbox store in the database
+//! ([`PgMailboxStore::deliver_queued`]), so that every node serves them:
+//! the copy, its delivery key (queue ID and mailbox) and the recipients'
+//! result in one transaction fenced by the lease. A repeated delivery
+//! finds the key and makes no second copy; a node whose lease is gone
+//! writes nothing.
 
-use super::{BlobReader, Lease, PgQueue, StoreError};
+use super::{BlobReader, DeliveredCopy, Lease, PgMailboxStore, PgQueue, QueuedCopy, StoreError};
 use crate::environment::{Dns, HEADER_SECTION_MAX, Network, QueueStore, System, WallClock};
 use crate::spool::{SpoolRecord, decode_spool_record};
 use postern_core::autoreply::{MailboxRules, ReplyMemory};
-use postern_core::envelope::{Envelope, LocalMailbox, QueueId};
-use postern_core::queue::DeliveryState;
-use postern_core::queue::lease::renew_every;
+use postern_core::envelope::{Destination, Envelope, LocalMailbox, QueueId};
+use postern_core::queue::{DELIVERED_LOCALLY_DETAIL, DeliveryState};
 use postern_core::route::{HostAnswer, MxAnswer};
 use postern_core::time::UnixTime;
 use std::collections::BTreeMap;
@@ -137,6 +135,8 @@ pub struct SharedSystem {
     /// bounces commit through (to the database).
     pub system: System,
     pub queue: PgQueue,
+    /// Where local copies go: every node reads them.
+    pub mailboxes: PgMailboxStore,
     pub leases: Leases,
     /// How long each claim and renewal lasts.
     pub lease: Duration,
@@ -154,22 +154,6 @@ impl SharedSystem {
             self.leases.remove_if(id, lease);
         }
         result.map_err(io::Error::from)
-    }
-
-    /// Goes on only while this node still holds `id`'s lease for at least
-    /// a third of a lease more: known from the claim or the last renewal
-    /// when that was recent (no statement), renewed otherwise.
-    async fn still_held(&self, id: QueueId) -> io::Result<Lease> {
-        let (lease, until) = self.leases.get_until(id).ok_or_else(fenced)?;
-        let asked = Instant::now();
-        if until.saturating_duration_since(asked) > renew_every(self.lease) {
-            return Ok(lease);
-        }
-        let renewed = self.queue.renew(id, &lease, self.lease).await;
-        if renewed.is_ok() {
-            self.leases.renewed(id, lease, asked + self.lease);
-        }
-        self.fenced(id, lease, renewed.map(|_| lease))
     }
 }
 
@@ -227,39 +211,13 @@ impl QueueStore for SharedSystem {
         }
     }
 
+    /// Into the mailbox store, exactly once and fenced by the lease
+    /// ([`PgMailboxStore::deliver_queued`]).
     async fn deliver(&self, record: Arc<SpoolRecord>, mailbox: LocalMailbox) -> io::Result<String> {
         let id = record.queue_id;
-        self.still_held(id).await?;
-        let (_, blob) = self.queue.data(id).await?;
-        let maildirs = Arc::clone(&self.system.maildirs);
-        let runtime = tokio::runtime::Handle::current();
-        crate::spool::blocking(move || {
-            let mut headers = record
-                .envelope
-                .delivery_headers(&mailbox, "\n")
-                .into_bytes();
-            headers.extend_from_slice(&record.trace);
-            let mut data = io::BufReader::with_capacity(
-                postern_core::limits::STORAGE_CHUNK_BYTES_MAX,
-                BlockingRead { runtime, blob },
-            );
-            // Never a first try here: another node, or this one before a
-            // lost lease, may have made the copy.
-            let copy = maildirs.deliver_into(
-                &mailbox,
-                record.junk,
-                (record.queue_id, record.received_at),
-                &headers,
-                &mut data,
-                false,
-            )?;
-            Ok(if copy.earlier {
-                format!("{} (made by an earlier try)", copy.path.display())
-            } else {
-                copy.path.display().to_string()
-            })
-        })
-        .await
+        let lease = self.held(id)?;
+        let copied = deliver_copy(&self.mailboxes, &record, &mailbox, &lease).await;
+        self.fenced(id, lease, copied.map(|copy| copy.to_string()))
     }
 
     async fn save_state(&self, id: QueueId, state: DeliveryState) -> io::Result<()> {
@@ -337,19 +295,36 @@ impl QueueStore for SharedSystem {
     }
 }
 
-/// A blob read from a blocking thread (the Maildir writes block), one
-/// chunk from the database at a time.
-struct BlockingRead {
-    runtime: tokio::runtime::Handle,
-    blob: BlobReader,
-}
-
-impl io::Read for BlockingRead {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        // Only ever called on tokio's blocking threads (`spool::blocking`),
-        // where waiting on the runtime is allowed.
-        self.runtime.block_on(self.blob.read(buf))
-    }
+/// One copy of `record` into `mailbox` while `lease` holds the message.
+async fn deliver_copy(
+    mailboxes: &PgMailboxStore,
+    record: &SpoolRecord,
+    mailbox: &LocalMailbox,
+    lease: &Lease,
+) -> Result<DeliveredCopy, StoreError> {
+    let mut headers = record
+        .envelope
+        .delivery_headers(mailbox, "\r\n")
+        .into_bytes();
+    headers.extend_from_slice(&record.trace);
+    let recipients: Vec<usize> = record
+        .envelope
+        .recipients
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| matches!(&r.destination, Destination::Local(m) if m == mailbox))
+        .map(|(i, _)| i)
+        .collect();
+    let copy = QueuedCopy {
+        queue_id: record.queue_id,
+        mailbox,
+        junk: record.junk,
+        headers: &headers,
+        recipients: &recipients,
+        detail: DELIVERED_LOCALLY_DETAIL,
+        internal_date: UnixTime(record.received_at),
+    };
+    mailboxes.deliver_queued(&copy, lease).await
 }
 
 /// The postgres store tells a fenced write from a failure, and forgets

@@ -23,11 +23,13 @@
 //! A failure to reach or use the database is [`StoreError::Io`]: the
 //! sessions answer the temporary failure they answer for I/O.
 
+mod deliver;
 mod folders;
 mod messages;
 mod transfer;
 mod watch;
 
+pub use deliver::{DeliveredCopy, QueuedCopy};
 pub use watch::MAILBOX_CHANNEL;
 
 use super::{io_error, pool_error};
