@@ -28,8 +28,7 @@ use postern_core::pop3;
 use postern_core::remote_log;
 use postern_core::route::Ourselves;
 use postern_core::smtp::server::{
-    Event, EventLevel, Server as SmtpServer, SessionConfig, SessionInfo, SessionSummary,
-    refusal_reply,
+    Server as SmtpServer, SessionConfig, SessionInfo, SessionSummary, refusal_reply,
 };
 use std::future::Future;
 use std::io;
@@ -45,6 +44,7 @@ mod local_store;
 mod serve_ftp;
 mod serve_nntp;
 mod sessions;
+mod smtp_events;
 pub use local_store::LocalStore;
 
 /// How long sessions still running after the grace period get to say
@@ -830,76 +830,10 @@ impl Instance {
             |event| {
                 summary.record(event);
                 self.count_event(event);
-                log_event(session, peer, event);
+                smtp_events::log_event(session, peer, event);
             },
         )
         .await;
         tracing::info!(session, %peer, "disconnect from {peer}: {summary}");
-    }
-}
-
-impl Instance {
-    /// What the metrics count of an SMTP session's events: messages
-    /// accepted, and logins refused (whatever the verdict, the machine
-    /// reports each as [`Event::AuthFailed`]).
-    fn count_event(&self, event: &Event) {
-        let metrics = crate::metrics::global();
-        match event {
-            Event::MessageQueued { .. } => metrics.message_accepted(&self.service.name),
-            Event::AuthFailed { .. } => metrics.login_failed(match self.service.kind {
-                ServiceKind::Submission => crate::metrics::LoginProtocol::Submission,
-                _ => crate::metrics::LoginProtocol::Smtp,
-            }),
-            Event::Blocklisted { listed, .. } => metrics.spam_control(
-                &self.service.name,
-                match listed {
-                    postern_core::spam::Listed::Client(_) => {
-                        crate::metrics::SpamVerdict::ClientListed
-                    }
-                    postern_core::spam::Listed::SenderDomain(_) => {
-                        crate::metrics::SpamVerdict::SenderListed
-                    }
-                },
-            ),
-            Event::Greylisted { .. } => {
-                metrics.spam_control(&self.service.name, crate::metrics::SpamVerdict::Greylisted)
-            }
-            Event::BlocklistLookupFailed { .. } => metrics.spam_control(
-                &self.service.name,
-                crate::metrics::SpamVerdict::LookupFailed,
-            ),
-            Event::Barred { address, .. } => metrics.spam_control(
-                &self.service.name,
-                match address {
-                    postern_core::smtp::server::BarredAddress::Sender(_) => {
-                        crate::metrics::SpamVerdict::SenderBarred
-                    }
-                    postern_core::smtp::server::BarredAddress::Recipient(_) => {
-                        crate::metrics::SpamVerdict::RecipientBarred
-                    }
-                },
-            ),
-            Event::SenderRefusedByRecipient { .. } => metrics.spam_control(
-                &self.service.name,
-                crate::metrics::SpamVerdict::SenderRefusedByRecipient,
-            ),
-            _ => {}
-        }
-    }
-}
-
-/// One log line for a session event, at the level the core gives it:
-/// per-command events are debug, messages and endings info. Peer text in
-/// the event is already escaped by its `Display`.
-fn log_event(session: u64, peer: SocketAddr, event: &Event) {
-    match (event.level(), event.queue_id()) {
-        (EventLevel::Info, Some(queue_id)) => {
-            tracing::info!(session, %peer, %queue_id, "{event}")
-        }
-        (EventLevel::Info, None) => tracing::info!(session, %peer, "{event}"),
-        (EventLevel::Debug, Some(queue_id)) => {
-            tracing::debug!(session, %peer, %queue_id, "{event}")
-        }
-        (EventLevel::Debug, None) => tracing::debug!(session, %peer, "{event}"),
     }
 }
