@@ -4,7 +4,8 @@
 //! only what this node holds).
 //!
 //! - `list` shows every message as on files, with who holds it (a node
-//!   whose lease is live, for how long) or when it is due.
+//!   whose lease is live, for how long) or when it is due; then the
+//!   damaged messages a node set aside, with their reasons.
 //! - `flush` makes every message that no node holds due now and wakes
 //!   every node (`NOTIFY`); a held message is under delivery already.
 //! - `delete` removes a message whoever holds it; the holder's writes for
@@ -109,6 +110,34 @@ async fn list(queue: &PgQueue) -> std::io::Result<String> {
     ));
     if total > shown_count {
         text.push_str(&format!(" (the first {shown_count} shown)"));
+    }
+    text.push('\n');
+    text.push_str(&damaged_section(queue).await?);
+    Ok(text)
+}
+
+/// The damaged messages a node set aside, each with its reason (as
+/// files' `spool/damaged/`); empty when there are none.
+async fn damaged_section(queue: &PgQueue) -> std::io::Result<String> {
+    let (damaged, total) = queue.damaged().await?;
+    if total == 0 {
+        return Ok(String::new());
+    }
+    let mut text = String::from("\nDAMAGED (set aside in the database, not delivered)\n");
+    for message in &damaged {
+        text.push_str(&format!(
+            "{}  damaged: {} (set aside {} ago)\n",
+            message.queue_id,
+            shown(&message.reason),
+            span(message.age)
+        ));
+    }
+    text.push_str(&format!(
+        "{} set aside; `postern queue delete ID` removes one",
+        counted(total, "damaged message", "damaged messages")
+    ));
+    if total > damaged.len() as i64 {
+        text.push_str(&format!(" (the first {} shown)", damaged.len()));
     }
     text.push('\n');
     Ok(text)

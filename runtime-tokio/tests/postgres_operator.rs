@@ -289,3 +289,110 @@ fn the_queue_command_on_any_node_lists_flushes_and_deletes_in_the_whole_shared_q
     );
     assert!(stall.events("message").is_empty());
 }
+
+/// The first column of the first row of `sql` (an `UPDATE ...
+/// RETURNING`, wrapped to count what it changed).
+fn changed(db: &Database, update: &str) -> i64 {
+    postgres::count_in(
+        db,
+        &format!("WITH changed AS ({update} RETURNING 1) SELECT count(*) FROM changed"),
+    )
+}
+
+#[test]
+fn a_damaged_message_is_set_aside_for_the_operator_and_the_rest_is_delivered() {
+    let db = postgres::database();
+    postgres::migrate_blocking(&db);
+    // The hop defers the first message (451), then takes all.
+    let sink_port = free_port();
+    let sink = Remote::sink("127.0.0.1", sink_port, &["--tempfail", "1"]);
+    let node = start_node_with(&db, 1, 2, sink_port, "6s");
+    send(&node, "damaged@remote.test", "damaged");
+    eventually(
+        || node.log(),
+        |log| log.contains("released to the shared queue until its next attempt"),
+        |log| format!("the message was not deferred; log:\n{log}"),
+    );
+    let damaged = queue_id_for(&node, "damaged@remote.test");
+    // Its record no longer reads (two octets where a header and a record
+    // should be), and it is due now.
+    let key: u64 = damaged
+        .parse::<postern_core::envelope::QueueId>()
+        .unwrap()
+        .0;
+    assert_eq!(
+        changed(
+            &db,
+            &format!(
+                "UPDATE queue_messages SET record = '\\x00ff'::bytea, next_attempt = now() \
+                 WHERE queue_id = {key}"
+            ),
+        ),
+        1
+    );
+    send(&node, "fine@remote.test", "fine");
+
+    let messages = sink.wait_for_messages(1, &node);
+    assert_eq!(messages[0]["to"][0], "fine@remote.test");
+    let moved = format!(
+        "{damaged}: damaged spool entry moved aside to the shared queue's damaged messages"
+    );
+    eventually(
+        || node.log(),
+        |log| log.contains(&moved),
+        |log| format!("not set aside; log:\n{log}"),
+    );
+    assert_eq!(
+        postgres::count_in(
+            &db,
+            &format!(
+                "SELECT count(*) FROM queue_damaged d JOIN queue_messages m USING (queue_id) \
+                 WHERE d.queue_id = {key} AND m.lease_node IS NULL \
+                   AND d.reason LIKE 'spool file cut short: 2 octets%'"
+            ),
+        ),
+        1,
+        "recorded with its reason, its lease given back"
+    );
+    // Set aside once: not claimed and read again.
+    std::thread::sleep(Duration::from_secs(2));
+    let log = node.log();
+    assert_eq!(
+        log.lines()
+            .filter(|line| line.contains(&damaged) && line.contains("spool entry"))
+            .count(),
+        1,
+        "one line for the damage; log:\n{log}"
+    );
+
+    let (ok, list, errors) = queue_command(&node.config_path(), &["list"]);
+    assert!(ok, "queue list failed: {errors}");
+    eprintln!("postern queue list:\n{list}");
+    assert!(list.contains("0 messages in the shared queue"), "{list}");
+    assert!(
+        list.contains("DAMAGED (set aside in the database, not delivered)"),
+        "{list}"
+    );
+    assert!(
+        list.contains(&format!(
+            "{damaged}  damaged: spool file cut short: 2 octets"
+        )),
+        "{list}"
+    );
+    assert!(
+        list.contains("1 damaged message set aside; `postern queue delete ID` removes one"),
+        "{list}"
+    );
+
+    let (ok, deleted, errors) = queue_command(&node.config_path(), &["delete", &damaged]);
+    assert!(ok, "queue delete failed: {errors}");
+    assert_eq!(deleted.trim(), format!("ok deleted {damaged}"));
+    assert_eq!(
+        postgres::count_in(&db, "SELECT count(*) FROM queue_damaged"),
+        0
+    );
+    assert_eq!(
+        postgres::count_in(&db, "SELECT count(*) FROM queue_messages"),
+        0
+    );
+}

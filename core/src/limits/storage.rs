@@ -76,3 +76,7 @@ pub const STORAGE_RENEW_MESSAGES_MAX: usize = 1_000;
 /// The most messages `postern queue list` shows, and `flush` makes due,
 /// on a shared queue in one go (the count of all is shown beside them).
 pub const STORAGE_QUEUE_LIST_MESSAGES_MAX: usize = 10_000;
+
+/// The longest reason recorded for a damaged message set aside in the
+/// shared queue (`queue_damaged.reason`), control characters escaped.
+pub const STORAGE_DAMAGE_REASON_BYTES_MAX: usize = 512;

@@ -54,7 +54,8 @@ pub struct Flushed {
 
 impl PgQueue {
     /// Up to [`STORAGE_QUEUE_LIST_MESSAGES_MAX`] messages, in order of
-    /// queue ID, with their holders; and how many there are in all.
+    /// queue ID, with their holders; and how many there are in all. The
+    /// damaged ones set aside are not among them ([`PgQueue::damaged`]).
     pub async fn listing(&self) -> io::Result<(Vec<Listed>, i64)> {
         let client = self.pool().get().await.map_err(pool_error)?;
         let limit = STORAGE_QUEUE_LIST_MESSAGES_MAX as i64;
@@ -65,13 +66,18 @@ impl PgQueue {
                         CASE WHEN m.lease_expires > now() THEN m.lease_node END, n.name, \
                         EXTRACT(EPOCH FROM m.lease_expires - now())::BIGINT \
                  FROM queue_messages m LEFT JOIN nodes n ON n.node_id = m.lease_node \
+                 WHERE NOT EXISTS (SELECT 1 FROM queue_damaged d WHERE d.queue_id = m.queue_id) \
                  ORDER BY m.queue_id LIMIT $1",
                 &[&limit],
             )
             .await
             .map_err(|e| io_error(&e))?;
         let total: i64 = client
-            .query_one("SELECT count(*) FROM queue_messages", &[])
+            .query_one(
+                "SELECT count(*) FROM queue_messages m \
+                 WHERE NOT EXISTS (SELECT 1 FROM queue_damaged d WHERE d.queue_id = m.queue_id)",
+                &[],
+            )
             .await
             .map_err(|e| io_error(&e))?
             .get(0);

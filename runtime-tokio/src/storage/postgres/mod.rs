@@ -12,6 +12,7 @@
 
 mod admin;
 mod blob;
+mod damaged;
 mod listen;
 mod mailbox;
 pub mod node;
@@ -21,6 +22,7 @@ mod store;
 
 pub use admin::{Flushed, Holder, Listed};
 pub use blob::BlobReader;
+pub use damaged::SetAside;
 pub use listen::{QUEUE_CHANNEL, QueueListener};
 pub use mailbox::{DeliveredCopy, MAILBOX_CHANNEL, PgMailboxStore, QueuedCopy};
 pub use queue::{Claimed, Lease, PgQueue};

@@ -236,10 +236,14 @@ impl QueueStore for SharedSystem {
         finished.map_err(io::Error::from)
     }
 
-    async fn set_aside(&self, _id: QueueId, reason: String) -> io::Result<String> {
-        Err(io::Error::other(format!(
-            "a damaged message stays in the shared queue for an operator to look at ({reason})"
-        )))
+    /// Into `queue_damaged`, released for good, fenced by the lease
+    /// ([`PgQueue::set_aside`]).
+    async fn set_aside(&self, id: QueueId, reason: String) -> io::Result<String> {
+        let lease = self.held(id)?;
+        let set_aside = self.queue.set_aside(id, &lease, &reason).await;
+        self.fenced(id, lease, set_aside)?;
+        self.leases.remove_if(id, lease);
+        Ok("the shared queue's damaged messages (`postern queue list` shows it)".to_owned())
     }
 
     async fn inject(&self, envelope: Envelope, data: Vec<u8>) -> io::Result<QueueId> {
