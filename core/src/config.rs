@@ -27,7 +27,8 @@ pub use port::{PortNames, PortSpec, WELL_KNOWN_PORTS};
 pub use run_as::{Privileges, RunAs, SystemName};
 pub use service::{FtpConfig, ListenLines, ServiceConfig, ServiceKind};
 pub use storage::{
-    DatabaseUrl, PasswordSource, PostgresConfig, StorageConfig, UrlProblem, lease_problem,
+    DatabaseTls, DatabaseUrl, PasswordSource, PostgresConfig, StorageConfig, UrlProblem,
+    lease_problem,
 };
 use storage::{RawStorage, validate_storage};
 

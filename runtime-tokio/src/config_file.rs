@@ -190,10 +190,16 @@ pub fn load(path: Option<&Path>) -> Result<Loaded, String> {
     for key in &mut config.dkim {
         key.key = base.join(&key.key);
     }
-    if let postern_core::config::StorageConfig::Postgres(pg) = &mut config.storage
-        && let Some(postern_core::config::PasswordSource::File(file)) = &mut pg.password
-    {
-        *file = base.join(&*file);
+    if let postern_core::config::StorageConfig::Postgres(pg) = &mut config.storage {
+        if let Some(postern_core::config::PasswordSource::File(file)) = &mut pg.password {
+            *file = base.join(&*file);
+        }
+        if let postern_core::config::DatabaseTls::Required {
+            ca_file: Some(file),
+        } = &mut pg.tls
+        {
+            *file = base.join(&*file);
+        }
     }
     for upstream in &mut config.news_upstreams {
         upstream.password_file = upstream.password_file.as_ref().map(|f| base.join(f));

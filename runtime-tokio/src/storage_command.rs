@@ -91,7 +91,7 @@ async fn act(
 ) -> Result<String, String> {
     let client_config = postgres::client_config(config, &loaded.origin)?;
     let (mut client, connection) = client_config
-        .connect(tokio_postgres::NoTls)
+        .connect()
         .await
         .map_err(|error| connect_error(config, &error))?;
     let connection = tokio::spawn(connection);
@@ -133,6 +133,12 @@ pub(crate) fn connect_error(config: &PostgresConfig, error: &tokio_postgres::Err
             config.url,
             describe(error)
         )
+    } else if describe(error).contains("TLS") {
+        format!(
+            "cannot connect to the database at {} over TLS: {}\n  help: with tls = \"required\" under [storage] the server must offer TLS (ssl = on) with a certificate that names the URL's host and chains to `ca_file` (or to a public root when there is none)",
+            config.url,
+            describe(error)
+        )
     } else if error.as_db_error().is_some() {
         format!(
             "the database at {} refused the connection: {}",
@@ -150,7 +156,7 @@ pub(crate) fn connect_error(config: &PostgresConfig, error: &tokio_postgres::Err
 
 /// Writes every mailbox under `dir` (see [`crate::storage::export`]).
 async fn export(
-    client_config: tokio_postgres::Config,
+    client_config: postgres::DbConfig,
     config: &PostgresConfig,
     dir: &std::path::Path,
 ) -> Result<String, String> {

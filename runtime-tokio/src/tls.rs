@@ -25,7 +25,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 /// The cryptography every TLS session uses: rustls with *ring*.
-fn provider() -> Arc<CryptoProvider> {
+pub(crate) fn provider() -> Arc<CryptoProvider> {
     Arc::new(ring::default_provider())
 }
 
@@ -311,24 +311,8 @@ impl ClientTls {
     /// certificate must chain to `ca_file`'s certificates, or to the
     /// public roots (webpki-roots) when there is none, and name the host.
     pub fn verified(ca_file: Option<&Path>) -> Result<Self, String> {
-        let mut roots = rustls::RootCertStore::empty();
-        match ca_file {
-            Some(path) => {
-                for certificate in
-                    read_certificates(path, "the CA certificates the smarthost's must chain to")?
-                {
-                    roots.add(certificate).map_err(|error| {
-                        format!("{}: not a usable CA certificate: {error}", path.display())
-                    })?;
-                }
-            }
-            None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-        }
-        let config = rustls::ClientConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let config =
+            verified_client_config(ca_file, "the CA certificates the smarthost's must chain to")?;
         Ok(ClientTls {
             connector: TlsConnector::from(Arc::new(config)),
         })
@@ -364,6 +348,31 @@ impl ClientTls {
             )),
         }
     }
+}
+
+/// A client's settings that verify the server's certificate: its chain
+/// to `ca_file`'s certificates (`what` they are, for errors), or to the
+/// public roots (webpki-roots) when there is none, and its name.
+pub fn verified_client_config(
+    ca_file: Option<&Path>,
+    what: &str,
+) -> Result<rustls::ClientConfig, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    match ca_file {
+        Some(path) => {
+            for certificate in read_certificates(path, what)? {
+                roots.add(certificate).map_err(|error| {
+                    format!("{}: not a usable CA certificate: {error}", path.display())
+                })?;
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    Ok(rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }
 
 /// Accepts any certificate, but still checks that the server holds its

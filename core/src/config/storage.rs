@@ -54,7 +54,7 @@ impl StorageConfig {
         match self {
             StorageConfig::Files => "files (the data directory)".to_owned(),
             StorageConfig::Postgres(pg) => format!(
-                "postgres {} (node {} \"{}\", pool {}, lease {}s, password {})",
+                "postgres {} (node {} \"{}\", pool {}, lease {}s, password {}, {})",
                 pg.url,
                 pg.node_id,
                 pg.node_name,
@@ -64,6 +64,14 @@ impl StorageConfig {
                     None => "none".to_owned(),
                     Some(PasswordSource::File(path)) => format!("from file {}", path.display()),
                     Some(PasswordSource::Env(name)) => format!("from ${name}"),
+                },
+                match &pg.tls {
+                    DatabaseTls::None => "tls none".to_owned(),
+                    DatabaseTls::Required { ca_file: None } =>
+                        "tls required, verified against the public roots".to_owned(),
+                    DatabaseTls::Required {
+                        ca_file: Some(path),
+                    } => format!("tls required, verified against {}", path.display()),
                 }
             ),
         }
@@ -88,6 +96,38 @@ pub struct PostgresConfig {
     /// The line of `password_file` (1-based; 0 when none), so that an
     /// error reading the file can name it.
     pub password_file_line: usize,
+    /// Whether the connections are encrypted.
+    pub tls: DatabaseTls,
+}
+
+/// How a node's connections to the database are protected (`tls`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseTls {
+    /// In clear: the default for a database on loopback, where there is
+    /// no network to cross.
+    None,
+    /// TLS, the server's certificate verified (its chain and its name):
+    /// against `ca_file`'s certificates (a relative path is relative to
+    /// the configuration file's directory), or the public roots. The
+    /// default for a database on another host.
+    Required { ca_file: Option<PathBuf> },
+}
+
+impl DatabaseTls {
+    /// The default for a database at `host`: none on loopback (or a
+    /// Unix socket's directory), required anywhere else.
+    pub fn default_for(host: &str) -> DatabaseTls {
+        let loopback = host.starts_with('/')
+            || host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if loopback {
+            DatabaseTls::None
+        } else {
+            DatabaseTls::Required { ca_file: None }
+        }
+    }
 }
 
 /// Where the database password comes from.
@@ -131,6 +171,7 @@ pub enum UrlProblem {
     NoHost,
     BadPort,
     TooLong,
+    HasSslMode,
 }
 
 impl UrlProblem {
@@ -157,6 +198,10 @@ impl UrlProblem {
                 "the URL is too long",
                 "a storage URL is at most 1024 octets",
             ),
+            UrlProblem::HasSslMode => (
+                "the URL sets `sslmode`, which `tls` under [storage] decides",
+                "remove sslmode from the URL and set tls = \"required\" (with ca_file for a private CA) or tls = \"none\"",
+            ),
         }
     }
 }
@@ -179,6 +224,12 @@ impl std::str::FromStr for DatabaseUrl {
             .any(|pair| pair.split('=').next() == Some("password"))
         {
             return Err(UrlProblem::HasPassword);
+        }
+        if query
+            .split('&')
+            .any(|pair| pair.split('=').next() == Some("sslmode"))
+        {
+            return Err(UrlProblem::HasSslMode);
         }
         let (authority, database) = rest.split_once('/').unwrap_or((rest, ""));
         let (user, host_port) = match authority.rsplit_once('@') {
@@ -277,6 +328,13 @@ enum RawBackend {
     Postgres,
 }
 
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum RawTls {
+    None,
+    Required,
+}
+
 #[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawStorage {
@@ -288,6 +346,8 @@ pub(super) struct RawStorage {
     node_name: Option<Spanned<String>>,
     node_id: Option<Spanned<i64>>,
     lease: Option<Spanned<Seconds>>,
+    tls: Option<Spanned<RawTls>>,
+    ca_file: Option<Spanned<PathBuf>>,
 }
 
 /// Checks `[storage]`; `hostname` is the default node name.
@@ -315,6 +375,8 @@ pub(super) fn validate_storage(
             ("node_name", raw.node_name.as_ref().map(Spanned::span)),
             ("node_id", raw.node_id.as_ref().map(Spanned::span)),
             ("lease", raw.lease.as_ref().map(Spanned::span)),
+            ("tls", raw.tls.as_ref().map(Spanned::span)),
+            ("ca_file", raw.ca_file.as_ref().map(Spanned::span)),
         ];
         if let Some((key, Some(span))) = set.into_iter().find(|(_, span)| span.is_some()) {
             warnings.push(spanned_error(
@@ -419,6 +481,7 @@ pub(super) fn validate_storage(
         .map_or(0, |f| super::line_column(source, f.span().start).0);
     match url {
         Some(url) => StorageConfig::Postgres(PostgresConfig {
+            tls: database_tls(source, &raw, &url, errors),
             url,
             password,
             pool_size,
@@ -467,6 +530,36 @@ fn password_source(
             Some(PasswordSource::Env(name.clone()))
         }
         (None, None) => None,
+    }
+}
+
+/// `tls` and `ca_file`, or the default for the URL's host.
+fn database_tls(
+    source: &str,
+    raw: &RawStorage,
+    url: &DatabaseUrl,
+    errors: &mut Vec<ConfigError>,
+) -> DatabaseTls {
+    let ca_file = raw.ca_file.as_ref().map(|f| f.get_ref().clone());
+    match raw.tls.as_ref().map(|t| *t.get_ref()) {
+        Some(RawTls::None) => {
+            if let Some(file) = &raw.ca_file {
+                errors.push(spanned_error(
+                    source,
+                    file.span(),
+                    "ca_file",
+                    "`ca_file` is set, but tls = \"none\" verifies no certificate".to_owned(),
+                    "set tls = \"required\" to connect over TLS, or remove ca_file",
+                ));
+            }
+            DatabaseTls::None
+        }
+        Some(RawTls::Required) => DatabaseTls::Required { ca_file },
+        None => match DatabaseTls::default_for(&url.host) {
+            DatabaseTls::None if ca_file.is_some() => DatabaseTls::Required { ca_file },
+            DatabaseTls::None => DatabaseTls::None,
+            DatabaseTls::Required { .. } => DatabaseTls::Required { ca_file },
+        },
     }
 }
 

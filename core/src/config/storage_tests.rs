@@ -124,7 +124,11 @@ fn url_shapes() {
     let cases: &[(&str, Shape)] = &[
         ("postgres://u@h:1/d", Ok(("h", Some(1)))),
         ("postgres://h", Ok(("h", None))),
-        ("postgresql://u@h/d?sslmode=disable", Ok(("h", None))),
+        ("postgresql://u@h/d?application_name=x", Ok(("h", None))),
+        (
+            "postgresql://u@h/d?sslmode=disable",
+            Err(UrlProblem::HasSslMode),
+        ),
         ("mysql://u@h/d", Err(UrlProblem::NotPostgres)),
         ("postgres://u@/d", Err(UrlProblem::NoHost)),
         ("postgres://u@h:0/d", Err(UrlProblem::BadPort)),
@@ -211,7 +215,76 @@ fn the_summary_never_shows_a_password() {
     );
     assert_eq!(
         config.summary(),
-        "postgres postgres://postern@127.0.0.1:5432/mail (node 3 \"mx1.example.test\", pool 8, lease 60s, password from $PG_PASS)"
+        "postgres postgres://postern@127.0.0.1:5432/mail (node 3 \"mx1.example.test\", pool 8, lease 60s, password from $PG_PASS, tls none)"
     );
     assert_eq!(StorageConfig::Files.summary(), "files (the data directory)");
+}
+
+#[test]
+fn tls_defaults_to_none_on_loopback_and_required_elsewhere() {
+    let tls = |text: &str| match storage(&format!("backend = \"postgres\"\n{text}")) {
+        StorageConfig::Postgres(pg) => pg.tls,
+        StorageConfig::Files => panic!("not postgres"),
+    };
+    for host in ["127.0.0.1", "127.0.0.9:5432", "[::1]:5432", "localhost"] {
+        assert_eq!(
+            tls(&format!("url = \"postgres://u@{host}/q\"\n")),
+            DatabaseTls::None,
+            "{host}"
+        );
+    }
+    for host in ["db.example.test", "10.0.0.5:5432", "[2001:db8::1]"] {
+        assert_eq!(
+            tls(&format!("url = \"postgres://u@{host}/q\"\n")),
+            DatabaseTls::Required { ca_file: None },
+            "{host}"
+        );
+    }
+    assert_eq!(
+        tls("url = \"postgres://u@db.example.test/q\"\ntls = \"none\"\n"),
+        DatabaseTls::None
+    );
+    assert_eq!(
+        tls("url = \"postgres://u@127.0.0.1/q\"\ntls = \"required\"\nca_file = \"db-ca.pem\"\n"),
+        DatabaseTls::Required {
+            ca_file: Some(PathBuf::from("db-ca.pem"))
+        }
+    );
+    // A CA file alone asks for TLS, even on loopback.
+    assert_eq!(
+        tls("url = \"postgres://u@127.0.0.1/q\"\nca_file = \"db-ca.pem\"\n"),
+        DatabaseTls::Required {
+            ca_file: Some(PathBuf::from("db-ca.pem"))
+        }
+    );
+    let StorageConfig::Postgres(pg) = storage(
+        "backend = \"postgres\"\nurl = \"postgres://u@db.example.test/q\"\nca_file = \"/etc/postern/db-ca.pem\"\n",
+    ) else {
+        panic!("not postgres")
+    };
+    assert!(
+        StorageConfig::Postgres(pg)
+            .summary()
+            .ends_with("tls required, verified against /etc/postern/db-ca.pem)")
+    );
+}
+
+#[test]
+fn tls_mistakes_are_named_with_the_fix() {
+    let shown = errors(
+        "backend = \"postgres\"\nurl = \"postgres://u@db.example.test/q?sslmode=require\"\n",
+    );
+    assert!(shown.contains("the URL sets `sslmode`"), "{shown}");
+    assert!(shown.contains("set tls = \"required\""), "{shown}");
+    let shown = errors(
+        "backend = \"postgres\"\nurl = \"postgres://u@db.example.test/q\"\ntls = \"none\"\nca_file = \"ca.pem\"\n",
+    );
+    assert!(
+        shown.contains("tls = \"none\" verifies no certificate"),
+        "{shown}"
+    );
+    let shown = errors(
+        "backend = \"postgres\"\nurl = \"postgres://u@db.example.test/q\"\ntls = \"verify\"\n",
+    );
+    assert!(shown.contains("tls"), "{shown}");
 }

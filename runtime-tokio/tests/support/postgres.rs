@@ -201,6 +201,26 @@ impl Cluster {
         run(stop, "pg_ctl stop");
     }
 
+    /// Turns TLS on with `certificate` and `key` (PEM), without a
+    /// restart. Every test of the process shares the cluster: only a test
+    /// file of its own may change it.
+    pub fn enable_tls(&self, certificate: &[u8], key: &[u8]) {
+        use std::os::unix::fs::PermissionsExt;
+        let data = self.dir.join("data");
+        for (name, bytes) in [("server.crt", certificate), ("server.key", key)] {
+            let path = data.join(name);
+            std::fs::write(&path, bytes).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+            if is_root() {
+                let mut chown = Command::new("chown");
+                chown.arg("postgres:").arg(&path);
+                run(chown, "chown postgres");
+            }
+        }
+        self.psql("ALTER SYSTEM SET ssl = on");
+        self.psql("SELECT pg_reload_conf()");
+    }
+
     /// Runs one SQL statement as the superuser.
     pub fn psql(&self, sql: &str) {
         let mut psql = Command::new(self.bin.join("psql"));

@@ -6,14 +6,13 @@
 //! [`RECONNECT_DELAY`]) and gives one wake-up then: what was committed
 //! while it was away is found by the runner's next claim.
 
-use super::describe;
+use super::{DbConfig, PgConnection, describe};
 use std::future::poll_fn;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
-use tokio_postgres::tls::NoTlsStream;
-use tokio_postgres::{AsyncMessage, Client, Connection, NoTls, Socket};
+use tokio_postgres::{AsyncMessage, Client};
 
 /// The channel commits notify.
 pub const QUEUE_CHANNEL: &str = "postern_queue";
@@ -30,7 +29,8 @@ pub struct QueueListener {
 impl QueueListener {
     /// Connects and listens; returns once the first `LISTEN` is in place,
     /// so a commit after this wakes it.
-    pub async fn start(config: tokio_postgres::Config) -> Result<Self, String> {
+    pub async fn start(config: impl Into<DbConfig>) -> Result<Self, String> {
+        let config = config.into();
         let notify = Arc::new(Notify::new());
         let (client, connection) = subscribe(&config, QUEUE_CHANNEL).await?;
         let task = tokio::spawn(run(config, client, connection, Arc::clone(&notify)));
@@ -55,14 +55,12 @@ impl Drop for QueueListener {
     }
 }
 
-pub(super) type PgConnection = Connection<Socket, NoTlsStream>;
-
 /// Connects and sends `LISTEN channel`, polling the connection meanwhile.
 pub(super) async fn subscribe(
-    config: &tokio_postgres::Config,
+    config: &DbConfig,
     channel: &str,
 ) -> Result<(Client, PgConnection), String> {
-    let (client, mut connection) = config.connect(NoTls).await.map_err(|e| describe(&e))?;
+    let (client, mut connection) = config.connect().await.map_err(|e| describe(&e))?;
     let statement = format!("LISTEN {channel}");
     {
         let listen = client.batch_execute(&statement);
@@ -85,7 +83,7 @@ pub(super) async fn subscribe(
 }
 
 async fn run(
-    config: tokio_postgres::Config,
+    config: DbConfig,
     mut client: Client,
     mut connection: PgConnection,
     notify: Arc<Notify>,

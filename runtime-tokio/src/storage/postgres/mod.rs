@@ -1,7 +1,8 @@
 //! The postgres backend: connections, the schema, and the queue store.
 //!
-//! Connections go without TLS for now ([`NoTls`]): the database must be
-//! on loopback or a network that is trusted. The password comes from a
+//! Connections go over TLS when `[storage] tls` asks for it (the default
+//! for a database on another host), the server's certificate verified
+//! as a smarthost's is ([`DbConfig`]); in clear otherwise. The password comes from a
 //! file or the environment ([`PasswordSource`]) and is handed to the
 //! client only; no error or log line here carries it, and the URL never
 //! holds one (the configuration refuses it).
@@ -29,13 +30,16 @@ pub use queue::{Claimed, Lease, PgQueue};
 pub use store::{Leases, SharedSystem, is_fenced};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
-use postern_core::config::{PasswordSource, PostgresConfig};
+use postern_core::config::{DatabaseTls, PasswordSource, PostgresConfig};
 use std::fmt;
 use std::io;
 use std::path::Path;
 use std::time::Duration;
-use tokio_postgres::NoTls;
+use tokio_postgres::config::SslMode;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::tls::MakeTlsConnect;
+use tokio_postgres::{Client, Socket};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// How long connecting to the database may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -43,10 +47,76 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long an operation waits for a free connection of the pool.
 pub const POOL_WAIT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The client's settings for `config`: its URL, and the password read
-/// from its file or variable. Errors are operator-ready text naming the
-/// key and the fix (never the password).
-pub fn client_config(
+/// How a node reaches the database: the client's settings, and the TLS
+/// connector they go with (used only when the settings ask for TLS).
+#[derive(Clone)]
+pub struct DbConfig {
+    pub config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
+}
+
+/// A connection to the database, over TLS or not.
+pub type PgConnection =
+    tokio_postgres::Connection<Socket, <MakeRustlsConnect as MakeTlsConnect<Socket>>::Stream>;
+
+impl DbConfig {
+    /// `config` in clear, whatever its `sslmode` said.
+    pub fn clear(mut config: tokio_postgres::Config) -> DbConfig {
+        config.ssl_mode(SslMode::Disable);
+        DbConfig {
+            config,
+            // Never used: the settings ask for no TLS.
+            tls: MakeRustlsConnect::new(
+                rustls::ClientConfig::builder_with_provider(crate::tls::provider())
+                    .with_safe_default_protocol_versions()
+                    .expect("ring supports the default protocol versions")
+                    .with_root_certificates(rustls::RootCertStore::empty())
+                    .with_no_client_auth(),
+            ),
+        }
+    }
+
+    /// One connection, and the task's half of it to poll.
+    pub async fn connect(&self) -> Result<(Client, PgConnection), tokio_postgres::Error> {
+        self.config.connect(self.tls.clone()).await
+    }
+}
+
+impl From<tokio_postgres::Config> for DbConfig {
+    fn from(config: tokio_postgres::Config) -> DbConfig {
+        DbConfig::clear(config)
+    }
+}
+
+/// The client's settings for `config`: its URL, the password read from
+/// its file or variable, and TLS as `tls` says (the server's certificate
+/// verified against `ca_file` or the public roots). Errors are
+/// operator-ready text naming the key and the fix (never the password).
+pub fn client_config(config: &PostgresConfig, config_file: &str) -> Result<DbConfig, String> {
+    let client = plain_client_config(config, config_file)?;
+    match &config.tls {
+        DatabaseTls::None => Ok(DbConfig::clear(client)),
+        DatabaseTls::Required { ca_file } => {
+            let tls = crate::tls::verified_client_config(
+                ca_file.as_deref(),
+                "the CA certificates the database's must chain to",
+            )
+            .map_err(|error| {
+                format!(
+                    "{config_file}: `storage.ca_file`: {error}\n  help: name a PEM file of the CA certificates that signed the database server's certificate"
+                )
+            })?;
+            let mut client = client;
+            client.ssl_mode(SslMode::Require);
+            Ok(DbConfig {
+                config: client,
+                tls: MakeRustlsConnect::new(tls),
+            })
+        }
+    }
+}
+
+fn plain_client_config(
     config: &PostgresConfig,
     config_file: &str,
 ) -> Result<tokio_postgres::Config, String> {
@@ -97,10 +167,11 @@ fn read_password_file(path: &Path, line: usize, config_file: &str) -> Result<Str
 }
 
 /// A pool of at most `size` connections made with `client`.
-pub fn pool(client: tokio_postgres::Config, size: u32) -> Result<Pool, String> {
+pub fn pool(client: impl Into<DbConfig>, size: u32) -> Result<Pool, String> {
+    let client = client.into();
     let manager = Manager::from_config(
-        client,
-        NoTls,
+        client.config,
+        client.tls,
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },

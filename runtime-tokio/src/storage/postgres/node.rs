@@ -53,7 +53,7 @@ impl Node {
     pub async fn join(config: &PostgresConfig, origin: &str) -> Result<Node, String> {
         let client = super::client_config(config, origin)?;
         let (connection_client, connection) = client
-            .connect(tokio_postgres::NoTls)
+            .connect()
             .await
             .map_err(|error| crate::storage_command::connect_error(config, &error))?;
         let connection = tokio::spawn(connection);

@@ -90,11 +90,11 @@ impl PgMailboxStore {
     /// before it returns.
     pub async fn start(
         pool: Pool,
-        config: tokio_postgres::Config,
+        config: impl Into<crate::storage::postgres::DbConfig>,
         node_id: u16,
     ) -> Result<Self, String> {
         let watchers = Arc::new(watch::Watchers::default());
-        let listener = watch::listen(config, Arc::clone(&watchers)).await?;
+        let listener = watch::listen(config.into(), Arc::clone(&watchers)).await?;
         Ok(Self::with(pool, node_id, watchers, Some(listener)))
     }
 

@@ -65,7 +65,7 @@ impl Watchers {
 
 /// Connects, listens, and runs the fan-out until the handle is aborted.
 pub(super) async fn listen(
-    config: tokio_postgres::Config,
+    config: crate::storage::postgres::DbConfig,
     watchers: Arc<Watchers>,
 ) -> Result<JoinHandle<()>, String> {
     let (client, connection) = subscribe(&config, MAILBOX_CHANNEL).await?;

@@ -1,0 +1,150 @@
+//! TLS between a node and its database (`[storage] tls`, `ca_file`): a
+//! node that requires TLS connects only over TLS to a server whose
+//! certificate it can verify, and says what is wrong otherwise. The test
+//! process has a cluster of its own, whose TLS this file turns on.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use support::postgres::{self, Database};
+use support::{TestServer, free_port, postern, python};
+
+/// A self-signed certificate for 127.0.0.1, made by `postern cert`:
+/// `cert.pem` and `key.pem` in `dir`.
+fn certificate(dir: &Path) -> (Vec<u8>, Vec<u8>) {
+    let output = postern()
+        .current_dir(dir)
+        .args(["cert", "self-signed", "--host", "127.0.0.1", "--force"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    (
+        std::fs::read(dir.join("cert.pem")).unwrap(),
+        std::fs::read(dir.join("key.pem")).unwrap(),
+    )
+}
+
+/// A node's configuration on `db` with `tls` (lines of `[storage]`).
+fn config(db: &Database, addr: SocketAddr, tls: &str) -> String {
+    format!(
+        r#"
+[server]
+hostname = "node1.example.test"
+data_dir = "data"
+shutdown_grace = "1s"
+
+[[service]]
+name = "mx"
+kind = "smtp"
+listen = "{addr}"
+
+[[domain]]
+name = "example.test"
+users = ["alice"]
+
+{storage}{tls}
+"#,
+        storage = postgres::storage_table(db, 1, "60s")
+    )
+}
+
+/// `postern storage check` on `text`, with the password and `ca` (the
+/// CA file's bytes) beside it: its status and what it printed.
+fn check(text: &str, ca: &[u8]) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("postern.toml"), text).unwrap();
+    std::fs::write(dir.path().join("db-ca.pem"), ca).unwrap();
+    postgres::write_password(dir.path());
+    let output = postern()
+        .args(["storage", "check", "-c"])
+        .arg(dir.path().join("postern.toml"))
+        .env_remove("POSTERN_CONFIG")
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+/// The node's connections to `db`, and how many of them are over TLS.
+fn connections(db: &Database) -> (i64, i64) {
+    let sql = |condition: &str| {
+        format!(
+            "SELECT count(*) FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) \
+             WHERE a.datname = '{}' AND a.application_name = 'postern' {condition}",
+            db.name
+        )
+    };
+    (
+        postgres::count_in(db, &sql("")),
+        postgres::count_in(db, &sql("AND s.ssl")),
+    )
+}
+
+#[test]
+fn a_node_that_requires_tls_uses_verified_tls_and_names_what_stops_it() {
+    let db = postgres::database();
+    postgres::migrate_blocking(&db);
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = certificate(certs.path());
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let required = "tls = \"required\"\nca_file = \"db-ca.pem\"\n";
+
+    // The server offers no TLS yet: a node that requires it says so.
+    let (ok, shown) = check(&config(&db, addr, required), &cert);
+    assert!(!ok, "{shown}");
+    assert!(shown.contains("over TLS"), "{shown}");
+    assert!(shown.contains("must offer TLS (ssl = on)"), "{shown}");
+    eprintln!("storage check with no TLS offered:\n{shown}");
+
+    postgres::cluster().enable_tls(&cert, &key);
+
+    // A certificate that chains to nothing the node trusts is refused.
+    let (ok, shown) = check(&config(&db, addr, "tls = \"required\"\n"), &cert);
+    assert!(!ok, "{shown}");
+    assert!(shown.contains("over TLS"), "{shown}");
+    assert!(shown.contains("chains to `ca_file`"), "{shown}");
+    eprintln!("storage check without the CA:\n{shown}");
+    // With the CA named, it is accepted.
+    let (ok, shown) = check(&config(&db, addr, required), &cert);
+    assert!(ok, "{shown}");
+    assert!(
+        shown.contains("schema version"),
+        "storage check reached the database: {shown}"
+    );
+
+    // A node running over TLS: its every connection is encrypted, and
+    // mail flows through it into the database.
+    let node = TestServer::start_with_files(&config(&db, addr, required), addr, |dir| {
+        postgres::write_password(dir);
+        std::fs::write(dir.join("db-ca.pem"), &cert).unwrap();
+    });
+    let message = node.dir.path().join("m.eml");
+    std::fs::write(
+        &message,
+        "From: carol@client.test\r\nTo: alice@example.test\r\nSubject: over tls\r\n\r\nbody\r\n",
+    )
+    .unwrap();
+    let output = python(
+        "send.py",
+        node.addr,
+        &[
+            "carol@client.test",
+            "alice@example.test",
+            message.to_str().unwrap(),
+        ],
+    );
+    let reply = String::from_utf8_lossy(&output.stdout);
+    assert!(reply.starts_with("OK"), "{reply}");
+    let texts = postgres::wait_for_mailbox(&db, ("example.test", "alice"), 1, || node.log());
+    assert_eq!(postgres::subjects_of(&texts), ["over tls"]);
+    let (all, encrypted) = connections(&db);
+    assert!(all >= 2, "the node's pool and listeners: {all}");
+    assert_eq!(encrypted, all, "every connection of the node over TLS");
+}
