@@ -21,6 +21,9 @@ use std::time::Duration;
 use toml::Spanned;
 
 /// `[storage]`, valid.
+// Made once per configuration and rarely moved: boxing the postgres
+// settings would only complicate every match on them.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum StorageConfig {
     /// The spool and Maildirs in the data directory: one node.
