@@ -44,6 +44,7 @@ mod local_store;
 mod serve_ftp;
 mod serve_nntp;
 mod sessions;
+mod shared_accounts;
 mod smtp_events;
 pub use local_store::LocalStore;
 
@@ -79,6 +80,13 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
             Some((node, mailboxes))
         }
         postern_core::config::StorageConfig::Files => None,
+    };
+    let accounts_at = match &node {
+        Some((node, _)) => {
+            let pool = node.queue.pool().clone();
+            shared_accounts::join(pool, &loaded.data_dir, &node_url(config)).await?
+        }
+        None => crate::accounts::AccountsAt::Files(loaded.data_dir.clone()),
     };
     if let Some(account) = privileges.account() {
         privileges::hand_over_data_dir(&loaded.data_dir, account)?;
@@ -181,7 +189,7 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     };
     let reload_commands = commands.clone();
     let accounts = Arc::new(AccountBook::new(
-        &loaded.data_dir,
+        accounts_at,
         Arc::clone(&directory),
         config.lockout,
     ));
@@ -329,10 +337,18 @@ async fn served_from_database(
         postgres.url
     );
     tracing::info!(
-        "mailboxes are served from the database; newsgroups, list archives and each mailbox's settings (vacation, forwarding, blocked senders) stay in this node's data directory {}, not shared with other nodes",
+        "mailboxes and accounts are served from the database; newsgroups, list archives and each mailbox's settings (vacation, forwarding, blocked senders) stay in this node's data directory {}, not shared with other nodes",
         loaded.data_dir.display()
     );
     Ok(mailboxes)
+}
+
+/// The database's URL, for log lines and errors.
+fn node_url(config: &postern_core::config::Config) -> String {
+    match &config.storage {
+        postern_core::config::StorageConfig::Postgres(postgres) => postgres.url.to_string(),
+        postern_core::config::StorageConfig::Files => String::new(),
+    }
 }
 
 /// Pulls from one upstream until the server stops; the groups it has

@@ -468,19 +468,19 @@ async fn storage_migrate_from_empty_then_again_is_a_no_op_and_check_prints_the_v
     exits(&migrate, 0);
     says(
         &migrate,
-        "applied migration 1, migration 2, migration 3 (now version 3)",
+        "applied migration 1, migration 2, migration 3, migration 4 (now version 4)",
     );
     let again = storage(&config, "migrate");
     exits(&again, 0);
-    says(&again, "the schema is current (version 3); nothing to do");
+    says(&again, "the schema is current (version 4); nothing to do");
     let init = storage(&config, "init");
     exits(&init, 1);
-    says(&init, "already holds Postern's schema (version 3)");
+    says(&init, "already holds Postern's schema (version 4)");
 
     let client = look(&db).await;
     assert_eq!(
         count(&client, "SELECT count(*) FROM schema_migrations").await,
-        3
+        4
     );
     let queue = PgQueue::new(postgres::pool(db.client_config(), 2).unwrap());
     queue.heartbeat(3, "mx1.example.test", LONG).await.unwrap();
@@ -491,7 +491,7 @@ async fn storage_migrate_from_empty_then_again_is_a_no_op_and_check_prints_the_v
     assert!(check.status.success(), "{shown}");
     assert!(
         shown.contains(&format!(
-            "{}: schema version 3 (this binary's latest: 3)",
+            "{}: schema version 4 (this binary's latest: 4)",
             db.url()
         )),
         "{shown}"
@@ -506,7 +506,7 @@ async fn storage_migrate_from_empty_then_again_is_a_no_op_and_check_prints_the_v
     // A schema newer than the binary is refused.
     client
         .execute(
-            "INSERT INTO schema_migrations (version, name) VALUES (4, 'future')",
+            "INSERT INTO schema_migrations (version, name) VALUES (5, 'future')",
             &[],
         )
         .await
@@ -514,7 +514,7 @@ async fn storage_migrate_from_empty_then_again_is_a_no_op_and_check_prints_the_v
     for action in ["check", "migrate"] {
         let newer = storage(&config, action);
         exits(&newer, 1);
-        says(&newer, "version 4, newer than this binary's 3");
+        says(&newer, "version 5, newer than this binary's 4");
     }
     // And one older than the binary is named, with the fix.
     client
@@ -525,7 +525,7 @@ async fn storage_migrate_from_empty_then_again_is_a_no_op_and_check_prints_the_v
     exits(&older, 1);
     says(
         &older,
-        "the schema is at version 0, older than this binary's 3",
+        "the schema is at version 0, older than this binary's 4",
     );
     says(&older, "run `postern storage migrate`");
 }

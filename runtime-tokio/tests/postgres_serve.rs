@@ -56,8 +56,10 @@ users = ["alice"]
         storage = postgres::storage_table(db, node_id, "5s")
     );
     let server = TestServer::start_with_files(&config, smtp, postgres::write_password);
-    // Accounts are each node's file: the user is added on every node.
-    add_user(&server.config_path(), USER, PASSWORD);
+    // The accounts are the database's: the user is added once, on node 1.
+    if node_id == 1 {
+        add_user(&server.config_path(), USER, PASSWORD);
+    }
     Node {
         server,
         smtp,

@@ -203,6 +203,10 @@ impl Backend for LocalStore {
         Some(self.data_dir.clone())
     }
 
+    fn accounts_at(&self) -> Option<crate::accounts::AccountsAt> {
+        Some(self.accounts.at().clone())
+    }
+
     fn real_name(&self, login: &str) -> Option<String> {
         let accounts = self.accounts.accounts().ok()?;
         accounts.get(login)?.real_name.clone()
@@ -236,16 +240,16 @@ impl Backend for LocalStore {
     }
 
     async fn change_password(&self, login: &str, password: &str) -> Result<(), String> {
-        let (data_dir, login, password) =
-            (self.data_dir.clone(), login.to_owned(), password.to_owned());
-        tokio::task::spawn_blocking(move || {
-            crate::accounts::set_password(&data_dir, &login, &password).map(|_| ())
-        })
-        .await
-        .map_err(|e| format!("the password change stopped: {e}"))?
+        crate::accounts::set_password(self.accounts.at(), login, password)
+            .await
+            .map(|_| ())
     }
 
     async fn finger(&self, request: &finger::Request) -> Vec<finger::UserInfo> {
+        if let Err(error) = self.accounts.refresh().await {
+            tracing::error!("finger cannot read the accounts: {error}");
+            return Vec::new();
+        }
         let accounts = match self.accounts.accounts() {
             Ok(accounts) => accounts,
             Err(error) => {

@@ -10,6 +10,7 @@
 //! caller retries it later (a session answers `451 4.3.0`). A write
 //! refused because the writer's lease is gone is [`StoreError::Fenced`].
 
+mod accounts;
 mod admin;
 mod blob;
 mod listen;
@@ -19,6 +20,7 @@ mod queue;
 pub mod schema;
 mod store;
 
+pub use accounts::PgAccounts;
 pub use admin::{Flushed, Holder, Listed};
 pub use blob::BlobReader;
 pub use listen::{QUEUE_CHANNEL, QueueListener};

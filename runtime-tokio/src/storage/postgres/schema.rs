@@ -34,6 +34,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0003_delivery_keys",
         sql: include_str!("migrations/0003_delivery_keys.sql"),
     },
+    Migration {
+        version: 4,
+        name: "0004_shared_state",
+        sql: include_str!("migrations/0004_shared_state.sql"),
+    },
 ];
 
 /// The version of the schema this binary works with.
