@@ -88,6 +88,12 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
         }
         None => crate::accounts::AccountsAt::Files(loaded.data_dir.clone()),
     };
+    let settings = match &node {
+        Some((node, _)) => crate::mailbox_rules::SettingsAt::Shared(
+            crate::storage::postgres::PgSettings::new(node.queue.pool().clone()),
+        ),
+        None => crate::mailbox_rules::SettingsAt::Files(loaded.data_dir.clone()),
+    };
     if let Some(account) = privileges.account() {
         privileges::hand_over_data_dir(&loaded.data_dir, account)?;
         // The log file (opened by root) is the account's too.
@@ -203,6 +209,7 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     let greylist = crate::greylist::GreylistBook::open(&loaded.data_dir);
     let store = LocalStore {
         greylist: Arc::clone(&greylist),
+        settings,
         news: news.clone(),
         spool,
         directory,
@@ -337,7 +344,7 @@ async fn served_from_database(
         postgres.url
     );
     tracing::info!(
-        "mailboxes and accounts are served from the database; newsgroups, list archives and each mailbox's settings (vacation, forwarding, blocked senders) stay in this node's data directory {}, not shared with other nodes",
+        "mailboxes, accounts and each mailbox's settings (vacation, forwarding, blocked senders) are served from the database; newsgroups and list archives stay in this node's data directory {}, not shared with other nodes",
         loaded.data_dir.display()
     );
     Ok(mailboxes)

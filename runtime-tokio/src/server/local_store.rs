@@ -42,6 +42,9 @@ pub struct LocalStore {
     pub(super) lists: Arc<crate::lists::ListBook>,
     /// The greylist every SMTP instance shares.
     pub(super) greylist: Arc<crate::greylist::GreylistBook>,
+    /// Where each mailbox's settings are (the webmail shows and changes
+    /// them).
+    pub(super) settings: crate::mailbox_rules::SettingsAt,
 }
 
 impl LocalStore {
@@ -216,10 +219,7 @@ impl Backend for LocalStore {
         &self,
         mailbox: &postern_core::envelope::LocalMailbox,
     ) -> Result<postern_core::autoreply::MailboxRules, String> {
-        let (data_dir, mailbox) = (self.data_dir.clone(), mailbox.clone());
-        tokio::task::spawn_blocking(move || crate::mailbox_rules::load(&data_dir, &mailbox))
-            .await
-            .map_err(|e| format!("reading the settings stopped: {e}"))?
+        self.settings.load(mailbox).await
     }
 
     async fn save_mailbox_rules(
@@ -227,16 +227,7 @@ impl Backend for LocalStore {
         mailbox: &postern_core::envelope::LocalMailbox,
         rules: postern_core::autoreply::MailboxRules,
     ) -> Result<postern_core::autoreply::MailboxRules, String> {
-        let (data_dir, directory, mailbox) = (
-            self.data_dir.clone(),
-            Arc::clone(&self.directory),
-            mailbox.clone(),
-        );
-        tokio::task::spawn_blocking(move || {
-            crate::mailbox_rules::save(&data_dir, &directory, &mailbox, rules)
-        })
-        .await
-        .map_err(|e| format!("saving the settings stopped: {e}"))?
+        self.settings.save(&self.directory, mailbox, rules).await
     }
 
     async fn change_password(&self, login: &str, password: &str) -> Result<(), String> {

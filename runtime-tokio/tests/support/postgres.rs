@@ -273,7 +273,10 @@ pub async fn queue(db: &Database) -> PgQueue {
         .await
         .unwrap();
     let connection = tokio::spawn(connection);
-    assert_eq!(schema::migrate(&mut client).await.unwrap(), vec![1, 2, 3, 4]);
+    assert_eq!(
+        schema::migrate(&mut client).await.unwrap(),
+        vec![1, 2, 3, 4]
+    );
     drop(client);
     connection.await.unwrap().unwrap();
     PgQueue::new(postgres::pool(db.client_config(), 4).unwrap())

@@ -18,6 +18,7 @@ mod mailbox;
 pub mod node;
 mod queue;
 pub mod schema;
+mod settings;
 mod store;
 
 pub use accounts::PgAccounts;
@@ -26,6 +27,7 @@ pub use blob::BlobReader;
 pub use listen::{QUEUE_CHANNEL, QueueListener};
 pub use mailbox::{DeliveredCopy, MAILBOX_CHANNEL, PgMailboxStore, QueuedCopy};
 pub use queue::{Claimed, Lease, PgQueue};
+pub use settings::PgSettings;
 pub use store::{Leases, SharedSystem, is_fenced};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
