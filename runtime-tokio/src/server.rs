@@ -15,8 +15,8 @@ use crate::privileges;
 use crate::reload::{self, Reloader};
 use crate::resolver::Resolver;
 use crate::spool::{CommitTo, DataDirLock, Spool};
-use crate::storage::postgres::PgMailboxStore;
 use crate::storage::postgres::node::Node;
+use crate::storage::postgres::{PgMailboxStore, PgMaildropLocks};
 use crate::storage::served::ServedMailboxes;
 use crate::tls::{ServerTls, Transport};
 use postern_core::admission::{self, HostKey, Limits, Permit, Quota, Refusal};
@@ -150,7 +150,16 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
         Some((_, mailboxes)) => ServedMailboxes::Postgres(mailboxes.clone()),
         None => ServedMailboxes::Files(maildirs.store().clone()),
     };
-    let maildrops = Arc::new(StoreMaildrops::new(Arc::new(served)));
+    let maildrops = StoreMaildrops::new(Arc::new(served));
+    // On the database, a POP3 session locks its maildrop for every node.
+    let maildrops = Arc::new(match &node {
+        Some((node, _)) => maildrops.with_shared_locks(PgMaildropLocks::new(
+            node.queue.pool().clone(),
+            node.node_id,
+            node.lease,
+        )),
+        None => maildrops,
+    });
     let lists = Arc::new(ListBook::new(
         &loaded.data_dir,
         &config.server.hostname,
@@ -344,7 +353,7 @@ async fn served_from_database(
         postgres.url
     );
     tracing::info!(
-        "mailboxes, accounts and each mailbox's settings (vacation, forwarding, blocked senders) are served from the database; newsgroups and list archives stay in this node's data directory {}, not shared with other nodes",
+        "mailboxes, accounts, each mailbox's settings (vacation, forwarding, blocked senders) and the POP3 lock are shared in the database; newsgroups and list archives stay in this node's data directory {}, not shared with other nodes",
         loaded.data_dir.display()
     );
     Ok(mailboxes)

@@ -185,7 +185,7 @@ fn an_account_changed_on_one_node_counts_at_once_on_every_node() {
         assert!(!file.exists(), "{} was written", file.display());
         let log = node.server.log();
         assert!(
-            log.contains("mailboxes and accounts are served from the database"),
+            log.contains("mailboxes, accounts, each mailbox's settings (vacation, forwarding, blocked senders) and the POP3 lock are shared in the database"),
             "{log}"
         );
         assert!(!log.contains("panicked"), "{log}");

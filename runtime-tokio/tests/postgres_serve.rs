@@ -174,7 +174,7 @@ fn idle_on_one_node_hears_another_nodes_delivery_and_pop3_on_a_third_sees_the_sa
         assert!(node.server.delivered("alice").is_empty());
         let log = node.server.log();
         assert!(
-            log.contains("mailboxes are served from the database"),
+            log.contains("and the POP3 lock are shared in the database"),
             "{log}"
         );
         assert!(!log.contains("panicked"), "{log}");

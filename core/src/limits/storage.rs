@@ -81,12 +81,3 @@ pub const STORAGE_QUEUE_LIST_MESSAGES_MAX: usize = 10_000;
 /// an `accounts.toml`): a change that would make it longer is refused.
 /// Some 60,000 accounts with short plans fit.
 pub const STORAGE_ACCOUNTS_BYTES_MAX: usize = 32 * 1024 * 1024;
-
-/// How long a POP3 maildrop lock in the shared database lasts from its
-/// last renewal (the database's clock): a node killed with a session
-/// open holds its users' maildrops this long at most.
-pub const STORAGE_POP3_LOCK_LEASE: Duration = Duration::from_secs(30);
-
-/// How often a POP3 session renews its maildrop lock in the shared
-/// database: a third of its lease, so two renewals may fail in a row.
-pub const STORAGE_POP3_LOCK_RENEW_INTERVAL: Duration = Duration::from_secs(10);
