@@ -1,13 +1,19 @@
-//! Accounts on disk: `DATA_DIR/accounts.toml`, argon2id hashes, checked
-//! for SMTP AUTH and changed by `postern user`.
+//! Accounts: argon2id hashes, checked for SMTP AUTH (and every other
+//! login) and changed by `postern user`, kept where [`AccountsAt`] says:
 //!
-//! The server reads the file again whenever it changes, so `postern user
-//! add` takes effect at once, without a restart. Every write replaces the
-//! file atomically ([`replace_file`]), under a lock, so a reader sees the
-//! old file or the new one, never half of one.
+//! - on files, `DATA_DIR/accounts.toml`. The server reads the file again
+//!   whenever it changes, so `postern user add` takes effect at once,
+//!   without a restart. Every write replaces the file atomically
+//!   ([`replace_file`]), under a lock, so a reader sees the old file or
+//!   the new one, never half of one;
+//! - with the postgres backend, the same document in the shared database
+//!   ([`PgAccounts`]), with a revision: every node checks the revision at
+//!   each login and reads the document again when it moved, so an account
+//!   added or changed on any node counts on every node at its next login.
 
 use crate::driver::Clock;
 use crate::spool::{create_dir_durably, replace_file};
+use crate::storage::postgres::PgAccounts;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{Output, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -123,14 +129,82 @@ pub fn read(path: &Path) -> Result<Accounts, String> {
     }
 }
 
-/// The accounts as the server sees them: the file, cached until it
-/// changes, the directory for the aliases an account owns, and the
-/// lockout of hosts that guess.
+/// Where the accounts are kept.
+#[derive(Clone)]
+pub enum AccountsAt {
+    /// `accounts.toml` in this data directory.
+    Files(PathBuf),
+    /// The shared database: one set for every node.
+    Shared(PgAccounts),
+}
+
+/// Which version of the accounts a cache holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Cached {
+    File(Option<Stamp>),
+    Revision(i64),
+}
+
+impl AccountsAt {
+    /// Applies `change` under the lock (the file's, or the database row's)
+    /// and writes the result; `change` returns the message to print.
+    pub async fn update(
+        &self,
+        change: impl FnOnce(&mut Accounts) -> Result<String, String> + Send + 'static,
+    ) -> Result<String, String> {
+        match self {
+            AccountsAt::Files(data_dir) => {
+                let data_dir = data_dir.clone();
+                tokio::task::spawn_blocking(move || update(&data_dir, change))
+                    .await
+                    .map_err(|e| format!("the change of the accounts stopped: {e}"))?
+            }
+            AccountsAt::Shared(shared) => shared.update(change).await,
+        }
+    }
+
+    /// The accounts now.
+    pub async fn read(&self) -> Result<Accounts, String> {
+        match self {
+            AccountsAt::Files(data_dir) => {
+                let path = data_dir.join(ACCOUNTS_FILE);
+                tokio::task::spawn_blocking(move || read(&path))
+                    .await
+                    .map_err(|e| format!("reading the accounts stopped: {e}"))?
+            }
+            AccountsAt::Shared(shared) => shared
+                .load()
+                .await
+                .map(|(_, accounts)| accounts)
+                .map_err(|error| format!("the accounts in the database: {error}")),
+        }
+    }
+}
+
+/// Where the configuration keeps the accounts: the data directory's file,
+/// or with `[storage] backend = "postgres"` the shared database (one
+/// connection, made at its first use; a command needs no more).
+pub fn accounts_at(loaded: &crate::config_file::Loaded) -> Result<AccountsAt, String> {
+    match &loaded.config.storage {
+        postern_core::config::StorageConfig::Files => {
+            Ok(AccountsAt::Files(loaded.data_dir.clone()))
+        }
+        postern_core::config::StorageConfig::Postgres(postgres) => {
+            let client = crate::storage::postgres::client_config(postgres, &loaded.origin)?;
+            let pool = crate::storage::postgres::pool(client, 1)?;
+            Ok(AccountsAt::Shared(PgAccounts::new(pool)))
+        }
+    }
+}
+
+/// The accounts as the server sees them: the file or the database's
+/// document, cached until it changes, the directory for the aliases an
+/// account owns, and the lockout of hosts that guess.
 pub struct AccountBook {
-    path: PathBuf,
+    at: AccountsAt,
     /// Replaced by a configuration reload.
     directory: Mutex<Arc<Directory>>,
-    cache: Mutex<Option<(Option<Stamp>, Arc<Accounts>)>>,
+    cache: Mutex<Option<(Cached, Arc<Accounts>)>>,
     guard: Mutex<LoginGuard>,
     /// One clock for every session, so the lockout's instants compare.
     clock: Clock,
@@ -205,9 +279,9 @@ impl Checker {
 }
 
 impl AccountBook {
-    pub fn new(data_dir: &Path, directory: Arc<Directory>, lockout: LockoutPolicy) -> Self {
+    pub fn new(at: AccountsAt, directory: Arc<Directory>, lockout: LockoutPolicy) -> Self {
         AccountBook {
-            path: data_dir.join(ACCOUNTS_FILE),
+            at,
             directory: Mutex::new(directory),
             cache: Mutex::new(None),
             guard: Mutex::new(LoginGuard::new(lockout)),
@@ -226,18 +300,63 @@ impl AccountBook {
             .set_policy(lockout);
     }
 
-    /// The current accounts, read again if the file changed.
+    /// Where the accounts are kept, for the commands that change them.
+    pub fn at(&self) -> &AccountsAt {
+        &self.at
+    }
+
+    /// The current accounts: on files, read again if the file changed;
+    /// on the database, as of the last [`AccountBook::refresh`].
     pub(crate) fn accounts(&self) -> Result<Arc<Accounts>, String> {
-        let current = stamp(&self.path).map_err(|e| format!("{}: {e}", self.path.display()))?;
+        let path = match &self.at {
+            AccountsAt::Files(data_dir) => data_dir.join(ACCOUNTS_FILE),
+            AccountsAt::Shared(_) => {
+                return self
+                    .cache
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .as_ref()
+                    .map(|(_, accounts)| Arc::clone(accounts))
+                    .ok_or_else(|| {
+                        "the accounts have not been read from the database yet".to_owned()
+                    });
+            }
+        };
+        let current = Cached::File(stamp(&path).map_err(|e| format!("{}: {e}", path.display()))?);
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((cached, accounts)) = cache.as_ref()
             && *cached == current
         {
             return Ok(Arc::clone(accounts));
         }
-        let accounts = Arc::new(read(&self.path)?);
+        let accounts = Arc::new(read(&path)?);
         *cache = Some((current, Arc::clone(&accounts)));
         Ok(accounts)
+    }
+
+    /// On the database, checks the accounts' revision (one lookup) and
+    /// reads them again when another change has been written since, on
+    /// any node; on files, nothing (the file's stamp is checked at each
+    /// read).
+    pub async fn refresh(&self) -> Result<(), String> {
+        let AccountsAt::Shared(shared) = &self.at else {
+            return Ok(());
+        };
+        let failed = |error: io::Error| format!("the accounts in the database: {error}");
+        let revision = shared.revision().await.map_err(failed)?;
+        let cached = self
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|(version, _)| *version);
+        if cached == Some(Cached::Revision(revision)) {
+            return Ok(());
+        }
+        let (revision, accounts) = shared.load().await.map_err(failed)?;
+        *self.cache.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((Cached::Revision(revision), Arc::new(accounts)));
+        Ok(())
     }
 
     /// Checks a login: the lockout first, then the password, on the
@@ -256,6 +375,11 @@ impl AccountBook {
             .is_some()
         {
             return AuthVerdict::LockedOut;
+        }
+        // Every node sees a change made on any other at its next login.
+        if let Err(error) = self.refresh().await {
+            tracing::error!("cannot read the accounts: {error}");
+            return AuthVerdict::Unavailable;
         }
         let repeated = attempt.repeated;
         let book = Arc::clone(self);
@@ -370,17 +494,25 @@ pub fn update(
     Ok(message)
 }
 
+/// Hashes `password` off the async threads (argon2 is slow on purpose).
+async fn hashed(password: &str) -> Result<String, String> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| format!("hashing the password stopped: {e}"))?
+}
+
 /// Adds an account; refuses to replace one.
-pub fn add(
-    data_dir: &Path,
+pub async fn add(
+    at: &AccountsAt,
     login: &str,
     password: &str,
     send_as_anyone: bool,
     admin: bool,
 ) -> Result<String, String> {
     let login = normalize_login(login)?;
-    let password_hash = hash_password(password)?;
-    update(data_dir, |accounts| {
+    let password_hash = hashed(password).await?;
+    at.update(move |accounts| {
         if accounts.get(&login).is_some() {
             return Err(format!(
                 "{login} already has an account; use `postern user passwd {login}` to change its password"
@@ -401,13 +533,14 @@ pub fn add(
             format!("added {login}")
         })
     })
+    .await
 }
 
 /// Sets a new password for an existing account.
-pub fn set_password(data_dir: &Path, login: &str, password: &str) -> Result<String, String> {
+pub async fn set_password(at: &AccountsAt, login: &str, password: &str) -> Result<String, String> {
     let login = normalize_login(login)?;
-    let password_hash = hash_password(password)?;
-    update(data_dir, |accounts| {
+    let password_hash = hashed(password).await?;
+    at.update(move |accounts| {
         let Some(account) = accounts.get(&login).cloned() else {
             return Err(format!(
                 "{login} has no account; add it with `postern user add {login}`"
@@ -419,15 +552,20 @@ pub fn set_password(data_dir: &Path, login: &str, password: &str) -> Result<Stri
         });
         Ok(format!("changed the password of {login}"))
     })
+    .await
 }
 
 /// Sets (or with `None` removes) an account's real name, shown by finger.
-pub fn set_real_name(data_dir: &Path, login: &str, name: Option<&str>) -> Result<String, String> {
+pub async fn set_real_name(
+    at: &AccountsAt,
+    login: &str,
+    name: Option<&str>,
+) -> Result<String, String> {
     let login = normalize_login(login)?;
     let name = name
         .map(postern_core::accounts::check_real_name)
         .transpose()?;
-    change_account(data_dir, &login, |account| {
+    change_account(at, login.clone(), move |account| {
         let message = match &name {
             Some(name) => format!("the name of {login} is now {name}"),
             None => format!("removed the name of {login}"),
@@ -435,13 +573,14 @@ pub fn set_real_name(data_dir: &Path, login: &str, name: Option<&str>) -> Result
         account.real_name = name;
         message
     })
+    .await
 }
 
 /// Sets (or with `None` removes) an account's plan, shown by finger.
-pub fn set_plan(data_dir: &Path, login: &str, plan: Option<&[u8]>) -> Result<String, String> {
+pub async fn set_plan(at: &AccountsAt, login: &str, plan: Option<&[u8]>) -> Result<String, String> {
     let login = normalize_login(login)?;
     let plan = plan.map(postern_core::accounts::check_plan).transpose()?;
-    change_account(data_dir, &login, |account| {
+    change_account(at, login.clone(), move |account| {
         let message = match &plan {
             Some(plan) => format!("set the plan of {login} ({} octets)", plan.len()),
             None => format!("removed the plan of {login}"),
@@ -449,13 +588,14 @@ pub fn set_plan(data_dir: &Path, login: &str, plan: Option<&[u8]>) -> Result<Str
         account.plan = plan;
         message
     })
+    .await
 }
 
 /// Marks an account admin or not: an admin may watch the server's log
 /// through a remote-log instance.
-pub fn set_admin(data_dir: &Path, login: &str, admin: bool) -> Result<String, String> {
+pub async fn set_admin(at: &AccountsAt, login: &str, admin: bool) -> Result<String, String> {
     let login = normalize_login(login)?;
-    change_account(data_dir, &login, |account| {
+    change_account(at, login.clone(), move |account| {
         account.admin = admin;
         if admin {
             format!("{login} is now an admin: it may watch the log through a remote-log instance")
@@ -463,12 +603,13 @@ pub fn set_admin(data_dir: &Path, login: &str, admin: bool) -> Result<String, St
             format!("{login} is no longer an admin")
         }
     })
+    .await
 }
 
 /// Disables an account (no login by any protocol) or enables it again.
-pub fn set_disabled(data_dir: &Path, login: &str, disabled: bool) -> Result<String, String> {
+pub async fn set_disabled(at: &AccountsAt, login: &str, disabled: bool) -> Result<String, String> {
     let login = normalize_login(login)?;
-    change_account(data_dir, &login, |account| {
+    change_account(at, login.clone(), move |account| {
         account.disabled = disabled;
         if disabled {
             format!("{login} is disabled: it cannot log in; its mail is still delivered")
@@ -476,15 +617,16 @@ pub fn set_disabled(data_dir: &Path, login: &str, disabled: bool) -> Result<Stri
             format!("{login} is enabled again")
         }
     })
+    .await
 }
 
-fn change_account(
-    data_dir: &Path,
-    login: &str,
-    change: impl FnOnce(&mut Account) -> String,
+async fn change_account(
+    at: &AccountsAt,
+    login: String,
+    change: impl FnOnce(&mut Account) -> String + Send + 'static,
 ) -> Result<String, String> {
-    update(data_dir, |accounts| {
-        let Some(mut account) = accounts.get(login).cloned() else {
+    at.update(move |accounts| {
+        let Some(mut account) = accounts.get(&login).cloned() else {
             return Err(format!(
                 "{login} has no account; add it with `postern user add {login}`"
             ));
@@ -493,20 +635,22 @@ fn change_account(
         accounts.insert(account);
         Ok(message)
     })
+    .await
 }
 
-pub fn delete(data_dir: &Path, login: &str) -> Result<String, String> {
+pub async fn delete(at: &AccountsAt, login: &str) -> Result<String, String> {
     let login = normalize_login(login)?;
-    update(data_dir, |accounts| match accounts.remove(&login) {
+    at.update(move |accounts| match accounts.remove(&login) {
         Some(_) => Ok(format!("deleted {login}")),
         None => Err(format!("{login} has no account")),
     })
+    .await
 }
 
 /// One line per account: the login, `send-as-anyone` when it may, and
 /// `admin` for an admin.
-pub fn list(data_dir: &Path) -> Result<String, String> {
-    let accounts = read(&data_dir.join(ACCOUNTS_FILE))?;
+pub async fn list(at: &AccountsAt) -> Result<String, String> {
+    let accounts = at.read().await?;
     if accounts.is_empty() {
         return Ok("no accounts".to_owned());
     }

@@ -154,6 +154,12 @@ pub trait Backend: Clone + Send + Sync + 'static {
         None
     }
 
+    /// Where the accounts are kept, for the admin area: the data
+    /// directory's file, or the shared database.
+    fn accounts_at(&self) -> Option<crate::accounts::AccountsAt> {
+        self.data_dir().map(crate::accounts::AccountsAt::Files)
+    }
+
     /// The one-click unsubscribe (RFC 8058) of the list member whose
     /// token this is: answers (list, member) when one was removed.
     /// Backends that keep no lists find nobody.

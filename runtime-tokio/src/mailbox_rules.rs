@@ -1,6 +1,9 @@
 //! A mailbox's forwarding and vacation settings on disk, and the memory of
 //! whom its vacation replied to; the small API the CLI (`postern user
-//! forward|vacation`) and the webmail use.
+//! forward|vacation`) and the webmail use. With the postgres backend they
+//! are in the shared database instead ([`SettingsAt::Shared`],
+//! [`PgSettings`]), in the same formats, so every node's delivery reads
+//! what any node's webmail or CLI wrote.
 //!
 //! Both files live in the mailbox's directory, beside its Maildir
 //! (`DATA_DIR/mail/DOMAIN/USER/`): [`RULES_FILE`] (TOML, written by the
@@ -11,6 +14,7 @@
 //! are written, and again when read.
 
 use crate::spool::{create_dir_durably, replace_file};
+use crate::storage::postgres::PgSettings;
 use postern_core::address::parse_forward_path;
 use postern_core::autoreply::{MailboxRules, REPLIED_FILE, RULES_FILE, ReplyMemory};
 use postern_core::directory::{Directory, RecipientVerdict};
@@ -119,12 +123,97 @@ pub fn load(data_dir: &Path, mailbox: &LocalMailbox) -> Result<MailboxRules, Str
         .map_err(|error| error.to_string())
 }
 
+/// Where the mailboxes' settings are kept.
+#[derive(Clone)]
+pub enum SettingsAt {
+    /// Files under this data directory's `mail/DOMAIN/USER/`.
+    Files(PathBuf),
+    /// The shared database: one set for every node.
+    Shared(PgSettings),
+}
+
+/// Where the configuration keeps the settings: the data directory, or
+/// with `[storage] backend = "postgres"` the shared database (one
+/// connection, made at its first use).
+pub fn settings_at(loaded: &crate::config_file::Loaded) -> Result<SettingsAt, String> {
+    match &loaded.config.storage {
+        postern_core::config::StorageConfig::Files => {
+            Ok(SettingsAt::Files(loaded.data_dir.clone()))
+        }
+        postern_core::config::StorageConfig::Postgres(postgres) => {
+            let client = crate::storage::postgres::client_config(postgres, &loaded.origin)?;
+            let pool = crate::storage::postgres::pool(client, 1)?;
+            Ok(SettingsAt::Shared(PgSettings::new(pool)))
+        }
+    }
+}
+
+impl SettingsAt {
+    /// The settings of `mailbox` (none set: the default, inert).
+    pub async fn load(&self, mailbox: &LocalMailbox) -> Result<MailboxRules, String> {
+        match self {
+            SettingsAt::Files(data_dir) => {
+                let (data_dir, mailbox) = (data_dir.clone(), mailbox.clone());
+                tokio::task::spawn_blocking(move || load(&data_dir, &mailbox))
+                    .await
+                    .map_err(|e| format!("reading the settings stopped: {e}"))?
+            }
+            SettingsAt::Shared(shared) => shared
+                .rules(mailbox)
+                .await
+                .map(Option::unwrap_or_default)
+                .map_err(|error| error.to_string()),
+        }
+    }
+
+    /// Checks `rules` for `mailbox` ([`checked`]) and writes them; answers
+    /// them as written.
+    pub async fn save(
+        &self,
+        directory: &Directory,
+        mailbox: &LocalMailbox,
+        rules: MailboxRules,
+    ) -> Result<MailboxRules, String> {
+        match self {
+            SettingsAt::Files(data_dir) => {
+                let (data_dir, directory, mailbox) =
+                    (data_dir.clone(), directory.clone(), mailbox.clone());
+                tokio::task::spawn_blocking(move || save(&data_dir, &directory, &mailbox, rules))
+                    .await
+                    .map_err(|e| format!("saving the settings stopped: {e}"))?
+            }
+            SettingsAt::Shared(shared) => {
+                let rules = checked(directory, mailbox, rules)?;
+                shared
+                    .write_rules(mailbox, &rules)
+                    .await
+                    .map_err(|error| format!("cannot write the settings of {mailbox}: {error}"))?;
+                Ok(rules)
+            }
+        }
+    }
+}
+
 /// Checks `rules` for `mailbox` and writes them; answers them as written
-/// (normalized). Refused: anything the core's check refuses, a forward
-/// address that leads back to the mailbox (through an alias too), and
-/// one in our domains that is no user.
+/// (normalized), or why they were refused ([`checked`]).
 pub fn save(
     data_dir: &Path,
+    directory: &Directory,
+    mailbox: &LocalMailbox,
+    rules: MailboxRules,
+) -> Result<MailboxRules, String> {
+    let rules = checked(directory, mailbox, rules)?;
+    let dir = mailbox_dir(data_dir, mailbox);
+    write_rules(&dir, &rules)
+        .map_err(|error| format!("cannot write {}: {error}", dir.join(RULES_FILE).display()))?;
+    Ok(rules)
+}
+
+/// `rules` for `mailbox` as they would be written (normalized). Refused:
+/// anything the core's check refuses, a forward address that leads back
+/// to the mailbox (through an alias too), and one in our domains that is
+/// no user.
+pub fn checked(
     directory: &Directory,
     mailbox: &LocalMailbox,
     rules: MailboxRules,
@@ -146,8 +235,5 @@ pub fn save(
             }
         }
     }
-    let dir = mailbox_dir(data_dir, mailbox);
-    write_rules(&dir, &rules)
-        .map_err(|error| format!("cannot write {}: {error}", dir.join(RULES_FILE).display()))?;
     Ok(rules)
 }

@@ -576,15 +576,17 @@ fn user(config: Option<PathBuf>, action: UserAction) -> Result<String, String> {
     // as the package creates it; never in one that does not exist.
     let loaded = configuration_with_data(config, matches!(action, UserAction::Add { .. }))?;
     postern::privileges::become_configured_user(&loaded)?;
-    let data_dir = &loaded.data_dir;
-    match action {
-        UserAction::Add {
-            address,
-            send_as_anyone,
-            admin,
-        } => {
+    let action = match action {
+        UserAction::Forward(args) => return postern::rules_command::forward(&loaded, args),
+        UserAction::Vacation(args) => return postern::rules_command::vacation(&loaded, args),
+        UserAction::Senders(args) => return postern::rules_command::senders(&loaded, args),
+        action => action,
+    };
+    // What is read from the terminal is read before the database is.
+    let typed = match &action {
+        UserAction::Add { address, .. } => {
             // A bad address is reported before anyone types a password.
-            let address = postern_core::accounts::normalize_login(&address)?;
+            let address = postern_core::accounts::normalize_login(address)?;
             let domains: Vec<&str> = loaded
                 .config
                 .domains
@@ -592,43 +594,56 @@ fn user(config: Option<PathBuf>, action: UserAction) -> Result<String, String> {
                 .map(|d| d.name.as_str())
                 .collect();
             postern_core::accounts::check_login_domain(&address, &domains)?;
-            let password = read_new_password(&address)?;
-            accounts::add(data_dir, &address, &password, send_as_anyone, admin)
+            Some(read_new_password(&address)?.into_bytes())
         }
         UserAction::Passwd { address } => {
-            let address = postern_core::accounts::normalize_login(&address)?;
-            let password = read_new_password(&address)?;
-            accounts::set_password(data_dir, &address, &password)
+            let address = postern_core::accounts::normalize_login(address)?;
+            Some(read_new_password(&address)?.into_bytes())
         }
-        UserAction::Name {
-            address,
-            name,
-            clear,
-        } => accounts::set_real_name(
-            data_dir,
-            &address,
-            if clear { None } else { name.as_deref() },
-        ),
-        UserAction::Plan { address, clear } => {
-            if clear {
-                accounts::set_plan(data_dir, &address, None)
-            } else {
-                let plan = read_plan()?;
-                accounts::set_plan(data_dir, &address, Some(&plan))
+        UserAction::Plan { clear: false, .. } => Some(read_plan()?),
+        _ => None,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| format!("cannot start the async runtime: {error}"))?;
+    runtime.block_on(async {
+        let at = accounts::accounts_at(&loaded)?;
+        let password = || String::from_utf8(typed.clone().unwrap_or_default()).unwrap_or_default();
+        match action {
+            UserAction::Add {
+                address,
+                send_as_anyone,
+                admin,
+            } => accounts::add(&at, &address, &password(), send_as_anyone, admin).await,
+            UserAction::Passwd { address } => {
+                accounts::set_password(&at, &address, &password()).await
+            }
+            UserAction::Name {
+                address,
+                name,
+                clear,
+            } => {
+                accounts::set_real_name(&at, &address, if clear { None } else { name.as_deref() })
+                    .await
+            }
+            UserAction::Plan { address, clear } => {
+                let plan = if clear { None } else { typed.as_deref() };
+                accounts::set_plan(&at, &address, plan).await
+            }
+            UserAction::Admin { address, state } => {
+                accounts::set_admin(&at, &address, matches!(state, OnOff::On)).await
+            }
+            UserAction::Disabled { address, state } => {
+                accounts::set_disabled(&at, &address, matches!(state, OnOff::On)).await
+            }
+            UserAction::Del { address } => accounts::delete(&at, &address).await,
+            UserAction::List => accounts::list(&at).await,
+            UserAction::Forward(_) | UserAction::Vacation(_) | UserAction::Senders(_) => {
+                unreachable!("answered above")
             }
         }
-        UserAction::Admin { address, state } => {
-            accounts::set_admin(data_dir, &address, matches!(state, OnOff::On))
-        }
-        UserAction::Disabled { address, state } => {
-            accounts::set_disabled(data_dir, &address, matches!(state, OnOff::On))
-        }
-        UserAction::Forward(args) => postern::rules_command::forward(&loaded, args),
-        UserAction::Vacation(args) => postern::rules_command::vacation(&loaded, args),
-        UserAction::Senders(args) => postern::rules_command::senders(&loaded, args),
-        UserAction::Del { address } => accounts::delete(data_dir, &address),
-        UserAction::List => accounts::list(data_dir),
-    }
+    })
 }
 
 fn mailbox(config: Option<PathBuf>, action: MailboxAction) -> Result<String, String> {

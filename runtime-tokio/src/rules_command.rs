@@ -6,7 +6,7 @@
 
 use crate::config_file::Loaded;
 use crate::mailbox_command::resolve_user;
-use crate::mailbox_rules::{load, save};
+use crate::mailbox_rules::{SettingsAt, settings_at};
 use postern_core::autoreply::{Forwarding, MailboxRules, Vacation};
 use postern_core::directory::Directory;
 use postern_core::envelope::LocalMailbox;
@@ -109,16 +109,45 @@ impl VacationArgs {
     }
 }
 
-fn open(loaded: &Loaded, address: &str) -> Result<(Directory, LocalMailbox, MailboxRules), String> {
+/// The mailbox `address` names, its settings, and where they are kept
+/// (the data directory, or the shared database).
+struct Opened {
+    at: SettingsAt,
+    directory: Directory,
+    runtime: tokio::runtime::Runtime,
+}
+
+fn open(loaded: &Loaded, address: &str) -> Result<(Opened, LocalMailbox, MailboxRules), String> {
     let mailbox = resolve_user(loaded, address)?;
-    let rules = load(&loaded.data_dir, &mailbox)?;
-    Ok((Directory::new(&loaded.config.domains), mailbox, rules))
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| format!("cannot start the async runtime: {error}"))?;
+    let at = settings_at(loaded)?;
+    let rules = runtime.block_on(at.load(&mailbox))?;
+    let opened = Opened {
+        at,
+        directory: Directory::new(&loaded.config.domains),
+        runtime,
+    };
+    Ok((opened, mailbox, rules))
+}
+
+/// Checks and writes `rules` where `opened` keeps them.
+fn save(
+    opened: &Opened,
+    mailbox: &LocalMailbox,
+    rules: MailboxRules,
+) -> Result<MailboxRules, String> {
+    opened
+        .runtime
+        .block_on(opened.at.save(&opened.directory, mailbox, rules))
 }
 
 /// `postern user forward ADDRESS [--to X ...] [--keep|--no-keep] [--off]`;
 /// with no options, shows the forwarding.
 pub fn forward(loaded: &Loaded, change: ForwardArgs) -> Result<String, String> {
-    let (directory, mailbox, mut rules) = open(loaded, &change.address)?;
+    let (opened, mailbox, mut rules) = open(loaded, &change.address)?;
     let keep = match (change.keep, change.no_keep) {
         (true, _) => Some(true),
         (_, true) => Some(false),
@@ -128,7 +157,7 @@ pub fn forward(loaded: &Loaded, change: ForwardArgs) -> Result<String, String> {
         if rules.forward.take().is_none() {
             return Ok(format!("{mailbox} does not forward; nothing to stop"));
         }
-        save(&loaded.data_dir, &directory, &mailbox, rules)?;
+        save(&opened, &mailbox, rules)?;
         return Ok(format!("{mailbox} no longer forwards its mail"));
     }
     if change.to.is_empty() && keep.is_none() {
@@ -150,7 +179,7 @@ pub fn forward(loaded: &Loaded, change: ForwardArgs) -> Result<String, String> {
         }
     };
     rules.forward = Some(forward);
-    let rules = save(&loaded.data_dir, &directory, &mailbox, rules)?;
+    let rules = save(&opened, &mailbox, rules)?;
     Ok(show_forward(&mailbox, &rules))
 }
 
@@ -172,7 +201,7 @@ fn show_forward(mailbox: &LocalMailbox, rules: &MailboxRules) -> String {
 /// `postern user vacation ADDRESS --on --subject S --body-file F [--days
 /// N] [--start D] [--end D] | --off`; with no options, shows the vacation.
 pub fn vacation(loaded: &Loaded, change: VacationArgs) -> Result<String, String> {
-    let (directory, mailbox, mut rules) = open(loaded, &change.address)?;
+    let (opened, mailbox, mut rules) = open(loaded, &change.address)?;
     if change.is_empty() {
         return Ok(show_vacation(&mailbox, &rules));
     }
@@ -219,7 +248,7 @@ pub fn vacation(loaded: &Loaded, change: VacationArgs) -> Result<String, String>
         vacation.end = empty_is_none(end);
     }
     rules.vacation = Some(vacation);
-    let rules = save(&loaded.data_dir, &directory, &mailbox, rules)?;
+    let rules = save(&opened, &mailbox, rules)?;
     Ok(show_vacation(&mailbox, &rules))
 }
 
@@ -269,7 +298,7 @@ fn read_body(path: &str) -> Result<String, String> {
 /// [--remove P ...] [--blocked junk|refuse]`; with no options, shows the
 /// lists.
 pub fn senders(loaded: &Loaded, change: SendersArgs) -> Result<String, String> {
-    let (directory, mailbox, mut rules) = open(loaded, &change.address)?;
+    let (opened, mailbox, mut rules) = open(loaded, &change.address)?;
     let blocked = change.blocked.as_deref().map(Blocked::parse).transpose()?;
     if change.allow.is_empty()
         && change.block.is_empty()
@@ -285,7 +314,7 @@ pub fn senders(loaded: &Loaded, change: SendersArgs) -> Result<String, String> {
         lists.blocked = blocked;
     }
     rules.senders = Some(lists);
-    let rules = save(&loaded.data_dir, &directory, &mailbox, rules)?;
+    let rules = save(&opened, &mailbox, rules)?;
     Ok(show_senders(&mailbox, &rules.sender_lists()))
 }
 

@@ -15,8 +15,8 @@ use crate::privileges;
 use crate::reload::{self, Reloader};
 use crate::resolver::Resolver;
 use crate::spool::{CommitTo, DataDirLock, Spool};
-use crate::storage::postgres::PgMailboxStore;
 use crate::storage::postgres::node::Node;
+use crate::storage::postgres::{PgMailboxStore, PgMaildropLocks};
 use crate::storage::served::ServedMailboxes;
 use crate::tls::{ServerTls, Transport};
 use postern_core::admission::{self, HostKey, Limits, Permit, Quota, Refusal};
@@ -44,6 +44,7 @@ mod local_store;
 mod serve_ftp;
 mod serve_nntp;
 mod sessions;
+mod shared_accounts;
 mod smtp_events;
 pub use local_store::LocalStore;
 
@@ -79,6 +80,19 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
             Some((node, mailboxes))
         }
         postern_core::config::StorageConfig::Files => None,
+    };
+    let accounts_at = match &node {
+        Some((node, _)) => {
+            let pool = node.queue.pool().clone();
+            shared_accounts::join(pool, &loaded.data_dir, &node_url(config)).await?
+        }
+        None => crate::accounts::AccountsAt::Files(loaded.data_dir.clone()),
+    };
+    let settings = match &node {
+        Some((node, _)) => crate::mailbox_rules::SettingsAt::Shared(
+            crate::storage::postgres::PgSettings::new(node.queue.pool().clone()),
+        ),
+        None => crate::mailbox_rules::SettingsAt::Files(loaded.data_dir.clone()),
     };
     if let Some(account) = privileges.account() {
         privileges::hand_over_data_dir(&loaded.data_dir, account)?;
@@ -136,7 +150,16 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
         Some((_, mailboxes)) => ServedMailboxes::Postgres(mailboxes.clone()),
         None => ServedMailboxes::Files(maildirs.store().clone()),
     };
-    let maildrops = Arc::new(StoreMaildrops::new(Arc::new(served)));
+    let maildrops = StoreMaildrops::new(Arc::new(served));
+    // On the database, a POP3 session locks its maildrop for every node.
+    let maildrops = Arc::new(match &node {
+        Some((node, _)) => maildrops.with_shared_locks(PgMaildropLocks::new(
+            node.queue.pool().clone(),
+            node.node_id,
+            node.lease,
+        )),
+        None => maildrops,
+    });
     let lists = Arc::new(ListBook::new(
         &loaded.data_dir,
         &config.server.hostname,
@@ -181,7 +204,7 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     };
     let reload_commands = commands.clone();
     let accounts = Arc::new(AccountBook::new(
-        &loaded.data_dir,
+        accounts_at,
         Arc::clone(&directory),
         config.lockout,
     ));
@@ -195,6 +218,7 @@ pub async fn run(loaded: Loaded, stop: impl Future<Output = ()>) -> Result<(), S
     let greylist = crate::greylist::GreylistBook::open(&loaded.data_dir);
     let store = LocalStore {
         greylist: Arc::clone(&greylist),
+        settings,
         news: news.clone(),
         spool,
         directory,
@@ -329,10 +353,18 @@ async fn served_from_database(
         postgres.url
     );
     tracing::info!(
-        "mailboxes are served from the database; newsgroups, list archives and each mailbox's settings (vacation, forwarding, blocked senders) stay in this node's data directory {}, not shared with other nodes",
+        "mailboxes, accounts, each mailbox's settings (vacation, forwarding, blocked senders) and the POP3 lock are shared in the database; newsgroups and list archives stay in this node's data directory {}, not shared with other nodes",
         loaded.data_dir.display()
     );
     Ok(mailboxes)
+}
+
+/// The database's URL, for log lines and errors.
+fn node_url(config: &postern_core::config::Config) -> String {
+    match &config.storage {
+        postern_core::config::StorageConfig::Postgres(postgres) => postgres.url.to_string(),
+        postern_core::config::StorageConfig::Files => String::new(),
+    }
 }
 
 /// Pulls from one upstream until the server stops; the groups it has

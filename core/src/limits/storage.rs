@@ -80,3 +80,8 @@ pub const STORAGE_QUEUE_LIST_MESSAGES_MAX: usize = 10_000;
 /// The longest reason recorded for a damaged message set aside in the
 /// shared queue (`queue_damaged.reason`), control characters escaped.
 pub const STORAGE_DAMAGE_REASON_BYTES_MAX: usize = 512;
+
+/// Octets of the accounts document in the shared database (the text of
+/// an `accounts.toml`): a change that would make it longer is refused.
+/// Some 60,000 accounts with short plans fit.
+pub const STORAGE_ACCOUNTS_BYTES_MAX: usize = 32 * 1024 * 1024;

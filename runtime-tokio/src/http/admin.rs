@@ -38,6 +38,17 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| format!("the work stopped: {e}"))?
 }
 
+/// Where the backend keeps the accounts (the data directory's file when
+/// it does not say).
+fn accounts_at<M: Backend>(
+    app: &App<M>,
+    data_dir: &std::path::Path,
+) -> crate::accounts::AccountsAt {
+    app.store
+        .accounts_at()
+        .unwrap_or_else(|| crate::accounts::AccountsAt::Files(data_dir.to_owned()))
+}
+
 #[derive(Deserialize)]
 struct AdminQuery {
     done: Option<String>,
@@ -45,8 +56,7 @@ struct AdminQuery {
 }
 
 async fn admin<M: Backend>(
-    // Names the state the extractors read.
-    _: State<App<M>>,
+    State(app): State<App<M>>,
     AdminUser { user, data_dir }: AdminUser,
     Query(query): Query<AdminQuery>,
 ) -> Response {
@@ -54,21 +64,20 @@ async fn admin<M: Backend>(
     let queue = blocking(move || crate::queue_command::list(&dir))
         .await
         .unwrap_or_else(|error| format!("the queue cannot be listed: {error}"));
-    let dir = data_dir.clone();
-    let accounts =
-        blocking(move || crate::accounts::read(&dir.join(postern_core::accounts::ACCOUNTS_FILE)))
-            .await
-            .map(|accounts| {
-                accounts
-                    .iter()
-                    .map(|a| AccountRow {
-                        login: a.login.clone(),
-                        admin: a.admin,
-                        disabled: a.disabled,
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default();
+    let accounts = accounts_at(&app, &data_dir)
+        .read()
+        .await
+        .map(|accounts| {
+            accounts
+                .iter()
+                .map(|a| AccountRow {
+                    login: a.login.clone(),
+                    admin: a.admin,
+                    disabled: a.disabled,
+                })
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
     let notice = match (&query.done, &query.problem) {
         (_, Some(problem)) => Some(Notice::Problem(problem.as_str())),
         (Some(done), None) => Some(Notice::Done(done.as_str())),
@@ -156,8 +165,8 @@ async fn add_user<M: Backend>(
         return outcome(Err(format!("not added: {why}")));
     }
     let (login, admin) = (form.login, form.admin.as_deref() == Some("on"));
-    let result =
-        blocking(move || crate::accounts::add(&data_dir, &login, &password, false, admin)).await;
+    let at = accounts_at(&app, &data_dir);
+    let result = crate::accounts::add(&at, &login, &password, false, admin).await;
     tracing::info!(instance = %app.settings.instance, "admin {}: {result:?}", user.session.login());
     outcome(result)
 }
@@ -175,8 +184,8 @@ async fn reset_password<M: Backend>(
         return outcome(Err(format!("not changed: {why}")));
     }
     let login = form.login.clone();
-    let result =
-        blocking(move || crate::accounts::set_password(&data_dir, &login, &password)).await;
+    let at = accounts_at(&app, &data_dir);
+    let result = crate::accounts::set_password(&at, &login, &password).await;
     if result.is_ok() {
         app.web
             .sessions()
@@ -196,7 +205,8 @@ async fn set_disabled<M: Backend>(
     }
     let disabled = form.state.as_deref() == Some("on");
     let login = form.login.clone();
-    let result = blocking(move || crate::accounts::set_disabled(&data_dir, &login, disabled)).await;
+    let at = accounts_at(&app, &data_dir);
+    let result = crate::accounts::set_disabled(&at, &login, disabled).await;
     if result.is_ok() && disabled {
         // Its webmail sessions end at once; other protocols' at their
         // next login.

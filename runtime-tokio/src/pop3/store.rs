@@ -6,9 +6,13 @@
 //! maildrop is fixed for the session; mail arriving meanwhile waits for
 //! the next one), holding the in-process maildrop lock, not the store's
 //! lock: delivery and other readers go on while a POP3 client reads.
+//! With the postgres backend the session also holds the maildrop's lock
+//! in the shared database ([`PgMaildropLocks`]), so that a second session
+//! of the user on another node is refused too.
 
 use super::{MaildropHandle, MaildropLock, MaildropLocks, Maildrops};
 use crate::mailstore::{FlagOp, INBOX, MailboxStore, MessageReader, StoreError};
+use crate::storage::postgres::{PgMaildropLock, PgMaildropLocks};
 use postern_core::envelope::LocalMailbox;
 use postern_core::mailbox::{Flag, Flags, Keywords, Uid};
 use postern_core::pop3::{Maildrop, MaildropFailure, MaildropMessage};
@@ -20,6 +24,8 @@ use std::sync::Arc;
 pub struct StoreMaildrops<S> {
     store: Arc<S>,
     locks: MaildropLocks,
+    /// Every node's locks, with the postgres backend.
+    shared: Option<PgMaildropLocks>,
 }
 
 impl<S> StoreMaildrops<S> {
@@ -27,6 +33,15 @@ impl<S> StoreMaildrops<S> {
         StoreMaildrops {
             store,
             locks: MaildropLocks::default(),
+            shared: None,
+        }
+    }
+
+    /// The same maildrops, each also locked in the shared database.
+    pub fn with_shared_locks(self, shared: PgMaildropLocks) -> Self {
+        StoreMaildrops {
+            shared: Some(shared),
+            ..self
         }
     }
 
@@ -47,6 +62,7 @@ pub struct StoreHandle<S> {
     store: Arc<S>,
     mailbox: LocalMailbox,
     _lock: MaildropLock,
+    _shared: Option<PgMaildropLock>,
 }
 
 impl<S: MailboxStore> Maildrops for StoreMaildrops<S> {
@@ -58,6 +74,17 @@ impl<S: MailboxStore> Maildrops for StoreMaildrops<S> {
     ) -> Result<(Maildrop, StoreHandle<S>), MaildropFailure> {
         let key = format!("{}/{}", mailbox.domain, mailbox.user);
         let lock = self.locks.try_lock(&key).ok_or(MaildropFailure::InUse)?;
+        let shared = match &self.shared {
+            None => None,
+            Some(shared) => match shared.try_lock(mailbox).await {
+                Ok(Some(held)) => Some(held),
+                Ok(None) => return Err(MaildropFailure::InUse),
+                Err(error) => {
+                    tracing::error!(mailbox = %key, "cannot take the maildrop's lock in the database: {error}");
+                    return Err(MaildropFailure::Unavailable);
+                }
+            },
+        };
         let snapshot = self.store.open(mailbox, INBOX).await.map_err(|error| {
             tracing::error!(mailbox = %key, "cannot open the maildrop: {error}");
             MaildropFailure::Unavailable
@@ -77,6 +104,7 @@ impl<S: MailboxStore> Maildrops for StoreMaildrops<S> {
             store: Arc::clone(&self.store),
             mailbox: mailbox.clone(),
             _lock: lock,
+            _shared: shared,
         };
         Ok((maildrop, handle))
     }

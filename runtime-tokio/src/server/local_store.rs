@@ -42,6 +42,9 @@ pub struct LocalStore {
     pub(super) lists: Arc<crate::lists::ListBook>,
     /// The greylist every SMTP instance shares.
     pub(super) greylist: Arc<crate::greylist::GreylistBook>,
+    /// Where each mailbox's settings are (the webmail shows and changes
+    /// them).
+    pub(super) settings: crate::mailbox_rules::SettingsAt,
 }
 
 impl LocalStore {
@@ -203,6 +206,10 @@ impl Backend for LocalStore {
         Some(self.data_dir.clone())
     }
 
+    fn accounts_at(&self) -> Option<crate::accounts::AccountsAt> {
+        Some(self.accounts.at().clone())
+    }
+
     fn real_name(&self, login: &str) -> Option<String> {
         let accounts = self.accounts.accounts().ok()?;
         accounts.get(login)?.real_name.clone()
@@ -212,10 +219,7 @@ impl Backend for LocalStore {
         &self,
         mailbox: &postern_core::envelope::LocalMailbox,
     ) -> Result<postern_core::autoreply::MailboxRules, String> {
-        let (data_dir, mailbox) = (self.data_dir.clone(), mailbox.clone());
-        tokio::task::spawn_blocking(move || crate::mailbox_rules::load(&data_dir, &mailbox))
-            .await
-            .map_err(|e| format!("reading the settings stopped: {e}"))?
+        self.settings.load(mailbox).await
     }
 
     async fn save_mailbox_rules(
@@ -223,29 +227,20 @@ impl Backend for LocalStore {
         mailbox: &postern_core::envelope::LocalMailbox,
         rules: postern_core::autoreply::MailboxRules,
     ) -> Result<postern_core::autoreply::MailboxRules, String> {
-        let (data_dir, directory, mailbox) = (
-            self.data_dir.clone(),
-            Arc::clone(&self.directory),
-            mailbox.clone(),
-        );
-        tokio::task::spawn_blocking(move || {
-            crate::mailbox_rules::save(&data_dir, &directory, &mailbox, rules)
-        })
-        .await
-        .map_err(|e| format!("saving the settings stopped: {e}"))?
+        self.settings.save(&self.directory, mailbox, rules).await
     }
 
     async fn change_password(&self, login: &str, password: &str) -> Result<(), String> {
-        let (data_dir, login, password) =
-            (self.data_dir.clone(), login.to_owned(), password.to_owned());
-        tokio::task::spawn_blocking(move || {
-            crate::accounts::set_password(&data_dir, &login, &password).map(|_| ())
-        })
-        .await
-        .map_err(|e| format!("the password change stopped: {e}"))?
+        crate::accounts::set_password(self.accounts.at(), login, password)
+            .await
+            .map(|_| ())
     }
 
     async fn finger(&self, request: &finger::Request) -> Vec<finger::UserInfo> {
+        if let Err(error) = self.accounts.refresh().await {
+            tracing::error!("finger cannot read the accounts: {error}");
+            return Vec::new();
+        }
         let accounts = match self.accounts.accounts() {
             Ok(accounts) => accounts,
             Err(error) => {

@@ -1,11 +1,13 @@
 """One login with a stock client, as a user would make it.
 
-usage: login.py HOST PORT smtp|pop3 USER PASSWORD
+usage: login.py HOST PORT smtp|pop3|imap USER PASSWORD
 smtp: python's smtplib `login()`, which tries the mechanisms the server
 offers in its own order (PLAIN, then LOGIN) until one works.
 pop3: python's poplib, USER and PASS.
-Prints "ok" or "refused: CODE TEXT" (smtp) / "refused: TEXT" (pop3).
+imap: python's imaplib, LOGIN.
+Prints "ok" or "refused: CODE TEXT" (smtp) / "refused: TEXT" (pop3, imap).
 """
+import imaplib
 import poplib
 import smtplib
 import sys
@@ -33,5 +35,13 @@ elif protocol == "pop3":
             pop.quit()
         except (poplib.error_proto, OSError):
             pass
+elif protocol == "imap":
+    imap = imaplib.IMAP4(host, port, timeout=30)
+    try:
+        imap.login(user, password)
+        print("ok")
+        imap.logout()
+    except imaplib.IMAP4.error as error:
+        print(f"refused: {error}")
 else:
     sys.exit(f"unknown protocol {protocol}")

@@ -11,22 +11,28 @@
 //! caller retries it later (a session answers `451 4.3.0`). A write
 //! refused because the writer's lease is gone is [`StoreError::Fenced`].
 
+mod accounts;
 mod admin;
 mod blob;
 mod damaged;
 mod listen;
 mod mailbox;
 pub mod node;
+mod pop3_lock;
 mod queue;
 pub mod schema;
+mod settings;
 mod store;
 
+pub use accounts::PgAccounts;
 pub use admin::{Flushed, Holder, Listed};
 pub use blob::BlobReader;
 pub use damaged::SetAside;
 pub use listen::{QUEUE_CHANNEL, QueueListener};
 pub use mailbox::{DeliveredCopy, MAILBOX_CHANNEL, PgMailboxStore, QueuedCopy};
+pub use pop3_lock::{PgMaildropLock, PgMaildropLocks};
 pub use queue::{Claimed, Lease, PgQueue};
+pub use settings::PgSettings;
 pub use store::{Leases, SharedSystem, is_fenced};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};

@@ -36,8 +36,13 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 4,
-        name: "0004_damaged",
-        sql: include_str!("migrations/0004_damaged.sql"),
+        name: "0004_shared_state",
+        sql: include_str!("migrations/0004_shared_state.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "0005_damaged",
+        sql: include_str!("migrations/0005_damaged.sql"),
     },
 ];
 

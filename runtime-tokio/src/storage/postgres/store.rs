@@ -17,7 +17,9 @@
 //! finds the key and makes no second copy; a node whose lease is gone
 //! writes nothing.
 
-use super::{BlobReader, DeliveredCopy, Lease, PgMailboxStore, PgQueue, QueuedCopy, StoreError};
+use super::{
+    BlobReader, DeliveredCopy, Lease, PgMailboxStore, PgQueue, PgSettings, QueuedCopy, StoreError,
+};
 use crate::environment::{Dns, HEADER_SECTION_MAX, Network, QueueStore, System, WallClock};
 use crate::spool::{SpoolRecord, decode_spool_record};
 use postern_core::autoreply::{MailboxRules, ReplyMemory};
@@ -143,6 +145,11 @@ pub struct SharedSystem {
 }
 
 impl SharedSystem {
+    /// Each mailbox's settings, in the database, on the queue's pool.
+    fn settings(&self) -> PgSettings {
+        PgSettings::new(self.queue.pool().clone())
+    }
+
     /// The lease held on `id`, or the fenced error when none is.
     fn held(&self, id: QueueId) -> io::Result<Lease> {
         self.leases.get(id).ok_or_else(fenced)
@@ -263,12 +270,13 @@ impl QueueStore for SharedSystem {
             .await
     }
 
+    /// The database's, which any node's webmail or CLI wrote.
     async fn mailbox_rules(&self, mailbox: LocalMailbox) -> io::Result<Option<MailboxRules>> {
-        self.system.mailbox_rules(mailbox).await
+        self.settings().rules(&mailbox).await
     }
 
     async fn reply_memory(&self, mailbox: LocalMailbox) -> io::Result<ReplyMemory> {
-        self.system.reply_memory(mailbox).await
+        self.settings().memory(&mailbox).await
     }
 
     async fn remember_reply(
@@ -278,7 +286,9 @@ impl QueueStore for SharedSystem {
         now: UnixTime,
         days: u32,
     ) -> io::Result<()> {
-        self.system.remember_reply(mailbox, sender, now, days).await
+        self.settings()
+            .remember_reply(&mailbox, &sender, now, days)
+            .await
     }
 
     fn shared(&self) -> bool {

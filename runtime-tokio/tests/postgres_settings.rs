@@ -1,0 +1,143 @@
+//! Each mailbox's settings are the database's with the postgres backend:
+//! a vacation set with `postern user vacation` against node A's
+//! configuration answers a message that node B accepts and delivers while
+//! node A is stopped; the vacation's memory of whom it answered is shared
+//! too, so the same sender writing again through node A (node B stopped)
+//! is not answered twice. Mail sent with python's smtplib; the replies
+//! read from the database's mailboxes.
+
+mod support;
+
+use std::net::SocketAddr;
+use support::postgres::{self, Database};
+use support::{TestServer, eventually, free_port, postern, python};
+
+struct Node {
+    server: TestServer,
+    smtp: SocketAddr,
+}
+
+fn start_node(db: &Database, node_id: u16, host: u8) -> Node {
+    let smtp: SocketAddr = format!("127.0.0.{host}:{}", free_port()).parse().unwrap();
+    let config = format!(
+        r#"
+[server]
+hostname = "node{node_id}.example.test"
+data_dir = "data"
+shutdown_grace = "1s"
+
+[[service]]
+name = "mx"
+kind = "smtp"
+listen = "{smtp}"
+
+[[domain]]
+name = "example.test"
+users = ["alice", "bob"]
+
+{storage}"#,
+        storage = postgres::storage_table(db, node_id, "5s")
+    );
+    let server = TestServer::start_with_files(&config, smtp, postgres::write_password);
+    Node { server, smtp }
+}
+
+fn send(node: &Node, n: u32) {
+    let message = node.server.dir.path().join(format!("{n}.eml"));
+    std::fs::write(
+        &message,
+        format!(
+            "From: Bob <bob@example.test>\r\nTo: alice@example.test\r\nSubject: Lunch {n}\r\nMessage-ID: <lunch{n}@example.test>\r\n\r\nLunch?\r\n"
+        ),
+    )
+    .unwrap();
+    let output = python(
+        "send.py",
+        node.smtp,
+        &[
+            "bob@example.test",
+            "alice@example.test",
+            message.to_str().unwrap(),
+        ],
+    );
+    let reply = String::from_utf8_lossy(&output.stdout);
+    assert!(reply.starts_with("OK"), "{reply}");
+}
+
+#[test]
+fn a_vacation_set_on_one_node_answers_mail_another_node_delivers_once_per_sender() {
+    let db = postgres::database();
+    postgres::migrate_blocking(&db);
+    let mut a = start_node(&db, 1, 2);
+    let mut b = start_node(&db, 2, 3);
+    let logs = |a: &Node, b: &Node| format!("{}\n----\n{}", a.server.log(), b.server.log());
+
+    let body = a.server.dir.path().join("away.txt");
+    std::fs::write(&body, "I am away until Monday.\n").unwrap();
+    let set = postern()
+        .args([
+            "user",
+            "vacation",
+            "alice@example.test",
+            "--on",
+            "--subject",
+            "Away",
+        ])
+        .arg("--body-file")
+        .arg(&body)
+        .arg("--config")
+        .arg(a.server.config_path())
+        .output()
+        .unwrap();
+    assert!(set.status.success(), "{set:?}");
+    // Node A is stopped: what node B does, it does from the database.
+    a.server.stop();
+
+    send(&b, 1);
+    postgres::wait_for_mailbox(&db, ("example.test", "alice"), 1, || logs(&a, &b));
+    let replies = postgres::wait_for_mailbox(&db, ("example.test", "bob"), 1, || logs(&a, &b));
+    assert!(replies[0].contains("Subject: Away"), "{}", replies[0]);
+    assert!(
+        replies[0].contains("I am away until Monday."),
+        "{}",
+        replies[0]
+    );
+    assert!(
+        replies[0].contains("In-Reply-To: <lunch1@example.test>"),
+        "{}",
+        replies[0]
+    );
+
+    // Node A again, node B stopped: bob was answered already.
+    a.server.launch();
+    b.server.stop();
+    send(&a, 2);
+    postgres::wait_for_mailbox(&db, ("example.test", "alice"), 2, || logs(&a, &b));
+    eventually(
+        || a.server.log(),
+        |log| log.contains("no vacation reply from alice@example.test: replied to this sender"),
+        |log| format!("node A answered bob again, or said nothing:\n{log}"),
+    );
+    assert_eq!(
+        postgres::mailbox_texts(&db, "example.test", "bob", "INBOX").len(),
+        1,
+        "{}",
+        logs(&a, &b)
+    );
+
+    // The setting as node B's CLI shows it, from the database.
+    let shown = postern()
+        .args(["user", "vacation", "alice@example.test", "--config"])
+        .arg(b.server.config_path())
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.contains("vacation on"), "{shown}");
+    // Neither node wrote the settings under its data directory.
+    for node in [&a, &b] {
+        let dir = node.server.data().join("mail/example.test/alice");
+        for file in ["postern-rules.toml", "postern-replied"] {
+            assert!(!dir.join(file).exists(), "{}", dir.join(file).display());
+        }
+    }
+}
