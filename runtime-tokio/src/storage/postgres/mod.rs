@@ -23,7 +23,7 @@ pub use admin::{Flushed, Holder, Listed};
 pub use blob::BlobReader;
 pub use listen::{QUEUE_CHANNEL, QueueListener};
 pub use mailbox::{DeliveredCopy, MAILBOX_CHANNEL, PgMailboxStore, QueuedCopy};
-pub use queue::{Claimed, Lease, PgQueue};
+pub use queue::{Claimed, Lease, PgQueue, Round};
 pub use store::{Leases, SharedSystem, is_fenced};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
