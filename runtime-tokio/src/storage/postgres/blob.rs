@@ -13,12 +13,70 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 
+/// The start of some data, read before anything is written.
+pub(super) enum First {
+    /// All of it: it fits one chunk (most mail).
+    Whole(Vec<u8>),
+    /// A full first chunk; more may follow.
+    Partial(Vec<u8>),
+}
+
+/// Reads the first chunk of `data` (up to [`STORAGE_CHUNK_BYTES_MAX`]).
+pub(super) async fn read_first(data: &mut (impl AsyncRead + Unpin)) -> io::Result<First> {
+    let mut chunk = vec![0u8; STORAGE_CHUNK_BYTES_MAX];
+    let filled = fill(data, &mut chunk).await?;
+    if filled < chunk.len() {
+        chunk.truncate(filled);
+        Ok(First::Whole(chunk))
+    } else {
+        Ok(First::Partial(chunk))
+    }
+}
+
 /// Stores `data` as blob `blob_id` inside `transaction`; answers its size.
-/// Data that fits one chunk (most mail) takes two statements: the blob's
+/// Data that fits one chunk (most mail) takes one statement: the blob's
 /// row with its size, and the chunk.
 pub(super) async fn put(
     transaction: &Transaction<'_>,
     blob_id: i64,
+    mut data: impl AsyncRead + Unpin,
+) -> io::Result<i64> {
+    match read_first(&mut data).await? {
+        First::Whole(chunk) => {
+            let statement = transaction
+                .prepare_cached(
+                    "WITH blob AS (INSERT INTO blobs (blob_id, size, chunks) VALUES ($1, $2, $3)) \
+                     INSERT INTO blob_chunks (blob_id, seq, data) \
+                     SELECT $1, 0, $4::BYTEA WHERE $3::INT > 0",
+                )
+                .await
+                .map_err(|e| io_error(&e))?;
+            // At most one chunk, which fits an i64.
+            let size = chunk.len() as i64;
+            transaction
+                .execute(
+                    &statement,
+                    &[&blob_id, &size, &whole_chunks(&chunk), &chunk],
+                )
+                .await
+                .map_err(|e| io_error(&e))?;
+            Ok(size)
+        }
+        First::Partial(first) => put_chunks(transaction, blob_id, first, data).await,
+    }
+}
+
+/// The chunks of data that fits one: none when it is empty.
+pub(super) fn whole_chunks(data: &[u8]) -> i32 {
+    i32::from(!data.is_empty())
+}
+
+/// Stores blob `blob_id` of more than one chunk: `first` (full), then the
+/// rest of `data`, one statement per chunk, and its size after them.
+pub(super) async fn put_chunks(
+    transaction: &Transaction<'_>,
+    blob_id: i64,
+    mut chunk: Vec<u8>,
     mut data: impl AsyncRead + Unpin,
 ) -> io::Result<i64> {
     let insert_chunk = transaction
@@ -29,32 +87,14 @@ pub(super) async fn put(
         .prepare_cached("INSERT INTO blobs (blob_id, size, chunks) VALUES ($1, $2, $3)")
         .await
         .map_err(|e| io_error(&e))?;
-    let mut chunk = vec![0u8; STORAGE_CHUNK_BYTES_MAX];
-    let first = fill(&mut data, &mut chunk).await?;
-    if first < chunk.len() {
-        // The whole of it: the size is known before the blob's row is made.
-        let chunks = i32::from(first > 0);
-        // At most one chunk, which fits an i64.
-        let size = first as i64;
-        transaction
-            .execute(&insert_blob, &[&blob_id, &size, &chunks])
-            .await
-            .map_err(|e| io_error(&e))?;
-        if first > 0 {
-            transaction
-                .execute(&insert_chunk, &[&blob_id, &0i32, &&chunk[..first]])
-                .await
-                .map_err(|e| io_error(&e))?;
-        }
-        return Ok(size);
-    }
     transaction
         .execute(&insert_blob, &[&blob_id, &0i64, &0i32])
         .await
         .map_err(|e| io_error(&e))?;
     let mut size: u64 = 0;
     let mut chunks: i32 = 0;
-    let mut filled = first;
+    let mut filled = chunk.len();
+    chunk.resize(STORAGE_CHUNK_BYTES_MAX, 0);
     while filled > 0 {
         size += filled as u64;
         if size > MESSAGE_BYTES_MAX {

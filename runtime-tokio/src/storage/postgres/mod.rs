@@ -31,7 +31,7 @@ pub use damaged::SetAside;
 pub use listen::{QUEUE_CHANNEL, QueueListener};
 pub use mailbox::{DeliveredCopy, MAILBOX_CHANNEL, PgMailboxStore, QueuedCopy};
 pub use pop3_lock::{PgMaildropLock, PgMaildropLocks};
-pub use queue::{Claimed, Lease, PgQueue};
+pub use queue::{Claimed, Lease, PgQueue, Round};
 pub use settings::PgSettings;
 pub use store::{Leases, SharedSystem, is_fenced};
 

@@ -11,8 +11,8 @@
 //!   [`STORAGE_CLAIM_POLL_INTERVAL`] for messages whose retry came due),
 //!   and hands their IDs to the delivery runner.
 //! - [`keep`] renews the leases held every third of a lease, and the
-//!   node's heartbeat with them; a renewal refused (fenced) tells the
-//!   runner to forget the message.
+//!   node's heartbeat in the same statement; a renewal refused (fenced)
+//!   tells the runner to forget the message.
 //!
 //! When the database cannot be reached, both log it and try again,
 //! waiting longer each time up to [`STORAGE_RETRY_DELAY_MAX`]; they never
@@ -311,7 +311,7 @@ pub async fn keep(
         if lost.is_closed() {
             return;
         }
-        match renew_all(&queue, &leases, (node_id, lease), &lost).await {
+        match renew_all(&queue, &leases, (node_id, &name, lease), &lost).await {
             Ok(()) => {
                 if failures > 0 {
                     tracing::info!("renewing leases again");
@@ -324,25 +324,39 @@ pub async fn keep(
                 continue;
             }
         }
-        if let Err(error) = queue.heartbeat(node_id, &name, lease).await {
-            tracing::warn!(%error, "heartbeat: {error}");
-        }
     }
 }
 
+/// One renewal round: every lease held, up to
+/// [`STORAGE_RENEW_MESSAGES_MAX`] a statement, the heartbeat in the first
+/// statement (alone when no lease is held): one statement a round for up
+/// to that many leases.
 async fn renew_all(
     queue: &PgQueue,
     leases: &Leases,
-    (node_id, lease): (u16, Duration),
+    (node_id, name, lease): (u16, &str, Duration),
     lost: &mpsc::UnboundedSender<Command>,
 ) -> std::io::Result<()> {
-    for held in leases.snapshot().chunks(STORAGE_RENEW_MESSAGES_MAX) {
+    let snapshot = leases.snapshot();
+    let mut rounds = snapshot.chunks(STORAGE_RENEW_MESSAGES_MAX);
+    let first = rounds.next().unwrap_or_default();
+    for (index, held) in std::iter::once(first).chain(rounds).enumerate() {
         let asked = tokio::time::Instant::now();
-        let renewed: BTreeSet<QueueId> = queue
-            .renew_many(node_id, held, lease)
-            .await?
-            .into_iter()
-            .collect();
+        let renewed: BTreeSet<QueueId> = if index == 0 {
+            let round = queue
+                .renew_with_heartbeat((node_id, name), held, lease)
+                .await?;
+            if let Err(error) = round.alive {
+                tracing::warn!(%error, "heartbeat: {error}");
+            }
+            round.renewed.into_iter().collect()
+        } else {
+            queue
+                .renew_many(node_id, held, lease)
+                .await?
+                .into_iter()
+                .collect()
+        };
         for &(id, held) in held {
             if renewed.contains(&id) {
                 leases.renewed(id, held, asked + lease);

@@ -28,6 +28,29 @@ use postern_core::time::UnixTime;
 use std::io;
 use std::time::{Duration, SystemTime};
 use tokio::io::AsyncRead;
+use tokio_postgres::types::ToSql;
+
+/// The accept's statement after its blob: the message's row (`$1` the
+/// key, which names its blob too, `$2` received, `$3` the record, `$4`
+/// the size, `$5` the next attempt), one row per recipient (`$6` to
+/// `$11`, arrays of [`RecipientRows`]) and the wake-up (`$12` the
+/// channel).
+macro_rules! accept_rows {
+    () => {
+        "message AS ( \
+             INSERT INTO queue_messages \
+             (queue_id, received_at, record, blob_id, size, next_attempt) \
+             VALUES ($1, $2, $3, $1, $4, COALESCE($5, now()))), \
+         recipients AS ( \
+             INSERT INTO queue_recipients \
+             (queue_id, idx, status, attempts, next_attempt, last_detail, bounced) \
+             SELECT $1, r.idx, r.status, r.attempts, r.next_attempt, r.last_detail, r.bounced \
+             FROM unnest($6::INT[], $7::TEXT[], $8::BIGINT[], $9::TIMESTAMPTZ[], \
+                         $10::TEXT[], $11::BOOL[]) \
+                  AS r (idx, status, attempts, next_attempt, last_detail, bounced)) \
+         SELECT pg_notify($12, '')"
+    };
+}
 
 /// A node's claim on a message: the fence of its writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,11 +87,17 @@ impl PgQueue {
     /// Stores a received message in one transaction: its data from
     /// `data` (streamed in chunks), `record`, and `state`'s recipient
     /// rows; then wakes every node's runner. Durable once it returns.
+    ///
+    /// A message whose data fits one chunk (most mail) is one statement,
+    /// a transaction of its own: the blob's row and its chunk, the
+    /// message's row, every recipient's row and the `NOTIFY`. A larger
+    /// one writes its chunks first, then the rest in one statement, in a
+    /// transaction.
     pub async fn commit(
         &self,
         record: &SpoolRecord,
         state: &DeliveryState,
-        data: impl AsyncRead + Unpin,
+        mut data: impl AsyncRead + Unpin,
     ) -> io::Result<()> {
         let key = key(record.queue_id)?;
         if state.recipients.len() != record.envelope.recipients.len() {
@@ -78,41 +107,61 @@ impl PgQueue {
             ));
         }
         let encoded = encode_header(record)?;
-        let mut client = self.pool.get().await.map_err(pool_error)?;
-        let transaction = client.transaction().await.map_err(|e| io_error(&e))?;
-        // The message's own blob, named by its queue ID (unique already).
-        let size = blob::put(&transaction, key, data).await?;
+        let recipients = RecipientRows::of(state)?;
         let next_attempt = state.next_attempt().map(system_time);
-        transaction
-            .execute(
-                &transaction
-                    .prepare_cached(
-                        "INSERT INTO queue_messages \
-                 (queue_id, received_at, record, blob_id, size, next_attempt) \
-                 VALUES ($1, $2, $3, $1, $4, COALESCE($5, now()))",
+        let received_at = system_time(UnixTime(record.received_at));
+        // Read before a connection is taken: most messages are whole here.
+        let first = blob::read_first(&mut data).await?;
+        let mut client = self.pool.get().await.map_err(pool_error)?;
+        let chunk = match first {
+            blob::First::Whole(chunk) => chunk,
+            blob::First::Partial(first) => {
+                let transaction = client.transaction().await.map_err(|e| io_error(&e))?;
+                // The message's own blob, named by its queue ID (unique already).
+                let size = blob::put_chunks(&transaction, key, first, data).await?;
+                let statement = transaction
+                    .prepare_cached(concat!("WITH ", accept_rows!()))
+                    .await
+                    .map_err(|e| io_error(&e))?;
+                transaction
+                    .execute(
+                        &statement,
+                        &recipients
+                            .params(&[&key, &received_at, &encoded, &size, &next_attempt], &[]),
                     )
                     .await
-                    .map_err(|e| io_error(&e))?,
-                &[
-                    &key,
-                    &system_time(UnixTime(record.received_at)),
-                    &encoded,
-                    &size,
-                    &next_attempt,
-                ],
+                    .map_err(|e| io_error(&e))?;
+                return transaction.commit().await.map_err(|e| io_error(&e));
+            }
+        };
+        // Every sub-statement runs once, in one implicit transaction; the
+        // foreign keys are checked at its end, when every row is there.
+        // The notification is delivered when (and only if) it commits.
+        let statement = client
+            .prepare_cached(concat!(
+                "WITH blob AS ( \
+                     INSERT INTO blobs (blob_id, size, chunks) VALUES ($1, $4, $13::INT)), \
+                 chunk AS ( \
+                     INSERT INTO blob_chunks (blob_id, seq, data) \
+                     SELECT $1, 0, $14::BYTEA WHERE $13::INT > 0), ",
+                accept_rows!()
+            ))
+            .await
+            .map_err(|e| io_error(&e))?;
+        // One chunk at most, which fits an i64.
+        let size = chunk.len() as i64;
+        let chunks = blob::whole_chunks(&chunk);
+        client
+            .execute(
+                &statement,
+                &recipients.params(
+                    &[&key, &received_at, &encoded, &size, &next_attempt],
+                    &[&chunks, &chunk],
+                ),
             )
             .await
             .map_err(|e| io_error(&e))?;
-        for (index, recipient) in state.recipients.iter().enumerate() {
-            let bounced = state.bounced.get(index).copied().unwrap_or(false);
-            insert_recipient(&transaction, key, index, recipient, bounced).await?;
-        }
-        // Delivered to listeners when (and only if) the transaction commits.
-        transaction
-            .batch_execute(&format!("NOTIFY {}", super::QUEUE_CHANNEL))
-            .await
-            .map_err(|e| io_error(&e))?;
-        transaction.commit().await.map_err(|e| io_error(&e))
+        Ok(())
     }
 
     /// Claims up to `limit` due messages for node `node_id`, each for
@@ -286,37 +335,43 @@ impl PgQueue {
         }
     }
 
-    /// Removes a message that needs nothing more: its rows, and its data
-    /// when no other message refers to it.
+    /// Removes a message that needs nothing more: its rows, and its data.
+    ///
+    /// One statement, a transaction of its own: the fenced delete of the
+    /// message's row (nothing when the lease is gone), and, only for the
+    /// row it deleted, its recipients, its delivery keys (by cascade) and
+    /// its blob. The blob is the message's own (named by its queue ID; a
+    /// mailbox copy has a blob of its own), so nothing else refers to it;
+    /// a mailbox message that did would keep it.
     pub async fn finish(&self, id: QueueId, held: &Lease) -> Result<(), StoreError> {
         let key = key(id)?;
-        let mut client = self.pool.get().await?;
-        let transaction = client.transaction().await?;
-        // One statement: the fence (the message's row locked by its
-        // delete), its recipients and itself. The recipients' delete sees
-        // the fence through the same condition; when a claim has taken the
-        // message over meanwhile, the message's delete finds no row and
-        // the transaction is rolled back with the recipients' delete.
-        let finish = transaction
+        let client = self.pool.get().await?;
+        let finish = client
             .prepare_cached(
-                "WITH recipients AS ( \
-                     DELETE FROM queue_recipients WHERE queue_id = $1 AND EXISTS ( \
-                         SELECT 1 FROM queue_messages WHERE queue_id = $1 \
-                           AND lease_node = $2 AND lease_counter = $3 AND lease_expires > now())) \
-                 DELETE FROM queue_messages \
-                 WHERE queue_id = $1 AND lease_node = $2 AND lease_counter = $3 \
-                   AND lease_expires > now() \
-                 RETURNING blob_id",
+                "WITH message AS ( \
+                     DELETE FROM queue_messages \
+                     WHERE queue_id = $1 AND lease_node = $2 AND lease_counter = $3 \
+                       AND lease_expires > now() \
+                     RETURNING queue_id, blob_id), \
+                 recipients AS ( \
+                     DELETE FROM queue_recipients \
+                     WHERE queue_id IN (SELECT queue_id FROM message)), \
+                 chunks AS ( \
+                     DELETE FROM blob_chunks c WHERE c.blob_id IN (SELECT blob_id FROM message) \
+                       AND NOT EXISTS (SELECT 1 FROM mail_messages u WHERE u.blob_id = c.blob_id)), \
+                 blob AS ( \
+                     DELETE FROM blobs b WHERE b.blob_id IN (SELECT blob_id FROM message) \
+                       AND NOT EXISTS (SELECT 1 FROM mail_messages u WHERE u.blob_id = b.blob_id)) \
+                 SELECT queue_id FROM message",
             )
             .await?;
-        let Some(row) = transaction
+        match client
             .query_opt(&finish, &[&key, &i32::from(held.node_id), &held.counter])
             .await?
-        else {
-            return Err(StoreError::Fenced);
-        };
-        blob::delete_unreferenced(&transaction, row.get(0)).await?;
-        Ok(transaction.commit().await?)
+        {
+            Some(_) => Ok(()),
+            None => Err(StoreError::Fenced),
+        }
     }
 
     /// A message's record and delivery state. A record or rows that cannot
@@ -414,6 +469,27 @@ impl PgQueue {
         held: &[(QueueId, Lease)],
         lease: Duration,
     ) -> io::Result<Vec<QueueId>> {
+        Ok(self.renew_round(node_id, None, held, lease).await?.renewed)
+    }
+
+    /// [`PgQueue::renew_many`] and [`PgQueue::heartbeat`] (node `node_id`
+    /// named `name`) in one statement: a renewal round of the node.
+    pub async fn renew_with_heartbeat(
+        &self,
+        (node_id, name): (u16, &str),
+        held: &[(QueueId, Lease)],
+        lease: Duration,
+    ) -> io::Result<Round> {
+        self.renew_round(node_id, Some(name), held, lease).await
+    }
+
+    async fn renew_round(
+        &self,
+        node_id: u16,
+        heartbeat: Option<&str>,
+        held: &[(QueueId, Lease)],
+        lease: Duration,
+    ) -> io::Result<Round> {
         let mut keys = Vec::with_capacity(held.len());
         let mut counters = Vec::with_capacity(held.len());
         for (id, held) in held {
@@ -421,28 +497,50 @@ impl PgQueue {
             counters.push(held.counter);
         }
         let client = self.pool.get().await.map_err(pool_error)?;
+        // The heartbeat's insert runs only when a name is given ($5); its
+        // rule is `heartbeat`'s.
         let statement = client
             .prepare_cached(
-                "UPDATE queue_messages AS m \
-                 SET lease_expires = now() + $4::FLOAT8 * INTERVAL '1 millisecond' \
-                 FROM unnest($2::BIGINT[], $3::BIGINT[]) AS h (queue_id, counter) \
-                 WHERE m.queue_id = h.queue_id AND m.lease_counter = h.counter \
-                   AND m.lease_node = $1 AND m.lease_expires > now() \
-                 RETURNING m.queue_id",
+                "WITH beat AS ( \
+                     INSERT INTO nodes (node_id, name, last_seen) \
+                     SELECT $1, $5::TEXT, now() WHERE $5::TEXT IS NOT NULL \
+                     ON CONFLICT (node_id) DO UPDATE SET name = excluded.name, last_seen = now() \
+                     WHERE nodes.name = excluded.name \
+                        OR nodes.last_seen < now() - $4::FLOAT8 * INTERVAL '1 millisecond' \
+                     RETURNING 1), \
+                 renewed AS ( \
+                     UPDATE queue_messages AS m \
+                     SET lease_expires = now() + $4::FLOAT8 * INTERVAL '1 millisecond' \
+                     FROM unnest($2::BIGINT[], $3::BIGINT[]) AS h (queue_id, counter) \
+                     WHERE m.queue_id = h.queue_id AND m.lease_counter = h.counter \
+                       AND m.lease_node = $1 AND m.lease_expires > now() \
+                     RETURNING m.queue_id) \
+                 SELECT (SELECT count(*) FROM beat), ARRAY(SELECT queue_id FROM renewed)",
             )
             .await
             .map_err(|e| io_error(&e))?;
-        let rows = client
-            .query(
+        let row = client
+            .query_one(
                 &statement,
-                &[&i32::from(node_id), &keys, &counters, &millis(lease)],
+                &[
+                    &i32::from(node_id),
+                    &keys,
+                    &counters,
+                    &millis(lease),
+                    &heartbeat,
+                ],
             )
             .await
             .map_err(|e| io_error(&e))?;
-        Ok(rows
-            .iter()
-            .map(|row| QueueId(row.get::<_, i64>(0) as u64))
-            .collect())
+        let renewed: Vec<i64> = row.get(1);
+        Ok(Round {
+            renewed: renewed.into_iter().map(|id| QueueId(id as u64)).collect(),
+            alive: match heartbeat {
+                None => Ok(()),
+                Some(_) if row.get::<_, i64>(0) == 1 => Ok(()),
+                Some(_) => Err(node_id_in_use(node_id)),
+            },
+        })
     }
 
     /// Messages in the queue.
@@ -478,14 +576,29 @@ impl PgQueue {
         if changed == 1 {
             Ok(())
         } else {
-            Err(io::Error::new(
-                io::ErrorKind::AddrInUse,
-                format!(
-                    "node id {node_id} is in use by another live node; give each node its own `node_id` under [storage]"
-                ),
-            ))
+            Err(node_id_in_use(node_id))
         }
     }
+}
+
+/// What a renewal round ([`PgQueue::renew_with_heartbeat`]) did.
+#[derive(Debug)]
+pub struct Round {
+    /// The messages whose lease was renewed; one held but missing here is
+    /// fenced.
+    pub renewed: Vec<QueueId>,
+    /// The heartbeat's answer: refused when another live node has this
+    /// node's number under another name.
+    pub alive: io::Result<()>,
+}
+
+fn node_id_in_use(node_id: u16) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::AddrInUse,
+        format!(
+            "node id {node_id} is in use by another live node; give each node its own `node_id` under [storage]"
+        ),
+    )
 }
 
 /// [`PgQueue::load`] on `client` (a connection, or a transaction).
@@ -574,37 +687,62 @@ pub(super) async fn fence(
     }
 }
 
-async fn insert_recipient(
-    transaction: &Transaction<'_>,
-    key: i64,
-    index: usize,
-    state: &RecipientState,
-    bounced: bool,
-) -> io::Result<()> {
-    let row = to_row(state, bounced);
-    transaction
-        .execute(
-            &transaction
-                .prepare_cached(
-                    "INSERT INTO queue_recipients \
-             (queue_id, idx, status, attempts, next_attempt, last_detail, bounced) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .await
-                .map_err(|e| io_error(&e))?,
-            &[
-                &key,
-                &index_key(index)?,
-                &row.status,
-                &row.attempts,
-                &row.next_attempt.map(|t| system_time(UnixTime(t))),
-                &row.last_detail,
-                &row.bounced,
-            ],
-        )
-        .await
-        .map_err(|e| io_error(&e))?;
-    Ok(())
+/// A message's recipient rows as the columns' arrays, for one statement.
+struct RecipientRows {
+    idx: Vec<i32>,
+    status: Vec<&'static str>,
+    attempts: Vec<i64>,
+    next_attempt: Vec<Option<SystemTime>>,
+    last_detail: Vec<String>,
+    bounced: Vec<bool>,
+}
+
+impl RecipientRows {
+    fn of(state: &DeliveryState) -> io::Result<Self> {
+        let count = state.recipients.len();
+        let mut rows = RecipientRows {
+            idx: Vec::with_capacity(count),
+            status: Vec::with_capacity(count),
+            attempts: Vec::with_capacity(count),
+            next_attempt: Vec::with_capacity(count),
+            last_detail: Vec::with_capacity(count),
+            bounced: Vec::with_capacity(count),
+        };
+        for (index, recipient) in state.recipients.iter().enumerate() {
+            let bounced = state.bounced.get(index).copied().unwrap_or(false);
+            let row = to_row(recipient, bounced);
+            rows.idx.push(index_key(index)?);
+            rows.status.push(row.status);
+            rows.attempts.push(row.attempts);
+            rows.next_attempt
+                .push(row.next_attempt.map(|t| system_time(UnixTime(t))));
+            rows.last_detail.push(row.last_detail);
+            rows.bounced.push(row.bounced);
+        }
+        Ok(rows)
+    }
+
+    /// The accept's parameters: `message` (`$1` to `$5`), these rows
+    /// (`$6` to `$11`), the channel (`$12`), then `blob` (from `$13`).
+    fn params<'a>(
+        &'a self,
+        message: &[&'a (dyn ToSql + Sync); 5],
+        blob: &[&'a (dyn ToSql + Sync)],
+    ) -> Vec<&'a (dyn ToSql + Sync)> {
+        let mut params: Vec<&(dyn ToSql + Sync)> = message.to_vec();
+        let rows: [&(dyn ToSql + Sync); 7] = [
+            &self.idx,
+            &self.status,
+            &self.attempts,
+            &self.next_attempt,
+            &self.last_detail,
+            &self.bounced,
+            &super::QUEUE_CHANNEL,
+        ];
+        params.extend(rows);
+        params.extend_from_slice(blob);
+        params
+    }
 }
 
 /// Writes recipient `index`'s state, and its bounce flag when given.

@@ -14,18 +14,26 @@
 //!    its UID, and its key is inserted;
 //! 4. the recipients of that mailbox are recorded as delivered.
 //!
+//! In statements: `BEGIN`; 1 and 2 in one (the fence, the queued blob's
+//! size, an earlier key); the copy's blob in one; its UID and row (the
+//! mailbox store's `place`, two); the key, the recipients' result and the
+//! change notification in one; `COMMIT`. Each is prepared once per
+//! connection.
+//!
 //! So the copy and the recipient's result land together or not at all,
 //! and a repeated delivery (after a crash, a lost lease, or a commit
 //! whose answer was lost) leaves one copy. The key's primary key makes
 //! that hold even for two transactions at once.
 
 use super::messages::{Stored, place};
-use super::{PgMailboxStore, notify};
+use super::{MAILBOX_CHANNEL, PgMailboxStore};
 use crate::mailstore::{FolderName, MailboxStore, SpecialUse, StoreError as MailError};
-use crate::storage::postgres::queue::{Lease, fence};
+use crate::spool::damaged;
+use crate::storage::postgres::queue::Lease;
 use crate::storage::postgres::{StoreError, io_error};
 use postern_core::envelope::{LocalMailbox, QueueId};
 use postern_core::limits::STORAGE_CHUNK_BYTES_MAX;
+use postern_core::mailbox::row::ChangeNotice;
 use postern_core::mailbox::{Flags, Keywords, Uid};
 use postern_core::queue::row::STATUS_DELIVERED;
 use postern_core::time::UnixTime;
@@ -107,37 +115,32 @@ impl PgMailboxStore {
         let key = queue_key(copy.queue_id)?;
         let mut client = self.inner.pool.get().await?;
         let transaction = client.transaction().await?;
-        fence(&transaction, key, lease).await?;
         let recipients: Vec<i32> = copy
             .recipients
             .iter()
             .filter_map(|&i| i32::try_from(i).ok())
             .collect();
-        let earlier = transaction
-            .query_opt(
-                "SELECT COALESCE(f.name, ''), d.uid FROM mail_deliveries d \
-                 LEFT JOIN mail_folders f ON f.folder_id = d.folder_id \
-                 WHERE d.queue_id = $1 AND d.domain = $2 AND d.username = $3",
-                &[&key, &mailbox.domain, &mailbox.user],
-            )
-            .await?;
-        if let Some(row) = earlier {
+        let found = find(&transaction, key, lease, mailbox).await?;
+        if let Some((folder, uid)) = found.earlier {
             record_delivered(&transaction, key, &recipients, copy.detail).await?;
             transaction.commit().await?;
-            let uid = u32::try_from(row.get::<_, i64>(1))
-                .ok()
-                .and_then(Uid::new)
-                .ok_or_else(|| {
-                    StoreError::Io(io::Error::other("a delivery key's UID is out of range"))
-                })?;
+            let uid = u32::try_from(uid).ok().and_then(Uid::new).ok_or_else(|| {
+                StoreError::Io(io::Error::other("a delivery key's UID is out of range"))
+            })?;
             return Ok(DeliveredCopy {
-                folder: row.get(0),
+                folder,
                 uid,
                 earlier: true,
             });
         }
         let blob_id = -self.next_id().map_err(mail)?;
-        let size = copy_blob(&transaction, key, blob_id, copy.headers).await?;
+        let source = found.source.ok_or_else(|| {
+            StoreError::Io(damaged(format!(
+                "the data of queued message {} is missing",
+                copy.queue_id
+            )))
+        })?;
+        let size = copy_blob(&transaction, source, blob_id, copy.headers).await?;
         let stored = Stored {
             blob_id,
             size,
@@ -151,24 +154,44 @@ impl PgMailboxStore {
         let uid = *uids
             .first()
             .ok_or_else(|| StoreError::Io(io::Error::other("no UID was given")))?;
+        // The delivery key, the recipients' result and the notification
+        // (sent if the transaction commits), in one statement.
+        let notice = ChangeNotice {
+            mailbox: mailbox.clone(),
+            folder: folder.to_string(),
+            modseq,
+        };
+        let settle = transaction
+            .prepare_cached(
+                "WITH delivered AS ( \
+                     UPDATE queue_recipients \
+                     SET status = $6, attempts = attempts + 1, next_attempt = NULL, \
+                         last_detail = $7 \
+                     WHERE queue_id = $1 AND idx = ANY($8) AND status = 'pending'), \
+                 delivery AS ( \
+                     INSERT INTO mail_deliveries (queue_id, domain, username, folder_id, uid) \
+                     SELECT $1, $2, $3, folder_id, $5 FROM mail_folders \
+                     WHERE domain = $2 AND username = $3 AND name = $4) \
+                 SELECT pg_notify($9, $10)",
+            )
+            .await?;
         transaction
             .execute(
-                "INSERT INTO mail_deliveries (queue_id, domain, username, folder_id, uid) \
-                 SELECT $1, $2, $3, folder_id, $5 FROM mail_folders \
-                 WHERE domain = $2 AND username = $3 AND name = $4",
+                &settle,
                 &[
                     &key,
                     &mailbox.domain,
                     &mailbox.user,
                     &folder.as_str(),
                     &i64::from(uid.get()),
+                    &STATUS_DELIVERED,
+                    &copy.detail,
+                    &recipients,
+                    &MAILBOX_CHANNEL,
+                    &notice.render(),
                 ],
             )
             .await?;
-        record_delivered(&transaction, key, &recipients, copy.detail).await?;
-        notify(&transaction, mailbox, &folder, modseq)
-            .await
-            .map_err(mail)?;
         transaction.commit().await?;
         self.fire(mailbox, &folder, modseq);
         Ok(DeliveredCopy {
@@ -201,42 +224,83 @@ impl PgMailboxStore {
     }
 }
 
-/// Writes blob `blob_id`: `headers` as its first chunk, then the chunks
-/// of queued message `key`'s data, copied inside the database. Answers
-/// its size.
-async fn copy_blob(
+/// What [`find`] found: the queued message's blob, and the copy an
+/// earlier try made.
+struct Found {
+    /// The queued message's blob: its ID, size and chunks (`None` when
+    /// it is missing).
+    source: Option<(i64, i64, i32)>,
+    /// The folder and UID of the copy an earlier try made.
+    earlier: Option<(String, i64)>,
+}
+
+/// In one statement: the fence (queued message `key`'s row locked while
+/// `lease` is its live lease, as the queue's `fence` does), its blob, and
+/// the delivery key of `mailbox` an earlier try left.
+async fn find(
     transaction: &deadpool_postgres::Transaction<'_>,
     key: i64,
+    lease: &Lease,
+    mailbox: &LocalMailbox,
+) -> Result<Found, StoreError> {
+    let statement = transaction
+        .prepare_cached(
+            "SELECT b.blob_id, b.size, b.chunks, COALESCE(f.name, ''), d.uid \
+             FROM queue_messages q \
+             LEFT JOIN blobs b ON b.blob_id = q.blob_id \
+             LEFT JOIN mail_deliveries d \
+               ON d.queue_id = q.queue_id AND d.domain = $4 AND d.username = $5 \
+             LEFT JOIN mail_folders f ON f.folder_id = d.folder_id \
+             WHERE q.queue_id = $1 AND q.lease_node = $2 AND q.lease_counter = $3 \
+               AND q.lease_expires > now() \
+             FOR UPDATE OF q",
+        )
+        .await?;
+    let row = transaction
+        .query_opt(
+            &statement,
+            &[
+                &key,
+                &i32::from(lease.node_id),
+                &lease.counter,
+                &mailbox.domain,
+                &mailbox.user,
+            ],
+        )
+        .await?
+        .ok_or(StoreError::Fenced)?;
+    let source = match (row.get(0), row.get(1), row.get(2)) {
+        (Some(blob_id), Some(size), Some(chunks)) => Some((blob_id, size, chunks)),
+        _ => None,
+    };
+    let earlier = row
+        .get::<_, Option<i64>>(4)
+        .map(|uid| (row.get::<_, String>(3), uid));
+    Ok(Found { source, earlier })
+}
+
+/// Writes blob `blob_id` in one statement: `headers` as its first chunk,
+/// then the chunks of the queued message's blob `source` (its ID, size
+/// and chunks), copied inside the database. Answers its size.
+async fn copy_blob(
+    transaction: &deadpool_postgres::Transaction<'_>,
+    (source_id, source_size, source_chunks): (i64, i64, i32),
     blob_id: i64,
     headers: &[u8],
 ) -> Result<i64, StoreError> {
-    let source = transaction
-        .query_one(
-            "SELECT b.blob_id, b.size, b.chunks FROM queue_messages q \
-             JOIN blobs b ON b.blob_id = q.blob_id WHERE q.queue_id = $1",
-            &[&key],
-        )
-        .await?;
-    let (source_id, source_size, source_chunks): (i64, i64, i32) =
-        (source.get(0), source.get(1), source.get(2));
     let size = source_size + headers.len() as i64;
-    transaction
-        .execute(
-            "INSERT INTO blobs (blob_id, size, chunks) VALUES ($1, $2, $3)",
-            &[&blob_id, &size, &(source_chunks + 1)],
-        )
-        .await?;
-    transaction
-        .execute(
-            "INSERT INTO blob_chunks (blob_id, seq, data) VALUES ($1, 0, $2)",
-            &[&blob_id, &headers],
-        )
-        .await?;
-    transaction
-        .execute(
-            "INSERT INTO blob_chunks (blob_id, seq, data) \
+    let statement = transaction
+        .prepare_cached(
+            "WITH blob AS (INSERT INTO blobs (blob_id, size, chunks) VALUES ($1, $3, $4)), \
+             headers AS (INSERT INTO blob_chunks (blob_id, seq, data) VALUES ($1, 0, $5)) \
+             INSERT INTO blob_chunks (blob_id, seq, data) \
              SELECT $1, seq + 1, data FROM blob_chunks WHERE blob_id = $2",
-            &[&blob_id, &source_id],
+        )
+        .await?;
+    transaction
+        .execute(
+            &statement,
+            &[&blob_id, &source_id, &size, &(source_chunks + 1), &headers],
         )
         .await
         .map_err(db)?;
@@ -251,13 +315,15 @@ async fn record_delivered(
     recipients: &[i32],
     detail: &str,
 ) -> Result<(), StoreError> {
-    transaction
-        .execute(
+    let statement = transaction
+        .prepare_cached(
             "UPDATE queue_recipients \
              SET status = $3, attempts = attempts + 1, next_attempt = NULL, last_detail = $4 \
              WHERE queue_id = $1 AND idx = ANY($2) AND status = 'pending'",
-            &[&key, &recipients, &STATUS_DELIVERED, &detail],
         )
+        .await?;
+    transaction
+        .execute(&statement, &[&key, &recipients, &STATUS_DELIVERED, &detail])
         .await?;
     Ok(())
 }

@@ -527,12 +527,18 @@ pub(super) async fn place(
     messages: Vec<Stored>,
 ) -> Result<(UidValidity, Vec<Uid>, ModSeq), StoreError> {
     let count = messages.len() as i64;
-    let row = transaction
-        .query_opt(
+    let allocate = transaction
+        .prepare_cached(
             "UPDATE mail_folders \
              SET uid_next = uid_next + $4, highest_modseq = highest_modseq + $4 \
              WHERE domain = $1 AND username = $2 AND name = $3 \
              RETURNING folder_id, uid_validity, uid_next, highest_modseq",
+        )
+        .await
+        .map_err(db)?;
+    let row = transaction
+        .query_opt(
+            &allocate,
             &[&mailbox.domain, &mailbox.user, &name.as_str(), &count],
         )
         .await
@@ -555,14 +561,20 @@ pub(super) async fn place(
         .collect();
     ensure_keywords(transaction, folder_id, &words).await?;
     let (first_uid, first_modseq) = (uid_next - count, highest - count + 1);
+    let insert = transaction
+        .prepare_cached(
+            "INSERT INTO mail_messages (folder_id, uid, modseq, appended_modseq, flags, \
+             keywords, internal_date, size, blob_id) \
+             VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8)",
+        )
+        .await
+        .map_err(db)?;
     let mut uids = Vec::with_capacity(messages.len());
     for (offset, message) in messages.iter().enumerate() {
         let (uid, modseq) = (first_uid + offset as i64, first_modseq + offset as i64);
         transaction
             .execute(
-                "INSERT INTO mail_messages (folder_id, uid, modseq, appended_modseq, flags, \
-                 keywords, internal_date, size, blob_id) \
-                 VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8)",
+                &insert,
                 &[
                     &folder_id,
                     &uid,
