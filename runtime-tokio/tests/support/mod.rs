@@ -7,6 +7,7 @@ pub mod dkim;
 pub mod dovecot;
 pub mod imap;
 pub mod mailstore;
+pub mod nodes;
 pub mod outbound;
 pub mod postgres;
 pub mod web;
