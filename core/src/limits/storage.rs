@@ -76,3 +76,20 @@ pub const STORAGE_RENEW_MESSAGES_MAX: usize = 1_000;
 /// The most messages `postern queue list` shows, and `flush` makes due,
 /// on a shared queue in one go (the count of all is shown beside them).
 pub const STORAGE_QUEUE_LIST_MESSAGES_MAX: usize = 10_000;
+
+/// How long a node waits for the database to answer one request (a
+/// query, a step of a transaction, the login) before it gives the
+/// connection up: a node cut off from the database by a network that
+/// holds or drops its packets fails its commits (`451 4.3.0`) and its
+/// claims within this, rather than when TCP gives up (minutes). Any
+/// octet of an answer restarts it, so a long answer that keeps coming is
+/// not cut.
+pub const STORAGE_ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long the database lets a node's session sit in an open
+/// transaction without a word from it before it ends the session
+/// (PostgreSQL's `idle_in_transaction_session_timeout`, set by each node
+/// on its connections): a node cut off mid-transaction holds the rows it
+/// locked (a message's queue row, a folder's UID counter) only this long,
+/// and the other nodes go on.
+pub const STORAGE_IDLE_IN_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(10);

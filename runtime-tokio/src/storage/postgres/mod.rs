@@ -1,6 +1,6 @@
 //! The postgres backend: connections, the schema, and the queue store.
 //!
-//! Connections go without TLS for now ([`NoTls`]): the database must be
+//! Connections go without TLS for now ([`tokio_postgres::NoTls`]): the database must be
 //! on loopback or a network that is trusted. The password comes from a
 //! file or the environment ([`PasswordSource`]) and is handed to the
 //! client only; no error or log line here carries it, and the URL never
@@ -18,6 +18,7 @@ pub mod node;
 mod queue;
 pub mod schema;
 mod store;
+mod watchdog;
 
 pub use admin::{Flushed, Holder, Listed};
 pub use blob::BlobReader;
@@ -28,11 +29,11 @@ pub use store::{Leases, SharedSystem, is_fenced};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
 use postern_core::config::{PasswordSource, PostgresConfig};
+use postern_core::limits::STORAGE_IDLE_IN_TRANSACTION_TIMEOUT;
 use std::fmt;
 use std::io;
 use std::path::Path;
 use std::time::Duration;
-use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
 /// How long connecting to the database may take.
@@ -71,9 +72,21 @@ pub fn client_config(
             client.password(password);
         }
     }
+    // A session of ours cut off mid-transaction must not hold its locks
+    // for long: other nodes wait on them (options the URL names come
+    // first; ours, later, win).
+    let idle = format!(
+        "-c idle_in_transaction_session_timeout={}",
+        STORAGE_IDLE_IN_TRANSACTION_TIMEOUT.as_millis()
+    );
+    let options = match client.get_options() {
+        Some(given) if !given.is_empty() => format!("{given} {idle}"),
+        _ => idle,
+    };
     client
         .connect_timeout(CONNECT_TIMEOUT)
-        .application_name("postern");
+        .application_name("postern")
+        .options(options);
     Ok(client)
 }
 
@@ -94,11 +107,14 @@ fn read_password_file(path: &Path, line: usize, config_file: &str) -> Result<Str
     Ok(password)
 }
 
-/// A pool of at most `size` connections made with `client`.
+/// A pool of at most `size` connections made with `client`; a connection
+/// whose server owes an answer for longer than
+/// [`postern_core::limits::STORAGE_ANSWER_TIMEOUT`] fails, and the pool
+/// makes a new one in its place ([`watchdog`]).
 pub fn pool(client: tokio_postgres::Config, size: u32) -> Result<Pool, String> {
-    let manager = Manager::from_config(
+    let manager = Manager::from_connect(
         client,
-        NoTls,
+        watchdog::WatchedConnect,
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },
