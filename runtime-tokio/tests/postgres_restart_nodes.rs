@@ -25,7 +25,7 @@ fn three_nodes_answer_451_while_the_database_is_down_and_lose_nothing_acknowledg
     let db = postgres::database();
     postgres::migrate_blocking(&db);
     let nodes: Vec<_> = (1..=3)
-        .map(|id| nodes::start_node(id, &postgres::storage_table(&db, id, "5s")))
+        .map(|id| nodes::start_node(id, &postgres::storage_table(&db, id, "5s"), ""))
         .collect();
     let addrs: Vec<_> = nodes.iter().map(|node| node.addr).collect();
     let logs = || nodes::logs(&nodes);

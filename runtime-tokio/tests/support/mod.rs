@@ -10,6 +10,7 @@ pub mod mailstore;
 pub mod nodes;
 pub mod outbound;
 pub mod postgres;
+pub mod proxy;
 pub mod web;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};

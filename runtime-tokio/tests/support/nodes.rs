@@ -14,9 +14,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// The local user every message of the load is for.
 pub const USER: (&str, &str) = ("example.test", "alice");
 
-/// A node's configuration: SMTP on `addr`, the local domain, and the
-/// `[storage]` table `storage`.
-pub fn node_config(node_id: u16, addr: SocketAddr, storage: &str) -> String {
+/// A node's configuration: SMTP on `addr`, the local domain, the
+/// `[storage]` table `storage`, then `extra` (an `[outbound]` table).
+pub fn node_config(node_id: u16, addr: SocketAddr, storage: &str, extra: &str) -> String {
     format!(
         r#"
 [server]
@@ -30,23 +30,26 @@ kind = "smtp"
 listen = "{addr}"
 max_connections = 40
 max_connections_per_host = 40
+relay = ["127.0.0.0/8"]
 
 [[domain]]
 name = "example.test"
 users = ["alice"]
 
-{storage}"#
+{storage}
+{extra}"#
     )
 }
 
-/// Starts node `node_id` on 127.0.0.`node_id + 1`, with `storage`.
-pub fn start_node(node_id: u16, storage: &str) -> TestServer {
+/// Starts node `node_id` on 127.0.0.`node_id + 1`, with `storage` and
+/// `extra` ([`node_config`]).
+pub fn start_node(node_id: u16, storage: &str, extra: &str) -> TestServer {
     let host = node_id + 1;
     let addr: SocketAddr = format!("127.0.0.{host}:{}", super::free_port())
         .parse()
         .unwrap();
     TestServer::start_with_files(
-        &node_config(node_id, addr, storage),
+        &node_config(node_id, addr, storage, extra),
         addr,
         postgres::write_password,
     )
@@ -176,9 +179,14 @@ pub fn copies(db: &Database) -> BTreeMap<String, usize> {
     copies
 }
 
-/// Sends one message with Message-ID `id` to `node`; answers send.py's
-/// line ("OK ...", or "DATA 451 ...").
+/// Sends one message with Message-ID `id` to `node`, for [`USER`];
+/// answers send.py's line ("OK ...", or "DATA 451 ...").
 pub fn send_one(node: SocketAddr, id: &str, dir: &Path) -> String {
+    send_to(node, id, &format!("{}@{}", USER.1, USER.0), dir)
+}
+
+/// As [`send_one`], for `recipients` (comma-separated).
+pub fn send_to(node: SocketAddr, id: &str, recipients: &str, dir: &Path) -> String {
     let file = dir.join(format!("{}.eml", id.trim_matches(['<', '>'])));
     std::fs::write(
         &file,
@@ -188,11 +196,7 @@ pub fn send_one(node: SocketAddr, id: &str, dir: &Path) -> String {
     let output = python(
         "send.py",
         node,
-        &[
-            "probe@client.test",
-            &format!("{}@{}", USER.1, USER.0),
-            file.to_str().unwrap(),
-        ],
+        &["probe@client.test", recipients, file.to_str().unwrap()],
     );
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
