@@ -1,7 +1,8 @@
 //! Webmail and finger over the database: a message accepted by node B's
 //! SMTP is listed by node A's webmail (python's http.client, logging in
 //! as the user) and shown by Debian's finger client asking node C, which
-//! sees too that they were read through node A.
+//! sees too that they were read through node A. Node A's status page
+//! counts the whole shared queue, not only what node A holds.
 
 mod support;
 
@@ -16,7 +17,7 @@ const PASSWORD: &str = "correct horse battery";
 /// of this test's own.
 const FINGER_HOST: &str = "127.0.19.4";
 
-fn start_node(db: &Database, node_id: u16, services: &str) -> TestServer {
+fn start_node(db: &Database, node_id: u16, services: &str, dead_end: u16) -> TestServer {
     let smtp: SocketAddr = format!("127.0.0.{}:{}", node_id + 1, free_port())
         .parse()
         .unwrap();
@@ -31,10 +32,16 @@ shutdown_grace = "1s"
 name = "mx"
 kind = "smtp"
 listen = "{smtp}"
+relay = ["127.0.0.0/8"]
 {services}
 [[domain]]
 name = "example.test"
 users = ["alice"]
+
+[outbound.smarthost]
+host = "127.0.0.1:{dead_end}"
+mode = "exclusive"
+tls = "none"
 
 {}"#,
         postgres::storage_table(db, node_id, "5s")
@@ -50,20 +57,25 @@ fn webmail_on_one_node_and_finger_on_another_show_what_a_third_node_delivered() 
     let db = postgres::database();
     postgres::migrate_blocking(&db);
     let http: SocketAddr = format!("127.0.0.2:{}", free_port()).parse().unwrap();
+    // Remote mail goes to a port nobody listens on: it waits in the
+    // shared queue for a retry.
+    let dead_end = free_port();
     let a = start_node(
         &db,
         1,
         &format!(
             "[[service]]\nname = \"web\"\nkind = \"http\"\nlisten = \"{http}\"\nserve = [\"webmail\", \"status\"]\nauth_without_tls = true\n"
         ),
+        dead_end,
     );
-    let b = start_node(&db, 2, "");
+    let b = start_node(&db, 2, "", dead_end);
     let c = start_node(
         &db,
         3,
         &format!(
             "[[service]]\nname = \"finger\"\nkind = \"finger\"\nlisten = \"{FINGER_HOST}:79\"\n"
         ),
+        dead_end,
     );
     let logs = || [a.log(), b.log(), c.log()].join("\n----\n");
     let work = tempfile::tempdir().unwrap();
@@ -110,6 +122,33 @@ fn webmail_on_one_node_and_finger_on_another_show_what_a_third_node_delivered() 
         verbose.contains("Mailbox: 2 messages in the INBOX, 0 unseen"),
         "{verbose}"
     );
+    // Node A's status page counts the shared queue: a message accepted
+    // by node B, deferred, released, held by no node (node A's own runner
+    // holds nothing: before, the page said the queue was empty).
+    let reply = support::nodes::send_to(b.addr, "<far@probe.test>", "far@remote.test", work.path());
+    assert!(reply.starts_with("OK"), "{reply}");
+    support::eventually(
+        || {
+            postgres::count_in(
+                &db,
+                "SELECT count(*) FROM queue_messages \
+                 WHERE lease_node IS NULL AND next_attempt > now()",
+            )
+        },
+        |&waiting| waiting == 1,
+        |_| format!("the message was not deferred; logs:\n{}", logs()),
+    );
+    let output = python("web.py", http, &["status"]);
+    let page = String::from_utf8_lossy(&output.stdout);
+    for row in [
+        "<td>in the shared queue (every node)</td><td class=\"number\">1</td>",
+        "<td>waiting, held by no node</td><td class=\"number\">1</td>",
+        "<td>being delivered by this node</td><td class=\"number\">0</td>",
+    ] {
+        assert!(page.contains(row), "no {row:?} in:\n{page}");
+    }
+    assert!(page.contains("Oldest message: "), "{page}");
+
     assert!(a.delivered("alice").is_empty() && c.delivered("alice").is_empty());
     assert!(!logs().contains("panicked"));
 }

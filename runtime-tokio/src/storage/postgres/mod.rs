@@ -20,7 +20,7 @@ pub mod schema;
 mod store;
 mod watchdog;
 
-pub use admin::{Flushed, Holder, Listed};
+pub use admin::{Census, Flushed, Holder, Listed};
 pub use blob::BlobReader;
 pub use listen::{QUEUE_CHANNEL, QueueListener};
 pub use mailbox::{DeliveredCopy, MAILBOX_CHANNEL, PgMailboxStore, QueuedCopy};
