@@ -91,5 +91,12 @@ pub const STORAGE_ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 /// (PostgreSQL's `idle_in_transaction_session_timeout`, set by each node
 /// on its connections): a node cut off mid-transaction holds the rows it
 /// locked (a message's queue row, a folder's UID counter) only this long,
-/// and the other nodes go on.
-pub const STORAGE_IDLE_IN_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(10);
+/// and the other nodes go on. Shorter than [`STORAGE_ANSWER_TIMEOUT`]:
+/// another node's statement waiting on such a lock must outlast the
+/// session that holds it, or it gives its own connection up too (with
+/// both at 10 s, the partition test saw the other node's delivery fail
+/// and the message wait five minutes for its retry).
+pub const STORAGE_IDLE_IN_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(5);
+
+const _: () =
+    assert!(STORAGE_IDLE_IN_TRANSACTION_TIMEOUT.as_secs() * 2 <= STORAGE_ANSWER_TIMEOUT.as_secs());
