@@ -160,6 +160,15 @@ pub trait Backend: Clone + Send + Sync + 'static {
         self.data_dir().map(crate::accounts::AccountsAt::Files)
     }
 
+    /// The figures of the queue every node shares, for the status page;
+    /// `None` where the queue is this process's own.
+    fn shared_queue(
+        &self,
+    ) -> impl Future<Output = Option<std::io::Result<crate::storage::postgres::Census>>> + Send
+    {
+        async { None }
+    }
+
     /// The one-click unsubscribe (RFC 8058) of the list member whose
     /// token this is: answers (list, member) when one was removed.
     /// Backends that keep no lists find nobody.

@@ -98,6 +98,15 @@ pub struct Spool {
 }
 
 impl Spool {
+    /// The queue in the database every node shares, when commits go
+    /// there.
+    pub fn shared_queue(&self) -> Option<&crate::storage::postgres::PgQueue> {
+        match &self.commit_to {
+            CommitTo::Postgres(queue) => Some(queue),
+            CommitTo::Files => None,
+        }
+    }
+
     /// Opens (creating if need be) the spool under `data_dir`, removes
     /// messages that were never acknowledged, and returns the spool with
     /// the IDs of committed messages still waiting, oldest first.

@@ -85,3 +85,27 @@ pub const STORAGE_DAMAGE_REASON_BYTES_MAX: usize = 512;
 /// an `accounts.toml`): a change that would make it longer is refused.
 /// Some 60,000 accounts with short plans fit.
 pub const STORAGE_ACCOUNTS_BYTES_MAX: usize = 32 * 1024 * 1024;
+
+/// How long a node waits for the database to answer one request (a
+/// query, a step of a transaction, the login) before it gives the
+/// connection up: a node cut off from the database by a network that
+/// holds or drops its packets fails its commits (`451 4.3.0`) and its
+/// claims within this, rather than when TCP gives up (minutes). Any
+/// octet of an answer restarts it, so a long answer that keeps coming is
+/// not cut.
+pub const STORAGE_ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long the database lets a node's session sit in an open
+/// transaction without a word from it before it ends the session
+/// (PostgreSQL's `idle_in_transaction_session_timeout`, set by each node
+/// on its connections): a node cut off mid-transaction holds the rows it
+/// locked (a message's queue row, a folder's UID counter) only this long,
+/// and the other nodes go on. Shorter than [`STORAGE_ANSWER_TIMEOUT`]:
+/// another node's statement waiting on such a lock must outlast the
+/// session that holds it, or it gives its own connection up too (with
+/// both at 10 s, the partition test saw the other node's delivery fail
+/// and the message wait five minutes for its retry).
+pub const STORAGE_IDLE_IN_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(5);
+
+const _: () =
+    assert!(STORAGE_IDLE_IN_TRANSACTION_TIMEOUT.as_secs() * 2 <= STORAGE_ANSWER_TIMEOUT.as_secs());

@@ -59,7 +59,7 @@ async fn status<M: Backend>(State(app): State<App<M>>) -> Response {
             }
         })
         .collect();
-    let queue = &snapshot.queue;
+    let (queue, oldest, shared_problem) = queue_rows(&app.store, &snapshot).await;
     let uptime = SystemTime::now()
         .duration_since(snapshot.started)
         .unwrap_or_default();
@@ -70,15 +70,8 @@ async fn status<M: Backend>(State(app): State<App<M>>) -> Response {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         uptime: for_people(uptime),
         instances,
-        queue: vec![
-            ("delivering now".to_owned(), queue.delivering as u64),
-            ("waiting for a retry".to_owned(), queue.waiting as u64),
-            (
-                "unreadable, to be read again".to_owned(),
-                queue.unreadable as u64,
-            ),
-        ],
-        oldest: snapshot.oldest_queued_age.map(for_people),
+        queue,
+        oldest,
         deliveries: vec![
             ("messages accepted".to_owned(), per_hour(snapshot.accepted)),
             (
@@ -95,18 +88,70 @@ async fn status<M: Backend>(State(app): State<App<M>>) -> Response {
                 per_hour(snapshot.login_failures),
             ),
         ],
-        recent_errors: snapshot
-            .recent_problems
-            .iter()
-            .map(|record| {
+        recent_errors: shared_problem
+            .into_iter()
+            .chain(snapshot.recent_problems.iter().map(|record| {
                 let mut line = Vec::new();
                 record.render(&mut line);
                 String::from_utf8_lossy(&line)
                     .trim_start_matches("* ")
                     .trim_end()
                     .to_owned()
-            })
+            }))
             .collect(),
     };
     Html(pages::status_page(&page)).into_response()
+}
+
+/// The queue's rows and the age of its oldest message. On the files
+/// backend, the runner's figures: the queue is this process's. On a
+/// node of a shared queue, the runner sees only what this node holds:
+/// the rows count the whole shared queue (one statement to the
+/// database), then this node's share; when the database cannot be read,
+/// this node's figures, named as such, and the problem to show.
+async fn queue_rows<M: Backend>(
+    store: &M,
+    snapshot: &metrics::Snapshot,
+) -> (Vec<(String, u64)>, Option<String>, Option<String>) {
+    let queue = &snapshot.queue;
+    let count = |n: usize| n as u64;
+    let this_node = |prefix: &str| {
+        vec![
+            (format!("{prefix}delivering now"), count(queue.delivering)),
+            (format!("{prefix}waiting for a retry"), count(queue.waiting)),
+            (
+                format!("{prefix}unreadable, to be read again"),
+                count(queue.unreadable),
+            ),
+        ]
+    };
+    let oldest_here = snapshot.oldest_queued_age.map(for_people);
+    match store.shared_queue().await {
+        None => (this_node(""), oldest_here, None),
+        Some(Ok(census)) => {
+            let messages = u64::try_from(census.messages).unwrap_or(0);
+            let held = u64::try_from(census.held).unwrap_or(0);
+            let rows = vec![
+                ("in the shared queue (every node)".to_owned(), messages),
+                ("being delivered by a node".to_owned(), held),
+                (
+                    "waiting, held by no node".to_owned(),
+                    messages.saturating_sub(held),
+                ),
+                (
+                    "being delivered by this node".to_owned(),
+                    count(queue.delivering),
+                ),
+            ];
+            let oldest = census
+                .oldest_age
+                .map(|age| for_people(Duration::from_secs(u64::try_from(age).unwrap_or(0))));
+            (rows, oldest, None)
+        }
+        Some(Err(error)) => (
+            this_node("this node only: "),
+            oldest_here,
+            Some(format!("the shared queue cannot be read: {error}")),
+        ),
+    }
 }

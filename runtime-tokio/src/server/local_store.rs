@@ -198,6 +198,10 @@ impl Backend for LocalStore {
         self.accounts.is_admin(login)
     }
 
+    async fn shared_queue(&self) -> Option<io::Result<crate::storage::postgres::Census>> {
+        Some(self.spool.shared_queue()?.census().await)
+    }
+
     fn instances(&self) -> Arc<Vec<driver::InstanceListing>> {
         Arc::clone(&self.instances)
     }

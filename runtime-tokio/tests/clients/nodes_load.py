@@ -10,8 +10,15 @@ message has a Message-ID of its own (<nN.TTTT@load.test>) and is for
   {"id": "<...>", "server": "HOST:PORT", "ok": true}       answered 250
   {"id": "<...>", "server": "HOST:PORT", "ok": false, "error": "..."}
 A server that is down, paused or killed mid-session gives "ok": false
-(the socket times out after 5 seconds). Prints the counts at the end.
+(the socket times out after 5 seconds). Each line also has "t", the
+wall-clock time (seconds since the epoch) when the outcome came.
+Prints the counts at the end.
+
+With LOAD_RCPT set in the environment, every message is for that
+address instead (a local user, to count copies in the mailboxes), and
+LOAD_TIMEOUT sets the socket's timeout in seconds (default 5).
 """
+import os
 import json
 import smtplib
 import sys
@@ -19,6 +26,8 @@ import threading
 import time
 
 log_path, seconds, threads, pause = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+fixed_rcpt = os.environ.get("LOAD_RCPT")
+timeout = float(os.environ.get("LOAD_TIMEOUT", "5"))
 servers = [(s.rsplit(":", 1)[0], int(s.rsplit(":", 1)[1])) for s in sys.argv[5:]]
 deadline = time.monotonic() + seconds
 lock = threading.Lock()
@@ -38,7 +47,7 @@ def worker(t):
     while time.monotonic() < deadline:
         host, port = servers[(n + t) % len(servers)]
         message_id = f"<n{n}.t{t}@load.test>"
-        rcpt = f"r{t}x{n}@remote.test"
+        rcpt = fixed_rcpt or f"r{t}x{n}@remote.test"
         text = (
             f"From: load@client.test\r\nTo: {rcpt}\r\nMessage-ID: {message_id}\r\n"
             f"Subject: load {t} {n}\r\n\r\nbody of {message_id}\r\n"
@@ -46,13 +55,14 @@ def worker(t):
         entry = {"id": message_id, "server": f"{host}:{port}"}
         smtp = None
         try:
-            smtp = smtplib.SMTP(host, port, timeout=5)
+            smtp = smtplib.SMTP(host, port, timeout=timeout)
             smtp.ehlo("client.test")
             smtp.sendmail("load@client.test", [rcpt], text.encode())
             entry["ok"] = True  # the 250 after DATA came
         except Exception as e:  # refused, timed out, 4xx: not accepted
             entry["ok"] = False
             entry["error"] = f"{type(e).__name__}: {e}"
+        entry["t"] = time.time()
         if smtp is not None:
             try:
                 smtp.quit()  # what QUIT meets changes nothing above

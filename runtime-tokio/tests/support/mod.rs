@@ -7,8 +7,10 @@ pub mod dkim;
 pub mod dovecot;
 pub mod imap;
 pub mod mailstore;
+pub mod nodes;
 pub mod outbound;
 pub mod postgres;
+pub mod proxy;
 pub mod web;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -52,7 +52,37 @@ pub struct Flushed {
     pub held: i64,
 }
 
+/// The shared queue in figures, for the status page.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Census {
+    /// Messages in the shared queue, on every node.
+    pub messages: i64,
+    /// Of those, the ones a node holds a live lease on (being delivered).
+    pub held: i64,
+    /// How long the oldest has waited (seconds, the database's clock).
+    pub oldest_age: Option<i64>,
+}
+
 impl PgQueue {
+    /// The shared queue's figures: one statement.
+    pub async fn census(&self) -> io::Result<Census> {
+        let client = self.pool().get().await.map_err(pool_error)?;
+        let row = client
+            .query_one(
+                "SELECT count(*), count(*) FILTER (WHERE lease_expires > now()), \
+                        EXTRACT(EPOCH FROM now() - min(received_at))::BIGINT \
+                 FROM queue_messages",
+                &[],
+            )
+            .await
+            .map_err(|e| io_error(&e))?;
+        Ok(Census {
+            messages: row.get(0),
+            held: row.get(1),
+            oldest_age: row.get(2),
+        })
+    }
+
     /// Up to [`STORAGE_QUEUE_LIST_MESSAGES_MAX`] messages, in order of
     /// queue ID, with their holders; and how many there are in all. The
     /// damaged ones set aside are not among them ([`PgQueue::damaged`]).

@@ -23,9 +23,10 @@ mod queue;
 pub mod schema;
 mod settings;
 mod store;
+mod watchdog;
 
 pub use accounts::PgAccounts;
-pub use admin::{Flushed, Holder, Listed};
+pub use admin::{Census, Flushed, Holder, Listed};
 pub use blob::BlobReader;
 pub use damaged::SetAside;
 pub use listen::{QUEUE_CHANNEL, QueueListener};
@@ -37,6 +38,7 @@ pub use store::{Leases, SharedSystem, is_fenced};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
 use postern_core::config::{DatabaseTls, PasswordSource, PostgresConfig};
+use postern_core::limits::STORAGE_IDLE_IN_TRANSACTION_TIMEOUT;
 use std::fmt;
 use std::io;
 use std::path::Path;
@@ -149,9 +151,21 @@ fn plain_client_config(
             client.password(password);
         }
     }
+    // A session of ours cut off mid-transaction must not hold its locks
+    // for long: other nodes wait on them (options the URL names come
+    // first; ours, later, win).
+    let idle = format!(
+        "-c idle_in_transaction_session_timeout={}",
+        STORAGE_IDLE_IN_TRANSACTION_TIMEOUT.as_millis()
+    );
+    let options = match client.get_options() {
+        Some(given) if !given.is_empty() => format!("{given} {idle}"),
+        _ => idle,
+    };
     client
         .connect_timeout(CONNECT_TIMEOUT)
-        .application_name("postern");
+        .application_name("postern")
+        .options(options);
     Ok(client)
 }
 
@@ -172,12 +186,15 @@ fn read_password_file(path: &Path, line: usize, config_file: &str) -> Result<Str
     Ok(password)
 }
 
-/// A pool of at most `size` connections made with `client`.
+/// A pool of at most `size` connections made with `client`; a connection
+/// whose server owes an answer for longer than
+/// [`postern_core::limits::STORAGE_ANSWER_TIMEOUT`] fails, and the pool
+/// makes a new one in its place ([`watchdog`]).
 pub fn pool(client: impl Into<DbConfig>, size: u32) -> Result<Pool, String> {
     let client = client.into();
-    let manager = Manager::from_config(
+    let manager = Manager::from_connect(
         client.config,
-        client.tls,
+        watchdog::WatchedConnect { tls: client.tls },
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },
