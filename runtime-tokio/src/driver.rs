@@ -160,6 +160,12 @@ pub trait Backend: Clone + Send + Sync + 'static {
         self.data_dir().map(crate::accounts::AccountsAt::Files)
     }
 
+    /// The queue every node shares, for the admin area's list, flush and
+    /// delete; `None` where the queue is the data directory's spool.
+    fn database_queue(&self) -> Option<crate::storage::postgres::PgQueue> {
+        None
+    }
+
     /// The figures of the queue every node shares, for the status page;
     /// `None` where the queue is this process's own.
     fn shared_queue(

@@ -40,31 +40,50 @@ async fn act(config: &PostgresConfig, origin: &str, action: Action) -> Result<St
     // One connection is all a command needs; the first use says whether
     // the database can be reached.
     let queue = PgQueue::new(postgres::pool(client, 1)?);
-    let failed = |error: std::io::Error| format!("{}: {error}", config.url);
+    let failed = |error: String| format!("{}: {error}", config.url);
     match action {
-        Action::List => list(&queue).await.map_err(failed),
-        Action::Flush => {
-            let done = queue
-                .flush(UnixTime(now()))
-                .await
-                .map_err(|error| failed(error.into()))?;
-            Ok(format!(
-                "ok {} due now in the shared queue, every node woken; {} held by a node (under delivery there)",
-                counted(done.flushed, "message", "messages"),
-                done.held,
-            ))
-        }
-        Action::Delete(id) => match queue.delete(id).await {
-            Ok(None) => Ok(format!("ok deleted {id}")),
-            Ok(Some(holder)) => Ok(format!(
-                "ok deleted {id}; {} held it: its writes for it are refused from now on",
-                node(&holder)
-            )),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                Err(format!("error no message {id} in the shared queue"))
+        Action::List => list(&queue)
+            .await
+            .map_err(|error| failed(error.to_string())),
+        Action::Flush => flush(&queue).await.map_err(failed),
+        Action::Delete(id) => delete(&queue, id).await.map_err(|error| {
+            if error.starts_with("error ") {
+                error
+            } else {
+                failed(error)
             }
-            Err(error) => Err(failed(error)),
-        },
+        }),
+    }
+}
+
+/// Makes every message no node holds due now, and wakes every node;
+/// answers what it did, as `postern queue flush` prints it.
+pub async fn flush(queue: &PgQueue) -> Result<String, String> {
+    let done = queue
+        .flush(UnixTime(now()))
+        .await
+        .map_err(|error| error.to_string())?;
+    Ok(format!(
+        "ok {} due now in the shared queue, every node woken; {} held by a node (under delivery there)",
+        counted(done.flushed, "message", "messages"),
+        done.held,
+    ))
+}
+
+/// Deletes message `id` whoever holds it; answers what it did, as
+/// `postern queue delete` prints it (an error starting with `error ` when
+/// there is no such message).
+pub async fn delete(queue: &PgQueue, id: QueueId) -> Result<String, String> {
+    match queue.delete(id).await {
+        Ok(None) => Ok(format!("ok deleted {id}")),
+        Ok(Some(holder)) => Ok(format!(
+            "ok deleted {id}; {} held it: its writes for it are refused from now on",
+            node(&holder)
+        )),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            Err(format!("error no message {id} in the shared queue"))
+        }
+        Err(error) => Err(error.to_string()),
     }
 }
 
@@ -75,7 +94,8 @@ fn node(holder: &Holder) -> String {
     }
 }
 
-async fn list(queue: &PgQueue) -> std::io::Result<String> {
+/// The whole shared queue, as `postern queue list` prints it.
+pub async fn list(queue: &PgQueue) -> std::io::Result<String> {
     let (listed, total) = queue.listing().await?;
     let now = now();
     let mut text = String::from("QUEUE ID       AGE    SIZE  SENDER\n");

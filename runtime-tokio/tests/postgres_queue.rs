@@ -650,7 +650,7 @@ fn check_config_shows_the_storage_and_run_refuses_a_database_it_cannot_reach() {
     let shown = text(&output);
     assert!(output.status.success(), "{shown}");
     assert!(
-        shown.contains("storage   postgres postgres://postern@127.0.0.1:5432/mail (node 0 \"mx1.example.test\", pool 8, lease 60s, password from $PG_PASS)"),
+        shown.contains("storage   postgres postgres://postern@127.0.0.1:5432/mail (node 0 \"mx1.example.test\", pool 8, lease 60s, password from $PG_PASS, tls none)"),
         "{shown}"
     );
     // Nobody listens on the URL's port: the node does not start, and says

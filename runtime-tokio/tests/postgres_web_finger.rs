@@ -2,7 +2,8 @@
 //! SMTP is listed by node A's webmail (python's http.client, logging in
 //! as the user) and shown by Debian's finger client asking node C, which
 //! sees too that they were read through node A. Node A's status page
-//! counts the whole shared queue, not only what node A holds.
+//! counts the whole shared queue, not only what node A holds, and its
+//! admin area lists and deletes there.
 
 mod support;
 
@@ -47,8 +48,11 @@ tls = "none"
         postgres::storage_table(db, node_id, "5s")
     );
     let server = TestServer::start_with_files(&config, smtp, postgres::write_password);
-    // Accounts are each node's file: the user is added on every node.
-    add_user(&server.config_path(), USER, PASSWORD);
+    // The accounts are the database's: the first node adds the user for
+    // every node.
+    if node_id == 1 {
+        add_user(&server.config_path(), USER, PASSWORD);
+    }
     server
 }
 
@@ -64,7 +68,7 @@ fn webmail_on_one_node_and_finger_on_another_show_what_a_third_node_delivered() 
         &db,
         1,
         &format!(
-            "[[service]]\nname = \"web\"\nkind = \"http\"\nlisten = \"{http}\"\nserve = [\"webmail\", \"status\"]\nauth_without_tls = true\n"
+            "[[service]]\nname = \"web\"\nkind = \"http\"\nlisten = \"{http}\"\nserve = [\"webmail\", \"status\", \"admin\"]\nauth_without_tls = true\n"
         ),
         dead_end,
     );
@@ -148,6 +152,27 @@ fn webmail_on_one_node_and_finger_on_another_show_what_a_third_node_delivered() 
         assert!(page.contains(row), "no {row:?} in:\n{page}");
     }
     assert!(page.contains("Oldest message: "), "{page}");
+
+    // Node A's admin area lists and deletes in the shared queue too, as
+    // `postern queue` does there (before, it listed node A's empty spool).
+    let far = postern_core::envelope::QueueId(
+        postgres::ids_in(&db, "SELECT queue_id FROM queue_messages")[0] as u64,
+    )
+    .to_string();
+    a.command(&["user", "admin", USER, "on"]);
+    let output = python("web.py", http, &["admin-queue", USER, PASSWORD, &far]);
+    let page = String::from_utf8_lossy(&output.stdout);
+    assert!(page.contains("admin page: 200"), "{page}");
+    assert!(page.contains("lists the shared queue: True"), "{page}");
+    assert!(page.contains(&format!("lists {far}: True")), "{page}");
+    assert!(
+        page.contains(&format!("delete location: /admin?done=ok deleted {far}")),
+        "{page}"
+    );
+    assert_eq!(
+        postgres::count_in(&db, "SELECT count(*) FROM queue_messages"),
+        0
+    );
 
     assert!(a.delivered("alice").is_empty() && c.delivered("alice").is_empty());
     assert!(!logs().contains("panicked"));

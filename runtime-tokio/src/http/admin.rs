@@ -5,7 +5,8 @@
 //!
 //! It works on the files backend's data directory (the same code as
 //! `postern queue` and `postern user`, through the control socket where
-//! the running server must do the work).
+//! the running server must do the work); on a node of the postgres
+//! backend, on the shared queue and accounts, as those commands do there.
 
 use super::App;
 use super::extract::AdminUser;
@@ -60,10 +61,16 @@ async fn admin<M: Backend>(
     AdminUser { user, data_dir }: AdminUser,
     Query(query): Query<AdminQuery>,
 ) -> Response {
-    let dir = data_dir.clone();
-    let queue = blocking(move || crate::queue_command::list(&dir))
-        .await
-        .unwrap_or_else(|error| format!("the queue cannot be listed: {error}"));
+    let queue = match app.store.database_queue() {
+        Some(queue) => crate::queue_command_shared::list(&queue)
+            .await
+            .map_err(|error| error.to_string()),
+        None => {
+            let dir = data_dir.clone();
+            blocking(move || crate::queue_command::list(&dir)).await
+        }
+    }
+    .unwrap_or_else(|error| format!("the queue cannot be listed: {error}"));
     let accounts = accounts_at(&app, &data_dir)
         .read()
         .await
@@ -116,7 +123,10 @@ async fn flush<M: Backend>(
     if let Err(response) = user.check_form(&form.token) {
         return response;
     }
-    let result = blocking(move || crate::queue_command::flush(&data_dir)).await;
+    let result = match app.store.database_queue() {
+        Some(queue) => crate::queue_command_shared::flush(&queue).await,
+        None => blocking(move || crate::queue_command::flush(&data_dir)).await,
+    };
     tracing::info!(instance = %app.settings.instance, "admin {}: queue flush: {result:?}", user.session.login());
     outcome(result)
 }
@@ -138,7 +148,10 @@ async fn delete<M: Backend>(
     let Ok(id) = form.id.trim().parse::<QueueId>() else {
         return outcome(Err(format!("{:?} is not a queue ID", form.id.trim())));
     };
-    let result = blocking(move || crate::queue_command::delete(&data_dir, id)).await;
+    let result = match app.store.database_queue() {
+        Some(queue) => crate::queue_command_shared::delete(&queue, id).await,
+        None => blocking(move || crate::queue_command::delete(&data_dir, id)).await,
+    };
     tracing::info!(instance = %app.settings.instance, queue_id = %id, "admin {}: delete {id}: {result:?}", user.session.login());
     outcome(result)
 }

@@ -210,6 +210,10 @@ impl Backend for LocalStore {
         Some(self.data_dir.clone())
     }
 
+    fn database_queue(&self) -> Option<crate::storage::postgres::PgQueue> {
+        self.spool.shared_queue().cloned()
+    }
+
     fn accounts_at(&self) -> Option<crate::accounts::AccountsAt> {
         Some(self.accounts.at().clone())
     }

@@ -233,6 +233,16 @@ elif scenario == "admin":
     print(f"delete location: {urllib.parse.unquote(response.getheader('Location'))}")
     response, _ = b.post("/admin/queue/flush", {"token": "A" * 43})
     show("flush with another token", response)
+elif scenario == "admin-queue":
+    user, password, queue_id = rest
+    b.login(user, password)
+    response, page = b.get("/admin")
+    show("admin page", response)
+    print(f"lists the shared queue: {'in the shared queue' in page}")
+    print(f"lists {queue_id}: {queue_id in page}")
+    token = form_token(page)
+    response, _ = b.post("/admin/queue/delete", {"token": token, "id": queue_id})
+    print(f"delete location: {urllib.parse.unquote(response.getheader('Location'))}")
 elif scenario == "status":
     response, page = b.get("/status")
     show("status", response)
