@@ -46,3 +46,4 @@ pub mod storage_command;
 pub mod task;
 pub mod tls;
 pub mod tunnel;
+pub mod user_command;
