@@ -353,7 +353,7 @@ async fn served_from_database(
         postgres.url
     );
     tracing::info!(
-        "mailboxes, accounts, each mailbox's settings (vacation, forwarding, blocked senders) and the POP3 lock are shared in the database; newsgroups and list archives stay in this node's data directory {}, not shared with other nodes",
+        "mailboxes, accounts, each mailbox's settings (vacation, forwarding, blocked senders) and the POP3 lock are shared in the database; this node's own, not shared with other nodes: its outbound quotas (connections and rates per destination), login lockout counts, greylist, and in its data directory {} newsgroups, list archives and FTP homes",
         loaded.data_dir.display()
     );
     Ok(mailboxes)
