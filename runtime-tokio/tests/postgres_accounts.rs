@@ -9,8 +9,9 @@ mod support;
 
 use std::net::SocketAddr;
 use std::path::Path;
+use support::nodes::NodeConfig;
 use support::postgres::{self, Database};
-use support::{TestServer, add_user, free_port, postern, python};
+use support::{TestServer, add_user, postern, python};
 
 const USER: &str = "alice@example.test";
 const FIRST: &str = "correct horse battery";
@@ -26,51 +27,13 @@ struct Node {
 /// Node `node_id` on 127.0.0.`host`; with `accounts`, its data directory
 /// holds a copy of that file at start.
 fn start_node(db: &Database, node_id: u16, host: u8, accounts: Option<&Path>) -> Node {
-    let at = |_| -> SocketAddr { format!("127.0.0.{host}:{}", free_port()).parse().unwrap() };
-    let [smtp, submission, imap, pop3] = [0; 4].map(at);
-    let config = format!(
-        r#"
-[server]
-hostname = "node{node_id}.example.test"
-data_dir = "data"
-shutdown_grace = "1s"
-
-[auth]
-failure_delay = "0s"
-lockout_failures = 100
-
-[[service]]
-name = "mx"
-kind = "smtp"
-listen = "{smtp}"
-
-[[service]]
-name = "submission"
-kind = "submission"
-listen = "{submission}"
-auth_without_tls = true
-
-[[service]]
-name = "imap"
-kind = "imap"
-listen = "{imap}"
-auth_without_tls = true
-
-[[service]]
-name = "pop3"
-kind = "pop3"
-listen = "{pop3}"
-auth_without_tls = true
-
-[[domain]]
-name = "example.test"
-users = ["alice"]
-
-{storage}"#,
-        storage = postgres::storage_table(db, node_id, "5s")
-    );
-    let server = TestServer::start_with_files(&config, smtp, |dir| {
-        postgres::write_password(dir);
+    let mut config = NodeConfig::new(db, node_id)
+        .host(host)
+        .with("[auth]\nfailure_delay = \"0s\"\nlockout_failures = 100\n");
+    let submission = config.service("submission", "auth_without_tls = true");
+    let imap = config.service("imap", "auth_without_tls = true");
+    let pop3 = config.service("pop3", "auth_without_tls = true");
+    let server = config.start_with_files(|dir| {
         if let Some(accounts) = accounts {
             std::fs::create_dir_all(dir.join("data")).unwrap();
             std::fs::copy(accounts, dir.join("data").join("accounts.toml")).unwrap();

@@ -73,25 +73,14 @@ fn count(db: &Database, sql: &str) -> i64 {
 }
 
 fn statuses(db: &Database, id: u64) -> Vec<(String, i64)> {
-    tokio::task::block_in_place(|| {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let client = support::postgres::look(db).await;
-            client
-                .query(
-                    "SELECT status, attempts FROM queue_recipients WHERE queue_id = $1 ORDER BY idx",
-                    &[&(id as i64)],
-                )
-                .await
-                .unwrap()
-                .iter()
-                .map(|row| (row.get(0), row.get(1)))
-                .collect()
-        })
-    })
+    let rows = tokio::task::block_in_place(|| {
+        postgres::rows_in(
+            db,
+            "SELECT status, attempts FROM queue_recipients WHERE queue_id = $1 ORDER BY idx",
+            &[&(id as i64)],
+        )
+    });
+    rows.iter().map(|row| (row.get(0), row.get(1))).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

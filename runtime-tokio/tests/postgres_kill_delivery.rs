@@ -15,8 +15,9 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
+use support::TestServer;
+use support::nodes::NodeConfig;
 use support::postgres::{self, Database};
-use support::{TestServer, free_port};
 
 const USERS: [&str; 3] = ["alice", "bob", "carol"];
 const MESSAGES: usize = 6;
@@ -24,29 +25,7 @@ const MESSAGES: usize = 6;
 const BODY_BYTES: usize = 1024 * 1024;
 
 fn start_node(db: &Database, node_id: u16) -> TestServer {
-    let addr: SocketAddr = format!("127.0.0.{}:{}", node_id + 1, free_port())
-        .parse()
-        .unwrap();
-    let config = format!(
-        r#"
-[server]
-hostname = "node{node_id}.example.test"
-data_dir = "data"
-shutdown_grace = "1s"
-
-[[service]]
-name = "mx"
-kind = "smtp"
-listen = "{addr}"
-
-[[domain]]
-name = "example.test"
-users = ["alice", "bob", "carol"]
-
-{}"#,
-        postgres::storage_table(db, node_id, "5s")
-    );
-    TestServer::start_with_files(&config, addr, postgres::write_password)
+    NodeConfig::new(db, node_id).users(&USERS).start()
 }
 
 /// Sends message `n` to all three users through `node`; answers whether
@@ -84,34 +63,25 @@ fn send(node: SocketAddr, n: usize, dir: &Path) -> bool {
 
 /// Copies in the database, by (user, Message-ID).
 fn copies(db: &Database) -> BTreeMap<(String, String), i64> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let client = postgres::look(db).await;
-        // The copy's first chunk is its delivery headers; the message's
-        // own header section starts the second.
-        let rows = client
-            .query(
-                "SELECT f.username, \
-                   substring(convert_from(substring(c.data from 1 for 400), 'UTF8') \
-                     from 'Message-ID: (<[^>]*>)'), count(*) \
-                 FROM mail_messages m \
-                 JOIN mail_folders f ON f.folder_id = m.folder_id \
-                 JOIN blob_chunks c ON c.blob_id = m.blob_id AND c.seq = 1 \
-                 WHERE f.name = 'INBOX' GROUP BY 1, 2",
-                &[],
-            )
-            .await
-            .unwrap();
-        rows.iter()
-            .map(|row| {
-                let id: Option<String> = row.get(1);
-                ((row.get(0), id.unwrap_or_default()), row.get(2))
-            })
-            .collect()
-    })
+    // The copy's first chunk is its delivery headers; the message's own
+    // header section starts the second.
+    let rows = postgres::rows_in(
+        db,
+        "SELECT f.username, \
+           substring(convert_from(substring(c.data from 1 for 400), 'UTF8') \
+             from 'Message-ID: (<[^>]*>)'), count(*) \
+         FROM mail_messages m \
+         JOIN mail_folders f ON f.folder_id = m.folder_id \
+         JOIN blob_chunks c ON c.blob_id = m.blob_id AND c.seq = 1 \
+         WHERE f.name = 'INBOX' GROUP BY 1, 2",
+        &[],
+    );
+    rows.iter()
+        .map(|row| {
+            let id: Option<String> = row.get(1);
+            ((row.get(0), id.unwrap_or_default()), row.get(2))
+        })
+        .collect()
 }
 
 fn held_by(db: &Database, node_id: u16) -> i64 {

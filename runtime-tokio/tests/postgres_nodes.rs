@@ -14,10 +14,10 @@ mod support;
 
 use postern_core::envelope::QueueId;
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::nodes::NodeConfig;
 use support::outbound::Remote;
 use support::postgres::{self, Database};
 use support::{TestServer, free_port, python};
@@ -27,46 +27,13 @@ const LOAD_SECONDS: u32 = 40;
 /// Generous: a loaded 2-core machine, leases of 5 s, retries of 2 s.
 const DEADLINE: Duration = Duration::from_secs(180);
 
-fn node_config(db: &Database, node_id: u16, addr: SocketAddr, smarthost: u16) -> String {
-    format!(
-        r#"
-[server]
-hostname = "node{node_id}.example.test"
-data_dir = "data"
-shutdown_grace = "1s"
-
-[[service]]
-name = "mx"
-kind = "smtp"
-listen = "{addr}"
-relay = ["127.0.0.0/8"]
-max_connections = 40
-max_connections_per_host = 40
-
-[[domain]]
-name = "example.test"
-users = ["alice"]
-
-{storage}
-[outbound]
-max_connections = 8
-max_connections_per_destination = 8
-
-[outbound.smarthost]
-host = "127.0.0.1:{smarthost}"
-mode = "exclusive"
-tls = "none"
-"#,
-        storage = postgres::storage_table(db, node_id, "5s")
-    )
-}
-
+/// Node `node_id` on 127.0.0.`node_id + 1`, relaying through the
+/// smarthost at 127.0.0.1:`smarthost`.
 fn start_node(db: &Database, node_id: u16, smarthost: u16) -> TestServer {
-    let host = node_id + 1; // 127.0.0.2, .3, .4
-    let addr: SocketAddr = format!("127.0.0.{host}:{}", free_port()).parse().unwrap();
-    TestServer::start_with_files(&node_config(db, node_id, addr, smarthost), addr, |dir| {
-        postgres::write_password(dir)
-    })
+    NodeConfig::new(db, node_id)
+        .with("[outbound]\nmax_connections = 8\nmax_connections_per_destination = 8\n")
+        .smarthost(smarthost)
+        .start()
 }
 
 /// Probes until `done`, for up to [`DEADLINE`]; then fails with `why`.

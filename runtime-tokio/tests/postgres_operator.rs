@@ -7,8 +7,8 @@
 
 mod support;
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
+use support::nodes::NodeConfig;
 use support::outbound::Remote;
 use support::postgres::{self, Database};
 use support::{TestServer, eventually, free_port, python};
@@ -30,34 +30,11 @@ fn start_node_with(
     smarthost: u16,
     lease: &str,
 ) -> TestServer {
-    let addr: SocketAddr = format!("127.0.0.{host}:{}", free_port()).parse().unwrap();
-    let config = format!(
-        r#"
-[server]
-hostname = "node{node_id}.example.test"
-data_dir = "data"
-shutdown_grace = "1s"
-
-[[service]]
-name = "mx"
-kind = "smtp"
-listen = "{addr}"
-relay = ["127.0.0.0/8"]
-
-[[domain]]
-name = "example.test"
-users = ["alice"]
-
-{storage}
-[outbound]
-[outbound.smarthost]
-host = "127.0.0.1:{smarthost}"
-mode = "exclusive"
-tls = "none"
-"#,
-        storage = postgres::storage_table(db, node_id, lease)
-    );
-    TestServer::start_with_files(&config, addr, postgres::write_password)
+    NodeConfig::new(db, node_id)
+        .host(host)
+        .lease(lease)
+        .smarthost(smarthost)
+        .start()
 }
 
 fn send(server: &TestServer, to: &str, subject: &str) {

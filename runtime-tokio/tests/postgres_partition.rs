@@ -21,7 +21,7 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use support::free_port;
-use support::nodes::{self, Load};
+use support::nodes::{self, Load, NodeConfig};
 use support::outbound::Remote;
 use support::postgres::{self, Database};
 use support::proxy::{Mode, Proxy};
@@ -59,18 +59,11 @@ fn still_queued(db: &Database, ids: &BTreeSet<i64>) -> Vec<i64> {
     )
 }
 
-fn outbound(sink: u16) -> String {
-    format!(
-        r#"[outbound]
-max_connections = 8
-max_connections_per_destination = 8
-
-[outbound.smarthost]
-host = "127.0.0.1:{sink}"
-mode = "exclusive"
-tls = "none"
-"#
-    )
+/// Node `id` relaying through the smarthost at 127.0.0.1:`sink`.
+fn node(db: &Database, id: u16, sink: u16) -> NodeConfig<'_> {
+    NodeConfig::new(db, id)
+        .with("[outbound]\nmax_connections = 8\nmax_connections_per_destination = 8\n")
+        .smarthost(sink)
 }
 
 #[test]
@@ -88,12 +81,8 @@ fn a_node_cut_off_from_the_database_answers_451_its_leases_pass_on_and_its_late_
         &format!("127.0.0.1:{}/", proxy.addr.port()),
     );
     let nodes = [
-        nodes::start_node(1, &via_proxy, &outbound(sink_port)),
-        nodes::start_node(
-            2,
-            &postgres::storage_table(&db, 2, "5s"),
-            &outbound(sink_port),
-        ),
+        node(&db, 1, sink_port).storage(via_proxy).start(),
+        node(&db, 2, sink_port).start(),
     ];
     let addrs: Vec<_> = nodes.iter().map(|node| node.addr).collect();
     let logs = || nodes::logs(&nodes);

@@ -10,8 +10,9 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
+use support::nodes::NodeConfig;
 use support::postgres::{self, Database};
-use support::{TestServer, add_user, free_port, python};
+use support::{TestServer, add_user, python};
 
 const USER: &str = "alice@example.test";
 const PASSWORD: &str = "correct horse battery";
@@ -23,38 +24,15 @@ struct Node {
 }
 
 fn start_node(db: &Database, node_id: u16, host: u8) -> Node {
-    let at = |_| -> SocketAddr { format!("127.0.0.{host}:{}", free_port()).parse().unwrap() };
-    let [smtp, pop3] = [0; 2].map(at);
-    let config = format!(
-        r#"
-[server]
-hostname = "node{node_id}.example.test"
-data_dir = "data"
-shutdown_grace = "1s"
-
-[auth]
-failure_delay = "0s"
-
-[[service]]
-name = "mx"
-kind = "smtp"
-listen = "{smtp}"
-
-[[service]]
-name = "pop3"
-kind = "pop3"
-listen = "{pop3}"
-auth_without_tls = true
-
-[[domain]]
-name = "example.test"
-users = ["alice"]
-
-{storage}"#,
-        storage = postgres::storage_table(db, node_id, &format!("{}s", LEASE.as_secs()))
-    );
-    let server = TestServer::start_with_files(&config, smtp, postgres::write_password);
-    Node { server, pop3 }
+    let mut config = NodeConfig::new(db, node_id)
+        .host(host)
+        .lease(&format!("{}s", LEASE.as_secs()))
+        .with("[auth]\nfailure_delay = \"0s\"\n");
+    let pop3 = config.service("pop3", "auth_without_tls = true");
+    Node {
+        server: config.start(),
+        pop3,
+    }
 }
 
 /// A POP3 session held open by `pop3_hold.py`.

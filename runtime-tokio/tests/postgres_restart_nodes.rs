@@ -10,7 +10,7 @@
 mod support;
 
 use std::time::{Duration, Instant};
-use support::nodes::{self, Load};
+use support::nodes::{self, Load, NodeConfig};
 use support::postgres;
 
 /// How long the load runs, in seconds: before, during and after the
@@ -24,9 +24,7 @@ const DOWN_FOR: Duration = Duration::from_secs(4);
 fn three_nodes_answer_451_while_the_database_is_down_and_lose_nothing_acknowledged() {
     let db = postgres::database();
     postgres::migrate_blocking(&db);
-    let nodes: Vec<_> = (1..=3)
-        .map(|id| nodes::start_node(id, &postgres::storage_table(&db, id, "5s"), ""))
-        .collect();
+    let nodes: Vec<_> = (1..=3).map(|id| NodeConfig::new(&db, id).start()).collect();
     let addrs: Vec<_> = nodes.iter().map(|node| node.addr).collect();
     let logs = || nodes::logs(&nodes);
     let work = tempfile::tempdir().unwrap();

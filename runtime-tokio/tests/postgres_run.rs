@@ -7,49 +7,20 @@
 
 mod support;
 
-use std::net::SocketAddr;
 use std::path::Path;
+use support::nodes::NodeConfig;
 use support::outbound::Remote;
 use support::postgres::{self, Database};
 use support::{TestServer, eventually, free_port, python};
 
-/// A node's configuration: node `node_id` listening on 127.0.0.`host`,
-/// mail for example.test (alice) kept in the database, everything
-/// else through the smarthost at 127.0.0.1:`smarthost`.
-fn node_config(db: &Database, node_id: u16, addr: SocketAddr, smarthost: u16) -> String {
-    format!(
-        r#"
-[server]
-hostname = "node{node_id}.example.test"
-data_dir = "data"
-shutdown_grace = "1s"
-
-[[service]]
-name = "mx"
-kind = "smtp"
-listen = "{addr}"
-relay = ["127.0.0.0/8"]
-
-[[domain]]
-name = "example.test"
-users = ["alice"]
-
-{storage}
-[outbound]
-[outbound.smarthost]
-host = "127.0.0.1:{smarthost}"
-mode = "exclusive"
-tls = "none"
-"#,
-        storage = postgres::storage_table(db, node_id, "5s")
-    )
-}
-
+/// Node `node_id` on 127.0.0.`host`, mail for example.test (alice) kept
+/// in the database, everything else through the smarthost at
+/// 127.0.0.1:`smarthost`.
 fn start_node(db: &Database, node_id: u16, host: u8, smarthost: u16) -> TestServer {
-    let addr: SocketAddr = format!("127.0.0.{host}:{}", free_port()).parse().unwrap();
-    TestServer::start_with_files(&node_config(db, node_id, addr, smarthost), addr, |dir| {
-        postgres::write_password(dir)
-    })
+    NodeConfig::new(db, node_id)
+        .host(host)
+        .smarthost(smarthost)
+        .start()
 }
 
 /// Sends one message with smtplib; answers what send.py printed.
@@ -293,9 +264,9 @@ fn a_node_with_messages_left_in_its_spool_queue_refuses_to_run_on_postgres() {
     let db = postgres::database();
     postgres::migrate_blocking(&db);
     let dir = tempfile::tempdir().unwrap();
-    let addr: SocketAddr = format!("127.0.0.2:{}", free_port()).parse().unwrap();
     let config = dir.path().join("postern.toml");
-    std::fs::write(&config, node_config(&db, 1, addr, free_port())).unwrap();
+    let text = NodeConfig::new(&db, 1).smarthost(free_port()).text();
+    std::fs::write(&config, text).unwrap();
     postgres::write_password(dir.path());
     // A message committed while the node ran on files.
     let queue = dir.path().join("data/spool/queue");

@@ -8,8 +8,9 @@
 mod support;
 
 use std::net::SocketAddr;
+use support::nodes::NodeConfig;
 use support::postgres::{self, Database};
-use support::{TestServer, add_user, free_port, python, python_script};
+use support::{TestServer, add_user, python, python_script};
 
 const USER: &str = "alice@example.test";
 const PASSWORD: &str = "correct horse battery";
@@ -22,47 +23,17 @@ struct Node {
 }
 
 fn start_node(db: &Database, node_id: u16, host: u8) -> Node {
-    let at = |_| -> SocketAddr { format!("127.0.0.{host}:{}", free_port()).parse().unwrap() };
-    let [smtp, imap, pop3] = [0; 3].map(at);
-    let config = format!(
-        r#"
-[server]
-hostname = "node{node_id}.example.test"
-data_dir = "data"
-shutdown_grace = "1s"
-
-[[service]]
-name = "mx"
-kind = "smtp"
-listen = "{smtp}"
-
-[[service]]
-name = "imap"
-kind = "imap"
-listen = "{imap}"
-auth_without_tls = true
-
-[[service]]
-name = "pop3"
-kind = "pop3"
-listen = "{pop3}"
-auth_without_tls = true
-
-[[domain]]
-name = "example.test"
-users = ["alice"]
-
-{storage}"#,
-        storage = postgres::storage_table(db, node_id, "5s")
-    );
-    let server = TestServer::start_with_files(&config, smtp, postgres::write_password);
+    let mut config = NodeConfig::new(db, node_id).host(host);
+    let imap = config.service("imap", "auth_without_tls = true");
+    let pop3 = config.service("pop3", "auth_without_tls = true");
+    let server = config.start();
     // The accounts are the database's: the user is added once, on node 1.
     if node_id == 1 {
         add_user(&server.config_path(), USER, PASSWORD);
     }
     Node {
+        smtp: server.addr,
         server,
-        smtp,
         imap,
         pop3,
     }

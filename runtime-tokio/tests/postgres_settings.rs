@@ -9,8 +9,9 @@
 mod support;
 
 use std::net::SocketAddr;
+use support::nodes::NodeConfig;
 use support::postgres::{self, Database};
-use support::{TestServer, eventually, free_port, postern, python};
+use support::{TestServer, eventually, postern, python};
 
 struct Node {
     server: TestServer,
@@ -18,28 +19,14 @@ struct Node {
 }
 
 fn start_node(db: &Database, node_id: u16, host: u8) -> Node {
-    let smtp: SocketAddr = format!("127.0.0.{host}:{}", free_port()).parse().unwrap();
-    let config = format!(
-        r#"
-[server]
-hostname = "node{node_id}.example.test"
-data_dir = "data"
-shutdown_grace = "1s"
-
-[[service]]
-name = "mx"
-kind = "smtp"
-listen = "{smtp}"
-
-[[domain]]
-name = "example.test"
-users = ["alice", "bob"]
-
-{storage}"#,
-        storage = postgres::storage_table(db, node_id, "5s")
-    );
-    let server = TestServer::start_with_files(&config, smtp, postgres::write_password);
-    Node { server, smtp }
+    let server = NodeConfig::new(db, node_id)
+        .host(host)
+        .users(&["alice", "bob"])
+        .start();
+    Node {
+        smtp: server.addr,
+        server,
+    }
 }
 
 fn send(node: &Node, n: u32) {

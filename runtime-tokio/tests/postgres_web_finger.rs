@@ -9,6 +9,7 @@ mod support;
 
 use std::net::SocketAddr;
 use std::process::Command;
+use support::nodes::NodeConfig;
 use support::postgres::{self, Database};
 use support::{TestServer, add_user, free_port, python};
 
@@ -18,36 +19,13 @@ const PASSWORD: &str = "correct horse battery";
 /// of this test's own.
 const FINGER_HOST: &str = "127.0.19.4";
 
+/// Node `node_id` with `services` besides SMTP, its remote mail to
+/// 127.0.0.1:`dead_end`.
 fn start_node(db: &Database, node_id: u16, services: &str, dead_end: u16) -> TestServer {
-    let smtp: SocketAddr = format!("127.0.0.{}:{}", node_id + 1, free_port())
-        .parse()
-        .unwrap();
-    let config = format!(
-        r#"
-[server]
-hostname = "node{node_id}.example.test"
-data_dir = "data"
-shutdown_grace = "1s"
-
-[[service]]
-name = "mx"
-kind = "smtp"
-listen = "{smtp}"
-relay = ["127.0.0.0/8"]
-{services}
-[[domain]]
-name = "example.test"
-users = ["alice"]
-
-[outbound.smarthost]
-host = "127.0.0.1:{dead_end}"
-mode = "exclusive"
-tls = "none"
-
-{}"#,
-        postgres::storage_table(db, node_id, "5s")
-    );
-    let server = TestServer::start_with_files(&config, smtp, postgres::write_password);
+    let server = NodeConfig::new(db, node_id)
+        .smarthost(dead_end)
+        .with(services)
+        .start();
     // The accounts are the database's: the first node adds the user for
     // every node.
     if node_id == 1 {

@@ -14,45 +14,144 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// The local user every message of the load is for.
 pub const USER: (&str, &str) = ("example.test", "alice");
 
-/// A node's configuration: SMTP on `addr`, the local domain, the
-/// `[storage]` table `storage`, then `extra` (an `[outbound]` table).
-pub fn node_config(node_id: u16, addr: SocketAddr, storage: &str, extra: &str) -> String {
-    format!(
-        r#"
+/// A node's configuration, built up by each test: `[server]` for node
+/// `id`, the SMTP service `mx` on 127.0.0.`host` (relaying for
+/// 127.0.0.0/8), the domain example.test, the `[storage]` table, and
+/// what the test adds. Each service listens on a port of its own on the
+/// node's host.
+pub struct NodeConfig<'a> {
+    db: &'a Database,
+    id: u16,
+    host: u8,
+    smtp: SocketAddr,
+    lease: String,
+    storage: Option<String>,
+    users: Vec<String>,
+    more: String,
+}
+
+impl<'a> NodeConfig<'a> {
+    /// Node `id` on 127.0.0.`id + 1`, sharing `db` with a lease of 5 s,
+    /// for the user alice.
+    pub fn new(db: &'a Database, id: u16) -> NodeConfig<'a> {
+        let host = u8::try_from(id + 1).unwrap();
+        NodeConfig {
+            db,
+            id,
+            host,
+            smtp: free_address(host),
+            lease: "5s".to_owned(),
+            storage: None,
+            users: vec![USER.1.to_owned()],
+            more: String::new(),
+        }
+    }
+
+    /// On 127.0.0.`host` instead.
+    pub fn host(mut self, host: u8) -> NodeConfig<'a> {
+        self.host = host;
+        self.smtp = free_address(host);
+        self
+    }
+
+    /// Leases of `lease` (such as "6s").
+    pub fn lease(mut self, lease: &str) -> NodeConfig<'a> {
+        self.lease = lease.to_owned();
+        self
+    }
+
+    /// This `[storage]` table instead (the database through a proxy, say).
+    pub fn storage(mut self, table: String) -> NodeConfig<'a> {
+        self.storage = Some(table);
+        self
+    }
+
+    /// These users of example.test instead of alice.
+    pub fn users(mut self, users: &[&str]) -> NodeConfig<'a> {
+        self.users = users.iter().map(|user| user.to_string()).collect();
+        self
+    }
+
+    /// Everything through the smarthost at 127.0.0.1:`port`, without TLS.
+    pub fn smarthost(self, port: u16) -> NodeConfig<'a> {
+        self.with(&format!(
+            "[outbound.smarthost]\nhost = \"127.0.0.1:{port}\"\nmode = \"exclusive\"\ntls = \"none\"\n"
+        ))
+    }
+
+    /// `toml` added as it is: an `[auth]` or `[outbound]` table, say.
+    pub fn with(mut self, toml: &str) -> NodeConfig<'a> {
+        self.more.push('\n');
+        self.more.push_str(toml);
+        self
+    }
+
+    /// A service of `kind` (named as its kind) with `settings`, on a
+    /// port of its own; answers its address.
+    pub fn service(&mut self, kind: &str, settings: &str) -> SocketAddr {
+        let addr = free_address(self.host);
+        self.more.push_str(&format!(
+            "\n[[service]]\nname = \"{kind}\"\nkind = \"{kind}\"\nlisten = \"{addr}\"\n{settings}\n"
+        ));
+        addr
+    }
+
+    /// The configuration file's text.
+    pub fn text(&self) -> String {
+        let NodeConfig { id, smtp, .. } = self;
+        let users = self
+            .users
+            .iter()
+            .map(|user| format!("\"{user}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            r#"
 [server]
-hostname = "node{node_id}.example.test"
+hostname = "node{id}.example.test"
 data_dir = "data"
 shutdown_grace = "1s"
 
 [[service]]
 name = "mx"
 kind = "smtp"
-listen = "{addr}"
+listen = "{smtp}"
+relay = ["127.0.0.0/8"]
 max_connections = 40
 max_connections_per_host = 40
-relay = ["127.0.0.0/8"]
 
 [[domain]]
 name = "example.test"
-users = ["alice"]
+users = [{users}]
 
-{storage}
-{extra}"#
-    )
+{storage}{more}"#,
+            storage = self
+                .storage
+                .clone()
+                .unwrap_or_else(|| postgres::storage_table(self.db, *id, &self.lease)),
+            more = self.more,
+        )
+    }
+
+    /// Starts the node (its address is the SMTP service's), the
+    /// database's password beside its configuration.
+    pub fn start(self) -> TestServer {
+        self.start_with_files(|_| {})
+    }
+
+    /// As [`NodeConfig::start`], `prepare` writing more files into the
+    /// configuration's directory first.
+    pub fn start_with_files(self, prepare: impl FnOnce(&Path)) -> TestServer {
+        TestServer::start_with_files(&self.text(), self.smtp, |dir| {
+            postgres::write_password(dir);
+            prepare(dir);
+        })
+    }
 }
 
-/// Starts node `node_id` on 127.0.0.`node_id + 1`, with `storage` and
-/// `extra` ([`node_config`]).
-pub fn start_node(node_id: u16, storage: &str, extra: &str) -> TestServer {
-    let host = node_id + 1;
-    let addr: SocketAddr = format!("127.0.0.{host}:{}", super::free_port())
-        .parse()
-        .unwrap();
-    TestServer::start_with_files(
-        &node_config(node_id, addr, storage, extra),
-        addr,
-        postgres::write_password,
-    )
+/// A free port on 127.0.0.`host`.
+fn free_address(host: u8) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, host], super::free_port()))
 }
 
 pub fn logs(nodes: &[TestServer]) -> String {

@@ -374,52 +374,52 @@ pub async fn commit(queue: &PgQueue, id: u64, recipients: usize, data: &[u8]) ->
 
 /// Gives `db` the current schema (every migration this binary has).
 pub fn migrate_blocking(db: &Database) {
+    blocking(migrate(db));
+}
+
+/// Runs `future` to its end on a runtime of its own: for the tests that
+/// drive real processes and look into the database between steps.
+pub fn blocking<T>(future: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
-        .block_on(migrate(db));
+        .block_on(future)
+}
+
+/// The rows `sql` answers in `db`, on a connection of their own that is
+/// closed before this returns.
+pub fn rows_in(
+    db: &Database,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Vec<tokio_postgres::Row> {
+    blocking(async {
+        let (client, connection) = db
+            .client_config()
+            .connect(tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        let connection = tokio::spawn(connection);
+        let rows = client.query(sql, params).await.unwrap();
+        drop(client);
+        let _ = connection.await;
+        rows
+    })
 }
 
 /// The BIGINTs of the first column of what `sql` returns, in its order.
 pub fn ids_in(db: &Database, sql: &str) -> Vec<i64> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let (client, connection) = db
-            .client_config()
-            .connect(tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        let connection = tokio::spawn(connection);
-        let rows = client.query(sql, &[]).await.unwrap();
-        drop(client);
-        let _ = connection.await;
-        rows.iter().map(|row| row.get(0)).collect()
-    })
+    rows_in(db, sql, &[]).iter().map(|row| row.get(0)).collect()
 }
 
-/// The first column of the first row `sql` answers in `db`, as a number
+/// The first column of the one row `sql` answers in `db`, as a number
 /// (`SELECT count(*) ...`).
 pub fn count_in(db: &Database, sql: &str) -> i64 {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let (client, connection) = db
-            .client_config()
-            .connect(tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        let connection = tokio::spawn(connection);
-        let count: i64 = client.query_one(sql, &[]).await.unwrap().get(0);
-        drop(client);
-        let _ = connection.await;
-        count
-    })
+    match rows_in(db, sql, &[]).as_slice() {
+        [row] => row.get(0),
+        rows => panic!("{sql}: {} rows, not one", rows.len()),
+    }
 }
 
 /// The `[storage]` table of a node on `db`, the password in the file
@@ -439,43 +439,27 @@ pub fn write_password(config_dir: &Path) {
 /// The messages of `user@domain`'s folder `folder` in the database, in
 /// UID order, each whole (its blob's chunks joined) as text.
 pub fn mailbox_texts(db: &Database, domain: &str, user: &str, folder: &str) -> Vec<String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let (client, connection) = db
-            .client_config()
-            .connect(tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        let connection = tokio::spawn(connection);
-        let rows = client
-            .query(
-                "SELECT m.uid, c.data FROM mail_messages m \
-                 JOIN mail_folders f ON f.folder_id = m.folder_id \
-                 JOIN blob_chunks c ON c.blob_id = m.blob_id \
-                 WHERE f.domain = $1 AND f.username = $2 AND f.name = $3 \
-                 ORDER BY m.uid, c.seq",
-                &[&domain, &user, &folder],
-            )
-            .await
-            .unwrap();
-        drop(client);
-        let _ = connection.await;
-        let mut texts: Vec<(i64, Vec<u8>)> = Vec::new();
-        for row in &rows {
-            let (uid, data): (i64, Vec<u8>) = (row.get(0), row.get(1));
-            match texts.last_mut() {
-                Some((last, bytes)) if *last == uid => bytes.extend_from_slice(&data),
-                _ => texts.push((uid, data)),
-            }
+    let rows = rows_in(
+        db,
+        "SELECT m.uid, c.data FROM mail_messages m \
+         JOIN mail_folders f ON f.folder_id = m.folder_id \
+         JOIN blob_chunks c ON c.blob_id = m.blob_id \
+         WHERE f.domain = $1 AND f.username = $2 AND f.name = $3 \
+         ORDER BY m.uid, c.seq",
+        &[&domain, &user, &folder],
+    );
+    let mut texts: Vec<(i64, Vec<u8>)> = Vec::new();
+    for row in &rows {
+        let (uid, data): (i64, Vec<u8>) = (row.get(0), row.get(1));
+        match texts.last_mut() {
+            Some((last, bytes)) if *last == uid => bytes.extend_from_slice(&data),
+            _ => texts.push((uid, data)),
         }
-        texts
-            .into_iter()
-            .map(|(_, bytes)| String::from_utf8_lossy(&bytes).into_owned())
-            .collect()
-    })
+    }
+    texts
+        .into_iter()
+        .map(|(_, bytes)| String::from_utf8_lossy(&bytes).into_owned())
+        .collect()
 }
 
 /// The `Subject:` of each message text.
