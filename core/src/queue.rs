@@ -72,6 +72,16 @@ impl RetrySchedule {
         let expires = received_at.0.saturating_add(seconds(self.expire_after));
         (now.0 < expires).then_some(UnixTime(next.min(expires)))
     }
+
+    /// The same expiry, with every retry `delay` after the last: for a
+    /// failure of the store the message is in (its database could not be
+    /// reached), which says nothing about the recipient.
+    pub fn with_delay(&self, delay: Duration) -> RetrySchedule {
+        RetrySchedule {
+            delays: vec![delay],
+            expire_after: self.expire_after,
+        }
+    }
 }
 
 /// The last detail of a recipient whose copy is in its local mailbox

@@ -50,6 +50,7 @@ use postern_core::admission::{OverQuota, Permit, Quota};
 use postern_core::config::{Config, OutboundConfig};
 use postern_core::directory::{Directory, RecipientVerdict};
 use postern_core::envelope::{ClientInfo, Destination, Envelope, QueueId, Recipient};
+use postern_core::limits::STORAGE_UNREACHABLE_RETRY;
 use postern_core::queue::{self, BounceContext, DeliveryState, Failure, Status};
 use postern_core::route::{Attempt, AttemptResult, Leg, Ourselves, Routing};
 use postern_core::smtp::client::{ClientConfig, TlsPolicy, Verdict};
@@ -259,7 +260,7 @@ enum Report {
         /// Recipient indexes now in their Maildir, and the error that
         /// stopped the rest, if one did.
         delivered: Vec<usize>,
-        error: Option<String>,
+        error: Option<LocalError>,
         /// The delivery removed the message: it needed nothing more.
         removed: bool,
     },
@@ -284,6 +285,14 @@ enum Report {
     /// A connection task has ended (`panic` says why, if it did not end
     /// on its own): its connection slot comes back.
     Closed { task: u64, panic: Option<String> },
+}
+
+/// Why a local delivery stopped short.
+struct LocalError {
+    text: String,
+    /// The store's database could not be reached (the error is not the
+    /// recipient's): tried again after [`STORAGE_UNREACHABLE_RETRY`].
+    unreachable: bool,
 }
 
 /// One message the runner knows.
@@ -395,7 +404,10 @@ impl<E: Environment> Runner<E> {
             let work = crate::task::spawn(
                 async move {
                     let done = deliver_locally(&context, record, &local, settles).await;
-                    let error = done.error.map(|e| e.to_string());
+                    let error = done.error.map(|e| LocalError {
+                        unreachable: crate::storage::postgres::unreachable(&e),
+                        text: e.to_string(),
+                    });
                     (done.delivered, error, done.removed)
                 }
                 .in_current_span(),
@@ -407,7 +419,13 @@ impl<E: Environment> Runner<E> {
                 async move {
                     let (delivered, error, removed) = match work.await {
                         Ok(done) => done,
-                        Err(panic) => (Vec::new(), Some(format!("internal error: {panic}")), false),
+                        Err(panic) => {
+                            let error = LocalError {
+                                unreachable: false,
+                                text: format!("internal error: {panic}"),
+                            };
+                            (Vec::new(), Some(error), false)
+                        }
                     };
                     let _ = reports.send(Report::Local {
                         id,
@@ -529,6 +547,12 @@ impl<E: Environment> Runner<E> {
                     entry.count_result(i, now);
                 }
                 if let Some(error) = error {
+                    // The database out of reach says nothing about the
+                    // recipients: soon, not on their schedule.
+                    let schedule = match error.unreachable {
+                        true => schedule.with_delay(STORAGE_UNREACHABLE_RETRY),
+                        false => schedule.clone(),
+                    };
                     let pending: Vec<usize> = entry
                         .state
                         .due(now)
@@ -544,13 +568,14 @@ impl<E: Environment> Runner<E> {
                         entry.state.record(
                             i,
                             Verdict::Deferred,
-                            &format!("local delivery failed: {error}"),
+                            &format!("local delivery failed: {}", error.text),
                             now,
                             received_at,
                             &schedule,
                         );
                         entry.count_result(i, now);
                     }
+                    let error = error.text;
                     tracing::error!(queue_id = %id, %error, "{id}: local delivery failed; will retry");
                 }
                 entry.dirty = true;

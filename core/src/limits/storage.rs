@@ -48,6 +48,13 @@ pub const STORAGE_CLAIM_POLL_INTERVAL: Duration = Duration::from_secs(2);
 /// failure (its claims, renewals and heartbeat back off up to this).
 pub const STORAGE_RETRY_DELAY_MAX: Duration = Duration::from_secs(30);
 
+/// When a local delivery that failed because the database could not be
+/// reached (its connection failed, it was shutting down or restarting) is
+/// tried again. The recipient's retry schedule (five minutes first) is
+/// for troubles of the recipient's; a database back within seconds
+/// should not hold the mail that long.
+pub const STORAGE_UNREACHABLE_RETRY: Duration = Duration::from_secs(10);
+
 /// Octets of a storage URL.
 pub const STORAGE_URL_BYTES_MAX: usize = 1_024;
 

@@ -139,6 +139,10 @@ impl QueueStore for Fake {
         if mailbox.user == "broken" {
             return Err(io::Error::other("the disk is full"));
         }
+        if mailbox.user == "unreachable" {
+            let closed = "database: connection closed";
+            return Err(io::Error::new(io::ErrorKind::ConnectionAborted, closed));
+        }
         Ok(format!("{}", mailbox))
     }
 
@@ -649,6 +653,32 @@ async fn on_a_shared_queue_a_message_waiting_for_a_retry_is_saved_then_released_
     );
     assert!(next > UnixTime(1_800_000_000));
     assert!(script.removals.is_empty());
+}
+
+/// A copy that failed because the database could not be reached is tried
+/// again within seconds; one that failed for a reason of its mailbox's
+/// waits for the retry schedule.
+#[tokio::test]
+async fn a_copy_failed_by_an_unreachable_database_is_retried_soon_not_on_the_schedule() {
+    use postern_core::limits::STORAGE_UNREACHABLE_RETRY;
+    let schedule = postern_core::queue::RetrySchedule::default();
+    for (user, delay) in [
+        ("unreachable", STORAGE_UNREACHABLE_RETRY),
+        ("broken", schedule.delays[0]),
+    ] {
+        let fake = Fake::default();
+        {
+            let mut script = fake.script();
+            script.shared = true;
+            script.queue.insert(QueueId(1), (record(1, &[user]), None));
+        }
+        let running = Running::start(&fake, vec![QueueId(1)]);
+        running
+            .until("the message is released", |s| !s.released.is_empty())
+            .await;
+        let retry = UnixTime(1_800_000_000 + delay.as_secs() as i64);
+        assert_eq!(fake.script().released, [(QueueId(1), retry)], "{user}");
+    }
 }
 
 #[tokio::test]

@@ -290,14 +290,30 @@ pub fn is_login_refused(error: &tokio_postgres::Error) -> bool {
     })
 }
 
-/// `error` as an [`io::Error`] the caller may retry.
+/// `error` as an [`io::Error`] the caller may retry; [`unreachable`]
+/// tells one that says the database cannot serve now from one about the
+/// request.
 pub fn io_error(error: &tokio_postgres::Error) -> io::Error {
-    let kind = if error.as_db_error().is_some() {
-        io::ErrorKind::Other
-    } else {
-        io::ErrorKind::ConnectionAborted
+    // SQLSTATE classes 08 (connection exception), 53 (insufficient
+    // resources) and 57 (operator intervention: shutting down, restarting)
+    // say the database cannot serve now, as a failed connection does.
+    let kind = match error.as_db_error() {
+        Some(db) if matches!(db.code().code().get(..2), Some("08" | "53" | "57")) => {
+            io::ErrorKind::ConnectionAborted
+        }
+        Some(_) => io::ErrorKind::Other,
+        None => io::ErrorKind::ConnectionAborted,
     };
     io::Error::new(kind, format!("database: {}", describe(error)))
+}
+
+/// The error (from [`io_error`] or [`pool_error`]) says the database could
+/// not be reached or could not serve, not that the request was wrong.
+pub fn unreachable(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionAborted | io::ErrorKind::TimedOut
+    )
 }
 
 /// A pool's failure to hand out a connection, as an [`io::Error`].
