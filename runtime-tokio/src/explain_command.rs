@@ -48,29 +48,51 @@ pub fn spam_facts(
 }
 
 /// The allow and block lists of the question's local recipients, by
-/// mailbox. Lists that cannot be read are reported on standard error
-/// and left out (the server refuses nobody for them either).
+/// mailbox, from where the server reads them (the mailbox directories, or
+/// the shared database on a postgres node). Lists that cannot be read are
+/// reported on standard error and left out (the server refuses nobody for
+/// them either).
 fn sender_lists(
     loaded: &Loaded,
     question: &Question,
 ) -> BTreeMap<String, postern_core::spam::SenderLists> {
     let directory = postern_core::directory::Directory::new(&loaded.config.domains);
-    let mut found = BTreeMap::new();
-    for to in &question.to {
-        let postern_core::directory::RecipientVerdict::Local(mailbox) = directory.resolve(to)
-        else {
-            continue;
-        };
-        match crate::mailbox_rules::load(&loaded.data_dir, &mailbox) {
-            Ok(rules) => {
-                found.insert(mailbox.to_string(), rules.sender_lists());
-            }
-            Err(why) => {
-                eprintln!("postern: the sender lists of {mailbox} cannot be read ({why}); left out")
-            }
-        }
+    let mailboxes: Vec<_> = question
+        .to
+        .iter()
+        .filter_map(|to| match directory.resolve(to) {
+            postern_core::directory::RecipientVerdict::Local(mailbox) => Some(mailbox),
+            _ => None,
+        })
+        .collect();
+    if mailboxes.is_empty() {
+        return BTreeMap::new();
     }
-    found
+    let read = || -> Result<_, String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the runtime: {e}"))?;
+        runtime.block_on(async {
+            let settings = crate::mailbox_rules::settings_at(loaded)?;
+            let mut found = BTreeMap::new();
+            for mailbox in mailboxes {
+                match settings.load(&mailbox).await {
+                    Ok(rules) => {
+                        found.insert(mailbox.to_string(), rules.sender_lists());
+                    }
+                    Err(why) => eprintln!(
+                        "postern: the sender lists of {mailbox} cannot be read ({why}); left out"
+                    ),
+                }
+            }
+            Ok(found)
+        })
+    };
+    read().unwrap_or_else(|why| {
+        eprintln!("postern: the sender lists cannot be read ({why}); left out");
+        BTreeMap::new()
+    })
 }
 
 /// SPF for the question's sender and client, through the server's

@@ -128,3 +128,59 @@ fn a_vacation_set_on_one_node_answers_mail_another_node_delivers_once_per_sender
         }
     }
 }
+
+/// A block list set through node A's configuration refuses that sender
+/// at RCPT on node B, and `postern explain` with node B's configuration
+/// says so: the session and the command both read the lists from the
+/// database.
+#[test]
+fn sender_lists_set_through_one_node_refuse_on_another_and_explain_says_so() {
+    let db = postgres::database();
+    postgres::migrate_blocking(&db);
+    let a = start_node(&db, 1, 2);
+    let b = start_node(&db, 2, 3);
+    let set = postern()
+        .args(["user", "--config"])
+        .arg(a.server.config_path())
+        .args(["senders", "alice@example.test", "--block", "@remote.test"])
+        .args(["--blocked", "refuse"])
+        .output()
+        .unwrap();
+    assert!(set.status.success(), "{set:?}");
+
+    let said = python(
+        "envelope.py",
+        b.smtp,
+        &[
+            "pitch@remote.test",
+            "alice@example.test",
+            "bob@example.test",
+        ],
+    );
+    let said = String::from_utf8_lossy(&said.stdout);
+    assert!(
+        said.contains("rcpt alice@example.test 550 5.7.1"),
+        "{said}\n{}",
+        b.server.log()
+    );
+    assert!(said.contains("rcpt bob@example.test 250"), "{said}");
+
+    let explained = b.server.command(&[
+        "explain",
+        "--local",
+        &b.smtp.to_string(),
+        "--remote",
+        "192.0.2.7",
+        "--from",
+        "pitch@remote.test",
+        "--to",
+        "alice@example.test",
+    ]);
+    let explained = String::from_utf8_lossy(&explained.stdout);
+    assert!(
+        explained.contains(
+            "lists      <pitch@remote.test> is blocked by alice@example.test (@remote.test, blocked = refuse)"
+        ),
+        "{explained}"
+    );
+}
