@@ -269,6 +269,54 @@ async fn a_commit_wakes_a_listener_on_another_connection() {
         .expect("no wake-up within a second of the commit");
 }
 
+/// A listener whose connection goes quiet (a black hole between it and
+/// the database: nothing answered, nothing closed) asks the database
+/// something after `PROBE_INTERVAL`, gives the connection up when no
+/// answer comes within `STORAGE_ANSWER_TIMEOUT`, and connects again; once
+/// the way is open the new connection listens. Without the question it
+/// would wait on the dead connection for as long as TCP takes to give up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_whose_connection_goes_quiet_connects_again() {
+    use postern::storage::postgres::{PROBE_INTERVAL, RECONNECT_DELAY};
+    use postern_core::limits::STORAGE_ANSWER_TIMEOUT;
+    use support::proxy::{Mode, Proxy};
+    let db = database();
+    let queue = queue(&db).await;
+    let proxy = Proxy::start(std::net::SocketAddr::from(([127, 0, 0, 1], db.port)));
+    let via_proxy: tokio_postgres::Config = db
+        .url()
+        .replace(
+            &format!(":{}/", db.port),
+            &format!(":{}/", proxy.addr.port()),
+        )
+        .parse()
+        .unwrap();
+    let mut via_proxy = via_proxy;
+    via_proxy.password(support::postgres::ROLE_PASSWORD);
+    let listener = QueueListener::start(via_proxy).await.unwrap();
+    assert_eq!(proxy.connections(), 1);
+
+    proxy.set(Mode::BlackHole);
+    let cut_at = tokio::time::Instant::now();
+    let limit = PROBE_INTERVAL + STORAGE_ANSWER_TIMEOUT + RECONNECT_DELAY + Duration::from_secs(5);
+    while proxy.connections() < 2 {
+        assert!(
+            cut_at.elapsed() < limit,
+            "no new connection {limit:?} after the connection went quiet"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    proxy.set(Mode::Open);
+    // Connected again: one wake-up for what was committed meanwhile.
+    tokio::time::timeout(STORAGE_ANSWER_TIMEOUT, listener.notified())
+        .await
+        .expect("no wake-up once connected again");
+    commit(&queue, 4, 1, b"x\r\n").await;
+    tokio::time::timeout(Duration::from_secs(1), listener.notified())
+        .await
+        .expect("the new connection does not listen");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_id_in_use_by_another_live_node_is_refused() {
     let db = database();

@@ -14,6 +14,7 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,6 +31,7 @@ const TICK: Duration = Duration::from_millis(10);
 pub struct Proxy {
     pub addr: SocketAddr,
     mode: Arc<Mutex<Mode>>,
+    accepted: Arc<AtomicUsize>,
 }
 
 impl Proxy {
@@ -38,14 +40,25 @@ impl Proxy {
         let listener = TcpListener::bind(("127.0.0.1", super::free_port())).unwrap();
         let addr = listener.local_addr().unwrap();
         let mode = Arc::new(Mutex::new(Mode::Open));
-        let shared = Arc::clone(&mode);
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let (shared, counted) = (Arc::clone(&mode), Arc::clone(&accepted));
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
+                counted.fetch_add(1, Ordering::SeqCst);
                 let mode = Arc::clone(&shared);
                 std::thread::spawn(move || serve(client, upstream, mode));
             }
         });
-        Proxy { addr, mode }
+        Proxy {
+            addr,
+            mode,
+            accepted,
+        }
+    }
+
+    /// The connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
     }
 
     pub fn set(&self, mode: Mode) {

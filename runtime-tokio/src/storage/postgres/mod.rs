@@ -29,7 +29,7 @@ pub use accounts::PgAccounts;
 pub use admin::{Census, Flushed, Holder, Listed};
 pub use blob::BlobReader;
 pub use damaged::SetAside;
-pub use listen::{QUEUE_CHANNEL, QueueListener};
+pub use listen::{PROBE_INTERVAL, QUEUE_CHANNEL, QueueListener, RECONNECT_DELAY};
 pub use mailbox::{DeliveredCopy, MAILBOX_CHANNEL, PgMailboxStore, QueuedCopy};
 pub use pop3_lock::{PgMaildropLock, PgMaildropLocks};
 pub use queue::{Claimed, Lease, PgQueue, Round};

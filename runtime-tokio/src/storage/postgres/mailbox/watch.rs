@@ -5,22 +5,20 @@
 //! connection that `LISTEN`s and fans each notice out to the folder's
 //! `tokio::sync::watch` sender, if anyone on this node watches it.
 //!
-//! When the connection drops it connects again (after
-//! [`RECONNECT_DELAY`]) and then fires every channel: what changed while
-//! it was away is found by the watchers' next `changes_since`.
+//! When the connection drops or stops answering it connects again (see
+//! [`crate::storage::postgres::listen`]) and then fires every channel:
+//! what changed while it was away is found by the watchers' next
+//! `changes_since`.
 
 use crate::mailstore::FolderName;
-use crate::storage::postgres::describe;
-use crate::storage::postgres::listen::{RECONNECT_DELAY, subscribe};
+use crate::storage::postgres::listen::{resubscribe, serve, subscribe};
 use postern_core::envelope::LocalMailbox;
 use postern_core::mailbox::ModSeq;
 use postern_core::mailbox::row::ChangeNotice;
 use std::collections::BTreeMap;
-use std::future::poll_fn;
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tokio_postgres::AsyncMessage;
 
 /// The channel mailbox changes notify.
 pub const MAILBOX_CHANNEL: &str = "postern_mailbox";
@@ -70,35 +68,19 @@ pub(super) async fn listen(
 ) -> Result<JoinHandle<()>, String> {
     let (client, connection) = subscribe(&config, MAILBOX_CHANNEL).await?;
     Ok(tokio::spawn(async move {
+        const WHO: &str = "mailbox listener";
         let (mut client, mut connection) = (client, connection);
         loop {
-            loop {
-                match poll_fn(|cx| connection.poll_message(cx)).await {
-                    Some(Ok(AsyncMessage::Notification(note))) => {
-                        match ChangeNotice::parse(note.payload()) {
-                            Some(notice) => watchers.fire(&notice),
-                            None => tracing::warn!(
-                                "mailbox listener: a notice that is not one: {:?}",
-                                note.payload()
-                            ),
-                        }
-                    }
-                    Some(Ok(_)) => {}
-                    Some(Err(error)) => {
-                        tracing::warn!("mailbox listener: {}", describe(&error));
-                        break;
-                    }
-                    None => break,
+            let why = serve(&client, &mut connection, |note| {
+                match ChangeNotice::parse(note.payload()) {
+                    Some(notice) => watchers.fire(&notice),
+                    None => tracing::warn!("{WHO}: a notice that is not one: {:?}", note.payload()),
                 }
-            }
+            })
+            .await;
+            tracing::warn!("{WHO}: {why}; connecting again");
             drop(client);
-            (client, connection) = loop {
-                tokio::time::sleep(RECONNECT_DELAY).await;
-                match subscribe(&config, MAILBOX_CHANNEL).await {
-                    Ok(pair) => break pair,
-                    Err(error) => tracing::warn!("mailbox listener cannot connect: {error}"),
-                }
-            };
+            (client, connection) = resubscribe(&config, MAILBOX_CHANNEL, WHO).await;
             // Changes made while away notified nobody here.
             watchers.fire_all();
         }
