@@ -54,6 +54,12 @@ impl QueueId {
         QueueId(time << NODE_ID_BITS | u64::from(node & NODE_ID_MAX))
     }
 
+    /// The time in this ID: microseconds since the Unix epoch when it was
+    /// made (later by a step or more when the clock had not moved on).
+    pub fn micros(self) -> u64 {
+        self.0 >> NODE_ID_BITS
+    }
+
     /// The node that made this ID.
     pub fn node(self) -> u16 {
         (self.0 & u64::from(NODE_ID_MAX)) as u16

@@ -454,7 +454,9 @@ fn copy_blocking(
     let copy = maildirs.deliver_into(
         mailbox,
         record.junk,
-        (record.queue_id, record.received_at),
+        // The time in the queue ID, so that one node's copies are named
+        // in the order they arrived.
+        (record.queue_id, record.queue_id.micros()),
         &headers,
         &mut io::BufReader::new(&mut file),
         first_try,

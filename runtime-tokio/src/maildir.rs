@@ -8,8 +8,8 @@
 //! message came by delivery or by append.
 //!
 //! Delivery is exactly once: the name is made from the queue ID, the
-//! time the message was received and the mailbox
-//! ([`delivery_unique`]), the same at every try, and a try that finds a
+//! time the message arrived and the mailbox ([`delivery_unique`]), the
+//! same at every try, and a try that finds a
 //! message of that name in the INBOX (in `new/`, or in `cur/` where a
 //! reader moved it) makes no second copy. A crash after the copy and
 //! before the queue recorded it costs nothing but a repeated check. Maildir files use LF
@@ -51,7 +51,8 @@ impl Maildirs {
     }
 
     /// Delivers `headers` followed by `data` (CRLF text), the message
-    /// `queue_id` received at `received_at`, into the mailbox's INBOX;
+    /// `key` (its queue ID, and the time it arrived in microseconds since
+    /// the Unix epoch), into the mailbox's INBOX;
     /// returns the copy once it is durable, or the copy an earlier try
     /// made.
     ///
@@ -63,7 +64,7 @@ impl Maildirs {
     pub fn deliver(
         &self,
         mailbox: &LocalMailbox,
-        key: (QueueId, i64),
+        key: (QueueId, u64),
         headers: &[u8],
         data: &mut impl Read,
         first_try: bool,
@@ -77,7 +78,7 @@ impl Maildirs {
         &self,
         mailbox: &LocalMailbox,
         junk: bool,
-        (queue_id, received_at): (QueueId, i64),
+        (queue_id, arrived): (QueueId, u64),
         headers: &[u8],
         data: &mut impl Read,
         first_try: bool,
@@ -93,7 +94,7 @@ impl Maildirs {
         // leave one behind, which must not stop the next try.
         let tmp = maildir.join("tmp").join(unique_name(self.store.host()));
         let (size, vsize) = write_blocking(&tmp, headers, data)?;
-        let unique = delivery_unique(received_at, queue_id, mailbox, self.store.host());
+        let unique = delivery_unique(arrived, queue_id, mailbox, self.store.host());
         let name = MaildirName::new(&unique, size, vsize);
         let delivered = if first_try {
             self.store
@@ -134,7 +135,7 @@ mod tests {
         let path = maildirs
             .deliver(
                 &mailbox,
-                (QueueId(1), 1_795_000_000),
+                (QueueId(1), 1_795_000_000_000_000),
                 b"Return-Path: <>\n",
                 &mut &b"Subject: hi\r\n\r\nbody\r\n"[..],
                 false,

@@ -137,6 +137,83 @@ fn dovecot_reads_delivered_messages_with_uids_in_delivery_order() {
     }
 }
 
+/// New files get their UIDs in the order their messages arrived, from
+/// Dovecot and from Postern alike: first tries' copies of one second
+/// whose queue IDs hold an `M` (Dovecot reads microseconds after the first
+/// `M` of a name; these three were once numbered first, third, second),
+/// and files another program left in `new/` with Dovecot's own
+/// `M<micros>`, where `M99` comes before `M100`.
+#[tokio::test]
+async fn new_files_get_uids_in_arrival_order_from_dovecot_and_postern_alike() {
+    use postern::maildir::Maildirs;
+    use postern::mailstore::MailboxStore;
+    use postern_core::envelope::{LocalMailbox, QueueId};
+    use tokio::io::AsyncReadExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let maildirs = Maildirs::new(dir.path(), "mx.example.test");
+    let alice = LocalMailbox {
+        domain: "example.test".into(),
+        user: "alice".into(),
+    };
+    let mut subjects = Vec::new();
+    for (i, id) in ["1K1K5PM0DPV00", "1K1K5PM6YYX00", "1K1K5PMC6H300"]
+        .into_iter()
+        .enumerate()
+    {
+        let id: QueueId = id.parse().unwrap();
+        let subject = format!("delivered {i} as {id}");
+        let text = format!("Subject: {subject}\r\n\r\nBody.\r\n");
+        let first_try = true;
+        maildirs
+            .deliver(
+                &alice,
+                (id, id.micros()),
+                b"",
+                &mut text.as_bytes(),
+                first_try,
+            )
+            .unwrap();
+        subjects.push(subject);
+    }
+    let maildir = maildirs.path(&alice);
+    for (micros, pid) in [(99, 7), (100, 7)] {
+        let subject = format!("left by another program at M{micros}");
+        let name = format!("1796161452.M{micros}P{pid}.other.test");
+        let text = format!("Subject: {subject}\n\nBody.\n");
+        std::fs::write(maildir.join("new").join(name), text).unwrap();
+        subjects.push(subject);
+    }
+
+    let by_dovecot: Vec<(u32, String)> = doveadm_fetch(&maildir, "alice@example.test", "INBOX")
+        .into_iter()
+        .map(|message| (message.uid, message.subject))
+        .collect();
+    let expected: Vec<(u32, String)> = (1..).zip(subjects).collect();
+    assert_eq!(by_dovecot, expected, "Dovecot's UIDs");
+
+    // Dovecot read a copy; Postern numbers the files itself.
+    let snapshot = maildirs.store().open(&alice, "INBOX").await.unwrap();
+    let mut by_postern = Vec::new();
+    for message in &snapshot.messages {
+        let mut reader = maildirs.store().read(&alice, "INBOX", message.uid).await;
+        let mut content = String::new();
+        reader
+            .as_mut()
+            .unwrap()
+            .read_to_string(&mut content)
+            .await
+            .unwrap();
+        let subject = content
+            .lines()
+            .next()
+            .unwrap()
+            .trim_start_matches("Subject: ");
+        by_postern.push((message.uid.get(), subject.to_owned()));
+    }
+    assert_eq!(by_postern, expected, "Postern's UIDs");
+}
+
 #[test]
 fn a_wrong_size_in_a_maildir_file_name_fails_the_doveadm_check() {
     let server = TestServer::start("");

@@ -224,15 +224,24 @@ fn parse_info(info: &str) -> Result<Info, NameError> {
 }
 
 /// The unique part of the name a message's copy for `mailbox` gets on
-/// delivery: `RECEIVED.Q<queue ID>R<mailbox hash>.HOST` (the stem adds
-/// the sizes, which the same content always has), the same at every try of
-/// that delivery, so a delivery repeated after a crash finds the copy it
-/// made before (in `new/`, or moved to `cur/` by a reader) and makes no
+/// delivery: `SECONDS.M<micros>Q<queue ID>R<mailbox hash>.HOST`, the time
+/// being `arrived` (microseconds since the Unix epoch; the stem adds the
+/// sizes, which the same content always has). It is the same at every try
+/// of that delivery, so a delivery repeated after a crash finds the copy
+/// it made before (in `new/`, or moved to `cur/` by a reader) and makes no
 /// second one. `host` must already be safe for a file name. The hash is
 /// FNV-1a over the mailbox's `user@domain`: it is part of names on disk,
 /// so it must never change.
+///
+/// The microseconds come first, six digits wide, because Dovecot numbers
+/// new files in [`arrival_order`], which reads them from the first `M` of
+/// the unique part: a queue ID's own digits may hold an `M` (`…PM6YY…`),
+/// and without the microseconds ahead of it Dovecot numbered three
+/// messages of one second out of their order. Given the time in the queue
+/// ID ([`QueueId::micros`]), the names of one node's deliveries sort in
+/// arrival order, both as text and as Dovecot sorts them.
 pub fn delivery_unique(
-    received_at: i64,
+    arrived: u64,
     queue_id: QueueId,
     mailbox: &LocalMailbox,
     host: &str,
@@ -242,7 +251,45 @@ pub fn delivery_unique(
     let hash = mailbox.to_string().bytes().fold(FNV_OFFSET, |hash, byte| {
         (hash ^ u64::from(byte)).wrapping_mul(FNV_PRIME)
     });
-    format!("{received_at}.Q{queue_id}R{hash:016x}.{host}")
+    format!(
+        "{}.M{:06}Q{queue_id}R{hash:016x}.{host}",
+        arrived / 1_000_000,
+        arrived % 1_000_000
+    )
+}
+
+/// The order in which new files get their UIDs, Dovecot's
+/// (`maildir_filename_sort_cmp`): by the seconds the name starts with,
+/// then by the microseconds after the first `M` of the unique part, then
+/// by the name. Dovecot compares the microseconds only when both names
+/// have an `M`; here a name without one counts as microsecond 0, so that
+/// the order is total (a sort needs that), and it is Dovecot's for any two
+/// names that both have an `M` or both lack one.
+pub fn arrival_order(a: &str, b: &str) -> std::cmp::Ordering {
+    arrival_key(a).cmp(&arrival_key(b))
+}
+
+/// `(seconds, microseconds, the rest of the name up to the flags)`.
+fn arrival_key(name: &str) -> (u64, u64, &str) {
+    let digits = name.bytes().take_while(u8::is_ascii_digit).count();
+    let seconds = name[..digits].bytes().fold(0u64, |n, digit| {
+        n.saturating_mul(10).saturating_add(u64::from(digit - b'0'))
+    });
+    let rest = &name[digits..];
+    let rest = rest.split(':').next().unwrap_or(rest);
+    let micros = rest
+        .strip_prefix('.')
+        .map(|unique| unique.split('.').next().unwrap_or(unique))
+        .and_then(|unique| unique.split_once('M'))
+        .map_or(0, |(_, after)| {
+            after
+                .bytes()
+                .take_while(u8::is_ascii_digit)
+                .fold(0u64, |n, digit| {
+                    n.saturating_mul(10).saturating_add(u64::from(digit - b'0'))
+                })
+        });
+    (seconds, micros, rest)
 }
 
 #[cfg(test)]
@@ -260,24 +307,106 @@ mod tests {
         }
     }
 
+    /// A queue ID made at `micros` by node 1.
+    fn id_at(micros: u64) -> QueueId {
+        QueueId::next(QueueId(0), micros, 1)
+    }
+
+    /// The name of `id`'s copy for `user`, at the time in the ID.
+    fn unique(id: QueueId, user: &str) -> String {
+        delivery_unique(id.micros(), id, &mailbox(user), "mx.test")
+    }
+
     #[test]
     fn a_delivery_name_is_the_same_at_every_try_and_differs_between_copies() {
-        let stem = delivery_unique(1_795_000_000, QueueId(5), &mailbox("alice"), "mx.test");
+        let id = id_at(1_795_000_000_000_042);
+        let stem = unique(id, "alice");
         // Fixed: names on disk depend on it, across versions.
-        assert_eq!(stem, "1795000000.Q0000000000005Raefb1876ddbddfdd.mx.test");
         assert_eq!(
-            delivery_unique(1_795_000_000, QueueId(5), &mailbox("alice"), "mx.test"),
-            stem
+            stem,
+            "1795000000.M000042Q1K0HC0NYC1A01Raefb1876ddbddfdd.mx.test"
         );
+        assert_eq!(unique(id, "alice"), stem);
         for other in [
-            delivery_unique(1_795_000_000, QueueId(5), &mailbox("bob"), "mx.test"),
-            delivery_unique(1_795_000_000, QueueId(6), &mailbox("alice"), "mx.test"),
-            delivery_unique(1_795_000_001, QueueId(5), &mailbox("alice"), "mx.test"),
+            unique(id, "bob"),
+            unique(id_at(1_795_000_000_000_043), "alice"),
+            unique(QueueId(id.0 + 1), "alice"),
+            delivery_unique(0, id, &mailbox("alice"), "mx.test"),
         ] {
             assert_ne!(other, stem);
         }
         let name = MaildirName::new(&stem, 10, 12).to_string();
         assert_eq!(MaildirName::parse(&name).unwrap().size, Some(10));
+    }
+
+    /// Dovecot numbers new files in [`arrival_order`]; the names of one
+    /// mailbox's deliveries must come out in the order their messages
+    /// arrived (their queue IDs' order), whatever letters the IDs hold.
+    #[test]
+    fn delivery_names_come_in_arrival_order_as_dovecot_sorts_them() {
+        // Three IDs of one second from a run where Dovecot numbered the
+        // third message second: `…PM0…`, `…PM6…` and `…PMC…`.
+        let seen: Vec<QueueId> = ["1K1K5PM0DPV00", "1K1K5PM6YYX00", "1K1K5PMC6H300"]
+            .iter()
+            .map(|text| text.parse().unwrap())
+            .collect();
+        let old_names: Vec<String> = seen
+            .iter()
+            .map(|id| format!("1796161451.Q{id}Raefb1876ddbddfdd.mx.test"))
+            .collect();
+        let mut sorted = old_names.clone();
+        sorted.sort_by(|a, b| arrival_order(a, b));
+        assert_eq!(
+            sorted,
+            [
+                old_names[0].clone(),
+                old_names[2].clone(),
+                old_names[1].clone()
+            ],
+            "the order Dovecot gave the names without microseconds"
+        );
+
+        // Every 37 µs across two seconds, by two nodes.
+        let mut ids: Vec<QueueId> = (0..54_000u64)
+            .map(|i| QueueId::next(QueueId(0), 1_796_161_451_000_000 + i * 37, (i % 2) as u16))
+            .collect();
+        ids.extend(&seen);
+        ids.sort();
+        let names: Vec<String> = ids.iter().map(|&id| unique(id, "alice")).collect();
+        let mut by_arrival = names.clone();
+        by_arrival.sort_by(|a, b| arrival_order(a, b));
+        assert!(by_arrival == names, "delivery names out of arrival order");
+        let mut by_text = names.clone();
+        by_text.sort();
+        assert!(by_text == names, "delivery names sort as text the same way");
+    }
+
+    #[test]
+    fn arrival_order_is_dovecots() {
+        let in_order = [
+            "1796161450.M999999P7.host",
+            // Seconds first; the microseconds are numbers, not text.
+            "1796161451.M99P7.host",
+            "1796161451.M100P7.host",
+            // Then the name; flags play no part.
+            "1796161451.M100P8.host:2,S",
+            "1796161451.M100P9.host,S=10",
+            // An `M` without digits, or no `M`, is microsecond 0.
+            "1796161452.MxP7.host",
+            "1796161452.P7.host",
+            "1796161452.P7M5.host",
+            // Only the unique part counts: the `M` in the host does not.
+            "1796161453.P7.hostM9",
+            "1796161453.Q1.host",
+            // A name that does not start with a time sorts first.
+            "courier.M5.host",
+        ];
+        let mut sorted = in_order.to_vec();
+        sorted.reverse();
+        sorted.sort_by(|a, b| arrival_order(a, b));
+        let mut expected = in_order.to_vec();
+        expected.rotate_right(1);
+        assert_eq!(sorted, expected);
     }
 
     #[test]

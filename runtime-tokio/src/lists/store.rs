@@ -122,15 +122,18 @@ impl ListStore for FileLists {
     fn archive(
         &self,
         mailbox: &LocalMailbox,
-        key: (QueueId, i64),
+        (id, arrived_secs): (QueueId, i64),
         fields: &[u8],
         message: &[u8],
     ) -> io::Result<String> {
         let mut message = message;
+        let arrived = u64::try_from(arrived_secs)
+            .unwrap_or(0)
+            .saturating_mul(1_000_000);
         // Not a first try: the archive's copy is looked for under the lock.
         let place = self
             .maildirs
-            .deliver(mailbox, key, fields, &mut message, false)?;
+            .deliver(mailbox, (id, arrived), fields, &mut message, false)?;
         Ok(place.path.display().to_string())
     }
 

@@ -9,7 +9,7 @@ use super::settled::{Listed, before_listing};
 use crate::mailstore::StoreError;
 use postern_core::limits::{MAILBOX_MESSAGES_MAX, MAILDIR_RENAME_RETRIES_MAX, UIDLIST_BYTES_MAX};
 use postern_core::mailbox::keywords::KeywordTable;
-use postern_core::mailbox::maildir_name::{Info, MaildirName};
+use postern_core::mailbox::maildir_name::{Info, MaildirName, arrival_order};
 use postern_core::mailbox::uidlist::{Record, Uidlist};
 use postern_core::mailbox::{Found, Keywords, Uid, UidValidity};
 use postern_core::time::UnixTime;
@@ -159,7 +159,8 @@ impl Locked {
     /// Reads `new/` then `cur/` (that order, so a file Dovecot moves from
     /// one to the other meanwhile is seen at least once), moves new files
     /// to `cur/` if `move_new`, drops the records of files that are gone,
-    /// and gives new files the next UIDs, in name order.
+    /// and gives new files the next UIDs, in the order Dovecot gives them
+    /// ([`arrival_order`]: by the time in their names).
     pub(super) fn scan(&mut self, move_new: bool) -> Result<(), StoreError> {
         self.listed = Some(before_listing(&self.dir)?);
         let mut by_stem = self.list_files(move_new)?;
@@ -192,7 +193,9 @@ impl Locked {
             }
         }
         self.list.records = records;
-        for (stem, entry) in by_stem {
+        let mut new_files: Vec<(String, FileEntry)> = by_stem.into_iter().collect();
+        new_files.sort_by(|(a, _), (b, _)| arrival_order(a, b));
+        for (stem, entry) in new_files {
             self.give_uid(stem, entry)?;
         }
         Ok(())

@@ -543,8 +543,8 @@ fn concurrent_appends_flag_changes_and_expunges_lose_nothing() {
     assert_eq!(found, expected);
 }
 
-/// A delivery tried again after a crash (the same queue ID, received at
-/// the same time, for the same mailbox) finds the copy the first try
+/// A delivery tried again after a crash (the same queue ID, for the same
+/// mailbox) finds the copy the first try
 /// made, whether still in new/ or moved to cur/ by a reader, and makes no
 /// second one.
 #[tokio::test]
@@ -552,7 +552,7 @@ async fn a_repeated_delivery_finds_the_earlier_copy_and_makes_none() {
     let dir = tempfile::tempdir().unwrap();
     let maildirs = Maildirs::new(dir.path(), "mx.test");
     let store = maildirs.store().clone();
-    let message = (QueueId(77), 1_795_000_000);
+    let message = (QueueId(77), 1_795_000_000_000_000);
     let text = "Subject: once\r\n\r\nonly once\r\n";
     // The first try only puts its file in new/; the next sync numbers it.
     let first = maildirs
@@ -591,7 +591,7 @@ async fn a_repeated_delivery_finds_the_earlier_copy_and_makes_none() {
 
     // A copy renamed into new/ by a try that crashed before its UID was
     // written is found too (the uidlist here is lost altogether).
-    let crashed = (QueueId(79), 1_795_000_000);
+    let crashed = (QueueId(79), 1_795_000_000_000_000);
     let first = maildirs
         .deliver(&alice(), crashed, b"", &mut text.as_bytes(), false)
         .unwrap();
@@ -608,7 +608,7 @@ async fn a_repeated_delivery_finds_the_earlier_copy_and_makes_none() {
     let other = maildirs
         .deliver(
             &alice(),
-            (QueueId(78), 1_795_000_000),
+            (QueueId(78), 1_795_000_000_000_000),
             b"",
             &mut text.as_bytes(),
             false,

@@ -144,7 +144,7 @@ async fn a_delivery_or_an_expunge_by_another_process_is_seen_at_the_next_sync() 
     maildirs
         .deliver(
             &alice(),
-            (QueueId(77), 1_795_000_000),
+            (QueueId(77), 1_795_000_000_000_000),
             b"",
             &mut &b"Subject: 3\r\n\r\nthree\r\n"[..],
             true,
