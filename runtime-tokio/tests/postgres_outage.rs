@@ -6,9 +6,9 @@
 
 mod support;
 
-use std::net::SocketAddr;
+use support::nodes::NodeConfig;
 use support::postgres;
-use support::{TestServer, free_port, python};
+use support::{TestServer, python};
 
 fn send(server: &TestServer, subject: &str) -> String {
     let message = server.dir.path().join(format!("{subject}.eml"));
@@ -41,27 +41,7 @@ fn wait_for_empty_queue(db: &postgres::Database, server: &TestServer) {
 fn with_the_database_down_a_node_answers_451_and_carries_on_when_it_is_back() {
     let db = postgres::database();
     postgres::migrate_blocking(&db);
-    let addr: SocketAddr = format!("127.0.0.2:{}", free_port()).parse().unwrap();
-    let config = format!(
-        r#"
-[server]
-hostname = "node1.example.test"
-data_dir = "data"
-shutdown_grace = "1s"
-
-[[service]]
-name = "mx"
-kind = "smtp"
-listen = "{addr}"
-
-[[domain]]
-name = "example.test"
-users = ["alice"]
-
-{}"#,
-        postgres::storage_table(&db, 1, "5s")
-    );
-    let server = TestServer::start_with_files(&config, addr, postgres::write_password);
+    let server = NodeConfig::new(&db, 1).start();
     assert!(send(&server, "before").starts_with("OK"));
     postgres::wait_for_mailbox(&db, ("example.test", "alice"), 1, || server.log());
     wait_for_empty_queue(&db, &server);

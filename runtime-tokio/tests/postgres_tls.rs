@@ -5,10 +5,10 @@
 
 mod support;
 
-use std::net::SocketAddr;
 use std::path::Path;
+use support::nodes::NodeConfig;
 use support::postgres::{self, Database};
-use support::{TestServer, free_port, postern, python};
+use support::{postern, python};
 
 /// A self-signed certificate for 127.0.0.1, made by `postern cert`:
 /// `cert.pem` and `key.pem` in `dir`.
@@ -25,28 +25,9 @@ fn certificate(dir: &Path) -> (Vec<u8>, Vec<u8>) {
     )
 }
 
-/// A node's configuration on `db` with `tls` (lines of `[storage]`).
-fn config(db: &Database, addr: SocketAddr, tls: &str) -> String {
-    format!(
-        r#"
-[server]
-hostname = "node1.example.test"
-data_dir = "data"
-shutdown_grace = "1s"
-
-[[service]]
-name = "mx"
-kind = "smtp"
-listen = "{addr}"
-
-[[domain]]
-name = "example.test"
-users = ["alice"]
-
-{storage}{tls}
-"#,
-        storage = postgres::storage_table(db, 1, "60s")
-    )
+/// Node 1 on 127.0.0.1, on `db` with `tls` (lines of `[storage]`).
+fn config<'a>(db: &'a Database, tls: &str) -> NodeConfig<'a> {
+    NodeConfig::new(db, 1).host(1).lease("60s").with(tls)
 }
 
 /// `postern storage check` on `text`, with the password and `ca` (the
@@ -93,11 +74,10 @@ fn a_node_that_requires_tls_uses_verified_tls_and_names_what_stops_it() {
     postgres::migrate_blocking(&db);
     let certs = tempfile::tempdir().unwrap();
     let (cert, key) = certificate(certs.path());
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let required = "tls = \"required\"\nca_file = \"db-ca.pem\"\n";
 
     // The server offers no TLS yet: a node that requires it says so.
-    let (ok, shown) = check(&config(&db, addr, required), &cert);
+    let (ok, shown) = check(&config(&db, required).text(), &cert);
     assert!(!ok, "{shown}");
     assert!(shown.contains("over TLS"), "{shown}");
     assert!(shown.contains("must offer TLS (ssl = on)"), "{shown}");
@@ -106,13 +86,13 @@ fn a_node_that_requires_tls_uses_verified_tls_and_names_what_stops_it() {
     postgres::cluster().enable_tls(&cert, &key);
 
     // A certificate that chains to nothing the node trusts is refused.
-    let (ok, shown) = check(&config(&db, addr, "tls = \"required\"\n"), &cert);
+    let (ok, shown) = check(&config(&db, "tls = \"required\"\n").text(), &cert);
     assert!(!ok, "{shown}");
     assert!(shown.contains("over TLS"), "{shown}");
     assert!(shown.contains("chains to `ca_file`"), "{shown}");
     eprintln!("storage check without the CA:\n{shown}");
     // With the CA named, it is accepted.
-    let (ok, shown) = check(&config(&db, addr, required), &cert);
+    let (ok, shown) = check(&config(&db, required).text(), &cert);
     assert!(ok, "{shown}");
     assert!(
         shown.contains("schema version"),
@@ -121,8 +101,7 @@ fn a_node_that_requires_tls_uses_verified_tls_and_names_what_stops_it() {
 
     // A node running over TLS: its every connection is encrypted, and
     // mail flows through it into the database.
-    let node = TestServer::start_with_files(&config(&db, addr, required), addr, |dir| {
-        postgres::write_password(dir);
+    let node = config(&db, required).start_with_files(|dir| {
         std::fs::write(dir.join("db-ca.pem"), &cert).unwrap();
     });
     let message = node.dir.path().join("m.eml");
