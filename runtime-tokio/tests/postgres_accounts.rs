@@ -9,6 +9,9 @@ mod support;
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::process::Output;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 use support::nodes::NodeConfig;
 use support::postgres::{self, Database};
 use support::{TestServer, add_user, postern, python};
@@ -58,9 +61,8 @@ fn login(node: &Node, protocol: &str, password: &str) -> String {
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
-/// Runs `postern user ARGS --config CONFIG`, `stdin` typed in; what it
-/// printed on its standard output.
-fn user(config: &Path, args: &[&str], stdin: &str) -> String {
+/// Runs `postern user ARGS --config CONFIG`, `stdin` typed in.
+fn run_user(config: &Path, args: &[&str], stdin: &str) -> Output {
     use std::io::Write as _;
     use std::process::Stdio;
     let mut child = postern()
@@ -74,7 +76,13 @@ fn user(config: &Path, args: &[&str], stdin: &str) -> String {
         .spawn()
         .unwrap();
     writeln!(child.stdin.take().unwrap(), "{stdin}").unwrap();
-    let output = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// As [`run_user`], which must succeed; what it printed on its standard
+/// output.
+fn user(config: &Path, args: &[&str], stdin: &str) -> String {
+    let output = run_user(config, args, stdin);
     assert!(output.status.success(), "postern user {args:?}: {output:?}");
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -184,4 +192,58 @@ fn the_first_node_imports_its_accounts_file_into_an_empty_database() {
         "{log}"
     );
     assert_eq!(login(&b, "pop3", FIRST), "ok", "{log}");
+}
+
+/// An operator's `psql` holding the accounts row in an open transaction
+/// for longer than the answer's deadline (10 s): `postern user passwd`
+/// waits for the lock 8 s (`STORAGE_LOCK_TIMEOUT`) and then fails with
+/// PostgreSQL's own words, rather than losing its connection to the
+/// deadline with no word of the lock; once the holder commits, the same
+/// command goes through.
+#[test]
+fn a_command_waiting_on_a_held_lock_fails_with_the_lock_timeout_then_works() {
+    let db = postgres::database();
+    postgres::migrate_blocking(&db);
+    let node = start_node(&db, 1, 2, None);
+    let config = node.server.config_path();
+    add_user(&config, USER, FIRST);
+
+    let (locked, wait_for_lock) = mpsc::channel();
+    let client_config = db.client_config();
+    let holder = std::thread::spawn(move || {
+        postgres::blocking(async {
+            let (mut client, connection) =
+                client_config.connect(tokio_postgres::NoTls).await.unwrap();
+            let connection = tokio::spawn(connection);
+            let transaction = client.transaction().await.unwrap();
+            transaction
+                .batch_execute("SELECT 1 FROM shared_accounts FOR UPDATE")
+                .await
+                .unwrap();
+            locked.send(()).unwrap();
+            tokio::time::sleep(Duration::from_secs(12)).await;
+            transaction.commit().await.unwrap();
+            drop(client);
+            let _ = connection.await;
+        })
+    });
+    wait_for_lock.recv().unwrap();
+
+    let started = Instant::now();
+    let output = run_user(&config, &["passwd", USER], SECOND);
+    let waited = started.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    eprintln!("postern user passwd after {waited:?}: {output:?}");
+    assert!(!output.status.success(), "{output:?}");
+    assert!(stderr.contains("lock timeout"), "{stderr}");
+    assert!(
+        waited >= Duration::from_secs(7),
+        "it waited for the lock: {waited:?}"
+    );
+
+    holder.join().unwrap();
+    user(&config, &["passwd", USER], SECOND);
+    assert_eq!(login(&node, "imap", SECOND), "ok", "{}", node.server.log());
+    let log = node.server.log();
+    assert!(!log.contains("panicked"), "{log}");
 }

@@ -114,5 +114,22 @@ pub const STORAGE_ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 /// and the message wait five minutes for its retry).
 pub const STORAGE_IDLE_IN_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a node's statement waits for a lock another session holds
+/// (PostgreSQL's `lock_timeout`, set by each node on its connections)
+/// before it fails with SQLSTATE 55P03, "canceling statement due to lock
+/// timeout": the caller gets that error and keeps its connection, where
+/// a longer wait would go silent past [`STORAGE_ANSWER_TIMEOUT`] and lose
+/// the connection to the deadline. Longer than
+/// [`STORAGE_IDLE_IN_TRANSACTION_TIMEOUT`], so that a lock held by a
+/// session cut off mid-transaction is freed before its waiters give up.
+/// The work fails like an unreachable database's: a session answers
+/// `451 4.3.0`, a local copy is tried again after
+/// [`STORAGE_UNREACHABLE_RETRY`].
+pub const STORAGE_LOCK_TIMEOUT: Duration = Duration::from_secs(8);
+
 const _: () =
     assert!(STORAGE_IDLE_IN_TRANSACTION_TIMEOUT.as_secs() * 2 <= STORAGE_ANSWER_TIMEOUT.as_secs());
+const _: () = assert!(
+    STORAGE_IDLE_IN_TRANSACTION_TIMEOUT.as_secs() < STORAGE_LOCK_TIMEOUT.as_secs()
+        && STORAGE_LOCK_TIMEOUT.as_secs() < STORAGE_ANSWER_TIMEOUT.as_secs()
+);

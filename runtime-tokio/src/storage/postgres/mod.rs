@@ -38,7 +38,7 @@ pub use store::{Leases, SharedSystem, is_fenced};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
 use postern_core::config::{DatabaseTls, PasswordSource, PostgresConfig};
-use postern_core::limits::STORAGE_IDLE_IN_TRANSACTION_TIMEOUT;
+use postern_core::limits::{STORAGE_IDLE_IN_TRANSACTION_TIMEOUT, STORAGE_LOCK_TIMEOUT};
 use std::fmt;
 use std::io;
 use std::path::Path;
@@ -152,15 +152,17 @@ fn plain_client_config(
         }
     }
     // A session of ours cut off mid-transaction must not hold its locks
-    // for long: other nodes wait on them (options the URL names come
-    // first; ours, later, win).
-    let idle = format!(
-        "-c idle_in_transaction_session_timeout={}",
-        STORAGE_IDLE_IN_TRANSACTION_TIMEOUT.as_millis()
+    // for long: other nodes wait on them. A wait for a lock ends with an
+    // error before the answer's deadline would drop the connection.
+    // (Options the URL names come first; ours, later, win.)
+    let ours = format!(
+        "-c idle_in_transaction_session_timeout={} -c lock_timeout={}",
+        STORAGE_IDLE_IN_TRANSACTION_TIMEOUT.as_millis(),
+        STORAGE_LOCK_TIMEOUT.as_millis()
     );
     let options = match client.get_options() {
-        Some(given) if !given.is_empty() => format!("{given} {idle}"),
-        _ => idle,
+        Some(given) if !given.is_empty() => format!("{given} {ours}"),
+        _ => ours,
     };
     client
         .connect_timeout(CONNECT_TIMEOUT)
@@ -296,10 +298,14 @@ pub fn is_login_refused(error: &tokio_postgres::Error) -> bool {
 pub fn io_error(error: &tokio_postgres::Error) -> io::Error {
     // SQLSTATE classes 08 (connection exception), 53 (insufficient
     // resources) and 57 (operator intervention: shutting down, restarting)
-    // say the database cannot serve now, as a failed connection does.
+    // say the database cannot serve now, as a failed connection does; so
+    // does 55P03, a lock not had within `STORAGE_LOCK_TIMEOUT`.
     let kind = match error.as_db_error() {
         Some(db) if matches!(db.code().code().get(..2), Some("08" | "53" | "57")) => {
             io::ErrorKind::ConnectionAborted
+        }
+        Some(db) if db.code() == &tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE => {
+            io::ErrorKind::TimedOut
         }
         Some(_) => io::ErrorKind::Other,
         None => io::ErrorKind::ConnectionAborted,
