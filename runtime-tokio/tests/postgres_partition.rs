@@ -13,6 +13,10 @@
 //!   results are fenced: every message answered `250` is in the user's
 //!   mailbox in the database exactly once, a remote recipient got a
 //!   message at most twice, and the queue ends empty.
+//!
+//! And a node cut off in the middle of a send does not finish it once its
+//! lease may have passed on: the node that claimed the message sends the
+//! only copy.
 
 mod support;
 
@@ -239,4 +243,68 @@ fn a_node_cut_off_from_the_database_answers_451_its_leases_pass_on_and_its_late_
         copies.len(),
         took.as_secs_f64()
     );
+}
+
+#[test]
+fn a_node_cut_off_mid_send_leaves_the_only_copy_to_the_node_that_claimed_the_message() {
+    let db = postgres::database();
+    postgres::migrate_blocking(&db);
+    let proxy = Proxy::start(SocketAddr::from(([127, 0, 0, 1], db.port)));
+    let sink_port = free_port();
+    // Each RCPT is answered 8 s after it comes: node 1 is in the middle of
+    // its send, its lease (5 s) running out, when the answer comes.
+    let sink = Remote::sink("127.0.0.1", sink_port, &["--rcpt-delay", "8"]);
+    let via_proxy = postgres::storage_table(&db, 1, "5s").replace(
+        &format!("127.0.0.1:{}/", db.port),
+        &format!("127.0.0.1:{}/", proxy.addr.port()),
+    );
+    let node1 = node(&db, 1, sink_port).storage(via_proxy).start();
+    let work = tempfile::tempdir().unwrap();
+    let reply = nodes::send_to(
+        node1.addr,
+        "<midsend@probe.test>",
+        "far@remote.test",
+        work.path(),
+    );
+    assert!(reply.starts_with("OK"), "{reply}; log:\n{}", node1.log());
+    // Node 1 has sent its RCPT and waits for the answer: cut it off.
+    support::eventually(
+        || sink.events("rcpt").len(),
+        |&n| n == 1,
+        |n| format!("{n} RCPTs at the sink; log:\n{}", node1.log()),
+    );
+    proxy.set(Mode::BlackHole);
+    // Node 2 claims the message once node 1's lease has run out, and sends
+    // it; node 1 meanwhile has its answer (8 s after its RCPT), and sends
+    // the data but not the final dot.
+    let node2 = node(&db, 2, sink_port).start();
+    let nodes = [node1, node2];
+    let logs = || nodes::logs(&nodes);
+    nodes::wait_for_empty_queue(&db, Duration::from_secs(40), logs);
+    // Node 1's answer came before node 2's (each 8 s after its RCPT):
+    // whatever node 1 would have sent has had its moment.
+    std::thread::sleep(Duration::from_secs(1));
+    let copies = sink.events("message");
+    assert_eq!(
+        copies.len(),
+        1,
+        "the sink got {} copies: {copies:?}; logs:\n{}",
+        copies.len(),
+        logs()
+    );
+    assert_eq!(sink.events("rcpt").len(), 2, "node 1's RCPT and node 2's");
+    let reason = "lease on the message may have run out";
+    support::eventually(
+        || nodes[0].log(),
+        |log| log.contains(reason),
+        |log| format!("node 1 did not say why it stopped short; log:\n{log}"),
+    );
+    proxy.set(Mode::Open);
+    let line = nodes[0]
+        .log()
+        .lines()
+        .find(|line| line.contains(reason))
+        .unwrap_or_default()
+        .to_owned();
+    println!("node 1: {line}");
 }

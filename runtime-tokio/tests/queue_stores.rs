@@ -150,16 +150,17 @@ impl Backend for Postgres {
     }
 
     async fn hold(&self, id: QueueId) {
-        let claimed = self
-            .queue
-            .claim_due(1, 10, Duration::from_secs(60))
-            .await
-            .unwrap();
+        let lease = Duration::from_secs(60);
+        let asked = tokio::time::Instant::now();
+        let claimed = self.queue.claim_due(1, 10, lease).await.unwrap();
         let ours = claimed
             .iter()
             .find(|claim| claim.queue_id == id)
             .unwrap_or_else(|| panic!("{id} was not claimed: {claimed:?}"));
-        self.shared.leases.insert(id, ours.lease);
+        // As the claimer notes it: surely held for a lease from the ask.
+        self.shared
+            .leases
+            .insert_until(id, ours.lease, asked + lease);
     }
 
     async fn damage(&self, id: QueueId) {

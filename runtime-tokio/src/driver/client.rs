@@ -174,6 +174,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ClientConnection<S> {
         let mut outcome = None;
         loop {
             let mut write_failed = false;
+            let mut message_unsent = None;
             let mut message_sent = false;
             let mut close = false;
             let mut ready = false;
@@ -198,6 +199,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ClientConnection<S> {
                             Ok(()) => message_sent = true,
                             Err(error) => {
                                 tracing::debug!(%error, "sending the message failed");
+                                message_unsent = Some(error.to_string());
                                 write_failed = true;
                             }
                         }
@@ -249,6 +251,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ClientConnection<S> {
                 return None;
             }
             let clock = self.clock;
+            if let Some(why) = message_unsent {
+                self.machine
+                    .handle_input(clock.now(), client::Input::SendFailed(why));
+                continue;
+            }
             if write_failed {
                 self.machine
                     .handle_input(clock.now(), client::Input::EndOfInput);
@@ -307,6 +314,9 @@ pub fn within(limit: Duration, deadline: tokio::time::Instant) -> tokio::time::I
 
 /// Streams the message, dot-stuffed, and the final `.CRLF`; each write
 /// must finish within `block_timeout`, and all of them by `deadline`.
+/// The final `.CRLF` goes only once `message` has reached its end: a
+/// reader that fails there instead (a node whose lease on the message
+/// may have run out) leaves the server without a complete message.
 async fn send_message<R, W>(
     message: &mut R,
     writer: &mut W,
@@ -338,5 +348,106 @@ where
         if n == 0 {
             return Ok(());
         }
+    }
+}
+
+/// The driver never ends a message its reader could not read to the end.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use postern_core::address::{parse_forward_path, parse_reverse_path};
+    use postern_core::smtp::client::{ClientConfig, ClientTimeouts, Content, Delivery, Verdict};
+    use postern_core::smtp::server::BodyType;
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::task::{Poll, ready};
+    use tokio::io::{AsyncBufReadExt, BufReader, DuplexStream, ReadBuf};
+
+    const MESSAGE: &[u8] = b"Subject: x\r\n\r\nbody\r\n";
+
+    /// [`MESSAGE`], whose end is an error (as a node's whose lease on the
+    /// message may have run out).
+    struct FailsAtTheEnd(io::Cursor<&'static [u8]>);
+
+    impl AsyncRead for FailsAtTheEnd {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let before = buf.filled().len();
+            ready!(Pin::new(&mut self.0).poll_read(cx, buf))?;
+            if buf.filled().len() == before {
+                return Poll::Ready(Err(io::Error::other("the lease ran out")));
+            }
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// A server that takes every command, then reads what follows its 354
+    /// until the client closes: answers those octets.
+    async fn server(stream: DuplexStream) -> Vec<u8> {
+        let mut stream = BufReader::new(stream);
+        stream.write_all(b"220 mx.dest.test\r\n").await.unwrap();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            stream.read_line(&mut line).await.unwrap();
+            let reply: &[u8] = if line.starts_with("EHLO") {
+                b"250 mx.dest.test\r\n"
+            } else if line.starts_with("DATA") {
+                b"354 go ahead\r\n"
+            } else {
+                b"250 ok\r\n"
+            };
+            stream.write_all(reply).await.unwrap();
+            if line.starts_with("DATA") {
+                break;
+            }
+        }
+        let mut data = Vec::new();
+        stream.read_to_end(&mut data).await.unwrap();
+        data
+    }
+
+    #[tokio::test]
+    async fn a_message_whose_end_cannot_be_read_never_gets_its_final_dot() {
+        let (ours, theirs) = tokio::io::duplex(64 * 1024);
+        let server = tokio::spawn(server(theirs));
+        let config = ClientConfig {
+            hostname: "out.origin.test".into(),
+            timeouts: ClientTimeouts::default(),
+            credentials: None,
+            tls: client::TlsPolicy::Never,
+        };
+        let delivery = Delivery {
+            reverse_path: parse_reverse_path("<sender@origin.test>", false).unwrap(),
+            recipients: vec![parse_forward_path("<a@dest.test>", false).unwrap()],
+            size: MESSAGE.len() as u64,
+            body: BodyType::SevenBit,
+            smtputf8: false,
+            content: Content::declared(BodyType::SevenBit, false),
+        };
+        let clock = Clock::new();
+        let machine = client::Client::new(Arc::new(config), delivery, clock.now());
+        let message = FailsAtTheEnd(io::Cursor::new(MESSAGE));
+        let outcome = run_client(
+            ours,
+            machine,
+            None,
+            clock,
+            message,
+            Duration::from_secs(5),
+            |_| {},
+        )
+        .await;
+        assert_eq!(
+            server.await.unwrap(),
+            MESSAGE,
+            "the server got the message without its final dot, then the close"
+        );
+        let recipient = &outcome.recipients[0];
+        assert_eq!(recipient.verdict, Verdict::Deferred);
+        assert_eq!(recipient.detail, "the lease ran out");
     }
 }

@@ -1,13 +1,14 @@
 """A scripted remote mail server for outbound tests, built on aiosmtpd.
 
 usage: sink.py HOST PORT LOG [--reject] [--tempfail N] [--silent]
-               [--auth USER:PASS] [--data-delay SECONDS]
+               [--auth USER:PASS] [--data-delay SECONDS] [--rcpt-delay SECONDS]
                [--drop-at-mail N] [--drop-in-data N]
 
 Writes one JSON line to LOG per event:
   {"event": "message", "from": ..., "to": [...], "data": ..., "auth": ...}
   {"event": "open", "open": N, "max": M}   (after each new connection)
   {"event": "mail"}                         (each MAIL, each transaction)
+  {"event": "rcpt", "to": ...}              (each RCPT, as it comes)
   {"event": "dropped", "at": "MAIL"|"DATA"} (a connection hung up on)
 --reject      answers every RCPT with 550 5.1.1
 --reject-to A answers RCPT TO:<A> with 550 5.1.1 (may be repeated)
@@ -15,6 +16,7 @@ Writes one JSON line to LOG per event:
 --silent      accepts connections and never says a word
 --auth U:P    requires AUTH (PLAIN or LOGIN, no TLS) with these credentials
 --data-delay  waits this long before answering the end of data
+--rcpt-delay  waits this long before answering each RCPT
 --drop-at-mail N  hangs up, without a reply, on the Nth MAIL that is not
               the first of its connection (a reused connection)
 --drop-in-data N  hangs up on the Nth message once its data is in, before
@@ -40,6 +42,7 @@ parser.add_argument("--tempfail", type=int, default=0)
 parser.add_argument("--silent", action="store_true")
 parser.add_argument("--auth")
 parser.add_argument("--data-delay", type=float, default=0)
+parser.add_argument("--rcpt-delay", type=float, default=0)
 parser.add_argument("--drop-at-mail", type=int, default=0)
 parser.add_argument("--drop-in-data", type=int, default=0)
 args = parser.parse_args()
@@ -75,6 +78,9 @@ class Handler:
         return "250 2.1.0 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, options):
+        log({"event": "rcpt", "to": address})
+        if args.rcpt_delay:
+            await asyncio.sleep(args.rcpt_delay)
         if args.reject or address in args.reject_to:
             return f"550 5.1.1 <{address}>: no such user here"
         envelope.rcpt_tos.append(address)

@@ -205,6 +205,10 @@ impl Client {
                 self.sending_message = false;
                 self.expect(Expect::DataEnd, self.config.timeouts.data_end);
             }
+            Input::SendFailed(why) => {
+                assert!(self.sending_message, "SendFailed without SendMessage");
+                self.lost(&escape_controls(&why));
+            }
             // RFC 3207 4.2: start over with EHLO, forgetting what the
             // server offered in clear.
             Input::TlsStarted if self.expected.front() == Some(&Expect::Greeting) => {
@@ -267,7 +271,7 @@ impl Client {
             // Whatever the server says now (a 421 before it closes, RFC
             // 5321 3.8) ends the connection: there is no message to settle.
             Input::Bytes(_) | Input::EndOfInput | Input::TlsFailed(_) => self.close_idle(),
-            Input::MessageSent | Input::TlsStarted => {
+            Input::MessageSent | Input::SendFailed(_) | Input::TlsStarted => {
                 panic!("{input:?} handed in between transactions")
             }
         }

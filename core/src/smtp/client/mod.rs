@@ -185,6 +185,11 @@ pub enum Input<'a> {
     TimerFired,
     /// The driver has sent the whole message and the final `.CRLF`.
     MessageSent,
+    /// After [`Output::SendMessage`]: the driver could not send the
+    /// message to its end, for this reason (it could not read it, or the
+    /// server stopped taking it); the final `.CRLF` was not sent, and the
+    /// connection is unusable.
+    SendFailed(String),
     /// The TLS handshake [`Output::StartTls`] asked for succeeded.
     TlsStarted,
     /// It failed, for this reason; the connection is unusable.

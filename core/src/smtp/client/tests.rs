@@ -646,6 +646,33 @@ fn a_lost_connection_mid_transaction_defers() {
     );
 }
 
+#[test]
+fn a_message_the_driver_could_not_send_to_its_end_is_deferred_with_the_reason() {
+    let mut run = scripted(&with(&[("DATA", "")]), "220 hi\r\n");
+    let outputs = run.server_says("354 go ahead\r\n");
+    assert!(outputs.contains(&Output::SendMessage), "{outputs:?}");
+    run.client.handle_input(
+        run.now,
+        Input::SendFailed("the lease ran out\r\nbefore the end".into()),
+    );
+    let outputs = run.drain();
+    assert!(outputs.contains(&Output::Close), "{outputs:?}");
+    assert_eq!(run.outcome().session_failure, None);
+    assert_eq!(
+        verdicts(run.outcome()),
+        [
+            ("<a@dest.test>".to_owned(), Verdict::Deferred),
+            ("<b@dest.test>".to_owned(), Verdict::Deferred)
+        ]
+    );
+    for recipient in &run.outcome().recipients {
+        assert_eq!(
+            recipient.detail, "the lease ran out\\r\\nbefore the end",
+            "the reason, its controls escaped"
+        );
+    }
+}
+
 fn with_credentials() -> ClientConfig {
     ClientConfig {
         credentials: Some(Credentials {

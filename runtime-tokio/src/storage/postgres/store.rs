@@ -30,9 +30,11 @@ use postern_core::time::UnixTime;
 use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Poll, ready};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, ReadBuf};
 use tokio::time::Instant;
 
 /// The leases this node holds, by message; shared by the claimer (which
@@ -49,12 +51,6 @@ impl Leases {
     fn map(&self) -> std::sync::MutexGuard<'_, BTreeMap<QueueId, (Lease, Instant)>> {
         // The map stays valid whatever panicked holding it.
         self.held.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Notes a claim whose end is not known here (renew before relying
-    /// on it).
-    pub fn insert(&self, id: QueueId, lease: Lease) {
-        self.insert_until(id, lease, Instant::now());
     }
 
     /// Notes a claim (or a renewal) that surely holds until `until`.
@@ -77,6 +73,13 @@ impl Leases {
     /// The lease held on `id` and the instant until which it surely holds.
     pub fn get_until(&self, id: QueueId) -> Option<(Lease, Instant)> {
         self.map().get(&id).copied()
+    }
+
+    /// Whether a lease on `id` surely holds at `now`: no other node can
+    /// have claimed the message yet. (Past that instant this node may
+    /// still hold it, until a renewal says.)
+    pub fn surely_held(&self, id: QueueId, now: Instant) -> bool {
+        self.get_until(id).is_some_and(|(_, until)| now < until)
     }
 
     /// Forgets the lease on `id` if it is still `lease` (a newer claim of
@@ -114,6 +117,39 @@ impl Leases {
 
     pub fn is_empty(&self) -> bool {
         self.map().is_empty()
+    }
+}
+
+/// A message's data on a shared queue, which comes to its end only while
+/// this node's lease on the message surely holds ([`Leases::surely_held`]).
+/// When the lease may have run out by then (the node was paused, or could
+/// not renew), the read at the end fails instead: a send stops short of
+/// its final dot, the server discards what it got, and the node that
+/// claimed the message meanwhile sends the only copy. A node paused
+/// between its last read and the reply to its dot is the one way left to
+/// a second copy (at most one a fault).
+pub struct LeasedData<R> {
+    data: R,
+    id: QueueId,
+    leases: Leases,
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for LeasedData<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        ready!(Pin::new(&mut self.data).poll_read(cx, buf))?;
+        let at_end = buf.filled().len() == before && buf.remaining() > 0;
+        if at_end && !self.leases.surely_held(self.id, Instant::now()) {
+            return Poll::Ready(Err(io::Error::other(
+                "this node's lease on the message may have run out (another node may have claimed it): \
+                 its data was not sent to the end",
+            )));
+        }
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -189,8 +225,9 @@ impl WallClock for SharedSystem {
 }
 
 impl QueueStore for SharedSystem {
-    /// The trace fields, then the data as the session stored it.
-    type Data = tokio::io::Chain<io::Cursor<Vec<u8>>, BlobReader>;
+    /// The trace fields, then the data as the session stored it, ending
+    /// only while the lease surely holds ([`LeasedData`]).
+    type Data = LeasedData<tokio::io::Chain<io::Cursor<Vec<u8>>, BlobReader>>;
 
     async fn load(&self, id: QueueId) -> io::Result<(SpoolRecord, Option<DeliveryState>)> {
         let (record, state) = self.queue.load(id).await?;
@@ -201,7 +238,12 @@ impl QueueStore for SharedSystem {
         let (record, size, blob) = self.queue.record_and_data(id).await?;
         let record = decode_spool_record(&record)?;
         let size = size + record.trace.len() as u64;
-        Ok((size, io::Cursor::new(record.trace).chain(blob)))
+        let data = LeasedData {
+            data: io::Cursor::new(record.trace).chain(blob),
+            id,
+            leases: self.leases.clone(),
+        };
+        Ok((size, data))
     }
 
     async fn header_section(&self, id: QueueId) -> io::Result<Vec<u8>> {
@@ -358,6 +400,52 @@ mod tests {
         ))));
     }
 
+    /// What a send reads of message 7's data (`Ok`: all of it and its
+    /// end) with `leases` as they are.
+    async fn read_all(leases: &Leases) -> (Vec<u8>, io::Result<usize>) {
+        let mut data = LeasedData {
+            data: io::Cursor::new(b"Subject: x\r\n\r\nbody\r\n".to_vec()),
+            id: QueueId(7),
+            leases: leases.clone(),
+        };
+        let mut read = Vec::new();
+        let done = data.read_to_end(&mut read).await;
+        (read, done)
+    }
+
+    #[tokio::test]
+    async fn the_data_comes_to_its_end_only_while_the_lease_surely_holds() {
+        let leases = Leases::default();
+        let lease = Lease {
+            node_id: 1,
+            counter: 3,
+        };
+        let later = Instant::now() + Duration::from_secs(60);
+        leases.insert_until(QueueId(7), lease, later);
+        let (read, done) = read_all(&leases).await;
+        assert_eq!(done.unwrap(), 20);
+        assert_eq!(read, b"Subject: x\r\n\r\nbody\r\n");
+
+        // Held, but maybe no longer by the time the end comes: every
+        // octet is read, and the end is an error.
+        leases.insert_until(QueueId(7), lease, Instant::now());
+        let (read, done) = read_all(&leases).await;
+        assert_eq!(read, b"Subject: x\r\n\r\nbody\r\n");
+        let error = done.unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("lease on the message may have run out"),
+            "{error}"
+        );
+        // Renewed: the end comes again.
+        leases.renewed(QueueId(7), lease, later);
+        assert_eq!(read_all(&leases).await.1.unwrap(), 20);
+        // Lost: never.
+        assert!(leases.remove_if(QueueId(7), lease));
+        assert!(read_all(&leases).await.1.is_err());
+    }
+
     #[test]
     fn only_the_lease_written_with_is_forgotten() {
         let leases = Leases::default();
@@ -369,7 +457,7 @@ mod tests {
             node_id: 1,
             counter: 4,
         };
-        leases.insert(QueueId(7), new);
+        leases.insert_until(QueueId(7), new, Instant::now());
         assert!(!leases.remove_if(QueueId(7), old), "a newer claim stays");
         assert_eq!(leases.get(QueueId(7)), Some(new));
         assert!(leases.remove_if(QueueId(7), new));
@@ -396,7 +484,7 @@ mod tests {
             leases.get_until(QueueId(7)),
             Some((new, start + Duration::from_secs(60)))
         );
-        leases.insert(QueueId(9), old);
+        leases.insert_until(QueueId(9), old, start);
         assert_eq!(
             leases.take_all(),
             vec![(QueueId(7), new), (QueueId(9), old)]
