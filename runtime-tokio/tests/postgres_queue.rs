@@ -449,6 +449,40 @@ async fn an_unreachable_database_is_an_io_error_to_retry() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_that_waits_on_a_lock_past_the_lock_timeout_is_an_error_to_retry_soon() {
+    let db = database();
+    let queue = queue(&db).await;
+    let committed = commit(&queue, 41, 1, b"x\r\n").await;
+    let id = QueueId(41);
+    let lease = queue.claim_due(1, 1, LONG).await.unwrap()[0].lease;
+    // Another session (an operator's psql) holds the message's row.
+    let holder = look(&db).await;
+    holder
+        .batch_execute("BEGIN; SELECT 1 FROM queue_messages WHERE queue_id = 41 FOR UPDATE")
+        .await
+        .unwrap();
+    // A node's connections set the lock timeout (8 s); a short one here.
+    let mut config = db.client_config();
+    config.options("-c lock_timeout=300");
+    let node = PgQueue::new(postgres::pool(config, 2).unwrap());
+    let mut state = DeliveryState::new(&committed.envelope, UnixTime(committed.received_at));
+    state.recipients[0] = delivered();
+    let error = match node.save_state(id, &lease, &state).await {
+        Err(StoreError::Io(error)) => error,
+        other => panic!("a write waiting on a held lock: {other:?}"),
+    };
+    assert!(error.to_string().contains("lock timeout"), "{error}");
+    assert!(
+        postgres::unreachable(&error),
+        "retried soon, as when the database cannot be reached: {error:?}"
+    );
+    // The holder lets go: the same write goes through.
+    holder.batch_execute("COMMIT").await.unwrap();
+    node.save_state(id, &lease, &state).await.unwrap();
+    assert_eq!(queue.load(id).await.unwrap().1, state);
+}
+
 // ---- `postern storage` and the configuration, through the binary. ----
 
 /// A configuration with `storage` as its [storage] table, in `dir`.
