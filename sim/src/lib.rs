@@ -51,7 +51,8 @@
 //! Nodes crash, pause past their leases and lose the store; the
 //! invariants: nothing acknowledged is lost, no two nodes hold a lease on
 //! one message at once, fenced writes never land, local delivery is
-//! exactly once, and a remote recipient gets a message at most twice.
+//! exactly once, and a remote recipient gets a message once, plus at most
+//! once more for each lease on it that ran out.
 
 pub mod outbound;
 pub mod remote;

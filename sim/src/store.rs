@@ -581,8 +581,41 @@ impl StoredMessage for MemoryMessage {
     async fn abort(self) {}
 }
 
+/// A message's data as the delivery runner reads it to send. On a node
+/// its end comes only while the node's lease surely holds, as on
+/// PostgreSQL (`postern::storage::postgres::LeasedData`): past it, the
+/// read at the end fails, and the send stops short of its final dot.
+pub struct QueuedData {
+    data: io::Cursor<Vec<u8>>,
+    /// The node's view of the store and the message, when the queue is
+    /// shared.
+    leased: Option<(MemoryStore, QueueId)>,
+}
+
+impl tokio::io::AsyncRead for QueuedData {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        std::task::ready!(std::pin::Pin::new(&mut self.data).poll_read(cx, buf))?;
+        let at_end = buf.filled().len() == before && buf.remaining() > 0;
+        if at_end
+            && let Some((store, id)) = &self.leased
+            && !store.surely_held(*id)
+        {
+            return std::task::Poll::Ready(Err(io::Error::other(
+                "this node's lease on the message may have run out (another node may have claimed it): \
+                 its data was not sent to the end",
+            )));
+        }
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
 impl QueueStore for MemoryStore {
-    type Data = io::Cursor<Vec<u8>>;
+    type Data = QueuedData;
 
     async fn load(&self, id: QueueId) -> io::Result<(SpoolRecord, Option<DeliveryState>)> {
         self.reach().await?;
@@ -599,7 +632,12 @@ impl QueueStore for MemoryStore {
     async fn data(&self, id: QueueId) -> io::Result<(u64, Self::Data)> {
         self.reach().await?;
         let (_, data) = self.queued_data(id)?;
-        Ok((data.len() as u64, io::Cursor::new(data)))
+        let size = data.len() as u64;
+        let data = QueuedData {
+            data: io::Cursor::new(data),
+            leased: self.node.is_some().then(|| (self.clone(), id)),
+        };
+        Ok((size, data))
     }
 
     async fn header_section(&self, id: QueueId) -> io::Result<Vec<u8>> {

@@ -26,7 +26,7 @@ use postern::storage::postgres::StoreError;
 use postern_core::envelope::QueueId;
 use postern_core::queue::lease::{Fenced, LeaseTable, LeaseToken, NodeId, claim_limit};
 use postern_core::time::{Instant, UnixTime};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -67,8 +67,9 @@ struct State {
     held: BTreeMap<NodeId, BTreeMap<QueueId, LeaseToken>>,
     links: BTreeMap<NodeId, Link>,
     /// The nodes each message was taken from (its lease ran out on
-    /// them): only those messages may reach a remote server twice.
-    taken_from: BTreeMap<QueueId, BTreeSet<NodeId>>,
+    /// them), once per takeover, in order: each takeover may add one
+    /// copy at a remote server.
+    taken_from: BTreeMap<QueueId, Vec<NodeId>>,
     violations: Vec<String>,
     stats: LeaseStats,
     /// The node whose commit woke the claimers last (none: the store's
@@ -125,7 +126,7 @@ impl SharedQueue {
     }
 
     /// The messages taken over from a node whose lease ran out.
-    pub fn taken_over(&self) -> BTreeMap<QueueId, BTreeSet<NodeId>> {
+    pub fn taken_over(&self) -> BTreeMap<QueueId, Vec<NodeId>> {
         self.lock().taken_from.clone()
     }
 
@@ -259,7 +260,7 @@ impl MemoryStore {
                     ));
                 }
                 state.stats.takeovers += 1;
-                state.taken_from.entry(id).or_default().insert(before.node);
+                state.taken_from.entry(id).or_default().push(before.node);
                 tracing::info!(queue_id = %id, "{id}: claimed by node {node} after node {}'s lease ran out", before.node);
             }
             state.truth.insert(id, (token, now + lease));
@@ -433,6 +434,25 @@ impl MemoryStore {
     /// every message).
     pub(super) fn holds_lease(&self, id: QueueId) -> bool {
         self.on_node().is_none() || self.token(id).is_some()
+    }
+
+    /// Whether this node's lease on `id` surely holds now: the lease it
+    /// claimed, not run out. A node on PostgreSQL knows this from when it
+    /// last claimed or renewed; here every claim and renewal takes no
+    /// time, so the observer's record says the same. (A store not shared
+    /// holds every message.)
+    pub(super) fn surely_held(&self, id: QueueId) -> bool {
+        let Some((node, queue)) = self.on_node() else {
+            return true;
+        };
+        let state = queue.lock();
+        let Some(&token) = state.held.get(&node).and_then(|held| held.get(&id)) else {
+            return false;
+        };
+        state
+            .truth
+            .get(&id)
+            .is_some_and(|&(holder, until)| holder == token && now() < until)
     }
 
     /// Waits for a commit on any node, or `poll`. The committing node
