@@ -153,6 +153,15 @@ impl SettingsAt {
     pub async fn load(&self, mailbox: &LocalMailbox) -> Result<MailboxRules, String> {
         match self {
             SettingsAt::Files(data_dir) => {
+                // Most mailboxes have no settings, and the SMTP session
+                // asks at every RCPT. One stat of a path whose directory
+                // entry is cached says so on this thread, without a trip
+                // to the blocking threads and its two wake-ups (as the
+                // IMAP store's `quick_changes` does). A file that appears
+                // a moment later is read at the next lookup.
+                if let Ok(false) = mailbox_dir(data_dir, mailbox).join(RULES_FILE).try_exists() {
+                    return Ok(MailboxRules::default());
+                }
                 let (data_dir, mailbox) = (data_dir.clone(), mailbox.clone());
                 tokio::task::spawn_blocking(move || load(&data_dir, &mailbox))
                     .await
@@ -236,4 +245,75 @@ pub fn checked(
         }
     }
     Ok(rules)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    fn alice() -> LocalMailbox {
+        LocalMailbox {
+            domain: "example.test".into(),
+            user: "alice".into(),
+        }
+    }
+
+    /// A runtime whose only blocking thread is busy until the returned
+    /// sender is dropped: any trip to the blocking threads waits for it.
+    fn runtime_with_its_blocking_thread_busy() -> (tokio::runtime::Runtime, mpsc::Sender<()>) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .max_blocking_threads(1)
+            .enable_time()
+            .build()
+            .unwrap();
+        let (release, held) = mpsc::channel::<()>();
+        let (started, running) = mpsc::channel();
+        runtime.spawn_blocking(move || {
+            started.send(()).unwrap();
+            let _ = held.recv();
+        });
+        running.recv().unwrap();
+        (runtime, release)
+    }
+
+    #[test]
+    fn a_mailbox_without_settings_is_answered_without_a_trip_to_the_blocking_threads() {
+        let data = tempfile::tempdir().unwrap();
+        let settings = SettingsAt::Files(data.path().to_owned());
+        let (runtime, release) = runtime_with_its_blocking_thread_busy();
+
+        let answered = runtime.block_on(async {
+            tokio::time::timeout(Duration::from_secs(5), settings.load(&alice())).await
+        });
+        assert_eq!(
+            answered.expect("the lookup waited for a blocking thread"),
+            Ok(MailboxRules::default())
+        );
+        drop(release);
+    }
+
+    #[test]
+    fn a_mailbox_with_settings_has_them_read() {
+        let data = tempfile::tempdir().unwrap();
+        let dir = mailbox_dir(data.path(), &alice());
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join(RULES_FILE),
+            "[senders]\nblock = [\"@spam.test\"]\nblocked = \"refuse\"\n",
+        )
+        .unwrap();
+        let settings = SettingsAt::Files(data.path().to_owned());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+
+        let lists = runtime
+            .block_on(settings.load(&alice()))
+            .unwrap()
+            .sender_lists();
+        assert_eq!(lists.block.len(), 1, "{lists:?}");
+        assert_eq!(lists.blocked, postern_core::spam::Blocked::Refuse);
+    }
 }
