@@ -23,12 +23,59 @@ use postern_core::time::UnixTime;
 use std::future::Future;
 use std::io::{self, BufRead, Read, Seek};
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 use std::time::SystemTime;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// The most header octets quoted in a bounce.
 pub const HEADER_SECTION_MAX: usize = 64 * 1024;
+
+/// A committed message's data on a queue that nodes share, which comes
+/// to its end only while this node's lease on the message surely holds
+/// (`held`, asked at the end). When the lease may have run out by then
+/// (the node was paused, or could not renew), the read at the end fails
+/// with [`LEASE_MAY_HAVE_RUN_OUT`] instead: the client driver stops short
+/// of the final dot, the server discards what it got, and the node that
+/// claimed the message meanwhile sends the only copy. A node paused
+/// between its last read and the reply to its dot is the one way left to
+/// a second copy (at most one a fault). PostgreSQL's store
+/// ([`crate::storage::postgres::SharedSystem`]) and the simulation's
+/// nodes read their data through it.
+pub struct LeasedData<R> {
+    data: R,
+    held: Box<dyn Fn() -> bool + Send + Sync>,
+}
+
+/// Why a message's data failed at its end ([`LeasedData`]).
+pub const LEASE_MAY_HAVE_RUN_OUT: &str = "this node's lease on the message may have run out \
+     (another node may have claimed it): its data was not sent to the end";
+
+impl<R> LeasedData<R> {
+    pub fn new(data: R, held: impl Fn() -> bool + Send + Sync + 'static) -> Self {
+        LeasedData {
+            data,
+            held: Box::new(held),
+        }
+    }
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for LeasedData<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        ready!(Pin::new(&mut self.data).poll_read(cx, buf))?;
+        let at_end = buf.filled().len() == before && buf.remaining() > 0;
+        if at_end && !(self.held)() {
+            return Poll::Ready(Err(io::Error::other(LEASE_MAY_HAVE_RUN_OUT)));
+        }
+        Poll::Ready(Ok(()))
+    }
+}
 
 /// Outbound connections.
 pub trait Network: Send + Sync + 'static {

@@ -14,7 +14,7 @@
 //! fixed epoch, so a simulated run is the same byte for byte.
 
 use postern::driver::{Backend, StoredMessage};
-use postern::environment::{HEADER_SECTION_MAX, QueueStore};
+use postern::environment::{HEADER_SECTION_MAX, LeasedData, QueueStore};
 use postern::spool::SpoolRecord;
 use postern_core::address::ForwardPath;
 use postern_core::auth::{AuthVerdict, Identity, LoginAttempt, SendAs};
@@ -581,41 +581,10 @@ impl StoredMessage for MemoryMessage {
     async fn abort(self) {}
 }
 
-/// A message's data as the delivery runner reads it to send. On a node
-/// its end comes only while the node's lease surely holds, as on
-/// PostgreSQL (`postern::storage::postgres::LeasedData`): past it, the
-/// read at the end fails, and the send stops short of its final dot.
-pub struct QueuedData {
-    data: io::Cursor<Vec<u8>>,
-    /// The node's view of the store and the message, when the queue is
-    /// shared.
-    leased: Option<(MemoryStore, QueueId)>,
-}
-
-impl tokio::io::AsyncRead for QueuedData {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<io::Result<()>> {
-        let before = buf.filled().len();
-        std::task::ready!(std::pin::Pin::new(&mut self.data).poll_read(cx, buf))?;
-        let at_end = buf.filled().len() == before && buf.remaining() > 0;
-        if at_end
-            && let Some((store, id)) = &self.leased
-            && !store.surely_held(*id)
-        {
-            return std::task::Poll::Ready(Err(io::Error::other(
-                "this node's lease on the message may have run out (another node may have claimed it): \
-                 its data was not sent to the end",
-            )));
-        }
-        std::task::Poll::Ready(Ok(()))
-    }
-}
-
 impl QueueStore for MemoryStore {
-    type Data = QueuedData;
+    /// On a node, the data comes to its end only while the node's lease
+    /// surely holds, as on PostgreSQL.
+    type Data = LeasedData<io::Cursor<Vec<u8>>>;
 
     async fn load(&self, id: QueueId) -> io::Result<(SpoolRecord, Option<DeliveryState>)> {
         self.reach().await?;
@@ -633,9 +602,12 @@ impl QueueStore for MemoryStore {
         self.reach().await?;
         let (_, data) = self.queued_data(id)?;
         let size = data.len() as u64;
-        let data = QueuedData {
-            data: io::Cursor::new(data),
-            leased: self.node.is_some().then(|| (self.clone(), id)),
+        let data = io::Cursor::new(data);
+        let data = if self.node.is_some() {
+            let store = self.clone();
+            LeasedData::new(data, move || store.surely_held(id))
+        } else {
+            LeasedData::new(data, || true)
         };
         Ok((size, data))
     }

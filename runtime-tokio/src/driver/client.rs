@@ -355,34 +355,14 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::environment::{LEASE_MAY_HAVE_RUN_OUT, LeasedData};
     use postern_core::address::{parse_forward_path, parse_reverse_path};
     use postern_core::smtp::client::{ClientConfig, ClientTimeouts, Content, Delivery, Verdict};
     use postern_core::smtp::server::BodyType;
-    use std::pin::Pin;
     use std::sync::Arc;
-    use std::task::{Poll, ready};
-    use tokio::io::{AsyncBufReadExt, BufReader, DuplexStream, ReadBuf};
+    use tokio::io::{AsyncBufReadExt, BufReader, DuplexStream};
 
     const MESSAGE: &[u8] = b"Subject: x\r\n\r\nbody\r\n";
-
-    /// [`MESSAGE`], whose end is an error (as a node's whose lease on the
-    /// message may have run out).
-    struct FailsAtTheEnd(io::Cursor<&'static [u8]>);
-
-    impl AsyncRead for FailsAtTheEnd {
-        fn poll_read(
-            mut self: Pin<&mut Self>,
-            cx: &mut std::task::Context<'_>,
-            buf: &mut ReadBuf<'_>,
-        ) -> Poll<io::Result<()>> {
-            let before = buf.filled().len();
-            ready!(Pin::new(&mut self.0).poll_read(cx, buf))?;
-            if buf.filled().len() == before {
-                return Poll::Ready(Err(io::Error::other("the lease ran out")));
-            }
-            Poll::Ready(Ok(()))
-        }
-    }
 
     /// A server that takes every command, then reads what follows its 354
     /// until the client closes: answers those octets.
@@ -430,7 +410,8 @@ mod tests {
         };
         let clock = Clock::new();
         let machine = client::Client::new(Arc::new(config), delivery, clock.now());
-        let message = FailsAtTheEnd(io::Cursor::new(MESSAGE));
+        // As a node's whose lease on the message may have run out.
+        let message = LeasedData::new(io::Cursor::new(MESSAGE), || false);
         let outcome = run_client(
             ours,
             machine,
@@ -448,6 +429,6 @@ mod tests {
         );
         let recipient = &outcome.recipients[0];
         assert_eq!(recipient.verdict, Verdict::Deferred);
-        assert_eq!(recipient.detail, "the lease ran out");
+        assert_eq!(recipient.detail, LEASE_MAY_HAVE_RUN_OUT);
     }
 }

@@ -20,7 +20,9 @@
 use super::{
     BlobReader, DeliveredCopy, Lease, PgMailboxStore, PgQueue, PgSettings, QueuedCopy, StoreError,
 };
-use crate::environment::{Dns, HEADER_SECTION_MAX, Network, QueueStore, System, WallClock};
+use crate::environment::{
+    Dns, HEADER_SECTION_MAX, LeasedData, Network, QueueStore, System, WallClock,
+};
 use crate::spool::{SpoolRecord, decode_spool_record};
 use postern_core::autoreply::{MailboxRules, ReplyMemory};
 use postern_core::envelope::{Destination, Envelope, LocalMailbox, QueueId};
@@ -30,11 +32,9 @@ use postern_core::time::UnixTime;
 use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Poll, ready};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, ReadBuf};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt};
 use tokio::time::Instant;
 
 /// The leases this node holds, by message; shared by the claimer (which
@@ -120,37 +120,10 @@ impl Leases {
     }
 }
 
-/// A message's data on a shared queue, which comes to its end only while
-/// this node's lease on the message surely holds ([`Leases::surely_held`]).
-/// When the lease may have run out by then (the node was paused, or could
-/// not renew), the read at the end fails instead: a send stops short of
-/// its final dot, the server discards what it got, and the node that
-/// claimed the message meanwhile sends the only copy. A node paused
-/// between its last read and the reply to its dot is the one way left to
-/// a second copy (at most one a fault).
-pub struct LeasedData<R> {
-    data: R,
-    id: QueueId,
-    leases: Leases,
-}
-
-impl<R: AsyncRead + Unpin> AsyncRead for LeasedData<R> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
-        ready!(Pin::new(&mut self.data).poll_read(cx, buf))?;
-        let at_end = buf.filled().len() == before && buf.remaining() > 0;
-        if at_end && !self.leases.surely_held(self.id, Instant::now()) {
-            return Poll::Ready(Err(io::Error::other(
-                "this node's lease on the message may have run out (another node may have claimed it): \
-                 its data was not sent to the end",
-            )));
-        }
-        Poll::Ready(Ok(()))
-    }
+/// `data` of message `id`, which comes to its end only while `leases`
+/// surely hold it.
+fn leased<R>(data: R, id: QueueId, leases: Leases) -> LeasedData<R> {
+    LeasedData::new(data, move || leases.surely_held(id, Instant::now()))
 }
 
 /// Whether `error` says the writer's lease is gone ([`StoreError::Fenced`]):
@@ -238,11 +211,11 @@ impl QueueStore for SharedSystem {
         let (record, size, blob) = self.queue.record_and_data(id).await?;
         let record = decode_spool_record(&record)?;
         let size = size + record.trace.len() as u64;
-        let data = LeasedData {
-            data: io::Cursor::new(record.trace).chain(blob),
+        let data = leased(
+            io::Cursor::new(record.trace).chain(blob),
             id,
-            leases: self.leases.clone(),
-        };
+            self.leases.clone(),
+        );
         Ok((size, data))
     }
 
@@ -403,11 +376,11 @@ mod tests {
     /// What a send reads of message 7's data (`Ok`: all of it and its
     /// end) with `leases` as they are.
     async fn read_all(leases: &Leases) -> (Vec<u8>, io::Result<usize>) {
-        let mut data = LeasedData {
-            data: io::Cursor::new(b"Subject: x\r\n\r\nbody\r\n".to_vec()),
-            id: QueueId(7),
-            leases: leases.clone(),
-        };
+        let mut data = leased(
+            io::Cursor::new(b"Subject: x\r\n\r\nbody\r\n".to_vec()),
+            QueueId(7),
+            leases.clone(),
+        );
         let mut read = Vec::new();
         let done = data.read_to_end(&mut read).await;
         (read, done)
@@ -432,11 +405,9 @@ mod tests {
         let (read, done) = read_all(&leases).await;
         assert_eq!(read, b"Subject: x\r\n\r\nbody\r\n");
         let error = done.unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .contains("lease on the message may have run out"),
-            "{error}"
+        assert_eq!(
+            error.to_string(),
+            crate::environment::LEASE_MAY_HAVE_RUN_OUT
         );
         // Renewed: the end comes again.
         leases.renewed(QueueId(7), lease, later);
