@@ -74,6 +74,10 @@ pub struct DataDecoder {
     results: Option<ForgedResults>,
     /// What `results` let out for the last octet (kept, not reallocated).
     released: Vec<u8>,
+    /// Every octet through the per-octet path: the model the whole pieces
+    /// are checked against.
+    #[cfg(test)]
+    octet_by_octet: bool,
 }
 
 impl DataDecoder {
@@ -88,6 +92,8 @@ impl DataDecoder {
             failure: None,
             results: None,
             released: Vec::new(),
+            #[cfg(test)]
+            octet_by_octet: false,
         }
     }
 
@@ -115,29 +121,73 @@ impl DataDecoder {
     /// Decodes `input`, appending message content to `out` until a failure
     /// is found; after that, bytes are only scanned for the end.
     pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> Progress {
-        for (i, &byte) in input.iter().enumerate() {
-            self.line_bytes += 1;
-            if self.line_bytes > TEXT_LINE_BYTES_MAX {
-                self.fail(DataFailure::LineTooLong);
+        let mut i = 0;
+        while i < input.len() {
+            if let Some(run) = self.content_run(&input[i..]) {
+                self.line_bytes += run;
+                self.emit(&input[i..i + run], out);
+                i += run;
+                continue;
             }
-            match self.position {
-                LinePosition::LineStart if byte == b'.' => self.position = LinePosition::Dot,
-                LinePosition::Dot if byte == b'\r' => self.position = LinePosition::DotCr,
-                LinePosition::DotCr if byte == b'\n' => return Progress::End { consumed: i + 1 },
-                LinePosition::DotCr => return Progress::BareLineEnding,
-                LinePosition::Cr if byte == b'\n' => {
-                    self.emit(b"\r\n", out);
-                    self.position = LinePosition::LineStart;
-                    self.line_bytes = 0;
+            if let Some(progress) = self.step(input[i], i, out) {
+                return progress;
+            }
+            i += 1;
+        }
+        Progress::NeedMore
+    }
+
+    /// Inside a line, the octets before the next CR, LF or NUL are line
+    /// content: their count when they can be taken as one piece, that is
+    /// when the line's limit cannot be crossed within them (so that
+    /// failures are found in the same order as octet by octet).
+    fn content_run(&self, input: &[u8]) -> Option<usize> {
+        if self.position != LinePosition::InLine || self.is_model() {
+            return None;
+        }
+        let run = memchr::memchr3(b'\r', b'\n', 0, input).unwrap_or(input.len());
+        (run > 0 && self.line_bytes + run <= TEXT_LINE_BYTES_MAX).then_some(run)
+    }
+
+    /// Decodes one octet, the `at`-th of its piece of input; `Some` when
+    /// the data has ended or can no longer be trusted.
+    fn step(&mut self, byte: u8, at: usize, out: &mut Vec<u8>) -> Option<Progress> {
+        self.line_bytes += 1;
+        if self.line_bytes > TEXT_LINE_BYTES_MAX {
+            self.fail(DataFailure::LineTooLong);
+        }
+        match self.position {
+            LinePosition::LineStart if byte == b'.' => self.position = LinePosition::Dot,
+            LinePosition::Dot if byte == b'\r' => self.position = LinePosition::DotCr,
+            LinePosition::DotCr if byte == b'\n' => {
+                return Some(Progress::End { consumed: at + 1 });
+            }
+            LinePosition::DotCr => return Some(Progress::BareLineEnding),
+            LinePosition::Cr if byte == b'\n' => {
+                self.emit(b"\r\n", out);
+                self.position = LinePosition::LineStart;
+                self.line_bytes = 0;
+            }
+            LinePosition::Cr => return Some(Progress::BareLineEnding),
+            // A stuffed period was dropped (or there was none): this
+            // byte is line content.
+            LinePosition::LineStart | LinePosition::Dot | LinePosition::InLine => {
+                if self.in_line(byte, out).is_err() {
+                    return Some(Progress::BareLineEnding);
                 }
-                LinePosition::Cr => return Progress::BareLineEnding,
-                // A stuffed period was dropped (or there was none): this
-                // byte is line content.
-                LinePosition::LineStart | LinePosition::Dot | LinePosition::InLine => {
-                    if self.in_line(byte, out).is_err() {
-                        return Progress::BareLineEnding;
-                    }
-                }
+            }
+        }
+        None
+    }
+
+    /// [`DataDecoder::feed`] one octet at a time, as the decoder was
+    /// written first: the model its pieces are checked against.
+    #[cfg(test)]
+    fn feed_octet_by_octet(&mut self, input: &[u8], out: &mut Vec<u8>) -> Progress {
+        self.octet_by_octet = true;
+        for (i, &byte) in input.iter().enumerate() {
+            if let Some(progress) = self.step(byte, i, out) {
+                return progress;
             }
         }
         Progress::NeedMore
@@ -155,6 +205,23 @@ impl DataDecoder {
     }
 
     fn emit(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
+        // Past the header section, with nothing failed and room for all of
+        // it: the octets go out as they are (the hop count is final, and
+        // the forged-results filter only lets out what it held).
+        let held = self.results.as_ref().map_or(0, ForgedResults::held_len);
+        let released = (held + bytes.len()) as u64;
+        if self.hops.scan == HeaderScan::Body
+            && self.failure.is_none()
+            && !self.is_model()
+            && self.size + released <= self.max_size
+        {
+            self.size += released;
+            match &mut self.results {
+                Some(results) => results.push_body(bytes, out),
+                None => out.extend_from_slice(bytes),
+            }
+            return;
+        }
         for &byte in bytes {
             self.hops.scan(byte);
             if self.hops.count > self.max_hops {
@@ -184,6 +251,16 @@ impl DataDecoder {
                 out.extend_from_slice(&self.released);
             }
         }
+    }
+
+    #[cfg(test)]
+    fn is_model(&self) -> bool {
+        self.octet_by_octet
+    }
+
+    #[cfg(not(test))]
+    fn is_model(&self) -> bool {
+        false
     }
 
     /// Keeps the first failure: it is the one the client is told about.
@@ -281,6 +358,7 @@ impl HopCounter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn decode(input: &[u8]) -> (Progress, Vec<u8>, Option<DataFailure>) {
         let mut decoder = DataDecoder::new(1_000_000, 50);
@@ -321,6 +399,79 @@ mod tests {
                 String::from_utf8_lossy(input)
             );
             assert_eq!(got_out, *out, "{}", String::from_utf8_lossy(input));
+        }
+    }
+
+    /// Messages made of what the decoder tells apart: line ends (bare
+    /// ones too), periods at line starts, NULs, `Received:` and forged
+    /// `Authentication-Results:` fields, the blank line, runs of text up
+    /// to past a line's limit.
+    fn message_pieces() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            Just(b"\r\n".to_vec()),
+            Just(b"\r".to_vec()),
+            Just(b"\n".to_vec()),
+            Just(b".".to_vec()),
+            Just(b"\0".to_vec()),
+            Just(b"Received: from a\r\n".to_vec()),
+            Just(b"Authentication-Results: mx.test; spf=pass\r\n".to_vec()),
+            Just(b"\r\n.\r\n".to_vec()),
+            (1..200usize).prop_map(|n| vec![b'x'; n]),
+            // About a line's limit.
+            (TEXT_LINE_BYTES_MAX - 10..TEXT_LINE_BYTES_MAX + 10).prop_map(|n| vec![b'x'; n]),
+            proptest::collection::vec(any::<u8>(), 1..8),
+        ];
+        proptest::collection::vec(piece, 0..40).prop_map(|pieces| pieces.concat())
+    }
+
+    /// What a decoder made of `input` cut at `cuts`: each piece's
+    /// progress (up to the first that is not `NeedMore`), the content,
+    /// the size, the hops and the failure.
+    type Decoded = (Vec<Progress>, Vec<u8>, u64, usize, Option<DataFailure>);
+
+    fn decode_in_pieces(
+        mut decoder: DataDecoder,
+        input: &[u8],
+        cuts: &[usize],
+        model: bool,
+    ) -> Decoded {
+        let mut bounds: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
+        bounds.push(0);
+        bounds.push(input.len());
+        bounds.sort_unstable();
+        let (mut progress, mut out) = (Vec::new(), Vec::new());
+        for piece in bounds.windows(2).map(|w| &input[w[0]..w[1]]) {
+            let said = if model {
+                decoder.feed_octet_by_octet(piece, &mut out)
+            } else {
+                decoder.feed(piece, &mut out)
+            };
+            progress.push(said);
+            if said != Progress::NeedMore {
+                break;
+            }
+        }
+        let (size, hops, failure) = (decoder.size(), decoder.hops(), decoder.failure());
+        (progress, out, size, hops, failure)
+    }
+
+    proptest! {
+        #[test]
+        fn whole_pieces_decode_as_octet_by_octet(
+            input in message_pieces(),
+            cuts in proptest::collection::vec(any::<usize>(), 0..6),
+            max_size in prop_oneof![Just(1_000_000u64), 0..600u64],
+            max_hops in 0..3usize,
+            renaming in any::<bool>(),
+        ) {
+            let decoder = || {
+                let decoder = DataDecoder::new(max_size, max_hops);
+                if renaming { decoder.renaming_forged_results("mx.test") } else { decoder }
+            };
+            prop_assert_eq!(
+                decode_in_pieces(decoder(), &input, &cuts, false),
+                decode_in_pieces(decoder(), &input, &cuts, true)
+            );
         }
     }
 

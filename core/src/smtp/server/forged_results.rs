@@ -52,6 +52,18 @@ impl ForgedResults {
         }
     }
 
+    /// Octets held back, not yet let out.
+    pub fn held_len(&self) -> usize {
+        self.held.len()
+    }
+
+    /// Takes octets of the body: what was held goes out, then they do (as
+    /// [`ForgedResults::push`] of each, past the header section).
+    pub fn push_body(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
+        self.release(false, out);
+        out.extend_from_slice(bytes);
+    }
+
     /// Takes one octet of the header section (`in_header`) or of the body,
     /// and writes to `out` what can be written.
     pub fn push(&mut self, byte: u8, in_header: bool, out: &mut Vec<u8>) {

@@ -51,17 +51,35 @@ pub(crate) struct LineEndings {
 }
 
 impl LineEndings {
-    pub(crate) fn convert(&mut self, input: &[u8], out: &mut Vec<u8>) {
-        for &byte in input {
-            if std::mem::take(&mut self.pending_cr) && byte != b'\n' {
+    pub(crate) fn convert(&mut self, mut input: &[u8], out: &mut Vec<u8>) {
+        while let Some(&first) = input.first() {
+            if std::mem::take(&mut self.pending_cr) && first != b'\n' {
                 self.push(b'\r', out);
             }
-            if byte == b'\r' {
+            if first == b'\r' {
                 self.pending_cr = true;
-            } else {
-                self.push(byte, out);
+                input = &input[1..];
+                continue;
             }
+            // Up to the next CR, every octet goes out as it is.
+            let run = memchr::memchr(b'\r', input).unwrap_or(input.len());
+            self.push_run(&input[..run], out);
+            input = &input[run..];
         }
+    }
+
+    /// [`LineEndings::push`] of each of `bytes`, which hold no CR.
+    fn push_run(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
+        let Some(&last) = bytes.last() else {
+            return;
+        };
+        // Each LF gains a CR in the CRLF size, but one right after a CR.
+        let lfs = memchr::memchr_iter(b'\n', bytes).count();
+        let after_cr = bytes[0] == b'\n' && self.last_out == Some(b'\r');
+        out.extend_from_slice(bytes);
+        self.size += bytes.len() as u64;
+        self.vsize += (bytes.len() + lfs - usize::from(after_cr)) as u64;
+        self.last_out = Some(last);
     }
 
     pub(crate) fn finish(&mut self, out: &mut Vec<u8>) {
@@ -206,6 +224,39 @@ mod tests {
             assert_eq!(size, out.len() as u64);
             // Back to CRLF: every LF gains its CR again.
             assert_eq!(vsize, input.len() as u64, "piece {piece}");
+        }
+    }
+
+    /// [`LineEndings::convert`] one octet at a time, as it was written
+    /// first: the model its runs are checked against.
+    fn convert_octet_by_octet(input: &[u8]) -> (Vec<u8>, u64, u64) {
+        let mut converter = LineEndings::default();
+        let mut out = Vec::new();
+        for &byte in input {
+            if std::mem::take(&mut converter.pending_cr) && byte != b'\n' {
+                converter.push(b'\r', &mut out);
+            }
+            if byte == b'\r' {
+                converter.pending_cr = true;
+            } else {
+                converter.push(byte, &mut out);
+            }
+        }
+        converter.finish(&mut out);
+        (out, converter.size, converter.vsize)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn runs_convert_as_octet_by_octet(
+            input in proptest::collection::vec(
+                proptest::sample::select(b"\r\nab".to_vec()), 0..200),
+            piece in 1..50usize,
+        ) {
+            proptest::prop_assert_eq!(
+                convert_in_pieces(&input, piece),
+                convert_octet_by_octet(&input)
+            );
         }
     }
 
