@@ -70,6 +70,15 @@ fn node(db: &Database, id: u16, sink: u16) -> NodeConfig<'_> {
         .smarthost(sink)
 }
 
+/// Node 1's `[storage]` table (leases of 5 s), which reaches the
+/// database through `proxy`.
+fn storage_through(db: &Database, proxy: &Proxy) -> String {
+    postgres::storage_table(db, 1, "5s").replace(
+        &format!("127.0.0.1:{}/", db.port),
+        &format!("127.0.0.1:{}/", proxy.addr.port()),
+    )
+}
+
 #[test]
 fn a_node_cut_off_from_the_database_answers_451_its_leases_pass_on_and_its_late_results_are_fenced()
 {
@@ -80,10 +89,7 @@ fn a_node_cut_off_from_the_database_answers_451_its_leases_pass_on_and_its_late_
     // Remote copies take 3 s to be answered: the messages node 1 holds
     // when the partition comes have deliveries in flight.
     let sink = Remote::sink("127.0.0.1", sink_port, &["--data-delay", "3"]);
-    let via_proxy = postgres::storage_table(&db, 1, "5s").replace(
-        &format!("127.0.0.1:{}/", db.port),
-        &format!("127.0.0.1:{}/", proxy.addr.port()),
-    );
+    let via_proxy = storage_through(&db, &proxy);
     let nodes = [
         node(&db, 1, sink_port).storage(via_proxy).start(),
         node(&db, 2, sink_port).start(),
@@ -254,10 +260,7 @@ fn a_node_cut_off_mid_send_leaves_the_only_copy_to_the_node_that_claimed_the_mes
     // Each RCPT is answered 8 s after it comes: node 1 is in the middle of
     // its send, its lease (5 s) running out, when the answer comes.
     let sink = Remote::sink("127.0.0.1", sink_port, &["--rcpt-delay", "8"]);
-    let via_proxy = postgres::storage_table(&db, 1, "5s").replace(
-        &format!("127.0.0.1:{}/", db.port),
-        &format!("127.0.0.1:{}/", proxy.addr.port()),
-    );
+    let via_proxy = storage_through(&db, &proxy);
     let node1 = node(&db, 1, sink_port).storage(via_proxy).start();
     let work = tempfile::tempdir().unwrap();
     let reply = nodes::send_to(
