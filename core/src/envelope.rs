@@ -104,6 +104,16 @@ pub struct LocalMailbox {
     pub user: String,
 }
 
+impl LocalMailbox {
+    /// `user@domain`, both already canonical (lower case).
+    pub fn new(user: &str, domain: &str) -> LocalMailbox {
+        LocalMailbox {
+            domain: domain.to_owned(),
+            user: user.to_owned(),
+        }
+    }
+}
+
 impl fmt::Display for LocalMailbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}@{}", self.user, self.domain)

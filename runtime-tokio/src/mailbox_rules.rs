@@ -254,10 +254,7 @@ mod tests {
     use std::time::Duration;
 
     fn alice() -> LocalMailbox {
-        LocalMailbox {
-            domain: "example.test".into(),
-            user: "alice".into(),
-        }
+        LocalMailbox::new("alice", "example.test")
     }
 
     /// A runtime whose only blocking thread is busy until the returned

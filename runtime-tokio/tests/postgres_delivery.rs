@@ -19,10 +19,7 @@ use support::postgres::{self, Database, database, mailbox_store, queue, record};
 const LONG: Duration = Duration::from_secs(60);
 
 fn alice() -> LocalMailbox {
-    LocalMailbox {
-        domain: "x.test".into(),
-        user: "alice".into(),
-    }
+    LocalMailbox::new("alice", "x.test")
 }
 
 /// Queued message `id` to alice (twice: as herself and through an alias)

@@ -117,10 +117,7 @@ async fn count_and_forward(
 }
 
 fn alice() -> LocalMailbox {
-    LocalMailbox {
-        domain: "x.test".into(),
-        user: "alice".into(),
-    }
+    LocalMailbox::new("alice", "x.test")
 }
 
 /// Queued message `id` for alice alone, `size` octets of data.

@@ -99,10 +99,7 @@ mod tests {
     use super::*;
 
     fn alice() -> LocalMailbox {
-        LocalMailbox {
-            domain: "example.test".to_owned(),
-            user: "alice".to_owned(),
-        }
+        LocalMailbox::new("alice", "example.test")
     }
 
     #[test]

@@ -163,10 +163,7 @@ mod tests {
     use tokio::io::AsyncReadExt;
 
     fn alice() -> LocalMailbox {
-        LocalMailbox {
-            domain: "example.test".into(),
-            user: "alice".into(),
-        }
+        LocalMailbox::new("alice", "example.test")
     }
 
     async fn store_with(messages: &[&[u8]]) -> (tempfile::TempDir, Arc<MaildirStore>) {

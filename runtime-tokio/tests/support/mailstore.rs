@@ -55,10 +55,7 @@ macro_rules! both {
 }
 
 pub fn alice() -> LocalMailbox {
-    LocalMailbox {
-        domain: "x.test".into(),
-        user: "alice".into(),
-    }
+    LocalMailbox::new("alice", "x.test")
 }
 
 pub fn uid(n: u32) -> Uid {

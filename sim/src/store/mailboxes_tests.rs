@@ -15,10 +15,7 @@ use std::time::Duration;
 use tokio::io::AsyncReadExt;
 
 pub(super) fn alice() -> LocalMailbox {
-    LocalMailbox {
-        domain: "x.test".into(),
-        user: "alice".into(),
-    }
+    LocalMailbox::new("alice", "x.test")
 }
 
 pub(super) fn uid(n: u32) -> Uid {

@@ -25,10 +25,7 @@ fn directory() -> Directory {
 }
 
 fn alice() -> LocalMailbox {
-    LocalMailbox {
-        domain: "example.test".into(),
-        user: "alice".into(),
-    }
+    LocalMailbox::new("alice", "example.test")
 }
 
 fn envelope(from: &str, to: &str) -> Envelope {

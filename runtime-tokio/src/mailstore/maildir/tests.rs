@@ -9,10 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use tokio::io::AsyncReadExt;
 
 fn alice() -> LocalMailbox {
-    LocalMailbox {
-        domain: "x.test".into(),
-        user: "alice".into(),
-    }
+    LocalMailbox::new("alice", "x.test")
 }
 
 fn seen() -> Flags {

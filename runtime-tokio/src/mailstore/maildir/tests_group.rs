@@ -7,10 +7,7 @@ use postern_core::mailbox::uidlist::Uidlist;
 use std::collections::BTreeSet;
 
 fn alice() -> LocalMailbox {
-    LocalMailbox {
-        domain: "x.test".into(),
-        user: "alice".into(),
-    }
+    LocalMailbox::new("alice", "x.test")
 }
 
 fn message(n: usize) -> NewMessage {

@@ -8,10 +8,7 @@ use postern_core::mailbox::modseq_file::MODSEQ_FILE;
 use std::os::unix::fs::MetadataExt;
 
 fn alice() -> LocalMailbox {
-    LocalMailbox {
-        domain: "x.test".into(),
-        user: "alice".into(),
-    }
+    LocalMailbox::new("alice", "x.test")
 }
 
 fn uid(n: u32) -> Uid {

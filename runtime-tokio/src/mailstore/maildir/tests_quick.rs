@@ -9,10 +9,7 @@ use postern_core::mailbox::modseq_file::MODSEQ_FILE;
 use std::sync::atomic::Ordering;
 
 fn alice() -> LocalMailbox {
-    LocalMailbox {
-        domain: "x.test".into(),
-        user: "alice".into(),
-    }
+    LocalMailbox::new("alice", "x.test")
 }
 
 fn uids(snapshot: &Snapshot) -> Vec<u32> {
