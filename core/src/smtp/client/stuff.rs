@@ -24,16 +24,28 @@ impl Default for DotStuffer {
 impl DotStuffer {
     /// Appends `chunk`, stuffed, to `out`. Lines must end in CRLF, as the
     /// spool keeps them.
+    ///
+    /// A run at a time: only the octet after an LF can start a line, so
+    /// everything up to and with the next LF is copied in one piece.
     pub fn stuff(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
         out.reserve(chunk.len() + 8);
-        for &byte in chunk {
-            if self.at_line_start && byte == b'.' {
+        let mut rest = chunk;
+        while let Some(&first) = rest.first() {
+            if self.at_line_start && first == b'.' {
                 out.push(b'.');
             }
-            out.push(byte);
-            self.at_line_start = self.after_cr && byte == b'\n';
-            self.after_cr = byte == b'\r';
+            let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |lf| lf + 1);
+            let (run, tail) = rest.split_at(end);
+            out.extend_from_slice(run);
+            let (last, before) = match run {
+                [.., before, last] => (*last, *before == b'\r'),
+                [last] => (*last, self.after_cr),
+                [] => unreachable!("a run holds at least the first octet"),
+            };
+            self.at_line_start = before && last == b'\n';
+            self.after_cr = last == b'\r';
             self.empty = false;
+            rest = tail;
         }
     }
 
@@ -59,6 +71,53 @@ mod tests {
         }
         stuffer.finish(&mut out);
         out
+    }
+
+    /// The stuffer as it was first written, one octet at a time: the
+    /// model the run-at-a-time code is checked against.
+    fn stuffed_octet_by_octet(message: &[u8]) -> Vec<u8> {
+        let (mut at_line_start, mut after_cr) = (true, false);
+        let mut out = Vec::new();
+        for &byte in message {
+            if at_line_start && byte == b'.' {
+                out.push(b'.');
+            }
+            out.push(byte);
+            at_line_start = after_cr && byte == b'\n';
+            after_cr = byte == b'\r';
+        }
+        if !message.is_empty() && !at_line_start {
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b".\r\n");
+        out
+    }
+
+    proptest::proptest! {
+        /// Any message, cut anywhere, is stuffed as the octet-by-octet
+        /// model stuffs it whole.
+        #[test]
+        fn runs_stuff_as_octet_by_octet(
+            pieces in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just(b"\r\n".to_vec()),
+                    proptest::strategy::Just(b".".to_vec()),
+                    proptest::strategy::Just(b"\r".to_vec()),
+                    proptest::strategy::Just(b"\n".to_vec()),
+                    proptest::collection::vec(b'a'..=b'c', 1..6),
+                ],
+                0..40,
+            ),
+            cuts in proptest::collection::vec(proptest::prelude::any::<usize>(), 0..6),
+        ) {
+            let message = pieces.concat();
+            let mut at: Vec<usize> = cuts.iter().map(|cut| cut % (message.len() + 1)).collect();
+            at.push(0);
+            at.push(message.len());
+            at.sort_unstable();
+            let chunks: Vec<&[u8]> = at.windows(2).map(|w| &message[w[0]..w[1]]).collect();
+            proptest::prop_assert_eq!(stuffed(&chunks), stuffed_octet_by_octet(&message));
+        }
     }
 
     #[test]
