@@ -357,19 +357,24 @@ pub(super) fn check_deliveries(
 /// True for a copy that came through a forwarding mailbox: besides its
 /// own `Delivered-To:` it has the forwarder's.
 fn is_forwarded(data: &[u8]) -> bool {
-    String::from_utf8_lossy(data)
-        .lines()
-        .take_while(|line| !line.is_empty())
+    header_lines(data)
         .filter(|line| line.to_ascii_lowercase().starts_with("delivered-to:"))
         .count()
         > 1
 }
 
+/// The lines of a message's header section, without their line ends; the
+/// body is never read.
+fn header_lines(data: &[u8]) -> impl Iterator<Item = std::borrow::Cow<'_, str>> {
+    data.split(|&octet| octet == b'\n')
+        .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
+        .take_while(|line| !line.is_empty())
+        .map(String::from_utf8_lossy)
+}
+
 /// The value of the Message-ID header, angle brackets included.
 pub(super) fn message_id(data: &[u8]) -> String {
-    String::from_utf8_lossy(data)
-        .lines()
-        .take_while(|line| !line.is_empty())
+    header_lines(data)
         .find_map(|line| {
             let (name, value) = line.split_once(':')?;
             name.eq_ignore_ascii_case("message-id")
@@ -378,9 +383,48 @@ pub(super) fn message_id(data: &[u8]) -> String {
         .unwrap_or_default()
 }
 
+/// True if `text` is somewhere in `data`, ASCII case ignored. Only where
+/// the first octet matches, in either case, is the rest compared: the
+/// checks look for message IDs in every copy, some of them large.
 pub(super) fn contains(data: &[u8], text: &str) -> bool {
-    !text.is_empty()
-        && data
-            .windows(text.len())
-            .any(|w| w.eq_ignore_ascii_case(text.as_bytes()))
+    let text = text.as_bytes();
+    let Some(&first) = text.first() else {
+        return false;
+    };
+    memchr::memchr2_iter(first.to_ascii_lowercase(), first.to_ascii_uppercase(), data).any(|at| {
+        data.get(at..at + text.len())
+            .is_some_and(|candidate| candidate.eq_ignore_ascii_case(text))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contains_ignores_case_and_finds_text_anywhere() {
+        let data = b"Message-ID: <A1@Example.Test>\r\n\r\nbody <<a1@example.test";
+        assert!(contains(data, "<a1@example.test>"));
+        assert!(contains(data, "MESSAGE-id"));
+        // At the very end, after a false start on the same first octet.
+        assert!(contains(data, "<a1@example.test"));
+        assert!(!contains(data, "<a1@example.test>>"));
+        assert!(!contains(data, "<a2@example.test>"));
+        assert!(!contains(data, ""));
+        assert!(!contains(b"", "x"));
+    }
+
+    #[test]
+    fn header_fields_are_read_from_the_header_section_only() {
+        let data = b"Delivered-To: a@x.test\r\nMessage-ID: <1@x>\r\n\r\nDelivered-To: b@x.test\r\n";
+        assert_eq!(message_id(data), "<1@x>");
+        assert!(!is_forwarded(data));
+        assert!(is_forwarded(
+            b"Delivered-To: a@x.test\nDelivered-To: b@x.test\n\nbody"
+        ));
+        assert_eq!(
+            message_id(b"Subject: none\r\n\r\nMessage-ID: <2@x>\r\n"),
+            ""
+        );
+    }
 }
