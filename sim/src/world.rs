@@ -492,7 +492,7 @@ fn run_world(
         }
     }
     // The clients are done: give the server a moment to see them go.
-    for _ in 0..SETTLE_STEPS {
+    for _ in 0..settle_steps(scenario.tick) {
         sim.step()
             .map_err(|error| format!("the simulation failed: {error}"))?;
     }
@@ -521,9 +521,9 @@ async fn watch_until_settled(
     // Leave the end of the run for the server to see its clients go.
     let deadline = scenario
         .duration
-        .saturating_sub(scenario.tick * (SETTLE_STEPS + 100));
+        .saturating_sub(scenario.tick * (settle_steps(scenario.tick) + 100));
     loop {
-        tokio::time::sleep(Duration::from_secs(1).max(scenario.tick)).await;
+        tokio::time::sleep(WATCH_EVERY.max(scenario.tick)).await;
         let now = turmoil::sim_elapsed().unwrap_or_default();
         let settled = lock(&shared).senders_done == senders
             && lock(&shared).readers_done == readers
@@ -559,8 +559,21 @@ fn hidden_by(config: &Config, to: SocketAddr) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Steps run after every client has finished.
-const SETTLE_STEPS: u32 = 100;
+/// How often the watcher looks: the steps of a settled world until it
+/// looks again are waste (most of a short run's, at one look a second),
+/// and so is each look of a run that cannot settle early.
+const WATCH_EVERY: Duration = Duration::from_millis(250);
+
+/// The virtual time run after every client has finished, for the server
+/// to see the last of them go: a few of the network's longest delays.
+const SETTLE: Duration = Duration::from_millis(500);
+
+/// The steps that make up [`SETTLE`] at `tick`; at least a few, so that a
+/// coarse tick still delivers what is in flight.
+fn settle_steps(tick: Duration) -> u32 {
+    let steps = SETTLE.as_nanos().div_ceil(tick.as_nanos().max(1));
+    u32::try_from(steps).unwrap_or(u32::MAX).max(3)
+}
 
 fn server_group(scenario: &Scenario, options: &Options) -> Result<ServerGroup, String> {
     let config = config::parse(&scenario.server.config).map_err(|errors| {
