@@ -33,6 +33,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
+use watcher::{WATCHER, settle_steps, watch_until_settled};
 
 mod checks;
 mod faults;
@@ -52,6 +53,7 @@ mod rules;
 mod runner_setup;
 mod senders;
 mod tunnel_clients;
+mod watcher;
 
 use checks::{check_deliveries, check_expectations, check_outcome};
 use faults::apply_fault;
@@ -500,47 +502,6 @@ fn run_world(
     Ok(group)
 }
 
-/// The address of the host that ends a run once it has settled.
-const WATCHER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 255, 255, 254));
-
-/// Waits until the senders and readers are done, every fault has happened and the
-/// queue is empty, or until the scenario's time is nearly up: the run ends
-/// when it does.
-async fn watch_until_settled(
-    scenario: Scenario,
-    group: Arc<ServerGroup>,
-    shared: SharedState,
-) -> turmoil::Result {
-    let last_fault = scenario
-        .faults
-        .iter()
-        .map(|f| f.at + f.jitter)
-        .max()
-        .unwrap_or_default();
-    let (senders, readers) = (scenario.senders.len(), scenario.readers.len());
-    // Leave the end of the run for the server to see its clients go.
-    let deadline = scenario
-        .duration
-        .saturating_sub(scenario.tick * (settle_steps(scenario.tick) + 100));
-    loop {
-        tokio::time::sleep(WATCH_EVERY.max(scenario.tick)).await;
-        let now = turmoil::sim_elapsed().unwrap_or_default();
-        let settled = lock(&shared).senders_done == senders
-            && lock(&shared).readers_done == readers
-            && lock(&shared).tunnel_clients_done == scenario.tunnel_clients.len()
-            && lock(&shared).finger_clients_done == scenario.finger_clients.len()
-            && lock(&shared).ftp_clients_done == scenario.ftp_clients.len()
-            && lock(&shared).imap_clients_done == scenario.imap_clients.len()
-            && lock(&shared).news.clients_done == scenario.news_clients.len()
-            && lock(&shared).list_clients_done == scenario.list_subscribers.len()
-            && now >= last_fault
-            && group.store.queued().is_empty();
-        if settled || now >= deadline {
-            return Ok(());
-        }
-    }
-}
-
 /// The users the finger instance listening on `to` hides; none when no
 /// finger instance listens there.
 fn hidden_by(config: &Config, to: SocketAddr) -> Vec<String> {
@@ -557,22 +518,6 @@ fn hidden_by(config: &Config, to: SocketAddr) -> Vec<String> {
         })
         .map(|service| service.hidden.clone())
         .unwrap_or_default()
-}
-
-/// How often the watcher looks: the steps of a settled world until it
-/// looks again are waste (most of a short run's, at one look a second),
-/// and so is each look of a run that cannot settle early.
-const WATCH_EVERY: Duration = Duration::from_millis(250);
-
-/// The virtual time run after every client has finished, for the server
-/// to see the last of them go: a few of the network's longest delays.
-const SETTLE: Duration = Duration::from_millis(500);
-
-/// The steps that make up [`SETTLE`] at `tick`; at least a few, so that a
-/// coarse tick still delivers what is in flight.
-fn settle_steps(tick: Duration) -> u32 {
-    let steps = SETTLE.as_nanos().div_ceil(tick.as_nanos().max(1));
-    u32::try_from(steps).unwrap_or(u32::MAX).max(3)
 }
 
 fn server_group(scenario: &Scenario, options: &Options) -> Result<ServerGroup, String> {
