@@ -402,10 +402,11 @@ run_latency() { # run_latency NAME ADDR PORT
     }
 }
 
-# Files still queued by NAME: postern's spool, or Postfix's queues.
+# Files still queued by NAME: postern's spool (not its empty files, blanks
+# made ready for messages to come), or Postfix's queues.
 queued() { # queued NAME
     case "$1" in
-        postern) find "$dir/postern/data/spool/queue" -type f 2>/dev/null | wc -l ;;
+        postern) find "$dir/postern/data/spool/queue" -type f -size +0 2>/dev/null | wc -l ;;
         postfix) find "$dir/postfix/queue/"{maildrop,incoming,active,deferred,hold} -type f 2>/dev/null | wc -l ;;
     esac
 }

@@ -120,9 +120,10 @@ start_postern() {
     wait_for_listener postern "$ADDR" "$PORT" "$dir/log" "$postern_pid"
 }
 
-# Messages still in the spool (queued, not yet delivered or removed).
+# Messages still in the spool (queued, not yet delivered or removed; not
+# the empty files, blanks made ready for messages to come).
 spooled() {
-    find "$dir/data/spool/queue" "$dir/data/spool/incoming" -type f 2>/dev/null | wc -l
+    find "$dir/data/spool/queue" "$dir/data/spool/incoming" -type f -size +0 2>/dev/null | wc -l
 }
 
 # --- The run ----------------------------------------------------------------

@@ -80,6 +80,15 @@ pub const SPOOL_RECORD_BYTES_MAX: usize = 16 * 1024 * 1024;
 /// inode and a directory entry each.
 pub const SPOOL_FREE_FILES_MAX: usize = 1024;
 
+/// Blanks: empty files kept ready in `spool/queue/` under the queue IDs
+/// of messages to come, so that a message is committed with one flush
+/// instead of two (see `runtime-tokio/src/spool/blanks.rs`). At most
+/// this many wait there; when fewer than [`SPOOL_BLANKS_LOW`] are left,
+/// more are made, with one `fsync` of the directory for the batch.
+pub const SPOOL_BLANKS_MAX: usize = 64;
+/// See [`SPOOL_BLANKS_MAX`].
+pub const SPOOL_BLANKS_LOW: usize = 32;
+
 /// Records of messages just committed, kept in memory until delivery
 /// takes them, so that a first try does not read back from disk what the
 /// session has just written (see `runtime-tokio/src/spool.rs`). Past this

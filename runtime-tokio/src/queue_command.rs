@@ -14,7 +14,7 @@
 //! its control characters escaped.
 
 use crate::control::SOCKET_NAME;
-use crate::spool::{DataDirLock, Spool, damage, damaged, read_header};
+use crate::spool::{DataDirLock, Seal, Spool, damage, damaged, read_start};
 use postern_core::envelope::{Destination, QueueId};
 use postern_core::limits::CONTROL_REPLY_TIMEOUT;
 use postern_core::queue::{DeliveryState, Status};
@@ -91,8 +91,21 @@ pub fn list(data_dir: &Path) -> Result<String, String> {
         let Ok(mut file) = File::open(&path) else {
             continue;
         };
+        // Not messages (see spool.rs): an empty file, a blank made ready
+        // for a message to come or a delivered message's file on its way
+        // out; and a message still being received, its seal open.
+        if file.metadata().is_ok_and(|m| m.len() == 0) {
+            continue;
+        }
+        let start = read_start(&mut file);
+        if start
+            .as_ref()
+            .is_ok_and(|(fixed, _)| fixed.seal == Seal::Open)
+        {
+            continue;
+        }
         count += 1;
-        let record = match read_header(&mut file) {
+        let record = match start.map(|(_, record)| record) {
             Ok(record) if record.queue_id != id => {
                 let error = damaged(format!(
                     "the record in queue/{id} is for message {}",

@@ -2,9 +2,11 @@
 //! `250`.
 //!
 //! Layout under `DATA_DIR/spool/`:
-//! - `incoming/ID`: a message being received. Never acknowledged; removed
-//!   at start-up if found.
-//! - `queue/ID`: a committed message, waiting for delivery.
+//! - `queue/ID`: a committed message, waiting for delivery; or a message
+//!   being received (its seal still open, see below); or an empty file,
+//!   a *blank* named for a message to come (`spool/blanks.rs`).
+//! - `incoming/ID`: a message being received for the database (see
+//!   below). Never acknowledged; removed at start-up if found.
 //! - `state/ID`: each recipient's delivery state, once an attempt has
 //!   left something to do (a retry, a bounce to send). Written to
 //!   `state/ID.new`, synced, renamed over, and the directory synced, so it
@@ -23,36 +25,54 @@
 //! created 0700 and files 0600, whatever the umask (mail is personal, and
 //! the spool holds everyone's).
 //!
-//! One file per message: a header (magic, format version, record length),
-//! the bincode-encoded [`SpoolRecord`] with the envelope, then the message
-//! data exactly as the session produced it (CRLF line endings, trace
-//! header first). Commit is: write, `fdatasync` the file, rename it from
-//! `incoming/` to `queue/`, `fsync` the `queue/` directory. Only then is
-//! the session told the message is stored. Concurrent commits share the
-//! directory's `fsync` ([`DirSync`], group commit): each waits for one
-//! that started after its rename.
+//! One file per message: a fixed header (magic, format version, record
+//! length and the seal), the bincode-encoded [`SpoolRecord`] with the
+//! envelope, then the message data exactly as the session produced it
+//! (CRLF line endings, trace header first).
+//!
+//! A message is written where it will stay, `queue/ID`, and committed in
+//! place with one flush:
+//! 1. Its name is durable before its data arrives. A session takes a
+//!    blank, whose name was synced with a batch of others; or, when none
+//!    is ready, it makes the name and waits for a shared `fsync` of
+//!    `queue/` ([`DirSync`], group commit) before it commits.
+//! 2. Its seal stays open (zero) while the data arrives. At commit the
+//!    seal is closed: the length and CRC-32 of the body (the record and
+//!    the data) go into the header; then one `fdatasync` of the file.
+//!    Only then is the session told the message is stored.
+//!
+//! At start-up each file in `queue/` is examined ([`Spool::open`]): an
+//! empty one goes to `free/`; one whose seal is still open was never
+//! acknowledged and goes there too; one whose body does not match its
+//! closed seal was cut short by a crash during its commit (so it was never
+//! acknowledged either) or damaged since, and is set aside in `damaged/`
+//! rather than guessed about. Versions 2 and 3 of the format have no seal:
+//! they were committed by renaming a synced file into `queue/`.
 //!
 //! With the postgres backend ([`CommitTo::Postgres`]) the session writes
-//! to `incoming/` just the same, but its commit streams the data into
-//! the shared queue ([`PgQueue::commit`], one transaction) instead of
-//! renaming the file into `queue/`, and then removes the file: the
-//! database holds the message, so the file needs no `fdatasync`, and
-//! `queue/` stays empty.
+//! to `incoming/` instead, and its commit streams the data into the
+//! shared queue ([`PgQueue::commit`], one transaction), then removes the
+//! file: the database holds the message, so the file needs no
+//! `fdatasync`, and `queue/` stays empty.
 
+mod blanks;
 mod dir_sync;
+mod examine;
 mod free;
 mod kept;
 mod record;
 mod shared;
 
+use blanks::Blanks;
 pub use dir_sync::DirSync;
 use free::FreeFiles;
 use kept::KeptRecords;
 pub use shared::CommitTo;
 
 pub use record::{
-    Damaged, HEADER_BYTES, SPOOL_FORMAT_VERSION, SPOOL_MAGIC, SpoolRecord, check_state, damage,
-    damaged, decode_spool_record, decode_state, encode_header, encode_state,
+    Damaged, FixedHeader, HEADER_BYTES, PREFIX_BYTES, SPOOL_FORMAT_VERSION, SPOOL_MAGIC, Seal,
+    SpoolRecord, check_state, damage, damaged, decode_spool_record, decode_state, encode_header,
+    encode_state,
 };
 
 use crate::driver::StoredMessage;
@@ -61,6 +81,7 @@ use postern_core::envelope::{Envelope, LocalMailbox, QueueId};
 use postern_core::limits::TRACE_BYTES_MAX;
 use postern_core::limits::{MESSAGE_READ_AT_ONCE_BYTES_MAX, STATE_FILE_BYTES_MAX};
 use postern_core::queue::{DeliveryState, FirstTries};
+use postern_core::text::counted;
 use postern_core::time::UnixTime;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -78,8 +99,10 @@ const WRITE_BUFFER_BYTES: usize = 256 * 1024;
 pub struct Spool {
     incoming: PathBuf,
     queue: PathBuf,
-    /// The `fsync`s of `queue/` after commits, shared (group commit).
+    /// The `fsync`s of `queue/` for new names, shared (group commit).
     queue_sync: Arc<DirSync>,
+    /// Empty files in `queue/` whose names are durable already.
+    blanks: Blanks,
     state: PathBuf,
     damaged: PathBuf,
     /// Files to use again for new messages.
@@ -139,13 +162,14 @@ impl Spool {
         for dir in [&incoming, &queue, &state, &damaged, &free_dir] {
             create_dir_durably(dir)?;
         }
-        let free = FreeFiles::open(free_dir)?;
+        let free = FreeFiles::open(free_dir.clone())?;
         for entry in fs::read_dir(&incoming)? {
             let path = entry?.path();
             tracing::info!(path = %path.display(), "removing a message that was never acknowledged");
             fs::remove_file(&path)?;
         }
         let mut waiting: Vec<QueueId> = Vec::new();
+        let mut emptied = 0;
         for entry in fs::read_dir(&queue)? {
             let entry = entry?;
             let Some(id) = entry
@@ -156,11 +180,19 @@ impl Spool {
                 continue;
             };
             if free::is_recycled(&entry.path())? {
-                tracing::info!(queue_id = %id, "{id}: delivered before the last stop; its emptied file goes to spool/free");
                 free.recycle(&entry.path(), &id.to_string())?;
+                emptied += 1;
                 continue;
             }
             waiting.push(id);
+        }
+        if emptied > 0 {
+            tracing::info!(
+                "{} in {} (made ready for messages, or delivered before the last stop) moved to {}",
+                counted(emptied, "empty file", "empty files"),
+                queue.display(),
+                free_dir.display()
+            );
         }
         waiting.sort();
         if matches!(commit_to, CommitTo::Postgres(_)) && !waiting.is_empty() {
@@ -173,19 +205,12 @@ impl Spool {
                 ),
             ));
         }
-        // A state file whose message is gone: the removal was cut short.
-        for entry in fs::read_dir(&state)? {
-            let path = entry?.path();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            let id = name.strip_suffix(".new").unwrap_or(name).parse::<QueueId>();
-            if name.ends_with(".new") || id.is_ok_and(|id| !waiting.contains(&id)) {
-                fs::remove_file(&path)?;
-            }
-        }
+        // New IDs sort after every one found, committed or not.
         let last_id = waiting.last().map_or(0, |id| id.0);
         let spool = Spool {
             incoming,
             queue_sync: Arc::new(DirSync::new(queue.clone())),
+            blanks: Blanks::default(),
             queue,
             state,
             damaged,
@@ -197,6 +222,17 @@ impl Spool {
             committed,
             commit_to,
         };
+        let waiting = spool.examine_all(waiting)?;
+        // A state file whose message is gone: the removal was cut short.
+        let kept: std::collections::BTreeSet<QueueId> = waiting.iter().copied().collect();
+        for entry in fs::read_dir(&spool.state)? {
+            let path = entry?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let id = name.strip_suffix(".new").unwrap_or(name).parse::<QueueId>();
+            if name.ends_with(".new") || id.is_ok_and(|id| !kept.contains(&id)) {
+                fs::remove_file(&path)?;
+            }
+        }
         Ok((Arc::new(spool), waiting))
     }
 
@@ -236,15 +272,51 @@ impl Spool {
         self.queue.join(id.to_string())
     }
 
-    /// Starts a message: its queue ID and arrival time, with the header
-    /// and record buffered. Nothing touches the disk yet: `incoming/ID`
-    /// is created when the buffer first fills, so a small message is
-    /// created, written and committed in one trip to the blocking threads.
+    /// Where message `id` is written while it arrives: where it stays,
+    /// or `incoming/` for the database.
+    fn arriving_path(&self, id: QueueId) -> PathBuf {
+        match self.commit_to {
+            CommitTo::Files => self.queue_path(id),
+            CommitTo::Postgres(_) => self.incoming.join(id.to_string()),
+        }
+    }
+
+    /// Opens the file of message `id` for its first write, empty and
+    /// private, with a durable name (see the module). `blank`: `queue/ID`
+    /// is a blank. Blocks.
+    fn start_file(&self, id: QueueId, blank: bool) -> io::Result<File> {
+        let path = self.arriving_path(id);
+        if let CommitTo::Postgres(_) = self.commit_to {
+            return self.free.create(&path);
+        }
+        if blank {
+            match OpenOptions::new().write(true).truncate(true).open(&path) {
+                // Removed by hand: make the name anew.
+                Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+                opened => return opened,
+            }
+        }
+        let file = self.free.create(&path)?;
+        if let Err(error) = self.queue_sync.sync() {
+            let _ = fs::remove_file(&path);
+            return Err(error);
+        }
+        Ok(file)
+    }
+
+    /// Starts a message: its queue ID (a blank's, if one is ready) and
+    /// arrival time, with the header and record buffered. Nothing touches
+    /// the disk yet: the file is opened when the buffer first fills, so a
+    /// small message is written and committed in one trip to the blocking
+    /// threads.
     pub async fn create(
         self: &Arc<Self>,
         envelope: Envelope,
     ) -> io::Result<(QueueId, UnixTime, SpoolFile)> {
-        let queue_id = self.next_id();
+        let (queue_id, blank) = match self.commit_to {
+            CommitTo::Files => Blanks::take(self),
+            CommitTo::Postgres(_) => (self.next_id(), false),
+        };
         let received_at = UnixTime(
             SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
@@ -261,10 +333,12 @@ impl Spool {
         let spool_file = SpoolFile {
             spool: Arc::clone(self),
             queue_id,
-            file: Backing::NotCreated,
+            file: Backing::NotCreated { blank },
             record_area: buffer.len() - HEADER_BYTES,
             record,
             buffer,
+            data_crc: crc32fast::Hasher::new(),
+            data_length: 0,
         };
         Ok((queue_id, received_at, spool_file))
     }
@@ -419,14 +493,22 @@ pub fn read_state_file(state_dir: &Path, id: QueueId) -> io::Result<Option<Deliv
 /// Reads and checks the header and record of a spool file, leaving the
 /// file at the first octet of the message data.
 pub fn read_header(file: &mut File) -> io::Result<SpoolRecord> {
-    let mut bytes = vec![0u8; HEADER_BYTES];
+    read_start(file).map(|(_, record)| record)
+}
+
+/// Reads and checks the fixed header and the record of a spool file,
+/// leaving the file at the first octet of the message data.
+pub fn read_start(file: &mut File) -> io::Result<(FixedHeader, SpoolRecord)> {
+    let mut bytes = vec![0u8; PREFIX_BYTES];
     read_all(file, &mut bytes)?;
-    let length = record::record_length(&bytes)?;
-    bytes.resize(HEADER_BYTES + length, 0);
-    read_all(file, &mut bytes[HEADER_BYTES..])?;
+    bytes.resize(record::header_bytes(&bytes)?, 0);
+    read_all(file, &mut bytes[PREFIX_BYTES..])?;
+    let fixed = record::fixed_header(&bytes)?;
+    bytes.resize(fixed.header_bytes + fixed.record_length, 0);
+    read_all(file, &mut bytes[fixed.header_bytes..])?;
     let record = decode_spool_record(&bytes)?;
     file.seek(SeekFrom::Start(bytes.len() as u64))?;
-    Ok(record)
+    Ok((fixed, record))
 }
 
 /// `read_exact`, where a file that ends too soon is damaged.
@@ -439,7 +521,7 @@ fn read_all(file: &mut File, buffer: &mut [u8]) -> io::Result<()> {
     }
 }
 
-/// A message being written to `incoming/`.
+/// A message being written to its file (see the module).
 #[derive(Debug)]
 pub struct SpoolFile {
     spool: Arc<Spool>,
@@ -456,25 +538,29 @@ pub struct SpoolFile {
     /// commit. While the file is not created, it starts with the header
     /// and record.
     buffer: Vec<u8>,
+    /// The CRC-32 and length of the message data so far, for the seal.
+    data_crc: crc32fast::Hasher,
+    data_length: u64,
 }
 
 /// Where a [`SpoolFile`]'s file stands.
 #[derive(Debug)]
 enum Backing {
-    /// Not created yet: everything so far is in the buffer.
-    NotCreated,
+    /// Not opened yet: everything so far is in the buffer. `blank`: the
+    /// message's ID is a blank's.
+    NotCreated {
+        blank: bool,
+    },
     Open(File),
     /// Taken by a blocking write that failed.
     Lost,
 }
 
 impl Backing {
-    /// The file, created (in `incoming/`) if need be. Blocks.
+    /// The file, opened for its first write if need be. Blocks.
     fn open(self, spool: &Spool, queue_id: QueueId) -> io::Result<File> {
         match self {
-            Backing::NotCreated => spool
-                .free
-                .create(&spool.incoming.join(queue_id.to_string())),
+            Backing::NotCreated { blank } => spool.start_file(queue_id, blank),
             Backing::Open(file) => Ok(file),
             Backing::Lost => Err(io::Error::other("spool file lost after an earlier error")),
         }
@@ -487,7 +573,7 @@ impl SpoolFile {
     }
 
     async fn flush_buffer(&mut self) -> io::Result<()> {
-        if matches!(self.file, Backing::NotCreated) {
+        if matches!(self.file, Backing::NotCreated { .. }) {
             // The file starts with room for the trace.
             let area = self.record_area + record::TRACE_ROOM_BYTES;
             let header = record::encode_header_padded(&self.record, area)?;
@@ -513,6 +599,8 @@ impl SpoolFile {
 impl StoredMessage for SpoolFile {
     async fn write(&mut self, data: &[u8]) -> io::Result<()> {
         self.buffer.extend_from_slice(data);
+        self.data_crc.update(data);
+        self.data_length += data.len() as u64;
         if self.buffer.len() >= WRITE_BUFFER_BYTES {
             self.flush_buffer().await?;
         }
@@ -529,7 +617,7 @@ impl StoredMessage for SpoolFile {
 
     async fn contents(&mut self) -> io::Result<Vec<u8>> {
         let start = HEADER_BYTES + self.record_area;
-        if matches!(self.file, Backing::NotCreated) {
+        if matches!(self.file, Backing::NotCreated { .. }) {
             return Ok(self.buffer[start..].to_vec());
         }
         // The file holds the start; the buffer, what came since.
@@ -555,47 +643,44 @@ impl StoredMessage for SpoolFile {
             let queue = queue.clone();
             return self.commit_to_database(&queue).await;
         }
-        // The trace goes into the record: in the buffer, or in place in
-        // the file's room for it.
-        let mut header = None;
-        if !self.record.trace.is_empty() || self.record.junk {
-            if matches!(self.file, Backing::NotCreated) {
-                let exact = record::encode_header(&self.record)?;
-                self.buffer.splice(..HEADER_BYTES + self.record_area, exact);
-            } else {
-                let padded = record::encode_header_padded(&self.record, self.record_area)?;
-                if padded.len() != HEADER_BYTES + self.record_area {
-                    return Err(io::Error::other("trace fields too large for their room"));
-                }
-                header = Some(padded);
+        // The record with its trace, and the seal over it and the data: in
+        // the buffer, or in place at the start of the file.
+        let started = !matches!(self.file, Backing::NotCreated { .. });
+        let mut header = if started {
+            let padded = record::encode_header_padded(&self.record, self.record_area)?;
+            if padded.len() != HEADER_BYTES + self.record_area {
+                return Err(io::Error::other("trace fields too large for their room"));
             }
+            padded
+        } else {
+            record::encode_header(&self.record)?
+        };
+        let mut body_crc = crc32fast::Hasher::new();
+        body_crc.update(&header[HEADER_BYTES..]);
+        body_crc.combine(&self.data_crc);
+        let body_length = (header.len() - HEADER_BYTES) as u64 + self.data_length;
+        record::seal(&mut header, body_length, body_crc.finalize());
+        if !started {
+            self.buffer
+                .splice(..HEADER_BYTES + self.record_area, header.drain(..));
         }
         let backing = std::mem::replace(&mut self.file, Backing::Lost);
         let buffer = std::mem::take(&mut self.buffer);
-        let from = self.spool.incoming.join(self.queue_id.to_string());
-        let to = self.spool.queue_path(self.queue_id);
+        let path = self.spool.queue_path(self.queue_id);
         let (spool, queue_id) = (Arc::clone(&self.spool), self.queue_id);
         // On any failure the message is removed, so that the 451 the client
         // gets is the truth: nothing was kept, nothing will be delivered.
         blocking(move || {
             let written = backing.open(&spool, queue_id).and_then(|mut file| {
                 file.write_all(&buffer)?;
-                if let Some(header) = &header {
+                if started {
                     use std::os::unix::fs::FileExt as _;
-                    file.write_all_at(header, 0)?;
+                    file.write_all_at(&header, 0)?;
                 }
                 file.sync_data()
             });
             if let Err(error) = written {
-                let _ = fs::remove_file(&from);
-                return Err(error);
-            }
-            if let Err(error) = fs::rename(&from, &to) {
-                let _ = fs::remove_file(&from);
-                return Err(error);
-            }
-            if let Err(error) = spool.queue_sync.sync() {
-                let _ = fs::remove_file(&to);
+                let _ = fs::remove_file(&path);
                 return Err(error);
             }
             Ok(())
@@ -610,11 +695,15 @@ impl StoredMessage for SpoolFile {
     }
 
     async fn abort(mut self) {
-        if matches!(self.file, Backing::NotCreated) {
-            return;
+        match self.file {
+            Backing::NotCreated { blank: true } => {
+                return self.spool.blanks.give_back(self.queue_id);
+            }
+            Backing::NotCreated { blank: false } => return,
+            Backing::Open(_) | Backing::Lost => {}
         }
         self.file = Backing::Lost;
-        let path = self.spool.incoming.join(self.queue_id.to_string());
+        let path = self.spool.arriving_path(self.queue_id);
         if let Err(error) = blocking(move || fs::remove_file(&path)).await {
             tracing::warn!(queue_id = %self.queue_id, %error, "cannot remove an aborted spool file");
         }
@@ -748,7 +837,7 @@ mod tests {
     use postern_core::envelope::ClientInfo;
     use postern_core::smtp::server::BodyType;
 
-    fn envelope() -> Envelope {
+    pub(super) fn envelope() -> Envelope {
         Envelope {
             reverse_path: ReversePath::Null,
             recipients: vec![postern_core::envelope::Recipient {

@@ -1,15 +1,16 @@
-//! Group commit of a directory's `fsync`: concurrent commits share one.
+//! Group commit of a directory's `fsync`: concurrent callers share one.
 //!
-//! A commit renames its file into the directory and then calls
-//! [`DirSync::sync`], which returns once an `fsync` of the directory that
-//! *started after the call* has succeeded: only such a sync is sure to
-//! cover the rename. Callers take tickets in call order. Whoever finds no
-//! sync running leads: it notes the last ticket taken, syncs, and marks
-//! every ticket up to that one synced; the callers that came while it
-//! ran wait, and one of them leads the next round for all of them. So
-//! with twenty sessions committing at once the directory is synced a few
-//! times instead of twenty, and no caller returns before its own rename
-//! is durable.
+//! Whoever makes a new name in the directory (a message's file, or a
+//! batch of blanks, see `blanks.rs`) then calls [`DirSync::sync`], which
+//! returns once an `fsync` of the directory that *started after the
+//! call* has succeeded: only such a sync is sure to cover the new name.
+//! Callers take tickets in call order. Whoever finds no sync running
+//! leads: it notes the last ticket taken, syncs, and marks every ticket
+//! up to that one synced; the callers that came while it ran wait, and
+//! one of them leads the next round for all of them. So with twenty
+//! sessions making names at once the directory is synced a few times
+//! instead of twenty, and no caller returns before its own new name is
+//! durable.
 //!
 //! A failed sync marks nothing: the leader returns the error, and each
 //! caller it would have covered leads or joins a later round, so a

@@ -26,25 +26,60 @@ use std::io;
 /// The first bytes of every spool file.
 pub const SPOOL_MAGIC: [u8; 8] = *b"PSTNSPL\n";
 /// The format of what follows the magic; bump it when [`SpoolRecord`]
-/// changes, and teach [`decode_spool_record`] the old one (until the
-/// first release, older spools are refused with an error naming both
-/// versions). 1: the first; 2: each recipient carries its destination (a
-/// local mailbox, or remote for relayed mail); 3: the client info says
-/// whether the message was submitted here (`ClientInfo::submitted`), the
-/// record ends with its [`SpoolRecord::trace`] and [`SpoolRecord::junk`],
-/// and zero octets may pad
-/// the record to the length the header gives (room for the trace of a
-/// message whose file was started before the end of its data). Both new
-/// fields come last, so a version 2 record reads as version 3 with
-/// `submitted` false, no trace, and not junk.
-pub const SPOOL_FORMAT_VERSION: u16 = 3;
-/// The version before: its records are read, as described above.
-const SPOOL_FORMAT_VERSION_PREVIOUS: u16 = 2;
+/// or the fixed header changes, and teach [`decode_spool_record`] the
+/// old one (until the first release, older spools are refused with an
+/// error naming both versions). 1: the first; 2: each recipient carries
+/// its destination (a local mailbox, or remote for relayed mail); 3: the
+/// client info says whether the message was submitted here
+/// (`ClientInfo::submitted`), the record ends with its
+/// [`SpoolRecord::trace`] and [`SpoolRecord::junk`], and zero octets may
+/// pad the record to the length the header gives (room for the trace of
+/// a message whose file was started before the end of its data). Both
+/// new fields come last, so a version 2 record reads as version 3 with
+/// `submitted` false, no trace, and not junk. 4: the fixed header ends
+/// with the [`Seal`], because a message is now committed in place, in
+/// `queue/`, with one flush (see `spool.rs`); versions 2 and 3 have no
+/// seal and read as committed.
+pub const SPOOL_FORMAT_VERSION: u16 = 4;
+/// The oldest version still read, as described above.
+const SPOOL_FORMAT_VERSION_OLDEST: u16 = 2;
+/// The version whose record lacks the last three fields.
+const SPOOL_FORMAT_VERSION_2: u16 = 2;
 /// The first bytes of every state file, and its format version.
 pub const STATE_MAGIC: [u8; 8] = *b"PSTNSTA\n";
 pub const STATE_FORMAT_VERSION: u16 = 1;
-/// Magic, version (u16) and record length (u32).
-pub const HEADER_BYTES: usize = SPOOL_MAGIC.len() + 2 + 4;
+/// Magic and version (u16): enough to know how long the fixed header is.
+pub const PREFIX_BYTES: usize = SPOOL_MAGIC.len() + 2;
+/// The fixed header of the current version: magic, version, record
+/// length (u32), then the seal: the body's length (u64) and its CRC-32
+/// (u32), where the body is everything after the fixed header.
+pub const HEADER_BYTES: usize = PREFIX_BYTES + 4 + 8 + 4;
+/// The fixed header of versions 2 and 3: magic, version, record length.
+const HEADER_BYTES_UNSEALED_VERSIONS: usize = PREFIX_BYTES + 4;
+
+/// What a spool file's fixed header says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FixedHeader {
+    pub version: u16,
+    /// The length of the fixed header itself.
+    pub header_bytes: usize,
+    /// The length of the record that follows it.
+    pub record_length: usize,
+    pub seal: Seal,
+}
+
+/// Whether a spool file was committed, as its header says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Seal {
+    /// Versions 2 and 3: a file in `queue/` was synced before it was
+    /// renamed there, so it is committed.
+    Unsealed,
+    /// Version 4, still zero: written while the message arrived, never
+    /// committed (its client was not told it was stored).
+    Open,
+    /// Version 4, committed: the body must have this length and CRC-32.
+    Closed { body_length: u64, body_crc: u32 },
+}
 
 /// What the spool keeps about a message besides its data.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
@@ -128,54 +163,103 @@ pub fn encode_header_padded(record: &SpoolRecord, area: usize) -> io::Result<Vec
     header.extend_from_slice(&SPOOL_MAGIC);
     header.extend_from_slice(&SPOOL_FORMAT_VERSION.to_le_bytes());
     header.extend_from_slice(&length.to_le_bytes());
+    header.extend_from_slice(&[0; 12]); // the seal, open
     header.extend_from_slice(&encoded);
     Ok(header)
 }
 
-/// The length of the record that follows a spool file's fixed header, once
-/// the magic and version are checked.
-pub fn record_length(fixed: &[u8]) -> io::Result<usize> {
-    if fixed.len() < HEADER_BYTES {
+/// Closes the seal of `header` (a fixed header of the current version
+/// and what follows): the body, everything after the fixed header, is
+/// `body_length` octets with CRC-32 `body_crc`.
+pub fn seal(header: &mut [u8], body_length: u64, body_crc: u32) {
+    header[PREFIX_BYTES + 4..PREFIX_BYTES + 12].copy_from_slice(&body_length.to_le_bytes());
+    header[PREFIX_BYTES + 12..HEADER_BYTES].copy_from_slice(&body_crc.to_le_bytes());
+}
+
+/// The length of the fixed header, from the first [`PREFIX_BYTES`]
+/// octets of a spool file, once the magic and version are checked.
+pub fn header_bytes(prefix: &[u8]) -> io::Result<usize> {
+    if prefix.len() < PREFIX_BYTES {
         return Err(damaged(format!(
             "spool file cut short: {} octets, the header alone is {HEADER_BYTES}",
-            fixed.len()
+            prefix.len()
         )));
     }
-    if fixed[..SPOOL_MAGIC.len()] != SPOOL_MAGIC {
+    if prefix[..SPOOL_MAGIC.len()] != SPOOL_MAGIC {
         return Err(damaged("not a Postern spool file (wrong magic)"));
     }
-    let version = u16::from_le_bytes([fixed[8], fixed[9]]);
-    if version != SPOOL_FORMAT_VERSION && version != SPOOL_FORMAT_VERSION_PREVIOUS {
-        return Err(damaged(format!(
+    match u16::from_le_bytes([prefix[8], prefix[9]]) {
+        SPOOL_FORMAT_VERSION => Ok(HEADER_BYTES),
+        version if (SPOOL_FORMAT_VERSION_OLDEST..SPOOL_FORMAT_VERSION).contains(&version) => {
+            Ok(HEADER_BYTES_UNSEALED_VERSIONS)
+        }
+        version => Err(damaged(format!(
             "spool format version {version}; this Postern reads {SPOOL_FORMAT_VERSION}"
-        )));
+        ))),
     }
-    let length = u32::from_le_bytes([fixed[10], fixed[11], fixed[12], fixed[13]]) as usize;
-    if length > SPOOL_RECORD_BYTES_MAX {
+}
+
+/// Reads and checks the fixed header at the start of `bytes`.
+pub fn fixed_header(bytes: &[u8]) -> io::Result<FixedHeader> {
+    let header_bytes = header_bytes(bytes)?;
+    let fixed = bytes.get(..header_bytes).ok_or_else(|| {
+        damaged(format!(
+            "spool file cut short: {} octets, the header alone is {header_bytes}",
+            bytes.len()
+        ))
+    })?;
+    let version = u16::from_le_bytes([fixed[8], fixed[9]]);
+    let record_length = u32::from_le_bytes([fixed[10], fixed[11], fixed[12], fixed[13]]) as usize;
+    if record_length > SPOOL_RECORD_BYTES_MAX {
         return Err(damaged(format!(
-            "spool record of {length} octets is over the limit of {SPOOL_RECORD_BYTES_MAX}"
+            "spool record of {record_length} octets is over the limit of {SPOOL_RECORD_BYTES_MAX}"
         )));
     }
-    Ok(length)
+    let seal = if version == SPOOL_FORMAT_VERSION {
+        let mut length = [0; 8];
+        length.copy_from_slice(&fixed[14..22]);
+        let body_length = u64::from_le_bytes(length);
+        let body_crc = u32::from_le_bytes([fixed[22], fixed[23], fixed[24], fixed[25]]);
+        if body_length == 0 && body_crc == 0 {
+            Seal::Open
+        } else {
+            Seal::Closed {
+                body_length,
+                body_crc,
+            }
+        }
+    } else {
+        Seal::Unsealed
+    };
+    Ok(FixedHeader {
+        version,
+        header_bytes,
+        record_length,
+        seal,
+    })
 }
 
 /// Decodes and checks the start of a spool file: magic, version, record
 /// length and record. What follows the record (the message) is ignored.
 pub fn decode_spool_record(bytes: &[u8]) -> io::Result<SpoolRecord> {
-    let length = record_length(bytes)?;
+    let FixedHeader {
+        version,
+        header_bytes,
+        record_length: length,
+        ..
+    } = fixed_header(bytes)?;
     let encoded = bytes
-        .get(HEADER_BYTES..HEADER_BYTES + length)
+        .get(header_bytes..header_bytes + length)
         .ok_or_else(|| {
             damaged(format!(
                 "spool file cut short: the record should be {length} octets"
             ))
         })?;
-    let version = u16::from_le_bytes([bytes[8], bytes[9]]);
     // A version 2 record lacks only its last three fields, `submitted`
     // (a bool), `trace` (a Vec) and `junk` (a bool): bincode writes
     // `false` and an empty vector as one zero octet each.
     let upgraded;
-    let (encoded, length) = if version == SPOOL_FORMAT_VERSION_PREVIOUS {
+    let (encoded, length) = if version == SPOOL_FORMAT_VERSION_2 {
         upgraded = [encoded, &[0u8, 0u8, 0u8]].concat();
         (upgraded.as_slice(), length + 3)
     } else {
@@ -380,13 +464,42 @@ mod tests {
     }
 
     #[test]
+    fn the_seal_is_open_until_closed_and_older_versions_have_none() {
+        let mut bytes = encode_header(&record(1)).unwrap();
+        let open = fixed_header(&bytes).unwrap();
+        assert_eq!((open.version, open.header_bytes), (4, HEADER_BYTES));
+        assert_eq!(open.seal, Seal::Open);
+        seal(&mut bytes, 1234, 0xdead_beef);
+        let closed = fixed_header(&bytes).unwrap();
+        assert_eq!(
+            closed.seal,
+            Seal::Closed {
+                body_length: 1234,
+                body_crc: 0xdead_beef
+            }
+        );
+        assert_eq!(closed.record_length, open.record_length);
+        assert_eq!(decode_spool_record(&bytes).unwrap(), record(1));
+        // Version 3: the fixed header ends with the record's length.
+        let mut old = bytes[..HEADER_BYTES_UNSEALED_VERSIONS].to_vec();
+        old[8..10].copy_from_slice(&3u16.to_le_bytes());
+        old.extend_from_slice(&bytes[HEADER_BYTES..]);
+        let old_header = fixed_header(&old).unwrap();
+        assert_eq!(old_header.seal, Seal::Unsealed);
+        assert_eq!(old_header.header_bytes, HEADER_BYTES_UNSEALED_VERSIONS);
+        assert_eq!(decode_spool_record(&old).unwrap(), record(1));
+    }
+
+    #[test]
     fn a_version_2_record_reads_as_not_submitted() {
         let mut record = record(2);
         record.envelope.client.submitted = true;
         let current = encode_header(&record).unwrap();
         // Version 2 wrote the same record without its last three octets,
-        // the `submitted` flag, the empty trace and the junk flag.
-        let mut old = current[..current.len() - 3].to_vec();
+        // the `submitted` flag, the empty trace and the junk flag, after a
+        // fixed header without the seal.
+        let mut old = current[..HEADER_BYTES_UNSEALED_VERSIONS].to_vec();
+        old.extend_from_slice(&current[HEADER_BYTES..current.len() - 3]);
         old[8..10].copy_from_slice(&2u16.to_le_bytes());
         let length = (current.len() - 3 - HEADER_BYTES) as u32;
         old[10..14].copy_from_slice(&length.to_le_bytes());
@@ -397,7 +510,7 @@ mod tests {
         old[8..10].copy_from_slice(&1u16.to_le_bytes());
         assert_eq!(
             reason(decode_spool_record(&old).unwrap_err()),
-            "spool format version 1; this Postern reads 3"
+            "spool format version 1; this Postern reads 4"
         );
     }
 

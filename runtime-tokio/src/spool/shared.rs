@@ -78,9 +78,9 @@ impl SpoolFile {
         let start = HEADER_BYTES + self.record_area;
         let state = DeliveryState::new(&self.record.envelope, UnixTime(self.record.received_at));
         let backing = std::mem::replace(&mut self.file, Backing::Lost);
-        let created = !matches!(backing, Backing::NotCreated);
+        let created = !matches!(backing, Backing::NotCreated { .. });
         let committed = match backing {
-            Backing::NotCreated => {
+            Backing::NotCreated { .. } => {
                 queue
                     .commit(&self.record, &state, &self.buffer[start..])
                     .await

@@ -276,9 +276,14 @@ users = ["alice"]
         self.wait_for_delivery_to("example.test", user, count)
     }
 
+    /// The files of the messages in `spool/queue/`: not the empty ones,
+    /// blanks made ready for messages to come (see the spool's docs).
     pub fn spool_queue(&self) -> Vec<PathBuf> {
         match std::fs::read_dir(self.data().join("spool/queue")) {
-            Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),
+            Ok(entries) => entries
+                .map(|e| e.unwrap().path())
+                .filter(|path| std::fs::metadata(path).is_ok_and(|m| m.len() > 0))
+                .collect(),
             Err(_) => Vec::new(),
         }
     }
