@@ -44,6 +44,8 @@ pub mod spool;
 pub mod storage;
 pub mod storage_command;
 pub mod task;
+#[cfg(test)]
+mod testing;
 pub mod tls;
 pub mod tunnel;
 pub mod user_command;

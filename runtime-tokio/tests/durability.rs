@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use support::{TestServer, python};
+use support::{TestServer, eventually, python};
 
 #[test]
 fn message_in_the_spool_at_sigkill_is_delivered_after_restart() {
@@ -276,14 +276,8 @@ fn wait_until_spool_empty(server: &TestServer) {
 fn sigterm_lets_the_grace_period_run_then_closes_idle_sessions_with_421() {
     use std::io::{BufRead, Write};
     let mut server = TestServer::start("");
-    let stream = std::net::TcpStream::connect(server.addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let (stream, mut reader) = greeted(&server);
     let mut line = String::new();
-    reader.read_line(&mut line).unwrap();
-    assert!(line.starts_with("220 "), "{line}");
     (&stream).write_all(b"NOOP\r\n").unwrap();
     line.clear();
     reader.read_line(&mut line).unwrap();
@@ -340,4 +334,96 @@ fn a_second_server_on_the_same_data_directory_refuses_to_start() {
         ],
     );
     server.wait_for_delivery("alice", 1);
+}
+
+/// A connection to the server's SMTP listener, its `220` read.
+fn greeted(server: &TestServer) -> (std::net::TcpStream, BufReader<std::net::TcpStream>) {
+    let stream = std::net::TcpStream::connect(server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut greeting = String::new();
+    reader.read_line(&mut greeting).unwrap();
+    assert!(greeting.starts_with("220 "), "{greeting}");
+    (stream, reader)
+}
+
+/// Sends `command` and reads the reply's last line, which must start
+/// with `code`.
+fn command(stream: &std::net::TcpStream, reader: &mut impl BufRead, line: &str, code: &str) {
+    use std::io::Write;
+    (&*stream).write_all(line.as_bytes()).unwrap();
+    let mut reply = String::new();
+    loop {
+        reply.clear();
+        reader.read_line(&mut reply).unwrap();
+        if reply.as_bytes().get(3) != Some(&b'-') {
+            break;
+        }
+    }
+    assert!(reply.starts_with(code), "{line:?} answered {reply:?}");
+}
+
+#[test]
+fn sigkill_while_a_large_message_arrives_leaves_nothing_to_deliver() {
+    use std::io::Write;
+    let addr = support::address();
+    let mut server = TestServer::start_service(addr, "max_message_size = \"4 MiB\"");
+    let (stream, mut reader) = greeted(&server);
+    command(&stream, &mut reader, "EHLO client.test\r\n", "250");
+    command(&stream, &mut reader, "MAIL FROM:<a@remote.test>\r\n", "250");
+    command(
+        &stream,
+        &mut reader,
+        "RCPT TO:<alice@example.test>\r\n",
+        "250",
+    );
+    command(&stream, &mut reader, "DATA\r\n", "354");
+    // Over the spool's write buffer: the file in queue/ is started, its
+    // seal open, and the final dot never comes.
+    (&stream)
+        .write_all(b"Subject: never finished\r\n\r\n")
+        .unwrap();
+    let line = [b'x'; 998];
+    for _ in 0..1000 {
+        (&stream).write_all(&line).unwrap();
+        (&stream).write_all(b"\r\n").unwrap();
+    }
+    let started = eventually(
+        || server.spool_queue(),
+        |files| !files.is_empty(),
+        |_| format!("no file started in spool/queue; log:\n{}", server.log()),
+    );
+    assert_eq!(started.len(), 1);
+    let id = started[0].file_name().unwrap().to_str().unwrap().to_owned();
+    server.kill9();
+    drop(stream);
+
+    // The next start takes the file back as never acknowledged: nothing
+    // is delivered, nothing set aside.
+    server.launch();
+    eventually(
+        || server.log(),
+        |log| {
+            log.contains(&format!(
+                "{id}: removing a message that was never acknowledged (its seal is open"
+            ))
+        },
+        |log| format!("no word of {id} at start-up:\n{log}"),
+    );
+    assert!(
+        server.spool_queue().is_empty(),
+        "{:?}",
+        server.spool_queue()
+    );
+    assert!(server.data().join("spool/free").join(&id).exists());
+    assert_eq!(
+        std::fs::read_dir(server.data().join("spool/damaged"))
+            .unwrap()
+            .count(),
+        0
+    );
+    send_and_deliver(&server, "after", 1);
+    assert_eq!(server.delivered("alice").len(), 1);
 }

@@ -129,6 +129,7 @@ mod tests {
     use super::super::tests::envelope;
     use super::*;
     use crate::driver::StoredMessage;
+    use crate::testing::names_in;
     use std::fs;
     use std::sync::Arc;
     use tokio::sync::mpsc;
@@ -139,15 +140,6 @@ mod tests {
         file.write(&vec![b'x'; size]).await.unwrap();
         file.commit().await.unwrap();
         id
-    }
-
-    fn names(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        names
     }
 
     #[tokio::test]
@@ -192,8 +184,8 @@ mod tests {
         assert_eq!(waiting, expected, "only the committed messages wait");
         let mut in_queue: Vec<String> = expected.iter().map(|id| id.to_string()).collect();
         in_queue.sort();
-        assert_eq!(names(&dir.path().join("spool/queue")), in_queue);
-        let free = names(&dir.path().join("spool/free"));
+        assert_eq!(names_in(&dir.path().join("spool/queue")), in_queue);
+        let free = names_in(&dir.path().join("spool/free"));
         for id in [unfinished, stale] {
             assert!(
                 free.contains(&id.to_string()),

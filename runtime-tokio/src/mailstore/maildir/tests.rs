@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::maildir::Maildirs;
+use crate::testing::names_in;
 use postern_core::envelope::QueueId;
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,15 +35,6 @@ fn deliver(maildirs: &Maildirs, text: &str) -> PathBuf {
         )
         .unwrap()
         .path
-}
-
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    names
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::maildir::Maildirs;
+use crate::testing::names_in;
 use postern_core::envelope::QueueId;
 use postern_core::mailbox::modseq_file::MODSEQ_FILE;
 use std::os::unix::fs::MetadataExt;
@@ -26,15 +27,6 @@ fn message(text: &str, flags: Flags, words: &[&str], date: i64) -> NewMessage {
         keywords: keywords(words),
         internal_date: UnixTime(date),
     }
-}
-
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    names
 }
 
 /// Appends three messages to INBOX: 1 \Seen with `Work`, 2 \Flagged with
