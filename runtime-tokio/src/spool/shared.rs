@@ -1,6 +1,6 @@
-//! The spool on a shared queue (the postgres backend): a session still
+//! The spool on a shared queue (the postgres backend): a session
 //! writes to `incoming/`, and its commit streams the message into the
-//! database instead of renaming it into `queue/`.
+//! database instead of sealing it in `queue/`.
 
 use super::{
     Backing, HEADER_BYTES, MESSAGE_READ_AT_ONCE_BYTES_MAX, Spool, SpoolFile, WRITE_BUFFER_BYTES,
