@@ -19,7 +19,7 @@
 //! them to `free/` (`spool/free.rs`). So does `postern queue list`: an
 //! empty file in `queue/` is not a message.
 
-use super::{FreeFiles, Spool};
+use super::Spool;
 use postern_core::envelope::QueueId;
 use postern_core::limits::{SPOOL_BLANKS_LOW, SPOOL_BLANKS_MAX};
 use std::collections::VecDeque;
@@ -89,7 +89,7 @@ impl Spool {
         let mut made = Vec::with_capacity(wanted);
         let result = (0..wanted).try_for_each(|_| {
             let id = self.next_id();
-            FreeFiles::create(&self.free, &self.queue_path(id))?;
+            self.free.create(&self.queue_path(id))?;
             made.push(id);
             Ok(())
         });
