@@ -45,6 +45,10 @@
 #   WAIT=20          ms between --latency messages
 #   KEEP=1           keep the scratch directory (configs, logs, Maildirs);
 #                    it is also kept when a run fails
+#   TMPDIR=/tmp      where the scratch directory (both servers' queues and
+#                    Maildirs) is made: a directory on the file system to
+#                    measure, e.g. a journaled ext4 (see the book's
+#                    Benchmarks chapter, "The file system under the figures")
 #
 # Needs: root (to start a private Postfix), the `postfix` package (for
 # postfix, postconf and smtp-source), bash, awk. It never touches the
@@ -180,7 +184,7 @@ done
 
 # --- Scratch directory and cleanup ------------------------------------------
 
-dir="$(mktemp -d /tmp/postern-bench.XXXXXX)"
+dir="$(mktemp -d "${TMPDIR:-/tmp}/postern-bench.XXXXXX")"
 # Postfix's daemons drop to user postfix (and deliver as nobody) and must be
 # able to walk down into the queue and mail directories below this one;
 # mktemp's 0700 makes the master die on "open lock file ... Permission denied".

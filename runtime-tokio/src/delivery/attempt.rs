@@ -430,13 +430,13 @@ async fn content<E: Environment>(
     }
     let (_, mut data) = context.env.data(id).await?;
     let mut scan = ContentScan::default();
-    let mut chunk = vec![0u8; 64 * 1024];
+    let mut chunk = Vec::with_capacity(64 * 1024);
     loop {
-        let n = data.read(&mut chunk).await?;
-        if n == 0 {
+        chunk.clear();
+        if data.read_buf(&mut chunk).await? == 0 {
             break;
         }
-        scan.push(&chunk[..n]);
+        scan.push(&chunk);
         if scan.is_settled() {
             break;
         }

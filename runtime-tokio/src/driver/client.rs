@@ -328,11 +328,14 @@ where
     W: AsyncWrite + Unpin,
 {
     let mut stuffer = client::DotStuffer::default();
-    let mut chunk = vec![0u8; 64 * 1024];
-    let mut out = Vec::with_capacity(chunk.len() + 1024);
+    // Read into spare capacity, not zeroed first: a message of a few KiB
+    // touches a few KiB.
+    let mut chunk = Vec::with_capacity(64 * 1024);
+    let mut out = Vec::new();
     let timed_out = || io::Error::new(io::ErrorKind::TimedOut, "the server stopped taking data");
     loop {
-        let n = message.read(&mut chunk).await?;
+        chunk.clear();
+        let n = message.read_buf(&mut chunk).await?;
         out.clear();
         if n == 0 {
             std::mem::take(&mut stuffer).finish(&mut out);
