@@ -33,6 +33,17 @@ pub struct Blanks {
     ready: Mutex<VecDeque<QueueId>>,
     /// A job is making more.
     making: AtomicBool,
+    /// The last job failed: its warning is given, and not again until a
+    /// job succeeds (a full disk would otherwise warn once a message).
+    failing: AtomicBool,
+}
+
+/// What a job's result is worth saying (see [`Blanks::outcome`]).
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    Quiet,
+    Failed,
+    Recovered,
 }
 
 impl Blanks {
@@ -53,8 +64,17 @@ impl Blanks {
         if left < SPOOL_BLANKS_LOW && !spool.blanks.making.swap(true, Ordering::AcqRel) {
             let spool = Arc::clone(spool);
             tokio::task::spawn_blocking(move || {
-                if let Err(error) = spool.make_blanks() {
-                    tracing::warn!(%error, "cannot make empty spool files in spool/queue; sessions make their own");
+                let result = spool.make_blanks();
+                match (spool.blanks.outcome(result.is_ok()), result) {
+                    (Outcome::Failed, Err(error)) => tracing::warn!(
+                        %error,
+                        "cannot make empty spool files in spool/queue; sessions make their own \
+                         (said once until it works again)"
+                    ),
+                    (Outcome::Recovered, _) => {
+                        tracing::info!("empty spool files are made in spool/queue again");
+                    }
+                    _ => {}
                 }
                 spool.blanks.making.store(false, Ordering::Release);
             });
@@ -66,6 +86,16 @@ impl Blanks {
     /// opened: it is still empty, and its name still durable.
     pub fn give_back(&self, id: QueueId) {
         self.lock().push_front(id);
+    }
+
+    /// Whether a job's result changes what the log last said: the first
+    /// failure, and the first success after failures.
+    fn outcome(&self, succeeded: bool) -> Outcome {
+        match (self.failing.swap(!succeeded, Ordering::AcqRel), succeeded) {
+            (false, false) => Outcome::Failed,
+            (true, true) => Outcome::Recovered,
+            _ => Outcome::Quiet,
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, VecDeque<QueueId>> {
@@ -131,6 +161,18 @@ mod tests {
             );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+    }
+
+    #[test]
+    fn a_failure_to_make_blanks_is_said_once_until_it_works_again() {
+        let blanks = Blanks::default();
+        assert_eq!(blanks.outcome(true), Outcome::Quiet);
+        assert_eq!(blanks.outcome(false), Outcome::Failed);
+        assert_eq!(blanks.outcome(false), Outcome::Quiet);
+        assert_eq!(blanks.outcome(false), Outcome::Quiet);
+        assert_eq!(blanks.outcome(true), Outcome::Recovered);
+        assert_eq!(blanks.outcome(true), Outcome::Quiet);
+        assert_eq!(blanks.outcome(false), Outcome::Failed);
     }
 
     #[tokio::test]

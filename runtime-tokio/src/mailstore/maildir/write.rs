@@ -324,7 +324,10 @@ mod tests {
                 whole.extend_from_slice(data);
                 let (expected, expected_size, expected_vsize) = convert_in_pieces(&whole, 7);
                 let written = fs::read(&path).unwrap();
-                assert!(written == expected, "case {n}, reads of {piece}: the file differs");
+                assert!(
+                    written == expected,
+                    "case {n}, reads of {piece}: the file differs"
+                );
                 assert_eq!((size, vsize), (expected_size, expected_vsize), "case {n}");
             }
         }
